@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"github.com/cnngen/cnngen/gen/frontend"
+	"github.com/cnngen/cnngen/gen/interp"
+	"github.com/cnngen/cnngen/gen/weights"
+)
+
+// runCmd runs the reference interpreter: the oracle every generated network is checked against,
+// exposed for debugging a spec or a weights file by hand.
+func runCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("cnngen run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	arch := fs.String("arch", "", "built-in architecture name or path to a YAML spec")
+	wpath := fs.String("weights", "", "safetensors file with the network's weights (torchvision state_dict names)")
+	inPath := fs.String("input", "", "raw little-endian float32 NCHW input, any batch size")
+	outPath := fs.String("output", "", "where to write the raw float32 logits")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if *wpath == "" || *inPath == "" || *outPath == "" || fs.NArg() > 0 {
+		return usageError{"run needs -arch, -weights, -input and -output\n" + usage}
+	}
+	g, err := frontend.Load(*arch)
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(*inPath)
+	if err != nil {
+		return err
+	}
+	per := g.Input().Shape.Size()
+	if len(raw) == 0 || len(raw)%4 != 0 || (len(raw)/4)%per != 0 {
+		return fmt.Errorf("%s: %d bytes is not a whole number of %v float32 images (%d bytes each)", *inPath, len(raw), g.Input().Shape, 4*per)
+	}
+	batch := len(raw) / 4 / per
+	in := make([]float32, len(raw)/4)
+	for i := range in {
+		in[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	w, err := weights.Open(*wpath, g)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	out, err := interp.Run(g, w, in, batch)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 4*len(out))
+	for i, v := range out {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	}
+	if err := os.WriteFile(*outPath, buf, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%s: batch %d, wrote %d logits to %s\n", g.Name, batch, len(out), *outPath)
+	return nil
+}

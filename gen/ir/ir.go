@@ -1,0 +1,199 @@
+// Package ir is the one graph representation every front end (YAML specs, ONNX) lowers to and every
+// pass, the reference interpreter and the emitter read. Shapes are static except for the batch
+// dimension, which is never stored: a Shape is the per-image shape (C,H,W for feature maps, F for
+// flat vectors).
+package ir
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Op names an operation. The set is closed: passes and back ends switch over it.
+type Op string
+
+const (
+	OpInput           Op = "input"
+	OpConv            Op = "conv"
+	OpMaxPool         Op = "maxpool"
+	OpAvgPool         Op = "avgpool"
+	OpAdaptiveAvgPool Op = "adaptive_avgpool" // output size fixed, windows as PyTorch computes them
+	OpGlobalAvgPool   Op = "global_avgpool"
+	OpGlobalMaxPool   Op = "global_maxpool"
+	OpLRN             Op = "lrn"
+	OpBatchNorm       Op = "bn"
+	OpReLU            Op = "relu"
+	OpReLU6           Op = "relu6"
+	OpSigmoid         Op = "sigmoid"
+	OpSiLU            Op = "silu"
+	OpTanh            Op = "tanh"
+	OpHardSigmoid     Op = "hardsigmoid"
+	OpHardSwish       Op = "hardswish"
+	OpFlatten         Op = "flatten"
+	OpLinear          Op = "linear"
+	OpDropout         Op = "dropout"
+	OpConcat          Op = "concat" // along channels
+	OpAdd             Op = "add"    // elementwise, equal shapes
+	OpMul             Op = "mul"    // elementwise; the second input may be [C,1,1] (squeeze-and-excitation)
+	OpSoftmax         Op = "softmax"
+	OpAffine          Op = "affine" // per-channel x*scale+shift with constant scale/shift (torchvision's transform_input)
+)
+
+// Pos is where a node came from, for error messages: a spec file position or an ONNX node name.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Shape is a per-image shape; the batch dimension is implicit.
+type Shape []int
+
+// Size is the number of elements per image.
+func (s Shape) Size() int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+func (s Shape) String() string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = fmt.Sprint(d)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// Equal reports whether two shapes are identical.
+func (s Shape) Equal(t Shape) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := range s {
+		if s[i] != t[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Param is one weight tensor a node reads, keyed by its state_dict name.
+type Param struct {
+	Key   string // full weight name, e.g. "layer1.0.conv1.weight"
+	Shape Shape
+	// Buffer marks tensors that are not trainable parameters (BN running statistics): they are
+	// loaded like weights but not counted in parameter totals, as torchvision does not count them.
+	Buffer bool
+}
+
+// ConvAttrs describe a 2-D convolution. Pads are top, left, bottom, right.
+type ConvAttrs struct {
+	Out      int
+	Kernel   [2]int
+	Stride   [2]int
+	Pad      [4]int
+	Dilation [2]int
+	Groups   int
+	Bias     bool
+}
+
+// PoolAttrs describe max and average pooling. Pads are top, left, bottom, right.
+type PoolAttrs struct {
+	Kernel          [2]int
+	Stride          [2]int
+	Pad             [4]int
+	CeilMode        bool
+	CountIncludePad bool // average pooling only; PyTorch's default is true
+}
+
+// LRNAttrs follow PyTorch/ONNX: b = a / (k + alpha/size * sum(a^2))^beta over size channels.
+type LRNAttrs struct {
+	Size              int
+	Alpha, Beta, Bias float64
+}
+
+// Node is one operation. Inputs point at earlier nodes of the same graph.
+type Node struct {
+	Name   string // unique in the graph; the module path for nodes with weights
+	Op     Op
+	Inputs []*Node
+	Shape  Shape // output shape, set by inference
+	Params []Param
+	Pos    Pos
+
+	// TrainingOnly marks nodes that only feed training-time heads (GoogLeNet's auxiliary
+	// classifiers). They count in train_params and are dropped by inference passes.
+	TrainingOnly bool
+
+	Conv     *ConvAttrs
+	Pool     *PoolAttrs
+	LRN      *LRNAttrs
+	Eps      float64   // bn
+	OutSize  [2]int    // adaptive_avgpool
+	Features int       // linear: output features
+	LinBias  bool      // linear: has bias
+	Scale    []float64 // affine
+	Shift    []float64 // affine
+	Dropout  float64   // dropout probability (identity at inference)
+	HardAlpha, HardBeta float64 // hardsigmoid: max(0, min(1, alpha*x+beta))
+}
+
+// Preprocess is what a network expects of an image before its input layer. It belongs to the
+// weights as much as to the architecture, so specs give a default that callers may override.
+type Preprocess struct {
+	Resize        int       // shorter side resized to this, 0 = resize straight to the input size
+	Crop          int       // center crop, 0 = none
+	Interpolation string    // "bilinear", "bicubic", "nearest"
+	Mean, Std     []float64 // per channel, applied to [0,1] pixel values
+	Grayscale     bool      // single-channel input
+}
+
+// Graph is a network: nodes in topological order, the first being the input.
+type Graph struct {
+	Name        string
+	Description string
+	Nodes       []*Node
+	Output      *Node
+	Classes     int
+	Labels      string // name of a built-in label set ("imagenet", "fashion-mnist") or ""
+	Preprocess  Preprocess
+	Source      string // file the graph came from, for messages
+}
+
+// Input returns the graph's input node.
+func (g *Graph) Input() *Node { return g.Nodes[0] }
+
+// Node returns the node with the given name, or nil.
+func (g *Graph) Node(name string) *Node {
+	for _, n := range g.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// AllParams lists every weight tensor of the graph in node order.
+func (g *Graph) AllParams() []ParamRef {
+	var ps []ParamRef
+	for _, n := range g.Nodes {
+		for i := range n.Params {
+			ps = append(ps, ParamRef{Node: n, Param: n.Params[i]})
+		}
+	}
+	return ps
+}
+
+// ParamRef is a parameter with the node that owns it.
+type ParamRef struct {
+	Node *Node
+	Param
+}

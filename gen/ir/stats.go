@@ -1,0 +1,65 @@
+package ir
+
+// Stats are the per-layer numbers of `cnngen -summary`, batch 1.
+type Stats struct {
+	Params          int64 // trainable parameters (BN running statistics excluded)
+	MACs            int64 // multiply-accumulates of conv and linear layers
+	ActivationBytes int64 // float32 bytes this layer writes to a new tensor (see WritesNewTensor)
+}
+
+// WritesNewTensor tells whether a layer's output is a tensor of its own. Elementwise
+// activations, batch norm (folded into the conv at inference), dropout and affine run in place;
+// add accumulates into one operand (torchvision's `out += identity`); flatten is a view; concat
+// is assembled by its branches writing straight into their slices. What remains are convolutions,
+// pools, LRN, linear layers, mul and softmax, plus the input.
+func WritesNewTensor(op Op) bool {
+	switch op {
+	case OpInput, OpConv, OpMaxPool, OpAvgPool, OpAdaptiveAvgPool, OpGlobalAvgPool, OpGlobalMaxPool,
+		OpLRN, OpLinear, OpMul, OpSoftmax:
+		return true
+	}
+	return false
+}
+
+// NodeStats computes one node's numbers. Its shape must have been inferred.
+func NodeStats(n *Node) Stats {
+	var s Stats
+	for _, p := range n.Params {
+		if !p.Buffer {
+			s.Params += int64(p.Shape.Size())
+		}
+	}
+	switch n.Op {
+	case OpConv:
+		w := n.Params[0].Shape
+		s.MACs = int64(n.Shape.Size()) * int64(w[1]*w[2]*w[3])
+	case OpLinear:
+		s.MACs = int64(n.Params[0].Shape.Size())
+	}
+	if WritesNewTensor(n.Op) {
+		s.ActivationBytes = 4 * int64(n.Shape.Size())
+	}
+	return s
+}
+
+// Totals are a graph's summed numbers. Params and MACs exclude training-only layers;
+// TrainParams includes them.
+type Totals struct {
+	Params, TrainParams, MACs, ActivationBytes int64
+}
+
+// Totals sums NodeStats over the graph.
+func (g *Graph) Totals() Totals {
+	var t Totals
+	for _, n := range g.Nodes {
+		s := NodeStats(n)
+		t.TrainParams += s.Params
+		if n.TrainingOnly {
+			continue
+		}
+		t.Params += s.Params
+		t.MACs += s.MACs
+		t.ActivationBytes += s.ActivationBytes
+	}
+	return t
+}

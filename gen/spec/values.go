@@ -1,0 +1,341 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+var (
+	wholeExpr  = regexp.MustCompile(`^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([^}]*)\})$`)
+	innerExpr  = regexp.MustCompile(`\$\{([^}]*)\}`)
+	namePatern = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
+)
+
+// value evaluates a YAML node to int64, float64, bool, string or []any, resolving expressions.
+func (b *builder) value(n *yaml.Node, sc *scope) (any, error) {
+	switch n.Kind {
+	case yaml.AliasNode:
+		return b.value(n.Alias, sc)
+	case yaml.SequenceNode:
+		out := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			v, err := b.value(c, sc)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case yaml.MappingNode:
+		return nil, b.errAt(n, "expected a value, found a mapping")
+	}
+	switch n.Tag {
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		var v bool
+		if err := n.Decode(&v); err != nil {
+			return nil, b.errAt(n, "bad boolean %q", n.Value)
+		}
+		return v, nil
+	case "!!int":
+		v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
+		if err != nil {
+			return nil, b.errAt(n, "bad integer %q", n.Value)
+		}
+		return v, nil
+	case "!!float":
+		var v float64
+		if err := n.Decode(&v); err != nil {
+			return nil, b.errAt(n, "bad number %q", n.Value)
+		}
+		return v, nil
+	}
+	s := n.Value
+	if m := wholeExpr.FindStringSubmatch(s); m != nil {
+		src := m[1] + m[2]
+		v, err := evalExpr(src, sc)
+		if err != nil {
+			return nil, b.errAt(n, "%v", err)
+		}
+		return v, nil
+	}
+	var evalErr error
+	s = innerExpr.ReplaceAllStringFunc(s, func(e string) string {
+		v, err := evalExpr(e[2:len(e)-1], sc)
+		if err != nil && evalErr == nil {
+			evalErr = err
+		}
+		return fmt.Sprint(v)
+	})
+	if evalErr != nil {
+		return nil, b.errAt(n, "%v", evalErr)
+	}
+	return s, nil
+}
+
+func kindName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "nothing"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case []any:
+		return "a list"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// attrs is an op's or container's attribute mapping with its source node, read field by field.
+type attrs struct {
+	b      *builder
+	node   *yaml.Node // mapping node, or the item node when the op has no attributes
+	keys   map[string]*yaml.Node
+	order  []string
+	sc     *scope
+	owner  string
+	used   map[string]bool
+}
+
+func (b *builder) attrs(owner string, item, m *yaml.Node, sc *scope) (*attrs, error) {
+	a := &attrs{b: b, node: item, keys: map[string]*yaml.Node{}, sc: sc, owner: owner, used: map[string]bool{}}
+	if m == nil || m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
+		return a, nil
+	}
+	if m.Kind != yaml.MappingNode {
+		return nil, b.errAt(m, "%s: expected a mapping of attributes, found %s", owner, nodeKind(m))
+	}
+	a.node = m
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if _, dup := a.keys[k.Value]; dup {
+			return nil, b.errAt(k, "%s: field %q given twice", owner, k.Value)
+		}
+		a.keys[k.Value] = m.Content[i+1]
+		a.order = append(a.order, k.Value)
+	}
+	return a, nil
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "an alias"
+}
+
+// checkKnown rejects fields outside allowed, naming them with their positions.
+func (a *attrs) checkKnown(allowed ...string) error {
+	ok := map[string]bool{}
+	for _, k := range allowed {
+		ok[k] = true
+	}
+	for _, k := range a.order {
+		if !ok[k] {
+			kn := a.keyNode(k)
+			return a.b.errAt(kn, "%s: unknown field %q (want one of %s)", a.owner, k, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+func (a *attrs) keyNode(k string) *yaml.Node {
+	for i := 0; i+1 < len(a.node.Content); i += 2 {
+		if a.node.Content[i].Value == k {
+			return a.node.Content[i]
+		}
+	}
+	return a.node
+}
+
+func (a *attrs) has(k string) bool { _, ok := a.keys[k]; return ok }
+
+func (a *attrs) raw(k string) *yaml.Node { return a.keys[k] }
+
+func (a *attrs) get(k string) (any, *yaml.Node, error) {
+	n, ok := a.keys[k]
+	if !ok {
+		return nil, nil, nil
+	}
+	v, err := a.b.value(n, a.sc)
+	return v, n, err
+}
+
+func (a *attrs) missing(k, what string) error {
+	return a.b.errAt(a.node, "%s: missing field %q (%s)", a.owner, k, what)
+}
+
+func (a *attrs) int(k string, def int64, required bool, min int64) (int, error) {
+	v, n, err := a.get(k)
+	if err != nil {
+		return 0, err
+	}
+	if n == nil {
+		if required {
+			return 0, a.missing(k, "an integer")
+		}
+		return int(def), nil
+	}
+	i, ok := v.(int64)
+	if !ok {
+		return 0, a.b.errAt(n, "%s: %s must be an integer, found %s", a.owner, k, kindName(v))
+	}
+	if i < min || i > math.MaxInt32 {
+		return 0, a.b.errAt(n, "%s: %s must be at least %d, found %d", a.owner, k, min, i)
+	}
+	return int(i), nil
+}
+
+func (a *attrs) float(k string, def float64) (float64, error) {
+	v, n, err := a.get(k)
+	if err != nil || n == nil {
+		return def, err
+	}
+	f, ok := toFloat(v)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, a.b.errAt(n, "%s: %s must be a finite number, found %s", a.owner, k, kindName(v))
+	}
+	return f, nil
+}
+
+func (a *attrs) bool(k string, def bool) (bool, error) {
+	v, n, err := a.get(k)
+	if err != nil || n == nil {
+		return def, err
+	}
+	bv, ok := v.(bool)
+	if !ok {
+		return false, a.b.errAt(n, "%s: %s must be true or false, found %s", a.owner, k, kindName(v))
+	}
+	return bv, nil
+}
+
+func (a *attrs) str(k string) (string, *yaml.Node, error) {
+	v, n, err := a.get(k)
+	if err != nil || n == nil {
+		return "", n, err
+	}
+	switch x := v.(type) {
+	case string:
+		return x, n, nil
+	case int64:
+		return strconv.FormatInt(x, 10), n, nil
+	}
+	return "", n, a.b.errAt(n, "%s: %s must be a string, found %s", a.owner, k, kindName(v))
+}
+
+// ints reads an int or a list of ints; lens lists the accepted list lengths.
+func (a *attrs) ints(k string, def []int, required bool, min int64, lens ...int) ([]int, error) {
+	v, n, err := a.get(k)
+	if err != nil {
+		return nil, err
+	}
+	if n == nil {
+		if required {
+			return nil, a.missing(k, "an integer or a list of integers")
+		}
+		return def, nil
+	}
+	var list []any
+	switch x := v.(type) {
+	case int64:
+		list = []any{x}
+	case []any:
+		list = x
+	default:
+		return nil, a.b.errAt(n, "%s: %s must be an integer or a list of integers, found %s", a.owner, k, kindName(v))
+	}
+	okLen := len(list) == 1
+	for _, l := range lens {
+		okLen = okLen || len(list) == l
+	}
+	if !okLen {
+		return nil, a.b.errAt(n, "%s: %s must have 1 or %v values, found %d", a.owner, k, lens, len(list))
+	}
+	out := make([]int, len(list))
+	for i, e := range list {
+		iv, ok := e.(int64)
+		if !ok {
+			return nil, a.b.errAt(n, "%s: %s must hold integers, found %s", a.owner, k, kindName(e))
+		}
+		if iv < min || iv > math.MaxInt32 {
+			return nil, a.b.errAt(n, "%s: %s values must be at least %d, found %d", a.owner, k, min, iv)
+		}
+		out[i] = int(iv)
+	}
+	return out, nil
+}
+
+func (a *attrs) pair(k string, def int, required bool, min int64) ([2]int, error) {
+	v, err := a.ints(k, []int{def}, required, min, 2)
+	if err != nil {
+		return [2]int{}, err
+	}
+	if len(v) == 1 {
+		return [2]int{v[0], v[0]}, nil
+	}
+	return [2]int{v[0], v[1]}, nil
+}
+
+// pad reads int | [h, w] | [top, left, bottom, right].
+func (a *attrs) pad() ([4]int, error) {
+	v, err := a.ints("pad", []int{0}, false, 0, 2, 4)
+	if err != nil {
+		return [4]int{}, err
+	}
+	switch len(v) {
+	case 1:
+		return [4]int{v[0], v[0], v[0], v[0]}, nil
+	case 2:
+		return [4]int{v[0], v[1], v[0], v[1]}, nil
+	}
+	return [4]int{v[0], v[1], v[2], v[3]}, nil
+}
+
+func (a *attrs) floats(k string, required bool) ([]float64, error) {
+	v, n, err := a.get(k)
+	if err != nil {
+		return nil, err
+	}
+	if n == nil {
+		if required {
+			return nil, a.missing(k, "a list of numbers")
+		}
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, a.b.errAt(n, "%s: %s must be a list of numbers, found %s", a.owner, k, kindName(v))
+	}
+	out := make([]float64, len(list))
+	for i, e := range list {
+		f, ok := toFloat(e)
+		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, a.b.errAt(n, "%s: %s must hold finite numbers, found %s", a.owner, k, kindName(e))
+		}
+		out[i] = f
+	}
+	return out, nil
+}
