@@ -7,15 +7,16 @@ type Stats struct {
 	ActivationBytes int64 // float32 bytes this layer writes to a new tensor (see WritesNewTensor)
 }
 
-// WritesNewTensor tells whether a layer's output is a tensor of its own. Elementwise
-// activations, batch norm (folded into the conv at inference), dropout and affine run in place;
-// add accumulates into one operand (torchvision's `out += identity`); flatten is a view; concat
-// is assembled by its branches writing straight into their slices. What remains are convolutions,
-// pools, LRN, linear layers, mul and softmax, plus the input.
+// WritesNewTensor tells whether a layer's output is a tensor of its own, the rule behind
+// activation_bytes. Elementwise activations, batch norm (folded into the conv at inference),
+// dropout and affine run in place and flatten is a view; they count 0. Everything else writes a
+// new tensor: convolutions, pools, LRN, linear layers, add, concat, mul and softmax, plus the
+// input. (Later passes may fuse an add into its conv or let branches write into a concat's slices;
+// that is the memory planner's saving, reported separately, not a change of this count.)
 func WritesNewTensor(op Op) bool {
 	switch op {
 	case OpInput, OpConv, OpMaxPool, OpAvgPool, OpAdaptiveAvgPool, OpGlobalAvgPool, OpGlobalMaxPool,
-		OpLRN, OpLinear, OpMul, OpSoftmax:
+		OpLRN, OpLinear, OpAdd, OpConcat, OpMul, OpSoftmax:
 		return true
 	}
 	return false

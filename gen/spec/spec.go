@@ -39,11 +39,15 @@ type builder struct {
 	names   map[string]*ir.Node
 	auto    int
 	active  map[string]bool // blocks being expanded, to reject recursion
-	nodeCap int
+	steps   int             // items expanded so far, see maxSteps
 }
 
-// maxNodes bounds expansion so a hostile spec (repeat: 1e9) fails fast instead of eating memory.
-const maxNodes = 200000
+// maxNodes and maxSteps bound expansion so a hostile spec (nested repeats of a billion, even of
+// nothing) fails fast instead of eating memory or time.
+const (
+	maxNodes = 50000
+	maxSteps = 500000
+)
 
 // Parse reads a spec and returns its graph with shapes inferred. file is used in messages only.
 func Parse(src []byte, file string) (g *ir.Graph, err error) {
@@ -328,7 +332,8 @@ func (b *builder) items(list *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
 
 // item expands one list entry.
 func (b *builder) item(it *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
-	if len(b.g.Nodes) > maxNodes {
+	b.steps++
+	if len(b.g.Nodes) > maxNodes || b.steps > maxSteps {
 		return nil, b.errAt(it, "the network expands to more than %d layers", maxNodes)
 	}
 	var key string
@@ -476,6 +481,9 @@ func (b *builder) repeat(key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, err
 		return nil, a.missing("layers", "the layers to repeat")
 	}
 	for i := 0; i < count; i++ {
+		if b.steps++; b.steps > maxSteps {
+			return nil, b.errAt(a.raw("count"), "repeat: the network expands to too many items")
+		}
 		inner := c
 		inner.sc = &scope{vars: map[string]any{"i": int64(i)}, parent: c.sc}
 		if x, err = b.items(layers, inner, x); err != nil {

@@ -185,3 +185,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestHostileExpansionFailsFast(t *testing.T) {
+	for _, src := range []string{
+		base + "  - repeat: {count: 100000, layers: [repeat: {count: 100000, layers: []}]}\n",
+		base + "  - repeat: {count: 100000, layers: [repeat: {count: 100000, layers: [relu]}]}\n",
+		"name: t\ninput: [3,8,8]\nx: &a [1, 2]\nlayers: [relu]\n",
+		base + "  - conv: &c {name: c, out: 3, kernel: 1}\n  - conv: *c\n",
+	} {
+		if _, err := Parse([]byte(src), "x.yaml"); err == nil {
+			t.Errorf("no error for\n%s", src)
+		}
+	}
+}

@@ -23,7 +23,8 @@ var (
 func (b *builder) value(n *yaml.Node, sc *scope) (any, error) {
 	switch n.Kind {
 	case yaml.AliasNode:
-		return b.value(n.Alias, sc)
+		// Aliases could multiply work exponentially (the "billion laughs"); specs have blocks instead.
+		return nil, b.errAt(n, "YAML aliases (*name) are not supported; use a block")
 	case yaml.SequenceNode:
 		out := make([]any, len(n.Content))
 		for i, c := range n.Content {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The project's whole test suite: what CI runs (.ci/run) and what a developer runs before pushing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go') | grep -v '^generated/' || true)
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
+
+step "go vet"
+go vet ./...
+
+step "builds: purego and arm64"
+go build -tags purego ./...
+GOARCH=arm64 go build ./...
+
+step "go test"
+go test -count=1 ./...
+
+step "fuzz (short)"
+fuzztime=${FUZZTIME:-15s}
+go test ./gen/spec -run '^$' -fuzz '^FuzzParse$' -fuzztime "$fuzztime"
+go test ./runtime -run '^$' -fuzz '^FuzzOpenSafetensors$' -fuzztime "$fuzztime"
