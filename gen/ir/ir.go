@@ -133,17 +133,17 @@ type Node struct {
 	// classifiers). They count in train_params and are dropped by inference passes.
 	TrainingOnly bool
 
-	Conv     *ConvAttrs
-	Pool     *PoolAttrs
-	LRN      *LRNAttrs
-	Eps      float64   // bn
-	OutSize  [2]int    // adaptive_avgpool
-	Features int       // linear: output features
-	LinBias  bool      // linear: has bias
-	Scale    []float64 // affine
-	Shift    []float64 // affine
-	Dropout  float64   // dropout probability (identity at inference)
-	HardAlpha, HardBeta float64 // hardsigmoid: max(0, min(1, alpha*x+beta))
+	Conv                *ConvAttrs
+	Pool                *PoolAttrs
+	LRN                 *LRNAttrs
+	Eps                 float64   // bn
+	OutSize             [2]int    // adaptive_avgpool
+	Features            int       // linear: output features
+	LinBias             bool      // linear: has bias
+	Scale               []float64 // affine
+	Shift               []float64 // affine
+	Dropout             float64   // dropout probability (identity at inference)
+	HardAlpha, HardBeta float64   // hardsigmoid: max(0, min(1, alpha*x+beta))
 }
 
 // Preprocess is what a network expects of an image before its input layer. It belongs to the

@@ -33,13 +33,13 @@ type blockDef struct {
 }
 
 type builder struct {
-	file    string
-	g       *ir.Graph
-	blocks  map[string]*blockDef
-	names   map[string]*ir.Node
-	auto    int
-	active  map[string]bool // blocks being expanded, to reject recursion
-	steps   int             // items expanded so far, see maxSteps
+	file   string
+	g      *ir.Graph
+	blocks map[string]*blockDef
+	names  map[string]*ir.Node
+	auto   int
+	active map[string]bool // blocks being expanded, to reject recursion
+	steps  int             // items expanded so far, see maxSteps
 }
 
 // maxNodes and maxSteps bound expansion so a hostile spec (nested repeats of a billion, even of

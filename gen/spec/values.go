@@ -103,13 +103,13 @@ func kindName(v any) string {
 
 // attrs is an op's or container's attribute mapping with its source node, read field by field.
 type attrs struct {
-	b      *builder
-	node   *yaml.Node // mapping node, or the item node when the op has no attributes
-	keys   map[string]*yaml.Node
-	order  []string
-	sc     *scope
-	owner  string
-	used   map[string]bool
+	b     *builder
+	node  *yaml.Node // mapping node, or the item node when the op has no attributes
+	keys  map[string]*yaml.Node
+	order []string
+	sc    *scope
+	owner string
+	used  map[string]bool
 }
 
 func (b *builder) attrs(owner string, item, m *yaml.Node, sc *scope) (*attrs, error) {
