@@ -144,6 +144,28 @@ type Node struct {
 	Shift               []float64 // affine
 	Dropout             float64   // dropout probability (identity at inference)
 	HardAlpha, HardBeta float64   // hardsigmoid: max(0, min(1, alpha*x+beta))
+
+	// Fused is set by the inference passes (gen/passes): work a back end does in this node's
+	// epilogue instead of in nodes of its own. Front ends leave it nil.
+	Fused *Fusion
+}
+
+// Fusion is what the inference passes folded into a conv or linear node (or, for Act, an add).
+type Fusion struct {
+	// BN is a batch norm folded into a conv's weights at load time: its tensor keys (weight, bias,
+	// running_mean, running_var) and eps.
+	BN *FoldedBN
+	// Residual is a tensor added to the output before Act (a residual shortcut).
+	Residual *Node
+	// Act is an activation applied last (OpReLU, OpReLU6, OpSigmoid, OpSiLU, ...), "" for none.
+	Act Op
+}
+
+// FoldedBN names the batch-norm tensors folded into a conv.
+type FoldedBN struct {
+	Name   string // the BN node's name, for comments and messages
+	Params []Param
+	Eps    float64
 }
 
 // Preprocess is what a network expects of an image before its input layer. It belongs to the
@@ -170,6 +192,66 @@ type Graph struct {
 
 // Input returns the graph's input node.
 func (g *Graph) Input() *Node { return g.Nodes[0] }
+
+// Clone returns a deep copy whose nodes can be rewritten without touching g.
+func (g *Graph) Clone() *Graph {
+	c := *g
+	m := make(map[*Node]*Node, len(g.Nodes))
+	c.Nodes = make([]*Node, len(g.Nodes))
+	for i, n := range g.Nodes {
+		cp := *n
+		cp.Shape = append(Shape(nil), n.Shape...)
+		cp.Params = append([]Param(nil), n.Params...)
+		if n.Conv != nil {
+			a := *n.Conv
+			cp.Conv = &a
+		}
+		if n.Pool != nil {
+			a := *n.Pool
+			cp.Pool = &a
+		}
+		if n.LRN != nil {
+			a := *n.LRN
+			cp.LRN = &a
+		}
+		cp.Scale = append([]float64(nil), n.Scale...)
+		cp.Shift = append([]float64(nil), n.Shift...)
+		c.Nodes[i] = &cp
+		m[n] = &cp
+	}
+	for _, n := range c.Nodes {
+		ins := make([]*Node, len(n.Inputs))
+		for i, in := range n.Inputs {
+			ins[i] = m[in]
+		}
+		n.Inputs = ins
+		if n.Fused != nil {
+			f := *n.Fused
+			if f.Residual != nil {
+				f.Residual = m[f.Residual]
+			}
+			n.Fused = &f
+		}
+	}
+	c.Output = m[g.Output]
+	c.Preprocess.Mean = append([]float64(nil), g.Preprocess.Mean...)
+	c.Preprocess.Std = append([]float64(nil), g.Preprocess.Std...)
+	return &c
+}
+
+// Consumers maps each node to the nodes that read it, in graph order (fused residuals included).
+func (g *Graph) Consumers() map[*Node][]*Node {
+	m := map[*Node][]*Node{}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			m[in] = append(m[in], n)
+		}
+		if n.Fused != nil && n.Fused.Residual != nil {
+			m[n.Fused.Residual] = append(m[n.Fused.Residual], n)
+		}
+	}
+	return m
+}
 
 // Node returns the node with the given name, or nil.
 func (g *Graph) Node(name string) *Node {

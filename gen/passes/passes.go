@@ -1,0 +1,161 @@
+// Package passes rewrites a graph for inference. Each rewrite is a small named function over the
+// IR; Inference runs them in the order they depend on each other and re-validates the result.
+// None of them touches weights: folding is recorded on the nodes (ir.Fusion) and carried out by
+// the generated loader, so one rewritten graph serves any weights file.
+package passes
+
+import (
+	"fmt"
+
+	"github.com/cnngen/cnngen/gen/ir"
+)
+
+// Inference returns a copy of g ready for code generation: training-only heads and dropout
+// removed, batch norm folded into the preceding conv, residual adds and activations fused into the
+// epilogue of the layer that produces their input.
+func Inference(g *ir.Graph) (*ir.Graph, error) {
+	c := g.Clone()
+	DropTrainingOnly(c)
+	DropIdentities(c)
+	FoldBatchNorm(c)
+	FuseResidualAdd(c)
+	FuseActivation(c)
+	if err := c.Infer(); err != nil {
+		return nil, fmt.Errorf("after inference passes: %w", err)
+	}
+	return c, nil
+}
+
+// replace makes every reader of old read new instead and removes old from the graph.
+func replace(g *ir.Graph, old, new *ir.Node) {
+	for _, n := range g.Nodes {
+		for i, in := range n.Inputs {
+			if in == old {
+				n.Inputs[i] = new
+			}
+		}
+		if n.Fused != nil && n.Fused.Residual == old {
+			n.Fused.Residual = new
+		}
+	}
+	if g.Output == old {
+		g.Output = new
+	}
+	remove(g, old)
+}
+
+func remove(g *ir.Graph, old *ir.Node) {
+	out := g.Nodes[:0]
+	for _, n := range g.Nodes {
+		if n != old {
+			out = append(out, n)
+		}
+	}
+	g.Nodes = out
+}
+
+// DropTrainingOnly removes auxiliary heads: nothing on the inference path reads them.
+func DropTrainingOnly(g *ir.Graph) {
+	out := g.Nodes[:0]
+	for _, n := range g.Nodes {
+		if !n.TrainingOnly {
+			out = append(out, n)
+		}
+	}
+	g.Nodes = out
+}
+
+// DropIdentities removes dropout, the identity at inference.
+func DropIdentities(g *ir.Graph) {
+	for _, n := range append([]*ir.Node(nil), g.Nodes...) {
+		if n.Op == ir.OpDropout {
+			replace(g, n, n.Inputs[0])
+		}
+	}
+}
+
+func soleReader(cons map[*ir.Node][]*ir.Node, g *ir.Graph, n, reader *ir.Node) bool {
+	rs := cons[n]
+	return len(rs) == 1 && rs[0] == reader && g.Output != n
+}
+
+// FoldBatchNorm folds a batch norm into the conv before it when the conv feeds nothing else:
+// w' = w*gamma/sqrt(var+eps), b' = (b-mean)*gamma/sqrt(var+eps) + beta, done at load time.
+func FoldBatchNorm(g *ir.Graph) {
+	cons := g.Consumers()
+	for _, n := range append([]*ir.Node(nil), g.Nodes...) {
+		if n.Op != ir.OpBatchNorm {
+			continue
+		}
+		p := n.Inputs[0]
+		if p.Op != ir.OpConv || p.Fused != nil || !soleReader(cons, g, p, n) {
+			continue
+		}
+		p.Fused = &ir.Fusion{BN: &ir.FoldedBN{Name: n.Name, Params: n.Params, Eps: n.Eps}}
+		replace(g, n, p)
+		cons = g.Consumers()
+	}
+}
+
+func fusion(n *ir.Node) *ir.Fusion {
+	if n.Fused == nil {
+		n.Fused = &ir.Fusion{}
+	}
+	return n.Fused
+}
+
+// FuseResidualAdd turns add(conv, y) into conv with y added in its epilogue, when the conv feeds
+// only the add and y is computed before the conv runs.
+func FuseResidualAdd(g *ir.Graph) {
+	for changed := true; changed; {
+		changed = false
+		cons := g.Consumers()
+		pos := positions(g)
+		for _, n := range g.Nodes {
+			if n.Op != ir.OpAdd || len(n.Inputs) != 2 {
+				continue
+			}
+			a, b := n.Inputs[0], n.Inputs[1]
+			if pos[a] < pos[b] {
+				a, b = b, a // the later one runs last and can take the earlier one as residual
+			}
+			if a.Op != ir.OpConv || !soleReader(cons, g, a, n) || a.Fused != nil && (a.Fused.Residual != nil || a.Fused.Act != "") {
+				continue
+			}
+			fusion(a).Residual = b
+			replace(g, n, a)
+			changed = true
+			break
+		}
+	}
+}
+
+// epilogueActs are the activations kernels apply in an epilogue.
+var epilogueActs = map[ir.Op]bool{ir.OpReLU: true, ir.OpReLU6: true, ir.OpSigmoid: true, ir.OpSiLU: true,
+	ir.OpTanh: true, ir.OpHardSwish: true}
+
+// FuseActivation moves an activation into the conv, linear or add that feeds only it.
+func FuseActivation(g *ir.Graph) {
+	cons := g.Consumers()
+	for _, n := range append([]*ir.Node(nil), g.Nodes...) {
+		act := epilogueActs[n.Op] || n.Op == ir.OpHardSigmoid && n.HardAlpha == 1.0/6 && n.HardBeta == 0.5
+		if !act {
+			continue
+		}
+		p := n.Inputs[0]
+		if p.Op != ir.OpConv && p.Op != ir.OpLinear && p.Op != ir.OpAdd || !soleReader(cons, g, p, n) || p.Fused != nil && p.Fused.Act != "" {
+			continue
+		}
+		fusion(p).Act = n.Op
+		replace(g, n, p)
+		cons = g.Consumers()
+	}
+}
+
+func positions(g *ir.Graph) map[*ir.Node]int {
+	m := make(map[*ir.Node]int, len(g.Nodes))
+	for i, n := range g.Nodes {
+		m[n] = i
+	}
+	return m
+}

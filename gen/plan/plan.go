@@ -1,0 +1,192 @@
+// Package plan lays out every activation of one image in a single arena, reusing memory once a
+// tensor is dead (greedy by size over lifetimes, as TFLite's and onnx2c's planners do), and proves
+// the layout: no two tensors that are live at the same time overlap.
+package plan
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/cnngen/cnngen/gen/ir"
+)
+
+// Align keeps every region on a 64-byte boundary (16 float32s), a cache line and one AVX-512 vector.
+const Align = 16
+
+// Region is a slice of the arena, in float32 elements.
+type Region struct{ Off, Len int }
+
+// End is one past the region's last element.
+func (r Region) End() int { return r.Off + r.Len }
+
+// Tensor is one buffer: the output of a node plus the views and in-place ops that share it.
+type Tensor struct {
+	Region
+	Size      int // elements actually used (Len is Size rounded up to Align)
+	Def, Last int // node positions of the first write and the last read (inclusive)
+	Nodes     []*ir.Node
+}
+
+// Plan maps every node's output to its region of the arena.
+type Plan struct {
+	Arena   int // float32 elements per image
+	MaxLive int // largest sum of simultaneously live tensor sizes: no layout can use less
+	Total   int // sum of all tensor sizes: what a layout without reuse would need
+	Tensors []*Tensor
+	of      map[*ir.Node]*Tensor
+}
+
+// Of returns the region holding n's output.
+func (p *Plan) Of(n *ir.Node) Region {
+	t := p.of[n]
+	return Region{Off: t.Off, Len: n.Shape.Size()}
+}
+
+// InPlace reports whether n writes over its first input.
+func (p *Plan) InPlace(n *ir.Node) bool {
+	return len(n.Inputs) > 0 && p.of[n] == p.of[n.Inputs[0]]
+}
+
+// Shares reports whether two nodes' outputs are the same buffer.
+func (p *Plan) Shares(a, b *ir.Node) bool { return p.of[a] == p.of[b] }
+
+// inPlaceOps may write their output over their first input (elementwise, same size).
+var inPlaceOps = map[ir.Op]bool{ir.OpReLU: true, ir.OpReLU6: true, ir.OpSigmoid: true, ir.OpSiLU: true,
+	ir.OpTanh: true, ir.OpHardSigmoid: true, ir.OpHardSwish: true, ir.OpBatchNorm: true, ir.OpAffine: true,
+	ir.OpAdd: true, ir.OpMul: true, ir.OpSoftmax: true}
+
+// Make plans g, which must have passed through the inference passes (no dropout, no training-only
+// nodes). Views (flatten) share their input's buffer; an elementwise op shares its first input's
+// buffer when it is that buffer's last reader.
+func Make(g *ir.Graph) (*Plan, error) {
+	pos := map[*ir.Node]int{}
+	for i, n := range g.Nodes {
+		pos[n] = i
+	}
+	lastUse := map[*ir.Node]int{}
+	for n, rs := range g.Consumers() {
+		for _, r := range rs {
+			if pos[r] > lastUse[n] {
+				lastUse[n] = pos[r]
+			}
+		}
+	}
+	lastUse[g.Output] = len(g.Nodes) // read by the caller after the last layer
+	p := &Plan{of: map[*ir.Node]*Tensor{}}
+	for i, n := range g.Nodes {
+		if n.TrainingOnly || n.Op == ir.OpDropout {
+			return nil, fmt.Errorf("plan: %s: run the inference passes first", n.Name)
+		}
+		var t *Tensor
+		switch {
+		case n.Op == ir.OpFlatten:
+			t = p.of[n.Inputs[0]]
+		case inPlaceOps[n.Op] && n.Inputs[0].Shape.Size() == n.Shape.Size() && p.of[n.Inputs[0]].Last == i && !p.readsTwice(n):
+			t = p.of[n.Inputs[0]]
+		default:
+			t = &Tensor{Size: n.Shape.Size(), Def: i, Last: i}
+			t.Len = (t.Size + Align - 1) / Align * Align
+			p.Tensors = append(p.Tensors, t)
+			p.Total += t.Size
+		}
+		t.Nodes = append(t.Nodes, n)
+		p.of[n] = t
+		if lastUse[n] > t.Last {
+			t.Last = lastUse[n]
+		}
+		for _, in := range n.Inputs {
+			if lu := lastUse[in]; lu > p.of[in].Last {
+				p.of[in].Last = lu
+			}
+		}
+	}
+	p.place()
+	p.MaxLive = maxLive(p.Tensors, len(g.Nodes)+1)
+	if err := p.Validate(g); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// readsTwice is true for ops whose inputs alias each other (x + x): writing over one would
+// change the other mid-computation.
+func (p *Plan) readsTwice(n *ir.Node) bool {
+	for _, in := range n.Inputs[1:] {
+		if p.of[in] == p.of[n.Inputs[0]] {
+			return true
+		}
+	}
+	return false
+}
+
+func live(a, b *Tensor) bool { return a.Def <= b.Last && b.Def <= a.Last }
+
+// place assigns offsets: largest tensors first, each at the lowest offset that does not overlap a
+// placed tensor whose lifetime intersects its own.
+func (p *Plan) place() {
+	order := append([]*Tensor(nil), p.Tensors...)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].Len > order[j].Len })
+	var placed []*Tensor
+	for _, t := range order {
+		var busy []Region
+		for _, q := range placed {
+			if live(t, q) {
+				busy = append(busy, q.Region)
+			}
+		}
+		sort.Slice(busy, func(i, j int) bool { return busy[i].Off < busy[j].Off })
+		off := 0
+		for _, r := range busy {
+			if off+t.Len <= r.Off {
+				break
+			}
+			if r.End() > off {
+				off = r.End()
+			}
+		}
+		t.Off = off
+		placed = append(placed, t)
+		if t.End() > p.Arena {
+			p.Arena = t.End()
+		}
+	}
+}
+
+func maxLive(ts []*Tensor, steps int) int {
+	best := 0
+	for s := 0; s < steps; s++ {
+		sum := 0
+		for _, t := range ts {
+			if t.Def <= s && s <= t.Last {
+				sum += t.Size
+			}
+		}
+		if sum > best {
+			best = sum
+		}
+	}
+	return best
+}
+
+// Validate proves the layout: every node has a region inside the arena that holds its output,
+// and no two tensors live at the same time share memory.
+func (p *Plan) Validate(g *ir.Graph) error {
+	for _, n := range g.Nodes {
+		t := p.of[n]
+		if t == nil {
+			return fmt.Errorf("plan: %s has no buffer", n.Name)
+		}
+		if t.Off < 0 || t.Off%Align != 0 || t.Off+n.Shape.Size() > p.Arena || n.Shape.Size() > t.Len {
+			return fmt.Errorf("plan: %s: region [%d,%d) does not hold %d elements inside an arena of %d", n.Name, t.Off, t.End(), n.Shape.Size(), p.Arena)
+		}
+	}
+	for i, a := range p.Tensors {
+		for _, b := range p.Tensors[i+1:] {
+			if live(a, b) && a.Off < b.End() && b.Off < a.End() {
+				return fmt.Errorf("plan: %s [%d,%d) and %s [%d,%d) overlap while both are live (steps %d-%d and %d-%d)",
+					a.Nodes[0].Name, a.Off, a.End(), b.Nodes[0].Name, b.Off, b.End(), a.Def, a.Last, b.Def, b.Last)
+			}
+		}
+	}
+	return nil
+}
