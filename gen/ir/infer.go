@@ -74,6 +74,9 @@ func (g *Graph) Infer() error {
 			if !seen[in] {
 				return errf(n, "input %q is not computed before this layer (a cycle or a forward reference)", in.Name)
 			}
+			if in.TrainingOnly && !n.TrainingOnly {
+				return errf(n, "reads %q, which is training-only", in.Name)
+			}
 		}
 		if err := InferNode(n); err != nil {
 			return err
@@ -221,7 +224,7 @@ func InferNode(n *Node) error {
 		if n.LRN.Size <= 0 {
 			return errf(n, "lrn size must be positive, got %d", n.LRN.Size)
 		}
-		if n.LRN.Beta < 0 || n.LRN.Bias <= 0 && n.LRN.Alpha <= 0 {
+		if !finite(n.LRN.Alpha) || !finite(n.LRN.Beta) || !finite(n.LRN.Bias) || n.LRN.Beta < 0 || n.LRN.Bias <= 0 && n.LRN.Alpha <= 0 {
 			return errf(n, "lrn needs beta >= 0 and a positive k or alpha")
 		}
 		out = in
@@ -232,7 +235,7 @@ func InferNode(n *Node) error {
 		if len(in) != 3 && len(in) != 1 {
 			return errf(n, "bn needs [C H W] or [C], got %v", in)
 		}
-		if n.Eps <= 0 {
+		if !(n.Eps > 0) || !finite(n.Eps) {
 			return errf(n, "bn eps must be positive, got %g", n.Eps)
 		}
 		c := Shape{in[0]}
@@ -240,14 +243,35 @@ func InferNode(n *Node) error {
 			return err
 		}
 		out = in
-	case OpReLU, OpReLU6, OpSigmoid, OpSiLU, OpTanh, OpHardSigmoid, OpHardSwish, OpDropout:
+	case OpReLU, OpReLU6, OpSigmoid, OpSiLU, OpTanh, OpHardSwish:
 		if err := wantInputs(n, 1); err != nil {
 			return err
+		}
+		out = in
+	case OpHardSigmoid:
+		if err := wantInputs(n, 1); err != nil {
+			return err
+		}
+		if !finite(n.HardAlpha) || !finite(n.HardBeta) || n.HardAlpha == 0 {
+			return errf(n, "hardsigmoid needs a finite, non-zero alpha and a finite beta (got %g, %g)", n.HardAlpha, n.HardBeta)
+		}
+		out = in
+	case OpDropout:
+		if err := wantInputs(n, 1); err != nil {
+			return err
+		}
+		if !(n.Dropout >= 0 && n.Dropout <= 1) {
+			return errf(n, "dropout probability %g is not in [0, 1]", n.Dropout)
 		}
 		out = in
 	case OpAffine:
 		if err := wantInputs(n, 1); err != nil {
 			return err
+		}
+		for i := range n.Scale {
+			if !finite(n.Scale[i]) || i < len(n.Shift) && !finite(n.Shift[i]) {
+				return errf(n, "affine values must be finite")
+			}
 		}
 		if len(n.Scale) != in[0] || len(n.Shift) != in[0] {
 			return errf(n, "affine needs %d scale and shift values (one per channel), got %d and %d", in[0], len(n.Scale), len(n.Shift))
