@@ -15,7 +15,9 @@ import (
 	"strings"
 
 	"github.com/cnngen/cnngen/archspecs"
+	"github.com/cnngen/cnngen/gen/emit"
 	"github.com/cnngen/cnngen/gen/frontend"
+	"github.com/cnngen/cnngen/gen/passes"
 	"github.com/cnngen/cnngen/gen/report"
 )
 
@@ -41,9 +43,14 @@ func (u usageError) Error() string { return u.msg }
 const usage = `usage:
   cnngen -list                                      list the built-in architectures
   cnngen -arch NAME|spec.yaml -summary [-json]      per-layer table: shapes, params, MACs, activations
+  cnngen -arch NAME|spec.yaml -o DIR/FILE.go [-pkg NAME] [-weights W.safetensors [-embed]]
+         [-classes N] [-labels FILE]                write the network as a Go package
   cnngen run -arch NAME|spec.yaml -weights W.safetensors -input IN.f32 -output OUT.f32
                                                     run the float64 reference interpreter on raw
                                                     little-endian float32 NCHW input (any batch size)
+  cnngen eval -arch NAME [-weights W.safetensors] -data DIR [-limit N]
+                                                    top-1/top-5 error of the generated code over
+                                                    Fashion-MNIST IDX files or DIR/CLASS/*.jpg
 `
 
 func cli(args []string, stdout, stderr io.Writer) error {
@@ -51,6 +58,8 @@ func cli(args []string, stdout, stderr io.Writer) error {
 		switch args[0] {
 		case "run":
 			return runCmd(args[1:], stdout, stderr)
+		case "eval":
+			return evalCmd(args[1:], stdout, stderr)
 		case "help":
 			fmt.Fprint(stdout, usage)
 			return nil
@@ -64,6 +73,13 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	arch := fs.String("arch", "", "built-in architecture name or path to a YAML spec")
 	summary := fs.Bool("summary", false, "print the per-layer summary")
 	asJSON := fs.Bool("json", false, "with -summary: print one JSON object")
+	var gf genFlags
+	fs.StringVar(&gf.out, "o", "", "write the generated Go package to this file (DIR/FILE.go)")
+	fs.StringVar(&gf.pkg, "pkg", "", "package name (default: the architecture's name without underscores)")
+	fs.StringVar(&gf.weights, "weights", "", "safetensors weights to check at generation time (and to embed with -embed)")
+	fs.BoolVar(&gf.embed, "embed", false, "with -weights: embed the weights in the package (LoadEmbedded)")
+	fs.IntVar(&gf.classes, "classes", 0, "replace the classifier head's class count (a fine-tuned network)")
+	fs.StringVar(&gf.labels, "labels", "", "a file of class labels, one per line, embedded in the package")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -73,20 +89,39 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q\n%s", fs.Arg(0), usage)}
 	}
-	switch {
-	case *list:
+	if *list {
 		return listArchs(stdout)
-	case *summary:
-		g, err := frontend.Load(*arch)
+	}
+	if !*summary && gf.out == "" {
+		return usageError{"nothing to do\n" + usage}
+	}
+	g, err := frontend.Load(*arch)
+	if err != nil {
+		return err
+	}
+	if gf.classes != 0 {
+		if err := passes.SetClasses(g, gf.classes); err != nil {
+			return err
+		}
+	}
+	if gf.out != "" {
+		if err := generate(g, gf, args, stderr); err != nil {
+			return err
+		}
+	}
+	if *summary {
+		s := report.Summarize(g)
+		_, p, err := emit.Plan(g)
 		if err != nil {
 			return err
 		}
-		s := report.Summarize(g)
+		s.ArenaBytes, s.MaxLiveBytes = 4*int64(p.Arena), 4*int64(p.MaxLive)
 		if *asJSON {
 			return report.WriteJSON(stdout, s)
 		}
 		return report.WriteTable(stdout, s)
 	}
+	return nil
 	return usageError{"nothing to do\n" + usage}
 }
 

@@ -159,3 +159,21 @@ func positions(g *ir.Graph) map[*ir.Node]int {
 	}
 	return m
 }
+
+// SetClasses adapts a classifier to a new head: the last linear layer gets n outputs (a network
+// fine-tuned on n classes keeps every other tensor). It edits g in place and re-infers shapes.
+func SetClasses(g *ir.Graph, n int) error {
+	if n < 1 {
+		return fmt.Errorf("classes must be at least 1, got %d", n)
+	}
+	last := g.Output
+	for last.Op == ir.OpSoftmax {
+		last = last.Inputs[0]
+	}
+	if last.Op != ir.OpLinear {
+		return fmt.Errorf("%s does not end in a linear layer (%s is %s): cannot change its class count", g.Name, last.Name, last.Op)
+	}
+	last.Features = n
+	g.Classes = n
+	return g.Infer()
+}

@@ -33,14 +33,18 @@ type Weight struct {
 
 // Summary is the JSON object of `cnngen -summary -json`.
 type Summary struct {
-	Name            string  `json:"name"`
-	Input           []int   `json:"input"`
-	Classes         int     `json:"classes"`
-	Params          int64   `json:"params"`
-	TrainParams     int64   `json:"train_params"`
-	MACs            int64   `json:"macs"`
-	ActivationBytes int64   `json:"activation_bytes"`
-	Layers          []Layer `json:"layers"`
+	Name            string `json:"name"`
+	Input           []int  `json:"input"`
+	Classes         int    `json:"classes"`
+	Params          int64  `json:"params"`
+	TrainParams     int64  `json:"train_params"`
+	MACs            int64  `json:"macs"`
+	ActivationBytes int64  `json:"activation_bytes"`
+	// ArenaBytes is the planned arena of the generated code (one image, liveness-based reuse);
+	// MaxLiveBytes is the largest sum of tensors live at once, the least any layout can use.
+	ArenaBytes   int64   `json:"arena_bytes"`
+	MaxLiveBytes int64   `json:"max_live_bytes"`
+	Layers       []Layer `json:"layers"`
 }
 
 // Summarize computes the summary of an inferred graph.
@@ -87,6 +91,9 @@ func WriteTable(w io.Writer, s Summary) error {
 	_, err := fmt.Fprintf(w, "\n%s: input %v, %d classes\n  params           %s (%s with training-only heads)\n  MACs             %s (%.3f G)\n  activation bytes %s (%.2f MB: input + every tensor a layer writes; in-place ops count 0)\n",
 		s.Name, ir.Shape(s.Input), s.Classes, Group(s.Params), Group(s.TrainParams), Group(s.MACs), float64(s.MACs)/1e9,
 		Group(s.ActivationBytes), float64(s.ActivationBytes)/1e6)
+	if err == nil && s.ArenaBytes > 0 {
+		_, err = fmt.Fprintf(w, "  arena (planned)  %s (%.2f MB per image; largest live set %.2f MB)\n", Group(s.ArenaBytes), float64(s.ArenaBytes)/1e6, float64(s.MaxLiveBytes)/1e6)
+	}
 	return err
 }
 

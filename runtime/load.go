@@ -1,0 +1,152 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"github.com/cnngen/cnngen/runtime/kernels"
+)
+
+// OpenWeights opens a safetensors file behind r, finding its size from r itself (Size or Stat,
+// as *bytes.Reader, *io.SectionReader and *os.File provide, or by probing with ReadAt).
+func OpenWeights(r io.ReaderAt) (*File, error) {
+	size, err := sizeOf(r)
+	if err != nil {
+		return nil, err
+	}
+	return OpenSafetensors(r, size)
+}
+
+func sizeOf(r io.ReaderAt) (int64, error) {
+	switch s := r.(type) {
+	case interface{ Size() int64 }:
+		return s.Size(), nil
+	case interface{ Stat() (os.FileInfo, error) }:
+		st, err := s.Stat()
+		if err != nil {
+			return 0, err
+		}
+		return st.Size(), nil
+	}
+	// Probe: the largest offset at which one byte can be read, by doubling then bisecting.
+	var b [1]byte
+	readable := func(off int64) bool {
+		n, err := r.ReadAt(b[:], off)
+		return n == 1 && (err == nil || errors.Is(err, io.EOF))
+	}
+	if !readable(0) {
+		return 0, fmt.Errorf("weights reader is empty")
+	}
+	lo, hi := int64(0), int64(1)
+	for readable(hi) {
+		lo, hi = hi, hi*2
+		if hi > 1<<46 {
+			return 0, fmt.Errorf("weights reader has no end")
+		}
+	}
+	for hi-lo > 1 { // readable(lo), !readable(hi)
+		mid := lo + (hi-lo)/2
+		if readable(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo + 1, nil
+}
+
+// BN names a batch norm's tensors (weight, bias, running_mean, running_var) and its eps.
+type BN struct {
+	Weight, Bias, Mean, Var string
+	Eps                     float64
+}
+
+// scaleShift reads a batch norm as y = x*scale + shift per channel.
+func (bn *BN) scaleShift(f *File, c int) (scale, shift []float32, err error) {
+	var t [4][]float32
+	for i, key := range []string{bn.Weight, bn.Bias, bn.Mean, bn.Var} {
+		if t[i], err = f.Float32(key); err != nil {
+			return nil, nil, err
+		}
+		if len(t[i]) != c {
+			return nil, nil, fmt.Errorf("%s: %d values, want %d", key, len(t[i]), c)
+		}
+	}
+	scale, shift = make([]float32, c), make([]float32, c)
+	for i := 0; i < c; i++ {
+		v := float64(t[3][i]) + bn.Eps
+		if !(v > 0) {
+			return nil, nil, fmt.Errorf("%s: running variance %g + eps is not positive (channel %d)", bn.Var, t[3][i], i)
+		}
+		s := float64(t[0][i]) / math.Sqrt(v)
+		scale[i] = float32(s)
+		shift[i] = float32(float64(t[1][i]) - float64(t[2][i])*s)
+	}
+	return scale, shift, nil
+}
+
+// LoadBN reads a standalone batch norm as per-channel scale and shift.
+func LoadBN(f *File, bn *BN, c int) (scale, shift []float32, err error) {
+	return bn.scaleShift(f, c)
+}
+
+// LoadConv reads a convolution's weight and optional bias (biasKey ""), folds a batch norm into
+// them when bn is not nil, and packs them for c's kernel. Folding is done in float64.
+func LoadConv(f *File, c *kernels.Conv, weightKey, biasKey string, bn *BN) (*kernels.ConvWeights, error) {
+	w, err := f.Float32(weightKey)
+	if err != nil {
+		return nil, err
+	}
+	var b []float32
+	if biasKey != "" {
+		if b, err = f.Float32(biasKey); err != nil {
+			return nil, err
+		}
+	}
+	if bn != nil {
+		scale, shift, err := bn.scaleShift(f, c.OutC)
+		if err != nil {
+			return nil, err
+		}
+		per := len(w) / c.OutC
+		nb := make([]float32, c.OutC)
+		for o := 0; o < c.OutC; o++ {
+			for i := o * per; i < (o+1)*per; i++ {
+				w[i] = float32(float64(w[i]) * float64(scale[o]))
+			}
+			bias := 0.0
+			if b != nil {
+				bias = float64(b[o])
+			}
+			nb[o] = float32(bias*float64(scale[o]) + float64(shift[o]))
+		}
+		b = nb
+	}
+	cw, err := c.Pack(w, b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", weightKey, err)
+	}
+	return cw, nil
+}
+
+// LoadLinear reads a linear layer's weight and optional bias and packs them.
+func LoadLinear(f *File, l *kernels.Linear, weightKey, biasKey string) (*kernels.LinearWeights, error) {
+	w, err := f.Float32(weightKey)
+	if err != nil {
+		return nil, err
+	}
+	var b []float32
+	if biasKey != "" {
+		if b, err = f.Float32(biasKey); err != nil {
+			return nil, err
+		}
+	}
+	lw, err := l.Pack(w, b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", weightKey, err)
+	}
+	return lw, nil
+}

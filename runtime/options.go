@@ -1,0 +1,42 @@
+package runtime
+
+import (
+	"fmt"
+	goruntime "runtime"
+)
+
+// Options are the load-time settings of a generated network.
+type Options struct {
+	Threads    int         // goroutines a Forward call may use; default GOMAXPROCS
+	Preprocess *Preprocess // overrides the spec's preprocessing in Classify
+}
+
+// Option sets one of the Options.
+type Option func(*Options)
+
+// WithThreads sets how many goroutines one Forward call may use (images of a batch run in
+// parallel). n < 1 means GOMAXPROCS.
+func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }
+
+// WithPreprocess replaces the preprocessing Classify applies, for weights trained with other
+// resize, crop or normalization settings than the spec's defaults.
+func WithPreprocess(p Preprocess) Option { return func(o *Options) { o.Preprocess = &p } }
+
+// ApplyOptions resolves opts over the defaults.
+func ApplyOptions(opts []Option) (Options, error) {
+	var o Options
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	if o.Threads < 1 {
+		o.Threads = goruntime.GOMAXPROCS(0)
+	}
+	if o.Preprocess != nil {
+		if err := o.Preprocess.Validate(); err != nil {
+			return o, fmt.Errorf("WithPreprocess: %w", err)
+		}
+	}
+	return o, nil
+}
