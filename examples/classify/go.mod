@@ -6,6 +6,12 @@ tool github.com/cnngen/cnngen/cmd/cnngen
 
 require github.com/cnngen/cnngen v0.0.0
 
+require (
+	github.com/dave/jennifer v1.7.1 // indirect
+	golang.org/x/image v0.48.0 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
+)
+
 // This example lives inside the cnngen repository; a user's module requires a released version
 // of cnngen instead and has no replace line.
 replace github.com/cnngen/cnngen => ../..
