@@ -1,0 +1,154 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+func reportGFLOPS(b *testing.B, flops float64) {
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range [][3]int{
+		{256, 256, 256},
+		{49, 2048, 512}, // ResNet-50 last 1x1 expansion, spatial-major view
+		{2048, 49, 512}, // the same as Conv runs it (M = OutC, N = OutH*OutW)
+		{64, 3136, 576}, // ResNet-50 conv2 3x3 as im2col GEMM
+		{1000, 1, 2048}, // a classifier as GEMM (Linear uses its own GEMV)
+	} {
+		m, n, k := s[0], s[1], s[2]
+		b.Run(fmt.Sprintf("M=%d,N=%d,K=%d", m, n, k), func(b *testing.B) {
+			a, bb, c := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
+			Sgemm(m, n, k, a, k, bb, n, c, n)
+			b.ResetTimer()
+			for b.Loop() {
+				Sgemm(m, n, k, a, k, bb, n, c, n)
+			}
+			reportGFLOPS(b, 2*float64(m*n*k))
+		})
+	}
+}
+
+func BenchmarkConv(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, bc := range []struct {
+		name string
+		c    Conv
+	}{
+		{"resnet50_3x3_64x56x56", convCase(64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+		{"resnet50_1x1_64to256x56x56", convCase(64, 56, 56, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone)},
+		{"resnet50_1x1_256to64x56x56", convCase(256, 56, 56, 64, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU)},
+		{"resnet50_stem_7x7s2", convCase(3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, ActReLU)},
+		{"resnet50_3x3_512x7x7", convCase(512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+		{"effnet_dw3x3_96x112x112s2", convCase(96, 112, 112, 96, 3, 3, 2, 2, 0, 0, 1, 1, 1, 1, 96, ActSiLU)},
+	} {
+		c := bc.c
+		b.Run(bc.name, func(b *testing.B) {
+			k := c.InC / c.Groups * c.KH * c.KW
+			w, err := c.Pack(randSlice(rng, c.OutC*k), randSlice(rng, c.OutC))
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := randSlice(rng, c.InC*c.InH*c.InW)
+			out := make([]float32, c.OutC*c.OutH*c.OutW)
+			scr := make([]float32, c.ScratchLen())
+			b.ResetTimer()
+			for b.Loop() {
+				c.Run(in, out, w, nil, scr)
+			}
+			reportGFLOPS(b, 2*float64(len(out)*k))
+		})
+	}
+}
+
+func BenchmarkLinear(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	l := Linear{In: 2048, Out: 1000}
+	w, _ := l.Pack(randSlice(rng, l.In*l.Out), nil)
+	in, out := randSlice(rng, l.In), make([]float32, l.Out)
+	for b.Loop() {
+		l.Run(in, out, w)
+	}
+	reportGFLOPS(b, 2*float64(l.In*l.Out))
+}
+
+func BenchmarkApplySiLU(b *testing.B) {
+	x := randSlice(rand.New(rand.NewPCG(4, 4)), 1<<16)
+	for b.Loop() {
+		Apply(ActSiLU, x)
+	}
+	b.ReportMetric(float64(len(x)*b.N)/b.Elapsed().Seconds()/1e6, "Melem/s")
+}
+
+// resnet50Convs lists the 53 convolutions of torchvision's ResNet-50 (v1.5: stride on the 3x3)
+// for a 224x224 image, with BN folded and ReLU fused where the network has them.
+func resnet50Convs() []Conv {
+	cs := []Conv{convCase(3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, ActReLU)}
+	in, hw := 64, 56
+	for stage, blocks := range []int{3, 4, 6, 3} {
+		width := 64 << stage
+		for blk := range blocks {
+			s := 1
+			if blk == 0 && stage > 0 {
+				s = 2
+			}
+			cs = append(cs,
+				convCase(in, hw, hw, width, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU),
+				convCase(width, hw, hw, width, 3, 3, s, s, 1, 1, 1, 1, 1, 1, 1, ActReLU))
+			if blk == 0 {
+				cs = append(cs, convCase(in, hw, hw, 4*width, 1, 1, s, s, 0, 0, 0, 0, 1, 1, 1, ActNone))
+			}
+			hw /= s
+			cs = append(cs, convCase(width, hw, hw, 4*width, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU))
+			in = 4 * width
+		}
+	}
+	return cs
+}
+
+// BenchmarkResNet50Convs runs every convolution of ResNet-50 once per iteration (random data; no
+// pooling or fc, which are under 1% of the work), on 1 and 2 goroutines (Conv.RunPart).
+func BenchmarkResNet50Convs(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	cs := resnet50Convs()
+	ws := make([]*ConvWeights, len(cs))
+	var maxIn, maxOut, maxScr int
+	flops := 0.0
+	for i, c := range cs {
+		k := c.InC / c.Groups * c.KH * c.KW
+		w, err := c.Pack(randSlice(rng, c.OutC*k), randSlice(rng, c.OutC))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws[i] = w
+		maxIn = max(maxIn, c.InC*c.InH*c.InW)
+		maxOut = max(maxOut, c.OutC*c.OutH*c.OutW)
+		maxScr = max(maxScr, c.ScratchLen())
+		flops += 2 * float64(c.OutC*c.OutH*c.OutW*k)
+	}
+	in, out := randSlice(rng, maxIn), make([]float32, maxOut)
+	for _, threads := range []int{1, 2} {
+		scr := make([][]float32, threads)
+		for i := range scr {
+			scr[i] = make([]float32, maxScr)
+		}
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			var wg sync.WaitGroup
+			for b.Loop() {
+				for i := range cs {
+					for part := 1; part < threads; part++ {
+						wg.Go(func() { cs[i].RunPart(part, threads, in, out, ws[i], nil, scr[part]) })
+					}
+					cs[i].RunPart(0, threads, in, out, ws[i], nil, scr[0])
+					wg.Wait()
+				}
+			}
+			reportGFLOPS(b, flops)
+			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/image")
+		})
+	}
+}

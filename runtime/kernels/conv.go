@@ -1,0 +1,339 @@
+package kernels
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Conv is one 2-D convolution of a single NCHW image: out = act(conv(in, w) + bias + residual),
+// with PyTorch's nn.Conv2d semantics (zero padding, dilation, groups).
+//
+// Padding on the bottom and right is implied by OutH and OutW: the input is read as zero outside
+// [0, InH) x [0, InW), so asymmetric padding (TensorFlow "same") is expressed by giving the larger
+// output size.
+type Conv struct {
+	InC, InH, InW, OutC, OutH, OutW                          int
+	KH, KW, StrideH, StrideW, PadT, PadL, DilH, DilW, Groups int
+	Act                                                      Act
+}
+
+// convAlgo is how a Conv is computed; it follows from the shape alone.
+type convAlgo uint8
+
+const (
+	algoIm2col    convAlgo = iota // im2col packed straight into the GEMM's B panels, per group
+	algoGemm1x1                   // 1x1, stride 1, unpadded: GEMM on the input itself, per group
+	algoDepthwise                 // Groups == InC == OutC: direct loop per channel
+)
+
+func (a convAlgo) String() string {
+	return [...]string{"im2col", "gemm1x1", "depthwise"}[a]
+}
+
+func (c *Conv) algo() convAlgo {
+	switch {
+	case c.Groups == c.InC && c.Groups == c.OutC:
+		return algoDepthwise
+	case c.KH == 1 && c.KW == 1 && c.StrideH == 1 && c.StrideW == 1 && c.PadT == 0 && c.PadL == 0 &&
+		c.OutH == c.InH && c.OutW == c.InW:
+		return algoGemm1x1
+	}
+	return algoIm2col
+}
+
+// Validate reports whether the shape is consistent: positive sizes, groups dividing both channel
+// counts, and output sizes that some bottom/right padding in [0, max(PadT, KH_eff-1)] (resp.
+// PadL) gives with PyTorch's floor rule, where KH_eff = DilH*(KH-1)+1.
+func (c *Conv) Validate() error {
+	switch {
+	case c.InC <= 0 || c.InH <= 0 || c.InW <= 0 || c.OutC <= 0 || c.OutH <= 0 || c.OutW <= 0:
+		return fmt.Errorf("kernels: conv %v: sizes must be positive", *c)
+	case c.KH <= 0 || c.KW <= 0 || c.StrideH <= 0 || c.StrideW <= 0 || c.DilH <= 0 || c.DilW <= 0:
+		return fmt.Errorf("kernels: conv %v: kernel, stride and dilation must be positive", *c)
+	case c.PadT < 0 || c.PadL < 0:
+		return fmt.Errorf("kernels: conv %v: negative padding", *c)
+	case c.Groups <= 0 || c.InC%c.Groups != 0 || c.OutC%c.Groups != 0:
+		return fmt.Errorf("kernels: conv %v: groups %d must divide InC %d and OutC %d", *c, c.Groups, c.InC, c.OutC)
+	case !c.Act.valid():
+		return fmt.Errorf("kernels: conv %v: invalid activation", *c)
+	}
+	if err := checkConvAxis("height", c.InH, c.OutH, c.KH, c.StrideH, c.PadT, c.DilH); err != nil {
+		return fmt.Errorf("kernels: conv %v: %w", *c, err)
+	}
+	if err := checkConvAxis("width", c.InW, c.OutW, c.KW, c.StrideW, c.PadL, c.DilW); err != nil {
+		return fmt.Errorf("kernels: conv %v: %w", *c, err)
+	}
+	return nil
+}
+
+// checkConvAxis checks that out = (in + pad + end - eff)/stride + 1 for some end padding in
+// [0, max(pad, eff-1)].
+func checkConvAxis(axis string, in, out, k, stride, pad, dil int) error {
+	eff := dil*(k-1) + 1
+	need := max(0, (out-1)*stride+eff-in-pad) // the least end padding giving out windows
+	if need > max(pad, eff-1) {
+		return fmt.Errorf("output %s %d needs end padding %d, more than max(pad %d, kernel extent %d - 1)", axis, out, need, pad, eff)
+	}
+	if got := (in+pad+need-eff)/stride + 1; got != out {
+		return fmt.Errorf("output %s %d inconsistent with input %d, kernel extent %d, stride %d, pad %d (expected %d)",
+			axis, out, in, eff, stride, pad, got)
+	}
+	return nil
+}
+
+// ConvWeights are a Conv's weights and bias packed for the kernel that will run it.
+type ConvWeights struct {
+	conv     Conv // the shape packed for; Run checks it
+	algo     convAlgo
+	w        []float32 // GEMM: per group, packA of the [OutC/G][InC/G*KH*KW] matrix; depthwise: [C][KH*KW]
+	groupLen int       // length of one group's packed matrix
+	bias     []float32 // OutC
+}
+
+// Pack validates c and packs PyTorch's weights w [OutC, InC/Groups, KH, KW] and bias (length
+// OutC, or nil for zeros). The result does not alias w or bias.
+func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	cg, og := c.InC/c.Groups, c.OutC/c.Groups
+	k := cg * c.KH * c.KW
+	if len(w) != c.OutC*k {
+		return nil, fmt.Errorf("kernels: conv %v: weights have %d values, want %d", *c, len(w), c.OutC*k)
+	}
+	if bias != nil && len(bias) != c.OutC {
+		return nil, fmt.Errorf("kernels: conv %v: bias has %d values, want %d", *c, len(bias), c.OutC)
+	}
+	cw := &ConvWeights{conv: *c, algo: c.algo(), bias: make([]float32, c.OutC)}
+	copy(cw.bias, bias)
+	if cw.algo == algoDepthwise {
+		cw.w = append([]float32(nil), w...)
+		return cw, nil
+	}
+	cw.groupLen = packedALen(og, k)
+	cw.w = make([]float32, c.Groups*cw.groupLen)
+	for g := range c.Groups {
+		packA(cw.w[g*cw.groupLen:(g+1)*cw.groupLen], w[g*og*k:(g+1)*og*k], k, og, k)
+	}
+	return cw, nil
+}
+
+// ScratchLen is the number of float32s of scratch Run needs: the GEMM's packing panel for B (the
+// input, or its im2col columns, KC rows x NC columns at most); 0 for depthwise convolutions.
+func (c *Conv) ScratchLen() int {
+	if c.algo() == algoDepthwise {
+		return 0
+	}
+	return packBLen(c.InC/c.Groups*c.KH*c.KW, c.OutH*c.OutW)
+}
+
+// Algorithm names the algorithm Run uses for c: "gemm1x1", "im2col" or "depthwise".
+func (c *Conv) Algorithm() string { return c.algo().String() }
+
+var errConvMismatch = errors.New("kernels: Conv.Run: weights were packed for a different Conv")
+
+// Run computes the convolution of in ([InC][InH][InW]) into out ([OutC][OutH][OutW]). residual is
+// nil or [OutC][OutH][OutW], added before the activation; it may be out itself, and otherwise no
+// slice may overlap another. scratch holds at least ScratchLen values. Run does not allocate.
+// It panics if w was packed for another shape or a slice is too short.
+func (c *Conv) Run(in, out []float32, w *ConvWeights, residual, scratch []float32) {
+	c.RunPart(0, 1, in, out, w, residual, scratch)
+}
+
+// RunPart computes part part (0 <= part < parts) of Run: a disjoint share of the output (a range
+// of output positions, for the GEMM algorithms, or of channels, for depthwise), so that parts run
+// concurrently, each with its own scratch of ScratchLen values, compute exactly what Run computes,
+// bit for bit, whatever parts is. It does not allocate.
+func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
+	if w == nil || w.conv != *c {
+		panic(errConvMismatch)
+	}
+	if parts < 1 || part < 0 || part >= parts {
+		panic(fmt.Sprintf("kernels: Conv.RunPart: part %d of %d", part, parts))
+	}
+	nIn, nOut := c.InC*c.InH*c.InW, c.OutC*c.OutH*c.OutW
+	if len(in) < nIn || len(out) < nOut || residual != nil && len(residual) < nOut || len(scratch) < c.ScratchLen() {
+		panic(fmt.Sprintf("kernels: Conv.Run: slice too short: in %d/%d out %d/%d residual %d/%d scratch %d/%d",
+			len(in), nIn, len(out), nOut, len(residual), nOut, len(scratch), c.ScratchLen()))
+	}
+	in, out = in[:nIn], out[:nOut]
+	if residual != nil {
+		residual = residual[:nOut]
+	}
+	if w.algo == algoDepthwise {
+		c.runDepthwise(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual)
+		return
+	}
+
+	// Output positions [j0, j1): whole NR-column panels, so that every output value is computed
+	// by the same sequence of operations as with one part.
+	n := c.OutH * c.OutW
+	panels := (n + gemmNR - 1) / gemmNR
+	j0, j1 := min(n, part*panels/parts*gemmNR), min(n, (part+1)*panels/parts*gemmNR)
+	if j0 >= j1 {
+		return
+	}
+	for o, b := range w.bias {
+		dst := out[o*n+j0 : o*n+j1]
+		if residual == nil {
+			for i := range dst {
+				dst[i] = b
+			}
+			continue
+		}
+		res := residual[o*n+j0 : o*n+j1]
+		res = res[:len(dst)]
+		for i := range dst {
+			dst[i] = res[i] + b
+		}
+	}
+	cg, og := c.InC/c.Groups, c.OutC/c.Groups
+	k := cg * c.KH * c.KW
+	inPlane := c.InH * c.InW
+	for g := range c.Groups {
+		ga := gemmA{packed: w.w[g*w.groupLen : (g+1)*w.groupLen], mpad: roundUp(og, gemmMR)}
+		gin := in[g*cg*inPlane : (g+1)*cg*inPlane]
+		gb := gemmB{b: gin, conv: c, col0: j0}
+		if w.algo == algoGemm1x1 { // B is the input itself: a [cg][n] matrix
+			gb = gemmB{b: gin[j0:], ldb: n}
+		}
+		gemm(og, j1-j0, k, &ga, &gb, out[g*og*n+j0:(g+1)*og*n], n, scratch)
+	}
+	if c.Act != ActNone {
+		for o := range c.OutC {
+			Apply(c.Act, out[o*n+j0:o*n+j1])
+		}
+	}
+}
+
+// packIm2col packs rows [pc, pc+kcb), columns [col0+jc, col0+jc+ncb) of the im2col matrix of in
+// (one group's input planes) into NR-column panels, like gemmB.pack. Row p of the matrix is the
+// tap (channel ch, kernel row i, kernel column j) with p = (ch*KH+i)*KW+j; column t is the output
+// position (yo, xo) with t = yo*OutW+xo; the value is in[ch][yo*sh-PadT+i*dh][xo*sw-PadL+j*dw], or
+// zero outside the input.
+func (c *Conv) packIm2col(dst, in []float32, pc, kcb, col0, jc, ncb int) {
+	H, W, OW := c.InH, c.InW, c.OutW
+	sh, sw := c.StrideH, c.StrideW
+	y0, x0 := (col0+jc)/OW, (col0+jc)%OW
+	for p := range kcb {
+		row := pc + p
+		ch, i, j := row/(c.KH*c.KW), row/c.KW%c.KH, row%c.KW
+		plane := in[ch*H*W : (ch+1)*H*W]
+		offY, offX := i*c.DilH-c.PadT, j*c.DilW-c.PadL
+		lo, hi := validRange(OW, W, sw, offX) // output columns reading inside the input
+		base := p * gemmNR
+		t, yo, xo := 0, y0, x0
+		for t < ncb {
+			seg := min(OW-xo, ncb-t) // output columns [xo, xo+seg) of output row yo
+			yi := yo*sh + offY
+			if yi < 0 || yi >= H {
+				for u := t; u < t+seg; u++ {
+					dst[(u&^(gemmNR-1))*kcb+base+u&(gemmNR-1)] = 0
+				}
+			} else {
+				src := plane[yi*W : (yi+1)*W]
+				a, b := min(max(lo, xo), xo+seg), min(max(hi, xo), xo+seg) // valid part [a, b)
+				u := t
+				for ; u < t+a-xo; u++ {
+					dst[(u&^(gemmNR-1))*kcb+base+u&(gemmNR-1)] = 0
+				}
+				if a >= b {
+					// the whole segment reads padding
+				} else if sw == 1 {
+					for _, v := range src[a+offX : b+offX] {
+						dst[(u&^(gemmNR-1))*kcb+base+u&(gemmNR-1)] = v
+						u++
+					}
+				} else {
+					for x := a; x < b; x++ {
+						dst[(u&^(gemmNR-1))*kcb+base+u&(gemmNR-1)] = src[x*sw+offX]
+						u++
+					}
+				}
+				for ; u < t+seg; u++ {
+					dst[(u&^(gemmNR-1))*kcb+base+u&(gemmNR-1)] = 0
+				}
+			}
+			t += seg
+			yo++
+			xo = 0
+		}
+	}
+	// Zero the columns past ncb in the last panel.
+	if rem := ncb & (gemmNR - 1); rem != 0 {
+		d := dst[(ncb&^(gemmNR-1))*kcb : (ncb&^(gemmNR-1))*kcb+kcb*gemmNR]
+		for p := range kcb {
+			clear(d[p*gemmNR+rem : p*gemmNR+gemmNR])
+		}
+	}
+}
+
+// validRange returns the output positions [lo, hi) of [0, out) with 0 <= x*stride+off < in.
+func validRange(out, in, stride, off int) (lo, hi int) {
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	if last := in - 1 - off; last >= 0 {
+		hi = last/stride + 1
+	}
+	lo, hi = min(lo, out), min(hi, out)
+	return lo, max(hi, lo)
+}
+
+// runDepthwise computes channels [ch0, ch1) of a depthwise convolution directly: for each channel
+// and output row, the
+// row starts at bias (+ residual) and each kernel tap adds its weight times the input row segment
+// it reads (contiguous for stride 1); the activation is applied while the row is in cache.
+func (c *Conv) runDepthwise(ch0, ch1 int, in, out []float32, w *ConvWeights, residual []float32) {
+	H, W, OH, OW := c.InH, c.InW, c.OutH, c.OutW
+	KH, KW := c.KH, c.KW
+	sh, sw := c.StrideH, c.StrideW
+	for ch := ch0; ch < ch1; ch++ {
+		plane := in[ch*H*W : (ch+1)*H*W]
+		wk := w.w[ch*KH*KW : (ch+1)*KH*KW]
+		b := w.bias[ch]
+		for yo := range OH {
+			o := ch*OH*OW + yo*OW
+			orow := out[o : o+OW]
+			if residual != nil {
+				res := residual[o : o+OW]
+				for x := range orow {
+					orow[x] = res[x] + b
+				}
+			} else {
+				for x := range orow {
+					orow[x] = b
+				}
+			}
+			for i := range KH {
+				yi := yo*sh - c.PadT + i*c.DilH
+				if yi < 0 || yi >= H {
+					continue
+				}
+				src := plane[yi*W : (yi+1)*W]
+				for j := range KW {
+					wv := wk[i*KW+j]
+					off := j*c.DilW - c.PadL
+					lo, hi := validRange(OW, W, sw, off)
+					if lo >= hi {
+						continue
+					}
+					dst := orow[lo:hi]
+					if sw == 1 {
+						s := src[lo+off : hi+off]
+						s = s[:len(dst)]
+						for x, v := range s {
+							dst[x] += wv * v
+						}
+					} else {
+						s := src[lo*sw+off : (hi-1)*sw+off+1]
+						for x := range dst {
+							dst[x] += wv * s[x*sw]
+						}
+					}
+				}
+			}
+			Apply(c.Act, orow)
+		}
+	}
+}

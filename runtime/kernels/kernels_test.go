@@ -1,0 +1,671 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+var allActs = []Act{ActNone, ActReLU, ActReLU6, ActSigmoid, ActSiLU, ActTanh, ActHardSigmoid, ActHardSwish}
+
+// gemmSizes covers the tails of the blocking: 1..~70 with the MR/NR multiples, their neighbours
+// and primes.
+var gemmSizes = []int{1, 2, 3, 4, 5, 7, 8, 9, 11, 13, 16, 17, 23, 31, 32, 33, 47, 61, 64, 67, 70}
+
+func TestSgemmSizes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, m := range gemmSizes {
+		for _, n := range gemmSizes {
+			for _, k := range gemmSizes {
+				if (m*7+n*3+k)%3 != 0 && m > 8 && n > 8 && k > 8 {
+					continue // thin out the big cube; every small size and tail is still covered
+				}
+				testSgemm(t, rng, m, n, k, k, n, n)
+			}
+		}
+	}
+}
+
+// TestSgemmBlocks crosses the KC, MC and NC block boundaries and uses padded leading dimensions.
+func TestSgemmBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, s := range [][3]int{
+		{gemmMC + 1, 5, gemmKC + 1},
+		{2*gemmMC + 3, 9, 2*gemmKC + 7},
+		{3, gemmNC + 5, 17},
+		{gemmMC - 1, gemmNC + gemmNR + 1, gemmKC - 1},
+		{33, 2*gemmNC + 3, gemmKC + 3},
+		{1, 1, 3*gemmKC + 1},
+	} {
+		m, n, k := s[0], s[1], s[2]
+		testSgemm(t, rng, m, n, k, k, n, n)
+		testSgemm(t, rng, m, n, k, k+3, n+5, n+1)
+	}
+}
+
+func testSgemm(t *testing.T, rng *rand.Rand, m, n, k, lda, ldb, ldc int) {
+	t.Helper()
+	name := fmt.Sprintf("Sgemm(m=%d n=%d k=%d lda=%d ldb=%d ldc=%d)", m, n, k, lda, ldb, ldc)
+	aBuf, a := randGuarded(rng, (m-1)*lda+k)
+	bBuf, b := randGuarded(rng, (k-1)*ldb+n)
+	cBuf, c := randGuarded(rng, (m-1)*ldc+n)
+	a0, b0 := append([]float32(nil), a...), append([]float32(nil), b...)
+	want, mag := refGemm(m, n, k, a, lda, b, ldb, c, ldc)
+	c0 := append([]float32(nil), c...)
+	Sgemm(m, n, k, a, lda, b, ldb, c, ldc)
+	got := make([]float32, 0, m*n)
+	for i := range m {
+		got = append(got, c[i*ldc:i*ldc+n]...)
+		for j := n; j < ldc && i < m-1; j++ { // the gaps between rows of C are not C
+			if c[i*ldc+j] != c0[i*ldc+j] {
+				t.Errorf("%s: wrote C[%d][%d] outside the matrix", name, i, j)
+			}
+		}
+	}
+	checkClose(t, name, got, want, mag, k)
+	checkGuards(t, name+" C", cBuf)
+	checkGuards(t, name+" A", aBuf)
+	checkGuards(t, name+" B", bBuf)
+	for i := range a {
+		if a[i] != a0[i] {
+			t.Fatalf("%s: modified A", name)
+		}
+	}
+	for i := range b {
+		if b[i] != b0[i] {
+			t.Fatalf("%s: modified B", name)
+		}
+	}
+}
+
+func TestSgemmEmpty(t *testing.T) {
+	c := []float32{1, 2, 3}
+	Sgemm(1, 3, 0, nil, 1, nil, 3, c, 3)
+	Sgemm(0, 3, 5, nil, 5, make([]float32, 15), 3, nil, 3)
+	if c[0] != 1 || c[1] != 2 || c[2] != 3 {
+		t.Errorf("k=0 changed C: %v", c)
+	}
+}
+
+// convCase makes a Conv with the given parameters, deriving OutH/OutW from a bottom/right padding.
+func convCase(inC, inH, inW, outC, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups int, act Act) Conv {
+	effH, effW := dh*(kh-1)+1, dw*(kw-1)+1
+	return Conv{
+		InC: inC, InH: inH, InW: inW, OutC: outC,
+		OutH: (inH+pt+pb-effH)/sh + 1, OutW: (inW+pl+pr-effW)/sw + 1,
+		KH: kh, KW: kw, StrideH: sh, StrideW: sw, PadT: pt, PadL: pl, DilH: dh, DilW: dw,
+		Groups: groups, Act: act,
+	}
+}
+
+// convCases is the sweep: hand-picked layers of the target networks and the corner cases, then
+// random shapes over odd sizes, strides 1-3, asymmetric pads, dilation 1-2, groups 1, 2 and
+// depthwise, with every activation and residual on and off.
+func convCases() []Conv {
+	cs := []Conv{
+		convCase(3, 17, 19, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, ActReLU),        // stem-like
+		convCase(8, 9, 9, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone),         // 3x3 same
+		convCase(16, 7, 7, 20, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU),        // 1x1 -> gemm1x1
+		convCase(16, 7, 7, 20, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 2, ActReLU6),       // grouped 1x1, dilation ignored
+		convCase(16, 9, 9, 20, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActNone),        // 1x1 stride 2 (downsample)
+		convCase(6, 8, 8, 6, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone),          // 1x1 padded -> im2col
+		convCase(12, 10, 11, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 12, ActSiLU),     // depthwise 3x3
+		convCase(12, 11, 10, 12, 5, 5, 2, 2, 1, 2, 2, 1, 1, 1, 12, ActSigmoid),  // depthwise 5x5 s2 TF-same
+		convCase(12, 11, 10, 12, 3, 3, 2, 1, 0, 0, 1, 1, 2, 2, 12, ActNone),     // depthwise dilated
+		convCase(4, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, ActReLU),          // depthwise multiplier 2 -> im2col
+		convCase(5, 6, 6, 7, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActTanh),          // valid
+		convCase(3, 5, 5, 4, 3, 3, 1, 1, 4, 4, 4, 4, 1, 1, 1, ActNone),          // pad larger than kernel
+		convCase(2, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActHardSwish),     // 1x1 image
+		convCase(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),          // 1x1x1 (depthwise)
+		convCase(30, 9, 9, 131, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),       // K=270 > KC, M > MC
+		convCase(3, 40, 37, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone),        // N=1480 > NC
+		convCase(64, 7, 7, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ActHardSigmoid), // grouped, K crosses KC per group? (288)
+		convCase(300, 5, 5, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),        // 1x1 with K > KC
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for len(cs) < 400 {
+		kh, kw := 1+rng.IntN(5), 1+rng.IntN(5)
+		if rng.IntN(3) == 0 {
+			kw = kh
+		}
+		sh, sw := 1+rng.IntN(3), 1+rng.IntN(3)
+		dh, dw := 1+rng.IntN(2), 1+rng.IntN(2)
+		effH, effW := dh*(kh-1)+1, dw*(kw-1)+1
+		pt, pl := rng.IntN(effH), rng.IntN(effW)
+		pb, pr := rng.IntN(effH), rng.IntN(effW)
+		inH, inW := 1+rng.IntN(13), 1+rng.IntN(13)
+		if inH+pt+pb < effH || inW+pl+pr < effW {
+			continue
+		}
+		var inC, outC, groups int
+		switch rng.IntN(4) {
+		case 0: // depthwise
+			inC = 1 + rng.IntN(9)
+			outC, groups = inC, inC
+		case 1: // two groups
+			groups = 2
+			inC, outC = 2*(1+rng.IntN(5)), 2*(1+rng.IntN(6))
+		default:
+			groups = 1
+			inC, outC = 1+rng.IntN(9), 1+rng.IntN(13)
+		}
+		c := convCase(inC, inH, inW, outC, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, groups, allActs[rng.IntN(len(allActs))])
+		if c.Validate() != nil {
+			continue // the end padding drawn exceeds what a shape implies (pb > max(pt, eff-1) after floor)
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+func TestConv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	algos := map[convAlgo]int{}
+	for i, c := range convCases() {
+		if err := c.Validate(); err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		algos[c.algo()]++
+		for _, withRes := range []bool{false, true} {
+			testConv(t, rng, c, withRes, i%5 != 0)
+		}
+	}
+	for a := range convAlgo(3) {
+		if algos[a] < 10 {
+			t.Errorf("only %d cases use %v", algos[a], a)
+		}
+	}
+}
+
+func testConv(t *testing.T, rng *rand.Rand, c Conv, withRes, withBias bool) {
+	t.Helper()
+	name := fmt.Sprintf("%+v res=%v bias=%v (%v)", c, withRes, withBias, c.algo())
+	k := c.InC / c.Groups * c.KH * c.KW
+	w := randSlice(rng, c.OutC*k)
+	var bias []float32
+	if withBias {
+		bias = randSlice(rng, c.OutC)
+	}
+	pw, err := c.Pack(w, bias)
+	if err != nil {
+		t.Fatalf("%s: Pack: %v", name, err)
+	}
+	nOut := c.OutC * c.OutH * c.OutW
+	inBuf, in := randGuarded(rng, c.InC*c.InH*c.InW)
+	in0 := append([]float32(nil), in...)
+	outBuf, out := guarded(nOut, nil)
+	var resBuf, res []float32
+	if withRes {
+		resBuf, res = randGuarded(rng, nOut)
+	}
+	scrBuf, scr := guarded(c.ScratchLen(), nil)
+	want, mag := refConv(&c, in, w, bias, res)
+	c.Run(in, out, pw, res, scr)
+	checkClose(t, name, out, want, mag, k)
+	checkGuards(t, name+" out", outBuf)
+	checkGuards(t, name+" in", inBuf)
+	checkGuards(t, name+" scratch", scrBuf)
+	if withRes {
+		checkGuards(t, name+" residual", resBuf)
+	}
+	for i := range in {
+		if in[i] != in0[i] {
+			t.Fatalf("%s: modified the input", name)
+		}
+	}
+	// Running again on stale output and scratch gives the same result.
+	for i := range scr {
+		scr[i] = float32(math.NaN())
+	}
+	out2 := make([]float32, nOut)
+	for i := range out2 {
+		out2[i] = float32(math.NaN())
+	}
+	c.Run(in, out2, pw, res, scr)
+	for i := range out {
+		if math.Float32bits(out[i]) != math.Float32bits(out2[i]) {
+			t.Fatalf("%s: second run differs at %d: %v vs %v", name, i, out2[i], out[i])
+		}
+	}
+	if withRes && !t.Failed() {
+		// The residual may be the output itself.
+		inPlace := append([]float32(nil), res...)
+		c.Run(in, inPlace, pw, inPlace, scr)
+		for i := range out {
+			if math.Float32bits(out[i]) != math.Float32bits(inPlace[i]) {
+				t.Fatalf("%s: residual == out differs at %d: %v vs %v", name, i, inPlace[i], out[i])
+			}
+		}
+	}
+}
+
+// TestConvRunPart checks that the parts of a convolution, run concurrently with their own
+// scratch, compute exactly (bit for bit) what Run computes.
+func TestConvRunPart(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for i, c := range convCases() {
+		if i%4 != 0 && i > 20 {
+			continue
+		}
+		k := c.InC / c.Groups * c.KH * c.KW
+		w, err := c.Pack(randSlice(rng, c.OutC*k), randSlice(rng, c.OutC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nOut := c.OutC * c.OutH * c.OutW
+		in, res := randSlice(rng, c.InC*c.InH*c.InW), randSlice(rng, nOut)
+		want := make([]float32, nOut)
+		c.Run(in, want, w, res, make([]float32, c.ScratchLen()))
+		for _, parts := range []int{2, 3, 7, 64} {
+			outBuf, out := guarded(nOut, nil)
+			done := make(chan struct{})
+			for part := range parts {
+				go func() {
+					c.RunPart(part, parts, in, out, w, res, make([]float32, c.ScratchLen()))
+					done <- struct{}{}
+				}()
+			}
+			for range parts {
+				<-done
+			}
+			name := fmt.Sprintf("%+v (%v) in %d parts", c, c.algo(), parts)
+			checkGuards(t, name, outBuf)
+			for j := range want {
+				if math.Float32bits(out[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("%s: [%d] = %v, Run gives %v", name, j, out[j], want[j])
+				}
+			}
+		}
+	}
+	c := convCase(4, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone)
+	w, _ := c.Pack(make([]float32, 4*4*9), nil)
+	mustPanic(t, "part out of range", func() {
+		c.RunPart(2, 2, make([]float32, 100), make([]float32, 100), w, nil, make([]float32, c.ScratchLen()))
+	})
+}
+
+func TestConvAllActs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, act := range allActs {
+		for _, c := range []Conv{
+			convCase(8, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, act),
+			convCase(8, 6, 6, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, act),
+			convCase(8, 6, 6, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 8, act),
+		} {
+			testConv(t, rng, c, act%2 == 0, true)
+			testConv(t, rng, c, act%2 == 1, true)
+		}
+	}
+}
+
+func TestConvValidate(t *testing.T) {
+	good := convCase(3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, ActReLU)
+	if good.OutH != 112 || good.Validate() != nil {
+		t.Fatalf("stem: %+v %v", good, good.Validate())
+	}
+	tfSame := Conv{InC: 3, InH: 8, InW: 8, OutC: 4, OutH: 4, OutW: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1}
+	if err := tfSame.Validate(); err != nil {
+		t.Errorf("TF same padding (bottom pad implied 1): %v", err)
+	}
+	bad := []func(c *Conv){
+		func(c *Conv) { c.OutH += 3 }, // needs a bottom pad of 8 > 7-1
+		func(c *Conv) { c.OutW -= 2 }, // even without right padding the output is 111 wide
+		func(c *Conv) { c.Groups = 2 },
+		func(c *Conv) { c.StrideH = 0 },
+		func(c *Conv) { c.DilW = 0 },
+		func(c *Conv) { c.PadT = -1 },
+		func(c *Conv) { c.InC = 0 },
+		func(c *Conv) { c.Act = 99 },
+	}
+	for i, f := range bad {
+		c := good
+		f(&c)
+		if c.Validate() == nil {
+			t.Errorf("bad %d: %+v validated", i, c)
+		}
+		if _, err := c.Pack(make([]float32, 64*3*49), nil); err == nil {
+			t.Errorf("bad %d: Pack accepted %+v", i, c)
+		}
+	}
+	if _, err := good.Pack(make([]float32, 10), nil); err == nil {
+		t.Error("Pack accepted short weights")
+	}
+	if _, err := good.Pack(make([]float32, 64*3*49), make([]float32, 3)); err == nil {
+		t.Error("Pack accepted short bias")
+	}
+}
+
+func TestConvRunMismatchPanics(t *testing.T) {
+	c := convCase(4, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone)
+	w, err := c.Pack(make([]float32, 4*4*9), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c
+	d.Act = ActReLU
+	mustPanic(t, "mismatch", func() { d.Run(make([]float32, 100), make([]float32, 100), w, nil, make([]float32, d.ScratchLen())) })
+	mustPanic(t, "short out", func() { c.Run(make([]float32, 100), make([]float32, 99), w, nil, make([]float32, c.ScratchLen())) })
+	mustPanic(t, "short scratch", func() { c.Run(make([]float32, 100), make([]float32, 100), w, nil, nil) })
+}
+
+func mustPanic(t *testing.T, name string, f func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s: no panic", name)
+		}
+	}()
+	f()
+}
+
+func TestLinear(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, in := range []int{1, 2, 3, 5, 8, 17, 64, 129} {
+		for _, out := range []int{1, 2, 3, 4, 5, 7, 10, 33} {
+			for _, act := range []Act{ActNone, ActReLU, allActs[(in+out)%len(allActs)]} {
+				l := Linear{In: in, Out: out, Act: act}
+				name := fmt.Sprintf("%+v", l)
+				w := randSlice(rng, in*out)
+				var bias []float32
+				if out%2 == 1 {
+					bias = randSlice(rng, out)
+				}
+				pw, err := l.Pack(w, bias)
+				if err != nil {
+					t.Fatal(err)
+				}
+				inBuf, x := randGuarded(rng, in)
+				outBuf, y := guarded(out, nil)
+				want, mag := refLinear(&l, x, w, bias)
+				l.Run(x, y, pw)
+				checkClose(t, name, y, want, mag, in)
+				checkGuards(t, name+" out", outBuf)
+				checkGuards(t, name+" in", inBuf)
+			}
+		}
+	}
+	l := Linear{In: 3, Out: 2}
+	if _, err := l.Pack(make([]float32, 5), nil); err == nil {
+		t.Error("Pack accepted short weights")
+	}
+	if _, err := (&Linear{In: 0, Out: 2}).Pack(nil, nil); err == nil {
+		t.Error("Pack accepted In=0")
+	}
+}
+
+func TestNoAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, c := range []Conv{
+		convCase(16, 12, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),  // im2col
+		convCase(16, 12, 12, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU),  // gemm1x1
+		convCase(16, 12, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16, ActSiLU), // depthwise
+	} {
+		w, err := c.Pack(randSlice(rng, c.OutC*c.InC/c.Groups*c.KH*c.KW), randSlice(rng, c.OutC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := randSlice(rng, c.InC*c.InH*c.InW)
+		out := make([]float32, c.OutC*c.OutH*c.OutW)
+		res := randSlice(rng, len(out))
+		scr := make([]float32, c.ScratchLen())
+		if a := testing.AllocsPerRun(20, func() { c.Run(in, out, w, res, scr) }); a != 0 {
+			t.Errorf("Conv.Run (%v) allocates %v times", c.algo(), a)
+		}
+		if a := testing.AllocsPerRun(20, func() { c.RunPart(1, 3, in, out, w, res, scr) }); a != 0 {
+			t.Errorf("Conv.RunPart (%v) allocates %v times", c.algo(), a)
+		}
+	}
+	l := Linear{In: 100, Out: 10, Act: ActReLU}
+	w, _ := l.Pack(randSlice(rng, 1000), nil)
+	in, out := randSlice(rng, 100), make([]float32, 10)
+	if a := testing.AllocsPerRun(20, func() { l.Run(in, out, w) }); a != 0 {
+		t.Errorf("Linear.Run allocates %v times", a)
+	}
+	x, y := randSlice(rng, 64), make([]float32, 64)
+	p := Pool{C: 4, InH: 4, InW: 4, OutH: 2, OutW: 2, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
+	if a := testing.AllocsPerRun(20, func() {
+		p.Max(x, y)
+		p.Avg(x, y)
+		Apply(ActSiLU, y)
+		Softmax(y)
+		LRN(4, 16, 3, 1e-4, 0.75, 1, x, y)
+	}); a != 0 {
+		t.Errorf("pooling and elementwise kernels allocate %v times", a)
+	}
+}
+
+func TestApply(t *testing.T) {
+	var xs []float32
+	for v := -12.0; v <= 12; v += 0.37 {
+		xs = append(xs, float32(v))
+	}
+	xs = append(xs, 0, -3, 3, 6, -6, float32(math.Inf(1)), float32(math.Inf(-1)), 100, -100)
+	for _, a := range allActs {
+		buf, x := guarded(len(xs), func(i int) float32 { return xs[i] })
+		Apply(a, x)
+		checkGuards(t, a.String(), buf)
+		for i, v := range xs {
+			want := refAct(a, float64(v))
+			if math.IsNaN(want) { // inf * 0 in the reference's hardswish/silu at -inf
+				continue
+			}
+			if !close(x[i], want, math.Abs(want), 1) && !(math.IsInf(want, 0) && float64(x[i]) == want) {
+				t.Errorf("%v(%v) = %v, want %v", a, v, x[i], want)
+			}
+		}
+		nan := []float32{float32(math.NaN())}
+		Apply(a, nan)
+		if nan[0] == nan[0] {
+			t.Errorf("%v(NaN) = %v, want NaN", a, nan[0])
+		}
+	}
+	if ActHardSwish.String() != "hardswish" || Act(200).String() != "Act(200)" {
+		t.Errorf("String: %q %q", ActHardSwish.String(), Act(200).String())
+	}
+	mustPanic(t, "bad act", func() { Apply(Act(200), xs) })
+}
+
+// poolCase builds a Pool with PyTorch's output size (ceil_mode dropping a last window that starts
+// in the right padding).
+func poolCase(c, inH, inW, kh, kw, sh, sw, pt, pl, pb, pr int, ceil, countPad bool) Pool {
+	size := func(in, k, s, p0, p1 int) int {
+		num := in + p0 + p1 - k
+		o := num/s + 1
+		if ceil {
+			o = (num+s-1)/s + 1
+			if (o-1)*s >= in+p0 {
+				o--
+			}
+		}
+		return o
+	}
+	return Pool{C: c, InH: inH, InW: inW, OutH: size(inH, kh, sh, pt, pb), OutW: size(inW, kw, sw, pl, pr),
+		KH: kh, KW: kw, StrideH: sh, StrideW: sw, PadT: pt, PadL: pl, PadB: pb, PadR: pr, CountIncludePad: countPad}
+}
+
+func TestPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	cases := []Pool{
+		poolCase(3, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, false, true), // ResNet
+		poolCase(2, 55, 55, 3, 3, 2, 2, 0, 0, 0, 0, true, true),    // AlexNet / GoogLeNet ceil_mode
+		poolCase(2, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, true, true),    // GoogLeNet branch pool
+		poolCase(2, 14, 14, 5, 5, 3, 3, 0, 0, 0, 0, false, true),   // GoogLeNet aux avg
+		poolCase(2, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, false, true),     // LeNet
+	}
+	for len(cases) < 300 {
+		kh, kw := 1+rng.IntN(5), 1+rng.IntN(5)
+		pt, pl, pb, pr := rng.IntN(kh/2+1), rng.IntN(kw/2+1), rng.IntN(kh/2+1), rng.IntN(kw/2+1)
+		p := poolCase(1+rng.IntN(3), 1+rng.IntN(12), 1+rng.IntN(12), kh, kw, 1+rng.IntN(3), 1+rng.IntN(3),
+			pt, pl, pb, pr, rng.IntN(2) == 0, rng.IntN(2) == 0)
+		if p.OutH < 1 || p.OutW < 1 || p.Validate() != nil {
+			continue
+		}
+		cases = append(cases, p)
+	}
+	for _, p := range cases {
+		if err := p.Validate(); err != nil {
+			t.Fatalf("%+v: %v", p, err)
+		}
+		inBuf, in := randGuarded(rng, p.C*p.InH*p.InW)
+		if len(in) > 3 {
+			in[len(in)/2] = float32(math.NaN()) // NaN wins the max, spreads through the average
+		}
+		nOut := p.C * p.OutH * p.OutW
+		for _, isMax := range []bool{true, false} {
+			name := fmt.Sprintf("%+v max=%v", p, isMax)
+			outBuf, out := guarded(nOut, nil)
+			if isMax {
+				p.Max(in, out)
+			} else {
+				p.Avg(in, out)
+			}
+			checkClose(t, name, out, refPool(&p, in, isMax), nil, p.KH*p.KW)
+			checkGuards(t, name+" out", outBuf)
+			checkGuards(t, name+" in", inBuf)
+		}
+	}
+	bad := poolCase(1, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, false, false)
+	bad.OutH = 3
+	if bad.Validate() == nil {
+		t.Error("window starting past the input validated")
+	}
+}
+
+func TestAdaptiveAvgPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, s := range [][4]int{{7, 7, 1, 1}, {13, 13, 6, 6}, {6, 6, 6, 6}, {5, 7, 3, 2}, {2, 3, 7, 5}, {10, 9, 4, 7}, {1, 1, 1, 1}} {
+		inH, inW, outH, outW := s[0], s[1], s[2], s[3]
+		name := fmt.Sprint("AdaptiveAvgPool", s)
+		inBuf, in := randGuarded(rng, 3*inH*inW)
+		outBuf, out := guarded(3*outH*outW, nil)
+		AdaptiveAvgPool(3, inH, inW, outH, outW, in, out)
+		checkClose(t, name, out, refAdaptive(3, inH, inW, outH, outW, in), nil, inH*inW)
+		checkGuards(t, name, outBuf)
+		checkGuards(t, name, inBuf)
+	}
+}
+
+func TestGlobalPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, hw := range []int{1, 2, 3, 5, 7, 49, 50, 3136} {
+		inBuf, in := randGuarded(rng, 5*hw)
+		avgBuf, avg := guarded(5, nil)
+		maxBuf, mx := guarded(5, nil)
+		GlobalAvgPool(5, hw, in, avg)
+		GlobalMaxPool(5, hw, in, mx)
+		wantAvg, wantMax, mag := make([]float64, 5), make([]float64, 5), make([]float64, 5)
+		for c := range 5 {
+			wantMax[c] = math.Inf(-1)
+			for _, v := range in[c*hw : (c+1)*hw] {
+				wantAvg[c] += float64(v) / float64(hw)
+				mag[c] += math.Abs(float64(v)) / float64(hw)
+				wantMax[c] = math.Max(wantMax[c], float64(v))
+			}
+		}
+		checkClose(t, fmt.Sprint("GlobalAvgPool hw=", hw), avg, wantAvg, mag, hw)
+		checkClose(t, fmt.Sprint("GlobalMaxPool hw=", hw), mx, wantMax, nil, 1)
+		checkGuards(t, "GlobalAvgPool", avgBuf)
+		checkGuards(t, "GlobalMaxPool", maxBuf)
+		checkGuards(t, "GlobalPool in", inBuf)
+	}
+	x := []float32{1, float32(math.NaN()), 3}
+	y := []float32{0}
+	GlobalMaxPool(1, 3, x, y)
+	if y[0] == y[0] {
+		t.Errorf("GlobalMaxPool with NaN = %v", y[0])
+	}
+}
+
+func TestLRN(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, s := range []struct {
+		c, hw, size    int
+		alpha, beta, k float64
+	}{
+		{16, 30, 5, 1e-4, 0.75, 2}, // AlexNet
+		{8, 11, 5, 1e-4, 0.75, 1},  // GoogLeNet
+		{7, 3, 4, 0.5, 0.5, 1},
+		{3, 4, 2, 2, 1, 0.5},
+		{5, 6, 3, 1.5, 0.6, 1.5},
+		{2, 5, 7, 1, 0.75, 1},
+	} {
+		name := fmt.Sprintf("LRN%+v", s)
+		inBuf, in := guarded(s.c*s.hw, func(int) float32 { return rng.Float32()*8 - 4 })
+		outBuf, out := guarded(s.c*s.hw, nil)
+		LRN(s.c, s.hw, s.size, float32(s.alpha), float32(s.beta), float32(s.k), in, out)
+		checkClose(t, name, out, refLRN(s.c, s.hw, s.size, float64(float32(s.alpha)), float64(float32(s.beta)), float64(float32(s.k)), in), nil, 2*s.size)
+		checkGuards(t, name, outBuf)
+		checkGuards(t, name, inBuf)
+	}
+}
+
+func TestElementwise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	const c, hw = 5, 13
+	n := c * hw
+	_, a := randGuarded(rng, n)
+	_, b := randGuarded(rng, n)
+	scale, shift := randSlice(rng, c), randSlice(rng, c)
+	for _, act := range allActs {
+		outBuf, out := guarded(n, nil)
+		ChannelAffine(c, hw, scale, shift, a, out, act)
+		want := make([]float64, n)
+		for i := range want {
+			want[i] = refAct(act, float64(a[i])*float64(scale[i/hw])+float64(shift[i/hw]))
+		}
+		checkClose(t, "ChannelAffine "+act.String(), out, want, nil, 2)
+		checkGuards(t, "ChannelAffine", outBuf)
+		inPlace := append([]float32(nil), a...)
+		ChannelAffine(c, hw, scale, shift, inPlace, inPlace, act)
+		checkClose(t, "ChannelAffine in place "+act.String(), inPlace, want, nil, 2)
+
+		outBuf, out = guarded(n, nil)
+		Add(out, a, b, act)
+		for i := range want {
+			want[i] = refAct(act, float64(a[i])+float64(b[i]))
+		}
+		checkClose(t, "Add "+act.String(), out, want, nil, 2)
+		checkGuards(t, "Add", outBuf)
+		alias := append([]float32(nil), a...)
+		Add(alias, alias, b, act)
+		checkClose(t, "Add aliased "+act.String(), alias, want, nil, 2)
+	}
+	outBuf, out := guarded(n, nil)
+	Mul(out, a, b)
+	want := make([]float64, n)
+	for i := range want {
+		want[i] = float64(a[i]) * float64(b[i])
+	}
+	checkClose(t, "Mul", out, want, nil, 1)
+	checkGuards(t, "Mul", outBuf)
+
+	outBuf, out = guarded(n, nil)
+	MulChannel(c, hw, a, scale, out)
+	for i := range want {
+		want[i] = float64(a[i]) * float64(scale[i/hw])
+	}
+	checkClose(t, "MulChannel", out, want, nil, 1)
+	checkGuards(t, "MulChannel", outBuf)
+
+	for _, m := range []int{1, 2, 10, 1000} {
+		xBuf, x := guarded(m, func(i int) float32 { return rng.Float32()*40 - 20 })
+		x[0] = 100 // large values must not overflow: the maximum is subtracted
+		want := make([]float64, m)
+		mx, sum := math.Inf(-1), 0.0
+		for _, v := range x {
+			mx = math.Max(mx, float64(v))
+		}
+		for i, v := range x {
+			want[i] = math.Exp(float64(v) - mx)
+			sum += want[i]
+		}
+		for i := range want {
+			want[i] /= sum
+		}
+		Softmax(x)
+		checkClose(t, fmt.Sprint("Softmax ", m), x, want, nil, 4)
+		checkGuards(t, "Softmax", xBuf)
+	}
+	Softmax(nil)
+}
