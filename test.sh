@@ -19,6 +19,17 @@ GOARCH=arm64 go build ./...
 step "go test"
 go test -count=1 ./...
 
+step "race detector on concurrent Forward calls"
+go test -race -count=1 -run 'TestConcurrentForward' ./internal/zoo
+
+step "go generate leaves the tree unchanged"
+go generate ./...
+(cd examples/classify && go generate ./... && go vet ./...)
+if [ -d .git ] && [ -n "$(git status --porcelain -- generated examples/classify)" ]; then
+  git status --porcelain -- generated examples/classify
+  echo "go generate changed the tree: regenerate and commit"; exit 1
+fi
+
 step "fuzz (short)"
 fuzztime=${FUZZTIME:-15s}
 go test ./gen/spec -run '^$' -fuzz '^FuzzParse$' -fuzztime "$fuzztime"

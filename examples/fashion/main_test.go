@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"image"
 	"math"
+	"os"
 	"strings"
 	"testing"
 
@@ -64,7 +65,7 @@ func TestLogitsMatchPyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := testdata.ReadFile("testdata/torch_logits_first64.f32")
+	raw, err := os.ReadFile("testdata/torch_logits_first64.f32")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,9 @@ func TestAgainstInterpreter(t *testing.T) {
 				t.Fatal(err)
 			}
 			const batch = 3
-			in := seedweights.Values("alt/input", append([]int{batch}, g.Input().Shape...))
+			// Images 2.. of the seeded input sequence: not the goldens' images 0 and 1.
+			per := g.Input().Shape.Size()
+			in := seedweights.Input(batch+2, g.Input().Shape)[2*per:]
 			want, err := interp.Run(g, fileWeights{f}, in, batch)
 			if err != nil {
 				t.Fatal(err)
@@ -172,17 +174,19 @@ func TestForwardAllocatesNothing(t *testing.T) {
 
 // TestConcurrentForward shares one Net between goroutines (run it with -race too).
 func TestConcurrentForward(t *testing.T) {
-	e, _ := zoo.Get("resnet18")
-	g := graph(t, "resnet18")
+	e, _ := zoo.Get("lenet5")
+	g := graph(t, "lenet5")
 	net, err := e.New(bytes.NewReader(seeded(t, g, "", nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const workers = 4
+	const workers = 8
 	ins := make([][]float32, workers)
 	wants := make([][]float32, workers)
+	per := g.Input().Shape.Size()
+	all := seedweights.Input(workers, g.Input().Shape)
 	for w := range ins {
-		ins[w] = seedweights.Values(strings.Repeat("x", w+1), append([]int{1}, g.Input().Shape...))
+		ins[w] = all[w*per : (w+1)*per]
 		wants[w] = make([]float32, e.NumClasses)
 		if err := net.Forward(ins[w], wants[w]); err != nil {
 			t.Fatal(err)
@@ -194,7 +198,7 @@ func TestConcurrentForward(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			out := make([]float32, e.NumClasses)
-			for rep := 0; rep < 3; rep++ {
+			for rep := 0; rep < 20; rep++ {
 				if err := net.Forward(ins[w], out); err != nil {
 					t.Error(err)
 					return
