@@ -132,8 +132,16 @@ func LoadConv(f *File, c *kernels.Conv, weightKey, biasKey string, bn *BN) (*ker
 	return cw, nil
 }
 
-// LoadLinear reads a linear layer's weight and optional bias and packs them.
-func LoadLinear(f *File, l *kernels.Linear, weightKey, biasKey string) (*kernels.LinearWeights, error) {
+// Gemm is ONNX's generalization of a linear layer: y = Alpha*W x + Beta*b, W stored [in, out]
+// when TransW. Loading turns it into the kernel's [out, in] weights and a plain bias.
+type Gemm struct {
+	Alpha, Beta float64
+	TransW      bool
+}
+
+// LoadLinear reads a linear layer's weight and optional bias (biasKey ""), applies g when not
+// nil, and packs them.
+func LoadLinear(f *File, l *kernels.Linear, weightKey, biasKey string, g *Gemm) (*kernels.LinearWeights, error) {
 	w, err := f.Float32(weightKey)
 	if err != nil {
 		return nil, err
@@ -142,6 +150,26 @@ func LoadLinear(f *File, l *kernels.Linear, weightKey, biasKey string) (*kernels
 	if biasKey != "" {
 		if b, err = f.Float32(biasKey); err != nil {
 			return nil, err
+		}
+	}
+	if g != nil {
+		if len(w) != l.In*l.Out || b != nil && len(b) != l.Out {
+			return nil, fmt.Errorf("%s: %d weights, want %d", weightKey, len(w), l.In*l.Out)
+		}
+		if g.TransW {
+			t := make([]float32, len(w))
+			for i := 0; i < l.In; i++ {
+				for o := 0; o < l.Out; o++ {
+					t[o*l.In+i] = w[i*l.Out+o]
+				}
+			}
+			w = t
+		}
+		for i := range w {
+			w[i] = float32(g.Alpha * float64(w[i]))
+		}
+		for i := range b {
+			b[i] = float32(g.Beta * float64(b[i]))
 		}
 	}
 	lw, err := l.Pack(w, b)

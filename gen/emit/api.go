@@ -3,7 +3,6 @@ package emit
 import (
 	"fmt"
 
-	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/dave/jennifer/jen"
 )
 
@@ -67,7 +66,7 @@ func (e *emitter) api() {
 		jen.Copy(jen.Id("a").Dot("Buf").Index(jen.Lit(in.Off), jen.Lit(in.End())), jen.Id("in")),
 	}
 	for _, n := range g.Nodes {
-		if n.Op != ir.OpInput && n.Op != ir.OpFlatten {
+		if !noCode(n.Op) {
 			body = append(body, jen.Id("n").Dot(e.ids[n]).Call(jen.Id("a")))
 		}
 		if n == e.features {

@@ -2,6 +2,7 @@ package emit
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/cnngen/cnngen/gen/ir"
@@ -112,8 +113,8 @@ func (e *emitter) layer(n *ir.Node) error {
 	}
 	out := e.buf(n)
 	switch n.Op {
-	case ir.OpInput, ir.OpFlatten:
-		return nil // the input is copied in by RunImage; flatten is a view
+	case ir.OpInput, ir.OpFlatten, ir.OpReshape:
+		return nil // see noCode
 	case ir.OpConv:
 		cfg := id + "Conv"
 		c := e.conv(n)
@@ -140,9 +141,13 @@ func (e *emitter) layer(n *ir.Node) error {
 		cfg := id + "Linear"
 		e.f.Var().Id(cfg).Op("=").Qual(kPath, "Linear").Add(fields("In", n.Inputs[0].Shape[0], "Out", n.Features, "Act", act(fusedAct(n))))
 		e.wfields = append(e.wfields, jen.Id(id).Op("*").Qual(kPath, "LinearWeights"))
+		gemm := jen.Nil()
+		if g := n.Gemm; g != nil {
+			gemm = jen.Op("&").Qual(rtPath, "Gemm").Add(fields("Alpha", g.Alpha, "Beta", g.Beta, "TransW", g.TransW))
+		}
 		e.loads = append(e.loads, jen.If(
 			jen.List(jen.Id("w").Dot(id), jen.Err()).Op("=").Qual(rtPath, "LoadLinear").Call(jen.Id("f"), jen.Op("&").Id(cfg),
-				jen.Lit(paramKey(n, "weight")), jen.Lit(paramKey(n, "bias"))),
+				jen.Lit(paramKey(n, "weight")), jen.Lit(paramKey(n, "bias")), gemm),
 			jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
 		body = append(body, jen.Id(cfg).Dot("Run").Call(in, out, jen.Id("n").Dot("w").Dot(id)))
 	case ir.OpMaxPool, ir.OpAvgPool:
@@ -168,7 +173,7 @@ func (e *emitter) layer(n *ir.Node) error {
 		body = append(body, jen.Qual(kPath, fn).Call(jen.Lit(s[0]), jen.Lit(s[1]*s[2]), in, out))
 	case ir.OpLRN:
 		s, l := n.Shape, n.LRN
-		body = append(body, jen.Qual(kPath, "LRN").Call(jen.Lit(s[0]), jen.Lit(hw(s)), jen.Lit(l.Size), jen.Lit(l.Alpha), jen.Lit(l.Beta), jen.Lit(l.Bias), in, out))
+		body = append(body, jen.Qual(kPath, "LRN").Call(jen.Lit(s[0]), jen.Lit(hw(s)), jen.Lit(l.Size), jen.Lit(l.Lo), jen.Lit(l.Alpha), jen.Lit(l.Beta), jen.Lit(l.Bias), in, out))
 	case ir.OpBatchNorm:
 		e.wfields = append(e.wfields, jen.List(jen.Id(id+"Scale"), jen.Id(id+"Shift")).Index().Float32())
 		e.loads = append(e.loads, jen.If(
@@ -179,16 +184,30 @@ func (e *emitter) layer(n *ir.Node) error {
 		body = append(body, jen.Qual(kPath, "ChannelAffine").Call(jen.Lit(n.Shape[0]), jen.Lit(hw(n.Shape)),
 			jen.Id("n").Dot("w").Dot(id+"Scale"), jen.Id("n").Dot("w").Dot(id+"Shift"), in, out, act("")))
 	case ir.OpAffine:
-		e.f.Var().Defs(jen.Id(id+"Scale").Op("=").Add(floats(n.Scale)), jen.Id(id+"Shift").Op("=").Add(floats(n.Shift)))
+		// A single value applies to every channel: spelled out so the kernel stays per-channel.
+		perChannel := func(v []float64) []float64 {
+			for len(v) < n.Shape[0] {
+				v = append(v, v[0])
+			}
+			return v
+		}
+		e.f.Var().Defs(jen.Id(id+"Scale").Op("=").Add(floats(perChannel(n.Scale))), jen.Id(id+"Shift").Op("=").Add(floats(perChannel(n.Shift))))
 		body = append(body, jen.Qual(kPath, "ChannelAffine").Call(jen.Lit(n.Shape[0]), jen.Lit(hw(n.Shape)),
 			jen.Id(id+"Scale"), jen.Id(id+"Shift"), in, out, act("")))
-	case ir.OpReLU, ir.OpReLU6, ir.OpSigmoid, ir.OpSiLU, ir.OpTanh, ir.OpHardSwish, ir.OpHardSigmoid, ir.OpSoftmax:
+	case ir.OpReLU, ir.OpReLU6, ir.OpSigmoid, ir.OpSiLU, ir.OpTanh, ir.OpHardSwish, ir.OpHardSigmoid, ir.OpSoftmax, ir.OpLogSoftmax, ir.OpClip:
 		if !e.p.InPlace(n) {
 			body = append(body, jen.Copy(out.Clone(), in))
 		}
 		switch {
-		case n.Op == ir.OpSoftmax:
-			body = append(body, jen.Qual(kPath, "Softmax").Call(out.Clone()))
+		case n.Op == ir.OpSoftmax || n.Op == ir.OpLogSoftmax:
+			s, end := n.Shape, n.AxisEnd
+			if end == 0 {
+				end = len(s)
+			}
+			body = append(body, jen.Qual(kPath, "SoftmaxAxis").Call(jen.Lit(s[:n.Axis].Size()), jen.Lit(s[n.Axis:end].Size()),
+				jen.Lit(s[end:].Size()), out.Clone(), jen.Lit(n.Op == ir.OpLogSoftmax)))
+		case n.Op == ir.OpClip:
+			body = append(body, jen.Qual(kPath, "Clip").Call(out.Clone(), clipBound(n.ClipMin), clipBound(n.ClipMax)))
 		case n.Op == ir.OpHardSigmoid && !(n.HardAlpha == 1.0/6 && n.HardBeta == 0.5):
 			body = append(body, jen.Id("x").Op(":=").Add(out.Clone()),
 				jen.For(jen.List(jen.Id("i"), jen.Id("v")).Op(":=").Range().Id("x")).Block(
@@ -217,6 +236,10 @@ func (e *emitter) layer(n *ir.Node) error {
 		} else {
 			body = append(body, jen.Qual(kPath, "Mul").Call(out, in, e.buf(s)))
 		}
+	case ir.OpPad:
+		s, p := n.Inputs[0].Shape, n.Pads
+		body = append(body, jen.Qual(kPath, "Pad").Call(jen.Lit(s[0]), jen.Lit(s[1]), jen.Lit(s[2]), jen.Lit(p[0]), jen.Lit(p[1]), jen.Lit(p[2]), jen.Lit(p[3]),
+			jen.Lit(n.PadValue), in, out))
 	case ir.OpConcat:
 		off := e.p.Of(n).Off
 		for _, x := range n.Inputs {
@@ -245,3 +268,18 @@ func comment(f *jen.File, text string) {
 		f.Comment(line)
 	}
 }
+
+// clipBound spells a clip bound; ONNX's defaults are the float32 infinities.
+func clipBound(v float64) jen.Code {
+	switch {
+	case math.IsInf(v, 1):
+		return jen.Float32().Parens(jen.Qual("math", "Inf").Call(jen.Lit(1)))
+	case math.IsInf(v, -1):
+		return jen.Float32().Parens(jen.Qual("math", "Inf").Call(jen.Lit(-1)))
+	}
+	return jen.Lit(v)
+}
+
+// noCode ops have no layer function: the input is copied in by RunImage; flatten and reshape are
+// views of their input's buffer.
+func noCode(op ir.Op) bool { return op == ir.OpInput || op == ir.OpFlatten || op == ir.OpReshape }

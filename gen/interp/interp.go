@@ -285,8 +285,8 @@ func eval(n *ir.Node, xs [][]float64, ws [][]float32, batch int) ([]float64, err
 		if err := checkShape(n, in); err != nil {
 			return nil, err
 		}
-		if len(n.Scale) != in[0] || len(n.Shift) != in[0] {
-			return nil, nodeErr(n, "needs %d scale and shift values, got %d and %d", in[0], len(n.Scale), len(n.Shift))
+		if len(n.Scale) != in[0] && len(n.Scale) != 1 || len(n.Shift) != in[0] && len(n.Shift) != 1 {
+			return nil, nodeErr(n, "needs 1 or %d scale and shift values, got %d and %d", in[0], len(n.Scale), len(n.Shift))
 		}
 		return affine(x, in, batch, n.Scale, n.Shift), nil
 
@@ -328,16 +328,44 @@ func eval(n *ir.Node, xs [][]float64, ws [][]float32, batch int) ([]float64, err
 		if n.LinBias {
 			bias = ws[1]
 		}
-		return linear(x, in[0], n.Features, ws[0], bias, batch), nil
+		return linear(x, in[0], n.Features, ws[0], bias, batch, n.Gemm), nil
 
-	case ir.OpSoftmax:
-		if len(in) != 1 {
-			return nil, nodeErr(n, "needs a flat input, got %v", in)
-		}
+	case ir.OpSoftmax, ir.OpLogSoftmax:
 		if err := checkShape(n, in); err != nil {
 			return nil, err
 		}
-		return softmax(x, in[0], batch), nil
+		return softmax(x, in, n.Axis, n.AxisEnd, batch, n.Op == ir.OpLogSoftmax), nil
+
+	case ir.OpReshape:
+		if n.Target.Size() != in.Size() {
+			return nil, nodeErr(n, "reshape of %v to %v", in, n.Target)
+		}
+		return x, nil // a view: row-major order is unchanged
+
+	case ir.OpClip:
+		if err := checkShape(n, in); err != nil {
+			return nil, err
+		}
+		out := make([]float64, len(x))
+		for i, v := range x {
+			out[i] = v
+			if v < n.ClipMin {
+				out[i] = n.ClipMin
+			} else if v > n.ClipMax {
+				out[i] = n.ClipMax
+			}
+		}
+		return out, nil
+
+	case ir.OpPad:
+		if err := needCHW(); err != nil {
+			return nil, err
+		}
+		p := n.Pads
+		if err := checkShape(n, ir.Shape{in[0], in[1] + p[0] + p[2], in[2] + p[1] + p[3]}); err != nil {
+			return nil, err
+		}
+		return pad(x, in, n.Shape, p, n.PadValue, batch), nil
 
 	case ir.OpConcat:
 		return concat(n, xs, batch)

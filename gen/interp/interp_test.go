@@ -321,20 +321,20 @@ func TestLRN(t *testing.T) {
 	// Four channels 1 2 3 4 at one pixel, alpha 1, beta 1, k 1.
 	x := []float32{1, 2, 3, 4}
 	// size 2: window [c-1, c]. Sums of squares 1, 5, 13, 25; b = a / (1 + sum/2).
-	g := chain(t, input(4, 1, 1), &ir.Node{Name: "l", Op: ir.OpLRN, LRN: &ir.LRNAttrs{Size: 2, Alpha: 1, Beta: 1, Bias: 1}})
+	g := chain(t, input(4, 1, 1), &ir.Node{Name: "l", Op: ir.OpLRN, LRN: &ir.LRNAttrs{Size: 2, Alpha: 1, Beta: 1, Bias: 1, Lo: 1}})
 	expect(t, mustRun(t, g, nil, x, 1), []float64{1 / 1.5, 2 / 3.5, 3 / 7.5, 4 / 13.5}, 1e-7)
 	// size 3: window [c-1, c+1]. Sums 5, 14, 29, 25; b = a / (1 + sum/3).
-	g = chain(t, input(4, 1, 1), &ir.Node{Name: "l", Op: ir.OpLRN, LRN: &ir.LRNAttrs{Size: 3, Alpha: 1, Beta: 1, Bias: 1}})
+	g = chain(t, input(4, 1, 1), &ir.Node{Name: "l", Op: ir.OpLRN, LRN: &ir.LRNAttrs{Size: 3, Alpha: 1, Beta: 1, Bias: 1, Lo: 1}})
 	expect(t, mustRun(t, g, nil, x, 1), []float64{3.0 / 8, 6.0 / 17, 9.0 / 32, 3.0 / 7}, 1e-7)
 	// size 4: window [c-2, c+1]. Sums 5, 14, 30, 29; beta 0.5, k 2, alpha 4 (alpha/size = 1):
 	// b = a / sqrt(2 + sum).
-	g = chain(t, input(4, 1, 1), &ir.Node{Name: "l", Op: ir.OpLRN, LRN: &ir.LRNAttrs{Size: 4, Alpha: 4, Beta: 0.5, Bias: 2}})
+	g = chain(t, input(4, 1, 1), &ir.Node{Name: "l", Op: ir.OpLRN, LRN: &ir.LRNAttrs{Size: 4, Alpha: 4, Beta: 0.5, Bias: 2, Lo: 2}})
 	expect(t, mustRun(t, g, nil, x, 1), []float64{1 / math.Sqrt(7), 2 / 4.0, 3 / math.Sqrt(32), 4 / math.Sqrt(31)}, 1e-7)
 
 	// Two pixels and two images: each pixel is normalised on its own; image 2 is image 1 times 2.
 	// Size 5 covers every channel of 3: b = a / (1 + (0.3/5) * sum)^0.75.
 	x = []float32{1, -1, 2, 0, 3, 1, 2, -2, 4, 0, 6, 2}
-	g = chain(t, input(3, 1, 2), &ir.Node{Name: "l", Op: ir.OpLRN, LRN: &ir.LRNAttrs{Size: 5, Alpha: 0.3, Beta: 0.75, Bias: 1}})
+	g = chain(t, input(3, 1, 2), &ir.Node{Name: "l", Op: ir.OpLRN, LRN: &ir.LRNAttrs{Size: 5, Alpha: 0.3, Beta: 0.75, Bias: 1, Lo: 2}})
 	var want []float64
 	for b := range 2 {
 		img := x[b*6 : b*6+6]

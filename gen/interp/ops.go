@@ -284,15 +284,15 @@ func globalPool(x []float64, in ir.Shape, batch int, isMax bool) []float64 {
 	return out
 }
 
-// lrn is nn.LocalResponseNorm: b_c = a_c / (k + alpha/size * sum a_c'^2)^beta with c' over
-// [c - size/2, c + (size-1)/2] clipped to the channels (PyTorch zero-pads size/2 channels before
-// and (size-1)/2 after, then average-pools size channels).
+// lrn is nn.LocalResponseNorm / ONNX LRN: b_c = a_c / (k + alpha/size * sum a_c'^2)^beta with c'
+// over [c - Lo, c - Lo + size - 1] clipped to the channels (PyTorch: Lo = size/2; ONNX:
+// Lo = (size-1)/2).
 func lrn(a *ir.LRNAttrs, x []float64, in ir.Shape, batch int) []float64 {
 	C, plane := in[0], in[1]*in[2]
 	out := make([]float64, len(x))
 	parallelFor(batch*C, func(t int) {
 		b, c := t/C, t%C
-		lo, hi := max(0, c-a.Size/2), min(C-1, c+(a.Size-1)/2)
+		lo, hi := max(0, c-a.Lo), min(C-1, c-a.Lo+a.Size-1)
 		sum := make([]float64, plane)
 		for cc := lo; cc <= hi; cc++ {
 			for p, v := range x[(b*C+cc)*plane : (b*C+cc+1)*plane] {
@@ -326,60 +326,101 @@ func batchNorm(x []float64, in ir.Shape, batch int, gamma, beta, mean, variance 
 	return out
 }
 
-// affine is x[c] * scale[c] + shift[c] per channel.
+// affine is x[c] * scale[c] + shift[c] per channel; a single value applies to every channel.
 func affine(x []float64, in ir.Shape, batch int, scale, shift []float64) []float64 {
 	C := in[0]
 	plane := in.Size() / C
+	pick := func(v []float64, c int) float64 {
+		if len(v) == 1 {
+			return v[0]
+		}
+		return v[c]
+	}
 	out := make([]float64, len(x))
 	for t := range batch * C {
 		c := t % C
+		sc, sh := pick(scale, c), pick(shift, c)
 		dst := out[t*plane : (t+1)*plane]
 		for p, v := range x[t*plane : (t+1)*plane] {
-			dst[p] = v*scale[c] + shift[c]
+			dst[p] = v*sc + sh
 		}
 	}
 	return out
 }
 
-// linear is nn.Linear: y[o] = bias[o] + sum_i W[o,i] x[i], W being [outF, inF].
-func linear(x []float64, inF, outF int, w, bias []float32, batch int) []float64 {
+// linear is nn.Linear: y[o] = bias[o] + sum_i W[o,i] x[i], W being [outF, inF]; with Gemm
+// attributes y = alpha * W x + beta * bias, W stored [inF, outF] when TransW.
+func linear(x []float64, inF, outF int, w, bias []float32, batch int, g *ir.GemmAttrs) []float64 {
+	alpha, beta := 1.0, 1.0
+	wAt := func(o, i int) float32 { return w[o*inF+i] }
+	if g != nil {
+		alpha, beta = g.Alpha, g.Beta
+		if g.TransW {
+			wAt = func(o, i int) float32 { return w[i*outF+o] }
+		}
+	}
 	out := make([]float64, batch*outF)
 	parallelFor(batch*outF, func(t int) {
 		b, o := t/outF, t%outF
 		src := x[b*inF : (b+1)*inF]
-		row := w[o*inF : (o+1)*inF]
 		sum := 0.0
-		if bias != nil {
-			sum = float64(bias[o])
-		}
 		for i, v := range src {
-			sum += float64(row[i]) * v
+			sum += float64(wAt(o, i)) * v
+		}
+		sum *= alpha
+		if bias != nil {
+			sum += beta * float64(bias[o])
 		}
 		out[t] = sum
 	})
 	return out
 }
 
-// softmax is exp(x_i - max) / sum_j exp(x_j - max) over each image's vector.
-func softmax(x []float64, n, batch int) []float64 {
+// softmax is exp(x_i - max) / sum_j exp(x_j - max) over the per-image dims [axis, end): for each
+// of outer*inner positions, over block elements spaced inner apart. log gives log-softmax.
+func softmax(x []float64, in ir.Shape, axis, end, batch int, log bool) []float64 {
+	if end == 0 {
+		end = len(in)
+	}
+	outer, block, inner := ir.Shape(in[:axis]).Size()*batch, ir.Shape(in[axis:end]).Size(), ir.Shape(in[end:]).Size()
 	out := make([]float64, len(x))
-	for b := range batch {
-		src := x[b*n : (b+1)*n]
-		dst := out[b*n : (b+1)*n]
-		m := math.Inf(-1)
-		for _, v := range src {
-			m = max(m, v)
-		}
-		sum := 0.0
-		for i, v := range src {
-			dst[i] = math.Exp(v - m)
-			sum += dst[i]
-		}
-		for i := range dst {
-			dst[i] /= sum
+	for o := range outer {
+		for j := range inner {
+			base := o*block*inner + j
+			m := math.Inf(-1)
+			for k := range block {
+				m = max(m, x[base+k*inner])
+			}
+			sum := 0.0
+			for k := range block {
+				sum += math.Exp(x[base+k*inner] - m)
+			}
+			for k := range block {
+				i := base + k*inner
+				if log {
+					out[i] = x[i] - m - math.Log(sum)
+				} else {
+					out[i] = math.Exp(x[i]-m) / sum
+				}
+			}
 		}
 	}
 	return out
+}
+
+// pad surrounds each channel plane with value.
+func pad(x []float64, in, out ir.Shape, pads [4]int, value float64, batch int) []float64 {
+	C, H, W, OH, OW := in[0], in[1], in[2], out[1], out[2]
+	y := make([]float64, batch*C*OH*OW)
+	for i := range y {
+		y[i] = value
+	}
+	for t := range batch * C {
+		for r := range H {
+			copy(y[t*OH*OW+(r+pads[0])*OW+pads[1]:], x[t*H*W+r*W:t*H*W+(r+1)*W])
+		}
+	}
+	return y
 }
 
 // concat joins its inputs along channels (the first per-image axis): per image, the inputs'

@@ -224,6 +224,9 @@ func InferNode(n *Node) error {
 		if n.LRN.Size <= 0 {
 			return errf(n, "lrn size must be positive, got %d", n.LRN.Size)
 		}
+		if n.LRN.Lo < 0 || n.LRN.Lo >= n.LRN.Size {
+			return errf(n, "lrn window start %d must be in [0, size)", n.LRN.Lo)
+		}
 		if !finite(n.LRN.Alpha) || !finite(n.LRN.Beta) || !finite(n.LRN.Bias) || n.LRN.Beta < 0 || n.LRN.Bias <= 0 && n.LRN.Alpha <= 0 {
 			return errf(n, "lrn needs beta >= 0 and a positive k or alpha")
 		}
@@ -268,21 +271,57 @@ func InferNode(n *Node) error {
 		if err := wantInputs(n, 1); err != nil {
 			return err
 		}
-		for i := range n.Scale {
-			if !finite(n.Scale[i]) || i < len(n.Shift) && !finite(n.Shift[i]) {
+		for _, v := range append(append([]float64(nil), n.Scale...), n.Shift...) {
+			if !finite(v) {
 				return errf(n, "affine values must be finite")
 			}
 		}
-		if len(n.Scale) != in[0] || len(n.Shift) != in[0] {
-			return errf(n, "affine needs %d scale and shift values (one per channel), got %d and %d", in[0], len(n.Scale), len(n.Shift))
+		if len(n.Scale) != in[0] && len(n.Scale) != 1 || len(n.Shift) != in[0] && len(n.Shift) != 1 {
+			return errf(n, "affine needs 1 or %d scale and shift values (one per channel), got %d and %d", in[0], len(n.Scale), len(n.Shift))
 		}
 		out = in
-	case OpSoftmax:
+	case OpReshape:
 		if err := wantInputs(n, 1); err != nil {
 			return err
 		}
-		if len(in) != 1 {
-			return errf(n, "softmax needs a flat vector; add a flatten before it (input is %v)", in)
+		if len(n.Target) == 0 || n.Target.Size() != in.Size() {
+			return errf(n, "reshape of %v (%d values) to %v", in, in.Size(), n.Target)
+		}
+		out = append(Shape(nil), n.Target...)
+	case OpClip:
+		if err := wantInputs(n, 1); err != nil {
+			return err
+		}
+		if math.IsNaN(n.ClipMin) || math.IsNaN(n.ClipMax) || n.ClipMin > n.ClipMax {
+			return errf(n, "clip bounds [%g, %g] are not an interval", n.ClipMin, n.ClipMax)
+		}
+		out = in
+	case OpPad:
+		if err := wantInputs(n, 1); err != nil {
+			return err
+		}
+		if err := wantCHW(n, in); err != nil {
+			return err
+		}
+		for _, p := range n.Pads {
+			if p < 0 {
+				return errf(n, "negative padding %v", n.Pads)
+			}
+		}
+		if !finite(n.PadValue) {
+			return errf(n, "pad value %g is not finite", n.PadValue)
+		}
+		out = Shape{in[0], in[1] + n.Pads[0] + n.Pads[2], in[2] + n.Pads[1] + n.Pads[3]}
+	case OpSoftmax, OpLogSoftmax:
+		if err := wantInputs(n, 1); err != nil {
+			return err
+		}
+		end := n.AxisEnd
+		if end == 0 {
+			end = len(in)
+		}
+		if n.Axis < 0 || n.Axis >= end || end > len(in) {
+			return errf(n, "%s over dims [%d, %d) of %v", n.Op, n.Axis, end, in)
 		}
 		out = in
 	case OpFlatten:
@@ -300,7 +339,16 @@ func InferNode(n *Node) error {
 		if n.Features <= 0 {
 			return errf(n, "linear needs out > 0 features, got %d", n.Features)
 		}
-		if err := shapeParams(n, []Shape{{n.Features, in[0]}, {n.Features}}); err != nil {
+		w := Shape{n.Features, in[0]}
+		if g := n.Gemm; g != nil {
+			if !finite(g.Alpha) || !finite(g.Beta) {
+				return errf(n, "gemm alpha and beta must be finite")
+			}
+			if g.TransW {
+				w = Shape{in[0], n.Features}
+			}
+		}
+		if err := shapeParams(n, []Shape{w, {n.Features}}); err != nil {
 			return err
 		}
 		out = Shape{n.Features}

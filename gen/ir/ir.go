@@ -36,7 +36,11 @@ const (
 	OpAdd             Op = "add"    // elementwise, equal shapes
 	OpMul             Op = "mul"    // elementwise; the second input may be [C,1,1] (squeeze-and-excitation)
 	OpSoftmax         Op = "softmax"
-	OpAffine          Op = "affine" // per-channel x*scale+shift with constant scale/shift (torchvision's transform_input)
+	OpAffine          Op = "affine"  // per-channel x*scale+shift with constant scale/shift (torchvision's transform_input)
+	OpReshape         Op = "reshape" // a view with another per-image shape (Target)
+	OpClip            Op = "clip"    // clamp to [ClipMin, ClipMax]
+	OpLogSoftmax      Op = "logsoftmax"
+	OpPad             Op = "pad" // constant padding of H and W (Pads, PadValue)
 )
 
 // Pos is where a node came from, for error messages: a spec file position or an ONNX node name.
@@ -114,10 +118,20 @@ type PoolAttrs struct {
 	CountIncludePad bool // average pooling only; PyTorch's default is true
 }
 
-// LRNAttrs follow PyTorch/ONNX: b = a / (k + alpha/size * sum(a^2))^beta over size channels.
+// LRNAttrs follow PyTorch/ONNX: b = a / (k + alpha/size * sum(a^2))^beta over size channels,
+// the window [c-Lo, c-Lo+size). Lo is size/2 in PyTorch and (size-1)/2 in ONNX: they differ
+// for even sizes.
 type LRNAttrs struct {
 	Size              int
 	Alpha, Beta, Bias float64
+	Lo                int
+}
+
+// GemmAttrs generalize a linear layer to ONNX's Gemm: y = Alpha*W x + Beta*b, with W stored
+// [in, out] when TransW (ONNX transB=0). A nil *GemmAttrs is PyTorch's nn.Linear.
+type GemmAttrs struct {
+	Alpha, Beta float64
+	TransW      bool
 }
 
 // Node is one operation. Inputs point at earlier nodes of the same graph.
@@ -144,6 +158,13 @@ type Node struct {
 	Shift               []float64 // affine
 	Dropout             float64   // dropout probability (identity at inference)
 	HardAlpha, HardBeta float64   // hardsigmoid: max(0, min(1, alpha*x+beta))
+
+	Target           Shape      // reshape: the per-image output shape
+	ClipMin, ClipMax float64    // clip
+	Axis, AxisEnd    int        // softmax, logsoftmax: normalize over per-image dims [Axis, AxisEnd); AxisEnd 0 = to the end
+	Pads             [4]int     // pad: top, left, bottom, right
+	PadValue         float64    // pad
+	Gemm             *GemmAttrs // linear: ONNX Gemm's alpha, beta and weight layout
 
 	// Fused is set by the inference passes (gen/passes): work a back end does in this node's
 	// epilogue instead of in nodes of its own. Front ends leave it nil.
@@ -214,6 +235,11 @@ func (g *Graph) Clone() *Graph {
 			a := *n.LRN
 			cp.LRN = &a
 		}
+		if n.Gemm != nil {
+			a := *n.Gemm
+			cp.Gemm = &a
+		}
+		cp.Target = append(Shape(nil), n.Target...)
 		cp.Scale = append([]float64(nil), n.Scale...)
 		cp.Shift = append([]float64(nil), n.Shift...)
 		c.Nodes[i] = &cp

@@ -16,7 +16,7 @@ type Stats struct {
 func WritesNewTensor(op Op) bool {
 	switch op {
 	case OpInput, OpConv, OpMaxPool, OpAvgPool, OpAdaptiveAvgPool, OpGlobalAvgPool, OpGlobalMaxPool,
-		OpLRN, OpLinear, OpAdd, OpConcat, OpMul, OpSoftmax:
+		OpLRN, OpLinear, OpAdd, OpConcat, OpMul, OpSoftmax, OpLogSoftmax, OpPad:
 		return true
 	}
 	return false

@@ -53,11 +53,11 @@ func (p *Plan) Shares(a, b *ir.Node) bool { return p.of[a] == p.of[b] }
 // inPlaceOps may write their output over their first input (elementwise, same size).
 var inPlaceOps = map[ir.Op]bool{ir.OpReLU: true, ir.OpReLU6: true, ir.OpSigmoid: true, ir.OpSiLU: true,
 	ir.OpTanh: true, ir.OpHardSigmoid: true, ir.OpHardSwish: true, ir.OpBatchNorm: true, ir.OpAffine: true,
-	ir.OpAdd: true, ir.OpMul: true, ir.OpSoftmax: true}
+	ir.OpAdd: true, ir.OpMul: true, ir.OpSoftmax: true, ir.OpLogSoftmax: true, ir.OpClip: true}
 
 // Make plans g, which must have passed through the inference passes (no dropout, no training-only
 // nodes). Views (flatten) share their input's buffer; an elementwise op shares its first input's
-// buffer when it is that buffer's last reader.
+// buffer when it is that buffer's last reader. Reshape is a view too.
 func Make(g *ir.Graph) (*Plan, error) {
 	pos := map[*ir.Node]int{}
 	for i, n := range g.Nodes {
@@ -79,7 +79,7 @@ func Make(g *ir.Graph) (*Plan, error) {
 		}
 		var t *Tensor
 		switch {
-		case n.Op == ir.OpFlatten:
+		case n.Op == ir.OpFlatten || n.Op == ir.OpReshape:
 			t = p.of[n.Inputs[0]]
 		case inPlaceOps[n.Op] && n.Inputs[0].Shape.Size() == n.Shape.Size() && p.of[n.Inputs[0]].Last == i && !p.readsTwice(n):
 			t = p.of[n.Inputs[0]]

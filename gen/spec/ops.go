@@ -48,6 +48,7 @@ var primitives = map[string]opReader{
 		if l.Bias, err = a.float("k", 1); err != nil {
 			return err
 		}
+		l.Lo = l.Size / 2 // PyTorch's window
 		n.LRN = l
 		return nil
 	}},

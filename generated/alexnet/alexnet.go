@@ -33,7 +33,7 @@ const (
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (1.38 MB planned; 2.97 MB without reuse).
 	arenaLen   = 344128
-	scratchLen = 262144
+	scratchLen = 131072
 )
 
 // Labels names the classes, index = class.
@@ -190,13 +190,13 @@ func (w *weights) load(f *rt.File) (err error) {
 	if w.features_10, err = rt.LoadConv(f, &features_10Conv, "features.10.weight", "features.10.bias", nil); err != nil {
 		return err
 	}
-	if w.classifier_1, err = rt.LoadLinear(f, &classifier_1Linear, "classifier.1.weight", "classifier.1.bias"); err != nil {
+	if w.classifier_1, err = rt.LoadLinear(f, &classifier_1Linear, "classifier.1.weight", "classifier.1.bias", nil); err != nil {
 		return err
 	}
-	if w.classifier_4, err = rt.LoadLinear(f, &classifier_4Linear, "classifier.4.weight", "classifier.4.bias"); err != nil {
+	if w.classifier_4, err = rt.LoadLinear(f, &classifier_4Linear, "classifier.4.weight", "classifier.4.bias", nil); err != nil {
 		return err
 	}
-	if w.classifier_6, err = rt.LoadLinear(f, &classifier_6Linear, "classifier.6.weight", "classifier.6.bias"); err != nil {
+	if w.classifier_6, err = rt.LoadLinear(f, &classifier_6Linear, "classifier.6.weight", "classifier.6.bias", nil); err != nil {
 		return err
 	}
 	return nil

@@ -33,7 +33,7 @@ const (
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (2.32 MB planned; 5.65 MB without reuse).
 	arenaLen   = 580800
-	scratchLen = 262144
+	scratchLen = 131072
 )
 
 // Labels names the classes, index = class.
@@ -73,7 +73,7 @@ func (n *Net) conv1(a *rt.Arena) {
 // lrn#2: lrn size 5 alpha 0.0001 beta 0.75 k 2
 // conv1 [96 55 55] -> [96 55 55]
 func (n *Net) lrn_2(a *rt.Arena) {
-	kernels.LRN(96, 3025, 5, 0.0001, 0.75, 2.0, a.Buf[0:290400], a.Buf[290400:580800])
+	kernels.LRN(96, 3025, 5, 2, 0.0001, 0.75, 2.0, a.Buf[0:290400], a.Buf[290400:580800])
 }
 
 var maxpool_3Pool = kernels.Pool{C: 96, InH: 55, InW: 55, OutH: 27, OutW: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -96,7 +96,7 @@ func (n *Net) conv2(a *rt.Arena) {
 // lrn#5: lrn size 5 alpha 0.0001 beta 0.75 k 2
 // conv2 [256 27 27] -> [256 27 27]
 func (n *Net) lrn_5(a *rt.Arena) {
-	kernels.LRN(256, 729, 5, 0.0001, 0.75, 2.0, a.Buf[0:186624], a.Buf[186624:373248])
+	kernels.LRN(256, 729, 5, 2, 0.0001, 0.75, 2.0, a.Buf[0:186624], a.Buf[186624:373248])
 }
 
 var maxpool_6Pool = kernels.Pool{C: 256, InH: 27, InW: 27, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -196,13 +196,13 @@ func (w *weights) load(f *rt.File) (err error) {
 	if w.conv5, err = rt.LoadConv(f, &conv5Conv, "conv5.weight", "conv5.bias", nil); err != nil {
 		return err
 	}
-	if w.fc6, err = rt.LoadLinear(f, &fc6Linear, "fc6.weight", "fc6.bias"); err != nil {
+	if w.fc6, err = rt.LoadLinear(f, &fc6Linear, "fc6.weight", "fc6.bias", nil); err != nil {
 		return err
 	}
-	if w.fc7, err = rt.LoadLinear(f, &fc7Linear, "fc7.weight", "fc7.bias"); err != nil {
+	if w.fc7, err = rt.LoadLinear(f, &fc7Linear, "fc7.weight", "fc7.bias", nil); err != nil {
 		return err
 	}
-	if w.fc8, err = rt.LoadLinear(f, &fc8Linear, "fc8.weight", "fc8.bias"); err != nil {
+	if w.fc8, err = rt.LoadLinear(f, &fc8Linear, "fc8.weight", "fc8.bias", nil); err != nil {
 		return err
 	}
 	return nil

@@ -33,7 +33,7 @@ const (
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (6.02 MB planned; 27.64 MB without reuse).
 	arenaLen   = 1505280
-	scratchLen = 188160
+	scratchLen = 122880
 )
 
 // Labels names the classes, index = class.
@@ -1663,7 +1663,7 @@ func (w *weights) load(f *rt.File) (err error) {
 	if w.features_8_0, err = rt.LoadConv(f, &features_8_0Conv, "features.8.0.weight", "", &rt.BN{Weight: "features.8.1.weight", Bias: "features.8.1.bias", Mean: "features.8.1.running_mean", Var: "features.8.1.running_var", Eps: 1e-05}); err != nil {
 		return err
 	}
-	if w.classifier_1, err = rt.LoadLinear(f, &classifier_1Linear, "classifier.1.weight", "classifier.1.bias"); err != nil {
+	if w.classifier_1, err = rt.LoadLinear(f, &classifier_1Linear, "classifier.1.weight", "classifier.1.bias", nil); err != nil {
 		return err
 	}
 	return nil

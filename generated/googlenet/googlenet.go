@@ -33,7 +33,7 @@ const (
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (4.01 MB planned; 24.13 MB without reuse).
 	arenaLen   = 1003520
-	scratchLen = 262144
+	scratchLen = 131072
 )
 
 // Labels names the classes, index = class.
@@ -1364,7 +1364,7 @@ func (w *weights) load(f *rt.File) (err error) {
 	if w.inception5b_branch4_1_conv, err = rt.LoadConv(f, &inception5b_branch4_1_convConv, "inception5b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch4.1.bn.weight", Bias: "inception5b.branch4.1.bn.bias", Mean: "inception5b.branch4.1.bn.running_mean", Var: "inception5b.branch4.1.bn.running_var", Eps: 0.001}); err != nil {
 		return err
 	}
-	if w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias"); err != nil {
+	if w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil); err != nil {
 		return err
 	}
 	return nil

@@ -33,7 +33,7 @@ const (
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (7.23 MB planned; 66.34 MB without reuse).
 	arenaLen   = 1806336
-	scratchLen = 262144
+	scratchLen = 131072
 )
 
 // Labels names the classes, index = class.
@@ -2080,7 +2080,7 @@ func (w *weights) load(f *rt.File) (err error) {
 	if w.layer4_2_conv3, err = rt.LoadConv(f, &layer4_2_conv3Conv, "layer4.2.conv3.weight", "", &rt.BN{Weight: "layer4.2.bn3.weight", Bias: "layer4.2.bn3.bias", Mean: "layer4.2.bn3.running_mean", Var: "layer4.2.bn3.running_var", Eps: 1e-05}); err != nil {
 		return err
 	}
-	if w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias"); err != nil {
+	if w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil); err != nil {
 		return err
 	}
 	return nil

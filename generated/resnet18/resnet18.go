@@ -33,7 +33,7 @@ const (
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (4.01 MB planned; 11.35 MB without reuse).
 	arenaLen   = 1003520
-	scratchLen = 262144
+	scratchLen = 131072
 )
 
 // Labels names the classes, index = class.
@@ -460,7 +460,7 @@ func (w *weights) load(f *rt.File) (err error) {
 	if w.layer4_1_conv2, err = rt.LoadConv(f, &layer4_1_conv2Conv, "layer4.1.conv2.weight", "", &rt.BN{Weight: "layer4.1.bn2.weight", Bias: "layer4.1.bn2.bias", Mean: "layer4.1.bn2.running_mean", Var: "layer4.1.bn2.running_var", Eps: 1e-05}); err != nil {
 		return err
 	}
-	if w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias"); err != nil {
+	if w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil); err != nil {
 		return err
 	}
 	return nil

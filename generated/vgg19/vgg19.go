@@ -33,7 +33,7 @@ const (
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (25.69 MB planned; 66.27 MB without reuse).
 	arenaLen   = 6422528
-	scratchLen = 262144
+	scratchLen = 131072
 )
 
 // Labels names the classes, index = class.
@@ -371,13 +371,13 @@ func (w *weights) load(f *rt.File) (err error) {
 	if w.features_34, err = rt.LoadConv(f, &features_34Conv, "features.34.weight", "features.34.bias", nil); err != nil {
 		return err
 	}
-	if w.classifier_0, err = rt.LoadLinear(f, &classifier_0Linear, "classifier.0.weight", "classifier.0.bias"); err != nil {
+	if w.classifier_0, err = rt.LoadLinear(f, &classifier_0Linear, "classifier.0.weight", "classifier.0.bias", nil); err != nil {
 		return err
 	}
-	if w.classifier_3, err = rt.LoadLinear(f, &classifier_3Linear, "classifier.3.weight", "classifier.3.bias"); err != nil {
+	if w.classifier_3, err = rt.LoadLinear(f, &classifier_3Linear, "classifier.3.weight", "classifier.3.bias", nil); err != nil {
 		return err
 	}
-	if w.classifier_6, err = rt.LoadLinear(f, &classifier_6Linear, "classifier.6.weight", "classifier.6.bias"); err != nil {
+	if w.classifier_6, err = rt.LoadLinear(f, &classifier_6Linear, "classifier.6.weight", "classifier.6.bias", nil); err != nil {
 		return err
 	}
 	return nil

@@ -5,10 +5,10 @@ import (
 	"math"
 )
 
-// LRN is nn.LocalResponseNorm on one [c][hw] image: out[ch] = in[ch] / (k + alpha/size * S)^beta,
-// where S sums in^2 over the channels [ch-size/2, ch+(size-1)/2] clipped to [0, c). out must not
-// overlap in.
-func LRN(c, hw, size int, alpha, beta, k float32, in, out []float32) {
+// LRN is local response normalization across channels: out = in / (k + alpha/size * sum of in^2
+// over channels [ch-lo, ch-lo+size))^beta, zero beyond the edges. PyTorch's window has lo =
+// size/2, ONNX's lo = (size-1)/2; they differ for even sizes. out must not overlap in.
+func LRN(c, hw, size, lo int, alpha, beta, k float32, in, out []float32) {
 	if len(in) < c*hw || len(out) < c*hw {
 		panic("kernels: LRN: slice too short")
 	}
@@ -19,7 +19,7 @@ func LRN(c, hw, size int, alpha, beta, k float32, in, out []float32) {
 	for ch := range c {
 		dst := out[ch*hw : (ch+1)*hw]
 		clear(dst)
-		for cc := max(0, ch-size/2); cc <= min(c-1, ch+(size-1)/2); cc++ {
+		for cc := max(0, ch-lo); cc <= min(c-1, ch-lo+size-1); cc++ {
 			src := in[cc*hw : (cc+1)*hw]
 			src = src[:len(dst)]
 			for i, v := range src {
@@ -107,23 +107,68 @@ func MulChannel(c, hw int, x, s, out []float32) {
 
 // Softmax replaces x by softmax(x), subtracting the maximum first; sums are float64.
 func Softmax(x []float32) {
-	if len(x) == 0 {
+	SoftmaxAxis(1, len(x), 1, x, false)
+}
+
+// SoftmaxAxis normalizes x in place over blocks of block values spaced inner apart, for outer*inner
+// such blocks (a softmax over one axis, or several contiguous axes, of a row-major tensor); log
+// gives log-softmax. Sums run in float64.
+func SoftmaxAxis(outer, block, inner int, x []float32, log bool) {
+	if len(x) < outer*block*inner {
+		panic("kernels: SoftmaxAxis: slice too short")
+	}
+	if block == 0 {
 		return
 	}
-	m := x[0]
-	for _, v := range x {
-		if v > m {
-			m = v
+	for o := range outer {
+		for j := range inner {
+			base := o*block*inner + j
+			m := x[base]
+			for k := 1; k < block; k++ {
+				m = max(m, x[base+k*inner])
+			}
+			var sum float64
+			for k := range block {
+				sum += math.Exp(float64(x[base+k*inner] - m))
+			}
+			if log {
+				ls := math.Log(sum)
+				for k := range block {
+					i := base + k*inner
+					x[i] = float32(float64(x[i]-m) - ls)
+				}
+				continue
+			}
+			inv := 1 / sum
+			for k := range block {
+				i := base + k*inner
+				x[i] = float32(math.Exp(float64(x[i]-m)) * inv)
+			}
 		}
 	}
-	var sum float64
+}
+
+// Clip clamps x in place to [lo, hi].
+func Clip(x []float32, lo, hi float32) {
 	for i, v := range x {
-		e := math.Exp(float64(v - m))
-		x[i] = float32(e)
-		sum += e
-	}
-	inv := 1 / sum
-	for i, v := range x {
-		x[i] = float32(float64(v) * inv)
+		x[i] = min(max(v, lo), hi)
 	}
 }
+
+// Pad writes c planes of h x w into planes of (h+t+b) x (w+l+r) surrounded by value.
+func Pad(c, h, w, t, l, b, r int, value float32, in, out []float32) {
+	oh, ow := h+t+b, w+l+r
+	if len(in) < c*h*w || len(out) < c*oh*ow {
+		panic("kernels: Pad: slice too short")
+	}
+	out = out[:c*oh*ow]
+	for i := range out {
+		out[i] = value
+	}
+	for ch := range c {
+		for y := range h {
+			copy(out[ch*oh*ow+(y+t)*ow+l:][:w], in[ch*h*w+y*w:][:w])
+		}
+	}
+}
+

@@ -429,7 +429,7 @@ func TestNoAllocs(t *testing.T) {
 		p.Avg(x, y)
 		Apply(ActSiLU, y)
 		Softmax(y)
-		LRN(4, 16, 3, 1e-4, 0.75, 1, x, y)
+		LRN(4, 16, 3, 1, 1e-4, 0.75, 1, x, y)
 	}); a != 0 {
 		t.Errorf("pooling and elementwise kernels allocate %v times", a)
 	}
@@ -593,10 +593,12 @@ func TestLRN(t *testing.T) {
 		name := fmt.Sprintf("LRN%+v", s)
 		inBuf, in := guarded(s.c*s.hw, func(int) float32 { return rng.Float32()*8 - 4 })
 		outBuf, out := guarded(s.c*s.hw, nil)
-		LRN(s.c, s.hw, s.size, float32(s.alpha), float32(s.beta), float32(s.k), in, out)
-		checkClose(t, name, out, refLRN(s.c, s.hw, s.size, float64(float32(s.alpha)), float64(float32(s.beta)), float64(float32(s.k)), in), nil, 2*s.size)
-		checkGuards(t, name, outBuf)
-		checkGuards(t, name, inBuf)
+		for _, lo := range []int{s.size / 2, (s.size - 1) / 2} { // PyTorch's and ONNX's windows
+			LRN(s.c, s.hw, s.size, lo, float32(s.alpha), float32(s.beta), float32(s.k), in, out)
+			checkClose(t, name, out, refLRN(s.c, s.hw, s.size, lo, float64(float32(s.alpha)), float64(float32(s.beta)), float64(float32(s.k)), in), nil, 2*s.size)
+			checkGuards(t, name, outBuf)
+			checkGuards(t, name, inBuf)
+		}
 	}
 }
 
@@ -668,4 +670,44 @@ func TestElementwise(t *testing.T) {
 		checkGuards(t, "Softmax", xBuf)
 	}
 	Softmax(nil)
+}
+
+func TestSoftmaxAxisClipPad(t *testing.T) {
+	// [2 3 4]: softmax over the middle axis (block 3, inner 4) against a direct computation.
+	x := make([]float32, 24)
+	for i := range x {
+		x[i] = float32(i%7) - 3 + float32(i)/10
+	}
+	for _, log := range []bool{false, true} {
+		y := append([]float32(nil), x...)
+		SoftmaxAxis(2, 3, 4, y, log)
+		for o := 0; o < 2; o++ {
+			for j := 0; j < 4; j++ {
+				sum := 0.0
+				for k := 0; k < 3; k++ {
+					sum += math.Exp(float64(x[o*12+k*4+j]))
+				}
+				for k := 0; k < 3; k++ {
+					i := o*12 + k*4 + j
+					want := math.Exp(float64(x[i])) / sum
+					if log {
+						want = math.Log(want)
+					}
+					if math.Abs(float64(y[i])-want) > 1e-6 {
+						t.Fatalf("log %v: y[%d] = %g, want %g", log, i, y[i], want)
+					}
+				}
+			}
+		}
+	}
+	c := []float32{-2, -0.5, 0, 3, 7}
+	Clip(c, -1, 6)
+	if fmt.Sprint(c) != "[-1 -0.5 0 3 6]" {
+		t.Errorf("Clip: %v", c)
+	}
+	out := make([]float32, 2*3*3)
+	Pad(2, 1, 2, 1, 1, 1, 0, 9, []float32{1, 2, 3, 4}, out)
+	if fmt.Sprint(out) != "[9 9 9 9 1 2 9 9 9 9 9 9 9 3 4 9 9 9]" {
+		t.Errorf("Pad: %v", out)
+	}
 }

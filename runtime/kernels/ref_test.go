@@ -171,12 +171,12 @@ func refAdaptive(c, inH, inW, outH, outW int, in []float32) []float64 {
 	return out
 }
 
-func refLRN(c, hw, size int, alpha, beta, k float64, in []float32) []float64 {
+func refLRN(c, hw, size, lo int, alpha, beta, k float64, in []float32) []float64 {
 	out := make([]float64, c*hw)
 	for ch := range c {
 		for i := range hw {
 			s := 0.0
-			for cc := ch - size/2; cc <= ch+(size-1)/2; cc++ {
+			for cc := ch - lo; cc < ch-lo+size; cc++ {
 				if cc >= 0 && cc < c {
 					v := float64(in[cc*hw+i])
 					s += v * v

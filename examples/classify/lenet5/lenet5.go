@@ -133,13 +133,13 @@ func (w *weights) load(f *rt.File) (err error) {
 	if w.conv2, err = rt.LoadConv(f, &conv2Conv, "conv2.weight", "conv2.bias", nil); err != nil {
 		return err
 	}
-	if w.fc1, err = rt.LoadLinear(f, &fc1Linear, "fc1.weight", "fc1.bias"); err != nil {
+	if w.fc1, err = rt.LoadLinear(f, &fc1Linear, "fc1.weight", "fc1.bias", nil); err != nil {
 		return err
 	}
-	if w.fc2, err = rt.LoadLinear(f, &fc2Linear, "fc2.weight", "fc2.bias"); err != nil {
+	if w.fc2, err = rt.LoadLinear(f, &fc2Linear, "fc2.weight", "fc2.bias", nil); err != nil {
 		return err
 	}
-	if w.fc3, err = rt.LoadLinear(f, &fc3Linear, "fc3.weight", "fc3.bias"); err != nil {
+	if w.fc3, err = rt.LoadLinear(f, &fc3Linear, "fc3.weight", "fc3.bias", nil); err != nil {
 		return err
 	}
 	return nil
