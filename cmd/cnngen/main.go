@@ -51,6 +51,8 @@ const usage = `usage:
   cnngen eval -arch NAME [-weights W.safetensors] -data DIR [-limit N]
                                                     top-1/top-5 error of the generated code over
                                                     Fashion-MNIST IDX files or DIR/CLASS/*.jpg
+  cnngen bench -arch NAME [-threads N] [-batch B] [-isa auto|avx512|avx2|generic] [-json]
+                                                    time the generated code on seeded weights
 `
 
 func cli(args []string, stdout, stderr io.Writer) error {
@@ -60,6 +62,8 @@ func cli(args []string, stdout, stderr io.Writer) error {
 			return runCmd(args[1:], stdout, stderr)
 		case "eval":
 			return evalCmd(args[1:], stdout, stderr)
+		case "bench":
+			return benchCmd(args[1:], stdout, stderr)
 		case "help":
 			fmt.Fprint(stdout, usage)
 			return nil
@@ -122,7 +126,6 @@ func cli(args []string, stdout, stderr io.Writer) error {
 		return report.WriteTable(stdout, s)
 	}
 	return nil
-	return usageError{"nothing to do\n" + usage}
 }
 
 func listArchs(w io.Writer) error {
