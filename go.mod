@@ -7,3 +7,9 @@ require (
 	golang.org/x/image v0.48.0
 	gopkg.in/yaml.v3 v3.0.1
 )
+
+require (
+	github.com/klauspost/cpuid/v2 v2.4.2 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)

@@ -178,3 +178,13 @@ func LoadLinear(f *File, l *kernels.Linear, weightKey, biasKey string, g *Gemm) 
 	}
 	return lw, nil
 }
+
+// ConvScratch is the scratch the given convolutions' kernels need at most: one arena's worth, as
+// layers run one after another.
+func ConvScratch(convs []*kernels.Conv) int {
+	n := 0
+	for _, c := range convs {
+		n = max(n, c.ScratchLen())
+	}
+	return n
+}

@@ -8,7 +8,9 @@ require github.com/cnngen/cnngen v0.0.0
 
 require (
 	github.com/dave/jennifer v1.7.1 // indirect
+	github.com/klauspost/cpuid/v2 v2.4.2 // indirect
 	golang.org/x/image v0.48.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 

@@ -14,6 +14,12 @@ func (e *emitter) api() {
 		return jen.Qual("fmt", "Errorf").Call(jen.Lit(arch+": "+format), jen.Err())
 	}
 
+	var convs []jen.Code
+	for _, c := range e.convs {
+		convs = append(convs, jen.Op("&").Id(c))
+	}
+	comment(f, "convs lists every convolution's settings: the scratch their kernels need depends on the\nkernels chosen at run time (the CPU's vector width).")
+	f.Var().Id("convs").Op("=").Index().Op("*").Qual(kPath, "Conv").Values(convs...)
 	f.Comment("weights are the packed, BN-folded tensors of every layer.")
 	f.Type().Id("weights").Struct(e.wfields...)
 	f.Func().Params(jen.Id("w").Op("*").Id("weights")).Id("load").Params(jen.Id("f").Op("*").Qual(rtPath, "File")).Params(jen.Err().Error()).
@@ -44,7 +50,7 @@ func (e *emitter) api() {
 		jen.List(jen.Id("f"), jen.Err()).Op(":=").Qual(rtPath, "OpenWeights").Call(jen.Id("r")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), wrap("%w"))),
 		jen.If(jen.Err().Op(":=").Id("f").Dot("Check").Call(jen.Id("expected")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), wrap("weights do not fit: %w"))),
-		jen.Id("n").Op(":=").Op("&").Id("Net").Values(jen.Id("runner").Op(":").Qual(rtPath, "NewRunner").Call(jen.Id("arenaLen"), jen.Id("scratchLen"), jen.Id("o").Dot("Threads")),
+		jen.Id("n").Op(":=").Op("&").Id("Net").Values(jen.Id("runner").Op(":").Qual(rtPath, "NewRunner").Call(jen.Id("arenaLen"), jen.Qual(rtPath, "ConvScratch").Call(jen.Id("convs")), jen.Id("o").Dot("Threads")),
 			jen.Id("pre").Op(":").Id("DefaultPreprocess")),
 		jen.If(jen.Id("o").Dot("Preprocess").Op("!=").Nil()).Block(jen.Id("n").Dot("pre").Op("=").Op("*").Id("o").Dot("Preprocess")),
 		jen.If(jen.Err().Op(":=").Id("n").Dot("w").Dot("load").Call(jen.Id("f")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), wrap("%w"))),

@@ -80,7 +80,8 @@ type emitter struct {
 	o        Options
 	f        *jen.File
 	ids      map[*ir.Node]string
-	scratch  int
+	scratch  int      // kernels' scratch per image with the kernels linked into cnngen, for reports
+	convs    []string // kernel settings of every conv: the scratch they need is known only at run time
 	features *ir.Node
 	wfields  []jen.Code // fields of the weights struct
 	loads    []jen.Code // statements of load
@@ -90,7 +91,7 @@ var nonIdent = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 
 // reservedIDs are the generated package's own identifiers, which layer names must not shadow.
 var reservedIDs = map[string]bool{"load": true, "image": true, "weights": true, "expected": true, "runner": true,
-	"forward": true, "arenaLen": true, "scratchLen": true, "inSize": true, "init": true, "main": true}
+	"forward": true, "arenaLen": true, "convs": true, "inSize": true, "init": true, "main": true}
 
 // name gives every node a unique Go identifier derived from its name.
 func (e *emitter) name() {
@@ -155,7 +156,6 @@ func (e *emitter) file() error {
 		jen.Comment(fmt.Sprintf("arenaLen float32s hold every activation of one image (%.2f MB planned; %.2f MB without reuse).",
 			float64(4*e.p.Arena)/1e6, float64(4*e.p.Total)/1e6)),
 		jen.Id("arenaLen").Op("=").Lit(e.p.Arena),
-		jen.Id("scratchLen").Op("=").Lit(e.scratch),
 	)
 	e.labels()
 	e.preprocess()

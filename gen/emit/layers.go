@@ -118,6 +118,7 @@ func (e *emitter) layer(n *ir.Node) error {
 	case ir.OpConv:
 		cfg := id + "Conv"
 		c := e.conv(n)
+		e.convs = append(e.convs, cfg)
 		e.f.Var().Id(cfg).Op("=").Qual(kPath, "Conv").Add(fields("InC", c.InC, "InH", c.InH, "InW", c.InW,
 			"OutC", c.OutC, "OutH", c.OutH, "OutW", c.OutW, "KH", c.KH, "KW", c.KW, "StrideH", c.StrideH, "StrideW", c.StrideW,
 			"PadT", c.PadT, "PadL", c.PadL, "DilH", c.DilH, "DilW", c.DilW, "Groups", c.Groups, "Act", act(fusedAct(n))))

@@ -32,8 +32,7 @@ const (
 
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (1.38 MB planned; 2.97 MB without reuse).
-	arenaLen   = 344128
-	scratchLen = 131072
+	arenaLen = 344128
 )
 
 // Labels names the classes, index = class.
@@ -162,6 +161,10 @@ func (n *Net) classifier_6(a *rt.Arena) {
 	classifier_6Linear.Run(a.Buf[0:4096], a.Buf[4096:5096], n.w.classifier_6)
 }
 
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{&features_0Conv, &features_3Conv, &features_6Conv, &features_8Conv, &features_10Conv}
+
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
 	features_0   *kernels.ConvWeights
@@ -241,7 +244,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("alexnet: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, scratchLen, o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}

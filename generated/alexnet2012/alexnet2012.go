@@ -32,8 +32,7 @@ const (
 
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (2.32 MB planned; 5.65 MB without reuse).
-	arenaLen   = 580800
-	scratchLen = 131072
+	arenaLen = 580800
 )
 
 // Labels names the classes, index = class.
@@ -168,6 +167,10 @@ func (n *Net) fc8(a *rt.Arena) {
 	fc8Linear.Run(a.Buf[4096:8192], a.Buf[0:1000], n.w.fc8)
 }
 
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{&conv1Conv, &conv2Conv, &conv3Conv, &conv4Conv, &conv5Conv}
+
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
 	conv1 *kernels.ConvWeights
@@ -247,7 +250,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("alexnet2012: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, scratchLen, o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}

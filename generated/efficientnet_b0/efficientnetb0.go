@@ -32,8 +32,7 @@ const (
 
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (6.02 MB planned; 27.64 MB without reuse).
-	arenaLen   = 1505280
-	scratchLen = 122880
+	arenaLen = 1505280
 )
 
 // Labels names the classes, index = class.
@@ -1333,6 +1332,10 @@ func (n *Net) classifier_1(a *rt.Arena) {
 	classifier_1Linear.Run(a.Buf[62720:64000], a.Buf[0:1000], n.w.classifier_1)
 }
 
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{&features_0_0Conv, &features_1_0_block_0_0Conv, &features_1_0_block_1_fc1Conv, &features_1_0_block_1_fc2Conv, &features_1_0_block_2_0Conv, &features_2_0_block_0_0Conv, &features_2_0_block_1_0Conv, &features_2_0_block_2_fc1Conv, &features_2_0_block_2_fc2Conv, &features_2_0_block_3_0Conv, &features_2_1_block_0_0Conv, &features_2_1_block_1_0Conv, &features_2_1_block_2_fc1Conv, &features_2_1_block_2_fc2Conv, &features_2_1_block_3_0Conv, &features_3_0_block_0_0Conv, &features_3_0_block_1_0Conv, &features_3_0_block_2_fc1Conv, &features_3_0_block_2_fc2Conv, &features_3_0_block_3_0Conv, &features_3_1_block_0_0Conv, &features_3_1_block_1_0Conv, &features_3_1_block_2_fc1Conv, &features_3_1_block_2_fc2Conv, &features_3_1_block_3_0Conv, &features_4_0_block_0_0Conv, &features_4_0_block_1_0Conv, &features_4_0_block_2_fc1Conv, &features_4_0_block_2_fc2Conv, &features_4_0_block_3_0Conv, &features_4_1_block_0_0Conv, &features_4_1_block_1_0Conv, &features_4_1_block_2_fc1Conv, &features_4_1_block_2_fc2Conv, &features_4_1_block_3_0Conv, &features_4_2_block_0_0Conv, &features_4_2_block_1_0Conv, &features_4_2_block_2_fc1Conv, &features_4_2_block_2_fc2Conv, &features_4_2_block_3_0Conv, &features_5_0_block_0_0Conv, &features_5_0_block_1_0Conv, &features_5_0_block_2_fc1Conv, &features_5_0_block_2_fc2Conv, &features_5_0_block_3_0Conv, &features_5_1_block_0_0Conv, &features_5_1_block_1_0Conv, &features_5_1_block_2_fc1Conv, &features_5_1_block_2_fc2Conv, &features_5_1_block_3_0Conv, &features_5_2_block_0_0Conv, &features_5_2_block_1_0Conv, &features_5_2_block_2_fc1Conv, &features_5_2_block_2_fc2Conv, &features_5_2_block_3_0Conv, &features_6_0_block_0_0Conv, &features_6_0_block_1_0Conv, &features_6_0_block_2_fc1Conv, &features_6_0_block_2_fc2Conv, &features_6_0_block_3_0Conv, &features_6_1_block_0_0Conv, &features_6_1_block_1_0Conv, &features_6_1_block_2_fc1Conv, &features_6_1_block_2_fc2Conv, &features_6_1_block_3_0Conv, &features_6_2_block_0_0Conv, &features_6_2_block_1_0Conv, &features_6_2_block_2_fc1Conv, &features_6_2_block_2_fc2Conv, &features_6_2_block_3_0Conv, &features_6_3_block_0_0Conv, &features_6_3_block_1_0Conv, &features_6_3_block_2_fc1Conv, &features_6_3_block_2_fc2Conv, &features_6_3_block_3_0Conv, &features_7_0_block_0_0Conv, &features_7_0_block_1_0Conv, &features_7_0_block_2_fc1Conv, &features_7_0_block_2_fc2Conv, &features_7_0_block_3_0Conv, &features_8_0Conv}
+
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
 	features_0_0             *kernels.ConvWeights
@@ -1708,7 +1711,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("efficientnet_b0: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, scratchLen, o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}

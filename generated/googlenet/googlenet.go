@@ -32,8 +32,7 @@ const (
 
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (4.01 MB planned; 24.13 MB without reuse).
-	arenaLen   = 1003520
-	scratchLen = 131072
+	arenaLen = 1003520
 )
 
 // Labels names the classes, index = class.
@@ -1130,6 +1129,10 @@ func (n *Net) fc(a *rt.Arena) {
 	fcLinear.Run(a.Buf[50176:51200], a.Buf[0:1000], n.w.fc)
 }
 
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{&conv1_convConv, &conv2_convConv, &conv3_convConv, &inception3a_branch1_convConv, &inception3a_branch2_0_convConv, &inception3a_branch2_1_convConv, &inception3a_branch3_0_convConv, &inception3a_branch3_1_convConv, &inception3a_branch4_1_convConv, &inception3b_branch1_convConv, &inception3b_branch2_0_convConv, &inception3b_branch2_1_convConv, &inception3b_branch3_0_convConv, &inception3b_branch3_1_convConv, &inception3b_branch4_1_convConv, &inception4a_branch1_convConv, &inception4a_branch2_0_convConv, &inception4a_branch2_1_convConv, &inception4a_branch3_0_convConv, &inception4a_branch3_1_convConv, &inception4a_branch4_1_convConv, &inception4b_branch1_convConv, &inception4b_branch2_0_convConv, &inception4b_branch2_1_convConv, &inception4b_branch3_0_convConv, &inception4b_branch3_1_convConv, &inception4b_branch4_1_convConv, &inception4c_branch1_convConv, &inception4c_branch2_0_convConv, &inception4c_branch2_1_convConv, &inception4c_branch3_0_convConv, &inception4c_branch3_1_convConv, &inception4c_branch4_1_convConv, &inception4d_branch1_convConv, &inception4d_branch2_0_convConv, &inception4d_branch2_1_convConv, &inception4d_branch3_0_convConv, &inception4d_branch3_1_convConv, &inception4d_branch4_1_convConv, &inception4e_branch1_convConv, &inception4e_branch2_0_convConv, &inception4e_branch2_1_convConv, &inception4e_branch3_0_convConv, &inception4e_branch3_1_convConv, &inception4e_branch4_1_convConv, &inception5a_branch1_convConv, &inception5a_branch2_0_convConv, &inception5a_branch2_1_convConv, &inception5a_branch3_0_convConv, &inception5a_branch3_1_convConv, &inception5a_branch4_1_convConv, &inception5b_branch1_convConv, &inception5b_branch2_0_convConv, &inception5b_branch2_1_convConv, &inception5b_branch3_0_convConv, &inception5b_branch3_1_convConv, &inception5b_branch4_1_convConv}
+
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
 	conv1_conv                 *kernels.ConvWeights
@@ -1409,7 +1412,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("googlenet: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, scratchLen, o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}

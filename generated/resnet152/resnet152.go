@@ -32,8 +32,7 @@ const (
 
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (7.23 MB planned; 91.63 MB without reuse).
-	arenaLen   = 1806336
-	scratchLen = 131072
+	arenaLen = 1806336
 )
 
 // Labels names the classes, index = class.
@@ -2440,6 +2439,10 @@ func (n *Net) fc(a *rt.Arena) {
 	fcLinear.Run(a.Buf[0:2048], a.Buf[2048:3048], n.w.fc)
 }
 
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{&conv1Conv, &layer1_0_conv1Conv, &layer1_0_conv2Conv, &layer1_0_conv3Conv, &layer1_0_downsample_0Conv, &layer1_1_conv1Conv, &layer1_1_conv2Conv, &layer1_1_conv3Conv, &layer1_2_conv1Conv, &layer1_2_conv2Conv, &layer1_2_conv3Conv, &layer2_0_conv1Conv, &layer2_0_conv2Conv, &layer2_0_conv3Conv, &layer2_0_downsample_0Conv, &layer2_1_conv1Conv, &layer2_1_conv2Conv, &layer2_1_conv3Conv, &layer2_2_conv1Conv, &layer2_2_conv2Conv, &layer2_2_conv3Conv, &layer2_3_conv1Conv, &layer2_3_conv2Conv, &layer2_3_conv3Conv, &layer2_4_conv1Conv, &layer2_4_conv2Conv, &layer2_4_conv3Conv, &layer2_5_conv1Conv, &layer2_5_conv2Conv, &layer2_5_conv3Conv, &layer2_6_conv1Conv, &layer2_6_conv2Conv, &layer2_6_conv3Conv, &layer2_7_conv1Conv, &layer2_7_conv2Conv, &layer2_7_conv3Conv, &layer3_0_conv1Conv, &layer3_0_conv2Conv, &layer3_0_conv3Conv, &layer3_0_downsample_0Conv, &layer3_1_conv1Conv, &layer3_1_conv2Conv, &layer3_1_conv3Conv, &layer3_2_conv1Conv, &layer3_2_conv2Conv, &layer3_2_conv3Conv, &layer3_3_conv1Conv, &layer3_3_conv2Conv, &layer3_3_conv3Conv, &layer3_4_conv1Conv, &layer3_4_conv2Conv, &layer3_4_conv3Conv, &layer3_5_conv1Conv, &layer3_5_conv2Conv, &layer3_5_conv3Conv, &layer3_6_conv1Conv, &layer3_6_conv2Conv, &layer3_6_conv3Conv, &layer3_7_conv1Conv, &layer3_7_conv2Conv, &layer3_7_conv3Conv, &layer3_8_conv1Conv, &layer3_8_conv2Conv, &layer3_8_conv3Conv, &layer3_9_conv1Conv, &layer3_9_conv2Conv, &layer3_9_conv3Conv, &layer3_10_conv1Conv, &layer3_10_conv2Conv, &layer3_10_conv3Conv, &layer3_11_conv1Conv, &layer3_11_conv2Conv, &layer3_11_conv3Conv, &layer3_12_conv1Conv, &layer3_12_conv2Conv, &layer3_12_conv3Conv, &layer3_13_conv1Conv, &layer3_13_conv2Conv, &layer3_13_conv3Conv, &layer3_14_conv1Conv, &layer3_14_conv2Conv, &layer3_14_conv3Conv, &layer3_15_conv1Conv, &layer3_15_conv2Conv, &layer3_15_conv3Conv, &layer3_16_conv1Conv, &layer3_16_conv2Conv, &layer3_16_conv3Conv, &layer3_17_conv1Conv, &layer3_17_conv2Conv, &layer3_17_conv3Conv, &layer3_18_conv1Conv, &layer3_18_conv2Conv, &layer3_18_conv3Conv, &layer3_19_conv1Conv, &layer3_19_conv2Conv, &layer3_19_conv3Conv, &layer3_20_conv1Conv, &layer3_20_conv2Conv, &layer3_20_conv3Conv, &layer3_21_conv1Conv, &layer3_21_conv2Conv, &layer3_21_conv3Conv, &layer3_22_conv1Conv, &layer3_22_conv2Conv, &layer3_22_conv3Conv, &layer3_23_conv1Conv, &layer3_23_conv2Conv, &layer3_23_conv3Conv, &layer3_24_conv1Conv, &layer3_24_conv2Conv, &layer3_24_conv3Conv, &layer3_25_conv1Conv, &layer3_25_conv2Conv, &layer3_25_conv3Conv, &layer3_26_conv1Conv, &layer3_26_conv2Conv, &layer3_26_conv3Conv, &layer3_27_conv1Conv, &layer3_27_conv2Conv, &layer3_27_conv3Conv, &layer3_28_conv1Conv, &layer3_28_conv2Conv, &layer3_28_conv3Conv, &layer3_29_conv1Conv, &layer3_29_conv2Conv, &layer3_29_conv3Conv, &layer3_30_conv1Conv, &layer3_30_conv2Conv, &layer3_30_conv3Conv, &layer3_31_conv1Conv, &layer3_31_conv2Conv, &layer3_31_conv3Conv, &layer3_32_conv1Conv, &layer3_32_conv2Conv, &layer3_32_conv3Conv, &layer3_33_conv1Conv, &layer3_33_conv2Conv, &layer3_33_conv3Conv, &layer3_34_conv1Conv, &layer3_34_conv2Conv, &layer3_34_conv3Conv, &layer3_35_conv1Conv, &layer3_35_conv2Conv, &layer3_35_conv3Conv, &layer4_0_conv1Conv, &layer4_0_conv2Conv, &layer4_0_conv3Conv, &layer4_0_downsample_0Conv, &layer4_1_conv1Conv, &layer4_1_conv2Conv, &layer4_1_conv3Conv, &layer4_2_conv1Conv, &layer4_2_conv2Conv, &layer4_2_conv3Conv}
+
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
 	conv1                 *kernels.ConvWeights
@@ -3111,7 +3114,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("resnet152: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, scratchLen, o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}

@@ -32,8 +32,7 @@ const (
 
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (4.01 MB planned; 11.35 MB without reuse).
-	arenaLen   = 1003520
-	scratchLen = 131072
+	arenaLen = 1003520
 )
 
 // Labels names the classes, index = class.
@@ -374,6 +373,10 @@ func (n *Net) fc(a *rt.Arena) {
 	fcLinear.Run(a.Buf[1008:1520], a.Buf[0:1000], n.w.fc)
 }
 
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{&conv1Conv, &layer1_0_conv1Conv, &layer1_0_conv2Conv, &layer1_1_conv1Conv, &layer1_1_conv2Conv, &layer2_0_conv1Conv, &layer2_0_conv2Conv, &layer2_0_downsample_0Conv, &layer2_1_conv1Conv, &layer2_1_conv2Conv, &layer3_0_conv1Conv, &layer3_0_conv2Conv, &layer3_0_downsample_0Conv, &layer3_1_conv1Conv, &layer3_1_conv2Conv, &layer4_0_conv1Conv, &layer4_0_conv2Conv, &layer4_0_downsample_0Conv, &layer4_1_conv1Conv, &layer4_1_conv2Conv}
+
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
 	conv1                 *kernels.ConvWeights
@@ -505,7 +508,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("resnet18: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, scratchLen, o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}

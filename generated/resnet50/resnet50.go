@@ -32,8 +32,7 @@ const (
 
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (7.23 MB planned; 45.87 MB without reuse).
-	arenaLen   = 1806336
-	scratchLen = 131072
+	arenaLen = 1806336
 )
 
 // Labels names the classes, index = class.
@@ -876,6 +875,10 @@ func (n *Net) fc(a *rt.Arena) {
 	fcLinear.Run(a.Buf[0:2048], a.Buf[2048:3048], n.w.fc)
 }
 
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{&conv1Conv, &layer1_0_conv1Conv, &layer1_0_conv2Conv, &layer1_0_conv3Conv, &layer1_0_downsample_0Conv, &layer1_1_conv1Conv, &layer1_1_conv2Conv, &layer1_1_conv3Conv, &layer1_2_conv1Conv, &layer1_2_conv2Conv, &layer1_2_conv3Conv, &layer2_0_conv1Conv, &layer2_0_conv2Conv, &layer2_0_conv3Conv, &layer2_0_downsample_0Conv, &layer2_1_conv1Conv, &layer2_1_conv2Conv, &layer2_1_conv3Conv, &layer2_2_conv1Conv, &layer2_2_conv2Conv, &layer2_2_conv3Conv, &layer2_3_conv1Conv, &layer2_3_conv2Conv, &layer2_3_conv3Conv, &layer3_0_conv1Conv, &layer3_0_conv2Conv, &layer3_0_conv3Conv, &layer3_0_downsample_0Conv, &layer3_1_conv1Conv, &layer3_1_conv2Conv, &layer3_1_conv3Conv, &layer3_2_conv1Conv, &layer3_2_conv2Conv, &layer3_2_conv3Conv, &layer3_3_conv1Conv, &layer3_3_conv2Conv, &layer3_3_conv3Conv, &layer3_4_conv1Conv, &layer3_4_conv2Conv, &layer3_4_conv3Conv, &layer3_5_conv1Conv, &layer3_5_conv2Conv, &layer3_5_conv3Conv, &layer4_0_conv1Conv, &layer4_0_conv2Conv, &layer4_0_conv3Conv, &layer4_0_downsample_0Conv, &layer4_1_conv1Conv, &layer4_1_conv2Conv, &layer4_1_conv3Conv, &layer4_2_conv1Conv, &layer4_2_conv2Conv, &layer4_2_conv3Conv}
+
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
 	conv1                 *kernels.ConvWeights
@@ -1139,7 +1142,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("resnet50: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, scratchLen, o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}

@@ -32,8 +32,7 @@ const (
 
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (25.69 MB planned; 66.27 MB without reuse).
-	arenaLen   = 6422528
-	scratchLen = 131072
+	arenaLen = 6422528
 )
 
 // Labels names the classes, index = class.
@@ -299,6 +298,10 @@ func (n *Net) classifier_6(a *rt.Arena) {
 	classifier_6Linear.Run(a.Buf[0:4096], a.Buf[4096:5096], n.w.classifier_6)
 }
 
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{&features_0Conv, &features_2Conv, &features_5Conv, &features_7Conv, &features_10Conv, &features_12Conv, &features_14Conv, &features_16Conv, &features_19Conv, &features_21Conv, &features_23Conv, &features_25Conv, &features_28Conv, &features_30Conv, &features_32Conv, &features_34Conv}
+
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
 	features_0   *kernels.ConvWeights
@@ -422,7 +425,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("vgg19: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, scratchLen, o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}

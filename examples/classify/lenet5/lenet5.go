@@ -34,8 +34,7 @@ const (
 
 	inSize = InputChannels * InputHeight * InputWidth
 	// arenaLen float32s hold every activation of one image (0.02 MB planned; 0.04 MB without reuse).
-	arenaLen   = 5888
-	scratchLen = 15000
+	arenaLen = 5888
 )
 
 // Labels names the classes, index = class.
@@ -117,6 +116,10 @@ func (n *Net) fc3(a *rt.Arena) {
 	fc3Linear.Run(a.Buf[128:212], a.Buf[0:10], n.w.fc3)
 }
 
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{&conv1Conv, &conv2Conv}
+
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
 	conv1 *kernels.ConvWeights
@@ -184,7 +187,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("lenet5: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, scratchLen, o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}

@@ -1,0 +1,153 @@
+"""Deterministic seeded tensors shared by the Python golden maker and Go.
+
+This is the Python twin of the Go package internal/seedweights; the two must
+stay bit-identical (internal/seedweights/seedweights_test.go pins values that
+were computed here). The rule is documented in tools/README.md.
+
+    seed(name) = FNV-1a 64 of the UTF-8 name
+    z_i        = splitmix64 finaliser of seed + (i+1)*0x9E3779B97F4A7C15  (mod 2^64)
+    u_i        = (z_i >> 11) * 2^-53                                       in [0, 1)
+    value_i    = float32(role(u_i))   role evaluated in float64
+
+Roles (decided from the key and the shape only):
+
+    input                          2.4*(2u-1)
+    *.num_batches_tracked          not generated (I64 buffer)
+    *.running_mean                 0.15*(u-0.5)
+    *.running_var                  0.75+0.5*u
+    *.bias                         0.15*(u-0.5)
+    layer<i>.<j>.bn2.weight,
+    layer<i>.<j>.bn3.weight, 1 dim 0.24+0.165*u      (ResNet residual-branch norm scale)
+    *.weight, 1 dim (norm scale)   0.8+0.55*u
+    *.weight, >=2 dims             (2u-1)*sqrt(6/fan_in), fan_in = prod(shape[1:])
+"""
+import re
+
+import numpy as np
+
+FNV_OFFSET = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+GAMMA = 0x9E3779B97F4A7C15
+M1 = 0xBF58476D1CE4E5B9
+M2 = 0x94D049BB133111EB
+MASK = (1 << 64) - 1
+
+CHUNK = 1 << 22
+
+
+def fnv1a64(name):
+    h = FNV_OFFSET
+    for b in name.encode("utf-8"):
+        h ^= b
+        h = (h * FNV_PRIME) & MASK
+    return h
+
+
+def uniforms(name, n, start=0):
+    """u_i for i in [start, start+n) as float64, exactly as the Go twin."""
+    seed = np.uint64(fnv1a64(name))
+    out = np.empty(n, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        for lo in range(0, n, CHUNK):
+            hi = min(n, lo + CHUNK)
+            i = np.arange(start + lo + 1, start + hi + 1, dtype=np.uint64)
+            z = seed + i * np.uint64(GAMMA)
+            z ^= z >> np.uint64(30)
+            z *= np.uint64(M1)
+            z ^= z >> np.uint64(27)
+            z *= np.uint64(M2)
+            z ^= z >> np.uint64(31)
+            out[lo:hi] = (z >> np.uint64(11)).astype(np.float64) * (2.0 ** -53)
+    return out
+
+
+# Norm scales that end a residual branch of a torchvision ResNet block (BasicBlock
+# bn2; Bottleneck bn2 and bn3): damped so that the residual sum does not grow
+# geometrically over ResNet-152's 50 blocks.
+RESIDUAL_NORM = re.compile(r"layer[0-9]+\.[0-9]+\.bn[23]\.weight")
+
+
+def role(name, shape):
+    """The role of a tensor, from its name and shape only."""
+    if name == "input":
+        return "input"
+    if name.endswith(".num_batches_tracked"):
+        return "skip"
+    if name.endswith(".running_mean"):
+        return "running_mean"
+    if name.endswith(".running_var"):
+        return "running_var"
+    if name.endswith(".bias"):
+        return "bias"
+    if name.endswith(".weight"):
+        if len(shape) >= 2:
+            return "weight"
+        if len(shape) == 0:
+            raise ValueError("seedweights: 0-dim weight %r" % name)
+        return "residual_scale" if RESIDUAL_NORM.fullmatch(name) else "scale"
+    raise ValueError("seedweights: no rule for tensor %r shape %s" % (name, list(shape)))
+
+
+def values(name, shape):
+    """float32 array of the given shape for state_dict key `name`."""
+    shape = tuple(int(d) for d in shape)
+    r = role(name, shape)
+    if r == "skip":
+        raise ValueError("seedweights: %s is not generated" % name)
+    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    u = uniforms(name, n)
+    if r == "input":
+        v = 2.4 * (2.0 * u - 1.0)
+    elif r in ("running_mean", "bias"):
+        v = 0.15 * (u - 0.5)
+    elif r == "running_var":
+        v = 0.75 + 0.5 * u
+    elif r == "scale":
+        v = 0.8 + 0.55 * u
+    elif r == "residual_scale":
+        v = 0.24 + 0.165 * u
+    else:
+        fan_in = int(np.prod(shape[1:], dtype=np.int64))
+        v = (2.0 * u - 1.0) * np.sqrt(6.0 / fan_in)
+    return v.astype(np.float32).reshape(shape)
+
+
+def input_batch(batch, shape):
+    """The `input` tensor of shape [batch]+shape (float32)."""
+    return values("input", [batch] + list(shape))
+
+
+# Test vectors pinned by internal/seedweights/seedweights_test.go (one of each
+# role): name, shape, flat indices.
+VECTORS = [
+    ("input", (2, 3, 224, 224), (0, 1, 150527, 301055)),
+    ("conv1.weight", (6, 1, 5, 5), (0, 149)),
+    ("features.0.weight", (64, 3, 11, 11), (0, 23231)),
+    ("classifier.6.weight", (1000, 4096), (0, 4095999)),
+    ("fc8.bias", (1000,), (0, 999)),
+    ("bn1.bias", (64,), (0, 63)),
+    ("layer1.0.bn1.running_mean", (64,), (0, 63)),
+    ("layer1.0.bn1.running_var", (64,), (0, 63)),
+    ("layer1.0.bn1.weight", (64,), (0, 63)),
+    ("features.1.0.block.0.1.weight", (32,), (0, 31)),
+    ("layer4.2.bn3.weight", (2048,), (0, 2047)),
+    ("layer2.1.bn2.weight", (128,), (0, 127)),
+]
+
+
+def _go_vectors():
+    """Print VECTORS as Go test-table rows (float32 bit patterns)."""
+    print("\t// generated by /usr/bin/python3 tools/seedweights.py")
+    for name in ("", "input", "layer1.0.conv1.weight"):
+        print('\t// Seed(%-25s) = %#018x' % ('"%s"' % name, fnv1a64(name)))
+    for name, shape, idx in VECTORS:
+        v = values(name, shape).reshape(-1)
+        for i in idx:
+            f = v[i]
+            print('\t{"%s", %s, %d, 0x%08x}, // %s %.9g' % (
+                name, "[]int{%s}" % ", ".join(str(d) for d in shape), i,
+                int(np.float32(f).view(np.uint32)), role(name, shape), f))
+
+
+if __name__ == "__main__":
+    _go_vectors()
