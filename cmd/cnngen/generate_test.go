@@ -100,3 +100,42 @@ func main() {
 		t.Errorf("misfit weights: %v", err)
 	}
 }
+
+func TestEvalFolderAndIDX(t *testing.T) {
+	// An ImageNet-style folder: class subfolders in sorted order, images inside.
+	dir := t.TempDir()
+	samples, _ := filepath.Glob("../../examples/fashion/testdata/samples/*.png")
+	if len(samples) == 0 {
+		t.Fatal("no sample images")
+	}
+	for _, s := range samples[:4] {
+		class := "0_tshirt"
+		if strings.Contains(s, "trouser") {
+			class = "1_trouser"
+		}
+		os.MkdirAll(filepath.Join(dir, class), 0o755)
+		data, _ := os.ReadFile(s)
+		os.WriteFile(filepath.Join(dir, class, filepath.Base(s)), data, 0o644)
+	}
+	out, _, err := runCLI(t, "eval", "-arch", "lenet5", "-data", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "images 4  top-1") {
+		t.Errorf("eval output: %s", out)
+	}
+	const idx = "/usr/share/datasets/fashion-mnist"
+	if _, err := os.Stat(idx); err != nil {
+		t.Skipf("%s not installed (apt-get install dataset-fashion-mnist)", idx)
+	}
+	out, _, err = runCLI(t, "eval", "-arch", "lenet5", "-data", idx, "-limit", "1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "images 1000  top-1") || !strings.Contains(out, "Ankle boot") {
+		t.Errorf("eval output: %s", out)
+	}
+	if _, _, err := runCLI(t, "eval", "-arch", "resnet18", "-data", dir); err == nil || !strings.Contains(err.Error(), "give -weights") {
+		t.Errorf("resnet18 without weights: %v", err)
+	}
+}

@@ -2,6 +2,8 @@ package zoo_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +50,7 @@ type fileWeights struct{ f *rt.File }
 func (w fileWeights) Float32(key string) ([]float32, error) { return w.f.Float32(key) }
 
 // TestGoldens runs every generated package on the PyTorch golden inputs, through the public
-// New + Forward path, on torchvision-format weights.
+// Load + Forward path, on torchvision-format weights (a state_dict written as safetensors).
 func TestGoldens(t *testing.T) {
 	for _, e := range zoo.Entries {
 		t.Run(e.Arch, func(t *testing.T) {
@@ -56,7 +58,11 @@ func TestGoldens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			net, err := e.New(bytes.NewReader(seeded(t, graph(t, e.Arch), "", nil)))
+			path := filepath.Join(t.TempDir(), e.Arch+".safetensors")
+			if err := os.WriteFile(path, seeded(t, graph(t, e.Arch), "", nil), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			net, err := e.Load(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -276,4 +282,26 @@ func TestBadWeightsAndInputs(t *testing.T) {
 	if err := net.Forward(nil, nil); err == nil {
 		t.Error("Forward accepted an empty batch")
 	}
+}
+
+// BenchmarkForwardParallel shares one Net between goroutines: throughput should scale with cores
+// (each call takes its own arena; there is no global lock).
+func BenchmarkForwardParallel(b *testing.B) {
+	e, _ := zoo.Get("resnet18")
+	g := graph(b, "resnet18")
+	net, err := e.New(bytes.NewReader(seeded(b, g, "", nil)), rt.WithThreads(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := seedweights.Input(1, g.Input().Shape)
+	b.RunParallel(func(pb *testing.PB) {
+		out := make([]float32, e.NumClasses)
+		for pb.Next() {
+			if err := net.Forward(in, out); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
 }
