@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""Export small PyTorch models that exercise the ONNX front end's ops and opset differences,
+with a fixed input and torch's output, for gen/onnx's tests (Debian's python3-torch 1.13).
+
+usage: /usr/bin/python3 export_ops.py OUTDIR
+writes NAME.onnx, NAME.input.npy, NAME.output.npy for each model and opset, and prints NAME.
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ViewFlat(nn.Module):
+    """Conv, BN not next to a conv (so the exporter keeps it), ceil-mode pooling,
+    x.view(x.size(0), -1) (Shape, Gather, Unsqueeze, Concat, Reshape), log-softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8 * 4 * 4, 10)
+        self.bn1d = nn.BatchNorm1d(10)
+
+    def forward(self, x):
+        x = self.bn(torch.relu(self.conv(x)))
+        x = F.max_pool2d(x, 3, 2, ceil_mode=True)
+        x = x.view(x.size(0), -1)
+        return F.log_softmax(self.bn1d(self.fc(x)), dim=1)
+
+
+class Mix(nn.Module):
+    """Explicit padding folded into a conv, activations (relu6, clamp, hardswish,
+    hardsigmoid, SiLU, tanh), squeeze-and-excitation, constant normalization, concat,
+    average pooling without the padding, a matmul with a bias, softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.conv1 = nn.Conv2d(3, 8, 3)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, groups=4, bias=False)
+        self.conv3 = nn.Conv2d(8, 8, 1, dilation=1)
+        self.se1 = nn.Conv2d(16, 4, 1)
+        self.se2 = nn.Conv2d(4, 16, 1)
+        self.w = nn.Parameter(torch.randn(16, 6) * 0.3)
+        self.b = nn.Parameter(torch.randn(6) * 0.1)
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        x = self.conv1(F.pad(x, (1, 2, 1, 0)))
+        a = F.relu6(x) + torch.clamp(x, -0.5, 0.5) * 2
+        b = F.hardswish(self.conv2(F.silu(a)))
+        c = torch.tanh(self.conv3(F.hardsigmoid(b)))
+        x = torch.cat([b, c], 1)
+        s = torch.sigmoid(self.se2(F.silu(self.se1(F.adaptive_avg_pool2d(x, 1)))))
+        x = x * s
+        x = F.avg_pool2d(x, 3, 2, padding=1, ceil_mode=True, count_include_pad=False)
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return torch.softmax(x @ self.w + self.b, dim=1)
+
+
+class ChannelSoftmax(nn.Module):
+    """Softmax over channels of a feature map (axis 1 of 4), then global pooling."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 5, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return torch.flatten(F.adaptive_max_pool2d(torch.softmax(self.conv(x), dim=1), 1), 1)
+
+
+def randomize_bn(m):
+    g = torch.Generator().manual_seed(1)
+    for mod in m.modules():
+        if isinstance(mod, (nn.BatchNorm2d, nn.BatchNorm1d)):
+            mod.running_mean.copy_(torch.randn(mod.num_features, generator=g) * 0.1)
+            mod.running_var.copy_(torch.rand(mod.num_features, generator=g) * 0.5 + 0.75)
+            mod.weight.data.copy_(torch.rand(mod.num_features, generator=g) * 0.5 + 0.75)
+            mod.bias.data.copy_(torch.randn(mod.num_features, generator=g) * 0.1)
+
+
+CASES = [
+    # name, model, input shape, opsets, dynamic batch
+    ("viewflat", ViewFlat, (3, 8, 8), (9, 11, 13, 17), True),
+    ("viewflat_static", ViewFlat, (3, 8, 8), (13,), False),
+    ("mix", Mix, (3, 12, 12), (11, 13, 14, 17), True),
+    ("chansoftmax", ChannelSoftmax, (3, 9, 9), (13,), True),
+]
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    for name, ctor, shape, opsets, dynamic in CASES:
+        torch.manual_seed(0)
+        m = ctor().eval()
+        randomize_bn(m)
+        x = torch.randn(2, *shape, generator=torch.Generator().manual_seed(42))
+        with torch.no_grad():
+            y = m(x)
+        for opset in opsets:
+            full = "%s_op%d" % (name, opset)
+            kw = {}
+            if dynamic:
+                kw["dynamic_axes"] = {"input": {0: "batch"}, "output": {0: "batch"}}
+            else:
+                x1, y1 = x[:1], m(x[:1]).detach()
+            torch.onnx.export(m, x if dynamic else x1, os.path.join(out, full + ".onnx"), opset_version=opset,
+                              input_names=["input"], output_names=["output"], **kw)
+            np.save(os.path.join(out, full + ".input.npy"), (x if dynamic else x1).numpy())
+            np.save(os.path.join(out, full + ".output.npy"), (y if dynamic else y1).numpy())
+            print(full, flush=True)
+
+
+if __name__ == "__main__":
+    main()
