@@ -10,14 +10,25 @@ import (
 
 	"github.com/cnngen/cnngen/gen/emit"
 	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/gen/onnx"
 	"github.com/cnngen/cnngen/gen/weights"
 	"github.com/cnngen/cnngen/runtime"
 )
 
 type genFlags struct {
-	out, pkg, weights, labels string
-	embed                     bool
-	classes                   int
+	out, pkg, weights, labels, weightsOut string
+	embed                                 bool
+	classes                               int
+	onnx                                  map[string]onnx.Tensor // an ONNX model's weights
+}
+
+// writeWeights saves an ONNX model's weights as safetensors, under the keys its graph reads.
+func writeWeights(path string, w map[string]onnx.Tensor) error {
+	var buf bytes.Buffer
+	if err := runtime.WriteSafetensors(&buf, onnx.Tensors(w), nil); err != nil {
+		return err
+	}
+	return writeIfChanged(path, buf.Bytes())
 }
 
 // generate writes the Go package for g to f.out, copying embedded data files beside it.
@@ -47,7 +58,14 @@ func generate(g *ir.Graph, f genFlags, args []string, stderr io.Writer) error {
 		}
 		opts.Labels = "labels.txt"
 	}
-	if f.embed && f.weights == "" {
+	if f.embed && f.weights == "" && f.onnx != nil {
+		name := pkg + ".safetensors"
+		if err := writeWeights(filepath.Join(dir, name), f.onnx); err != nil {
+			return err
+		}
+		opts.Embed = name
+	}
+	if f.embed && f.weights == "" && f.onnx == nil {
 		return usageError{"-embed needs -weights FILE"}
 	}
 	if f.weights != "" {

@@ -17,6 +17,8 @@ import (
 	"github.com/cnngen/cnngen/archspecs"
 	"github.com/cnngen/cnngen/gen/emit"
 	"github.com/cnngen/cnngen/gen/frontend"
+	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/gen/onnx"
 	"github.com/cnngen/cnngen/gen/passes"
 	"github.com/cnngen/cnngen/gen/report"
 )
@@ -43,6 +45,7 @@ func (u usageError) Error() string { return u.msg }
 const usage = `usage:
   cnngen -list                                      list the built-in architectures
   cnngen -arch NAME|spec.yaml -summary [-json]      per-layer table: shapes, params, MACs, activations
+         (everywhere -arch is accepted, -onnx model.onnx works too; its weights come with it)
   cnngen -arch NAME|spec.yaml -o DIR/FILE.go [-pkg NAME] [-weights W.safetensors [-embed]]
          [-classes N] [-labels FILE]                write the network as a Go package
   cnngen run -arch NAME|spec.yaml -weights W.safetensors -input IN.f32 -output OUT.f32
@@ -75,6 +78,7 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	list := fs.Bool("list", false, "list the built-in architectures")
 	arch := fs.String("arch", "", "built-in architecture name or path to a YAML spec")
+	onnxPath := fs.String("onnx", "", "an ONNX model instead of -arch (its weights come with it)")
 	summary := fs.Bool("summary", false, "print the per-layer summary")
 	asJSON := fs.Bool("json", false, "with -summary: print one JSON object")
 	var gf genFlags
@@ -84,6 +88,7 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&gf.embed, "embed", false, "with -weights: embed the weights in the package (LoadEmbedded)")
 	fs.IntVar(&gf.classes, "classes", 0, "replace the classifier head's class count (a fine-tuned network)")
 	fs.StringVar(&gf.labels, "labels", "", "a file of class labels, one per line, embedded in the package")
+	fs.StringVar(&gf.weightsOut, "weights-out", "", "with -onnx: write the model's weights as safetensors")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -99,9 +104,18 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	if !*summary && gf.out == "" {
 		return usageError{"nothing to do\n" + usage}
 	}
-	g, err := frontend.Load(*arch)
+	g, onnxWeights, err := loadGraph(*arch, *onnxPath)
 	if err != nil {
 		return err
+	}
+	gf.onnx = onnxWeights
+	if gf.weightsOut != "" {
+		if onnxWeights == nil {
+			return usageError{"-weights-out goes with -onnx"}
+		}
+		if err := writeWeights(gf.weightsOut, onnxWeights); err != nil {
+			return err
+		}
 	}
 	if gf.classes != 0 {
 		if err := passes.SetClasses(g, gf.classes); err != nil {
@@ -126,6 +140,18 @@ func cli(args []string, stdout, stderr io.Writer) error {
 		return report.WriteTable(stdout, s)
 	}
 	return nil
+}
+
+// loadGraph reads -arch or -onnx; ONNX models bring their weights.
+func loadGraph(arch, onnxPath string) (*ir.Graph, map[string]onnx.Tensor, error) {
+	switch {
+	case arch != "" && onnxPath != "":
+		return nil, nil, usageError{"give -arch or -onnx, not both"}
+	case onnxPath != "":
+		return frontend.ONNX(onnxPath)
+	}
+	g, err := frontend.Load(arch)
+	return g, nil, err
 }
 
 func listArchs(w io.Writer) error {

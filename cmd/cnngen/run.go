@@ -19,16 +19,17 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("cnngen run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	arch := fs.String("arch", "", "built-in architecture name or path to a YAML spec")
+	onnxPath := fs.String("onnx", "", "an ONNX model instead of -arch (its own weights unless -weights)")
 	wpath := fs.String("weights", "", "safetensors file with the network's weights (torchvision state_dict names)")
 	inPath := fs.String("input", "", "raw little-endian float32 NCHW input, any batch size")
 	outPath := fs.String("output", "", "where to write the raw float32 logits")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	if *wpath == "" || *inPath == "" || *outPath == "" || fs.NArg() > 0 {
-		return usageError{"run needs -arch, -weights, -input and -output\n" + usage}
+	if *wpath == "" && *onnxPath == "" || *inPath == "" || *outPath == "" || fs.NArg() > 0 {
+		return usageError{"run needs -arch, -weights, -input and -output (or -onnx, -input and -output)\n" + usage}
 	}
-	g, err := frontend.Load(*arch)
+	g, onnxWeights, err := loadGraph(*arch, *onnxPath)
 	if err != nil {
 		return err
 	}
@@ -45,11 +46,15 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	for i := range in {
 		in[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
-	w, err := weights.Open(*wpath, g)
-	if err != nil {
-		return err
+	var w interp.Weights = frontend.Weights(onnxWeights)
+	if *wpath != "" {
+		f, err := weights.Open(*wpath, g)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
 	}
-	defer w.Close()
 	out, err := interp.Run(g, w, in, batch)
 	if err != nil {
 		return err

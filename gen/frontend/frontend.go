@@ -5,10 +5,12 @@ package frontend
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/cnngen/cnngen/archspecs"
 	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/gen/onnx"
 	"github.com/cnngen/cnngen/gen/spec"
 )
 
@@ -34,4 +36,39 @@ func Load(arch string) (*ir.Graph, error) {
 		return nil, err
 	}
 	return spec.Parse(src, path)
+}
+
+// ONNX reads an ONNX model: its graph and its weights, keyed as the graph's Params name them (the
+// model's initializer names).
+func ONNX(path string) (*ir.Graph, map[string]onnx.Tensor, error) {
+	m, err := onnx.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return '_'
+	}, name)
+	if name == "" || name[0] < 'a' || name[0] > 'z' {
+		name = "net_" + name
+	}
+	return m.Graph(name)
+}
+
+// Weights serves an in-memory weight map to the interpreter.
+type Weights map[string]onnx.Tensor
+
+// Float32 returns the tensor stored under key.
+func (w Weights) Float32(key string) ([]float32, error) {
+	t, ok := w[key]
+	if !ok {
+		return nil, fmt.Errorf("no tensor %q", key)
+	}
+	return t.Data, nil
 }
