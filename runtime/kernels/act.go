@@ -37,18 +37,13 @@ func Apply(a Act, x []float32) {
 	switch a {
 	case ActNone:
 	case ActReLU:
+		// Branch-free (max keeps NaN): the signs of conv outputs are unpredictable.
 		for i, v := range x {
-			if v < 0 {
-				x[i] = 0
-			}
+			x[i] = max(v, 0)
 		}
 	case ActReLU6:
 		for i, v := range x {
-			if v < 0 {
-				x[i] = 0
-			} else if v > 6 {
-				x[i] = 6
-			}
+			x[i] = min(max(v, 0), 6)
 		}
 	case ActSigmoid:
 		for i, v := range x {

@@ -3,17 +3,99 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
-func reportGFLOPS(b *testing.B, flops float64) {
-	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+// reportGFLOPS reports the benchmark's rate in wall-clock time (GFLOP/s) and, when the
+// benchmark measured its thread's CPU time (cpuTimer), per CPU second (GFLOP/cpu-s) and as a
+// fraction of PeakGFLOPS of the active level (%peak, CPU time both), which leave out the time
+// other processes on this shared machine had the core.
+func reportGFLOPS(b *testing.B, flops float64, cpu ...*cpuTimer) {
+	g := flops * float64(b.N) / b.Elapsed().Seconds() / 1e9
+	b.ReportMetric(g, "GFLOP/s")
+	if len(cpu) == 0 {
+		return
+	}
+	if d := cpu[0].stop(); d > 0 {
+		gc := flops * float64(b.N) / d.Seconds() / 1e9
+		b.ReportMetric(gc, "GFLOP/cpu-s")
+		if p := peakOf(Active()); p > 0 {
+			b.ReportMetric(100*gc/p, "%peak")
+		}
+	}
 }
 
-func BenchmarkSgemm(b *testing.B) {
+// cpuTimer measures the benchmark goroutine's thread CPU time; start it right before the loop.
+type cpuTimer struct{ t0 time.Duration }
+
+func startCPU(b *testing.B) *cpuTimer {
+	runtime.LockOSThread()
+	b.Cleanup(runtime.UnlockOSThread)
+	peakOf(Active()) // measured before the timed loop
+	b.ResetTimer()
+	t, _ := threadCPUTime()
+	return &cpuTimer{t0: t}
+}
+
+func (c *cpuTimer) stop() time.Duration {
+	t, ok := threadCPUTime()
+	if !ok {
+		return 0
+	}
+	return t - c.t0
+}
+
+var (
+	peakMu    sync.Mutex
+	peakCache = map[ISA]float64{}
+)
+
+// peakOf is PeakGFLOPS(isa), measured once per test binary.
+func peakOf(isa ISA) float64 {
+	peakMu.Lock()
+	defer peakMu.Unlock()
+	p, ok := peakCache[isa]
+	if !ok {
+		p = PeakGFLOPS(isa)
+		peakCache[isa] = p
+	}
+	return p
+}
+
+// benchEachISA runs f as a sub-benchmark per level of testLevels, with that level active.
+func benchEachISA(b *testing.B, f func(b *testing.B)) {
+	old := Active()
+	defer SetISA(old)
+	for _, isa := range testLevels {
+		if err := SetISA(isa); err != nil {
+			b.Fatal(err)
+		}
+		b.Run("isa="+isa.String(), f)
+	}
+}
+
+// BenchmarkPeak reports PeakGFLOPS per level.
+func BenchmarkPeak(b *testing.B) {
+	benchEachISA(b, func(b *testing.B) {
+		var p float64
+		for b.Loop() {
+			p = PeakGFLOPS(Active())
+		}
+		b.ReportMetric(p, "GFLOP/s")
+	})
+}
+
+// BenchmarkSgemm: Sgemm, packing included, single thread, per level; %peak is against
+// PeakGFLOPS of the same level.
+func BenchmarkSgemm(b *testing.B) { benchEachISA(b, benchSgemm) }
+
+func benchSgemm(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range [][3]int{
+		{1024, 1024, 1024},
 		{256, 256, 256},
 		{49, 2048, 512}, // ResNet-50 last 1x1 expansion, spatial-major view
 		{2048, 49, 512}, // the same as Conv runs it (M = OutC, N = OutH*OutW)
@@ -24,16 +106,18 @@ func BenchmarkSgemm(b *testing.B) {
 		b.Run(fmt.Sprintf("M=%d,N=%d,K=%d", m, n, k), func(b *testing.B) {
 			a, bb, c := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
 			Sgemm(m, n, k, a, k, bb, n, c, n)
-			b.ResetTimer()
+			cpu := startCPU(b)
 			for b.Loop() {
 				Sgemm(m, n, k, a, k, bb, n, c, n)
 			}
-			reportGFLOPS(b, 2*float64(m*n*k))
+			reportGFLOPS(b, 2*float64(m*n*k), cpu)
 		})
 	}
 }
 
-func BenchmarkConv(b *testing.B) {
+func BenchmarkConv(b *testing.B) { benchEachISA(b, benchConv) }
+
+func benchConv(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	for _, bc := range []struct {
 		name string
@@ -56,11 +140,11 @@ func BenchmarkConv(b *testing.B) {
 			in := randSlice(rng, c.InC*c.InH*c.InW)
 			out := make([]float32, c.OutC*c.OutH*c.OutW)
 			scr := make([]float32, c.ScratchLen())
-			b.ResetTimer()
+			cpu := startCPU(b)
 			for b.Loop() {
 				c.Run(in, out, w, nil, scr)
 			}
-			reportGFLOPS(b, 2*float64(len(out)*k))
+			reportGFLOPS(b, 2*float64(len(out)*k), cpu)
 		})
 	}
 }
@@ -112,7 +196,9 @@ func resnet50Convs() []Conv {
 
 // BenchmarkResNet50Convs runs every convolution of ResNet-50 once per iteration (random data; no
 // pooling or fc, which are under 1% of the work), on 1 and 2 goroutines (Conv.RunPart).
-func BenchmarkResNet50Convs(b *testing.B) {
+func BenchmarkResNet50Convs(b *testing.B) { benchEachISA(b, benchResNet50Convs) }
+
+func benchResNet50Convs(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	cs := resnet50Convs()
 	ws := make([]*ConvWeights, len(cs))
@@ -138,6 +224,10 @@ func BenchmarkResNet50Convs(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
 			var wg sync.WaitGroup
+			var cpu []*cpuTimer
+			if threads == 1 {
+				cpu = append(cpu, startCPU(b))
+			}
 			for b.Loop() {
 				for i := range cs {
 					for part := 1; part < threads; part++ {
@@ -147,7 +237,7 @@ func BenchmarkResNet50Convs(b *testing.B) {
 					wg.Wait()
 				}
 			}
-			reportGFLOPS(b, flops)
+			reportGFLOPS(b, flops, cpu...)
 			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/image")
 		})
 	}

@@ -85,13 +85,14 @@ func checkConvAxis(axis string, in, out, k, stride, pad, dil int) error {
 type ConvWeights struct {
 	conv     Conv // the shape packed for; Run checks it
 	algo     convAlgo
+	isa      ISA       // the level whose panel layout w has (GEMM algorithms)
 	w        []float32 // GEMM: per group, packA of the [OutC/G][InC/G*KH*KW] matrix; depthwise: [C][KH*KW]
 	groupLen int       // length of one group's packed matrix
 	bias     []float32 // OutC
 }
 
 // Pack validates c and packs PyTorch's weights w [OutC, InC/Groups, KH, KW] and bias (length
-// OutC, or nil for zeros). The result does not alias w or bias.
+// OutC, or nil for zeros) for the Active ISA level's kernel. The result does not alias w or bias.
 func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -110,21 +111,24 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 		cw.w = append([]float32(nil), w...)
 		return cw, nil
 	}
-	cw.groupLen = packedALen(og, k)
+	im := activeImpl()
+	cw.isa = im.isa
+	cw.groupLen = packedALen(im, og, k)
 	cw.w = make([]float32, c.Groups*cw.groupLen)
 	for g := range c.Groups {
-		packA(cw.w[g*cw.groupLen:(g+1)*cw.groupLen], w[g*og*k:(g+1)*og*k], k, og, k)
+		packA(im, cw.w[g*cw.groupLen:(g+1)*cw.groupLen], w[g*og*k:(g+1)*og*k], k, og, k)
 	}
 	return cw, nil
 }
 
 // ScratchLen is the number of float32s of scratch Run needs: the GEMM's packing panel for B (the
-// input, or its im2col columns, KC rows x NC columns at most); 0 for depthwise convolutions.
+// input, or its im2col columns, KC rows x NC columns at most); 0 for depthwise convolutions. It
+// is the most any ISA level needs, the same in every build and on every machine.
 func (c *Conv) ScratchLen() int {
 	if c.algo() == algoDepthwise {
 		return 0
 	}
-	return packBLen(c.InC/c.Groups*c.KH*c.KW, c.OutH*c.OutW)
+	return maxPackBLen(c.InC/c.Groups*c.KH*c.KW, c.OutH*c.OutW)
 }
 
 // Algorithm names the algorithm Run uses for c: "gemm1x1", "im2col" or "depthwise".
@@ -165,11 +169,14 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 		return
 	}
 
+	// The kernel of the level w was packed for, or its Go twin if that level is above the active
+	// one (after SetISA).
+	im := runImpl(w.isa)
 	// Output positions [j0, j1): whole NR-column panels, so that every output value is computed
 	// by the same sequence of operations as with one part.
 	n := c.OutH * c.OutW
-	panels := (n + gemmNR - 1) / gemmNR
-	j0, j1 := min(n, part*panels/parts*gemmNR), min(n, (part+1)*panels/parts*gemmNR)
+	panels := (n + im.nr - 1) / im.nr
+	j0, j1 := min(n, part*panels/parts*im.nr), min(n, (part+1)*panels/parts*im.nr)
 	if j0 >= j1 {
 		return
 	}
@@ -191,13 +198,13 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 	k := cg * c.KH * c.KW
 	inPlane := c.InH * c.InW
 	for g := range c.Groups {
-		ga := gemmA{packed: w.w[g*w.groupLen : (g+1)*w.groupLen], mpad: roundUp(og, gemmMR)}
+		ga := gemmA{packed: w.w[g*w.groupLen : (g+1)*w.groupLen], mpad: roundUp(og, im.mr)}
 		gin := in[g*cg*inPlane : (g+1)*cg*inPlane]
 		gb := gemmB{b: gin, conv: c, col0: j0}
 		if w.algo == algoGemm1x1 { // B is the input itself: a [cg][n] matrix
 			gb = gemmB{b: gin[j0:], ldb: n}
 		}
-		gemm(og, j1-j0, k, &ga, &gb, out[g*og*n+j0:(g+1)*og*n], n, scratch)
+		gemm(im, og, j1-j0, k, &ga, &gb, out[g*og*n+j0:(g+1)*og*n], n, scratch)
 	}
 	if c.Act != ActNone {
 		for o := range c.OutC {
@@ -207,52 +214,45 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 }
 
 // packIm2col packs rows [pc, pc+kcb), columns [col0+jc, col0+jc+ncb) of the im2col matrix of in
-// (one group's input planes) into NR-column panels, like gemmB.pack. Row p of the matrix is the
-// tap (channel ch, kernel row i, kernel column j) with p = (ch*KH+i)*KW+j; column t is the output
-// position (yo, xo) with t = yo*OutW+xo; the value is in[ch][yo*sh-PadT+i*dh][xo*sw-PadL+j*dw], or
-// zero outside the input.
-func (c *Conv) packIm2col(dst, in []float32, pc, kcb, col0, jc, ncb int) {
+// (one group's input planes) into nr-column panels (nr a power of two), like gemmB.pack. Row p of
+// the matrix is the tap (channel ch, kernel row i, kernel column j) with p = (ch*KH+i)*KW+j;
+// column t is the output position (yo, xo) with t = yo*OutW+xo; the value is
+// in[ch][yo*sh-PadT+i*dh][xo*sw-PadL+j*dw], or zero outside the input.
+func (c *Conv) packIm2col(nr int, dst, in []float32, pc, kcb, col0, jc, ncb int) {
 	H, W, OW := c.InH, c.InW, c.OutW
 	sh, sw := c.StrideH, c.StrideW
 	y0, x0 := (col0+jc)/OW, (col0+jc)%OW
+	pan := panels{dst: dst, kcb: kcb, nr: nr}
 	for p := range kcb {
 		row := pc + p
 		ch, i, j := row/(c.KH*c.KW), row/c.KW%c.KH, row%c.KW
 		plane := in[ch*H*W : (ch+1)*H*W]
 		offY, offX := i*c.DilH-c.PadT, j*c.DilW-c.PadL
 		lo, hi := validRange(OW, W, sw, offX) // output columns reading inside the input
-		base := p * gemmNR
+		pan.p = p
 		t, yo, xo := 0, y0, x0
 		for t < ncb {
 			seg := min(OW-xo, ncb-t) // output columns [xo, xo+seg) of output row yo
 			yi := yo*sh + offY
 			if yi < 0 || yi >= H {
-				for u := t; u < t+seg; u++ {
-					dst[(u&^(gemmNR-1))*kcb+base+u&(gemmNR-1)] = 0
-				}
+				pan.zero(t, seg)
 			} else {
 				src := plane[yi*W : (yi+1)*W]
 				a, b := min(max(lo, xo), xo+seg), min(max(hi, xo), xo+seg) // valid part [a, b)
-				u := t
-				for ; u < t+a-xo; u++ {
-					dst[(u&^(gemmNR-1))*kcb+base+u&(gemmNR-1)] = 0
-				}
+				pan.zero(t, a-xo)
+				u := t + a - xo
 				if a >= b {
 					// the whole segment reads padding
 				} else if sw == 1 {
-					for _, v := range src[a+offX : b+offX] {
-						dst[(u&^(gemmNR-1))*kcb+base+u&(gemmNR-1)] = v
-						u++
-					}
+					pan.put(u, src[a+offX:b+offX])
+					u += b - a
 				} else {
 					for x := a; x < b; x++ {
-						dst[(u&^(gemmNR-1))*kcb+base+u&(gemmNR-1)] = src[x*sw+offX]
+						pan.set(u, src[x*sw+offX])
 						u++
 					}
 				}
-				for ; u < t+seg; u++ {
-					dst[(u&^(gemmNR-1))*kcb+base+u&(gemmNR-1)] = 0
-				}
+				pan.zero(u, t+seg-u)
 			}
 			t += seg
 			yo++
@@ -260,11 +260,46 @@ func (c *Conv) packIm2col(dst, in []float32, pc, kcb, col0, jc, ncb int) {
 		}
 	}
 	// Zero the columns past ncb in the last panel.
-	if rem := ncb & (gemmNR - 1); rem != 0 {
-		d := dst[(ncb&^(gemmNR-1))*kcb : (ncb&^(gemmNR-1))*kcb+kcb*gemmNR]
+	if rem := ncb & (nr - 1); rem != 0 {
+		d := dst[(ncb&^(nr-1))*kcb : (ncb&^(nr-1))*kcb+kcb*nr]
 		for p := range kcb {
-			clear(d[p*gemmNR+rem : p*gemmNR+gemmNR])
+			clear(d[p*nr+rem : p*nr+nr])
 		}
+	}
+}
+
+// panels addresses row p of a block packed in nr-column panels (nr a power of two): column u is
+// at dst[(u&^(nr-1))*kcb + p*nr + u&(nr-1)].
+type panels struct {
+	dst        []float32
+	kcb, nr, p int
+}
+
+func (q *panels) set(u int, v float32) {
+	q.dst[(u&^(q.nr-1))*q.kcb+q.p*q.nr+u&(q.nr-1)] = v
+}
+
+// put stores src at columns [u, u+len(src)), a panel's run at a time.
+func (q *panels) put(u int, src []float32) {
+	for len(src) > 0 {
+		j := u & (q.nr - 1)
+		w := min(q.nr-j, len(src))
+		o := (u-j)*q.kcb + q.p*q.nr + j
+		copy(q.dst[o:o+w], src[:w])
+		src = src[w:]
+		u += w
+	}
+}
+
+// zero clears columns [u, u+cnt).
+func (q *panels) zero(u, cnt int) {
+	for cnt > 0 {
+		j := u & (q.nr - 1)
+		w := min(q.nr-j, cnt)
+		o := (u-j)*q.kcb + q.p*q.nr + j
+		clear(q.dst[o : o+w])
+		cnt -= w
+		u += w
 	}
 }
 

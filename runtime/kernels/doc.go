@@ -5,8 +5,7 @@
 // contiguous) and live in an arena the caller preallocates, so no kernel allocates: the
 // convolution's packing panel is passed in as scratch (see Conv.ScratchLen). Weights are packed
 // once at load time (Conv.Pack, Linear.Pack) into an opaque layout chosen for the kernel that
-// will run them, so faster kernels (assembly twins) can change the layout without changing the
-// API.
+// will run them, so faster kernels can change the layout without changing the API.
 //
 // Kernels may be called concurrently from several goroutines as long as each call has its own
 // output and scratch; packed weights are read only. The kernels start no goroutines themselves:
@@ -14,11 +13,49 @@
 // own goroutine with its own scratch; the parts compute exactly what Run computes, bit for bit.
 //
 // Numerics: storage and accumulation are float32, as in PyTorch; the transcendental functions
-// (exp, tanh, pow) are evaluated in float64 and rounded.
+// (exp, tanh, pow) are evaluated in float64 and rounded. The SIMD kernels fuse each multiply-add
+// (one rounding), so their results differ from the pure-Go ones in the last bits.
 //
-// The pure-Go SGEMM is cache blocked (KC x NC panels of B, MC x KC blocks of A, both packed) with
-// a 2x4 register-blocked micro-kernel. Go's amd64 code generator has 15 usable scalar float
-// registers and schedules loop-carried adds late, so larger tiles (4x4, 4x8) spill and run at
-// about a third of the speed of 2x4 in pure Go; the assembly twins will use 8-wide and 16-wide
-// vector tiles instead.
+// # SGEMM and instruction sets
+//
+// Convolutions (1x1 and im2col) run on one cache-blocked SGEMM (see sgemm.go): for each KC-row
+// block of B, A's matching block is packed into MR-row panels (conv weights are packed whole at
+// Pack), each KC x NC block of B into NR-column panels, and a micro-kernel computes one MR x NR
+// tile of C over one KC block per call. The micro-kernel and the blocking are chosen per ISA
+// level, as Go's crypto packages choose theirs:
+//
+//   - Generic: pure Go, 2x4 register tile (Go's amd64 code generator has 15 usable float
+//     registers and schedules loop-carried adds late, so larger Go tiles spill). The only level
+//     of builds with -tags purego and of non-amd64 builds.
+//   - AVX2 (AVX2 + FMA): 6x16 tile in ymm0-ymm15 (12 accumulators), VEX encodings only.
+//   - AVX512 (AVX-512 F): 14x32 tile in zmm registers (28 accumulators), C columns masked with
+//     opmask registers.
+//
+// Each SIMD kernel exists for every row count 1..MR (a partial row tile costs what it computes)
+// and masks partial column tiles; one call is a few microseconds, so goroutines stay
+// preemptible. The assembly is generated with avo by the separate module in ../../_asm:
+//
+//	cd _asm && go run . -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels
+//
+// (the go:generate line below runs the same command; avo's output is deterministic, so
+// go generate reproduces the committed files byte for byte). Do not edit the .s or the stub file
+// by hand. tileGo is the pure-Go twin of the SIMD kernels; the tests compare them tile by tile
+// and through the whole SGEMM, and check that the AVX2 functions use no EVEX encoding and no
+// register beyond ymm15.
+//
+// The level is detected once at package initialization with github.com/klauspost/cpuid/v2 (which
+// includes the OS's support for the ymm and zmm state). The environment variable
+// CNNGEN_ISA=generic|avx2|avx512 selects a lower level; asking for a level the CPU (or the build)
+// lacks, or for an unknown one, never faults: the kernels run at the best supported level and
+// ISAError returns the error. Generated networks check ISAError in New (and so Load) and fail with
+// it, so that a setting that did not take effect is reported rather than ignored. Active, Best,
+// SetISA and PeakGFLOPS serve tests, benchmarks and cnngen bench.
+//
+// Packed conv weights record the level they were packed for (its MR and KC shape the layout).
+// Run uses that level's kernel when it is at most the active level, and otherwise the Go twin on
+// the same layout (after SetISA to a lower level): the results are right either way, the speed
+// is best when weights are packed at the level they run at. Conv.ScratchLen is the most any level
+// needs, the same in every build, because code generators bake it into generated code.
 package kernels
+
+//go:generate go run -C ../../_asm . -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels

@@ -171,4 +171,3 @@ func Pad(c, h, w, t, l, b, r int, value float32, in, out []float32) {
 		}
 	}
 }
-

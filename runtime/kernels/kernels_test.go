@@ -14,34 +14,40 @@ var allActs = []Act{ActNone, ActReLU, ActReLU6, ActSigmoid, ActSiLU, ActTanh, Ac
 var gemmSizes = []int{1, 2, 3, 4, 5, 7, 8, 9, 11, 13, 16, 17, 23, 31, 32, 33, 47, 61, 64, 67, 70}
 
 func TestSgemmSizes(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, m := range gemmSizes {
-		for _, n := range gemmSizes {
-			for _, k := range gemmSizes {
-				if (m*7+n*3+k)%3 != 0 && m > 8 && n > 8 && k > 8 {
-					continue // thin out the big cube; every small size and tail is still covered
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		for _, m := range gemmSizes {
+			for _, n := range gemmSizes {
+				for _, k := range gemmSizes {
+					if (m*7+n*3+k)%3 != 0 && m > 8 && n > 8 && k > 8 {
+						continue // thin out the big cube; every small size and tail is still covered
+					}
+					testSgemm(t, rng, m, n, k, k, n, n)
 				}
-				testSgemm(t, rng, m, n, k, k, n, n)
 			}
 		}
-	}
+	})
 }
 
 // TestSgemmBlocks crosses the KC, MC and NC block boundaries and uses padded leading dimensions.
 func TestSgemmBlocks(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	for _, s := range [][3]int{
-		{gemmMC + 1, 5, gemmKC + 1},
-		{2*gemmMC + 3, 9, 2*gemmKC + 7},
-		{3, gemmNC + 5, 17},
-		{gemmMC - 1, gemmNC + gemmNR + 1, gemmKC - 1},
-		{33, 2*gemmNC + 3, gemmKC + 3},
-		{1, 1, 3*gemmKC + 1},
-	} {
-		m, n, k := s[0], s[1], s[2]
-		testSgemm(t, rng, m, n, k, k, n, n)
-		testSgemm(t, rng, m, n, k, k+3, n+5, n+1)
-	}
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		sh := activeImpl().gemmShape
+		gemmMC, gemmKC, gemmNC, gemmNR := max(sh.mc, 7*sh.mr), sh.kc, sh.nc, sh.nr
+		for _, s := range [][3]int{
+			{gemmMC + 1, 5, gemmKC + 1},
+			{2*gemmMC + 3, 9, 2*gemmKC + 7},
+			{3, gemmNC + 5, 17},
+			{gemmMC - 1, gemmNC + gemmNR + 1, gemmKC - 1},
+			{33, 2*gemmNC + 3, gemmKC + 3},
+			{1, 1, 3*gemmKC + 1},
+		} {
+			m, n, k := s[0], s[1], s[2]
+			testSgemm(t, rng, m, n, k, k, n, n)
+			testSgemm(t, rng, m, n, k, k+3, n+5, n+1)
+		}
+	})
 }
 
 func testSgemm(t *testing.T, rng *rand.Rand, m, n, k, lda, ldb, ldc int) {
@@ -80,12 +86,14 @@ func testSgemm(t *testing.T, rng *rand.Rand, m, n, k, lda, ldb, ldc int) {
 }
 
 func TestSgemmEmpty(t *testing.T) {
-	c := []float32{1, 2, 3}
-	Sgemm(1, 3, 0, nil, 1, nil, 3, c, 3)
-	Sgemm(0, 3, 5, nil, 5, make([]float32, 15), 3, nil, 3)
-	if c[0] != 1 || c[1] != 2 || c[2] != 3 {
-		t.Errorf("k=0 changed C: %v", c)
-	}
+	forEachISA(t, func(t *testing.T) {
+		c := []float32{1, 2, 3}
+		Sgemm(1, 3, 0, nil, 1, nil, 3, c, 3)
+		Sgemm(0, 3, 5, nil, 5, make([]float32, 15), 3, nil, 3)
+		if c[0] != 1 || c[1] != 2 || c[2] != 3 {
+			t.Errorf("k=0 changed C: %v", c)
+		}
+	})
 }
 
 // convCase makes a Conv with the given parameters, deriving OutH/OutW from a bottom/right padding.
@@ -160,22 +168,24 @@ func convCases() []Conv {
 }
 
 func TestConv(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	algos := map[convAlgo]int{}
-	for i, c := range convCases() {
-		if err := c.Validate(); err != nil {
-			t.Fatalf("case %d: %v", i, err)
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		algos := map[convAlgo]int{}
+		for i, c := range convCases() {
+			if err := c.Validate(); err != nil {
+				t.Fatalf("case %d: %v", i, err)
+			}
+			algos[c.algo()]++
+			for _, withRes := range []bool{false, true} {
+				testConv(t, rng, c, withRes, i%5 != 0)
+			}
 		}
-		algos[c.algo()]++
-		for _, withRes := range []bool{false, true} {
-			testConv(t, rng, c, withRes, i%5 != 0)
+		for a := range convAlgo(3) {
+			if algos[a] < 10 {
+				t.Errorf("only %d cases use %v", algos[a], a)
+			}
 		}
-	}
-	for a := range convAlgo(3) {
-		if algos[a] < 10 {
-			t.Errorf("only %d cases use %v", algos[a], a)
-		}
-	}
+	})
 }
 
 func testConv(t *testing.T, rng *rand.Rand, c Conv, withRes, withBias bool) {
@@ -243,60 +253,64 @@ func testConv(t *testing.T, rng *rand.Rand, c Conv, withRes, withBias bool) {
 // TestConvRunPart checks that the parts of a convolution, run concurrently with their own
 // scratch, compute exactly (bit for bit) what Run computes.
 func TestConvRunPart(t *testing.T) {
-	rng := rand.New(rand.NewPCG(25, 26))
-	for i, c := range convCases() {
-		if i%4 != 0 && i > 20 {
-			continue
-		}
-		k := c.InC / c.Groups * c.KH * c.KW
-		w, err := c.Pack(randSlice(rng, c.OutC*k), randSlice(rng, c.OutC))
-		if err != nil {
-			t.Fatal(err)
-		}
-		nOut := c.OutC * c.OutH * c.OutW
-		in, res := randSlice(rng, c.InC*c.InH*c.InW), randSlice(rng, nOut)
-		want := make([]float32, nOut)
-		c.Run(in, want, w, res, make([]float32, c.ScratchLen()))
-		for _, parts := range []int{2, 3, 7, 64} {
-			outBuf, out := guarded(nOut, nil)
-			done := make(chan struct{})
-			for part := range parts {
-				go func() {
-					c.RunPart(part, parts, in, out, w, res, make([]float32, c.ScratchLen()))
-					done <- struct{}{}
-				}()
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(25, 26))
+		for i, c := range convCases() {
+			if i%4 != 0 && i > 20 {
+				continue
 			}
-			for range parts {
-				<-done
+			k := c.InC / c.Groups * c.KH * c.KW
+			w, err := c.Pack(randSlice(rng, c.OutC*k), randSlice(rng, c.OutC))
+			if err != nil {
+				t.Fatal(err)
 			}
-			name := fmt.Sprintf("%+v (%v) in %d parts", c, c.algo(), parts)
-			checkGuards(t, name, outBuf)
-			for j := range want {
-				if math.Float32bits(out[j]) != math.Float32bits(want[j]) {
-					t.Fatalf("%s: [%d] = %v, Run gives %v", name, j, out[j], want[j])
+			nOut := c.OutC * c.OutH * c.OutW
+			in, res := randSlice(rng, c.InC*c.InH*c.InW), randSlice(rng, nOut)
+			want := make([]float32, nOut)
+			c.Run(in, want, w, res, make([]float32, c.ScratchLen()))
+			for _, parts := range []int{2, 3, 7, 64} {
+				outBuf, out := guarded(nOut, nil)
+				done := make(chan struct{})
+				for part := range parts {
+					go func() {
+						c.RunPart(part, parts, in, out, w, res, make([]float32, c.ScratchLen()))
+						done <- struct{}{}
+					}()
+				}
+				for range parts {
+					<-done
+				}
+				name := fmt.Sprintf("%+v (%v) in %d parts", c, c.algo(), parts)
+				checkGuards(t, name, outBuf)
+				for j := range want {
+					if math.Float32bits(out[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("%s: [%d] = %v, Run gives %v", name, j, out[j], want[j])
+					}
 				}
 			}
 		}
-	}
-	c := convCase(4, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone)
-	w, _ := c.Pack(make([]float32, 4*4*9), nil)
-	mustPanic(t, "part out of range", func() {
-		c.RunPart(2, 2, make([]float32, 100), make([]float32, 100), w, nil, make([]float32, c.ScratchLen()))
+		c := convCase(4, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone)
+		w, _ := c.Pack(make([]float32, 4*4*9), nil)
+		mustPanic(t, "part out of range", func() {
+			c.RunPart(2, 2, make([]float32, 100), make([]float32, 100), w, nil, make([]float32, c.ScratchLen()))
+		})
 	})
 }
 
 func TestConvAllActs(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 10))
-	for _, act := range allActs {
-		for _, c := range []Conv{
-			convCase(8, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, act),
-			convCase(8, 6, 6, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, act),
-			convCase(8, 6, 6, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 8, act),
-		} {
-			testConv(t, rng, c, act%2 == 0, true)
-			testConv(t, rng, c, act%2 == 1, true)
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		for _, act := range allActs {
+			for _, c := range []Conv{
+				convCase(8, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, act),
+				convCase(8, 6, 6, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, act),
+				convCase(8, 6, 6, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 8, act),
+			} {
+				testConv(t, rng, c, act%2 == 0, true)
+				testConv(t, rng, c, act%2 == 1, true)
+			}
 		}
-	}
+	})
 }
 
 func TestConvValidate(t *testing.T) {
@@ -337,16 +351,18 @@ func TestConvValidate(t *testing.T) {
 }
 
 func TestConvRunMismatchPanics(t *testing.T) {
-	c := convCase(4, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone)
-	w, err := c.Pack(make([]float32, 4*4*9), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := c
-	d.Act = ActReLU
-	mustPanic(t, "mismatch", func() { d.Run(make([]float32, 100), make([]float32, 100), w, nil, make([]float32, d.ScratchLen())) })
-	mustPanic(t, "short out", func() { c.Run(make([]float32, 100), make([]float32, 99), w, nil, make([]float32, c.ScratchLen())) })
-	mustPanic(t, "short scratch", func() { c.Run(make([]float32, 100), make([]float32, 100), w, nil, nil) })
+	forEachISA(t, func(t *testing.T) {
+		c := convCase(4, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone)
+		w, err := c.Pack(make([]float32, 4*4*9), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := c
+		d.Act = ActReLU
+		mustPanic(t, "mismatch", func() { d.Run(make([]float32, 100), make([]float32, 100), w, nil, make([]float32, d.ScratchLen())) })
+		mustPanic(t, "short out", func() { c.Run(make([]float32, 100), make([]float32, 99), w, nil, make([]float32, c.ScratchLen())) })
+		mustPanic(t, "short scratch", func() { c.Run(make([]float32, 100), make([]float32, 100), w, nil, nil) })
+	})
 }
 
 func mustPanic(t *testing.T, name string, f func()) {
@@ -360,79 +376,83 @@ func mustPanic(t *testing.T, name string, f func()) {
 }
 
 func TestLinear(t *testing.T) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	for _, in := range []int{1, 2, 3, 5, 8, 17, 64, 129} {
-		for _, out := range []int{1, 2, 3, 4, 5, 7, 10, 33} {
-			for _, act := range []Act{ActNone, ActReLU, allActs[(in+out)%len(allActs)]} {
-				l := Linear{In: in, Out: out, Act: act}
-				name := fmt.Sprintf("%+v", l)
-				w := randSlice(rng, in*out)
-				var bias []float32
-				if out%2 == 1 {
-					bias = randSlice(rng, out)
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		for _, in := range []int{1, 2, 3, 5, 8, 17, 64, 129} {
+			for _, out := range []int{1, 2, 3, 4, 5, 7, 10, 33} {
+				for _, act := range []Act{ActNone, ActReLU, allActs[(in+out)%len(allActs)]} {
+					l := Linear{In: in, Out: out, Act: act}
+					name := fmt.Sprintf("%+v", l)
+					w := randSlice(rng, in*out)
+					var bias []float32
+					if out%2 == 1 {
+						bias = randSlice(rng, out)
+					}
+					pw, err := l.Pack(w, bias)
+					if err != nil {
+						t.Fatal(err)
+					}
+					inBuf, x := randGuarded(rng, in)
+					outBuf, y := guarded(out, nil)
+					want, mag := refLinear(&l, x, w, bias)
+					l.Run(x, y, pw)
+					checkClose(t, name, y, want, mag, in)
+					checkGuards(t, name+" out", outBuf)
+					checkGuards(t, name+" in", inBuf)
 				}
-				pw, err := l.Pack(w, bias)
-				if err != nil {
-					t.Fatal(err)
-				}
-				inBuf, x := randGuarded(rng, in)
-				outBuf, y := guarded(out, nil)
-				want, mag := refLinear(&l, x, w, bias)
-				l.Run(x, y, pw)
-				checkClose(t, name, y, want, mag, in)
-				checkGuards(t, name+" out", outBuf)
-				checkGuards(t, name+" in", inBuf)
 			}
 		}
-	}
-	l := Linear{In: 3, Out: 2}
-	if _, err := l.Pack(make([]float32, 5), nil); err == nil {
-		t.Error("Pack accepted short weights")
-	}
-	if _, err := (&Linear{In: 0, Out: 2}).Pack(nil, nil); err == nil {
-		t.Error("Pack accepted In=0")
-	}
+		l := Linear{In: 3, Out: 2}
+		if _, err := l.Pack(make([]float32, 5), nil); err == nil {
+			t.Error("Pack accepted short weights")
+		}
+		if _, err := (&Linear{In: 0, Out: 2}).Pack(nil, nil); err == nil {
+			t.Error("Pack accepted In=0")
+		}
+	})
 }
 
 func TestNoAllocs(t *testing.T) {
-	rng := rand.New(rand.NewPCG(13, 14))
-	for _, c := range []Conv{
-		convCase(16, 12, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),  // im2col
-		convCase(16, 12, 12, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU),  // gemm1x1
-		convCase(16, 12, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16, ActSiLU), // depthwise
-	} {
-		w, err := c.Pack(randSlice(rng, c.OutC*c.InC/c.Groups*c.KH*c.KW), randSlice(rng, c.OutC))
-		if err != nil {
-			t.Fatal(err)
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		for _, c := range []Conv{
+			convCase(16, 12, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),  // im2col
+			convCase(16, 12, 12, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU),  // gemm1x1
+			convCase(16, 12, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16, ActSiLU), // depthwise
+		} {
+			w, err := c.Pack(randSlice(rng, c.OutC*c.InC/c.Groups*c.KH*c.KW), randSlice(rng, c.OutC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := randSlice(rng, c.InC*c.InH*c.InW)
+			out := make([]float32, c.OutC*c.OutH*c.OutW)
+			res := randSlice(rng, len(out))
+			scr := make([]float32, c.ScratchLen())
+			if a := testing.AllocsPerRun(20, func() { c.Run(in, out, w, res, scr) }); a != 0 {
+				t.Errorf("Conv.Run (%v) allocates %v times", c.algo(), a)
+			}
+			if a := testing.AllocsPerRun(20, func() { c.RunPart(1, 3, in, out, w, res, scr) }); a != 0 {
+				t.Errorf("Conv.RunPart (%v) allocates %v times", c.algo(), a)
+			}
 		}
-		in := randSlice(rng, c.InC*c.InH*c.InW)
-		out := make([]float32, c.OutC*c.OutH*c.OutW)
-		res := randSlice(rng, len(out))
-		scr := make([]float32, c.ScratchLen())
-		if a := testing.AllocsPerRun(20, func() { c.Run(in, out, w, res, scr) }); a != 0 {
-			t.Errorf("Conv.Run (%v) allocates %v times", c.algo(), a)
+		l := Linear{In: 100, Out: 10, Act: ActReLU}
+		w, _ := l.Pack(randSlice(rng, 1000), nil)
+		in, out := randSlice(rng, 100), make([]float32, 10)
+		if a := testing.AllocsPerRun(20, func() { l.Run(in, out, w) }); a != 0 {
+			t.Errorf("Linear.Run allocates %v times", a)
 		}
-		if a := testing.AllocsPerRun(20, func() { c.RunPart(1, 3, in, out, w, res, scr) }); a != 0 {
-			t.Errorf("Conv.RunPart (%v) allocates %v times", c.algo(), a)
+		x, y := randSlice(rng, 64), make([]float32, 64)
+		p := Pool{C: 4, InH: 4, InW: 4, OutH: 2, OutW: 2, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
+		if a := testing.AllocsPerRun(20, func() {
+			p.Max(x, y)
+			p.Avg(x, y)
+			Apply(ActSiLU, y)
+			Softmax(y)
+			LRN(4, 16, 3, 1, 1e-4, 0.75, 1, x, y)
+		}); a != 0 {
+			t.Errorf("pooling and elementwise kernels allocate %v times", a)
 		}
-	}
-	l := Linear{In: 100, Out: 10, Act: ActReLU}
-	w, _ := l.Pack(randSlice(rng, 1000), nil)
-	in, out := randSlice(rng, 100), make([]float32, 10)
-	if a := testing.AllocsPerRun(20, func() { l.Run(in, out, w) }); a != 0 {
-		t.Errorf("Linear.Run allocates %v times", a)
-	}
-	x, y := randSlice(rng, 64), make([]float32, 64)
-	p := Pool{C: 4, InH: 4, InW: 4, OutH: 2, OutW: 2, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
-	if a := testing.AllocsPerRun(20, func() {
-		p.Max(x, y)
-		p.Avg(x, y)
-		Apply(ActSiLU, y)
-		Softmax(y)
-		LRN(4, 16, 3, 1, 1e-4, 0.75, 1, x, y)
-	}); a != 0 {
-		t.Errorf("pooling and elementwise kernels allocate %v times", a)
-	}
+	})
 }
 
 func TestApply(t *testing.T) {

@@ -5,72 +5,171 @@ import (
 	"sync"
 )
 
-// Blocking of the pure-Go SGEMM (GotoBLAS loop order). The micro-kernel computes an MR x NR tile
-// of C from an MR-row panel of packed A and an NR-column panel of packed B, both stored k-major.
-// A KC x NR panel of B (4 KiB) stays in L1 while the MC x KC block of A (128 KiB) streams from L2;
-// the KC x NC block of B (512 KiB) stays in L2 too and is reused by every row block of A. (Measured
-// on ResNet-50 layers: NC = 1024 or MC = 256 cost about a quarter of the speed; KC = 128 to 512
-// made little difference.)
-const (
-	gemmMR = 2
-	gemmNR = 4
-	gemmKC = 256
-	gemmMC = 128 // multiple of gemmMR
-	gemmNC = 512
+// The SGEMM is cache blocked: for each KC-row block of B (pc), A's matching KC-column block is
+// packed (or was, for conv weights) into MR-row panels, k-major; then for each NC-column block of
+// B (jc), B's KC x NC block is packed into NR-column panels, k-major, and the micro-kernel
+// computes one MR x NR tile of C over the kc block from one panel of each. Every element of A
+// and of B is packed once; C is read and written once per KC block.
+//
+// gemmShape is the blocking of one ISA level. The shapes of all levels are known in every build
+// (not only those whose kernels are built), so that Conv.ScratchLen, which code generators bake
+// into generated code, does not depend on the machine or build that computes it.
+type gemmShape struct {
+	mr, nr int // micro-tile
+	kc     int // rows of a B block and columns of an A block
+	nc     int // columns of a B block, a multiple of nr
+	// jrOuter: loop over B's panels outside A's, keeping a B panel in L1 while an MC-row block of
+	// A streams from L2 (the pure-Go 2x4 kernel, whose B panels are small). Otherwise loop over
+	// A's panels outside: an A panel stays in L1 while B's block (KC x NC, 512 KiB, in L2)
+	// streams (the SIMD kernels, whose B panels are KC x 16 or x 32).
+	jrOuter bool
+	mc      int // jrOuter only: rows of A per sweep of B's panels, a multiple of mr
+}
+
+var gemmShapes = [numISA]gemmShape{
+	// A KC x NR panel of B (4 KiB) stays in L1 while the MC x KC block of A (128 KiB) streams from
+	// L2; the KC x NC block of B (512 KiB) stays in L2 too and is reused by every row block of A.
+	// (Measured on ResNet-50 layers: NC = 1024 or MC = 256 cost about a quarter of the speed; KC =
+	// 128 to 512 made little difference.)
+	Generic: {mr: 2, nr: 4, kc: 256, nc: 512, jrOuter: true, mc: 128},
+	// The B block is 512 KiB (half the L2 of the machines measured); an A panel 6 or 14 KiB.
+	AVX2:   {mr: 6, nr: 16, kc: 256, nc: 512},
+	AVX512: {mr: 14, nr: 32, kc: 256, nc: 512},
+}
+
+// maxKCNC is the largest B block of all shapes.
+var maxKCNC = maxShape(func(s gemmShape) int { return s.kc * s.nc })
+
+func maxShape(f func(gemmShape) int) int {
+	m := 0
+	for _, s := range gemmShapes {
+		m = max(m, f(s))
+	}
+	return m
+}
+
+// gemmImpl is a level's blocking and micro-kernel. tile adds the product of the packed panels a
+// (kc x mr) and b (kc x nr) to the mrows x ncols tile at c (mrows <= mr, ncols <= nr; rows of C
+// ldc apart); a and b start at their panels, c at the tile.
+//
+// packRow, if set, copies panels runs of nr values from src to dst, dst[stride:], ...: the full
+// panels of one row of a packed B block (else Go code does).
+type gemmImpl struct {
+	gemmShape
+	isa     ISA
+	tile    func(kc int, a, b, c []float32, ldc, mrows, ncols int)
+	packRow func(dst, src []float32, panels, stride int)
+}
+
+var (
+	// impls[isa] is the level's implementation, nil where this build has no kernel for it.
+	impls = buildImpls()
+	// twins[isa] is the pure-Go twin of impls[isa]: the same blocking and packed layouts,
+	// computed by Go code, for running weights packed for a level above the active one.
+	twins = buildTwins()
 )
 
+func buildImpls() [numISA]*gemmImpl {
+	im := simdImpls()
+	im[Generic] = &gemmImpl{gemmShape: gemmShapes[Generic], isa: Generic, tile: tile2x4}
+	return im
+}
+
+func buildTwins() [numISA]*gemmImpl {
+	var tw [numISA]*gemmImpl
+	for i, im := range impls {
+		if im == nil {
+			continue
+		}
+		s := im.gemmShape
+		tw[i] = &gemmImpl{gemmShape: s, isa: Generic, tile: func(kc int, a, b, c []float32, ldc, mrows, ncols int) {
+			tileGo(s.mr, s.nr, kc, a, b, c, ldc, mrows, ncols)
+		}}
+	}
+	tw[Generic] = impls[Generic]
+	return tw
+}
+
+// activeImpl is the implementation of the active level.
+func activeImpl() *gemmImpl { return impls[Active()] }
+
+// runImpl is the implementation that runs data packed for level packed now: that level's kernel
+// when it is at most the active level, else its pure-Go twin.
+func runImpl(packed ISA) *gemmImpl {
+	if packed <= Active() {
+		return impls[packed]
+	}
+	return twins[packed]
+}
+
 // gemmA is the left operand: either already packed whole (packed != nil; conv weights, see
-// packA) or a row-major matrix packed block by block into buf.
+// packA) or a row-major matrix packed a KC-column block at a time into buf.
 type gemmA struct {
 	packed []float32 // whole matrix: for each KC block of columns, Mpad x kcb in MR-row panels
-	mpad   int       // rows rounded up to gemmMR (packed only)
+	mpad   int       // rows rounded up to MR (packed only)
 
 	raw []float32
 	lda int
-	buf []float32 // at least gemmMC*gemmKC
+	buf []float32 // at least roundUp(m, MR)*min(k, KC)
 }
 
-// block returns the packed MR-row panels of rows [ic, ic+mcb) and columns [pc, pc+kcb): the panel
-// of rows ic+ir (ir a multiple of MR) starts at ir*kcb and holds kcb x MR values, k-major.
-func (a *gemmA) block(m, ic, mcb, pc, kcb int) []float32 {
+// block returns the packed MR-row panels of all m rows and columns [pc, pc+kcb): the panel of
+// rows ir (a multiple of MR) starts at ir*kcb and holds kcb x MR values, k-major.
+func (a *gemmA) block(im *gemmImpl, m, pc, kcb int) []float32 {
 	if a.packed != nil {
-		return a.packed[pc*a.mpad+ic*kcb:]
+		return a.packed[pc*a.mpad:]
 	}
-	packAPanels(a.buf, a.raw, a.lda, m, ic, mcb, pc, kcb)
+	packAPanels(a.buf, a.raw, a.lda, m, 0, roundUp(m, im.mr), pc, kcb, im.mr)
 	return a.buf
 }
 
 // packAPanels packs rows [ic, ic+mcb) (rows from m on read as zero), columns [pc, pc+kcb) of the
-// row-major a into MR-row panels in dst.
-func packAPanels(dst, a []float32, lda, m, ic, mcb, pc, kcb int) {
-	for ir := 0; ir < mcb; ir += gemmMR {
-		d := dst[ir*kcb : ir*kcb+gemmMR*kcb]
-		for r := range gemmMR {
+// row-major a into mr-row panels in dst.
+func packAPanels(dst, a []float32, lda, m, ic, mcb, pc, kcb, mr int) {
+	for ir := 0; ir < mcb; ir += mr {
+		d := dst[ir*kcb : ir*kcb+mr*kcb]
+		if mr <= 16 && ir+mr <= mcb && ic+ir+mr <= m {
+			// A whole panel: read its mr rows side by side (mr sequential streams, which the
+			// hardware prefetches together), write the panel in order.
+			var rows [16][]float32
+			for r := range mr {
+				row := (ic + ir + r) * lda
+				rows[r] = a[row+pc : row+pc+kcb]
+			}
+			for p := range kcb {
+				dp := d[p*mr : p*mr+mr]
+				for r := range dp {
+					dp[r] = rows[r][p]
+				}
+			}
+			continue
+		}
+		for r := range mr {
 			row := ic + ir + r
 			if ir+r >= mcb || row >= m {
 				for p := range kcb {
-					d[p*gemmMR+r] = 0
+					d[p*mr+r] = 0
 				}
 				continue
 			}
 			src := a[row*lda+pc : row*lda+pc+kcb]
 			for p, v := range src {
-				d[p*gemmMR+r] = v
+				d[p*mr+r] = v
 			}
 		}
 	}
 }
 
-// packedALen is the length of a whole m x k matrix packed by packA.
-func packedALen(m, k int) int { return roundUp(m, gemmMR) * k }
+// packedALen is the length of a whole m x k matrix packed by packA for im.
+func packedALen(im *gemmImpl, m, k int) int { return roundUp(m, im.mr) * k }
 
 // packA packs the whole row-major m x k matrix a (leading dimension lda) into dst for
 // gemmA.packed: KC column blocks one after the other, each Mpad x kcb in MR-row panels.
-func packA(dst, a []float32, lda, m, k int) {
-	mpad := roundUp(m, gemmMR)
-	for pc := 0; pc < k; pc += gemmKC {
-		kcb := min(gemmKC, k-pc)
-		packAPanels(dst[pc*mpad:pc*mpad+mpad*kcb], a, lda, m, 0, mpad, pc, kcb)
+func packA(im *gemmImpl, dst, a []float32, lda, m, k int) {
+	mpad := roundUp(m, im.mr)
+	for pc := 0; pc < k; pc += im.kc {
+		kcb := min(im.kc, k-pc)
+		packAPanels(dst[pc*mpad:pc*mpad+mpad*kcb], a, lda, m, 0, mpad, pc, kcb, im.mr)
 	}
 }
 
@@ -83,80 +182,146 @@ type gemmB struct {
 	col0 int // im2col only: the first column of the im2col matrix this B starts at
 }
 
-// packBLen is the pack buffer length gemm needs for a k x n right operand.
-func packBLen(k, n int) int { return min(k, gemmKC) * roundUp(min(n, gemmNC), gemmNR) }
+// packBLen is the pack buffer length gemm needs for a k x n right operand with shape s.
+func packBLen(s gemmShape, k, n int) int { return min(k, s.kc) * roundUp(min(n, s.nc), s.nr) }
 
-// pack packs rows [pc, pc+kcb), columns [jc, jc+ncb) of B into NR-column panels: the panel of
-// columns jc+jr (jr a multiple of NR) starts at jr*kcb and holds kcb x NR values, k-major. Columns
+// maxPackBLen is packBLen for the shape that needs the most: the scratch that serves every level.
+func maxPackBLen(k, n int) int {
+	return maxShape(func(s gemmShape) int { return packBLen(s, k, n) })
+}
+
+// pack packs rows [pc, pc+kcb), columns [jc, jc+ncb) of B into nr-column panels: the panel of
+// columns jc+jr (jr a multiple of nr) starts at jr*kcb and holds kcb x nr values, k-major. Columns
 // past ncb in the last panel are zero.
-func (s *gemmB) pack(dst []float32, pc, kcb, jc, ncb int) {
+func (s *gemmB) pack(im *gemmImpl, dst []float32, pc, kcb, jc, ncb int) {
 	if s.conv != nil {
-		s.conv.packIm2col(dst, s.b, pc, kcb, s.col0, jc, ncb)
+		s.conv.packIm2col(im.nr, dst, s.b, pc, kcb, s.col0, jc, ncb)
 		return
 	}
-	b, ldb := s.b, s.ldb
-	full := ncb &^ (gemmNR - 1)
-	for jr := 0; jr < full; jr += gemmNR {
-		d := dst[jr*kcb : jr*kcb+gemmNR*kcb]
-		off := pc*ldb + jc + jr
-		for p := 0; p+gemmNR <= len(d); p += gemmNR {
-			src := b[off : off+gemmNR : off+gemmNR]
-			dd := d[p : p+gemmNR : p+gemmNR]
-			dd[0], dd[1], dd[2], dd[3] = src[0], src[1], src[2], src[3]
-			off += ldb
+	packB(im, dst, s.b, s.ldb, pc, kcb, jc, ncb)
+}
+
+// packB packs a block of a row-major B (see gemmB.pack), a row of B at a time.
+func packB(im *gemmImpl, dst, b []float32, ldb, pc, kcb, jc, ncb int) {
+	nr := im.nr
+	full := ncb / nr * nr
+	for p := range kcb {
+		src := b[(pc+p)*ldb+jc : (pc+p)*ldb+jc+ncb]
+		o := p * nr
+		jr := 0
+		if im.packRow != nil && full > 0 {
+			im.packRow(dst[o:], src, full/nr, nr*kcb)
+			jr = full
 		}
-	}
-	if full < ncb {
-		d := dst[full*kcb : full*kcb+gemmNR*kcb]
-		w := ncb - full
-		for p := range kcb {
-			off := (pc+p)*ldb + jc + full
-			dd := d[p*gemmNR : p*gemmNR+gemmNR]
-			copy(dd, b[off:off+w])
-			clear(dd[w:])
+		switch nr {
+		case 32:
+			for ; jr < full; jr += 32 {
+				*(*[32]float32)(dst[jr*kcb+o:]) = [32]float32(src[jr : jr+32])
+			}
+		case 16:
+			for ; jr < full; jr += 16 {
+				*(*[16]float32)(dst[jr*kcb+o:]) = [16]float32(src[jr : jr+16])
+			}
+		case 4:
+			for ; jr < full; jr += 4 {
+				*(*[4]float32)(dst[jr*kcb+o:]) = [4]float32(src[jr : jr+4])
+			}
+		default:
+			for ; jr < full; jr += nr {
+				copy(dst[jr*kcb+o:jr*kcb+o+nr], src[jr:jr+nr])
+			}
+		}
+		if full < ncb {
+			d := dst[full*kcb+o : full*kcb+o+nr]
+			copy(d, src[full:])
+			clear(d[ncb-full:])
 		}
 	}
 }
 
-// gemm computes C += A*B for an m x k A and a k x n B. bbuf holds at least packBLen(k, n) values.
-func gemm(m, n, k int, a *gemmA, b *gemmB, c []float32, ldc int, bbuf []float32) {
+// gemm computes C += A*B for an m x k A and a k x n B with im's blocking and kernel. bbuf holds
+// at least packBLen(im, k, n) values.
+func gemm(im *gemmImpl, m, n, k int, a *gemmA, b *gemmB, c []float32, ldc int, bbuf []float32) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
-	for jc := 0; jc < n; jc += gemmNC {
-		ncb := min(gemmNC, n-jc)
-		for pc := 0; pc < k; pc += gemmKC {
-			kcb := min(gemmKC, k-pc)
-			b.pack(bbuf, pc, kcb, jc, ncb)
-			for ic := 0; ic < m; ic += gemmMC {
-				mcb := min(gemmMC, m-ic)
-				ap := a.block(m, ic, mcb, pc, kcb)
-				macroKernel(mcb, ncb, kcb, ap, bbuf, c[ic*ldc+jc:], ldc)
-			}
+	for pc := 0; pc < k; pc += im.kc {
+		kcb := min(im.kc, k-pc)
+		ap := a.block(im, m, pc, kcb)
+		for jc := 0; jc < n; jc += im.nc {
+			ncb := min(im.nc, n-jc)
+			b.pack(im, bbuf, pc, kcb, jc, ncb)
+			macroKernel(im, m, ncb, kcb, ap, bbuf, c[jc:], ldc)
 		}
 	}
 }
 
-// macroKernel multiplies a packed mcb x kcb block of A by a packed kcb x ncb block of B into C.
-func macroKernel(mcb, ncb, kcb int, ap, bp, c []float32, ldc int) {
-	for jr := 0; jr < ncb; jr += gemmNR {
-		nr := min(gemmNR, ncb-jr)
-		b := bp[jr*kcb : jr*kcb+gemmNR*kcb]
-		for ir := 0; ir < mcb; ir += gemmMR {
-			mr := min(gemmMR, mcb-ir)
-			a := ap[ir*kcb : ir*kcb+gemmMR*kcb]
-			if mr == gemmMR && nr == gemmNR {
-				kernel2x4(a, b, c[ir*ldc+jr:], ldc)
-				continue
-			}
-			var t [gemmMR * gemmNR]float32
-			kernel2x4(a, b, t[:], gemmNR)
-			for r := range mr {
-				row := c[(ir+r)*ldc+jr : (ir+r)*ldc+jr+nr]
-				for j := range row {
-					row[j] += t[r*gemmNR+j]
+// macroKernel multiplies the packed m x kcb block of A by a packed kcb x ncb block of B into C,
+// one micro-tile (one kernel call, a few microseconds at most) at a time.
+func macroKernel(im *gemmImpl, m, ncb, kcb int, ap, bp, c []float32, ldc int) {
+	mr, nr, tile := im.mr, im.nr, im.tile
+	if im.jrOuter {
+		for ic := 0; ic < m; ic += im.mc {
+			mcb := min(im.mc, m-ic)
+			for jr := 0; jr < ncb; jr += nr {
+				ncols := min(nr, ncb-jr)
+				b := bp[jr*kcb : jr*kcb+nr*kcb]
+				for ir := ic; ir < ic+mcb; ir += mr {
+					tile(kcb, ap[ir*kcb:ir*kcb+mr*kcb], b, c[ir*ldc+jr:], ldc, min(mr, m-ir), ncols)
 				}
 			}
+		}
+		return
+	}
+	for ir := 0; ir < m; ir += mr {
+		mrows := min(mr, m-ir)
+		a := ap[ir*kcb : ir*kcb+mr*kcb]
+		for jr := 0; jr < ncb; jr += nr {
+			tile(kcb, a, bp[jr*kcb:jr*kcb+nr*kcb], c[ir*ldc+jr:], ldc, mrows, min(nr, ncb-jr))
+		}
+	}
+}
+
+// tileGo is the pure-Go twin of the SIMD micro-kernels: it adds the product of the packed panels
+// a (kc x mr) and b (kc x nr) to the mrows x ncols tile at c, accumulating each value over k
+// before adding it to C, as the kernels do (they fuse each multiply-add; Go may or may not).
+func tileGo(mr, nr, kc int, a, b, c []float32, ldc, mrows, ncols int) {
+	const maxTile = 14 * 32
+	if mrows*nr > maxTile {
+		panic("kernels: tileGo: tile too large")
+	}
+	var acc [maxTile]float32
+	for p := range kc {
+		ap := a[p*mr : p*mr+mrows]
+		bp := b[p*nr : p*nr+ncols]
+		for r, av := range ap {
+			row := acc[r*nr : r*nr+ncols]
+			for j, bv := range bp {
+				row[j] += av * bv
+			}
+		}
+	}
+	for r := range mrows {
+		row := c[r*ldc : r*ldc+ncols]
+		for j := range row {
+			row[j] += acc[r*nr+j]
+		}
+	}
+}
+
+// tile2x4 is the Generic level's tile: kernel2x4, through a temporary for partial tiles.
+func tile2x4(kc int, a, b, c []float32, ldc, mrows, ncols int) {
+	a, b = a[:2*kc], b[:4*kc]
+	if mrows == 2 && ncols == 4 {
+		kernel2x4(a, b, c, ldc)
+		return
+	}
+	var t [2 * 4]float32
+	kernel2x4(a, b, t[:], 4)
+	for r := range mrows {
+		row := c[r*ldc : r*ldc+ncols]
+		for j := range row {
+			row[j] += t[r*4+j]
 		}
 	}
 }
@@ -239,17 +404,18 @@ func kernel2x4(a, b, c []float32, ldc int) {
 	r[3] += c13
 }
 
-// sgemmBufs are the pack buffers of Sgemm, pooled so that Sgemm does not allocate in steady state.
+// sgemmBufs are the pack buffers of Sgemm, pooled so that Sgemm does not allocate in steady state
+// (a grows to the largest roundUp(m, MR) x KC block of A seen).
 type sgemmBufs struct {
-	a [gemmMC * gemmKC]float32
-	b [gemmKC * gemmNC]float32
+	a []float32
+	b []float32 // maxKCNC
 }
 
-var sgemmPool = sync.Pool{New: func() any { return new(sgemmBufs) }}
+var sgemmPool = sync.Pool{New: func() any { return &sgemmBufs{b: make([]float32, maxKCNC)} }}
 
 // Sgemm computes C += A*B for row-major A (m x k, leading dimension lda), B (k x n, ldb) and
-// C (m x n, ldc), with the same blocked kernel the convolutions use. C must not overlap A or B.
-// It panics on inconsistent arguments, like BLAS.
+// C (m x n, ldc), with the same blocked kernel the convolutions use, at the Active level. C must
+// not overlap A or B. It panics on inconsistent arguments, like BLAS.
 func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	switch {
 	case m < 0 || n < 0 || k < 0:
@@ -266,10 +432,14 @@ func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32,
 	if k == 0 {
 		return
 	}
+	im := activeImpl()
 	bufs := sgemmPool.Get().(*sgemmBufs)
-	ga := gemmA{raw: a, lda: lda, buf: bufs.a[:]}
+	if need := roundUp(m, im.mr) * min(k, im.kc); len(bufs.a) < need {
+		bufs.a = make([]float32, need)
+	}
+	ga := gemmA{raw: a, lda: lda, buf: bufs.a}
 	gb := gemmB{b: b, ldb: ldb}
-	gemm(m, n, k, &ga, &gb, c, ldc, bufs.b[:])
+	gemm(im, m, n, k, &ga, &gb, c, ldc, bufs.b)
 	sgemmPool.Put(bufs)
 }
 
