@@ -3,6 +3,8 @@ package runtime
 import (
 	"fmt"
 	goruntime "runtime"
+
+	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // Options are the load-time settings of a generated network.
@@ -29,6 +31,11 @@ func ApplyOptions(opts []Option) (Options, error) {
 		if f != nil {
 			f(&o)
 		}
+	}
+	// A CNNGEN_ISA the CPU cannot run (or cannot be parsed) is an error here, at load time,
+	// rather than a silent fallback.
+	if err := kernels.ISAError(); err != nil {
+		return o, err
 	}
 	if o.Threads < 1 {
 		o.Threads = goruntime.GOMAXPROCS(0)

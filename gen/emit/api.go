@@ -67,9 +67,12 @@ func (e *emitter) api() {
 
 	// RunImage: the layers in order over one arena.
 	in := e.p.Of(g.Input())
-	body := []jen.Code{
-		jen.Id("n").Op(":=").Parens(jen.Op("*").Id("Net")).Parens(jen.Id("r")),
-		jen.Copy(jen.Id("a").Dot("Buf").Index(jen.Lit(in.Off), jen.Lit(in.End())), jen.Id("in")),
+	body := []jen.Code{jen.Copy(jen.Id("a").Dot("Buf").Index(jen.Lit(in.Off), jen.Lit(in.End())), jen.Id("in"))}
+	for _, n := range g.Nodes {
+		if !noCode(n.Op) { // a network of views only has no layer to call, and no use for n
+			body = append([]jen.Code{jen.Id("n").Op(":=").Parens(jen.Op("*").Id("Net")).Parens(jen.Id("r"))}, body...)
+			break
+		}
 	}
 	for _, n := range g.Nodes {
 		if !noCode(n.Op) {

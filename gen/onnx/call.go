@@ -266,6 +266,19 @@ func (c *call) normAxis(a int64, r int, what string) (int, bool) {
 	return int(a), true
 }
 
+// flattenAxis maps Flatten's axis, which may be in [-r, r] (r itself flattens to [prod, 1]), to
+// [0, r].
+func (c *call) flattenAxis(a int64, r int) (int, bool) {
+	if a < -int64(r) || a > int64(r) {
+		c.fail("axis %d is out of range for rank %d", a, r)
+		return 0, false
+	}
+	if a < 0 {
+		a += int64(r)
+	}
+	return int(a), true
+}
+
 // sanitize turns an ONNX name into an IR node name matching [A-Za-z0-9_.]+. Slash-separated
 // scopes become dot-separated, and PyTorch's scope paths, which repeat each parent's name
 // ("/layer4/layer4.1/conv2/Conv"), collapse to the module path ("layer4.1.conv2.Conv"). Other

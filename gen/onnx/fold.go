@@ -321,7 +321,7 @@ func foldFlatten(c *call) {
 	if t == nil {
 		return
 	}
-	a, ok := c.normAxis(axis, len(t.dims)+1, "axis")
+	a, ok := c.flattenAxis(axis, len(t.dims))
 	if !ok {
 		return
 	}

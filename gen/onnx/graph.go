@@ -159,6 +159,9 @@ func (l *lowerer) prepare() error {
 			produced[o] = true
 		}
 		if d := pb.GetDomain(); (d == "" || d == "ai.onnx") && (c.op == "Identity" || c.op == "Dropout") && len(pb.GetInput()) > 0 && len(c.out) > 0 && c.out[0] != "" {
+			if why := l.trainingDropout(pb); why != "" {
+				l.problems = append(l.problems, Problem{c.label, c.op, why})
+			}
 			alias[c.out[0]] = pb.GetInput()[0]
 		}
 		all = append(all, c)
@@ -563,4 +566,33 @@ func unique(taken func(string) bool, base string) string {
 		name = fmt.Sprintf("%s_%d", base, k)
 	}
 	return name
+}
+
+// trainingDropout explains why a Dropout is not the identity, or returns "": a training_mode
+// input (opset 12+) must be absent or a constant false, unless the ratio is a constant 0.
+// Older opsets' is_test attribute and mask outputs do not change the first output at inference.
+func (l *lowerer) trainingDropout(pb *onnxpb.NodeProto) string {
+	in := pb.GetInput()
+	if pb.GetOpType() != "Dropout" || len(in) < 3 || in[2] == "" {
+		return ""
+	}
+	konst := func(name string) (float64, bool) {
+		t := l.m.inits[name]
+		switch {
+		case t == nil || t.size() != 1:
+			return 0, false
+		case len(t.f) == 1:
+			return float64(t.f[0]), true
+		}
+		return float64(t.i[0]), true
+	}
+	if v, ok := konst(in[2]); ok && v == 0 {
+		return ""
+	}
+	if len(in) > 1 && in[1] != "" {
+		if r, ok := konst(in[1]); ok && r == 0 {
+			return ""
+		}
+	}
+	return "training_mode is not a constant false: dropout would be random"
 }

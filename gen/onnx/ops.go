@@ -563,7 +563,7 @@ func lowerFlatten(c *call) {
 	if x == nil {
 		return
 	}
-	a, ok := c.normAxis(axis, rank(x)+1, "axis")
+	a, ok := c.flattenAxis(axis, rank(x))
 	if !ok {
 		return
 	}
