@@ -19,14 +19,20 @@ GOARCH=arm64 go build ./...
 step "go test"
 go test -count=1 ./...
 
+step "kernels and goldens at the lower ISA levels (the machine's best ran above)"
+for isa in generic avx2; do
+  CNNGEN_ISA=$isa go test -count=1 ./runtime/kernels
+  CNNGEN_ISA=$isa go test -count=1 -run 'TestGoldens' ./internal/zoo
+done
+
 step "race detector on concurrent Forward calls"
 go test -race -count=1 -run 'TestConcurrentForward' ./internal/zoo
 
 step "go generate leaves the tree unchanged"
 go generate ./...
 (cd examples/classify && go generate ./... && go vet ./...)
-if [ -d .git ] && [ -n "$(git status --porcelain -- generated examples/classify)" ]; then
-  git status --porcelain -- generated examples/classify
+if [ -d .git ] && [ -n "$(git status --porcelain -- generated examples/classify runtime/kernels)" ]; then
+  git status --porcelain -- generated examples/classify runtime/kernels
   echo "go generate changed the tree: regenerate and commit"; exit 1
 fi
 

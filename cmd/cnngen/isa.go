@@ -1,18 +1,33 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cnngen/cnngen/runtime/kernels"
+)
 
 // isaLevel is the kernel level a benchmark runs at, and how to measure its peak.
 type isaLevel struct {
 	name string
-	peak func(threads int) float64 // GFLOP/s of independent FMA chains; 0 when unknown
+	peak func(threads int) float64 // GFLOP/s of independent FMA chains, all threads
 }
 
-// selectISA applies -isa. Until the SIMD kernels land, only the pure-Go kernels exist.
+// selectISA applies -isa: auto keeps the level chosen at start (the best the CPU has, or
+// CNNGEN_ISA); a named level must be supported by this CPU.
 func selectISA(name string) (isaLevel, error) {
-	switch name {
-	case "auto", "generic":
-		return isaLevel{name: "generic", peak: func(int) float64 { return 0 }}, nil
+	level := kernels.Active()
+	if name != "auto" {
+		l, err := kernels.ParseISA(name)
+		if err != nil {
+			return isaLevel{}, usageError{fmt.Sprintf("-isa: %v", err)}
+		}
+		if err := kernels.SetISA(l); err != nil {
+			return isaLevel{}, err
+		}
+		level = l
 	}
-	return isaLevel{}, fmt.Errorf("-isa %s: this build has only the generic (pure Go) kernels", name)
+	return isaLevel{name: level.String(), peak: func(threads int) float64 {
+		// The micro-benchmark runs on one core; cores run their FMA units independently.
+		return kernels.PeakGFLOPS(level) * float64(threads)
+	}}, nil
 }

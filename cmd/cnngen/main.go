@@ -51,6 +51,8 @@ const usage = `usage:
   cnngen run -arch NAME|spec.yaml -weights W.safetensors -input IN.f32 -output OUT.f32
                                                     run the float64 reference interpreter on raw
                                                     little-endian float32 NCHW input (any batch size)
+  cnngen import model.onnx -o spec.yaml [-weights-out weights.safetensors]
+                                                    an ONNX model as a spec and its weights
   cnngen eval -arch NAME [-weights W.safetensors] -data DIR [-limit N]
                                                     top-1/top-5 error of the generated code over
                                                     Fashion-MNIST IDX files or DIR/CLASS/*.jpg
@@ -67,6 +69,8 @@ func cli(args []string, stdout, stderr io.Writer) error {
 			return evalCmd(args[1:], stdout, stderr)
 		case "bench":
 			return benchCmd(args[1:], stdout, stderr)
+		case "import":
+			return importCmd(args[1:], stdout, stderr)
 		case "help":
 			fmt.Fprint(stdout, usage)
 			return nil

@@ -33,13 +33,14 @@ type blockDef struct {
 }
 
 type builder struct {
-	file   string
-	g      *ir.Graph
-	blocks map[string]*blockDef
-	names  map[string]*ir.Node
-	auto   int
-	active map[string]bool // blocks being expanded, to reject recursion
-	steps  int             // items expanded so far, see maxSteps
+	file    string
+	g       *ir.Graph
+	blocks  map[string]*blockDef
+	names   map[string]*ir.Node
+	weights map[string]*ir.Node // weight key -> the layer reading it
+	auto    int
+	active  map[string]bool // blocks being expanded, to reject recursion
+	steps   int             // items expanded so far, see maxSteps
 }
 
 // maxNodes and maxSteps bound expansion so a hostile spec (nested repeats of a billion, even of
@@ -47,11 +48,12 @@ type builder struct {
 const (
 	maxNodes = 50000
 	maxSteps = 500000
+	maxRank  = 8 // dimensions of a per-image shape (input, reshape)
 )
 
 // Parse reads a spec and returns its graph with shapes inferred. file is used in messages only.
 func Parse(src []byte, file string) (g *ir.Graph, err error) {
-	b := &builder{file: file, blocks: map[string]*blockDef{}, names: map[string]*ir.Node{}, active: map[string]bool{}}
+	b := &builder{file: file, blocks: map[string]*blockDef{}, names: map[string]*ir.Node{}, weights: map[string]*ir.Node{}, active: map[string]bool{}}
 	defer func() {
 		// yaml.v3 has panicked on malformed input in the past; a spec error must never crash cnngen.
 		if r := recover(); r != nil {
@@ -99,7 +101,7 @@ func (b *builder) errAt(n *yaml.Node, format string, args ...any) error {
 	return &Error{Pos: b.pos(n), Msg: fmt.Sprintf(format, args...)}
 }
 
-var topFields = []string{"name", "description", "input", "classes", "labels", "preprocess", "blocks", "layers"}
+var topFields = []string{"name", "description", "input", "classes", "labels", "preprocess", "blocks", "layers", "output"}
 
 func (b *builder) build(root *yaml.Node) (*ir.Graph, error) {
 	if root.Kind != yaml.MappingNode {
@@ -133,17 +135,11 @@ func (b *builder) build(root *yaml.Node) (*ir.Graph, error) {
 	if b.g.Classes, err = top.int("classes", 0, false, 1); err != nil {
 		return nil, err
 	}
-	shape, err := top.ints("input", nil, true, 1, 3)
+	in, err := b.input(top)
 	if err != nil {
 		return nil, err
 	}
-	if len(shape) != 3 {
-		return nil, b.errAt(top.raw("input"), "input must be [C, H, W]")
-	}
-	if shape[0]*shape[1]*shape[2] > 1<<28 {
-		return nil, b.errAt(top.raw("input"), "input %v is unreasonably large", shape)
-	}
-	if err := b.preprocess(top.raw("preprocess"), shape[0]); err != nil {
+	if err := b.preprocess(top.raw("preprocess"), in.Shape[0]); err != nil {
 		return nil, err
 	}
 	if bn := top.raw("blocks"); bn != nil {
@@ -155,12 +151,26 @@ func (b *builder) build(root *yaml.Node) (*ir.Graph, error) {
 	if layers == nil {
 		return nil, top.missing("layers", "the list of layers")
 	}
-	in := &ir.Node{Name: "input", Op: ir.OpInput, Shape: ir.Shape(shape), Pos: b.pos(top.raw("input"))}
 	b.add(in)
 	sc := shapeScope(nil, in)
 	out, err := b.items(layers, ctx{sc: sc}, in)
 	if err != nil {
 		return nil, err
+	}
+	if on := top.raw("output"); on != nil {
+		name, _, err := top.str("output")
+		if err != nil {
+			return nil, err
+		}
+		if out = b.names[name]; out == nil {
+			return nil, b.errAt(on, "output: no layer named %q", name)
+		}
+		if out == in {
+			return nil, b.errAt(on, "output: %q is the network input, not a layer", name)
+		}
+		if out.TrainingOnly {
+			return nil, b.errAt(on, "output: %q is in a training-only aux head", name)
+		}
 	}
 	if out == in {
 		return nil, b.errAt(layers, "the network has no layers")
@@ -172,12 +182,59 @@ func (b *builder) build(root *yaml.Node) (*ir.Graph, error) {
 	return b.g, nil
 }
 
+// input reads the top-level `input`: a shape, or {name: N, shape: [...]}.
+func (b *builder) input(top *attrs) (*ir.Node, error) {
+	raw := top.raw("input")
+	if raw == nil {
+		return nil, top.missing("input", "the per-image input shape, e.g. [3, 224, 224]")
+	}
+	a, field, name := top, "input", "input"
+	if raw.Kind == yaml.MappingNode {
+		ia, err := b.attrs("input", raw, raw, top.sc)
+		if err != nil {
+			return nil, err
+		}
+		if err := ia.checkKnown("name", "shape"); err != nil {
+			return nil, err
+		}
+		nm, nn, err := ia.str("name")
+		if err != nil {
+			return nil, err
+		}
+		if nn != nil {
+			if !namePattern.MatchString(nm) {
+				return nil, b.errAt(nn, "input: name %q must match [A-Za-z0-9_.#]+", nm)
+			}
+			name = nm
+		}
+		a, field = ia, "shape"
+	}
+	shape, err := a.ints(field, nil, true, 1, anyLen)
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) > maxRank {
+		return nil, b.errAt(a.raw(field), "input has %d dimensions, at most %d are supported", len(shape), maxRank)
+	}
+	size := 1
+	for _, d := range shape {
+		if size *= d; size > 1<<28 {
+			return nil, b.errAt(a.raw(field), "input %v is unreasonably large", shape)
+		}
+	}
+	return &ir.Node{Name: name, Op: ir.OpInput, Shape: ir.Shape(shape), Pos: b.pos(a.raw(field))}, nil
+}
+
+// shapeScope defines cin, hin and win, the dimensions of x (1 where x has fewer).
 func shapeScope(parent *scope, x *ir.Node) *scope {
 	s := &scope{vars: map[string]any{}, parent: parent}
 	sh := x.Shape
 	c, h, w := int64(sh[0]), int64(1), int64(1)
-	if len(sh) == 3 {
-		h, w = int64(sh[1]), int64(sh[2])
+	if len(sh) >= 2 {
+		h = int64(sh[1])
+	}
+	if len(sh) >= 3 {
+		w = int64(sh[2])
 	}
 	s.vars["cin"], s.vars["hin"], s.vars["win"] = c, h, w
 	return s
@@ -293,7 +350,7 @@ func (b *builder) readBlocks(n *yaml.Node) error {
 	return nil
 }
 
-var reserved = map[string]bool{"name": true, "if": true, "cin": true, "hin": true, "win": true, "i": true, "true": true, "false": true}
+var reserved = map[string]bool{"name": true, "if": true, "from": true, "cin": true, "hin": true, "win": true, "i": true, "true": true, "false": true}
 
 // ctx is where items are being expanded.
 type ctx struct {
@@ -406,8 +463,8 @@ func (b *builder) common(a *attrs) (skip bool, name string, err error) {
 	if err != nil {
 		return false, "", err
 	}
-	if nn != nil && !namePatern.MatchString(name) {
-		return false, "", b.errAt(nn, "%s: name %q must match [A-Za-z0-9_.]+", a.owner, name)
+	if nn != nil && !namePattern.MatchString(name) {
+		return false, "", b.errAt(nn, "%s: name %q must match [A-Za-z0-9_.#]+", a.owner, name)
 	}
 	return false, name, nil
 }
@@ -428,22 +485,20 @@ func (c ctx) fullName(name string) string {
 	return ""
 }
 
-func (b *builder) autoName(c ctx, op string) string {
-	b.auto++
-	return join(c.prefix, fmt.Sprintf("%s#%d", op, b.auto))
-}
-
 func (b *builder) seq(key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
 	a, err := b.attrs("seq", key, body, c.sc)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.checkKnown("name", "if", "layers"); err != nil {
+	if err := a.checkKnown("name", "if", "from", "layers"); err != nil {
 		return nil, err
 	}
 	skip, name, err := b.common(a)
 	if err != nil || skip {
 		return x, err
+	}
+	if x, err = b.source(a, c, x); err != nil {
+		return nil, err
 	}
 	layers := a.raw("layers")
 	if layers == nil {
@@ -463,11 +518,14 @@ func (b *builder) repeat(key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, err
 	if err != nil {
 		return nil, err
 	}
-	if err := a.checkKnown("count", "layers", "if"); err != nil {
+	if err := a.checkKnown("count", "layers", "if", "from"); err != nil {
 		return nil, err
 	}
 	if skip, _, err := b.common(a); err != nil || skip {
 		return x, err
+	}
+	if x, err = b.source(a, c, x); err != nil {
+		return nil, err
 	}
 	count, err := a.int("count", 0, true, 0)
 	if err != nil {
@@ -498,24 +556,28 @@ func (b *builder) aux(key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.checkKnown("name", "if", "layers"); err != nil {
+	if err := a.checkKnown("name", "if", "from", "layers"); err != nil {
 		return nil, err
 	}
 	skip, name, err := b.common(a)
 	if err != nil || skip {
 		return x, err
 	}
+	inner := c
+	inner.training = true
+	from, err := b.source(a, inner, x)
+	if err != nil {
+		return nil, err
+	}
 	layers := a.raw("layers")
 	if layers == nil {
 		return nil, a.missing("layers", "the auxiliary head's layers")
 	}
-	inner := c
-	inner.training = true
 	inner.seq = nil
 	if p := c.fullName(name); p != "" {
 		inner.prefix = p
 	}
-	if _, err := b.items(layers, inner, x); err != nil {
+	if _, err := b.items(layers, inner, from); err != nil {
 		return nil, err
 	}
 	return x, nil // the main path goes on from the same tensor
@@ -531,7 +593,7 @@ func (b *builder) merge(op string, key, body *yaml.Node, c ctx, x *ir.Node) (*ir
 		if err != nil {
 			return nil, err
 		}
-		if err := a.checkKnown("name", "if", "branches"); err != nil {
+		if err := a.checkKnown("name", "if", "from", "branches", "inputs"); err != nil {
 			return nil, err
 		}
 		skip, nm, err := b.common(a)
@@ -539,8 +601,14 @@ func (b *builder) merge(op string, key, body *yaml.Node, c ctx, x *ir.Node) (*ir
 			return x, err
 		}
 		name = nm
+		if a.has("inputs") {
+			return b.mergeInputs(op, key, a, name, c)
+		}
+		if x, err = b.source(a, c, x); err != nil {
+			return nil, err
+		}
 		if branches = a.raw("branches"); branches == nil {
-			return nil, a.missing("branches", "a list of branches")
+			return nil, a.missing("branches", "a list of branches, or inputs: a list of layer names")
 		}
 		if branches.Kind != yaml.SequenceNode {
 			return nil, b.errAt(branches, "%s: branches must be a list, found %s", op, nodeKind(branches))
@@ -597,8 +665,55 @@ func (b *builder) merge(op string, key, body *yaml.Node, c ctx, x *ir.Node) (*ir
 	if nodeName == "" || b.names[nodeName] != nil {
 		nodeName = b.autoName(c, op)
 	}
-	n := &ir.Node{Name: nodeName, Op: map[string]ir.Op{"add": ir.OpAdd, "concat": ir.OpConcat, "mul": ir.OpMul}[op],
-		Inputs: outs, Pos: b.pos(key), TrainingOnly: c.training}
+	n := &ir.Node{Name: nodeName, Op: mergeOps[op], Inputs: outs, Pos: b.pos(key), TrainingOnly: c.training}
+	return b.place(n, c)
+}
+
+var mergeOps = map[string]ir.Op{"add": ir.OpAdd, "concat": ir.OpConcat, "mul": ir.OpMul}
+
+// mergeInputs builds `add: {name: N, inputs: [A, B, ...]}`, a merge of named earlier layers.
+func (b *builder) mergeInputs(op string, key *yaml.Node, a *attrs, name string, c ctx) (*ir.Node, error) {
+	for _, k := range []string{"branches", "from"} {
+		if a.has(k) {
+			return nil, b.errAt(a.keyNode(k), "%s: give inputs or %s, not both", op, k)
+		}
+	}
+	list := a.raw("inputs")
+	if list.Kind != yaml.SequenceNode {
+		return nil, b.errAt(list, "%s: inputs must be a list of layer names, found %s", op, nodeKind(list))
+	}
+	var ins []*ir.Node
+	for _, e := range list.Content {
+		v, err := b.value(e, c.sc)
+		if err != nil {
+			return nil, err
+		}
+		var s string
+		switch x := v.(type) {
+		case string:
+			s = x
+		case int64:
+			s = fmt.Sprint(x)
+		default:
+			return nil, b.errAt(e, "%s: inputs must hold layer names, found %s", op, kindName(v))
+		}
+		in, err := b.lookup(op+": inputs", s, e, c)
+		if err != nil {
+			return nil, err
+		}
+		ins = append(ins, in)
+	}
+	switch {
+	case op == "mul" && len(ins) != 2:
+		return nil, b.errAt(list, "mul takes exactly 2 inputs, found %d", len(ins))
+	case len(ins) < 2:
+		return nil, b.errAt(list, "%s needs at least 2 inputs, found %d", op, len(ins))
+	}
+	nodeName := c.fullName(name)
+	if nodeName == "" {
+		nodeName = b.autoName(c, op)
+	}
+	n := &ir.Node{Name: nodeName, Op: mergeOps[op], Inputs: ins, Pos: b.pos(key), TrainingOnly: c.training}
 	return b.place(n, c)
 }
 
@@ -630,13 +745,16 @@ func (b *builder) invoke(d *blockDef, key, body *yaml.Node, c ctx, x *ir.Node) (
 	if err != nil {
 		return nil, err
 	}
-	allowed := append([]string{"name", "if"}, d.params...)
+	allowed := append([]string{"name", "if", "from"}, d.params...)
 	if err := a.checkKnown(allowed...); err != nil {
 		return nil, err
 	}
 	skip, name, err := b.common(a)
 	if err != nil || skip {
 		return x, err
+	}
+	if x, err = b.source(a, c, x); err != nil {
+		return nil, err
 	}
 	if b.active[d.name] {
 		return nil, b.errAt(key, "block %q invokes itself (a cycle)", d.name)

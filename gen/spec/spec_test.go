@@ -1,9 +1,14 @@
 package spec
 
 import (
+	"bytes"
+	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/cnngen/cnngen/gen/ir"
 )
 
 func TestExampleFromDocs(t *testing.T) {
@@ -86,6 +91,48 @@ func TestErrors(t *testing.T) {
 		{"huge repeat", base + "  - repeat: {count: 1000000000, layers: [relu]}\n", "repeat: count 1000000000 is too large"},
 		{"pool pad", base + "  - maxpool: {kernel: 2, pad: 2}\n", "pad 2 must be at most half the kernel"},
 		{"mean length", "name: t\ninput: [3,8,8]\npreprocess: {mean: [0.5]}\nlayers: [relu]\n", "x.yaml:3:20: preprocess: mean needs one value per input channel (3)"},
+		{"from unknown", base + "  - relu: {from: nope}\n", `x.yaml:4:18: relu: from: no layer named "nope" before this one`},
+		{"from later", base + "  - relu: {from: r}\n  - relu: {name: r}\n", `x.yaml:4:18: relu: from: no layer named "r" before this one`},
+		{"from in seq", base + "  - seq: {name: s, from: 3, layers: []}\n", `x.yaml:4:26: seq: from: no layer named "3"`},
+		{"from aux", base + "  - aux: {name: h, layers: [relu]}\n  - relu: {from: \"h.relu#1\"}\n", `x.yaml:5:18: relu: from: "h.relu#1" is in a training-only aux head`},
+		{"inputs unknown", base + "  - add: {inputs: [input, zz]}\n", `x.yaml:4:27: add: inputs: no layer named "zz" before this one`},
+		{"inputs not list", base + "  - add: {inputs: input}\n", `x.yaml:4:19: add: inputs must be a list of layer names, found "input"`},
+		{"inputs and branches", base + "  - add: {inputs: [input, input], branches: [[]]}\n", `x.yaml:4:35: add: give inputs or branches, not both`},
+		{"inputs one", base + "  - concat: {inputs: [input]}\n", `x.yaml:4:22: concat needs at least 2 inputs, found 1`},
+		{"mul inputs", base + "  - mul: {inputs: [input, input, input]}\n", `x.yaml:4:19: mul takes exactly 2 inputs, found 3`},
+		{"inputs shapes", base + "  - relu: {name: r}\n  - gap\n  - concat: {name: c, inputs: [r, \"gap#1\"]}\n", `x.yaml:6:5: c: concat along channels needs equal spatial sizes`},
+		{"keys role", base + "  - conv: {name: c, out: 3, kernel: 1, keys: {wieght: k}}\n", `x.yaml:4:47: conv keys: unknown field "wieght" (want one of weight, bias)`},
+		{"keys no bias", base + "  - conv: {name: c, out: 3, kernel: 1, bias: false, keys: {bias: k}}\n", `x.yaml:4:60: conv keys: unknown field "bias" (want one of weight)`},
+		{"keys not mapping", base + "  - bn: {name: b, keys: k}\n", `x.yaml:4:25: bn keys: expected a mapping of attributes, found "k"`},
+		{"keys empty", base + "  - bn: {name: b, keys: {weight: \"\"}}\n", `x.yaml:4:34: bn keys: the weight key is empty`},
+		{"keys on relu", base + "  - relu: {keys: {weight: w}}\n", `x.yaml:4:12: relu: unknown field "keys"`},
+		{"keys twice", base + "  - conv: {name: c, out: 3, kernel: 1, keys: {weight: k}}\n  - conv: {name: d, out: 3, kernel: 1, keys: {weight: k}}\n", `x.yaml:5:55: conv: weight key "k" is already used by layer "c" at x.yaml:4:5`},
+		{"keys default clash", base + "  - conv: {name: c, out: 3, kernel: 1, keys: {weight: d.weight}}\n  - conv: {name: d, out: 3, kernel: 1}\n", `x.yaml:5:5: conv: weight key "d.weight" is already used by layer "c"`},
+		{"keys same tensor", base + "  - bn: {name: b, keys: {weight: k, bias: k}}\n", `x.yaml:4:43: bn: weight key "k" is given to two of the layer's tensors`},
+		{"reshape size", base + "  - reshape: {shape: [5]}\n", `x.yaml:4:5: reshape#1: reshape of [3 8 8] (192 values) to [5]`},
+		{"reshape -1", base + "  - reshape: {shape: [-1, 5]}\n", `x.yaml:4:22: reshape: cannot fit 192 values (input [3 8 8]) into [-1 5]`},
+		{"reshape two -1", base + "  - reshape: {shape: [-1, -1]}\n", `x.yaml:4:22: reshape: shape may have only one -1`},
+		{"reshape zero", base + "  - reshape: {shape: [0, 192]}\n", `x.yaml:4:22: reshape: shape dimensions must be positive`},
+		{"clip order", base + "  - clip: {min: 1, max: 0}\n", `x.yaml:4:11: clip: min 1 is greater than max 0`},
+		{"clip nan", base + "  - clip: {max: .nan}\n", `x.yaml:4:17: clip: max must be a number (.inf and -.inf allowed), found a number`},
+		{"softmax axis", base + "  - softmax: {axis: 3}\n", `x.yaml:4:5: softmax#1: softmax over dims [3, 3) of [3 8 8]`},
+		{"logsoftmax axis_end", base + "  - logsoftmax: {axis: 1, axis_end: 1}\n", `x.yaml:4:5: logsoftmax#1: logsoftmax over dims [1, 1)`},
+		{"pad missing", base + "  - pad: {value: 1}\n", `x.yaml:4:10: pad: missing field "pads"`},
+		{"pad flat", base + "  - flatten\n  - pad: {pads: 1}\n", `x.yaml:5:5: pad#2: pad needs a feature map [C H W]`},
+		{"lrn lo", base + "  - lrn: {size: 3, lo: 3}\n", `x.yaml:4:24: lrn: lo must be less than size (3), found 3`},
+		{"gemm inf", base + "  - flatten\n  - linear: {name: fc, out: 2, alpha: .inf}\n", `x.yaml:5:39: linear: alpha must be a finite number`},
+		{"affine length", base + "  - affine: {scale: [1, 2], shift: 0}\n", `x.yaml:4:5: affine#1: affine needs 1 or 3 scale and shift values`},
+		{"input empty", "name: t\ninput: []\nlayers: [relu]\n", `x.yaml:2:8: spec: input must have at least 1 value`},
+		{"input rank", "name: t\ninput: [1, 1, 1, 1, 1, 1, 1, 1, 1]\nlayers: [relu]\n", `x.yaml:2:8: input has 9 dimensions, at most 8 are supported`},
+		{"input zero", "name: t\ninput: [3, 0]\nlayers: [relu]\n", `x.yaml:2:8: spec: input values must be at least 1, found 0`},
+		{"input field", "name: t\ninput: {shape: [3], nam: x}\nlayers: [relu]\n", `x.yaml:2:21: input: unknown field "nam"`},
+		{"input name", "name: t\ninput: {shape: [3], name: a b}\nlayers: [relu]\n", `x.yaml:2:27: input: name "a b" must match`},
+		{"input huge", "name: t\ninput: [65536, 65536]\nlayers: [relu]\n", `x.yaml:2:8: input [65536 65536] is unreasonably large`},
+		{"output unknown", base + "  - relu\noutput: relu\n", `x.yaml:5:9: output: no layer named "relu"`},
+		{"output input", base + "  - relu\noutput: input\n", `x.yaml:5:9: output: "input" is the network input, not a layer`},
+		{"output aux", base + "  - aux: {name: h, layers: [relu]}\n  - relu\noutput: \"h.relu#1\"\n", `x.yaml:6:9: output: "h.relu#1" is in a training-only aux head`},
+		{"name hash clash", base + "  - relu\n  - relu: {name: \"relu#1\"}\n", `x.yaml:5:5: relu: name "relu#1" is already used by the layer at x.yaml:4:5`},
+		{"flat input conv", "name: t\ninput: [5]\nlayers: [conv: {name: c, out: 1, kernel: 1}]\n", `x.yaml:3:10: c: conv needs a feature map [C H W] as input, got [5]`},
 		{"block error context", "name: t\ninput: [3,8,8]\nblocks:\n  a: {layers: [linear: {name: fc, out: 2}]}\nlayers:\n  - a: {name: blk}\n", "x.yaml:4:16: blk.fc: linear needs a flat input; add a flatten before it (input is [3 8 8]) (in block a used at x.yaml:6:5)"},
 	}
 	for _, c := range cases {
@@ -178,10 +225,33 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("name: t\ninput: [3,8,8]\nblocks:\n  a: {params: {n: 1}, layers: [relu]}\nlayers: [a, {repeat: {count: 2, layers: [gap]}}]\n"))
 	f.Add([]byte(base + "  - concat: [[maxpool: {kernel: 3, stride: 1, pad: 1, ceil_mode: true}], []]\n"))
 	f.Add([]byte("&a [*a]"))
+	f.Add([]byte("name: t\ninput: {name: x, shape: [2, 4, 4]}\nlayers:\n  - conv: {name: c, out: 2, kernel: 1, keys: {weight: \"a$$b\"}}\n" +
+		"  - relu: {from: x}\n  - add: {inputs: [c, \"relu#1\"]}\n  - pad: {pads: [1, 0, 0, 1], value: -1}\n  - reshape: {shape: [-1]}\n" +
+		"  - clip: {min: -.inf, max: 6}\n  - logsoftmax: {axis: 0}\noutput: \"relu#1\"\n"))
+	var written bytes.Buffer
+	if err := Write(&written, onnxLike(f)); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(written.Bytes())
+	// Whatever parses must be written, parse back and be the same graph.
 	f.Fuzz(func(t *testing.T, src []byte) {
 		g, err := Parse(src, "fuzz.yaml")
-		if err == nil && (g == nil || g.Output == nil) {
+		if err != nil {
+			return
+		}
+		if g == nil || g.Output == nil {
 			t.Fatal("no error and no graph")
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, g); err != nil {
+			t.Fatalf("a parsed graph cannot be written: %v", err)
+		}
+		g2, err := Parse(buf.Bytes(), "written.yaml")
+		if err != nil {
+			t.Fatalf("the written spec does not parse: %v\n%s", err, buf.String())
+		}
+		if err := Diff(g, g2); err != nil {
+			t.Fatalf("the written spec is another graph: %v\n%s", err, buf.String())
 		}
 	})
 }
@@ -196,5 +266,178 @@ func TestHostileExpansionFailsFast(t *testing.T) {
 		if _, err := Parse([]byte(src), "x.yaml"); err == nil {
 			t.Errorf("no error for\n%s", src)
 		}
+	}
+}
+
+func TestExplicitInputs(t *testing.T) {
+	src := `name: t
+input: {name: x.1, shape: [3, 8, 8]}
+layers:
+  - conv: {name: a, out: 4, kernel: 1}
+  - relu
+  - conv: {name: b, from: x.1, out: 4, kernel: 1}
+  - add: {name: s, inputs: [a, b, "relu#1"]}
+  - seq:
+      name: p
+      from: a
+      layers: [relu, {concat: {inputs: [p.0, s]}}]
+  - aux: {name: h, from: b, layers: [gap, {mul: {name: m, inputs: [b, h.gap#2]}}]}
+  - concat: {from: s, branches: [[], [conv: {name: c, from: p.1, out: 2, kernel: 1}]]}
+output: s
+`
+	g, err := Parse([]byte(src), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"x.1":      "",
+		"a":        "x.1",
+		"relu#1":   "a",
+		"b":        "x.1",
+		"s":        "a b relu#1",
+		"p.0":      "a",
+		"p.1":      "p.0 s",
+		"h.gap#2":  "b",
+		"h.m":      "b h.gap#2",
+		"c":        "p.1",
+		"concat#3": "s c",
+	}
+	for _, n := range g.Nodes {
+		w, ok := want[n.Name]
+		if !ok {
+			t.Errorf("unexpected node %s", n.Name)
+			continue
+		}
+		if got := strings.Join(inputNames(n), " "); got != w {
+			t.Errorf("%s reads %q, want %q", n.Name, got, w)
+		}
+	}
+	if len(g.Nodes) != len(want) {
+		t.Errorf("%d nodes, want %d", len(g.Nodes), len(want))
+	}
+	if g.Output.Name != "s" || g.Input().Name != "x.1" {
+		t.Errorf("output %s, input %s", g.Output.Name, g.Input().Name)
+	}
+	if !g.Node("h.m").TrainingOnly || g.Node("c").TrainingOnly {
+		t.Error("training-only marks wrong")
+	}
+}
+
+func TestKeys(t *testing.T) {
+	src := base + `  - conv: {name: "0.Conv", out: 4, kernel: 1, keys: {weight: "onnx::Conv_193", bias: "features.0.${'bias'}"}}
+  - bn: {name: bn, keys: {running_var: "onnx::$$v"}}
+  - seq: {name: s, layers: [flatten, linear: {out: 2, bias: false, keys: {weight: W}}]}
+`
+	src = strings.Replace(src, "${'bias'}", "bias", 1)
+	g, err := Parse([]byte(src), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, p := range g.AllParams() {
+		keys = append(keys, fmt.Sprintf("%s%v/%v", p.Key, p.Shape, p.Buffer))
+	}
+	want := "onnx::Conv_193[4 3 1 1]/false features.0.bias[4]/false bn.weight[4]/false bn.bias[4]/false bn.running_mean[4]/true onnx::$v[4]/true W[2 256]/false"
+	if got := strings.Join(keys, " "); got != want {
+		t.Errorf("keys\n  %s\nwant\n  %s", got, want)
+	}
+	if g.Node("s.1") == nil {
+		t.Error("no node s.1")
+	}
+}
+
+func TestNewOps(t *testing.T) {
+	src := `name: t
+input: [2, 4, 4]
+layers:
+  - affine: {scale: 2, shift: [-1]}
+  - clip: {name: c, min: -.inf, max: 6}
+  - clip: {name: c2, min: -1.5}
+  - pad: {name: p, pads: [1, 0, 2, 3], value: -0.5}
+  - lrn: {name: l, size: 4, lo: 1}
+  - lrn: {name: l2, size: 4}
+  - logsoftmax: {name: ls, axis: 1, axis_end: 2}
+  - softmax: {name: sm, axis: 2}
+  - reshape: {name: r, shape: [-1, 7]}
+  - flatten
+  - linear: {name: g, out: 3, alpha: 0.5, beta: 2, transposed: true}
+  - linear: {name: g2, out: 3, alpha: 1, beta: 1, transposed: false}
+  - softmax
+`
+	g, err := Parse([]byte(src), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := func(name string) *ir.Node {
+		t.Helper()
+		x := g.Node(name)
+		if x == nil {
+			t.Fatalf("no node %s", name)
+		}
+		return x
+	}
+	if a := n("affine#1"); len(a.Scale) != 1 || a.Scale[0] != 2 || len(a.Shift) != 1 || a.Shift[0] != -1 {
+		t.Errorf("affine %v %v", a.Scale, a.Shift)
+	}
+	if c := n("c"); !math.IsInf(c.ClipMin, -1) || c.ClipMax != 6 {
+		t.Errorf("clip [%g, %g]", c.ClipMin, c.ClipMax)
+	}
+	if c := n("c2"); c.ClipMin != -1.5 || !math.IsInf(c.ClipMax, 1) {
+		t.Errorf("clip default max: [%g, %g]", c.ClipMin, c.ClipMax)
+	}
+	if p := n("p"); p.Pads != [4]int{1, 0, 2, 3} || p.PadValue != -0.5 || p.Shape.String() != "[2 7 7]" {
+		t.Errorf("pad %v %g %v", p.Pads, p.PadValue, p.Shape)
+	}
+	if n("l").LRN.Lo != 1 || n("l2").LRN.Lo != 2 {
+		t.Errorf("lrn lo %d %d", n("l").LRN.Lo, n("l2").LRN.Lo)
+	}
+	if l := n("ls"); l.Op != ir.OpLogSoftmax || l.Axis != 1 || l.AxisEnd != 2 {
+		t.Errorf("logsoftmax %s [%d, %d)", l.Op, l.Axis, l.AxisEnd)
+	}
+	if s := n("sm"); s.Axis != 2 || s.AxisEnd != 0 {
+		t.Errorf("softmax [%d, %d)", s.Axis, s.AxisEnd)
+	}
+	if r := n("r"); r.Target.String() != "[14 7]" || r.Shape.String() != "[14 7]" {
+		t.Errorf("reshape %v", r.Target)
+	}
+	if l := n("g"); l.Gemm == nil || *l.Gemm != (ir.GemmAttrs{Alpha: 0.5, Beta: 2, TransW: true}) || l.Params[0].Shape.String() != "[98 3]" {
+		t.Errorf("gemm %+v, weight %v", l.Gemm, l.Params[0].Shape)
+	}
+	if l := n("g2"); l.Gemm != nil {
+		t.Errorf("default gemm not nil: %+v", l.Gemm)
+	}
+}
+
+func TestInputShapes(t *testing.T) {
+	for src, want := range map[string]string{
+		"input: [5]":          "input [5] -> [5]",
+		"input: 7":            "input [7] -> [7]",
+		"input: [3, 4]":       "input [3 4] -> [3 4]",
+		"input: [2, 3, 4, 5]": "input [2 3 4 5] -> [2 3 4 5]",
+		"input: {name: data_0, shape: [3, 2, 2]}": "data_0 [3 2 2] -> [3 2 2]",
+	} {
+		g, err := Parse([]byte("name: t\n"+src+"\nlayers: [relu]\n"), "x.yaml")
+		if err != nil {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		if got := fmt.Sprintf("%s %v -> %v", g.Input().Name, g.Input().Shape, g.Output.Shape); got != want {
+			t.Errorf("%s: %s, want %s", src, got, want)
+		}
+	}
+	// cin, hin, win describe whatever rank the input has (1 when missing).
+	g, err := Parse([]byte("name: t\ninput: [6, 5]\nlayers: [reshape: {shape: [\"${cin * hin * win}\"]}]\n"), "x.yaml")
+	if err != nil || g.Output.Shape.String() != "[30]" {
+		t.Errorf("rank-2 scope: %v", err)
+	}
+}
+
+func TestDollarEscape(t *testing.T) {
+	g, err := Parse([]byte("name: t\ndescription: \"costs $$5, ${1+1} and $${x}\"\ninput: [3,8,8]\nlayers: [relu]\n"), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Description != "costs $5, 2 and ${x}" {
+		t.Errorf("description %q", g.Description)
 	}
 }

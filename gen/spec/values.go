@@ -14,9 +14,9 @@ import (
 func sortStrings(s []string) { sort.Strings(s) }
 
 var (
-	wholeExpr  = regexp.MustCompile(`^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([^}]*)\})$`)
-	innerExpr  = regexp.MustCompile(`\$\{([^}]*)\}`)
-	namePatern = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
+	wholeExpr   = regexp.MustCompile(`^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([^}]*)\})$`)
+	innerExpr   = regexp.MustCompile(`\$\$|\$\{([^}]*)\}`) // $$ is a literal $
+	namePattern = regexp.MustCompile(`^[A-Za-z0-9_.#]+$`)
 )
 
 // value evaluates a YAML node to int64, float64, bool, string or []any, resolving expressions.
@@ -71,6 +71,9 @@ func (b *builder) value(n *yaml.Node, sc *scope) (any, error) {
 	}
 	var evalErr error
 	s = innerExpr.ReplaceAllStringFunc(s, func(e string) string {
+		if e == "$$" {
+			return "$"
+		}
 		v, err := evalExpr(e[2:len(e)-1], sc)
 		if err != nil && evalErr == nil {
 			evalErr = err
@@ -247,6 +250,9 @@ func (a *attrs) str(k string) (string, *yaml.Node, error) {
 	return "", n, a.b.errAt(n, "%s: %s must be a string, found %s", a.owner, k, kindName(v))
 }
 
+// anyLen, as a length passed to ints, accepts lists of any non-zero length.
+const anyLen = -1
+
 // ints reads an int or a list of ints; lens lists the accepted list lengths.
 func (a *attrs) ints(k string, def []int, required bool, min int64, lens ...int) ([]int, error) {
 	v, n, err := a.get(k)
@@ -270,9 +276,12 @@ func (a *attrs) ints(k string, def []int, required bool, min int64, lens ...int)
 	}
 	okLen := len(list) == 1
 	for _, l := range lens {
-		okLen = okLen || len(list) == l
+		okLen = okLen || len(list) == l || l == anyLen && len(list) >= 1
 	}
 	if !okLen {
+		if len(lens) == 1 && lens[0] == anyLen {
+			return nil, a.b.errAt(n, "%s: %s must have at least 1 value", a.owner, k)
+		}
 		return nil, a.b.errAt(n, "%s: %s must have 1 or %v values, found %d", a.owner, k, lens, len(list))
 	}
 	out := make([]int, len(list))
@@ -300,9 +309,9 @@ func (a *attrs) pair(k string, def int, required bool, min int64) ([2]int, error
 	return [2]int{v[0], v[1]}, nil
 }
 
-// pad reads int | [h, w] | [top, left, bottom, right].
-func (a *attrs) pad() ([4]int, error) {
-	v, err := a.ints("pad", []int{0}, false, 0, 2, 4)
+// pad reads int | [h, w] | [top, left, bottom, right] from the field k.
+func (a *attrs) pad(k string, required bool) ([4]int, error) {
+	v, err := a.ints(k, []int{0}, required, 0, 2, 4)
 	if err != nil {
 		return [4]int{}, err
 	}
@@ -315,7 +324,21 @@ func (a *attrs) pad() ([4]int, error) {
 	return [4]int{v[0], v[1], v[2], v[3]}, nil
 }
 
-func (a *attrs) floats(k string, required bool) ([]float64, error) {
+// floatOrInf reads a number that may be infinite (YAML .inf, -.inf) but not NaN.
+func (a *attrs) floatOrInf(k string, def float64) (float64, error) {
+	v, n, err := a.get(k)
+	if err != nil || n == nil {
+		return def, err
+	}
+	f, ok := toFloat(v)
+	if !ok || math.IsNaN(f) {
+		return 0, a.b.errAt(n, "%s: %s must be a number (.inf and -.inf allowed), found %s", a.owner, k, kindName(v))
+	}
+	return f, nil
+}
+
+// floats reads a list of finite numbers; with scalar, a single number is accepted as a list of one.
+func (a *attrs) floats(k string, required bool, scalar ...bool) ([]float64, error) {
 	v, n, err := a.get(k)
 	if err != nil {
 		return nil, err
@@ -327,6 +350,9 @@ func (a *attrs) floats(k string, required bool) ([]float64, error) {
 		return nil, nil
 	}
 	list, ok := v.([]any)
+	if _, num := toFloat(v); num && len(scalar) > 0 && scalar[0] {
+		list, ok = []any{v}, true
+	}
 	if !ok {
 		return nil, a.b.errAt(n, "%s: %s must be a list of numbers, found %s", a.owner, k, kindName(v))
 	}

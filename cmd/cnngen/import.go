@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cnngen/cnngen/gen/frontend"
+	"github.com/cnngen/cnngen/gen/spec"
+)
+
+// importCmd turns an ONNX model into a spec and a weights file: the spec is the editable,
+// reviewable form of the network, and generates the same code as -onnx would.
+func importCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("cnngen import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write the spec (YAML) here")
+	wout := fs.String("weights-out", "", "write the model's weights (safetensors) here")
+	// Accept the model before or after the flags: `cnngen import m.onnx -o x.yaml`.
+	var model string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		model, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if model == "" && fs.NArg() == 1 {
+		model = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if model == "" || *out == "" {
+		return usageError{"import needs a model and -o spec.yaml\n" + usage}
+	}
+	g, w, err := frontend.ONNX(model)
+	if err != nil {
+		return err
+	}
+	g.Source = model
+	var buf bytes.Buffer
+	if err := spec.Write(&buf, g); err != nil {
+		return err
+	}
+	// The written spec must describe the same network: parse it back before anyone relies on it.
+	back, err := spec.Parse(buf.Bytes(), *out)
+	if err != nil {
+		return fmt.Errorf("internal error: the spec written for %s does not parse back: %w", model, err)
+	}
+	if err := spec.Diff(g, back); err != nil {
+		return fmt.Errorf("internal error: the spec written for %s describes another network: %w", model, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	if err := writeIfChanged(*out, buf.Bytes()); err != nil {
+		return err
+	}
+	if *wout != "" {
+		if err := writeWeights(*wout, w); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stderr, "cnngen: %s: %d layers, %d weight tensors -> %s", model, len(g.Nodes), len(w), *out)
+	if *wout != "" {
+		fmt.Fprintf(stderr, ", %s", *wout)
+	}
+	fmt.Fprintln(stderr)
+	return nil
+}
