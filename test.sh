@@ -40,3 +40,4 @@ step "fuzz (short)"
 fuzztime=${FUZZTIME:-15s}
 go test ./gen/spec -run '^$' -fuzz '^FuzzParse$' -fuzztime "$fuzztime"
 go test ./runtime -run '^$' -fuzz '^FuzzOpenSafetensors$' -fuzztime "$fuzztime"
+go test ./gen/onnx -run '^$' -fuzz '^FuzzParse$' -fuzztime "$fuzztime"

@@ -46,8 +46,8 @@ type builder struct {
 // maxNodes and maxSteps bound expansion so a hostile spec (nested repeats of a billion, even of
 // nothing) fails fast instead of eating memory or time.
 const (
-	maxNodes = 50000
-	maxSteps = 500000
+	maxNodes = 10000
+	maxSteps = 50000
 	maxRank  = 8 // dimensions of a per-image shape (input, reshape)
 )
 
