@@ -93,18 +93,25 @@ func LoadBN(f *File, bn *BN, c int) (scale, shift []float32, err error) {
 	return bn.scaleShift(f, c)
 }
 
+// weightAndBias reads a layer's weight and, when biasKey is not "", its bias.
+func weightAndBias(f *File, weightKey, biasKey string) (w, b []float32, err error) {
+	if w, err = f.Float32(weightKey); err != nil {
+		return nil, nil, err
+	}
+	if biasKey != "" {
+		if b, err = f.Float32(biasKey); err != nil {
+			return nil, nil, err
+		}
+	}
+	return w, b, nil
+}
+
 // LoadConv reads a convolution's weight and optional bias (biasKey ""), folds a batch norm into
 // them when bn is not nil, and packs them for c's kernel. Folding is done in float64.
 func LoadConv(f *File, c *kernels.Conv, weightKey, biasKey string, bn *BN) (*kernels.ConvWeights, error) {
-	w, err := f.Float32(weightKey)
+	w, b, err := weightAndBias(f, weightKey, biasKey)
 	if err != nil {
 		return nil, err
-	}
-	var b []float32
-	if biasKey != "" {
-		if b, err = f.Float32(biasKey); err != nil {
-			return nil, err
-		}
 	}
 	if bn != nil {
 		scale, shift, err := bn.scaleShift(f, c.OutC)
@@ -142,15 +149,9 @@ type Gemm struct {
 // LoadLinear reads a linear layer's weight and optional bias (biasKey ""), applies g when not
 // nil, and packs them.
 func LoadLinear(f *File, l *kernels.Linear, weightKey, biasKey string, g *Gemm) (*kernels.LinearWeights, error) {
-	w, err := f.Float32(weightKey)
+	w, b, err := weightAndBias(f, weightKey, biasKey)
 	if err != nil {
 		return nil, err
-	}
-	var b []float32
-	if biasKey != "" {
-		if b, err = f.Float32(biasKey); err != nil {
-			return nil, err
-		}
 	}
 	if g != nil {
 		if len(w) != l.In*l.Out || b != nil && len(b) != l.Out {
