@@ -137,7 +137,7 @@ func (e *emitter) layer(n *ir.Node) error {
 		if n.Fused != nil && n.Fused.Residual != nil {
 			res = e.buf(n.Fused.Residual)
 		}
-		body = append(body, jen.Id(cfg).Dot("Run").Call(in, out, jen.Id("n").Dot("w").Dot(id), res, jen.Id("a").Dot("Scratch")))
+		body = append(body, jen.Id("a").Dot("Conv").Call(jen.Op("&").Id(cfg), in, out, jen.Id("n").Dot("w").Dot(id), res))
 	case ir.OpLinear:
 		cfg := id + "Linear"
 		e.f.Var().Id(cfg).Op("=").Qual(kPath, "Linear").Add(fields("In", n.Inputs[0].Shape[0], "Out", n.Features, "Act", act(fusedAct(n))))

@@ -66,7 +66,7 @@ var features_0Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 55
 // input [3 224 224] -> [64 55 55]
 // then relu
 func (n *Net) features_0(a *rt.Arena) {
-	features_0Conv.Run(a.Buf[193600:344128], a.Buf[0:193600], n.w.features_0, nil, a.Scratch)
+	a.Conv(&features_0Conv, a.Buf[193600:344128], a.Buf[0:193600], n.w.features_0, nil)
 }
 
 var features_2Pool = kernels.Pool{C: 64, InH: 55, InW: 55, OutH: 27, OutW: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -83,7 +83,7 @@ var features_3Conv = kernels.Conv{InC: 64, InH: 27, InW: 27, OutC: 192, OutH: 27
 // features.2 [64 27 27] -> [192 27 27]
 // then relu
 func (n *Net) features_3(a *rt.Arena) {
-	features_3Conv.Run(a.Buf[193600:240256], a.Buf[0:139968], n.w.features_3, nil, a.Scratch)
+	a.Conv(&features_3Conv, a.Buf[193600:240256], a.Buf[0:139968], n.w.features_3, nil)
 }
 
 var features_5Pool = kernels.Pool{C: 192, InH: 27, InW: 27, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -100,7 +100,7 @@ var features_6Conv = kernels.Conv{InC: 192, InH: 13, InW: 13, OutC: 384, OutH: 1
 // features.5 [192 13 13] -> [384 13 13]
 // then relu
 func (n *Net) features_6(a *rt.Arena) {
-	features_6Conv.Run(a.Buf[139968:172416], a.Buf[0:64896], n.w.features_6, nil, a.Scratch)
+	a.Conv(&features_6Conv, a.Buf[139968:172416], a.Buf[0:64896], n.w.features_6, nil)
 }
 
 var features_8Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -109,7 +109,7 @@ var features_8Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 1
 // features.6 [384 13 13] -> [256 13 13]
 // then relu
 func (n *Net) features_8(a *rt.Arena) {
-	features_8Conv.Run(a.Buf[0:64896], a.Buf[64896:108160], n.w.features_8, nil, a.Scratch)
+	a.Conv(&features_8Conv, a.Buf[0:64896], a.Buf[64896:108160], n.w.features_8, nil)
 }
 
 var features_10Conv = kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -118,7 +118,7 @@ var features_10Conv = kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 256, OutH: 
 // features.8 [256 13 13] -> [256 13 13]
 // then relu
 func (n *Net) features_10(a *rt.Arena) {
-	features_10Conv.Run(a.Buf[64896:108160], a.Buf[0:43264], n.w.features_10, nil, a.Scratch)
+	a.Conv(&features_10Conv, a.Buf[64896:108160], a.Buf[0:43264], n.w.features_10, nil)
 }
 
 var features_12Pool = kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}

@@ -66,7 +66,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 227, InW: 227, OutC: 96, OutH: 55, Out
 // input [3 227 227] -> [96 55 55]
 // then relu
 func (n *Net) conv1(a *rt.Arena) {
-	conv1Conv.Run(a.Buf[290400:444987], a.Buf[0:290400], n.w.conv1, nil, a.Scratch)
+	a.Conv(&conv1Conv, a.Buf[290400:444987], a.Buf[0:290400], n.w.conv1, nil)
 }
 
 // lrn#2: lrn size 5 alpha 0.0001 beta 0.75 k 2
@@ -89,7 +89,7 @@ var conv2Conv = kernels.Conv{InC: 96, InH: 27, InW: 27, OutC: 256, OutH: 27, Out
 // maxpool#3 [96 27 27] -> [256 27 27]
 // then relu
 func (n *Net) conv2(a *rt.Arena) {
-	conv2Conv.Run(a.Buf[186624:256608], a.Buf[0:186624], n.w.conv2, nil, a.Scratch)
+	a.Conv(&conv2Conv, a.Buf[186624:256608], a.Buf[0:186624], n.w.conv2, nil)
 }
 
 // lrn#5: lrn size 5 alpha 0.0001 beta 0.75 k 2
@@ -112,7 +112,7 @@ var conv3Conv = kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 384, OutH: 13, Ou
 // maxpool#6 [256 13 13] -> [384 13 13]
 // then relu
 func (n *Net) conv3(a *rt.Arena) {
-	conv3Conv.Run(a.Buf[64896:108160], a.Buf[0:64896], n.w.conv3, nil, a.Scratch)
+	a.Conv(&conv3Conv, a.Buf[64896:108160], a.Buf[0:64896], n.w.conv3, nil)
 }
 
 var conv4Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU}
@@ -121,7 +121,7 @@ var conv4Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 384, OutH: 13, Ou
 // conv3 [384 13 13] -> [384 13 13]
 // then relu
 func (n *Net) conv4(a *rt.Arena) {
-	conv4Conv.Run(a.Buf[0:64896], a.Buf[64896:129792], n.w.conv4, nil, a.Scratch)
+	a.Conv(&conv4Conv, a.Buf[0:64896], a.Buf[64896:129792], n.w.conv4, nil)
 }
 
 var conv5Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU}
@@ -130,7 +130,7 @@ var conv5Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, Ou
 // conv4 [384 13 13] -> [256 13 13]
 // then relu
 func (n *Net) conv5(a *rt.Arena) {
-	conv5Conv.Run(a.Buf[64896:129792], a.Buf[0:43264], n.w.conv5, nil, a.Scratch)
+	a.Conv(&conv5Conv, a.Buf[64896:129792], a.Buf[0:43264], n.w.conv5, nil)
 }
 
 var maxpool_10Pool = kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}

@@ -362,7 +362,7 @@ var features_0_0Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 32, OutH: 
 // batch norm features.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_0_0(a *rt.Arena) {
-	features_0_0Conv.Run(a.Buf[401408:551936], a.Buf[0:401408], n.w.features_0_0, nil, a.Scratch)
+	a.Conv(&features_0_0Conv, a.Buf[401408:551936], a.Buf[0:401408], n.w.features_0_0, nil)
 }
 
 var features_1_0_block_0_0Conv = kernels.Conv{InC: 32, InH: 112, InW: 112, OutC: 32, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 32, Act: kernels.ActSiLU}
@@ -372,7 +372,7 @@ var features_1_0_block_0_0Conv = kernels.Conv{InC: 32, InH: 112, InW: 112, OutC:
 // batch norm features.1.0.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_1_0_block_0_0(a *rt.Arena) {
-	features_1_0_block_0_0Conv.Run(a.Buf[0:401408], a.Buf[401408:802816], n.w.features_1_0_block_0_0, nil, a.Scratch)
+	a.Conv(&features_1_0_block_0_0Conv, a.Buf[0:401408], a.Buf[401408:802816], n.w.features_1_0_block_0_0, nil)
 }
 
 // features.1.0.block.1.gap#3: global_avgpool
@@ -387,7 +387,7 @@ var features_1_0_block_1_fc1Conv = kernels.Conv{InC: 32, InH: 1, InW: 1, OutC: 8
 // features.1.0.block.1.gap#3 [32 1 1] -> [8 1 1]
 // then silu
 func (n *Net) features_1_0_block_1_fc1(a *rt.Arena) {
-	features_1_0_block_1_fc1Conv.Run(a.Buf[0:32], a.Buf[32:40], n.w.features_1_0_block_1_fc1, nil, a.Scratch)
+	a.Conv(&features_1_0_block_1_fc1Conv, a.Buf[0:32], a.Buf[32:40], n.w.features_1_0_block_1_fc1, nil)
 }
 
 var features_1_0_block_1_fc2Conv = kernels.Conv{InC: 8, InH: 1, InW: 1, OutC: 32, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -396,7 +396,7 @@ var features_1_0_block_1_fc2Conv = kernels.Conv{InC: 8, InH: 1, InW: 1, OutC: 32
 // features.1.0.block.1.fc1 [8 1 1] -> [32 1 1]
 // then sigmoid
 func (n *Net) features_1_0_block_1_fc2(a *rt.Arena) {
-	features_1_0_block_1_fc2Conv.Run(a.Buf[32:40], a.Buf[0:32], n.w.features_1_0_block_1_fc2, nil, a.Scratch)
+	a.Conv(&features_1_0_block_1_fc2Conv, a.Buf[32:40], a.Buf[0:32], n.w.features_1_0_block_1_fc2, nil)
 }
 
 // features.1.0.block.1.mul#6: mul
@@ -411,7 +411,7 @@ var features_1_0_block_2_0Conv = kernels.Conv{InC: 32, InH: 112, InW: 112, OutC:
 // features.1.0.block.1.mul#6 [32 112 112] -> [16 112 112]
 // batch norm features.1.0.block.2.1 folded in (eps 1e-05)
 func (n *Net) features_1_0_block_2_0(a *rt.Arena) {
-	features_1_0_block_2_0Conv.Run(a.Buf[401408:802816], a.Buf[1204224:1404928], n.w.features_1_0_block_2_0, nil, a.Scratch)
+	a.Conv(&features_1_0_block_2_0Conv, a.Buf[401408:802816], a.Buf[1204224:1404928], n.w.features_1_0_block_2_0, nil)
 }
 
 var features_2_0_block_0_0Conv = kernels.Conv{InC: 16, InH: 112, InW: 112, OutC: 96, OutH: 112, OutW: 112, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -421,7 +421,7 @@ var features_2_0_block_0_0Conv = kernels.Conv{InC: 16, InH: 112, InW: 112, OutC:
 // batch norm features.2.0.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_2_0_block_0_0(a *rt.Arena) {
-	features_2_0_block_0_0Conv.Run(a.Buf[1204224:1404928], a.Buf[0:1204224], n.w.features_2_0_block_0_0, nil, a.Scratch)
+	a.Conv(&features_2_0_block_0_0Conv, a.Buf[1204224:1404928], a.Buf[0:1204224], n.w.features_2_0_block_0_0, nil)
 }
 
 var features_2_0_block_1_0Conv = kernels.Conv{InC: 96, InH: 112, InW: 112, OutC: 96, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 96, Act: kernels.ActSiLU}
@@ -431,7 +431,7 @@ var features_2_0_block_1_0Conv = kernels.Conv{InC: 96, InH: 112, InW: 112, OutC:
 // batch norm features.2.0.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_2_0_block_1_0(a *rt.Arena) {
-	features_2_0_block_1_0Conv.Run(a.Buf[0:1204224], a.Buf[1204224:1505280], n.w.features_2_0_block_1_0, nil, a.Scratch)
+	a.Conv(&features_2_0_block_1_0Conv, a.Buf[0:1204224], a.Buf[1204224:1505280], n.w.features_2_0_block_1_0, nil)
 }
 
 // features.2.0.block.2.gap#9: global_avgpool
@@ -446,7 +446,7 @@ var features_2_0_block_2_fc1Conv = kernels.Conv{InC: 96, InH: 1, InW: 1, OutC: 4
 // features.2.0.block.2.gap#9 [96 1 1] -> [4 1 1]
 // then silu
 func (n *Net) features_2_0_block_2_fc1(a *rt.Arena) {
-	features_2_0_block_2_fc1Conv.Run(a.Buf[0:96], a.Buf[96:100], n.w.features_2_0_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_2_0_block_2_fc1Conv, a.Buf[0:96], a.Buf[96:100], n.w.features_2_0_block_2_fc1, nil)
 }
 
 var features_2_0_block_2_fc2Conv = kernels.Conv{InC: 4, InH: 1, InW: 1, OutC: 96, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -455,7 +455,7 @@ var features_2_0_block_2_fc2Conv = kernels.Conv{InC: 4, InH: 1, InW: 1, OutC: 96
 // features.2.0.block.2.fc1 [4 1 1] -> [96 1 1]
 // then sigmoid
 func (n *Net) features_2_0_block_2_fc2(a *rt.Arena) {
-	features_2_0_block_2_fc2Conv.Run(a.Buf[96:100], a.Buf[0:96], n.w.features_2_0_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_2_0_block_2_fc2Conv, a.Buf[96:100], a.Buf[0:96], n.w.features_2_0_block_2_fc2, nil)
 }
 
 // features.2.0.block.2.mul#12: mul
@@ -470,7 +470,7 @@ var features_2_0_block_3_0Conv = kernels.Conv{InC: 96, InH: 56, InW: 56, OutC: 2
 // features.2.0.block.2.mul#12 [96 56 56] -> [24 56 56]
 // batch norm features.2.0.block.3.1 folded in (eps 1e-05)
 func (n *Net) features_2_0_block_3_0(a *rt.Arena) {
-	features_2_0_block_3_0Conv.Run(a.Buf[1204224:1505280], a.Buf[903168:978432], n.w.features_2_0_block_3_0, nil, a.Scratch)
+	a.Conv(&features_2_0_block_3_0Conv, a.Buf[1204224:1505280], a.Buf[903168:978432], n.w.features_2_0_block_3_0, nil)
 }
 
 var features_2_1_block_0_0Conv = kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -480,7 +480,7 @@ var features_2_1_block_0_0Conv = kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 1
 // batch norm features.2.1.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_2_1_block_0_0(a *rt.Arena) {
-	features_2_1_block_0_0Conv.Run(a.Buf[903168:978432], a.Buf[0:451584], n.w.features_2_1_block_0_0, nil, a.Scratch)
+	a.Conv(&features_2_1_block_0_0Conv, a.Buf[903168:978432], a.Buf[0:451584], n.w.features_2_1_block_0_0, nil)
 }
 
 var features_2_1_block_1_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 144, Act: kernels.ActSiLU}
@@ -490,7 +490,7 @@ var features_2_1_block_1_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 
 // batch norm features.2.1.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_2_1_block_1_0(a *rt.Arena) {
-	features_2_1_block_1_0Conv.Run(a.Buf[0:451584], a.Buf[451584:903168], n.w.features_2_1_block_1_0, nil, a.Scratch)
+	a.Conv(&features_2_1_block_1_0Conv, a.Buf[0:451584], a.Buf[451584:903168], n.w.features_2_1_block_1_0, nil)
 }
 
 // features.2.1.block.2.gap#15: global_avgpool
@@ -505,7 +505,7 @@ var features_2_1_block_2_fc1Conv = kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 
 // features.2.1.block.2.gap#15 [144 1 1] -> [6 1 1]
 // then silu
 func (n *Net) features_2_1_block_2_fc1(a *rt.Arena) {
-	features_2_1_block_2_fc1Conv.Run(a.Buf[0:144], a.Buf[144:150], n.w.features_2_1_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_2_1_block_2_fc1Conv, a.Buf[0:144], a.Buf[144:150], n.w.features_2_1_block_2_fc1, nil)
 }
 
 var features_2_1_block_2_fc2Conv = kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 144, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -514,7 +514,7 @@ var features_2_1_block_2_fc2Conv = kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 14
 // features.2.1.block.2.fc1 [6 1 1] -> [144 1 1]
 // then sigmoid
 func (n *Net) features_2_1_block_2_fc2(a *rt.Arena) {
-	features_2_1_block_2_fc2Conv.Run(a.Buf[144:150], a.Buf[0:144], n.w.features_2_1_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_2_1_block_2_fc2Conv, a.Buf[144:150], a.Buf[0:144], n.w.features_2_1_block_2_fc2, nil)
 }
 
 // features.2.1.block.2.mul#18: mul
@@ -530,7 +530,7 @@ var features_2_1_block_3_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 
 // batch norm features.2.1.block.3.1 folded in (eps 1e-05)
 // residual features.2.0.block.3.0 added
 func (n *Net) features_2_1_block_3_0(a *rt.Arena) {
-	features_2_1_block_3_0Conv.Run(a.Buf[451584:903168], a.Buf[978432:1053696], n.w.features_2_1_block_3_0, a.Buf[903168:978432], a.Scratch)
+	a.Conv(&features_2_1_block_3_0Conv, a.Buf[451584:903168], a.Buf[978432:1053696], n.w.features_2_1_block_3_0, a.Buf[903168:978432])
 }
 
 var features_3_0_block_0_0Conv = kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -540,7 +540,7 @@ var features_3_0_block_0_0Conv = kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 1
 // batch norm features.3.0.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_3_0_block_0_0(a *rt.Arena) {
-	features_3_0_block_0_0Conv.Run(a.Buf[978432:1053696], a.Buf[0:451584], n.w.features_3_0_block_0_0, nil, a.Scratch)
+	a.Conv(&features_3_0_block_0_0Conv, a.Buf[978432:1053696], a.Buf[0:451584], n.w.features_3_0_block_0_0, nil)
 }
 
 var features_3_0_block_1_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 144, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 144, Act: kernels.ActSiLU}
@@ -550,7 +550,7 @@ var features_3_0_block_1_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 
 // batch norm features.3.0.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_3_0_block_1_0(a *rt.Arena) {
-	features_3_0_block_1_0Conv.Run(a.Buf[0:451584], a.Buf[451584:564480], n.w.features_3_0_block_1_0, nil, a.Scratch)
+	a.Conv(&features_3_0_block_1_0Conv, a.Buf[0:451584], a.Buf[451584:564480], n.w.features_3_0_block_1_0, nil)
 }
 
 // features.3.0.block.2.gap#22: global_avgpool
@@ -565,7 +565,7 @@ var features_3_0_block_2_fc1Conv = kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 
 // features.3.0.block.2.gap#22 [144 1 1] -> [6 1 1]
 // then silu
 func (n *Net) features_3_0_block_2_fc1(a *rt.Arena) {
-	features_3_0_block_2_fc1Conv.Run(a.Buf[0:144], a.Buf[144:150], n.w.features_3_0_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_3_0_block_2_fc1Conv, a.Buf[0:144], a.Buf[144:150], n.w.features_3_0_block_2_fc1, nil)
 }
 
 var features_3_0_block_2_fc2Conv = kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 144, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -574,7 +574,7 @@ var features_3_0_block_2_fc2Conv = kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 14
 // features.3.0.block.2.fc1 [6 1 1] -> [144 1 1]
 // then sigmoid
 func (n *Net) features_3_0_block_2_fc2(a *rt.Arena) {
-	features_3_0_block_2_fc2Conv.Run(a.Buf[144:150], a.Buf[0:144], n.w.features_3_0_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_3_0_block_2_fc2Conv, a.Buf[144:150], a.Buf[0:144], n.w.features_3_0_block_2_fc2, nil)
 }
 
 // features.3.0.block.2.mul#25: mul
@@ -589,7 +589,7 @@ var features_3_0_block_3_0Conv = kernels.Conv{InC: 144, InH: 28, InW: 28, OutC: 
 // features.3.0.block.2.mul#25 [144 28 28] -> [40 28 28]
 // batch norm features.3.0.block.3.1 folded in (eps 1e-05)
 func (n *Net) features_3_0_block_3_0(a *rt.Arena) {
-	features_3_0_block_3_0Conv.Run(a.Buf[451584:564480], a.Buf[376320:407680], n.w.features_3_0_block_3_0, nil, a.Scratch)
+	a.Conv(&features_3_0_block_3_0Conv, a.Buf[451584:564480], a.Buf[376320:407680], n.w.features_3_0_block_3_0, nil)
 }
 
 var features_3_1_block_0_0Conv = kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -599,7 +599,7 @@ var features_3_1_block_0_0Conv = kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 2
 // batch norm features.3.1.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_3_1_block_0_0(a *rt.Arena) {
-	features_3_1_block_0_0Conv.Run(a.Buf[376320:407680], a.Buf[0:188160], n.w.features_3_1_block_0_0, nil, a.Scratch)
+	a.Conv(&features_3_1_block_0_0Conv, a.Buf[376320:407680], a.Buf[0:188160], n.w.features_3_1_block_0_0, nil)
 }
 
 var features_3_1_block_1_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 240, Act: kernels.ActSiLU}
@@ -609,7 +609,7 @@ var features_3_1_block_1_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 
 // batch norm features.3.1.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_3_1_block_1_0(a *rt.Arena) {
-	features_3_1_block_1_0Conv.Run(a.Buf[0:188160], a.Buf[188160:376320], n.w.features_3_1_block_1_0, nil, a.Scratch)
+	a.Conv(&features_3_1_block_1_0Conv, a.Buf[0:188160], a.Buf[188160:376320], n.w.features_3_1_block_1_0, nil)
 }
 
 // features.3.1.block.2.gap#28: global_avgpool
@@ -624,7 +624,7 @@ var features_3_1_block_2_fc1Conv = kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 
 // features.3.1.block.2.gap#28 [240 1 1] -> [10 1 1]
 // then silu
 func (n *Net) features_3_1_block_2_fc1(a *rt.Arena) {
-	features_3_1_block_2_fc1Conv.Run(a.Buf[0:240], a.Buf[240:250], n.w.features_3_1_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_3_1_block_2_fc1Conv, a.Buf[0:240], a.Buf[240:250], n.w.features_3_1_block_2_fc1, nil)
 }
 
 var features_3_1_block_2_fc2Conv = kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 240, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -633,7 +633,7 @@ var features_3_1_block_2_fc2Conv = kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 2
 // features.3.1.block.2.fc1 [10 1 1] -> [240 1 1]
 // then sigmoid
 func (n *Net) features_3_1_block_2_fc2(a *rt.Arena) {
-	features_3_1_block_2_fc2Conv.Run(a.Buf[240:250], a.Buf[0:240], n.w.features_3_1_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_3_1_block_2_fc2Conv, a.Buf[240:250], a.Buf[0:240], n.w.features_3_1_block_2_fc2, nil)
 }
 
 // features.3.1.block.2.mul#31: mul
@@ -649,7 +649,7 @@ var features_3_1_block_3_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 
 // batch norm features.3.1.block.3.1 folded in (eps 1e-05)
 // residual features.3.0.block.3.0 added
 func (n *Net) features_3_1_block_3_0(a *rt.Arena) {
-	features_3_1_block_3_0Conv.Run(a.Buf[188160:376320], a.Buf[407680:439040], n.w.features_3_1_block_3_0, a.Buf[376320:407680], a.Scratch)
+	a.Conv(&features_3_1_block_3_0Conv, a.Buf[188160:376320], a.Buf[407680:439040], n.w.features_3_1_block_3_0, a.Buf[376320:407680])
 }
 
 var features_4_0_block_0_0Conv = kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -659,7 +659,7 @@ var features_4_0_block_0_0Conv = kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 2
 // batch norm features.4.0.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_4_0_block_0_0(a *rt.Arena) {
-	features_4_0_block_0_0Conv.Run(a.Buf[407680:439040], a.Buf[0:188160], n.w.features_4_0_block_0_0, nil, a.Scratch)
+	a.Conv(&features_4_0_block_0_0Conv, a.Buf[407680:439040], a.Buf[0:188160], n.w.features_4_0_block_0_0, nil)
 }
 
 var features_4_0_block_1_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 240, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 240, Act: kernels.ActSiLU}
@@ -669,7 +669,7 @@ var features_4_0_block_1_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 
 // batch norm features.4.0.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_4_0_block_1_0(a *rt.Arena) {
-	features_4_0_block_1_0Conv.Run(a.Buf[0:188160], a.Buf[188160:235200], n.w.features_4_0_block_1_0, nil, a.Scratch)
+	a.Conv(&features_4_0_block_1_0Conv, a.Buf[0:188160], a.Buf[188160:235200], n.w.features_4_0_block_1_0, nil)
 }
 
 // features.4.0.block.2.gap#35: global_avgpool
@@ -684,7 +684,7 @@ var features_4_0_block_2_fc1Conv = kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 
 // features.4.0.block.2.gap#35 [240 1 1] -> [10 1 1]
 // then silu
 func (n *Net) features_4_0_block_2_fc1(a *rt.Arena) {
-	features_4_0_block_2_fc1Conv.Run(a.Buf[0:240], a.Buf[240:250], n.w.features_4_0_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_4_0_block_2_fc1Conv, a.Buf[0:240], a.Buf[240:250], n.w.features_4_0_block_2_fc1, nil)
 }
 
 var features_4_0_block_2_fc2Conv = kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 240, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -693,7 +693,7 @@ var features_4_0_block_2_fc2Conv = kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 2
 // features.4.0.block.2.fc1 [10 1 1] -> [240 1 1]
 // then sigmoid
 func (n *Net) features_4_0_block_2_fc2(a *rt.Arena) {
-	features_4_0_block_2_fc2Conv.Run(a.Buf[240:250], a.Buf[0:240], n.w.features_4_0_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_4_0_block_2_fc2Conv, a.Buf[240:250], a.Buf[0:240], n.w.features_4_0_block_2_fc2, nil)
 }
 
 // features.4.0.block.2.mul#38: mul
@@ -708,7 +708,7 @@ var features_4_0_block_3_0Conv = kernels.Conv{InC: 240, InH: 14, InW: 14, OutC: 
 // features.4.0.block.2.mul#38 [240 14 14] -> [80 14 14]
 // batch norm features.4.0.block.3.1 folded in (eps 1e-05)
 func (n *Net) features_4_0_block_3_0(a *rt.Arena) {
-	features_4_0_block_3_0Conv.Run(a.Buf[188160:235200], a.Buf[235200:250880], n.w.features_4_0_block_3_0, nil, a.Scratch)
+	a.Conv(&features_4_0_block_3_0Conv, a.Buf[188160:235200], a.Buf[235200:250880], n.w.features_4_0_block_3_0, nil)
 }
 
 var features_4_1_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -718,7 +718,7 @@ var features_4_1_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 4
 // batch norm features.4.1.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_4_1_block_0_0(a *rt.Arena) {
-	features_4_1_block_0_0Conv.Run(a.Buf[235200:250880], a.Buf[0:94080], n.w.features_4_1_block_0_0, nil, a.Scratch)
+	a.Conv(&features_4_1_block_0_0Conv, a.Buf[235200:250880], a.Buf[0:94080], n.w.features_4_1_block_0_0, nil)
 }
 
 var features_4_1_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU}
@@ -728,7 +728,7 @@ var features_4_1_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // batch norm features.4.1.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_4_1_block_1_0(a *rt.Arena) {
-	features_4_1_block_1_0Conv.Run(a.Buf[0:94080], a.Buf[94080:188160], n.w.features_4_1_block_1_0, nil, a.Scratch)
+	a.Conv(&features_4_1_block_1_0Conv, a.Buf[0:94080], a.Buf[94080:188160], n.w.features_4_1_block_1_0, nil)
 }
 
 // features.4.1.block.2.gap#41: global_avgpool
@@ -743,7 +743,7 @@ var features_4_1_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 
 // features.4.1.block.2.gap#41 [480 1 1] -> [20 1 1]
 // then silu
 func (n *Net) features_4_1_block_2_fc1(a *rt.Arena) {
-	features_4_1_block_2_fc1Conv.Run(a.Buf[0:480], a.Buf[480:500], n.w.features_4_1_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_4_1_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_4_1_block_2_fc1, nil)
 }
 
 var features_4_1_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -752,7 +752,7 @@ var features_4_1_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 4
 // features.4.1.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
 func (n *Net) features_4_1_block_2_fc2(a *rt.Arena) {
-	features_4_1_block_2_fc2Conv.Run(a.Buf[480:500], a.Buf[0:480], n.w.features_4_1_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_4_1_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_4_1_block_2_fc2, nil)
 }
 
 // features.4.1.block.2.mul#44: mul
@@ -768,7 +768,7 @@ var features_4_1_block_3_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // batch norm features.4.1.block.3.1 folded in (eps 1e-05)
 // residual features.4.0.block.3.0 added
 func (n *Net) features_4_1_block_3_0(a *rt.Arena) {
-	features_4_1_block_3_0Conv.Run(a.Buf[94080:188160], a.Buf[188160:203840], n.w.features_4_1_block_3_0, a.Buf[235200:250880], a.Scratch)
+	a.Conv(&features_4_1_block_3_0Conv, a.Buf[94080:188160], a.Buf[188160:203840], n.w.features_4_1_block_3_0, a.Buf[235200:250880])
 }
 
 var features_4_2_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -778,7 +778,7 @@ var features_4_2_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 4
 // batch norm features.4.2.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_4_2_block_0_0(a *rt.Arena) {
-	features_4_2_block_0_0Conv.Run(a.Buf[188160:203840], a.Buf[0:94080], n.w.features_4_2_block_0_0, nil, a.Scratch)
+	a.Conv(&features_4_2_block_0_0Conv, a.Buf[188160:203840], a.Buf[0:94080], n.w.features_4_2_block_0_0, nil)
 }
 
 var features_4_2_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU}
@@ -788,7 +788,7 @@ var features_4_2_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // batch norm features.4.2.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_4_2_block_1_0(a *rt.Arena) {
-	features_4_2_block_1_0Conv.Run(a.Buf[0:94080], a.Buf[94080:188160], n.w.features_4_2_block_1_0, nil, a.Scratch)
+	a.Conv(&features_4_2_block_1_0Conv, a.Buf[0:94080], a.Buf[94080:188160], n.w.features_4_2_block_1_0, nil)
 }
 
 // features.4.2.block.2.gap#48: global_avgpool
@@ -803,7 +803,7 @@ var features_4_2_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 
 // features.4.2.block.2.gap#48 [480 1 1] -> [20 1 1]
 // then silu
 func (n *Net) features_4_2_block_2_fc1(a *rt.Arena) {
-	features_4_2_block_2_fc1Conv.Run(a.Buf[0:480], a.Buf[480:500], n.w.features_4_2_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_4_2_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_4_2_block_2_fc1, nil)
 }
 
 var features_4_2_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -812,7 +812,7 @@ var features_4_2_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 4
 // features.4.2.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
 func (n *Net) features_4_2_block_2_fc2(a *rt.Arena) {
-	features_4_2_block_2_fc2Conv.Run(a.Buf[480:500], a.Buf[0:480], n.w.features_4_2_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_4_2_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_4_2_block_2_fc2, nil)
 }
 
 // features.4.2.block.2.mul#51: mul
@@ -828,7 +828,7 @@ var features_4_2_block_3_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // batch norm features.4.2.block.3.1 folded in (eps 1e-05)
 // residual features.4.1.block.3.0 added
 func (n *Net) features_4_2_block_3_0(a *rt.Arena) {
-	features_4_2_block_3_0Conv.Run(a.Buf[94080:188160], a.Buf[203840:219520], n.w.features_4_2_block_3_0, a.Buf[188160:203840], a.Scratch)
+	a.Conv(&features_4_2_block_3_0Conv, a.Buf[94080:188160], a.Buf[203840:219520], n.w.features_4_2_block_3_0, a.Buf[188160:203840])
 }
 
 var features_5_0_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -838,7 +838,7 @@ var features_5_0_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 4
 // batch norm features.5.0.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_5_0_block_0_0(a *rt.Arena) {
-	features_5_0_block_0_0Conv.Run(a.Buf[203840:219520], a.Buf[0:94080], n.w.features_5_0_block_0_0, nil, a.Scratch)
+	a.Conv(&features_5_0_block_0_0Conv, a.Buf[203840:219520], a.Buf[0:94080], n.w.features_5_0_block_0_0, nil)
 }
 
 var features_5_0_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU}
@@ -848,7 +848,7 @@ var features_5_0_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // batch norm features.5.0.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_5_0_block_1_0(a *rt.Arena) {
-	features_5_0_block_1_0Conv.Run(a.Buf[0:94080], a.Buf[94080:188160], n.w.features_5_0_block_1_0, nil, a.Scratch)
+	a.Conv(&features_5_0_block_1_0Conv, a.Buf[0:94080], a.Buf[94080:188160], n.w.features_5_0_block_1_0, nil)
 }
 
 // features.5.0.block.2.gap#55: global_avgpool
@@ -863,7 +863,7 @@ var features_5_0_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 
 // features.5.0.block.2.gap#55 [480 1 1] -> [20 1 1]
 // then silu
 func (n *Net) features_5_0_block_2_fc1(a *rt.Arena) {
-	features_5_0_block_2_fc1Conv.Run(a.Buf[0:480], a.Buf[480:500], n.w.features_5_0_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_5_0_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_5_0_block_2_fc1, nil)
 }
 
 var features_5_0_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -872,7 +872,7 @@ var features_5_0_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 4
 // features.5.0.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
 func (n *Net) features_5_0_block_2_fc2(a *rt.Arena) {
-	features_5_0_block_2_fc2Conv.Run(a.Buf[480:500], a.Buf[0:480], n.w.features_5_0_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_5_0_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_5_0_block_2_fc2, nil)
 }
 
 // features.5.0.block.2.mul#58: mul
@@ -887,7 +887,7 @@ var features_5_0_block_3_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // features.5.0.block.2.mul#58 [480 14 14] -> [112 14 14]
 // batch norm features.5.0.block.3.1 folded in (eps 1e-05)
 func (n *Net) features_5_0_block_3_0(a *rt.Arena) {
-	features_5_0_block_3_0Conv.Run(a.Buf[94080:188160], a.Buf[263424:285376], n.w.features_5_0_block_3_0, nil, a.Scratch)
+	a.Conv(&features_5_0_block_3_0Conv, a.Buf[94080:188160], a.Buf[263424:285376], n.w.features_5_0_block_3_0, nil)
 }
 
 var features_5_1_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -897,7 +897,7 @@ var features_5_1_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 
 // batch norm features.5.1.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_5_1_block_0_0(a *rt.Arena) {
-	features_5_1_block_0_0Conv.Run(a.Buf[263424:285376], a.Buf[0:131712], n.w.features_5_1_block_0_0, nil, a.Scratch)
+	a.Conv(&features_5_1_block_0_0Conv, a.Buf[263424:285376], a.Buf[0:131712], n.w.features_5_1_block_0_0, nil)
 }
 
 var features_5_1_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU}
@@ -907,7 +907,7 @@ var features_5_1_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 
 // batch norm features.5.1.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_5_1_block_1_0(a *rt.Arena) {
-	features_5_1_block_1_0Conv.Run(a.Buf[0:131712], a.Buf[131712:263424], n.w.features_5_1_block_1_0, nil, a.Scratch)
+	a.Conv(&features_5_1_block_1_0Conv, a.Buf[0:131712], a.Buf[131712:263424], n.w.features_5_1_block_1_0, nil)
 }
 
 // features.5.1.block.2.gap#61: global_avgpool
@@ -922,7 +922,7 @@ var features_5_1_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 
 // features.5.1.block.2.gap#61 [672 1 1] -> [28 1 1]
 // then silu
 func (n *Net) features_5_1_block_2_fc1(a *rt.Arena) {
-	features_5_1_block_2_fc1Conv.Run(a.Buf[0:672], a.Buf[672:700], n.w.features_5_1_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_5_1_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_5_1_block_2_fc1, nil)
 }
 
 var features_5_1_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -931,7 +931,7 @@ var features_5_1_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 6
 // features.5.1.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
 func (n *Net) features_5_1_block_2_fc2(a *rt.Arena) {
-	features_5_1_block_2_fc2Conv.Run(a.Buf[672:700], a.Buf[0:672], n.w.features_5_1_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_5_1_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_5_1_block_2_fc2, nil)
 }
 
 // features.5.1.block.2.mul#64: mul
@@ -947,7 +947,7 @@ var features_5_1_block_3_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 
 // batch norm features.5.1.block.3.1 folded in (eps 1e-05)
 // residual features.5.0.block.3.0 added
 func (n *Net) features_5_1_block_3_0(a *rt.Arena) {
-	features_5_1_block_3_0Conv.Run(a.Buf[131712:263424], a.Buf[285376:307328], n.w.features_5_1_block_3_0, a.Buf[263424:285376], a.Scratch)
+	a.Conv(&features_5_1_block_3_0Conv, a.Buf[131712:263424], a.Buf[285376:307328], n.w.features_5_1_block_3_0, a.Buf[263424:285376])
 }
 
 var features_5_2_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -957,7 +957,7 @@ var features_5_2_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 
 // batch norm features.5.2.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_5_2_block_0_0(a *rt.Arena) {
-	features_5_2_block_0_0Conv.Run(a.Buf[285376:307328], a.Buf[0:131712], n.w.features_5_2_block_0_0, nil, a.Scratch)
+	a.Conv(&features_5_2_block_0_0Conv, a.Buf[285376:307328], a.Buf[0:131712], n.w.features_5_2_block_0_0, nil)
 }
 
 var features_5_2_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU}
@@ -967,7 +967,7 @@ var features_5_2_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 
 // batch norm features.5.2.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_5_2_block_1_0(a *rt.Arena) {
-	features_5_2_block_1_0Conv.Run(a.Buf[0:131712], a.Buf[131712:263424], n.w.features_5_2_block_1_0, nil, a.Scratch)
+	a.Conv(&features_5_2_block_1_0Conv, a.Buf[0:131712], a.Buf[131712:263424], n.w.features_5_2_block_1_0, nil)
 }
 
 // features.5.2.block.2.gap#68: global_avgpool
@@ -982,7 +982,7 @@ var features_5_2_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 
 // features.5.2.block.2.gap#68 [672 1 1] -> [28 1 1]
 // then silu
 func (n *Net) features_5_2_block_2_fc1(a *rt.Arena) {
-	features_5_2_block_2_fc1Conv.Run(a.Buf[0:672], a.Buf[672:700], n.w.features_5_2_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_5_2_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_5_2_block_2_fc1, nil)
 }
 
 var features_5_2_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -991,7 +991,7 @@ var features_5_2_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 6
 // features.5.2.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
 func (n *Net) features_5_2_block_2_fc2(a *rt.Arena) {
-	features_5_2_block_2_fc2Conv.Run(a.Buf[672:700], a.Buf[0:672], n.w.features_5_2_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_5_2_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_5_2_block_2_fc2, nil)
 }
 
 // features.5.2.block.2.mul#71: mul
@@ -1007,7 +1007,7 @@ var features_5_2_block_3_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 
 // batch norm features.5.2.block.3.1 folded in (eps 1e-05)
 // residual features.5.1.block.3.0 added
 func (n *Net) features_5_2_block_3_0(a *rt.Arena) {
-	features_5_2_block_3_0Conv.Run(a.Buf[131712:263424], a.Buf[263424:285376], n.w.features_5_2_block_3_0, a.Buf[285376:307328], a.Scratch)
+	a.Conv(&features_5_2_block_3_0Conv, a.Buf[131712:263424], a.Buf[263424:285376], n.w.features_5_2_block_3_0, a.Buf[285376:307328])
 }
 
 var features_6_0_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -1017,7 +1017,7 @@ var features_6_0_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 
 // batch norm features.6.0.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_6_0_block_0_0(a *rt.Arena) {
-	features_6_0_block_0_0Conv.Run(a.Buf[263424:285376], a.Buf[0:131712], n.w.features_6_0_block_0_0, nil, a.Scratch)
+	a.Conv(&features_6_0_block_0_0Conv, a.Buf[263424:285376], a.Buf[0:131712], n.w.features_6_0_block_0_0, nil)
 }
 
 var features_6_0_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU}
@@ -1027,7 +1027,7 @@ var features_6_0_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 
 // batch norm features.6.0.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_6_0_block_1_0(a *rt.Arena) {
-	features_6_0_block_1_0Conv.Run(a.Buf[0:131712], a.Buf[131712:164640], n.w.features_6_0_block_1_0, nil, a.Scratch)
+	a.Conv(&features_6_0_block_1_0Conv, a.Buf[0:131712], a.Buf[131712:164640], n.w.features_6_0_block_1_0, nil)
 }
 
 // features.6.0.block.2.gap#75: global_avgpool
@@ -1042,7 +1042,7 @@ var features_6_0_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 
 // features.6.0.block.2.gap#75 [672 1 1] -> [28 1 1]
 // then silu
 func (n *Net) features_6_0_block_2_fc1(a *rt.Arena) {
-	features_6_0_block_2_fc1Conv.Run(a.Buf[0:672], a.Buf[672:700], n.w.features_6_0_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_6_0_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_6_0_block_2_fc1, nil)
 }
 
 var features_6_0_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -1051,7 +1051,7 @@ var features_6_0_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 6
 // features.6.0.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
 func (n *Net) features_6_0_block_2_fc2(a *rt.Arena) {
-	features_6_0_block_2_fc2Conv.Run(a.Buf[672:700], a.Buf[0:672], n.w.features_6_0_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_6_0_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_6_0_block_2_fc2, nil)
 }
 
 // features.6.0.block.2.mul#78: mul
@@ -1066,7 +1066,7 @@ var features_6_0_block_3_0Conv = kernels.Conv{InC: 672, InH: 7, InW: 7, OutC: 19
 // features.6.0.block.2.mul#78 [672 7 7] -> [192 7 7]
 // batch norm features.6.0.block.3.1 folded in (eps 1e-05)
 func (n *Net) features_6_0_block_3_0(a *rt.Arena) {
-	features_6_0_block_3_0Conv.Run(a.Buf[131712:164640], a.Buf[112896:122304], n.w.features_6_0_block_3_0, nil, a.Scratch)
+	a.Conv(&features_6_0_block_3_0Conv, a.Buf[131712:164640], a.Buf[112896:122304], n.w.features_6_0_block_3_0, nil)
 }
 
 var features_6_1_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -1076,7 +1076,7 @@ var features_6_1_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 11
 // batch norm features.6.1.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_6_1_block_0_0(a *rt.Arena) {
-	features_6_1_block_0_0Conv.Run(a.Buf[112896:122304], a.Buf[0:56448], n.w.features_6_1_block_0_0, nil, a.Scratch)
+	a.Conv(&features_6_1_block_0_0Conv, a.Buf[112896:122304], a.Buf[0:56448], n.w.features_6_1_block_0_0, nil)
 }
 
 var features_6_1_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU}
@@ -1086,7 +1086,7 @@ var features_6_1_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // batch norm features.6.1.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_6_1_block_1_0(a *rt.Arena) {
-	features_6_1_block_1_0Conv.Run(a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_1_block_1_0, nil, a.Scratch)
+	a.Conv(&features_6_1_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_1_block_1_0, nil)
 }
 
 // features.6.1.block.2.gap#81: global_avgpool
@@ -1101,7 +1101,7 @@ var features_6_1_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.6.1.block.2.gap#81 [1152 1 1] -> [48 1 1]
 // then silu
 func (n *Net) features_6_1_block_2_fc1(a *rt.Arena) {
-	features_6_1_block_2_fc1Conv.Run(a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_1_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_6_1_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_1_block_2_fc1, nil)
 }
 
 var features_6_1_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -1110,7 +1110,7 @@ var features_6_1_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.6.1.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
 func (n *Net) features_6_1_block_2_fc2(a *rt.Arena) {
-	features_6_1_block_2_fc2Conv.Run(a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_1_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_6_1_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_1_block_2_fc2, nil)
 }
 
 // features.6.1.block.2.mul#84: mul
@@ -1126,7 +1126,7 @@ var features_6_1_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // batch norm features.6.1.block.3.1 folded in (eps 1e-05)
 // residual features.6.0.block.3.0 added
 func (n *Net) features_6_1_block_3_0(a *rt.Arena) {
-	features_6_1_block_3_0Conv.Run(a.Buf[56448:112896], a.Buf[122304:131712], n.w.features_6_1_block_3_0, a.Buf[112896:122304], a.Scratch)
+	a.Conv(&features_6_1_block_3_0Conv, a.Buf[56448:112896], a.Buf[122304:131712], n.w.features_6_1_block_3_0, a.Buf[112896:122304])
 }
 
 var features_6_2_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -1136,7 +1136,7 @@ var features_6_2_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 11
 // batch norm features.6.2.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_6_2_block_0_0(a *rt.Arena) {
-	features_6_2_block_0_0Conv.Run(a.Buf[122304:131712], a.Buf[0:56448], n.w.features_6_2_block_0_0, nil, a.Scratch)
+	a.Conv(&features_6_2_block_0_0Conv, a.Buf[122304:131712], a.Buf[0:56448], n.w.features_6_2_block_0_0, nil)
 }
 
 var features_6_2_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU}
@@ -1146,7 +1146,7 @@ var features_6_2_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // batch norm features.6.2.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_6_2_block_1_0(a *rt.Arena) {
-	features_6_2_block_1_0Conv.Run(a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_2_block_1_0, nil, a.Scratch)
+	a.Conv(&features_6_2_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_2_block_1_0, nil)
 }
 
 // features.6.2.block.2.gap#88: global_avgpool
@@ -1161,7 +1161,7 @@ var features_6_2_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.6.2.block.2.gap#88 [1152 1 1] -> [48 1 1]
 // then silu
 func (n *Net) features_6_2_block_2_fc1(a *rt.Arena) {
-	features_6_2_block_2_fc1Conv.Run(a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_2_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_6_2_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_2_block_2_fc1, nil)
 }
 
 var features_6_2_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -1170,7 +1170,7 @@ var features_6_2_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.6.2.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
 func (n *Net) features_6_2_block_2_fc2(a *rt.Arena) {
-	features_6_2_block_2_fc2Conv.Run(a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_2_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_6_2_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_2_block_2_fc2, nil)
 }
 
 // features.6.2.block.2.mul#91: mul
@@ -1186,7 +1186,7 @@ var features_6_2_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // batch norm features.6.2.block.3.1 folded in (eps 1e-05)
 // residual features.6.1.block.3.0 added
 func (n *Net) features_6_2_block_3_0(a *rt.Arena) {
-	features_6_2_block_3_0Conv.Run(a.Buf[56448:112896], a.Buf[112896:122304], n.w.features_6_2_block_3_0, a.Buf[122304:131712], a.Scratch)
+	a.Conv(&features_6_2_block_3_0Conv, a.Buf[56448:112896], a.Buf[112896:122304], n.w.features_6_2_block_3_0, a.Buf[122304:131712])
 }
 
 var features_6_3_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -1196,7 +1196,7 @@ var features_6_3_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 11
 // batch norm features.6.3.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_6_3_block_0_0(a *rt.Arena) {
-	features_6_3_block_0_0Conv.Run(a.Buf[112896:122304], a.Buf[0:56448], n.w.features_6_3_block_0_0, nil, a.Scratch)
+	a.Conv(&features_6_3_block_0_0Conv, a.Buf[112896:122304], a.Buf[0:56448], n.w.features_6_3_block_0_0, nil)
 }
 
 var features_6_3_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU}
@@ -1206,7 +1206,7 @@ var features_6_3_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // batch norm features.6.3.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_6_3_block_1_0(a *rt.Arena) {
-	features_6_3_block_1_0Conv.Run(a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_3_block_1_0, nil, a.Scratch)
+	a.Conv(&features_6_3_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_3_block_1_0, nil)
 }
 
 // features.6.3.block.2.gap#95: global_avgpool
@@ -1221,7 +1221,7 @@ var features_6_3_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.6.3.block.2.gap#95 [1152 1 1] -> [48 1 1]
 // then silu
 func (n *Net) features_6_3_block_2_fc1(a *rt.Arena) {
-	features_6_3_block_2_fc1Conv.Run(a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_3_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_6_3_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_3_block_2_fc1, nil)
 }
 
 var features_6_3_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -1230,7 +1230,7 @@ var features_6_3_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.6.3.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
 func (n *Net) features_6_3_block_2_fc2(a *rt.Arena) {
-	features_6_3_block_2_fc2Conv.Run(a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_3_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_6_3_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_3_block_2_fc2, nil)
 }
 
 // features.6.3.block.2.mul#98: mul
@@ -1246,7 +1246,7 @@ var features_6_3_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // batch norm features.6.3.block.3.1 folded in (eps 1e-05)
 // residual features.6.2.block.3.0 added
 func (n *Net) features_6_3_block_3_0(a *rt.Arena) {
-	features_6_3_block_3_0Conv.Run(a.Buf[56448:112896], a.Buf[122304:131712], n.w.features_6_3_block_3_0, a.Buf[112896:122304], a.Scratch)
+	a.Conv(&features_6_3_block_3_0Conv, a.Buf[56448:112896], a.Buf[122304:131712], n.w.features_6_3_block_3_0, a.Buf[112896:122304])
 }
 
 var features_7_0_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -1256,7 +1256,7 @@ var features_7_0_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 11
 // batch norm features.7.0.block.0.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_7_0_block_0_0(a *rt.Arena) {
-	features_7_0_block_0_0Conv.Run(a.Buf[122304:131712], a.Buf[0:56448], n.w.features_7_0_block_0_0, nil, a.Scratch)
+	a.Conv(&features_7_0_block_0_0Conv, a.Buf[122304:131712], a.Buf[0:56448], n.w.features_7_0_block_0_0, nil)
 }
 
 var features_7_0_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU}
@@ -1266,7 +1266,7 @@ var features_7_0_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // batch norm features.7.0.block.1.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_7_0_block_1_0(a *rt.Arena) {
-	features_7_0_block_1_0Conv.Run(a.Buf[0:56448], a.Buf[56448:112896], n.w.features_7_0_block_1_0, nil, a.Scratch)
+	a.Conv(&features_7_0_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_7_0_block_1_0, nil)
 }
 
 // features.7.0.block.2.gap#102: global_avgpool
@@ -1281,7 +1281,7 @@ var features_7_0_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.7.0.block.2.gap#102 [1152 1 1] -> [48 1 1]
 // then silu
 func (n *Net) features_7_0_block_2_fc1(a *rt.Arena) {
-	features_7_0_block_2_fc1Conv.Run(a.Buf[0:1152], a.Buf[1152:1200], n.w.features_7_0_block_2_fc1, nil, a.Scratch)
+	a.Conv(&features_7_0_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_7_0_block_2_fc1, nil)
 }
 
 var features_7_0_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
@@ -1290,7 +1290,7 @@ var features_7_0_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.7.0.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
 func (n *Net) features_7_0_block_2_fc2(a *rt.Arena) {
-	features_7_0_block_2_fc2Conv.Run(a.Buf[1152:1200], a.Buf[0:1152], n.w.features_7_0_block_2_fc2, nil, a.Scratch)
+	a.Conv(&features_7_0_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_7_0_block_2_fc2, nil)
 }
 
 // features.7.0.block.2.mul#105: mul
@@ -1305,7 +1305,7 @@ var features_7_0_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 3
 // features.7.0.block.2.mul#105 [1152 7 7] -> [320 7 7]
 // batch norm features.7.0.block.3.1 folded in (eps 1e-05)
 func (n *Net) features_7_0_block_3_0(a *rt.Arena) {
-	features_7_0_block_3_0Conv.Run(a.Buf[56448:112896], a.Buf[112896:128576], n.w.features_7_0_block_3_0, nil, a.Scratch)
+	a.Conv(&features_7_0_block_3_0Conv, a.Buf[56448:112896], a.Buf[112896:128576], n.w.features_7_0_block_3_0, nil)
 }
 
 var features_8_0Conv = kernels.Conv{InC: 320, InH: 7, InW: 7, OutC: 1280, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
@@ -1315,7 +1315,7 @@ var features_8_0Conv = kernels.Conv{InC: 320, InH: 7, InW: 7, OutC: 1280, OutH: 
 // batch norm features.8.1 folded in (eps 1e-05)
 // then silu
 func (n *Net) features_8_0(a *rt.Arena) {
-	features_8_0Conv.Run(a.Buf[112896:128576], a.Buf[0:62720], n.w.features_8_0, nil, a.Scratch)
+	a.Conv(&features_8_0Conv, a.Buf[112896:128576], a.Buf[0:62720], n.w.features_8_0, nil)
 }
 
 // avgpool: global_avgpool

@@ -367,7 +367,7 @@ var conv1_convConv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 11
 // batch norm conv1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) conv1_conv(a *rt.Arena) {
-	conv1_convConv.Run(a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1_conv, nil, a.Scratch)
+	a.Conv(&conv1_convConv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1_conv, nil)
 }
 
 var maxpool1Pool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -385,7 +385,7 @@ var conv2_convConv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56,
 // batch norm conv2.bn folded in (eps 0.001)
 // then relu
 func (n *Net) conv2_conv(a *rt.Arena) {
-	conv2_convConv.Run(a.Buf[802816:1003520], a.Buf[602112:802816], n.w.conv2_conv, nil, a.Scratch)
+	a.Conv(&conv2_convConv, a.Buf[802816:1003520], a.Buf[602112:802816], n.w.conv2_conv, nil)
 }
 
 var conv3_convConv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 192, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -395,7 +395,7 @@ var conv3_convConv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 192, OutH: 56
 // batch norm conv3.bn folded in (eps 0.001)
 // then relu
 func (n *Net) conv3_conv(a *rt.Arena) {
-	conv3_convConv.Run(a.Buf[602112:802816], a.Buf[0:602112], n.w.conv3_conv, nil, a.Scratch)
+	a.Conv(&conv3_convConv, a.Buf[602112:802816], a.Buf[0:602112], n.w.conv3_conv, nil)
 }
 
 var maxpool2Pool = kernels.Pool{C: 192, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -413,7 +413,7 @@ var inception3a_branch1_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, OutC
 // batch norm inception3a.branch1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3a_branch1_conv(a *rt.Arena) {
-	inception3a_branch1_convConv.Run(a.Buf[602112:752640], a.Buf[301056:351232], n.w.inception3a_branch1_conv, nil, a.Scratch)
+	a.Conv(&inception3a_branch1_convConv, a.Buf[602112:752640], a.Buf[301056:351232], n.w.inception3a_branch1_conv, nil)
 }
 
 var inception3a_branch2_0_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 96, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -423,7 +423,7 @@ var inception3a_branch2_0_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, Ou
 // batch norm inception3a.branch2.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3a_branch2_0_conv(a *rt.Arena) {
-	inception3a_branch2_0_convConv.Run(a.Buf[602112:752640], a.Buf[0:75264], n.w.inception3a_branch2_0_conv, nil, a.Scratch)
+	a.Conv(&inception3a_branch2_0_convConv, a.Buf[602112:752640], a.Buf[0:75264], n.w.inception3a_branch2_0_conv, nil)
 }
 
 var inception3a_branch2_1_convConv = kernels.Conv{InC: 96, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -433,7 +433,7 @@ var inception3a_branch2_1_convConv = kernels.Conv{InC: 96, InH: 28, InW: 28, Out
 // batch norm inception3a.branch2.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3a_branch2_1_conv(a *rt.Arena) {
-	inception3a_branch2_1_convConv.Run(a.Buf[0:75264], a.Buf[200704:301056], n.w.inception3a_branch2_1_conv, nil, a.Scratch)
+	a.Conv(&inception3a_branch2_1_convConv, a.Buf[0:75264], a.Buf[200704:301056], n.w.inception3a_branch2_1_conv, nil)
 }
 
 var inception3a_branch3_0_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 16, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -443,7 +443,7 @@ var inception3a_branch3_0_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, Ou
 // batch norm inception3a.branch3.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3a_branch3_0_conv(a *rt.Arena) {
-	inception3a_branch3_0_convConv.Run(a.Buf[602112:752640], a.Buf[0:12544], n.w.inception3a_branch3_0_conv, nil, a.Scratch)
+	a.Conv(&inception3a_branch3_0_convConv, a.Buf[602112:752640], a.Buf[0:12544], n.w.inception3a_branch3_0_conv, nil)
 }
 
 var inception3a_branch3_1_convConv = kernels.Conv{InC: 16, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -453,7 +453,7 @@ var inception3a_branch3_1_convConv = kernels.Conv{InC: 16, InH: 28, InW: 28, Out
 // batch norm inception3a.branch3.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3a_branch3_1_conv(a *rt.Arena) {
-	inception3a_branch3_1_convConv.Run(a.Buf[0:12544], a.Buf[351232:376320], n.w.inception3a_branch3_1_conv, nil, a.Scratch)
+	a.Conv(&inception3a_branch3_1_convConv, a.Buf[0:12544], a.Buf[351232:376320], n.w.inception3a_branch3_1_conv, nil)
 }
 
 var inception3a_branch4_0Pool = kernels.Pool{C: 192, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -471,7 +471,7 @@ var inception3a_branch4_1_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, Ou
 // batch norm inception3a.branch4.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3a_branch4_1_conv(a *rt.Arena) {
-	inception3a_branch4_1_convConv.Run(a.Buf[0:150528], a.Buf[376320:401408], n.w.inception3a_branch4_1_conv, nil, a.Scratch)
+	a.Conv(&inception3a_branch4_1_convConv, a.Buf[0:150528], a.Buf[376320:401408], n.w.inception3a_branch4_1_conv, nil)
 }
 
 // inception3a.concat#11: concat
@@ -490,7 +490,7 @@ var inception3b_branch1_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC
 // batch norm inception3b.branch1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3b_branch1_conv(a *rt.Arena) {
-	inception3b_branch1_convConv.Run(a.Buf[0:200704], a.Buf[551936:652288], n.w.inception3b_branch1_conv, nil, a.Scratch)
+	a.Conv(&inception3b_branch1_convConv, a.Buf[0:200704], a.Buf[551936:652288], n.w.inception3b_branch1_conv, nil)
 }
 
 var inception3b_branch2_0_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -500,7 +500,7 @@ var inception3b_branch2_0_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, Ou
 // batch norm inception3b.branch2.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3b_branch2_0_conv(a *rt.Arena) {
-	inception3b_branch2_0_convConv.Run(a.Buf[0:200704], a.Buf[200704:301056], n.w.inception3b_branch2_0_conv, nil, a.Scratch)
+	a.Conv(&inception3b_branch2_0_convConv, a.Buf[0:200704], a.Buf[200704:301056], n.w.inception3b_branch2_0_conv, nil)
 }
 
 var inception3b_branch2_1_convConv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 192, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -510,7 +510,7 @@ var inception3b_branch2_1_convConv = kernels.Conv{InC: 128, InH: 28, InW: 28, Ou
 // batch norm inception3b.branch2.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3b_branch2_1_conv(a *rt.Arena) {
-	inception3b_branch2_1_convConv.Run(a.Buf[200704:301056], a.Buf[401408:551936], n.w.inception3b_branch2_1_conv, nil, a.Scratch)
+	a.Conv(&inception3b_branch2_1_convConv, a.Buf[200704:301056], a.Buf[401408:551936], n.w.inception3b_branch2_1_conv, nil)
 }
 
 var inception3b_branch3_0_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -520,7 +520,7 @@ var inception3b_branch3_0_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, Ou
 // batch norm inception3b.branch3.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3b_branch3_0_conv(a *rt.Arena) {
-	inception3b_branch3_0_convConv.Run(a.Buf[0:200704], a.Buf[200704:225792], n.w.inception3b_branch3_0_conv, nil, a.Scratch)
+	a.Conv(&inception3b_branch3_0_convConv, a.Buf[0:200704], a.Buf[200704:225792], n.w.inception3b_branch3_0_conv, nil)
 }
 
 var inception3b_branch3_1_convConv = kernels.Conv{InC: 32, InH: 28, InW: 28, OutC: 96, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -530,7 +530,7 @@ var inception3b_branch3_1_convConv = kernels.Conv{InC: 32, InH: 28, InW: 28, Out
 // batch norm inception3b.branch3.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3b_branch3_1_conv(a *rt.Arena) {
-	inception3b_branch3_1_convConv.Run(a.Buf[200704:225792], a.Buf[652288:727552], n.w.inception3b_branch3_1_conv, nil, a.Scratch)
+	a.Conv(&inception3b_branch3_1_convConv, a.Buf[200704:225792], a.Buf[652288:727552], n.w.inception3b_branch3_1_conv, nil)
 }
 
 var inception3b_branch4_0Pool = kernels.Pool{C: 256, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -548,7 +548,7 @@ var inception3b_branch4_1_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, Ou
 // batch norm inception3b.branch4.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception3b_branch4_1_conv(a *rt.Arena) {
-	inception3b_branch4_1_convConv.Run(a.Buf[200704:401408], a.Buf[727552:777728], n.w.inception3b_branch4_1_conv, nil, a.Scratch)
+	a.Conv(&inception3b_branch4_1_convConv, a.Buf[200704:401408], a.Buf[727552:777728], n.w.inception3b_branch4_1_conv, nil)
 }
 
 // inception3b.concat#18: concat
@@ -575,7 +575,7 @@ var inception4a_branch1_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC
 // batch norm inception4a.branch1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4a_branch1_conv(a *rt.Arena) {
-	inception4a_branch1_convConv.Run(a.Buf[376320:470400], a.Buf[141120:178752], n.w.inception4a_branch1_conv, nil, a.Scratch)
+	a.Conv(&inception4a_branch1_convConv, a.Buf[376320:470400], a.Buf[141120:178752], n.w.inception4a_branch1_conv, nil)
 }
 
 var inception4a_branch2_0_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 96, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -585,7 +585,7 @@ var inception4a_branch2_0_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, Ou
 // batch norm inception4a.branch2.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4a_branch2_0_conv(a *rt.Arena) {
-	inception4a_branch2_0_convConv.Run(a.Buf[376320:470400], a.Buf[0:18816], n.w.inception4a_branch2_0_conv, nil, a.Scratch)
+	a.Conv(&inception4a_branch2_0_convConv, a.Buf[376320:470400], a.Buf[0:18816], n.w.inception4a_branch2_0_conv, nil)
 }
 
 var inception4a_branch2_1_convConv = kernels.Conv{InC: 96, InH: 14, InW: 14, OutC: 208, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -595,7 +595,7 @@ var inception4a_branch2_1_convConv = kernels.Conv{InC: 96, InH: 14, InW: 14, Out
 // batch norm inception4a.branch2.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4a_branch2_1_conv(a *rt.Arena) {
-	inception4a_branch2_1_convConv.Run(a.Buf[0:18816], a.Buf[100352:141120], n.w.inception4a_branch2_1_conv, nil, a.Scratch)
+	a.Conv(&inception4a_branch2_1_convConv, a.Buf[0:18816], a.Buf[100352:141120], n.w.inception4a_branch2_1_conv, nil)
 }
 
 var inception4a_branch3_0_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 16, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -605,7 +605,7 @@ var inception4a_branch3_0_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, Ou
 // batch norm inception4a.branch3.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4a_branch3_0_conv(a *rt.Arena) {
-	inception4a_branch3_0_convConv.Run(a.Buf[376320:470400], a.Buf[0:3136], n.w.inception4a_branch3_0_conv, nil, a.Scratch)
+	a.Conv(&inception4a_branch3_0_convConv, a.Buf[376320:470400], a.Buf[0:3136], n.w.inception4a_branch3_0_conv, nil)
 }
 
 var inception4a_branch3_1_convConv = kernels.Conv{InC: 16, InH: 14, InW: 14, OutC: 48, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -615,7 +615,7 @@ var inception4a_branch3_1_convConv = kernels.Conv{InC: 16, InH: 14, InW: 14, Out
 // batch norm inception4a.branch3.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4a_branch3_1_conv(a *rt.Arena) {
-	inception4a_branch3_1_convConv.Run(a.Buf[0:3136], a.Buf[191296:200704], n.w.inception4a_branch3_1_conv, nil, a.Scratch)
+	a.Conv(&inception4a_branch3_1_convConv, a.Buf[0:3136], a.Buf[191296:200704], n.w.inception4a_branch3_1_conv, nil)
 }
 
 var inception4a_branch4_0Pool = kernels.Pool{C: 480, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -633,7 +633,7 @@ var inception4a_branch4_1_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, Ou
 // batch norm inception4a.branch4.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4a_branch4_1_conv(a *rt.Arena) {
-	inception4a_branch4_1_convConv.Run(a.Buf[0:94080], a.Buf[178752:191296], n.w.inception4a_branch4_1_conv, nil, a.Scratch)
+	a.Conv(&inception4a_branch4_1_convConv, a.Buf[0:94080], a.Buf[178752:191296], n.w.inception4a_branch4_1_conv, nil)
 }
 
 // inception4a.concat#25: concat
@@ -652,7 +652,7 @@ var inception4b_branch1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC
 // batch norm inception4b.branch1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4b_branch1_conv(a *rt.Arena) {
-	inception4b_branch1_convConv.Run(a.Buf[0:100352], a.Buf[244608:275968], n.w.inception4b_branch1_conv, nil, a.Scratch)
+	a.Conv(&inception4b_branch1_convConv, a.Buf[0:100352], a.Buf[244608:275968], n.w.inception4b_branch1_conv, nil)
 }
 
 var inception4b_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -662,7 +662,7 @@ var inception4b_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // batch norm inception4b.branch2.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4b_branch2_0_conv(a *rt.Arena) {
-	inception4b_branch2_0_convConv.Run(a.Buf[0:100352], a.Buf[100352:122304], n.w.inception4b_branch2_0_conv, nil, a.Scratch)
+	a.Conv(&inception4b_branch2_0_convConv, a.Buf[0:100352], a.Buf[100352:122304], n.w.inception4b_branch2_0_conv, nil)
 }
 
 var inception4b_branch2_1_convConv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 224, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -672,7 +672,7 @@ var inception4b_branch2_1_convConv = kernels.Conv{InC: 112, InH: 14, InW: 14, Ou
 // batch norm inception4b.branch2.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4b_branch2_1_conv(a *rt.Arena) {
-	inception4b_branch2_1_convConv.Run(a.Buf[100352:122304], a.Buf[200704:244608], n.w.inception4b_branch2_1_conv, nil, a.Scratch)
+	a.Conv(&inception4b_branch2_1_convConv, a.Buf[100352:122304], a.Buf[200704:244608], n.w.inception4b_branch2_1_conv, nil)
 }
 
 var inception4b_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 24, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -682,7 +682,7 @@ var inception4b_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // batch norm inception4b.branch3.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4b_branch3_0_conv(a *rt.Arena) {
-	inception4b_branch3_0_convConv.Run(a.Buf[0:100352], a.Buf[100352:105056], n.w.inception4b_branch3_0_conv, nil, a.Scratch)
+	a.Conv(&inception4b_branch3_0_convConv, a.Buf[0:100352], a.Buf[100352:105056], n.w.inception4b_branch3_0_conv, nil)
 }
 
 var inception4b_branch3_1_convConv = kernels.Conv{InC: 24, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -692,7 +692,7 @@ var inception4b_branch3_1_convConv = kernels.Conv{InC: 24, InH: 14, InW: 14, Out
 // batch norm inception4b.branch3.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4b_branch3_1_conv(a *rt.Arena) {
-	inception4b_branch3_1_convConv.Run(a.Buf[100352:105056], a.Buf[275968:288512], n.w.inception4b_branch3_1_conv, nil, a.Scratch)
+	a.Conv(&inception4b_branch3_1_convConv, a.Buf[100352:105056], a.Buf[275968:288512], n.w.inception4b_branch3_1_conv, nil)
 }
 
 var inception4b_branch4_0Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -710,7 +710,7 @@ var inception4b_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // batch norm inception4b.branch4.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4b_branch4_1_conv(a *rt.Arena) {
-	inception4b_branch4_1_convConv.Run(a.Buf[100352:200704], a.Buf[288512:301056], n.w.inception4b_branch4_1_conv, nil, a.Scratch)
+	a.Conv(&inception4b_branch4_1_convConv, a.Buf[100352:200704], a.Buf[288512:301056], n.w.inception4b_branch4_1_conv, nil)
 }
 
 // inception4b.concat#37: concat
@@ -729,7 +729,7 @@ var inception4c_branch1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC
 // batch norm inception4c.branch1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4c_branch1_conv(a *rt.Arena) {
-	inception4c_branch1_convConv.Run(a.Buf[0:100352], a.Buf[250880:275968], n.w.inception4c_branch1_conv, nil, a.Scratch)
+	a.Conv(&inception4c_branch1_convConv, a.Buf[0:100352], a.Buf[250880:275968], n.w.inception4c_branch1_conv, nil)
 }
 
 var inception4c_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -739,7 +739,7 @@ var inception4c_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // batch norm inception4c.branch2.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4c_branch2_0_conv(a *rt.Arena) {
-	inception4c_branch2_0_convConv.Run(a.Buf[0:100352], a.Buf[100352:125440], n.w.inception4c_branch2_0_conv, nil, a.Scratch)
+	a.Conv(&inception4c_branch2_0_convConv, a.Buf[0:100352], a.Buf[100352:125440], n.w.inception4c_branch2_0_conv, nil)
 }
 
 var inception4c_branch2_1_convConv = kernels.Conv{InC: 128, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -749,7 +749,7 @@ var inception4c_branch2_1_convConv = kernels.Conv{InC: 128, InH: 14, InW: 14, Ou
 // batch norm inception4c.branch2.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4c_branch2_1_conv(a *rt.Arena) {
-	inception4c_branch2_1_convConv.Run(a.Buf[100352:125440], a.Buf[200704:250880], n.w.inception4c_branch2_1_conv, nil, a.Scratch)
+	a.Conv(&inception4c_branch2_1_convConv, a.Buf[100352:125440], a.Buf[200704:250880], n.w.inception4c_branch2_1_conv, nil)
 }
 
 var inception4c_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 24, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -759,7 +759,7 @@ var inception4c_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // batch norm inception4c.branch3.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4c_branch3_0_conv(a *rt.Arena) {
-	inception4c_branch3_0_convConv.Run(a.Buf[0:100352], a.Buf[100352:105056], n.w.inception4c_branch3_0_conv, nil, a.Scratch)
+	a.Conv(&inception4c_branch3_0_convConv, a.Buf[0:100352], a.Buf[100352:105056], n.w.inception4c_branch3_0_conv, nil)
 }
 
 var inception4c_branch3_1_convConv = kernels.Conv{InC: 24, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -769,7 +769,7 @@ var inception4c_branch3_1_convConv = kernels.Conv{InC: 24, InH: 14, InW: 14, Out
 // batch norm inception4c.branch3.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4c_branch3_1_conv(a *rt.Arena) {
-	inception4c_branch3_1_convConv.Run(a.Buf[100352:105056], a.Buf[275968:288512], n.w.inception4c_branch3_1_conv, nil, a.Scratch)
+	a.Conv(&inception4c_branch3_1_convConv, a.Buf[100352:105056], a.Buf[275968:288512], n.w.inception4c_branch3_1_conv, nil)
 }
 
 var inception4c_branch4_0Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -787,7 +787,7 @@ var inception4c_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // batch norm inception4c.branch4.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4c_branch4_1_conv(a *rt.Arena) {
-	inception4c_branch4_1_convConv.Run(a.Buf[100352:200704], a.Buf[288512:301056], n.w.inception4c_branch4_1_conv, nil, a.Scratch)
+	a.Conv(&inception4c_branch4_1_convConv, a.Buf[100352:200704], a.Buf[288512:301056], n.w.inception4c_branch4_1_conv, nil)
 }
 
 // inception4c.concat#44: concat
@@ -806,7 +806,7 @@ var inception4d_branch1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC
 // batch norm inception4d.branch1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4d_branch1_conv(a *rt.Arena) {
-	inception4d_branch1_convConv.Run(a.Buf[0:100352], a.Buf[257152:279104], n.w.inception4d_branch1_conv, nil, a.Scratch)
+	a.Conv(&inception4d_branch1_convConv, a.Buf[0:100352], a.Buf[257152:279104], n.w.inception4d_branch1_conv, nil)
 }
 
 var inception4d_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 144, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -816,7 +816,7 @@ var inception4d_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // batch norm inception4d.branch2.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4d_branch2_0_conv(a *rt.Arena) {
-	inception4d_branch2_0_convConv.Run(a.Buf[0:100352], a.Buf[100352:128576], n.w.inception4d_branch2_0_conv, nil, a.Scratch)
+	a.Conv(&inception4d_branch2_0_convConv, a.Buf[0:100352], a.Buf[100352:128576], n.w.inception4d_branch2_0_conv, nil)
 }
 
 var inception4d_branch2_1_convConv = kernels.Conv{InC: 144, InH: 14, InW: 14, OutC: 288, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -826,7 +826,7 @@ var inception4d_branch2_1_convConv = kernels.Conv{InC: 144, InH: 14, InW: 14, Ou
 // batch norm inception4d.branch2.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4d_branch2_1_conv(a *rt.Arena) {
-	inception4d_branch2_1_convConv.Run(a.Buf[100352:128576], a.Buf[200704:257152], n.w.inception4d_branch2_1_conv, nil, a.Scratch)
+	a.Conv(&inception4d_branch2_1_convConv, a.Buf[100352:128576], a.Buf[200704:257152], n.w.inception4d_branch2_1_conv, nil)
 }
 
 var inception4d_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 32, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -836,7 +836,7 @@ var inception4d_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // batch norm inception4d.branch3.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4d_branch3_0_conv(a *rt.Arena) {
-	inception4d_branch3_0_convConv.Run(a.Buf[0:100352], a.Buf[100352:106624], n.w.inception4d_branch3_0_conv, nil, a.Scratch)
+	a.Conv(&inception4d_branch3_0_convConv, a.Buf[0:100352], a.Buf[100352:106624], n.w.inception4d_branch3_0_conv, nil)
 }
 
 var inception4d_branch3_1_convConv = kernels.Conv{InC: 32, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -846,7 +846,7 @@ var inception4d_branch3_1_convConv = kernels.Conv{InC: 32, InH: 14, InW: 14, Out
 // batch norm inception4d.branch3.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4d_branch3_1_conv(a *rt.Arena) {
-	inception4d_branch3_1_convConv.Run(a.Buf[100352:106624], a.Buf[279104:291648], n.w.inception4d_branch3_1_conv, nil, a.Scratch)
+	a.Conv(&inception4d_branch3_1_convConv, a.Buf[100352:106624], a.Buf[279104:291648], n.w.inception4d_branch3_1_conv, nil)
 }
 
 var inception4d_branch4_0Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -864,7 +864,7 @@ var inception4d_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // batch norm inception4d.branch4.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4d_branch4_1_conv(a *rt.Arena) {
-	inception4d_branch4_1_convConv.Run(a.Buf[100352:200704], a.Buf[291648:304192], n.w.inception4d_branch4_1_conv, nil, a.Scratch)
+	a.Conv(&inception4d_branch4_1_convConv, a.Buf[100352:200704], a.Buf[291648:304192], n.w.inception4d_branch4_1_conv, nil)
 }
 
 // inception4d.concat#51: concat
@@ -883,7 +883,7 @@ var inception4e_branch1_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, OutC
 // batch norm inception4e.branch1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4e_branch1_conv(a *rt.Arena) {
-	inception4e_branch1_convConv.Run(a.Buf[0:103488], a.Buf[269696:319872], n.w.inception4e_branch1_conv, nil, a.Scratch)
+	a.Conv(&inception4e_branch1_convConv, a.Buf[0:103488], a.Buf[269696:319872], n.w.inception4e_branch1_conv, nil)
 }
 
 var inception4e_branch2_0_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 160, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -893,7 +893,7 @@ var inception4e_branch2_0_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, Ou
 // batch norm inception4e.branch2.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4e_branch2_0_conv(a *rt.Arena) {
-	inception4e_branch2_0_convConv.Run(a.Buf[0:103488], a.Buf[103488:134848], n.w.inception4e_branch2_0_conv, nil, a.Scratch)
+	a.Conv(&inception4e_branch2_0_convConv, a.Buf[0:103488], a.Buf[103488:134848], n.w.inception4e_branch2_0_conv, nil)
 }
 
 var inception4e_branch2_1_convConv = kernels.Conv{InC: 160, InH: 14, InW: 14, OutC: 320, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -903,7 +903,7 @@ var inception4e_branch2_1_convConv = kernels.Conv{InC: 160, InH: 14, InW: 14, Ou
 // batch norm inception4e.branch2.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4e_branch2_1_conv(a *rt.Arena) {
-	inception4e_branch2_1_convConv.Run(a.Buf[103488:134848], a.Buf[206976:269696], n.w.inception4e_branch2_1_conv, nil, a.Scratch)
+	a.Conv(&inception4e_branch2_1_convConv, a.Buf[103488:134848], a.Buf[206976:269696], n.w.inception4e_branch2_1_conv, nil)
 }
 
 var inception4e_branch3_0_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 32, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -913,7 +913,7 @@ var inception4e_branch3_0_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, Ou
 // batch norm inception4e.branch3.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4e_branch3_0_conv(a *rt.Arena) {
-	inception4e_branch3_0_convConv.Run(a.Buf[0:103488], a.Buf[103488:109760], n.w.inception4e_branch3_0_conv, nil, a.Scratch)
+	a.Conv(&inception4e_branch3_0_convConv, a.Buf[0:103488], a.Buf[103488:109760], n.w.inception4e_branch3_0_conv, nil)
 }
 
 var inception4e_branch3_1_convConv = kernels.Conv{InC: 32, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -923,7 +923,7 @@ var inception4e_branch3_1_convConv = kernels.Conv{InC: 32, InH: 14, InW: 14, Out
 // batch norm inception4e.branch3.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4e_branch3_1_conv(a *rt.Arena) {
-	inception4e_branch3_1_convConv.Run(a.Buf[103488:109760], a.Buf[319872:344960], n.w.inception4e_branch3_1_conv, nil, a.Scratch)
+	a.Conv(&inception4e_branch3_1_convConv, a.Buf[103488:109760], a.Buf[319872:344960], n.w.inception4e_branch3_1_conv, nil)
 }
 
 var inception4e_branch4_0Pool = kernels.Pool{C: 528, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -941,7 +941,7 @@ var inception4e_branch4_1_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, Ou
 // batch norm inception4e.branch4.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception4e_branch4_1_conv(a *rt.Arena) {
-	inception4e_branch4_1_convConv.Run(a.Buf[103488:206976], a.Buf[344960:370048], n.w.inception4e_branch4_1_conv, nil, a.Scratch)
+	a.Conv(&inception4e_branch4_1_convConv, a.Buf[103488:206976], a.Buf[344960:370048], n.w.inception4e_branch4_1_conv, nil)
 }
 
 // inception4e.concat#63: concat
@@ -968,7 +968,7 @@ var inception5a_branch1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 
 // batch norm inception5a.branch1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5a_branch1_conv(a *rt.Arena) {
-	inception5a_branch1_convConv.Run(a.Buf[163072:203840], a.Buf[56448:68992], n.w.inception5a_branch1_conv, nil, a.Scratch)
+	a.Conv(&inception5a_branch1_convConv, a.Buf[163072:203840], a.Buf[56448:68992], n.w.inception5a_branch1_conv, nil)
 }
 
 var inception5a_branch2_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 160, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -978,7 +978,7 @@ var inception5a_branch2_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // batch norm inception5a.branch2.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5a_branch2_0_conv(a *rt.Arena) {
-	inception5a_branch2_0_convConv.Run(a.Buf[163072:203840], a.Buf[0:7840], n.w.inception5a_branch2_0_conv, nil, a.Scratch)
+	a.Conv(&inception5a_branch2_0_convConv, a.Buf[163072:203840], a.Buf[0:7840], n.w.inception5a_branch2_0_conv, nil)
 }
 
 var inception5a_branch2_1_convConv = kernels.Conv{InC: 160, InH: 7, InW: 7, OutC: 320, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -988,7 +988,7 @@ var inception5a_branch2_1_convConv = kernels.Conv{InC: 160, InH: 7, InW: 7, OutC
 // batch norm inception5a.branch2.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5a_branch2_1_conv(a *rt.Arena) {
-	inception5a_branch2_1_convConv.Run(a.Buf[0:7840], a.Buf[40768:56448], n.w.inception5a_branch2_1_conv, nil, a.Scratch)
+	a.Conv(&inception5a_branch2_1_convConv, a.Buf[0:7840], a.Buf[40768:56448], n.w.inception5a_branch2_1_conv, nil)
 }
 
 var inception5a_branch3_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 32, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -998,7 +998,7 @@ var inception5a_branch3_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // batch norm inception5a.branch3.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5a_branch3_0_conv(a *rt.Arena) {
-	inception5a_branch3_0_convConv.Run(a.Buf[163072:203840], a.Buf[0:1568], n.w.inception5a_branch3_0_conv, nil, a.Scratch)
+	a.Conv(&inception5a_branch3_0_convConv, a.Buf[163072:203840], a.Buf[0:1568], n.w.inception5a_branch3_0_conv, nil)
 }
 
 var inception5a_branch3_1_convConv = kernels.Conv{InC: 32, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1008,7 +1008,7 @@ var inception5a_branch3_1_convConv = kernels.Conv{InC: 32, InH: 7, InW: 7, OutC:
 // batch norm inception5a.branch3.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5a_branch3_1_conv(a *rt.Arena) {
-	inception5a_branch3_1_convConv.Run(a.Buf[0:1568], a.Buf[68992:75264], n.w.inception5a_branch3_1_conv, nil, a.Scratch)
+	a.Conv(&inception5a_branch3_1_convConv, a.Buf[0:1568], a.Buf[68992:75264], n.w.inception5a_branch3_1_conv, nil)
 }
 
 var inception5a_branch4_0Pool = kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -1026,7 +1026,7 @@ var inception5a_branch4_1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // batch norm inception5a.branch4.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5a_branch4_1_conv(a *rt.Arena) {
-	inception5a_branch4_1_convConv.Run(a.Buf[0:40768], a.Buf[75264:81536], n.w.inception5a_branch4_1_conv, nil, a.Scratch)
+	a.Conv(&inception5a_branch4_1_convConv, a.Buf[0:40768], a.Buf[75264:81536], n.w.inception5a_branch4_1_conv, nil)
 }
 
 // inception5a.concat#70: concat
@@ -1045,7 +1045,7 @@ var inception5b_branch1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 
 // batch norm inception5b.branch1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5b_branch1_conv(a *rt.Arena) {
-	inception5b_branch1_convConv.Run(a.Buf[0:40768], a.Buf[81536:100352], n.w.inception5b_branch1_conv, nil, a.Scratch)
+	a.Conv(&inception5b_branch1_convConv, a.Buf[0:40768], a.Buf[81536:100352], n.w.inception5b_branch1_conv, nil)
 }
 
 var inception5b_branch2_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1055,7 +1055,7 @@ var inception5b_branch2_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // batch norm inception5b.branch2.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5b_branch2_0_conv(a *rt.Arena) {
-	inception5b_branch2_0_convConv.Run(a.Buf[0:40768], a.Buf[40768:50176], n.w.inception5b_branch2_0_conv, nil, a.Scratch)
+	a.Conv(&inception5b_branch2_0_convConv, a.Buf[0:40768], a.Buf[40768:50176], n.w.inception5b_branch2_0_conv, nil)
 }
 
 var inception5b_branch2_1_convConv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 384, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1065,7 +1065,7 @@ var inception5b_branch2_1_convConv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC
 // batch norm inception5b.branch2.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5b_branch2_1_conv(a *rt.Arena) {
-	inception5b_branch2_1_convConv.Run(a.Buf[40768:50176], a.Buf[100352:119168], n.w.inception5b_branch2_1_conv, nil, a.Scratch)
+	a.Conv(&inception5b_branch2_1_convConv, a.Buf[40768:50176], a.Buf[100352:119168], n.w.inception5b_branch2_1_conv, nil)
 }
 
 var inception5b_branch3_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 48, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1075,7 +1075,7 @@ var inception5b_branch3_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // batch norm inception5b.branch3.0.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5b_branch3_0_conv(a *rt.Arena) {
-	inception5b_branch3_0_convConv.Run(a.Buf[0:40768], a.Buf[40768:43120], n.w.inception5b_branch3_0_conv, nil, a.Scratch)
+	a.Conv(&inception5b_branch3_0_convConv, a.Buf[0:40768], a.Buf[40768:43120], n.w.inception5b_branch3_0_conv, nil)
 }
 
 var inception5b_branch3_1_convConv = kernels.Conv{InC: 48, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1085,7 +1085,7 @@ var inception5b_branch3_1_convConv = kernels.Conv{InC: 48, InH: 7, InW: 7, OutC:
 // batch norm inception5b.branch3.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5b_branch3_1_conv(a *rt.Arena) {
-	inception5b_branch3_1_convConv.Run(a.Buf[40768:43120], a.Buf[119168:125440], n.w.inception5b_branch3_1_conv, nil, a.Scratch)
+	a.Conv(&inception5b_branch3_1_convConv, a.Buf[40768:43120], a.Buf[119168:125440], n.w.inception5b_branch3_1_conv, nil)
 }
 
 var inception5b_branch4_0Pool = kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -1103,7 +1103,7 @@ var inception5b_branch4_1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // batch norm inception5b.branch4.1.bn folded in (eps 0.001)
 // then relu
 func (n *Net) inception5b_branch4_1_conv(a *rt.Arena) {
-	inception5b_branch4_1_convConv.Run(a.Buf[40768:81536], a.Buf[125440:131712], n.w.inception5b_branch4_1_conv, nil, a.Scratch)
+	a.Conv(&inception5b_branch4_1_convConv, a.Buf[40768:81536], a.Buf[125440:131712], n.w.inception5b_branch4_1_conv, nil)
 }
 
 // inception5b.concat#77: concat

@@ -573,7 +573,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, Ou
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) conv1(a *rt.Arena) {
-	conv1Conv.Run(a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil, a.Scratch)
+	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
 }
 
 var maxpoolPool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -591,7 +591,7 @@ var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_0_conv1(a *rt.Arena) {
-	layer1_0_conv1Conv.Run(a.Buf[1605632:1806336], a.Buf[0:200704], n.w.layer1_0_conv1, nil, a.Scratch)
+	a.Conv(&layer1_0_conv1Conv, a.Buf[1605632:1806336], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
 }
 
 var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -601,7 +601,7 @@ var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_0_conv2(a *rt.Arena) {
-	layer1_0_conv2Conv.Run(a.Buf[0:200704], a.Buf[802816:1003520], n.w.layer1_0_conv2, nil, a.Scratch)
+	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[802816:1003520], n.w.layer1_0_conv2, nil)
 }
 
 var layer1_0_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -610,7 +610,7 @@ var layer1_0_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // layer1.0.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer1_0_conv3(a *rt.Arena) {
-	layer1_0_conv3Conv.Run(a.Buf[802816:1003520], a.Buf[0:802816], n.w.layer1_0_conv3, nil, a.Scratch)
+	a.Conv(&layer1_0_conv3Conv, a.Buf[802816:1003520], a.Buf[0:802816], n.w.layer1_0_conv3, nil)
 }
 
 var layer1_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -621,7 +621,7 @@ var layer1_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 25
 // residual layer1.0.conv3 added
 // then relu
 func (n *Net) layer1_0_downsample_0(a *rt.Arena) {
-	layer1_0_downsample_0Conv.Run(a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_0_downsample_0, a.Buf[0:802816], a.Scratch)
+	a.Conv(&layer1_0_downsample_0Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_0_downsample_0, a.Buf[0:802816])
 }
 
 var layer1_1_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -631,7 +631,7 @@ var layer1_1_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_1_conv1(a *rt.Arena) {
-	layer1_1_conv1Conv.Run(a.Buf[802816:1605632], a.Buf[0:200704], n.w.layer1_1_conv1, nil, a.Scratch)
+	a.Conv(&layer1_1_conv1Conv, a.Buf[802816:1605632], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
 }
 
 var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -641,7 +641,7 @@ var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_1_conv2(a *rt.Arena) {
-	layer1_1_conv2Conv.Run(a.Buf[0:200704], a.Buf[1605632:1806336], n.w.layer1_1_conv2, nil, a.Scratch)
+	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[1605632:1806336], n.w.layer1_1_conv2, nil)
 }
 
 var layer1_1_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -652,7 +652,7 @@ var layer1_1_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // residual layer1.0.downsample.0 added
 // then relu
 func (n *Net) layer1_1_conv3(a *rt.Arena) {
-	layer1_1_conv3Conv.Run(a.Buf[1605632:1806336], a.Buf[0:802816], n.w.layer1_1_conv3, a.Buf[802816:1605632], a.Scratch)
+	a.Conv(&layer1_1_conv3Conv, a.Buf[1605632:1806336], a.Buf[0:802816], n.w.layer1_1_conv3, a.Buf[802816:1605632])
 }
 
 var layer1_2_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -662,7 +662,7 @@ var layer1_2_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_2_conv1(a *rt.Arena) {
-	layer1_2_conv1Conv.Run(a.Buf[0:802816], a.Buf[802816:1003520], n.w.layer1_2_conv1, nil, a.Scratch)
+	a.Conv(&layer1_2_conv1Conv, a.Buf[0:802816], a.Buf[802816:1003520], n.w.layer1_2_conv1, nil)
 }
 
 var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -672,7 +672,7 @@ var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_2_conv2(a *rt.Arena) {
-	layer1_2_conv2Conv.Run(a.Buf[802816:1003520], a.Buf[1605632:1806336], n.w.layer1_2_conv2, nil, a.Scratch)
+	a.Conv(&layer1_2_conv2Conv, a.Buf[802816:1003520], a.Buf[1605632:1806336], n.w.layer1_2_conv2, nil)
 }
 
 var layer1_2_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -683,7 +683,7 @@ var layer1_2_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // residual layer1.1.conv3 added
 // then relu
 func (n *Net) layer1_2_conv3(a *rt.Arena) {
-	layer1_2_conv3Conv.Run(a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_2_conv3, a.Buf[0:802816], a.Scratch)
+	a.Conv(&layer1_2_conv3Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_2_conv3, a.Buf[0:802816])
 }
 
 var layer2_0_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -693,7 +693,7 @@ var layer2_0_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, Out
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_0_conv1(a *rt.Arena) {
-	layer2_0_conv1Conv.Run(a.Buf[802816:1605632], a.Buf[0:401408], n.w.layer2_0_conv1, nil, a.Scratch)
+	a.Conv(&layer2_0_conv1Conv, a.Buf[802816:1605632], a.Buf[0:401408], n.w.layer2_0_conv1, nil)
 }
 
 var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -703,7 +703,7 @@ var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, Out
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_0_conv2(a *rt.Arena) {
-	layer2_0_conv2Conv.Run(a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_0_conv2, nil, a.Scratch)
+	a.Conv(&layer2_0_conv2Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_0_conv2, nil)
 }
 
 var layer2_0_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -712,7 +712,7 @@ var layer2_0_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // layer2.0.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer2_0_conv3(a *rt.Arena) {
-	layer2_0_conv3Conv.Run(a.Buf[401408:501760], a.Buf[0:401408], n.w.layer2_0_conv3, nil, a.Scratch)
+	a.Conv(&layer2_0_conv3Conv, a.Buf[401408:501760], a.Buf[0:401408], n.w.layer2_0_conv3, nil)
 }
 
 var layer2_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -723,7 +723,7 @@ var layer2_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 5
 // residual layer2.0.conv3 added
 // then relu
 func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
-	layer2_0_downsample_0Conv.Run(a.Buf[802816:1605632], a.Buf[401408:802816], n.w.layer2_0_downsample_0, a.Buf[0:401408], a.Scratch)
+	a.Conv(&layer2_0_downsample_0Conv, a.Buf[802816:1605632], a.Buf[401408:802816], n.w.layer2_0_downsample_0, a.Buf[0:401408])
 }
 
 var layer2_1_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -733,7 +733,7 @@ var layer2_1_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_1_conv1(a *rt.Arena) {
-	layer2_1_conv1Conv.Run(a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_1_conv1, nil, a.Scratch)
+	a.Conv(&layer2_1_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_1_conv1, nil)
 }
 
 var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -743,7 +743,7 @@ var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_1_conv2(a *rt.Arena) {
-	layer2_1_conv2Conv.Run(a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_1_conv2, nil, a.Scratch)
+	a.Conv(&layer2_1_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_1_conv2, nil)
 }
 
 var layer2_1_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -754,7 +754,7 @@ var layer2_1_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.0.downsample.0 added
 // then relu
 func (n *Net) layer2_1_conv3(a *rt.Arena) {
-	layer2_1_conv3Conv.Run(a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_1_conv3, a.Buf[401408:802816], a.Scratch)
+	a.Conv(&layer2_1_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_1_conv3, a.Buf[401408:802816])
 }
 
 var layer2_2_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -764,7 +764,7 @@ var layer2_2_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_2_conv1(a *rt.Arena) {
-	layer2_2_conv1Conv.Run(a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_2_conv1, nil, a.Scratch)
+	a.Conv(&layer2_2_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_2_conv1, nil)
 }
 
 var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -774,7 +774,7 @@ var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_2_conv2(a *rt.Arena) {
-	layer2_2_conv2Conv.Run(a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_2_conv2, nil, a.Scratch)
+	a.Conv(&layer2_2_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_2_conv2, nil)
 }
 
 var layer2_2_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -785,7 +785,7 @@ var layer2_2_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.1.conv3 added
 // then relu
 func (n *Net) layer2_2_conv3(a *rt.Arena) {
-	layer2_2_conv3Conv.Run(a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_2_conv3, a.Buf[0:401408], a.Scratch)
+	a.Conv(&layer2_2_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_2_conv3, a.Buf[0:401408])
 }
 
 var layer2_3_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -795,7 +795,7 @@ var layer2_3_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_3_conv1(a *rt.Arena) {
-	layer2_3_conv1Conv.Run(a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_3_conv1, nil, a.Scratch)
+	a.Conv(&layer2_3_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_3_conv1, nil)
 }
 
 var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -805,7 +805,7 @@ var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_3_conv2(a *rt.Arena) {
-	layer2_3_conv2Conv.Run(a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_3_conv2, nil, a.Scratch)
+	a.Conv(&layer2_3_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_3_conv2, nil)
 }
 
 var layer2_3_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -816,7 +816,7 @@ var layer2_3_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.2.conv3 added
 // then relu
 func (n *Net) layer2_3_conv3(a *rt.Arena) {
-	layer2_3_conv3Conv.Run(a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_3_conv3, a.Buf[401408:802816], a.Scratch)
+	a.Conv(&layer2_3_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_3_conv3, a.Buf[401408:802816])
 }
 
 var layer3_0_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -826,7 +826,7 @@ var layer3_0_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, Out
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_0_conv1(a *rt.Arena) {
-	layer3_0_conv1Conv.Run(a.Buf[0:401408], a.Buf[401408:602112], n.w.layer3_0_conv1, nil, a.Scratch)
+	a.Conv(&layer3_0_conv1Conv, a.Buf[0:401408], a.Buf[401408:602112], n.w.layer3_0_conv1, nil)
 }
 
 var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -836,7 +836,7 @@ var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, Out
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_0_conv2(a *rt.Arena) {
-	layer3_0_conv2Conv.Run(a.Buf[401408:602112], a.Buf[602112:652288], n.w.layer3_0_conv2, nil, a.Scratch)
+	a.Conv(&layer3_0_conv2Conv, a.Buf[401408:602112], a.Buf[602112:652288], n.w.layer3_0_conv2, nil)
 }
 
 var layer3_0_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -845,7 +845,7 @@ var layer3_0_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // layer3.0.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer3_0_conv3(a *rt.Arena) {
-	layer3_0_conv3Conv.Run(a.Buf[602112:652288], a.Buf[401408:602112], n.w.layer3_0_conv3, nil, a.Scratch)
+	a.Conv(&layer3_0_conv3Conv, a.Buf[602112:652288], a.Buf[401408:602112], n.w.layer3_0_conv3, nil)
 }
 
 var layer3_0_downsample_0Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -856,7 +856,7 @@ var layer3_0_downsample_0Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1
 // residual layer3.0.conv3 added
 // then relu
 func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
-	layer3_0_downsample_0Conv.Run(a.Buf[0:401408], a.Buf[602112:802816], n.w.layer3_0_downsample_0, a.Buf[401408:602112], a.Scratch)
+	a.Conv(&layer3_0_downsample_0Conv, a.Buf[0:401408], a.Buf[602112:802816], n.w.layer3_0_downsample_0, a.Buf[401408:602112])
 }
 
 var layer3_1_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -866,7 +866,7 @@ var layer3_1_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_1_conv1(a *rt.Arena) {
-	layer3_1_conv1Conv.Run(a.Buf[602112:802816], a.Buf[0:50176], n.w.layer3_1_conv1, nil, a.Scratch)
+	a.Conv(&layer3_1_conv1Conv, a.Buf[602112:802816], a.Buf[0:50176], n.w.layer3_1_conv1, nil)
 }
 
 var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -876,7 +876,7 @@ var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_1_conv2(a *rt.Arena) {
-	layer3_1_conv2Conv.Run(a.Buf[0:50176], a.Buf[200704:250880], n.w.layer3_1_conv2, nil, a.Scratch)
+	a.Conv(&layer3_1_conv2Conv, a.Buf[0:50176], a.Buf[200704:250880], n.w.layer3_1_conv2, nil)
 }
 
 var layer3_1_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -887,7 +887,7 @@ var layer3_1_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.0.downsample.0 added
 // then relu
 func (n *Net) layer3_1_conv3(a *rt.Arena) {
-	layer3_1_conv3Conv.Run(a.Buf[200704:250880], a.Buf[0:200704], n.w.layer3_1_conv3, a.Buf[602112:802816], a.Scratch)
+	a.Conv(&layer3_1_conv3Conv, a.Buf[200704:250880], a.Buf[0:200704], n.w.layer3_1_conv3, a.Buf[602112:802816])
 }
 
 var layer3_2_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -897,7 +897,7 @@ var layer3_2_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_2_conv1(a *rt.Arena) {
-	layer3_2_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_2_conv1, nil, a.Scratch)
+	a.Conv(&layer3_2_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_2_conv1, nil)
 }
 
 var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -907,7 +907,7 @@ var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_2_conv2(a *rt.Arena) {
-	layer3_2_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_2_conv2, nil, a.Scratch)
+	a.Conv(&layer3_2_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_2_conv2, nil)
 }
 
 var layer3_2_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -918,7 +918,7 @@ var layer3_2_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.1.conv3 added
 // then relu
 func (n *Net) layer3_2_conv3(a *rt.Arena) {
-	layer3_2_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_2_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_2_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_2_conv3, a.Buf[0:200704])
 }
 
 var layer3_3_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -928,7 +928,7 @@ var layer3_3_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_3_conv1(a *rt.Arena) {
-	layer3_3_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_3_conv1, nil, a.Scratch)
+	a.Conv(&layer3_3_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_3_conv1, nil)
 }
 
 var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -938,7 +938,7 @@ var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_3_conv2(a *rt.Arena) {
-	layer3_3_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_3_conv2, nil, a.Scratch)
+	a.Conv(&layer3_3_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_3_conv2, nil)
 }
 
 var layer3_3_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -949,7 +949,7 @@ var layer3_3_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.2.conv3 added
 // then relu
 func (n *Net) layer3_3_conv3(a *rt.Arena) {
-	layer3_3_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_3_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_3_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_3_conv3, a.Buf[200704:401408])
 }
 
 var layer3_4_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -959,7 +959,7 @@ var layer3_4_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_4_conv1(a *rt.Arena) {
-	layer3_4_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_4_conv1, nil, a.Scratch)
+	a.Conv(&layer3_4_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_4_conv1, nil)
 }
 
 var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -969,7 +969,7 @@ var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_4_conv2(a *rt.Arena) {
-	layer3_4_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_4_conv2, nil, a.Scratch)
+	a.Conv(&layer3_4_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_4_conv2, nil)
 }
 
 var layer3_4_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -980,7 +980,7 @@ var layer3_4_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.3.conv3 added
 // then relu
 func (n *Net) layer3_4_conv3(a *rt.Arena) {
-	layer3_4_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_4_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_4_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_4_conv3, a.Buf[0:200704])
 }
 
 var layer3_5_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -990,7 +990,7 @@ var layer3_5_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_5_conv1(a *rt.Arena) {
-	layer3_5_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_5_conv1, nil, a.Scratch)
+	a.Conv(&layer3_5_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_5_conv1, nil)
 }
 
 var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1000,7 +1000,7 @@ var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_5_conv2(a *rt.Arena) {
-	layer3_5_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_5_conv2, nil, a.Scratch)
+	a.Conv(&layer3_5_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_5_conv2, nil)
 }
 
 var layer3_5_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1011,7 +1011,7 @@ var layer3_5_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.4.conv3 added
 // then relu
 func (n *Net) layer3_5_conv3(a *rt.Arena) {
-	layer3_5_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_5_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_5_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_5_conv3, a.Buf[200704:401408])
 }
 
 var layer3_6_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1021,7 +1021,7 @@ var layer3_6_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.6.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_6_conv1(a *rt.Arena) {
-	layer3_6_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_6_conv1, nil, a.Scratch)
+	a.Conv(&layer3_6_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_6_conv1, nil)
 }
 
 var layer3_6_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1031,7 +1031,7 @@ var layer3_6_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.6.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_6_conv2(a *rt.Arena) {
-	layer3_6_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_6_conv2, nil, a.Scratch)
+	a.Conv(&layer3_6_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_6_conv2, nil)
 }
 
 var layer3_6_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1042,7 +1042,7 @@ var layer3_6_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.5.conv3 added
 // then relu
 func (n *Net) layer3_6_conv3(a *rt.Arena) {
-	layer3_6_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_6_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_6_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_6_conv3, a.Buf[0:200704])
 }
 
 var layer3_7_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1052,7 +1052,7 @@ var layer3_7_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.7.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_7_conv1(a *rt.Arena) {
-	layer3_7_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_7_conv1, nil, a.Scratch)
+	a.Conv(&layer3_7_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_7_conv1, nil)
 }
 
 var layer3_7_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1062,7 +1062,7 @@ var layer3_7_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.7.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_7_conv2(a *rt.Arena) {
-	layer3_7_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_7_conv2, nil, a.Scratch)
+	a.Conv(&layer3_7_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_7_conv2, nil)
 }
 
 var layer3_7_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1073,7 +1073,7 @@ var layer3_7_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.6.conv3 added
 // then relu
 func (n *Net) layer3_7_conv3(a *rt.Arena) {
-	layer3_7_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_7_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_7_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_7_conv3, a.Buf[200704:401408])
 }
 
 var layer3_8_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1083,7 +1083,7 @@ var layer3_8_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.8.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_8_conv1(a *rt.Arena) {
-	layer3_8_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_8_conv1, nil, a.Scratch)
+	a.Conv(&layer3_8_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_8_conv1, nil)
 }
 
 var layer3_8_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1093,7 +1093,7 @@ var layer3_8_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.8.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_8_conv2(a *rt.Arena) {
-	layer3_8_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_8_conv2, nil, a.Scratch)
+	a.Conv(&layer3_8_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_8_conv2, nil)
 }
 
 var layer3_8_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1104,7 +1104,7 @@ var layer3_8_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.7.conv3 added
 // then relu
 func (n *Net) layer3_8_conv3(a *rt.Arena) {
-	layer3_8_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_8_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_8_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_8_conv3, a.Buf[0:200704])
 }
 
 var layer3_9_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1114,7 +1114,7 @@ var layer3_9_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.9.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_9_conv1(a *rt.Arena) {
-	layer3_9_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_9_conv1, nil, a.Scratch)
+	a.Conv(&layer3_9_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_9_conv1, nil)
 }
 
 var layer3_9_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1124,7 +1124,7 @@ var layer3_9_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.9.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_9_conv2(a *rt.Arena) {
-	layer3_9_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_9_conv2, nil, a.Scratch)
+	a.Conv(&layer3_9_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_9_conv2, nil)
 }
 
 var layer3_9_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1135,7 +1135,7 @@ var layer3_9_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.8.conv3 added
 // then relu
 func (n *Net) layer3_9_conv3(a *rt.Arena) {
-	layer3_9_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_9_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_9_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_9_conv3, a.Buf[200704:401408])
 }
 
 var layer3_10_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1145,7 +1145,7 @@ var layer3_10_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.10.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_10_conv1(a *rt.Arena) {
-	layer3_10_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_10_conv1, nil, a.Scratch)
+	a.Conv(&layer3_10_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_10_conv1, nil)
 }
 
 var layer3_10_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1155,7 +1155,7 @@ var layer3_10_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.10.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_10_conv2(a *rt.Arena) {
-	layer3_10_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_10_conv2, nil, a.Scratch)
+	a.Conv(&layer3_10_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_10_conv2, nil)
 }
 
 var layer3_10_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1166,7 +1166,7 @@ var layer3_10_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.9.conv3 added
 // then relu
 func (n *Net) layer3_10_conv3(a *rt.Arena) {
-	layer3_10_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_10_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_10_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_10_conv3, a.Buf[0:200704])
 }
 
 var layer3_11_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1176,7 +1176,7 @@ var layer3_11_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.11.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_11_conv1(a *rt.Arena) {
-	layer3_11_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_11_conv1, nil, a.Scratch)
+	a.Conv(&layer3_11_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_11_conv1, nil)
 }
 
 var layer3_11_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1186,7 +1186,7 @@ var layer3_11_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.11.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_11_conv2(a *rt.Arena) {
-	layer3_11_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_11_conv2, nil, a.Scratch)
+	a.Conv(&layer3_11_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_11_conv2, nil)
 }
 
 var layer3_11_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1197,7 +1197,7 @@ var layer3_11_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.10.conv3 added
 // then relu
 func (n *Net) layer3_11_conv3(a *rt.Arena) {
-	layer3_11_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_11_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_11_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_11_conv3, a.Buf[200704:401408])
 }
 
 var layer3_12_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1207,7 +1207,7 @@ var layer3_12_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.12.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_12_conv1(a *rt.Arena) {
-	layer3_12_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_12_conv1, nil, a.Scratch)
+	a.Conv(&layer3_12_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_12_conv1, nil)
 }
 
 var layer3_12_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1217,7 +1217,7 @@ var layer3_12_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.12.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_12_conv2(a *rt.Arena) {
-	layer3_12_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_12_conv2, nil, a.Scratch)
+	a.Conv(&layer3_12_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_12_conv2, nil)
 }
 
 var layer3_12_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1228,7 +1228,7 @@ var layer3_12_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.11.conv3 added
 // then relu
 func (n *Net) layer3_12_conv3(a *rt.Arena) {
-	layer3_12_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_12_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_12_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_12_conv3, a.Buf[0:200704])
 }
 
 var layer3_13_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1238,7 +1238,7 @@ var layer3_13_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.13.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_13_conv1(a *rt.Arena) {
-	layer3_13_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_13_conv1, nil, a.Scratch)
+	a.Conv(&layer3_13_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_13_conv1, nil)
 }
 
 var layer3_13_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1248,7 +1248,7 @@ var layer3_13_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.13.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_13_conv2(a *rt.Arena) {
-	layer3_13_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_13_conv2, nil, a.Scratch)
+	a.Conv(&layer3_13_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_13_conv2, nil)
 }
 
 var layer3_13_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1259,7 +1259,7 @@ var layer3_13_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.12.conv3 added
 // then relu
 func (n *Net) layer3_13_conv3(a *rt.Arena) {
-	layer3_13_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_13_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_13_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_13_conv3, a.Buf[200704:401408])
 }
 
 var layer3_14_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1269,7 +1269,7 @@ var layer3_14_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.14.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_14_conv1(a *rt.Arena) {
-	layer3_14_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_14_conv1, nil, a.Scratch)
+	a.Conv(&layer3_14_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_14_conv1, nil)
 }
 
 var layer3_14_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1279,7 +1279,7 @@ var layer3_14_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.14.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_14_conv2(a *rt.Arena) {
-	layer3_14_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_14_conv2, nil, a.Scratch)
+	a.Conv(&layer3_14_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_14_conv2, nil)
 }
 
 var layer3_14_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1290,7 +1290,7 @@ var layer3_14_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.13.conv3 added
 // then relu
 func (n *Net) layer3_14_conv3(a *rt.Arena) {
-	layer3_14_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_14_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_14_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_14_conv3, a.Buf[0:200704])
 }
 
 var layer3_15_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1300,7 +1300,7 @@ var layer3_15_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.15.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_15_conv1(a *rt.Arena) {
-	layer3_15_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_15_conv1, nil, a.Scratch)
+	a.Conv(&layer3_15_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_15_conv1, nil)
 }
 
 var layer3_15_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1310,7 +1310,7 @@ var layer3_15_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.15.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_15_conv2(a *rt.Arena) {
-	layer3_15_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_15_conv2, nil, a.Scratch)
+	a.Conv(&layer3_15_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_15_conv2, nil)
 }
 
 var layer3_15_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1321,7 +1321,7 @@ var layer3_15_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.14.conv3 added
 // then relu
 func (n *Net) layer3_15_conv3(a *rt.Arena) {
-	layer3_15_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_15_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_15_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_15_conv3, a.Buf[200704:401408])
 }
 
 var layer3_16_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1331,7 +1331,7 @@ var layer3_16_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.16.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_16_conv1(a *rt.Arena) {
-	layer3_16_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_16_conv1, nil, a.Scratch)
+	a.Conv(&layer3_16_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_16_conv1, nil)
 }
 
 var layer3_16_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1341,7 +1341,7 @@ var layer3_16_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.16.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_16_conv2(a *rt.Arena) {
-	layer3_16_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_16_conv2, nil, a.Scratch)
+	a.Conv(&layer3_16_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_16_conv2, nil)
 }
 
 var layer3_16_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1352,7 +1352,7 @@ var layer3_16_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.15.conv3 added
 // then relu
 func (n *Net) layer3_16_conv3(a *rt.Arena) {
-	layer3_16_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_16_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_16_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_16_conv3, a.Buf[0:200704])
 }
 
 var layer3_17_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1362,7 +1362,7 @@ var layer3_17_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.17.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_17_conv1(a *rt.Arena) {
-	layer3_17_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_17_conv1, nil, a.Scratch)
+	a.Conv(&layer3_17_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_17_conv1, nil)
 }
 
 var layer3_17_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1372,7 +1372,7 @@ var layer3_17_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.17.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_17_conv2(a *rt.Arena) {
-	layer3_17_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_17_conv2, nil, a.Scratch)
+	a.Conv(&layer3_17_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_17_conv2, nil)
 }
 
 var layer3_17_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1383,7 +1383,7 @@ var layer3_17_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.16.conv3 added
 // then relu
 func (n *Net) layer3_17_conv3(a *rt.Arena) {
-	layer3_17_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_17_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_17_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_17_conv3, a.Buf[200704:401408])
 }
 
 var layer3_18_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1393,7 +1393,7 @@ var layer3_18_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.18.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_18_conv1(a *rt.Arena) {
-	layer3_18_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_18_conv1, nil, a.Scratch)
+	a.Conv(&layer3_18_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_18_conv1, nil)
 }
 
 var layer3_18_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1403,7 +1403,7 @@ var layer3_18_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.18.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_18_conv2(a *rt.Arena) {
-	layer3_18_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_18_conv2, nil, a.Scratch)
+	a.Conv(&layer3_18_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_18_conv2, nil)
 }
 
 var layer3_18_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1414,7 +1414,7 @@ var layer3_18_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.17.conv3 added
 // then relu
 func (n *Net) layer3_18_conv3(a *rt.Arena) {
-	layer3_18_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_18_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_18_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_18_conv3, a.Buf[0:200704])
 }
 
 var layer3_19_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1424,7 +1424,7 @@ var layer3_19_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.19.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_19_conv1(a *rt.Arena) {
-	layer3_19_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_19_conv1, nil, a.Scratch)
+	a.Conv(&layer3_19_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_19_conv1, nil)
 }
 
 var layer3_19_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1434,7 +1434,7 @@ var layer3_19_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.19.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_19_conv2(a *rt.Arena) {
-	layer3_19_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_19_conv2, nil, a.Scratch)
+	a.Conv(&layer3_19_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_19_conv2, nil)
 }
 
 var layer3_19_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1445,7 +1445,7 @@ var layer3_19_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.18.conv3 added
 // then relu
 func (n *Net) layer3_19_conv3(a *rt.Arena) {
-	layer3_19_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_19_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_19_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_19_conv3, a.Buf[200704:401408])
 }
 
 var layer3_20_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1455,7 +1455,7 @@ var layer3_20_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.20.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_20_conv1(a *rt.Arena) {
-	layer3_20_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_20_conv1, nil, a.Scratch)
+	a.Conv(&layer3_20_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_20_conv1, nil)
 }
 
 var layer3_20_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1465,7 +1465,7 @@ var layer3_20_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.20.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_20_conv2(a *rt.Arena) {
-	layer3_20_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_20_conv2, nil, a.Scratch)
+	a.Conv(&layer3_20_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_20_conv2, nil)
 }
 
 var layer3_20_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1476,7 +1476,7 @@ var layer3_20_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.19.conv3 added
 // then relu
 func (n *Net) layer3_20_conv3(a *rt.Arena) {
-	layer3_20_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_20_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_20_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_20_conv3, a.Buf[0:200704])
 }
 
 var layer3_21_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1486,7 +1486,7 @@ var layer3_21_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.21.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_21_conv1(a *rt.Arena) {
-	layer3_21_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_21_conv1, nil, a.Scratch)
+	a.Conv(&layer3_21_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_21_conv1, nil)
 }
 
 var layer3_21_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1496,7 +1496,7 @@ var layer3_21_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.21.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_21_conv2(a *rt.Arena) {
-	layer3_21_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_21_conv2, nil, a.Scratch)
+	a.Conv(&layer3_21_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_21_conv2, nil)
 }
 
 var layer3_21_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1507,7 +1507,7 @@ var layer3_21_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.20.conv3 added
 // then relu
 func (n *Net) layer3_21_conv3(a *rt.Arena) {
-	layer3_21_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_21_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_21_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_21_conv3, a.Buf[200704:401408])
 }
 
 var layer3_22_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1517,7 +1517,7 @@ var layer3_22_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.22.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_22_conv1(a *rt.Arena) {
-	layer3_22_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_22_conv1, nil, a.Scratch)
+	a.Conv(&layer3_22_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_22_conv1, nil)
 }
 
 var layer3_22_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1527,7 +1527,7 @@ var layer3_22_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.22.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_22_conv2(a *rt.Arena) {
-	layer3_22_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_22_conv2, nil, a.Scratch)
+	a.Conv(&layer3_22_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_22_conv2, nil)
 }
 
 var layer3_22_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1538,7 +1538,7 @@ var layer3_22_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.21.conv3 added
 // then relu
 func (n *Net) layer3_22_conv3(a *rt.Arena) {
-	layer3_22_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_22_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_22_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_22_conv3, a.Buf[0:200704])
 }
 
 var layer4_0_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1548,7 +1548,7 @@ var layer4_0_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, Ou
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_0_conv1(a *rt.Arena) {
-	layer4_0_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:100352], n.w.layer4_0_conv1, nil, a.Scratch)
+	a.Conv(&layer4_0_conv1Conv, a.Buf[200704:401408], a.Buf[0:100352], n.w.layer4_0_conv1, nil)
 }
 
 var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1558,7 +1558,7 @@ var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, Out
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_0_conv2(a *rt.Arena) {
-	layer4_0_conv2Conv.Run(a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_0_conv2, nil, a.Scratch)
+	a.Conv(&layer4_0_conv2Conv, a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_0_conv2, nil)
 }
 
 var layer4_0_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -1567,7 +1567,7 @@ var layer4_0_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // layer4.0.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer4_0_conv3(a *rt.Arena) {
-	layer4_0_conv3Conv.Run(a.Buf[100352:125440], a.Buf[0:100352], n.w.layer4_0_conv3, nil, a.Scratch)
+	a.Conv(&layer4_0_conv3Conv, a.Buf[100352:125440], a.Buf[0:100352], n.w.layer4_0_conv3, nil)
 }
 
 var layer4_0_downsample_0Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1578,7 +1578,7 @@ var layer4_0_downsample_0Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 
 // residual layer4.0.conv3 added
 // then relu
 func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
-	layer4_0_downsample_0Conv.Run(a.Buf[200704:401408], a.Buf[100352:200704], n.w.layer4_0_downsample_0, a.Buf[0:100352], a.Scratch)
+	a.Conv(&layer4_0_downsample_0Conv, a.Buf[200704:401408], a.Buf[100352:200704], n.w.layer4_0_downsample_0, a.Buf[0:100352])
 }
 
 var layer4_1_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1588,7 +1588,7 @@ var layer4_1_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_1_conv1(a *rt.Arena) {
-	layer4_1_conv1Conv.Run(a.Buf[100352:200704], a.Buf[0:25088], n.w.layer4_1_conv1, nil, a.Scratch)
+	a.Conv(&layer4_1_conv1Conv, a.Buf[100352:200704], a.Buf[0:25088], n.w.layer4_1_conv1, nil)
 }
 
 var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1598,7 +1598,7 @@ var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_1_conv2(a *rt.Arena) {
-	layer4_1_conv2Conv.Run(a.Buf[0:25088], a.Buf[200704:225792], n.w.layer4_1_conv2, nil, a.Scratch)
+	a.Conv(&layer4_1_conv2Conv, a.Buf[0:25088], a.Buf[200704:225792], n.w.layer4_1_conv2, nil)
 }
 
 var layer4_1_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1609,7 +1609,7 @@ var layer4_1_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // residual layer4.0.downsample.0 added
 // then relu
 func (n *Net) layer4_1_conv3(a *rt.Arena) {
-	layer4_1_conv3Conv.Run(a.Buf[200704:225792], a.Buf[0:100352], n.w.layer4_1_conv3, a.Buf[100352:200704], a.Scratch)
+	a.Conv(&layer4_1_conv3Conv, a.Buf[200704:225792], a.Buf[0:100352], n.w.layer4_1_conv3, a.Buf[100352:200704])
 }
 
 var layer4_2_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1619,7 +1619,7 @@ var layer4_2_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_2_conv1(a *rt.Arena) {
-	layer4_2_conv1Conv.Run(a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_2_conv1, nil, a.Scratch)
+	a.Conv(&layer4_2_conv1Conv, a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_2_conv1, nil)
 }
 
 var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1629,7 +1629,7 @@ var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_2_conv2(a *rt.Arena) {
-	layer4_2_conv2Conv.Run(a.Buf[100352:125440], a.Buf[200704:225792], n.w.layer4_2_conv2, nil, a.Scratch)
+	a.Conv(&layer4_2_conv2Conv, a.Buf[100352:125440], a.Buf[200704:225792], n.w.layer4_2_conv2, nil)
 }
 
 var layer4_2_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1640,7 +1640,7 @@ var layer4_2_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // residual layer4.1.conv3 added
 // then relu
 func (n *Net) layer4_2_conv3(a *rt.Arena) {
-	layer4_2_conv3Conv.Run(a.Buf[200704:225792], a.Buf[100352:200704], n.w.layer4_2_conv3, a.Buf[0:100352], a.Scratch)
+	a.Conv(&layer4_2_conv3Conv, a.Buf[200704:225792], a.Buf[100352:200704], n.w.layer4_2_conv3, a.Buf[0:100352])
 }
 
 // avgpool: global_avgpool

@@ -828,7 +828,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, Ou
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) conv1(a *rt.Arena) {
-	conv1Conv.Run(a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil, a.Scratch)
+	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
 }
 
 var maxpoolPool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -846,7 +846,7 @@ var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_0_conv1(a *rt.Arena) {
-	layer1_0_conv1Conv.Run(a.Buf[1605632:1806336], a.Buf[0:200704], n.w.layer1_0_conv1, nil, a.Scratch)
+	a.Conv(&layer1_0_conv1Conv, a.Buf[1605632:1806336], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
 }
 
 var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -856,7 +856,7 @@ var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_0_conv2(a *rt.Arena) {
-	layer1_0_conv2Conv.Run(a.Buf[0:200704], a.Buf[802816:1003520], n.w.layer1_0_conv2, nil, a.Scratch)
+	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[802816:1003520], n.w.layer1_0_conv2, nil)
 }
 
 var layer1_0_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -865,7 +865,7 @@ var layer1_0_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // layer1.0.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer1_0_conv3(a *rt.Arena) {
-	layer1_0_conv3Conv.Run(a.Buf[802816:1003520], a.Buf[0:802816], n.w.layer1_0_conv3, nil, a.Scratch)
+	a.Conv(&layer1_0_conv3Conv, a.Buf[802816:1003520], a.Buf[0:802816], n.w.layer1_0_conv3, nil)
 }
 
 var layer1_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -876,7 +876,7 @@ var layer1_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 25
 // residual layer1.0.conv3 added
 // then relu
 func (n *Net) layer1_0_downsample_0(a *rt.Arena) {
-	layer1_0_downsample_0Conv.Run(a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_0_downsample_0, a.Buf[0:802816], a.Scratch)
+	a.Conv(&layer1_0_downsample_0Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_0_downsample_0, a.Buf[0:802816])
 }
 
 var layer1_1_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -886,7 +886,7 @@ var layer1_1_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_1_conv1(a *rt.Arena) {
-	layer1_1_conv1Conv.Run(a.Buf[802816:1605632], a.Buf[0:200704], n.w.layer1_1_conv1, nil, a.Scratch)
+	a.Conv(&layer1_1_conv1Conv, a.Buf[802816:1605632], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
 }
 
 var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -896,7 +896,7 @@ var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_1_conv2(a *rt.Arena) {
-	layer1_1_conv2Conv.Run(a.Buf[0:200704], a.Buf[1605632:1806336], n.w.layer1_1_conv2, nil, a.Scratch)
+	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[1605632:1806336], n.w.layer1_1_conv2, nil)
 }
 
 var layer1_1_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -907,7 +907,7 @@ var layer1_1_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // residual layer1.0.downsample.0 added
 // then relu
 func (n *Net) layer1_1_conv3(a *rt.Arena) {
-	layer1_1_conv3Conv.Run(a.Buf[1605632:1806336], a.Buf[0:802816], n.w.layer1_1_conv3, a.Buf[802816:1605632], a.Scratch)
+	a.Conv(&layer1_1_conv3Conv, a.Buf[1605632:1806336], a.Buf[0:802816], n.w.layer1_1_conv3, a.Buf[802816:1605632])
 }
 
 var layer1_2_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -917,7 +917,7 @@ var layer1_2_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_2_conv1(a *rt.Arena) {
-	layer1_2_conv1Conv.Run(a.Buf[0:802816], a.Buf[802816:1003520], n.w.layer1_2_conv1, nil, a.Scratch)
+	a.Conv(&layer1_2_conv1Conv, a.Buf[0:802816], a.Buf[802816:1003520], n.w.layer1_2_conv1, nil)
 }
 
 var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -927,7 +927,7 @@ var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_2_conv2(a *rt.Arena) {
-	layer1_2_conv2Conv.Run(a.Buf[802816:1003520], a.Buf[1605632:1806336], n.w.layer1_2_conv2, nil, a.Scratch)
+	a.Conv(&layer1_2_conv2Conv, a.Buf[802816:1003520], a.Buf[1605632:1806336], n.w.layer1_2_conv2, nil)
 }
 
 var layer1_2_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -938,7 +938,7 @@ var layer1_2_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // residual layer1.1.conv3 added
 // then relu
 func (n *Net) layer1_2_conv3(a *rt.Arena) {
-	layer1_2_conv3Conv.Run(a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_2_conv3, a.Buf[0:802816], a.Scratch)
+	a.Conv(&layer1_2_conv3Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_2_conv3, a.Buf[0:802816])
 }
 
 var layer2_0_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -948,7 +948,7 @@ var layer2_0_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, Out
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_0_conv1(a *rt.Arena) {
-	layer2_0_conv1Conv.Run(a.Buf[802816:1605632], a.Buf[0:401408], n.w.layer2_0_conv1, nil, a.Scratch)
+	a.Conv(&layer2_0_conv1Conv, a.Buf[802816:1605632], a.Buf[0:401408], n.w.layer2_0_conv1, nil)
 }
 
 var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -958,7 +958,7 @@ var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, Out
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_0_conv2(a *rt.Arena) {
-	layer2_0_conv2Conv.Run(a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_0_conv2, nil, a.Scratch)
+	a.Conv(&layer2_0_conv2Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_0_conv2, nil)
 }
 
 var layer2_0_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -967,7 +967,7 @@ var layer2_0_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // layer2.0.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer2_0_conv3(a *rt.Arena) {
-	layer2_0_conv3Conv.Run(a.Buf[401408:501760], a.Buf[0:401408], n.w.layer2_0_conv3, nil, a.Scratch)
+	a.Conv(&layer2_0_conv3Conv, a.Buf[401408:501760], a.Buf[0:401408], n.w.layer2_0_conv3, nil)
 }
 
 var layer2_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -978,7 +978,7 @@ var layer2_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 5
 // residual layer2.0.conv3 added
 // then relu
 func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
-	layer2_0_downsample_0Conv.Run(a.Buf[802816:1605632], a.Buf[401408:802816], n.w.layer2_0_downsample_0, a.Buf[0:401408], a.Scratch)
+	a.Conv(&layer2_0_downsample_0Conv, a.Buf[802816:1605632], a.Buf[401408:802816], n.w.layer2_0_downsample_0, a.Buf[0:401408])
 }
 
 var layer2_1_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -988,7 +988,7 @@ var layer2_1_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_1_conv1(a *rt.Arena) {
-	layer2_1_conv1Conv.Run(a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_1_conv1, nil, a.Scratch)
+	a.Conv(&layer2_1_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_1_conv1, nil)
 }
 
 var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -998,7 +998,7 @@ var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_1_conv2(a *rt.Arena) {
-	layer2_1_conv2Conv.Run(a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_1_conv2, nil, a.Scratch)
+	a.Conv(&layer2_1_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_1_conv2, nil)
 }
 
 var layer2_1_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1009,7 +1009,7 @@ var layer2_1_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.0.downsample.0 added
 // then relu
 func (n *Net) layer2_1_conv3(a *rt.Arena) {
-	layer2_1_conv3Conv.Run(a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_1_conv3, a.Buf[401408:802816], a.Scratch)
+	a.Conv(&layer2_1_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_1_conv3, a.Buf[401408:802816])
 }
 
 var layer2_2_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1019,7 +1019,7 @@ var layer2_2_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_2_conv1(a *rt.Arena) {
-	layer2_2_conv1Conv.Run(a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_2_conv1, nil, a.Scratch)
+	a.Conv(&layer2_2_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_2_conv1, nil)
 }
 
 var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1029,7 +1029,7 @@ var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_2_conv2(a *rt.Arena) {
-	layer2_2_conv2Conv.Run(a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_2_conv2, nil, a.Scratch)
+	a.Conv(&layer2_2_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_2_conv2, nil)
 }
 
 var layer2_2_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1040,7 +1040,7 @@ var layer2_2_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.1.conv3 added
 // then relu
 func (n *Net) layer2_2_conv3(a *rt.Arena) {
-	layer2_2_conv3Conv.Run(a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_2_conv3, a.Buf[0:401408], a.Scratch)
+	a.Conv(&layer2_2_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_2_conv3, a.Buf[0:401408])
 }
 
 var layer2_3_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1050,7 +1050,7 @@ var layer2_3_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_3_conv1(a *rt.Arena) {
-	layer2_3_conv1Conv.Run(a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_3_conv1, nil, a.Scratch)
+	a.Conv(&layer2_3_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_3_conv1, nil)
 }
 
 var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1060,7 +1060,7 @@ var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_3_conv2(a *rt.Arena) {
-	layer2_3_conv2Conv.Run(a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_3_conv2, nil, a.Scratch)
+	a.Conv(&layer2_3_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_3_conv2, nil)
 }
 
 var layer2_3_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1071,7 +1071,7 @@ var layer2_3_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.2.conv3 added
 // then relu
 func (n *Net) layer2_3_conv3(a *rt.Arena) {
-	layer2_3_conv3Conv.Run(a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_3_conv3, a.Buf[401408:802816], a.Scratch)
+	a.Conv(&layer2_3_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_3_conv3, a.Buf[401408:802816])
 }
 
 var layer2_4_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1081,7 +1081,7 @@ var layer2_4_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.4.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_4_conv1(a *rt.Arena) {
-	layer2_4_conv1Conv.Run(a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_4_conv1, nil, a.Scratch)
+	a.Conv(&layer2_4_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_4_conv1, nil)
 }
 
 var layer2_4_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1091,7 +1091,7 @@ var layer2_4_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.4.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_4_conv2(a *rt.Arena) {
-	layer2_4_conv2Conv.Run(a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_4_conv2, nil, a.Scratch)
+	a.Conv(&layer2_4_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_4_conv2, nil)
 }
 
 var layer2_4_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1102,7 +1102,7 @@ var layer2_4_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.3.conv3 added
 // then relu
 func (n *Net) layer2_4_conv3(a *rt.Arena) {
-	layer2_4_conv3Conv.Run(a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_4_conv3, a.Buf[0:401408], a.Scratch)
+	a.Conv(&layer2_4_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_4_conv3, a.Buf[0:401408])
 }
 
 var layer2_5_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1112,7 +1112,7 @@ var layer2_5_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.5.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_5_conv1(a *rt.Arena) {
-	layer2_5_conv1Conv.Run(a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_5_conv1, nil, a.Scratch)
+	a.Conv(&layer2_5_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_5_conv1, nil)
 }
 
 var layer2_5_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1122,7 +1122,7 @@ var layer2_5_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.5.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_5_conv2(a *rt.Arena) {
-	layer2_5_conv2Conv.Run(a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_5_conv2, nil, a.Scratch)
+	a.Conv(&layer2_5_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_5_conv2, nil)
 }
 
 var layer2_5_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1133,7 +1133,7 @@ var layer2_5_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.4.conv3 added
 // then relu
 func (n *Net) layer2_5_conv3(a *rt.Arena) {
-	layer2_5_conv3Conv.Run(a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_5_conv3, a.Buf[401408:802816], a.Scratch)
+	a.Conv(&layer2_5_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_5_conv3, a.Buf[401408:802816])
 }
 
 var layer2_6_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1143,7 +1143,7 @@ var layer2_6_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.6.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_6_conv1(a *rt.Arena) {
-	layer2_6_conv1Conv.Run(a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_6_conv1, nil, a.Scratch)
+	a.Conv(&layer2_6_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_6_conv1, nil)
 }
 
 var layer2_6_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1153,7 +1153,7 @@ var layer2_6_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.6.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_6_conv2(a *rt.Arena) {
-	layer2_6_conv2Conv.Run(a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_6_conv2, nil, a.Scratch)
+	a.Conv(&layer2_6_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_6_conv2, nil)
 }
 
 var layer2_6_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1164,7 +1164,7 @@ var layer2_6_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.5.conv3 added
 // then relu
 func (n *Net) layer2_6_conv3(a *rt.Arena) {
-	layer2_6_conv3Conv.Run(a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_6_conv3, a.Buf[0:401408], a.Scratch)
+	a.Conv(&layer2_6_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_6_conv3, a.Buf[0:401408])
 }
 
 var layer2_7_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1174,7 +1174,7 @@ var layer2_7_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.7.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_7_conv1(a *rt.Arena) {
-	layer2_7_conv1Conv.Run(a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_7_conv1, nil, a.Scratch)
+	a.Conv(&layer2_7_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_7_conv1, nil)
 }
 
 var layer2_7_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1184,7 +1184,7 @@ var layer2_7_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.7.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_7_conv2(a *rt.Arena) {
-	layer2_7_conv2Conv.Run(a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_7_conv2, nil, a.Scratch)
+	a.Conv(&layer2_7_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_7_conv2, nil)
 }
 
 var layer2_7_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1195,7 +1195,7 @@ var layer2_7_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.6.conv3 added
 // then relu
 func (n *Net) layer2_7_conv3(a *rt.Arena) {
-	layer2_7_conv3Conv.Run(a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_7_conv3, a.Buf[401408:802816], a.Scratch)
+	a.Conv(&layer2_7_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_7_conv3, a.Buf[401408:802816])
 }
 
 var layer3_0_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1205,7 +1205,7 @@ var layer3_0_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, Out
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_0_conv1(a *rt.Arena) {
-	layer3_0_conv1Conv.Run(a.Buf[0:401408], a.Buf[401408:602112], n.w.layer3_0_conv1, nil, a.Scratch)
+	a.Conv(&layer3_0_conv1Conv, a.Buf[0:401408], a.Buf[401408:602112], n.w.layer3_0_conv1, nil)
 }
 
 var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1215,7 +1215,7 @@ var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, Out
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_0_conv2(a *rt.Arena) {
-	layer3_0_conv2Conv.Run(a.Buf[401408:602112], a.Buf[602112:652288], n.w.layer3_0_conv2, nil, a.Scratch)
+	a.Conv(&layer3_0_conv2Conv, a.Buf[401408:602112], a.Buf[602112:652288], n.w.layer3_0_conv2, nil)
 }
 
 var layer3_0_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -1224,7 +1224,7 @@ var layer3_0_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // layer3.0.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer3_0_conv3(a *rt.Arena) {
-	layer3_0_conv3Conv.Run(a.Buf[602112:652288], a.Buf[401408:602112], n.w.layer3_0_conv3, nil, a.Scratch)
+	a.Conv(&layer3_0_conv3Conv, a.Buf[602112:652288], a.Buf[401408:602112], n.w.layer3_0_conv3, nil)
 }
 
 var layer3_0_downsample_0Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1235,7 +1235,7 @@ var layer3_0_downsample_0Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1
 // residual layer3.0.conv3 added
 // then relu
 func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
-	layer3_0_downsample_0Conv.Run(a.Buf[0:401408], a.Buf[602112:802816], n.w.layer3_0_downsample_0, a.Buf[401408:602112], a.Scratch)
+	a.Conv(&layer3_0_downsample_0Conv, a.Buf[0:401408], a.Buf[602112:802816], n.w.layer3_0_downsample_0, a.Buf[401408:602112])
 }
 
 var layer3_1_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1245,7 +1245,7 @@ var layer3_1_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_1_conv1(a *rt.Arena) {
-	layer3_1_conv1Conv.Run(a.Buf[602112:802816], a.Buf[0:50176], n.w.layer3_1_conv1, nil, a.Scratch)
+	a.Conv(&layer3_1_conv1Conv, a.Buf[602112:802816], a.Buf[0:50176], n.w.layer3_1_conv1, nil)
 }
 
 var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1255,7 +1255,7 @@ var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_1_conv2(a *rt.Arena) {
-	layer3_1_conv2Conv.Run(a.Buf[0:50176], a.Buf[200704:250880], n.w.layer3_1_conv2, nil, a.Scratch)
+	a.Conv(&layer3_1_conv2Conv, a.Buf[0:50176], a.Buf[200704:250880], n.w.layer3_1_conv2, nil)
 }
 
 var layer3_1_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1266,7 +1266,7 @@ var layer3_1_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.0.downsample.0 added
 // then relu
 func (n *Net) layer3_1_conv3(a *rt.Arena) {
-	layer3_1_conv3Conv.Run(a.Buf[200704:250880], a.Buf[0:200704], n.w.layer3_1_conv3, a.Buf[602112:802816], a.Scratch)
+	a.Conv(&layer3_1_conv3Conv, a.Buf[200704:250880], a.Buf[0:200704], n.w.layer3_1_conv3, a.Buf[602112:802816])
 }
 
 var layer3_2_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1276,7 +1276,7 @@ var layer3_2_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_2_conv1(a *rt.Arena) {
-	layer3_2_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_2_conv1, nil, a.Scratch)
+	a.Conv(&layer3_2_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_2_conv1, nil)
 }
 
 var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1286,7 +1286,7 @@ var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_2_conv2(a *rt.Arena) {
-	layer3_2_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_2_conv2, nil, a.Scratch)
+	a.Conv(&layer3_2_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_2_conv2, nil)
 }
 
 var layer3_2_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1297,7 +1297,7 @@ var layer3_2_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.1.conv3 added
 // then relu
 func (n *Net) layer3_2_conv3(a *rt.Arena) {
-	layer3_2_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_2_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_2_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_2_conv3, a.Buf[0:200704])
 }
 
 var layer3_3_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1307,7 +1307,7 @@ var layer3_3_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_3_conv1(a *rt.Arena) {
-	layer3_3_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_3_conv1, nil, a.Scratch)
+	a.Conv(&layer3_3_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_3_conv1, nil)
 }
 
 var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1317,7 +1317,7 @@ var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_3_conv2(a *rt.Arena) {
-	layer3_3_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_3_conv2, nil, a.Scratch)
+	a.Conv(&layer3_3_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_3_conv2, nil)
 }
 
 var layer3_3_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1328,7 +1328,7 @@ var layer3_3_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.2.conv3 added
 // then relu
 func (n *Net) layer3_3_conv3(a *rt.Arena) {
-	layer3_3_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_3_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_3_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_3_conv3, a.Buf[200704:401408])
 }
 
 var layer3_4_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1338,7 +1338,7 @@ var layer3_4_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_4_conv1(a *rt.Arena) {
-	layer3_4_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_4_conv1, nil, a.Scratch)
+	a.Conv(&layer3_4_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_4_conv1, nil)
 }
 
 var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1348,7 +1348,7 @@ var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_4_conv2(a *rt.Arena) {
-	layer3_4_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_4_conv2, nil, a.Scratch)
+	a.Conv(&layer3_4_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_4_conv2, nil)
 }
 
 var layer3_4_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1359,7 +1359,7 @@ var layer3_4_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.3.conv3 added
 // then relu
 func (n *Net) layer3_4_conv3(a *rt.Arena) {
-	layer3_4_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_4_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_4_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_4_conv3, a.Buf[0:200704])
 }
 
 var layer3_5_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1369,7 +1369,7 @@ var layer3_5_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_5_conv1(a *rt.Arena) {
-	layer3_5_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_5_conv1, nil, a.Scratch)
+	a.Conv(&layer3_5_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_5_conv1, nil)
 }
 
 var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1379,7 +1379,7 @@ var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_5_conv2(a *rt.Arena) {
-	layer3_5_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_5_conv2, nil, a.Scratch)
+	a.Conv(&layer3_5_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_5_conv2, nil)
 }
 
 var layer3_5_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1390,7 +1390,7 @@ var layer3_5_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.4.conv3 added
 // then relu
 func (n *Net) layer3_5_conv3(a *rt.Arena) {
-	layer3_5_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_5_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_5_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_5_conv3, a.Buf[200704:401408])
 }
 
 var layer3_6_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1400,7 +1400,7 @@ var layer3_6_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.6.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_6_conv1(a *rt.Arena) {
-	layer3_6_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_6_conv1, nil, a.Scratch)
+	a.Conv(&layer3_6_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_6_conv1, nil)
 }
 
 var layer3_6_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1410,7 +1410,7 @@ var layer3_6_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.6.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_6_conv2(a *rt.Arena) {
-	layer3_6_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_6_conv2, nil, a.Scratch)
+	a.Conv(&layer3_6_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_6_conv2, nil)
 }
 
 var layer3_6_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1421,7 +1421,7 @@ var layer3_6_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.5.conv3 added
 // then relu
 func (n *Net) layer3_6_conv3(a *rt.Arena) {
-	layer3_6_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_6_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_6_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_6_conv3, a.Buf[0:200704])
 }
 
 var layer3_7_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1431,7 +1431,7 @@ var layer3_7_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.7.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_7_conv1(a *rt.Arena) {
-	layer3_7_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_7_conv1, nil, a.Scratch)
+	a.Conv(&layer3_7_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_7_conv1, nil)
 }
 
 var layer3_7_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1441,7 +1441,7 @@ var layer3_7_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.7.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_7_conv2(a *rt.Arena) {
-	layer3_7_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_7_conv2, nil, a.Scratch)
+	a.Conv(&layer3_7_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_7_conv2, nil)
 }
 
 var layer3_7_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1452,7 +1452,7 @@ var layer3_7_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.6.conv3 added
 // then relu
 func (n *Net) layer3_7_conv3(a *rt.Arena) {
-	layer3_7_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_7_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_7_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_7_conv3, a.Buf[200704:401408])
 }
 
 var layer3_8_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1462,7 +1462,7 @@ var layer3_8_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.8.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_8_conv1(a *rt.Arena) {
-	layer3_8_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_8_conv1, nil, a.Scratch)
+	a.Conv(&layer3_8_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_8_conv1, nil)
 }
 
 var layer3_8_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1472,7 +1472,7 @@ var layer3_8_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.8.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_8_conv2(a *rt.Arena) {
-	layer3_8_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_8_conv2, nil, a.Scratch)
+	a.Conv(&layer3_8_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_8_conv2, nil)
 }
 
 var layer3_8_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1483,7 +1483,7 @@ var layer3_8_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.7.conv3 added
 // then relu
 func (n *Net) layer3_8_conv3(a *rt.Arena) {
-	layer3_8_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_8_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_8_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_8_conv3, a.Buf[0:200704])
 }
 
 var layer3_9_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1493,7 +1493,7 @@ var layer3_9_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.9.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_9_conv1(a *rt.Arena) {
-	layer3_9_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_9_conv1, nil, a.Scratch)
+	a.Conv(&layer3_9_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_9_conv1, nil)
 }
 
 var layer3_9_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1503,7 +1503,7 @@ var layer3_9_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.9.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_9_conv2(a *rt.Arena) {
-	layer3_9_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_9_conv2, nil, a.Scratch)
+	a.Conv(&layer3_9_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_9_conv2, nil)
 }
 
 var layer3_9_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1514,7 +1514,7 @@ var layer3_9_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.8.conv3 added
 // then relu
 func (n *Net) layer3_9_conv3(a *rt.Arena) {
-	layer3_9_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_9_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_9_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_9_conv3, a.Buf[200704:401408])
 }
 
 var layer3_10_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1524,7 +1524,7 @@ var layer3_10_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.10.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_10_conv1(a *rt.Arena) {
-	layer3_10_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_10_conv1, nil, a.Scratch)
+	a.Conv(&layer3_10_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_10_conv1, nil)
 }
 
 var layer3_10_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1534,7 +1534,7 @@ var layer3_10_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.10.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_10_conv2(a *rt.Arena) {
-	layer3_10_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_10_conv2, nil, a.Scratch)
+	a.Conv(&layer3_10_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_10_conv2, nil)
 }
 
 var layer3_10_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1545,7 +1545,7 @@ var layer3_10_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.9.conv3 added
 // then relu
 func (n *Net) layer3_10_conv3(a *rt.Arena) {
-	layer3_10_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_10_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_10_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_10_conv3, a.Buf[0:200704])
 }
 
 var layer3_11_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1555,7 +1555,7 @@ var layer3_11_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.11.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_11_conv1(a *rt.Arena) {
-	layer3_11_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_11_conv1, nil, a.Scratch)
+	a.Conv(&layer3_11_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_11_conv1, nil)
 }
 
 var layer3_11_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1565,7 +1565,7 @@ var layer3_11_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.11.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_11_conv2(a *rt.Arena) {
-	layer3_11_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_11_conv2, nil, a.Scratch)
+	a.Conv(&layer3_11_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_11_conv2, nil)
 }
 
 var layer3_11_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1576,7 +1576,7 @@ var layer3_11_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.10.conv3 added
 // then relu
 func (n *Net) layer3_11_conv3(a *rt.Arena) {
-	layer3_11_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_11_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_11_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_11_conv3, a.Buf[200704:401408])
 }
 
 var layer3_12_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1586,7 +1586,7 @@ var layer3_12_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.12.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_12_conv1(a *rt.Arena) {
-	layer3_12_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_12_conv1, nil, a.Scratch)
+	a.Conv(&layer3_12_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_12_conv1, nil)
 }
 
 var layer3_12_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1596,7 +1596,7 @@ var layer3_12_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.12.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_12_conv2(a *rt.Arena) {
-	layer3_12_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_12_conv2, nil, a.Scratch)
+	a.Conv(&layer3_12_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_12_conv2, nil)
 }
 
 var layer3_12_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1607,7 +1607,7 @@ var layer3_12_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.11.conv3 added
 // then relu
 func (n *Net) layer3_12_conv3(a *rt.Arena) {
-	layer3_12_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_12_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_12_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_12_conv3, a.Buf[0:200704])
 }
 
 var layer3_13_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1617,7 +1617,7 @@ var layer3_13_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.13.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_13_conv1(a *rt.Arena) {
-	layer3_13_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_13_conv1, nil, a.Scratch)
+	a.Conv(&layer3_13_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_13_conv1, nil)
 }
 
 var layer3_13_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1627,7 +1627,7 @@ var layer3_13_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.13.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_13_conv2(a *rt.Arena) {
-	layer3_13_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_13_conv2, nil, a.Scratch)
+	a.Conv(&layer3_13_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_13_conv2, nil)
 }
 
 var layer3_13_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1638,7 +1638,7 @@ var layer3_13_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.12.conv3 added
 // then relu
 func (n *Net) layer3_13_conv3(a *rt.Arena) {
-	layer3_13_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_13_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_13_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_13_conv3, a.Buf[200704:401408])
 }
 
 var layer3_14_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1648,7 +1648,7 @@ var layer3_14_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.14.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_14_conv1(a *rt.Arena) {
-	layer3_14_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_14_conv1, nil, a.Scratch)
+	a.Conv(&layer3_14_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_14_conv1, nil)
 }
 
 var layer3_14_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1658,7 +1658,7 @@ var layer3_14_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.14.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_14_conv2(a *rt.Arena) {
-	layer3_14_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_14_conv2, nil, a.Scratch)
+	a.Conv(&layer3_14_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_14_conv2, nil)
 }
 
 var layer3_14_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1669,7 +1669,7 @@ var layer3_14_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.13.conv3 added
 // then relu
 func (n *Net) layer3_14_conv3(a *rt.Arena) {
-	layer3_14_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_14_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_14_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_14_conv3, a.Buf[0:200704])
 }
 
 var layer3_15_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1679,7 +1679,7 @@ var layer3_15_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.15.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_15_conv1(a *rt.Arena) {
-	layer3_15_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_15_conv1, nil, a.Scratch)
+	a.Conv(&layer3_15_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_15_conv1, nil)
 }
 
 var layer3_15_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1689,7 +1689,7 @@ var layer3_15_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.15.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_15_conv2(a *rt.Arena) {
-	layer3_15_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_15_conv2, nil, a.Scratch)
+	a.Conv(&layer3_15_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_15_conv2, nil)
 }
 
 var layer3_15_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1700,7 +1700,7 @@ var layer3_15_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.14.conv3 added
 // then relu
 func (n *Net) layer3_15_conv3(a *rt.Arena) {
-	layer3_15_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_15_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_15_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_15_conv3, a.Buf[200704:401408])
 }
 
 var layer3_16_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1710,7 +1710,7 @@ var layer3_16_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.16.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_16_conv1(a *rt.Arena) {
-	layer3_16_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_16_conv1, nil, a.Scratch)
+	a.Conv(&layer3_16_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_16_conv1, nil)
 }
 
 var layer3_16_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1720,7 +1720,7 @@ var layer3_16_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.16.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_16_conv2(a *rt.Arena) {
-	layer3_16_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_16_conv2, nil, a.Scratch)
+	a.Conv(&layer3_16_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_16_conv2, nil)
 }
 
 var layer3_16_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1731,7 +1731,7 @@ var layer3_16_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.15.conv3 added
 // then relu
 func (n *Net) layer3_16_conv3(a *rt.Arena) {
-	layer3_16_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_16_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_16_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_16_conv3, a.Buf[0:200704])
 }
 
 var layer3_17_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1741,7 +1741,7 @@ var layer3_17_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.17.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_17_conv1(a *rt.Arena) {
-	layer3_17_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_17_conv1, nil, a.Scratch)
+	a.Conv(&layer3_17_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_17_conv1, nil)
 }
 
 var layer3_17_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1751,7 +1751,7 @@ var layer3_17_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.17.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_17_conv2(a *rt.Arena) {
-	layer3_17_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_17_conv2, nil, a.Scratch)
+	a.Conv(&layer3_17_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_17_conv2, nil)
 }
 
 var layer3_17_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1762,7 +1762,7 @@ var layer3_17_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.16.conv3 added
 // then relu
 func (n *Net) layer3_17_conv3(a *rt.Arena) {
-	layer3_17_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_17_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_17_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_17_conv3, a.Buf[200704:401408])
 }
 
 var layer3_18_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1772,7 +1772,7 @@ var layer3_18_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.18.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_18_conv1(a *rt.Arena) {
-	layer3_18_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_18_conv1, nil, a.Scratch)
+	a.Conv(&layer3_18_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_18_conv1, nil)
 }
 
 var layer3_18_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1782,7 +1782,7 @@ var layer3_18_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.18.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_18_conv2(a *rt.Arena) {
-	layer3_18_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_18_conv2, nil, a.Scratch)
+	a.Conv(&layer3_18_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_18_conv2, nil)
 }
 
 var layer3_18_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1793,7 +1793,7 @@ var layer3_18_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.17.conv3 added
 // then relu
 func (n *Net) layer3_18_conv3(a *rt.Arena) {
-	layer3_18_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_18_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_18_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_18_conv3, a.Buf[0:200704])
 }
 
 var layer3_19_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1803,7 +1803,7 @@ var layer3_19_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.19.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_19_conv1(a *rt.Arena) {
-	layer3_19_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_19_conv1, nil, a.Scratch)
+	a.Conv(&layer3_19_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_19_conv1, nil)
 }
 
 var layer3_19_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1813,7 +1813,7 @@ var layer3_19_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.19.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_19_conv2(a *rt.Arena) {
-	layer3_19_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_19_conv2, nil, a.Scratch)
+	a.Conv(&layer3_19_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_19_conv2, nil)
 }
 
 var layer3_19_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1824,7 +1824,7 @@ var layer3_19_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.18.conv3 added
 // then relu
 func (n *Net) layer3_19_conv3(a *rt.Arena) {
-	layer3_19_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_19_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_19_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_19_conv3, a.Buf[200704:401408])
 }
 
 var layer3_20_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1834,7 +1834,7 @@ var layer3_20_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.20.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_20_conv1(a *rt.Arena) {
-	layer3_20_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_20_conv1, nil, a.Scratch)
+	a.Conv(&layer3_20_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_20_conv1, nil)
 }
 
 var layer3_20_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1844,7 +1844,7 @@ var layer3_20_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.20.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_20_conv2(a *rt.Arena) {
-	layer3_20_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_20_conv2, nil, a.Scratch)
+	a.Conv(&layer3_20_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_20_conv2, nil)
 }
 
 var layer3_20_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1855,7 +1855,7 @@ var layer3_20_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.19.conv3 added
 // then relu
 func (n *Net) layer3_20_conv3(a *rt.Arena) {
-	layer3_20_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_20_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_20_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_20_conv3, a.Buf[0:200704])
 }
 
 var layer3_21_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1865,7 +1865,7 @@ var layer3_21_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.21.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_21_conv1(a *rt.Arena) {
-	layer3_21_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_21_conv1, nil, a.Scratch)
+	a.Conv(&layer3_21_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_21_conv1, nil)
 }
 
 var layer3_21_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1875,7 +1875,7 @@ var layer3_21_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.21.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_21_conv2(a *rt.Arena) {
-	layer3_21_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_21_conv2, nil, a.Scratch)
+	a.Conv(&layer3_21_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_21_conv2, nil)
 }
 
 var layer3_21_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1886,7 +1886,7 @@ var layer3_21_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.20.conv3 added
 // then relu
 func (n *Net) layer3_21_conv3(a *rt.Arena) {
-	layer3_21_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_21_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_21_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_21_conv3, a.Buf[200704:401408])
 }
 
 var layer3_22_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1896,7 +1896,7 @@ var layer3_22_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.22.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_22_conv1(a *rt.Arena) {
-	layer3_22_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_22_conv1, nil, a.Scratch)
+	a.Conv(&layer3_22_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_22_conv1, nil)
 }
 
 var layer3_22_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1906,7 +1906,7 @@ var layer3_22_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.22.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_22_conv2(a *rt.Arena) {
-	layer3_22_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_22_conv2, nil, a.Scratch)
+	a.Conv(&layer3_22_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_22_conv2, nil)
 }
 
 var layer3_22_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1917,7 +1917,7 @@ var layer3_22_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.21.conv3 added
 // then relu
 func (n *Net) layer3_22_conv3(a *rt.Arena) {
-	layer3_22_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_22_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_22_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_22_conv3, a.Buf[0:200704])
 }
 
 var layer3_23_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1927,7 +1927,7 @@ var layer3_23_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.23.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_23_conv1(a *rt.Arena) {
-	layer3_23_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_23_conv1, nil, a.Scratch)
+	a.Conv(&layer3_23_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_23_conv1, nil)
 }
 
 var layer3_23_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1937,7 +1937,7 @@ var layer3_23_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.23.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_23_conv2(a *rt.Arena) {
-	layer3_23_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_23_conv2, nil, a.Scratch)
+	a.Conv(&layer3_23_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_23_conv2, nil)
 }
 
 var layer3_23_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1948,7 +1948,7 @@ var layer3_23_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.22.conv3 added
 // then relu
 func (n *Net) layer3_23_conv3(a *rt.Arena) {
-	layer3_23_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_23_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_23_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_23_conv3, a.Buf[200704:401408])
 }
 
 var layer3_24_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1958,7 +1958,7 @@ var layer3_24_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.24.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_24_conv1(a *rt.Arena) {
-	layer3_24_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_24_conv1, nil, a.Scratch)
+	a.Conv(&layer3_24_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_24_conv1, nil)
 }
 
 var layer3_24_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1968,7 +1968,7 @@ var layer3_24_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.24.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_24_conv2(a *rt.Arena) {
-	layer3_24_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_24_conv2, nil, a.Scratch)
+	a.Conv(&layer3_24_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_24_conv2, nil)
 }
 
 var layer3_24_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1979,7 +1979,7 @@ var layer3_24_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.23.conv3 added
 // then relu
 func (n *Net) layer3_24_conv3(a *rt.Arena) {
-	layer3_24_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_24_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_24_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_24_conv3, a.Buf[0:200704])
 }
 
 var layer3_25_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1989,7 +1989,7 @@ var layer3_25_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.25.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_25_conv1(a *rt.Arena) {
-	layer3_25_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_25_conv1, nil, a.Scratch)
+	a.Conv(&layer3_25_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_25_conv1, nil)
 }
 
 var layer3_25_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1999,7 +1999,7 @@ var layer3_25_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.25.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_25_conv2(a *rt.Arena) {
-	layer3_25_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_25_conv2, nil, a.Scratch)
+	a.Conv(&layer3_25_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_25_conv2, nil)
 }
 
 var layer3_25_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2010,7 +2010,7 @@ var layer3_25_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.24.conv3 added
 // then relu
 func (n *Net) layer3_25_conv3(a *rt.Arena) {
-	layer3_25_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_25_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_25_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_25_conv3, a.Buf[200704:401408])
 }
 
 var layer3_26_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2020,7 +2020,7 @@ var layer3_26_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.26.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_26_conv1(a *rt.Arena) {
-	layer3_26_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_26_conv1, nil, a.Scratch)
+	a.Conv(&layer3_26_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_26_conv1, nil)
 }
 
 var layer3_26_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2030,7 +2030,7 @@ var layer3_26_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.26.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_26_conv2(a *rt.Arena) {
-	layer3_26_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_26_conv2, nil, a.Scratch)
+	a.Conv(&layer3_26_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_26_conv2, nil)
 }
 
 var layer3_26_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2041,7 +2041,7 @@ var layer3_26_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.25.conv3 added
 // then relu
 func (n *Net) layer3_26_conv3(a *rt.Arena) {
-	layer3_26_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_26_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_26_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_26_conv3, a.Buf[0:200704])
 }
 
 var layer3_27_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2051,7 +2051,7 @@ var layer3_27_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.27.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_27_conv1(a *rt.Arena) {
-	layer3_27_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_27_conv1, nil, a.Scratch)
+	a.Conv(&layer3_27_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_27_conv1, nil)
 }
 
 var layer3_27_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2061,7 +2061,7 @@ var layer3_27_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.27.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_27_conv2(a *rt.Arena) {
-	layer3_27_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_27_conv2, nil, a.Scratch)
+	a.Conv(&layer3_27_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_27_conv2, nil)
 }
 
 var layer3_27_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2072,7 +2072,7 @@ var layer3_27_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.26.conv3 added
 // then relu
 func (n *Net) layer3_27_conv3(a *rt.Arena) {
-	layer3_27_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_27_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_27_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_27_conv3, a.Buf[200704:401408])
 }
 
 var layer3_28_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2082,7 +2082,7 @@ var layer3_28_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.28.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_28_conv1(a *rt.Arena) {
-	layer3_28_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_28_conv1, nil, a.Scratch)
+	a.Conv(&layer3_28_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_28_conv1, nil)
 }
 
 var layer3_28_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2092,7 +2092,7 @@ var layer3_28_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.28.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_28_conv2(a *rt.Arena) {
-	layer3_28_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_28_conv2, nil, a.Scratch)
+	a.Conv(&layer3_28_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_28_conv2, nil)
 }
 
 var layer3_28_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2103,7 +2103,7 @@ var layer3_28_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.27.conv3 added
 // then relu
 func (n *Net) layer3_28_conv3(a *rt.Arena) {
-	layer3_28_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_28_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_28_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_28_conv3, a.Buf[0:200704])
 }
 
 var layer3_29_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2113,7 +2113,7 @@ var layer3_29_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.29.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_29_conv1(a *rt.Arena) {
-	layer3_29_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_29_conv1, nil, a.Scratch)
+	a.Conv(&layer3_29_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_29_conv1, nil)
 }
 
 var layer3_29_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2123,7 +2123,7 @@ var layer3_29_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.29.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_29_conv2(a *rt.Arena) {
-	layer3_29_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_29_conv2, nil, a.Scratch)
+	a.Conv(&layer3_29_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_29_conv2, nil)
 }
 
 var layer3_29_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2134,7 +2134,7 @@ var layer3_29_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.28.conv3 added
 // then relu
 func (n *Net) layer3_29_conv3(a *rt.Arena) {
-	layer3_29_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_29_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_29_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_29_conv3, a.Buf[200704:401408])
 }
 
 var layer3_30_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2144,7 +2144,7 @@ var layer3_30_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.30.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_30_conv1(a *rt.Arena) {
-	layer3_30_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_30_conv1, nil, a.Scratch)
+	a.Conv(&layer3_30_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_30_conv1, nil)
 }
 
 var layer3_30_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2154,7 +2154,7 @@ var layer3_30_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.30.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_30_conv2(a *rt.Arena) {
-	layer3_30_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_30_conv2, nil, a.Scratch)
+	a.Conv(&layer3_30_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_30_conv2, nil)
 }
 
 var layer3_30_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2165,7 +2165,7 @@ var layer3_30_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.29.conv3 added
 // then relu
 func (n *Net) layer3_30_conv3(a *rt.Arena) {
-	layer3_30_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_30_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_30_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_30_conv3, a.Buf[0:200704])
 }
 
 var layer3_31_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2175,7 +2175,7 @@ var layer3_31_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.31.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_31_conv1(a *rt.Arena) {
-	layer3_31_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_31_conv1, nil, a.Scratch)
+	a.Conv(&layer3_31_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_31_conv1, nil)
 }
 
 var layer3_31_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2185,7 +2185,7 @@ var layer3_31_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.31.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_31_conv2(a *rt.Arena) {
-	layer3_31_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_31_conv2, nil, a.Scratch)
+	a.Conv(&layer3_31_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_31_conv2, nil)
 }
 
 var layer3_31_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2196,7 +2196,7 @@ var layer3_31_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.30.conv3 added
 // then relu
 func (n *Net) layer3_31_conv3(a *rt.Arena) {
-	layer3_31_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_31_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_31_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_31_conv3, a.Buf[200704:401408])
 }
 
 var layer3_32_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2206,7 +2206,7 @@ var layer3_32_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.32.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_32_conv1(a *rt.Arena) {
-	layer3_32_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_32_conv1, nil, a.Scratch)
+	a.Conv(&layer3_32_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_32_conv1, nil)
 }
 
 var layer3_32_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2216,7 +2216,7 @@ var layer3_32_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.32.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_32_conv2(a *rt.Arena) {
-	layer3_32_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_32_conv2, nil, a.Scratch)
+	a.Conv(&layer3_32_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_32_conv2, nil)
 }
 
 var layer3_32_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2227,7 +2227,7 @@ var layer3_32_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.31.conv3 added
 // then relu
 func (n *Net) layer3_32_conv3(a *rt.Arena) {
-	layer3_32_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_32_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_32_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_32_conv3, a.Buf[0:200704])
 }
 
 var layer3_33_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2237,7 +2237,7 @@ var layer3_33_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.33.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_33_conv1(a *rt.Arena) {
-	layer3_33_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_33_conv1, nil, a.Scratch)
+	a.Conv(&layer3_33_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_33_conv1, nil)
 }
 
 var layer3_33_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2247,7 +2247,7 @@ var layer3_33_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.33.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_33_conv2(a *rt.Arena) {
-	layer3_33_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_33_conv2, nil, a.Scratch)
+	a.Conv(&layer3_33_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_33_conv2, nil)
 }
 
 var layer3_33_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2258,7 +2258,7 @@ var layer3_33_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.32.conv3 added
 // then relu
 func (n *Net) layer3_33_conv3(a *rt.Arena) {
-	layer3_33_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_33_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_33_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_33_conv3, a.Buf[200704:401408])
 }
 
 var layer3_34_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2268,7 +2268,7 @@ var layer3_34_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.34.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_34_conv1(a *rt.Arena) {
-	layer3_34_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_34_conv1, nil, a.Scratch)
+	a.Conv(&layer3_34_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_34_conv1, nil)
 }
 
 var layer3_34_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2278,7 +2278,7 @@ var layer3_34_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.34.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_34_conv2(a *rt.Arena) {
-	layer3_34_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_34_conv2, nil, a.Scratch)
+	a.Conv(&layer3_34_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_34_conv2, nil)
 }
 
 var layer3_34_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2289,7 +2289,7 @@ var layer3_34_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.33.conv3 added
 // then relu
 func (n *Net) layer3_34_conv3(a *rt.Arena) {
-	layer3_34_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_34_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_34_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_34_conv3, a.Buf[0:200704])
 }
 
 var layer3_35_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2299,7 +2299,7 @@ var layer3_35_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // batch norm layer3.35.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_35_conv1(a *rt.Arena) {
-	layer3_35_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_35_conv1, nil, a.Scratch)
+	a.Conv(&layer3_35_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_35_conv1, nil)
 }
 
 var layer3_35_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2309,7 +2309,7 @@ var layer3_35_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.35.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_35_conv2(a *rt.Arena) {
-	layer3_35_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_35_conv2, nil, a.Scratch)
+	a.Conv(&layer3_35_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_35_conv2, nil)
 }
 
 var layer3_35_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2320,7 +2320,7 @@ var layer3_35_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // residual layer3.34.conv3 added
 // then relu
 func (n *Net) layer3_35_conv3(a *rt.Arena) {
-	layer3_35_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_35_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_35_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_35_conv3, a.Buf[200704:401408])
 }
 
 var layer4_0_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2330,7 +2330,7 @@ var layer4_0_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, Ou
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_0_conv1(a *rt.Arena) {
-	layer4_0_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:301056], n.w.layer4_0_conv1, nil, a.Scratch)
+	a.Conv(&layer4_0_conv1Conv, a.Buf[0:200704], a.Buf[200704:301056], n.w.layer4_0_conv1, nil)
 }
 
 var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2340,7 +2340,7 @@ var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, Out
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_0_conv2(a *rt.Arena) {
-	layer4_0_conv2Conv.Run(a.Buf[200704:301056], a.Buf[301056:326144], n.w.layer4_0_conv2, nil, a.Scratch)
+	a.Conv(&layer4_0_conv2Conv, a.Buf[200704:301056], a.Buf[301056:326144], n.w.layer4_0_conv2, nil)
 }
 
 var layer4_0_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -2349,7 +2349,7 @@ var layer4_0_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // layer4.0.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer4_0_conv3(a *rt.Arena) {
-	layer4_0_conv3Conv.Run(a.Buf[301056:326144], a.Buf[200704:301056], n.w.layer4_0_conv3, nil, a.Scratch)
+	a.Conv(&layer4_0_conv3Conv, a.Buf[301056:326144], a.Buf[200704:301056], n.w.layer4_0_conv3, nil)
 }
 
 var layer4_0_downsample_0Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2360,7 +2360,7 @@ var layer4_0_downsample_0Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 
 // residual layer4.0.conv3 added
 // then relu
 func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
-	layer4_0_downsample_0Conv.Run(a.Buf[0:200704], a.Buf[301056:401408], n.w.layer4_0_downsample_0, a.Buf[200704:301056], a.Scratch)
+	a.Conv(&layer4_0_downsample_0Conv, a.Buf[0:200704], a.Buf[301056:401408], n.w.layer4_0_downsample_0, a.Buf[200704:301056])
 }
 
 var layer4_1_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2370,7 +2370,7 @@ var layer4_1_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_1_conv1(a *rt.Arena) {
-	layer4_1_conv1Conv.Run(a.Buf[301056:401408], a.Buf[0:25088], n.w.layer4_1_conv1, nil, a.Scratch)
+	a.Conv(&layer4_1_conv1Conv, a.Buf[301056:401408], a.Buf[0:25088], n.w.layer4_1_conv1, nil)
 }
 
 var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2380,7 +2380,7 @@ var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_1_conv2(a *rt.Arena) {
-	layer4_1_conv2Conv.Run(a.Buf[0:25088], a.Buf[100352:125440], n.w.layer4_1_conv2, nil, a.Scratch)
+	a.Conv(&layer4_1_conv2Conv, a.Buf[0:25088], a.Buf[100352:125440], n.w.layer4_1_conv2, nil)
 }
 
 var layer4_1_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2391,7 +2391,7 @@ var layer4_1_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // residual layer4.0.downsample.0 added
 // then relu
 func (n *Net) layer4_1_conv3(a *rt.Arena) {
-	layer4_1_conv3Conv.Run(a.Buf[100352:125440], a.Buf[0:100352], n.w.layer4_1_conv3, a.Buf[301056:401408], a.Scratch)
+	a.Conv(&layer4_1_conv3Conv, a.Buf[100352:125440], a.Buf[0:100352], n.w.layer4_1_conv3, a.Buf[301056:401408])
 }
 
 var layer4_2_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2401,7 +2401,7 @@ var layer4_2_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_2_conv1(a *rt.Arena) {
-	layer4_2_conv1Conv.Run(a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_2_conv1, nil, a.Scratch)
+	a.Conv(&layer4_2_conv1Conv, a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_2_conv1, nil)
 }
 
 var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2411,7 +2411,7 @@ var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_2_conv2(a *rt.Arena) {
-	layer4_2_conv2Conv.Run(a.Buf[100352:125440], a.Buf[200704:225792], n.w.layer4_2_conv2, nil, a.Scratch)
+	a.Conv(&layer4_2_conv2Conv, a.Buf[100352:125440], a.Buf[200704:225792], n.w.layer4_2_conv2, nil)
 }
 
 var layer4_2_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -2422,7 +2422,7 @@ var layer4_2_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // residual layer4.1.conv3 added
 // then relu
 func (n *Net) layer4_2_conv3(a *rt.Arena) {
-	layer4_2_conv3Conv.Run(a.Buf[200704:225792], a.Buf[100352:200704], n.w.layer4_2_conv3, a.Buf[0:100352], a.Scratch)
+	a.Conv(&layer4_2_conv3Conv, a.Buf[200704:225792], a.Buf[100352:200704], n.w.layer4_2_conv3, a.Buf[0:100352])
 }
 
 // avgpool: global_avgpool

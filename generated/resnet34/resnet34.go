@@ -233,7 +233,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, Ou
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) conv1(a *rt.Arena) {
-	conv1Conv.Run(a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil, a.Scratch)
+	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
 }
 
 var maxpoolPool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -251,7 +251,7 @@ var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_0_conv1(a *rt.Arena) {
-	layer1_0_conv1Conv.Run(a.Buf[802816:1003520], a.Buf[0:200704], n.w.layer1_0_conv1, nil, a.Scratch)
+	a.Conv(&layer1_0_conv1Conv, a.Buf[802816:1003520], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
 }
 
 var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -262,7 +262,7 @@ var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // residual maxpool added
 // then relu
 func (n *Net) layer1_0_conv2(a *rt.Arena) {
-	layer1_0_conv2Conv.Run(a.Buf[0:200704], a.Buf[200704:401408], n.w.layer1_0_conv2, a.Buf[802816:1003520], a.Scratch)
+	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[200704:401408], n.w.layer1_0_conv2, a.Buf[802816:1003520])
 }
 
 var layer1_1_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -272,7 +272,7 @@ var layer1_1_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_1_conv1(a *rt.Arena) {
-	layer1_1_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:200704], n.w.layer1_1_conv1, nil, a.Scratch)
+	a.Conv(&layer1_1_conv1Conv, a.Buf[200704:401408], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
 }
 
 var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -283,7 +283,7 @@ var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // residual layer1.0.conv2 added
 // then relu
 func (n *Net) layer1_1_conv2(a *rt.Arena) {
-	layer1_1_conv2Conv.Run(a.Buf[0:200704], a.Buf[401408:602112], n.w.layer1_1_conv2, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[401408:602112], n.w.layer1_1_conv2, a.Buf[200704:401408])
 }
 
 var layer1_2_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -293,7 +293,7 @@ var layer1_2_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_2_conv1(a *rt.Arena) {
-	layer1_2_conv1Conv.Run(a.Buf[401408:602112], a.Buf[0:200704], n.w.layer1_2_conv1, nil, a.Scratch)
+	a.Conv(&layer1_2_conv1Conv, a.Buf[401408:602112], a.Buf[0:200704], n.w.layer1_2_conv1, nil)
 }
 
 var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -304,7 +304,7 @@ var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // residual layer1.1.conv2 added
 // then relu
 func (n *Net) layer1_2_conv2(a *rt.Arena) {
-	layer1_2_conv2Conv.Run(a.Buf[0:200704], a.Buf[200704:401408], n.w.layer1_2_conv2, a.Buf[401408:602112], a.Scratch)
+	a.Conv(&layer1_2_conv2Conv, a.Buf[0:200704], a.Buf[200704:401408], n.w.layer1_2_conv2, a.Buf[401408:602112])
 }
 
 var layer2_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -314,7 +314,7 @@ var layer2_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_0_conv1(a *rt.Arena) {
-	layer2_0_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:100352], n.w.layer2_0_conv1, nil, a.Scratch)
+	a.Conv(&layer2_0_conv1Conv, a.Buf[200704:401408], a.Buf[0:100352], n.w.layer2_0_conv1, nil)
 }
 
 var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -323,7 +323,7 @@ var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.0.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 func (n *Net) layer2_0_conv2(a *rt.Arena) {
-	layer2_0_conv2Conv.Run(a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_0_conv2, nil, a.Scratch)
+	a.Conv(&layer2_0_conv2Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_0_conv2, nil)
 }
 
 var layer2_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -334,7 +334,7 @@ var layer2_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 12
 // residual layer2.0.conv2 added
 // then relu
 func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
-	layer2_0_downsample_0Conv.Run(a.Buf[200704:401408], a.Buf[0:100352], n.w.layer2_0_downsample_0, a.Buf[100352:200704], a.Scratch)
+	a.Conv(&layer2_0_downsample_0Conv, a.Buf[200704:401408], a.Buf[0:100352], n.w.layer2_0_downsample_0, a.Buf[100352:200704])
 }
 
 var layer2_1_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -344,7 +344,7 @@ var layer2_1_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_1_conv1(a *rt.Arena) {
-	layer2_1_conv1Conv.Run(a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_1_conv1, nil, a.Scratch)
+	a.Conv(&layer2_1_conv1Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_1_conv1, nil)
 }
 
 var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -355,7 +355,7 @@ var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // residual layer2.0.downsample.0 added
 // then relu
 func (n *Net) layer2_1_conv2(a *rt.Arena) {
-	layer2_1_conv2Conv.Run(a.Buf[100352:200704], a.Buf[200704:301056], n.w.layer2_1_conv2, a.Buf[0:100352], a.Scratch)
+	a.Conv(&layer2_1_conv2Conv, a.Buf[100352:200704], a.Buf[200704:301056], n.w.layer2_1_conv2, a.Buf[0:100352])
 }
 
 var layer2_2_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -365,7 +365,7 @@ var layer2_2_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_2_conv1(a *rt.Arena) {
-	layer2_2_conv1Conv.Run(a.Buf[200704:301056], a.Buf[0:100352], n.w.layer2_2_conv1, nil, a.Scratch)
+	a.Conv(&layer2_2_conv1Conv, a.Buf[200704:301056], a.Buf[0:100352], n.w.layer2_2_conv1, nil)
 }
 
 var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -376,7 +376,7 @@ var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // residual layer2.1.conv2 added
 // then relu
 func (n *Net) layer2_2_conv2(a *rt.Arena) {
-	layer2_2_conv2Conv.Run(a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_2_conv2, a.Buf[200704:301056], a.Scratch)
+	a.Conv(&layer2_2_conv2Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_2_conv2, a.Buf[200704:301056])
 }
 
 var layer2_3_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -386,7 +386,7 @@ var layer2_3_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_3_conv1(a *rt.Arena) {
-	layer2_3_conv1Conv.Run(a.Buf[100352:200704], a.Buf[0:100352], n.w.layer2_3_conv1, nil, a.Scratch)
+	a.Conv(&layer2_3_conv1Conv, a.Buf[100352:200704], a.Buf[0:100352], n.w.layer2_3_conv1, nil)
 }
 
 var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -397,7 +397,7 @@ var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // residual layer2.2.conv2 added
 // then relu
 func (n *Net) layer2_3_conv2(a *rt.Arena) {
-	layer2_3_conv2Conv.Run(a.Buf[0:100352], a.Buf[200704:301056], n.w.layer2_3_conv2, a.Buf[100352:200704], a.Scratch)
+	a.Conv(&layer2_3_conv2Conv, a.Buf[0:100352], a.Buf[200704:301056], n.w.layer2_3_conv2, a.Buf[100352:200704])
 }
 
 var layer3_0_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -407,7 +407,7 @@ var layer3_0_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, Out
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_0_conv1(a *rt.Arena) {
-	layer3_0_conv1Conv.Run(a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_conv1, nil, a.Scratch)
+	a.Conv(&layer3_0_conv1Conv, a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_conv1, nil)
 }
 
 var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -416,7 +416,7 @@ var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.0.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 func (n *Net) layer3_0_conv2(a *rt.Arena) {
-	layer3_0_conv2Conv.Run(a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_0_conv2, nil, a.Scratch)
+	a.Conv(&layer3_0_conv2Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_0_conv2, nil)
 }
 
 var layer3_0_downsample_0Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -427,7 +427,7 @@ var layer3_0_downsample_0Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 2
 // residual layer3.0.conv2 added
 // then relu
 func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
-	layer3_0_downsample_0Conv.Run(a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_downsample_0, a.Buf[50176:100352], a.Scratch)
+	a.Conv(&layer3_0_downsample_0Conv, a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_downsample_0, a.Buf[50176:100352])
 }
 
 var layer3_1_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -437,7 +437,7 @@ var layer3_1_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_1_conv1(a *rt.Arena) {
-	layer3_1_conv1Conv.Run(a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_1_conv1, nil, a.Scratch)
+	a.Conv(&layer3_1_conv1Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_1_conv1, nil)
 }
 
 var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -448,7 +448,7 @@ var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // residual layer3.0.downsample.0 added
 // then relu
 func (n *Net) layer3_1_conv2(a *rt.Arena) {
-	layer3_1_conv2Conv.Run(a.Buf[50176:100352], a.Buf[100352:150528], n.w.layer3_1_conv2, a.Buf[0:50176], a.Scratch)
+	a.Conv(&layer3_1_conv2Conv, a.Buf[50176:100352], a.Buf[100352:150528], n.w.layer3_1_conv2, a.Buf[0:50176])
 }
 
 var layer3_2_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -458,7 +458,7 @@ var layer3_2_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_2_conv1(a *rt.Arena) {
-	layer3_2_conv1Conv.Run(a.Buf[100352:150528], a.Buf[0:50176], n.w.layer3_2_conv1, nil, a.Scratch)
+	a.Conv(&layer3_2_conv1Conv, a.Buf[100352:150528], a.Buf[0:50176], n.w.layer3_2_conv1, nil)
 }
 
 var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -469,7 +469,7 @@ var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // residual layer3.1.conv2 added
 // then relu
 func (n *Net) layer3_2_conv2(a *rt.Arena) {
-	layer3_2_conv2Conv.Run(a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_2_conv2, a.Buf[100352:150528], a.Scratch)
+	a.Conv(&layer3_2_conv2Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_2_conv2, a.Buf[100352:150528])
 }
 
 var layer3_3_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -479,7 +479,7 @@ var layer3_3_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_3_conv1(a *rt.Arena) {
-	layer3_3_conv1Conv.Run(a.Buf[50176:100352], a.Buf[0:50176], n.w.layer3_3_conv1, nil, a.Scratch)
+	a.Conv(&layer3_3_conv1Conv, a.Buf[50176:100352], a.Buf[0:50176], n.w.layer3_3_conv1, nil)
 }
 
 var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -490,7 +490,7 @@ var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // residual layer3.2.conv2 added
 // then relu
 func (n *Net) layer3_3_conv2(a *rt.Arena) {
-	layer3_3_conv2Conv.Run(a.Buf[0:50176], a.Buf[100352:150528], n.w.layer3_3_conv2, a.Buf[50176:100352], a.Scratch)
+	a.Conv(&layer3_3_conv2Conv, a.Buf[0:50176], a.Buf[100352:150528], n.w.layer3_3_conv2, a.Buf[50176:100352])
 }
 
 var layer3_4_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -500,7 +500,7 @@ var layer3_4_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_4_conv1(a *rt.Arena) {
-	layer3_4_conv1Conv.Run(a.Buf[100352:150528], a.Buf[0:50176], n.w.layer3_4_conv1, nil, a.Scratch)
+	a.Conv(&layer3_4_conv1Conv, a.Buf[100352:150528], a.Buf[0:50176], n.w.layer3_4_conv1, nil)
 }
 
 var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -511,7 +511,7 @@ var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // residual layer3.3.conv2 added
 // then relu
 func (n *Net) layer3_4_conv2(a *rt.Arena) {
-	layer3_4_conv2Conv.Run(a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_4_conv2, a.Buf[100352:150528], a.Scratch)
+	a.Conv(&layer3_4_conv2Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_4_conv2, a.Buf[100352:150528])
 }
 
 var layer3_5_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -521,7 +521,7 @@ var layer3_5_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_5_conv1(a *rt.Arena) {
-	layer3_5_conv1Conv.Run(a.Buf[50176:100352], a.Buf[0:50176], n.w.layer3_5_conv1, nil, a.Scratch)
+	a.Conv(&layer3_5_conv1Conv, a.Buf[50176:100352], a.Buf[0:50176], n.w.layer3_5_conv1, nil)
 }
 
 var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -532,7 +532,7 @@ var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // residual layer3.4.conv2 added
 // then relu
 func (n *Net) layer3_5_conv2(a *rt.Arena) {
-	layer3_5_conv2Conv.Run(a.Buf[0:50176], a.Buf[100352:150528], n.w.layer3_5_conv2, a.Buf[50176:100352], a.Scratch)
+	a.Conv(&layer3_5_conv2Conv, a.Buf[0:50176], a.Buf[100352:150528], n.w.layer3_5_conv2, a.Buf[50176:100352])
 }
 
 var layer4_0_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -542,7 +542,7 @@ var layer4_0_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, Out
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_0_conv1(a *rt.Arena) {
-	layer4_0_conv1Conv.Run(a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_conv1, nil, a.Scratch)
+	a.Conv(&layer4_0_conv1Conv, a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_conv1, nil)
 }
 
 var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -551,7 +551,7 @@ var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.0.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 func (n *Net) layer4_0_conv2(a *rt.Arena) {
-	layer4_0_conv2Conv.Run(a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_0_conv2, nil, a.Scratch)
+	a.Conv(&layer4_0_conv2Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_0_conv2, nil)
 }
 
 var layer4_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -562,7 +562,7 @@ var layer4_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 5
 // residual layer4.0.conv2 added
 // then relu
 func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
-	layer4_0_downsample_0Conv.Run(a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_downsample_0, a.Buf[25088:50176], a.Scratch)
+	a.Conv(&layer4_0_downsample_0Conv, a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_downsample_0, a.Buf[25088:50176])
 }
 
 var layer4_1_conv1Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -572,7 +572,7 @@ var layer4_1_conv1Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_1_conv1(a *rt.Arena) {
-	layer4_1_conv1Conv.Run(a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_1_conv1, nil, a.Scratch)
+	a.Conv(&layer4_1_conv1Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_1_conv1, nil)
 }
 
 var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -583,7 +583,7 @@ var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // residual layer4.0.downsample.0 added
 // then relu
 func (n *Net) layer4_1_conv2(a *rt.Arena) {
-	layer4_1_conv2Conv.Run(a.Buf[25088:50176], a.Buf[50176:75264], n.w.layer4_1_conv2, a.Buf[0:25088], a.Scratch)
+	a.Conv(&layer4_1_conv2Conv, a.Buf[25088:50176], a.Buf[50176:75264], n.w.layer4_1_conv2, a.Buf[0:25088])
 }
 
 var layer4_2_conv1Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -593,7 +593,7 @@ var layer4_2_conv1Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_2_conv1(a *rt.Arena) {
-	layer4_2_conv1Conv.Run(a.Buf[50176:75264], a.Buf[0:25088], n.w.layer4_2_conv1, nil, a.Scratch)
+	a.Conv(&layer4_2_conv1Conv, a.Buf[50176:75264], a.Buf[0:25088], n.w.layer4_2_conv1, nil)
 }
 
 var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -604,7 +604,7 @@ var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // residual layer4.1.conv2 added
 // then relu
 func (n *Net) layer4_2_conv2(a *rt.Arena) {
-	layer4_2_conv2Conv.Run(a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_2_conv2, a.Buf[50176:75264], a.Scratch)
+	a.Conv(&layer4_2_conv2Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_2_conv2, a.Buf[50176:75264])
 }
 
 // avgpool: global_avgpool

@@ -318,7 +318,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, Ou
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) conv1(a *rt.Arena) {
-	conv1Conv.Run(a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil, a.Scratch)
+	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
 }
 
 var maxpoolPool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -336,7 +336,7 @@ var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_0_conv1(a *rt.Arena) {
-	layer1_0_conv1Conv.Run(a.Buf[1605632:1806336], a.Buf[0:200704], n.w.layer1_0_conv1, nil, a.Scratch)
+	a.Conv(&layer1_0_conv1Conv, a.Buf[1605632:1806336], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
 }
 
 var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -346,7 +346,7 @@ var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_0_conv2(a *rt.Arena) {
-	layer1_0_conv2Conv.Run(a.Buf[0:200704], a.Buf[802816:1003520], n.w.layer1_0_conv2, nil, a.Scratch)
+	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[802816:1003520], n.w.layer1_0_conv2, nil)
 }
 
 var layer1_0_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -355,7 +355,7 @@ var layer1_0_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // layer1.0.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer1_0_conv3(a *rt.Arena) {
-	layer1_0_conv3Conv.Run(a.Buf[802816:1003520], a.Buf[0:802816], n.w.layer1_0_conv3, nil, a.Scratch)
+	a.Conv(&layer1_0_conv3Conv, a.Buf[802816:1003520], a.Buf[0:802816], n.w.layer1_0_conv3, nil)
 }
 
 var layer1_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -366,7 +366,7 @@ var layer1_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 25
 // residual layer1.0.conv3 added
 // then relu
 func (n *Net) layer1_0_downsample_0(a *rt.Arena) {
-	layer1_0_downsample_0Conv.Run(a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_0_downsample_0, a.Buf[0:802816], a.Scratch)
+	a.Conv(&layer1_0_downsample_0Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_0_downsample_0, a.Buf[0:802816])
 }
 
 var layer1_1_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -376,7 +376,7 @@ var layer1_1_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_1_conv1(a *rt.Arena) {
-	layer1_1_conv1Conv.Run(a.Buf[802816:1605632], a.Buf[0:200704], n.w.layer1_1_conv1, nil, a.Scratch)
+	a.Conv(&layer1_1_conv1Conv, a.Buf[802816:1605632], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
 }
 
 var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -386,7 +386,7 @@ var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_1_conv2(a *rt.Arena) {
-	layer1_1_conv2Conv.Run(a.Buf[0:200704], a.Buf[1605632:1806336], n.w.layer1_1_conv2, nil, a.Scratch)
+	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[1605632:1806336], n.w.layer1_1_conv2, nil)
 }
 
 var layer1_1_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -397,7 +397,7 @@ var layer1_1_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // residual layer1.0.downsample.0 added
 // then relu
 func (n *Net) layer1_1_conv3(a *rt.Arena) {
-	layer1_1_conv3Conv.Run(a.Buf[1605632:1806336], a.Buf[0:802816], n.w.layer1_1_conv3, a.Buf[802816:1605632], a.Scratch)
+	a.Conv(&layer1_1_conv3Conv, a.Buf[1605632:1806336], a.Buf[0:802816], n.w.layer1_1_conv3, a.Buf[802816:1605632])
 }
 
 var layer1_2_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -407,7 +407,7 @@ var layer1_2_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_2_conv1(a *rt.Arena) {
-	layer1_2_conv1Conv.Run(a.Buf[0:802816], a.Buf[802816:1003520], n.w.layer1_2_conv1, nil, a.Scratch)
+	a.Conv(&layer1_2_conv1Conv, a.Buf[0:802816], a.Buf[802816:1003520], n.w.layer1_2_conv1, nil)
 }
 
 var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -417,7 +417,7 @@ var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_2_conv2(a *rt.Arena) {
-	layer1_2_conv2Conv.Run(a.Buf[802816:1003520], a.Buf[1605632:1806336], n.w.layer1_2_conv2, nil, a.Scratch)
+	a.Conv(&layer1_2_conv2Conv, a.Buf[802816:1003520], a.Buf[1605632:1806336], n.w.layer1_2_conv2, nil)
 }
 
 var layer1_2_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -428,7 +428,7 @@ var layer1_2_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // residual layer1.1.conv3 added
 // then relu
 func (n *Net) layer1_2_conv3(a *rt.Arena) {
-	layer1_2_conv3Conv.Run(a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_2_conv3, a.Buf[0:802816], a.Scratch)
+	a.Conv(&layer1_2_conv3Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_2_conv3, a.Buf[0:802816])
 }
 
 var layer2_0_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -438,7 +438,7 @@ var layer2_0_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, Out
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_0_conv1(a *rt.Arena) {
-	layer2_0_conv1Conv.Run(a.Buf[802816:1605632], a.Buf[0:401408], n.w.layer2_0_conv1, nil, a.Scratch)
+	a.Conv(&layer2_0_conv1Conv, a.Buf[802816:1605632], a.Buf[0:401408], n.w.layer2_0_conv1, nil)
 }
 
 var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -448,7 +448,7 @@ var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, Out
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_0_conv2(a *rt.Arena) {
-	layer2_0_conv2Conv.Run(a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_0_conv2, nil, a.Scratch)
+	a.Conv(&layer2_0_conv2Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_0_conv2, nil)
 }
 
 var layer2_0_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -457,7 +457,7 @@ var layer2_0_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // layer2.0.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer2_0_conv3(a *rt.Arena) {
-	layer2_0_conv3Conv.Run(a.Buf[401408:501760], a.Buf[0:401408], n.w.layer2_0_conv3, nil, a.Scratch)
+	a.Conv(&layer2_0_conv3Conv, a.Buf[401408:501760], a.Buf[0:401408], n.w.layer2_0_conv3, nil)
 }
 
 var layer2_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -468,7 +468,7 @@ var layer2_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 5
 // residual layer2.0.conv3 added
 // then relu
 func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
-	layer2_0_downsample_0Conv.Run(a.Buf[802816:1605632], a.Buf[401408:802816], n.w.layer2_0_downsample_0, a.Buf[0:401408], a.Scratch)
+	a.Conv(&layer2_0_downsample_0Conv, a.Buf[802816:1605632], a.Buf[401408:802816], n.w.layer2_0_downsample_0, a.Buf[0:401408])
 }
 
 var layer2_1_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -478,7 +478,7 @@ var layer2_1_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_1_conv1(a *rt.Arena) {
-	layer2_1_conv1Conv.Run(a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_1_conv1, nil, a.Scratch)
+	a.Conv(&layer2_1_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_1_conv1, nil)
 }
 
 var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -488,7 +488,7 @@ var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_1_conv2(a *rt.Arena) {
-	layer2_1_conv2Conv.Run(a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_1_conv2, nil, a.Scratch)
+	a.Conv(&layer2_1_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_1_conv2, nil)
 }
 
 var layer2_1_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -499,7 +499,7 @@ var layer2_1_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.0.downsample.0 added
 // then relu
 func (n *Net) layer2_1_conv3(a *rt.Arena) {
-	layer2_1_conv3Conv.Run(a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_1_conv3, a.Buf[401408:802816], a.Scratch)
+	a.Conv(&layer2_1_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_1_conv3, a.Buf[401408:802816])
 }
 
 var layer2_2_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -509,7 +509,7 @@ var layer2_2_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_2_conv1(a *rt.Arena) {
-	layer2_2_conv1Conv.Run(a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_2_conv1, nil, a.Scratch)
+	a.Conv(&layer2_2_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_2_conv1, nil)
 }
 
 var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -519,7 +519,7 @@ var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_2_conv2(a *rt.Arena) {
-	layer2_2_conv2Conv.Run(a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_2_conv2, nil, a.Scratch)
+	a.Conv(&layer2_2_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_2_conv2, nil)
 }
 
 var layer2_2_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -530,7 +530,7 @@ var layer2_2_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.1.conv3 added
 // then relu
 func (n *Net) layer2_2_conv3(a *rt.Arena) {
-	layer2_2_conv3Conv.Run(a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_2_conv3, a.Buf[0:401408], a.Scratch)
+	a.Conv(&layer2_2_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_2_conv3, a.Buf[0:401408])
 }
 
 var layer2_3_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -540,7 +540,7 @@ var layer2_3_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_3_conv1(a *rt.Arena) {
-	layer2_3_conv1Conv.Run(a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_3_conv1, nil, a.Scratch)
+	a.Conv(&layer2_3_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_3_conv1, nil)
 }
 
 var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -550,7 +550,7 @@ var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_3_conv2(a *rt.Arena) {
-	layer2_3_conv2Conv.Run(a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_3_conv2, nil, a.Scratch)
+	a.Conv(&layer2_3_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_3_conv2, nil)
 }
 
 var layer2_3_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -561,7 +561,7 @@ var layer2_3_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // residual layer2.2.conv3 added
 // then relu
 func (n *Net) layer2_3_conv3(a *rt.Arena) {
-	layer2_3_conv3Conv.Run(a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_3_conv3, a.Buf[401408:802816], a.Scratch)
+	a.Conv(&layer2_3_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_3_conv3, a.Buf[401408:802816])
 }
 
 var layer3_0_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -571,7 +571,7 @@ var layer3_0_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, Out
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_0_conv1(a *rt.Arena) {
-	layer3_0_conv1Conv.Run(a.Buf[0:401408], a.Buf[401408:602112], n.w.layer3_0_conv1, nil, a.Scratch)
+	a.Conv(&layer3_0_conv1Conv, a.Buf[0:401408], a.Buf[401408:602112], n.w.layer3_0_conv1, nil)
 }
 
 var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -581,7 +581,7 @@ var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, Out
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_0_conv2(a *rt.Arena) {
-	layer3_0_conv2Conv.Run(a.Buf[401408:602112], a.Buf[602112:652288], n.w.layer3_0_conv2, nil, a.Scratch)
+	a.Conv(&layer3_0_conv2Conv, a.Buf[401408:602112], a.Buf[602112:652288], n.w.layer3_0_conv2, nil)
 }
 
 var layer3_0_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -590,7 +590,7 @@ var layer3_0_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // layer3.0.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer3_0_conv3(a *rt.Arena) {
-	layer3_0_conv3Conv.Run(a.Buf[602112:652288], a.Buf[401408:602112], n.w.layer3_0_conv3, nil, a.Scratch)
+	a.Conv(&layer3_0_conv3Conv, a.Buf[602112:652288], a.Buf[401408:602112], n.w.layer3_0_conv3, nil)
 }
 
 var layer3_0_downsample_0Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -601,7 +601,7 @@ var layer3_0_downsample_0Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1
 // residual layer3.0.conv3 added
 // then relu
 func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
-	layer3_0_downsample_0Conv.Run(a.Buf[0:401408], a.Buf[602112:802816], n.w.layer3_0_downsample_0, a.Buf[401408:602112], a.Scratch)
+	a.Conv(&layer3_0_downsample_0Conv, a.Buf[0:401408], a.Buf[602112:802816], n.w.layer3_0_downsample_0, a.Buf[401408:602112])
 }
 
 var layer3_1_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -611,7 +611,7 @@ var layer3_1_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_1_conv1(a *rt.Arena) {
-	layer3_1_conv1Conv.Run(a.Buf[602112:802816], a.Buf[0:50176], n.w.layer3_1_conv1, nil, a.Scratch)
+	a.Conv(&layer3_1_conv1Conv, a.Buf[602112:802816], a.Buf[0:50176], n.w.layer3_1_conv1, nil)
 }
 
 var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -621,7 +621,7 @@ var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_1_conv2(a *rt.Arena) {
-	layer3_1_conv2Conv.Run(a.Buf[0:50176], a.Buf[200704:250880], n.w.layer3_1_conv2, nil, a.Scratch)
+	a.Conv(&layer3_1_conv2Conv, a.Buf[0:50176], a.Buf[200704:250880], n.w.layer3_1_conv2, nil)
 }
 
 var layer3_1_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -632,7 +632,7 @@ var layer3_1_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.0.downsample.0 added
 // then relu
 func (n *Net) layer3_1_conv3(a *rt.Arena) {
-	layer3_1_conv3Conv.Run(a.Buf[200704:250880], a.Buf[0:200704], n.w.layer3_1_conv3, a.Buf[602112:802816], a.Scratch)
+	a.Conv(&layer3_1_conv3Conv, a.Buf[200704:250880], a.Buf[0:200704], n.w.layer3_1_conv3, a.Buf[602112:802816])
 }
 
 var layer3_2_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -642,7 +642,7 @@ var layer3_2_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_2_conv1(a *rt.Arena) {
-	layer3_2_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_2_conv1, nil, a.Scratch)
+	a.Conv(&layer3_2_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_2_conv1, nil)
 }
 
 var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -652,7 +652,7 @@ var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_2_conv2(a *rt.Arena) {
-	layer3_2_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_2_conv2, nil, a.Scratch)
+	a.Conv(&layer3_2_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_2_conv2, nil)
 }
 
 var layer3_2_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -663,7 +663,7 @@ var layer3_2_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.1.conv3 added
 // then relu
 func (n *Net) layer3_2_conv3(a *rt.Arena) {
-	layer3_2_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_2_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_2_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_2_conv3, a.Buf[0:200704])
 }
 
 var layer3_3_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -673,7 +673,7 @@ var layer3_3_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_3_conv1(a *rt.Arena) {
-	layer3_3_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_3_conv1, nil, a.Scratch)
+	a.Conv(&layer3_3_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_3_conv1, nil)
 }
 
 var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -683,7 +683,7 @@ var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_3_conv2(a *rt.Arena) {
-	layer3_3_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_3_conv2, nil, a.Scratch)
+	a.Conv(&layer3_3_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_3_conv2, nil)
 }
 
 var layer3_3_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -694,7 +694,7 @@ var layer3_3_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.2.conv3 added
 // then relu
 func (n *Net) layer3_3_conv3(a *rt.Arena) {
-	layer3_3_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_3_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_3_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_3_conv3, a.Buf[200704:401408])
 }
 
 var layer3_4_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -704,7 +704,7 @@ var layer3_4_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_4_conv1(a *rt.Arena) {
-	layer3_4_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_4_conv1, nil, a.Scratch)
+	a.Conv(&layer3_4_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_4_conv1, nil)
 }
 
 var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -714,7 +714,7 @@ var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_4_conv2(a *rt.Arena) {
-	layer3_4_conv2Conv.Run(a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_4_conv2, nil, a.Scratch)
+	a.Conv(&layer3_4_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_4_conv2, nil)
 }
 
 var layer3_4_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -725,7 +725,7 @@ var layer3_4_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.3.conv3 added
 // then relu
 func (n *Net) layer3_4_conv3(a *rt.Arena) {
-	layer3_4_conv3Conv.Run(a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_4_conv3, a.Buf[0:200704], a.Scratch)
+	a.Conv(&layer3_4_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_4_conv3, a.Buf[0:200704])
 }
 
 var layer3_5_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -735,7 +735,7 @@ var layer3_5_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_5_conv1(a *rt.Arena) {
-	layer3_5_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_5_conv1, nil, a.Scratch)
+	a.Conv(&layer3_5_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_5_conv1, nil)
 }
 
 var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -745,7 +745,7 @@ var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_5_conv2(a *rt.Arena) {
-	layer3_5_conv2Conv.Run(a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_5_conv2, nil, a.Scratch)
+	a.Conv(&layer3_5_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_5_conv2, nil)
 }
 
 var layer3_5_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -756,7 +756,7 @@ var layer3_5_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // residual layer3.4.conv3 added
 // then relu
 func (n *Net) layer3_5_conv3(a *rt.Arena) {
-	layer3_5_conv3Conv.Run(a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_5_conv3, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer3_5_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_5_conv3, a.Buf[200704:401408])
 }
 
 var layer4_0_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -766,7 +766,7 @@ var layer4_0_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, Ou
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_0_conv1(a *rt.Arena) {
-	layer4_0_conv1Conv.Run(a.Buf[0:200704], a.Buf[200704:301056], n.w.layer4_0_conv1, nil, a.Scratch)
+	a.Conv(&layer4_0_conv1Conv, a.Buf[0:200704], a.Buf[200704:301056], n.w.layer4_0_conv1, nil)
 }
 
 var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -776,7 +776,7 @@ var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, Out
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_0_conv2(a *rt.Arena) {
-	layer4_0_conv2Conv.Run(a.Buf[200704:301056], a.Buf[301056:326144], n.w.layer4_0_conv2, nil, a.Scratch)
+	a.Conv(&layer4_0_conv2Conv, a.Buf[200704:301056], a.Buf[301056:326144], n.w.layer4_0_conv2, nil)
 }
 
 var layer4_0_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -785,7 +785,7 @@ var layer4_0_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // layer4.0.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.0.bn3 folded in (eps 1e-05)
 func (n *Net) layer4_0_conv3(a *rt.Arena) {
-	layer4_0_conv3Conv.Run(a.Buf[301056:326144], a.Buf[200704:301056], n.w.layer4_0_conv3, nil, a.Scratch)
+	a.Conv(&layer4_0_conv3Conv, a.Buf[301056:326144], a.Buf[200704:301056], n.w.layer4_0_conv3, nil)
 }
 
 var layer4_0_downsample_0Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -796,7 +796,7 @@ var layer4_0_downsample_0Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 
 // residual layer4.0.conv3 added
 // then relu
 func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
-	layer4_0_downsample_0Conv.Run(a.Buf[0:200704], a.Buf[301056:401408], n.w.layer4_0_downsample_0, a.Buf[200704:301056], a.Scratch)
+	a.Conv(&layer4_0_downsample_0Conv, a.Buf[0:200704], a.Buf[301056:401408], n.w.layer4_0_downsample_0, a.Buf[200704:301056])
 }
 
 var layer4_1_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -806,7 +806,7 @@ var layer4_1_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_1_conv1(a *rt.Arena) {
-	layer4_1_conv1Conv.Run(a.Buf[301056:401408], a.Buf[0:25088], n.w.layer4_1_conv1, nil, a.Scratch)
+	a.Conv(&layer4_1_conv1Conv, a.Buf[301056:401408], a.Buf[0:25088], n.w.layer4_1_conv1, nil)
 }
 
 var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -816,7 +816,7 @@ var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_1_conv2(a *rt.Arena) {
-	layer4_1_conv2Conv.Run(a.Buf[0:25088], a.Buf[100352:125440], n.w.layer4_1_conv2, nil, a.Scratch)
+	a.Conv(&layer4_1_conv2Conv, a.Buf[0:25088], a.Buf[100352:125440], n.w.layer4_1_conv2, nil)
 }
 
 var layer4_1_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -827,7 +827,7 @@ var layer4_1_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // residual layer4.0.downsample.0 added
 // then relu
 func (n *Net) layer4_1_conv3(a *rt.Arena) {
-	layer4_1_conv3Conv.Run(a.Buf[100352:125440], a.Buf[0:100352], n.w.layer4_1_conv3, a.Buf[301056:401408], a.Scratch)
+	a.Conv(&layer4_1_conv3Conv, a.Buf[100352:125440], a.Buf[0:100352], n.w.layer4_1_conv3, a.Buf[301056:401408])
 }
 
 var layer4_2_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -837,7 +837,7 @@ var layer4_2_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_2_conv1(a *rt.Arena) {
-	layer4_2_conv1Conv.Run(a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_2_conv1, nil, a.Scratch)
+	a.Conv(&layer4_2_conv1Conv, a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_2_conv1, nil)
 }
 
 var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -847,7 +847,7 @@ var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_2_conv2(a *rt.Arena) {
-	layer4_2_conv2Conv.Run(a.Buf[100352:125440], a.Buf[200704:225792], n.w.layer4_2_conv2, nil, a.Scratch)
+	a.Conv(&layer4_2_conv2Conv, a.Buf[100352:125440], a.Buf[200704:225792], n.w.layer4_2_conv2, nil)
 }
 
 var layer4_2_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -858,7 +858,7 @@ var layer4_2_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // residual layer4.1.conv3 added
 // then relu
 func (n *Net) layer4_2_conv3(a *rt.Arena) {
-	layer4_2_conv3Conv.Run(a.Buf[200704:225792], a.Buf[100352:200704], n.w.layer4_2_conv3, a.Buf[0:100352], a.Scratch)
+	a.Conv(&layer4_2_conv3Conv, a.Buf[200704:225792], a.Buf[100352:200704], n.w.layer4_2_conv3, a.Buf[0:100352])
 }
 
 // avgpool: global_avgpool

@@ -82,7 +82,7 @@ var features_0Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 22
 // input [3 224 224] -> [64 224 224]
 // then relu
 func (n *Net) features_0(a *rt.Arena) {
-	features_0Conv.Run(a.Buf[3211264:3361792], a.Buf[0:3211264], n.w.features_0, nil, a.Scratch)
+	a.Conv(&features_0Conv, a.Buf[3211264:3361792], a.Buf[0:3211264], n.w.features_0, nil)
 }
 
 var features_2Conv = kernels.Conv{InC: 64, InH: 224, InW: 224, OutC: 64, OutH: 224, OutW: 224, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -91,7 +91,7 @@ var features_2Conv = kernels.Conv{InC: 64, InH: 224, InW: 224, OutC: 64, OutH: 2
 // features.0 [64 224 224] -> [64 224 224]
 // then relu
 func (n *Net) features_2(a *rt.Arena) {
-	features_2Conv.Run(a.Buf[0:3211264], a.Buf[3211264:6422528], n.w.features_2, nil, a.Scratch)
+	a.Conv(&features_2Conv, a.Buf[0:3211264], a.Buf[3211264:6422528], n.w.features_2, nil)
 }
 
 var features_4Pool = kernels.Pool{C: 64, InH: 224, InW: 224, OutH: 112, OutW: 112, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -108,7 +108,7 @@ var features_5Conv = kernels.Conv{InC: 64, InH: 112, InW: 112, OutC: 128, OutH: 
 // features.4 [64 112 112] -> [128 112 112]
 // then relu
 func (n *Net) features_5(a *rt.Arena) {
-	features_5Conv.Run(a.Buf[1605632:2408448], a.Buf[0:1605632], n.w.features_5, nil, a.Scratch)
+	a.Conv(&features_5Conv, a.Buf[1605632:2408448], a.Buf[0:1605632], n.w.features_5, nil)
 }
 
 var features_7Conv = kernels.Conv{InC: 128, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -117,7 +117,7 @@ var features_7Conv = kernels.Conv{InC: 128, InH: 112, InW: 112, OutC: 128, OutH:
 // features.5 [128 112 112] -> [128 112 112]
 // then relu
 func (n *Net) features_7(a *rt.Arena) {
-	features_7Conv.Run(a.Buf[0:1605632], a.Buf[1605632:3211264], n.w.features_7, nil, a.Scratch)
+	a.Conv(&features_7Conv, a.Buf[0:1605632], a.Buf[1605632:3211264], n.w.features_7, nil)
 }
 
 var features_9Pool = kernels.Pool{C: 128, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -134,7 +134,7 @@ var features_10Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 256, OutH: 
 // features.9 [128 56 56] -> [256 56 56]
 // then relu
 func (n *Net) features_10(a *rt.Arena) {
-	features_10Conv.Run(a.Buf[802816:1204224], a.Buf[0:802816], n.w.features_10, nil, a.Scratch)
+	a.Conv(&features_10Conv, a.Buf[802816:1204224], a.Buf[0:802816], n.w.features_10, nil)
 }
 
 var features_12Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -143,7 +143,7 @@ var features_12Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 
 // features.10 [256 56 56] -> [256 56 56]
 // then relu
 func (n *Net) features_12(a *rt.Arena) {
-	features_12Conv.Run(a.Buf[0:802816], a.Buf[802816:1605632], n.w.features_12, nil, a.Scratch)
+	a.Conv(&features_12Conv, a.Buf[0:802816], a.Buf[802816:1605632], n.w.features_12, nil)
 }
 
 var features_14Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -152,7 +152,7 @@ var features_14Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 
 // features.12 [256 56 56] -> [256 56 56]
 // then relu
 func (n *Net) features_14(a *rt.Arena) {
-	features_14Conv.Run(a.Buf[802816:1605632], a.Buf[0:802816], n.w.features_14, nil, a.Scratch)
+	a.Conv(&features_14Conv, a.Buf[802816:1605632], a.Buf[0:802816], n.w.features_14, nil)
 }
 
 var features_16Pool = kernels.Pool{C: 256, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -169,7 +169,7 @@ var features_17Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 512, OutH: 
 // features.16 [256 28 28] -> [512 28 28]
 // then relu
 func (n *Net) features_17(a *rt.Arena) {
-	features_17Conv.Run(a.Buf[802816:1003520], a.Buf[0:401408], n.w.features_17, nil, a.Scratch)
+	a.Conv(&features_17Conv, a.Buf[802816:1003520], a.Buf[0:401408], n.w.features_17, nil)
 }
 
 var features_19Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -178,7 +178,7 @@ var features_19Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 
 // features.17 [512 28 28] -> [512 28 28]
 // then relu
 func (n *Net) features_19(a *rt.Arena) {
-	features_19Conv.Run(a.Buf[0:401408], a.Buf[401408:802816], n.w.features_19, nil, a.Scratch)
+	a.Conv(&features_19Conv, a.Buf[0:401408], a.Buf[401408:802816], n.w.features_19, nil)
 }
 
 var features_21Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -187,7 +187,7 @@ var features_21Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 
 // features.19 [512 28 28] -> [512 28 28]
 // then relu
 func (n *Net) features_21(a *rt.Arena) {
-	features_21Conv.Run(a.Buf[401408:802816], a.Buf[0:401408], n.w.features_21, nil, a.Scratch)
+	a.Conv(&features_21Conv, a.Buf[401408:802816], a.Buf[0:401408], n.w.features_21, nil)
 }
 
 var features_23Pool = kernels.Pool{C: 512, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -204,7 +204,7 @@ var features_24Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 
 // features.23 [512 14 14] -> [512 14 14]
 // then relu
 func (n *Net) features_24(a *rt.Arena) {
-	features_24Conv.Run(a.Buf[401408:501760], a.Buf[0:100352], n.w.features_24, nil, a.Scratch)
+	a.Conv(&features_24Conv, a.Buf[401408:501760], a.Buf[0:100352], n.w.features_24, nil)
 }
 
 var features_26Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -213,7 +213,7 @@ var features_26Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 
 // features.24 [512 14 14] -> [512 14 14]
 // then relu
 func (n *Net) features_26(a *rt.Arena) {
-	features_26Conv.Run(a.Buf[0:100352], a.Buf[100352:200704], n.w.features_26, nil, a.Scratch)
+	a.Conv(&features_26Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.features_26, nil)
 }
 
 var features_28Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -222,7 +222,7 @@ var features_28Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 
 // features.26 [512 14 14] -> [512 14 14]
 // then relu
 func (n *Net) features_28(a *rt.Arena) {
-	features_28Conv.Run(a.Buf[100352:200704], a.Buf[0:100352], n.w.features_28, nil, a.Scratch)
+	a.Conv(&features_28Conv, a.Buf[100352:200704], a.Buf[0:100352], n.w.features_28, nil)
 }
 
 var features_30Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}

@@ -88,7 +88,7 @@ var features_0Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 22
 // input [3 224 224] -> [64 224 224]
 // then relu
 func (n *Net) features_0(a *rt.Arena) {
-	features_0Conv.Run(a.Buf[3211264:3361792], a.Buf[0:3211264], n.w.features_0, nil, a.Scratch)
+	a.Conv(&features_0Conv, a.Buf[3211264:3361792], a.Buf[0:3211264], n.w.features_0, nil)
 }
 
 var features_2Conv = kernels.Conv{InC: 64, InH: 224, InW: 224, OutC: 64, OutH: 224, OutW: 224, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -97,7 +97,7 @@ var features_2Conv = kernels.Conv{InC: 64, InH: 224, InW: 224, OutC: 64, OutH: 2
 // features.0 [64 224 224] -> [64 224 224]
 // then relu
 func (n *Net) features_2(a *rt.Arena) {
-	features_2Conv.Run(a.Buf[0:3211264], a.Buf[3211264:6422528], n.w.features_2, nil, a.Scratch)
+	a.Conv(&features_2Conv, a.Buf[0:3211264], a.Buf[3211264:6422528], n.w.features_2, nil)
 }
 
 var features_4Pool = kernels.Pool{C: 64, InH: 224, InW: 224, OutH: 112, OutW: 112, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -114,7 +114,7 @@ var features_5Conv = kernels.Conv{InC: 64, InH: 112, InW: 112, OutC: 128, OutH: 
 // features.4 [64 112 112] -> [128 112 112]
 // then relu
 func (n *Net) features_5(a *rt.Arena) {
-	features_5Conv.Run(a.Buf[1605632:2408448], a.Buf[0:1605632], n.w.features_5, nil, a.Scratch)
+	a.Conv(&features_5Conv, a.Buf[1605632:2408448], a.Buf[0:1605632], n.w.features_5, nil)
 }
 
 var features_7Conv = kernels.Conv{InC: 128, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -123,7 +123,7 @@ var features_7Conv = kernels.Conv{InC: 128, InH: 112, InW: 112, OutC: 128, OutH:
 // features.5 [128 112 112] -> [128 112 112]
 // then relu
 func (n *Net) features_7(a *rt.Arena) {
-	features_7Conv.Run(a.Buf[0:1605632], a.Buf[1605632:3211264], n.w.features_7, nil, a.Scratch)
+	a.Conv(&features_7Conv, a.Buf[0:1605632], a.Buf[1605632:3211264], n.w.features_7, nil)
 }
 
 var features_9Pool = kernels.Pool{C: 128, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -140,7 +140,7 @@ var features_10Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 256, OutH: 
 // features.9 [128 56 56] -> [256 56 56]
 // then relu
 func (n *Net) features_10(a *rt.Arena) {
-	features_10Conv.Run(a.Buf[802816:1204224], a.Buf[0:802816], n.w.features_10, nil, a.Scratch)
+	a.Conv(&features_10Conv, a.Buf[802816:1204224], a.Buf[0:802816], n.w.features_10, nil)
 }
 
 var features_12Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -149,7 +149,7 @@ var features_12Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 
 // features.10 [256 56 56] -> [256 56 56]
 // then relu
 func (n *Net) features_12(a *rt.Arena) {
-	features_12Conv.Run(a.Buf[0:802816], a.Buf[802816:1605632], n.w.features_12, nil, a.Scratch)
+	a.Conv(&features_12Conv, a.Buf[0:802816], a.Buf[802816:1605632], n.w.features_12, nil)
 }
 
 var features_14Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -158,7 +158,7 @@ var features_14Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 
 // features.12 [256 56 56] -> [256 56 56]
 // then relu
 func (n *Net) features_14(a *rt.Arena) {
-	features_14Conv.Run(a.Buf[802816:1605632], a.Buf[0:802816], n.w.features_14, nil, a.Scratch)
+	a.Conv(&features_14Conv, a.Buf[802816:1605632], a.Buf[0:802816], n.w.features_14, nil)
 }
 
 var features_16Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -167,7 +167,7 @@ var features_16Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 
 // features.14 [256 56 56] -> [256 56 56]
 // then relu
 func (n *Net) features_16(a *rt.Arena) {
-	features_16Conv.Run(a.Buf[0:802816], a.Buf[802816:1605632], n.w.features_16, nil, a.Scratch)
+	a.Conv(&features_16Conv, a.Buf[0:802816], a.Buf[802816:1605632], n.w.features_16, nil)
 }
 
 var features_18Pool = kernels.Pool{C: 256, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -184,7 +184,7 @@ var features_19Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 512, OutH: 
 // features.18 [256 28 28] -> [512 28 28]
 // then relu
 func (n *Net) features_19(a *rt.Arena) {
-	features_19Conv.Run(a.Buf[401408:602112], a.Buf[0:401408], n.w.features_19, nil, a.Scratch)
+	a.Conv(&features_19Conv, a.Buf[401408:602112], a.Buf[0:401408], n.w.features_19, nil)
 }
 
 var features_21Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -193,7 +193,7 @@ var features_21Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 
 // features.19 [512 28 28] -> [512 28 28]
 // then relu
 func (n *Net) features_21(a *rt.Arena) {
-	features_21Conv.Run(a.Buf[0:401408], a.Buf[401408:802816], n.w.features_21, nil, a.Scratch)
+	a.Conv(&features_21Conv, a.Buf[0:401408], a.Buf[401408:802816], n.w.features_21, nil)
 }
 
 var features_23Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -202,7 +202,7 @@ var features_23Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 
 // features.21 [512 28 28] -> [512 28 28]
 // then relu
 func (n *Net) features_23(a *rt.Arena) {
-	features_23Conv.Run(a.Buf[401408:802816], a.Buf[0:401408], n.w.features_23, nil, a.Scratch)
+	a.Conv(&features_23Conv, a.Buf[401408:802816], a.Buf[0:401408], n.w.features_23, nil)
 }
 
 var features_25Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -211,7 +211,7 @@ var features_25Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 
 // features.23 [512 28 28] -> [512 28 28]
 // then relu
 func (n *Net) features_25(a *rt.Arena) {
-	features_25Conv.Run(a.Buf[0:401408], a.Buf[401408:802816], n.w.features_25, nil, a.Scratch)
+	a.Conv(&features_25Conv, a.Buf[0:401408], a.Buf[401408:802816], n.w.features_25, nil)
 }
 
 var features_27Pool = kernels.Pool{C: 512, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -228,7 +228,7 @@ var features_28Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 
 // features.27 [512 14 14] -> [512 14 14]
 // then relu
 func (n *Net) features_28(a *rt.Arena) {
-	features_28Conv.Run(a.Buf[0:100352], a.Buf[100352:200704], n.w.features_28, nil, a.Scratch)
+	a.Conv(&features_28Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.features_28, nil)
 }
 
 var features_30Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -237,7 +237,7 @@ var features_30Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 
 // features.28 [512 14 14] -> [512 14 14]
 // then relu
 func (n *Net) features_30(a *rt.Arena) {
-	features_30Conv.Run(a.Buf[100352:200704], a.Buf[0:100352], n.w.features_30, nil, a.Scratch)
+	a.Conv(&features_30Conv, a.Buf[100352:200704], a.Buf[0:100352], n.w.features_30, nil)
 }
 
 var features_32Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -246,7 +246,7 @@ var features_32Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 
 // features.30 [512 14 14] -> [512 14 14]
 // then relu
 func (n *Net) features_32(a *rt.Arena) {
-	features_32Conv.Run(a.Buf[0:100352], a.Buf[100352:200704], n.w.features_32, nil, a.Scratch)
+	a.Conv(&features_32Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.features_32, nil)
 }
 
 var features_34Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -255,7 +255,7 @@ var features_34Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 
 // features.32 [512 14 14] -> [512 14 14]
 // then relu
 func (n *Net) features_34(a *rt.Arena) {
-	features_34Conv.Run(a.Buf[100352:200704], a.Buf[0:100352], n.w.features_34, nil, a.Scratch)
+	a.Conv(&features_34Conv, a.Buf[100352:200704], a.Buf[0:100352], n.w.features_34, nil)
 }
 
 var features_36Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}

@@ -166,14 +166,31 @@ func TestForwardAllocatesNothing(t *testing.T) {
 	for _, arch := range []string{"lenet5", "resnet18", "googlenet", "efficientnet_b0"} {
 		e, _ := zoo.Get(arch)
 		g := graph(t, arch)
-		net, err := e.New(bytes.NewReader(seeded(t, g, "", nil)), rt.WithThreads(1))
+		file := seeded(t, g, "", nil)
+		one, err := e.New(bytes.NewReader(file), rt.WithThreads(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		two, err := e.New(bytes.NewReader(file), rt.WithThreads(2))
 		if err != nil {
 			t.Fatal(err)
 		}
 		in := seedweights.Input(2, g.Input().Shape)
 		out := make([]float32, 2*e.NumClasses)
-		if n := testing.AllocsPerRun(3, func() { net.Forward(in, out) }); n != 0 {
-			t.Errorf("%s: Forward allocates %v times per call", arch, n)
+		if n := testing.AllocsPerRun(3, func() { one.Forward(in, out) }); n != 0 {
+			t.Errorf("%s: single-threaded Forward allocates %v times per call", arch, n)
+		}
+		// One image on two threads: the layers are split over the shared workers, exactly.
+		img := in[:len(in)/2]
+		if n := testing.AllocsPerRun(3, func() { two.Forward(img, out[:e.NumClasses]) }); n != 0 {
+			t.Errorf("%s: two-threaded Forward of one image allocates %v times per call", arch, n)
+		}
+		want := make([]float32, e.NumClasses)
+		one.Forward(img, want)
+		for i, v := range out[:e.NumClasses] {
+			if v != want[i] {
+				t.Fatalf("%s: logit %d is %g on two threads, %g on one", arch, i, v, want[i])
+			}
 		}
 	}
 }

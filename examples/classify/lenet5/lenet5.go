@@ -62,7 +62,7 @@ var conv1Conv = kernels.Conv{InC: 1, InH: 28, InW: 28, OutC: 6, OutH: 28, OutW: 
 // input [1 28 28] -> [6 28 28]
 // then relu
 func (n *Net) conv1(a *rt.Arena) {
-	conv1Conv.Run(a.Buf[4704:5488], a.Buf[0:4704], n.w.conv1, nil, a.Scratch)
+	a.Conv(&conv1Conv, a.Buf[4704:5488], a.Buf[0:4704], n.w.conv1, nil)
 }
 
 var maxpool_2Pool = kernels.Pool{C: 6, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
@@ -79,7 +79,7 @@ var conv2Conv = kernels.Conv{InC: 6, InH: 14, InW: 14, OutC: 16, OutH: 10, OutW:
 // maxpool#2 [6 14 14] -> [16 10 10]
 // then relu
 func (n *Net) conv2(a *rt.Arena) {
-	conv2Conv.Run(a.Buf[4704:5880], a.Buf[0:1600], n.w.conv2, nil, a.Scratch)
+	a.Conv(&conv2Conv, a.Buf[4704:5880], a.Buf[0:1600], n.w.conv2, nil)
 }
 
 var maxpool_4Pool = kernels.Pool{C: 16, InH: 10, InW: 10, OutH: 5, OutW: 5, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}

@@ -153,7 +153,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, Ou
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) conv1(a *rt.Arena) {
-	conv1Conv.Run(a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil, a.Scratch)
+	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
 }
 
 var maxpoolPool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
@@ -171,7 +171,7 @@ var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_0_conv1(a *rt.Arena) {
-	layer1_0_conv1Conv.Run(a.Buf[802816:1003520], a.Buf[0:200704], n.w.layer1_0_conv1, nil, a.Scratch)
+	a.Conv(&layer1_0_conv1Conv, a.Buf[802816:1003520], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
 }
 
 var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -182,7 +182,7 @@ var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // residual maxpool added
 // then relu
 func (n *Net) layer1_0_conv2(a *rt.Arena) {
-	layer1_0_conv2Conv.Run(a.Buf[0:200704], a.Buf[200704:401408], n.w.layer1_0_conv2, a.Buf[802816:1003520], a.Scratch)
+	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[200704:401408], n.w.layer1_0_conv2, a.Buf[802816:1003520])
 }
 
 var layer1_1_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -192,7 +192,7 @@ var layer1_1_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer1_1_conv1(a *rt.Arena) {
-	layer1_1_conv1Conv.Run(a.Buf[200704:401408], a.Buf[0:200704], n.w.layer1_1_conv1, nil, a.Scratch)
+	a.Conv(&layer1_1_conv1Conv, a.Buf[200704:401408], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
 }
 
 var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -203,7 +203,7 @@ var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // residual layer1.0.conv2 added
 // then relu
 func (n *Net) layer1_1_conv2(a *rt.Arena) {
-	layer1_1_conv2Conv.Run(a.Buf[0:200704], a.Buf[401408:602112], n.w.layer1_1_conv2, a.Buf[200704:401408], a.Scratch)
+	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[401408:602112], n.w.layer1_1_conv2, a.Buf[200704:401408])
 }
 
 var layer2_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -213,7 +213,7 @@ var layer2_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_0_conv1(a *rt.Arena) {
-	layer2_0_conv1Conv.Run(a.Buf[401408:602112], a.Buf[0:100352], n.w.layer2_0_conv1, nil, a.Scratch)
+	a.Conv(&layer2_0_conv1Conv, a.Buf[401408:602112], a.Buf[0:100352], n.w.layer2_0_conv1, nil)
 }
 
 var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -222,7 +222,7 @@ var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.0.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 func (n *Net) layer2_0_conv2(a *rt.Arena) {
-	layer2_0_conv2Conv.Run(a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_0_conv2, nil, a.Scratch)
+	a.Conv(&layer2_0_conv2Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_0_conv2, nil)
 }
 
 var layer2_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -233,7 +233,7 @@ var layer2_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 12
 // residual layer2.0.conv2 added
 // then relu
 func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
-	layer2_0_downsample_0Conv.Run(a.Buf[401408:602112], a.Buf[0:100352], n.w.layer2_0_downsample_0, a.Buf[100352:200704], a.Scratch)
+	a.Conv(&layer2_0_downsample_0Conv, a.Buf[401408:602112], a.Buf[0:100352], n.w.layer2_0_downsample_0, a.Buf[100352:200704])
 }
 
 var layer2_1_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -243,7 +243,7 @@ var layer2_1_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer2_1_conv1(a *rt.Arena) {
-	layer2_1_conv1Conv.Run(a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_1_conv1, nil, a.Scratch)
+	a.Conv(&layer2_1_conv1Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_1_conv1, nil)
 }
 
 var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -254,7 +254,7 @@ var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // residual layer2.0.downsample.0 added
 // then relu
 func (n *Net) layer2_1_conv2(a *rt.Arena) {
-	layer2_1_conv2Conv.Run(a.Buf[100352:200704], a.Buf[200704:301056], n.w.layer2_1_conv2, a.Buf[0:100352], a.Scratch)
+	a.Conv(&layer2_1_conv2Conv, a.Buf[100352:200704], a.Buf[200704:301056], n.w.layer2_1_conv2, a.Buf[0:100352])
 }
 
 var layer3_0_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -264,7 +264,7 @@ var layer3_0_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, Out
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_0_conv1(a *rt.Arena) {
-	layer3_0_conv1Conv.Run(a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_conv1, nil, a.Scratch)
+	a.Conv(&layer3_0_conv1Conv, a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_conv1, nil)
 }
 
 var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -273,7 +273,7 @@ var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.0.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 func (n *Net) layer3_0_conv2(a *rt.Arena) {
-	layer3_0_conv2Conv.Run(a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_0_conv2, nil, a.Scratch)
+	a.Conv(&layer3_0_conv2Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_0_conv2, nil)
 }
 
 var layer3_0_downsample_0Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -284,7 +284,7 @@ var layer3_0_downsample_0Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 2
 // residual layer3.0.conv2 added
 // then relu
 func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
-	layer3_0_downsample_0Conv.Run(a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_downsample_0, a.Buf[50176:100352], a.Scratch)
+	a.Conv(&layer3_0_downsample_0Conv, a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_downsample_0, a.Buf[50176:100352])
 }
 
 var layer3_1_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -294,7 +294,7 @@ var layer3_1_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer3_1_conv1(a *rt.Arena) {
-	layer3_1_conv1Conv.Run(a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_1_conv1, nil, a.Scratch)
+	a.Conv(&layer3_1_conv1Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_1_conv1, nil)
 }
 
 var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -305,7 +305,7 @@ var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // residual layer3.0.downsample.0 added
 // then relu
 func (n *Net) layer3_1_conv2(a *rt.Arena) {
-	layer3_1_conv2Conv.Run(a.Buf[50176:100352], a.Buf[100352:150528], n.w.layer3_1_conv2, a.Buf[0:50176], a.Scratch)
+	a.Conv(&layer3_1_conv2Conv, a.Buf[50176:100352], a.Buf[100352:150528], n.w.layer3_1_conv2, a.Buf[0:50176])
 }
 
 var layer4_0_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -315,7 +315,7 @@ var layer4_0_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, Out
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_0_conv1(a *rt.Arena) {
-	layer4_0_conv1Conv.Run(a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_conv1, nil, a.Scratch)
+	a.Conv(&layer4_0_conv1Conv, a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_conv1, nil)
 }
 
 var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
@@ -324,7 +324,7 @@ var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.0.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 func (n *Net) layer4_0_conv2(a *rt.Arena) {
-	layer4_0_conv2Conv.Run(a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_0_conv2, nil, a.Scratch)
+	a.Conv(&layer4_0_conv2Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_0_conv2, nil)
 }
 
 var layer4_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -335,7 +335,7 @@ var layer4_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 5
 // residual layer4.0.conv2 added
 // then relu
 func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
-	layer4_0_downsample_0Conv.Run(a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_downsample_0, a.Buf[25088:50176], a.Scratch)
+	a.Conv(&layer4_0_downsample_0Conv, a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_downsample_0, a.Buf[25088:50176])
 }
 
 var layer4_1_conv1Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -345,7 +345,7 @@ var layer4_1_conv1Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
 func (n *Net) layer4_1_conv1(a *rt.Arena) {
-	layer4_1_conv1Conv.Run(a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_1_conv1, nil, a.Scratch)
+	a.Conv(&layer4_1_conv1Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_1_conv1, nil)
 }
 
 var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -356,7 +356,7 @@ var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // residual layer4.0.downsample.0 added
 // then relu
 func (n *Net) layer4_1_conv2(a *rt.Arena) {
-	layer4_1_conv2Conv.Run(a.Buf[25088:50176], a.Buf[50176:75264], n.w.layer4_1_conv2, a.Buf[0:25088], a.Scratch)
+	a.Conv(&layer4_1_conv2Conv, a.Buf[25088:50176], a.Buf[50176:75264], n.w.layer4_1_conv2, a.Buf[0:25088])
 }
 
 // avgpool: global_avgpool

@@ -1,0 +1,51 @@
+package runtime
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/cnngen/cnngen/runtime/kernels"
+)
+
+// TestArenaConvSplitIsExact runs a layer large enough to be split over the shared workers, from
+// several goroutines at once (run with -race), and requires the single-threaded result bit for bit.
+func TestArenaConvSplitIsExact(t *testing.T) {
+	c := &kernels.Conv{InC: 32, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1,
+		PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
+	w := make([]float32, 64*32*9)
+	for i := range w {
+		w[i] = float32(i%13)/13 - 0.5
+	}
+	pw, err := c.Pack(w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make([]float32, 32*28*28)
+	for i := range in {
+		in[i] = float32(i%7) / 7
+	}
+	want := make([]float32, 64*28*28)
+	c.Run(in, want, pw, nil, make([]float32, c.ScratchLen()))
+	r := NewRunner(0, c.ScratchLen(), 3)
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := r.pool.Get().(*Arena)
+			a.parts = 3
+			out := make([]float32, len(want))
+			for rep := 0; rep < 3; rep++ {
+				a.Conv(c, in, out, pw, nil)
+				for i := range out {
+					if out[i] != want[i] {
+						t.Errorf("split result %d: %g, want %g", i, out[i], want[i])
+						return
+					}
+				}
+			}
+			r.pool.Put(a)
+		}()
+	}
+	wg.Wait()
+}
