@@ -1,0 +1,161 @@
+package kernels
+
+// runDepthwise computes channels [ch0, ch1) of a depthwise convolution directly: for each channel
+// and output row, the row starts at bias (+ residual), each kernel row that reads inside the
+// input adds its taps' contribution (dwRow), and the activation is applied while the row is in
+// cache. Each output value is computed by the same operations whatever [ch0, ch1) is.
+func (c *Conv) runDepthwise(ch0, ch1 int, in, out []float32, w *ConvWeights, residual []float32) {
+	H, W, OH, OW := c.InH, c.InW, c.OutH, c.OutW
+	KH, KW := c.KH, c.KW
+	r := dwRowOf(c)
+	for ch := ch0; ch < ch1; ch++ {
+		plane := in[ch*H*W : (ch+1)*H*W]
+		wk := w.w[ch*KH*KW : (ch+1)*KH*KW]
+		b := w.bias[ch]
+		for yo := range OH {
+			o := ch*OH*OW + yo*OW
+			orow := out[o : o+OW]
+			if residual != nil {
+				res := residual[o : o+OW]
+				res = res[:len(orow)]
+				for x := range orow {
+					orow[x] = res[x] + b
+				}
+			} else {
+				for x := range orow {
+					orow[x] = b
+				}
+			}
+			for i := range KH {
+				yi := yo*c.StrideH - c.PadT + i*c.DilH
+				if yi < 0 || yi >= H {
+					continue
+				}
+				r.run(orow, plane[yi*W:(yi+1)*W], wk[i*KW:(i+1)*KW])
+			}
+			Apply(c.Act, orow)
+		}
+	}
+}
+
+// dwRow adds one kernel row's taps to an output row: dst[x] += sum_j w[j]*src[x*stride+off+j*dil]
+// over the taps reading inside src. The output columns [lo, hi) read inside src with every tap;
+// they run through a kernel specialised for the kernel width and stride when there is one, the
+// others (the borders) tap by tap.
+type dwRow struct {
+	kw, stride, off, dil int
+	lo, hi               int
+	kernel               func(dst, src []float32, w []float32)
+}
+
+func dwRowOf(c *Conv) dwRow {
+	r := dwRow{kw: c.KW, stride: c.StrideW, off: -c.PadL, dil: c.DilW}
+	r.lo, _ = validRange(c.OutW, c.InW, r.stride, r.off)
+	_, r.hi = validRange(c.OutW, c.InW, r.stride, r.off+(r.kw-1)*r.dil)
+	if r.hi < r.lo {
+		r.hi = r.lo
+	}
+	if r.dil == 1 {
+		switch {
+		case r.kw == 3 && r.stride == 1:
+			r.kernel = dwRow3s1
+		case r.kw == 3 && r.stride == 2:
+			r.kernel = dwRow3s2
+		case r.kw == 5 && r.stride == 1:
+			r.kernel = dwRow5s1
+		case r.kw == 5 && r.stride == 2:
+			r.kernel = dwRow5s2
+		}
+	}
+	return r
+}
+
+func (r *dwRow) run(dst, src, w []float32) {
+	if r.kernel == nil || r.lo >= r.hi {
+		r.taps(dst, src, w)
+		return
+	}
+	r.border(dst, 0, r.lo, src, w)
+	r.kernel(dst[r.lo:r.hi], src[r.lo*r.stride+r.off:], w)
+	r.border(dst, r.hi, len(dst), src, w)
+}
+
+// border computes output columns [x0, x1) pixel by pixel, skipping the taps outside src.
+func (r *dwRow) border(dst []float32, x0, x1 int, src, w []float32) {
+	for x := x0; x < x1; x++ {
+		base := x*r.stride + r.off
+		var acc float32
+		for j, wv := range w {
+			if xi := base + j*r.dil; xi >= 0 && xi < len(src) {
+				acc += wv * src[xi]
+			}
+		}
+		dst[x] += acc
+	}
+}
+
+// taps is the general case: per tap, an axpy over the output columns it reads inside src.
+func (r *dwRow) taps(dst, src, w []float32) {
+	for j, wv := range w {
+		off := r.off + j*r.dil
+		lo, hi := validRange(len(dst), len(src), r.stride, off)
+		if lo >= hi {
+			continue
+		}
+		d := dst[lo:hi]
+		if r.stride == 1 {
+			s := src[lo+off : hi+off]
+			s = s[:len(d)]
+			for x, v := range s {
+				d[x] += wv * v
+			}
+		} else {
+			s := src[lo*r.stride+off : (hi-1)*r.stride+off+1]
+			for x := range d {
+				d[x] += wv * s[x*r.stride]
+			}
+		}
+	}
+}
+
+// The kernels: dst[x] += sum_j w[j]*src[x*stride+j], with src holding every value read.
+
+func dwRow3s1(dst, src, w []float32) {
+	w = w[:3]
+	w0, w1, w2 := w[0], w[1], w[2]
+	n := len(dst)
+	s0, s1, s2 := src[0:n], src[1:n+1], src[2:n+2]
+	for x := range dst {
+		dst[x] += w0*s0[x] + w1*s1[x] + w2*s2[x]
+	}
+}
+
+func dwRow5s1(dst, src, w []float32) {
+	w = w[:5]
+	w0, w1, w2, w3, w4 := w[0], w[1], w[2], w[3], w[4]
+	n := len(dst)
+	s0, s1, s2, s3, s4 := src[0:n], src[1:n+1], src[2:n+2], src[3:n+3], src[4:n+4]
+	for x := range dst {
+		dst[x] += w0*s0[x] + w1*s1[x] + w2*s2[x] + w3*s3[x] + w4*s4[x]
+	}
+}
+
+func dwRow3s2(dst, src, w []float32) {
+	w = w[:3]
+	w0, w1, w2 := w[0], w[1], w[2]
+	src = src[:2*len(dst)+1]
+	for x := range dst {
+		s := src[2*x : 2*x+3]
+		dst[x] += w0*s[0] + w1*s[1] + w2*s[2]
+	}
+}
+
+func dwRow5s2(dst, src, w []float32) {
+	w = w[:5]
+	w0, w1, w2, w3, w4 := w[0], w[1], w[2], w[3], w[4]
+	src = src[:2*len(dst)+3]
+	for x := range dst {
+		s := src[2*x : 2*x+5]
+		dst[x] += w0*s[0] + w1*s[1] + w2*s[2] + w3*s[3] + w4*s[4]
+	}
+}
