@@ -731,3 +731,25 @@ func TestSoftmaxAxisClipPad(t *testing.T) {
 		t.Errorf("Pad: %v", out)
 	}
 }
+
+func TestSigmoidAccuracy(t *testing.T) {
+	worst := 0.0
+	for i := -200000; i <= 200000; i++ {
+		v := float32(i) / 2000 // -100 .. 100
+		want := 1 / (1 + math.Exp(-float64(v)))
+		got := float64(sigmoid(v))
+		if d := math.Abs(got-want) / math.Max(want, 1e-30); d > worst && want > 1e-30 {
+			worst = d
+		}
+	}
+	if worst > 1e-6 {
+		t.Errorf("sigmoid: worst relative error %g", worst)
+	}
+	if s := sigmoid(float32(math.NaN())); s == s {
+		t.Error("sigmoid(NaN) is not NaN")
+	}
+	if sigmoid(float32(math.Inf(1))) != 1 || sigmoid(float32(math.Inf(-1))) != 0 {
+		t.Error("sigmoid at the infinities")
+	}
+	t.Logf("worst relative error %.2g", worst)
+}
