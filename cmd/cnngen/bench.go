@@ -60,15 +60,10 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var ts []runtime.Tensor
-	for _, p := range g.AllParams() {
-		ts = append(ts, runtime.Tensor{Name: p.Key, Shape: p.Shape, Data: seedweights.Values(p.Key, p.Shape)})
-	}
 	var w bytes.Buffer
-	if err := runtime.WriteSafetensors(&w, ts, nil); err != nil {
+	if err := runtime.WriteSafetensors(&w, seedweights.Tensors(g, ""), nil); err != nil {
 		return err
 	}
-	ts = nil
 	net, err := e.New(bytes.NewReader(w.Bytes()), runtime.WithThreads(*threads))
 	if err != nil {
 		return err

@@ -16,16 +16,6 @@ import (
 	"github.com/cnngen/cnngen/runtime"
 )
 
-// seededTensors are the golden weights of g: the seeded rule tools/make_goldens.py applies to the
-// torch model's state_dict, training-only heads included (as torchvision exports them).
-func seededTensors(g *ir.Graph) []runtime.Tensor {
-	var ts []runtime.Tensor
-	for _, p := range g.AllParams() {
-		ts = append(ts, runtime.Tensor{Name: p.Key, Shape: p.Shape, Data: seedweights.Values(p.Key, p.Shape)})
-	}
-	return ts
-}
-
 func f32bytes(v []float32) []byte {
 	b := make([]byte, 4*len(v))
 	for i, x := range v {
@@ -53,7 +43,7 @@ func TestRunMatchesPyTorch(t *testing.T) {
 			}
 			dir := t.TempDir()
 			var w bytes.Buffer
-			if err := runtime.WriteSafetensors(&w, seededTensors(g), map[string]string{"arch": arch}); err != nil {
+			if err := runtime.WriteSafetensors(&w, seedweights.Tensors(g, ""), map[string]string{"arch": arch}); err != nil {
 				t.Fatal(err)
 			}
 			wpath, in, out := filepath.Join(dir, "w.safetensors"), filepath.Join(dir, "in.f32"), filepath.Join(dir, "out.f32")

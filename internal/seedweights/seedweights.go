@@ -29,6 +29,9 @@ import (
 	"math"
 	"regexp"
 	"strings"
+
+	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/runtime"
 )
 
 const (
@@ -179,4 +182,14 @@ func Values(name string, shape []int) []float32 {
 // any batch is the same.
 func Input(batch int, shape []int) []float32 {
 	return Values("input", append([]int{batch}, shape...))
+}
+
+// Tensors are every weight of g by the seeded rule, ready for runtime.WriteSafetensors; salt
+// prefixes the names fed to the rule (other values, same roles), "" for the goldens' weights.
+func Tensors(g *ir.Graph, salt string) []runtime.Tensor {
+	var ts []runtime.Tensor
+	for _, p := range g.AllParams() {
+		ts = append(ts, runtime.Tensor{Name: p.Key, Shape: p.Shape, Data: Values(salt+p.Key, p.Shape)})
+	}
+	return ts
 }

@@ -22,11 +22,10 @@ import (
 func seeded(t testing.TB, g *ir.Graph, salt string, drop func(key string) bool) []byte {
 	t.Helper()
 	var ts []rt.Tensor
-	for _, p := range g.AllParams() {
-		if drop != nil && drop(p.Key) {
-			continue
+	for _, t := range seedweights.Tensors(g, salt) {
+		if drop == nil || !drop(t.Name) {
+			ts = append(ts, t)
 		}
-		ts = append(ts, rt.Tensor{Name: p.Key, Shape: p.Shape, Data: seedweights.Values(salt+p.Key, p.Shape)})
 	}
 	var buf bytes.Buffer
 	if err := rt.WriteSafetensors(&buf, ts, nil); err != nil {
