@@ -90,10 +90,16 @@ func readIDXFile(path string, magic uint32, ndim int) (*idxFile, error) {
 			return nil, fmt.Errorf("%s: too large", path)
 		}
 	}
-	out.data = make([]byte, size)
-	if _, err := io.ReadFull(r, out.data); err != nil {
-		return nil, fmt.Errorf("%s: truncated: %w", path, err)
+	// Read what is there rather than allocate what the header claims: a hostile header must not
+	// cost gigabytes.
+	data, err := io.ReadAll(io.LimitReader(r, int64(size)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if len(data) != size {
+		return nil, fmt.Errorf("%s: truncated: %d bytes of data, the header says %d", path, len(data), size)
+	}
+	out.data = data
 	return out, nil
 }
 
