@@ -42,3 +42,4 @@ fuzztime=${FUZZTIME:-15s}
 go test ./gen/spec -run '^$' -fuzz '^FuzzParse$' -fuzztime "$fuzztime"
 go test ./runtime -run '^$' -fuzz '^FuzzOpenSafetensors$' -fuzztime "$fuzztime"
 go test ./gen/onnx -run '^$' -fuzz '^FuzzParse$' -fuzztime "$fuzztime"
+go test ./internal/dataset -run '^$' -fuzz '^FuzzReadIDX$' -fuzztime "$fuzztime"
