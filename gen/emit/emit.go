@@ -32,11 +32,10 @@ type Options struct {
 
 // Result is the generated file and the numbers -summary reports about it.
 type Result struct {
-	Code        []byte
-	ArenaBytes  int64 // planned activation arena per image
-	ScratchByte int64 // kernels' scratch per image
-	TotalBytes  int64 // all activations without reuse
-	MaxLive     int64 // largest sum of simultaneously live tensors
+	Code       []byte
+	ArenaBytes int64 // planned activation arena per image
+	TotalBytes int64 // all activations without reuse
+	MaxLive    int64 // largest sum of simultaneously live tensors
 }
 
 // Plan runs the inference passes and the memory planner: what Generate emits from.
@@ -70,7 +69,7 @@ func Generate(g *ir.Graph, o Options) (*Result, error) {
 	if err := e.f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", g.Name, err)
 	}
-	return &Result{Code: buf.Bytes(), ArenaBytes: 4 * int64(p.Arena), ScratchByte: 4 * int64(e.scratch),
+	return &Result{Code: buf.Bytes(), ArenaBytes: 4 * int64(p.Arena),
 		TotalBytes: 4 * int64(p.Total), MaxLive: 4 * int64(p.MaxLive)}, nil
 }
 
@@ -80,7 +79,6 @@ type emitter struct {
 	o        Options
 	f        *jen.File
 	ids      map[*ir.Node]string
-	scratch  int      // kernels' scratch per image with the kernels linked into cnngen, for reports
 	convs    []string // kernel settings of every conv: the scratch they need is known only at run time
 	features *ir.Node
 	wfields  []jen.Code // fields of the weights struct
@@ -136,13 +134,6 @@ func (e *emitter) file() error {
 		featSize = e.features.Shape.Size()
 	}
 	classes := g.Output.Shape.Size()
-	for _, n := range g.Nodes {
-		if n.Op == ir.OpConv {
-			if s := e.conv(n).ScratchLen(); s > e.scratch {
-				e.scratch = s
-			}
-		}
-	}
 	f.Const().Defs(
 		jen.Id("InputChannels").Op("=").Lit(in[0]),
 		jen.Id("InputHeight").Op("=").Lit(in[1]),
@@ -171,14 +162,10 @@ func (e *emitter) file() error {
 
 // featuresNode is the input of the last linear layer: what a classifier head reads.
 func featuresNode(g *ir.Graph) *ir.Node {
-	n := g.Output
-	for n.Op == ir.OpSoftmax {
-		n = n.Inputs[0]
+	if h := g.Head(); h != nil {
+		return h.Inputs[0]
 	}
-	if n.Op != ir.OpLinear {
-		return nil
-	}
-	return n.Inputs[0]
+	return nil
 }
 
 func (e *emitter) labels() {

@@ -283,4 +283,4 @@ func clipBound(v float64) jen.Code {
 
 // noCode ops have no layer function: the input is copied in by RunImage; flatten and reshape are
 // views of their input's buffer.
-func noCode(op ir.Op) bool { return op == ir.OpInput || op == ir.OpFlatten || op == ir.OpReshape }
+func noCode(op ir.Op) bool { return op == ir.OpInput || ir.IsView(op) }

@@ -279,6 +279,22 @@ func (g *Graph) Consumers() map[*Node][]*Node {
 	return m
 }
 
+// Head returns the classifier's last linear layer (the output, or the layer a final softmax
+// reads), or nil when the network does not end in one.
+func (g *Graph) Head() *Node {
+	n := g.Output
+	for n.Op == OpSoftmax {
+		n = n.Inputs[0]
+	}
+	if n.Op != OpLinear {
+		return nil
+	}
+	return n
+}
+
+// IsView reports whether op only reinterprets its input's buffer with another shape.
+func IsView(op Op) bool { return op == OpFlatten || op == OpReshape }
+
 // Node returns the node with the given name, or nil.
 func (g *Graph) Node(name string) *Node {
 	for _, n := range g.Nodes {

@@ -166,12 +166,9 @@ func SetClasses(g *ir.Graph, n int) error {
 	if n < 1 {
 		return fmt.Errorf("classes must be at least 1, got %d", n)
 	}
-	last := g.Output
-	for last.Op == ir.OpSoftmax {
-		last = last.Inputs[0]
-	}
-	if last.Op != ir.OpLinear {
-		return fmt.Errorf("%s does not end in a linear layer (%s is %s): cannot change its class count", g.Name, last.Name, last.Op)
+	last := g.Head()
+	if last == nil {
+		return fmt.Errorf("%s does not end in a linear layer (%s is %s): cannot change its class count", g.Name, g.Output.Name, g.Output.Op)
 	}
 	last.Features = n
 	g.Classes = n

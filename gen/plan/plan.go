@@ -79,7 +79,7 @@ func Make(g *ir.Graph) (*Plan, error) {
 		}
 		var t *Tensor
 		switch {
-		case n.Op == ir.OpFlatten || n.Op == ir.OpReshape:
+		case ir.IsView(n.Op):
 			t = p.of[n.Inputs[0]]
 		case inPlaceOps[n.Op] && n.Inputs[0].Shape.Size() == n.Shape.Size() && p.of[n.Inputs[0]].Last == i && !p.readsTwice(n):
 			t = p.of[n.Inputs[0]]
