@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -42,6 +44,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	isa := fs.String("isa", "auto", "kernel level: auto, avx512, avx2 or generic")
 	seconds := fs.Float64("seconds", 3, "time to spend timing (at least 5 runs)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -74,6 +77,17 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		if err := net.Forward(in, out); err != nil {
 			return err
 		}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var times []float64
 	bar := progress.New("bench "+*arch, 0)

@@ -35,7 +35,7 @@
 // and masks partial column tiles; one call is a few microseconds, so goroutines stay
 // preemptible. The assembly is generated with avo by the separate module in ../../_asm:
 //
-//	cd _asm && go run . -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels
+//	cd _asm && go run . -set gemm -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels
 //
 // (the go:generate line below runs the same command; avo's output is deterministic, so
 // go generate reproduces the committed files byte for byte). Do not edit the .s or the stub file
@@ -58,4 +58,4 @@
 // needs, the same in every build, because code generators bake it into generated code.
 package kernels
 
-//go:generate go run -C ../../_asm . -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set gemm -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels
