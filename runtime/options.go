@@ -11,6 +11,7 @@ import (
 type Options struct {
 	Threads    int         // goroutines a Forward call may use; default GOMAXPROCS
 	Preprocess *Preprocess // overrides the spec's preprocessing in Classify
+	Profile    *Profile    // per-layer times, for benchmarks
 }
 
 // Option sets one of the Options.

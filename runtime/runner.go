@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/cnngen/cnngen/runtime/kernels"
 )
@@ -15,6 +16,8 @@ type Arena struct {
 	scratchLen   int
 	parts        int // how many shares a large layer is split into for this call
 	wg           sync.WaitGroup
+	prof         *Profile
+	last         time.Time // when the previous layer ended (profiling only)
 }
 
 // ImageRunner runs one image through a network: in is one input image, out receives its logits
@@ -28,14 +31,15 @@ type ImageRunner interface {
 type Runner struct {
 	pool    sync.Pool
 	threads int
+	prof    *Profile
 }
 
 // NewRunner makes a runner for a network whose arena and per-part scratch need the given float32
-// counts.
-func NewRunner(arenaLen, scratchLen, threads int) *Runner {
-	r := &Runner{threads: max(threads, 1)}
+// counts. prof, if not nil, receives per-layer times.
+func NewRunner(arenaLen, scratchLen, threads int, prof *Profile) *Runner {
+	r := &Runner{threads: max(threads, 1), prof: prof}
 	r.pool.New = func() any {
-		return &Arena{Buf: make([]float32, arenaLen), Scratch: make([]float32, r.threads*scratchLen), scratchLen: scratchLen}
+		return &Arena{Buf: make([]float32, arenaLen), Scratch: make([]float32, r.threads*scratchLen), scratchLen: scratchLen, prof: prof}
 	}
 	if r.threads > 1 {
 		ensureWorkers(r.threads - 1)
@@ -59,6 +63,7 @@ func (r *Runner) Run(net ImageRunner, in, out []float32, inSize, outSize int, fe
 		a := r.pool.Get().(*Arena)
 		a.parts = r.threads
 		for i := 0; i < batch; i++ {
+			a.begin()
 			net.RunImage(a, in[i*inSize:(i+1)*inSize], out[i*outSize:(i+1)*outSize], features)
 		}
 		r.pool.Put(a)
@@ -82,6 +87,7 @@ func (r *Runner) Run(net ImageRunner, in, out []float32, inSize, outSize int, fe
 				if k >= batch {
 					return
 				}
+				a.begin()
 				net.RunImage(a, in[k*inSize:(k+1)*inSize], out[k*outSize:(k+1)*outSize], features)
 			}
 		}()

@@ -26,7 +26,7 @@ func TestArenaConvSplitIsExact(t *testing.T) {
 	}
 	want := make([]float32, 64*28*28)
 	c.Run(in, want, pw, nil, make([]float32, c.ScratchLen()))
-	r := NewRunner(0, c.ScratchLen(), 3)
+	r := NewRunner(0, c.ScratchLen(), 3, nil)
 	var wg sync.WaitGroup
 	for g := 0; g < 3; g++ {
 		wg.Add(1)

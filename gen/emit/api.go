@@ -3,6 +3,7 @@ package emit
 import (
 	"fmt"
 
+	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/dave/jennifer/jen"
 )
 
@@ -50,7 +51,7 @@ func (e *emitter) api() {
 		jen.List(jen.Id("f"), jen.Err()).Op(":=").Qual(rtPath, "OpenWeights").Call(jen.Id("r")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), wrap("%w"))),
 		jen.If(jen.Err().Op(":=").Id("f").Dot("Check").Call(jen.Id("expected")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), wrap("weights do not fit: %w"))),
-		jen.Id("n").Op(":=").Op("&").Id("Net").Values(jen.Id("runner").Op(":").Qual(rtPath, "NewRunner").Call(jen.Id("arenaLen"), jen.Qual(rtPath, "ConvScratch").Call(jen.Id("convs")), jen.Id("o").Dot("Threads")),
+		jen.Id("n").Op(":=").Op("&").Id("Net").Values(jen.Id("runner").Op(":").Qual(rtPath, "NewRunner").Call(jen.Id("arenaLen"), jen.Qual(rtPath, "ConvScratch").Call(jen.Id("convs")), jen.Id("o").Dot("Threads"), jen.Id("o").Dot("Profile")),
 			jen.Id("pre").Op(":").Id("DefaultPreprocess")),
 		jen.If(jen.Id("o").Dot("Preprocess").Op("!=").Nil()).Block(jen.Id("n").Dot("pre").Op("=").Op("*").Id("o").Dot("Preprocess")),
 		jen.If(jen.Err().Op(":=").Id("n").Dot("w").Dot("load").Call(jen.Id("f")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), wrap("%w"))),
@@ -74,9 +75,13 @@ func (e *emitter) api() {
 			break
 		}
 	}
+	var layers []jen.Code
 	for _, n := range g.Nodes {
 		if !noCode(n.Op) {
-			body = append(body, jen.Id("n").Dot(e.ids[n]).Call(jen.Id("a")))
+			body = append(body, jen.Id("n").Dot(e.ids[n]).Call(jen.Id("a")),
+				jen.Id("a").Dot("Mark").Call(jen.Lit(len(layers))))
+			layers = append(layers, jen.Values(jen.Id("Name").Op(":").Lit(n.Name), jen.Id("Op").Op(":").Lit(string(n.Op)),
+				jen.Id("MACs").Op(":").Lit(int(ir.NodeStats(n).MACs))))
 		}
 		if n == e.features {
 			body = append(body, jen.If(jen.Id("features")).Block(
@@ -86,6 +91,8 @@ func (e *emitter) api() {
 		}
 	}
 	body = append(body, jen.Copy(jen.Id("out"), e.buf(g.Output)))
+	f.Comment("Layers are the layer functions Forward runs, in order (rt.WithProfile times them).")
+	f.Var().Id("Layers").Op("=").Index().Qual(rtPath, "Layer").Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, layers...)
 	f.Comment("runner adapts Net to rt.ImageRunner without exporting RunImage.")
 	f.Type().Id("runner").Id("Net")
 	f.Comment("RunImage runs one image through every layer, in the planned arena a.")

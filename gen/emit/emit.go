@@ -125,7 +125,7 @@ func (e *emitter) file() error {
 	}
 	f.ImportAlias(rtPath, "rt")
 	f.Comment("Generated code needs the runtime API it was generated against.")
-	f.Var().Id("_").Op("=").Qual(rtPath, "SupportPackageIsVersion1")
+	f.Var().Id("_").Op("=").Qual(rtPath, "SupportPackageIsVersion2")
 
 	in := g.Input().Shape
 	e.features = featuresNode(g)

@@ -19,7 +19,7 @@ import (
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion1
+var _ = rt.SupportPackageIsVersion2
 
 const (
 	InputChannels = 3
@@ -244,7 +244,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("alexnet: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -252,6 +252,22 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 		return nil, fmt.Errorf("alexnet: %w", err)
 	}
 	return n, nil
+}
+
+// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = []rt.Layer{
+	{Name: "features.0", Op: "conv", MACs: 70276800},
+	{Name: "features.2", Op: "maxpool", MACs: 0},
+	{Name: "features.3", Op: "conv", MACs: 223948800},
+	{Name: "features.5", Op: "maxpool", MACs: 0},
+	{Name: "features.6", Op: "conv", MACs: 112140288},
+	{Name: "features.8", Op: "conv", MACs: 149520384},
+	{Name: "features.10", Op: "conv", MACs: 99680256},
+	{Name: "features.12", Op: "maxpool", MACs: 0},
+	{Name: "avgpool", Op: "adaptive_avgpool", MACs: 0},
+	{Name: "classifier.1", Op: "linear", MACs: 37748736},
+	{Name: "classifier.4", Op: "linear", MACs: 16777216},
+	{Name: "classifier.6", Op: "linear", MACs: 4096000},
 }
 
 // runner adapts Net to rt.ImageRunner without exporting RunImage.
@@ -262,21 +278,33 @@ func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
 	n := (*Net)(r)
 	copy(a.Buf[193600:344128], in)
 	n.features_0(a)
+	a.Mark(0)
 	n.features_2(a)
+	a.Mark(1)
 	n.features_3(a)
+	a.Mark(2)
 	n.features_5(a)
+	a.Mark(3)
 	n.features_6(a)
+	a.Mark(4)
 	n.features_8(a)
+	a.Mark(5)
 	n.features_10(a)
+	a.Mark(6)
 	n.features_12(a)
+	a.Mark(7)
 	n.avgpool(a)
+	a.Mark(8)
 	n.classifier_1(a)
+	a.Mark(9)
 	n.classifier_4(a)
+	a.Mark(10)
 	if features {
 		copy(out, a.Buf[0:4096])
 		return
 	}
 	n.classifier_6(a)
+	a.Mark(11)
 	copy(out, a.Buf[4096:5096])
 }
 

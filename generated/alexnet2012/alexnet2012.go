@@ -19,7 +19,7 @@ import (
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion1
+var _ = rt.SupportPackageIsVersion2
 
 const (
 	InputChannels = 3
@@ -250,7 +250,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("alexnet2012: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -258,6 +258,23 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 		return nil, fmt.Errorf("alexnet2012: %w", err)
 	}
 	return n, nil
+}
+
+// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = []rt.Layer{
+	{Name: "conv1", Op: "conv", MACs: 105415200},
+	{Name: "lrn#2", Op: "lrn", MACs: 0},
+	{Name: "maxpool#3", Op: "maxpool", MACs: 0},
+	{Name: "conv2", Op: "conv", MACs: 223948800},
+	{Name: "lrn#5", Op: "lrn", MACs: 0},
+	{Name: "maxpool#6", Op: "maxpool", MACs: 0},
+	{Name: "conv3", Op: "conv", MACs: 149520384},
+	{Name: "conv4", Op: "conv", MACs: 112140288},
+	{Name: "conv5", Op: "conv", MACs: 74760192},
+	{Name: "maxpool#10", Op: "maxpool", MACs: 0},
+	{Name: "fc6", Op: "linear", MACs: 37748736},
+	{Name: "fc7", Op: "linear", MACs: 16777216},
+	{Name: "fc8", Op: "linear", MACs: 4096000},
 }
 
 // runner adapts Net to rt.ImageRunner without exporting RunImage.
@@ -268,22 +285,35 @@ func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
 	n := (*Net)(r)
 	copy(a.Buf[290400:444987], in)
 	n.conv1(a)
+	a.Mark(0)
 	n.lrn_2(a)
+	a.Mark(1)
 	n.maxpool_3(a)
+	a.Mark(2)
 	n.conv2(a)
+	a.Mark(3)
 	n.lrn_5(a)
+	a.Mark(4)
 	n.maxpool_6(a)
+	a.Mark(5)
 	n.conv3(a)
+	a.Mark(6)
 	n.conv4(a)
+	a.Mark(7)
 	n.conv5(a)
+	a.Mark(8)
 	n.maxpool_10(a)
+	a.Mark(9)
 	n.fc6(a)
+	a.Mark(10)
 	n.fc7(a)
+	a.Mark(11)
 	if features {
 		copy(out, a.Buf[4096:8192])
 		return
 	}
 	n.fc8(a)
+	a.Mark(12)
 	copy(out, a.Buf[0:1000])
 }
 

@@ -19,7 +19,7 @@ import (
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion1
+var _ = rt.SupportPackageIsVersion2
 
 const (
 	InputChannels = 3
@@ -1711,7 +1711,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("efficientnet_b0: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -1719,6 +1719,125 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 		return nil, fmt.Errorf("efficientnet_b0: %w", err)
 	}
 	return n, nil
+}
+
+// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = []rt.Layer{
+	{Name: "features.0.0", Op: "conv", MACs: 10838016},
+	{Name: "features.1.0.block.0.0", Op: "conv", MACs: 3612672},
+	{Name: "features.1.0.block.1.gap#3", Op: "global_avgpool", MACs: 0},
+	{Name: "features.1.0.block.1.fc1", Op: "conv", MACs: 256},
+	{Name: "features.1.0.block.1.fc2", Op: "conv", MACs: 256},
+	{Name: "features.1.0.block.1.mul#6", Op: "mul", MACs: 0},
+	{Name: "features.1.0.block.2.0", Op: "conv", MACs: 6422528},
+	{Name: "features.2.0.block.0.0", Op: "conv", MACs: 19267584},
+	{Name: "features.2.0.block.1.0", Op: "conv", MACs: 2709504},
+	{Name: "features.2.0.block.2.gap#9", Op: "global_avgpool", MACs: 0},
+	{Name: "features.2.0.block.2.fc1", Op: "conv", MACs: 384},
+	{Name: "features.2.0.block.2.fc2", Op: "conv", MACs: 384},
+	{Name: "features.2.0.block.2.mul#12", Op: "mul", MACs: 0},
+	{Name: "features.2.0.block.3.0", Op: "conv", MACs: 7225344},
+	{Name: "features.2.1.block.0.0", Op: "conv", MACs: 10838016},
+	{Name: "features.2.1.block.1.0", Op: "conv", MACs: 4064256},
+	{Name: "features.2.1.block.2.gap#15", Op: "global_avgpool", MACs: 0},
+	{Name: "features.2.1.block.2.fc1", Op: "conv", MACs: 864},
+	{Name: "features.2.1.block.2.fc2", Op: "conv", MACs: 864},
+	{Name: "features.2.1.block.2.mul#18", Op: "mul", MACs: 0},
+	{Name: "features.2.1.block.3.0", Op: "conv", MACs: 10838016},
+	{Name: "features.3.0.block.0.0", Op: "conv", MACs: 10838016},
+	{Name: "features.3.0.block.1.0", Op: "conv", MACs: 2822400},
+	{Name: "features.3.0.block.2.gap#22", Op: "global_avgpool", MACs: 0},
+	{Name: "features.3.0.block.2.fc1", Op: "conv", MACs: 864},
+	{Name: "features.3.0.block.2.fc2", Op: "conv", MACs: 864},
+	{Name: "features.3.0.block.2.mul#25", Op: "mul", MACs: 0},
+	{Name: "features.3.0.block.3.0", Op: "conv", MACs: 4515840},
+	{Name: "features.3.1.block.0.0", Op: "conv", MACs: 7526400},
+	{Name: "features.3.1.block.1.0", Op: "conv", MACs: 4704000},
+	{Name: "features.3.1.block.2.gap#28", Op: "global_avgpool", MACs: 0},
+	{Name: "features.3.1.block.2.fc1", Op: "conv", MACs: 2400},
+	{Name: "features.3.1.block.2.fc2", Op: "conv", MACs: 2400},
+	{Name: "features.3.1.block.2.mul#31", Op: "mul", MACs: 0},
+	{Name: "features.3.1.block.3.0", Op: "conv", MACs: 7526400},
+	{Name: "features.4.0.block.0.0", Op: "conv", MACs: 7526400},
+	{Name: "features.4.0.block.1.0", Op: "conv", MACs: 423360},
+	{Name: "features.4.0.block.2.gap#35", Op: "global_avgpool", MACs: 0},
+	{Name: "features.4.0.block.2.fc1", Op: "conv", MACs: 2400},
+	{Name: "features.4.0.block.2.fc2", Op: "conv", MACs: 2400},
+	{Name: "features.4.0.block.2.mul#38", Op: "mul", MACs: 0},
+	{Name: "features.4.0.block.3.0", Op: "conv", MACs: 3763200},
+	{Name: "features.4.1.block.0.0", Op: "conv", MACs: 7526400},
+	{Name: "features.4.1.block.1.0", Op: "conv", MACs: 846720},
+	{Name: "features.4.1.block.2.gap#41", Op: "global_avgpool", MACs: 0},
+	{Name: "features.4.1.block.2.fc1", Op: "conv", MACs: 9600},
+	{Name: "features.4.1.block.2.fc2", Op: "conv", MACs: 9600},
+	{Name: "features.4.1.block.2.mul#44", Op: "mul", MACs: 0},
+	{Name: "features.4.1.block.3.0", Op: "conv", MACs: 7526400},
+	{Name: "features.4.2.block.0.0", Op: "conv", MACs: 7526400},
+	{Name: "features.4.2.block.1.0", Op: "conv", MACs: 846720},
+	{Name: "features.4.2.block.2.gap#48", Op: "global_avgpool", MACs: 0},
+	{Name: "features.4.2.block.2.fc1", Op: "conv", MACs: 9600},
+	{Name: "features.4.2.block.2.fc2", Op: "conv", MACs: 9600},
+	{Name: "features.4.2.block.2.mul#51", Op: "mul", MACs: 0},
+	{Name: "features.4.2.block.3.0", Op: "conv", MACs: 7526400},
+	{Name: "features.5.0.block.0.0", Op: "conv", MACs: 7526400},
+	{Name: "features.5.0.block.1.0", Op: "conv", MACs: 2352000},
+	{Name: "features.5.0.block.2.gap#55", Op: "global_avgpool", MACs: 0},
+	{Name: "features.5.0.block.2.fc1", Op: "conv", MACs: 9600},
+	{Name: "features.5.0.block.2.fc2", Op: "conv", MACs: 9600},
+	{Name: "features.5.0.block.2.mul#58", Op: "mul", MACs: 0},
+	{Name: "features.5.0.block.3.0", Op: "conv", MACs: 10536960},
+	{Name: "features.5.1.block.0.0", Op: "conv", MACs: 14751744},
+	{Name: "features.5.1.block.1.0", Op: "conv", MACs: 3292800},
+	{Name: "features.5.1.block.2.gap#61", Op: "global_avgpool", MACs: 0},
+	{Name: "features.5.1.block.2.fc1", Op: "conv", MACs: 18816},
+	{Name: "features.5.1.block.2.fc2", Op: "conv", MACs: 18816},
+	{Name: "features.5.1.block.2.mul#64", Op: "mul", MACs: 0},
+	{Name: "features.5.1.block.3.0", Op: "conv", MACs: 14751744},
+	{Name: "features.5.2.block.0.0", Op: "conv", MACs: 14751744},
+	{Name: "features.5.2.block.1.0", Op: "conv", MACs: 3292800},
+	{Name: "features.5.2.block.2.gap#68", Op: "global_avgpool", MACs: 0},
+	{Name: "features.5.2.block.2.fc1", Op: "conv", MACs: 18816},
+	{Name: "features.5.2.block.2.fc2", Op: "conv", MACs: 18816},
+	{Name: "features.5.2.block.2.mul#71", Op: "mul", MACs: 0},
+	{Name: "features.5.2.block.3.0", Op: "conv", MACs: 14751744},
+	{Name: "features.6.0.block.0.0", Op: "conv", MACs: 14751744},
+	{Name: "features.6.0.block.1.0", Op: "conv", MACs: 823200},
+	{Name: "features.6.0.block.2.gap#75", Op: "global_avgpool", MACs: 0},
+	{Name: "features.6.0.block.2.fc1", Op: "conv", MACs: 18816},
+	{Name: "features.6.0.block.2.fc2", Op: "conv", MACs: 18816},
+	{Name: "features.6.0.block.2.mul#78", Op: "mul", MACs: 0},
+	{Name: "features.6.0.block.3.0", Op: "conv", MACs: 6322176},
+	{Name: "features.6.1.block.0.0", Op: "conv", MACs: 10838016},
+	{Name: "features.6.1.block.1.0", Op: "conv", MACs: 1411200},
+	{Name: "features.6.1.block.2.gap#81", Op: "global_avgpool", MACs: 0},
+	{Name: "features.6.1.block.2.fc1", Op: "conv", MACs: 55296},
+	{Name: "features.6.1.block.2.fc2", Op: "conv", MACs: 55296},
+	{Name: "features.6.1.block.2.mul#84", Op: "mul", MACs: 0},
+	{Name: "features.6.1.block.3.0", Op: "conv", MACs: 10838016},
+	{Name: "features.6.2.block.0.0", Op: "conv", MACs: 10838016},
+	{Name: "features.6.2.block.1.0", Op: "conv", MACs: 1411200},
+	{Name: "features.6.2.block.2.gap#88", Op: "global_avgpool", MACs: 0},
+	{Name: "features.6.2.block.2.fc1", Op: "conv", MACs: 55296},
+	{Name: "features.6.2.block.2.fc2", Op: "conv", MACs: 55296},
+	{Name: "features.6.2.block.2.mul#91", Op: "mul", MACs: 0},
+	{Name: "features.6.2.block.3.0", Op: "conv", MACs: 10838016},
+	{Name: "features.6.3.block.0.0", Op: "conv", MACs: 10838016},
+	{Name: "features.6.3.block.1.0", Op: "conv", MACs: 1411200},
+	{Name: "features.6.3.block.2.gap#95", Op: "global_avgpool", MACs: 0},
+	{Name: "features.6.3.block.2.fc1", Op: "conv", MACs: 55296},
+	{Name: "features.6.3.block.2.fc2", Op: "conv", MACs: 55296},
+	{Name: "features.6.3.block.2.mul#98", Op: "mul", MACs: 0},
+	{Name: "features.6.3.block.3.0", Op: "conv", MACs: 10838016},
+	{Name: "features.7.0.block.0.0", Op: "conv", MACs: 10838016},
+	{Name: "features.7.0.block.1.0", Op: "conv", MACs: 508032},
+	{Name: "features.7.0.block.2.gap#102", Op: "global_avgpool", MACs: 0},
+	{Name: "features.7.0.block.2.fc1", Op: "conv", MACs: 55296},
+	{Name: "features.7.0.block.2.fc2", Op: "conv", MACs: 55296},
+	{Name: "features.7.0.block.2.mul#105", Op: "mul", MACs: 0},
+	{Name: "features.7.0.block.3.0", Op: "conv", MACs: 18063360},
+	{Name: "features.8.0", Op: "conv", MACs: 20070400},
+	{Name: "avgpool", Op: "global_avgpool", MACs: 0},
+	{Name: "classifier.1", Op: "linear", MACs: 1280000},
 }
 
 // runner adapts Net to rt.ImageRunner without exporting RunImage.
@@ -1729,124 +1848,239 @@ func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
 	n := (*Net)(r)
 	copy(a.Buf[401408:551936], in)
 	n.features_0_0(a)
+	a.Mark(0)
 	n.features_1_0_block_0_0(a)
+	a.Mark(1)
 	n.features_1_0_block_1_gap_3(a)
+	a.Mark(2)
 	n.features_1_0_block_1_fc1(a)
+	a.Mark(3)
 	n.features_1_0_block_1_fc2(a)
+	a.Mark(4)
 	n.features_1_0_block_1_mul_6(a)
+	a.Mark(5)
 	n.features_1_0_block_2_0(a)
+	a.Mark(6)
 	n.features_2_0_block_0_0(a)
+	a.Mark(7)
 	n.features_2_0_block_1_0(a)
+	a.Mark(8)
 	n.features_2_0_block_2_gap_9(a)
+	a.Mark(9)
 	n.features_2_0_block_2_fc1(a)
+	a.Mark(10)
 	n.features_2_0_block_2_fc2(a)
+	a.Mark(11)
 	n.features_2_0_block_2_mul_12(a)
+	a.Mark(12)
 	n.features_2_0_block_3_0(a)
+	a.Mark(13)
 	n.features_2_1_block_0_0(a)
+	a.Mark(14)
 	n.features_2_1_block_1_0(a)
+	a.Mark(15)
 	n.features_2_1_block_2_gap_15(a)
+	a.Mark(16)
 	n.features_2_1_block_2_fc1(a)
+	a.Mark(17)
 	n.features_2_1_block_2_fc2(a)
+	a.Mark(18)
 	n.features_2_1_block_2_mul_18(a)
+	a.Mark(19)
 	n.features_2_1_block_3_0(a)
+	a.Mark(20)
 	n.features_3_0_block_0_0(a)
+	a.Mark(21)
 	n.features_3_0_block_1_0(a)
+	a.Mark(22)
 	n.features_3_0_block_2_gap_22(a)
+	a.Mark(23)
 	n.features_3_0_block_2_fc1(a)
+	a.Mark(24)
 	n.features_3_0_block_2_fc2(a)
+	a.Mark(25)
 	n.features_3_0_block_2_mul_25(a)
+	a.Mark(26)
 	n.features_3_0_block_3_0(a)
+	a.Mark(27)
 	n.features_3_1_block_0_0(a)
+	a.Mark(28)
 	n.features_3_1_block_1_0(a)
+	a.Mark(29)
 	n.features_3_1_block_2_gap_28(a)
+	a.Mark(30)
 	n.features_3_1_block_2_fc1(a)
+	a.Mark(31)
 	n.features_3_1_block_2_fc2(a)
+	a.Mark(32)
 	n.features_3_1_block_2_mul_31(a)
+	a.Mark(33)
 	n.features_3_1_block_3_0(a)
+	a.Mark(34)
 	n.features_4_0_block_0_0(a)
+	a.Mark(35)
 	n.features_4_0_block_1_0(a)
+	a.Mark(36)
 	n.features_4_0_block_2_gap_35(a)
+	a.Mark(37)
 	n.features_4_0_block_2_fc1(a)
+	a.Mark(38)
 	n.features_4_0_block_2_fc2(a)
+	a.Mark(39)
 	n.features_4_0_block_2_mul_38(a)
+	a.Mark(40)
 	n.features_4_0_block_3_0(a)
+	a.Mark(41)
 	n.features_4_1_block_0_0(a)
+	a.Mark(42)
 	n.features_4_1_block_1_0(a)
+	a.Mark(43)
 	n.features_4_1_block_2_gap_41(a)
+	a.Mark(44)
 	n.features_4_1_block_2_fc1(a)
+	a.Mark(45)
 	n.features_4_1_block_2_fc2(a)
+	a.Mark(46)
 	n.features_4_1_block_2_mul_44(a)
+	a.Mark(47)
 	n.features_4_1_block_3_0(a)
+	a.Mark(48)
 	n.features_4_2_block_0_0(a)
+	a.Mark(49)
 	n.features_4_2_block_1_0(a)
+	a.Mark(50)
 	n.features_4_2_block_2_gap_48(a)
+	a.Mark(51)
 	n.features_4_2_block_2_fc1(a)
+	a.Mark(52)
 	n.features_4_2_block_2_fc2(a)
+	a.Mark(53)
 	n.features_4_2_block_2_mul_51(a)
+	a.Mark(54)
 	n.features_4_2_block_3_0(a)
+	a.Mark(55)
 	n.features_5_0_block_0_0(a)
+	a.Mark(56)
 	n.features_5_0_block_1_0(a)
+	a.Mark(57)
 	n.features_5_0_block_2_gap_55(a)
+	a.Mark(58)
 	n.features_5_0_block_2_fc1(a)
+	a.Mark(59)
 	n.features_5_0_block_2_fc2(a)
+	a.Mark(60)
 	n.features_5_0_block_2_mul_58(a)
+	a.Mark(61)
 	n.features_5_0_block_3_0(a)
+	a.Mark(62)
 	n.features_5_1_block_0_0(a)
+	a.Mark(63)
 	n.features_5_1_block_1_0(a)
+	a.Mark(64)
 	n.features_5_1_block_2_gap_61(a)
+	a.Mark(65)
 	n.features_5_1_block_2_fc1(a)
+	a.Mark(66)
 	n.features_5_1_block_2_fc2(a)
+	a.Mark(67)
 	n.features_5_1_block_2_mul_64(a)
+	a.Mark(68)
 	n.features_5_1_block_3_0(a)
+	a.Mark(69)
 	n.features_5_2_block_0_0(a)
+	a.Mark(70)
 	n.features_5_2_block_1_0(a)
+	a.Mark(71)
 	n.features_5_2_block_2_gap_68(a)
+	a.Mark(72)
 	n.features_5_2_block_2_fc1(a)
+	a.Mark(73)
 	n.features_5_2_block_2_fc2(a)
+	a.Mark(74)
 	n.features_5_2_block_2_mul_71(a)
+	a.Mark(75)
 	n.features_5_2_block_3_0(a)
+	a.Mark(76)
 	n.features_6_0_block_0_0(a)
+	a.Mark(77)
 	n.features_6_0_block_1_0(a)
+	a.Mark(78)
 	n.features_6_0_block_2_gap_75(a)
+	a.Mark(79)
 	n.features_6_0_block_2_fc1(a)
+	a.Mark(80)
 	n.features_6_0_block_2_fc2(a)
+	a.Mark(81)
 	n.features_6_0_block_2_mul_78(a)
+	a.Mark(82)
 	n.features_6_0_block_3_0(a)
+	a.Mark(83)
 	n.features_6_1_block_0_0(a)
+	a.Mark(84)
 	n.features_6_1_block_1_0(a)
+	a.Mark(85)
 	n.features_6_1_block_2_gap_81(a)
+	a.Mark(86)
 	n.features_6_1_block_2_fc1(a)
+	a.Mark(87)
 	n.features_6_1_block_2_fc2(a)
+	a.Mark(88)
 	n.features_6_1_block_2_mul_84(a)
+	a.Mark(89)
 	n.features_6_1_block_3_0(a)
+	a.Mark(90)
 	n.features_6_2_block_0_0(a)
+	a.Mark(91)
 	n.features_6_2_block_1_0(a)
+	a.Mark(92)
 	n.features_6_2_block_2_gap_88(a)
+	a.Mark(93)
 	n.features_6_2_block_2_fc1(a)
+	a.Mark(94)
 	n.features_6_2_block_2_fc2(a)
+	a.Mark(95)
 	n.features_6_2_block_2_mul_91(a)
+	a.Mark(96)
 	n.features_6_2_block_3_0(a)
+	a.Mark(97)
 	n.features_6_3_block_0_0(a)
+	a.Mark(98)
 	n.features_6_3_block_1_0(a)
+	a.Mark(99)
 	n.features_6_3_block_2_gap_95(a)
+	a.Mark(100)
 	n.features_6_3_block_2_fc1(a)
+	a.Mark(101)
 	n.features_6_3_block_2_fc2(a)
+	a.Mark(102)
 	n.features_6_3_block_2_mul_98(a)
+	a.Mark(103)
 	n.features_6_3_block_3_0(a)
+	a.Mark(104)
 	n.features_7_0_block_0_0(a)
+	a.Mark(105)
 	n.features_7_0_block_1_0(a)
+	a.Mark(106)
 	n.features_7_0_block_2_gap_102(a)
+	a.Mark(107)
 	n.features_7_0_block_2_fc1(a)
+	a.Mark(108)
 	n.features_7_0_block_2_fc2(a)
+	a.Mark(109)
 	n.features_7_0_block_2_mul_105(a)
+	a.Mark(110)
 	n.features_7_0_block_3_0(a)
+	a.Mark(111)
 	n.features_8_0(a)
+	a.Mark(112)
 	n.avgpool(a)
+	a.Mark(113)
 	if features {
 		copy(out, a.Buf[62720:64000])
 		return
 	}
 	n.classifier_1(a)
+	a.Mark(114)
 	copy(out, a.Buf[0:1000])
 }
 

@@ -19,7 +19,7 @@ import (
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion1
+var _ = rt.SupportPackageIsVersion2
 
 const (
 	InputChannels = 3
@@ -1412,7 +1412,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("googlenet: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -1420,6 +1420,92 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 		return nil, fmt.Errorf("googlenet: %w", err)
 	}
 	return n, nil
+}
+
+// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = []rt.Layer{
+	{Name: "affine#1", Op: "affine", MACs: 0},
+	{Name: "conv1.conv", Op: "conv", MACs: 118013952},
+	{Name: "maxpool1", Op: "maxpool", MACs: 0},
+	{Name: "conv2.conv", Op: "conv", MACs: 12845056},
+	{Name: "conv3.conv", Op: "conv", MACs: 346816512},
+	{Name: "maxpool2", Op: "maxpool", MACs: 0},
+	{Name: "inception3a.branch1.conv", Op: "conv", MACs: 9633792},
+	{Name: "inception3a.branch2.0.conv", Op: "conv", MACs: 14450688},
+	{Name: "inception3a.branch2.1.conv", Op: "conv", MACs: 86704128},
+	{Name: "inception3a.branch3.0.conv", Op: "conv", MACs: 2408448},
+	{Name: "inception3a.branch3.1.conv", Op: "conv", MACs: 3612672},
+	{Name: "inception3a.branch4.0", Op: "maxpool", MACs: 0},
+	{Name: "inception3a.branch4.1.conv", Op: "conv", MACs: 4816896},
+	{Name: "inception3a.concat#11", Op: "concat", MACs: 0},
+	{Name: "inception3b.branch1.conv", Op: "conv", MACs: 25690112},
+	{Name: "inception3b.branch2.0.conv", Op: "conv", MACs: 25690112},
+	{Name: "inception3b.branch2.1.conv", Op: "conv", MACs: 173408256},
+	{Name: "inception3b.branch3.0.conv", Op: "conv", MACs: 6422528},
+	{Name: "inception3b.branch3.1.conv", Op: "conv", MACs: 21676032},
+	{Name: "inception3b.branch4.0", Op: "maxpool", MACs: 0},
+	{Name: "inception3b.branch4.1.conv", Op: "conv", MACs: 12845056},
+	{Name: "inception3b.concat#18", Op: "concat", MACs: 0},
+	{Name: "maxpool3", Op: "maxpool", MACs: 0},
+	{Name: "inception4a.branch1.conv", Op: "conv", MACs: 18063360},
+	{Name: "inception4a.branch2.0.conv", Op: "conv", MACs: 9031680},
+	{Name: "inception4a.branch2.1.conv", Op: "conv", MACs: 35223552},
+	{Name: "inception4a.branch3.0.conv", Op: "conv", MACs: 1505280},
+	{Name: "inception4a.branch3.1.conv", Op: "conv", MACs: 1354752},
+	{Name: "inception4a.branch4.0", Op: "maxpool", MACs: 0},
+	{Name: "inception4a.branch4.1.conv", Op: "conv", MACs: 6021120},
+	{Name: "inception4a.concat#25", Op: "concat", MACs: 0},
+	{Name: "inception4b.branch1.conv", Op: "conv", MACs: 16056320},
+	{Name: "inception4b.branch2.0.conv", Op: "conv", MACs: 11239424},
+	{Name: "inception4b.branch2.1.conv", Op: "conv", MACs: 44255232},
+	{Name: "inception4b.branch3.0.conv", Op: "conv", MACs: 2408448},
+	{Name: "inception4b.branch3.1.conv", Op: "conv", MACs: 2709504},
+	{Name: "inception4b.branch4.0", Op: "maxpool", MACs: 0},
+	{Name: "inception4b.branch4.1.conv", Op: "conv", MACs: 6422528},
+	{Name: "inception4b.concat#37", Op: "concat", MACs: 0},
+	{Name: "inception4c.branch1.conv", Op: "conv", MACs: 12845056},
+	{Name: "inception4c.branch2.0.conv", Op: "conv", MACs: 12845056},
+	{Name: "inception4c.branch2.1.conv", Op: "conv", MACs: 57802752},
+	{Name: "inception4c.branch3.0.conv", Op: "conv", MACs: 2408448},
+	{Name: "inception4c.branch3.1.conv", Op: "conv", MACs: 2709504},
+	{Name: "inception4c.branch4.0", Op: "maxpool", MACs: 0},
+	{Name: "inception4c.branch4.1.conv", Op: "conv", MACs: 6422528},
+	{Name: "inception4c.concat#44", Op: "concat", MACs: 0},
+	{Name: "inception4d.branch1.conv", Op: "conv", MACs: 11239424},
+	{Name: "inception4d.branch2.0.conv", Op: "conv", MACs: 14450688},
+	{Name: "inception4d.branch2.1.conv", Op: "conv", MACs: 73156608},
+	{Name: "inception4d.branch3.0.conv", Op: "conv", MACs: 3211264},
+	{Name: "inception4d.branch3.1.conv", Op: "conv", MACs: 3612672},
+	{Name: "inception4d.branch4.0", Op: "maxpool", MACs: 0},
+	{Name: "inception4d.branch4.1.conv", Op: "conv", MACs: 6422528},
+	{Name: "inception4d.concat#51", Op: "concat", MACs: 0},
+	{Name: "inception4e.branch1.conv", Op: "conv", MACs: 26492928},
+	{Name: "inception4e.branch2.0.conv", Op: "conv", MACs: 16558080},
+	{Name: "inception4e.branch2.1.conv", Op: "conv", MACs: 90316800},
+	{Name: "inception4e.branch3.0.conv", Op: "conv", MACs: 3311616},
+	{Name: "inception4e.branch3.1.conv", Op: "conv", MACs: 7225344},
+	{Name: "inception4e.branch4.0", Op: "maxpool", MACs: 0},
+	{Name: "inception4e.branch4.1.conv", Op: "conv", MACs: 13246464},
+	{Name: "inception4e.concat#63", Op: "concat", MACs: 0},
+	{Name: "maxpool4", Op: "maxpool", MACs: 0},
+	{Name: "inception5a.branch1.conv", Op: "conv", MACs: 10436608},
+	{Name: "inception5a.branch2.0.conv", Op: "conv", MACs: 6522880},
+	{Name: "inception5a.branch2.1.conv", Op: "conv", MACs: 22579200},
+	{Name: "inception5a.branch3.0.conv", Op: "conv", MACs: 1304576},
+	{Name: "inception5a.branch3.1.conv", Op: "conv", MACs: 1806336},
+	{Name: "inception5a.branch4.0", Op: "maxpool", MACs: 0},
+	{Name: "inception5a.branch4.1.conv", Op: "conv", MACs: 5218304},
+	{Name: "inception5a.concat#70", Op: "concat", MACs: 0},
+	{Name: "inception5b.branch1.conv", Op: "conv", MACs: 15654912},
+	{Name: "inception5b.branch2.0.conv", Op: "conv", MACs: 7827456},
+	{Name: "inception5b.branch2.1.conv", Op: "conv", MACs: 32514048},
+	{Name: "inception5b.branch3.0.conv", Op: "conv", MACs: 1956864},
+	{Name: "inception5b.branch3.1.conv", Op: "conv", MACs: 2709504},
+	{Name: "inception5b.branch4.0", Op: "maxpool", MACs: 0},
+	{Name: "inception5b.branch4.1.conv", Op: "conv", MACs: 5218304},
+	{Name: "inception5b.concat#77", Op: "concat", MACs: 0},
+	{Name: "avgpool", Op: "global_avgpool", MACs: 0},
+	{Name: "fc", Op: "linear", MACs: 1024000},
 }
 
 // runner adapts Net to rt.ImageRunner without exporting RunImage.
@@ -1430,91 +1516,173 @@ func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
 	n := (*Net)(r)
 	copy(a.Buf[802816:953344], in)
 	n.affine_1(a)
+	a.Mark(0)
 	n.conv1_conv(a)
+	a.Mark(1)
 	n.maxpool1(a)
+	a.Mark(2)
 	n.conv2_conv(a)
+	a.Mark(3)
 	n.conv3_conv(a)
+	a.Mark(4)
 	n.maxpool2(a)
+	a.Mark(5)
 	n.inception3a_branch1_conv(a)
+	a.Mark(6)
 	n.inception3a_branch2_0_conv(a)
+	a.Mark(7)
 	n.inception3a_branch2_1_conv(a)
+	a.Mark(8)
 	n.inception3a_branch3_0_conv(a)
+	a.Mark(9)
 	n.inception3a_branch3_1_conv(a)
+	a.Mark(10)
 	n.inception3a_branch4_0(a)
+	a.Mark(11)
 	n.inception3a_branch4_1_conv(a)
+	a.Mark(12)
 	n.inception3a_concat_11(a)
+	a.Mark(13)
 	n.inception3b_branch1_conv(a)
+	a.Mark(14)
 	n.inception3b_branch2_0_conv(a)
+	a.Mark(15)
 	n.inception3b_branch2_1_conv(a)
+	a.Mark(16)
 	n.inception3b_branch3_0_conv(a)
+	a.Mark(17)
 	n.inception3b_branch3_1_conv(a)
+	a.Mark(18)
 	n.inception3b_branch4_0(a)
+	a.Mark(19)
 	n.inception3b_branch4_1_conv(a)
+	a.Mark(20)
 	n.inception3b_concat_18(a)
+	a.Mark(21)
 	n.maxpool3(a)
+	a.Mark(22)
 	n.inception4a_branch1_conv(a)
+	a.Mark(23)
 	n.inception4a_branch2_0_conv(a)
+	a.Mark(24)
 	n.inception4a_branch2_1_conv(a)
+	a.Mark(25)
 	n.inception4a_branch3_0_conv(a)
+	a.Mark(26)
 	n.inception4a_branch3_1_conv(a)
+	a.Mark(27)
 	n.inception4a_branch4_0(a)
+	a.Mark(28)
 	n.inception4a_branch4_1_conv(a)
+	a.Mark(29)
 	n.inception4a_concat_25(a)
+	a.Mark(30)
 	n.inception4b_branch1_conv(a)
+	a.Mark(31)
 	n.inception4b_branch2_0_conv(a)
+	a.Mark(32)
 	n.inception4b_branch2_1_conv(a)
+	a.Mark(33)
 	n.inception4b_branch3_0_conv(a)
+	a.Mark(34)
 	n.inception4b_branch3_1_conv(a)
+	a.Mark(35)
 	n.inception4b_branch4_0(a)
+	a.Mark(36)
 	n.inception4b_branch4_1_conv(a)
+	a.Mark(37)
 	n.inception4b_concat_37(a)
+	a.Mark(38)
 	n.inception4c_branch1_conv(a)
+	a.Mark(39)
 	n.inception4c_branch2_0_conv(a)
+	a.Mark(40)
 	n.inception4c_branch2_1_conv(a)
+	a.Mark(41)
 	n.inception4c_branch3_0_conv(a)
+	a.Mark(42)
 	n.inception4c_branch3_1_conv(a)
+	a.Mark(43)
 	n.inception4c_branch4_0(a)
+	a.Mark(44)
 	n.inception4c_branch4_1_conv(a)
+	a.Mark(45)
 	n.inception4c_concat_44(a)
+	a.Mark(46)
 	n.inception4d_branch1_conv(a)
+	a.Mark(47)
 	n.inception4d_branch2_0_conv(a)
+	a.Mark(48)
 	n.inception4d_branch2_1_conv(a)
+	a.Mark(49)
 	n.inception4d_branch3_0_conv(a)
+	a.Mark(50)
 	n.inception4d_branch3_1_conv(a)
+	a.Mark(51)
 	n.inception4d_branch4_0(a)
+	a.Mark(52)
 	n.inception4d_branch4_1_conv(a)
+	a.Mark(53)
 	n.inception4d_concat_51(a)
+	a.Mark(54)
 	n.inception4e_branch1_conv(a)
+	a.Mark(55)
 	n.inception4e_branch2_0_conv(a)
+	a.Mark(56)
 	n.inception4e_branch2_1_conv(a)
+	a.Mark(57)
 	n.inception4e_branch3_0_conv(a)
+	a.Mark(58)
 	n.inception4e_branch3_1_conv(a)
+	a.Mark(59)
 	n.inception4e_branch4_0(a)
+	a.Mark(60)
 	n.inception4e_branch4_1_conv(a)
+	a.Mark(61)
 	n.inception4e_concat_63(a)
+	a.Mark(62)
 	n.maxpool4(a)
+	a.Mark(63)
 	n.inception5a_branch1_conv(a)
+	a.Mark(64)
 	n.inception5a_branch2_0_conv(a)
+	a.Mark(65)
 	n.inception5a_branch2_1_conv(a)
+	a.Mark(66)
 	n.inception5a_branch3_0_conv(a)
+	a.Mark(67)
 	n.inception5a_branch3_1_conv(a)
+	a.Mark(68)
 	n.inception5a_branch4_0(a)
+	a.Mark(69)
 	n.inception5a_branch4_1_conv(a)
+	a.Mark(70)
 	n.inception5a_concat_70(a)
+	a.Mark(71)
 	n.inception5b_branch1_conv(a)
+	a.Mark(72)
 	n.inception5b_branch2_0_conv(a)
+	a.Mark(73)
 	n.inception5b_branch2_1_conv(a)
+	a.Mark(74)
 	n.inception5b_branch3_0_conv(a)
+	a.Mark(75)
 	n.inception5b_branch3_1_conv(a)
+	a.Mark(76)
 	n.inception5b_branch4_0(a)
+	a.Mark(77)
 	n.inception5b_branch4_1_conv(a)
+	a.Mark(78)
 	n.inception5b_concat_77(a)
+	a.Mark(79)
 	n.avgpool(a)
+	a.Mark(80)
 	if features {
 		copy(out, a.Buf[50176:51200])
 		return
 	}
 	n.fc(a)
+	a.Mark(81)
 	copy(out, a.Buf[0:1000])
 }
 

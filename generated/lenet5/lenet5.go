@@ -21,7 +21,7 @@ import (
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion1
+var _ = rt.SupportPackageIsVersion2
 
 const (
 	InputChannels = 1
@@ -187,7 +187,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("lenet5: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -205,6 +205,17 @@ func LoadEmbedded(opts ...Option) (*Net, error) {
 	return New(bytes.NewReader(embeddedWeights), opts...)
 }
 
+// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = []rt.Layer{
+	{Name: "conv1", Op: "conv", MACs: 117600},
+	{Name: "maxpool#2", Op: "maxpool", MACs: 0},
+	{Name: "conv2", Op: "conv", MACs: 240000},
+	{Name: "maxpool#4", Op: "maxpool", MACs: 0},
+	{Name: "fc1", Op: "linear", MACs: 48000},
+	{Name: "fc2", Op: "linear", MACs: 10080},
+	{Name: "fc3", Op: "linear", MACs: 840},
+}
+
 // runner adapts Net to rt.ImageRunner without exporting RunImage.
 type runner Net
 
@@ -213,16 +224,23 @@ func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
 	n := (*Net)(r)
 	copy(a.Buf[4704:5488], in)
 	n.conv1(a)
+	a.Mark(0)
 	n.maxpool_2(a)
+	a.Mark(1)
 	n.conv2(a)
+	a.Mark(2)
 	n.maxpool_4(a)
+	a.Mark(3)
 	n.fc1(a)
+	a.Mark(4)
 	n.fc2(a)
+	a.Mark(5)
 	if features {
 		copy(out, a.Buf[128:212])
 		return
 	}
 	n.fc3(a)
+	a.Mark(6)
 	copy(out, a.Buf[0:10])
 }
 

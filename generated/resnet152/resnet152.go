@@ -19,7 +19,7 @@ import (
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion1
+var _ = rt.SupportPackageIsVersion2
 
 const (
 	InputChannels = 3
@@ -3114,7 +3114,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("resnet152: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -3122,6 +3122,168 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 		return nil, fmt.Errorf("resnet152: %w", err)
 	}
 	return n, nil
+}
+
+// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = []rt.Layer{
+	{Name: "conv1", Op: "conv", MACs: 118013952},
+	{Name: "maxpool", Op: "maxpool", MACs: 0},
+	{Name: "layer1.0.conv1", Op: "conv", MACs: 12845056},
+	{Name: "layer1.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer1.0.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer1.0.downsample.0", Op: "conv", MACs: 51380224},
+	{Name: "layer1.1.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer1.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer1.1.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer1.2.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer1.2.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer1.2.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer2.0.conv1", Op: "conv", MACs: 102760448},
+	{Name: "layer2.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.0.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer2.0.downsample.0", Op: "conv", MACs: 102760448},
+	{Name: "layer2.1.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer2.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.1.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer2.2.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer2.2.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.2.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer2.3.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer2.3.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.3.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer2.4.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer2.4.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.4.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer2.5.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer2.5.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.5.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer2.6.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer2.6.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.6.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer2.7.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer2.7.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.7.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.0.conv1", Op: "conv", MACs: 102760448},
+	{Name: "layer3.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.0.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.0.downsample.0", Op: "conv", MACs: 102760448},
+	{Name: "layer3.1.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.1.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.2.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.2.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.2.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.3.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.3.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.3.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.4.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.4.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.4.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.5.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.5.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.5.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.6.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.6.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.6.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.7.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.7.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.7.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.8.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.8.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.8.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.9.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.9.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.9.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.10.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.10.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.10.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.11.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.11.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.11.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.12.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.12.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.12.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.13.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.13.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.13.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.14.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.14.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.14.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.15.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.15.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.15.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.16.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.16.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.16.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.17.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.17.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.17.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.18.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.18.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.18.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.19.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.19.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.19.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.20.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.20.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.20.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.21.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.21.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.21.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.22.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.22.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.22.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.23.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.23.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.23.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.24.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.24.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.24.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.25.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.25.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.25.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.26.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.26.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.26.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.27.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.27.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.27.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.28.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.28.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.28.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.29.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.29.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.29.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.30.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.30.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.30.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.31.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.31.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.31.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.32.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.32.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.32.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.33.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.33.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.33.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.34.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.34.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.34.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer3.35.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer3.35.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.35.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer4.0.conv1", Op: "conv", MACs: 102760448},
+	{Name: "layer4.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer4.0.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer4.0.downsample.0", Op: "conv", MACs: 102760448},
+	{Name: "layer4.1.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer4.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer4.1.conv3", Op: "conv", MACs: 51380224},
+	{Name: "layer4.2.conv1", Op: "conv", MACs: 51380224},
+	{Name: "layer4.2.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer4.2.conv3", Op: "conv", MACs: 51380224},
+	{Name: "avgpool", Op: "global_avgpool", MACs: 0},
+	{Name: "fc", Op: "linear", MACs: 2048000},
 }
 
 // runner adapts Net to rt.ImageRunner without exporting RunImage.
@@ -3132,167 +3294,325 @@ func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
 	n := (*Net)(r)
 	copy(a.Buf[802816:953344], in)
 	n.conv1(a)
+	a.Mark(0)
 	n.maxpool(a)
+	a.Mark(1)
 	n.layer1_0_conv1(a)
+	a.Mark(2)
 	n.layer1_0_conv2(a)
+	a.Mark(3)
 	n.layer1_0_conv3(a)
+	a.Mark(4)
 	n.layer1_0_downsample_0(a)
+	a.Mark(5)
 	n.layer1_1_conv1(a)
+	a.Mark(6)
 	n.layer1_1_conv2(a)
+	a.Mark(7)
 	n.layer1_1_conv3(a)
+	a.Mark(8)
 	n.layer1_2_conv1(a)
+	a.Mark(9)
 	n.layer1_2_conv2(a)
+	a.Mark(10)
 	n.layer1_2_conv3(a)
+	a.Mark(11)
 	n.layer2_0_conv1(a)
+	a.Mark(12)
 	n.layer2_0_conv2(a)
+	a.Mark(13)
 	n.layer2_0_conv3(a)
+	a.Mark(14)
 	n.layer2_0_downsample_0(a)
+	a.Mark(15)
 	n.layer2_1_conv1(a)
+	a.Mark(16)
 	n.layer2_1_conv2(a)
+	a.Mark(17)
 	n.layer2_1_conv3(a)
+	a.Mark(18)
 	n.layer2_2_conv1(a)
+	a.Mark(19)
 	n.layer2_2_conv2(a)
+	a.Mark(20)
 	n.layer2_2_conv3(a)
+	a.Mark(21)
 	n.layer2_3_conv1(a)
+	a.Mark(22)
 	n.layer2_3_conv2(a)
+	a.Mark(23)
 	n.layer2_3_conv3(a)
+	a.Mark(24)
 	n.layer2_4_conv1(a)
+	a.Mark(25)
 	n.layer2_4_conv2(a)
+	a.Mark(26)
 	n.layer2_4_conv3(a)
+	a.Mark(27)
 	n.layer2_5_conv1(a)
+	a.Mark(28)
 	n.layer2_5_conv2(a)
+	a.Mark(29)
 	n.layer2_5_conv3(a)
+	a.Mark(30)
 	n.layer2_6_conv1(a)
+	a.Mark(31)
 	n.layer2_6_conv2(a)
+	a.Mark(32)
 	n.layer2_6_conv3(a)
+	a.Mark(33)
 	n.layer2_7_conv1(a)
+	a.Mark(34)
 	n.layer2_7_conv2(a)
+	a.Mark(35)
 	n.layer2_7_conv3(a)
+	a.Mark(36)
 	n.layer3_0_conv1(a)
+	a.Mark(37)
 	n.layer3_0_conv2(a)
+	a.Mark(38)
 	n.layer3_0_conv3(a)
+	a.Mark(39)
 	n.layer3_0_downsample_0(a)
+	a.Mark(40)
 	n.layer3_1_conv1(a)
+	a.Mark(41)
 	n.layer3_1_conv2(a)
+	a.Mark(42)
 	n.layer3_1_conv3(a)
+	a.Mark(43)
 	n.layer3_2_conv1(a)
+	a.Mark(44)
 	n.layer3_2_conv2(a)
+	a.Mark(45)
 	n.layer3_2_conv3(a)
+	a.Mark(46)
 	n.layer3_3_conv1(a)
+	a.Mark(47)
 	n.layer3_3_conv2(a)
+	a.Mark(48)
 	n.layer3_3_conv3(a)
+	a.Mark(49)
 	n.layer3_4_conv1(a)
+	a.Mark(50)
 	n.layer3_4_conv2(a)
+	a.Mark(51)
 	n.layer3_4_conv3(a)
+	a.Mark(52)
 	n.layer3_5_conv1(a)
+	a.Mark(53)
 	n.layer3_5_conv2(a)
+	a.Mark(54)
 	n.layer3_5_conv3(a)
+	a.Mark(55)
 	n.layer3_6_conv1(a)
+	a.Mark(56)
 	n.layer3_6_conv2(a)
+	a.Mark(57)
 	n.layer3_6_conv3(a)
+	a.Mark(58)
 	n.layer3_7_conv1(a)
+	a.Mark(59)
 	n.layer3_7_conv2(a)
+	a.Mark(60)
 	n.layer3_7_conv3(a)
+	a.Mark(61)
 	n.layer3_8_conv1(a)
+	a.Mark(62)
 	n.layer3_8_conv2(a)
+	a.Mark(63)
 	n.layer3_8_conv3(a)
+	a.Mark(64)
 	n.layer3_9_conv1(a)
+	a.Mark(65)
 	n.layer3_9_conv2(a)
+	a.Mark(66)
 	n.layer3_9_conv3(a)
+	a.Mark(67)
 	n.layer3_10_conv1(a)
+	a.Mark(68)
 	n.layer3_10_conv2(a)
+	a.Mark(69)
 	n.layer3_10_conv3(a)
+	a.Mark(70)
 	n.layer3_11_conv1(a)
+	a.Mark(71)
 	n.layer3_11_conv2(a)
+	a.Mark(72)
 	n.layer3_11_conv3(a)
+	a.Mark(73)
 	n.layer3_12_conv1(a)
+	a.Mark(74)
 	n.layer3_12_conv2(a)
+	a.Mark(75)
 	n.layer3_12_conv3(a)
+	a.Mark(76)
 	n.layer3_13_conv1(a)
+	a.Mark(77)
 	n.layer3_13_conv2(a)
+	a.Mark(78)
 	n.layer3_13_conv3(a)
+	a.Mark(79)
 	n.layer3_14_conv1(a)
+	a.Mark(80)
 	n.layer3_14_conv2(a)
+	a.Mark(81)
 	n.layer3_14_conv3(a)
+	a.Mark(82)
 	n.layer3_15_conv1(a)
+	a.Mark(83)
 	n.layer3_15_conv2(a)
+	a.Mark(84)
 	n.layer3_15_conv3(a)
+	a.Mark(85)
 	n.layer3_16_conv1(a)
+	a.Mark(86)
 	n.layer3_16_conv2(a)
+	a.Mark(87)
 	n.layer3_16_conv3(a)
+	a.Mark(88)
 	n.layer3_17_conv1(a)
+	a.Mark(89)
 	n.layer3_17_conv2(a)
+	a.Mark(90)
 	n.layer3_17_conv3(a)
+	a.Mark(91)
 	n.layer3_18_conv1(a)
+	a.Mark(92)
 	n.layer3_18_conv2(a)
+	a.Mark(93)
 	n.layer3_18_conv3(a)
+	a.Mark(94)
 	n.layer3_19_conv1(a)
+	a.Mark(95)
 	n.layer3_19_conv2(a)
+	a.Mark(96)
 	n.layer3_19_conv3(a)
+	a.Mark(97)
 	n.layer3_20_conv1(a)
+	a.Mark(98)
 	n.layer3_20_conv2(a)
+	a.Mark(99)
 	n.layer3_20_conv3(a)
+	a.Mark(100)
 	n.layer3_21_conv1(a)
+	a.Mark(101)
 	n.layer3_21_conv2(a)
+	a.Mark(102)
 	n.layer3_21_conv3(a)
+	a.Mark(103)
 	n.layer3_22_conv1(a)
+	a.Mark(104)
 	n.layer3_22_conv2(a)
+	a.Mark(105)
 	n.layer3_22_conv3(a)
+	a.Mark(106)
 	n.layer3_23_conv1(a)
+	a.Mark(107)
 	n.layer3_23_conv2(a)
+	a.Mark(108)
 	n.layer3_23_conv3(a)
+	a.Mark(109)
 	n.layer3_24_conv1(a)
+	a.Mark(110)
 	n.layer3_24_conv2(a)
+	a.Mark(111)
 	n.layer3_24_conv3(a)
+	a.Mark(112)
 	n.layer3_25_conv1(a)
+	a.Mark(113)
 	n.layer3_25_conv2(a)
+	a.Mark(114)
 	n.layer3_25_conv3(a)
+	a.Mark(115)
 	n.layer3_26_conv1(a)
+	a.Mark(116)
 	n.layer3_26_conv2(a)
+	a.Mark(117)
 	n.layer3_26_conv3(a)
+	a.Mark(118)
 	n.layer3_27_conv1(a)
+	a.Mark(119)
 	n.layer3_27_conv2(a)
+	a.Mark(120)
 	n.layer3_27_conv3(a)
+	a.Mark(121)
 	n.layer3_28_conv1(a)
+	a.Mark(122)
 	n.layer3_28_conv2(a)
+	a.Mark(123)
 	n.layer3_28_conv3(a)
+	a.Mark(124)
 	n.layer3_29_conv1(a)
+	a.Mark(125)
 	n.layer3_29_conv2(a)
+	a.Mark(126)
 	n.layer3_29_conv3(a)
+	a.Mark(127)
 	n.layer3_30_conv1(a)
+	a.Mark(128)
 	n.layer3_30_conv2(a)
+	a.Mark(129)
 	n.layer3_30_conv3(a)
+	a.Mark(130)
 	n.layer3_31_conv1(a)
+	a.Mark(131)
 	n.layer3_31_conv2(a)
+	a.Mark(132)
 	n.layer3_31_conv3(a)
+	a.Mark(133)
 	n.layer3_32_conv1(a)
+	a.Mark(134)
 	n.layer3_32_conv2(a)
+	a.Mark(135)
 	n.layer3_32_conv3(a)
+	a.Mark(136)
 	n.layer3_33_conv1(a)
+	a.Mark(137)
 	n.layer3_33_conv2(a)
+	a.Mark(138)
 	n.layer3_33_conv3(a)
+	a.Mark(139)
 	n.layer3_34_conv1(a)
+	a.Mark(140)
 	n.layer3_34_conv2(a)
+	a.Mark(141)
 	n.layer3_34_conv3(a)
+	a.Mark(142)
 	n.layer3_35_conv1(a)
+	a.Mark(143)
 	n.layer3_35_conv2(a)
+	a.Mark(144)
 	n.layer3_35_conv3(a)
+	a.Mark(145)
 	n.layer4_0_conv1(a)
+	a.Mark(146)
 	n.layer4_0_conv2(a)
+	a.Mark(147)
 	n.layer4_0_conv3(a)
+	a.Mark(148)
 	n.layer4_0_downsample_0(a)
+	a.Mark(149)
 	n.layer4_1_conv1(a)
+	a.Mark(150)
 	n.layer4_1_conv2(a)
+	a.Mark(151)
 	n.layer4_1_conv3(a)
+	a.Mark(152)
 	n.layer4_2_conv1(a)
+	a.Mark(153)
 	n.layer4_2_conv2(a)
+	a.Mark(154)
 	n.layer4_2_conv3(a)
+	a.Mark(155)
 	n.avgpool(a)
+	a.Mark(156)
 	if features {
 		copy(out, a.Buf[0:2048])
 		return
 	}
 	n.fc(a)
+	a.Mark(157)
 	copy(out, a.Buf[2048:3048])
 }
 

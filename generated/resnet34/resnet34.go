@@ -19,7 +19,7 @@ import (
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion1
+var _ = rt.SupportPackageIsVersion2
 
 const (
 	InputChannels = 3
@@ -820,7 +820,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("resnet34: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -828,6 +828,49 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 		return nil, fmt.Errorf("resnet34: %w", err)
 	}
 	return n, nil
+}
+
+// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = []rt.Layer{
+	{Name: "conv1", Op: "conv", MACs: 118013952},
+	{Name: "maxpool", Op: "maxpool", MACs: 0},
+	{Name: "layer1.0.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer1.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer1.1.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer1.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer1.2.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer1.2.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.0.conv1", Op: "conv", MACs: 57802752},
+	{Name: "layer2.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.0.downsample.0", Op: "conv", MACs: 6422528},
+	{Name: "layer2.1.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer2.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.2.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer2.2.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.3.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer2.3.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.0.conv1", Op: "conv", MACs: 57802752},
+	{Name: "layer3.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.0.downsample.0", Op: "conv", MACs: 6422528},
+	{Name: "layer3.1.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer3.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.2.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer3.2.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.3.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer3.3.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.4.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer3.4.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.5.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer3.5.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer4.0.conv1", Op: "conv", MACs: 57802752},
+	{Name: "layer4.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer4.0.downsample.0", Op: "conv", MACs: 6422528},
+	{Name: "layer4.1.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer4.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer4.2.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer4.2.conv2", Op: "conv", MACs: 115605504},
+	{Name: "avgpool", Op: "global_avgpool", MACs: 0},
+	{Name: "fc", Op: "linear", MACs: 512000},
 }
 
 // runner adapts Net to rt.ImageRunner without exporting RunImage.
@@ -838,48 +881,87 @@ func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
 	n := (*Net)(r)
 	copy(a.Buf[802816:953344], in)
 	n.conv1(a)
+	a.Mark(0)
 	n.maxpool(a)
+	a.Mark(1)
 	n.layer1_0_conv1(a)
+	a.Mark(2)
 	n.layer1_0_conv2(a)
+	a.Mark(3)
 	n.layer1_1_conv1(a)
+	a.Mark(4)
 	n.layer1_1_conv2(a)
+	a.Mark(5)
 	n.layer1_2_conv1(a)
+	a.Mark(6)
 	n.layer1_2_conv2(a)
+	a.Mark(7)
 	n.layer2_0_conv1(a)
+	a.Mark(8)
 	n.layer2_0_conv2(a)
+	a.Mark(9)
 	n.layer2_0_downsample_0(a)
+	a.Mark(10)
 	n.layer2_1_conv1(a)
+	a.Mark(11)
 	n.layer2_1_conv2(a)
+	a.Mark(12)
 	n.layer2_2_conv1(a)
+	a.Mark(13)
 	n.layer2_2_conv2(a)
+	a.Mark(14)
 	n.layer2_3_conv1(a)
+	a.Mark(15)
 	n.layer2_3_conv2(a)
+	a.Mark(16)
 	n.layer3_0_conv1(a)
+	a.Mark(17)
 	n.layer3_0_conv2(a)
+	a.Mark(18)
 	n.layer3_0_downsample_0(a)
+	a.Mark(19)
 	n.layer3_1_conv1(a)
+	a.Mark(20)
 	n.layer3_1_conv2(a)
+	a.Mark(21)
 	n.layer3_2_conv1(a)
+	a.Mark(22)
 	n.layer3_2_conv2(a)
+	a.Mark(23)
 	n.layer3_3_conv1(a)
+	a.Mark(24)
 	n.layer3_3_conv2(a)
+	a.Mark(25)
 	n.layer3_4_conv1(a)
+	a.Mark(26)
 	n.layer3_4_conv2(a)
+	a.Mark(27)
 	n.layer3_5_conv1(a)
+	a.Mark(28)
 	n.layer3_5_conv2(a)
+	a.Mark(29)
 	n.layer4_0_conv1(a)
+	a.Mark(30)
 	n.layer4_0_conv2(a)
+	a.Mark(31)
 	n.layer4_0_downsample_0(a)
+	a.Mark(32)
 	n.layer4_1_conv1(a)
+	a.Mark(33)
 	n.layer4_1_conv2(a)
+	a.Mark(34)
 	n.layer4_2_conv1(a)
+	a.Mark(35)
 	n.layer4_2_conv2(a)
+	a.Mark(36)
 	n.avgpool(a)
+	a.Mark(37)
 	if features {
 		copy(out, a.Buf[1008:1520])
 		return
 	}
 	n.fc(a)
+	a.Mark(38)
 	copy(out, a.Buf[0:1000])
 }
 

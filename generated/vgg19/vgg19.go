@@ -19,7 +19,7 @@ import (
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion1
+var _ = rt.SupportPackageIsVersion2
 
 const (
 	InputChannels = 3
@@ -425,7 +425,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("vgg19: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -433,6 +433,35 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 		return nil, fmt.Errorf("vgg19: %w", err)
 	}
 	return n, nil
+}
+
+// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = []rt.Layer{
+	{Name: "features.0", Op: "conv", MACs: 86704128},
+	{Name: "features.2", Op: "conv", MACs: 1849688064},
+	{Name: "features.4", Op: "maxpool", MACs: 0},
+	{Name: "features.5", Op: "conv", MACs: 924844032},
+	{Name: "features.7", Op: "conv", MACs: 1849688064},
+	{Name: "features.9", Op: "maxpool", MACs: 0},
+	{Name: "features.10", Op: "conv", MACs: 924844032},
+	{Name: "features.12", Op: "conv", MACs: 1849688064},
+	{Name: "features.14", Op: "conv", MACs: 1849688064},
+	{Name: "features.16", Op: "conv", MACs: 1849688064},
+	{Name: "features.18", Op: "maxpool", MACs: 0},
+	{Name: "features.19", Op: "conv", MACs: 924844032},
+	{Name: "features.21", Op: "conv", MACs: 1849688064},
+	{Name: "features.23", Op: "conv", MACs: 1849688064},
+	{Name: "features.25", Op: "conv", MACs: 1849688064},
+	{Name: "features.27", Op: "maxpool", MACs: 0},
+	{Name: "features.28", Op: "conv", MACs: 462422016},
+	{Name: "features.30", Op: "conv", MACs: 462422016},
+	{Name: "features.32", Op: "conv", MACs: 462422016},
+	{Name: "features.34", Op: "conv", MACs: 462422016},
+	{Name: "features.36", Op: "maxpool", MACs: 0},
+	{Name: "avgpool", Op: "adaptive_avgpool", MACs: 0},
+	{Name: "classifier.0", Op: "linear", MACs: 102760448},
+	{Name: "classifier.3", Op: "linear", MACs: 16777216},
+	{Name: "classifier.6", Op: "linear", MACs: 4096000},
 }
 
 // runner adapts Net to rt.ImageRunner without exporting RunImage.
@@ -443,34 +472,59 @@ func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
 	n := (*Net)(r)
 	copy(a.Buf[3211264:3361792], in)
 	n.features_0(a)
+	a.Mark(0)
 	n.features_2(a)
+	a.Mark(1)
 	n.features_4(a)
+	a.Mark(2)
 	n.features_5(a)
+	a.Mark(3)
 	n.features_7(a)
+	a.Mark(4)
 	n.features_9(a)
+	a.Mark(5)
 	n.features_10(a)
+	a.Mark(6)
 	n.features_12(a)
+	a.Mark(7)
 	n.features_14(a)
+	a.Mark(8)
 	n.features_16(a)
+	a.Mark(9)
 	n.features_18(a)
+	a.Mark(10)
 	n.features_19(a)
+	a.Mark(11)
 	n.features_21(a)
+	a.Mark(12)
 	n.features_23(a)
+	a.Mark(13)
 	n.features_25(a)
+	a.Mark(14)
 	n.features_27(a)
+	a.Mark(15)
 	n.features_28(a)
+	a.Mark(16)
 	n.features_30(a)
+	a.Mark(17)
 	n.features_32(a)
+	a.Mark(18)
 	n.features_34(a)
+	a.Mark(19)
 	n.features_36(a)
+	a.Mark(20)
 	n.avgpool(a)
+	a.Mark(21)
 	n.classifier_0(a)
+	a.Mark(22)
 	n.classifier_3(a)
+	a.Mark(23)
 	if features {
 		copy(out, a.Buf[0:4096])
 		return
 	}
 	n.classifier_6(a)
+	a.Mark(24)
 	copy(out, a.Buf[4096:5096])
 }
 

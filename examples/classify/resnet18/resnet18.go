@@ -19,7 +19,7 @@ import (
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion1
+var _ = rt.SupportPackageIsVersion2
 
 const (
 	InputChannels = 3
@@ -508,7 +508,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("resnet18: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -516,6 +516,33 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 		return nil, fmt.Errorf("resnet18: %w", err)
 	}
 	return n, nil
+}
+
+// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = []rt.Layer{
+	{Name: "conv1", Op: "conv", MACs: 118013952},
+	{Name: "maxpool", Op: "maxpool", MACs: 0},
+	{Name: "layer1.0.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer1.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer1.1.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer1.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.0.conv1", Op: "conv", MACs: 57802752},
+	{Name: "layer2.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer2.0.downsample.0", Op: "conv", MACs: 6422528},
+	{Name: "layer2.1.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer2.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.0.conv1", Op: "conv", MACs: 57802752},
+	{Name: "layer3.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer3.0.downsample.0", Op: "conv", MACs: 6422528},
+	{Name: "layer3.1.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer3.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer4.0.conv1", Op: "conv", MACs: 57802752},
+	{Name: "layer4.0.conv2", Op: "conv", MACs: 115605504},
+	{Name: "layer4.0.downsample.0", Op: "conv", MACs: 6422528},
+	{Name: "layer4.1.conv1", Op: "conv", MACs: 115605504},
+	{Name: "layer4.1.conv2", Op: "conv", MACs: 115605504},
+	{Name: "avgpool", Op: "global_avgpool", MACs: 0},
+	{Name: "fc", Op: "linear", MACs: 512000},
 }
 
 // runner adapts Net to rt.ImageRunner without exporting RunImage.
@@ -526,32 +553,55 @@ func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
 	n := (*Net)(r)
 	copy(a.Buf[802816:953344], in)
 	n.conv1(a)
+	a.Mark(0)
 	n.maxpool(a)
+	a.Mark(1)
 	n.layer1_0_conv1(a)
+	a.Mark(2)
 	n.layer1_0_conv2(a)
+	a.Mark(3)
 	n.layer1_1_conv1(a)
+	a.Mark(4)
 	n.layer1_1_conv2(a)
+	a.Mark(5)
 	n.layer2_0_conv1(a)
+	a.Mark(6)
 	n.layer2_0_conv2(a)
+	a.Mark(7)
 	n.layer2_0_downsample_0(a)
+	a.Mark(8)
 	n.layer2_1_conv1(a)
+	a.Mark(9)
 	n.layer2_1_conv2(a)
+	a.Mark(10)
 	n.layer3_0_conv1(a)
+	a.Mark(11)
 	n.layer3_0_conv2(a)
+	a.Mark(12)
 	n.layer3_0_downsample_0(a)
+	a.Mark(13)
 	n.layer3_1_conv1(a)
+	a.Mark(14)
 	n.layer3_1_conv2(a)
+	a.Mark(15)
 	n.layer4_0_conv1(a)
+	a.Mark(16)
 	n.layer4_0_conv2(a)
+	a.Mark(17)
 	n.layer4_0_downsample_0(a)
+	a.Mark(18)
 	n.layer4_1_conv1(a)
+	a.Mark(19)
 	n.layer4_1_conv2(a)
+	a.Mark(20)
 	n.avgpool(a)
+	a.Mark(21)
 	if features {
 		copy(out, a.Buf[1008:1520])
 		return
 	}
 	n.fc(a)
+	a.Mark(22)
 	copy(out, a.Buf[0:1000])
 }
 

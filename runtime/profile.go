@@ -1,0 +1,61 @@
+package runtime
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Layer describes one layer function of a generated network, in the order Forward calls them.
+type Layer struct {
+	Name string // the spec's node name
+	Op   string // the IR op, e.g. "conv", "maxpool"
+	MACs int64  // multiply-accumulates per image
+}
+
+// Profile accumulates the time each layer takes, for `cnngen bench -layers`. Give it to Load or
+// New with WithProfile; it may be shared by concurrent calls (times add up atomically). Without a
+// profile the layers' marks cost one nil check each.
+type Profile struct {
+	ns     []atomic.Int64
+	images atomic.Int64
+}
+
+// NewProfile makes a profile for a network of n layers (len of the generated package's Layers).
+func NewProfile(n int) *Profile { return &Profile{ns: make([]atomic.Int64, n)} }
+
+// Reset sets every time and the image count back to zero.
+func (p *Profile) Reset() {
+	for i := range p.ns {
+		p.ns[i].Store(0)
+	}
+	p.images.Store(0)
+}
+
+// Images is the number of images run since the profile was made or reset.
+func (p *Profile) Images() int64 { return p.images.Load() }
+
+// Time is the total time spent in layer i.
+func (p *Profile) Time(i int) time.Duration { return time.Duration(p.ns[i].Load()) }
+
+// WithProfile makes every Forward call add its per-layer times to p.
+func WithProfile(p *Profile) Option { return func(o *Options) { o.Profile = p } }
+
+// begin starts timing one image.
+func (a *Arena) begin() {
+	if a.prof != nil {
+		a.last = time.Now()
+		a.prof.images.Add(1)
+	}
+}
+
+// Mark ends layer i of the image being run: generated code calls it after each layer.
+func (a *Arena) Mark(i int) {
+	if a.prof == nil {
+		return
+	}
+	now := time.Now()
+	if i < len(a.prof.ns) {
+		a.prof.ns[i].Add(int64(now.Sub(a.last)))
+	}
+	a.last = now
+}
