@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cnngen/cnngen/runtime/kernels"
@@ -18,6 +19,11 @@ type Arena struct {
 	wg           sync.WaitGroup
 	prof         *Profile
 	last         time.Time // when the previous layer ended (profiling only)
+
+	// The layer being split, handed to the workers by pointer (no allocation per layer).
+	conv  convTask
+	pool  poolTask
+	batch batchTask
 }
 
 // ImageRunner runs one image through a network: in is one input image, out receives its logits
@@ -26,8 +32,8 @@ type ImageRunner interface {
 	RunImage(a *Arena, in, out []float32, features bool)
 }
 
-// Runner splits work over goroutines: the images of a batch, or, for a single image, the output
-// of each large layer. Each call takes its own arena from the pool.
+// Runner splits work over the shared workers: the images of a batch, or, for a single image, the
+// output of each large layer. Each call takes its own arena from the pool.
 type Runner struct {
 	pool    sync.Pool
 	threads int
@@ -48,8 +54,8 @@ func NewRunner(arenaLen, scratchLen, threads int, prof *Profile) *Runner {
 }
 
 // Run checks the slice lengths and runs every image of the batch. A batch of several images is
-// split by image over the threads; a single image has its large layers split instead. Single-
-// threaded and single-image calls allocate nothing once the pool is warm.
+// split by image over the threads; a single image has its large layers split instead. Calls
+// allocate nothing once the pool is warm.
 func (r *Runner) Run(net ImageRunner, in, out []float32, inSize, outSize int, features bool) error {
 	if len(in) == 0 || len(in)%inSize != 0 {
 		return fmt.Errorf("input has %d values, not a whole number of images of %d values", len(in), inSize)
@@ -58,78 +64,150 @@ func (r *Runner) Run(net ImageRunner, in, out []float32, inSize, outSize int, fe
 	if len(out) != batch*outSize {
 		return fmt.Errorf("output has %d values, want %d (%d images x %d)", len(out), batch*outSize, batch, outSize)
 	}
-	workers := min(r.threads, batch)
-	if workers <= 1 {
-		a := r.pool.Get().(*Arena)
-		a.parts = r.threads
-		for i := 0; i < batch; i++ {
-			a.begin()
-			net.RunImage(a, in[i*inSize:(i+1)*inSize], out[i*outSize:(i+1)*outSize], features)
-		}
-		r.pool.Put(a)
+	a := r.pool.Get().(*Arena)
+	defer r.pool.Put(a)
+	if workers := min(r.threads, batch); workers > 1 {
+		// The images keep every thread busy: each runs whole on one thread.
+		a.batch = batchTask{a: a, r: r, net: net, in: in, out: out, inSize: inSize, outSize: outSize, features: features, n: int64(batch)}
+		a.split(&a.batch, workers)
+		a.batch = batchTask{} // drop the references to the caller's slices
 		return nil
 	}
-	var wg sync.WaitGroup
-	var next sync.Mutex
-	i := 0
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a := r.pool.Get().(*Arena)
-			a.parts = 1 // the images already keep every thread busy
-			defer r.pool.Put(a)
-			for {
-				next.Lock()
-				k := i
-				i++
-				next.Unlock()
-				if k >= batch {
-					return
-				}
-				a.begin()
-				net.RunImage(a, in[k*inSize:(k+1)*inSize], out[k*outSize:(k+1)*outSize], features)
-			}
-		}()
+	a.parts = r.threads
+	for i := 0; i < batch; i++ {
+		a.begin()
+		net.RunImage(a, in[i*inSize:(i+1)*inSize], out[i*outSize:(i+1)*outSize], features)
 	}
-	wg.Wait()
 	return nil
 }
 
-// minParallelMACs keeps small layers on one thread: handing them out costs more than it saves.
-const minParallelMACs = 2 << 20
+// batchTask hands out a batch's images to whichever part asks next.
+type batchTask struct {
+	a               *Arena // the caller's, for part 0
+	r               *Runner
+	net             ImageRunner
+	in, out         []float32
+	inSize, outSize int
+	features        bool
+	n               int64
+	next            atomic.Int64
+}
+
+func (t *batchTask) runPart(part, parts int) {
+	a := t.a
+	if part > 0 {
+		a = t.r.pool.Get().(*Arena)
+		defer t.r.pool.Put(a)
+	}
+	a.parts = 1
+	for {
+		k := int(t.next.Add(1) - 1)
+		if int64(k) >= t.n {
+			return
+		}
+		a.begin()
+		t.net.RunImage(a, t.in[k*t.inSize:(k+1)*t.inSize], t.out[k*t.outSize:(k+1)*t.outSize], t.features)
+	}
+}
+
+// Layers smaller than these stay on one thread: handing them out costs more than it saves.
+const (
+	minParallelMACs  = 2 << 20
+	minParallelReads = 256 << 10 // pool inputs read (window reads)
+)
 
 // Conv runs one convolution of the image, split over the shared workers when the call has several
 // threads and the layer is large enough. The split is exact: results do not depend on it.
 func (a *Arena) Conv(c *kernels.Conv, in, out []float32, w *kernels.ConvWeights, residual []float32) {
-	parts := a.parts
 	macs := c.OutC * c.OutH * c.OutW * (c.InC / max(c.Groups, 1)) * c.KH * c.KW
-	if parts <= 1 || macs < minParallelMACs {
+	if a.parts <= 1 || macs < minParallelMACs {
 		c.Run(in, out, w, residual, a.Scratch[:a.scratchLen])
 		return
 	}
-	sl := a.scratchLen
+	a.conv = convTask{a: a, c: c, in: in, out: out, w: w, residual: residual}
+	a.split(&a.conv, a.parts)
+	a.conv = convTask{}
+}
+
+type convTask struct {
+	a                 *Arena
+	c                 *kernels.Conv
+	in, out, residual []float32
+	w                 *kernels.ConvWeights
+}
+
+func (t *convTask) runPart(part, parts int) {
+	sl := t.a.scratchLen
+	t.c.RunPart(part, parts, t.in, t.out, t.w, t.residual, t.a.Scratch[part*sl:(part+1)*sl])
+}
+
+// MaxPool runs p.Max, split by channels over the workers when the layer is large enough.
+func (a *Arena) MaxPool(p *kernels.Pool, in, out []float32) { a.runPool(p, in, out, false) }
+
+// AvgPool runs p.Avg, split by channels like MaxPool.
+func (a *Arena) AvgPool(p *kernels.Pool, in, out []float32) { a.runPool(p, in, out, true) }
+
+func (a *Arena) runPool(p *kernels.Pool, in, out []float32, avg bool) {
+	t := poolTask{p: p, in: in, out: out, avg: avg}
+	reads := p.C * p.OutH * p.OutW * p.KH * p.KW
+	if a.parts <= 1 || reads < minParallelReads || p.C < 2 {
+		t.runPart(0, 1)
+		return
+	}
+	a.pool = t
+	a.split(&a.pool, min(a.parts, p.C))
+	a.pool = poolTask{}
+}
+
+type poolTask struct {
+	p       *kernels.Pool
+	in, out []float32
+	avg     bool
+}
+
+// runPart pools channels [C*part/parts, C*(part+1)/parts): each channel is independent.
+func (t *poolTask) runPart(part, parts int) {
+	p := *t.p
+	c0, c1 := p.C*part/parts, p.C*(part+1)/parts
+	p.C = c1 - c0
+	if p.C == 0 {
+		return
+	}
+	in := t.in[c0*p.InH*p.InW : c1*p.InH*p.InW]
+	out := t.out[c0*p.OutH*p.OutW : c1*p.OutH*p.OutW]
+	if t.avg {
+		p.Avg(in, out)
+	} else {
+		p.Max(in, out)
+	}
+}
+
+// task is work split into parts that may run concurrently, each computing a disjoint share.
+type task interface{ runPart(part, parts int) }
+
+// split runs the parts of t: part 0 on the calling goroutine, the others on the shared workers,
+// and returns when all are done.
+func (a *Arena) split(t task, parts int) {
 	for p := 1; p < parts; p++ {
 		a.wg.Add(1)
-		jobs <- convJob{c: c, part: p, parts: parts, in: in, out: out, w: w, residual: residual, scratch: a.Scratch[p*sl : (p+1)*sl], wg: &a.wg}
+		jobs <- job{t: t, part: p, parts: parts, wg: &a.wg}
 	}
-	c.RunPart(0, parts, in, out, w, residual, a.Scratch[:sl])
+	t.runPart(0, parts)
 	a.wg.Wait()
 }
 
-// convJob is one share of a convolution, handed to a worker by value (no allocation).
-type convJob struct {
-	c                          *kernels.Conv
-	part, parts                int
-	in, out, residual, scratch []float32
-	w                          *kernels.ConvWeights
-	wg                         *sync.WaitGroup
+// job is one part of a task, handed to a worker by value.
+type job struct {
+	t           task
+	part, parts int
+	wg          *sync.WaitGroup
 }
 
 // The workers are shared by every network in the process, so several Nets running at once do
-// not start more goroutines than the largest thread count asked for.
+// not start more goroutines than the largest thread count asked for. A job never waits for
+// another job (images of a batch run their layers unsplit), so the workers cannot deadlock.
 var (
-	jobs        = make(chan convJob, 64)
+	jobs        = make(chan job, 64)
 	workersMu   sync.Mutex
 	workerCount int
 )
@@ -140,7 +218,7 @@ func ensureWorkers(n int) {
 	for ; workerCount < n; workerCount++ {
 		go func() {
 			for j := range jobs {
-				j.c.RunPart(j.part, j.parts, j.in, j.out, j.w, j.residual, j.scratch)
+				j.t.runPart(j.part, j.parts)
 				j.wg.Done()
 			}
 		}()

@@ -49,3 +49,43 @@ func TestArenaConvSplitIsExact(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestArenaPoolSplitIsExact splits large pools by channel, from several goroutines at once.
+func TestArenaPoolSplitIsExact(t *testing.T) {
+	p := &kernels.Pool{C: 37, InH: 57, InW: 55, OutH: 29, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1}
+	in := make([]float32, p.C*p.InH*p.InW)
+	for i := range in {
+		in[i] = float32((i*7919)%101) - 50
+	}
+	n := p.C * p.OutH * p.OutW
+	wantMax, wantAvg := make([]float32, n), make([]float32, n)
+	p.Max(in, wantMax)
+	p.Avg(in, wantAvg)
+	r := NewRunner(0, 0, 3, nil)
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := r.pool.Get().(*Arena)
+			defer r.pool.Put(a)
+			a.parts = 3
+			for rep := 0; rep < 3; rep++ {
+				gotMax, gotAvg := make([]float32, n+1), make([]float32, n+1)
+				gotMax[n], gotAvg[n] = 12345, 12345
+				a.MaxPool(p, in, gotMax[:n])
+				a.AvgPool(p, in, gotAvg[:n])
+				for i := range n {
+					if gotMax[i] != wantMax[i] || gotAvg[i] != wantAvg[i] {
+						t.Errorf("split pool value %d: max %g avg %g, want %g %g", i, gotMax[i], gotAvg[i], wantMax[i], wantAvg[i])
+						return
+					}
+				}
+				if gotMax[n] != 12345 || gotAvg[n] != 12345 {
+					t.Error("split pool wrote past its output")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -157,11 +157,11 @@ func (e *emitter) layer(n *ir.Node) error {
 		e.f.Var().Id(cfg).Op("=").Qual(kPath, "Pool").Add(fields("C", s[0], "InH", s[1], "InW", s[2], "OutH", n.Shape[1], "OutW", n.Shape[2],
 			"KH", p.Kernel[0], "KW", p.Kernel[1], "StrideH", p.Stride[0], "StrideW", p.Stride[1],
 			"PadT", p.Pad[0], "PadL", p.Pad[1], "PadB", p.Pad[2], "PadR", p.Pad[3], "CountIncludePad", p.CountIncludePad))
-		method := "Max"
+		method := "MaxPool"
 		if n.Op == ir.OpAvgPool {
-			method = "Avg"
+			method = "AvgPool"
 		}
-		body = append(body, jen.Id(cfg).Dot(method).Call(in, out))
+		body = append(body, jen.Id("a").Dot(method).Call(jen.Op("&").Id(cfg), in, out))
 	case ir.OpAdaptiveAvgPool:
 		s := n.Inputs[0].Shape
 		body = append(body, jen.Qual(kPath, "AdaptiveAvgPool").Call(jen.Lit(s[0]), jen.Lit(s[1]), jen.Lit(s[2]), jen.Lit(n.Shape[1]), jen.Lit(n.Shape[2]), in, out))

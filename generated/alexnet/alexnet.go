@@ -74,7 +74,7 @@ var features_2Pool = kernels.Pool{C: 64, InH: 55, InW: 55, OutH: 27, OutW: 27, K
 // features.2: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.0 [64 55 55] -> [64 27 27]
 func (n *Net) features_2(a *rt.Arena) {
-	features_2Pool.Max(a.Buf[0:193600], a.Buf[193600:240256])
+	a.MaxPool(&features_2Pool, a.Buf[0:193600], a.Buf[193600:240256])
 }
 
 var features_3Conv = kernels.Conv{InC: 64, InH: 27, InW: 27, OutC: 192, OutH: 27, OutW: 27, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -91,7 +91,7 @@ var features_5Pool = kernels.Pool{C: 192, InH: 27, InW: 27, OutH: 13, OutW: 13, 
 // features.5: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.3 [192 27 27] -> [192 13 13]
 func (n *Net) features_5(a *rt.Arena) {
-	features_5Pool.Max(a.Buf[0:139968], a.Buf[139968:172416])
+	a.MaxPool(&features_5Pool, a.Buf[0:139968], a.Buf[139968:172416])
 }
 
 var features_6Conv = kernels.Conv{InC: 192, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -126,7 +126,7 @@ var features_12Pool = kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, K
 // features.12: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.10 [256 13 13] -> [256 6 6]
 func (n *Net) features_12(a *rt.Arena) {
-	features_12Pool.Max(a.Buf[0:43264], a.Buf[43264:52480])
+	a.MaxPool(&features_12Pool, a.Buf[0:43264], a.Buf[43264:52480])
 }
 
 // avgpool: adaptive_avgpool

@@ -80,7 +80,7 @@ var maxpool_3Pool = kernels.Pool{C: 96, InH: 55, InW: 55, OutH: 27, OutW: 27, KH
 // maxpool#3: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
 // lrn#2 [96 55 55] -> [96 27 27]
 func (n *Net) maxpool_3(a *rt.Arena) {
-	maxpool_3Pool.Max(a.Buf[290400:580800], a.Buf[186624:256608])
+	a.MaxPool(&maxpool_3Pool, a.Buf[290400:580800], a.Buf[186624:256608])
 }
 
 var conv2Conv = kernels.Conv{InC: 96, InH: 27, InW: 27, OutC: 256, OutH: 27, OutW: 27, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU}
@@ -103,7 +103,7 @@ var maxpool_6Pool = kernels.Pool{C: 256, InH: 27, InW: 27, OutH: 13, OutW: 13, K
 // maxpool#6: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
 // lrn#5 [256 27 27] -> [256 13 13]
 func (n *Net) maxpool_6(a *rt.Arena) {
-	maxpool_6Pool.Max(a.Buf[186624:373248], a.Buf[64896:108160])
+	a.MaxPool(&maxpool_6Pool, a.Buf[186624:373248], a.Buf[64896:108160])
 }
 
 var conv3Conv = kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -138,7 +138,7 @@ var maxpool_10Pool = kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH
 // maxpool#10: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
 // conv5 [256 13 13] -> [256 6 6]
 func (n *Net) maxpool_10(a *rt.Arena) {
-	maxpool_10Pool.Max(a.Buf[0:43264], a.Buf[43264:52480])
+	a.MaxPool(&maxpool_10Pool, a.Buf[0:43264], a.Buf[43264:52480])
 }
 
 var fc6Linear = kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReLU}

@@ -375,7 +375,7 @@ var maxpool1Pool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, K
 // maxpool1: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode true
 // conv1.conv [64 112 112] -> [64 56 56]
 func (n *Net) maxpool1(a *rt.Arena) {
-	maxpool1Pool.Max(a.Buf[0:802816], a.Buf[802816:1003520])
+	a.MaxPool(&maxpool1Pool, a.Buf[0:802816], a.Buf[802816:1003520])
 }
 
 var conv2_convConv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -403,7 +403,7 @@ var maxpool2Pool = kernels.Pool{C: 192, InH: 56, InW: 56, OutH: 28, OutW: 28, KH
 // maxpool2: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode true
 // conv3.conv [192 56 56] -> [192 28 28]
 func (n *Net) maxpool2(a *rt.Arena) {
-	maxpool2Pool.Max(a.Buf[0:602112], a.Buf[602112:752640])
+	a.MaxPool(&maxpool2Pool, a.Buf[0:602112], a.Buf[602112:752640])
 }
 
 var inception3a_branch1_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -461,7 +461,7 @@ var inception3a_branch4_0Pool = kernels.Pool{C: 192, InH: 28, InW: 28, OutH: 28,
 // inception3a.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
 // maxpool2 [192 28 28] -> [192 28 28]
 func (n *Net) inception3a_branch4_0(a *rt.Arena) {
-	inception3a_branch4_0Pool.Max(a.Buf[602112:752640], a.Buf[0:150528])
+	a.MaxPool(&inception3a_branch4_0Pool, a.Buf[602112:752640], a.Buf[0:150528])
 }
 
 var inception3a_branch4_1_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -538,7 +538,7 @@ var inception3b_branch4_0Pool = kernels.Pool{C: 256, InH: 28, InW: 28, OutH: 28,
 // inception3b.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception3a.concat#11 [256 28 28] -> [256 28 28]
 func (n *Net) inception3b_branch4_0(a *rt.Arena) {
-	inception3b_branch4_0Pool.Max(a.Buf[0:200704], a.Buf[200704:401408])
+	a.MaxPool(&inception3b_branch4_0Pool, a.Buf[0:200704], a.Buf[200704:401408])
 }
 
 var inception3b_branch4_1_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -565,7 +565,7 @@ var maxpool3Pool = kernels.Pool{C: 480, InH: 28, InW: 28, OutH: 14, OutW: 14, KH
 // maxpool3: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode true
 // inception3b.concat#18 [480 28 28] -> [480 14 14]
 func (n *Net) maxpool3(a *rt.Arena) {
-	maxpool3Pool.Max(a.Buf[0:376320], a.Buf[376320:470400])
+	a.MaxPool(&maxpool3Pool, a.Buf[0:376320], a.Buf[376320:470400])
 }
 
 var inception4a_branch1_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 192, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -623,7 +623,7 @@ var inception4a_branch4_0Pool = kernels.Pool{C: 480, InH: 14, InW: 14, OutH: 14,
 // inception4a.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
 // maxpool3 [480 14 14] -> [480 14 14]
 func (n *Net) inception4a_branch4_0(a *rt.Arena) {
-	inception4a_branch4_0Pool.Max(a.Buf[376320:470400], a.Buf[0:94080])
+	a.MaxPool(&inception4a_branch4_0Pool, a.Buf[376320:470400], a.Buf[0:94080])
 }
 
 var inception4a_branch4_1_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -700,7 +700,7 @@ var inception4b_branch4_0Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14,
 // inception4b.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception4a.concat#25 [512 14 14] -> [512 14 14]
 func (n *Net) inception4b_branch4_0(a *rt.Arena) {
-	inception4b_branch4_0Pool.Max(a.Buf[0:100352], a.Buf[100352:200704])
+	a.MaxPool(&inception4b_branch4_0Pool, a.Buf[0:100352], a.Buf[100352:200704])
 }
 
 var inception4b_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -777,7 +777,7 @@ var inception4c_branch4_0Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14,
 // inception4c.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception4b.concat#37 [512 14 14] -> [512 14 14]
 func (n *Net) inception4c_branch4_0(a *rt.Arena) {
-	inception4c_branch4_0Pool.Max(a.Buf[0:100352], a.Buf[100352:200704])
+	a.MaxPool(&inception4c_branch4_0Pool, a.Buf[0:100352], a.Buf[100352:200704])
 }
 
 var inception4c_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -854,7 +854,7 @@ var inception4d_branch4_0Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14,
 // inception4d.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception4c.concat#44 [512 14 14] -> [512 14 14]
 func (n *Net) inception4d_branch4_0(a *rt.Arena) {
-	inception4d_branch4_0Pool.Max(a.Buf[0:100352], a.Buf[100352:200704])
+	a.MaxPool(&inception4d_branch4_0Pool, a.Buf[0:100352], a.Buf[100352:200704])
 }
 
 var inception4d_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -931,7 +931,7 @@ var inception4e_branch4_0Pool = kernels.Pool{C: 528, InH: 14, InW: 14, OutH: 14,
 // inception4e.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception4d.concat#51 [528 14 14] -> [528 14 14]
 func (n *Net) inception4e_branch4_0(a *rt.Arena) {
-	inception4e_branch4_0Pool.Max(a.Buf[0:103488], a.Buf[103488:206976])
+	a.MaxPool(&inception4e_branch4_0Pool, a.Buf[0:103488], a.Buf[103488:206976])
 }
 
 var inception4e_branch4_1_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -958,7 +958,7 @@ var maxpool4Pool = kernels.Pool{C: 832, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 
 // maxpool4: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode true
 // inception4e.concat#63 [832 14 14] -> [832 7 7]
 func (n *Net) maxpool4(a *rt.Arena) {
-	maxpool4Pool.Max(a.Buf[0:163072], a.Buf[163072:203840])
+	a.MaxPool(&maxpool4Pool, a.Buf[0:163072], a.Buf[163072:203840])
 }
 
 var inception5a_branch1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 256, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1016,7 +1016,7 @@ var inception5a_branch4_0Pool = kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, Ou
 // inception5a.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
 // maxpool4 [832 7 7] -> [832 7 7]
 func (n *Net) inception5a_branch4_0(a *rt.Arena) {
-	inception5a_branch4_0Pool.Max(a.Buf[163072:203840], a.Buf[0:40768])
+	a.MaxPool(&inception5a_branch4_0Pool, a.Buf[163072:203840], a.Buf[0:40768])
 }
 
 var inception5a_branch4_1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -1093,7 +1093,7 @@ var inception5b_branch4_0Pool = kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, Ou
 // inception5b.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception5a.concat#70 [832 7 7] -> [832 7 7]
 func (n *Net) inception5b_branch4_0(a *rt.Arena) {
-	inception5b_branch4_0Pool.Max(a.Buf[0:40768], a.Buf[40768:81536])
+	a.MaxPool(&inception5b_branch4_0Pool, a.Buf[0:40768], a.Buf[40768:81536])
 }
 
 var inception5b_branch4_1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}

@@ -161,7 +161,7 @@ var maxpoolPool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH
 // maxpool: maxpool 3x3 stride [2 2] pad [1 1 1 1] ceil_mode false
 // conv1 [64 112 112] -> [64 56 56]
 func (n *Net) maxpool(a *rt.Arena) {
-	maxpoolPool.Max(a.Buf[0:802816], a.Buf[802816:1003520])
+	a.MaxPool(&maxpoolPool, a.Buf[0:802816], a.Buf[802816:1003520])
 }
 
 var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}

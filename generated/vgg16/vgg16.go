@@ -99,7 +99,7 @@ var features_4Pool = kernels.Pool{C: 64, InH: 224, InW: 224, OutH: 112, OutW: 11
 // features.4: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.2 [64 224 224] -> [64 112 112]
 func (n *Net) features_4(a *rt.Arena) {
-	features_4Pool.Max(a.Buf[3211264:6422528], a.Buf[1605632:2408448])
+	a.MaxPool(&features_4Pool, a.Buf[3211264:6422528], a.Buf[1605632:2408448])
 }
 
 var features_5Conv = kernels.Conv{InC: 64, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -125,7 +125,7 @@ var features_9Pool = kernels.Pool{C: 128, InH: 112, InW: 112, OutH: 56, OutW: 56
 // features.9: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.7 [128 112 112] -> [128 56 56]
 func (n *Net) features_9(a *rt.Arena) {
-	features_9Pool.Max(a.Buf[1605632:3211264], a.Buf[802816:1204224])
+	a.MaxPool(&features_9Pool, a.Buf[1605632:3211264], a.Buf[802816:1204224])
 }
 
 var features_10Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -160,7 +160,7 @@ var features_16Pool = kernels.Pool{C: 256, InH: 56, InW: 56, OutH: 28, OutW: 28,
 // features.16: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.14 [256 56 56] -> [256 28 28]
 func (n *Net) features_16(a *rt.Arena) {
-	features_16Pool.Max(a.Buf[0:802816], a.Buf[802816:1003520])
+	a.MaxPool(&features_16Pool, a.Buf[0:802816], a.Buf[802816:1003520])
 }
 
 var features_17Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -195,7 +195,7 @@ var features_23Pool = kernels.Pool{C: 512, InH: 28, InW: 28, OutH: 14, OutW: 14,
 // features.23: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.21 [512 28 28] -> [512 14 14]
 func (n *Net) features_23(a *rt.Arena) {
-	features_23Pool.Max(a.Buf[0:401408], a.Buf[401408:501760])
+	a.MaxPool(&features_23Pool, a.Buf[0:401408], a.Buf[401408:501760])
 }
 
 var features_24Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -230,7 +230,7 @@ var features_30Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 7, OutW: 7, K
 // features.30: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.28 [512 14 14] -> [512 7 7]
 func (n *Net) features_30(a *rt.Arena) {
-	features_30Pool.Max(a.Buf[0:100352], a.Buf[100352:125440])
+	a.MaxPool(&features_30Pool, a.Buf[0:100352], a.Buf[100352:125440])
 }
 
 // avgpool: adaptive_avgpool

@@ -105,7 +105,7 @@ var features_4Pool = kernels.Pool{C: 64, InH: 224, InW: 224, OutH: 112, OutW: 11
 // features.4: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.2 [64 224 224] -> [64 112 112]
 func (n *Net) features_4(a *rt.Arena) {
-	features_4Pool.Max(a.Buf[3211264:6422528], a.Buf[1605632:2408448])
+	a.MaxPool(&features_4Pool, a.Buf[3211264:6422528], a.Buf[1605632:2408448])
 }
 
 var features_5Conv = kernels.Conv{InC: 64, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -131,7 +131,7 @@ var features_9Pool = kernels.Pool{C: 128, InH: 112, InW: 112, OutH: 56, OutW: 56
 // features.9: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.7 [128 112 112] -> [128 56 56]
 func (n *Net) features_9(a *rt.Arena) {
-	features_9Pool.Max(a.Buf[1605632:3211264], a.Buf[802816:1204224])
+	a.MaxPool(&features_9Pool, a.Buf[1605632:3211264], a.Buf[802816:1204224])
 }
 
 var features_10Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -175,7 +175,7 @@ var features_18Pool = kernels.Pool{C: 256, InH: 56, InW: 56, OutH: 28, OutW: 28,
 // features.18: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.16 [256 56 56] -> [256 28 28]
 func (n *Net) features_18(a *rt.Arena) {
-	features_18Pool.Max(a.Buf[802816:1605632], a.Buf[401408:602112])
+	a.MaxPool(&features_18Pool, a.Buf[802816:1605632], a.Buf[401408:602112])
 }
 
 var features_19Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -219,7 +219,7 @@ var features_27Pool = kernels.Pool{C: 512, InH: 28, InW: 28, OutH: 14, OutW: 14,
 // features.27: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.25 [512 28 28] -> [512 14 14]
 func (n *Net) features_27(a *rt.Arena) {
-	features_27Pool.Max(a.Buf[401408:802816], a.Buf[0:100352])
+	a.MaxPool(&features_27Pool, a.Buf[401408:802816], a.Buf[0:100352])
 }
 
 var features_28Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -263,7 +263,7 @@ var features_36Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 7, OutW: 7, K
 // features.36: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // features.34 [512 14 14] -> [512 7 7]
 func (n *Net) features_36(a *rt.Arena) {
-	features_36Pool.Max(a.Buf[0:100352], a.Buf[100352:125440])
+	a.MaxPool(&features_36Pool, a.Buf[0:100352], a.Buf[100352:125440])
 }
 
 // avgpool: adaptive_avgpool

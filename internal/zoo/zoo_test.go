@@ -191,6 +191,17 @@ func TestForwardAllocatesNothing(t *testing.T) {
 				t.Fatalf("%s: logit %d is %g on two threads, %g on one", arch, i, v, want[i])
 			}
 		}
+		// A batch on two threads: images run whole on the shared workers.
+		if n := testing.AllocsPerRun(3, func() { two.Forward(in, out) }); n != 0 {
+			t.Errorf("%s: two-threaded Forward of a batch allocates %v times per call", arch, n)
+		}
+		want = make([]float32, 2*e.NumClasses)
+		one.Forward(in, want)
+		for i, v := range out {
+			if v != want[i] {
+				t.Fatalf("%s: batch logit %d is %g on two threads, %g on one", arch, i, v, want[i])
+			}
+		}
 	}
 }
 

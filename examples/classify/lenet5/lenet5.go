@@ -70,7 +70,7 @@ var maxpool_2Pool = kernels.Pool{C: 6, InH: 28, InW: 28, OutH: 14, OutW: 14, KH:
 // maxpool#2: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // conv1 [6 28 28] -> [6 14 14]
 func (n *Net) maxpool_2(a *rt.Arena) {
-	maxpool_2Pool.Max(a.Buf[0:4704], a.Buf[4704:5880])
+	a.MaxPool(&maxpool_2Pool, a.Buf[0:4704], a.Buf[4704:5880])
 }
 
 var conv2Conv = kernels.Conv{InC: 6, InH: 14, InW: 14, OutC: 16, OutH: 10, OutW: 10, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
@@ -87,7 +87,7 @@ var maxpool_4Pool = kernels.Pool{C: 16, InH: 10, InW: 10, OutH: 5, OutW: 5, KH: 
 // maxpool#4: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
 // conv2 [16 10 10] -> [16 5 5]
 func (n *Net) maxpool_4(a *rt.Arena) {
-	maxpool_4Pool.Max(a.Buf[0:1600], a.Buf[1600:2000])
+	a.MaxPool(&maxpool_4Pool, a.Buf[0:1600], a.Buf[1600:2000])
 }
 
 var fc1Linear = kernels.Linear{In: 400, Out: 120, Act: kernels.ActReLU}
