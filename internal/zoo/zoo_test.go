@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/cnngen/cnngen/internal/seedweights"
 	"github.com/cnngen/cnngen/internal/zoo"
 	rt "github.com/cnngen/cnngen/runtime"
+	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // seeded writes a safetensors file with every tensor of g from the seeded rule; salt varies the
@@ -331,4 +333,40 @@ func BenchmarkForwardParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkForward times every built-in network at batch 1 on seeded weights, with the metrics of
+// `cnngen bench`: `go test -bench Forward/resnet50 ./internal/zoo` (add -cpu to vary GOMAXPROCS,
+// which is the thread count). The peak is measured once, on one core, at the active level.
+func BenchmarkForward(b *testing.B) {
+	peak := kernels.PeakGFLOPS(kernels.Active())
+	for _, e := range zoo.Entries {
+		b.Run(e.Arch, func(b *testing.B) {
+			g := graph(b, e.Arch)
+			net, err := e.New(bytes.NewReader(seeded(b, g, "", nil)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := seedweights.Input(1, g.Input().Shape)
+			out := make([]float32, e.NumClasses)
+			if err := net.Forward(in, out); err != nil { // warm-up
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if err := net.Forward(in, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			sec := b.Elapsed().Seconds() / float64(b.N)
+			gflops := 2 * float64(g.Totals().MACs) / sec / 1e9
+			b.ReportMetric(sec*1e3, "ms/image")
+			b.ReportMetric(1/sec, "images/s")
+			b.ReportMetric(gflops, "GFLOP/s")
+			if peak > 0 {
+				b.ReportMetric(gflops/(peak*float64(runtime.GOMAXPROCS(0))), "fraction_of_peak")
+			}
+		})
+	}
 }
