@@ -40,6 +40,7 @@ const (
 // sets are the kernel groups, by the name -set gives.
 var sets = map[string]func(){
 	"gemm": gemmSet,
+	"pool": poolSet,
 }
 
 func main() {

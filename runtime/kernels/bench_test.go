@@ -242,3 +242,30 @@ func benchResNet50Convs(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPoolMax: the max pools of ResNet-50 (3x3/2 pad 1), GoogLeNet (3x3/2 ceil_mode, 3x3/1
+// pad 1 on 28x28 and 14x14) and VGG (2x2/2), one image.
+func BenchmarkPoolMax(b *testing.B) {
+	benchEachISA(b, func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(5, 5))
+		for _, bc := range []struct {
+			name string
+			p    Pool
+		}{
+			{"resnet_64x112x112_3s2p1", poolCase(64, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, false, false)},
+			{"googlenet_64x112x112_3s2ceil", poolCase(64, 112, 112, 3, 3, 2, 2, 0, 0, 0, 0, true, false)},
+			{"googlenet_256x28x28_3s1p1", poolCase(256, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1, true, false)},
+			{"googlenet_512x14x14_3s1p1", poolCase(512, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, true, false)},
+			{"vgg_128x112x112_2s2", poolCase(128, 112, 112, 2, 2, 2, 2, 0, 0, 0, 0, false, false)},
+		} {
+			p := bc.p
+			in, out := randSlice(rng, p.C*p.InH*p.InW), make([]float32, p.C*p.OutH*p.OutW)
+			b.Run(bc.name, func(b *testing.B) {
+				for b.Loop() {
+					p.Max(in, out)
+				}
+				b.SetBytes(int64(4 * (len(in) + len(out))))
+			})
+		}
+	})
+}

@@ -552,6 +552,49 @@ func TestPool(t *testing.T) {
 	}
 }
 
+// TestPoolMaxShapes sweeps the shapes of Max's fast paths (3x3 stride 1 and 2, 2x2 stride 2,
+// with and without padding and ceil_mode) over widths across the vector lengths, at every level,
+// with NaN, infinities and signed zeros in the input: the max is exact, so every output must equal
+// the reference's value (NaN where a window holds one).
+func TestPoolMaxShapes(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(41, 42))
+		special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+		for _, k := range [][3]int{{3, 3, 1}, {3, 3, 2}, {2, 2, 2}, {3, 2, 2}, {2, 3, 1}, {1, 3, 2}, {5, 5, 3}} {
+			kh, kw, s := k[0], k[1], k[2]
+			for _, h := range []int{1, 2, 3, 4, 7, 14, 19} {
+				for _, w := range []int{1, 2, 3, 5, 7, 8, 9, 14, 15, 16, 17, 31, 32, 33, 34, 35, 55, 67, 112} {
+					for _, pad := range []int{0, 1} {
+						for _, ceil := range []bool{false, true} {
+							if pad >= kh || pad >= kw {
+								continue
+							}
+							p := poolCase(2, h, w, kh, kw, s, s, pad, pad, pad, pad, ceil, false)
+							if p.OutH < 1 || p.OutW < 1 || p.Validate() != nil {
+								continue
+							}
+							inBuf, in := randGuarded(rng, p.C*h*w)
+							for range 1 + len(in)/20 {
+								in[rng.IntN(len(in))] = special[rng.IntN(len(special))]
+							}
+							outBuf, out := guarded(p.C*p.OutH*p.OutW, nil)
+							p.Max(in, out)
+							name := fmt.Sprintf("%+v", p)
+							checkGuards(t, name+" out", outBuf)
+							checkGuards(t, name+" in", inBuf)
+							for i, want := range refPool(&p, in, true) {
+								if got := float64(out[i]); got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+									t.Fatalf("%s: [%d] = %v, want %v", name, i, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestAdaptiveAvgPool(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	for _, s := range [][4]int{{7, 7, 1, 1}, {13, 13, 6, 6}, {6, 6, 6, 6}, {5, 7, 3, 2}, {2, 3, 7, 5}, {10, 9, 4, 7}, {1, 1, 1, 1}} {
