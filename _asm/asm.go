@@ -41,6 +41,7 @@ const (
 var sets = map[string]func(){
 	"gemm": gemmSet,
 	"pool": poolSet,
+	"gemv": gemvSet,
 }
 
 func main() {

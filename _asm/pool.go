@@ -20,11 +20,12 @@ type vecLevel struct {
 	vl   int
 	regs []VecPhysical
 	or   func(a, b, dst Op)
+	zero func(v Op) // VXORPS zmm needs AVX-512 DQ too
 }
 
 var (
-	lvl512 = vecLevel{"AVX512", 16, zmm, func(a, b, d Op) { VPORD(a, b, d) }}
-	lvl256 = vecLevel{"AVX2", 8, ymm, func(a, b, d Op) { VORPS(a, b, d) }}
+	lvl512 = vecLevel{"AVX512", 16, zmm, func(a, b, d Op) { VPORD(a, b, d) }, func(v Op) { VPXORD(v, v, v) }}
+	lvl256 = vecLevel{"AVX2", 8, ymm, func(a, b, d Op) { VORPS(a, b, d) }, func(v Op) { VXORPS(v, v, v) }}
 )
 
 func poolSet() {

@@ -149,15 +149,23 @@ func benchConv(b *testing.B) {
 	}
 }
 
+// BenchmarkLinear: ResNet's classifier (2048 -> 1000, in cache) and AlexNet's fc6 (9216 -> 4096,
+// 151 MB of weights: a stream from memory; MB/s is the weights' bandwidth).
 func BenchmarkLinear(b *testing.B) {
-	rng := rand.New(rand.NewPCG(3, 3))
-	l := Linear{In: 2048, Out: 1000}
-	w, _ := l.Pack(randSlice(rng, l.In*l.Out), nil)
-	in, out := randSlice(rng, l.In), make([]float32, l.Out)
-	for b.Loop() {
-		l.Run(in, out, w)
-	}
-	reportGFLOPS(b, 2*float64(l.In*l.Out))
+	benchEachISA(b, func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(3, 3))
+		for _, l := range []Linear{{In: 2048, Out: 1000}, {In: 9216, Out: 4096}} {
+			w, _ := l.Pack(randSlice(rng, l.In*l.Out), nil)
+			in, out := randSlice(rng, l.In), make([]float32, l.Out)
+			b.Run(fmt.Sprintf("%dx%d", l.Out, l.In), func(b *testing.B) {
+				b.SetBytes(int64(4 * l.In * l.Out))
+				for b.Loop() {
+					l.Run(in, out, w)
+				}
+				reportGFLOPS(b, 2*float64(l.In*l.Out))
+			})
+		}
+	})
 }
 
 func BenchmarkApplySiLU(b *testing.B) {

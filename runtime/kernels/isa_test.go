@@ -253,7 +253,7 @@ func TestAsmEncodings(t *testing.T) {
 	for _, file := range files {
 		checkAsmFile(t, file, funcs)
 	}
-	for _, f := range []string{"sgemm_amd64.s", "pool_amd64.s"} {
+	for _, f := range []string{"sgemm_amd64.s", "pool_amd64.s", "gemv_amd64.s"} {
 		if !slices.Contains(files, f) {
 			t.Errorf("%s missing", f)
 		}
@@ -295,6 +295,11 @@ func checkAsmFile(t *testing.T, file string, funcs map[string]bool) {
 			funcs[name] = true
 			if i < 2 || !strings.HasPrefix(lines[i-2], "// func "+name+"(") || !strings.HasPrefix(lines[i-1], "// Requires: ") {
 				t.Errorf("TEXT %s: not preceded by its // func and // Requires comments", name)
+			}
+			for _, ext := range strings.Split(strings.TrimPrefix(lines[i-1], "// Requires: "), ", ") {
+				if strings.HasPrefix(ext, "AVX512") && ext != "AVX512F" {
+					t.Errorf("%s needs %s: the AVX512 level promises AVX-512 F only", name, ext)
+				}
 			}
 			if !strings.Contains(name, "AVX512") {
 				if strings.Contains(lines[i-1], "AVX512") {
