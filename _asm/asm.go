@@ -40,6 +40,8 @@ const (
 // sets are the kernel groups, by the name -set gives.
 var sets = map[string]func(){
 	"gemm": gemmSet,
+	"pool": poolSet,
+	"gemv": gemvSet,
 }
 
 func main() {

@@ -149,15 +149,23 @@ func benchConv(b *testing.B) {
 	}
 }
 
+// BenchmarkLinear: ResNet's classifier (2048 -> 1000, in cache) and AlexNet's fc6 (9216 -> 4096,
+// 151 MB of weights: a stream from memory; MB/s is the weights' bandwidth).
 func BenchmarkLinear(b *testing.B) {
-	rng := rand.New(rand.NewPCG(3, 3))
-	l := Linear{In: 2048, Out: 1000}
-	w, _ := l.Pack(randSlice(rng, l.In*l.Out), nil)
-	in, out := randSlice(rng, l.In), make([]float32, l.Out)
-	for b.Loop() {
-		l.Run(in, out, w)
-	}
-	reportGFLOPS(b, 2*float64(l.In*l.Out))
+	benchEachISA(b, func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(3, 3))
+		for _, l := range []Linear{{In: 2048, Out: 1000}, {In: 9216, Out: 4096}} {
+			w, _ := l.Pack(randSlice(rng, l.In*l.Out), nil)
+			in, out := randSlice(rng, l.In), make([]float32, l.Out)
+			b.Run(fmt.Sprintf("%dx%d", l.Out, l.In), func(b *testing.B) {
+				b.SetBytes(int64(4 * l.In * l.Out))
+				for b.Loop() {
+					l.Run(in, out, w)
+				}
+				reportGFLOPS(b, 2*float64(l.In*l.Out))
+			})
+		}
+	})
 }
 
 func BenchmarkApplySiLU(b *testing.B) {
@@ -241,4 +249,31 @@ func benchResNet50Convs(b *testing.B) {
 			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/image")
 		})
 	}
+}
+
+// BenchmarkPoolMax: the max pools of ResNet-50 (3x3/2 pad 1), GoogLeNet (3x3/2 ceil_mode, 3x3/1
+// pad 1 on 28x28 and 14x14) and VGG (2x2/2), one image.
+func BenchmarkPoolMax(b *testing.B) {
+	benchEachISA(b, func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(5, 5))
+		for _, bc := range []struct {
+			name string
+			p    Pool
+		}{
+			{"resnet_64x112x112_3s2p1", poolCase(64, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, false, false)},
+			{"googlenet_64x112x112_3s2ceil", poolCase(64, 112, 112, 3, 3, 2, 2, 0, 0, 0, 0, true, false)},
+			{"googlenet_256x28x28_3s1p1", poolCase(256, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1, true, false)},
+			{"googlenet_512x14x14_3s1p1", poolCase(512, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, true, false)},
+			{"vgg_128x112x112_2s2", poolCase(128, 112, 112, 2, 2, 2, 2, 0, 0, 0, 0, false, false)},
+		} {
+			p := bc.p
+			in, out := randSlice(rng, p.C*p.InH*p.InW), make([]float32, p.C*p.OutH*p.OutW)
+			b.Run(bc.name, func(b *testing.B) {
+				for b.Loop() {
+					p.Max(in, out)
+				}
+				b.SetBytes(int64(4 * (len(in) + len(out))))
+			})
+		}
+	})
 }

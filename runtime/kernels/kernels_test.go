@@ -412,6 +412,55 @@ func TestLinear(t *testing.T) {
 	})
 }
 
+// TestLinearRunRows splits Linears into random row ranges at every level: the ranges must
+// reproduce Run bit for bit and leave the other outputs alone, and Run must match the reference
+// across the SIMD kernels' column and row tails.
+func TestLinearRunRows(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(43, 44))
+		for _, in := range []int{15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 300, 1027} {
+			for _, out := range []int{1, 3, 4, 5, 9, 18} {
+				l := Linear{In: in, Out: out, Act: ActReLU}
+				w, bias := randSlice(rng, in*out), randSlice(rng, out)
+				pw, err := l.Pack(w, bias)
+				if err != nil {
+					t.Fatal(err)
+				}
+				x := randSlice(rng, in)
+				name := fmt.Sprintf("%+v", l)
+				outBuf, whole := guarded(out, nil)
+				l.Run(x, whole, pw)
+				checkGuards(t, name, outBuf)
+				want, mag := refLinear(&l, x, w, bias)
+				checkClose(t, name, whole, want, mag, in)
+				for range 5 {
+					partBuf, parts := guarded(out, nil)
+					for o0 := 0; o0 < out; {
+						o1 := o0 + 1 + rng.IntN(out-o0)
+						l.RunRows(o0, o1, x, parts, pw)
+						for i := o1; i < out; i++ {
+							if math.Float32bits(parts[i]) != math.Float32bits(sentinel) {
+								t.Fatalf("%s: RunRows(%d, %d) wrote output %d", name, o0, o1, i)
+							}
+						}
+						o0 = o1
+					}
+					checkGuards(t, name+" parts", partBuf)
+					for i := range whole {
+						if math.Float32bits(parts[i]) != math.Float32bits(whole[i]) {
+							t.Fatalf("%s: split output %d = %v, Run %v", name, i, parts[i], whole[i])
+						}
+					}
+				}
+			}
+		}
+		l := Linear{In: 4, Out: 3}
+		pw, _ := l.Pack(make([]float32, 12), nil)
+		mustPanic(t, "RunRows past Out", func() { l.RunRows(2, 4, make([]float32, 4), make([]float32, 3), pw) })
+		mustPanic(t, "RunRows backwards", func() { l.RunRows(2, 1, make([]float32, 4), make([]float32, 3), pw) })
+	})
+}
+
 func TestNoAllocs(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(13, 14))
@@ -550,6 +599,49 @@ func TestPool(t *testing.T) {
 	if bad.Validate() == nil {
 		t.Error("window starting past the input validated")
 	}
+}
+
+// TestPoolMaxShapes sweeps the shapes of Max's fast paths (3x3 stride 1 and 2, 2x2 stride 2,
+// with and without padding and ceil_mode) over widths across the vector lengths, at every level,
+// with NaN, infinities and signed zeros in the input: the max is exact, so every output must equal
+// the reference's value (NaN where a window holds one).
+func TestPoolMaxShapes(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(41, 42))
+		special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+		for _, k := range [][3]int{{3, 3, 1}, {3, 3, 2}, {2, 2, 2}, {3, 2, 2}, {2, 3, 1}, {1, 3, 2}, {5, 5, 3}} {
+			kh, kw, s := k[0], k[1], k[2]
+			for _, h := range []int{1, 2, 3, 4, 7, 14, 19} {
+				for _, w := range []int{1, 2, 3, 5, 7, 8, 9, 14, 15, 16, 17, 31, 32, 33, 34, 35, 55, 67, 112} {
+					for _, pad := range []int{0, 1} {
+						for _, ceil := range []bool{false, true} {
+							if pad >= kh || pad >= kw {
+								continue
+							}
+							p := poolCase(2, h, w, kh, kw, s, s, pad, pad, pad, pad, ceil, false)
+							if p.OutH < 1 || p.OutW < 1 || p.Validate() != nil {
+								continue
+							}
+							inBuf, in := randGuarded(rng, p.C*h*w)
+							for range 1 + len(in)/20 {
+								in[rng.IntN(len(in))] = special[rng.IntN(len(special))]
+							}
+							outBuf, out := guarded(p.C*p.OutH*p.OutW, nil)
+							p.Max(in, out)
+							name := fmt.Sprintf("%+v", p)
+							checkGuards(t, name+" out", outBuf)
+							checkGuards(t, name+" in", inBuf)
+							for i, want := range refPool(&p, in, true) {
+								if got := float64(out[i]); got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+									t.Fatalf("%s: [%d] = %v, want %v", name, i, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
 }
 
 func TestAdaptiveAvgPool(t *testing.T) {

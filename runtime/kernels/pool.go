@@ -43,8 +43,133 @@ func (p *Pool) check(in, out []float32) ([]float32, []float32) {
 
 // Max computes max pooling: padding counts as -inf, windows are clipped to the input, NaN wins.
 // out must not overlap in.
+//
+// Max is separable: the max over a window is the max over its columns of the max over its rows.
+// For each output row, the rows of its windows are reduced element-wise into a row buffer framed
+// by -inf (the padding and the overhang of ceil_mode windows), and each output is the max of KW
+// neighbours in that buffer. Both passes run on whole vectors. The 3x3 stride-1 "same" pool
+// (GoogLeNet's inception branches, on planes as small as 7x7) does both passes over the whole
+// plane at once instead, fixing up the first and last column of each row.
 func (p *Pool) Max(in, out []float32) {
 	in, out = p.check(in, out)
+	var buf [poolBufLen]float32
+	H, W, OH, OW := p.InH, p.InW, p.OutH, p.OutW
+	switch {
+	case p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 && p.PadT == 1 && p.PadL == 1 &&
+		OH == H && OW == W && H*W <= len(buf):
+		for c := range p.C {
+			maxPlane3x3s1(out[c*H*W:(c+1)*H*W], in[c*H*W:(c+1)*H*W], buf[:H*W], H, W)
+		}
+	case max((OW-1)*p.StrideW+p.KW, p.PadL+W) <= len(buf):
+		p.maxSeparable(in, out, buf[:max((OW-1)*p.StrideW+p.KW, p.PadL+W)])
+	default:
+		p.maxDirect(in, out)
+	}
+}
+
+// poolBufLen is the size of Max's buffer on the stack, in floats: a padded row, or a plane.
+const poolBufLen = 2048
+
+// maxSeparable is Max through a row buffer of the padded width.
+func (p *Pool) maxSeparable(in, out, buf []float32) {
+	H, W, OH, OW := p.InH, p.InW, p.OutH, p.OutW
+	ninf := float32(math.Inf(-1))
+	for i := range buf {
+		buf[i] = ninf
+	}
+	v := buf[p.PadL : p.PadL+W]
+	for c := range p.C {
+		src := in[c*H*W : (c+1)*H*W]
+		dst := out[c*OH*OW : (c+1)*OH*OW]
+		for yo := range OH {
+			y0 := yo*p.StrideH - p.PadT
+			y1 := min(y0+p.KH, H)
+			y0 = max(y0, 0)
+			row := func(y int) []float32 { return src[y*W : (y+1)*W] }
+			switch y1 - y0 {
+			case 1:
+				copy(v, row(y0))
+			case 2:
+				maxV(v, row(y0), row(y0+1), nil)
+			default:
+				maxV(v, row(y0), row(y0+1), row(y0+2))
+				for y := y0 + 3; y < y1; y++ {
+					maxV(v, v, row(y), nil)
+				}
+			}
+			maxH(dst[yo*OW:(yo+1)*OW], buf, p.KW, p.StrideW)
+		}
+	}
+}
+
+// maxPlane3x3s1 is the 3x3 stride-1 max pool with padding 1 of one h x w plane, through tmp (h*w
+// floats): the vertical pass over the whole plane at once (the first and last rows have two
+// rows in their windows), then the horizontal one over the plane as one long row, which is right
+// but for the first and last column of each row, whose windows have two columns.
+func maxPlane3x3s1(dst, src, tmp []float32, h, w int) {
+	n := h * w
+	v := tmp[:n]
+	if h == 1 {
+		copy(v, src[:n])
+	} else {
+		maxV(v[:w], src[:w], src[w:2*w], nil)
+		maxV(v[n-w:], src[n-2*w:n-w], src[n-w:n], nil)
+		if h > 2 {
+			maxV(v[w:n-w], src[:n-2*w], src[w:n-w], src[2*w:n])
+		}
+	}
+	if w == 1 {
+		copy(dst[:n], v)
+		return
+	}
+	if n > 2 {
+		maxH(dst[1:n-1], v, 3, 1)
+	}
+	for y := range h {
+		r, d := v[y*w:(y+1)*w], dst[y*w:(y+1)*w]
+		d[0] = max(r[0], r[1])
+		d[w-1] = max(r[w-2], r[w-1])
+	}
+}
+
+// maxV sets dst[i] = max(a[i], b[i]), or max(a[i], b[i], c[i]) when c is not nil; Go's max
+// returns NaN when any argument is NaN, as the SIMD kernels do.
+func maxV(dst, a, b, c []float32) {
+	i := maxVSIMD(dst, a, b, c)
+	a, b = a[:len(dst)], b[:len(dst)]
+	if c == nil {
+		for ; i < len(dst); i++ {
+			dst[i] = max(a[i], b[i])
+		}
+		return
+	}
+	c = c[:len(dst)]
+	for ; i < len(dst); i++ {
+		dst[i] = max(a[i], b[i], c[i])
+	}
+}
+
+// maxH sets dst[x] = max(src[x*stride : x*stride+k]).
+func maxH(dst, src []float32, k, stride int) {
+	i := 0
+	switch {
+	case k == 3 && stride == 1:
+		i = maxH3S1SIMD(dst, src)
+	case stride == 2 && (k == 2 || k == 3):
+		i = maxHS2SIMD(k, dst, src)
+	}
+	for x := i; x < len(dst); x++ {
+		s := src[x*stride : x*stride+k]
+		m := s[0]
+		for _, v := range s[1:] {
+			m = max(m, v)
+		}
+		dst[x] = m
+	}
+}
+
+// maxDirect is Max window by window, for rows too wide for the buffer.
+func (p *Pool) maxDirect(in, out []float32) {
 	H, W, OH, OW := p.InH, p.InW, p.OutH, p.OutW
 	ninf := float32(math.Inf(-1))
 	for c := range p.C {
@@ -62,9 +187,7 @@ func (p *Pool) Max(in, out []float32) {
 				m := ninf
 				for yi := y0; yi < y1; yi++ {
 					for _, v := range src[yi*W+x0 : yi*W+x1] {
-						if v > m || v != v {
-							m = v
-						}
+						m = max(m, v)
 					}
 				}
 				drow[xo] = m
