@@ -27,7 +27,7 @@ done
 
 step "race detector on concurrent Forward calls"
 go test -race -count=1 -run 'TestConcurrentForward' ./internal/zoo
-go test -race -count=1 -run 'TestArenaConvSplitIsExact' ./runtime
+go test -race -count=1 -run 'SplitIsExact|LoadParallel' ./runtime
 
 step "go generate leaves the tree unchanged"
 go generate ./...

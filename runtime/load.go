@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"sync"
+	"sync/atomic"
 
 	"github.com/cnngen/cnngen/runtime/kernels"
 )
@@ -188,4 +190,40 @@ func ConvScratch(convs []*kernels.Conv) int {
 		n = max(n, c.ScratchLen())
 	}
 	return n
+}
+
+// LoadParallel runs the loaders of a network's layers, up to threads at a time (each reads,
+// folds and packs one layer, so memory grows by at most threads unpacked tensors), and returns
+// the error of the first loader in order that failed.
+func LoadParallel(threads int, loaders []func() error) error {
+	errs := make([]error, len(loaders))
+	var next atomic.Int64
+	var failed atomic.Bool
+	work := func() {
+		for !failed.Load() { // after a failure the remaining layers are not worth loading
+			i := int(next.Add(1) - 1)
+			if i >= len(loaders) {
+				return
+			}
+			if errs[i] = loaders[i](); errs[i] != nil {
+				failed.Store(true)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(threads, len(loaders)) - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

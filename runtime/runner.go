@@ -21,9 +21,10 @@ type Arena struct {
 	last         time.Time // when the previous layer ended (profiling only)
 
 	// The layer being split, handed to the workers by pointer (no allocation per layer).
-	conv  convTask
-	pool  poolTask
-	batch batchTask
+	conv   convTask
+	pool   poolTask
+	linear linearTask
+	batch  batchTask
 }
 
 // ImageRunner runs one image through a network: in is one input image, out receives its logits
@@ -179,6 +180,33 @@ func (t *poolTask) runPart(part, parts int) {
 		p.Avg(in, out)
 	} else {
 		p.Max(in, out)
+	}
+}
+
+// Linear runs a fully connected layer, its rows split over the workers when the layer is large
+// enough: at batch 1 it streams its weights once, so two cores give it twice the memory bandwidth.
+func (a *Arena) Linear(l *kernels.Linear, in, out []float32, w *kernels.LinearWeights) {
+	if a.parts <= 1 || l.In*l.Out < minParallelMACs {
+		l.Run(in, out, w)
+		return
+	}
+	a.linear = linearTask{l: l, in: in, out: out, w: w}
+	a.split(&a.linear, a.parts)
+	a.linear = linearTask{}
+}
+
+type linearTask struct {
+	l       *kernels.Linear
+	in, out []float32
+	w       *kernels.LinearWeights
+}
+
+// runPart computes rows split at multiples of 16, where RunRows's results match Run's exactly.
+func (t *linearTask) runPart(part, parts int) {
+	rows := (t.l.Out + 15) / 16
+	o0, o1 := min(t.l.Out, rows*part/parts*16), min(t.l.Out, rows*(part+1)/parts*16)
+	if o0 < o1 {
+		t.l.RunRows(o0, o1, t.in, t.out, t.w)
 	}
 }
 

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"sync"
 	"testing"
 
@@ -88,4 +89,77 @@ func TestArenaPoolSplitIsExact(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestArenaLinearSplitIsExact splits a large linear layer by rows, from several goroutines.
+func TestArenaLinearSplitIsExact(t *testing.T) {
+	l := &kernels.Linear{In: 1531, Out: 1403, Act: kernels.ActReLU}
+	w := make([]float32, l.In*l.Out)
+	for i := range w {
+		w[i] = float32((i*7919)%103)/103 - 0.5
+	}
+	b := make([]float32, l.Out)
+	for i := range b {
+		b[i] = float32(i%5) - 2
+	}
+	pw, err := l.Pack(w, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make([]float32, l.In)
+	for i := range in {
+		in[i] = float32(i%11) / 11
+	}
+	want := make([]float32, l.Out)
+	l.Run(in, want, pw)
+	r := NewRunner(0, 0, 3, nil)
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := r.pool.Get().(*Arena)
+			defer r.pool.Put(a)
+			a.parts = 3
+			for rep := 0; rep < 3; rep++ {
+				got := make([]float32, l.Out)
+				a.Linear(l, in, got, pw)
+				for i := range got {
+					if got[i] != want[i] {
+						t.Errorf("split linear output %d: %g, want %g", i, got[i], want[i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestLoadParallel returns the first failing loader's error, in order, whatever the threads.
+func TestLoadParallel(t *testing.T) {
+	for _, threads := range []int{1, 2, 5} {
+		var got [20]int
+		loaders := make([]func() error, len(got))
+		for i := range loaders {
+			loaders[i] = func() error {
+				got[i] = i + 1
+				return nil
+			}
+		}
+		if err := LoadParallel(threads, loaders); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range got {
+			if v != i+1 {
+				t.Fatalf("threads %d: loader %d did not run", threads, i)
+			}
+		}
+		bad := errors.New("bad tensor")
+		loaders[7] = func() error { return bad }
+		loaders[13] = func() error { return errors.New("later") }
+		if err := LoadParallel(threads, loaders); err != bad {
+			t.Errorf("threads %d: error %v, want %v", threads, err, bad)
+		}
+	}
 }

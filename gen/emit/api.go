@@ -23,8 +23,14 @@ func (e *emitter) api() {
 	f.Var().Id("convs").Op("=").Index().Op("*").Qual(kPath, "Conv").Values(convs...)
 	f.Comment("weights are the packed, BN-folded tensors of every layer.")
 	f.Type().Id("weights").Struct(e.wfields...)
-	f.Func().Params(jen.Id("w").Op("*").Id("weights")).Id("load").Params(jen.Id("f").Op("*").Qual(rtPath, "File")).Params(jen.Err().Error()).
-		Block(append(e.loads, jen.Return(jen.Nil()))...)
+	var loaders []jen.Code
+	for _, l := range e.loads {
+		loaders = append(loaders, jen.Func().Params().Params(jen.Err().Error()).Block(l, jen.Return()))
+	}
+	f.Comment("load reads, folds and packs every layer's weights, up to threads layers at a time.")
+	f.Func().Params(jen.Id("w").Op("*").Id("weights")).Id("load").Params(jen.Id("f").Op("*").Qual(rtPath, "File"), jen.Id("threads").Int()).Error().
+		Block(jen.Return(jen.Qual(rtPath, "LoadParallel").Call(jen.Id("threads"),
+			jen.Index().Func().Params().Error().Custom(jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}, loaders...))))
 
 	f.Comment("Net is a loaded network. It is immutable and safe for concurrent use.")
 	f.Type().Id("Net").Struct(
@@ -54,7 +60,7 @@ func (e *emitter) api() {
 		jen.Id("n").Op(":=").Op("&").Id("Net").Values(jen.Id("runner").Op(":").Qual(rtPath, "NewRunner").Call(jen.Id("arenaLen"), jen.Qual(rtPath, "ConvScratch").Call(jen.Id("convs")), jen.Id("o").Dot("Threads"), jen.Id("o").Dot("Profile")),
 			jen.Id("pre").Op(":").Id("DefaultPreprocess")),
 		jen.If(jen.Id("o").Dot("Preprocess").Op("!=").Nil()).Block(jen.Id("n").Dot("pre").Op("=").Op("*").Id("o").Dot("Preprocess")),
-		jen.If(jen.Err().Op(":=").Id("n").Dot("w").Dot("load").Call(jen.Id("f")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), wrap("%w"))),
+		jen.If(jen.Err().Op(":=").Id("n").Dot("w").Dot("load").Call(jen.Id("f"), jen.Id("o").Dot("Threads")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), wrap("%w"))),
 		jen.Return(jen.Id("n"), jen.Nil()),
 	)
 	if e.o.Embed != "" {

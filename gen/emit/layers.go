@@ -129,10 +129,9 @@ func (e *emitter) layer(n *ir.Node) error {
 			bn = jen.Op("&").Qual(rtPath, "BN").Add(fields("Weight", b.Params[0].Key, "Bias", b.Params[1].Key,
 				"Mean", b.Params[2].Key, "Var", b.Params[3].Key, "Eps", b.Eps))
 		}
-		e.loads = append(e.loads, jen.If(
+		e.loads = append(e.loads, jen.Add(
 			jen.List(jen.Id("w").Dot(id), jen.Err()).Op("=").Qual(rtPath, "LoadConv").Call(jen.Id("f"), jen.Op("&").Id(cfg),
-				jen.Lit(paramKey(n, "weight")), jen.Lit(paramKey(n, "bias")), bn),
-			jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
+				jen.Lit(paramKey(n, "weight")), jen.Lit(paramKey(n, "bias")), bn)))
 		res := jen.Nil()
 		if n.Fused != nil && n.Fused.Residual != nil {
 			res = e.buf(n.Fused.Residual)
@@ -146,11 +145,10 @@ func (e *emitter) layer(n *ir.Node) error {
 		if g := n.Gemm; g != nil {
 			gemm = jen.Op("&").Qual(rtPath, "Gemm").Add(fields("Alpha", g.Alpha, "Beta", g.Beta, "TransW", g.TransW))
 		}
-		e.loads = append(e.loads, jen.If(
+		e.loads = append(e.loads, jen.Add(
 			jen.List(jen.Id("w").Dot(id), jen.Err()).Op("=").Qual(rtPath, "LoadLinear").Call(jen.Id("f"), jen.Op("&").Id(cfg),
-				jen.Lit(paramKey(n, "weight")), jen.Lit(paramKey(n, "bias")), gemm),
-			jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
-		body = append(body, jen.Id(cfg).Dot("Run").Call(in, out, jen.Id("n").Dot("w").Dot(id)))
+				jen.Lit(paramKey(n, "weight")), jen.Lit(paramKey(n, "bias")), gemm)))
+		body = append(body, jen.Id("a").Dot("Linear").Call(jen.Op("&").Id(cfg), in, out, jen.Id("n").Dot("w").Dot(id)))
 	case ir.OpMaxPool, ir.OpAvgPool:
 		cfg := id + "Pool"
 		p, s := n.Pool, n.Inputs[0].Shape
@@ -177,11 +175,10 @@ func (e *emitter) layer(n *ir.Node) error {
 		body = append(body, jen.Qual(kPath, "LRN").Call(jen.Lit(s[0]), jen.Lit(hw(s)), jen.Lit(l.Size), jen.Lit(l.Lo), jen.Lit(l.Alpha), jen.Lit(l.Beta), jen.Lit(l.Bias), in, out))
 	case ir.OpBatchNorm:
 		e.wfields = append(e.wfields, jen.List(jen.Id(id+"Scale"), jen.Id(id+"Shift")).Index().Float32())
-		e.loads = append(e.loads, jen.If(
+		e.loads = append(e.loads, jen.Add(
 			jen.List(jen.Id("w").Dot(id+"Scale"), jen.Id("w").Dot(id+"Shift"), jen.Err()).Op("=").Qual(rtPath, "LoadBN").Call(jen.Id("f"),
 				jen.Op("&").Qual(rtPath, "BN").Add(fields("Weight", n.Params[0].Key, "Bias", n.Params[1].Key, "Mean", n.Params[2].Key, "Var", n.Params[3].Key, "Eps", n.Eps)),
-				jen.Lit(n.Shape[0])),
-			jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Err())))
+				jen.Lit(n.Shape[0]))))
 		body = append(body, jen.Qual(kPath, "ChannelAffine").Call(jen.Lit(n.Shape[0]), jen.Lit(hw(n.Shape)),
 			jen.Id("n").Dot("w").Dot(id+"Scale"), jen.Id("n").Dot("w").Dot(id+"Shift"), in, out, act("")))
 	case ir.OpAffine:

@@ -141,7 +141,7 @@ var classifier_1Linear = kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReL
 // flatten#1 [9216] -> [4096]
 // then relu
 func (n *Net) classifier_1(a *rt.Arena) {
-	classifier_1Linear.Run(a.Buf[0:9216], a.Buf[9216:13312], n.w.classifier_1)
+	a.Linear(&classifier_1Linear, a.Buf[0:9216], a.Buf[9216:13312], n.w.classifier_1)
 }
 
 var classifier_4Linear = kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU}
@@ -150,7 +150,7 @@ var classifier_4Linear = kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReL
 // classifier.1 [4096] -> [4096]
 // then relu
 func (n *Net) classifier_4(a *rt.Arena) {
-	classifier_4Linear.Run(a.Buf[9216:13312], a.Buf[0:4096], n.w.classifier_4)
+	a.Linear(&classifier_4Linear, a.Buf[9216:13312], a.Buf[0:4096], n.w.classifier_4)
 }
 
 var classifier_6Linear = kernels.Linear{In: 4096, Out: 1000, Act: kernels.ActNone}
@@ -158,7 +158,7 @@ var classifier_6Linear = kernels.Linear{In: 4096, Out: 1000, Act: kernels.ActNon
 // classifier.6: linear 4096 -> 1000 bias true
 // classifier.4 [4096] -> [1000]
 func (n *Net) classifier_6(a *rt.Arena) {
-	classifier_6Linear.Run(a.Buf[0:4096], a.Buf[4096:5096], n.w.classifier_6)
+	a.Linear(&classifier_6Linear, a.Buf[0:4096], a.Buf[4096:5096], n.w.classifier_6)
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -177,32 +177,42 @@ type weights struct {
 	classifier_6 *kernels.LinearWeights
 }
 
-func (w *weights) load(f *rt.File) (err error) {
-	if w.features_0, err = rt.LoadConv(f, &features_0Conv, "features.0.weight", "features.0.bias", nil); err != nil {
-		return err
-	}
-	if w.features_3, err = rt.LoadConv(f, &features_3Conv, "features.3.weight", "features.3.bias", nil); err != nil {
-		return err
-	}
-	if w.features_6, err = rt.LoadConv(f, &features_6Conv, "features.6.weight", "features.6.bias", nil); err != nil {
-		return err
-	}
-	if w.features_8, err = rt.LoadConv(f, &features_8Conv, "features.8.weight", "features.8.bias", nil); err != nil {
-		return err
-	}
-	if w.features_10, err = rt.LoadConv(f, &features_10Conv, "features.10.weight", "features.10.bias", nil); err != nil {
-		return err
-	}
-	if w.classifier_1, err = rt.LoadLinear(f, &classifier_1Linear, "classifier.1.weight", "classifier.1.bias", nil); err != nil {
-		return err
-	}
-	if w.classifier_4, err = rt.LoadLinear(f, &classifier_4Linear, "classifier.4.weight", "classifier.4.bias", nil); err != nil {
-		return err
-	}
-	if w.classifier_6, err = rt.LoadLinear(f, &classifier_6Linear, "classifier.6.weight", "classifier.6.bias", nil); err != nil {
-		return err
-	}
-	return nil
+// load reads, folds and packs every layer's weights, up to threads layers at a time.
+func (w *weights) load(f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.features_0, err = rt.LoadConv(f, &features_0Conv, "features.0.weight", "features.0.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_3, err = rt.LoadConv(f, &features_3Conv, "features.3.weight", "features.3.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_6, err = rt.LoadConv(f, &features_6Conv, "features.6.weight", "features.6.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_8, err = rt.LoadConv(f, &features_8Conv, "features.8.weight", "features.8.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_10, err = rt.LoadConv(f, &features_10Conv, "features.10.weight", "features.10.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_1, err = rt.LoadLinear(f, &classifier_1Linear, "classifier.1.weight", "classifier.1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_4, err = rt.LoadLinear(f, &classifier_4Linear, "classifier.4.weight", "classifier.4.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_6, err = rt.LoadLinear(f, &classifier_6Linear, "classifier.6.weight", "classifier.6.bias", nil)
+			return
+		},
+	})
 }
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
@@ -248,7 +258,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f); err != nil {
+	if err := n.w.load(f, o.Threads); err != nil {
 		return nil, fmt.Errorf("alexnet: %w", err)
 	}
 	return n, nil

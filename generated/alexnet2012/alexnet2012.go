@@ -147,7 +147,7 @@ var fc6Linear = kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReLU}
 // flatten#11 [9216] -> [4096]
 // then relu
 func (n *Net) fc6(a *rt.Arena) {
-	fc6Linear.Run(a.Buf[43264:52480], a.Buf[0:4096], n.w.fc6)
+	a.Linear(&fc6Linear, a.Buf[43264:52480], a.Buf[0:4096], n.w.fc6)
 }
 
 var fc7Linear = kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU}
@@ -156,7 +156,7 @@ var fc7Linear = kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU}
 // fc6 [4096] -> [4096]
 // then relu
 func (n *Net) fc7(a *rt.Arena) {
-	fc7Linear.Run(a.Buf[0:4096], a.Buf[4096:8192], n.w.fc7)
+	a.Linear(&fc7Linear, a.Buf[0:4096], a.Buf[4096:8192], n.w.fc7)
 }
 
 var fc8Linear = kernels.Linear{In: 4096, Out: 1000, Act: kernels.ActNone}
@@ -164,7 +164,7 @@ var fc8Linear = kernels.Linear{In: 4096, Out: 1000, Act: kernels.ActNone}
 // fc8: linear 4096 -> 1000 bias true
 // fc7 [4096] -> [1000]
 func (n *Net) fc8(a *rt.Arena) {
-	fc8Linear.Run(a.Buf[4096:8192], a.Buf[0:1000], n.w.fc8)
+	a.Linear(&fc8Linear, a.Buf[4096:8192], a.Buf[0:1000], n.w.fc8)
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -183,32 +183,42 @@ type weights struct {
 	fc8   *kernels.LinearWeights
 }
 
-func (w *weights) load(f *rt.File) (err error) {
-	if w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "conv1.bias", nil); err != nil {
-		return err
-	}
-	if w.conv2, err = rt.LoadConv(f, &conv2Conv, "conv2.weight", "conv2.bias", nil); err != nil {
-		return err
-	}
-	if w.conv3, err = rt.LoadConv(f, &conv3Conv, "conv3.weight", "conv3.bias", nil); err != nil {
-		return err
-	}
-	if w.conv4, err = rt.LoadConv(f, &conv4Conv, "conv4.weight", "conv4.bias", nil); err != nil {
-		return err
-	}
-	if w.conv5, err = rt.LoadConv(f, &conv5Conv, "conv5.weight", "conv5.bias", nil); err != nil {
-		return err
-	}
-	if w.fc6, err = rt.LoadLinear(f, &fc6Linear, "fc6.weight", "fc6.bias", nil); err != nil {
-		return err
-	}
-	if w.fc7, err = rt.LoadLinear(f, &fc7Linear, "fc7.weight", "fc7.bias", nil); err != nil {
-		return err
-	}
-	if w.fc8, err = rt.LoadLinear(f, &fc8Linear, "fc8.weight", "fc8.bias", nil); err != nil {
-		return err
-	}
-	return nil
+// load reads, folds and packs every layer's weights, up to threads layers at a time.
+func (w *weights) load(f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "conv1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.conv2, err = rt.LoadConv(f, &conv2Conv, "conv2.weight", "conv2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.conv3, err = rt.LoadConv(f, &conv3Conv, "conv3.weight", "conv3.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.conv4, err = rt.LoadConv(f, &conv4Conv, "conv4.weight", "conv4.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.conv5, err = rt.LoadConv(f, &conv5Conv, "conv5.weight", "conv5.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc6, err = rt.LoadLinear(f, &fc6Linear, "fc6.weight", "fc6.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc7, err = rt.LoadLinear(f, &fc7Linear, "fc7.weight", "fc7.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc8, err = rt.LoadLinear(f, &fc8Linear, "fc8.weight", "fc8.bias", nil)
+			return
+		},
+	})
 }
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
@@ -254,7 +264,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f); err != nil {
+	if err := n.w.load(f, o.Threads); err != nil {
 		return nil, fmt.Errorf("alexnet2012: %w", err)
 	}
 	return n, nil

@@ -1329,7 +1329,7 @@ var classifier_1Linear = kernels.Linear{In: 1280, Out: 1000, Act: kernels.ActNon
 // classifier.1: linear 1280 -> 1000 bias true
 // flatten#107 [1280] -> [1000]
 func (n *Net) classifier_1(a *rt.Arena) {
-	classifier_1Linear.Run(a.Buf[62720:64000], a.Buf[0:1000], n.w.classifier_1)
+	a.Linear(&classifier_1Linear, a.Buf[62720:64000], a.Buf[0:1000], n.w.classifier_1)
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -1422,254 +1422,338 @@ type weights struct {
 	classifier_1             *kernels.LinearWeights
 }
 
-func (w *weights) load(f *rt.File) (err error) {
-	if w.features_0_0, err = rt.LoadConv(f, &features_0_0Conv, "features.0.0.weight", "", &rt.BN{Weight: "features.0.1.weight", Bias: "features.0.1.bias", Mean: "features.0.1.running_mean", Var: "features.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_1_0_block_0_0, err = rt.LoadConv(f, &features_1_0_block_0_0Conv, "features.1.0.block.0.0.weight", "", &rt.BN{Weight: "features.1.0.block.0.1.weight", Bias: "features.1.0.block.0.1.bias", Mean: "features.1.0.block.0.1.running_mean", Var: "features.1.0.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_1_0_block_1_fc1, err = rt.LoadConv(f, &features_1_0_block_1_fc1Conv, "features.1.0.block.1.fc1.weight", "features.1.0.block.1.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_1_0_block_1_fc2, err = rt.LoadConv(f, &features_1_0_block_1_fc2Conv, "features.1.0.block.1.fc2.weight", "features.1.0.block.1.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_1_0_block_2_0, err = rt.LoadConv(f, &features_1_0_block_2_0Conv, "features.1.0.block.2.0.weight", "", &rt.BN{Weight: "features.1.0.block.2.1.weight", Bias: "features.1.0.block.2.1.bias", Mean: "features.1.0.block.2.1.running_mean", Var: "features.1.0.block.2.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_2_0_block_0_0, err = rt.LoadConv(f, &features_2_0_block_0_0Conv, "features.2.0.block.0.0.weight", "", &rt.BN{Weight: "features.2.0.block.0.1.weight", Bias: "features.2.0.block.0.1.bias", Mean: "features.2.0.block.0.1.running_mean", Var: "features.2.0.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_2_0_block_1_0, err = rt.LoadConv(f, &features_2_0_block_1_0Conv, "features.2.0.block.1.0.weight", "", &rt.BN{Weight: "features.2.0.block.1.1.weight", Bias: "features.2.0.block.1.1.bias", Mean: "features.2.0.block.1.1.running_mean", Var: "features.2.0.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_2_0_block_2_fc1, err = rt.LoadConv(f, &features_2_0_block_2_fc1Conv, "features.2.0.block.2.fc1.weight", "features.2.0.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_2_0_block_2_fc2, err = rt.LoadConv(f, &features_2_0_block_2_fc2Conv, "features.2.0.block.2.fc2.weight", "features.2.0.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_2_0_block_3_0, err = rt.LoadConv(f, &features_2_0_block_3_0Conv, "features.2.0.block.3.0.weight", "", &rt.BN{Weight: "features.2.0.block.3.1.weight", Bias: "features.2.0.block.3.1.bias", Mean: "features.2.0.block.3.1.running_mean", Var: "features.2.0.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_2_1_block_0_0, err = rt.LoadConv(f, &features_2_1_block_0_0Conv, "features.2.1.block.0.0.weight", "", &rt.BN{Weight: "features.2.1.block.0.1.weight", Bias: "features.2.1.block.0.1.bias", Mean: "features.2.1.block.0.1.running_mean", Var: "features.2.1.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_2_1_block_1_0, err = rt.LoadConv(f, &features_2_1_block_1_0Conv, "features.2.1.block.1.0.weight", "", &rt.BN{Weight: "features.2.1.block.1.1.weight", Bias: "features.2.1.block.1.1.bias", Mean: "features.2.1.block.1.1.running_mean", Var: "features.2.1.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_2_1_block_2_fc1, err = rt.LoadConv(f, &features_2_1_block_2_fc1Conv, "features.2.1.block.2.fc1.weight", "features.2.1.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_2_1_block_2_fc2, err = rt.LoadConv(f, &features_2_1_block_2_fc2Conv, "features.2.1.block.2.fc2.weight", "features.2.1.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_2_1_block_3_0, err = rt.LoadConv(f, &features_2_1_block_3_0Conv, "features.2.1.block.3.0.weight", "", &rt.BN{Weight: "features.2.1.block.3.1.weight", Bias: "features.2.1.block.3.1.bias", Mean: "features.2.1.block.3.1.running_mean", Var: "features.2.1.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_3_0_block_0_0, err = rt.LoadConv(f, &features_3_0_block_0_0Conv, "features.3.0.block.0.0.weight", "", &rt.BN{Weight: "features.3.0.block.0.1.weight", Bias: "features.3.0.block.0.1.bias", Mean: "features.3.0.block.0.1.running_mean", Var: "features.3.0.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_3_0_block_1_0, err = rt.LoadConv(f, &features_3_0_block_1_0Conv, "features.3.0.block.1.0.weight", "", &rt.BN{Weight: "features.3.0.block.1.1.weight", Bias: "features.3.0.block.1.1.bias", Mean: "features.3.0.block.1.1.running_mean", Var: "features.3.0.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_3_0_block_2_fc1, err = rt.LoadConv(f, &features_3_0_block_2_fc1Conv, "features.3.0.block.2.fc1.weight", "features.3.0.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_3_0_block_2_fc2, err = rt.LoadConv(f, &features_3_0_block_2_fc2Conv, "features.3.0.block.2.fc2.weight", "features.3.0.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_3_0_block_3_0, err = rt.LoadConv(f, &features_3_0_block_3_0Conv, "features.3.0.block.3.0.weight", "", &rt.BN{Weight: "features.3.0.block.3.1.weight", Bias: "features.3.0.block.3.1.bias", Mean: "features.3.0.block.3.1.running_mean", Var: "features.3.0.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_3_1_block_0_0, err = rt.LoadConv(f, &features_3_1_block_0_0Conv, "features.3.1.block.0.0.weight", "", &rt.BN{Weight: "features.3.1.block.0.1.weight", Bias: "features.3.1.block.0.1.bias", Mean: "features.3.1.block.0.1.running_mean", Var: "features.3.1.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_3_1_block_1_0, err = rt.LoadConv(f, &features_3_1_block_1_0Conv, "features.3.1.block.1.0.weight", "", &rt.BN{Weight: "features.3.1.block.1.1.weight", Bias: "features.3.1.block.1.1.bias", Mean: "features.3.1.block.1.1.running_mean", Var: "features.3.1.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_3_1_block_2_fc1, err = rt.LoadConv(f, &features_3_1_block_2_fc1Conv, "features.3.1.block.2.fc1.weight", "features.3.1.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_3_1_block_2_fc2, err = rt.LoadConv(f, &features_3_1_block_2_fc2Conv, "features.3.1.block.2.fc2.weight", "features.3.1.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_3_1_block_3_0, err = rt.LoadConv(f, &features_3_1_block_3_0Conv, "features.3.1.block.3.0.weight", "", &rt.BN{Weight: "features.3.1.block.3.1.weight", Bias: "features.3.1.block.3.1.bias", Mean: "features.3.1.block.3.1.running_mean", Var: "features.3.1.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_4_0_block_0_0, err = rt.LoadConv(f, &features_4_0_block_0_0Conv, "features.4.0.block.0.0.weight", "", &rt.BN{Weight: "features.4.0.block.0.1.weight", Bias: "features.4.0.block.0.1.bias", Mean: "features.4.0.block.0.1.running_mean", Var: "features.4.0.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_4_0_block_1_0, err = rt.LoadConv(f, &features_4_0_block_1_0Conv, "features.4.0.block.1.0.weight", "", &rt.BN{Weight: "features.4.0.block.1.1.weight", Bias: "features.4.0.block.1.1.bias", Mean: "features.4.0.block.1.1.running_mean", Var: "features.4.0.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_4_0_block_2_fc1, err = rt.LoadConv(f, &features_4_0_block_2_fc1Conv, "features.4.0.block.2.fc1.weight", "features.4.0.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_4_0_block_2_fc2, err = rt.LoadConv(f, &features_4_0_block_2_fc2Conv, "features.4.0.block.2.fc2.weight", "features.4.0.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_4_0_block_3_0, err = rt.LoadConv(f, &features_4_0_block_3_0Conv, "features.4.0.block.3.0.weight", "", &rt.BN{Weight: "features.4.0.block.3.1.weight", Bias: "features.4.0.block.3.1.bias", Mean: "features.4.0.block.3.1.running_mean", Var: "features.4.0.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_4_1_block_0_0, err = rt.LoadConv(f, &features_4_1_block_0_0Conv, "features.4.1.block.0.0.weight", "", &rt.BN{Weight: "features.4.1.block.0.1.weight", Bias: "features.4.1.block.0.1.bias", Mean: "features.4.1.block.0.1.running_mean", Var: "features.4.1.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_4_1_block_1_0, err = rt.LoadConv(f, &features_4_1_block_1_0Conv, "features.4.1.block.1.0.weight", "", &rt.BN{Weight: "features.4.1.block.1.1.weight", Bias: "features.4.1.block.1.1.bias", Mean: "features.4.1.block.1.1.running_mean", Var: "features.4.1.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_4_1_block_2_fc1, err = rt.LoadConv(f, &features_4_1_block_2_fc1Conv, "features.4.1.block.2.fc1.weight", "features.4.1.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_4_1_block_2_fc2, err = rt.LoadConv(f, &features_4_1_block_2_fc2Conv, "features.4.1.block.2.fc2.weight", "features.4.1.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_4_1_block_3_0, err = rt.LoadConv(f, &features_4_1_block_3_0Conv, "features.4.1.block.3.0.weight", "", &rt.BN{Weight: "features.4.1.block.3.1.weight", Bias: "features.4.1.block.3.1.bias", Mean: "features.4.1.block.3.1.running_mean", Var: "features.4.1.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_4_2_block_0_0, err = rt.LoadConv(f, &features_4_2_block_0_0Conv, "features.4.2.block.0.0.weight", "", &rt.BN{Weight: "features.4.2.block.0.1.weight", Bias: "features.4.2.block.0.1.bias", Mean: "features.4.2.block.0.1.running_mean", Var: "features.4.2.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_4_2_block_1_0, err = rt.LoadConv(f, &features_4_2_block_1_0Conv, "features.4.2.block.1.0.weight", "", &rt.BN{Weight: "features.4.2.block.1.1.weight", Bias: "features.4.2.block.1.1.bias", Mean: "features.4.2.block.1.1.running_mean", Var: "features.4.2.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_4_2_block_2_fc1, err = rt.LoadConv(f, &features_4_2_block_2_fc1Conv, "features.4.2.block.2.fc1.weight", "features.4.2.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_4_2_block_2_fc2, err = rt.LoadConv(f, &features_4_2_block_2_fc2Conv, "features.4.2.block.2.fc2.weight", "features.4.2.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_4_2_block_3_0, err = rt.LoadConv(f, &features_4_2_block_3_0Conv, "features.4.2.block.3.0.weight", "", &rt.BN{Weight: "features.4.2.block.3.1.weight", Bias: "features.4.2.block.3.1.bias", Mean: "features.4.2.block.3.1.running_mean", Var: "features.4.2.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_5_0_block_0_0, err = rt.LoadConv(f, &features_5_0_block_0_0Conv, "features.5.0.block.0.0.weight", "", &rt.BN{Weight: "features.5.0.block.0.1.weight", Bias: "features.5.0.block.0.1.bias", Mean: "features.5.0.block.0.1.running_mean", Var: "features.5.0.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_5_0_block_1_0, err = rt.LoadConv(f, &features_5_0_block_1_0Conv, "features.5.0.block.1.0.weight", "", &rt.BN{Weight: "features.5.0.block.1.1.weight", Bias: "features.5.0.block.1.1.bias", Mean: "features.5.0.block.1.1.running_mean", Var: "features.5.0.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_5_0_block_2_fc1, err = rt.LoadConv(f, &features_5_0_block_2_fc1Conv, "features.5.0.block.2.fc1.weight", "features.5.0.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_5_0_block_2_fc2, err = rt.LoadConv(f, &features_5_0_block_2_fc2Conv, "features.5.0.block.2.fc2.weight", "features.5.0.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_5_0_block_3_0, err = rt.LoadConv(f, &features_5_0_block_3_0Conv, "features.5.0.block.3.0.weight", "", &rt.BN{Weight: "features.5.0.block.3.1.weight", Bias: "features.5.0.block.3.1.bias", Mean: "features.5.0.block.3.1.running_mean", Var: "features.5.0.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_5_1_block_0_0, err = rt.LoadConv(f, &features_5_1_block_0_0Conv, "features.5.1.block.0.0.weight", "", &rt.BN{Weight: "features.5.1.block.0.1.weight", Bias: "features.5.1.block.0.1.bias", Mean: "features.5.1.block.0.1.running_mean", Var: "features.5.1.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_5_1_block_1_0, err = rt.LoadConv(f, &features_5_1_block_1_0Conv, "features.5.1.block.1.0.weight", "", &rt.BN{Weight: "features.5.1.block.1.1.weight", Bias: "features.5.1.block.1.1.bias", Mean: "features.5.1.block.1.1.running_mean", Var: "features.5.1.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_5_1_block_2_fc1, err = rt.LoadConv(f, &features_5_1_block_2_fc1Conv, "features.5.1.block.2.fc1.weight", "features.5.1.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_5_1_block_2_fc2, err = rt.LoadConv(f, &features_5_1_block_2_fc2Conv, "features.5.1.block.2.fc2.weight", "features.5.1.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_5_1_block_3_0, err = rt.LoadConv(f, &features_5_1_block_3_0Conv, "features.5.1.block.3.0.weight", "", &rt.BN{Weight: "features.5.1.block.3.1.weight", Bias: "features.5.1.block.3.1.bias", Mean: "features.5.1.block.3.1.running_mean", Var: "features.5.1.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_5_2_block_0_0, err = rt.LoadConv(f, &features_5_2_block_0_0Conv, "features.5.2.block.0.0.weight", "", &rt.BN{Weight: "features.5.2.block.0.1.weight", Bias: "features.5.2.block.0.1.bias", Mean: "features.5.2.block.0.1.running_mean", Var: "features.5.2.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_5_2_block_1_0, err = rt.LoadConv(f, &features_5_2_block_1_0Conv, "features.5.2.block.1.0.weight", "", &rt.BN{Weight: "features.5.2.block.1.1.weight", Bias: "features.5.2.block.1.1.bias", Mean: "features.5.2.block.1.1.running_mean", Var: "features.5.2.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_5_2_block_2_fc1, err = rt.LoadConv(f, &features_5_2_block_2_fc1Conv, "features.5.2.block.2.fc1.weight", "features.5.2.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_5_2_block_2_fc2, err = rt.LoadConv(f, &features_5_2_block_2_fc2Conv, "features.5.2.block.2.fc2.weight", "features.5.2.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_5_2_block_3_0, err = rt.LoadConv(f, &features_5_2_block_3_0Conv, "features.5.2.block.3.0.weight", "", &rt.BN{Weight: "features.5.2.block.3.1.weight", Bias: "features.5.2.block.3.1.bias", Mean: "features.5.2.block.3.1.running_mean", Var: "features.5.2.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_0_block_0_0, err = rt.LoadConv(f, &features_6_0_block_0_0Conv, "features.6.0.block.0.0.weight", "", &rt.BN{Weight: "features.6.0.block.0.1.weight", Bias: "features.6.0.block.0.1.bias", Mean: "features.6.0.block.0.1.running_mean", Var: "features.6.0.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_0_block_1_0, err = rt.LoadConv(f, &features_6_0_block_1_0Conv, "features.6.0.block.1.0.weight", "", &rt.BN{Weight: "features.6.0.block.1.1.weight", Bias: "features.6.0.block.1.1.bias", Mean: "features.6.0.block.1.1.running_mean", Var: "features.6.0.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_0_block_2_fc1, err = rt.LoadConv(f, &features_6_0_block_2_fc1Conv, "features.6.0.block.2.fc1.weight", "features.6.0.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_6_0_block_2_fc2, err = rt.LoadConv(f, &features_6_0_block_2_fc2Conv, "features.6.0.block.2.fc2.weight", "features.6.0.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_6_0_block_3_0, err = rt.LoadConv(f, &features_6_0_block_3_0Conv, "features.6.0.block.3.0.weight", "", &rt.BN{Weight: "features.6.0.block.3.1.weight", Bias: "features.6.0.block.3.1.bias", Mean: "features.6.0.block.3.1.running_mean", Var: "features.6.0.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_1_block_0_0, err = rt.LoadConv(f, &features_6_1_block_0_0Conv, "features.6.1.block.0.0.weight", "", &rt.BN{Weight: "features.6.1.block.0.1.weight", Bias: "features.6.1.block.0.1.bias", Mean: "features.6.1.block.0.1.running_mean", Var: "features.6.1.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_1_block_1_0, err = rt.LoadConv(f, &features_6_1_block_1_0Conv, "features.6.1.block.1.0.weight", "", &rt.BN{Weight: "features.6.1.block.1.1.weight", Bias: "features.6.1.block.1.1.bias", Mean: "features.6.1.block.1.1.running_mean", Var: "features.6.1.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_1_block_2_fc1, err = rt.LoadConv(f, &features_6_1_block_2_fc1Conv, "features.6.1.block.2.fc1.weight", "features.6.1.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_6_1_block_2_fc2, err = rt.LoadConv(f, &features_6_1_block_2_fc2Conv, "features.6.1.block.2.fc2.weight", "features.6.1.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_6_1_block_3_0, err = rt.LoadConv(f, &features_6_1_block_3_0Conv, "features.6.1.block.3.0.weight", "", &rt.BN{Weight: "features.6.1.block.3.1.weight", Bias: "features.6.1.block.3.1.bias", Mean: "features.6.1.block.3.1.running_mean", Var: "features.6.1.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_2_block_0_0, err = rt.LoadConv(f, &features_6_2_block_0_0Conv, "features.6.2.block.0.0.weight", "", &rt.BN{Weight: "features.6.2.block.0.1.weight", Bias: "features.6.2.block.0.1.bias", Mean: "features.6.2.block.0.1.running_mean", Var: "features.6.2.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_2_block_1_0, err = rt.LoadConv(f, &features_6_2_block_1_0Conv, "features.6.2.block.1.0.weight", "", &rt.BN{Weight: "features.6.2.block.1.1.weight", Bias: "features.6.2.block.1.1.bias", Mean: "features.6.2.block.1.1.running_mean", Var: "features.6.2.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_2_block_2_fc1, err = rt.LoadConv(f, &features_6_2_block_2_fc1Conv, "features.6.2.block.2.fc1.weight", "features.6.2.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_6_2_block_2_fc2, err = rt.LoadConv(f, &features_6_2_block_2_fc2Conv, "features.6.2.block.2.fc2.weight", "features.6.2.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_6_2_block_3_0, err = rt.LoadConv(f, &features_6_2_block_3_0Conv, "features.6.2.block.3.0.weight", "", &rt.BN{Weight: "features.6.2.block.3.1.weight", Bias: "features.6.2.block.3.1.bias", Mean: "features.6.2.block.3.1.running_mean", Var: "features.6.2.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_3_block_0_0, err = rt.LoadConv(f, &features_6_3_block_0_0Conv, "features.6.3.block.0.0.weight", "", &rt.BN{Weight: "features.6.3.block.0.1.weight", Bias: "features.6.3.block.0.1.bias", Mean: "features.6.3.block.0.1.running_mean", Var: "features.6.3.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_3_block_1_0, err = rt.LoadConv(f, &features_6_3_block_1_0Conv, "features.6.3.block.1.0.weight", "", &rt.BN{Weight: "features.6.3.block.1.1.weight", Bias: "features.6.3.block.1.1.bias", Mean: "features.6.3.block.1.1.running_mean", Var: "features.6.3.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_6_3_block_2_fc1, err = rt.LoadConv(f, &features_6_3_block_2_fc1Conv, "features.6.3.block.2.fc1.weight", "features.6.3.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_6_3_block_2_fc2, err = rt.LoadConv(f, &features_6_3_block_2_fc2Conv, "features.6.3.block.2.fc2.weight", "features.6.3.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_6_3_block_3_0, err = rt.LoadConv(f, &features_6_3_block_3_0Conv, "features.6.3.block.3.0.weight", "", &rt.BN{Weight: "features.6.3.block.3.1.weight", Bias: "features.6.3.block.3.1.bias", Mean: "features.6.3.block.3.1.running_mean", Var: "features.6.3.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_7_0_block_0_0, err = rt.LoadConv(f, &features_7_0_block_0_0Conv, "features.7.0.block.0.0.weight", "", &rt.BN{Weight: "features.7.0.block.0.1.weight", Bias: "features.7.0.block.0.1.bias", Mean: "features.7.0.block.0.1.running_mean", Var: "features.7.0.block.0.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_7_0_block_1_0, err = rt.LoadConv(f, &features_7_0_block_1_0Conv, "features.7.0.block.1.0.weight", "", &rt.BN{Weight: "features.7.0.block.1.1.weight", Bias: "features.7.0.block.1.1.bias", Mean: "features.7.0.block.1.1.running_mean", Var: "features.7.0.block.1.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_7_0_block_2_fc1, err = rt.LoadConv(f, &features_7_0_block_2_fc1Conv, "features.7.0.block.2.fc1.weight", "features.7.0.block.2.fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.features_7_0_block_2_fc2, err = rt.LoadConv(f, &features_7_0_block_2_fc2Conv, "features.7.0.block.2.fc2.weight", "features.7.0.block.2.fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_7_0_block_3_0, err = rt.LoadConv(f, &features_7_0_block_3_0Conv, "features.7.0.block.3.0.weight", "", &rt.BN{Weight: "features.7.0.block.3.1.weight", Bias: "features.7.0.block.3.1.bias", Mean: "features.7.0.block.3.1.running_mean", Var: "features.7.0.block.3.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.features_8_0, err = rt.LoadConv(f, &features_8_0Conv, "features.8.0.weight", "", &rt.BN{Weight: "features.8.1.weight", Bias: "features.8.1.bias", Mean: "features.8.1.running_mean", Var: "features.8.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.classifier_1, err = rt.LoadLinear(f, &classifier_1Linear, "classifier.1.weight", "classifier.1.bias", nil); err != nil {
-		return err
-	}
-	return nil
+// load reads, folds and packs every layer's weights, up to threads layers at a time.
+func (w *weights) load(f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.features_0_0, err = rt.LoadConv(f, &features_0_0Conv, "features.0.0.weight", "", &rt.BN{Weight: "features.0.1.weight", Bias: "features.0.1.bias", Mean: "features.0.1.running_mean", Var: "features.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_1_0_block_0_0, err = rt.LoadConv(f, &features_1_0_block_0_0Conv, "features.1.0.block.0.0.weight", "", &rt.BN{Weight: "features.1.0.block.0.1.weight", Bias: "features.1.0.block.0.1.bias", Mean: "features.1.0.block.0.1.running_mean", Var: "features.1.0.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_1_0_block_1_fc1, err = rt.LoadConv(f, &features_1_0_block_1_fc1Conv, "features.1.0.block.1.fc1.weight", "features.1.0.block.1.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_1_0_block_1_fc2, err = rt.LoadConv(f, &features_1_0_block_1_fc2Conv, "features.1.0.block.1.fc2.weight", "features.1.0.block.1.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_1_0_block_2_0, err = rt.LoadConv(f, &features_1_0_block_2_0Conv, "features.1.0.block.2.0.weight", "", &rt.BN{Weight: "features.1.0.block.2.1.weight", Bias: "features.1.0.block.2.1.bias", Mean: "features.1.0.block.2.1.running_mean", Var: "features.1.0.block.2.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_2_0_block_0_0, err = rt.LoadConv(f, &features_2_0_block_0_0Conv, "features.2.0.block.0.0.weight", "", &rt.BN{Weight: "features.2.0.block.0.1.weight", Bias: "features.2.0.block.0.1.bias", Mean: "features.2.0.block.0.1.running_mean", Var: "features.2.0.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_2_0_block_1_0, err = rt.LoadConv(f, &features_2_0_block_1_0Conv, "features.2.0.block.1.0.weight", "", &rt.BN{Weight: "features.2.0.block.1.1.weight", Bias: "features.2.0.block.1.1.bias", Mean: "features.2.0.block.1.1.running_mean", Var: "features.2.0.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_2_0_block_2_fc1, err = rt.LoadConv(f, &features_2_0_block_2_fc1Conv, "features.2.0.block.2.fc1.weight", "features.2.0.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_2_0_block_2_fc2, err = rt.LoadConv(f, &features_2_0_block_2_fc2Conv, "features.2.0.block.2.fc2.weight", "features.2.0.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_2_0_block_3_0, err = rt.LoadConv(f, &features_2_0_block_3_0Conv, "features.2.0.block.3.0.weight", "", &rt.BN{Weight: "features.2.0.block.3.1.weight", Bias: "features.2.0.block.3.1.bias", Mean: "features.2.0.block.3.1.running_mean", Var: "features.2.0.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_2_1_block_0_0, err = rt.LoadConv(f, &features_2_1_block_0_0Conv, "features.2.1.block.0.0.weight", "", &rt.BN{Weight: "features.2.1.block.0.1.weight", Bias: "features.2.1.block.0.1.bias", Mean: "features.2.1.block.0.1.running_mean", Var: "features.2.1.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_2_1_block_1_0, err = rt.LoadConv(f, &features_2_1_block_1_0Conv, "features.2.1.block.1.0.weight", "", &rt.BN{Weight: "features.2.1.block.1.1.weight", Bias: "features.2.1.block.1.1.bias", Mean: "features.2.1.block.1.1.running_mean", Var: "features.2.1.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_2_1_block_2_fc1, err = rt.LoadConv(f, &features_2_1_block_2_fc1Conv, "features.2.1.block.2.fc1.weight", "features.2.1.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_2_1_block_2_fc2, err = rt.LoadConv(f, &features_2_1_block_2_fc2Conv, "features.2.1.block.2.fc2.weight", "features.2.1.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_2_1_block_3_0, err = rt.LoadConv(f, &features_2_1_block_3_0Conv, "features.2.1.block.3.0.weight", "", &rt.BN{Weight: "features.2.1.block.3.1.weight", Bias: "features.2.1.block.3.1.bias", Mean: "features.2.1.block.3.1.running_mean", Var: "features.2.1.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_3_0_block_0_0, err = rt.LoadConv(f, &features_3_0_block_0_0Conv, "features.3.0.block.0.0.weight", "", &rt.BN{Weight: "features.3.0.block.0.1.weight", Bias: "features.3.0.block.0.1.bias", Mean: "features.3.0.block.0.1.running_mean", Var: "features.3.0.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_3_0_block_1_0, err = rt.LoadConv(f, &features_3_0_block_1_0Conv, "features.3.0.block.1.0.weight", "", &rt.BN{Weight: "features.3.0.block.1.1.weight", Bias: "features.3.0.block.1.1.bias", Mean: "features.3.0.block.1.1.running_mean", Var: "features.3.0.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_3_0_block_2_fc1, err = rt.LoadConv(f, &features_3_0_block_2_fc1Conv, "features.3.0.block.2.fc1.weight", "features.3.0.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_3_0_block_2_fc2, err = rt.LoadConv(f, &features_3_0_block_2_fc2Conv, "features.3.0.block.2.fc2.weight", "features.3.0.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_3_0_block_3_0, err = rt.LoadConv(f, &features_3_0_block_3_0Conv, "features.3.0.block.3.0.weight", "", &rt.BN{Weight: "features.3.0.block.3.1.weight", Bias: "features.3.0.block.3.1.bias", Mean: "features.3.0.block.3.1.running_mean", Var: "features.3.0.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_3_1_block_0_0, err = rt.LoadConv(f, &features_3_1_block_0_0Conv, "features.3.1.block.0.0.weight", "", &rt.BN{Weight: "features.3.1.block.0.1.weight", Bias: "features.3.1.block.0.1.bias", Mean: "features.3.1.block.0.1.running_mean", Var: "features.3.1.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_3_1_block_1_0, err = rt.LoadConv(f, &features_3_1_block_1_0Conv, "features.3.1.block.1.0.weight", "", &rt.BN{Weight: "features.3.1.block.1.1.weight", Bias: "features.3.1.block.1.1.bias", Mean: "features.3.1.block.1.1.running_mean", Var: "features.3.1.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_3_1_block_2_fc1, err = rt.LoadConv(f, &features_3_1_block_2_fc1Conv, "features.3.1.block.2.fc1.weight", "features.3.1.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_3_1_block_2_fc2, err = rt.LoadConv(f, &features_3_1_block_2_fc2Conv, "features.3.1.block.2.fc2.weight", "features.3.1.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_3_1_block_3_0, err = rt.LoadConv(f, &features_3_1_block_3_0Conv, "features.3.1.block.3.0.weight", "", &rt.BN{Weight: "features.3.1.block.3.1.weight", Bias: "features.3.1.block.3.1.bias", Mean: "features.3.1.block.3.1.running_mean", Var: "features.3.1.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_4_0_block_0_0, err = rt.LoadConv(f, &features_4_0_block_0_0Conv, "features.4.0.block.0.0.weight", "", &rt.BN{Weight: "features.4.0.block.0.1.weight", Bias: "features.4.0.block.0.1.bias", Mean: "features.4.0.block.0.1.running_mean", Var: "features.4.0.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_4_0_block_1_0, err = rt.LoadConv(f, &features_4_0_block_1_0Conv, "features.4.0.block.1.0.weight", "", &rt.BN{Weight: "features.4.0.block.1.1.weight", Bias: "features.4.0.block.1.1.bias", Mean: "features.4.0.block.1.1.running_mean", Var: "features.4.0.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_4_0_block_2_fc1, err = rt.LoadConv(f, &features_4_0_block_2_fc1Conv, "features.4.0.block.2.fc1.weight", "features.4.0.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_4_0_block_2_fc2, err = rt.LoadConv(f, &features_4_0_block_2_fc2Conv, "features.4.0.block.2.fc2.weight", "features.4.0.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_4_0_block_3_0, err = rt.LoadConv(f, &features_4_0_block_3_0Conv, "features.4.0.block.3.0.weight", "", &rt.BN{Weight: "features.4.0.block.3.1.weight", Bias: "features.4.0.block.3.1.bias", Mean: "features.4.0.block.3.1.running_mean", Var: "features.4.0.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_4_1_block_0_0, err = rt.LoadConv(f, &features_4_1_block_0_0Conv, "features.4.1.block.0.0.weight", "", &rt.BN{Weight: "features.4.1.block.0.1.weight", Bias: "features.4.1.block.0.1.bias", Mean: "features.4.1.block.0.1.running_mean", Var: "features.4.1.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_4_1_block_1_0, err = rt.LoadConv(f, &features_4_1_block_1_0Conv, "features.4.1.block.1.0.weight", "", &rt.BN{Weight: "features.4.1.block.1.1.weight", Bias: "features.4.1.block.1.1.bias", Mean: "features.4.1.block.1.1.running_mean", Var: "features.4.1.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_4_1_block_2_fc1, err = rt.LoadConv(f, &features_4_1_block_2_fc1Conv, "features.4.1.block.2.fc1.weight", "features.4.1.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_4_1_block_2_fc2, err = rt.LoadConv(f, &features_4_1_block_2_fc2Conv, "features.4.1.block.2.fc2.weight", "features.4.1.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_4_1_block_3_0, err = rt.LoadConv(f, &features_4_1_block_3_0Conv, "features.4.1.block.3.0.weight", "", &rt.BN{Weight: "features.4.1.block.3.1.weight", Bias: "features.4.1.block.3.1.bias", Mean: "features.4.1.block.3.1.running_mean", Var: "features.4.1.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_4_2_block_0_0, err = rt.LoadConv(f, &features_4_2_block_0_0Conv, "features.4.2.block.0.0.weight", "", &rt.BN{Weight: "features.4.2.block.0.1.weight", Bias: "features.4.2.block.0.1.bias", Mean: "features.4.2.block.0.1.running_mean", Var: "features.4.2.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_4_2_block_1_0, err = rt.LoadConv(f, &features_4_2_block_1_0Conv, "features.4.2.block.1.0.weight", "", &rt.BN{Weight: "features.4.2.block.1.1.weight", Bias: "features.4.2.block.1.1.bias", Mean: "features.4.2.block.1.1.running_mean", Var: "features.4.2.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_4_2_block_2_fc1, err = rt.LoadConv(f, &features_4_2_block_2_fc1Conv, "features.4.2.block.2.fc1.weight", "features.4.2.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_4_2_block_2_fc2, err = rt.LoadConv(f, &features_4_2_block_2_fc2Conv, "features.4.2.block.2.fc2.weight", "features.4.2.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_4_2_block_3_0, err = rt.LoadConv(f, &features_4_2_block_3_0Conv, "features.4.2.block.3.0.weight", "", &rt.BN{Weight: "features.4.2.block.3.1.weight", Bias: "features.4.2.block.3.1.bias", Mean: "features.4.2.block.3.1.running_mean", Var: "features.4.2.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_5_0_block_0_0, err = rt.LoadConv(f, &features_5_0_block_0_0Conv, "features.5.0.block.0.0.weight", "", &rt.BN{Weight: "features.5.0.block.0.1.weight", Bias: "features.5.0.block.0.1.bias", Mean: "features.5.0.block.0.1.running_mean", Var: "features.5.0.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_5_0_block_1_0, err = rt.LoadConv(f, &features_5_0_block_1_0Conv, "features.5.0.block.1.0.weight", "", &rt.BN{Weight: "features.5.0.block.1.1.weight", Bias: "features.5.0.block.1.1.bias", Mean: "features.5.0.block.1.1.running_mean", Var: "features.5.0.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_5_0_block_2_fc1, err = rt.LoadConv(f, &features_5_0_block_2_fc1Conv, "features.5.0.block.2.fc1.weight", "features.5.0.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_5_0_block_2_fc2, err = rt.LoadConv(f, &features_5_0_block_2_fc2Conv, "features.5.0.block.2.fc2.weight", "features.5.0.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_5_0_block_3_0, err = rt.LoadConv(f, &features_5_0_block_3_0Conv, "features.5.0.block.3.0.weight", "", &rt.BN{Weight: "features.5.0.block.3.1.weight", Bias: "features.5.0.block.3.1.bias", Mean: "features.5.0.block.3.1.running_mean", Var: "features.5.0.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_5_1_block_0_0, err = rt.LoadConv(f, &features_5_1_block_0_0Conv, "features.5.1.block.0.0.weight", "", &rt.BN{Weight: "features.5.1.block.0.1.weight", Bias: "features.5.1.block.0.1.bias", Mean: "features.5.1.block.0.1.running_mean", Var: "features.5.1.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_5_1_block_1_0, err = rt.LoadConv(f, &features_5_1_block_1_0Conv, "features.5.1.block.1.0.weight", "", &rt.BN{Weight: "features.5.1.block.1.1.weight", Bias: "features.5.1.block.1.1.bias", Mean: "features.5.1.block.1.1.running_mean", Var: "features.5.1.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_5_1_block_2_fc1, err = rt.LoadConv(f, &features_5_1_block_2_fc1Conv, "features.5.1.block.2.fc1.weight", "features.5.1.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_5_1_block_2_fc2, err = rt.LoadConv(f, &features_5_1_block_2_fc2Conv, "features.5.1.block.2.fc2.weight", "features.5.1.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_5_1_block_3_0, err = rt.LoadConv(f, &features_5_1_block_3_0Conv, "features.5.1.block.3.0.weight", "", &rt.BN{Weight: "features.5.1.block.3.1.weight", Bias: "features.5.1.block.3.1.bias", Mean: "features.5.1.block.3.1.running_mean", Var: "features.5.1.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_5_2_block_0_0, err = rt.LoadConv(f, &features_5_2_block_0_0Conv, "features.5.2.block.0.0.weight", "", &rt.BN{Weight: "features.5.2.block.0.1.weight", Bias: "features.5.2.block.0.1.bias", Mean: "features.5.2.block.0.1.running_mean", Var: "features.5.2.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_5_2_block_1_0, err = rt.LoadConv(f, &features_5_2_block_1_0Conv, "features.5.2.block.1.0.weight", "", &rt.BN{Weight: "features.5.2.block.1.1.weight", Bias: "features.5.2.block.1.1.bias", Mean: "features.5.2.block.1.1.running_mean", Var: "features.5.2.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_5_2_block_2_fc1, err = rt.LoadConv(f, &features_5_2_block_2_fc1Conv, "features.5.2.block.2.fc1.weight", "features.5.2.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_5_2_block_2_fc2, err = rt.LoadConv(f, &features_5_2_block_2_fc2Conv, "features.5.2.block.2.fc2.weight", "features.5.2.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_5_2_block_3_0, err = rt.LoadConv(f, &features_5_2_block_3_0Conv, "features.5.2.block.3.0.weight", "", &rt.BN{Weight: "features.5.2.block.3.1.weight", Bias: "features.5.2.block.3.1.bias", Mean: "features.5.2.block.3.1.running_mean", Var: "features.5.2.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_0_block_0_0, err = rt.LoadConv(f, &features_6_0_block_0_0Conv, "features.6.0.block.0.0.weight", "", &rt.BN{Weight: "features.6.0.block.0.1.weight", Bias: "features.6.0.block.0.1.bias", Mean: "features.6.0.block.0.1.running_mean", Var: "features.6.0.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_0_block_1_0, err = rt.LoadConv(f, &features_6_0_block_1_0Conv, "features.6.0.block.1.0.weight", "", &rt.BN{Weight: "features.6.0.block.1.1.weight", Bias: "features.6.0.block.1.1.bias", Mean: "features.6.0.block.1.1.running_mean", Var: "features.6.0.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_0_block_2_fc1, err = rt.LoadConv(f, &features_6_0_block_2_fc1Conv, "features.6.0.block.2.fc1.weight", "features.6.0.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_6_0_block_2_fc2, err = rt.LoadConv(f, &features_6_0_block_2_fc2Conv, "features.6.0.block.2.fc2.weight", "features.6.0.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_6_0_block_3_0, err = rt.LoadConv(f, &features_6_0_block_3_0Conv, "features.6.0.block.3.0.weight", "", &rt.BN{Weight: "features.6.0.block.3.1.weight", Bias: "features.6.0.block.3.1.bias", Mean: "features.6.0.block.3.1.running_mean", Var: "features.6.0.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_1_block_0_0, err = rt.LoadConv(f, &features_6_1_block_0_0Conv, "features.6.1.block.0.0.weight", "", &rt.BN{Weight: "features.6.1.block.0.1.weight", Bias: "features.6.1.block.0.1.bias", Mean: "features.6.1.block.0.1.running_mean", Var: "features.6.1.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_1_block_1_0, err = rt.LoadConv(f, &features_6_1_block_1_0Conv, "features.6.1.block.1.0.weight", "", &rt.BN{Weight: "features.6.1.block.1.1.weight", Bias: "features.6.1.block.1.1.bias", Mean: "features.6.1.block.1.1.running_mean", Var: "features.6.1.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_1_block_2_fc1, err = rt.LoadConv(f, &features_6_1_block_2_fc1Conv, "features.6.1.block.2.fc1.weight", "features.6.1.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_6_1_block_2_fc2, err = rt.LoadConv(f, &features_6_1_block_2_fc2Conv, "features.6.1.block.2.fc2.weight", "features.6.1.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_6_1_block_3_0, err = rt.LoadConv(f, &features_6_1_block_3_0Conv, "features.6.1.block.3.0.weight", "", &rt.BN{Weight: "features.6.1.block.3.1.weight", Bias: "features.6.1.block.3.1.bias", Mean: "features.6.1.block.3.1.running_mean", Var: "features.6.1.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_2_block_0_0, err = rt.LoadConv(f, &features_6_2_block_0_0Conv, "features.6.2.block.0.0.weight", "", &rt.BN{Weight: "features.6.2.block.0.1.weight", Bias: "features.6.2.block.0.1.bias", Mean: "features.6.2.block.0.1.running_mean", Var: "features.6.2.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_2_block_1_0, err = rt.LoadConv(f, &features_6_2_block_1_0Conv, "features.6.2.block.1.0.weight", "", &rt.BN{Weight: "features.6.2.block.1.1.weight", Bias: "features.6.2.block.1.1.bias", Mean: "features.6.2.block.1.1.running_mean", Var: "features.6.2.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_2_block_2_fc1, err = rt.LoadConv(f, &features_6_2_block_2_fc1Conv, "features.6.2.block.2.fc1.weight", "features.6.2.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_6_2_block_2_fc2, err = rt.LoadConv(f, &features_6_2_block_2_fc2Conv, "features.6.2.block.2.fc2.weight", "features.6.2.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_6_2_block_3_0, err = rt.LoadConv(f, &features_6_2_block_3_0Conv, "features.6.2.block.3.0.weight", "", &rt.BN{Weight: "features.6.2.block.3.1.weight", Bias: "features.6.2.block.3.1.bias", Mean: "features.6.2.block.3.1.running_mean", Var: "features.6.2.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_3_block_0_0, err = rt.LoadConv(f, &features_6_3_block_0_0Conv, "features.6.3.block.0.0.weight", "", &rt.BN{Weight: "features.6.3.block.0.1.weight", Bias: "features.6.3.block.0.1.bias", Mean: "features.6.3.block.0.1.running_mean", Var: "features.6.3.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_3_block_1_0, err = rt.LoadConv(f, &features_6_3_block_1_0Conv, "features.6.3.block.1.0.weight", "", &rt.BN{Weight: "features.6.3.block.1.1.weight", Bias: "features.6.3.block.1.1.bias", Mean: "features.6.3.block.1.1.running_mean", Var: "features.6.3.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_6_3_block_2_fc1, err = rt.LoadConv(f, &features_6_3_block_2_fc1Conv, "features.6.3.block.2.fc1.weight", "features.6.3.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_6_3_block_2_fc2, err = rt.LoadConv(f, &features_6_3_block_2_fc2Conv, "features.6.3.block.2.fc2.weight", "features.6.3.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_6_3_block_3_0, err = rt.LoadConv(f, &features_6_3_block_3_0Conv, "features.6.3.block.3.0.weight", "", &rt.BN{Weight: "features.6.3.block.3.1.weight", Bias: "features.6.3.block.3.1.bias", Mean: "features.6.3.block.3.1.running_mean", Var: "features.6.3.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_7_0_block_0_0, err = rt.LoadConv(f, &features_7_0_block_0_0Conv, "features.7.0.block.0.0.weight", "", &rt.BN{Weight: "features.7.0.block.0.1.weight", Bias: "features.7.0.block.0.1.bias", Mean: "features.7.0.block.0.1.running_mean", Var: "features.7.0.block.0.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_7_0_block_1_0, err = rt.LoadConv(f, &features_7_0_block_1_0Conv, "features.7.0.block.1.0.weight", "", &rt.BN{Weight: "features.7.0.block.1.1.weight", Bias: "features.7.0.block.1.1.bias", Mean: "features.7.0.block.1.1.running_mean", Var: "features.7.0.block.1.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_7_0_block_2_fc1, err = rt.LoadConv(f, &features_7_0_block_2_fc1Conv, "features.7.0.block.2.fc1.weight", "features.7.0.block.2.fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_7_0_block_2_fc2, err = rt.LoadConv(f, &features_7_0_block_2_fc2Conv, "features.7.0.block.2.fc2.weight", "features.7.0.block.2.fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_7_0_block_3_0, err = rt.LoadConv(f, &features_7_0_block_3_0Conv, "features.7.0.block.3.0.weight", "", &rt.BN{Weight: "features.7.0.block.3.1.weight", Bias: "features.7.0.block.3.1.bias", Mean: "features.7.0.block.3.1.running_mean", Var: "features.7.0.block.3.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.features_8_0, err = rt.LoadConv(f, &features_8_0Conv, "features.8.0.weight", "", &rt.BN{Weight: "features.8.1.weight", Bias: "features.8.1.bias", Mean: "features.8.1.running_mean", Var: "features.8.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.classifier_1, err = rt.LoadLinear(f, &classifier_1Linear, "classifier.1.weight", "classifier.1.bias", nil)
+			return
+		},
+	})
 }
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
@@ -1715,7 +1799,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f); err != nil {
+	if err := n.w.load(f, o.Threads); err != nil {
 		return nil, fmt.Errorf("efficientnet_b0: %w", err)
 	}
 	return n, nil

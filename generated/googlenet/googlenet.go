@@ -1126,7 +1126,7 @@ var fcLinear = kernels.Linear{In: 1024, Out: 1000, Act: kernels.ActNone}
 // fc: linear 1024 -> 1000 bias true
 // flatten#78 [1024] -> [1000]
 func (n *Net) fc(a *rt.Arena) {
-	fcLinear.Run(a.Buf[50176:51200], a.Buf[0:1000], n.w.fc)
+	a.Linear(&fcLinear, a.Buf[50176:51200], a.Buf[0:1000], n.w.fc)
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -1195,182 +1195,242 @@ type weights struct {
 	fc                         *kernels.LinearWeights
 }
 
-func (w *weights) load(f *rt.File) (err error) {
-	if w.conv1_conv, err = rt.LoadConv(f, &conv1_convConv, "conv1.conv.weight", "", &rt.BN{Weight: "conv1.bn.weight", Bias: "conv1.bn.bias", Mean: "conv1.bn.running_mean", Var: "conv1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.conv2_conv, err = rt.LoadConv(f, &conv2_convConv, "conv2.conv.weight", "", &rt.BN{Weight: "conv2.bn.weight", Bias: "conv2.bn.bias", Mean: "conv2.bn.running_mean", Var: "conv2.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.conv3_conv, err = rt.LoadConv(f, &conv3_convConv, "conv3.conv.weight", "", &rt.BN{Weight: "conv3.bn.weight", Bias: "conv3.bn.bias", Mean: "conv3.bn.running_mean", Var: "conv3.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3a_branch1_conv, err = rt.LoadConv(f, &inception3a_branch1_convConv, "inception3a.branch1.conv.weight", "", &rt.BN{Weight: "inception3a.branch1.bn.weight", Bias: "inception3a.branch1.bn.bias", Mean: "inception3a.branch1.bn.running_mean", Var: "inception3a.branch1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3a_branch2_0_conv, err = rt.LoadConv(f, &inception3a_branch2_0_convConv, "inception3a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception3a.branch2.0.bn.weight", Bias: "inception3a.branch2.0.bn.bias", Mean: "inception3a.branch2.0.bn.running_mean", Var: "inception3a.branch2.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3a_branch2_1_conv, err = rt.LoadConv(f, &inception3a_branch2_1_convConv, "inception3a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch2.1.bn.weight", Bias: "inception3a.branch2.1.bn.bias", Mean: "inception3a.branch2.1.bn.running_mean", Var: "inception3a.branch2.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3a_branch3_0_conv, err = rt.LoadConv(f, &inception3a_branch3_0_convConv, "inception3a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception3a.branch3.0.bn.weight", Bias: "inception3a.branch3.0.bn.bias", Mean: "inception3a.branch3.0.bn.running_mean", Var: "inception3a.branch3.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3a_branch3_1_conv, err = rt.LoadConv(f, &inception3a_branch3_1_convConv, "inception3a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch3.1.bn.weight", Bias: "inception3a.branch3.1.bn.bias", Mean: "inception3a.branch3.1.bn.running_mean", Var: "inception3a.branch3.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3a_branch4_1_conv, err = rt.LoadConv(f, &inception3a_branch4_1_convConv, "inception3a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch4.1.bn.weight", Bias: "inception3a.branch4.1.bn.bias", Mean: "inception3a.branch4.1.bn.running_mean", Var: "inception3a.branch4.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3b_branch1_conv, err = rt.LoadConv(f, &inception3b_branch1_convConv, "inception3b.branch1.conv.weight", "", &rt.BN{Weight: "inception3b.branch1.bn.weight", Bias: "inception3b.branch1.bn.bias", Mean: "inception3b.branch1.bn.running_mean", Var: "inception3b.branch1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3b_branch2_0_conv, err = rt.LoadConv(f, &inception3b_branch2_0_convConv, "inception3b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception3b.branch2.0.bn.weight", Bias: "inception3b.branch2.0.bn.bias", Mean: "inception3b.branch2.0.bn.running_mean", Var: "inception3b.branch2.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3b_branch2_1_conv, err = rt.LoadConv(f, &inception3b_branch2_1_convConv, "inception3b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch2.1.bn.weight", Bias: "inception3b.branch2.1.bn.bias", Mean: "inception3b.branch2.1.bn.running_mean", Var: "inception3b.branch2.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3b_branch3_0_conv, err = rt.LoadConv(f, &inception3b_branch3_0_convConv, "inception3b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception3b.branch3.0.bn.weight", Bias: "inception3b.branch3.0.bn.bias", Mean: "inception3b.branch3.0.bn.running_mean", Var: "inception3b.branch3.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3b_branch3_1_conv, err = rt.LoadConv(f, &inception3b_branch3_1_convConv, "inception3b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch3.1.bn.weight", Bias: "inception3b.branch3.1.bn.bias", Mean: "inception3b.branch3.1.bn.running_mean", Var: "inception3b.branch3.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception3b_branch4_1_conv, err = rt.LoadConv(f, &inception3b_branch4_1_convConv, "inception3b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch4.1.bn.weight", Bias: "inception3b.branch4.1.bn.bias", Mean: "inception3b.branch4.1.bn.running_mean", Var: "inception3b.branch4.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4a_branch1_conv, err = rt.LoadConv(f, &inception4a_branch1_convConv, "inception4a.branch1.conv.weight", "", &rt.BN{Weight: "inception4a.branch1.bn.weight", Bias: "inception4a.branch1.bn.bias", Mean: "inception4a.branch1.bn.running_mean", Var: "inception4a.branch1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4a_branch2_0_conv, err = rt.LoadConv(f, &inception4a_branch2_0_convConv, "inception4a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4a.branch2.0.bn.weight", Bias: "inception4a.branch2.0.bn.bias", Mean: "inception4a.branch2.0.bn.running_mean", Var: "inception4a.branch2.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4a_branch2_1_conv, err = rt.LoadConv(f, &inception4a_branch2_1_convConv, "inception4a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch2.1.bn.weight", Bias: "inception4a.branch2.1.bn.bias", Mean: "inception4a.branch2.1.bn.running_mean", Var: "inception4a.branch2.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4a_branch3_0_conv, err = rt.LoadConv(f, &inception4a_branch3_0_convConv, "inception4a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4a.branch3.0.bn.weight", Bias: "inception4a.branch3.0.bn.bias", Mean: "inception4a.branch3.0.bn.running_mean", Var: "inception4a.branch3.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4a_branch3_1_conv, err = rt.LoadConv(f, &inception4a_branch3_1_convConv, "inception4a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch3.1.bn.weight", Bias: "inception4a.branch3.1.bn.bias", Mean: "inception4a.branch3.1.bn.running_mean", Var: "inception4a.branch3.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4a_branch4_1_conv, err = rt.LoadConv(f, &inception4a_branch4_1_convConv, "inception4a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch4.1.bn.weight", Bias: "inception4a.branch4.1.bn.bias", Mean: "inception4a.branch4.1.bn.running_mean", Var: "inception4a.branch4.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4b_branch1_conv, err = rt.LoadConv(f, &inception4b_branch1_convConv, "inception4b.branch1.conv.weight", "", &rt.BN{Weight: "inception4b.branch1.bn.weight", Bias: "inception4b.branch1.bn.bias", Mean: "inception4b.branch1.bn.running_mean", Var: "inception4b.branch1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4b_branch2_0_conv, err = rt.LoadConv(f, &inception4b_branch2_0_convConv, "inception4b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4b.branch2.0.bn.weight", Bias: "inception4b.branch2.0.bn.bias", Mean: "inception4b.branch2.0.bn.running_mean", Var: "inception4b.branch2.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4b_branch2_1_conv, err = rt.LoadConv(f, &inception4b_branch2_1_convConv, "inception4b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch2.1.bn.weight", Bias: "inception4b.branch2.1.bn.bias", Mean: "inception4b.branch2.1.bn.running_mean", Var: "inception4b.branch2.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4b_branch3_0_conv, err = rt.LoadConv(f, &inception4b_branch3_0_convConv, "inception4b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4b.branch3.0.bn.weight", Bias: "inception4b.branch3.0.bn.bias", Mean: "inception4b.branch3.0.bn.running_mean", Var: "inception4b.branch3.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4b_branch3_1_conv, err = rt.LoadConv(f, &inception4b_branch3_1_convConv, "inception4b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch3.1.bn.weight", Bias: "inception4b.branch3.1.bn.bias", Mean: "inception4b.branch3.1.bn.running_mean", Var: "inception4b.branch3.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4b_branch4_1_conv, err = rt.LoadConv(f, &inception4b_branch4_1_convConv, "inception4b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch4.1.bn.weight", Bias: "inception4b.branch4.1.bn.bias", Mean: "inception4b.branch4.1.bn.running_mean", Var: "inception4b.branch4.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4c_branch1_conv, err = rt.LoadConv(f, &inception4c_branch1_convConv, "inception4c.branch1.conv.weight", "", &rt.BN{Weight: "inception4c.branch1.bn.weight", Bias: "inception4c.branch1.bn.bias", Mean: "inception4c.branch1.bn.running_mean", Var: "inception4c.branch1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4c_branch2_0_conv, err = rt.LoadConv(f, &inception4c_branch2_0_convConv, "inception4c.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4c.branch2.0.bn.weight", Bias: "inception4c.branch2.0.bn.bias", Mean: "inception4c.branch2.0.bn.running_mean", Var: "inception4c.branch2.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4c_branch2_1_conv, err = rt.LoadConv(f, &inception4c_branch2_1_convConv, "inception4c.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch2.1.bn.weight", Bias: "inception4c.branch2.1.bn.bias", Mean: "inception4c.branch2.1.bn.running_mean", Var: "inception4c.branch2.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4c_branch3_0_conv, err = rt.LoadConv(f, &inception4c_branch3_0_convConv, "inception4c.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4c.branch3.0.bn.weight", Bias: "inception4c.branch3.0.bn.bias", Mean: "inception4c.branch3.0.bn.running_mean", Var: "inception4c.branch3.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4c_branch3_1_conv, err = rt.LoadConv(f, &inception4c_branch3_1_convConv, "inception4c.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch3.1.bn.weight", Bias: "inception4c.branch3.1.bn.bias", Mean: "inception4c.branch3.1.bn.running_mean", Var: "inception4c.branch3.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4c_branch4_1_conv, err = rt.LoadConv(f, &inception4c_branch4_1_convConv, "inception4c.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch4.1.bn.weight", Bias: "inception4c.branch4.1.bn.bias", Mean: "inception4c.branch4.1.bn.running_mean", Var: "inception4c.branch4.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4d_branch1_conv, err = rt.LoadConv(f, &inception4d_branch1_convConv, "inception4d.branch1.conv.weight", "", &rt.BN{Weight: "inception4d.branch1.bn.weight", Bias: "inception4d.branch1.bn.bias", Mean: "inception4d.branch1.bn.running_mean", Var: "inception4d.branch1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4d_branch2_0_conv, err = rt.LoadConv(f, &inception4d_branch2_0_convConv, "inception4d.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4d.branch2.0.bn.weight", Bias: "inception4d.branch2.0.bn.bias", Mean: "inception4d.branch2.0.bn.running_mean", Var: "inception4d.branch2.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4d_branch2_1_conv, err = rt.LoadConv(f, &inception4d_branch2_1_convConv, "inception4d.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch2.1.bn.weight", Bias: "inception4d.branch2.1.bn.bias", Mean: "inception4d.branch2.1.bn.running_mean", Var: "inception4d.branch2.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4d_branch3_0_conv, err = rt.LoadConv(f, &inception4d_branch3_0_convConv, "inception4d.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4d.branch3.0.bn.weight", Bias: "inception4d.branch3.0.bn.bias", Mean: "inception4d.branch3.0.bn.running_mean", Var: "inception4d.branch3.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4d_branch3_1_conv, err = rt.LoadConv(f, &inception4d_branch3_1_convConv, "inception4d.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch3.1.bn.weight", Bias: "inception4d.branch3.1.bn.bias", Mean: "inception4d.branch3.1.bn.running_mean", Var: "inception4d.branch3.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4d_branch4_1_conv, err = rt.LoadConv(f, &inception4d_branch4_1_convConv, "inception4d.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch4.1.bn.weight", Bias: "inception4d.branch4.1.bn.bias", Mean: "inception4d.branch4.1.bn.running_mean", Var: "inception4d.branch4.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4e_branch1_conv, err = rt.LoadConv(f, &inception4e_branch1_convConv, "inception4e.branch1.conv.weight", "", &rt.BN{Weight: "inception4e.branch1.bn.weight", Bias: "inception4e.branch1.bn.bias", Mean: "inception4e.branch1.bn.running_mean", Var: "inception4e.branch1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4e_branch2_0_conv, err = rt.LoadConv(f, &inception4e_branch2_0_convConv, "inception4e.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4e.branch2.0.bn.weight", Bias: "inception4e.branch2.0.bn.bias", Mean: "inception4e.branch2.0.bn.running_mean", Var: "inception4e.branch2.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4e_branch2_1_conv, err = rt.LoadConv(f, &inception4e_branch2_1_convConv, "inception4e.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch2.1.bn.weight", Bias: "inception4e.branch2.1.bn.bias", Mean: "inception4e.branch2.1.bn.running_mean", Var: "inception4e.branch2.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4e_branch3_0_conv, err = rt.LoadConv(f, &inception4e_branch3_0_convConv, "inception4e.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4e.branch3.0.bn.weight", Bias: "inception4e.branch3.0.bn.bias", Mean: "inception4e.branch3.0.bn.running_mean", Var: "inception4e.branch3.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4e_branch3_1_conv, err = rt.LoadConv(f, &inception4e_branch3_1_convConv, "inception4e.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch3.1.bn.weight", Bias: "inception4e.branch3.1.bn.bias", Mean: "inception4e.branch3.1.bn.running_mean", Var: "inception4e.branch3.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception4e_branch4_1_conv, err = rt.LoadConv(f, &inception4e_branch4_1_convConv, "inception4e.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch4.1.bn.weight", Bias: "inception4e.branch4.1.bn.bias", Mean: "inception4e.branch4.1.bn.running_mean", Var: "inception4e.branch4.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5a_branch1_conv, err = rt.LoadConv(f, &inception5a_branch1_convConv, "inception5a.branch1.conv.weight", "", &rt.BN{Weight: "inception5a.branch1.bn.weight", Bias: "inception5a.branch1.bn.bias", Mean: "inception5a.branch1.bn.running_mean", Var: "inception5a.branch1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5a_branch2_0_conv, err = rt.LoadConv(f, &inception5a_branch2_0_convConv, "inception5a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception5a.branch2.0.bn.weight", Bias: "inception5a.branch2.0.bn.bias", Mean: "inception5a.branch2.0.bn.running_mean", Var: "inception5a.branch2.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5a_branch2_1_conv, err = rt.LoadConv(f, &inception5a_branch2_1_convConv, "inception5a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch2.1.bn.weight", Bias: "inception5a.branch2.1.bn.bias", Mean: "inception5a.branch2.1.bn.running_mean", Var: "inception5a.branch2.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5a_branch3_0_conv, err = rt.LoadConv(f, &inception5a_branch3_0_convConv, "inception5a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception5a.branch3.0.bn.weight", Bias: "inception5a.branch3.0.bn.bias", Mean: "inception5a.branch3.0.bn.running_mean", Var: "inception5a.branch3.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5a_branch3_1_conv, err = rt.LoadConv(f, &inception5a_branch3_1_convConv, "inception5a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch3.1.bn.weight", Bias: "inception5a.branch3.1.bn.bias", Mean: "inception5a.branch3.1.bn.running_mean", Var: "inception5a.branch3.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5a_branch4_1_conv, err = rt.LoadConv(f, &inception5a_branch4_1_convConv, "inception5a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch4.1.bn.weight", Bias: "inception5a.branch4.1.bn.bias", Mean: "inception5a.branch4.1.bn.running_mean", Var: "inception5a.branch4.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5b_branch1_conv, err = rt.LoadConv(f, &inception5b_branch1_convConv, "inception5b.branch1.conv.weight", "", &rt.BN{Weight: "inception5b.branch1.bn.weight", Bias: "inception5b.branch1.bn.bias", Mean: "inception5b.branch1.bn.running_mean", Var: "inception5b.branch1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5b_branch2_0_conv, err = rt.LoadConv(f, &inception5b_branch2_0_convConv, "inception5b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception5b.branch2.0.bn.weight", Bias: "inception5b.branch2.0.bn.bias", Mean: "inception5b.branch2.0.bn.running_mean", Var: "inception5b.branch2.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5b_branch2_1_conv, err = rt.LoadConv(f, &inception5b_branch2_1_convConv, "inception5b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch2.1.bn.weight", Bias: "inception5b.branch2.1.bn.bias", Mean: "inception5b.branch2.1.bn.running_mean", Var: "inception5b.branch2.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5b_branch3_0_conv, err = rt.LoadConv(f, &inception5b_branch3_0_convConv, "inception5b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception5b.branch3.0.bn.weight", Bias: "inception5b.branch3.0.bn.bias", Mean: "inception5b.branch3.0.bn.running_mean", Var: "inception5b.branch3.0.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5b_branch3_1_conv, err = rt.LoadConv(f, &inception5b_branch3_1_convConv, "inception5b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch3.1.bn.weight", Bias: "inception5b.branch3.1.bn.bias", Mean: "inception5b.branch3.1.bn.running_mean", Var: "inception5b.branch3.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.inception5b_branch4_1_conv, err = rt.LoadConv(f, &inception5b_branch4_1_convConv, "inception5b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch4.1.bn.weight", Bias: "inception5b.branch4.1.bn.bias", Mean: "inception5b.branch4.1.bn.running_mean", Var: "inception5b.branch4.1.bn.running_var", Eps: 0.001}); err != nil {
-		return err
-	}
-	if w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil); err != nil {
-		return err
-	}
-	return nil
+// load reads, folds and packs every layer's weights, up to threads layers at a time.
+func (w *weights) load(f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.conv1_conv, err = rt.LoadConv(f, &conv1_convConv, "conv1.conv.weight", "", &rt.BN{Weight: "conv1.bn.weight", Bias: "conv1.bn.bias", Mean: "conv1.bn.running_mean", Var: "conv1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.conv2_conv, err = rt.LoadConv(f, &conv2_convConv, "conv2.conv.weight", "", &rt.BN{Weight: "conv2.bn.weight", Bias: "conv2.bn.bias", Mean: "conv2.bn.running_mean", Var: "conv2.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.conv3_conv, err = rt.LoadConv(f, &conv3_convConv, "conv3.conv.weight", "", &rt.BN{Weight: "conv3.bn.weight", Bias: "conv3.bn.bias", Mean: "conv3.bn.running_mean", Var: "conv3.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3a_branch1_conv, err = rt.LoadConv(f, &inception3a_branch1_convConv, "inception3a.branch1.conv.weight", "", &rt.BN{Weight: "inception3a.branch1.bn.weight", Bias: "inception3a.branch1.bn.bias", Mean: "inception3a.branch1.bn.running_mean", Var: "inception3a.branch1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3a_branch2_0_conv, err = rt.LoadConv(f, &inception3a_branch2_0_convConv, "inception3a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception3a.branch2.0.bn.weight", Bias: "inception3a.branch2.0.bn.bias", Mean: "inception3a.branch2.0.bn.running_mean", Var: "inception3a.branch2.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3a_branch2_1_conv, err = rt.LoadConv(f, &inception3a_branch2_1_convConv, "inception3a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch2.1.bn.weight", Bias: "inception3a.branch2.1.bn.bias", Mean: "inception3a.branch2.1.bn.running_mean", Var: "inception3a.branch2.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3a_branch3_0_conv, err = rt.LoadConv(f, &inception3a_branch3_0_convConv, "inception3a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception3a.branch3.0.bn.weight", Bias: "inception3a.branch3.0.bn.bias", Mean: "inception3a.branch3.0.bn.running_mean", Var: "inception3a.branch3.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3a_branch3_1_conv, err = rt.LoadConv(f, &inception3a_branch3_1_convConv, "inception3a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch3.1.bn.weight", Bias: "inception3a.branch3.1.bn.bias", Mean: "inception3a.branch3.1.bn.running_mean", Var: "inception3a.branch3.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3a_branch4_1_conv, err = rt.LoadConv(f, &inception3a_branch4_1_convConv, "inception3a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch4.1.bn.weight", Bias: "inception3a.branch4.1.bn.bias", Mean: "inception3a.branch4.1.bn.running_mean", Var: "inception3a.branch4.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3b_branch1_conv, err = rt.LoadConv(f, &inception3b_branch1_convConv, "inception3b.branch1.conv.weight", "", &rt.BN{Weight: "inception3b.branch1.bn.weight", Bias: "inception3b.branch1.bn.bias", Mean: "inception3b.branch1.bn.running_mean", Var: "inception3b.branch1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3b_branch2_0_conv, err = rt.LoadConv(f, &inception3b_branch2_0_convConv, "inception3b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception3b.branch2.0.bn.weight", Bias: "inception3b.branch2.0.bn.bias", Mean: "inception3b.branch2.0.bn.running_mean", Var: "inception3b.branch2.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3b_branch2_1_conv, err = rt.LoadConv(f, &inception3b_branch2_1_convConv, "inception3b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch2.1.bn.weight", Bias: "inception3b.branch2.1.bn.bias", Mean: "inception3b.branch2.1.bn.running_mean", Var: "inception3b.branch2.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3b_branch3_0_conv, err = rt.LoadConv(f, &inception3b_branch3_0_convConv, "inception3b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception3b.branch3.0.bn.weight", Bias: "inception3b.branch3.0.bn.bias", Mean: "inception3b.branch3.0.bn.running_mean", Var: "inception3b.branch3.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3b_branch3_1_conv, err = rt.LoadConv(f, &inception3b_branch3_1_convConv, "inception3b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch3.1.bn.weight", Bias: "inception3b.branch3.1.bn.bias", Mean: "inception3b.branch3.1.bn.running_mean", Var: "inception3b.branch3.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception3b_branch4_1_conv, err = rt.LoadConv(f, &inception3b_branch4_1_convConv, "inception3b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch4.1.bn.weight", Bias: "inception3b.branch4.1.bn.bias", Mean: "inception3b.branch4.1.bn.running_mean", Var: "inception3b.branch4.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4a_branch1_conv, err = rt.LoadConv(f, &inception4a_branch1_convConv, "inception4a.branch1.conv.weight", "", &rt.BN{Weight: "inception4a.branch1.bn.weight", Bias: "inception4a.branch1.bn.bias", Mean: "inception4a.branch1.bn.running_mean", Var: "inception4a.branch1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4a_branch2_0_conv, err = rt.LoadConv(f, &inception4a_branch2_0_convConv, "inception4a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4a.branch2.0.bn.weight", Bias: "inception4a.branch2.0.bn.bias", Mean: "inception4a.branch2.0.bn.running_mean", Var: "inception4a.branch2.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4a_branch2_1_conv, err = rt.LoadConv(f, &inception4a_branch2_1_convConv, "inception4a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch2.1.bn.weight", Bias: "inception4a.branch2.1.bn.bias", Mean: "inception4a.branch2.1.bn.running_mean", Var: "inception4a.branch2.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4a_branch3_0_conv, err = rt.LoadConv(f, &inception4a_branch3_0_convConv, "inception4a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4a.branch3.0.bn.weight", Bias: "inception4a.branch3.0.bn.bias", Mean: "inception4a.branch3.0.bn.running_mean", Var: "inception4a.branch3.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4a_branch3_1_conv, err = rt.LoadConv(f, &inception4a_branch3_1_convConv, "inception4a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch3.1.bn.weight", Bias: "inception4a.branch3.1.bn.bias", Mean: "inception4a.branch3.1.bn.running_mean", Var: "inception4a.branch3.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4a_branch4_1_conv, err = rt.LoadConv(f, &inception4a_branch4_1_convConv, "inception4a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch4.1.bn.weight", Bias: "inception4a.branch4.1.bn.bias", Mean: "inception4a.branch4.1.bn.running_mean", Var: "inception4a.branch4.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4b_branch1_conv, err = rt.LoadConv(f, &inception4b_branch1_convConv, "inception4b.branch1.conv.weight", "", &rt.BN{Weight: "inception4b.branch1.bn.weight", Bias: "inception4b.branch1.bn.bias", Mean: "inception4b.branch1.bn.running_mean", Var: "inception4b.branch1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4b_branch2_0_conv, err = rt.LoadConv(f, &inception4b_branch2_0_convConv, "inception4b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4b.branch2.0.bn.weight", Bias: "inception4b.branch2.0.bn.bias", Mean: "inception4b.branch2.0.bn.running_mean", Var: "inception4b.branch2.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4b_branch2_1_conv, err = rt.LoadConv(f, &inception4b_branch2_1_convConv, "inception4b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch2.1.bn.weight", Bias: "inception4b.branch2.1.bn.bias", Mean: "inception4b.branch2.1.bn.running_mean", Var: "inception4b.branch2.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4b_branch3_0_conv, err = rt.LoadConv(f, &inception4b_branch3_0_convConv, "inception4b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4b.branch3.0.bn.weight", Bias: "inception4b.branch3.0.bn.bias", Mean: "inception4b.branch3.0.bn.running_mean", Var: "inception4b.branch3.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4b_branch3_1_conv, err = rt.LoadConv(f, &inception4b_branch3_1_convConv, "inception4b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch3.1.bn.weight", Bias: "inception4b.branch3.1.bn.bias", Mean: "inception4b.branch3.1.bn.running_mean", Var: "inception4b.branch3.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4b_branch4_1_conv, err = rt.LoadConv(f, &inception4b_branch4_1_convConv, "inception4b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch4.1.bn.weight", Bias: "inception4b.branch4.1.bn.bias", Mean: "inception4b.branch4.1.bn.running_mean", Var: "inception4b.branch4.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4c_branch1_conv, err = rt.LoadConv(f, &inception4c_branch1_convConv, "inception4c.branch1.conv.weight", "", &rt.BN{Weight: "inception4c.branch1.bn.weight", Bias: "inception4c.branch1.bn.bias", Mean: "inception4c.branch1.bn.running_mean", Var: "inception4c.branch1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4c_branch2_0_conv, err = rt.LoadConv(f, &inception4c_branch2_0_convConv, "inception4c.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4c.branch2.0.bn.weight", Bias: "inception4c.branch2.0.bn.bias", Mean: "inception4c.branch2.0.bn.running_mean", Var: "inception4c.branch2.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4c_branch2_1_conv, err = rt.LoadConv(f, &inception4c_branch2_1_convConv, "inception4c.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch2.1.bn.weight", Bias: "inception4c.branch2.1.bn.bias", Mean: "inception4c.branch2.1.bn.running_mean", Var: "inception4c.branch2.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4c_branch3_0_conv, err = rt.LoadConv(f, &inception4c_branch3_0_convConv, "inception4c.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4c.branch3.0.bn.weight", Bias: "inception4c.branch3.0.bn.bias", Mean: "inception4c.branch3.0.bn.running_mean", Var: "inception4c.branch3.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4c_branch3_1_conv, err = rt.LoadConv(f, &inception4c_branch3_1_convConv, "inception4c.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch3.1.bn.weight", Bias: "inception4c.branch3.1.bn.bias", Mean: "inception4c.branch3.1.bn.running_mean", Var: "inception4c.branch3.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4c_branch4_1_conv, err = rt.LoadConv(f, &inception4c_branch4_1_convConv, "inception4c.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch4.1.bn.weight", Bias: "inception4c.branch4.1.bn.bias", Mean: "inception4c.branch4.1.bn.running_mean", Var: "inception4c.branch4.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4d_branch1_conv, err = rt.LoadConv(f, &inception4d_branch1_convConv, "inception4d.branch1.conv.weight", "", &rt.BN{Weight: "inception4d.branch1.bn.weight", Bias: "inception4d.branch1.bn.bias", Mean: "inception4d.branch1.bn.running_mean", Var: "inception4d.branch1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4d_branch2_0_conv, err = rt.LoadConv(f, &inception4d_branch2_0_convConv, "inception4d.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4d.branch2.0.bn.weight", Bias: "inception4d.branch2.0.bn.bias", Mean: "inception4d.branch2.0.bn.running_mean", Var: "inception4d.branch2.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4d_branch2_1_conv, err = rt.LoadConv(f, &inception4d_branch2_1_convConv, "inception4d.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch2.1.bn.weight", Bias: "inception4d.branch2.1.bn.bias", Mean: "inception4d.branch2.1.bn.running_mean", Var: "inception4d.branch2.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4d_branch3_0_conv, err = rt.LoadConv(f, &inception4d_branch3_0_convConv, "inception4d.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4d.branch3.0.bn.weight", Bias: "inception4d.branch3.0.bn.bias", Mean: "inception4d.branch3.0.bn.running_mean", Var: "inception4d.branch3.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4d_branch3_1_conv, err = rt.LoadConv(f, &inception4d_branch3_1_convConv, "inception4d.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch3.1.bn.weight", Bias: "inception4d.branch3.1.bn.bias", Mean: "inception4d.branch3.1.bn.running_mean", Var: "inception4d.branch3.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4d_branch4_1_conv, err = rt.LoadConv(f, &inception4d_branch4_1_convConv, "inception4d.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch4.1.bn.weight", Bias: "inception4d.branch4.1.bn.bias", Mean: "inception4d.branch4.1.bn.running_mean", Var: "inception4d.branch4.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4e_branch1_conv, err = rt.LoadConv(f, &inception4e_branch1_convConv, "inception4e.branch1.conv.weight", "", &rt.BN{Weight: "inception4e.branch1.bn.weight", Bias: "inception4e.branch1.bn.bias", Mean: "inception4e.branch1.bn.running_mean", Var: "inception4e.branch1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4e_branch2_0_conv, err = rt.LoadConv(f, &inception4e_branch2_0_convConv, "inception4e.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4e.branch2.0.bn.weight", Bias: "inception4e.branch2.0.bn.bias", Mean: "inception4e.branch2.0.bn.running_mean", Var: "inception4e.branch2.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4e_branch2_1_conv, err = rt.LoadConv(f, &inception4e_branch2_1_convConv, "inception4e.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch2.1.bn.weight", Bias: "inception4e.branch2.1.bn.bias", Mean: "inception4e.branch2.1.bn.running_mean", Var: "inception4e.branch2.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4e_branch3_0_conv, err = rt.LoadConv(f, &inception4e_branch3_0_convConv, "inception4e.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4e.branch3.0.bn.weight", Bias: "inception4e.branch3.0.bn.bias", Mean: "inception4e.branch3.0.bn.running_mean", Var: "inception4e.branch3.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4e_branch3_1_conv, err = rt.LoadConv(f, &inception4e_branch3_1_convConv, "inception4e.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch3.1.bn.weight", Bias: "inception4e.branch3.1.bn.bias", Mean: "inception4e.branch3.1.bn.running_mean", Var: "inception4e.branch3.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception4e_branch4_1_conv, err = rt.LoadConv(f, &inception4e_branch4_1_convConv, "inception4e.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch4.1.bn.weight", Bias: "inception4e.branch4.1.bn.bias", Mean: "inception4e.branch4.1.bn.running_mean", Var: "inception4e.branch4.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5a_branch1_conv, err = rt.LoadConv(f, &inception5a_branch1_convConv, "inception5a.branch1.conv.weight", "", &rt.BN{Weight: "inception5a.branch1.bn.weight", Bias: "inception5a.branch1.bn.bias", Mean: "inception5a.branch1.bn.running_mean", Var: "inception5a.branch1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5a_branch2_0_conv, err = rt.LoadConv(f, &inception5a_branch2_0_convConv, "inception5a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception5a.branch2.0.bn.weight", Bias: "inception5a.branch2.0.bn.bias", Mean: "inception5a.branch2.0.bn.running_mean", Var: "inception5a.branch2.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5a_branch2_1_conv, err = rt.LoadConv(f, &inception5a_branch2_1_convConv, "inception5a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch2.1.bn.weight", Bias: "inception5a.branch2.1.bn.bias", Mean: "inception5a.branch2.1.bn.running_mean", Var: "inception5a.branch2.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5a_branch3_0_conv, err = rt.LoadConv(f, &inception5a_branch3_0_convConv, "inception5a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception5a.branch3.0.bn.weight", Bias: "inception5a.branch3.0.bn.bias", Mean: "inception5a.branch3.0.bn.running_mean", Var: "inception5a.branch3.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5a_branch3_1_conv, err = rt.LoadConv(f, &inception5a_branch3_1_convConv, "inception5a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch3.1.bn.weight", Bias: "inception5a.branch3.1.bn.bias", Mean: "inception5a.branch3.1.bn.running_mean", Var: "inception5a.branch3.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5a_branch4_1_conv, err = rt.LoadConv(f, &inception5a_branch4_1_convConv, "inception5a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch4.1.bn.weight", Bias: "inception5a.branch4.1.bn.bias", Mean: "inception5a.branch4.1.bn.running_mean", Var: "inception5a.branch4.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5b_branch1_conv, err = rt.LoadConv(f, &inception5b_branch1_convConv, "inception5b.branch1.conv.weight", "", &rt.BN{Weight: "inception5b.branch1.bn.weight", Bias: "inception5b.branch1.bn.bias", Mean: "inception5b.branch1.bn.running_mean", Var: "inception5b.branch1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5b_branch2_0_conv, err = rt.LoadConv(f, &inception5b_branch2_0_convConv, "inception5b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception5b.branch2.0.bn.weight", Bias: "inception5b.branch2.0.bn.bias", Mean: "inception5b.branch2.0.bn.running_mean", Var: "inception5b.branch2.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5b_branch2_1_conv, err = rt.LoadConv(f, &inception5b_branch2_1_convConv, "inception5b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch2.1.bn.weight", Bias: "inception5b.branch2.1.bn.bias", Mean: "inception5b.branch2.1.bn.running_mean", Var: "inception5b.branch2.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5b_branch3_0_conv, err = rt.LoadConv(f, &inception5b_branch3_0_convConv, "inception5b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception5b.branch3.0.bn.weight", Bias: "inception5b.branch3.0.bn.bias", Mean: "inception5b.branch3.0.bn.running_mean", Var: "inception5b.branch3.0.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5b_branch3_1_conv, err = rt.LoadConv(f, &inception5b_branch3_1_convConv, "inception5b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch3.1.bn.weight", Bias: "inception5b.branch3.1.bn.bias", Mean: "inception5b.branch3.1.bn.running_mean", Var: "inception5b.branch3.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.inception5b_branch4_1_conv, err = rt.LoadConv(f, &inception5b_branch4_1_convConv, "inception5b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch4.1.bn.weight", Bias: "inception5b.branch4.1.bn.bias", Mean: "inception5b.branch4.1.bn.running_mean", Var: "inception5b.branch4.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil)
+			return
+		},
+	})
 }
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
@@ -1416,7 +1476,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f); err != nil {
+	if err := n.w.load(f, o.Threads); err != nil {
 		return nil, fmt.Errorf("googlenet: %w", err)
 	}
 	return n, nil

@@ -2436,7 +2436,7 @@ var fcLinear = kernels.Linear{In: 2048, Out: 1000, Act: kernels.ActNone}
 // fc: linear 2048 -> 1000 bias true
 // flatten#202 [2048] -> [1000]
 func (n *Net) fc(a *rt.Arena) {
-	fcLinear.Run(a.Buf[0:2048], a.Buf[2048:3048], n.w.fc)
+	a.Linear(&fcLinear, a.Buf[0:2048], a.Buf[2048:3048], n.w.fc)
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -2603,476 +2603,634 @@ type weights struct {
 	fc                    *kernels.LinearWeights
 }
 
-func (w *weights) load(f *rt.File) (err error) {
-	if w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "", &rt.BN{Weight: "bn1.weight", Bias: "bn1.bias", Mean: "bn1.running_mean", Var: "bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_0_conv1, err = rt.LoadConv(f, &layer1_0_conv1Conv, "layer1.0.conv1.weight", "", &rt.BN{Weight: "layer1.0.bn1.weight", Bias: "layer1.0.bn1.bias", Mean: "layer1.0.bn1.running_mean", Var: "layer1.0.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_0_conv2, err = rt.LoadConv(f, &layer1_0_conv2Conv, "layer1.0.conv2.weight", "", &rt.BN{Weight: "layer1.0.bn2.weight", Bias: "layer1.0.bn2.bias", Mean: "layer1.0.bn2.running_mean", Var: "layer1.0.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_0_conv3, err = rt.LoadConv(f, &layer1_0_conv3Conv, "layer1.0.conv3.weight", "", &rt.BN{Weight: "layer1.0.bn3.weight", Bias: "layer1.0.bn3.bias", Mean: "layer1.0.bn3.running_mean", Var: "layer1.0.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_0_downsample_0, err = rt.LoadConv(f, &layer1_0_downsample_0Conv, "layer1.0.downsample.0.weight", "", &rt.BN{Weight: "layer1.0.downsample.1.weight", Bias: "layer1.0.downsample.1.bias", Mean: "layer1.0.downsample.1.running_mean", Var: "layer1.0.downsample.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_1_conv1, err = rt.LoadConv(f, &layer1_1_conv1Conv, "layer1.1.conv1.weight", "", &rt.BN{Weight: "layer1.1.bn1.weight", Bias: "layer1.1.bn1.bias", Mean: "layer1.1.bn1.running_mean", Var: "layer1.1.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_1_conv2, err = rt.LoadConv(f, &layer1_1_conv2Conv, "layer1.1.conv2.weight", "", &rt.BN{Weight: "layer1.1.bn2.weight", Bias: "layer1.1.bn2.bias", Mean: "layer1.1.bn2.running_mean", Var: "layer1.1.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_1_conv3, err = rt.LoadConv(f, &layer1_1_conv3Conv, "layer1.1.conv3.weight", "", &rt.BN{Weight: "layer1.1.bn3.weight", Bias: "layer1.1.bn3.bias", Mean: "layer1.1.bn3.running_mean", Var: "layer1.1.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_2_conv1, err = rt.LoadConv(f, &layer1_2_conv1Conv, "layer1.2.conv1.weight", "", &rt.BN{Weight: "layer1.2.bn1.weight", Bias: "layer1.2.bn1.bias", Mean: "layer1.2.bn1.running_mean", Var: "layer1.2.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_2_conv2, err = rt.LoadConv(f, &layer1_2_conv2Conv, "layer1.2.conv2.weight", "", &rt.BN{Weight: "layer1.2.bn2.weight", Bias: "layer1.2.bn2.bias", Mean: "layer1.2.bn2.running_mean", Var: "layer1.2.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_2_conv3, err = rt.LoadConv(f, &layer1_2_conv3Conv, "layer1.2.conv3.weight", "", &rt.BN{Weight: "layer1.2.bn3.weight", Bias: "layer1.2.bn3.bias", Mean: "layer1.2.bn3.running_mean", Var: "layer1.2.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_0_conv1, err = rt.LoadConv(f, &layer2_0_conv1Conv, "layer2.0.conv1.weight", "", &rt.BN{Weight: "layer2.0.bn1.weight", Bias: "layer2.0.bn1.bias", Mean: "layer2.0.bn1.running_mean", Var: "layer2.0.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_0_conv2, err = rt.LoadConv(f, &layer2_0_conv2Conv, "layer2.0.conv2.weight", "", &rt.BN{Weight: "layer2.0.bn2.weight", Bias: "layer2.0.bn2.bias", Mean: "layer2.0.bn2.running_mean", Var: "layer2.0.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_0_conv3, err = rt.LoadConv(f, &layer2_0_conv3Conv, "layer2.0.conv3.weight", "", &rt.BN{Weight: "layer2.0.bn3.weight", Bias: "layer2.0.bn3.bias", Mean: "layer2.0.bn3.running_mean", Var: "layer2.0.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_0_downsample_0, err = rt.LoadConv(f, &layer2_0_downsample_0Conv, "layer2.0.downsample.0.weight", "", &rt.BN{Weight: "layer2.0.downsample.1.weight", Bias: "layer2.0.downsample.1.bias", Mean: "layer2.0.downsample.1.running_mean", Var: "layer2.0.downsample.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_1_conv1, err = rt.LoadConv(f, &layer2_1_conv1Conv, "layer2.1.conv1.weight", "", &rt.BN{Weight: "layer2.1.bn1.weight", Bias: "layer2.1.bn1.bias", Mean: "layer2.1.bn1.running_mean", Var: "layer2.1.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_1_conv2, err = rt.LoadConv(f, &layer2_1_conv2Conv, "layer2.1.conv2.weight", "", &rt.BN{Weight: "layer2.1.bn2.weight", Bias: "layer2.1.bn2.bias", Mean: "layer2.1.bn2.running_mean", Var: "layer2.1.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_1_conv3, err = rt.LoadConv(f, &layer2_1_conv3Conv, "layer2.1.conv3.weight", "", &rt.BN{Weight: "layer2.1.bn3.weight", Bias: "layer2.1.bn3.bias", Mean: "layer2.1.bn3.running_mean", Var: "layer2.1.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_2_conv1, err = rt.LoadConv(f, &layer2_2_conv1Conv, "layer2.2.conv1.weight", "", &rt.BN{Weight: "layer2.2.bn1.weight", Bias: "layer2.2.bn1.bias", Mean: "layer2.2.bn1.running_mean", Var: "layer2.2.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_2_conv2, err = rt.LoadConv(f, &layer2_2_conv2Conv, "layer2.2.conv2.weight", "", &rt.BN{Weight: "layer2.2.bn2.weight", Bias: "layer2.2.bn2.bias", Mean: "layer2.2.bn2.running_mean", Var: "layer2.2.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_2_conv3, err = rt.LoadConv(f, &layer2_2_conv3Conv, "layer2.2.conv3.weight", "", &rt.BN{Weight: "layer2.2.bn3.weight", Bias: "layer2.2.bn3.bias", Mean: "layer2.2.bn3.running_mean", Var: "layer2.2.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_3_conv1, err = rt.LoadConv(f, &layer2_3_conv1Conv, "layer2.3.conv1.weight", "", &rt.BN{Weight: "layer2.3.bn1.weight", Bias: "layer2.3.bn1.bias", Mean: "layer2.3.bn1.running_mean", Var: "layer2.3.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_3_conv2, err = rt.LoadConv(f, &layer2_3_conv2Conv, "layer2.3.conv2.weight", "", &rt.BN{Weight: "layer2.3.bn2.weight", Bias: "layer2.3.bn2.bias", Mean: "layer2.3.bn2.running_mean", Var: "layer2.3.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_3_conv3, err = rt.LoadConv(f, &layer2_3_conv3Conv, "layer2.3.conv3.weight", "", &rt.BN{Weight: "layer2.3.bn3.weight", Bias: "layer2.3.bn3.bias", Mean: "layer2.3.bn3.running_mean", Var: "layer2.3.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_4_conv1, err = rt.LoadConv(f, &layer2_4_conv1Conv, "layer2.4.conv1.weight", "", &rt.BN{Weight: "layer2.4.bn1.weight", Bias: "layer2.4.bn1.bias", Mean: "layer2.4.bn1.running_mean", Var: "layer2.4.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_4_conv2, err = rt.LoadConv(f, &layer2_4_conv2Conv, "layer2.4.conv2.weight", "", &rt.BN{Weight: "layer2.4.bn2.weight", Bias: "layer2.4.bn2.bias", Mean: "layer2.4.bn2.running_mean", Var: "layer2.4.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_4_conv3, err = rt.LoadConv(f, &layer2_4_conv3Conv, "layer2.4.conv3.weight", "", &rt.BN{Weight: "layer2.4.bn3.weight", Bias: "layer2.4.bn3.bias", Mean: "layer2.4.bn3.running_mean", Var: "layer2.4.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_5_conv1, err = rt.LoadConv(f, &layer2_5_conv1Conv, "layer2.5.conv1.weight", "", &rt.BN{Weight: "layer2.5.bn1.weight", Bias: "layer2.5.bn1.bias", Mean: "layer2.5.bn1.running_mean", Var: "layer2.5.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_5_conv2, err = rt.LoadConv(f, &layer2_5_conv2Conv, "layer2.5.conv2.weight", "", &rt.BN{Weight: "layer2.5.bn2.weight", Bias: "layer2.5.bn2.bias", Mean: "layer2.5.bn2.running_mean", Var: "layer2.5.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_5_conv3, err = rt.LoadConv(f, &layer2_5_conv3Conv, "layer2.5.conv3.weight", "", &rt.BN{Weight: "layer2.5.bn3.weight", Bias: "layer2.5.bn3.bias", Mean: "layer2.5.bn3.running_mean", Var: "layer2.5.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_6_conv1, err = rt.LoadConv(f, &layer2_6_conv1Conv, "layer2.6.conv1.weight", "", &rt.BN{Weight: "layer2.6.bn1.weight", Bias: "layer2.6.bn1.bias", Mean: "layer2.6.bn1.running_mean", Var: "layer2.6.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_6_conv2, err = rt.LoadConv(f, &layer2_6_conv2Conv, "layer2.6.conv2.weight", "", &rt.BN{Weight: "layer2.6.bn2.weight", Bias: "layer2.6.bn2.bias", Mean: "layer2.6.bn2.running_mean", Var: "layer2.6.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_6_conv3, err = rt.LoadConv(f, &layer2_6_conv3Conv, "layer2.6.conv3.weight", "", &rt.BN{Weight: "layer2.6.bn3.weight", Bias: "layer2.6.bn3.bias", Mean: "layer2.6.bn3.running_mean", Var: "layer2.6.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_7_conv1, err = rt.LoadConv(f, &layer2_7_conv1Conv, "layer2.7.conv1.weight", "", &rt.BN{Weight: "layer2.7.bn1.weight", Bias: "layer2.7.bn1.bias", Mean: "layer2.7.bn1.running_mean", Var: "layer2.7.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_7_conv2, err = rt.LoadConv(f, &layer2_7_conv2Conv, "layer2.7.conv2.weight", "", &rt.BN{Weight: "layer2.7.bn2.weight", Bias: "layer2.7.bn2.bias", Mean: "layer2.7.bn2.running_mean", Var: "layer2.7.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_7_conv3, err = rt.LoadConv(f, &layer2_7_conv3Conv, "layer2.7.conv3.weight", "", &rt.BN{Weight: "layer2.7.bn3.weight", Bias: "layer2.7.bn3.bias", Mean: "layer2.7.bn3.running_mean", Var: "layer2.7.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_0_conv1, err = rt.LoadConv(f, &layer3_0_conv1Conv, "layer3.0.conv1.weight", "", &rt.BN{Weight: "layer3.0.bn1.weight", Bias: "layer3.0.bn1.bias", Mean: "layer3.0.bn1.running_mean", Var: "layer3.0.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_0_conv2, err = rt.LoadConv(f, &layer3_0_conv2Conv, "layer3.0.conv2.weight", "", &rt.BN{Weight: "layer3.0.bn2.weight", Bias: "layer3.0.bn2.bias", Mean: "layer3.0.bn2.running_mean", Var: "layer3.0.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_0_conv3, err = rt.LoadConv(f, &layer3_0_conv3Conv, "layer3.0.conv3.weight", "", &rt.BN{Weight: "layer3.0.bn3.weight", Bias: "layer3.0.bn3.bias", Mean: "layer3.0.bn3.running_mean", Var: "layer3.0.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_0_downsample_0, err = rt.LoadConv(f, &layer3_0_downsample_0Conv, "layer3.0.downsample.0.weight", "", &rt.BN{Weight: "layer3.0.downsample.1.weight", Bias: "layer3.0.downsample.1.bias", Mean: "layer3.0.downsample.1.running_mean", Var: "layer3.0.downsample.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_1_conv1, err = rt.LoadConv(f, &layer3_1_conv1Conv, "layer3.1.conv1.weight", "", &rt.BN{Weight: "layer3.1.bn1.weight", Bias: "layer3.1.bn1.bias", Mean: "layer3.1.bn1.running_mean", Var: "layer3.1.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_1_conv2, err = rt.LoadConv(f, &layer3_1_conv2Conv, "layer3.1.conv2.weight", "", &rt.BN{Weight: "layer3.1.bn2.weight", Bias: "layer3.1.bn2.bias", Mean: "layer3.1.bn2.running_mean", Var: "layer3.1.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_1_conv3, err = rt.LoadConv(f, &layer3_1_conv3Conv, "layer3.1.conv3.weight", "", &rt.BN{Weight: "layer3.1.bn3.weight", Bias: "layer3.1.bn3.bias", Mean: "layer3.1.bn3.running_mean", Var: "layer3.1.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_2_conv1, err = rt.LoadConv(f, &layer3_2_conv1Conv, "layer3.2.conv1.weight", "", &rt.BN{Weight: "layer3.2.bn1.weight", Bias: "layer3.2.bn1.bias", Mean: "layer3.2.bn1.running_mean", Var: "layer3.2.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_2_conv2, err = rt.LoadConv(f, &layer3_2_conv2Conv, "layer3.2.conv2.weight", "", &rt.BN{Weight: "layer3.2.bn2.weight", Bias: "layer3.2.bn2.bias", Mean: "layer3.2.bn2.running_mean", Var: "layer3.2.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_2_conv3, err = rt.LoadConv(f, &layer3_2_conv3Conv, "layer3.2.conv3.weight", "", &rt.BN{Weight: "layer3.2.bn3.weight", Bias: "layer3.2.bn3.bias", Mean: "layer3.2.bn3.running_mean", Var: "layer3.2.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_3_conv1, err = rt.LoadConv(f, &layer3_3_conv1Conv, "layer3.3.conv1.weight", "", &rt.BN{Weight: "layer3.3.bn1.weight", Bias: "layer3.3.bn1.bias", Mean: "layer3.3.bn1.running_mean", Var: "layer3.3.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_3_conv2, err = rt.LoadConv(f, &layer3_3_conv2Conv, "layer3.3.conv2.weight", "", &rt.BN{Weight: "layer3.3.bn2.weight", Bias: "layer3.3.bn2.bias", Mean: "layer3.3.bn2.running_mean", Var: "layer3.3.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_3_conv3, err = rt.LoadConv(f, &layer3_3_conv3Conv, "layer3.3.conv3.weight", "", &rt.BN{Weight: "layer3.3.bn3.weight", Bias: "layer3.3.bn3.bias", Mean: "layer3.3.bn3.running_mean", Var: "layer3.3.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_4_conv1, err = rt.LoadConv(f, &layer3_4_conv1Conv, "layer3.4.conv1.weight", "", &rt.BN{Weight: "layer3.4.bn1.weight", Bias: "layer3.4.bn1.bias", Mean: "layer3.4.bn1.running_mean", Var: "layer3.4.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_4_conv2, err = rt.LoadConv(f, &layer3_4_conv2Conv, "layer3.4.conv2.weight", "", &rt.BN{Weight: "layer3.4.bn2.weight", Bias: "layer3.4.bn2.bias", Mean: "layer3.4.bn2.running_mean", Var: "layer3.4.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_4_conv3, err = rt.LoadConv(f, &layer3_4_conv3Conv, "layer3.4.conv3.weight", "", &rt.BN{Weight: "layer3.4.bn3.weight", Bias: "layer3.4.bn3.bias", Mean: "layer3.4.bn3.running_mean", Var: "layer3.4.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_5_conv1, err = rt.LoadConv(f, &layer3_5_conv1Conv, "layer3.5.conv1.weight", "", &rt.BN{Weight: "layer3.5.bn1.weight", Bias: "layer3.5.bn1.bias", Mean: "layer3.5.bn1.running_mean", Var: "layer3.5.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_5_conv2, err = rt.LoadConv(f, &layer3_5_conv2Conv, "layer3.5.conv2.weight", "", &rt.BN{Weight: "layer3.5.bn2.weight", Bias: "layer3.5.bn2.bias", Mean: "layer3.5.bn2.running_mean", Var: "layer3.5.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_5_conv3, err = rt.LoadConv(f, &layer3_5_conv3Conv, "layer3.5.conv3.weight", "", &rt.BN{Weight: "layer3.5.bn3.weight", Bias: "layer3.5.bn3.bias", Mean: "layer3.5.bn3.running_mean", Var: "layer3.5.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_6_conv1, err = rt.LoadConv(f, &layer3_6_conv1Conv, "layer3.6.conv1.weight", "", &rt.BN{Weight: "layer3.6.bn1.weight", Bias: "layer3.6.bn1.bias", Mean: "layer3.6.bn1.running_mean", Var: "layer3.6.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_6_conv2, err = rt.LoadConv(f, &layer3_6_conv2Conv, "layer3.6.conv2.weight", "", &rt.BN{Weight: "layer3.6.bn2.weight", Bias: "layer3.6.bn2.bias", Mean: "layer3.6.bn2.running_mean", Var: "layer3.6.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_6_conv3, err = rt.LoadConv(f, &layer3_6_conv3Conv, "layer3.6.conv3.weight", "", &rt.BN{Weight: "layer3.6.bn3.weight", Bias: "layer3.6.bn3.bias", Mean: "layer3.6.bn3.running_mean", Var: "layer3.6.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_7_conv1, err = rt.LoadConv(f, &layer3_7_conv1Conv, "layer3.7.conv1.weight", "", &rt.BN{Weight: "layer3.7.bn1.weight", Bias: "layer3.7.bn1.bias", Mean: "layer3.7.bn1.running_mean", Var: "layer3.7.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_7_conv2, err = rt.LoadConv(f, &layer3_7_conv2Conv, "layer3.7.conv2.weight", "", &rt.BN{Weight: "layer3.7.bn2.weight", Bias: "layer3.7.bn2.bias", Mean: "layer3.7.bn2.running_mean", Var: "layer3.7.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_7_conv3, err = rt.LoadConv(f, &layer3_7_conv3Conv, "layer3.7.conv3.weight", "", &rt.BN{Weight: "layer3.7.bn3.weight", Bias: "layer3.7.bn3.bias", Mean: "layer3.7.bn3.running_mean", Var: "layer3.7.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_8_conv1, err = rt.LoadConv(f, &layer3_8_conv1Conv, "layer3.8.conv1.weight", "", &rt.BN{Weight: "layer3.8.bn1.weight", Bias: "layer3.8.bn1.bias", Mean: "layer3.8.bn1.running_mean", Var: "layer3.8.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_8_conv2, err = rt.LoadConv(f, &layer3_8_conv2Conv, "layer3.8.conv2.weight", "", &rt.BN{Weight: "layer3.8.bn2.weight", Bias: "layer3.8.bn2.bias", Mean: "layer3.8.bn2.running_mean", Var: "layer3.8.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_8_conv3, err = rt.LoadConv(f, &layer3_8_conv3Conv, "layer3.8.conv3.weight", "", &rt.BN{Weight: "layer3.8.bn3.weight", Bias: "layer3.8.bn3.bias", Mean: "layer3.8.bn3.running_mean", Var: "layer3.8.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_9_conv1, err = rt.LoadConv(f, &layer3_9_conv1Conv, "layer3.9.conv1.weight", "", &rt.BN{Weight: "layer3.9.bn1.weight", Bias: "layer3.9.bn1.bias", Mean: "layer3.9.bn1.running_mean", Var: "layer3.9.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_9_conv2, err = rt.LoadConv(f, &layer3_9_conv2Conv, "layer3.9.conv2.weight", "", &rt.BN{Weight: "layer3.9.bn2.weight", Bias: "layer3.9.bn2.bias", Mean: "layer3.9.bn2.running_mean", Var: "layer3.9.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_9_conv3, err = rt.LoadConv(f, &layer3_9_conv3Conv, "layer3.9.conv3.weight", "", &rt.BN{Weight: "layer3.9.bn3.weight", Bias: "layer3.9.bn3.bias", Mean: "layer3.9.bn3.running_mean", Var: "layer3.9.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_10_conv1, err = rt.LoadConv(f, &layer3_10_conv1Conv, "layer3.10.conv1.weight", "", &rt.BN{Weight: "layer3.10.bn1.weight", Bias: "layer3.10.bn1.bias", Mean: "layer3.10.bn1.running_mean", Var: "layer3.10.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_10_conv2, err = rt.LoadConv(f, &layer3_10_conv2Conv, "layer3.10.conv2.weight", "", &rt.BN{Weight: "layer3.10.bn2.weight", Bias: "layer3.10.bn2.bias", Mean: "layer3.10.bn2.running_mean", Var: "layer3.10.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_10_conv3, err = rt.LoadConv(f, &layer3_10_conv3Conv, "layer3.10.conv3.weight", "", &rt.BN{Weight: "layer3.10.bn3.weight", Bias: "layer3.10.bn3.bias", Mean: "layer3.10.bn3.running_mean", Var: "layer3.10.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_11_conv1, err = rt.LoadConv(f, &layer3_11_conv1Conv, "layer3.11.conv1.weight", "", &rt.BN{Weight: "layer3.11.bn1.weight", Bias: "layer3.11.bn1.bias", Mean: "layer3.11.bn1.running_mean", Var: "layer3.11.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_11_conv2, err = rt.LoadConv(f, &layer3_11_conv2Conv, "layer3.11.conv2.weight", "", &rt.BN{Weight: "layer3.11.bn2.weight", Bias: "layer3.11.bn2.bias", Mean: "layer3.11.bn2.running_mean", Var: "layer3.11.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_11_conv3, err = rt.LoadConv(f, &layer3_11_conv3Conv, "layer3.11.conv3.weight", "", &rt.BN{Weight: "layer3.11.bn3.weight", Bias: "layer3.11.bn3.bias", Mean: "layer3.11.bn3.running_mean", Var: "layer3.11.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_12_conv1, err = rt.LoadConv(f, &layer3_12_conv1Conv, "layer3.12.conv1.weight", "", &rt.BN{Weight: "layer3.12.bn1.weight", Bias: "layer3.12.bn1.bias", Mean: "layer3.12.bn1.running_mean", Var: "layer3.12.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_12_conv2, err = rt.LoadConv(f, &layer3_12_conv2Conv, "layer3.12.conv2.weight", "", &rt.BN{Weight: "layer3.12.bn2.weight", Bias: "layer3.12.bn2.bias", Mean: "layer3.12.bn2.running_mean", Var: "layer3.12.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_12_conv3, err = rt.LoadConv(f, &layer3_12_conv3Conv, "layer3.12.conv3.weight", "", &rt.BN{Weight: "layer3.12.bn3.weight", Bias: "layer3.12.bn3.bias", Mean: "layer3.12.bn3.running_mean", Var: "layer3.12.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_13_conv1, err = rt.LoadConv(f, &layer3_13_conv1Conv, "layer3.13.conv1.weight", "", &rt.BN{Weight: "layer3.13.bn1.weight", Bias: "layer3.13.bn1.bias", Mean: "layer3.13.bn1.running_mean", Var: "layer3.13.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_13_conv2, err = rt.LoadConv(f, &layer3_13_conv2Conv, "layer3.13.conv2.weight", "", &rt.BN{Weight: "layer3.13.bn2.weight", Bias: "layer3.13.bn2.bias", Mean: "layer3.13.bn2.running_mean", Var: "layer3.13.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_13_conv3, err = rt.LoadConv(f, &layer3_13_conv3Conv, "layer3.13.conv3.weight", "", &rt.BN{Weight: "layer3.13.bn3.weight", Bias: "layer3.13.bn3.bias", Mean: "layer3.13.bn3.running_mean", Var: "layer3.13.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_14_conv1, err = rt.LoadConv(f, &layer3_14_conv1Conv, "layer3.14.conv1.weight", "", &rt.BN{Weight: "layer3.14.bn1.weight", Bias: "layer3.14.bn1.bias", Mean: "layer3.14.bn1.running_mean", Var: "layer3.14.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_14_conv2, err = rt.LoadConv(f, &layer3_14_conv2Conv, "layer3.14.conv2.weight", "", &rt.BN{Weight: "layer3.14.bn2.weight", Bias: "layer3.14.bn2.bias", Mean: "layer3.14.bn2.running_mean", Var: "layer3.14.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_14_conv3, err = rt.LoadConv(f, &layer3_14_conv3Conv, "layer3.14.conv3.weight", "", &rt.BN{Weight: "layer3.14.bn3.weight", Bias: "layer3.14.bn3.bias", Mean: "layer3.14.bn3.running_mean", Var: "layer3.14.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_15_conv1, err = rt.LoadConv(f, &layer3_15_conv1Conv, "layer3.15.conv1.weight", "", &rt.BN{Weight: "layer3.15.bn1.weight", Bias: "layer3.15.bn1.bias", Mean: "layer3.15.bn1.running_mean", Var: "layer3.15.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_15_conv2, err = rt.LoadConv(f, &layer3_15_conv2Conv, "layer3.15.conv2.weight", "", &rt.BN{Weight: "layer3.15.bn2.weight", Bias: "layer3.15.bn2.bias", Mean: "layer3.15.bn2.running_mean", Var: "layer3.15.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_15_conv3, err = rt.LoadConv(f, &layer3_15_conv3Conv, "layer3.15.conv3.weight", "", &rt.BN{Weight: "layer3.15.bn3.weight", Bias: "layer3.15.bn3.bias", Mean: "layer3.15.bn3.running_mean", Var: "layer3.15.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_16_conv1, err = rt.LoadConv(f, &layer3_16_conv1Conv, "layer3.16.conv1.weight", "", &rt.BN{Weight: "layer3.16.bn1.weight", Bias: "layer3.16.bn1.bias", Mean: "layer3.16.bn1.running_mean", Var: "layer3.16.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_16_conv2, err = rt.LoadConv(f, &layer3_16_conv2Conv, "layer3.16.conv2.weight", "", &rt.BN{Weight: "layer3.16.bn2.weight", Bias: "layer3.16.bn2.bias", Mean: "layer3.16.bn2.running_mean", Var: "layer3.16.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_16_conv3, err = rt.LoadConv(f, &layer3_16_conv3Conv, "layer3.16.conv3.weight", "", &rt.BN{Weight: "layer3.16.bn3.weight", Bias: "layer3.16.bn3.bias", Mean: "layer3.16.bn3.running_mean", Var: "layer3.16.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_17_conv1, err = rt.LoadConv(f, &layer3_17_conv1Conv, "layer3.17.conv1.weight", "", &rt.BN{Weight: "layer3.17.bn1.weight", Bias: "layer3.17.bn1.bias", Mean: "layer3.17.bn1.running_mean", Var: "layer3.17.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_17_conv2, err = rt.LoadConv(f, &layer3_17_conv2Conv, "layer3.17.conv2.weight", "", &rt.BN{Weight: "layer3.17.bn2.weight", Bias: "layer3.17.bn2.bias", Mean: "layer3.17.bn2.running_mean", Var: "layer3.17.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_17_conv3, err = rt.LoadConv(f, &layer3_17_conv3Conv, "layer3.17.conv3.weight", "", &rt.BN{Weight: "layer3.17.bn3.weight", Bias: "layer3.17.bn3.bias", Mean: "layer3.17.bn3.running_mean", Var: "layer3.17.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_18_conv1, err = rt.LoadConv(f, &layer3_18_conv1Conv, "layer3.18.conv1.weight", "", &rt.BN{Weight: "layer3.18.bn1.weight", Bias: "layer3.18.bn1.bias", Mean: "layer3.18.bn1.running_mean", Var: "layer3.18.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_18_conv2, err = rt.LoadConv(f, &layer3_18_conv2Conv, "layer3.18.conv2.weight", "", &rt.BN{Weight: "layer3.18.bn2.weight", Bias: "layer3.18.bn2.bias", Mean: "layer3.18.bn2.running_mean", Var: "layer3.18.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_18_conv3, err = rt.LoadConv(f, &layer3_18_conv3Conv, "layer3.18.conv3.weight", "", &rt.BN{Weight: "layer3.18.bn3.weight", Bias: "layer3.18.bn3.bias", Mean: "layer3.18.bn3.running_mean", Var: "layer3.18.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_19_conv1, err = rt.LoadConv(f, &layer3_19_conv1Conv, "layer3.19.conv1.weight", "", &rt.BN{Weight: "layer3.19.bn1.weight", Bias: "layer3.19.bn1.bias", Mean: "layer3.19.bn1.running_mean", Var: "layer3.19.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_19_conv2, err = rt.LoadConv(f, &layer3_19_conv2Conv, "layer3.19.conv2.weight", "", &rt.BN{Weight: "layer3.19.bn2.weight", Bias: "layer3.19.bn2.bias", Mean: "layer3.19.bn2.running_mean", Var: "layer3.19.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_19_conv3, err = rt.LoadConv(f, &layer3_19_conv3Conv, "layer3.19.conv3.weight", "", &rt.BN{Weight: "layer3.19.bn3.weight", Bias: "layer3.19.bn3.bias", Mean: "layer3.19.bn3.running_mean", Var: "layer3.19.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_20_conv1, err = rt.LoadConv(f, &layer3_20_conv1Conv, "layer3.20.conv1.weight", "", &rt.BN{Weight: "layer3.20.bn1.weight", Bias: "layer3.20.bn1.bias", Mean: "layer3.20.bn1.running_mean", Var: "layer3.20.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_20_conv2, err = rt.LoadConv(f, &layer3_20_conv2Conv, "layer3.20.conv2.weight", "", &rt.BN{Weight: "layer3.20.bn2.weight", Bias: "layer3.20.bn2.bias", Mean: "layer3.20.bn2.running_mean", Var: "layer3.20.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_20_conv3, err = rt.LoadConv(f, &layer3_20_conv3Conv, "layer3.20.conv3.weight", "", &rt.BN{Weight: "layer3.20.bn3.weight", Bias: "layer3.20.bn3.bias", Mean: "layer3.20.bn3.running_mean", Var: "layer3.20.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_21_conv1, err = rt.LoadConv(f, &layer3_21_conv1Conv, "layer3.21.conv1.weight", "", &rt.BN{Weight: "layer3.21.bn1.weight", Bias: "layer3.21.bn1.bias", Mean: "layer3.21.bn1.running_mean", Var: "layer3.21.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_21_conv2, err = rt.LoadConv(f, &layer3_21_conv2Conv, "layer3.21.conv2.weight", "", &rt.BN{Weight: "layer3.21.bn2.weight", Bias: "layer3.21.bn2.bias", Mean: "layer3.21.bn2.running_mean", Var: "layer3.21.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_21_conv3, err = rt.LoadConv(f, &layer3_21_conv3Conv, "layer3.21.conv3.weight", "", &rt.BN{Weight: "layer3.21.bn3.weight", Bias: "layer3.21.bn3.bias", Mean: "layer3.21.bn3.running_mean", Var: "layer3.21.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_22_conv1, err = rt.LoadConv(f, &layer3_22_conv1Conv, "layer3.22.conv1.weight", "", &rt.BN{Weight: "layer3.22.bn1.weight", Bias: "layer3.22.bn1.bias", Mean: "layer3.22.bn1.running_mean", Var: "layer3.22.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_22_conv2, err = rt.LoadConv(f, &layer3_22_conv2Conv, "layer3.22.conv2.weight", "", &rt.BN{Weight: "layer3.22.bn2.weight", Bias: "layer3.22.bn2.bias", Mean: "layer3.22.bn2.running_mean", Var: "layer3.22.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_22_conv3, err = rt.LoadConv(f, &layer3_22_conv3Conv, "layer3.22.conv3.weight", "", &rt.BN{Weight: "layer3.22.bn3.weight", Bias: "layer3.22.bn3.bias", Mean: "layer3.22.bn3.running_mean", Var: "layer3.22.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_23_conv1, err = rt.LoadConv(f, &layer3_23_conv1Conv, "layer3.23.conv1.weight", "", &rt.BN{Weight: "layer3.23.bn1.weight", Bias: "layer3.23.bn1.bias", Mean: "layer3.23.bn1.running_mean", Var: "layer3.23.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_23_conv2, err = rt.LoadConv(f, &layer3_23_conv2Conv, "layer3.23.conv2.weight", "", &rt.BN{Weight: "layer3.23.bn2.weight", Bias: "layer3.23.bn2.bias", Mean: "layer3.23.bn2.running_mean", Var: "layer3.23.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_23_conv3, err = rt.LoadConv(f, &layer3_23_conv3Conv, "layer3.23.conv3.weight", "", &rt.BN{Weight: "layer3.23.bn3.weight", Bias: "layer3.23.bn3.bias", Mean: "layer3.23.bn3.running_mean", Var: "layer3.23.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_24_conv1, err = rt.LoadConv(f, &layer3_24_conv1Conv, "layer3.24.conv1.weight", "", &rt.BN{Weight: "layer3.24.bn1.weight", Bias: "layer3.24.bn1.bias", Mean: "layer3.24.bn1.running_mean", Var: "layer3.24.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_24_conv2, err = rt.LoadConv(f, &layer3_24_conv2Conv, "layer3.24.conv2.weight", "", &rt.BN{Weight: "layer3.24.bn2.weight", Bias: "layer3.24.bn2.bias", Mean: "layer3.24.bn2.running_mean", Var: "layer3.24.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_24_conv3, err = rt.LoadConv(f, &layer3_24_conv3Conv, "layer3.24.conv3.weight", "", &rt.BN{Weight: "layer3.24.bn3.weight", Bias: "layer3.24.bn3.bias", Mean: "layer3.24.bn3.running_mean", Var: "layer3.24.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_25_conv1, err = rt.LoadConv(f, &layer3_25_conv1Conv, "layer3.25.conv1.weight", "", &rt.BN{Weight: "layer3.25.bn1.weight", Bias: "layer3.25.bn1.bias", Mean: "layer3.25.bn1.running_mean", Var: "layer3.25.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_25_conv2, err = rt.LoadConv(f, &layer3_25_conv2Conv, "layer3.25.conv2.weight", "", &rt.BN{Weight: "layer3.25.bn2.weight", Bias: "layer3.25.bn2.bias", Mean: "layer3.25.bn2.running_mean", Var: "layer3.25.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_25_conv3, err = rt.LoadConv(f, &layer3_25_conv3Conv, "layer3.25.conv3.weight", "", &rt.BN{Weight: "layer3.25.bn3.weight", Bias: "layer3.25.bn3.bias", Mean: "layer3.25.bn3.running_mean", Var: "layer3.25.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_26_conv1, err = rt.LoadConv(f, &layer3_26_conv1Conv, "layer3.26.conv1.weight", "", &rt.BN{Weight: "layer3.26.bn1.weight", Bias: "layer3.26.bn1.bias", Mean: "layer3.26.bn1.running_mean", Var: "layer3.26.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_26_conv2, err = rt.LoadConv(f, &layer3_26_conv2Conv, "layer3.26.conv2.weight", "", &rt.BN{Weight: "layer3.26.bn2.weight", Bias: "layer3.26.bn2.bias", Mean: "layer3.26.bn2.running_mean", Var: "layer3.26.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_26_conv3, err = rt.LoadConv(f, &layer3_26_conv3Conv, "layer3.26.conv3.weight", "", &rt.BN{Weight: "layer3.26.bn3.weight", Bias: "layer3.26.bn3.bias", Mean: "layer3.26.bn3.running_mean", Var: "layer3.26.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_27_conv1, err = rt.LoadConv(f, &layer3_27_conv1Conv, "layer3.27.conv1.weight", "", &rt.BN{Weight: "layer3.27.bn1.weight", Bias: "layer3.27.bn1.bias", Mean: "layer3.27.bn1.running_mean", Var: "layer3.27.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_27_conv2, err = rt.LoadConv(f, &layer3_27_conv2Conv, "layer3.27.conv2.weight", "", &rt.BN{Weight: "layer3.27.bn2.weight", Bias: "layer3.27.bn2.bias", Mean: "layer3.27.bn2.running_mean", Var: "layer3.27.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_27_conv3, err = rt.LoadConv(f, &layer3_27_conv3Conv, "layer3.27.conv3.weight", "", &rt.BN{Weight: "layer3.27.bn3.weight", Bias: "layer3.27.bn3.bias", Mean: "layer3.27.bn3.running_mean", Var: "layer3.27.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_28_conv1, err = rt.LoadConv(f, &layer3_28_conv1Conv, "layer3.28.conv1.weight", "", &rt.BN{Weight: "layer3.28.bn1.weight", Bias: "layer3.28.bn1.bias", Mean: "layer3.28.bn1.running_mean", Var: "layer3.28.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_28_conv2, err = rt.LoadConv(f, &layer3_28_conv2Conv, "layer3.28.conv2.weight", "", &rt.BN{Weight: "layer3.28.bn2.weight", Bias: "layer3.28.bn2.bias", Mean: "layer3.28.bn2.running_mean", Var: "layer3.28.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_28_conv3, err = rt.LoadConv(f, &layer3_28_conv3Conv, "layer3.28.conv3.weight", "", &rt.BN{Weight: "layer3.28.bn3.weight", Bias: "layer3.28.bn3.bias", Mean: "layer3.28.bn3.running_mean", Var: "layer3.28.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_29_conv1, err = rt.LoadConv(f, &layer3_29_conv1Conv, "layer3.29.conv1.weight", "", &rt.BN{Weight: "layer3.29.bn1.weight", Bias: "layer3.29.bn1.bias", Mean: "layer3.29.bn1.running_mean", Var: "layer3.29.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_29_conv2, err = rt.LoadConv(f, &layer3_29_conv2Conv, "layer3.29.conv2.weight", "", &rt.BN{Weight: "layer3.29.bn2.weight", Bias: "layer3.29.bn2.bias", Mean: "layer3.29.bn2.running_mean", Var: "layer3.29.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_29_conv3, err = rt.LoadConv(f, &layer3_29_conv3Conv, "layer3.29.conv3.weight", "", &rt.BN{Weight: "layer3.29.bn3.weight", Bias: "layer3.29.bn3.bias", Mean: "layer3.29.bn3.running_mean", Var: "layer3.29.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_30_conv1, err = rt.LoadConv(f, &layer3_30_conv1Conv, "layer3.30.conv1.weight", "", &rt.BN{Weight: "layer3.30.bn1.weight", Bias: "layer3.30.bn1.bias", Mean: "layer3.30.bn1.running_mean", Var: "layer3.30.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_30_conv2, err = rt.LoadConv(f, &layer3_30_conv2Conv, "layer3.30.conv2.weight", "", &rt.BN{Weight: "layer3.30.bn2.weight", Bias: "layer3.30.bn2.bias", Mean: "layer3.30.bn2.running_mean", Var: "layer3.30.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_30_conv3, err = rt.LoadConv(f, &layer3_30_conv3Conv, "layer3.30.conv3.weight", "", &rt.BN{Weight: "layer3.30.bn3.weight", Bias: "layer3.30.bn3.bias", Mean: "layer3.30.bn3.running_mean", Var: "layer3.30.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_31_conv1, err = rt.LoadConv(f, &layer3_31_conv1Conv, "layer3.31.conv1.weight", "", &rt.BN{Weight: "layer3.31.bn1.weight", Bias: "layer3.31.bn1.bias", Mean: "layer3.31.bn1.running_mean", Var: "layer3.31.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_31_conv2, err = rt.LoadConv(f, &layer3_31_conv2Conv, "layer3.31.conv2.weight", "", &rt.BN{Weight: "layer3.31.bn2.weight", Bias: "layer3.31.bn2.bias", Mean: "layer3.31.bn2.running_mean", Var: "layer3.31.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_31_conv3, err = rt.LoadConv(f, &layer3_31_conv3Conv, "layer3.31.conv3.weight", "", &rt.BN{Weight: "layer3.31.bn3.weight", Bias: "layer3.31.bn3.bias", Mean: "layer3.31.bn3.running_mean", Var: "layer3.31.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_32_conv1, err = rt.LoadConv(f, &layer3_32_conv1Conv, "layer3.32.conv1.weight", "", &rt.BN{Weight: "layer3.32.bn1.weight", Bias: "layer3.32.bn1.bias", Mean: "layer3.32.bn1.running_mean", Var: "layer3.32.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_32_conv2, err = rt.LoadConv(f, &layer3_32_conv2Conv, "layer3.32.conv2.weight", "", &rt.BN{Weight: "layer3.32.bn2.weight", Bias: "layer3.32.bn2.bias", Mean: "layer3.32.bn2.running_mean", Var: "layer3.32.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_32_conv3, err = rt.LoadConv(f, &layer3_32_conv3Conv, "layer3.32.conv3.weight", "", &rt.BN{Weight: "layer3.32.bn3.weight", Bias: "layer3.32.bn3.bias", Mean: "layer3.32.bn3.running_mean", Var: "layer3.32.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_33_conv1, err = rt.LoadConv(f, &layer3_33_conv1Conv, "layer3.33.conv1.weight", "", &rt.BN{Weight: "layer3.33.bn1.weight", Bias: "layer3.33.bn1.bias", Mean: "layer3.33.bn1.running_mean", Var: "layer3.33.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_33_conv2, err = rt.LoadConv(f, &layer3_33_conv2Conv, "layer3.33.conv2.weight", "", &rt.BN{Weight: "layer3.33.bn2.weight", Bias: "layer3.33.bn2.bias", Mean: "layer3.33.bn2.running_mean", Var: "layer3.33.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_33_conv3, err = rt.LoadConv(f, &layer3_33_conv3Conv, "layer3.33.conv3.weight", "", &rt.BN{Weight: "layer3.33.bn3.weight", Bias: "layer3.33.bn3.bias", Mean: "layer3.33.bn3.running_mean", Var: "layer3.33.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_34_conv1, err = rt.LoadConv(f, &layer3_34_conv1Conv, "layer3.34.conv1.weight", "", &rt.BN{Weight: "layer3.34.bn1.weight", Bias: "layer3.34.bn1.bias", Mean: "layer3.34.bn1.running_mean", Var: "layer3.34.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_34_conv2, err = rt.LoadConv(f, &layer3_34_conv2Conv, "layer3.34.conv2.weight", "", &rt.BN{Weight: "layer3.34.bn2.weight", Bias: "layer3.34.bn2.bias", Mean: "layer3.34.bn2.running_mean", Var: "layer3.34.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_34_conv3, err = rt.LoadConv(f, &layer3_34_conv3Conv, "layer3.34.conv3.weight", "", &rt.BN{Weight: "layer3.34.bn3.weight", Bias: "layer3.34.bn3.bias", Mean: "layer3.34.bn3.running_mean", Var: "layer3.34.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_35_conv1, err = rt.LoadConv(f, &layer3_35_conv1Conv, "layer3.35.conv1.weight", "", &rt.BN{Weight: "layer3.35.bn1.weight", Bias: "layer3.35.bn1.bias", Mean: "layer3.35.bn1.running_mean", Var: "layer3.35.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_35_conv2, err = rt.LoadConv(f, &layer3_35_conv2Conv, "layer3.35.conv2.weight", "", &rt.BN{Weight: "layer3.35.bn2.weight", Bias: "layer3.35.bn2.bias", Mean: "layer3.35.bn2.running_mean", Var: "layer3.35.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_35_conv3, err = rt.LoadConv(f, &layer3_35_conv3Conv, "layer3.35.conv3.weight", "", &rt.BN{Weight: "layer3.35.bn3.weight", Bias: "layer3.35.bn3.bias", Mean: "layer3.35.bn3.running_mean", Var: "layer3.35.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_0_conv1, err = rt.LoadConv(f, &layer4_0_conv1Conv, "layer4.0.conv1.weight", "", &rt.BN{Weight: "layer4.0.bn1.weight", Bias: "layer4.0.bn1.bias", Mean: "layer4.0.bn1.running_mean", Var: "layer4.0.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_0_conv2, err = rt.LoadConv(f, &layer4_0_conv2Conv, "layer4.0.conv2.weight", "", &rt.BN{Weight: "layer4.0.bn2.weight", Bias: "layer4.0.bn2.bias", Mean: "layer4.0.bn2.running_mean", Var: "layer4.0.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_0_conv3, err = rt.LoadConv(f, &layer4_0_conv3Conv, "layer4.0.conv3.weight", "", &rt.BN{Weight: "layer4.0.bn3.weight", Bias: "layer4.0.bn3.bias", Mean: "layer4.0.bn3.running_mean", Var: "layer4.0.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_0_downsample_0, err = rt.LoadConv(f, &layer4_0_downsample_0Conv, "layer4.0.downsample.0.weight", "", &rt.BN{Weight: "layer4.0.downsample.1.weight", Bias: "layer4.0.downsample.1.bias", Mean: "layer4.0.downsample.1.running_mean", Var: "layer4.0.downsample.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_1_conv1, err = rt.LoadConv(f, &layer4_1_conv1Conv, "layer4.1.conv1.weight", "", &rt.BN{Weight: "layer4.1.bn1.weight", Bias: "layer4.1.bn1.bias", Mean: "layer4.1.bn1.running_mean", Var: "layer4.1.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_1_conv2, err = rt.LoadConv(f, &layer4_1_conv2Conv, "layer4.1.conv2.weight", "", &rt.BN{Weight: "layer4.1.bn2.weight", Bias: "layer4.1.bn2.bias", Mean: "layer4.1.bn2.running_mean", Var: "layer4.1.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_1_conv3, err = rt.LoadConv(f, &layer4_1_conv3Conv, "layer4.1.conv3.weight", "", &rt.BN{Weight: "layer4.1.bn3.weight", Bias: "layer4.1.bn3.bias", Mean: "layer4.1.bn3.running_mean", Var: "layer4.1.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_2_conv1, err = rt.LoadConv(f, &layer4_2_conv1Conv, "layer4.2.conv1.weight", "", &rt.BN{Weight: "layer4.2.bn1.weight", Bias: "layer4.2.bn1.bias", Mean: "layer4.2.bn1.running_mean", Var: "layer4.2.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_2_conv2, err = rt.LoadConv(f, &layer4_2_conv2Conv, "layer4.2.conv2.weight", "", &rt.BN{Weight: "layer4.2.bn2.weight", Bias: "layer4.2.bn2.bias", Mean: "layer4.2.bn2.running_mean", Var: "layer4.2.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_2_conv3, err = rt.LoadConv(f, &layer4_2_conv3Conv, "layer4.2.conv3.weight", "", &rt.BN{Weight: "layer4.2.bn3.weight", Bias: "layer4.2.bn3.bias", Mean: "layer4.2.bn3.running_mean", Var: "layer4.2.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil); err != nil {
-		return err
-	}
-	return nil
+// load reads, folds and packs every layer's weights, up to threads layers at a time.
+func (w *weights) load(f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "", &rt.BN{Weight: "bn1.weight", Bias: "bn1.bias", Mean: "bn1.running_mean", Var: "bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_0_conv1, err = rt.LoadConv(f, &layer1_0_conv1Conv, "layer1.0.conv1.weight", "", &rt.BN{Weight: "layer1.0.bn1.weight", Bias: "layer1.0.bn1.bias", Mean: "layer1.0.bn1.running_mean", Var: "layer1.0.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_0_conv2, err = rt.LoadConv(f, &layer1_0_conv2Conv, "layer1.0.conv2.weight", "", &rt.BN{Weight: "layer1.0.bn2.weight", Bias: "layer1.0.bn2.bias", Mean: "layer1.0.bn2.running_mean", Var: "layer1.0.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_0_conv3, err = rt.LoadConv(f, &layer1_0_conv3Conv, "layer1.0.conv3.weight", "", &rt.BN{Weight: "layer1.0.bn3.weight", Bias: "layer1.0.bn3.bias", Mean: "layer1.0.bn3.running_mean", Var: "layer1.0.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_0_downsample_0, err = rt.LoadConv(f, &layer1_0_downsample_0Conv, "layer1.0.downsample.0.weight", "", &rt.BN{Weight: "layer1.0.downsample.1.weight", Bias: "layer1.0.downsample.1.bias", Mean: "layer1.0.downsample.1.running_mean", Var: "layer1.0.downsample.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_1_conv1, err = rt.LoadConv(f, &layer1_1_conv1Conv, "layer1.1.conv1.weight", "", &rt.BN{Weight: "layer1.1.bn1.weight", Bias: "layer1.1.bn1.bias", Mean: "layer1.1.bn1.running_mean", Var: "layer1.1.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_1_conv2, err = rt.LoadConv(f, &layer1_1_conv2Conv, "layer1.1.conv2.weight", "", &rt.BN{Weight: "layer1.1.bn2.weight", Bias: "layer1.1.bn2.bias", Mean: "layer1.1.bn2.running_mean", Var: "layer1.1.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_1_conv3, err = rt.LoadConv(f, &layer1_1_conv3Conv, "layer1.1.conv3.weight", "", &rt.BN{Weight: "layer1.1.bn3.weight", Bias: "layer1.1.bn3.bias", Mean: "layer1.1.bn3.running_mean", Var: "layer1.1.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_2_conv1, err = rt.LoadConv(f, &layer1_2_conv1Conv, "layer1.2.conv1.weight", "", &rt.BN{Weight: "layer1.2.bn1.weight", Bias: "layer1.2.bn1.bias", Mean: "layer1.2.bn1.running_mean", Var: "layer1.2.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_2_conv2, err = rt.LoadConv(f, &layer1_2_conv2Conv, "layer1.2.conv2.weight", "", &rt.BN{Weight: "layer1.2.bn2.weight", Bias: "layer1.2.bn2.bias", Mean: "layer1.2.bn2.running_mean", Var: "layer1.2.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_2_conv3, err = rt.LoadConv(f, &layer1_2_conv3Conv, "layer1.2.conv3.weight", "", &rt.BN{Weight: "layer1.2.bn3.weight", Bias: "layer1.2.bn3.bias", Mean: "layer1.2.bn3.running_mean", Var: "layer1.2.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_0_conv1, err = rt.LoadConv(f, &layer2_0_conv1Conv, "layer2.0.conv1.weight", "", &rt.BN{Weight: "layer2.0.bn1.weight", Bias: "layer2.0.bn1.bias", Mean: "layer2.0.bn1.running_mean", Var: "layer2.0.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_0_conv2, err = rt.LoadConv(f, &layer2_0_conv2Conv, "layer2.0.conv2.weight", "", &rt.BN{Weight: "layer2.0.bn2.weight", Bias: "layer2.0.bn2.bias", Mean: "layer2.0.bn2.running_mean", Var: "layer2.0.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_0_conv3, err = rt.LoadConv(f, &layer2_0_conv3Conv, "layer2.0.conv3.weight", "", &rt.BN{Weight: "layer2.0.bn3.weight", Bias: "layer2.0.bn3.bias", Mean: "layer2.0.bn3.running_mean", Var: "layer2.0.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_0_downsample_0, err = rt.LoadConv(f, &layer2_0_downsample_0Conv, "layer2.0.downsample.0.weight", "", &rt.BN{Weight: "layer2.0.downsample.1.weight", Bias: "layer2.0.downsample.1.bias", Mean: "layer2.0.downsample.1.running_mean", Var: "layer2.0.downsample.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_1_conv1, err = rt.LoadConv(f, &layer2_1_conv1Conv, "layer2.1.conv1.weight", "", &rt.BN{Weight: "layer2.1.bn1.weight", Bias: "layer2.1.bn1.bias", Mean: "layer2.1.bn1.running_mean", Var: "layer2.1.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_1_conv2, err = rt.LoadConv(f, &layer2_1_conv2Conv, "layer2.1.conv2.weight", "", &rt.BN{Weight: "layer2.1.bn2.weight", Bias: "layer2.1.bn2.bias", Mean: "layer2.1.bn2.running_mean", Var: "layer2.1.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_1_conv3, err = rt.LoadConv(f, &layer2_1_conv3Conv, "layer2.1.conv3.weight", "", &rt.BN{Weight: "layer2.1.bn3.weight", Bias: "layer2.1.bn3.bias", Mean: "layer2.1.bn3.running_mean", Var: "layer2.1.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_2_conv1, err = rt.LoadConv(f, &layer2_2_conv1Conv, "layer2.2.conv1.weight", "", &rt.BN{Weight: "layer2.2.bn1.weight", Bias: "layer2.2.bn1.bias", Mean: "layer2.2.bn1.running_mean", Var: "layer2.2.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_2_conv2, err = rt.LoadConv(f, &layer2_2_conv2Conv, "layer2.2.conv2.weight", "", &rt.BN{Weight: "layer2.2.bn2.weight", Bias: "layer2.2.bn2.bias", Mean: "layer2.2.bn2.running_mean", Var: "layer2.2.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_2_conv3, err = rt.LoadConv(f, &layer2_2_conv3Conv, "layer2.2.conv3.weight", "", &rt.BN{Weight: "layer2.2.bn3.weight", Bias: "layer2.2.bn3.bias", Mean: "layer2.2.bn3.running_mean", Var: "layer2.2.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_3_conv1, err = rt.LoadConv(f, &layer2_3_conv1Conv, "layer2.3.conv1.weight", "", &rt.BN{Weight: "layer2.3.bn1.weight", Bias: "layer2.3.bn1.bias", Mean: "layer2.3.bn1.running_mean", Var: "layer2.3.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_3_conv2, err = rt.LoadConv(f, &layer2_3_conv2Conv, "layer2.3.conv2.weight", "", &rt.BN{Weight: "layer2.3.bn2.weight", Bias: "layer2.3.bn2.bias", Mean: "layer2.3.bn2.running_mean", Var: "layer2.3.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_3_conv3, err = rt.LoadConv(f, &layer2_3_conv3Conv, "layer2.3.conv3.weight", "", &rt.BN{Weight: "layer2.3.bn3.weight", Bias: "layer2.3.bn3.bias", Mean: "layer2.3.bn3.running_mean", Var: "layer2.3.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_4_conv1, err = rt.LoadConv(f, &layer2_4_conv1Conv, "layer2.4.conv1.weight", "", &rt.BN{Weight: "layer2.4.bn1.weight", Bias: "layer2.4.bn1.bias", Mean: "layer2.4.bn1.running_mean", Var: "layer2.4.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_4_conv2, err = rt.LoadConv(f, &layer2_4_conv2Conv, "layer2.4.conv2.weight", "", &rt.BN{Weight: "layer2.4.bn2.weight", Bias: "layer2.4.bn2.bias", Mean: "layer2.4.bn2.running_mean", Var: "layer2.4.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_4_conv3, err = rt.LoadConv(f, &layer2_4_conv3Conv, "layer2.4.conv3.weight", "", &rt.BN{Weight: "layer2.4.bn3.weight", Bias: "layer2.4.bn3.bias", Mean: "layer2.4.bn3.running_mean", Var: "layer2.4.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_5_conv1, err = rt.LoadConv(f, &layer2_5_conv1Conv, "layer2.5.conv1.weight", "", &rt.BN{Weight: "layer2.5.bn1.weight", Bias: "layer2.5.bn1.bias", Mean: "layer2.5.bn1.running_mean", Var: "layer2.5.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_5_conv2, err = rt.LoadConv(f, &layer2_5_conv2Conv, "layer2.5.conv2.weight", "", &rt.BN{Weight: "layer2.5.bn2.weight", Bias: "layer2.5.bn2.bias", Mean: "layer2.5.bn2.running_mean", Var: "layer2.5.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_5_conv3, err = rt.LoadConv(f, &layer2_5_conv3Conv, "layer2.5.conv3.weight", "", &rt.BN{Weight: "layer2.5.bn3.weight", Bias: "layer2.5.bn3.bias", Mean: "layer2.5.bn3.running_mean", Var: "layer2.5.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_6_conv1, err = rt.LoadConv(f, &layer2_6_conv1Conv, "layer2.6.conv1.weight", "", &rt.BN{Weight: "layer2.6.bn1.weight", Bias: "layer2.6.bn1.bias", Mean: "layer2.6.bn1.running_mean", Var: "layer2.6.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_6_conv2, err = rt.LoadConv(f, &layer2_6_conv2Conv, "layer2.6.conv2.weight", "", &rt.BN{Weight: "layer2.6.bn2.weight", Bias: "layer2.6.bn2.bias", Mean: "layer2.6.bn2.running_mean", Var: "layer2.6.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_6_conv3, err = rt.LoadConv(f, &layer2_6_conv3Conv, "layer2.6.conv3.weight", "", &rt.BN{Weight: "layer2.6.bn3.weight", Bias: "layer2.6.bn3.bias", Mean: "layer2.6.bn3.running_mean", Var: "layer2.6.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_7_conv1, err = rt.LoadConv(f, &layer2_7_conv1Conv, "layer2.7.conv1.weight", "", &rt.BN{Weight: "layer2.7.bn1.weight", Bias: "layer2.7.bn1.bias", Mean: "layer2.7.bn1.running_mean", Var: "layer2.7.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_7_conv2, err = rt.LoadConv(f, &layer2_7_conv2Conv, "layer2.7.conv2.weight", "", &rt.BN{Weight: "layer2.7.bn2.weight", Bias: "layer2.7.bn2.bias", Mean: "layer2.7.bn2.running_mean", Var: "layer2.7.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_7_conv3, err = rt.LoadConv(f, &layer2_7_conv3Conv, "layer2.7.conv3.weight", "", &rt.BN{Weight: "layer2.7.bn3.weight", Bias: "layer2.7.bn3.bias", Mean: "layer2.7.bn3.running_mean", Var: "layer2.7.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_0_conv1, err = rt.LoadConv(f, &layer3_0_conv1Conv, "layer3.0.conv1.weight", "", &rt.BN{Weight: "layer3.0.bn1.weight", Bias: "layer3.0.bn1.bias", Mean: "layer3.0.bn1.running_mean", Var: "layer3.0.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_0_conv2, err = rt.LoadConv(f, &layer3_0_conv2Conv, "layer3.0.conv2.weight", "", &rt.BN{Weight: "layer3.0.bn2.weight", Bias: "layer3.0.bn2.bias", Mean: "layer3.0.bn2.running_mean", Var: "layer3.0.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_0_conv3, err = rt.LoadConv(f, &layer3_0_conv3Conv, "layer3.0.conv3.weight", "", &rt.BN{Weight: "layer3.0.bn3.weight", Bias: "layer3.0.bn3.bias", Mean: "layer3.0.bn3.running_mean", Var: "layer3.0.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_0_downsample_0, err = rt.LoadConv(f, &layer3_0_downsample_0Conv, "layer3.0.downsample.0.weight", "", &rt.BN{Weight: "layer3.0.downsample.1.weight", Bias: "layer3.0.downsample.1.bias", Mean: "layer3.0.downsample.1.running_mean", Var: "layer3.0.downsample.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_1_conv1, err = rt.LoadConv(f, &layer3_1_conv1Conv, "layer3.1.conv1.weight", "", &rt.BN{Weight: "layer3.1.bn1.weight", Bias: "layer3.1.bn1.bias", Mean: "layer3.1.bn1.running_mean", Var: "layer3.1.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_1_conv2, err = rt.LoadConv(f, &layer3_1_conv2Conv, "layer3.1.conv2.weight", "", &rt.BN{Weight: "layer3.1.bn2.weight", Bias: "layer3.1.bn2.bias", Mean: "layer3.1.bn2.running_mean", Var: "layer3.1.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_1_conv3, err = rt.LoadConv(f, &layer3_1_conv3Conv, "layer3.1.conv3.weight", "", &rt.BN{Weight: "layer3.1.bn3.weight", Bias: "layer3.1.bn3.bias", Mean: "layer3.1.bn3.running_mean", Var: "layer3.1.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_2_conv1, err = rt.LoadConv(f, &layer3_2_conv1Conv, "layer3.2.conv1.weight", "", &rt.BN{Weight: "layer3.2.bn1.weight", Bias: "layer3.2.bn1.bias", Mean: "layer3.2.bn1.running_mean", Var: "layer3.2.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_2_conv2, err = rt.LoadConv(f, &layer3_2_conv2Conv, "layer3.2.conv2.weight", "", &rt.BN{Weight: "layer3.2.bn2.weight", Bias: "layer3.2.bn2.bias", Mean: "layer3.2.bn2.running_mean", Var: "layer3.2.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_2_conv3, err = rt.LoadConv(f, &layer3_2_conv3Conv, "layer3.2.conv3.weight", "", &rt.BN{Weight: "layer3.2.bn3.weight", Bias: "layer3.2.bn3.bias", Mean: "layer3.2.bn3.running_mean", Var: "layer3.2.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_3_conv1, err = rt.LoadConv(f, &layer3_3_conv1Conv, "layer3.3.conv1.weight", "", &rt.BN{Weight: "layer3.3.bn1.weight", Bias: "layer3.3.bn1.bias", Mean: "layer3.3.bn1.running_mean", Var: "layer3.3.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_3_conv2, err = rt.LoadConv(f, &layer3_3_conv2Conv, "layer3.3.conv2.weight", "", &rt.BN{Weight: "layer3.3.bn2.weight", Bias: "layer3.3.bn2.bias", Mean: "layer3.3.bn2.running_mean", Var: "layer3.3.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_3_conv3, err = rt.LoadConv(f, &layer3_3_conv3Conv, "layer3.3.conv3.weight", "", &rt.BN{Weight: "layer3.3.bn3.weight", Bias: "layer3.3.bn3.bias", Mean: "layer3.3.bn3.running_mean", Var: "layer3.3.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_4_conv1, err = rt.LoadConv(f, &layer3_4_conv1Conv, "layer3.4.conv1.weight", "", &rt.BN{Weight: "layer3.4.bn1.weight", Bias: "layer3.4.bn1.bias", Mean: "layer3.4.bn1.running_mean", Var: "layer3.4.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_4_conv2, err = rt.LoadConv(f, &layer3_4_conv2Conv, "layer3.4.conv2.weight", "", &rt.BN{Weight: "layer3.4.bn2.weight", Bias: "layer3.4.bn2.bias", Mean: "layer3.4.bn2.running_mean", Var: "layer3.4.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_4_conv3, err = rt.LoadConv(f, &layer3_4_conv3Conv, "layer3.4.conv3.weight", "", &rt.BN{Weight: "layer3.4.bn3.weight", Bias: "layer3.4.bn3.bias", Mean: "layer3.4.bn3.running_mean", Var: "layer3.4.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_5_conv1, err = rt.LoadConv(f, &layer3_5_conv1Conv, "layer3.5.conv1.weight", "", &rt.BN{Weight: "layer3.5.bn1.weight", Bias: "layer3.5.bn1.bias", Mean: "layer3.5.bn1.running_mean", Var: "layer3.5.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_5_conv2, err = rt.LoadConv(f, &layer3_5_conv2Conv, "layer3.5.conv2.weight", "", &rt.BN{Weight: "layer3.5.bn2.weight", Bias: "layer3.5.bn2.bias", Mean: "layer3.5.bn2.running_mean", Var: "layer3.5.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_5_conv3, err = rt.LoadConv(f, &layer3_5_conv3Conv, "layer3.5.conv3.weight", "", &rt.BN{Weight: "layer3.5.bn3.weight", Bias: "layer3.5.bn3.bias", Mean: "layer3.5.bn3.running_mean", Var: "layer3.5.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_6_conv1, err = rt.LoadConv(f, &layer3_6_conv1Conv, "layer3.6.conv1.weight", "", &rt.BN{Weight: "layer3.6.bn1.weight", Bias: "layer3.6.bn1.bias", Mean: "layer3.6.bn1.running_mean", Var: "layer3.6.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_6_conv2, err = rt.LoadConv(f, &layer3_6_conv2Conv, "layer3.6.conv2.weight", "", &rt.BN{Weight: "layer3.6.bn2.weight", Bias: "layer3.6.bn2.bias", Mean: "layer3.6.bn2.running_mean", Var: "layer3.6.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_6_conv3, err = rt.LoadConv(f, &layer3_6_conv3Conv, "layer3.6.conv3.weight", "", &rt.BN{Weight: "layer3.6.bn3.weight", Bias: "layer3.6.bn3.bias", Mean: "layer3.6.bn3.running_mean", Var: "layer3.6.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_7_conv1, err = rt.LoadConv(f, &layer3_7_conv1Conv, "layer3.7.conv1.weight", "", &rt.BN{Weight: "layer3.7.bn1.weight", Bias: "layer3.7.bn1.bias", Mean: "layer3.7.bn1.running_mean", Var: "layer3.7.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_7_conv2, err = rt.LoadConv(f, &layer3_7_conv2Conv, "layer3.7.conv2.weight", "", &rt.BN{Weight: "layer3.7.bn2.weight", Bias: "layer3.7.bn2.bias", Mean: "layer3.7.bn2.running_mean", Var: "layer3.7.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_7_conv3, err = rt.LoadConv(f, &layer3_7_conv3Conv, "layer3.7.conv3.weight", "", &rt.BN{Weight: "layer3.7.bn3.weight", Bias: "layer3.7.bn3.bias", Mean: "layer3.7.bn3.running_mean", Var: "layer3.7.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_8_conv1, err = rt.LoadConv(f, &layer3_8_conv1Conv, "layer3.8.conv1.weight", "", &rt.BN{Weight: "layer3.8.bn1.weight", Bias: "layer3.8.bn1.bias", Mean: "layer3.8.bn1.running_mean", Var: "layer3.8.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_8_conv2, err = rt.LoadConv(f, &layer3_8_conv2Conv, "layer3.8.conv2.weight", "", &rt.BN{Weight: "layer3.8.bn2.weight", Bias: "layer3.8.bn2.bias", Mean: "layer3.8.bn2.running_mean", Var: "layer3.8.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_8_conv3, err = rt.LoadConv(f, &layer3_8_conv3Conv, "layer3.8.conv3.weight", "", &rt.BN{Weight: "layer3.8.bn3.weight", Bias: "layer3.8.bn3.bias", Mean: "layer3.8.bn3.running_mean", Var: "layer3.8.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_9_conv1, err = rt.LoadConv(f, &layer3_9_conv1Conv, "layer3.9.conv1.weight", "", &rt.BN{Weight: "layer3.9.bn1.weight", Bias: "layer3.9.bn1.bias", Mean: "layer3.9.bn1.running_mean", Var: "layer3.9.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_9_conv2, err = rt.LoadConv(f, &layer3_9_conv2Conv, "layer3.9.conv2.weight", "", &rt.BN{Weight: "layer3.9.bn2.weight", Bias: "layer3.9.bn2.bias", Mean: "layer3.9.bn2.running_mean", Var: "layer3.9.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_9_conv3, err = rt.LoadConv(f, &layer3_9_conv3Conv, "layer3.9.conv3.weight", "", &rt.BN{Weight: "layer3.9.bn3.weight", Bias: "layer3.9.bn3.bias", Mean: "layer3.9.bn3.running_mean", Var: "layer3.9.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_10_conv1, err = rt.LoadConv(f, &layer3_10_conv1Conv, "layer3.10.conv1.weight", "", &rt.BN{Weight: "layer3.10.bn1.weight", Bias: "layer3.10.bn1.bias", Mean: "layer3.10.bn1.running_mean", Var: "layer3.10.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_10_conv2, err = rt.LoadConv(f, &layer3_10_conv2Conv, "layer3.10.conv2.weight", "", &rt.BN{Weight: "layer3.10.bn2.weight", Bias: "layer3.10.bn2.bias", Mean: "layer3.10.bn2.running_mean", Var: "layer3.10.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_10_conv3, err = rt.LoadConv(f, &layer3_10_conv3Conv, "layer3.10.conv3.weight", "", &rt.BN{Weight: "layer3.10.bn3.weight", Bias: "layer3.10.bn3.bias", Mean: "layer3.10.bn3.running_mean", Var: "layer3.10.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_11_conv1, err = rt.LoadConv(f, &layer3_11_conv1Conv, "layer3.11.conv1.weight", "", &rt.BN{Weight: "layer3.11.bn1.weight", Bias: "layer3.11.bn1.bias", Mean: "layer3.11.bn1.running_mean", Var: "layer3.11.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_11_conv2, err = rt.LoadConv(f, &layer3_11_conv2Conv, "layer3.11.conv2.weight", "", &rt.BN{Weight: "layer3.11.bn2.weight", Bias: "layer3.11.bn2.bias", Mean: "layer3.11.bn2.running_mean", Var: "layer3.11.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_11_conv3, err = rt.LoadConv(f, &layer3_11_conv3Conv, "layer3.11.conv3.weight", "", &rt.BN{Weight: "layer3.11.bn3.weight", Bias: "layer3.11.bn3.bias", Mean: "layer3.11.bn3.running_mean", Var: "layer3.11.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_12_conv1, err = rt.LoadConv(f, &layer3_12_conv1Conv, "layer3.12.conv1.weight", "", &rt.BN{Weight: "layer3.12.bn1.weight", Bias: "layer3.12.bn1.bias", Mean: "layer3.12.bn1.running_mean", Var: "layer3.12.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_12_conv2, err = rt.LoadConv(f, &layer3_12_conv2Conv, "layer3.12.conv2.weight", "", &rt.BN{Weight: "layer3.12.bn2.weight", Bias: "layer3.12.bn2.bias", Mean: "layer3.12.bn2.running_mean", Var: "layer3.12.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_12_conv3, err = rt.LoadConv(f, &layer3_12_conv3Conv, "layer3.12.conv3.weight", "", &rt.BN{Weight: "layer3.12.bn3.weight", Bias: "layer3.12.bn3.bias", Mean: "layer3.12.bn3.running_mean", Var: "layer3.12.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_13_conv1, err = rt.LoadConv(f, &layer3_13_conv1Conv, "layer3.13.conv1.weight", "", &rt.BN{Weight: "layer3.13.bn1.weight", Bias: "layer3.13.bn1.bias", Mean: "layer3.13.bn1.running_mean", Var: "layer3.13.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_13_conv2, err = rt.LoadConv(f, &layer3_13_conv2Conv, "layer3.13.conv2.weight", "", &rt.BN{Weight: "layer3.13.bn2.weight", Bias: "layer3.13.bn2.bias", Mean: "layer3.13.bn2.running_mean", Var: "layer3.13.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_13_conv3, err = rt.LoadConv(f, &layer3_13_conv3Conv, "layer3.13.conv3.weight", "", &rt.BN{Weight: "layer3.13.bn3.weight", Bias: "layer3.13.bn3.bias", Mean: "layer3.13.bn3.running_mean", Var: "layer3.13.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_14_conv1, err = rt.LoadConv(f, &layer3_14_conv1Conv, "layer3.14.conv1.weight", "", &rt.BN{Weight: "layer3.14.bn1.weight", Bias: "layer3.14.bn1.bias", Mean: "layer3.14.bn1.running_mean", Var: "layer3.14.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_14_conv2, err = rt.LoadConv(f, &layer3_14_conv2Conv, "layer3.14.conv2.weight", "", &rt.BN{Weight: "layer3.14.bn2.weight", Bias: "layer3.14.bn2.bias", Mean: "layer3.14.bn2.running_mean", Var: "layer3.14.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_14_conv3, err = rt.LoadConv(f, &layer3_14_conv3Conv, "layer3.14.conv3.weight", "", &rt.BN{Weight: "layer3.14.bn3.weight", Bias: "layer3.14.bn3.bias", Mean: "layer3.14.bn3.running_mean", Var: "layer3.14.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_15_conv1, err = rt.LoadConv(f, &layer3_15_conv1Conv, "layer3.15.conv1.weight", "", &rt.BN{Weight: "layer3.15.bn1.weight", Bias: "layer3.15.bn1.bias", Mean: "layer3.15.bn1.running_mean", Var: "layer3.15.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_15_conv2, err = rt.LoadConv(f, &layer3_15_conv2Conv, "layer3.15.conv2.weight", "", &rt.BN{Weight: "layer3.15.bn2.weight", Bias: "layer3.15.bn2.bias", Mean: "layer3.15.bn2.running_mean", Var: "layer3.15.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_15_conv3, err = rt.LoadConv(f, &layer3_15_conv3Conv, "layer3.15.conv3.weight", "", &rt.BN{Weight: "layer3.15.bn3.weight", Bias: "layer3.15.bn3.bias", Mean: "layer3.15.bn3.running_mean", Var: "layer3.15.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_16_conv1, err = rt.LoadConv(f, &layer3_16_conv1Conv, "layer3.16.conv1.weight", "", &rt.BN{Weight: "layer3.16.bn1.weight", Bias: "layer3.16.bn1.bias", Mean: "layer3.16.bn1.running_mean", Var: "layer3.16.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_16_conv2, err = rt.LoadConv(f, &layer3_16_conv2Conv, "layer3.16.conv2.weight", "", &rt.BN{Weight: "layer3.16.bn2.weight", Bias: "layer3.16.bn2.bias", Mean: "layer3.16.bn2.running_mean", Var: "layer3.16.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_16_conv3, err = rt.LoadConv(f, &layer3_16_conv3Conv, "layer3.16.conv3.weight", "", &rt.BN{Weight: "layer3.16.bn3.weight", Bias: "layer3.16.bn3.bias", Mean: "layer3.16.bn3.running_mean", Var: "layer3.16.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_17_conv1, err = rt.LoadConv(f, &layer3_17_conv1Conv, "layer3.17.conv1.weight", "", &rt.BN{Weight: "layer3.17.bn1.weight", Bias: "layer3.17.bn1.bias", Mean: "layer3.17.bn1.running_mean", Var: "layer3.17.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_17_conv2, err = rt.LoadConv(f, &layer3_17_conv2Conv, "layer3.17.conv2.weight", "", &rt.BN{Weight: "layer3.17.bn2.weight", Bias: "layer3.17.bn2.bias", Mean: "layer3.17.bn2.running_mean", Var: "layer3.17.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_17_conv3, err = rt.LoadConv(f, &layer3_17_conv3Conv, "layer3.17.conv3.weight", "", &rt.BN{Weight: "layer3.17.bn3.weight", Bias: "layer3.17.bn3.bias", Mean: "layer3.17.bn3.running_mean", Var: "layer3.17.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_18_conv1, err = rt.LoadConv(f, &layer3_18_conv1Conv, "layer3.18.conv1.weight", "", &rt.BN{Weight: "layer3.18.bn1.weight", Bias: "layer3.18.bn1.bias", Mean: "layer3.18.bn1.running_mean", Var: "layer3.18.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_18_conv2, err = rt.LoadConv(f, &layer3_18_conv2Conv, "layer3.18.conv2.weight", "", &rt.BN{Weight: "layer3.18.bn2.weight", Bias: "layer3.18.bn2.bias", Mean: "layer3.18.bn2.running_mean", Var: "layer3.18.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_18_conv3, err = rt.LoadConv(f, &layer3_18_conv3Conv, "layer3.18.conv3.weight", "", &rt.BN{Weight: "layer3.18.bn3.weight", Bias: "layer3.18.bn3.bias", Mean: "layer3.18.bn3.running_mean", Var: "layer3.18.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_19_conv1, err = rt.LoadConv(f, &layer3_19_conv1Conv, "layer3.19.conv1.weight", "", &rt.BN{Weight: "layer3.19.bn1.weight", Bias: "layer3.19.bn1.bias", Mean: "layer3.19.bn1.running_mean", Var: "layer3.19.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_19_conv2, err = rt.LoadConv(f, &layer3_19_conv2Conv, "layer3.19.conv2.weight", "", &rt.BN{Weight: "layer3.19.bn2.weight", Bias: "layer3.19.bn2.bias", Mean: "layer3.19.bn2.running_mean", Var: "layer3.19.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_19_conv3, err = rt.LoadConv(f, &layer3_19_conv3Conv, "layer3.19.conv3.weight", "", &rt.BN{Weight: "layer3.19.bn3.weight", Bias: "layer3.19.bn3.bias", Mean: "layer3.19.bn3.running_mean", Var: "layer3.19.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_20_conv1, err = rt.LoadConv(f, &layer3_20_conv1Conv, "layer3.20.conv1.weight", "", &rt.BN{Weight: "layer3.20.bn1.weight", Bias: "layer3.20.bn1.bias", Mean: "layer3.20.bn1.running_mean", Var: "layer3.20.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_20_conv2, err = rt.LoadConv(f, &layer3_20_conv2Conv, "layer3.20.conv2.weight", "", &rt.BN{Weight: "layer3.20.bn2.weight", Bias: "layer3.20.bn2.bias", Mean: "layer3.20.bn2.running_mean", Var: "layer3.20.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_20_conv3, err = rt.LoadConv(f, &layer3_20_conv3Conv, "layer3.20.conv3.weight", "", &rt.BN{Weight: "layer3.20.bn3.weight", Bias: "layer3.20.bn3.bias", Mean: "layer3.20.bn3.running_mean", Var: "layer3.20.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_21_conv1, err = rt.LoadConv(f, &layer3_21_conv1Conv, "layer3.21.conv1.weight", "", &rt.BN{Weight: "layer3.21.bn1.weight", Bias: "layer3.21.bn1.bias", Mean: "layer3.21.bn1.running_mean", Var: "layer3.21.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_21_conv2, err = rt.LoadConv(f, &layer3_21_conv2Conv, "layer3.21.conv2.weight", "", &rt.BN{Weight: "layer3.21.bn2.weight", Bias: "layer3.21.bn2.bias", Mean: "layer3.21.bn2.running_mean", Var: "layer3.21.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_21_conv3, err = rt.LoadConv(f, &layer3_21_conv3Conv, "layer3.21.conv3.weight", "", &rt.BN{Weight: "layer3.21.bn3.weight", Bias: "layer3.21.bn3.bias", Mean: "layer3.21.bn3.running_mean", Var: "layer3.21.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_22_conv1, err = rt.LoadConv(f, &layer3_22_conv1Conv, "layer3.22.conv1.weight", "", &rt.BN{Weight: "layer3.22.bn1.weight", Bias: "layer3.22.bn1.bias", Mean: "layer3.22.bn1.running_mean", Var: "layer3.22.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_22_conv2, err = rt.LoadConv(f, &layer3_22_conv2Conv, "layer3.22.conv2.weight", "", &rt.BN{Weight: "layer3.22.bn2.weight", Bias: "layer3.22.bn2.bias", Mean: "layer3.22.bn2.running_mean", Var: "layer3.22.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_22_conv3, err = rt.LoadConv(f, &layer3_22_conv3Conv, "layer3.22.conv3.weight", "", &rt.BN{Weight: "layer3.22.bn3.weight", Bias: "layer3.22.bn3.bias", Mean: "layer3.22.bn3.running_mean", Var: "layer3.22.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_23_conv1, err = rt.LoadConv(f, &layer3_23_conv1Conv, "layer3.23.conv1.weight", "", &rt.BN{Weight: "layer3.23.bn1.weight", Bias: "layer3.23.bn1.bias", Mean: "layer3.23.bn1.running_mean", Var: "layer3.23.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_23_conv2, err = rt.LoadConv(f, &layer3_23_conv2Conv, "layer3.23.conv2.weight", "", &rt.BN{Weight: "layer3.23.bn2.weight", Bias: "layer3.23.bn2.bias", Mean: "layer3.23.bn2.running_mean", Var: "layer3.23.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_23_conv3, err = rt.LoadConv(f, &layer3_23_conv3Conv, "layer3.23.conv3.weight", "", &rt.BN{Weight: "layer3.23.bn3.weight", Bias: "layer3.23.bn3.bias", Mean: "layer3.23.bn3.running_mean", Var: "layer3.23.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_24_conv1, err = rt.LoadConv(f, &layer3_24_conv1Conv, "layer3.24.conv1.weight", "", &rt.BN{Weight: "layer3.24.bn1.weight", Bias: "layer3.24.bn1.bias", Mean: "layer3.24.bn1.running_mean", Var: "layer3.24.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_24_conv2, err = rt.LoadConv(f, &layer3_24_conv2Conv, "layer3.24.conv2.weight", "", &rt.BN{Weight: "layer3.24.bn2.weight", Bias: "layer3.24.bn2.bias", Mean: "layer3.24.bn2.running_mean", Var: "layer3.24.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_24_conv3, err = rt.LoadConv(f, &layer3_24_conv3Conv, "layer3.24.conv3.weight", "", &rt.BN{Weight: "layer3.24.bn3.weight", Bias: "layer3.24.bn3.bias", Mean: "layer3.24.bn3.running_mean", Var: "layer3.24.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_25_conv1, err = rt.LoadConv(f, &layer3_25_conv1Conv, "layer3.25.conv1.weight", "", &rt.BN{Weight: "layer3.25.bn1.weight", Bias: "layer3.25.bn1.bias", Mean: "layer3.25.bn1.running_mean", Var: "layer3.25.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_25_conv2, err = rt.LoadConv(f, &layer3_25_conv2Conv, "layer3.25.conv2.weight", "", &rt.BN{Weight: "layer3.25.bn2.weight", Bias: "layer3.25.bn2.bias", Mean: "layer3.25.bn2.running_mean", Var: "layer3.25.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_25_conv3, err = rt.LoadConv(f, &layer3_25_conv3Conv, "layer3.25.conv3.weight", "", &rt.BN{Weight: "layer3.25.bn3.weight", Bias: "layer3.25.bn3.bias", Mean: "layer3.25.bn3.running_mean", Var: "layer3.25.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_26_conv1, err = rt.LoadConv(f, &layer3_26_conv1Conv, "layer3.26.conv1.weight", "", &rt.BN{Weight: "layer3.26.bn1.weight", Bias: "layer3.26.bn1.bias", Mean: "layer3.26.bn1.running_mean", Var: "layer3.26.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_26_conv2, err = rt.LoadConv(f, &layer3_26_conv2Conv, "layer3.26.conv2.weight", "", &rt.BN{Weight: "layer3.26.bn2.weight", Bias: "layer3.26.bn2.bias", Mean: "layer3.26.bn2.running_mean", Var: "layer3.26.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_26_conv3, err = rt.LoadConv(f, &layer3_26_conv3Conv, "layer3.26.conv3.weight", "", &rt.BN{Weight: "layer3.26.bn3.weight", Bias: "layer3.26.bn3.bias", Mean: "layer3.26.bn3.running_mean", Var: "layer3.26.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_27_conv1, err = rt.LoadConv(f, &layer3_27_conv1Conv, "layer3.27.conv1.weight", "", &rt.BN{Weight: "layer3.27.bn1.weight", Bias: "layer3.27.bn1.bias", Mean: "layer3.27.bn1.running_mean", Var: "layer3.27.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_27_conv2, err = rt.LoadConv(f, &layer3_27_conv2Conv, "layer3.27.conv2.weight", "", &rt.BN{Weight: "layer3.27.bn2.weight", Bias: "layer3.27.bn2.bias", Mean: "layer3.27.bn2.running_mean", Var: "layer3.27.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_27_conv3, err = rt.LoadConv(f, &layer3_27_conv3Conv, "layer3.27.conv3.weight", "", &rt.BN{Weight: "layer3.27.bn3.weight", Bias: "layer3.27.bn3.bias", Mean: "layer3.27.bn3.running_mean", Var: "layer3.27.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_28_conv1, err = rt.LoadConv(f, &layer3_28_conv1Conv, "layer3.28.conv1.weight", "", &rt.BN{Weight: "layer3.28.bn1.weight", Bias: "layer3.28.bn1.bias", Mean: "layer3.28.bn1.running_mean", Var: "layer3.28.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_28_conv2, err = rt.LoadConv(f, &layer3_28_conv2Conv, "layer3.28.conv2.weight", "", &rt.BN{Weight: "layer3.28.bn2.weight", Bias: "layer3.28.bn2.bias", Mean: "layer3.28.bn2.running_mean", Var: "layer3.28.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_28_conv3, err = rt.LoadConv(f, &layer3_28_conv3Conv, "layer3.28.conv3.weight", "", &rt.BN{Weight: "layer3.28.bn3.weight", Bias: "layer3.28.bn3.bias", Mean: "layer3.28.bn3.running_mean", Var: "layer3.28.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_29_conv1, err = rt.LoadConv(f, &layer3_29_conv1Conv, "layer3.29.conv1.weight", "", &rt.BN{Weight: "layer3.29.bn1.weight", Bias: "layer3.29.bn1.bias", Mean: "layer3.29.bn1.running_mean", Var: "layer3.29.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_29_conv2, err = rt.LoadConv(f, &layer3_29_conv2Conv, "layer3.29.conv2.weight", "", &rt.BN{Weight: "layer3.29.bn2.weight", Bias: "layer3.29.bn2.bias", Mean: "layer3.29.bn2.running_mean", Var: "layer3.29.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_29_conv3, err = rt.LoadConv(f, &layer3_29_conv3Conv, "layer3.29.conv3.weight", "", &rt.BN{Weight: "layer3.29.bn3.weight", Bias: "layer3.29.bn3.bias", Mean: "layer3.29.bn3.running_mean", Var: "layer3.29.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_30_conv1, err = rt.LoadConv(f, &layer3_30_conv1Conv, "layer3.30.conv1.weight", "", &rt.BN{Weight: "layer3.30.bn1.weight", Bias: "layer3.30.bn1.bias", Mean: "layer3.30.bn1.running_mean", Var: "layer3.30.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_30_conv2, err = rt.LoadConv(f, &layer3_30_conv2Conv, "layer3.30.conv2.weight", "", &rt.BN{Weight: "layer3.30.bn2.weight", Bias: "layer3.30.bn2.bias", Mean: "layer3.30.bn2.running_mean", Var: "layer3.30.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_30_conv3, err = rt.LoadConv(f, &layer3_30_conv3Conv, "layer3.30.conv3.weight", "", &rt.BN{Weight: "layer3.30.bn3.weight", Bias: "layer3.30.bn3.bias", Mean: "layer3.30.bn3.running_mean", Var: "layer3.30.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_31_conv1, err = rt.LoadConv(f, &layer3_31_conv1Conv, "layer3.31.conv1.weight", "", &rt.BN{Weight: "layer3.31.bn1.weight", Bias: "layer3.31.bn1.bias", Mean: "layer3.31.bn1.running_mean", Var: "layer3.31.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_31_conv2, err = rt.LoadConv(f, &layer3_31_conv2Conv, "layer3.31.conv2.weight", "", &rt.BN{Weight: "layer3.31.bn2.weight", Bias: "layer3.31.bn2.bias", Mean: "layer3.31.bn2.running_mean", Var: "layer3.31.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_31_conv3, err = rt.LoadConv(f, &layer3_31_conv3Conv, "layer3.31.conv3.weight", "", &rt.BN{Weight: "layer3.31.bn3.weight", Bias: "layer3.31.bn3.bias", Mean: "layer3.31.bn3.running_mean", Var: "layer3.31.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_32_conv1, err = rt.LoadConv(f, &layer3_32_conv1Conv, "layer3.32.conv1.weight", "", &rt.BN{Weight: "layer3.32.bn1.weight", Bias: "layer3.32.bn1.bias", Mean: "layer3.32.bn1.running_mean", Var: "layer3.32.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_32_conv2, err = rt.LoadConv(f, &layer3_32_conv2Conv, "layer3.32.conv2.weight", "", &rt.BN{Weight: "layer3.32.bn2.weight", Bias: "layer3.32.bn2.bias", Mean: "layer3.32.bn2.running_mean", Var: "layer3.32.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_32_conv3, err = rt.LoadConv(f, &layer3_32_conv3Conv, "layer3.32.conv3.weight", "", &rt.BN{Weight: "layer3.32.bn3.weight", Bias: "layer3.32.bn3.bias", Mean: "layer3.32.bn3.running_mean", Var: "layer3.32.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_33_conv1, err = rt.LoadConv(f, &layer3_33_conv1Conv, "layer3.33.conv1.weight", "", &rt.BN{Weight: "layer3.33.bn1.weight", Bias: "layer3.33.bn1.bias", Mean: "layer3.33.bn1.running_mean", Var: "layer3.33.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_33_conv2, err = rt.LoadConv(f, &layer3_33_conv2Conv, "layer3.33.conv2.weight", "", &rt.BN{Weight: "layer3.33.bn2.weight", Bias: "layer3.33.bn2.bias", Mean: "layer3.33.bn2.running_mean", Var: "layer3.33.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_33_conv3, err = rt.LoadConv(f, &layer3_33_conv3Conv, "layer3.33.conv3.weight", "", &rt.BN{Weight: "layer3.33.bn3.weight", Bias: "layer3.33.bn3.bias", Mean: "layer3.33.bn3.running_mean", Var: "layer3.33.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_34_conv1, err = rt.LoadConv(f, &layer3_34_conv1Conv, "layer3.34.conv1.weight", "", &rt.BN{Weight: "layer3.34.bn1.weight", Bias: "layer3.34.bn1.bias", Mean: "layer3.34.bn1.running_mean", Var: "layer3.34.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_34_conv2, err = rt.LoadConv(f, &layer3_34_conv2Conv, "layer3.34.conv2.weight", "", &rt.BN{Weight: "layer3.34.bn2.weight", Bias: "layer3.34.bn2.bias", Mean: "layer3.34.bn2.running_mean", Var: "layer3.34.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_34_conv3, err = rt.LoadConv(f, &layer3_34_conv3Conv, "layer3.34.conv3.weight", "", &rt.BN{Weight: "layer3.34.bn3.weight", Bias: "layer3.34.bn3.bias", Mean: "layer3.34.bn3.running_mean", Var: "layer3.34.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_35_conv1, err = rt.LoadConv(f, &layer3_35_conv1Conv, "layer3.35.conv1.weight", "", &rt.BN{Weight: "layer3.35.bn1.weight", Bias: "layer3.35.bn1.bias", Mean: "layer3.35.bn1.running_mean", Var: "layer3.35.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_35_conv2, err = rt.LoadConv(f, &layer3_35_conv2Conv, "layer3.35.conv2.weight", "", &rt.BN{Weight: "layer3.35.bn2.weight", Bias: "layer3.35.bn2.bias", Mean: "layer3.35.bn2.running_mean", Var: "layer3.35.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_35_conv3, err = rt.LoadConv(f, &layer3_35_conv3Conv, "layer3.35.conv3.weight", "", &rt.BN{Weight: "layer3.35.bn3.weight", Bias: "layer3.35.bn3.bias", Mean: "layer3.35.bn3.running_mean", Var: "layer3.35.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_0_conv1, err = rt.LoadConv(f, &layer4_0_conv1Conv, "layer4.0.conv1.weight", "", &rt.BN{Weight: "layer4.0.bn1.weight", Bias: "layer4.0.bn1.bias", Mean: "layer4.0.bn1.running_mean", Var: "layer4.0.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_0_conv2, err = rt.LoadConv(f, &layer4_0_conv2Conv, "layer4.0.conv2.weight", "", &rt.BN{Weight: "layer4.0.bn2.weight", Bias: "layer4.0.bn2.bias", Mean: "layer4.0.bn2.running_mean", Var: "layer4.0.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_0_conv3, err = rt.LoadConv(f, &layer4_0_conv3Conv, "layer4.0.conv3.weight", "", &rt.BN{Weight: "layer4.0.bn3.weight", Bias: "layer4.0.bn3.bias", Mean: "layer4.0.bn3.running_mean", Var: "layer4.0.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_0_downsample_0, err = rt.LoadConv(f, &layer4_0_downsample_0Conv, "layer4.0.downsample.0.weight", "", &rt.BN{Weight: "layer4.0.downsample.1.weight", Bias: "layer4.0.downsample.1.bias", Mean: "layer4.0.downsample.1.running_mean", Var: "layer4.0.downsample.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_1_conv1, err = rt.LoadConv(f, &layer4_1_conv1Conv, "layer4.1.conv1.weight", "", &rt.BN{Weight: "layer4.1.bn1.weight", Bias: "layer4.1.bn1.bias", Mean: "layer4.1.bn1.running_mean", Var: "layer4.1.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_1_conv2, err = rt.LoadConv(f, &layer4_1_conv2Conv, "layer4.1.conv2.weight", "", &rt.BN{Weight: "layer4.1.bn2.weight", Bias: "layer4.1.bn2.bias", Mean: "layer4.1.bn2.running_mean", Var: "layer4.1.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_1_conv3, err = rt.LoadConv(f, &layer4_1_conv3Conv, "layer4.1.conv3.weight", "", &rt.BN{Weight: "layer4.1.bn3.weight", Bias: "layer4.1.bn3.bias", Mean: "layer4.1.bn3.running_mean", Var: "layer4.1.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_2_conv1, err = rt.LoadConv(f, &layer4_2_conv1Conv, "layer4.2.conv1.weight", "", &rt.BN{Weight: "layer4.2.bn1.weight", Bias: "layer4.2.bn1.bias", Mean: "layer4.2.bn1.running_mean", Var: "layer4.2.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_2_conv2, err = rt.LoadConv(f, &layer4_2_conv2Conv, "layer4.2.conv2.weight", "", &rt.BN{Weight: "layer4.2.bn2.weight", Bias: "layer4.2.bn2.bias", Mean: "layer4.2.bn2.running_mean", Var: "layer4.2.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_2_conv3, err = rt.LoadConv(f, &layer4_2_conv3Conv, "layer4.2.conv3.weight", "", &rt.BN{Weight: "layer4.2.bn3.weight", Bias: "layer4.2.bn3.bias", Mean: "layer4.2.bn3.running_mean", Var: "layer4.2.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil)
+			return
+		},
+	})
 }
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
@@ -3118,7 +3276,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f); err != nil {
+	if err := n.w.load(f, o.Threads); err != nil {
 		return nil, fmt.Errorf("resnet152: %w", err)
 	}
 	return n, nil

@@ -872,7 +872,7 @@ var fcLinear = kernels.Linear{In: 2048, Out: 1000, Act: kernels.ActNone}
 // fc: linear 2048 -> 1000 bias true
 // flatten#66 [2048] -> [1000]
 func (n *Net) fc(a *rt.Arena) {
-	fcLinear.Run(a.Buf[0:2048], a.Buf[2048:3048], n.w.fc)
+	a.Linear(&fcLinear, a.Buf[0:2048], a.Buf[2048:3048], n.w.fc)
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -937,170 +937,226 @@ type weights struct {
 	fc                    *kernels.LinearWeights
 }
 
-func (w *weights) load(f *rt.File) (err error) {
-	if w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "", &rt.BN{Weight: "bn1.weight", Bias: "bn1.bias", Mean: "bn1.running_mean", Var: "bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_0_conv1, err = rt.LoadConv(f, &layer1_0_conv1Conv, "layer1.0.conv1.weight", "", &rt.BN{Weight: "layer1.0.bn1.weight", Bias: "layer1.0.bn1.bias", Mean: "layer1.0.bn1.running_mean", Var: "layer1.0.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_0_conv2, err = rt.LoadConv(f, &layer1_0_conv2Conv, "layer1.0.conv2.weight", "", &rt.BN{Weight: "layer1.0.bn2.weight", Bias: "layer1.0.bn2.bias", Mean: "layer1.0.bn2.running_mean", Var: "layer1.0.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_0_conv3, err = rt.LoadConv(f, &layer1_0_conv3Conv, "layer1.0.conv3.weight", "", &rt.BN{Weight: "layer1.0.bn3.weight", Bias: "layer1.0.bn3.bias", Mean: "layer1.0.bn3.running_mean", Var: "layer1.0.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_0_downsample_0, err = rt.LoadConv(f, &layer1_0_downsample_0Conv, "layer1.0.downsample.0.weight", "", &rt.BN{Weight: "layer1.0.downsample.1.weight", Bias: "layer1.0.downsample.1.bias", Mean: "layer1.0.downsample.1.running_mean", Var: "layer1.0.downsample.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_1_conv1, err = rt.LoadConv(f, &layer1_1_conv1Conv, "layer1.1.conv1.weight", "", &rt.BN{Weight: "layer1.1.bn1.weight", Bias: "layer1.1.bn1.bias", Mean: "layer1.1.bn1.running_mean", Var: "layer1.1.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_1_conv2, err = rt.LoadConv(f, &layer1_1_conv2Conv, "layer1.1.conv2.weight", "", &rt.BN{Weight: "layer1.1.bn2.weight", Bias: "layer1.1.bn2.bias", Mean: "layer1.1.bn2.running_mean", Var: "layer1.1.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_1_conv3, err = rt.LoadConv(f, &layer1_1_conv3Conv, "layer1.1.conv3.weight", "", &rt.BN{Weight: "layer1.1.bn3.weight", Bias: "layer1.1.bn3.bias", Mean: "layer1.1.bn3.running_mean", Var: "layer1.1.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_2_conv1, err = rt.LoadConv(f, &layer1_2_conv1Conv, "layer1.2.conv1.weight", "", &rt.BN{Weight: "layer1.2.bn1.weight", Bias: "layer1.2.bn1.bias", Mean: "layer1.2.bn1.running_mean", Var: "layer1.2.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_2_conv2, err = rt.LoadConv(f, &layer1_2_conv2Conv, "layer1.2.conv2.weight", "", &rt.BN{Weight: "layer1.2.bn2.weight", Bias: "layer1.2.bn2.bias", Mean: "layer1.2.bn2.running_mean", Var: "layer1.2.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer1_2_conv3, err = rt.LoadConv(f, &layer1_2_conv3Conv, "layer1.2.conv3.weight", "", &rt.BN{Weight: "layer1.2.bn3.weight", Bias: "layer1.2.bn3.bias", Mean: "layer1.2.bn3.running_mean", Var: "layer1.2.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_0_conv1, err = rt.LoadConv(f, &layer2_0_conv1Conv, "layer2.0.conv1.weight", "", &rt.BN{Weight: "layer2.0.bn1.weight", Bias: "layer2.0.bn1.bias", Mean: "layer2.0.bn1.running_mean", Var: "layer2.0.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_0_conv2, err = rt.LoadConv(f, &layer2_0_conv2Conv, "layer2.0.conv2.weight", "", &rt.BN{Weight: "layer2.0.bn2.weight", Bias: "layer2.0.bn2.bias", Mean: "layer2.0.bn2.running_mean", Var: "layer2.0.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_0_conv3, err = rt.LoadConv(f, &layer2_0_conv3Conv, "layer2.0.conv3.weight", "", &rt.BN{Weight: "layer2.0.bn3.weight", Bias: "layer2.0.bn3.bias", Mean: "layer2.0.bn3.running_mean", Var: "layer2.0.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_0_downsample_0, err = rt.LoadConv(f, &layer2_0_downsample_0Conv, "layer2.0.downsample.0.weight", "", &rt.BN{Weight: "layer2.0.downsample.1.weight", Bias: "layer2.0.downsample.1.bias", Mean: "layer2.0.downsample.1.running_mean", Var: "layer2.0.downsample.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_1_conv1, err = rt.LoadConv(f, &layer2_1_conv1Conv, "layer2.1.conv1.weight", "", &rt.BN{Weight: "layer2.1.bn1.weight", Bias: "layer2.1.bn1.bias", Mean: "layer2.1.bn1.running_mean", Var: "layer2.1.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_1_conv2, err = rt.LoadConv(f, &layer2_1_conv2Conv, "layer2.1.conv2.weight", "", &rt.BN{Weight: "layer2.1.bn2.weight", Bias: "layer2.1.bn2.bias", Mean: "layer2.1.bn2.running_mean", Var: "layer2.1.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_1_conv3, err = rt.LoadConv(f, &layer2_1_conv3Conv, "layer2.1.conv3.weight", "", &rt.BN{Weight: "layer2.1.bn3.weight", Bias: "layer2.1.bn3.bias", Mean: "layer2.1.bn3.running_mean", Var: "layer2.1.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_2_conv1, err = rt.LoadConv(f, &layer2_2_conv1Conv, "layer2.2.conv1.weight", "", &rt.BN{Weight: "layer2.2.bn1.weight", Bias: "layer2.2.bn1.bias", Mean: "layer2.2.bn1.running_mean", Var: "layer2.2.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_2_conv2, err = rt.LoadConv(f, &layer2_2_conv2Conv, "layer2.2.conv2.weight", "", &rt.BN{Weight: "layer2.2.bn2.weight", Bias: "layer2.2.bn2.bias", Mean: "layer2.2.bn2.running_mean", Var: "layer2.2.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_2_conv3, err = rt.LoadConv(f, &layer2_2_conv3Conv, "layer2.2.conv3.weight", "", &rt.BN{Weight: "layer2.2.bn3.weight", Bias: "layer2.2.bn3.bias", Mean: "layer2.2.bn3.running_mean", Var: "layer2.2.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_3_conv1, err = rt.LoadConv(f, &layer2_3_conv1Conv, "layer2.3.conv1.weight", "", &rt.BN{Weight: "layer2.3.bn1.weight", Bias: "layer2.3.bn1.bias", Mean: "layer2.3.bn1.running_mean", Var: "layer2.3.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_3_conv2, err = rt.LoadConv(f, &layer2_3_conv2Conv, "layer2.3.conv2.weight", "", &rt.BN{Weight: "layer2.3.bn2.weight", Bias: "layer2.3.bn2.bias", Mean: "layer2.3.bn2.running_mean", Var: "layer2.3.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer2_3_conv3, err = rt.LoadConv(f, &layer2_3_conv3Conv, "layer2.3.conv3.weight", "", &rt.BN{Weight: "layer2.3.bn3.weight", Bias: "layer2.3.bn3.bias", Mean: "layer2.3.bn3.running_mean", Var: "layer2.3.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_0_conv1, err = rt.LoadConv(f, &layer3_0_conv1Conv, "layer3.0.conv1.weight", "", &rt.BN{Weight: "layer3.0.bn1.weight", Bias: "layer3.0.bn1.bias", Mean: "layer3.0.bn1.running_mean", Var: "layer3.0.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_0_conv2, err = rt.LoadConv(f, &layer3_0_conv2Conv, "layer3.0.conv2.weight", "", &rt.BN{Weight: "layer3.0.bn2.weight", Bias: "layer3.0.bn2.bias", Mean: "layer3.0.bn2.running_mean", Var: "layer3.0.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_0_conv3, err = rt.LoadConv(f, &layer3_0_conv3Conv, "layer3.0.conv3.weight", "", &rt.BN{Weight: "layer3.0.bn3.weight", Bias: "layer3.0.bn3.bias", Mean: "layer3.0.bn3.running_mean", Var: "layer3.0.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_0_downsample_0, err = rt.LoadConv(f, &layer3_0_downsample_0Conv, "layer3.0.downsample.0.weight", "", &rt.BN{Weight: "layer3.0.downsample.1.weight", Bias: "layer3.0.downsample.1.bias", Mean: "layer3.0.downsample.1.running_mean", Var: "layer3.0.downsample.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_1_conv1, err = rt.LoadConv(f, &layer3_1_conv1Conv, "layer3.1.conv1.weight", "", &rt.BN{Weight: "layer3.1.bn1.weight", Bias: "layer3.1.bn1.bias", Mean: "layer3.1.bn1.running_mean", Var: "layer3.1.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_1_conv2, err = rt.LoadConv(f, &layer3_1_conv2Conv, "layer3.1.conv2.weight", "", &rt.BN{Weight: "layer3.1.bn2.weight", Bias: "layer3.1.bn2.bias", Mean: "layer3.1.bn2.running_mean", Var: "layer3.1.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_1_conv3, err = rt.LoadConv(f, &layer3_1_conv3Conv, "layer3.1.conv3.weight", "", &rt.BN{Weight: "layer3.1.bn3.weight", Bias: "layer3.1.bn3.bias", Mean: "layer3.1.bn3.running_mean", Var: "layer3.1.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_2_conv1, err = rt.LoadConv(f, &layer3_2_conv1Conv, "layer3.2.conv1.weight", "", &rt.BN{Weight: "layer3.2.bn1.weight", Bias: "layer3.2.bn1.bias", Mean: "layer3.2.bn1.running_mean", Var: "layer3.2.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_2_conv2, err = rt.LoadConv(f, &layer3_2_conv2Conv, "layer3.2.conv2.weight", "", &rt.BN{Weight: "layer3.2.bn2.weight", Bias: "layer3.2.bn2.bias", Mean: "layer3.2.bn2.running_mean", Var: "layer3.2.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_2_conv3, err = rt.LoadConv(f, &layer3_2_conv3Conv, "layer3.2.conv3.weight", "", &rt.BN{Weight: "layer3.2.bn3.weight", Bias: "layer3.2.bn3.bias", Mean: "layer3.2.bn3.running_mean", Var: "layer3.2.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_3_conv1, err = rt.LoadConv(f, &layer3_3_conv1Conv, "layer3.3.conv1.weight", "", &rt.BN{Weight: "layer3.3.bn1.weight", Bias: "layer3.3.bn1.bias", Mean: "layer3.3.bn1.running_mean", Var: "layer3.3.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_3_conv2, err = rt.LoadConv(f, &layer3_3_conv2Conv, "layer3.3.conv2.weight", "", &rt.BN{Weight: "layer3.3.bn2.weight", Bias: "layer3.3.bn2.bias", Mean: "layer3.3.bn2.running_mean", Var: "layer3.3.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_3_conv3, err = rt.LoadConv(f, &layer3_3_conv3Conv, "layer3.3.conv3.weight", "", &rt.BN{Weight: "layer3.3.bn3.weight", Bias: "layer3.3.bn3.bias", Mean: "layer3.3.bn3.running_mean", Var: "layer3.3.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_4_conv1, err = rt.LoadConv(f, &layer3_4_conv1Conv, "layer3.4.conv1.weight", "", &rt.BN{Weight: "layer3.4.bn1.weight", Bias: "layer3.4.bn1.bias", Mean: "layer3.4.bn1.running_mean", Var: "layer3.4.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_4_conv2, err = rt.LoadConv(f, &layer3_4_conv2Conv, "layer3.4.conv2.weight", "", &rt.BN{Weight: "layer3.4.bn2.weight", Bias: "layer3.4.bn2.bias", Mean: "layer3.4.bn2.running_mean", Var: "layer3.4.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_4_conv3, err = rt.LoadConv(f, &layer3_4_conv3Conv, "layer3.4.conv3.weight", "", &rt.BN{Weight: "layer3.4.bn3.weight", Bias: "layer3.4.bn3.bias", Mean: "layer3.4.bn3.running_mean", Var: "layer3.4.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_5_conv1, err = rt.LoadConv(f, &layer3_5_conv1Conv, "layer3.5.conv1.weight", "", &rt.BN{Weight: "layer3.5.bn1.weight", Bias: "layer3.5.bn1.bias", Mean: "layer3.5.bn1.running_mean", Var: "layer3.5.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_5_conv2, err = rt.LoadConv(f, &layer3_5_conv2Conv, "layer3.5.conv2.weight", "", &rt.BN{Weight: "layer3.5.bn2.weight", Bias: "layer3.5.bn2.bias", Mean: "layer3.5.bn2.running_mean", Var: "layer3.5.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer3_5_conv3, err = rt.LoadConv(f, &layer3_5_conv3Conv, "layer3.5.conv3.weight", "", &rt.BN{Weight: "layer3.5.bn3.weight", Bias: "layer3.5.bn3.bias", Mean: "layer3.5.bn3.running_mean", Var: "layer3.5.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_0_conv1, err = rt.LoadConv(f, &layer4_0_conv1Conv, "layer4.0.conv1.weight", "", &rt.BN{Weight: "layer4.0.bn1.weight", Bias: "layer4.0.bn1.bias", Mean: "layer4.0.bn1.running_mean", Var: "layer4.0.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_0_conv2, err = rt.LoadConv(f, &layer4_0_conv2Conv, "layer4.0.conv2.weight", "", &rt.BN{Weight: "layer4.0.bn2.weight", Bias: "layer4.0.bn2.bias", Mean: "layer4.0.bn2.running_mean", Var: "layer4.0.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_0_conv3, err = rt.LoadConv(f, &layer4_0_conv3Conv, "layer4.0.conv3.weight", "", &rt.BN{Weight: "layer4.0.bn3.weight", Bias: "layer4.0.bn3.bias", Mean: "layer4.0.bn3.running_mean", Var: "layer4.0.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_0_downsample_0, err = rt.LoadConv(f, &layer4_0_downsample_0Conv, "layer4.0.downsample.0.weight", "", &rt.BN{Weight: "layer4.0.downsample.1.weight", Bias: "layer4.0.downsample.1.bias", Mean: "layer4.0.downsample.1.running_mean", Var: "layer4.0.downsample.1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_1_conv1, err = rt.LoadConv(f, &layer4_1_conv1Conv, "layer4.1.conv1.weight", "", &rt.BN{Weight: "layer4.1.bn1.weight", Bias: "layer4.1.bn1.bias", Mean: "layer4.1.bn1.running_mean", Var: "layer4.1.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_1_conv2, err = rt.LoadConv(f, &layer4_1_conv2Conv, "layer4.1.conv2.weight", "", &rt.BN{Weight: "layer4.1.bn2.weight", Bias: "layer4.1.bn2.bias", Mean: "layer4.1.bn2.running_mean", Var: "layer4.1.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_1_conv3, err = rt.LoadConv(f, &layer4_1_conv3Conv, "layer4.1.conv3.weight", "", &rt.BN{Weight: "layer4.1.bn3.weight", Bias: "layer4.1.bn3.bias", Mean: "layer4.1.bn3.running_mean", Var: "layer4.1.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_2_conv1, err = rt.LoadConv(f, &layer4_2_conv1Conv, "layer4.2.conv1.weight", "", &rt.BN{Weight: "layer4.2.bn1.weight", Bias: "layer4.2.bn1.bias", Mean: "layer4.2.bn1.running_mean", Var: "layer4.2.bn1.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_2_conv2, err = rt.LoadConv(f, &layer4_2_conv2Conv, "layer4.2.conv2.weight", "", &rt.BN{Weight: "layer4.2.bn2.weight", Bias: "layer4.2.bn2.bias", Mean: "layer4.2.bn2.running_mean", Var: "layer4.2.bn2.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.layer4_2_conv3, err = rt.LoadConv(f, &layer4_2_conv3Conv, "layer4.2.conv3.weight", "", &rt.BN{Weight: "layer4.2.bn3.weight", Bias: "layer4.2.bn3.bias", Mean: "layer4.2.bn3.running_mean", Var: "layer4.2.bn3.running_var", Eps: 1e-05}); err != nil {
-		return err
-	}
-	if w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil); err != nil {
-		return err
-	}
-	return nil
+// load reads, folds and packs every layer's weights, up to threads layers at a time.
+func (w *weights) load(f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "", &rt.BN{Weight: "bn1.weight", Bias: "bn1.bias", Mean: "bn1.running_mean", Var: "bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_0_conv1, err = rt.LoadConv(f, &layer1_0_conv1Conv, "layer1.0.conv1.weight", "", &rt.BN{Weight: "layer1.0.bn1.weight", Bias: "layer1.0.bn1.bias", Mean: "layer1.0.bn1.running_mean", Var: "layer1.0.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_0_conv2, err = rt.LoadConv(f, &layer1_0_conv2Conv, "layer1.0.conv2.weight", "", &rt.BN{Weight: "layer1.0.bn2.weight", Bias: "layer1.0.bn2.bias", Mean: "layer1.0.bn2.running_mean", Var: "layer1.0.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_0_conv3, err = rt.LoadConv(f, &layer1_0_conv3Conv, "layer1.0.conv3.weight", "", &rt.BN{Weight: "layer1.0.bn3.weight", Bias: "layer1.0.bn3.bias", Mean: "layer1.0.bn3.running_mean", Var: "layer1.0.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_0_downsample_0, err = rt.LoadConv(f, &layer1_0_downsample_0Conv, "layer1.0.downsample.0.weight", "", &rt.BN{Weight: "layer1.0.downsample.1.weight", Bias: "layer1.0.downsample.1.bias", Mean: "layer1.0.downsample.1.running_mean", Var: "layer1.0.downsample.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_1_conv1, err = rt.LoadConv(f, &layer1_1_conv1Conv, "layer1.1.conv1.weight", "", &rt.BN{Weight: "layer1.1.bn1.weight", Bias: "layer1.1.bn1.bias", Mean: "layer1.1.bn1.running_mean", Var: "layer1.1.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_1_conv2, err = rt.LoadConv(f, &layer1_1_conv2Conv, "layer1.1.conv2.weight", "", &rt.BN{Weight: "layer1.1.bn2.weight", Bias: "layer1.1.bn2.bias", Mean: "layer1.1.bn2.running_mean", Var: "layer1.1.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_1_conv3, err = rt.LoadConv(f, &layer1_1_conv3Conv, "layer1.1.conv3.weight", "", &rt.BN{Weight: "layer1.1.bn3.weight", Bias: "layer1.1.bn3.bias", Mean: "layer1.1.bn3.running_mean", Var: "layer1.1.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_2_conv1, err = rt.LoadConv(f, &layer1_2_conv1Conv, "layer1.2.conv1.weight", "", &rt.BN{Weight: "layer1.2.bn1.weight", Bias: "layer1.2.bn1.bias", Mean: "layer1.2.bn1.running_mean", Var: "layer1.2.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_2_conv2, err = rt.LoadConv(f, &layer1_2_conv2Conv, "layer1.2.conv2.weight", "", &rt.BN{Weight: "layer1.2.bn2.weight", Bias: "layer1.2.bn2.bias", Mean: "layer1.2.bn2.running_mean", Var: "layer1.2.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer1_2_conv3, err = rt.LoadConv(f, &layer1_2_conv3Conv, "layer1.2.conv3.weight", "", &rt.BN{Weight: "layer1.2.bn3.weight", Bias: "layer1.2.bn3.bias", Mean: "layer1.2.bn3.running_mean", Var: "layer1.2.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_0_conv1, err = rt.LoadConv(f, &layer2_0_conv1Conv, "layer2.0.conv1.weight", "", &rt.BN{Weight: "layer2.0.bn1.weight", Bias: "layer2.0.bn1.bias", Mean: "layer2.0.bn1.running_mean", Var: "layer2.0.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_0_conv2, err = rt.LoadConv(f, &layer2_0_conv2Conv, "layer2.0.conv2.weight", "", &rt.BN{Weight: "layer2.0.bn2.weight", Bias: "layer2.0.bn2.bias", Mean: "layer2.0.bn2.running_mean", Var: "layer2.0.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_0_conv3, err = rt.LoadConv(f, &layer2_0_conv3Conv, "layer2.0.conv3.weight", "", &rt.BN{Weight: "layer2.0.bn3.weight", Bias: "layer2.0.bn3.bias", Mean: "layer2.0.bn3.running_mean", Var: "layer2.0.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_0_downsample_0, err = rt.LoadConv(f, &layer2_0_downsample_0Conv, "layer2.0.downsample.0.weight", "", &rt.BN{Weight: "layer2.0.downsample.1.weight", Bias: "layer2.0.downsample.1.bias", Mean: "layer2.0.downsample.1.running_mean", Var: "layer2.0.downsample.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_1_conv1, err = rt.LoadConv(f, &layer2_1_conv1Conv, "layer2.1.conv1.weight", "", &rt.BN{Weight: "layer2.1.bn1.weight", Bias: "layer2.1.bn1.bias", Mean: "layer2.1.bn1.running_mean", Var: "layer2.1.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_1_conv2, err = rt.LoadConv(f, &layer2_1_conv2Conv, "layer2.1.conv2.weight", "", &rt.BN{Weight: "layer2.1.bn2.weight", Bias: "layer2.1.bn2.bias", Mean: "layer2.1.bn2.running_mean", Var: "layer2.1.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_1_conv3, err = rt.LoadConv(f, &layer2_1_conv3Conv, "layer2.1.conv3.weight", "", &rt.BN{Weight: "layer2.1.bn3.weight", Bias: "layer2.1.bn3.bias", Mean: "layer2.1.bn3.running_mean", Var: "layer2.1.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_2_conv1, err = rt.LoadConv(f, &layer2_2_conv1Conv, "layer2.2.conv1.weight", "", &rt.BN{Weight: "layer2.2.bn1.weight", Bias: "layer2.2.bn1.bias", Mean: "layer2.2.bn1.running_mean", Var: "layer2.2.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_2_conv2, err = rt.LoadConv(f, &layer2_2_conv2Conv, "layer2.2.conv2.weight", "", &rt.BN{Weight: "layer2.2.bn2.weight", Bias: "layer2.2.bn2.bias", Mean: "layer2.2.bn2.running_mean", Var: "layer2.2.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_2_conv3, err = rt.LoadConv(f, &layer2_2_conv3Conv, "layer2.2.conv3.weight", "", &rt.BN{Weight: "layer2.2.bn3.weight", Bias: "layer2.2.bn3.bias", Mean: "layer2.2.bn3.running_mean", Var: "layer2.2.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_3_conv1, err = rt.LoadConv(f, &layer2_3_conv1Conv, "layer2.3.conv1.weight", "", &rt.BN{Weight: "layer2.3.bn1.weight", Bias: "layer2.3.bn1.bias", Mean: "layer2.3.bn1.running_mean", Var: "layer2.3.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_3_conv2, err = rt.LoadConv(f, &layer2_3_conv2Conv, "layer2.3.conv2.weight", "", &rt.BN{Weight: "layer2.3.bn2.weight", Bias: "layer2.3.bn2.bias", Mean: "layer2.3.bn2.running_mean", Var: "layer2.3.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer2_3_conv3, err = rt.LoadConv(f, &layer2_3_conv3Conv, "layer2.3.conv3.weight", "", &rt.BN{Weight: "layer2.3.bn3.weight", Bias: "layer2.3.bn3.bias", Mean: "layer2.3.bn3.running_mean", Var: "layer2.3.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_0_conv1, err = rt.LoadConv(f, &layer3_0_conv1Conv, "layer3.0.conv1.weight", "", &rt.BN{Weight: "layer3.0.bn1.weight", Bias: "layer3.0.bn1.bias", Mean: "layer3.0.bn1.running_mean", Var: "layer3.0.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_0_conv2, err = rt.LoadConv(f, &layer3_0_conv2Conv, "layer3.0.conv2.weight", "", &rt.BN{Weight: "layer3.0.bn2.weight", Bias: "layer3.0.bn2.bias", Mean: "layer3.0.bn2.running_mean", Var: "layer3.0.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_0_conv3, err = rt.LoadConv(f, &layer3_0_conv3Conv, "layer3.0.conv3.weight", "", &rt.BN{Weight: "layer3.0.bn3.weight", Bias: "layer3.0.bn3.bias", Mean: "layer3.0.bn3.running_mean", Var: "layer3.0.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_0_downsample_0, err = rt.LoadConv(f, &layer3_0_downsample_0Conv, "layer3.0.downsample.0.weight", "", &rt.BN{Weight: "layer3.0.downsample.1.weight", Bias: "layer3.0.downsample.1.bias", Mean: "layer3.0.downsample.1.running_mean", Var: "layer3.0.downsample.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_1_conv1, err = rt.LoadConv(f, &layer3_1_conv1Conv, "layer3.1.conv1.weight", "", &rt.BN{Weight: "layer3.1.bn1.weight", Bias: "layer3.1.bn1.bias", Mean: "layer3.1.bn1.running_mean", Var: "layer3.1.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_1_conv2, err = rt.LoadConv(f, &layer3_1_conv2Conv, "layer3.1.conv2.weight", "", &rt.BN{Weight: "layer3.1.bn2.weight", Bias: "layer3.1.bn2.bias", Mean: "layer3.1.bn2.running_mean", Var: "layer3.1.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_1_conv3, err = rt.LoadConv(f, &layer3_1_conv3Conv, "layer3.1.conv3.weight", "", &rt.BN{Weight: "layer3.1.bn3.weight", Bias: "layer3.1.bn3.bias", Mean: "layer3.1.bn3.running_mean", Var: "layer3.1.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_2_conv1, err = rt.LoadConv(f, &layer3_2_conv1Conv, "layer3.2.conv1.weight", "", &rt.BN{Weight: "layer3.2.bn1.weight", Bias: "layer3.2.bn1.bias", Mean: "layer3.2.bn1.running_mean", Var: "layer3.2.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_2_conv2, err = rt.LoadConv(f, &layer3_2_conv2Conv, "layer3.2.conv2.weight", "", &rt.BN{Weight: "layer3.2.bn2.weight", Bias: "layer3.2.bn2.bias", Mean: "layer3.2.bn2.running_mean", Var: "layer3.2.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_2_conv3, err = rt.LoadConv(f, &layer3_2_conv3Conv, "layer3.2.conv3.weight", "", &rt.BN{Weight: "layer3.2.bn3.weight", Bias: "layer3.2.bn3.bias", Mean: "layer3.2.bn3.running_mean", Var: "layer3.2.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_3_conv1, err = rt.LoadConv(f, &layer3_3_conv1Conv, "layer3.3.conv1.weight", "", &rt.BN{Weight: "layer3.3.bn1.weight", Bias: "layer3.3.bn1.bias", Mean: "layer3.3.bn1.running_mean", Var: "layer3.3.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_3_conv2, err = rt.LoadConv(f, &layer3_3_conv2Conv, "layer3.3.conv2.weight", "", &rt.BN{Weight: "layer3.3.bn2.weight", Bias: "layer3.3.bn2.bias", Mean: "layer3.3.bn2.running_mean", Var: "layer3.3.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_3_conv3, err = rt.LoadConv(f, &layer3_3_conv3Conv, "layer3.3.conv3.weight", "", &rt.BN{Weight: "layer3.3.bn3.weight", Bias: "layer3.3.bn3.bias", Mean: "layer3.3.bn3.running_mean", Var: "layer3.3.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_4_conv1, err = rt.LoadConv(f, &layer3_4_conv1Conv, "layer3.4.conv1.weight", "", &rt.BN{Weight: "layer3.4.bn1.weight", Bias: "layer3.4.bn1.bias", Mean: "layer3.4.bn1.running_mean", Var: "layer3.4.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_4_conv2, err = rt.LoadConv(f, &layer3_4_conv2Conv, "layer3.4.conv2.weight", "", &rt.BN{Weight: "layer3.4.bn2.weight", Bias: "layer3.4.bn2.bias", Mean: "layer3.4.bn2.running_mean", Var: "layer3.4.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_4_conv3, err = rt.LoadConv(f, &layer3_4_conv3Conv, "layer3.4.conv3.weight", "", &rt.BN{Weight: "layer3.4.bn3.weight", Bias: "layer3.4.bn3.bias", Mean: "layer3.4.bn3.running_mean", Var: "layer3.4.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_5_conv1, err = rt.LoadConv(f, &layer3_5_conv1Conv, "layer3.5.conv1.weight", "", &rt.BN{Weight: "layer3.5.bn1.weight", Bias: "layer3.5.bn1.bias", Mean: "layer3.5.bn1.running_mean", Var: "layer3.5.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_5_conv2, err = rt.LoadConv(f, &layer3_5_conv2Conv, "layer3.5.conv2.weight", "", &rt.BN{Weight: "layer3.5.bn2.weight", Bias: "layer3.5.bn2.bias", Mean: "layer3.5.bn2.running_mean", Var: "layer3.5.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer3_5_conv3, err = rt.LoadConv(f, &layer3_5_conv3Conv, "layer3.5.conv3.weight", "", &rt.BN{Weight: "layer3.5.bn3.weight", Bias: "layer3.5.bn3.bias", Mean: "layer3.5.bn3.running_mean", Var: "layer3.5.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_0_conv1, err = rt.LoadConv(f, &layer4_0_conv1Conv, "layer4.0.conv1.weight", "", &rt.BN{Weight: "layer4.0.bn1.weight", Bias: "layer4.0.bn1.bias", Mean: "layer4.0.bn1.running_mean", Var: "layer4.0.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_0_conv2, err = rt.LoadConv(f, &layer4_0_conv2Conv, "layer4.0.conv2.weight", "", &rt.BN{Weight: "layer4.0.bn2.weight", Bias: "layer4.0.bn2.bias", Mean: "layer4.0.bn2.running_mean", Var: "layer4.0.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_0_conv3, err = rt.LoadConv(f, &layer4_0_conv3Conv, "layer4.0.conv3.weight", "", &rt.BN{Weight: "layer4.0.bn3.weight", Bias: "layer4.0.bn3.bias", Mean: "layer4.0.bn3.running_mean", Var: "layer4.0.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_0_downsample_0, err = rt.LoadConv(f, &layer4_0_downsample_0Conv, "layer4.0.downsample.0.weight", "", &rt.BN{Weight: "layer4.0.downsample.1.weight", Bias: "layer4.0.downsample.1.bias", Mean: "layer4.0.downsample.1.running_mean", Var: "layer4.0.downsample.1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_1_conv1, err = rt.LoadConv(f, &layer4_1_conv1Conv, "layer4.1.conv1.weight", "", &rt.BN{Weight: "layer4.1.bn1.weight", Bias: "layer4.1.bn1.bias", Mean: "layer4.1.bn1.running_mean", Var: "layer4.1.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_1_conv2, err = rt.LoadConv(f, &layer4_1_conv2Conv, "layer4.1.conv2.weight", "", &rt.BN{Weight: "layer4.1.bn2.weight", Bias: "layer4.1.bn2.bias", Mean: "layer4.1.bn2.running_mean", Var: "layer4.1.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_1_conv3, err = rt.LoadConv(f, &layer4_1_conv3Conv, "layer4.1.conv3.weight", "", &rt.BN{Weight: "layer4.1.bn3.weight", Bias: "layer4.1.bn3.bias", Mean: "layer4.1.bn3.running_mean", Var: "layer4.1.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_2_conv1, err = rt.LoadConv(f, &layer4_2_conv1Conv, "layer4.2.conv1.weight", "", &rt.BN{Weight: "layer4.2.bn1.weight", Bias: "layer4.2.bn1.bias", Mean: "layer4.2.bn1.running_mean", Var: "layer4.2.bn1.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_2_conv2, err = rt.LoadConv(f, &layer4_2_conv2Conv, "layer4.2.conv2.weight", "", &rt.BN{Weight: "layer4.2.bn2.weight", Bias: "layer4.2.bn2.bias", Mean: "layer4.2.bn2.running_mean", Var: "layer4.2.bn2.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.layer4_2_conv3, err = rt.LoadConv(f, &layer4_2_conv3Conv, "layer4.2.conv3.weight", "", &rt.BN{Weight: "layer4.2.bn3.weight", Bias: "layer4.2.bn3.bias", Mean: "layer4.2.bn3.running_mean", Var: "layer4.2.bn3.running_var", Eps: 1e-05})
+			return
+		},
+		func() (err error) {
+			w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil)
+			return
+		},
+	})
 }
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
@@ -1146,7 +1202,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f); err != nil {
+	if err := n.w.load(f, o.Threads); err != nil {
 		return nil, fmt.Errorf("resnet50: %w", err)
 	}
 	return n, nil

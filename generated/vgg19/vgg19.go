@@ -278,7 +278,7 @@ var classifier_0Linear = kernels.Linear{In: 25088, Out: 4096, Act: kernels.ActRe
 // flatten#1 [25088] -> [4096]
 // then relu
 func (n *Net) classifier_0(a *rt.Arena) {
-	classifier_0Linear.Run(a.Buf[0:25088], a.Buf[25088:29184], n.w.classifier_0)
+	a.Linear(&classifier_0Linear, a.Buf[0:25088], a.Buf[25088:29184], n.w.classifier_0)
 }
 
 var classifier_3Linear = kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU}
@@ -287,7 +287,7 @@ var classifier_3Linear = kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReL
 // classifier.0 [4096] -> [4096]
 // then relu
 func (n *Net) classifier_3(a *rt.Arena) {
-	classifier_3Linear.Run(a.Buf[25088:29184], a.Buf[0:4096], n.w.classifier_3)
+	a.Linear(&classifier_3Linear, a.Buf[25088:29184], a.Buf[0:4096], n.w.classifier_3)
 }
 
 var classifier_6Linear = kernels.Linear{In: 4096, Out: 1000, Act: kernels.ActNone}
@@ -295,7 +295,7 @@ var classifier_6Linear = kernels.Linear{In: 4096, Out: 1000, Act: kernels.ActNon
 // classifier.6: linear 4096 -> 1000 bias true
 // classifier.3 [4096] -> [1000]
 func (n *Net) classifier_6(a *rt.Arena) {
-	classifier_6Linear.Run(a.Buf[0:4096], a.Buf[4096:5096], n.w.classifier_6)
+	a.Linear(&classifier_6Linear, a.Buf[0:4096], a.Buf[4096:5096], n.w.classifier_6)
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -325,65 +325,86 @@ type weights struct {
 	classifier_6 *kernels.LinearWeights
 }
 
-func (w *weights) load(f *rt.File) (err error) {
-	if w.features_0, err = rt.LoadConv(f, &features_0Conv, "features.0.weight", "features.0.bias", nil); err != nil {
-		return err
-	}
-	if w.features_2, err = rt.LoadConv(f, &features_2Conv, "features.2.weight", "features.2.bias", nil); err != nil {
-		return err
-	}
-	if w.features_5, err = rt.LoadConv(f, &features_5Conv, "features.5.weight", "features.5.bias", nil); err != nil {
-		return err
-	}
-	if w.features_7, err = rt.LoadConv(f, &features_7Conv, "features.7.weight", "features.7.bias", nil); err != nil {
-		return err
-	}
-	if w.features_10, err = rt.LoadConv(f, &features_10Conv, "features.10.weight", "features.10.bias", nil); err != nil {
-		return err
-	}
-	if w.features_12, err = rt.LoadConv(f, &features_12Conv, "features.12.weight", "features.12.bias", nil); err != nil {
-		return err
-	}
-	if w.features_14, err = rt.LoadConv(f, &features_14Conv, "features.14.weight", "features.14.bias", nil); err != nil {
-		return err
-	}
-	if w.features_16, err = rt.LoadConv(f, &features_16Conv, "features.16.weight", "features.16.bias", nil); err != nil {
-		return err
-	}
-	if w.features_19, err = rt.LoadConv(f, &features_19Conv, "features.19.weight", "features.19.bias", nil); err != nil {
-		return err
-	}
-	if w.features_21, err = rt.LoadConv(f, &features_21Conv, "features.21.weight", "features.21.bias", nil); err != nil {
-		return err
-	}
-	if w.features_23, err = rt.LoadConv(f, &features_23Conv, "features.23.weight", "features.23.bias", nil); err != nil {
-		return err
-	}
-	if w.features_25, err = rt.LoadConv(f, &features_25Conv, "features.25.weight", "features.25.bias", nil); err != nil {
-		return err
-	}
-	if w.features_28, err = rt.LoadConv(f, &features_28Conv, "features.28.weight", "features.28.bias", nil); err != nil {
-		return err
-	}
-	if w.features_30, err = rt.LoadConv(f, &features_30Conv, "features.30.weight", "features.30.bias", nil); err != nil {
-		return err
-	}
-	if w.features_32, err = rt.LoadConv(f, &features_32Conv, "features.32.weight", "features.32.bias", nil); err != nil {
-		return err
-	}
-	if w.features_34, err = rt.LoadConv(f, &features_34Conv, "features.34.weight", "features.34.bias", nil); err != nil {
-		return err
-	}
-	if w.classifier_0, err = rt.LoadLinear(f, &classifier_0Linear, "classifier.0.weight", "classifier.0.bias", nil); err != nil {
-		return err
-	}
-	if w.classifier_3, err = rt.LoadLinear(f, &classifier_3Linear, "classifier.3.weight", "classifier.3.bias", nil); err != nil {
-		return err
-	}
-	if w.classifier_6, err = rt.LoadLinear(f, &classifier_6Linear, "classifier.6.weight", "classifier.6.bias", nil); err != nil {
-		return err
-	}
-	return nil
+// load reads, folds and packs every layer's weights, up to threads layers at a time.
+func (w *weights) load(f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.features_0, err = rt.LoadConv(f, &features_0Conv, "features.0.weight", "features.0.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_2, err = rt.LoadConv(f, &features_2Conv, "features.2.weight", "features.2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_5, err = rt.LoadConv(f, &features_5Conv, "features.5.weight", "features.5.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_7, err = rt.LoadConv(f, &features_7Conv, "features.7.weight", "features.7.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_10, err = rt.LoadConv(f, &features_10Conv, "features.10.weight", "features.10.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_12, err = rt.LoadConv(f, &features_12Conv, "features.12.weight", "features.12.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_14, err = rt.LoadConv(f, &features_14Conv, "features.14.weight", "features.14.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_16, err = rt.LoadConv(f, &features_16Conv, "features.16.weight", "features.16.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_19, err = rt.LoadConv(f, &features_19Conv, "features.19.weight", "features.19.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_21, err = rt.LoadConv(f, &features_21Conv, "features.21.weight", "features.21.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_23, err = rt.LoadConv(f, &features_23Conv, "features.23.weight", "features.23.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_25, err = rt.LoadConv(f, &features_25Conv, "features.25.weight", "features.25.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_28, err = rt.LoadConv(f, &features_28Conv, "features.28.weight", "features.28.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_30, err = rt.LoadConv(f, &features_30Conv, "features.30.weight", "features.30.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_32, err = rt.LoadConv(f, &features_32Conv, "features.32.weight", "features.32.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_34, err = rt.LoadConv(f, &features_34Conv, "features.34.weight", "features.34.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_0, err = rt.LoadLinear(f, &classifier_0Linear, "classifier.0.weight", "classifier.0.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_3, err = rt.LoadLinear(f, &classifier_3Linear, "classifier.3.weight", "classifier.3.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_6, err = rt.LoadLinear(f, &classifier_6Linear, "classifier.6.weight", "classifier.6.bias", nil)
+			return
+		},
+	})
 }
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
@@ -429,7 +450,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f); err != nil {
+	if err := n.w.load(f, o.Threads); err != nil {
 		return nil, fmt.Errorf("vgg19: %w", err)
 	}
 	return n, nil

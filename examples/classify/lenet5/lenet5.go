@@ -96,7 +96,7 @@ var fc1Linear = kernels.Linear{In: 400, Out: 120, Act: kernels.ActReLU}
 // flatten#5 [400] -> [120]
 // then relu
 func (n *Net) fc1(a *rt.Arena) {
-	fc1Linear.Run(a.Buf[1600:2000], a.Buf[0:120], n.w.fc1)
+	a.Linear(&fc1Linear, a.Buf[1600:2000], a.Buf[0:120], n.w.fc1)
 }
 
 var fc2Linear = kernels.Linear{In: 120, Out: 84, Act: kernels.ActReLU}
@@ -105,7 +105,7 @@ var fc2Linear = kernels.Linear{In: 120, Out: 84, Act: kernels.ActReLU}
 // fc1 [120] -> [84]
 // then relu
 func (n *Net) fc2(a *rt.Arena) {
-	fc2Linear.Run(a.Buf[0:120], a.Buf[128:212], n.w.fc2)
+	a.Linear(&fc2Linear, a.Buf[0:120], a.Buf[128:212], n.w.fc2)
 }
 
 var fc3Linear = kernels.Linear{In: 84, Out: 10, Act: kernels.ActNone}
@@ -113,7 +113,7 @@ var fc3Linear = kernels.Linear{In: 84, Out: 10, Act: kernels.ActNone}
 // fc3: linear 84 -> 10 bias true
 // fc2 [84] -> [10]
 func (n *Net) fc3(a *rt.Arena) {
-	fc3Linear.Run(a.Buf[128:212], a.Buf[0:10], n.w.fc3)
+	a.Linear(&fc3Linear, a.Buf[128:212], a.Buf[0:10], n.w.fc3)
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -129,23 +129,30 @@ type weights struct {
 	fc3   *kernels.LinearWeights
 }
 
-func (w *weights) load(f *rt.File) (err error) {
-	if w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "conv1.bias", nil); err != nil {
-		return err
-	}
-	if w.conv2, err = rt.LoadConv(f, &conv2Conv, "conv2.weight", "conv2.bias", nil); err != nil {
-		return err
-	}
-	if w.fc1, err = rt.LoadLinear(f, &fc1Linear, "fc1.weight", "fc1.bias", nil); err != nil {
-		return err
-	}
-	if w.fc2, err = rt.LoadLinear(f, &fc2Linear, "fc2.weight", "fc2.bias", nil); err != nil {
-		return err
-	}
-	if w.fc3, err = rt.LoadLinear(f, &fc3Linear, "fc3.weight", "fc3.bias", nil); err != nil {
-		return err
-	}
-	return nil
+// load reads, folds and packs every layer's weights, up to threads layers at a time.
+func (w *weights) load(f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "conv1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.conv2, err = rt.LoadConv(f, &conv2Conv, "conv2.weight", "conv2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc1, err = rt.LoadLinear(f, &fc1Linear, "fc1.weight", "fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc2, err = rt.LoadLinear(f, &fc2Linear, "fc2.weight", "fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc3, err = rt.LoadLinear(f, &fc3Linear, "fc3.weight", "fc3.bias", nil)
+			return
+		},
+	})
 }
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
@@ -191,7 +198,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f); err != nil {
+	if err := n.w.load(f, o.Threads); err != nil {
 		return nil, fmt.Errorf("lenet5: %w", err)
 	}
 	return n, nil
