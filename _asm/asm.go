@@ -42,6 +42,7 @@ var sets = map[string]func(){
 	"gemm": gemmSet,
 	"pool": poolSet,
 	"gemv": gemvSet,
+	"dw":   dwSet,
 }
 
 func main() {

@@ -118,43 +118,49 @@ func (r *dwRow) taps(dst, src, w []float32) {
 	}
 }
 
-// The kernels: dst[x] += sum_j w[j]*src[x*stride+j], with src holding every value read.
+// The kernels: dst[x] += sum_j w[j]*src[x*stride+j], with src holding every value read. The SIMD
+// kernel of the active level computes the leading whole vectors of outputs, Go the rest; which
+// outputs that is depends only on the row's geometry, so RunPart stays exact.
 
 func dwRow3s1(dst, src, w []float32) {
+	i := dwRowSIMD(3, 1, dst, src, w)
 	w = w[:3]
 	w0, w1, w2 := w[0], w[1], w[2]
 	n := len(dst)
 	s0, s1, s2 := src[0:n], src[1:n+1], src[2:n+2]
-	for x := range dst {
+	for x := i; x < n; x++ {
 		dst[x] += w0*s0[x] + w1*s1[x] + w2*s2[x]
 	}
 }
 
 func dwRow5s1(dst, src, w []float32) {
+	i := dwRowSIMD(5, 1, dst, src, w)
 	w = w[:5]
 	w0, w1, w2, w3, w4 := w[0], w[1], w[2], w[3], w[4]
 	n := len(dst)
 	s0, s1, s2, s3, s4 := src[0:n], src[1:n+1], src[2:n+2], src[3:n+3], src[4:n+4]
-	for x := range dst {
+	for x := i; x < n; x++ {
 		dst[x] += w0*s0[x] + w1*s1[x] + w2*s2[x] + w3*s3[x] + w4*s4[x]
 	}
 }
 
 func dwRow3s2(dst, src, w []float32) {
+	i := dwRowSIMD(3, 2, dst, src, w)
 	w = w[:3]
 	w0, w1, w2 := w[0], w[1], w[2]
 	src = src[:2*len(dst)+1]
-	for x := range dst {
+	for x := i; x < len(dst); x++ {
 		s := src[2*x : 2*x+3]
 		dst[x] += w0*s[0] + w1*s[1] + w2*s[2]
 	}
 }
 
 func dwRow5s2(dst, src, w []float32) {
+	i := dwRowSIMD(5, 2, dst, src, w)
 	w = w[:5]
 	w0, w1, w2, w3, w4 := w[0], w[1], w[2], w[3], w[4]
 	src = src[:2*len(dst)+3]
-	for x := range dst {
+	for x := i; x < len(dst); x++ {
 		s := src[2*x : 2*x+5]
 		dst[x] += w0*s[0] + w1*s[1] + w2*s[2] + w3*s[3] + w4*s[4]
 	}
