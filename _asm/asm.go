@@ -39,10 +39,11 @@ const (
 
 // sets are the kernel groups, by the name -set gives.
 var sets = map[string]func(){
-	"gemm": gemmSet,
-	"pool": poolSet,
-	"gemv": gemvSet,
-	"dw":   dwSet,
+	"gemm":    gemmSet,
+	"pool":    poolSet,
+	"gemv":    gemvSet,
+	"dw":      dwSet,
+	"eltwise": eltwiseSet,
 }
 
 func main() {
