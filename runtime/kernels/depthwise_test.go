@@ -52,7 +52,8 @@ func BenchmarkDepthwise(b *testing.B) {
 }
 
 // TestDepthwiseRows sweeps the depthwise row kernels' shapes (3x3 and 5x5, stride 1 and 2,
-// EfficientNet's paddings) over widths across the vector lengths at every level: against the
+// EfficientNet's paddings) over widths across the vector lengths at every level, flat and row by
+// row: against the
 // reference with guards (testConv), and RunPart against Run bit for bit.
 func TestDepthwiseRows(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
@@ -60,12 +61,13 @@ func TestDepthwiseRows(t *testing.T) {
 		for _, k := range []int{3, 5} {
 			for _, s := range []int{1, 2} {
 				for _, pads := range [][2]int{{k / 2, k / 2}, {0, 1}, {k/2 - 1, k / 2}} {
-					for _, w := range []int{1, 2, 5, 8, 9, 15, 16, 17, 18, 31, 33, 34, 35, 36, 37, 40, 56, 67, 112} {
+					for _, w := range []int{1, 2, 5, 8, 9, 15, 16, 17, 18, 19, 31, 33, 34, 35, 36, 37, 40, 56, 67, 112, 113} {
 						pl, pr := pads[0], pads[1]
 						if w+pl+pr < k {
 							continue
 						}
-						c := convCase(3, 4, w, 3, k, k, s, s, pl, pl, pr, pr, 1, 1, 3, allActs[(w+k)%len(allActs)])
+						// Height 4: small planes run flat (runDepthwiseFlat); 120: row by row.
+						c := convCase(3, 4+116*(w%2), w, 3, k, k, s, s, pl, pl, pr, pr, 1, 1, 3, allActs[(w+k)%len(allActs)])
 						if c.Validate() != nil || c.algo() != algoDepthwise {
 							continue
 						}
