@@ -39,9 +39,11 @@ const (
 
 // sets are the kernel groups, by the name -set gives.
 var sets = map[string]func(){
-	"gemm": gemmSet,
-	"pool": poolSet,
-	"gemv": gemvSet,
+	"gemm":    gemmSet,
+	"pool":    poolSet,
+	"gemv":    gemvSet,
+	"dw":      dwSet,
+	"eltwise": eltwiseSet,
 }
 
 func main() {

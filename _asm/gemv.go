@@ -60,18 +60,8 @@ func gemv(l vecLevel, rows int) {
 	Comment("reduce each row's accumulators to sums[r]")
 	s := Load(Param("sums"), GP64())
 	for k := range rows {
-		a, b := r[2*k], r[2*k+1]
-		VADDPS(b, a, a)
-		if l.vl == 16 {
-			VEXTRACTF64X4(U8(1), a, r[10].AsY())
-			VADDPS(r[10].AsY(), a.AsY(), a.AsY())
-		}
-		VEXTRACTF128(U8(1), a.AsY(), r[10].AsX())
-		VADDPS(r[10].AsX(), a.AsX(), a.AsX())
-		VMOVHLPS(a.AsX(), a.AsX(), r[10].AsX())
-		VADDPS(r[10].AsX(), a.AsX(), a.AsX())
-		VMOVSHDUP(a.AsX(), r[10].AsX())
-		VADDSS(r[10].AsX(), a.AsX(), a.AsX())
+		a := r[2*k]
+		reduce(l, a, r[2*k+1], r[10])
 		VMOVSS(a.AsX(), Mem{Base: s, Disp: 4 * k})
 	}
 	VZEROUPPER()

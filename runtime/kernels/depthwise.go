@@ -8,6 +8,12 @@ func (c *Conv) runDepthwise(ch0, ch1 int, in, out []float32, w *ConvWeights, res
 	H, W, OH, OW := c.InH, c.InW, c.OutH, c.OutW
 	KH, KW := c.KH, c.KW
 	r := dwRowOf(c)
+	var buf [dwFlatLen]float32
+	if (KW == 3 || KW == 5) && r.dil == 1 && r.stride == 1 && c.StrideH == 1 && c.DilH == 1 &&
+		(OH+KH-1)*(OW+KW-1)+OH*(OW+KW-1) <= len(buf) {
+		c.runDepthwiseFlat(ch0, ch1, in, out, w, residual, buf[:])
+		return
+	}
 	for ch := ch0; ch < ch1; ch++ {
 		plane := in[ch*H*W : (ch+1)*H*W]
 		wk := w.w[ch*KH*KW : (ch+1)*KH*KW]
@@ -35,6 +41,62 @@ func (c *Conv) runDepthwise(ch0, ch1 int, in, out []float32, w *ConvWeights, res
 			}
 			Apply(c.Act, orow)
 		}
+	}
+}
+
+// dwFlatLen is the size of runDepthwiseFlat's buffer on the stack, in floats.
+const dwFlatLen = 4096
+
+// runDepthwiseFlat is runDepthwise for stride 1 on small planes (EfficientNet's 28x28 down to
+// 7x7, whose rows are too short for the SIMD kernels): each channel is copied into a plane framed
+// by zeros, of width Wp = OutW+KW-1, and each kernel row is then one call of the row kernel over
+// the whole plane, as if it were a single row of OutH*Wp outputs (the last KW-1 columns of each
+// row are not outputs and are dropped). The padding adds exact zeros, so each output is the sum
+// runDepthwise would compute, in the same order.
+func (c *Conv) runDepthwiseFlat(ch0, ch1 int, in, out []float32, w *ConvWeights, residual []float32, buf []float32) {
+	H, W, OH, OW := c.InH, c.InW, c.OutH, c.OutW
+	KH, KW := c.KH, c.KW
+	hp, wp := OH+KH-1, OW+KW-1
+	pad, acc := buf[:hp*wp], buf[hp*wp:hp*wp+OH*wp]
+	clear(pad) // the frame stays zero: every channel writes the same interior
+	n := (OH-1)*wp + OW
+	for ch := ch0; ch < ch1; ch++ {
+		plane := in[ch*H*W : (ch+1)*H*W]
+		for y := range H {
+			if py := y + c.PadT; py < hp {
+				cols := min(W, wp-c.PadL)
+				copy(pad[py*wp+c.PadL:py*wp+c.PadL+cols], plane[y*W:y*W+cols])
+			}
+		}
+		b := w.bias[ch]
+		o := ch * OH * OW
+		for y := range OH {
+			arow := acc[y*wp : (y+1)*wp]
+			if residual != nil {
+				for x, v := range residual[o+y*OW : o+(y+1)*OW] {
+					arow[x] = v + b
+				}
+			} else {
+				for x := range OW {
+					arow[x] = b
+				}
+			}
+			clear(arow[OW:])
+		}
+		wk := w.w[ch*KH*KW : (ch+1)*KH*KW]
+		for i := range KH {
+			// Direct calls: buf would escape through r.kernel.
+			if KW == 3 {
+				dwRow3s1(acc[:n], pad[i*wp:], wk[i*KW:(i+1)*KW])
+			} else {
+				dwRow5s1(acc[:n], pad[i*wp:], wk[i*KW:(i+1)*KW])
+			}
+		}
+		oplane := out[o : o+OH*OW]
+		for y := range OH {
+			copy(oplane[y*OW:(y+1)*OW], acc[y*wp:y*wp+OW])
+		}
+		Apply(c.Act, oplane)
 	}
 }
 
@@ -118,43 +180,49 @@ func (r *dwRow) taps(dst, src, w []float32) {
 	}
 }
 
-// The kernels: dst[x] += sum_j w[j]*src[x*stride+j], with src holding every value read.
+// The kernels: dst[x] += sum_j w[j]*src[x*stride+j], with src holding every value read. The SIMD
+// kernel of the active level computes the leading whole vectors of outputs, Go the rest; which
+// outputs that is depends only on the row's geometry, so RunPart stays exact.
 
 func dwRow3s1(dst, src, w []float32) {
+	i := dwRowSIMD(3, 1, dst, src, w)
 	w = w[:3]
 	w0, w1, w2 := w[0], w[1], w[2]
 	n := len(dst)
 	s0, s1, s2 := src[0:n], src[1:n+1], src[2:n+2]
-	for x := range dst {
+	for x := i; x < n; x++ {
 		dst[x] += w0*s0[x] + w1*s1[x] + w2*s2[x]
 	}
 }
 
 func dwRow5s1(dst, src, w []float32) {
+	i := dwRowSIMD(5, 1, dst, src, w)
 	w = w[:5]
 	w0, w1, w2, w3, w4 := w[0], w[1], w[2], w[3], w[4]
 	n := len(dst)
 	s0, s1, s2, s3, s4 := src[0:n], src[1:n+1], src[2:n+2], src[3:n+3], src[4:n+4]
-	for x := range dst {
+	for x := i; x < n; x++ {
 		dst[x] += w0*s0[x] + w1*s1[x] + w2*s2[x] + w3*s3[x] + w4*s4[x]
 	}
 }
 
 func dwRow3s2(dst, src, w []float32) {
+	i := dwRowSIMD(3, 2, dst, src, w)
 	w = w[:3]
 	w0, w1, w2 := w[0], w[1], w[2]
 	src = src[:2*len(dst)+1]
-	for x := range dst {
+	for x := i; x < len(dst); x++ {
 		s := src[2*x : 2*x+3]
 		dst[x] += w0*s[0] + w1*s[1] + w2*s[2]
 	}
 }
 
 func dwRow5s2(dst, src, w []float32) {
+	i := dwRowSIMD(5, 2, dst, src, w)
 	w = w[:5]
 	w0, w1, w2, w3, w4 := w[0], w[1], w[2], w[3], w[4]
 	src = src[:2*len(dst)+3]
-	for x := range dst {
+	for x := i; x < len(dst); x++ {
 		s := src[2*x : 2*x+5]
 		dst[x] += w0*s[0] + w1*s[1] + w2*s[2] + w3*s[3] + w4*s[4]
 	}

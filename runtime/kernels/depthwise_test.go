@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -48,4 +49,47 @@ func BenchmarkDepthwise(b *testing.B) {
 			reportGFLOPS(b, 2*float64(len(out)*k), cpu)
 		})
 	}
+}
+
+// TestDepthwiseRows sweeps the depthwise row kernels' shapes (3x3 and 5x5, stride 1 and 2,
+// EfficientNet's paddings) over widths across the vector lengths at every level, flat and row by
+// row: against the
+// reference with guards (testConv), and RunPart against Run bit for bit.
+func TestDepthwiseRows(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(45, 46))
+		for _, k := range []int{3, 5} {
+			for _, s := range []int{1, 2} {
+				for _, pads := range [][2]int{{k / 2, k / 2}, {0, 1}, {k/2 - 1, k / 2}} {
+					for _, w := range []int{1, 2, 5, 8, 9, 15, 16, 17, 18, 19, 31, 33, 34, 35, 36, 37, 40, 56, 67, 112, 113} {
+						pl, pr := pads[0], pads[1]
+						if w+pl+pr < k {
+							continue
+						}
+						// Height 4: small planes run flat (runDepthwiseFlat); 120: row by row.
+						c := convCase(3, 4+116*(w%2), w, 3, k, k, s, s, pl, pl, pr, pr, 1, 1, 3, allActs[(w+k)%len(allActs)])
+						if c.Validate() != nil || c.algo() != algoDepthwise {
+							continue
+						}
+						testConv(t, rng, c, w%2 == 0, w%3 != 0)
+						pw, err := c.Pack(randSlice(rng, c.OutC*k*k), randSlice(rng, c.OutC))
+						if err != nil {
+							t.Fatal(err)
+						}
+						in := randSlice(rng, c.InC*c.InH*c.InW)
+						want, got := make([]float32, c.OutC*c.OutH*c.OutW), make([]float32, c.OutC*c.OutH*c.OutW)
+						c.Run(in, want, pw, nil, nil)
+						for part := range 3 {
+							c.RunPart(part, 3, in, got, pw, nil, nil)
+						}
+						for i := range want {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%+v: RunPart [%d] = %v, Run %v", c, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
 }

@@ -61,3 +61,5 @@ package kernels
 //go:generate go run -C ../../_asm . -set gemm -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set pool -out ../runtime/kernels/pool_amd64.s -stubs ../runtime/kernels/pool_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set gemv -out ../runtime/kernels/gemv_amd64.s -stubs ../runtime/kernels/gemv_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set dw -out ../runtime/kernels/dw_amd64.s -stubs ../runtime/kernels/dw_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set eltwise -out ../runtime/kernels/eltwise_amd64.s -stubs ../runtime/kernels/eltwise_stub_amd64.go -pkg kernels

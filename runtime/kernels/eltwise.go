@@ -99,8 +99,8 @@ func MulChannel(c, hw int, x, s, out []float32) {
 		dst := out[ch*hw : (ch+1)*hw]
 		src = src[:len(dst)]
 		sv := s[ch]
-		for i, v := range src {
-			dst[i] = v * sv
+		for i := scaleSIMD(dst, src, sv); i < len(dst); i++ {
+			dst[i] = src[i] * sv
 		}
 	}
 }

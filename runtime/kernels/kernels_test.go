@@ -714,6 +714,36 @@ func TestLRN(t *testing.T) {
 	}
 }
 
+// TestChannelKernels runs MulChannel (also in place) and GlobalAvgPool at every level over plane
+// sizes across the SIMD kernels' vector multiples, with guards.
+func TestChannelKernels(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(47, 48))
+		const c = 3
+		for _, hw := range []int{1, 7, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 196, 785, 3136} {
+			xBuf, x := randGuarded(rng, c*hw)
+			scale := randSlice(rng, c)
+			want, wantAvg, mag := make([]float64, c*hw), make([]float64, c), make([]float64, c)
+			for i, v := range x {
+				want[i] = float64(v) * float64(scale[i/hw])
+				wantAvg[i/hw] += float64(v) / float64(hw)
+				mag[i/hw] += math.Abs(float64(v)) / float64(hw)
+			}
+			outBuf, out := guarded(c*hw, nil)
+			MulChannel(c, hw, x, scale, out)
+			checkClose(t, fmt.Sprint("MulChannel hw=", hw), out, want, nil, 1)
+			checkGuards(t, "MulChannel", outBuf)
+			avgBuf, avg := guarded(c, nil)
+			GlobalAvgPool(c, hw, x, avg)
+			checkClose(t, fmt.Sprint("GlobalAvgPool hw=", hw), avg, wantAvg, mag, hw)
+			checkGuards(t, "GlobalAvgPool", avgBuf)
+			MulChannel(c, hw, x, scale, x)
+			checkClose(t, fmt.Sprint("MulChannel in place hw=", hw), x, want, nil, 1)
+			checkGuards(t, "MulChannel in place", xBuf)
+		}
+	})
+}
+
 func TestElementwise(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	const c, hw = 5, 13

@@ -269,9 +269,10 @@ func GlobalAvgPool(c, hw int, in, out []float32) {
 	}
 	for ch := range c {
 		// Four partial sums: shorter dependency chains and less rounding drift on big planes.
+		// The SIMD level sums the leading whole vectors its way, Go the rest.
 		s := in[ch*hw : (ch+1)*hw]
-		var a0, a1, a2, a3 float32
-		i := 0
+		a0, i := sumSIMD(s)
+		var a1, a2, a3 float32
 		for ; i+3 < len(s); i += 4 {
 			a0 += s[i]
 			a1 += s[i+1]
