@@ -15,6 +15,12 @@
 // VMASKMOVPS for AVX2). One call is one micro-tile over at most a few hundred k steps, a few
 // microseconds, so the Go scheduler can preempt between calls.
 //
+// A flags word selects a convolution's epilogue (the bits are runtime/kernels' epi* constants):
+// epiInit (the first kc block) starts the tile from bias[row] (+ the residual tile res, epiRes,
+// leading dimension ldc) instead of reading C, so the caller need not pre-fill C; epiReLU or
+// epiReLU6 (the last kc block) clamp the tile before the store, so no separate pass runs over
+// the output. Flags 0 is plain C += A*B.
+//
 // The AVX2 kernels use only VEX encodings and the registers Y0-Y15, so they run on CPUs (and
 // OSes) without AVX-512; a test in runtime/kernels checks this on the generated file.
 package main
@@ -35,6 +41,16 @@ const (
 	mr256  = 6  // rows of the AVX2 micro-tile
 	nr256  = 16 // columns: two ymm
 	unroll = 4  // k steps per loop iteration
+)
+
+// The epilogue flags: runtime/kernels' epiInit, epiRes, epiReLU, epiReLU6.
+const (
+	epiInit  = 1
+	epiRes   = 2
+	epiReLU  = 4
+	epiReLU6 = 8
+
+	six = 0x40c00000 // float32 6, ReLU6's bound
 )
 
 // sets are the kernel groups, by the name -set gives.
@@ -78,14 +94,15 @@ var ymm = []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y
 // the B row in Z28/Z29, broadcasts of A alternating in Z30/Z31.
 func sgemmAVX512(mr int) {
 	name := fmt.Sprintf("sgemmAVX512x%d", mr)
-	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float32, ldc int, mask uint32)")
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float32, ldc int, mask uint32, flags uint, bias, res *float32)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s adds the product of the packed panels a (kc x %d, rows 0..%d used) and b (kc x %d)", name, mr512, mr-1, nr512),
-		fmt.Sprintf("to the %d x %d tile at c (leading dimension ldc); bit j of mask enables column j.", mr, nr512))
+		fmt.Sprintf("to the %d x %d tile at c (leading dimension ldc), with the epilogue flags selects; bit j of", mr, nr512),
+		"mask enables column j.")
 	kc := Load(Param("kc"), GP64())
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
-	prefetchC(mr, 2)
+	prefetchC(name, mr, 2)
 	acc := zmm[:2*mr]
 	b0, b1 := Z28, Z29
 	bc := []VecPhysical{Z30, Z31}
@@ -104,42 +121,46 @@ func sgemmAVX512(mr int) {
 	}
 	kLoops(name, kc, a, b, 4*mr512, 4*nr512, step)
 
-	Comment("C += accumulators, columns masked")
-	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
 	m := Load(Param("mask"), GP32())
 	KMOVW(m, K1)
 	SHRL(U8(16), m)
 	KMOVW(m, K2)
-	for r := range mr {
-		VMOVUPS_Z(Mem{Base: c}, K1, b0)
-		VMOVUPS_Z(Mem{Base: c, Disp: 64}, K2, b1)
-		VADDPS(b0, acc[2*r], acc[2*r])
-		VADDPS(b1, acc[2*r+1], acc[2*r+1])
-		VMOVUPS(acc[2*r], K1, Mem{Base: c})
-		VMOVUPS(acc[2*r+1], K2, Mem{Base: c, Disp: 64})
-		if r < mr-1 {
-			ADDQ(ldc, c)
-		}
-	}
+	flags := Load(Param("flags"), GP64())
+	k := []Op{K1, K2}
+	epilogue(name, mr, acc, flags, ldc, epilogueOps{
+		load: func(p Register, h int, t VecPhysical) { VMOVUPS_Z(Mem{Base: p, Disp: 64 * h}, k[h], t) },
+		store: func(p Register, h int, v VecPhysical) {
+			VMOVUPS(v, k[h], Mem{Base: p, Disp: 64 * h})
+		},
+		zero: func(t VecPhysical) { VPXORD(t, t, t) },
+		six: func(t VecPhysical) {
+			s := GP32()
+			MOVL(U32(six), s)
+			VPBROADCASTD(s, t)
+		},
+		tr: Z28, tb: Z29,
+	})
 	VZEROUPPER()
 	RET()
 }
 
 // sgemmAVX2 generates sgemmAVX2x<mr>: accumulators Y0..Y(2mr-1), the B row in Y12/Y13,
 // broadcasts of A alternating in Y14/Y15. Columns: all 16 when nr == 16, else the first nr
-// through VMASKMOVPS with the masks at mask (two ymm: -1 for a column in the tile, 0 past it).
+// through VMASKMOVPS with the masks at mask (two ymm: -1 for a column in the tile, 0 past it),
+// which then take Y12/Y13.
 func sgemmAVX2(mr int) {
 	name := fmt.Sprintf("sgemmAVX2x%d", mr)
-	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float32, ldc int, nr int, mask *int32)")
+	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float32, ldc int, nr int, mask *int32, flags uint, bias, res *float32)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s adds the product of the packed panels a (kc x %d, rows 0..%d used) and b (kc x %d)", name, mr256, mr-1, nr256),
-		fmt.Sprintf("to the %d x nr tile at c (leading dimension ldc); mask[0:16] is -1 for the columns below nr, 0 after.", mr))
+		fmt.Sprintf("to the %d x nr tile at c (leading dimension ldc), with the epilogue flags selects; mask[0:16]", mr),
+		"is -1 for the columns below nr, 0 after.")
 	kc := Load(Param("kc"), GP64())
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
-	prefetchC(mr, 1)
+	prefetchC(name, mr, 1)
 	acc := ymm[:2*mr]
 	b0, b1 := Y12, Y13
 	bc := []VecPhysical{Y14, Y15}
@@ -158,61 +179,153 @@ func sgemmAVX2(mr int) {
 	}
 	kLoops(name, kc, a, b, 4*mr256, 4*nr256, step)
 
-	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(U8(2), ldc)
+	flags := Load(Param("flags"), GP64())
 	nr := Load(Param("nr"), GP64())
+	ops := epilogueOps{
+		load:  func(p Register, h int, t VecPhysical) { VMOVUPS(Mem{Base: p, Disp: 32 * h}, t) },
+		store: func(p Register, h int, v VecPhysical) { VMOVUPS(v, Mem{Base: p, Disp: 32 * h}) },
+		zero:  func(t VecPhysical) { VXORPS(t, t, t) },
+		six: func(t VecPhysical) {
+			s := GP32()
+			MOVL(U32(six), s)
+			VMOVD(s, t.AsX())
+			VBROADCASTSS(t.AsX(), t)
+		},
+		tr: Y14, tb: Y15,
+	}
 	CMPQ(nr, U8(nr256))
 	JNE(LabelRef(name + "_partial"))
-	Comment("C += accumulators, all 16 columns")
-	for r := range mr {
-		VADDPS(Mem{Base: c}, acc[2*r], acc[2*r])
-		VADDPS(Mem{Base: c, Disp: 32}, acc[2*r+1], acc[2*r+1])
-		VMOVUPS(acc[2*r], Mem{Base: c})
-		VMOVUPS(acc[2*r+1], Mem{Base: c, Disp: 32})
-		if r < mr-1 {
-			ADDQ(ldc, c)
-		}
-	}
+	Comment("all 16 columns")
+	epilogue(name+"_full", mr, acc, flags, ldc, ops)
 	VZEROUPPER()
 	RET()
 
 	Label(name + "_partial")
-	Comment("C += accumulators, the first nr columns")
+	Comment("the first nr columns")
 	mp := Load(Param("mask"), GP64())
-	m0, m1 := Y12, Y13
-	VMOVUPS(Mem{Base: mp}, m0)
-	VMOVUPS(Mem{Base: mp, Disp: 32}, m1)
-	for r := range mr {
-		VMASKMOVPS(Mem{Base: c}, m0, Y14)
-		VMASKMOVPS(Mem{Base: c, Disp: 32}, m1, Y15)
-		VADDPS(Y14, acc[2*r], acc[2*r])
-		VADDPS(Y15, acc[2*r+1], acc[2*r+1])
-		VMASKMOVPS(acc[2*r], m0, Mem{Base: c})
-		VMASKMOVPS(acc[2*r+1], m1, Mem{Base: c, Disp: 32})
-		if r < mr-1 {
-			ADDQ(ldc, c)
-		}
-	}
+	m := []VecPhysical{Y12, Y13}
+	VMOVUPS(Mem{Base: mp}, m[0])
+	VMOVUPS(Mem{Base: mp, Disp: 32}, m[1])
+	ops.load = func(p Register, h int, t VecPhysical) { VMASKMOVPS(Mem{Base: p, Disp: 32 * h}, m[h], t) }
+	ops.store = func(p Register, h int, v VecPhysical) { VMASKMOVPS(v, m[h], Mem{Base: p, Disp: 32 * h}) }
+	epilogue(name+"_part", mr, acc, flags, ldc, ops)
 	VZEROUPPER()
 	RET()
 }
 
-// prefetchC prefetches the tile of C (mr rows of lines cache lines) into L1 before the k loop,
-// so that its rows, often 4 KiB apart in a big matrix, arrive while the tile is computed.
-func prefetchC(mr, lines int) {
-	Comment("prefetch the tile of C")
+// epilogueOps are the level- and mask-specific pieces of epilogue: load and store move half h
+// (0 or 1) of a tile row between memory at p and a register, zero and six fill a register with 0
+// or 6, and tr and tb are the two registers free after the k loop.
+type epilogueOps struct {
+	load, store func(p Register, h int, v VecPhysical)
+	zero, six   func(t VecPhysical)
+	tr, tb      VecPhysical
+}
+
+// epilogue emits what follows the k loop: combine the accumulators acc (row r in acc[2r],
+// acc[2r+1]) with C (flags 0), or with the bias and residual (epiInit, epiRes), clamp them
+// (epiReLU, epiReLU6) and store them to C. Labels start with name.
+//
+// The additions are the pure-Go twin's: C + acc, bias + acc, (res + bias) + acc. The clamps put
+// the accumulator in VMAXPS/VMINPS's second source (the first operand in Go's order), the one
+// they return when either is NaN, so NaN stays NaN as in PyTorch.
+func epilogue(name string, mr int, acc []VecPhysical, flags, ldc Register, o epilogueOps) {
+	TESTQ(U32(epiInit), flags)
+	JNZ(LabelRef(name + "_init"))
+	Comment("C + accumulators")
 	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(U8(2), ldc)
 	for r := range mr {
-		for l := range lines {
-			PREFETCHT0(Mem{Base: c, Disp: 64 * l})
+		for h := range 2 {
+			o.load(c, h, o.tr)
+			VADDPS(o.tr, acc[2*r+h], acc[2*r+h])
 		}
 		if r < mr-1 {
 			ADDQ(ldc, c)
 		}
 	}
+	JMP(LabelRef(name + "_act"))
+
+	Label(name + "_init")
+	bias := Load(Param("bias"), GP64())
+	TESTQ(U32(epiRes), flags)
+	JNZ(LabelRef(name + "_res"))
+	Comment("bias + accumulators")
+	for r := range mr {
+		VBROADCASTSS(Mem{Base: bias, Disp: 4 * r}, o.tb)
+		VADDPS(o.tb, acc[2*r], acc[2*r])
+		VADDPS(o.tb, acc[2*r+1], acc[2*r+1])
+	}
+	JMP(LabelRef(name + "_act"))
+
+	Label(name + "_res")
+	Comment("(residual + bias) + accumulators")
+	res := Load(Param("res"), GP64())
+	for r := range mr {
+		VBROADCASTSS(Mem{Base: bias, Disp: 4 * r}, o.tb)
+		for h := range 2 {
+			o.load(res, h, o.tr)
+			VADDPS(o.tb, o.tr, o.tr)
+			VADDPS(o.tr, acc[2*r+h], acc[2*r+h])
+		}
+		if r < mr-1 {
+			ADDQ(ldc, res)
+		}
+	}
+
+	Label(name + "_act")
+	TESTQ(U32(epiReLU|epiReLU6), flags)
+	JZ(LabelRef(name + "_store"))
+	Comment("ReLU: max(x, 0)")
+	o.zero(o.tb)
+	for _, v := range acc {
+		VMAXPS(v, o.tb, v)
+	}
+	TESTQ(U32(epiReLU6), flags)
+	JZ(LabelRef(name + "_store"))
+	Comment("ReLU6: min(x, 6)")
+	o.six(o.tr)
+	for _, v := range acc {
+		VMINPS(v, o.tr, v)
+	}
+
+	Label(name + "_store")
+	cs := Load(Param("c"), GP64())
+	for r := range mr {
+		for h := range 2 {
+			o.store(cs, h, acc[2*r+h])
+		}
+		if r < mr-1 {
+			ADDQ(ldc, cs)
+		}
+	}
+}
+
+// prefetchC prefetches the tile of C (mr rows of lines cache lines) into L1 before the k loop,
+// so that its rows, often 4 KiB apart in a big matrix, arrive while the tile is computed; and
+// the residual tile too when the epilogue reads one.
+func prefetchC(name string, mr, lines int) {
+	Comment("prefetch the tile of C")
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	rows := func(p Register) {
+		for r := range mr {
+			for l := range lines {
+				PREFETCHT0(Mem{Base: p, Disp: 64 * l})
+			}
+			if r < mr-1 {
+				ADDQ(ldc, p)
+			}
+		}
+	}
+	rows(Load(Param("c"), GP64()))
+	flags := Load(Param("flags"), GP64())
+	TESTQ(U32(epiRes), flags)
+	JZ(LabelRef(name + "_prefetched"))
+	Comment("and of the residual")
+	rows(Load(Param("res"), GP64()))
+	Label(name + "_prefetched")
 }
 
 // kLoops emits the k loop: unroll steps per iteration while at least unroll remain, then one
