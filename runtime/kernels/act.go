@@ -33,7 +33,19 @@ func (a Act) String() string {
 func (a Act) valid() bool { return a < numActs }
 
 // Apply applies a to every element of x in place. NaN stays NaN, as in PyTorch.
+//
+// Above the Generic level the activations but tanh run in assembly (act_amd64.s), whose pure-Go
+// twin is applyGo. The two agree bit for bit on ReLU, ReLU6, HardSigmoid and HardSwish (up to
+// the sign of a zero from ReLU), and within a few ulps on sigmoid and SiLU (fused multiply-adds).
 func Apply(a Act, x []float32) {
+	if applySIMD(a, x) {
+		return
+	}
+	applyGo(a, x)
+}
+
+// applyGo is Apply in Go.
+func applyGo(a Act, x []float32) {
 	switch a {
 	case ActNone:
 	case ActReLU:
@@ -51,7 +63,7 @@ func Apply(a Act, x []float32) {
 		}
 	case ActSiLU:
 		for i, v := range x {
-			x[i] = v * sigmoid(v)
+			x[i] = silu(v)
 		}
 	case ActTanh:
 		for i, v := range x {
@@ -72,7 +84,8 @@ func Apply(a Act, x []float32) {
 
 // sigmoid is 1/(1+exp(-v)) in float32 with a few ulps of error: SiLU and sigmoid run over every
 // activation of EfficientNet-style networks, where float64 math.Exp dominated the whole run.
-// Only exp of a non-positive number is needed, so nothing overflows.
+// Only exp of a non-positive number is needed, so nothing overflows. The assembly computes the
+// same expressions (see ../../_asm/act.go).
 func sigmoid(v float32) float32 {
 	if v != v {
 		return v // NaN stays NaN
@@ -84,8 +97,22 @@ func sigmoid(v float32) float32 {
 	return e / (1 + e)
 }
 
-// expNonPositive is exp(t) for t <= 0: t = n*ln2 + r with |r| <= ln2/2, exp(r) by its degree-6
-// Taylor polynomial (truncation error below 2e-7 relative), times 2^n built from the exponent bits.
+// silu is v*sigmoid(v), as x/(1+e) or (x*e)/(1+e) with e = exp(-|v|): one rounding fewer than
+// the product, and the assembly's expression.
+func silu(v float32) float32 {
+	if v != v {
+		return v
+	}
+	if v >= 0 {
+		return v / (1 + expNonPositive(-v))
+	}
+	e := expNonPositive(v)
+	return v * e / (1 + e)
+}
+
+// expNonPositive is exp(t) for t <= 0: t = n*ln2 + r with |r| <= ln2/2, exp(r) = 1 + r +
+// r^2*P(r) with Cephes' degree-5 minimax polynomial P (error below 1.1e-9 relative on that
+// interval, so float32 rounding dominates), times 2^n built from the exponent bits.
 func expNonPositive(t float32) float32 {
 	if t < -87 { // below float32's normal range: the result is 0 to within float32's precision
 		return 0
@@ -98,7 +125,13 @@ func expNonPositive(t float32) float32 {
 	n := int32(t*log2e - 0.5) // round to nearest for t <= 0 (conversion truncates towards 0)
 	fn := float32(n)
 	r := t - fn*ln2Hi - fn*ln2Lo
-	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	p = p*(r*r) + r + 1
 	return p * math.Float32frombits(uint32(n+127)<<23)
 }
 

@@ -180,20 +180,6 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 	if j0 >= j1 {
 		return
 	}
-	for o, b := range w.bias {
-		dst := out[o*n+j0 : o*n+j1]
-		if residual == nil {
-			for i := range dst {
-				dst[i] = b
-			}
-			continue
-		}
-		res := residual[o*n+j0 : o*n+j1]
-		res = res[:len(dst)]
-		for i := range dst {
-			dst[i] = res[i] + b
-		}
-	}
 	cg, og := c.InC/c.Groups, c.OutC/c.Groups
 	k := cg * c.KH * c.KW
 	inPlane := c.InH * c.InW
@@ -204,12 +190,13 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 		if w.algo == algoGemm1x1 { // B is the input itself: a [cg][n] matrix
 			gb = gemmB{b: gin[j0:], ldb: n}
 		}
-		gemm(im, og, j1-j0, k, &ga, &gb, out[g*og*n+j0:(g+1)*og*n], n, scratch)
-	}
-	if c.Act != ActNone {
-		for o := range c.OutC {
-			Apply(c.Act, out[o*n+j0:o*n+j1])
+		// The micro-kernels start from the bias and residual and apply ReLU(6) themselves, so
+		// the output is written once, not pre-filled and then activated in passes of its own.
+		ep := epilogue{bias: w.bias[g*og : (g+1)*og], act: c.Act}
+		if residual != nil {
+			ep.res = residual[g*og*n+j0 : (g+1)*og*n]
 		}
+		gemmEp(im, og, j1-j0, k, &ga, &gb, out[g*og*n+j0:(g+1)*og*n], n, scratch, &ep)
 	}
 }
 

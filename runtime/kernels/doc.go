@@ -13,8 +13,10 @@
 // own goroutine with its own scratch; the parts compute exactly what Run computes, bit for bit.
 //
 // Numerics: storage and accumulation are float32, as in PyTorch; the transcendental functions
-// (exp, tanh, pow) are evaluated in float64 and rounded. The SIMD kernels fuse each multiply-add
-// (one rounding), so their results differ from the pure-Go ones in the last bits.
+// (exp, tanh, pow) are evaluated in float64 and rounded, but for sigmoid and SiLU, which use a
+// float32 exp (relative error below 3e-7) because they run over whole networks' activations.
+// The SIMD kernels fuse each multiply-add (one rounding), so their results differ from the
+// pure-Go ones in the last bits.
 //
 // # SGEMM and instruction sets
 //
@@ -33,15 +35,23 @@
 //
 // Each SIMD kernel exists for every row count 1..MR (a partial row tile costs what it computes)
 // and masks partial column tiles; one call is a few microseconds, so goroutines stay
-// preemptible. The assembly is generated with avo by the separate module in ../../_asm:
+// preemptible. A convolution's epilogue runs in the micro-kernels: the first KC block of a tile
+// starts from the bias (and residual) rather than from a pre-filled output, and the last applies
+// ReLU or ReLU6 before the store, so the output is written once; other activations run on each
+// block of MR rows right after its last tile, while it is in cache. Apply's activations (but
+// tanh) have SIMD kernels too, a few thousand elements per call.
+//
+// The assembly is generated with avo by the separate module in ../../_asm, one group of kernels
+// per .s file:
 //
 //	cd _asm && go run . -set gemm -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels
+//	cd _asm && go run . -set act -out ../runtime/kernels/act_amd64.s -stubs ../runtime/kernels/act_stub_amd64.go -pkg kernels
 //
-// (the go:generate line below runs the same command; avo's output is deterministic, so
-// go generate reproduces the committed files byte for byte). Do not edit the .s or the stub file
-// by hand. tileGo is the pure-Go twin of the SIMD kernels; the tests compare them tile by tile
-// and through the whole SGEMM, and check that the AVX2 functions use no EVEX encoding and no
-// register beyond ymm15.
+// (the go:generate lines below run the same commands; avo's output is deterministic, so
+// go generate reproduces the committed files byte for byte). Do not edit the .s or the stub files
+// by hand. tileGo and applyGo are the pure-Go twins of the SIMD kernels; the tests compare them
+// tile by tile, through the whole SGEMM and element by element, and check that the AVX2
+// functions use no EVEX encoding and no register beyond ymm15.
 //
 // The level is detected once at package initialization with github.com/klauspost/cpuid/v2 (which
 // includes the OS's support for the ymm and zmm state). The environment variable
@@ -63,3 +73,4 @@ package kernels
 //go:generate go run -C ../../_asm . -set gemv -out ../runtime/kernels/gemv_amd64.s -stubs ../runtime/kernels/gemv_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set dw -out ../runtime/kernels/dw_amd64.s -stubs ../runtime/kernels/dw_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set eltwise -out ../runtime/kernels/eltwise_amd64.s -stubs ../runtime/kernels/eltwise_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set act -out ../runtime/kernels/act_amd64.s -stubs ../runtime/kernels/act_stub_amd64.go -pkg kernels

@@ -253,7 +253,7 @@ func TestAsmEncodings(t *testing.T) {
 	for _, file := range files {
 		checkAsmFile(t, file, funcs)
 	}
-	for _, f := range []string{"sgemm_amd64.s", "pool_amd64.s", "gemv_amd64.s", "dw_amd64.s", "eltwise_amd64.s"} {
+	for _, f := range []string{"sgemm_amd64.s", "pool_amd64.s", "gemv_amd64.s", "dw_amd64.s", "eltwise_amd64.s", "act_amd64.s"} {
 		if !slices.Contains(files, f) {
 			t.Errorf("%s missing", f)
 		}
@@ -266,6 +266,13 @@ func TestAsmEncodings(t *testing.T) {
 	for mr := 1; mr <= gemmShapes[AVX2].mr; mr++ {
 		if !funcs[fmt.Sprintf("sgemmAVX2x%d", mr)] {
 			t.Errorf("sgemmAVX2x%d missing", mr)
+		}
+	}
+	for _, op := range []string{"sigmoid", "silu", "relu", "relu6", "hardSigmoid", "hardSwish"} {
+		for _, level := range []string{"AVX512", "AVX2"} {
+			if !funcs[op+level] {
+				t.Errorf("%s%s missing", op, level)
+			}
 		}
 	}
 }

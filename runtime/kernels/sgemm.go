@@ -50,7 +50,8 @@ func maxShape(f func(gemmShape) int) int {
 
 // gemmImpl is a level's blocking and micro-kernel. tile adds the product of the packed panels a
 // (kc x mr) and b (kc x nr) to the mrows x ncols tile at c (mrows <= mr, ncols <= nr; rows of C
-// ldc apart); a and b start at their panels, c at the tile.
+// ldc apart); a and b start at their panels, c at the tile. tileEp is the same with an epilogue
+// (tile is tileEp with none).
 //
 // packRow, if set, copies panels runs of nr values from src to dst, dst[stride:], ...: the full
 // panels of one row of a packed B block (else Go code does).
@@ -58,7 +59,34 @@ type gemmImpl struct {
 	gemmShape
 	isa     ISA
 	tile    func(kc int, a, b, c []float32, ldc, mrows, ncols int)
+	tileEp  func(kc int, a, b, c []float32, ldc, mrows, ncols int, ep tileEpi)
 	packRow func(dst, src []float32, panels, stride int)
+}
+
+// The epilogue flags of a micro-kernel call: what it does besides adding A*B to C. The
+// convolutions use them so that no pass over the output runs before or after the GEMM: the
+// first kc block of a tile starts from the bias (and residual) instead of a pre-filled C, the
+// last clamps. The values are the generator's (../../_asm).
+const (
+	epiInit  = 1 << iota // C = bias[row] + A*B: C is not read
+	epiRes               // with epiInit: C = (res + bias[row]) + A*B, res laid out as C
+	epiReLU              // then C = max(C, 0)
+	epiReLU6             // then C = min(max(C, 0), 6)
+)
+
+// tileEpi is one micro-kernel call's epilogue: flags, and the tile's rows of the bias (epiInit)
+// and its residual tile (epiRes, leading dimension ldc), each from the tile's first row.
+type tileEpi struct {
+	flags uint
+	bias  []float32
+	res   []float32
+}
+
+// plainTile is tileEp without epilogue.
+func plainTile(tileEp func(kc int, a, b, c []float32, ldc, mrows, ncols int, ep tileEpi)) func(kc int, a, b, c []float32, ldc, mrows, ncols int) {
+	return func(kc int, a, b, c []float32, ldc, mrows, ncols int) {
+		tileEp(kc, a, b, c, ldc, mrows, ncols, tileEpi{})
+	}
 }
 
 var (
@@ -71,7 +99,12 @@ var (
 
 func buildImpls() [numISA]*gemmImpl {
 	im := simdImpls()
-	im[Generic] = &gemmImpl{gemmShape: gemmShapes[Generic], isa: Generic, tile: tile2x4}
+	im[Generic] = &gemmImpl{gemmShape: gemmShapes[Generic], isa: Generic, tileEp: tile2x4}
+	for _, i := range im {
+		if i != nil {
+			i.tile = plainTile(i.tileEp)
+		}
+	}
 	return im
 }
 
@@ -82,9 +115,10 @@ func buildTwins() [numISA]*gemmImpl {
 			continue
 		}
 		s := im.gemmShape
-		tw[i] = &gemmImpl{gemmShape: s, isa: Generic, tile: func(kc int, a, b, c []float32, ldc, mrows, ncols int) {
-			tileGo(s.mr, s.nr, kc, a, b, c, ldc, mrows, ncols)
-		}}
+		ep := func(kc int, a, b, c []float32, ldc, mrows, ncols int, ep tileEpi) {
+			tileGoEp(s.mr, s.nr, kc, a, b, c, ldc, mrows, ncols, ep)
+		}
+		tw[i] = &gemmImpl{gemmShape: s, isa: Generic, tile: plainTile(ep), tileEp: ep}
 	}
 	tw[Generic] = impls[Generic]
 	return tw
@@ -242,16 +276,53 @@ func packB(im *gemmImpl, dst, b []float32, ldb, pc, kcb, jc, ncb int) {
 // gemm computes C += A*B for an m x k A and a k x n B with im's blocking and kernel. bbuf holds
 // at least packBLen(im, k, n) values.
 func gemm(im *gemmImpl, m, n, k int, a *gemmA, b *gemmB, c []float32, ldc int, bbuf []float32) {
+	gemmEp(im, m, n, k, a, b, c, ldc, bbuf, nil)
+}
+
+// epilogue is a GEMM's epilogue: C = act(A*B + bias[row] + res), C not read.
+type epilogue struct {
+	bias []float32 // per row of C
+	res  []float32 // nil or laid out as C
+	act  Act
+}
+
+// gemmEp is gemm with the epilogue ep, or C += A*B if ep is nil. k must not be 0 when ep is set.
+// ReLU and ReLU6 run in the micro-kernels; other activations run on each MR-row block of C
+// while it is still in cache.
+func gemmEp(im *gemmImpl, m, n, k int, a *gemmA, b *gemmB, c []float32, ldc int, bbuf []float32, ep *epilogue) {
 	if m == 0 || n == 0 || k == 0 {
 		return
 	}
 	for pc := 0; pc < k; pc += im.kc {
 		kcb := min(im.kc, k-pc)
 		ap := a.block(im, m, pc, kcb)
+		var te tileEpi
+		post := ActNone
+		if ep != nil {
+			if pc == 0 {
+				te.flags, te.bias = epiInit, ep.bias
+				if ep.res != nil {
+					te.flags |= epiRes
+				}
+			}
+			if pc+kcb == k {
+				switch ep.act {
+				case ActReLU:
+					te.flags |= epiReLU
+				case ActReLU6:
+					te.flags |= epiReLU6
+				default:
+					post = ep.act
+				}
+			}
+		}
 		for jc := 0; jc < n; jc += im.nc {
 			ncb := min(im.nc, n-jc)
 			b.pack(im, bbuf, pc, kcb, jc, ncb)
-			macroKernel(im, m, ncb, kcb, ap, bbuf, c[jc:], ldc)
+			if te.flags&epiRes != 0 {
+				te.res = ep.res[jc:]
+			}
+			macroKernelEp(im, m, ncb, kcb, ap, bbuf, c[jc:], ldc, te, post)
 		}
 	}
 }
@@ -259,7 +330,33 @@ func gemm(im *gemmImpl, m, n, k int, a *gemmA, b *gemmB, c []float32, ldc int, b
 // macroKernel multiplies the packed m x kcb block of A by a packed kcb x ncb block of B into C,
 // one micro-tile (one kernel call, a few microseconds at most) at a time.
 func macroKernel(im *gemmImpl, m, ncb, kcb int, ap, bp, c []float32, ldc int) {
-	mr, nr, tile := im.mr, im.nr, im.tile
+	macroKernelEp(im, m, ncb, kcb, ap, bp, c, ldc, tileEpi{}, ActNone)
+}
+
+// macroKernelEp is macroKernel with the epilogue te (bias and res from C's first row and
+// column), then the activation post over each block of rows, while it is hot in cache.
+func macroKernelEp(im *gemmImpl, m, ncb, kcb int, ap, bp, c []float32, ldc int, te tileEpi, post Act) {
+	mr, nr, tile := im.mr, im.nr, im.tileEp
+	// at is the epilogue of the tile at row ir, column jr.
+	at := func(ir, jr int) tileEpi {
+		e := tileEpi{flags: te.flags}
+		if te.flags&epiInit != 0 {
+			e.bias = te.bias[ir:]
+		}
+		if te.flags&epiRes != 0 {
+			e.res = te.res[ir*ldc+jr:]
+		}
+		return e
+	}
+	// activate applies post to rows [r0, r1) of the block.
+	activate := func(r0, r1 int) {
+		if post == ActNone {
+			return
+		}
+		for r := r0; r < r1; r++ {
+			Apply(post, c[r*ldc:r*ldc+ncb])
+		}
+	}
 	if im.jrOuter {
 		for ic := 0; ic < m; ic += im.mc {
 			mcb := min(im.mc, m-ic)
@@ -267,9 +364,10 @@ func macroKernel(im *gemmImpl, m, ncb, kcb int, ap, bp, c []float32, ldc int) {
 				ncols := min(nr, ncb-jr)
 				b := bp[jr*kcb : jr*kcb+nr*kcb]
 				for ir := ic; ir < ic+mcb; ir += mr {
-					tile(kcb, ap[ir*kcb:ir*kcb+mr*kcb], b, c[ir*ldc+jr:], ldc, min(mr, m-ir), ncols)
+					tile(kcb, ap[ir*kcb:ir*kcb+mr*kcb], b, c[ir*ldc+jr:], ldc, min(mr, m-ir), ncols, at(ir, jr))
 				}
 			}
+			activate(ic, ic+mcb)
 		}
 		return
 	}
@@ -277,8 +375,9 @@ func macroKernel(im *gemmImpl, m, ncb, kcb int, ap, bp, c []float32, ldc int) {
 		mrows := min(mr, m-ir)
 		a := ap[ir*kcb : ir*kcb+mr*kcb]
 		for jr := 0; jr < ncb; jr += nr {
-			tile(kcb, a, bp[jr*kcb:jr*kcb+nr*kcb], c[ir*ldc+jr:], ldc, mrows, min(nr, ncb-jr))
+			tile(kcb, a, bp[jr*kcb:jr*kcb+nr*kcb], c[ir*ldc+jr:], ldc, mrows, min(nr, ncb-jr), at(ir, jr))
 		}
+		activate(ir, ir+mrows)
 	}
 }
 
@@ -286,6 +385,11 @@ func macroKernel(im *gemmImpl, m, ncb, kcb int, ap, bp, c []float32, ldc int) {
 // a (kc x mr) and b (kc x nr) to the mrows x ncols tile at c, accumulating each value over k
 // before adding it to C, as the kernels do (they fuse each multiply-add; Go may or may not).
 func tileGo(mr, nr, kc int, a, b, c []float32, ldc, mrows, ncols int) {
+	tileGoEp(mr, nr, kc, a, b, c, ldc, mrows, ncols, tileEpi{})
+}
+
+// tileGoEp is tileGo with the epilogue ep.
+func tileGoEp(mr, nr, kc int, a, b, c []float32, ldc, mrows, ncols int, ep tileEpi) {
 	const maxTile = 14 * 32
 	if mrows*nr > maxTile {
 		panic("kernels: tileGo: tile too large")
@@ -301,29 +405,56 @@ func tileGo(mr, nr, kc int, a, b, c []float32, ldc, mrows, ncols int) {
 			}
 		}
 	}
+	ep.store(acc[:], nr, c, ldc, mrows, ncols)
+}
+
+// store combines the mrows x ncols accumulators acc (rows nr apart) with the tile of C at c as
+// the flags say, in the SIMD kernels' order of operations (see ../../_asm).
+func (ep *tileEpi) store(acc []float32, nr int, c []float32, ldc, mrows, ncols int) {
 	for r := range mrows {
 		row := c[r*ldc : r*ldc+ncols]
-		for j := range row {
-			row[j] += acc[r*nr+j]
+		ar := acc[r*nr : r*nr+ncols]
+		switch {
+		case ep.flags&epiRes != 0:
+			b := ep.bias[r]
+			res := ep.res[r*ldc : r*ldc+ncols]
+			for j := range row {
+				row[j] = (res[j] + b) + ar[j]
+			}
+		case ep.flags&epiInit != 0:
+			b := ep.bias[r]
+			for j := range row {
+				row[j] = b + ar[j]
+			}
+		default:
+			for j := range row {
+				row[j] += ar[j]
+			}
+		}
+		switch {
+		case ep.flags&epiReLU6 != 0:
+			for j, v := range row {
+				row[j] = min(max(v, 0), 6)
+			}
+		case ep.flags&epiReLU != 0:
+			for j, v := range row {
+				row[j] = max(v, 0)
+			}
 		}
 	}
 }
 
-// tile2x4 is the Generic level's tile: kernel2x4, through a temporary for partial tiles.
-func tile2x4(kc int, a, b, c []float32, ldc, mrows, ncols int) {
+// tile2x4 is the Generic level's tile: kernel2x4, through a temporary for partial tiles and
+// epilogues.
+func tile2x4(kc int, a, b, c []float32, ldc, mrows, ncols int, ep tileEpi) {
 	a, b = a[:2*kc], b[:4*kc]
-	if mrows == 2 && ncols == 4 {
+	if mrows == 2 && ncols == 4 && ep.flags == 0 {
 		kernel2x4(a, b, c, ldc)
 		return
 	}
 	var t [2 * 4]float32
 	kernel2x4(a, b, t[:], 4)
-	for r := range mrows {
-		row := c[r*ldc : r*ldc+ncols]
-		for j := range row {
-			row[j] += t[r*4+j]
-		}
-	}
+	ep.store(t[:], 4, c, ldc, mrows, ncols)
 }
 
 // kernel2x4 adds the 2x4 product of the packed panels a (k x 2) and b (k x 4) to c[0:4] and

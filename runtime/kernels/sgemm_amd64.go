@@ -8,46 +8,60 @@ package kernels
 
 func simdImpls() [numISA]*gemmImpl {
 	return [numISA]*gemmImpl{
-		AVX2:   {gemmShape: gemmShapes[AVX2], isa: AVX2, tile: tileAVX2, packRow: packRow16},
-		AVX512: {gemmShape: gemmShapes[AVX512], isa: AVX512, tile: tileAVX512, packRow: packRow32},
+		AVX2:   {gemmShape: gemmShapes[AVX2], isa: AVX2, tileEp: tileAVX2, packRow: packRow16},
+		AVX512: {gemmShape: gemmShapes[AVX512], isa: AVX512, tileEp: tileAVX512, packRow: packRow32},
 	}
 }
 
+// epiPointers checks the bias and residual the epilogue ep reads for an mrows x ncols tile and
+// returns pointers to them (nil where unused).
+func epiPointers(ep *tileEpi, ldc, mrows, ncols int) (bias, res *float32) {
+	if ep.flags&epiInit != 0 {
+		bias = &ep.bias[:mrows][0]
+	}
+	if ep.flags&epiRes != 0 {
+		res = &ep.res[:(mrows-1)*ldc+ncols][0]
+	}
+	return bias, res
+}
+
 // tileAVX512 runs the AVX-512 kernel for mrows (1..14) rows and the first ncols (1..32) columns.
-func tileAVX512(kc int, a, b, c []float32, ldc, mrows, ncols int) {
+func tileAVX512(kc int, a, b, c []float32, ldc, mrows, ncols int, ep tileEpi) {
 	// The kernel reads a[:kc*14], b[:kc*32] and the tile of C: check them once here.
 	_, _, _ = a[kc*14-1], b[kc*32-1], c[(mrows-1)*ldc+ncols-1]
 	mask := uint32(uint64(1)<<uint(ncols) - 1)
 	pa, pb, pc := &a[0], &b[0], &c[0]
+	fl := ep.flags
+	bias, res := epiPointers(&ep, ldc, mrows, ncols)
 	switch mrows {
 	case 14:
-		sgemmAVX512x14(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x14(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 13:
-		sgemmAVX512x13(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x13(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 12:
-		sgemmAVX512x12(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x12(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 11:
-		sgemmAVX512x11(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x11(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 10:
-		sgemmAVX512x10(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x10(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 9:
-		sgemmAVX512x9(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x9(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 8:
-		sgemmAVX512x8(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x8(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 7:
-		sgemmAVX512x7(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x7(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 6:
-		sgemmAVX512x6(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x6(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 5:
-		sgemmAVX512x5(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x5(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 4:
-		sgemmAVX512x4(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x4(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 3:
-		sgemmAVX512x3(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x3(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 2:
-		sgemmAVX512x2(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x2(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	case 1:
-		sgemmAVX512x1(kc, pa, pb, pc, ldc, mask)
+		sgemmAVX512x1(kc, pa, pb, pc, ldc, mask, fl, bias, res)
 	default:
 		panic("kernels: tileAVX512: bad row count")
 	}
@@ -57,23 +71,25 @@ func tileAVX512(kc int, a, b, c []float32, ldc, mrows, ncols int) {
 var avx2Masks = [32]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
 
 // tileAVX2 runs the AVX2 kernel for mrows (1..6) rows and the first ncols (1..16) columns.
-func tileAVX2(kc int, a, b, c []float32, ldc, mrows, ncols int) {
+func tileAVX2(kc int, a, b, c []float32, ldc, mrows, ncols int, ep tileEpi) {
 	_, _, _ = a[kc*6-1], b[kc*16-1], c[(mrows-1)*ldc+ncols-1]
 	mask := &avx2Masks[16-ncols]
 	pa, pb, pc := &a[0], &b[0], &c[0]
+	fl := ep.flags
+	bias, res := epiPointers(&ep, ldc, mrows, ncols)
 	switch mrows {
 	case 6:
-		sgemmAVX2x6(kc, pa, pb, pc, ldc, ncols, mask)
+		sgemmAVX2x6(kc, pa, pb, pc, ldc, ncols, mask, fl, bias, res)
 	case 5:
-		sgemmAVX2x5(kc, pa, pb, pc, ldc, ncols, mask)
+		sgemmAVX2x5(kc, pa, pb, pc, ldc, ncols, mask, fl, bias, res)
 	case 4:
-		sgemmAVX2x4(kc, pa, pb, pc, ldc, ncols, mask)
+		sgemmAVX2x4(kc, pa, pb, pc, ldc, ncols, mask, fl, bias, res)
 	case 3:
-		sgemmAVX2x3(kc, pa, pb, pc, ldc, ncols, mask)
+		sgemmAVX2x3(kc, pa, pb, pc, ldc, ncols, mask, fl, bias, res)
 	case 2:
-		sgemmAVX2x2(kc, pa, pb, pc, ldc, ncols, mask)
+		sgemmAVX2x2(kc, pa, pb, pc, ldc, ncols, mask, fl, bias, res)
 	case 1:
-		sgemmAVX2x1(kc, pa, pb, pc, ldc, ncols, mask)
+		sgemmAVX2x1(kc, pa, pb, pc, ldc, ncols, mask, fl, bias, res)
 	default:
 		panic("kernels: tileAVX2: bad row count")
 	}

@@ -4,21 +4,31 @@
 
 #include "textflag.h"
 
-// func sgemmAVX512x1(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x1(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x1(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x1(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
 	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
 	PREFETCHT0 (BX)
 	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
+	MOVQ       flags+48(FP), BX
+	TESTQ      $0x00000002, BX
+	JZ         sgemmAVX512x1_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), BX
+	PREFETCHT0 (BX)
+	PREFETCHT0 64(BX)
+
+sgemmAVX512x1_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
 
 sgemmAVX512x1_loop:
 	CMPQ         AX, $0x04
@@ -62,43 +72,103 @@ sgemmAVX512x1_tail:
 	JMP          sgemmAVX512x1_tail
 
 sgemmAVX512x1_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), CX
-	KMOVW     CX, K1
-	SHRL      $0x10, CX
-	KMOVW     CX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), AX
+	KMOVW AX, K1
+	SHRL  $0x10, AX
+	KMOVW AX, K2
+	MOVQ  flags+48(FP), AX
+	TESTQ $0x00000001, AX
+	JNZ   sgemmAVX512x1_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), CX
+	VMOVUPS.Z (CX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
+	VMOVUPS.Z 64(CX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	JMP       sgemmAVX512x1_act
+
+sgemmAVX512x1_init:
+	MOVQ  bias+56(FP), CX
+	TESTQ $0x00000002, AX
+	JNZ   sgemmAVX512x1_res
+
+	// bias + accumulators
+	VBROADCASTSS (CX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	JMP          sgemmAVX512x1_act
+
+sgemmAVX512x1_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), DX
+	VBROADCASTSS (CX), Z29
+	VMOVUPS.Z    (DX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(DX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+
+sgemmAVX512x1_act:
+	TESTQ $0x0000000c, AX
+	JZ    sgemmAVX512x1_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	TESTQ  $0x00000008, AX
+	JZ     sgemmAVX512x1_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, AX
+	VPBROADCASTD AX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+
+sgemmAVX512x1_store:
+	MOVQ    c+24(FP), AX
+	VMOVUPS Z0, K1, (AX)
+	VMOVUPS Z1, K2, 64(AX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x2(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x2(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x2(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x2(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x2_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x2_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
 
 sgemmAVX512x2_loop:
 	CMPQ         AX, $0x04
@@ -157,55 +227,134 @@ sgemmAVX512x2_tail:
 	JMP          sgemmAVX512x2_tail
 
 sgemmAVX512x2_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x2_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	JMP       sgemmAVX512x2_act
+
+sgemmAVX512x2_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x2_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	JMP          sgemmAVX512x2_act
+
+sgemmAVX512x2_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+
+sgemmAVX512x2_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x2_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x2_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+
+sgemmAVX512x2_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x3(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x3(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x3(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x3(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x3_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x3_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
 
 sgemmAVX512x3_loop:
 	CMPQ         AX, $0x04
@@ -279,67 +428,165 @@ sgemmAVX512x3_tail:
 	JMP          sgemmAVX512x3_tail
 
 sgemmAVX512x3_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x3_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	JMP       sgemmAVX512x3_act
+
+sgemmAVX512x3_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x3_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	JMP          sgemmAVX512x3_act
+
+sgemmAVX512x3_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+
+sgemmAVX512x3_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x3_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x3_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+
+sgemmAVX512x3_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x4(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x4(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x4(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x4(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x4_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x4_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
 
 sgemmAVX512x4_loop:
 	CMPQ         AX, $0x04
@@ -428,79 +675,196 @@ sgemmAVX512x4_tail:
 	JMP          sgemmAVX512x4_tail
 
 sgemmAVX512x4_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x4_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	JMP       sgemmAVX512x4_act
+
+sgemmAVX512x4_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x4_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	JMP          sgemmAVX512x4_act
+
+sgemmAVX512x4_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+
+sgemmAVX512x4_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x4_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x4_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+
+sgemmAVX512x4_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x5(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x5(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x5(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x5(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
-	VPXORD     Z8, Z8, Z8
-	VPXORD     Z9, Z9, Z9
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x5_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x5_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
 
 sgemmAVX512x5_loop:
 	CMPQ         AX, $0x04
@@ -604,91 +968,227 @@ sgemmAVX512x5_tail:
 	JMP          sgemmAVX512x5_tail
 
 sgemmAVX512x5_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x5_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VADDPS    Z29, Z9, Z9
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS   Z9, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z9, Z9
+	JMP       sgemmAVX512x5_act
+
+sgemmAVX512x5_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x5_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	VBROADCASTSS 16(DX), Z29
+	VADDPS       Z29, Z8, Z8
+	VADDPS       Z29, Z9, Z9
+	JMP          sgemmAVX512x5_act
+
+sgemmAVX512x5_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z8, Z8
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z9, Z9
+
+sgemmAVX512x5_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x5_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	VMAXPS Z8, Z29, Z8
+	VMAXPS Z9, Z29, Z9
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x5_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+	VMINPS       Z8, Z28, Z8
+	VMINPS       Z9, Z28, Z9
+
+sgemmAVX512x5_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z8, K1, (CX)
+	VMOVUPS Z9, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x6(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x6(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x6(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x6(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
-	VPXORD     Z8, Z8, Z8
-	VPXORD     Z9, Z9, Z9
-	VPXORD     Z10, Z10, Z10
-	VPXORD     Z11, Z11, Z11
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x6_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x6_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
 
 sgemmAVX512x6_loop:
 	CMPQ         AX, $0x04
@@ -807,103 +1307,258 @@ sgemmAVX512x6_tail:
 	JMP          sgemmAVX512x6_tail
 
 sgemmAVX512x6_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x6_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VADDPS    Z29, Z9, Z9
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS   Z9, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z9, Z9
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VADDPS    Z29, Z11, Z11
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS   Z11, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z11, Z11
+	JMP       sgemmAVX512x6_act
+
+sgemmAVX512x6_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x6_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	VBROADCASTSS 16(DX), Z29
+	VADDPS       Z29, Z8, Z8
+	VADDPS       Z29, Z9, Z9
+	VBROADCASTSS 20(DX), Z29
+	VADDPS       Z29, Z10, Z10
+	VADDPS       Z29, Z11, Z11
+	JMP          sgemmAVX512x6_act
+
+sgemmAVX512x6_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z8, Z8
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z9, Z9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z10, Z10
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z11, Z11
+
+sgemmAVX512x6_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x6_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	VMAXPS Z8, Z29, Z8
+	VMAXPS Z9, Z29, Z9
+	VMAXPS Z10, Z29, Z10
+	VMAXPS Z11, Z29, Z11
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x6_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+	VMINPS       Z8, Z28, Z8
+	VMINPS       Z9, Z28, Z9
+	VMINPS       Z10, Z28, Z10
+	VMINPS       Z11, Z28, Z11
+
+sgemmAVX512x6_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z8, K1, (CX)
+	VMOVUPS Z9, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z10, K1, (CX)
+	VMOVUPS Z11, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x7(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x7(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x7(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x7(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
-	VPXORD     Z8, Z8, Z8
-	VPXORD     Z9, Z9, Z9
-	VPXORD     Z10, Z10, Z10
-	VPXORD     Z11, Z11, Z11
-	VPXORD     Z12, Z12, Z12
-	VPXORD     Z13, Z13, Z13
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x7_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x7_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
 
 sgemmAVX512x7_loop:
 	CMPQ         AX, $0x04
@@ -1037,115 +1692,289 @@ sgemmAVX512x7_tail:
 	JMP          sgemmAVX512x7_tail
 
 sgemmAVX512x7_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x7_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VADDPS    Z29, Z9, Z9
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS   Z9, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z9, Z9
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VADDPS    Z29, Z11, Z11
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS   Z11, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z11, Z11
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z12, Z12
-	VADDPS    Z29, Z13, Z13
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS   Z13, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z13, Z13
+	JMP       sgemmAVX512x7_act
+
+sgemmAVX512x7_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x7_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	VBROADCASTSS 16(DX), Z29
+	VADDPS       Z29, Z8, Z8
+	VADDPS       Z29, Z9, Z9
+	VBROADCASTSS 20(DX), Z29
+	VADDPS       Z29, Z10, Z10
+	VADDPS       Z29, Z11, Z11
+	VBROADCASTSS 24(DX), Z29
+	VADDPS       Z29, Z12, Z12
+	VADDPS       Z29, Z13, Z13
+	JMP          sgemmAVX512x7_act
+
+sgemmAVX512x7_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z8, Z8
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z9, Z9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z10, Z10
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z11, Z11
+	ADDQ         AX, BX
+	VBROADCASTSS 24(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z12, Z12
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z13, Z13
+
+sgemmAVX512x7_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x7_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	VMAXPS Z8, Z29, Z8
+	VMAXPS Z9, Z29, Z9
+	VMAXPS Z10, Z29, Z10
+	VMAXPS Z11, Z29, Z11
+	VMAXPS Z12, Z29, Z12
+	VMAXPS Z13, Z29, Z13
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x7_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+	VMINPS       Z8, Z28, Z8
+	VMINPS       Z9, Z28, Z9
+	VMINPS       Z10, Z28, Z10
+	VMINPS       Z11, Z28, Z11
+	VMINPS       Z12, Z28, Z12
+	VMINPS       Z13, Z28, Z13
+
+sgemmAVX512x7_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z8, K1, (CX)
+	VMOVUPS Z9, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z10, K1, (CX)
+	VMOVUPS Z11, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z12, K1, (CX)
+	VMOVUPS Z13, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x8(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x8(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x8(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x8(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
-	VPXORD     Z8, Z8, Z8
-	VPXORD     Z9, Z9, Z9
-	VPXORD     Z10, Z10, Z10
-	VPXORD     Z11, Z11, Z11
-	VPXORD     Z12, Z12, Z12
-	VPXORD     Z13, Z13, Z13
-	VPXORD     Z14, Z14, Z14
-	VPXORD     Z15, Z15, Z15
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x8_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x8_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
 
 sgemmAVX512x8_loop:
 	CMPQ         AX, $0x04
@@ -1294,127 +2123,320 @@ sgemmAVX512x8_tail:
 	JMP          sgemmAVX512x8_tail
 
 sgemmAVX512x8_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x8_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VADDPS    Z29, Z9, Z9
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS   Z9, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z9, Z9
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VADDPS    Z29, Z11, Z11
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS   Z11, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z11, Z11
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z12, Z12
-	VADDPS    Z29, Z13, Z13
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS   Z13, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z13, Z13
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z14, Z14
-	VADDPS    Z29, Z15, Z15
-	VMOVUPS   Z14, K1, (AX)
-	VMOVUPS   Z15, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z15, Z15
+	JMP       sgemmAVX512x8_act
+
+sgemmAVX512x8_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x8_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	VBROADCASTSS 16(DX), Z29
+	VADDPS       Z29, Z8, Z8
+	VADDPS       Z29, Z9, Z9
+	VBROADCASTSS 20(DX), Z29
+	VADDPS       Z29, Z10, Z10
+	VADDPS       Z29, Z11, Z11
+	VBROADCASTSS 24(DX), Z29
+	VADDPS       Z29, Z12, Z12
+	VADDPS       Z29, Z13, Z13
+	VBROADCASTSS 28(DX), Z29
+	VADDPS       Z29, Z14, Z14
+	VADDPS       Z29, Z15, Z15
+	JMP          sgemmAVX512x8_act
+
+sgemmAVX512x8_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z8, Z8
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z9, Z9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z10, Z10
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z11, Z11
+	ADDQ         AX, BX
+	VBROADCASTSS 24(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z12, Z12
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z13, Z13
+	ADDQ         AX, BX
+	VBROADCASTSS 28(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z14, Z14
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z15, Z15
+
+sgemmAVX512x8_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x8_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	VMAXPS Z8, Z29, Z8
+	VMAXPS Z9, Z29, Z9
+	VMAXPS Z10, Z29, Z10
+	VMAXPS Z11, Z29, Z11
+	VMAXPS Z12, Z29, Z12
+	VMAXPS Z13, Z29, Z13
+	VMAXPS Z14, Z29, Z14
+	VMAXPS Z15, Z29, Z15
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x8_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+	VMINPS       Z8, Z28, Z8
+	VMINPS       Z9, Z28, Z9
+	VMINPS       Z10, Z28, Z10
+	VMINPS       Z11, Z28, Z11
+	VMINPS       Z12, Z28, Z12
+	VMINPS       Z13, Z28, Z13
+	VMINPS       Z14, Z28, Z14
+	VMINPS       Z15, Z28, Z15
+
+sgemmAVX512x8_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z8, K1, (CX)
+	VMOVUPS Z9, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z10, K1, (CX)
+	VMOVUPS Z11, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z12, K1, (CX)
+	VMOVUPS Z13, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z14, K1, (CX)
+	VMOVUPS Z15, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x9(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x9(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x9(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x9(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
-	VPXORD     Z8, Z8, Z8
-	VPXORD     Z9, Z9, Z9
-	VPXORD     Z10, Z10, Z10
-	VPXORD     Z11, Z11, Z11
-	VPXORD     Z12, Z12, Z12
-	VPXORD     Z13, Z13, Z13
-	VPXORD     Z14, Z14, Z14
-	VPXORD     Z15, Z15, Z15
-	VPXORD     Z16, Z16, Z16
-	VPXORD     Z17, Z17, Z17
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x9_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x9_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
 
 sgemmAVX512x9_loop:
 	CMPQ         AX, $0x04
@@ -1578,139 +2600,351 @@ sgemmAVX512x9_tail:
 	JMP          sgemmAVX512x9_tail
 
 sgemmAVX512x9_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x9_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VADDPS    Z29, Z9, Z9
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS   Z9, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z9, Z9
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VADDPS    Z29, Z11, Z11
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS   Z11, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z11, Z11
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z12, Z12
-	VADDPS    Z29, Z13, Z13
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS   Z13, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z13, Z13
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z14, Z14
-	VADDPS    Z29, Z15, Z15
-	VMOVUPS   Z14, K1, (AX)
-	VMOVUPS   Z15, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z15, Z15
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z16, Z16
-	VADDPS    Z29, Z17, Z17
-	VMOVUPS   Z16, K1, (AX)
-	VMOVUPS   Z17, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z17, Z17
+	JMP       sgemmAVX512x9_act
+
+sgemmAVX512x9_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x9_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	VBROADCASTSS 16(DX), Z29
+	VADDPS       Z29, Z8, Z8
+	VADDPS       Z29, Z9, Z9
+	VBROADCASTSS 20(DX), Z29
+	VADDPS       Z29, Z10, Z10
+	VADDPS       Z29, Z11, Z11
+	VBROADCASTSS 24(DX), Z29
+	VADDPS       Z29, Z12, Z12
+	VADDPS       Z29, Z13, Z13
+	VBROADCASTSS 28(DX), Z29
+	VADDPS       Z29, Z14, Z14
+	VADDPS       Z29, Z15, Z15
+	VBROADCASTSS 32(DX), Z29
+	VADDPS       Z29, Z16, Z16
+	VADDPS       Z29, Z17, Z17
+	JMP          sgemmAVX512x9_act
+
+sgemmAVX512x9_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z8, Z8
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z9, Z9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z10, Z10
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z11, Z11
+	ADDQ         AX, BX
+	VBROADCASTSS 24(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z12, Z12
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z13, Z13
+	ADDQ         AX, BX
+	VBROADCASTSS 28(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z14, Z14
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z15, Z15
+	ADDQ         AX, BX
+	VBROADCASTSS 32(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z16, Z16
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z17, Z17
+
+sgemmAVX512x9_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x9_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	VMAXPS Z8, Z29, Z8
+	VMAXPS Z9, Z29, Z9
+	VMAXPS Z10, Z29, Z10
+	VMAXPS Z11, Z29, Z11
+	VMAXPS Z12, Z29, Z12
+	VMAXPS Z13, Z29, Z13
+	VMAXPS Z14, Z29, Z14
+	VMAXPS Z15, Z29, Z15
+	VMAXPS Z16, Z29, Z16
+	VMAXPS Z17, Z29, Z17
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x9_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+	VMINPS       Z8, Z28, Z8
+	VMINPS       Z9, Z28, Z9
+	VMINPS       Z10, Z28, Z10
+	VMINPS       Z11, Z28, Z11
+	VMINPS       Z12, Z28, Z12
+	VMINPS       Z13, Z28, Z13
+	VMINPS       Z14, Z28, Z14
+	VMINPS       Z15, Z28, Z15
+	VMINPS       Z16, Z28, Z16
+	VMINPS       Z17, Z28, Z17
+
+sgemmAVX512x9_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z8, K1, (CX)
+	VMOVUPS Z9, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z10, K1, (CX)
+	VMOVUPS Z11, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z12, K1, (CX)
+	VMOVUPS Z13, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z14, K1, (CX)
+	VMOVUPS Z15, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z16, K1, (CX)
+	VMOVUPS Z17, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x10(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x10(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x10(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x10(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
-	VPXORD     Z8, Z8, Z8
-	VPXORD     Z9, Z9, Z9
-	VPXORD     Z10, Z10, Z10
-	VPXORD     Z11, Z11, Z11
-	VPXORD     Z12, Z12, Z12
-	VPXORD     Z13, Z13, Z13
-	VPXORD     Z14, Z14, Z14
-	VPXORD     Z15, Z15, Z15
-	VPXORD     Z16, Z16, Z16
-	VPXORD     Z17, Z17, Z17
-	VPXORD     Z18, Z18, Z18
-	VPXORD     Z19, Z19, Z19
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x10_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x10_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
 
 sgemmAVX512x10_loop:
 	CMPQ         AX, $0x04
@@ -1889,151 +3123,382 @@ sgemmAVX512x10_tail:
 	JMP          sgemmAVX512x10_tail
 
 sgemmAVX512x10_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x10_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VADDPS    Z29, Z9, Z9
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS   Z9, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z9, Z9
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VADDPS    Z29, Z11, Z11
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS   Z11, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z11, Z11
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z12, Z12
-	VADDPS    Z29, Z13, Z13
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS   Z13, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z13, Z13
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z14, Z14
-	VADDPS    Z29, Z15, Z15
-	VMOVUPS   Z14, K1, (AX)
-	VMOVUPS   Z15, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z15, Z15
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z16, Z16
-	VADDPS    Z29, Z17, Z17
-	VMOVUPS   Z16, K1, (AX)
-	VMOVUPS   Z17, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z17, Z17
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z18, Z18
-	VADDPS    Z29, Z19, Z19
-	VMOVUPS   Z18, K1, (AX)
-	VMOVUPS   Z19, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z19, Z19
+	JMP       sgemmAVX512x10_act
+
+sgemmAVX512x10_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x10_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	VBROADCASTSS 16(DX), Z29
+	VADDPS       Z29, Z8, Z8
+	VADDPS       Z29, Z9, Z9
+	VBROADCASTSS 20(DX), Z29
+	VADDPS       Z29, Z10, Z10
+	VADDPS       Z29, Z11, Z11
+	VBROADCASTSS 24(DX), Z29
+	VADDPS       Z29, Z12, Z12
+	VADDPS       Z29, Z13, Z13
+	VBROADCASTSS 28(DX), Z29
+	VADDPS       Z29, Z14, Z14
+	VADDPS       Z29, Z15, Z15
+	VBROADCASTSS 32(DX), Z29
+	VADDPS       Z29, Z16, Z16
+	VADDPS       Z29, Z17, Z17
+	VBROADCASTSS 36(DX), Z29
+	VADDPS       Z29, Z18, Z18
+	VADDPS       Z29, Z19, Z19
+	JMP          sgemmAVX512x10_act
+
+sgemmAVX512x10_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z8, Z8
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z9, Z9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z10, Z10
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z11, Z11
+	ADDQ         AX, BX
+	VBROADCASTSS 24(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z12, Z12
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z13, Z13
+	ADDQ         AX, BX
+	VBROADCASTSS 28(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z14, Z14
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z15, Z15
+	ADDQ         AX, BX
+	VBROADCASTSS 32(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z16, Z16
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z17, Z17
+	ADDQ         AX, BX
+	VBROADCASTSS 36(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z18, Z18
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z19, Z19
+
+sgemmAVX512x10_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x10_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	VMAXPS Z8, Z29, Z8
+	VMAXPS Z9, Z29, Z9
+	VMAXPS Z10, Z29, Z10
+	VMAXPS Z11, Z29, Z11
+	VMAXPS Z12, Z29, Z12
+	VMAXPS Z13, Z29, Z13
+	VMAXPS Z14, Z29, Z14
+	VMAXPS Z15, Z29, Z15
+	VMAXPS Z16, Z29, Z16
+	VMAXPS Z17, Z29, Z17
+	VMAXPS Z18, Z29, Z18
+	VMAXPS Z19, Z29, Z19
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x10_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+	VMINPS       Z8, Z28, Z8
+	VMINPS       Z9, Z28, Z9
+	VMINPS       Z10, Z28, Z10
+	VMINPS       Z11, Z28, Z11
+	VMINPS       Z12, Z28, Z12
+	VMINPS       Z13, Z28, Z13
+	VMINPS       Z14, Z28, Z14
+	VMINPS       Z15, Z28, Z15
+	VMINPS       Z16, Z28, Z16
+	VMINPS       Z17, Z28, Z17
+	VMINPS       Z18, Z28, Z18
+	VMINPS       Z19, Z28, Z19
+
+sgemmAVX512x10_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z8, K1, (CX)
+	VMOVUPS Z9, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z10, K1, (CX)
+	VMOVUPS Z11, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z12, K1, (CX)
+	VMOVUPS Z13, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z14, K1, (CX)
+	VMOVUPS Z15, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z16, K1, (CX)
+	VMOVUPS Z17, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z18, K1, (CX)
+	VMOVUPS Z19, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x11(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x11(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x11(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x11(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
-	VPXORD     Z8, Z8, Z8
-	VPXORD     Z9, Z9, Z9
-	VPXORD     Z10, Z10, Z10
-	VPXORD     Z11, Z11, Z11
-	VPXORD     Z12, Z12, Z12
-	VPXORD     Z13, Z13, Z13
-	VPXORD     Z14, Z14, Z14
-	VPXORD     Z15, Z15, Z15
-	VPXORD     Z16, Z16, Z16
-	VPXORD     Z17, Z17, Z17
-	VPXORD     Z18, Z18, Z18
-	VPXORD     Z19, Z19, Z19
-	VPXORD     Z20, Z20, Z20
-	VPXORD     Z21, Z21, Z21
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x11_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x11_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
 
 sgemmAVX512x11_loop:
 	CMPQ         AX, $0x04
@@ -2227,163 +3692,413 @@ sgemmAVX512x11_tail:
 	JMP          sgemmAVX512x11_tail
 
 sgemmAVX512x11_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x11_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VADDPS    Z29, Z9, Z9
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS   Z9, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z9, Z9
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VADDPS    Z29, Z11, Z11
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS   Z11, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z11, Z11
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z12, Z12
-	VADDPS    Z29, Z13, Z13
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS   Z13, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z13, Z13
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z14, Z14
-	VADDPS    Z29, Z15, Z15
-	VMOVUPS   Z14, K1, (AX)
-	VMOVUPS   Z15, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z15, Z15
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z16, Z16
-	VADDPS    Z29, Z17, Z17
-	VMOVUPS   Z16, K1, (AX)
-	VMOVUPS   Z17, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z17, Z17
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z18, Z18
-	VADDPS    Z29, Z19, Z19
-	VMOVUPS   Z18, K1, (AX)
-	VMOVUPS   Z19, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z19, Z19
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z20, Z20
-	VADDPS    Z29, Z21, Z21
-	VMOVUPS   Z20, K1, (AX)
-	VMOVUPS   Z21, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z21, Z21
+	JMP       sgemmAVX512x11_act
+
+sgemmAVX512x11_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x11_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	VBROADCASTSS 16(DX), Z29
+	VADDPS       Z29, Z8, Z8
+	VADDPS       Z29, Z9, Z9
+	VBROADCASTSS 20(DX), Z29
+	VADDPS       Z29, Z10, Z10
+	VADDPS       Z29, Z11, Z11
+	VBROADCASTSS 24(DX), Z29
+	VADDPS       Z29, Z12, Z12
+	VADDPS       Z29, Z13, Z13
+	VBROADCASTSS 28(DX), Z29
+	VADDPS       Z29, Z14, Z14
+	VADDPS       Z29, Z15, Z15
+	VBROADCASTSS 32(DX), Z29
+	VADDPS       Z29, Z16, Z16
+	VADDPS       Z29, Z17, Z17
+	VBROADCASTSS 36(DX), Z29
+	VADDPS       Z29, Z18, Z18
+	VADDPS       Z29, Z19, Z19
+	VBROADCASTSS 40(DX), Z29
+	VADDPS       Z29, Z20, Z20
+	VADDPS       Z29, Z21, Z21
+	JMP          sgemmAVX512x11_act
+
+sgemmAVX512x11_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z8, Z8
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z9, Z9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z10, Z10
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z11, Z11
+	ADDQ         AX, BX
+	VBROADCASTSS 24(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z12, Z12
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z13, Z13
+	ADDQ         AX, BX
+	VBROADCASTSS 28(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z14, Z14
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z15, Z15
+	ADDQ         AX, BX
+	VBROADCASTSS 32(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z16, Z16
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z17, Z17
+	ADDQ         AX, BX
+	VBROADCASTSS 36(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z18, Z18
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z19, Z19
+	ADDQ         AX, BX
+	VBROADCASTSS 40(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z20, Z20
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z21, Z21
+
+sgemmAVX512x11_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x11_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	VMAXPS Z8, Z29, Z8
+	VMAXPS Z9, Z29, Z9
+	VMAXPS Z10, Z29, Z10
+	VMAXPS Z11, Z29, Z11
+	VMAXPS Z12, Z29, Z12
+	VMAXPS Z13, Z29, Z13
+	VMAXPS Z14, Z29, Z14
+	VMAXPS Z15, Z29, Z15
+	VMAXPS Z16, Z29, Z16
+	VMAXPS Z17, Z29, Z17
+	VMAXPS Z18, Z29, Z18
+	VMAXPS Z19, Z29, Z19
+	VMAXPS Z20, Z29, Z20
+	VMAXPS Z21, Z29, Z21
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x11_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+	VMINPS       Z8, Z28, Z8
+	VMINPS       Z9, Z28, Z9
+	VMINPS       Z10, Z28, Z10
+	VMINPS       Z11, Z28, Z11
+	VMINPS       Z12, Z28, Z12
+	VMINPS       Z13, Z28, Z13
+	VMINPS       Z14, Z28, Z14
+	VMINPS       Z15, Z28, Z15
+	VMINPS       Z16, Z28, Z16
+	VMINPS       Z17, Z28, Z17
+	VMINPS       Z18, Z28, Z18
+	VMINPS       Z19, Z28, Z19
+	VMINPS       Z20, Z28, Z20
+	VMINPS       Z21, Z28, Z21
+
+sgemmAVX512x11_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z8, K1, (CX)
+	VMOVUPS Z9, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z10, K1, (CX)
+	VMOVUPS Z11, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z12, K1, (CX)
+	VMOVUPS Z13, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z14, K1, (CX)
+	VMOVUPS Z15, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z16, K1, (CX)
+	VMOVUPS Z17, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z18, K1, (CX)
+	VMOVUPS Z19, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z20, K1, (CX)
+	VMOVUPS Z21, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x12(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x12(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x12(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x12(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
-	VPXORD     Z8, Z8, Z8
-	VPXORD     Z9, Z9, Z9
-	VPXORD     Z10, Z10, Z10
-	VPXORD     Z11, Z11, Z11
-	VPXORD     Z12, Z12, Z12
-	VPXORD     Z13, Z13, Z13
-	VPXORD     Z14, Z14, Z14
-	VPXORD     Z15, Z15, Z15
-	VPXORD     Z16, Z16, Z16
-	VPXORD     Z17, Z17, Z17
-	VPXORD     Z18, Z18, Z18
-	VPXORD     Z19, Z19, Z19
-	VPXORD     Z20, Z20, Z20
-	VPXORD     Z21, Z21, Z21
-	VPXORD     Z22, Z22, Z22
-	VPXORD     Z23, Z23, Z23
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x12_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x12_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
 
 sgemmAVX512x12_loop:
 	CMPQ         AX, $0x04
@@ -2592,175 +4307,444 @@ sgemmAVX512x12_tail:
 	JMP          sgemmAVX512x12_tail
 
 sgemmAVX512x12_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x12_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VADDPS    Z29, Z9, Z9
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS   Z9, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z9, Z9
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VADDPS    Z29, Z11, Z11
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS   Z11, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z11, Z11
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z12, Z12
-	VADDPS    Z29, Z13, Z13
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS   Z13, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z13, Z13
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z14, Z14
-	VADDPS    Z29, Z15, Z15
-	VMOVUPS   Z14, K1, (AX)
-	VMOVUPS   Z15, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z15, Z15
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z16, Z16
-	VADDPS    Z29, Z17, Z17
-	VMOVUPS   Z16, K1, (AX)
-	VMOVUPS   Z17, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z17, Z17
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z18, Z18
-	VADDPS    Z29, Z19, Z19
-	VMOVUPS   Z18, K1, (AX)
-	VMOVUPS   Z19, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z19, Z19
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z20, Z20
-	VADDPS    Z29, Z21, Z21
-	VMOVUPS   Z20, K1, (AX)
-	VMOVUPS   Z21, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z21, Z21
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z22, Z22
-	VADDPS    Z29, Z23, Z23
-	VMOVUPS   Z22, K1, (AX)
-	VMOVUPS   Z23, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z23, Z23
+	JMP       sgemmAVX512x12_act
+
+sgemmAVX512x12_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x12_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	VBROADCASTSS 16(DX), Z29
+	VADDPS       Z29, Z8, Z8
+	VADDPS       Z29, Z9, Z9
+	VBROADCASTSS 20(DX), Z29
+	VADDPS       Z29, Z10, Z10
+	VADDPS       Z29, Z11, Z11
+	VBROADCASTSS 24(DX), Z29
+	VADDPS       Z29, Z12, Z12
+	VADDPS       Z29, Z13, Z13
+	VBROADCASTSS 28(DX), Z29
+	VADDPS       Z29, Z14, Z14
+	VADDPS       Z29, Z15, Z15
+	VBROADCASTSS 32(DX), Z29
+	VADDPS       Z29, Z16, Z16
+	VADDPS       Z29, Z17, Z17
+	VBROADCASTSS 36(DX), Z29
+	VADDPS       Z29, Z18, Z18
+	VADDPS       Z29, Z19, Z19
+	VBROADCASTSS 40(DX), Z29
+	VADDPS       Z29, Z20, Z20
+	VADDPS       Z29, Z21, Z21
+	VBROADCASTSS 44(DX), Z29
+	VADDPS       Z29, Z22, Z22
+	VADDPS       Z29, Z23, Z23
+	JMP          sgemmAVX512x12_act
+
+sgemmAVX512x12_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z8, Z8
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z9, Z9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z10, Z10
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z11, Z11
+	ADDQ         AX, BX
+	VBROADCASTSS 24(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z12, Z12
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z13, Z13
+	ADDQ         AX, BX
+	VBROADCASTSS 28(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z14, Z14
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z15, Z15
+	ADDQ         AX, BX
+	VBROADCASTSS 32(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z16, Z16
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z17, Z17
+	ADDQ         AX, BX
+	VBROADCASTSS 36(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z18, Z18
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z19, Z19
+	ADDQ         AX, BX
+	VBROADCASTSS 40(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z20, Z20
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z21, Z21
+	ADDQ         AX, BX
+	VBROADCASTSS 44(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z22, Z22
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z23, Z23
+
+sgemmAVX512x12_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x12_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	VMAXPS Z8, Z29, Z8
+	VMAXPS Z9, Z29, Z9
+	VMAXPS Z10, Z29, Z10
+	VMAXPS Z11, Z29, Z11
+	VMAXPS Z12, Z29, Z12
+	VMAXPS Z13, Z29, Z13
+	VMAXPS Z14, Z29, Z14
+	VMAXPS Z15, Z29, Z15
+	VMAXPS Z16, Z29, Z16
+	VMAXPS Z17, Z29, Z17
+	VMAXPS Z18, Z29, Z18
+	VMAXPS Z19, Z29, Z19
+	VMAXPS Z20, Z29, Z20
+	VMAXPS Z21, Z29, Z21
+	VMAXPS Z22, Z29, Z22
+	VMAXPS Z23, Z29, Z23
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x12_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+	VMINPS       Z8, Z28, Z8
+	VMINPS       Z9, Z28, Z9
+	VMINPS       Z10, Z28, Z10
+	VMINPS       Z11, Z28, Z11
+	VMINPS       Z12, Z28, Z12
+	VMINPS       Z13, Z28, Z13
+	VMINPS       Z14, Z28, Z14
+	VMINPS       Z15, Z28, Z15
+	VMINPS       Z16, Z28, Z16
+	VMINPS       Z17, Z28, Z17
+	VMINPS       Z18, Z28, Z18
+	VMINPS       Z19, Z28, Z19
+	VMINPS       Z20, Z28, Z20
+	VMINPS       Z21, Z28, Z21
+	VMINPS       Z22, Z28, Z22
+	VMINPS       Z23, Z28, Z23
+
+sgemmAVX512x12_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z8, K1, (CX)
+	VMOVUPS Z9, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z10, K1, (CX)
+	VMOVUPS Z11, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z12, K1, (CX)
+	VMOVUPS Z13, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z14, K1, (CX)
+	VMOVUPS Z15, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z16, K1, (CX)
+	VMOVUPS Z17, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z18, K1, (CX)
+	VMOVUPS Z19, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z20, K1, (CX)
+	VMOVUPS Z21, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z22, K1, (CX)
+	VMOVUPS Z23, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x13(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x13(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x13(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x13(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
-	VPXORD     Z8, Z8, Z8
-	VPXORD     Z9, Z9, Z9
-	VPXORD     Z10, Z10, Z10
-	VPXORD     Z11, Z11, Z11
-	VPXORD     Z12, Z12, Z12
-	VPXORD     Z13, Z13, Z13
-	VPXORD     Z14, Z14, Z14
-	VPXORD     Z15, Z15, Z15
-	VPXORD     Z16, Z16, Z16
-	VPXORD     Z17, Z17, Z17
-	VPXORD     Z18, Z18, Z18
-	VPXORD     Z19, Z19, Z19
-	VPXORD     Z20, Z20, Z20
-	VPXORD     Z21, Z21, Z21
-	VPXORD     Z22, Z22, Z22
-	VPXORD     Z23, Z23, Z23
-	VPXORD     Z24, Z24, Z24
-	VPXORD     Z25, Z25, Z25
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x13_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x13_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
 
 sgemmAVX512x13_loop:
 	CMPQ         AX, $0x04
@@ -2984,187 +4968,475 @@ sgemmAVX512x13_tail:
 	JMP          sgemmAVX512x13_tail
 
 sgemmAVX512x13_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x13_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VADDPS    Z29, Z9, Z9
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS   Z9, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z9, Z9
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VADDPS    Z29, Z11, Z11
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS   Z11, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z11, Z11
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z12, Z12
-	VADDPS    Z29, Z13, Z13
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS   Z13, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z13, Z13
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z14, Z14
-	VADDPS    Z29, Z15, Z15
-	VMOVUPS   Z14, K1, (AX)
-	VMOVUPS   Z15, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z15, Z15
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z16, Z16
-	VADDPS    Z29, Z17, Z17
-	VMOVUPS   Z16, K1, (AX)
-	VMOVUPS   Z17, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z17, Z17
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z18, Z18
-	VADDPS    Z29, Z19, Z19
-	VMOVUPS   Z18, K1, (AX)
-	VMOVUPS   Z19, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z19, Z19
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z20, Z20
-	VADDPS    Z29, Z21, Z21
-	VMOVUPS   Z20, K1, (AX)
-	VMOVUPS   Z21, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z21, Z21
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z22, Z22
-	VADDPS    Z29, Z23, Z23
-	VMOVUPS   Z22, K1, (AX)
-	VMOVUPS   Z23, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z23, Z23
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z24, Z24
-	VADDPS    Z29, Z25, Z25
-	VMOVUPS   Z24, K1, (AX)
-	VMOVUPS   Z25, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z25, Z25
+	JMP       sgemmAVX512x13_act
+
+sgemmAVX512x13_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x13_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	VBROADCASTSS 16(DX), Z29
+	VADDPS       Z29, Z8, Z8
+	VADDPS       Z29, Z9, Z9
+	VBROADCASTSS 20(DX), Z29
+	VADDPS       Z29, Z10, Z10
+	VADDPS       Z29, Z11, Z11
+	VBROADCASTSS 24(DX), Z29
+	VADDPS       Z29, Z12, Z12
+	VADDPS       Z29, Z13, Z13
+	VBROADCASTSS 28(DX), Z29
+	VADDPS       Z29, Z14, Z14
+	VADDPS       Z29, Z15, Z15
+	VBROADCASTSS 32(DX), Z29
+	VADDPS       Z29, Z16, Z16
+	VADDPS       Z29, Z17, Z17
+	VBROADCASTSS 36(DX), Z29
+	VADDPS       Z29, Z18, Z18
+	VADDPS       Z29, Z19, Z19
+	VBROADCASTSS 40(DX), Z29
+	VADDPS       Z29, Z20, Z20
+	VADDPS       Z29, Z21, Z21
+	VBROADCASTSS 44(DX), Z29
+	VADDPS       Z29, Z22, Z22
+	VADDPS       Z29, Z23, Z23
+	VBROADCASTSS 48(DX), Z29
+	VADDPS       Z29, Z24, Z24
+	VADDPS       Z29, Z25, Z25
+	JMP          sgemmAVX512x13_act
+
+sgemmAVX512x13_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z8, Z8
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z9, Z9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z10, Z10
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z11, Z11
+	ADDQ         AX, BX
+	VBROADCASTSS 24(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z12, Z12
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z13, Z13
+	ADDQ         AX, BX
+	VBROADCASTSS 28(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z14, Z14
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z15, Z15
+	ADDQ         AX, BX
+	VBROADCASTSS 32(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z16, Z16
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z17, Z17
+	ADDQ         AX, BX
+	VBROADCASTSS 36(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z18, Z18
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z19, Z19
+	ADDQ         AX, BX
+	VBROADCASTSS 40(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z20, Z20
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z21, Z21
+	ADDQ         AX, BX
+	VBROADCASTSS 44(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z22, Z22
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z23, Z23
+	ADDQ         AX, BX
+	VBROADCASTSS 48(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z24, Z24
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z25, Z25
+
+sgemmAVX512x13_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x13_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	VMAXPS Z8, Z29, Z8
+	VMAXPS Z9, Z29, Z9
+	VMAXPS Z10, Z29, Z10
+	VMAXPS Z11, Z29, Z11
+	VMAXPS Z12, Z29, Z12
+	VMAXPS Z13, Z29, Z13
+	VMAXPS Z14, Z29, Z14
+	VMAXPS Z15, Z29, Z15
+	VMAXPS Z16, Z29, Z16
+	VMAXPS Z17, Z29, Z17
+	VMAXPS Z18, Z29, Z18
+	VMAXPS Z19, Z29, Z19
+	VMAXPS Z20, Z29, Z20
+	VMAXPS Z21, Z29, Z21
+	VMAXPS Z22, Z29, Z22
+	VMAXPS Z23, Z29, Z23
+	VMAXPS Z24, Z29, Z24
+	VMAXPS Z25, Z29, Z25
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x13_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+	VMINPS       Z8, Z28, Z8
+	VMINPS       Z9, Z28, Z9
+	VMINPS       Z10, Z28, Z10
+	VMINPS       Z11, Z28, Z11
+	VMINPS       Z12, Z28, Z12
+	VMINPS       Z13, Z28, Z13
+	VMINPS       Z14, Z28, Z14
+	VMINPS       Z15, Z28, Z15
+	VMINPS       Z16, Z28, Z16
+	VMINPS       Z17, Z28, Z17
+	VMINPS       Z18, Z28, Z18
+	VMINPS       Z19, Z28, Z19
+	VMINPS       Z20, Z28, Z20
+	VMINPS       Z21, Z28, Z21
+	VMINPS       Z22, Z28, Z22
+	VMINPS       Z23, Z28, Z23
+	VMINPS       Z24, Z28, Z24
+	VMINPS       Z25, Z28, Z25
+
+sgemmAVX512x13_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z8, K1, (CX)
+	VMOVUPS Z9, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z10, K1, (CX)
+	VMOVUPS Z11, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z12, K1, (CX)
+	VMOVUPS Z13, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z14, K1, (CX)
+	VMOVUPS Z15, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z16, K1, (CX)
+	VMOVUPS Z17, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z18, K1, (CX)
+	VMOVUPS Z19, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z20, K1, (CX)
+	VMOVUPS Z21, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z22, K1, (CX)
+	VMOVUPS Z23, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z24, K1, (CX)
+	VMOVUPS Z25, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX512x14(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+// func sgemmAVX512x14(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmAVX512x14(SB), NOSPLIT, $0-44
+TEXT ·sgemmAVX512x14(SB), NOSPLIT, $0-72
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	PREFETCHT0 64(BX)
-	VPXORD     Z0, Z0, Z0
-	VPXORD     Z1, Z1, Z1
-	VPXORD     Z2, Z2, Z2
-	VPXORD     Z3, Z3, Z3
-	VPXORD     Z4, Z4, Z4
-	VPXORD     Z5, Z5, Z5
-	VPXORD     Z6, Z6, Z6
-	VPXORD     Z7, Z7, Z7
-	VPXORD     Z8, Z8, Z8
-	VPXORD     Z9, Z9, Z9
-	VPXORD     Z10, Z10, Z10
-	VPXORD     Z11, Z11, Z11
-	VPXORD     Z12, Z12, Z12
-	VPXORD     Z13, Z13, Z13
-	VPXORD     Z14, Z14, Z14
-	VPXORD     Z15, Z15, Z15
-	VPXORD     Z16, Z16, Z16
-	VPXORD     Z17, Z17, Z17
-	VPXORD     Z18, Z18, Z18
-	VPXORD     Z19, Z19, Z19
-	VPXORD     Z20, Z20, Z20
-	VPXORD     Z21, Z21, Z21
-	VPXORD     Z22, Z22, Z22
-	VPXORD     Z23, Z23, Z23
-	VPXORD     Z24, Z24, Z24
-	VPXORD     Z25, Z25, Z25
-	VPXORD     Z26, Z26, Z26
-	VPXORD     Z27, Z27, Z27
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	MOVQ       flags+48(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX512x14_prefetched
+
+	// and of the residual
+	MOVQ       res+64(FP), SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+
+sgemmAVX512x14_prefetched:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
 
 sgemmAVX512x14_loop:
 	CMPQ         AX, $0x04
@@ -3403,128 +5675,392 @@ sgemmAVX512x14_tail:
 	JMP          sgemmAVX512x14_tail
 
 sgemmAVX512x14_done:
-	// C += accumulators, columns masked
-	MOVQ      c+24(FP), AX
-	MOVQ      ldc+32(FP), CX
-	SHLQ      $0x02, CX
-	MOVL      mask+40(FP), DX
-	KMOVW     DX, K1
-	SHRL      $0x10, DX
-	KMOVW     DX, K2
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	MOVQ  ldc+32(FP), AX
+	SHLQ  $0x02, AX
+	MOVL  mask+40(FP), CX
+	KMOVW CX, K1
+	SHRL  $0x10, CX
+	KMOVW CX, K2
+	MOVQ  flags+48(FP), CX
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX512x14_init
+
+	// C + accumulators
+	MOVQ      c+24(FP), DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z0, Z0
-	VADDPS    Z29, Z1, Z1
-	VMOVUPS   Z0, K1, (AX)
-	VMOVUPS   Z1, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z1, Z1
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z2, Z2
-	VADDPS    Z29, Z3, Z3
-	VMOVUPS   Z2, K1, (AX)
-	VMOVUPS   Z3, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z3, Z3
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z4, Z4
-	VADDPS    Z29, Z5, Z5
-	VMOVUPS   Z4, K1, (AX)
-	VMOVUPS   Z5, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z5, Z5
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z6, Z6
-	VADDPS    Z29, Z7, Z7
-	VMOVUPS   Z6, K1, (AX)
-	VMOVUPS   Z7, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z7, Z7
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z8, Z8
-	VADDPS    Z29, Z9, Z9
-	VMOVUPS   Z8, K1, (AX)
-	VMOVUPS   Z9, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z9, Z9
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z10, Z10
-	VADDPS    Z29, Z11, Z11
-	VMOVUPS   Z10, K1, (AX)
-	VMOVUPS   Z11, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z11, Z11
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z12, Z12
-	VADDPS    Z29, Z13, Z13
-	VMOVUPS   Z12, K1, (AX)
-	VMOVUPS   Z13, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z13, Z13
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z14, Z14
-	VADDPS    Z29, Z15, Z15
-	VMOVUPS   Z14, K1, (AX)
-	VMOVUPS   Z15, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z15, Z15
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z16, Z16
-	VADDPS    Z29, Z17, Z17
-	VMOVUPS   Z16, K1, (AX)
-	VMOVUPS   Z17, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z17, Z17
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z18, Z18
-	VADDPS    Z29, Z19, Z19
-	VMOVUPS   Z18, K1, (AX)
-	VMOVUPS   Z19, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z19, Z19
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z20, Z20
-	VADDPS    Z29, Z21, Z21
-	VMOVUPS   Z20, K1, (AX)
-	VMOVUPS   Z21, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z21, Z21
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z22, Z22
-	VADDPS    Z29, Z23, Z23
-	VMOVUPS   Z22, K1, (AX)
-	VMOVUPS   Z23, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z23, Z23
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z24, Z24
-	VADDPS    Z29, Z25, Z25
-	VMOVUPS   Z24, K1, (AX)
-	VMOVUPS   Z25, K2, 64(AX)
-	ADDQ      CX, AX
-	VMOVUPS.Z (AX), K1, Z28
-	VMOVUPS.Z 64(AX), K2, Z29
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z25, Z25
+	ADDQ      AX, DX
+	VMOVUPS.Z (DX), K1, Z28
 	VADDPS    Z28, Z26, Z26
-	VADDPS    Z29, Z27, Z27
-	VMOVUPS   Z26, K1, (AX)
-	VMOVUPS   Z27, K2, 64(AX)
+	VMOVUPS.Z 64(DX), K2, Z28
+	VADDPS    Z28, Z27, Z27
+	JMP       sgemmAVX512x14_act
+
+sgemmAVX512x14_init:
+	MOVQ  bias+56(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX512x14_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Z29
+	VADDPS       Z29, Z0, Z0
+	VADDPS       Z29, Z1, Z1
+	VBROADCASTSS 4(DX), Z29
+	VADDPS       Z29, Z2, Z2
+	VADDPS       Z29, Z3, Z3
+	VBROADCASTSS 8(DX), Z29
+	VADDPS       Z29, Z4, Z4
+	VADDPS       Z29, Z5, Z5
+	VBROADCASTSS 12(DX), Z29
+	VADDPS       Z29, Z6, Z6
+	VADDPS       Z29, Z7, Z7
+	VBROADCASTSS 16(DX), Z29
+	VADDPS       Z29, Z8, Z8
+	VADDPS       Z29, Z9, Z9
+	VBROADCASTSS 20(DX), Z29
+	VADDPS       Z29, Z10, Z10
+	VADDPS       Z29, Z11, Z11
+	VBROADCASTSS 24(DX), Z29
+	VADDPS       Z29, Z12, Z12
+	VADDPS       Z29, Z13, Z13
+	VBROADCASTSS 28(DX), Z29
+	VADDPS       Z29, Z14, Z14
+	VADDPS       Z29, Z15, Z15
+	VBROADCASTSS 32(DX), Z29
+	VADDPS       Z29, Z16, Z16
+	VADDPS       Z29, Z17, Z17
+	VBROADCASTSS 36(DX), Z29
+	VADDPS       Z29, Z18, Z18
+	VADDPS       Z29, Z19, Z19
+	VBROADCASTSS 40(DX), Z29
+	VADDPS       Z29, Z20, Z20
+	VADDPS       Z29, Z21, Z21
+	VBROADCASTSS 44(DX), Z29
+	VADDPS       Z29, Z22, Z22
+	VADDPS       Z29, Z23, Z23
+	VBROADCASTSS 48(DX), Z29
+	VADDPS       Z29, Z24, Z24
+	VADDPS       Z29, Z25, Z25
+	VBROADCASTSS 52(DX), Z29
+	VADDPS       Z29, Z26, Z26
+	VADDPS       Z29, Z27, Z27
+	JMP          sgemmAVX512x14_act
+
+sgemmAVX512x14_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+64(FP), BX
+	VBROADCASTSS (DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z0, Z0
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z1, Z1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z2, Z2
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z3, Z3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z4, Z4
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z5, Z5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z6, Z6
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z7, Z7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z8, Z8
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z9, Z9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z10, Z10
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z11, Z11
+	ADDQ         AX, BX
+	VBROADCASTSS 24(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z12, Z12
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z13, Z13
+	ADDQ         AX, BX
+	VBROADCASTSS 28(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z14, Z14
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z15, Z15
+	ADDQ         AX, BX
+	VBROADCASTSS 32(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z16, Z16
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z17, Z17
+	ADDQ         AX, BX
+	VBROADCASTSS 36(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z18, Z18
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z19, Z19
+	ADDQ         AX, BX
+	VBROADCASTSS 40(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z20, Z20
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z21, Z21
+	ADDQ         AX, BX
+	VBROADCASTSS 44(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z22, Z22
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z23, Z23
+	ADDQ         AX, BX
+	VBROADCASTSS 48(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z24, Z24
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z25, Z25
+	ADDQ         AX, BX
+	VBROADCASTSS 52(DX), Z29
+	VMOVUPS.Z    (BX), K1, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z26, Z26
+	VMOVUPS.Z    64(BX), K2, Z28
+	VADDPS       Z29, Z28, Z28
+	VADDPS       Z28, Z27, Z27
+
+sgemmAVX512x14_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX512x14_store
+
+	// ReLU: max(x, 0)
+	VPXORD Z29, Z29, Z29
+	VMAXPS Z0, Z29, Z0
+	VMAXPS Z1, Z29, Z1
+	VMAXPS Z2, Z29, Z2
+	VMAXPS Z3, Z29, Z3
+	VMAXPS Z4, Z29, Z4
+	VMAXPS Z5, Z29, Z5
+	VMAXPS Z6, Z29, Z6
+	VMAXPS Z7, Z29, Z7
+	VMAXPS Z8, Z29, Z8
+	VMAXPS Z9, Z29, Z9
+	VMAXPS Z10, Z29, Z10
+	VMAXPS Z11, Z29, Z11
+	VMAXPS Z12, Z29, Z12
+	VMAXPS Z13, Z29, Z13
+	VMAXPS Z14, Z29, Z14
+	VMAXPS Z15, Z29, Z15
+	VMAXPS Z16, Z29, Z16
+	VMAXPS Z17, Z29, Z17
+	VMAXPS Z18, Z29, Z18
+	VMAXPS Z19, Z29, Z19
+	VMAXPS Z20, Z29, Z20
+	VMAXPS Z21, Z29, Z21
+	VMAXPS Z22, Z29, Z22
+	VMAXPS Z23, Z29, Z23
+	VMAXPS Z24, Z29, Z24
+	VMAXPS Z25, Z29, Z25
+	VMAXPS Z26, Z29, Z26
+	VMAXPS Z27, Z29, Z27
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX512x14_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VPBROADCASTD CX, Z28
+	VMINPS       Z0, Z28, Z0
+	VMINPS       Z1, Z28, Z1
+	VMINPS       Z2, Z28, Z2
+	VMINPS       Z3, Z28, Z3
+	VMINPS       Z4, Z28, Z4
+	VMINPS       Z5, Z28, Z5
+	VMINPS       Z6, Z28, Z6
+	VMINPS       Z7, Z28, Z7
+	VMINPS       Z8, Z28, Z8
+	VMINPS       Z9, Z28, Z9
+	VMINPS       Z10, Z28, Z10
+	VMINPS       Z11, Z28, Z11
+	VMINPS       Z12, Z28, Z12
+	VMINPS       Z13, Z28, Z13
+	VMINPS       Z14, Z28, Z14
+	VMINPS       Z15, Z28, Z15
+	VMINPS       Z16, Z28, Z16
+	VMINPS       Z17, Z28, Z17
+	VMINPS       Z18, Z28, Z18
+	VMINPS       Z19, Z28, Z19
+	VMINPS       Z20, Z28, Z20
+	VMINPS       Z21, Z28, Z21
+	VMINPS       Z22, Z28, Z22
+	VMINPS       Z23, Z28, Z23
+	VMINPS       Z24, Z28, Z24
+	VMINPS       Z25, Z28, Z25
+	VMINPS       Z26, Z28, Z26
+	VMINPS       Z27, Z28, Z27
+
+sgemmAVX512x14_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z2, K1, (CX)
+	VMOVUPS Z3, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z4, K1, (CX)
+	VMOVUPS Z5, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z6, K1, (CX)
+	VMOVUPS Z7, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z8, K1, (CX)
+	VMOVUPS Z9, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z10, K1, (CX)
+	VMOVUPS Z11, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z12, K1, (CX)
+	VMOVUPS Z13, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z14, K1, (CX)
+	VMOVUPS Z15, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z16, K1, (CX)
+	VMOVUPS Z17, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z18, K1, (CX)
+	VMOVUPS Z19, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z20, K1, (CX)
+	VMOVUPS Z21, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z22, K1, (CX)
+	VMOVUPS Z23, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z24, K1, (CX)
+	VMOVUPS Z25, K2, 64(CX)
+	ADDQ    AX, CX
+	VMOVUPS Z26, K1, (CX)
+	VMOVUPS Z27, K2, 64(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2x1(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·sgemmAVX2x1(SB), NOSPLIT, $0-56
+// func sgemmAVX2x1(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·sgemmAVX2x1(SB), NOSPLIT, $0-80
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
 	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
 	PREFETCHT0 (BX)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
+	MOVQ       flags+56(FP), BX
+	TESTQ      $0x00000002, BX
+	JZ         sgemmAVX2x1_prefetched
+
+	// and of the residual
+	MOVQ       res+72(FP), BX
+	PREFETCHT0 (BX)
+
+sgemmAVX2x1_prefetched:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
 
 sgemmAVX2x1_loop:
 	CMPQ         AX, $0x04
@@ -3568,53 +6104,164 @@ sgemmAVX2x1_tail:
 	JMP          sgemmAVX2x1_tail
 
 sgemmAVX2x1_done:
-	MOVQ c+24(FP), AX
-	MOVQ ldc+32(FP), CX
-	SHLQ $0x02, CX
+	MOVQ ldc+32(FP), AX
+	SHLQ $0x02, AX
+	MOVQ flags+56(FP), AX
 	MOVQ nr+40(FP), CX
 	CMPQ CX, $0x10
 	JNE  sgemmAVX2x1_partial
 
-	// C += accumulators, all 16 columns
-	VADDPS  (AX), Y0, Y0
-	VADDPS  32(AX), Y1, Y1
+	// all 16 columns
+	TESTQ $0x00000001, AX
+	JNZ   sgemmAVX2x1_full_init
+
+	// C + accumulators
+	MOVQ    c+24(FP), CX
+	VMOVUPS (CX), Y14
+	VADDPS  Y14, Y0, Y0
+	VMOVUPS 32(CX), Y14
+	VADDPS  Y14, Y1, Y1
+	JMP     sgemmAVX2x1_full_act
+
+sgemmAVX2x1_full_init:
+	MOVQ  bias+64(FP), CX
+	TESTQ $0x00000002, AX
+	JNZ   sgemmAVX2x1_full_res
+
+	// bias + accumulators
+	VBROADCASTSS (CX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	JMP          sgemmAVX2x1_full_act
+
+sgemmAVX2x1_full_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), DX
+	VBROADCASTSS (CX), Y15
+	VMOVUPS      (DX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMOVUPS      32(DX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+
+sgemmAVX2x1_full_act:
+	TESTQ $0x0000000c, AX
+	JZ    sgemmAVX2x1_full_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	TESTQ  $0x00000008, AX
+	JZ     sgemmAVX2x1_full_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, AX
+	VMOVD        AX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+
+sgemmAVX2x1_full_store:
+	MOVQ    c+24(FP), AX
 	VMOVUPS Y0, (AX)
 	VMOVUPS Y1, 32(AX)
 	VZEROUPPER
 	RET
 
 sgemmAVX2x1_partial:
-	// C += accumulators, the first nr columns
-	MOVQ       mask+48(FP), CX
-	VMOVUPS    (CX), Y12
-	VMOVUPS    32(CX), Y13
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	// the first nr columns
+	MOVQ    mask+48(FP), CX
+	VMOVUPS (CX), Y12
+	VMOVUPS 32(CX), Y13
+	TESTQ   $0x00000001, AX
+	JNZ     sgemmAVX2x1_part_init
+
+	// C + accumulators
+	MOVQ       c+24(FP), CX
+	VMASKMOVPS (CX), Y12, Y14
 	VADDPS     Y14, Y0, Y0
-	VADDPS     Y15, Y1, Y1
+	VMASKMOVPS 32(CX), Y13, Y14
+	VADDPS     Y14, Y1, Y1
+	JMP        sgemmAVX2x1_part_act
+
+sgemmAVX2x1_part_init:
+	MOVQ  bias+64(FP), CX
+	TESTQ $0x00000002, AX
+	JNZ   sgemmAVX2x1_part_res
+
+	// bias + accumulators
+	VBROADCASTSS (CX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	JMP          sgemmAVX2x1_part_act
+
+sgemmAVX2x1_part_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), DX
+	VBROADCASTSS (CX), Y15
+	VMASKMOVPS   (DX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMASKMOVPS   32(DX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+
+sgemmAVX2x1_part_act:
+	TESTQ $0x0000000c, AX
+	JZ    sgemmAVX2x1_part_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	TESTQ  $0x00000008, AX
+	JZ     sgemmAVX2x1_part_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, AX
+	VMOVD        AX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+
+sgemmAVX2x1_part_store:
+	MOVQ       c+24(FP), AX
 	VMASKMOVPS Y0, Y12, (AX)
 	VMASKMOVPS Y1, Y13, 32(AX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2x2(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·sgemmAVX2x2(SB), NOSPLIT, $0-56
+// func sgemmAVX2x2(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·sgemmAVX2x2(SB), NOSPLIT, $0-80
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	MOVQ       flags+56(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX2x2_prefetched
+
+	// and of the residual
+	MOVQ       res+72(FP), SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+
+sgemmAVX2x2_prefetched:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
 
 sgemmAVX2x2_loop:
 	CMPQ         AX, $0x04
@@ -3673,69 +6320,216 @@ sgemmAVX2x2_tail:
 	JMP          sgemmAVX2x2_tail
 
 sgemmAVX2x2_done:
-	MOVQ c+24(FP), AX
-	MOVQ ldc+32(FP), CX
-	SHLQ $0x02, CX
+	MOVQ ldc+32(FP), AX
+	SHLQ $0x02, AX
+	MOVQ flags+56(FP), CX
 	MOVQ nr+40(FP), DX
 	CMPQ DX, $0x10
 	JNE  sgemmAVX2x2_partial
 
-	// C += accumulators, all 16 columns
-	VADDPS  (AX), Y0, Y0
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
+	// all 16 columns
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX2x2_full_init
+
+	// C + accumulators
+	MOVQ    c+24(FP), DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y0, Y0
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y1, Y1
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y2, Y2
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y3, Y3
+	JMP     sgemmAVX2x2_full_act
+
+sgemmAVX2x2_full_init:
+	MOVQ  bias+64(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX2x2_full_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	VBROADCASTSS 4(DX), Y15
+	VADDPS       Y15, Y2, Y2
+	VADDPS       Y15, Y3, Y3
+	JMP          sgemmAVX2x2_full_act
+
+sgemmAVX2x2_full_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), BX
+	VBROADCASTSS (DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+
+sgemmAVX2x2_full_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX2x2_full_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX2x2_full_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VMOVD        CX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+	VMINPS       Y2, Y14, Y2
+	VMINPS       Y3, Y14, Y3
+
+sgemmAVX2x2_full_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
 	VZEROUPPER
 	RET
 
 sgemmAVX2x2_partial:
-	// C += accumulators, the first nr columns
-	MOVQ       mask+48(FP), DX
-	VMOVUPS    (DX), Y12
-	VMOVUPS    32(DX), Y13
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	// the first nr columns
+	MOVQ    mask+48(FP), DX
+	VMOVUPS (DX), Y12
+	VMOVUPS 32(DX), Y13
+	TESTQ   $0x00000001, CX
+	JNZ     sgemmAVX2x2_part_init
+
+	// C + accumulators
+	MOVQ       c+24(FP), DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y0, Y0
-	VADDPS     Y15, Y1, Y1
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y1, Y1
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y2, Y2
-	VADDPS     Y15, Y3, Y3
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y3, Y3
+	JMP        sgemmAVX2x2_part_act
+
+sgemmAVX2x2_part_init:
+	MOVQ  bias+64(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX2x2_part_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	VBROADCASTSS 4(DX), Y15
+	VADDPS       Y15, Y2, Y2
+	VADDPS       Y15, Y3, Y3
+	JMP          sgemmAVX2x2_part_act
+
+sgemmAVX2x2_part_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), BX
+	VBROADCASTSS (DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+
+sgemmAVX2x2_part_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX2x2_part_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX2x2_part_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VMOVD        CX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+	VMINPS       Y2, Y14, Y2
+	VMINPS       Y3, Y14, Y3
+
+sgemmAVX2x2_part_store:
+	MOVQ       c+24(FP), CX
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2x3(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·sgemmAVX2x3(SB), NOSPLIT, $0-56
+// func sgemmAVX2x3(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·sgemmAVX2x3(SB), NOSPLIT, $0-80
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	MOVQ       flags+56(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX2x3_prefetched
+
+	// and of the residual
+	MOVQ       res+72(FP), SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+
+sgemmAVX2x3_prefetched:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
 
 sgemmAVX2x3_loop:
 	CMPQ         AX, $0x04
@@ -3809,85 +6603,268 @@ sgemmAVX2x3_tail:
 	JMP          sgemmAVX2x3_tail
 
 sgemmAVX2x3_done:
-	MOVQ c+24(FP), AX
-	MOVQ ldc+32(FP), CX
-	SHLQ $0x02, CX
+	MOVQ ldc+32(FP), AX
+	SHLQ $0x02, AX
+	MOVQ flags+56(FP), CX
 	MOVQ nr+40(FP), DX
 	CMPQ DX, $0x10
 	JNE  sgemmAVX2x3_partial
 
-	// C += accumulators, all 16 columns
-	VADDPS  (AX), Y0, Y0
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y4, Y4
-	VADDPS  32(AX), Y5, Y5
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
+	// all 16 columns
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX2x3_full_init
+
+	// C + accumulators
+	MOVQ    c+24(FP), DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y0, Y0
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y1, Y1
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y2, Y2
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y3, Y3
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y4, Y4
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y5, Y5
+	JMP     sgemmAVX2x3_full_act
+
+sgemmAVX2x3_full_init:
+	MOVQ  bias+64(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX2x3_full_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	VBROADCASTSS 4(DX), Y15
+	VADDPS       Y15, Y2, Y2
+	VADDPS       Y15, Y3, Y3
+	VBROADCASTSS 8(DX), Y15
+	VADDPS       Y15, Y4, Y4
+	VADDPS       Y15, Y5, Y5
+	JMP          sgemmAVX2x3_full_act
+
+sgemmAVX2x3_full_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), BX
+	VBROADCASTSS (DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+
+sgemmAVX2x3_full_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX2x3_full_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
+	VMAXPS Y4, Y15, Y4
+	VMAXPS Y5, Y15, Y5
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX2x3_full_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VMOVD        CX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+	VMINPS       Y2, Y14, Y2
+	VMINPS       Y3, Y14, Y3
+	VMINPS       Y4, Y14, Y4
+	VMINPS       Y5, Y14, Y5
+
+sgemmAVX2x3_full_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
 	VZEROUPPER
 	RET
 
 sgemmAVX2x3_partial:
-	// C += accumulators, the first nr columns
-	MOVQ       mask+48(FP), DX
-	VMOVUPS    (DX), Y12
-	VMOVUPS    32(DX), Y13
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	// the first nr columns
+	MOVQ    mask+48(FP), DX
+	VMOVUPS (DX), Y12
+	VMOVUPS 32(DX), Y13
+	TESTQ   $0x00000001, CX
+	JNZ     sgemmAVX2x3_part_init
+
+	// C + accumulators
+	MOVQ       c+24(FP), DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y0, Y0
-	VADDPS     Y15, Y1, Y1
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y1, Y1
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y2, Y2
-	VADDPS     Y15, Y3, Y3
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y3, Y3
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y4, Y4
-	VADDPS     Y15, Y5, Y5
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS Y5, Y13, 32(AX)
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y5, Y5
+	JMP        sgemmAVX2x3_part_act
+
+sgemmAVX2x3_part_init:
+	MOVQ  bias+64(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX2x3_part_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	VBROADCASTSS 4(DX), Y15
+	VADDPS       Y15, Y2, Y2
+	VADDPS       Y15, Y3, Y3
+	VBROADCASTSS 8(DX), Y15
+	VADDPS       Y15, Y4, Y4
+	VADDPS       Y15, Y5, Y5
+	JMP          sgemmAVX2x3_part_act
+
+sgemmAVX2x3_part_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), BX
+	VBROADCASTSS (DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+
+sgemmAVX2x3_part_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX2x3_part_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
+	VMAXPS Y4, Y15, Y4
+	VMAXPS Y5, Y15, Y5
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX2x3_part_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VMOVD        CX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+	VMINPS       Y2, Y14, Y2
+	VMINPS       Y3, Y14, Y3
+	VMINPS       Y4, Y14, Y4
+	VMINPS       Y5, Y14, Y5
+
+sgemmAVX2x3_part_store:
+	MOVQ       c+24(FP), CX
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS Y5, Y13, 32(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2x4(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·sgemmAVX2x4(SB), NOSPLIT, $0-56
+// func sgemmAVX2x4(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·sgemmAVX2x4(SB), NOSPLIT, $0-80
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
-	VXORPS     Y7, Y7, Y7
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	MOVQ       flags+56(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX2x4_prefetched
+
+	// and of the residual
+	MOVQ       res+72(FP), SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+
+sgemmAVX2x4_prefetched:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
 
 sgemmAVX2x4_loop:
 	CMPQ         AX, $0x04
@@ -3976,101 +6953,320 @@ sgemmAVX2x4_tail:
 	JMP          sgemmAVX2x4_tail
 
 sgemmAVX2x4_done:
-	MOVQ c+24(FP), AX
-	MOVQ ldc+32(FP), CX
-	SHLQ $0x02, CX
+	MOVQ ldc+32(FP), AX
+	SHLQ $0x02, AX
+	MOVQ flags+56(FP), CX
 	MOVQ nr+40(FP), DX
 	CMPQ DX, $0x10
 	JNE  sgemmAVX2x4_partial
 
-	// C += accumulators, all 16 columns
-	VADDPS  (AX), Y0, Y0
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y4, Y4
-	VADDPS  32(AX), Y5, Y5
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y6, Y6
-	VADDPS  32(AX), Y7, Y7
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
+	// all 16 columns
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX2x4_full_init
+
+	// C + accumulators
+	MOVQ    c+24(FP), DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y0, Y0
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y1, Y1
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y2, Y2
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y3, Y3
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y4, Y4
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y5, Y5
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y6, Y6
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y7, Y7
+	JMP     sgemmAVX2x4_full_act
+
+sgemmAVX2x4_full_init:
+	MOVQ  bias+64(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX2x4_full_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	VBROADCASTSS 4(DX), Y15
+	VADDPS       Y15, Y2, Y2
+	VADDPS       Y15, Y3, Y3
+	VBROADCASTSS 8(DX), Y15
+	VADDPS       Y15, Y4, Y4
+	VADDPS       Y15, Y5, Y5
+	VBROADCASTSS 12(DX), Y15
+	VADDPS       Y15, Y6, Y6
+	VADDPS       Y15, Y7, Y7
+	JMP          sgemmAVX2x4_full_act
+
+sgemmAVX2x4_full_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), BX
+	VBROADCASTSS (DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+
+sgemmAVX2x4_full_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX2x4_full_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
+	VMAXPS Y4, Y15, Y4
+	VMAXPS Y5, Y15, Y5
+	VMAXPS Y6, Y15, Y6
+	VMAXPS Y7, Y15, Y7
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX2x4_full_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VMOVD        CX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+	VMINPS       Y2, Y14, Y2
+	VMINPS       Y3, Y14, Y3
+	VMINPS       Y4, Y14, Y4
+	VMINPS       Y5, Y14, Y5
+	VMINPS       Y6, Y14, Y6
+	VMINPS       Y7, Y14, Y7
+
+sgemmAVX2x4_full_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
 	VZEROUPPER
 	RET
 
 sgemmAVX2x4_partial:
-	// C += accumulators, the first nr columns
-	MOVQ       mask+48(FP), DX
-	VMOVUPS    (DX), Y12
-	VMOVUPS    32(DX), Y13
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	// the first nr columns
+	MOVQ    mask+48(FP), DX
+	VMOVUPS (DX), Y12
+	VMOVUPS 32(DX), Y13
+	TESTQ   $0x00000001, CX
+	JNZ     sgemmAVX2x4_part_init
+
+	// C + accumulators
+	MOVQ       c+24(FP), DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y0, Y0
-	VADDPS     Y15, Y1, Y1
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y1, Y1
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y2, Y2
-	VADDPS     Y15, Y3, Y3
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y3, Y3
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y4, Y4
-	VADDPS     Y15, Y5, Y5
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS Y5, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y5, Y5
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y6, Y6
-	VADDPS     Y15, Y7, Y7
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS Y7, Y13, 32(AX)
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y7, Y7
+	JMP        sgemmAVX2x4_part_act
+
+sgemmAVX2x4_part_init:
+	MOVQ  bias+64(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX2x4_part_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	VBROADCASTSS 4(DX), Y15
+	VADDPS       Y15, Y2, Y2
+	VADDPS       Y15, Y3, Y3
+	VBROADCASTSS 8(DX), Y15
+	VADDPS       Y15, Y4, Y4
+	VADDPS       Y15, Y5, Y5
+	VBROADCASTSS 12(DX), Y15
+	VADDPS       Y15, Y6, Y6
+	VADDPS       Y15, Y7, Y7
+	JMP          sgemmAVX2x4_part_act
+
+sgemmAVX2x4_part_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), BX
+	VBROADCASTSS (DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+
+sgemmAVX2x4_part_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX2x4_part_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
+	VMAXPS Y4, Y15, Y4
+	VMAXPS Y5, Y15, Y5
+	VMAXPS Y6, Y15, Y6
+	VMAXPS Y7, Y15, Y7
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX2x4_part_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VMOVD        CX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+	VMINPS       Y2, Y14, Y2
+	VMINPS       Y3, Y14, Y3
+	VMINPS       Y4, Y14, Y4
+	VMINPS       Y5, Y14, Y5
+	VMINPS       Y6, Y14, Y6
+	VMINPS       Y7, Y14, Y7
+
+sgemmAVX2x4_part_store:
+	MOVQ       c+24(FP), CX
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS Y5, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS Y7, Y13, 32(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2x5(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·sgemmAVX2x5(SB), NOSPLIT, $0-56
+// func sgemmAVX2x5(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·sgemmAVX2x5(SB), NOSPLIT, $0-80
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
-	VXORPS     Y7, Y7, Y7
-	VXORPS     Y8, Y8, Y8
-	VXORPS     Y9, Y9, Y9
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	MOVQ       flags+56(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX2x5_prefetched
+
+	// and of the residual
+	MOVQ       res+72(FP), SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+
+sgemmAVX2x5_prefetched:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
 
 sgemmAVX2x5_loop:
 	CMPQ         AX, $0x04
@@ -4174,117 +7370,372 @@ sgemmAVX2x5_tail:
 	JMP          sgemmAVX2x5_tail
 
 sgemmAVX2x5_done:
-	MOVQ c+24(FP), AX
-	MOVQ ldc+32(FP), CX
-	SHLQ $0x02, CX
+	MOVQ ldc+32(FP), AX
+	SHLQ $0x02, AX
+	MOVQ flags+56(FP), CX
 	MOVQ nr+40(FP), DX
 	CMPQ DX, $0x10
 	JNE  sgemmAVX2x5_partial
 
-	// C += accumulators, all 16 columns
-	VADDPS  (AX), Y0, Y0
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y4, Y4
-	VADDPS  32(AX), Y5, Y5
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y6, Y6
-	VADDPS  32(AX), Y7, Y7
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y8, Y8
-	VADDPS  32(AX), Y9, Y9
-	VMOVUPS Y8, (AX)
-	VMOVUPS Y9, 32(AX)
+	// all 16 columns
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX2x5_full_init
+
+	// C + accumulators
+	MOVQ    c+24(FP), DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y0, Y0
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y1, Y1
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y2, Y2
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y3, Y3
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y4, Y4
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y5, Y5
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y6, Y6
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y7, Y7
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y8, Y8
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y9, Y9
+	JMP     sgemmAVX2x5_full_act
+
+sgemmAVX2x5_full_init:
+	MOVQ  bias+64(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX2x5_full_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	VBROADCASTSS 4(DX), Y15
+	VADDPS       Y15, Y2, Y2
+	VADDPS       Y15, Y3, Y3
+	VBROADCASTSS 8(DX), Y15
+	VADDPS       Y15, Y4, Y4
+	VADDPS       Y15, Y5, Y5
+	VBROADCASTSS 12(DX), Y15
+	VADDPS       Y15, Y6, Y6
+	VADDPS       Y15, Y7, Y7
+	VBROADCASTSS 16(DX), Y15
+	VADDPS       Y15, Y8, Y8
+	VADDPS       Y15, Y9, Y9
+	JMP          sgemmAVX2x5_full_act
+
+sgemmAVX2x5_full_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), BX
+	VBROADCASTSS (DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y8, Y8
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+
+sgemmAVX2x5_full_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX2x5_full_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
+	VMAXPS Y4, Y15, Y4
+	VMAXPS Y5, Y15, Y5
+	VMAXPS Y6, Y15, Y6
+	VMAXPS Y7, Y15, Y7
+	VMAXPS Y8, Y15, Y8
+	VMAXPS Y9, Y15, Y9
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX2x5_full_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VMOVD        CX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+	VMINPS       Y2, Y14, Y2
+	VMINPS       Y3, Y14, Y3
+	VMINPS       Y4, Y14, Y4
+	VMINPS       Y5, Y14, Y5
+	VMINPS       Y6, Y14, Y6
+	VMINPS       Y7, Y14, Y7
+	VMINPS       Y8, Y14, Y8
+	VMINPS       Y9, Y14, Y9
+
+sgemmAVX2x5_full_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
 	VZEROUPPER
 	RET
 
 sgemmAVX2x5_partial:
-	// C += accumulators, the first nr columns
-	MOVQ       mask+48(FP), DX
-	VMOVUPS    (DX), Y12
-	VMOVUPS    32(DX), Y13
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	// the first nr columns
+	MOVQ    mask+48(FP), DX
+	VMOVUPS (DX), Y12
+	VMOVUPS 32(DX), Y13
+	TESTQ   $0x00000001, CX
+	JNZ     sgemmAVX2x5_part_init
+
+	// C + accumulators
+	MOVQ       c+24(FP), DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y0, Y0
-	VADDPS     Y15, Y1, Y1
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y1, Y1
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y2, Y2
-	VADDPS     Y15, Y3, Y3
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y3, Y3
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y4, Y4
-	VADDPS     Y15, Y5, Y5
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS Y5, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y5, Y5
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y6, Y6
-	VADDPS     Y15, Y7, Y7
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS Y7, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y7, Y7
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y8, Y8
-	VADDPS     Y15, Y9, Y9
-	VMASKMOVPS Y8, Y12, (AX)
-	VMASKMOVPS Y9, Y13, 32(AX)
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y9, Y9
+	JMP        sgemmAVX2x5_part_act
+
+sgemmAVX2x5_part_init:
+	MOVQ  bias+64(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX2x5_part_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	VBROADCASTSS 4(DX), Y15
+	VADDPS       Y15, Y2, Y2
+	VADDPS       Y15, Y3, Y3
+	VBROADCASTSS 8(DX), Y15
+	VADDPS       Y15, Y4, Y4
+	VADDPS       Y15, Y5, Y5
+	VBROADCASTSS 12(DX), Y15
+	VADDPS       Y15, Y6, Y6
+	VADDPS       Y15, Y7, Y7
+	VBROADCASTSS 16(DX), Y15
+	VADDPS       Y15, Y8, Y8
+	VADDPS       Y15, Y9, Y9
+	JMP          sgemmAVX2x5_part_act
+
+sgemmAVX2x5_part_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), BX
+	VBROADCASTSS (DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y8, Y8
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+
+sgemmAVX2x5_part_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX2x5_part_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
+	VMAXPS Y4, Y15, Y4
+	VMAXPS Y5, Y15, Y5
+	VMAXPS Y6, Y15, Y6
+	VMAXPS Y7, Y15, Y7
+	VMAXPS Y8, Y15, Y8
+	VMAXPS Y9, Y15, Y9
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX2x5_part_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VMOVD        CX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+	VMINPS       Y2, Y14, Y2
+	VMINPS       Y3, Y14, Y3
+	VMINPS       Y4, Y14, Y4
+	VMINPS       Y5, Y14, Y5
+	VMINPS       Y6, Y14, Y6
+	VMINPS       Y7, Y14, Y7
+	VMINPS       Y8, Y14, Y8
+	VMINPS       Y9, Y14, Y9
+
+sgemmAVX2x5_part_store:
+	MOVQ       c+24(FP), CX
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS Y5, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS Y7, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y8, Y12, (CX)
+	VMASKMOVPS Y9, Y13, 32(CX)
 	VZEROUPPER
 	RET
 
-// func sgemmAVX2x6(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
-// Requires: AVX, FMA3, MMX+
-TEXT ·sgemmAVX2x6(SB), NOSPLIT, $0-56
+// func sgemmAVX2x6(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·sgemmAVX2x6(SB), NOSPLIT, $0-80
 	MOVQ kc+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
 
 	// prefetch the tile of C
-	MOVQ       c+24(FP), BX
-	MOVQ       ldc+32(FP), SI
-	SHLQ       $0x02, SI
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	ADDQ       SI, BX
-	PREFETCHT0 (BX)
-	VXORPS     Y0, Y0, Y0
-	VXORPS     Y1, Y1, Y1
-	VXORPS     Y2, Y2, Y2
-	VXORPS     Y3, Y3, Y3
-	VXORPS     Y4, Y4, Y4
-	VXORPS     Y5, Y5, Y5
-	VXORPS     Y6, Y6, Y6
-	VXORPS     Y7, Y7, Y7
-	VXORPS     Y8, Y8, Y8
-	VXORPS     Y9, Y9, Y9
-	VXORPS     Y10, Y10, Y10
-	VXORPS     Y11, Y11, Y11
+	MOVQ       ldc+32(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       c+24(FP), SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	MOVQ       flags+56(FP), SI
+	TESTQ      $0x00000002, SI
+	JZ         sgemmAVX2x6_prefetched
+
+	// and of the residual
+	MOVQ       res+72(FP), SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+	ADDQ       BX, SI
+	PREFETCHT0 (SI)
+
+sgemmAVX2x6_prefetched:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
 
 sgemmAVX2x6_loop:
 	CMPQ         AX, $0x04
@@ -4403,92 +7854,362 @@ sgemmAVX2x6_tail:
 	JMP          sgemmAVX2x6_tail
 
 sgemmAVX2x6_done:
-	MOVQ c+24(FP), AX
-	MOVQ ldc+32(FP), CX
-	SHLQ $0x02, CX
+	MOVQ ldc+32(FP), AX
+	SHLQ $0x02, AX
+	MOVQ flags+56(FP), CX
 	MOVQ nr+40(FP), DX
 	CMPQ DX, $0x10
 	JNE  sgemmAVX2x6_partial
 
-	// C += accumulators, all 16 columns
-	VADDPS  (AX), Y0, Y0
-	VADDPS  32(AX), Y1, Y1
-	VMOVUPS Y0, (AX)
-	VMOVUPS Y1, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y2, Y2
-	VADDPS  32(AX), Y3, Y3
-	VMOVUPS Y2, (AX)
-	VMOVUPS Y3, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y4, Y4
-	VADDPS  32(AX), Y5, Y5
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y5, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y6, Y6
-	VADDPS  32(AX), Y7, Y7
-	VMOVUPS Y6, (AX)
-	VMOVUPS Y7, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y8, Y8
-	VADDPS  32(AX), Y9, Y9
-	VMOVUPS Y8, (AX)
-	VMOVUPS Y9, 32(AX)
-	ADDQ    CX, AX
-	VADDPS  (AX), Y10, Y10
-	VADDPS  32(AX), Y11, Y11
-	VMOVUPS Y10, (AX)
-	VMOVUPS Y11, 32(AX)
+	// all 16 columns
+	TESTQ $0x00000001, CX
+	JNZ   sgemmAVX2x6_full_init
+
+	// C + accumulators
+	MOVQ    c+24(FP), DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y0, Y0
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y1, Y1
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y2, Y2
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y3, Y3
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y4, Y4
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y5, Y5
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y6, Y6
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y7, Y7
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y8, Y8
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y9, Y9
+	ADDQ    AX, DX
+	VMOVUPS (DX), Y14
+	VADDPS  Y14, Y10, Y10
+	VMOVUPS 32(DX), Y14
+	VADDPS  Y14, Y11, Y11
+	JMP     sgemmAVX2x6_full_act
+
+sgemmAVX2x6_full_init:
+	MOVQ  bias+64(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX2x6_full_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	VBROADCASTSS 4(DX), Y15
+	VADDPS       Y15, Y2, Y2
+	VADDPS       Y15, Y3, Y3
+	VBROADCASTSS 8(DX), Y15
+	VADDPS       Y15, Y4, Y4
+	VADDPS       Y15, Y5, Y5
+	VBROADCASTSS 12(DX), Y15
+	VADDPS       Y15, Y6, Y6
+	VADDPS       Y15, Y7, Y7
+	VBROADCASTSS 16(DX), Y15
+	VADDPS       Y15, Y8, Y8
+	VADDPS       Y15, Y9, Y9
+	VBROADCASTSS 20(DX), Y15
+	VADDPS       Y15, Y10, Y10
+	VADDPS       Y15, Y11, Y11
+	JMP          sgemmAVX2x6_full_act
+
+sgemmAVX2x6_full_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), BX
+	VBROADCASTSS (DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y8, Y8
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Y15
+	VMOVUPS      (BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y10, Y10
+	VMOVUPS      32(BX), Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y11, Y11
+
+sgemmAVX2x6_full_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX2x6_full_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
+	VMAXPS Y4, Y15, Y4
+	VMAXPS Y5, Y15, Y5
+	VMAXPS Y6, Y15, Y6
+	VMAXPS Y7, Y15, Y7
+	VMAXPS Y8, Y15, Y8
+	VMAXPS Y9, Y15, Y9
+	VMAXPS Y10, Y15, Y10
+	VMAXPS Y11, Y15, Y11
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX2x6_full_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VMOVD        CX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+	VMINPS       Y2, Y14, Y2
+	VMINPS       Y3, Y14, Y3
+	VMINPS       Y4, Y14, Y4
+	VMINPS       Y5, Y14, Y5
+	VMINPS       Y6, Y14, Y6
+	VMINPS       Y7, Y14, Y7
+	VMINPS       Y8, Y14, Y8
+	VMINPS       Y9, Y14, Y9
+	VMINPS       Y10, Y14, Y10
+	VMINPS       Y11, Y14, Y11
+
+sgemmAVX2x6_full_store:
+	MOVQ    c+24(FP), CX
+	VMOVUPS Y0, (CX)
+	VMOVUPS Y1, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y2, (CX)
+	VMOVUPS Y3, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y4, (CX)
+	VMOVUPS Y5, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y6, (CX)
+	VMOVUPS Y7, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y8, (CX)
+	VMOVUPS Y9, 32(CX)
+	ADDQ    AX, CX
+	VMOVUPS Y10, (CX)
+	VMOVUPS Y11, 32(CX)
 	VZEROUPPER
 	RET
 
 sgemmAVX2x6_partial:
-	// C += accumulators, the first nr columns
-	MOVQ       mask+48(FP), DX
-	VMOVUPS    (DX), Y12
-	VMOVUPS    32(DX), Y13
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	// the first nr columns
+	MOVQ    mask+48(FP), DX
+	VMOVUPS (DX), Y12
+	VMOVUPS 32(DX), Y13
+	TESTQ   $0x00000001, CX
+	JNZ     sgemmAVX2x6_part_init
+
+	// C + accumulators
+	MOVQ       c+24(FP), DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y0, Y0
-	VADDPS     Y15, Y1, Y1
-	VMASKMOVPS Y0, Y12, (AX)
-	VMASKMOVPS Y1, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y1, Y1
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y2, Y2
-	VADDPS     Y15, Y3, Y3
-	VMASKMOVPS Y2, Y12, (AX)
-	VMASKMOVPS Y3, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y3, Y3
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y4, Y4
-	VADDPS     Y15, Y5, Y5
-	VMASKMOVPS Y4, Y12, (AX)
-	VMASKMOVPS Y5, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y5, Y5
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y6, Y6
-	VADDPS     Y15, Y7, Y7
-	VMASKMOVPS Y6, Y12, (AX)
-	VMASKMOVPS Y7, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y7, Y7
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y8, Y8
-	VADDPS     Y15, Y9, Y9
-	VMASKMOVPS Y8, Y12, (AX)
-	VMASKMOVPS Y9, Y13, 32(AX)
-	ADDQ       CX, AX
-	VMASKMOVPS (AX), Y12, Y14
-	VMASKMOVPS 32(AX), Y13, Y15
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y9, Y9
+	ADDQ       AX, DX
+	VMASKMOVPS (DX), Y12, Y14
 	VADDPS     Y14, Y10, Y10
-	VADDPS     Y15, Y11, Y11
-	VMASKMOVPS Y10, Y12, (AX)
-	VMASKMOVPS Y11, Y13, 32(AX)
+	VMASKMOVPS 32(DX), Y13, Y14
+	VADDPS     Y14, Y11, Y11
+	JMP        sgemmAVX2x6_part_act
+
+sgemmAVX2x6_part_init:
+	MOVQ  bias+64(FP), DX
+	TESTQ $0x00000002, CX
+	JNZ   sgemmAVX2x6_part_res
+
+	// bias + accumulators
+	VBROADCASTSS (DX), Y15
+	VADDPS       Y15, Y0, Y0
+	VADDPS       Y15, Y1, Y1
+	VBROADCASTSS 4(DX), Y15
+	VADDPS       Y15, Y2, Y2
+	VADDPS       Y15, Y3, Y3
+	VBROADCASTSS 8(DX), Y15
+	VADDPS       Y15, Y4, Y4
+	VADDPS       Y15, Y5, Y5
+	VBROADCASTSS 12(DX), Y15
+	VADDPS       Y15, Y6, Y6
+	VADDPS       Y15, Y7, Y7
+	VBROADCASTSS 16(DX), Y15
+	VADDPS       Y15, Y8, Y8
+	VADDPS       Y15, Y9, Y9
+	VBROADCASTSS 20(DX), Y15
+	VADDPS       Y15, Y10, Y10
+	VADDPS       Y15, Y11, Y11
+	JMP          sgemmAVX2x6_part_act
+
+sgemmAVX2x6_part_res:
+	// (residual + bias) + accumulators
+	MOVQ         res+72(FP), BX
+	VBROADCASTSS (DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y0, Y0
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y1, Y1
+	ADDQ         AX, BX
+	VBROADCASTSS 4(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y2, Y2
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y3, Y3
+	ADDQ         AX, BX
+	VBROADCASTSS 8(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y5, Y5
+	ADDQ         AX, BX
+	VBROADCASTSS 12(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y7, Y7
+	ADDQ         AX, BX
+	VBROADCASTSS 16(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y8, Y8
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y9, Y9
+	ADDQ         AX, BX
+	VBROADCASTSS 20(DX), Y15
+	VMASKMOVPS   (BX), Y12, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y10, Y10
+	VMASKMOVPS   32(BX), Y13, Y14
+	VADDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y11, Y11
+
+sgemmAVX2x6_part_act:
+	TESTQ $0x0000000c, CX
+	JZ    sgemmAVX2x6_part_store
+
+	// ReLU: max(x, 0)
+	VXORPS Y15, Y15, Y15
+	VMAXPS Y0, Y15, Y0
+	VMAXPS Y1, Y15, Y1
+	VMAXPS Y2, Y15, Y2
+	VMAXPS Y3, Y15, Y3
+	VMAXPS Y4, Y15, Y4
+	VMAXPS Y5, Y15, Y5
+	VMAXPS Y6, Y15, Y6
+	VMAXPS Y7, Y15, Y7
+	VMAXPS Y8, Y15, Y8
+	VMAXPS Y9, Y15, Y9
+	VMAXPS Y10, Y15, Y10
+	VMAXPS Y11, Y15, Y11
+	TESTQ  $0x00000008, CX
+	JZ     sgemmAVX2x6_part_store
+
+	// ReLU6: min(x, 6)
+	MOVL         $0x40c00000, CX
+	VMOVD        CX, X14
+	VBROADCASTSS X14, Y14
+	VMINPS       Y0, Y14, Y0
+	VMINPS       Y1, Y14, Y1
+	VMINPS       Y2, Y14, Y2
+	VMINPS       Y3, Y14, Y3
+	VMINPS       Y4, Y14, Y4
+	VMINPS       Y5, Y14, Y5
+	VMINPS       Y6, Y14, Y6
+	VMINPS       Y7, Y14, Y7
+	VMINPS       Y8, Y14, Y8
+	VMINPS       Y9, Y14, Y9
+	VMINPS       Y10, Y14, Y10
+	VMINPS       Y11, Y14, Y11
+
+sgemmAVX2x6_part_store:
+	MOVQ       c+24(FP), CX
+	VMASKMOVPS Y0, Y12, (CX)
+	VMASKMOVPS Y1, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y2, Y12, (CX)
+	VMASKMOVPS Y3, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y4, Y12, (CX)
+	VMASKMOVPS Y5, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y6, Y12, (CX)
+	VMASKMOVPS Y7, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y8, Y12, (CX)
+	VMASKMOVPS Y9, Y13, 32(CX)
+	ADDQ       AX, CX
+	VMASKMOVPS Y10, Y12, (CX)
+	VMASKMOVPS Y11, Y13, 32(CX)
 	VZEROUPPER
 	RET
 

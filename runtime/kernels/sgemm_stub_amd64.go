@@ -5,124 +5,144 @@
 package kernels
 
 // sgemmAVX512x1 adds the product of the packed panels a (kc x 14, rows 0..0 used) and b (kc x 32)
-// to the 1 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 1 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x1(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x1(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x2 adds the product of the packed panels a (kc x 14, rows 0..1 used) and b (kc x 32)
-// to the 2 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 2 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x2(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x2(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x3 adds the product of the packed panels a (kc x 14, rows 0..2 used) and b (kc x 32)
-// to the 3 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 3 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x3(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x3(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x4 adds the product of the packed panels a (kc x 14, rows 0..3 used) and b (kc x 32)
-// to the 4 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 4 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x4(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x4(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x5 adds the product of the packed panels a (kc x 14, rows 0..4 used) and b (kc x 32)
-// to the 5 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 5 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x5(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x5(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x6 adds the product of the packed panels a (kc x 14, rows 0..5 used) and b (kc x 32)
-// to the 6 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 6 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x6(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x6(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x7 adds the product of the packed panels a (kc x 14, rows 0..6 used) and b (kc x 32)
-// to the 7 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 7 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x7(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x7(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x8 adds the product of the packed panels a (kc x 14, rows 0..7 used) and b (kc x 32)
-// to the 8 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 8 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x8(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x8(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x9 adds the product of the packed panels a (kc x 14, rows 0..8 used) and b (kc x 32)
-// to the 9 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 9 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x9(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x9(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x10 adds the product of the packed panels a (kc x 14, rows 0..9 used) and b (kc x 32)
-// to the 10 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 10 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x10(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x10(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x11 adds the product of the packed panels a (kc x 14, rows 0..10 used) and b (kc x 32)
-// to the 11 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 11 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x11(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x11(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x12 adds the product of the packed panels a (kc x 14, rows 0..11 used) and b (kc x 32)
-// to the 12 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 12 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x12(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x12(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x13 adds the product of the packed panels a (kc x 14, rows 0..12 used) and b (kc x 32)
-// to the 13 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 13 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x13(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x13(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX512x14 adds the product of the packed panels a (kc x 14, rows 0..13 used) and b (kc x 32)
-// to the 14 x 32 tile at c (leading dimension ldc); bit j of mask enables column j.
+// to the 14 x 32 tile at c (leading dimension ldc), with the epilogue flags selects; bit j of
+// mask enables column j.
 //
 //go:noescape
-func sgemmAVX512x14(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32)
+func sgemmAVX512x14(kc int, a *float32, b *float32, c *float32, ldc int, mask uint32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX2x1 adds the product of the packed panels a (kc x 6, rows 0..0 used) and b (kc x 16)
-// to the 1 x nr tile at c (leading dimension ldc); mask[0:16] is -1 for the columns below nr, 0 after.
+// to the 1 x nr tile at c (leading dimension ldc), with the epilogue flags selects; mask[0:16]
+// is -1 for the columns below nr, 0 after.
 //
 //go:noescape
-func sgemmAVX2x1(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
+func sgemmAVX2x1(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX2x2 adds the product of the packed panels a (kc x 6, rows 0..1 used) and b (kc x 16)
-// to the 2 x nr tile at c (leading dimension ldc); mask[0:16] is -1 for the columns below nr, 0 after.
+// to the 2 x nr tile at c (leading dimension ldc), with the epilogue flags selects; mask[0:16]
+// is -1 for the columns below nr, 0 after.
 //
 //go:noescape
-func sgemmAVX2x2(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
+func sgemmAVX2x2(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX2x3 adds the product of the packed panels a (kc x 6, rows 0..2 used) and b (kc x 16)
-// to the 3 x nr tile at c (leading dimension ldc); mask[0:16] is -1 for the columns below nr, 0 after.
+// to the 3 x nr tile at c (leading dimension ldc), with the epilogue flags selects; mask[0:16]
+// is -1 for the columns below nr, 0 after.
 //
 //go:noescape
-func sgemmAVX2x3(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
+func sgemmAVX2x3(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX2x4 adds the product of the packed panels a (kc x 6, rows 0..3 used) and b (kc x 16)
-// to the 4 x nr tile at c (leading dimension ldc); mask[0:16] is -1 for the columns below nr, 0 after.
+// to the 4 x nr tile at c (leading dimension ldc), with the epilogue flags selects; mask[0:16]
+// is -1 for the columns below nr, 0 after.
 //
 //go:noescape
-func sgemmAVX2x4(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
+func sgemmAVX2x4(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX2x5 adds the product of the packed panels a (kc x 6, rows 0..4 used) and b (kc x 16)
-// to the 5 x nr tile at c (leading dimension ldc); mask[0:16] is -1 for the columns below nr, 0 after.
+// to the 5 x nr tile at c (leading dimension ldc), with the epilogue flags selects; mask[0:16]
+// is -1 for the columns below nr, 0 after.
 //
 //go:noescape
-func sgemmAVX2x5(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
+func sgemmAVX2x5(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
 
 // sgemmAVX2x6 adds the product of the packed panels a (kc x 6, rows 0..5 used) and b (kc x 16)
-// to the 6 x nr tile at c (leading dimension ldc); mask[0:16] is -1 for the columns below nr, 0 after.
+// to the 6 x nr tile at c (leading dimension ldc), with the epilogue flags selects; mask[0:16]
+// is -1 for the columns below nr, 0 after.
 //
 //go:noescape
-func sgemmAVX2x6(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32)
+func sgemmAVX2x6(kc int, a *float32, b *float32, c *float32, ldc int, nr int, mask *int32, flags uint, bias *float32, res *float32)
 
 // packRow32AVX copies panels runs of 32 floats from src (contiguous) to dst + i*stride.
 //
