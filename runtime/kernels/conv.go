@@ -172,19 +172,28 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 	// The kernel of the level w was packed for, or its Go twin if that level is above the active
 	// one (after SetISA).
 	im := runImpl(w.isa)
-	// Output positions [j0, j1): whole NR-column panels, so that every output value is computed
-	// by the same sequence of operations as with one part.
 	n := c.OutH * c.OutW
-	panels := (n + im.nr - 1) / im.nr
-	j0, j1 := min(n, part*panels/parts*im.nr), min(n, (part+1)*panels/parts*im.nr)
-	if j0 >= j1 {
+	cg, og := c.InC/c.Groups, c.OutC/c.Groups
+	// A part computes output positions [j0, j1) of output channels [i0, i1) of every group: whole
+	// NR-column panels or whole MR-row panels, so that every output value is computed by the same
+	// sequence of operations as with one part.
+	i0, i1, j0, j1 := 0, og, 0, n
+	if parts > 1 {
+		if c.splitRows(im, parts) {
+			mp := (og + im.mr - 1) / im.mr
+			i0, i1 = min(og, part*mp/parts*im.mr), min(og, (part+1)*mp/parts*im.mr)
+		} else {
+			np := (n + im.nr - 1) / im.nr
+			j0, j1 = min(n, part*np/parts*im.nr), min(n, (part+1)*np/parts*im.nr)
+		}
+	}
+	if i0 >= i1 || j0 >= j1 {
 		return
 	}
-	cg, og := c.InC/c.Groups, c.OutC/c.Groups
 	k := cg * c.KH * c.KW
 	inPlane := c.InH * c.InW
 	for g := range c.Groups {
-		ga := gemmA{packed: w.w[g*w.groupLen : (g+1)*w.groupLen], mpad: roundUp(og, im.mr)}
+		ga := gemmA{packed: w.w[g*w.groupLen : (g+1)*w.groupLen], mpad: roundUp(og, im.mr), row0: i0}
 		gin := in[g*cg*inPlane : (g+1)*cg*inPlane]
 		gb := gemmB{b: gin, conv: c, col0: j0}
 		if w.algo == algoGemm1x1 { // B is the input itself: a [cg][n] matrix
@@ -192,12 +201,26 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 		}
 		// The micro-kernels start from the bias and residual and apply ReLU(6) themselves, so
 		// the output is written once, not pre-filled and then activated in passes of its own.
-		ep := epilogue{bias: w.bias[g*og : (g+1)*og], act: c.Act}
+		o0 := (g*og+i0)*n + j0 // the part's first output value
+		ep := epilogue{bias: w.bias[g*og+i0 : g*og+i1], act: c.Act}
 		if residual != nil {
-			ep.res = residual[g*og*n+j0 : (g+1)*og*n]
+			ep.res = residual[o0 : (g*og+i1)*n]
 		}
-		gemmEp(im, og, j1-j0, k, &ga, &gb, out[g*og*n+j0:(g+1)*og*n], n, scratch, &ep)
+		gemmEp(im, i1-i0, j1-j0, k, &ga, &gb, out[o0:(g*og+i1)*n], n, scratch, &ep)
 	}
+}
+
+// splitRows reports whether parts of a GEMM convolution split its output channels (rows) rather
+// than its output positions (columns): when the columns are too few to share out evenly (the
+// 7x7 and 14x14 layers of ImageNet networks) and the rows share out better. Each row part packs
+// the whole B, which costs little next to a layer with that many rows.
+func (c *Conv) splitRows(im *gemmImpl, parts int) bool {
+	balance := func(panels int) float64 { // the share of the parts' time spent working
+		return float64(panels) / float64(parts*((panels+parts-1)/parts))
+	}
+	np := (c.OutH*c.OutW + im.nr - 1) / im.nr
+	mp := (c.OutC/c.Groups + im.mr - 1) / im.mr
+	return balance(mp) > balance(np) && np < 4*parts
 }
 
 // validRange returns the output positions [lo, hi) of [0, out) with 0 <= x*stride+off < in.

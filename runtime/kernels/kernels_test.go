@@ -123,6 +123,8 @@ func convCases() []Conv {
 		convCase(12, 11, 10, 12, 3, 3, 2, 1, 0, 0, 1, 1, 2, 2, 12, ActNone),     // depthwise dilated
 		convCase(4, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, ActReLU),          // depthwise multiplier 2 -> im2col
 		convCase(5, 6, 6, 7, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActTanh),          // valid
+		convCase(24, 5, 5, 61, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU),        // few columns: parts split rows
+		convCase(40, 7, 7, 97, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ActSiLU),        // few columns, im2col, rows split
 		convCase(3, 5, 5, 4, 3, 3, 1, 1, 4, 4, 4, 4, 1, 1, 1, ActNone),          // pad larger than kernel
 		convCase(2, 1, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActHardSwish),     // 1x1 image
 		convCase(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),          // 1x1x1 (depthwise)

@@ -141,6 +141,7 @@ func runImpl(packed ISA) *gemmImpl {
 type gemmA struct {
 	packed []float32 // whole matrix: for each KC block of columns, Mpad x kcb in MR-row panels
 	mpad   int       // rows rounded up to MR (packed only)
+	row0   int       // the first row used, a multiple of MR (packed only): a part's share of rows
 
 	raw []float32
 	lda int
@@ -151,7 +152,7 @@ type gemmA struct {
 // rows ir (a multiple of MR) starts at ir*kcb and holds kcb x MR values, k-major.
 func (a *gemmA) block(im *gemmImpl, m, pc, kcb int) []float32 {
 	if a.packed != nil {
-		return a.packed[pc*a.mpad:]
+		return a.packed[pc*a.mpad+a.row0*kcb:]
 	}
 	packAPanels(a.buf, a.raw, a.lda, m, 0, roundUp(m, im.mr), pc, kcb, im.mr)
 	return a.buf
