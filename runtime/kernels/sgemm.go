@@ -565,6 +565,13 @@ func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32,
 		return
 	}
 	im := activeImpl()
+	if !im.jrOuter && m <= 4*im.mr && k > im.kc {
+		// Few rows: each KC block of B is used by only a few A panels, and C is read and
+		// written once per KC block. Deeper, narrower B blocks (same size) halve C's passes.
+		short := *im
+		short.kc, short.nc = 2*im.kc, im.nc/2
+		im = &short
+	}
 	bufs := sgemmPool.Get().(*sgemmBufs)
 	if need := roundUp(m, im.mr) * min(k, im.kc); len(bufs.a) < need {
 		bufs.a = make([]float32, need)
