@@ -20,10 +20,6 @@ type winoVariant struct {
 	m, alpha int
 	// g is G (alpha x 3) in float64: U = G g G^T is computed in float64 and rounded once.
 	g [][3]float64
-	// in computes V = B^T d B for d, both alpha x alpha row-major; out computes the m x m
-	// Y = A^T M A from M (alpha x alpha).
-	in  func(d, v []float32)
-	out func(mm, y []float32)
 }
 
 var (
@@ -34,13 +30,13 @@ var (
 		{1.0 / 24, 1.0 / 12, 1.0 / 6},
 		{1.0 / 24, -1.0 / 12, 1.0 / 6},
 		{0, 0, 1},
-	}, in: winoIn4, out: winoOut4}
+	}}
 	wino2 = winoVariant{m: 2, alpha: 4, g: [][3]float64{
 		{1, 0, 0},
 		{0.5, 0.5, 0.5},
 		{0.5, -0.5, 0.5},
 		{0, 0, 1},
-	}, in: winoIn2, out: winoOut2}
+	}}
 )
 
 func (a convAlgo) wino() *winoVariant {
@@ -81,12 +77,17 @@ func (c *Conv) winoBlock(v *winoVariant) int {
 // that M (alpha^2 x rows x block) stays in L1/L2 between the GEMMs and the output transform.
 func winoRows(s gemmShape) int { return roundUp(32, s.mr) }
 
+// winoVStride is the distance between the transformed inputs of two positions: InC x block plus a
+// cache line, so that the alpha^2 streams the input transform stores to (and the GEMMs read) do
+// not all fall in one cache set when InC x block is a multiple of 4 KiB, as it mostly is.
+func (c *Conv) winoVStride(v *winoVariant) int { return c.InC*c.winoBlock(v) + 16 }
+
 // winoScratchLen is V (alpha^2 x InC x block) and M (alpha^2 x rows x block), the most any
 // level needs.
 func (c *Conv) winoScratchLen(v *winoVariant) int {
 	a2, tb := v.alpha*v.alpha, c.winoBlock(v)
 	rows := maxShape(func(s gemmShape) int { return min(roundUp(c.OutC, s.mr), winoRows(s)) })
-	return a2*c.InC*tb + a2*rows*tb
+	return a2*c.winoVStride(v) + a2*rows*tb + winoGroup + v.alpha*winoStageLd(v)
 }
 
 // packWinograd transforms each kernel g ([OutC][InC][3][3]) to U = G g G^T and packs the
@@ -138,15 +139,18 @@ func (c *Conv) runWinograd(part, parts int, in, out []float32, w *ConvWeights, r
 	units := blocks * splits
 	u0, u1 := part*units/parts, (part+1)*units/parts
 	a2 := v.alpha * v.alpha
-	vbuf := scratch[:a2*c.InC*tb]
-	mbuf := scratch[a2*c.InC*tb:]
+	vs := c.winoVStride(v)
+	vbuf := scratch[:a2*vs]
+	mbuf := scratch[a2*vs : len(scratch)-v.alpha*winoStageLd(v)]
+	stage := scratch[len(scratch)-v.alpha*winoStageLd(v):]
+	x := winoXformFor(v, im.nr)
 	last := -1
 	for u := u0; u < u1; u++ {
 		blk, s := u/splits, u%splits
 		t0 := blk * tb
 		nt := min(tb, tiles-t0)
 		if blk != last {
-			c.winoInput(im, v, in, vbuf, t0, nt, tb)
+			c.winoInput(x, im, v, in, vbuf, stage, t0, nt, tb)
 			last = blk
 		}
 		r0, r1 := s*rowPanels/splits*im.mr, min(c.OutC, (s+1)*rowPanels/splits*im.mr)
@@ -158,129 +162,137 @@ func (c *Conv) runWinograd(part, parts int, in, out []float32, w *ConvWeights, r
 			mpad := roundUp(c.OutC, im.mr)
 			for xi := range a2 {
 				ux := w.w[xi*w.groupLen : (xi+1)*w.groupLen]
-				vx := vbuf[xi*c.InC*tb : (xi+1)*c.InC*tb]
+				vx := vbuf[xi*vs : xi*vs+c.InC*tb]
 				for pc := 0; pc < c.InC; pc += im.kc {
 					kcb := min(im.kc, c.InC-pc)
 					macroKernel(im, rows, nt, kcb, ux[pc*mpad+r*kcb:], vx[pc*tb:], mm[xi*tb:], a2*tb)
 				}
 			}
-			c.winoOutput(v, mm, out, w.bias[r:r+rows], residual, r, rows, t0, nt, tb)
+			c.winoOutput(x, v, mbuf, out, w.bias[r:r+rows], residual, r, rows, t0, nt, tb)
 		}
 	}
 }
 
+// winoXform is an implementation of a variant's transforms, on runs of up to g tiles of one tile
+// row (the SIMD ones put one tile in each vector lane).
+//
+// in computes V = B^T d B of n tiles (1 <= n <= g) whose inputs start at src, src[m:], ...
+// (rows ld apart; it may read src[(alpha-1)*ld : (alpha-1)*ld+g*m+4] and every row up to there)
+// and stores position xi of tile k at dst[xi*ds+k].
+//
+// out computes Y = A^T M A of the tiles whose M values are at src[xi*ss+k] (it may read up to
+// k = g-1), adds bias and, if res is not nil, res (laid out as dst), applies ReLU if relu, and
+// stores rows x cols values at dst (rows ldd apart; tile k's columns are [m*k, m*k+m)).
+type winoXform struct {
+	g   int
+	in  func(src []float32, ld int, dst []float32, ds, n int)
+	out func(src []float32, ss int, dst []float32, ldd int, res []float32, bias float32, relu bool, rows, cols int)
+}
+
+var (
+	winoGo4 = winoXform{g: winoGroup, in: winoIn4Go, out: winoOut4Go}
+	winoGo2 = winoXform{g: winoGroup, in: winoIn2Go, out: winoOut2Go}
+)
+
+// winoGroup is the most tiles of a transform call: the lanes of a zmm register.
+const winoGroup = 16
+
+// winoStageLd is the row length of the staging buffer the input transform copies a run's input
+// to when the run touches the padding or the end of the input.
+func winoStageLd(v *winoVariant) int { return winoGroup*v.m + 4 }
+
+// winoXformFor returns the transforms for variant v on panels of nr columns: the SIMD ones of
+// the active level if there are some and their vectors fit in a panel, else the Go ones.
+func winoXformFor(v *winoVariant, nr int) *winoXform {
+	if x := winoSIMD(v.m, nr); x != nil {
+		return x
+	}
+	if v.m == 4 {
+		return &winoGo4
+	}
+	return &winoGo2
+}
+
 // winoInput writes V = B^T d B of tiles [t0, t0+nt) of every input channel into vbuf: for each
-// position xi an InC x tb matrix in packed-B layout (KC-row blocks, each in NR-column panels,
-// k-major). Columns nt..tb of the last panel are zeroed.
-func (c *Conv) winoInput(im *gemmImpl, v *winoVariant, in, vbuf []float32, t0, nt, tb int) {
+// position xi (vs apart) an InC x tb matrix in packed-B layout (KC-row blocks, each in
+// NR-column panels, k-major). Columns nt..tb of the last panel are zeroed. Runs never cross a
+// tile row or a panel.
+func (c *Conv) winoInput(x *winoXform, im *gemmImpl, v *winoVariant, in, vbuf, stage []float32, t0, nt, tb int) {
 	m, a := v.m, v.alpha
 	a2 := a * a
 	H, W := c.InH, c.InW
 	_, tw := c.winoTiles(m)
 	nr, kc := im.nr, im.kc
-	var d, tv [64]float32
+	vs := c.winoVStride(v)
+	sld := winoStageLd(v)
 	ntPad := roundUp(nt, nr)
 	for ch := range c.InC {
-		plane := in[ch*H*W : (ch+1)*H*W]
+		plane := in[ch*H*W:] // to the end of in: the transforms may read past the run
 		pc := ch / kc * kc
 		kcb := min(kc, c.InC-pc)
-		base := pc*tb + (ch-pc)*nr // + xi*InC*tb + panel(t)*kcb + t%nr
-		stride := c.InC * tb
-		for tl := range nt {
+		base := pc*tb + (ch-pc)*nr
+		for tl := 0; tl < nt; {
 			t := t0 + tl
-			y0, x0 := t/tw*m-c.PadT, t%tw*m-c.PadL
-			if y0 >= 0 && x0 >= 0 && y0+a <= H && x0+a <= W {
-				for i := range a {
-					copy(d[i*a:i*a+a], plane[(y0+i)*W+x0:])
-				}
+			ty, tx := t/tw, t%tw
+			n := min(x.g, tw-tx, nt-tl, nr-tl&(nr-1))
+			y0, x0 := ty*m-c.PadT, tx*m-c.PadL
+			o := base + (tl&^(nr-1))*kcb + tl&(nr-1)
+			if y0 >= 0 && y0+a <= H && x0 >= 0 && x0+m*n+2 <= W && (y0+a-1)*W+x0+sld <= len(plane) {
+				x.in(plane[y0*W+x0:], W, vbuf[o:], vs, n)
 			} else {
 				for i := range a {
-					y := y0 + i
-					for j := range a {
-						x := x0 + j
-						if y >= 0 && y < H && x >= 0 && x < W {
-							d[i*a+j] = plane[y*W+x]
-						} else {
-							d[i*a+j] = 0
+					row := stage[i*sld : (i+1)*sld]
+					clear(row)
+					if y := y0 + i; y >= 0 && y < H {
+						lo, hi := max(x0, 0), min(x0+sld, W)
+						if lo < hi {
+							copy(row[lo-x0:], plane[y*W+lo:y*W+hi])
 						}
 					}
 				}
+				x.in(stage, sld, vbuf[o:], vs, n)
 			}
-			v.in(d[:a2], tv[:a2])
-			o := base + (tl&^(nr-1))*kcb + tl&(nr-1)
-			for xi, x := range tv[:a2] {
-				vbuf[o+xi*stride] = x
-			}
+			tl += n
 		}
 		for tl := nt; tl < ntPad; tl++ {
 			o := base + (tl&^(nr-1))*kcb + tl&(nr-1)
 			for xi := range a2 {
-				vbuf[o+xi*stride] = 0
+				vbuf[o+xi*vs] = 0
 			}
 		}
 	}
 }
 
-// winoOutput transforms M (rows x [alpha^2][tb], for output channels [r0, r0+rows)) of tiles
-// [t0, t0+nt) to output tiles, adds bias and residual, applies the activation and writes the
-// output values that exist (the last tile row and column may be ragged).
-func (c *Conv) winoOutput(v *winoVariant, mm, out, bias, residual []float32, r0, rows, t0, nt, tb int) {
+// winoOutput transforms M (rows x [alpha^2][tb], for output channels [r0, r0+rows), from mm,
+// which extends winoGroup values past them) of tiles [t0, t0+nt) to output tiles, adds bias and
+// residual, applies the activation and writes the output values that exist (the last tile row
+// and column may be ragged).
+func (c *Conv) winoOutput(x *winoXform, v *winoVariant, mm, out, bias, residual []float32, r0, rows, t0, nt, tb int) {
 	m, a := v.m, v.alpha
 	a2 := a * a
 	_, tw := c.winoTiles(m)
 	OH, OW := c.OutH, c.OutW
 	n := OH * OW
 	relu := c.Act == ActReLU
-	var mv [64]float32
-	var y [16]float32
 	for r := range rows {
 		o := r0 + r
 		plane := out[o*n : (o+1)*n]
 		var res []float32
-		if residual != nil {
-			res = residual[o*n : (o+1)*n]
-		}
-		b := bias[r]
 		src := mm[r*a2*tb:]
-		// Tiles a run of one tile row at a time, so the activation is applied to whole row
-		// segments.
 		for tl := 0; tl < nt; {
 			t := t0 + tl
 			ty, tx := t/tw, t%tw
-			run := min(tw-tx, nt-tl)
-			for k := range run {
-				for xi := range a2 {
-					mv[xi] = src[xi*tb+tl+k]
-				}
-				v.out(mv[:a2], y[:m*m])
-				yo, xo := ty*m, (tx+k)*m
-				hh, ww := min(m, OH-yo), min(m, OW-xo)
+			run := min(x.g, tw-tx, nt-tl)
+			yo, xo := ty*m, tx*m
+			hh, cols := min(m, OH-yo), min(m*run, OW-xo)
+			if residual != nil {
+				res = residual[o*n+yo*OW+xo:]
+			}
+			x.out(src[tl:], tb, plane[yo*OW+xo:], OW, res, bias[r], relu, hh, cols)
+			if !relu && c.Act != ActNone {
 				for i := range hh {
 					row := (yo+i)*OW + xo
-					dst := plane[row : row+ww]
-					yy := y[i*m : i*m+ww]
-					if res != nil {
-						rr := res[row : row+ww]
-						for j := range dst {
-							dst[j] = yy[j] + b + rr[j]
-						}
-					} else {
-						for j := range dst {
-							dst[j] = yy[j] + b
-						}
-					}
-					if relu {
-						for j, x := range dst {
-							dst[j] = max(x, 0)
-						}
-					}
-				}
-			}
-			if !relu && c.Act != ActNone {
-				xo0, xo1 := tx*m, min(OW, (tx+run)*m)
-				for i := range min(m, OH-ty*m) {
-					row := (ty*m + i) * OW
-					Apply(c.Act, plane[row+xo0:row+xo1])
+					Apply(c.Act, plane[row:row+cols])
 				}
 			}
 			tl += run
@@ -288,96 +300,122 @@ func (c *Conv) winoOutput(v *winoVariant, mm, out, bias, residual []float32, r0,
 	}
 }
 
-// winoIn4 is V = B^T d B for F(4x4, 3x3), d and v 6x6, with
+// winoIn4Go is winoXform.in for F(4x4, 3x3): B^T d B with
 //
-//	B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1].
-func winoIn4(d, v []float32) {
-	d, v = d[:36], v[:36]
-	var t [36]float32
-	for j := range 6 {
-		d0, d1, d2, d3, d4, d5 := d[j], d[6+j], d[12+j], d[18+j], d[24+j], d[30+j]
-		t[j] = 4*d0 - 5*d2 + d4
-		t[6+j] = (d3 + d4) - 4*(d1+d2)
-		t[12+j] = (d4 - d3) + 4*(d1-d2)
-		t[18+j] = (d4 - d2) + 2*(d3-d1)
-		t[24+j] = (d4 - d2) - 2*(d3-d1)
-		t[30+j] = 4*d1 - 5*d3 + d5
-	}
-	for i := range 6 {
-		r := t[i*6 : i*6+6]
-		d0, d1, d2, d3, d4, d5 := r[0], r[1], r[2], r[3], r[4], r[5]
-		o := v[i*6 : i*6+6]
-		o[0] = 4*d0 - 5*d2 + d4
-		o[1] = (d3 + d4) - 4*(d1+d2)
-		o[2] = (d4 - d3) + 4*(d1-d2)
-		o[3] = (d4 - d2) + 2*(d3-d1)
-		o[4] = (d4 - d2) - 2*(d3-d1)
-		o[5] = 4*d1 - 5*d3 + d5
+//	B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+//
+// the rows of d first (B^T d), then its columns: the order of operations of the SIMD versions.
+func winoIn4Go(src []float32, ld int, dst []float32, ds, n int) {
+	for k := range n {
+		var t [36]float32
+		for i := range 6 {
+			r := src[i*ld+4*k : i*ld+4*k+6]
+			d0, d1, d2, d3, d4, d5 := r[0], r[1], r[2], r[3], r[4], r[5]
+			h := t[i*6 : i*6+6]
+			h[0] = 4*d0 - 5*d2 + d4
+			h[1] = (d3 + d4) - 4*(d1+d2)
+			h[2] = (d4 - d3) + 4*(d1-d2)
+			h[3] = (d4 - d2) + 2*(d3-d1)
+			h[4] = (d4 - d2) - 2*(d3-d1)
+			h[5] = 4*d1 - 5*d3 + d5
+		}
+		for j := range 6 {
+			d0, d1, d2, d3, d4, d5 := t[j], t[6+j], t[12+j], t[18+j], t[24+j], t[30+j]
+			dst[j*ds+k] = 4*d0 - 5*d2 + d4
+			dst[(6+j)*ds+k] = (d3 + d4) - 4*(d1+d2)
+			dst[(12+j)*ds+k] = (d4 - d3) + 4*(d1-d2)
+			dst[(18+j)*ds+k] = (d4 - d2) + 2*(d3-d1)
+			dst[(24+j)*ds+k] = (d4 - d2) - 2*(d3-d1)
+			dst[(30+j)*ds+k] = 4*d1 - 5*d3 + d5
+		}
 	}
 }
 
-// winoOut4 is Y = A^T M A for F(4x4, 3x3), M 6x6 and y 4x4, with
+// winoOut4Go is winoXform.out for F(4x4, 3x3): A^T M A with
 //
-//	A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
-func winoOut4(mm, y []float32) {
-	mm, y = mm[:36], y[:16]
-	var t [24]float32 // 4x6
-	for j := range 6 {
-		m0, m1, m2, m3, m4, m5 := mm[j], mm[6+j], mm[12+j], mm[18+j], mm[24+j], mm[30+j]
-		s12, d12, s34, d34 := m1+m2, m1-m2, m3+m4, m3-m4
-		t[j] = m0 + s12 + s34
-		t[6+j] = d12 + 2*d34
-		t[12+j] = s12 + 4*s34
-		t[18+j] = d12 + 8*d34 + m5
-	}
-	for i := range 4 {
-		r := t[i*6 : i*6+6]
-		m0, m1, m2, m3, m4, m5 := r[0], r[1], r[2], r[3], r[4], r[5]
-		s12, d12, s34, d34 := m1+m2, m1-m2, m3+m4, m3-m4
-		o := y[i*4 : i*4+4]
-		o[0] = m0 + s12 + s34
-		o[1] = d12 + 2*d34
-		o[2] = s12 + 4*s34
-		o[3] = d12 + 8*d34 + m5
+//	A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1],
+//
+// the columns of M first (A^T M), then its rows.
+func winoOut4Go(src []float32, ss int, dst []float32, ldd int, res []float32, bias float32, relu bool, rows, cols int) {
+	for k := range (cols + 3) / 4 {
+		var t [24]float32 // 4x6
+		for j := range 6 {
+			m0, m1, m2, m3, m4, m5 := src[j*ss+k], src[(6+j)*ss+k], src[(12+j)*ss+k], src[(18+j)*ss+k], src[(24+j)*ss+k], src[(30+j)*ss+k]
+			s12, d12, s34, d34 := m1+m2, m1-m2, m3+m4, m3-m4
+			t[j] = m0 + s12 + s34
+			t[6+j] = d12 + 2*d34
+			t[12+j] = s12 + 4*s34
+			t[18+j] = d12 + 8*d34 + m5
+		}
+		w := min(4, cols-4*k)
+		for i := range rows {
+			r := t[i*6 : i*6+6]
+			m0, m1, m2, m3, m4, m5 := r[0], r[1], r[2], r[3], r[4], r[5]
+			s12, d12, s34, d34 := m1+m2, m1-m2, m3+m4, m3-m4
+			y := [4]float32{m0 + s12 + s34, d12 + 2*d34, s12 + 4*s34, d12 + 8*d34 + m5}
+			winoStore(dst[i*ldd+4*k:i*ldd+4*k+w], res, i*ldd+4*k, y[:w], bias, relu)
+		}
 	}
 }
 
-// winoIn2 is V = B^T d B for F(2x2, 3x3), d and v 4x4, with
-//
-//	B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-func winoIn2(d, v []float32) {
-	d, v = d[:16], v[:16]
-	var t [16]float32
-	for j := range 4 {
-		d0, d1, d2, d3 := d[j], d[4+j], d[8+j], d[12+j]
-		t[j] = d0 - d2
-		t[4+j] = d1 + d2
-		t[8+j] = d2 - d1
-		t[12+j] = d1 - d3
+// winoStore stores y + bias (+ res[off:]) (then ReLU) at dst.
+func winoStore(dst, res []float32, off int, y []float32, bias float32, relu bool) {
+	y = y[:len(dst)]
+	if res != nil {
+		r := res[off : off+len(dst)]
+		for j := range dst {
+			dst[j] = y[j] + bias + r[j]
+		}
+	} else {
+		for j := range dst {
+			dst[j] = y[j] + bias
+		}
 	}
-	for i := range 4 {
-		r := t[i*4 : i*4+4]
-		o := v[i*4 : i*4+4]
-		o[0] = r[0] - r[2]
-		o[1] = r[1] + r[2]
-		o[2] = r[2] - r[1]
-		o[3] = r[1] - r[3]
+	if relu {
+		for j, x := range dst {
+			dst[j] = max(x, 0)
+		}
 	}
 }
 
-// winoOut2 is Y = A^T M A for F(2x2, 3x3), M 4x4 and y 2x2, with A^T = [1 1 1 0; 0 1 -1 -1].
-func winoOut2(mm, y []float32) {
-	mm, y = mm[:16], y[:4]
-	var t [8]float32
-	for j := range 4 {
-		m0, m1, m2, m3 := mm[j], mm[4+j], mm[8+j], mm[12+j]
-		t[j] = m0 + m1 + m2
-		t[4+j] = m1 - m2 - m3
+// winoIn2Go is winoXform.in for F(2x2, 3x3): B^T d B with
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+func winoIn2Go(src []float32, ld int, dst []float32, ds, n int) {
+	for k := range n {
+		var t [16]float32
+		for i := range 4 {
+			r := src[i*ld+2*k : i*ld+2*k+4]
+			h := t[i*4 : i*4+4]
+			h[0] = r[0] - r[2]
+			h[1] = r[1] + r[2]
+			h[2] = r[2] - r[1]
+			h[3] = r[1] - r[3]
+		}
+		for j := range 4 {
+			d0, d1, d2, d3 := t[j], t[4+j], t[8+j], t[12+j]
+			dst[j*ds+k] = d0 - d2
+			dst[(4+j)*ds+k] = d1 + d2
+			dst[(8+j)*ds+k] = d2 - d1
+			dst[(12+j)*ds+k] = d1 - d3
+		}
 	}
-	for i := range 2 {
-		r := t[i*4 : i*4+4]
-		y[i*2] = r[0] + r[1] + r[2]
-		y[i*2+1] = r[1] - r[2] - r[3]
+}
+
+// winoOut2Go is winoXform.out for F(2x2, 3x3): A^T M A with A^T = [1 1 1 0; 0 1 -1 -1].
+func winoOut2Go(src []float32, ss int, dst []float32, ldd int, res []float32, bias float32, relu bool, rows, cols int) {
+	for k := range (cols + 1) / 2 {
+		var t [8]float32
+		for j := range 4 {
+			m0, m1, m2, m3 := src[j*ss+k], src[(4+j)*ss+k], src[(8+j)*ss+k], src[(12+j)*ss+k]
+			t[j] = m0 + m1 + m2
+			t[4+j] = m1 - m2 - m3
+		}
+		w := min(2, cols-2*k)
+		for i := range rows {
+			r := t[i*4 : i*4+4]
+			y := [2]float32{r[0] + r[1] + r[2], r[1] - r[2] - r[3]}
+			winoStore(dst[i*ldd+2*k:i*ldd+2*k+w], res, i*ldd+2*k, y[:w], bias, relu)
+		}
 	}
 }
 

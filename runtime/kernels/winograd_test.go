@@ -19,6 +19,32 @@ func packWinoAs(t testing.TB, c *Conv, a convAlgo, w, bias []float32) *ConvWeigh
 	return cw
 }
 
+// packAlgoAs packs w for c (3x3, ungrouped) with algorithm a: im2col or a Winograd variant.
+func packAlgoAs(t testing.TB, c *Conv, a convAlgo, w, bias []float32) *ConvWeights {
+	if a != algoIm2col {
+		return packWinoAs(t, c, a, w, bias)
+	}
+	cw, err := c.Pack(w, bias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := activeImpl()
+	k := c.InC * 9
+	cw.algo, cw.isa = algoIm2col, im.isa
+	cw.groupLen = packedALen(im, c.OutC, k)
+	cw.w = make([]float32, cw.groupLen)
+	packA(im, cw.w, w, k, c.OutC, k)
+	return cw
+}
+
+// algoScratch is the scratch c needs run with algorithm a.
+func algoScratch(c *Conv, a convAlgo) int {
+	if a == algoIm2col {
+		return max(c.ScratchLen(), maxPackBLen(c.InC*9, c.OutH*c.OutW))
+	}
+	return winoScratch(c, a)
+}
+
 // winoScratch is scratch for c run with variant a.
 func winoScratch(c *Conv, a convAlgo) int { return max(c.ScratchLen(), c.winoScratchLen(a.wino())) }
 
