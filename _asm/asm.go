@@ -39,7 +39,8 @@ const (
 
 // sets are the kernel groups, by the name -set gives.
 var sets = map[string]func(){
-	"gemm": gemmSet,
+	"gemm":     gemmSet,
+	"winograd": winogradSet,
 }
 
 func main() {
