@@ -18,7 +18,8 @@
 //
 // # SGEMM and instruction sets
 //
-// Convolutions (1x1 and im2col) run on one cache-blocked SGEMM (see sgemm.go): for each KC-row
+// Convolutions (1x1, im2col and Winograd's per-position products, see winograd.go) run on one
+// cache-blocked SGEMM (see sgemm.go): for each KC-row
 // block of B, A's matching block is packed into MR-row panels (conv weights are packed whole at
 // Pack), each KC x NC block of B into NR-column panels, and a micro-kernel computes one MR x NR
 // tile of C over one KC block per call. The micro-kernel and the blocking are chosen per ISA
@@ -59,3 +60,4 @@
 package kernels
 
 //go:generate go run -C ../../_asm . -set gemm -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set winograd -out ../runtime/kernels/winograd_amd64.s -stubs ../runtime/kernels/winograd_stub_amd64.go -pkg kernels

@@ -419,18 +419,36 @@ func winoOut2Go(src []float32, ss int, dst []float32, ldd int, res []float32, bi
 	}
 }
 
-// winoAlgo chooses among F(4x4), F(2x2) and im2col for an eligible shape.
+// winoAlgo chooses among F(4x4), F(2x2) and im2col for an eligible shape, by the GEMM columns
+// each computes (the GEMMs dominate once the transforms are vectorized): per input-output
+// channel pair, im2col multiplies 9 x positions, F(4x4) 36 x its tiles and F(2x2) 16 x its
+// tiles, each rounded up to the widest NR (32), as the micro-kernels compute whole panels. The
+// factor on F(2x2) is its measured cost beyond that count (its Go transforms, and a GEMM twice
+// as long per output value); F(4x4)'s SIMD transforms cost little. Measured single-threaded,
+// AVX-512, ms (effective GFLOP/cpu-s): im2col / F(4x4) / F(2x2)
+//
+//	VGG 64ch@224      46.2 (132) / 19.8 (308) / 62.5 (96)
+//	VGG 128@112      109.5 (143) / 21.9 (337) / 91.7 (147)
+//	VGG 256@56        46.9 (174) / 12.8 (477) / 31.7 (217)
+//	VGG 512@28       143.9 (163) /  8.5 (439) / 67.1 (227)   (wall times noisy: shared machine)
+//	VGG 512@14         9.2 (137) / 12.1 (190) /  6.9 (223)
+//	ResNet 64@56       1.9 (119) /  0.8 (287) /  2.1 (111)
+//	ResNet 128@28      3.1 (132) /  1.35 (319) / 4.0 (152)
+//	ResNet 256@14      1.8 (129) /  2.0 (188) /  2.5 (190)
+//	ResNet 512@7       3.3 (106) / 12.4 (47) /   7.0 (117)
+//
+// so F(4x4) from 28x28 up, F(2x2) at 14x14 (F(4x4) has 16 tiles there: half a panel), im2col at
+// 7x7 (F(2x2)'s 16 tiles fill half a panel and its weights are 16/9 as large).
 func (c *Conv) winoAlgo() convAlgo {
-	n := roundUp(c.OutH*c.OutW, winoNRMax)
 	t4h, t4w := c.winoTiles(4)
 	t2h, t2w := c.winoTiles(2)
 	c4 := 36 * roundUp(t4h*t4w, winoNRMax)
 	c2 := 16 * roundUp(t2h*t2w, winoNRMax)
-	ci := 9 * n
+	ci := 9 * roundUp(c.OutH*c.OutW, winoNRMax)
 	switch {
-	case c4 <= c2 && 2*c4 < ci:
+	case c4 <= c2 && c4 < ci:
 		return algoWino4
-	case 2*c2 < ci:
+	case c2 < c4 && 3*c2 < 2*ci:
 		return algoWino2
 	}
 	return algoIm2col

@@ -172,3 +172,28 @@ func testWino(t *testing.T, rng *rand.Rand, c Conv, a convAlgo, withRes bool) fl
 	}
 	return worst
 }
+
+func TestWinoAlgo(t *testing.T) {
+	for _, l := range winoLayers {
+		want := algoWino4
+		switch l.c.OutH {
+		case 14:
+			want = algoWino2
+		case 7:
+			want = algoIm2col
+		}
+		if got := l.c.algo(); got != want {
+			t.Errorf("%s: %v, want %v", l.name, got, want)
+		}
+	}
+	for _, c := range []Conv{
+		convCase(64, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ActReLU), // stride 2
+		convCase(64, 56, 56, 64, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, ActReLU), // dilated
+		convCase(64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ActReLU), // grouped
+		convCase(64, 56, 56, 64, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, ActReLU), // 5x5
+	} {
+		if a := c.algo(); a.wino() != nil {
+			t.Errorf("%+v: %v", c, a)
+		}
+	}
+}
