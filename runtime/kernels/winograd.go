@@ -165,7 +165,7 @@ func (c *Conv) runWinograd(part, parts int, in, out []float32, w *ConvWeights, r
 				vx := vbuf[xi*vs : xi*vs+c.InC*tb]
 				for pc := 0; pc < c.InC; pc += im.kc {
 					kcb := min(im.kc, c.InC-pc)
-					macroKernel(im, rows, nt, kcb, ux[pc*mpad+r*kcb:], vx[pc*tb:], mm[xi*tb:], a2*tb)
+					macroKernel(im, rows, nt, kcb, ux[pc*mpad+r*kcb:], vx[pc*tb:], mm[xi*rows*tb:], tb)
 				}
 			}
 			c.winoOutput(x, v, mbuf, out, w.bias[r:r+rows], residual, r, rows, t0, nt, tb)
@@ -263,13 +263,12 @@ func (c *Conv) winoInput(x *winoXform, im *gemmImpl, v *winoVariant, in, vbuf, s
 	}
 }
 
-// winoOutput transforms M (rows x [alpha^2][tb], for output channels [r0, r0+rows), from mm,
+// winoOutput transforms M ([alpha^2][rows][tb], for output channels [r0, r0+rows), from mm,
 // which extends winoGroup values past them) of tiles [t0, t0+nt) to output tiles, adds bias and
 // residual, applies the activation and writes the output values that exist (the last tile row
 // and column may be ragged).
 func (c *Conv) winoOutput(x *winoXform, v *winoVariant, mm, out, bias, residual []float32, r0, rows, t0, nt, tb int) {
-	m, a := v.m, v.alpha
-	a2 := a * a
+	m := v.m
 	_, tw := c.winoTiles(m)
 	OH, OW := c.OutH, c.OutW
 	n := OH * OW
@@ -278,7 +277,7 @@ func (c *Conv) winoOutput(x *winoXform, v *winoVariant, mm, out, bias, residual 
 		o := r0 + r
 		plane := out[o*n : (o+1)*n]
 		var res []float32
-		src := mm[r*a2*tb:]
+		src := mm[r*tb:]
 		for tl := 0; tl < nt; {
 			t := t0 + tl
 			ty, tx := t/tw, t%tw
@@ -288,7 +287,7 @@ func (c *Conv) winoOutput(x *winoXform, v *winoVariant, mm, out, bias, residual 
 			if residual != nil {
 				res = residual[o*n+yo*OW+xo:]
 			}
-			x.out(src[tl:], tb, plane[yo*OW+xo:], OW, res, bias[r], relu, hh, cols)
+			x.out(src[tl:], rows*tb, plane[yo*OW+xo:], OW, res, bias[r], relu, hh, cols)
 			if !relu && c.Act != ActNone {
 				for i := range hh {
 					row := (yo+i)*OW + xo
