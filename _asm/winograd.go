@@ -63,10 +63,36 @@ func winogradSet() {
 		}
 		return U32(0)
 	})
+	// F(2x2): lane p = 4L+q of the even/odd shuffles holds tile 2L+q (q < 2) or lanes/2+2L+q-2.
+	winoConst("winoPerm2In16", func(k int) Constant { return U32(winoSigma2Inv(16, k)) })
+	winoConst("winoPerm2Out16", func(k int) Constant { return U32(winoSigma2(16, k)) })
+	winoConst("winoPerm2In8", func(k int) Constant { return U32(winoSigma2Inv(8, k%8)) })
+	winoConst("winoPerm2Out8", func(k int) Constant { return U32(winoSigma2(8, k%8)) })
 	for _, w := range []winoVec{wino512, wino256} {
 		winoIn4(w)
 		winoOut4(w)
+		winoIn2(w)
+		winoOut2(w)
 	}
+}
+
+// winoSigma2 is the tile in lane p after the F(2x2) shuffles of lanes-wide vectors.
+func winoSigma2(lanes, p int) int {
+	l, q := p/4, p%4
+	if q < 2 {
+		return 2*l + q
+	}
+	return lanes/2 + 2*l + q - 2
+}
+
+// winoSigma2Inv is the lane tile k is in after the F(2x2) shuffles.
+func winoSigma2Inv(lanes, k int) int {
+	for p := range lanes {
+		if winoSigma2(lanes, p) == k {
+			return p
+		}
+	}
+	panic("winoSigma2Inv")
 }
 
 // zero clears x.
@@ -347,6 +373,238 @@ func winoOut4(w winoVec) {
 				SHRQ(U8(16), m)
 			}
 		}
+		loadRes = func(q int, a Mem, x VecPhysical) { VMOVUPS_Z(a, ks[q], x) }
+		store = func(q int, x VecPhysical, a Mem) { VMOVUPS(x, ks[q], a) }
+		emitRows("")
+		return
+	}
+	mp := Load(Param("mask"), GP64())
+	CMPQ(mp, U8(0))
+	JNE(LabelRef(name + "_partial"))
+	loadRes = func(q int, a Mem, x VecPhysical) { VMOVUPS(a, x) }
+	store = func(q int, x VecPhysical, a Mem) { VMOVUPS(x, a) }
+	emitRows("_full")
+	Label(name + "_partial")
+	loadRes = func(q int, a Mem, x VecPhysical) {
+		VMOVUPS(Mem{Base: mp, Disp: q * 32}, v[9])
+		VMASKMOVPS(a, v[9], x)
+	}
+	store = func(q int, x VecPhysical, a Mem) {
+		VMOVUPS(Mem{Base: mp, Disp: q * 32}, v[9])
+		VMASKMOVPS(x, v[9], a)
+	}
+	emitRows("_part")
+}
+
+// winoIn2 generates winoIn2<level>: V = B^T d B of n F(2x2, 3x3) tiles, tile k's input at
+// src[2k] (see winoIn2Go). Columns 0 and 1 of the tiles are the even and odd floats of two
+// vectors (VSHUFPS), columns 2 and 3 those of two vectors one tile further.
+func winoIn2(w winoVec) {
+	name := "winoIn2" + w.name
+	if w.lanes == 16 {
+		TEXT(name, 0, "func(src *float32, ld int, dst *float32, ds int, mask uint16)")
+		Doc(fmt.Sprintf("%s stores V = B^T d B of the F(2x2, 3x3) input tiles at src, src+2, ... (rows ld floats apart)", name),
+			"at dst + xi*ds (floats) + k for tile k of the 16 whose bit is set in mask (the first n).")
+	} else {
+		TEXT(name, 0, "func(src *float32, ld int, dst *float32, ds int, n int)")
+		Doc(fmt.Sprintf("%s stores V = B^T d B of the F(2x2, 3x3) input tiles at src, src+2, ... (rows ld floats apart)", name),
+			"at dst + xi*ds (floats) + k for tile k < n (n <= 8).")
+	}
+	Pragma("noescape")
+	v := w.v
+	tmp := AllocLocal(16 * w.bytes)
+	slot := func(i int) Mem { return tmp.Offset(i * w.bytes) }
+	src := Load(Param("src"), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	idx := v[15]
+	if w.lanes == 16 {
+		VMOVUPS(winoConsts["winoPerm2In16"], idx)
+	} else {
+		VMOVUPS(winoConsts["winoPerm2In8"], idx)
+	}
+	in2 := func(d, t []VecPhysical, put func(r int, x VecPhysical)) {
+		VSUBPS(d[2], d[0], t[0])
+		put(0, t[0])
+		VADDPS(d[2], d[1], t[1])
+		put(1, t[1])
+		VSUBPS(d[1], d[2], t[2])
+		put(2, t[2])
+		VSUBPS(d[3], d[1], t[3])
+		put(3, t[3])
+	}
+	Comment("rows: deinterleave the four columns, B^T along the row, to the stack")
+	for i := range 4 {
+		VMOVUPS(Mem{Base: src}, v[0])
+		VMOVUPS(Mem{Base: src, Disp: w.bytes}, v[1])
+		VMOVUPS(Mem{Base: src, Disp: 8}, v[2])
+		VMOVUPS(Mem{Base: src, Disp: w.bytes + 8}, v[3])
+		VSHUFPS(U8(0x88), v[1], v[0], v[4])
+		VSHUFPS(U8(0xdd), v[1], v[0], v[5])
+		VSHUFPS(U8(0x88), v[3], v[2], v[6])
+		VSHUFPS(U8(0xdd), v[3], v[2], v[7])
+		for j := 4; j < 8; j++ {
+			VPERMPS(v[j], idx, v[j])
+		}
+		in2(v[4:8], v[8:12], func(r int, x VecPhysical) { VMOVUPS(x, slot(i*4+r)) })
+		if i < 3 {
+			ADDQ(ld, src)
+		}
+	}
+	dst := Load(Param("dst"), GP64())
+	ds := Load(Param("ds"), GP64())
+	SHLQ(U8(2), ds)
+	s4 := GP64()
+	LEAQ(Mem{Base: ds, Index: ds, Scale: 1}, s4)
+	SHLQ(U8(1), s4)
+	q := GP64()
+	cols := func(store func(x VecPhysical, m Mem)) {
+		p := GP64()
+		MOVQ(dst, p)
+		for j := range 4 {
+			for r := range 4 {
+				VMOVUPS(slot(r*4+j), v[r])
+			}
+			LEAQ(Mem{Base: p, Index: s4, Scale: 2}, q)
+			addr := []Mem{{Base: p}, {Base: p, Index: s4, Scale: 1}, {Base: q}, {Base: q, Index: s4, Scale: 1}}
+			in2(v[0:4], v[4:8], func(r int, x VecPhysical) { store(x, addr[r]) })
+			if j < 3 {
+				ADDQ(ds, p)
+			}
+		}
+		VZEROUPPER()
+		RET()
+	}
+	Comment("columns: B^T down the columns, to dst")
+	if w.lanes == 16 {
+		m := Load(Param("mask"), GP32())
+		KMOVW(m, K1)
+		cols(func(x VecPhysical, a Mem) { VMOVUPS(x, K1, a) })
+		return
+	}
+	n := Load(Param("n"), GP64())
+	CMPQ(n, U8(8))
+	JNE(LabelRef(name + "_partial"))
+	cols(func(x VecPhysical, a Mem) { VMOVUPS(x, a) })
+	Label(name + "_partial")
+	mp := GP64()
+	LEAQ(winoConsts["winoMask8"].Offset(32), mp)
+	SHLQ(U8(2), n)
+	SUBQ(n, mp)
+	VMOVUPS(Mem{Base: mp}, v[14])
+	cols(func(x VecPhysical, a Mem) { VMASKMOVPS(x, v[14], a) })
+}
+
+// winoOut2 generates winoOut2<level>: Y = A^T M A of up to lanes F(2x2, 3x3) tiles, plus bias
+// and residual, ReLU, rows x cols values stored (see winoOut2Go).
+func winoOut2(w winoVec) {
+	name := "winoOut2" + w.name
+	if w.lanes == 16 {
+		TEXT(name, 0, "func(src *float32, ss int, dst *float32, ldd int, res *float32, bias float32, relu bool, rows int, mask uint32)")
+		Doc(fmt.Sprintf("%s stores Y = A^T M A + bias (+ res) (then ReLU if relu) of the 16 F(2x2, 3x3) tiles whose M", name),
+			"is at src + xi*ss (floats) + k: rows rows of the columns set in mask, ldd floats apart at dst (and res, if not nil).")
+	} else {
+		TEXT(name, 0, "func(src *float32, ss int, dst *float32, ldd int, res *float32, bias float32, relu bool, rows int, mask *int32)")
+		Doc(fmt.Sprintf("%s stores Y = A^T M A + bias (+ res) (then ReLU if relu) of the 8 F(2x2, 3x3) tiles whose M", name),
+			"is at src + xi*ss (floats) + k: rows rows of 16 columns, or of those where mask[0:16] is -1 if mask is not nil,",
+			"ldd floats apart at dst (and res, if not nil).")
+	}
+	Pragma("noescape")
+	v := w.v
+	tmp := AllocLocal(8 * w.bytes)
+	slot := func(i int) Mem { return tmp.Offset(i * w.bytes) }
+	out2 := func(m []VecPhysical, o []VecPhysical) {
+		VADDPS(m[1], m[0], o[0])
+		VADDPS(m[2], o[0], o[0])
+		VSUBPS(m[2], m[1], o[1])
+		VSUBPS(m[3], o[1], o[1])
+	}
+	Comment("columns: A^T down the columns, to the stack")
+	src := Load(Param("src"), GP64())
+	ss := Load(Param("ss"), GP64())
+	SHLQ(U8(2), ss)
+	s4 := GP64()
+	LEAQ(Mem{Base: ss, Index: ss, Scale: 1}, s4)
+	SHLQ(U8(1), s4)
+	q := GP64()
+	for j := range 4 {
+		LEAQ(Mem{Base: src, Index: s4, Scale: 2}, q)
+		addr := []Mem{{Base: src}, {Base: src, Index: s4, Scale: 1}, {Base: q}, {Base: q, Index: s4, Scale: 1}}
+		for r := range 4 {
+			VMOVUPS(addr[r], v[r])
+		}
+		out2(v[0:4], v[4:6])
+		VMOVUPS(v[4], slot(j))
+		VMOVUPS(v[5], slot(4+j))
+		if j < 3 {
+			ADDQ(ss, src)
+		}
+	}
+	Comment("rows: A^T along the rows, bias, lanes back to columns, residual, ReLU, store")
+	b, _ := Param("bias").Resolve()
+	VBROADCASTSS(b.Addr, v[14])
+	if w.lanes == 16 {
+		VMOVUPS(winoConsts["winoPerm2Out16"], v[15])
+	} else {
+		VMOVUPS(winoConsts["winoPerm2Out8"], v[15])
+	}
+	dst := Load(Param("dst"), GP64())
+	res := Load(Param("res"), GP64())
+	resArg, _ := Param("res").Resolve()
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	rows := Load(Param("rows"), GP64())
+	relu := Load(Param("relu"), GP8())
+	var loadRes func(q int, a Mem, x VecPhysical)
+	var store func(q int, x VecPhysical, a Mem)
+	emitRows := func(tag string) {
+		for i := range 2 {
+			if i > 0 {
+				CMPQ(rows, U8(i))
+				JLE(LabelRef(name + tag + "_done"))
+				ADDQ(ldd, dst)
+				ADDQ(ldd, res)
+			}
+			for j := range 4 {
+				VMOVUPS(slot(i*4+j), v[j])
+			}
+			out2(v[0:4], v[4:6])
+			for c := range 2 {
+				VADDPS(v[14], v[4+c], v[4+c])
+				VPERMPS(v[4+c], v[15], v[4+c])
+			}
+			VUNPCKLPS(v[5], v[4], v[0])
+			VUNPCKHPS(v[5], v[4], v[1])
+			l := fmt.Sprintf("%s%s_%d", name, tag, i)
+			CMPQ(resArg.Addr, U8(0))
+			JE(LabelRef(l + "_nores"))
+			for c := range 2 {
+				loadRes(c, Mem{Base: res, Disp: c * w.bytes}, v[8])
+				VADDPS(v[8], v[c], v[c])
+			}
+			Label(l + "_nores")
+			CMPB(relu, U8(0))
+			JE(LabelRef(l + "_norelu"))
+			w.zero(v[8])
+			for c := range 2 {
+				VMAXPS(v[c], v[8], v[c])
+			}
+			Label(l + "_norelu")
+			for c := range 2 {
+				store(c, v[c], Mem{Base: dst, Disp: c * w.bytes})
+			}
+		}
+		Label(name + tag + "_done")
+		VZEROUPPER()
+		RET()
+	}
+	if w.lanes == 16 {
+		m := GP32()
+		Load(Param("mask"), m)
+		ks := []Register{K1, K2}
+		KMOVW(m, K1)
+		SHRL(U8(16), m)
+		KMOVW(m, K2)
 		loadRes = func(q int, a Mem, x VecPhysical) { VMOVUPS_Z(a, ks[q], x) }
 		store = func(q int, x VecPhysical, a Mem) { VMOVUPS(x, ks[q], a) }
 		emitRows("")

@@ -259,7 +259,7 @@ func TestAsmEncodings(t *testing.T) {
 			t.Errorf("sgemmAVX2x%d missing", mr)
 		}
 	}
-	for _, f := range []string{"winoIn4AVX512", "winoOut4AVX512", "winoIn4AVX2", "winoOut4AVX2"} {
+	for _, f := range []string{"winoIn4AVX512", "winoOut4AVX512", "winoIn4AVX2", "winoOut4AVX2", "winoIn2AVX512", "winoOut2AVX512", "winoIn2AVX2", "winoOut2AVX2"} {
 		if !funcs[f] {
 			t.Errorf("%s missing", f)
 		}

@@ -15,22 +15,33 @@ import (
 func TestWinoSIMDVsGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
 	for _, lvl := range testLevels[1:] {
-		var x *winoXform
-		switch lvl {
-		case AVX512:
-			x = &wino4AVX512
-		case AVX2:
-			x = &wino4AVX2
+		for _, m := range []int{4, 2} {
+			testWinoSIMD(t, rng, lvl, m)
 		}
+	}
+}
+
+func testWinoSIMD(t *testing.T, rng *rand.Rand, lvl ISA, m int) {
+	x := map[[2]int]*winoXform{
+		{int(AVX512), 4}: &wino4AVX512, {int(AVX2), 4}: &wino4AVX2,
+		{int(AVX512), 2}: &wino2AVX512, {int(AVX2), 2}: &wino2AVX2,
+	}[[2]int{int(lvl), m}]
+	goIn, goOut := winoIn4Go, winoOut4Go
+	a := 6
+	if m == 2 {
+		goIn, goOut, a = winoIn2Go, winoOut2Go, 4
+	}
+	a2 := a * a
+	{
 		g := x.g
 		for n := 1; n <= g; n++ {
-			ld, ds := 4*g+4+3, 2*g+1
-			src := randSlice(rng, 5*ld+4*g+4)
-			wantBuf, want := guarded(35*ds+g, func(int) float32 { return 7 })
-			gotBuf, got := guarded(35*ds+g, func(int) float32 { return 7 })
-			winoIn4Go(src, ld, want, ds, n)
+			ld, ds := m*g+4+3, 2*g+1
+			src := randSlice(rng, (a-1)*ld+m*g+4)
+			wantBuf, want := guarded((a2-1)*ds+g, func(int) float32 { return 7 })
+			gotBuf, got := guarded((a2-1)*ds+g, func(int) float32 { return 7 })
+			goIn(src, ld, want, ds, n)
 			x.in(src, ld, got, ds, n)
-			name := fmt.Sprintf("%v in n=%d", lvl, n)
+			name := fmt.Sprintf("%v F(%d) in n=%d", lvl, m, n)
 			checkGuards(t, name, gotBuf)
 			checkGuards(t, name, wantBuf)
 			for i := range want {
@@ -39,22 +50,22 @@ func TestWinoSIMDVsGo(t *testing.T) {
 				}
 			}
 		}
-		for cols := 1; cols <= 4*g; cols++ {
-			for rows := 1; rows <= 4; rows++ {
+		for cols := 1; cols <= m*g; cols++ {
+			for rows := 1; rows <= m; rows++ {
 				for _, relu := range []bool{false, true} {
 					for _, withRes := range []bool{false, true} {
-						ss, ldd := g+3, 4*g+5
-						src := randSlice(rng, 35*ss+g)
+						ss, ldd := g+3, m*g+5
+						src := randSlice(rng, (a2-1)*ss+g)
 						var res []float32
 						if withRes {
-							res = randSlice(rng, 3*ldd+4*g)
+							res = randSlice(rng, (m-1)*ldd+m*g)
 						}
 						b := rng.Float32()
-						_, want := guarded(3*ldd+4*g, func(int) float32 { return 7 })
-						gotBuf, got := guarded(3*ldd+4*g, func(int) float32 { return 7 })
-						winoOut4Go(src, ss, want, ldd, res, b, relu, rows, cols)
+						_, want := guarded((m-1)*ldd+m*g, func(int) float32 { return 7 })
+						gotBuf, got := guarded((m-1)*ldd+m*g, func(int) float32 { return 7 })
+						goOut(src, ss, want, ldd, res, b, relu, rows, cols)
 						x.out(src, ss, got, ldd, res, b, relu, rows, cols)
-						name := fmt.Sprintf("%v out rows=%d cols=%d relu=%v res=%v", lvl, rows, cols, relu, withRes)
+						name := fmt.Sprintf("%v F(%d) out rows=%d cols=%d relu=%v res=%v", lvl, m, rows, cols, relu, withRes)
 						checkGuards(t, name, gotBuf)
 						for i := range want {
 							if got[i] != want[i] && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want[i]))) {

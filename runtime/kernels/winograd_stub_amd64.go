@@ -16,6 +16,18 @@ func winoIn4AVX512(src *float32, ld int, dst *float32, ds int, mask uint16)
 //go:noescape
 func winoOut4AVX512(src *float32, ss int, dst *float32, ldd int, res *float32, bias float32, relu bool, rows int, mask uint64)
 
+// winoIn2AVX512 stores V = B^T d B of the F(2x2, 3x3) input tiles at src, src+2, ... (rows ld floats apart)
+// at dst + xi*ds (floats) + k for tile k of the 16 whose bit is set in mask (the first n).
+//
+//go:noescape
+func winoIn2AVX512(src *float32, ld int, dst *float32, ds int, mask uint16)
+
+// winoOut2AVX512 stores Y = A^T M A + bias (+ res) (then ReLU if relu) of the 16 F(2x2, 3x3) tiles whose M
+// is at src + xi*ss (floats) + k: rows rows of the columns set in mask, ldd floats apart at dst (and res, if not nil).
+//
+//go:noescape
+func winoOut2AVX512(src *float32, ss int, dst *float32, ldd int, res *float32, bias float32, relu bool, rows int, mask uint32)
+
 // winoIn4AVX2 stores V = B^T d B of the F(4x4, 3x3) input tiles at src, src+4, ... (rows ld floats apart)
 // at dst + xi*ds (floats) + k for tile k < n (n <= 8).
 //
@@ -28,3 +40,16 @@ func winoIn4AVX2(src *float32, ld int, dst *float32, ds int, n int)
 //
 //go:noescape
 func winoOut4AVX2(src *float32, ss int, dst *float32, ldd int, res *float32, bias float32, relu bool, rows int, mask *int32)
+
+// winoIn2AVX2 stores V = B^T d B of the F(2x2, 3x3) input tiles at src, src+2, ... (rows ld floats apart)
+// at dst + xi*ds (floats) + k for tile k < n (n <= 8).
+//
+//go:noescape
+func winoIn2AVX2(src *float32, ld int, dst *float32, ds int, n int)
+
+// winoOut2AVX2 stores Y = A^T M A + bias (+ res) (then ReLU if relu) of the 8 F(2x2, 3x3) tiles whose M
+// is at src + xi*ss (floats) + k: rows rows of 16 columns, or of those where mask[0:16] is -1 if mask is not nil,
+// ldd floats apart at dst (and res, if not nil).
+//
+//go:noescape
+func winoOut2AVX2(src *float32, ss int, dst *float32, ldd int, res *float32, bias float32, relu bool, rows int, mask *int32)
