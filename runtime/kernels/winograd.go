@@ -421,23 +421,27 @@ func winoOut2Go(src []float32, ss int, dst []float32, ldd int, res []float32, bi
 // winoAlgo chooses among F(4x4), F(2x2) and im2col for an eligible shape, by the GEMM columns
 // each computes (the GEMMs dominate once the transforms are vectorized): per input-output
 // channel pair, im2col multiplies 9 x positions, F(4x4) 36 x its tiles and F(2x2) 16 x its
-// tiles, each rounded up to the widest NR (32), as the micro-kernels compute whole panels. The
-// factor on F(2x2) is its measured cost beyond that count (its Go transforms, and a GEMM twice
-// as long per output value); F(4x4)'s SIMD transforms cost little. Measured single-threaded,
-// AVX-512, ms (effective GFLOP/cpu-s): im2col / F(4x4) / F(2x2)
+// tiles, each rounded up to the widest NR (32), as the micro-kernels compute whole panels; F(2x2)
+// must save a third (its output costs 4 GEMM values per 2x2 instead of 36 per 4x4, and its
+// weights are 16/9 as large). Measured single-threaded on the VGG and ResNet layers (OutC = InC,
+// ReLU), ms, median of two alternating runs on a shared 2-core AMD EPYC (Zen 4):
 //
-//	VGG 64ch@224      46.2 (132) / 19.8 (308) / 62.5 (96)
-//	VGG 128@112      109.5 (143) / 21.9 (337) / 91.7 (147)
-//	VGG 256@56        46.9 (174) / 12.8 (477) / 31.7 (217)
-//	VGG 512@28       143.9 (163) /  8.5 (439) / 67.1 (227)   (wall times noisy: shared machine)
-//	VGG 512@14         9.2 (137) / 12.1 (190) /  6.9 (223)
-//	ResNet 64@56       1.9 (119) /  0.8 (287) /  2.1 (111)
-//	ResNet 128@28      3.1 (132) /  1.35 (319) / 4.0 (152)
-//	ResNet 256@14      1.8 (129) /  2.0 (188) /  2.5 (190)
-//	ResNet 512@7       3.3 (106) / 12.4 (47) /   7.0 (117)
+//	                   AVX-512                     AVX2
+//	               im2col  F(4x4)  F(2x2)    im2col  F(4x4)  F(2x2)
+//	VGG 64@224      32.0    10.6    19.4      47.4    17.5    24.8
+//	VGG 128@112     26.5     8.2    13.8      46.5    12.5    22.6
+//	VGG 256@56      20.9     7.0    10.3      38.5    11.8    19.7
+//	VGG 512@28      20.9     8.4    12.3      40.5    17.9    21.7
+//	VGG 512@14       6.2     5.1     3.6      10.7     4.6     7.6
+//	ResNet 64@56     2.4     0.65    1.2       3.2     1.1     1.9
+//	ResNet 128@28    1.7     0.64    0.86      3.1     1.2     1.4
+//	ResNet 256@14    1.7     1.1     0.87      2.9     0.98    1.6
+//	ResNet 512@7     2.3     4.1     1.7       3.8     4.6     1.8
 //
-// so F(4x4) from 28x28 up, F(2x2) at 14x14 (F(4x4) has 16 tiles there: half a panel), im2col at
-// 7x7 (F(2x2)'s 16 tiles fill half a panel and its weights are 16/9 as large).
+// (the Go level: F(4x4) 3-3.5x faster than im2col everywhere). So F(4x4) from 28x28 up (2.5-3.5x
+// over im2col), F(2x2) at 14x14 (F(4x4) has 16 tiles there: half an AVX-512 panel; F(4x4) would
+// win at AVX2 by a third), im2col at 7x7: F(2x2) is 1.2x faster there with AVX-512 (2x with
+// AVX2) but would add 16/9 of ResNet-50's largest weights (+15 MB) for 1% of its time.
 func (c *Conv) winoAlgo() convAlgo {
 	t4h, t4w := c.winoTiles(4)
 	t2h, t2w := c.winoTiles(2)
