@@ -82,8 +82,9 @@ func winoRows(s gemmShape) int { return roundUp(32, s.mr) }
 // not all fall in one cache set when InC x block is a multiple of 4 KiB, as it mostly is.
 func (c *Conv) winoVStride(v *winoVariant) int { return c.InC*c.winoBlock(v) + 16 }
 
-// winoScratchLen is V (alpha^2 x InC x block) and M (alpha^2 x rows x block), the most any
-// level needs.
+// winoScratchLen is V (alpha^2 x InC x block), M (alpha^2 x rows x block, the most rows any
+// level uses) and a vector past it (the output transform loads whole vectors), and the staging
+// rows of the input transform.
 func (c *Conv) winoScratchLen(v *winoVariant) int {
 	a2, tb := v.alpha*v.alpha, c.winoBlock(v)
 	rows := maxShape(func(s gemmShape) int { return min(roundUp(c.OutC, s.mr), winoRows(s)) })
