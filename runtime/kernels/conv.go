@@ -131,8 +131,8 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 
 // ScratchLen is the number of float32s of scratch Run needs: the GEMM's packing panel for B (the
 // input, or its im2col columns, KC rows x NC columns at most), or Winograd's transformed input
-// and products of one tile block; 0 for depthwise convolutions. It
-// is the most any ISA level needs, the same in every build and on every machine.
+// and products of one tile block; 0 for depthwise convolutions. It is the most any ISA level
+// needs, the same in every build and on every machine.
 func (c *Conv) ScratchLen() int {
 	switch a := c.algo(); {
 	case a == algoDepthwise:
@@ -158,9 +158,10 @@ func (c *Conv) Run(in, out []float32, w *ConvWeights, residual, scratch []float3
 }
 
 // RunPart computes part part (0 <= part < parts) of Run: a disjoint share of the output (a range
-// of output positions, for the GEMM algorithms, or of channels, for depthwise), so that parts run
-// concurrently, each with its own scratch of ScratchLen values, compute exactly what Run computes,
-// bit for bit, whatever parts is. It does not allocate.
+// of output positions, for the GEMM algorithms, of tiles (and channels) for Winograd, or of
+// channels, for depthwise), so that parts run concurrently, each with its own scratch of
+// ScratchLen values, compute exactly what Run computes, bit for bit, whatever parts is. It does
+// not allocate.
 func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
 	if w == nil || w.conv != *c {
 		panic(errConvMismatch)

@@ -14,7 +14,9 @@
 //
 // Numerics: storage and accumulation are float32, as in PyTorch; the transcendental functions
 // (exp, tanh, pow) are evaluated in float64 and rounded. The SIMD kernels fuse each multiply-add
-// (one rounding), so their results differ from the pure-Go ones in the last bits.
+// (one rounding), so their results differ from the pure-Go ones in the last bits. Winograd
+// convolutions (3x3, stride 1) trade about 4 bits (F(4x4)) or 1 bit (F(2x2)) of float32
+// accuracy for 2-4x fewer multiplies: see TestWinogradAccuracy for the measured error.
 //
 // # SGEMM and instruction sets
 //
