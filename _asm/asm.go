@@ -55,12 +55,13 @@ const (
 
 // sets are the kernel groups, by the name -set gives.
 var sets = map[string]func(){
-	"gemm":    gemmSet,
-	"pool":    poolSet,
-	"gemv":    gemvSet,
-	"dw":      dwSet,
-	"eltwise": eltwiseSet,
-	"act":     actSet,
+	"gemm":     gemmSet,
+	"pool":     poolSet,
+	"gemv":     gemvSet,
+	"dw":       dwSet,
+	"eltwise":  eltwiseSet,
+	"act":      actSet,
+	"winograd": winogradSet,
 }
 
 func main() {

@@ -285,3 +285,46 @@ func BenchmarkPoolMax(b *testing.B) {
 		}
 	})
 }
+
+// winoLayers are the representative 3x3 stride-1 layers of VGG and ResNet.
+var winoLayers = []struct {
+	name string
+	c    Conv
+}{
+	{"vgg_64x224", convCase(64, 224, 224, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+	{"vgg_128x112", convCase(128, 112, 112, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+	{"vgg_256x56", convCase(256, 56, 56, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+	{"vgg_512x28", convCase(512, 28, 28, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+	{"vgg_512x14", convCase(512, 14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+	{"resnet_64x56", convCase(64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+	{"resnet_128x28", convCase(128, 28, 28, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+	{"resnet_256x14", convCase(256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+	{"resnet_512x7", convCase(512, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU)},
+}
+
+// BenchmarkWinograd runs each representative layer with im2col, F(4x4) and F(2x2) side by side
+// (one process, alternating: compare medians over -count runs). GFLOP/s counts the direct
+// convolution's flops, so it compares the algorithms' times.
+func BenchmarkWinograd(b *testing.B) { benchEachISA(b, benchWinograd) }
+
+func benchWinograd(b *testing.B) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, l := range winoLayers {
+		c := l.c
+		w, bias := randSlice(rng, c.OutC*c.InC*9), randSlice(rng, c.OutC)
+		in := randSlice(rng, c.InC*c.InH*c.InW)
+		out := make([]float32, c.OutC*c.OutH*c.OutW)
+		for _, a := range []convAlgo{algoIm2col, algoWino4, algoWino2} {
+			b.Run(l.name+"/"+a.String(), func(b *testing.B) {
+				pw := packAlgoAs(b, &c, a, w, bias)
+				scr := make([]float32, algoScratch(&c, a))
+				c.Run(in, out, pw, nil, scr)
+				cpu := startCPU(b)
+				for b.Loop() {
+					c.Run(in, out, pw, nil, scr)
+				}
+				reportGFLOPS(b, 2*float64(len(out)*c.InC*9), cpu)
+			})
+		}
+	}
+}

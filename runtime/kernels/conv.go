@@ -24,10 +24,12 @@ const (
 	algoIm2col    convAlgo = iota // im2col packed straight into the GEMM's B panels, per group
 	algoGemm1x1                   // 1x1, stride 1, unpadded: GEMM on the input itself, per group
 	algoDepthwise                 // Groups == InC == OutC: direct loop per channel
+	algoWino4                     // 3x3 stride 1: Winograd F(4x4, 3x3) (winograd.go)
+	algoWino2                     // 3x3 stride 1: Winograd F(2x2, 3x3)
 )
 
 func (a convAlgo) String() string {
-	return [...]string{"im2col", "gemm1x1", "depthwise"}[a]
+	return [...]string{"im2col", "gemm1x1", "depthwise", "winograd4x4", "winograd2x2"}[a]
 }
 
 func (c *Conv) algo() convAlgo {
@@ -37,6 +39,8 @@ func (c *Conv) algo() convAlgo {
 	case c.KH == 1 && c.KW == 1 && c.StrideH == 1 && c.StrideW == 1 && c.PadT == 0 && c.PadL == 0 &&
 		c.OutH == c.InH && c.OutW == c.InW:
 		return algoGemm1x1
+	case c.winoEligible():
+		return c.winoAlgo()
 	}
 	return algoIm2col
 }
@@ -86,7 +90,7 @@ type ConvWeights struct {
 	conv     Conv // the shape packed for; Run checks it
 	algo     convAlgo
 	isa      ISA       // the level whose panel layout w has (GEMM algorithms)
-	w        []float32 // GEMM: per group, packA of the [OutC/G][InC/G*KH*KW] matrix; depthwise: [C][KH*KW]
+	w        []float32 // GEMM: per group, packA of the [OutC/G][InC/G*KH*KW] matrix; Winograd: per position, packA of U [OutC][InC]; depthwise: [C][KH*KW]
 	groupLen int       // length of one group's packed matrix
 	bias     []float32 // OutC
 }
@@ -112,6 +116,10 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 		return cw, nil
 	}
 	im := activeImpl()
+	if cw.algo.wino() != nil {
+		cw.packWinograd(im, w)
+		return cw, nil
+	}
 	cw.isa = im.isa
 	cw.groupLen = packedALen(im, og, k)
 	cw.w = make([]float32, c.Groups*cw.groupLen)
@@ -122,16 +130,21 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 }
 
 // ScratchLen is the number of float32s of scratch Run needs: the GEMM's packing panel for B (the
-// input, or its im2col columns, KC rows x NC columns at most); 0 for depthwise convolutions. It
-// is the most any ISA level needs, the same in every build and on every machine.
+// input, or its im2col columns, KC rows x NC columns at most), or Winograd's transformed input
+// and products of one tile block; 0 for depthwise convolutions. It is the most any ISA level
+// needs, the same in every build and on every machine.
 func (c *Conv) ScratchLen() int {
-	if c.algo() == algoDepthwise {
+	switch a := c.algo(); {
+	case a == algoDepthwise:
 		return 0
+	case a.wino() != nil:
+		return c.winoScratchLen(a.wino())
 	}
 	return maxPackBLen(c.InC/c.Groups*c.KH*c.KW, c.OutH*c.OutW)
 }
 
-// Algorithm names the algorithm Run uses for c: "gemm1x1", "im2col" or "depthwise".
+// Algorithm names the algorithm Run uses for c: "gemm1x1", "im2col", "depthwise", "winograd4x4"
+// or "winograd2x2".
 func (c *Conv) Algorithm() string { return c.algo().String() }
 
 var errConvMismatch = errors.New("kernels: Conv.Run: weights were packed for a different Conv")
@@ -145,9 +158,10 @@ func (c *Conv) Run(in, out []float32, w *ConvWeights, residual, scratch []float3
 }
 
 // RunPart computes part part (0 <= part < parts) of Run: a disjoint share of the output (a range
-// of output positions, for the GEMM algorithms, or of channels, for depthwise), so that parts run
-// concurrently, each with its own scratch of ScratchLen values, compute exactly what Run computes,
-// bit for bit, whatever parts is. It does not allocate.
+// of output positions, for the GEMM algorithms, of tiles (and channels) for Winograd, or of
+// channels, for depthwise), so that parts run concurrently, each with its own scratch of
+// ScratchLen values, compute exactly what Run computes, bit for bit, whatever parts is. It does
+// not allocate.
 func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
 	if w == nil || w.conv != *c {
 		panic(errConvMismatch)
@@ -166,6 +180,10 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 	}
 	if w.algo == algoDepthwise {
 		c.runDepthwise(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual)
+		return
+	}
+	if w.algo.wino() != nil {
+		c.runWinograd(part, parts, in, out, w, residual, scratch)
 		return
 	}
 

@@ -17,10 +17,13 @@
 // float32 exp (relative error below 3e-7) because they run over whole networks' activations.
 // The SIMD kernels fuse each multiply-add (one rounding), so their results differ from the
 // pure-Go ones in the last bits.
+// Winograd convolutions (3x3, stride 1) trade about 4 bits (F(4x4)) or 1 bit (F(2x2)) of float32
+// accuracy for 2-4x fewer multiplies: see TestWinogradAccuracy for the measured error.
 //
 // # SGEMM and instruction sets
 //
-// Convolutions (1x1 and im2col) run on one cache-blocked SGEMM (see sgemm.go): for each KC-row
+// Convolutions (1x1, im2col and Winograd's per-position products, see winograd.go) run on one
+// cache-blocked SGEMM (see sgemm.go): for each KC-row
 // block of B, A's matching block is packed into MR-row panels (conv weights are packed whole at
 // Pack), each KC x NC block of B into NR-column panels, and a micro-kernel computes one MR x NR
 // tile of C over one KC block per call. The micro-kernel and the blocking are chosen per ISA
@@ -74,3 +77,4 @@ package kernels
 //go:generate go run -C ../../_asm . -set dw -out ../runtime/kernels/dw_amd64.s -stubs ../runtime/kernels/dw_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set eltwise -out ../runtime/kernels/eltwise_amd64.s -stubs ../runtime/kernels/eltwise_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set act -out ../runtime/kernels/act_amd64.s -stubs ../runtime/kernels/act_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set winograd -out ../runtime/kernels/winograd_amd64.s -stubs ../runtime/kernels/winograd_stub_amd64.go -pkg kernels

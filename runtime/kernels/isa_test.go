@@ -181,6 +181,8 @@ func TestConvPackedAcrossISA(t *testing.T) {
 		convCase(30, 9, 9, 131, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),
 		convCase(300, 5, 5, 19, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),
 		convCase(8, 7, 7, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, ActNone),
+		convCase(20, 29, 30, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU), // winograd4x4
+		convCase(20, 13, 14, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone), // winograd2x2
 	} {
 		k := c.InC / c.Groups * c.KH * c.KW
 		w, bias := randSlice(rng, c.OutC*k), randSlice(rng, c.OutC)
@@ -209,8 +211,8 @@ func TestConvPackedAcrossISA(t *testing.T) {
 func TestScratchLenISAIndependent(t *testing.T) {
 	for _, c := range convCases()[:40] {
 		s := c.ScratchLen()
-		if c.algo() == algoDepthwise {
-			continue
+		if c.algo() == algoDepthwise || c.algo().wino() != nil {
+			continue // no B packing; Winograd's scratch depends on no level's blocking but MR (see winoScratchLen)
 		}
 		k, n := c.InC/c.Groups*c.KH*c.KW, c.OutH*c.OutW
 		for _, sh := range gemmShapes {
@@ -253,7 +255,7 @@ func TestAsmEncodings(t *testing.T) {
 	for _, file := range files {
 		checkAsmFile(t, file, funcs)
 	}
-	for _, f := range []string{"sgemm_amd64.s", "pool_amd64.s", "gemv_amd64.s", "dw_amd64.s", "eltwise_amd64.s", "act_amd64.s"} {
+	for _, f := range []string{"sgemm_amd64.s", "pool_amd64.s", "gemv_amd64.s", "dw_amd64.s", "eltwise_amd64.s", "act_amd64.s", "winograd_amd64.s"} {
 		if !slices.Contains(files, f) {
 			t.Errorf("%s missing", f)
 		}
@@ -273,6 +275,11 @@ func TestAsmEncodings(t *testing.T) {
 			if !funcs[op+level] {
 				t.Errorf("%s%s missing", op, level)
 			}
+		}
+	}
+	for _, f := range []string{"winoIn4AVX512", "winoOut4AVX512", "winoIn4AVX2", "winoOut4AVX2", "winoIn2AVX512", "winoOut2AVX512", "winoIn2AVX2", "winoOut2AVX2"} {
+		if !funcs[f] {
+			t.Errorf("%s missing", f)
 		}
 	}
 }

@@ -132,6 +132,8 @@ func convCases() []Conv {
 		convCase(3, 40, 37, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone),        // N=1480 > NC
 		convCase(64, 7, 7, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ActHardSigmoid), // grouped, K crosses KC per group? (288)
 		convCase(300, 5, 5, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),        // 1x1 with K > KC
+		convCase(19, 30, 29, 23, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),      // -> winograd4x4, ragged
+		convCase(9, 14, 13, 17, 3, 3, 1, 1, 1, 1, 0, 1, 1, 1, 1, ActSiLU),       // -> winograd2x2, ragged
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for len(cs) < 400 {
@@ -182,8 +184,8 @@ func TestConv(t *testing.T) {
 				testConv(t, rng, c, withRes, i%5 != 0)
 			}
 		}
-		for a := range convAlgo(3) {
-			if algos[a] < 10 {
+		for a := range convAlgo(5) {
+			if algos[a] < 10 && a.wino() == nil || algos[a] < 1 {
 				t.Errorf("only %d cases use %v", algos[a], a)
 			}
 		}
@@ -470,6 +472,8 @@ func TestNoAllocs(t *testing.T) {
 			convCase(16, 12, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),  // im2col
 			convCase(16, 12, 12, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU),  // gemm1x1
 			convCase(16, 12, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16, ActSiLU), // depthwise
+			convCase(32, 28, 28, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),  // winograd4x4
+			convCase(16, 14, 14, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActSiLU),  // winograd2x2
 		} {
 			w, err := c.Pack(randSlice(rng, c.OutC*c.InC/c.Groups*c.KH*c.KW), randSlice(rng, c.OutC))
 			if err != nil {
