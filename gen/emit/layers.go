@@ -248,7 +248,12 @@ func (e *emitter) layer(n *ir.Node) error {
 	default:
 		return fmt.Errorf("%s: code generation does not support %s yet", n.Name, n.Op)
 	}
-	comment(e.f, header(n))
+	h := header(n)
+	if n.Op == ir.OpConv {
+		// The lowering follows from the shape, so it is fixed here, at generation time.
+		h += "\nlowered as " + e.conv(n).Algorithm()
+	}
+	comment(e.f, h)
 	e.f.Func().Params(jen.Id("n").Op("*").Id("Net")).Id(id).Params(a).Block(body...)
 	return nil
 }

@@ -65,6 +65,7 @@ var features_0Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 55
 // features.0: conv 11x11 stride [4 4] pad [2 2 2 2] dilation [1 1] groups 1 bias true
 // input [3 224 224] -> [64 55 55]
 // then relu
+// lowered as im2col
 func (n *Net) features_0(a *rt.Arena) {
 	a.Conv(&features_0Conv, a.Buf[193600:344128], a.Buf[0:193600], n.w.features_0, nil)
 }
@@ -82,6 +83,7 @@ var features_3Conv = kernels.Conv{InC: 64, InH: 27, InW: 27, OutC: 192, OutH: 27
 // features.3: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 1 bias true
 // features.2 [64 27 27] -> [192 27 27]
 // then relu
+// lowered as im2col
 func (n *Net) features_3(a *rt.Arena) {
 	a.Conv(&features_3Conv, a.Buf[193600:240256], a.Buf[0:139968], n.w.features_3, nil)
 }
@@ -99,6 +101,7 @@ var features_6Conv = kernels.Conv{InC: 192, InH: 13, InW: 13, OutC: 384, OutH: 1
 // features.6: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.5 [192 13 13] -> [384 13 13]
 // then relu
+// lowered as winograd2x2
 func (n *Net) features_6(a *rt.Arena) {
 	a.Conv(&features_6Conv, a.Buf[139968:172416], a.Buf[0:64896], n.w.features_6, nil)
 }
@@ -108,6 +111,7 @@ var features_8Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 1
 // features.8: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.6 [384 13 13] -> [256 13 13]
 // then relu
+// lowered as winograd2x2
 func (n *Net) features_8(a *rt.Arena) {
 	a.Conv(&features_8Conv, a.Buf[0:64896], a.Buf[64896:108160], n.w.features_8, nil)
 }
@@ -117,6 +121,7 @@ var features_10Conv = kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 256, OutH: 
 // features.10: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.8 [256 13 13] -> [256 13 13]
 // then relu
+// lowered as winograd2x2
 func (n *Net) features_10(a *rt.Arena) {
 	a.Conv(&features_10Conv, a.Buf[64896:108160], a.Buf[0:43264], n.w.features_10, nil)
 }

@@ -65,6 +65,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 227, InW: 227, OutC: 96, OutH: 55, Out
 // conv1: conv 11x11 stride [4 4] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // input [3 227 227] -> [96 55 55]
 // then relu
+// lowered as im2col
 func (n *Net) conv1(a *rt.Arena) {
 	a.Conv(&conv1Conv, a.Buf[290400:444987], a.Buf[0:290400], n.w.conv1, nil)
 }
@@ -88,6 +89,7 @@ var conv2Conv = kernels.Conv{InC: 96, InH: 27, InW: 27, OutC: 256, OutH: 27, Out
 // conv2: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 2 bias true
 // maxpool#3 [96 27 27] -> [256 27 27]
 // then relu
+// lowered as im2col
 func (n *Net) conv2(a *rt.Arena) {
 	a.Conv(&conv2Conv, a.Buf[186624:256608], a.Buf[0:186624], n.w.conv2, nil)
 }
@@ -111,6 +113,7 @@ var conv3Conv = kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 384, OutH: 13, Ou
 // conv3: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // maxpool#6 [256 13 13] -> [384 13 13]
 // then relu
+// lowered as winograd2x2
 func (n *Net) conv3(a *rt.Arena) {
 	a.Conv(&conv3Conv, a.Buf[64896:108160], a.Buf[0:64896], n.w.conv3, nil)
 }
@@ -120,6 +123,7 @@ var conv4Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 384, OutH: 13, Ou
 // conv4: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 2 bias true
 // conv3 [384 13 13] -> [384 13 13]
 // then relu
+// lowered as im2col
 func (n *Net) conv4(a *rt.Arena) {
 	a.Conv(&conv4Conv, a.Buf[0:64896], a.Buf[64896:129792], n.w.conv4, nil)
 }
@@ -129,6 +133,7 @@ var conv5Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, Ou
 // conv5: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 2 bias true
 // conv4 [384 13 13] -> [256 13 13]
 // then relu
+// lowered as im2col
 func (n *Net) conv5(a *rt.Arena) {
 	a.Conv(&conv5Conv, a.Buf[64896:129792], a.Buf[0:43264], n.w.conv5, nil)
 }

@@ -361,6 +361,7 @@ var features_0_0Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 32, OutH: 
 // input [3 224 224] -> [32 112 112]
 // batch norm features.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as im2col
 func (n *Net) features_0_0(a *rt.Arena) {
 	a.Conv(&features_0_0Conv, a.Buf[401408:551936], a.Buf[0:401408], n.w.features_0_0, nil)
 }
@@ -371,6 +372,7 @@ var features_1_0_block_0_0Conv = kernels.Conv{InC: 32, InH: 112, InW: 112, OutC:
 // features.0.0 [32 112 112] -> [32 112 112]
 // batch norm features.1.0.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_1_0_block_0_0(a *rt.Arena) {
 	a.Conv(&features_1_0_block_0_0Conv, a.Buf[0:401408], a.Buf[401408:802816], n.w.features_1_0_block_0_0, nil)
 }
@@ -386,6 +388,7 @@ var features_1_0_block_1_fc1Conv = kernels.Conv{InC: 32, InH: 1, InW: 1, OutC: 8
 // features.1.0.block.1.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.1.0.block.1.gap#3 [32 1 1] -> [8 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_1_0_block_1_fc1(a *rt.Arena) {
 	a.Conv(&features_1_0_block_1_fc1Conv, a.Buf[0:32], a.Buf[32:40], n.w.features_1_0_block_1_fc1, nil)
 }
@@ -395,6 +398,7 @@ var features_1_0_block_1_fc2Conv = kernels.Conv{InC: 8, InH: 1, InW: 1, OutC: 32
 // features.1.0.block.1.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.1.0.block.1.fc1 [8 1 1] -> [32 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_1_0_block_1_fc2(a *rt.Arena) {
 	a.Conv(&features_1_0_block_1_fc2Conv, a.Buf[32:40], a.Buf[0:32], n.w.features_1_0_block_1_fc2, nil)
 }
@@ -410,6 +414,7 @@ var features_1_0_block_2_0Conv = kernels.Conv{InC: 32, InH: 112, InW: 112, OutC:
 // features.1.0.block.2.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // features.1.0.block.1.mul#6 [32 112 112] -> [16 112 112]
 // batch norm features.1.0.block.2.1 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) features_1_0_block_2_0(a *rt.Arena) {
 	a.Conv(&features_1_0_block_2_0Conv, a.Buf[401408:802816], a.Buf[1204224:1404928], n.w.features_1_0_block_2_0, nil)
 }
@@ -420,6 +425,7 @@ var features_2_0_block_0_0Conv = kernels.Conv{InC: 16, InH: 112, InW: 112, OutC:
 // features.1.0.block.2.0 [16 112 112] -> [96 112 112]
 // batch norm features.2.0.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_2_0_block_0_0(a *rt.Arena) {
 	a.Conv(&features_2_0_block_0_0Conv, a.Buf[1204224:1404928], a.Buf[0:1204224], n.w.features_2_0_block_0_0, nil)
 }
@@ -430,6 +436,7 @@ var features_2_0_block_1_0Conv = kernels.Conv{InC: 96, InH: 112, InW: 112, OutC:
 // features.2.0.block.0.0 [96 112 112] -> [96 56 56]
 // batch norm features.2.0.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_2_0_block_1_0(a *rt.Arena) {
 	a.Conv(&features_2_0_block_1_0Conv, a.Buf[0:1204224], a.Buf[1204224:1505280], n.w.features_2_0_block_1_0, nil)
 }
@@ -445,6 +452,7 @@ var features_2_0_block_2_fc1Conv = kernels.Conv{InC: 96, InH: 1, InW: 1, OutC: 4
 // features.2.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.2.0.block.2.gap#9 [96 1 1] -> [4 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_2_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_2_0_block_2_fc1Conv, a.Buf[0:96], a.Buf[96:100], n.w.features_2_0_block_2_fc1, nil)
 }
@@ -454,6 +462,7 @@ var features_2_0_block_2_fc2Conv = kernels.Conv{InC: 4, InH: 1, InW: 1, OutC: 96
 // features.2.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.2.0.block.2.fc1 [4 1 1] -> [96 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_2_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_2_0_block_2_fc2Conv, a.Buf[96:100], a.Buf[0:96], n.w.features_2_0_block_2_fc2, nil)
 }
@@ -469,6 +478,7 @@ var features_2_0_block_3_0Conv = kernels.Conv{InC: 96, InH: 56, InW: 56, OutC: 2
 // features.2.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // features.2.0.block.2.mul#12 [96 56 56] -> [24 56 56]
 // batch norm features.2.0.block.3.1 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) features_2_0_block_3_0(a *rt.Arena) {
 	a.Conv(&features_2_0_block_3_0Conv, a.Buf[1204224:1505280], a.Buf[903168:978432], n.w.features_2_0_block_3_0, nil)
 }
@@ -479,6 +489,7 @@ var features_2_1_block_0_0Conv = kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 1
 // features.2.0.block.3.0 [24 56 56] -> [144 56 56]
 // batch norm features.2.1.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_2_1_block_0_0(a *rt.Arena) {
 	a.Conv(&features_2_1_block_0_0Conv, a.Buf[903168:978432], a.Buf[0:451584], n.w.features_2_1_block_0_0, nil)
 }
@@ -489,6 +500,7 @@ var features_2_1_block_1_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 
 // features.2.1.block.0.0 [144 56 56] -> [144 56 56]
 // batch norm features.2.1.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_2_1_block_1_0(a *rt.Arena) {
 	a.Conv(&features_2_1_block_1_0Conv, a.Buf[0:451584], a.Buf[451584:903168], n.w.features_2_1_block_1_0, nil)
 }
@@ -504,6 +516,7 @@ var features_2_1_block_2_fc1Conv = kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 
 // features.2.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.2.1.block.2.gap#15 [144 1 1] -> [6 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_2_1_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_2_1_block_2_fc1Conv, a.Buf[0:144], a.Buf[144:150], n.w.features_2_1_block_2_fc1, nil)
 }
@@ -513,6 +526,7 @@ var features_2_1_block_2_fc2Conv = kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 14
 // features.2.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.2.1.block.2.fc1 [6 1 1] -> [144 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_2_1_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_2_1_block_2_fc2Conv, a.Buf[144:150], a.Buf[0:144], n.w.features_2_1_block_2_fc2, nil)
 }
@@ -529,6 +543,7 @@ var features_2_1_block_3_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 
 // features.2.1.block.2.mul#18 [144 56 56] -> [24 56 56]
 // batch norm features.2.1.block.3.1 folded in (eps 1e-05)
 // residual features.2.0.block.3.0 added
+// lowered as gemm1x1
 func (n *Net) features_2_1_block_3_0(a *rt.Arena) {
 	a.Conv(&features_2_1_block_3_0Conv, a.Buf[451584:903168], a.Buf[978432:1053696], n.w.features_2_1_block_3_0, a.Buf[903168:978432])
 }
@@ -539,6 +554,7 @@ var features_3_0_block_0_0Conv = kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 1
 // features.2.1.block.3.0 [24 56 56] -> [144 56 56]
 // batch norm features.3.0.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_3_0_block_0_0(a *rt.Arena) {
 	a.Conv(&features_3_0_block_0_0Conv, a.Buf[978432:1053696], a.Buf[0:451584], n.w.features_3_0_block_0_0, nil)
 }
@@ -549,6 +565,7 @@ var features_3_0_block_1_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 
 // features.3.0.block.0.0 [144 56 56] -> [144 28 28]
 // batch norm features.3.0.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_3_0_block_1_0(a *rt.Arena) {
 	a.Conv(&features_3_0_block_1_0Conv, a.Buf[0:451584], a.Buf[451584:564480], n.w.features_3_0_block_1_0, nil)
 }
@@ -564,6 +581,7 @@ var features_3_0_block_2_fc1Conv = kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 
 // features.3.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.3.0.block.2.gap#22 [144 1 1] -> [6 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_3_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_3_0_block_2_fc1Conv, a.Buf[0:144], a.Buf[144:150], n.w.features_3_0_block_2_fc1, nil)
 }
@@ -573,6 +591,7 @@ var features_3_0_block_2_fc2Conv = kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 14
 // features.3.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.3.0.block.2.fc1 [6 1 1] -> [144 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_3_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_3_0_block_2_fc2Conv, a.Buf[144:150], a.Buf[0:144], n.w.features_3_0_block_2_fc2, nil)
 }
@@ -588,6 +607,7 @@ var features_3_0_block_3_0Conv = kernels.Conv{InC: 144, InH: 28, InW: 28, OutC: 
 // features.3.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // features.3.0.block.2.mul#25 [144 28 28] -> [40 28 28]
 // batch norm features.3.0.block.3.1 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) features_3_0_block_3_0(a *rt.Arena) {
 	a.Conv(&features_3_0_block_3_0Conv, a.Buf[451584:564480], a.Buf[376320:407680], n.w.features_3_0_block_3_0, nil)
 }
@@ -598,6 +618,7 @@ var features_3_1_block_0_0Conv = kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 2
 // features.3.0.block.3.0 [40 28 28] -> [240 28 28]
 // batch norm features.3.1.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_3_1_block_0_0(a *rt.Arena) {
 	a.Conv(&features_3_1_block_0_0Conv, a.Buf[376320:407680], a.Buf[0:188160], n.w.features_3_1_block_0_0, nil)
 }
@@ -608,6 +629,7 @@ var features_3_1_block_1_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 
 // features.3.1.block.0.0 [240 28 28] -> [240 28 28]
 // batch norm features.3.1.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_3_1_block_1_0(a *rt.Arena) {
 	a.Conv(&features_3_1_block_1_0Conv, a.Buf[0:188160], a.Buf[188160:376320], n.w.features_3_1_block_1_0, nil)
 }
@@ -623,6 +645,7 @@ var features_3_1_block_2_fc1Conv = kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 
 // features.3.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.3.1.block.2.gap#28 [240 1 1] -> [10 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_3_1_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_3_1_block_2_fc1Conv, a.Buf[0:240], a.Buf[240:250], n.w.features_3_1_block_2_fc1, nil)
 }
@@ -632,6 +655,7 @@ var features_3_1_block_2_fc2Conv = kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 2
 // features.3.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.3.1.block.2.fc1 [10 1 1] -> [240 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_3_1_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_3_1_block_2_fc2Conv, a.Buf[240:250], a.Buf[0:240], n.w.features_3_1_block_2_fc2, nil)
 }
@@ -648,6 +672,7 @@ var features_3_1_block_3_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 
 // features.3.1.block.2.mul#31 [240 28 28] -> [40 28 28]
 // batch norm features.3.1.block.3.1 folded in (eps 1e-05)
 // residual features.3.0.block.3.0 added
+// lowered as gemm1x1
 func (n *Net) features_3_1_block_3_0(a *rt.Arena) {
 	a.Conv(&features_3_1_block_3_0Conv, a.Buf[188160:376320], a.Buf[407680:439040], n.w.features_3_1_block_3_0, a.Buf[376320:407680])
 }
@@ -658,6 +683,7 @@ var features_4_0_block_0_0Conv = kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 2
 // features.3.1.block.3.0 [40 28 28] -> [240 28 28]
 // batch norm features.4.0.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_4_0_block_0_0(a *rt.Arena) {
 	a.Conv(&features_4_0_block_0_0Conv, a.Buf[407680:439040], a.Buf[0:188160], n.w.features_4_0_block_0_0, nil)
 }
@@ -668,6 +694,7 @@ var features_4_0_block_1_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 
 // features.4.0.block.0.0 [240 28 28] -> [240 14 14]
 // batch norm features.4.0.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_4_0_block_1_0(a *rt.Arena) {
 	a.Conv(&features_4_0_block_1_0Conv, a.Buf[0:188160], a.Buf[188160:235200], n.w.features_4_0_block_1_0, nil)
 }
@@ -683,6 +710,7 @@ var features_4_0_block_2_fc1Conv = kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 
 // features.4.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.0.block.2.gap#35 [240 1 1] -> [10 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_4_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_4_0_block_2_fc1Conv, a.Buf[0:240], a.Buf[240:250], n.w.features_4_0_block_2_fc1, nil)
 }
@@ -692,6 +720,7 @@ var features_4_0_block_2_fc2Conv = kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 2
 // features.4.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.0.block.2.fc1 [10 1 1] -> [240 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_4_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_4_0_block_2_fc2Conv, a.Buf[240:250], a.Buf[0:240], n.w.features_4_0_block_2_fc2, nil)
 }
@@ -707,6 +736,7 @@ var features_4_0_block_3_0Conv = kernels.Conv{InC: 240, InH: 14, InW: 14, OutC: 
 // features.4.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // features.4.0.block.2.mul#38 [240 14 14] -> [80 14 14]
 // batch norm features.4.0.block.3.1 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) features_4_0_block_3_0(a *rt.Arena) {
 	a.Conv(&features_4_0_block_3_0Conv, a.Buf[188160:235200], a.Buf[235200:250880], n.w.features_4_0_block_3_0, nil)
 }
@@ -717,6 +747,7 @@ var features_4_1_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 4
 // features.4.0.block.3.0 [80 14 14] -> [480 14 14]
 // batch norm features.4.1.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_4_1_block_0_0(a *rt.Arena) {
 	a.Conv(&features_4_1_block_0_0Conv, a.Buf[235200:250880], a.Buf[0:94080], n.w.features_4_1_block_0_0, nil)
 }
@@ -727,6 +758,7 @@ var features_4_1_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // features.4.1.block.0.0 [480 14 14] -> [480 14 14]
 // batch norm features.4.1.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_4_1_block_1_0(a *rt.Arena) {
 	a.Conv(&features_4_1_block_1_0Conv, a.Buf[0:94080], a.Buf[94080:188160], n.w.features_4_1_block_1_0, nil)
 }
@@ -742,6 +774,7 @@ var features_4_1_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 
 // features.4.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.1.block.2.gap#41 [480 1 1] -> [20 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_4_1_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_4_1_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_4_1_block_2_fc1, nil)
 }
@@ -751,6 +784,7 @@ var features_4_1_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 4
 // features.4.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.1.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_4_1_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_4_1_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_4_1_block_2_fc2, nil)
 }
@@ -767,6 +801,7 @@ var features_4_1_block_3_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // features.4.1.block.2.mul#44 [480 14 14] -> [80 14 14]
 // batch norm features.4.1.block.3.1 folded in (eps 1e-05)
 // residual features.4.0.block.3.0 added
+// lowered as gemm1x1
 func (n *Net) features_4_1_block_3_0(a *rt.Arena) {
 	a.Conv(&features_4_1_block_3_0Conv, a.Buf[94080:188160], a.Buf[188160:203840], n.w.features_4_1_block_3_0, a.Buf[235200:250880])
 }
@@ -777,6 +812,7 @@ var features_4_2_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 4
 // features.4.1.block.3.0 [80 14 14] -> [480 14 14]
 // batch norm features.4.2.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_4_2_block_0_0(a *rt.Arena) {
 	a.Conv(&features_4_2_block_0_0Conv, a.Buf[188160:203840], a.Buf[0:94080], n.w.features_4_2_block_0_0, nil)
 }
@@ -787,6 +823,7 @@ var features_4_2_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // features.4.2.block.0.0 [480 14 14] -> [480 14 14]
 // batch norm features.4.2.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_4_2_block_1_0(a *rt.Arena) {
 	a.Conv(&features_4_2_block_1_0Conv, a.Buf[0:94080], a.Buf[94080:188160], n.w.features_4_2_block_1_0, nil)
 }
@@ -802,6 +839,7 @@ var features_4_2_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 
 // features.4.2.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.2.block.2.gap#48 [480 1 1] -> [20 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_4_2_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_4_2_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_4_2_block_2_fc1, nil)
 }
@@ -811,6 +849,7 @@ var features_4_2_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 4
 // features.4.2.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.2.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_4_2_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_4_2_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_4_2_block_2_fc2, nil)
 }
@@ -827,6 +866,7 @@ var features_4_2_block_3_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // features.4.2.block.2.mul#51 [480 14 14] -> [80 14 14]
 // batch norm features.4.2.block.3.1 folded in (eps 1e-05)
 // residual features.4.1.block.3.0 added
+// lowered as gemm1x1
 func (n *Net) features_4_2_block_3_0(a *rt.Arena) {
 	a.Conv(&features_4_2_block_3_0Conv, a.Buf[94080:188160], a.Buf[203840:219520], n.w.features_4_2_block_3_0, a.Buf[188160:203840])
 }
@@ -837,6 +877,7 @@ var features_5_0_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 4
 // features.4.2.block.3.0 [80 14 14] -> [480 14 14]
 // batch norm features.5.0.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_5_0_block_0_0(a *rt.Arena) {
 	a.Conv(&features_5_0_block_0_0Conv, a.Buf[203840:219520], a.Buf[0:94080], n.w.features_5_0_block_0_0, nil)
 }
@@ -847,6 +888,7 @@ var features_5_0_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // features.5.0.block.0.0 [480 14 14] -> [480 14 14]
 // batch norm features.5.0.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_5_0_block_1_0(a *rt.Arena) {
 	a.Conv(&features_5_0_block_1_0Conv, a.Buf[0:94080], a.Buf[94080:188160], n.w.features_5_0_block_1_0, nil)
 }
@@ -862,6 +904,7 @@ var features_5_0_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 
 // features.5.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.0.block.2.gap#55 [480 1 1] -> [20 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_5_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_5_0_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_5_0_block_2_fc1, nil)
 }
@@ -871,6 +914,7 @@ var features_5_0_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 4
 // features.5.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.0.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_5_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_5_0_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_5_0_block_2_fc2, nil)
 }
@@ -886,6 +930,7 @@ var features_5_0_block_3_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 
 // features.5.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // features.5.0.block.2.mul#58 [480 14 14] -> [112 14 14]
 // batch norm features.5.0.block.3.1 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) features_5_0_block_3_0(a *rt.Arena) {
 	a.Conv(&features_5_0_block_3_0Conv, a.Buf[94080:188160], a.Buf[263424:285376], n.w.features_5_0_block_3_0, nil)
 }
@@ -896,6 +941,7 @@ var features_5_1_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 
 // features.5.0.block.3.0 [112 14 14] -> [672 14 14]
 // batch norm features.5.1.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_5_1_block_0_0(a *rt.Arena) {
 	a.Conv(&features_5_1_block_0_0Conv, a.Buf[263424:285376], a.Buf[0:131712], n.w.features_5_1_block_0_0, nil)
 }
@@ -906,6 +952,7 @@ var features_5_1_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 
 // features.5.1.block.0.0 [672 14 14] -> [672 14 14]
 // batch norm features.5.1.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_5_1_block_1_0(a *rt.Arena) {
 	a.Conv(&features_5_1_block_1_0Conv, a.Buf[0:131712], a.Buf[131712:263424], n.w.features_5_1_block_1_0, nil)
 }
@@ -921,6 +968,7 @@ var features_5_1_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 
 // features.5.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.1.block.2.gap#61 [672 1 1] -> [28 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_5_1_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_5_1_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_5_1_block_2_fc1, nil)
 }
@@ -930,6 +978,7 @@ var features_5_1_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 6
 // features.5.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.1.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_5_1_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_5_1_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_5_1_block_2_fc2, nil)
 }
@@ -946,6 +995,7 @@ var features_5_1_block_3_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 
 // features.5.1.block.2.mul#64 [672 14 14] -> [112 14 14]
 // batch norm features.5.1.block.3.1 folded in (eps 1e-05)
 // residual features.5.0.block.3.0 added
+// lowered as gemm1x1
 func (n *Net) features_5_1_block_3_0(a *rt.Arena) {
 	a.Conv(&features_5_1_block_3_0Conv, a.Buf[131712:263424], a.Buf[285376:307328], n.w.features_5_1_block_3_0, a.Buf[263424:285376])
 }
@@ -956,6 +1006,7 @@ var features_5_2_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 
 // features.5.1.block.3.0 [112 14 14] -> [672 14 14]
 // batch norm features.5.2.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_5_2_block_0_0(a *rt.Arena) {
 	a.Conv(&features_5_2_block_0_0Conv, a.Buf[285376:307328], a.Buf[0:131712], n.w.features_5_2_block_0_0, nil)
 }
@@ -966,6 +1017,7 @@ var features_5_2_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 
 // features.5.2.block.0.0 [672 14 14] -> [672 14 14]
 // batch norm features.5.2.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_5_2_block_1_0(a *rt.Arena) {
 	a.Conv(&features_5_2_block_1_0Conv, a.Buf[0:131712], a.Buf[131712:263424], n.w.features_5_2_block_1_0, nil)
 }
@@ -981,6 +1033,7 @@ var features_5_2_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 
 // features.5.2.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.2.block.2.gap#68 [672 1 1] -> [28 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_5_2_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_5_2_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_5_2_block_2_fc1, nil)
 }
@@ -990,6 +1043,7 @@ var features_5_2_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 6
 // features.5.2.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.2.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_5_2_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_5_2_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_5_2_block_2_fc2, nil)
 }
@@ -1006,6 +1060,7 @@ var features_5_2_block_3_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 
 // features.5.2.block.2.mul#71 [672 14 14] -> [112 14 14]
 // batch norm features.5.2.block.3.1 folded in (eps 1e-05)
 // residual features.5.1.block.3.0 added
+// lowered as gemm1x1
 func (n *Net) features_5_2_block_3_0(a *rt.Arena) {
 	a.Conv(&features_5_2_block_3_0Conv, a.Buf[131712:263424], a.Buf[263424:285376], n.w.features_5_2_block_3_0, a.Buf[285376:307328])
 }
@@ -1016,6 +1071,7 @@ var features_6_0_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 
 // features.5.2.block.3.0 [112 14 14] -> [672 14 14]
 // batch norm features.6.0.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_6_0_block_0_0(a *rt.Arena) {
 	a.Conv(&features_6_0_block_0_0Conv, a.Buf[263424:285376], a.Buf[0:131712], n.w.features_6_0_block_0_0, nil)
 }
@@ -1026,6 +1082,7 @@ var features_6_0_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 
 // features.6.0.block.0.0 [672 14 14] -> [672 7 7]
 // batch norm features.6.0.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_6_0_block_1_0(a *rt.Arena) {
 	a.Conv(&features_6_0_block_1_0Conv, a.Buf[0:131712], a.Buf[131712:164640], n.w.features_6_0_block_1_0, nil)
 }
@@ -1041,6 +1098,7 @@ var features_6_0_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 
 // features.6.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.0.block.2.gap#75 [672 1 1] -> [28 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_6_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_6_0_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_6_0_block_2_fc1, nil)
 }
@@ -1050,6 +1108,7 @@ var features_6_0_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 6
 // features.6.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.0.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_6_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_6_0_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_6_0_block_2_fc2, nil)
 }
@@ -1065,6 +1124,7 @@ var features_6_0_block_3_0Conv = kernels.Conv{InC: 672, InH: 7, InW: 7, OutC: 19
 // features.6.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // features.6.0.block.2.mul#78 [672 7 7] -> [192 7 7]
 // batch norm features.6.0.block.3.1 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) features_6_0_block_3_0(a *rt.Arena) {
 	a.Conv(&features_6_0_block_3_0Conv, a.Buf[131712:164640], a.Buf[112896:122304], n.w.features_6_0_block_3_0, nil)
 }
@@ -1075,6 +1135,7 @@ var features_6_1_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 11
 // features.6.0.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.6.1.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_6_1_block_0_0(a *rt.Arena) {
 	a.Conv(&features_6_1_block_0_0Conv, a.Buf[112896:122304], a.Buf[0:56448], n.w.features_6_1_block_0_0, nil)
 }
@@ -1085,6 +1146,7 @@ var features_6_1_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // features.6.1.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.6.1.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_6_1_block_1_0(a *rt.Arena) {
 	a.Conv(&features_6_1_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_1_block_1_0, nil)
 }
@@ -1100,6 +1162,7 @@ var features_6_1_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.6.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.1.block.2.gap#81 [1152 1 1] -> [48 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_6_1_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_6_1_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_1_block_2_fc1, nil)
 }
@@ -1109,6 +1172,7 @@ var features_6_1_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.6.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.1.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_6_1_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_6_1_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_1_block_2_fc2, nil)
 }
@@ -1125,6 +1189,7 @@ var features_6_1_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // features.6.1.block.2.mul#84 [1152 7 7] -> [192 7 7]
 // batch norm features.6.1.block.3.1 folded in (eps 1e-05)
 // residual features.6.0.block.3.0 added
+// lowered as gemm1x1
 func (n *Net) features_6_1_block_3_0(a *rt.Arena) {
 	a.Conv(&features_6_1_block_3_0Conv, a.Buf[56448:112896], a.Buf[122304:131712], n.w.features_6_1_block_3_0, a.Buf[112896:122304])
 }
@@ -1135,6 +1200,7 @@ var features_6_2_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 11
 // features.6.1.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.6.2.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_6_2_block_0_0(a *rt.Arena) {
 	a.Conv(&features_6_2_block_0_0Conv, a.Buf[122304:131712], a.Buf[0:56448], n.w.features_6_2_block_0_0, nil)
 }
@@ -1145,6 +1211,7 @@ var features_6_2_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // features.6.2.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.6.2.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_6_2_block_1_0(a *rt.Arena) {
 	a.Conv(&features_6_2_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_2_block_1_0, nil)
 }
@@ -1160,6 +1227,7 @@ var features_6_2_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.6.2.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.2.block.2.gap#88 [1152 1 1] -> [48 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_6_2_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_6_2_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_2_block_2_fc1, nil)
 }
@@ -1169,6 +1237,7 @@ var features_6_2_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.6.2.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.2.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_6_2_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_6_2_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_2_block_2_fc2, nil)
 }
@@ -1185,6 +1254,7 @@ var features_6_2_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // features.6.2.block.2.mul#91 [1152 7 7] -> [192 7 7]
 // batch norm features.6.2.block.3.1 folded in (eps 1e-05)
 // residual features.6.1.block.3.0 added
+// lowered as gemm1x1
 func (n *Net) features_6_2_block_3_0(a *rt.Arena) {
 	a.Conv(&features_6_2_block_3_0Conv, a.Buf[56448:112896], a.Buf[112896:122304], n.w.features_6_2_block_3_0, a.Buf[122304:131712])
 }
@@ -1195,6 +1265,7 @@ var features_6_3_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 11
 // features.6.2.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.6.3.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_6_3_block_0_0(a *rt.Arena) {
 	a.Conv(&features_6_3_block_0_0Conv, a.Buf[112896:122304], a.Buf[0:56448], n.w.features_6_3_block_0_0, nil)
 }
@@ -1205,6 +1276,7 @@ var features_6_3_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // features.6.3.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.6.3.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_6_3_block_1_0(a *rt.Arena) {
 	a.Conv(&features_6_3_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_3_block_1_0, nil)
 }
@@ -1220,6 +1292,7 @@ var features_6_3_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.6.3.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.3.block.2.gap#95 [1152 1 1] -> [48 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_6_3_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_6_3_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_3_block_2_fc1, nil)
 }
@@ -1229,6 +1302,7 @@ var features_6_3_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.6.3.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.3.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_6_3_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_6_3_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_3_block_2_fc2, nil)
 }
@@ -1245,6 +1319,7 @@ var features_6_3_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // features.6.3.block.2.mul#98 [1152 7 7] -> [192 7 7]
 // batch norm features.6.3.block.3.1 folded in (eps 1e-05)
 // residual features.6.2.block.3.0 added
+// lowered as gemm1x1
 func (n *Net) features_6_3_block_3_0(a *rt.Arena) {
 	a.Conv(&features_6_3_block_3_0Conv, a.Buf[56448:112896], a.Buf[122304:131712], n.w.features_6_3_block_3_0, a.Buf[112896:122304])
 }
@@ -1255,6 +1330,7 @@ var features_7_0_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 11
 // features.6.3.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.7.0.block.0.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_7_0_block_0_0(a *rt.Arena) {
 	a.Conv(&features_7_0_block_0_0Conv, a.Buf[122304:131712], a.Buf[0:56448], n.w.features_7_0_block_0_0, nil)
 }
@@ -1265,6 +1341,7 @@ var features_7_0_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1
 // features.7.0.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.7.0.block.1.1 folded in (eps 1e-05)
 // then silu
+// lowered as depthwise
 func (n *Net) features_7_0_block_1_0(a *rt.Arena) {
 	a.Conv(&features_7_0_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_7_0_block_1_0, nil)
 }
@@ -1280,6 +1357,7 @@ var features_7_0_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.7.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.7.0.block.2.gap#102 [1152 1 1] -> [48 1 1]
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_7_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_7_0_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_7_0_block_2_fc1, nil)
 }
@@ -1289,6 +1367,7 @@ var features_7_0_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.7.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.7.0.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
+// lowered as gemm1x1
 func (n *Net) features_7_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_7_0_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_7_0_block_2_fc2, nil)
 }
@@ -1304,6 +1383,7 @@ var features_7_0_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 3
 // features.7.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // features.7.0.block.2.mul#105 [1152 7 7] -> [320 7 7]
 // batch norm features.7.0.block.3.1 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) features_7_0_block_3_0(a *rt.Arena) {
 	a.Conv(&features_7_0_block_3_0Conv, a.Buf[56448:112896], a.Buf[112896:128576], n.w.features_7_0_block_3_0, nil)
 }
@@ -1314,6 +1394,7 @@ var features_8_0Conv = kernels.Conv{InC: 320, InH: 7, InW: 7, OutC: 1280, OutH: 
 // features.7.0.block.3.0 [320 7 7] -> [1280 7 7]
 // batch norm features.8.1 folded in (eps 1e-05)
 // then silu
+// lowered as gemm1x1
 func (n *Net) features_8_0(a *rt.Arena) {
 	a.Conv(&features_8_0Conv, a.Buf[112896:128576], a.Buf[0:62720], n.w.features_8_0, nil)
 }

@@ -366,6 +366,7 @@ var conv1_convConv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 11
 // affine#1 [3 224 224] -> [64 112 112]
 // batch norm conv1.bn folded in (eps 0.001)
 // then relu
+// lowered as im2col
 func (n *Net) conv1_conv(a *rt.Arena) {
 	a.Conv(&conv1_convConv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1_conv, nil)
 }
@@ -384,6 +385,7 @@ var conv2_convConv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56,
 // maxpool1 [64 56 56] -> [64 56 56]
 // batch norm conv2.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) conv2_conv(a *rt.Arena) {
 	a.Conv(&conv2_convConv, a.Buf[802816:1003520], a.Buf[602112:802816], n.w.conv2_conv, nil)
 }
@@ -394,6 +396,7 @@ var conv3_convConv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 192, OutH: 56
 // conv2.conv [64 56 56] -> [192 56 56]
 // batch norm conv3.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd4x4
 func (n *Net) conv3_conv(a *rt.Arena) {
 	a.Conv(&conv3_convConv, a.Buf[602112:802816], a.Buf[0:602112], n.w.conv3_conv, nil)
 }
@@ -412,6 +415,7 @@ var inception3a_branch1_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, OutC
 // maxpool2 [192 28 28] -> [64 28 28]
 // batch norm inception3a.branch1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception3a_branch1_conv(a *rt.Arena) {
 	a.Conv(&inception3a_branch1_convConv, a.Buf[602112:752640], a.Buf[301056:351232], n.w.inception3a_branch1_conv, nil)
 }
@@ -422,6 +426,7 @@ var inception3a_branch2_0_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, Ou
 // maxpool2 [192 28 28] -> [96 28 28]
 // batch norm inception3a.branch2.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception3a_branch2_0_conv(a *rt.Arena) {
 	a.Conv(&inception3a_branch2_0_convConv, a.Buf[602112:752640], a.Buf[0:75264], n.w.inception3a_branch2_0_conv, nil)
 }
@@ -432,6 +437,7 @@ var inception3a_branch2_1_convConv = kernels.Conv{InC: 96, InH: 28, InW: 28, Out
 // inception3a.branch2.0.conv [96 28 28] -> [128 28 28]
 // batch norm inception3a.branch2.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd4x4
 func (n *Net) inception3a_branch2_1_conv(a *rt.Arena) {
 	a.Conv(&inception3a_branch2_1_convConv, a.Buf[0:75264], a.Buf[200704:301056], n.w.inception3a_branch2_1_conv, nil)
 }
@@ -442,6 +448,7 @@ var inception3a_branch3_0_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, Ou
 // maxpool2 [192 28 28] -> [16 28 28]
 // batch norm inception3a.branch3.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception3a_branch3_0_conv(a *rt.Arena) {
 	a.Conv(&inception3a_branch3_0_convConv, a.Buf[602112:752640], a.Buf[0:12544], n.w.inception3a_branch3_0_conv, nil)
 }
@@ -452,6 +459,7 @@ var inception3a_branch3_1_convConv = kernels.Conv{InC: 16, InH: 28, InW: 28, Out
 // inception3a.branch3.0.conv [16 28 28] -> [32 28 28]
 // batch norm inception3a.branch3.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd4x4
 func (n *Net) inception3a_branch3_1_conv(a *rt.Arena) {
 	a.Conv(&inception3a_branch3_1_convConv, a.Buf[0:12544], a.Buf[351232:376320], n.w.inception3a_branch3_1_conv, nil)
 }
@@ -470,6 +478,7 @@ var inception3a_branch4_1_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, Ou
 // inception3a.branch4.0 [192 28 28] -> [32 28 28]
 // batch norm inception3a.branch4.1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception3a_branch4_1_conv(a *rt.Arena) {
 	a.Conv(&inception3a_branch4_1_convConv, a.Buf[0:150528], a.Buf[376320:401408], n.w.inception3a_branch4_1_conv, nil)
 }
@@ -489,6 +498,7 @@ var inception3b_branch1_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC
 // inception3a.concat#11 [256 28 28] -> [128 28 28]
 // batch norm inception3b.branch1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception3b_branch1_conv(a *rt.Arena) {
 	a.Conv(&inception3b_branch1_convConv, a.Buf[0:200704], a.Buf[551936:652288], n.w.inception3b_branch1_conv, nil)
 }
@@ -499,6 +509,7 @@ var inception3b_branch2_0_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, Ou
 // inception3a.concat#11 [256 28 28] -> [128 28 28]
 // batch norm inception3b.branch2.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception3b_branch2_0_conv(a *rt.Arena) {
 	a.Conv(&inception3b_branch2_0_convConv, a.Buf[0:200704], a.Buf[200704:301056], n.w.inception3b_branch2_0_conv, nil)
 }
@@ -509,6 +520,7 @@ var inception3b_branch2_1_convConv = kernels.Conv{InC: 128, InH: 28, InW: 28, Ou
 // inception3b.branch2.0.conv [128 28 28] -> [192 28 28]
 // batch norm inception3b.branch2.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd4x4
 func (n *Net) inception3b_branch2_1_conv(a *rt.Arena) {
 	a.Conv(&inception3b_branch2_1_convConv, a.Buf[200704:301056], a.Buf[401408:551936], n.w.inception3b_branch2_1_conv, nil)
 }
@@ -519,6 +531,7 @@ var inception3b_branch3_0_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, Ou
 // inception3a.concat#11 [256 28 28] -> [32 28 28]
 // batch norm inception3b.branch3.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception3b_branch3_0_conv(a *rt.Arena) {
 	a.Conv(&inception3b_branch3_0_convConv, a.Buf[0:200704], a.Buf[200704:225792], n.w.inception3b_branch3_0_conv, nil)
 }
@@ -529,6 +542,7 @@ var inception3b_branch3_1_convConv = kernels.Conv{InC: 32, InH: 28, InW: 28, Out
 // inception3b.branch3.0.conv [32 28 28] -> [96 28 28]
 // batch norm inception3b.branch3.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd4x4
 func (n *Net) inception3b_branch3_1_conv(a *rt.Arena) {
 	a.Conv(&inception3b_branch3_1_convConv, a.Buf[200704:225792], a.Buf[652288:727552], n.w.inception3b_branch3_1_conv, nil)
 }
@@ -547,6 +561,7 @@ var inception3b_branch4_1_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, Ou
 // inception3b.branch4.0 [256 28 28] -> [64 28 28]
 // batch norm inception3b.branch4.1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception3b_branch4_1_conv(a *rt.Arena) {
 	a.Conv(&inception3b_branch4_1_convConv, a.Buf[200704:401408], a.Buf[727552:777728], n.w.inception3b_branch4_1_conv, nil)
 }
@@ -574,6 +589,7 @@ var inception4a_branch1_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC
 // maxpool3 [480 14 14] -> [192 14 14]
 // batch norm inception4a.branch1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4a_branch1_conv(a *rt.Arena) {
 	a.Conv(&inception4a_branch1_convConv, a.Buf[376320:470400], a.Buf[141120:178752], n.w.inception4a_branch1_conv, nil)
 }
@@ -584,6 +600,7 @@ var inception4a_branch2_0_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, Ou
 // maxpool3 [480 14 14] -> [96 14 14]
 // batch norm inception4a.branch2.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4a_branch2_0_conv(a *rt.Arena) {
 	a.Conv(&inception4a_branch2_0_convConv, a.Buf[376320:470400], a.Buf[0:18816], n.w.inception4a_branch2_0_conv, nil)
 }
@@ -594,6 +611,7 @@ var inception4a_branch2_1_convConv = kernels.Conv{InC: 96, InH: 14, InW: 14, Out
 // inception4a.branch2.0.conv [96 14 14] -> [208 14 14]
 // batch norm inception4a.branch2.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd2x2
 func (n *Net) inception4a_branch2_1_conv(a *rt.Arena) {
 	a.Conv(&inception4a_branch2_1_convConv, a.Buf[0:18816], a.Buf[100352:141120], n.w.inception4a_branch2_1_conv, nil)
 }
@@ -604,6 +622,7 @@ var inception4a_branch3_0_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, Ou
 // maxpool3 [480 14 14] -> [16 14 14]
 // batch norm inception4a.branch3.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4a_branch3_0_conv(a *rt.Arena) {
 	a.Conv(&inception4a_branch3_0_convConv, a.Buf[376320:470400], a.Buf[0:3136], n.w.inception4a_branch3_0_conv, nil)
 }
@@ -614,6 +633,7 @@ var inception4a_branch3_1_convConv = kernels.Conv{InC: 16, InH: 14, InW: 14, Out
 // inception4a.branch3.0.conv [16 14 14] -> [48 14 14]
 // batch norm inception4a.branch3.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd2x2
 func (n *Net) inception4a_branch3_1_conv(a *rt.Arena) {
 	a.Conv(&inception4a_branch3_1_convConv, a.Buf[0:3136], a.Buf[191296:200704], n.w.inception4a_branch3_1_conv, nil)
 }
@@ -632,6 +652,7 @@ var inception4a_branch4_1_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, Ou
 // inception4a.branch4.0 [480 14 14] -> [64 14 14]
 // batch norm inception4a.branch4.1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4a_branch4_1_conv(a *rt.Arena) {
 	a.Conv(&inception4a_branch4_1_convConv, a.Buf[0:94080], a.Buf[178752:191296], n.w.inception4a_branch4_1_conv, nil)
 }
@@ -651,6 +672,7 @@ var inception4b_branch1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC
 // inception4a.concat#25 [512 14 14] -> [160 14 14]
 // batch norm inception4b.branch1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4b_branch1_conv(a *rt.Arena) {
 	a.Conv(&inception4b_branch1_convConv, a.Buf[0:100352], a.Buf[244608:275968], n.w.inception4b_branch1_conv, nil)
 }
@@ -661,6 +683,7 @@ var inception4b_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // inception4a.concat#25 [512 14 14] -> [112 14 14]
 // batch norm inception4b.branch2.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4b_branch2_0_conv(a *rt.Arena) {
 	a.Conv(&inception4b_branch2_0_convConv, a.Buf[0:100352], a.Buf[100352:122304], n.w.inception4b_branch2_0_conv, nil)
 }
@@ -671,6 +694,7 @@ var inception4b_branch2_1_convConv = kernels.Conv{InC: 112, InH: 14, InW: 14, Ou
 // inception4b.branch2.0.conv [112 14 14] -> [224 14 14]
 // batch norm inception4b.branch2.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd2x2
 func (n *Net) inception4b_branch2_1_conv(a *rt.Arena) {
 	a.Conv(&inception4b_branch2_1_convConv, a.Buf[100352:122304], a.Buf[200704:244608], n.w.inception4b_branch2_1_conv, nil)
 }
@@ -681,6 +705,7 @@ var inception4b_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // inception4a.concat#25 [512 14 14] -> [24 14 14]
 // batch norm inception4b.branch3.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4b_branch3_0_conv(a *rt.Arena) {
 	a.Conv(&inception4b_branch3_0_convConv, a.Buf[0:100352], a.Buf[100352:105056], n.w.inception4b_branch3_0_conv, nil)
 }
@@ -691,6 +716,7 @@ var inception4b_branch3_1_convConv = kernels.Conv{InC: 24, InH: 14, InW: 14, Out
 // inception4b.branch3.0.conv [24 14 14] -> [64 14 14]
 // batch norm inception4b.branch3.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd2x2
 func (n *Net) inception4b_branch3_1_conv(a *rt.Arena) {
 	a.Conv(&inception4b_branch3_1_convConv, a.Buf[100352:105056], a.Buf[275968:288512], n.w.inception4b_branch3_1_conv, nil)
 }
@@ -709,6 +735,7 @@ var inception4b_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // inception4b.branch4.0 [512 14 14] -> [64 14 14]
 // batch norm inception4b.branch4.1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4b_branch4_1_conv(a *rt.Arena) {
 	a.Conv(&inception4b_branch4_1_convConv, a.Buf[100352:200704], a.Buf[288512:301056], n.w.inception4b_branch4_1_conv, nil)
 }
@@ -728,6 +755,7 @@ var inception4c_branch1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC
 // inception4b.concat#37 [512 14 14] -> [128 14 14]
 // batch norm inception4c.branch1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4c_branch1_conv(a *rt.Arena) {
 	a.Conv(&inception4c_branch1_convConv, a.Buf[0:100352], a.Buf[250880:275968], n.w.inception4c_branch1_conv, nil)
 }
@@ -738,6 +766,7 @@ var inception4c_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // inception4b.concat#37 [512 14 14] -> [128 14 14]
 // batch norm inception4c.branch2.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4c_branch2_0_conv(a *rt.Arena) {
 	a.Conv(&inception4c_branch2_0_convConv, a.Buf[0:100352], a.Buf[100352:125440], n.w.inception4c_branch2_0_conv, nil)
 }
@@ -748,6 +777,7 @@ var inception4c_branch2_1_convConv = kernels.Conv{InC: 128, InH: 14, InW: 14, Ou
 // inception4c.branch2.0.conv [128 14 14] -> [256 14 14]
 // batch norm inception4c.branch2.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd2x2
 func (n *Net) inception4c_branch2_1_conv(a *rt.Arena) {
 	a.Conv(&inception4c_branch2_1_convConv, a.Buf[100352:125440], a.Buf[200704:250880], n.w.inception4c_branch2_1_conv, nil)
 }
@@ -758,6 +788,7 @@ var inception4c_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // inception4b.concat#37 [512 14 14] -> [24 14 14]
 // batch norm inception4c.branch3.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4c_branch3_0_conv(a *rt.Arena) {
 	a.Conv(&inception4c_branch3_0_convConv, a.Buf[0:100352], a.Buf[100352:105056], n.w.inception4c_branch3_0_conv, nil)
 }
@@ -768,6 +799,7 @@ var inception4c_branch3_1_convConv = kernels.Conv{InC: 24, InH: 14, InW: 14, Out
 // inception4c.branch3.0.conv [24 14 14] -> [64 14 14]
 // batch norm inception4c.branch3.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd2x2
 func (n *Net) inception4c_branch3_1_conv(a *rt.Arena) {
 	a.Conv(&inception4c_branch3_1_convConv, a.Buf[100352:105056], a.Buf[275968:288512], n.w.inception4c_branch3_1_conv, nil)
 }
@@ -786,6 +818,7 @@ var inception4c_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // inception4c.branch4.0 [512 14 14] -> [64 14 14]
 // batch norm inception4c.branch4.1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4c_branch4_1_conv(a *rt.Arena) {
 	a.Conv(&inception4c_branch4_1_convConv, a.Buf[100352:200704], a.Buf[288512:301056], n.w.inception4c_branch4_1_conv, nil)
 }
@@ -805,6 +838,7 @@ var inception4d_branch1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC
 // inception4c.concat#44 [512 14 14] -> [112 14 14]
 // batch norm inception4d.branch1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4d_branch1_conv(a *rt.Arena) {
 	a.Conv(&inception4d_branch1_convConv, a.Buf[0:100352], a.Buf[257152:279104], n.w.inception4d_branch1_conv, nil)
 }
@@ -815,6 +849,7 @@ var inception4d_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // inception4c.concat#44 [512 14 14] -> [144 14 14]
 // batch norm inception4d.branch2.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4d_branch2_0_conv(a *rt.Arena) {
 	a.Conv(&inception4d_branch2_0_convConv, a.Buf[0:100352], a.Buf[100352:128576], n.w.inception4d_branch2_0_conv, nil)
 }
@@ -825,6 +860,7 @@ var inception4d_branch2_1_convConv = kernels.Conv{InC: 144, InH: 14, InW: 14, Ou
 // inception4d.branch2.0.conv [144 14 14] -> [288 14 14]
 // batch norm inception4d.branch2.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd2x2
 func (n *Net) inception4d_branch2_1_conv(a *rt.Arena) {
 	a.Conv(&inception4d_branch2_1_convConv, a.Buf[100352:128576], a.Buf[200704:257152], n.w.inception4d_branch2_1_conv, nil)
 }
@@ -835,6 +871,7 @@ var inception4d_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // inception4c.concat#44 [512 14 14] -> [32 14 14]
 // batch norm inception4d.branch3.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4d_branch3_0_conv(a *rt.Arena) {
 	a.Conv(&inception4d_branch3_0_convConv, a.Buf[0:100352], a.Buf[100352:106624], n.w.inception4d_branch3_0_conv, nil)
 }
@@ -845,6 +882,7 @@ var inception4d_branch3_1_convConv = kernels.Conv{InC: 32, InH: 14, InW: 14, Out
 // inception4d.branch3.0.conv [32 14 14] -> [64 14 14]
 // batch norm inception4d.branch3.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd2x2
 func (n *Net) inception4d_branch3_1_conv(a *rt.Arena) {
 	a.Conv(&inception4d_branch3_1_convConv, a.Buf[100352:106624], a.Buf[279104:291648], n.w.inception4d_branch3_1_conv, nil)
 }
@@ -863,6 +901,7 @@ var inception4d_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, Ou
 // inception4d.branch4.0 [512 14 14] -> [64 14 14]
 // batch norm inception4d.branch4.1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4d_branch4_1_conv(a *rt.Arena) {
 	a.Conv(&inception4d_branch4_1_convConv, a.Buf[100352:200704], a.Buf[291648:304192], n.w.inception4d_branch4_1_conv, nil)
 }
@@ -882,6 +921,7 @@ var inception4e_branch1_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, OutC
 // inception4d.concat#51 [528 14 14] -> [256 14 14]
 // batch norm inception4e.branch1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4e_branch1_conv(a *rt.Arena) {
 	a.Conv(&inception4e_branch1_convConv, a.Buf[0:103488], a.Buf[269696:319872], n.w.inception4e_branch1_conv, nil)
 }
@@ -892,6 +932,7 @@ var inception4e_branch2_0_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, Ou
 // inception4d.concat#51 [528 14 14] -> [160 14 14]
 // batch norm inception4e.branch2.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4e_branch2_0_conv(a *rt.Arena) {
 	a.Conv(&inception4e_branch2_0_convConv, a.Buf[0:103488], a.Buf[103488:134848], n.w.inception4e_branch2_0_conv, nil)
 }
@@ -902,6 +943,7 @@ var inception4e_branch2_1_convConv = kernels.Conv{InC: 160, InH: 14, InW: 14, Ou
 // inception4e.branch2.0.conv [160 14 14] -> [320 14 14]
 // batch norm inception4e.branch2.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd2x2
 func (n *Net) inception4e_branch2_1_conv(a *rt.Arena) {
 	a.Conv(&inception4e_branch2_1_convConv, a.Buf[103488:134848], a.Buf[206976:269696], n.w.inception4e_branch2_1_conv, nil)
 }
@@ -912,6 +954,7 @@ var inception4e_branch3_0_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, Ou
 // inception4d.concat#51 [528 14 14] -> [32 14 14]
 // batch norm inception4e.branch3.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4e_branch3_0_conv(a *rt.Arena) {
 	a.Conv(&inception4e_branch3_0_convConv, a.Buf[0:103488], a.Buf[103488:109760], n.w.inception4e_branch3_0_conv, nil)
 }
@@ -922,6 +965,7 @@ var inception4e_branch3_1_convConv = kernels.Conv{InC: 32, InH: 14, InW: 14, Out
 // inception4e.branch3.0.conv [32 14 14] -> [128 14 14]
 // batch norm inception4e.branch3.1.bn folded in (eps 0.001)
 // then relu
+// lowered as winograd2x2
 func (n *Net) inception4e_branch3_1_conv(a *rt.Arena) {
 	a.Conv(&inception4e_branch3_1_convConv, a.Buf[103488:109760], a.Buf[319872:344960], n.w.inception4e_branch3_1_conv, nil)
 }
@@ -940,6 +984,7 @@ var inception4e_branch4_1_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, Ou
 // inception4e.branch4.0 [528 14 14] -> [128 14 14]
 // batch norm inception4e.branch4.1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception4e_branch4_1_conv(a *rt.Arena) {
 	a.Conv(&inception4e_branch4_1_convConv, a.Buf[103488:206976], a.Buf[344960:370048], n.w.inception4e_branch4_1_conv, nil)
 }
@@ -967,6 +1012,7 @@ var inception5a_branch1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 
 // maxpool4 [832 7 7] -> [256 7 7]
 // batch norm inception5a.branch1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception5a_branch1_conv(a *rt.Arena) {
 	a.Conv(&inception5a_branch1_convConv, a.Buf[163072:203840], a.Buf[56448:68992], n.w.inception5a_branch1_conv, nil)
 }
@@ -977,6 +1023,7 @@ var inception5a_branch2_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // maxpool4 [832 7 7] -> [160 7 7]
 // batch norm inception5a.branch2.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception5a_branch2_0_conv(a *rt.Arena) {
 	a.Conv(&inception5a_branch2_0_convConv, a.Buf[163072:203840], a.Buf[0:7840], n.w.inception5a_branch2_0_conv, nil)
 }
@@ -987,6 +1034,7 @@ var inception5a_branch2_1_convConv = kernels.Conv{InC: 160, InH: 7, InW: 7, OutC
 // inception5a.branch2.0.conv [160 7 7] -> [320 7 7]
 // batch norm inception5a.branch2.1.bn folded in (eps 0.001)
 // then relu
+// lowered as im2col
 func (n *Net) inception5a_branch2_1_conv(a *rt.Arena) {
 	a.Conv(&inception5a_branch2_1_convConv, a.Buf[0:7840], a.Buf[40768:56448], n.w.inception5a_branch2_1_conv, nil)
 }
@@ -997,6 +1045,7 @@ var inception5a_branch3_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // maxpool4 [832 7 7] -> [32 7 7]
 // batch norm inception5a.branch3.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception5a_branch3_0_conv(a *rt.Arena) {
 	a.Conv(&inception5a_branch3_0_convConv, a.Buf[163072:203840], a.Buf[0:1568], n.w.inception5a_branch3_0_conv, nil)
 }
@@ -1007,6 +1056,7 @@ var inception5a_branch3_1_convConv = kernels.Conv{InC: 32, InH: 7, InW: 7, OutC:
 // inception5a.branch3.0.conv [32 7 7] -> [128 7 7]
 // batch norm inception5a.branch3.1.bn folded in (eps 0.001)
 // then relu
+// lowered as im2col
 func (n *Net) inception5a_branch3_1_conv(a *rt.Arena) {
 	a.Conv(&inception5a_branch3_1_convConv, a.Buf[0:1568], a.Buf[68992:75264], n.w.inception5a_branch3_1_conv, nil)
 }
@@ -1025,6 +1075,7 @@ var inception5a_branch4_1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // inception5a.branch4.0 [832 7 7] -> [128 7 7]
 // batch norm inception5a.branch4.1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception5a_branch4_1_conv(a *rt.Arena) {
 	a.Conv(&inception5a_branch4_1_convConv, a.Buf[0:40768], a.Buf[75264:81536], n.w.inception5a_branch4_1_conv, nil)
 }
@@ -1044,6 +1095,7 @@ var inception5b_branch1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 
 // inception5a.concat#70 [832 7 7] -> [384 7 7]
 // batch norm inception5b.branch1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception5b_branch1_conv(a *rt.Arena) {
 	a.Conv(&inception5b_branch1_convConv, a.Buf[0:40768], a.Buf[81536:100352], n.w.inception5b_branch1_conv, nil)
 }
@@ -1054,6 +1106,7 @@ var inception5b_branch2_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // inception5a.concat#70 [832 7 7] -> [192 7 7]
 // batch norm inception5b.branch2.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception5b_branch2_0_conv(a *rt.Arena) {
 	a.Conv(&inception5b_branch2_0_convConv, a.Buf[0:40768], a.Buf[40768:50176], n.w.inception5b_branch2_0_conv, nil)
 }
@@ -1064,6 +1117,7 @@ var inception5b_branch2_1_convConv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC
 // inception5b.branch2.0.conv [192 7 7] -> [384 7 7]
 // batch norm inception5b.branch2.1.bn folded in (eps 0.001)
 // then relu
+// lowered as im2col
 func (n *Net) inception5b_branch2_1_conv(a *rt.Arena) {
 	a.Conv(&inception5b_branch2_1_convConv, a.Buf[40768:50176], a.Buf[100352:119168], n.w.inception5b_branch2_1_conv, nil)
 }
@@ -1074,6 +1128,7 @@ var inception5b_branch3_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // inception5a.concat#70 [832 7 7] -> [48 7 7]
 // batch norm inception5b.branch3.0.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception5b_branch3_0_conv(a *rt.Arena) {
 	a.Conv(&inception5b_branch3_0_convConv, a.Buf[0:40768], a.Buf[40768:43120], n.w.inception5b_branch3_0_conv, nil)
 }
@@ -1084,6 +1139,7 @@ var inception5b_branch3_1_convConv = kernels.Conv{InC: 48, InH: 7, InW: 7, OutC:
 // inception5b.branch3.0.conv [48 7 7] -> [128 7 7]
 // batch norm inception5b.branch3.1.bn folded in (eps 0.001)
 // then relu
+// lowered as im2col
 func (n *Net) inception5b_branch3_1_conv(a *rt.Arena) {
 	a.Conv(&inception5b_branch3_1_convConv, a.Buf[40768:43120], a.Buf[119168:125440], n.w.inception5b_branch3_1_conv, nil)
 }
@@ -1102,6 +1158,7 @@ var inception5b_branch4_1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC
 // inception5b.branch4.0 [832 7 7] -> [128 7 7]
 // batch norm inception5b.branch4.1.bn folded in (eps 0.001)
 // then relu
+// lowered as gemm1x1
 func (n *Net) inception5b_branch4_1_conv(a *rt.Arena) {
 	a.Conv(&inception5b_branch4_1_convConv, a.Buf[40768:81536], a.Buf[125440:131712], n.w.inception5b_branch4_1_conv, nil)
 }

@@ -572,6 +572,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, Ou
 // input [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) conv1(a *rt.Arena) {
 	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
 }
@@ -590,6 +591,7 @@ var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_0_conv1(a *rt.Arena) {
 	a.Conv(&layer1_0_conv1Conv, a.Buf[1605632:1806336], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
 }
@@ -600,6 +602,7 @@ var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.0.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_0_conv2(a *rt.Arena) {
 	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[802816:1003520], n.w.layer1_0_conv2, nil)
 }
@@ -609,6 +612,7 @@ var layer1_0_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // layer1.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer1.0.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer1_0_conv3(a *rt.Arena) {
 	a.Conv(&layer1_0_conv3Conv, a.Buf[802816:1003520], a.Buf[0:802816], n.w.layer1_0_conv3, nil)
 }
@@ -620,6 +624,7 @@ var layer1_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 25
 // batch norm layer1.0.downsample.1 folded in (eps 1e-05)
 // residual layer1.0.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer1_0_downsample_0Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_0_downsample_0, a.Buf[0:802816])
 }
@@ -630,6 +635,7 @@ var layer1_1_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // layer1.0.downsample.0 [256 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_1_conv1(a *rt.Arena) {
 	a.Conv(&layer1_1_conv1Conv, a.Buf[802816:1605632], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
 }
@@ -640,6 +646,7 @@ var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.1.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_1_conv2(a *rt.Arena) {
 	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[1605632:1806336], n.w.layer1_1_conv2, nil)
 }
@@ -651,6 +658,7 @@ var layer1_1_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // batch norm layer1.1.bn3 folded in (eps 1e-05)
 // residual layer1.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_1_conv3(a *rt.Arena) {
 	a.Conv(&layer1_1_conv3Conv, a.Buf[1605632:1806336], a.Buf[0:802816], n.w.layer1_1_conv3, a.Buf[802816:1605632])
 }
@@ -661,6 +669,7 @@ var layer1_2_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // layer1.1.conv3 [256 56 56] -> [64 56 56]
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_2_conv1(a *rt.Arena) {
 	a.Conv(&layer1_2_conv1Conv, a.Buf[0:802816], a.Buf[802816:1003520], n.w.layer1_2_conv1, nil)
 }
@@ -671,6 +680,7 @@ var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.2.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_2_conv2(a *rt.Arena) {
 	a.Conv(&layer1_2_conv2Conv, a.Buf[802816:1003520], a.Buf[1605632:1806336], n.w.layer1_2_conv2, nil)
 }
@@ -682,6 +692,7 @@ var layer1_2_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // batch norm layer1.2.bn3 folded in (eps 1e-05)
 // residual layer1.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_2_conv3(a *rt.Arena) {
 	a.Conv(&layer1_2_conv3Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_2_conv3, a.Buf[0:802816])
 }
@@ -692,6 +703,7 @@ var layer2_0_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, Out
 // layer1.2.conv3 [256 56 56] -> [128 56 56]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_0_conv1(a *rt.Arena) {
 	a.Conv(&layer2_0_conv1Conv, a.Buf[802816:1605632], a.Buf[0:401408], n.w.layer2_0_conv1, nil)
 }
@@ -702,6 +714,7 @@ var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, Out
 // layer2.0.conv1 [128 56 56] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer2_0_conv2(a *rt.Arena) {
 	a.Conv(&layer2_0_conv2Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_0_conv2, nil)
 }
@@ -711,6 +724,7 @@ var layer2_0_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // layer2.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer2.0.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer2_0_conv3(a *rt.Arena) {
 	a.Conv(&layer2_0_conv3Conv, a.Buf[401408:501760], a.Buf[0:401408], n.w.layer2_0_conv3, nil)
 }
@@ -722,6 +736,7 @@ var layer2_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 5
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv3 added
 // then relu
+// lowered as im2col
 func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer2_0_downsample_0Conv, a.Buf[802816:1605632], a.Buf[401408:802816], n.w.layer2_0_downsample_0, a.Buf[0:401408])
 }
@@ -732,6 +747,7 @@ var layer2_1_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.0.downsample.0 [512 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_1_conv1(a *rt.Arena) {
 	a.Conv(&layer2_1_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_1_conv1, nil)
 }
@@ -742,6 +758,7 @@ var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.1.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_1_conv2(a *rt.Arena) {
 	a.Conv(&layer2_1_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_1_conv2, nil)
 }
@@ -753,6 +770,7 @@ var layer2_1_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.1.bn3 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_1_conv3(a *rt.Arena) {
 	a.Conv(&layer2_1_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_1_conv3, a.Buf[401408:802816])
 }
@@ -763,6 +781,7 @@ var layer2_2_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.1.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_2_conv1(a *rt.Arena) {
 	a.Conv(&layer2_2_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_2_conv1, nil)
 }
@@ -773,6 +792,7 @@ var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.2.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_2_conv2(a *rt.Arena) {
 	a.Conv(&layer2_2_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_2_conv2, nil)
 }
@@ -784,6 +804,7 @@ var layer2_2_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.2.bn3 folded in (eps 1e-05)
 // residual layer2.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_2_conv3(a *rt.Arena) {
 	a.Conv(&layer2_2_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_2_conv3, a.Buf[0:401408])
 }
@@ -794,6 +815,7 @@ var layer2_3_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.2.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_3_conv1(a *rt.Arena) {
 	a.Conv(&layer2_3_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_3_conv1, nil)
 }
@@ -804,6 +826,7 @@ var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.3.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_3_conv2(a *rt.Arena) {
 	a.Conv(&layer2_3_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_3_conv2, nil)
 }
@@ -815,6 +838,7 @@ var layer2_3_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.3.bn3 folded in (eps 1e-05)
 // residual layer2.2.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_3_conv3(a *rt.Arena) {
 	a.Conv(&layer2_3_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_3_conv3, a.Buf[401408:802816])
 }
@@ -825,6 +849,7 @@ var layer3_0_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, Out
 // layer2.3.conv3 [512 28 28] -> [256 28 28]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_0_conv1(a *rt.Arena) {
 	a.Conv(&layer3_0_conv1Conv, a.Buf[0:401408], a.Buf[401408:602112], n.w.layer3_0_conv1, nil)
 }
@@ -835,6 +860,7 @@ var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, Out
 // layer3.0.conv1 [256 28 28] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer3_0_conv2(a *rt.Arena) {
 	a.Conv(&layer3_0_conv2Conv, a.Buf[401408:602112], a.Buf[602112:652288], n.w.layer3_0_conv2, nil)
 }
@@ -844,6 +870,7 @@ var layer3_0_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // layer3.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer3.0.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer3_0_conv3(a *rt.Arena) {
 	a.Conv(&layer3_0_conv3Conv, a.Buf[602112:652288], a.Buf[401408:602112], n.w.layer3_0_conv3, nil)
 }
@@ -855,6 +882,7 @@ var layer3_0_downsample_0Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv3 added
 // then relu
+// lowered as im2col
 func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer3_0_downsample_0Conv, a.Buf[0:401408], a.Buf[602112:802816], n.w.layer3_0_downsample_0, a.Buf[401408:602112])
 }
@@ -865,6 +893,7 @@ var layer3_1_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.0.downsample.0 [1024 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_1_conv1(a *rt.Arena) {
 	a.Conv(&layer3_1_conv1Conv, a.Buf[602112:802816], a.Buf[0:50176], n.w.layer3_1_conv1, nil)
 }
@@ -875,6 +904,7 @@ var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.1.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_1_conv2(a *rt.Arena) {
 	a.Conv(&layer3_1_conv2Conv, a.Buf[0:50176], a.Buf[200704:250880], n.w.layer3_1_conv2, nil)
 }
@@ -886,6 +916,7 @@ var layer3_1_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.1.bn3 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_1_conv3(a *rt.Arena) {
 	a.Conv(&layer3_1_conv3Conv, a.Buf[200704:250880], a.Buf[0:200704], n.w.layer3_1_conv3, a.Buf[602112:802816])
 }
@@ -896,6 +927,7 @@ var layer3_2_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.1.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_2_conv1(a *rt.Arena) {
 	a.Conv(&layer3_2_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_2_conv1, nil)
 }
@@ -906,6 +938,7 @@ var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.2.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_2_conv2(a *rt.Arena) {
 	a.Conv(&layer3_2_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_2_conv2, nil)
 }
@@ -917,6 +950,7 @@ var layer3_2_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.2.bn3 folded in (eps 1e-05)
 // residual layer3.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_2_conv3(a *rt.Arena) {
 	a.Conv(&layer3_2_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_2_conv3, a.Buf[0:200704])
 }
@@ -927,6 +961,7 @@ var layer3_3_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.2.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_3_conv1(a *rt.Arena) {
 	a.Conv(&layer3_3_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_3_conv1, nil)
 }
@@ -937,6 +972,7 @@ var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.3.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_3_conv2(a *rt.Arena) {
 	a.Conv(&layer3_3_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_3_conv2, nil)
 }
@@ -948,6 +984,7 @@ var layer3_3_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.3.bn3 folded in (eps 1e-05)
 // residual layer3.2.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_3_conv3(a *rt.Arena) {
 	a.Conv(&layer3_3_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_3_conv3, a.Buf[200704:401408])
 }
@@ -958,6 +995,7 @@ var layer3_4_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.3.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_4_conv1(a *rt.Arena) {
 	a.Conv(&layer3_4_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_4_conv1, nil)
 }
@@ -968,6 +1006,7 @@ var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.4.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_4_conv2(a *rt.Arena) {
 	a.Conv(&layer3_4_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_4_conv2, nil)
 }
@@ -979,6 +1018,7 @@ var layer3_4_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.4.bn3 folded in (eps 1e-05)
 // residual layer3.3.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_4_conv3(a *rt.Arena) {
 	a.Conv(&layer3_4_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_4_conv3, a.Buf[0:200704])
 }
@@ -989,6 +1029,7 @@ var layer3_5_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.4.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_5_conv1(a *rt.Arena) {
 	a.Conv(&layer3_5_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_5_conv1, nil)
 }
@@ -999,6 +1040,7 @@ var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.5.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_5_conv2(a *rt.Arena) {
 	a.Conv(&layer3_5_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_5_conv2, nil)
 }
@@ -1010,6 +1052,7 @@ var layer3_5_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.5.bn3 folded in (eps 1e-05)
 // residual layer3.4.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_5_conv3(a *rt.Arena) {
 	a.Conv(&layer3_5_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_5_conv3, a.Buf[200704:401408])
 }
@@ -1020,6 +1063,7 @@ var layer3_6_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.5.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.6.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_6_conv1(a *rt.Arena) {
 	a.Conv(&layer3_6_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_6_conv1, nil)
 }
@@ -1030,6 +1074,7 @@ var layer3_6_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.6.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.6.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_6_conv2(a *rt.Arena) {
 	a.Conv(&layer3_6_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_6_conv2, nil)
 }
@@ -1041,6 +1086,7 @@ var layer3_6_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.6.bn3 folded in (eps 1e-05)
 // residual layer3.5.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_6_conv3(a *rt.Arena) {
 	a.Conv(&layer3_6_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_6_conv3, a.Buf[0:200704])
 }
@@ -1051,6 +1097,7 @@ var layer3_7_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.6.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.7.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_7_conv1(a *rt.Arena) {
 	a.Conv(&layer3_7_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_7_conv1, nil)
 }
@@ -1061,6 +1108,7 @@ var layer3_7_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.7.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.7.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_7_conv2(a *rt.Arena) {
 	a.Conv(&layer3_7_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_7_conv2, nil)
 }
@@ -1072,6 +1120,7 @@ var layer3_7_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.7.bn3 folded in (eps 1e-05)
 // residual layer3.6.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_7_conv3(a *rt.Arena) {
 	a.Conv(&layer3_7_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_7_conv3, a.Buf[200704:401408])
 }
@@ -1082,6 +1131,7 @@ var layer3_8_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.7.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.8.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_8_conv1(a *rt.Arena) {
 	a.Conv(&layer3_8_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_8_conv1, nil)
 }
@@ -1092,6 +1142,7 @@ var layer3_8_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.8.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.8.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_8_conv2(a *rt.Arena) {
 	a.Conv(&layer3_8_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_8_conv2, nil)
 }
@@ -1103,6 +1154,7 @@ var layer3_8_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.8.bn3 folded in (eps 1e-05)
 // residual layer3.7.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_8_conv3(a *rt.Arena) {
 	a.Conv(&layer3_8_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_8_conv3, a.Buf[0:200704])
 }
@@ -1113,6 +1165,7 @@ var layer3_9_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.8.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.9.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_9_conv1(a *rt.Arena) {
 	a.Conv(&layer3_9_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_9_conv1, nil)
 }
@@ -1123,6 +1176,7 @@ var layer3_9_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.9.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.9.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_9_conv2(a *rt.Arena) {
 	a.Conv(&layer3_9_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_9_conv2, nil)
 }
@@ -1134,6 +1188,7 @@ var layer3_9_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.9.bn3 folded in (eps 1e-05)
 // residual layer3.8.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_9_conv3(a *rt.Arena) {
 	a.Conv(&layer3_9_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_9_conv3, a.Buf[200704:401408])
 }
@@ -1144,6 +1199,7 @@ var layer3_10_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.9.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.10.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_10_conv1(a *rt.Arena) {
 	a.Conv(&layer3_10_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_10_conv1, nil)
 }
@@ -1154,6 +1210,7 @@ var layer3_10_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.10.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.10.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_10_conv2(a *rt.Arena) {
 	a.Conv(&layer3_10_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_10_conv2, nil)
 }
@@ -1165,6 +1222,7 @@ var layer3_10_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.10.bn3 folded in (eps 1e-05)
 // residual layer3.9.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_10_conv3(a *rt.Arena) {
 	a.Conv(&layer3_10_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_10_conv3, a.Buf[0:200704])
 }
@@ -1175,6 +1233,7 @@ var layer3_11_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.10.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.11.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_11_conv1(a *rt.Arena) {
 	a.Conv(&layer3_11_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_11_conv1, nil)
 }
@@ -1185,6 +1244,7 @@ var layer3_11_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.11.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.11.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_11_conv2(a *rt.Arena) {
 	a.Conv(&layer3_11_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_11_conv2, nil)
 }
@@ -1196,6 +1256,7 @@ var layer3_11_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.11.bn3 folded in (eps 1e-05)
 // residual layer3.10.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_11_conv3(a *rt.Arena) {
 	a.Conv(&layer3_11_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_11_conv3, a.Buf[200704:401408])
 }
@@ -1206,6 +1267,7 @@ var layer3_12_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.11.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.12.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_12_conv1(a *rt.Arena) {
 	a.Conv(&layer3_12_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_12_conv1, nil)
 }
@@ -1216,6 +1278,7 @@ var layer3_12_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.12.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.12.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_12_conv2(a *rt.Arena) {
 	a.Conv(&layer3_12_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_12_conv2, nil)
 }
@@ -1227,6 +1290,7 @@ var layer3_12_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.12.bn3 folded in (eps 1e-05)
 // residual layer3.11.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_12_conv3(a *rt.Arena) {
 	a.Conv(&layer3_12_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_12_conv3, a.Buf[0:200704])
 }
@@ -1237,6 +1301,7 @@ var layer3_13_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.12.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.13.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_13_conv1(a *rt.Arena) {
 	a.Conv(&layer3_13_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_13_conv1, nil)
 }
@@ -1247,6 +1312,7 @@ var layer3_13_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.13.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.13.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_13_conv2(a *rt.Arena) {
 	a.Conv(&layer3_13_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_13_conv2, nil)
 }
@@ -1258,6 +1324,7 @@ var layer3_13_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.13.bn3 folded in (eps 1e-05)
 // residual layer3.12.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_13_conv3(a *rt.Arena) {
 	a.Conv(&layer3_13_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_13_conv3, a.Buf[200704:401408])
 }
@@ -1268,6 +1335,7 @@ var layer3_14_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.13.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.14.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_14_conv1(a *rt.Arena) {
 	a.Conv(&layer3_14_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_14_conv1, nil)
 }
@@ -1278,6 +1346,7 @@ var layer3_14_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.14.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.14.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_14_conv2(a *rt.Arena) {
 	a.Conv(&layer3_14_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_14_conv2, nil)
 }
@@ -1289,6 +1358,7 @@ var layer3_14_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.14.bn3 folded in (eps 1e-05)
 // residual layer3.13.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_14_conv3(a *rt.Arena) {
 	a.Conv(&layer3_14_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_14_conv3, a.Buf[0:200704])
 }
@@ -1299,6 +1369,7 @@ var layer3_15_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.14.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.15.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_15_conv1(a *rt.Arena) {
 	a.Conv(&layer3_15_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_15_conv1, nil)
 }
@@ -1309,6 +1380,7 @@ var layer3_15_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.15.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.15.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_15_conv2(a *rt.Arena) {
 	a.Conv(&layer3_15_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_15_conv2, nil)
 }
@@ -1320,6 +1392,7 @@ var layer3_15_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.15.bn3 folded in (eps 1e-05)
 // residual layer3.14.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_15_conv3(a *rt.Arena) {
 	a.Conv(&layer3_15_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_15_conv3, a.Buf[200704:401408])
 }
@@ -1330,6 +1403,7 @@ var layer3_16_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.15.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.16.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_16_conv1(a *rt.Arena) {
 	a.Conv(&layer3_16_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_16_conv1, nil)
 }
@@ -1340,6 +1414,7 @@ var layer3_16_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.16.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.16.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_16_conv2(a *rt.Arena) {
 	a.Conv(&layer3_16_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_16_conv2, nil)
 }
@@ -1351,6 +1426,7 @@ var layer3_16_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.16.bn3 folded in (eps 1e-05)
 // residual layer3.15.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_16_conv3(a *rt.Arena) {
 	a.Conv(&layer3_16_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_16_conv3, a.Buf[0:200704])
 }
@@ -1361,6 +1437,7 @@ var layer3_17_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.16.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.17.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_17_conv1(a *rt.Arena) {
 	a.Conv(&layer3_17_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_17_conv1, nil)
 }
@@ -1371,6 +1448,7 @@ var layer3_17_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.17.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.17.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_17_conv2(a *rt.Arena) {
 	a.Conv(&layer3_17_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_17_conv2, nil)
 }
@@ -1382,6 +1460,7 @@ var layer3_17_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.17.bn3 folded in (eps 1e-05)
 // residual layer3.16.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_17_conv3(a *rt.Arena) {
 	a.Conv(&layer3_17_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_17_conv3, a.Buf[200704:401408])
 }
@@ -1392,6 +1471,7 @@ var layer3_18_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.17.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.18.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_18_conv1(a *rt.Arena) {
 	a.Conv(&layer3_18_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_18_conv1, nil)
 }
@@ -1402,6 +1482,7 @@ var layer3_18_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.18.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.18.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_18_conv2(a *rt.Arena) {
 	a.Conv(&layer3_18_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_18_conv2, nil)
 }
@@ -1413,6 +1494,7 @@ var layer3_18_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.18.bn3 folded in (eps 1e-05)
 // residual layer3.17.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_18_conv3(a *rt.Arena) {
 	a.Conv(&layer3_18_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_18_conv3, a.Buf[0:200704])
 }
@@ -1423,6 +1505,7 @@ var layer3_19_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.18.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.19.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_19_conv1(a *rt.Arena) {
 	a.Conv(&layer3_19_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_19_conv1, nil)
 }
@@ -1433,6 +1516,7 @@ var layer3_19_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.19.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.19.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_19_conv2(a *rt.Arena) {
 	a.Conv(&layer3_19_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_19_conv2, nil)
 }
@@ -1444,6 +1528,7 @@ var layer3_19_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.19.bn3 folded in (eps 1e-05)
 // residual layer3.18.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_19_conv3(a *rt.Arena) {
 	a.Conv(&layer3_19_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_19_conv3, a.Buf[200704:401408])
 }
@@ -1454,6 +1539,7 @@ var layer3_20_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.19.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.20.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_20_conv1(a *rt.Arena) {
 	a.Conv(&layer3_20_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_20_conv1, nil)
 }
@@ -1464,6 +1550,7 @@ var layer3_20_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.20.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.20.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_20_conv2(a *rt.Arena) {
 	a.Conv(&layer3_20_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_20_conv2, nil)
 }
@@ -1475,6 +1562,7 @@ var layer3_20_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.20.bn3 folded in (eps 1e-05)
 // residual layer3.19.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_20_conv3(a *rt.Arena) {
 	a.Conv(&layer3_20_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_20_conv3, a.Buf[0:200704])
 }
@@ -1485,6 +1573,7 @@ var layer3_21_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.20.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.21.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_21_conv1(a *rt.Arena) {
 	a.Conv(&layer3_21_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_21_conv1, nil)
 }
@@ -1495,6 +1584,7 @@ var layer3_21_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.21.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.21.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_21_conv2(a *rt.Arena) {
 	a.Conv(&layer3_21_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_21_conv2, nil)
 }
@@ -1506,6 +1596,7 @@ var layer3_21_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.21.bn3 folded in (eps 1e-05)
 // residual layer3.20.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_21_conv3(a *rt.Arena) {
 	a.Conv(&layer3_21_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_21_conv3, a.Buf[200704:401408])
 }
@@ -1516,6 +1607,7 @@ var layer3_22_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.21.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.22.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_22_conv1(a *rt.Arena) {
 	a.Conv(&layer3_22_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_22_conv1, nil)
 }
@@ -1526,6 +1618,7 @@ var layer3_22_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.22.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.22.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_22_conv2(a *rt.Arena) {
 	a.Conv(&layer3_22_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_22_conv2, nil)
 }
@@ -1537,6 +1630,7 @@ var layer3_22_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.22.bn3 folded in (eps 1e-05)
 // residual layer3.21.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_22_conv3(a *rt.Arena) {
 	a.Conv(&layer3_22_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_22_conv3, a.Buf[0:200704])
 }
@@ -1547,6 +1641,7 @@ var layer4_0_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, Ou
 // layer3.22.conv3 [1024 14 14] -> [512 14 14]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_0_conv1(a *rt.Arena) {
 	a.Conv(&layer4_0_conv1Conv, a.Buf[200704:401408], a.Buf[0:100352], n.w.layer4_0_conv1, nil)
 }
@@ -1557,6 +1652,7 @@ var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, Out
 // layer4.0.conv1 [512 14 14] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_0_conv2(a *rt.Arena) {
 	a.Conv(&layer4_0_conv2Conv, a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_0_conv2, nil)
 }
@@ -1566,6 +1662,7 @@ var layer4_0_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // layer4.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer4.0.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer4_0_conv3(a *rt.Arena) {
 	a.Conv(&layer4_0_conv3Conv, a.Buf[100352:125440], a.Buf[0:100352], n.w.layer4_0_conv3, nil)
 }
@@ -1577,6 +1674,7 @@ var layer4_0_downsample_0Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv3 added
 // then relu
+// lowered as im2col
 func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer4_0_downsample_0Conv, a.Buf[200704:401408], a.Buf[100352:200704], n.w.layer4_0_downsample_0, a.Buf[0:100352])
 }
@@ -1587,6 +1685,7 @@ var layer4_1_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // layer4.0.downsample.0 [2048 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_1_conv1(a *rt.Arena) {
 	a.Conv(&layer4_1_conv1Conv, a.Buf[100352:200704], a.Buf[0:25088], n.w.layer4_1_conv1, nil)
 }
@@ -1597,6 +1696,7 @@ var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.1.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_1_conv2(a *rt.Arena) {
 	a.Conv(&layer4_1_conv2Conv, a.Buf[0:25088], a.Buf[200704:225792], n.w.layer4_1_conv2, nil)
 }
@@ -1608,6 +1708,7 @@ var layer4_1_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // batch norm layer4.1.bn3 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_1_conv3(a *rt.Arena) {
 	a.Conv(&layer4_1_conv3Conv, a.Buf[200704:225792], a.Buf[0:100352], n.w.layer4_1_conv3, a.Buf[100352:200704])
 }
@@ -1618,6 +1719,7 @@ var layer4_2_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // layer4.1.conv3 [2048 7 7] -> [512 7 7]
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_2_conv1(a *rt.Arena) {
 	a.Conv(&layer4_2_conv1Conv, a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_2_conv1, nil)
 }
@@ -1628,6 +1730,7 @@ var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.2.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_2_conv2(a *rt.Arena) {
 	a.Conv(&layer4_2_conv2Conv, a.Buf[100352:125440], a.Buf[200704:225792], n.w.layer4_2_conv2, nil)
 }
@@ -1639,6 +1742,7 @@ var layer4_2_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // batch norm layer4.2.bn3 folded in (eps 1e-05)
 // residual layer4.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_2_conv3(a *rt.Arena) {
 	a.Conv(&layer4_2_conv3Conv, a.Buf[200704:225792], a.Buf[100352:200704], n.w.layer4_2_conv3, a.Buf[0:100352])
 }

@@ -827,6 +827,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, Ou
 // input [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) conv1(a *rt.Arena) {
 	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
 }
@@ -845,6 +846,7 @@ var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_0_conv1(a *rt.Arena) {
 	a.Conv(&layer1_0_conv1Conv, a.Buf[1605632:1806336], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
 }
@@ -855,6 +857,7 @@ var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.0.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_0_conv2(a *rt.Arena) {
 	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[802816:1003520], n.w.layer1_0_conv2, nil)
 }
@@ -864,6 +867,7 @@ var layer1_0_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // layer1.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer1.0.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer1_0_conv3(a *rt.Arena) {
 	a.Conv(&layer1_0_conv3Conv, a.Buf[802816:1003520], a.Buf[0:802816], n.w.layer1_0_conv3, nil)
 }
@@ -875,6 +879,7 @@ var layer1_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 25
 // batch norm layer1.0.downsample.1 folded in (eps 1e-05)
 // residual layer1.0.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer1_0_downsample_0Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_0_downsample_0, a.Buf[0:802816])
 }
@@ -885,6 +890,7 @@ var layer1_1_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // layer1.0.downsample.0 [256 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_1_conv1(a *rt.Arena) {
 	a.Conv(&layer1_1_conv1Conv, a.Buf[802816:1605632], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
 }
@@ -895,6 +901,7 @@ var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.1.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_1_conv2(a *rt.Arena) {
 	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[1605632:1806336], n.w.layer1_1_conv2, nil)
 }
@@ -906,6 +913,7 @@ var layer1_1_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // batch norm layer1.1.bn3 folded in (eps 1e-05)
 // residual layer1.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_1_conv3(a *rt.Arena) {
 	a.Conv(&layer1_1_conv3Conv, a.Buf[1605632:1806336], a.Buf[0:802816], n.w.layer1_1_conv3, a.Buf[802816:1605632])
 }
@@ -916,6 +924,7 @@ var layer1_2_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // layer1.1.conv3 [256 56 56] -> [64 56 56]
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_2_conv1(a *rt.Arena) {
 	a.Conv(&layer1_2_conv1Conv, a.Buf[0:802816], a.Buf[802816:1003520], n.w.layer1_2_conv1, nil)
 }
@@ -926,6 +935,7 @@ var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.2.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_2_conv2(a *rt.Arena) {
 	a.Conv(&layer1_2_conv2Conv, a.Buf[802816:1003520], a.Buf[1605632:1806336], n.w.layer1_2_conv2, nil)
 }
@@ -937,6 +947,7 @@ var layer1_2_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // batch norm layer1.2.bn3 folded in (eps 1e-05)
 // residual layer1.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_2_conv3(a *rt.Arena) {
 	a.Conv(&layer1_2_conv3Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_2_conv3, a.Buf[0:802816])
 }
@@ -947,6 +958,7 @@ var layer2_0_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, Out
 // layer1.2.conv3 [256 56 56] -> [128 56 56]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_0_conv1(a *rt.Arena) {
 	a.Conv(&layer2_0_conv1Conv, a.Buf[802816:1605632], a.Buf[0:401408], n.w.layer2_0_conv1, nil)
 }
@@ -957,6 +969,7 @@ var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, Out
 // layer2.0.conv1 [128 56 56] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer2_0_conv2(a *rt.Arena) {
 	a.Conv(&layer2_0_conv2Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_0_conv2, nil)
 }
@@ -966,6 +979,7 @@ var layer2_0_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // layer2.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer2.0.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer2_0_conv3(a *rt.Arena) {
 	a.Conv(&layer2_0_conv3Conv, a.Buf[401408:501760], a.Buf[0:401408], n.w.layer2_0_conv3, nil)
 }
@@ -977,6 +991,7 @@ var layer2_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 5
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv3 added
 // then relu
+// lowered as im2col
 func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer2_0_downsample_0Conv, a.Buf[802816:1605632], a.Buf[401408:802816], n.w.layer2_0_downsample_0, a.Buf[0:401408])
 }
@@ -987,6 +1002,7 @@ var layer2_1_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.0.downsample.0 [512 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_1_conv1(a *rt.Arena) {
 	a.Conv(&layer2_1_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_1_conv1, nil)
 }
@@ -997,6 +1013,7 @@ var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.1.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_1_conv2(a *rt.Arena) {
 	a.Conv(&layer2_1_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_1_conv2, nil)
 }
@@ -1008,6 +1025,7 @@ var layer2_1_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.1.bn3 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_1_conv3(a *rt.Arena) {
 	a.Conv(&layer2_1_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_1_conv3, a.Buf[401408:802816])
 }
@@ -1018,6 +1036,7 @@ var layer2_2_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.1.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_2_conv1(a *rt.Arena) {
 	a.Conv(&layer2_2_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_2_conv1, nil)
 }
@@ -1028,6 +1047,7 @@ var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.2.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_2_conv2(a *rt.Arena) {
 	a.Conv(&layer2_2_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_2_conv2, nil)
 }
@@ -1039,6 +1059,7 @@ var layer2_2_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.2.bn3 folded in (eps 1e-05)
 // residual layer2.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_2_conv3(a *rt.Arena) {
 	a.Conv(&layer2_2_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_2_conv3, a.Buf[0:401408])
 }
@@ -1049,6 +1070,7 @@ var layer2_3_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.2.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_3_conv1(a *rt.Arena) {
 	a.Conv(&layer2_3_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_3_conv1, nil)
 }
@@ -1059,6 +1081,7 @@ var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.3.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_3_conv2(a *rt.Arena) {
 	a.Conv(&layer2_3_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_3_conv2, nil)
 }
@@ -1070,6 +1093,7 @@ var layer2_3_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.3.bn3 folded in (eps 1e-05)
 // residual layer2.2.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_3_conv3(a *rt.Arena) {
 	a.Conv(&layer2_3_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_3_conv3, a.Buf[401408:802816])
 }
@@ -1080,6 +1104,7 @@ var layer2_4_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.3.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.4.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_4_conv1(a *rt.Arena) {
 	a.Conv(&layer2_4_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_4_conv1, nil)
 }
@@ -1090,6 +1115,7 @@ var layer2_4_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.4.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.4.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_4_conv2(a *rt.Arena) {
 	a.Conv(&layer2_4_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_4_conv2, nil)
 }
@@ -1101,6 +1127,7 @@ var layer2_4_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.4.bn3 folded in (eps 1e-05)
 // residual layer2.3.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_4_conv3(a *rt.Arena) {
 	a.Conv(&layer2_4_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_4_conv3, a.Buf[0:401408])
 }
@@ -1111,6 +1138,7 @@ var layer2_5_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.4.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.5.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_5_conv1(a *rt.Arena) {
 	a.Conv(&layer2_5_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_5_conv1, nil)
 }
@@ -1121,6 +1149,7 @@ var layer2_5_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.5.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.5.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_5_conv2(a *rt.Arena) {
 	a.Conv(&layer2_5_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_5_conv2, nil)
 }
@@ -1132,6 +1161,7 @@ var layer2_5_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.5.bn3 folded in (eps 1e-05)
 // residual layer2.4.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_5_conv3(a *rt.Arena) {
 	a.Conv(&layer2_5_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_5_conv3, a.Buf[401408:802816])
 }
@@ -1142,6 +1172,7 @@ var layer2_6_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.5.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.6.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_6_conv1(a *rt.Arena) {
 	a.Conv(&layer2_6_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_6_conv1, nil)
 }
@@ -1152,6 +1183,7 @@ var layer2_6_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.6.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.6.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_6_conv2(a *rt.Arena) {
 	a.Conv(&layer2_6_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_6_conv2, nil)
 }
@@ -1163,6 +1195,7 @@ var layer2_6_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.6.bn3 folded in (eps 1e-05)
 // residual layer2.5.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_6_conv3(a *rt.Arena) {
 	a.Conv(&layer2_6_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_6_conv3, a.Buf[0:401408])
 }
@@ -1173,6 +1206,7 @@ var layer2_7_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.6.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.7.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_7_conv1(a *rt.Arena) {
 	a.Conv(&layer2_7_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_7_conv1, nil)
 }
@@ -1183,6 +1217,7 @@ var layer2_7_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.7.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.7.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_7_conv2(a *rt.Arena) {
 	a.Conv(&layer2_7_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_7_conv2, nil)
 }
@@ -1194,6 +1229,7 @@ var layer2_7_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.7.bn3 folded in (eps 1e-05)
 // residual layer2.6.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_7_conv3(a *rt.Arena) {
 	a.Conv(&layer2_7_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_7_conv3, a.Buf[401408:802816])
 }
@@ -1204,6 +1240,7 @@ var layer3_0_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, Out
 // layer2.7.conv3 [512 28 28] -> [256 28 28]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_0_conv1(a *rt.Arena) {
 	a.Conv(&layer3_0_conv1Conv, a.Buf[0:401408], a.Buf[401408:602112], n.w.layer3_0_conv1, nil)
 }
@@ -1214,6 +1251,7 @@ var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, Out
 // layer3.0.conv1 [256 28 28] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer3_0_conv2(a *rt.Arena) {
 	a.Conv(&layer3_0_conv2Conv, a.Buf[401408:602112], a.Buf[602112:652288], n.w.layer3_0_conv2, nil)
 }
@@ -1223,6 +1261,7 @@ var layer3_0_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // layer3.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer3.0.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer3_0_conv3(a *rt.Arena) {
 	a.Conv(&layer3_0_conv3Conv, a.Buf[602112:652288], a.Buf[401408:602112], n.w.layer3_0_conv3, nil)
 }
@@ -1234,6 +1273,7 @@ var layer3_0_downsample_0Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv3 added
 // then relu
+// lowered as im2col
 func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer3_0_downsample_0Conv, a.Buf[0:401408], a.Buf[602112:802816], n.w.layer3_0_downsample_0, a.Buf[401408:602112])
 }
@@ -1244,6 +1284,7 @@ var layer3_1_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.0.downsample.0 [1024 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_1_conv1(a *rt.Arena) {
 	a.Conv(&layer3_1_conv1Conv, a.Buf[602112:802816], a.Buf[0:50176], n.w.layer3_1_conv1, nil)
 }
@@ -1254,6 +1295,7 @@ var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.1.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_1_conv2(a *rt.Arena) {
 	a.Conv(&layer3_1_conv2Conv, a.Buf[0:50176], a.Buf[200704:250880], n.w.layer3_1_conv2, nil)
 }
@@ -1265,6 +1307,7 @@ var layer3_1_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.1.bn3 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_1_conv3(a *rt.Arena) {
 	a.Conv(&layer3_1_conv3Conv, a.Buf[200704:250880], a.Buf[0:200704], n.w.layer3_1_conv3, a.Buf[602112:802816])
 }
@@ -1275,6 +1318,7 @@ var layer3_2_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.1.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_2_conv1(a *rt.Arena) {
 	a.Conv(&layer3_2_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_2_conv1, nil)
 }
@@ -1285,6 +1329,7 @@ var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.2.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_2_conv2(a *rt.Arena) {
 	a.Conv(&layer3_2_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_2_conv2, nil)
 }
@@ -1296,6 +1341,7 @@ var layer3_2_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.2.bn3 folded in (eps 1e-05)
 // residual layer3.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_2_conv3(a *rt.Arena) {
 	a.Conv(&layer3_2_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_2_conv3, a.Buf[0:200704])
 }
@@ -1306,6 +1352,7 @@ var layer3_3_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.2.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_3_conv1(a *rt.Arena) {
 	a.Conv(&layer3_3_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_3_conv1, nil)
 }
@@ -1316,6 +1363,7 @@ var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.3.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_3_conv2(a *rt.Arena) {
 	a.Conv(&layer3_3_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_3_conv2, nil)
 }
@@ -1327,6 +1375,7 @@ var layer3_3_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.3.bn3 folded in (eps 1e-05)
 // residual layer3.2.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_3_conv3(a *rt.Arena) {
 	a.Conv(&layer3_3_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_3_conv3, a.Buf[200704:401408])
 }
@@ -1337,6 +1386,7 @@ var layer3_4_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.3.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_4_conv1(a *rt.Arena) {
 	a.Conv(&layer3_4_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_4_conv1, nil)
 }
@@ -1347,6 +1397,7 @@ var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.4.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_4_conv2(a *rt.Arena) {
 	a.Conv(&layer3_4_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_4_conv2, nil)
 }
@@ -1358,6 +1409,7 @@ var layer3_4_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.4.bn3 folded in (eps 1e-05)
 // residual layer3.3.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_4_conv3(a *rt.Arena) {
 	a.Conv(&layer3_4_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_4_conv3, a.Buf[0:200704])
 }
@@ -1368,6 +1420,7 @@ var layer3_5_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.4.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_5_conv1(a *rt.Arena) {
 	a.Conv(&layer3_5_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_5_conv1, nil)
 }
@@ -1378,6 +1431,7 @@ var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.5.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_5_conv2(a *rt.Arena) {
 	a.Conv(&layer3_5_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_5_conv2, nil)
 }
@@ -1389,6 +1443,7 @@ var layer3_5_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.5.bn3 folded in (eps 1e-05)
 // residual layer3.4.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_5_conv3(a *rt.Arena) {
 	a.Conv(&layer3_5_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_5_conv3, a.Buf[200704:401408])
 }
@@ -1399,6 +1454,7 @@ var layer3_6_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.5.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.6.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_6_conv1(a *rt.Arena) {
 	a.Conv(&layer3_6_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_6_conv1, nil)
 }
@@ -1409,6 +1465,7 @@ var layer3_6_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.6.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.6.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_6_conv2(a *rt.Arena) {
 	a.Conv(&layer3_6_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_6_conv2, nil)
 }
@@ -1420,6 +1477,7 @@ var layer3_6_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.6.bn3 folded in (eps 1e-05)
 // residual layer3.5.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_6_conv3(a *rt.Arena) {
 	a.Conv(&layer3_6_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_6_conv3, a.Buf[0:200704])
 }
@@ -1430,6 +1488,7 @@ var layer3_7_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.6.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.7.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_7_conv1(a *rt.Arena) {
 	a.Conv(&layer3_7_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_7_conv1, nil)
 }
@@ -1440,6 +1499,7 @@ var layer3_7_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.7.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.7.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_7_conv2(a *rt.Arena) {
 	a.Conv(&layer3_7_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_7_conv2, nil)
 }
@@ -1451,6 +1511,7 @@ var layer3_7_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.7.bn3 folded in (eps 1e-05)
 // residual layer3.6.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_7_conv3(a *rt.Arena) {
 	a.Conv(&layer3_7_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_7_conv3, a.Buf[200704:401408])
 }
@@ -1461,6 +1522,7 @@ var layer3_8_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.7.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.8.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_8_conv1(a *rt.Arena) {
 	a.Conv(&layer3_8_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_8_conv1, nil)
 }
@@ -1471,6 +1533,7 @@ var layer3_8_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.8.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.8.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_8_conv2(a *rt.Arena) {
 	a.Conv(&layer3_8_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_8_conv2, nil)
 }
@@ -1482,6 +1545,7 @@ var layer3_8_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.8.bn3 folded in (eps 1e-05)
 // residual layer3.7.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_8_conv3(a *rt.Arena) {
 	a.Conv(&layer3_8_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_8_conv3, a.Buf[0:200704])
 }
@@ -1492,6 +1556,7 @@ var layer3_9_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.8.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.9.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_9_conv1(a *rt.Arena) {
 	a.Conv(&layer3_9_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_9_conv1, nil)
 }
@@ -1502,6 +1567,7 @@ var layer3_9_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.9.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.9.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_9_conv2(a *rt.Arena) {
 	a.Conv(&layer3_9_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_9_conv2, nil)
 }
@@ -1513,6 +1579,7 @@ var layer3_9_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.9.bn3 folded in (eps 1e-05)
 // residual layer3.8.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_9_conv3(a *rt.Arena) {
 	a.Conv(&layer3_9_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_9_conv3, a.Buf[200704:401408])
 }
@@ -1523,6 +1590,7 @@ var layer3_10_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.9.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.10.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_10_conv1(a *rt.Arena) {
 	a.Conv(&layer3_10_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_10_conv1, nil)
 }
@@ -1533,6 +1601,7 @@ var layer3_10_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.10.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.10.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_10_conv2(a *rt.Arena) {
 	a.Conv(&layer3_10_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_10_conv2, nil)
 }
@@ -1544,6 +1613,7 @@ var layer3_10_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.10.bn3 folded in (eps 1e-05)
 // residual layer3.9.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_10_conv3(a *rt.Arena) {
 	a.Conv(&layer3_10_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_10_conv3, a.Buf[0:200704])
 }
@@ -1554,6 +1624,7 @@ var layer3_11_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.10.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.11.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_11_conv1(a *rt.Arena) {
 	a.Conv(&layer3_11_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_11_conv1, nil)
 }
@@ -1564,6 +1635,7 @@ var layer3_11_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.11.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.11.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_11_conv2(a *rt.Arena) {
 	a.Conv(&layer3_11_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_11_conv2, nil)
 }
@@ -1575,6 +1647,7 @@ var layer3_11_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.11.bn3 folded in (eps 1e-05)
 // residual layer3.10.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_11_conv3(a *rt.Arena) {
 	a.Conv(&layer3_11_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_11_conv3, a.Buf[200704:401408])
 }
@@ -1585,6 +1658,7 @@ var layer3_12_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.11.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.12.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_12_conv1(a *rt.Arena) {
 	a.Conv(&layer3_12_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_12_conv1, nil)
 }
@@ -1595,6 +1669,7 @@ var layer3_12_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.12.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.12.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_12_conv2(a *rt.Arena) {
 	a.Conv(&layer3_12_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_12_conv2, nil)
 }
@@ -1606,6 +1681,7 @@ var layer3_12_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.12.bn3 folded in (eps 1e-05)
 // residual layer3.11.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_12_conv3(a *rt.Arena) {
 	a.Conv(&layer3_12_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_12_conv3, a.Buf[0:200704])
 }
@@ -1616,6 +1692,7 @@ var layer3_13_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.12.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.13.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_13_conv1(a *rt.Arena) {
 	a.Conv(&layer3_13_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_13_conv1, nil)
 }
@@ -1626,6 +1703,7 @@ var layer3_13_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.13.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.13.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_13_conv2(a *rt.Arena) {
 	a.Conv(&layer3_13_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_13_conv2, nil)
 }
@@ -1637,6 +1715,7 @@ var layer3_13_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.13.bn3 folded in (eps 1e-05)
 // residual layer3.12.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_13_conv3(a *rt.Arena) {
 	a.Conv(&layer3_13_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_13_conv3, a.Buf[200704:401408])
 }
@@ -1647,6 +1726,7 @@ var layer3_14_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.13.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.14.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_14_conv1(a *rt.Arena) {
 	a.Conv(&layer3_14_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_14_conv1, nil)
 }
@@ -1657,6 +1737,7 @@ var layer3_14_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.14.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.14.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_14_conv2(a *rt.Arena) {
 	a.Conv(&layer3_14_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_14_conv2, nil)
 }
@@ -1668,6 +1749,7 @@ var layer3_14_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.14.bn3 folded in (eps 1e-05)
 // residual layer3.13.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_14_conv3(a *rt.Arena) {
 	a.Conv(&layer3_14_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_14_conv3, a.Buf[0:200704])
 }
@@ -1678,6 +1760,7 @@ var layer3_15_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.14.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.15.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_15_conv1(a *rt.Arena) {
 	a.Conv(&layer3_15_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_15_conv1, nil)
 }
@@ -1688,6 +1771,7 @@ var layer3_15_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.15.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.15.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_15_conv2(a *rt.Arena) {
 	a.Conv(&layer3_15_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_15_conv2, nil)
 }
@@ -1699,6 +1783,7 @@ var layer3_15_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.15.bn3 folded in (eps 1e-05)
 // residual layer3.14.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_15_conv3(a *rt.Arena) {
 	a.Conv(&layer3_15_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_15_conv3, a.Buf[200704:401408])
 }
@@ -1709,6 +1794,7 @@ var layer3_16_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.15.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.16.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_16_conv1(a *rt.Arena) {
 	a.Conv(&layer3_16_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_16_conv1, nil)
 }
@@ -1719,6 +1805,7 @@ var layer3_16_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.16.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.16.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_16_conv2(a *rt.Arena) {
 	a.Conv(&layer3_16_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_16_conv2, nil)
 }
@@ -1730,6 +1817,7 @@ var layer3_16_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.16.bn3 folded in (eps 1e-05)
 // residual layer3.15.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_16_conv3(a *rt.Arena) {
 	a.Conv(&layer3_16_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_16_conv3, a.Buf[0:200704])
 }
@@ -1740,6 +1828,7 @@ var layer3_17_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.16.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.17.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_17_conv1(a *rt.Arena) {
 	a.Conv(&layer3_17_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_17_conv1, nil)
 }
@@ -1750,6 +1839,7 @@ var layer3_17_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.17.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.17.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_17_conv2(a *rt.Arena) {
 	a.Conv(&layer3_17_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_17_conv2, nil)
 }
@@ -1761,6 +1851,7 @@ var layer3_17_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.17.bn3 folded in (eps 1e-05)
 // residual layer3.16.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_17_conv3(a *rt.Arena) {
 	a.Conv(&layer3_17_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_17_conv3, a.Buf[200704:401408])
 }
@@ -1771,6 +1862,7 @@ var layer3_18_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.17.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.18.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_18_conv1(a *rt.Arena) {
 	a.Conv(&layer3_18_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_18_conv1, nil)
 }
@@ -1781,6 +1873,7 @@ var layer3_18_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.18.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.18.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_18_conv2(a *rt.Arena) {
 	a.Conv(&layer3_18_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_18_conv2, nil)
 }
@@ -1792,6 +1885,7 @@ var layer3_18_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.18.bn3 folded in (eps 1e-05)
 // residual layer3.17.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_18_conv3(a *rt.Arena) {
 	a.Conv(&layer3_18_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_18_conv3, a.Buf[0:200704])
 }
@@ -1802,6 +1896,7 @@ var layer3_19_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.18.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.19.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_19_conv1(a *rt.Arena) {
 	a.Conv(&layer3_19_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_19_conv1, nil)
 }
@@ -1812,6 +1907,7 @@ var layer3_19_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.19.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.19.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_19_conv2(a *rt.Arena) {
 	a.Conv(&layer3_19_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_19_conv2, nil)
 }
@@ -1823,6 +1919,7 @@ var layer3_19_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.19.bn3 folded in (eps 1e-05)
 // residual layer3.18.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_19_conv3(a *rt.Arena) {
 	a.Conv(&layer3_19_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_19_conv3, a.Buf[200704:401408])
 }
@@ -1833,6 +1930,7 @@ var layer3_20_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.19.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.20.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_20_conv1(a *rt.Arena) {
 	a.Conv(&layer3_20_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_20_conv1, nil)
 }
@@ -1843,6 +1941,7 @@ var layer3_20_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.20.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.20.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_20_conv2(a *rt.Arena) {
 	a.Conv(&layer3_20_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_20_conv2, nil)
 }
@@ -1854,6 +1953,7 @@ var layer3_20_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.20.bn3 folded in (eps 1e-05)
 // residual layer3.19.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_20_conv3(a *rt.Arena) {
 	a.Conv(&layer3_20_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_20_conv3, a.Buf[0:200704])
 }
@@ -1864,6 +1964,7 @@ var layer3_21_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.20.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.21.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_21_conv1(a *rt.Arena) {
 	a.Conv(&layer3_21_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_21_conv1, nil)
 }
@@ -1874,6 +1975,7 @@ var layer3_21_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.21.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.21.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_21_conv2(a *rt.Arena) {
 	a.Conv(&layer3_21_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_21_conv2, nil)
 }
@@ -1885,6 +1987,7 @@ var layer3_21_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.21.bn3 folded in (eps 1e-05)
 // residual layer3.20.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_21_conv3(a *rt.Arena) {
 	a.Conv(&layer3_21_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_21_conv3, a.Buf[200704:401408])
 }
@@ -1895,6 +1998,7 @@ var layer3_22_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.21.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.22.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_22_conv1(a *rt.Arena) {
 	a.Conv(&layer3_22_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_22_conv1, nil)
 }
@@ -1905,6 +2009,7 @@ var layer3_22_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.22.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.22.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_22_conv2(a *rt.Arena) {
 	a.Conv(&layer3_22_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_22_conv2, nil)
 }
@@ -1916,6 +2021,7 @@ var layer3_22_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.22.bn3 folded in (eps 1e-05)
 // residual layer3.21.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_22_conv3(a *rt.Arena) {
 	a.Conv(&layer3_22_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_22_conv3, a.Buf[0:200704])
 }
@@ -1926,6 +2032,7 @@ var layer3_23_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.22.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.23.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_23_conv1(a *rt.Arena) {
 	a.Conv(&layer3_23_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_23_conv1, nil)
 }
@@ -1936,6 +2043,7 @@ var layer3_23_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.23.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.23.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_23_conv2(a *rt.Arena) {
 	a.Conv(&layer3_23_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_23_conv2, nil)
 }
@@ -1947,6 +2055,7 @@ var layer3_23_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.23.bn3 folded in (eps 1e-05)
 // residual layer3.22.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_23_conv3(a *rt.Arena) {
 	a.Conv(&layer3_23_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_23_conv3, a.Buf[200704:401408])
 }
@@ -1957,6 +2066,7 @@ var layer3_24_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.23.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.24.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_24_conv1(a *rt.Arena) {
 	a.Conv(&layer3_24_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_24_conv1, nil)
 }
@@ -1967,6 +2077,7 @@ var layer3_24_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.24.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.24.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_24_conv2(a *rt.Arena) {
 	a.Conv(&layer3_24_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_24_conv2, nil)
 }
@@ -1978,6 +2089,7 @@ var layer3_24_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.24.bn3 folded in (eps 1e-05)
 // residual layer3.23.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_24_conv3(a *rt.Arena) {
 	a.Conv(&layer3_24_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_24_conv3, a.Buf[0:200704])
 }
@@ -1988,6 +2100,7 @@ var layer3_25_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.24.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.25.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_25_conv1(a *rt.Arena) {
 	a.Conv(&layer3_25_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_25_conv1, nil)
 }
@@ -1998,6 +2111,7 @@ var layer3_25_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.25.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.25.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_25_conv2(a *rt.Arena) {
 	a.Conv(&layer3_25_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_25_conv2, nil)
 }
@@ -2009,6 +2123,7 @@ var layer3_25_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.25.bn3 folded in (eps 1e-05)
 // residual layer3.24.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_25_conv3(a *rt.Arena) {
 	a.Conv(&layer3_25_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_25_conv3, a.Buf[200704:401408])
 }
@@ -2019,6 +2134,7 @@ var layer3_26_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.25.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.26.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_26_conv1(a *rt.Arena) {
 	a.Conv(&layer3_26_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_26_conv1, nil)
 }
@@ -2029,6 +2145,7 @@ var layer3_26_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.26.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.26.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_26_conv2(a *rt.Arena) {
 	a.Conv(&layer3_26_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_26_conv2, nil)
 }
@@ -2040,6 +2157,7 @@ var layer3_26_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.26.bn3 folded in (eps 1e-05)
 // residual layer3.25.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_26_conv3(a *rt.Arena) {
 	a.Conv(&layer3_26_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_26_conv3, a.Buf[0:200704])
 }
@@ -2050,6 +2168,7 @@ var layer3_27_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.26.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.27.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_27_conv1(a *rt.Arena) {
 	a.Conv(&layer3_27_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_27_conv1, nil)
 }
@@ -2060,6 +2179,7 @@ var layer3_27_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.27.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.27.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_27_conv2(a *rt.Arena) {
 	a.Conv(&layer3_27_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_27_conv2, nil)
 }
@@ -2071,6 +2191,7 @@ var layer3_27_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.27.bn3 folded in (eps 1e-05)
 // residual layer3.26.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_27_conv3(a *rt.Arena) {
 	a.Conv(&layer3_27_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_27_conv3, a.Buf[200704:401408])
 }
@@ -2081,6 +2202,7 @@ var layer3_28_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.27.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.28.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_28_conv1(a *rt.Arena) {
 	a.Conv(&layer3_28_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_28_conv1, nil)
 }
@@ -2091,6 +2213,7 @@ var layer3_28_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.28.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.28.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_28_conv2(a *rt.Arena) {
 	a.Conv(&layer3_28_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_28_conv2, nil)
 }
@@ -2102,6 +2225,7 @@ var layer3_28_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.28.bn3 folded in (eps 1e-05)
 // residual layer3.27.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_28_conv3(a *rt.Arena) {
 	a.Conv(&layer3_28_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_28_conv3, a.Buf[0:200704])
 }
@@ -2112,6 +2236,7 @@ var layer3_29_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.28.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.29.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_29_conv1(a *rt.Arena) {
 	a.Conv(&layer3_29_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_29_conv1, nil)
 }
@@ -2122,6 +2247,7 @@ var layer3_29_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.29.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.29.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_29_conv2(a *rt.Arena) {
 	a.Conv(&layer3_29_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_29_conv2, nil)
 }
@@ -2133,6 +2259,7 @@ var layer3_29_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.29.bn3 folded in (eps 1e-05)
 // residual layer3.28.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_29_conv3(a *rt.Arena) {
 	a.Conv(&layer3_29_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_29_conv3, a.Buf[200704:401408])
 }
@@ -2143,6 +2270,7 @@ var layer3_30_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.29.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.30.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_30_conv1(a *rt.Arena) {
 	a.Conv(&layer3_30_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_30_conv1, nil)
 }
@@ -2153,6 +2281,7 @@ var layer3_30_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.30.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.30.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_30_conv2(a *rt.Arena) {
 	a.Conv(&layer3_30_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_30_conv2, nil)
 }
@@ -2164,6 +2293,7 @@ var layer3_30_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.30.bn3 folded in (eps 1e-05)
 // residual layer3.29.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_30_conv3(a *rt.Arena) {
 	a.Conv(&layer3_30_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_30_conv3, a.Buf[0:200704])
 }
@@ -2174,6 +2304,7 @@ var layer3_31_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.30.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.31.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_31_conv1(a *rt.Arena) {
 	a.Conv(&layer3_31_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_31_conv1, nil)
 }
@@ -2184,6 +2315,7 @@ var layer3_31_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.31.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.31.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_31_conv2(a *rt.Arena) {
 	a.Conv(&layer3_31_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_31_conv2, nil)
 }
@@ -2195,6 +2327,7 @@ var layer3_31_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.31.bn3 folded in (eps 1e-05)
 // residual layer3.30.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_31_conv3(a *rt.Arena) {
 	a.Conv(&layer3_31_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_31_conv3, a.Buf[200704:401408])
 }
@@ -2205,6 +2338,7 @@ var layer3_32_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.31.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.32.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_32_conv1(a *rt.Arena) {
 	a.Conv(&layer3_32_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_32_conv1, nil)
 }
@@ -2215,6 +2349,7 @@ var layer3_32_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.32.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.32.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_32_conv2(a *rt.Arena) {
 	a.Conv(&layer3_32_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_32_conv2, nil)
 }
@@ -2226,6 +2361,7 @@ var layer3_32_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.32.bn3 folded in (eps 1e-05)
 // residual layer3.31.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_32_conv3(a *rt.Arena) {
 	a.Conv(&layer3_32_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_32_conv3, a.Buf[0:200704])
 }
@@ -2236,6 +2372,7 @@ var layer3_33_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.32.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.33.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_33_conv1(a *rt.Arena) {
 	a.Conv(&layer3_33_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_33_conv1, nil)
 }
@@ -2246,6 +2383,7 @@ var layer3_33_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.33.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.33.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_33_conv2(a *rt.Arena) {
 	a.Conv(&layer3_33_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_33_conv2, nil)
 }
@@ -2257,6 +2395,7 @@ var layer3_33_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.33.bn3 folded in (eps 1e-05)
 // residual layer3.32.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_33_conv3(a *rt.Arena) {
 	a.Conv(&layer3_33_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_33_conv3, a.Buf[200704:401408])
 }
@@ -2267,6 +2406,7 @@ var layer3_34_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.33.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.34.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_34_conv1(a *rt.Arena) {
 	a.Conv(&layer3_34_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_34_conv1, nil)
 }
@@ -2277,6 +2417,7 @@ var layer3_34_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.34.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.34.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_34_conv2(a *rt.Arena) {
 	a.Conv(&layer3_34_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_34_conv2, nil)
 }
@@ -2288,6 +2429,7 @@ var layer3_34_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.34.bn3 folded in (eps 1e-05)
 // residual layer3.33.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_34_conv3(a *rt.Arena) {
 	a.Conv(&layer3_34_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_34_conv3, a.Buf[0:200704])
 }
@@ -2298,6 +2440,7 @@ var layer3_35_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, O
 // layer3.34.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.35.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_35_conv1(a *rt.Arena) {
 	a.Conv(&layer3_35_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_35_conv1, nil)
 }
@@ -2308,6 +2451,7 @@ var layer3_35_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.35.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.35.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_35_conv2(a *rt.Arena) {
 	a.Conv(&layer3_35_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_35_conv2, nil)
 }
@@ -2319,6 +2463,7 @@ var layer3_35_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, O
 // batch norm layer3.35.bn3 folded in (eps 1e-05)
 // residual layer3.34.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_35_conv3(a *rt.Arena) {
 	a.Conv(&layer3_35_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_35_conv3, a.Buf[200704:401408])
 }
@@ -2329,6 +2474,7 @@ var layer4_0_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, Ou
 // layer3.35.conv3 [1024 14 14] -> [512 14 14]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_0_conv1(a *rt.Arena) {
 	a.Conv(&layer4_0_conv1Conv, a.Buf[0:200704], a.Buf[200704:301056], n.w.layer4_0_conv1, nil)
 }
@@ -2339,6 +2485,7 @@ var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, Out
 // layer4.0.conv1 [512 14 14] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_0_conv2(a *rt.Arena) {
 	a.Conv(&layer4_0_conv2Conv, a.Buf[200704:301056], a.Buf[301056:326144], n.w.layer4_0_conv2, nil)
 }
@@ -2348,6 +2495,7 @@ var layer4_0_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // layer4.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer4.0.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer4_0_conv3(a *rt.Arena) {
 	a.Conv(&layer4_0_conv3Conv, a.Buf[301056:326144], a.Buf[200704:301056], n.w.layer4_0_conv3, nil)
 }
@@ -2359,6 +2507,7 @@ var layer4_0_downsample_0Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv3 added
 // then relu
+// lowered as im2col
 func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer4_0_downsample_0Conv, a.Buf[0:200704], a.Buf[301056:401408], n.w.layer4_0_downsample_0, a.Buf[200704:301056])
 }
@@ -2369,6 +2518,7 @@ var layer4_1_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // layer4.0.downsample.0 [2048 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_1_conv1(a *rt.Arena) {
 	a.Conv(&layer4_1_conv1Conv, a.Buf[301056:401408], a.Buf[0:25088], n.w.layer4_1_conv1, nil)
 }
@@ -2379,6 +2529,7 @@ var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.1.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_1_conv2(a *rt.Arena) {
 	a.Conv(&layer4_1_conv2Conv, a.Buf[0:25088], a.Buf[100352:125440], n.w.layer4_1_conv2, nil)
 }
@@ -2390,6 +2541,7 @@ var layer4_1_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // batch norm layer4.1.bn3 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_1_conv3(a *rt.Arena) {
 	a.Conv(&layer4_1_conv3Conv, a.Buf[100352:125440], a.Buf[0:100352], n.w.layer4_1_conv3, a.Buf[301056:401408])
 }
@@ -2400,6 +2552,7 @@ var layer4_2_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // layer4.1.conv3 [2048 7 7] -> [512 7 7]
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_2_conv1(a *rt.Arena) {
 	a.Conv(&layer4_2_conv1Conv, a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_2_conv1, nil)
 }
@@ -2410,6 +2563,7 @@ var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.2.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_2_conv2(a *rt.Arena) {
 	a.Conv(&layer4_2_conv2Conv, a.Buf[100352:125440], a.Buf[200704:225792], n.w.layer4_2_conv2, nil)
 }
@@ -2421,6 +2575,7 @@ var layer4_2_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // batch norm layer4.2.bn3 folded in (eps 1e-05)
 // residual layer4.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_2_conv3(a *rt.Arena) {
 	a.Conv(&layer4_2_conv3Conv, a.Buf[200704:225792], a.Buf[100352:200704], n.w.layer4_2_conv3, a.Buf[0:100352])
 }

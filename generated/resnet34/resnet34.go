@@ -232,6 +232,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, Ou
 // input [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) conv1(a *rt.Arena) {
 	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
 }
@@ -250,6 +251,7 @@ var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_0_conv1(a *rt.Arena) {
 	a.Conv(&layer1_0_conv1Conv, a.Buf[802816:1003520], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
 }
@@ -261,6 +263,7 @@ var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // residual maxpool added
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_0_conv2(a *rt.Arena) {
 	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[200704:401408], n.w.layer1_0_conv2, a.Buf[802816:1003520])
 }
@@ -271,6 +274,7 @@ var layer1_1_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.0.conv2 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_1_conv1(a *rt.Arena) {
 	a.Conv(&layer1_1_conv1Conv, a.Buf[200704:401408], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
 }
@@ -282,6 +286,7 @@ var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // residual layer1.0.conv2 added
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_1_conv2(a *rt.Arena) {
 	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[401408:602112], n.w.layer1_1_conv2, a.Buf[200704:401408])
 }
@@ -292,6 +297,7 @@ var layer1_2_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.1.conv2 [64 56 56] -> [64 56 56]
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_2_conv1(a *rt.Arena) {
 	a.Conv(&layer1_2_conv1Conv, a.Buf[401408:602112], a.Buf[0:200704], n.w.layer1_2_conv1, nil)
 }
@@ -303,6 +309,7 @@ var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // residual layer1.1.conv2 added
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_2_conv2(a *rt.Arena) {
 	a.Conv(&layer1_2_conv2Conv, a.Buf[0:200704], a.Buf[200704:401408], n.w.layer1_2_conv2, a.Buf[401408:602112])
 }
@@ -313,6 +320,7 @@ var layer2_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH
 // layer1.2.conv2 [64 56 56] -> [128 28 28]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer2_0_conv1(a *rt.Arena) {
 	a.Conv(&layer2_0_conv1Conv, a.Buf[200704:401408], a.Buf[0:100352], n.w.layer2_0_conv1, nil)
 }
@@ -322,6 +330,7 @@ var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
 // layer2.0.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
+// lowered as winograd4x4
 func (n *Net) layer2_0_conv2(a *rt.Arena) {
 	a.Conv(&layer2_0_conv2Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_0_conv2, nil)
 }
@@ -333,6 +342,7 @@ var layer2_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 12
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv2 added
 // then relu
+// lowered as im2col
 func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer2_0_downsample_0Conv, a.Buf[200704:401408], a.Buf[0:100352], n.w.layer2_0_downsample_0, a.Buf[100352:200704])
 }
@@ -343,6 +353,7 @@ var layer2_1_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.0.downsample.0 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_1_conv1(a *rt.Arena) {
 	a.Conv(&layer2_1_conv1Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_1_conv1, nil)
 }
@@ -354,6 +365,7 @@ var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_1_conv2(a *rt.Arena) {
 	a.Conv(&layer2_1_conv2Conv, a.Buf[100352:200704], a.Buf[200704:301056], n.w.layer2_1_conv2, a.Buf[0:100352])
 }
@@ -364,6 +376,7 @@ var layer2_2_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.1.conv2 [128 28 28] -> [128 28 28]
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_2_conv1(a *rt.Arena) {
 	a.Conv(&layer2_2_conv1Conv, a.Buf[200704:301056], a.Buf[0:100352], n.w.layer2_2_conv1, nil)
 }
@@ -375,6 +388,7 @@ var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // residual layer2.1.conv2 added
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_2_conv2(a *rt.Arena) {
 	a.Conv(&layer2_2_conv2Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_2_conv2, a.Buf[200704:301056])
 }
@@ -385,6 +399,7 @@ var layer2_3_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.2.conv2 [128 28 28] -> [128 28 28]
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_3_conv1(a *rt.Arena) {
 	a.Conv(&layer2_3_conv1Conv, a.Buf[100352:200704], a.Buf[0:100352], n.w.layer2_3_conv1, nil)
 }
@@ -396,6 +411,7 @@ var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // residual layer2.2.conv2 added
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_3_conv2(a *rt.Arena) {
 	a.Conv(&layer2_3_conv2Conv, a.Buf[0:100352], a.Buf[200704:301056], n.w.layer2_3_conv2, a.Buf[100352:200704])
 }
@@ -406,6 +422,7 @@ var layer3_0_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, Out
 // layer2.3.conv2 [128 28 28] -> [256 14 14]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer3_0_conv1(a *rt.Arena) {
 	a.Conv(&layer3_0_conv1Conv, a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_conv1, nil)
 }
@@ -415,6 +432,7 @@ var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
 // layer3.0.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
+// lowered as winograd2x2
 func (n *Net) layer3_0_conv2(a *rt.Arena) {
 	a.Conv(&layer3_0_conv2Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_0_conv2, nil)
 }
@@ -426,6 +444,7 @@ var layer3_0_downsample_0Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 2
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv2 added
 // then relu
+// lowered as im2col
 func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer3_0_downsample_0Conv, a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_downsample_0, a.Buf[50176:100352])
 }
@@ -436,6 +455,7 @@ var layer3_1_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.0.downsample.0 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_1_conv1(a *rt.Arena) {
 	a.Conv(&layer3_1_conv1Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_1_conv1, nil)
 }
@@ -447,6 +467,7 @@ var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_1_conv2(a *rt.Arena) {
 	a.Conv(&layer3_1_conv2Conv, a.Buf[50176:100352], a.Buf[100352:150528], n.w.layer3_1_conv2, a.Buf[0:50176])
 }
@@ -457,6 +478,7 @@ var layer3_2_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.1.conv2 [256 14 14] -> [256 14 14]
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_2_conv1(a *rt.Arena) {
 	a.Conv(&layer3_2_conv1Conv, a.Buf[100352:150528], a.Buf[0:50176], n.w.layer3_2_conv1, nil)
 }
@@ -468,6 +490,7 @@ var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // residual layer3.1.conv2 added
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_2_conv2(a *rt.Arena) {
 	a.Conv(&layer3_2_conv2Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_2_conv2, a.Buf[100352:150528])
 }
@@ -478,6 +501,7 @@ var layer3_3_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.2.conv2 [256 14 14] -> [256 14 14]
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_3_conv1(a *rt.Arena) {
 	a.Conv(&layer3_3_conv1Conv, a.Buf[50176:100352], a.Buf[0:50176], n.w.layer3_3_conv1, nil)
 }
@@ -489,6 +513,7 @@ var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // residual layer3.2.conv2 added
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_3_conv2(a *rt.Arena) {
 	a.Conv(&layer3_3_conv2Conv, a.Buf[0:50176], a.Buf[100352:150528], n.w.layer3_3_conv2, a.Buf[50176:100352])
 }
@@ -499,6 +524,7 @@ var layer3_4_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.3.conv2 [256 14 14] -> [256 14 14]
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_4_conv1(a *rt.Arena) {
 	a.Conv(&layer3_4_conv1Conv, a.Buf[100352:150528], a.Buf[0:50176], n.w.layer3_4_conv1, nil)
 }
@@ -510,6 +536,7 @@ var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // residual layer3.3.conv2 added
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_4_conv2(a *rt.Arena) {
 	a.Conv(&layer3_4_conv2Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_4_conv2, a.Buf[100352:150528])
 }
@@ -520,6 +547,7 @@ var layer3_5_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.4.conv2 [256 14 14] -> [256 14 14]
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_5_conv1(a *rt.Arena) {
 	a.Conv(&layer3_5_conv1Conv, a.Buf[50176:100352], a.Buf[0:50176], n.w.layer3_5_conv1, nil)
 }
@@ -531,6 +559,7 @@ var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // residual layer3.4.conv2 added
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_5_conv2(a *rt.Arena) {
 	a.Conv(&layer3_5_conv2Conv, a.Buf[0:50176], a.Buf[100352:150528], n.w.layer3_5_conv2, a.Buf[50176:100352])
 }
@@ -541,6 +570,7 @@ var layer4_0_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, Out
 // layer3.5.conv2 [256 14 14] -> [512 7 7]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_0_conv1(a *rt.Arena) {
 	a.Conv(&layer4_0_conv1Conv, a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_conv1, nil)
 }
@@ -550,6 +580,7 @@ var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
 // layer4.0.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
+// lowered as im2col
 func (n *Net) layer4_0_conv2(a *rt.Arena) {
 	a.Conv(&layer4_0_conv2Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_0_conv2, nil)
 }
@@ -561,6 +592,7 @@ var layer4_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 5
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv2 added
 // then relu
+// lowered as im2col
 func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer4_0_downsample_0Conv, a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_downsample_0, a.Buf[25088:50176])
 }
@@ -571,6 +603,7 @@ var layer4_1_conv1Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.0.downsample.0 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_1_conv1(a *rt.Arena) {
 	a.Conv(&layer4_1_conv1Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_1_conv1, nil)
 }
@@ -582,6 +615,7 @@ var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
+// lowered as im2col
 func (n *Net) layer4_1_conv2(a *rt.Arena) {
 	a.Conv(&layer4_1_conv2Conv, a.Buf[25088:50176], a.Buf[50176:75264], n.w.layer4_1_conv2, a.Buf[0:25088])
 }
@@ -592,6 +626,7 @@ var layer4_2_conv1Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.1.conv2 [512 7 7] -> [512 7 7]
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_2_conv1(a *rt.Arena) {
 	a.Conv(&layer4_2_conv1Conv, a.Buf[50176:75264], a.Buf[0:25088], n.w.layer4_2_conv1, nil)
 }
@@ -603,6 +638,7 @@ var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // residual layer4.1.conv2 added
 // then relu
+// lowered as im2col
 func (n *Net) layer4_2_conv2(a *rt.Arena) {
 	a.Conv(&layer4_2_conv2Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_2_conv2, a.Buf[50176:75264])
 }

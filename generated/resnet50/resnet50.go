@@ -317,6 +317,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, Ou
 // input [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) conv1(a *rt.Arena) {
 	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
 }
@@ -335,6 +336,7 @@ var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_0_conv1(a *rt.Arena) {
 	a.Conv(&layer1_0_conv1Conv, a.Buf[1605632:1806336], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
 }
@@ -345,6 +347,7 @@ var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.0.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_0_conv2(a *rt.Arena) {
 	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[802816:1003520], n.w.layer1_0_conv2, nil)
 }
@@ -354,6 +357,7 @@ var layer1_0_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // layer1.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer1.0.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer1_0_conv3(a *rt.Arena) {
 	a.Conv(&layer1_0_conv3Conv, a.Buf[802816:1003520], a.Buf[0:802816], n.w.layer1_0_conv3, nil)
 }
@@ -365,6 +369,7 @@ var layer1_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 25
 // batch norm layer1.0.downsample.1 folded in (eps 1e-05)
 // residual layer1.0.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer1_0_downsample_0Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_0_downsample_0, a.Buf[0:802816])
 }
@@ -375,6 +380,7 @@ var layer1_1_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // layer1.0.downsample.0 [256 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_1_conv1(a *rt.Arena) {
 	a.Conv(&layer1_1_conv1Conv, a.Buf[802816:1605632], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
 }
@@ -385,6 +391,7 @@ var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.1.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_1_conv2(a *rt.Arena) {
 	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[1605632:1806336], n.w.layer1_1_conv2, nil)
 }
@@ -396,6 +403,7 @@ var layer1_1_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // batch norm layer1.1.bn3 folded in (eps 1e-05)
 // residual layer1.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_1_conv3(a *rt.Arena) {
 	a.Conv(&layer1_1_conv3Conv, a.Buf[1605632:1806336], a.Buf[0:802816], n.w.layer1_1_conv3, a.Buf[802816:1605632])
 }
@@ -406,6 +414,7 @@ var layer1_2_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH
 // layer1.1.conv3 [256 56 56] -> [64 56 56]
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_2_conv1(a *rt.Arena) {
 	a.Conv(&layer1_2_conv1Conv, a.Buf[0:802816], a.Buf[802816:1003520], n.w.layer1_2_conv1, nil)
 }
@@ -416,6 +425,7 @@ var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.2.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_2_conv2(a *rt.Arena) {
 	a.Conv(&layer1_2_conv2Conv, a.Buf[802816:1003520], a.Buf[1605632:1806336], n.w.layer1_2_conv2, nil)
 }
@@ -427,6 +437,7 @@ var layer1_2_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH
 // batch norm layer1.2.bn3 folded in (eps 1e-05)
 // residual layer1.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer1_2_conv3(a *rt.Arena) {
 	a.Conv(&layer1_2_conv3Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_2_conv3, a.Buf[0:802816])
 }
@@ -437,6 +448,7 @@ var layer2_0_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, Out
 // layer1.2.conv3 [256 56 56] -> [128 56 56]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_0_conv1(a *rt.Arena) {
 	a.Conv(&layer2_0_conv1Conv, a.Buf[802816:1605632], a.Buf[0:401408], n.w.layer2_0_conv1, nil)
 }
@@ -447,6 +459,7 @@ var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, Out
 // layer2.0.conv1 [128 56 56] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer2_0_conv2(a *rt.Arena) {
 	a.Conv(&layer2_0_conv2Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_0_conv2, nil)
 }
@@ -456,6 +469,7 @@ var layer2_0_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // layer2.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer2.0.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer2_0_conv3(a *rt.Arena) {
 	a.Conv(&layer2_0_conv3Conv, a.Buf[401408:501760], a.Buf[0:401408], n.w.layer2_0_conv3, nil)
 }
@@ -467,6 +481,7 @@ var layer2_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 5
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv3 added
 // then relu
+// lowered as im2col
 func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer2_0_downsample_0Conv, a.Buf[802816:1605632], a.Buf[401408:802816], n.w.layer2_0_downsample_0, a.Buf[0:401408])
 }
@@ -477,6 +492,7 @@ var layer2_1_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.0.downsample.0 [512 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_1_conv1(a *rt.Arena) {
 	a.Conv(&layer2_1_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_1_conv1, nil)
 }
@@ -487,6 +503,7 @@ var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.1.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_1_conv2(a *rt.Arena) {
 	a.Conv(&layer2_1_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_1_conv2, nil)
 }
@@ -498,6 +515,7 @@ var layer2_1_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.1.bn3 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_1_conv3(a *rt.Arena) {
 	a.Conv(&layer2_1_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_1_conv3, a.Buf[401408:802816])
 }
@@ -508,6 +526,7 @@ var layer2_2_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.1.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_2_conv1(a *rt.Arena) {
 	a.Conv(&layer2_2_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_2_conv1, nil)
 }
@@ -518,6 +537,7 @@ var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.2.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_2_conv2(a *rt.Arena) {
 	a.Conv(&layer2_2_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_2_conv2, nil)
 }
@@ -529,6 +549,7 @@ var layer2_2_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.2.bn3 folded in (eps 1e-05)
 // residual layer2.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_2_conv3(a *rt.Arena) {
 	a.Conv(&layer2_2_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_2_conv3, a.Buf[0:401408])
 }
@@ -539,6 +560,7 @@ var layer2_3_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, Out
 // layer2.2.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_3_conv1(a *rt.Arena) {
 	a.Conv(&layer2_3_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_3_conv1, nil)
 }
@@ -549,6 +571,7 @@ var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.3.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_3_conv2(a *rt.Arena) {
 	a.Conv(&layer2_3_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_3_conv2, nil)
 }
@@ -560,6 +583,7 @@ var layer2_3_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, Out
 // batch norm layer2.3.bn3 folded in (eps 1e-05)
 // residual layer2.2.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer2_3_conv3(a *rt.Arena) {
 	a.Conv(&layer2_3_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_3_conv3, a.Buf[401408:802816])
 }
@@ -570,6 +594,7 @@ var layer3_0_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, Out
 // layer2.3.conv3 [512 28 28] -> [256 28 28]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_0_conv1(a *rt.Arena) {
 	a.Conv(&layer3_0_conv1Conv, a.Buf[0:401408], a.Buf[401408:602112], n.w.layer3_0_conv1, nil)
 }
@@ -580,6 +605,7 @@ var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, Out
 // layer3.0.conv1 [256 28 28] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer3_0_conv2(a *rt.Arena) {
 	a.Conv(&layer3_0_conv2Conv, a.Buf[401408:602112], a.Buf[602112:652288], n.w.layer3_0_conv2, nil)
 }
@@ -589,6 +615,7 @@ var layer3_0_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // layer3.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer3.0.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer3_0_conv3(a *rt.Arena) {
 	a.Conv(&layer3_0_conv3Conv, a.Buf[602112:652288], a.Buf[401408:602112], n.w.layer3_0_conv3, nil)
 }
@@ -600,6 +627,7 @@ var layer3_0_downsample_0Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv3 added
 // then relu
+// lowered as im2col
 func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer3_0_downsample_0Conv, a.Buf[0:401408], a.Buf[602112:802816], n.w.layer3_0_downsample_0, a.Buf[401408:602112])
 }
@@ -610,6 +638,7 @@ var layer3_1_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.0.downsample.0 [1024 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_1_conv1(a *rt.Arena) {
 	a.Conv(&layer3_1_conv1Conv, a.Buf[602112:802816], a.Buf[0:50176], n.w.layer3_1_conv1, nil)
 }
@@ -620,6 +649,7 @@ var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.1.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_1_conv2(a *rt.Arena) {
 	a.Conv(&layer3_1_conv2Conv, a.Buf[0:50176], a.Buf[200704:250880], n.w.layer3_1_conv2, nil)
 }
@@ -631,6 +661,7 @@ var layer3_1_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.1.bn3 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_1_conv3(a *rt.Arena) {
 	a.Conv(&layer3_1_conv3Conv, a.Buf[200704:250880], a.Buf[0:200704], n.w.layer3_1_conv3, a.Buf[602112:802816])
 }
@@ -641,6 +672,7 @@ var layer3_2_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.1.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_2_conv1(a *rt.Arena) {
 	a.Conv(&layer3_2_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_2_conv1, nil)
 }
@@ -651,6 +683,7 @@ var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.2.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_2_conv2(a *rt.Arena) {
 	a.Conv(&layer3_2_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_2_conv2, nil)
 }
@@ -662,6 +695,7 @@ var layer3_2_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.2.bn3 folded in (eps 1e-05)
 // residual layer3.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_2_conv3(a *rt.Arena) {
 	a.Conv(&layer3_2_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_2_conv3, a.Buf[0:200704])
 }
@@ -672,6 +706,7 @@ var layer3_3_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.2.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_3_conv1(a *rt.Arena) {
 	a.Conv(&layer3_3_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_3_conv1, nil)
 }
@@ -682,6 +717,7 @@ var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.3.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_3_conv2(a *rt.Arena) {
 	a.Conv(&layer3_3_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_3_conv2, nil)
 }
@@ -693,6 +729,7 @@ var layer3_3_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.3.bn3 folded in (eps 1e-05)
 // residual layer3.2.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_3_conv3(a *rt.Arena) {
 	a.Conv(&layer3_3_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_3_conv3, a.Buf[200704:401408])
 }
@@ -703,6 +740,7 @@ var layer3_4_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.3.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_4_conv1(a *rt.Arena) {
 	a.Conv(&layer3_4_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_4_conv1, nil)
 }
@@ -713,6 +751,7 @@ var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.4.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_4_conv2(a *rt.Arena) {
 	a.Conv(&layer3_4_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_4_conv2, nil)
 }
@@ -724,6 +763,7 @@ var layer3_4_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.4.bn3 folded in (eps 1e-05)
 // residual layer3.3.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_4_conv3(a *rt.Arena) {
 	a.Conv(&layer3_4_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_4_conv3, a.Buf[0:200704])
 }
@@ -734,6 +774,7 @@ var layer3_5_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, Ou
 // layer3.4.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_5_conv1(a *rt.Arena) {
 	a.Conv(&layer3_5_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_5_conv1, nil)
 }
@@ -744,6 +785,7 @@ var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.5.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_5_conv2(a *rt.Arena) {
 	a.Conv(&layer3_5_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_5_conv2, nil)
 }
@@ -755,6 +797,7 @@ var layer3_5_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, Ou
 // batch norm layer3.5.bn3 folded in (eps 1e-05)
 // residual layer3.4.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer3_5_conv3(a *rt.Arena) {
 	a.Conv(&layer3_5_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_5_conv3, a.Buf[200704:401408])
 }
@@ -765,6 +808,7 @@ var layer4_0_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, Ou
 // layer3.5.conv3 [1024 14 14] -> [512 14 14]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_0_conv1(a *rt.Arena) {
 	a.Conv(&layer4_0_conv1Conv, a.Buf[0:200704], a.Buf[200704:301056], n.w.layer4_0_conv1, nil)
 }
@@ -775,6 +819,7 @@ var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, Out
 // layer4.0.conv1 [512 14 14] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_0_conv2(a *rt.Arena) {
 	a.Conv(&layer4_0_conv2Conv, a.Buf[200704:301056], a.Buf[301056:326144], n.w.layer4_0_conv2, nil)
 }
@@ -784,6 +829,7 @@ var layer4_0_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // layer4.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
 // layer4.0.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.0.bn3 folded in (eps 1e-05)
+// lowered as gemm1x1
 func (n *Net) layer4_0_conv3(a *rt.Arena) {
 	a.Conv(&layer4_0_conv3Conv, a.Buf[301056:326144], a.Buf[200704:301056], n.w.layer4_0_conv3, nil)
 }
@@ -795,6 +841,7 @@ var layer4_0_downsample_0Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv3 added
 // then relu
+// lowered as im2col
 func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer4_0_downsample_0Conv, a.Buf[0:200704], a.Buf[301056:401408], n.w.layer4_0_downsample_0, a.Buf[200704:301056])
 }
@@ -805,6 +852,7 @@ var layer4_1_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // layer4.0.downsample.0 [2048 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_1_conv1(a *rt.Arena) {
 	a.Conv(&layer4_1_conv1Conv, a.Buf[301056:401408], a.Buf[0:25088], n.w.layer4_1_conv1, nil)
 }
@@ -815,6 +863,7 @@ var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.1.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_1_conv2(a *rt.Arena) {
 	a.Conv(&layer4_1_conv2Conv, a.Buf[0:25088], a.Buf[100352:125440], n.w.layer4_1_conv2, nil)
 }
@@ -826,6 +875,7 @@ var layer4_1_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // batch norm layer4.1.bn3 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_1_conv3(a *rt.Arena) {
 	a.Conv(&layer4_1_conv3Conv, a.Buf[100352:125440], a.Buf[0:100352], n.w.layer4_1_conv3, a.Buf[301056:401408])
 }
@@ -836,6 +886,7 @@ var layer4_2_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH
 // layer4.1.conv3 [2048 7 7] -> [512 7 7]
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_2_conv1(a *rt.Arena) {
 	a.Conv(&layer4_2_conv1Conv, a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_2_conv1, nil)
 }
@@ -846,6 +897,7 @@ var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.2.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_2_conv2(a *rt.Arena) {
 	a.Conv(&layer4_2_conv2Conv, a.Buf[100352:125440], a.Buf[200704:225792], n.w.layer4_2_conv2, nil)
 }
@@ -857,6 +909,7 @@ var layer4_2_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH
 // batch norm layer4.2.bn3 folded in (eps 1e-05)
 // residual layer4.1.conv3 added
 // then relu
+// lowered as gemm1x1
 func (n *Net) layer4_2_conv3(a *rt.Arena) {
 	a.Conv(&layer4_2_conv3Conv, a.Buf[200704:225792], a.Buf[100352:200704], n.w.layer4_2_conv3, a.Buf[0:100352])
 }

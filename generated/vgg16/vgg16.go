@@ -81,6 +81,7 @@ var features_0Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 22
 // features.0: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // input [3 224 224] -> [64 224 224]
 // then relu
+// lowered as winograd4x4
 func (n *Net) features_0(a *rt.Arena) {
 	a.Conv(&features_0Conv, a.Buf[3211264:3361792], a.Buf[0:3211264], n.w.features_0, nil)
 }
@@ -90,6 +91,7 @@ var features_2Conv = kernels.Conv{InC: 64, InH: 224, InW: 224, OutC: 64, OutH: 2
 // features.2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.0 [64 224 224] -> [64 224 224]
 // then relu
+// lowered as winograd4x4
 func (n *Net) features_2(a *rt.Arena) {
 	a.Conv(&features_2Conv, a.Buf[0:3211264], a.Buf[3211264:6422528], n.w.features_2, nil)
 }
@@ -107,6 +109,7 @@ var features_5Conv = kernels.Conv{InC: 64, InH: 112, InW: 112, OutC: 128, OutH: 
 // features.5: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.4 [64 112 112] -> [128 112 112]
 // then relu
+// lowered as winograd4x4
 func (n *Net) features_5(a *rt.Arena) {
 	a.Conv(&features_5Conv, a.Buf[1605632:2408448], a.Buf[0:1605632], n.w.features_5, nil)
 }
@@ -116,6 +119,7 @@ var features_7Conv = kernels.Conv{InC: 128, InH: 112, InW: 112, OutC: 128, OutH:
 // features.7: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.5 [128 112 112] -> [128 112 112]
 // then relu
+// lowered as winograd4x4
 func (n *Net) features_7(a *rt.Arena) {
 	a.Conv(&features_7Conv, a.Buf[0:1605632], a.Buf[1605632:3211264], n.w.features_7, nil)
 }
@@ -133,6 +137,7 @@ var features_10Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 256, OutH: 
 // features.10: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.9 [128 56 56] -> [256 56 56]
 // then relu
+// lowered as winograd4x4
 func (n *Net) features_10(a *rt.Arena) {
 	a.Conv(&features_10Conv, a.Buf[802816:1204224], a.Buf[0:802816], n.w.features_10, nil)
 }
@@ -142,6 +147,7 @@ var features_12Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 
 // features.12: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.10 [256 56 56] -> [256 56 56]
 // then relu
+// lowered as winograd4x4
 func (n *Net) features_12(a *rt.Arena) {
 	a.Conv(&features_12Conv, a.Buf[0:802816], a.Buf[802816:1605632], n.w.features_12, nil)
 }
@@ -151,6 +157,7 @@ var features_14Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 
 // features.14: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.12 [256 56 56] -> [256 56 56]
 // then relu
+// lowered as winograd4x4
 func (n *Net) features_14(a *rt.Arena) {
 	a.Conv(&features_14Conv, a.Buf[802816:1605632], a.Buf[0:802816], n.w.features_14, nil)
 }
@@ -168,6 +175,7 @@ var features_17Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 512, OutH: 
 // features.17: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.16 [256 28 28] -> [512 28 28]
 // then relu
+// lowered as winograd4x4
 func (n *Net) features_17(a *rt.Arena) {
 	a.Conv(&features_17Conv, a.Buf[802816:1003520], a.Buf[0:401408], n.w.features_17, nil)
 }
@@ -177,6 +185,7 @@ var features_19Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 
 // features.19: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.17 [512 28 28] -> [512 28 28]
 // then relu
+// lowered as winograd4x4
 func (n *Net) features_19(a *rt.Arena) {
 	a.Conv(&features_19Conv, a.Buf[0:401408], a.Buf[401408:802816], n.w.features_19, nil)
 }
@@ -186,6 +195,7 @@ var features_21Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 
 // features.21: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.19 [512 28 28] -> [512 28 28]
 // then relu
+// lowered as winograd4x4
 func (n *Net) features_21(a *rt.Arena) {
 	a.Conv(&features_21Conv, a.Buf[401408:802816], a.Buf[0:401408], n.w.features_21, nil)
 }
@@ -203,6 +213,7 @@ var features_24Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 
 // features.24: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.23 [512 14 14] -> [512 14 14]
 // then relu
+// lowered as winograd2x2
 func (n *Net) features_24(a *rt.Arena) {
 	a.Conv(&features_24Conv, a.Buf[401408:501760], a.Buf[0:100352], n.w.features_24, nil)
 }
@@ -212,6 +223,7 @@ var features_26Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 
 // features.26: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.24 [512 14 14] -> [512 14 14]
 // then relu
+// lowered as winograd2x2
 func (n *Net) features_26(a *rt.Arena) {
 	a.Conv(&features_26Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.features_26, nil)
 }
@@ -221,6 +233,7 @@ var features_28Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 
 // features.28: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
 // features.26 [512 14 14] -> [512 14 14]
 // then relu
+// lowered as winograd2x2
 func (n *Net) features_28(a *rt.Arena) {
 	a.Conv(&features_28Conv, a.Buf[100352:200704], a.Buf[0:100352], n.w.features_28, nil)
 }

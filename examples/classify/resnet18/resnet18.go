@@ -152,6 +152,7 @@ var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, Ou
 // input [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) conv1(a *rt.Arena) {
 	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
 }
@@ -170,6 +171,7 @@ var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_0_conv1(a *rt.Arena) {
 	a.Conv(&layer1_0_conv1Conv, a.Buf[802816:1003520], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
 }
@@ -181,6 +183,7 @@ var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // residual maxpool added
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_0_conv2(a *rt.Arena) {
 	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[200704:401408], n.w.layer1_0_conv2, a.Buf[802816:1003520])
 }
@@ -191,6 +194,7 @@ var layer1_1_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // layer1.0.conv2 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_1_conv1(a *rt.Arena) {
 	a.Conv(&layer1_1_conv1Conv, a.Buf[200704:401408], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
 }
@@ -202,6 +206,7 @@ var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH:
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // residual layer1.0.conv2 added
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer1_1_conv2(a *rt.Arena) {
 	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[401408:602112], n.w.layer1_1_conv2, a.Buf[200704:401408])
 }
@@ -212,6 +217,7 @@ var layer2_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH
 // layer1.1.conv2 [64 56 56] -> [128 28 28]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer2_0_conv1(a *rt.Arena) {
 	a.Conv(&layer2_0_conv1Conv, a.Buf[401408:602112], a.Buf[0:100352], n.w.layer2_0_conv1, nil)
 }
@@ -221,6 +227,7 @@ var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
 // layer2.0.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
+// lowered as winograd4x4
 func (n *Net) layer2_0_conv2(a *rt.Arena) {
 	a.Conv(&layer2_0_conv2Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_0_conv2, nil)
 }
@@ -232,6 +239,7 @@ var layer2_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 12
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv2 added
 // then relu
+// lowered as im2col
 func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer2_0_downsample_0Conv, a.Buf[401408:602112], a.Buf[0:100352], n.w.layer2_0_downsample_0, a.Buf[100352:200704])
 }
@@ -242,6 +250,7 @@ var layer2_1_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // layer2.0.downsample.0 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_1_conv1(a *rt.Arena) {
 	a.Conv(&layer2_1_conv1Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_1_conv1, nil)
 }
@@ -253,6 +262,7 @@ var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, Out
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
+// lowered as winograd4x4
 func (n *Net) layer2_1_conv2(a *rt.Arena) {
 	a.Conv(&layer2_1_conv2Conv, a.Buf[100352:200704], a.Buf[200704:301056], n.w.layer2_1_conv2, a.Buf[0:100352])
 }
@@ -263,6 +273,7 @@ var layer3_0_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, Out
 // layer2.1.conv2 [128 28 28] -> [256 14 14]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer3_0_conv1(a *rt.Arena) {
 	a.Conv(&layer3_0_conv1Conv, a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_conv1, nil)
 }
@@ -272,6 +283,7 @@ var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
 // layer3.0.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
+// lowered as winograd2x2
 func (n *Net) layer3_0_conv2(a *rt.Arena) {
 	a.Conv(&layer3_0_conv2Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_0_conv2, nil)
 }
@@ -283,6 +295,7 @@ var layer3_0_downsample_0Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 2
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv2 added
 // then relu
+// lowered as im2col
 func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer3_0_downsample_0Conv, a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_downsample_0, a.Buf[50176:100352])
 }
@@ -293,6 +306,7 @@ var layer3_1_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // layer3.0.downsample.0 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_1_conv1(a *rt.Arena) {
 	a.Conv(&layer3_1_conv1Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_1_conv1, nil)
 }
@@ -304,6 +318,7 @@ var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, Out
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
+// lowered as winograd2x2
 func (n *Net) layer3_1_conv2(a *rt.Arena) {
 	a.Conv(&layer3_1_conv2Conv, a.Buf[50176:100352], a.Buf[100352:150528], n.w.layer3_1_conv2, a.Buf[0:50176])
 }
@@ -314,6 +329,7 @@ var layer4_0_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, Out
 // layer3.1.conv2 [256 14 14] -> [512 7 7]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_0_conv1(a *rt.Arena) {
 	a.Conv(&layer4_0_conv1Conv, a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_conv1, nil)
 }
@@ -323,6 +339,7 @@ var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
 // layer4.0.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
+// lowered as im2col
 func (n *Net) layer4_0_conv2(a *rt.Arena) {
 	a.Conv(&layer4_0_conv2Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_0_conv2, nil)
 }
@@ -334,6 +351,7 @@ var layer4_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 5
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv2 added
 // then relu
+// lowered as im2col
 func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
 	a.Conv(&layer4_0_downsample_0Conv, a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_downsample_0, a.Buf[25088:50176])
 }
@@ -344,6 +362,7 @@ var layer4_1_conv1Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // layer4.0.downsample.0 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
+// lowered as im2col
 func (n *Net) layer4_1_conv1(a *rt.Arena) {
 	a.Conv(&layer4_1_conv1Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_1_conv1, nil)
 }
@@ -355,6 +374,7 @@ var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH:
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
+// lowered as im2col
 func (n *Net) layer4_1_conv2(a *rt.Arena) {
 	a.Conv(&layer4_1_conv2Conv, a.Buf[25088:50176], a.Buf[50176:75264], n.w.layer4_1_conv2, a.Buf[0:25088])
 }
