@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ type Arena struct {
 	scratchLen   int
 	parts        int // how many shares a large layer is split into for this call
 	wg           sync.WaitGroup
+	pending      atomic.Int32 // parts of the current split still running on workers
 	prof         *Profile
 	last         time.Time // when the previous layer ended (profiling only)
 
@@ -216,19 +218,31 @@ type task interface{ runPart(part, parts int) }
 // split runs the parts of t: part 0 on the calling goroutine, the others on the shared workers,
 // and returns when all are done.
 func (a *Arena) split(t task, parts int) {
+	a.pending.Store(int32(parts - 1))
 	for p := 1; p < parts; p++ {
 		a.wg.Add(1)
-		jobs <- job{t: t, part: p, parts: parts, wg: &a.wg}
+		jobs <- job{t: t, part: p, parts: parts, a: a}
 	}
 	t.runPart(0, parts)
+	// The other parts usually finish within microseconds of this one: poll for them before
+	// sleeping, since a sleeping goroutine takes tens of microseconds to wake, which layers of a
+	// fraction of a millisecond would pay at every split.
+	for i := 0; i < spinPolls && a.pending.Load() > 0; i++ {
+		if i%16 == 15 {
+			goruntime.Gosched()
+		}
+	}
 	a.wg.Wait()
 }
+
+// spinPolls bounds the polling of split and of idle workers (some tens of microseconds).
+const spinPolls = 4096
 
 // job is one part of a task, handed to a worker by value.
 type job struct {
 	t           task
 	part, parts int
-	wg          *sync.WaitGroup
+	a           *Arena // the splitting arena: its pending count and WaitGroup
 }
 
 // The workers are shared by every network in the process, so several Nets running at once do
@@ -240,14 +254,32 @@ var (
 	workerCount int
 )
 
+// nextJob waits for a job, polling for a while first: the next layer's split usually comes
+// within microseconds, sooner than a parked goroutine wakes.
+func nextJob() job {
+	for i := 0; i < spinPolls; i++ {
+		select {
+		case j := <-jobs:
+			return j
+		default:
+		}
+		if i%16 == 15 {
+			goruntime.Gosched()
+		}
+	}
+	return <-jobs
+}
+
 func ensureWorkers(n int) {
 	workersMu.Lock()
 	defer workersMu.Unlock()
 	for ; workerCount < n; workerCount++ {
 		go func() {
-			for j := range jobs {
+			for {
+				j := nextJob()
 				j.t.runPart(j.part, j.parts)
-				j.wg.Done()
+				j.a.pending.Add(-1)
+				j.a.wg.Done()
 			}
 		}()
 	}

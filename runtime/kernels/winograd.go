@@ -123,44 +123,40 @@ func (cw *ConvWeights) packWinograd(im *gemmImpl, w []float32) {
 	}
 }
 
-// runWinograd is RunPart for the Winograd algorithms. The work is a grid of tile blocks x
-// output-channel ranges (ranges only when there are fewer blocks than parts, as in the late
-// layers of a network, whose few tiles would otherwise leave parts idle); a part takes a run of
-// it in block-major order, so it transforms each of its blocks' input once.
+// runWinograd is RunPart for the Winograd algorithms. With at least as many NR-tile panels as
+// parts, a part takes a contiguous run of panels and works through it in blocks (the parts'
+// shares then differ by at most a panel, where splitting whole blocks left one part with twice
+// the work of the other in layers of two or three blocks). Otherwise the work is a grid of tile
+// blocks x output-channel ranges, and a part takes a run of it in block-major order, so it
+// transforms each of its blocks' input once. Every tile is computed alike in any of these
+// arrangements: the results do not depend on parts.
 func (c *Conv) runWinograd(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
 	im := runImpl(w.isa)
 	v := w.algo.wino()
 	th, tw := c.winoTiles(v.m)
 	tiles := th * tw
 	tb := c.winoBlock(v)
-	blocks := (tiles + tb - 1) / tb
-	splits := (parts + blocks - 1) / blocks
 	rowPanels := (c.OutC + im.mr - 1) / im.mr
-	splits = min(splits, rowPanels)
-	units := blocks * splits
-	u0, u1 := part*units/parts, (part+1)*units/parts
 	a2 := v.alpha * v.alpha
 	vs := c.winoVStride(v)
 	vbuf := scratch[:a2*vs]
 	mbuf := scratch[a2*vs : len(scratch)-v.alpha*winoStageLd(v)]
 	stage := scratch[len(scratch)-v.alpha*winoStageLd(v):]
 	x := winoXformFor(v, im.nr)
+	// block computes output channels [r0, r1) of tiles [t0, t0+nt), transforming the input first
+	// unless it already is (the same block as the previous call).
 	last := -1
-	for u := u0; u < u1; u++ {
-		blk, s := u/splits, u%splits
-		t0 := blk * tb
-		nt := min(tb, tiles-t0)
-		if blk != last {
+	block := func(t0, nt, r0, r1 int) {
+		if t0 != last {
 			c.winoInput(x, im, v, in, vbuf, stage, t0, nt, tb)
-			last = blk
+			last = t0
 		}
-		r0, r1 := s*rowPanels/splits*im.mr, min(c.OutC, (s+1)*rowPanels/splits*im.mr)
 		step := winoRows(im.gemmShape)
+		mpad := roundUp(c.OutC, im.mr)
 		for r := r0; r < r1; r += step {
 			rows := min(step, r1-r)
 			mm := mbuf[:a2*rows*tb]
 			clear(mm)
-			mpad := roundUp(c.OutC, im.mr)
 			for xi := range a2 {
 				ux := w.w[xi*w.groupLen : (xi+1)*w.groupLen]
 				vx := vbuf[xi*vs : xi*vs+c.InC*tb]
@@ -171,6 +167,21 @@ func (c *Conv) runWinograd(part, parts int, in, out []float32, w *ConvWeights, r
 			}
 			c.winoOutput(x, v, mbuf, out, w.bias[r:r+rows], residual, r, rows, t0, nt, tb)
 		}
+	}
+	if np := (tiles + winoNRMax - 1) / winoNRMax; np >= parts {
+		t0, t1 := part*np/parts*winoNRMax, min(tiles, (part+1)*np/parts*winoNRMax)
+		for t := t0; t < t1; t += tb {
+			block(t, min(tb, t1-t), 0, c.OutC)
+		}
+		return
+	}
+	blocks := (tiles + tb - 1) / tb
+	splits := min((parts+blocks-1)/blocks, rowPanels)
+	units := blocks * splits
+	for u := part * units / parts; u < (part+1)*units/parts; u++ {
+		blk, s := u/splits, u%splits
+		t0 := blk * tb
+		block(t0, min(tb, tiles-t0), s*rowPanels/splits*im.mr, min(c.OutC, (s+1)*rowPanels/splits*im.mr))
 	}
 }
 
