@@ -61,6 +61,7 @@ var sets = map[string]func(){
 	"dw":      dwSet,
 	"eltwise": eltwiseSet,
 	"act":     actSet,
+	"dwconv":  dwconvSet,
 }
 
 func main() {

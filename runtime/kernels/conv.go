@@ -122,10 +122,14 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 }
 
 // ScratchLen is the number of float32s of scratch Run needs: the GEMM's packing panel for B (the
-// input, or its im2col columns, KC rows x NC columns at most); 0 for depthwise convolutions. It
-// is the most any ISA level needs, the same in every build and on every machine.
+// input, or its im2col columns, KC rows x NC columns at most); for depthwise convolutions, the
+// zero-padded input plane of runDepthwisePlane, or 0. It is the most any ISA level needs, the
+// same in every build and on every machine.
 func (c *Conv) ScratchLen() int {
 	if c.algo() == algoDepthwise {
+		if hp, wp, ok := c.dwPlane(); ok {
+			return hp*wp + dwPlaneSlack
+		}
 		return 0
 	}
 	return maxPackBLen(c.InC/c.Groups*c.KH*c.KW, c.OutH*c.OutW)
@@ -165,7 +169,7 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 		residual = residual[:nOut]
 	}
 	if w.algo == algoDepthwise {
-		c.runDepthwise(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual)
+		c.runDepthwise(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual, scratch)
 		return
 	}
 

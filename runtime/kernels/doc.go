@@ -74,3 +74,4 @@ package kernels
 //go:generate go run -C ../../_asm . -set dw -out ../runtime/kernels/dw_amd64.s -stubs ../runtime/kernels/dw_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set eltwise -out ../runtime/kernels/eltwise_amd64.s -stubs ../runtime/kernels/eltwise_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set act -out ../runtime/kernels/act_amd64.s -stubs ../runtime/kernels/act_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set dwconv -out ../runtime/kernels/dwconv_amd64.s -stubs ../runtime/kernels/dwconv_stub_amd64.go -pkg kernels
