@@ -24,16 +24,21 @@ const (
 	algoIm2col    convAlgo = iota // im2col packed straight into the GEMM's B panels, per group
 	algoGemm1x1                   // 1x1, stride 1, unpadded: GEMM on the input itself, per group
 	algoDepthwise                 // Groups == InC == OutC: direct loop per channel
+	algoGemv                      // 1x1 kernel on a 1x1 image, one group: a Linear (squeeze-excitation)
 )
 
 func (a convAlgo) String() string {
-	return [...]string{"im2col", "gemm1x1", "depthwise"}[a]
+	return [...]string{"im2col", "gemm1x1", "depthwise", "gemv"}[a]
 }
 
 func (c *Conv) algo() convAlgo {
 	switch {
 	case c.Groups == c.InC && c.Groups == c.OutC:
 		return algoDepthwise
+	case c.Groups == 1 && c.KH == 1 && c.KW == 1 && c.InH == 1 && c.InW == 1 && c.OutH == 1 && c.OutW == 1 &&
+		c.PadT == 0 && c.PadL == 0:
+		// A GEMM with one column would pad its B panels to NR columns, wasting all but one.
+		return algoGemv
 	case c.KH == 1 && c.KW == 1 && c.StrideH == 1 && c.StrideW == 1 && c.PadT == 0 && c.PadL == 0 &&
 		c.OutH == c.InH && c.OutW == c.InW:
 		return algoGemm1x1
@@ -85,10 +90,11 @@ func checkConvAxis(axis string, in, out, k, stride, pad, dil int) error {
 type ConvWeights struct {
 	conv     Conv // the shape packed for; Run checks it
 	algo     convAlgo
-	isa      ISA       // the level whose panel layout w has (GEMM algorithms)
-	w        []float32 // GEMM: per group, packA of the [OutC/G][InC/G*KH*KW] matrix; depthwise: [C][KH*KW]
-	groupLen int       // length of one group's packed matrix
-	bias     []float32 // OutC
+	isa      ISA            // the level whose panel layout w has (GEMM algorithms)
+	w        []float32      // GEMM: per group, packA of the [OutC/G][InC/G*KH*KW] matrix; depthwise: [C][KH*KW]
+	groupLen int            // length of one group's packed matrix
+	bias     []float32      // OutC
+	lin      *LinearWeights // gemv: the weights as a Linear without activation
 }
 
 // Pack validates c and packs PyTorch's weights w [OutC, InC/Groups, KH, KW] and bias (length
@@ -109,6 +115,15 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 	copy(cw.bias, bias)
 	if cw.algo == algoDepthwise {
 		cw.w = append([]float32(nil), w...)
+		return cw, nil
+	}
+	if cw.algo == algoGemv {
+		lin := c.linear()
+		lw, err := lin.Pack(w, bias)
+		if err != nil {
+			return nil, err
+		}
+		cw.lin = lw
 		return cw, nil
 	}
 	im := activeImpl()
@@ -132,10 +147,13 @@ func (c *Conv) ScratchLen() int {
 		}
 		return 0
 	}
+	if c.algo() == algoGemv {
+		return 0
+	}
 	return maxPackBLen(c.InC/c.Groups*c.KH*c.KW, c.OutH*c.OutW)
 }
 
-// Algorithm names the algorithm Run uses for c: "gemm1x1", "im2col" or "depthwise".
+// Algorithm names the algorithm Run uses for c: "gemm1x1", "im2col", "depthwise" or "gemv".
 func (c *Conv) Algorithm() string { return c.algo().String() }
 
 var errConvMismatch = errors.New("kernels: Conv.Run: weights were packed for a different Conv")
@@ -170,6 +188,10 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 	}
 	if w.algo == algoDepthwise {
 		c.runDepthwise(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual, scratch)
+		return
+	}
+	if w.algo == algoGemv {
+		c.runGemv(part, parts, in, out, w, residual)
 		return
 	}
 
@@ -214,4 +236,40 @@ func validRange(out, in, stride, off int) (lo, hi int) {
 	}
 	lo, hi = min(lo, out), min(hi, out)
 	return lo, max(hi, lo)
+}
+
+// linear is the Linear that computes c when it runs as a GEMV: no activation, which runGemv
+// applies after the residual.
+func (c *Conv) linear() Linear { return Linear{In: c.InC, Out: c.OutC} }
+
+// runGemv computes part part of a gemv Conv: output channels in blocks of 16 (the widest vector),
+// so that each output is computed by the same operations, activation included, whatever parts
+// is. out = act((W in + bias) + residual).
+func (c *Conv) runGemv(part, parts int, in, out []float32, w *ConvWeights, residual []float32) {
+	blocks := (c.OutC + 15) / 16
+	o0, o1 := min(c.OutC, part*blocks/parts*16), min(c.OutC, (part+1)*blocks/parts*16)
+	if o0 >= o1 {
+		return
+	}
+	if residual == nil {
+		lin := c.linear()
+		lin.RunRows(o0, o1, in, out, w.lin)
+	} else {
+		// RunRows's loop, adding the residual as each output is written (it may be out).
+		n := c.InC
+		x := in[:n]
+		var sums [4]float32
+		for o := o0; o < o1; {
+			r := 4
+			if o+4 > o1 {
+				r = 1
+			}
+			dotRows(w.lin.w[o*n:(o+r)*n], n, x, sums[:r])
+			for i, s := range sums[:r] {
+				out[o+i] = (s + w.lin.bias[o+i]) + residual[o+i]
+			}
+			o += r
+		}
+	}
+	Apply(c.Act, out[o0:o1])
 }

@@ -130,6 +130,17 @@ func convCases() []Conv {
 		convCase(3, 40, 37, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone),        // N=1480 > NC
 		convCase(64, 7, 7, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ActHardSigmoid), // grouped, K crosses KC per group? (288)
 		convCase(300, 5, 5, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),        // 1x1 with K > KC
+		// Squeeze-and-excitation: 1x1 on a 1x1 image -> gemv, across the vector lengths.
+		convCase(96, 1, 1, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSiLU),
+		convCase(4, 1, 1, 96, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid),
+		convCase(1152, 1, 1, 48, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSiLU),
+		convCase(48, 1, 1, 1152, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid),
+		convCase(37, 1, 1, 53, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActReLU),
+		convCase(33, 1, 1, 17, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),
+		convCase(1, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActHardSwish),
+		convCase(15, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActTanh),
+		convCase(64, 1, 1, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU6),
+		convCase(17, 1, 1, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSiLU),
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for len(cs) < 400 {
@@ -180,7 +191,7 @@ func TestConv(t *testing.T) {
 				testConv(t, rng, c, withRes, i%5 != 0)
 			}
 		}
-		for a := range convAlgo(3) {
+		for a := range convAlgo(4) {
 			if algos[a] < 10 {
 				t.Errorf("only %d cases use %v", algos[a], a)
 			}
