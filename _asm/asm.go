@@ -62,6 +62,7 @@ var sets = map[string]func(){
 	"eltwise": eltwiseSet,
 	"act":     actSet,
 	"dwconv":  dwconvSet,
+	"arith":   arithSet,
 }
 
 func main() {

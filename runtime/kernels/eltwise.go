@@ -58,8 +58,8 @@ func ChannelAffine(c, hw int, scale, shift, in, out []float32, act Act) {
 		dst := out[ch*hw : (ch+1)*hw]
 		src = src[:len(dst)]
 		s, b := scale[ch], shift[ch]
-		for i, v := range src {
-			dst[i] = v*s + b
+		for i := affineSIMD(dst, src, s, b); i < len(dst); i++ {
+			dst[i] = src[i]*s + b
 		}
 		Apply(act, dst)
 	}
@@ -70,11 +70,15 @@ func Add(out, a, b []float32, act Act) {
 	if len(a) < len(out) || len(b) < len(out) {
 		panic(fmt.Sprintf("kernels: Add: slice too short: out %d a %d b %d", len(out), len(a), len(b)))
 	}
-	a, b = a[:len(out)], b[:len(out)]
-	for i := range out {
-		out[i] = a[i] + b[i]
+	// In chunks, so that the activation finds each in cache.
+	for c := 0; c < len(out); c += addChunk {
+		o := out[c:min(c+addChunk, len(out))]
+		ca, cb := a[c:c+len(o)], b[c:c+len(o)]
+		for i := addSIMD(o, ca, cb); i < len(o); i++ {
+			o[i] = ca[i] + cb[i]
+		}
+		Apply(act, o)
 	}
-	Apply(act, out)
 }
 
 // Mul computes out = a * b elementwise over len(out) values. out may be a or b.
@@ -171,3 +175,6 @@ func Pad(c, h, w, t, l, b, r int, value float32, in, out []float32) {
 		}
 	}
 }
+
+// addChunk is how many values Add sums before applying the activation to them.
+const addChunk = 4096

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The element-wise arithmetic kernels (set "arith"): Add's sum of two tensors and ChannelAffine's
+// x*scale + shift of a plane, on whole vectors (n a positive multiple of the vector length); the
+// Go wrappers compute the tails and run the activation on each chunk while it is in cache.
+func arithSet() {
+	for _, l := range []vecLevel{lvl512, lvl256} {
+		arithAdd(l)
+		arithAffine(l)
+	}
+}
+
+// vecLoop emits a loop over the n floats from float index i = 0 (i and n registers): body(v, u)
+// handles vector u of an iteration at i + u*vl with register set v; four vectors per iteration
+// while they last, then one.
+func vecLoop(name string, l vecLevel, i, n Register, body func(u int)) {
+	XORQ(i, i)
+	end := GP64()
+	Label(name + "_loop4")
+	LEAQ(Mem{Base: i, Disp: 4 * l.vl}, end)
+	CMPQ(end, n)
+	JG(LabelRef(name + "_one"))
+	for u := range 4 {
+		body(u)
+	}
+	ADDQ(U8(4*l.vl), i)
+	JMP(LabelRef(name + "_loop4"))
+	Label(name + "_one")
+	CMPQ(i, n)
+	JGE(LabelRef(name + "_done"))
+	body(0)
+	ADDQ(U8(l.vl), i)
+	JMP(LabelRef(name + "_one"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// arithAdd generates arithAdd<level>(dst, a, b *float32, n int): dst[i] = a[i] + b[i].
+func arithAdd(l vecLevel) {
+	name := "arithAdd" + l.name
+	TEXT(name, NOSPLIT, "func(dst, a, b *float32, n int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets dst[i] = a[i] + b[i] for i < n (a multiple of %d).", name, l.vl))
+	dst := Load(Param("dst"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	n := Load(Param("n"), GP64())
+	i := GP64()
+	r := l.regs
+	vecLoop(name, l, i, n, func(u int) {
+		VMOVUPS(Mem{Base: a, Index: i, Scale: 4, Disp: 4 * l.vl * u}, r[u])
+		VADDPS(Mem{Base: b, Index: i, Scale: 4, Disp: 4 * l.vl * u}, r[u], r[u])
+		VMOVUPS(r[u], Mem{Base: dst, Index: i, Scale: 4, Disp: 4 * l.vl * u})
+	})
+}
+
+// arithAffine generates arithAffine<level>(dst, src *float32, s, b float32, n int):
+// dst[i] = src[i]*s + b, one fused multiply-add.
+func arithAffine(l vecLevel) {
+	name := "arithAffine" + l.name
+	TEXT(name, NOSPLIT, "func(dst, src *float32, s, b float32, n int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets dst[i] = src[i]*s + b (fused) for i < n (a multiple of %d).", name, l.vl))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	r := l.regs
+	VBROADCASTSS(NewParamAddr("s", 16), r[8])
+	VBROADCASTSS(NewParamAddr("b", 20), r[9])
+	n := Load(Param("n"), GP64())
+	i := GP64()
+	vecLoop(name, l, i, n, func(u int) {
+		VMOVAPS(r[9], r[u])
+		VFMADD231PS(Mem{Base: src, Index: i, Scale: 4, Disp: 4 * l.vl * u}, r[8], r[u])
+		VMOVUPS(r[u], Mem{Base: dst, Index: i, Scale: 4, Disp: 4 * l.vl * u})
+	})
+}

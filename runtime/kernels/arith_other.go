@@ -1,0 +1,8 @@
+//go:build purego || !amd64
+
+package kernels
+
+// Builds without assembly compute every element of Add and ChannelAffine in Go.
+
+func addSIMD(dst, a, b []float32) int                 { return 0 }
+func affineSIMD(dst, src []float32, s, b float32) int { return 0 }
