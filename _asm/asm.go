@@ -63,6 +63,7 @@ var sets = map[string]func(){
 	"act":     actSet,
 	"dwconv":  dwconvSet,
 	"arith":   arithSet,
+	"avgpool": avgpoolSet,
 }
 
 func main() {
