@@ -64,6 +64,7 @@ var sets = map[string]func(){
 	"dwconv":  dwconvSet,
 	"arith":   arithSet,
 	"avgpool": avgpoolSet,
+	"lrn":     lrnSet,
 }
 
 func main() {

@@ -77,3 +77,4 @@ package kernels
 //go:generate go run -C ../../_asm . -set dwconv -out ../runtime/kernels/dwconv_amd64.s -stubs ../runtime/kernels/dwconv_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set arith -out ../runtime/kernels/arith_amd64.s -stubs ../runtime/kernels/arith_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set avgpool -out ../runtime/kernels/avgpool_amd64.s -stubs ../runtime/kernels/avgpool_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set lrn -out ../runtime/kernels/lrn_amd64.s -stubs ../runtime/kernels/lrn_stub_amd64.go -pkg kernels

@@ -22,19 +22,27 @@ func LRN(c, hw, size, lo int, alpha, beta, k float32, in, out []float32) {
 		for cc := max(0, ch-lo); cc <= min(c-1, ch-lo+size-1); cc++ {
 			src := in[cc*hw : (cc+1)*hw]
 			src = src[:len(dst)]
-			for i, v := range src {
+			for i := lrnSqSIMD(dst, src); i < len(dst); i++ {
+				v := src[i]
 				dst[i] += v * v
 			}
 		}
 		src := in[ch*hw : (ch+1)*hw]
 		src = src[:len(dst)]
+		if beta == 0.75 {
+			// AlexNet, GoogLeNet: d^0.75 = sqrt(d) * sqrt(sqrt(d)) in float32 (each square root
+			// correctly rounded), as the SIMD kernel computes it.
+			for i := lrnNorm75SIMD(dst, src, k, scale); i < len(dst); i++ {
+				d := k + scale*dst[i]
+				r := float32(math.Sqrt(float64(d)))
+				dst[i] = src[i] / (r * float32(math.Sqrt(float64(r))))
+			}
+			continue
+		}
 		for i, s := range dst {
 			d := float64(k + scale*s)
 			var p float64
 			switch beta {
-			case 0.75: // AlexNet, GoogLeNet: d^0.75 = sqrt(d) * sqrt(sqrt(d))
-				r := math.Sqrt(d)
-				p = r * math.Sqrt(r)
 			case 0.5:
 				p = math.Sqrt(d)
 			case 1:

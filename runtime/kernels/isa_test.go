@@ -253,7 +253,7 @@ func TestAsmEncodings(t *testing.T) {
 	for _, file := range files {
 		checkAsmFile(t, file, funcs)
 	}
-	for _, f := range []string{"sgemm_amd64.s", "pool_amd64.s", "gemv_amd64.s", "dw_amd64.s", "eltwise_amd64.s", "act_amd64.s", "dwconv_amd64.s", "arith_amd64.s", "avgpool_amd64.s"} {
+	for _, f := range []string{"sgemm_amd64.s", "pool_amd64.s", "gemv_amd64.s", "dw_amd64.s", "eltwise_amd64.s", "act_amd64.s", "dwconv_amd64.s", "arith_amd64.s", "avgpool_amd64.s", "lrn_amd64.s"} {
 		if !slices.Contains(files, f) {
 			t.Errorf("%s missing", f)
 		}
