@@ -209,7 +209,13 @@ func TestConvPackedAcrossISA(t *testing.T) {
 func TestScratchLenISAIndependent(t *testing.T) {
 	for _, c := range convCases()[:40] {
 		s := c.ScratchLen()
-		if c.algo() == algoDepthwise {
+		switch c.algo() {
+		case algoDepthwise:
+			if hp, wp, ok := c.dwPlane(); ok && s < hp*wp+dwPlaneSlack {
+				t.Errorf("%+v: ScratchLen %d < the padded plane %dx%d", c, s, hp, wp)
+			}
+			continue
+		case algoGemv:
 			continue
 		}
 		k, n := c.InC/c.Groups*c.KH*c.KW, c.OutH*c.OutW
