@@ -8,14 +8,56 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// The element-wise arithmetic kernels (set "arith"): Add's sum of two tensors and ChannelAffine's
-// x*scale + shift of a plane, on whole vectors (n a positive multiple of the vector length); the
+// The element-wise arithmetic kernels (set "arith"): Add's sum of two tensors, ChannelAffine's
+// x*scale + shift of a plane, and the stride-2 gather of im2col's packing (the stems' 3x3 and
+// 7x7 stride-2 convolutions), on whole vectors (n a positive multiple of the vector length); the
 // Go wrappers compute the tails and run the activation on each chunk while it is in cache.
 func arithSet() {
+	arithEvenPerm = GLOBL("arithUnpermute512", RODATA|NOPTR)
+	for i, v := range []uint64{0, 2, 4, 6, 1, 3, 5, 7} {
+		DATA(8*i, U64(v))
+	}
 	for _, l := range []vecLevel{lvl512, lvl256} {
 		arithAdd(l)
 		arithAffine(l)
+		arithEven(l)
 	}
+}
+
+var arithEvenPerm Mem
+
+// arithEven generates arithEven<level>(dst, src *float32, n int): dst[i] = src[2i], reading
+// src[0:2n]. VSHUFPS takes the even elements of two vectors, 64-bit pairs permuted; VPERMPD puts
+// them back in order.
+func arithEven(l vecLevel) {
+	name := "arithEven" + l.name
+	TEXT(name, NOSPLIT, "func(dst, src *float32, n int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets dst[i] = src[2i] for i < n (a multiple of %d).", name, l.vl))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	r := l.regs
+	if l.vl == 16 {
+		VMOVUPS(arithEvenPerm, r[15])
+	}
+	i := GP64()
+	XORQ(i, i)
+	Label(name + "_loop")
+	VMOVUPS(Mem{Base: src}, r[0])
+	VSHUFPS(U8(0x88), Mem{Base: src, Disp: 4 * l.vl}, r[0], r[0])
+	if l.vl == 8 {
+		VPERMPD(U8(0xD8), r[0], r[0])
+	} else {
+		VPERMPD(r[0], r[15], r[0])
+	}
+	VMOVUPS(r[0], Mem{Base: dst, Index: i, Scale: 4})
+	ADDQ(U32(8*l.vl), src)
+	ADDQ(U8(l.vl), i)
+	CMPQ(i, n)
+	JL(LabelRef(name + "_loop"))
+	VZEROUPPER()
+	RET()
 }
 
 // vecLoop emits a loop over the n floats from float index i = 0 (i and n registers): body(v, u)

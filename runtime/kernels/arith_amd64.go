@@ -39,3 +39,19 @@ func affineSIMD(dst, src []float32, s, b float32) int {
 	}
 	return n
 }
+
+// evenSIMD: dst[i] = src[2i].
+func evenSIMD(dst, src []float32) int {
+	vl := vecLen()
+	n := min(len(dst), len(src)/2) &^ (vl - 1)
+	if vl == 0 || n <= 0 {
+		return 0
+	}
+	_ = src[2*n-1]
+	if vl == 16 {
+		arithEvenAVX512(&dst[0], &src[0], n)
+	} else {
+		arithEvenAVX2(&dst[0], &src[0], n)
+	}
+	return n
+}

@@ -4,6 +4,16 @@
 
 #include "textflag.h"
 
+DATA arithUnpermute512<>+0(SB)/8, $0x0000000000000000
+DATA arithUnpermute512<>+8(SB)/8, $0x0000000000000002
+DATA arithUnpermute512<>+16(SB)/8, $0x0000000000000004
+DATA arithUnpermute512<>+24(SB)/8, $0x0000000000000006
+DATA arithUnpermute512<>+32(SB)/8, $0x0000000000000001
+DATA arithUnpermute512<>+40(SB)/8, $0x0000000000000003
+DATA arithUnpermute512<>+48(SB)/8, $0x0000000000000005
+DATA arithUnpermute512<>+56(SB)/8, $0x0000000000000007
+GLOBL arithUnpermute512<>(SB), RODATA|NOPTR, $64
+
 // func arithAddAVX512(dst *float32, a *float32, b *float32, n int)
 // Requires: AVX, AVX512F
 TEXT ·arithAddAVX512(SB), NOSPLIT, $0-32
@@ -87,6 +97,27 @@ arithAffineAVX512_done:
 	VZEROUPPER
 	RET
 
+// func arithEvenAVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·arithEvenAVX512(SB), NOSPLIT, $0-24
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    n+16(FP), DX
+	VMOVUPS arithUnpermute512<>+0(SB), Z15
+	XORQ    BX, BX
+
+arithEvenAVX512_loop:
+	VMOVUPS (CX), Z0
+	VSHUFPS $0x88, 64(CX), Z0, Z0
+	VPERMPD Z0, Z15, Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x10, BX
+	CMPQ    BX, DX
+	JL      arithEvenAVX512_loop
+	VZEROUPPER
+	RET
+
 // func arithAddAVX2(dst *float32, a *float32, b *float32, n int)
 // Requires: AVX
 TEXT ·arithAddAVX2(SB), NOSPLIT, $0-32
@@ -167,5 +198,25 @@ arithAffineAVX2_one:
 	JMP         arithAffineAVX2_one
 
 arithAffineAVX2_done:
+	VZEROUPPER
+	RET
+
+// func arithEvenAVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2
+TEXT ·arithEvenAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+
+arithEvenAVX2_loop:
+	VMOVUPS (CX), Y0
+	VSHUFPS $0x88, 32(CX), Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x08, BX
+	CMPQ    BX, DX
+	JL      arithEvenAVX2_loop
 	VZEROUPPER
 	RET

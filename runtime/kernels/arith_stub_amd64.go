@@ -14,6 +14,11 @@ func arithAddAVX512(dst *float32, a *float32, b *float32, n int)
 //go:noescape
 func arithAffineAVX512(dst *float32, src *float32, s float32, b float32, n int)
 
+// arithEvenAVX512 sets dst[i] = src[2i] for i < n (a multiple of 16).
+//
+//go:noescape
+func arithEvenAVX512(dst *float32, src *float32, n int)
+
 // arithAddAVX2 sets dst[i] = a[i] + b[i] for i < n (a multiple of 8).
 //
 //go:noescape
@@ -23,3 +28,8 @@ func arithAddAVX2(dst *float32, a *float32, b *float32, n int)
 //
 //go:noescape
 func arithAffineAVX2(dst *float32, src *float32, s float32, b float32, n int)
+
+// arithEvenAVX2 sets dst[i] = src[2i] for i < n (a multiple of 8).
+//
+//go:noescape
+func arithEvenAVX2(dst *float32, src *float32, n int)

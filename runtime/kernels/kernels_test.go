@@ -130,6 +130,9 @@ func convCases() []Conv {
 		convCase(3, 40, 37, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone),        // N=1480 > NC
 		convCase(64, 7, 7, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ActHardSigmoid), // grouped, K crosses KC per group? (288)
 		convCase(300, 5, 5, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),        // 1x1 with K > KC
+		convCase(3, 37, 75, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ActSiLU),        // stride-2 stems: the SIMD gather of im2col
+		convCase(3, 40, 81, 4, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, ActReLU),
+		convCase(2, 9, 70, 3, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActNone),
 		// Squeeze-and-excitation: 1x1 on a 1x1 image -> gemv, across the vector lengths.
 		convCase(96, 1, 1, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSiLU),
 		convCase(4, 1, 1, 96, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid),
