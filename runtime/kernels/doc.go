@@ -41,6 +41,14 @@
 // block of MR rows right after its last tile, while it is in cache. Apply's activations (but
 // tanh) have SIMD kernels too, a few thousand elements per call.
 //
+// Two kinds of convolution do not run on the SGEMM. Depthwise 3x3 and 5x5 convolutions of
+// stride 1 or 2 (EfficientNet's, MobileNet's) copy each channel into a plane framed by its zero
+// padding (in the scratch) and compute the whole output plane in one kernel call, four output
+// rows side by side with every tap accumulated in registers (dwconv group); the other depthwise
+// shapes, and those with a residual, go row by row. A 1x1 convolution of a 1x1 image
+// (squeeze-and-excitation) is a matrix-vector product and runs on Linear's kernels (gemv), where
+// the SGEMM would pad its single column to a whole NR-column panel.
+//
 // The assembly is generated with avo by the separate module in ../../_asm, one group of kernels
 // per .s file:
 //
