@@ -33,7 +33,70 @@ func dwconvSet() {
 				dwconv(l, k, s)
 			}
 		}
+		dwPad(l)
 	}
+}
+
+// dwPad generates dwPad<level>(dst, src *float32, rows, cols, ldd int, mask *int32, kmask
+// uint32): copies the rows x cols plane src (contiguous) into dst, rows ldd apart, the last vector
+// of each row through the mask (as dwconv's), so nothing outside the plane's rows is read or
+// written: the padded plane's frame stays zero. One call per channel replaces a copy per row,
+// which on EfficientNet's 7x7 to 28x28 planes cost as much as the convolution.
+func dwPad(l vecLevel) {
+	name := "dwPad" + l.name
+	TEXT(name, NOSPLIT, "func(dst, src *float32, rows, cols, ldd int, mask *int32, kmask uint32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s copies rows rows of cols floats from src (contiguous) to dst, rows ldd floats apart;", name),
+		"kmask (AVX-512) or mask (AVX2) enables the columns of each row's last vector.")
+	r := l.regs
+	var mask Op
+	if l.vl == 16 {
+		km := Load(Param("kmask"), GP32())
+		KMOVW(km, K1)
+		mask = K1
+	} else {
+		mp := Load(Param("mask"), GP64())
+		VMOVUPS(Mem{Base: mp}, r[8])
+		mask = r[8]
+	}
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	rows := Load(Param("rows"), GP64())
+	cols := Load(Param("cols"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	vectors := GP64()
+	MOVQ(cols, vectors)
+	ADDQ(U8(l.vl-1), vectors)
+	SHRQ(U8(map[int]int{8: 3, 16: 4}[l.vl]), vectors)
+	SHLQ(U8(2), cols) // bytes of a src row
+	d, sp, c := GP64(), GP64(), GP64()
+	Label(name + "_row")
+	MOVQ(dst, d)
+	MOVQ(src, sp)
+	MOVQ(vectors, c)
+	Label(name + "_vec")
+	DECQ(c)
+	JZ(LabelRef(name + "_last"))
+	VMOVUPS(Mem{Base: sp}, r[0])
+	VMOVUPS(r[0], Mem{Base: d})
+	ADDQ(U8(4*l.vl), sp)
+	ADDQ(U8(4*l.vl), d)
+	JMP(LabelRef(name + "_vec"))
+	Label(name + "_last")
+	if l.vl == 16 {
+		VMOVUPS_Z(Mem{Base: sp}, mask, r[0])
+		VMOVUPS(r[0], mask, Mem{Base: d})
+	} else {
+		VMASKMOVPS(Mem{Base: sp}, mask, r[0])
+		VMASKMOVPS(r[0], mask, Mem{Base: d})
+	}
+	ADDQ(cols, src)
+	ADDQ(ldd, dst)
+	DECQ(rows)
+	JNZ(LabelRef(name + "_row"))
+	VZEROUPPER()
+	RET()
 }
 
 var dwconvUnpermute Mem

@@ -74,9 +74,11 @@ func (c *Conv) runDepthwisePlane(ch0, ch1 int, in, out []float32, w *ConvWeights
 	rows, cols := min(H, hp-c.PadT), min(W, wp-c.PadL)
 	for ch := ch0; ch < ch1; ch++ {
 		plane := in[ch*H*W : (ch+1)*H*W]
-		for y := range rows {
-			p := (y+c.PadT)*wp + c.PadL
-			copy(pad[p:p+cols], plane[y*W:y*W+cols])
+		if cols != W || !dwPadSIMD(pad[c.PadT*wp+c.PadL:], plane, rows, cols, wp) {
+			for y := range rows {
+				p := (y+c.PadT)*wp + c.PadL
+				copy(pad[p:p+cols], plane[y*W:y*W+cols])
+			}
 		}
 		oplane := out[ch*OH*OW : (ch+1)*OH*OW]
 		wk := w.w[ch*k*k : (ch+1)*k*k]

@@ -38,3 +38,22 @@ func dwPlaneSIMD(k, s int, dst, src, w []float32, bias float32, rows, cols, ld, 
 	}
 	return true
 }
+
+// dwPadSIMD copies the rows x cols plane src (contiguous) into dst, rows ldd apart, with the
+// active level's kernel, and reports whether it did (not at the Generic level).
+func dwPadSIMD(dst, src []float32, rows, cols, ldd int) bool {
+	vl := vecLen()
+	if vl == 0 || rows <= 0 || cols <= 0 {
+		return false
+	}
+	_, _ = src[rows*cols-1], dst[(rows-1)*ldd+cols-1]
+	rem := cols - (cols-1)/vl*vl
+	kmask := uint32(1)<<rem - 1
+	mask := &avx2Masks[16-min(rem, 8)]
+	if vl == 16 {
+		dwPadAVX512(&dst[0], &src[0], rows, cols, ldd, mask, kmask)
+	} else {
+		dwPadAVX2(&dst[0], &src[0], rows, cols, ldd, mask, kmask)
+	}
+	return true
+}

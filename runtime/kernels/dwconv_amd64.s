@@ -3746,6 +3746,46 @@ dwConv5S2AVX512_done:
 	VZEROUPPER
 	RET
 
+// func dwPadAVX512(dst *float32, src *float32, rows int, cols int, ldd int, mask *int32, kmask uint32)
+// Requires: AVX, AVX512F
+TEXT ·dwPadAVX512(SB), NOSPLIT, $0-52
+	MOVL  kmask+48(FP), AX
+	KMOVW AX, K1
+	MOVQ  dst+0(FP), AX
+	MOVQ  src+8(FP), CX
+	MOVQ  rows+16(FP), DX
+	MOVQ  cols+24(FP), BX
+	MOVQ  ldd+32(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  BX, DI
+	ADDQ  $0x0f, DI
+	SHRQ  $0x04, DI
+	SHLQ  $0x02, BX
+
+dwPadAVX512_row:
+	MOVQ AX, R8
+	MOVQ CX, R9
+	MOVQ DI, R10
+
+dwPadAVX512_vec:
+	DECQ    R10
+	JZ      dwPadAVX512_last
+	VMOVUPS (R9), Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x40, R9
+	ADDQ    $0x40, R8
+	JMP     dwPadAVX512_vec
+
+dwPadAVX512_last:
+	VMOVUPS.Z (R9), K1, Z0
+	VMOVUPS   Z0, K1, (R8)
+	ADDQ      BX, CX
+	ADDQ      SI, AX
+	DECQ      DX
+	JNZ       dwPadAVX512_row
+	VZEROUPPER
+	RET
+
 // func dwConv3S1AVX2(dst *float32, src *float32, w *float32, bias float32, rows int, cols int, ld int, ldd int, mask *int32, kmask uint32)
 // Requires: AVX, FMA3
 TEXT ·dwConv3S1AVX2(SB), NOSPLIT, $0-76
@@ -8319,5 +8359,45 @@ dwConv5S2AVX2_p1_last:
 	ADDQ         BX, DI
 
 dwConv5S2AVX2_done:
+	VZEROUPPER
+	RET
+
+// func dwPadAVX2(dst *float32, src *float32, rows int, cols int, ldd int, mask *int32, kmask uint32)
+// Requires: AVX
+TEXT ·dwPadAVX2(SB), NOSPLIT, $0-52
+	MOVQ    mask+40(FP), AX
+	VMOVUPS (AX), Y8
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    rows+16(FP), DX
+	MOVQ    cols+24(FP), BX
+	MOVQ    ldd+32(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    BX, DI
+	ADDQ    $0x07, DI
+	SHRQ    $0x03, DI
+	SHLQ    $0x02, BX
+
+dwPadAVX2_row:
+	MOVQ AX, R8
+	MOVQ CX, R9
+	MOVQ DI, R10
+
+dwPadAVX2_vec:
+	DECQ    R10
+	JZ      dwPadAVX2_last
+	VMOVUPS (R9), Y0
+	VMOVUPS Y0, (R8)
+	ADDQ    $0x20, R9
+	ADDQ    $0x20, R8
+	JMP     dwPadAVX2_vec
+
+dwPadAVX2_last:
+	VMASKMOVPS (R9), Y8, Y0
+	VMASKMOVPS Y0, Y8, (R8)
+	ADDQ       BX, CX
+	ADDQ       SI, AX
+	DECQ       DX
+	JNZ        dwPadAVX2_row
 	VZEROUPPER
 	RET

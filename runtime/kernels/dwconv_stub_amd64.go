@@ -28,6 +28,12 @@ func dwConv5S1AVX512(dst *float32, src *float32, w *float32, bias float32, rows 
 //go:noescape
 func dwConv5S2AVX512(dst *float32, src *float32, w *float32, bias float32, rows int, cols int, ld int, ldd int, mask *int32, kmask uint32)
 
+// dwPadAVX512 copies rows rows of cols floats from src (contiguous) to dst, rows ldd floats apart;
+// kmask (AVX-512) or mask (AVX2) enables the columns of each row's last vector.
+//
+//go:noescape
+func dwPadAVX512(dst *float32, src *float32, rows int, cols int, ldd int, mask *int32, kmask uint32)
+
 // dwConv3S1AVX2 sets dst[y*ldd+x] = bias + sum_{i,j<3} w[i*3+j]*src[(1*y+i)*ld + 1*x+j] for y < rows,
 // x < cols; kmask (AVX-512) or mask (AVX2) enables the columns of each row's last vector.
 //
@@ -51,3 +57,9 @@ func dwConv5S1AVX2(dst *float32, src *float32, w *float32, bias float32, rows in
 //
 //go:noescape
 func dwConv5S2AVX2(dst *float32, src *float32, w *float32, bias float32, rows int, cols int, ld int, ldd int, mask *int32, kmask uint32)
+
+// dwPadAVX2 copies rows rows of cols floats from src (contiguous) to dst, rows ldd floats apart;
+// kmask (AVX-512) or mask (AVX2) enables the columns of each row's last vector.
+//
+//go:noescape
+func dwPadAVX2(dst *float32, src *float32, rows int, cols int, ldd int, mask *int32, kmask uint32)
