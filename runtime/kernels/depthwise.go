@@ -65,13 +65,14 @@ const dwPlaneSlack = 64
 // runDepthwisePlane computes channels [ch0, ch1) one plane at a time: the channel is copied
 // into pad (hp x wp, in the scratch), whose frame of zeros is the convolution's padding, and one
 // kernel call computes the whole output plane from it with every tap's accumulation in
-// registers; the activation then runs over the plane while it is in cache. Each output is
+// registers; the activation then runs over the planes while they are in cache. Each output is
 // bias + the taps in kernel order, whatever [ch0, ch1) is.
 func (c *Conv) runDepthwisePlane(ch0, ch1 int, in, out []float32, w *ConvWeights, pad []float32, hp, wp int) {
 	H, W, OH, OW := c.InH, c.InW, c.OutH, c.OutW
 	k, s := c.KH, c.StrideH
 	clear(pad) // the frame stays zero: every channel writes the same interior
 	rows, cols := min(H, hp-c.PadT), min(W, wp-c.PadL)
+	act0 := ch0 // the first channel not activated yet
 	for ch := ch0; ch < ch1; ch++ {
 		plane := in[ch*H*W : (ch+1)*H*W]
 		if cols != W || !dwPadSIMD(pad[c.PadT*wp+c.PadL:], plane, rows, cols, wp) {
@@ -85,9 +86,18 @@ func (c *Conv) runDepthwisePlane(ch0, ch1 int, in, out []float32, w *ConvWeights
 		if !dwPlaneSIMD(k, s, oplane, pad, wk, w.bias[ch], OH, OW, wp, OW) {
 			dwPlaneGo(k, s, oplane, pad, wk, w.bias[ch], OH, OW, wp, OW)
 		}
-		Apply(c.Act, oplane)
+		// The activation over a few planes at a time, still in cache: one call per 7x7 plane
+		// cost more than the call's work. Each value's activation is the same whatever range
+		// it is applied in.
+		if n := (ch + 1 - act0) * OH * OW; n >= dwActBatch || ch == ch1-1 {
+			Apply(c.Act, out[act0*OH*OW:(ch+1)*OH*OW])
+			act0 = ch + 1
+		}
 	}
 }
+
+// dwActBatch is about how many outputs runDepthwisePlane computes before activating them.
+const dwActBatch = 2048
 
 // dwPlaneGo is the pure-Go twin of the whole-plane kernels: dst[y*ldd+x] = bias + sum_{i,j<k}
 // w[i*k+j]*src[(s*y+i)*ld + s*x+j], the taps added in kernel order.
