@@ -19,6 +19,8 @@ import (
 // return to memory once per kernel row, and make a short row (EfficientNet's 7 to 56 columns) a
 // call of its own; here a call is a whole plane, the accumulators stay in registers over all
 // k*k taps, and four output rows go side by side so that four FMA chains hide the FMA latency.
+// At AVX-512 stride 1 each input row is loaded once per pass, as two vectors whose k shifted
+// windows VALIGND extracts (unaligned loads of 64 bytes nearly all straddle two cache lines).
 // The last vector of each output row is stored under a mask, so rows need not be multiples of
 // the vector length; the loads past a row's end read the next row or the caller's slack (the
 // values land in masked-off lanes only).
@@ -247,7 +249,32 @@ func (g *dwconvGen) vector(u int, masked bool) {
 		VBROADCASTSS(Mem{Base: g.wp, Disp: 4 * t}, l.regs[7])
 		return l.regs[7]
 	}
+	if s == 1 && l.vl == 16 {
+		// Each src row of the pass is loaded as two vectors, and its k shifted windows are
+		// made with VALIGND: k unaligned loads per row would each straddle two cache lines.
+		// Row m serves the accumulators r = m-i, in the same order of taps per accumulator.
+		v0, v1, sh := g.tmp[0], g.tmp[1], g.tmp[2]
+		for m := range u + k - 1 {
+			VMOVUPS(g.src(m, 0), v0)
+			VMOVUPS(g.src(m, l.vl), v1)
+			for j := range k {
+				x := v0
+				if j > 0 {
+					VALIGND(U8(j), v0, v1, sh)
+					x = sh
+				}
+				for i := range k {
+					if r := m - i; r >= 0 && r < u {
+						VFMADD231PS(x, g.w[i*k+j], g.acc[r])
+					}
+				}
+			}
+		}
+	}
 	for i := range k {
+		if s == 1 && l.vl == 16 {
+			break
+		}
 		if s == 1 {
 			for j := range k {
 				w := weight(i*k + j)
