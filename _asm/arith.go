@@ -9,7 +9,7 @@ import (
 )
 
 // The element-wise arithmetic kernels (set "arith"): Add's sum of two tensors, ChannelAffine's
-// x*scale + shift of a plane, and the stride-2 gather of im2col's packing (the stems' 3x3 and
+// x*scale + shift of a plane, MulChannel's planes scaled by their channel's factor, and the stride-2 gather of im2col's packing (the stems' 3x3 and
 // 7x7 stride-2 convolutions), on whole vectors (n a positive multiple of the vector length); the
 // Go wrappers compute the tails and run the activation on each chunk while it is in cache.
 func arithSet() {
@@ -21,7 +21,73 @@ func arithSet() {
 		arithAdd(l)
 		arithAffine(l)
 		arithEven(l)
+		arithScaleCh(l)
 	}
+}
+
+// arithScaleCh generates arithScaleCh<level>(dst, src, s *float32, c, hw int, mask *int32, kmask
+// uint32): dst[ch*hw+i] = src[ch*hw+i]*s[ch] for ch < c, i < hw, the last vector of each plane
+// through the mask (kmask for AVX-512, mask for AVX2, as dwconv's). One call for all of
+// MulChannel's planes: EfficientNet's are 7x7 to 28x28, and a call per plane, with its tail in
+// Go, cost as much as the multiplications.
+func arithScaleCh(l vecLevel) {
+	name := "arithScaleCh" + l.name
+	TEXT(name, NOSPLIT, "func(dst, src, s *float32, c, hw int, mask *int32, kmask uint32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s sets dst[ch*hw+i] = src[ch*hw+i]*s[ch] for ch < c, i < hw; kmask (AVX-512) or", name),
+		"mask (AVX2) enables the columns of each plane's last vector.")
+	r := l.regs
+	var mask Op
+	if l.vl == 16 {
+		km := Load(Param("kmask"), GP32())
+		KMOVW(km, K1)
+		mask = K1
+	} else {
+		mp := Load(Param("mask"), GP64())
+		VMOVUPS(Mem{Base: mp}, r[8])
+		mask = r[8]
+	}
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	sp := Load(Param("s"), GP64())
+	c := Load(Param("c"), GP64())
+	hw := Load(Param("hw"), GP64())
+	vectors := GP64()
+	MOVQ(hw, vectors)
+	ADDQ(U8(l.vl-1), vectors)
+	SHRQ(U8(map[int]int{8: 3, 16: 4}[l.vl]), vectors)
+	SHLQ(U8(2), hw) // bytes of a plane
+	d, q, n := GP64(), GP64(), GP64()
+	Label(name + "_plane")
+	VBROADCASTSS(Mem{Base: sp}, r[9])
+	MOVQ(dst, d)
+	MOVQ(src, q)
+	MOVQ(vectors, n)
+	Label(name + "_vec")
+	DECQ(n)
+	JZ(LabelRef(name + "_last"))
+	VMULPS(Mem{Base: q}, r[9], r[0])
+	VMOVUPS(r[0], Mem{Base: d})
+	ADDQ(U8(4*l.vl), q)
+	ADDQ(U8(4*l.vl), d)
+	JMP(LabelRef(name + "_vec"))
+	Label(name + "_last")
+	if l.vl == 16 {
+		VMOVUPS_Z(Mem{Base: q}, mask, r[0])
+		VMULPS(r[0], r[9], r[0])
+		VMOVUPS(r[0], mask, Mem{Base: d})
+	} else {
+		VMASKMOVPS(Mem{Base: q}, mask, r[0])
+		VMULPS(r[0], r[9], r[0])
+		VMASKMOVPS(r[0], mask, Mem{Base: d})
+	}
+	ADDQ(hw, src)
+	ADDQ(hw, dst)
+	ADDQ(U8(4), sp)
+	DECQ(c)
+	JNZ(LabelRef(name + "_plane"))
+	VZEROUPPER()
+	RET()
 }
 
 var arithEvenPerm Mem

@@ -118,6 +118,48 @@ arithEvenAVX512_loop:
 	VZEROUPPER
 	RET
 
+// func arithScaleChAVX512(dst *float32, src *float32, s *float32, c int, hw int, mask *int32, kmask uint32)
+// Requires: AVX, AVX512F
+TEXT ·arithScaleChAVX512(SB), NOSPLIT, $0-52
+	MOVL  kmask+48(FP), AX
+	KMOVW AX, K1
+	MOVQ  dst+0(FP), AX
+	MOVQ  src+8(FP), CX
+	MOVQ  s+16(FP), DX
+	MOVQ  c+24(FP), BX
+	MOVQ  hw+32(FP), SI
+	MOVQ  SI, DI
+	ADDQ  $0x0f, DI
+	SHRQ  $0x04, DI
+	SHLQ  $0x02, SI
+
+arithScaleChAVX512_plane:
+	VBROADCASTSS (DX), Z9
+	MOVQ         AX, R8
+	MOVQ         CX, R9
+	MOVQ         DI, R10
+
+arithScaleChAVX512_vec:
+	DECQ    R10
+	JZ      arithScaleChAVX512_last
+	VMULPS  (R9), Z9, Z0
+	VMOVUPS Z0, (R8)
+	ADDQ    $0x40, R9
+	ADDQ    $0x40, R8
+	JMP     arithScaleChAVX512_vec
+
+arithScaleChAVX512_last:
+	VMOVUPS.Z (R9), K1, Z0
+	VMULPS    Z0, Z9, Z0
+	VMOVUPS   Z0, K1, (R8)
+	ADDQ      SI, CX
+	ADDQ      SI, AX
+	ADDQ      $0x04, DX
+	DECQ      BX
+	JNZ       arithScaleChAVX512_plane
+	VZEROUPPER
+	RET
+
 // func arithAddAVX2(dst *float32, a *float32, b *float32, n int)
 // Requires: AVX
 TEXT ·arithAddAVX2(SB), NOSPLIT, $0-32
@@ -218,5 +260,47 @@ arithEvenAVX2_loop:
 	ADDQ    $0x08, BX
 	CMPQ    BX, DX
 	JL      arithEvenAVX2_loop
+	VZEROUPPER
+	RET
+
+// func arithScaleChAVX2(dst *float32, src *float32, s *float32, c int, hw int, mask *int32, kmask uint32)
+// Requires: AVX
+TEXT ·arithScaleChAVX2(SB), NOSPLIT, $0-52
+	MOVQ    mask+40(FP), AX
+	VMOVUPS (AX), Y8
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    s+16(FP), DX
+	MOVQ    c+24(FP), BX
+	MOVQ    hw+32(FP), SI
+	MOVQ    SI, DI
+	ADDQ    $0x07, DI
+	SHRQ    $0x03, DI
+	SHLQ    $0x02, SI
+
+arithScaleChAVX2_plane:
+	VBROADCASTSS (DX), Y9
+	MOVQ         AX, R8
+	MOVQ         CX, R9
+	MOVQ         DI, R10
+
+arithScaleChAVX2_vec:
+	DECQ    R10
+	JZ      arithScaleChAVX2_last
+	VMULPS  (R9), Y9, Y0
+	VMOVUPS Y0, (R8)
+	ADDQ    $0x20, R9
+	ADDQ    $0x20, R8
+	JMP     arithScaleChAVX2_vec
+
+arithScaleChAVX2_last:
+	VMASKMOVPS (R9), Y8, Y0
+	VMULPS     Y0, Y9, Y0
+	VMASKMOVPS Y0, Y8, (R8)
+	ADDQ       SI, CX
+	ADDQ       SI, AX
+	ADDQ       $0x04, DX
+	DECQ       BX
+	JNZ        arithScaleChAVX2_plane
 	VZEROUPPER
 	RET

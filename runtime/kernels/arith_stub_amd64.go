@@ -19,6 +19,12 @@ func arithAffineAVX512(dst *float32, src *float32, s float32, b float32, n int)
 //go:noescape
 func arithEvenAVX512(dst *float32, src *float32, n int)
 
+// arithScaleChAVX512 sets dst[ch*hw+i] = src[ch*hw+i]*s[ch] for ch < c, i < hw; kmask (AVX-512) or
+// mask (AVX2) enables the columns of each plane's last vector.
+//
+//go:noescape
+func arithScaleChAVX512(dst *float32, src *float32, s *float32, c int, hw int, mask *int32, kmask uint32)
+
 // arithAddAVX2 sets dst[i] = a[i] + b[i] for i < n (a multiple of 8).
 //
 //go:noescape
@@ -33,3 +39,9 @@ func arithAffineAVX2(dst *float32, src *float32, s float32, b float32, n int)
 //
 //go:noescape
 func arithEvenAVX2(dst *float32, src *float32, n int)
+
+// arithScaleChAVX2 sets dst[ch*hw+i] = src[ch*hw+i]*s[ch] for ch < c, i < hw; kmask (AVX-512) or
+// mask (AVX2) enables the columns of each plane's last vector.
+//
+//go:noescape
+func arithScaleChAVX2(dst *float32, src *float32, s *float32, c int, hw int, mask *int32, kmask uint32)

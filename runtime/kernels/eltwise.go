@@ -106,6 +106,9 @@ func MulChannel(c, hw int, x, s, out []float32) {
 	if len(x) < c*hw || len(out) < c*hw || len(s) < c {
 		panic("kernels: MulChannel: slice too short")
 	}
+	if scaleChSIMD(c, hw, out, x, s) {
+		return
+	}
 	for ch := range c {
 		src := x[ch*hw : (ch+1)*hw]
 		dst := out[ch*hw : (ch+1)*hw]
