@@ -485,6 +485,8 @@ func TestNoAllocs(t *testing.T) {
 			convCase(16, 12, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),  // im2col
 			convCase(16, 12, 12, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU),  // gemm1x1
 			convCase(16, 12, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16, ActSiLU), // depthwise
+			convCase(16, 21, 21, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 16, ActSiLU), // depthwise
+			convCase(96, 1, 1, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid), // gemv
 		} {
 			w, err := c.Pack(randSlice(rng, c.OutC*c.InC/c.Groups*c.KH*c.KW), randSlice(rng, c.OutC))
 			if err != nil {
@@ -496,6 +498,9 @@ func TestNoAllocs(t *testing.T) {
 			scr := make([]float32, c.ScratchLen())
 			if a := testing.AllocsPerRun(20, func() { c.Run(in, out, w, res, scr) }); a != 0 {
 				t.Errorf("Conv.Run (%v) allocates %v times", c.algo(), a)
+			}
+			if a := testing.AllocsPerRun(20, func() { c.Run(in, out, w, nil, scr) }); a != 0 {
+				t.Errorf("Conv.Run (%v) without residual allocates %v times", c.algo(), a)
 			}
 			if a := testing.AllocsPerRun(20, func() { c.RunPart(1, 3, in, out, w, res, scr) }); a != 0 {
 				t.Errorf("Conv.RunPart (%v) allocates %v times", c.algo(), a)
@@ -515,6 +520,9 @@ func TestNoAllocs(t *testing.T) {
 			Apply(ActSiLU, y)
 			Softmax(y)
 			LRN(4, 16, 3, 1, 1e-4, 0.75, 1, x, y)
+			Add(y, x, y, ActSiLU)
+			ChannelAffine(4, 16, x, y, x, y, ActReLU)
+			MulChannel(4, 16, x, y, y)
 		}); a != 0 {
 			t.Errorf("pooling and elementwise kernels allocate %v times", a)
 		}
