@@ -61,6 +61,10 @@ var sets = map[string]func(){
 	"dw":       dwSet,
 	"eltwise":  eltwiseSet,
 	"act":      actSet,
+	"dwconv":   dwconvSet,
+	"arith":    arithSet,
+	"avgpool":  avgpoolSet,
+	"lrn":      lrnSet,
 	"winograd": winogradSet,
 }
 

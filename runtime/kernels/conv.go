@@ -26,16 +26,21 @@ const (
 	algoDepthwise                 // Groups == InC == OutC: direct loop per channel
 	algoWino4                     // 3x3 stride 1: Winograd F(4x4, 3x3) (winograd.go)
 	algoWino2                     // 3x3 stride 1: Winograd F(2x2, 3x3)
+	algoGemv                      // 1x1 kernel on a 1x1 image, one group: a Linear (squeeze-excitation)
 )
 
 func (a convAlgo) String() string {
-	return [...]string{"im2col", "gemm1x1", "depthwise", "winograd4x4", "winograd2x2"}[a]
+	return [...]string{"im2col", "gemm1x1", "depthwise", "winograd4x4", "winograd2x2", "gemv"}[a]
 }
 
 func (c *Conv) algo() convAlgo {
 	switch {
 	case c.Groups == c.InC && c.Groups == c.OutC:
 		return algoDepthwise
+	case c.Groups == 1 && c.KH == 1 && c.KW == 1 && c.InH == 1 && c.InW == 1 && c.OutH == 1 && c.OutW == 1 &&
+		c.PadT == 0 && c.PadL == 0:
+		// A GEMM with one column would pad its B panels to NR columns, wasting all but one.
+		return algoGemv
 	case c.KH == 1 && c.KW == 1 && c.StrideH == 1 && c.StrideW == 1 && c.PadT == 0 && c.PadL == 0 &&
 		c.OutH == c.InH && c.OutW == c.InW:
 		return algoGemm1x1
@@ -89,10 +94,11 @@ func checkConvAxis(axis string, in, out, k, stride, pad, dil int) error {
 type ConvWeights struct {
 	conv     Conv // the shape packed for; Run checks it
 	algo     convAlgo
-	isa      ISA       // the level whose panel layout w has (GEMM algorithms)
-	w        []float32 // GEMM: per group, packA of the [OutC/G][InC/G*KH*KW] matrix; Winograd: per position, packA of U [OutC][InC]; depthwise: [C][KH*KW]
-	groupLen int       // length of one group's packed matrix
-	bias     []float32 // OutC
+	isa      ISA            // the level whose panel layout w has (GEMM algorithms)
+	w        []float32      // GEMM: per group, packA of the [OutC/G][InC/G*KH*KW] matrix; Winograd: per position, packA of U [OutC][InC]; depthwise: [C][KH*KW]
+	groupLen int            // length of one group's packed matrix
+	bias     []float32      // OutC
+	lin      *LinearWeights // gemv: the weights as a Linear without activation
 }
 
 // Pack validates c and packs PyTorch's weights w [OutC, InC/Groups, KH, KW] and bias (length
@@ -115,6 +121,15 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 		cw.w = append([]float32(nil), w...)
 		return cw, nil
 	}
+	if cw.algo == algoGemv {
+		lin := c.linear()
+		lw, err := lin.Pack(w, bias)
+		if err != nil {
+			return nil, err
+		}
+		cw.lin = lw
+		return cw, nil
+	}
 	im := activeImpl()
 	if cw.algo.wino() != nil {
 		cw.packWinograd(im, w)
@@ -131,11 +146,17 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 
 // ScratchLen is the number of float32s of scratch Run needs: the GEMM's packing panel for B (the
 // input, or its im2col columns, KC rows x NC columns at most), or Winograd's transformed input
-// and products of one tile block; 0 for depthwise convolutions. It is the most any ISA level
-// needs, the same in every build and on every machine.
+// and products of one tile block; for depthwise convolutions, the zero-padded input plane of
+// runDepthwisePlane, or 0. It is the most any ISA level needs, the same in every build and on
+// every machine.
 func (c *Conv) ScratchLen() int {
 	switch a := c.algo(); {
 	case a == algoDepthwise:
+		if hp, wp, ok := c.dwPlane(); ok {
+			return hp*wp + dwPlaneSlack
+		}
+		return 0
+	case a == algoGemv:
 		return 0
 	case a.wino() != nil:
 		return c.winoScratchLen(a.wino())
@@ -143,8 +164,8 @@ func (c *Conv) ScratchLen() int {
 	return maxPackBLen(c.InC/c.Groups*c.KH*c.KW, c.OutH*c.OutW)
 }
 
-// Algorithm names the algorithm Run uses for c: "gemm1x1", "im2col", "depthwise", "winograd4x4"
-// or "winograd2x2".
+// Algorithm names the algorithm Run uses for c: "gemm1x1", "im2col", "depthwise", "winograd4x4",
+// "winograd2x2" or "gemv".
 func (c *Conv) Algorithm() string { return c.algo().String() }
 
 var errConvMismatch = errors.New("kernels: Conv.Run: weights were packed for a different Conv")
@@ -179,7 +200,11 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 		residual = residual[:nOut]
 	}
 	if w.algo == algoDepthwise {
-		c.runDepthwise(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual)
+		c.runDepthwise(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual, scratch)
+		return
+	}
+	if w.algo == algoGemv {
+		c.runGemv(part, parts, in, out, w, residual)
 		return
 	}
 	if w.algo.wino() != nil {
@@ -251,4 +276,40 @@ func validRange(out, in, stride, off int) (lo, hi int) {
 	}
 	lo, hi = min(lo, out), min(hi, out)
 	return lo, max(hi, lo)
+}
+
+// linear is the Linear that computes c when it runs as a GEMV: no activation, which runGemv
+// applies after the residual.
+func (c *Conv) linear() Linear { return Linear{In: c.InC, Out: c.OutC} }
+
+// runGemv computes part part of a gemv Conv: output channels in blocks of 16 (the widest vector),
+// so that each output is computed by the same operations, activation included, whatever parts
+// is. out = act((W in + bias) + residual).
+func (c *Conv) runGemv(part, parts int, in, out []float32, w *ConvWeights, residual []float32) {
+	blocks := (c.OutC + 15) / 16
+	o0, o1 := min(c.OutC, part*blocks/parts*16), min(c.OutC, (part+1)*blocks/parts*16)
+	if o0 >= o1 {
+		return
+	}
+	if residual == nil {
+		lin := c.linear()
+		lin.RunRows(o0, o1, in, out, w.lin)
+	} else {
+		// RunRows's loop, adding the residual as each output is written (it may be out).
+		n := c.InC
+		x := in[:n]
+		var sums [4]float32
+		for o := o0; o < o1; {
+			r := 4
+			if o+4 > o1 {
+				r = 1
+			}
+			dotRows(w.lin.w[o*n:(o+r)*n], n, x, sums[:r])
+			for i, s := range sums[:r] {
+				out[o+i] = (s + w.lin.bias[o+i]) + residual[o+i]
+			}
+			o += r
+		}
+	}
+	Apply(c.Act, out[o0:o1])
 }

@@ -4,7 +4,11 @@ package kernels
 // and output row, the row starts at bias (+ residual), each kernel row that reads inside the
 // input adds its taps' contribution (dwRow), and the activation is applied while the row is in
 // cache. Each output value is computed by the same operations whatever [ch0, ch1) is.
-func (c *Conv) runDepthwise(ch0, ch1 int, in, out []float32, w *ConvWeights, residual []float32) {
+func (c *Conv) runDepthwise(ch0, ch1 int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
+	if hp, wp, ok := c.dwPlane(); ok && residual == nil {
+		c.runDepthwisePlane(ch0, ch1, in, out, w, scratch[:hp*wp+dwPlaneSlack], hp, wp)
+		return
+	}
 	H, W, OH, OW := c.InH, c.InW, c.OutH, c.OutW
 	KH, KW := c.KH, c.KW
 	r := dwRowOf(c)
@@ -40,6 +44,77 @@ func (c *Conv) runDepthwise(ch0, ch1 int, in, out []float32, w *ConvWeights, res
 				r.run(orow, plane[yi*W:(yi+1)*W], wk[i*KW:(i+1)*KW])
 			}
 			Apply(c.Act, orow)
+		}
+	}
+}
+
+// dwPlane reports whether c runs on runDepthwisePlane, and the size of its padded plane: square
+// 3x3 or 5x5 kernels, stride 1 or 2, no dilation (all of EfficientNet's and MobileNet's).
+func (c *Conv) dwPlane() (hp, wp int, ok bool) {
+	k, s := c.KH, c.StrideH
+	if c.KW != k || (k != 3 && k != 5) || c.StrideW != s || (s != 1 && s != 2) || c.DilH != 1 || c.DilW != 1 {
+		return 0, 0, false
+	}
+	return (c.OutH-1)*s + k, (c.OutW-1)*s + k, true
+}
+
+// dwPlaneSlack is the scratch past the padded plane that the kernels' whole-vector loads may
+// read: a vector and a kernel row's reach past the last row's end, at the widest level.
+const dwPlaneSlack = 64
+
+// runDepthwisePlane computes channels [ch0, ch1) one plane at a time: the channel is copied
+// into pad (hp x wp, in the scratch), whose frame of zeros is the convolution's padding, and one
+// kernel call computes the whole output plane from it with every tap's accumulation in
+// registers; the activation then runs over the planes while they are in cache. Each output is
+// bias + the taps in kernel order, whatever [ch0, ch1) is.
+func (c *Conv) runDepthwisePlane(ch0, ch1 int, in, out []float32, w *ConvWeights, pad []float32, hp, wp int) {
+	H, W, OH, OW := c.InH, c.InW, c.OutH, c.OutW
+	k, s := c.KH, c.StrideH
+	clear(pad) // the frame stays zero: every channel writes the same interior
+	rows, cols := min(H, hp-c.PadT), min(W, wp-c.PadL)
+	act0 := ch0 // the first channel not activated yet
+	for ch := ch0; ch < ch1; ch++ {
+		plane := in[ch*H*W : (ch+1)*H*W]
+		if cols != W || !dwPadSIMD(pad[c.PadT*wp+c.PadL:], plane, rows, cols, wp) {
+			for y := range rows {
+				p := (y+c.PadT)*wp + c.PadL
+				copy(pad[p:p+cols], plane[y*W:y*W+cols])
+			}
+		}
+		oplane := out[ch*OH*OW : (ch+1)*OH*OW]
+		wk := w.w[ch*k*k : (ch+1)*k*k]
+		if !dwPlaneSIMD(k, s, oplane, pad, wk, w.bias[ch], OH, OW, wp, OW) {
+			dwPlaneGo(k, s, oplane, pad, wk, w.bias[ch], OH, OW, wp, OW)
+		}
+		// The activation over a few planes at a time, still in cache: one call per 7x7 plane
+		// cost more than the call's work. Each value's activation is the same whatever range
+		// it is applied in.
+		if n := (ch + 1 - act0) * OH * OW; n >= dwActBatch || ch == ch1-1 {
+			Apply(c.Act, out[act0*OH*OW:(ch+1)*OH*OW])
+			act0 = ch + 1
+		}
+	}
+}
+
+// dwActBatch is about how many outputs runDepthwisePlane computes before activating them.
+const dwActBatch = 2048
+
+// dwPlaneGo is the pure-Go twin of the whole-plane kernels: dst[y*ldd+x] = bias + sum_{i,j<k}
+// w[i*k+j]*src[(s*y+i)*ld + s*x+j], the taps added in kernel order.
+func dwPlaneGo(k, s int, dst, src, w []float32, bias float32, rows, cols, ld, ldd int) {
+	w = w[:k*k]
+	for y := range rows {
+		d := dst[y*ldd : y*ldd+cols]
+		for x := range d {
+			acc := bias
+			for i := range k {
+				r := src[(s*y+i)*ld+s*x:]
+				r = r[:k]
+				for j, v := range r {
+					acc += w[i*k+j] * v
+				}
+			}
+			d[x] = acc
 		}
 	}
 }

@@ -42,9 +42,10 @@ func BenchmarkDepthwise(b *testing.B) {
 			}
 			in := randSlice(rng, c.InC*c.InH*c.InW)
 			out := make([]float32, c.OutC*c.OutH*c.OutW)
+			scr := make([]float32, c.ScratchLen())
 			cpu := startCPU(b)
 			for b.Loop() {
-				c.Run(in, out, w, nil, nil)
+				c.Run(in, out, w, nil, scr)
 			}
 			reportGFLOPS(b, 2*float64(len(out)*k), cpu)
 		})
@@ -66,7 +67,9 @@ func TestDepthwiseRows(t *testing.T) {
 						if w+pl+pr < k {
 							continue
 						}
-						// Height 4: small planes run flat (runDepthwiseFlat); 120: row by row.
+						// Height 4 and 120: planes of one or two row groups, and of many. With a
+						// residual (testConv's withRes) they run row by row, without on whole
+						// planes (runDepthwisePlane).
 						c := convCase(3, 4+116*(w%2), w, 3, k, k, s, s, pl, pl, pr, pr, 1, 1, 3, allActs[(w+k)%len(allActs)])
 						if c.Validate() != nil || c.algo() != algoDepthwise {
 							continue
@@ -78,9 +81,10 @@ func TestDepthwiseRows(t *testing.T) {
 						}
 						in := randSlice(rng, c.InC*c.InH*c.InW)
 						want, got := make([]float32, c.OutC*c.OutH*c.OutW), make([]float32, c.OutC*c.OutH*c.OutW)
-						c.Run(in, want, pw, nil, nil)
+						scr := make([]float32, c.ScratchLen())
+						c.Run(in, want, pw, nil, scr)
 						for part := range 3 {
-							c.RunPart(part, 3, in, got, pw, nil, nil)
+							c.RunPart(part, 3, in, got, pw, nil, scr)
 						}
 						for i := range want {
 							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {

@@ -44,6 +44,14 @@
 // block of MR rows right after its last tile, while it is in cache. Apply's activations (but
 // tanh) have SIMD kernels too, a few thousand elements per call.
 //
+// Two kinds of convolution do not run on the SGEMM. Depthwise 3x3 and 5x5 convolutions of
+// stride 1 or 2 (EfficientNet's, MobileNet's) copy each channel into a plane framed by its zero
+// padding (in the scratch) and compute the whole output plane in one kernel call, four output
+// rows side by side with every tap accumulated in registers (dwconv group); the other depthwise
+// shapes, and those with a residual, go row by row. A 1x1 convolution of a 1x1 image
+// (squeeze-and-excitation) is a matrix-vector product and runs on Linear's kernels (gemv), where
+// the SGEMM would pad its single column to a whole NR-column panel.
+//
 // The assembly is generated with avo by the separate module in ../../_asm, one group of kernels
 // per .s file:
 //
@@ -78,3 +86,7 @@ package kernels
 //go:generate go run -C ../../_asm . -set eltwise -out ../runtime/kernels/eltwise_amd64.s -stubs ../runtime/kernels/eltwise_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set act -out ../runtime/kernels/act_amd64.s -stubs ../runtime/kernels/act_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set winograd -out ../runtime/kernels/winograd_amd64.s -stubs ../runtime/kernels/winograd_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set dwconv -out ../runtime/kernels/dwconv_amd64.s -stubs ../runtime/kernels/dwconv_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set arith -out ../runtime/kernels/arith_amd64.s -stubs ../runtime/kernels/arith_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set avgpool -out ../runtime/kernels/avgpool_amd64.s -stubs ../runtime/kernels/avgpool_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set lrn -out ../runtime/kernels/lrn_amd64.s -stubs ../runtime/kernels/lrn_stub_amd64.go -pkg kernels

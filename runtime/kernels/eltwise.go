@@ -22,19 +22,27 @@ func LRN(c, hw, size, lo int, alpha, beta, k float32, in, out []float32) {
 		for cc := max(0, ch-lo); cc <= min(c-1, ch-lo+size-1); cc++ {
 			src := in[cc*hw : (cc+1)*hw]
 			src = src[:len(dst)]
-			for i, v := range src {
+			for i := lrnSqSIMD(dst, src); i < len(dst); i++ {
+				v := src[i]
 				dst[i] += v * v
 			}
 		}
 		src := in[ch*hw : (ch+1)*hw]
 		src = src[:len(dst)]
+		if beta == 0.75 {
+			// AlexNet, GoogLeNet: d^0.75 = sqrt(d) * sqrt(sqrt(d)) in float32 (each square root
+			// correctly rounded), as the SIMD kernel computes it.
+			for i := lrnNorm75SIMD(dst, src, k, scale); i < len(dst); i++ {
+				d := k + scale*dst[i]
+				r := float32(math.Sqrt(float64(d)))
+				dst[i] = src[i] / (r * float32(math.Sqrt(float64(r))))
+			}
+			continue
+		}
 		for i, s := range dst {
 			d := float64(k + scale*s)
 			var p float64
 			switch beta {
-			case 0.75: // AlexNet, GoogLeNet: d^0.75 = sqrt(d) * sqrt(sqrt(d))
-				r := math.Sqrt(d)
-				p = r * math.Sqrt(r)
 			case 0.5:
 				p = math.Sqrt(d)
 			case 1:
@@ -58,8 +66,8 @@ func ChannelAffine(c, hw int, scale, shift, in, out []float32, act Act) {
 		dst := out[ch*hw : (ch+1)*hw]
 		src = src[:len(dst)]
 		s, b := scale[ch], shift[ch]
-		for i, v := range src {
-			dst[i] = v*s + b
+		for i := affineSIMD(dst, src, s, b); i < len(dst); i++ {
+			dst[i] = src[i]*s + b
 		}
 		Apply(act, dst)
 	}
@@ -70,11 +78,15 @@ func Add(out, a, b []float32, act Act) {
 	if len(a) < len(out) || len(b) < len(out) {
 		panic(fmt.Sprintf("kernels: Add: slice too short: out %d a %d b %d", len(out), len(a), len(b)))
 	}
-	a, b = a[:len(out)], b[:len(out)]
-	for i := range out {
-		out[i] = a[i] + b[i]
+	// In chunks, so that the activation finds each in cache.
+	for c := 0; c < len(out); c += addChunk {
+		o := out[c:min(c+addChunk, len(out))]
+		ca, cb := a[c:c+len(o)], b[c:c+len(o)]
+		for i := addSIMD(o, ca, cb); i < len(o); i++ {
+			o[i] = ca[i] + cb[i]
+		}
+		Apply(act, o)
 	}
-	Apply(act, out)
 }
 
 // Mul computes out = a * b elementwise over len(out) values. out may be a or b.
@@ -93,6 +105,9 @@ func Mul(out, a, b []float32) {
 func MulChannel(c, hw int, x, s, out []float32) {
 	if len(x) < c*hw || len(out) < c*hw || len(s) < c {
 		panic("kernels: MulChannel: slice too short")
+	}
+	if scaleChSIMD(c, hw, out, x, s) {
+		return
 	}
 	for ch := range c {
 		src := x[ch*hw : (ch+1)*hw]
@@ -171,3 +186,6 @@ func Pad(c, h, w, t, l, b, r int, value float32, in, out []float32) {
 		}
 	}
 }
+
+// addChunk is how many values Add sums before applying the activation to them.
+const addChunk = 4096

@@ -69,7 +69,11 @@ func (c *Conv) packIm2col(nr int, dst, in []float32, pc, kcb, col0, jc, ncb int)
 							seg[u] = row[x0+u]
 						}
 					default:
-						for u := range seg {
+						u := 0
+						if sw == 2 { // the stems' stride-2 convolutions
+							u = evenSIMD(seg, row[x0:])
+						}
+						for ; u < len(seg); u++ {
 							seg[u] = row[x0+u*sw]
 						}
 					}

@@ -211,7 +211,13 @@ func TestConvPackedAcrossISA(t *testing.T) {
 func TestScratchLenISAIndependent(t *testing.T) {
 	for _, c := range convCases()[:40] {
 		s := c.ScratchLen()
-		if c.algo() == algoDepthwise || c.algo().wino() != nil {
+		switch c.algo() {
+		case algoDepthwise:
+			if hp, wp, ok := c.dwPlane(); ok && s < hp*wp+dwPlaneSlack {
+				t.Errorf("%+v: ScratchLen %d < the padded plane %dx%d", c, s, hp, wp)
+			}
+			continue
+		case algoGemv, algoWino4, algoWino2:
 			continue // no B packing; Winograd's scratch depends on no level's blocking but MR (see winoScratchLen)
 		}
 		k, n := c.InC/c.Groups*c.KH*c.KW, c.OutH*c.OutW
@@ -255,7 +261,7 @@ func TestAsmEncodings(t *testing.T) {
 	for _, file := range files {
 		checkAsmFile(t, file, funcs)
 	}
-	for _, f := range []string{"sgemm_amd64.s", "pool_amd64.s", "gemv_amd64.s", "dw_amd64.s", "eltwise_amd64.s", "act_amd64.s", "winograd_amd64.s"} {
+	for _, f := range []string{"sgemm_amd64.s", "pool_amd64.s", "gemv_amd64.s", "dw_amd64.s", "eltwise_amd64.s", "act_amd64.s", "dwconv_amd64.s", "arith_amd64.s", "avgpool_amd64.s", "lrn_amd64.s", "winograd_amd64.s"} {
 		if !slices.Contains(files, f) {
 			t.Errorf("%s missing", f)
 		}

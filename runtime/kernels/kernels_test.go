@@ -134,6 +134,20 @@ func convCases() []Conv {
 		convCase(300, 5, 5, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),        // 1x1 with K > KC
 		convCase(19, 30, 29, 23, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),      // -> winograd4x4, ragged
 		convCase(9, 14, 13, 17, 3, 3, 1, 1, 1, 1, 0, 1, 1, 1, 1, ActSiLU),       // -> winograd2x2, ragged
+		convCase(3, 37, 75, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ActSiLU),        // stride-2 stems: the SIMD gather of im2col
+		convCase(3, 40, 81, 4, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, ActReLU),
+		convCase(2, 9, 70, 3, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActNone),
+		// Squeeze-and-excitation: 1x1 on a 1x1 image -> gemv, across the vector lengths.
+		convCase(96, 1, 1, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSiLU),
+		convCase(4, 1, 1, 96, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid),
+		convCase(1152, 1, 1, 48, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSiLU),
+		convCase(48, 1, 1, 1152, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid),
+		convCase(37, 1, 1, 53, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActReLU),
+		convCase(33, 1, 1, 17, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),
+		convCase(1, 1, 1, 31, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActHardSwish),
+		convCase(15, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActTanh),
+		convCase(64, 1, 1, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU6),
+		convCase(17, 1, 1, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSiLU),
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for len(cs) < 400 {
@@ -184,7 +198,7 @@ func TestConv(t *testing.T) {
 				testConv(t, rng, c, withRes, i%5 != 0)
 			}
 		}
-		for a := range convAlgo(5) {
+		for a := range convAlgo(6) {
 			if algos[a] < 10 && a.wino() == nil || algos[a] < 1 {
 				t.Errorf("only %d cases use %v", algos[a], a)
 			}
@@ -270,6 +284,9 @@ func TestConvRunPart(t *testing.T) {
 			}
 			nOut := c.OutC * c.OutH * c.OutW
 			in, res := randSlice(rng, c.InC*c.InH*c.InW), randSlice(rng, nOut)
+			if c.algo() == algoDepthwise && i%2 == 0 {
+				res = nil // depthwise without a residual runs on whole planes
+			}
 			want := make([]float32, nOut)
 			c.Run(in, want, w, res, make([]float32, c.ScratchLen()))
 			for _, parts := range []int{2, 3, 7, 64} {
@@ -474,6 +491,8 @@ func TestNoAllocs(t *testing.T) {
 			convCase(16, 12, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16, ActSiLU), // depthwise
 			convCase(32, 28, 28, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),  // winograd4x4
 			convCase(16, 14, 14, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActSiLU),  // winograd2x2
+			convCase(16, 21, 21, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 16, ActSiLU), // depthwise
+			convCase(96, 1, 1, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid), // gemv
 		} {
 			w, err := c.Pack(randSlice(rng, c.OutC*c.InC/c.Groups*c.KH*c.KW), randSlice(rng, c.OutC))
 			if err != nil {
@@ -485,6 +504,9 @@ func TestNoAllocs(t *testing.T) {
 			scr := make([]float32, c.ScratchLen())
 			if a := testing.AllocsPerRun(20, func() { c.Run(in, out, w, res, scr) }); a != 0 {
 				t.Errorf("Conv.Run (%v) allocates %v times", c.algo(), a)
+			}
+			if a := testing.AllocsPerRun(20, func() { c.Run(in, out, w, nil, scr) }); a != 0 {
+				t.Errorf("Conv.Run (%v) without residual allocates %v times", c.algo(), a)
 			}
 			if a := testing.AllocsPerRun(20, func() { c.RunPart(1, 3, in, out, w, res, scr) }); a != 0 {
 				t.Errorf("Conv.RunPart (%v) allocates %v times", c.algo(), a)
@@ -504,6 +526,9 @@ func TestNoAllocs(t *testing.T) {
 			Apply(ActSiLU, y)
 			Softmax(y)
 			LRN(4, 16, 3, 1, 1e-4, 0.75, 1, x, y)
+			Add(y, x, y, ActSiLU)
+			ChannelAffine(4, 16, x, y, x, y, ActReLU)
+			MulChannel(4, 16, x, y, y)
 		}); a != 0 {
 			t.Errorf("pooling and elementwise kernels allocate %v times", a)
 		}

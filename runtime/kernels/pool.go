@@ -199,8 +199,89 @@ func (p *Pool) maxDirect(in, out []float32) {
 // Avg computes average pooling with PyTorch's divisor: with CountIncludePad, the window clipped
 // to [-PadT, InH+PadB) x [-PadL, InW+PadR); without, the window clipped to the input. out must
 // not overlap in.
+//
+// Avg is separable, as Max is: for each output row, the rows of its windows are summed
+// element-wise into a row buffer framed by zeros (Add's kernel), then each output adds its KW
+// neighbours in that buffer, left to right, and divides by its element count (a SIMD kernel for
+// the common widths and strides).
 func (p *Pool) Avg(in, out []float32) {
 	in, out = p.check(in, out)
+	var buf, cols [poolBufLen]float32
+	wb := max((p.OutW-1)*p.StrideW+p.KW, p.PadL+p.InW)
+	if wb > len(buf) || p.OutW > len(cols) {
+		p.avgDirect(in, out)
+		return
+	}
+	p.avgSeparable(in, out, buf[:wb], cols[:p.OutW])
+}
+
+// avgSeparable is Avg through a row buffer of the padded width; cols holds OutW floats.
+func (p *Pool) avgSeparable(in, out, buf, cols []float32) {
+	H, W, OH, OW := p.InH, p.InW, p.OutH, p.OutW
+	clear(buf)
+	v := buf[p.PadL : p.PadL+W]
+	for xo := range cols {
+		x0 := xo*p.StrideW - p.PadL
+		x1 := min(x0+p.KW, W+p.PadR)
+		n := min(x1, W) - max(x0, 0)
+		if p.CountIncludePad {
+			n = x1 - x0
+		}
+		cols[xo] = float32(n)
+	}
+	for c := range p.C {
+		src := in[c*H*W : (c+1)*H*W]
+		dst := out[c*OH*OW : (c+1)*OH*OW]
+		for yo := range OH {
+			y0 := yo*p.StrideH - p.PadT
+			y1 := min(y0+p.KH, H+p.PadB)
+			rows := y1 - y0
+			y0, y1 = max(y0, 0), min(y1, H)
+			drow := dst[yo*OW : (yo+1)*OW]
+			if y0 >= y1 {
+				clear(drow) // a window entirely in padding (Validate rules it out)
+				continue
+			}
+			if !p.CountIncludePad {
+				rows = y1 - y0
+			}
+			row := func(y int) []float32 { return src[y*W : (y+1)*W] }
+			if y1-y0 == 1 {
+				copy(v, row(y0))
+			} else {
+				addRows(v, row(y0), row(y0+1))
+				for y := y0 + 2; y < y1; y++ {
+					addRows(v, v, row(y))
+				}
+			}
+			avgH(drow, buf, cols, p.KW, p.StrideW, float32(rows))
+		}
+	}
+}
+
+// addRows sets dst[i] = a[i] + b[i].
+func addRows(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := addSIMD(dst, a, b); i < len(dst); i++ {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// avgH sets dst[x] = (src[x*stride] + ... + src[x*stride+k-1]) / (rows*cols[x]).
+func avgH(dst, src, cols []float32, k, stride int, rows float32) {
+	cols = cols[:len(dst)]
+	for x := avgHSIMD(k, stride, dst, src, cols, rows); x < len(dst); x++ {
+		s := src[x*stride : x*stride+k]
+		sum := s[0]
+		for _, v := range s[1:] {
+			sum += v
+		}
+		dst[x] = sum / (rows * cols[x])
+	}
+}
+
+// avgDirect is Avg window by window, for rows too wide for the buffers.
+func (p *Pool) avgDirect(in, out []float32) {
 	H, W, OH, OW := p.InH, p.InW, p.OutH, p.OutW
 	for c := range p.C {
 		src := in[c*H*W : (c+1)*H*W]
