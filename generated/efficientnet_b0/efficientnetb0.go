@@ -388,7 +388,7 @@ var features_1_0_block_1_fc1Conv = kernels.Conv{InC: 32, InH: 1, InW: 1, OutC: 8
 // features.1.0.block.1.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.1.0.block.1.gap#3 [32 1 1] -> [8 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_1_0_block_1_fc1(a *rt.Arena) {
 	a.Conv(&features_1_0_block_1_fc1Conv, a.Buf[0:32], a.Buf[32:40], n.w.features_1_0_block_1_fc1, nil)
 }
@@ -398,7 +398,7 @@ var features_1_0_block_1_fc2Conv = kernels.Conv{InC: 8, InH: 1, InW: 1, OutC: 32
 // features.1.0.block.1.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.1.0.block.1.fc1 [8 1 1] -> [32 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_1_0_block_1_fc2(a *rt.Arena) {
 	a.Conv(&features_1_0_block_1_fc2Conv, a.Buf[32:40], a.Buf[0:32], n.w.features_1_0_block_1_fc2, nil)
 }
@@ -452,7 +452,7 @@ var features_2_0_block_2_fc1Conv = kernels.Conv{InC: 96, InH: 1, InW: 1, OutC: 4
 // features.2.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.2.0.block.2.gap#9 [96 1 1] -> [4 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_2_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_2_0_block_2_fc1Conv, a.Buf[0:96], a.Buf[96:100], n.w.features_2_0_block_2_fc1, nil)
 }
@@ -462,7 +462,7 @@ var features_2_0_block_2_fc2Conv = kernels.Conv{InC: 4, InH: 1, InW: 1, OutC: 96
 // features.2.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.2.0.block.2.fc1 [4 1 1] -> [96 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_2_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_2_0_block_2_fc2Conv, a.Buf[96:100], a.Buf[0:96], n.w.features_2_0_block_2_fc2, nil)
 }
@@ -516,7 +516,7 @@ var features_2_1_block_2_fc1Conv = kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 
 // features.2.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.2.1.block.2.gap#15 [144 1 1] -> [6 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_2_1_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_2_1_block_2_fc1Conv, a.Buf[0:144], a.Buf[144:150], n.w.features_2_1_block_2_fc1, nil)
 }
@@ -526,7 +526,7 @@ var features_2_1_block_2_fc2Conv = kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 14
 // features.2.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.2.1.block.2.fc1 [6 1 1] -> [144 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_2_1_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_2_1_block_2_fc2Conv, a.Buf[144:150], a.Buf[0:144], n.w.features_2_1_block_2_fc2, nil)
 }
@@ -581,7 +581,7 @@ var features_3_0_block_2_fc1Conv = kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 
 // features.3.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.3.0.block.2.gap#22 [144 1 1] -> [6 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_3_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_3_0_block_2_fc1Conv, a.Buf[0:144], a.Buf[144:150], n.w.features_3_0_block_2_fc1, nil)
 }
@@ -591,7 +591,7 @@ var features_3_0_block_2_fc2Conv = kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 14
 // features.3.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.3.0.block.2.fc1 [6 1 1] -> [144 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_3_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_3_0_block_2_fc2Conv, a.Buf[144:150], a.Buf[0:144], n.w.features_3_0_block_2_fc2, nil)
 }
@@ -645,7 +645,7 @@ var features_3_1_block_2_fc1Conv = kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 
 // features.3.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.3.1.block.2.gap#28 [240 1 1] -> [10 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_3_1_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_3_1_block_2_fc1Conv, a.Buf[0:240], a.Buf[240:250], n.w.features_3_1_block_2_fc1, nil)
 }
@@ -655,7 +655,7 @@ var features_3_1_block_2_fc2Conv = kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 2
 // features.3.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.3.1.block.2.fc1 [10 1 1] -> [240 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_3_1_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_3_1_block_2_fc2Conv, a.Buf[240:250], a.Buf[0:240], n.w.features_3_1_block_2_fc2, nil)
 }
@@ -710,7 +710,7 @@ var features_4_0_block_2_fc1Conv = kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 
 // features.4.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.0.block.2.gap#35 [240 1 1] -> [10 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_4_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_4_0_block_2_fc1Conv, a.Buf[0:240], a.Buf[240:250], n.w.features_4_0_block_2_fc1, nil)
 }
@@ -720,7 +720,7 @@ var features_4_0_block_2_fc2Conv = kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 2
 // features.4.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.0.block.2.fc1 [10 1 1] -> [240 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_4_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_4_0_block_2_fc2Conv, a.Buf[240:250], a.Buf[0:240], n.w.features_4_0_block_2_fc2, nil)
 }
@@ -774,7 +774,7 @@ var features_4_1_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 
 // features.4.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.1.block.2.gap#41 [480 1 1] -> [20 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_4_1_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_4_1_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_4_1_block_2_fc1, nil)
 }
@@ -784,7 +784,7 @@ var features_4_1_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 4
 // features.4.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.1.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_4_1_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_4_1_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_4_1_block_2_fc2, nil)
 }
@@ -839,7 +839,7 @@ var features_4_2_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 
 // features.4.2.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.2.block.2.gap#48 [480 1 1] -> [20 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_4_2_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_4_2_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_4_2_block_2_fc1, nil)
 }
@@ -849,7 +849,7 @@ var features_4_2_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 4
 // features.4.2.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.4.2.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_4_2_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_4_2_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_4_2_block_2_fc2, nil)
 }
@@ -904,7 +904,7 @@ var features_5_0_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 
 // features.5.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.0.block.2.gap#55 [480 1 1] -> [20 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_5_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_5_0_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_5_0_block_2_fc1, nil)
 }
@@ -914,7 +914,7 @@ var features_5_0_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 4
 // features.5.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.0.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_5_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_5_0_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_5_0_block_2_fc2, nil)
 }
@@ -968,7 +968,7 @@ var features_5_1_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 
 // features.5.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.1.block.2.gap#61 [672 1 1] -> [28 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_5_1_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_5_1_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_5_1_block_2_fc1, nil)
 }
@@ -978,7 +978,7 @@ var features_5_1_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 6
 // features.5.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.1.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_5_1_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_5_1_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_5_1_block_2_fc2, nil)
 }
@@ -1033,7 +1033,7 @@ var features_5_2_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 
 // features.5.2.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.2.block.2.gap#68 [672 1 1] -> [28 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_5_2_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_5_2_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_5_2_block_2_fc1, nil)
 }
@@ -1043,7 +1043,7 @@ var features_5_2_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 6
 // features.5.2.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.5.2.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_5_2_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_5_2_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_5_2_block_2_fc2, nil)
 }
@@ -1098,7 +1098,7 @@ var features_6_0_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 
 // features.6.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.0.block.2.gap#75 [672 1 1] -> [28 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_6_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_6_0_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_6_0_block_2_fc1, nil)
 }
@@ -1108,7 +1108,7 @@ var features_6_0_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 6
 // features.6.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.0.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_6_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_6_0_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_6_0_block_2_fc2, nil)
 }
@@ -1162,7 +1162,7 @@ var features_6_1_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.6.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.1.block.2.gap#81 [1152 1 1] -> [48 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_6_1_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_6_1_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_1_block_2_fc1, nil)
 }
@@ -1172,7 +1172,7 @@ var features_6_1_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.6.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.1.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_6_1_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_6_1_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_1_block_2_fc2, nil)
 }
@@ -1227,7 +1227,7 @@ var features_6_2_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.6.2.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.2.block.2.gap#88 [1152 1 1] -> [48 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_6_2_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_6_2_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_2_block_2_fc1, nil)
 }
@@ -1237,7 +1237,7 @@ var features_6_2_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.6.2.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.2.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_6_2_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_6_2_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_2_block_2_fc2, nil)
 }
@@ -1292,7 +1292,7 @@ var features_6_3_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.6.3.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.3.block.2.gap#95 [1152 1 1] -> [48 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_6_3_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_6_3_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_3_block_2_fc1, nil)
 }
@@ -1302,7 +1302,7 @@ var features_6_3_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.6.3.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.6.3.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_6_3_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_6_3_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_3_block_2_fc2, nil)
 }
@@ -1357,7 +1357,7 @@ var features_7_0_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC:
 // features.7.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.7.0.block.2.gap#102 [1152 1 1] -> [48 1 1]
 // then silu
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_7_0_block_2_fc1(a *rt.Arena) {
 	a.Conv(&features_7_0_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_7_0_block_2_fc1, nil)
 }
@@ -1367,7 +1367,7 @@ var features_7_0_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1
 // features.7.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // features.7.0.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
-// lowered as gemm1x1
+// lowered as gemv
 func (n *Net) features_7_0_block_2_fc2(a *rt.Arena) {
 	a.Conv(&features_7_0_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_7_0_block_2_fc2, nil)
 }
