@@ -40,13 +40,12 @@ type ImageRunner interface {
 type Runner struct {
 	pool    sync.Pool
 	threads int
-	prof    *Profile
 }
 
 // NewRunner makes a runner for a network whose arena and per-part scratch need the given float32
 // counts. prof, if not nil, receives per-layer times.
 func NewRunner(arenaLen, scratchLen, threads int, prof *Profile) *Runner {
-	r := &Runner{threads: max(threads, 1), prof: prof}
+	r := &Runner{threads: max(threads, 1)}
 	r.pool.New = func() any {
 		return &Arena{Buf: make([]float32, arenaLen), Scratch: make([]float32, r.threads*scratchLen), scratchLen: scratchLen, prof: prof}
 	}
