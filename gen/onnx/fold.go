@@ -13,13 +13,17 @@ import (
 // Reshape and integer Casts, so that a Reshape can tell "keep the batch" from a literal.
 
 // maxFold caps the element count of a computed constant (folding is for shapes and small
-// tensors; weights are initializers).
-const maxFold = 1 << 25
+// tensors; weights are initializers), and foldBudget the elements all folds of one model may
+// compute, so that a hostile chain of Expand/Tile-like folds cannot keep the importer busy.
+const (
+	maxFold    = 1 << 22
+	foldBudget = 1 << 24
+)
 
 // alloc makes a tensor of dtype with dims, refusing oversized results.
 func (c *call) alloc(dtype int32, dims []int) *tensor {
 	n, err := numElems(toInt64(dims))
-	if err != nil || n > maxFold {
+	if err != nil || n > maxFold || !c.charge(n) {
 		c.fail("folded constant of dims %v is too large", dims)
 		return nil
 	}
@@ -30,6 +34,12 @@ func (c *call) alloc(dtype int32, dims []int) *tensor {
 		t.i = make([]int64, n)
 	}
 	return t
+}
+
+// charge counts n folded elements against the model's budget, false once it is spent.
+func (c *call) charge(n int) bool {
+	c.l.folded += n
+	return c.l.folded <= foldBudget
 }
 
 // view is t with other dims and the same data.
@@ -477,6 +487,10 @@ func foldCast(c *call) {
 	}
 	t := c.konst(0)
 	if t == nil {
+		return
+	}
+	if !c.charge(t.size()) {
+		c.fail("folded constant of dims %v is too large", t.dims)
 		return
 	}
 	out := &tensor{dtype: to, dims: t.dims}

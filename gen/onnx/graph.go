@@ -64,6 +64,7 @@ type lowerer struct {
 	inName   string
 	batch    int // the input's static batch size, 0 when dynamic
 	problems []Problem
+	folded   int // elements computed by constant folding so far (see foldBudget)
 
 	nodes []*ir.Node
 	pdata map[*ir.Node][]*tensor // weight data per node, in Params order

@@ -713,6 +713,15 @@ func TestErrors(t *testing.T) {
 			b := newBuilder(13, "x", -1, 1, 1, 1)
 			return b.output(b.node("Pad", []string{"x", b.initInts("p", 0, 0, 1<<24, 1<<24, 0, 0, 1<<24, 1<<24)}))
 		}, "too large"},
+		{"folding budget spent", func() *builder {
+			// Each fold is under maxFold; together they exceed foldBudget.
+			b := newBuilder(13, "x", -1, 1, 1, 1)
+			c := b.node("ConstantOfShape", []string{b.initInts("s", 1024, 4096)}, aTensor("value", floatTensor("", []int64{1}, []float32{1})))
+			for range 4 {
+				c = b.node("Add", []string{c, c})
+			}
+			return b.output(b.node("Reshape", []string{"x", b.node("Shape", []string{c})}))
+		}, "too large"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
