@@ -137,7 +137,7 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 	}
 	cw.isa = im.isa
 	cw.groupLen = packedALen(im, og, k)
-	cw.w = make([]float32, c.Groups*cw.groupLen)
+	cw.w = allocPacked(c.Groups * cw.groupLen)
 	for g := range c.Groups {
 		packA(im, cw.w[g*cw.groupLen:(g+1)*cw.groupLen], w[g*og*k:(g+1)*og*k], k, og, k)
 	}

@@ -35,7 +35,7 @@ func (l *Linear) Pack(w, bias []float32) (*LinearWeights, error) {
 	if bias != nil && len(bias) != l.Out {
 		return nil, fmt.Errorf("kernels: linear %v: bias has %d values, want %d", *l, len(bias), l.Out)
 	}
-	lw := &LinearWeights{lin: *l, w: make([]float32, l.Out*l.In), bias: make([]float32, l.Out)}
+	lw := &LinearWeights{lin: *l, w: allocPacked(l.Out * l.In), bias: make([]float32, l.Out)}
 	copy(lw.w, w)
 	copy(lw.bias, bias)
 	return lw, nil

@@ -92,34 +92,38 @@ func (c *Conv) winoScratchLen(v *winoVariant) int {
 }
 
 // packWinograd transforms each kernel g ([OutC][InC][3][3]) to U = G g G^T and packs the
-// OutC x InC matrix of each position xi with packA (xi after xi, groupLen apart).
+// OutC x InC matrix of each position xi as packA would (xi after xi, groupLen apart), writing
+// each value straight to its packed place rather than through a transformed copy of the weights.
 func (cw *ConvWeights) packWinograd(im *gemmImpl, w []float32) {
 	c, v := &cw.conv, cw.algo.wino()
 	a := v.alpha
 	a2 := a * a
-	u := make([]float32, a2*c.OutC*c.InC) // [xi][o][i]
-	for o := range c.OutC {
+	cw.isa = im.isa
+	cw.groupLen = packedALen(im, c.OutC, c.InC)
+	cw.w = allocPacked(a2 * cw.groupLen)
+	mr, mpad := im.mr, roundUp(c.OutC, im.mr)
+	for o0 := 0; o0 < c.OutC; o0 += mr {
 		for i := range c.InC {
-			g := w[(o*c.InC+i)*9 : (o*c.InC+i)*9+9]
-			var gg [8][3]float64 // G g
-			for r := range a {
-				for j := range 3 {
-					gg[r][j] = v.g[r][0]*float64(g[j]) + v.g[r][1]*float64(g[3+j]) + v.g[r][2]*float64(g[6+j])
+			// packA's place of (o0, i): its KC block, then its MR-row panel, then its column.
+			pc := i / im.kc * im.kc
+			kcb := min(im.kc, c.InC-pc)
+			at := pc*mpad + o0*kcb + (i-pc)*mr
+			for o := o0; o < min(o0+mr, c.OutC); o++ {
+				g := w[(o*c.InC+i)*9 : (o*c.InC+i)*9+9]
+				var gg [8][3]float64 // G g
+				for r := range a {
+					for j := range 3 {
+						gg[r][j] = v.g[r][0]*float64(g[j]) + v.g[r][1]*float64(g[3+j]) + v.g[r][2]*float64(g[6+j])
+					}
 				}
-			}
-			for r := range a {
-				for s := range a {
-					x := gg[r][0]*v.g[s][0] + gg[r][1]*v.g[s][1] + gg[r][2]*v.g[s][2]
-					u[((r*a+s)*c.OutC+o)*c.InC+i] = float32(x)
+				for r := range a {
+					for s := range a {
+						x := gg[r][0]*v.g[s][0] + gg[r][1]*v.g[s][1] + gg[r][2]*v.g[s][2]
+						cw.w[(r*a+s)*cw.groupLen+at+o-o0] = float32(x)
+					}
 				}
 			}
 		}
-	}
-	cw.isa = im.isa
-	cw.groupLen = packedALen(im, c.OutC, c.InC)
-	cw.w = make([]float32, a2*cw.groupLen)
-	for xi := range a2 {
-		packA(im, cw.w[xi*cw.groupLen:(xi+1)*cw.groupLen], u[xi*c.OutC*c.InC:], c.InC, c.OutC, c.InC)
 	}
 }
 
