@@ -225,17 +225,39 @@ func (a *Arena) split(t task, parts int) {
 	t.runPart(0, parts)
 	// The other parts usually finish within microseconds of this one: poll for them before
 	// sleeping, since a sleeping goroutine takes tens of microseconds to wake, which layers of a
-	// fraction of a millisecond would pay at every split.
-	for i := 0; i < spinPolls && a.pending.Load() > 0; i++ {
-		if i%16 == 15 {
-			goruntime.Gosched()
-		}
-	}
+	// fraction of a millisecond would pay at every split. Waking also puts this goroutine in the
+	// run queue of the worker's P, so that the two swap cores and the next layer's part finds its
+	// input in the other core's cache.
+	spin(func() bool { return a.pending.Load() == 0 })
 	a.wg.Wait()
 }
 
-// spinPolls bounds the polling of split and of idle workers (some tens of microseconds).
-const spinPolls = 4096
+// spinBudget bounds the polling of split and of idle workers: long enough that a worker does
+// not fall asleep between the layers of one image (a wake-up costs 50-200 us in a VM), short
+// enough that an idle Net gives its cores back at once.
+const spinBudget = 2 * time.Millisecond
+
+// spin polls done until it holds or spinBudget has passed, yielding now and then so that other
+// goroutines of the host program (and, with fewer Ps than threads, the parts being waited for)
+// still run. It reports whether done held.
+func spin(done func() bool) bool {
+	var start time.Time
+	for i := 0; ; i++ {
+		if done() {
+			return true
+		}
+		if i%16 == 15 {
+			goruntime.Gosched()
+		}
+		if i%256 == 0 {
+			if i == 0 {
+				start = time.Now()
+			} else if time.Since(start) > spinBudget {
+				return false
+			}
+		}
+	}
+}
 
 // job is one part of a task, handed to a worker by value.
 type job struct {
@@ -256,15 +278,16 @@ var (
 // nextJob waits for a job, polling for a while first: the next layer's split usually comes
 // within microseconds, sooner than a parked goroutine wakes.
 func nextJob() job {
-	for i := 0; i < spinPolls; i++ {
+	var j job
+	if spin(func() bool {
 		select {
-		case j := <-jobs:
-			return j
+		case j = <-jobs:
+			return true
 		default:
+			return false
 		}
-		if i%16 == 15 {
-			goruntime.Gosched()
-		}
+	}) {
+		return j
 	}
 	return <-jobs
 }
