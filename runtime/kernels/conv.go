@@ -255,14 +255,19 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 
 // splitRows reports whether parts of a GEMM convolution split its output channels (rows) rather
 // than its output positions (columns): when the columns are too few to share out evenly (the
-// 7x7 and 14x14 layers of ImageNet networks) and the rows share out better. Each row part packs
-// the whole B, which costs little next to a layer with that many rows.
+// 7x7 and 14x14 layers of ImageNet networks) and the rows share out better, or when there is at
+// most a column panel per part (7x7), where every column part would stream all the weights for
+// a panel's work. Each row part packs the whole B, which costs little next to a layer with that
+// many rows.
 func (c *Conv) splitRows(im *gemmImpl, parts int) bool {
 	balance := func(panels int) float64 { // the share of the parts' time spent working
 		return float64(panels) / float64(parts*((panels+parts-1)/parts))
 	}
 	np := (c.OutH*c.OutW + im.nr - 1) / im.nr
 	mp := (c.OutC/c.Groups + im.mr - 1) / im.mr
+	if np <= parts && mp >= 2*parts {
+		return true
+	}
 	return balance(mp) > balance(np) && np < 4*parts
 }
 
