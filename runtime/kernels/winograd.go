@@ -127,8 +127,8 @@ func (cw *ConvWeights) packWinograd(im *gemmImpl, w []float32) {
 	}
 }
 
-// runWinograd is RunPart for the Winograd algorithms. With at least as many NR-tile panels as
-// parts, a part takes a contiguous run of panels and works through it in blocks (the parts'
+// runWinograd is RunPart for the Winograd algorithms. With more NR-tile panels than parts, a
+// part takes a contiguous run of panels and works through it in blocks (the parts'
 // shares then differ by at most a panel, where splitting whole blocks left one part with twice
 // the work of the other in layers of two or three blocks). Otherwise the work is a grid of tile
 // blocks x output-channel ranges, and a part takes a run of it in block-major order, so it
@@ -172,7 +172,9 @@ func (c *Conv) runWinograd(part, parts int, in, out []float32, w *ConvWeights, r
 			c.winoOutput(x, v, mbuf, out, w.bias[r:r+rows], residual, r, rows, t0, nt, tb)
 		}
 	}
-	if np := (tiles + winoNRMax - 1) / winoNRMax; np >= parts {
+	// With a panel per part or fewer (the 14x14 layers), each part would stream all of U for a
+	// panel's work: the parts share out output channels instead.
+	if np := (tiles + winoNRMax - 1) / winoNRMax; np > parts || np == parts && rowPanels < 2*parts {
 		t0, t1 := part*np/parts*winoNRMax, min(tiles, (part+1)*np/parts*winoNRMax)
 		for t := t0; t < t1; t += tb {
 			block(t, min(tb, t1-t), 0, c.OutC)
