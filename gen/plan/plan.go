@@ -5,6 +5,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/cnngen/cnngen/gen/ir"
@@ -25,14 +26,20 @@ type Tensor struct {
 	Size      int // elements actually used (Len is Size rounded up to Align)
 	Def, Last int // node positions of the first write and the last read (inclusive)
 	Nodes     []*ir.Node
+
+	// A tensor read only by a concatenation is written straight into its slice of the concat's
+	// buffer: parent is that buffer and rel the slice's offset in it. Only parents are placed.
+	parent *Tensor
+	rel    int
 }
 
 // Plan maps every node's output to its region of the arena.
 type Plan struct {
-	Arena   int // float32 elements per image
-	MaxLive int // largest sum of simultaneously live tensor sizes: no layout can use less
-	Total   int // sum of all tensor sizes: what a layout without reuse would need
-	Tensors []*Tensor
+	Arena   int       // float32 elements per image
+	MaxLive int       // largest sum of simultaneously live tensor sizes: no layout can use less
+	Total   int       // sum of all tensor sizes: what a layout without reuse would need
+	Tensors []*Tensor // the placed buffers
+	slices  []*Tensor // tensors inside a concat's buffer
 	of      map[*ir.Node]*Tensor
 }
 
@@ -46,6 +53,10 @@ func (p *Plan) Of(n *ir.Node) Region {
 func (p *Plan) InPlace(n *ir.Node) bool {
 	return len(n.Inputs) > 0 && p.of[n] == p.of[n.Inputs[0]]
 }
+
+// InConcat reports whether n's output already lies in the buffer of the concatenation that
+// reads it, so that the concatenation need not copy it.
+func (p *Plan) InConcat(n *ir.Node) bool { return p.of[n].parent != nil }
 
 // Shares reports whether two nodes' outputs are the same buffer.
 func (p *Plan) Shares(a, b *ir.Node) bool { return p.of[a] == p.of[b] }
@@ -100,12 +111,66 @@ func Make(g *ir.Graph) (*Plan, error) {
 			}
 		}
 	}
+	p.concatInPlace(g, pos)
 	p.place()
+	for _, t := range p.slices {
+		t.Off = t.parent.Off + t.rel
+	}
 	p.MaxLive = maxLive(p.Tensors, len(g.Nodes)+1)
 	if err := p.Validate(g); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// concatInPlace makes each input of a concatenation that nothing else reads a slice of the
+// concatenation's buffer (channels are the outermost per-image dimension, so each input is one
+// contiguous run), so that its producer writes there and the concatenation copies nothing.
+// The buffer is then live from the first of those producers on.
+func (p *Plan) concatInPlace(g *ir.Graph, pos map[*ir.Node]int) {
+	readers := g.Consumers()
+	for _, n := range g.Nodes {
+		if n.Op != ir.OpConcat {
+			continue
+		}
+		parent := p.of[n]
+		seen := map[*ir.Node]int{}
+		for _, x := range n.Inputs {
+			seen[x]++
+		}
+		rel := 0
+		for _, x := range n.Inputs {
+			t := p.of[x]
+			if seen[x] == 1 && rel%Align == 0 && p.onlyFeeds(t, n, x, readers, g) {
+				t.parent, t.rel = parent, rel
+				parent.Def = min(parent.Def, t.Def)
+				p.slices = append(p.slices, t)
+				p.Tensors = slices.DeleteFunc(p.Tensors, func(q *Tensor) bool { return q == t })
+				p.Total -= t.Size
+			}
+			rel += x.Shape.Size()
+		}
+	}
+}
+
+// onlyFeeds reports whether tensor t may become a slice of concat's buffer: x, its last node,
+// is read by concat and nothing else reads any of its nodes outside t, it is not the graph's
+// input or a concat's buffer itself, and it is not already a slice.
+func (p *Plan) onlyFeeds(t *Tensor, concat, x *ir.Node, readers map[*ir.Node][]*ir.Node, g *ir.Graph) bool {
+	if t.parent != nil || t.Size != x.Shape.Size() || t.Nodes[len(t.Nodes)-1] != x {
+		return false
+	}
+	for _, n := range t.Nodes {
+		if n == g.Input() || n == g.Output || n.Op == ir.OpConcat {
+			return false
+		}
+		for _, r := range readers[n] {
+			if r != concat && p.of[r] != t {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // readsTwice is true for ops whose inputs alias each other (x + x): writing over one would
@@ -178,6 +243,17 @@ func (p *Plan) Validate(g *ir.Graph) error {
 		}
 		if t.Off < 0 || t.Off%Align != 0 || t.Off+n.Shape.Size() > p.Arena || n.Shape.Size() > t.Len {
 			return fmt.Errorf("plan: %s: region [%d,%d) does not hold %d elements inside an arena of %d", n.Name, t.Off, t.End(), n.Shape.Size(), p.Arena)
+		}
+	}
+	for i, a := range p.slices {
+		if a.Off < a.parent.Off || a.Off+a.Size > a.parent.Off+a.parent.Size || a.Def < a.parent.Def || a.Last > a.parent.Last {
+			return fmt.Errorf("plan: %s [%d,%d) steps %d-%d is not inside its concat's buffer [%d,%d) steps %d-%d",
+				a.Nodes[0].Name, a.Off, a.Off+a.Size, a.Def, a.Last, a.parent.Off, a.parent.Off+a.parent.Size, a.parent.Def, a.parent.Last)
+		}
+		for _, b := range p.slices[i+1:] {
+			if a.parent == b.parent && a.Off < b.Off+b.Size && b.Off < a.Off+a.Size {
+				return fmt.Errorf("plan: %s and %s overlap in their concat's buffer", a.Nodes[0].Name, b.Nodes[0].Name)
+			}
 		}
 	}
 	for i, a := range p.Tensors {

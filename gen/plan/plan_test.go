@@ -1,9 +1,12 @@
 package plan
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cnngen/cnngen/archspecs"
+	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/cnngen/cnngen/gen/frontend"
 	"github.com/cnngen/cnngen/gen/passes"
 )
@@ -35,3 +38,75 @@ func TestBuiltinPlans(t *testing.T) {
 }
 
 func mb(n int) float64 { return float64(4*n) / 1e6 }
+
+// Every inception branch of GoogLeNet writes straight into its slice of the concatenation; a
+// tensor that something else reads too (DenseNet-style, the concat's input also feeds a conv)
+// stays a buffer of its own and is copied.
+func TestConcatInPlace(t *testing.T) {
+	p, ig := planOf(t, "googlenet")
+	concats := 0
+	for _, n := range ig.Nodes {
+		if n.Op != ir.OpConcat {
+			continue
+		}
+		concats++
+		off := p.Of(n).Off
+		for _, x := range n.Inputs {
+			if !p.InConcat(x) || p.Of(x).Off != off {
+				t.Errorf("%s: input %s at %d, in concat %v, want in place at %d", n.Name, x.Name, p.Of(x).Off, p.InConcat(x), off)
+			}
+			off += x.Shape.Size()
+		}
+	}
+	if concats != 9 {
+		t.Errorf("%d concatenations, want GoogLeNet's 9", concats)
+	}
+
+	spec := `name: dense
+input: [3, 8, 8]
+classes: 10
+layers:
+  - conv: {name: a, out: 16, kernel: 3, pad: 1}
+  - concat:
+      - []
+      - [conv: {name: b, out: 16, kernel: 3, pad: 1}]
+  - global_avgpool
+  - flatten
+  - linear: {name: fc, out: 10}
+`
+	path := filepath.Join(t.TempDir(), "dense.yaml")
+	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, ig = planOf(t, path)
+	found := false
+	for _, n := range ig.Nodes {
+		if n.Op == ir.OpConcat {
+			found = true
+			a, b := n.Inputs[0], n.Inputs[1]
+			if p.InConcat(a) || !p.InConcat(b) || p.Of(b).Off != p.Of(n).Off+a.Shape.Size() {
+				t.Errorf("in concat: %s %v (read by conv b too), %s %v at %d; concat at %d", a.Name, p.InConcat(a), b.Name, p.InConcat(b), p.Of(b).Off, p.Of(n).Off)
+			}
+		}
+	}
+	if !found {
+		t.Error("the dense spec has no concatenation")
+	}
+}
+
+func planOf(t *testing.T, arch string) (*Plan, *ir.Graph) {
+	t.Helper()
+	g, err := frontend.Load(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ig, err := passes.Inference(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Make(ig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, ig
+}
