@@ -27,10 +27,11 @@ const (
 	algoWino4                     // 3x3 stride 1: Winograd F(4x4, 3x3) (winograd.go)
 	algoWino2                     // 3x3 stride 1: Winograd F(2x2, 3x3)
 	algoGemv                      // 1x1 kernel on a 1x1 image, one group: a Linear (squeeze-excitation)
+	algoDirect                    // few channels, small planes (LeNet-5): whole-plane kernels per channel pair (direct.go)
 )
 
 func (a convAlgo) String() string {
-	return [...]string{"im2col", "gemm1x1", "depthwise", "winograd4x4", "winograd2x2", "gemv"}[a]
+	return [...]string{"im2col", "gemm1x1", "depthwise", "winograd4x4", "winograd2x2", "gemv", "direct"}[a]
 }
 
 func (c *Conv) algo() convAlgo {
@@ -46,6 +47,8 @@ func (c *Conv) algo() convAlgo {
 		return algoGemm1x1
 	case c.winoEligible():
 		return c.winoAlgo()
+	case c.directEligible():
+		return algoDirect
 	}
 	return algoIm2col
 }
@@ -117,7 +120,7 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 	}
 	cw := &ConvWeights{conv: *c, algo: c.algo(), bias: make([]float32, c.OutC)}
 	copy(cw.bias, bias)
-	if cw.algo == algoDepthwise {
+	if cw.algo == algoDepthwise || cw.algo == algoDirect {
 		cw.w = append([]float32(nil), w...)
 		return cw, nil
 	}
@@ -158,6 +161,8 @@ func (c *Conv) ScratchLen() int {
 		return 0
 	case a == algoGemv:
 		return 0
+	case a == algoDirect:
+		return c.directScratchLen()
 	case a.wino() != nil:
 		return c.winoScratchLen(a.wino())
 	}
@@ -165,7 +170,7 @@ func (c *Conv) ScratchLen() int {
 }
 
 // Algorithm names the algorithm Run uses for c: "gemm1x1", "im2col", "depthwise", "winograd4x4",
-// "winograd2x2" or "gemv".
+// "winograd2x2", "gemv" or "direct".
 func (c *Conv) Algorithm() string { return c.algo().String() }
 
 var errConvMismatch = errors.New("kernels: Conv.Run: weights were packed for a different Conv")
@@ -205,6 +210,10 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 	}
 	if w.algo == algoGemv {
 		c.runGemv(part, parts, in, out, w, residual)
+		return
+	}
+	if w.algo == algoDirect {
+		c.runDirect(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual, scratch)
 		return
 	}
 	if w.algo.wino() != nil {

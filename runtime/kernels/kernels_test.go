@@ -134,9 +134,16 @@ func convCases() []Conv {
 		convCase(300, 5, 5, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),        // 1x1 with K > KC
 		convCase(19, 30, 29, 23, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),      // -> winograd4x4, ragged
 		convCase(9, 14, 13, 17, 3, 3, 1, 1, 1, 1, 0, 1, 1, 1, 1, ActSiLU),       // -> winograd2x2, ragged
-		convCase(3, 37, 75, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ActSiLU),        // stride-2 stems: the SIMD gather of im2col
+		convCase(3, 37, 75, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ActSiLU),       // stride-2 stems: the SIMD gather of im2col
 		convCase(3, 40, 81, 4, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, ActReLU),
+		convCase(2, 9, 70, 70, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActNone),
+		// Few channels on small planes -> direct (LeNet-5's two convolutions first).
+		convCase(1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, ActNone),
+		convCase(6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU),
+		convCase(3, 37, 75, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ActSiLU),
 		convCase(2, 9, 70, 3, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActNone),
+		convCase(4, 13, 11, 9, 5, 5, 2, 2, 2, 1, 1, 2, 1, 1, 1, ActReLU6),
+		convCase(1, 3, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActTanh),
 		// Squeeze-and-excitation: 1x1 on a 1x1 image -> gemv, across the vector lengths.
 		convCase(96, 1, 1, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSiLU),
 		convCase(4, 1, 1, 96, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid),

@@ -61,7 +61,7 @@ var conv1Conv = kernels.Conv{InC: 1, InH: 28, InW: 28, OutC: 6, OutH: 28, OutW: 
 // conv1: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 1 bias true
 // input [1 28 28] -> [6 28 28]
 // then relu
-// lowered as im2col
+// lowered as direct
 func (n *Net) conv1(a *rt.Arena) {
 	a.Conv(&conv1Conv, a.Buf[4704:5488], a.Buf[0:4704], n.w.conv1, nil)
 }
@@ -79,7 +79,7 @@ var conv2Conv = kernels.Conv{InC: 6, InH: 14, InW: 14, OutC: 16, OutH: 10, OutW:
 // conv2: conv 5x5 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
 // maxpool#2 [6 14 14] -> [16 10 10]
 // then relu
-// lowered as im2col
+// lowered as direct
 func (n *Net) conv2(a *rt.Arena) {
 	a.Conv(&conv2Conv, a.Buf[4704:5880], a.Buf[0:1600], n.w.conv2, nil)
 }
