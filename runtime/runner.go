@@ -15,6 +15,7 @@ import (
 // them, so concurrent calls never share one and steady-state calls allocate nothing.
 type Arena struct {
 	Buf, Scratch []float32
+	shared       []float32 // B packed once for all parts of a row-split convolution
 	scratchLen   int
 	parts        int // how many shares a large layer is split into for this call
 	wg           sync.WaitGroup
@@ -127,6 +128,15 @@ func (a *Arena) Conv(c *kernels.Conv, in, out []float32, w *kernels.ConvWeights,
 		return
 	}
 	a.conv = convTask{a: a, c: c, in: in, out: out, w: w, residual: residual}
+	if n := c.SharedLen(w, a.parts); n > 0 {
+		// The parts pack B once between them, then each computes its output channels from it.
+		if len(a.shared) < n {
+			a.shared = make([]float32, n) // during warm-up: the largest layer's size sticks
+		}
+		a.conv.shared = a.shared[:n]
+		a.split(&a.conv, a.parts)
+		a.conv.packed = true
+	}
 	a.split(&a.conv, a.parts)
 	a.conv = convTask{}
 }
@@ -136,11 +146,20 @@ type convTask struct {
 	c                 *kernels.Conv
 	in, out, residual []float32
 	w                 *kernels.ConvWeights
+	shared            []float32 // B packed whole for all parts (Conv.SharedLen), or nil
+	packed            bool      // shared is filled: the parts compute
 }
 
 func (t *convTask) runPart(part, parts int) {
-	sl := t.a.scratchLen
-	t.c.RunPart(part, parts, t.in, t.out, t.w, t.residual, t.a.Scratch[part*sl:(part+1)*sl])
+	switch {
+	case t.shared == nil:
+		sl := t.a.scratchLen
+		t.c.RunPart(part, parts, t.in, t.out, t.w, t.residual, t.a.Scratch[part*sl:(part+1)*sl])
+	case !t.packed:
+		t.c.PackShared(part, parts, t.in, t.w, t.shared)
+	default:
+		t.c.RunPartShared(part, parts, t.in, t.out, t.w, t.residual, t.shared)
+	}
 }
 
 // MaxPool runs p.Max, split by channels over the workers when the layer is large enough.

@@ -189,21 +189,7 @@ func (c *Conv) Run(in, out []float32, w *ConvWeights, residual, scratch []float3
 // ScratchLen values, compute exactly what Run computes, bit for bit, whatever parts is. It does
 // not allocate.
 func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
-	if w == nil || w.conv != *c {
-		panic(errConvMismatch)
-	}
-	if parts < 1 || part < 0 || part >= parts {
-		panic(fmt.Sprintf("kernels: Conv.RunPart: part %d of %d", part, parts))
-	}
-	nIn, nOut := c.InC*c.InH*c.InW, c.OutC*c.OutH*c.OutW
-	if len(in) < nIn || len(out) < nOut || residual != nil && len(residual) < nOut || len(scratch) < c.ScratchLen() {
-		panic(fmt.Sprintf("kernels: Conv.Run: slice too short: in %d/%d out %d/%d residual %d/%d scratch %d/%d",
-			len(in), nIn, len(out), nOut, len(residual), nOut, len(scratch), c.ScratchLen()))
-	}
-	in, out = in[:nIn], out[:nOut]
-	if residual != nil {
-		residual = residual[:nOut]
-	}
+	in, out, residual = c.checkRun(part, parts, in, out, w, residual, scratch)
 	if w.algo == algoDepthwise {
 		c.runDepthwise(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual, scratch)
 		return
@@ -221,6 +207,32 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 		return
 	}
 
+	c.runGEMM(part, parts, in, out, w, residual, scratch, nil)
+}
+
+// checkRun panics unless w was packed for c, 0 <= part < parts and the slices are long enough
+// (scratch only if not nil), and returns in, out and residual cut to their lengths.
+func (c *Conv) checkRun(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) ([]float32, []float32, []float32) {
+	if w == nil || w.conv != *c {
+		panic(errConvMismatch)
+	}
+	if parts < 1 || part < 0 || part >= parts {
+		panic(fmt.Sprintf("kernels: Conv.RunPart: part %d of %d", part, parts))
+	}
+	nIn, nOut := c.InC*c.InH*c.InW, c.OutC*c.OutH*c.OutW
+	if len(in) < nIn || len(out) < nOut || residual != nil && len(residual) < nOut || scratch != nil && len(scratch) < c.ScratchLen() {
+		panic(fmt.Sprintf("kernels: Conv.Run: slice too short: in %d/%d out %d/%d residual %d/%d scratch %d/%d",
+			len(in), nIn, len(out), nOut, len(residual), nOut, len(scratch), c.ScratchLen()))
+	}
+	if residual != nil {
+		residual = residual[:nOut]
+	}
+	return in[:nIn], out[:nOut], residual
+}
+
+// runGEMM is RunPart for the GEMM algorithms; shared, if not nil, is B packed whole by
+// PackShared (then in is not read).
+func (c *Conv) runGEMM(part, parts int, in, out []float32, w *ConvWeights, residual, scratch, shared []float32) {
 	// The kernel of the level w was packed for, or its Go twin if that level is above the active
 	// one (after SetISA).
 	im := runImpl(w.isa)
@@ -250,6 +262,9 @@ func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, resid
 		gb := gemmB{b: gin, conv: c, col0: j0}
 		if w.algo == algoGemm1x1 { // B is the input itself: a [cg][n] matrix
 			gb = gemmB{b: gin[j0:], ldb: n}
+		}
+		if shared != nil { // one group, all columns: see SharedLen
+			gb = gemmB{pre: shared}
 		}
 		// The micro-kernels start from the bias and residual and apply ReLU(6) themselves, so
 		// the output is written once, not pre-filled and then activated in passes of its own.

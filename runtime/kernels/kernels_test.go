@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -912,4 +913,61 @@ func TestSigmoidAccuracy(t *testing.T) {
 		t.Error("sigmoid at the infinities")
 	}
 	t.Logf("worst relative error %.2g", worst)
+}
+
+// TestConvShared checks that PackShared's parts followed by RunPartShared's compute exactly
+// what Run computes, with the residual both apart and as the output itself, and that the shared
+// split is offered for row splits only.
+func TestConvShared(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(27, 28))
+		cs := append(convCases()[:60], resnet50Convs()[24:]...) // the 14x14 and 7x7 layers
+		tested := 0
+		for _, c := range cs {
+			k := c.InC / c.Groups * c.KH * c.KW
+			w, err := c.Pack(randSlice(rng, c.OutC*k), randSlice(rng, c.OutC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			nOut := c.OutC * c.OutH * c.OutW
+			in, res := randSlice(rng, c.InC*c.InH*c.InW), randSlice(rng, nOut)
+			want := make([]float32, nOut)
+			c.Run(in, want, w, res, make([]float32, c.ScratchLen()))
+			for _, parts := range []int{2, 3, 5} {
+				n := c.SharedLen(w, parts)
+				if n == 0 {
+					continue
+				}
+				if !c.splitRows(runImpl(w.isa), parts) {
+					t.Errorf("%+v: SharedLen %d for a column split", c, n)
+				}
+				tested++
+				shared := make([]float32, n)
+				var wg sync.WaitGroup
+				for part := range parts {
+					wg.Go(func() { c.PackShared(part, parts, in, w, shared) })
+				}
+				wg.Wait()
+				outBuf, out := guarded(nOut, nil)
+				inPlace := append([]float32(nil), res...)
+				for part := range parts {
+					wg.Go(func() {
+						c.RunPartShared(part, parts, in, out, w, res, shared)
+						c.RunPartShared(part, parts, in, inPlace, w, inPlace, shared)
+					})
+				}
+				wg.Wait()
+				name := fmt.Sprintf("%+v (%v) shared in %d parts", c, c.algo(), parts)
+				checkGuards(t, name, outBuf)
+				for j := range want {
+					if math.Float32bits(out[j]) != math.Float32bits(want[j]) || math.Float32bits(inPlace[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("%s: [%d] = %v (in place %v), Run gives %v", name, j, out[j], inPlace[j], want[j])
+					}
+				}
+			}
+		}
+		if tested < 10 {
+			t.Errorf("only %d shared splits tested", tested)
+		}
+	})
 }

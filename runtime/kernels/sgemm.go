@@ -215,6 +215,10 @@ type gemmB struct {
 	ldb  int
 	conv *Conv
 	col0 int // im2col only: the first column of the im2col matrix this B starts at
+
+	// pre, if not nil, is the whole B packed already (Conv.PackShared): the block of rows
+	// [pc, pc+kcb), columns [jc, jc+ncb) at pc*roundUp(n, NR) + kcb*jc.
+	pre []float32
 }
 
 // packBLen is the pack buffer length gemm needs for a k x n right operand with shape s.
@@ -319,11 +323,16 @@ func gemmEp(im *gemmImpl, m, n, k int, a *gemmA, b *gemmB, c []float32, ldc int,
 		}
 		for jc := 0; jc < n; jc += im.nc {
 			ncb := min(im.nc, n-jc)
-			b.pack(im, bbuf, pc, kcb, jc, ncb)
+			bp := bbuf
+			if b.pre != nil {
+				bp = b.pre[pc*roundUp(n, im.nr)+kcb*jc:]
+			} else {
+				b.pack(im, bbuf, pc, kcb, jc, ncb)
+			}
 			if te.flags&epiRes != 0 {
 				te.res = ep.res[jc:]
 			}
-			macroKernelEp(im, m, ncb, kcb, ap, bbuf, c[jc:], ldc, te, post)
+			macroKernelEp(im, m, ncb, kcb, ap, bp, c[jc:], ldc, te, post)
 		}
 	}
 }
