@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/cnngen/cnngen/archspecs"
-	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/cnngen/cnngen/gen/frontend"
+	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/cnngen/cnngen/gen/passes"
 )
 
