@@ -244,9 +244,8 @@ func (a *Arena) split(t task, parts int) {
 	t.runPart(0, parts)
 	// The other parts usually finish within microseconds of this one: poll for them before
 	// sleeping, since a sleeping goroutine takes tens of microseconds to wake, which layers of a
-	// fraction of a millisecond would pay at every split. Waking also puts this goroutine in the
-	// run queue of the worker's P, so that the two swap cores and the next layer's part finds its
-	// input in the other core's cache.
+	// fraction of a millisecond would pay at every split, and waking puts this goroutine in the
+	// run queue of the worker's P, from where it may go on on the other core.
 	spin(func() bool { return a.pending.Load() == 0 })
 	a.wg.Wait()
 }
