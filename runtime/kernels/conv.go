@@ -258,11 +258,7 @@ func (c *Conv) runGEMM(part, parts int, in, out []float32, w *ConvWeights, resid
 	inPlane := c.InH * c.InW
 	for g := range c.Groups {
 		ga := gemmA{packed: w.w[g*w.groupLen : (g+1)*w.groupLen], mpad: roundUp(og, im.mr), row0: i0}
-		gin := in[g*cg*inPlane : (g+1)*cg*inPlane]
-		gb := gemmB{b: gin, conv: c, col0: j0}
-		if w.algo == algoGemm1x1 { // B is the input itself: a [cg][n] matrix
-			gb = gemmB{b: gin[j0:], ldb: n}
-		}
+		gb := c.gemmB(w, in[g*cg*inPlane:(g+1)*cg*inPlane], j0)
 		if shared != nil { // one group, all columns: see SharedLen
 			gb = gemmB{pre: shared}
 		}
@@ -275,6 +271,15 @@ func (c *Conv) runGEMM(part, parts int, in, out []float32, w *ConvWeights, resid
 		}
 		gemmEp(im, i1-i0, j1-j0, k, &ga, &gb, out[o0:(g*og+i1)*n], n, scratch, &ep)
 	}
+}
+
+// gemmB is the GEMM's right operand for one group's input planes gin, from output position j0
+// on: the im2col matrix, or for gemm1x1 the input itself, a [cg][n] matrix.
+func (c *Conv) gemmB(w *ConvWeights, gin []float32, j0 int) gemmB {
+	if w.algo == algoGemm1x1 {
+		return gemmB{b: gin[j0:], ldb: c.OutH * c.OutW}
+	}
+	return gemmB{b: gin, conv: c, col0: j0}
 }
 
 // splitRows reports whether parts of a GEMM convolution split its output channels (rows) rather

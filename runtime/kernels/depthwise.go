@@ -70,22 +70,12 @@ const dwPlaneSlack = 64
 func (c *Conv) runDepthwisePlane(ch0, ch1 int, in, out []float32, w *ConvWeights, pad []float32, hp, wp int) {
 	H, W, OH, OW := c.InH, c.InW, c.OutH, c.OutW
 	k, s := c.KH, c.StrideH
-	clear(pad) // the frame stays zero: every channel writes the same interior
-	rows, cols := min(H, hp-c.PadT), min(W, wp-c.PadL)
+	clear(pad)  // the frame stays zero: every channel writes the same interior
 	act0 := ch0 // the first channel not activated yet
 	for ch := ch0; ch < ch1; ch++ {
-		plane := in[ch*H*W : (ch+1)*H*W]
-		if cols != W || !dwPadSIMD(pad[c.PadT*wp+c.PadL:], plane, rows, cols, wp) {
-			for y := range rows {
-				p := (y+c.PadT)*wp + c.PadL
-				copy(pad[p:p+cols], plane[y*W:y*W+cols])
-			}
-		}
+		c.padPlane(pad, in[ch*H*W:(ch+1)*H*W], hp, wp)
 		oplane := out[ch*OH*OW : (ch+1)*OH*OW]
-		wk := w.w[ch*k*k : (ch+1)*k*k]
-		if !dwPlaneSIMD(k, s, oplane, pad, wk, w.bias[ch], OH, OW, wp, OW) {
-			dwPlaneGo(k, s, oplane, pad, wk, w.bias[ch], OH, OW, wp, OW)
-		}
+		dwPlaneRun(k, s, oplane, pad, w.w[ch*k*k:(ch+1)*k*k], w.bias[ch], OH, OW, wp, OW)
 		// The activation over a few planes at a time, still in cache: one call per 7x7 plane
 		// cost more than the call's work. Each value's activation is the same whatever range
 		// it is applied in.
@@ -93,6 +83,26 @@ func (c *Conv) runDepthwisePlane(ch0, ch1 int, in, out []float32, w *ConvWeights
 			Apply(c.Act, out[act0*OH*OW:(ch+1)*OH*OW])
 			act0 = ch + 1
 		}
+	}
+}
+
+// padPlane copies one input channel plane into the interior of the hp x wp plane pad, whose
+// frame of zeros (left as it is) is the convolution's padding.
+func (c *Conv) padPlane(pad, plane []float32, hp, wp int) {
+	W := c.InW
+	rows, cols := min(c.InH, hp-c.PadT), min(W, wp-c.PadL)
+	dst := pad[c.PadT*wp+c.PadL:]
+	if cols != W || !dwPadSIMD(dst, plane, rows, cols, wp) {
+		for y := range rows {
+			copy(dst[y*wp:y*wp+cols], plane[y*W:y*W+cols])
+		}
+	}
+}
+
+// dwPlaneRun runs the active level's whole-plane kernel, or its Go twin (see dwPlaneGo).
+func dwPlaneRun(k, s int, dst, src, w []float32, bias float32, rows, cols, ld, ldd int) {
+	if !dwPlaneSIMD(k, s, dst, src, w, bias, rows, cols, ld, ldd) {
+		dwPlaneGo(k, s, dst, src, w, bias, rows, cols, ld, ldd)
 	}
 }
 

@@ -35,14 +35,8 @@ func (c *Conv) runDirect(o0, o1 int, in, out []float32, w *ConvWeights, residual
 	tmp := scratch[len(pads) : len(pads)+OH*OW]
 	sum := scratch[len(pads)+OH*OW : len(pads)+2*OH*OW]
 	clear(pads)
-	rows, cols := min(H, hp-c.PadT), min(W, wp-c.PadL)
 	for ic := range c.InC {
-		src, dst := in[ic*H*W:(ic+1)*H*W], pads[ic*plane+c.PadT*wp+c.PadL:]
-		if cols != W || !dwPadSIMD(dst, src, rows, cols, wp) {
-			for y := range rows {
-				copy(dst[y*wp:y*wp+cols], src[y*W:y*W+cols])
-			}
-		}
+		c.padPlane(pads[ic*plane:], in[ic*H*W:(ic+1)*H*W], hp, wp)
 	}
 	kk := k * k
 	for oc := o0; oc < o1; oc++ {
@@ -56,21 +50,13 @@ func (c *Conv) runDirect(o0, o1 int, in, out []float32, w *ConvWeights, residual
 			if ic > 0 {
 				dst, bias = tmp, 0
 			}
-			src, wk := pads[ic*plane:], w.w[(oc*c.InC+ic)*kk:(oc*c.InC+ic+1)*kk]
-			if !dwPlaneSIMD(k, s, dst, src, wk, bias, OH, OW, wp, OW) {
-				dwPlaneGo(k, s, dst, src, wk, bias, OH, OW, wp, OW)
-			}
+			dwPlaneRun(k, s, dst, pads[ic*plane:], w.w[(oc*c.InC+ic)*kk:(oc*c.InC+ic+1)*kk], bias, OH, OW, wp, OW)
 			if ic > 0 {
-				for i := addSIMD(acc, acc, tmp); i < len(acc); i++ {
-					acc[i] += tmp[i]
-				}
+				addRows(acc, acc, tmp)
 			}
 		}
 		if residual != nil {
-			r := residual[oc*OH*OW : (oc+1)*OH*OW]
-			for i := addSIMD(o, acc, r); i < len(o); i++ {
-				o[i] = acc[i] + r[i]
-			}
+			addRows(o, acc, residual[oc*OH*OW:(oc+1)*OH*OW])
 		}
 		Apply(c.Act, o)
 	}

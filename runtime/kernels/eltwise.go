@@ -81,10 +81,7 @@ func Add(out, a, b []float32, act Act) {
 	// In chunks, so that the activation finds each in cache.
 	for c := 0; c < len(out); c += addChunk {
 		o := out[c:min(c+addChunk, len(out))]
-		ca, cb := a[c:c+len(o)], b[c:c+len(o)]
-		for i := addSIMD(o, ca, cb); i < len(o); i++ {
-			o[i] = ca[i] + cb[i]
-		}
+		addRows(o, a[c:], b[c:])
 		Apply(act, o)
 	}
 }
@@ -184,6 +181,14 @@ func Pad(c, h, w, t, l, b, r int, value float32, in, out []float32) {
 		for y := range h {
 			copy(out[ch*oh*ow+(y+t)*ow+l:][:w], in[ch*h*w+y*w:][:w])
 		}
+	}
+}
+
+// addRows sets dst[i] = a[i] + b[i] for i < len(dst); dst may be a or b.
+func addRows(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := addSIMD(dst, a, b); i < len(dst); i++ {
+		dst[i] = a[i] + b[i]
 	}
 }
 

@@ -259,14 +259,6 @@ func (p *Pool) avgSeparable(in, out, buf, cols []float32) {
 	}
 }
 
-// addRows sets dst[i] = a[i] + b[i].
-func addRows(dst, a, b []float32) {
-	a, b = a[:len(dst)], b[:len(dst)]
-	for i := addSIMD(dst, a, b); i < len(dst); i++ {
-		dst[i] = a[i] + b[i]
-	}
-}
-
 // avgH sets dst[x] = (src[x*stride] + ... + src[x*stride+k-1]) / (rows*cols[x]).
 func avgH(dst, src, cols []float32, k, stride int, rows float32) {
 	cols = cols[:len(dst)]

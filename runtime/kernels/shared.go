@@ -37,10 +37,7 @@ func (c *Conv) PackShared(part, parts int, in []float32, w *ConvWeights, shared 
 	im := runImpl(w.isa)
 	cols := c.OutH * c.OutW
 	npad := roundUp(cols, im.nr)
-	gb := gemmB{b: in, conv: c}
-	if w.algo == algoGemm1x1 {
-		gb = gemmB{b: in, ldb: cols}
-	}
+	gb := c.gemmB(w, in, 0)
 	kb, nb := (k+im.kc-1)/im.kc, (cols+im.nc-1)/im.nc
 	for blk := part * kb * nb / parts; blk < (part+1)*kb*nb/parts; blk++ {
 		pc, jc := blk/nb*im.kc, blk%nb*im.nc
