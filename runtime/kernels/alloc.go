@@ -25,7 +25,6 @@ func allocPacked(n int) []float32 {
 		adviseHugePages(b)
 		return b
 	}
-	n = max(n, 1)
 	packMem.Lock()
 	defer packMem.Unlock()
 	if len(packMem.free) < n {
