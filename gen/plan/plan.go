@@ -111,7 +111,7 @@ func Make(g *ir.Graph) (*Plan, error) {
 			}
 		}
 	}
-	p.concatInPlace(g, pos)
+	p.concatInPlace(g)
 	p.place()
 	for _, t := range p.slices {
 		t.Off = t.parent.Off + t.rel
@@ -127,7 +127,7 @@ func Make(g *ir.Graph) (*Plan, error) {
 // concatenation's buffer (channels are the outermost per-image dimension, so each input is one
 // contiguous run), so that its producer writes there and the concatenation copies nothing.
 // The buffer is then live from the first of those producers on.
-func (p *Plan) concatInPlace(g *ir.Graph, pos map[*ir.Node]int) {
+func (p *Plan) concatInPlace(g *ir.Graph) {
 	readers := g.Consumers()
 	for _, n := range g.Nodes {
 		if n.Op != ir.OpConcat {
