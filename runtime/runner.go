@@ -259,20 +259,16 @@ const spinBudget = 2 * time.Millisecond
 // goroutines of the host program (and, with fewer Ps than threads, the parts being waited for)
 // still run. It reports whether done held.
 func spin(done func() bool) bool {
-	var start time.Time
-	for i := 0; ; i++ {
+	start := time.Now()
+	for i := 1; ; i++ {
 		if done() {
 			return true
 		}
-		if i%16 == 15 {
+		if i%16 == 0 {
 			goruntime.Gosched()
 		}
-		if i%256 == 0 {
-			if i == 0 {
-				start = time.Now()
-			} else if time.Since(start) > spinBudget {
-				return false
-			}
+		if i%256 == 0 && time.Since(start) > spinBudget {
+			return false
 		}
 	}
 }
