@@ -37,16 +37,7 @@ func arithScaleCh(l vecLevel) {
 	Doc(fmt.Sprintf("%s sets dst[ch*hw+i] = src[ch*hw+i]*s[ch] for ch < c, i < hw; kmask (AVX-512) or", name),
 		"mask (AVX2) enables the columns of each plane's last vector.")
 	r := l.regs
-	var mask Op
-	if l.vl == 16 {
-		km := Load(Param("kmask"), GP32())
-		KMOVW(km, K1)
-		mask = K1
-	} else {
-		mp := Load(Param("mask"), GP64())
-		VMOVUPS(Mem{Base: mp}, r[8])
-		mask = r[8]
-	}
+	mask := l.columnMask()
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	sp := Load(Param("s"), GP64())

@@ -51,16 +51,7 @@ func dwPad(l vecLevel) {
 	Doc(fmt.Sprintf("%s copies rows rows of cols floats from src (contiguous) to dst, rows ldd floats apart;", name),
 		"kmask (AVX-512) or mask (AVX2) enables the columns of each row's last vector.")
 	r := l.regs
-	var mask Op
-	if l.vl == 16 {
-		km := Load(Param("kmask"), GP32())
-		KMOVW(km, K1)
-		mask = K1
-	} else {
-		mp := Load(Param("mask"), GP64())
-		VMOVUPS(Mem{Base: mp}, r[8])
-		mask = r[8]
-	}
+	mask := l.columnMask()
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	rows := Load(Param("rows"), GP64())
@@ -147,14 +138,8 @@ func dwconv(l vecLevel, k, s int) {
 		for t := range k * k {
 			VBROADCASTSS(Mem{Base: g.wp, Disp: 4 * t}, g.w[t])
 		}
-		km := Load(Param("kmask"), GP32())
-		KMOVW(km, K1)
-		g.mask = K1
-	} else {
-		mp := Load(Param("mask"), GP64())
-		VMOVUPS(Mem{Base: mp}, r[8])
-		g.mask = r[8]
 	}
+	g.mask = l.columnMask()
 	g.ld4 = Load(Param("ld"), GP64())
 	SHLQ(U8(2), g.ld4)
 	g.ld3 = GP64()

@@ -23,6 +23,17 @@ type vecLevel struct {
 	zero func(v Op) // VXORPS zmm needs AVX-512 DQ too
 }
 
+// columnMask loads the mask of a row's last vector, as the Go wrappers pass it: kmask into K1
+// (AVX-512), or the vector at mask into regs[8] (AVX2), which the caller must leave alone.
+func (l vecLevel) columnMask() Op {
+	if l.vl == 16 {
+		KMOVW(Load(Param("kmask"), GP32()), K1)
+		return K1
+	}
+	VMOVUPS(Mem{Base: Load(Param("mask"), GP64())}, l.regs[8])
+	return l.regs[8]
+}
+
 var (
 	lvl512 = vecLevel{"AVX512", 16, zmm, func(a, b, d Op) { VPORD(a, b, d) }, func(v Op) { VPXORD(v, v, v) }}
 	lvl256 = vecLevel{"AVX2", 8, ymm, func(a, b, d Op) { VORPS(a, b, d) }, func(v Op) { VXORPS(v, v, v) }}
