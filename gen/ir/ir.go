@@ -9,39 +9,9 @@ import (
 	"strings"
 )
 
-// Op names an operation. The set is closed: passes and back ends switch over it.
+// Op names an operation. Each op is defined in one place, its OpDef (see Def), in the ops_*.go
+// file of its family.
 type Op string
-
-const (
-	OpInput           Op = "input"
-	OpConv            Op = "conv"
-	OpMaxPool         Op = "maxpool"
-	OpAvgPool         Op = "avgpool"
-	OpAdaptiveAvgPool Op = "adaptive_avgpool" // output size fixed, windows as PyTorch computes them
-	OpGlobalAvgPool   Op = "global_avgpool"
-	OpGlobalMaxPool   Op = "global_maxpool"
-	OpLRN             Op = "lrn"
-	OpBatchNorm       Op = "bn"
-	OpReLU            Op = "relu"
-	OpReLU6           Op = "relu6"
-	OpSigmoid         Op = "sigmoid"
-	OpSiLU            Op = "silu"
-	OpTanh            Op = "tanh"
-	OpHardSigmoid     Op = "hardsigmoid"
-	OpHardSwish       Op = "hardswish"
-	OpFlatten         Op = "flatten"
-	OpLinear          Op = "linear"
-	OpDropout         Op = "dropout"
-	OpConcat          Op = "concat" // along channels
-	OpAdd             Op = "add"    // elementwise, equal shapes
-	OpMul             Op = "mul"    // elementwise; the second input may be [C,1,1] (squeeze-and-excitation)
-	OpSoftmax         Op = "softmax"
-	OpAffine          Op = "affine"  // per-channel x*scale+shift with constant scale/shift (torchvision's transform_input)
-	OpReshape         Op = "reshape" // a view with another per-image shape (Target)
-	OpClip            Op = "clip"    // clamp to [ClipMin, ClipMax]
-	OpLogSoftmax      Op = "logsoftmax"
-	OpPad             Op = "pad" // constant padding of H and W (Pads, PadValue)
-)
 
 // Pos is where a node came from, for error messages: a spec file position or an ONNX node name.
 type Pos struct {
@@ -98,42 +68,6 @@ type Param struct {
 	Buffer bool
 }
 
-// ConvAttrs describe a 2-D convolution. Pads are top, left, bottom, right.
-type ConvAttrs struct {
-	Out      int
-	Kernel   [2]int
-	Stride   [2]int
-	Pad      [4]int
-	Dilation [2]int
-	Groups   int
-	Bias     bool
-}
-
-// PoolAttrs describe max and average pooling. Pads are top, left, bottom, right.
-type PoolAttrs struct {
-	Kernel          [2]int
-	Stride          [2]int
-	Pad             [4]int
-	CeilMode        bool
-	CountIncludePad bool // average pooling only; PyTorch's default is true
-}
-
-// LRNAttrs follow PyTorch/ONNX: b = a / (k + alpha/size * sum(a^2))^beta over size channels,
-// the window [c-Lo, c-Lo+size). Lo is size/2 in PyTorch and (size-1)/2 in ONNX: they differ
-// for even sizes.
-type LRNAttrs struct {
-	Size              int
-	Alpha, Beta, Bias float64
-	Lo                int
-}
-
-// GemmAttrs generalize a linear layer to ONNX's Gemm: y = Alpha*W x + Beta*b, with W stored
-// [in, out] when TransW (ONNX transB=0). A nil *GemmAttrs is PyTorch's nn.Linear.
-type GemmAttrs struct {
-	Alpha, Beta float64
-	TransW      bool
-}
-
 // Node is one operation. Inputs point at earlier nodes of the same graph.
 type Node struct {
 	Name   string // unique in the graph; the module path for nodes with weights
@@ -147,24 +81,8 @@ type Node struct {
 	// classifiers). They count in train_params and are dropped by inference passes.
 	TrainingOnly bool
 
-	Conv                *ConvAttrs
-	Pool                *PoolAttrs
-	LRN                 *LRNAttrs
-	Eps                 float64   // bn
-	OutSize             [2]int    // adaptive_avgpool
-	Features            int       // linear: output features
-	LinBias             bool      // linear: has bias
-	Scale               []float64 // affine
-	Shift               []float64 // affine
-	Dropout             float64   // dropout probability (identity at inference)
-	HardAlpha, HardBeta float64   // hardsigmoid: max(0, min(1, alpha*x+beta))
-
-	Target           Shape      // reshape: the per-image output shape
-	ClipMin, ClipMax float64    // clip
-	Axis, AxisEnd    int        // softmax, logsoftmax: normalize over per-image dims [Axis, AxisEnd); AxisEnd 0 = to the end
-	Pads             [4]int     // pad: top, left, bottom, right
-	PadValue         float64    // pad
-	Gemm             *GemmAttrs // linear: ONNX Gemm's alpha, beta and weight layout
+	// Attrs are the op's attributes: the type OpDef.New returns, nil for ops without.
+	Attrs Attrs
 
 	// Fused is set by the inference passes (gen/passes): work a back end does in this node's
 	// epilogue instead of in nodes of its own. Front ends leave it nil.
@@ -178,8 +96,10 @@ type Fusion struct {
 	BN *FoldedBN
 	// Residual is a tensor added to the output before Act (a residual shortcut).
 	Residual *Node
-	// Act is an activation applied last (OpReLU, OpReLU6, OpSigmoid, OpSiLU, ...), "" for none.
-	Act Op
+	// Act is an elementwise op applied last (OpReLU, OpSiLU, ...), "" for none, with its
+	// attributes (nil for ops without).
+	Act      Op
+	ActAttrs Attrs
 }
 
 // FoldedBN names the batch-norm tensors folded into a conv.
@@ -223,25 +143,9 @@ func (g *Graph) Clone() *Graph {
 		cp := *n
 		cp.Shape = append(Shape(nil), n.Shape...)
 		cp.Params = append([]Param(nil), n.Params...)
-		if n.Conv != nil {
-			a := *n.Conv
-			cp.Conv = &a
+		if n.Attrs != nil {
+			cp.Attrs = n.Attrs.Clone()
 		}
-		if n.Pool != nil {
-			a := *n.Pool
-			cp.Pool = &a
-		}
-		if n.LRN != nil {
-			a := *n.LRN
-			cp.LRN = &a
-		}
-		if n.Gemm != nil {
-			a := *n.Gemm
-			cp.Gemm = &a
-		}
-		cp.Target = append(Shape(nil), n.Target...)
-		cp.Scale = append([]float64(nil), n.Scale...)
-		cp.Shift = append([]float64(nil), n.Shift...)
 		c.Nodes[i] = &cp
 		m[n] = &cp
 	}
@@ -255,6 +159,14 @@ func (g *Graph) Clone() *Graph {
 			f := *n.Fused
 			if f.Residual != nil {
 				f.Residual = m[f.Residual]
+			}
+			if f.ActAttrs != nil {
+				f.ActAttrs = f.ActAttrs.Clone()
+			}
+			if f.BN != nil {
+				bn := *f.BN
+				bn.Params = append([]Param(nil), bn.Params...)
+				f.BN = &bn
 			}
 			n.Fused = &f
 		}
@@ -293,7 +205,7 @@ func (g *Graph) Head() *Node {
 }
 
 // IsView reports whether op only reinterprets its input's buffer with another shape.
-func IsView(op Op) bool { return op == OpFlatten || op == OpReshape }
+func IsView(op Op) bool { d := Def(op); return d != nil && d.Is(View) }
 
 // Node returns the node with the given name, or nil.
 func (g *Graph) Node(name string) *Node {

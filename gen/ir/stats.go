@@ -3,23 +3,18 @@ package ir
 // Stats are the per-layer numbers of `cnngen -summary`, batch 1.
 type Stats struct {
 	Params          int64 // trainable parameters (BN running statistics excluded)
-	MACs            int64 // multiply-accumulates of conv and linear layers
+	MACs            int64 // multiply-accumulates (OpDef.MACs: conv and linear layers)
 	ActivationBytes int64 // float32 bytes this layer writes to a new tensor (see WritesNewTensor)
 }
 
 // WritesNewTensor tells whether a layer's output is a tensor of its own, the rule behind
-// activation_bytes. Elementwise activations, batch norm (folded into the conv at inference),
-// dropout and affine run in place and flatten is a view; they count 0. Everything else writes a
-// new tensor: convolutions, pools, LRN, linear layers, add, concat, mul and softmax, plus the
-// input. (Later passes may fuse an add into its conv or let branches write into a concat's slices;
-// that is the memory planner's saving, reported separately, not a change of this count.)
+// activation_bytes: every op but views and elementwise ops (activations, batch norm, dropout,
+// affine), which PyTorch runs in place or folds. (Later passes may fuse an add into its conv or
+// let branches write into a concat's slices; that is the memory planner's saving, reported
+// separately, not a change of this count.)
 func WritesNewTensor(op Op) bool {
-	switch op {
-	case OpInput, OpConv, OpMaxPool, OpAvgPool, OpAdaptiveAvgPool, OpGlobalAvgPool, OpGlobalMaxPool,
-		OpLRN, OpLinear, OpAdd, OpConcat, OpMul, OpSoftmax, OpLogSoftmax, OpPad:
-		return true
-	}
-	return false
+	d := Def(op)
+	return d != nil && d.Flags&(View|Elementwise) == 0
 }
 
 // NodeStats computes one node's numbers. Its shape must have been inferred.
@@ -30,12 +25,8 @@ func NodeStats(n *Node) Stats {
 			s.Params += int64(p.Shape.Size())
 		}
 	}
-	switch n.Op {
-	case OpConv:
-		w := n.Params[0].Shape
-		s.MACs = int64(n.Shape.Size()) * int64(w[1]*w[2]*w[3])
-	case OpLinear:
-		s.MACs = int64(n.Params[0].Shape.Size())
+	if d := Def(n.Op); d != nil && d.MACs != nil {
+		s.MACs = d.MACs(n)
 	}
 	if WritesNewTensor(n.Op) {
 		s.ActivationBytes = 4 * int64(n.Shape.Size())
