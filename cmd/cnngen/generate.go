@@ -11,6 +11,7 @@ import (
 	"github.com/cnngen/cnngen/gen/emit"
 	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/cnngen/cnngen/gen/onnx"
+	"github.com/cnngen/cnngen/gen/pipeline"
 	"github.com/cnngen/cnngen/gen/weights"
 	"github.com/cnngen/cnngen/runtime"
 )
@@ -40,6 +41,12 @@ func generate(g *ir.Graph, f genFlags, args []string, stderr io.Writer) error {
 	pkg := f.pkg
 	if pkg == "" {
 		pkg = strings.ReplaceAll(g.Name, "_", "")
+	}
+	if err := emit.CheckPackage(pkg); err != nil {
+		if f.pkg == "" {
+			return fmt.Errorf("%w: name the package with -pkg", err)
+		}
+		return usageError{"-pkg: " + err.Error()}
 	}
 	opts := emit.Options{Package: pkg, Command: "cnngen " + strings.Join(args, " ")}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -88,7 +95,7 @@ func generate(g *ir.Graph, f genFlags, args []string, stderr io.Writer) error {
 			opts.Embed = name
 		}
 	}
-	res, err := emit.Generate(g, opts)
+	res, err := pipeline.Generate(g, opts)
 	if err != nil {
 		return err
 	}

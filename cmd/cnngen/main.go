@@ -15,11 +15,11 @@ import (
 	"strings"
 
 	"github.com/cnngen/cnngen/archspecs"
-	"github.com/cnngen/cnngen/gen/emit"
 	"github.com/cnngen/cnngen/gen/frontend"
 	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/cnngen/cnngen/gen/onnx"
 	"github.com/cnngen/cnngen/gen/passes"
+	"github.com/cnngen/cnngen/gen/pipeline"
 	"github.com/cnngen/cnngen/gen/report"
 )
 
@@ -133,11 +133,11 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	}
 	if *summary {
 		s := report.Summarize(g)
-		_, p, err := emit.Plan(g)
+		pl, err := pipeline.Plan(g)
 		if err != nil {
 			return err
 		}
-		s.ArenaBytes, s.MaxLiveBytes = 4*int64(p.Arena), 4*int64(p.MaxLive)
+		s.ArenaBytes, s.MaxLiveBytes = 4*int64(pl.Plan.Arena), 4*int64(pl.Plan.MaxLive)
 		if *asJSON {
 			return report.WriteJSON(stdout, s)
 		}

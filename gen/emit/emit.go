@@ -1,18 +1,17 @@
-// Package emit writes the Go package for one network: fixed-shape layer functions over a planned
-// arena, a loader that validates, folds and packs weights, and the public API (Load, New, Forward,
-// Features, Classify). It reads only the IR (after gen/passes) and the plan (gen/plan); the
-// arithmetic lives in runtime/kernels, the seam where SIMD kernels plug in.
+// Package emit writes the Go package of one network. The fixed API (Net, Load, New, Forward,
+// Features, Classify) is Go text in templates/, rendered with a few values; what depends on the
+// graph (the arena layout, each layer's kernel settings and function, the layer table, the
+// expected weights and the loader) is written with jennifer. emit reads an inference graph and
+// its memory plan, made by gen/passes and gen/plan (gen/pipeline composes the three); the
+// arithmetic lives in runtime/kernels.
 package emit
 
 import (
-	"bytes"
 	"fmt"
 	"go/token"
-	"regexp"
 	"strings"
 
 	"github.com/cnngen/cnngen/gen/ir"
-	"github.com/cnngen/cnngen/gen/passes"
 	"github.com/cnngen/cnngen/gen/plan"
 	"github.com/dave/jennifer/jen"
 )
@@ -38,152 +37,71 @@ type Result struct {
 	MaxLive    int64 // largest sum of simultaneously live tensors
 }
 
-// Plan runs the inference passes and the memory planner: what Generate emits from.
-func Plan(g *ir.Graph) (*ir.Graph, *plan.Plan, error) {
-	ig, err := passes.Inference(g)
-	if err != nil {
-		return nil, nil, err
+// CheckPackage tells whether name can be a generated package's name: an identifier a program
+// can import and refer to (not a keyword, not _, not main, which must be a command, nor init,
+// which cannot be referred to).
+func CheckPackage(name string) error {
+	switch {
+	case !token.IsIdentifier(name):
+		return fmt.Errorf("package name %q is not a Go identifier", name)
+	case token.IsKeyword(name):
+		return fmt.Errorf("package name %q is a Go keyword", name)
+	case name == "_" || name == "main" || name == "init":
+		return fmt.Errorf("package name %q cannot be imported as a library", name)
 	}
-	p, err := plan.Make(ig)
-	if err != nil {
-		return nil, nil, err
-	}
-	return ig, p, nil
+	return nil
 }
 
-// Generate emits the package for g (a graph straight from a front end; the passes run here).
-func Generate(g *ir.Graph, o Options) (*Result, error) {
-	if !token.IsIdentifier(o.Package) || token.IsKeyword(o.Package) {
-		return nil, fmt.Errorf("package name %q is not a Go identifier", o.Package)
+// Generate emits the package for a network: orig is the front end's graph (every weight tensor a
+// file may hold, training-only heads included), g the inference graph gen/passes made from it and
+// p g's memory plan.
+func Generate(orig, g *ir.Graph, p *plan.Plan, o Options) (*Result, error) {
+	if err := CheckPackage(o.Package); err != nil {
+		return nil, err
 	}
-	ig, p, err := Plan(g)
+	e := &emitter{orig: orig, g: g, p: p, o: o, ids: layerIDs(g), f: jen.NewFile(o.Package)}
+	e.f.ImportAlias(rtPath, "rt")
+	e.f.ImportName(kPath, "kernels")
+	if err := e.graph(); err != nil {
+		return nil, err
+	}
+	code, err := e.render()
 	if err != nil {
-		return nil, err
-	}
-	e := &emitter{orig: g, g: ig, p: p, o: o, ids: map[*ir.Node]string{}, f: jen.NewFile(o.Package)}
-	e.name()
-	if err := e.file(); err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := e.f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", g.Name, err)
 	}
-	return &Result{Code: buf.Bytes(), ArenaBytes: 4 * int64(p.Arena),
+	return &Result{Code: code, ArenaBytes: 4 * int64(p.Arena),
 		TotalBytes: 4 * int64(p.Total), MaxLive: 4 * int64(p.MaxLive)}, nil
 }
 
 type emitter struct {
-	orig, g  *ir.Graph
-	p        *plan.Plan
-	o        Options
-	f        *jen.File
-	ids      map[*ir.Node]string
-	convs    []string // kernel settings of every conv: the scratch they need is known only at run time
-	features *ir.Node
-	wfields  []jen.Code // fields of the weights struct
-	loads    []jen.Code // statements of load
+	orig, g *ir.Graph
+	p       *plan.Plan
+	o       Options
+	f       *jen.File // the graph part
+	ids     map[*ir.Node]string
 }
 
-var nonIdent = regexp.MustCompile(`[^A-Za-z0-9_]+`)
-
-// reservedIDs are the generated package's own identifiers, which layer names must not shadow.
-var reservedIDs = map[string]bool{"load": true, "image": true, "weights": true, "expected": true, "runner": true,
-	"forward": true, "arenaLen": true, "convs": true, "inSize": true, "init": true, "main": true}
-
-// name gives every node a unique Go identifier derived from its name.
-func (e *emitter) name() {
-	used := map[string]bool{}
-	for _, n := range e.g.Nodes {
-		id := nonIdent.ReplaceAllString(n.Name, "_")
-		id = strings.Trim(id, "_")
-		if id == "" || !token.IsIdentifier(id) || token.IsKeyword(id) || reservedIDs[id] || id[0] >= 'A' && id[0] <= 'Z' {
-			id = "l_" + id
-		}
-		base := id
-		for k := 2; used[id]; k++ {
-			id = fmt.Sprintf("%s_%d", base, k)
-		}
-		used[id] = true
-		e.ids[n] = id
-	}
-}
-
-func (e *emitter) file() error {
-	g, f := e.g, e.f
-	f.HeaderComment("Code generated by cnngen. DO NOT EDIT.")
-	if e.o.Command != "" {
-		f.HeaderComment("Command: " + e.o.Command)
-	}
-	doc := fmt.Sprintf("Package %s is the %s network, compiled by cnngen into fixed-shape Go.", e.o.Package, g.Name)
-	if g.Description != "" {
-		doc += "\n\n" + strings.TrimSpace(g.Description)
-	}
-	doc += "\n\nThe Net is immutable after loading and safe for concurrent use; Forward allocates nothing\nonce warm (each call takes a planned arena from a pool)."
-	for _, line := range strings.Split(doc, "\n") {
-		f.PackageComment(line)
-	}
-	f.ImportAlias(rtPath, "rt")
-	f.Comment("Generated code needs the runtime API it was generated against.")
-	f.Var().Id("_").Op("=").Qual(rtPath, "SupportPackageIsVersion2")
-
-	in := g.Input().Shape
-	e.features = featuresNode(g)
-	featSize := 0
-	if e.features != nil {
-		featSize = e.features.Shape.Size()
-	}
-	classes := g.Output.Shape.Size()
-	f.Const().Defs(
-		jen.Id("InputChannels").Op("=").Lit(in[0]),
-		jen.Id("InputHeight").Op("=").Lit(in[1]),
-		jen.Id("InputWidth").Op("=").Lit(in[2]),
-		jen.Comment("NumClasses is the length of one image's logits."),
-		jen.Id("NumClasses").Op("=").Lit(classes),
-		jen.Comment("FeatureSize is the length of one image's penultimate features (0: none)."),
-		jen.Id("FeatureSize").Op("=").Lit(featSize),
-		jen.Line(),
-		jen.Id("inSize").Op("=").Id("InputChannels").Op("*").Id("InputHeight").Op("*").Id("InputWidth"),
-		jen.Comment(fmt.Sprintf("arenaLen float32s hold every activation of one image (%.2f MB planned; %.2f MB without reuse).",
-			float64(4*e.p.Arena)/1e6, float64(4*e.p.Total)/1e6)),
-		jen.Id("arenaLen").Op("=").Lit(e.p.Arena),
-	)
-	e.labels()
-	e.preprocess()
-	e.expected()
-	for _, n := range g.Nodes {
-		if err := e.layer(n); err != nil {
-			return err
-		}
-	}
-	e.api()
-	return nil
-}
-
-// featuresNode is the input of the last linear layer: what a classifier head reads.
-func featuresNode(g *ir.Graph) *ir.Node {
-	if h := g.Head(); h != nil {
+// features is the input of the last linear layer: what a classifier head reads.
+func (e *emitter) features() *ir.Node {
+	if h := e.g.Head(); h != nil {
 		return h.Inputs[0]
 	}
 	return nil
 }
 
-func (e *emitter) labels() {
-	f := e.f
-	switch {
-	case e.o.Labels != "":
-		f.Line()
-		f.Comment("//go:embed " + e.o.Labels)
-		f.Var().Id("labelsText").String()
-		f.Comment("Labels names the classes, index = class.")
-		f.Var().Id("Labels").Op("=").Qual(rtPath, "SplitLabels").Call(jen.Id("labelsText"))
-		f.Anon("embed")
-	case e.g.Labels != "":
-		f.Comment("Labels names the classes, index = class.")
-		f.Var().Id("Labels").Op("=").Qual(rtPath, "MustLabels").Call(jen.Lit(e.g.Labels))
-	default:
-		f.Comment("Labels names the classes; the spec names no label set.")
-		f.Var().Id("Labels").Index().String()
+// graph writes the graph part: preprocessing, the expected tensors, the arena layout, the layers
+// and the loader.
+func (e *emitter) graph() error {
+	e.preprocess()
+	e.expected()
+	e.layout()
+	return e.layers()
+}
+
+// comment writes text as // lines (jennifer would turn a multi-line comment into /* */).
+func comment(f *jen.File, text string) {
+	for _, line := range strings.Split(text, "\n") {
+		f.Comment(line)
 	}
 }
 
@@ -208,19 +126,30 @@ func (e *emitter) preprocess() {
 			std[i] = 1
 		}
 	}
-	e.f.Comment("DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.")
-	e.f.Var().Id("DefaultPreprocess").Op("=").Qual(rtPath, "Preprocess").Values(
+	fields := []jen.Code{
 		jen.Id("Channels").Op(":").Id("InputChannels"),
 		jen.Id("Height").Op(":").Id("InputHeight"),
 		jen.Id("Width").Op(":").Id("InputWidth"),
-		jen.Id("Resize").Op(":").Lit(p.Resize),
-		jen.Id("Crop").Op(":").Lit(p.Crop),
-		jen.Id("Interpolation").Op(":").Lit(p.Interpolation),
-		jen.Id("Mean").Op(":").Add(floats(mean)),
-		jen.Id("Std").Op(":").Add(floats(std)),
-		jen.Id("Grayscale").Op(":").Lit(p.Grayscale),
-	)
+	}
+	if p.Resize != 0 {
+		fields = append(fields, jen.Id("Resize").Op(":").Lit(p.Resize))
+	}
+	if p.Crop != 0 {
+		fields = append(fields, jen.Id("Crop").Op(":").Lit(p.Crop))
+	}
+	if p.Interpolation != "" {
+		fields = append(fields, jen.Id("Interpolation").Op(":").Lit(p.Interpolation))
+	}
+	fields = append(fields, jen.Id("Mean").Op(":").Add(floats(mean)), jen.Id("Std").Op(":").Add(floats(std)))
+	if p.Grayscale {
+		fields = append(fields, jen.Id("Grayscale").Op(":").True())
+	}
+	e.f.Comment("DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.")
+	e.f.Var().Id("DefaultPreprocess").Op("=").Qual(rtPath, "Preprocess").Custom(multiline, fields...)
 }
+
+// multiline writes a composite literal one entry per line.
+var multiline = jen.Options{Open: "{", Close: "}", Separator: ",", Multi: true}
 
 // expected lists every tensor of the original graph, so a file with training-only heads loads too.
 func (e *emitter) expected() {
@@ -234,9 +163,8 @@ func (e *emitter) expected() {
 		if pr.Node.TrainingOnly {
 			fields = append(fields, jen.Id("Optional").Op(":").True())
 		}
-		items = append(items, jen.Line().Values(fields...))
+		items = append(items, jen.Values(fields...))
 	}
-	items = append(items, jen.Line())
 	e.f.Comment("expected are the tensors a weights file must hold (name, shape, optional).")
-	e.f.Var().Id("expected").Op("=").Index().Qual(rtPath, "Expect").Values(items...)
+	e.f.Var().Id("expected").Op("=").Index().Qual(rtPath, "Expect").Custom(multiline, items...)
 }

@@ -65,10 +65,10 @@ func DropTrainingOnly(g *ir.Graph) {
 	g.Nodes = out
 }
 
-// DropIdentities removes dropout, the identity at inference.
+// DropIdentities removes the ops that are the identity at inference (dropout).
 func DropIdentities(g *ir.Graph) {
 	for _, n := range append([]*ir.Node(nil), g.Nodes...) {
-		if n.Op == ir.OpDropout {
+		if ir.Def(n.Op).Is(ir.InferenceIdentity) {
 			replace(g, n, n.Inputs[0])
 		}
 	}
@@ -91,7 +91,7 @@ func FoldBatchNorm(g *ir.Graph) {
 		if p.Op != ir.OpConv || p.Fused != nil || !soleReader(cons, g, p, n) {
 			continue
 		}
-		p.Fused = &ir.Fusion{BN: &ir.FoldedBN{Name: n.Name, Params: n.Params, Eps: n.Eps}}
+		p.Fused = &ir.Fusion{BN: &ir.FoldedBN{Name: n.Name, Params: n.Params, Eps: ir.As[*ir.BatchNormAttrs](n).Eps}}
 		replace(g, n, p)
 		cons = g.Consumers()
 	}
@@ -130,23 +130,20 @@ func FuseResidualAdd(g *ir.Graph) {
 	}
 }
 
-// epilogueActs are the activations kernels apply in an epilogue.
-var epilogueActs = map[ir.Op]bool{ir.OpReLU: true, ir.OpReLU6: true, ir.OpSigmoid: true, ir.OpSiLU: true,
-	ir.OpTanh: true, ir.OpHardSwish: true}
-
-// FuseActivation moves an activation into the conv, linear or add that feeds only it.
+// FuseActivation moves an elementwise op that a kernel epilogue can apply (OpDef.Act) into the
+// conv, linear or add that feeds only it.
 func FuseActivation(g *ir.Graph) {
 	cons := g.Consumers()
 	for _, n := range append([]*ir.Node(nil), g.Nodes...) {
-		act := epilogueActs[n.Op] || n.Op == ir.OpHardSigmoid && n.HardAlpha == 1.0/6 && n.HardBeta == 0.5
-		if !act {
+		if d := ir.Def(n.Op); d.Act == nil || !d.Act(n.Attrs).Epilogue {
 			continue
 		}
 		p := n.Inputs[0]
 		if p.Op != ir.OpConv && p.Op != ir.OpLinear && p.Op != ir.OpAdd || !soleReader(cons, g, p, n) || p.Fused != nil && p.Fused.Act != "" {
 			continue
 		}
-		fusion(p).Act = n.Op
+		f := fusion(p)
+		f.Act, f.ActAttrs = n.Op, n.Attrs
 		replace(g, n, p)
 		cons = g.Consumers()
 	}
@@ -170,7 +167,7 @@ func SetClasses(g *ir.Graph, n int) error {
 	if last == nil {
 		return fmt.Errorf("%s does not end in a linear layer (%s is %s): cannot change its class count", g.Name, g.Output.Name, g.Output.Op)
 	}
-	last.Features = n
+	ir.As[*ir.LinearAttrs](last).Out = n
 	g.Classes = n
 	return g.Infer()
 }

@@ -58,13 +58,23 @@ func (p *Plan) InPlace(n *ir.Node) bool {
 // reads it, so that the concatenation need not copy it.
 func (p *Plan) InConcat(n *ir.Node) bool { return p.of[n].parent != nil }
 
+// Base tells where n's region comes from: the first node of the buffer n shares (a view's or an
+// in-place op's input, or n itself) at offset 0, or, for a tensor written into a concatenation's
+// buffer, that concatenation's node at n's offset in it.
+func (p *Plan) Base(n *ir.Node) (base *ir.Node, rel int) {
+	t := p.of[n]
+	if t.parent != nil {
+		return t.parent.Nodes[0], t.rel
+	}
+	return t.Nodes[0], 0
+}
+
 // Shares reports whether two nodes' outputs are the same buffer.
 func (p *Plan) Shares(a, b *ir.Node) bool { return p.of[a] == p.of[b] }
 
-// inPlaceOps may write their output over their first input (elementwise, same size).
-var inPlaceOps = map[ir.Op]bool{ir.OpReLU: true, ir.OpReLU6: true, ir.OpSigmoid: true, ir.OpSiLU: true,
-	ir.OpTanh: true, ir.OpHardSigmoid: true, ir.OpHardSwish: true, ir.OpBatchNorm: true, ir.OpAffine: true,
-	ir.OpAdd: true, ir.OpMul: true, ir.OpSoftmax: true, ir.OpLogSoftmax: true, ir.OpClip: true}
+// inPlace reports whether op may write its output over its first input (OpDef: elementwise ops,
+// add, mul, softmax).
+func inPlace(op ir.Op) bool { return ir.Def(op).Flags&(ir.Elementwise|ir.InPlace) != 0 }
 
 // Make plans g, which must have passed through the inference passes (no dropout, no training-only
 // nodes). Views (flatten) share their input's buffer; an elementwise op shares its first input's
@@ -85,14 +95,14 @@ func Make(g *ir.Graph) (*Plan, error) {
 	lastUse[g.Output] = len(g.Nodes) // read by the caller after the last layer
 	p := &Plan{of: map[*ir.Node]*Tensor{}}
 	for i, n := range g.Nodes {
-		if n.TrainingOnly || n.Op == ir.OpDropout {
+		if n.TrainingOnly || ir.Def(n.Op).Is(ir.InferenceIdentity) {
 			return nil, fmt.Errorf("plan: %s: run the inference passes first", n.Name)
 		}
 		var t *Tensor
 		switch {
 		case ir.IsView(n.Op):
 			t = p.of[n.Inputs[0]]
-		case inPlaceOps[n.Op] && n.Inputs[0].Shape.Size() == n.Shape.Size() && p.of[n.Inputs[0]].Last == i && !p.readsTwice(n):
+		case inPlace(n.Op) && n.Inputs[0].Shape.Size() == n.Shape.Size() && p.of[n.Inputs[0]].Last == i && !p.readsTwice(n):
 			t = p.of[n.Inputs[0]]
 		default:
 			t = &Tensor{Size: n.Shape.Size(), Def: i, Last: i}

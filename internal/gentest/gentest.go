@@ -15,6 +15,7 @@ import (
 
 	"github.com/cnngen/cnngen/gen/emit"
 	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/gen/pipeline"
 	"github.com/cnngen/cnngen/runtime"
 )
 
@@ -59,7 +60,7 @@ func Run(g *ir.Graph, weights map[string][]float32, in []float32) ([]float32, er
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	res, err := emit.Generate(g, emit.Options{Package: "net"})
+	res, err := pipeline.Generate(g, emit.Options{Package: "net"})
 	if err != nil {
 		return nil, err
 	}
