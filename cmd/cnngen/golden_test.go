@@ -99,15 +99,15 @@ func TestGoldensCatchMutations(t *testing.T) {
 			t.Fatal("no add")
 		}},
 		{"resnet18", "stem max pool pad 1 -> 0", func(t *testing.T, g *ir.Graph) {
-			g.Node("maxpool").Pool.Pad = [4]int{}
+			ir.As[*ir.PoolAttrs](g.Node("maxpool")).Pad = [4]int{}
 		}},
 		{"googlenet", "maxpool1 without ceil_mode", func(t *testing.T, g *ir.Graph) {
-			g.Node("maxpool1").Pool.CeilMode = false
+			ir.As[*ir.PoolAttrs](g.Node("maxpool1")).CeilMode = false
 		}},
 		{"resnet50", "ResNet v1 bottleneck: stride on conv1, not conv2", func(t *testing.T, g *ir.Graph) {
 			// torchvision is v1.5 (stride on the 3x3 conv2); v1 gives the same shapes, other numbers.
-			g.Node("layer2.0.conv1").Conv.Stride = [2]int{2, 2}
-			g.Node("layer2.0.conv2").Conv.Stride = [2]int{1, 1}
+			ir.As[*ir.ConvAttrs](g.Node("layer2.0.conv1")).Stride = [2]int{2, 2}
+			ir.As[*ir.ConvAttrs](g.Node("layer2.0.conv2")).Stride = [2]int{1, 1}
 		}},
 	}
 	for _, m := range mutations {

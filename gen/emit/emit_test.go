@@ -1,4 +1,4 @@
-package emit
+package emit_test
 
 import (
 	"bytes"
@@ -7,8 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cnngen/cnngen/gen/emit"
 	"github.com/cnngen/cnngen/gen/frontend"
+	"github.com/cnngen/cnngen/gen/interp"
+	"github.com/cnngen/cnngen/gen/pipeline"
 	"github.com/cnngen/cnngen/gen/spec"
+	"github.com/cnngen/cnngen/internal/gentest"
+	"github.com/cnngen/cnngen/internal/goldens"
+	"github.com/cnngen/cnngen/internal/seedweights"
 )
 
 func TestDeterministicAndWellFormed(t *testing.T) {
@@ -17,12 +23,12 @@ func TestDeterministicAndWellFormed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := Generate(g, Options{Package: "p"})
+		a, err := pipeline.Generate(g, emit.Options{Package: "p"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		g2, _ := frontend.Load(arch)
-		b, err := Generate(g2, Options{Package: "p"})
+		b, err := pipeline.Generate(g2, emit.Options{Package: "p"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,47 +44,65 @@ func TestDeterministicAndWellFormed(t *testing.T) {
 		if a.ArenaBytes <= 0 || a.ArenaBytes > a.TotalBytes {
 			t.Errorf("%s: arena %d bytes, total %d", arch, a.ArenaBytes, a.TotalBytes)
 		}
+		for i, line := range strings.Split(string(a.Code), "\n") {
+			if len(line) > 400 {
+				t.Errorf("%s:%d: a line of %d characters", arch, i+1, len(line))
+			}
+		}
 	}
 }
 
-func TestLayerNamesBecomeIdentifiers(t *testing.T) {
-	src := `name: odd
-input: [1, 8, 8]
-layers:
-  - seq:
-      name: type
-      layers:
-        - conv: {out: 2, kernel: 3, pad: 1}
-        - relu
-  - conv: {name: Load, out: 2, kernel: 1}
-  - conv: {name: type_0, out: 2, kernel: 1}
-  - gap
-  - flatten
-  - linear: {name: fc, out: 3}
-`
-	g, err := spec.Parse([]byte(src), "odd.yaml")
-	if err != nil {
-		t.Fatal(err)
+// TestLayerNamesCannotCollide generates, builds and runs a network whose layer names are the
+// generated package's own identifiers, Go keywords and predeclared names, and compares it with
+// the interpreter: identifiers derived from layer names cannot collide with anything else.
+func TestLayerNamesCannotCollide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
 	}
-	r, err := Generate(g, Options{Package: "odd"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := string(r.Code)
-	for _, want := range []string{"func (n *Net) type_0(", "func (n *Net) l_Load(", "func (n *Net) type_0_2(", `"type.0.weight"`} {
-		if !strings.Contains(code, want) {
-			t.Errorf("generated code lacks %q", want)
+	names := []string{"w", "pre", "runner", "Net", "load", "Load", "New", "Forward", "Features", "Classify", "Layers",
+		"layers", "cfg", "convs", "weights", "expected", "arenaSize", "inRegion", "func", "type", "map", "a", "n", "f",
+		"rt", "kernels", "fmt", "copy", "len", "int", "_", "__", "9", "conv1Off", "conv1Len", "conv1Layer", "conv1", "init", "main"}
+	var b strings.Builder
+	b.WriteString("name: clash\ninput: [2, 6, 6]\nlayers:\n")
+	for i, name := range names {
+		if i%2 == 0 {
+			b.WriteString("  - conv: {name: \"" + name + "\", out: 2, kernel: 3, pad: 1}\n")
+		} else {
+			b.WriteString("  - clip: {name: \"" + name + "\", min: -1, max: 1}\n")
 		}
 	}
-	if _, err := parser.ParseFile(token.NewFileSet(), "odd.go", r.Code, 0); err != nil {
+	b.WriteString("  - flatten: {name: \"Features_\"}\n  - linear: {name: \"DefaultPreprocess\", out: 3}\n")
+	g, err := spec.Parse([]byte(b.String()), "clash.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := map[string][]float32{}
+	for _, p := range g.AllParams() {
+		w[p.Key] = seedweights.Values(p.Key, p.Shape)
+	}
+	const batch = 2
+	in := seedweights.Input(batch, g.Input().Shape)
+	want, err := interp.Run(g, mapWeights(w), in, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := gentest.Run(g, w, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := goldens.Compare(got, want, batch); err != nil {
 		t.Fatal(err)
 	}
 }
+
+type mapWeights map[string][]float32
+
+func (m mapWeights) Float32(k string) ([]float32, error) { return m[k], nil }
 
 func TestRejectsBadPackageName(t *testing.T) {
 	g, _ := frontend.Load("lenet5")
-	for _, p := range []string{"", "func", "a-b", "1x"} {
-		if _, err := Generate(g, Options{Package: p}); err == nil {
+	for _, p := range []string{"", "func", "a-b", "1x", "_", "main", "init", "type"} {
+		if _, err := pipeline.Generate(g, emit.Options{Package: p}); err == nil {
 			t.Errorf("package %q accepted", p)
 		}
 	}

@@ -26,17 +26,17 @@ func TestONNXOnlyOps(t *testing.T) {
 		return n
 	}
 	add(&ir.Node{Name: "input", Op: ir.OpInput, Shape: ir.Shape{4, 5, 6}})
-	add(&ir.Node{Name: "pad", Op: ir.OpPad, Pads: [4]int{1, 0, 2, 1}, PadValue: 0.5})
-	c := add(&ir.Node{Name: "conv", Op: ir.OpConv, Conv: &ir.ConvAttrs{Out: 4, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Groups: 1, Bias: true}})
+	add(&ir.Node{Name: "pad", Op: ir.OpPad, Attrs: &ir.PadAttrs{Pads: [4]int{1, 0, 2, 1}, Value: 0.5}})
+	c := add(&ir.Node{Name: "conv", Op: ir.OpConv, Attrs: &ir.ConvAttrs{Out: 4, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Groups: 1, Bias: true}})
 	c.SetParamKeys("conv")
-	add(&ir.Node{Name: "lrn", Op: ir.OpLRN, LRN: &ir.LRNAttrs{Size: 2, Alpha: 0.5, Beta: 0.75, Bias: 1, Lo: 0}})
-	add(&ir.Node{Name: "clip", Op: ir.OpClip, ClipMin: -0.5, ClipMax: 0.7})
-	add(&ir.Node{Name: "aff", Op: ir.OpAffine, Scale: []float64{2}, Shift: []float64{-0.25}})
-	add(&ir.Node{Name: "sm", Op: ir.OpLogSoftmax, Axis: 1, AxisEnd: 2})
-	add(&ir.Node{Name: "rs", Op: ir.OpReshape, Target: ir.Shape{4 * 6 * 5}})
-	l := add(&ir.Node{Name: "fc", Op: ir.OpLinear, Features: 7, LinBias: true, Gemm: &ir.GemmAttrs{Alpha: 0.5, Beta: 2, TransW: true}})
+	add(&ir.Node{Name: "lrn", Op: ir.OpLRN, Attrs: &ir.LRNAttrs{Size: 2, Alpha: 0.5, Beta: 0.75, Bias: 1, Lo: 0}})
+	add(&ir.Node{Name: "clip", Op: ir.OpClip, Attrs: &ir.ClipAttrs{Min: -0.5, Max: 0.7}})
+	add(&ir.Node{Name: "aff", Op: ir.OpAffine, Attrs: &ir.AffineAttrs{Scale: []float64{2}, Shift: []float64{-0.25}}})
+	add(&ir.Node{Name: "sm", Op: ir.OpLogSoftmax, Attrs: &ir.SoftmaxAttrs{Axis: 1, AxisEnd: 2}})
+	add(&ir.Node{Name: "rs", Op: ir.OpReshape, Attrs: &ir.ReshapeAttrs{Shape: ir.Shape{4 * 6 * 5}}})
+	l := add(&ir.Node{Name: "fc", Op: ir.OpLinear, Attrs: &ir.LinearAttrs{Out: 7, Bias: true, Alpha: 0.5, Beta: 2, TransW: true}})
 	l.SetParamKeys("fc")
-	add(&ir.Node{Name: "smax", Op: ir.OpSoftmax})
+	add(&ir.Node{Name: "smax", Op: ir.OpSoftmax, Attrs: &ir.SoftmaxAttrs{}})
 	if err := g.Infer(); err != nil {
 		t.Fatal(err)
 	}
