@@ -70,7 +70,12 @@ func TestErrors(t *testing.T) {
 		{"unknown field", base + "  - conv: {name: c, out: 4, kernal: 3}\n", `x.yaml:4:29: conv: unknown field "kernal"`},
 		{"wrong type", base + "  - conv: {name: c, out: four, kernel: 3}\n", `x.yaml:4:26: conv: out must be an integer, found a string`},
 		{"missing field", base + "  - conv: {name: c, kernel: 3}\n", `x.yaml:4:11: conv: missing field "out"`},
-		{"zero size", base + "  - conv: {name: c, out: 0, kernel: 3}\n", `x.yaml:4:26: conv: out must be at least 1, found 0`},
+		{"zero size", base + "  - conv: {name: c, out: 0, kernel: 3}\n", `x.yaml:4:5: c: conv needs out in [1, 2147483647] channels, got 0`},
+		{"negative int", base + "  - conv: {name: c, out: -1, kernel: 3}\n", `x.yaml:4:26: conv: out must be at least 0, found -1`},
+		{"huge int", base + "  - conv: {name: c, out: 3000000000, kernel: 3}\n", `x.yaml:4:26: conv: out must be at most 2147483647, found 3000000000`},
+		{"zero kernel", base + "  - maxpool: {kernel: [2, 0]}\n", `x.yaml:4:23: maxpool: kernel values must be at least 1, found 0`},
+		{"pad list", base + "  - conv: {name: c, out: 3, kernel: 3, pad: [1, 1, 1]}\n", `x.yaml:4:45: conv: pad must have 1, 2 or 4 values, found 3`},
+		{"bool", base + "  - conv: {name: c, out: 3, kernel: 3, bias: 1}\n", `x.yaml:4:46: conv: bias must be true or false, found an integer`},
 		{"negative kernel", base + "  - maxpool: {kernel: -2}\n", `x.yaml:4:23: maxpool: kernel values must be at least 1, found -2`},
 		{"conv needs name", base + "  - conv: {out: 4, kernel: 3}\n", "x.yaml:4:5: conv needs a name"},
 		{"too small", base + "  - conv: {name: c, out: 4, kernel: 9}\n", `x.yaml:4:5: c: output shape`},
@@ -113,14 +118,24 @@ func TestErrors(t *testing.T) {
 		{"reshape -1", base + "  - reshape: {shape: [-1, 5]}\n", `x.yaml:4:22: reshape: cannot fit 192 values (input [3 8 8]) into [-1 5]`},
 		{"reshape two -1", base + "  - reshape: {shape: [-1, -1]}\n", `x.yaml:4:22: reshape: shape may have only one -1`},
 		{"reshape zero", base + "  - reshape: {shape: [0, 192]}\n", `x.yaml:4:22: reshape: shape dimensions must be positive`},
-		{"clip order", base + "  - clip: {min: 1, max: 0}\n", `x.yaml:4:11: clip: min 1 is greater than max 0`},
+		{"clip order", base + "  - clip: {min: 1, max: 0}\n", `x.yaml:4:5: clip#1: clip bounds [1, 0] are not an interval`},
 		{"clip nan", base + "  - clip: {max: .nan}\n", `x.yaml:4:17: clip: max must be a number (.inf and -.inf allowed), found a number`},
 		{"softmax axis", base + "  - softmax: {axis: 3}\n", `x.yaml:4:5: softmax#1: softmax over dims [3, 3) of [3 8 8]`},
 		{"logsoftmax axis_end", base + "  - logsoftmax: {axis: 1, axis_end: 1}\n", `x.yaml:4:5: logsoftmax#1: logsoftmax over dims [1, 1)`},
 		{"pad missing", base + "  - pad: {value: 1}\n", `x.yaml:4:10: pad: missing field "pads"`},
 		{"pad flat", base + "  - flatten\n  - pad: {pads: 1}\n", `x.yaml:5:5: pad#2: pad needs a feature map [C H W]`},
-		{"lrn lo", base + "  - lrn: {size: 3, lo: 3}\n", `x.yaml:4:24: lrn: lo must be less than size (3), found 3`},
-		{"gemm inf", base + "  - flatten\n  - linear: {name: fc, out: 2, alpha: .inf}\n", `x.yaml:5:39: linear: alpha must be a finite number`},
+		{"lrn lo", base + "  - lrn: {size: 3, lo: 3}\n", `x.yaml:4:5: lrn#1: lrn window start 3 must be in [0, size)`},
+		{"bn eps", base + "  - bn: {name: b, eps: 0}\n", `x.yaml:4:5: b: bn eps must be positive, got 0`},
+		{"dropout p", base + "  - dropout: {p: 1.5}\n", `x.yaml:4:5: dropout#1: dropout probability 1.5 is not in [0, 1]`},
+		{"pad inf", base + "  - pad: {pads: 1, value: -.inf}\n", `x.yaml:4:5: pad#1: pad value -Inf is not finite`},
+		{"hardsigmoid nan", base + "  - hardsigmoid: {alpha: .nan}\n", `x.yaml:4:26: hardsigmoid: alpha must be a number (.inf and -.inf allowed)`},
+		{"number", base + "  - hardsigmoid: {beta: [1]}\n", `x.yaml:4:25: hardsigmoid: beta must be a number (.inf and -.inf allowed), found a list`},
+		{"affine nan", base + "  - affine: {scale: [1, .nan, 1], shift: 0}\n", `x.yaml:4:21: affine: scale must hold numbers, found a number`},
+		{"affine inf", base + "  - affine: {scale: .inf, shift: 0}\n", `x.yaml:4:5: affine#1: affine values must be finite`},
+		{"affine missing", base + "  - affine: {scale: 1}\n", `x.yaml:4:13: affine: missing field "shift" (a number or a list of numbers)`},
+		{"reshape rank", base + "  - reshape: {shape: [1, 1, 1, 1, 1, 1, 1, 1, -1]}\n", `x.yaml:4:22: reshape: shape has 9 dimensions, at most 8 are supported`},
+		{"std inf", "name: t\ninput: [1,8,8]\npreprocess: {std: [.inf]}\nlayers: [relu]\n", "x.yaml:3:19: preprocess: std must hold finite numbers, found .inf"},
+		{"gemm inf", base + "  - flatten\n  - linear: {name: fc, out: 2, alpha: .inf}\n", `x.yaml:5:5: fc: gemm alpha and beta must be finite`},
 		{"affine length", base + "  - affine: {scale: [1, 2], shift: 0}\n", `x.yaml:4:5: affine#1: affine needs 1 or 3 scale and shift values`},
 		{"input empty", "name: t\ninput: []\nlayers: [relu]\n", `x.yaml:2:8: spec: input must have at least 1 value`},
 		{"input rank", "name: t\ninput: [1, 1, 1, 1, 1, 1, 1, 1, 1]\nlayers: [relu]\n", `x.yaml:2:8: input has 9 dimensions, at most 8 are supported`},
@@ -376,35 +391,35 @@ layers:
 		}
 		return x
 	}
-	if a := n("affine#1"); len(a.Scale) != 1 || a.Scale[0] != 2 || len(a.Shift) != 1 || a.Shift[0] != -1 {
+	if a := ir.As[*ir.AffineAttrs](n("affine#1")); len(a.Scale) != 1 || a.Scale[0] != 2 || len(a.Shift) != 1 || a.Shift[0] != -1 {
 		t.Errorf("affine %v %v", a.Scale, a.Shift)
 	}
-	if c := n("c"); !math.IsInf(c.ClipMin, -1) || c.ClipMax != 6 {
-		t.Errorf("clip [%g, %g]", c.ClipMin, c.ClipMax)
+	if c := ir.As[*ir.ClipAttrs](n("c")); !math.IsInf(c.Min, -1) || c.Max != 6 {
+		t.Errorf("clip [%g, %g]", c.Min, c.Max)
 	}
-	if c := n("c2"); c.ClipMin != -1.5 || !math.IsInf(c.ClipMax, 1) {
-		t.Errorf("clip default max: [%g, %g]", c.ClipMin, c.ClipMax)
+	if c := ir.As[*ir.ClipAttrs](n("c2")); c.Min != -1.5 || !math.IsInf(c.Max, 1) {
+		t.Errorf("clip default max: [%g, %g]", c.Min, c.Max)
 	}
-	if p := n("p"); p.Pads != [4]int{1, 0, 2, 3} || p.PadValue != -0.5 || p.Shape.String() != "[2 7 7]" {
-		t.Errorf("pad %v %g %v", p.Pads, p.PadValue, p.Shape)
+	if p := n("p"); *ir.As[*ir.PadAttrs](p) != (ir.PadAttrs{Pads: [4]int{1, 0, 2, 3}, Value: -0.5}) || p.Shape.String() != "[2 7 7]" {
+		t.Errorf("pad %+v %v", p.Attrs, p.Shape)
 	}
-	if n("l").LRN.Lo != 1 || n("l2").LRN.Lo != 2 {
-		t.Errorf("lrn lo %d %d", n("l").LRN.Lo, n("l2").LRN.Lo)
+	if l, l2 := ir.As[*ir.LRNAttrs](n("l")), ir.As[*ir.LRNAttrs](n("l2")); l.Lo != 1 || l2.Lo != 2 {
+		t.Errorf("lrn lo %d %d", l.Lo, l2.Lo)
 	}
-	if l := n("ls"); l.Op != ir.OpLogSoftmax || l.Axis != 1 || l.AxisEnd != 2 {
-		t.Errorf("logsoftmax %s [%d, %d)", l.Op, l.Axis, l.AxisEnd)
+	if l := n("ls"); l.Op != ir.OpLogSoftmax || *ir.As[*ir.SoftmaxAttrs](l) != (ir.SoftmaxAttrs{Axis: 1, AxisEnd: 2}) {
+		t.Errorf("logsoftmax %s %+v", l.Op, l.Attrs)
 	}
-	if s := n("sm"); s.Axis != 2 || s.AxisEnd != 0 {
+	if s := ir.As[*ir.SoftmaxAttrs](n("sm")); s.Axis != 2 || s.AxisEnd != 0 {
 		t.Errorf("softmax [%d, %d)", s.Axis, s.AxisEnd)
 	}
-	if r := n("r"); r.Target.String() != "[14 7]" || r.Shape.String() != "[14 7]" {
-		t.Errorf("reshape %v", r.Target)
+	if r := n("r"); ir.As[*ir.ReshapeAttrs](r).Shape.String() != "[14 7]" || r.Shape.String() != "[14 7]" {
+		t.Errorf("reshape %+v", r.Attrs)
 	}
-	if l := n("g"); l.Gemm == nil || *l.Gemm != (ir.GemmAttrs{Alpha: 0.5, Beta: 2, TransW: true}) || l.Params[0].Shape.String() != "[98 3]" {
-		t.Errorf("gemm %+v, weight %v", l.Gemm, l.Params[0].Shape)
+	if l := n("g"); *ir.As[*ir.LinearAttrs](l) != (ir.LinearAttrs{Out: 3, Bias: true, Alpha: 0.5, Beta: 2, TransW: true}) || l.Params[0].Shape.String() != "[98 3]" {
+		t.Errorf("gemm %+v, weight %v", l.Attrs, l.Params[0].Shape)
 	}
-	if l := n("g2"); l.Gemm != nil {
-		t.Errorf("default gemm not nil: %+v", l.Gemm)
+	if l := n("g2"); *ir.As[*ir.LinearAttrs](l) != (ir.LinearAttrs{Out: 3, Bias: true, Alpha: 1, Beta: 1}) {
+		t.Errorf("default gemm: %+v", l.Attrs)
 	}
 }
 

@@ -206,20 +206,32 @@ func (a *attrs) int(k string, def int64, required bool, min int64) (int, error) 
 	if !ok {
 		return 0, a.b.errAt(n, "%s: %s must be an integer, found %s", a.owner, k, kindName(v))
 	}
-	if i < min || i > math.MaxInt32 {
-		return 0, a.b.errAt(n, "%s: %s must be at least %d, found %d", a.owner, k, min, i)
+	if err := a.checkInt(n, k, i, min); err != nil {
+		return 0, err
 	}
 	return int(i), nil
 }
 
-func (a *attrs) float(k string, def float64) (float64, error) {
+// checkInt checks an integer against [min, MaxInt32], the range of every integer in a spec.
+func (a *attrs) checkInt(n *yaml.Node, what string, i, min int64) error {
+	if i < min {
+		return a.b.errAt(n, "%s: %s must be at least %d, found %d", a.owner, what, min, i)
+	}
+	if i > math.MaxInt32 {
+		return a.b.errAt(n, "%s: %s must be at most %d, found %d", a.owner, what, math.MaxInt32, i)
+	}
+	return nil
+}
+
+// number reads a number; YAML's .inf and -.inf are numbers too, NaN is not.
+func (a *attrs) number(k string) (float64, error) {
 	v, n, err := a.get(k)
 	if err != nil || n == nil {
-		return def, err
+		return 0, err
 	}
 	f, ok := toFloat(v)
-	if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, a.b.errAt(n, "%s: %s must be a finite number, found %s", a.owner, k, kindName(v))
+	if !ok || math.IsNaN(f) {
+		return 0, a.b.errAt(n, "%s: %s must be a number (.inf and -.inf allowed), found %s", a.owner, k, kindName(v))
 	}
 	return f, nil
 }
@@ -282,7 +294,15 @@ func (a *attrs) ints(k string, def []int, required bool, min int64, lens ...int)
 		if len(lens) == 1 && lens[0] == anyLen {
 			return nil, a.b.errAt(n, "%s: %s must have at least 1 value", a.owner, k)
 		}
-		return nil, a.b.errAt(n, "%s: %s must have 1 or %v values, found %d", a.owner, k, lens, len(list))
+		counts := "1"
+		for i, l := range lens {
+			sep := ", "
+			if i == len(lens)-1 {
+				sep = " or "
+			}
+			counts += sep + strconv.Itoa(l)
+		}
+		return nil, a.b.errAt(n, "%s: %s must have %s values, found %d", a.owner, k, counts, len(list))
 	}
 	out := make([]int, len(list))
 	for i, e := range list {
@@ -290,8 +310,8 @@ func (a *attrs) ints(k string, def []int, required bool, min int64, lens ...int)
 		if !ok {
 			return nil, a.b.errAt(n, "%s: %s must hold integers, found %s", a.owner, k, kindName(e))
 		}
-		if iv < min || iv > math.MaxInt32 {
-			return nil, a.b.errAt(n, "%s: %s values must be at least %d, found %d", a.owner, k, min, iv)
+		if err := a.checkInt(n, k+" values", iv, min); err != nil {
+			return nil, err
 		}
 		out[i] = int(iv)
 	}
@@ -324,21 +344,9 @@ func (a *attrs) pad(k string, required bool) ([4]int, error) {
 	return [4]int{v[0], v[1], v[2], v[3]}, nil
 }
 
-// floatOrInf reads a number that may be infinite (YAML .inf, -.inf) but not NaN.
-func (a *attrs) floatOrInf(k string, def float64) (float64, error) {
-	v, n, err := a.get(k)
-	if err != nil || n == nil {
-		return def, err
-	}
-	f, ok := toFloat(v)
-	if !ok || math.IsNaN(f) {
-		return 0, a.b.errAt(n, "%s: %s must be a number (.inf and -.inf allowed), found %s", a.owner, k, kindName(v))
-	}
-	return f, nil
-}
-
-// floats reads a list of finite numbers; with scalar, a single number is accepted as a list of one.
-func (a *attrs) floats(k string, required bool, scalar ...bool) ([]float64, error) {
+// floats reads a list of numbers; with scalar, a single number is accepted as a list of one; with
+// inf, .inf and -.inf are accepted.
+func (a *attrs) floats(k string, required, scalar, inf bool) ([]float64, error) {
 	v, n, err := a.get(k)
 	if err != nil {
 		return nil, err
@@ -350,7 +358,7 @@ func (a *attrs) floats(k string, required bool, scalar ...bool) ([]float64, erro
 		return nil, nil
 	}
 	list, ok := v.([]any)
-	if _, num := toFloat(v); num && len(scalar) > 0 && scalar[0] {
+	if _, num := toFloat(v); num && scalar {
 		list, ok = []any{v}, true
 	}
 	if !ok {
@@ -359,8 +367,12 @@ func (a *attrs) floats(k string, required bool, scalar ...bool) ([]float64, erro
 	out := make([]float64, len(list))
 	for i, e := range list {
 		f, ok := toFloat(e)
-		if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, a.b.errAt(n, "%s: %s must hold finite numbers, found %s", a.owner, k, kindName(e))
+		switch {
+		case !ok || math.IsNaN(f):
+			return nil, a.b.errAt(n, "%s: %s must hold numbers, found %s", a.owner, k, kindName(e))
+		case math.IsInf(f, 0) && !inf:
+			s, _ := fmtFloat(f)
+			return nil, a.b.errAt(n, "%s: %s must hold finite numbers, found %s", a.owner, k, s)
 		}
 		out[i] = f
 	}

@@ -191,15 +191,18 @@ type field struct{ k, v string }
 // writeItem formats a node as a one-line item `op: {name: N, ...}`; prev is the output the item
 // reads by default.
 func writeItem(n *ir.Node, prev *ir.Node) (string, error) {
+	d := ir.Def(n.Op)
+	if d == nil || opOf(string(n.Op)) != d {
+		return "", werr(n, "op %q has no spec form", n.Op)
+	}
 	fs := []field{{"name", mustStr(n.Name)}}
-	switch n.Op {
-	case ir.OpAdd, ir.OpConcat, ir.OpMul:
+	if isMerge(d) {
 		names := make([]string, len(n.Inputs))
 		for i, x := range n.Inputs {
 			names[i] = mustStr(x.Name)
 		}
 		fs = append(fs, field{"inputs", "[" + strings.Join(names, ", ") + "]"})
-	default:
+	} else {
 		if len(n.Inputs) != 1 {
 			return "", werr(n, "%s with %d inputs", n.Op, len(n.Inputs))
 		}
@@ -207,7 +210,7 @@ func writeItem(n *ir.Node, prev *ir.Node) (string, error) {
 			fs = append(fs, field{"from", mustStr(n.Inputs[0].Name)})
 		}
 	}
-	attrs, err := opFields(n)
+	attrs, err := opFields(n, d)
 	if err != nil {
 		return "", err
 	}
@@ -228,154 +231,25 @@ func mapping(fs []field) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-// opFields lists the attributes that reproduce the node, omitting the language's defaults.
-func opFields(n *ir.Node) ([]field, error) {
-	var fs []field
-	add := func(k, v string) { fs = append(fs, field{k, v}) }
-	num := func(k string, v, def float64) error {
-		if v == def {
-			return nil
-		}
-		s, err := fmtFloat(v)
-		if err != nil {
-			return werr(n, "%s: %v", k, err)
-		}
-		add(k, s)
-		return nil
+// opFields lists the attributes that reproduce the node, omitting those that hold their default.
+func opFields(n *ir.Node, d *ir.OpDef) ([]field, error) {
+	if d.New == nil && n.Attrs != nil || d.New != nil && reflect.TypeOf(n.Attrs) != reflect.TypeOf(d.New()) {
+		return nil, werr(n, "attributes of type %T", n.Attrs)
 	}
-	switch n.Op {
-	case ir.OpConv:
-		a := n.Conv
-		if a == nil {
-			return nil, werr(n, "conv without attributes")
+	var fs []field
+	for _, f := range ir.Fields(n.Attrs) {
+		if ir.IsDefault(n.Attrs, d.New, f) {
+			continue
 		}
-		add("out", strconv.Itoa(a.Out))
-		add("kernel", pair(a.Kernel))
-		if a.Stride != [2]int{1, 1} {
-			add("stride", pair(a.Stride))
+		k, ok := attrKinds[f.Value.Type()]
+		if !ok {
+			return nil, werr(n, "%s: a Go %s has no spec form", f.Name, f.Value.Type())
 		}
-		if a.Pad != [4]int{} {
-			add("pad", pads(a.Pad))
+		v, err := k.write(f.Value)
+		if err != nil {
+			return nil, werr(n, "%s: %v", f.Name, err)
 		}
-		if a.Dilation != [2]int{1, 1} {
-			add("dilation", pair(a.Dilation))
-		}
-		if a.Groups != 1 {
-			add("groups", strconv.Itoa(a.Groups))
-		}
-		if !a.Bias {
-			add("bias", "false")
-		}
-	case ir.OpMaxPool, ir.OpAvgPool:
-		a := n.Pool
-		if a == nil {
-			return nil, werr(n, "pool without attributes")
-		}
-		add("kernel", pair(a.Kernel))
-		if a.Stride != a.Kernel {
-			add("stride", pair(a.Stride))
-		}
-		if a.Pad != [4]int{} {
-			add("pad", pads(a.Pad))
-		}
-		if a.CeilMode {
-			add("ceil_mode", "true")
-		}
-		if n.Op == ir.OpAvgPool && !a.CountIncludePad {
-			add("count_include_pad", "false")
-		}
-	case ir.OpAdaptiveAvgPool:
-		add("out", pair(n.OutSize))
-	case ir.OpLRN:
-		a := n.LRN
-		if a == nil {
-			return nil, werr(n, "lrn without attributes")
-		}
-		add("size", strconv.Itoa(a.Size))
-		for _, f := range []struct {
-			k      string
-			v, def float64
-		}{{"alpha", a.Alpha, 1e-4}, {"beta", a.Beta, 0.75}, {"k", a.Bias, 1}} {
-			if err := num(f.k, f.v, f.def); err != nil {
-				return nil, err
-			}
-		}
-		if a.Lo != a.Size/2 {
-			add("lo", strconv.Itoa(a.Lo))
-		}
-	case ir.OpBatchNorm:
-		if err := num("eps", n.Eps, 1e-5); err != nil {
-			return nil, err
-		}
-	case ir.OpHardSigmoid:
-		if err := num("alpha", n.HardAlpha, 1.0/6); err != nil {
-			return nil, err
-		}
-		if err := num("beta", n.HardBeta, 0.5); err != nil {
-			return nil, err
-		}
-	case ir.OpLinear:
-		add("out", strconv.Itoa(n.Features))
-		if !n.LinBias {
-			add("bias", "false")
-		}
-		if g := n.Gemm; g != nil {
-			if err := num("alpha", g.Alpha, 1); err != nil {
-				return nil, err
-			}
-			if err := num("beta", g.Beta, 1); err != nil {
-				return nil, err
-			}
-			if g.TransW {
-				add("transposed", "true")
-			}
-		}
-	case ir.OpDropout:
-		if err := num("p", n.Dropout, 0.5); err != nil {
-			return nil, err
-		}
-	case ir.OpAffine:
-		for _, f := range []struct {
-			k string
-			v []float64
-		}{{"scale", n.Scale}, {"shift", n.Shift}} {
-			s, err := fmtFloats(f.v)
-			if len(f.v) == 1 { // one value for every channel
-				s, err = fmtFloat(f.v[0])
-			}
-			if err != nil {
-				return nil, werr(n, "%s: %v", f.k, err)
-			}
-			add(f.k, s)
-		}
-	case ir.OpReshape:
-		if len(n.Target) == 0 || len(n.Target) > maxRank {
-			return nil, werr(n, "reshape to %v: want 1 to %d dimensions", n.Target, maxRank)
-		}
-		add("shape", intList(n.Target))
-	case ir.OpClip:
-		if err := num("min", n.ClipMin, math.Inf(-1)); err != nil {
-			return nil, err
-		}
-		if err := num("max", n.ClipMax, math.Inf(1)); err != nil {
-			return nil, err
-		}
-	case ir.OpSoftmax, ir.OpLogSoftmax:
-		if n.Axis != 0 {
-			add("axis", strconv.Itoa(n.Axis))
-		}
-		if n.AxisEnd != 0 {
-			add("axis_end", strconv.Itoa(n.AxisEnd))
-		}
-	case ir.OpPad:
-		add("pads", pads(n.Pads))
-		if err := num("value", n.PadValue, 0); err != nil {
-			return nil, err
-		}
-	case ir.OpGlobalAvgPool, ir.OpGlobalMaxPool, ir.OpReLU, ir.OpReLU6, ir.OpSigmoid, ir.OpSiLU,
-		ir.OpTanh, ir.OpHardSwish, ir.OpFlatten, ir.OpAdd, ir.OpConcat, ir.OpMul:
-	default:
-		return nil, werr(n, "op %q has no spec form", n.Op)
+		fs = append(fs, field{f.Name, v})
 	}
 	return fs, nil
 }
@@ -537,130 +411,6 @@ func commentText(s string) string {
 	}
 	if !utf8.ValidString(s) {
 		return strconv.Quote(s)
-	}
-	return s
-}
-
-// Diff reports the first difference between two graphs in anything a spec describes: the
-// name, description, classes, labels, preprocessing, the output, and every node's name, op,
-// input names, shape, weights (key, shape, buffer), training-only mark and attributes. Positions
-// and Source are not compared; a nil Gemm equals the default one, an empty interpolation
-// equals "bilinear" (the spec default), and max pooling's CountIncludePad (meaningless) is
-// ignored. It returns nil when the graphs agree.
-func Diff(want, got *ir.Graph) error {
-	d := func(format string, args ...any) error { return fmt.Errorf(format, args...) }
-	if want.Name != got.Name {
-		return d("name %q, want %q", got.Name, want.Name)
-	}
-	if want.Description != got.Description {
-		return d("description %q, want %q", got.Description, want.Description)
-	}
-	if want.Classes != got.Classes || want.Labels != got.Labels {
-		return d("classes %d labels %q, want %d %q", got.Classes, got.Labels, want.Classes, want.Labels)
-	}
-	if pw, pg := normPre(want.Preprocess), normPre(got.Preprocess); !reflect.DeepEqual(pw, pg) {
-		return d("preprocess %+v, want %+v", pg, pw)
-	}
-	if len(want.Nodes) != len(got.Nodes) {
-		return d("%d nodes, want %d", len(got.Nodes), len(want.Nodes))
-	}
-	for i, w := range want.Nodes {
-		g := got.Nodes[i]
-		at := fmt.Sprintf("node %d %q", i, w.Name)
-		if w.Name != g.Name || w.Op != g.Op {
-			return d("%s: got %s %q, want %s %q", at, g.Op, g.Name, w.Op, w.Name)
-		}
-		if w.TrainingOnly != g.TrainingOnly {
-			return d("%s: training-only %v, want %v", at, g.TrainingOnly, w.TrainingOnly)
-		}
-		if iw, ig := inputNames(w), inputNames(g); !reflect.DeepEqual(iw, ig) {
-			return d("%s: inputs %v, want %v", at, ig, iw)
-		}
-		if !w.Shape.Equal(g.Shape) {
-			return d("%s: shape %v, want %v", at, g.Shape, w.Shape)
-		}
-		if len(w.Params) != len(g.Params) {
-			return d("%s: %d weights, want %d", at, len(g.Params), len(w.Params))
-		}
-		for k, p := range w.Params {
-			q := g.Params[k]
-			if p.Key != q.Key || !p.Shape.Equal(q.Shape) || p.Buffer != q.Buffer {
-				return d("%s: weight %d is %q %v buffer=%v, want %q %v buffer=%v", at, k, q.Key, q.Shape, q.Buffer, p.Key, p.Shape, p.Buffer)
-			}
-		}
-		if (w.Fused == nil) != (g.Fused == nil) {
-			return d("%s: fused %v, want %v", at, g.Fused != nil, w.Fused != nil)
-		}
-		if aw, ag := nodeAttrs(w), nodeAttrs(g); !reflect.DeepEqual(aw, ag) {
-			return d("%s: attributes\n  %s\nwant\n  %s", at, showAttrs(ag), showAttrs(aw))
-		}
-	}
-	outName := func(g *ir.Graph) string {
-		if g.Output == nil {
-			return ""
-		}
-		return g.Output.Name
-	}
-	if outName(want) != outName(got) {
-		return d("output %q, want %q", outName(got), outName(want))
-	}
-	return nil
-}
-
-func inputNames(n *ir.Node) []string {
-	s := make([]string, len(n.Inputs))
-	for i, x := range n.Inputs {
-		s[i] = x.Name
-	}
-	return s
-}
-
-func normPre(p ir.Preprocess) ir.Preprocess {
-	if p.Interpolation == "" {
-		p.Interpolation = "bilinear"
-	}
-	if len(p.Mean) == 0 {
-		p.Mean = nil
-	}
-	if len(p.Std) == 0 {
-		p.Std = nil
-	}
-	return p
-}
-
-// nodeAttrs is n without what Diff compares separately or not at all, normalized.
-func nodeAttrs(n *ir.Node) ir.Node {
-	c := *n
-	c.Name, c.Inputs, c.Shape, c.Params, c.Pos, c.TrainingOnly, c.Fused = "", nil, nil, nil, ir.Pos{}, false, nil
-	if c.Gemm != nil && *c.Gemm == (ir.GemmAttrs{Alpha: 1, Beta: 1}) {
-		c.Gemm = nil
-	}
-	if c.Op == ir.OpMaxPool && c.Pool != nil {
-		p := *c.Pool
-		p.CountIncludePad = false
-		c.Pool = &p
-	}
-	if len(c.Target) == 0 {
-		c.Target = nil
-	}
-	if len(c.Scale) == 0 {
-		c.Scale = nil
-	}
-	if len(c.Shift) == 0 {
-		c.Shift = nil
-	}
-	return c
-}
-
-func showAttrs(n ir.Node) string {
-	s := fmt.Sprintf("%+v", n)
-	for _, p := range []struct {
-		name string
-		v    any
-	}{{"Conv", n.Conv}, {"Pool", n.Pool}, {"LRN", n.LRN}, {"Gemm", n.Gemm}} {
-		if !reflect.ValueOf(p.v).IsNil() {
-			s += fmt.Sprintf(" %s=%+v", p.name, reflect.ValueOf(p.v).Elem().Interface())
-		}
 	}
 	return s
 }

@@ -70,8 +70,11 @@ func TestWriteArchspecs(t *testing.T) {
 func onnxLike(t testing.TB) *ir.Graph {
 	t.Helper()
 	g := &ir.Graph{Name: "onnx_like", Description: "Imported from ONNX m.onnx (producer pytorch, opset 17); cost: $5 ${x}.", Source: "m.onnx"}
-	node := func(name string, op ir.Op, ins ...*ir.Node) *ir.Node {
-		n := &ir.Node{Name: name, Op: op, Inputs: ins}
+	node := func(name string, op ir.Op, attrs ir.Attrs, ins ...*ir.Node) *ir.Node {
+		n := ir.NewNode(op, name, ins...)
+		if attrs != nil {
+			n.Attrs = attrs
+		}
 		g.Nodes = append(g.Nodes, n)
 		return n
 	}
@@ -81,58 +84,40 @@ func onnxLike(t testing.TB) *ir.Graph {
 			n.Params[i].Key = k
 		}
 	}
-	x := node("x", ir.OpInput)
+	inf := math.Inf(1)
+	x := node("x", ir.OpInput, nil)
 	x.Shape = ir.Shape{3, 8, 8}
-	a := node("Mul_0", ir.OpAffine, x)
-	a.Scale, a.Shift = []float64{0.5}, []float64{-1.0 / 3}
-	c := node("features.0.Conv", ir.OpConv, a)
-	c.Conv = &ir.ConvAttrs{Out: 4, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Groups: 1, Bias: true}
+	a := node("Mul_0", ir.OpAffine, &ir.AffineAttrs{Scale: []float64{0.5}, Shift: []float64{-1.0 / 3}}, x)
+	c := node("features.0.Conv", ir.OpConv, &ir.ConvAttrs{Out: 4, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pad: [4]int{1, 1, 1, 1}, Dilation: [2]int{1, 1}, Groups: 1, Bias: true}, a)
 	keys(c, "onnx::Conv_193", "onnx::Conv_194")
-	bn := node("features.1.BatchNormalization", ir.OpBatchNorm, c)
-	bn.Eps = 1e-3
+	bn := node("features.1.BatchNormalization", ir.OpBatchNorm, &ir.BatchNormAttrs{Eps: 1e-3}, c)
 	keys(bn, "features.1.weight", "features.1.bias", "features.1.running_mean", "features.1.running_var")
-	clip := node("Clip_2", ir.OpClip, bn)
-	clip.ClipMin, clip.ClipMax = math.Inf(-1), 6.5
-	c2 := node("Conv_3", ir.OpConv, a) // reads the affine, not bn: a DAG
-	c2.Conv = &ir.ConvAttrs{Out: 4, Kernel: [2]int{1, 1}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Groups: 1}
+	clip := node("Clip_2", ir.OpClip, &ir.ClipAttrs{Min: -inf, Max: 6.5}, bn)
+	// Conv_3 reads the affine, not bn: a DAG.
+	c2 := node("Conv_3", ir.OpConv, &ir.ConvAttrs{Out: 4, Kernel: [2]int{1, 1}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Groups: 1}, a)
 	keys(c2, "Conv_3.weight")
-	clip2 := node("Clip_4", ir.OpClip, c2)
-	clip2.ClipMin, clip2.ClipMax = 0, math.Inf(1)
-	sum := node("Add_5", ir.OpAdd, clip2, clip, clip2)
-	dead := node("Clip_dead", ir.OpClip, sum) // nothing reads it
-	dead.ClipMin, dead.ClipMax = math.Inf(1), math.Inf(1)
-	pad := node("Pad_6", ir.OpPad, sum)
-	pad.Pads, pad.PadValue = [4]int{1, 0, 0, 2}, -0.25
-	lrn := node("LRN_7", ir.OpLRN, pad)
-	lrn.LRN = &ir.LRNAttrs{Size: 4, Alpha: 2e-4, Beta: 0.75, Bias: 1, Lo: 1}
-	pool := node("AveragePool_8", ir.OpAvgPool, lrn)
-	pool.Pool = &ir.PoolAttrs{Kernel: [2]int{3, 2}, Stride: [2]int{2, 1}, Pad: [4]int{1, 0, 0, 1}, CeilMode: true}
-	sm := node("LogSoftmax_9", ir.OpLogSoftmax, pool)
-	sm.Axis, sm.AxisEnd = 1, 3
-	rs := node("Reshape_10", ir.OpReshape, sm)
-	rs.Target = ir.Shape{4, 50}
-	sm2 := node("Softmax_11", ir.OpSoftmax, rs)
-	sm2.Axis = 1
-	fl := node("Flatten_12", ir.OpFlatten, sm2)
-	fc := node("Gemm_13", ir.OpLinear, fl)
-	fc.Features, fc.LinBias = 10, true
-	fc.Gemm = &ir.GemmAttrs{Alpha: 0.5, Beta: 1e-7, TransW: true}
+	clip2 := node("Clip_4", ir.OpClip, &ir.ClipAttrs{Min: 0, Max: inf}, c2)
+	sum := node("Add_5", ir.OpAdd, nil, clip2, clip, clip2)
+	node("Clip_dead", ir.OpClip, &ir.ClipAttrs{Min: inf, Max: inf}, sum) // nothing reads it
+	pad := node("Pad_6", ir.OpPad, &ir.PadAttrs{Pads: [4]int{1, 0, 0, 2}, Value: -0.25}, sum)
+	lrn := node("LRN_7", ir.OpLRN, &ir.LRNAttrs{Size: 4, Alpha: 2e-4, Beta: 0.75, Bias: 1, Lo: 1}, pad)
+	pool := node("AveragePool_8", ir.OpAvgPool, &ir.AvgPoolAttrs{PoolAttrs: ir.PoolAttrs{Kernel: [2]int{3, 2}, Stride: [2]int{2, 1}, Pad: [4]int{1, 0, 0, 1}, CeilMode: true}}, lrn)
+	sm := node("LogSoftmax_9", ir.OpLogSoftmax, &ir.SoftmaxAttrs{Axis: 1, AxisEnd: 3}, pool)
+	rs := node("Reshape_10", ir.OpReshape, &ir.ReshapeAttrs{Shape: ir.Shape{4, 50}}, sm)
+	sm2 := node("Softmax_11", ir.OpSoftmax, &ir.SoftmaxAttrs{Axis: 1}, rs)
+	fl := node("Flatten_12", ir.OpFlatten, nil, sm2)
+	fc := node("Gemm_13", ir.OpLinear, &ir.LinearAttrs{Out: 10, Bias: true, Alpha: 0.5, Beta: 1e-7, TransW: true}, fl)
 	keys(fc, "fc.weight", "fc.bias")
-	mm := node("MatMul_14", ir.OpLinear, fl)
-	mm.Features = 10
-	mm.Gemm = &ir.GemmAttrs{Alpha: 1, Beta: 1, TransW: true}
+	mm := node("MatMul_14", ir.OpLinear, &ir.LinearAttrs{Out: 10, Alpha: 1, Beta: 1, TransW: true}, fl)
 	keys(mm, "onnx::MatMul_300")
-	hs := node("HardSigmoid_15", ir.OpHardSigmoid, mm)
-	hs.HardAlpha, hs.HardBeta = 0.2, 0.5
-	mul := node("Mul_16", ir.OpMul, fc, hs)
-	cat := node("Concat_17", ir.OpConcat, mul, fc)
-	d := node("Dropout_18", ir.OpDropout, cat)
-	d.Dropout = 0.1
+	hs := node("HardSigmoid_15", ir.OpHardSigmoid, &ir.HardSigmoidAttrs{Alpha: 0.2, Beta: 0.5}, mm)
+	mul := node("Mul_16", ir.OpMul, nil, fc, hs)
+	cat := node("Concat_17", ir.OpConcat, nil, mul, fc)
+	d := node("Dropout_18", ir.OpDropout, &ir.DropoutAttrs{P: 0.1}, cat)
 	for i, op := range []ir.Op{ir.OpReLU6, ir.OpSiLU, ir.OpTanh, ir.OpSigmoid, ir.OpHardSwish, ir.OpReLU} {
-		d = node(fmt.Sprintf("act_%d", i), op, d)
+		d = node(fmt.Sprintf("act_%d", i), op, nil, d)
 	}
-	out := node("output", ir.OpReshape, d)
-	out.Target = ir.Shape{20}
+	node("output", ir.OpReshape, &ir.ReshapeAttrs{Shape: ir.Shape{20}}, d)
 	g.Classes = 20
 	if err := g.Infer(); err != nil {
 		t.Fatal(err)
@@ -179,15 +164,16 @@ func TestWriteNewOps(t *testing.T) {
 func TestWriteOddities(t *testing.T) {
 	g := &ir.Graph{Name: "odd", Labels: "fashion-mnist", Preprocess: ir.Preprocess{Resize: 30, Crop: 28, Interpolation: "nearest", Mean: []float64{0.5}, Std: []float64{0.25}}}
 	in := &ir.Node{Name: "input", Op: ir.OpInput, Shape: ir.Shape{1, 4, 4}}
-	fl := &ir.Node{Name: "0", Op: ir.OpFlatten, Inputs: []*ir.Node{in}}
-	fc := &ir.Node{Name: "true", Op: ir.OpLinear, Inputs: []*ir.Node{fl}, Features: 3, LinBias: true, Gemm: &ir.GemmAttrs{Alpha: 1, Beta: 1}}
+	fl := ir.NewNode(ir.OpFlatten, "0", in)
+	fc := ir.NewNode(ir.OpLinear, "true", fl)
+	ir.As[*ir.LinearAttrs](fc).Out = 3
 	fc.SetParamKeys("true")
 	weird := []string{"a$b ${x} $y", "ключ \"q\"\n\t\x01\u2028 #x: [y]"}
 	fc.Params[0].Key, fc.Params[1].Key = weird[0], weird[1]
-	bn := &ir.Node{Name: "bn", Op: ir.OpBatchNorm, Inputs: []*ir.Node{fc}, Eps: 1e-5}
+	bn := ir.NewNode(ir.OpBatchNorm, "bn", fc)
 	bn.SetParamKeys("bn")
 	bn.Params[0].Key = "-.inf"
-	sm := &ir.Node{Name: "sm", Op: ir.OpSoftmax, Inputs: []*ir.Node{fc}}
+	sm := ir.NewNode(ir.OpSoftmax, "sm", fc)
 	g.Nodes = []*ir.Node{in, fl, fc, bn, sm}
 	g.Output = bn
 	if err := g.Infer(); err != nil {
@@ -210,8 +196,9 @@ func TestWriteOddities(t *testing.T) {
 func TestWriteErrors(t *testing.T) {
 	base := func() *ir.Graph {
 		in := &ir.Node{Name: "input", Op: ir.OpInput, Shape: ir.Shape{4}}
-		r := &ir.Node{Name: "r", Op: ir.OpReLU, Inputs: []*ir.Node{in}}
-		c := &ir.Node{Name: "c", Op: ir.OpClip, Inputs: []*ir.Node{r}, ClipMax: 1}
+		r := ir.NewNode(ir.OpReLU, "r", in)
+		c := ir.NewNode(ir.OpClip, "c", r)
+		ir.As[*ir.ClipAttrs](c).Max = 1
 		g := &ir.Graph{Name: "t", Nodes: []*ir.Node{in, r, c}}
 		if err := g.Infer(); err != nil {
 			t.Fatal(err)
@@ -227,12 +214,27 @@ func TestWriteErrors(t *testing.T) {
 		{"node name", func(g *ir.Graph) { g.Nodes[1].Name = "a b" }, `node "a b": the name must match`},
 		{"duplicate", func(g *ir.Graph) { g.Nodes[2].Name = "r" }, `node "r": the name is used twice`},
 		{"fused", func(g *ir.Graph) { g.Nodes[1].Fused = &ir.Fusion{} }, `node "r": fused by the inference passes`},
-		{"nan", func(g *ir.Graph) { g.Nodes[2].ClipMax = math.NaN() }, `node "c": max: NaN has no spec form`},
+		{"nan", func(g *ir.Graph) { ir.As[*ir.ClipAttrs](g.Nodes[2]).Max = math.NaN() }, `node "c": max: NaN has no spec form`},
 		{"forward", func(g *ir.Graph) { g.Nodes[1].Inputs[0] = g.Nodes[2] }, `input "c" is not an earlier node`},
 		{"training-only output", func(g *ir.Graph) { g.Nodes[2].TrainingOnly = true; g.Output = g.Nodes[2] }, "the output must be a layer of the main path"},
-		{"unknown op", func(g *ir.Graph) { g.Nodes[2].Op = "gelu" }, `op "gelu" has no spec form`},
+		{"unknown op", func(g *ir.Graph) { g.Nodes[2].Op = "no_such_op" }, `op "no_such_op" has no spec form`},
+		{"input op", func(g *ir.Graph) { g.Nodes[2].Op = ir.OpInput }, `node "c": a second input`},
+		{"attribute type", func(g *ir.Graph) { g.Nodes[2].Op = ir.OpDropout }, `node "c": attributes of type *ir.ClipAttrs`},
+		{"negative int", func(g *ir.Graph) {
+			g.Nodes[2].Op, g.Nodes[2].Attrs = ir.OpSoftmax, &ir.SoftmaxAttrs{Axis: -1}
+		}, `node "c": axis: -1 is outside [0, 2147483647]`},
+		{"zero size", func(g *ir.Graph) {
+			n := ir.NewNode(ir.OpAdaptiveAvgPool, "p", g.Nodes[2])
+			g.Nodes = append(g.Nodes, n)
+		}, `node "p": out: 0 is outside [1, 2147483647]`},
+		{"empty shape", func(g *ir.Graph) {
+			n := ir.NewNode(ir.OpReshape, "p", g.Nodes[2])
+			g.Nodes = append(g.Nodes, n)
+		}, `node "p": shape: shape []: want 1 to 8 dimensions`},
 		{"bad utf-8 key", func(g *ir.Graph) {
-			n := &ir.Node{Name: "fc", Op: ir.OpLinear, Inputs: []*ir.Node{g.Nodes[2]}, Features: 2, Params: []ir.Param{{Key: "\xff"}}}
+			n := ir.NewNode(ir.OpLinear, "fc", g.Nodes[2])
+			n.Attrs = &ir.LinearAttrs{Out: 2, Alpha: 1, Beta: 1}
+			n.Params = []ir.Param{{Key: "\xff"}}
 			g.Nodes = append(g.Nodes, n)
 			g.Output = n
 		}, `node "fc": key "\xff": not valid UTF-8`},
