@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -249,6 +250,88 @@ func (c *call) setDyn(k int, n *ir.Node) {
 		return
 	}
 	c.l.bind(c.out[k], n)
+}
+
+// ---- IR nodes ----
+
+// newNode starts an IR node for the call.
+func (c *call) newNode(op ir.Op, inputs ...*ir.Node) *ir.Node {
+	n := ir.NewNode(op, c.base, inputs...)
+	n.Pos = c.pos()
+	return n
+}
+
+// emit shapes n, checks its weight data against the shapes and adds it to the graph.
+func (c *call) emit(n *ir.Node, data ...*tensor) bool {
+	if !c.infer(n, data) {
+		return false
+	}
+	l := c.l
+	l.nodes = append(l.nodes, n)
+	l.pdata[n] = data
+	l.base[n] = c.base
+	return true
+}
+
+// infer runs ir.InferNode and checks the weights' dims against the Param shapes.
+func (c *call) infer(n *ir.Node, data []*tensor) bool {
+	if err := ir.InferNode(n); err != nil {
+		var ie *ir.Error
+		if errors.As(err, &ie) {
+			c.fail("%s", ie.Msg)
+		} else {
+			c.fail("%v", err)
+		}
+		return false
+	}
+	if len(data) != len(n.Params) {
+		c.fail("internal error: %d weight tensors for %d params", len(data), len(n.Params))
+		return false
+	}
+	for k, p := range n.Params {
+		if !sameDims(data[k].dims, p.Shape) {
+			c.fail("weight %q has dims %v, the layer needs %v", p.Key, data[k].dims, p.Shape)
+			return false
+		}
+		if !data[k].isFloat() {
+			c.fail("weight %q is %s, want a float type", p.Key, typeName(data[k].dtype))
+			return false
+		}
+	}
+	return true
+}
+
+// sameDims compares dims ignoring leading ones (a bias of [1, N] serves as [N]).
+func sameDims(dims []int, s ir.Shape) bool {
+	for len(dims) > 0 && dims[0] == 1 && len(dims) > len(s) {
+		dims = dims[1:]
+	}
+	if len(dims) != len(s) {
+		return false
+	}
+	for k := range dims {
+		if dims[k] != s[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func toInt64(s []int) []int64 {
+	out := make([]int64, len(s))
+	for k, d := range s {
+		out[k] = int64(d)
+	}
+	return out
+}
+
+// singleUse reports whether the call is the only reader of n, so n may be rewritten in place.
+func (c *call) singleUse(n *ir.Node) bool { return c.l.refs[n] == 1 }
+
+// rebind makes the call's output stand for n, which the call rewrote in place.
+func (c *call) rebind(n *ir.Node) {
+	c.l.refs[n]--
+	c.setDyn(0, n)
 }
 
 // rank is the ONNX rank of a computed tensor: the batch dimension plus the per-image ones.

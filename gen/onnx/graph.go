@@ -1,7 +1,6 @@
 package onnx
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -170,16 +169,7 @@ func (l *lowerer) prepare() error {
 	if err := l.err(); err != nil {
 		return err
 	}
-	resolve := func(s string) string {
-		for k := 0; k < len(alias)+1; k++ {
-			t, ok := alias[s]
-			if !ok {
-				return s
-			}
-			s = t
-		}
-		return s // a cycle of Identities: reported as an undefined value below
-	}
+	resolve := resolver(alias)
 	producer := map[string]int{}
 	for i, c := range all {
 		c.read = c.pb.GetInput()
@@ -407,88 +397,6 @@ func (l *lowerer) lower(c *call) {
 	}
 }
 
-// newNode starts an IR node for the call.
-func (c *call) newNode(op ir.Op, inputs ...*ir.Node) *ir.Node {
-	return &ir.Node{Name: c.base, Op: op, Inputs: inputs, Pos: c.pos()}
-}
-
-// emit shapes n, checks its weight data against the shapes and adds it to the graph.
-func (c *call) emit(n *ir.Node, data ...*tensor) bool {
-	if !c.infer(n, data) {
-		return false
-	}
-	l := c.l
-	l.nodes = append(l.nodes, n)
-	l.pdata[n] = data
-	l.base[n] = c.base
-	return true
-}
-
-// infer runs ir.InferNode and checks the weights' dims against the Param shapes.
-func (c *call) infer(n *ir.Node, data []*tensor) bool {
-	if err := ir.InferNode(n); err != nil {
-		var ie *ir.Error
-		if errors.As(err, &ie) {
-			c.fail("%s", ie.Msg)
-		} else {
-			c.fail("%v", err)
-		}
-		return false
-	}
-	if len(data) != len(n.Params) {
-		c.fail("internal error: %d weight tensors for %d params", len(data), len(n.Params))
-		return false
-	}
-	for k, p := range n.Params {
-		if !sameDims(data[k].dims, p.Shape) {
-			c.fail("weight %q has dims %v, the layer needs %v", p.Key, data[k].dims, p.Shape)
-			return false
-		}
-		if !data[k].isFloat() {
-			c.fail("weight %q is %s, want a float type", p.Key, typeName(data[k].dtype))
-			return false
-		}
-	}
-	if _, err := numElems(toInt64(n.Shape)); err != nil {
-		c.fail("output shape %v is too large", n.Shape)
-		return false
-	}
-	return true
-}
-
-// sameDims compares dims ignoring leading ones (a bias of [1, N] serves as [N]).
-func sameDims(dims []int, s ir.Shape) bool {
-	for len(dims) > 0 && dims[0] == 1 && len(dims) > len(s) {
-		dims = dims[1:]
-	}
-	if len(dims) != len(s) {
-		return false
-	}
-	for k := range dims {
-		if dims[k] != s[k] {
-			return false
-		}
-	}
-	return true
-}
-
-func toInt64(s []int) []int64 {
-	out := make([]int64, len(s))
-	for k, d := range s {
-		out[k] = int64(d)
-	}
-	return out
-}
-
-// singleUse reports whether the call is the only reader of n, so n may be rewritten in place.
-func (c *call) singleUse(n *ir.Node) bool { return c.l.refs[n] == 1 }
-
-// rebind makes the call's output stand for n, which the call rewrote in place.
-func (c *call) rebind(n *ir.Node) {
-	c.l.refs[n]--
-	c.setDyn(0, n)
-}
-
 // finish drops dead IR nodes, names nodes and weights uniquely and builds the graph.
 func (l *lowerer) finish(name string) (*ir.Graph, map[string]Tensor, error) {
 	v := l.vals[l.output]
@@ -567,33 +475,4 @@ func unique(taken func(string) bool, base string) string {
 		name = fmt.Sprintf("%s_%d", base, k)
 	}
 	return name
-}
-
-// trainingDropout explains why a Dropout is not the identity, or returns "": a training_mode
-// input (opset 12+) must be absent or a constant false, unless the ratio is a constant 0.
-// Older opsets' is_test attribute and mask outputs do not change the first output at inference.
-func (l *lowerer) trainingDropout(pb *onnxpb.NodeProto) string {
-	in := pb.GetInput()
-	if pb.GetOpType() != "Dropout" || len(in) < 3 || in[2] == "" {
-		return ""
-	}
-	konst := func(name string) (float64, bool) {
-		t := l.m.inits[name]
-		switch {
-		case t == nil || t.size() != 1:
-			return 0, false
-		case len(t.f) == 1:
-			return float64(t.f[0]), true
-		}
-		return float64(t.i[0]), true
-	}
-	if v, ok := konst(in[2]); ok && v == 0 {
-		return ""
-	}
-	if len(in) > 1 && in[1] != "" {
-		if r, ok := konst(in[1]); ok && r == 0 {
-			return ""
-		}
-	}
-	return "training_mode is not a constant false: dropout would be random"
 }

@@ -49,6 +49,15 @@ type Model struct {
 
 // Load reads an ONNX model file. External data files are read from the model's folder only.
 func Load(path string) (*Model, error) {
+	// Opening a FIFO blocks until a writer comes, and a device may never end: refuse anything
+	// but a regular file before opening it, then check that the file opened is the one seen.
+	seen, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !seen.Mode().IsRegular() {
+		return nil, fmt.Errorf("onnx: %s is not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -58,8 +67,8 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("onnx: %s is not a regular file", path)
+	if !st.Mode().IsRegular() || !os.SameFile(seen, st) {
+		return nil, fmt.Errorf("onnx: %s changed while it was opened", path)
 	}
 	if st.Size() > MaxModelBytes {
 		return nil, fmt.Errorf("onnx: %s is %d bytes, more than a protobuf message can hold (%d); large weights belong in external data files", path, st.Size(), int64(MaxModelBytes))
@@ -181,19 +190,27 @@ func (e *externalFiles) read(loc string, offset, length int64) ([]byte, error) {
 			}
 			e.root, e.files = r, map[string]*os.File{}
 		}
-		var err error
-		f, err = e.root.Open(filepath.FromSlash(loc))
+		// As in Load, a FIFO or device is refused before it is opened. Root.Stat follows
+		// symlinks inside the folder only.
+		seen, err := e.root.Stat(filepath.FromSlash(loc))
 		if err != nil {
 			return nil, fmt.Errorf("external data: %w", err)
+		}
+		if !seen.Mode().IsRegular() {
+			return nil, fmt.Errorf("external data %q is not a regular file", loc)
+		}
+		if f, err = e.root.Open(filepath.FromSlash(loc)); err != nil {
+			return nil, fmt.Errorf("external data: %w", err)
+		}
+		if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() || !os.SameFile(seen, st) {
+			f.Close()
+			return nil, fmt.Errorf("external data %q changed while it was opened", loc)
 		}
 		e.files[loc] = f
 	}
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("external data %q is not a regular file", loc)
 	}
 	if offset < 0 || length < 0 || offset > st.Size() || length > st.Size()-offset {
 		return nil, fmt.Errorf("external data %q: %d bytes at offset %d, but the file has %d bytes", loc, length, offset, st.Size())

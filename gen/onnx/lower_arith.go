@@ -1,0 +1,144 @@
+package onnx
+
+import (
+	"math"
+
+	"github.com/cnngen/cnngen/gen/ir"
+)
+
+// lowerArith lowers Add, Sub, Mul and Div with at least one computed input.
+func lowerArith(c *call) {
+	if !c.ok() {
+		return
+	}
+	if len(c.in) != 2 || !c.present(0) || !c.present(1) {
+		c.fail("needs 2 inputs")
+		return
+	}
+	va, vb := c.val(0), c.val(1)
+	if va.n != nil && vb.n != nil {
+		lowerBinary(c, va.n, vb.n)
+		return
+	}
+	x, k, ki := va.n, vb.c, 1
+	if x == nil {
+		x, k, ki = vb.n, va.c, 0
+	}
+	vals := c.channelValues(x, k, c.read[ki])
+	if vals == nil {
+		return
+	}
+	var scale, shift []float64
+	switch c.op {
+	case "Add":
+		if c.fuseBias(x, k, ki) {
+			return
+		}
+		scale, shift = []float64{1}, vals
+	case "Sub":
+		if ki == 1 { // x - k
+			for i := range vals {
+				vals[i] = -vals[i]
+			}
+			scale, shift = []float64{1}, vals
+		} else { // k - x
+			scale, shift = []float64{-1}, vals
+		}
+	case "Mul":
+		scale, shift = vals, []float64{0}
+	case "Div":
+		if ki == 0 {
+			c.fail("divides a constant by a tensor; only division by a constant is supported")
+			return
+		}
+		for i, v := range vals {
+			if v == 0 {
+				c.fail("divides by zero")
+				return
+			}
+			vals[i] = 1 / v
+		}
+		scale, shift = vals, []float64{0}
+	}
+	c.affine(x, scale, shift)
+}
+
+// channelValues returns a constant operand of elementwise arithmetic as one value (a scalar)
+// or one per channel (dims broadcasting only along dimension 1: [C], [C 1 1], [1 C 1 1]).
+func (c *call) channelValues(x *ir.Node, k *tensor, name string) []float64 {
+	if !k.isFloat() {
+		c.fail("constant %q is %s; arithmetic with the network's tensors needs a float constant", name, typeName(k.dtype))
+		return nil
+	}
+	r := rank(x)
+	bad := len(k.dims) > r || k.size() == 0
+	if !bad {
+		pd := padDims(k.dims, r)
+		for j, d := range pd {
+			if d != 1 && (j != 1 || d != x.Shape[0]) {
+				bad = true
+			}
+		}
+	}
+	if bad {
+		c.fail("constant %q of dims %v on a tensor [N %v] is neither a scalar nor one value per channel; only those broadcasts are supported", name, k.dims, x.Shape)
+		return nil
+	}
+	vals := make([]float64, k.size())
+	for i := range vals {
+		vals[i] = float64(k.f[i])
+	}
+	return vals
+}
+
+// lowerBinary lowers Add and Mul of two computed tensors.
+func lowerBinary(c *call, a, b *ir.Node) {
+	var n *ir.Node
+	switch c.op {
+	case "Add":
+		if !a.Shape.Equal(b.Shape) {
+			c.fail("adds [N %v] and [N %v]; broadcasting between computed tensors is not supported", a.Shape, b.Shape)
+			return
+		}
+		n = c.newNode(ir.OpAdd, a, b)
+	case "Mul":
+		chanScale := func(x, s *ir.Node) bool {
+			return len(x.Shape) == 3 && s.Shape.Equal(ir.Shape{x.Shape[0], 1, 1})
+		}
+		switch {
+		case gate(a, b) != "":
+			n = c.newNode(gate(a, b), a)
+		case gate(b, a) != "":
+			n = c.newNode(gate(b, a), b)
+		case a.Shape.Equal(b.Shape), chanScale(a, b):
+			n = c.newNode(ir.OpMul, a, b)
+		case chanScale(b, a):
+			n = c.newNode(ir.OpMul, b, a)
+		default:
+			c.fail("multiplies [N %v] by [N %v]; only equal shapes or a per-channel [C 1 1] factor are supported", a.Shape, b.Shape)
+			return
+		}
+	default:
+		c.fail("%s of two computed tensors is not supported (only Add and Mul)", c.op)
+		return
+	}
+	if c.emit(n) {
+		c.setDyn(0, n)
+	}
+}
+
+// gate recognises x * g(x) for g = sigmoid (SiLU) and g = hardsigmoid(1/6, 1/2) (HardSwish).
+func gate(x, g *ir.Node) ir.Op {
+	if len(g.Inputs) != 1 || g.Inputs[0] != x {
+		return ""
+	}
+	switch {
+	case g.Op == ir.OpSigmoid:
+		return ir.OpSiLU
+	case g.Op == ir.OpHardSigmoid:
+		if a := ir.As[*ir.HardSigmoidAttrs](g); math.Abs(a.Alpha-1.0/6) < 1e-6 && a.Beta == 0.5 {
+			return ir.OpHardSwish
+		}
+	}
+	return ""
+}

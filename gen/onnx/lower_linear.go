@@ -1,0 +1,90 @@
+package onnx
+
+import (
+	"github.com/cnngen/cnngen/gen/ir"
+)
+
+func lowerGemm(c *call) {
+	alpha, beta := c.attrFloat("alpha", 1), c.attrFloat("beta", 1)
+	if c.attrInt("transA", 0) != 0 {
+		c.fail("transA=1 is not supported (the input must be [batch, features])")
+	}
+	transB := c.attrInt("transB", 0) != 0
+	c.attrInt("broadcast", 0) // opset < 7; broadcasting of C is handled below
+	if !c.ok() {
+		return
+	}
+	x, w, b := c.dyn(0), c.konst(1), c.konstOpt(2)
+	if x == nil || w == nil || c.present(2) && b == nil {
+		return
+	}
+	if len(x.Shape) != 1 {
+		c.fail("input is [N %v]; Gemm needs [batch, features] (flatten first)", x.Shape)
+		return
+	}
+	if len(w.dims) != 2 {
+		c.fail("B %q has dims %v, want a matrix", c.read[1], w.dims)
+		return
+	}
+	a := &ir.LinearAttrs{Out: w.dims[1], Alpha: alpha, Beta: beta, TransW: !transB}
+	if transB {
+		a.Out = w.dims[0]
+	}
+	n := c.newNode(ir.OpLinear, x)
+	n.Attrs = a
+	n.Params = []ir.Param{{Key: c.read[1]}}
+	data := []*tensor{w}
+	if b != nil {
+		bv := c.vector(b, a.Out, "C "+c.read[2])
+		if bv == nil {
+			return
+		}
+		a.Bias = true
+		n.Params = append(n.Params, ir.Param{Key: c.read[2]})
+		data = append(data, bv)
+	}
+	if c.emit(n, data...) {
+		c.setDyn(0, n)
+	}
+}
+
+func lowerMatMul(c *call) {
+	if !c.ok() {
+		return
+	}
+	x, w := c.dyn(0), c.konst(1)
+	if x == nil || w == nil {
+		return
+	}
+	if len(x.Shape) != 1 || len(w.dims) != 2 {
+		c.fail("only [batch, features] × a constant matrix is supported, got [N %v] × %v", x.Shape, w.dims)
+		return
+	}
+	n := c.newNode(ir.OpLinear, x)
+	n.Attrs = &ir.LinearAttrs{Out: w.dims[1], Alpha: 1, Beta: 1, TransW: true}
+	n.Params = []ir.Param{{Key: c.read[1]}}
+	if c.emit(n, w) {
+		c.setDyn(0, n)
+	}
+}
+
+// vector returns a constant as a per-output vector of n values: its own data when it holds n
+// values in dims like [n] or [1, n], n copies when it holds one.
+func (c *call) vector(t *tensor, n int, what string) *tensor {
+	if !t.isFloat() {
+		c.fail("%s is %s, want a float type", what, typeName(t.dtype))
+		return nil
+	}
+	if t.hasBatch() || t.size() != n && t.size() != 1 {
+		c.fail("%s has dims %v; want %d values or one", what, t.dims, n)
+		return nil
+	}
+	if t.size() == n {
+		return t.view([]int{n})
+	}
+	out := &tensor{name: t.name, dtype: t.dtype, dims: []int{n}, f: make([]float32, n)}
+	for k := range out.f {
+		out.f[k] = t.f[0]
+	}
+	return out
+}

@@ -1,0 +1,222 @@
+package onnx
+
+import (
+	"github.com/cnngen/cnngen/gen/ir"
+)
+
+// Ops that move data or change its shape: Concat, Flatten, Reshape, Squeeze, Unsqueeze, Pad.
+
+func lowerConcat(c *call) {
+	axis := c.attrInt("axis", 0)
+	if !c.has("axis") {
+		c.fail("needs an axis")
+	}
+	if !c.ok() {
+		return
+	}
+	var xs []*ir.Node
+	for k := range c.in {
+		if c.present(k) {
+			xs = append(xs, c.dyn(k))
+		}
+	}
+	if len(c.whys) > 0 {
+		return
+	}
+	if len(xs) == 0 {
+		c.fail("needs inputs")
+		return
+	}
+	a, ok := c.normAxis(axis, rank(xs[0]), "axis")
+	if !ok {
+		return
+	}
+	if a != 1 {
+		c.fail("concatenates along axis %d; only channels (axis 1) are supported", a)
+		return
+	}
+	if len(xs) == 1 {
+		c.rebind(xs[0])
+		return
+	}
+	n := c.newNode(ir.OpConcat, xs...)
+	if c.emit(n) {
+		c.setDyn(0, n)
+	}
+}
+
+func lowerFlatten(c *call) {
+	axis := c.attrInt("axis", 1)
+	if !c.ok() {
+		return
+	}
+	x := c.dyn(0)
+	if x == nil {
+		return
+	}
+	a, ok := c.flattenAxis(axis, rank(x))
+	if !ok {
+		return
+	}
+	if a != 1 {
+		c.fail("axis %d: only flattening each image (axis 1) is supported", a)
+		return
+	}
+	c.view(x, ir.Shape{x.Shape.Size()})
+}
+
+// view makes the output x reshaped to the per-image shape target: x itself, a flatten or a
+// reshape node.
+func (c *call) view(x *ir.Node, target ir.Shape) {
+	if len(target) == 0 {
+		c.fail("the result has one value per image ([N]); per-image shapes need at least one dimension")
+		return
+	}
+	if target.Equal(x.Shape) {
+		c.rebind(x)
+		return
+	}
+	var n *ir.Node
+	if len(target) == 1 {
+		n = c.newNode(ir.OpFlatten, x)
+	} else {
+		n = c.newNode(ir.OpReshape, x)
+		n.Attrs = &ir.ReshapeAttrs{Shape: target}
+	}
+	if c.emit(n) {
+		c.setDyn(0, n)
+	}
+}
+
+func lowerReshape(c *call) {
+	allowZero := c.attrInt("allowzero", 0) != 0
+	if !c.ok() {
+		return
+	}
+	x, s := c.dyn(0), c.konst(1)
+	if x == nil || s == nil {
+		return
+	}
+	if s.isFloat() || len(s.dims) != 1 || s.size() == 0 {
+		c.fail("the shape must be a non-empty 1-D integer tensor, got %s %v", typeName(s.dtype), s.dims)
+		return
+	}
+	shape := s.i
+	mark := func(k int) bool { return s.batch != nil && s.batch[k] }
+	batchInferred := false
+	switch {
+	case mark(0), shape[0] == 0 && !allowZero, c.l.batch > 0 && shape[0] == int64(c.l.batch):
+	case shape[0] == -1:
+		batchInferred = true
+	default:
+		c.fail("shape %v changes the batch dimension (dimension 0 must stay the batch)", shape)
+		return
+	}
+	rest := shape[1:]
+	for k := range rest {
+		if mark(k + 1) {
+			c.fail("shape %v puts the batch size in dimension %d", shape, k+1)
+			return
+		}
+		if batchInferred && rest[k] == -1 {
+			c.fail("shape %v infers two dimensions", shape)
+			return
+		}
+	}
+	if len(rest) == 0 {
+		c.fail("shape %v leaves one value per image; per-image shapes need at least one dimension", shape)
+		return
+	}
+	if target := c.reshapeTarget(x.Shape, rest, allowZero); target != nil {
+		c.view(x, target)
+	}
+}
+
+func lowerSqueeze(c *call) {
+	axes, given := c.squeezeAxes()
+	if !c.ok() {
+		return
+	}
+	x := c.dyn(0)
+	if x == nil || len(c.whys) > 0 {
+		return
+	}
+	dims := append([]int{-1}, x.Shape...) // -1: the batch
+	var out []int
+	if c.op == "Squeeze" {
+		out = c.squeezeDims(dims, axes, given)
+	} else {
+		if !given {
+			c.fail("needs axes")
+			return
+		}
+		out = c.unsqueezeDims(dims, axes)
+	}
+	if out == nil {
+		return
+	}
+	if out[0] != -1 {
+		c.fail("axes %v move the batch dimension", axes)
+		return
+	}
+	c.view(x, out[1:])
+}
+
+func lowerPad(c *call) {
+	mode := c.attrString("mode", "constant")
+	if mode != "constant" {
+		c.fail("mode %q is not supported (only constant)", mode)
+	}
+	var pads []int64
+	value := 0.0
+	if c.l.opset < 11 {
+		if !c.has("pads") {
+			c.fail("pads is required")
+		}
+		pads, value = c.attrInts("pads"), c.attrFloat("value", 0)
+	} else if c.has("pads") || c.has("value") {
+		c.fail("pads and value are inputs from opset 11 on, not attributes")
+	}
+	if !c.ok() {
+		return
+	}
+	if c.l.opset >= 11 {
+		pads = c.ints(c.konst(1), "pads")
+		if v, ok := c.scalar(c.konstOpt(2), "constant_value"); ok {
+			value = v
+		}
+		if c.present(3) {
+			c.fail("the axes input is not supported")
+		}
+	}
+	x := c.dyn(0)
+	if x == nil || len(c.whys) > 0 {
+		return
+	}
+	if len(pads) != 8 || !c.needCHW(x) {
+		if len(pads) != 8 {
+			c.fail("pads %v: want 8 values for [N C H W]", pads)
+		}
+		return
+	}
+	for _, p := range pads {
+		if p < 0 || p > maxAttr {
+			c.fail("pads %v: negative pads (cropping) are not supported", pads)
+			return
+		}
+	}
+	if pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 {
+		c.fail("pads %v pad the batch or channel dimension; only H and W are supported", pads)
+		return
+	}
+	p := [4]int{int(pads[2]), int(pads[3]), int(pads[6]), int(pads[7])}
+	if p == [4]int{} {
+		c.rebind(x)
+		return
+	}
+	n := c.newNode(ir.OpPad, x)
+	n.Attrs = &ir.PadAttrs{Pads: p, Value: value}
+	if c.emit(n) {
+		c.setDyn(0, n)
+	}
+}
