@@ -19,6 +19,8 @@ type blockDef struct {
 	layers   *yaml.Node
 }
 
+// readBlocks records the block definitions; their layers are checked when invoked, where the
+// arguments are known.
 func (b *builder) readBlocks(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return b.errAt(n, "blocks: expected a mapping of block names to definitions, found %s", nodeKind(n))
@@ -75,6 +77,8 @@ func (b *builder) readBlocks(n *yaml.Node) error {
 
 var reserved = map[string]bool{"name": true, "if": true, "from": true, "cin": true, "hin": true, "win": true, "i": true, "true": true, "false": true}
 
+// invoke expands a block with its arguments, in a scope of its own: a block sees its params, let
+// values and the shape of its input, not its caller's variables.
 func (b *builder) invoke(d *blockDef, key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
 	a, err := b.attrs(d.name, key, body, c.sc)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// seq expands `seq: {name: P, layers}`, whose items are numbered P.0, P.1, ... as in
+// nn.Sequential.
 func (b *builder) seq(key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
 	a, err := b.attrs("seq", key, body, c.sc)
 	if err != nil {
@@ -35,6 +37,7 @@ func (b *builder) seq(key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error)
 	return b.items(layers, inner, x)
 }
 
+// repeat expands its layers count times, with i defined, continuing any enclosing numbering.
 func (b *builder) repeat(key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
 	a, err := b.attrs("repeat", key, body, c.sc)
 	if err != nil {
@@ -73,6 +76,7 @@ func (b *builder) repeat(key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, err
 	return x, nil
 }
 
+// aux expands a training-only head from x; the main path goes on from x, so it returns x.
 func (b *builder) aux(key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
 	a, err := b.attrs("aux", key, body, c.sc)
 	if err != nil {

@@ -90,7 +90,7 @@ var attrKinds = map[reflect.Type]attrKind{
 		write: func(v reflect.Value) (string, error) {
 			s := v.Interface().(ir.Shape)
 			if len(s) == 0 || len(s) > maxRank {
-				return "", fmt.Errorf("shape %v: want 1 to %d dimensions", s, maxRank)
+				return "", fmt.Errorf("%v has %d dimensions, want 1 to %d", s, len(s), maxRank)
 			}
 			return intList(s), inRange(1, s...)
 		},

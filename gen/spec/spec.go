@@ -1,6 +1,10 @@
 // Package spec reads the YAML architecture language of docs/spec.md and lowers it to the graph IR.
 // It knows nothing of weights, code generation or assembly: its output is an *ir.Graph with every
 // shape inferred, and its errors name file:line:col.
+//
+// The ops and their attributes are not listed here: they are gen/ir's op table (ops.go), read and
+// written generically by their fields' types (kinds.go), so an op added to gen/ir is a layer of
+// the language with no change to this package.
 package spec
 
 import (

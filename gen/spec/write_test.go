@@ -230,7 +230,7 @@ func TestWriteErrors(t *testing.T) {
 		{"empty shape", func(g *ir.Graph) {
 			n := ir.NewNode(ir.OpReshape, "p", g.Nodes[2])
 			g.Nodes = append(g.Nodes, n)
-		}, `node "p": shape: shape []: want 1 to 8 dimensions`},
+		}, `node "p": shape: [] has 0 dimensions, want 1 to 8`},
 		{"bad utf-8 key", func(g *ir.Graph) {
 			n := ir.NewNode(ir.OpLinear, "fc", g.Nodes[2])
 			n.Attrs = &ir.LinearAttrs{Out: 2, Alpha: 1, Beta: 1}
