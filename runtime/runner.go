@@ -124,7 +124,7 @@ const (
 func (a *Arena) Conv(c *kernels.Conv, in, out []float32, w *kernels.ConvWeights, residual []float32) {
 	macs := c.OutC * c.OutH * c.OutW * (c.InC / max(c.Groups, 1)) * c.KH * c.KW
 	if a.parts <= 1 || macs < minParallelMACs {
-		c.Run(in, out, w, residual, a.Scratch[:a.scratchLen])
+		c.Run(out, in, w, residual, a.Scratch[:a.scratchLen])
 		return
 	}
 	a.conv = convTask{a: a, c: c, in: in, out: out, w: w, residual: residual}
@@ -154,11 +154,11 @@ func (t *convTask) runPart(part, parts int) {
 	switch {
 	case t.shared == nil:
 		sl := t.a.scratchLen
-		t.c.RunPart(part, parts, t.in, t.out, t.w, t.residual, t.a.Scratch[part*sl:(part+1)*sl])
+		t.c.RunPart(part, parts, t.out, t.in, t.w, t.residual, t.a.Scratch[part*sl:(part+1)*sl])
 	case !t.packed:
 		t.c.PackShared(part, parts, t.in, t.w, t.shared)
 	default:
-		t.c.RunPartShared(part, parts, t.in, t.out, t.w, t.residual, t.shared)
+		t.c.RunPartShared(part, parts, t.out, t.in, t.w, t.residual, t.shared)
 	}
 }
 
@@ -196,18 +196,15 @@ func (t *poolTask) runPart(part, parts int) {
 	}
 	in := t.in[c0*p.InH*p.InW : c1*p.InH*p.InW]
 	out := t.out[c0*p.OutH*p.OutW : c1*p.OutH*p.OutW]
-	if t.avg {
-		p.Avg(in, out)
-	} else {
-		p.Max(in, out)
-	}
+	p.Avg = t.avg
+	p.Run(out, in)
 }
 
 // Linear runs a fully connected layer, its rows split over the workers when the layer is large
 // enough: at batch 1 it streams its weights once, so two cores give it twice the memory bandwidth.
 func (a *Arena) Linear(l *kernels.Linear, in, out []float32, w *kernels.LinearWeights) {
 	if a.parts <= 1 || l.In*l.Out < minParallelMACs {
-		l.Run(in, out, w)
+		l.Run(out, in, w)
 		return
 	}
 	a.linear = linearTask{l: l, in: in, out: out, w: w}
@@ -226,7 +223,7 @@ func (t *linearTask) runPart(part, parts int) {
 	rows := (t.l.Out + 15) / 16
 	o0, o1 := min(t.l.Out, rows*part/parts*16), min(t.l.Out, rows*(part+1)/parts*16)
 	if o0 < o1 {
-		t.l.RunRows(o0, o1, t.in, t.out, t.w)
+		t.l.RunRows(o0, o1, t.out, t.in, t.w)
 	}
 }
 

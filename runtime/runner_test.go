@@ -26,7 +26,7 @@ func TestArenaConvSplitIsExact(t *testing.T) {
 		in[i] = float32(i%7) / 7
 	}
 	want := make([]float32, 64*28*28)
-	c.Run(in, want, pw, nil, make([]float32, c.ScratchLen()))
+	c.Run(want, in, pw, nil, make([]float32, c.ScratchLen()))
 	r := NewRunner(0, c.ScratchLen(), 3, nil)
 	var wg sync.WaitGroup
 	for g := 0; g < 3; g++ {
@@ -60,8 +60,10 @@ func TestArenaPoolSplitIsExact(t *testing.T) {
 	}
 	n := p.C * p.OutH * p.OutW
 	wantMax, wantAvg := make([]float32, n), make([]float32, n)
-	p.Max(in, wantMax)
-	p.Avg(in, wantAvg)
+	p.Run(wantMax, in)
+	avg := *p
+	avg.Avg = true
+	avg.Run(wantAvg, in)
 	r := NewRunner(0, 0, 3, nil)
 	var wg sync.WaitGroup
 	for g := 0; g < 3; g++ {
@@ -111,7 +113,7 @@ func TestArenaLinearSplitIsExact(t *testing.T) {
 		in[i] = float32(i%11) / 11
 	}
 	want := make([]float32, l.Out)
-	l.Run(in, want, pw)
+	l.Run(want, in, pw)
 	r := NewRunner(0, 0, 3, nil)
 	var wg sync.WaitGroup
 	for g := 0; g < 3; g++ {

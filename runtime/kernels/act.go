@@ -1,14 +1,16 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 )
 
-// Act is an activation fused into a kernel's epilogue.
+// Act is an activation: fused into a Conv's, Linear's or Add's epilogue (the parameterless
+// ones, see Epilogue), or run on its own by Eltwise (all of them, with Eltwise's parameters).
 type Act uint8
 
-// The activations.
+// The activations. The values are not stable across versions: refer to them by name.
 const (
 	ActNone        Act = iota
 	ActReLU            // max(x, 0)
@@ -16,28 +18,75 @@ const (
 	ActSigmoid         // 1 / (1 + exp(-x))
 	ActSiLU            // x * sigmoid(x) (swish)
 	ActTanh            // tanh(x)
-	ActHardSigmoid     // relu6(x+3) / 6
+	ActHardSigmoid     // relu6(x+3) / 6; in Eltwise max(0, min(1, Alpha*x + Beta))
 	ActHardSwish       // x * relu6(x+3) / 6
+	ActClip            // Eltwise only: min(max(x, Alpha), Beta)
 	numActs
 )
 
-var actNames = [numActs]string{"none", "relu", "relu6", "sigmoid", "silu", "tanh", "hardsigmoid", "hardswish"}
+// actInfo is what the generator and Validate need to know of an activation: the name ActByName
+// takes (String gives it back), the Go identifier of its constant, and whether an epilogue can
+// apply it (it takes no parameters).
+var actInfo = [numActs]struct {
+	name, ident string
+	epilogue    bool
+}{
+	ActNone:        {"none", "ActNone", true},
+	ActReLU:        {"relu", "ActReLU", true},
+	ActReLU6:       {"relu6", "ActReLU6", true},
+	ActSigmoid:     {"sigmoid", "ActSigmoid", true},
+	ActSiLU:        {"silu", "ActSiLU", true},
+	ActTanh:        {"tanh", "ActTanh", true},
+	ActHardSigmoid: {"hardsigmoid", "ActHardSigmoid", true},
+	ActHardSwish:   {"hardswish", "ActHardSwish", true},
+	ActClip:        {"clip", "ActClip", false},
+}
 
+// String returns the activation's name, as ActByName takes it ("relu").
 func (a Act) String() string {
 	if a < numActs {
-		return actNames[a]
+		return actInfo[a].name
 	}
 	return "Act(" + strconv.Itoa(int(a)) + ")"
 }
 
-func (a Act) valid() bool { return a < numActs }
+// Ident returns the Go identifier of the activation's constant in this package ("ActReLU"), so a
+// code generator can write kernels.<Ident> from an op's name; "" for an invalid Act.
+func (a Act) Ident() string {
+	if a < numActs {
+		return actInfo[a].ident
+	}
+	return ""
+}
 
-// Apply applies a to every element of x in place. NaN stays NaN, as in PyTorch.
+// Epilogue reports whether a Conv, Linear or Add can apply the activation as it stores its
+// output: the activations without parameters (all but ActClip). ActHardSigmoid is then
+// relu6(x+3)/6.
+func (a Act) Epilogue() bool { return a < numActs && actInfo[a].epilogue }
+
+// ActByName returns the activation of the given name (String's: "none", "relu", "relu6",
+// "sigmoid", "silu", "tanh", "hardsigmoid", "hardswish", "clip").
+func ActByName(name string) (Act, error) {
+	for a := range numActs {
+		if actInfo[a].name == name {
+			return a, nil
+		}
+	}
+	return 0, fmt.Errorf("kernels: unknown activation %q", name)
+}
+
+// Apply applies a to every element of x in place. NaN stays NaN, as in PyTorch. a must be an
+// epilogue activation (see Act.Epilogue).
+//
+// Deprecated: use Eltwise{Act: a}.Run(x, x).
 //
 // Above the Generic level the activations but tanh run in assembly (act_amd64.s), whose pure-Go
 // twin is applyGo. The two agree bit for bit on ReLU, ReLU6, HardSigmoid and HardSwish (up to
 // the sign of a zero from ReLU), and within a few ulps on sigmoid and SiLU (fused multiply-adds).
-func Apply(a Act, x []float32) {
+func Apply(a Act, x []float32) { apply(a, x) }
+
+// apply is Apply: the assembly of the active level, or applyGo.
+func apply(a Act, x []float32) {
 	if applySIMD(a, x) {
 		return
 	}
@@ -78,7 +127,7 @@ func applyGo(a Act, x []float32) {
 			x[i] = v * relu6(v+3) / 6
 		}
 	default:
-		panic("kernels: invalid activation " + a.String())
+		panic("kernels: activation " + a.String() + " needs Eltwise's parameters")
 	}
 }
 

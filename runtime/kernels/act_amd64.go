@@ -12,7 +12,7 @@ const actChunk = 4096
 // at the Generic level, nor for ActNone and ActTanh, which run in Go).
 func applySIMD(a Act, x []float32) bool {
 	isa := Active()
-	if isa < AVX2 || a == ActNone || a == ActTanh || a >= numActs {
+	if isa < AVX2 || a == ActNone || a == ActTanh || !a.Epilogue() {
 		return false
 	}
 	width := 8

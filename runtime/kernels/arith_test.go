@@ -20,11 +20,11 @@ func TestArithSizes(t *testing.T) {
 				want[i] = refAct(act, float64(a[i])+float64(b[i]))
 			}
 			outBuf, out := guarded(n, nil)
-			Add(out, a, b, act)
+			Add{Act: act}.Run(out, a, b)
 			name := fmt.Sprintf("Add n=%d %v", n, act)
 			checkClose(t, name, out, want, nil, 2)
 			checkGuards(t, name, outBuf)
-			Add(a, a, b, act)
+			Add{Act: act}.Run(a, a, b)
 			checkClose(t, name+" aliased", a, want, nil, 2)
 
 			const c = 3

@@ -29,7 +29,8 @@ func TestPoolAvgShapes(t *testing.T) {
 							}
 							inBuf, in := randGuarded(rng, p.C*h*w)
 							outBuf, out := guarded(p.C*p.OutH*p.OutW, nil)
-							p.Avg(in, out)
+							p.Avg = true
+							p.Run(out, in)
 							name := fmt.Sprintf("%+v", p)
 							checkClose(t, name, out, refPool(&p, in, false), nil, kh*kw)
 							checkGuards(t, name+" out", outBuf)

@@ -142,7 +142,7 @@ func benchConv(b *testing.B) {
 			scr := make([]float32, c.ScratchLen())
 			cpu := startCPU(b)
 			for b.Loop() {
-				c.Run(in, out, w, nil, scr)
+				c.Run(out, in, w, nil, scr)
 			}
 			reportGFLOPS(b, 2*float64(len(out)*k), cpu)
 		})
@@ -160,7 +160,7 @@ func BenchmarkLinear(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%d", l.Out, l.In), func(b *testing.B) {
 				b.SetBytes(int64(4 * l.In * l.Out))
 				for b.Loop() {
-					l.Run(in, out, w)
+					l.Run(out, in, w)
 				}
 				reportGFLOPS(b, 2*float64(l.In*l.Out))
 			})
@@ -247,9 +247,9 @@ func benchResNet50Convs(b *testing.B) {
 			for b.Loop() {
 				for i := range cs {
 					for part := 1; part < threads; part++ {
-						wg.Go(func() { cs[i].RunPart(part, threads, in, out, ws[i], nil, scr[part]) })
+						wg.Go(func() { cs[i].RunPart(part, threads, out, in, ws[i], nil, scr[part]) })
 					}
-					cs[i].RunPart(0, threads, in, out, ws[i], nil, scr[0])
+					cs[i].RunPart(0, threads, out, in, ws[i], nil, scr[0])
 					wg.Wait()
 				}
 			}
@@ -278,7 +278,7 @@ func BenchmarkPoolMax(b *testing.B) {
 			in, out := randSlice(rng, p.C*p.InH*p.InW), make([]float32, p.C*p.OutH*p.OutW)
 			b.Run(bc.name, func(b *testing.B) {
 				for b.Loop() {
-					p.Max(in, out)
+					p.Run(out, in)
 				}
 				b.SetBytes(int64(4 * (len(in) + len(out))))
 			})
@@ -318,10 +318,10 @@ func benchWinograd(b *testing.B) {
 			b.Run(l.name+"/"+a.String(), func(b *testing.B) {
 				pw := packAlgoAs(b, &c, a, w, bias)
 				scr := make([]float32, algoScratch(&c, a))
-				c.Run(in, out, pw, nil, scr)
+				c.Run(out, in, pw, nil, scr)
 				cpu := startCPU(b)
 				for b.Loop() {
-					c.Run(in, out, pw, nil, scr)
+					c.Run(out, in, pw, nil, scr)
 				}
 				reportGFLOPS(b, 2*float64(len(out)*c.InC*9), cpu)
 			})

@@ -66,8 +66,8 @@ func (c *Conv) Validate() error {
 		return fmt.Errorf("kernels: conv %v: negative padding", *c)
 	case c.Groups <= 0 || c.InC%c.Groups != 0 || c.OutC%c.Groups != 0:
 		return fmt.Errorf("kernels: conv %v: groups %d must divide InC %d and OutC %d", *c, c.Groups, c.InC, c.OutC)
-	case !c.Act.valid():
-		return fmt.Errorf("kernels: conv %v: invalid activation", *c)
+	case !c.Act.Epilogue():
+		return fmt.Errorf("kernels: conv %v: activation %v cannot run in an epilogue", *c, c.Act)
 	}
 	if err := checkConvAxis("height", c.InH, c.OutH, c.KH, c.StrideH, c.PadT, c.DilH); err != nil {
 		return fmt.Errorf("kernels: conv %v: %w", *c, err)
@@ -175,12 +175,13 @@ func (c *Conv) Algorithm() string { return c.algo().String() }
 
 var errConvMismatch = errors.New("kernels: Conv.Run: weights were packed for a different Conv")
 
-// Run computes the convolution of in ([InC][InH][InW]) into out ([OutC][OutH][OutW]). residual is
+// Run computes the convolution of in ([InC][InH][InW]) into out ([OutC][OutH][OutW]) (the
+// destination first, as in copy). residual is
 // nil or [OutC][OutH][OutW], added before the activation; it may be out itself, and otherwise no
 // slice may overlap another. scratch holds at least ScratchLen values. Run does not allocate.
 // It panics if w was packed for another shape or a slice is too short.
-func (c *Conv) Run(in, out []float32, w *ConvWeights, residual, scratch []float32) {
-	c.RunPart(0, 1, in, out, w, residual, scratch)
+func (c *Conv) Run(out, in []float32, w *ConvWeights, residual, scratch []float32) {
+	c.RunPart(0, 1, out, in, w, residual, scratch)
 }
 
 // RunPart computes part part (0 <= part < parts) of Run: a disjoint share of the output (a range
@@ -188,7 +189,7 @@ func (c *Conv) Run(in, out []float32, w *ConvWeights, residual, scratch []float3
 // channels, for depthwise), so that parts run concurrently, each with its own scratch of
 // ScratchLen values, compute exactly what Run computes, bit for bit, whatever parts is. It does
 // not allocate.
-func (c *Conv) RunPart(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
+func (c *Conv) RunPart(part, parts int, out, in []float32, w *ConvWeights, residual, scratch []float32) {
 	in, out, residual = c.checkRun(part, parts, in, out, w, residual, scratch)
 	if w.algo == algoDepthwise {
 		c.runDepthwise(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual, scratch)
@@ -327,7 +328,7 @@ func (c *Conv) runGemv(part, parts int, in, out []float32, w *ConvWeights, resid
 	}
 	if residual == nil {
 		lin := c.linear()
-		lin.RunRows(o0, o1, in, out, w.lin)
+		lin.RunRows(o0, o1, out, in, w.lin)
 	} else {
 		// RunRows's loop, adding the residual as each output is written (it may be out).
 		n := c.InC
@@ -345,5 +346,5 @@ func (c *Conv) runGemv(part, parts int, in, out []float32, w *ConvWeights, resid
 			o += r
 		}
 	}
-	Apply(c.Act, out[o0:o1])
+	apply(c.Act, out[o0:o1])
 }

@@ -43,7 +43,7 @@ func (c *Conv) runDepthwise(ch0, ch1 int, in, out []float32, w *ConvWeights, res
 				}
 				r.run(orow, plane[yi*W:(yi+1)*W], wk[i*KW:(i+1)*KW])
 			}
-			Apply(c.Act, orow)
+			apply(c.Act, orow)
 		}
 	}
 }
@@ -80,7 +80,7 @@ func (c *Conv) runDepthwisePlane(ch0, ch1 int, in, out []float32, w *ConvWeights
 		// cost more than the call's work. Each value's activation is the same whatever range
 		// it is applied in.
 		if n := (ch + 1 - act0) * OH * OW; n >= dwActBatch || ch == ch1-1 {
-			Apply(c.Act, out[act0*OH*OW:(ch+1)*OH*OW])
+			apply(c.Act, out[act0*OH*OW:(ch+1)*OH*OW])
 			act0 = ch + 1
 		}
 	}
@@ -181,7 +181,7 @@ func (c *Conv) runDepthwiseFlat(ch0, ch1 int, in, out []float32, w *ConvWeights,
 		for y := range OH {
 			copy(oplane[y*OW:(y+1)*OW], acc[y*wp:y*wp+OW])
 		}
-		Apply(c.Act, oplane)
+		apply(c.Act, oplane)
 	}
 }
 

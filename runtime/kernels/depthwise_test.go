@@ -45,7 +45,7 @@ func BenchmarkDepthwise(b *testing.B) {
 			scr := make([]float32, c.ScratchLen())
 			cpu := startCPU(b)
 			for b.Loop() {
-				c.Run(in, out, w, nil, scr)
+				c.Run(out, in, w, nil, scr)
 			}
 			reportGFLOPS(b, 2*float64(len(out)*k), cpu)
 		})
@@ -82,9 +82,9 @@ func TestDepthwiseRows(t *testing.T) {
 						in := randSlice(rng, c.InC*c.InH*c.InW)
 						want, got := make([]float32, c.OutC*c.OutH*c.OutW), make([]float32, c.OutC*c.OutH*c.OutW)
 						scr := make([]float32, c.ScratchLen())
-						c.Run(in, want, pw, nil, scr)
+						c.Run(want, in, pw, nil, scr)
 						for part := range 3 {
-							c.RunPart(part, 3, in, got, pw, nil, scr)
+							c.RunPart(part, 3, got, in, pw, nil, scr)
 						}
 						for i := range want {
 							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {

@@ -58,6 +58,6 @@ func (c *Conv) runDirect(o0, o1 int, in, out []float32, w *ConvWeights, residual
 		if residual != nil {
 			addRows(o, acc, residual[oc*OH*OW:(oc+1)*OH*OW])
 		}
-		Apply(c.Act, o)
+		apply(c.Act, o)
 	}
 }

@@ -5,61 +5,61 @@ import (
 	"math"
 )
 
-// LRN is local response normalization across channels: out = in / (k + alpha/size * sum of in^2
-// over channels [ch-lo, ch-lo+size))^beta, zero beyond the edges. PyTorch's window has lo =
-// size/2, ONNX's lo = (size-1)/2; they differ for even sizes. out must not overlap in.
-func LRN(c, hw, size, lo int, alpha, beta, k float32, in, out []float32) {
-	if len(in) < c*hw || len(out) < c*hw {
-		panic("kernels: LRN: slice too short")
-	}
-	if size <= 0 {
-		panic("kernels: LRN: size must be positive")
-	}
-	scale := alpha / float32(size)
-	for ch := range c {
-		dst := out[ch*hw : (ch+1)*hw]
-		clear(dst)
-		for cc := max(0, ch-lo); cc <= min(c-1, ch-lo+size-1); cc++ {
-			src := in[cc*hw : (cc+1)*hw]
-			src = src[:len(dst)]
-			for i := lrnSqSIMD(dst, src); i < len(dst); i++ {
-				v := src[i]
-				dst[i] += v * v
-			}
-		}
-		src := in[ch*hw : (ch+1)*hw]
-		src = src[:len(dst)]
-		if beta == 0.75 {
-			// AlexNet, GoogLeNet: d^0.75 = sqrt(d) * sqrt(sqrt(d)) in float32 (each square root
-			// correctly rounded), as the SIMD kernel computes it.
-			for i := lrnNorm75SIMD(dst, src, k, scale); i < len(dst); i++ {
-				d := k + scale*dst[i]
-				r := float32(math.Sqrt(float64(d)))
-				dst[i] = src[i] / (r * float32(math.Sqrt(float64(r))))
-			}
-			continue
-		}
-		for i, s := range dst {
-			d := float64(k + scale*s)
-			var p float64
-			switch beta {
-			case 0.5:
-				p = math.Sqrt(d)
-			case 1:
-				p = d
-			default:
-				p = math.Pow(d, float64(beta))
-			}
-			dst[i] = float32(float64(src[i]) / p)
-		}
-	}
+// The elementwise and per-channel operations, each a settings struct whose Run method takes the
+// destination first, as copy does.
+
+// Eltwise applies an activation to every value: out[i] = Act(in[i]). Alpha and Beta are the
+// parameters of the activations that take some: ActClip clamps to [Alpha, Beta];
+// ActHardSigmoid computes max(0, min(1, Alpha*x + Beta)), and for Alpha = 1/6, Beta = 0.5
+// (PyTorch's nn.Hardsigmoid) exactly what a Conv's epilogue computes, relu6(x+3)/6, so that a
+// fused and an unfused activation agree (the zero value, Alpha = Beta = 0, gives 0). The other
+// activations ignore them.
+type Eltwise struct {
+	Act         Act
+	Alpha, Beta float32
 }
 
-// ChannelAffine computes out[ch][i] = act(in[ch][i]*scale[ch] + shift[ch]) for c planes of hw
-// values (a standalone batch norm, GoogLeNet's transform_input). in may be out.
-func ChannelAffine(c, hw int, scale, shift, in, out []float32, act Act) {
+// Run computes out = Act(in) over len(out) values. out may be in (not otherwise overlap it).
+// NaN stays NaN.
+func (e Eltwise) Run(out, in []float32) {
+	if len(in) < len(out) {
+		panic(fmt.Sprintf("kernels: Eltwise: slice too short: out %d in %d", len(out), len(in)))
+	}
+	in = in[:len(out)]
+	switch {
+	case e.Act == ActClip:
+		lo, hi := e.Alpha, e.Beta
+		for i, v := range in {
+			out[i] = min(max(v, lo), hi)
+		}
+		return
+	case e.Act == ActHardSigmoid && !(e.Alpha == float32(1.0/6) && e.Beta == 0.5):
+		a, b := e.Alpha, e.Beta
+		for i, v := range in {
+			out[i] = max(0, min(1, float32(a*v)+b)) // the conversion keeps the product unfused
+		}
+		return
+	case !e.Act.Epilogue():
+		panic("kernels: Eltwise: invalid activation " + e.Act.String())
+	}
+	if len(out) > 0 && &out[0] != &in[0] {
+		copy(out, in)
+	}
+	apply(e.Act, out)
+}
+
+// Affine computes out[ch][i] = Act(in[ch][i]*scale[ch] + shift[ch]) for C planes of HW values
+// (a standalone batch norm, GoogLeNet's transform_input). Act must be an epilogue activation.
+type Affine struct {
+	C, HW int
+	Act   Act
+}
+
+// Run computes the affine map of in into out; out may be in.
+func (f Affine) Run(out, in, scale, shift []float32) {
+	c, hw := f.C, f.HW
 	if len(in) < c*hw || len(out) < c*hw || len(scale) < c || len(shift) < c {
-		panic("kernels: ChannelAffine: slice too short")
+		panic("kernels: Affine: slice too short")
 	}
 	for ch := range c {
 		src := in[ch*hw : (ch+1)*hw]
@@ -69,12 +69,17 @@ func ChannelAffine(c, hw int, scale, shift, in, out []float32, act Act) {
 		for i := affineSIMD(dst, src, s, b); i < len(dst); i++ {
 			dst[i] = src[i]*s + b
 		}
-		Apply(act, dst)
+		apply(f.Act, dst)
 	}
 }
 
-// Add computes out = act(a + b) elementwise over len(out) values. out may be a or b.
-func Add(out, a, b []float32, act Act) {
+// Add computes out = Act(a + b) elementwise. Act must be an epilogue activation.
+type Add struct {
+	Act Act
+}
+
+// Run computes the sum over len(out) values; out may be a or b.
+func (d Add) Run(out, a, b []float32) {
 	if len(a) < len(out) || len(b) < len(out) {
 		panic(fmt.Sprintf("kernels: Add: slice too short: out %d a %d b %d", len(out), len(a), len(b)))
 	}
@@ -82,26 +87,35 @@ func Add(out, a, b []float32, act Act) {
 	for c := 0; c < len(out); c += addChunk {
 		o := out[c:min(c+addChunk, len(out))]
 		addRows(o, a[c:], b[c:])
-		Apply(act, o)
+		apply(d.Act, o)
 	}
 }
 
-// Mul computes out = a * b elementwise over len(out) values. out may be a or b.
-func Mul(out, a, b []float32) {
-	if len(a) < len(out) || len(b) < len(out) {
-		panic(fmt.Sprintf("kernels: Mul: slice too short: out %d a %d b %d", len(out), len(a), len(b)))
-	}
-	a, b = a[:len(out)], b[:len(out)]
-	for i := range out {
-		out[i] = a[i] * b[i]
-	}
+// Mul computes out = x * s for C planes of HW values: elementwise (s as long as x), or with
+// PerChannel each plane by its channel's factor, out[ch][i] = x[ch][i] * s[ch] (squeeze and
+// excitation).
+type Mul struct {
+	C, HW      int
+	PerChannel bool
 }
 
-// MulChannel computes out[ch][i] = x[ch][i] * s[ch] for c planes of hw values (squeeze and
-// excitation). out may be x.
-func MulChannel(c, hw int, x, s, out []float32) {
-	if len(x) < c*hw || len(out) < c*hw || len(s) < c {
-		panic("kernels: MulChannel: slice too short")
+// Run computes the product; out may be x (or, elementwise, s).
+func (m Mul) Run(out, x, s []float32) {
+	c, hw := m.C, m.HW
+	ns := c * hw
+	if m.PerChannel {
+		ns = c
+	}
+	if len(x) < c*hw || len(out) < c*hw || len(s) < ns {
+		panic(fmt.Sprintf("kernels: Mul: slice too short: out %d x %d s %d for %d x %d", len(out), len(x), len(s), c, hw))
+	}
+	if !m.PerChannel {
+		n := c * hw
+		x, s = x[:n], s[:n]
+		for i := range out[:n] {
+			out[i] = x[i] * s[i]
+		}
+		return
 	}
 	if scaleChSIMD(c, hw, out, x, s) {
 		return
@@ -117,71 +131,107 @@ func MulChannel(c, hw int, x, s, out []float32) {
 	}
 }
 
-// Softmax replaces x by softmax(x), subtracting the maximum first; sums are float64.
-func Softmax(x []float32) {
-	SoftmaxAxis(1, len(x), 1, x, false)
+// Pad surrounds each of C planes of H x W values with Top rows above, Bottom below, Left
+// columns before and Right after, all Value: out is [C][H+Top+Bottom][W+Left+Right].
+type Pad struct {
+	C, H, W, Top, Left, Bottom, Right int
+	Value                             float32
 }
 
-// SoftmaxAxis normalizes x in place over blocks of block values spaced inner apart, for outer*inner
-// such blocks (a softmax over one axis, or several contiguous axes, of a row-major tensor); log
-// gives log-softmax. Sums run in float64.
-func SoftmaxAxis(outer, block, inner int, x []float32, log bool) {
-	if len(x) < outer*block*inner {
-		panic("kernels: SoftmaxAxis: slice too short")
+// Run pads in into out, which must not overlap it.
+func (p Pad) Run(out, in []float32) {
+	c, h, w := p.C, p.H, p.W
+	oh, ow := h+p.Top+p.Bottom, w+p.Left+p.Right
+	if len(in) < c*h*w || len(out) < c*oh*ow {
+		panic("kernels: Pad: slice too short")
 	}
-	if block == 0 {
+	out = out[:c*oh*ow]
+	for i := range out {
+		out[i] = p.Value
+	}
+	for ch := range c {
+		for y := range h {
+			copy(out[ch*oh*ow+(y+p.Top)*ow+p.Left:][:w], in[ch*h*w+y*w:][:w])
+		}
+	}
+}
+
+// Softmax normalizes blocks of Block values spaced Inner apart, Outer*Inner of them, of a
+// row-major tensor: a softmax over one axis (or several contiguous ones) whose extent is Block,
+// with Outer the product of the extents before it and Inner of those after; Log gives the
+// log-softmax. The maximum is subtracted first, and sums run in float64.
+type Softmax struct {
+	Outer, Block, Inner int
+	Log                 bool
+}
+
+// Run computes the softmax of in into out; out may be in (not otherwise overlap it).
+func (s Softmax) Run(out, in []float32) {
+	n := s.Outer * s.Block * s.Inner
+	if len(in) < n || len(out) < n {
+		panic(fmt.Sprintf("kernels: Softmax: slice too short: out %d in %d, want %d", len(out), len(in), n))
+	}
+	if s.Block == 0 {
 		return
 	}
-	for o := range outer {
+	block, inner := s.Block, s.Inner
+	for o := range s.Outer {
 		for j := range inner {
 			base := o*block*inner + j
-			m := x[base]
+			m := in[base]
 			for k := 1; k < block; k++ {
-				m = max(m, x[base+k*inner])
+				m = max(m, in[base+k*inner])
 			}
 			var sum float64
 			for k := range block {
-				sum += math.Exp(float64(x[base+k*inner] - m))
+				sum += math.Exp(float64(in[base+k*inner] - m))
 			}
-			if log {
+			// Each value is read before it is written, so out may be in.
+			if s.Log {
 				ls := math.Log(sum)
 				for k := range block {
 					i := base + k*inner
-					x[i] = float32(float64(x[i]-m) - ls)
+					out[i] = float32(float64(in[i]-m) - ls)
 				}
 				continue
 			}
 			inv := 1 / sum
 			for k := range block {
 				i := base + k*inner
-				x[i] = float32(math.Exp(float64(x[i]-m)) * inv)
+				out[i] = float32(math.Exp(float64(in[i]-m)) * inv)
 			}
 		}
 	}
 }
 
-// Clip clamps x in place to [lo, hi].
-func Clip(x []float32, lo, hi float32) {
-	for i, v := range x {
-		x[i] = min(max(v, lo), hi)
-	}
+// ChannelAffine computes out[ch][i] = act(in[ch][i]*scale[ch] + shift[ch]) for c planes of hw
+// values. in may be out.
+//
+// Deprecated: use Affine{C: c, HW: hw, Act: act}.Run(out, in, scale, shift).
+func ChannelAffine(c, hw int, scale, shift, in, out []float32, act Act) {
+	Affine{C: c, HW: hw, Act: act}.Run(out, in, scale, shift)
 }
 
-// Pad writes c planes of h x w into planes of (h+t+b) x (w+l+r) surrounded by value.
-func Pad(c, h, w, t, l, b, r int, value float32, in, out []float32) {
-	oh, ow := h+t+b, w+l+r
-	if len(in) < c*h*w || len(out) < c*oh*ow {
-		panic("kernels: Pad: slice too short")
-	}
-	out = out[:c*oh*ow]
-	for i := range out {
-		out[i] = value
-	}
-	for ch := range c {
-		for y := range h {
-			copy(out[ch*oh*ow+(y+t)*ow+l:][:w], in[ch*h*w+y*w:][:w])
-		}
-	}
+// MulChannel computes out[ch][i] = x[ch][i] * s[ch] for c planes of hw values. out may be x.
+//
+// Deprecated: use Mul{C: c, HW: hw, PerChannel: true}.Run(out, x, s).
+func MulChannel(c, hw int, x, s, out []float32) {
+	Mul{C: c, HW: hw, PerChannel: true}.Run(out, x, s)
+}
+
+// SoftmaxAxis normalizes x in place over blocks of block values spaced inner apart, for
+// outer*inner such blocks; log gives log-softmax.
+//
+// Deprecated: use Softmax{Outer: outer, Block: block, Inner: inner, Log: log}.Run(x, x).
+func SoftmaxAxis(outer, block, inner int, x []float32, log bool) {
+	Softmax{Outer: outer, Block: block, Inner: inner, Log: log}.Run(x, x)
+}
+
+// Clip clamps x in place to [lo, hi].
+//
+// Deprecated: use Eltwise{Act: ActClip, Alpha: lo, Beta: hi}.Run(x, x).
+func Clip(x []float32, lo, hi float32) {
+	Eltwise{Act: ActClip, Alpha: lo, Beta: hi}.Run(x, x)
 }
 
 // addRows sets dst[i] = a[i] + b[i] for i < len(dst); dst may be a or b.

@@ -200,7 +200,7 @@ func TestConvPackedAcrossISA(t *testing.T) {
 			for _, runAt := range testLevels {
 				SetISA(runAt)
 				out := make([]float32, len(res))
-				c.Run(in, out, pw, res, make([]float32, c.ScratchLen()))
+				c.Run(out, in, pw, res, make([]float32, c.ScratchLen()))
 				checkClose(t, fmt.Sprintf("%+v packed at %v, run at %v", c, packAt, runAt), out, want, mag, k)
 			}
 		}

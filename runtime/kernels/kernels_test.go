@@ -237,7 +237,7 @@ func testConv(t *testing.T, rng *rand.Rand, c Conv, withRes, withBias bool) {
 	}
 	scrBuf, scr := guarded(c.ScratchLen(), nil)
 	want, mag := refConv(&c, in, w, bias, res)
-	c.Run(in, out, pw, res, scr)
+	c.Run(out, in, pw, res, scr)
 	checkClose(t, name, out, want, mag, k)
 	checkGuards(t, name+" out", outBuf)
 	checkGuards(t, name+" in", inBuf)
@@ -258,7 +258,7 @@ func testConv(t *testing.T, rng *rand.Rand, c Conv, withRes, withBias bool) {
 	for i := range out2 {
 		out2[i] = float32(math.NaN())
 	}
-	c.Run(in, out2, pw, res, scr)
+	c.Run(out2, in, pw, res, scr)
 	for i := range out {
 		if math.Float32bits(out[i]) != math.Float32bits(out2[i]) {
 			t.Fatalf("%s: second run differs at %d: %v vs %v", name, i, out2[i], out[i])
@@ -267,7 +267,7 @@ func testConv(t *testing.T, rng *rand.Rand, c Conv, withRes, withBias bool) {
 	if withRes && !t.Failed() {
 		// The residual may be the output itself.
 		inPlace := append([]float32(nil), res...)
-		c.Run(in, inPlace, pw, inPlace, scr)
+		c.Run(inPlace, in, pw, inPlace, scr)
 		for i := range out {
 			if math.Float32bits(out[i]) != math.Float32bits(inPlace[i]) {
 				t.Fatalf("%s: residual == out differs at %d: %v vs %v", name, i, inPlace[i], out[i])
@@ -296,13 +296,13 @@ func TestConvRunPart(t *testing.T) {
 				res = nil // depthwise without a residual runs on whole planes
 			}
 			want := make([]float32, nOut)
-			c.Run(in, want, w, res, make([]float32, c.ScratchLen()))
+			c.Run(want, in, w, res, make([]float32, c.ScratchLen()))
 			for _, parts := range []int{2, 3, 7, 64} {
 				outBuf, out := guarded(nOut, nil)
 				done := make(chan struct{})
 				for part := range parts {
 					go func() {
-						c.RunPart(part, parts, in, out, w, res, make([]float32, c.ScratchLen()))
+						c.RunPart(part, parts, out, in, w, res, make([]float32, c.ScratchLen()))
 						done <- struct{}{}
 					}()
 				}
@@ -389,7 +389,7 @@ func TestConvRunMismatchPanics(t *testing.T) {
 		d := c
 		d.Act = ActReLU
 		mustPanic(t, "mismatch", func() { d.Run(make([]float32, 100), make([]float32, 100), w, nil, make([]float32, d.ScratchLen())) })
-		mustPanic(t, "short out", func() { c.Run(make([]float32, 100), make([]float32, 99), w, nil, make([]float32, c.ScratchLen())) })
+		mustPanic(t, "short out", func() { c.Run(make([]float32, 99), make([]float32, 100), w, nil, make([]float32, c.ScratchLen())) })
 		mustPanic(t, "short scratch", func() { c.Run(make([]float32, 100), make([]float32, 100), w, nil, nil) })
 	})
 }
@@ -424,7 +424,7 @@ func TestLinear(t *testing.T) {
 					inBuf, x := randGuarded(rng, in)
 					outBuf, y := guarded(out, nil)
 					want, mag := refLinear(&l, x, w, bias)
-					l.Run(x, y, pw)
+					l.Run(y, x, pw)
 					checkClose(t, name, y, want, mag, in)
 					checkGuards(t, name+" out", outBuf)
 					checkGuards(t, name+" in", inBuf)
@@ -458,7 +458,7 @@ func TestLinearRunRows(t *testing.T) {
 				x := randSlice(rng, in)
 				name := fmt.Sprintf("%+v", l)
 				outBuf, whole := guarded(out, nil)
-				l.Run(x, whole, pw)
+				l.Run(whole, x, pw)
 				checkGuards(t, name, outBuf)
 				want, mag := refLinear(&l, x, w, bias)
 				checkClose(t, name, whole, want, mag, in)
@@ -466,7 +466,7 @@ func TestLinearRunRows(t *testing.T) {
 					partBuf, parts := guarded(out, nil)
 					for o0 := 0; o0 < out; {
 						o1 := o0 + 1 + rng.IntN(out-o0)
-						l.RunRows(o0, o1, x, parts, pw)
+						l.RunRows(o0, o1, parts, x, pw)
 						for i := o1; i < out; i++ {
 							if math.Float32bits(parts[i]) != math.Float32bits(sentinel) {
 								t.Fatalf("%s: RunRows(%d, %d) wrote output %d", name, o0, o1, i)
@@ -485,8 +485,8 @@ func TestLinearRunRows(t *testing.T) {
 		}
 		l := Linear{In: 4, Out: 3}
 		pw, _ := l.Pack(make([]float32, 12), nil)
-		mustPanic(t, "RunRows past Out", func() { l.RunRows(2, 4, make([]float32, 4), make([]float32, 3), pw) })
-		mustPanic(t, "RunRows backwards", func() { l.RunRows(2, 1, make([]float32, 4), make([]float32, 3), pw) })
+		mustPanic(t, "RunRows past Out", func() { l.RunRows(2, 4, make([]float32, 3), make([]float32, 4), pw) })
+		mustPanic(t, "RunRows backwards", func() { l.RunRows(2, 1, make([]float32, 3), make([]float32, 4), pw) })
 	})
 }
 
@@ -510,31 +510,34 @@ func TestNoAllocs(t *testing.T) {
 			out := make([]float32, c.OutC*c.OutH*c.OutW)
 			res := randSlice(rng, len(out))
 			scr := make([]float32, c.ScratchLen())
-			if a := testing.AllocsPerRun(20, func() { c.Run(in, out, w, res, scr) }); a != 0 {
+			if a := testing.AllocsPerRun(20, func() { c.Run(out, in, w, res, scr) }); a != 0 {
 				t.Errorf("Conv.Run (%v) allocates %v times", c.algo(), a)
 			}
-			if a := testing.AllocsPerRun(20, func() { c.Run(in, out, w, nil, scr) }); a != 0 {
+			if a := testing.AllocsPerRun(20, func() { c.Run(out, in, w, nil, scr) }); a != 0 {
 				t.Errorf("Conv.Run (%v) without residual allocates %v times", c.algo(), a)
 			}
-			if a := testing.AllocsPerRun(20, func() { c.RunPart(1, 3, in, out, w, res, scr) }); a != 0 {
+			if a := testing.AllocsPerRun(20, func() { c.RunPart(1, 3, out, in, w, res, scr) }); a != 0 {
 				t.Errorf("Conv.RunPart (%v) allocates %v times", c.algo(), a)
 			}
 		}
 		l := Linear{In: 100, Out: 10, Act: ActReLU}
 		w, _ := l.Pack(randSlice(rng, 1000), nil)
 		in, out := randSlice(rng, 100), make([]float32, 10)
-		if a := testing.AllocsPerRun(20, func() { l.Run(in, out, w) }); a != 0 {
+		if a := testing.AllocsPerRun(20, func() { l.Run(out, in, w) }); a != 0 {
 			t.Errorf("Linear.Run allocates %v times", a)
 		}
 		x, y := randSlice(rng, 64), make([]float32, 64)
 		p := Pool{C: 4, InH: 4, InW: 4, OutH: 2, OutW: 2, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
+		pa := p
+		pa.Avg = true
 		if a := testing.AllocsPerRun(20, func() {
-			p.Max(x, y)
-			p.Avg(x, y)
-			Apply(ActSiLU, y)
-			Softmax(y)
-			LRN(4, 16, 3, 1, 1e-4, 0.75, 1, x, y)
-			Add(y, x, y, ActSiLU)
+			p.Run(y, x)
+			pa.Run(y, x)
+			Eltwise{Act: ActSiLU}.Run(y, y)
+			Eltwise{Act: ActHardSigmoid, Alpha: 0.2, Beta: 0.5}.Run(y, x)
+			Softmax{Outer: 1, Block: 16, Inner: 4}.Run(y, y)
+			LRN{C: 4, HW: 16, Size: 3, Lo: 1, Alpha: 1e-4, Beta: 0.75, K: 1}.Run(y, x)
+			Add{Act: ActSiLU}.Run(y, x, y)
 			ChannelAffine(4, 16, x, y, x, y, ActReLU)
 			MulChannel(4, 16, x, y, y)
 		}); a != 0 {
@@ -623,11 +626,8 @@ func TestPool(t *testing.T) {
 		for _, isMax := range []bool{true, false} {
 			name := fmt.Sprintf("%+v max=%v", p, isMax)
 			outBuf, out := guarded(nOut, nil)
-			if isMax {
-				p.Max(in, out)
-			} else {
-				p.Avg(in, out)
-			}
+			p.Avg = !isMax
+			p.Run(out, in)
 			checkClose(t, name, out, refPool(&p, in, isMax), nil, p.KH*p.KW)
 			checkGuards(t, name+" out", outBuf)
 			checkGuards(t, name+" in", inBuf)
@@ -666,7 +666,7 @@ func TestPoolMaxShapes(t *testing.T) {
 								in[rng.IntN(len(in))] = special[rng.IntN(len(special))]
 							}
 							outBuf, out := guarded(p.C*p.OutH*p.OutW, nil)
-							p.Max(in, out)
+							p.Run(out, in)
 							name := fmt.Sprintf("%+v", p)
 							checkGuards(t, name+" out", outBuf)
 							checkGuards(t, name+" in", inBuf)
@@ -690,7 +690,7 @@ func TestAdaptiveAvgPool(t *testing.T) {
 		name := fmt.Sprint("AdaptiveAvgPool", s)
 		inBuf, in := randGuarded(rng, 3*inH*inW)
 		outBuf, out := guarded(3*outH*outW, nil)
-		AdaptiveAvgPool(3, inH, inW, outH, outW, in, out)
+		AdaptiveAvgPool{C: 3, InH: inH, InW: inW, OutH: outH, OutW: outW}.Run(out, in)
 		checkClose(t, name, out, refAdaptive(3, inH, inW, outH, outW, in), nil, inH*inW)
 		checkGuards(t, name, outBuf)
 		checkGuards(t, name, inBuf)
@@ -745,7 +745,7 @@ func TestLRN(t *testing.T) {
 		inBuf, in := guarded(s.c*s.hw, func(int) float32 { return rng.Float32()*8 - 4 })
 		outBuf, out := guarded(s.c*s.hw, nil)
 		for _, lo := range []int{s.size / 2, (s.size - 1) / 2} { // PyTorch's and ONNX's windows
-			LRN(s.c, s.hw, s.size, lo, float32(s.alpha), float32(s.beta), float32(s.k), in, out)
+			LRN{C: s.c, HW: s.hw, Size: s.size, Lo: lo, Alpha: float32(s.alpha), Beta: float32(s.beta), K: float32(s.k)}.Run(out, in)
 			checkClose(t, name, out, refLRN(s.c, s.hw, s.size, lo, float64(float32(s.alpha)), float64(float32(s.beta)), float64(float32(s.k)), in), nil, 2*s.size)
 			checkGuards(t, name, outBuf)
 			checkGuards(t, name, inBuf)
@@ -804,18 +804,18 @@ func TestElementwise(t *testing.T) {
 		checkClose(t, "ChannelAffine in place "+act.String(), inPlace, want, nil, 2)
 
 		outBuf, out = guarded(n, nil)
-		Add(out, a, b, act)
+		Add{Act: act}.Run(out, a, b)
 		for i := range want {
 			want[i] = refAct(act, float64(a[i])+float64(b[i]))
 		}
 		checkClose(t, "Add "+act.String(), out, want, nil, 2)
 		checkGuards(t, "Add", outBuf)
 		alias := append([]float32(nil), a...)
-		Add(alias, alias, b, act)
+		Add{Act: act}.Run(alias, alias, b)
 		checkClose(t, "Add aliased "+act.String(), alias, want, nil, 2)
 	}
 	outBuf, out := guarded(n, nil)
-	Mul(out, a, b)
+	Mul{C: c, HW: hw}.Run(out, a, b)
 	want := make([]float64, n)
 	for i := range want {
 		want[i] = float64(a[i]) * float64(b[i])
@@ -846,11 +846,11 @@ func TestElementwise(t *testing.T) {
 		for i := range want {
 			want[i] /= sum
 		}
-		Softmax(x)
+		Softmax{Outer: 1, Block: len(x), Inner: 1}.Run(x, x)
 		checkClose(t, fmt.Sprint("Softmax ", m), x, want, nil, 4)
 		checkGuards(t, "Softmax", xBuf)
 	}
-	Softmax(nil)
+	Softmax{Outer: 1, Block: 0, Inner: 1}.Run(nil, nil)
 }
 
 func TestSoftmaxAxisClipPad(t *testing.T) {
@@ -887,7 +887,7 @@ func TestSoftmaxAxisClipPad(t *testing.T) {
 		t.Errorf("Clip: %v", c)
 	}
 	out := make([]float32, 2*3*3)
-	Pad(2, 1, 2, 1, 1, 1, 0, 9, []float32{1, 2, 3, 4}, out)
+	Pad{C: 2, H: 1, W: 2, Top: 1, Left: 1, Bottom: 1, Right: 0, Value: 9}.Run(out, []float32{1, 2, 3, 4})
 	if fmt.Sprint(out) != "[9 9 9 9 1 2 9 9 9 9 9 9 9 3 4 9 9 9]" {
 		t.Errorf("Pad: %v", out)
 	}
@@ -932,7 +932,7 @@ func TestConvShared(t *testing.T) {
 			nOut := c.OutC * c.OutH * c.OutW
 			in, res := randSlice(rng, c.InC*c.InH*c.InW), randSlice(rng, nOut)
 			want := make([]float32, nOut)
-			c.Run(in, want, w, res, make([]float32, c.ScratchLen()))
+			c.Run(want, in, w, res, make([]float32, c.ScratchLen()))
 			for _, parts := range []int{2, 3, 5} {
 				n := c.SharedLen(w, parts)
 				if n == 0 {
@@ -952,8 +952,8 @@ func TestConvShared(t *testing.T) {
 				inPlace := append([]float32(nil), res...)
 				for part := range parts {
 					wg.Go(func() {
-						c.RunPartShared(part, parts, in, out, w, res, shared)
-						c.RunPartShared(part, parts, in, inPlace, w, inPlace, shared)
+						c.RunPartShared(part, parts, out, in, w, res, shared)
+						c.RunPartShared(part, parts, inPlace, in, w, inPlace, shared)
 					})
 				}
 				wg.Wait()

@@ -17,8 +17,8 @@ type LinearWeights struct {
 
 // Validate reports whether the shape is usable.
 func (l *Linear) Validate() error {
-	if l.In <= 0 || l.Out <= 0 || !l.Act.valid() {
-		return fmt.Errorf("kernels: linear %v: sizes must be positive and the activation valid", *l)
+	if l.In <= 0 || l.Out <= 0 || !l.Act.Epilogue() {
+		return fmt.Errorf("kernels: linear %v: sizes must be positive and the activation one an epilogue can apply", *l)
 	}
 	return nil
 }
@@ -42,8 +42,8 @@ func (l *Linear) Pack(w, bias []float32) (*LinearWeights, error) {
 }
 
 // Run computes out[0:Out] = act(W in[0:In] + b). out must not overlap in. Run does not allocate.
-func (l *Linear) Run(in, out []float32, w *LinearWeights) {
-	l.RunRows(0, l.Out, in, out, w)
+func (l *Linear) Run(out, in []float32, w *LinearWeights) {
+	l.RunRows(0, l.Out, out, in, w)
 }
 
 // RunRows computes the outputs [o0, o1) of Run: out[o0:o1] = act(W[o0:o1] in + b[o0:o1]), leaving
@@ -54,7 +54,7 @@ func (l *Linear) Run(in, out []float32, w *LinearWeights) {
 //
 // The matrix streams from memory once: four rows at a time, each with its own accumulators,
 // share each load of in.
-func (l *Linear) RunRows(o0, o1 int, in, out []float32, w *LinearWeights) {
+func (l *Linear) RunRows(o0, o1 int, out, in []float32, w *LinearWeights) {
 	if w == nil || w.lin != *l {
 		panic("kernels: Linear.RunRows: weights were packed for a different Linear")
 	}
@@ -78,7 +78,7 @@ func (l *Linear) RunRows(o0, o1 int, in, out []float32, w *LinearWeights) {
 		dotRows(w.w[o*n:(o+1)*n], n, x, sums[:1])
 		out[o] = sums[0] + w.bias[o]
 	}
-	Apply(l.Act, out[o0:o1])
+	apply(l.Act, out[o0:o1])
 }
 
 // dotRows sets sums[r] to the dot product of row r of w (len(sums) rows of ld floats) with x:

@@ -16,7 +16,7 @@ func TestLRNSizes(t *testing.T) {
 				const c, size = 7, 5
 				inBuf, in := guarded(c*hw, func(int) float32 { return rng.Float32()*8 - 4 })
 				outBuf, out := guarded(c*hw, nil)
-				LRN(c, hw, size, size/2, 1e-4, beta, 2, in, out)
+				LRN{C: c, HW: hw, Size: size, Lo: size / 2, Alpha: 1e-4, Beta: beta, K: 2}.Run(out, in)
 				name := fmt.Sprintf("LRN hw=%d beta=%v", hw, beta)
 				checkClose(t, name, out, refLRN(c, hw, size, size/2, float64(float32(1e-4)), float64(beta), 2, in), nil, 2*size)
 				checkGuards(t, name, outBuf)
@@ -32,7 +32,7 @@ func BenchmarkLRN(b *testing.B) {
 		const c, hw = 96, 55 * 55 // AlexNet's first LRN
 		in, out := randSlice(rng, c*hw), make([]float32, c*hw)
 		for b.Loop() {
-			LRN(c, hw, 5, 2, 1e-4, 0.75, 2, in, out)
+			LRN{C: c, HW: hw, Size: 5, Lo: 2, Alpha: 1e-4, Beta: 0.75, K: 2}.Run(out, in)
 		}
 	})
 }

@@ -5,8 +5,8 @@ import (
 	"math"
 )
 
-// Pool is a 2-D max or average pooling of one [C][InH][InW] image into [C][OutH][OutW], with
-// nn.MaxPool2d / nn.AvgPool2d semantics. Output sizes are given, so ceil_mode is implied: windows
+// Pool is a 2-D max pooling, or with Avg average pooling, of one [C][InH][InW] image into
+// [C][OutH][OutW], with nn.MaxPool2d / nn.AvgPool2d semantics. Output sizes are given, so ceil_mode is implied: windows
 // may run past the padded input and are clipped.
 //
 // PadB and PadR are the declared padding (for PyTorch's symmetric padding, PadB = PadT and
@@ -14,7 +14,8 @@ import (
 // CountIncludePad, whose divisor counts the window up to InH+PadB and InW+PadR.
 type Pool struct {
 	C, InH, InW, OutH, OutW, KH, KW, StrideH, StrideW, PadT, PadL, PadB, PadR int
-	CountIncludePad                                                           bool // avg only
+	CountIncludePad                                                           bool // Avg only
+	Avg                                                                       bool // average pooling; false: max pooling
 }
 
 // Validate reports whether the shape is usable: positive sizes, non-negative padding smaller than
@@ -33,7 +34,30 @@ func (p *Pool) Validate() error {
 	return nil
 }
 
-func (p *Pool) check(in, out []float32) ([]float32, []float32) {
+// Run pools in into out (max or, with Avg, average pooling). out must not overlap in. Run does
+// not allocate.
+func (p *Pool) Run(out, in []float32) { p.RunChannels(0, p.C, out, in) }
+
+// RunChannels computes channels [c0, c1) of Run's output from the same channels of in (out and
+// in are the whole tensors), so that the channels can be split among goroutines; the results
+// are Run's, bit for bit.
+func (p *Pool) RunChannels(c0, c1 int, out, in []float32) {
+	if c0 < 0 || c0 > c1 || c1 > p.C {
+		panic(fmt.Sprintf("kernels: Pool.RunChannels: channels [%d, %d) outside [0, %d)", c0, c1, p.C))
+	}
+	in, out = p.check(out, in)
+	q := *p
+	q.C = c1 - c0
+	in, out = in[c0*p.InH*p.InW:c1*p.InH*p.InW], out[c0*p.OutH*p.OutW:c1*p.OutH*p.OutW]
+	if p.Avg {
+		q.avg(out, in)
+	} else {
+		q.max(out, in)
+	}
+}
+
+// check panics unless in and out hold the whole image, and returns them cut to its size.
+func (p *Pool) check(out, in []float32) ([]float32, []float32) {
 	nIn, nOut := p.C*p.InH*p.InW, p.C*p.OutH*p.OutW
 	if len(in) < nIn || len(out) < nOut {
 		panic(fmt.Sprintf("kernels: Pool: slice too short: in %d/%d out %d/%d", len(in), nIn, len(out), nOut))
@@ -41,17 +65,24 @@ func (p *Pool) check(in, out []float32) ([]float32, []float32) {
 	return in[:nIn], out[:nOut]
 }
 
-// Max computes max pooling: padding counts as -inf, windows are clipped to the input, NaN wins.
-// out must not overlap in.
+// Max computes max pooling whatever Avg says. out must not overlap in. (The average pooling
+// method that went with it gave way to the field Avg.)
 //
-// Max is separable: the max over a window is the max over its columns of the max over its rows.
+// Deprecated: use Run with Avg false.
+func (p *Pool) Max(in, out []float32) {
+	in, out = p.check(out, in)
+	p.max(out, in)
+}
+
+// max computes max pooling: padding counts as -inf, windows are clipped to the input, NaN wins.
+//
+// Max pooling is separable: the max over a window is the max over its columns of the max over its rows.
 // For each output row, the rows of its windows are reduced element-wise into a row buffer framed
 // by -inf (the padding and the overhang of ceil_mode windows), and each output is the max of KW
 // neighbours in that buffer. Both passes run on whole vectors. The 3x3 stride-1 "same" pool
 // (GoogLeNet's inception branches, on planes as small as 7x7) does both passes over the whole
 // plane at once instead, fixing up the first and last column of each row.
-func (p *Pool) Max(in, out []float32) {
-	in, out = p.check(in, out)
+func (p *Pool) max(out, in []float32) {
 	var buf [poolBufLen]float32
 	H, W, OH, OW := p.InH, p.InW, p.OutH, p.OutW
 	switch {
@@ -196,16 +227,14 @@ func (p *Pool) maxDirect(in, out []float32) {
 	}
 }
 
-// Avg computes average pooling with PyTorch's divisor: with CountIncludePad, the window clipped
-// to [-PadT, InH+PadB) x [-PadL, InW+PadR); without, the window clipped to the input. out must
-// not overlap in.
+// avg computes average pooling with PyTorch's divisor: with CountIncludePad, the window clipped
+// to [-PadT, InH+PadB) x [-PadL, InW+PadR); without, the window clipped to the input.
 //
-// Avg is separable, as Max is: for each output row, the rows of its windows are summed
+// Average pooling is separable, as max pooling is: for each output row, the rows of its windows are summed
 // element-wise into a row buffer framed by zeros (Add's kernel), then each output adds its KW
 // neighbours in that buffer, left to right, and divides by its element count (a SIMD kernel for
 // the common widths and strides).
-func (p *Pool) Avg(in, out []float32) {
-	in, out = p.check(in, out)
+func (p *Pool) avg(out, in []float32) {
 	var buf, cols [poolBufLen]float32
 	wb := max((p.OutW-1)*p.StrideW+p.KW, p.PadL+p.InW)
 	if wb > len(buf) || p.OutW > len(cols) {
@@ -309,14 +338,20 @@ func (p *Pool) avgDirect(in, out []float32) {
 	}
 }
 
-// AdaptiveAvgPool is nn.AdaptiveAvgPool2d on one [c][inH][inW] image: output cell (i, j) averages
-// rows [floor(i*inH/outH), ceil((i+1)*inH/outH)) and likewise columns.
-func AdaptiveAvgPool(c, inH, inW, outH, outW int, in, out []float32) {
-	nIn, nOut := c*inH*inW, c*outH*outW
+// AdaptiveAvgPool is nn.AdaptiveAvgPool2d on one [C][InH][InW] image: output cell (i, j) of
+// [C][OutH][OutW] averages rows [floor(i*InH/OutH), ceil((i+1)*InH/OutH)) and likewise columns.
+type AdaptiveAvgPool struct {
+	C, InH, InW, OutH, OutW int
+}
+
+// Run pools in into out, which must not overlap it.
+func (a AdaptiveAvgPool) Run(out, in []float32) {
+	inH, inW, outH, outW := a.InH, a.InW, a.OutH, a.OutW
+	nIn, nOut := a.C*inH*inW, a.C*outH*outW
 	if len(in) < nIn || len(out) < nOut {
 		panic(fmt.Sprintf("kernels: AdaptiveAvgPool: slice too short: in %d/%d out %d/%d", len(in), nIn, len(out), nOut))
 	}
-	for ch := range c {
+	for ch := range a.C {
 		src := in[ch*inH*inW : (ch+1)*inH*inW]
 		dst := out[ch*outH*outW : (ch+1)*outH*outW]
 		for yo := range outH {
@@ -335,10 +370,30 @@ func AdaptiveAvgPool(c, inH, inW, outH, outW int, in, out []float32) {
 	}
 }
 
-// GlobalAvgPool averages each of the c planes of hw values: out[ch] = mean(in[ch]).
-func GlobalAvgPool(c, hw int, in, out []float32) {
+// GlobalPool reduces each of C planes of HW values to one: its mean, or with Max its maximum
+// (NaN wins).
+type GlobalPool struct {
+	C, HW int
+	Max   bool
+}
+
+// Run pools in ([C][HW]) into out ([C]).
+func (g GlobalPool) Run(out, in []float32) {
+	c, hw := g.C, g.HW
 	if len(in) < c*hw || len(out) < c {
-		panic("kernels: GlobalAvgPool: slice too short")
+		panic(fmt.Sprintf("kernels: GlobalPool: slice too short: in %d/%d out %d/%d", len(in), c*hw, len(out), c))
+	}
+	if g.Max {
+		for ch := range c {
+			m := float32(math.Inf(-1))
+			for _, v := range in[ch*hw : (ch+1)*hw] {
+				if v > m || v != v {
+					m = v
+				}
+			}
+			out[ch] = m
+		}
+		return
 	}
 	for ch := range c {
 		// Four partial sums: shorter dependency chains and less rounding drift on big planes.
@@ -359,18 +414,12 @@ func GlobalAvgPool(c, hw int, in, out []float32) {
 	}
 }
 
+// GlobalAvgPool averages each of the c planes of hw values: out[ch] = mean(in[ch]).
+//
+// Deprecated: use GlobalPool{C: c, HW: hw}.Run(out, in).
+func GlobalAvgPool(c, hw int, in, out []float32) { GlobalPool{C: c, HW: hw}.Run(out, in) }
+
 // GlobalMaxPool takes the maximum of each of the c planes of hw values (NaN wins).
-func GlobalMaxPool(c, hw int, in, out []float32) {
-	if len(in) < c*hw || len(out) < c {
-		panic("kernels: GlobalMaxPool: slice too short")
-	}
-	for ch := range c {
-		m := float32(math.Inf(-1))
-		for _, v := range in[ch*hw : (ch+1)*hw] {
-			if v > m || v != v {
-				m = v
-			}
-		}
-		out[ch] = m
-	}
-}
+//
+// Deprecated: use GlobalPool{C: c, HW: hw, Max: true}.Run(out, in).
+func GlobalMaxPool(c, hw int, in, out []float32) { GlobalPool{C: c, HW: hw, Max: true}.Run(out, in) }

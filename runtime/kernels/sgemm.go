@@ -366,11 +366,11 @@ func macroKernelEp(im *gemmImpl, m, ncb, kcb int, ap, bp, c []float32, ldc int, 
 		if ncb == ldc {
 			// The rows are contiguous: one call, not one per row (on 7x7 and 14x14 images
 			// the calls cost as much as the activation).
-			Apply(post, c[r0*ldc:(r1-1)*ldc+ncb])
+			apply(post, c[r0*ldc:(r1-1)*ldc+ncb])
 			return
 		}
 		for r := r0; r < r1; r++ {
-			Apply(post, c[r*ldc:r*ldc+ncb])
+			apply(post, c[r*ldc:r*ldc+ncb])
 		}
 	}
 	if im.jrOuter {

@@ -48,7 +48,7 @@ func (c *Conv) PackShared(part, parts int, in []float32, w *ConvWeights, shared 
 
 // RunPartShared computes part part of Run, as RunPart does, from B packed whole in shared by
 // PackShared's parts: the same values and operations, so the results are Run's bit for bit.
-func (c *Conv) RunPartShared(part, parts int, in, out []float32, w *ConvWeights, residual, shared []float32) {
+func (c *Conv) RunPartShared(part, parts int, out, in []float32, w *ConvWeights, residual, shared []float32) {
 	in, out, residual = c.checkRun(part, parts, in, out, w, residual, nil)
 	if n := c.SharedLen(w, parts); n == 0 || len(shared) < n {
 		panic(fmt.Sprintf("kernels: Conv.RunPartShared: %d parts of %v: shared %d of %d", parts, *c, len(shared), n))

@@ -309,7 +309,7 @@ func (c *Conv) winoOutput(x *winoXform, v *winoVariant, mm, out, bias, residual 
 			if !relu && c.Act != ActNone {
 				for i := range hh {
 					row := (yo+i)*OW + xo
-					Apply(c.Act, plane[row:row+cols])
+					apply(c.Act, plane[row:row+cols])
 				}
 			}
 			tl += run

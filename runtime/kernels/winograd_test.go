@@ -122,7 +122,7 @@ func testWino(t *testing.T, rng *rand.Rand, c Conv, a convAlgo, withRes bool) fl
 	pre := c
 	pre.Act = ActNone
 	want, mag := refConv(&pre, in, w, bias, res)
-	c.Run(in, out, pw, res, scr)
+	c.Run(out, in, pw, res, scr)
 	checkGuards(t, name+" out", outBuf)
 	checkGuards(t, name+" in", inBuf)
 	checkGuards(t, name+" scratch", scrBuf)
@@ -153,7 +153,7 @@ func testWino(t *testing.T, rng *rand.Rand, c Conv, a convAlgo, withRes bool) fl
 	for _, parts := range []int{1, 2, 3, 5, 64} {
 		got := make([]float32, nOut)
 		for p := range parts {
-			c.RunPart(p, parts, in, got, pw, res, scr)
+			c.RunPart(p, parts, got, in, pw, res, scr)
 		}
 		for i := range got {
 			if math.Float32bits(got[i]) != math.Float32bits(out[i]) {
@@ -163,7 +163,7 @@ func testWino(t *testing.T, rng *rand.Rand, c Conv, a convAlgo, withRes bool) fl
 	}
 	if withRes {
 		inPlace := append([]float32(nil), res...)
-		c.Run(in, inPlace, pw, inPlace, scr)
+		c.Run(inPlace, in, pw, inPlace, scr)
 		for i := range out {
 			if math.Float32bits(out[i]) != math.Float32bits(inPlace[i]) {
 				t.Fatalf("%s: residual == out differs at %d", name, i)
@@ -244,7 +244,7 @@ func TestWinogradAccuracy(t *testing.T) {
 		for _, a := range []convAlgo{algoIm2col, algoWino2, algoWino4} {
 			pw := packAlgoAs(t, &c, a, w, bias)
 			out := make([]float32, len(want))
-			c.Run(in, out, pw, nil, make([]float32, algoScratch(&c, a)))
+			c.Run(out, in, pw, nil, make([]float32, algoScratch(&c, a)))
 			worst := 0.0
 			for i, v := range want {
 				worst = max(worst, math.Abs(float64(out[i])-v)/rms)

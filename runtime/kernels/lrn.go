@@ -1,0 +1,63 @@
+package kernels
+
+import "math"
+
+// LRN is local response normalization across channels of one [C][HW] image:
+//
+//	out = in / (K + Alpha/Size * sum of in^2 over channels [ch-Lo, ch-Lo+Size))^Beta
+//
+// with zeros beyond the edges. PyTorch's window has Lo = Size/2, ONNX's Lo = (Size-1)/2; they
+// differ for even sizes.
+type LRN struct {
+	C, HW, Size, Lo int
+	Alpha, Beta, K  float32
+}
+
+// Run computes the normalization of in into out. out must not overlap in.
+func (l LRN) Run(out, in []float32) {
+	c, hw := l.C, l.HW
+	if len(in) < c*hw || len(out) < c*hw {
+		panic("kernels: LRN: slice too short")
+	}
+	if l.Size <= 0 {
+		panic("kernels: LRN: size must be positive")
+	}
+	scale := l.Alpha / float32(l.Size)
+	for ch := range c {
+		dst := out[ch*hw : (ch+1)*hw]
+		clear(dst)
+		for cc := max(0, ch-l.Lo); cc <= min(c-1, ch-l.Lo+l.Size-1); cc++ {
+			src := in[cc*hw : (cc+1)*hw]
+			src = src[:len(dst)]
+			for i := lrnSqSIMD(dst, src); i < len(dst); i++ {
+				v := src[i]
+				dst[i] += v * v
+			}
+		}
+		src := in[ch*hw : (ch+1)*hw]
+		src = src[:len(dst)]
+		if l.Beta == 0.75 {
+			// AlexNet, GoogLeNet: d^0.75 = sqrt(d) * sqrt(sqrt(d)) in float32 (each square root
+			// correctly rounded), as the SIMD kernel computes it.
+			for i := lrnNorm75SIMD(dst, src, l.K, scale); i < len(dst); i++ {
+				d := l.K + scale*dst[i]
+				r := float32(math.Sqrt(float64(d)))
+				dst[i] = src[i] / (r * float32(math.Sqrt(float64(r))))
+			}
+			continue
+		}
+		for i, s := range dst {
+			d := float64(l.K + scale*s)
+			var p float64
+			switch l.Beta {
+			case 0.5:
+				p = math.Sqrt(d)
+			case 1:
+				p = d
+			default:
+				p = math.Pow(d, float64(l.Beta))
+			}
+			dst[i] = float32(float64(src[i]) / p)
+		}
+	}
+}
