@@ -1,0 +1,103 @@
+package runtime
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Expect names a tensor the network needs and the shape it must have.
+// Optional tensors (training-only heads such as GoogLeNet's aux1.*) may be
+// absent from the file, but if present their shape is still checked.
+type Expect struct {
+	Name     string
+	Shape    []int
+	Optional bool
+}
+
+// ShapeMismatch is a tensor whose shape in the file differs from the one the
+// network needs.
+type ShapeMismatch struct {
+	Name      string
+	Want, Got []int
+}
+
+// DTypeMismatch is an expected tensor stored with a dtype that cannot be read
+// as float32 weights.
+type DTypeMismatch struct {
+	Name, DType string
+}
+
+// MismatchError reports every way a file differs from what the network
+// needs, so a user fixing an export sees all problems at once. Each list is
+// sorted by name.
+type MismatchError struct {
+	Missing    []string        // needed but not in the file
+	Unexpected []string        // in the file but not needed
+	Shapes     []ShapeMismatch // present with the wrong shape
+	DTypes     []DTypeMismatch // present with a non-float dtype
+}
+
+func (e *MismatchError) Error() string {
+	var b strings.Builder
+	n := len(e.Missing) + len(e.Unexpected) + len(e.Shapes) + len(e.DTypes)
+	fmt.Fprintf(&b, "safetensors: weights do not match the network (%d problems):", n)
+	for _, name := range e.Missing {
+		fmt.Fprintf(&b, "\n%s: missing from file", name)
+	}
+	for _, name := range e.Unexpected {
+		fmt.Fprintf(&b, "\n%s: in file but not used by the network", name)
+	}
+	for _, s := range e.Shapes {
+		fmt.Fprintf(&b, "\n%s: shape %v in file, want %v", s.Name, s.Got, s.Want)
+	}
+	for _, d := range e.DTypes {
+		fmt.Fprintf(&b, "\n%s: dtype %s in file, want F32, F16, BF16 or F64", d.Name, d.DType)
+	}
+	return b.String()
+}
+
+// Check compares the file with the tensors the network needs and returns a
+// *MismatchError listing all differences, or nil if there are none. Tensors
+// named "...num_batches_tracked" (a BatchNorm training counter that PyTorch
+// exports) are ignored when found in the file but not expected.
+func (f *File) Check(expected []Expect) error {
+	var m MismatchError
+	want := make(map[string]bool, len(expected))
+	for _, exp := range expected {
+		if want[exp.Name] {
+			// A bug in the caller, not in the file.
+			return fmt.Errorf("safetensors: Check: tensor %q expected twice", exp.Name)
+		}
+		want[exp.Name] = true
+		t, ok := f.tensors[exp.Name]
+		if !ok {
+			if !exp.Optional {
+				m.Missing = append(m.Missing, exp.Name)
+			}
+			continue
+		}
+		if !slices.Equal(t.info.Shape, exp.Shape) {
+			m.Shapes = append(m.Shapes, ShapeMismatch{
+				Name: exp.Name,
+				Want: slices.Clone(exp.Shape),
+				Got:  slices.Clone(t.info.Shape),
+			})
+		}
+		if !isFloatDType(t.info.DType) {
+			m.DTypes = append(m.DTypes, DTypeMismatch{Name: exp.Name, DType: t.info.DType})
+		}
+	}
+	for _, name := range f.names {
+		if !want[name] && !strings.HasSuffix(name, "num_batches_tracked") {
+			m.Unexpected = append(m.Unexpected, name)
+		}
+	}
+	if len(m.Missing)+len(m.Unexpected)+len(m.Shapes)+len(m.DTypes) == 0 {
+		return nil
+	}
+	slices.Sort(m.Missing)
+	slices.SortFunc(m.Shapes, func(a, b ShapeMismatch) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(m.DTypes, func(a, b DTypeMismatch) int { return strings.Compare(a.Name, b.Name) })
+	return &m
+}
