@@ -26,7 +26,8 @@ func init() {
 		Infer:  inferConv,
 		MACs: func(n *Node) int64 {
 			w := n.Params[0].Shape
-			return int64(n.Shape.Size()) * int64(w[1]) * int64(w[2]) * int64(w[3])
+			// Each factor is at most MaxElems (checkShape): the product fits an int64.
+			return int64(n.Shape.Size()) * int64(w[1]*w[2]*w[3])
 		},
 	})
 }

@@ -22,7 +22,7 @@ func NodeStats(n *Node) Stats {
 	var s Stats
 	for _, p := range n.Params {
 		if !p.Buffer {
-			s.Params += int64(p.Shape.Size())
+			s.Params = SatAdd(s.Params, int64(p.Shape.Size()))
 		}
 	}
 	if d := Def(n.Op); d != nil && d.MACs != nil {
@@ -34,7 +34,8 @@ func NodeStats(n *Node) Stats {
 	return s
 }
 
-// Totals are a graph's summed numbers. Params and MACs exclude training-only layers;
+// Totals are a graph's summed numbers (saturating: Graph.Check refuses graphs where they would
+// not fit). Params and MACs exclude training-only layers;
 // TrainParams includes them.
 type Totals struct {
 	Params, TrainParams, MACs, ActivationBytes int64
@@ -45,13 +46,13 @@ func (g *Graph) Totals() Totals {
 	var t Totals
 	for _, n := range g.Nodes {
 		s := NodeStats(n)
-		t.TrainParams += s.Params
+		t.TrainParams = SatAdd(t.TrainParams, s.Params)
 		if n.TrainingOnly {
 			continue
 		}
-		t.Params += s.Params
-		t.MACs += s.MACs
-		t.ActivationBytes += s.ActivationBytes
+		t.Params = SatAdd(t.Params, s.Params)
+		t.MACs = SatAdd(t.MACs, s.MACs)
+		t.ActivationBytes = SatAdd(t.ActivationBytes, s.ActivationBytes)
 	}
 	return t
 }
