@@ -8,8 +8,9 @@ import "github.com/cnngen/cnngen/gen/onnx/onnxpb"
 // resolver returns the function mapping a value name to the one it stands for through chains
 // of Identity and Dropout nodes (alias maps each one's output to its input). Every name a
 // resolution walks through is memoized with the answer, so resolving all the names of a chain
-// of n nodes takes O(n) steps, not O(n²): exporters emit chains of thousands. A name on a
-// cycle resolves to a name of the cycle, which no node produces, and is reported as such.
+// of n nodes takes O(n) steps, not O(n²), however long a (generated or hostile) model makes
+// them. A name on a cycle resolves to a name of the cycle, which no node produces, and is
+// reported as such.
 func resolver(alias map[string]string) func(string) string {
 	done := map[string]string{}
 	walking := map[string]bool{}

@@ -6,6 +6,10 @@ import (
 	"github.com/cnngen/cnngen/gen/ir"
 )
 
+// Add, Sub, Mul and Div on the network's tensors: with a constant they become (or merge into)
+// an affine or a layer's bias (affine.go); between two tensors, an add, a mul, or one of the
+// gates x * g(x) exporters write for SiLU (ONNX has no SiLU) and for HardSwish before opset 14.
+
 // lowerArith lowers Add, Sub, Mul and Div with at least one computed input.
 func lowerArith(c *call) {
 	if !c.ok() {

@@ -4,6 +4,11 @@ import (
 	"github.com/cnngen/cnngen/gen/ir"
 )
 
+// Gemm and MatMul become linear layers only in the form a classifier's head takes: a
+// [batch, features] input times a constant matrix. The IR keeps ONNX's alpha, beta and
+// weight layout (LinearAttrs.TransW) rather than rewriting the weights, so keys and data stay
+// the file's.
+
 func lowerGemm(c *call) {
 	alpha, beta := c.attrFloat("alpha", 1), c.attrFloat("beta", 1)
 	if c.attrInt("transA", 0) != 0 {

@@ -4,6 +4,9 @@ import (
 	"github.com/cnngen/cnngen/gen/ir"
 )
 
+// LRN and inference batch norm. ONNX and PyTorch place LRN's window differently for even sizes,
+// which LRNAttrs.Lo records.
+
 func lowerLRN(c *call) {
 	size := c.attrInt("size", 0)
 	if size < 1 || size > maxAttr {

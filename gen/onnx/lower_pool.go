@@ -4,6 +4,9 @@ import (
 	"github.com/cnngen/cnngen/gen/ir"
 )
 
+// Pooling follows the IR's (PyTorch's) window rules; ONNX's padding allowances that PyTorch
+// lacks are rewritten where the windows come out the same (fitPoolPads) and refused otherwise.
+
 func lowerPool(c *call) {
 	isMax := c.op == "MaxPool"
 	autoPad := c.attrString("auto_pad", "NOTSET")
