@@ -169,11 +169,11 @@ func ExampleLoadBN() {
 		log.Fatal(err)
 	}
 	bn := &runtime.BN{Weight: "bn.weight", Bias: "bn.bias", Mean: "bn.running_mean", Var: "bn.running_var"}
-	scale, shift, err := runtime.LoadBN(f, bn, 2)
+	affine, err := runtime.LoadBN(f, bn, 2)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(scale, shift)
+	fmt.Println(affine.Scale, affine.Shift)
 	// Output:
 	// [0.5 2] [-0.5 3]
 }

@@ -90,9 +90,10 @@ func (bn *BN) scaleShift(f *File, c int) (scale, shift []float32, err error) {
 	return scale, shift, nil
 }
 
-// LoadBN reads a standalone batch norm as per-channel scale and shift.
-func LoadBN(f *File, bn *BN, c int) (scale, shift []float32, err error) {
-	return bn.scaleShift(f, c)
+// LoadBN reads a batch norm that could not be folded into a conv as a per-channel affine map.
+func LoadBN(f *File, bn *BN, c int) (ChannelAffine, error) {
+	scale, shift, err := bn.scaleShift(f, c)
+	return ChannelAffine{Scale: scale, Shift: shift}, err
 }
 
 // rawBufs are the buffers weights are read into before packing (see weightAndBias).

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // Arena is the memory one image's forward pass works in: the planned activations and the kernels'
@@ -110,120 +108,6 @@ func (t *batchTask) runPart(part, parts int) {
 		}
 		a.begin()
 		t.net.RunImage(a, t.in[k*t.inSize:(k+1)*t.inSize], t.out[k*t.outSize:(k+1)*t.outSize], t.features)
-	}
-}
-
-// Layers smaller than these stay on one thread: handing them out costs more than it saves.
-const (
-	minParallelMACs  = 2 << 20
-	minParallelReads = 256 << 10 // pool inputs read (window reads)
-)
-
-// Conv runs one convolution of the image, split over the shared workers when the call has several
-// threads and the layer is large enough. The split is exact: results do not depend on it.
-func (a *Arena) Conv(c *kernels.Conv, in, out []float32, w *kernels.ConvWeights, residual []float32) {
-	macs := c.OutC * c.OutH * c.OutW * (c.InC / max(c.Groups, 1)) * c.KH * c.KW
-	if a.parts <= 1 || macs < minParallelMACs {
-		c.Run(out, in, w, residual, a.Scratch[:a.scratchLen])
-		return
-	}
-	a.conv = convTask{a: a, c: c, in: in, out: out, w: w, residual: residual}
-	if n := c.SharedLen(w, a.parts); n > 0 {
-		// The parts pack B once between them, then each computes its output channels from it.
-		if len(a.shared) < n {
-			a.shared = make([]float32, n) // during warm-up: the largest layer's size sticks
-		}
-		a.conv.shared = a.shared[:n]
-		a.split(&a.conv, a.parts)
-		a.conv.packed = true
-	}
-	a.split(&a.conv, a.parts)
-	a.conv = convTask{}
-}
-
-type convTask struct {
-	a                 *Arena
-	c                 *kernels.Conv
-	in, out, residual []float32
-	w                 *kernels.ConvWeights
-	shared            []float32 // B packed whole for all parts (Conv.SharedLen), or nil
-	packed            bool      // shared is filled: the parts compute
-}
-
-func (t *convTask) runPart(part, parts int) {
-	switch {
-	case t.shared == nil:
-		sl := t.a.scratchLen
-		t.c.RunPart(part, parts, t.out, t.in, t.w, t.residual, t.a.Scratch[part*sl:(part+1)*sl])
-	case !t.packed:
-		t.c.PackShared(part, parts, t.in, t.w, t.shared)
-	default:
-		t.c.RunPartShared(part, parts, t.out, t.in, t.w, t.residual, t.shared)
-	}
-}
-
-// MaxPool runs p.Max, split by channels over the workers when the layer is large enough.
-func (a *Arena) MaxPool(p *kernels.Pool, in, out []float32) { a.runPool(p, in, out, false) }
-
-// AvgPool runs p.Avg, split by channels like MaxPool.
-func (a *Arena) AvgPool(p *kernels.Pool, in, out []float32) { a.runPool(p, in, out, true) }
-
-func (a *Arena) runPool(p *kernels.Pool, in, out []float32, avg bool) {
-	t := poolTask{p: p, in: in, out: out, avg: avg}
-	reads := p.C * p.OutH * p.OutW * p.KH * p.KW
-	if a.parts <= 1 || reads < minParallelReads || p.C < 2 {
-		t.runPart(0, 1)
-		return
-	}
-	a.pool = t
-	a.split(&a.pool, min(a.parts, p.C))
-	a.pool = poolTask{}
-}
-
-type poolTask struct {
-	p       *kernels.Pool
-	in, out []float32
-	avg     bool
-}
-
-// runPart pools channels [C*part/parts, C*(part+1)/parts): each channel is independent.
-func (t *poolTask) runPart(part, parts int) {
-	p := *t.p
-	c0, c1 := p.C*part/parts, p.C*(part+1)/parts
-	p.C = c1 - c0
-	if p.C == 0 {
-		return
-	}
-	in := t.in[c0*p.InH*p.InW : c1*p.InH*p.InW]
-	out := t.out[c0*p.OutH*p.OutW : c1*p.OutH*p.OutW]
-	p.Avg = t.avg
-	p.Run(out, in)
-}
-
-// Linear runs a fully connected layer, its rows split over the workers when the layer is large
-// enough: at batch 1 it streams its weights once, so two cores give it twice the memory bandwidth.
-func (a *Arena) Linear(l *kernels.Linear, in, out []float32, w *kernels.LinearWeights) {
-	if a.parts <= 1 || l.In*l.Out < minParallelMACs {
-		l.Run(out, in, w)
-		return
-	}
-	a.linear = linearTask{l: l, in: in, out: out, w: w}
-	a.split(&a.linear, a.parts)
-	a.linear = linearTask{}
-}
-
-type linearTask struct {
-	l       *kernels.Linear
-	in, out []float32
-	w       *kernels.LinearWeights
-}
-
-// runPart computes rows split at multiples of 16, where RunRows's results match Run's exactly.
-func (t *linearTask) runPart(part, parts int) {
-	rows := (t.l.Out + 15) / 16
-	o0, o1 := min(t.l.Out, rows*part/parts*16), min(t.l.Out, rows*(part+1)/parts*16)
-	if o0 < o1 {
-		t.l.RunRows(o0, o1, t.out, t.in, t.w)
 	}
 }
 

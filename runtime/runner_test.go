@@ -37,7 +37,7 @@ func TestArenaConvSplitIsExact(t *testing.T) {
 			a.parts = 3
 			out := make([]float32, len(want))
 			for rep := 0; rep < 3; rep++ {
-				a.Conv(c, in, out, pw, nil)
+				a.Conv(c, out, in, pw, nil)
 				for i := range out {
 					if out[i] != want[i] {
 						t.Errorf("split result %d: %g, want %g", i, out[i], want[i])
@@ -76,8 +76,8 @@ func TestArenaPoolSplitIsExact(t *testing.T) {
 			for rep := 0; rep < 3; rep++ {
 				gotMax, gotAvg := make([]float32, n+1), make([]float32, n+1)
 				gotMax[n], gotAvg[n] = 12345, 12345
-				a.MaxPool(p, in, gotMax[:n])
-				a.AvgPool(p, in, gotAvg[:n])
+				a.Pool(p, gotMax[:n], in)
+				a.Pool(&avg, gotAvg[:n], in)
 				for i := range n {
 					if gotMax[i] != wantMax[i] || gotAvg[i] != wantAvg[i] {
 						t.Errorf("split pool value %d: max %g avg %g, want %g %g", i, gotMax[i], gotAvg[i], wantMax[i], wantAvg[i])
@@ -125,7 +125,7 @@ func TestArenaLinearSplitIsExact(t *testing.T) {
 			a.parts = 3
 			for rep := 0; rep < 3; rep++ {
 				got := make([]float32, l.Out)
-				a.Linear(l, in, got, pw)
+				a.Linear(l, got, in, pw)
 				for i := range got {
 					if got[i] != want[i] {
 						t.Errorf("split linear output %d: %g, want %g", i, got[i], want[i])

@@ -1,0 +1,152 @@
+package runtime
+
+import "github.com/cnngen/cnngen/runtime/kernels"
+
+// Region is where a tensor of one image lies in the arena, in float32s.
+type Region struct{ Off, Len int }
+
+// At is the arena's n float32s from off: a tensor of the planned layout. Its capacity ends with
+// it, so no kernel can write past the tensor by appending.
+func (a *Arena) At(off, n int) []float32 { return a.Buf[off : off+n : off+n] }
+
+// Region is the arena slice r.
+func (a *Arena) Region(r Region) []float32 { return a.At(r.Off, r.Len) }
+
+// The layer methods below are what generated layer functions call: one per kernel settings type,
+// destination first. Those whose layers can be large split them over the call's workers when it
+// has several (exactly: results do not depend on the split); the others run the kernel directly.
+
+// Layers smaller than these stay on one thread: handing them out costs more than it saves.
+const (
+	minParallelMACs  = 2 << 20
+	minParallelReads = 256 << 10 // pool inputs read (window reads)
+)
+
+// Conv runs one convolution of the image, split over the shared workers when the call has several
+// threads and the layer is large enough.
+func (a *Arena) Conv(c *kernels.Conv, out, in []float32, w *kernels.ConvWeights, residual []float32) {
+	macs := c.OutC * c.OutH * c.OutW * (c.InC / max(c.Groups, 1)) * c.KH * c.KW
+	if a.parts <= 1 || macs < minParallelMACs {
+		c.Run(out, in, w, residual, a.Scratch[:a.scratchLen])
+		return
+	}
+	a.conv = convTask{a: a, c: c, in: in, out: out, w: w, residual: residual}
+	if n := c.SharedLen(w, a.parts); n > 0 {
+		// The parts pack B once between them, then each computes its output channels from it.
+		if len(a.shared) < n {
+			a.shared = make([]float32, n) // during warm-up: the largest layer's size sticks
+		}
+		a.conv.shared = a.shared[:n]
+		a.split(&a.conv, a.parts)
+		a.conv.packed = true
+	}
+	a.split(&a.conv, a.parts)
+	a.conv = convTask{}
+}
+
+type convTask struct {
+	a                 *Arena
+	c                 *kernels.Conv
+	in, out, residual []float32
+	w                 *kernels.ConvWeights
+	shared            []float32 // B packed whole for all parts (Conv.SharedLen), or nil
+	packed            bool      // shared is filled: the parts compute
+}
+
+func (t *convTask) runPart(part, parts int) {
+	switch {
+	case t.shared == nil:
+		sl := t.a.scratchLen
+		t.c.RunPart(part, parts, t.out, t.in, t.w, t.residual, t.a.Scratch[part*sl:(part+1)*sl])
+	case !t.packed:
+		t.c.PackShared(part, parts, t.in, t.w, t.shared)
+	default:
+		t.c.RunPartShared(part, parts, t.out, t.in, t.w, t.residual, t.shared)
+	}
+}
+
+// Pool runs a max or average pooling, split by channels over the workers when the layer is
+// large enough.
+func (a *Arena) Pool(p *kernels.Pool, out, in []float32) {
+	reads := p.C * p.OutH * p.OutW * p.KH * p.KW
+	if a.parts <= 1 || reads < minParallelReads || p.C < 2 {
+		p.Run(out, in)
+		return
+	}
+	a.pool = poolTask{p: p, in: in, out: out}
+	a.split(&a.pool, min(a.parts, p.C))
+	a.pool = poolTask{}
+}
+
+type poolTask struct {
+	p       *kernels.Pool
+	in, out []float32
+}
+
+// runPart pools channels [C*part/parts, C*(part+1)/parts): each channel is independent.
+func (t *poolTask) runPart(part, parts int) {
+	c := t.p.C
+	if c0, c1 := c*part/parts, c*(part+1)/parts; c0 < c1 {
+		t.p.RunChannels(c0, c1, t.out, t.in)
+	}
+}
+
+// Linear runs a fully connected layer, its rows split over the workers when the layer is large
+// enough: at batch 1 it streams its weights once, so two cores give it twice the memory bandwidth.
+func (a *Arena) Linear(l *kernels.Linear, out, in []float32, w *kernels.LinearWeights) {
+	if a.parts <= 1 || l.In*l.Out < minParallelMACs {
+		l.Run(out, in, w)
+		return
+	}
+	a.linear = linearTask{l: l, in: in, out: out, w: w}
+	a.split(&a.linear, a.parts)
+	a.linear = linearTask{}
+}
+
+type linearTask struct {
+	l       *kernels.Linear
+	in, out []float32
+	w       *kernels.LinearWeights
+}
+
+// runPart computes rows split at multiples of 16, where RunRows's results match Run's exactly.
+func (t *linearTask) runPart(part, parts int) {
+	rows := (t.l.Out + 15) / 16
+	o0, o1 := min(t.l.Out, rows*part/parts*16), min(t.l.Out, rows*(part+1)/parts*16)
+	if o0 < o1 {
+		t.l.RunRows(o0, o1, t.out, t.in, t.w)
+	}
+}
+
+// ChannelAffine is a per-channel x*Scale[c] + Shift[c]: a batch norm that could not be folded
+// (LoadBN), or constant values from the network's definition.
+type ChannelAffine struct{ Scale, Shift []float32 }
+
+// Affine runs a per-channel affine map.
+func (a *Arena) Affine(c *kernels.Affine, out, in []float32, w *ChannelAffine) {
+	c.Run(out, in, w.Scale, w.Shift)
+}
+
+// LRN runs a local response normalization.
+func (a *Arena) LRN(c *kernels.LRN, out, in []float32) { c.Run(out, in) }
+
+// Eltwise runs an elementwise activation; out may be in.
+func (a *Arena) Eltwise(c *kernels.Eltwise, out, in []float32) { c.Run(out, in) }
+
+// Add runs an elementwise sum; out may be x or y.
+func (a *Arena) Add(c *kernels.Add, out, x, y []float32) { c.Run(out, x, y) }
+
+// Mul runs an elementwise or per-channel product; out may be x.
+func (a *Arena) Mul(c *kernels.Mul, out, x, s []float32) { c.Run(out, x, s) }
+
+// Pad runs a constant padding.
+func (a *Arena) Pad(c *kernels.Pad, out, in []float32) { c.Run(out, in) }
+
+// Softmax runs a softmax or log-softmax; out may be in.
+func (a *Arena) Softmax(c *kernels.Softmax, out, in []float32) { c.Run(out, in) }
+
+// GlobalPool runs a global average or max pooling.
+func (a *Arena) GlobalPool(c *kernels.GlobalPool, out, in []float32) { c.Run(out, in) }
+
+// AdaptiveAvgPool runs an adaptive average pooling.
+func (a *Arena) AdaptiveAvgPool(c *kernels.AdaptiveAvgPool, out, in []float32) { c.Run(out, in) }
