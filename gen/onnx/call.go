@@ -270,6 +270,9 @@ func (c *call) emit(n *ir.Node, data ...*tensor) bool {
 	l.nodes = append(l.nodes, n)
 	l.pdata[n] = data
 	l.base[n] = c.base
+	if err := l.limits().CheckNodes(len(l.nodes)); err != nil && l.tooBig == nil {
+		l.tooBig = err
+	}
 	return true
 }
 

@@ -63,7 +63,8 @@ type lowerer struct {
 	inName   string
 	batch    int // the input's static batch size, 0 when dynamic
 	problems []Problem
-	folded   int // elements computed by constant folding so far (see foldBudget)
+	folded   int   // elements computed by constant folding so far (see foldBudget)
+	tooBig   error // the node limit, once the graph exceeds it
 
 	nodes []*ir.Node
 	pdata map[*ir.Node][]*tensor // weight data per node, in Params order
@@ -105,11 +106,31 @@ func (m *Model) Graph(name string) (*ir.Graph, map[string]Tensor, error) {
 	}
 	for _, c := range l.calls {
 		l.lower(c)
+		if l.tooBig != nil {
+			return nil, nil, l.sourced(l.tooBig)
+		}
 	}
 	if err := l.err(); err != nil {
 		return nil, nil, err
 	}
 	return l.finish(name)
+}
+
+// limits are the Model's, or ir's defaults.
+func (l *lowerer) limits() ir.Limits {
+	if l.m.Limits != nil {
+		return *l.m.Limits
+	}
+	return ir.DefaultLimits
+}
+
+// sourced prefixes err with the model's file, keeping err for errors.As (an *ir.LimitError
+// says which flag raises the limit).
+func (l *lowerer) sourced(err error) error {
+	if l.m.Source == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", l.m.Source, err)
 }
 
 // prepare checks the opset, the input and the output, resolves Identity and Dropout, and
@@ -451,6 +472,9 @@ func (l *lowerer) finish(name string) (*ir.Graph, map[string]Tensor, error) {
 	}
 	if err := g.Infer(); err != nil {
 		return nil, nil, err
+	}
+	if err := g.Check(l.limits()); err != nil {
+		return nil, nil, l.sourced(err)
 	}
 	return g, weights, nil
 }

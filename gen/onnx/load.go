@@ -20,6 +20,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/cnngen/cnngen/gen/onnx/onnxpb"
 )
 
@@ -42,6 +43,10 @@ type Model struct {
 	IRVersion int64
 	Opset     int64  // version of the default (ai.onnx) operator set, 0 if absent
 	Producer  string // producer name and version, e.g. "pytorch 1.13.0"
+
+	// Limits bound the graph Graph builds (nil: ir.DefaultLimits): its node count as it lowers,
+	// so that a model of millions of nodes stops early, and ir.Graph.Check once it is shaped.
+	Limits *ir.Limits
 
 	graph *onnxpb.GraphProto
 	inits map[string]*tensor // decoded initializers by name
