@@ -47,10 +47,11 @@ func (e *emitter) layers() error {
 		}
 		comment(e.f, header(n)+lc.note)
 		e.f.Func().Params(jen.Id("n").Op("*").Id("Net")).Id(id + layerSuffix).Params(jen.Id("a").Op("*").Qual(rtPath, "Arena")).Block(lc.body...)
-		table = append(table, jen.Values(
-			jen.Qual(rtPath, "Layer").Values(jen.Id("Name").Op(":").Lit(n.Name), jen.Id("Op").Op(":").Lit(string(n.Op)),
-				jen.Id("MACs").Op(":").Lit(ir.NodeStats(n).MACs)),
-			jen.Parens(jen.Op("*").Id("Net")).Dot(id+layerSuffix)))
+		info := []jen.Code{jen.Id("Name").Op(":").Lit(n.Name), jen.Id("Op").Op(":").Lit(string(n.Op))}
+		if macs := ir.NodeStats(n).MACs; macs != 0 {
+			info = append(info, jen.Id("MACs").Op(":").Lit(int(macs)))
+		}
+		table = append(table, jen.Values(jen.Qual(rtPath, "Layer").Values(info...), jen.Parens(jen.Op("*").Id("Net")).Dot(id+layerSuffix)))
 		if n == feat {
 			featureLayers = len(table)
 		}
@@ -67,8 +68,9 @@ func (e *emitter) layers() error {
 
 	e.f.Comment("weights are the packed, BN-folded tensors of every layer.")
 	e.f.Type().Id("weights").Struct(wfields...)
-	e.f.Comment("load reads, folds and packs every layer's weights, up to threads layers at a time.")
-	e.f.Func().Params(jen.Id("w").Op("*").Id("weights")).Id("load").Params(jen.Id("f").Op("*").Qual(rtPath, "File"), jen.Id("threads").Int()).Error().
+	// A function, not a method: weights' fields are named after layers, so it has no methods.
+	e.f.Comment("loadWeights reads, folds and packs every layer's weights into w, up to threads layers at a time.")
+	e.f.Func().Id("loadWeights").Params(jen.Id("w").Op("*").Id("weights"), jen.Id("f").Op("*").Qual(rtPath, "File"), jen.Id("threads").Int()).Error().
 		Block(jen.Return(jen.Qual(rtPath, "LoadParallel").Call(jen.Id("threads"), jen.Index().Func().Params().Error().Custom(multiline, loads...))))
 
 	e.f.Comment("layers are the layer functions RunImage runs, in order.")
@@ -102,16 +104,14 @@ func (e *emitter) viewDepth(n *ir.Node, all int) int {
 	return all
 }
 
-// header is the comment above a layer function: what it computes, in the spec's terms.
+// header is the comment above a layer function: what it computes, in the spec's terms (the
+// attributes a spec would spell out: required ones and those not at their defaults).
 func header(n *ir.Node) string {
 	var ins []string
 	for _, in := range n.Inputs {
 		ins = append(ins, fmt.Sprintf("%s %v", in.Name, in.Shape))
 	}
-	s := fmt.Sprintf("%s: %s", n.Name, n.Op)
-	for _, f := range ir.Fields(n.Attrs) {
-		s += fmt.Sprintf(" %s %v", f.Name, f.Value.Interface())
-	}
+	s := fmt.Sprintf("%s: %s%s", n.Name, n.Op, attrs(n.Op, n.Attrs))
 	s += fmt.Sprintf("\n%s -> %v", strings.Join(ins, ", "), n.Shape)
 	if f := n.Fused; f != nil {
 		if f.BN != nil {
@@ -121,10 +121,18 @@ func header(n *ir.Node) string {
 			s += fmt.Sprintf("\nresidual %s added", f.Residual.Name)
 		}
 		if f.Act != "" {
-			s += fmt.Sprintf("\nthen %s", f.Act)
-			for _, fl := range ir.Fields(f.ActAttrs) {
-				s += fmt.Sprintf(" %s %v", fl.Name, fl.Value.Interface())
-			}
+			s += fmt.Sprintf("\nthen %s%s", f.Act, attrs(f.Act, f.ActAttrs))
+		}
+	}
+	return s
+}
+
+// attrs lists an op's attributes that are required or not at their defaults, as " name value".
+func attrs(op ir.Op, a ir.Attrs) string {
+	var s string
+	for _, f := range ir.Fields(a) {
+		if !ir.IsDefault(a, ir.Def(op).New, f) {
+			s += fmt.Sprintf(" %s %v", f.Name, f.Value.Interface())
 		}
 	}
 	return s

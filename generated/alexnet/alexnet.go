@@ -11,15 +11,16 @@ package alexnet
 
 import (
 	"fmt"
-	rt "github.com/cnngen/cnngen/runtime"
-	kernels "github.com/cnngen/cnngen/runtime/kernels"
 	"image"
 	"io"
 	"os"
+
+	rt "github.com/cnngen/cnngen/runtime"
+	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion2
+var _ = rt.SupportPackageIsVersion3
 
 const (
 	InputChannels = 3
@@ -31,194 +32,10 @@ const (
 	FeatureSize = 4096
 
 	inSize = InputChannels * InputHeight * InputWidth
-	// arenaLen float32s hold every activation of one image (1.38 MB planned; 2.97 MB without reuse).
-	arenaLen = 344128
 )
 
 // Labels names the classes, index = class.
 var Labels = rt.MustLabels("imagenet")
-
-// DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
-var DefaultPreprocess = rt.Preprocess{Channels: InputChannels, Height: InputHeight, Width: InputWidth, Resize: 256, Crop: 224, Interpolation: "bilinear", Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}, Grayscale: false}
-
-// expected are the tensors a weights file must hold (name, shape, optional).
-var expected = []rt.Expect{
-	{Name: "features.0.weight", Shape: []int{64, 3, 11, 11}},
-	{Name: "features.0.bias", Shape: []int{64}},
-	{Name: "features.3.weight", Shape: []int{192, 64, 5, 5}},
-	{Name: "features.3.bias", Shape: []int{192}},
-	{Name: "features.6.weight", Shape: []int{384, 192, 3, 3}},
-	{Name: "features.6.bias", Shape: []int{384}},
-	{Name: "features.8.weight", Shape: []int{256, 384, 3, 3}},
-	{Name: "features.8.bias", Shape: []int{256}},
-	{Name: "features.10.weight", Shape: []int{256, 256, 3, 3}},
-	{Name: "features.10.bias", Shape: []int{256}},
-	{Name: "classifier.1.weight", Shape: []int{4096, 9216}},
-	{Name: "classifier.1.bias", Shape: []int{4096}},
-	{Name: "classifier.4.weight", Shape: []int{4096, 4096}},
-	{Name: "classifier.4.bias", Shape: []int{4096}},
-	{Name: "classifier.6.weight", Shape: []int{1000, 4096}},
-	{Name: "classifier.6.bias", Shape: []int{1000}},
-}
-var features_0Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 55, OutW: 55, KH: 11, KW: 11, StrideH: 4, StrideW: 4, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.0: conv 11x11 stride [4 4] pad [2 2 2 2] dilation [1 1] groups 1 bias true
-// input [3 224 224] -> [64 55 55]
-// then relu
-// lowered as im2col
-func (n *Net) features_0(a *rt.Arena) {
-	a.Conv(&features_0Conv, a.Buf[193600:344128], a.Buf[0:193600], n.w.features_0, nil)
-}
-
-var features_2Pool = kernels.Pool{C: 64, InH: 55, InW: 55, OutH: 27, OutW: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// features.2: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
-// features.0 [64 55 55] -> [64 27 27]
-func (n *Net) features_2(a *rt.Arena) {
-	a.MaxPool(&features_2Pool, a.Buf[0:193600], a.Buf[193600:240256])
-}
-
-var features_3Conv = kernels.Conv{InC: 64, InH: 27, InW: 27, OutC: 192, OutH: 27, OutW: 27, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.3: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 1 bias true
-// features.2 [64 27 27] -> [192 27 27]
-// then relu
-// lowered as im2col
-func (n *Net) features_3(a *rt.Arena) {
-	a.Conv(&features_3Conv, a.Buf[193600:240256], a.Buf[0:139968], n.w.features_3, nil)
-}
-
-var features_5Pool = kernels.Pool{C: 192, InH: 27, InW: 27, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// features.5: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
-// features.3 [192 27 27] -> [192 13 13]
-func (n *Net) features_5(a *rt.Arena) {
-	a.MaxPool(&features_5Pool, a.Buf[0:139968], a.Buf[139968:172416])
-}
-
-var features_6Conv = kernels.Conv{InC: 192, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.6: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.5 [192 13 13] -> [384 13 13]
-// then relu
-// lowered as winograd2x2
-func (n *Net) features_6(a *rt.Arena) {
-	a.Conv(&features_6Conv, a.Buf[139968:172416], a.Buf[0:64896], n.w.features_6, nil)
-}
-
-var features_8Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.8: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.6 [384 13 13] -> [256 13 13]
-// then relu
-// lowered as winograd2x2
-func (n *Net) features_8(a *rt.Arena) {
-	a.Conv(&features_8Conv, a.Buf[0:64896], a.Buf[64896:108160], n.w.features_8, nil)
-}
-
-var features_10Conv = kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.10: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.8 [256 13 13] -> [256 13 13]
-// then relu
-// lowered as winograd2x2
-func (n *Net) features_10(a *rt.Arena) {
-	a.Conv(&features_10Conv, a.Buf[64896:108160], a.Buf[0:43264], n.w.features_10, nil)
-}
-
-var features_12Pool = kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// features.12: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
-// features.10 [256 13 13] -> [256 6 6]
-func (n *Net) features_12(a *rt.Arena) {
-	a.MaxPool(&features_12Pool, a.Buf[0:43264], a.Buf[43264:52480])
-}
-
-// avgpool: adaptive_avgpool
-// features.12 [256 6 6] -> [256 6 6]
-func (n *Net) avgpool(a *rt.Arena) {
-	kernels.AdaptiveAvgPool(256, 6, 6, 6, 6, a.Buf[43264:52480], a.Buf[0:9216])
-}
-
-var classifier_1Linear = kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReLU}
-
-// classifier.1: linear 9216 -> 4096 bias true
-// flatten#1 [9216] -> [4096]
-// then relu
-func (n *Net) classifier_1(a *rt.Arena) {
-	a.Linear(&classifier_1Linear, a.Buf[0:9216], a.Buf[9216:13312], n.w.classifier_1)
-}
-
-var classifier_4Linear = kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU}
-
-// classifier.4: linear 4096 -> 4096 bias true
-// classifier.1 [4096] -> [4096]
-// then relu
-func (n *Net) classifier_4(a *rt.Arena) {
-	a.Linear(&classifier_4Linear, a.Buf[9216:13312], a.Buf[0:4096], n.w.classifier_4)
-}
-
-var classifier_6Linear = kernels.Linear{In: 4096, Out: 1000, Act: kernels.ActNone}
-
-// classifier.6: linear 4096 -> 1000 bias true
-// classifier.4 [4096] -> [1000]
-func (n *Net) classifier_6(a *rt.Arena) {
-	a.Linear(&classifier_6Linear, a.Buf[0:4096], a.Buf[4096:5096], n.w.classifier_6)
-}
-
-// convs lists every convolution's settings: the scratch their kernels need depends on the
-// kernels chosen at run time (the CPU's vector width).
-var convs = []*kernels.Conv{&features_0Conv, &features_3Conv, &features_6Conv, &features_8Conv, &features_10Conv}
-
-// weights are the packed, BN-folded tensors of every layer.
-type weights struct {
-	features_0   *kernels.ConvWeights
-	features_3   *kernels.ConvWeights
-	features_6   *kernels.ConvWeights
-	features_8   *kernels.ConvWeights
-	features_10  *kernels.ConvWeights
-	classifier_1 *kernels.LinearWeights
-	classifier_4 *kernels.LinearWeights
-	classifier_6 *kernels.LinearWeights
-}
-
-// load reads, folds and packs every layer's weights, up to threads layers at a time.
-func (w *weights) load(f *rt.File, threads int) error {
-	return rt.LoadParallel(threads, []func() error{
-		func() (err error) {
-			w.features_0, err = rt.LoadConv(f, &features_0Conv, "features.0.weight", "features.0.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_3, err = rt.LoadConv(f, &features_3Conv, "features.3.weight", "features.3.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_6, err = rt.LoadConv(f, &features_6Conv, "features.6.weight", "features.6.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_8, err = rt.LoadConv(f, &features_8Conv, "features.8.weight", "features.8.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_10, err = rt.LoadConv(f, &features_10Conv, "features.10.weight", "features.10.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.classifier_1, err = rt.LoadLinear(f, &classifier_1Linear, "classifier.1.weight", "classifier.1.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.classifier_4, err = rt.LoadLinear(f, &classifier_4Linear, "classifier.4.weight", "classifier.4.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.classifier_6, err = rt.LoadLinear(f, &classifier_6Linear, "classifier.6.weight", "classifier.6.bias", nil)
-			return
-		},
-	})
-}
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
 type Net struct {
@@ -227,7 +44,7 @@ type Net struct {
 	pre    rt.Preprocess
 }
 
-// Option configures loading, e.g. rt.WithThreads or rt.WithPreprocess.
+// Option configures loading, e.g. WithThreads or rt.WithPreprocess.
 type Option = rt.Option
 
 // WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
@@ -259,68 +76,14 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("alexnet: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f, o.Threads); err != nil {
+	if err := loadWeights(&n.w, f, o.Threads); err != nil {
 		return nil, fmt.Errorf("alexnet: %w", err)
 	}
 	return n, nil
-}
-
-// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
-var Layers = []rt.Layer{
-	{Name: "features.0", Op: "conv", MACs: 70276800},
-	{Name: "features.2", Op: "maxpool", MACs: 0},
-	{Name: "features.3", Op: "conv", MACs: 223948800},
-	{Name: "features.5", Op: "maxpool", MACs: 0},
-	{Name: "features.6", Op: "conv", MACs: 112140288},
-	{Name: "features.8", Op: "conv", MACs: 149520384},
-	{Name: "features.10", Op: "conv", MACs: 99680256},
-	{Name: "features.12", Op: "maxpool", MACs: 0},
-	{Name: "avgpool", Op: "adaptive_avgpool", MACs: 0},
-	{Name: "classifier.1", Op: "linear", MACs: 37748736},
-	{Name: "classifier.4", Op: "linear", MACs: 16777216},
-	{Name: "classifier.6", Op: "linear", MACs: 4096000},
-}
-
-// runner adapts Net to rt.ImageRunner without exporting RunImage.
-type runner Net
-
-// RunImage runs one image through every layer, in the planned arena a.
-func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
-	n := (*Net)(r)
-	copy(a.Buf[193600:344128], in)
-	n.features_0(a)
-	a.Mark(0)
-	n.features_2(a)
-	a.Mark(1)
-	n.features_3(a)
-	a.Mark(2)
-	n.features_5(a)
-	a.Mark(3)
-	n.features_6(a)
-	a.Mark(4)
-	n.features_8(a)
-	a.Mark(5)
-	n.features_10(a)
-	a.Mark(6)
-	n.features_12(a)
-	a.Mark(7)
-	n.avgpool(a)
-	a.Mark(8)
-	n.classifier_1(a)
-	a.Mark(9)
-	n.classifier_4(a)
-	a.Mark(10)
-	if features {
-		copy(out, a.Buf[0:4096])
-		return
-	}
-	n.classifier_6(a)
-	a.Mark(11)
-	copy(out, a.Buf[4096:5096])
 }
 
 // Forward computes the logits of a batch: in is NCHW float32 (any number of images of
@@ -357,3 +120,289 @@ func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
 	}
 	return rt.TopK(logits, k, Labels), nil
 }
+
+// Layers describes the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = func() []rt.Layer {
+	ls := make([]rt.Layer, len(layers))
+	for i := range layers {
+		ls[i] = layers[i].Layer
+	}
+	return ls
+}()
+
+// runner adapts Net to rt.ImageRunner without exporting RunImage.
+type runner Net
+
+// RunImage runs one image in the planned arena a: the input goes to its region, the layer
+// functions run in order (up to the classifier head's input for features), and the result is
+// copied out.
+func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
+	n := (*Net)(r)
+	copy(a.Region(inRegion), in)
+	last, result := len(layers), outRegion
+	if features {
+		last, result = featureLayers, featRegion
+	}
+	for i := range last {
+		layers[i].run(n, a)
+		a.Mark(i)
+	}
+	copy(out, a.Region(result))
+}
+
+// DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
+var DefaultPreprocess = rt.Preprocess{
+	Channels:      InputChannels,
+	Height:        InputHeight,
+	Width:         InputWidth,
+	Resize:        256,
+	Crop:          224,
+	Interpolation: "bilinear",
+	Mean:          []float32{0.485, 0.456, 0.406},
+	Std:           []float32{0.229, 0.224, 0.225},
+}
+
+// expected are the tensors a weights file must hold (name, shape, optional).
+var expected = []rt.Expect{
+	{Name: "features.0.weight", Shape: []int{64, 3, 11, 11}},
+	{Name: "features.0.bias", Shape: []int{64}},
+	{Name: "features.3.weight", Shape: []int{192, 64, 5, 5}},
+	{Name: "features.3.bias", Shape: []int{192}},
+	{Name: "features.6.weight", Shape: []int{384, 192, 3, 3}},
+	{Name: "features.6.bias", Shape: []int{384}},
+	{Name: "features.8.weight", Shape: []int{256, 384, 3, 3}},
+	{Name: "features.8.bias", Shape: []int{256}},
+	{Name: "features.10.weight", Shape: []int{256, 256, 3, 3}},
+	{Name: "features.10.bias", Shape: []int{256}},
+	{Name: "classifier.1.weight", Shape: []int{4096, 9216}},
+	{Name: "classifier.1.bias", Shape: []int{4096}},
+	{Name: "classifier.4.weight", Shape: []int{4096, 4096}},
+	{Name: "classifier.4.bias", Shape: []int{4096}},
+	{Name: "classifier.6.weight", Shape: []int{1000, 4096}},
+	{Name: "classifier.6.bias", Shape: []int{1000}},
+}
+
+// Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
+// share their input's buffer; tensors read only by a concatenation are written into its buffer.
+// 1.38 MB planned (1.38 MB live at most; 2.97 MB without reuse).
+const (
+	inputOff, inputLen               = 193600, 150528   // input [3 224 224]
+	features_0Off, features_0Len     = 0, 193600        // features.0 [64 55 55]
+	features_2Off, features_2Len     = 193600, 46656    // features.2 [64 27 27]
+	features_3Off, features_3Len     = 0, 139968        // features.3 [192 27 27]
+	features_5Off, features_5Len     = 139968, 32448    // features.5 [192 13 13]
+	features_6Off, features_6Len     = 0, 64896         // features.6 [384 13 13]
+	features_8Off, features_8Len     = 64896, 43264     // features.8 [256 13 13]
+	features_10Off, features_10Len   = 0, 43264         // features.10 [256 13 13]
+	features_12Off, features_12Len   = 43264, 9216      // features.12 [256 6 6]
+	avgpoolOff, avgpoolLen           = 0, 9216          // avgpool [256 6 6]
+	flatten_1Off, flatten_1Len       = avgpoolOff, 9216 // flatten#1 [9216]
+	classifier_1Off, classifier_1Len = 9216, 4096       // classifier.1 [4096]
+	classifier_4Off, classifier_4Len = 0, 4096          // classifier.4 [4096]
+	classifier_6Off, classifier_6Len = 4096, 1000       // classifier.6 [1000]
+)
+
+// The regions RunImage copies the input to and the logits or the features from.
+var (
+	inRegion   = rt.Region{Off: inputOff, Len: inputLen}
+	outRegion  = rt.Region{Off: classifier_6Off, Len: classifier_6Len}
+	featRegion = rt.Region{Off: classifier_4Off, Len: classifier_4Len}
+)
+
+// arenaSize float32s hold every activation of one image.
+const arenaSize = 344128
+
+// features.0: conv out 64 kernel [11 11] stride [4 4] pad [2 2 2 2]
+// input [3 224 224] -> [64 55 55]
+// then relu
+// lowered as im2col
+func (n *Net) features_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_0, a.At(features_0Off, features_0Len), a.At(inputOff, inputLen), n.w.features_0, nil)
+}
+
+// features.2: maxpool kernel [3 3] stride [2 2]
+// features.0 [64 55 55] -> [64 27 27]
+func (n *Net) features_2Layer(a *rt.Arena) {
+	a.Pool(&cfg.features_2, a.At(features_2Off, features_2Len), a.At(features_0Off, features_0Len))
+}
+
+// features.3: conv out 192 kernel [5 5] pad [2 2 2 2]
+// features.2 [64 27 27] -> [192 27 27]
+// then relu
+// lowered as im2col
+func (n *Net) features_3Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3, a.At(features_3Off, features_3Len), a.At(features_2Off, features_2Len), n.w.features_3, nil)
+}
+
+// features.5: maxpool kernel [3 3] stride [2 2]
+// features.3 [192 27 27] -> [192 13 13]
+func (n *Net) features_5Layer(a *rt.Arena) {
+	a.Pool(&cfg.features_5, a.At(features_5Off, features_5Len), a.At(features_3Off, features_3Len))
+}
+
+// features.6: conv out 384 kernel [3 3] pad [1 1 1 1]
+// features.5 [192 13 13] -> [384 13 13]
+// then relu
+// lowered as winograd2x2
+func (n *Net) features_6Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6, a.At(features_6Off, features_6Len), a.At(features_5Off, features_5Len), n.w.features_6, nil)
+}
+
+// features.8: conv out 256 kernel [3 3] pad [1 1 1 1]
+// features.6 [384 13 13] -> [256 13 13]
+// then relu
+// lowered as winograd2x2
+func (n *Net) features_8Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_8, a.At(features_8Off, features_8Len), a.At(features_6Off, features_6Len), n.w.features_8, nil)
+}
+
+// features.10: conv out 256 kernel [3 3] pad [1 1 1 1]
+// features.8 [256 13 13] -> [256 13 13]
+// then relu
+// lowered as winograd2x2
+func (n *Net) features_10Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_10, a.At(features_10Off, features_10Len), a.At(features_8Off, features_8Len), n.w.features_10, nil)
+}
+
+// features.12: maxpool kernel [3 3] stride [2 2]
+// features.10 [256 13 13] -> [256 6 6]
+func (n *Net) features_12Layer(a *rt.Arena) {
+	a.Pool(&cfg.features_12, a.At(features_12Off, features_12Len), a.At(features_10Off, features_10Len))
+}
+
+// avgpool: adaptive_avgpool out [6 6]
+// features.12 [256 6 6] -> [256 6 6]
+func (n *Net) avgpoolLayer(a *rt.Arena) {
+	a.AdaptiveAvgPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(features_12Off, features_12Len))
+}
+
+// classifier.1: linear out 4096
+// flatten#1 [9216] -> [4096]
+// then relu
+func (n *Net) classifier_1Layer(a *rt.Arena) {
+	a.Linear(&cfg.classifier_1, a.At(classifier_1Off, classifier_1Len), a.At(flatten_1Off, flatten_1Len), n.w.classifier_1)
+}
+
+// classifier.4: linear out 4096
+// classifier.1 [4096] -> [4096]
+// then relu
+func (n *Net) classifier_4Layer(a *rt.Arena) {
+	a.Linear(&cfg.classifier_4, a.At(classifier_4Off, classifier_4Len), a.At(classifier_1Off, classifier_1Len), n.w.classifier_4)
+}
+
+// classifier.6: linear out 1000
+// classifier.4 [4096] -> [1000]
+func (n *Net) classifier_6Layer(a *rt.Arena) {
+	a.Linear(&cfg.classifier_6, a.At(classifier_6Off, classifier_6Len), a.At(classifier_4Off, classifier_4Len), n.w.classifier_6)
+}
+
+// cfg holds every layer's kernel settings.
+var cfg = struct {
+	features_0   kernels.Conv
+	features_2   kernels.Pool
+	features_3   kernels.Conv
+	features_5   kernels.Pool
+	features_6   kernels.Conv
+	features_8   kernels.Conv
+	features_10  kernels.Conv
+	features_12  kernels.Pool
+	avgpool      kernels.AdaptiveAvgPool
+	classifier_1 kernels.Linear
+	classifier_4 kernels.Linear
+	classifier_6 kernels.Linear
+}{
+	features_0:   kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 55, OutW: 55, KH: 11, KW: 11, StrideH: 4, StrideW: 4, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_2:   kernels.Pool{C: 64, InH: 55, InW: 55, OutH: 27, OutW: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+	features_3:   kernels.Conv{InC: 64, InH: 27, InW: 27, OutC: 192, OutH: 27, OutW: 27, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_5:   kernels.Pool{C: 192, InH: 27, InW: 27, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+	features_6:   kernels.Conv{InC: 192, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_8:   kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_10:  kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_12:  kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+	avgpool:      kernels.AdaptiveAvgPool{C: 256, InH: 6, InW: 6, OutH: 6, OutW: 6},
+	classifier_1: kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReLU},
+	classifier_4: kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU},
+	classifier_6: kernels.Linear{In: 4096, Out: 1000},
+}
+
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{
+	&cfg.features_0,
+	&cfg.features_3,
+	&cfg.features_6,
+	&cfg.features_8,
+	&cfg.features_10,
+}
+
+// weights are the packed, BN-folded tensors of every layer.
+type weights struct {
+	features_0   *kernels.ConvWeights
+	features_3   *kernels.ConvWeights
+	features_6   *kernels.ConvWeights
+	features_8   *kernels.ConvWeights
+	features_10  *kernels.ConvWeights
+	classifier_1 *kernels.LinearWeights
+	classifier_4 *kernels.LinearWeights
+	classifier_6 *kernels.LinearWeights
+}
+
+// loadWeights reads, folds and packs every layer's weights into w, up to threads layers at a time.
+func loadWeights(w *weights, f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.features_0, err = rt.LoadConv(f, &cfg.features_0, "features.0.weight", "features.0.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_3, err = rt.LoadConv(f, &cfg.features_3, "features.3.weight", "features.3.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_6, err = rt.LoadConv(f, &cfg.features_6, "features.6.weight", "features.6.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_8, err = rt.LoadConv(f, &cfg.features_8, "features.8.weight", "features.8.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_10, err = rt.LoadConv(f, &cfg.features_10, "features.10.weight", "features.10.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_1, err = rt.LoadLinear(f, &cfg.classifier_1, "classifier.1.weight", "classifier.1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_4, err = rt.LoadLinear(f, &cfg.classifier_4, "classifier.4.weight", "classifier.4.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_6, err = rt.LoadLinear(f, &cfg.classifier_6, "classifier.6.weight", "classifier.6.bias", nil)
+			return
+		},
+	})
+}
+
+// layers are the layer functions RunImage runs, in order.
+var layers = [...]struct {
+	rt.Layer
+	run func(*Net, *rt.Arena)
+}{
+	{rt.Layer{Name: "features.0", Op: "conv", MACs: 70276800}, (*Net).features_0Layer},
+	{rt.Layer{Name: "features.2", Op: "maxpool"}, (*Net).features_2Layer},
+	{rt.Layer{Name: "features.3", Op: "conv", MACs: 223948800}, (*Net).features_3Layer},
+	{rt.Layer{Name: "features.5", Op: "maxpool"}, (*Net).features_5Layer},
+	{rt.Layer{Name: "features.6", Op: "conv", MACs: 112140288}, (*Net).features_6Layer},
+	{rt.Layer{Name: "features.8", Op: "conv", MACs: 149520384}, (*Net).features_8Layer},
+	{rt.Layer{Name: "features.10", Op: "conv", MACs: 99680256}, (*Net).features_10Layer},
+	{rt.Layer{Name: "features.12", Op: "maxpool"}, (*Net).features_12Layer},
+	{rt.Layer{Name: "avgpool", Op: "adaptive_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "classifier.1", Op: "linear", MACs: 37748736}, (*Net).classifier_1Layer},
+	{rt.Layer{Name: "classifier.4", Op: "linear", MACs: 16777216}, (*Net).classifier_4Layer},
+	{rt.Layer{Name: "classifier.6", Op: "linear", MACs: 4096000}, (*Net).classifier_6Layer},
+}
+
+// featureLayers is how many layers run before the features (the classifier head's input) are ready.
+const featureLayers = 11

@@ -11,15 +11,16 @@ package alexnet2012
 
 import (
 	"fmt"
-	rt "github.com/cnngen/cnngen/runtime"
-	kernels "github.com/cnngen/cnngen/runtime/kernels"
 	"image"
 	"io"
 	"os"
+
+	rt "github.com/cnngen/cnngen/runtime"
+	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion2
+var _ = rt.SupportPackageIsVersion3
 
 const (
 	InputChannels = 3
@@ -31,200 +32,10 @@ const (
 	FeatureSize = 4096
 
 	inSize = InputChannels * InputHeight * InputWidth
-	// arenaLen float32s hold every activation of one image (2.32 MB planned; 5.65 MB without reuse).
-	arenaLen = 580800
 )
 
 // Labels names the classes, index = class.
 var Labels = rt.MustLabels("imagenet")
-
-// DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
-var DefaultPreprocess = rt.Preprocess{Channels: InputChannels, Height: InputHeight, Width: InputWidth, Resize: 256, Crop: 227, Interpolation: "bilinear", Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}, Grayscale: false}
-
-// expected are the tensors a weights file must hold (name, shape, optional).
-var expected = []rt.Expect{
-	{Name: "conv1.weight", Shape: []int{96, 3, 11, 11}},
-	{Name: "conv1.bias", Shape: []int{96}},
-	{Name: "conv2.weight", Shape: []int{256, 48, 5, 5}},
-	{Name: "conv2.bias", Shape: []int{256}},
-	{Name: "conv3.weight", Shape: []int{384, 256, 3, 3}},
-	{Name: "conv3.bias", Shape: []int{384}},
-	{Name: "conv4.weight", Shape: []int{384, 192, 3, 3}},
-	{Name: "conv4.bias", Shape: []int{384}},
-	{Name: "conv5.weight", Shape: []int{256, 192, 3, 3}},
-	{Name: "conv5.bias", Shape: []int{256}},
-	{Name: "fc6.weight", Shape: []int{4096, 9216}},
-	{Name: "fc6.bias", Shape: []int{4096}},
-	{Name: "fc7.weight", Shape: []int{4096, 4096}},
-	{Name: "fc7.bias", Shape: []int{4096}},
-	{Name: "fc8.weight", Shape: []int{1000, 4096}},
-	{Name: "fc8.bias", Shape: []int{1000}},
-}
-var conv1Conv = kernels.Conv{InC: 3, InH: 227, InW: 227, OutC: 96, OutH: 55, OutW: 55, KH: 11, KW: 11, StrideH: 4, StrideW: 4, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// conv1: conv 11x11 stride [4 4] pad [0 0 0 0] dilation [1 1] groups 1 bias true
-// input [3 227 227] -> [96 55 55]
-// then relu
-// lowered as im2col
-func (n *Net) conv1(a *rt.Arena) {
-	a.Conv(&conv1Conv, a.Buf[290400:444987], a.Buf[0:290400], n.w.conv1, nil)
-}
-
-// lrn#2: lrn size 5 alpha 0.0001 beta 0.75 k 2
-// conv1 [96 55 55] -> [96 55 55]
-func (n *Net) lrn_2(a *rt.Arena) {
-	kernels.LRN(96, 3025, 5, 2, 0.0001, 0.75, 2.0, a.Buf[0:290400], a.Buf[290400:580800])
-}
-
-var maxpool_3Pool = kernels.Pool{C: 96, InH: 55, InW: 55, OutH: 27, OutW: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// maxpool#3: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
-// lrn#2 [96 55 55] -> [96 27 27]
-func (n *Net) maxpool_3(a *rt.Arena) {
-	a.MaxPool(&maxpool_3Pool, a.Buf[290400:580800], a.Buf[186624:256608])
-}
-
-var conv2Conv = kernels.Conv{InC: 96, InH: 27, InW: 27, OutC: 256, OutH: 27, OutW: 27, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU}
-
-// conv2: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 2 bias true
-// maxpool#3 [96 27 27] -> [256 27 27]
-// then relu
-// lowered as im2col
-func (n *Net) conv2(a *rt.Arena) {
-	a.Conv(&conv2Conv, a.Buf[186624:256608], a.Buf[0:186624], n.w.conv2, nil)
-}
-
-// lrn#5: lrn size 5 alpha 0.0001 beta 0.75 k 2
-// conv2 [256 27 27] -> [256 27 27]
-func (n *Net) lrn_5(a *rt.Arena) {
-	kernels.LRN(256, 729, 5, 2, 0.0001, 0.75, 2.0, a.Buf[0:186624], a.Buf[186624:373248])
-}
-
-var maxpool_6Pool = kernels.Pool{C: 256, InH: 27, InW: 27, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// maxpool#6: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
-// lrn#5 [256 27 27] -> [256 13 13]
-func (n *Net) maxpool_6(a *rt.Arena) {
-	a.MaxPool(&maxpool_6Pool, a.Buf[186624:373248], a.Buf[64896:108160])
-}
-
-var conv3Conv = kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// conv3: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// maxpool#6 [256 13 13] -> [384 13 13]
-// then relu
-// lowered as winograd2x2
-func (n *Net) conv3(a *rt.Arena) {
-	a.Conv(&conv3Conv, a.Buf[64896:108160], a.Buf[0:64896], n.w.conv3, nil)
-}
-
-var conv4Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU}
-
-// conv4: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 2 bias true
-// conv3 [384 13 13] -> [384 13 13]
-// then relu
-// lowered as im2col
-func (n *Net) conv4(a *rt.Arena) {
-	a.Conv(&conv4Conv, a.Buf[0:64896], a.Buf[64896:129792], n.w.conv4, nil)
-}
-
-var conv5Conv = kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU}
-
-// conv5: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 2 bias true
-// conv4 [384 13 13] -> [256 13 13]
-// then relu
-// lowered as im2col
-func (n *Net) conv5(a *rt.Arena) {
-	a.Conv(&conv5Conv, a.Buf[64896:129792], a.Buf[0:43264], n.w.conv5, nil)
-}
-
-var maxpool_10Pool = kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// maxpool#10: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode false
-// conv5 [256 13 13] -> [256 6 6]
-func (n *Net) maxpool_10(a *rt.Arena) {
-	a.MaxPool(&maxpool_10Pool, a.Buf[0:43264], a.Buf[43264:52480])
-}
-
-var fc6Linear = kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReLU}
-
-// fc6: linear 9216 -> 4096 bias true
-// flatten#11 [9216] -> [4096]
-// then relu
-func (n *Net) fc6(a *rt.Arena) {
-	a.Linear(&fc6Linear, a.Buf[43264:52480], a.Buf[0:4096], n.w.fc6)
-}
-
-var fc7Linear = kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU}
-
-// fc7: linear 4096 -> 4096 bias true
-// fc6 [4096] -> [4096]
-// then relu
-func (n *Net) fc7(a *rt.Arena) {
-	a.Linear(&fc7Linear, a.Buf[0:4096], a.Buf[4096:8192], n.w.fc7)
-}
-
-var fc8Linear = kernels.Linear{In: 4096, Out: 1000, Act: kernels.ActNone}
-
-// fc8: linear 4096 -> 1000 bias true
-// fc7 [4096] -> [1000]
-func (n *Net) fc8(a *rt.Arena) {
-	a.Linear(&fc8Linear, a.Buf[4096:8192], a.Buf[0:1000], n.w.fc8)
-}
-
-// convs lists every convolution's settings: the scratch their kernels need depends on the
-// kernels chosen at run time (the CPU's vector width).
-var convs = []*kernels.Conv{&conv1Conv, &conv2Conv, &conv3Conv, &conv4Conv, &conv5Conv}
-
-// weights are the packed, BN-folded tensors of every layer.
-type weights struct {
-	conv1 *kernels.ConvWeights
-	conv2 *kernels.ConvWeights
-	conv3 *kernels.ConvWeights
-	conv4 *kernels.ConvWeights
-	conv5 *kernels.ConvWeights
-	fc6   *kernels.LinearWeights
-	fc7   *kernels.LinearWeights
-	fc8   *kernels.LinearWeights
-}
-
-// load reads, folds and packs every layer's weights, up to threads layers at a time.
-func (w *weights) load(f *rt.File, threads int) error {
-	return rt.LoadParallel(threads, []func() error{
-		func() (err error) {
-			w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "conv1.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.conv2, err = rt.LoadConv(f, &conv2Conv, "conv2.weight", "conv2.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.conv3, err = rt.LoadConv(f, &conv3Conv, "conv3.weight", "conv3.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.conv4, err = rt.LoadConv(f, &conv4Conv, "conv4.weight", "conv4.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.conv5, err = rt.LoadConv(f, &conv5Conv, "conv5.weight", "conv5.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.fc6, err = rt.LoadLinear(f, &fc6Linear, "fc6.weight", "fc6.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.fc7, err = rt.LoadLinear(f, &fc7Linear, "fc7.weight", "fc7.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.fc8, err = rt.LoadLinear(f, &fc8Linear, "fc8.weight", "fc8.bias", nil)
-			return
-		},
-	})
-}
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
 type Net struct {
@@ -233,7 +44,7 @@ type Net struct {
 	pre    rt.Preprocess
 }
 
-// Option configures loading, e.g. rt.WithThreads or rt.WithPreprocess.
+// Option configures loading, e.g. WithThreads or rt.WithPreprocess.
 type Option = rt.Option
 
 // WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
@@ -265,71 +76,14 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("alexnet2012: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f, o.Threads); err != nil {
+	if err := loadWeights(&n.w, f, o.Threads); err != nil {
 		return nil, fmt.Errorf("alexnet2012: %w", err)
 	}
 	return n, nil
-}
-
-// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
-var Layers = []rt.Layer{
-	{Name: "conv1", Op: "conv", MACs: 105415200},
-	{Name: "lrn#2", Op: "lrn", MACs: 0},
-	{Name: "maxpool#3", Op: "maxpool", MACs: 0},
-	{Name: "conv2", Op: "conv", MACs: 223948800},
-	{Name: "lrn#5", Op: "lrn", MACs: 0},
-	{Name: "maxpool#6", Op: "maxpool", MACs: 0},
-	{Name: "conv3", Op: "conv", MACs: 149520384},
-	{Name: "conv4", Op: "conv", MACs: 112140288},
-	{Name: "conv5", Op: "conv", MACs: 74760192},
-	{Name: "maxpool#10", Op: "maxpool", MACs: 0},
-	{Name: "fc6", Op: "linear", MACs: 37748736},
-	{Name: "fc7", Op: "linear", MACs: 16777216},
-	{Name: "fc8", Op: "linear", MACs: 4096000},
-}
-
-// runner adapts Net to rt.ImageRunner without exporting RunImage.
-type runner Net
-
-// RunImage runs one image through every layer, in the planned arena a.
-func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
-	n := (*Net)(r)
-	copy(a.Buf[290400:444987], in)
-	n.conv1(a)
-	a.Mark(0)
-	n.lrn_2(a)
-	a.Mark(1)
-	n.maxpool_3(a)
-	a.Mark(2)
-	n.conv2(a)
-	a.Mark(3)
-	n.lrn_5(a)
-	a.Mark(4)
-	n.maxpool_6(a)
-	a.Mark(5)
-	n.conv3(a)
-	a.Mark(6)
-	n.conv4(a)
-	a.Mark(7)
-	n.conv5(a)
-	a.Mark(8)
-	n.maxpool_10(a)
-	a.Mark(9)
-	n.fc6(a)
-	a.Mark(10)
-	n.fc7(a)
-	a.Mark(11)
-	if features {
-		copy(out, a.Buf[4096:8192])
-		return
-	}
-	n.fc8(a)
-	a.Mark(12)
-	copy(out, a.Buf[0:1000])
 }
 
 // Forward computes the logits of a batch: in is NCHW float32 (any number of images of
@@ -366,3 +120,299 @@ func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
 	}
 	return rt.TopK(logits, k, Labels), nil
 }
+
+// Layers describes the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = func() []rt.Layer {
+	ls := make([]rt.Layer, len(layers))
+	for i := range layers {
+		ls[i] = layers[i].Layer
+	}
+	return ls
+}()
+
+// runner adapts Net to rt.ImageRunner without exporting RunImage.
+type runner Net
+
+// RunImage runs one image in the planned arena a: the input goes to its region, the layer
+// functions run in order (up to the classifier head's input for features), and the result is
+// copied out.
+func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
+	n := (*Net)(r)
+	copy(a.Region(inRegion), in)
+	last, result := len(layers), outRegion
+	if features {
+		last, result = featureLayers, featRegion
+	}
+	for i := range last {
+		layers[i].run(n, a)
+		a.Mark(i)
+	}
+	copy(out, a.Region(result))
+}
+
+// DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
+var DefaultPreprocess = rt.Preprocess{
+	Channels:      InputChannels,
+	Height:        InputHeight,
+	Width:         InputWidth,
+	Resize:        256,
+	Crop:          227,
+	Interpolation: "bilinear",
+	Mean:          []float32{0.485, 0.456, 0.406},
+	Std:           []float32{0.229, 0.224, 0.225},
+}
+
+// expected are the tensors a weights file must hold (name, shape, optional).
+var expected = []rt.Expect{
+	{Name: "conv1.weight", Shape: []int{96, 3, 11, 11}},
+	{Name: "conv1.bias", Shape: []int{96}},
+	{Name: "conv2.weight", Shape: []int{256, 48, 5, 5}},
+	{Name: "conv2.bias", Shape: []int{256}},
+	{Name: "conv3.weight", Shape: []int{384, 256, 3, 3}},
+	{Name: "conv3.bias", Shape: []int{384}},
+	{Name: "conv4.weight", Shape: []int{384, 192, 3, 3}},
+	{Name: "conv4.bias", Shape: []int{384}},
+	{Name: "conv5.weight", Shape: []int{256, 192, 3, 3}},
+	{Name: "conv5.bias", Shape: []int{256}},
+	{Name: "fc6.weight", Shape: []int{4096, 9216}},
+	{Name: "fc6.bias", Shape: []int{4096}},
+	{Name: "fc7.weight", Shape: []int{4096, 4096}},
+	{Name: "fc7.bias", Shape: []int{4096}},
+	{Name: "fc8.weight", Shape: []int{1000, 4096}},
+	{Name: "fc8.bias", Shape: []int{1000}},
+}
+
+// Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
+// share their input's buffer; tensors read only by a concatenation are written into its buffer.
+// 2.32 MB planned (2.32 MB live at most; 5.65 MB without reuse).
+const (
+	inputOff, inputLen           = 290400, 154587      // input [3 227 227]
+	conv1Off, conv1Len           = 0, 290400           // conv1 [96 55 55]
+	lrn_2Off, lrn_2Len           = 290400, 290400      // lrn#2 [96 55 55]
+	maxpool_3Off, maxpool_3Len   = 186624, 69984       // maxpool#3 [96 27 27]
+	conv2Off, conv2Len           = 0, 186624           // conv2 [256 27 27]
+	lrn_5Off, lrn_5Len           = 186624, 186624      // lrn#5 [256 27 27]
+	maxpool_6Off, maxpool_6Len   = 64896, 43264        // maxpool#6 [256 13 13]
+	conv3Off, conv3Len           = 0, 64896            // conv3 [384 13 13]
+	conv4Off, conv4Len           = 64896, 64896        // conv4 [384 13 13]
+	conv5Off, conv5Len           = 0, 43264            // conv5 [256 13 13]
+	maxpool_10Off, maxpool_10Len = 43264, 9216         // maxpool#10 [256 6 6]
+	flatten_11Off, flatten_11Len = maxpool_10Off, 9216 // flatten#11 [9216]
+	fc6Off, fc6Len               = 0, 4096             // fc6 [4096]
+	fc7Off, fc7Len               = 4096, 4096          // fc7 [4096]
+	fc8Off, fc8Len               = 0, 1000             // fc8 [1000]
+)
+
+// The regions RunImage copies the input to and the logits or the features from.
+var (
+	inRegion   = rt.Region{Off: inputOff, Len: inputLen}
+	outRegion  = rt.Region{Off: fc8Off, Len: fc8Len}
+	featRegion = rt.Region{Off: fc7Off, Len: fc7Len}
+)
+
+// arenaSize float32s hold every activation of one image.
+const arenaSize = 580800
+
+// conv1: conv out 96 kernel [11 11] stride [4 4]
+// input [3 227 227] -> [96 55 55]
+// then relu
+// lowered as im2col
+func (n *Net) conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(inputOff, inputLen), n.w.conv1, nil)
+}
+
+// lrn#2: lrn size 5 k 2
+// conv1 [96 55 55] -> [96 55 55]
+func (n *Net) lrn_2Layer(a *rt.Arena) {
+	a.LRN(&cfg.lrn_2, a.At(lrn_2Off, lrn_2Len), a.At(conv1Off, conv1Len))
+}
+
+// maxpool#3: maxpool kernel [3 3] stride [2 2]
+// lrn#2 [96 55 55] -> [96 27 27]
+func (n *Net) maxpool_3Layer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool_3, a.At(maxpool_3Off, maxpool_3Len), a.At(lrn_2Off, lrn_2Len))
+}
+
+// conv2: conv out 256 kernel [5 5] pad [2 2 2 2] groups 2
+// maxpool#3 [96 27 27] -> [256 27 27]
+// then relu
+// lowered as im2col
+func (n *Net) conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.conv2, a.At(conv2Off, conv2Len), a.At(maxpool_3Off, maxpool_3Len), n.w.conv2, nil)
+}
+
+// lrn#5: lrn size 5 k 2
+// conv2 [256 27 27] -> [256 27 27]
+func (n *Net) lrn_5Layer(a *rt.Arena) {
+	a.LRN(&cfg.lrn_5, a.At(lrn_5Off, lrn_5Len), a.At(conv2Off, conv2Len))
+}
+
+// maxpool#6: maxpool kernel [3 3] stride [2 2]
+// lrn#5 [256 27 27] -> [256 13 13]
+func (n *Net) maxpool_6Layer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool_6, a.At(maxpool_6Off, maxpool_6Len), a.At(lrn_5Off, lrn_5Len))
+}
+
+// conv3: conv out 384 kernel [3 3] pad [1 1 1 1]
+// maxpool#6 [256 13 13] -> [384 13 13]
+// then relu
+// lowered as winograd2x2
+func (n *Net) conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.conv3, a.At(conv3Off, conv3Len), a.At(maxpool_6Off, maxpool_6Len), n.w.conv3, nil)
+}
+
+// conv4: conv out 384 kernel [3 3] pad [1 1 1 1] groups 2
+// conv3 [384 13 13] -> [384 13 13]
+// then relu
+// lowered as im2col
+func (n *Net) conv4Layer(a *rt.Arena) {
+	a.Conv(&cfg.conv4, a.At(conv4Off, conv4Len), a.At(conv3Off, conv3Len), n.w.conv4, nil)
+}
+
+// conv5: conv out 256 kernel [3 3] pad [1 1 1 1] groups 2
+// conv4 [384 13 13] -> [256 13 13]
+// then relu
+// lowered as im2col
+func (n *Net) conv5Layer(a *rt.Arena) {
+	a.Conv(&cfg.conv5, a.At(conv5Off, conv5Len), a.At(conv4Off, conv4Len), n.w.conv5, nil)
+}
+
+// maxpool#10: maxpool kernel [3 3] stride [2 2]
+// conv5 [256 13 13] -> [256 6 6]
+func (n *Net) maxpool_10Layer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool_10, a.At(maxpool_10Off, maxpool_10Len), a.At(conv5Off, conv5Len))
+}
+
+// fc6: linear out 4096
+// flatten#11 [9216] -> [4096]
+// then relu
+func (n *Net) fc6Layer(a *rt.Arena) {
+	a.Linear(&cfg.fc6, a.At(fc6Off, fc6Len), a.At(flatten_11Off, flatten_11Len), n.w.fc6)
+}
+
+// fc7: linear out 4096
+// fc6 [4096] -> [4096]
+// then relu
+func (n *Net) fc7Layer(a *rt.Arena) {
+	a.Linear(&cfg.fc7, a.At(fc7Off, fc7Len), a.At(fc6Off, fc6Len), n.w.fc7)
+}
+
+// fc8: linear out 1000
+// fc7 [4096] -> [1000]
+func (n *Net) fc8Layer(a *rt.Arena) {
+	a.Linear(&cfg.fc8, a.At(fc8Off, fc8Len), a.At(fc7Off, fc7Len), n.w.fc8)
+}
+
+// cfg holds every layer's kernel settings.
+var cfg = struct {
+	conv1      kernels.Conv
+	lrn_2      kernels.LRN
+	maxpool_3  kernels.Pool
+	conv2      kernels.Conv
+	lrn_5      kernels.LRN
+	maxpool_6  kernels.Pool
+	conv3      kernels.Conv
+	conv4      kernels.Conv
+	conv5      kernels.Conv
+	maxpool_10 kernels.Pool
+	fc6        kernels.Linear
+	fc7        kernels.Linear
+	fc8        kernels.Linear
+}{
+	conv1:      kernels.Conv{InC: 3, InH: 227, InW: 227, OutC: 96, OutH: 55, OutW: 55, KH: 11, KW: 11, StrideH: 4, StrideW: 4, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	lrn_2:      kernels.LRN{C: 96, HW: 3025, Size: 5, Lo: 2, Alpha: 0.0001, Beta: 0.75, K: 2},
+	maxpool_3:  kernels.Pool{C: 96, InH: 55, InW: 55, OutH: 27, OutW: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+	conv2:      kernels.Conv{InC: 96, InH: 27, InW: 27, OutC: 256, OutH: 27, OutW: 27, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU},
+	lrn_5:      kernels.LRN{C: 256, HW: 729, Size: 5, Lo: 2, Alpha: 0.0001, Beta: 0.75, K: 2},
+	maxpool_6:  kernels.Pool{C: 256, InH: 27, InW: 27, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+	conv3:      kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	conv4:      kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU},
+	conv5:      kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU},
+	maxpool_10: kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+	fc6:        kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReLU},
+	fc7:        kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU},
+	fc8:        kernels.Linear{In: 4096, Out: 1000},
+}
+
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{
+	&cfg.conv1,
+	&cfg.conv2,
+	&cfg.conv3,
+	&cfg.conv4,
+	&cfg.conv5,
+}
+
+// weights are the packed, BN-folded tensors of every layer.
+type weights struct {
+	conv1 *kernels.ConvWeights
+	conv2 *kernels.ConvWeights
+	conv3 *kernels.ConvWeights
+	conv4 *kernels.ConvWeights
+	conv5 *kernels.ConvWeights
+	fc6   *kernels.LinearWeights
+	fc7   *kernels.LinearWeights
+	fc8   *kernels.LinearWeights
+}
+
+// loadWeights reads, folds and packs every layer's weights into w, up to threads layers at a time.
+func loadWeights(w *weights, f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.conv1, err = rt.LoadConv(f, &cfg.conv1, "conv1.weight", "conv1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.conv2, err = rt.LoadConv(f, &cfg.conv2, "conv2.weight", "conv2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.conv3, err = rt.LoadConv(f, &cfg.conv3, "conv3.weight", "conv3.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.conv4, err = rt.LoadConv(f, &cfg.conv4, "conv4.weight", "conv4.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.conv5, err = rt.LoadConv(f, &cfg.conv5, "conv5.weight", "conv5.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc6, err = rt.LoadLinear(f, &cfg.fc6, "fc6.weight", "fc6.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc7, err = rt.LoadLinear(f, &cfg.fc7, "fc7.weight", "fc7.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc8, err = rt.LoadLinear(f, &cfg.fc8, "fc8.weight", "fc8.bias", nil)
+			return
+		},
+	})
+}
+
+// layers are the layer functions RunImage runs, in order.
+var layers = [...]struct {
+	rt.Layer
+	run func(*Net, *rt.Arena)
+}{
+	{rt.Layer{Name: "conv1", Op: "conv", MACs: 105415200}, (*Net).conv1Layer},
+	{rt.Layer{Name: "lrn#2", Op: "lrn"}, (*Net).lrn_2Layer},
+	{rt.Layer{Name: "maxpool#3", Op: "maxpool"}, (*Net).maxpool_3Layer},
+	{rt.Layer{Name: "conv2", Op: "conv", MACs: 223948800}, (*Net).conv2Layer},
+	{rt.Layer{Name: "lrn#5", Op: "lrn"}, (*Net).lrn_5Layer},
+	{rt.Layer{Name: "maxpool#6", Op: "maxpool"}, (*Net).maxpool_6Layer},
+	{rt.Layer{Name: "conv3", Op: "conv", MACs: 149520384}, (*Net).conv3Layer},
+	{rt.Layer{Name: "conv4", Op: "conv", MACs: 112140288}, (*Net).conv4Layer},
+	{rt.Layer{Name: "conv5", Op: "conv", MACs: 74760192}, (*Net).conv5Layer},
+	{rt.Layer{Name: "maxpool#10", Op: "maxpool"}, (*Net).maxpool_10Layer},
+	{rt.Layer{Name: "fc6", Op: "linear", MACs: 37748736}, (*Net).fc6Layer},
+	{rt.Layer{Name: "fc7", Op: "linear", MACs: 16777216}, (*Net).fc7Layer},
+	{rt.Layer{Name: "fc8", Op: "linear", MACs: 4096000}, (*Net).fc8Layer},
+}
+
+// featureLayers is how many layers run before the features (the classifier head's input) are ready.
+const featureLayers = 12

@@ -11,15 +11,16 @@ package efficientnetb0
 
 import (
 	"fmt"
-	rt "github.com/cnngen/cnngen/runtime"
-	kernels "github.com/cnngen/cnngen/runtime/kernels"
 	"image"
 	"io"
 	"os"
+
+	rt "github.com/cnngen/cnngen/runtime"
+	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion2
+var _ = rt.SupportPackageIsVersion3
 
 const (
 	InputChannels = 3
@@ -31,15 +32,135 @@ const (
 	FeatureSize = 1280
 
 	inSize = InputChannels * InputHeight * InputWidth
-	// arenaLen float32s hold every activation of one image (6.02 MB planned; 27.64 MB without reuse).
-	arenaLen = 1505280
 )
 
 // Labels names the classes, index = class.
 var Labels = rt.MustLabels("imagenet")
 
+// Net is a loaded network. It is immutable and safe for concurrent use.
+type Net struct {
+	w      weights
+	runner *rt.Runner
+	pre    rt.Preprocess
+}
+
+// Option configures loading, e.g. WithThreads or rt.WithPreprocess.
+type Option = rt.Option
+
+// WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
+func WithThreads(n int) Option {
+	return rt.WithThreads(n)
+}
+
+// Load reads a safetensors weights file with the spec's tensor names (a PyTorch state_dict).
+func Load(path string, opts ...Option) (*Net, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("efficientnet_b0: %w", err)
+	}
+	defer file.Close()
+	return New(file, opts...)
+}
+
+// New reads safetensors weights from r. Every tensor's name, dtype and shape is checked
+// before any is used; batch norms are folded and weights packed for the kernels.
+func New(r io.ReaderAt, opts ...Option) (*Net, error) {
+	o, err := rt.ApplyOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("efficientnet_b0: %w", err)
+	}
+	f, err := rt.OpenWeights(r)
+	if err != nil {
+		return nil, fmt.Errorf("efficientnet_b0: %w", err)
+	}
+	if err := f.Check(expected); err != nil {
+		return nil, fmt.Errorf("efficientnet_b0: weights do not fit: %w", err)
+	}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
+	if o.Preprocess != nil {
+		n.pre = *o.Preprocess
+	}
+	if err := loadWeights(&n.w, f, o.Threads); err != nil {
+		return nil, fmt.Errorf("efficientnet_b0: %w", err)
+	}
+	return n, nil
+}
+
+// Forward computes the logits of a batch: in is NCHW float32 (any number of images of
+// InputChannels x InputHeight x InputWidth), out receives NumClasses logits per image.
+func (n *Net) Forward(in, out []float32) error {
+	if err := n.runner.Run((*runner)(n), in, out, inSize, NumClasses, false); err != nil {
+		return fmt.Errorf("efficientnet_b0: Forward: %w", err)
+	}
+	return nil
+}
+
+// Features computes the penultimate features of a batch (what the classifier head reads),
+// FeatureSize values per image, for similarity search and transfer learning.
+func (n *Net) Features(in, out []float32) error {
+	if err := n.runner.Run((*runner)(n), in, out, inSize, FeatureSize, true); err != nil {
+		return fmt.Errorf("efficientnet_b0: Features: %w", err)
+	}
+	return nil
+}
+
+// Classify resizes, crops and normalizes img as the weights expect (DefaultPreprocess unless
+// overridden), runs the network and returns the k most probable classes with softmax probabilities.
+func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
+	if k < 1 {
+		return nil, fmt.Errorf("efficientnet_b0: Classify: k must be at least 1, got %d", k)
+	}
+	in := make([]float32, inSize)
+	if err := n.pre.Image(img, in); err != nil {
+		return nil, fmt.Errorf("efficientnet_b0: Classify: %w", err)
+	}
+	logits := make([]float32, NumClasses)
+	if err := n.Forward(in, logits); err != nil {
+		return nil, err
+	}
+	return rt.TopK(logits, k, Labels), nil
+}
+
+// Layers describes the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = func() []rt.Layer {
+	ls := make([]rt.Layer, len(layers))
+	for i := range layers {
+		ls[i] = layers[i].Layer
+	}
+	return ls
+}()
+
+// runner adapts Net to rt.ImageRunner without exporting RunImage.
+type runner Net
+
+// RunImage runs one image in the planned arena a: the input goes to its region, the layer
+// functions run in order (up to the classifier head's input for features), and the result is
+// copied out.
+func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
+	n := (*Net)(r)
+	copy(a.Region(inRegion), in)
+	last, result := len(layers), outRegion
+	if features {
+		last, result = featureLayers, featRegion
+	}
+	for i := range last {
+		layers[i].run(n, a)
+		a.Mark(i)
+	}
+	copy(out, a.Region(result))
+}
+
 // DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
-var DefaultPreprocess = rt.Preprocess{Channels: InputChannels, Height: InputHeight, Width: InputWidth, Resize: 256, Crop: 224, Interpolation: "bicubic", Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}, Grayscale: false}
+var DefaultPreprocess = rt.Preprocess{
+	Channels:      InputChannels,
+	Height:        InputHeight,
+	Width:         InputWidth,
+	Resize:        256,
+	Crop:          224,
+	Interpolation: "bicubic",
+	Mean:          []float32{0.485, 0.456, 0.406},
+	Std:           []float32{0.229, 0.224, 0.225},
+}
 
 // expected are the tensors a weights file must hold (name, shape, optional).
 var expected = []rt.Expect{
@@ -355,1067 +476,1354 @@ var expected = []rt.Expect{
 	{Name: "classifier.1.weight", Shape: []int{1000, 1280}},
 	{Name: "classifier.1.bias", Shape: []int{1000}},
 }
-var features_0_0Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 32, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
 
-// features.0.0: conv 3x3 stride [2 2] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
+// share their input's buffer; tensors read only by a concatenation are written into its buffer.
+// 6.02 MB planned (6.02 MB live at most; 27.64 MB without reuse).
+const (
+	inputOff, inputLen                                               = 401408, 150528                    // input [3 224 224]
+	features_0_0Off, features_0_0Len                                 = 0, 401408                         // features.0.0 [32 112 112]
+	features_1_0_block_0_0Off, features_1_0_block_0_0Len             = 401408, 401408                    // features.1.0.block.0.0 [32 112 112]
+	features_1_0_block_1_gap_3Off, features_1_0_block_1_gap_3Len     = 0, 32                             // features.1.0.block.1.gap#3 [32 1 1]
+	features_1_0_block_1_fc1Off, features_1_0_block_1_fc1Len         = 32, 8                             // features.1.0.block.1.fc1 [8 1 1]
+	features_1_0_block_1_fc2Off, features_1_0_block_1_fc2Len         = 0, 32                             // features.1.0.block.1.fc2 [32 1 1]
+	features_1_0_block_1_mul_6Off, features_1_0_block_1_mul_6Len     = features_1_0_block_0_0Off, 401408 // features.1.0.block.1.mul#6 [32 112 112]
+	features_1_0_block_2_0Off, features_1_0_block_2_0Len             = 1204224, 200704                   // features.1.0.block.2.0 [16 112 112]
+	features_2_0_block_0_0Off, features_2_0_block_0_0Len             = 0, 1204224                        // features.2.0.block.0.0 [96 112 112]
+	features_2_0_block_1_0Off, features_2_0_block_1_0Len             = 1204224, 301056                   // features.2.0.block.1.0 [96 56 56]
+	features_2_0_block_2_gap_9Off, features_2_0_block_2_gap_9Len     = 0, 96                             // features.2.0.block.2.gap#9 [96 1 1]
+	features_2_0_block_2_fc1Off, features_2_0_block_2_fc1Len         = 96, 4                             // features.2.0.block.2.fc1 [4 1 1]
+	features_2_0_block_2_fc2Off, features_2_0_block_2_fc2Len         = 0, 96                             // features.2.0.block.2.fc2 [96 1 1]
+	features_2_0_block_2_mul_12Off, features_2_0_block_2_mul_12Len   = features_2_0_block_1_0Off, 301056 // features.2.0.block.2.mul#12 [96 56 56]
+	features_2_0_block_3_0Off, features_2_0_block_3_0Len             = 903168, 75264                     // features.2.0.block.3.0 [24 56 56]
+	features_2_1_block_0_0Off, features_2_1_block_0_0Len             = 0, 451584                         // features.2.1.block.0.0 [144 56 56]
+	features_2_1_block_1_0Off, features_2_1_block_1_0Len             = 451584, 451584                    // features.2.1.block.1.0 [144 56 56]
+	features_2_1_block_2_gap_15Off, features_2_1_block_2_gap_15Len   = 0, 144                            // features.2.1.block.2.gap#15 [144 1 1]
+	features_2_1_block_2_fc1Off, features_2_1_block_2_fc1Len         = 144, 6                            // features.2.1.block.2.fc1 [6 1 1]
+	features_2_1_block_2_fc2Off, features_2_1_block_2_fc2Len         = 0, 144                            // features.2.1.block.2.fc2 [144 1 1]
+	features_2_1_block_2_mul_18Off, features_2_1_block_2_mul_18Len   = features_2_1_block_1_0Off, 451584 // features.2.1.block.2.mul#18 [144 56 56]
+	features_2_1_block_3_0Off, features_2_1_block_3_0Len             = 978432, 75264                     // features.2.1.block.3.0 [24 56 56]
+	features_3_0_block_0_0Off, features_3_0_block_0_0Len             = 0, 451584                         // features.3.0.block.0.0 [144 56 56]
+	features_3_0_block_1_0Off, features_3_0_block_1_0Len             = 451584, 112896                    // features.3.0.block.1.0 [144 28 28]
+	features_3_0_block_2_gap_22Off, features_3_0_block_2_gap_22Len   = 0, 144                            // features.3.0.block.2.gap#22 [144 1 1]
+	features_3_0_block_2_fc1Off, features_3_0_block_2_fc1Len         = 144, 6                            // features.3.0.block.2.fc1 [6 1 1]
+	features_3_0_block_2_fc2Off, features_3_0_block_2_fc2Len         = 0, 144                            // features.3.0.block.2.fc2 [144 1 1]
+	features_3_0_block_2_mul_25Off, features_3_0_block_2_mul_25Len   = features_3_0_block_1_0Off, 112896 // features.3.0.block.2.mul#25 [144 28 28]
+	features_3_0_block_3_0Off, features_3_0_block_3_0Len             = 376320, 31360                     // features.3.0.block.3.0 [40 28 28]
+	features_3_1_block_0_0Off, features_3_1_block_0_0Len             = 0, 188160                         // features.3.1.block.0.0 [240 28 28]
+	features_3_1_block_1_0Off, features_3_1_block_1_0Len             = 188160, 188160                    // features.3.1.block.1.0 [240 28 28]
+	features_3_1_block_2_gap_28Off, features_3_1_block_2_gap_28Len   = 0, 240                            // features.3.1.block.2.gap#28 [240 1 1]
+	features_3_1_block_2_fc1Off, features_3_1_block_2_fc1Len         = 240, 10                           // features.3.1.block.2.fc1 [10 1 1]
+	features_3_1_block_2_fc2Off, features_3_1_block_2_fc2Len         = 0, 240                            // features.3.1.block.2.fc2 [240 1 1]
+	features_3_1_block_2_mul_31Off, features_3_1_block_2_mul_31Len   = features_3_1_block_1_0Off, 188160 // features.3.1.block.2.mul#31 [240 28 28]
+	features_3_1_block_3_0Off, features_3_1_block_3_0Len             = 407680, 31360                     // features.3.1.block.3.0 [40 28 28]
+	features_4_0_block_0_0Off, features_4_0_block_0_0Len             = 0, 188160                         // features.4.0.block.0.0 [240 28 28]
+	features_4_0_block_1_0Off, features_4_0_block_1_0Len             = 188160, 47040                     // features.4.0.block.1.0 [240 14 14]
+	features_4_0_block_2_gap_35Off, features_4_0_block_2_gap_35Len   = 0, 240                            // features.4.0.block.2.gap#35 [240 1 1]
+	features_4_0_block_2_fc1Off, features_4_0_block_2_fc1Len         = 240, 10                           // features.4.0.block.2.fc1 [10 1 1]
+	features_4_0_block_2_fc2Off, features_4_0_block_2_fc2Len         = 0, 240                            // features.4.0.block.2.fc2 [240 1 1]
+	features_4_0_block_2_mul_38Off, features_4_0_block_2_mul_38Len   = features_4_0_block_1_0Off, 47040  // features.4.0.block.2.mul#38 [240 14 14]
+	features_4_0_block_3_0Off, features_4_0_block_3_0Len             = 235200, 15680                     // features.4.0.block.3.0 [80 14 14]
+	features_4_1_block_0_0Off, features_4_1_block_0_0Len             = 0, 94080                          // features.4.1.block.0.0 [480 14 14]
+	features_4_1_block_1_0Off, features_4_1_block_1_0Len             = 94080, 94080                      // features.4.1.block.1.0 [480 14 14]
+	features_4_1_block_2_gap_41Off, features_4_1_block_2_gap_41Len   = 0, 480                            // features.4.1.block.2.gap#41 [480 1 1]
+	features_4_1_block_2_fc1Off, features_4_1_block_2_fc1Len         = 480, 20                           // features.4.1.block.2.fc1 [20 1 1]
+	features_4_1_block_2_fc2Off, features_4_1_block_2_fc2Len         = 0, 480                            // features.4.1.block.2.fc2 [480 1 1]
+	features_4_1_block_2_mul_44Off, features_4_1_block_2_mul_44Len   = features_4_1_block_1_0Off, 94080  // features.4.1.block.2.mul#44 [480 14 14]
+	features_4_1_block_3_0Off, features_4_1_block_3_0Len             = 188160, 15680                     // features.4.1.block.3.0 [80 14 14]
+	features_4_2_block_0_0Off, features_4_2_block_0_0Len             = 0, 94080                          // features.4.2.block.0.0 [480 14 14]
+	features_4_2_block_1_0Off, features_4_2_block_1_0Len             = 94080, 94080                      // features.4.2.block.1.0 [480 14 14]
+	features_4_2_block_2_gap_48Off, features_4_2_block_2_gap_48Len   = 0, 480                            // features.4.2.block.2.gap#48 [480 1 1]
+	features_4_2_block_2_fc1Off, features_4_2_block_2_fc1Len         = 480, 20                           // features.4.2.block.2.fc1 [20 1 1]
+	features_4_2_block_2_fc2Off, features_4_2_block_2_fc2Len         = 0, 480                            // features.4.2.block.2.fc2 [480 1 1]
+	features_4_2_block_2_mul_51Off, features_4_2_block_2_mul_51Len   = features_4_2_block_1_0Off, 94080  // features.4.2.block.2.mul#51 [480 14 14]
+	features_4_2_block_3_0Off, features_4_2_block_3_0Len             = 203840, 15680                     // features.4.2.block.3.0 [80 14 14]
+	features_5_0_block_0_0Off, features_5_0_block_0_0Len             = 0, 94080                          // features.5.0.block.0.0 [480 14 14]
+	features_5_0_block_1_0Off, features_5_0_block_1_0Len             = 94080, 94080                      // features.5.0.block.1.0 [480 14 14]
+	features_5_0_block_2_gap_55Off, features_5_0_block_2_gap_55Len   = 0, 480                            // features.5.0.block.2.gap#55 [480 1 1]
+	features_5_0_block_2_fc1Off, features_5_0_block_2_fc1Len         = 480, 20                           // features.5.0.block.2.fc1 [20 1 1]
+	features_5_0_block_2_fc2Off, features_5_0_block_2_fc2Len         = 0, 480                            // features.5.0.block.2.fc2 [480 1 1]
+	features_5_0_block_2_mul_58Off, features_5_0_block_2_mul_58Len   = features_5_0_block_1_0Off, 94080  // features.5.0.block.2.mul#58 [480 14 14]
+	features_5_0_block_3_0Off, features_5_0_block_3_0Len             = 263424, 21952                     // features.5.0.block.3.0 [112 14 14]
+	features_5_1_block_0_0Off, features_5_1_block_0_0Len             = 0, 131712                         // features.5.1.block.0.0 [672 14 14]
+	features_5_1_block_1_0Off, features_5_1_block_1_0Len             = 131712, 131712                    // features.5.1.block.1.0 [672 14 14]
+	features_5_1_block_2_gap_61Off, features_5_1_block_2_gap_61Len   = 0, 672                            // features.5.1.block.2.gap#61 [672 1 1]
+	features_5_1_block_2_fc1Off, features_5_1_block_2_fc1Len         = 672, 28                           // features.5.1.block.2.fc1 [28 1 1]
+	features_5_1_block_2_fc2Off, features_5_1_block_2_fc2Len         = 0, 672                            // features.5.1.block.2.fc2 [672 1 1]
+	features_5_1_block_2_mul_64Off, features_5_1_block_2_mul_64Len   = features_5_1_block_1_0Off, 131712 // features.5.1.block.2.mul#64 [672 14 14]
+	features_5_1_block_3_0Off, features_5_1_block_3_0Len             = 285376, 21952                     // features.5.1.block.3.0 [112 14 14]
+	features_5_2_block_0_0Off, features_5_2_block_0_0Len             = 0, 131712                         // features.5.2.block.0.0 [672 14 14]
+	features_5_2_block_1_0Off, features_5_2_block_1_0Len             = 131712, 131712                    // features.5.2.block.1.0 [672 14 14]
+	features_5_2_block_2_gap_68Off, features_5_2_block_2_gap_68Len   = 0, 672                            // features.5.2.block.2.gap#68 [672 1 1]
+	features_5_2_block_2_fc1Off, features_5_2_block_2_fc1Len         = 672, 28                           // features.5.2.block.2.fc1 [28 1 1]
+	features_5_2_block_2_fc2Off, features_5_2_block_2_fc2Len         = 0, 672                            // features.5.2.block.2.fc2 [672 1 1]
+	features_5_2_block_2_mul_71Off, features_5_2_block_2_mul_71Len   = features_5_2_block_1_0Off, 131712 // features.5.2.block.2.mul#71 [672 14 14]
+	features_5_2_block_3_0Off, features_5_2_block_3_0Len             = 263424, 21952                     // features.5.2.block.3.0 [112 14 14]
+	features_6_0_block_0_0Off, features_6_0_block_0_0Len             = 0, 131712                         // features.6.0.block.0.0 [672 14 14]
+	features_6_0_block_1_0Off, features_6_0_block_1_0Len             = 131712, 32928                     // features.6.0.block.1.0 [672 7 7]
+	features_6_0_block_2_gap_75Off, features_6_0_block_2_gap_75Len   = 0, 672                            // features.6.0.block.2.gap#75 [672 1 1]
+	features_6_0_block_2_fc1Off, features_6_0_block_2_fc1Len         = 672, 28                           // features.6.0.block.2.fc1 [28 1 1]
+	features_6_0_block_2_fc2Off, features_6_0_block_2_fc2Len         = 0, 672                            // features.6.0.block.2.fc2 [672 1 1]
+	features_6_0_block_2_mul_78Off, features_6_0_block_2_mul_78Len   = features_6_0_block_1_0Off, 32928  // features.6.0.block.2.mul#78 [672 7 7]
+	features_6_0_block_3_0Off, features_6_0_block_3_0Len             = 112896, 9408                      // features.6.0.block.3.0 [192 7 7]
+	features_6_1_block_0_0Off, features_6_1_block_0_0Len             = 0, 56448                          // features.6.1.block.0.0 [1152 7 7]
+	features_6_1_block_1_0Off, features_6_1_block_1_0Len             = 56448, 56448                      // features.6.1.block.1.0 [1152 7 7]
+	features_6_1_block_2_gap_81Off, features_6_1_block_2_gap_81Len   = 0, 1152                           // features.6.1.block.2.gap#81 [1152 1 1]
+	features_6_1_block_2_fc1Off, features_6_1_block_2_fc1Len         = 1152, 48                          // features.6.1.block.2.fc1 [48 1 1]
+	features_6_1_block_2_fc2Off, features_6_1_block_2_fc2Len         = 0, 1152                           // features.6.1.block.2.fc2 [1152 1 1]
+	features_6_1_block_2_mul_84Off, features_6_1_block_2_mul_84Len   = features_6_1_block_1_0Off, 56448  // features.6.1.block.2.mul#84 [1152 7 7]
+	features_6_1_block_3_0Off, features_6_1_block_3_0Len             = 122304, 9408                      // features.6.1.block.3.0 [192 7 7]
+	features_6_2_block_0_0Off, features_6_2_block_0_0Len             = 0, 56448                          // features.6.2.block.0.0 [1152 7 7]
+	features_6_2_block_1_0Off, features_6_2_block_1_0Len             = 56448, 56448                      // features.6.2.block.1.0 [1152 7 7]
+	features_6_2_block_2_gap_88Off, features_6_2_block_2_gap_88Len   = 0, 1152                           // features.6.2.block.2.gap#88 [1152 1 1]
+	features_6_2_block_2_fc1Off, features_6_2_block_2_fc1Len         = 1152, 48                          // features.6.2.block.2.fc1 [48 1 1]
+	features_6_2_block_2_fc2Off, features_6_2_block_2_fc2Len         = 0, 1152                           // features.6.2.block.2.fc2 [1152 1 1]
+	features_6_2_block_2_mul_91Off, features_6_2_block_2_mul_91Len   = features_6_2_block_1_0Off, 56448  // features.6.2.block.2.mul#91 [1152 7 7]
+	features_6_2_block_3_0Off, features_6_2_block_3_0Len             = 112896, 9408                      // features.6.2.block.3.0 [192 7 7]
+	features_6_3_block_0_0Off, features_6_3_block_0_0Len             = 0, 56448                          // features.6.3.block.0.0 [1152 7 7]
+	features_6_3_block_1_0Off, features_6_3_block_1_0Len             = 56448, 56448                      // features.6.3.block.1.0 [1152 7 7]
+	features_6_3_block_2_gap_95Off, features_6_3_block_2_gap_95Len   = 0, 1152                           // features.6.3.block.2.gap#95 [1152 1 1]
+	features_6_3_block_2_fc1Off, features_6_3_block_2_fc1Len         = 1152, 48                          // features.6.3.block.2.fc1 [48 1 1]
+	features_6_3_block_2_fc2Off, features_6_3_block_2_fc2Len         = 0, 1152                           // features.6.3.block.2.fc2 [1152 1 1]
+	features_6_3_block_2_mul_98Off, features_6_3_block_2_mul_98Len   = features_6_3_block_1_0Off, 56448  // features.6.3.block.2.mul#98 [1152 7 7]
+	features_6_3_block_3_0Off, features_6_3_block_3_0Len             = 122304, 9408                      // features.6.3.block.3.0 [192 7 7]
+	features_7_0_block_0_0Off, features_7_0_block_0_0Len             = 0, 56448                          // features.7.0.block.0.0 [1152 7 7]
+	features_7_0_block_1_0Off, features_7_0_block_1_0Len             = 56448, 56448                      // features.7.0.block.1.0 [1152 7 7]
+	features_7_0_block_2_gap_102Off, features_7_0_block_2_gap_102Len = 0, 1152                           // features.7.0.block.2.gap#102 [1152 1 1]
+	features_7_0_block_2_fc1Off, features_7_0_block_2_fc1Len         = 1152, 48                          // features.7.0.block.2.fc1 [48 1 1]
+	features_7_0_block_2_fc2Off, features_7_0_block_2_fc2Len         = 0, 1152                           // features.7.0.block.2.fc2 [1152 1 1]
+	features_7_0_block_2_mul_105Off, features_7_0_block_2_mul_105Len = features_7_0_block_1_0Off, 56448  // features.7.0.block.2.mul#105 [1152 7 7]
+	features_7_0_block_3_0Off, features_7_0_block_3_0Len             = 112896, 15680                     // features.7.0.block.3.0 [320 7 7]
+	features_8_0Off, features_8_0Len                                 = 0, 62720                          // features.8.0 [1280 7 7]
+	avgpoolOff, avgpoolLen                                           = 62720, 1280                       // avgpool [1280 1 1]
+	flatten_107Off, flatten_107Len                                   = avgpoolOff, 1280                  // flatten#107 [1280]
+	classifier_1Off, classifier_1Len                                 = 0, 1000                           // classifier.1 [1000]
+)
+
+// The regions RunImage copies the input to and the logits or the features from.
+var (
+	inRegion   = rt.Region{Off: inputOff, Len: inputLen}
+	outRegion  = rt.Region{Off: classifier_1Off, Len: classifier_1Len}
+	featRegion = rt.Region{Off: flatten_107Off, Len: flatten_107Len}
+)
+
+// arenaSize float32s hold every activation of one image.
+const arenaSize = 1505280
+
+// features.0.0: conv out 32 kernel [3 3] stride [2 2] pad [1 1 1 1] bias false
 // input [3 224 224] -> [32 112 112]
 // batch norm features.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as im2col
-func (n *Net) features_0_0(a *rt.Arena) {
-	a.Conv(&features_0_0Conv, a.Buf[401408:551936], a.Buf[0:401408], n.w.features_0_0, nil)
+func (n *Net) features_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_0_0, a.At(features_0_0Off, features_0_0Len), a.At(inputOff, inputLen), n.w.features_0_0, nil)
 }
 
-var features_1_0_block_0_0Conv = kernels.Conv{InC: 32, InH: 112, InW: 112, OutC: 32, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 32, Act: kernels.ActSiLU}
-
-// features.1.0.block.0.0: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 32 bias false
+// features.1.0.block.0.0: conv out 32 kernel [3 3] pad [1 1 1 1] groups 32 bias false
 // features.0.0 [32 112 112] -> [32 112 112]
 // batch norm features.1.0.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_1_0_block_0_0(a *rt.Arena) {
-	a.Conv(&features_1_0_block_0_0Conv, a.Buf[0:401408], a.Buf[401408:802816], n.w.features_1_0_block_0_0, nil)
+func (n *Net) features_1_0_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_1_0_block_0_0, a.At(features_1_0_block_0_0Off, features_1_0_block_0_0Len), a.At(features_0_0Off, features_0_0Len), n.w.features_1_0_block_0_0, nil)
 }
 
 // features.1.0.block.1.gap#3: global_avgpool
 // features.1.0.block.0.0 [32 112 112] -> [32 1 1]
-func (n *Net) features_1_0_block_1_gap_3(a *rt.Arena) {
-	kernels.GlobalAvgPool(32, 12544, a.Buf[401408:802816], a.Buf[0:32])
+func (n *Net) features_1_0_block_1_gap_3Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_1_0_block_1_gap_3, a.At(features_1_0_block_1_gap_3Off, features_1_0_block_1_gap_3Len), a.At(features_1_0_block_0_0Off, features_1_0_block_0_0Len))
 }
 
-var features_1_0_block_1_fc1Conv = kernels.Conv{InC: 32, InH: 1, InW: 1, OutC: 8, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.1.0.block.1.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.1.0.block.1.fc1: conv out 8 kernel [1 1]
 // features.1.0.block.1.gap#3 [32 1 1] -> [8 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_1_0_block_1_fc1(a *rt.Arena) {
-	a.Conv(&features_1_0_block_1_fc1Conv, a.Buf[0:32], a.Buf[32:40], n.w.features_1_0_block_1_fc1, nil)
+func (n *Net) features_1_0_block_1_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_1_0_block_1_fc1, a.At(features_1_0_block_1_fc1Off, features_1_0_block_1_fc1Len), a.At(features_1_0_block_1_gap_3Off, features_1_0_block_1_gap_3Len), n.w.features_1_0_block_1_fc1, nil)
 }
 
-var features_1_0_block_1_fc2Conv = kernels.Conv{InC: 8, InH: 1, InW: 1, OutC: 32, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.1.0.block.1.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.1.0.block.1.fc2: conv out 32 kernel [1 1]
 // features.1.0.block.1.fc1 [8 1 1] -> [32 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_1_0_block_1_fc2(a *rt.Arena) {
-	a.Conv(&features_1_0_block_1_fc2Conv, a.Buf[32:40], a.Buf[0:32], n.w.features_1_0_block_1_fc2, nil)
+func (n *Net) features_1_0_block_1_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_1_0_block_1_fc2, a.At(features_1_0_block_1_fc2Off, features_1_0_block_1_fc2Len), a.At(features_1_0_block_1_fc1Off, features_1_0_block_1_fc1Len), n.w.features_1_0_block_1_fc2, nil)
 }
 
 // features.1.0.block.1.mul#6: mul
 // features.1.0.block.0.0 [32 112 112], features.1.0.block.1.fc2 [32 1 1] -> [32 112 112]
-func (n *Net) features_1_0_block_1_mul_6(a *rt.Arena) {
-	kernels.MulChannel(32, 12544, a.Buf[401408:802816], a.Buf[0:32], a.Buf[401408:802816])
+func (n *Net) features_1_0_block_1_mul_6Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_1_0_block_1_mul_6, a.At(features_1_0_block_1_mul_6Off, features_1_0_block_1_mul_6Len), a.At(features_1_0_block_0_0Off, features_1_0_block_0_0Len), a.At(features_1_0_block_1_fc2Off, features_1_0_block_1_fc2Len))
 }
 
-var features_1_0_block_2_0Conv = kernels.Conv{InC: 32, InH: 112, InW: 112, OutC: 16, OutH: 112, OutW: 112, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.1.0.block.2.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.1.0.block.2.0: conv out 16 kernel [1 1] bias false
 // features.1.0.block.1.mul#6 [32 112 112] -> [16 112 112]
 // batch norm features.1.0.block.2.1 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) features_1_0_block_2_0(a *rt.Arena) {
-	a.Conv(&features_1_0_block_2_0Conv, a.Buf[401408:802816], a.Buf[1204224:1404928], n.w.features_1_0_block_2_0, nil)
+func (n *Net) features_1_0_block_2_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_1_0_block_2_0, a.At(features_1_0_block_2_0Off, features_1_0_block_2_0Len), a.At(features_1_0_block_1_mul_6Off, features_1_0_block_1_mul_6Len), n.w.features_1_0_block_2_0, nil)
 }
 
-var features_2_0_block_0_0Conv = kernels.Conv{InC: 16, InH: 112, InW: 112, OutC: 96, OutH: 112, OutW: 112, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.2.0.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.2.0.block.0.0: conv out 96 kernel [1 1] bias false
 // features.1.0.block.2.0 [16 112 112] -> [96 112 112]
 // batch norm features.2.0.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_2_0_block_0_0(a *rt.Arena) {
-	a.Conv(&features_2_0_block_0_0Conv, a.Buf[1204224:1404928], a.Buf[0:1204224], n.w.features_2_0_block_0_0, nil)
+func (n *Net) features_2_0_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2_0_block_0_0, a.At(features_2_0_block_0_0Off, features_2_0_block_0_0Len), a.At(features_1_0_block_2_0Off, features_1_0_block_2_0Len), n.w.features_2_0_block_0_0, nil)
 }
 
-var features_2_0_block_1_0Conv = kernels.Conv{InC: 96, InH: 112, InW: 112, OutC: 96, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 96, Act: kernels.ActSiLU}
-
-// features.2.0.block.1.0: conv 3x3 stride [2 2] pad [1 1 1 1] dilation [1 1] groups 96 bias false
+// features.2.0.block.1.0: conv out 96 kernel [3 3] stride [2 2] pad [1 1 1 1] groups 96 bias false
 // features.2.0.block.0.0 [96 112 112] -> [96 56 56]
 // batch norm features.2.0.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_2_0_block_1_0(a *rt.Arena) {
-	a.Conv(&features_2_0_block_1_0Conv, a.Buf[0:1204224], a.Buf[1204224:1505280], n.w.features_2_0_block_1_0, nil)
+func (n *Net) features_2_0_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2_0_block_1_0, a.At(features_2_0_block_1_0Off, features_2_0_block_1_0Len), a.At(features_2_0_block_0_0Off, features_2_0_block_0_0Len), n.w.features_2_0_block_1_0, nil)
 }
 
 // features.2.0.block.2.gap#9: global_avgpool
 // features.2.0.block.1.0 [96 56 56] -> [96 1 1]
-func (n *Net) features_2_0_block_2_gap_9(a *rt.Arena) {
-	kernels.GlobalAvgPool(96, 3136, a.Buf[1204224:1505280], a.Buf[0:96])
+func (n *Net) features_2_0_block_2_gap_9Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_2_0_block_2_gap_9, a.At(features_2_0_block_2_gap_9Off, features_2_0_block_2_gap_9Len), a.At(features_2_0_block_1_0Off, features_2_0_block_1_0Len))
 }
 
-var features_2_0_block_2_fc1Conv = kernels.Conv{InC: 96, InH: 1, InW: 1, OutC: 4, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.2.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.2.0.block.2.fc1: conv out 4 kernel [1 1]
 // features.2.0.block.2.gap#9 [96 1 1] -> [4 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_2_0_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_2_0_block_2_fc1Conv, a.Buf[0:96], a.Buf[96:100], n.w.features_2_0_block_2_fc1, nil)
+func (n *Net) features_2_0_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2_0_block_2_fc1, a.At(features_2_0_block_2_fc1Off, features_2_0_block_2_fc1Len), a.At(features_2_0_block_2_gap_9Off, features_2_0_block_2_gap_9Len), n.w.features_2_0_block_2_fc1, nil)
 }
 
-var features_2_0_block_2_fc2Conv = kernels.Conv{InC: 4, InH: 1, InW: 1, OutC: 96, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.2.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.2.0.block.2.fc2: conv out 96 kernel [1 1]
 // features.2.0.block.2.fc1 [4 1 1] -> [96 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_2_0_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_2_0_block_2_fc2Conv, a.Buf[96:100], a.Buf[0:96], n.w.features_2_0_block_2_fc2, nil)
+func (n *Net) features_2_0_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2_0_block_2_fc2, a.At(features_2_0_block_2_fc2Off, features_2_0_block_2_fc2Len), a.At(features_2_0_block_2_fc1Off, features_2_0_block_2_fc1Len), n.w.features_2_0_block_2_fc2, nil)
 }
 
 // features.2.0.block.2.mul#12: mul
 // features.2.0.block.1.0 [96 56 56], features.2.0.block.2.fc2 [96 1 1] -> [96 56 56]
-func (n *Net) features_2_0_block_2_mul_12(a *rt.Arena) {
-	kernels.MulChannel(96, 3136, a.Buf[1204224:1505280], a.Buf[0:96], a.Buf[1204224:1505280])
+func (n *Net) features_2_0_block_2_mul_12Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_2_0_block_2_mul_12, a.At(features_2_0_block_2_mul_12Off, features_2_0_block_2_mul_12Len), a.At(features_2_0_block_1_0Off, features_2_0_block_1_0Len), a.At(features_2_0_block_2_fc2Off, features_2_0_block_2_fc2Len))
 }
 
-var features_2_0_block_3_0Conv = kernels.Conv{InC: 96, InH: 56, InW: 56, OutC: 24, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.2.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.2.0.block.3.0: conv out 24 kernel [1 1] bias false
 // features.2.0.block.2.mul#12 [96 56 56] -> [24 56 56]
 // batch norm features.2.0.block.3.1 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) features_2_0_block_3_0(a *rt.Arena) {
-	a.Conv(&features_2_0_block_3_0Conv, a.Buf[1204224:1505280], a.Buf[903168:978432], n.w.features_2_0_block_3_0, nil)
+func (n *Net) features_2_0_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2_0_block_3_0, a.At(features_2_0_block_3_0Off, features_2_0_block_3_0Len), a.At(features_2_0_block_2_mul_12Off, features_2_0_block_2_mul_12Len), n.w.features_2_0_block_3_0, nil)
 }
 
-var features_2_1_block_0_0Conv = kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.2.1.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.2.1.block.0.0: conv out 144 kernel [1 1] bias false
 // features.2.0.block.3.0 [24 56 56] -> [144 56 56]
 // batch norm features.2.1.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_2_1_block_0_0(a *rt.Arena) {
-	a.Conv(&features_2_1_block_0_0Conv, a.Buf[903168:978432], a.Buf[0:451584], n.w.features_2_1_block_0_0, nil)
+func (n *Net) features_2_1_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2_1_block_0_0, a.At(features_2_1_block_0_0Off, features_2_1_block_0_0Len), a.At(features_2_0_block_3_0Off, features_2_0_block_3_0Len), n.w.features_2_1_block_0_0, nil)
 }
 
-var features_2_1_block_1_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 144, Act: kernels.ActSiLU}
-
-// features.2.1.block.1.0: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 144 bias false
+// features.2.1.block.1.0: conv out 144 kernel [3 3] pad [1 1 1 1] groups 144 bias false
 // features.2.1.block.0.0 [144 56 56] -> [144 56 56]
 // batch norm features.2.1.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_2_1_block_1_0(a *rt.Arena) {
-	a.Conv(&features_2_1_block_1_0Conv, a.Buf[0:451584], a.Buf[451584:903168], n.w.features_2_1_block_1_0, nil)
+func (n *Net) features_2_1_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2_1_block_1_0, a.At(features_2_1_block_1_0Off, features_2_1_block_1_0Len), a.At(features_2_1_block_0_0Off, features_2_1_block_0_0Len), n.w.features_2_1_block_1_0, nil)
 }
 
 // features.2.1.block.2.gap#15: global_avgpool
 // features.2.1.block.1.0 [144 56 56] -> [144 1 1]
-func (n *Net) features_2_1_block_2_gap_15(a *rt.Arena) {
-	kernels.GlobalAvgPool(144, 3136, a.Buf[451584:903168], a.Buf[0:144])
+func (n *Net) features_2_1_block_2_gap_15Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_2_1_block_2_gap_15, a.At(features_2_1_block_2_gap_15Off, features_2_1_block_2_gap_15Len), a.At(features_2_1_block_1_0Off, features_2_1_block_1_0Len))
 }
 
-var features_2_1_block_2_fc1Conv = kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 6, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.2.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.2.1.block.2.fc1: conv out 6 kernel [1 1]
 // features.2.1.block.2.gap#15 [144 1 1] -> [6 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_2_1_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_2_1_block_2_fc1Conv, a.Buf[0:144], a.Buf[144:150], n.w.features_2_1_block_2_fc1, nil)
+func (n *Net) features_2_1_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2_1_block_2_fc1, a.At(features_2_1_block_2_fc1Off, features_2_1_block_2_fc1Len), a.At(features_2_1_block_2_gap_15Off, features_2_1_block_2_gap_15Len), n.w.features_2_1_block_2_fc1, nil)
 }
 
-var features_2_1_block_2_fc2Conv = kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 144, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.2.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.2.1.block.2.fc2: conv out 144 kernel [1 1]
 // features.2.1.block.2.fc1 [6 1 1] -> [144 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_2_1_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_2_1_block_2_fc2Conv, a.Buf[144:150], a.Buf[0:144], n.w.features_2_1_block_2_fc2, nil)
+func (n *Net) features_2_1_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2_1_block_2_fc2, a.At(features_2_1_block_2_fc2Off, features_2_1_block_2_fc2Len), a.At(features_2_1_block_2_fc1Off, features_2_1_block_2_fc1Len), n.w.features_2_1_block_2_fc2, nil)
 }
 
 // features.2.1.block.2.mul#18: mul
 // features.2.1.block.1.0 [144 56 56], features.2.1.block.2.fc2 [144 1 1] -> [144 56 56]
-func (n *Net) features_2_1_block_2_mul_18(a *rt.Arena) {
-	kernels.MulChannel(144, 3136, a.Buf[451584:903168], a.Buf[0:144], a.Buf[451584:903168])
+func (n *Net) features_2_1_block_2_mul_18Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_2_1_block_2_mul_18, a.At(features_2_1_block_2_mul_18Off, features_2_1_block_2_mul_18Len), a.At(features_2_1_block_1_0Off, features_2_1_block_1_0Len), a.At(features_2_1_block_2_fc2Off, features_2_1_block_2_fc2Len))
 }
 
-var features_2_1_block_3_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 24, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.2.1.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.2.1.block.3.0: conv out 24 kernel [1 1] bias false
 // features.2.1.block.2.mul#18 [144 56 56] -> [24 56 56]
 // batch norm features.2.1.block.3.1 folded in (eps 1e-05)
 // residual features.2.0.block.3.0 added
 // lowered as gemm1x1
-func (n *Net) features_2_1_block_3_0(a *rt.Arena) {
-	a.Conv(&features_2_1_block_3_0Conv, a.Buf[451584:903168], a.Buf[978432:1053696], n.w.features_2_1_block_3_0, a.Buf[903168:978432])
+func (n *Net) features_2_1_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2_1_block_3_0, a.At(features_2_1_block_3_0Off, features_2_1_block_3_0Len), a.At(features_2_1_block_2_mul_18Off, features_2_1_block_2_mul_18Len), n.w.features_2_1_block_3_0, a.At(features_2_0_block_3_0Off, features_2_0_block_3_0Len))
 }
 
-var features_3_0_block_0_0Conv = kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.3.0.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.3.0.block.0.0: conv out 144 kernel [1 1] bias false
 // features.2.1.block.3.0 [24 56 56] -> [144 56 56]
 // batch norm features.3.0.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_3_0_block_0_0(a *rt.Arena) {
-	a.Conv(&features_3_0_block_0_0Conv, a.Buf[978432:1053696], a.Buf[0:451584], n.w.features_3_0_block_0_0, nil)
+func (n *Net) features_3_0_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3_0_block_0_0, a.At(features_3_0_block_0_0Off, features_3_0_block_0_0Len), a.At(features_2_1_block_3_0Off, features_2_1_block_3_0Len), n.w.features_3_0_block_0_0, nil)
 }
 
-var features_3_0_block_1_0Conv = kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 144, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 144, Act: kernels.ActSiLU}
-
-// features.3.0.block.1.0: conv 5x5 stride [2 2] pad [2 2 2 2] dilation [1 1] groups 144 bias false
+// features.3.0.block.1.0: conv out 144 kernel [5 5] stride [2 2] pad [2 2 2 2] groups 144 bias false
 // features.3.0.block.0.0 [144 56 56] -> [144 28 28]
 // batch norm features.3.0.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_3_0_block_1_0(a *rt.Arena) {
-	a.Conv(&features_3_0_block_1_0Conv, a.Buf[0:451584], a.Buf[451584:564480], n.w.features_3_0_block_1_0, nil)
+func (n *Net) features_3_0_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3_0_block_1_0, a.At(features_3_0_block_1_0Off, features_3_0_block_1_0Len), a.At(features_3_0_block_0_0Off, features_3_0_block_0_0Len), n.w.features_3_0_block_1_0, nil)
 }
 
 // features.3.0.block.2.gap#22: global_avgpool
 // features.3.0.block.1.0 [144 28 28] -> [144 1 1]
-func (n *Net) features_3_0_block_2_gap_22(a *rt.Arena) {
-	kernels.GlobalAvgPool(144, 784, a.Buf[451584:564480], a.Buf[0:144])
+func (n *Net) features_3_0_block_2_gap_22Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_3_0_block_2_gap_22, a.At(features_3_0_block_2_gap_22Off, features_3_0_block_2_gap_22Len), a.At(features_3_0_block_1_0Off, features_3_0_block_1_0Len))
 }
 
-var features_3_0_block_2_fc1Conv = kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 6, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.3.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.3.0.block.2.fc1: conv out 6 kernel [1 1]
 // features.3.0.block.2.gap#22 [144 1 1] -> [6 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_3_0_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_3_0_block_2_fc1Conv, a.Buf[0:144], a.Buf[144:150], n.w.features_3_0_block_2_fc1, nil)
+func (n *Net) features_3_0_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3_0_block_2_fc1, a.At(features_3_0_block_2_fc1Off, features_3_0_block_2_fc1Len), a.At(features_3_0_block_2_gap_22Off, features_3_0_block_2_gap_22Len), n.w.features_3_0_block_2_fc1, nil)
 }
 
-var features_3_0_block_2_fc2Conv = kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 144, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.3.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.3.0.block.2.fc2: conv out 144 kernel [1 1]
 // features.3.0.block.2.fc1 [6 1 1] -> [144 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_3_0_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_3_0_block_2_fc2Conv, a.Buf[144:150], a.Buf[0:144], n.w.features_3_0_block_2_fc2, nil)
+func (n *Net) features_3_0_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3_0_block_2_fc2, a.At(features_3_0_block_2_fc2Off, features_3_0_block_2_fc2Len), a.At(features_3_0_block_2_fc1Off, features_3_0_block_2_fc1Len), n.w.features_3_0_block_2_fc2, nil)
 }
 
 // features.3.0.block.2.mul#25: mul
 // features.3.0.block.1.0 [144 28 28], features.3.0.block.2.fc2 [144 1 1] -> [144 28 28]
-func (n *Net) features_3_0_block_2_mul_25(a *rt.Arena) {
-	kernels.MulChannel(144, 784, a.Buf[451584:564480], a.Buf[0:144], a.Buf[451584:564480])
+func (n *Net) features_3_0_block_2_mul_25Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_3_0_block_2_mul_25, a.At(features_3_0_block_2_mul_25Off, features_3_0_block_2_mul_25Len), a.At(features_3_0_block_1_0Off, features_3_0_block_1_0Len), a.At(features_3_0_block_2_fc2Off, features_3_0_block_2_fc2Len))
 }
 
-var features_3_0_block_3_0Conv = kernels.Conv{InC: 144, InH: 28, InW: 28, OutC: 40, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.3.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.3.0.block.3.0: conv out 40 kernel [1 1] bias false
 // features.3.0.block.2.mul#25 [144 28 28] -> [40 28 28]
 // batch norm features.3.0.block.3.1 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) features_3_0_block_3_0(a *rt.Arena) {
-	a.Conv(&features_3_0_block_3_0Conv, a.Buf[451584:564480], a.Buf[376320:407680], n.w.features_3_0_block_3_0, nil)
+func (n *Net) features_3_0_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3_0_block_3_0, a.At(features_3_0_block_3_0Off, features_3_0_block_3_0Len), a.At(features_3_0_block_2_mul_25Off, features_3_0_block_2_mul_25Len), n.w.features_3_0_block_3_0, nil)
 }
 
-var features_3_1_block_0_0Conv = kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.3.1.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.3.1.block.0.0: conv out 240 kernel [1 1] bias false
 // features.3.0.block.3.0 [40 28 28] -> [240 28 28]
 // batch norm features.3.1.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_3_1_block_0_0(a *rt.Arena) {
-	a.Conv(&features_3_1_block_0_0Conv, a.Buf[376320:407680], a.Buf[0:188160], n.w.features_3_1_block_0_0, nil)
+func (n *Net) features_3_1_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3_1_block_0_0, a.At(features_3_1_block_0_0Off, features_3_1_block_0_0Len), a.At(features_3_0_block_3_0Off, features_3_0_block_3_0Len), n.w.features_3_1_block_0_0, nil)
 }
 
-var features_3_1_block_1_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 240, Act: kernels.ActSiLU}
-
-// features.3.1.block.1.0: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 240 bias false
+// features.3.1.block.1.0: conv out 240 kernel [5 5] pad [2 2 2 2] groups 240 bias false
 // features.3.1.block.0.0 [240 28 28] -> [240 28 28]
 // batch norm features.3.1.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_3_1_block_1_0(a *rt.Arena) {
-	a.Conv(&features_3_1_block_1_0Conv, a.Buf[0:188160], a.Buf[188160:376320], n.w.features_3_1_block_1_0, nil)
+func (n *Net) features_3_1_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3_1_block_1_0, a.At(features_3_1_block_1_0Off, features_3_1_block_1_0Len), a.At(features_3_1_block_0_0Off, features_3_1_block_0_0Len), n.w.features_3_1_block_1_0, nil)
 }
 
 // features.3.1.block.2.gap#28: global_avgpool
 // features.3.1.block.1.0 [240 28 28] -> [240 1 1]
-func (n *Net) features_3_1_block_2_gap_28(a *rt.Arena) {
-	kernels.GlobalAvgPool(240, 784, a.Buf[188160:376320], a.Buf[0:240])
+func (n *Net) features_3_1_block_2_gap_28Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_3_1_block_2_gap_28, a.At(features_3_1_block_2_gap_28Off, features_3_1_block_2_gap_28Len), a.At(features_3_1_block_1_0Off, features_3_1_block_1_0Len))
 }
 
-var features_3_1_block_2_fc1Conv = kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 10, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.3.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.3.1.block.2.fc1: conv out 10 kernel [1 1]
 // features.3.1.block.2.gap#28 [240 1 1] -> [10 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_3_1_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_3_1_block_2_fc1Conv, a.Buf[0:240], a.Buf[240:250], n.w.features_3_1_block_2_fc1, nil)
+func (n *Net) features_3_1_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3_1_block_2_fc1, a.At(features_3_1_block_2_fc1Off, features_3_1_block_2_fc1Len), a.At(features_3_1_block_2_gap_28Off, features_3_1_block_2_gap_28Len), n.w.features_3_1_block_2_fc1, nil)
 }
 
-var features_3_1_block_2_fc2Conv = kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 240, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.3.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.3.1.block.2.fc2: conv out 240 kernel [1 1]
 // features.3.1.block.2.fc1 [10 1 1] -> [240 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_3_1_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_3_1_block_2_fc2Conv, a.Buf[240:250], a.Buf[0:240], n.w.features_3_1_block_2_fc2, nil)
+func (n *Net) features_3_1_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3_1_block_2_fc2, a.At(features_3_1_block_2_fc2Off, features_3_1_block_2_fc2Len), a.At(features_3_1_block_2_fc1Off, features_3_1_block_2_fc1Len), n.w.features_3_1_block_2_fc2, nil)
 }
 
 // features.3.1.block.2.mul#31: mul
 // features.3.1.block.1.0 [240 28 28], features.3.1.block.2.fc2 [240 1 1] -> [240 28 28]
-func (n *Net) features_3_1_block_2_mul_31(a *rt.Arena) {
-	kernels.MulChannel(240, 784, a.Buf[188160:376320], a.Buf[0:240], a.Buf[188160:376320])
+func (n *Net) features_3_1_block_2_mul_31Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_3_1_block_2_mul_31, a.At(features_3_1_block_2_mul_31Off, features_3_1_block_2_mul_31Len), a.At(features_3_1_block_1_0Off, features_3_1_block_1_0Len), a.At(features_3_1_block_2_fc2Off, features_3_1_block_2_fc2Len))
 }
 
-var features_3_1_block_3_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 40, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.3.1.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.3.1.block.3.0: conv out 40 kernel [1 1] bias false
 // features.3.1.block.2.mul#31 [240 28 28] -> [40 28 28]
 // batch norm features.3.1.block.3.1 folded in (eps 1e-05)
 // residual features.3.0.block.3.0 added
 // lowered as gemm1x1
-func (n *Net) features_3_1_block_3_0(a *rt.Arena) {
-	a.Conv(&features_3_1_block_3_0Conv, a.Buf[188160:376320], a.Buf[407680:439040], n.w.features_3_1_block_3_0, a.Buf[376320:407680])
+func (n *Net) features_3_1_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_3_1_block_3_0, a.At(features_3_1_block_3_0Off, features_3_1_block_3_0Len), a.At(features_3_1_block_2_mul_31Off, features_3_1_block_2_mul_31Len), n.w.features_3_1_block_3_0, a.At(features_3_0_block_3_0Off, features_3_0_block_3_0Len))
 }
 
-var features_4_0_block_0_0Conv = kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.4.0.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.4.0.block.0.0: conv out 240 kernel [1 1] bias false
 // features.3.1.block.3.0 [40 28 28] -> [240 28 28]
 // batch norm features.4.0.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_4_0_block_0_0(a *rt.Arena) {
-	a.Conv(&features_4_0_block_0_0Conv, a.Buf[407680:439040], a.Buf[0:188160], n.w.features_4_0_block_0_0, nil)
+func (n *Net) features_4_0_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_0_block_0_0, a.At(features_4_0_block_0_0Off, features_4_0_block_0_0Len), a.At(features_3_1_block_3_0Off, features_3_1_block_3_0Len), n.w.features_4_0_block_0_0, nil)
 }
 
-var features_4_0_block_1_0Conv = kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 240, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 240, Act: kernels.ActSiLU}
-
-// features.4.0.block.1.0: conv 3x3 stride [2 2] pad [1 1 1 1] dilation [1 1] groups 240 bias false
+// features.4.0.block.1.0: conv out 240 kernel [3 3] stride [2 2] pad [1 1 1 1] groups 240 bias false
 // features.4.0.block.0.0 [240 28 28] -> [240 14 14]
 // batch norm features.4.0.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_4_0_block_1_0(a *rt.Arena) {
-	a.Conv(&features_4_0_block_1_0Conv, a.Buf[0:188160], a.Buf[188160:235200], n.w.features_4_0_block_1_0, nil)
+func (n *Net) features_4_0_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_0_block_1_0, a.At(features_4_0_block_1_0Off, features_4_0_block_1_0Len), a.At(features_4_0_block_0_0Off, features_4_0_block_0_0Len), n.w.features_4_0_block_1_0, nil)
 }
 
 // features.4.0.block.2.gap#35: global_avgpool
 // features.4.0.block.1.0 [240 14 14] -> [240 1 1]
-func (n *Net) features_4_0_block_2_gap_35(a *rt.Arena) {
-	kernels.GlobalAvgPool(240, 196, a.Buf[188160:235200], a.Buf[0:240])
+func (n *Net) features_4_0_block_2_gap_35Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_4_0_block_2_gap_35, a.At(features_4_0_block_2_gap_35Off, features_4_0_block_2_gap_35Len), a.At(features_4_0_block_1_0Off, features_4_0_block_1_0Len))
 }
 
-var features_4_0_block_2_fc1Conv = kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 10, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.4.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.4.0.block.2.fc1: conv out 10 kernel [1 1]
 // features.4.0.block.2.gap#35 [240 1 1] -> [10 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_4_0_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_4_0_block_2_fc1Conv, a.Buf[0:240], a.Buf[240:250], n.w.features_4_0_block_2_fc1, nil)
+func (n *Net) features_4_0_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_0_block_2_fc1, a.At(features_4_0_block_2_fc1Off, features_4_0_block_2_fc1Len), a.At(features_4_0_block_2_gap_35Off, features_4_0_block_2_gap_35Len), n.w.features_4_0_block_2_fc1, nil)
 }
 
-var features_4_0_block_2_fc2Conv = kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 240, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.4.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.4.0.block.2.fc2: conv out 240 kernel [1 1]
 // features.4.0.block.2.fc1 [10 1 1] -> [240 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_4_0_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_4_0_block_2_fc2Conv, a.Buf[240:250], a.Buf[0:240], n.w.features_4_0_block_2_fc2, nil)
+func (n *Net) features_4_0_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_0_block_2_fc2, a.At(features_4_0_block_2_fc2Off, features_4_0_block_2_fc2Len), a.At(features_4_0_block_2_fc1Off, features_4_0_block_2_fc1Len), n.w.features_4_0_block_2_fc2, nil)
 }
 
 // features.4.0.block.2.mul#38: mul
 // features.4.0.block.1.0 [240 14 14], features.4.0.block.2.fc2 [240 1 1] -> [240 14 14]
-func (n *Net) features_4_0_block_2_mul_38(a *rt.Arena) {
-	kernels.MulChannel(240, 196, a.Buf[188160:235200], a.Buf[0:240], a.Buf[188160:235200])
+func (n *Net) features_4_0_block_2_mul_38Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_4_0_block_2_mul_38, a.At(features_4_0_block_2_mul_38Off, features_4_0_block_2_mul_38Len), a.At(features_4_0_block_1_0Off, features_4_0_block_1_0Len), a.At(features_4_0_block_2_fc2Off, features_4_0_block_2_fc2Len))
 }
 
-var features_4_0_block_3_0Conv = kernels.Conv{InC: 240, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.4.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.4.0.block.3.0: conv out 80 kernel [1 1] bias false
 // features.4.0.block.2.mul#38 [240 14 14] -> [80 14 14]
 // batch norm features.4.0.block.3.1 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) features_4_0_block_3_0(a *rt.Arena) {
-	a.Conv(&features_4_0_block_3_0Conv, a.Buf[188160:235200], a.Buf[235200:250880], n.w.features_4_0_block_3_0, nil)
+func (n *Net) features_4_0_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_0_block_3_0, a.At(features_4_0_block_3_0Off, features_4_0_block_3_0Len), a.At(features_4_0_block_2_mul_38Off, features_4_0_block_2_mul_38Len), n.w.features_4_0_block_3_0, nil)
 }
 
-var features_4_1_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.4.1.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.4.1.block.0.0: conv out 480 kernel [1 1] bias false
 // features.4.0.block.3.0 [80 14 14] -> [480 14 14]
 // batch norm features.4.1.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_4_1_block_0_0(a *rt.Arena) {
-	a.Conv(&features_4_1_block_0_0Conv, a.Buf[235200:250880], a.Buf[0:94080], n.w.features_4_1_block_0_0, nil)
+func (n *Net) features_4_1_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_1_block_0_0, a.At(features_4_1_block_0_0Off, features_4_1_block_0_0Len), a.At(features_4_0_block_3_0Off, features_4_0_block_3_0Len), n.w.features_4_1_block_0_0, nil)
 }
 
-var features_4_1_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU}
-
-// features.4.1.block.1.0: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 480 bias false
+// features.4.1.block.1.0: conv out 480 kernel [3 3] pad [1 1 1 1] groups 480 bias false
 // features.4.1.block.0.0 [480 14 14] -> [480 14 14]
 // batch norm features.4.1.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_4_1_block_1_0(a *rt.Arena) {
-	a.Conv(&features_4_1_block_1_0Conv, a.Buf[0:94080], a.Buf[94080:188160], n.w.features_4_1_block_1_0, nil)
+func (n *Net) features_4_1_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_1_block_1_0, a.At(features_4_1_block_1_0Off, features_4_1_block_1_0Len), a.At(features_4_1_block_0_0Off, features_4_1_block_0_0Len), n.w.features_4_1_block_1_0, nil)
 }
 
 // features.4.1.block.2.gap#41: global_avgpool
 // features.4.1.block.1.0 [480 14 14] -> [480 1 1]
-func (n *Net) features_4_1_block_2_gap_41(a *rt.Arena) {
-	kernels.GlobalAvgPool(480, 196, a.Buf[94080:188160], a.Buf[0:480])
+func (n *Net) features_4_1_block_2_gap_41Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_4_1_block_2_gap_41, a.At(features_4_1_block_2_gap_41Off, features_4_1_block_2_gap_41Len), a.At(features_4_1_block_1_0Off, features_4_1_block_1_0Len))
 }
 
-var features_4_1_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.4.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.4.1.block.2.fc1: conv out 20 kernel [1 1]
 // features.4.1.block.2.gap#41 [480 1 1] -> [20 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_4_1_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_4_1_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_4_1_block_2_fc1, nil)
+func (n *Net) features_4_1_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_1_block_2_fc1, a.At(features_4_1_block_2_fc1Off, features_4_1_block_2_fc1Len), a.At(features_4_1_block_2_gap_41Off, features_4_1_block_2_gap_41Len), n.w.features_4_1_block_2_fc1, nil)
 }
 
-var features_4_1_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.4.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.4.1.block.2.fc2: conv out 480 kernel [1 1]
 // features.4.1.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_4_1_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_4_1_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_4_1_block_2_fc2, nil)
+func (n *Net) features_4_1_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_1_block_2_fc2, a.At(features_4_1_block_2_fc2Off, features_4_1_block_2_fc2Len), a.At(features_4_1_block_2_fc1Off, features_4_1_block_2_fc1Len), n.w.features_4_1_block_2_fc2, nil)
 }
 
 // features.4.1.block.2.mul#44: mul
 // features.4.1.block.1.0 [480 14 14], features.4.1.block.2.fc2 [480 1 1] -> [480 14 14]
-func (n *Net) features_4_1_block_2_mul_44(a *rt.Arena) {
-	kernels.MulChannel(480, 196, a.Buf[94080:188160], a.Buf[0:480], a.Buf[94080:188160])
+func (n *Net) features_4_1_block_2_mul_44Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_4_1_block_2_mul_44, a.At(features_4_1_block_2_mul_44Off, features_4_1_block_2_mul_44Len), a.At(features_4_1_block_1_0Off, features_4_1_block_1_0Len), a.At(features_4_1_block_2_fc2Off, features_4_1_block_2_fc2Len))
 }
 
-var features_4_1_block_3_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.4.1.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.4.1.block.3.0: conv out 80 kernel [1 1] bias false
 // features.4.1.block.2.mul#44 [480 14 14] -> [80 14 14]
 // batch norm features.4.1.block.3.1 folded in (eps 1e-05)
 // residual features.4.0.block.3.0 added
 // lowered as gemm1x1
-func (n *Net) features_4_1_block_3_0(a *rt.Arena) {
-	a.Conv(&features_4_1_block_3_0Conv, a.Buf[94080:188160], a.Buf[188160:203840], n.w.features_4_1_block_3_0, a.Buf[235200:250880])
+func (n *Net) features_4_1_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_1_block_3_0, a.At(features_4_1_block_3_0Off, features_4_1_block_3_0Len), a.At(features_4_1_block_2_mul_44Off, features_4_1_block_2_mul_44Len), n.w.features_4_1_block_3_0, a.At(features_4_0_block_3_0Off, features_4_0_block_3_0Len))
 }
 
-var features_4_2_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.4.2.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.4.2.block.0.0: conv out 480 kernel [1 1] bias false
 // features.4.1.block.3.0 [80 14 14] -> [480 14 14]
 // batch norm features.4.2.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_4_2_block_0_0(a *rt.Arena) {
-	a.Conv(&features_4_2_block_0_0Conv, a.Buf[188160:203840], a.Buf[0:94080], n.w.features_4_2_block_0_0, nil)
+func (n *Net) features_4_2_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_2_block_0_0, a.At(features_4_2_block_0_0Off, features_4_2_block_0_0Len), a.At(features_4_1_block_3_0Off, features_4_1_block_3_0Len), n.w.features_4_2_block_0_0, nil)
 }
 
-var features_4_2_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU}
-
-// features.4.2.block.1.0: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 480 bias false
+// features.4.2.block.1.0: conv out 480 kernel [3 3] pad [1 1 1 1] groups 480 bias false
 // features.4.2.block.0.0 [480 14 14] -> [480 14 14]
 // batch norm features.4.2.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_4_2_block_1_0(a *rt.Arena) {
-	a.Conv(&features_4_2_block_1_0Conv, a.Buf[0:94080], a.Buf[94080:188160], n.w.features_4_2_block_1_0, nil)
+func (n *Net) features_4_2_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_2_block_1_0, a.At(features_4_2_block_1_0Off, features_4_2_block_1_0Len), a.At(features_4_2_block_0_0Off, features_4_2_block_0_0Len), n.w.features_4_2_block_1_0, nil)
 }
 
 // features.4.2.block.2.gap#48: global_avgpool
 // features.4.2.block.1.0 [480 14 14] -> [480 1 1]
-func (n *Net) features_4_2_block_2_gap_48(a *rt.Arena) {
-	kernels.GlobalAvgPool(480, 196, a.Buf[94080:188160], a.Buf[0:480])
+func (n *Net) features_4_2_block_2_gap_48Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_4_2_block_2_gap_48, a.At(features_4_2_block_2_gap_48Off, features_4_2_block_2_gap_48Len), a.At(features_4_2_block_1_0Off, features_4_2_block_1_0Len))
 }
 
-var features_4_2_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.4.2.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.4.2.block.2.fc1: conv out 20 kernel [1 1]
 // features.4.2.block.2.gap#48 [480 1 1] -> [20 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_4_2_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_4_2_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_4_2_block_2_fc1, nil)
+func (n *Net) features_4_2_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_2_block_2_fc1, a.At(features_4_2_block_2_fc1Off, features_4_2_block_2_fc1Len), a.At(features_4_2_block_2_gap_48Off, features_4_2_block_2_gap_48Len), n.w.features_4_2_block_2_fc1, nil)
 }
 
-var features_4_2_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.4.2.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.4.2.block.2.fc2: conv out 480 kernel [1 1]
 // features.4.2.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_4_2_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_4_2_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_4_2_block_2_fc2, nil)
+func (n *Net) features_4_2_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_2_block_2_fc2, a.At(features_4_2_block_2_fc2Off, features_4_2_block_2_fc2Len), a.At(features_4_2_block_2_fc1Off, features_4_2_block_2_fc1Len), n.w.features_4_2_block_2_fc2, nil)
 }
 
 // features.4.2.block.2.mul#51: mul
 // features.4.2.block.1.0 [480 14 14], features.4.2.block.2.fc2 [480 1 1] -> [480 14 14]
-func (n *Net) features_4_2_block_2_mul_51(a *rt.Arena) {
-	kernels.MulChannel(480, 196, a.Buf[94080:188160], a.Buf[0:480], a.Buf[94080:188160])
+func (n *Net) features_4_2_block_2_mul_51Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_4_2_block_2_mul_51, a.At(features_4_2_block_2_mul_51Off, features_4_2_block_2_mul_51Len), a.At(features_4_2_block_1_0Off, features_4_2_block_1_0Len), a.At(features_4_2_block_2_fc2Off, features_4_2_block_2_fc2Len))
 }
 
-var features_4_2_block_3_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.4.2.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.4.2.block.3.0: conv out 80 kernel [1 1] bias false
 // features.4.2.block.2.mul#51 [480 14 14] -> [80 14 14]
 // batch norm features.4.2.block.3.1 folded in (eps 1e-05)
 // residual features.4.1.block.3.0 added
 // lowered as gemm1x1
-func (n *Net) features_4_2_block_3_0(a *rt.Arena) {
-	a.Conv(&features_4_2_block_3_0Conv, a.Buf[94080:188160], a.Buf[203840:219520], n.w.features_4_2_block_3_0, a.Buf[188160:203840])
+func (n *Net) features_4_2_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_4_2_block_3_0, a.At(features_4_2_block_3_0Off, features_4_2_block_3_0Len), a.At(features_4_2_block_2_mul_51Off, features_4_2_block_2_mul_51Len), n.w.features_4_2_block_3_0, a.At(features_4_1_block_3_0Off, features_4_1_block_3_0Len))
 }
 
-var features_5_0_block_0_0Conv = kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.5.0.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.5.0.block.0.0: conv out 480 kernel [1 1] bias false
 // features.4.2.block.3.0 [80 14 14] -> [480 14 14]
 // batch norm features.5.0.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_5_0_block_0_0(a *rt.Arena) {
-	a.Conv(&features_5_0_block_0_0Conv, a.Buf[203840:219520], a.Buf[0:94080], n.w.features_5_0_block_0_0, nil)
+func (n *Net) features_5_0_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_0_block_0_0, a.At(features_5_0_block_0_0Off, features_5_0_block_0_0Len), a.At(features_4_2_block_3_0Off, features_4_2_block_3_0Len), n.w.features_5_0_block_0_0, nil)
 }
 
-var features_5_0_block_1_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU}
-
-// features.5.0.block.1.0: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 480 bias false
+// features.5.0.block.1.0: conv out 480 kernel [5 5] pad [2 2 2 2] groups 480 bias false
 // features.5.0.block.0.0 [480 14 14] -> [480 14 14]
 // batch norm features.5.0.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_5_0_block_1_0(a *rt.Arena) {
-	a.Conv(&features_5_0_block_1_0Conv, a.Buf[0:94080], a.Buf[94080:188160], n.w.features_5_0_block_1_0, nil)
+func (n *Net) features_5_0_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_0_block_1_0, a.At(features_5_0_block_1_0Off, features_5_0_block_1_0Len), a.At(features_5_0_block_0_0Off, features_5_0_block_0_0Len), n.w.features_5_0_block_1_0, nil)
 }
 
 // features.5.0.block.2.gap#55: global_avgpool
 // features.5.0.block.1.0 [480 14 14] -> [480 1 1]
-func (n *Net) features_5_0_block_2_gap_55(a *rt.Arena) {
-	kernels.GlobalAvgPool(480, 196, a.Buf[94080:188160], a.Buf[0:480])
+func (n *Net) features_5_0_block_2_gap_55Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_5_0_block_2_gap_55, a.At(features_5_0_block_2_gap_55Off, features_5_0_block_2_gap_55Len), a.At(features_5_0_block_1_0Off, features_5_0_block_1_0Len))
 }
 
-var features_5_0_block_2_fc1Conv = kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.5.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.5.0.block.2.fc1: conv out 20 kernel [1 1]
 // features.5.0.block.2.gap#55 [480 1 1] -> [20 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_5_0_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_5_0_block_2_fc1Conv, a.Buf[0:480], a.Buf[480:500], n.w.features_5_0_block_2_fc1, nil)
+func (n *Net) features_5_0_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_0_block_2_fc1, a.At(features_5_0_block_2_fc1Off, features_5_0_block_2_fc1Len), a.At(features_5_0_block_2_gap_55Off, features_5_0_block_2_gap_55Len), n.w.features_5_0_block_2_fc1, nil)
 }
 
-var features_5_0_block_2_fc2Conv = kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.5.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.5.0.block.2.fc2: conv out 480 kernel [1 1]
 // features.5.0.block.2.fc1 [20 1 1] -> [480 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_5_0_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_5_0_block_2_fc2Conv, a.Buf[480:500], a.Buf[0:480], n.w.features_5_0_block_2_fc2, nil)
+func (n *Net) features_5_0_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_0_block_2_fc2, a.At(features_5_0_block_2_fc2Off, features_5_0_block_2_fc2Len), a.At(features_5_0_block_2_fc1Off, features_5_0_block_2_fc1Len), n.w.features_5_0_block_2_fc2, nil)
 }
 
 // features.5.0.block.2.mul#58: mul
 // features.5.0.block.1.0 [480 14 14], features.5.0.block.2.fc2 [480 1 1] -> [480 14 14]
-func (n *Net) features_5_0_block_2_mul_58(a *rt.Arena) {
-	kernels.MulChannel(480, 196, a.Buf[94080:188160], a.Buf[0:480], a.Buf[94080:188160])
+func (n *Net) features_5_0_block_2_mul_58Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_5_0_block_2_mul_58, a.At(features_5_0_block_2_mul_58Off, features_5_0_block_2_mul_58Len), a.At(features_5_0_block_1_0Off, features_5_0_block_1_0Len), a.At(features_5_0_block_2_fc2Off, features_5_0_block_2_fc2Len))
 }
 
-var features_5_0_block_3_0Conv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.5.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.5.0.block.3.0: conv out 112 kernel [1 1] bias false
 // features.5.0.block.2.mul#58 [480 14 14] -> [112 14 14]
 // batch norm features.5.0.block.3.1 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) features_5_0_block_3_0(a *rt.Arena) {
-	a.Conv(&features_5_0_block_3_0Conv, a.Buf[94080:188160], a.Buf[263424:285376], n.w.features_5_0_block_3_0, nil)
+func (n *Net) features_5_0_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_0_block_3_0, a.At(features_5_0_block_3_0Off, features_5_0_block_3_0Len), a.At(features_5_0_block_2_mul_58Off, features_5_0_block_2_mul_58Len), n.w.features_5_0_block_3_0, nil)
 }
 
-var features_5_1_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.5.1.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.5.1.block.0.0: conv out 672 kernel [1 1] bias false
 // features.5.0.block.3.0 [112 14 14] -> [672 14 14]
 // batch norm features.5.1.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_5_1_block_0_0(a *rt.Arena) {
-	a.Conv(&features_5_1_block_0_0Conv, a.Buf[263424:285376], a.Buf[0:131712], n.w.features_5_1_block_0_0, nil)
+func (n *Net) features_5_1_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_1_block_0_0, a.At(features_5_1_block_0_0Off, features_5_1_block_0_0Len), a.At(features_5_0_block_3_0Off, features_5_0_block_3_0Len), n.w.features_5_1_block_0_0, nil)
 }
 
-var features_5_1_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU}
-
-// features.5.1.block.1.0: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 672 bias false
+// features.5.1.block.1.0: conv out 672 kernel [5 5] pad [2 2 2 2] groups 672 bias false
 // features.5.1.block.0.0 [672 14 14] -> [672 14 14]
 // batch norm features.5.1.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_5_1_block_1_0(a *rt.Arena) {
-	a.Conv(&features_5_1_block_1_0Conv, a.Buf[0:131712], a.Buf[131712:263424], n.w.features_5_1_block_1_0, nil)
+func (n *Net) features_5_1_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_1_block_1_0, a.At(features_5_1_block_1_0Off, features_5_1_block_1_0Len), a.At(features_5_1_block_0_0Off, features_5_1_block_0_0Len), n.w.features_5_1_block_1_0, nil)
 }
 
 // features.5.1.block.2.gap#61: global_avgpool
 // features.5.1.block.1.0 [672 14 14] -> [672 1 1]
-func (n *Net) features_5_1_block_2_gap_61(a *rt.Arena) {
-	kernels.GlobalAvgPool(672, 196, a.Buf[131712:263424], a.Buf[0:672])
+func (n *Net) features_5_1_block_2_gap_61Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_5_1_block_2_gap_61, a.At(features_5_1_block_2_gap_61Off, features_5_1_block_2_gap_61Len), a.At(features_5_1_block_1_0Off, features_5_1_block_1_0Len))
 }
 
-var features_5_1_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.5.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.5.1.block.2.fc1: conv out 28 kernel [1 1]
 // features.5.1.block.2.gap#61 [672 1 1] -> [28 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_5_1_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_5_1_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_5_1_block_2_fc1, nil)
+func (n *Net) features_5_1_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_1_block_2_fc1, a.At(features_5_1_block_2_fc1Off, features_5_1_block_2_fc1Len), a.At(features_5_1_block_2_gap_61Off, features_5_1_block_2_gap_61Len), n.w.features_5_1_block_2_fc1, nil)
 }
 
-var features_5_1_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.5.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.5.1.block.2.fc2: conv out 672 kernel [1 1]
 // features.5.1.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_5_1_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_5_1_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_5_1_block_2_fc2, nil)
+func (n *Net) features_5_1_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_1_block_2_fc2, a.At(features_5_1_block_2_fc2Off, features_5_1_block_2_fc2Len), a.At(features_5_1_block_2_fc1Off, features_5_1_block_2_fc1Len), n.w.features_5_1_block_2_fc2, nil)
 }
 
 // features.5.1.block.2.mul#64: mul
 // features.5.1.block.1.0 [672 14 14], features.5.1.block.2.fc2 [672 1 1] -> [672 14 14]
-func (n *Net) features_5_1_block_2_mul_64(a *rt.Arena) {
-	kernels.MulChannel(672, 196, a.Buf[131712:263424], a.Buf[0:672], a.Buf[131712:263424])
+func (n *Net) features_5_1_block_2_mul_64Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_5_1_block_2_mul_64, a.At(features_5_1_block_2_mul_64Off, features_5_1_block_2_mul_64Len), a.At(features_5_1_block_1_0Off, features_5_1_block_1_0Len), a.At(features_5_1_block_2_fc2Off, features_5_1_block_2_fc2Len))
 }
 
-var features_5_1_block_3_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.5.1.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.5.1.block.3.0: conv out 112 kernel [1 1] bias false
 // features.5.1.block.2.mul#64 [672 14 14] -> [112 14 14]
 // batch norm features.5.1.block.3.1 folded in (eps 1e-05)
 // residual features.5.0.block.3.0 added
 // lowered as gemm1x1
-func (n *Net) features_5_1_block_3_0(a *rt.Arena) {
-	a.Conv(&features_5_1_block_3_0Conv, a.Buf[131712:263424], a.Buf[285376:307328], n.w.features_5_1_block_3_0, a.Buf[263424:285376])
+func (n *Net) features_5_1_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_1_block_3_0, a.At(features_5_1_block_3_0Off, features_5_1_block_3_0Len), a.At(features_5_1_block_2_mul_64Off, features_5_1_block_2_mul_64Len), n.w.features_5_1_block_3_0, a.At(features_5_0_block_3_0Off, features_5_0_block_3_0Len))
 }
 
-var features_5_2_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.5.2.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.5.2.block.0.0: conv out 672 kernel [1 1] bias false
 // features.5.1.block.3.0 [112 14 14] -> [672 14 14]
 // batch norm features.5.2.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_5_2_block_0_0(a *rt.Arena) {
-	a.Conv(&features_5_2_block_0_0Conv, a.Buf[285376:307328], a.Buf[0:131712], n.w.features_5_2_block_0_0, nil)
+func (n *Net) features_5_2_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_2_block_0_0, a.At(features_5_2_block_0_0Off, features_5_2_block_0_0Len), a.At(features_5_1_block_3_0Off, features_5_1_block_3_0Len), n.w.features_5_2_block_0_0, nil)
 }
 
-var features_5_2_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU}
-
-// features.5.2.block.1.0: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 672 bias false
+// features.5.2.block.1.0: conv out 672 kernel [5 5] pad [2 2 2 2] groups 672 bias false
 // features.5.2.block.0.0 [672 14 14] -> [672 14 14]
 // batch norm features.5.2.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_5_2_block_1_0(a *rt.Arena) {
-	a.Conv(&features_5_2_block_1_0Conv, a.Buf[0:131712], a.Buf[131712:263424], n.w.features_5_2_block_1_0, nil)
+func (n *Net) features_5_2_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_2_block_1_0, a.At(features_5_2_block_1_0Off, features_5_2_block_1_0Len), a.At(features_5_2_block_0_0Off, features_5_2_block_0_0Len), n.w.features_5_2_block_1_0, nil)
 }
 
 // features.5.2.block.2.gap#68: global_avgpool
 // features.5.2.block.1.0 [672 14 14] -> [672 1 1]
-func (n *Net) features_5_2_block_2_gap_68(a *rt.Arena) {
-	kernels.GlobalAvgPool(672, 196, a.Buf[131712:263424], a.Buf[0:672])
+func (n *Net) features_5_2_block_2_gap_68Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_5_2_block_2_gap_68, a.At(features_5_2_block_2_gap_68Off, features_5_2_block_2_gap_68Len), a.At(features_5_2_block_1_0Off, features_5_2_block_1_0Len))
 }
 
-var features_5_2_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.5.2.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.5.2.block.2.fc1: conv out 28 kernel [1 1]
 // features.5.2.block.2.gap#68 [672 1 1] -> [28 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_5_2_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_5_2_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_5_2_block_2_fc1, nil)
+func (n *Net) features_5_2_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_2_block_2_fc1, a.At(features_5_2_block_2_fc1Off, features_5_2_block_2_fc1Len), a.At(features_5_2_block_2_gap_68Off, features_5_2_block_2_gap_68Len), n.w.features_5_2_block_2_fc1, nil)
 }
 
-var features_5_2_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.5.2.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.5.2.block.2.fc2: conv out 672 kernel [1 1]
 // features.5.2.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_5_2_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_5_2_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_5_2_block_2_fc2, nil)
+func (n *Net) features_5_2_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_2_block_2_fc2, a.At(features_5_2_block_2_fc2Off, features_5_2_block_2_fc2Len), a.At(features_5_2_block_2_fc1Off, features_5_2_block_2_fc1Len), n.w.features_5_2_block_2_fc2, nil)
 }
 
 // features.5.2.block.2.mul#71: mul
 // features.5.2.block.1.0 [672 14 14], features.5.2.block.2.fc2 [672 1 1] -> [672 14 14]
-func (n *Net) features_5_2_block_2_mul_71(a *rt.Arena) {
-	kernels.MulChannel(672, 196, a.Buf[131712:263424], a.Buf[0:672], a.Buf[131712:263424])
+func (n *Net) features_5_2_block_2_mul_71Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_5_2_block_2_mul_71, a.At(features_5_2_block_2_mul_71Off, features_5_2_block_2_mul_71Len), a.At(features_5_2_block_1_0Off, features_5_2_block_1_0Len), a.At(features_5_2_block_2_fc2Off, features_5_2_block_2_fc2Len))
 }
 
-var features_5_2_block_3_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.5.2.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.5.2.block.3.0: conv out 112 kernel [1 1] bias false
 // features.5.2.block.2.mul#71 [672 14 14] -> [112 14 14]
 // batch norm features.5.2.block.3.1 folded in (eps 1e-05)
 // residual features.5.1.block.3.0 added
 // lowered as gemm1x1
-func (n *Net) features_5_2_block_3_0(a *rt.Arena) {
-	a.Conv(&features_5_2_block_3_0Conv, a.Buf[131712:263424], a.Buf[263424:285376], n.w.features_5_2_block_3_0, a.Buf[285376:307328])
+func (n *Net) features_5_2_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5_2_block_3_0, a.At(features_5_2_block_3_0Off, features_5_2_block_3_0Len), a.At(features_5_2_block_2_mul_71Off, features_5_2_block_2_mul_71Len), n.w.features_5_2_block_3_0, a.At(features_5_1_block_3_0Off, features_5_1_block_3_0Len))
 }
 
-var features_6_0_block_0_0Conv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.6.0.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.6.0.block.0.0: conv out 672 kernel [1 1] bias false
 // features.5.2.block.3.0 [112 14 14] -> [672 14 14]
 // batch norm features.6.0.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_6_0_block_0_0(a *rt.Arena) {
-	a.Conv(&features_6_0_block_0_0Conv, a.Buf[263424:285376], a.Buf[0:131712], n.w.features_6_0_block_0_0, nil)
+func (n *Net) features_6_0_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_0_block_0_0, a.At(features_6_0_block_0_0Off, features_6_0_block_0_0Len), a.At(features_5_2_block_3_0Off, features_5_2_block_3_0Len), n.w.features_6_0_block_0_0, nil)
 }
 
-var features_6_0_block_1_0Conv = kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU}
-
-// features.6.0.block.1.0: conv 5x5 stride [2 2] pad [2 2 2 2] dilation [1 1] groups 672 bias false
+// features.6.0.block.1.0: conv out 672 kernel [5 5] stride [2 2] pad [2 2 2 2] groups 672 bias false
 // features.6.0.block.0.0 [672 14 14] -> [672 7 7]
 // batch norm features.6.0.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_6_0_block_1_0(a *rt.Arena) {
-	a.Conv(&features_6_0_block_1_0Conv, a.Buf[0:131712], a.Buf[131712:164640], n.w.features_6_0_block_1_0, nil)
+func (n *Net) features_6_0_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_0_block_1_0, a.At(features_6_0_block_1_0Off, features_6_0_block_1_0Len), a.At(features_6_0_block_0_0Off, features_6_0_block_0_0Len), n.w.features_6_0_block_1_0, nil)
 }
 
 // features.6.0.block.2.gap#75: global_avgpool
 // features.6.0.block.1.0 [672 7 7] -> [672 1 1]
-func (n *Net) features_6_0_block_2_gap_75(a *rt.Arena) {
-	kernels.GlobalAvgPool(672, 49, a.Buf[131712:164640], a.Buf[0:672])
+func (n *Net) features_6_0_block_2_gap_75Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_6_0_block_2_gap_75, a.At(features_6_0_block_2_gap_75Off, features_6_0_block_2_gap_75Len), a.At(features_6_0_block_1_0Off, features_6_0_block_1_0Len))
 }
 
-var features_6_0_block_2_fc1Conv = kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.6.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.6.0.block.2.fc1: conv out 28 kernel [1 1]
 // features.6.0.block.2.gap#75 [672 1 1] -> [28 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_6_0_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_6_0_block_2_fc1Conv, a.Buf[0:672], a.Buf[672:700], n.w.features_6_0_block_2_fc1, nil)
+func (n *Net) features_6_0_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_0_block_2_fc1, a.At(features_6_0_block_2_fc1Off, features_6_0_block_2_fc1Len), a.At(features_6_0_block_2_gap_75Off, features_6_0_block_2_gap_75Len), n.w.features_6_0_block_2_fc1, nil)
 }
 
-var features_6_0_block_2_fc2Conv = kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.6.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.6.0.block.2.fc2: conv out 672 kernel [1 1]
 // features.6.0.block.2.fc1 [28 1 1] -> [672 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_6_0_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_6_0_block_2_fc2Conv, a.Buf[672:700], a.Buf[0:672], n.w.features_6_0_block_2_fc2, nil)
+func (n *Net) features_6_0_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_0_block_2_fc2, a.At(features_6_0_block_2_fc2Off, features_6_0_block_2_fc2Len), a.At(features_6_0_block_2_fc1Off, features_6_0_block_2_fc1Len), n.w.features_6_0_block_2_fc2, nil)
 }
 
 // features.6.0.block.2.mul#78: mul
 // features.6.0.block.1.0 [672 7 7], features.6.0.block.2.fc2 [672 1 1] -> [672 7 7]
-func (n *Net) features_6_0_block_2_mul_78(a *rt.Arena) {
-	kernels.MulChannel(672, 49, a.Buf[131712:164640], a.Buf[0:672], a.Buf[131712:164640])
+func (n *Net) features_6_0_block_2_mul_78Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_6_0_block_2_mul_78, a.At(features_6_0_block_2_mul_78Off, features_6_0_block_2_mul_78Len), a.At(features_6_0_block_1_0Off, features_6_0_block_1_0Len), a.At(features_6_0_block_2_fc2Off, features_6_0_block_2_fc2Len))
 }
 
-var features_6_0_block_3_0Conv = kernels.Conv{InC: 672, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.6.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.6.0.block.3.0: conv out 192 kernel [1 1] bias false
 // features.6.0.block.2.mul#78 [672 7 7] -> [192 7 7]
 // batch norm features.6.0.block.3.1 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) features_6_0_block_3_0(a *rt.Arena) {
-	a.Conv(&features_6_0_block_3_0Conv, a.Buf[131712:164640], a.Buf[112896:122304], n.w.features_6_0_block_3_0, nil)
+func (n *Net) features_6_0_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_0_block_3_0, a.At(features_6_0_block_3_0Off, features_6_0_block_3_0Len), a.At(features_6_0_block_2_mul_78Off, features_6_0_block_2_mul_78Len), n.w.features_6_0_block_3_0, nil)
 }
 
-var features_6_1_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.6.1.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.6.1.block.0.0: conv out 1152 kernel [1 1] bias false
 // features.6.0.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.6.1.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_6_1_block_0_0(a *rt.Arena) {
-	a.Conv(&features_6_1_block_0_0Conv, a.Buf[112896:122304], a.Buf[0:56448], n.w.features_6_1_block_0_0, nil)
+func (n *Net) features_6_1_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_1_block_0_0, a.At(features_6_1_block_0_0Off, features_6_1_block_0_0Len), a.At(features_6_0_block_3_0Off, features_6_0_block_3_0Len), n.w.features_6_1_block_0_0, nil)
 }
 
-var features_6_1_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU}
-
-// features.6.1.block.1.0: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 1152 bias false
+// features.6.1.block.1.0: conv out 1152 kernel [5 5] pad [2 2 2 2] groups 1152 bias false
 // features.6.1.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.6.1.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_6_1_block_1_0(a *rt.Arena) {
-	a.Conv(&features_6_1_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_1_block_1_0, nil)
+func (n *Net) features_6_1_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_1_block_1_0, a.At(features_6_1_block_1_0Off, features_6_1_block_1_0Len), a.At(features_6_1_block_0_0Off, features_6_1_block_0_0Len), n.w.features_6_1_block_1_0, nil)
 }
 
 // features.6.1.block.2.gap#81: global_avgpool
 // features.6.1.block.1.0 [1152 7 7] -> [1152 1 1]
-func (n *Net) features_6_1_block_2_gap_81(a *rt.Arena) {
-	kernels.GlobalAvgPool(1152, 49, a.Buf[56448:112896], a.Buf[0:1152])
+func (n *Net) features_6_1_block_2_gap_81Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_6_1_block_2_gap_81, a.At(features_6_1_block_2_gap_81Off, features_6_1_block_2_gap_81Len), a.At(features_6_1_block_1_0Off, features_6_1_block_1_0Len))
 }
 
-var features_6_1_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.6.1.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.6.1.block.2.fc1: conv out 48 kernel [1 1]
 // features.6.1.block.2.gap#81 [1152 1 1] -> [48 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_6_1_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_6_1_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_1_block_2_fc1, nil)
+func (n *Net) features_6_1_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_1_block_2_fc1, a.At(features_6_1_block_2_fc1Off, features_6_1_block_2_fc1Len), a.At(features_6_1_block_2_gap_81Off, features_6_1_block_2_gap_81Len), n.w.features_6_1_block_2_fc1, nil)
 }
 
-var features_6_1_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.6.1.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.6.1.block.2.fc2: conv out 1152 kernel [1 1]
 // features.6.1.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_6_1_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_6_1_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_1_block_2_fc2, nil)
+func (n *Net) features_6_1_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_1_block_2_fc2, a.At(features_6_1_block_2_fc2Off, features_6_1_block_2_fc2Len), a.At(features_6_1_block_2_fc1Off, features_6_1_block_2_fc1Len), n.w.features_6_1_block_2_fc2, nil)
 }
 
 // features.6.1.block.2.mul#84: mul
 // features.6.1.block.1.0 [1152 7 7], features.6.1.block.2.fc2 [1152 1 1] -> [1152 7 7]
-func (n *Net) features_6_1_block_2_mul_84(a *rt.Arena) {
-	kernels.MulChannel(1152, 49, a.Buf[56448:112896], a.Buf[0:1152], a.Buf[56448:112896])
+func (n *Net) features_6_1_block_2_mul_84Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_6_1_block_2_mul_84, a.At(features_6_1_block_2_mul_84Off, features_6_1_block_2_mul_84Len), a.At(features_6_1_block_1_0Off, features_6_1_block_1_0Len), a.At(features_6_1_block_2_fc2Off, features_6_1_block_2_fc2Len))
 }
 
-var features_6_1_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.6.1.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.6.1.block.3.0: conv out 192 kernel [1 1] bias false
 // features.6.1.block.2.mul#84 [1152 7 7] -> [192 7 7]
 // batch norm features.6.1.block.3.1 folded in (eps 1e-05)
 // residual features.6.0.block.3.0 added
 // lowered as gemm1x1
-func (n *Net) features_6_1_block_3_0(a *rt.Arena) {
-	a.Conv(&features_6_1_block_3_0Conv, a.Buf[56448:112896], a.Buf[122304:131712], n.w.features_6_1_block_3_0, a.Buf[112896:122304])
+func (n *Net) features_6_1_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_1_block_3_0, a.At(features_6_1_block_3_0Off, features_6_1_block_3_0Len), a.At(features_6_1_block_2_mul_84Off, features_6_1_block_2_mul_84Len), n.w.features_6_1_block_3_0, a.At(features_6_0_block_3_0Off, features_6_0_block_3_0Len))
 }
 
-var features_6_2_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.6.2.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.6.2.block.0.0: conv out 1152 kernel [1 1] bias false
 // features.6.1.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.6.2.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_6_2_block_0_0(a *rt.Arena) {
-	a.Conv(&features_6_2_block_0_0Conv, a.Buf[122304:131712], a.Buf[0:56448], n.w.features_6_2_block_0_0, nil)
+func (n *Net) features_6_2_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_2_block_0_0, a.At(features_6_2_block_0_0Off, features_6_2_block_0_0Len), a.At(features_6_1_block_3_0Off, features_6_1_block_3_0Len), n.w.features_6_2_block_0_0, nil)
 }
 
-var features_6_2_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU}
-
-// features.6.2.block.1.0: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 1152 bias false
+// features.6.2.block.1.0: conv out 1152 kernel [5 5] pad [2 2 2 2] groups 1152 bias false
 // features.6.2.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.6.2.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_6_2_block_1_0(a *rt.Arena) {
-	a.Conv(&features_6_2_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_2_block_1_0, nil)
+func (n *Net) features_6_2_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_2_block_1_0, a.At(features_6_2_block_1_0Off, features_6_2_block_1_0Len), a.At(features_6_2_block_0_0Off, features_6_2_block_0_0Len), n.w.features_6_2_block_1_0, nil)
 }
 
 // features.6.2.block.2.gap#88: global_avgpool
 // features.6.2.block.1.0 [1152 7 7] -> [1152 1 1]
-func (n *Net) features_6_2_block_2_gap_88(a *rt.Arena) {
-	kernels.GlobalAvgPool(1152, 49, a.Buf[56448:112896], a.Buf[0:1152])
+func (n *Net) features_6_2_block_2_gap_88Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_6_2_block_2_gap_88, a.At(features_6_2_block_2_gap_88Off, features_6_2_block_2_gap_88Len), a.At(features_6_2_block_1_0Off, features_6_2_block_1_0Len))
 }
 
-var features_6_2_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.6.2.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.6.2.block.2.fc1: conv out 48 kernel [1 1]
 // features.6.2.block.2.gap#88 [1152 1 1] -> [48 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_6_2_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_6_2_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_2_block_2_fc1, nil)
+func (n *Net) features_6_2_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_2_block_2_fc1, a.At(features_6_2_block_2_fc1Off, features_6_2_block_2_fc1Len), a.At(features_6_2_block_2_gap_88Off, features_6_2_block_2_gap_88Len), n.w.features_6_2_block_2_fc1, nil)
 }
 
-var features_6_2_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.6.2.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.6.2.block.2.fc2: conv out 1152 kernel [1 1]
 // features.6.2.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_6_2_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_6_2_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_2_block_2_fc2, nil)
+func (n *Net) features_6_2_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_2_block_2_fc2, a.At(features_6_2_block_2_fc2Off, features_6_2_block_2_fc2Len), a.At(features_6_2_block_2_fc1Off, features_6_2_block_2_fc1Len), n.w.features_6_2_block_2_fc2, nil)
 }
 
 // features.6.2.block.2.mul#91: mul
 // features.6.2.block.1.0 [1152 7 7], features.6.2.block.2.fc2 [1152 1 1] -> [1152 7 7]
-func (n *Net) features_6_2_block_2_mul_91(a *rt.Arena) {
-	kernels.MulChannel(1152, 49, a.Buf[56448:112896], a.Buf[0:1152], a.Buf[56448:112896])
+func (n *Net) features_6_2_block_2_mul_91Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_6_2_block_2_mul_91, a.At(features_6_2_block_2_mul_91Off, features_6_2_block_2_mul_91Len), a.At(features_6_2_block_1_0Off, features_6_2_block_1_0Len), a.At(features_6_2_block_2_fc2Off, features_6_2_block_2_fc2Len))
 }
 
-var features_6_2_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.6.2.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.6.2.block.3.0: conv out 192 kernel [1 1] bias false
 // features.6.2.block.2.mul#91 [1152 7 7] -> [192 7 7]
 // batch norm features.6.2.block.3.1 folded in (eps 1e-05)
 // residual features.6.1.block.3.0 added
 // lowered as gemm1x1
-func (n *Net) features_6_2_block_3_0(a *rt.Arena) {
-	a.Conv(&features_6_2_block_3_0Conv, a.Buf[56448:112896], a.Buf[112896:122304], n.w.features_6_2_block_3_0, a.Buf[122304:131712])
+func (n *Net) features_6_2_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_2_block_3_0, a.At(features_6_2_block_3_0Off, features_6_2_block_3_0Len), a.At(features_6_2_block_2_mul_91Off, features_6_2_block_2_mul_91Len), n.w.features_6_2_block_3_0, a.At(features_6_1_block_3_0Off, features_6_1_block_3_0Len))
 }
 
-var features_6_3_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.6.3.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.6.3.block.0.0: conv out 1152 kernel [1 1] bias false
 // features.6.2.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.6.3.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_6_3_block_0_0(a *rt.Arena) {
-	a.Conv(&features_6_3_block_0_0Conv, a.Buf[112896:122304], a.Buf[0:56448], n.w.features_6_3_block_0_0, nil)
+func (n *Net) features_6_3_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_3_block_0_0, a.At(features_6_3_block_0_0Off, features_6_3_block_0_0Len), a.At(features_6_2_block_3_0Off, features_6_2_block_3_0Len), n.w.features_6_3_block_0_0, nil)
 }
 
-var features_6_3_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU}
-
-// features.6.3.block.1.0: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 1152 bias false
+// features.6.3.block.1.0: conv out 1152 kernel [5 5] pad [2 2 2 2] groups 1152 bias false
 // features.6.3.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.6.3.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_6_3_block_1_0(a *rt.Arena) {
-	a.Conv(&features_6_3_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_6_3_block_1_0, nil)
+func (n *Net) features_6_3_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_3_block_1_0, a.At(features_6_3_block_1_0Off, features_6_3_block_1_0Len), a.At(features_6_3_block_0_0Off, features_6_3_block_0_0Len), n.w.features_6_3_block_1_0, nil)
 }
 
 // features.6.3.block.2.gap#95: global_avgpool
 // features.6.3.block.1.0 [1152 7 7] -> [1152 1 1]
-func (n *Net) features_6_3_block_2_gap_95(a *rt.Arena) {
-	kernels.GlobalAvgPool(1152, 49, a.Buf[56448:112896], a.Buf[0:1152])
+func (n *Net) features_6_3_block_2_gap_95Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_6_3_block_2_gap_95, a.At(features_6_3_block_2_gap_95Off, features_6_3_block_2_gap_95Len), a.At(features_6_3_block_1_0Off, features_6_3_block_1_0Len))
 }
 
-var features_6_3_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.6.3.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.6.3.block.2.fc1: conv out 48 kernel [1 1]
 // features.6.3.block.2.gap#95 [1152 1 1] -> [48 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_6_3_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_6_3_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_6_3_block_2_fc1, nil)
+func (n *Net) features_6_3_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_3_block_2_fc1, a.At(features_6_3_block_2_fc1Off, features_6_3_block_2_fc1Len), a.At(features_6_3_block_2_gap_95Off, features_6_3_block_2_gap_95Len), n.w.features_6_3_block_2_fc1, nil)
 }
 
-var features_6_3_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.6.3.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.6.3.block.2.fc2: conv out 1152 kernel [1 1]
 // features.6.3.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_6_3_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_6_3_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_6_3_block_2_fc2, nil)
+func (n *Net) features_6_3_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_3_block_2_fc2, a.At(features_6_3_block_2_fc2Off, features_6_3_block_2_fc2Len), a.At(features_6_3_block_2_fc1Off, features_6_3_block_2_fc1Len), n.w.features_6_3_block_2_fc2, nil)
 }
 
 // features.6.3.block.2.mul#98: mul
 // features.6.3.block.1.0 [1152 7 7], features.6.3.block.2.fc2 [1152 1 1] -> [1152 7 7]
-func (n *Net) features_6_3_block_2_mul_98(a *rt.Arena) {
-	kernels.MulChannel(1152, 49, a.Buf[56448:112896], a.Buf[0:1152], a.Buf[56448:112896])
+func (n *Net) features_6_3_block_2_mul_98Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_6_3_block_2_mul_98, a.At(features_6_3_block_2_mul_98Off, features_6_3_block_2_mul_98Len), a.At(features_6_3_block_1_0Off, features_6_3_block_1_0Len), a.At(features_6_3_block_2_fc2Off, features_6_3_block_2_fc2Len))
 }
 
-var features_6_3_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.6.3.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.6.3.block.3.0: conv out 192 kernel [1 1] bias false
 // features.6.3.block.2.mul#98 [1152 7 7] -> [192 7 7]
 // batch norm features.6.3.block.3.1 folded in (eps 1e-05)
 // residual features.6.2.block.3.0 added
 // lowered as gemm1x1
-func (n *Net) features_6_3_block_3_0(a *rt.Arena) {
-	a.Conv(&features_6_3_block_3_0Conv, a.Buf[56448:112896], a.Buf[122304:131712], n.w.features_6_3_block_3_0, a.Buf[112896:122304])
+func (n *Net) features_6_3_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_6_3_block_3_0, a.At(features_6_3_block_3_0Off, features_6_3_block_3_0Len), a.At(features_6_3_block_2_mul_98Off, features_6_3_block_2_mul_98Len), n.w.features_6_3_block_3_0, a.At(features_6_2_block_3_0Off, features_6_2_block_3_0Len))
 }
 
-var features_7_0_block_0_0Conv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.7.0.block.0.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.7.0.block.0.0: conv out 1152 kernel [1 1] bias false
 // features.6.3.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.7.0.block.0.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_7_0_block_0_0(a *rt.Arena) {
-	a.Conv(&features_7_0_block_0_0Conv, a.Buf[122304:131712], a.Buf[0:56448], n.w.features_7_0_block_0_0, nil)
+func (n *Net) features_7_0_block_0_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_7_0_block_0_0, a.At(features_7_0_block_0_0Off, features_7_0_block_0_0Len), a.At(features_6_3_block_3_0Off, features_6_3_block_3_0Len), n.w.features_7_0_block_0_0, nil)
 }
 
-var features_7_0_block_1_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU}
-
-// features.7.0.block.1.0: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1152 bias false
+// features.7.0.block.1.0: conv out 1152 kernel [3 3] pad [1 1 1 1] groups 1152 bias false
 // features.7.0.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.7.0.block.1.1 folded in (eps 1e-05)
 // then silu
 // lowered as depthwise
-func (n *Net) features_7_0_block_1_0(a *rt.Arena) {
-	a.Conv(&features_7_0_block_1_0Conv, a.Buf[0:56448], a.Buf[56448:112896], n.w.features_7_0_block_1_0, nil)
+func (n *Net) features_7_0_block_1_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_7_0_block_1_0, a.At(features_7_0_block_1_0Off, features_7_0_block_1_0Len), a.At(features_7_0_block_0_0Off, features_7_0_block_0_0Len), n.w.features_7_0_block_1_0, nil)
 }
 
 // features.7.0.block.2.gap#102: global_avgpool
 // features.7.0.block.1.0 [1152 7 7] -> [1152 1 1]
-func (n *Net) features_7_0_block_2_gap_102(a *rt.Arena) {
-	kernels.GlobalAvgPool(1152, 49, a.Buf[56448:112896], a.Buf[0:1152])
+func (n *Net) features_7_0_block_2_gap_102Layer(a *rt.Arena) {
+	a.GlobalPool(&cfg.features_7_0_block_2_gap_102, a.At(features_7_0_block_2_gap_102Off, features_7_0_block_2_gap_102Len), a.At(features_7_0_block_1_0Off, features_7_0_block_1_0Len))
 }
 
-var features_7_0_block_2_fc1Conv = kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.7.0.block.2.fc1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.7.0.block.2.fc1: conv out 48 kernel [1 1]
 // features.7.0.block.2.gap#102 [1152 1 1] -> [48 1 1]
 // then silu
 // lowered as gemv
-func (n *Net) features_7_0_block_2_fc1(a *rt.Arena) {
-	a.Conv(&features_7_0_block_2_fc1Conv, a.Buf[0:1152], a.Buf[1152:1200], n.w.features_7_0_block_2_fc1, nil)
+func (n *Net) features_7_0_block_2_fc1Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_7_0_block_2_fc1, a.At(features_7_0_block_2_fc1Off, features_7_0_block_2_fc1Len), a.At(features_7_0_block_2_gap_102Off, features_7_0_block_2_gap_102Len), n.w.features_7_0_block_2_fc1, nil)
 }
 
-var features_7_0_block_2_fc2Conv = kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid}
-
-// features.7.0.block.2.fc2: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
+// features.7.0.block.2.fc2: conv out 1152 kernel [1 1]
 // features.7.0.block.2.fc1 [48 1 1] -> [1152 1 1]
 // then sigmoid
 // lowered as gemv
-func (n *Net) features_7_0_block_2_fc2(a *rt.Arena) {
-	a.Conv(&features_7_0_block_2_fc2Conv, a.Buf[1152:1200], a.Buf[0:1152], n.w.features_7_0_block_2_fc2, nil)
+func (n *Net) features_7_0_block_2_fc2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_7_0_block_2_fc2, a.At(features_7_0_block_2_fc2Off, features_7_0_block_2_fc2Len), a.At(features_7_0_block_2_fc1Off, features_7_0_block_2_fc1Len), n.w.features_7_0_block_2_fc2, nil)
 }
 
 // features.7.0.block.2.mul#105: mul
 // features.7.0.block.1.0 [1152 7 7], features.7.0.block.2.fc2 [1152 1 1] -> [1152 7 7]
-func (n *Net) features_7_0_block_2_mul_105(a *rt.Arena) {
-	kernels.MulChannel(1152, 49, a.Buf[56448:112896], a.Buf[0:1152], a.Buf[56448:112896])
+func (n *Net) features_7_0_block_2_mul_105Layer(a *rt.Arena) {
+	a.Mul(&cfg.features_7_0_block_2_mul_105, a.At(features_7_0_block_2_mul_105Off, features_7_0_block_2_mul_105Len), a.At(features_7_0_block_1_0Off, features_7_0_block_1_0Len), a.At(features_7_0_block_2_fc2Off, features_7_0_block_2_fc2Len))
 }
 
-var features_7_0_block_3_0Conv = kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 320, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// features.7.0.block.3.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.7.0.block.3.0: conv out 320 kernel [1 1] bias false
 // features.7.0.block.2.mul#105 [1152 7 7] -> [320 7 7]
 // batch norm features.7.0.block.3.1 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) features_7_0_block_3_0(a *rt.Arena) {
-	a.Conv(&features_7_0_block_3_0Conv, a.Buf[56448:112896], a.Buf[112896:128576], n.w.features_7_0_block_3_0, nil)
+func (n *Net) features_7_0_block_3_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_7_0_block_3_0, a.At(features_7_0_block_3_0Off, features_7_0_block_3_0Len), a.At(features_7_0_block_2_mul_105Off, features_7_0_block_2_mul_105Len), n.w.features_7_0_block_3_0, nil)
 }
 
-var features_8_0Conv = kernels.Conv{InC: 320, InH: 7, InW: 7, OutC: 1280, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU}
-
-// features.8.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// features.8.0: conv out 1280 kernel [1 1] bias false
 // features.7.0.block.3.0 [320 7 7] -> [1280 7 7]
 // batch norm features.8.1 folded in (eps 1e-05)
 // then silu
 // lowered as gemm1x1
-func (n *Net) features_8_0(a *rt.Arena) {
-	a.Conv(&features_8_0Conv, a.Buf[112896:128576], a.Buf[0:62720], n.w.features_8_0, nil)
+func (n *Net) features_8_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_8_0, a.At(features_8_0Off, features_8_0Len), a.At(features_7_0_block_3_0Off, features_7_0_block_3_0Len), n.w.features_8_0, nil)
 }
 
 // avgpool: global_avgpool
 // features.8.0 [1280 7 7] -> [1280 1 1]
-func (n *Net) avgpool(a *rt.Arena) {
-	kernels.GlobalAvgPool(1280, 49, a.Buf[0:62720], a.Buf[62720:64000])
+func (n *Net) avgpoolLayer(a *rt.Arena) {
+	a.GlobalPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(features_8_0Off, features_8_0Len))
 }
 
-var classifier_1Linear = kernels.Linear{In: 1280, Out: 1000, Act: kernels.ActNone}
-
-// classifier.1: linear 1280 -> 1000 bias true
+// classifier.1: linear out 1000
 // flatten#107 [1280] -> [1000]
-func (n *Net) classifier_1(a *rt.Arena) {
-	a.Linear(&classifier_1Linear, a.Buf[62720:64000], a.Buf[0:1000], n.w.classifier_1)
+func (n *Net) classifier_1Layer(a *rt.Arena) {
+	a.Linear(&cfg.classifier_1, a.At(classifier_1Off, classifier_1Len), a.At(flatten_107Off, flatten_107Len), n.w.classifier_1)
+}
+
+// cfg holds every layer's kernel settings.
+var cfg = struct {
+	features_0_0                 kernels.Conv
+	features_1_0_block_0_0       kernels.Conv
+	features_1_0_block_1_gap_3   kernels.GlobalPool
+	features_1_0_block_1_fc1     kernels.Conv
+	features_1_0_block_1_fc2     kernels.Conv
+	features_1_0_block_1_mul_6   kernels.Mul
+	features_1_0_block_2_0       kernels.Conv
+	features_2_0_block_0_0       kernels.Conv
+	features_2_0_block_1_0       kernels.Conv
+	features_2_0_block_2_gap_9   kernels.GlobalPool
+	features_2_0_block_2_fc1     kernels.Conv
+	features_2_0_block_2_fc2     kernels.Conv
+	features_2_0_block_2_mul_12  kernels.Mul
+	features_2_0_block_3_0       kernels.Conv
+	features_2_1_block_0_0       kernels.Conv
+	features_2_1_block_1_0       kernels.Conv
+	features_2_1_block_2_gap_15  kernels.GlobalPool
+	features_2_1_block_2_fc1     kernels.Conv
+	features_2_1_block_2_fc2     kernels.Conv
+	features_2_1_block_2_mul_18  kernels.Mul
+	features_2_1_block_3_0       kernels.Conv
+	features_3_0_block_0_0       kernels.Conv
+	features_3_0_block_1_0       kernels.Conv
+	features_3_0_block_2_gap_22  kernels.GlobalPool
+	features_3_0_block_2_fc1     kernels.Conv
+	features_3_0_block_2_fc2     kernels.Conv
+	features_3_0_block_2_mul_25  kernels.Mul
+	features_3_0_block_3_0       kernels.Conv
+	features_3_1_block_0_0       kernels.Conv
+	features_3_1_block_1_0       kernels.Conv
+	features_3_1_block_2_gap_28  kernels.GlobalPool
+	features_3_1_block_2_fc1     kernels.Conv
+	features_3_1_block_2_fc2     kernels.Conv
+	features_3_1_block_2_mul_31  kernels.Mul
+	features_3_1_block_3_0       kernels.Conv
+	features_4_0_block_0_0       kernels.Conv
+	features_4_0_block_1_0       kernels.Conv
+	features_4_0_block_2_gap_35  kernels.GlobalPool
+	features_4_0_block_2_fc1     kernels.Conv
+	features_4_0_block_2_fc2     kernels.Conv
+	features_4_0_block_2_mul_38  kernels.Mul
+	features_4_0_block_3_0       kernels.Conv
+	features_4_1_block_0_0       kernels.Conv
+	features_4_1_block_1_0       kernels.Conv
+	features_4_1_block_2_gap_41  kernels.GlobalPool
+	features_4_1_block_2_fc1     kernels.Conv
+	features_4_1_block_2_fc2     kernels.Conv
+	features_4_1_block_2_mul_44  kernels.Mul
+	features_4_1_block_3_0       kernels.Conv
+	features_4_2_block_0_0       kernels.Conv
+	features_4_2_block_1_0       kernels.Conv
+	features_4_2_block_2_gap_48  kernels.GlobalPool
+	features_4_2_block_2_fc1     kernels.Conv
+	features_4_2_block_2_fc2     kernels.Conv
+	features_4_2_block_2_mul_51  kernels.Mul
+	features_4_2_block_3_0       kernels.Conv
+	features_5_0_block_0_0       kernels.Conv
+	features_5_0_block_1_0       kernels.Conv
+	features_5_0_block_2_gap_55  kernels.GlobalPool
+	features_5_0_block_2_fc1     kernels.Conv
+	features_5_0_block_2_fc2     kernels.Conv
+	features_5_0_block_2_mul_58  kernels.Mul
+	features_5_0_block_3_0       kernels.Conv
+	features_5_1_block_0_0       kernels.Conv
+	features_5_1_block_1_0       kernels.Conv
+	features_5_1_block_2_gap_61  kernels.GlobalPool
+	features_5_1_block_2_fc1     kernels.Conv
+	features_5_1_block_2_fc2     kernels.Conv
+	features_5_1_block_2_mul_64  kernels.Mul
+	features_5_1_block_3_0       kernels.Conv
+	features_5_2_block_0_0       kernels.Conv
+	features_5_2_block_1_0       kernels.Conv
+	features_5_2_block_2_gap_68  kernels.GlobalPool
+	features_5_2_block_2_fc1     kernels.Conv
+	features_5_2_block_2_fc2     kernels.Conv
+	features_5_2_block_2_mul_71  kernels.Mul
+	features_5_2_block_3_0       kernels.Conv
+	features_6_0_block_0_0       kernels.Conv
+	features_6_0_block_1_0       kernels.Conv
+	features_6_0_block_2_gap_75  kernels.GlobalPool
+	features_6_0_block_2_fc1     kernels.Conv
+	features_6_0_block_2_fc2     kernels.Conv
+	features_6_0_block_2_mul_78  kernels.Mul
+	features_6_0_block_3_0       kernels.Conv
+	features_6_1_block_0_0       kernels.Conv
+	features_6_1_block_1_0       kernels.Conv
+	features_6_1_block_2_gap_81  kernels.GlobalPool
+	features_6_1_block_2_fc1     kernels.Conv
+	features_6_1_block_2_fc2     kernels.Conv
+	features_6_1_block_2_mul_84  kernels.Mul
+	features_6_1_block_3_0       kernels.Conv
+	features_6_2_block_0_0       kernels.Conv
+	features_6_2_block_1_0       kernels.Conv
+	features_6_2_block_2_gap_88  kernels.GlobalPool
+	features_6_2_block_2_fc1     kernels.Conv
+	features_6_2_block_2_fc2     kernels.Conv
+	features_6_2_block_2_mul_91  kernels.Mul
+	features_6_2_block_3_0       kernels.Conv
+	features_6_3_block_0_0       kernels.Conv
+	features_6_3_block_1_0       kernels.Conv
+	features_6_3_block_2_gap_95  kernels.GlobalPool
+	features_6_3_block_2_fc1     kernels.Conv
+	features_6_3_block_2_fc2     kernels.Conv
+	features_6_3_block_2_mul_98  kernels.Mul
+	features_6_3_block_3_0       kernels.Conv
+	features_7_0_block_0_0       kernels.Conv
+	features_7_0_block_1_0       kernels.Conv
+	features_7_0_block_2_gap_102 kernels.GlobalPool
+	features_7_0_block_2_fc1     kernels.Conv
+	features_7_0_block_2_fc2     kernels.Conv
+	features_7_0_block_2_mul_105 kernels.Mul
+	features_7_0_block_3_0       kernels.Conv
+	features_8_0                 kernels.Conv
+	avgpool                      kernels.GlobalPool
+	classifier_1                 kernels.Linear
+}{
+	features_0_0:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 32, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_1_0_block_0_0:       kernels.Conv{InC: 32, InH: 112, InW: 112, OutC: 32, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 32, Act: kernels.ActSiLU},
+	features_1_0_block_1_gap_3:   kernels.GlobalPool{C: 32, HW: 12544},
+	features_1_0_block_1_fc1:     kernels.Conv{InC: 32, InH: 1, InW: 1, OutC: 8, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_1_0_block_1_fc2:     kernels.Conv{InC: 8, InH: 1, InW: 1, OutC: 32, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_1_0_block_1_mul_6:   kernels.Mul{C: 32, HW: 12544, PerChannel: true},
+	features_1_0_block_2_0:       kernels.Conv{InC: 32, InH: 112, InW: 112, OutC: 16, OutH: 112, OutW: 112, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_2_0_block_0_0:       kernels.Conv{InC: 16, InH: 112, InW: 112, OutC: 96, OutH: 112, OutW: 112, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_2_0_block_1_0:       kernels.Conv{InC: 96, InH: 112, InW: 112, OutC: 96, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 96, Act: kernels.ActSiLU},
+	features_2_0_block_2_gap_9:   kernels.GlobalPool{C: 96, HW: 3136},
+	features_2_0_block_2_fc1:     kernels.Conv{InC: 96, InH: 1, InW: 1, OutC: 4, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_2_0_block_2_fc2:     kernels.Conv{InC: 4, InH: 1, InW: 1, OutC: 96, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_2_0_block_2_mul_12:  kernels.Mul{C: 96, HW: 3136, PerChannel: true},
+	features_2_0_block_3_0:       kernels.Conv{InC: 96, InH: 56, InW: 56, OutC: 24, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_2_1_block_0_0:       kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_2_1_block_1_0:       kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 144, Act: kernels.ActSiLU},
+	features_2_1_block_2_gap_15:  kernels.GlobalPool{C: 144, HW: 3136},
+	features_2_1_block_2_fc1:     kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 6, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_2_1_block_2_fc2:     kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 144, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_2_1_block_2_mul_18:  kernels.Mul{C: 144, HW: 3136, PerChannel: true},
+	features_2_1_block_3_0:       kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 24, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_3_0_block_0_0:       kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_3_0_block_1_0:       kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 144, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 144, Act: kernels.ActSiLU},
+	features_3_0_block_2_gap_22:  kernels.GlobalPool{C: 144, HW: 784},
+	features_3_0_block_2_fc1:     kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 6, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_3_0_block_2_fc2:     kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 144, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_3_0_block_2_mul_25:  kernels.Mul{C: 144, HW: 784, PerChannel: true},
+	features_3_0_block_3_0:       kernels.Conv{InC: 144, InH: 28, InW: 28, OutC: 40, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_3_1_block_0_0:       kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_3_1_block_1_0:       kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 240, Act: kernels.ActSiLU},
+	features_3_1_block_2_gap_28:  kernels.GlobalPool{C: 240, HW: 784},
+	features_3_1_block_2_fc1:     kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 10, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_3_1_block_2_fc2:     kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 240, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_3_1_block_2_mul_31:  kernels.Mul{C: 240, HW: 784, PerChannel: true},
+	features_3_1_block_3_0:       kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 40, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_4_0_block_0_0:       kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_4_0_block_1_0:       kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 240, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 240, Act: kernels.ActSiLU},
+	features_4_0_block_2_gap_35:  kernels.GlobalPool{C: 240, HW: 196},
+	features_4_0_block_2_fc1:     kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 10, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_4_0_block_2_fc2:     kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 240, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_4_0_block_2_mul_38:  kernels.Mul{C: 240, HW: 196, PerChannel: true},
+	features_4_0_block_3_0:       kernels.Conv{InC: 240, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_4_1_block_0_0:       kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_4_1_block_1_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU},
+	features_4_1_block_2_gap_41:  kernels.GlobalPool{C: 480, HW: 196},
+	features_4_1_block_2_fc1:     kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_4_1_block_2_fc2:     kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_4_1_block_2_mul_44:  kernels.Mul{C: 480, HW: 196, PerChannel: true},
+	features_4_1_block_3_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_4_2_block_0_0:       kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_4_2_block_1_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU},
+	features_4_2_block_2_gap_48:  kernels.GlobalPool{C: 480, HW: 196},
+	features_4_2_block_2_fc1:     kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_4_2_block_2_fc2:     kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_4_2_block_2_mul_51:  kernels.Mul{C: 480, HW: 196, PerChannel: true},
+	features_4_2_block_3_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_5_0_block_0_0:       kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_5_0_block_1_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU},
+	features_5_0_block_2_gap_55:  kernels.GlobalPool{C: 480, HW: 196},
+	features_5_0_block_2_fc1:     kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_5_0_block_2_fc2:     kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_5_0_block_2_mul_58:  kernels.Mul{C: 480, HW: 196, PerChannel: true},
+	features_5_0_block_3_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_5_1_block_0_0:       kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_5_1_block_1_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU},
+	features_5_1_block_2_gap_61:  kernels.GlobalPool{C: 672, HW: 196},
+	features_5_1_block_2_fc1:     kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_5_1_block_2_fc2:     kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_5_1_block_2_mul_64:  kernels.Mul{C: 672, HW: 196, PerChannel: true},
+	features_5_1_block_3_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_5_2_block_0_0:       kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_5_2_block_1_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU},
+	features_5_2_block_2_gap_68:  kernels.GlobalPool{C: 672, HW: 196},
+	features_5_2_block_2_fc1:     kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_5_2_block_2_fc2:     kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_5_2_block_2_mul_71:  kernels.Mul{C: 672, HW: 196, PerChannel: true},
+	features_5_2_block_3_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_6_0_block_0_0:       kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_6_0_block_1_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU},
+	features_6_0_block_2_gap_75:  kernels.GlobalPool{C: 672, HW: 49},
+	features_6_0_block_2_fc1:     kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_6_0_block_2_fc2:     kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_6_0_block_2_mul_78:  kernels.Mul{C: 672, HW: 49, PerChannel: true},
+	features_6_0_block_3_0:       kernels.Conv{InC: 672, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_6_1_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_6_1_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU},
+	features_6_1_block_2_gap_81:  kernels.GlobalPool{C: 1152, HW: 49},
+	features_6_1_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_6_1_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_6_1_block_2_mul_84:  kernels.Mul{C: 1152, HW: 49, PerChannel: true},
+	features_6_1_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_6_2_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_6_2_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU},
+	features_6_2_block_2_gap_88:  kernels.GlobalPool{C: 1152, HW: 49},
+	features_6_2_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_6_2_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_6_2_block_2_mul_91:  kernels.Mul{C: 1152, HW: 49, PerChannel: true},
+	features_6_2_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_6_3_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_6_3_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU},
+	features_6_3_block_2_gap_95:  kernels.GlobalPool{C: 1152, HW: 49},
+	features_6_3_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_6_3_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_6_3_block_2_mul_98:  kernels.Mul{C: 1152, HW: 49, PerChannel: true},
+	features_6_3_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_7_0_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_7_0_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU},
+	features_7_0_block_2_gap_102: kernels.GlobalPool{C: 1152, HW: 49},
+	features_7_0_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	features_7_0_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
+	features_7_0_block_2_mul_105: kernels.Mul{C: 1152, HW: 49, PerChannel: true},
+	features_7_0_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 320, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	features_8_0:                 kernels.Conv{InC: 320, InH: 7, InW: 7, OutC: 1280, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
+	avgpool:                      kernels.GlobalPool{C: 1280, HW: 49},
+	classifier_1:                 kernels.Linear{In: 1280, Out: 1000},
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
 // kernels chosen at run time (the CPU's vector width).
-var convs = []*kernels.Conv{&features_0_0Conv, &features_1_0_block_0_0Conv, &features_1_0_block_1_fc1Conv, &features_1_0_block_1_fc2Conv, &features_1_0_block_2_0Conv, &features_2_0_block_0_0Conv, &features_2_0_block_1_0Conv, &features_2_0_block_2_fc1Conv, &features_2_0_block_2_fc2Conv, &features_2_0_block_3_0Conv, &features_2_1_block_0_0Conv, &features_2_1_block_1_0Conv, &features_2_1_block_2_fc1Conv, &features_2_1_block_2_fc2Conv, &features_2_1_block_3_0Conv, &features_3_0_block_0_0Conv, &features_3_0_block_1_0Conv, &features_3_0_block_2_fc1Conv, &features_3_0_block_2_fc2Conv, &features_3_0_block_3_0Conv, &features_3_1_block_0_0Conv, &features_3_1_block_1_0Conv, &features_3_1_block_2_fc1Conv, &features_3_1_block_2_fc2Conv, &features_3_1_block_3_0Conv, &features_4_0_block_0_0Conv, &features_4_0_block_1_0Conv, &features_4_0_block_2_fc1Conv, &features_4_0_block_2_fc2Conv, &features_4_0_block_3_0Conv, &features_4_1_block_0_0Conv, &features_4_1_block_1_0Conv, &features_4_1_block_2_fc1Conv, &features_4_1_block_2_fc2Conv, &features_4_1_block_3_0Conv, &features_4_2_block_0_0Conv, &features_4_2_block_1_0Conv, &features_4_2_block_2_fc1Conv, &features_4_2_block_2_fc2Conv, &features_4_2_block_3_0Conv, &features_5_0_block_0_0Conv, &features_5_0_block_1_0Conv, &features_5_0_block_2_fc1Conv, &features_5_0_block_2_fc2Conv, &features_5_0_block_3_0Conv, &features_5_1_block_0_0Conv, &features_5_1_block_1_0Conv, &features_5_1_block_2_fc1Conv, &features_5_1_block_2_fc2Conv, &features_5_1_block_3_0Conv, &features_5_2_block_0_0Conv, &features_5_2_block_1_0Conv, &features_5_2_block_2_fc1Conv, &features_5_2_block_2_fc2Conv, &features_5_2_block_3_0Conv, &features_6_0_block_0_0Conv, &features_6_0_block_1_0Conv, &features_6_0_block_2_fc1Conv, &features_6_0_block_2_fc2Conv, &features_6_0_block_3_0Conv, &features_6_1_block_0_0Conv, &features_6_1_block_1_0Conv, &features_6_1_block_2_fc1Conv, &features_6_1_block_2_fc2Conv, &features_6_1_block_3_0Conv, &features_6_2_block_0_0Conv, &features_6_2_block_1_0Conv, &features_6_2_block_2_fc1Conv, &features_6_2_block_2_fc2Conv, &features_6_2_block_3_0Conv, &features_6_3_block_0_0Conv, &features_6_3_block_1_0Conv, &features_6_3_block_2_fc1Conv, &features_6_3_block_2_fc2Conv, &features_6_3_block_3_0Conv, &features_7_0_block_0_0Conv, &features_7_0_block_1_0Conv, &features_7_0_block_2_fc1Conv, &features_7_0_block_2_fc2Conv, &features_7_0_block_3_0Conv, &features_8_0Conv}
+var convs = []*kernels.Conv{
+	&cfg.features_0_0,
+	&cfg.features_1_0_block_0_0,
+	&cfg.features_1_0_block_1_fc1,
+	&cfg.features_1_0_block_1_fc2,
+	&cfg.features_1_0_block_2_0,
+	&cfg.features_2_0_block_0_0,
+	&cfg.features_2_0_block_1_0,
+	&cfg.features_2_0_block_2_fc1,
+	&cfg.features_2_0_block_2_fc2,
+	&cfg.features_2_0_block_3_0,
+	&cfg.features_2_1_block_0_0,
+	&cfg.features_2_1_block_1_0,
+	&cfg.features_2_1_block_2_fc1,
+	&cfg.features_2_1_block_2_fc2,
+	&cfg.features_2_1_block_3_0,
+	&cfg.features_3_0_block_0_0,
+	&cfg.features_3_0_block_1_0,
+	&cfg.features_3_0_block_2_fc1,
+	&cfg.features_3_0_block_2_fc2,
+	&cfg.features_3_0_block_3_0,
+	&cfg.features_3_1_block_0_0,
+	&cfg.features_3_1_block_1_0,
+	&cfg.features_3_1_block_2_fc1,
+	&cfg.features_3_1_block_2_fc2,
+	&cfg.features_3_1_block_3_0,
+	&cfg.features_4_0_block_0_0,
+	&cfg.features_4_0_block_1_0,
+	&cfg.features_4_0_block_2_fc1,
+	&cfg.features_4_0_block_2_fc2,
+	&cfg.features_4_0_block_3_0,
+	&cfg.features_4_1_block_0_0,
+	&cfg.features_4_1_block_1_0,
+	&cfg.features_4_1_block_2_fc1,
+	&cfg.features_4_1_block_2_fc2,
+	&cfg.features_4_1_block_3_0,
+	&cfg.features_4_2_block_0_0,
+	&cfg.features_4_2_block_1_0,
+	&cfg.features_4_2_block_2_fc1,
+	&cfg.features_4_2_block_2_fc2,
+	&cfg.features_4_2_block_3_0,
+	&cfg.features_5_0_block_0_0,
+	&cfg.features_5_0_block_1_0,
+	&cfg.features_5_0_block_2_fc1,
+	&cfg.features_5_0_block_2_fc2,
+	&cfg.features_5_0_block_3_0,
+	&cfg.features_5_1_block_0_0,
+	&cfg.features_5_1_block_1_0,
+	&cfg.features_5_1_block_2_fc1,
+	&cfg.features_5_1_block_2_fc2,
+	&cfg.features_5_1_block_3_0,
+	&cfg.features_5_2_block_0_0,
+	&cfg.features_5_2_block_1_0,
+	&cfg.features_5_2_block_2_fc1,
+	&cfg.features_5_2_block_2_fc2,
+	&cfg.features_5_2_block_3_0,
+	&cfg.features_6_0_block_0_0,
+	&cfg.features_6_0_block_1_0,
+	&cfg.features_6_0_block_2_fc1,
+	&cfg.features_6_0_block_2_fc2,
+	&cfg.features_6_0_block_3_0,
+	&cfg.features_6_1_block_0_0,
+	&cfg.features_6_1_block_1_0,
+	&cfg.features_6_1_block_2_fc1,
+	&cfg.features_6_1_block_2_fc2,
+	&cfg.features_6_1_block_3_0,
+	&cfg.features_6_2_block_0_0,
+	&cfg.features_6_2_block_1_0,
+	&cfg.features_6_2_block_2_fc1,
+	&cfg.features_6_2_block_2_fc2,
+	&cfg.features_6_2_block_3_0,
+	&cfg.features_6_3_block_0_0,
+	&cfg.features_6_3_block_1_0,
+	&cfg.features_6_3_block_2_fc1,
+	&cfg.features_6_3_block_2_fc2,
+	&cfg.features_6_3_block_3_0,
+	&cfg.features_7_0_block_0_0,
+	&cfg.features_7_0_block_1_0,
+	&cfg.features_7_0_block_2_fc1,
+	&cfg.features_7_0_block_2_fc2,
+	&cfg.features_7_0_block_3_0,
+	&cfg.features_8_0,
+}
 
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
@@ -1503,783 +1911,461 @@ type weights struct {
 	classifier_1             *kernels.LinearWeights
 }
 
-// load reads, folds and packs every layer's weights, up to threads layers at a time.
-func (w *weights) load(f *rt.File, threads int) error {
+// loadWeights reads, folds and packs every layer's weights into w, up to threads layers at a time.
+func loadWeights(w *weights, f *rt.File, threads int) error {
 	return rt.LoadParallel(threads, []func() error{
 		func() (err error) {
-			w.features_0_0, err = rt.LoadConv(f, &features_0_0Conv, "features.0.0.weight", "", &rt.BN{Weight: "features.0.1.weight", Bias: "features.0.1.bias", Mean: "features.0.1.running_mean", Var: "features.0.1.running_var", Eps: 1e-05})
+			w.features_0_0, err = rt.LoadConv(f, &cfg.features_0_0, "features.0.0.weight", "", &rt.BN{Weight: "features.0.1.weight", Bias: "features.0.1.bias", Mean: "features.0.1.running_mean", Var: "features.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_1_0_block_0_0, err = rt.LoadConv(f, &features_1_0_block_0_0Conv, "features.1.0.block.0.0.weight", "", &rt.BN{Weight: "features.1.0.block.0.1.weight", Bias: "features.1.0.block.0.1.bias", Mean: "features.1.0.block.0.1.running_mean", Var: "features.1.0.block.0.1.running_var", Eps: 1e-05})
+			w.features_1_0_block_0_0, err = rt.LoadConv(f, &cfg.features_1_0_block_0_0, "features.1.0.block.0.0.weight", "", &rt.BN{Weight: "features.1.0.block.0.1.weight", Bias: "features.1.0.block.0.1.bias", Mean: "features.1.0.block.0.1.running_mean", Var: "features.1.0.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_1_0_block_1_fc1, err = rt.LoadConv(f, &features_1_0_block_1_fc1Conv, "features.1.0.block.1.fc1.weight", "features.1.0.block.1.fc1.bias", nil)
+			w.features_1_0_block_1_fc1, err = rt.LoadConv(f, &cfg.features_1_0_block_1_fc1, "features.1.0.block.1.fc1.weight", "features.1.0.block.1.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_1_0_block_1_fc2, err = rt.LoadConv(f, &features_1_0_block_1_fc2Conv, "features.1.0.block.1.fc2.weight", "features.1.0.block.1.fc2.bias", nil)
+			w.features_1_0_block_1_fc2, err = rt.LoadConv(f, &cfg.features_1_0_block_1_fc2, "features.1.0.block.1.fc2.weight", "features.1.0.block.1.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_1_0_block_2_0, err = rt.LoadConv(f, &features_1_0_block_2_0Conv, "features.1.0.block.2.0.weight", "", &rt.BN{Weight: "features.1.0.block.2.1.weight", Bias: "features.1.0.block.2.1.bias", Mean: "features.1.0.block.2.1.running_mean", Var: "features.1.0.block.2.1.running_var", Eps: 1e-05})
+			w.features_1_0_block_2_0, err = rt.LoadConv(f, &cfg.features_1_0_block_2_0, "features.1.0.block.2.0.weight", "", &rt.BN{Weight: "features.1.0.block.2.1.weight", Bias: "features.1.0.block.2.1.bias", Mean: "features.1.0.block.2.1.running_mean", Var: "features.1.0.block.2.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_2_0_block_0_0, err = rt.LoadConv(f, &features_2_0_block_0_0Conv, "features.2.0.block.0.0.weight", "", &rt.BN{Weight: "features.2.0.block.0.1.weight", Bias: "features.2.0.block.0.1.bias", Mean: "features.2.0.block.0.1.running_mean", Var: "features.2.0.block.0.1.running_var", Eps: 1e-05})
+			w.features_2_0_block_0_0, err = rt.LoadConv(f, &cfg.features_2_0_block_0_0, "features.2.0.block.0.0.weight", "", &rt.BN{Weight: "features.2.0.block.0.1.weight", Bias: "features.2.0.block.0.1.bias", Mean: "features.2.0.block.0.1.running_mean", Var: "features.2.0.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_2_0_block_1_0, err = rt.LoadConv(f, &features_2_0_block_1_0Conv, "features.2.0.block.1.0.weight", "", &rt.BN{Weight: "features.2.0.block.1.1.weight", Bias: "features.2.0.block.1.1.bias", Mean: "features.2.0.block.1.1.running_mean", Var: "features.2.0.block.1.1.running_var", Eps: 1e-05})
+			w.features_2_0_block_1_0, err = rt.LoadConv(f, &cfg.features_2_0_block_1_0, "features.2.0.block.1.0.weight", "", &rt.BN{Weight: "features.2.0.block.1.1.weight", Bias: "features.2.0.block.1.1.bias", Mean: "features.2.0.block.1.1.running_mean", Var: "features.2.0.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_2_0_block_2_fc1, err = rt.LoadConv(f, &features_2_0_block_2_fc1Conv, "features.2.0.block.2.fc1.weight", "features.2.0.block.2.fc1.bias", nil)
+			w.features_2_0_block_2_fc1, err = rt.LoadConv(f, &cfg.features_2_0_block_2_fc1, "features.2.0.block.2.fc1.weight", "features.2.0.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_2_0_block_2_fc2, err = rt.LoadConv(f, &features_2_0_block_2_fc2Conv, "features.2.0.block.2.fc2.weight", "features.2.0.block.2.fc2.bias", nil)
+			w.features_2_0_block_2_fc2, err = rt.LoadConv(f, &cfg.features_2_0_block_2_fc2, "features.2.0.block.2.fc2.weight", "features.2.0.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_2_0_block_3_0, err = rt.LoadConv(f, &features_2_0_block_3_0Conv, "features.2.0.block.3.0.weight", "", &rt.BN{Weight: "features.2.0.block.3.1.weight", Bias: "features.2.0.block.3.1.bias", Mean: "features.2.0.block.3.1.running_mean", Var: "features.2.0.block.3.1.running_var", Eps: 1e-05})
+			w.features_2_0_block_3_0, err = rt.LoadConv(f, &cfg.features_2_0_block_3_0, "features.2.0.block.3.0.weight", "", &rt.BN{Weight: "features.2.0.block.3.1.weight", Bias: "features.2.0.block.3.1.bias", Mean: "features.2.0.block.3.1.running_mean", Var: "features.2.0.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_2_1_block_0_0, err = rt.LoadConv(f, &features_2_1_block_0_0Conv, "features.2.1.block.0.0.weight", "", &rt.BN{Weight: "features.2.1.block.0.1.weight", Bias: "features.2.1.block.0.1.bias", Mean: "features.2.1.block.0.1.running_mean", Var: "features.2.1.block.0.1.running_var", Eps: 1e-05})
+			w.features_2_1_block_0_0, err = rt.LoadConv(f, &cfg.features_2_1_block_0_0, "features.2.1.block.0.0.weight", "", &rt.BN{Weight: "features.2.1.block.0.1.weight", Bias: "features.2.1.block.0.1.bias", Mean: "features.2.1.block.0.1.running_mean", Var: "features.2.1.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_2_1_block_1_0, err = rt.LoadConv(f, &features_2_1_block_1_0Conv, "features.2.1.block.1.0.weight", "", &rt.BN{Weight: "features.2.1.block.1.1.weight", Bias: "features.2.1.block.1.1.bias", Mean: "features.2.1.block.1.1.running_mean", Var: "features.2.1.block.1.1.running_var", Eps: 1e-05})
+			w.features_2_1_block_1_0, err = rt.LoadConv(f, &cfg.features_2_1_block_1_0, "features.2.1.block.1.0.weight", "", &rt.BN{Weight: "features.2.1.block.1.1.weight", Bias: "features.2.1.block.1.1.bias", Mean: "features.2.1.block.1.1.running_mean", Var: "features.2.1.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_2_1_block_2_fc1, err = rt.LoadConv(f, &features_2_1_block_2_fc1Conv, "features.2.1.block.2.fc1.weight", "features.2.1.block.2.fc1.bias", nil)
+			w.features_2_1_block_2_fc1, err = rt.LoadConv(f, &cfg.features_2_1_block_2_fc1, "features.2.1.block.2.fc1.weight", "features.2.1.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_2_1_block_2_fc2, err = rt.LoadConv(f, &features_2_1_block_2_fc2Conv, "features.2.1.block.2.fc2.weight", "features.2.1.block.2.fc2.bias", nil)
+			w.features_2_1_block_2_fc2, err = rt.LoadConv(f, &cfg.features_2_1_block_2_fc2, "features.2.1.block.2.fc2.weight", "features.2.1.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_2_1_block_3_0, err = rt.LoadConv(f, &features_2_1_block_3_0Conv, "features.2.1.block.3.0.weight", "", &rt.BN{Weight: "features.2.1.block.3.1.weight", Bias: "features.2.1.block.3.1.bias", Mean: "features.2.1.block.3.1.running_mean", Var: "features.2.1.block.3.1.running_var", Eps: 1e-05})
+			w.features_2_1_block_3_0, err = rt.LoadConv(f, &cfg.features_2_1_block_3_0, "features.2.1.block.3.0.weight", "", &rt.BN{Weight: "features.2.1.block.3.1.weight", Bias: "features.2.1.block.3.1.bias", Mean: "features.2.1.block.3.1.running_mean", Var: "features.2.1.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_3_0_block_0_0, err = rt.LoadConv(f, &features_3_0_block_0_0Conv, "features.3.0.block.0.0.weight", "", &rt.BN{Weight: "features.3.0.block.0.1.weight", Bias: "features.3.0.block.0.1.bias", Mean: "features.3.0.block.0.1.running_mean", Var: "features.3.0.block.0.1.running_var", Eps: 1e-05})
+			w.features_3_0_block_0_0, err = rt.LoadConv(f, &cfg.features_3_0_block_0_0, "features.3.0.block.0.0.weight", "", &rt.BN{Weight: "features.3.0.block.0.1.weight", Bias: "features.3.0.block.0.1.bias", Mean: "features.3.0.block.0.1.running_mean", Var: "features.3.0.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_3_0_block_1_0, err = rt.LoadConv(f, &features_3_0_block_1_0Conv, "features.3.0.block.1.0.weight", "", &rt.BN{Weight: "features.3.0.block.1.1.weight", Bias: "features.3.0.block.1.1.bias", Mean: "features.3.0.block.1.1.running_mean", Var: "features.3.0.block.1.1.running_var", Eps: 1e-05})
+			w.features_3_0_block_1_0, err = rt.LoadConv(f, &cfg.features_3_0_block_1_0, "features.3.0.block.1.0.weight", "", &rt.BN{Weight: "features.3.0.block.1.1.weight", Bias: "features.3.0.block.1.1.bias", Mean: "features.3.0.block.1.1.running_mean", Var: "features.3.0.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_3_0_block_2_fc1, err = rt.LoadConv(f, &features_3_0_block_2_fc1Conv, "features.3.0.block.2.fc1.weight", "features.3.0.block.2.fc1.bias", nil)
+			w.features_3_0_block_2_fc1, err = rt.LoadConv(f, &cfg.features_3_0_block_2_fc1, "features.3.0.block.2.fc1.weight", "features.3.0.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_3_0_block_2_fc2, err = rt.LoadConv(f, &features_3_0_block_2_fc2Conv, "features.3.0.block.2.fc2.weight", "features.3.0.block.2.fc2.bias", nil)
+			w.features_3_0_block_2_fc2, err = rt.LoadConv(f, &cfg.features_3_0_block_2_fc2, "features.3.0.block.2.fc2.weight", "features.3.0.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_3_0_block_3_0, err = rt.LoadConv(f, &features_3_0_block_3_0Conv, "features.3.0.block.3.0.weight", "", &rt.BN{Weight: "features.3.0.block.3.1.weight", Bias: "features.3.0.block.3.1.bias", Mean: "features.3.0.block.3.1.running_mean", Var: "features.3.0.block.3.1.running_var", Eps: 1e-05})
+			w.features_3_0_block_3_0, err = rt.LoadConv(f, &cfg.features_3_0_block_3_0, "features.3.0.block.3.0.weight", "", &rt.BN{Weight: "features.3.0.block.3.1.weight", Bias: "features.3.0.block.3.1.bias", Mean: "features.3.0.block.3.1.running_mean", Var: "features.3.0.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_3_1_block_0_0, err = rt.LoadConv(f, &features_3_1_block_0_0Conv, "features.3.1.block.0.0.weight", "", &rt.BN{Weight: "features.3.1.block.0.1.weight", Bias: "features.3.1.block.0.1.bias", Mean: "features.3.1.block.0.1.running_mean", Var: "features.3.1.block.0.1.running_var", Eps: 1e-05})
+			w.features_3_1_block_0_0, err = rt.LoadConv(f, &cfg.features_3_1_block_0_0, "features.3.1.block.0.0.weight", "", &rt.BN{Weight: "features.3.1.block.0.1.weight", Bias: "features.3.1.block.0.1.bias", Mean: "features.3.1.block.0.1.running_mean", Var: "features.3.1.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_3_1_block_1_0, err = rt.LoadConv(f, &features_3_1_block_1_0Conv, "features.3.1.block.1.0.weight", "", &rt.BN{Weight: "features.3.1.block.1.1.weight", Bias: "features.3.1.block.1.1.bias", Mean: "features.3.1.block.1.1.running_mean", Var: "features.3.1.block.1.1.running_var", Eps: 1e-05})
+			w.features_3_1_block_1_0, err = rt.LoadConv(f, &cfg.features_3_1_block_1_0, "features.3.1.block.1.0.weight", "", &rt.BN{Weight: "features.3.1.block.1.1.weight", Bias: "features.3.1.block.1.1.bias", Mean: "features.3.1.block.1.1.running_mean", Var: "features.3.1.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_3_1_block_2_fc1, err = rt.LoadConv(f, &features_3_1_block_2_fc1Conv, "features.3.1.block.2.fc1.weight", "features.3.1.block.2.fc1.bias", nil)
+			w.features_3_1_block_2_fc1, err = rt.LoadConv(f, &cfg.features_3_1_block_2_fc1, "features.3.1.block.2.fc1.weight", "features.3.1.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_3_1_block_2_fc2, err = rt.LoadConv(f, &features_3_1_block_2_fc2Conv, "features.3.1.block.2.fc2.weight", "features.3.1.block.2.fc2.bias", nil)
+			w.features_3_1_block_2_fc2, err = rt.LoadConv(f, &cfg.features_3_1_block_2_fc2, "features.3.1.block.2.fc2.weight", "features.3.1.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_3_1_block_3_0, err = rt.LoadConv(f, &features_3_1_block_3_0Conv, "features.3.1.block.3.0.weight", "", &rt.BN{Weight: "features.3.1.block.3.1.weight", Bias: "features.3.1.block.3.1.bias", Mean: "features.3.1.block.3.1.running_mean", Var: "features.3.1.block.3.1.running_var", Eps: 1e-05})
+			w.features_3_1_block_3_0, err = rt.LoadConv(f, &cfg.features_3_1_block_3_0, "features.3.1.block.3.0.weight", "", &rt.BN{Weight: "features.3.1.block.3.1.weight", Bias: "features.3.1.block.3.1.bias", Mean: "features.3.1.block.3.1.running_mean", Var: "features.3.1.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_4_0_block_0_0, err = rt.LoadConv(f, &features_4_0_block_0_0Conv, "features.4.0.block.0.0.weight", "", &rt.BN{Weight: "features.4.0.block.0.1.weight", Bias: "features.4.0.block.0.1.bias", Mean: "features.4.0.block.0.1.running_mean", Var: "features.4.0.block.0.1.running_var", Eps: 1e-05})
+			w.features_4_0_block_0_0, err = rt.LoadConv(f, &cfg.features_4_0_block_0_0, "features.4.0.block.0.0.weight", "", &rt.BN{Weight: "features.4.0.block.0.1.weight", Bias: "features.4.0.block.0.1.bias", Mean: "features.4.0.block.0.1.running_mean", Var: "features.4.0.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_4_0_block_1_0, err = rt.LoadConv(f, &features_4_0_block_1_0Conv, "features.4.0.block.1.0.weight", "", &rt.BN{Weight: "features.4.0.block.1.1.weight", Bias: "features.4.0.block.1.1.bias", Mean: "features.4.0.block.1.1.running_mean", Var: "features.4.0.block.1.1.running_var", Eps: 1e-05})
+			w.features_4_0_block_1_0, err = rt.LoadConv(f, &cfg.features_4_0_block_1_0, "features.4.0.block.1.0.weight", "", &rt.BN{Weight: "features.4.0.block.1.1.weight", Bias: "features.4.0.block.1.1.bias", Mean: "features.4.0.block.1.1.running_mean", Var: "features.4.0.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_4_0_block_2_fc1, err = rt.LoadConv(f, &features_4_0_block_2_fc1Conv, "features.4.0.block.2.fc1.weight", "features.4.0.block.2.fc1.bias", nil)
+			w.features_4_0_block_2_fc1, err = rt.LoadConv(f, &cfg.features_4_0_block_2_fc1, "features.4.0.block.2.fc1.weight", "features.4.0.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_4_0_block_2_fc2, err = rt.LoadConv(f, &features_4_0_block_2_fc2Conv, "features.4.0.block.2.fc2.weight", "features.4.0.block.2.fc2.bias", nil)
+			w.features_4_0_block_2_fc2, err = rt.LoadConv(f, &cfg.features_4_0_block_2_fc2, "features.4.0.block.2.fc2.weight", "features.4.0.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_4_0_block_3_0, err = rt.LoadConv(f, &features_4_0_block_3_0Conv, "features.4.0.block.3.0.weight", "", &rt.BN{Weight: "features.4.0.block.3.1.weight", Bias: "features.4.0.block.3.1.bias", Mean: "features.4.0.block.3.1.running_mean", Var: "features.4.0.block.3.1.running_var", Eps: 1e-05})
+			w.features_4_0_block_3_0, err = rt.LoadConv(f, &cfg.features_4_0_block_3_0, "features.4.0.block.3.0.weight", "", &rt.BN{Weight: "features.4.0.block.3.1.weight", Bias: "features.4.0.block.3.1.bias", Mean: "features.4.0.block.3.1.running_mean", Var: "features.4.0.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_4_1_block_0_0, err = rt.LoadConv(f, &features_4_1_block_0_0Conv, "features.4.1.block.0.0.weight", "", &rt.BN{Weight: "features.4.1.block.0.1.weight", Bias: "features.4.1.block.0.1.bias", Mean: "features.4.1.block.0.1.running_mean", Var: "features.4.1.block.0.1.running_var", Eps: 1e-05})
+			w.features_4_1_block_0_0, err = rt.LoadConv(f, &cfg.features_4_1_block_0_0, "features.4.1.block.0.0.weight", "", &rt.BN{Weight: "features.4.1.block.0.1.weight", Bias: "features.4.1.block.0.1.bias", Mean: "features.4.1.block.0.1.running_mean", Var: "features.4.1.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_4_1_block_1_0, err = rt.LoadConv(f, &features_4_1_block_1_0Conv, "features.4.1.block.1.0.weight", "", &rt.BN{Weight: "features.4.1.block.1.1.weight", Bias: "features.4.1.block.1.1.bias", Mean: "features.4.1.block.1.1.running_mean", Var: "features.4.1.block.1.1.running_var", Eps: 1e-05})
+			w.features_4_1_block_1_0, err = rt.LoadConv(f, &cfg.features_4_1_block_1_0, "features.4.1.block.1.0.weight", "", &rt.BN{Weight: "features.4.1.block.1.1.weight", Bias: "features.4.1.block.1.1.bias", Mean: "features.4.1.block.1.1.running_mean", Var: "features.4.1.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_4_1_block_2_fc1, err = rt.LoadConv(f, &features_4_1_block_2_fc1Conv, "features.4.1.block.2.fc1.weight", "features.4.1.block.2.fc1.bias", nil)
+			w.features_4_1_block_2_fc1, err = rt.LoadConv(f, &cfg.features_4_1_block_2_fc1, "features.4.1.block.2.fc1.weight", "features.4.1.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_4_1_block_2_fc2, err = rt.LoadConv(f, &features_4_1_block_2_fc2Conv, "features.4.1.block.2.fc2.weight", "features.4.1.block.2.fc2.bias", nil)
+			w.features_4_1_block_2_fc2, err = rt.LoadConv(f, &cfg.features_4_1_block_2_fc2, "features.4.1.block.2.fc2.weight", "features.4.1.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_4_1_block_3_0, err = rt.LoadConv(f, &features_4_1_block_3_0Conv, "features.4.1.block.3.0.weight", "", &rt.BN{Weight: "features.4.1.block.3.1.weight", Bias: "features.4.1.block.3.1.bias", Mean: "features.4.1.block.3.1.running_mean", Var: "features.4.1.block.3.1.running_var", Eps: 1e-05})
+			w.features_4_1_block_3_0, err = rt.LoadConv(f, &cfg.features_4_1_block_3_0, "features.4.1.block.3.0.weight", "", &rt.BN{Weight: "features.4.1.block.3.1.weight", Bias: "features.4.1.block.3.1.bias", Mean: "features.4.1.block.3.1.running_mean", Var: "features.4.1.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_4_2_block_0_0, err = rt.LoadConv(f, &features_4_2_block_0_0Conv, "features.4.2.block.0.0.weight", "", &rt.BN{Weight: "features.4.2.block.0.1.weight", Bias: "features.4.2.block.0.1.bias", Mean: "features.4.2.block.0.1.running_mean", Var: "features.4.2.block.0.1.running_var", Eps: 1e-05})
+			w.features_4_2_block_0_0, err = rt.LoadConv(f, &cfg.features_4_2_block_0_0, "features.4.2.block.0.0.weight", "", &rt.BN{Weight: "features.4.2.block.0.1.weight", Bias: "features.4.2.block.0.1.bias", Mean: "features.4.2.block.0.1.running_mean", Var: "features.4.2.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_4_2_block_1_0, err = rt.LoadConv(f, &features_4_2_block_1_0Conv, "features.4.2.block.1.0.weight", "", &rt.BN{Weight: "features.4.2.block.1.1.weight", Bias: "features.4.2.block.1.1.bias", Mean: "features.4.2.block.1.1.running_mean", Var: "features.4.2.block.1.1.running_var", Eps: 1e-05})
+			w.features_4_2_block_1_0, err = rt.LoadConv(f, &cfg.features_4_2_block_1_0, "features.4.2.block.1.0.weight", "", &rt.BN{Weight: "features.4.2.block.1.1.weight", Bias: "features.4.2.block.1.1.bias", Mean: "features.4.2.block.1.1.running_mean", Var: "features.4.2.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_4_2_block_2_fc1, err = rt.LoadConv(f, &features_4_2_block_2_fc1Conv, "features.4.2.block.2.fc1.weight", "features.4.2.block.2.fc1.bias", nil)
+			w.features_4_2_block_2_fc1, err = rt.LoadConv(f, &cfg.features_4_2_block_2_fc1, "features.4.2.block.2.fc1.weight", "features.4.2.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_4_2_block_2_fc2, err = rt.LoadConv(f, &features_4_2_block_2_fc2Conv, "features.4.2.block.2.fc2.weight", "features.4.2.block.2.fc2.bias", nil)
+			w.features_4_2_block_2_fc2, err = rt.LoadConv(f, &cfg.features_4_2_block_2_fc2, "features.4.2.block.2.fc2.weight", "features.4.2.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_4_2_block_3_0, err = rt.LoadConv(f, &features_4_2_block_3_0Conv, "features.4.2.block.3.0.weight", "", &rt.BN{Weight: "features.4.2.block.3.1.weight", Bias: "features.4.2.block.3.1.bias", Mean: "features.4.2.block.3.1.running_mean", Var: "features.4.2.block.3.1.running_var", Eps: 1e-05})
+			w.features_4_2_block_3_0, err = rt.LoadConv(f, &cfg.features_4_2_block_3_0, "features.4.2.block.3.0.weight", "", &rt.BN{Weight: "features.4.2.block.3.1.weight", Bias: "features.4.2.block.3.1.bias", Mean: "features.4.2.block.3.1.running_mean", Var: "features.4.2.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_5_0_block_0_0, err = rt.LoadConv(f, &features_5_0_block_0_0Conv, "features.5.0.block.0.0.weight", "", &rt.BN{Weight: "features.5.0.block.0.1.weight", Bias: "features.5.0.block.0.1.bias", Mean: "features.5.0.block.0.1.running_mean", Var: "features.5.0.block.0.1.running_var", Eps: 1e-05})
+			w.features_5_0_block_0_0, err = rt.LoadConv(f, &cfg.features_5_0_block_0_0, "features.5.0.block.0.0.weight", "", &rt.BN{Weight: "features.5.0.block.0.1.weight", Bias: "features.5.0.block.0.1.bias", Mean: "features.5.0.block.0.1.running_mean", Var: "features.5.0.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_5_0_block_1_0, err = rt.LoadConv(f, &features_5_0_block_1_0Conv, "features.5.0.block.1.0.weight", "", &rt.BN{Weight: "features.5.0.block.1.1.weight", Bias: "features.5.0.block.1.1.bias", Mean: "features.5.0.block.1.1.running_mean", Var: "features.5.0.block.1.1.running_var", Eps: 1e-05})
+			w.features_5_0_block_1_0, err = rt.LoadConv(f, &cfg.features_5_0_block_1_0, "features.5.0.block.1.0.weight", "", &rt.BN{Weight: "features.5.0.block.1.1.weight", Bias: "features.5.0.block.1.1.bias", Mean: "features.5.0.block.1.1.running_mean", Var: "features.5.0.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_5_0_block_2_fc1, err = rt.LoadConv(f, &features_5_0_block_2_fc1Conv, "features.5.0.block.2.fc1.weight", "features.5.0.block.2.fc1.bias", nil)
+			w.features_5_0_block_2_fc1, err = rt.LoadConv(f, &cfg.features_5_0_block_2_fc1, "features.5.0.block.2.fc1.weight", "features.5.0.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_5_0_block_2_fc2, err = rt.LoadConv(f, &features_5_0_block_2_fc2Conv, "features.5.0.block.2.fc2.weight", "features.5.0.block.2.fc2.bias", nil)
+			w.features_5_0_block_2_fc2, err = rt.LoadConv(f, &cfg.features_5_0_block_2_fc2, "features.5.0.block.2.fc2.weight", "features.5.0.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_5_0_block_3_0, err = rt.LoadConv(f, &features_5_0_block_3_0Conv, "features.5.0.block.3.0.weight", "", &rt.BN{Weight: "features.5.0.block.3.1.weight", Bias: "features.5.0.block.3.1.bias", Mean: "features.5.0.block.3.1.running_mean", Var: "features.5.0.block.3.1.running_var", Eps: 1e-05})
+			w.features_5_0_block_3_0, err = rt.LoadConv(f, &cfg.features_5_0_block_3_0, "features.5.0.block.3.0.weight", "", &rt.BN{Weight: "features.5.0.block.3.1.weight", Bias: "features.5.0.block.3.1.bias", Mean: "features.5.0.block.3.1.running_mean", Var: "features.5.0.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_5_1_block_0_0, err = rt.LoadConv(f, &features_5_1_block_0_0Conv, "features.5.1.block.0.0.weight", "", &rt.BN{Weight: "features.5.1.block.0.1.weight", Bias: "features.5.1.block.0.1.bias", Mean: "features.5.1.block.0.1.running_mean", Var: "features.5.1.block.0.1.running_var", Eps: 1e-05})
+			w.features_5_1_block_0_0, err = rt.LoadConv(f, &cfg.features_5_1_block_0_0, "features.5.1.block.0.0.weight", "", &rt.BN{Weight: "features.5.1.block.0.1.weight", Bias: "features.5.1.block.0.1.bias", Mean: "features.5.1.block.0.1.running_mean", Var: "features.5.1.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_5_1_block_1_0, err = rt.LoadConv(f, &features_5_1_block_1_0Conv, "features.5.1.block.1.0.weight", "", &rt.BN{Weight: "features.5.1.block.1.1.weight", Bias: "features.5.1.block.1.1.bias", Mean: "features.5.1.block.1.1.running_mean", Var: "features.5.1.block.1.1.running_var", Eps: 1e-05})
+			w.features_5_1_block_1_0, err = rt.LoadConv(f, &cfg.features_5_1_block_1_0, "features.5.1.block.1.0.weight", "", &rt.BN{Weight: "features.5.1.block.1.1.weight", Bias: "features.5.1.block.1.1.bias", Mean: "features.5.1.block.1.1.running_mean", Var: "features.5.1.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_5_1_block_2_fc1, err = rt.LoadConv(f, &features_5_1_block_2_fc1Conv, "features.5.1.block.2.fc1.weight", "features.5.1.block.2.fc1.bias", nil)
+			w.features_5_1_block_2_fc1, err = rt.LoadConv(f, &cfg.features_5_1_block_2_fc1, "features.5.1.block.2.fc1.weight", "features.5.1.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_5_1_block_2_fc2, err = rt.LoadConv(f, &features_5_1_block_2_fc2Conv, "features.5.1.block.2.fc2.weight", "features.5.1.block.2.fc2.bias", nil)
+			w.features_5_1_block_2_fc2, err = rt.LoadConv(f, &cfg.features_5_1_block_2_fc2, "features.5.1.block.2.fc2.weight", "features.5.1.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_5_1_block_3_0, err = rt.LoadConv(f, &features_5_1_block_3_0Conv, "features.5.1.block.3.0.weight", "", &rt.BN{Weight: "features.5.1.block.3.1.weight", Bias: "features.5.1.block.3.1.bias", Mean: "features.5.1.block.3.1.running_mean", Var: "features.5.1.block.3.1.running_var", Eps: 1e-05})
+			w.features_5_1_block_3_0, err = rt.LoadConv(f, &cfg.features_5_1_block_3_0, "features.5.1.block.3.0.weight", "", &rt.BN{Weight: "features.5.1.block.3.1.weight", Bias: "features.5.1.block.3.1.bias", Mean: "features.5.1.block.3.1.running_mean", Var: "features.5.1.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_5_2_block_0_0, err = rt.LoadConv(f, &features_5_2_block_0_0Conv, "features.5.2.block.0.0.weight", "", &rt.BN{Weight: "features.5.2.block.0.1.weight", Bias: "features.5.2.block.0.1.bias", Mean: "features.5.2.block.0.1.running_mean", Var: "features.5.2.block.0.1.running_var", Eps: 1e-05})
+			w.features_5_2_block_0_0, err = rt.LoadConv(f, &cfg.features_5_2_block_0_0, "features.5.2.block.0.0.weight", "", &rt.BN{Weight: "features.5.2.block.0.1.weight", Bias: "features.5.2.block.0.1.bias", Mean: "features.5.2.block.0.1.running_mean", Var: "features.5.2.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_5_2_block_1_0, err = rt.LoadConv(f, &features_5_2_block_1_0Conv, "features.5.2.block.1.0.weight", "", &rt.BN{Weight: "features.5.2.block.1.1.weight", Bias: "features.5.2.block.1.1.bias", Mean: "features.5.2.block.1.1.running_mean", Var: "features.5.2.block.1.1.running_var", Eps: 1e-05})
+			w.features_5_2_block_1_0, err = rt.LoadConv(f, &cfg.features_5_2_block_1_0, "features.5.2.block.1.0.weight", "", &rt.BN{Weight: "features.5.2.block.1.1.weight", Bias: "features.5.2.block.1.1.bias", Mean: "features.5.2.block.1.1.running_mean", Var: "features.5.2.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_5_2_block_2_fc1, err = rt.LoadConv(f, &features_5_2_block_2_fc1Conv, "features.5.2.block.2.fc1.weight", "features.5.2.block.2.fc1.bias", nil)
+			w.features_5_2_block_2_fc1, err = rt.LoadConv(f, &cfg.features_5_2_block_2_fc1, "features.5.2.block.2.fc1.weight", "features.5.2.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_5_2_block_2_fc2, err = rt.LoadConv(f, &features_5_2_block_2_fc2Conv, "features.5.2.block.2.fc2.weight", "features.5.2.block.2.fc2.bias", nil)
+			w.features_5_2_block_2_fc2, err = rt.LoadConv(f, &cfg.features_5_2_block_2_fc2, "features.5.2.block.2.fc2.weight", "features.5.2.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_5_2_block_3_0, err = rt.LoadConv(f, &features_5_2_block_3_0Conv, "features.5.2.block.3.0.weight", "", &rt.BN{Weight: "features.5.2.block.3.1.weight", Bias: "features.5.2.block.3.1.bias", Mean: "features.5.2.block.3.1.running_mean", Var: "features.5.2.block.3.1.running_var", Eps: 1e-05})
+			w.features_5_2_block_3_0, err = rt.LoadConv(f, &cfg.features_5_2_block_3_0, "features.5.2.block.3.0.weight", "", &rt.BN{Weight: "features.5.2.block.3.1.weight", Bias: "features.5.2.block.3.1.bias", Mean: "features.5.2.block.3.1.running_mean", Var: "features.5.2.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_0_block_0_0, err = rt.LoadConv(f, &features_6_0_block_0_0Conv, "features.6.0.block.0.0.weight", "", &rt.BN{Weight: "features.6.0.block.0.1.weight", Bias: "features.6.0.block.0.1.bias", Mean: "features.6.0.block.0.1.running_mean", Var: "features.6.0.block.0.1.running_var", Eps: 1e-05})
+			w.features_6_0_block_0_0, err = rt.LoadConv(f, &cfg.features_6_0_block_0_0, "features.6.0.block.0.0.weight", "", &rt.BN{Weight: "features.6.0.block.0.1.weight", Bias: "features.6.0.block.0.1.bias", Mean: "features.6.0.block.0.1.running_mean", Var: "features.6.0.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_0_block_1_0, err = rt.LoadConv(f, &features_6_0_block_1_0Conv, "features.6.0.block.1.0.weight", "", &rt.BN{Weight: "features.6.0.block.1.1.weight", Bias: "features.6.0.block.1.1.bias", Mean: "features.6.0.block.1.1.running_mean", Var: "features.6.0.block.1.1.running_var", Eps: 1e-05})
+			w.features_6_0_block_1_0, err = rt.LoadConv(f, &cfg.features_6_0_block_1_0, "features.6.0.block.1.0.weight", "", &rt.BN{Weight: "features.6.0.block.1.1.weight", Bias: "features.6.0.block.1.1.bias", Mean: "features.6.0.block.1.1.running_mean", Var: "features.6.0.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_0_block_2_fc1, err = rt.LoadConv(f, &features_6_0_block_2_fc1Conv, "features.6.0.block.2.fc1.weight", "features.6.0.block.2.fc1.bias", nil)
+			w.features_6_0_block_2_fc1, err = rt.LoadConv(f, &cfg.features_6_0_block_2_fc1, "features.6.0.block.2.fc1.weight", "features.6.0.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_6_0_block_2_fc2, err = rt.LoadConv(f, &features_6_0_block_2_fc2Conv, "features.6.0.block.2.fc2.weight", "features.6.0.block.2.fc2.bias", nil)
+			w.features_6_0_block_2_fc2, err = rt.LoadConv(f, &cfg.features_6_0_block_2_fc2, "features.6.0.block.2.fc2.weight", "features.6.0.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_6_0_block_3_0, err = rt.LoadConv(f, &features_6_0_block_3_0Conv, "features.6.0.block.3.0.weight", "", &rt.BN{Weight: "features.6.0.block.3.1.weight", Bias: "features.6.0.block.3.1.bias", Mean: "features.6.0.block.3.1.running_mean", Var: "features.6.0.block.3.1.running_var", Eps: 1e-05})
+			w.features_6_0_block_3_0, err = rt.LoadConv(f, &cfg.features_6_0_block_3_0, "features.6.0.block.3.0.weight", "", &rt.BN{Weight: "features.6.0.block.3.1.weight", Bias: "features.6.0.block.3.1.bias", Mean: "features.6.0.block.3.1.running_mean", Var: "features.6.0.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_1_block_0_0, err = rt.LoadConv(f, &features_6_1_block_0_0Conv, "features.6.1.block.0.0.weight", "", &rt.BN{Weight: "features.6.1.block.0.1.weight", Bias: "features.6.1.block.0.1.bias", Mean: "features.6.1.block.0.1.running_mean", Var: "features.6.1.block.0.1.running_var", Eps: 1e-05})
+			w.features_6_1_block_0_0, err = rt.LoadConv(f, &cfg.features_6_1_block_0_0, "features.6.1.block.0.0.weight", "", &rt.BN{Weight: "features.6.1.block.0.1.weight", Bias: "features.6.1.block.0.1.bias", Mean: "features.6.1.block.0.1.running_mean", Var: "features.6.1.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_1_block_1_0, err = rt.LoadConv(f, &features_6_1_block_1_0Conv, "features.6.1.block.1.0.weight", "", &rt.BN{Weight: "features.6.1.block.1.1.weight", Bias: "features.6.1.block.1.1.bias", Mean: "features.6.1.block.1.1.running_mean", Var: "features.6.1.block.1.1.running_var", Eps: 1e-05})
+			w.features_6_1_block_1_0, err = rt.LoadConv(f, &cfg.features_6_1_block_1_0, "features.6.1.block.1.0.weight", "", &rt.BN{Weight: "features.6.1.block.1.1.weight", Bias: "features.6.1.block.1.1.bias", Mean: "features.6.1.block.1.1.running_mean", Var: "features.6.1.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_1_block_2_fc1, err = rt.LoadConv(f, &features_6_1_block_2_fc1Conv, "features.6.1.block.2.fc1.weight", "features.6.1.block.2.fc1.bias", nil)
+			w.features_6_1_block_2_fc1, err = rt.LoadConv(f, &cfg.features_6_1_block_2_fc1, "features.6.1.block.2.fc1.weight", "features.6.1.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_6_1_block_2_fc2, err = rt.LoadConv(f, &features_6_1_block_2_fc2Conv, "features.6.1.block.2.fc2.weight", "features.6.1.block.2.fc2.bias", nil)
+			w.features_6_1_block_2_fc2, err = rt.LoadConv(f, &cfg.features_6_1_block_2_fc2, "features.6.1.block.2.fc2.weight", "features.6.1.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_6_1_block_3_0, err = rt.LoadConv(f, &features_6_1_block_3_0Conv, "features.6.1.block.3.0.weight", "", &rt.BN{Weight: "features.6.1.block.3.1.weight", Bias: "features.6.1.block.3.1.bias", Mean: "features.6.1.block.3.1.running_mean", Var: "features.6.1.block.3.1.running_var", Eps: 1e-05})
+			w.features_6_1_block_3_0, err = rt.LoadConv(f, &cfg.features_6_1_block_3_0, "features.6.1.block.3.0.weight", "", &rt.BN{Weight: "features.6.1.block.3.1.weight", Bias: "features.6.1.block.3.1.bias", Mean: "features.6.1.block.3.1.running_mean", Var: "features.6.1.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_2_block_0_0, err = rt.LoadConv(f, &features_6_2_block_0_0Conv, "features.6.2.block.0.0.weight", "", &rt.BN{Weight: "features.6.2.block.0.1.weight", Bias: "features.6.2.block.0.1.bias", Mean: "features.6.2.block.0.1.running_mean", Var: "features.6.2.block.0.1.running_var", Eps: 1e-05})
+			w.features_6_2_block_0_0, err = rt.LoadConv(f, &cfg.features_6_2_block_0_0, "features.6.2.block.0.0.weight", "", &rt.BN{Weight: "features.6.2.block.0.1.weight", Bias: "features.6.2.block.0.1.bias", Mean: "features.6.2.block.0.1.running_mean", Var: "features.6.2.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_2_block_1_0, err = rt.LoadConv(f, &features_6_2_block_1_0Conv, "features.6.2.block.1.0.weight", "", &rt.BN{Weight: "features.6.2.block.1.1.weight", Bias: "features.6.2.block.1.1.bias", Mean: "features.6.2.block.1.1.running_mean", Var: "features.6.2.block.1.1.running_var", Eps: 1e-05})
+			w.features_6_2_block_1_0, err = rt.LoadConv(f, &cfg.features_6_2_block_1_0, "features.6.2.block.1.0.weight", "", &rt.BN{Weight: "features.6.2.block.1.1.weight", Bias: "features.6.2.block.1.1.bias", Mean: "features.6.2.block.1.1.running_mean", Var: "features.6.2.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_2_block_2_fc1, err = rt.LoadConv(f, &features_6_2_block_2_fc1Conv, "features.6.2.block.2.fc1.weight", "features.6.2.block.2.fc1.bias", nil)
+			w.features_6_2_block_2_fc1, err = rt.LoadConv(f, &cfg.features_6_2_block_2_fc1, "features.6.2.block.2.fc1.weight", "features.6.2.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_6_2_block_2_fc2, err = rt.LoadConv(f, &features_6_2_block_2_fc2Conv, "features.6.2.block.2.fc2.weight", "features.6.2.block.2.fc2.bias", nil)
+			w.features_6_2_block_2_fc2, err = rt.LoadConv(f, &cfg.features_6_2_block_2_fc2, "features.6.2.block.2.fc2.weight", "features.6.2.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_6_2_block_3_0, err = rt.LoadConv(f, &features_6_2_block_3_0Conv, "features.6.2.block.3.0.weight", "", &rt.BN{Weight: "features.6.2.block.3.1.weight", Bias: "features.6.2.block.3.1.bias", Mean: "features.6.2.block.3.1.running_mean", Var: "features.6.2.block.3.1.running_var", Eps: 1e-05})
+			w.features_6_2_block_3_0, err = rt.LoadConv(f, &cfg.features_6_2_block_3_0, "features.6.2.block.3.0.weight", "", &rt.BN{Weight: "features.6.2.block.3.1.weight", Bias: "features.6.2.block.3.1.bias", Mean: "features.6.2.block.3.1.running_mean", Var: "features.6.2.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_3_block_0_0, err = rt.LoadConv(f, &features_6_3_block_0_0Conv, "features.6.3.block.0.0.weight", "", &rt.BN{Weight: "features.6.3.block.0.1.weight", Bias: "features.6.3.block.0.1.bias", Mean: "features.6.3.block.0.1.running_mean", Var: "features.6.3.block.0.1.running_var", Eps: 1e-05})
+			w.features_6_3_block_0_0, err = rt.LoadConv(f, &cfg.features_6_3_block_0_0, "features.6.3.block.0.0.weight", "", &rt.BN{Weight: "features.6.3.block.0.1.weight", Bias: "features.6.3.block.0.1.bias", Mean: "features.6.3.block.0.1.running_mean", Var: "features.6.3.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_3_block_1_0, err = rt.LoadConv(f, &features_6_3_block_1_0Conv, "features.6.3.block.1.0.weight", "", &rt.BN{Weight: "features.6.3.block.1.1.weight", Bias: "features.6.3.block.1.1.bias", Mean: "features.6.3.block.1.1.running_mean", Var: "features.6.3.block.1.1.running_var", Eps: 1e-05})
+			w.features_6_3_block_1_0, err = rt.LoadConv(f, &cfg.features_6_3_block_1_0, "features.6.3.block.1.0.weight", "", &rt.BN{Weight: "features.6.3.block.1.1.weight", Bias: "features.6.3.block.1.1.bias", Mean: "features.6.3.block.1.1.running_mean", Var: "features.6.3.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_6_3_block_2_fc1, err = rt.LoadConv(f, &features_6_3_block_2_fc1Conv, "features.6.3.block.2.fc1.weight", "features.6.3.block.2.fc1.bias", nil)
+			w.features_6_3_block_2_fc1, err = rt.LoadConv(f, &cfg.features_6_3_block_2_fc1, "features.6.3.block.2.fc1.weight", "features.6.3.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_6_3_block_2_fc2, err = rt.LoadConv(f, &features_6_3_block_2_fc2Conv, "features.6.3.block.2.fc2.weight", "features.6.3.block.2.fc2.bias", nil)
+			w.features_6_3_block_2_fc2, err = rt.LoadConv(f, &cfg.features_6_3_block_2_fc2, "features.6.3.block.2.fc2.weight", "features.6.3.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_6_3_block_3_0, err = rt.LoadConv(f, &features_6_3_block_3_0Conv, "features.6.3.block.3.0.weight", "", &rt.BN{Weight: "features.6.3.block.3.1.weight", Bias: "features.6.3.block.3.1.bias", Mean: "features.6.3.block.3.1.running_mean", Var: "features.6.3.block.3.1.running_var", Eps: 1e-05})
+			w.features_6_3_block_3_0, err = rt.LoadConv(f, &cfg.features_6_3_block_3_0, "features.6.3.block.3.0.weight", "", &rt.BN{Weight: "features.6.3.block.3.1.weight", Bias: "features.6.3.block.3.1.bias", Mean: "features.6.3.block.3.1.running_mean", Var: "features.6.3.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_7_0_block_0_0, err = rt.LoadConv(f, &features_7_0_block_0_0Conv, "features.7.0.block.0.0.weight", "", &rt.BN{Weight: "features.7.0.block.0.1.weight", Bias: "features.7.0.block.0.1.bias", Mean: "features.7.0.block.0.1.running_mean", Var: "features.7.0.block.0.1.running_var", Eps: 1e-05})
+			w.features_7_0_block_0_0, err = rt.LoadConv(f, &cfg.features_7_0_block_0_0, "features.7.0.block.0.0.weight", "", &rt.BN{Weight: "features.7.0.block.0.1.weight", Bias: "features.7.0.block.0.1.bias", Mean: "features.7.0.block.0.1.running_mean", Var: "features.7.0.block.0.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_7_0_block_1_0, err = rt.LoadConv(f, &features_7_0_block_1_0Conv, "features.7.0.block.1.0.weight", "", &rt.BN{Weight: "features.7.0.block.1.1.weight", Bias: "features.7.0.block.1.1.bias", Mean: "features.7.0.block.1.1.running_mean", Var: "features.7.0.block.1.1.running_var", Eps: 1e-05})
+			w.features_7_0_block_1_0, err = rt.LoadConv(f, &cfg.features_7_0_block_1_0, "features.7.0.block.1.0.weight", "", &rt.BN{Weight: "features.7.0.block.1.1.weight", Bias: "features.7.0.block.1.1.bias", Mean: "features.7.0.block.1.1.running_mean", Var: "features.7.0.block.1.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_7_0_block_2_fc1, err = rt.LoadConv(f, &features_7_0_block_2_fc1Conv, "features.7.0.block.2.fc1.weight", "features.7.0.block.2.fc1.bias", nil)
+			w.features_7_0_block_2_fc1, err = rt.LoadConv(f, &cfg.features_7_0_block_2_fc1, "features.7.0.block.2.fc1.weight", "features.7.0.block.2.fc1.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_7_0_block_2_fc2, err = rt.LoadConv(f, &features_7_0_block_2_fc2Conv, "features.7.0.block.2.fc2.weight", "features.7.0.block.2.fc2.bias", nil)
+			w.features_7_0_block_2_fc2, err = rt.LoadConv(f, &cfg.features_7_0_block_2_fc2, "features.7.0.block.2.fc2.weight", "features.7.0.block.2.fc2.bias", nil)
 			return
 		},
 		func() (err error) {
-			w.features_7_0_block_3_0, err = rt.LoadConv(f, &features_7_0_block_3_0Conv, "features.7.0.block.3.0.weight", "", &rt.BN{Weight: "features.7.0.block.3.1.weight", Bias: "features.7.0.block.3.1.bias", Mean: "features.7.0.block.3.1.running_mean", Var: "features.7.0.block.3.1.running_var", Eps: 1e-05})
+			w.features_7_0_block_3_0, err = rt.LoadConv(f, &cfg.features_7_0_block_3_0, "features.7.0.block.3.0.weight", "", &rt.BN{Weight: "features.7.0.block.3.1.weight", Bias: "features.7.0.block.3.1.bias", Mean: "features.7.0.block.3.1.running_mean", Var: "features.7.0.block.3.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.features_8_0, err = rt.LoadConv(f, &features_8_0Conv, "features.8.0.weight", "", &rt.BN{Weight: "features.8.1.weight", Bias: "features.8.1.bias", Mean: "features.8.1.running_mean", Var: "features.8.1.running_var", Eps: 1e-05})
+			w.features_8_0, err = rt.LoadConv(f, &cfg.features_8_0, "features.8.0.weight", "", &rt.BN{Weight: "features.8.1.weight", Bias: "features.8.1.bias", Mean: "features.8.1.running_mean", Var: "features.8.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.classifier_1, err = rt.LoadLinear(f, &classifier_1Linear, "classifier.1.weight", "classifier.1.bias", nil)
+			w.classifier_1, err = rt.LoadLinear(f, &cfg.classifier_1, "classifier.1.weight", "classifier.1.bias", nil)
 			return
 		},
 	})
 }
 
-// Net is a loaded network. It is immutable and safe for concurrent use.
-type Net struct {
-	w      weights
-	runner *rt.Runner
-	pre    rt.Preprocess
+// layers are the layer functions RunImage runs, in order.
+var layers = [...]struct {
+	rt.Layer
+	run func(*Net, *rt.Arena)
+}{
+	{rt.Layer{Name: "features.0.0", Op: "conv", MACs: 10838016}, (*Net).features_0_0Layer},
+	{rt.Layer{Name: "features.1.0.block.0.0", Op: "conv", MACs: 3612672}, (*Net).features_1_0_block_0_0Layer},
+	{rt.Layer{Name: "features.1.0.block.1.gap#3", Op: "global_avgpool"}, (*Net).features_1_0_block_1_gap_3Layer},
+	{rt.Layer{Name: "features.1.0.block.1.fc1", Op: "conv", MACs: 256}, (*Net).features_1_0_block_1_fc1Layer},
+	{rt.Layer{Name: "features.1.0.block.1.fc2", Op: "conv", MACs: 256}, (*Net).features_1_0_block_1_fc2Layer},
+	{rt.Layer{Name: "features.1.0.block.1.mul#6", Op: "mul"}, (*Net).features_1_0_block_1_mul_6Layer},
+	{rt.Layer{Name: "features.1.0.block.2.0", Op: "conv", MACs: 6422528}, (*Net).features_1_0_block_2_0Layer},
+	{rt.Layer{Name: "features.2.0.block.0.0", Op: "conv", MACs: 19267584}, (*Net).features_2_0_block_0_0Layer},
+	{rt.Layer{Name: "features.2.0.block.1.0", Op: "conv", MACs: 2709504}, (*Net).features_2_0_block_1_0Layer},
+	{rt.Layer{Name: "features.2.0.block.2.gap#9", Op: "global_avgpool"}, (*Net).features_2_0_block_2_gap_9Layer},
+	{rt.Layer{Name: "features.2.0.block.2.fc1", Op: "conv", MACs: 384}, (*Net).features_2_0_block_2_fc1Layer},
+	{rt.Layer{Name: "features.2.0.block.2.fc2", Op: "conv", MACs: 384}, (*Net).features_2_0_block_2_fc2Layer},
+	{rt.Layer{Name: "features.2.0.block.2.mul#12", Op: "mul"}, (*Net).features_2_0_block_2_mul_12Layer},
+	{rt.Layer{Name: "features.2.0.block.3.0", Op: "conv", MACs: 7225344}, (*Net).features_2_0_block_3_0Layer},
+	{rt.Layer{Name: "features.2.1.block.0.0", Op: "conv", MACs: 10838016}, (*Net).features_2_1_block_0_0Layer},
+	{rt.Layer{Name: "features.2.1.block.1.0", Op: "conv", MACs: 4064256}, (*Net).features_2_1_block_1_0Layer},
+	{rt.Layer{Name: "features.2.1.block.2.gap#15", Op: "global_avgpool"}, (*Net).features_2_1_block_2_gap_15Layer},
+	{rt.Layer{Name: "features.2.1.block.2.fc1", Op: "conv", MACs: 864}, (*Net).features_2_1_block_2_fc1Layer},
+	{rt.Layer{Name: "features.2.1.block.2.fc2", Op: "conv", MACs: 864}, (*Net).features_2_1_block_2_fc2Layer},
+	{rt.Layer{Name: "features.2.1.block.2.mul#18", Op: "mul"}, (*Net).features_2_1_block_2_mul_18Layer},
+	{rt.Layer{Name: "features.2.1.block.3.0", Op: "conv", MACs: 10838016}, (*Net).features_2_1_block_3_0Layer},
+	{rt.Layer{Name: "features.3.0.block.0.0", Op: "conv", MACs: 10838016}, (*Net).features_3_0_block_0_0Layer},
+	{rt.Layer{Name: "features.3.0.block.1.0", Op: "conv", MACs: 2822400}, (*Net).features_3_0_block_1_0Layer},
+	{rt.Layer{Name: "features.3.0.block.2.gap#22", Op: "global_avgpool"}, (*Net).features_3_0_block_2_gap_22Layer},
+	{rt.Layer{Name: "features.3.0.block.2.fc1", Op: "conv", MACs: 864}, (*Net).features_3_0_block_2_fc1Layer},
+	{rt.Layer{Name: "features.3.0.block.2.fc2", Op: "conv", MACs: 864}, (*Net).features_3_0_block_2_fc2Layer},
+	{rt.Layer{Name: "features.3.0.block.2.mul#25", Op: "mul"}, (*Net).features_3_0_block_2_mul_25Layer},
+	{rt.Layer{Name: "features.3.0.block.3.0", Op: "conv", MACs: 4515840}, (*Net).features_3_0_block_3_0Layer},
+	{rt.Layer{Name: "features.3.1.block.0.0", Op: "conv", MACs: 7526400}, (*Net).features_3_1_block_0_0Layer},
+	{rt.Layer{Name: "features.3.1.block.1.0", Op: "conv", MACs: 4704000}, (*Net).features_3_1_block_1_0Layer},
+	{rt.Layer{Name: "features.3.1.block.2.gap#28", Op: "global_avgpool"}, (*Net).features_3_1_block_2_gap_28Layer},
+	{rt.Layer{Name: "features.3.1.block.2.fc1", Op: "conv", MACs: 2400}, (*Net).features_3_1_block_2_fc1Layer},
+	{rt.Layer{Name: "features.3.1.block.2.fc2", Op: "conv", MACs: 2400}, (*Net).features_3_1_block_2_fc2Layer},
+	{rt.Layer{Name: "features.3.1.block.2.mul#31", Op: "mul"}, (*Net).features_3_1_block_2_mul_31Layer},
+	{rt.Layer{Name: "features.3.1.block.3.0", Op: "conv", MACs: 7526400}, (*Net).features_3_1_block_3_0Layer},
+	{rt.Layer{Name: "features.4.0.block.0.0", Op: "conv", MACs: 7526400}, (*Net).features_4_0_block_0_0Layer},
+	{rt.Layer{Name: "features.4.0.block.1.0", Op: "conv", MACs: 423360}, (*Net).features_4_0_block_1_0Layer},
+	{rt.Layer{Name: "features.4.0.block.2.gap#35", Op: "global_avgpool"}, (*Net).features_4_0_block_2_gap_35Layer},
+	{rt.Layer{Name: "features.4.0.block.2.fc1", Op: "conv", MACs: 2400}, (*Net).features_4_0_block_2_fc1Layer},
+	{rt.Layer{Name: "features.4.0.block.2.fc2", Op: "conv", MACs: 2400}, (*Net).features_4_0_block_2_fc2Layer},
+	{rt.Layer{Name: "features.4.0.block.2.mul#38", Op: "mul"}, (*Net).features_4_0_block_2_mul_38Layer},
+	{rt.Layer{Name: "features.4.0.block.3.0", Op: "conv", MACs: 3763200}, (*Net).features_4_0_block_3_0Layer},
+	{rt.Layer{Name: "features.4.1.block.0.0", Op: "conv", MACs: 7526400}, (*Net).features_4_1_block_0_0Layer},
+	{rt.Layer{Name: "features.4.1.block.1.0", Op: "conv", MACs: 846720}, (*Net).features_4_1_block_1_0Layer},
+	{rt.Layer{Name: "features.4.1.block.2.gap#41", Op: "global_avgpool"}, (*Net).features_4_1_block_2_gap_41Layer},
+	{rt.Layer{Name: "features.4.1.block.2.fc1", Op: "conv", MACs: 9600}, (*Net).features_4_1_block_2_fc1Layer},
+	{rt.Layer{Name: "features.4.1.block.2.fc2", Op: "conv", MACs: 9600}, (*Net).features_4_1_block_2_fc2Layer},
+	{rt.Layer{Name: "features.4.1.block.2.mul#44", Op: "mul"}, (*Net).features_4_1_block_2_mul_44Layer},
+	{rt.Layer{Name: "features.4.1.block.3.0", Op: "conv", MACs: 7526400}, (*Net).features_4_1_block_3_0Layer},
+	{rt.Layer{Name: "features.4.2.block.0.0", Op: "conv", MACs: 7526400}, (*Net).features_4_2_block_0_0Layer},
+	{rt.Layer{Name: "features.4.2.block.1.0", Op: "conv", MACs: 846720}, (*Net).features_4_2_block_1_0Layer},
+	{rt.Layer{Name: "features.4.2.block.2.gap#48", Op: "global_avgpool"}, (*Net).features_4_2_block_2_gap_48Layer},
+	{rt.Layer{Name: "features.4.2.block.2.fc1", Op: "conv", MACs: 9600}, (*Net).features_4_2_block_2_fc1Layer},
+	{rt.Layer{Name: "features.4.2.block.2.fc2", Op: "conv", MACs: 9600}, (*Net).features_4_2_block_2_fc2Layer},
+	{rt.Layer{Name: "features.4.2.block.2.mul#51", Op: "mul"}, (*Net).features_4_2_block_2_mul_51Layer},
+	{rt.Layer{Name: "features.4.2.block.3.0", Op: "conv", MACs: 7526400}, (*Net).features_4_2_block_3_0Layer},
+	{rt.Layer{Name: "features.5.0.block.0.0", Op: "conv", MACs: 7526400}, (*Net).features_5_0_block_0_0Layer},
+	{rt.Layer{Name: "features.5.0.block.1.0", Op: "conv", MACs: 2352000}, (*Net).features_5_0_block_1_0Layer},
+	{rt.Layer{Name: "features.5.0.block.2.gap#55", Op: "global_avgpool"}, (*Net).features_5_0_block_2_gap_55Layer},
+	{rt.Layer{Name: "features.5.0.block.2.fc1", Op: "conv", MACs: 9600}, (*Net).features_5_0_block_2_fc1Layer},
+	{rt.Layer{Name: "features.5.0.block.2.fc2", Op: "conv", MACs: 9600}, (*Net).features_5_0_block_2_fc2Layer},
+	{rt.Layer{Name: "features.5.0.block.2.mul#58", Op: "mul"}, (*Net).features_5_0_block_2_mul_58Layer},
+	{rt.Layer{Name: "features.5.0.block.3.0", Op: "conv", MACs: 10536960}, (*Net).features_5_0_block_3_0Layer},
+	{rt.Layer{Name: "features.5.1.block.0.0", Op: "conv", MACs: 14751744}, (*Net).features_5_1_block_0_0Layer},
+	{rt.Layer{Name: "features.5.1.block.1.0", Op: "conv", MACs: 3292800}, (*Net).features_5_1_block_1_0Layer},
+	{rt.Layer{Name: "features.5.1.block.2.gap#61", Op: "global_avgpool"}, (*Net).features_5_1_block_2_gap_61Layer},
+	{rt.Layer{Name: "features.5.1.block.2.fc1", Op: "conv", MACs: 18816}, (*Net).features_5_1_block_2_fc1Layer},
+	{rt.Layer{Name: "features.5.1.block.2.fc2", Op: "conv", MACs: 18816}, (*Net).features_5_1_block_2_fc2Layer},
+	{rt.Layer{Name: "features.5.1.block.2.mul#64", Op: "mul"}, (*Net).features_5_1_block_2_mul_64Layer},
+	{rt.Layer{Name: "features.5.1.block.3.0", Op: "conv", MACs: 14751744}, (*Net).features_5_1_block_3_0Layer},
+	{rt.Layer{Name: "features.5.2.block.0.0", Op: "conv", MACs: 14751744}, (*Net).features_5_2_block_0_0Layer},
+	{rt.Layer{Name: "features.5.2.block.1.0", Op: "conv", MACs: 3292800}, (*Net).features_5_2_block_1_0Layer},
+	{rt.Layer{Name: "features.5.2.block.2.gap#68", Op: "global_avgpool"}, (*Net).features_5_2_block_2_gap_68Layer},
+	{rt.Layer{Name: "features.5.2.block.2.fc1", Op: "conv", MACs: 18816}, (*Net).features_5_2_block_2_fc1Layer},
+	{rt.Layer{Name: "features.5.2.block.2.fc2", Op: "conv", MACs: 18816}, (*Net).features_5_2_block_2_fc2Layer},
+	{rt.Layer{Name: "features.5.2.block.2.mul#71", Op: "mul"}, (*Net).features_5_2_block_2_mul_71Layer},
+	{rt.Layer{Name: "features.5.2.block.3.0", Op: "conv", MACs: 14751744}, (*Net).features_5_2_block_3_0Layer},
+	{rt.Layer{Name: "features.6.0.block.0.0", Op: "conv", MACs: 14751744}, (*Net).features_6_0_block_0_0Layer},
+	{rt.Layer{Name: "features.6.0.block.1.0", Op: "conv", MACs: 823200}, (*Net).features_6_0_block_1_0Layer},
+	{rt.Layer{Name: "features.6.0.block.2.gap#75", Op: "global_avgpool"}, (*Net).features_6_0_block_2_gap_75Layer},
+	{rt.Layer{Name: "features.6.0.block.2.fc1", Op: "conv", MACs: 18816}, (*Net).features_6_0_block_2_fc1Layer},
+	{rt.Layer{Name: "features.6.0.block.2.fc2", Op: "conv", MACs: 18816}, (*Net).features_6_0_block_2_fc2Layer},
+	{rt.Layer{Name: "features.6.0.block.2.mul#78", Op: "mul"}, (*Net).features_6_0_block_2_mul_78Layer},
+	{rt.Layer{Name: "features.6.0.block.3.0", Op: "conv", MACs: 6322176}, (*Net).features_6_0_block_3_0Layer},
+	{rt.Layer{Name: "features.6.1.block.0.0", Op: "conv", MACs: 10838016}, (*Net).features_6_1_block_0_0Layer},
+	{rt.Layer{Name: "features.6.1.block.1.0", Op: "conv", MACs: 1411200}, (*Net).features_6_1_block_1_0Layer},
+	{rt.Layer{Name: "features.6.1.block.2.gap#81", Op: "global_avgpool"}, (*Net).features_6_1_block_2_gap_81Layer},
+	{rt.Layer{Name: "features.6.1.block.2.fc1", Op: "conv", MACs: 55296}, (*Net).features_6_1_block_2_fc1Layer},
+	{rt.Layer{Name: "features.6.1.block.2.fc2", Op: "conv", MACs: 55296}, (*Net).features_6_1_block_2_fc2Layer},
+	{rt.Layer{Name: "features.6.1.block.2.mul#84", Op: "mul"}, (*Net).features_6_1_block_2_mul_84Layer},
+	{rt.Layer{Name: "features.6.1.block.3.0", Op: "conv", MACs: 10838016}, (*Net).features_6_1_block_3_0Layer},
+	{rt.Layer{Name: "features.6.2.block.0.0", Op: "conv", MACs: 10838016}, (*Net).features_6_2_block_0_0Layer},
+	{rt.Layer{Name: "features.6.2.block.1.0", Op: "conv", MACs: 1411200}, (*Net).features_6_2_block_1_0Layer},
+	{rt.Layer{Name: "features.6.2.block.2.gap#88", Op: "global_avgpool"}, (*Net).features_6_2_block_2_gap_88Layer},
+	{rt.Layer{Name: "features.6.2.block.2.fc1", Op: "conv", MACs: 55296}, (*Net).features_6_2_block_2_fc1Layer},
+	{rt.Layer{Name: "features.6.2.block.2.fc2", Op: "conv", MACs: 55296}, (*Net).features_6_2_block_2_fc2Layer},
+	{rt.Layer{Name: "features.6.2.block.2.mul#91", Op: "mul"}, (*Net).features_6_2_block_2_mul_91Layer},
+	{rt.Layer{Name: "features.6.2.block.3.0", Op: "conv", MACs: 10838016}, (*Net).features_6_2_block_3_0Layer},
+	{rt.Layer{Name: "features.6.3.block.0.0", Op: "conv", MACs: 10838016}, (*Net).features_6_3_block_0_0Layer},
+	{rt.Layer{Name: "features.6.3.block.1.0", Op: "conv", MACs: 1411200}, (*Net).features_6_3_block_1_0Layer},
+	{rt.Layer{Name: "features.6.3.block.2.gap#95", Op: "global_avgpool"}, (*Net).features_6_3_block_2_gap_95Layer},
+	{rt.Layer{Name: "features.6.3.block.2.fc1", Op: "conv", MACs: 55296}, (*Net).features_6_3_block_2_fc1Layer},
+	{rt.Layer{Name: "features.6.3.block.2.fc2", Op: "conv", MACs: 55296}, (*Net).features_6_3_block_2_fc2Layer},
+	{rt.Layer{Name: "features.6.3.block.2.mul#98", Op: "mul"}, (*Net).features_6_3_block_2_mul_98Layer},
+	{rt.Layer{Name: "features.6.3.block.3.0", Op: "conv", MACs: 10838016}, (*Net).features_6_3_block_3_0Layer},
+	{rt.Layer{Name: "features.7.0.block.0.0", Op: "conv", MACs: 10838016}, (*Net).features_7_0_block_0_0Layer},
+	{rt.Layer{Name: "features.7.0.block.1.0", Op: "conv", MACs: 508032}, (*Net).features_7_0_block_1_0Layer},
+	{rt.Layer{Name: "features.7.0.block.2.gap#102", Op: "global_avgpool"}, (*Net).features_7_0_block_2_gap_102Layer},
+	{rt.Layer{Name: "features.7.0.block.2.fc1", Op: "conv", MACs: 55296}, (*Net).features_7_0_block_2_fc1Layer},
+	{rt.Layer{Name: "features.7.0.block.2.fc2", Op: "conv", MACs: 55296}, (*Net).features_7_0_block_2_fc2Layer},
+	{rt.Layer{Name: "features.7.0.block.2.mul#105", Op: "mul"}, (*Net).features_7_0_block_2_mul_105Layer},
+	{rt.Layer{Name: "features.7.0.block.3.0", Op: "conv", MACs: 18063360}, (*Net).features_7_0_block_3_0Layer},
+	{rt.Layer{Name: "features.8.0", Op: "conv", MACs: 20070400}, (*Net).features_8_0Layer},
+	{rt.Layer{Name: "avgpool", Op: "global_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "classifier.1", Op: "linear", MACs: 1280000}, (*Net).classifier_1Layer},
 }
 
-// Option configures loading, e.g. rt.WithThreads or rt.WithPreprocess.
-type Option = rt.Option
-
-// WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
-func WithThreads(n int) Option {
-	return rt.WithThreads(n)
-}
-
-// Load reads a safetensors weights file with the spec's tensor names (a PyTorch state_dict).
-func Load(path string, opts ...Option) (*Net, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("efficientnet_b0: %w", err)
-	}
-	defer file.Close()
-	return New(file, opts...)
-}
-
-// New reads safetensors weights from r. Every tensor's name, dtype and shape is checked
-// before any is used; batch norms are folded and weights packed for the kernels.
-func New(r io.ReaderAt, opts ...Option) (*Net, error) {
-	o, err := rt.ApplyOptions(opts)
-	if err != nil {
-		return nil, fmt.Errorf("efficientnet_b0: %w", err)
-	}
-	f, err := rt.OpenWeights(r)
-	if err != nil {
-		return nil, fmt.Errorf("efficientnet_b0: %w", err)
-	}
-	if err := f.Check(expected); err != nil {
-		return nil, fmt.Errorf("efficientnet_b0: weights do not fit: %w", err)
-	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
-	if o.Preprocess != nil {
-		n.pre = *o.Preprocess
-	}
-	if err := n.w.load(f, o.Threads); err != nil {
-		return nil, fmt.Errorf("efficientnet_b0: %w", err)
-	}
-	return n, nil
-}
-
-// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
-var Layers = []rt.Layer{
-	{Name: "features.0.0", Op: "conv", MACs: 10838016},
-	{Name: "features.1.0.block.0.0", Op: "conv", MACs: 3612672},
-	{Name: "features.1.0.block.1.gap#3", Op: "global_avgpool", MACs: 0},
-	{Name: "features.1.0.block.1.fc1", Op: "conv", MACs: 256},
-	{Name: "features.1.0.block.1.fc2", Op: "conv", MACs: 256},
-	{Name: "features.1.0.block.1.mul#6", Op: "mul", MACs: 0},
-	{Name: "features.1.0.block.2.0", Op: "conv", MACs: 6422528},
-	{Name: "features.2.0.block.0.0", Op: "conv", MACs: 19267584},
-	{Name: "features.2.0.block.1.0", Op: "conv", MACs: 2709504},
-	{Name: "features.2.0.block.2.gap#9", Op: "global_avgpool", MACs: 0},
-	{Name: "features.2.0.block.2.fc1", Op: "conv", MACs: 384},
-	{Name: "features.2.0.block.2.fc2", Op: "conv", MACs: 384},
-	{Name: "features.2.0.block.2.mul#12", Op: "mul", MACs: 0},
-	{Name: "features.2.0.block.3.0", Op: "conv", MACs: 7225344},
-	{Name: "features.2.1.block.0.0", Op: "conv", MACs: 10838016},
-	{Name: "features.2.1.block.1.0", Op: "conv", MACs: 4064256},
-	{Name: "features.2.1.block.2.gap#15", Op: "global_avgpool", MACs: 0},
-	{Name: "features.2.1.block.2.fc1", Op: "conv", MACs: 864},
-	{Name: "features.2.1.block.2.fc2", Op: "conv", MACs: 864},
-	{Name: "features.2.1.block.2.mul#18", Op: "mul", MACs: 0},
-	{Name: "features.2.1.block.3.0", Op: "conv", MACs: 10838016},
-	{Name: "features.3.0.block.0.0", Op: "conv", MACs: 10838016},
-	{Name: "features.3.0.block.1.0", Op: "conv", MACs: 2822400},
-	{Name: "features.3.0.block.2.gap#22", Op: "global_avgpool", MACs: 0},
-	{Name: "features.3.0.block.2.fc1", Op: "conv", MACs: 864},
-	{Name: "features.3.0.block.2.fc2", Op: "conv", MACs: 864},
-	{Name: "features.3.0.block.2.mul#25", Op: "mul", MACs: 0},
-	{Name: "features.3.0.block.3.0", Op: "conv", MACs: 4515840},
-	{Name: "features.3.1.block.0.0", Op: "conv", MACs: 7526400},
-	{Name: "features.3.1.block.1.0", Op: "conv", MACs: 4704000},
-	{Name: "features.3.1.block.2.gap#28", Op: "global_avgpool", MACs: 0},
-	{Name: "features.3.1.block.2.fc1", Op: "conv", MACs: 2400},
-	{Name: "features.3.1.block.2.fc2", Op: "conv", MACs: 2400},
-	{Name: "features.3.1.block.2.mul#31", Op: "mul", MACs: 0},
-	{Name: "features.3.1.block.3.0", Op: "conv", MACs: 7526400},
-	{Name: "features.4.0.block.0.0", Op: "conv", MACs: 7526400},
-	{Name: "features.4.0.block.1.0", Op: "conv", MACs: 423360},
-	{Name: "features.4.0.block.2.gap#35", Op: "global_avgpool", MACs: 0},
-	{Name: "features.4.0.block.2.fc1", Op: "conv", MACs: 2400},
-	{Name: "features.4.0.block.2.fc2", Op: "conv", MACs: 2400},
-	{Name: "features.4.0.block.2.mul#38", Op: "mul", MACs: 0},
-	{Name: "features.4.0.block.3.0", Op: "conv", MACs: 3763200},
-	{Name: "features.4.1.block.0.0", Op: "conv", MACs: 7526400},
-	{Name: "features.4.1.block.1.0", Op: "conv", MACs: 846720},
-	{Name: "features.4.1.block.2.gap#41", Op: "global_avgpool", MACs: 0},
-	{Name: "features.4.1.block.2.fc1", Op: "conv", MACs: 9600},
-	{Name: "features.4.1.block.2.fc2", Op: "conv", MACs: 9600},
-	{Name: "features.4.1.block.2.mul#44", Op: "mul", MACs: 0},
-	{Name: "features.4.1.block.3.0", Op: "conv", MACs: 7526400},
-	{Name: "features.4.2.block.0.0", Op: "conv", MACs: 7526400},
-	{Name: "features.4.2.block.1.0", Op: "conv", MACs: 846720},
-	{Name: "features.4.2.block.2.gap#48", Op: "global_avgpool", MACs: 0},
-	{Name: "features.4.2.block.2.fc1", Op: "conv", MACs: 9600},
-	{Name: "features.4.2.block.2.fc2", Op: "conv", MACs: 9600},
-	{Name: "features.4.2.block.2.mul#51", Op: "mul", MACs: 0},
-	{Name: "features.4.2.block.3.0", Op: "conv", MACs: 7526400},
-	{Name: "features.5.0.block.0.0", Op: "conv", MACs: 7526400},
-	{Name: "features.5.0.block.1.0", Op: "conv", MACs: 2352000},
-	{Name: "features.5.0.block.2.gap#55", Op: "global_avgpool", MACs: 0},
-	{Name: "features.5.0.block.2.fc1", Op: "conv", MACs: 9600},
-	{Name: "features.5.0.block.2.fc2", Op: "conv", MACs: 9600},
-	{Name: "features.5.0.block.2.mul#58", Op: "mul", MACs: 0},
-	{Name: "features.5.0.block.3.0", Op: "conv", MACs: 10536960},
-	{Name: "features.5.1.block.0.0", Op: "conv", MACs: 14751744},
-	{Name: "features.5.1.block.1.0", Op: "conv", MACs: 3292800},
-	{Name: "features.5.1.block.2.gap#61", Op: "global_avgpool", MACs: 0},
-	{Name: "features.5.1.block.2.fc1", Op: "conv", MACs: 18816},
-	{Name: "features.5.1.block.2.fc2", Op: "conv", MACs: 18816},
-	{Name: "features.5.1.block.2.mul#64", Op: "mul", MACs: 0},
-	{Name: "features.5.1.block.3.0", Op: "conv", MACs: 14751744},
-	{Name: "features.5.2.block.0.0", Op: "conv", MACs: 14751744},
-	{Name: "features.5.2.block.1.0", Op: "conv", MACs: 3292800},
-	{Name: "features.5.2.block.2.gap#68", Op: "global_avgpool", MACs: 0},
-	{Name: "features.5.2.block.2.fc1", Op: "conv", MACs: 18816},
-	{Name: "features.5.2.block.2.fc2", Op: "conv", MACs: 18816},
-	{Name: "features.5.2.block.2.mul#71", Op: "mul", MACs: 0},
-	{Name: "features.5.2.block.3.0", Op: "conv", MACs: 14751744},
-	{Name: "features.6.0.block.0.0", Op: "conv", MACs: 14751744},
-	{Name: "features.6.0.block.1.0", Op: "conv", MACs: 823200},
-	{Name: "features.6.0.block.2.gap#75", Op: "global_avgpool", MACs: 0},
-	{Name: "features.6.0.block.2.fc1", Op: "conv", MACs: 18816},
-	{Name: "features.6.0.block.2.fc2", Op: "conv", MACs: 18816},
-	{Name: "features.6.0.block.2.mul#78", Op: "mul", MACs: 0},
-	{Name: "features.6.0.block.3.0", Op: "conv", MACs: 6322176},
-	{Name: "features.6.1.block.0.0", Op: "conv", MACs: 10838016},
-	{Name: "features.6.1.block.1.0", Op: "conv", MACs: 1411200},
-	{Name: "features.6.1.block.2.gap#81", Op: "global_avgpool", MACs: 0},
-	{Name: "features.6.1.block.2.fc1", Op: "conv", MACs: 55296},
-	{Name: "features.6.1.block.2.fc2", Op: "conv", MACs: 55296},
-	{Name: "features.6.1.block.2.mul#84", Op: "mul", MACs: 0},
-	{Name: "features.6.1.block.3.0", Op: "conv", MACs: 10838016},
-	{Name: "features.6.2.block.0.0", Op: "conv", MACs: 10838016},
-	{Name: "features.6.2.block.1.0", Op: "conv", MACs: 1411200},
-	{Name: "features.6.2.block.2.gap#88", Op: "global_avgpool", MACs: 0},
-	{Name: "features.6.2.block.2.fc1", Op: "conv", MACs: 55296},
-	{Name: "features.6.2.block.2.fc2", Op: "conv", MACs: 55296},
-	{Name: "features.6.2.block.2.mul#91", Op: "mul", MACs: 0},
-	{Name: "features.6.2.block.3.0", Op: "conv", MACs: 10838016},
-	{Name: "features.6.3.block.0.0", Op: "conv", MACs: 10838016},
-	{Name: "features.6.3.block.1.0", Op: "conv", MACs: 1411200},
-	{Name: "features.6.3.block.2.gap#95", Op: "global_avgpool", MACs: 0},
-	{Name: "features.6.3.block.2.fc1", Op: "conv", MACs: 55296},
-	{Name: "features.6.3.block.2.fc2", Op: "conv", MACs: 55296},
-	{Name: "features.6.3.block.2.mul#98", Op: "mul", MACs: 0},
-	{Name: "features.6.3.block.3.0", Op: "conv", MACs: 10838016},
-	{Name: "features.7.0.block.0.0", Op: "conv", MACs: 10838016},
-	{Name: "features.7.0.block.1.0", Op: "conv", MACs: 508032},
-	{Name: "features.7.0.block.2.gap#102", Op: "global_avgpool", MACs: 0},
-	{Name: "features.7.0.block.2.fc1", Op: "conv", MACs: 55296},
-	{Name: "features.7.0.block.2.fc2", Op: "conv", MACs: 55296},
-	{Name: "features.7.0.block.2.mul#105", Op: "mul", MACs: 0},
-	{Name: "features.7.0.block.3.0", Op: "conv", MACs: 18063360},
-	{Name: "features.8.0", Op: "conv", MACs: 20070400},
-	{Name: "avgpool", Op: "global_avgpool", MACs: 0},
-	{Name: "classifier.1", Op: "linear", MACs: 1280000},
-}
-
-// runner adapts Net to rt.ImageRunner without exporting RunImage.
-type runner Net
-
-// RunImage runs one image through every layer, in the planned arena a.
-func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
-	n := (*Net)(r)
-	copy(a.Buf[401408:551936], in)
-	n.features_0_0(a)
-	a.Mark(0)
-	n.features_1_0_block_0_0(a)
-	a.Mark(1)
-	n.features_1_0_block_1_gap_3(a)
-	a.Mark(2)
-	n.features_1_0_block_1_fc1(a)
-	a.Mark(3)
-	n.features_1_0_block_1_fc2(a)
-	a.Mark(4)
-	n.features_1_0_block_1_mul_6(a)
-	a.Mark(5)
-	n.features_1_0_block_2_0(a)
-	a.Mark(6)
-	n.features_2_0_block_0_0(a)
-	a.Mark(7)
-	n.features_2_0_block_1_0(a)
-	a.Mark(8)
-	n.features_2_0_block_2_gap_9(a)
-	a.Mark(9)
-	n.features_2_0_block_2_fc1(a)
-	a.Mark(10)
-	n.features_2_0_block_2_fc2(a)
-	a.Mark(11)
-	n.features_2_0_block_2_mul_12(a)
-	a.Mark(12)
-	n.features_2_0_block_3_0(a)
-	a.Mark(13)
-	n.features_2_1_block_0_0(a)
-	a.Mark(14)
-	n.features_2_1_block_1_0(a)
-	a.Mark(15)
-	n.features_2_1_block_2_gap_15(a)
-	a.Mark(16)
-	n.features_2_1_block_2_fc1(a)
-	a.Mark(17)
-	n.features_2_1_block_2_fc2(a)
-	a.Mark(18)
-	n.features_2_1_block_2_mul_18(a)
-	a.Mark(19)
-	n.features_2_1_block_3_0(a)
-	a.Mark(20)
-	n.features_3_0_block_0_0(a)
-	a.Mark(21)
-	n.features_3_0_block_1_0(a)
-	a.Mark(22)
-	n.features_3_0_block_2_gap_22(a)
-	a.Mark(23)
-	n.features_3_0_block_2_fc1(a)
-	a.Mark(24)
-	n.features_3_0_block_2_fc2(a)
-	a.Mark(25)
-	n.features_3_0_block_2_mul_25(a)
-	a.Mark(26)
-	n.features_3_0_block_3_0(a)
-	a.Mark(27)
-	n.features_3_1_block_0_0(a)
-	a.Mark(28)
-	n.features_3_1_block_1_0(a)
-	a.Mark(29)
-	n.features_3_1_block_2_gap_28(a)
-	a.Mark(30)
-	n.features_3_1_block_2_fc1(a)
-	a.Mark(31)
-	n.features_3_1_block_2_fc2(a)
-	a.Mark(32)
-	n.features_3_1_block_2_mul_31(a)
-	a.Mark(33)
-	n.features_3_1_block_3_0(a)
-	a.Mark(34)
-	n.features_4_0_block_0_0(a)
-	a.Mark(35)
-	n.features_4_0_block_1_0(a)
-	a.Mark(36)
-	n.features_4_0_block_2_gap_35(a)
-	a.Mark(37)
-	n.features_4_0_block_2_fc1(a)
-	a.Mark(38)
-	n.features_4_0_block_2_fc2(a)
-	a.Mark(39)
-	n.features_4_0_block_2_mul_38(a)
-	a.Mark(40)
-	n.features_4_0_block_3_0(a)
-	a.Mark(41)
-	n.features_4_1_block_0_0(a)
-	a.Mark(42)
-	n.features_4_1_block_1_0(a)
-	a.Mark(43)
-	n.features_4_1_block_2_gap_41(a)
-	a.Mark(44)
-	n.features_4_1_block_2_fc1(a)
-	a.Mark(45)
-	n.features_4_1_block_2_fc2(a)
-	a.Mark(46)
-	n.features_4_1_block_2_mul_44(a)
-	a.Mark(47)
-	n.features_4_1_block_3_0(a)
-	a.Mark(48)
-	n.features_4_2_block_0_0(a)
-	a.Mark(49)
-	n.features_4_2_block_1_0(a)
-	a.Mark(50)
-	n.features_4_2_block_2_gap_48(a)
-	a.Mark(51)
-	n.features_4_2_block_2_fc1(a)
-	a.Mark(52)
-	n.features_4_2_block_2_fc2(a)
-	a.Mark(53)
-	n.features_4_2_block_2_mul_51(a)
-	a.Mark(54)
-	n.features_4_2_block_3_0(a)
-	a.Mark(55)
-	n.features_5_0_block_0_0(a)
-	a.Mark(56)
-	n.features_5_0_block_1_0(a)
-	a.Mark(57)
-	n.features_5_0_block_2_gap_55(a)
-	a.Mark(58)
-	n.features_5_0_block_2_fc1(a)
-	a.Mark(59)
-	n.features_5_0_block_2_fc2(a)
-	a.Mark(60)
-	n.features_5_0_block_2_mul_58(a)
-	a.Mark(61)
-	n.features_5_0_block_3_0(a)
-	a.Mark(62)
-	n.features_5_1_block_0_0(a)
-	a.Mark(63)
-	n.features_5_1_block_1_0(a)
-	a.Mark(64)
-	n.features_5_1_block_2_gap_61(a)
-	a.Mark(65)
-	n.features_5_1_block_2_fc1(a)
-	a.Mark(66)
-	n.features_5_1_block_2_fc2(a)
-	a.Mark(67)
-	n.features_5_1_block_2_mul_64(a)
-	a.Mark(68)
-	n.features_5_1_block_3_0(a)
-	a.Mark(69)
-	n.features_5_2_block_0_0(a)
-	a.Mark(70)
-	n.features_5_2_block_1_0(a)
-	a.Mark(71)
-	n.features_5_2_block_2_gap_68(a)
-	a.Mark(72)
-	n.features_5_2_block_2_fc1(a)
-	a.Mark(73)
-	n.features_5_2_block_2_fc2(a)
-	a.Mark(74)
-	n.features_5_2_block_2_mul_71(a)
-	a.Mark(75)
-	n.features_5_2_block_3_0(a)
-	a.Mark(76)
-	n.features_6_0_block_0_0(a)
-	a.Mark(77)
-	n.features_6_0_block_1_0(a)
-	a.Mark(78)
-	n.features_6_0_block_2_gap_75(a)
-	a.Mark(79)
-	n.features_6_0_block_2_fc1(a)
-	a.Mark(80)
-	n.features_6_0_block_2_fc2(a)
-	a.Mark(81)
-	n.features_6_0_block_2_mul_78(a)
-	a.Mark(82)
-	n.features_6_0_block_3_0(a)
-	a.Mark(83)
-	n.features_6_1_block_0_0(a)
-	a.Mark(84)
-	n.features_6_1_block_1_0(a)
-	a.Mark(85)
-	n.features_6_1_block_2_gap_81(a)
-	a.Mark(86)
-	n.features_6_1_block_2_fc1(a)
-	a.Mark(87)
-	n.features_6_1_block_2_fc2(a)
-	a.Mark(88)
-	n.features_6_1_block_2_mul_84(a)
-	a.Mark(89)
-	n.features_6_1_block_3_0(a)
-	a.Mark(90)
-	n.features_6_2_block_0_0(a)
-	a.Mark(91)
-	n.features_6_2_block_1_0(a)
-	a.Mark(92)
-	n.features_6_2_block_2_gap_88(a)
-	a.Mark(93)
-	n.features_6_2_block_2_fc1(a)
-	a.Mark(94)
-	n.features_6_2_block_2_fc2(a)
-	a.Mark(95)
-	n.features_6_2_block_2_mul_91(a)
-	a.Mark(96)
-	n.features_6_2_block_3_0(a)
-	a.Mark(97)
-	n.features_6_3_block_0_0(a)
-	a.Mark(98)
-	n.features_6_3_block_1_0(a)
-	a.Mark(99)
-	n.features_6_3_block_2_gap_95(a)
-	a.Mark(100)
-	n.features_6_3_block_2_fc1(a)
-	a.Mark(101)
-	n.features_6_3_block_2_fc2(a)
-	a.Mark(102)
-	n.features_6_3_block_2_mul_98(a)
-	a.Mark(103)
-	n.features_6_3_block_3_0(a)
-	a.Mark(104)
-	n.features_7_0_block_0_0(a)
-	a.Mark(105)
-	n.features_7_0_block_1_0(a)
-	a.Mark(106)
-	n.features_7_0_block_2_gap_102(a)
-	a.Mark(107)
-	n.features_7_0_block_2_fc1(a)
-	a.Mark(108)
-	n.features_7_0_block_2_fc2(a)
-	a.Mark(109)
-	n.features_7_0_block_2_mul_105(a)
-	a.Mark(110)
-	n.features_7_0_block_3_0(a)
-	a.Mark(111)
-	n.features_8_0(a)
-	a.Mark(112)
-	n.avgpool(a)
-	a.Mark(113)
-	if features {
-		copy(out, a.Buf[62720:64000])
-		return
-	}
-	n.classifier_1(a)
-	a.Mark(114)
-	copy(out, a.Buf[0:1000])
-}
-
-// Forward computes the logits of a batch: in is NCHW float32 (any number of images of
-// InputChannels x InputHeight x InputWidth), out receives NumClasses logits per image.
-func (n *Net) Forward(in, out []float32) error {
-	if err := n.runner.Run((*runner)(n), in, out, inSize, NumClasses, false); err != nil {
-		return fmt.Errorf("efficientnet_b0: Forward: %w", err)
-	}
-	return nil
-}
-
-// Features computes the penultimate features of a batch (what the classifier head reads),
-// FeatureSize values per image, for similarity search and transfer learning.
-func (n *Net) Features(in, out []float32) error {
-	if err := n.runner.Run((*runner)(n), in, out, inSize, FeatureSize, true); err != nil {
-		return fmt.Errorf("efficientnet_b0: Features: %w", err)
-	}
-	return nil
-}
-
-// Classify resizes, crops and normalizes img as the weights expect (DefaultPreprocess unless
-// overridden), runs the network and returns the k most probable classes with softmax probabilities.
-func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
-	if k < 1 {
-		return nil, fmt.Errorf("efficientnet_b0: Classify: k must be at least 1, got %d", k)
-	}
-	in := make([]float32, inSize)
-	if err := n.pre.Image(img, in); err != nil {
-		return nil, fmt.Errorf("efficientnet_b0: Classify: %w", err)
-	}
-	logits := make([]float32, NumClasses)
-	if err := n.Forward(in, logits); err != nil {
-		return nil, err
-	}
-	return rt.TopK(logits, k, Labels), nil
-}
+// featureLayers is how many layers run before the features (the classifier head's input) are ready.
+const featureLayers = 114

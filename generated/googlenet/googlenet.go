@@ -11,15 +11,16 @@ package googlenet
 
 import (
 	"fmt"
-	rt "github.com/cnngen/cnngen/runtime"
-	kernels "github.com/cnngen/cnngen/runtime/kernels"
 	"image"
 	"io"
 	"os"
+
+	rt "github.com/cnngen/cnngen/runtime"
+	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion2
+var _ = rt.SupportPackageIsVersion3
 
 const (
 	InputChannels = 3
@@ -31,15 +32,135 @@ const (
 	FeatureSize = 1024
 
 	inSize = InputChannels * InputHeight * InputWidth
-	// arenaLen float32s hold every activation of one image (4.01 MB planned; 19.18 MB without reuse).
-	arenaLen = 1003520
 )
 
 // Labels names the classes, index = class.
 var Labels = rt.MustLabels("imagenet")
 
+// Net is a loaded network. It is immutable and safe for concurrent use.
+type Net struct {
+	w      weights
+	runner *rt.Runner
+	pre    rt.Preprocess
+}
+
+// Option configures loading, e.g. WithThreads or rt.WithPreprocess.
+type Option = rt.Option
+
+// WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
+func WithThreads(n int) Option {
+	return rt.WithThreads(n)
+}
+
+// Load reads a safetensors weights file with the spec's tensor names (a PyTorch state_dict).
+func Load(path string, opts ...Option) (*Net, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("googlenet: %w", err)
+	}
+	defer file.Close()
+	return New(file, opts...)
+}
+
+// New reads safetensors weights from r. Every tensor's name, dtype and shape is checked
+// before any is used; batch norms are folded and weights packed for the kernels.
+func New(r io.ReaderAt, opts ...Option) (*Net, error) {
+	o, err := rt.ApplyOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("googlenet: %w", err)
+	}
+	f, err := rt.OpenWeights(r)
+	if err != nil {
+		return nil, fmt.Errorf("googlenet: %w", err)
+	}
+	if err := f.Check(expected); err != nil {
+		return nil, fmt.Errorf("googlenet: weights do not fit: %w", err)
+	}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
+	if o.Preprocess != nil {
+		n.pre = *o.Preprocess
+	}
+	if err := loadWeights(&n.w, f, o.Threads); err != nil {
+		return nil, fmt.Errorf("googlenet: %w", err)
+	}
+	return n, nil
+}
+
+// Forward computes the logits of a batch: in is NCHW float32 (any number of images of
+// InputChannels x InputHeight x InputWidth), out receives NumClasses logits per image.
+func (n *Net) Forward(in, out []float32) error {
+	if err := n.runner.Run((*runner)(n), in, out, inSize, NumClasses, false); err != nil {
+		return fmt.Errorf("googlenet: Forward: %w", err)
+	}
+	return nil
+}
+
+// Features computes the penultimate features of a batch (what the classifier head reads),
+// FeatureSize values per image, for similarity search and transfer learning.
+func (n *Net) Features(in, out []float32) error {
+	if err := n.runner.Run((*runner)(n), in, out, inSize, FeatureSize, true); err != nil {
+		return fmt.Errorf("googlenet: Features: %w", err)
+	}
+	return nil
+}
+
+// Classify resizes, crops and normalizes img as the weights expect (DefaultPreprocess unless
+// overridden), runs the network and returns the k most probable classes with softmax probabilities.
+func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
+	if k < 1 {
+		return nil, fmt.Errorf("googlenet: Classify: k must be at least 1, got %d", k)
+	}
+	in := make([]float32, inSize)
+	if err := n.pre.Image(img, in); err != nil {
+		return nil, fmt.Errorf("googlenet: Classify: %w", err)
+	}
+	logits := make([]float32, NumClasses)
+	if err := n.Forward(in, logits); err != nil {
+		return nil, err
+	}
+	return rt.TopK(logits, k, Labels), nil
+}
+
+// Layers describes the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = func() []rt.Layer {
+	ls := make([]rt.Layer, len(layers))
+	for i := range layers {
+		ls[i] = layers[i].Layer
+	}
+	return ls
+}()
+
+// runner adapts Net to rt.ImageRunner without exporting RunImage.
+type runner Net
+
+// RunImage runs one image in the planned arena a: the input goes to its region, the layer
+// functions run in order (up to the classifier head's input for features), and the result is
+// copied out.
+func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
+	n := (*Net)(r)
+	copy(a.Region(inRegion), in)
+	last, result := len(layers), outRegion
+	if features {
+		last, result = featureLayers, featRegion
+	}
+	for i := range last {
+		layers[i].run(n, a)
+		a.Mark(i)
+	}
+	copy(out, a.Region(result))
+}
+
 // DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
-var DefaultPreprocess = rt.Preprocess{Channels: InputChannels, Height: InputHeight, Width: InputWidth, Resize: 256, Crop: 224, Interpolation: "bilinear", Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}, Grayscale: false}
+var DefaultPreprocess = rt.Preprocess{
+	Channels:      InputChannels,
+	Height:        InputHeight,
+	Width:         InputWidth,
+	Resize:        256,
+	Crop:          224,
+	Interpolation: "bilinear",
+	Mean:          []float32{0.485, 0.456, 0.406},
+	Std:           []float32{0.229, 0.224, 0.225},
+}
 
 // expected are the tensors a weights file must hold (name, shape, optional).
 var expected = []rt.Expect{
@@ -349,822 +470,986 @@ var expected = []rt.Expect{
 	{Name: "fc.weight", Shape: []int{1000, 1024}},
 	{Name: "fc.bias", Shape: []int{1000}},
 }
-var (
-	affine_1Scale = []float32{0.458, 0.448, 0.45}
-	affine_1Shift = []float32{-0.03, -0.088, -0.188}
+
+// Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
+// share their input's buffer; tensors read only by a concatenation are written into its buffer.
+// 4.01 MB planned (4.01 MB live at most; 19.18 MB without reuse).
+const (
+	inputOff, inputLen                                           = 802816, 150528                            // input [3 224 224]
+	affine_1Off, affine_1Len                                     = inputOff, 150528                          // affine#1 [3 224 224]
+	conv1_convOff, conv1_convLen                                 = 0, 802816                                 // conv1.conv [64 112 112]
+	maxpool1Off, maxpool1Len                                     = 802816, 200704                            // maxpool1 [64 56 56]
+	conv2_convOff, conv2_convLen                                 = 602112, 200704                            // conv2.conv [64 56 56]
+	conv3_convOff, conv3_convLen                                 = 0, 602112                                 // conv3.conv [192 56 56]
+	maxpool2Off, maxpool2Len                                     = 602112, 150528                            // maxpool2 [192 28 28]
+	inception3a_branch1_convOff, inception3a_branch1_convLen     = inception3a_concat_11Off, 50176           // inception3a.branch1.conv [64 28 28]
+	inception3a_branch2_0_convOff, inception3a_branch2_0_convLen = 0, 75264                                  // inception3a.branch2.0.conv [96 28 28]
+	inception3a_branch2_1_convOff, inception3a_branch2_1_convLen = inception3a_concat_11Off + 50176, 100352  // inception3a.branch2.1.conv [128 28 28]
+	inception3a_branch3_0_convOff, inception3a_branch3_0_convLen = 0, 12544                                  // inception3a.branch3.0.conv [16 28 28]
+	inception3a_branch3_1_convOff, inception3a_branch3_1_convLen = inception3a_concat_11Off + 150528, 25088  // inception3a.branch3.1.conv [32 28 28]
+	inception3a_branch4_0Off, inception3a_branch4_0Len           = 0, 150528                                 // inception3a.branch4.0 [192 28 28]
+	inception3a_branch4_1_convOff, inception3a_branch4_1_convLen = inception3a_concat_11Off + 175616, 25088  // inception3a.branch4.1.conv [32 28 28]
+	inception3a_concat_11Off, inception3a_concat_11Len           = 376320, 200704                            // inception3a.concat#11 [256 28 28]
+	inception3b_branch1_convOff, inception3b_branch1_convLen     = inception3b_concat_18Off, 100352          // inception3b.branch1.conv [128 28 28]
+	inception3b_branch2_0_convOff, inception3b_branch2_0_convLen = 577024, 100352                            // inception3b.branch2.0.conv [128 28 28]
+	inception3b_branch2_1_convOff, inception3b_branch2_1_convLen = inception3b_concat_18Off + 100352, 150528 // inception3b.branch2.1.conv [192 28 28]
+	inception3b_branch3_0_convOff, inception3b_branch3_0_convLen = 577024, 25088                             // inception3b.branch3.0.conv [32 28 28]
+	inception3b_branch3_1_convOff, inception3b_branch3_1_convLen = inception3b_concat_18Off + 250880, 75264  // inception3b.branch3.1.conv [96 28 28]
+	inception3b_branch4_0Off, inception3b_branch4_0Len           = 577024, 200704                            // inception3b.branch4.0 [256 28 28]
+	inception3b_branch4_1_convOff, inception3b_branch4_1_convLen = inception3b_concat_18Off + 326144, 50176  // inception3b.branch4.1.conv [64 28 28]
+	inception3b_concat_18Off, inception3b_concat_18Len           = 0, 376320                                 // inception3b.concat#18 [480 28 28]
+	maxpool3Off, maxpool3Len                                     = 376320, 94080                             // maxpool3 [480 14 14]
+	inception4a_branch1_convOff, inception4a_branch1_convLen     = inception4a_concat_25Off, 37632           // inception4a.branch1.conv [192 14 14]
+	inception4a_branch2_0_convOff, inception4a_branch2_0_convLen = 100352, 18816                             // inception4a.branch2.0.conv [96 14 14]
+	inception4a_branch2_1_convOff, inception4a_branch2_1_convLen = inception4a_concat_25Off + 37632, 40768   // inception4a.branch2.1.conv [208 14 14]
+	inception4a_branch3_0_convOff, inception4a_branch3_0_convLen = 100352, 3136                              // inception4a.branch3.0.conv [16 14 14]
+	inception4a_branch3_1_convOff, inception4a_branch3_1_convLen = inception4a_concat_25Off + 78400, 9408    // inception4a.branch3.1.conv [48 14 14]
+	inception4a_branch4_0Off, inception4a_branch4_0Len           = 100352, 94080                             // inception4a.branch4.0 [480 14 14]
+	inception4a_branch4_1_convOff, inception4a_branch4_1_convLen = inception4a_concat_25Off + 87808, 12544   // inception4a.branch4.1.conv [64 14 14]
+	inception4a_concat_25Off, inception4a_concat_25Len           = 0, 100352                                 // inception4a.concat#25 [512 14 14]
+	inception4b_branch1_convOff, inception4b_branch1_convLen     = inception4b_concat_37Off, 31360           // inception4b.branch1.conv [160 14 14]
+	inception4b_branch2_0_convOff, inception4b_branch2_0_convLen = 100352, 21952                             // inception4b.branch2.0.conv [112 14 14]
+	inception4b_branch2_1_convOff, inception4b_branch2_1_convLen = inception4b_concat_37Off + 31360, 43904   // inception4b.branch2.1.conv [224 14 14]
+	inception4b_branch3_0_convOff, inception4b_branch3_0_convLen = 100352, 4704                              // inception4b.branch3.0.conv [24 14 14]
+	inception4b_branch3_1_convOff, inception4b_branch3_1_convLen = inception4b_concat_37Off + 75264, 12544   // inception4b.branch3.1.conv [64 14 14]
+	inception4b_branch4_0Off, inception4b_branch4_0Len           = 100352, 100352                            // inception4b.branch4.0 [512 14 14]
+	inception4b_branch4_1_convOff, inception4b_branch4_1_convLen = inception4b_concat_37Off + 87808, 12544   // inception4b.branch4.1.conv [64 14 14]
+	inception4b_concat_37Off, inception4b_concat_37Len           = 200704, 100352                            // inception4b.concat#37 [512 14 14]
+	inception4c_branch1_convOff, inception4c_branch1_convLen     = inception4c_concat_44Off, 25088           // inception4c.branch1.conv [128 14 14]
+	inception4c_branch2_0_convOff, inception4c_branch2_0_convLen = 0, 25088                                  // inception4c.branch2.0.conv [128 14 14]
+	inception4c_branch2_1_convOff, inception4c_branch2_1_convLen = inception4c_concat_44Off + 25088, 50176   // inception4c.branch2.1.conv [256 14 14]
+	inception4c_branch3_0_convOff, inception4c_branch3_0_convLen = 0, 4704                                   // inception4c.branch3.0.conv [24 14 14]
+	inception4c_branch3_1_convOff, inception4c_branch3_1_convLen = inception4c_concat_44Off + 75264, 12544   // inception4c.branch3.1.conv [64 14 14]
+	inception4c_branch4_0Off, inception4c_branch4_0Len           = 0, 100352                                 // inception4c.branch4.0 [512 14 14]
+	inception4c_branch4_1_convOff, inception4c_branch4_1_convLen = inception4c_concat_44Off + 87808, 12544   // inception4c.branch4.1.conv [64 14 14]
+	inception4c_concat_44Off, inception4c_concat_44Len           = 301056, 100352                            // inception4c.concat#44 [512 14 14]
+	inception4d_branch1_convOff, inception4d_branch1_convLen     = inception4d_concat_51Off, 21952           // inception4d.branch1.conv [112 14 14]
+	inception4d_branch2_0_convOff, inception4d_branch2_0_convLen = 0, 28224                                  // inception4d.branch2.0.conv [144 14 14]
+	inception4d_branch2_1_convOff, inception4d_branch2_1_convLen = inception4d_concat_51Off + 21952, 56448   // inception4d.branch2.1.conv [288 14 14]
+	inception4d_branch3_0_convOff, inception4d_branch3_0_convLen = 0, 6272                                   // inception4d.branch3.0.conv [32 14 14]
+	inception4d_branch3_1_convOff, inception4d_branch3_1_convLen = inception4d_concat_51Off + 78400, 12544   // inception4d.branch3.1.conv [64 14 14]
+	inception4d_branch4_0Off, inception4d_branch4_0Len           = 0, 100352                                 // inception4d.branch4.0 [512 14 14]
+	inception4d_branch4_1_convOff, inception4d_branch4_1_convLen = inception4d_concat_51Off + 90944, 12544   // inception4d.branch4.1.conv [64 14 14]
+	inception4d_concat_51Off, inception4d_concat_51Len           = 163072, 103488                            // inception4d.concat#51 [528 14 14]
+	inception4e_branch1_convOff, inception4e_branch1_convLen     = inception4e_concat_63Off, 50176           // inception4e.branch1.conv [256 14 14]
+	inception4e_branch2_0_convOff, inception4e_branch2_0_convLen = 266560, 31360                             // inception4e.branch2.0.conv [160 14 14]
+	inception4e_branch2_1_convOff, inception4e_branch2_1_convLen = inception4e_concat_63Off + 50176, 62720   // inception4e.branch2.1.conv [320 14 14]
+	inception4e_branch3_0_convOff, inception4e_branch3_0_convLen = 266560, 6272                              // inception4e.branch3.0.conv [32 14 14]
+	inception4e_branch3_1_convOff, inception4e_branch3_1_convLen = inception4e_concat_63Off + 112896, 25088  // inception4e.branch3.1.conv [128 14 14]
+	inception4e_branch4_0Off, inception4e_branch4_0Len           = 266560, 103488                            // inception4e.branch4.0 [528 14 14]
+	inception4e_branch4_1_convOff, inception4e_branch4_1_convLen = inception4e_concat_63Off + 137984, 25088  // inception4e.branch4.1.conv [128 14 14]
+	inception4e_concat_63Off, inception4e_concat_63Len           = 0, 163072                                 // inception4e.concat#63 [832 14 14]
+	maxpool4Off, maxpool4Len                                     = 163072, 40768                             // maxpool4 [832 7 7]
+	inception5a_branch1_convOff, inception5a_branch1_convLen     = inception5a_concat_70Off, 12544           // inception5a.branch1.conv [256 7 7]
+	inception5a_branch2_0_convOff, inception5a_branch2_0_convLen = 0, 7840                                   // inception5a.branch2.0.conv [160 7 7]
+	inception5a_branch2_1_convOff, inception5a_branch2_1_convLen = inception5a_concat_70Off + 12544, 15680   // inception5a.branch2.1.conv [320 7 7]
+	inception5a_branch3_0_convOff, inception5a_branch3_0_convLen = 0, 1568                                   // inception5a.branch3.0.conv [32 7 7]
+	inception5a_branch3_1_convOff, inception5a_branch3_1_convLen = inception5a_concat_70Off + 28224, 6272    // inception5a.branch3.1.conv [128 7 7]
+	inception5a_branch4_0Off, inception5a_branch4_0Len           = 0, 40768                                  // inception5a.branch4.0 [832 7 7]
+	inception5a_branch4_1_convOff, inception5a_branch4_1_convLen = inception5a_concat_70Off + 34496, 6272    // inception5a.branch4.1.conv [128 7 7]
+	inception5a_concat_70Off, inception5a_concat_70Len           = 50176, 40768                              // inception5a.concat#70 [832 7 7]
+	inception5b_branch1_convOff, inception5b_branch1_convLen     = inception5b_concat_77Off, 18816           // inception5b.branch1.conv [384 7 7]
+	inception5b_branch2_0_convOff, inception5b_branch2_0_convLen = 90944, 9408                               // inception5b.branch2.0.conv [192 7 7]
+	inception5b_branch2_1_convOff, inception5b_branch2_1_convLen = inception5b_concat_77Off + 18816, 18816   // inception5b.branch2.1.conv [384 7 7]
+	inception5b_branch3_0_convOff, inception5b_branch3_0_convLen = 90944, 2352                               // inception5b.branch3.0.conv [48 7 7]
+	inception5b_branch3_1_convOff, inception5b_branch3_1_convLen = inception5b_concat_77Off + 37632, 6272    // inception5b.branch3.1.conv [128 7 7]
+	inception5b_branch4_0Off, inception5b_branch4_0Len           = 90944, 40768                              // inception5b.branch4.0 [832 7 7]
+	inception5b_branch4_1_convOff, inception5b_branch4_1_convLen = inception5b_concat_77Off + 43904, 6272    // inception5b.branch4.1.conv [128 7 7]
+	inception5b_concat_77Off, inception5b_concat_77Len           = 0, 50176                                  // inception5b.concat#77 [1024 7 7]
+	avgpoolOff, avgpoolLen                                       = 50176, 1024                               // avgpool [1024 1 1]
+	flatten_78Off, flatten_78Len                                 = avgpoolOff, 1024                          // flatten#78 [1024]
+	fcOff, fcLen                                                 = 0, 1000                                   // fc [1000]
 )
 
-// affine#1: affine
+// The regions RunImage copies the input to and the logits or the features from.
+var (
+	inRegion   = rt.Region{Off: inputOff, Len: inputLen}
+	outRegion  = rt.Region{Off: fcOff, Len: fcLen}
+	featRegion = rt.Region{Off: flatten_78Off, Len: flatten_78Len}
+)
+
+// arenaSize float32s hold every activation of one image.
+const arenaSize = 1003520
+
+// affine#1: affine scale [0.458 0.448 0.45] shift [-0.03 -0.088 -0.188]
 // input [3 224 224] -> [3 224 224]
-func (n *Net) affine_1(a *rt.Arena) {
-	kernels.ChannelAffine(3, 50176, affine_1Scale, affine_1Shift, a.Buf[802816:953344], a.Buf[802816:953344], kernels.ActNone)
+func (n *Net) affine_1Layer(a *rt.Arena) {
+	a.Affine(&cfg.affine_1, a.At(affine_1Off, affine_1Len), a.At(inputOff, inputLen), &n.w.affine_1)
 }
 
-var conv1_convConv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// conv1.conv: conv 7x7 stride [2 2] pad [3 3 3 3] dilation [1 1] groups 1 bias false
+// conv1.conv: conv out 64 kernel [7 7] stride [2 2] pad [3 3 3 3] bias false
 // affine#1 [3 224 224] -> [64 112 112]
 // batch norm conv1.bn folded in (eps 0.001)
 // then relu
 // lowered as im2col
-func (n *Net) conv1_conv(a *rt.Arena) {
-	a.Conv(&conv1_convConv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1_conv, nil)
+func (n *Net) conv1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.conv1_conv, a.At(conv1_convOff, conv1_convLen), a.At(affine_1Off, affine_1Len), n.w.conv1_conv, nil)
 }
 
-var maxpool1Pool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// maxpool1: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode true
+// maxpool1: maxpool kernel [3 3] stride [2 2] ceil_mode true
 // conv1.conv [64 112 112] -> [64 56 56]
-func (n *Net) maxpool1(a *rt.Arena) {
-	a.MaxPool(&maxpool1Pool, a.Buf[0:802816], a.Buf[802816:1003520])
+func (n *Net) maxpool1Layer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool1, a.At(maxpool1Off, maxpool1Len), a.At(conv1_convOff, conv1_convLen))
 }
 
-var conv2_convConv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// conv2.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// conv2.conv: conv out 64 kernel [1 1] bias false
 // maxpool1 [64 56 56] -> [64 56 56]
 // batch norm conv2.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) conv2_conv(a *rt.Arena) {
-	a.Conv(&conv2_convConv, a.Buf[802816:1003520], a.Buf[602112:802816], n.w.conv2_conv, nil)
+func (n *Net) conv2_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.conv2_conv, a.At(conv2_convOff, conv2_convLen), a.At(maxpool1Off, maxpool1Len), n.w.conv2_conv, nil)
 }
 
-var conv3_convConv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 192, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// conv3.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// conv3.conv: conv out 192 kernel [3 3] pad [1 1 1 1] bias false
 // conv2.conv [64 56 56] -> [192 56 56]
 // batch norm conv3.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd4x4
-func (n *Net) conv3_conv(a *rt.Arena) {
-	a.Conv(&conv3_convConv, a.Buf[602112:802816], a.Buf[0:602112], n.w.conv3_conv, nil)
+func (n *Net) conv3_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.conv3_conv, a.At(conv3_convOff, conv3_convLen), a.At(conv2_convOff, conv2_convLen), n.w.conv3_conv, nil)
 }
 
-var maxpool2Pool = kernels.Pool{C: 192, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// maxpool2: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode true
+// maxpool2: maxpool kernel [3 3] stride [2 2] ceil_mode true
 // conv3.conv [192 56 56] -> [192 28 28]
-func (n *Net) maxpool2(a *rt.Arena) {
-	a.MaxPool(&maxpool2Pool, a.Buf[0:602112], a.Buf[602112:752640])
+func (n *Net) maxpool2Layer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool2, a.At(maxpool2Off, maxpool2Len), a.At(conv3_convOff, conv3_convLen))
 }
 
-var inception3a_branch1_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3a.branch1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception3a.branch1.conv: conv out 64 kernel [1 1] bias false
 // maxpool2 [192 28 28] -> [64 28 28]
 // batch norm inception3a.branch1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception3a_branch1_conv(a *rt.Arena) {
-	a.Conv(&inception3a_branch1_convConv, a.Buf[602112:752640], a.Buf[376320:426496], n.w.inception3a_branch1_conv, nil)
+func (n *Net) inception3a_branch1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3a_branch1_conv, a.At(inception3a_branch1_convOff, inception3a_branch1_convLen), a.At(maxpool2Off, maxpool2Len), n.w.inception3a_branch1_conv, nil)
 }
 
-var inception3a_branch2_0_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 96, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3a.branch2.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception3a.branch2.0.conv: conv out 96 kernel [1 1] bias false
 // maxpool2 [192 28 28] -> [96 28 28]
 // batch norm inception3a.branch2.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception3a_branch2_0_conv(a *rt.Arena) {
-	a.Conv(&inception3a_branch2_0_convConv, a.Buf[602112:752640], a.Buf[0:75264], n.w.inception3a_branch2_0_conv, nil)
+func (n *Net) inception3a_branch2_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3a_branch2_0_conv, a.At(inception3a_branch2_0_convOff, inception3a_branch2_0_convLen), a.At(maxpool2Off, maxpool2Len), n.w.inception3a_branch2_0_conv, nil)
 }
 
-var inception3a_branch2_1_convConv = kernels.Conv{InC: 96, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3a.branch2.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception3a.branch2.1.conv: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // inception3a.branch2.0.conv [96 28 28] -> [128 28 28]
 // batch norm inception3a.branch2.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd4x4
-func (n *Net) inception3a_branch2_1_conv(a *rt.Arena) {
-	a.Conv(&inception3a_branch2_1_convConv, a.Buf[0:75264], a.Buf[426496:526848], n.w.inception3a_branch2_1_conv, nil)
+func (n *Net) inception3a_branch2_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3a_branch2_1_conv, a.At(inception3a_branch2_1_convOff, inception3a_branch2_1_convLen), a.At(inception3a_branch2_0_convOff, inception3a_branch2_0_convLen), n.w.inception3a_branch2_1_conv, nil)
 }
 
-var inception3a_branch3_0_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 16, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3a.branch3.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception3a.branch3.0.conv: conv out 16 kernel [1 1] bias false
 // maxpool2 [192 28 28] -> [16 28 28]
 // batch norm inception3a.branch3.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception3a_branch3_0_conv(a *rt.Arena) {
-	a.Conv(&inception3a_branch3_0_convConv, a.Buf[602112:752640], a.Buf[0:12544], n.w.inception3a_branch3_0_conv, nil)
+func (n *Net) inception3a_branch3_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3a_branch3_0_conv, a.At(inception3a_branch3_0_convOff, inception3a_branch3_0_convLen), a.At(maxpool2Off, maxpool2Len), n.w.inception3a_branch3_0_conv, nil)
 }
 
-var inception3a_branch3_1_convConv = kernels.Conv{InC: 16, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3a.branch3.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception3a.branch3.1.conv: conv out 32 kernel [3 3] pad [1 1 1 1] bias false
 // inception3a.branch3.0.conv [16 28 28] -> [32 28 28]
 // batch norm inception3a.branch3.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd4x4
-func (n *Net) inception3a_branch3_1_conv(a *rt.Arena) {
-	a.Conv(&inception3a_branch3_1_convConv, a.Buf[0:12544], a.Buf[526848:551936], n.w.inception3a_branch3_1_conv, nil)
+func (n *Net) inception3a_branch3_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3a_branch3_1_conv, a.At(inception3a_branch3_1_convOff, inception3a_branch3_1_convLen), a.At(inception3a_branch3_0_convOff, inception3a_branch3_0_convLen), n.w.inception3a_branch3_1_conv, nil)
 }
 
-var inception3a_branch4_0Pool = kernels.Pool{C: 192, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// inception3a.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
+// inception3a.branch4.0: maxpool kernel [3 3] stride [1 1] pad [1 1 1 1] ceil_mode true
 // maxpool2 [192 28 28] -> [192 28 28]
-func (n *Net) inception3a_branch4_0(a *rt.Arena) {
-	a.MaxPool(&inception3a_branch4_0Pool, a.Buf[602112:752640], a.Buf[0:150528])
+func (n *Net) inception3a_branch4_0Layer(a *rt.Arena) {
+	a.Pool(&cfg.inception3a_branch4_0, a.At(inception3a_branch4_0Off, inception3a_branch4_0Len), a.At(maxpool2Off, maxpool2Len))
 }
 
-var inception3a_branch4_1_convConv = kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3a.branch4.1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception3a.branch4.1.conv: conv out 32 kernel [1 1] bias false
 // inception3a.branch4.0 [192 28 28] -> [32 28 28]
 // batch norm inception3a.branch4.1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception3a_branch4_1_conv(a *rt.Arena) {
-	a.Conv(&inception3a_branch4_1_convConv, a.Buf[0:150528], a.Buf[551936:577024], n.w.inception3a_branch4_1_conv, nil)
+func (n *Net) inception3a_branch4_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3a_branch4_1_conv, a.At(inception3a_branch4_1_convOff, inception3a_branch4_1_convLen), a.At(inception3a_branch4_0Off, inception3a_branch4_0Len), n.w.inception3a_branch4_1_conv, nil)
 }
 
 // inception3a.concat#11: concat
 // inception3a.branch1.conv [64 28 28], inception3a.branch2.1.conv [128 28 28], inception3a.branch3.1.conv [32 28 28], inception3a.branch4.1.conv [32 28 28] -> [256 28 28]
-func (n *Net) inception3a_concat_11(a *rt.Arena) {
+func (n *Net) inception3a_concat_11Layer(a *rt.Arena) {
 	// every input was written here by its producer
 }
 
-var inception3b_branch1_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3b.branch1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception3b.branch1.conv: conv out 128 kernel [1 1] bias false
 // inception3a.concat#11 [256 28 28] -> [128 28 28]
 // batch norm inception3b.branch1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception3b_branch1_conv(a *rt.Arena) {
-	a.Conv(&inception3b_branch1_convConv, a.Buf[376320:577024], a.Buf[0:100352], n.w.inception3b_branch1_conv, nil)
+func (n *Net) inception3b_branch1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3b_branch1_conv, a.At(inception3b_branch1_convOff, inception3b_branch1_convLen), a.At(inception3a_concat_11Off, inception3a_concat_11Len), n.w.inception3b_branch1_conv, nil)
 }
 
-var inception3b_branch2_0_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3b.branch2.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception3b.branch2.0.conv: conv out 128 kernel [1 1] bias false
 // inception3a.concat#11 [256 28 28] -> [128 28 28]
 // batch norm inception3b.branch2.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception3b_branch2_0_conv(a *rt.Arena) {
-	a.Conv(&inception3b_branch2_0_convConv, a.Buf[376320:577024], a.Buf[577024:677376], n.w.inception3b_branch2_0_conv, nil)
+func (n *Net) inception3b_branch2_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3b_branch2_0_conv, a.At(inception3b_branch2_0_convOff, inception3b_branch2_0_convLen), a.At(inception3a_concat_11Off, inception3a_concat_11Len), n.w.inception3b_branch2_0_conv, nil)
 }
 
-var inception3b_branch2_1_convConv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 192, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3b.branch2.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception3b.branch2.1.conv: conv out 192 kernel [3 3] pad [1 1 1 1] bias false
 // inception3b.branch2.0.conv [128 28 28] -> [192 28 28]
 // batch norm inception3b.branch2.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd4x4
-func (n *Net) inception3b_branch2_1_conv(a *rt.Arena) {
-	a.Conv(&inception3b_branch2_1_convConv, a.Buf[577024:677376], a.Buf[100352:250880], n.w.inception3b_branch2_1_conv, nil)
+func (n *Net) inception3b_branch2_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3b_branch2_1_conv, a.At(inception3b_branch2_1_convOff, inception3b_branch2_1_convLen), a.At(inception3b_branch2_0_convOff, inception3b_branch2_0_convLen), n.w.inception3b_branch2_1_conv, nil)
 }
 
-var inception3b_branch3_0_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3b.branch3.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception3b.branch3.0.conv: conv out 32 kernel [1 1] bias false
 // inception3a.concat#11 [256 28 28] -> [32 28 28]
 // batch norm inception3b.branch3.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception3b_branch3_0_conv(a *rt.Arena) {
-	a.Conv(&inception3b_branch3_0_convConv, a.Buf[376320:577024], a.Buf[577024:602112], n.w.inception3b_branch3_0_conv, nil)
+func (n *Net) inception3b_branch3_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3b_branch3_0_conv, a.At(inception3b_branch3_0_convOff, inception3b_branch3_0_convLen), a.At(inception3a_concat_11Off, inception3a_concat_11Len), n.w.inception3b_branch3_0_conv, nil)
 }
 
-var inception3b_branch3_1_convConv = kernels.Conv{InC: 32, InH: 28, InW: 28, OutC: 96, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3b.branch3.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception3b.branch3.1.conv: conv out 96 kernel [3 3] pad [1 1 1 1] bias false
 // inception3b.branch3.0.conv [32 28 28] -> [96 28 28]
 // batch norm inception3b.branch3.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd4x4
-func (n *Net) inception3b_branch3_1_conv(a *rt.Arena) {
-	a.Conv(&inception3b_branch3_1_convConv, a.Buf[577024:602112], a.Buf[250880:326144], n.w.inception3b_branch3_1_conv, nil)
+func (n *Net) inception3b_branch3_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3b_branch3_1_conv, a.At(inception3b_branch3_1_convOff, inception3b_branch3_1_convLen), a.At(inception3b_branch3_0_convOff, inception3b_branch3_0_convLen), n.w.inception3b_branch3_1_conv, nil)
 }
 
-var inception3b_branch4_0Pool = kernels.Pool{C: 256, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// inception3b.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
+// inception3b.branch4.0: maxpool kernel [3 3] stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception3a.concat#11 [256 28 28] -> [256 28 28]
-func (n *Net) inception3b_branch4_0(a *rt.Arena) {
-	a.MaxPool(&inception3b_branch4_0Pool, a.Buf[376320:577024], a.Buf[577024:777728])
+func (n *Net) inception3b_branch4_0Layer(a *rt.Arena) {
+	a.Pool(&cfg.inception3b_branch4_0, a.At(inception3b_branch4_0Off, inception3b_branch4_0Len), a.At(inception3a_concat_11Off, inception3a_concat_11Len))
 }
 
-var inception3b_branch4_1_convConv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception3b.branch4.1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception3b.branch4.1.conv: conv out 64 kernel [1 1] bias false
 // inception3b.branch4.0 [256 28 28] -> [64 28 28]
 // batch norm inception3b.branch4.1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception3b_branch4_1_conv(a *rt.Arena) {
-	a.Conv(&inception3b_branch4_1_convConv, a.Buf[577024:777728], a.Buf[326144:376320], n.w.inception3b_branch4_1_conv, nil)
+func (n *Net) inception3b_branch4_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception3b_branch4_1_conv, a.At(inception3b_branch4_1_convOff, inception3b_branch4_1_convLen), a.At(inception3b_branch4_0Off, inception3b_branch4_0Len), n.w.inception3b_branch4_1_conv, nil)
 }
 
 // inception3b.concat#18: concat
 // inception3b.branch1.conv [128 28 28], inception3b.branch2.1.conv [192 28 28], inception3b.branch3.1.conv [96 28 28], inception3b.branch4.1.conv [64 28 28] -> [480 28 28]
-func (n *Net) inception3b_concat_18(a *rt.Arena) {
+func (n *Net) inception3b_concat_18Layer(a *rt.Arena) {
 	// every input was written here by its producer
 }
 
-var maxpool3Pool = kernels.Pool{C: 480, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// maxpool3: maxpool 3x3 stride [2 2] pad [0 0 0 0] ceil_mode true
+// maxpool3: maxpool kernel [3 3] stride [2 2] ceil_mode true
 // inception3b.concat#18 [480 28 28] -> [480 14 14]
-func (n *Net) maxpool3(a *rt.Arena) {
-	a.MaxPool(&maxpool3Pool, a.Buf[0:376320], a.Buf[376320:470400])
+func (n *Net) maxpool3Layer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool3, a.At(maxpool3Off, maxpool3Len), a.At(inception3b_concat_18Off, inception3b_concat_18Len))
 }
 
-var inception4a_branch1_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 192, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4a.branch1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4a.branch1.conv: conv out 192 kernel [1 1] bias false
 // maxpool3 [480 14 14] -> [192 14 14]
 // batch norm inception4a.branch1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4a_branch1_conv(a *rt.Arena) {
-	a.Conv(&inception4a_branch1_convConv, a.Buf[376320:470400], a.Buf[0:37632], n.w.inception4a_branch1_conv, nil)
+func (n *Net) inception4a_branch1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4a_branch1_conv, a.At(inception4a_branch1_convOff, inception4a_branch1_convLen), a.At(maxpool3Off, maxpool3Len), n.w.inception4a_branch1_conv, nil)
 }
 
-var inception4a_branch2_0_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 96, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4a.branch2.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4a.branch2.0.conv: conv out 96 kernel [1 1] bias false
 // maxpool3 [480 14 14] -> [96 14 14]
 // batch norm inception4a.branch2.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4a_branch2_0_conv(a *rt.Arena) {
-	a.Conv(&inception4a_branch2_0_convConv, a.Buf[376320:470400], a.Buf[100352:119168], n.w.inception4a_branch2_0_conv, nil)
+func (n *Net) inception4a_branch2_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4a_branch2_0_conv, a.At(inception4a_branch2_0_convOff, inception4a_branch2_0_convLen), a.At(maxpool3Off, maxpool3Len), n.w.inception4a_branch2_0_conv, nil)
 }
 
-var inception4a_branch2_1_convConv = kernels.Conv{InC: 96, InH: 14, InW: 14, OutC: 208, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4a.branch2.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception4a.branch2.1.conv: conv out 208 kernel [3 3] pad [1 1 1 1] bias false
 // inception4a.branch2.0.conv [96 14 14] -> [208 14 14]
 // batch norm inception4a.branch2.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd2x2
-func (n *Net) inception4a_branch2_1_conv(a *rt.Arena) {
-	a.Conv(&inception4a_branch2_1_convConv, a.Buf[100352:119168], a.Buf[37632:78400], n.w.inception4a_branch2_1_conv, nil)
+func (n *Net) inception4a_branch2_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4a_branch2_1_conv, a.At(inception4a_branch2_1_convOff, inception4a_branch2_1_convLen), a.At(inception4a_branch2_0_convOff, inception4a_branch2_0_convLen), n.w.inception4a_branch2_1_conv, nil)
 }
 
-var inception4a_branch3_0_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 16, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4a.branch3.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4a.branch3.0.conv: conv out 16 kernel [1 1] bias false
 // maxpool3 [480 14 14] -> [16 14 14]
 // batch norm inception4a.branch3.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4a_branch3_0_conv(a *rt.Arena) {
-	a.Conv(&inception4a_branch3_0_convConv, a.Buf[376320:470400], a.Buf[100352:103488], n.w.inception4a_branch3_0_conv, nil)
+func (n *Net) inception4a_branch3_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4a_branch3_0_conv, a.At(inception4a_branch3_0_convOff, inception4a_branch3_0_convLen), a.At(maxpool3Off, maxpool3Len), n.w.inception4a_branch3_0_conv, nil)
 }
 
-var inception4a_branch3_1_convConv = kernels.Conv{InC: 16, InH: 14, InW: 14, OutC: 48, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4a.branch3.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception4a.branch3.1.conv: conv out 48 kernel [3 3] pad [1 1 1 1] bias false
 // inception4a.branch3.0.conv [16 14 14] -> [48 14 14]
 // batch norm inception4a.branch3.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd2x2
-func (n *Net) inception4a_branch3_1_conv(a *rt.Arena) {
-	a.Conv(&inception4a_branch3_1_convConv, a.Buf[100352:103488], a.Buf[78400:87808], n.w.inception4a_branch3_1_conv, nil)
+func (n *Net) inception4a_branch3_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4a_branch3_1_conv, a.At(inception4a_branch3_1_convOff, inception4a_branch3_1_convLen), a.At(inception4a_branch3_0_convOff, inception4a_branch3_0_convLen), n.w.inception4a_branch3_1_conv, nil)
 }
 
-var inception4a_branch4_0Pool = kernels.Pool{C: 480, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// inception4a.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
+// inception4a.branch4.0: maxpool kernel [3 3] stride [1 1] pad [1 1 1 1] ceil_mode true
 // maxpool3 [480 14 14] -> [480 14 14]
-func (n *Net) inception4a_branch4_0(a *rt.Arena) {
-	a.MaxPool(&inception4a_branch4_0Pool, a.Buf[376320:470400], a.Buf[100352:194432])
+func (n *Net) inception4a_branch4_0Layer(a *rt.Arena) {
+	a.Pool(&cfg.inception4a_branch4_0, a.At(inception4a_branch4_0Off, inception4a_branch4_0Len), a.At(maxpool3Off, maxpool3Len))
 }
 
-var inception4a_branch4_1_convConv = kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4a.branch4.1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4a.branch4.1.conv: conv out 64 kernel [1 1] bias false
 // inception4a.branch4.0 [480 14 14] -> [64 14 14]
 // batch norm inception4a.branch4.1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4a_branch4_1_conv(a *rt.Arena) {
-	a.Conv(&inception4a_branch4_1_convConv, a.Buf[100352:194432], a.Buf[87808:100352], n.w.inception4a_branch4_1_conv, nil)
+func (n *Net) inception4a_branch4_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4a_branch4_1_conv, a.At(inception4a_branch4_1_convOff, inception4a_branch4_1_convLen), a.At(inception4a_branch4_0Off, inception4a_branch4_0Len), n.w.inception4a_branch4_1_conv, nil)
 }
 
 // inception4a.concat#25: concat
 // inception4a.branch1.conv [192 14 14], inception4a.branch2.1.conv [208 14 14], inception4a.branch3.1.conv [48 14 14], inception4a.branch4.1.conv [64 14 14] -> [512 14 14]
-func (n *Net) inception4a_concat_25(a *rt.Arena) {
+func (n *Net) inception4a_concat_25Layer(a *rt.Arena) {
 	// every input was written here by its producer
 }
 
-var inception4b_branch1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 160, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4b.branch1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4b.branch1.conv: conv out 160 kernel [1 1] bias false
 // inception4a.concat#25 [512 14 14] -> [160 14 14]
 // batch norm inception4b.branch1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4b_branch1_conv(a *rt.Arena) {
-	a.Conv(&inception4b_branch1_convConv, a.Buf[0:100352], a.Buf[200704:232064], n.w.inception4b_branch1_conv, nil)
+func (n *Net) inception4b_branch1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4b_branch1_conv, a.At(inception4b_branch1_convOff, inception4b_branch1_convLen), a.At(inception4a_concat_25Off, inception4a_concat_25Len), n.w.inception4b_branch1_conv, nil)
 }
 
-var inception4b_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4b.branch2.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4b.branch2.0.conv: conv out 112 kernel [1 1] bias false
 // inception4a.concat#25 [512 14 14] -> [112 14 14]
 // batch norm inception4b.branch2.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4b_branch2_0_conv(a *rt.Arena) {
-	a.Conv(&inception4b_branch2_0_convConv, a.Buf[0:100352], a.Buf[100352:122304], n.w.inception4b_branch2_0_conv, nil)
+func (n *Net) inception4b_branch2_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4b_branch2_0_conv, a.At(inception4b_branch2_0_convOff, inception4b_branch2_0_convLen), a.At(inception4a_concat_25Off, inception4a_concat_25Len), n.w.inception4b_branch2_0_conv, nil)
 }
 
-var inception4b_branch2_1_convConv = kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 224, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4b.branch2.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception4b.branch2.1.conv: conv out 224 kernel [3 3] pad [1 1 1 1] bias false
 // inception4b.branch2.0.conv [112 14 14] -> [224 14 14]
 // batch norm inception4b.branch2.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd2x2
-func (n *Net) inception4b_branch2_1_conv(a *rt.Arena) {
-	a.Conv(&inception4b_branch2_1_convConv, a.Buf[100352:122304], a.Buf[232064:275968], n.w.inception4b_branch2_1_conv, nil)
+func (n *Net) inception4b_branch2_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4b_branch2_1_conv, a.At(inception4b_branch2_1_convOff, inception4b_branch2_1_convLen), a.At(inception4b_branch2_0_convOff, inception4b_branch2_0_convLen), n.w.inception4b_branch2_1_conv, nil)
 }
 
-var inception4b_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 24, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4b.branch3.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4b.branch3.0.conv: conv out 24 kernel [1 1] bias false
 // inception4a.concat#25 [512 14 14] -> [24 14 14]
 // batch norm inception4b.branch3.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4b_branch3_0_conv(a *rt.Arena) {
-	a.Conv(&inception4b_branch3_0_convConv, a.Buf[0:100352], a.Buf[100352:105056], n.w.inception4b_branch3_0_conv, nil)
+func (n *Net) inception4b_branch3_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4b_branch3_0_conv, a.At(inception4b_branch3_0_convOff, inception4b_branch3_0_convLen), a.At(inception4a_concat_25Off, inception4a_concat_25Len), n.w.inception4b_branch3_0_conv, nil)
 }
 
-var inception4b_branch3_1_convConv = kernels.Conv{InC: 24, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4b.branch3.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception4b.branch3.1.conv: conv out 64 kernel [3 3] pad [1 1 1 1] bias false
 // inception4b.branch3.0.conv [24 14 14] -> [64 14 14]
 // batch norm inception4b.branch3.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd2x2
-func (n *Net) inception4b_branch3_1_conv(a *rt.Arena) {
-	a.Conv(&inception4b_branch3_1_convConv, a.Buf[100352:105056], a.Buf[275968:288512], n.w.inception4b_branch3_1_conv, nil)
+func (n *Net) inception4b_branch3_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4b_branch3_1_conv, a.At(inception4b_branch3_1_convOff, inception4b_branch3_1_convLen), a.At(inception4b_branch3_0_convOff, inception4b_branch3_0_convLen), n.w.inception4b_branch3_1_conv, nil)
 }
 
-var inception4b_branch4_0Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// inception4b.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
+// inception4b.branch4.0: maxpool kernel [3 3] stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception4a.concat#25 [512 14 14] -> [512 14 14]
-func (n *Net) inception4b_branch4_0(a *rt.Arena) {
-	a.MaxPool(&inception4b_branch4_0Pool, a.Buf[0:100352], a.Buf[100352:200704])
+func (n *Net) inception4b_branch4_0Layer(a *rt.Arena) {
+	a.Pool(&cfg.inception4b_branch4_0, a.At(inception4b_branch4_0Off, inception4b_branch4_0Len), a.At(inception4a_concat_25Off, inception4a_concat_25Len))
 }
 
-var inception4b_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4b.branch4.1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4b.branch4.1.conv: conv out 64 kernel [1 1] bias false
 // inception4b.branch4.0 [512 14 14] -> [64 14 14]
 // batch norm inception4b.branch4.1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4b_branch4_1_conv(a *rt.Arena) {
-	a.Conv(&inception4b_branch4_1_convConv, a.Buf[100352:200704], a.Buf[288512:301056], n.w.inception4b_branch4_1_conv, nil)
+func (n *Net) inception4b_branch4_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4b_branch4_1_conv, a.At(inception4b_branch4_1_convOff, inception4b_branch4_1_convLen), a.At(inception4b_branch4_0Off, inception4b_branch4_0Len), n.w.inception4b_branch4_1_conv, nil)
 }
 
 // inception4b.concat#37: concat
 // inception4b.branch1.conv [160 14 14], inception4b.branch2.1.conv [224 14 14], inception4b.branch3.1.conv [64 14 14], inception4b.branch4.1.conv [64 14 14] -> [512 14 14]
-func (n *Net) inception4b_concat_37(a *rt.Arena) {
+func (n *Net) inception4b_concat_37Layer(a *rt.Arena) {
 	// every input was written here by its producer
 }
 
-var inception4c_branch1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4c.branch1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4c.branch1.conv: conv out 128 kernel [1 1] bias false
 // inception4b.concat#37 [512 14 14] -> [128 14 14]
 // batch norm inception4c.branch1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4c_branch1_conv(a *rt.Arena) {
-	a.Conv(&inception4c_branch1_convConv, a.Buf[200704:301056], a.Buf[301056:326144], n.w.inception4c_branch1_conv, nil)
+func (n *Net) inception4c_branch1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4c_branch1_conv, a.At(inception4c_branch1_convOff, inception4c_branch1_convLen), a.At(inception4b_concat_37Off, inception4b_concat_37Len), n.w.inception4c_branch1_conv, nil)
 }
 
-var inception4c_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4c.branch2.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4c.branch2.0.conv: conv out 128 kernel [1 1] bias false
 // inception4b.concat#37 [512 14 14] -> [128 14 14]
 // batch norm inception4c.branch2.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4c_branch2_0_conv(a *rt.Arena) {
-	a.Conv(&inception4c_branch2_0_convConv, a.Buf[200704:301056], a.Buf[0:25088], n.w.inception4c_branch2_0_conv, nil)
+func (n *Net) inception4c_branch2_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4c_branch2_0_conv, a.At(inception4c_branch2_0_convOff, inception4c_branch2_0_convLen), a.At(inception4b_concat_37Off, inception4b_concat_37Len), n.w.inception4c_branch2_0_conv, nil)
 }
 
-var inception4c_branch2_1_convConv = kernels.Conv{InC: 128, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4c.branch2.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception4c.branch2.1.conv: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // inception4c.branch2.0.conv [128 14 14] -> [256 14 14]
 // batch norm inception4c.branch2.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd2x2
-func (n *Net) inception4c_branch2_1_conv(a *rt.Arena) {
-	a.Conv(&inception4c_branch2_1_convConv, a.Buf[0:25088], a.Buf[326144:376320], n.w.inception4c_branch2_1_conv, nil)
+func (n *Net) inception4c_branch2_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4c_branch2_1_conv, a.At(inception4c_branch2_1_convOff, inception4c_branch2_1_convLen), a.At(inception4c_branch2_0_convOff, inception4c_branch2_0_convLen), n.w.inception4c_branch2_1_conv, nil)
 }
 
-var inception4c_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 24, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4c.branch3.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4c.branch3.0.conv: conv out 24 kernel [1 1] bias false
 // inception4b.concat#37 [512 14 14] -> [24 14 14]
 // batch norm inception4c.branch3.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4c_branch3_0_conv(a *rt.Arena) {
-	a.Conv(&inception4c_branch3_0_convConv, a.Buf[200704:301056], a.Buf[0:4704], n.w.inception4c_branch3_0_conv, nil)
+func (n *Net) inception4c_branch3_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4c_branch3_0_conv, a.At(inception4c_branch3_0_convOff, inception4c_branch3_0_convLen), a.At(inception4b_concat_37Off, inception4b_concat_37Len), n.w.inception4c_branch3_0_conv, nil)
 }
 
-var inception4c_branch3_1_convConv = kernels.Conv{InC: 24, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4c.branch3.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception4c.branch3.1.conv: conv out 64 kernel [3 3] pad [1 1 1 1] bias false
 // inception4c.branch3.0.conv [24 14 14] -> [64 14 14]
 // batch norm inception4c.branch3.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd2x2
-func (n *Net) inception4c_branch3_1_conv(a *rt.Arena) {
-	a.Conv(&inception4c_branch3_1_convConv, a.Buf[0:4704], a.Buf[376320:388864], n.w.inception4c_branch3_1_conv, nil)
+func (n *Net) inception4c_branch3_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4c_branch3_1_conv, a.At(inception4c_branch3_1_convOff, inception4c_branch3_1_convLen), a.At(inception4c_branch3_0_convOff, inception4c_branch3_0_convLen), n.w.inception4c_branch3_1_conv, nil)
 }
 
-var inception4c_branch4_0Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// inception4c.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
+// inception4c.branch4.0: maxpool kernel [3 3] stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception4b.concat#37 [512 14 14] -> [512 14 14]
-func (n *Net) inception4c_branch4_0(a *rt.Arena) {
-	a.MaxPool(&inception4c_branch4_0Pool, a.Buf[200704:301056], a.Buf[0:100352])
+func (n *Net) inception4c_branch4_0Layer(a *rt.Arena) {
+	a.Pool(&cfg.inception4c_branch4_0, a.At(inception4c_branch4_0Off, inception4c_branch4_0Len), a.At(inception4b_concat_37Off, inception4b_concat_37Len))
 }
 
-var inception4c_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4c.branch4.1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4c.branch4.1.conv: conv out 64 kernel [1 1] bias false
 // inception4c.branch4.0 [512 14 14] -> [64 14 14]
 // batch norm inception4c.branch4.1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4c_branch4_1_conv(a *rt.Arena) {
-	a.Conv(&inception4c_branch4_1_convConv, a.Buf[0:100352], a.Buf[388864:401408], n.w.inception4c_branch4_1_conv, nil)
+func (n *Net) inception4c_branch4_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4c_branch4_1_conv, a.At(inception4c_branch4_1_convOff, inception4c_branch4_1_convLen), a.At(inception4c_branch4_0Off, inception4c_branch4_0Len), n.w.inception4c_branch4_1_conv, nil)
 }
 
 // inception4c.concat#44: concat
 // inception4c.branch1.conv [128 14 14], inception4c.branch2.1.conv [256 14 14], inception4c.branch3.1.conv [64 14 14], inception4c.branch4.1.conv [64 14 14] -> [512 14 14]
-func (n *Net) inception4c_concat_44(a *rt.Arena) {
+func (n *Net) inception4c_concat_44Layer(a *rt.Arena) {
 	// every input was written here by its producer
 }
 
-var inception4d_branch1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4d.branch1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4d.branch1.conv: conv out 112 kernel [1 1] bias false
 // inception4c.concat#44 [512 14 14] -> [112 14 14]
 // batch norm inception4d.branch1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4d_branch1_conv(a *rt.Arena) {
-	a.Conv(&inception4d_branch1_convConv, a.Buf[301056:401408], a.Buf[163072:185024], n.w.inception4d_branch1_conv, nil)
+func (n *Net) inception4d_branch1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4d_branch1_conv, a.At(inception4d_branch1_convOff, inception4d_branch1_convLen), a.At(inception4c_concat_44Off, inception4c_concat_44Len), n.w.inception4d_branch1_conv, nil)
 }
 
-var inception4d_branch2_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 144, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4d.branch2.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4d.branch2.0.conv: conv out 144 kernel [1 1] bias false
 // inception4c.concat#44 [512 14 14] -> [144 14 14]
 // batch norm inception4d.branch2.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4d_branch2_0_conv(a *rt.Arena) {
-	a.Conv(&inception4d_branch2_0_convConv, a.Buf[301056:401408], a.Buf[0:28224], n.w.inception4d_branch2_0_conv, nil)
+func (n *Net) inception4d_branch2_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4d_branch2_0_conv, a.At(inception4d_branch2_0_convOff, inception4d_branch2_0_convLen), a.At(inception4c_concat_44Off, inception4c_concat_44Len), n.w.inception4d_branch2_0_conv, nil)
 }
 
-var inception4d_branch2_1_convConv = kernels.Conv{InC: 144, InH: 14, InW: 14, OutC: 288, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4d.branch2.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception4d.branch2.1.conv: conv out 288 kernel [3 3] pad [1 1 1 1] bias false
 // inception4d.branch2.0.conv [144 14 14] -> [288 14 14]
 // batch norm inception4d.branch2.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd2x2
-func (n *Net) inception4d_branch2_1_conv(a *rt.Arena) {
-	a.Conv(&inception4d_branch2_1_convConv, a.Buf[0:28224], a.Buf[185024:241472], n.w.inception4d_branch2_1_conv, nil)
+func (n *Net) inception4d_branch2_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4d_branch2_1_conv, a.At(inception4d_branch2_1_convOff, inception4d_branch2_1_convLen), a.At(inception4d_branch2_0_convOff, inception4d_branch2_0_convLen), n.w.inception4d_branch2_1_conv, nil)
 }
 
-var inception4d_branch3_0_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 32, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4d.branch3.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4d.branch3.0.conv: conv out 32 kernel [1 1] bias false
 // inception4c.concat#44 [512 14 14] -> [32 14 14]
 // batch norm inception4d.branch3.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4d_branch3_0_conv(a *rt.Arena) {
-	a.Conv(&inception4d_branch3_0_convConv, a.Buf[301056:401408], a.Buf[0:6272], n.w.inception4d_branch3_0_conv, nil)
+func (n *Net) inception4d_branch3_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4d_branch3_0_conv, a.At(inception4d_branch3_0_convOff, inception4d_branch3_0_convLen), a.At(inception4c_concat_44Off, inception4c_concat_44Len), n.w.inception4d_branch3_0_conv, nil)
 }
 
-var inception4d_branch3_1_convConv = kernels.Conv{InC: 32, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4d.branch3.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception4d.branch3.1.conv: conv out 64 kernel [3 3] pad [1 1 1 1] bias false
 // inception4d.branch3.0.conv [32 14 14] -> [64 14 14]
 // batch norm inception4d.branch3.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd2x2
-func (n *Net) inception4d_branch3_1_conv(a *rt.Arena) {
-	a.Conv(&inception4d_branch3_1_convConv, a.Buf[0:6272], a.Buf[241472:254016], n.w.inception4d_branch3_1_conv, nil)
+func (n *Net) inception4d_branch3_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4d_branch3_1_conv, a.At(inception4d_branch3_1_convOff, inception4d_branch3_1_convLen), a.At(inception4d_branch3_0_convOff, inception4d_branch3_0_convLen), n.w.inception4d_branch3_1_conv, nil)
 }
 
-var inception4d_branch4_0Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// inception4d.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
+// inception4d.branch4.0: maxpool kernel [3 3] stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception4c.concat#44 [512 14 14] -> [512 14 14]
-func (n *Net) inception4d_branch4_0(a *rt.Arena) {
-	a.MaxPool(&inception4d_branch4_0Pool, a.Buf[301056:401408], a.Buf[0:100352])
+func (n *Net) inception4d_branch4_0Layer(a *rt.Arena) {
+	a.Pool(&cfg.inception4d_branch4_0, a.At(inception4d_branch4_0Off, inception4d_branch4_0Len), a.At(inception4c_concat_44Off, inception4c_concat_44Len))
 }
 
-var inception4d_branch4_1_convConv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4d.branch4.1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4d.branch4.1.conv: conv out 64 kernel [1 1] bias false
 // inception4d.branch4.0 [512 14 14] -> [64 14 14]
 // batch norm inception4d.branch4.1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4d_branch4_1_conv(a *rt.Arena) {
-	a.Conv(&inception4d_branch4_1_convConv, a.Buf[0:100352], a.Buf[254016:266560], n.w.inception4d_branch4_1_conv, nil)
+func (n *Net) inception4d_branch4_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4d_branch4_1_conv, a.At(inception4d_branch4_1_convOff, inception4d_branch4_1_convLen), a.At(inception4d_branch4_0Off, inception4d_branch4_0Len), n.w.inception4d_branch4_1_conv, nil)
 }
 
 // inception4d.concat#51: concat
 // inception4d.branch1.conv [112 14 14], inception4d.branch2.1.conv [288 14 14], inception4d.branch3.1.conv [64 14 14], inception4d.branch4.1.conv [64 14 14] -> [528 14 14]
-func (n *Net) inception4d_concat_51(a *rt.Arena) {
+func (n *Net) inception4d_concat_51Layer(a *rt.Arena) {
 	// every input was written here by its producer
 }
 
-var inception4e_branch1_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4e.branch1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4e.branch1.conv: conv out 256 kernel [1 1] bias false
 // inception4d.concat#51 [528 14 14] -> [256 14 14]
 // batch norm inception4e.branch1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4e_branch1_conv(a *rt.Arena) {
-	a.Conv(&inception4e_branch1_convConv, a.Buf[163072:266560], a.Buf[0:50176], n.w.inception4e_branch1_conv, nil)
+func (n *Net) inception4e_branch1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4e_branch1_conv, a.At(inception4e_branch1_convOff, inception4e_branch1_convLen), a.At(inception4d_concat_51Off, inception4d_concat_51Len), n.w.inception4e_branch1_conv, nil)
 }
 
-var inception4e_branch2_0_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 160, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4e.branch2.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4e.branch2.0.conv: conv out 160 kernel [1 1] bias false
 // inception4d.concat#51 [528 14 14] -> [160 14 14]
 // batch norm inception4e.branch2.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4e_branch2_0_conv(a *rt.Arena) {
-	a.Conv(&inception4e_branch2_0_convConv, a.Buf[163072:266560], a.Buf[266560:297920], n.w.inception4e_branch2_0_conv, nil)
+func (n *Net) inception4e_branch2_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4e_branch2_0_conv, a.At(inception4e_branch2_0_convOff, inception4e_branch2_0_convLen), a.At(inception4d_concat_51Off, inception4d_concat_51Len), n.w.inception4e_branch2_0_conv, nil)
 }
 
-var inception4e_branch2_1_convConv = kernels.Conv{InC: 160, InH: 14, InW: 14, OutC: 320, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4e.branch2.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception4e.branch2.1.conv: conv out 320 kernel [3 3] pad [1 1 1 1] bias false
 // inception4e.branch2.0.conv [160 14 14] -> [320 14 14]
 // batch norm inception4e.branch2.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd2x2
-func (n *Net) inception4e_branch2_1_conv(a *rt.Arena) {
-	a.Conv(&inception4e_branch2_1_convConv, a.Buf[266560:297920], a.Buf[50176:112896], n.w.inception4e_branch2_1_conv, nil)
+func (n *Net) inception4e_branch2_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4e_branch2_1_conv, a.At(inception4e_branch2_1_convOff, inception4e_branch2_1_convLen), a.At(inception4e_branch2_0_convOff, inception4e_branch2_0_convLen), n.w.inception4e_branch2_1_conv, nil)
 }
 
-var inception4e_branch3_0_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 32, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4e.branch3.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4e.branch3.0.conv: conv out 32 kernel [1 1] bias false
 // inception4d.concat#51 [528 14 14] -> [32 14 14]
 // batch norm inception4e.branch3.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4e_branch3_0_conv(a *rt.Arena) {
-	a.Conv(&inception4e_branch3_0_convConv, a.Buf[163072:266560], a.Buf[266560:272832], n.w.inception4e_branch3_0_conv, nil)
+func (n *Net) inception4e_branch3_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4e_branch3_0_conv, a.At(inception4e_branch3_0_convOff, inception4e_branch3_0_convLen), a.At(inception4d_concat_51Off, inception4d_concat_51Len), n.w.inception4e_branch3_0_conv, nil)
 }
 
-var inception4e_branch3_1_convConv = kernels.Conv{InC: 32, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4e.branch3.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception4e.branch3.1.conv: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // inception4e.branch3.0.conv [32 14 14] -> [128 14 14]
 // batch norm inception4e.branch3.1.bn folded in (eps 0.001)
 // then relu
 // lowered as winograd2x2
-func (n *Net) inception4e_branch3_1_conv(a *rt.Arena) {
-	a.Conv(&inception4e_branch3_1_convConv, a.Buf[266560:272832], a.Buf[112896:137984], n.w.inception4e_branch3_1_conv, nil)
+func (n *Net) inception4e_branch3_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4e_branch3_1_conv, a.At(inception4e_branch3_1_convOff, inception4e_branch3_1_convLen), a.At(inception4e_branch3_0_convOff, inception4e_branch3_0_convLen), n.w.inception4e_branch3_1_conv, nil)
 }
 
-var inception4e_branch4_0Pool = kernels.Pool{C: 528, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// inception4e.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
+// inception4e.branch4.0: maxpool kernel [3 3] stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception4d.concat#51 [528 14 14] -> [528 14 14]
-func (n *Net) inception4e_branch4_0(a *rt.Arena) {
-	a.MaxPool(&inception4e_branch4_0Pool, a.Buf[163072:266560], a.Buf[266560:370048])
+func (n *Net) inception4e_branch4_0Layer(a *rt.Arena) {
+	a.Pool(&cfg.inception4e_branch4_0, a.At(inception4e_branch4_0Off, inception4e_branch4_0Len), a.At(inception4d_concat_51Off, inception4d_concat_51Len))
 }
 
-var inception4e_branch4_1_convConv = kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception4e.branch4.1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception4e.branch4.1.conv: conv out 128 kernel [1 1] bias false
 // inception4e.branch4.0 [528 14 14] -> [128 14 14]
 // batch norm inception4e.branch4.1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception4e_branch4_1_conv(a *rt.Arena) {
-	a.Conv(&inception4e_branch4_1_convConv, a.Buf[266560:370048], a.Buf[137984:163072], n.w.inception4e_branch4_1_conv, nil)
+func (n *Net) inception4e_branch4_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception4e_branch4_1_conv, a.At(inception4e_branch4_1_convOff, inception4e_branch4_1_convLen), a.At(inception4e_branch4_0Off, inception4e_branch4_0Len), n.w.inception4e_branch4_1_conv, nil)
 }
 
 // inception4e.concat#63: concat
 // inception4e.branch1.conv [256 14 14], inception4e.branch2.1.conv [320 14 14], inception4e.branch3.1.conv [128 14 14], inception4e.branch4.1.conv [128 14 14] -> [832 14 14]
-func (n *Net) inception4e_concat_63(a *rt.Arena) {
+func (n *Net) inception4e_concat_63Layer(a *rt.Arena) {
 	// every input was written here by its producer
 }
 
-var maxpool4Pool = kernels.Pool{C: 832, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// maxpool4: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode true
+// maxpool4: maxpool kernel [2 2] ceil_mode true
 // inception4e.concat#63 [832 14 14] -> [832 7 7]
-func (n *Net) maxpool4(a *rt.Arena) {
-	a.MaxPool(&maxpool4Pool, a.Buf[0:163072], a.Buf[163072:203840])
+func (n *Net) maxpool4Layer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool4, a.At(maxpool4Off, maxpool4Len), a.At(inception4e_concat_63Off, inception4e_concat_63Len))
 }
 
-var inception5a_branch1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 256, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5a.branch1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception5a.branch1.conv: conv out 256 kernel [1 1] bias false
 // maxpool4 [832 7 7] -> [256 7 7]
 // batch norm inception5a.branch1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception5a_branch1_conv(a *rt.Arena) {
-	a.Conv(&inception5a_branch1_convConv, a.Buf[163072:203840], a.Buf[50176:62720], n.w.inception5a_branch1_conv, nil)
+func (n *Net) inception5a_branch1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5a_branch1_conv, a.At(inception5a_branch1_convOff, inception5a_branch1_convLen), a.At(maxpool4Off, maxpool4Len), n.w.inception5a_branch1_conv, nil)
 }
 
-var inception5a_branch2_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 160, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5a.branch2.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception5a.branch2.0.conv: conv out 160 kernel [1 1] bias false
 // maxpool4 [832 7 7] -> [160 7 7]
 // batch norm inception5a.branch2.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception5a_branch2_0_conv(a *rt.Arena) {
-	a.Conv(&inception5a_branch2_0_convConv, a.Buf[163072:203840], a.Buf[0:7840], n.w.inception5a_branch2_0_conv, nil)
+func (n *Net) inception5a_branch2_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5a_branch2_0_conv, a.At(inception5a_branch2_0_convOff, inception5a_branch2_0_convLen), a.At(maxpool4Off, maxpool4Len), n.w.inception5a_branch2_0_conv, nil)
 }
 
-var inception5a_branch2_1_convConv = kernels.Conv{InC: 160, InH: 7, InW: 7, OutC: 320, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5a.branch2.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception5a.branch2.1.conv: conv out 320 kernel [3 3] pad [1 1 1 1] bias false
 // inception5a.branch2.0.conv [160 7 7] -> [320 7 7]
 // batch norm inception5a.branch2.1.bn folded in (eps 0.001)
 // then relu
 // lowered as im2col
-func (n *Net) inception5a_branch2_1_conv(a *rt.Arena) {
-	a.Conv(&inception5a_branch2_1_convConv, a.Buf[0:7840], a.Buf[62720:78400], n.w.inception5a_branch2_1_conv, nil)
+func (n *Net) inception5a_branch2_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5a_branch2_1_conv, a.At(inception5a_branch2_1_convOff, inception5a_branch2_1_convLen), a.At(inception5a_branch2_0_convOff, inception5a_branch2_0_convLen), n.w.inception5a_branch2_1_conv, nil)
 }
 
-var inception5a_branch3_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 32, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5a.branch3.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception5a.branch3.0.conv: conv out 32 kernel [1 1] bias false
 // maxpool4 [832 7 7] -> [32 7 7]
 // batch norm inception5a.branch3.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception5a_branch3_0_conv(a *rt.Arena) {
-	a.Conv(&inception5a_branch3_0_convConv, a.Buf[163072:203840], a.Buf[0:1568], n.w.inception5a_branch3_0_conv, nil)
+func (n *Net) inception5a_branch3_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5a_branch3_0_conv, a.At(inception5a_branch3_0_convOff, inception5a_branch3_0_convLen), a.At(maxpool4Off, maxpool4Len), n.w.inception5a_branch3_0_conv, nil)
 }
 
-var inception5a_branch3_1_convConv = kernels.Conv{InC: 32, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5a.branch3.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception5a.branch3.1.conv: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // inception5a.branch3.0.conv [32 7 7] -> [128 7 7]
 // batch norm inception5a.branch3.1.bn folded in (eps 0.001)
 // then relu
 // lowered as im2col
-func (n *Net) inception5a_branch3_1_conv(a *rt.Arena) {
-	a.Conv(&inception5a_branch3_1_convConv, a.Buf[0:1568], a.Buf[78400:84672], n.w.inception5a_branch3_1_conv, nil)
+func (n *Net) inception5a_branch3_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5a_branch3_1_conv, a.At(inception5a_branch3_1_convOff, inception5a_branch3_1_convLen), a.At(inception5a_branch3_0_convOff, inception5a_branch3_0_convLen), n.w.inception5a_branch3_1_conv, nil)
 }
 
-var inception5a_branch4_0Pool = kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// inception5a.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
+// inception5a.branch4.0: maxpool kernel [3 3] stride [1 1] pad [1 1 1 1] ceil_mode true
 // maxpool4 [832 7 7] -> [832 7 7]
-func (n *Net) inception5a_branch4_0(a *rt.Arena) {
-	a.MaxPool(&inception5a_branch4_0Pool, a.Buf[163072:203840], a.Buf[0:40768])
+func (n *Net) inception5a_branch4_0Layer(a *rt.Arena) {
+	a.Pool(&cfg.inception5a_branch4_0, a.At(inception5a_branch4_0Off, inception5a_branch4_0Len), a.At(maxpool4Off, maxpool4Len))
 }
 
-var inception5a_branch4_1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5a.branch4.1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception5a.branch4.1.conv: conv out 128 kernel [1 1] bias false
 // inception5a.branch4.0 [832 7 7] -> [128 7 7]
 // batch norm inception5a.branch4.1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception5a_branch4_1_conv(a *rt.Arena) {
-	a.Conv(&inception5a_branch4_1_convConv, a.Buf[0:40768], a.Buf[84672:90944], n.w.inception5a_branch4_1_conv, nil)
+func (n *Net) inception5a_branch4_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5a_branch4_1_conv, a.At(inception5a_branch4_1_convOff, inception5a_branch4_1_convLen), a.At(inception5a_branch4_0Off, inception5a_branch4_0Len), n.w.inception5a_branch4_1_conv, nil)
 }
 
 // inception5a.concat#70: concat
 // inception5a.branch1.conv [256 7 7], inception5a.branch2.1.conv [320 7 7], inception5a.branch3.1.conv [128 7 7], inception5a.branch4.1.conv [128 7 7] -> [832 7 7]
-func (n *Net) inception5a_concat_70(a *rt.Arena) {
+func (n *Net) inception5a_concat_70Layer(a *rt.Arena) {
 	// every input was written here by its producer
 }
 
-var inception5b_branch1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 384, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5b.branch1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception5b.branch1.conv: conv out 384 kernel [1 1] bias false
 // inception5a.concat#70 [832 7 7] -> [384 7 7]
 // batch norm inception5b.branch1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception5b_branch1_conv(a *rt.Arena) {
-	a.Conv(&inception5b_branch1_convConv, a.Buf[50176:90944], a.Buf[0:18816], n.w.inception5b_branch1_conv, nil)
+func (n *Net) inception5b_branch1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5b_branch1_conv, a.At(inception5b_branch1_convOff, inception5b_branch1_convLen), a.At(inception5a_concat_70Off, inception5a_concat_70Len), n.w.inception5b_branch1_conv, nil)
 }
 
-var inception5b_branch2_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5b.branch2.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception5b.branch2.0.conv: conv out 192 kernel [1 1] bias false
 // inception5a.concat#70 [832 7 7] -> [192 7 7]
 // batch norm inception5b.branch2.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception5b_branch2_0_conv(a *rt.Arena) {
-	a.Conv(&inception5b_branch2_0_convConv, a.Buf[50176:90944], a.Buf[90944:100352], n.w.inception5b_branch2_0_conv, nil)
+func (n *Net) inception5b_branch2_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5b_branch2_0_conv, a.At(inception5b_branch2_0_convOff, inception5b_branch2_0_convLen), a.At(inception5a_concat_70Off, inception5a_concat_70Len), n.w.inception5b_branch2_0_conv, nil)
 }
 
-var inception5b_branch2_1_convConv = kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 384, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5b.branch2.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception5b.branch2.1.conv: conv out 384 kernel [3 3] pad [1 1 1 1] bias false
 // inception5b.branch2.0.conv [192 7 7] -> [384 7 7]
 // batch norm inception5b.branch2.1.bn folded in (eps 0.001)
 // then relu
 // lowered as im2col
-func (n *Net) inception5b_branch2_1_conv(a *rt.Arena) {
-	a.Conv(&inception5b_branch2_1_convConv, a.Buf[90944:100352], a.Buf[18816:37632], n.w.inception5b_branch2_1_conv, nil)
+func (n *Net) inception5b_branch2_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5b_branch2_1_conv, a.At(inception5b_branch2_1_convOff, inception5b_branch2_1_convLen), a.At(inception5b_branch2_0_convOff, inception5b_branch2_0_convLen), n.w.inception5b_branch2_1_conv, nil)
 }
 
-var inception5b_branch3_0_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 48, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5b.branch3.0.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception5b.branch3.0.conv: conv out 48 kernel [1 1] bias false
 // inception5a.concat#70 [832 7 7] -> [48 7 7]
 // batch norm inception5b.branch3.0.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception5b_branch3_0_conv(a *rt.Arena) {
-	a.Conv(&inception5b_branch3_0_convConv, a.Buf[50176:90944], a.Buf[90944:93296], n.w.inception5b_branch3_0_conv, nil)
+func (n *Net) inception5b_branch3_0_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5b_branch3_0_conv, a.At(inception5b_branch3_0_convOff, inception5b_branch3_0_convLen), a.At(inception5a_concat_70Off, inception5a_concat_70Len), n.w.inception5b_branch3_0_conv, nil)
 }
 
-var inception5b_branch3_1_convConv = kernels.Conv{InC: 48, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5b.branch3.1.conv: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// inception5b.branch3.1.conv: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // inception5b.branch3.0.conv [48 7 7] -> [128 7 7]
 // batch norm inception5b.branch3.1.bn folded in (eps 0.001)
 // then relu
 // lowered as im2col
-func (n *Net) inception5b_branch3_1_conv(a *rt.Arena) {
-	a.Conv(&inception5b_branch3_1_convConv, a.Buf[90944:93296], a.Buf[37632:43904], n.w.inception5b_branch3_1_conv, nil)
+func (n *Net) inception5b_branch3_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5b_branch3_1_conv, a.At(inception5b_branch3_1_convOff, inception5b_branch3_1_convLen), a.At(inception5b_branch3_0_convOff, inception5b_branch3_0_convLen), n.w.inception5b_branch3_1_conv, nil)
 }
 
-var inception5b_branch4_0Pool = kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// inception5b.branch4.0: maxpool 3x3 stride [1 1] pad [1 1 1 1] ceil_mode true
+// inception5b.branch4.0: maxpool kernel [3 3] stride [1 1] pad [1 1 1 1] ceil_mode true
 // inception5a.concat#70 [832 7 7] -> [832 7 7]
-func (n *Net) inception5b_branch4_0(a *rt.Arena) {
-	a.MaxPool(&inception5b_branch4_0Pool, a.Buf[50176:90944], a.Buf[90944:131712])
+func (n *Net) inception5b_branch4_0Layer(a *rt.Arena) {
+	a.Pool(&cfg.inception5b_branch4_0, a.At(inception5b_branch4_0Off, inception5b_branch4_0Len), a.At(inception5a_concat_70Off, inception5a_concat_70Len))
 }
 
-var inception5b_branch4_1_convConv = kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// inception5b.branch4.1.conv: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// inception5b.branch4.1.conv: conv out 128 kernel [1 1] bias false
 // inception5b.branch4.0 [832 7 7] -> [128 7 7]
 // batch norm inception5b.branch4.1.bn folded in (eps 0.001)
 // then relu
 // lowered as gemm1x1
-func (n *Net) inception5b_branch4_1_conv(a *rt.Arena) {
-	a.Conv(&inception5b_branch4_1_convConv, a.Buf[90944:131712], a.Buf[43904:50176], n.w.inception5b_branch4_1_conv, nil)
+func (n *Net) inception5b_branch4_1_convLayer(a *rt.Arena) {
+	a.Conv(&cfg.inception5b_branch4_1_conv, a.At(inception5b_branch4_1_convOff, inception5b_branch4_1_convLen), a.At(inception5b_branch4_0Off, inception5b_branch4_0Len), n.w.inception5b_branch4_1_conv, nil)
 }
 
 // inception5b.concat#77: concat
 // inception5b.branch1.conv [384 7 7], inception5b.branch2.1.conv [384 7 7], inception5b.branch3.1.conv [128 7 7], inception5b.branch4.1.conv [128 7 7] -> [1024 7 7]
-func (n *Net) inception5b_concat_77(a *rt.Arena) {
+func (n *Net) inception5b_concat_77Layer(a *rt.Arena) {
 	// every input was written here by its producer
 }
 
 // avgpool: global_avgpool
 // inception5b.concat#77 [1024 7 7] -> [1024 1 1]
-func (n *Net) avgpool(a *rt.Arena) {
-	kernels.GlobalAvgPool(1024, 49, a.Buf[0:50176], a.Buf[50176:51200])
+func (n *Net) avgpoolLayer(a *rt.Arena) {
+	a.GlobalPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(inception5b_concat_77Off, inception5b_concat_77Len))
 }
 
-var fcLinear = kernels.Linear{In: 1024, Out: 1000, Act: kernels.ActNone}
-
-// fc: linear 1024 -> 1000 bias true
+// fc: linear out 1000
 // flatten#78 [1024] -> [1000]
-func (n *Net) fc(a *rt.Arena) {
-	a.Linear(&fcLinear, a.Buf[50176:51200], a.Buf[0:1000], n.w.fc)
+func (n *Net) fcLayer(a *rt.Arena) {
+	a.Linear(&cfg.fc, a.At(fcOff, fcLen), a.At(flatten_78Off, flatten_78Len), n.w.fc)
+}
+
+// cfg holds every layer's kernel settings.
+var cfg = struct {
+	affine_1                   kernels.Affine
+	conv1_conv                 kernels.Conv
+	maxpool1                   kernels.Pool
+	conv2_conv                 kernels.Conv
+	conv3_conv                 kernels.Conv
+	maxpool2                   kernels.Pool
+	inception3a_branch1_conv   kernels.Conv
+	inception3a_branch2_0_conv kernels.Conv
+	inception3a_branch2_1_conv kernels.Conv
+	inception3a_branch3_0_conv kernels.Conv
+	inception3a_branch3_1_conv kernels.Conv
+	inception3a_branch4_0      kernels.Pool
+	inception3a_branch4_1_conv kernels.Conv
+	inception3b_branch1_conv   kernels.Conv
+	inception3b_branch2_0_conv kernels.Conv
+	inception3b_branch2_1_conv kernels.Conv
+	inception3b_branch3_0_conv kernels.Conv
+	inception3b_branch3_1_conv kernels.Conv
+	inception3b_branch4_0      kernels.Pool
+	inception3b_branch4_1_conv kernels.Conv
+	maxpool3                   kernels.Pool
+	inception4a_branch1_conv   kernels.Conv
+	inception4a_branch2_0_conv kernels.Conv
+	inception4a_branch2_1_conv kernels.Conv
+	inception4a_branch3_0_conv kernels.Conv
+	inception4a_branch3_1_conv kernels.Conv
+	inception4a_branch4_0      kernels.Pool
+	inception4a_branch4_1_conv kernels.Conv
+	inception4b_branch1_conv   kernels.Conv
+	inception4b_branch2_0_conv kernels.Conv
+	inception4b_branch2_1_conv kernels.Conv
+	inception4b_branch3_0_conv kernels.Conv
+	inception4b_branch3_1_conv kernels.Conv
+	inception4b_branch4_0      kernels.Pool
+	inception4b_branch4_1_conv kernels.Conv
+	inception4c_branch1_conv   kernels.Conv
+	inception4c_branch2_0_conv kernels.Conv
+	inception4c_branch2_1_conv kernels.Conv
+	inception4c_branch3_0_conv kernels.Conv
+	inception4c_branch3_1_conv kernels.Conv
+	inception4c_branch4_0      kernels.Pool
+	inception4c_branch4_1_conv kernels.Conv
+	inception4d_branch1_conv   kernels.Conv
+	inception4d_branch2_0_conv kernels.Conv
+	inception4d_branch2_1_conv kernels.Conv
+	inception4d_branch3_0_conv kernels.Conv
+	inception4d_branch3_1_conv kernels.Conv
+	inception4d_branch4_0      kernels.Pool
+	inception4d_branch4_1_conv kernels.Conv
+	inception4e_branch1_conv   kernels.Conv
+	inception4e_branch2_0_conv kernels.Conv
+	inception4e_branch2_1_conv kernels.Conv
+	inception4e_branch3_0_conv kernels.Conv
+	inception4e_branch3_1_conv kernels.Conv
+	inception4e_branch4_0      kernels.Pool
+	inception4e_branch4_1_conv kernels.Conv
+	maxpool4                   kernels.Pool
+	inception5a_branch1_conv   kernels.Conv
+	inception5a_branch2_0_conv kernels.Conv
+	inception5a_branch2_1_conv kernels.Conv
+	inception5a_branch3_0_conv kernels.Conv
+	inception5a_branch3_1_conv kernels.Conv
+	inception5a_branch4_0      kernels.Pool
+	inception5a_branch4_1_conv kernels.Conv
+	inception5b_branch1_conv   kernels.Conv
+	inception5b_branch2_0_conv kernels.Conv
+	inception5b_branch2_1_conv kernels.Conv
+	inception5b_branch3_0_conv kernels.Conv
+	inception5b_branch3_1_conv kernels.Conv
+	inception5b_branch4_0      kernels.Pool
+	inception5b_branch4_1_conv kernels.Conv
+	avgpool                    kernels.GlobalPool
+	fc                         kernels.Linear
+}{
+	affine_1:                   kernels.Affine{C: 3, HW: 50176},
+	conv1_conv:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	maxpool1:                   kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+	conv2_conv:                 kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	conv3_conv:                 kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 192, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	maxpool2:                   kernels.Pool{C: 192, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+	inception3a_branch1_conv:   kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3a_branch2_0_conv: kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 96, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3a_branch2_1_conv: kernels.Conv{InC: 96, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3a_branch3_0_conv: kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 16, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3a_branch3_1_conv: kernels.Conv{InC: 16, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3a_branch4_0:      kernels.Pool{C: 192, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	inception3a_branch4_1_conv: kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3b_branch1_conv:   kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3b_branch2_0_conv: kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3b_branch2_1_conv: kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 192, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3b_branch3_0_conv: kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3b_branch3_1_conv: kernels.Conv{InC: 32, InH: 28, InW: 28, OutC: 96, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception3b_branch4_0:      kernels.Pool{C: 256, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	inception3b_branch4_1_conv: kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	maxpool3:                   kernels.Pool{C: 480, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+	inception4a_branch1_conv:   kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 192, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4a_branch2_0_conv: kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 96, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4a_branch2_1_conv: kernels.Conv{InC: 96, InH: 14, InW: 14, OutC: 208, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4a_branch3_0_conv: kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 16, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4a_branch3_1_conv: kernels.Conv{InC: 16, InH: 14, InW: 14, OutC: 48, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4a_branch4_0:      kernels.Pool{C: 480, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	inception4a_branch4_1_conv: kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4b_branch1_conv:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 160, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4b_branch2_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4b_branch2_1_conv: kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 224, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4b_branch3_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 24, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4b_branch3_1_conv: kernels.Conv{InC: 24, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4b_branch4_0:      kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	inception4b_branch4_1_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4c_branch1_conv:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4c_branch2_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4c_branch2_1_conv: kernels.Conv{InC: 128, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4c_branch3_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 24, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4c_branch3_1_conv: kernels.Conv{InC: 24, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4c_branch4_0:      kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	inception4c_branch4_1_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4d_branch1_conv:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4d_branch2_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 144, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4d_branch2_1_conv: kernels.Conv{InC: 144, InH: 14, InW: 14, OutC: 288, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4d_branch3_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 32, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4d_branch3_1_conv: kernels.Conv{InC: 32, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4d_branch4_0:      kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	inception4d_branch4_1_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4e_branch1_conv:   kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4e_branch2_0_conv: kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 160, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4e_branch2_1_conv: kernels.Conv{InC: 160, InH: 14, InW: 14, OutC: 320, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4e_branch3_0_conv: kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 32, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4e_branch3_1_conv: kernels.Conv{InC: 32, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception4e_branch4_0:      kernels.Pool{C: 528, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	inception4e_branch4_1_conv: kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	maxpool4:                   kernels.Pool{C: 832, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	inception5a_branch1_conv:   kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 256, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5a_branch2_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 160, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5a_branch2_1_conv: kernels.Conv{InC: 160, InH: 7, InW: 7, OutC: 320, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5a_branch3_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 32, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5a_branch3_1_conv: kernels.Conv{InC: 32, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5a_branch4_0:      kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	inception5a_branch4_1_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5b_branch1_conv:   kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 384, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5b_branch2_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5b_branch2_1_conv: kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 384, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5b_branch3_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 48, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5b_branch3_1_conv: kernels.Conv{InC: 48, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	inception5b_branch4_0:      kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	inception5b_branch4_1_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	avgpool:                    kernels.GlobalPool{C: 1024, HW: 49},
+	fc:                         kernels.Linear{In: 1024, Out: 1000},
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
 // kernels chosen at run time (the CPU's vector width).
-var convs = []*kernels.Conv{&conv1_convConv, &conv2_convConv, &conv3_convConv, &inception3a_branch1_convConv, &inception3a_branch2_0_convConv, &inception3a_branch2_1_convConv, &inception3a_branch3_0_convConv, &inception3a_branch3_1_convConv, &inception3a_branch4_1_convConv, &inception3b_branch1_convConv, &inception3b_branch2_0_convConv, &inception3b_branch2_1_convConv, &inception3b_branch3_0_convConv, &inception3b_branch3_1_convConv, &inception3b_branch4_1_convConv, &inception4a_branch1_convConv, &inception4a_branch2_0_convConv, &inception4a_branch2_1_convConv, &inception4a_branch3_0_convConv, &inception4a_branch3_1_convConv, &inception4a_branch4_1_convConv, &inception4b_branch1_convConv, &inception4b_branch2_0_convConv, &inception4b_branch2_1_convConv, &inception4b_branch3_0_convConv, &inception4b_branch3_1_convConv, &inception4b_branch4_1_convConv, &inception4c_branch1_convConv, &inception4c_branch2_0_convConv, &inception4c_branch2_1_convConv, &inception4c_branch3_0_convConv, &inception4c_branch3_1_convConv, &inception4c_branch4_1_convConv, &inception4d_branch1_convConv, &inception4d_branch2_0_convConv, &inception4d_branch2_1_convConv, &inception4d_branch3_0_convConv, &inception4d_branch3_1_convConv, &inception4d_branch4_1_convConv, &inception4e_branch1_convConv, &inception4e_branch2_0_convConv, &inception4e_branch2_1_convConv, &inception4e_branch3_0_convConv, &inception4e_branch3_1_convConv, &inception4e_branch4_1_convConv, &inception5a_branch1_convConv, &inception5a_branch2_0_convConv, &inception5a_branch2_1_convConv, &inception5a_branch3_0_convConv, &inception5a_branch3_1_convConv, &inception5a_branch4_1_convConv, &inception5b_branch1_convConv, &inception5b_branch2_0_convConv, &inception5b_branch2_1_convConv, &inception5b_branch3_0_convConv, &inception5b_branch3_1_convConv, &inception5b_branch4_1_convConv}
+var convs = []*kernels.Conv{
+	&cfg.conv1_conv,
+	&cfg.conv2_conv,
+	&cfg.conv3_conv,
+	&cfg.inception3a_branch1_conv,
+	&cfg.inception3a_branch2_0_conv,
+	&cfg.inception3a_branch2_1_conv,
+	&cfg.inception3a_branch3_0_conv,
+	&cfg.inception3a_branch3_1_conv,
+	&cfg.inception3a_branch4_1_conv,
+	&cfg.inception3b_branch1_conv,
+	&cfg.inception3b_branch2_0_conv,
+	&cfg.inception3b_branch2_1_conv,
+	&cfg.inception3b_branch3_0_conv,
+	&cfg.inception3b_branch3_1_conv,
+	&cfg.inception3b_branch4_1_conv,
+	&cfg.inception4a_branch1_conv,
+	&cfg.inception4a_branch2_0_conv,
+	&cfg.inception4a_branch2_1_conv,
+	&cfg.inception4a_branch3_0_conv,
+	&cfg.inception4a_branch3_1_conv,
+	&cfg.inception4a_branch4_1_conv,
+	&cfg.inception4b_branch1_conv,
+	&cfg.inception4b_branch2_0_conv,
+	&cfg.inception4b_branch2_1_conv,
+	&cfg.inception4b_branch3_0_conv,
+	&cfg.inception4b_branch3_1_conv,
+	&cfg.inception4b_branch4_1_conv,
+	&cfg.inception4c_branch1_conv,
+	&cfg.inception4c_branch2_0_conv,
+	&cfg.inception4c_branch2_1_conv,
+	&cfg.inception4c_branch3_0_conv,
+	&cfg.inception4c_branch3_1_conv,
+	&cfg.inception4c_branch4_1_conv,
+	&cfg.inception4d_branch1_conv,
+	&cfg.inception4d_branch2_0_conv,
+	&cfg.inception4d_branch2_1_conv,
+	&cfg.inception4d_branch3_0_conv,
+	&cfg.inception4d_branch3_1_conv,
+	&cfg.inception4d_branch4_1_conv,
+	&cfg.inception4e_branch1_conv,
+	&cfg.inception4e_branch2_0_conv,
+	&cfg.inception4e_branch2_1_conv,
+	&cfg.inception4e_branch3_0_conv,
+	&cfg.inception4e_branch3_1_conv,
+	&cfg.inception4e_branch4_1_conv,
+	&cfg.inception5a_branch1_conv,
+	&cfg.inception5a_branch2_0_conv,
+	&cfg.inception5a_branch2_1_conv,
+	&cfg.inception5a_branch3_0_conv,
+	&cfg.inception5a_branch3_1_conv,
+	&cfg.inception5a_branch4_1_conv,
+	&cfg.inception5b_branch1_conv,
+	&cfg.inception5b_branch2_0_conv,
+	&cfg.inception5b_branch2_1_conv,
+	&cfg.inception5b_branch3_0_conv,
+	&cfg.inception5b_branch3_1_conv,
+	&cfg.inception5b_branch4_1_conv,
+}
 
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
+	affine_1                   rt.ChannelAffine
 	conv1_conv                 *kernels.ConvWeights
 	conv2_conv                 *kernels.ConvWeights
 	conv3_conv                 *kernels.ConvWeights
@@ -1225,588 +1510,336 @@ type weights struct {
 	fc                         *kernels.LinearWeights
 }
 
-// load reads, folds and packs every layer's weights, up to threads layers at a time.
-func (w *weights) load(f *rt.File, threads int) error {
+// loadWeights reads, folds and packs every layer's weights into w, up to threads layers at a time.
+func loadWeights(w *weights, f *rt.File, threads int) error {
 	return rt.LoadParallel(threads, []func() error{
 		func() (err error) {
-			w.conv1_conv, err = rt.LoadConv(f, &conv1_convConv, "conv1.conv.weight", "", &rt.BN{Weight: "conv1.bn.weight", Bias: "conv1.bn.bias", Mean: "conv1.bn.running_mean", Var: "conv1.bn.running_var", Eps: 0.001})
+			w.affine_1 = rt.ChannelAffine{Scale: []float32{0.458, 0.448, 0.45}, Shift: []float32{-0.03, -0.088, -0.188}}
 			return
 		},
 		func() (err error) {
-			w.conv2_conv, err = rt.LoadConv(f, &conv2_convConv, "conv2.conv.weight", "", &rt.BN{Weight: "conv2.bn.weight", Bias: "conv2.bn.bias", Mean: "conv2.bn.running_mean", Var: "conv2.bn.running_var", Eps: 0.001})
+			w.conv1_conv, err = rt.LoadConv(f, &cfg.conv1_conv, "conv1.conv.weight", "", &rt.BN{Weight: "conv1.bn.weight", Bias: "conv1.bn.bias", Mean: "conv1.bn.running_mean", Var: "conv1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.conv3_conv, err = rt.LoadConv(f, &conv3_convConv, "conv3.conv.weight", "", &rt.BN{Weight: "conv3.bn.weight", Bias: "conv3.bn.bias", Mean: "conv3.bn.running_mean", Var: "conv3.bn.running_var", Eps: 0.001})
+			w.conv2_conv, err = rt.LoadConv(f, &cfg.conv2_conv, "conv2.conv.weight", "", &rt.BN{Weight: "conv2.bn.weight", Bias: "conv2.bn.bias", Mean: "conv2.bn.running_mean", Var: "conv2.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3a_branch1_conv, err = rt.LoadConv(f, &inception3a_branch1_convConv, "inception3a.branch1.conv.weight", "", &rt.BN{Weight: "inception3a.branch1.bn.weight", Bias: "inception3a.branch1.bn.bias", Mean: "inception3a.branch1.bn.running_mean", Var: "inception3a.branch1.bn.running_var", Eps: 0.001})
+			w.conv3_conv, err = rt.LoadConv(f, &cfg.conv3_conv, "conv3.conv.weight", "", &rt.BN{Weight: "conv3.bn.weight", Bias: "conv3.bn.bias", Mean: "conv3.bn.running_mean", Var: "conv3.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3a_branch2_0_conv, err = rt.LoadConv(f, &inception3a_branch2_0_convConv, "inception3a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception3a.branch2.0.bn.weight", Bias: "inception3a.branch2.0.bn.bias", Mean: "inception3a.branch2.0.bn.running_mean", Var: "inception3a.branch2.0.bn.running_var", Eps: 0.001})
+			w.inception3a_branch1_conv, err = rt.LoadConv(f, &cfg.inception3a_branch1_conv, "inception3a.branch1.conv.weight", "", &rt.BN{Weight: "inception3a.branch1.bn.weight", Bias: "inception3a.branch1.bn.bias", Mean: "inception3a.branch1.bn.running_mean", Var: "inception3a.branch1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3a_branch2_1_conv, err = rt.LoadConv(f, &inception3a_branch2_1_convConv, "inception3a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch2.1.bn.weight", Bias: "inception3a.branch2.1.bn.bias", Mean: "inception3a.branch2.1.bn.running_mean", Var: "inception3a.branch2.1.bn.running_var", Eps: 0.001})
+			w.inception3a_branch2_0_conv, err = rt.LoadConv(f, &cfg.inception3a_branch2_0_conv, "inception3a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception3a.branch2.0.bn.weight", Bias: "inception3a.branch2.0.bn.bias", Mean: "inception3a.branch2.0.bn.running_mean", Var: "inception3a.branch2.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3a_branch3_0_conv, err = rt.LoadConv(f, &inception3a_branch3_0_convConv, "inception3a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception3a.branch3.0.bn.weight", Bias: "inception3a.branch3.0.bn.bias", Mean: "inception3a.branch3.0.bn.running_mean", Var: "inception3a.branch3.0.bn.running_var", Eps: 0.001})
+			w.inception3a_branch2_1_conv, err = rt.LoadConv(f, &cfg.inception3a_branch2_1_conv, "inception3a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch2.1.bn.weight", Bias: "inception3a.branch2.1.bn.bias", Mean: "inception3a.branch2.1.bn.running_mean", Var: "inception3a.branch2.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3a_branch3_1_conv, err = rt.LoadConv(f, &inception3a_branch3_1_convConv, "inception3a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch3.1.bn.weight", Bias: "inception3a.branch3.1.bn.bias", Mean: "inception3a.branch3.1.bn.running_mean", Var: "inception3a.branch3.1.bn.running_var", Eps: 0.001})
+			w.inception3a_branch3_0_conv, err = rt.LoadConv(f, &cfg.inception3a_branch3_0_conv, "inception3a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception3a.branch3.0.bn.weight", Bias: "inception3a.branch3.0.bn.bias", Mean: "inception3a.branch3.0.bn.running_mean", Var: "inception3a.branch3.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3a_branch4_1_conv, err = rt.LoadConv(f, &inception3a_branch4_1_convConv, "inception3a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch4.1.bn.weight", Bias: "inception3a.branch4.1.bn.bias", Mean: "inception3a.branch4.1.bn.running_mean", Var: "inception3a.branch4.1.bn.running_var", Eps: 0.001})
+			w.inception3a_branch3_1_conv, err = rt.LoadConv(f, &cfg.inception3a_branch3_1_conv, "inception3a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch3.1.bn.weight", Bias: "inception3a.branch3.1.bn.bias", Mean: "inception3a.branch3.1.bn.running_mean", Var: "inception3a.branch3.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3b_branch1_conv, err = rt.LoadConv(f, &inception3b_branch1_convConv, "inception3b.branch1.conv.weight", "", &rt.BN{Weight: "inception3b.branch1.bn.weight", Bias: "inception3b.branch1.bn.bias", Mean: "inception3b.branch1.bn.running_mean", Var: "inception3b.branch1.bn.running_var", Eps: 0.001})
+			w.inception3a_branch4_1_conv, err = rt.LoadConv(f, &cfg.inception3a_branch4_1_conv, "inception3a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception3a.branch4.1.bn.weight", Bias: "inception3a.branch4.1.bn.bias", Mean: "inception3a.branch4.1.bn.running_mean", Var: "inception3a.branch4.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3b_branch2_0_conv, err = rt.LoadConv(f, &inception3b_branch2_0_convConv, "inception3b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception3b.branch2.0.bn.weight", Bias: "inception3b.branch2.0.bn.bias", Mean: "inception3b.branch2.0.bn.running_mean", Var: "inception3b.branch2.0.bn.running_var", Eps: 0.001})
+			w.inception3b_branch1_conv, err = rt.LoadConv(f, &cfg.inception3b_branch1_conv, "inception3b.branch1.conv.weight", "", &rt.BN{Weight: "inception3b.branch1.bn.weight", Bias: "inception3b.branch1.bn.bias", Mean: "inception3b.branch1.bn.running_mean", Var: "inception3b.branch1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3b_branch2_1_conv, err = rt.LoadConv(f, &inception3b_branch2_1_convConv, "inception3b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch2.1.bn.weight", Bias: "inception3b.branch2.1.bn.bias", Mean: "inception3b.branch2.1.bn.running_mean", Var: "inception3b.branch2.1.bn.running_var", Eps: 0.001})
+			w.inception3b_branch2_0_conv, err = rt.LoadConv(f, &cfg.inception3b_branch2_0_conv, "inception3b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception3b.branch2.0.bn.weight", Bias: "inception3b.branch2.0.bn.bias", Mean: "inception3b.branch2.0.bn.running_mean", Var: "inception3b.branch2.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3b_branch3_0_conv, err = rt.LoadConv(f, &inception3b_branch3_0_convConv, "inception3b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception3b.branch3.0.bn.weight", Bias: "inception3b.branch3.0.bn.bias", Mean: "inception3b.branch3.0.bn.running_mean", Var: "inception3b.branch3.0.bn.running_var", Eps: 0.001})
+			w.inception3b_branch2_1_conv, err = rt.LoadConv(f, &cfg.inception3b_branch2_1_conv, "inception3b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch2.1.bn.weight", Bias: "inception3b.branch2.1.bn.bias", Mean: "inception3b.branch2.1.bn.running_mean", Var: "inception3b.branch2.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3b_branch3_1_conv, err = rt.LoadConv(f, &inception3b_branch3_1_convConv, "inception3b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch3.1.bn.weight", Bias: "inception3b.branch3.1.bn.bias", Mean: "inception3b.branch3.1.bn.running_mean", Var: "inception3b.branch3.1.bn.running_var", Eps: 0.001})
+			w.inception3b_branch3_0_conv, err = rt.LoadConv(f, &cfg.inception3b_branch3_0_conv, "inception3b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception3b.branch3.0.bn.weight", Bias: "inception3b.branch3.0.bn.bias", Mean: "inception3b.branch3.0.bn.running_mean", Var: "inception3b.branch3.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception3b_branch4_1_conv, err = rt.LoadConv(f, &inception3b_branch4_1_convConv, "inception3b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch4.1.bn.weight", Bias: "inception3b.branch4.1.bn.bias", Mean: "inception3b.branch4.1.bn.running_mean", Var: "inception3b.branch4.1.bn.running_var", Eps: 0.001})
+			w.inception3b_branch3_1_conv, err = rt.LoadConv(f, &cfg.inception3b_branch3_1_conv, "inception3b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch3.1.bn.weight", Bias: "inception3b.branch3.1.bn.bias", Mean: "inception3b.branch3.1.bn.running_mean", Var: "inception3b.branch3.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4a_branch1_conv, err = rt.LoadConv(f, &inception4a_branch1_convConv, "inception4a.branch1.conv.weight", "", &rt.BN{Weight: "inception4a.branch1.bn.weight", Bias: "inception4a.branch1.bn.bias", Mean: "inception4a.branch1.bn.running_mean", Var: "inception4a.branch1.bn.running_var", Eps: 0.001})
+			w.inception3b_branch4_1_conv, err = rt.LoadConv(f, &cfg.inception3b_branch4_1_conv, "inception3b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception3b.branch4.1.bn.weight", Bias: "inception3b.branch4.1.bn.bias", Mean: "inception3b.branch4.1.bn.running_mean", Var: "inception3b.branch4.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4a_branch2_0_conv, err = rt.LoadConv(f, &inception4a_branch2_0_convConv, "inception4a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4a.branch2.0.bn.weight", Bias: "inception4a.branch2.0.bn.bias", Mean: "inception4a.branch2.0.bn.running_mean", Var: "inception4a.branch2.0.bn.running_var", Eps: 0.001})
+			w.inception4a_branch1_conv, err = rt.LoadConv(f, &cfg.inception4a_branch1_conv, "inception4a.branch1.conv.weight", "", &rt.BN{Weight: "inception4a.branch1.bn.weight", Bias: "inception4a.branch1.bn.bias", Mean: "inception4a.branch1.bn.running_mean", Var: "inception4a.branch1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4a_branch2_1_conv, err = rt.LoadConv(f, &inception4a_branch2_1_convConv, "inception4a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch2.1.bn.weight", Bias: "inception4a.branch2.1.bn.bias", Mean: "inception4a.branch2.1.bn.running_mean", Var: "inception4a.branch2.1.bn.running_var", Eps: 0.001})
+			w.inception4a_branch2_0_conv, err = rt.LoadConv(f, &cfg.inception4a_branch2_0_conv, "inception4a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4a.branch2.0.bn.weight", Bias: "inception4a.branch2.0.bn.bias", Mean: "inception4a.branch2.0.bn.running_mean", Var: "inception4a.branch2.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4a_branch3_0_conv, err = rt.LoadConv(f, &inception4a_branch3_0_convConv, "inception4a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4a.branch3.0.bn.weight", Bias: "inception4a.branch3.0.bn.bias", Mean: "inception4a.branch3.0.bn.running_mean", Var: "inception4a.branch3.0.bn.running_var", Eps: 0.001})
+			w.inception4a_branch2_1_conv, err = rt.LoadConv(f, &cfg.inception4a_branch2_1_conv, "inception4a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch2.1.bn.weight", Bias: "inception4a.branch2.1.bn.bias", Mean: "inception4a.branch2.1.bn.running_mean", Var: "inception4a.branch2.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4a_branch3_1_conv, err = rt.LoadConv(f, &inception4a_branch3_1_convConv, "inception4a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch3.1.bn.weight", Bias: "inception4a.branch3.1.bn.bias", Mean: "inception4a.branch3.1.bn.running_mean", Var: "inception4a.branch3.1.bn.running_var", Eps: 0.001})
+			w.inception4a_branch3_0_conv, err = rt.LoadConv(f, &cfg.inception4a_branch3_0_conv, "inception4a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4a.branch3.0.bn.weight", Bias: "inception4a.branch3.0.bn.bias", Mean: "inception4a.branch3.0.bn.running_mean", Var: "inception4a.branch3.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4a_branch4_1_conv, err = rt.LoadConv(f, &inception4a_branch4_1_convConv, "inception4a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch4.1.bn.weight", Bias: "inception4a.branch4.1.bn.bias", Mean: "inception4a.branch4.1.bn.running_mean", Var: "inception4a.branch4.1.bn.running_var", Eps: 0.001})
+			w.inception4a_branch3_1_conv, err = rt.LoadConv(f, &cfg.inception4a_branch3_1_conv, "inception4a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch3.1.bn.weight", Bias: "inception4a.branch3.1.bn.bias", Mean: "inception4a.branch3.1.bn.running_mean", Var: "inception4a.branch3.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4b_branch1_conv, err = rt.LoadConv(f, &inception4b_branch1_convConv, "inception4b.branch1.conv.weight", "", &rt.BN{Weight: "inception4b.branch1.bn.weight", Bias: "inception4b.branch1.bn.bias", Mean: "inception4b.branch1.bn.running_mean", Var: "inception4b.branch1.bn.running_var", Eps: 0.001})
+			w.inception4a_branch4_1_conv, err = rt.LoadConv(f, &cfg.inception4a_branch4_1_conv, "inception4a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4a.branch4.1.bn.weight", Bias: "inception4a.branch4.1.bn.bias", Mean: "inception4a.branch4.1.bn.running_mean", Var: "inception4a.branch4.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4b_branch2_0_conv, err = rt.LoadConv(f, &inception4b_branch2_0_convConv, "inception4b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4b.branch2.0.bn.weight", Bias: "inception4b.branch2.0.bn.bias", Mean: "inception4b.branch2.0.bn.running_mean", Var: "inception4b.branch2.0.bn.running_var", Eps: 0.001})
+			w.inception4b_branch1_conv, err = rt.LoadConv(f, &cfg.inception4b_branch1_conv, "inception4b.branch1.conv.weight", "", &rt.BN{Weight: "inception4b.branch1.bn.weight", Bias: "inception4b.branch1.bn.bias", Mean: "inception4b.branch1.bn.running_mean", Var: "inception4b.branch1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4b_branch2_1_conv, err = rt.LoadConv(f, &inception4b_branch2_1_convConv, "inception4b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch2.1.bn.weight", Bias: "inception4b.branch2.1.bn.bias", Mean: "inception4b.branch2.1.bn.running_mean", Var: "inception4b.branch2.1.bn.running_var", Eps: 0.001})
+			w.inception4b_branch2_0_conv, err = rt.LoadConv(f, &cfg.inception4b_branch2_0_conv, "inception4b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4b.branch2.0.bn.weight", Bias: "inception4b.branch2.0.bn.bias", Mean: "inception4b.branch2.0.bn.running_mean", Var: "inception4b.branch2.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4b_branch3_0_conv, err = rt.LoadConv(f, &inception4b_branch3_0_convConv, "inception4b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4b.branch3.0.bn.weight", Bias: "inception4b.branch3.0.bn.bias", Mean: "inception4b.branch3.0.bn.running_mean", Var: "inception4b.branch3.0.bn.running_var", Eps: 0.001})
+			w.inception4b_branch2_1_conv, err = rt.LoadConv(f, &cfg.inception4b_branch2_1_conv, "inception4b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch2.1.bn.weight", Bias: "inception4b.branch2.1.bn.bias", Mean: "inception4b.branch2.1.bn.running_mean", Var: "inception4b.branch2.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4b_branch3_1_conv, err = rt.LoadConv(f, &inception4b_branch3_1_convConv, "inception4b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch3.1.bn.weight", Bias: "inception4b.branch3.1.bn.bias", Mean: "inception4b.branch3.1.bn.running_mean", Var: "inception4b.branch3.1.bn.running_var", Eps: 0.001})
+			w.inception4b_branch3_0_conv, err = rt.LoadConv(f, &cfg.inception4b_branch3_0_conv, "inception4b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4b.branch3.0.bn.weight", Bias: "inception4b.branch3.0.bn.bias", Mean: "inception4b.branch3.0.bn.running_mean", Var: "inception4b.branch3.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4b_branch4_1_conv, err = rt.LoadConv(f, &inception4b_branch4_1_convConv, "inception4b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch4.1.bn.weight", Bias: "inception4b.branch4.1.bn.bias", Mean: "inception4b.branch4.1.bn.running_mean", Var: "inception4b.branch4.1.bn.running_var", Eps: 0.001})
+			w.inception4b_branch3_1_conv, err = rt.LoadConv(f, &cfg.inception4b_branch3_1_conv, "inception4b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch3.1.bn.weight", Bias: "inception4b.branch3.1.bn.bias", Mean: "inception4b.branch3.1.bn.running_mean", Var: "inception4b.branch3.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4c_branch1_conv, err = rt.LoadConv(f, &inception4c_branch1_convConv, "inception4c.branch1.conv.weight", "", &rt.BN{Weight: "inception4c.branch1.bn.weight", Bias: "inception4c.branch1.bn.bias", Mean: "inception4c.branch1.bn.running_mean", Var: "inception4c.branch1.bn.running_var", Eps: 0.001})
+			w.inception4b_branch4_1_conv, err = rt.LoadConv(f, &cfg.inception4b_branch4_1_conv, "inception4b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4b.branch4.1.bn.weight", Bias: "inception4b.branch4.1.bn.bias", Mean: "inception4b.branch4.1.bn.running_mean", Var: "inception4b.branch4.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4c_branch2_0_conv, err = rt.LoadConv(f, &inception4c_branch2_0_convConv, "inception4c.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4c.branch2.0.bn.weight", Bias: "inception4c.branch2.0.bn.bias", Mean: "inception4c.branch2.0.bn.running_mean", Var: "inception4c.branch2.0.bn.running_var", Eps: 0.001})
+			w.inception4c_branch1_conv, err = rt.LoadConv(f, &cfg.inception4c_branch1_conv, "inception4c.branch1.conv.weight", "", &rt.BN{Weight: "inception4c.branch1.bn.weight", Bias: "inception4c.branch1.bn.bias", Mean: "inception4c.branch1.bn.running_mean", Var: "inception4c.branch1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4c_branch2_1_conv, err = rt.LoadConv(f, &inception4c_branch2_1_convConv, "inception4c.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch2.1.bn.weight", Bias: "inception4c.branch2.1.bn.bias", Mean: "inception4c.branch2.1.bn.running_mean", Var: "inception4c.branch2.1.bn.running_var", Eps: 0.001})
+			w.inception4c_branch2_0_conv, err = rt.LoadConv(f, &cfg.inception4c_branch2_0_conv, "inception4c.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4c.branch2.0.bn.weight", Bias: "inception4c.branch2.0.bn.bias", Mean: "inception4c.branch2.0.bn.running_mean", Var: "inception4c.branch2.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4c_branch3_0_conv, err = rt.LoadConv(f, &inception4c_branch3_0_convConv, "inception4c.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4c.branch3.0.bn.weight", Bias: "inception4c.branch3.0.bn.bias", Mean: "inception4c.branch3.0.bn.running_mean", Var: "inception4c.branch3.0.bn.running_var", Eps: 0.001})
+			w.inception4c_branch2_1_conv, err = rt.LoadConv(f, &cfg.inception4c_branch2_1_conv, "inception4c.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch2.1.bn.weight", Bias: "inception4c.branch2.1.bn.bias", Mean: "inception4c.branch2.1.bn.running_mean", Var: "inception4c.branch2.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4c_branch3_1_conv, err = rt.LoadConv(f, &inception4c_branch3_1_convConv, "inception4c.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch3.1.bn.weight", Bias: "inception4c.branch3.1.bn.bias", Mean: "inception4c.branch3.1.bn.running_mean", Var: "inception4c.branch3.1.bn.running_var", Eps: 0.001})
+			w.inception4c_branch3_0_conv, err = rt.LoadConv(f, &cfg.inception4c_branch3_0_conv, "inception4c.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4c.branch3.0.bn.weight", Bias: "inception4c.branch3.0.bn.bias", Mean: "inception4c.branch3.0.bn.running_mean", Var: "inception4c.branch3.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4c_branch4_1_conv, err = rt.LoadConv(f, &inception4c_branch4_1_convConv, "inception4c.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch4.1.bn.weight", Bias: "inception4c.branch4.1.bn.bias", Mean: "inception4c.branch4.1.bn.running_mean", Var: "inception4c.branch4.1.bn.running_var", Eps: 0.001})
+			w.inception4c_branch3_1_conv, err = rt.LoadConv(f, &cfg.inception4c_branch3_1_conv, "inception4c.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch3.1.bn.weight", Bias: "inception4c.branch3.1.bn.bias", Mean: "inception4c.branch3.1.bn.running_mean", Var: "inception4c.branch3.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4d_branch1_conv, err = rt.LoadConv(f, &inception4d_branch1_convConv, "inception4d.branch1.conv.weight", "", &rt.BN{Weight: "inception4d.branch1.bn.weight", Bias: "inception4d.branch1.bn.bias", Mean: "inception4d.branch1.bn.running_mean", Var: "inception4d.branch1.bn.running_var", Eps: 0.001})
+			w.inception4c_branch4_1_conv, err = rt.LoadConv(f, &cfg.inception4c_branch4_1_conv, "inception4c.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4c.branch4.1.bn.weight", Bias: "inception4c.branch4.1.bn.bias", Mean: "inception4c.branch4.1.bn.running_mean", Var: "inception4c.branch4.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4d_branch2_0_conv, err = rt.LoadConv(f, &inception4d_branch2_0_convConv, "inception4d.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4d.branch2.0.bn.weight", Bias: "inception4d.branch2.0.bn.bias", Mean: "inception4d.branch2.0.bn.running_mean", Var: "inception4d.branch2.0.bn.running_var", Eps: 0.001})
+			w.inception4d_branch1_conv, err = rt.LoadConv(f, &cfg.inception4d_branch1_conv, "inception4d.branch1.conv.weight", "", &rt.BN{Weight: "inception4d.branch1.bn.weight", Bias: "inception4d.branch1.bn.bias", Mean: "inception4d.branch1.bn.running_mean", Var: "inception4d.branch1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4d_branch2_1_conv, err = rt.LoadConv(f, &inception4d_branch2_1_convConv, "inception4d.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch2.1.bn.weight", Bias: "inception4d.branch2.1.bn.bias", Mean: "inception4d.branch2.1.bn.running_mean", Var: "inception4d.branch2.1.bn.running_var", Eps: 0.001})
+			w.inception4d_branch2_0_conv, err = rt.LoadConv(f, &cfg.inception4d_branch2_0_conv, "inception4d.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4d.branch2.0.bn.weight", Bias: "inception4d.branch2.0.bn.bias", Mean: "inception4d.branch2.0.bn.running_mean", Var: "inception4d.branch2.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4d_branch3_0_conv, err = rt.LoadConv(f, &inception4d_branch3_0_convConv, "inception4d.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4d.branch3.0.bn.weight", Bias: "inception4d.branch3.0.bn.bias", Mean: "inception4d.branch3.0.bn.running_mean", Var: "inception4d.branch3.0.bn.running_var", Eps: 0.001})
+			w.inception4d_branch2_1_conv, err = rt.LoadConv(f, &cfg.inception4d_branch2_1_conv, "inception4d.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch2.1.bn.weight", Bias: "inception4d.branch2.1.bn.bias", Mean: "inception4d.branch2.1.bn.running_mean", Var: "inception4d.branch2.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4d_branch3_1_conv, err = rt.LoadConv(f, &inception4d_branch3_1_convConv, "inception4d.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch3.1.bn.weight", Bias: "inception4d.branch3.1.bn.bias", Mean: "inception4d.branch3.1.bn.running_mean", Var: "inception4d.branch3.1.bn.running_var", Eps: 0.001})
+			w.inception4d_branch3_0_conv, err = rt.LoadConv(f, &cfg.inception4d_branch3_0_conv, "inception4d.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4d.branch3.0.bn.weight", Bias: "inception4d.branch3.0.bn.bias", Mean: "inception4d.branch3.0.bn.running_mean", Var: "inception4d.branch3.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4d_branch4_1_conv, err = rt.LoadConv(f, &inception4d_branch4_1_convConv, "inception4d.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch4.1.bn.weight", Bias: "inception4d.branch4.1.bn.bias", Mean: "inception4d.branch4.1.bn.running_mean", Var: "inception4d.branch4.1.bn.running_var", Eps: 0.001})
+			w.inception4d_branch3_1_conv, err = rt.LoadConv(f, &cfg.inception4d_branch3_1_conv, "inception4d.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch3.1.bn.weight", Bias: "inception4d.branch3.1.bn.bias", Mean: "inception4d.branch3.1.bn.running_mean", Var: "inception4d.branch3.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4e_branch1_conv, err = rt.LoadConv(f, &inception4e_branch1_convConv, "inception4e.branch1.conv.weight", "", &rt.BN{Weight: "inception4e.branch1.bn.weight", Bias: "inception4e.branch1.bn.bias", Mean: "inception4e.branch1.bn.running_mean", Var: "inception4e.branch1.bn.running_var", Eps: 0.001})
+			w.inception4d_branch4_1_conv, err = rt.LoadConv(f, &cfg.inception4d_branch4_1_conv, "inception4d.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4d.branch4.1.bn.weight", Bias: "inception4d.branch4.1.bn.bias", Mean: "inception4d.branch4.1.bn.running_mean", Var: "inception4d.branch4.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4e_branch2_0_conv, err = rt.LoadConv(f, &inception4e_branch2_0_convConv, "inception4e.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4e.branch2.0.bn.weight", Bias: "inception4e.branch2.0.bn.bias", Mean: "inception4e.branch2.0.bn.running_mean", Var: "inception4e.branch2.0.bn.running_var", Eps: 0.001})
+			w.inception4e_branch1_conv, err = rt.LoadConv(f, &cfg.inception4e_branch1_conv, "inception4e.branch1.conv.weight", "", &rt.BN{Weight: "inception4e.branch1.bn.weight", Bias: "inception4e.branch1.bn.bias", Mean: "inception4e.branch1.bn.running_mean", Var: "inception4e.branch1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4e_branch2_1_conv, err = rt.LoadConv(f, &inception4e_branch2_1_convConv, "inception4e.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch2.1.bn.weight", Bias: "inception4e.branch2.1.bn.bias", Mean: "inception4e.branch2.1.bn.running_mean", Var: "inception4e.branch2.1.bn.running_var", Eps: 0.001})
+			w.inception4e_branch2_0_conv, err = rt.LoadConv(f, &cfg.inception4e_branch2_0_conv, "inception4e.branch2.0.conv.weight", "", &rt.BN{Weight: "inception4e.branch2.0.bn.weight", Bias: "inception4e.branch2.0.bn.bias", Mean: "inception4e.branch2.0.bn.running_mean", Var: "inception4e.branch2.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4e_branch3_0_conv, err = rt.LoadConv(f, &inception4e_branch3_0_convConv, "inception4e.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4e.branch3.0.bn.weight", Bias: "inception4e.branch3.0.bn.bias", Mean: "inception4e.branch3.0.bn.running_mean", Var: "inception4e.branch3.0.bn.running_var", Eps: 0.001})
+			w.inception4e_branch2_1_conv, err = rt.LoadConv(f, &cfg.inception4e_branch2_1_conv, "inception4e.branch2.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch2.1.bn.weight", Bias: "inception4e.branch2.1.bn.bias", Mean: "inception4e.branch2.1.bn.running_mean", Var: "inception4e.branch2.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4e_branch3_1_conv, err = rt.LoadConv(f, &inception4e_branch3_1_convConv, "inception4e.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch3.1.bn.weight", Bias: "inception4e.branch3.1.bn.bias", Mean: "inception4e.branch3.1.bn.running_mean", Var: "inception4e.branch3.1.bn.running_var", Eps: 0.001})
+			w.inception4e_branch3_0_conv, err = rt.LoadConv(f, &cfg.inception4e_branch3_0_conv, "inception4e.branch3.0.conv.weight", "", &rt.BN{Weight: "inception4e.branch3.0.bn.weight", Bias: "inception4e.branch3.0.bn.bias", Mean: "inception4e.branch3.0.bn.running_mean", Var: "inception4e.branch3.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception4e_branch4_1_conv, err = rt.LoadConv(f, &inception4e_branch4_1_convConv, "inception4e.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch4.1.bn.weight", Bias: "inception4e.branch4.1.bn.bias", Mean: "inception4e.branch4.1.bn.running_mean", Var: "inception4e.branch4.1.bn.running_var", Eps: 0.001})
+			w.inception4e_branch3_1_conv, err = rt.LoadConv(f, &cfg.inception4e_branch3_1_conv, "inception4e.branch3.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch3.1.bn.weight", Bias: "inception4e.branch3.1.bn.bias", Mean: "inception4e.branch3.1.bn.running_mean", Var: "inception4e.branch3.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5a_branch1_conv, err = rt.LoadConv(f, &inception5a_branch1_convConv, "inception5a.branch1.conv.weight", "", &rt.BN{Weight: "inception5a.branch1.bn.weight", Bias: "inception5a.branch1.bn.bias", Mean: "inception5a.branch1.bn.running_mean", Var: "inception5a.branch1.bn.running_var", Eps: 0.001})
+			w.inception4e_branch4_1_conv, err = rt.LoadConv(f, &cfg.inception4e_branch4_1_conv, "inception4e.branch4.1.conv.weight", "", &rt.BN{Weight: "inception4e.branch4.1.bn.weight", Bias: "inception4e.branch4.1.bn.bias", Mean: "inception4e.branch4.1.bn.running_mean", Var: "inception4e.branch4.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5a_branch2_0_conv, err = rt.LoadConv(f, &inception5a_branch2_0_convConv, "inception5a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception5a.branch2.0.bn.weight", Bias: "inception5a.branch2.0.bn.bias", Mean: "inception5a.branch2.0.bn.running_mean", Var: "inception5a.branch2.0.bn.running_var", Eps: 0.001})
+			w.inception5a_branch1_conv, err = rt.LoadConv(f, &cfg.inception5a_branch1_conv, "inception5a.branch1.conv.weight", "", &rt.BN{Weight: "inception5a.branch1.bn.weight", Bias: "inception5a.branch1.bn.bias", Mean: "inception5a.branch1.bn.running_mean", Var: "inception5a.branch1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5a_branch2_1_conv, err = rt.LoadConv(f, &inception5a_branch2_1_convConv, "inception5a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch2.1.bn.weight", Bias: "inception5a.branch2.1.bn.bias", Mean: "inception5a.branch2.1.bn.running_mean", Var: "inception5a.branch2.1.bn.running_var", Eps: 0.001})
+			w.inception5a_branch2_0_conv, err = rt.LoadConv(f, &cfg.inception5a_branch2_0_conv, "inception5a.branch2.0.conv.weight", "", &rt.BN{Weight: "inception5a.branch2.0.bn.weight", Bias: "inception5a.branch2.0.bn.bias", Mean: "inception5a.branch2.0.bn.running_mean", Var: "inception5a.branch2.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5a_branch3_0_conv, err = rt.LoadConv(f, &inception5a_branch3_0_convConv, "inception5a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception5a.branch3.0.bn.weight", Bias: "inception5a.branch3.0.bn.bias", Mean: "inception5a.branch3.0.bn.running_mean", Var: "inception5a.branch3.0.bn.running_var", Eps: 0.001})
+			w.inception5a_branch2_1_conv, err = rt.LoadConv(f, &cfg.inception5a_branch2_1_conv, "inception5a.branch2.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch2.1.bn.weight", Bias: "inception5a.branch2.1.bn.bias", Mean: "inception5a.branch2.1.bn.running_mean", Var: "inception5a.branch2.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5a_branch3_1_conv, err = rt.LoadConv(f, &inception5a_branch3_1_convConv, "inception5a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch3.1.bn.weight", Bias: "inception5a.branch3.1.bn.bias", Mean: "inception5a.branch3.1.bn.running_mean", Var: "inception5a.branch3.1.bn.running_var", Eps: 0.001})
+			w.inception5a_branch3_0_conv, err = rt.LoadConv(f, &cfg.inception5a_branch3_0_conv, "inception5a.branch3.0.conv.weight", "", &rt.BN{Weight: "inception5a.branch3.0.bn.weight", Bias: "inception5a.branch3.0.bn.bias", Mean: "inception5a.branch3.0.bn.running_mean", Var: "inception5a.branch3.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5a_branch4_1_conv, err = rt.LoadConv(f, &inception5a_branch4_1_convConv, "inception5a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch4.1.bn.weight", Bias: "inception5a.branch4.1.bn.bias", Mean: "inception5a.branch4.1.bn.running_mean", Var: "inception5a.branch4.1.bn.running_var", Eps: 0.001})
+			w.inception5a_branch3_1_conv, err = rt.LoadConv(f, &cfg.inception5a_branch3_1_conv, "inception5a.branch3.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch3.1.bn.weight", Bias: "inception5a.branch3.1.bn.bias", Mean: "inception5a.branch3.1.bn.running_mean", Var: "inception5a.branch3.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5b_branch1_conv, err = rt.LoadConv(f, &inception5b_branch1_convConv, "inception5b.branch1.conv.weight", "", &rt.BN{Weight: "inception5b.branch1.bn.weight", Bias: "inception5b.branch1.bn.bias", Mean: "inception5b.branch1.bn.running_mean", Var: "inception5b.branch1.bn.running_var", Eps: 0.001})
+			w.inception5a_branch4_1_conv, err = rt.LoadConv(f, &cfg.inception5a_branch4_1_conv, "inception5a.branch4.1.conv.weight", "", &rt.BN{Weight: "inception5a.branch4.1.bn.weight", Bias: "inception5a.branch4.1.bn.bias", Mean: "inception5a.branch4.1.bn.running_mean", Var: "inception5a.branch4.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5b_branch2_0_conv, err = rt.LoadConv(f, &inception5b_branch2_0_convConv, "inception5b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception5b.branch2.0.bn.weight", Bias: "inception5b.branch2.0.bn.bias", Mean: "inception5b.branch2.0.bn.running_mean", Var: "inception5b.branch2.0.bn.running_var", Eps: 0.001})
+			w.inception5b_branch1_conv, err = rt.LoadConv(f, &cfg.inception5b_branch1_conv, "inception5b.branch1.conv.weight", "", &rt.BN{Weight: "inception5b.branch1.bn.weight", Bias: "inception5b.branch1.bn.bias", Mean: "inception5b.branch1.bn.running_mean", Var: "inception5b.branch1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5b_branch2_1_conv, err = rt.LoadConv(f, &inception5b_branch2_1_convConv, "inception5b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch2.1.bn.weight", Bias: "inception5b.branch2.1.bn.bias", Mean: "inception5b.branch2.1.bn.running_mean", Var: "inception5b.branch2.1.bn.running_var", Eps: 0.001})
+			w.inception5b_branch2_0_conv, err = rt.LoadConv(f, &cfg.inception5b_branch2_0_conv, "inception5b.branch2.0.conv.weight", "", &rt.BN{Weight: "inception5b.branch2.0.bn.weight", Bias: "inception5b.branch2.0.bn.bias", Mean: "inception5b.branch2.0.bn.running_mean", Var: "inception5b.branch2.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5b_branch3_0_conv, err = rt.LoadConv(f, &inception5b_branch3_0_convConv, "inception5b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception5b.branch3.0.bn.weight", Bias: "inception5b.branch3.0.bn.bias", Mean: "inception5b.branch3.0.bn.running_mean", Var: "inception5b.branch3.0.bn.running_var", Eps: 0.001})
+			w.inception5b_branch2_1_conv, err = rt.LoadConv(f, &cfg.inception5b_branch2_1_conv, "inception5b.branch2.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch2.1.bn.weight", Bias: "inception5b.branch2.1.bn.bias", Mean: "inception5b.branch2.1.bn.running_mean", Var: "inception5b.branch2.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5b_branch3_1_conv, err = rt.LoadConv(f, &inception5b_branch3_1_convConv, "inception5b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch3.1.bn.weight", Bias: "inception5b.branch3.1.bn.bias", Mean: "inception5b.branch3.1.bn.running_mean", Var: "inception5b.branch3.1.bn.running_var", Eps: 0.001})
+			w.inception5b_branch3_0_conv, err = rt.LoadConv(f, &cfg.inception5b_branch3_0_conv, "inception5b.branch3.0.conv.weight", "", &rt.BN{Weight: "inception5b.branch3.0.bn.weight", Bias: "inception5b.branch3.0.bn.bias", Mean: "inception5b.branch3.0.bn.running_mean", Var: "inception5b.branch3.0.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.inception5b_branch4_1_conv, err = rt.LoadConv(f, &inception5b_branch4_1_convConv, "inception5b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch4.1.bn.weight", Bias: "inception5b.branch4.1.bn.bias", Mean: "inception5b.branch4.1.bn.running_mean", Var: "inception5b.branch4.1.bn.running_var", Eps: 0.001})
+			w.inception5b_branch3_1_conv, err = rt.LoadConv(f, &cfg.inception5b_branch3_1_conv, "inception5b.branch3.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch3.1.bn.weight", Bias: "inception5b.branch3.1.bn.bias", Mean: "inception5b.branch3.1.bn.running_mean", Var: "inception5b.branch3.1.bn.running_var", Eps: 0.001})
 			return
 		},
 		func() (err error) {
-			w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil)
+			w.inception5b_branch4_1_conv, err = rt.LoadConv(f, &cfg.inception5b_branch4_1_conv, "inception5b.branch4.1.conv.weight", "", &rt.BN{Weight: "inception5b.branch4.1.bn.weight", Bias: "inception5b.branch4.1.bn.bias", Mean: "inception5b.branch4.1.bn.running_mean", Var: "inception5b.branch4.1.bn.running_var", Eps: 0.001})
+			return
+		},
+		func() (err error) {
+			w.fc, err = rt.LoadLinear(f, &cfg.fc, "fc.weight", "fc.bias", nil)
 			return
 		},
 	})
 }
 
-// Net is a loaded network. It is immutable and safe for concurrent use.
-type Net struct {
-	w      weights
-	runner *rt.Runner
-	pre    rt.Preprocess
+// layers are the layer functions RunImage runs, in order.
+var layers = [...]struct {
+	rt.Layer
+	run func(*Net, *rt.Arena)
+}{
+	{rt.Layer{Name: "affine#1", Op: "affine"}, (*Net).affine_1Layer},
+	{rt.Layer{Name: "conv1.conv", Op: "conv", MACs: 118013952}, (*Net).conv1_convLayer},
+	{rt.Layer{Name: "maxpool1", Op: "maxpool"}, (*Net).maxpool1Layer},
+	{rt.Layer{Name: "conv2.conv", Op: "conv", MACs: 12845056}, (*Net).conv2_convLayer},
+	{rt.Layer{Name: "conv3.conv", Op: "conv", MACs: 346816512}, (*Net).conv3_convLayer},
+	{rt.Layer{Name: "maxpool2", Op: "maxpool"}, (*Net).maxpool2Layer},
+	{rt.Layer{Name: "inception3a.branch1.conv", Op: "conv", MACs: 9633792}, (*Net).inception3a_branch1_convLayer},
+	{rt.Layer{Name: "inception3a.branch2.0.conv", Op: "conv", MACs: 14450688}, (*Net).inception3a_branch2_0_convLayer},
+	{rt.Layer{Name: "inception3a.branch2.1.conv", Op: "conv", MACs: 86704128}, (*Net).inception3a_branch2_1_convLayer},
+	{rt.Layer{Name: "inception3a.branch3.0.conv", Op: "conv", MACs: 2408448}, (*Net).inception3a_branch3_0_convLayer},
+	{rt.Layer{Name: "inception3a.branch3.1.conv", Op: "conv", MACs: 3612672}, (*Net).inception3a_branch3_1_convLayer},
+	{rt.Layer{Name: "inception3a.branch4.0", Op: "maxpool"}, (*Net).inception3a_branch4_0Layer},
+	{rt.Layer{Name: "inception3a.branch4.1.conv", Op: "conv", MACs: 4816896}, (*Net).inception3a_branch4_1_convLayer},
+	{rt.Layer{Name: "inception3a.concat#11", Op: "concat"}, (*Net).inception3a_concat_11Layer},
+	{rt.Layer{Name: "inception3b.branch1.conv", Op: "conv", MACs: 25690112}, (*Net).inception3b_branch1_convLayer},
+	{rt.Layer{Name: "inception3b.branch2.0.conv", Op: "conv", MACs: 25690112}, (*Net).inception3b_branch2_0_convLayer},
+	{rt.Layer{Name: "inception3b.branch2.1.conv", Op: "conv", MACs: 173408256}, (*Net).inception3b_branch2_1_convLayer},
+	{rt.Layer{Name: "inception3b.branch3.0.conv", Op: "conv", MACs: 6422528}, (*Net).inception3b_branch3_0_convLayer},
+	{rt.Layer{Name: "inception3b.branch3.1.conv", Op: "conv", MACs: 21676032}, (*Net).inception3b_branch3_1_convLayer},
+	{rt.Layer{Name: "inception3b.branch4.0", Op: "maxpool"}, (*Net).inception3b_branch4_0Layer},
+	{rt.Layer{Name: "inception3b.branch4.1.conv", Op: "conv", MACs: 12845056}, (*Net).inception3b_branch4_1_convLayer},
+	{rt.Layer{Name: "inception3b.concat#18", Op: "concat"}, (*Net).inception3b_concat_18Layer},
+	{rt.Layer{Name: "maxpool3", Op: "maxpool"}, (*Net).maxpool3Layer},
+	{rt.Layer{Name: "inception4a.branch1.conv", Op: "conv", MACs: 18063360}, (*Net).inception4a_branch1_convLayer},
+	{rt.Layer{Name: "inception4a.branch2.0.conv", Op: "conv", MACs: 9031680}, (*Net).inception4a_branch2_0_convLayer},
+	{rt.Layer{Name: "inception4a.branch2.1.conv", Op: "conv", MACs: 35223552}, (*Net).inception4a_branch2_1_convLayer},
+	{rt.Layer{Name: "inception4a.branch3.0.conv", Op: "conv", MACs: 1505280}, (*Net).inception4a_branch3_0_convLayer},
+	{rt.Layer{Name: "inception4a.branch3.1.conv", Op: "conv", MACs: 1354752}, (*Net).inception4a_branch3_1_convLayer},
+	{rt.Layer{Name: "inception4a.branch4.0", Op: "maxpool"}, (*Net).inception4a_branch4_0Layer},
+	{rt.Layer{Name: "inception4a.branch4.1.conv", Op: "conv", MACs: 6021120}, (*Net).inception4a_branch4_1_convLayer},
+	{rt.Layer{Name: "inception4a.concat#25", Op: "concat"}, (*Net).inception4a_concat_25Layer},
+	{rt.Layer{Name: "inception4b.branch1.conv", Op: "conv", MACs: 16056320}, (*Net).inception4b_branch1_convLayer},
+	{rt.Layer{Name: "inception4b.branch2.0.conv", Op: "conv", MACs: 11239424}, (*Net).inception4b_branch2_0_convLayer},
+	{rt.Layer{Name: "inception4b.branch2.1.conv", Op: "conv", MACs: 44255232}, (*Net).inception4b_branch2_1_convLayer},
+	{rt.Layer{Name: "inception4b.branch3.0.conv", Op: "conv", MACs: 2408448}, (*Net).inception4b_branch3_0_convLayer},
+	{rt.Layer{Name: "inception4b.branch3.1.conv", Op: "conv", MACs: 2709504}, (*Net).inception4b_branch3_1_convLayer},
+	{rt.Layer{Name: "inception4b.branch4.0", Op: "maxpool"}, (*Net).inception4b_branch4_0Layer},
+	{rt.Layer{Name: "inception4b.branch4.1.conv", Op: "conv", MACs: 6422528}, (*Net).inception4b_branch4_1_convLayer},
+	{rt.Layer{Name: "inception4b.concat#37", Op: "concat"}, (*Net).inception4b_concat_37Layer},
+	{rt.Layer{Name: "inception4c.branch1.conv", Op: "conv", MACs: 12845056}, (*Net).inception4c_branch1_convLayer},
+	{rt.Layer{Name: "inception4c.branch2.0.conv", Op: "conv", MACs: 12845056}, (*Net).inception4c_branch2_0_convLayer},
+	{rt.Layer{Name: "inception4c.branch2.1.conv", Op: "conv", MACs: 57802752}, (*Net).inception4c_branch2_1_convLayer},
+	{rt.Layer{Name: "inception4c.branch3.0.conv", Op: "conv", MACs: 2408448}, (*Net).inception4c_branch3_0_convLayer},
+	{rt.Layer{Name: "inception4c.branch3.1.conv", Op: "conv", MACs: 2709504}, (*Net).inception4c_branch3_1_convLayer},
+	{rt.Layer{Name: "inception4c.branch4.0", Op: "maxpool"}, (*Net).inception4c_branch4_0Layer},
+	{rt.Layer{Name: "inception4c.branch4.1.conv", Op: "conv", MACs: 6422528}, (*Net).inception4c_branch4_1_convLayer},
+	{rt.Layer{Name: "inception4c.concat#44", Op: "concat"}, (*Net).inception4c_concat_44Layer},
+	{rt.Layer{Name: "inception4d.branch1.conv", Op: "conv", MACs: 11239424}, (*Net).inception4d_branch1_convLayer},
+	{rt.Layer{Name: "inception4d.branch2.0.conv", Op: "conv", MACs: 14450688}, (*Net).inception4d_branch2_0_convLayer},
+	{rt.Layer{Name: "inception4d.branch2.1.conv", Op: "conv", MACs: 73156608}, (*Net).inception4d_branch2_1_convLayer},
+	{rt.Layer{Name: "inception4d.branch3.0.conv", Op: "conv", MACs: 3211264}, (*Net).inception4d_branch3_0_convLayer},
+	{rt.Layer{Name: "inception4d.branch3.1.conv", Op: "conv", MACs: 3612672}, (*Net).inception4d_branch3_1_convLayer},
+	{rt.Layer{Name: "inception4d.branch4.0", Op: "maxpool"}, (*Net).inception4d_branch4_0Layer},
+	{rt.Layer{Name: "inception4d.branch4.1.conv", Op: "conv", MACs: 6422528}, (*Net).inception4d_branch4_1_convLayer},
+	{rt.Layer{Name: "inception4d.concat#51", Op: "concat"}, (*Net).inception4d_concat_51Layer},
+	{rt.Layer{Name: "inception4e.branch1.conv", Op: "conv", MACs: 26492928}, (*Net).inception4e_branch1_convLayer},
+	{rt.Layer{Name: "inception4e.branch2.0.conv", Op: "conv", MACs: 16558080}, (*Net).inception4e_branch2_0_convLayer},
+	{rt.Layer{Name: "inception4e.branch2.1.conv", Op: "conv", MACs: 90316800}, (*Net).inception4e_branch2_1_convLayer},
+	{rt.Layer{Name: "inception4e.branch3.0.conv", Op: "conv", MACs: 3311616}, (*Net).inception4e_branch3_0_convLayer},
+	{rt.Layer{Name: "inception4e.branch3.1.conv", Op: "conv", MACs: 7225344}, (*Net).inception4e_branch3_1_convLayer},
+	{rt.Layer{Name: "inception4e.branch4.0", Op: "maxpool"}, (*Net).inception4e_branch4_0Layer},
+	{rt.Layer{Name: "inception4e.branch4.1.conv", Op: "conv", MACs: 13246464}, (*Net).inception4e_branch4_1_convLayer},
+	{rt.Layer{Name: "inception4e.concat#63", Op: "concat"}, (*Net).inception4e_concat_63Layer},
+	{rt.Layer{Name: "maxpool4", Op: "maxpool"}, (*Net).maxpool4Layer},
+	{rt.Layer{Name: "inception5a.branch1.conv", Op: "conv", MACs: 10436608}, (*Net).inception5a_branch1_convLayer},
+	{rt.Layer{Name: "inception5a.branch2.0.conv", Op: "conv", MACs: 6522880}, (*Net).inception5a_branch2_0_convLayer},
+	{rt.Layer{Name: "inception5a.branch2.1.conv", Op: "conv", MACs: 22579200}, (*Net).inception5a_branch2_1_convLayer},
+	{rt.Layer{Name: "inception5a.branch3.0.conv", Op: "conv", MACs: 1304576}, (*Net).inception5a_branch3_0_convLayer},
+	{rt.Layer{Name: "inception5a.branch3.1.conv", Op: "conv", MACs: 1806336}, (*Net).inception5a_branch3_1_convLayer},
+	{rt.Layer{Name: "inception5a.branch4.0", Op: "maxpool"}, (*Net).inception5a_branch4_0Layer},
+	{rt.Layer{Name: "inception5a.branch4.1.conv", Op: "conv", MACs: 5218304}, (*Net).inception5a_branch4_1_convLayer},
+	{rt.Layer{Name: "inception5a.concat#70", Op: "concat"}, (*Net).inception5a_concat_70Layer},
+	{rt.Layer{Name: "inception5b.branch1.conv", Op: "conv", MACs: 15654912}, (*Net).inception5b_branch1_convLayer},
+	{rt.Layer{Name: "inception5b.branch2.0.conv", Op: "conv", MACs: 7827456}, (*Net).inception5b_branch2_0_convLayer},
+	{rt.Layer{Name: "inception5b.branch2.1.conv", Op: "conv", MACs: 32514048}, (*Net).inception5b_branch2_1_convLayer},
+	{rt.Layer{Name: "inception5b.branch3.0.conv", Op: "conv", MACs: 1956864}, (*Net).inception5b_branch3_0_convLayer},
+	{rt.Layer{Name: "inception5b.branch3.1.conv", Op: "conv", MACs: 2709504}, (*Net).inception5b_branch3_1_convLayer},
+	{rt.Layer{Name: "inception5b.branch4.0", Op: "maxpool"}, (*Net).inception5b_branch4_0Layer},
+	{rt.Layer{Name: "inception5b.branch4.1.conv", Op: "conv", MACs: 5218304}, (*Net).inception5b_branch4_1_convLayer},
+	{rt.Layer{Name: "inception5b.concat#77", Op: "concat"}, (*Net).inception5b_concat_77Layer},
+	{rt.Layer{Name: "avgpool", Op: "global_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "fc", Op: "linear", MACs: 1024000}, (*Net).fcLayer},
 }
 
-// Option configures loading, e.g. rt.WithThreads or rt.WithPreprocess.
-type Option = rt.Option
-
-// WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
-func WithThreads(n int) Option {
-	return rt.WithThreads(n)
-}
-
-// Load reads a safetensors weights file with the spec's tensor names (a PyTorch state_dict).
-func Load(path string, opts ...Option) (*Net, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("googlenet: %w", err)
-	}
-	defer file.Close()
-	return New(file, opts...)
-}
-
-// New reads safetensors weights from r. Every tensor's name, dtype and shape is checked
-// before any is used; batch norms are folded and weights packed for the kernels.
-func New(r io.ReaderAt, opts ...Option) (*Net, error) {
-	o, err := rt.ApplyOptions(opts)
-	if err != nil {
-		return nil, fmt.Errorf("googlenet: %w", err)
-	}
-	f, err := rt.OpenWeights(r)
-	if err != nil {
-		return nil, fmt.Errorf("googlenet: %w", err)
-	}
-	if err := f.Check(expected); err != nil {
-		return nil, fmt.Errorf("googlenet: weights do not fit: %w", err)
-	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
-	if o.Preprocess != nil {
-		n.pre = *o.Preprocess
-	}
-	if err := n.w.load(f, o.Threads); err != nil {
-		return nil, fmt.Errorf("googlenet: %w", err)
-	}
-	return n, nil
-}
-
-// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
-var Layers = []rt.Layer{
-	{Name: "affine#1", Op: "affine", MACs: 0},
-	{Name: "conv1.conv", Op: "conv", MACs: 118013952},
-	{Name: "maxpool1", Op: "maxpool", MACs: 0},
-	{Name: "conv2.conv", Op: "conv", MACs: 12845056},
-	{Name: "conv3.conv", Op: "conv", MACs: 346816512},
-	{Name: "maxpool2", Op: "maxpool", MACs: 0},
-	{Name: "inception3a.branch1.conv", Op: "conv", MACs: 9633792},
-	{Name: "inception3a.branch2.0.conv", Op: "conv", MACs: 14450688},
-	{Name: "inception3a.branch2.1.conv", Op: "conv", MACs: 86704128},
-	{Name: "inception3a.branch3.0.conv", Op: "conv", MACs: 2408448},
-	{Name: "inception3a.branch3.1.conv", Op: "conv", MACs: 3612672},
-	{Name: "inception3a.branch4.0", Op: "maxpool", MACs: 0},
-	{Name: "inception3a.branch4.1.conv", Op: "conv", MACs: 4816896},
-	{Name: "inception3a.concat#11", Op: "concat", MACs: 0},
-	{Name: "inception3b.branch1.conv", Op: "conv", MACs: 25690112},
-	{Name: "inception3b.branch2.0.conv", Op: "conv", MACs: 25690112},
-	{Name: "inception3b.branch2.1.conv", Op: "conv", MACs: 173408256},
-	{Name: "inception3b.branch3.0.conv", Op: "conv", MACs: 6422528},
-	{Name: "inception3b.branch3.1.conv", Op: "conv", MACs: 21676032},
-	{Name: "inception3b.branch4.0", Op: "maxpool", MACs: 0},
-	{Name: "inception3b.branch4.1.conv", Op: "conv", MACs: 12845056},
-	{Name: "inception3b.concat#18", Op: "concat", MACs: 0},
-	{Name: "maxpool3", Op: "maxpool", MACs: 0},
-	{Name: "inception4a.branch1.conv", Op: "conv", MACs: 18063360},
-	{Name: "inception4a.branch2.0.conv", Op: "conv", MACs: 9031680},
-	{Name: "inception4a.branch2.1.conv", Op: "conv", MACs: 35223552},
-	{Name: "inception4a.branch3.0.conv", Op: "conv", MACs: 1505280},
-	{Name: "inception4a.branch3.1.conv", Op: "conv", MACs: 1354752},
-	{Name: "inception4a.branch4.0", Op: "maxpool", MACs: 0},
-	{Name: "inception4a.branch4.1.conv", Op: "conv", MACs: 6021120},
-	{Name: "inception4a.concat#25", Op: "concat", MACs: 0},
-	{Name: "inception4b.branch1.conv", Op: "conv", MACs: 16056320},
-	{Name: "inception4b.branch2.0.conv", Op: "conv", MACs: 11239424},
-	{Name: "inception4b.branch2.1.conv", Op: "conv", MACs: 44255232},
-	{Name: "inception4b.branch3.0.conv", Op: "conv", MACs: 2408448},
-	{Name: "inception4b.branch3.1.conv", Op: "conv", MACs: 2709504},
-	{Name: "inception4b.branch4.0", Op: "maxpool", MACs: 0},
-	{Name: "inception4b.branch4.1.conv", Op: "conv", MACs: 6422528},
-	{Name: "inception4b.concat#37", Op: "concat", MACs: 0},
-	{Name: "inception4c.branch1.conv", Op: "conv", MACs: 12845056},
-	{Name: "inception4c.branch2.0.conv", Op: "conv", MACs: 12845056},
-	{Name: "inception4c.branch2.1.conv", Op: "conv", MACs: 57802752},
-	{Name: "inception4c.branch3.0.conv", Op: "conv", MACs: 2408448},
-	{Name: "inception4c.branch3.1.conv", Op: "conv", MACs: 2709504},
-	{Name: "inception4c.branch4.0", Op: "maxpool", MACs: 0},
-	{Name: "inception4c.branch4.1.conv", Op: "conv", MACs: 6422528},
-	{Name: "inception4c.concat#44", Op: "concat", MACs: 0},
-	{Name: "inception4d.branch1.conv", Op: "conv", MACs: 11239424},
-	{Name: "inception4d.branch2.0.conv", Op: "conv", MACs: 14450688},
-	{Name: "inception4d.branch2.1.conv", Op: "conv", MACs: 73156608},
-	{Name: "inception4d.branch3.0.conv", Op: "conv", MACs: 3211264},
-	{Name: "inception4d.branch3.1.conv", Op: "conv", MACs: 3612672},
-	{Name: "inception4d.branch4.0", Op: "maxpool", MACs: 0},
-	{Name: "inception4d.branch4.1.conv", Op: "conv", MACs: 6422528},
-	{Name: "inception4d.concat#51", Op: "concat", MACs: 0},
-	{Name: "inception4e.branch1.conv", Op: "conv", MACs: 26492928},
-	{Name: "inception4e.branch2.0.conv", Op: "conv", MACs: 16558080},
-	{Name: "inception4e.branch2.1.conv", Op: "conv", MACs: 90316800},
-	{Name: "inception4e.branch3.0.conv", Op: "conv", MACs: 3311616},
-	{Name: "inception4e.branch3.1.conv", Op: "conv", MACs: 7225344},
-	{Name: "inception4e.branch4.0", Op: "maxpool", MACs: 0},
-	{Name: "inception4e.branch4.1.conv", Op: "conv", MACs: 13246464},
-	{Name: "inception4e.concat#63", Op: "concat", MACs: 0},
-	{Name: "maxpool4", Op: "maxpool", MACs: 0},
-	{Name: "inception5a.branch1.conv", Op: "conv", MACs: 10436608},
-	{Name: "inception5a.branch2.0.conv", Op: "conv", MACs: 6522880},
-	{Name: "inception5a.branch2.1.conv", Op: "conv", MACs: 22579200},
-	{Name: "inception5a.branch3.0.conv", Op: "conv", MACs: 1304576},
-	{Name: "inception5a.branch3.1.conv", Op: "conv", MACs: 1806336},
-	{Name: "inception5a.branch4.0", Op: "maxpool", MACs: 0},
-	{Name: "inception5a.branch4.1.conv", Op: "conv", MACs: 5218304},
-	{Name: "inception5a.concat#70", Op: "concat", MACs: 0},
-	{Name: "inception5b.branch1.conv", Op: "conv", MACs: 15654912},
-	{Name: "inception5b.branch2.0.conv", Op: "conv", MACs: 7827456},
-	{Name: "inception5b.branch2.1.conv", Op: "conv", MACs: 32514048},
-	{Name: "inception5b.branch3.0.conv", Op: "conv", MACs: 1956864},
-	{Name: "inception5b.branch3.1.conv", Op: "conv", MACs: 2709504},
-	{Name: "inception5b.branch4.0", Op: "maxpool", MACs: 0},
-	{Name: "inception5b.branch4.1.conv", Op: "conv", MACs: 5218304},
-	{Name: "inception5b.concat#77", Op: "concat", MACs: 0},
-	{Name: "avgpool", Op: "global_avgpool", MACs: 0},
-	{Name: "fc", Op: "linear", MACs: 1024000},
-}
-
-// runner adapts Net to rt.ImageRunner without exporting RunImage.
-type runner Net
-
-// RunImage runs one image through every layer, in the planned arena a.
-func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
-	n := (*Net)(r)
-	copy(a.Buf[802816:953344], in)
-	n.affine_1(a)
-	a.Mark(0)
-	n.conv1_conv(a)
-	a.Mark(1)
-	n.maxpool1(a)
-	a.Mark(2)
-	n.conv2_conv(a)
-	a.Mark(3)
-	n.conv3_conv(a)
-	a.Mark(4)
-	n.maxpool2(a)
-	a.Mark(5)
-	n.inception3a_branch1_conv(a)
-	a.Mark(6)
-	n.inception3a_branch2_0_conv(a)
-	a.Mark(7)
-	n.inception3a_branch2_1_conv(a)
-	a.Mark(8)
-	n.inception3a_branch3_0_conv(a)
-	a.Mark(9)
-	n.inception3a_branch3_1_conv(a)
-	a.Mark(10)
-	n.inception3a_branch4_0(a)
-	a.Mark(11)
-	n.inception3a_branch4_1_conv(a)
-	a.Mark(12)
-	n.inception3a_concat_11(a)
-	a.Mark(13)
-	n.inception3b_branch1_conv(a)
-	a.Mark(14)
-	n.inception3b_branch2_0_conv(a)
-	a.Mark(15)
-	n.inception3b_branch2_1_conv(a)
-	a.Mark(16)
-	n.inception3b_branch3_0_conv(a)
-	a.Mark(17)
-	n.inception3b_branch3_1_conv(a)
-	a.Mark(18)
-	n.inception3b_branch4_0(a)
-	a.Mark(19)
-	n.inception3b_branch4_1_conv(a)
-	a.Mark(20)
-	n.inception3b_concat_18(a)
-	a.Mark(21)
-	n.maxpool3(a)
-	a.Mark(22)
-	n.inception4a_branch1_conv(a)
-	a.Mark(23)
-	n.inception4a_branch2_0_conv(a)
-	a.Mark(24)
-	n.inception4a_branch2_1_conv(a)
-	a.Mark(25)
-	n.inception4a_branch3_0_conv(a)
-	a.Mark(26)
-	n.inception4a_branch3_1_conv(a)
-	a.Mark(27)
-	n.inception4a_branch4_0(a)
-	a.Mark(28)
-	n.inception4a_branch4_1_conv(a)
-	a.Mark(29)
-	n.inception4a_concat_25(a)
-	a.Mark(30)
-	n.inception4b_branch1_conv(a)
-	a.Mark(31)
-	n.inception4b_branch2_0_conv(a)
-	a.Mark(32)
-	n.inception4b_branch2_1_conv(a)
-	a.Mark(33)
-	n.inception4b_branch3_0_conv(a)
-	a.Mark(34)
-	n.inception4b_branch3_1_conv(a)
-	a.Mark(35)
-	n.inception4b_branch4_0(a)
-	a.Mark(36)
-	n.inception4b_branch4_1_conv(a)
-	a.Mark(37)
-	n.inception4b_concat_37(a)
-	a.Mark(38)
-	n.inception4c_branch1_conv(a)
-	a.Mark(39)
-	n.inception4c_branch2_0_conv(a)
-	a.Mark(40)
-	n.inception4c_branch2_1_conv(a)
-	a.Mark(41)
-	n.inception4c_branch3_0_conv(a)
-	a.Mark(42)
-	n.inception4c_branch3_1_conv(a)
-	a.Mark(43)
-	n.inception4c_branch4_0(a)
-	a.Mark(44)
-	n.inception4c_branch4_1_conv(a)
-	a.Mark(45)
-	n.inception4c_concat_44(a)
-	a.Mark(46)
-	n.inception4d_branch1_conv(a)
-	a.Mark(47)
-	n.inception4d_branch2_0_conv(a)
-	a.Mark(48)
-	n.inception4d_branch2_1_conv(a)
-	a.Mark(49)
-	n.inception4d_branch3_0_conv(a)
-	a.Mark(50)
-	n.inception4d_branch3_1_conv(a)
-	a.Mark(51)
-	n.inception4d_branch4_0(a)
-	a.Mark(52)
-	n.inception4d_branch4_1_conv(a)
-	a.Mark(53)
-	n.inception4d_concat_51(a)
-	a.Mark(54)
-	n.inception4e_branch1_conv(a)
-	a.Mark(55)
-	n.inception4e_branch2_0_conv(a)
-	a.Mark(56)
-	n.inception4e_branch2_1_conv(a)
-	a.Mark(57)
-	n.inception4e_branch3_0_conv(a)
-	a.Mark(58)
-	n.inception4e_branch3_1_conv(a)
-	a.Mark(59)
-	n.inception4e_branch4_0(a)
-	a.Mark(60)
-	n.inception4e_branch4_1_conv(a)
-	a.Mark(61)
-	n.inception4e_concat_63(a)
-	a.Mark(62)
-	n.maxpool4(a)
-	a.Mark(63)
-	n.inception5a_branch1_conv(a)
-	a.Mark(64)
-	n.inception5a_branch2_0_conv(a)
-	a.Mark(65)
-	n.inception5a_branch2_1_conv(a)
-	a.Mark(66)
-	n.inception5a_branch3_0_conv(a)
-	a.Mark(67)
-	n.inception5a_branch3_1_conv(a)
-	a.Mark(68)
-	n.inception5a_branch4_0(a)
-	a.Mark(69)
-	n.inception5a_branch4_1_conv(a)
-	a.Mark(70)
-	n.inception5a_concat_70(a)
-	a.Mark(71)
-	n.inception5b_branch1_conv(a)
-	a.Mark(72)
-	n.inception5b_branch2_0_conv(a)
-	a.Mark(73)
-	n.inception5b_branch2_1_conv(a)
-	a.Mark(74)
-	n.inception5b_branch3_0_conv(a)
-	a.Mark(75)
-	n.inception5b_branch3_1_conv(a)
-	a.Mark(76)
-	n.inception5b_branch4_0(a)
-	a.Mark(77)
-	n.inception5b_branch4_1_conv(a)
-	a.Mark(78)
-	n.inception5b_concat_77(a)
-	a.Mark(79)
-	n.avgpool(a)
-	a.Mark(80)
-	if features {
-		copy(out, a.Buf[50176:51200])
-		return
-	}
-	n.fc(a)
-	a.Mark(81)
-	copy(out, a.Buf[0:1000])
-}
-
-// Forward computes the logits of a batch: in is NCHW float32 (any number of images of
-// InputChannels x InputHeight x InputWidth), out receives NumClasses logits per image.
-func (n *Net) Forward(in, out []float32) error {
-	if err := n.runner.Run((*runner)(n), in, out, inSize, NumClasses, false); err != nil {
-		return fmt.Errorf("googlenet: Forward: %w", err)
-	}
-	return nil
-}
-
-// Features computes the penultimate features of a batch (what the classifier head reads),
-// FeatureSize values per image, for similarity search and transfer learning.
-func (n *Net) Features(in, out []float32) error {
-	if err := n.runner.Run((*runner)(n), in, out, inSize, FeatureSize, true); err != nil {
-		return fmt.Errorf("googlenet: Features: %w", err)
-	}
-	return nil
-}
-
-// Classify resizes, crops and normalizes img as the weights expect (DefaultPreprocess unless
-// overridden), runs the network and returns the k most probable classes with softmax probabilities.
-func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
-	if k < 1 {
-		return nil, fmt.Errorf("googlenet: Classify: k must be at least 1, got %d", k)
-	}
-	in := make([]float32, inSize)
-	if err := n.pre.Image(img, in); err != nil {
-		return nil, fmt.Errorf("googlenet: Classify: %w", err)
-	}
-	logits := make([]float32, NumClasses)
-	if err := n.Forward(in, logits); err != nil {
-		return nil, err
-	}
-	return rt.TopK(logits, k, Labels), nil
-}
+// featureLayers is how many layers run before the features (the classifier head's input) are ready.
+const featureLayers = 81

@@ -13,15 +13,16 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
-	rt "github.com/cnngen/cnngen/runtime"
-	kernels "github.com/cnngen/cnngen/runtime/kernels"
 	"image"
 	"io"
 	"os"
+
+	rt "github.com/cnngen/cnngen/runtime"
+	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion2
+var _ = rt.SupportPackageIsVersion3
 
 const (
 	InputChannels = 1
@@ -33,129 +34,10 @@ const (
 	FeatureSize = 84
 
 	inSize = InputChannels * InputHeight * InputWidth
-	// arenaLen float32s hold every activation of one image (0.02 MB planned; 0.04 MB without reuse).
-	arenaLen = 5888
 )
 
 // Labels names the classes, index = class.
 var Labels = rt.MustLabels("fashion-mnist")
-
-// DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
-var DefaultPreprocess = rt.Preprocess{Channels: InputChannels, Height: InputHeight, Width: InputWidth, Resize: 28, Crop: 28, Interpolation: "bilinear", Mean: []float32{0.286}, Std: []float32{0.353}, Grayscale: true}
-
-// expected are the tensors a weights file must hold (name, shape, optional).
-var expected = []rt.Expect{
-	{Name: "conv1.weight", Shape: []int{6, 1, 5, 5}},
-	{Name: "conv1.bias", Shape: []int{6}},
-	{Name: "conv2.weight", Shape: []int{16, 6, 5, 5}},
-	{Name: "conv2.bias", Shape: []int{16}},
-	{Name: "fc1.weight", Shape: []int{120, 400}},
-	{Name: "fc1.bias", Shape: []int{120}},
-	{Name: "fc2.weight", Shape: []int{84, 120}},
-	{Name: "fc2.bias", Shape: []int{84}},
-	{Name: "fc3.weight", Shape: []int{10, 84}},
-	{Name: "fc3.bias", Shape: []int{10}},
-}
-var conv1Conv = kernels.Conv{InC: 1, InH: 28, InW: 28, OutC: 6, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// conv1: conv 5x5 stride [1 1] pad [2 2 2 2] dilation [1 1] groups 1 bias true
-// input [1 28 28] -> [6 28 28]
-// then relu
-// lowered as direct
-func (n *Net) conv1(a *rt.Arena) {
-	a.Conv(&conv1Conv, a.Buf[4704:5488], a.Buf[0:4704], n.w.conv1, nil)
-}
-
-var maxpool_2Pool = kernels.Pool{C: 6, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// maxpool#2: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
-// conv1 [6 28 28] -> [6 14 14]
-func (n *Net) maxpool_2(a *rt.Arena) {
-	a.MaxPool(&maxpool_2Pool, a.Buf[0:4704], a.Buf[4704:5880])
-}
-
-var conv2Conv = kernels.Conv{InC: 6, InH: 14, InW: 14, OutC: 16, OutH: 10, OutW: 10, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// conv2: conv 5x5 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias true
-// maxpool#2 [6 14 14] -> [16 10 10]
-// then relu
-// lowered as direct
-func (n *Net) conv2(a *rt.Arena) {
-	a.Conv(&conv2Conv, a.Buf[4704:5880], a.Buf[0:1600], n.w.conv2, nil)
-}
-
-var maxpool_4Pool = kernels.Pool{C: 16, InH: 10, InW: 10, OutH: 5, OutW: 5, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// maxpool#4: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
-// conv2 [16 10 10] -> [16 5 5]
-func (n *Net) maxpool_4(a *rt.Arena) {
-	a.MaxPool(&maxpool_4Pool, a.Buf[0:1600], a.Buf[1600:2000])
-}
-
-var fc1Linear = kernels.Linear{In: 400, Out: 120, Act: kernels.ActReLU}
-
-// fc1: linear 400 -> 120 bias true
-// flatten#5 [400] -> [120]
-// then relu
-func (n *Net) fc1(a *rt.Arena) {
-	a.Linear(&fc1Linear, a.Buf[1600:2000], a.Buf[0:120], n.w.fc1)
-}
-
-var fc2Linear = kernels.Linear{In: 120, Out: 84, Act: kernels.ActReLU}
-
-// fc2: linear 120 -> 84 bias true
-// fc1 [120] -> [84]
-// then relu
-func (n *Net) fc2(a *rt.Arena) {
-	a.Linear(&fc2Linear, a.Buf[0:120], a.Buf[128:212], n.w.fc2)
-}
-
-var fc3Linear = kernels.Linear{In: 84, Out: 10, Act: kernels.ActNone}
-
-// fc3: linear 84 -> 10 bias true
-// fc2 [84] -> [10]
-func (n *Net) fc3(a *rt.Arena) {
-	a.Linear(&fc3Linear, a.Buf[128:212], a.Buf[0:10], n.w.fc3)
-}
-
-// convs lists every convolution's settings: the scratch their kernels need depends on the
-// kernels chosen at run time (the CPU's vector width).
-var convs = []*kernels.Conv{&conv1Conv, &conv2Conv}
-
-// weights are the packed, BN-folded tensors of every layer.
-type weights struct {
-	conv1 *kernels.ConvWeights
-	conv2 *kernels.ConvWeights
-	fc1   *kernels.LinearWeights
-	fc2   *kernels.LinearWeights
-	fc3   *kernels.LinearWeights
-}
-
-// load reads, folds and packs every layer's weights, up to threads layers at a time.
-func (w *weights) load(f *rt.File, threads int) error {
-	return rt.LoadParallel(threads, []func() error{
-		func() (err error) {
-			w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "conv1.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.conv2, err = rt.LoadConv(f, &conv2Conv, "conv2.weight", "conv2.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.fc1, err = rt.LoadLinear(f, &fc1Linear, "fc1.weight", "fc1.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.fc2, err = rt.LoadLinear(f, &fc2Linear, "fc2.weight", "fc2.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.fc3, err = rt.LoadLinear(f, &fc3Linear, "fc3.weight", "fc3.bias", nil)
-			return
-		},
-	})
-}
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
 type Net struct {
@@ -164,7 +46,7 @@ type Net struct {
 	pre    rt.Preprocess
 }
 
-// Option configures loading, e.g. rt.WithThreads or rt.WithPreprocess.
+// Option configures loading, e.g. WithThreads or rt.WithPreprocess.
 type Option = rt.Option
 
 // WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
@@ -196,11 +78,11 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("lenet5: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f, o.Threads); err != nil {
+	if err := loadWeights(&n.w, f, o.Threads); err != nil {
 		return nil, fmt.Errorf("lenet5: %w", err)
 	}
 	return n, nil
@@ -212,45 +94,6 @@ var embeddedWeights []byte
 // LoadEmbedded loads the weights compiled into this package.
 func LoadEmbedded(opts ...Option) (*Net, error) {
 	return New(bytes.NewReader(embeddedWeights), opts...)
-}
-
-// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
-var Layers = []rt.Layer{
-	{Name: "conv1", Op: "conv", MACs: 117600},
-	{Name: "maxpool#2", Op: "maxpool", MACs: 0},
-	{Name: "conv2", Op: "conv", MACs: 240000},
-	{Name: "maxpool#4", Op: "maxpool", MACs: 0},
-	{Name: "fc1", Op: "linear", MACs: 48000},
-	{Name: "fc2", Op: "linear", MACs: 10080},
-	{Name: "fc3", Op: "linear", MACs: 840},
-}
-
-// runner adapts Net to rt.ImageRunner without exporting RunImage.
-type runner Net
-
-// RunImage runs one image through every layer, in the planned arena a.
-func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
-	n := (*Net)(r)
-	copy(a.Buf[4704:5488], in)
-	n.conv1(a)
-	a.Mark(0)
-	n.maxpool_2(a)
-	a.Mark(1)
-	n.conv2(a)
-	a.Mark(2)
-	n.maxpool_4(a)
-	a.Mark(3)
-	n.fc1(a)
-	a.Mark(4)
-	n.fc2(a)
-	a.Mark(5)
-	if features {
-		copy(out, a.Buf[128:212])
-		return
-	}
-	n.fc3(a)
-	a.Mark(6)
-	copy(out, a.Buf[0:10])
 }
 
 // Forward computes the logits of a batch: in is NCHW float32 (any number of images of
@@ -287,3 +130,210 @@ func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
 	}
 	return rt.TopK(logits, k, Labels), nil
 }
+
+// Layers describes the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = func() []rt.Layer {
+	ls := make([]rt.Layer, len(layers))
+	for i := range layers {
+		ls[i] = layers[i].Layer
+	}
+	return ls
+}()
+
+// runner adapts Net to rt.ImageRunner without exporting RunImage.
+type runner Net
+
+// RunImage runs one image in the planned arena a: the input goes to its region, the layer
+// functions run in order (up to the classifier head's input for features), and the result is
+// copied out.
+func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
+	n := (*Net)(r)
+	copy(a.Region(inRegion), in)
+	last, result := len(layers), outRegion
+	if features {
+		last, result = featureLayers, featRegion
+	}
+	for i := range last {
+		layers[i].run(n, a)
+		a.Mark(i)
+	}
+	copy(out, a.Region(result))
+}
+
+// DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
+var DefaultPreprocess = rt.Preprocess{
+	Channels:      InputChannels,
+	Height:        InputHeight,
+	Width:         InputWidth,
+	Resize:        28,
+	Crop:          28,
+	Interpolation: "bilinear",
+	Mean:          []float32{0.286},
+	Std:           []float32{0.353},
+	Grayscale:     true,
+}
+
+// expected are the tensors a weights file must hold (name, shape, optional).
+var expected = []rt.Expect{
+	{Name: "conv1.weight", Shape: []int{6, 1, 5, 5}},
+	{Name: "conv1.bias", Shape: []int{6}},
+	{Name: "conv2.weight", Shape: []int{16, 6, 5, 5}},
+	{Name: "conv2.bias", Shape: []int{16}},
+	{Name: "fc1.weight", Shape: []int{120, 400}},
+	{Name: "fc1.bias", Shape: []int{120}},
+	{Name: "fc2.weight", Shape: []int{84, 120}},
+	{Name: "fc2.bias", Shape: []int{84}},
+	{Name: "fc3.weight", Shape: []int{10, 84}},
+	{Name: "fc3.bias", Shape: []int{10}},
+}
+
+// Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
+// share their input's buffer; tensors read only by a concatenation are written into its buffer.
+// 0.02 MB planned (0.02 MB live at most; 0.04 MB without reuse).
+const (
+	inputOff, inputLen         = 4704, 784         // input [1 28 28]
+	conv1Off, conv1Len         = 0, 4704           // conv1 [6 28 28]
+	maxpool_2Off, maxpool_2Len = 4704, 1176        // maxpool#2 [6 14 14]
+	conv2Off, conv2Len         = 0, 1600           // conv2 [16 10 10]
+	maxpool_4Off, maxpool_4Len = 1600, 400         // maxpool#4 [16 5 5]
+	flatten_5Off, flatten_5Len = maxpool_4Off, 400 // flatten#5 [400]
+	fc1Off, fc1Len             = 0, 120            // fc1 [120]
+	fc2Off, fc2Len             = 128, 84           // fc2 [84]
+	fc3Off, fc3Len             = 0, 10             // fc3 [10]
+)
+
+// The regions RunImage copies the input to and the logits or the features from.
+var (
+	inRegion   = rt.Region{Off: inputOff, Len: inputLen}
+	outRegion  = rt.Region{Off: fc3Off, Len: fc3Len}
+	featRegion = rt.Region{Off: fc2Off, Len: fc2Len}
+)
+
+// arenaSize float32s hold every activation of one image.
+const arenaSize = 5888
+
+// conv1: conv out 6 kernel [5 5] pad [2 2 2 2]
+// input [1 28 28] -> [6 28 28]
+// then relu
+// lowered as direct
+func (n *Net) conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(inputOff, inputLen), n.w.conv1, nil)
+}
+
+// maxpool#2: maxpool kernel [2 2]
+// conv1 [6 28 28] -> [6 14 14]
+func (n *Net) maxpool_2Layer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool_2, a.At(maxpool_2Off, maxpool_2Len), a.At(conv1Off, conv1Len))
+}
+
+// conv2: conv out 16 kernel [5 5]
+// maxpool#2 [6 14 14] -> [16 10 10]
+// then relu
+// lowered as direct
+func (n *Net) conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.conv2, a.At(conv2Off, conv2Len), a.At(maxpool_2Off, maxpool_2Len), n.w.conv2, nil)
+}
+
+// maxpool#4: maxpool kernel [2 2]
+// conv2 [16 10 10] -> [16 5 5]
+func (n *Net) maxpool_4Layer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool_4, a.At(maxpool_4Off, maxpool_4Len), a.At(conv2Off, conv2Len))
+}
+
+// fc1: linear out 120
+// flatten#5 [400] -> [120]
+// then relu
+func (n *Net) fc1Layer(a *rt.Arena) {
+	a.Linear(&cfg.fc1, a.At(fc1Off, fc1Len), a.At(flatten_5Off, flatten_5Len), n.w.fc1)
+}
+
+// fc2: linear out 84
+// fc1 [120] -> [84]
+// then relu
+func (n *Net) fc2Layer(a *rt.Arena) {
+	a.Linear(&cfg.fc2, a.At(fc2Off, fc2Len), a.At(fc1Off, fc1Len), n.w.fc2)
+}
+
+// fc3: linear out 10
+// fc2 [84] -> [10]
+func (n *Net) fc3Layer(a *rt.Arena) {
+	a.Linear(&cfg.fc3, a.At(fc3Off, fc3Len), a.At(fc2Off, fc2Len), n.w.fc3)
+}
+
+// cfg holds every layer's kernel settings.
+var cfg = struct {
+	conv1     kernels.Conv
+	maxpool_2 kernels.Pool
+	conv2     kernels.Conv
+	maxpool_4 kernels.Pool
+	fc1       kernels.Linear
+	fc2       kernels.Linear
+	fc3       kernels.Linear
+}{
+	conv1:     kernels.Conv{InC: 1, InH: 28, InW: 28, OutC: 6, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	maxpool_2: kernels.Pool{C: 6, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	conv2:     kernels.Conv{InC: 6, InH: 14, InW: 14, OutC: 16, OutH: 10, OutW: 10, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	maxpool_4: kernels.Pool{C: 16, InH: 10, InW: 10, OutH: 5, OutW: 5, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	fc1:       kernels.Linear{In: 400, Out: 120, Act: kernels.ActReLU},
+	fc2:       kernels.Linear{In: 120, Out: 84, Act: kernels.ActReLU},
+	fc3:       kernels.Linear{In: 84, Out: 10},
+}
+
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{
+	&cfg.conv1,
+	&cfg.conv2,
+}
+
+// weights are the packed, BN-folded tensors of every layer.
+type weights struct {
+	conv1 *kernels.ConvWeights
+	conv2 *kernels.ConvWeights
+	fc1   *kernels.LinearWeights
+	fc2   *kernels.LinearWeights
+	fc3   *kernels.LinearWeights
+}
+
+// loadWeights reads, folds and packs every layer's weights into w, up to threads layers at a time.
+func loadWeights(w *weights, f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.conv1, err = rt.LoadConv(f, &cfg.conv1, "conv1.weight", "conv1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.conv2, err = rt.LoadConv(f, &cfg.conv2, "conv2.weight", "conv2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc1, err = rt.LoadLinear(f, &cfg.fc1, "fc1.weight", "fc1.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc2, err = rt.LoadLinear(f, &cfg.fc2, "fc2.weight", "fc2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.fc3, err = rt.LoadLinear(f, &cfg.fc3, "fc3.weight", "fc3.bias", nil)
+			return
+		},
+	})
+}
+
+// layers are the layer functions RunImage runs, in order.
+var layers = [...]struct {
+	rt.Layer
+	run func(*Net, *rt.Arena)
+}{
+	{rt.Layer{Name: "conv1", Op: "conv", MACs: 117600}, (*Net).conv1Layer},
+	{rt.Layer{Name: "maxpool#2", Op: "maxpool"}, (*Net).maxpool_2Layer},
+	{rt.Layer{Name: "conv2", Op: "conv", MACs: 240000}, (*Net).conv2Layer},
+	{rt.Layer{Name: "maxpool#4", Op: "maxpool"}, (*Net).maxpool_4Layer},
+	{rt.Layer{Name: "fc1", Op: "linear", MACs: 48000}, (*Net).fc1Layer},
+	{rt.Layer{Name: "fc2", Op: "linear", MACs: 10080}, (*Net).fc2Layer},
+	{rt.Layer{Name: "fc3", Op: "linear", MACs: 840}, (*Net).fc3Layer},
+}
+
+// featureLayers is how many layers run before the features (the classifier head's input) are ready.
+const featureLayers = 6

@@ -11,15 +11,16 @@ package resnet152
 
 import (
 	"fmt"
-	rt "github.com/cnngen/cnngen/runtime"
-	kernels "github.com/cnngen/cnngen/runtime/kernels"
 	"image"
 	"io"
 	"os"
+
+	rt "github.com/cnngen/cnngen/runtime"
+	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion2
+var _ = rt.SupportPackageIsVersion3
 
 const (
 	InputChannels = 3
@@ -31,15 +32,135 @@ const (
 	FeatureSize = 2048
 
 	inSize = InputChannels * InputHeight * InputWidth
-	// arenaLen float32s hold every activation of one image (7.23 MB planned; 91.63 MB without reuse).
-	arenaLen = 1806336
 )
 
 // Labels names the classes, index = class.
 var Labels = rt.MustLabels("imagenet")
 
+// Net is a loaded network. It is immutable and safe for concurrent use.
+type Net struct {
+	w      weights
+	runner *rt.Runner
+	pre    rt.Preprocess
+}
+
+// Option configures loading, e.g. WithThreads or rt.WithPreprocess.
+type Option = rt.Option
+
+// WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
+func WithThreads(n int) Option {
+	return rt.WithThreads(n)
+}
+
+// Load reads a safetensors weights file with the spec's tensor names (a PyTorch state_dict).
+func Load(path string, opts ...Option) (*Net, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("resnet152: %w", err)
+	}
+	defer file.Close()
+	return New(file, opts...)
+}
+
+// New reads safetensors weights from r. Every tensor's name, dtype and shape is checked
+// before any is used; batch norms are folded and weights packed for the kernels.
+func New(r io.ReaderAt, opts ...Option) (*Net, error) {
+	o, err := rt.ApplyOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("resnet152: %w", err)
+	}
+	f, err := rt.OpenWeights(r)
+	if err != nil {
+		return nil, fmt.Errorf("resnet152: %w", err)
+	}
+	if err := f.Check(expected); err != nil {
+		return nil, fmt.Errorf("resnet152: weights do not fit: %w", err)
+	}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
+	if o.Preprocess != nil {
+		n.pre = *o.Preprocess
+	}
+	if err := loadWeights(&n.w, f, o.Threads); err != nil {
+		return nil, fmt.Errorf("resnet152: %w", err)
+	}
+	return n, nil
+}
+
+// Forward computes the logits of a batch: in is NCHW float32 (any number of images of
+// InputChannels x InputHeight x InputWidth), out receives NumClasses logits per image.
+func (n *Net) Forward(in, out []float32) error {
+	if err := n.runner.Run((*runner)(n), in, out, inSize, NumClasses, false); err != nil {
+		return fmt.Errorf("resnet152: Forward: %w", err)
+	}
+	return nil
+}
+
+// Features computes the penultimate features of a batch (what the classifier head reads),
+// FeatureSize values per image, for similarity search and transfer learning.
+func (n *Net) Features(in, out []float32) error {
+	if err := n.runner.Run((*runner)(n), in, out, inSize, FeatureSize, true); err != nil {
+		return fmt.Errorf("resnet152: Features: %w", err)
+	}
+	return nil
+}
+
+// Classify resizes, crops and normalizes img as the weights expect (DefaultPreprocess unless
+// overridden), runs the network and returns the k most probable classes with softmax probabilities.
+func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
+	if k < 1 {
+		return nil, fmt.Errorf("resnet152: Classify: k must be at least 1, got %d", k)
+	}
+	in := make([]float32, inSize)
+	if err := n.pre.Image(img, in); err != nil {
+		return nil, fmt.Errorf("resnet152: Classify: %w", err)
+	}
+	logits := make([]float32, NumClasses)
+	if err := n.Forward(in, logits); err != nil {
+		return nil, err
+	}
+	return rt.TopK(logits, k, Labels), nil
+}
+
+// Layers describes the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = func() []rt.Layer {
+	ls := make([]rt.Layer, len(layers))
+	for i := range layers {
+		ls[i] = layers[i].Layer
+	}
+	return ls
+}()
+
+// runner adapts Net to rt.ImageRunner without exporting RunImage.
+type runner Net
+
+// RunImage runs one image in the planned arena a: the input goes to its region, the layer
+// functions run in order (up to the classifier head's input for features), and the result is
+// copied out.
+func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
+	n := (*Net)(r)
+	copy(a.Region(inRegion), in)
+	last, result := len(layers), outRegion
+	if features {
+		last, result = featureLayers, featRegion
+	}
+	for i := range last {
+		layers[i].run(n, a)
+		a.Mark(i)
+	}
+	copy(out, a.Region(result))
+}
+
 // DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
-var DefaultPreprocess = rt.Preprocess{Channels: InputChannels, Height: InputHeight, Width: InputWidth, Resize: 256, Crop: 224, Interpolation: "bilinear", Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}, Grayscale: false}
+var DefaultPreprocess = rt.Preprocess{
+	Channels:      InputChannels,
+	Height:        InputHeight,
+	Width:         InputWidth,
+	Resize:        256,
+	Crop:          224,
+	Interpolation: "bilinear",
+	Mean:          []float32{0.485, 0.456, 0.406},
+	Std:           []float32{0.229, 0.224, 0.225},
+}
 
 // expected are the tensors a weights file must hold (name, shape, optional).
 var expected = []rt.Expect{
@@ -821,1782 +942,2122 @@ var expected = []rt.Expect{
 	{Name: "fc.weight", Shape: []int{1000, 2048}},
 	{Name: "fc.bias", Shape: []int{1000}},
 }
-var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
 
-// conv1: conv 7x7 stride [2 2] pad [3 3 3 3] dilation [1 1] groups 1 bias false
+// Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
+// share their input's buffer; tensors read only by a concatenation are written into its buffer.
+// 7.23 MB planned (7.23 MB live at most; 91.63 MB without reuse).
+const (
+	inputOff, inputLen                                 = 802816, 150528   // input [3 224 224]
+	conv1Off, conv1Len                                 = 0, 802816        // conv1 [64 112 112]
+	maxpoolOff, maxpoolLen                             = 1605632, 200704  // maxpool [64 56 56]
+	layer1_0_conv1Off, layer1_0_conv1Len               = 0, 200704        // layer1.0.conv1 [64 56 56]
+	layer1_0_conv2Off, layer1_0_conv2Len               = 802816, 200704   // layer1.0.conv2 [64 56 56]
+	layer1_0_conv3Off, layer1_0_conv3Len               = 0, 802816        // layer1.0.conv3 [256 56 56]
+	layer1_0_downsample_0Off, layer1_0_downsample_0Len = 802816, 802816   // layer1.0.downsample.0 [256 56 56]
+	layer1_1_conv1Off, layer1_1_conv1Len               = 0, 200704        // layer1.1.conv1 [64 56 56]
+	layer1_1_conv2Off, layer1_1_conv2Len               = 1605632, 200704  // layer1.1.conv2 [64 56 56]
+	layer1_1_conv3Off, layer1_1_conv3Len               = 0, 802816        // layer1.1.conv3 [256 56 56]
+	layer1_2_conv1Off, layer1_2_conv1Len               = 802816, 200704   // layer1.2.conv1 [64 56 56]
+	layer1_2_conv2Off, layer1_2_conv2Len               = 1605632, 200704  // layer1.2.conv2 [64 56 56]
+	layer1_2_conv3Off, layer1_2_conv3Len               = 802816, 802816   // layer1.2.conv3 [256 56 56]
+	layer2_0_conv1Off, layer2_0_conv1Len               = 0, 401408        // layer2.0.conv1 [128 56 56]
+	layer2_0_conv2Off, layer2_0_conv2Len               = 401408, 100352   // layer2.0.conv2 [128 28 28]
+	layer2_0_conv3Off, layer2_0_conv3Len               = 0, 401408        // layer2.0.conv3 [512 28 28]
+	layer2_0_downsample_0Off, layer2_0_downsample_0Len = 401408, 401408   // layer2.0.downsample.0 [512 28 28]
+	layer2_1_conv1Off, layer2_1_conv1Len               = 0, 100352        // layer2.1.conv1 [128 28 28]
+	layer2_1_conv2Off, layer2_1_conv2Len               = 802816, 100352   // layer2.1.conv2 [128 28 28]
+	layer2_1_conv3Off, layer2_1_conv3Len               = 0, 401408        // layer2.1.conv3 [512 28 28]
+	layer2_2_conv1Off, layer2_2_conv1Len               = 401408, 100352   // layer2.2.conv1 [128 28 28]
+	layer2_2_conv2Off, layer2_2_conv2Len               = 802816, 100352   // layer2.2.conv2 [128 28 28]
+	layer2_2_conv3Off, layer2_2_conv3Len               = 401408, 401408   // layer2.2.conv3 [512 28 28]
+	layer2_3_conv1Off, layer2_3_conv1Len               = 0, 100352        // layer2.3.conv1 [128 28 28]
+	layer2_3_conv2Off, layer2_3_conv2Len               = 802816, 100352   // layer2.3.conv2 [128 28 28]
+	layer2_3_conv3Off, layer2_3_conv3Len               = 0, 401408        // layer2.3.conv3 [512 28 28]
+	layer2_4_conv1Off, layer2_4_conv1Len               = 401408, 100352   // layer2.4.conv1 [128 28 28]
+	layer2_4_conv2Off, layer2_4_conv2Len               = 802816, 100352   // layer2.4.conv2 [128 28 28]
+	layer2_4_conv3Off, layer2_4_conv3Len               = 401408, 401408   // layer2.4.conv3 [512 28 28]
+	layer2_5_conv1Off, layer2_5_conv1Len               = 0, 100352        // layer2.5.conv1 [128 28 28]
+	layer2_5_conv2Off, layer2_5_conv2Len               = 802816, 100352   // layer2.5.conv2 [128 28 28]
+	layer2_5_conv3Off, layer2_5_conv3Len               = 0, 401408        // layer2.5.conv3 [512 28 28]
+	layer2_6_conv1Off, layer2_6_conv1Len               = 401408, 100352   // layer2.6.conv1 [128 28 28]
+	layer2_6_conv2Off, layer2_6_conv2Len               = 802816, 100352   // layer2.6.conv2 [128 28 28]
+	layer2_6_conv3Off, layer2_6_conv3Len               = 401408, 401408   // layer2.6.conv3 [512 28 28]
+	layer2_7_conv1Off, layer2_7_conv1Len               = 0, 100352        // layer2.7.conv1 [128 28 28]
+	layer2_7_conv2Off, layer2_7_conv2Len               = 802816, 100352   // layer2.7.conv2 [128 28 28]
+	layer2_7_conv3Off, layer2_7_conv3Len               = 0, 401408        // layer2.7.conv3 [512 28 28]
+	layer3_0_conv1Off, layer3_0_conv1Len               = 401408, 200704   // layer3.0.conv1 [256 28 28]
+	layer3_0_conv2Off, layer3_0_conv2Len               = 602112, 50176    // layer3.0.conv2 [256 14 14]
+	layer3_0_conv3Off, layer3_0_conv3Len               = 401408, 200704   // layer3.0.conv3 [1024 14 14]
+	layer3_0_downsample_0Off, layer3_0_downsample_0Len = 602112, 200704   // layer3.0.downsample.0 [1024 14 14]
+	layer3_1_conv1Off, layer3_1_conv1Len               = 0, 50176         // layer3.1.conv1 [256 14 14]
+	layer3_1_conv2Off, layer3_1_conv2Len               = 200704, 50176    // layer3.1.conv2 [256 14 14]
+	layer3_1_conv3Off, layer3_1_conv3Len               = 0, 200704        // layer3.1.conv3 [1024 14 14]
+	layer3_2_conv1Off, layer3_2_conv1Len               = 200704, 50176    // layer3.2.conv1 [256 14 14]
+	layer3_2_conv2Off, layer3_2_conv2Len               = 401408, 50176    // layer3.2.conv2 [256 14 14]
+	layer3_2_conv3Off, layer3_2_conv3Len               = 200704, 200704   // layer3.2.conv3 [1024 14 14]
+	layer3_3_conv1Off, layer3_3_conv1Len               = 0, 50176         // layer3.3.conv1 [256 14 14]
+	layer3_3_conv2Off, layer3_3_conv2Len               = 401408, 50176    // layer3.3.conv2 [256 14 14]
+	layer3_3_conv3Off, layer3_3_conv3Len               = 0, 200704        // layer3.3.conv3 [1024 14 14]
+	layer3_4_conv1Off, layer3_4_conv1Len               = 200704, 50176    // layer3.4.conv1 [256 14 14]
+	layer3_4_conv2Off, layer3_4_conv2Len               = 401408, 50176    // layer3.4.conv2 [256 14 14]
+	layer3_4_conv3Off, layer3_4_conv3Len               = 200704, 200704   // layer3.4.conv3 [1024 14 14]
+	layer3_5_conv1Off, layer3_5_conv1Len               = 0, 50176         // layer3.5.conv1 [256 14 14]
+	layer3_5_conv2Off, layer3_5_conv2Len               = 401408, 50176    // layer3.5.conv2 [256 14 14]
+	layer3_5_conv3Off, layer3_5_conv3Len               = 0, 200704        // layer3.5.conv3 [1024 14 14]
+	layer3_6_conv1Off, layer3_6_conv1Len               = 200704, 50176    // layer3.6.conv1 [256 14 14]
+	layer3_6_conv2Off, layer3_6_conv2Len               = 401408, 50176    // layer3.6.conv2 [256 14 14]
+	layer3_6_conv3Off, layer3_6_conv3Len               = 200704, 200704   // layer3.6.conv3 [1024 14 14]
+	layer3_7_conv1Off, layer3_7_conv1Len               = 0, 50176         // layer3.7.conv1 [256 14 14]
+	layer3_7_conv2Off, layer3_7_conv2Len               = 401408, 50176    // layer3.7.conv2 [256 14 14]
+	layer3_7_conv3Off, layer3_7_conv3Len               = 0, 200704        // layer3.7.conv3 [1024 14 14]
+	layer3_8_conv1Off, layer3_8_conv1Len               = 200704, 50176    // layer3.8.conv1 [256 14 14]
+	layer3_8_conv2Off, layer3_8_conv2Len               = 401408, 50176    // layer3.8.conv2 [256 14 14]
+	layer3_8_conv3Off, layer3_8_conv3Len               = 200704, 200704   // layer3.8.conv3 [1024 14 14]
+	layer3_9_conv1Off, layer3_9_conv1Len               = 0, 50176         // layer3.9.conv1 [256 14 14]
+	layer3_9_conv2Off, layer3_9_conv2Len               = 401408, 50176    // layer3.9.conv2 [256 14 14]
+	layer3_9_conv3Off, layer3_9_conv3Len               = 0, 200704        // layer3.9.conv3 [1024 14 14]
+	layer3_10_conv1Off, layer3_10_conv1Len             = 200704, 50176    // layer3.10.conv1 [256 14 14]
+	layer3_10_conv2Off, layer3_10_conv2Len             = 401408, 50176    // layer3.10.conv2 [256 14 14]
+	layer3_10_conv3Off, layer3_10_conv3Len             = 200704, 200704   // layer3.10.conv3 [1024 14 14]
+	layer3_11_conv1Off, layer3_11_conv1Len             = 0, 50176         // layer3.11.conv1 [256 14 14]
+	layer3_11_conv2Off, layer3_11_conv2Len             = 401408, 50176    // layer3.11.conv2 [256 14 14]
+	layer3_11_conv3Off, layer3_11_conv3Len             = 0, 200704        // layer3.11.conv3 [1024 14 14]
+	layer3_12_conv1Off, layer3_12_conv1Len             = 200704, 50176    // layer3.12.conv1 [256 14 14]
+	layer3_12_conv2Off, layer3_12_conv2Len             = 401408, 50176    // layer3.12.conv2 [256 14 14]
+	layer3_12_conv3Off, layer3_12_conv3Len             = 200704, 200704   // layer3.12.conv3 [1024 14 14]
+	layer3_13_conv1Off, layer3_13_conv1Len             = 0, 50176         // layer3.13.conv1 [256 14 14]
+	layer3_13_conv2Off, layer3_13_conv2Len             = 401408, 50176    // layer3.13.conv2 [256 14 14]
+	layer3_13_conv3Off, layer3_13_conv3Len             = 0, 200704        // layer3.13.conv3 [1024 14 14]
+	layer3_14_conv1Off, layer3_14_conv1Len             = 200704, 50176    // layer3.14.conv1 [256 14 14]
+	layer3_14_conv2Off, layer3_14_conv2Len             = 401408, 50176    // layer3.14.conv2 [256 14 14]
+	layer3_14_conv3Off, layer3_14_conv3Len             = 200704, 200704   // layer3.14.conv3 [1024 14 14]
+	layer3_15_conv1Off, layer3_15_conv1Len             = 0, 50176         // layer3.15.conv1 [256 14 14]
+	layer3_15_conv2Off, layer3_15_conv2Len             = 401408, 50176    // layer3.15.conv2 [256 14 14]
+	layer3_15_conv3Off, layer3_15_conv3Len             = 0, 200704        // layer3.15.conv3 [1024 14 14]
+	layer3_16_conv1Off, layer3_16_conv1Len             = 200704, 50176    // layer3.16.conv1 [256 14 14]
+	layer3_16_conv2Off, layer3_16_conv2Len             = 401408, 50176    // layer3.16.conv2 [256 14 14]
+	layer3_16_conv3Off, layer3_16_conv3Len             = 200704, 200704   // layer3.16.conv3 [1024 14 14]
+	layer3_17_conv1Off, layer3_17_conv1Len             = 0, 50176         // layer3.17.conv1 [256 14 14]
+	layer3_17_conv2Off, layer3_17_conv2Len             = 401408, 50176    // layer3.17.conv2 [256 14 14]
+	layer3_17_conv3Off, layer3_17_conv3Len             = 0, 200704        // layer3.17.conv3 [1024 14 14]
+	layer3_18_conv1Off, layer3_18_conv1Len             = 200704, 50176    // layer3.18.conv1 [256 14 14]
+	layer3_18_conv2Off, layer3_18_conv2Len             = 401408, 50176    // layer3.18.conv2 [256 14 14]
+	layer3_18_conv3Off, layer3_18_conv3Len             = 200704, 200704   // layer3.18.conv3 [1024 14 14]
+	layer3_19_conv1Off, layer3_19_conv1Len             = 0, 50176         // layer3.19.conv1 [256 14 14]
+	layer3_19_conv2Off, layer3_19_conv2Len             = 401408, 50176    // layer3.19.conv2 [256 14 14]
+	layer3_19_conv3Off, layer3_19_conv3Len             = 0, 200704        // layer3.19.conv3 [1024 14 14]
+	layer3_20_conv1Off, layer3_20_conv1Len             = 200704, 50176    // layer3.20.conv1 [256 14 14]
+	layer3_20_conv2Off, layer3_20_conv2Len             = 401408, 50176    // layer3.20.conv2 [256 14 14]
+	layer3_20_conv3Off, layer3_20_conv3Len             = 200704, 200704   // layer3.20.conv3 [1024 14 14]
+	layer3_21_conv1Off, layer3_21_conv1Len             = 0, 50176         // layer3.21.conv1 [256 14 14]
+	layer3_21_conv2Off, layer3_21_conv2Len             = 401408, 50176    // layer3.21.conv2 [256 14 14]
+	layer3_21_conv3Off, layer3_21_conv3Len             = 0, 200704        // layer3.21.conv3 [1024 14 14]
+	layer3_22_conv1Off, layer3_22_conv1Len             = 200704, 50176    // layer3.22.conv1 [256 14 14]
+	layer3_22_conv2Off, layer3_22_conv2Len             = 401408, 50176    // layer3.22.conv2 [256 14 14]
+	layer3_22_conv3Off, layer3_22_conv3Len             = 200704, 200704   // layer3.22.conv3 [1024 14 14]
+	layer3_23_conv1Off, layer3_23_conv1Len             = 0, 50176         // layer3.23.conv1 [256 14 14]
+	layer3_23_conv2Off, layer3_23_conv2Len             = 401408, 50176    // layer3.23.conv2 [256 14 14]
+	layer3_23_conv3Off, layer3_23_conv3Len             = 0, 200704        // layer3.23.conv3 [1024 14 14]
+	layer3_24_conv1Off, layer3_24_conv1Len             = 200704, 50176    // layer3.24.conv1 [256 14 14]
+	layer3_24_conv2Off, layer3_24_conv2Len             = 401408, 50176    // layer3.24.conv2 [256 14 14]
+	layer3_24_conv3Off, layer3_24_conv3Len             = 200704, 200704   // layer3.24.conv3 [1024 14 14]
+	layer3_25_conv1Off, layer3_25_conv1Len             = 0, 50176         // layer3.25.conv1 [256 14 14]
+	layer3_25_conv2Off, layer3_25_conv2Len             = 401408, 50176    // layer3.25.conv2 [256 14 14]
+	layer3_25_conv3Off, layer3_25_conv3Len             = 0, 200704        // layer3.25.conv3 [1024 14 14]
+	layer3_26_conv1Off, layer3_26_conv1Len             = 200704, 50176    // layer3.26.conv1 [256 14 14]
+	layer3_26_conv2Off, layer3_26_conv2Len             = 401408, 50176    // layer3.26.conv2 [256 14 14]
+	layer3_26_conv3Off, layer3_26_conv3Len             = 200704, 200704   // layer3.26.conv3 [1024 14 14]
+	layer3_27_conv1Off, layer3_27_conv1Len             = 0, 50176         // layer3.27.conv1 [256 14 14]
+	layer3_27_conv2Off, layer3_27_conv2Len             = 401408, 50176    // layer3.27.conv2 [256 14 14]
+	layer3_27_conv3Off, layer3_27_conv3Len             = 0, 200704        // layer3.27.conv3 [1024 14 14]
+	layer3_28_conv1Off, layer3_28_conv1Len             = 200704, 50176    // layer3.28.conv1 [256 14 14]
+	layer3_28_conv2Off, layer3_28_conv2Len             = 401408, 50176    // layer3.28.conv2 [256 14 14]
+	layer3_28_conv3Off, layer3_28_conv3Len             = 200704, 200704   // layer3.28.conv3 [1024 14 14]
+	layer3_29_conv1Off, layer3_29_conv1Len             = 0, 50176         // layer3.29.conv1 [256 14 14]
+	layer3_29_conv2Off, layer3_29_conv2Len             = 401408, 50176    // layer3.29.conv2 [256 14 14]
+	layer3_29_conv3Off, layer3_29_conv3Len             = 0, 200704        // layer3.29.conv3 [1024 14 14]
+	layer3_30_conv1Off, layer3_30_conv1Len             = 200704, 50176    // layer3.30.conv1 [256 14 14]
+	layer3_30_conv2Off, layer3_30_conv2Len             = 401408, 50176    // layer3.30.conv2 [256 14 14]
+	layer3_30_conv3Off, layer3_30_conv3Len             = 200704, 200704   // layer3.30.conv3 [1024 14 14]
+	layer3_31_conv1Off, layer3_31_conv1Len             = 0, 50176         // layer3.31.conv1 [256 14 14]
+	layer3_31_conv2Off, layer3_31_conv2Len             = 401408, 50176    // layer3.31.conv2 [256 14 14]
+	layer3_31_conv3Off, layer3_31_conv3Len             = 0, 200704        // layer3.31.conv3 [1024 14 14]
+	layer3_32_conv1Off, layer3_32_conv1Len             = 200704, 50176    // layer3.32.conv1 [256 14 14]
+	layer3_32_conv2Off, layer3_32_conv2Len             = 401408, 50176    // layer3.32.conv2 [256 14 14]
+	layer3_32_conv3Off, layer3_32_conv3Len             = 200704, 200704   // layer3.32.conv3 [1024 14 14]
+	layer3_33_conv1Off, layer3_33_conv1Len             = 0, 50176         // layer3.33.conv1 [256 14 14]
+	layer3_33_conv2Off, layer3_33_conv2Len             = 401408, 50176    // layer3.33.conv2 [256 14 14]
+	layer3_33_conv3Off, layer3_33_conv3Len             = 0, 200704        // layer3.33.conv3 [1024 14 14]
+	layer3_34_conv1Off, layer3_34_conv1Len             = 200704, 50176    // layer3.34.conv1 [256 14 14]
+	layer3_34_conv2Off, layer3_34_conv2Len             = 401408, 50176    // layer3.34.conv2 [256 14 14]
+	layer3_34_conv3Off, layer3_34_conv3Len             = 200704, 200704   // layer3.34.conv3 [1024 14 14]
+	layer3_35_conv1Off, layer3_35_conv1Len             = 0, 50176         // layer3.35.conv1 [256 14 14]
+	layer3_35_conv2Off, layer3_35_conv2Len             = 401408, 50176    // layer3.35.conv2 [256 14 14]
+	layer3_35_conv3Off, layer3_35_conv3Len             = 0, 200704        // layer3.35.conv3 [1024 14 14]
+	layer4_0_conv1Off, layer4_0_conv1Len               = 200704, 100352   // layer4.0.conv1 [512 14 14]
+	layer4_0_conv2Off, layer4_0_conv2Len               = 301056, 25088    // layer4.0.conv2 [512 7 7]
+	layer4_0_conv3Off, layer4_0_conv3Len               = 200704, 100352   // layer4.0.conv3 [2048 7 7]
+	layer4_0_downsample_0Off, layer4_0_downsample_0Len = 301056, 100352   // layer4.0.downsample.0 [2048 7 7]
+	layer4_1_conv1Off, layer4_1_conv1Len               = 0, 25088         // layer4.1.conv1 [512 7 7]
+	layer4_1_conv2Off, layer4_1_conv2Len               = 100352, 25088    // layer4.1.conv2 [512 7 7]
+	layer4_1_conv3Off, layer4_1_conv3Len               = 0, 100352        // layer4.1.conv3 [2048 7 7]
+	layer4_2_conv1Off, layer4_2_conv1Len               = 100352, 25088    // layer4.2.conv1 [512 7 7]
+	layer4_2_conv2Off, layer4_2_conv2Len               = 200704, 25088    // layer4.2.conv2 [512 7 7]
+	layer4_2_conv3Off, layer4_2_conv3Len               = 100352, 100352   // layer4.2.conv3 [2048 7 7]
+	avgpoolOff, avgpoolLen                             = 0, 2048          // avgpool [2048 1 1]
+	flatten_202Off, flatten_202Len                     = avgpoolOff, 2048 // flatten#202 [2048]
+	fcOff, fcLen                                       = 2048, 1000       // fc [1000]
+)
+
+// The regions RunImage copies the input to and the logits or the features from.
+var (
+	inRegion   = rt.Region{Off: inputOff, Len: inputLen}
+	outRegion  = rt.Region{Off: fcOff, Len: fcLen}
+	featRegion = rt.Region{Off: flatten_202Off, Len: flatten_202Len}
+)
+
+// arenaSize float32s hold every activation of one image.
+const arenaSize = 1806336
+
+// conv1: conv out 64 kernel [7 7] stride [2 2] pad [3 3 3 3] bias false
 // input [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) conv1(a *rt.Arena) {
-	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
+func (n *Net) conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(inputOff, inputLen), n.w.conv1, nil)
 }
 
-var maxpoolPool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// maxpool: maxpool 3x3 stride [2 2] pad [1 1 1 1] ceil_mode false
+// maxpool: maxpool kernel [3 3] stride [2 2] pad [1 1 1 1]
 // conv1 [64 112 112] -> [64 56 56]
-func (n *Net) maxpool(a *rt.Arena) {
-	a.MaxPool(&maxpoolPool, a.Buf[0:802816], a.Buf[1605632:1806336])
+func (n *Net) maxpoolLayer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool, a.At(maxpoolOff, maxpoolLen), a.At(conv1Off, conv1Len))
 }
 
-var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.0.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer1.0.conv1: conv out 64 kernel [1 1] bias false
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer1_0_conv1(a *rt.Arena) {
-	a.Conv(&layer1_0_conv1Conv, a.Buf[1605632:1806336], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
+func (n *Net) layer1_0_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_0_conv1, a.At(layer1_0_conv1Off, layer1_0_conv1Len), a.At(maxpoolOff, maxpoolLen), n.w.layer1_0_conv1, nil)
 }
 
-var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer1.0.conv2: conv out 64 kernel [3 3] pad [1 1 1 1] bias false
 // layer1.0.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer1_0_conv2(a *rt.Arena) {
-	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[802816:1003520], n.w.layer1_0_conv2, nil)
+func (n *Net) layer1_0_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_0_conv2, a.At(layer1_0_conv2Off, layer1_0_conv2Len), a.At(layer1_0_conv1Off, layer1_0_conv1Len), n.w.layer1_0_conv2, nil)
 }
 
-var layer1_0_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// layer1.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer1.0.conv3: conv out 256 kernel [1 1] bias false
 // layer1.0.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.0.bn3 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) layer1_0_conv3(a *rt.Arena) {
-	a.Conv(&layer1_0_conv3Conv, a.Buf[802816:1003520], a.Buf[0:802816], n.w.layer1_0_conv3, nil)
+func (n *Net) layer1_0_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_0_conv3, a.At(layer1_0_conv3Off, layer1_0_conv3Len), a.At(layer1_0_conv2Off, layer1_0_conv2Len), n.w.layer1_0_conv3, nil)
 }
 
-var layer1_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.0.downsample.0: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer1.0.downsample.0: conv out 256 kernel [1 1] bias false
 // maxpool [64 56 56] -> [256 56 56]
 // batch norm layer1.0.downsample.1 folded in (eps 1e-05)
 // residual layer1.0.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer1_0_downsample_0(a *rt.Arena) {
-	a.Conv(&layer1_0_downsample_0Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_0_downsample_0, a.Buf[0:802816])
+func (n *Net) layer1_0_downsample_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_0_downsample_0, a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len), a.At(maxpoolOff, maxpoolLen), n.w.layer1_0_downsample_0, a.At(layer1_0_conv3Off, layer1_0_conv3Len))
 }
 
-var layer1_1_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.1.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer1.1.conv1: conv out 64 kernel [1 1] bias false
 // layer1.0.downsample.0 [256 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer1_1_conv1(a *rt.Arena) {
-	a.Conv(&layer1_1_conv1Conv, a.Buf[802816:1605632], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
+func (n *Net) layer1_1_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_1_conv1, a.At(layer1_1_conv1Off, layer1_1_conv1Len), a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len), n.w.layer1_1_conv1, nil)
 }
 
-var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.1.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer1.1.conv2: conv out 64 kernel [3 3] pad [1 1 1 1] bias false
 // layer1.1.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer1_1_conv2(a *rt.Arena) {
-	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[1605632:1806336], n.w.layer1_1_conv2, nil)
+func (n *Net) layer1_1_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_1_conv2, a.At(layer1_1_conv2Off, layer1_1_conv2Len), a.At(layer1_1_conv1Off, layer1_1_conv1Len), n.w.layer1_1_conv2, nil)
 }
 
-var layer1_1_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.1.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer1.1.conv3: conv out 256 kernel [1 1] bias false
 // layer1.1.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.1.bn3 folded in (eps 1e-05)
 // residual layer1.0.downsample.0 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer1_1_conv3(a *rt.Arena) {
-	a.Conv(&layer1_1_conv3Conv, a.Buf[1605632:1806336], a.Buf[0:802816], n.w.layer1_1_conv3, a.Buf[802816:1605632])
+func (n *Net) layer1_1_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_1_conv3, a.At(layer1_1_conv3Off, layer1_1_conv3Len), a.At(layer1_1_conv2Off, layer1_1_conv2Len), n.w.layer1_1_conv3, a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len))
 }
 
-var layer1_2_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.2.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer1.2.conv1: conv out 64 kernel [1 1] bias false
 // layer1.1.conv3 [256 56 56] -> [64 56 56]
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer1_2_conv1(a *rt.Arena) {
-	a.Conv(&layer1_2_conv1Conv, a.Buf[0:802816], a.Buf[802816:1003520], n.w.layer1_2_conv1, nil)
+func (n *Net) layer1_2_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_2_conv1, a.At(layer1_2_conv1Off, layer1_2_conv1Len), a.At(layer1_1_conv3Off, layer1_1_conv3Len), n.w.layer1_2_conv1, nil)
 }
 
-var layer1_2_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.2.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer1.2.conv2: conv out 64 kernel [3 3] pad [1 1 1 1] bias false
 // layer1.2.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer1_2_conv2(a *rt.Arena) {
-	a.Conv(&layer1_2_conv2Conv, a.Buf[802816:1003520], a.Buf[1605632:1806336], n.w.layer1_2_conv2, nil)
+func (n *Net) layer1_2_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_2_conv2, a.At(layer1_2_conv2Off, layer1_2_conv2Len), a.At(layer1_2_conv1Off, layer1_2_conv1Len), n.w.layer1_2_conv2, nil)
 }
 
-var layer1_2_conv3Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.2.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer1.2.conv3: conv out 256 kernel [1 1] bias false
 // layer1.2.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.2.bn3 folded in (eps 1e-05)
 // residual layer1.1.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer1_2_conv3(a *rt.Arena) {
-	a.Conv(&layer1_2_conv3Conv, a.Buf[1605632:1806336], a.Buf[802816:1605632], n.w.layer1_2_conv3, a.Buf[0:802816])
+func (n *Net) layer1_2_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_2_conv3, a.At(layer1_2_conv3Off, layer1_2_conv3Len), a.At(layer1_2_conv2Off, layer1_2_conv2Len), n.w.layer1_2_conv3, a.At(layer1_1_conv3Off, layer1_1_conv3Len))
 }
 
-var layer2_0_conv1Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.0.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.0.conv1: conv out 128 kernel [1 1] bias false
 // layer1.2.conv3 [256 56 56] -> [128 56 56]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_0_conv1(a *rt.Arena) {
-	a.Conv(&layer2_0_conv1Conv, a.Buf[802816:1605632], a.Buf[0:401408], n.w.layer2_0_conv1, nil)
+func (n *Net) layer2_0_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_0_conv1, a.At(layer2_0_conv1Off, layer2_0_conv1Len), a.At(layer1_2_conv3Off, layer1_2_conv3Len), n.w.layer2_0_conv1, nil)
 }
 
-var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.0.conv2: conv 3x3 stride [2 2] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.0.conv2: conv out 128 kernel [3 3] stride [2 2] pad [1 1 1 1] bias false
 // layer2.0.conv1 [128 56 56] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) layer2_0_conv2(a *rt.Arena) {
-	a.Conv(&layer2_0_conv2Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_0_conv2, nil)
+func (n *Net) layer2_0_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_0_conv2, a.At(layer2_0_conv2Off, layer2_0_conv2Len), a.At(layer2_0_conv1Off, layer2_0_conv1Len), n.w.layer2_0_conv2, nil)
 }
 
-var layer2_0_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// layer2.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.0.conv3: conv out 512 kernel [1 1] bias false
 // layer2.0.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.0.bn3 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) layer2_0_conv3(a *rt.Arena) {
-	a.Conv(&layer2_0_conv3Conv, a.Buf[401408:501760], a.Buf[0:401408], n.w.layer2_0_conv3, nil)
+func (n *Net) layer2_0_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_0_conv3, a.At(layer2_0_conv3Off, layer2_0_conv3Len), a.At(layer2_0_conv2Off, layer2_0_conv2Len), n.w.layer2_0_conv3, nil)
 }
 
-var layer2_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.0.downsample.0: conv 1x1 stride [2 2] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.0.downsample.0: conv out 512 kernel [1 1] stride [2 2] bias false
 // layer1.2.conv3 [256 56 56] -> [512 28 28]
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv3 added
 // then relu
 // lowered as im2col
-func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
-	a.Conv(&layer2_0_downsample_0Conv, a.Buf[802816:1605632], a.Buf[401408:802816], n.w.layer2_0_downsample_0, a.Buf[0:401408])
+func (n *Net) layer2_0_downsample_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_0_downsample_0, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), a.At(layer1_2_conv3Off, layer1_2_conv3Len), n.w.layer2_0_downsample_0, a.At(layer2_0_conv3Off, layer2_0_conv3Len))
 }
 
-var layer2_1_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.1.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.1.conv1: conv out 128 kernel [1 1] bias false
 // layer2.0.downsample.0 [512 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_1_conv1(a *rt.Arena) {
-	a.Conv(&layer2_1_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_1_conv1, nil)
+func (n *Net) layer2_1_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_1_conv1, a.At(layer2_1_conv1Off, layer2_1_conv1Len), a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), n.w.layer2_1_conv1, nil)
 }
 
-var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.1.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.1.conv2: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.1.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer2_1_conv2(a *rt.Arena) {
-	a.Conv(&layer2_1_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_1_conv2, nil)
+func (n *Net) layer2_1_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_1_conv2, a.At(layer2_1_conv2Off, layer2_1_conv2Len), a.At(layer2_1_conv1Off, layer2_1_conv1Len), n.w.layer2_1_conv2, nil)
 }
 
-var layer2_1_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.1.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.1.conv3: conv out 512 kernel [1 1] bias false
 // layer2.1.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.1.bn3 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_1_conv3(a *rt.Arena) {
-	a.Conv(&layer2_1_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_1_conv3, a.Buf[401408:802816])
+func (n *Net) layer2_1_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_1_conv3, a.At(layer2_1_conv3Off, layer2_1_conv3Len), a.At(layer2_1_conv2Off, layer2_1_conv2Len), n.w.layer2_1_conv3, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len))
 }
 
-var layer2_2_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.2.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.2.conv1: conv out 128 kernel [1 1] bias false
 // layer2.1.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_2_conv1(a *rt.Arena) {
-	a.Conv(&layer2_2_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_2_conv1, nil)
+func (n *Net) layer2_2_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_2_conv1, a.At(layer2_2_conv1Off, layer2_2_conv1Len), a.At(layer2_1_conv3Off, layer2_1_conv3Len), n.w.layer2_2_conv1, nil)
 }
 
-var layer2_2_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.2.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.2.conv2: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.2.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer2_2_conv2(a *rt.Arena) {
-	a.Conv(&layer2_2_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_2_conv2, nil)
+func (n *Net) layer2_2_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_2_conv2, a.At(layer2_2_conv2Off, layer2_2_conv2Len), a.At(layer2_2_conv1Off, layer2_2_conv1Len), n.w.layer2_2_conv2, nil)
 }
 
-var layer2_2_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.2.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.2.conv3: conv out 512 kernel [1 1] bias false
 // layer2.2.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.2.bn3 folded in (eps 1e-05)
 // residual layer2.1.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_2_conv3(a *rt.Arena) {
-	a.Conv(&layer2_2_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_2_conv3, a.Buf[0:401408])
+func (n *Net) layer2_2_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_2_conv3, a.At(layer2_2_conv3Off, layer2_2_conv3Len), a.At(layer2_2_conv2Off, layer2_2_conv2Len), n.w.layer2_2_conv3, a.At(layer2_1_conv3Off, layer2_1_conv3Len))
 }
 
-var layer2_3_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.3.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.3.conv1: conv out 128 kernel [1 1] bias false
 // layer2.2.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_3_conv1(a *rt.Arena) {
-	a.Conv(&layer2_3_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_3_conv1, nil)
+func (n *Net) layer2_3_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_3_conv1, a.At(layer2_3_conv1Off, layer2_3_conv1Len), a.At(layer2_2_conv3Off, layer2_2_conv3Len), n.w.layer2_3_conv1, nil)
 }
 
-var layer2_3_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.3.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.3.conv2: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.3.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer2_3_conv2(a *rt.Arena) {
-	a.Conv(&layer2_3_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_3_conv2, nil)
+func (n *Net) layer2_3_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_3_conv2, a.At(layer2_3_conv2Off, layer2_3_conv2Len), a.At(layer2_3_conv1Off, layer2_3_conv1Len), n.w.layer2_3_conv2, nil)
 }
 
-var layer2_3_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.3.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.3.conv3: conv out 512 kernel [1 1] bias false
 // layer2.3.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.3.bn3 folded in (eps 1e-05)
 // residual layer2.2.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_3_conv3(a *rt.Arena) {
-	a.Conv(&layer2_3_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_3_conv3, a.Buf[401408:802816])
+func (n *Net) layer2_3_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_3_conv3, a.At(layer2_3_conv3Off, layer2_3_conv3Len), a.At(layer2_3_conv2Off, layer2_3_conv2Len), n.w.layer2_3_conv3, a.At(layer2_2_conv3Off, layer2_2_conv3Len))
 }
 
-var layer2_4_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.4.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.4.conv1: conv out 128 kernel [1 1] bias false
 // layer2.3.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.4.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_4_conv1(a *rt.Arena) {
-	a.Conv(&layer2_4_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_4_conv1, nil)
+func (n *Net) layer2_4_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_4_conv1, a.At(layer2_4_conv1Off, layer2_4_conv1Len), a.At(layer2_3_conv3Off, layer2_3_conv3Len), n.w.layer2_4_conv1, nil)
 }
 
-var layer2_4_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.4.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.4.conv2: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.4.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.4.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer2_4_conv2(a *rt.Arena) {
-	a.Conv(&layer2_4_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_4_conv2, nil)
+func (n *Net) layer2_4_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_4_conv2, a.At(layer2_4_conv2Off, layer2_4_conv2Len), a.At(layer2_4_conv1Off, layer2_4_conv1Len), n.w.layer2_4_conv2, nil)
 }
 
-var layer2_4_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.4.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.4.conv3: conv out 512 kernel [1 1] bias false
 // layer2.4.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.4.bn3 folded in (eps 1e-05)
 // residual layer2.3.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_4_conv3(a *rt.Arena) {
-	a.Conv(&layer2_4_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_4_conv3, a.Buf[0:401408])
+func (n *Net) layer2_4_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_4_conv3, a.At(layer2_4_conv3Off, layer2_4_conv3Len), a.At(layer2_4_conv2Off, layer2_4_conv2Len), n.w.layer2_4_conv3, a.At(layer2_3_conv3Off, layer2_3_conv3Len))
 }
 
-var layer2_5_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.5.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.5.conv1: conv out 128 kernel [1 1] bias false
 // layer2.4.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.5.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_5_conv1(a *rt.Arena) {
-	a.Conv(&layer2_5_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_5_conv1, nil)
+func (n *Net) layer2_5_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_5_conv1, a.At(layer2_5_conv1Off, layer2_5_conv1Len), a.At(layer2_4_conv3Off, layer2_4_conv3Len), n.w.layer2_5_conv1, nil)
 }
 
-var layer2_5_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.5.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.5.conv2: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.5.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.5.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer2_5_conv2(a *rt.Arena) {
-	a.Conv(&layer2_5_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_5_conv2, nil)
+func (n *Net) layer2_5_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_5_conv2, a.At(layer2_5_conv2Off, layer2_5_conv2Len), a.At(layer2_5_conv1Off, layer2_5_conv1Len), n.w.layer2_5_conv2, nil)
 }
 
-var layer2_5_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.5.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.5.conv3: conv out 512 kernel [1 1] bias false
 // layer2.5.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.5.bn3 folded in (eps 1e-05)
 // residual layer2.4.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_5_conv3(a *rt.Arena) {
-	a.Conv(&layer2_5_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_5_conv3, a.Buf[401408:802816])
+func (n *Net) layer2_5_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_5_conv3, a.At(layer2_5_conv3Off, layer2_5_conv3Len), a.At(layer2_5_conv2Off, layer2_5_conv2Len), n.w.layer2_5_conv3, a.At(layer2_4_conv3Off, layer2_4_conv3Len))
 }
 
-var layer2_6_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.6.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.6.conv1: conv out 128 kernel [1 1] bias false
 // layer2.5.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.6.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_6_conv1(a *rt.Arena) {
-	a.Conv(&layer2_6_conv1Conv, a.Buf[0:401408], a.Buf[401408:501760], n.w.layer2_6_conv1, nil)
+func (n *Net) layer2_6_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_6_conv1, a.At(layer2_6_conv1Off, layer2_6_conv1Len), a.At(layer2_5_conv3Off, layer2_5_conv3Len), n.w.layer2_6_conv1, nil)
 }
 
-var layer2_6_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.6.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.6.conv2: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.6.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.6.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer2_6_conv2(a *rt.Arena) {
-	a.Conv(&layer2_6_conv2Conv, a.Buf[401408:501760], a.Buf[802816:903168], n.w.layer2_6_conv2, nil)
+func (n *Net) layer2_6_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_6_conv2, a.At(layer2_6_conv2Off, layer2_6_conv2Len), a.At(layer2_6_conv1Off, layer2_6_conv1Len), n.w.layer2_6_conv2, nil)
 }
 
-var layer2_6_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.6.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.6.conv3: conv out 512 kernel [1 1] bias false
 // layer2.6.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.6.bn3 folded in (eps 1e-05)
 // residual layer2.5.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_6_conv3(a *rt.Arena) {
-	a.Conv(&layer2_6_conv3Conv, a.Buf[802816:903168], a.Buf[401408:802816], n.w.layer2_6_conv3, a.Buf[0:401408])
+func (n *Net) layer2_6_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_6_conv3, a.At(layer2_6_conv3Off, layer2_6_conv3Len), a.At(layer2_6_conv2Off, layer2_6_conv2Len), n.w.layer2_6_conv3, a.At(layer2_5_conv3Off, layer2_5_conv3Len))
 }
 
-var layer2_7_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.7.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.7.conv1: conv out 128 kernel [1 1] bias false
 // layer2.6.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.7.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_7_conv1(a *rt.Arena) {
-	a.Conv(&layer2_7_conv1Conv, a.Buf[401408:802816], a.Buf[0:100352], n.w.layer2_7_conv1, nil)
+func (n *Net) layer2_7_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_7_conv1, a.At(layer2_7_conv1Off, layer2_7_conv1Len), a.At(layer2_6_conv3Off, layer2_6_conv3Len), n.w.layer2_7_conv1, nil)
 }
 
-var layer2_7_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.7.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.7.conv2: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.7.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.7.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer2_7_conv2(a *rt.Arena) {
-	a.Conv(&layer2_7_conv2Conv, a.Buf[0:100352], a.Buf[802816:903168], n.w.layer2_7_conv2, nil)
+func (n *Net) layer2_7_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_7_conv2, a.At(layer2_7_conv2Off, layer2_7_conv2Len), a.At(layer2_7_conv1Off, layer2_7_conv1Len), n.w.layer2_7_conv2, nil)
 }
 
-var layer2_7_conv3Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.7.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.7.conv3: conv out 512 kernel [1 1] bias false
 // layer2.7.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.7.bn3 folded in (eps 1e-05)
 // residual layer2.6.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer2_7_conv3(a *rt.Arena) {
-	a.Conv(&layer2_7_conv3Conv, a.Buf[802816:903168], a.Buf[0:401408], n.w.layer2_7_conv3, a.Buf[401408:802816])
+func (n *Net) layer2_7_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_7_conv3, a.At(layer2_7_conv3Off, layer2_7_conv3Len), a.At(layer2_7_conv2Off, layer2_7_conv2Len), n.w.layer2_7_conv3, a.At(layer2_6_conv3Off, layer2_6_conv3Len))
 }
 
-var layer3_0_conv1Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.0.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.0.conv1: conv out 256 kernel [1 1] bias false
 // layer2.7.conv3 [512 28 28] -> [256 28 28]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_0_conv1(a *rt.Arena) {
-	a.Conv(&layer3_0_conv1Conv, a.Buf[0:401408], a.Buf[401408:602112], n.w.layer3_0_conv1, nil)
+func (n *Net) layer3_0_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_0_conv1, a.At(layer3_0_conv1Off, layer3_0_conv1Len), a.At(layer2_7_conv3Off, layer2_7_conv3Len), n.w.layer3_0_conv1, nil)
 }
 
-var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.0.conv2: conv 3x3 stride [2 2] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.0.conv2: conv out 256 kernel [3 3] stride [2 2] pad [1 1 1 1] bias false
 // layer3.0.conv1 [256 28 28] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) layer3_0_conv2(a *rt.Arena) {
-	a.Conv(&layer3_0_conv2Conv, a.Buf[401408:602112], a.Buf[602112:652288], n.w.layer3_0_conv2, nil)
+func (n *Net) layer3_0_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_0_conv2, a.At(layer3_0_conv2Off, layer3_0_conv2Len), a.At(layer3_0_conv1Off, layer3_0_conv1Len), n.w.layer3_0_conv2, nil)
 }
 
-var layer3_0_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// layer3.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.0.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.0.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.0.bn3 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) layer3_0_conv3(a *rt.Arena) {
-	a.Conv(&layer3_0_conv3Conv, a.Buf[602112:652288], a.Buf[401408:602112], n.w.layer3_0_conv3, nil)
+func (n *Net) layer3_0_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_0_conv3, a.At(layer3_0_conv3Off, layer3_0_conv3Len), a.At(layer3_0_conv2Off, layer3_0_conv2Len), n.w.layer3_0_conv3, nil)
 }
 
-var layer3_0_downsample_0Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.0.downsample.0: conv 1x1 stride [2 2] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.0.downsample.0: conv out 1024 kernel [1 1] stride [2 2] bias false
 // layer2.7.conv3 [512 28 28] -> [1024 14 14]
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv3 added
 // then relu
 // lowered as im2col
-func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
-	a.Conv(&layer3_0_downsample_0Conv, a.Buf[0:401408], a.Buf[602112:802816], n.w.layer3_0_downsample_0, a.Buf[401408:602112])
+func (n *Net) layer3_0_downsample_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_0_downsample_0, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), a.At(layer2_7_conv3Off, layer2_7_conv3Len), n.w.layer3_0_downsample_0, a.At(layer3_0_conv3Off, layer3_0_conv3Len))
 }
 
-var layer3_1_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.1.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.1.conv1: conv out 256 kernel [1 1] bias false
 // layer3.0.downsample.0 [1024 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_1_conv1(a *rt.Arena) {
-	a.Conv(&layer3_1_conv1Conv, a.Buf[602112:802816], a.Buf[0:50176], n.w.layer3_1_conv1, nil)
+func (n *Net) layer3_1_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_1_conv1, a.At(layer3_1_conv1Off, layer3_1_conv1Len), a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), n.w.layer3_1_conv1, nil)
 }
 
-var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.1.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.1.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.1.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_1_conv2(a *rt.Arena) {
-	a.Conv(&layer3_1_conv2Conv, a.Buf[0:50176], a.Buf[200704:250880], n.w.layer3_1_conv2, nil)
+func (n *Net) layer3_1_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_1_conv2, a.At(layer3_1_conv2Off, layer3_1_conv2Len), a.At(layer3_1_conv1Off, layer3_1_conv1Len), n.w.layer3_1_conv2, nil)
 }
 
-var layer3_1_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.1.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.1.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.1.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.1.bn3 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_1_conv3(a *rt.Arena) {
-	a.Conv(&layer3_1_conv3Conv, a.Buf[200704:250880], a.Buf[0:200704], n.w.layer3_1_conv3, a.Buf[602112:802816])
+func (n *Net) layer3_1_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_1_conv3, a.At(layer3_1_conv3Off, layer3_1_conv3Len), a.At(layer3_1_conv2Off, layer3_1_conv2Len), n.w.layer3_1_conv3, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len))
 }
 
-var layer3_2_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.2.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.2.conv1: conv out 256 kernel [1 1] bias false
 // layer3.1.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_2_conv1(a *rt.Arena) {
-	a.Conv(&layer3_2_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_2_conv1, nil)
+func (n *Net) layer3_2_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_2_conv1, a.At(layer3_2_conv1Off, layer3_2_conv1Len), a.At(layer3_1_conv3Off, layer3_1_conv3Len), n.w.layer3_2_conv1, nil)
 }
 
-var layer3_2_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.2.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.2.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.2.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_2_conv2(a *rt.Arena) {
-	a.Conv(&layer3_2_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_2_conv2, nil)
+func (n *Net) layer3_2_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_2_conv2, a.At(layer3_2_conv2Off, layer3_2_conv2Len), a.At(layer3_2_conv1Off, layer3_2_conv1Len), n.w.layer3_2_conv2, nil)
 }
 
-var layer3_2_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.2.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.2.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.2.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.2.bn3 folded in (eps 1e-05)
 // residual layer3.1.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_2_conv3(a *rt.Arena) {
-	a.Conv(&layer3_2_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_2_conv3, a.Buf[0:200704])
+func (n *Net) layer3_2_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_2_conv3, a.At(layer3_2_conv3Off, layer3_2_conv3Len), a.At(layer3_2_conv2Off, layer3_2_conv2Len), n.w.layer3_2_conv3, a.At(layer3_1_conv3Off, layer3_1_conv3Len))
 }
 
-var layer3_3_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.3.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.3.conv1: conv out 256 kernel [1 1] bias false
 // layer3.2.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_3_conv1(a *rt.Arena) {
-	a.Conv(&layer3_3_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_3_conv1, nil)
+func (n *Net) layer3_3_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_3_conv1, a.At(layer3_3_conv1Off, layer3_3_conv1Len), a.At(layer3_2_conv3Off, layer3_2_conv3Len), n.w.layer3_3_conv1, nil)
 }
 
-var layer3_3_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.3.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.3.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.3.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_3_conv2(a *rt.Arena) {
-	a.Conv(&layer3_3_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_3_conv2, nil)
+func (n *Net) layer3_3_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_3_conv2, a.At(layer3_3_conv2Off, layer3_3_conv2Len), a.At(layer3_3_conv1Off, layer3_3_conv1Len), n.w.layer3_3_conv2, nil)
 }
 
-var layer3_3_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.3.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.3.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.3.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.3.bn3 folded in (eps 1e-05)
 // residual layer3.2.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_3_conv3(a *rt.Arena) {
-	a.Conv(&layer3_3_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_3_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_3_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_3_conv3, a.At(layer3_3_conv3Off, layer3_3_conv3Len), a.At(layer3_3_conv2Off, layer3_3_conv2Len), n.w.layer3_3_conv3, a.At(layer3_2_conv3Off, layer3_2_conv3Len))
 }
 
-var layer3_4_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.4.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.4.conv1: conv out 256 kernel [1 1] bias false
 // layer3.3.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_4_conv1(a *rt.Arena) {
-	a.Conv(&layer3_4_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_4_conv1, nil)
+func (n *Net) layer3_4_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_4_conv1, a.At(layer3_4_conv1Off, layer3_4_conv1Len), a.At(layer3_3_conv3Off, layer3_3_conv3Len), n.w.layer3_4_conv1, nil)
 }
 
-var layer3_4_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.4.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.4.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.4.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_4_conv2(a *rt.Arena) {
-	a.Conv(&layer3_4_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_4_conv2, nil)
+func (n *Net) layer3_4_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_4_conv2, a.At(layer3_4_conv2Off, layer3_4_conv2Len), a.At(layer3_4_conv1Off, layer3_4_conv1Len), n.w.layer3_4_conv2, nil)
 }
 
-var layer3_4_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.4.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.4.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.4.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.4.bn3 folded in (eps 1e-05)
 // residual layer3.3.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_4_conv3(a *rt.Arena) {
-	a.Conv(&layer3_4_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_4_conv3, a.Buf[0:200704])
+func (n *Net) layer3_4_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_4_conv3, a.At(layer3_4_conv3Off, layer3_4_conv3Len), a.At(layer3_4_conv2Off, layer3_4_conv2Len), n.w.layer3_4_conv3, a.At(layer3_3_conv3Off, layer3_3_conv3Len))
 }
 
-var layer3_5_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.5.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.5.conv1: conv out 256 kernel [1 1] bias false
 // layer3.4.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_5_conv1(a *rt.Arena) {
-	a.Conv(&layer3_5_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_5_conv1, nil)
+func (n *Net) layer3_5_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_5_conv1, a.At(layer3_5_conv1Off, layer3_5_conv1Len), a.At(layer3_4_conv3Off, layer3_4_conv3Len), n.w.layer3_5_conv1, nil)
 }
 
-var layer3_5_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.5.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.5.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.5.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_5_conv2(a *rt.Arena) {
-	a.Conv(&layer3_5_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_5_conv2, nil)
+func (n *Net) layer3_5_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_5_conv2, a.At(layer3_5_conv2Off, layer3_5_conv2Len), a.At(layer3_5_conv1Off, layer3_5_conv1Len), n.w.layer3_5_conv2, nil)
 }
 
-var layer3_5_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.5.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.5.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.5.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.5.bn3 folded in (eps 1e-05)
 // residual layer3.4.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_5_conv3(a *rt.Arena) {
-	a.Conv(&layer3_5_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_5_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_5_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_5_conv3, a.At(layer3_5_conv3Off, layer3_5_conv3Len), a.At(layer3_5_conv2Off, layer3_5_conv2Len), n.w.layer3_5_conv3, a.At(layer3_4_conv3Off, layer3_4_conv3Len))
 }
 
-var layer3_6_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.6.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.6.conv1: conv out 256 kernel [1 1] bias false
 // layer3.5.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.6.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_6_conv1(a *rt.Arena) {
-	a.Conv(&layer3_6_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_6_conv1, nil)
+func (n *Net) layer3_6_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_6_conv1, a.At(layer3_6_conv1Off, layer3_6_conv1Len), a.At(layer3_5_conv3Off, layer3_5_conv3Len), n.w.layer3_6_conv1, nil)
 }
 
-var layer3_6_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.6.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.6.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.6.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.6.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_6_conv2(a *rt.Arena) {
-	a.Conv(&layer3_6_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_6_conv2, nil)
+func (n *Net) layer3_6_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_6_conv2, a.At(layer3_6_conv2Off, layer3_6_conv2Len), a.At(layer3_6_conv1Off, layer3_6_conv1Len), n.w.layer3_6_conv2, nil)
 }
 
-var layer3_6_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.6.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.6.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.6.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.6.bn3 folded in (eps 1e-05)
 // residual layer3.5.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_6_conv3(a *rt.Arena) {
-	a.Conv(&layer3_6_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_6_conv3, a.Buf[0:200704])
+func (n *Net) layer3_6_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_6_conv3, a.At(layer3_6_conv3Off, layer3_6_conv3Len), a.At(layer3_6_conv2Off, layer3_6_conv2Len), n.w.layer3_6_conv3, a.At(layer3_5_conv3Off, layer3_5_conv3Len))
 }
 
-var layer3_7_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.7.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.7.conv1: conv out 256 kernel [1 1] bias false
 // layer3.6.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.7.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_7_conv1(a *rt.Arena) {
-	a.Conv(&layer3_7_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_7_conv1, nil)
+func (n *Net) layer3_7_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_7_conv1, a.At(layer3_7_conv1Off, layer3_7_conv1Len), a.At(layer3_6_conv3Off, layer3_6_conv3Len), n.w.layer3_7_conv1, nil)
 }
 
-var layer3_7_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.7.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.7.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.7.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.7.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_7_conv2(a *rt.Arena) {
-	a.Conv(&layer3_7_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_7_conv2, nil)
+func (n *Net) layer3_7_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_7_conv2, a.At(layer3_7_conv2Off, layer3_7_conv2Len), a.At(layer3_7_conv1Off, layer3_7_conv1Len), n.w.layer3_7_conv2, nil)
 }
 
-var layer3_7_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.7.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.7.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.7.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.7.bn3 folded in (eps 1e-05)
 // residual layer3.6.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_7_conv3(a *rt.Arena) {
-	a.Conv(&layer3_7_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_7_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_7_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_7_conv3, a.At(layer3_7_conv3Off, layer3_7_conv3Len), a.At(layer3_7_conv2Off, layer3_7_conv2Len), n.w.layer3_7_conv3, a.At(layer3_6_conv3Off, layer3_6_conv3Len))
 }
 
-var layer3_8_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.8.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.8.conv1: conv out 256 kernel [1 1] bias false
 // layer3.7.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.8.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_8_conv1(a *rt.Arena) {
-	a.Conv(&layer3_8_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_8_conv1, nil)
+func (n *Net) layer3_8_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_8_conv1, a.At(layer3_8_conv1Off, layer3_8_conv1Len), a.At(layer3_7_conv3Off, layer3_7_conv3Len), n.w.layer3_8_conv1, nil)
 }
 
-var layer3_8_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.8.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.8.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.8.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.8.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_8_conv2(a *rt.Arena) {
-	a.Conv(&layer3_8_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_8_conv2, nil)
+func (n *Net) layer3_8_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_8_conv2, a.At(layer3_8_conv2Off, layer3_8_conv2Len), a.At(layer3_8_conv1Off, layer3_8_conv1Len), n.w.layer3_8_conv2, nil)
 }
 
-var layer3_8_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.8.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.8.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.8.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.8.bn3 folded in (eps 1e-05)
 // residual layer3.7.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_8_conv3(a *rt.Arena) {
-	a.Conv(&layer3_8_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_8_conv3, a.Buf[0:200704])
+func (n *Net) layer3_8_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_8_conv3, a.At(layer3_8_conv3Off, layer3_8_conv3Len), a.At(layer3_8_conv2Off, layer3_8_conv2Len), n.w.layer3_8_conv3, a.At(layer3_7_conv3Off, layer3_7_conv3Len))
 }
 
-var layer3_9_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.9.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.9.conv1: conv out 256 kernel [1 1] bias false
 // layer3.8.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.9.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_9_conv1(a *rt.Arena) {
-	a.Conv(&layer3_9_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_9_conv1, nil)
+func (n *Net) layer3_9_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_9_conv1, a.At(layer3_9_conv1Off, layer3_9_conv1Len), a.At(layer3_8_conv3Off, layer3_8_conv3Len), n.w.layer3_9_conv1, nil)
 }
 
-var layer3_9_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.9.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.9.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.9.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.9.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_9_conv2(a *rt.Arena) {
-	a.Conv(&layer3_9_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_9_conv2, nil)
+func (n *Net) layer3_9_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_9_conv2, a.At(layer3_9_conv2Off, layer3_9_conv2Len), a.At(layer3_9_conv1Off, layer3_9_conv1Len), n.w.layer3_9_conv2, nil)
 }
 
-var layer3_9_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.9.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.9.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.9.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.9.bn3 folded in (eps 1e-05)
 // residual layer3.8.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_9_conv3(a *rt.Arena) {
-	a.Conv(&layer3_9_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_9_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_9_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_9_conv3, a.At(layer3_9_conv3Off, layer3_9_conv3Len), a.At(layer3_9_conv2Off, layer3_9_conv2Len), n.w.layer3_9_conv3, a.At(layer3_8_conv3Off, layer3_8_conv3Len))
 }
 
-var layer3_10_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.10.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.10.conv1: conv out 256 kernel [1 1] bias false
 // layer3.9.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.10.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_10_conv1(a *rt.Arena) {
-	a.Conv(&layer3_10_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_10_conv1, nil)
+func (n *Net) layer3_10_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_10_conv1, a.At(layer3_10_conv1Off, layer3_10_conv1Len), a.At(layer3_9_conv3Off, layer3_9_conv3Len), n.w.layer3_10_conv1, nil)
 }
 
-var layer3_10_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.10.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.10.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.10.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.10.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_10_conv2(a *rt.Arena) {
-	a.Conv(&layer3_10_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_10_conv2, nil)
+func (n *Net) layer3_10_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_10_conv2, a.At(layer3_10_conv2Off, layer3_10_conv2Len), a.At(layer3_10_conv1Off, layer3_10_conv1Len), n.w.layer3_10_conv2, nil)
 }
 
-var layer3_10_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.10.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.10.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.10.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.10.bn3 folded in (eps 1e-05)
 // residual layer3.9.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_10_conv3(a *rt.Arena) {
-	a.Conv(&layer3_10_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_10_conv3, a.Buf[0:200704])
+func (n *Net) layer3_10_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_10_conv3, a.At(layer3_10_conv3Off, layer3_10_conv3Len), a.At(layer3_10_conv2Off, layer3_10_conv2Len), n.w.layer3_10_conv3, a.At(layer3_9_conv3Off, layer3_9_conv3Len))
 }
 
-var layer3_11_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.11.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.11.conv1: conv out 256 kernel [1 1] bias false
 // layer3.10.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.11.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_11_conv1(a *rt.Arena) {
-	a.Conv(&layer3_11_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_11_conv1, nil)
+func (n *Net) layer3_11_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_11_conv1, a.At(layer3_11_conv1Off, layer3_11_conv1Len), a.At(layer3_10_conv3Off, layer3_10_conv3Len), n.w.layer3_11_conv1, nil)
 }
 
-var layer3_11_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.11.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.11.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.11.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.11.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_11_conv2(a *rt.Arena) {
-	a.Conv(&layer3_11_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_11_conv2, nil)
+func (n *Net) layer3_11_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_11_conv2, a.At(layer3_11_conv2Off, layer3_11_conv2Len), a.At(layer3_11_conv1Off, layer3_11_conv1Len), n.w.layer3_11_conv2, nil)
 }
 
-var layer3_11_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.11.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.11.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.11.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.11.bn3 folded in (eps 1e-05)
 // residual layer3.10.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_11_conv3(a *rt.Arena) {
-	a.Conv(&layer3_11_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_11_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_11_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_11_conv3, a.At(layer3_11_conv3Off, layer3_11_conv3Len), a.At(layer3_11_conv2Off, layer3_11_conv2Len), n.w.layer3_11_conv3, a.At(layer3_10_conv3Off, layer3_10_conv3Len))
 }
 
-var layer3_12_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.12.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.12.conv1: conv out 256 kernel [1 1] bias false
 // layer3.11.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.12.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_12_conv1(a *rt.Arena) {
-	a.Conv(&layer3_12_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_12_conv1, nil)
+func (n *Net) layer3_12_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_12_conv1, a.At(layer3_12_conv1Off, layer3_12_conv1Len), a.At(layer3_11_conv3Off, layer3_11_conv3Len), n.w.layer3_12_conv1, nil)
 }
 
-var layer3_12_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.12.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.12.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.12.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.12.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_12_conv2(a *rt.Arena) {
-	a.Conv(&layer3_12_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_12_conv2, nil)
+func (n *Net) layer3_12_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_12_conv2, a.At(layer3_12_conv2Off, layer3_12_conv2Len), a.At(layer3_12_conv1Off, layer3_12_conv1Len), n.w.layer3_12_conv2, nil)
 }
 
-var layer3_12_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.12.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.12.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.12.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.12.bn3 folded in (eps 1e-05)
 // residual layer3.11.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_12_conv3(a *rt.Arena) {
-	a.Conv(&layer3_12_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_12_conv3, a.Buf[0:200704])
+func (n *Net) layer3_12_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_12_conv3, a.At(layer3_12_conv3Off, layer3_12_conv3Len), a.At(layer3_12_conv2Off, layer3_12_conv2Len), n.w.layer3_12_conv3, a.At(layer3_11_conv3Off, layer3_11_conv3Len))
 }
 
-var layer3_13_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.13.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.13.conv1: conv out 256 kernel [1 1] bias false
 // layer3.12.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.13.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_13_conv1(a *rt.Arena) {
-	a.Conv(&layer3_13_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_13_conv1, nil)
+func (n *Net) layer3_13_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_13_conv1, a.At(layer3_13_conv1Off, layer3_13_conv1Len), a.At(layer3_12_conv3Off, layer3_12_conv3Len), n.w.layer3_13_conv1, nil)
 }
 
-var layer3_13_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.13.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.13.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.13.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.13.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_13_conv2(a *rt.Arena) {
-	a.Conv(&layer3_13_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_13_conv2, nil)
+func (n *Net) layer3_13_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_13_conv2, a.At(layer3_13_conv2Off, layer3_13_conv2Len), a.At(layer3_13_conv1Off, layer3_13_conv1Len), n.w.layer3_13_conv2, nil)
 }
 
-var layer3_13_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.13.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.13.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.13.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.13.bn3 folded in (eps 1e-05)
 // residual layer3.12.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_13_conv3(a *rt.Arena) {
-	a.Conv(&layer3_13_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_13_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_13_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_13_conv3, a.At(layer3_13_conv3Off, layer3_13_conv3Len), a.At(layer3_13_conv2Off, layer3_13_conv2Len), n.w.layer3_13_conv3, a.At(layer3_12_conv3Off, layer3_12_conv3Len))
 }
 
-var layer3_14_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.14.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.14.conv1: conv out 256 kernel [1 1] bias false
 // layer3.13.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.14.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_14_conv1(a *rt.Arena) {
-	a.Conv(&layer3_14_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_14_conv1, nil)
+func (n *Net) layer3_14_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_14_conv1, a.At(layer3_14_conv1Off, layer3_14_conv1Len), a.At(layer3_13_conv3Off, layer3_13_conv3Len), n.w.layer3_14_conv1, nil)
 }
 
-var layer3_14_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.14.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.14.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.14.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.14.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_14_conv2(a *rt.Arena) {
-	a.Conv(&layer3_14_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_14_conv2, nil)
+func (n *Net) layer3_14_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_14_conv2, a.At(layer3_14_conv2Off, layer3_14_conv2Len), a.At(layer3_14_conv1Off, layer3_14_conv1Len), n.w.layer3_14_conv2, nil)
 }
 
-var layer3_14_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.14.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.14.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.14.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.14.bn3 folded in (eps 1e-05)
 // residual layer3.13.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_14_conv3(a *rt.Arena) {
-	a.Conv(&layer3_14_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_14_conv3, a.Buf[0:200704])
+func (n *Net) layer3_14_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_14_conv3, a.At(layer3_14_conv3Off, layer3_14_conv3Len), a.At(layer3_14_conv2Off, layer3_14_conv2Len), n.w.layer3_14_conv3, a.At(layer3_13_conv3Off, layer3_13_conv3Len))
 }
 
-var layer3_15_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.15.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.15.conv1: conv out 256 kernel [1 1] bias false
 // layer3.14.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.15.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_15_conv1(a *rt.Arena) {
-	a.Conv(&layer3_15_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_15_conv1, nil)
+func (n *Net) layer3_15_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_15_conv1, a.At(layer3_15_conv1Off, layer3_15_conv1Len), a.At(layer3_14_conv3Off, layer3_14_conv3Len), n.w.layer3_15_conv1, nil)
 }
 
-var layer3_15_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.15.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.15.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.15.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.15.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_15_conv2(a *rt.Arena) {
-	a.Conv(&layer3_15_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_15_conv2, nil)
+func (n *Net) layer3_15_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_15_conv2, a.At(layer3_15_conv2Off, layer3_15_conv2Len), a.At(layer3_15_conv1Off, layer3_15_conv1Len), n.w.layer3_15_conv2, nil)
 }
 
-var layer3_15_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.15.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.15.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.15.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.15.bn3 folded in (eps 1e-05)
 // residual layer3.14.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_15_conv3(a *rt.Arena) {
-	a.Conv(&layer3_15_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_15_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_15_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_15_conv3, a.At(layer3_15_conv3Off, layer3_15_conv3Len), a.At(layer3_15_conv2Off, layer3_15_conv2Len), n.w.layer3_15_conv3, a.At(layer3_14_conv3Off, layer3_14_conv3Len))
 }
 
-var layer3_16_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.16.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.16.conv1: conv out 256 kernel [1 1] bias false
 // layer3.15.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.16.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_16_conv1(a *rt.Arena) {
-	a.Conv(&layer3_16_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_16_conv1, nil)
+func (n *Net) layer3_16_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_16_conv1, a.At(layer3_16_conv1Off, layer3_16_conv1Len), a.At(layer3_15_conv3Off, layer3_15_conv3Len), n.w.layer3_16_conv1, nil)
 }
 
-var layer3_16_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.16.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.16.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.16.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.16.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_16_conv2(a *rt.Arena) {
-	a.Conv(&layer3_16_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_16_conv2, nil)
+func (n *Net) layer3_16_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_16_conv2, a.At(layer3_16_conv2Off, layer3_16_conv2Len), a.At(layer3_16_conv1Off, layer3_16_conv1Len), n.w.layer3_16_conv2, nil)
 }
 
-var layer3_16_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.16.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.16.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.16.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.16.bn3 folded in (eps 1e-05)
 // residual layer3.15.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_16_conv3(a *rt.Arena) {
-	a.Conv(&layer3_16_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_16_conv3, a.Buf[0:200704])
+func (n *Net) layer3_16_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_16_conv3, a.At(layer3_16_conv3Off, layer3_16_conv3Len), a.At(layer3_16_conv2Off, layer3_16_conv2Len), n.w.layer3_16_conv3, a.At(layer3_15_conv3Off, layer3_15_conv3Len))
 }
 
-var layer3_17_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.17.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.17.conv1: conv out 256 kernel [1 1] bias false
 // layer3.16.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.17.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_17_conv1(a *rt.Arena) {
-	a.Conv(&layer3_17_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_17_conv1, nil)
+func (n *Net) layer3_17_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_17_conv1, a.At(layer3_17_conv1Off, layer3_17_conv1Len), a.At(layer3_16_conv3Off, layer3_16_conv3Len), n.w.layer3_17_conv1, nil)
 }
 
-var layer3_17_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.17.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.17.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.17.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.17.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_17_conv2(a *rt.Arena) {
-	a.Conv(&layer3_17_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_17_conv2, nil)
+func (n *Net) layer3_17_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_17_conv2, a.At(layer3_17_conv2Off, layer3_17_conv2Len), a.At(layer3_17_conv1Off, layer3_17_conv1Len), n.w.layer3_17_conv2, nil)
 }
 
-var layer3_17_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.17.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.17.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.17.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.17.bn3 folded in (eps 1e-05)
 // residual layer3.16.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_17_conv3(a *rt.Arena) {
-	a.Conv(&layer3_17_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_17_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_17_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_17_conv3, a.At(layer3_17_conv3Off, layer3_17_conv3Len), a.At(layer3_17_conv2Off, layer3_17_conv2Len), n.w.layer3_17_conv3, a.At(layer3_16_conv3Off, layer3_16_conv3Len))
 }
 
-var layer3_18_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.18.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.18.conv1: conv out 256 kernel [1 1] bias false
 // layer3.17.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.18.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_18_conv1(a *rt.Arena) {
-	a.Conv(&layer3_18_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_18_conv1, nil)
+func (n *Net) layer3_18_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_18_conv1, a.At(layer3_18_conv1Off, layer3_18_conv1Len), a.At(layer3_17_conv3Off, layer3_17_conv3Len), n.w.layer3_18_conv1, nil)
 }
 
-var layer3_18_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.18.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.18.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.18.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.18.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_18_conv2(a *rt.Arena) {
-	a.Conv(&layer3_18_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_18_conv2, nil)
+func (n *Net) layer3_18_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_18_conv2, a.At(layer3_18_conv2Off, layer3_18_conv2Len), a.At(layer3_18_conv1Off, layer3_18_conv1Len), n.w.layer3_18_conv2, nil)
 }
 
-var layer3_18_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.18.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.18.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.18.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.18.bn3 folded in (eps 1e-05)
 // residual layer3.17.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_18_conv3(a *rt.Arena) {
-	a.Conv(&layer3_18_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_18_conv3, a.Buf[0:200704])
+func (n *Net) layer3_18_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_18_conv3, a.At(layer3_18_conv3Off, layer3_18_conv3Len), a.At(layer3_18_conv2Off, layer3_18_conv2Len), n.w.layer3_18_conv3, a.At(layer3_17_conv3Off, layer3_17_conv3Len))
 }
 
-var layer3_19_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.19.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.19.conv1: conv out 256 kernel [1 1] bias false
 // layer3.18.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.19.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_19_conv1(a *rt.Arena) {
-	a.Conv(&layer3_19_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_19_conv1, nil)
+func (n *Net) layer3_19_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_19_conv1, a.At(layer3_19_conv1Off, layer3_19_conv1Len), a.At(layer3_18_conv3Off, layer3_18_conv3Len), n.w.layer3_19_conv1, nil)
 }
 
-var layer3_19_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.19.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.19.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.19.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.19.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_19_conv2(a *rt.Arena) {
-	a.Conv(&layer3_19_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_19_conv2, nil)
+func (n *Net) layer3_19_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_19_conv2, a.At(layer3_19_conv2Off, layer3_19_conv2Len), a.At(layer3_19_conv1Off, layer3_19_conv1Len), n.w.layer3_19_conv2, nil)
 }
 
-var layer3_19_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.19.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.19.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.19.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.19.bn3 folded in (eps 1e-05)
 // residual layer3.18.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_19_conv3(a *rt.Arena) {
-	a.Conv(&layer3_19_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_19_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_19_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_19_conv3, a.At(layer3_19_conv3Off, layer3_19_conv3Len), a.At(layer3_19_conv2Off, layer3_19_conv2Len), n.w.layer3_19_conv3, a.At(layer3_18_conv3Off, layer3_18_conv3Len))
 }
 
-var layer3_20_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.20.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.20.conv1: conv out 256 kernel [1 1] bias false
 // layer3.19.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.20.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_20_conv1(a *rt.Arena) {
-	a.Conv(&layer3_20_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_20_conv1, nil)
+func (n *Net) layer3_20_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_20_conv1, a.At(layer3_20_conv1Off, layer3_20_conv1Len), a.At(layer3_19_conv3Off, layer3_19_conv3Len), n.w.layer3_20_conv1, nil)
 }
 
-var layer3_20_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.20.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.20.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.20.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.20.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_20_conv2(a *rt.Arena) {
-	a.Conv(&layer3_20_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_20_conv2, nil)
+func (n *Net) layer3_20_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_20_conv2, a.At(layer3_20_conv2Off, layer3_20_conv2Len), a.At(layer3_20_conv1Off, layer3_20_conv1Len), n.w.layer3_20_conv2, nil)
 }
 
-var layer3_20_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.20.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.20.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.20.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.20.bn3 folded in (eps 1e-05)
 // residual layer3.19.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_20_conv3(a *rt.Arena) {
-	a.Conv(&layer3_20_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_20_conv3, a.Buf[0:200704])
+func (n *Net) layer3_20_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_20_conv3, a.At(layer3_20_conv3Off, layer3_20_conv3Len), a.At(layer3_20_conv2Off, layer3_20_conv2Len), n.w.layer3_20_conv3, a.At(layer3_19_conv3Off, layer3_19_conv3Len))
 }
 
-var layer3_21_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.21.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.21.conv1: conv out 256 kernel [1 1] bias false
 // layer3.20.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.21.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_21_conv1(a *rt.Arena) {
-	a.Conv(&layer3_21_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_21_conv1, nil)
+func (n *Net) layer3_21_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_21_conv1, a.At(layer3_21_conv1Off, layer3_21_conv1Len), a.At(layer3_20_conv3Off, layer3_20_conv3Len), n.w.layer3_21_conv1, nil)
 }
 
-var layer3_21_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.21.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.21.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.21.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.21.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_21_conv2(a *rt.Arena) {
-	a.Conv(&layer3_21_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_21_conv2, nil)
+func (n *Net) layer3_21_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_21_conv2, a.At(layer3_21_conv2Off, layer3_21_conv2Len), a.At(layer3_21_conv1Off, layer3_21_conv1Len), n.w.layer3_21_conv2, nil)
 }
 
-var layer3_21_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.21.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.21.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.21.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.21.bn3 folded in (eps 1e-05)
 // residual layer3.20.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_21_conv3(a *rt.Arena) {
-	a.Conv(&layer3_21_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_21_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_21_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_21_conv3, a.At(layer3_21_conv3Off, layer3_21_conv3Len), a.At(layer3_21_conv2Off, layer3_21_conv2Len), n.w.layer3_21_conv3, a.At(layer3_20_conv3Off, layer3_20_conv3Len))
 }
 
-var layer3_22_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.22.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.22.conv1: conv out 256 kernel [1 1] bias false
 // layer3.21.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.22.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_22_conv1(a *rt.Arena) {
-	a.Conv(&layer3_22_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_22_conv1, nil)
+func (n *Net) layer3_22_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_22_conv1, a.At(layer3_22_conv1Off, layer3_22_conv1Len), a.At(layer3_21_conv3Off, layer3_21_conv3Len), n.w.layer3_22_conv1, nil)
 }
 
-var layer3_22_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.22.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.22.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.22.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.22.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_22_conv2(a *rt.Arena) {
-	a.Conv(&layer3_22_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_22_conv2, nil)
+func (n *Net) layer3_22_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_22_conv2, a.At(layer3_22_conv2Off, layer3_22_conv2Len), a.At(layer3_22_conv1Off, layer3_22_conv1Len), n.w.layer3_22_conv2, nil)
 }
 
-var layer3_22_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.22.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.22.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.22.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.22.bn3 folded in (eps 1e-05)
 // residual layer3.21.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_22_conv3(a *rt.Arena) {
-	a.Conv(&layer3_22_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_22_conv3, a.Buf[0:200704])
+func (n *Net) layer3_22_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_22_conv3, a.At(layer3_22_conv3Off, layer3_22_conv3Len), a.At(layer3_22_conv2Off, layer3_22_conv2Len), n.w.layer3_22_conv3, a.At(layer3_21_conv3Off, layer3_21_conv3Len))
 }
 
-var layer3_23_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.23.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.23.conv1: conv out 256 kernel [1 1] bias false
 // layer3.22.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.23.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_23_conv1(a *rt.Arena) {
-	a.Conv(&layer3_23_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_23_conv1, nil)
+func (n *Net) layer3_23_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_23_conv1, a.At(layer3_23_conv1Off, layer3_23_conv1Len), a.At(layer3_22_conv3Off, layer3_22_conv3Len), n.w.layer3_23_conv1, nil)
 }
 
-var layer3_23_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.23.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.23.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.23.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.23.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_23_conv2(a *rt.Arena) {
-	a.Conv(&layer3_23_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_23_conv2, nil)
+func (n *Net) layer3_23_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_23_conv2, a.At(layer3_23_conv2Off, layer3_23_conv2Len), a.At(layer3_23_conv1Off, layer3_23_conv1Len), n.w.layer3_23_conv2, nil)
 }
 
-var layer3_23_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.23.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.23.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.23.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.23.bn3 folded in (eps 1e-05)
 // residual layer3.22.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_23_conv3(a *rt.Arena) {
-	a.Conv(&layer3_23_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_23_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_23_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_23_conv3, a.At(layer3_23_conv3Off, layer3_23_conv3Len), a.At(layer3_23_conv2Off, layer3_23_conv2Len), n.w.layer3_23_conv3, a.At(layer3_22_conv3Off, layer3_22_conv3Len))
 }
 
-var layer3_24_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.24.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.24.conv1: conv out 256 kernel [1 1] bias false
 // layer3.23.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.24.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_24_conv1(a *rt.Arena) {
-	a.Conv(&layer3_24_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_24_conv1, nil)
+func (n *Net) layer3_24_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_24_conv1, a.At(layer3_24_conv1Off, layer3_24_conv1Len), a.At(layer3_23_conv3Off, layer3_23_conv3Len), n.w.layer3_24_conv1, nil)
 }
 
-var layer3_24_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.24.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.24.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.24.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.24.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_24_conv2(a *rt.Arena) {
-	a.Conv(&layer3_24_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_24_conv2, nil)
+func (n *Net) layer3_24_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_24_conv2, a.At(layer3_24_conv2Off, layer3_24_conv2Len), a.At(layer3_24_conv1Off, layer3_24_conv1Len), n.w.layer3_24_conv2, nil)
 }
 
-var layer3_24_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.24.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.24.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.24.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.24.bn3 folded in (eps 1e-05)
 // residual layer3.23.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_24_conv3(a *rt.Arena) {
-	a.Conv(&layer3_24_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_24_conv3, a.Buf[0:200704])
+func (n *Net) layer3_24_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_24_conv3, a.At(layer3_24_conv3Off, layer3_24_conv3Len), a.At(layer3_24_conv2Off, layer3_24_conv2Len), n.w.layer3_24_conv3, a.At(layer3_23_conv3Off, layer3_23_conv3Len))
 }
 
-var layer3_25_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.25.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.25.conv1: conv out 256 kernel [1 1] bias false
 // layer3.24.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.25.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_25_conv1(a *rt.Arena) {
-	a.Conv(&layer3_25_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_25_conv1, nil)
+func (n *Net) layer3_25_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_25_conv1, a.At(layer3_25_conv1Off, layer3_25_conv1Len), a.At(layer3_24_conv3Off, layer3_24_conv3Len), n.w.layer3_25_conv1, nil)
 }
 
-var layer3_25_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.25.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.25.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.25.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.25.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_25_conv2(a *rt.Arena) {
-	a.Conv(&layer3_25_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_25_conv2, nil)
+func (n *Net) layer3_25_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_25_conv2, a.At(layer3_25_conv2Off, layer3_25_conv2Len), a.At(layer3_25_conv1Off, layer3_25_conv1Len), n.w.layer3_25_conv2, nil)
 }
 
-var layer3_25_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.25.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.25.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.25.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.25.bn3 folded in (eps 1e-05)
 // residual layer3.24.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_25_conv3(a *rt.Arena) {
-	a.Conv(&layer3_25_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_25_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_25_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_25_conv3, a.At(layer3_25_conv3Off, layer3_25_conv3Len), a.At(layer3_25_conv2Off, layer3_25_conv2Len), n.w.layer3_25_conv3, a.At(layer3_24_conv3Off, layer3_24_conv3Len))
 }
 
-var layer3_26_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.26.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.26.conv1: conv out 256 kernel [1 1] bias false
 // layer3.25.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.26.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_26_conv1(a *rt.Arena) {
-	a.Conv(&layer3_26_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_26_conv1, nil)
+func (n *Net) layer3_26_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_26_conv1, a.At(layer3_26_conv1Off, layer3_26_conv1Len), a.At(layer3_25_conv3Off, layer3_25_conv3Len), n.w.layer3_26_conv1, nil)
 }
 
-var layer3_26_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.26.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.26.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.26.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.26.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_26_conv2(a *rt.Arena) {
-	a.Conv(&layer3_26_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_26_conv2, nil)
+func (n *Net) layer3_26_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_26_conv2, a.At(layer3_26_conv2Off, layer3_26_conv2Len), a.At(layer3_26_conv1Off, layer3_26_conv1Len), n.w.layer3_26_conv2, nil)
 }
 
-var layer3_26_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.26.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.26.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.26.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.26.bn3 folded in (eps 1e-05)
 // residual layer3.25.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_26_conv3(a *rt.Arena) {
-	a.Conv(&layer3_26_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_26_conv3, a.Buf[0:200704])
+func (n *Net) layer3_26_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_26_conv3, a.At(layer3_26_conv3Off, layer3_26_conv3Len), a.At(layer3_26_conv2Off, layer3_26_conv2Len), n.w.layer3_26_conv3, a.At(layer3_25_conv3Off, layer3_25_conv3Len))
 }
 
-var layer3_27_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.27.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.27.conv1: conv out 256 kernel [1 1] bias false
 // layer3.26.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.27.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_27_conv1(a *rt.Arena) {
-	a.Conv(&layer3_27_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_27_conv1, nil)
+func (n *Net) layer3_27_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_27_conv1, a.At(layer3_27_conv1Off, layer3_27_conv1Len), a.At(layer3_26_conv3Off, layer3_26_conv3Len), n.w.layer3_27_conv1, nil)
 }
 
-var layer3_27_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.27.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.27.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.27.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.27.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_27_conv2(a *rt.Arena) {
-	a.Conv(&layer3_27_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_27_conv2, nil)
+func (n *Net) layer3_27_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_27_conv2, a.At(layer3_27_conv2Off, layer3_27_conv2Len), a.At(layer3_27_conv1Off, layer3_27_conv1Len), n.w.layer3_27_conv2, nil)
 }
 
-var layer3_27_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.27.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.27.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.27.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.27.bn3 folded in (eps 1e-05)
 // residual layer3.26.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_27_conv3(a *rt.Arena) {
-	a.Conv(&layer3_27_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_27_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_27_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_27_conv3, a.At(layer3_27_conv3Off, layer3_27_conv3Len), a.At(layer3_27_conv2Off, layer3_27_conv2Len), n.w.layer3_27_conv3, a.At(layer3_26_conv3Off, layer3_26_conv3Len))
 }
 
-var layer3_28_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.28.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.28.conv1: conv out 256 kernel [1 1] bias false
 // layer3.27.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.28.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_28_conv1(a *rt.Arena) {
-	a.Conv(&layer3_28_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_28_conv1, nil)
+func (n *Net) layer3_28_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_28_conv1, a.At(layer3_28_conv1Off, layer3_28_conv1Len), a.At(layer3_27_conv3Off, layer3_27_conv3Len), n.w.layer3_28_conv1, nil)
 }
 
-var layer3_28_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.28.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.28.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.28.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.28.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_28_conv2(a *rt.Arena) {
-	a.Conv(&layer3_28_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_28_conv2, nil)
+func (n *Net) layer3_28_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_28_conv2, a.At(layer3_28_conv2Off, layer3_28_conv2Len), a.At(layer3_28_conv1Off, layer3_28_conv1Len), n.w.layer3_28_conv2, nil)
 }
 
-var layer3_28_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.28.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.28.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.28.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.28.bn3 folded in (eps 1e-05)
 // residual layer3.27.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_28_conv3(a *rt.Arena) {
-	a.Conv(&layer3_28_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_28_conv3, a.Buf[0:200704])
+func (n *Net) layer3_28_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_28_conv3, a.At(layer3_28_conv3Off, layer3_28_conv3Len), a.At(layer3_28_conv2Off, layer3_28_conv2Len), n.w.layer3_28_conv3, a.At(layer3_27_conv3Off, layer3_27_conv3Len))
 }
 
-var layer3_29_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.29.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.29.conv1: conv out 256 kernel [1 1] bias false
 // layer3.28.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.29.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_29_conv1(a *rt.Arena) {
-	a.Conv(&layer3_29_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_29_conv1, nil)
+func (n *Net) layer3_29_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_29_conv1, a.At(layer3_29_conv1Off, layer3_29_conv1Len), a.At(layer3_28_conv3Off, layer3_28_conv3Len), n.w.layer3_29_conv1, nil)
 }
 
-var layer3_29_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.29.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.29.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.29.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.29.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_29_conv2(a *rt.Arena) {
-	a.Conv(&layer3_29_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_29_conv2, nil)
+func (n *Net) layer3_29_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_29_conv2, a.At(layer3_29_conv2Off, layer3_29_conv2Len), a.At(layer3_29_conv1Off, layer3_29_conv1Len), n.w.layer3_29_conv2, nil)
 }
 
-var layer3_29_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.29.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.29.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.29.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.29.bn3 folded in (eps 1e-05)
 // residual layer3.28.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_29_conv3(a *rt.Arena) {
-	a.Conv(&layer3_29_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_29_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_29_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_29_conv3, a.At(layer3_29_conv3Off, layer3_29_conv3Len), a.At(layer3_29_conv2Off, layer3_29_conv2Len), n.w.layer3_29_conv3, a.At(layer3_28_conv3Off, layer3_28_conv3Len))
 }
 
-var layer3_30_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.30.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.30.conv1: conv out 256 kernel [1 1] bias false
 // layer3.29.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.30.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_30_conv1(a *rt.Arena) {
-	a.Conv(&layer3_30_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_30_conv1, nil)
+func (n *Net) layer3_30_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_30_conv1, a.At(layer3_30_conv1Off, layer3_30_conv1Len), a.At(layer3_29_conv3Off, layer3_29_conv3Len), n.w.layer3_30_conv1, nil)
 }
 
-var layer3_30_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.30.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.30.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.30.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.30.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_30_conv2(a *rt.Arena) {
-	a.Conv(&layer3_30_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_30_conv2, nil)
+func (n *Net) layer3_30_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_30_conv2, a.At(layer3_30_conv2Off, layer3_30_conv2Len), a.At(layer3_30_conv1Off, layer3_30_conv1Len), n.w.layer3_30_conv2, nil)
 }
 
-var layer3_30_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.30.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.30.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.30.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.30.bn3 folded in (eps 1e-05)
 // residual layer3.29.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_30_conv3(a *rt.Arena) {
-	a.Conv(&layer3_30_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_30_conv3, a.Buf[0:200704])
+func (n *Net) layer3_30_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_30_conv3, a.At(layer3_30_conv3Off, layer3_30_conv3Len), a.At(layer3_30_conv2Off, layer3_30_conv2Len), n.w.layer3_30_conv3, a.At(layer3_29_conv3Off, layer3_29_conv3Len))
 }
 
-var layer3_31_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.31.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.31.conv1: conv out 256 kernel [1 1] bias false
 // layer3.30.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.31.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_31_conv1(a *rt.Arena) {
-	a.Conv(&layer3_31_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_31_conv1, nil)
+func (n *Net) layer3_31_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_31_conv1, a.At(layer3_31_conv1Off, layer3_31_conv1Len), a.At(layer3_30_conv3Off, layer3_30_conv3Len), n.w.layer3_31_conv1, nil)
 }
 
-var layer3_31_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.31.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.31.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.31.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.31.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_31_conv2(a *rt.Arena) {
-	a.Conv(&layer3_31_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_31_conv2, nil)
+func (n *Net) layer3_31_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_31_conv2, a.At(layer3_31_conv2Off, layer3_31_conv2Len), a.At(layer3_31_conv1Off, layer3_31_conv1Len), n.w.layer3_31_conv2, nil)
 }
 
-var layer3_31_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.31.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.31.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.31.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.31.bn3 folded in (eps 1e-05)
 // residual layer3.30.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_31_conv3(a *rt.Arena) {
-	a.Conv(&layer3_31_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_31_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_31_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_31_conv3, a.At(layer3_31_conv3Off, layer3_31_conv3Len), a.At(layer3_31_conv2Off, layer3_31_conv2Len), n.w.layer3_31_conv3, a.At(layer3_30_conv3Off, layer3_30_conv3Len))
 }
 
-var layer3_32_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.32.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.32.conv1: conv out 256 kernel [1 1] bias false
 // layer3.31.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.32.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_32_conv1(a *rt.Arena) {
-	a.Conv(&layer3_32_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_32_conv1, nil)
+func (n *Net) layer3_32_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_32_conv1, a.At(layer3_32_conv1Off, layer3_32_conv1Len), a.At(layer3_31_conv3Off, layer3_31_conv3Len), n.w.layer3_32_conv1, nil)
 }
 
-var layer3_32_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.32.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.32.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.32.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.32.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_32_conv2(a *rt.Arena) {
-	a.Conv(&layer3_32_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_32_conv2, nil)
+func (n *Net) layer3_32_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_32_conv2, a.At(layer3_32_conv2Off, layer3_32_conv2Len), a.At(layer3_32_conv1Off, layer3_32_conv1Len), n.w.layer3_32_conv2, nil)
 }
 
-var layer3_32_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.32.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.32.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.32.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.32.bn3 folded in (eps 1e-05)
 // residual layer3.31.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_32_conv3(a *rt.Arena) {
-	a.Conv(&layer3_32_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_32_conv3, a.Buf[0:200704])
+func (n *Net) layer3_32_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_32_conv3, a.At(layer3_32_conv3Off, layer3_32_conv3Len), a.At(layer3_32_conv2Off, layer3_32_conv2Len), n.w.layer3_32_conv3, a.At(layer3_31_conv3Off, layer3_31_conv3Len))
 }
 
-var layer3_33_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.33.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.33.conv1: conv out 256 kernel [1 1] bias false
 // layer3.32.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.33.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_33_conv1(a *rt.Arena) {
-	a.Conv(&layer3_33_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_33_conv1, nil)
+func (n *Net) layer3_33_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_33_conv1, a.At(layer3_33_conv1Off, layer3_33_conv1Len), a.At(layer3_32_conv3Off, layer3_32_conv3Len), n.w.layer3_33_conv1, nil)
 }
 
-var layer3_33_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.33.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.33.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.33.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.33.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_33_conv2(a *rt.Arena) {
-	a.Conv(&layer3_33_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_33_conv2, nil)
+func (n *Net) layer3_33_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_33_conv2, a.At(layer3_33_conv2Off, layer3_33_conv2Len), a.At(layer3_33_conv1Off, layer3_33_conv1Len), n.w.layer3_33_conv2, nil)
 }
 
-var layer3_33_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.33.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.33.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.33.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.33.bn3 folded in (eps 1e-05)
 // residual layer3.32.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_33_conv3(a *rt.Arena) {
-	a.Conv(&layer3_33_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_33_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_33_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_33_conv3, a.At(layer3_33_conv3Off, layer3_33_conv3Len), a.At(layer3_33_conv2Off, layer3_33_conv2Len), n.w.layer3_33_conv3, a.At(layer3_32_conv3Off, layer3_32_conv3Len))
 }
 
-var layer3_34_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.34.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.34.conv1: conv out 256 kernel [1 1] bias false
 // layer3.33.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.34.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_34_conv1(a *rt.Arena) {
-	a.Conv(&layer3_34_conv1Conv, a.Buf[0:200704], a.Buf[200704:250880], n.w.layer3_34_conv1, nil)
+func (n *Net) layer3_34_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_34_conv1, a.At(layer3_34_conv1Off, layer3_34_conv1Len), a.At(layer3_33_conv3Off, layer3_33_conv3Len), n.w.layer3_34_conv1, nil)
 }
 
-var layer3_34_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.34.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.34.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.34.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.34.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_34_conv2(a *rt.Arena) {
-	a.Conv(&layer3_34_conv2Conv, a.Buf[200704:250880], a.Buf[401408:451584], n.w.layer3_34_conv2, nil)
+func (n *Net) layer3_34_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_34_conv2, a.At(layer3_34_conv2Off, layer3_34_conv2Len), a.At(layer3_34_conv1Off, layer3_34_conv1Len), n.w.layer3_34_conv2, nil)
 }
 
-var layer3_34_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.34.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.34.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.34.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.34.bn3 folded in (eps 1e-05)
 // residual layer3.33.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_34_conv3(a *rt.Arena) {
-	a.Conv(&layer3_34_conv3Conv, a.Buf[401408:451584], a.Buf[200704:401408], n.w.layer3_34_conv3, a.Buf[0:200704])
+func (n *Net) layer3_34_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_34_conv3, a.At(layer3_34_conv3Off, layer3_34_conv3Len), a.At(layer3_34_conv2Off, layer3_34_conv2Len), n.w.layer3_34_conv3, a.At(layer3_33_conv3Off, layer3_33_conv3Len))
 }
 
-var layer3_35_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.35.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.35.conv1: conv out 256 kernel [1 1] bias false
 // layer3.34.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.35.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_35_conv1(a *rt.Arena) {
-	a.Conv(&layer3_35_conv1Conv, a.Buf[200704:401408], a.Buf[0:50176], n.w.layer3_35_conv1, nil)
+func (n *Net) layer3_35_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_35_conv1, a.At(layer3_35_conv1Off, layer3_35_conv1Len), a.At(layer3_34_conv3Off, layer3_34_conv3Len), n.w.layer3_35_conv1, nil)
 }
 
-var layer3_35_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.35.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.35.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.35.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.35.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_35_conv2(a *rt.Arena) {
-	a.Conv(&layer3_35_conv2Conv, a.Buf[0:50176], a.Buf[401408:451584], n.w.layer3_35_conv2, nil)
+func (n *Net) layer3_35_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_35_conv2, a.At(layer3_35_conv2Off, layer3_35_conv2Len), a.At(layer3_35_conv1Off, layer3_35_conv1Len), n.w.layer3_35_conv2, nil)
 }
 
-var layer3_35_conv3Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.35.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.35.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.35.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.35.bn3 folded in (eps 1e-05)
 // residual layer3.34.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer3_35_conv3(a *rt.Arena) {
-	a.Conv(&layer3_35_conv3Conv, a.Buf[401408:451584], a.Buf[0:200704], n.w.layer3_35_conv3, a.Buf[200704:401408])
+func (n *Net) layer3_35_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_35_conv3, a.At(layer3_35_conv3Off, layer3_35_conv3Len), a.At(layer3_35_conv2Off, layer3_35_conv2Len), n.w.layer3_35_conv3, a.At(layer3_34_conv3Off, layer3_34_conv3Len))
 }
 
-var layer4_0_conv1Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.0.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer4.0.conv1: conv out 512 kernel [1 1] bias false
 // layer3.35.conv3 [1024 14 14] -> [512 14 14]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer4_0_conv1(a *rt.Arena) {
-	a.Conv(&layer4_0_conv1Conv, a.Buf[0:200704], a.Buf[200704:301056], n.w.layer4_0_conv1, nil)
+func (n *Net) layer4_0_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_0_conv1, a.At(layer4_0_conv1Off, layer4_0_conv1Len), a.At(layer3_35_conv3Off, layer3_35_conv3Len), n.w.layer4_0_conv1, nil)
 }
 
-var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.0.conv2: conv 3x3 stride [2 2] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer4.0.conv2: conv out 512 kernel [3 3] stride [2 2] pad [1 1 1 1] bias false
 // layer4.0.conv1 [512 14 14] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) layer4_0_conv2(a *rt.Arena) {
-	a.Conv(&layer4_0_conv2Conv, a.Buf[200704:301056], a.Buf[301056:326144], n.w.layer4_0_conv2, nil)
+func (n *Net) layer4_0_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_0_conv2, a.At(layer4_0_conv2Off, layer4_0_conv2Len), a.At(layer4_0_conv1Off, layer4_0_conv1Len), n.w.layer4_0_conv2, nil)
 }
 
-var layer4_0_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// layer4.0.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer4.0.conv3: conv out 2048 kernel [1 1] bias false
 // layer4.0.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.0.bn3 folded in (eps 1e-05)
 // lowered as gemm1x1
-func (n *Net) layer4_0_conv3(a *rt.Arena) {
-	a.Conv(&layer4_0_conv3Conv, a.Buf[301056:326144], a.Buf[200704:301056], n.w.layer4_0_conv3, nil)
+func (n *Net) layer4_0_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_0_conv3, a.At(layer4_0_conv3Off, layer4_0_conv3Len), a.At(layer4_0_conv2Off, layer4_0_conv2Len), n.w.layer4_0_conv3, nil)
 }
 
-var layer4_0_downsample_0Conv = kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.0.downsample.0: conv 1x1 stride [2 2] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer4.0.downsample.0: conv out 2048 kernel [1 1] stride [2 2] bias false
 // layer3.35.conv3 [1024 14 14] -> [2048 7 7]
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv3 added
 // then relu
 // lowered as im2col
-func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
-	a.Conv(&layer4_0_downsample_0Conv, a.Buf[0:200704], a.Buf[301056:401408], n.w.layer4_0_downsample_0, a.Buf[200704:301056])
+func (n *Net) layer4_0_downsample_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_0_downsample_0, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), a.At(layer3_35_conv3Off, layer3_35_conv3Len), n.w.layer4_0_downsample_0, a.At(layer4_0_conv3Off, layer4_0_conv3Len))
 }
 
-var layer4_1_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.1.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer4.1.conv1: conv out 512 kernel [1 1] bias false
 // layer4.0.downsample.0 [2048 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer4_1_conv1(a *rt.Arena) {
-	a.Conv(&layer4_1_conv1Conv, a.Buf[301056:401408], a.Buf[0:25088], n.w.layer4_1_conv1, nil)
+func (n *Net) layer4_1_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_1_conv1, a.At(layer4_1_conv1Off, layer4_1_conv1Len), a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), n.w.layer4_1_conv1, nil)
 }
 
-var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.1.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer4.1.conv2: conv out 512 kernel [3 3] pad [1 1 1 1] bias false
 // layer4.1.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) layer4_1_conv2(a *rt.Arena) {
-	a.Conv(&layer4_1_conv2Conv, a.Buf[0:25088], a.Buf[100352:125440], n.w.layer4_1_conv2, nil)
+func (n *Net) layer4_1_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_1_conv2, a.At(layer4_1_conv2Off, layer4_1_conv2Len), a.At(layer4_1_conv1Off, layer4_1_conv1Len), n.w.layer4_1_conv2, nil)
 }
 
-var layer4_1_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.1.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer4.1.conv3: conv out 2048 kernel [1 1] bias false
 // layer4.1.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.1.bn3 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer4_1_conv3(a *rt.Arena) {
-	a.Conv(&layer4_1_conv3Conv, a.Buf[100352:125440], a.Buf[0:100352], n.w.layer4_1_conv3, a.Buf[301056:401408])
+func (n *Net) layer4_1_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_1_conv3, a.At(layer4_1_conv3Off, layer4_1_conv3Len), a.At(layer4_1_conv2Off, layer4_1_conv2Len), n.w.layer4_1_conv3, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len))
 }
 
-var layer4_2_conv1Conv = kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.2.conv1: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer4.2.conv1: conv out 512 kernel [1 1] bias false
 // layer4.1.conv3 [2048 7 7] -> [512 7 7]
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer4_2_conv1(a *rt.Arena) {
-	a.Conv(&layer4_2_conv1Conv, a.Buf[0:100352], a.Buf[100352:125440], n.w.layer4_2_conv1, nil)
+func (n *Net) layer4_2_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_2_conv1, a.At(layer4_2_conv1Off, layer4_2_conv1Len), a.At(layer4_1_conv3Off, layer4_1_conv3Len), n.w.layer4_2_conv1, nil)
 }
 
-var layer4_2_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.2.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer4.2.conv2: conv out 512 kernel [3 3] pad [1 1 1 1] bias false
 // layer4.2.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) layer4_2_conv2(a *rt.Arena) {
-	a.Conv(&layer4_2_conv2Conv, a.Buf[100352:125440], a.Buf[200704:225792], n.w.layer4_2_conv2, nil)
+func (n *Net) layer4_2_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_2_conv2, a.At(layer4_2_conv2Off, layer4_2_conv2Len), a.At(layer4_2_conv1Off, layer4_2_conv1Len), n.w.layer4_2_conv2, nil)
 }
 
-var layer4_2_conv3Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.2.conv3: conv 1x1 stride [1 1] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer4.2.conv3: conv out 2048 kernel [1 1] bias false
 // layer4.2.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.2.bn3 folded in (eps 1e-05)
 // residual layer4.1.conv3 added
 // then relu
 // lowered as gemm1x1
-func (n *Net) layer4_2_conv3(a *rt.Arena) {
-	a.Conv(&layer4_2_conv3Conv, a.Buf[200704:225792], a.Buf[100352:200704], n.w.layer4_2_conv3, a.Buf[0:100352])
+func (n *Net) layer4_2_conv3Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_2_conv3, a.At(layer4_2_conv3Off, layer4_2_conv3Len), a.At(layer4_2_conv2Off, layer4_2_conv2Len), n.w.layer4_2_conv3, a.At(layer4_1_conv3Off, layer4_1_conv3Len))
 }
 
 // avgpool: global_avgpool
 // layer4.2.conv3 [2048 7 7] -> [2048 1 1]
-func (n *Net) avgpool(a *rt.Arena) {
-	kernels.GlobalAvgPool(2048, 49, a.Buf[100352:200704], a.Buf[0:2048])
+func (n *Net) avgpoolLayer(a *rt.Arena) {
+	a.GlobalPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(layer4_2_conv3Off, layer4_2_conv3Len))
 }
 
-var fcLinear = kernels.Linear{In: 2048, Out: 1000, Act: kernels.ActNone}
-
-// fc: linear 2048 -> 1000 bias true
+// fc: linear out 1000
 // flatten#202 [2048] -> [1000]
-func (n *Net) fc(a *rt.Arena) {
-	a.Linear(&fcLinear, a.Buf[0:2048], a.Buf[2048:3048], n.w.fc)
+func (n *Net) fcLayer(a *rt.Arena) {
+	a.Linear(&cfg.fc, a.At(fcOff, fcLen), a.At(flatten_202Off, flatten_202Len), n.w.fc)
+}
+
+// cfg holds every layer's kernel settings.
+var cfg = struct {
+	conv1                 kernels.Conv
+	maxpool               kernels.Pool
+	layer1_0_conv1        kernels.Conv
+	layer1_0_conv2        kernels.Conv
+	layer1_0_conv3        kernels.Conv
+	layer1_0_downsample_0 kernels.Conv
+	layer1_1_conv1        kernels.Conv
+	layer1_1_conv2        kernels.Conv
+	layer1_1_conv3        kernels.Conv
+	layer1_2_conv1        kernels.Conv
+	layer1_2_conv2        kernels.Conv
+	layer1_2_conv3        kernels.Conv
+	layer2_0_conv1        kernels.Conv
+	layer2_0_conv2        kernels.Conv
+	layer2_0_conv3        kernels.Conv
+	layer2_0_downsample_0 kernels.Conv
+	layer2_1_conv1        kernels.Conv
+	layer2_1_conv2        kernels.Conv
+	layer2_1_conv3        kernels.Conv
+	layer2_2_conv1        kernels.Conv
+	layer2_2_conv2        kernels.Conv
+	layer2_2_conv3        kernels.Conv
+	layer2_3_conv1        kernels.Conv
+	layer2_3_conv2        kernels.Conv
+	layer2_3_conv3        kernels.Conv
+	layer2_4_conv1        kernels.Conv
+	layer2_4_conv2        kernels.Conv
+	layer2_4_conv3        kernels.Conv
+	layer2_5_conv1        kernels.Conv
+	layer2_5_conv2        kernels.Conv
+	layer2_5_conv3        kernels.Conv
+	layer2_6_conv1        kernels.Conv
+	layer2_6_conv2        kernels.Conv
+	layer2_6_conv3        kernels.Conv
+	layer2_7_conv1        kernels.Conv
+	layer2_7_conv2        kernels.Conv
+	layer2_7_conv3        kernels.Conv
+	layer3_0_conv1        kernels.Conv
+	layer3_0_conv2        kernels.Conv
+	layer3_0_conv3        kernels.Conv
+	layer3_0_downsample_0 kernels.Conv
+	layer3_1_conv1        kernels.Conv
+	layer3_1_conv2        kernels.Conv
+	layer3_1_conv3        kernels.Conv
+	layer3_2_conv1        kernels.Conv
+	layer3_2_conv2        kernels.Conv
+	layer3_2_conv3        kernels.Conv
+	layer3_3_conv1        kernels.Conv
+	layer3_3_conv2        kernels.Conv
+	layer3_3_conv3        kernels.Conv
+	layer3_4_conv1        kernels.Conv
+	layer3_4_conv2        kernels.Conv
+	layer3_4_conv3        kernels.Conv
+	layer3_5_conv1        kernels.Conv
+	layer3_5_conv2        kernels.Conv
+	layer3_5_conv3        kernels.Conv
+	layer3_6_conv1        kernels.Conv
+	layer3_6_conv2        kernels.Conv
+	layer3_6_conv3        kernels.Conv
+	layer3_7_conv1        kernels.Conv
+	layer3_7_conv2        kernels.Conv
+	layer3_7_conv3        kernels.Conv
+	layer3_8_conv1        kernels.Conv
+	layer3_8_conv2        kernels.Conv
+	layer3_8_conv3        kernels.Conv
+	layer3_9_conv1        kernels.Conv
+	layer3_9_conv2        kernels.Conv
+	layer3_9_conv3        kernels.Conv
+	layer3_10_conv1       kernels.Conv
+	layer3_10_conv2       kernels.Conv
+	layer3_10_conv3       kernels.Conv
+	layer3_11_conv1       kernels.Conv
+	layer3_11_conv2       kernels.Conv
+	layer3_11_conv3       kernels.Conv
+	layer3_12_conv1       kernels.Conv
+	layer3_12_conv2       kernels.Conv
+	layer3_12_conv3       kernels.Conv
+	layer3_13_conv1       kernels.Conv
+	layer3_13_conv2       kernels.Conv
+	layer3_13_conv3       kernels.Conv
+	layer3_14_conv1       kernels.Conv
+	layer3_14_conv2       kernels.Conv
+	layer3_14_conv3       kernels.Conv
+	layer3_15_conv1       kernels.Conv
+	layer3_15_conv2       kernels.Conv
+	layer3_15_conv3       kernels.Conv
+	layer3_16_conv1       kernels.Conv
+	layer3_16_conv2       kernels.Conv
+	layer3_16_conv3       kernels.Conv
+	layer3_17_conv1       kernels.Conv
+	layer3_17_conv2       kernels.Conv
+	layer3_17_conv3       kernels.Conv
+	layer3_18_conv1       kernels.Conv
+	layer3_18_conv2       kernels.Conv
+	layer3_18_conv3       kernels.Conv
+	layer3_19_conv1       kernels.Conv
+	layer3_19_conv2       kernels.Conv
+	layer3_19_conv3       kernels.Conv
+	layer3_20_conv1       kernels.Conv
+	layer3_20_conv2       kernels.Conv
+	layer3_20_conv3       kernels.Conv
+	layer3_21_conv1       kernels.Conv
+	layer3_21_conv2       kernels.Conv
+	layer3_21_conv3       kernels.Conv
+	layer3_22_conv1       kernels.Conv
+	layer3_22_conv2       kernels.Conv
+	layer3_22_conv3       kernels.Conv
+	layer3_23_conv1       kernels.Conv
+	layer3_23_conv2       kernels.Conv
+	layer3_23_conv3       kernels.Conv
+	layer3_24_conv1       kernels.Conv
+	layer3_24_conv2       kernels.Conv
+	layer3_24_conv3       kernels.Conv
+	layer3_25_conv1       kernels.Conv
+	layer3_25_conv2       kernels.Conv
+	layer3_25_conv3       kernels.Conv
+	layer3_26_conv1       kernels.Conv
+	layer3_26_conv2       kernels.Conv
+	layer3_26_conv3       kernels.Conv
+	layer3_27_conv1       kernels.Conv
+	layer3_27_conv2       kernels.Conv
+	layer3_27_conv3       kernels.Conv
+	layer3_28_conv1       kernels.Conv
+	layer3_28_conv2       kernels.Conv
+	layer3_28_conv3       kernels.Conv
+	layer3_29_conv1       kernels.Conv
+	layer3_29_conv2       kernels.Conv
+	layer3_29_conv3       kernels.Conv
+	layer3_30_conv1       kernels.Conv
+	layer3_30_conv2       kernels.Conv
+	layer3_30_conv3       kernels.Conv
+	layer3_31_conv1       kernels.Conv
+	layer3_31_conv2       kernels.Conv
+	layer3_31_conv3       kernels.Conv
+	layer3_32_conv1       kernels.Conv
+	layer3_32_conv2       kernels.Conv
+	layer3_32_conv3       kernels.Conv
+	layer3_33_conv1       kernels.Conv
+	layer3_33_conv2       kernels.Conv
+	layer3_33_conv3       kernels.Conv
+	layer3_34_conv1       kernels.Conv
+	layer3_34_conv2       kernels.Conv
+	layer3_34_conv3       kernels.Conv
+	layer3_35_conv1       kernels.Conv
+	layer3_35_conv2       kernels.Conv
+	layer3_35_conv3       kernels.Conv
+	layer4_0_conv1        kernels.Conv
+	layer4_0_conv2        kernels.Conv
+	layer4_0_conv3        kernels.Conv
+	layer4_0_downsample_0 kernels.Conv
+	layer4_1_conv1        kernels.Conv
+	layer4_1_conv2        kernels.Conv
+	layer4_1_conv3        kernels.Conv
+	layer4_2_conv1        kernels.Conv
+	layer4_2_conv2        kernels.Conv
+	layer4_2_conv3        kernels.Conv
+	avgpool               kernels.GlobalPool
+	fc                    kernels.Linear
+}{
+	conv1:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	maxpool:               kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	layer1_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_0_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_0_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	layer1_0_downsample_0: kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_1_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_1_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_1_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_2_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_2_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_2_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_0_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_0_conv2:        kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_0_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	layer2_0_downsample_0: kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_1_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_1_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_1_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_2_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_2_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_2_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_3_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_3_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_3_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_4_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_4_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_4_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_5_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_5_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_5_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_6_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_6_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_6_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_7_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_7_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_7_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_0_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_0_conv2:        kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_0_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	layer3_0_downsample_0: kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_1_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_1_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_1_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_2_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_2_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_2_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_3_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_3_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_3_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_4_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_4_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_4_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_5_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_5_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_5_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_6_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_6_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_6_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_7_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_7_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_7_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_8_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_8_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_8_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_9_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_9_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_9_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_10_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_10_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_10_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_11_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_11_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_11_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_12_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_12_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_12_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_13_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_13_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_13_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_14_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_14_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_14_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_15_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_15_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_15_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_16_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_16_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_16_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_17_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_17_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_17_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_18_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_18_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_18_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_19_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_19_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_19_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_20_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_20_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_20_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_21_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_21_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_21_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_22_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_22_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_22_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_23_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_23_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_23_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_24_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_24_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_24_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_25_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_25_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_25_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_26_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_26_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_26_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_27_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_27_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_27_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_28_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_28_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_28_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_29_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_29_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_29_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_30_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_30_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_30_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_31_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_31_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_31_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_32_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_32_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_32_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_33_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_33_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_33_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_34_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_34_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_34_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_35_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_35_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_35_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_0_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_0_conv2:        kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_0_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+	layer4_0_downsample_0: kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_1_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_1_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_1_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_2_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_2_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_2_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	avgpool:               kernels.GlobalPool{C: 2048, HW: 49},
+	fc:                    kernels.Linear{In: 2048, Out: 1000},
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
 // kernels chosen at run time (the CPU's vector width).
-var convs = []*kernels.Conv{&conv1Conv, &layer1_0_conv1Conv, &layer1_0_conv2Conv, &layer1_0_conv3Conv, &layer1_0_downsample_0Conv, &layer1_1_conv1Conv, &layer1_1_conv2Conv, &layer1_1_conv3Conv, &layer1_2_conv1Conv, &layer1_2_conv2Conv, &layer1_2_conv3Conv, &layer2_0_conv1Conv, &layer2_0_conv2Conv, &layer2_0_conv3Conv, &layer2_0_downsample_0Conv, &layer2_1_conv1Conv, &layer2_1_conv2Conv, &layer2_1_conv3Conv, &layer2_2_conv1Conv, &layer2_2_conv2Conv, &layer2_2_conv3Conv, &layer2_3_conv1Conv, &layer2_3_conv2Conv, &layer2_3_conv3Conv, &layer2_4_conv1Conv, &layer2_4_conv2Conv, &layer2_4_conv3Conv, &layer2_5_conv1Conv, &layer2_5_conv2Conv, &layer2_5_conv3Conv, &layer2_6_conv1Conv, &layer2_6_conv2Conv, &layer2_6_conv3Conv, &layer2_7_conv1Conv, &layer2_7_conv2Conv, &layer2_7_conv3Conv, &layer3_0_conv1Conv, &layer3_0_conv2Conv, &layer3_0_conv3Conv, &layer3_0_downsample_0Conv, &layer3_1_conv1Conv, &layer3_1_conv2Conv, &layer3_1_conv3Conv, &layer3_2_conv1Conv, &layer3_2_conv2Conv, &layer3_2_conv3Conv, &layer3_3_conv1Conv, &layer3_3_conv2Conv, &layer3_3_conv3Conv, &layer3_4_conv1Conv, &layer3_4_conv2Conv, &layer3_4_conv3Conv, &layer3_5_conv1Conv, &layer3_5_conv2Conv, &layer3_5_conv3Conv, &layer3_6_conv1Conv, &layer3_6_conv2Conv, &layer3_6_conv3Conv, &layer3_7_conv1Conv, &layer3_7_conv2Conv, &layer3_7_conv3Conv, &layer3_8_conv1Conv, &layer3_8_conv2Conv, &layer3_8_conv3Conv, &layer3_9_conv1Conv, &layer3_9_conv2Conv, &layer3_9_conv3Conv, &layer3_10_conv1Conv, &layer3_10_conv2Conv, &layer3_10_conv3Conv, &layer3_11_conv1Conv, &layer3_11_conv2Conv, &layer3_11_conv3Conv, &layer3_12_conv1Conv, &layer3_12_conv2Conv, &layer3_12_conv3Conv, &layer3_13_conv1Conv, &layer3_13_conv2Conv, &layer3_13_conv3Conv, &layer3_14_conv1Conv, &layer3_14_conv2Conv, &layer3_14_conv3Conv, &layer3_15_conv1Conv, &layer3_15_conv2Conv, &layer3_15_conv3Conv, &layer3_16_conv1Conv, &layer3_16_conv2Conv, &layer3_16_conv3Conv, &layer3_17_conv1Conv, &layer3_17_conv2Conv, &layer3_17_conv3Conv, &layer3_18_conv1Conv, &layer3_18_conv2Conv, &layer3_18_conv3Conv, &layer3_19_conv1Conv, &layer3_19_conv2Conv, &layer3_19_conv3Conv, &layer3_20_conv1Conv, &layer3_20_conv2Conv, &layer3_20_conv3Conv, &layer3_21_conv1Conv, &layer3_21_conv2Conv, &layer3_21_conv3Conv, &layer3_22_conv1Conv, &layer3_22_conv2Conv, &layer3_22_conv3Conv, &layer3_23_conv1Conv, &layer3_23_conv2Conv, &layer3_23_conv3Conv, &layer3_24_conv1Conv, &layer3_24_conv2Conv, &layer3_24_conv3Conv, &layer3_25_conv1Conv, &layer3_25_conv2Conv, &layer3_25_conv3Conv, &layer3_26_conv1Conv, &layer3_26_conv2Conv, &layer3_26_conv3Conv, &layer3_27_conv1Conv, &layer3_27_conv2Conv, &layer3_27_conv3Conv, &layer3_28_conv1Conv, &layer3_28_conv2Conv, &layer3_28_conv3Conv, &layer3_29_conv1Conv, &layer3_29_conv2Conv, &layer3_29_conv3Conv, &layer3_30_conv1Conv, &layer3_30_conv2Conv, &layer3_30_conv3Conv, &layer3_31_conv1Conv, &layer3_31_conv2Conv, &layer3_31_conv3Conv, &layer3_32_conv1Conv, &layer3_32_conv2Conv, &layer3_32_conv3Conv, &layer3_33_conv1Conv, &layer3_33_conv2Conv, &layer3_33_conv3Conv, &layer3_34_conv1Conv, &layer3_34_conv2Conv, &layer3_34_conv3Conv, &layer3_35_conv1Conv, &layer3_35_conv2Conv, &layer3_35_conv3Conv, &layer4_0_conv1Conv, &layer4_0_conv2Conv, &layer4_0_conv3Conv, &layer4_0_downsample_0Conv, &layer4_1_conv1Conv, &layer4_1_conv2Conv, &layer4_1_conv3Conv, &layer4_2_conv1Conv, &layer4_2_conv2Conv, &layer4_2_conv3Conv}
+var convs = []*kernels.Conv{
+	&cfg.conv1,
+	&cfg.layer1_0_conv1,
+	&cfg.layer1_0_conv2,
+	&cfg.layer1_0_conv3,
+	&cfg.layer1_0_downsample_0,
+	&cfg.layer1_1_conv1,
+	&cfg.layer1_1_conv2,
+	&cfg.layer1_1_conv3,
+	&cfg.layer1_2_conv1,
+	&cfg.layer1_2_conv2,
+	&cfg.layer1_2_conv3,
+	&cfg.layer2_0_conv1,
+	&cfg.layer2_0_conv2,
+	&cfg.layer2_0_conv3,
+	&cfg.layer2_0_downsample_0,
+	&cfg.layer2_1_conv1,
+	&cfg.layer2_1_conv2,
+	&cfg.layer2_1_conv3,
+	&cfg.layer2_2_conv1,
+	&cfg.layer2_2_conv2,
+	&cfg.layer2_2_conv3,
+	&cfg.layer2_3_conv1,
+	&cfg.layer2_3_conv2,
+	&cfg.layer2_3_conv3,
+	&cfg.layer2_4_conv1,
+	&cfg.layer2_4_conv2,
+	&cfg.layer2_4_conv3,
+	&cfg.layer2_5_conv1,
+	&cfg.layer2_5_conv2,
+	&cfg.layer2_5_conv3,
+	&cfg.layer2_6_conv1,
+	&cfg.layer2_6_conv2,
+	&cfg.layer2_6_conv3,
+	&cfg.layer2_7_conv1,
+	&cfg.layer2_7_conv2,
+	&cfg.layer2_7_conv3,
+	&cfg.layer3_0_conv1,
+	&cfg.layer3_0_conv2,
+	&cfg.layer3_0_conv3,
+	&cfg.layer3_0_downsample_0,
+	&cfg.layer3_1_conv1,
+	&cfg.layer3_1_conv2,
+	&cfg.layer3_1_conv3,
+	&cfg.layer3_2_conv1,
+	&cfg.layer3_2_conv2,
+	&cfg.layer3_2_conv3,
+	&cfg.layer3_3_conv1,
+	&cfg.layer3_3_conv2,
+	&cfg.layer3_3_conv3,
+	&cfg.layer3_4_conv1,
+	&cfg.layer3_4_conv2,
+	&cfg.layer3_4_conv3,
+	&cfg.layer3_5_conv1,
+	&cfg.layer3_5_conv2,
+	&cfg.layer3_5_conv3,
+	&cfg.layer3_6_conv1,
+	&cfg.layer3_6_conv2,
+	&cfg.layer3_6_conv3,
+	&cfg.layer3_7_conv1,
+	&cfg.layer3_7_conv2,
+	&cfg.layer3_7_conv3,
+	&cfg.layer3_8_conv1,
+	&cfg.layer3_8_conv2,
+	&cfg.layer3_8_conv3,
+	&cfg.layer3_9_conv1,
+	&cfg.layer3_9_conv2,
+	&cfg.layer3_9_conv3,
+	&cfg.layer3_10_conv1,
+	&cfg.layer3_10_conv2,
+	&cfg.layer3_10_conv3,
+	&cfg.layer3_11_conv1,
+	&cfg.layer3_11_conv2,
+	&cfg.layer3_11_conv3,
+	&cfg.layer3_12_conv1,
+	&cfg.layer3_12_conv2,
+	&cfg.layer3_12_conv3,
+	&cfg.layer3_13_conv1,
+	&cfg.layer3_13_conv2,
+	&cfg.layer3_13_conv3,
+	&cfg.layer3_14_conv1,
+	&cfg.layer3_14_conv2,
+	&cfg.layer3_14_conv3,
+	&cfg.layer3_15_conv1,
+	&cfg.layer3_15_conv2,
+	&cfg.layer3_15_conv3,
+	&cfg.layer3_16_conv1,
+	&cfg.layer3_16_conv2,
+	&cfg.layer3_16_conv3,
+	&cfg.layer3_17_conv1,
+	&cfg.layer3_17_conv2,
+	&cfg.layer3_17_conv3,
+	&cfg.layer3_18_conv1,
+	&cfg.layer3_18_conv2,
+	&cfg.layer3_18_conv3,
+	&cfg.layer3_19_conv1,
+	&cfg.layer3_19_conv2,
+	&cfg.layer3_19_conv3,
+	&cfg.layer3_20_conv1,
+	&cfg.layer3_20_conv2,
+	&cfg.layer3_20_conv3,
+	&cfg.layer3_21_conv1,
+	&cfg.layer3_21_conv2,
+	&cfg.layer3_21_conv3,
+	&cfg.layer3_22_conv1,
+	&cfg.layer3_22_conv2,
+	&cfg.layer3_22_conv3,
+	&cfg.layer3_23_conv1,
+	&cfg.layer3_23_conv2,
+	&cfg.layer3_23_conv3,
+	&cfg.layer3_24_conv1,
+	&cfg.layer3_24_conv2,
+	&cfg.layer3_24_conv3,
+	&cfg.layer3_25_conv1,
+	&cfg.layer3_25_conv2,
+	&cfg.layer3_25_conv3,
+	&cfg.layer3_26_conv1,
+	&cfg.layer3_26_conv2,
+	&cfg.layer3_26_conv3,
+	&cfg.layer3_27_conv1,
+	&cfg.layer3_27_conv2,
+	&cfg.layer3_27_conv3,
+	&cfg.layer3_28_conv1,
+	&cfg.layer3_28_conv2,
+	&cfg.layer3_28_conv3,
+	&cfg.layer3_29_conv1,
+	&cfg.layer3_29_conv2,
+	&cfg.layer3_29_conv3,
+	&cfg.layer3_30_conv1,
+	&cfg.layer3_30_conv2,
+	&cfg.layer3_30_conv3,
+	&cfg.layer3_31_conv1,
+	&cfg.layer3_31_conv2,
+	&cfg.layer3_31_conv3,
+	&cfg.layer3_32_conv1,
+	&cfg.layer3_32_conv2,
+	&cfg.layer3_32_conv3,
+	&cfg.layer3_33_conv1,
+	&cfg.layer3_33_conv2,
+	&cfg.layer3_33_conv3,
+	&cfg.layer3_34_conv1,
+	&cfg.layer3_34_conv2,
+	&cfg.layer3_34_conv3,
+	&cfg.layer3_35_conv1,
+	&cfg.layer3_35_conv2,
+	&cfg.layer3_35_conv3,
+	&cfg.layer4_0_conv1,
+	&cfg.layer4_0_conv2,
+	&cfg.layer4_0_conv3,
+	&cfg.layer4_0_downsample_0,
+	&cfg.layer4_1_conv1,
+	&cfg.layer4_1_conv2,
+	&cfg.layer4_1_conv3,
+	&cfg.layer4_2_conv1,
+	&cfg.layer4_2_conv2,
+	&cfg.layer4_2_conv3,
+}
 
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
@@ -2758,1208 +3219,800 @@ type weights struct {
 	fc                    *kernels.LinearWeights
 }
 
-// load reads, folds and packs every layer's weights, up to threads layers at a time.
-func (w *weights) load(f *rt.File, threads int) error {
+// loadWeights reads, folds and packs every layer's weights into w, up to threads layers at a time.
+func loadWeights(w *weights, f *rt.File, threads int) error {
 	return rt.LoadParallel(threads, []func() error{
 		func() (err error) {
-			w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "", &rt.BN{Weight: "bn1.weight", Bias: "bn1.bias", Mean: "bn1.running_mean", Var: "bn1.running_var", Eps: 1e-05})
+			w.conv1, err = rt.LoadConv(f, &cfg.conv1, "conv1.weight", "", &rt.BN{Weight: "bn1.weight", Bias: "bn1.bias", Mean: "bn1.running_mean", Var: "bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_0_conv1, err = rt.LoadConv(f, &layer1_0_conv1Conv, "layer1.0.conv1.weight", "", &rt.BN{Weight: "layer1.0.bn1.weight", Bias: "layer1.0.bn1.bias", Mean: "layer1.0.bn1.running_mean", Var: "layer1.0.bn1.running_var", Eps: 1e-05})
+			w.layer1_0_conv1, err = rt.LoadConv(f, &cfg.layer1_0_conv1, "layer1.0.conv1.weight", "", &rt.BN{Weight: "layer1.0.bn1.weight", Bias: "layer1.0.bn1.bias", Mean: "layer1.0.bn1.running_mean", Var: "layer1.0.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_0_conv2, err = rt.LoadConv(f, &layer1_0_conv2Conv, "layer1.0.conv2.weight", "", &rt.BN{Weight: "layer1.0.bn2.weight", Bias: "layer1.0.bn2.bias", Mean: "layer1.0.bn2.running_mean", Var: "layer1.0.bn2.running_var", Eps: 1e-05})
+			w.layer1_0_conv2, err = rt.LoadConv(f, &cfg.layer1_0_conv2, "layer1.0.conv2.weight", "", &rt.BN{Weight: "layer1.0.bn2.weight", Bias: "layer1.0.bn2.bias", Mean: "layer1.0.bn2.running_mean", Var: "layer1.0.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_0_conv3, err = rt.LoadConv(f, &layer1_0_conv3Conv, "layer1.0.conv3.weight", "", &rt.BN{Weight: "layer1.0.bn3.weight", Bias: "layer1.0.bn3.bias", Mean: "layer1.0.bn3.running_mean", Var: "layer1.0.bn3.running_var", Eps: 1e-05})
+			w.layer1_0_conv3, err = rt.LoadConv(f, &cfg.layer1_0_conv3, "layer1.0.conv3.weight", "", &rt.BN{Weight: "layer1.0.bn3.weight", Bias: "layer1.0.bn3.bias", Mean: "layer1.0.bn3.running_mean", Var: "layer1.0.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_0_downsample_0, err = rt.LoadConv(f, &layer1_0_downsample_0Conv, "layer1.0.downsample.0.weight", "", &rt.BN{Weight: "layer1.0.downsample.1.weight", Bias: "layer1.0.downsample.1.bias", Mean: "layer1.0.downsample.1.running_mean", Var: "layer1.0.downsample.1.running_var", Eps: 1e-05})
+			w.layer1_0_downsample_0, err = rt.LoadConv(f, &cfg.layer1_0_downsample_0, "layer1.0.downsample.0.weight", "", &rt.BN{Weight: "layer1.0.downsample.1.weight", Bias: "layer1.0.downsample.1.bias", Mean: "layer1.0.downsample.1.running_mean", Var: "layer1.0.downsample.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_1_conv1, err = rt.LoadConv(f, &layer1_1_conv1Conv, "layer1.1.conv1.weight", "", &rt.BN{Weight: "layer1.1.bn1.weight", Bias: "layer1.1.bn1.bias", Mean: "layer1.1.bn1.running_mean", Var: "layer1.1.bn1.running_var", Eps: 1e-05})
+			w.layer1_1_conv1, err = rt.LoadConv(f, &cfg.layer1_1_conv1, "layer1.1.conv1.weight", "", &rt.BN{Weight: "layer1.1.bn1.weight", Bias: "layer1.1.bn1.bias", Mean: "layer1.1.bn1.running_mean", Var: "layer1.1.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_1_conv2, err = rt.LoadConv(f, &layer1_1_conv2Conv, "layer1.1.conv2.weight", "", &rt.BN{Weight: "layer1.1.bn2.weight", Bias: "layer1.1.bn2.bias", Mean: "layer1.1.bn2.running_mean", Var: "layer1.1.bn2.running_var", Eps: 1e-05})
+			w.layer1_1_conv2, err = rt.LoadConv(f, &cfg.layer1_1_conv2, "layer1.1.conv2.weight", "", &rt.BN{Weight: "layer1.1.bn2.weight", Bias: "layer1.1.bn2.bias", Mean: "layer1.1.bn2.running_mean", Var: "layer1.1.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_1_conv3, err = rt.LoadConv(f, &layer1_1_conv3Conv, "layer1.1.conv3.weight", "", &rt.BN{Weight: "layer1.1.bn3.weight", Bias: "layer1.1.bn3.bias", Mean: "layer1.1.bn3.running_mean", Var: "layer1.1.bn3.running_var", Eps: 1e-05})
+			w.layer1_1_conv3, err = rt.LoadConv(f, &cfg.layer1_1_conv3, "layer1.1.conv3.weight", "", &rt.BN{Weight: "layer1.1.bn3.weight", Bias: "layer1.1.bn3.bias", Mean: "layer1.1.bn3.running_mean", Var: "layer1.1.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_2_conv1, err = rt.LoadConv(f, &layer1_2_conv1Conv, "layer1.2.conv1.weight", "", &rt.BN{Weight: "layer1.2.bn1.weight", Bias: "layer1.2.bn1.bias", Mean: "layer1.2.bn1.running_mean", Var: "layer1.2.bn1.running_var", Eps: 1e-05})
+			w.layer1_2_conv1, err = rt.LoadConv(f, &cfg.layer1_2_conv1, "layer1.2.conv1.weight", "", &rt.BN{Weight: "layer1.2.bn1.weight", Bias: "layer1.2.bn1.bias", Mean: "layer1.2.bn1.running_mean", Var: "layer1.2.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_2_conv2, err = rt.LoadConv(f, &layer1_2_conv2Conv, "layer1.2.conv2.weight", "", &rt.BN{Weight: "layer1.2.bn2.weight", Bias: "layer1.2.bn2.bias", Mean: "layer1.2.bn2.running_mean", Var: "layer1.2.bn2.running_var", Eps: 1e-05})
+			w.layer1_2_conv2, err = rt.LoadConv(f, &cfg.layer1_2_conv2, "layer1.2.conv2.weight", "", &rt.BN{Weight: "layer1.2.bn2.weight", Bias: "layer1.2.bn2.bias", Mean: "layer1.2.bn2.running_mean", Var: "layer1.2.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_2_conv3, err = rt.LoadConv(f, &layer1_2_conv3Conv, "layer1.2.conv3.weight", "", &rt.BN{Weight: "layer1.2.bn3.weight", Bias: "layer1.2.bn3.bias", Mean: "layer1.2.bn3.running_mean", Var: "layer1.2.bn3.running_var", Eps: 1e-05})
+			w.layer1_2_conv3, err = rt.LoadConv(f, &cfg.layer1_2_conv3, "layer1.2.conv3.weight", "", &rt.BN{Weight: "layer1.2.bn3.weight", Bias: "layer1.2.bn3.bias", Mean: "layer1.2.bn3.running_mean", Var: "layer1.2.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_0_conv1, err = rt.LoadConv(f, &layer2_0_conv1Conv, "layer2.0.conv1.weight", "", &rt.BN{Weight: "layer2.0.bn1.weight", Bias: "layer2.0.bn1.bias", Mean: "layer2.0.bn1.running_mean", Var: "layer2.0.bn1.running_var", Eps: 1e-05})
+			w.layer2_0_conv1, err = rt.LoadConv(f, &cfg.layer2_0_conv1, "layer2.0.conv1.weight", "", &rt.BN{Weight: "layer2.0.bn1.weight", Bias: "layer2.0.bn1.bias", Mean: "layer2.0.bn1.running_mean", Var: "layer2.0.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_0_conv2, err = rt.LoadConv(f, &layer2_0_conv2Conv, "layer2.0.conv2.weight", "", &rt.BN{Weight: "layer2.0.bn2.weight", Bias: "layer2.0.bn2.bias", Mean: "layer2.0.bn2.running_mean", Var: "layer2.0.bn2.running_var", Eps: 1e-05})
+			w.layer2_0_conv2, err = rt.LoadConv(f, &cfg.layer2_0_conv2, "layer2.0.conv2.weight", "", &rt.BN{Weight: "layer2.0.bn2.weight", Bias: "layer2.0.bn2.bias", Mean: "layer2.0.bn2.running_mean", Var: "layer2.0.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_0_conv3, err = rt.LoadConv(f, &layer2_0_conv3Conv, "layer2.0.conv3.weight", "", &rt.BN{Weight: "layer2.0.bn3.weight", Bias: "layer2.0.bn3.bias", Mean: "layer2.0.bn3.running_mean", Var: "layer2.0.bn3.running_var", Eps: 1e-05})
+			w.layer2_0_conv3, err = rt.LoadConv(f, &cfg.layer2_0_conv3, "layer2.0.conv3.weight", "", &rt.BN{Weight: "layer2.0.bn3.weight", Bias: "layer2.0.bn3.bias", Mean: "layer2.0.bn3.running_mean", Var: "layer2.0.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_0_downsample_0, err = rt.LoadConv(f, &layer2_0_downsample_0Conv, "layer2.0.downsample.0.weight", "", &rt.BN{Weight: "layer2.0.downsample.1.weight", Bias: "layer2.0.downsample.1.bias", Mean: "layer2.0.downsample.1.running_mean", Var: "layer2.0.downsample.1.running_var", Eps: 1e-05})
+			w.layer2_0_downsample_0, err = rt.LoadConv(f, &cfg.layer2_0_downsample_0, "layer2.0.downsample.0.weight", "", &rt.BN{Weight: "layer2.0.downsample.1.weight", Bias: "layer2.0.downsample.1.bias", Mean: "layer2.0.downsample.1.running_mean", Var: "layer2.0.downsample.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_1_conv1, err = rt.LoadConv(f, &layer2_1_conv1Conv, "layer2.1.conv1.weight", "", &rt.BN{Weight: "layer2.1.bn1.weight", Bias: "layer2.1.bn1.bias", Mean: "layer2.1.bn1.running_mean", Var: "layer2.1.bn1.running_var", Eps: 1e-05})
+			w.layer2_1_conv1, err = rt.LoadConv(f, &cfg.layer2_1_conv1, "layer2.1.conv1.weight", "", &rt.BN{Weight: "layer2.1.bn1.weight", Bias: "layer2.1.bn1.bias", Mean: "layer2.1.bn1.running_mean", Var: "layer2.1.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_1_conv2, err = rt.LoadConv(f, &layer2_1_conv2Conv, "layer2.1.conv2.weight", "", &rt.BN{Weight: "layer2.1.bn2.weight", Bias: "layer2.1.bn2.bias", Mean: "layer2.1.bn2.running_mean", Var: "layer2.1.bn2.running_var", Eps: 1e-05})
+			w.layer2_1_conv2, err = rt.LoadConv(f, &cfg.layer2_1_conv2, "layer2.1.conv2.weight", "", &rt.BN{Weight: "layer2.1.bn2.weight", Bias: "layer2.1.bn2.bias", Mean: "layer2.1.bn2.running_mean", Var: "layer2.1.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_1_conv3, err = rt.LoadConv(f, &layer2_1_conv3Conv, "layer2.1.conv3.weight", "", &rt.BN{Weight: "layer2.1.bn3.weight", Bias: "layer2.1.bn3.bias", Mean: "layer2.1.bn3.running_mean", Var: "layer2.1.bn3.running_var", Eps: 1e-05})
+			w.layer2_1_conv3, err = rt.LoadConv(f, &cfg.layer2_1_conv3, "layer2.1.conv3.weight", "", &rt.BN{Weight: "layer2.1.bn3.weight", Bias: "layer2.1.bn3.bias", Mean: "layer2.1.bn3.running_mean", Var: "layer2.1.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_2_conv1, err = rt.LoadConv(f, &layer2_2_conv1Conv, "layer2.2.conv1.weight", "", &rt.BN{Weight: "layer2.2.bn1.weight", Bias: "layer2.2.bn1.bias", Mean: "layer2.2.bn1.running_mean", Var: "layer2.2.bn1.running_var", Eps: 1e-05})
+			w.layer2_2_conv1, err = rt.LoadConv(f, &cfg.layer2_2_conv1, "layer2.2.conv1.weight", "", &rt.BN{Weight: "layer2.2.bn1.weight", Bias: "layer2.2.bn1.bias", Mean: "layer2.2.bn1.running_mean", Var: "layer2.2.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_2_conv2, err = rt.LoadConv(f, &layer2_2_conv2Conv, "layer2.2.conv2.weight", "", &rt.BN{Weight: "layer2.2.bn2.weight", Bias: "layer2.2.bn2.bias", Mean: "layer2.2.bn2.running_mean", Var: "layer2.2.bn2.running_var", Eps: 1e-05})
+			w.layer2_2_conv2, err = rt.LoadConv(f, &cfg.layer2_2_conv2, "layer2.2.conv2.weight", "", &rt.BN{Weight: "layer2.2.bn2.weight", Bias: "layer2.2.bn2.bias", Mean: "layer2.2.bn2.running_mean", Var: "layer2.2.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_2_conv3, err = rt.LoadConv(f, &layer2_2_conv3Conv, "layer2.2.conv3.weight", "", &rt.BN{Weight: "layer2.2.bn3.weight", Bias: "layer2.2.bn3.bias", Mean: "layer2.2.bn3.running_mean", Var: "layer2.2.bn3.running_var", Eps: 1e-05})
+			w.layer2_2_conv3, err = rt.LoadConv(f, &cfg.layer2_2_conv3, "layer2.2.conv3.weight", "", &rt.BN{Weight: "layer2.2.bn3.weight", Bias: "layer2.2.bn3.bias", Mean: "layer2.2.bn3.running_mean", Var: "layer2.2.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_3_conv1, err = rt.LoadConv(f, &layer2_3_conv1Conv, "layer2.3.conv1.weight", "", &rt.BN{Weight: "layer2.3.bn1.weight", Bias: "layer2.3.bn1.bias", Mean: "layer2.3.bn1.running_mean", Var: "layer2.3.bn1.running_var", Eps: 1e-05})
+			w.layer2_3_conv1, err = rt.LoadConv(f, &cfg.layer2_3_conv1, "layer2.3.conv1.weight", "", &rt.BN{Weight: "layer2.3.bn1.weight", Bias: "layer2.3.bn1.bias", Mean: "layer2.3.bn1.running_mean", Var: "layer2.3.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_3_conv2, err = rt.LoadConv(f, &layer2_3_conv2Conv, "layer2.3.conv2.weight", "", &rt.BN{Weight: "layer2.3.bn2.weight", Bias: "layer2.3.bn2.bias", Mean: "layer2.3.bn2.running_mean", Var: "layer2.3.bn2.running_var", Eps: 1e-05})
+			w.layer2_3_conv2, err = rt.LoadConv(f, &cfg.layer2_3_conv2, "layer2.3.conv2.weight", "", &rt.BN{Weight: "layer2.3.bn2.weight", Bias: "layer2.3.bn2.bias", Mean: "layer2.3.bn2.running_mean", Var: "layer2.3.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_3_conv3, err = rt.LoadConv(f, &layer2_3_conv3Conv, "layer2.3.conv3.weight", "", &rt.BN{Weight: "layer2.3.bn3.weight", Bias: "layer2.3.bn3.bias", Mean: "layer2.3.bn3.running_mean", Var: "layer2.3.bn3.running_var", Eps: 1e-05})
+			w.layer2_3_conv3, err = rt.LoadConv(f, &cfg.layer2_3_conv3, "layer2.3.conv3.weight", "", &rt.BN{Weight: "layer2.3.bn3.weight", Bias: "layer2.3.bn3.bias", Mean: "layer2.3.bn3.running_mean", Var: "layer2.3.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_4_conv1, err = rt.LoadConv(f, &layer2_4_conv1Conv, "layer2.4.conv1.weight", "", &rt.BN{Weight: "layer2.4.bn1.weight", Bias: "layer2.4.bn1.bias", Mean: "layer2.4.bn1.running_mean", Var: "layer2.4.bn1.running_var", Eps: 1e-05})
+			w.layer2_4_conv1, err = rt.LoadConv(f, &cfg.layer2_4_conv1, "layer2.4.conv1.weight", "", &rt.BN{Weight: "layer2.4.bn1.weight", Bias: "layer2.4.bn1.bias", Mean: "layer2.4.bn1.running_mean", Var: "layer2.4.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_4_conv2, err = rt.LoadConv(f, &layer2_4_conv2Conv, "layer2.4.conv2.weight", "", &rt.BN{Weight: "layer2.4.bn2.weight", Bias: "layer2.4.bn2.bias", Mean: "layer2.4.bn2.running_mean", Var: "layer2.4.bn2.running_var", Eps: 1e-05})
+			w.layer2_4_conv2, err = rt.LoadConv(f, &cfg.layer2_4_conv2, "layer2.4.conv2.weight", "", &rt.BN{Weight: "layer2.4.bn2.weight", Bias: "layer2.4.bn2.bias", Mean: "layer2.4.bn2.running_mean", Var: "layer2.4.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_4_conv3, err = rt.LoadConv(f, &layer2_4_conv3Conv, "layer2.4.conv3.weight", "", &rt.BN{Weight: "layer2.4.bn3.weight", Bias: "layer2.4.bn3.bias", Mean: "layer2.4.bn3.running_mean", Var: "layer2.4.bn3.running_var", Eps: 1e-05})
+			w.layer2_4_conv3, err = rt.LoadConv(f, &cfg.layer2_4_conv3, "layer2.4.conv3.weight", "", &rt.BN{Weight: "layer2.4.bn3.weight", Bias: "layer2.4.bn3.bias", Mean: "layer2.4.bn3.running_mean", Var: "layer2.4.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_5_conv1, err = rt.LoadConv(f, &layer2_5_conv1Conv, "layer2.5.conv1.weight", "", &rt.BN{Weight: "layer2.5.bn1.weight", Bias: "layer2.5.bn1.bias", Mean: "layer2.5.bn1.running_mean", Var: "layer2.5.bn1.running_var", Eps: 1e-05})
+			w.layer2_5_conv1, err = rt.LoadConv(f, &cfg.layer2_5_conv1, "layer2.5.conv1.weight", "", &rt.BN{Weight: "layer2.5.bn1.weight", Bias: "layer2.5.bn1.bias", Mean: "layer2.5.bn1.running_mean", Var: "layer2.5.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_5_conv2, err = rt.LoadConv(f, &layer2_5_conv2Conv, "layer2.5.conv2.weight", "", &rt.BN{Weight: "layer2.5.bn2.weight", Bias: "layer2.5.bn2.bias", Mean: "layer2.5.bn2.running_mean", Var: "layer2.5.bn2.running_var", Eps: 1e-05})
+			w.layer2_5_conv2, err = rt.LoadConv(f, &cfg.layer2_5_conv2, "layer2.5.conv2.weight", "", &rt.BN{Weight: "layer2.5.bn2.weight", Bias: "layer2.5.bn2.bias", Mean: "layer2.5.bn2.running_mean", Var: "layer2.5.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_5_conv3, err = rt.LoadConv(f, &layer2_5_conv3Conv, "layer2.5.conv3.weight", "", &rt.BN{Weight: "layer2.5.bn3.weight", Bias: "layer2.5.bn3.bias", Mean: "layer2.5.bn3.running_mean", Var: "layer2.5.bn3.running_var", Eps: 1e-05})
+			w.layer2_5_conv3, err = rt.LoadConv(f, &cfg.layer2_5_conv3, "layer2.5.conv3.weight", "", &rt.BN{Weight: "layer2.5.bn3.weight", Bias: "layer2.5.bn3.bias", Mean: "layer2.5.bn3.running_mean", Var: "layer2.5.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_6_conv1, err = rt.LoadConv(f, &layer2_6_conv1Conv, "layer2.6.conv1.weight", "", &rt.BN{Weight: "layer2.6.bn1.weight", Bias: "layer2.6.bn1.bias", Mean: "layer2.6.bn1.running_mean", Var: "layer2.6.bn1.running_var", Eps: 1e-05})
+			w.layer2_6_conv1, err = rt.LoadConv(f, &cfg.layer2_6_conv1, "layer2.6.conv1.weight", "", &rt.BN{Weight: "layer2.6.bn1.weight", Bias: "layer2.6.bn1.bias", Mean: "layer2.6.bn1.running_mean", Var: "layer2.6.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_6_conv2, err = rt.LoadConv(f, &layer2_6_conv2Conv, "layer2.6.conv2.weight", "", &rt.BN{Weight: "layer2.6.bn2.weight", Bias: "layer2.6.bn2.bias", Mean: "layer2.6.bn2.running_mean", Var: "layer2.6.bn2.running_var", Eps: 1e-05})
+			w.layer2_6_conv2, err = rt.LoadConv(f, &cfg.layer2_6_conv2, "layer2.6.conv2.weight", "", &rt.BN{Weight: "layer2.6.bn2.weight", Bias: "layer2.6.bn2.bias", Mean: "layer2.6.bn2.running_mean", Var: "layer2.6.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_6_conv3, err = rt.LoadConv(f, &layer2_6_conv3Conv, "layer2.6.conv3.weight", "", &rt.BN{Weight: "layer2.6.bn3.weight", Bias: "layer2.6.bn3.bias", Mean: "layer2.6.bn3.running_mean", Var: "layer2.6.bn3.running_var", Eps: 1e-05})
+			w.layer2_6_conv3, err = rt.LoadConv(f, &cfg.layer2_6_conv3, "layer2.6.conv3.weight", "", &rt.BN{Weight: "layer2.6.bn3.weight", Bias: "layer2.6.bn3.bias", Mean: "layer2.6.bn3.running_mean", Var: "layer2.6.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_7_conv1, err = rt.LoadConv(f, &layer2_7_conv1Conv, "layer2.7.conv1.weight", "", &rt.BN{Weight: "layer2.7.bn1.weight", Bias: "layer2.7.bn1.bias", Mean: "layer2.7.bn1.running_mean", Var: "layer2.7.bn1.running_var", Eps: 1e-05})
+			w.layer2_7_conv1, err = rt.LoadConv(f, &cfg.layer2_7_conv1, "layer2.7.conv1.weight", "", &rt.BN{Weight: "layer2.7.bn1.weight", Bias: "layer2.7.bn1.bias", Mean: "layer2.7.bn1.running_mean", Var: "layer2.7.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_7_conv2, err = rt.LoadConv(f, &layer2_7_conv2Conv, "layer2.7.conv2.weight", "", &rt.BN{Weight: "layer2.7.bn2.weight", Bias: "layer2.7.bn2.bias", Mean: "layer2.7.bn2.running_mean", Var: "layer2.7.bn2.running_var", Eps: 1e-05})
+			w.layer2_7_conv2, err = rt.LoadConv(f, &cfg.layer2_7_conv2, "layer2.7.conv2.weight", "", &rt.BN{Weight: "layer2.7.bn2.weight", Bias: "layer2.7.bn2.bias", Mean: "layer2.7.bn2.running_mean", Var: "layer2.7.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_7_conv3, err = rt.LoadConv(f, &layer2_7_conv3Conv, "layer2.7.conv3.weight", "", &rt.BN{Weight: "layer2.7.bn3.weight", Bias: "layer2.7.bn3.bias", Mean: "layer2.7.bn3.running_mean", Var: "layer2.7.bn3.running_var", Eps: 1e-05})
+			w.layer2_7_conv3, err = rt.LoadConv(f, &cfg.layer2_7_conv3, "layer2.7.conv3.weight", "", &rt.BN{Weight: "layer2.7.bn3.weight", Bias: "layer2.7.bn3.bias", Mean: "layer2.7.bn3.running_mean", Var: "layer2.7.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_0_conv1, err = rt.LoadConv(f, &layer3_0_conv1Conv, "layer3.0.conv1.weight", "", &rt.BN{Weight: "layer3.0.bn1.weight", Bias: "layer3.0.bn1.bias", Mean: "layer3.0.bn1.running_mean", Var: "layer3.0.bn1.running_var", Eps: 1e-05})
+			w.layer3_0_conv1, err = rt.LoadConv(f, &cfg.layer3_0_conv1, "layer3.0.conv1.weight", "", &rt.BN{Weight: "layer3.0.bn1.weight", Bias: "layer3.0.bn1.bias", Mean: "layer3.0.bn1.running_mean", Var: "layer3.0.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_0_conv2, err = rt.LoadConv(f, &layer3_0_conv2Conv, "layer3.0.conv2.weight", "", &rt.BN{Weight: "layer3.0.bn2.weight", Bias: "layer3.0.bn2.bias", Mean: "layer3.0.bn2.running_mean", Var: "layer3.0.bn2.running_var", Eps: 1e-05})
+			w.layer3_0_conv2, err = rt.LoadConv(f, &cfg.layer3_0_conv2, "layer3.0.conv2.weight", "", &rt.BN{Weight: "layer3.0.bn2.weight", Bias: "layer3.0.bn2.bias", Mean: "layer3.0.bn2.running_mean", Var: "layer3.0.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_0_conv3, err = rt.LoadConv(f, &layer3_0_conv3Conv, "layer3.0.conv3.weight", "", &rt.BN{Weight: "layer3.0.bn3.weight", Bias: "layer3.0.bn3.bias", Mean: "layer3.0.bn3.running_mean", Var: "layer3.0.bn3.running_var", Eps: 1e-05})
+			w.layer3_0_conv3, err = rt.LoadConv(f, &cfg.layer3_0_conv3, "layer3.0.conv3.weight", "", &rt.BN{Weight: "layer3.0.bn3.weight", Bias: "layer3.0.bn3.bias", Mean: "layer3.0.bn3.running_mean", Var: "layer3.0.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_0_downsample_0, err = rt.LoadConv(f, &layer3_0_downsample_0Conv, "layer3.0.downsample.0.weight", "", &rt.BN{Weight: "layer3.0.downsample.1.weight", Bias: "layer3.0.downsample.1.bias", Mean: "layer3.0.downsample.1.running_mean", Var: "layer3.0.downsample.1.running_var", Eps: 1e-05})
+			w.layer3_0_downsample_0, err = rt.LoadConv(f, &cfg.layer3_0_downsample_0, "layer3.0.downsample.0.weight", "", &rt.BN{Weight: "layer3.0.downsample.1.weight", Bias: "layer3.0.downsample.1.bias", Mean: "layer3.0.downsample.1.running_mean", Var: "layer3.0.downsample.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_1_conv1, err = rt.LoadConv(f, &layer3_1_conv1Conv, "layer3.1.conv1.weight", "", &rt.BN{Weight: "layer3.1.bn1.weight", Bias: "layer3.1.bn1.bias", Mean: "layer3.1.bn1.running_mean", Var: "layer3.1.bn1.running_var", Eps: 1e-05})
+			w.layer3_1_conv1, err = rt.LoadConv(f, &cfg.layer3_1_conv1, "layer3.1.conv1.weight", "", &rt.BN{Weight: "layer3.1.bn1.weight", Bias: "layer3.1.bn1.bias", Mean: "layer3.1.bn1.running_mean", Var: "layer3.1.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_1_conv2, err = rt.LoadConv(f, &layer3_1_conv2Conv, "layer3.1.conv2.weight", "", &rt.BN{Weight: "layer3.1.bn2.weight", Bias: "layer3.1.bn2.bias", Mean: "layer3.1.bn2.running_mean", Var: "layer3.1.bn2.running_var", Eps: 1e-05})
+			w.layer3_1_conv2, err = rt.LoadConv(f, &cfg.layer3_1_conv2, "layer3.1.conv2.weight", "", &rt.BN{Weight: "layer3.1.bn2.weight", Bias: "layer3.1.bn2.bias", Mean: "layer3.1.bn2.running_mean", Var: "layer3.1.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_1_conv3, err = rt.LoadConv(f, &layer3_1_conv3Conv, "layer3.1.conv3.weight", "", &rt.BN{Weight: "layer3.1.bn3.weight", Bias: "layer3.1.bn3.bias", Mean: "layer3.1.bn3.running_mean", Var: "layer3.1.bn3.running_var", Eps: 1e-05})
+			w.layer3_1_conv3, err = rt.LoadConv(f, &cfg.layer3_1_conv3, "layer3.1.conv3.weight", "", &rt.BN{Weight: "layer3.1.bn3.weight", Bias: "layer3.1.bn3.bias", Mean: "layer3.1.bn3.running_mean", Var: "layer3.1.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_2_conv1, err = rt.LoadConv(f, &layer3_2_conv1Conv, "layer3.2.conv1.weight", "", &rt.BN{Weight: "layer3.2.bn1.weight", Bias: "layer3.2.bn1.bias", Mean: "layer3.2.bn1.running_mean", Var: "layer3.2.bn1.running_var", Eps: 1e-05})
+			w.layer3_2_conv1, err = rt.LoadConv(f, &cfg.layer3_2_conv1, "layer3.2.conv1.weight", "", &rt.BN{Weight: "layer3.2.bn1.weight", Bias: "layer3.2.bn1.bias", Mean: "layer3.2.bn1.running_mean", Var: "layer3.2.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_2_conv2, err = rt.LoadConv(f, &layer3_2_conv2Conv, "layer3.2.conv2.weight", "", &rt.BN{Weight: "layer3.2.bn2.weight", Bias: "layer3.2.bn2.bias", Mean: "layer3.2.bn2.running_mean", Var: "layer3.2.bn2.running_var", Eps: 1e-05})
+			w.layer3_2_conv2, err = rt.LoadConv(f, &cfg.layer3_2_conv2, "layer3.2.conv2.weight", "", &rt.BN{Weight: "layer3.2.bn2.weight", Bias: "layer3.2.bn2.bias", Mean: "layer3.2.bn2.running_mean", Var: "layer3.2.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_2_conv3, err = rt.LoadConv(f, &layer3_2_conv3Conv, "layer3.2.conv3.weight", "", &rt.BN{Weight: "layer3.2.bn3.weight", Bias: "layer3.2.bn3.bias", Mean: "layer3.2.bn3.running_mean", Var: "layer3.2.bn3.running_var", Eps: 1e-05})
+			w.layer3_2_conv3, err = rt.LoadConv(f, &cfg.layer3_2_conv3, "layer3.2.conv3.weight", "", &rt.BN{Weight: "layer3.2.bn3.weight", Bias: "layer3.2.bn3.bias", Mean: "layer3.2.bn3.running_mean", Var: "layer3.2.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_3_conv1, err = rt.LoadConv(f, &layer3_3_conv1Conv, "layer3.3.conv1.weight", "", &rt.BN{Weight: "layer3.3.bn1.weight", Bias: "layer3.3.bn1.bias", Mean: "layer3.3.bn1.running_mean", Var: "layer3.3.bn1.running_var", Eps: 1e-05})
+			w.layer3_3_conv1, err = rt.LoadConv(f, &cfg.layer3_3_conv1, "layer3.3.conv1.weight", "", &rt.BN{Weight: "layer3.3.bn1.weight", Bias: "layer3.3.bn1.bias", Mean: "layer3.3.bn1.running_mean", Var: "layer3.3.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_3_conv2, err = rt.LoadConv(f, &layer3_3_conv2Conv, "layer3.3.conv2.weight", "", &rt.BN{Weight: "layer3.3.bn2.weight", Bias: "layer3.3.bn2.bias", Mean: "layer3.3.bn2.running_mean", Var: "layer3.3.bn2.running_var", Eps: 1e-05})
+			w.layer3_3_conv2, err = rt.LoadConv(f, &cfg.layer3_3_conv2, "layer3.3.conv2.weight", "", &rt.BN{Weight: "layer3.3.bn2.weight", Bias: "layer3.3.bn2.bias", Mean: "layer3.3.bn2.running_mean", Var: "layer3.3.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_3_conv3, err = rt.LoadConv(f, &layer3_3_conv3Conv, "layer3.3.conv3.weight", "", &rt.BN{Weight: "layer3.3.bn3.weight", Bias: "layer3.3.bn3.bias", Mean: "layer3.3.bn3.running_mean", Var: "layer3.3.bn3.running_var", Eps: 1e-05})
+			w.layer3_3_conv3, err = rt.LoadConv(f, &cfg.layer3_3_conv3, "layer3.3.conv3.weight", "", &rt.BN{Weight: "layer3.3.bn3.weight", Bias: "layer3.3.bn3.bias", Mean: "layer3.3.bn3.running_mean", Var: "layer3.3.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_4_conv1, err = rt.LoadConv(f, &layer3_4_conv1Conv, "layer3.4.conv1.weight", "", &rt.BN{Weight: "layer3.4.bn1.weight", Bias: "layer3.4.bn1.bias", Mean: "layer3.4.bn1.running_mean", Var: "layer3.4.bn1.running_var", Eps: 1e-05})
+			w.layer3_4_conv1, err = rt.LoadConv(f, &cfg.layer3_4_conv1, "layer3.4.conv1.weight", "", &rt.BN{Weight: "layer3.4.bn1.weight", Bias: "layer3.4.bn1.bias", Mean: "layer3.4.bn1.running_mean", Var: "layer3.4.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_4_conv2, err = rt.LoadConv(f, &layer3_4_conv2Conv, "layer3.4.conv2.weight", "", &rt.BN{Weight: "layer3.4.bn2.weight", Bias: "layer3.4.bn2.bias", Mean: "layer3.4.bn2.running_mean", Var: "layer3.4.bn2.running_var", Eps: 1e-05})
+			w.layer3_4_conv2, err = rt.LoadConv(f, &cfg.layer3_4_conv2, "layer3.4.conv2.weight", "", &rt.BN{Weight: "layer3.4.bn2.weight", Bias: "layer3.4.bn2.bias", Mean: "layer3.4.bn2.running_mean", Var: "layer3.4.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_4_conv3, err = rt.LoadConv(f, &layer3_4_conv3Conv, "layer3.4.conv3.weight", "", &rt.BN{Weight: "layer3.4.bn3.weight", Bias: "layer3.4.bn3.bias", Mean: "layer3.4.bn3.running_mean", Var: "layer3.4.bn3.running_var", Eps: 1e-05})
+			w.layer3_4_conv3, err = rt.LoadConv(f, &cfg.layer3_4_conv3, "layer3.4.conv3.weight", "", &rt.BN{Weight: "layer3.4.bn3.weight", Bias: "layer3.4.bn3.bias", Mean: "layer3.4.bn3.running_mean", Var: "layer3.4.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_5_conv1, err = rt.LoadConv(f, &layer3_5_conv1Conv, "layer3.5.conv1.weight", "", &rt.BN{Weight: "layer3.5.bn1.weight", Bias: "layer3.5.bn1.bias", Mean: "layer3.5.bn1.running_mean", Var: "layer3.5.bn1.running_var", Eps: 1e-05})
+			w.layer3_5_conv1, err = rt.LoadConv(f, &cfg.layer3_5_conv1, "layer3.5.conv1.weight", "", &rt.BN{Weight: "layer3.5.bn1.weight", Bias: "layer3.5.bn1.bias", Mean: "layer3.5.bn1.running_mean", Var: "layer3.5.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_5_conv2, err = rt.LoadConv(f, &layer3_5_conv2Conv, "layer3.5.conv2.weight", "", &rt.BN{Weight: "layer3.5.bn2.weight", Bias: "layer3.5.bn2.bias", Mean: "layer3.5.bn2.running_mean", Var: "layer3.5.bn2.running_var", Eps: 1e-05})
+			w.layer3_5_conv2, err = rt.LoadConv(f, &cfg.layer3_5_conv2, "layer3.5.conv2.weight", "", &rt.BN{Weight: "layer3.5.bn2.weight", Bias: "layer3.5.bn2.bias", Mean: "layer3.5.bn2.running_mean", Var: "layer3.5.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_5_conv3, err = rt.LoadConv(f, &layer3_5_conv3Conv, "layer3.5.conv3.weight", "", &rt.BN{Weight: "layer3.5.bn3.weight", Bias: "layer3.5.bn3.bias", Mean: "layer3.5.bn3.running_mean", Var: "layer3.5.bn3.running_var", Eps: 1e-05})
+			w.layer3_5_conv3, err = rt.LoadConv(f, &cfg.layer3_5_conv3, "layer3.5.conv3.weight", "", &rt.BN{Weight: "layer3.5.bn3.weight", Bias: "layer3.5.bn3.bias", Mean: "layer3.5.bn3.running_mean", Var: "layer3.5.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_6_conv1, err = rt.LoadConv(f, &layer3_6_conv1Conv, "layer3.6.conv1.weight", "", &rt.BN{Weight: "layer3.6.bn1.weight", Bias: "layer3.6.bn1.bias", Mean: "layer3.6.bn1.running_mean", Var: "layer3.6.bn1.running_var", Eps: 1e-05})
+			w.layer3_6_conv1, err = rt.LoadConv(f, &cfg.layer3_6_conv1, "layer3.6.conv1.weight", "", &rt.BN{Weight: "layer3.6.bn1.weight", Bias: "layer3.6.bn1.bias", Mean: "layer3.6.bn1.running_mean", Var: "layer3.6.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_6_conv2, err = rt.LoadConv(f, &layer3_6_conv2Conv, "layer3.6.conv2.weight", "", &rt.BN{Weight: "layer3.6.bn2.weight", Bias: "layer3.6.bn2.bias", Mean: "layer3.6.bn2.running_mean", Var: "layer3.6.bn2.running_var", Eps: 1e-05})
+			w.layer3_6_conv2, err = rt.LoadConv(f, &cfg.layer3_6_conv2, "layer3.6.conv2.weight", "", &rt.BN{Weight: "layer3.6.bn2.weight", Bias: "layer3.6.bn2.bias", Mean: "layer3.6.bn2.running_mean", Var: "layer3.6.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_6_conv3, err = rt.LoadConv(f, &layer3_6_conv3Conv, "layer3.6.conv3.weight", "", &rt.BN{Weight: "layer3.6.bn3.weight", Bias: "layer3.6.bn3.bias", Mean: "layer3.6.bn3.running_mean", Var: "layer3.6.bn3.running_var", Eps: 1e-05})
+			w.layer3_6_conv3, err = rt.LoadConv(f, &cfg.layer3_6_conv3, "layer3.6.conv3.weight", "", &rt.BN{Weight: "layer3.6.bn3.weight", Bias: "layer3.6.bn3.bias", Mean: "layer3.6.bn3.running_mean", Var: "layer3.6.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_7_conv1, err = rt.LoadConv(f, &layer3_7_conv1Conv, "layer3.7.conv1.weight", "", &rt.BN{Weight: "layer3.7.bn1.weight", Bias: "layer3.7.bn1.bias", Mean: "layer3.7.bn1.running_mean", Var: "layer3.7.bn1.running_var", Eps: 1e-05})
+			w.layer3_7_conv1, err = rt.LoadConv(f, &cfg.layer3_7_conv1, "layer3.7.conv1.weight", "", &rt.BN{Weight: "layer3.7.bn1.weight", Bias: "layer3.7.bn1.bias", Mean: "layer3.7.bn1.running_mean", Var: "layer3.7.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_7_conv2, err = rt.LoadConv(f, &layer3_7_conv2Conv, "layer3.7.conv2.weight", "", &rt.BN{Weight: "layer3.7.bn2.weight", Bias: "layer3.7.bn2.bias", Mean: "layer3.7.bn2.running_mean", Var: "layer3.7.bn2.running_var", Eps: 1e-05})
+			w.layer3_7_conv2, err = rt.LoadConv(f, &cfg.layer3_7_conv2, "layer3.7.conv2.weight", "", &rt.BN{Weight: "layer3.7.bn2.weight", Bias: "layer3.7.bn2.bias", Mean: "layer3.7.bn2.running_mean", Var: "layer3.7.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_7_conv3, err = rt.LoadConv(f, &layer3_7_conv3Conv, "layer3.7.conv3.weight", "", &rt.BN{Weight: "layer3.7.bn3.weight", Bias: "layer3.7.bn3.bias", Mean: "layer3.7.bn3.running_mean", Var: "layer3.7.bn3.running_var", Eps: 1e-05})
+			w.layer3_7_conv3, err = rt.LoadConv(f, &cfg.layer3_7_conv3, "layer3.7.conv3.weight", "", &rt.BN{Weight: "layer3.7.bn3.weight", Bias: "layer3.7.bn3.bias", Mean: "layer3.7.bn3.running_mean", Var: "layer3.7.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_8_conv1, err = rt.LoadConv(f, &layer3_8_conv1Conv, "layer3.8.conv1.weight", "", &rt.BN{Weight: "layer3.8.bn1.weight", Bias: "layer3.8.bn1.bias", Mean: "layer3.8.bn1.running_mean", Var: "layer3.8.bn1.running_var", Eps: 1e-05})
+			w.layer3_8_conv1, err = rt.LoadConv(f, &cfg.layer3_8_conv1, "layer3.8.conv1.weight", "", &rt.BN{Weight: "layer3.8.bn1.weight", Bias: "layer3.8.bn1.bias", Mean: "layer3.8.bn1.running_mean", Var: "layer3.8.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_8_conv2, err = rt.LoadConv(f, &layer3_8_conv2Conv, "layer3.8.conv2.weight", "", &rt.BN{Weight: "layer3.8.bn2.weight", Bias: "layer3.8.bn2.bias", Mean: "layer3.8.bn2.running_mean", Var: "layer3.8.bn2.running_var", Eps: 1e-05})
+			w.layer3_8_conv2, err = rt.LoadConv(f, &cfg.layer3_8_conv2, "layer3.8.conv2.weight", "", &rt.BN{Weight: "layer3.8.bn2.weight", Bias: "layer3.8.bn2.bias", Mean: "layer3.8.bn2.running_mean", Var: "layer3.8.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_8_conv3, err = rt.LoadConv(f, &layer3_8_conv3Conv, "layer3.8.conv3.weight", "", &rt.BN{Weight: "layer3.8.bn3.weight", Bias: "layer3.8.bn3.bias", Mean: "layer3.8.bn3.running_mean", Var: "layer3.8.bn3.running_var", Eps: 1e-05})
+			w.layer3_8_conv3, err = rt.LoadConv(f, &cfg.layer3_8_conv3, "layer3.8.conv3.weight", "", &rt.BN{Weight: "layer3.8.bn3.weight", Bias: "layer3.8.bn3.bias", Mean: "layer3.8.bn3.running_mean", Var: "layer3.8.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_9_conv1, err = rt.LoadConv(f, &layer3_9_conv1Conv, "layer3.9.conv1.weight", "", &rt.BN{Weight: "layer3.9.bn1.weight", Bias: "layer3.9.bn1.bias", Mean: "layer3.9.bn1.running_mean", Var: "layer3.9.bn1.running_var", Eps: 1e-05})
+			w.layer3_9_conv1, err = rt.LoadConv(f, &cfg.layer3_9_conv1, "layer3.9.conv1.weight", "", &rt.BN{Weight: "layer3.9.bn1.weight", Bias: "layer3.9.bn1.bias", Mean: "layer3.9.bn1.running_mean", Var: "layer3.9.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_9_conv2, err = rt.LoadConv(f, &layer3_9_conv2Conv, "layer3.9.conv2.weight", "", &rt.BN{Weight: "layer3.9.bn2.weight", Bias: "layer3.9.bn2.bias", Mean: "layer3.9.bn2.running_mean", Var: "layer3.9.bn2.running_var", Eps: 1e-05})
+			w.layer3_9_conv2, err = rt.LoadConv(f, &cfg.layer3_9_conv2, "layer3.9.conv2.weight", "", &rt.BN{Weight: "layer3.9.bn2.weight", Bias: "layer3.9.bn2.bias", Mean: "layer3.9.bn2.running_mean", Var: "layer3.9.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_9_conv3, err = rt.LoadConv(f, &layer3_9_conv3Conv, "layer3.9.conv3.weight", "", &rt.BN{Weight: "layer3.9.bn3.weight", Bias: "layer3.9.bn3.bias", Mean: "layer3.9.bn3.running_mean", Var: "layer3.9.bn3.running_var", Eps: 1e-05})
+			w.layer3_9_conv3, err = rt.LoadConv(f, &cfg.layer3_9_conv3, "layer3.9.conv3.weight", "", &rt.BN{Weight: "layer3.9.bn3.weight", Bias: "layer3.9.bn3.bias", Mean: "layer3.9.bn3.running_mean", Var: "layer3.9.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_10_conv1, err = rt.LoadConv(f, &layer3_10_conv1Conv, "layer3.10.conv1.weight", "", &rt.BN{Weight: "layer3.10.bn1.weight", Bias: "layer3.10.bn1.bias", Mean: "layer3.10.bn1.running_mean", Var: "layer3.10.bn1.running_var", Eps: 1e-05})
+			w.layer3_10_conv1, err = rt.LoadConv(f, &cfg.layer3_10_conv1, "layer3.10.conv1.weight", "", &rt.BN{Weight: "layer3.10.bn1.weight", Bias: "layer3.10.bn1.bias", Mean: "layer3.10.bn1.running_mean", Var: "layer3.10.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_10_conv2, err = rt.LoadConv(f, &layer3_10_conv2Conv, "layer3.10.conv2.weight", "", &rt.BN{Weight: "layer3.10.bn2.weight", Bias: "layer3.10.bn2.bias", Mean: "layer3.10.bn2.running_mean", Var: "layer3.10.bn2.running_var", Eps: 1e-05})
+			w.layer3_10_conv2, err = rt.LoadConv(f, &cfg.layer3_10_conv2, "layer3.10.conv2.weight", "", &rt.BN{Weight: "layer3.10.bn2.weight", Bias: "layer3.10.bn2.bias", Mean: "layer3.10.bn2.running_mean", Var: "layer3.10.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_10_conv3, err = rt.LoadConv(f, &layer3_10_conv3Conv, "layer3.10.conv3.weight", "", &rt.BN{Weight: "layer3.10.bn3.weight", Bias: "layer3.10.bn3.bias", Mean: "layer3.10.bn3.running_mean", Var: "layer3.10.bn3.running_var", Eps: 1e-05})
+			w.layer3_10_conv3, err = rt.LoadConv(f, &cfg.layer3_10_conv3, "layer3.10.conv3.weight", "", &rt.BN{Weight: "layer3.10.bn3.weight", Bias: "layer3.10.bn3.bias", Mean: "layer3.10.bn3.running_mean", Var: "layer3.10.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_11_conv1, err = rt.LoadConv(f, &layer3_11_conv1Conv, "layer3.11.conv1.weight", "", &rt.BN{Weight: "layer3.11.bn1.weight", Bias: "layer3.11.bn1.bias", Mean: "layer3.11.bn1.running_mean", Var: "layer3.11.bn1.running_var", Eps: 1e-05})
+			w.layer3_11_conv1, err = rt.LoadConv(f, &cfg.layer3_11_conv1, "layer3.11.conv1.weight", "", &rt.BN{Weight: "layer3.11.bn1.weight", Bias: "layer3.11.bn1.bias", Mean: "layer3.11.bn1.running_mean", Var: "layer3.11.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_11_conv2, err = rt.LoadConv(f, &layer3_11_conv2Conv, "layer3.11.conv2.weight", "", &rt.BN{Weight: "layer3.11.bn2.weight", Bias: "layer3.11.bn2.bias", Mean: "layer3.11.bn2.running_mean", Var: "layer3.11.bn2.running_var", Eps: 1e-05})
+			w.layer3_11_conv2, err = rt.LoadConv(f, &cfg.layer3_11_conv2, "layer3.11.conv2.weight", "", &rt.BN{Weight: "layer3.11.bn2.weight", Bias: "layer3.11.bn2.bias", Mean: "layer3.11.bn2.running_mean", Var: "layer3.11.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_11_conv3, err = rt.LoadConv(f, &layer3_11_conv3Conv, "layer3.11.conv3.weight", "", &rt.BN{Weight: "layer3.11.bn3.weight", Bias: "layer3.11.bn3.bias", Mean: "layer3.11.bn3.running_mean", Var: "layer3.11.bn3.running_var", Eps: 1e-05})
+			w.layer3_11_conv3, err = rt.LoadConv(f, &cfg.layer3_11_conv3, "layer3.11.conv3.weight", "", &rt.BN{Weight: "layer3.11.bn3.weight", Bias: "layer3.11.bn3.bias", Mean: "layer3.11.bn3.running_mean", Var: "layer3.11.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_12_conv1, err = rt.LoadConv(f, &layer3_12_conv1Conv, "layer3.12.conv1.weight", "", &rt.BN{Weight: "layer3.12.bn1.weight", Bias: "layer3.12.bn1.bias", Mean: "layer3.12.bn1.running_mean", Var: "layer3.12.bn1.running_var", Eps: 1e-05})
+			w.layer3_12_conv1, err = rt.LoadConv(f, &cfg.layer3_12_conv1, "layer3.12.conv1.weight", "", &rt.BN{Weight: "layer3.12.bn1.weight", Bias: "layer3.12.bn1.bias", Mean: "layer3.12.bn1.running_mean", Var: "layer3.12.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_12_conv2, err = rt.LoadConv(f, &layer3_12_conv2Conv, "layer3.12.conv2.weight", "", &rt.BN{Weight: "layer3.12.bn2.weight", Bias: "layer3.12.bn2.bias", Mean: "layer3.12.bn2.running_mean", Var: "layer3.12.bn2.running_var", Eps: 1e-05})
+			w.layer3_12_conv2, err = rt.LoadConv(f, &cfg.layer3_12_conv2, "layer3.12.conv2.weight", "", &rt.BN{Weight: "layer3.12.bn2.weight", Bias: "layer3.12.bn2.bias", Mean: "layer3.12.bn2.running_mean", Var: "layer3.12.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_12_conv3, err = rt.LoadConv(f, &layer3_12_conv3Conv, "layer3.12.conv3.weight", "", &rt.BN{Weight: "layer3.12.bn3.weight", Bias: "layer3.12.bn3.bias", Mean: "layer3.12.bn3.running_mean", Var: "layer3.12.bn3.running_var", Eps: 1e-05})
+			w.layer3_12_conv3, err = rt.LoadConv(f, &cfg.layer3_12_conv3, "layer3.12.conv3.weight", "", &rt.BN{Weight: "layer3.12.bn3.weight", Bias: "layer3.12.bn3.bias", Mean: "layer3.12.bn3.running_mean", Var: "layer3.12.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_13_conv1, err = rt.LoadConv(f, &layer3_13_conv1Conv, "layer3.13.conv1.weight", "", &rt.BN{Weight: "layer3.13.bn1.weight", Bias: "layer3.13.bn1.bias", Mean: "layer3.13.bn1.running_mean", Var: "layer3.13.bn1.running_var", Eps: 1e-05})
+			w.layer3_13_conv1, err = rt.LoadConv(f, &cfg.layer3_13_conv1, "layer3.13.conv1.weight", "", &rt.BN{Weight: "layer3.13.bn1.weight", Bias: "layer3.13.bn1.bias", Mean: "layer3.13.bn1.running_mean", Var: "layer3.13.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_13_conv2, err = rt.LoadConv(f, &layer3_13_conv2Conv, "layer3.13.conv2.weight", "", &rt.BN{Weight: "layer3.13.bn2.weight", Bias: "layer3.13.bn2.bias", Mean: "layer3.13.bn2.running_mean", Var: "layer3.13.bn2.running_var", Eps: 1e-05})
+			w.layer3_13_conv2, err = rt.LoadConv(f, &cfg.layer3_13_conv2, "layer3.13.conv2.weight", "", &rt.BN{Weight: "layer3.13.bn2.weight", Bias: "layer3.13.bn2.bias", Mean: "layer3.13.bn2.running_mean", Var: "layer3.13.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_13_conv3, err = rt.LoadConv(f, &layer3_13_conv3Conv, "layer3.13.conv3.weight", "", &rt.BN{Weight: "layer3.13.bn3.weight", Bias: "layer3.13.bn3.bias", Mean: "layer3.13.bn3.running_mean", Var: "layer3.13.bn3.running_var", Eps: 1e-05})
+			w.layer3_13_conv3, err = rt.LoadConv(f, &cfg.layer3_13_conv3, "layer3.13.conv3.weight", "", &rt.BN{Weight: "layer3.13.bn3.weight", Bias: "layer3.13.bn3.bias", Mean: "layer3.13.bn3.running_mean", Var: "layer3.13.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_14_conv1, err = rt.LoadConv(f, &layer3_14_conv1Conv, "layer3.14.conv1.weight", "", &rt.BN{Weight: "layer3.14.bn1.weight", Bias: "layer3.14.bn1.bias", Mean: "layer3.14.bn1.running_mean", Var: "layer3.14.bn1.running_var", Eps: 1e-05})
+			w.layer3_14_conv1, err = rt.LoadConv(f, &cfg.layer3_14_conv1, "layer3.14.conv1.weight", "", &rt.BN{Weight: "layer3.14.bn1.weight", Bias: "layer3.14.bn1.bias", Mean: "layer3.14.bn1.running_mean", Var: "layer3.14.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_14_conv2, err = rt.LoadConv(f, &layer3_14_conv2Conv, "layer3.14.conv2.weight", "", &rt.BN{Weight: "layer3.14.bn2.weight", Bias: "layer3.14.bn2.bias", Mean: "layer3.14.bn2.running_mean", Var: "layer3.14.bn2.running_var", Eps: 1e-05})
+			w.layer3_14_conv2, err = rt.LoadConv(f, &cfg.layer3_14_conv2, "layer3.14.conv2.weight", "", &rt.BN{Weight: "layer3.14.bn2.weight", Bias: "layer3.14.bn2.bias", Mean: "layer3.14.bn2.running_mean", Var: "layer3.14.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_14_conv3, err = rt.LoadConv(f, &layer3_14_conv3Conv, "layer3.14.conv3.weight", "", &rt.BN{Weight: "layer3.14.bn3.weight", Bias: "layer3.14.bn3.bias", Mean: "layer3.14.bn3.running_mean", Var: "layer3.14.bn3.running_var", Eps: 1e-05})
+			w.layer3_14_conv3, err = rt.LoadConv(f, &cfg.layer3_14_conv3, "layer3.14.conv3.weight", "", &rt.BN{Weight: "layer3.14.bn3.weight", Bias: "layer3.14.bn3.bias", Mean: "layer3.14.bn3.running_mean", Var: "layer3.14.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_15_conv1, err = rt.LoadConv(f, &layer3_15_conv1Conv, "layer3.15.conv1.weight", "", &rt.BN{Weight: "layer3.15.bn1.weight", Bias: "layer3.15.bn1.bias", Mean: "layer3.15.bn1.running_mean", Var: "layer3.15.bn1.running_var", Eps: 1e-05})
+			w.layer3_15_conv1, err = rt.LoadConv(f, &cfg.layer3_15_conv1, "layer3.15.conv1.weight", "", &rt.BN{Weight: "layer3.15.bn1.weight", Bias: "layer3.15.bn1.bias", Mean: "layer3.15.bn1.running_mean", Var: "layer3.15.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_15_conv2, err = rt.LoadConv(f, &layer3_15_conv2Conv, "layer3.15.conv2.weight", "", &rt.BN{Weight: "layer3.15.bn2.weight", Bias: "layer3.15.bn2.bias", Mean: "layer3.15.bn2.running_mean", Var: "layer3.15.bn2.running_var", Eps: 1e-05})
+			w.layer3_15_conv2, err = rt.LoadConv(f, &cfg.layer3_15_conv2, "layer3.15.conv2.weight", "", &rt.BN{Weight: "layer3.15.bn2.weight", Bias: "layer3.15.bn2.bias", Mean: "layer3.15.bn2.running_mean", Var: "layer3.15.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_15_conv3, err = rt.LoadConv(f, &layer3_15_conv3Conv, "layer3.15.conv3.weight", "", &rt.BN{Weight: "layer3.15.bn3.weight", Bias: "layer3.15.bn3.bias", Mean: "layer3.15.bn3.running_mean", Var: "layer3.15.bn3.running_var", Eps: 1e-05})
+			w.layer3_15_conv3, err = rt.LoadConv(f, &cfg.layer3_15_conv3, "layer3.15.conv3.weight", "", &rt.BN{Weight: "layer3.15.bn3.weight", Bias: "layer3.15.bn3.bias", Mean: "layer3.15.bn3.running_mean", Var: "layer3.15.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_16_conv1, err = rt.LoadConv(f, &layer3_16_conv1Conv, "layer3.16.conv1.weight", "", &rt.BN{Weight: "layer3.16.bn1.weight", Bias: "layer3.16.bn1.bias", Mean: "layer3.16.bn1.running_mean", Var: "layer3.16.bn1.running_var", Eps: 1e-05})
+			w.layer3_16_conv1, err = rt.LoadConv(f, &cfg.layer3_16_conv1, "layer3.16.conv1.weight", "", &rt.BN{Weight: "layer3.16.bn1.weight", Bias: "layer3.16.bn1.bias", Mean: "layer3.16.bn1.running_mean", Var: "layer3.16.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_16_conv2, err = rt.LoadConv(f, &layer3_16_conv2Conv, "layer3.16.conv2.weight", "", &rt.BN{Weight: "layer3.16.bn2.weight", Bias: "layer3.16.bn2.bias", Mean: "layer3.16.bn2.running_mean", Var: "layer3.16.bn2.running_var", Eps: 1e-05})
+			w.layer3_16_conv2, err = rt.LoadConv(f, &cfg.layer3_16_conv2, "layer3.16.conv2.weight", "", &rt.BN{Weight: "layer3.16.bn2.weight", Bias: "layer3.16.bn2.bias", Mean: "layer3.16.bn2.running_mean", Var: "layer3.16.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_16_conv3, err = rt.LoadConv(f, &layer3_16_conv3Conv, "layer3.16.conv3.weight", "", &rt.BN{Weight: "layer3.16.bn3.weight", Bias: "layer3.16.bn3.bias", Mean: "layer3.16.bn3.running_mean", Var: "layer3.16.bn3.running_var", Eps: 1e-05})
+			w.layer3_16_conv3, err = rt.LoadConv(f, &cfg.layer3_16_conv3, "layer3.16.conv3.weight", "", &rt.BN{Weight: "layer3.16.bn3.weight", Bias: "layer3.16.bn3.bias", Mean: "layer3.16.bn3.running_mean", Var: "layer3.16.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_17_conv1, err = rt.LoadConv(f, &layer3_17_conv1Conv, "layer3.17.conv1.weight", "", &rt.BN{Weight: "layer3.17.bn1.weight", Bias: "layer3.17.bn1.bias", Mean: "layer3.17.bn1.running_mean", Var: "layer3.17.bn1.running_var", Eps: 1e-05})
+			w.layer3_17_conv1, err = rt.LoadConv(f, &cfg.layer3_17_conv1, "layer3.17.conv1.weight", "", &rt.BN{Weight: "layer3.17.bn1.weight", Bias: "layer3.17.bn1.bias", Mean: "layer3.17.bn1.running_mean", Var: "layer3.17.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_17_conv2, err = rt.LoadConv(f, &layer3_17_conv2Conv, "layer3.17.conv2.weight", "", &rt.BN{Weight: "layer3.17.bn2.weight", Bias: "layer3.17.bn2.bias", Mean: "layer3.17.bn2.running_mean", Var: "layer3.17.bn2.running_var", Eps: 1e-05})
+			w.layer3_17_conv2, err = rt.LoadConv(f, &cfg.layer3_17_conv2, "layer3.17.conv2.weight", "", &rt.BN{Weight: "layer3.17.bn2.weight", Bias: "layer3.17.bn2.bias", Mean: "layer3.17.bn2.running_mean", Var: "layer3.17.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_17_conv3, err = rt.LoadConv(f, &layer3_17_conv3Conv, "layer3.17.conv3.weight", "", &rt.BN{Weight: "layer3.17.bn3.weight", Bias: "layer3.17.bn3.bias", Mean: "layer3.17.bn3.running_mean", Var: "layer3.17.bn3.running_var", Eps: 1e-05})
+			w.layer3_17_conv3, err = rt.LoadConv(f, &cfg.layer3_17_conv3, "layer3.17.conv3.weight", "", &rt.BN{Weight: "layer3.17.bn3.weight", Bias: "layer3.17.bn3.bias", Mean: "layer3.17.bn3.running_mean", Var: "layer3.17.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_18_conv1, err = rt.LoadConv(f, &layer3_18_conv1Conv, "layer3.18.conv1.weight", "", &rt.BN{Weight: "layer3.18.bn1.weight", Bias: "layer3.18.bn1.bias", Mean: "layer3.18.bn1.running_mean", Var: "layer3.18.bn1.running_var", Eps: 1e-05})
+			w.layer3_18_conv1, err = rt.LoadConv(f, &cfg.layer3_18_conv1, "layer3.18.conv1.weight", "", &rt.BN{Weight: "layer3.18.bn1.weight", Bias: "layer3.18.bn1.bias", Mean: "layer3.18.bn1.running_mean", Var: "layer3.18.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_18_conv2, err = rt.LoadConv(f, &layer3_18_conv2Conv, "layer3.18.conv2.weight", "", &rt.BN{Weight: "layer3.18.bn2.weight", Bias: "layer3.18.bn2.bias", Mean: "layer3.18.bn2.running_mean", Var: "layer3.18.bn2.running_var", Eps: 1e-05})
+			w.layer3_18_conv2, err = rt.LoadConv(f, &cfg.layer3_18_conv2, "layer3.18.conv2.weight", "", &rt.BN{Weight: "layer3.18.bn2.weight", Bias: "layer3.18.bn2.bias", Mean: "layer3.18.bn2.running_mean", Var: "layer3.18.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_18_conv3, err = rt.LoadConv(f, &layer3_18_conv3Conv, "layer3.18.conv3.weight", "", &rt.BN{Weight: "layer3.18.bn3.weight", Bias: "layer3.18.bn3.bias", Mean: "layer3.18.bn3.running_mean", Var: "layer3.18.bn3.running_var", Eps: 1e-05})
+			w.layer3_18_conv3, err = rt.LoadConv(f, &cfg.layer3_18_conv3, "layer3.18.conv3.weight", "", &rt.BN{Weight: "layer3.18.bn3.weight", Bias: "layer3.18.bn3.bias", Mean: "layer3.18.bn3.running_mean", Var: "layer3.18.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_19_conv1, err = rt.LoadConv(f, &layer3_19_conv1Conv, "layer3.19.conv1.weight", "", &rt.BN{Weight: "layer3.19.bn1.weight", Bias: "layer3.19.bn1.bias", Mean: "layer3.19.bn1.running_mean", Var: "layer3.19.bn1.running_var", Eps: 1e-05})
+			w.layer3_19_conv1, err = rt.LoadConv(f, &cfg.layer3_19_conv1, "layer3.19.conv1.weight", "", &rt.BN{Weight: "layer3.19.bn1.weight", Bias: "layer3.19.bn1.bias", Mean: "layer3.19.bn1.running_mean", Var: "layer3.19.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_19_conv2, err = rt.LoadConv(f, &layer3_19_conv2Conv, "layer3.19.conv2.weight", "", &rt.BN{Weight: "layer3.19.bn2.weight", Bias: "layer3.19.bn2.bias", Mean: "layer3.19.bn2.running_mean", Var: "layer3.19.bn2.running_var", Eps: 1e-05})
+			w.layer3_19_conv2, err = rt.LoadConv(f, &cfg.layer3_19_conv2, "layer3.19.conv2.weight", "", &rt.BN{Weight: "layer3.19.bn2.weight", Bias: "layer3.19.bn2.bias", Mean: "layer3.19.bn2.running_mean", Var: "layer3.19.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_19_conv3, err = rt.LoadConv(f, &layer3_19_conv3Conv, "layer3.19.conv3.weight", "", &rt.BN{Weight: "layer3.19.bn3.weight", Bias: "layer3.19.bn3.bias", Mean: "layer3.19.bn3.running_mean", Var: "layer3.19.bn3.running_var", Eps: 1e-05})
+			w.layer3_19_conv3, err = rt.LoadConv(f, &cfg.layer3_19_conv3, "layer3.19.conv3.weight", "", &rt.BN{Weight: "layer3.19.bn3.weight", Bias: "layer3.19.bn3.bias", Mean: "layer3.19.bn3.running_mean", Var: "layer3.19.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_20_conv1, err = rt.LoadConv(f, &layer3_20_conv1Conv, "layer3.20.conv1.weight", "", &rt.BN{Weight: "layer3.20.bn1.weight", Bias: "layer3.20.bn1.bias", Mean: "layer3.20.bn1.running_mean", Var: "layer3.20.bn1.running_var", Eps: 1e-05})
+			w.layer3_20_conv1, err = rt.LoadConv(f, &cfg.layer3_20_conv1, "layer3.20.conv1.weight", "", &rt.BN{Weight: "layer3.20.bn1.weight", Bias: "layer3.20.bn1.bias", Mean: "layer3.20.bn1.running_mean", Var: "layer3.20.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_20_conv2, err = rt.LoadConv(f, &layer3_20_conv2Conv, "layer3.20.conv2.weight", "", &rt.BN{Weight: "layer3.20.bn2.weight", Bias: "layer3.20.bn2.bias", Mean: "layer3.20.bn2.running_mean", Var: "layer3.20.bn2.running_var", Eps: 1e-05})
+			w.layer3_20_conv2, err = rt.LoadConv(f, &cfg.layer3_20_conv2, "layer3.20.conv2.weight", "", &rt.BN{Weight: "layer3.20.bn2.weight", Bias: "layer3.20.bn2.bias", Mean: "layer3.20.bn2.running_mean", Var: "layer3.20.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_20_conv3, err = rt.LoadConv(f, &layer3_20_conv3Conv, "layer3.20.conv3.weight", "", &rt.BN{Weight: "layer3.20.bn3.weight", Bias: "layer3.20.bn3.bias", Mean: "layer3.20.bn3.running_mean", Var: "layer3.20.bn3.running_var", Eps: 1e-05})
+			w.layer3_20_conv3, err = rt.LoadConv(f, &cfg.layer3_20_conv3, "layer3.20.conv3.weight", "", &rt.BN{Weight: "layer3.20.bn3.weight", Bias: "layer3.20.bn3.bias", Mean: "layer3.20.bn3.running_mean", Var: "layer3.20.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_21_conv1, err = rt.LoadConv(f, &layer3_21_conv1Conv, "layer3.21.conv1.weight", "", &rt.BN{Weight: "layer3.21.bn1.weight", Bias: "layer3.21.bn1.bias", Mean: "layer3.21.bn1.running_mean", Var: "layer3.21.bn1.running_var", Eps: 1e-05})
+			w.layer3_21_conv1, err = rt.LoadConv(f, &cfg.layer3_21_conv1, "layer3.21.conv1.weight", "", &rt.BN{Weight: "layer3.21.bn1.weight", Bias: "layer3.21.bn1.bias", Mean: "layer3.21.bn1.running_mean", Var: "layer3.21.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_21_conv2, err = rt.LoadConv(f, &layer3_21_conv2Conv, "layer3.21.conv2.weight", "", &rt.BN{Weight: "layer3.21.bn2.weight", Bias: "layer3.21.bn2.bias", Mean: "layer3.21.bn2.running_mean", Var: "layer3.21.bn2.running_var", Eps: 1e-05})
+			w.layer3_21_conv2, err = rt.LoadConv(f, &cfg.layer3_21_conv2, "layer3.21.conv2.weight", "", &rt.BN{Weight: "layer3.21.bn2.weight", Bias: "layer3.21.bn2.bias", Mean: "layer3.21.bn2.running_mean", Var: "layer3.21.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_21_conv3, err = rt.LoadConv(f, &layer3_21_conv3Conv, "layer3.21.conv3.weight", "", &rt.BN{Weight: "layer3.21.bn3.weight", Bias: "layer3.21.bn3.bias", Mean: "layer3.21.bn3.running_mean", Var: "layer3.21.bn3.running_var", Eps: 1e-05})
+			w.layer3_21_conv3, err = rt.LoadConv(f, &cfg.layer3_21_conv3, "layer3.21.conv3.weight", "", &rt.BN{Weight: "layer3.21.bn3.weight", Bias: "layer3.21.bn3.bias", Mean: "layer3.21.bn3.running_mean", Var: "layer3.21.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_22_conv1, err = rt.LoadConv(f, &layer3_22_conv1Conv, "layer3.22.conv1.weight", "", &rt.BN{Weight: "layer3.22.bn1.weight", Bias: "layer3.22.bn1.bias", Mean: "layer3.22.bn1.running_mean", Var: "layer3.22.bn1.running_var", Eps: 1e-05})
+			w.layer3_22_conv1, err = rt.LoadConv(f, &cfg.layer3_22_conv1, "layer3.22.conv1.weight", "", &rt.BN{Weight: "layer3.22.bn1.weight", Bias: "layer3.22.bn1.bias", Mean: "layer3.22.bn1.running_mean", Var: "layer3.22.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_22_conv2, err = rt.LoadConv(f, &layer3_22_conv2Conv, "layer3.22.conv2.weight", "", &rt.BN{Weight: "layer3.22.bn2.weight", Bias: "layer3.22.bn2.bias", Mean: "layer3.22.bn2.running_mean", Var: "layer3.22.bn2.running_var", Eps: 1e-05})
+			w.layer3_22_conv2, err = rt.LoadConv(f, &cfg.layer3_22_conv2, "layer3.22.conv2.weight", "", &rt.BN{Weight: "layer3.22.bn2.weight", Bias: "layer3.22.bn2.bias", Mean: "layer3.22.bn2.running_mean", Var: "layer3.22.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_22_conv3, err = rt.LoadConv(f, &layer3_22_conv3Conv, "layer3.22.conv3.weight", "", &rt.BN{Weight: "layer3.22.bn3.weight", Bias: "layer3.22.bn3.bias", Mean: "layer3.22.bn3.running_mean", Var: "layer3.22.bn3.running_var", Eps: 1e-05})
+			w.layer3_22_conv3, err = rt.LoadConv(f, &cfg.layer3_22_conv3, "layer3.22.conv3.weight", "", &rt.BN{Weight: "layer3.22.bn3.weight", Bias: "layer3.22.bn3.bias", Mean: "layer3.22.bn3.running_mean", Var: "layer3.22.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_23_conv1, err = rt.LoadConv(f, &layer3_23_conv1Conv, "layer3.23.conv1.weight", "", &rt.BN{Weight: "layer3.23.bn1.weight", Bias: "layer3.23.bn1.bias", Mean: "layer3.23.bn1.running_mean", Var: "layer3.23.bn1.running_var", Eps: 1e-05})
+			w.layer3_23_conv1, err = rt.LoadConv(f, &cfg.layer3_23_conv1, "layer3.23.conv1.weight", "", &rt.BN{Weight: "layer3.23.bn1.weight", Bias: "layer3.23.bn1.bias", Mean: "layer3.23.bn1.running_mean", Var: "layer3.23.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_23_conv2, err = rt.LoadConv(f, &layer3_23_conv2Conv, "layer3.23.conv2.weight", "", &rt.BN{Weight: "layer3.23.bn2.weight", Bias: "layer3.23.bn2.bias", Mean: "layer3.23.bn2.running_mean", Var: "layer3.23.bn2.running_var", Eps: 1e-05})
+			w.layer3_23_conv2, err = rt.LoadConv(f, &cfg.layer3_23_conv2, "layer3.23.conv2.weight", "", &rt.BN{Weight: "layer3.23.bn2.weight", Bias: "layer3.23.bn2.bias", Mean: "layer3.23.bn2.running_mean", Var: "layer3.23.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_23_conv3, err = rt.LoadConv(f, &layer3_23_conv3Conv, "layer3.23.conv3.weight", "", &rt.BN{Weight: "layer3.23.bn3.weight", Bias: "layer3.23.bn3.bias", Mean: "layer3.23.bn3.running_mean", Var: "layer3.23.bn3.running_var", Eps: 1e-05})
+			w.layer3_23_conv3, err = rt.LoadConv(f, &cfg.layer3_23_conv3, "layer3.23.conv3.weight", "", &rt.BN{Weight: "layer3.23.bn3.weight", Bias: "layer3.23.bn3.bias", Mean: "layer3.23.bn3.running_mean", Var: "layer3.23.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_24_conv1, err = rt.LoadConv(f, &layer3_24_conv1Conv, "layer3.24.conv1.weight", "", &rt.BN{Weight: "layer3.24.bn1.weight", Bias: "layer3.24.bn1.bias", Mean: "layer3.24.bn1.running_mean", Var: "layer3.24.bn1.running_var", Eps: 1e-05})
+			w.layer3_24_conv1, err = rt.LoadConv(f, &cfg.layer3_24_conv1, "layer3.24.conv1.weight", "", &rt.BN{Weight: "layer3.24.bn1.weight", Bias: "layer3.24.bn1.bias", Mean: "layer3.24.bn1.running_mean", Var: "layer3.24.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_24_conv2, err = rt.LoadConv(f, &layer3_24_conv2Conv, "layer3.24.conv2.weight", "", &rt.BN{Weight: "layer3.24.bn2.weight", Bias: "layer3.24.bn2.bias", Mean: "layer3.24.bn2.running_mean", Var: "layer3.24.bn2.running_var", Eps: 1e-05})
+			w.layer3_24_conv2, err = rt.LoadConv(f, &cfg.layer3_24_conv2, "layer3.24.conv2.weight", "", &rt.BN{Weight: "layer3.24.bn2.weight", Bias: "layer3.24.bn2.bias", Mean: "layer3.24.bn2.running_mean", Var: "layer3.24.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_24_conv3, err = rt.LoadConv(f, &layer3_24_conv3Conv, "layer3.24.conv3.weight", "", &rt.BN{Weight: "layer3.24.bn3.weight", Bias: "layer3.24.bn3.bias", Mean: "layer3.24.bn3.running_mean", Var: "layer3.24.bn3.running_var", Eps: 1e-05})
+			w.layer3_24_conv3, err = rt.LoadConv(f, &cfg.layer3_24_conv3, "layer3.24.conv3.weight", "", &rt.BN{Weight: "layer3.24.bn3.weight", Bias: "layer3.24.bn3.bias", Mean: "layer3.24.bn3.running_mean", Var: "layer3.24.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_25_conv1, err = rt.LoadConv(f, &layer3_25_conv1Conv, "layer3.25.conv1.weight", "", &rt.BN{Weight: "layer3.25.bn1.weight", Bias: "layer3.25.bn1.bias", Mean: "layer3.25.bn1.running_mean", Var: "layer3.25.bn1.running_var", Eps: 1e-05})
+			w.layer3_25_conv1, err = rt.LoadConv(f, &cfg.layer3_25_conv1, "layer3.25.conv1.weight", "", &rt.BN{Weight: "layer3.25.bn1.weight", Bias: "layer3.25.bn1.bias", Mean: "layer3.25.bn1.running_mean", Var: "layer3.25.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_25_conv2, err = rt.LoadConv(f, &layer3_25_conv2Conv, "layer3.25.conv2.weight", "", &rt.BN{Weight: "layer3.25.bn2.weight", Bias: "layer3.25.bn2.bias", Mean: "layer3.25.bn2.running_mean", Var: "layer3.25.bn2.running_var", Eps: 1e-05})
+			w.layer3_25_conv2, err = rt.LoadConv(f, &cfg.layer3_25_conv2, "layer3.25.conv2.weight", "", &rt.BN{Weight: "layer3.25.bn2.weight", Bias: "layer3.25.bn2.bias", Mean: "layer3.25.bn2.running_mean", Var: "layer3.25.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_25_conv3, err = rt.LoadConv(f, &layer3_25_conv3Conv, "layer3.25.conv3.weight", "", &rt.BN{Weight: "layer3.25.bn3.weight", Bias: "layer3.25.bn3.bias", Mean: "layer3.25.bn3.running_mean", Var: "layer3.25.bn3.running_var", Eps: 1e-05})
+			w.layer3_25_conv3, err = rt.LoadConv(f, &cfg.layer3_25_conv3, "layer3.25.conv3.weight", "", &rt.BN{Weight: "layer3.25.bn3.weight", Bias: "layer3.25.bn3.bias", Mean: "layer3.25.bn3.running_mean", Var: "layer3.25.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_26_conv1, err = rt.LoadConv(f, &layer3_26_conv1Conv, "layer3.26.conv1.weight", "", &rt.BN{Weight: "layer3.26.bn1.weight", Bias: "layer3.26.bn1.bias", Mean: "layer3.26.bn1.running_mean", Var: "layer3.26.bn1.running_var", Eps: 1e-05})
+			w.layer3_26_conv1, err = rt.LoadConv(f, &cfg.layer3_26_conv1, "layer3.26.conv1.weight", "", &rt.BN{Weight: "layer3.26.bn1.weight", Bias: "layer3.26.bn1.bias", Mean: "layer3.26.bn1.running_mean", Var: "layer3.26.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_26_conv2, err = rt.LoadConv(f, &layer3_26_conv2Conv, "layer3.26.conv2.weight", "", &rt.BN{Weight: "layer3.26.bn2.weight", Bias: "layer3.26.bn2.bias", Mean: "layer3.26.bn2.running_mean", Var: "layer3.26.bn2.running_var", Eps: 1e-05})
+			w.layer3_26_conv2, err = rt.LoadConv(f, &cfg.layer3_26_conv2, "layer3.26.conv2.weight", "", &rt.BN{Weight: "layer3.26.bn2.weight", Bias: "layer3.26.bn2.bias", Mean: "layer3.26.bn2.running_mean", Var: "layer3.26.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_26_conv3, err = rt.LoadConv(f, &layer3_26_conv3Conv, "layer3.26.conv3.weight", "", &rt.BN{Weight: "layer3.26.bn3.weight", Bias: "layer3.26.bn3.bias", Mean: "layer3.26.bn3.running_mean", Var: "layer3.26.bn3.running_var", Eps: 1e-05})
+			w.layer3_26_conv3, err = rt.LoadConv(f, &cfg.layer3_26_conv3, "layer3.26.conv3.weight", "", &rt.BN{Weight: "layer3.26.bn3.weight", Bias: "layer3.26.bn3.bias", Mean: "layer3.26.bn3.running_mean", Var: "layer3.26.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_27_conv1, err = rt.LoadConv(f, &layer3_27_conv1Conv, "layer3.27.conv1.weight", "", &rt.BN{Weight: "layer3.27.bn1.weight", Bias: "layer3.27.bn1.bias", Mean: "layer3.27.bn1.running_mean", Var: "layer3.27.bn1.running_var", Eps: 1e-05})
+			w.layer3_27_conv1, err = rt.LoadConv(f, &cfg.layer3_27_conv1, "layer3.27.conv1.weight", "", &rt.BN{Weight: "layer3.27.bn1.weight", Bias: "layer3.27.bn1.bias", Mean: "layer3.27.bn1.running_mean", Var: "layer3.27.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_27_conv2, err = rt.LoadConv(f, &layer3_27_conv2Conv, "layer3.27.conv2.weight", "", &rt.BN{Weight: "layer3.27.bn2.weight", Bias: "layer3.27.bn2.bias", Mean: "layer3.27.bn2.running_mean", Var: "layer3.27.bn2.running_var", Eps: 1e-05})
+			w.layer3_27_conv2, err = rt.LoadConv(f, &cfg.layer3_27_conv2, "layer3.27.conv2.weight", "", &rt.BN{Weight: "layer3.27.bn2.weight", Bias: "layer3.27.bn2.bias", Mean: "layer3.27.bn2.running_mean", Var: "layer3.27.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_27_conv3, err = rt.LoadConv(f, &layer3_27_conv3Conv, "layer3.27.conv3.weight", "", &rt.BN{Weight: "layer3.27.bn3.weight", Bias: "layer3.27.bn3.bias", Mean: "layer3.27.bn3.running_mean", Var: "layer3.27.bn3.running_var", Eps: 1e-05})
+			w.layer3_27_conv3, err = rt.LoadConv(f, &cfg.layer3_27_conv3, "layer3.27.conv3.weight", "", &rt.BN{Weight: "layer3.27.bn3.weight", Bias: "layer3.27.bn3.bias", Mean: "layer3.27.bn3.running_mean", Var: "layer3.27.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_28_conv1, err = rt.LoadConv(f, &layer3_28_conv1Conv, "layer3.28.conv1.weight", "", &rt.BN{Weight: "layer3.28.bn1.weight", Bias: "layer3.28.bn1.bias", Mean: "layer3.28.bn1.running_mean", Var: "layer3.28.bn1.running_var", Eps: 1e-05})
+			w.layer3_28_conv1, err = rt.LoadConv(f, &cfg.layer3_28_conv1, "layer3.28.conv1.weight", "", &rt.BN{Weight: "layer3.28.bn1.weight", Bias: "layer3.28.bn1.bias", Mean: "layer3.28.bn1.running_mean", Var: "layer3.28.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_28_conv2, err = rt.LoadConv(f, &layer3_28_conv2Conv, "layer3.28.conv2.weight", "", &rt.BN{Weight: "layer3.28.bn2.weight", Bias: "layer3.28.bn2.bias", Mean: "layer3.28.bn2.running_mean", Var: "layer3.28.bn2.running_var", Eps: 1e-05})
+			w.layer3_28_conv2, err = rt.LoadConv(f, &cfg.layer3_28_conv2, "layer3.28.conv2.weight", "", &rt.BN{Weight: "layer3.28.bn2.weight", Bias: "layer3.28.bn2.bias", Mean: "layer3.28.bn2.running_mean", Var: "layer3.28.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_28_conv3, err = rt.LoadConv(f, &layer3_28_conv3Conv, "layer3.28.conv3.weight", "", &rt.BN{Weight: "layer3.28.bn3.weight", Bias: "layer3.28.bn3.bias", Mean: "layer3.28.bn3.running_mean", Var: "layer3.28.bn3.running_var", Eps: 1e-05})
+			w.layer3_28_conv3, err = rt.LoadConv(f, &cfg.layer3_28_conv3, "layer3.28.conv3.weight", "", &rt.BN{Weight: "layer3.28.bn3.weight", Bias: "layer3.28.bn3.bias", Mean: "layer3.28.bn3.running_mean", Var: "layer3.28.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_29_conv1, err = rt.LoadConv(f, &layer3_29_conv1Conv, "layer3.29.conv1.weight", "", &rt.BN{Weight: "layer3.29.bn1.weight", Bias: "layer3.29.bn1.bias", Mean: "layer3.29.bn1.running_mean", Var: "layer3.29.bn1.running_var", Eps: 1e-05})
+			w.layer3_29_conv1, err = rt.LoadConv(f, &cfg.layer3_29_conv1, "layer3.29.conv1.weight", "", &rt.BN{Weight: "layer3.29.bn1.weight", Bias: "layer3.29.bn1.bias", Mean: "layer3.29.bn1.running_mean", Var: "layer3.29.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_29_conv2, err = rt.LoadConv(f, &layer3_29_conv2Conv, "layer3.29.conv2.weight", "", &rt.BN{Weight: "layer3.29.bn2.weight", Bias: "layer3.29.bn2.bias", Mean: "layer3.29.bn2.running_mean", Var: "layer3.29.bn2.running_var", Eps: 1e-05})
+			w.layer3_29_conv2, err = rt.LoadConv(f, &cfg.layer3_29_conv2, "layer3.29.conv2.weight", "", &rt.BN{Weight: "layer3.29.bn2.weight", Bias: "layer3.29.bn2.bias", Mean: "layer3.29.bn2.running_mean", Var: "layer3.29.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_29_conv3, err = rt.LoadConv(f, &layer3_29_conv3Conv, "layer3.29.conv3.weight", "", &rt.BN{Weight: "layer3.29.bn3.weight", Bias: "layer3.29.bn3.bias", Mean: "layer3.29.bn3.running_mean", Var: "layer3.29.bn3.running_var", Eps: 1e-05})
+			w.layer3_29_conv3, err = rt.LoadConv(f, &cfg.layer3_29_conv3, "layer3.29.conv3.weight", "", &rt.BN{Weight: "layer3.29.bn3.weight", Bias: "layer3.29.bn3.bias", Mean: "layer3.29.bn3.running_mean", Var: "layer3.29.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_30_conv1, err = rt.LoadConv(f, &layer3_30_conv1Conv, "layer3.30.conv1.weight", "", &rt.BN{Weight: "layer3.30.bn1.weight", Bias: "layer3.30.bn1.bias", Mean: "layer3.30.bn1.running_mean", Var: "layer3.30.bn1.running_var", Eps: 1e-05})
+			w.layer3_30_conv1, err = rt.LoadConv(f, &cfg.layer3_30_conv1, "layer3.30.conv1.weight", "", &rt.BN{Weight: "layer3.30.bn1.weight", Bias: "layer3.30.bn1.bias", Mean: "layer3.30.bn1.running_mean", Var: "layer3.30.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_30_conv2, err = rt.LoadConv(f, &layer3_30_conv2Conv, "layer3.30.conv2.weight", "", &rt.BN{Weight: "layer3.30.bn2.weight", Bias: "layer3.30.bn2.bias", Mean: "layer3.30.bn2.running_mean", Var: "layer3.30.bn2.running_var", Eps: 1e-05})
+			w.layer3_30_conv2, err = rt.LoadConv(f, &cfg.layer3_30_conv2, "layer3.30.conv2.weight", "", &rt.BN{Weight: "layer3.30.bn2.weight", Bias: "layer3.30.bn2.bias", Mean: "layer3.30.bn2.running_mean", Var: "layer3.30.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_30_conv3, err = rt.LoadConv(f, &layer3_30_conv3Conv, "layer3.30.conv3.weight", "", &rt.BN{Weight: "layer3.30.bn3.weight", Bias: "layer3.30.bn3.bias", Mean: "layer3.30.bn3.running_mean", Var: "layer3.30.bn3.running_var", Eps: 1e-05})
+			w.layer3_30_conv3, err = rt.LoadConv(f, &cfg.layer3_30_conv3, "layer3.30.conv3.weight", "", &rt.BN{Weight: "layer3.30.bn3.weight", Bias: "layer3.30.bn3.bias", Mean: "layer3.30.bn3.running_mean", Var: "layer3.30.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_31_conv1, err = rt.LoadConv(f, &layer3_31_conv1Conv, "layer3.31.conv1.weight", "", &rt.BN{Weight: "layer3.31.bn1.weight", Bias: "layer3.31.bn1.bias", Mean: "layer3.31.bn1.running_mean", Var: "layer3.31.bn1.running_var", Eps: 1e-05})
+			w.layer3_31_conv1, err = rt.LoadConv(f, &cfg.layer3_31_conv1, "layer3.31.conv1.weight", "", &rt.BN{Weight: "layer3.31.bn1.weight", Bias: "layer3.31.bn1.bias", Mean: "layer3.31.bn1.running_mean", Var: "layer3.31.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_31_conv2, err = rt.LoadConv(f, &layer3_31_conv2Conv, "layer3.31.conv2.weight", "", &rt.BN{Weight: "layer3.31.bn2.weight", Bias: "layer3.31.bn2.bias", Mean: "layer3.31.bn2.running_mean", Var: "layer3.31.bn2.running_var", Eps: 1e-05})
+			w.layer3_31_conv2, err = rt.LoadConv(f, &cfg.layer3_31_conv2, "layer3.31.conv2.weight", "", &rt.BN{Weight: "layer3.31.bn2.weight", Bias: "layer3.31.bn2.bias", Mean: "layer3.31.bn2.running_mean", Var: "layer3.31.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_31_conv3, err = rt.LoadConv(f, &layer3_31_conv3Conv, "layer3.31.conv3.weight", "", &rt.BN{Weight: "layer3.31.bn3.weight", Bias: "layer3.31.bn3.bias", Mean: "layer3.31.bn3.running_mean", Var: "layer3.31.bn3.running_var", Eps: 1e-05})
+			w.layer3_31_conv3, err = rt.LoadConv(f, &cfg.layer3_31_conv3, "layer3.31.conv3.weight", "", &rt.BN{Weight: "layer3.31.bn3.weight", Bias: "layer3.31.bn3.bias", Mean: "layer3.31.bn3.running_mean", Var: "layer3.31.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_32_conv1, err = rt.LoadConv(f, &layer3_32_conv1Conv, "layer3.32.conv1.weight", "", &rt.BN{Weight: "layer3.32.bn1.weight", Bias: "layer3.32.bn1.bias", Mean: "layer3.32.bn1.running_mean", Var: "layer3.32.bn1.running_var", Eps: 1e-05})
+			w.layer3_32_conv1, err = rt.LoadConv(f, &cfg.layer3_32_conv1, "layer3.32.conv1.weight", "", &rt.BN{Weight: "layer3.32.bn1.weight", Bias: "layer3.32.bn1.bias", Mean: "layer3.32.bn1.running_mean", Var: "layer3.32.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_32_conv2, err = rt.LoadConv(f, &layer3_32_conv2Conv, "layer3.32.conv2.weight", "", &rt.BN{Weight: "layer3.32.bn2.weight", Bias: "layer3.32.bn2.bias", Mean: "layer3.32.bn2.running_mean", Var: "layer3.32.bn2.running_var", Eps: 1e-05})
+			w.layer3_32_conv2, err = rt.LoadConv(f, &cfg.layer3_32_conv2, "layer3.32.conv2.weight", "", &rt.BN{Weight: "layer3.32.bn2.weight", Bias: "layer3.32.bn2.bias", Mean: "layer3.32.bn2.running_mean", Var: "layer3.32.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_32_conv3, err = rt.LoadConv(f, &layer3_32_conv3Conv, "layer3.32.conv3.weight", "", &rt.BN{Weight: "layer3.32.bn3.weight", Bias: "layer3.32.bn3.bias", Mean: "layer3.32.bn3.running_mean", Var: "layer3.32.bn3.running_var", Eps: 1e-05})
+			w.layer3_32_conv3, err = rt.LoadConv(f, &cfg.layer3_32_conv3, "layer3.32.conv3.weight", "", &rt.BN{Weight: "layer3.32.bn3.weight", Bias: "layer3.32.bn3.bias", Mean: "layer3.32.bn3.running_mean", Var: "layer3.32.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_33_conv1, err = rt.LoadConv(f, &layer3_33_conv1Conv, "layer3.33.conv1.weight", "", &rt.BN{Weight: "layer3.33.bn1.weight", Bias: "layer3.33.bn1.bias", Mean: "layer3.33.bn1.running_mean", Var: "layer3.33.bn1.running_var", Eps: 1e-05})
+			w.layer3_33_conv1, err = rt.LoadConv(f, &cfg.layer3_33_conv1, "layer3.33.conv1.weight", "", &rt.BN{Weight: "layer3.33.bn1.weight", Bias: "layer3.33.bn1.bias", Mean: "layer3.33.bn1.running_mean", Var: "layer3.33.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_33_conv2, err = rt.LoadConv(f, &layer3_33_conv2Conv, "layer3.33.conv2.weight", "", &rt.BN{Weight: "layer3.33.bn2.weight", Bias: "layer3.33.bn2.bias", Mean: "layer3.33.bn2.running_mean", Var: "layer3.33.bn2.running_var", Eps: 1e-05})
+			w.layer3_33_conv2, err = rt.LoadConv(f, &cfg.layer3_33_conv2, "layer3.33.conv2.weight", "", &rt.BN{Weight: "layer3.33.bn2.weight", Bias: "layer3.33.bn2.bias", Mean: "layer3.33.bn2.running_mean", Var: "layer3.33.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_33_conv3, err = rt.LoadConv(f, &layer3_33_conv3Conv, "layer3.33.conv3.weight", "", &rt.BN{Weight: "layer3.33.bn3.weight", Bias: "layer3.33.bn3.bias", Mean: "layer3.33.bn3.running_mean", Var: "layer3.33.bn3.running_var", Eps: 1e-05})
+			w.layer3_33_conv3, err = rt.LoadConv(f, &cfg.layer3_33_conv3, "layer3.33.conv3.weight", "", &rt.BN{Weight: "layer3.33.bn3.weight", Bias: "layer3.33.bn3.bias", Mean: "layer3.33.bn3.running_mean", Var: "layer3.33.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_34_conv1, err = rt.LoadConv(f, &layer3_34_conv1Conv, "layer3.34.conv1.weight", "", &rt.BN{Weight: "layer3.34.bn1.weight", Bias: "layer3.34.bn1.bias", Mean: "layer3.34.bn1.running_mean", Var: "layer3.34.bn1.running_var", Eps: 1e-05})
+			w.layer3_34_conv1, err = rt.LoadConv(f, &cfg.layer3_34_conv1, "layer3.34.conv1.weight", "", &rt.BN{Weight: "layer3.34.bn1.weight", Bias: "layer3.34.bn1.bias", Mean: "layer3.34.bn1.running_mean", Var: "layer3.34.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_34_conv2, err = rt.LoadConv(f, &layer3_34_conv2Conv, "layer3.34.conv2.weight", "", &rt.BN{Weight: "layer3.34.bn2.weight", Bias: "layer3.34.bn2.bias", Mean: "layer3.34.bn2.running_mean", Var: "layer3.34.bn2.running_var", Eps: 1e-05})
+			w.layer3_34_conv2, err = rt.LoadConv(f, &cfg.layer3_34_conv2, "layer3.34.conv2.weight", "", &rt.BN{Weight: "layer3.34.bn2.weight", Bias: "layer3.34.bn2.bias", Mean: "layer3.34.bn2.running_mean", Var: "layer3.34.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_34_conv3, err = rt.LoadConv(f, &layer3_34_conv3Conv, "layer3.34.conv3.weight", "", &rt.BN{Weight: "layer3.34.bn3.weight", Bias: "layer3.34.bn3.bias", Mean: "layer3.34.bn3.running_mean", Var: "layer3.34.bn3.running_var", Eps: 1e-05})
+			w.layer3_34_conv3, err = rt.LoadConv(f, &cfg.layer3_34_conv3, "layer3.34.conv3.weight", "", &rt.BN{Weight: "layer3.34.bn3.weight", Bias: "layer3.34.bn3.bias", Mean: "layer3.34.bn3.running_mean", Var: "layer3.34.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_35_conv1, err = rt.LoadConv(f, &layer3_35_conv1Conv, "layer3.35.conv1.weight", "", &rt.BN{Weight: "layer3.35.bn1.weight", Bias: "layer3.35.bn1.bias", Mean: "layer3.35.bn1.running_mean", Var: "layer3.35.bn1.running_var", Eps: 1e-05})
+			w.layer3_35_conv1, err = rt.LoadConv(f, &cfg.layer3_35_conv1, "layer3.35.conv1.weight", "", &rt.BN{Weight: "layer3.35.bn1.weight", Bias: "layer3.35.bn1.bias", Mean: "layer3.35.bn1.running_mean", Var: "layer3.35.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_35_conv2, err = rt.LoadConv(f, &layer3_35_conv2Conv, "layer3.35.conv2.weight", "", &rt.BN{Weight: "layer3.35.bn2.weight", Bias: "layer3.35.bn2.bias", Mean: "layer3.35.bn2.running_mean", Var: "layer3.35.bn2.running_var", Eps: 1e-05})
+			w.layer3_35_conv2, err = rt.LoadConv(f, &cfg.layer3_35_conv2, "layer3.35.conv2.weight", "", &rt.BN{Weight: "layer3.35.bn2.weight", Bias: "layer3.35.bn2.bias", Mean: "layer3.35.bn2.running_mean", Var: "layer3.35.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_35_conv3, err = rt.LoadConv(f, &layer3_35_conv3Conv, "layer3.35.conv3.weight", "", &rt.BN{Weight: "layer3.35.bn3.weight", Bias: "layer3.35.bn3.bias", Mean: "layer3.35.bn3.running_mean", Var: "layer3.35.bn3.running_var", Eps: 1e-05})
+			w.layer3_35_conv3, err = rt.LoadConv(f, &cfg.layer3_35_conv3, "layer3.35.conv3.weight", "", &rt.BN{Weight: "layer3.35.bn3.weight", Bias: "layer3.35.bn3.bias", Mean: "layer3.35.bn3.running_mean", Var: "layer3.35.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_0_conv1, err = rt.LoadConv(f, &layer4_0_conv1Conv, "layer4.0.conv1.weight", "", &rt.BN{Weight: "layer4.0.bn1.weight", Bias: "layer4.0.bn1.bias", Mean: "layer4.0.bn1.running_mean", Var: "layer4.0.bn1.running_var", Eps: 1e-05})
+			w.layer4_0_conv1, err = rt.LoadConv(f, &cfg.layer4_0_conv1, "layer4.0.conv1.weight", "", &rt.BN{Weight: "layer4.0.bn1.weight", Bias: "layer4.0.bn1.bias", Mean: "layer4.0.bn1.running_mean", Var: "layer4.0.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_0_conv2, err = rt.LoadConv(f, &layer4_0_conv2Conv, "layer4.0.conv2.weight", "", &rt.BN{Weight: "layer4.0.bn2.weight", Bias: "layer4.0.bn2.bias", Mean: "layer4.0.bn2.running_mean", Var: "layer4.0.bn2.running_var", Eps: 1e-05})
+			w.layer4_0_conv2, err = rt.LoadConv(f, &cfg.layer4_0_conv2, "layer4.0.conv2.weight", "", &rt.BN{Weight: "layer4.0.bn2.weight", Bias: "layer4.0.bn2.bias", Mean: "layer4.0.bn2.running_mean", Var: "layer4.0.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_0_conv3, err = rt.LoadConv(f, &layer4_0_conv3Conv, "layer4.0.conv3.weight", "", &rt.BN{Weight: "layer4.0.bn3.weight", Bias: "layer4.0.bn3.bias", Mean: "layer4.0.bn3.running_mean", Var: "layer4.0.bn3.running_var", Eps: 1e-05})
+			w.layer4_0_conv3, err = rt.LoadConv(f, &cfg.layer4_0_conv3, "layer4.0.conv3.weight", "", &rt.BN{Weight: "layer4.0.bn3.weight", Bias: "layer4.0.bn3.bias", Mean: "layer4.0.bn3.running_mean", Var: "layer4.0.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_0_downsample_0, err = rt.LoadConv(f, &layer4_0_downsample_0Conv, "layer4.0.downsample.0.weight", "", &rt.BN{Weight: "layer4.0.downsample.1.weight", Bias: "layer4.0.downsample.1.bias", Mean: "layer4.0.downsample.1.running_mean", Var: "layer4.0.downsample.1.running_var", Eps: 1e-05})
+			w.layer4_0_downsample_0, err = rt.LoadConv(f, &cfg.layer4_0_downsample_0, "layer4.0.downsample.0.weight", "", &rt.BN{Weight: "layer4.0.downsample.1.weight", Bias: "layer4.0.downsample.1.bias", Mean: "layer4.0.downsample.1.running_mean", Var: "layer4.0.downsample.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_1_conv1, err = rt.LoadConv(f, &layer4_1_conv1Conv, "layer4.1.conv1.weight", "", &rt.BN{Weight: "layer4.1.bn1.weight", Bias: "layer4.1.bn1.bias", Mean: "layer4.1.bn1.running_mean", Var: "layer4.1.bn1.running_var", Eps: 1e-05})
+			w.layer4_1_conv1, err = rt.LoadConv(f, &cfg.layer4_1_conv1, "layer4.1.conv1.weight", "", &rt.BN{Weight: "layer4.1.bn1.weight", Bias: "layer4.1.bn1.bias", Mean: "layer4.1.bn1.running_mean", Var: "layer4.1.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_1_conv2, err = rt.LoadConv(f, &layer4_1_conv2Conv, "layer4.1.conv2.weight", "", &rt.BN{Weight: "layer4.1.bn2.weight", Bias: "layer4.1.bn2.bias", Mean: "layer4.1.bn2.running_mean", Var: "layer4.1.bn2.running_var", Eps: 1e-05})
+			w.layer4_1_conv2, err = rt.LoadConv(f, &cfg.layer4_1_conv2, "layer4.1.conv2.weight", "", &rt.BN{Weight: "layer4.1.bn2.weight", Bias: "layer4.1.bn2.bias", Mean: "layer4.1.bn2.running_mean", Var: "layer4.1.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_1_conv3, err = rt.LoadConv(f, &layer4_1_conv3Conv, "layer4.1.conv3.weight", "", &rt.BN{Weight: "layer4.1.bn3.weight", Bias: "layer4.1.bn3.bias", Mean: "layer4.1.bn3.running_mean", Var: "layer4.1.bn3.running_var", Eps: 1e-05})
+			w.layer4_1_conv3, err = rt.LoadConv(f, &cfg.layer4_1_conv3, "layer4.1.conv3.weight", "", &rt.BN{Weight: "layer4.1.bn3.weight", Bias: "layer4.1.bn3.bias", Mean: "layer4.1.bn3.running_mean", Var: "layer4.1.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_2_conv1, err = rt.LoadConv(f, &layer4_2_conv1Conv, "layer4.2.conv1.weight", "", &rt.BN{Weight: "layer4.2.bn1.weight", Bias: "layer4.2.bn1.bias", Mean: "layer4.2.bn1.running_mean", Var: "layer4.2.bn1.running_var", Eps: 1e-05})
+			w.layer4_2_conv1, err = rt.LoadConv(f, &cfg.layer4_2_conv1, "layer4.2.conv1.weight", "", &rt.BN{Weight: "layer4.2.bn1.weight", Bias: "layer4.2.bn1.bias", Mean: "layer4.2.bn1.running_mean", Var: "layer4.2.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_2_conv2, err = rt.LoadConv(f, &layer4_2_conv2Conv, "layer4.2.conv2.weight", "", &rt.BN{Weight: "layer4.2.bn2.weight", Bias: "layer4.2.bn2.bias", Mean: "layer4.2.bn2.running_mean", Var: "layer4.2.bn2.running_var", Eps: 1e-05})
+			w.layer4_2_conv2, err = rt.LoadConv(f, &cfg.layer4_2_conv2, "layer4.2.conv2.weight", "", &rt.BN{Weight: "layer4.2.bn2.weight", Bias: "layer4.2.bn2.bias", Mean: "layer4.2.bn2.running_mean", Var: "layer4.2.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_2_conv3, err = rt.LoadConv(f, &layer4_2_conv3Conv, "layer4.2.conv3.weight", "", &rt.BN{Weight: "layer4.2.bn3.weight", Bias: "layer4.2.bn3.bias", Mean: "layer4.2.bn3.running_mean", Var: "layer4.2.bn3.running_var", Eps: 1e-05})
+			w.layer4_2_conv3, err = rt.LoadConv(f, &cfg.layer4_2_conv3, "layer4.2.conv3.weight", "", &rt.BN{Weight: "layer4.2.bn3.weight", Bias: "layer4.2.bn3.bias", Mean: "layer4.2.bn3.running_mean", Var: "layer4.2.bn3.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil)
+			w.fc, err = rt.LoadLinear(f, &cfg.fc, "fc.weight", "fc.bias", nil)
 			return
 		},
 	})
 }
 
-// Net is a loaded network. It is immutable and safe for concurrent use.
-type Net struct {
-	w      weights
-	runner *rt.Runner
-	pre    rt.Preprocess
+// layers are the layer functions RunImage runs, in order.
+var layers = [...]struct {
+	rt.Layer
+	run func(*Net, *rt.Arena)
+}{
+	{rt.Layer{Name: "conv1", Op: "conv", MACs: 118013952}, (*Net).conv1Layer},
+	{rt.Layer{Name: "maxpool", Op: "maxpool"}, (*Net).maxpoolLayer},
+	{rt.Layer{Name: "layer1.0.conv1", Op: "conv", MACs: 12845056}, (*Net).layer1_0_conv1Layer},
+	{rt.Layer{Name: "layer1.0.conv2", Op: "conv", MACs: 115605504}, (*Net).layer1_0_conv2Layer},
+	{rt.Layer{Name: "layer1.0.conv3", Op: "conv", MACs: 51380224}, (*Net).layer1_0_conv3Layer},
+	{rt.Layer{Name: "layer1.0.downsample.0", Op: "conv", MACs: 51380224}, (*Net).layer1_0_downsample_0Layer},
+	{rt.Layer{Name: "layer1.1.conv1", Op: "conv", MACs: 51380224}, (*Net).layer1_1_conv1Layer},
+	{rt.Layer{Name: "layer1.1.conv2", Op: "conv", MACs: 115605504}, (*Net).layer1_1_conv2Layer},
+	{rt.Layer{Name: "layer1.1.conv3", Op: "conv", MACs: 51380224}, (*Net).layer1_1_conv3Layer},
+	{rt.Layer{Name: "layer1.2.conv1", Op: "conv", MACs: 51380224}, (*Net).layer1_2_conv1Layer},
+	{rt.Layer{Name: "layer1.2.conv2", Op: "conv", MACs: 115605504}, (*Net).layer1_2_conv2Layer},
+	{rt.Layer{Name: "layer1.2.conv3", Op: "conv", MACs: 51380224}, (*Net).layer1_2_conv3Layer},
+	{rt.Layer{Name: "layer2.0.conv1", Op: "conv", MACs: 102760448}, (*Net).layer2_0_conv1Layer},
+	{rt.Layer{Name: "layer2.0.conv2", Op: "conv", MACs: 115605504}, (*Net).layer2_0_conv2Layer},
+	{rt.Layer{Name: "layer2.0.conv3", Op: "conv", MACs: 51380224}, (*Net).layer2_0_conv3Layer},
+	{rt.Layer{Name: "layer2.0.downsample.0", Op: "conv", MACs: 102760448}, (*Net).layer2_0_downsample_0Layer},
+	{rt.Layer{Name: "layer2.1.conv1", Op: "conv", MACs: 51380224}, (*Net).layer2_1_conv1Layer},
+	{rt.Layer{Name: "layer2.1.conv2", Op: "conv", MACs: 115605504}, (*Net).layer2_1_conv2Layer},
+	{rt.Layer{Name: "layer2.1.conv3", Op: "conv", MACs: 51380224}, (*Net).layer2_1_conv3Layer},
+	{rt.Layer{Name: "layer2.2.conv1", Op: "conv", MACs: 51380224}, (*Net).layer2_2_conv1Layer},
+	{rt.Layer{Name: "layer2.2.conv2", Op: "conv", MACs: 115605504}, (*Net).layer2_2_conv2Layer},
+	{rt.Layer{Name: "layer2.2.conv3", Op: "conv", MACs: 51380224}, (*Net).layer2_2_conv3Layer},
+	{rt.Layer{Name: "layer2.3.conv1", Op: "conv", MACs: 51380224}, (*Net).layer2_3_conv1Layer},
+	{rt.Layer{Name: "layer2.3.conv2", Op: "conv", MACs: 115605504}, (*Net).layer2_3_conv2Layer},
+	{rt.Layer{Name: "layer2.3.conv3", Op: "conv", MACs: 51380224}, (*Net).layer2_3_conv3Layer},
+	{rt.Layer{Name: "layer2.4.conv1", Op: "conv", MACs: 51380224}, (*Net).layer2_4_conv1Layer},
+	{rt.Layer{Name: "layer2.4.conv2", Op: "conv", MACs: 115605504}, (*Net).layer2_4_conv2Layer},
+	{rt.Layer{Name: "layer2.4.conv3", Op: "conv", MACs: 51380224}, (*Net).layer2_4_conv3Layer},
+	{rt.Layer{Name: "layer2.5.conv1", Op: "conv", MACs: 51380224}, (*Net).layer2_5_conv1Layer},
+	{rt.Layer{Name: "layer2.5.conv2", Op: "conv", MACs: 115605504}, (*Net).layer2_5_conv2Layer},
+	{rt.Layer{Name: "layer2.5.conv3", Op: "conv", MACs: 51380224}, (*Net).layer2_5_conv3Layer},
+	{rt.Layer{Name: "layer2.6.conv1", Op: "conv", MACs: 51380224}, (*Net).layer2_6_conv1Layer},
+	{rt.Layer{Name: "layer2.6.conv2", Op: "conv", MACs: 115605504}, (*Net).layer2_6_conv2Layer},
+	{rt.Layer{Name: "layer2.6.conv3", Op: "conv", MACs: 51380224}, (*Net).layer2_6_conv3Layer},
+	{rt.Layer{Name: "layer2.7.conv1", Op: "conv", MACs: 51380224}, (*Net).layer2_7_conv1Layer},
+	{rt.Layer{Name: "layer2.7.conv2", Op: "conv", MACs: 115605504}, (*Net).layer2_7_conv2Layer},
+	{rt.Layer{Name: "layer2.7.conv3", Op: "conv", MACs: 51380224}, (*Net).layer2_7_conv3Layer},
+	{rt.Layer{Name: "layer3.0.conv1", Op: "conv", MACs: 102760448}, (*Net).layer3_0_conv1Layer},
+	{rt.Layer{Name: "layer3.0.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_0_conv2Layer},
+	{rt.Layer{Name: "layer3.0.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_0_conv3Layer},
+	{rt.Layer{Name: "layer3.0.downsample.0", Op: "conv", MACs: 102760448}, (*Net).layer3_0_downsample_0Layer},
+	{rt.Layer{Name: "layer3.1.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_1_conv1Layer},
+	{rt.Layer{Name: "layer3.1.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_1_conv2Layer},
+	{rt.Layer{Name: "layer3.1.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_1_conv3Layer},
+	{rt.Layer{Name: "layer3.2.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_2_conv1Layer},
+	{rt.Layer{Name: "layer3.2.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_2_conv2Layer},
+	{rt.Layer{Name: "layer3.2.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_2_conv3Layer},
+	{rt.Layer{Name: "layer3.3.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_3_conv1Layer},
+	{rt.Layer{Name: "layer3.3.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_3_conv2Layer},
+	{rt.Layer{Name: "layer3.3.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_3_conv3Layer},
+	{rt.Layer{Name: "layer3.4.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_4_conv1Layer},
+	{rt.Layer{Name: "layer3.4.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_4_conv2Layer},
+	{rt.Layer{Name: "layer3.4.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_4_conv3Layer},
+	{rt.Layer{Name: "layer3.5.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_5_conv1Layer},
+	{rt.Layer{Name: "layer3.5.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_5_conv2Layer},
+	{rt.Layer{Name: "layer3.5.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_5_conv3Layer},
+	{rt.Layer{Name: "layer3.6.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_6_conv1Layer},
+	{rt.Layer{Name: "layer3.6.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_6_conv2Layer},
+	{rt.Layer{Name: "layer3.6.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_6_conv3Layer},
+	{rt.Layer{Name: "layer3.7.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_7_conv1Layer},
+	{rt.Layer{Name: "layer3.7.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_7_conv2Layer},
+	{rt.Layer{Name: "layer3.7.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_7_conv3Layer},
+	{rt.Layer{Name: "layer3.8.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_8_conv1Layer},
+	{rt.Layer{Name: "layer3.8.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_8_conv2Layer},
+	{rt.Layer{Name: "layer3.8.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_8_conv3Layer},
+	{rt.Layer{Name: "layer3.9.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_9_conv1Layer},
+	{rt.Layer{Name: "layer3.9.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_9_conv2Layer},
+	{rt.Layer{Name: "layer3.9.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_9_conv3Layer},
+	{rt.Layer{Name: "layer3.10.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_10_conv1Layer},
+	{rt.Layer{Name: "layer3.10.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_10_conv2Layer},
+	{rt.Layer{Name: "layer3.10.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_10_conv3Layer},
+	{rt.Layer{Name: "layer3.11.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_11_conv1Layer},
+	{rt.Layer{Name: "layer3.11.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_11_conv2Layer},
+	{rt.Layer{Name: "layer3.11.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_11_conv3Layer},
+	{rt.Layer{Name: "layer3.12.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_12_conv1Layer},
+	{rt.Layer{Name: "layer3.12.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_12_conv2Layer},
+	{rt.Layer{Name: "layer3.12.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_12_conv3Layer},
+	{rt.Layer{Name: "layer3.13.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_13_conv1Layer},
+	{rt.Layer{Name: "layer3.13.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_13_conv2Layer},
+	{rt.Layer{Name: "layer3.13.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_13_conv3Layer},
+	{rt.Layer{Name: "layer3.14.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_14_conv1Layer},
+	{rt.Layer{Name: "layer3.14.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_14_conv2Layer},
+	{rt.Layer{Name: "layer3.14.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_14_conv3Layer},
+	{rt.Layer{Name: "layer3.15.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_15_conv1Layer},
+	{rt.Layer{Name: "layer3.15.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_15_conv2Layer},
+	{rt.Layer{Name: "layer3.15.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_15_conv3Layer},
+	{rt.Layer{Name: "layer3.16.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_16_conv1Layer},
+	{rt.Layer{Name: "layer3.16.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_16_conv2Layer},
+	{rt.Layer{Name: "layer3.16.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_16_conv3Layer},
+	{rt.Layer{Name: "layer3.17.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_17_conv1Layer},
+	{rt.Layer{Name: "layer3.17.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_17_conv2Layer},
+	{rt.Layer{Name: "layer3.17.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_17_conv3Layer},
+	{rt.Layer{Name: "layer3.18.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_18_conv1Layer},
+	{rt.Layer{Name: "layer3.18.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_18_conv2Layer},
+	{rt.Layer{Name: "layer3.18.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_18_conv3Layer},
+	{rt.Layer{Name: "layer3.19.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_19_conv1Layer},
+	{rt.Layer{Name: "layer3.19.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_19_conv2Layer},
+	{rt.Layer{Name: "layer3.19.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_19_conv3Layer},
+	{rt.Layer{Name: "layer3.20.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_20_conv1Layer},
+	{rt.Layer{Name: "layer3.20.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_20_conv2Layer},
+	{rt.Layer{Name: "layer3.20.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_20_conv3Layer},
+	{rt.Layer{Name: "layer3.21.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_21_conv1Layer},
+	{rt.Layer{Name: "layer3.21.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_21_conv2Layer},
+	{rt.Layer{Name: "layer3.21.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_21_conv3Layer},
+	{rt.Layer{Name: "layer3.22.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_22_conv1Layer},
+	{rt.Layer{Name: "layer3.22.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_22_conv2Layer},
+	{rt.Layer{Name: "layer3.22.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_22_conv3Layer},
+	{rt.Layer{Name: "layer3.23.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_23_conv1Layer},
+	{rt.Layer{Name: "layer3.23.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_23_conv2Layer},
+	{rt.Layer{Name: "layer3.23.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_23_conv3Layer},
+	{rt.Layer{Name: "layer3.24.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_24_conv1Layer},
+	{rt.Layer{Name: "layer3.24.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_24_conv2Layer},
+	{rt.Layer{Name: "layer3.24.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_24_conv3Layer},
+	{rt.Layer{Name: "layer3.25.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_25_conv1Layer},
+	{rt.Layer{Name: "layer3.25.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_25_conv2Layer},
+	{rt.Layer{Name: "layer3.25.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_25_conv3Layer},
+	{rt.Layer{Name: "layer3.26.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_26_conv1Layer},
+	{rt.Layer{Name: "layer3.26.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_26_conv2Layer},
+	{rt.Layer{Name: "layer3.26.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_26_conv3Layer},
+	{rt.Layer{Name: "layer3.27.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_27_conv1Layer},
+	{rt.Layer{Name: "layer3.27.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_27_conv2Layer},
+	{rt.Layer{Name: "layer3.27.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_27_conv3Layer},
+	{rt.Layer{Name: "layer3.28.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_28_conv1Layer},
+	{rt.Layer{Name: "layer3.28.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_28_conv2Layer},
+	{rt.Layer{Name: "layer3.28.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_28_conv3Layer},
+	{rt.Layer{Name: "layer3.29.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_29_conv1Layer},
+	{rt.Layer{Name: "layer3.29.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_29_conv2Layer},
+	{rt.Layer{Name: "layer3.29.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_29_conv3Layer},
+	{rt.Layer{Name: "layer3.30.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_30_conv1Layer},
+	{rt.Layer{Name: "layer3.30.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_30_conv2Layer},
+	{rt.Layer{Name: "layer3.30.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_30_conv3Layer},
+	{rt.Layer{Name: "layer3.31.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_31_conv1Layer},
+	{rt.Layer{Name: "layer3.31.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_31_conv2Layer},
+	{rt.Layer{Name: "layer3.31.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_31_conv3Layer},
+	{rt.Layer{Name: "layer3.32.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_32_conv1Layer},
+	{rt.Layer{Name: "layer3.32.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_32_conv2Layer},
+	{rt.Layer{Name: "layer3.32.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_32_conv3Layer},
+	{rt.Layer{Name: "layer3.33.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_33_conv1Layer},
+	{rt.Layer{Name: "layer3.33.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_33_conv2Layer},
+	{rt.Layer{Name: "layer3.33.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_33_conv3Layer},
+	{rt.Layer{Name: "layer3.34.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_34_conv1Layer},
+	{rt.Layer{Name: "layer3.34.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_34_conv2Layer},
+	{rt.Layer{Name: "layer3.34.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_34_conv3Layer},
+	{rt.Layer{Name: "layer3.35.conv1", Op: "conv", MACs: 51380224}, (*Net).layer3_35_conv1Layer},
+	{rt.Layer{Name: "layer3.35.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_35_conv2Layer},
+	{rt.Layer{Name: "layer3.35.conv3", Op: "conv", MACs: 51380224}, (*Net).layer3_35_conv3Layer},
+	{rt.Layer{Name: "layer4.0.conv1", Op: "conv", MACs: 102760448}, (*Net).layer4_0_conv1Layer},
+	{rt.Layer{Name: "layer4.0.conv2", Op: "conv", MACs: 115605504}, (*Net).layer4_0_conv2Layer},
+	{rt.Layer{Name: "layer4.0.conv3", Op: "conv", MACs: 51380224}, (*Net).layer4_0_conv3Layer},
+	{rt.Layer{Name: "layer4.0.downsample.0", Op: "conv", MACs: 102760448}, (*Net).layer4_0_downsample_0Layer},
+	{rt.Layer{Name: "layer4.1.conv1", Op: "conv", MACs: 51380224}, (*Net).layer4_1_conv1Layer},
+	{rt.Layer{Name: "layer4.1.conv2", Op: "conv", MACs: 115605504}, (*Net).layer4_1_conv2Layer},
+	{rt.Layer{Name: "layer4.1.conv3", Op: "conv", MACs: 51380224}, (*Net).layer4_1_conv3Layer},
+	{rt.Layer{Name: "layer4.2.conv1", Op: "conv", MACs: 51380224}, (*Net).layer4_2_conv1Layer},
+	{rt.Layer{Name: "layer4.2.conv2", Op: "conv", MACs: 115605504}, (*Net).layer4_2_conv2Layer},
+	{rt.Layer{Name: "layer4.2.conv3", Op: "conv", MACs: 51380224}, (*Net).layer4_2_conv3Layer},
+	{rt.Layer{Name: "avgpool", Op: "global_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "fc", Op: "linear", MACs: 2048000}, (*Net).fcLayer},
 }
 
-// Option configures loading, e.g. rt.WithThreads or rt.WithPreprocess.
-type Option = rt.Option
-
-// WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
-func WithThreads(n int) Option {
-	return rt.WithThreads(n)
-}
-
-// Load reads a safetensors weights file with the spec's tensor names (a PyTorch state_dict).
-func Load(path string, opts ...Option) (*Net, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("resnet152: %w", err)
-	}
-	defer file.Close()
-	return New(file, opts...)
-}
-
-// New reads safetensors weights from r. Every tensor's name, dtype and shape is checked
-// before any is used; batch norms are folded and weights packed for the kernels.
-func New(r io.ReaderAt, opts ...Option) (*Net, error) {
-	o, err := rt.ApplyOptions(opts)
-	if err != nil {
-		return nil, fmt.Errorf("resnet152: %w", err)
-	}
-	f, err := rt.OpenWeights(r)
-	if err != nil {
-		return nil, fmt.Errorf("resnet152: %w", err)
-	}
-	if err := f.Check(expected); err != nil {
-		return nil, fmt.Errorf("resnet152: weights do not fit: %w", err)
-	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
-	if o.Preprocess != nil {
-		n.pre = *o.Preprocess
-	}
-	if err := n.w.load(f, o.Threads); err != nil {
-		return nil, fmt.Errorf("resnet152: %w", err)
-	}
-	return n, nil
-}
-
-// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
-var Layers = []rt.Layer{
-	{Name: "conv1", Op: "conv", MACs: 118013952},
-	{Name: "maxpool", Op: "maxpool", MACs: 0},
-	{Name: "layer1.0.conv1", Op: "conv", MACs: 12845056},
-	{Name: "layer1.0.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer1.0.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer1.0.downsample.0", Op: "conv", MACs: 51380224},
-	{Name: "layer1.1.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer1.1.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer1.1.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer1.2.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer1.2.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer1.2.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer2.0.conv1", Op: "conv", MACs: 102760448},
-	{Name: "layer2.0.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer2.0.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer2.0.downsample.0", Op: "conv", MACs: 102760448},
-	{Name: "layer2.1.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer2.1.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer2.1.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer2.2.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer2.2.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer2.2.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer2.3.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer2.3.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer2.3.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer2.4.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer2.4.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer2.4.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer2.5.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer2.5.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer2.5.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer2.6.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer2.6.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer2.6.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer2.7.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer2.7.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer2.7.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.0.conv1", Op: "conv", MACs: 102760448},
-	{Name: "layer3.0.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.0.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.0.downsample.0", Op: "conv", MACs: 102760448},
-	{Name: "layer3.1.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.1.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.1.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.2.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.2.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.2.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.3.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.3.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.3.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.4.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.4.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.4.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.5.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.5.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.5.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.6.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.6.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.6.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.7.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.7.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.7.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.8.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.8.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.8.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.9.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.9.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.9.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.10.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.10.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.10.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.11.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.11.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.11.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.12.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.12.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.12.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.13.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.13.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.13.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.14.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.14.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.14.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.15.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.15.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.15.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.16.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.16.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.16.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.17.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.17.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.17.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.18.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.18.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.18.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.19.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.19.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.19.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.20.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.20.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.20.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.21.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.21.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.21.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.22.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.22.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.22.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.23.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.23.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.23.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.24.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.24.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.24.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.25.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.25.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.25.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.26.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.26.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.26.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.27.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.27.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.27.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.28.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.28.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.28.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.29.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.29.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.29.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.30.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.30.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.30.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.31.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.31.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.31.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.32.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.32.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.32.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.33.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.33.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.33.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.34.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.34.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.34.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer3.35.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer3.35.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.35.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer4.0.conv1", Op: "conv", MACs: 102760448},
-	{Name: "layer4.0.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer4.0.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer4.0.downsample.0", Op: "conv", MACs: 102760448},
-	{Name: "layer4.1.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer4.1.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer4.1.conv3", Op: "conv", MACs: 51380224},
-	{Name: "layer4.2.conv1", Op: "conv", MACs: 51380224},
-	{Name: "layer4.2.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer4.2.conv3", Op: "conv", MACs: 51380224},
-	{Name: "avgpool", Op: "global_avgpool", MACs: 0},
-	{Name: "fc", Op: "linear", MACs: 2048000},
-}
-
-// runner adapts Net to rt.ImageRunner without exporting RunImage.
-type runner Net
-
-// RunImage runs one image through every layer, in the planned arena a.
-func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
-	n := (*Net)(r)
-	copy(a.Buf[802816:953344], in)
-	n.conv1(a)
-	a.Mark(0)
-	n.maxpool(a)
-	a.Mark(1)
-	n.layer1_0_conv1(a)
-	a.Mark(2)
-	n.layer1_0_conv2(a)
-	a.Mark(3)
-	n.layer1_0_conv3(a)
-	a.Mark(4)
-	n.layer1_0_downsample_0(a)
-	a.Mark(5)
-	n.layer1_1_conv1(a)
-	a.Mark(6)
-	n.layer1_1_conv2(a)
-	a.Mark(7)
-	n.layer1_1_conv3(a)
-	a.Mark(8)
-	n.layer1_2_conv1(a)
-	a.Mark(9)
-	n.layer1_2_conv2(a)
-	a.Mark(10)
-	n.layer1_2_conv3(a)
-	a.Mark(11)
-	n.layer2_0_conv1(a)
-	a.Mark(12)
-	n.layer2_0_conv2(a)
-	a.Mark(13)
-	n.layer2_0_conv3(a)
-	a.Mark(14)
-	n.layer2_0_downsample_0(a)
-	a.Mark(15)
-	n.layer2_1_conv1(a)
-	a.Mark(16)
-	n.layer2_1_conv2(a)
-	a.Mark(17)
-	n.layer2_1_conv3(a)
-	a.Mark(18)
-	n.layer2_2_conv1(a)
-	a.Mark(19)
-	n.layer2_2_conv2(a)
-	a.Mark(20)
-	n.layer2_2_conv3(a)
-	a.Mark(21)
-	n.layer2_3_conv1(a)
-	a.Mark(22)
-	n.layer2_3_conv2(a)
-	a.Mark(23)
-	n.layer2_3_conv3(a)
-	a.Mark(24)
-	n.layer2_4_conv1(a)
-	a.Mark(25)
-	n.layer2_4_conv2(a)
-	a.Mark(26)
-	n.layer2_4_conv3(a)
-	a.Mark(27)
-	n.layer2_5_conv1(a)
-	a.Mark(28)
-	n.layer2_5_conv2(a)
-	a.Mark(29)
-	n.layer2_5_conv3(a)
-	a.Mark(30)
-	n.layer2_6_conv1(a)
-	a.Mark(31)
-	n.layer2_6_conv2(a)
-	a.Mark(32)
-	n.layer2_6_conv3(a)
-	a.Mark(33)
-	n.layer2_7_conv1(a)
-	a.Mark(34)
-	n.layer2_7_conv2(a)
-	a.Mark(35)
-	n.layer2_7_conv3(a)
-	a.Mark(36)
-	n.layer3_0_conv1(a)
-	a.Mark(37)
-	n.layer3_0_conv2(a)
-	a.Mark(38)
-	n.layer3_0_conv3(a)
-	a.Mark(39)
-	n.layer3_0_downsample_0(a)
-	a.Mark(40)
-	n.layer3_1_conv1(a)
-	a.Mark(41)
-	n.layer3_1_conv2(a)
-	a.Mark(42)
-	n.layer3_1_conv3(a)
-	a.Mark(43)
-	n.layer3_2_conv1(a)
-	a.Mark(44)
-	n.layer3_2_conv2(a)
-	a.Mark(45)
-	n.layer3_2_conv3(a)
-	a.Mark(46)
-	n.layer3_3_conv1(a)
-	a.Mark(47)
-	n.layer3_3_conv2(a)
-	a.Mark(48)
-	n.layer3_3_conv3(a)
-	a.Mark(49)
-	n.layer3_4_conv1(a)
-	a.Mark(50)
-	n.layer3_4_conv2(a)
-	a.Mark(51)
-	n.layer3_4_conv3(a)
-	a.Mark(52)
-	n.layer3_5_conv1(a)
-	a.Mark(53)
-	n.layer3_5_conv2(a)
-	a.Mark(54)
-	n.layer3_5_conv3(a)
-	a.Mark(55)
-	n.layer3_6_conv1(a)
-	a.Mark(56)
-	n.layer3_6_conv2(a)
-	a.Mark(57)
-	n.layer3_6_conv3(a)
-	a.Mark(58)
-	n.layer3_7_conv1(a)
-	a.Mark(59)
-	n.layer3_7_conv2(a)
-	a.Mark(60)
-	n.layer3_7_conv3(a)
-	a.Mark(61)
-	n.layer3_8_conv1(a)
-	a.Mark(62)
-	n.layer3_8_conv2(a)
-	a.Mark(63)
-	n.layer3_8_conv3(a)
-	a.Mark(64)
-	n.layer3_9_conv1(a)
-	a.Mark(65)
-	n.layer3_9_conv2(a)
-	a.Mark(66)
-	n.layer3_9_conv3(a)
-	a.Mark(67)
-	n.layer3_10_conv1(a)
-	a.Mark(68)
-	n.layer3_10_conv2(a)
-	a.Mark(69)
-	n.layer3_10_conv3(a)
-	a.Mark(70)
-	n.layer3_11_conv1(a)
-	a.Mark(71)
-	n.layer3_11_conv2(a)
-	a.Mark(72)
-	n.layer3_11_conv3(a)
-	a.Mark(73)
-	n.layer3_12_conv1(a)
-	a.Mark(74)
-	n.layer3_12_conv2(a)
-	a.Mark(75)
-	n.layer3_12_conv3(a)
-	a.Mark(76)
-	n.layer3_13_conv1(a)
-	a.Mark(77)
-	n.layer3_13_conv2(a)
-	a.Mark(78)
-	n.layer3_13_conv3(a)
-	a.Mark(79)
-	n.layer3_14_conv1(a)
-	a.Mark(80)
-	n.layer3_14_conv2(a)
-	a.Mark(81)
-	n.layer3_14_conv3(a)
-	a.Mark(82)
-	n.layer3_15_conv1(a)
-	a.Mark(83)
-	n.layer3_15_conv2(a)
-	a.Mark(84)
-	n.layer3_15_conv3(a)
-	a.Mark(85)
-	n.layer3_16_conv1(a)
-	a.Mark(86)
-	n.layer3_16_conv2(a)
-	a.Mark(87)
-	n.layer3_16_conv3(a)
-	a.Mark(88)
-	n.layer3_17_conv1(a)
-	a.Mark(89)
-	n.layer3_17_conv2(a)
-	a.Mark(90)
-	n.layer3_17_conv3(a)
-	a.Mark(91)
-	n.layer3_18_conv1(a)
-	a.Mark(92)
-	n.layer3_18_conv2(a)
-	a.Mark(93)
-	n.layer3_18_conv3(a)
-	a.Mark(94)
-	n.layer3_19_conv1(a)
-	a.Mark(95)
-	n.layer3_19_conv2(a)
-	a.Mark(96)
-	n.layer3_19_conv3(a)
-	a.Mark(97)
-	n.layer3_20_conv1(a)
-	a.Mark(98)
-	n.layer3_20_conv2(a)
-	a.Mark(99)
-	n.layer3_20_conv3(a)
-	a.Mark(100)
-	n.layer3_21_conv1(a)
-	a.Mark(101)
-	n.layer3_21_conv2(a)
-	a.Mark(102)
-	n.layer3_21_conv3(a)
-	a.Mark(103)
-	n.layer3_22_conv1(a)
-	a.Mark(104)
-	n.layer3_22_conv2(a)
-	a.Mark(105)
-	n.layer3_22_conv3(a)
-	a.Mark(106)
-	n.layer3_23_conv1(a)
-	a.Mark(107)
-	n.layer3_23_conv2(a)
-	a.Mark(108)
-	n.layer3_23_conv3(a)
-	a.Mark(109)
-	n.layer3_24_conv1(a)
-	a.Mark(110)
-	n.layer3_24_conv2(a)
-	a.Mark(111)
-	n.layer3_24_conv3(a)
-	a.Mark(112)
-	n.layer3_25_conv1(a)
-	a.Mark(113)
-	n.layer3_25_conv2(a)
-	a.Mark(114)
-	n.layer3_25_conv3(a)
-	a.Mark(115)
-	n.layer3_26_conv1(a)
-	a.Mark(116)
-	n.layer3_26_conv2(a)
-	a.Mark(117)
-	n.layer3_26_conv3(a)
-	a.Mark(118)
-	n.layer3_27_conv1(a)
-	a.Mark(119)
-	n.layer3_27_conv2(a)
-	a.Mark(120)
-	n.layer3_27_conv3(a)
-	a.Mark(121)
-	n.layer3_28_conv1(a)
-	a.Mark(122)
-	n.layer3_28_conv2(a)
-	a.Mark(123)
-	n.layer3_28_conv3(a)
-	a.Mark(124)
-	n.layer3_29_conv1(a)
-	a.Mark(125)
-	n.layer3_29_conv2(a)
-	a.Mark(126)
-	n.layer3_29_conv3(a)
-	a.Mark(127)
-	n.layer3_30_conv1(a)
-	a.Mark(128)
-	n.layer3_30_conv2(a)
-	a.Mark(129)
-	n.layer3_30_conv3(a)
-	a.Mark(130)
-	n.layer3_31_conv1(a)
-	a.Mark(131)
-	n.layer3_31_conv2(a)
-	a.Mark(132)
-	n.layer3_31_conv3(a)
-	a.Mark(133)
-	n.layer3_32_conv1(a)
-	a.Mark(134)
-	n.layer3_32_conv2(a)
-	a.Mark(135)
-	n.layer3_32_conv3(a)
-	a.Mark(136)
-	n.layer3_33_conv1(a)
-	a.Mark(137)
-	n.layer3_33_conv2(a)
-	a.Mark(138)
-	n.layer3_33_conv3(a)
-	a.Mark(139)
-	n.layer3_34_conv1(a)
-	a.Mark(140)
-	n.layer3_34_conv2(a)
-	a.Mark(141)
-	n.layer3_34_conv3(a)
-	a.Mark(142)
-	n.layer3_35_conv1(a)
-	a.Mark(143)
-	n.layer3_35_conv2(a)
-	a.Mark(144)
-	n.layer3_35_conv3(a)
-	a.Mark(145)
-	n.layer4_0_conv1(a)
-	a.Mark(146)
-	n.layer4_0_conv2(a)
-	a.Mark(147)
-	n.layer4_0_conv3(a)
-	a.Mark(148)
-	n.layer4_0_downsample_0(a)
-	a.Mark(149)
-	n.layer4_1_conv1(a)
-	a.Mark(150)
-	n.layer4_1_conv2(a)
-	a.Mark(151)
-	n.layer4_1_conv3(a)
-	a.Mark(152)
-	n.layer4_2_conv1(a)
-	a.Mark(153)
-	n.layer4_2_conv2(a)
-	a.Mark(154)
-	n.layer4_2_conv3(a)
-	a.Mark(155)
-	n.avgpool(a)
-	a.Mark(156)
-	if features {
-		copy(out, a.Buf[0:2048])
-		return
-	}
-	n.fc(a)
-	a.Mark(157)
-	copy(out, a.Buf[2048:3048])
-}
-
-// Forward computes the logits of a batch: in is NCHW float32 (any number of images of
-// InputChannels x InputHeight x InputWidth), out receives NumClasses logits per image.
-func (n *Net) Forward(in, out []float32) error {
-	if err := n.runner.Run((*runner)(n), in, out, inSize, NumClasses, false); err != nil {
-		return fmt.Errorf("resnet152: Forward: %w", err)
-	}
-	return nil
-}
-
-// Features computes the penultimate features of a batch (what the classifier head reads),
-// FeatureSize values per image, for similarity search and transfer learning.
-func (n *Net) Features(in, out []float32) error {
-	if err := n.runner.Run((*runner)(n), in, out, inSize, FeatureSize, true); err != nil {
-		return fmt.Errorf("resnet152: Features: %w", err)
-	}
-	return nil
-}
-
-// Classify resizes, crops and normalizes img as the weights expect (DefaultPreprocess unless
-// overridden), runs the network and returns the k most probable classes with softmax probabilities.
-func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
-	if k < 1 {
-		return nil, fmt.Errorf("resnet152: Classify: k must be at least 1, got %d", k)
-	}
-	in := make([]float32, inSize)
-	if err := n.pre.Image(img, in); err != nil {
-		return nil, fmt.Errorf("resnet152: Classify: %w", err)
-	}
-	logits := make([]float32, NumClasses)
-	if err := n.Forward(in, logits); err != nil {
-		return nil, err
-	}
-	return rt.TopK(logits, k, Labels), nil
-}
+// featureLayers is how many layers run before the features (the classifier head's input) are ready.
+const featureLayers = 157

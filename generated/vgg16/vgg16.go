@@ -11,15 +11,16 @@ package vgg16
 
 import (
 	"fmt"
-	rt "github.com/cnngen/cnngen/runtime"
-	kernels "github.com/cnngen/cnngen/runtime/kernels"
 	"image"
 	"io"
 	"os"
+
+	rt "github.com/cnngen/cnngen/runtime"
+	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion2
+var _ = rt.SupportPackageIsVersion3
 
 const (
 	InputChannels = 3
@@ -31,346 +32,10 @@ const (
 	FeatureSize = 4096
 
 	inSize = InputChannels * InputHeight * InputWidth
-	// arenaLen float32s hold every activation of one image (25.69 MB planned; 61.05 MB without reuse).
-	arenaLen = 6422528
 )
 
 // Labels names the classes, index = class.
 var Labels = rt.MustLabels("imagenet")
-
-// DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
-var DefaultPreprocess = rt.Preprocess{Channels: InputChannels, Height: InputHeight, Width: InputWidth, Resize: 256, Crop: 224, Interpolation: "bilinear", Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}, Grayscale: false}
-
-// expected are the tensors a weights file must hold (name, shape, optional).
-var expected = []rt.Expect{
-	{Name: "features.0.weight", Shape: []int{64, 3, 3, 3}},
-	{Name: "features.0.bias", Shape: []int{64}},
-	{Name: "features.2.weight", Shape: []int{64, 64, 3, 3}},
-	{Name: "features.2.bias", Shape: []int{64}},
-	{Name: "features.5.weight", Shape: []int{128, 64, 3, 3}},
-	{Name: "features.5.bias", Shape: []int{128}},
-	{Name: "features.7.weight", Shape: []int{128, 128, 3, 3}},
-	{Name: "features.7.bias", Shape: []int{128}},
-	{Name: "features.10.weight", Shape: []int{256, 128, 3, 3}},
-	{Name: "features.10.bias", Shape: []int{256}},
-	{Name: "features.12.weight", Shape: []int{256, 256, 3, 3}},
-	{Name: "features.12.bias", Shape: []int{256}},
-	{Name: "features.14.weight", Shape: []int{256, 256, 3, 3}},
-	{Name: "features.14.bias", Shape: []int{256}},
-	{Name: "features.17.weight", Shape: []int{512, 256, 3, 3}},
-	{Name: "features.17.bias", Shape: []int{512}},
-	{Name: "features.19.weight", Shape: []int{512, 512, 3, 3}},
-	{Name: "features.19.bias", Shape: []int{512}},
-	{Name: "features.21.weight", Shape: []int{512, 512, 3, 3}},
-	{Name: "features.21.bias", Shape: []int{512}},
-	{Name: "features.24.weight", Shape: []int{512, 512, 3, 3}},
-	{Name: "features.24.bias", Shape: []int{512}},
-	{Name: "features.26.weight", Shape: []int{512, 512, 3, 3}},
-	{Name: "features.26.bias", Shape: []int{512}},
-	{Name: "features.28.weight", Shape: []int{512, 512, 3, 3}},
-	{Name: "features.28.bias", Shape: []int{512}},
-	{Name: "classifier.0.weight", Shape: []int{4096, 25088}},
-	{Name: "classifier.0.bias", Shape: []int{4096}},
-	{Name: "classifier.3.weight", Shape: []int{4096, 4096}},
-	{Name: "classifier.3.bias", Shape: []int{4096}},
-	{Name: "classifier.6.weight", Shape: []int{1000, 4096}},
-	{Name: "classifier.6.bias", Shape: []int{1000}},
-}
-var features_0Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 224, OutW: 224, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.0: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// input [3 224 224] -> [64 224 224]
-// then relu
-// lowered as winograd4x4
-func (n *Net) features_0(a *rt.Arena) {
-	a.Conv(&features_0Conv, a.Buf[3211264:3361792], a.Buf[0:3211264], n.w.features_0, nil)
-}
-
-var features_2Conv = kernels.Conv{InC: 64, InH: 224, InW: 224, OutC: 64, OutH: 224, OutW: 224, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.0 [64 224 224] -> [64 224 224]
-// then relu
-// lowered as winograd4x4
-func (n *Net) features_2(a *rt.Arena) {
-	a.Conv(&features_2Conv, a.Buf[0:3211264], a.Buf[3211264:6422528], n.w.features_2, nil)
-}
-
-var features_4Pool = kernels.Pool{C: 64, InH: 224, InW: 224, OutH: 112, OutW: 112, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// features.4: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
-// features.2 [64 224 224] -> [64 112 112]
-func (n *Net) features_4(a *rt.Arena) {
-	a.MaxPool(&features_4Pool, a.Buf[3211264:6422528], a.Buf[1605632:2408448])
-}
-
-var features_5Conv = kernels.Conv{InC: 64, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.5: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.4 [64 112 112] -> [128 112 112]
-// then relu
-// lowered as winograd4x4
-func (n *Net) features_5(a *rt.Arena) {
-	a.Conv(&features_5Conv, a.Buf[1605632:2408448], a.Buf[0:1605632], n.w.features_5, nil)
-}
-
-var features_7Conv = kernels.Conv{InC: 128, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.7: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.5 [128 112 112] -> [128 112 112]
-// then relu
-// lowered as winograd4x4
-func (n *Net) features_7(a *rt.Arena) {
-	a.Conv(&features_7Conv, a.Buf[0:1605632], a.Buf[1605632:3211264], n.w.features_7, nil)
-}
-
-var features_9Pool = kernels.Pool{C: 128, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// features.9: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
-// features.7 [128 112 112] -> [128 56 56]
-func (n *Net) features_9(a *rt.Arena) {
-	a.MaxPool(&features_9Pool, a.Buf[1605632:3211264], a.Buf[802816:1204224])
-}
-
-var features_10Conv = kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.10: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.9 [128 56 56] -> [256 56 56]
-// then relu
-// lowered as winograd4x4
-func (n *Net) features_10(a *rt.Arena) {
-	a.Conv(&features_10Conv, a.Buf[802816:1204224], a.Buf[0:802816], n.w.features_10, nil)
-}
-
-var features_12Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.12: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.10 [256 56 56] -> [256 56 56]
-// then relu
-// lowered as winograd4x4
-func (n *Net) features_12(a *rt.Arena) {
-	a.Conv(&features_12Conv, a.Buf[0:802816], a.Buf[802816:1605632], n.w.features_12, nil)
-}
-
-var features_14Conv = kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.14: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.12 [256 56 56] -> [256 56 56]
-// then relu
-// lowered as winograd4x4
-func (n *Net) features_14(a *rt.Arena) {
-	a.Conv(&features_14Conv, a.Buf[802816:1605632], a.Buf[0:802816], n.w.features_14, nil)
-}
-
-var features_16Pool = kernels.Pool{C: 256, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// features.16: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
-// features.14 [256 56 56] -> [256 28 28]
-func (n *Net) features_16(a *rt.Arena) {
-	a.MaxPool(&features_16Pool, a.Buf[0:802816], a.Buf[802816:1003520])
-}
-
-var features_17Conv = kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.17: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.16 [256 28 28] -> [512 28 28]
-// then relu
-// lowered as winograd4x4
-func (n *Net) features_17(a *rt.Arena) {
-	a.Conv(&features_17Conv, a.Buf[802816:1003520], a.Buf[0:401408], n.w.features_17, nil)
-}
-
-var features_19Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.19: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.17 [512 28 28] -> [512 28 28]
-// then relu
-// lowered as winograd4x4
-func (n *Net) features_19(a *rt.Arena) {
-	a.Conv(&features_19Conv, a.Buf[0:401408], a.Buf[401408:802816], n.w.features_19, nil)
-}
-
-var features_21Conv = kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.21: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.19 [512 28 28] -> [512 28 28]
-// then relu
-// lowered as winograd4x4
-func (n *Net) features_21(a *rt.Arena) {
-	a.Conv(&features_21Conv, a.Buf[401408:802816], a.Buf[0:401408], n.w.features_21, nil)
-}
-
-var features_23Pool = kernels.Pool{C: 512, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// features.23: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
-// features.21 [512 28 28] -> [512 14 14]
-func (n *Net) features_23(a *rt.Arena) {
-	a.MaxPool(&features_23Pool, a.Buf[0:401408], a.Buf[401408:501760])
-}
-
-var features_24Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.24: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.23 [512 14 14] -> [512 14 14]
-// then relu
-// lowered as winograd2x2
-func (n *Net) features_24(a *rt.Arena) {
-	a.Conv(&features_24Conv, a.Buf[401408:501760], a.Buf[0:100352], n.w.features_24, nil)
-}
-
-var features_26Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.26: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.24 [512 14 14] -> [512 14 14]
-// then relu
-// lowered as winograd2x2
-func (n *Net) features_26(a *rt.Arena) {
-	a.Conv(&features_26Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.features_26, nil)
-}
-
-var features_28Conv = kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// features.28: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias true
-// features.26 [512 14 14] -> [512 14 14]
-// then relu
-// lowered as winograd2x2
-func (n *Net) features_28(a *rt.Arena) {
-	a.Conv(&features_28Conv, a.Buf[100352:200704], a.Buf[0:100352], n.w.features_28, nil)
-}
-
-var features_30Pool = kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, PadB: 0, PadR: 0, CountIncludePad: false}
-
-// features.30: maxpool 2x2 stride [2 2] pad [0 0 0 0] ceil_mode false
-// features.28 [512 14 14] -> [512 7 7]
-func (n *Net) features_30(a *rt.Arena) {
-	a.MaxPool(&features_30Pool, a.Buf[0:100352], a.Buf[100352:125440])
-}
-
-// avgpool: adaptive_avgpool
-// features.30 [512 7 7] -> [512 7 7]
-func (n *Net) avgpool(a *rt.Arena) {
-	kernels.AdaptiveAvgPool(512, 7, 7, 7, 7, a.Buf[100352:125440], a.Buf[0:25088])
-}
-
-var classifier_0Linear = kernels.Linear{In: 25088, Out: 4096, Act: kernels.ActReLU}
-
-// classifier.0: linear 25088 -> 4096 bias true
-// flatten#1 [25088] -> [4096]
-// then relu
-func (n *Net) classifier_0(a *rt.Arena) {
-	a.Linear(&classifier_0Linear, a.Buf[0:25088], a.Buf[25088:29184], n.w.classifier_0)
-}
-
-var classifier_3Linear = kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU}
-
-// classifier.3: linear 4096 -> 4096 bias true
-// classifier.0 [4096] -> [4096]
-// then relu
-func (n *Net) classifier_3(a *rt.Arena) {
-	a.Linear(&classifier_3Linear, a.Buf[25088:29184], a.Buf[0:4096], n.w.classifier_3)
-}
-
-var classifier_6Linear = kernels.Linear{In: 4096, Out: 1000, Act: kernels.ActNone}
-
-// classifier.6: linear 4096 -> 1000 bias true
-// classifier.3 [4096] -> [1000]
-func (n *Net) classifier_6(a *rt.Arena) {
-	a.Linear(&classifier_6Linear, a.Buf[0:4096], a.Buf[4096:5096], n.w.classifier_6)
-}
-
-// convs lists every convolution's settings: the scratch their kernels need depends on the
-// kernels chosen at run time (the CPU's vector width).
-var convs = []*kernels.Conv{&features_0Conv, &features_2Conv, &features_5Conv, &features_7Conv, &features_10Conv, &features_12Conv, &features_14Conv, &features_17Conv, &features_19Conv, &features_21Conv, &features_24Conv, &features_26Conv, &features_28Conv}
-
-// weights are the packed, BN-folded tensors of every layer.
-type weights struct {
-	features_0   *kernels.ConvWeights
-	features_2   *kernels.ConvWeights
-	features_5   *kernels.ConvWeights
-	features_7   *kernels.ConvWeights
-	features_10  *kernels.ConvWeights
-	features_12  *kernels.ConvWeights
-	features_14  *kernels.ConvWeights
-	features_17  *kernels.ConvWeights
-	features_19  *kernels.ConvWeights
-	features_21  *kernels.ConvWeights
-	features_24  *kernels.ConvWeights
-	features_26  *kernels.ConvWeights
-	features_28  *kernels.ConvWeights
-	classifier_0 *kernels.LinearWeights
-	classifier_3 *kernels.LinearWeights
-	classifier_6 *kernels.LinearWeights
-}
-
-// load reads, folds and packs every layer's weights, up to threads layers at a time.
-func (w *weights) load(f *rt.File, threads int) error {
-	return rt.LoadParallel(threads, []func() error{
-		func() (err error) {
-			w.features_0, err = rt.LoadConv(f, &features_0Conv, "features.0.weight", "features.0.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_2, err = rt.LoadConv(f, &features_2Conv, "features.2.weight", "features.2.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_5, err = rt.LoadConv(f, &features_5Conv, "features.5.weight", "features.5.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_7, err = rt.LoadConv(f, &features_7Conv, "features.7.weight", "features.7.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_10, err = rt.LoadConv(f, &features_10Conv, "features.10.weight", "features.10.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_12, err = rt.LoadConv(f, &features_12Conv, "features.12.weight", "features.12.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_14, err = rt.LoadConv(f, &features_14Conv, "features.14.weight", "features.14.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_17, err = rt.LoadConv(f, &features_17Conv, "features.17.weight", "features.17.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_19, err = rt.LoadConv(f, &features_19Conv, "features.19.weight", "features.19.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_21, err = rt.LoadConv(f, &features_21Conv, "features.21.weight", "features.21.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_24, err = rt.LoadConv(f, &features_24Conv, "features.24.weight", "features.24.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_26, err = rt.LoadConv(f, &features_26Conv, "features.26.weight", "features.26.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.features_28, err = rt.LoadConv(f, &features_28Conv, "features.28.weight", "features.28.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.classifier_0, err = rt.LoadLinear(f, &classifier_0Linear, "classifier.0.weight", "classifier.0.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.classifier_3, err = rt.LoadLinear(f, &classifier_3Linear, "classifier.3.weight", "classifier.3.bias", nil)
-			return
-		},
-		func() (err error) {
-			w.classifier_6, err = rt.LoadLinear(f, &classifier_6Linear, "classifier.6.weight", "classifier.6.bias", nil)
-			return
-		},
-	})
-}
 
 // Net is a loaded network. It is immutable and safe for concurrent use.
 type Net struct {
@@ -379,7 +44,7 @@ type Net struct {
 	pre    rt.Preprocess
 }
 
-// Option configures loading, e.g. rt.WithThreads or rt.WithPreprocess.
+// Option configures loading, e.g. WithThreads or rt.WithPreprocess.
 type Option = rt.Option
 
 // WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
@@ -411,98 +76,14 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("vgg16: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
-	if err := n.w.load(f, o.Threads); err != nil {
+	if err := loadWeights(&n.w, f, o.Threads); err != nil {
 		return nil, fmt.Errorf("vgg16: %w", err)
 	}
 	return n, nil
-}
-
-// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
-var Layers = []rt.Layer{
-	{Name: "features.0", Op: "conv", MACs: 86704128},
-	{Name: "features.2", Op: "conv", MACs: 1849688064},
-	{Name: "features.4", Op: "maxpool", MACs: 0},
-	{Name: "features.5", Op: "conv", MACs: 924844032},
-	{Name: "features.7", Op: "conv", MACs: 1849688064},
-	{Name: "features.9", Op: "maxpool", MACs: 0},
-	{Name: "features.10", Op: "conv", MACs: 924844032},
-	{Name: "features.12", Op: "conv", MACs: 1849688064},
-	{Name: "features.14", Op: "conv", MACs: 1849688064},
-	{Name: "features.16", Op: "maxpool", MACs: 0},
-	{Name: "features.17", Op: "conv", MACs: 924844032},
-	{Name: "features.19", Op: "conv", MACs: 1849688064},
-	{Name: "features.21", Op: "conv", MACs: 1849688064},
-	{Name: "features.23", Op: "maxpool", MACs: 0},
-	{Name: "features.24", Op: "conv", MACs: 462422016},
-	{Name: "features.26", Op: "conv", MACs: 462422016},
-	{Name: "features.28", Op: "conv", MACs: 462422016},
-	{Name: "features.30", Op: "maxpool", MACs: 0},
-	{Name: "avgpool", Op: "adaptive_avgpool", MACs: 0},
-	{Name: "classifier.0", Op: "linear", MACs: 102760448},
-	{Name: "classifier.3", Op: "linear", MACs: 16777216},
-	{Name: "classifier.6", Op: "linear", MACs: 4096000},
-}
-
-// runner adapts Net to rt.ImageRunner without exporting RunImage.
-type runner Net
-
-// RunImage runs one image through every layer, in the planned arena a.
-func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
-	n := (*Net)(r)
-	copy(a.Buf[3211264:3361792], in)
-	n.features_0(a)
-	a.Mark(0)
-	n.features_2(a)
-	a.Mark(1)
-	n.features_4(a)
-	a.Mark(2)
-	n.features_5(a)
-	a.Mark(3)
-	n.features_7(a)
-	a.Mark(4)
-	n.features_9(a)
-	a.Mark(5)
-	n.features_10(a)
-	a.Mark(6)
-	n.features_12(a)
-	a.Mark(7)
-	n.features_14(a)
-	a.Mark(8)
-	n.features_16(a)
-	a.Mark(9)
-	n.features_17(a)
-	a.Mark(10)
-	n.features_19(a)
-	a.Mark(11)
-	n.features_21(a)
-	a.Mark(12)
-	n.features_23(a)
-	a.Mark(13)
-	n.features_24(a)
-	a.Mark(14)
-	n.features_26(a)
-	a.Mark(15)
-	n.features_28(a)
-	a.Mark(16)
-	n.features_30(a)
-	a.Mark(17)
-	n.avgpool(a)
-	a.Mark(18)
-	n.classifier_0(a)
-	a.Mark(19)
-	n.classifier_3(a)
-	a.Mark(20)
-	if features {
-		copy(out, a.Buf[0:4096])
-		return
-	}
-	n.classifier_6(a)
-	a.Mark(21)
-	copy(out, a.Buf[4096:5096])
 }
 
 // Forward computes the logits of a batch: in is NCHW float32 (any number of images of
@@ -539,3 +120,469 @@ func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
 	}
 	return rt.TopK(logits, k, Labels), nil
 }
+
+// Layers describes the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = func() []rt.Layer {
+	ls := make([]rt.Layer, len(layers))
+	for i := range layers {
+		ls[i] = layers[i].Layer
+	}
+	return ls
+}()
+
+// runner adapts Net to rt.ImageRunner without exporting RunImage.
+type runner Net
+
+// RunImage runs one image in the planned arena a: the input goes to its region, the layer
+// functions run in order (up to the classifier head's input for features), and the result is
+// copied out.
+func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
+	n := (*Net)(r)
+	copy(a.Region(inRegion), in)
+	last, result := len(layers), outRegion
+	if features {
+		last, result = featureLayers, featRegion
+	}
+	for i := range last {
+		layers[i].run(n, a)
+		a.Mark(i)
+	}
+	copy(out, a.Region(result))
+}
+
+// DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
+var DefaultPreprocess = rt.Preprocess{
+	Channels:      InputChannels,
+	Height:        InputHeight,
+	Width:         InputWidth,
+	Resize:        256,
+	Crop:          224,
+	Interpolation: "bilinear",
+	Mean:          []float32{0.485, 0.456, 0.406},
+	Std:           []float32{0.229, 0.224, 0.225},
+}
+
+// expected are the tensors a weights file must hold (name, shape, optional).
+var expected = []rt.Expect{
+	{Name: "features.0.weight", Shape: []int{64, 3, 3, 3}},
+	{Name: "features.0.bias", Shape: []int{64}},
+	{Name: "features.2.weight", Shape: []int{64, 64, 3, 3}},
+	{Name: "features.2.bias", Shape: []int{64}},
+	{Name: "features.5.weight", Shape: []int{128, 64, 3, 3}},
+	{Name: "features.5.bias", Shape: []int{128}},
+	{Name: "features.7.weight", Shape: []int{128, 128, 3, 3}},
+	{Name: "features.7.bias", Shape: []int{128}},
+	{Name: "features.10.weight", Shape: []int{256, 128, 3, 3}},
+	{Name: "features.10.bias", Shape: []int{256}},
+	{Name: "features.12.weight", Shape: []int{256, 256, 3, 3}},
+	{Name: "features.12.bias", Shape: []int{256}},
+	{Name: "features.14.weight", Shape: []int{256, 256, 3, 3}},
+	{Name: "features.14.bias", Shape: []int{256}},
+	{Name: "features.17.weight", Shape: []int{512, 256, 3, 3}},
+	{Name: "features.17.bias", Shape: []int{512}},
+	{Name: "features.19.weight", Shape: []int{512, 512, 3, 3}},
+	{Name: "features.19.bias", Shape: []int{512}},
+	{Name: "features.21.weight", Shape: []int{512, 512, 3, 3}},
+	{Name: "features.21.bias", Shape: []int{512}},
+	{Name: "features.24.weight", Shape: []int{512, 512, 3, 3}},
+	{Name: "features.24.bias", Shape: []int{512}},
+	{Name: "features.26.weight", Shape: []int{512, 512, 3, 3}},
+	{Name: "features.26.bias", Shape: []int{512}},
+	{Name: "features.28.weight", Shape: []int{512, 512, 3, 3}},
+	{Name: "features.28.bias", Shape: []int{512}},
+	{Name: "classifier.0.weight", Shape: []int{4096, 25088}},
+	{Name: "classifier.0.bias", Shape: []int{4096}},
+	{Name: "classifier.3.weight", Shape: []int{4096, 4096}},
+	{Name: "classifier.3.bias", Shape: []int{4096}},
+	{Name: "classifier.6.weight", Shape: []int{1000, 4096}},
+	{Name: "classifier.6.bias", Shape: []int{1000}},
+}
+
+// Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
+// share their input's buffer; tensors read only by a concatenation are written into its buffer.
+// 25.69 MB planned (25.69 MB live at most; 61.05 MB without reuse).
+const (
+	inputOff, inputLen               = 3211264, 150528   // input [3 224 224]
+	features_0Off, features_0Len     = 0, 3211264        // features.0 [64 224 224]
+	features_2Off, features_2Len     = 3211264, 3211264  // features.2 [64 224 224]
+	features_4Off, features_4Len     = 1605632, 802816   // features.4 [64 112 112]
+	features_5Off, features_5Len     = 0, 1605632        // features.5 [128 112 112]
+	features_7Off, features_7Len     = 1605632, 1605632  // features.7 [128 112 112]
+	features_9Off, features_9Len     = 802816, 401408    // features.9 [128 56 56]
+	features_10Off, features_10Len   = 0, 802816         // features.10 [256 56 56]
+	features_12Off, features_12Len   = 802816, 802816    // features.12 [256 56 56]
+	features_14Off, features_14Len   = 0, 802816         // features.14 [256 56 56]
+	features_16Off, features_16Len   = 802816, 200704    // features.16 [256 28 28]
+	features_17Off, features_17Len   = 0, 401408         // features.17 [512 28 28]
+	features_19Off, features_19Len   = 401408, 401408    // features.19 [512 28 28]
+	features_21Off, features_21Len   = 0, 401408         // features.21 [512 28 28]
+	features_23Off, features_23Len   = 401408, 100352    // features.23 [512 14 14]
+	features_24Off, features_24Len   = 0, 100352         // features.24 [512 14 14]
+	features_26Off, features_26Len   = 100352, 100352    // features.26 [512 14 14]
+	features_28Off, features_28Len   = 0, 100352         // features.28 [512 14 14]
+	features_30Off, features_30Len   = 100352, 25088     // features.30 [512 7 7]
+	avgpoolOff, avgpoolLen           = 0, 25088          // avgpool [512 7 7]
+	flatten_1Off, flatten_1Len       = avgpoolOff, 25088 // flatten#1 [25088]
+	classifier_0Off, classifier_0Len = 25088, 4096       // classifier.0 [4096]
+	classifier_3Off, classifier_3Len = 0, 4096           // classifier.3 [4096]
+	classifier_6Off, classifier_6Len = 4096, 1000        // classifier.6 [1000]
+)
+
+// The regions RunImage copies the input to and the logits or the features from.
+var (
+	inRegion   = rt.Region{Off: inputOff, Len: inputLen}
+	outRegion  = rt.Region{Off: classifier_6Off, Len: classifier_6Len}
+	featRegion = rt.Region{Off: classifier_3Off, Len: classifier_3Len}
+)
+
+// arenaSize float32s hold every activation of one image.
+const arenaSize = 6422528
+
+// features.0: conv out 64 kernel [3 3] pad [1 1 1 1]
+// input [3 224 224] -> [64 224 224]
+// then relu
+// lowered as winograd4x4
+func (n *Net) features_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_0, a.At(features_0Off, features_0Len), a.At(inputOff, inputLen), n.w.features_0, nil)
+}
+
+// features.2: conv out 64 kernel [3 3] pad [1 1 1 1]
+// features.0 [64 224 224] -> [64 224 224]
+// then relu
+// lowered as winograd4x4
+func (n *Net) features_2Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_2, a.At(features_2Off, features_2Len), a.At(features_0Off, features_0Len), n.w.features_2, nil)
+}
+
+// features.4: maxpool kernel [2 2]
+// features.2 [64 224 224] -> [64 112 112]
+func (n *Net) features_4Layer(a *rt.Arena) {
+	a.Pool(&cfg.features_4, a.At(features_4Off, features_4Len), a.At(features_2Off, features_2Len))
+}
+
+// features.5: conv out 128 kernel [3 3] pad [1 1 1 1]
+// features.4 [64 112 112] -> [128 112 112]
+// then relu
+// lowered as winograd4x4
+func (n *Net) features_5Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_5, a.At(features_5Off, features_5Len), a.At(features_4Off, features_4Len), n.w.features_5, nil)
+}
+
+// features.7: conv out 128 kernel [3 3] pad [1 1 1 1]
+// features.5 [128 112 112] -> [128 112 112]
+// then relu
+// lowered as winograd4x4
+func (n *Net) features_7Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_7, a.At(features_7Off, features_7Len), a.At(features_5Off, features_5Len), n.w.features_7, nil)
+}
+
+// features.9: maxpool kernel [2 2]
+// features.7 [128 112 112] -> [128 56 56]
+func (n *Net) features_9Layer(a *rt.Arena) {
+	a.Pool(&cfg.features_9, a.At(features_9Off, features_9Len), a.At(features_7Off, features_7Len))
+}
+
+// features.10: conv out 256 kernel [3 3] pad [1 1 1 1]
+// features.9 [128 56 56] -> [256 56 56]
+// then relu
+// lowered as winograd4x4
+func (n *Net) features_10Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_10, a.At(features_10Off, features_10Len), a.At(features_9Off, features_9Len), n.w.features_10, nil)
+}
+
+// features.12: conv out 256 kernel [3 3] pad [1 1 1 1]
+// features.10 [256 56 56] -> [256 56 56]
+// then relu
+// lowered as winograd4x4
+func (n *Net) features_12Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_12, a.At(features_12Off, features_12Len), a.At(features_10Off, features_10Len), n.w.features_12, nil)
+}
+
+// features.14: conv out 256 kernel [3 3] pad [1 1 1 1]
+// features.12 [256 56 56] -> [256 56 56]
+// then relu
+// lowered as winograd4x4
+func (n *Net) features_14Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_14, a.At(features_14Off, features_14Len), a.At(features_12Off, features_12Len), n.w.features_14, nil)
+}
+
+// features.16: maxpool kernel [2 2]
+// features.14 [256 56 56] -> [256 28 28]
+func (n *Net) features_16Layer(a *rt.Arena) {
+	a.Pool(&cfg.features_16, a.At(features_16Off, features_16Len), a.At(features_14Off, features_14Len))
+}
+
+// features.17: conv out 512 kernel [3 3] pad [1 1 1 1]
+// features.16 [256 28 28] -> [512 28 28]
+// then relu
+// lowered as winograd4x4
+func (n *Net) features_17Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_17, a.At(features_17Off, features_17Len), a.At(features_16Off, features_16Len), n.w.features_17, nil)
+}
+
+// features.19: conv out 512 kernel [3 3] pad [1 1 1 1]
+// features.17 [512 28 28] -> [512 28 28]
+// then relu
+// lowered as winograd4x4
+func (n *Net) features_19Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_19, a.At(features_19Off, features_19Len), a.At(features_17Off, features_17Len), n.w.features_19, nil)
+}
+
+// features.21: conv out 512 kernel [3 3] pad [1 1 1 1]
+// features.19 [512 28 28] -> [512 28 28]
+// then relu
+// lowered as winograd4x4
+func (n *Net) features_21Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_21, a.At(features_21Off, features_21Len), a.At(features_19Off, features_19Len), n.w.features_21, nil)
+}
+
+// features.23: maxpool kernel [2 2]
+// features.21 [512 28 28] -> [512 14 14]
+func (n *Net) features_23Layer(a *rt.Arena) {
+	a.Pool(&cfg.features_23, a.At(features_23Off, features_23Len), a.At(features_21Off, features_21Len))
+}
+
+// features.24: conv out 512 kernel [3 3] pad [1 1 1 1]
+// features.23 [512 14 14] -> [512 14 14]
+// then relu
+// lowered as winograd2x2
+func (n *Net) features_24Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_24, a.At(features_24Off, features_24Len), a.At(features_23Off, features_23Len), n.w.features_24, nil)
+}
+
+// features.26: conv out 512 kernel [3 3] pad [1 1 1 1]
+// features.24 [512 14 14] -> [512 14 14]
+// then relu
+// lowered as winograd2x2
+func (n *Net) features_26Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_26, a.At(features_26Off, features_26Len), a.At(features_24Off, features_24Len), n.w.features_26, nil)
+}
+
+// features.28: conv out 512 kernel [3 3] pad [1 1 1 1]
+// features.26 [512 14 14] -> [512 14 14]
+// then relu
+// lowered as winograd2x2
+func (n *Net) features_28Layer(a *rt.Arena) {
+	a.Conv(&cfg.features_28, a.At(features_28Off, features_28Len), a.At(features_26Off, features_26Len), n.w.features_28, nil)
+}
+
+// features.30: maxpool kernel [2 2]
+// features.28 [512 14 14] -> [512 7 7]
+func (n *Net) features_30Layer(a *rt.Arena) {
+	a.Pool(&cfg.features_30, a.At(features_30Off, features_30Len), a.At(features_28Off, features_28Len))
+}
+
+// avgpool: adaptive_avgpool out [7 7]
+// features.30 [512 7 7] -> [512 7 7]
+func (n *Net) avgpoolLayer(a *rt.Arena) {
+	a.AdaptiveAvgPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(features_30Off, features_30Len))
+}
+
+// classifier.0: linear out 4096
+// flatten#1 [25088] -> [4096]
+// then relu
+func (n *Net) classifier_0Layer(a *rt.Arena) {
+	a.Linear(&cfg.classifier_0, a.At(classifier_0Off, classifier_0Len), a.At(flatten_1Off, flatten_1Len), n.w.classifier_0)
+}
+
+// classifier.3: linear out 4096
+// classifier.0 [4096] -> [4096]
+// then relu
+func (n *Net) classifier_3Layer(a *rt.Arena) {
+	a.Linear(&cfg.classifier_3, a.At(classifier_3Off, classifier_3Len), a.At(classifier_0Off, classifier_0Len), n.w.classifier_3)
+}
+
+// classifier.6: linear out 1000
+// classifier.3 [4096] -> [1000]
+func (n *Net) classifier_6Layer(a *rt.Arena) {
+	a.Linear(&cfg.classifier_6, a.At(classifier_6Off, classifier_6Len), a.At(classifier_3Off, classifier_3Len), n.w.classifier_6)
+}
+
+// cfg holds every layer's kernel settings.
+var cfg = struct {
+	features_0   kernels.Conv
+	features_2   kernels.Conv
+	features_4   kernels.Pool
+	features_5   kernels.Conv
+	features_7   kernels.Conv
+	features_9   kernels.Pool
+	features_10  kernels.Conv
+	features_12  kernels.Conv
+	features_14  kernels.Conv
+	features_16  kernels.Pool
+	features_17  kernels.Conv
+	features_19  kernels.Conv
+	features_21  kernels.Conv
+	features_23  kernels.Pool
+	features_24  kernels.Conv
+	features_26  kernels.Conv
+	features_28  kernels.Conv
+	features_30  kernels.Pool
+	avgpool      kernels.AdaptiveAvgPool
+	classifier_0 kernels.Linear
+	classifier_3 kernels.Linear
+	classifier_6 kernels.Linear
+}{
+	features_0:   kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 224, OutW: 224, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_2:   kernels.Conv{InC: 64, InH: 224, InW: 224, OutC: 64, OutH: 224, OutW: 224, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_4:   kernels.Pool{C: 64, InH: 224, InW: 224, OutH: 112, OutW: 112, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	features_5:   kernels.Conv{InC: 64, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_7:   kernels.Conv{InC: 128, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_9:   kernels.Pool{C: 128, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	features_10:  kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_12:  kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_14:  kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_16:  kernels.Pool{C: 256, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	features_17:  kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_19:  kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_21:  kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_23:  kernels.Pool{C: 512, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	features_24:  kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_26:  kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_28:  kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	features_30:  kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+	avgpool:      kernels.AdaptiveAvgPool{C: 512, InH: 7, InW: 7, OutH: 7, OutW: 7},
+	classifier_0: kernels.Linear{In: 25088, Out: 4096, Act: kernels.ActReLU},
+	classifier_3: kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU},
+	classifier_6: kernels.Linear{In: 4096, Out: 1000},
+}
+
+// convs lists every convolution's settings: the scratch their kernels need depends on the
+// kernels chosen at run time (the CPU's vector width).
+var convs = []*kernels.Conv{
+	&cfg.features_0,
+	&cfg.features_2,
+	&cfg.features_5,
+	&cfg.features_7,
+	&cfg.features_10,
+	&cfg.features_12,
+	&cfg.features_14,
+	&cfg.features_17,
+	&cfg.features_19,
+	&cfg.features_21,
+	&cfg.features_24,
+	&cfg.features_26,
+	&cfg.features_28,
+}
+
+// weights are the packed, BN-folded tensors of every layer.
+type weights struct {
+	features_0   *kernels.ConvWeights
+	features_2   *kernels.ConvWeights
+	features_5   *kernels.ConvWeights
+	features_7   *kernels.ConvWeights
+	features_10  *kernels.ConvWeights
+	features_12  *kernels.ConvWeights
+	features_14  *kernels.ConvWeights
+	features_17  *kernels.ConvWeights
+	features_19  *kernels.ConvWeights
+	features_21  *kernels.ConvWeights
+	features_24  *kernels.ConvWeights
+	features_26  *kernels.ConvWeights
+	features_28  *kernels.ConvWeights
+	classifier_0 *kernels.LinearWeights
+	classifier_3 *kernels.LinearWeights
+	classifier_6 *kernels.LinearWeights
+}
+
+// loadWeights reads, folds and packs every layer's weights into w, up to threads layers at a time.
+func loadWeights(w *weights, f *rt.File, threads int) error {
+	return rt.LoadParallel(threads, []func() error{
+		func() (err error) {
+			w.features_0, err = rt.LoadConv(f, &cfg.features_0, "features.0.weight", "features.0.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_2, err = rt.LoadConv(f, &cfg.features_2, "features.2.weight", "features.2.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_5, err = rt.LoadConv(f, &cfg.features_5, "features.5.weight", "features.5.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_7, err = rt.LoadConv(f, &cfg.features_7, "features.7.weight", "features.7.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_10, err = rt.LoadConv(f, &cfg.features_10, "features.10.weight", "features.10.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_12, err = rt.LoadConv(f, &cfg.features_12, "features.12.weight", "features.12.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_14, err = rt.LoadConv(f, &cfg.features_14, "features.14.weight", "features.14.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_17, err = rt.LoadConv(f, &cfg.features_17, "features.17.weight", "features.17.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_19, err = rt.LoadConv(f, &cfg.features_19, "features.19.weight", "features.19.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_21, err = rt.LoadConv(f, &cfg.features_21, "features.21.weight", "features.21.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_24, err = rt.LoadConv(f, &cfg.features_24, "features.24.weight", "features.24.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_26, err = rt.LoadConv(f, &cfg.features_26, "features.26.weight", "features.26.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.features_28, err = rt.LoadConv(f, &cfg.features_28, "features.28.weight", "features.28.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_0, err = rt.LoadLinear(f, &cfg.classifier_0, "classifier.0.weight", "classifier.0.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_3, err = rt.LoadLinear(f, &cfg.classifier_3, "classifier.3.weight", "classifier.3.bias", nil)
+			return
+		},
+		func() (err error) {
+			w.classifier_6, err = rt.LoadLinear(f, &cfg.classifier_6, "classifier.6.weight", "classifier.6.bias", nil)
+			return
+		},
+	})
+}
+
+// layers are the layer functions RunImage runs, in order.
+var layers = [...]struct {
+	rt.Layer
+	run func(*Net, *rt.Arena)
+}{
+	{rt.Layer{Name: "features.0", Op: "conv", MACs: 86704128}, (*Net).features_0Layer},
+	{rt.Layer{Name: "features.2", Op: "conv", MACs: 1849688064}, (*Net).features_2Layer},
+	{rt.Layer{Name: "features.4", Op: "maxpool"}, (*Net).features_4Layer},
+	{rt.Layer{Name: "features.5", Op: "conv", MACs: 924844032}, (*Net).features_5Layer},
+	{rt.Layer{Name: "features.7", Op: "conv", MACs: 1849688064}, (*Net).features_7Layer},
+	{rt.Layer{Name: "features.9", Op: "maxpool"}, (*Net).features_9Layer},
+	{rt.Layer{Name: "features.10", Op: "conv", MACs: 924844032}, (*Net).features_10Layer},
+	{rt.Layer{Name: "features.12", Op: "conv", MACs: 1849688064}, (*Net).features_12Layer},
+	{rt.Layer{Name: "features.14", Op: "conv", MACs: 1849688064}, (*Net).features_14Layer},
+	{rt.Layer{Name: "features.16", Op: "maxpool"}, (*Net).features_16Layer},
+	{rt.Layer{Name: "features.17", Op: "conv", MACs: 924844032}, (*Net).features_17Layer},
+	{rt.Layer{Name: "features.19", Op: "conv", MACs: 1849688064}, (*Net).features_19Layer},
+	{rt.Layer{Name: "features.21", Op: "conv", MACs: 1849688064}, (*Net).features_21Layer},
+	{rt.Layer{Name: "features.23", Op: "maxpool"}, (*Net).features_23Layer},
+	{rt.Layer{Name: "features.24", Op: "conv", MACs: 462422016}, (*Net).features_24Layer},
+	{rt.Layer{Name: "features.26", Op: "conv", MACs: 462422016}, (*Net).features_26Layer},
+	{rt.Layer{Name: "features.28", Op: "conv", MACs: 462422016}, (*Net).features_28Layer},
+	{rt.Layer{Name: "features.30", Op: "maxpool"}, (*Net).features_30Layer},
+	{rt.Layer{Name: "avgpool", Op: "adaptive_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "classifier.0", Op: "linear", MACs: 102760448}, (*Net).classifier_0Layer},
+	{rt.Layer{Name: "classifier.3", Op: "linear", MACs: 16777216}, (*Net).classifier_3Layer},
+	{rt.Layer{Name: "classifier.6", Op: "linear", MACs: 4096000}, (*Net).classifier_6Layer},
+}
+
+// featureLayers is how many layers run before the features (the classifier head's input) are ready.
+const featureLayers = 21

@@ -11,15 +11,16 @@ package resnet18
 
 import (
 	"fmt"
-	rt "github.com/cnngen/cnngen/runtime"
-	kernels "github.com/cnngen/cnngen/runtime/kernels"
 	"image"
 	"io"
 	"os"
+
+	rt "github.com/cnngen/cnngen/runtime"
+	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
 // Generated code needs the runtime API it was generated against.
-var _ = rt.SupportPackageIsVersion2
+var _ = rt.SupportPackageIsVersion3
 
 const (
 	InputChannels = 3
@@ -31,15 +32,135 @@ const (
 	FeatureSize = 512
 
 	inSize = InputChannels * InputHeight * InputWidth
-	// arenaLen float32s hold every activation of one image (4.01 MB planned; 11.35 MB without reuse).
-	arenaLen = 1003520
 )
 
 // Labels names the classes, index = class.
 var Labels = rt.MustLabels("imagenet")
 
+// Net is a loaded network. It is immutable and safe for concurrent use.
+type Net struct {
+	w      weights
+	runner *rt.Runner
+	pre    rt.Preprocess
+}
+
+// Option configures loading, e.g. WithThreads or rt.WithPreprocess.
+type Option = rt.Option
+
+// WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
+func WithThreads(n int) Option {
+	return rt.WithThreads(n)
+}
+
+// Load reads a safetensors weights file with the spec's tensor names (a PyTorch state_dict).
+func Load(path string, opts ...Option) (*Net, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("resnet18: %w", err)
+	}
+	defer file.Close()
+	return New(file, opts...)
+}
+
+// New reads safetensors weights from r. Every tensor's name, dtype and shape is checked
+// before any is used; batch norms are folded and weights packed for the kernels.
+func New(r io.ReaderAt, opts ...Option) (*Net, error) {
+	o, err := rt.ApplyOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("resnet18: %w", err)
+	}
+	f, err := rt.OpenWeights(r)
+	if err != nil {
+		return nil, fmt.Errorf("resnet18: %w", err)
+	}
+	if err := f.Check(expected); err != nil {
+		return nil, fmt.Errorf("resnet18: weights do not fit: %w", err)
+	}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
+	if o.Preprocess != nil {
+		n.pre = *o.Preprocess
+	}
+	if err := loadWeights(&n.w, f, o.Threads); err != nil {
+		return nil, fmt.Errorf("resnet18: %w", err)
+	}
+	return n, nil
+}
+
+// Forward computes the logits of a batch: in is NCHW float32 (any number of images of
+// InputChannels x InputHeight x InputWidth), out receives NumClasses logits per image.
+func (n *Net) Forward(in, out []float32) error {
+	if err := n.runner.Run((*runner)(n), in, out, inSize, NumClasses, false); err != nil {
+		return fmt.Errorf("resnet18: Forward: %w", err)
+	}
+	return nil
+}
+
+// Features computes the penultimate features of a batch (what the classifier head reads),
+// FeatureSize values per image, for similarity search and transfer learning.
+func (n *Net) Features(in, out []float32) error {
+	if err := n.runner.Run((*runner)(n), in, out, inSize, FeatureSize, true); err != nil {
+		return fmt.Errorf("resnet18: Features: %w", err)
+	}
+	return nil
+}
+
+// Classify resizes, crops and normalizes img as the weights expect (DefaultPreprocess unless
+// overridden), runs the network and returns the k most probable classes with softmax probabilities.
+func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
+	if k < 1 {
+		return nil, fmt.Errorf("resnet18: Classify: k must be at least 1, got %d", k)
+	}
+	in := make([]float32, inSize)
+	if err := n.pre.Image(img, in); err != nil {
+		return nil, fmt.Errorf("resnet18: Classify: %w", err)
+	}
+	logits := make([]float32, NumClasses)
+	if err := n.Forward(in, logits); err != nil {
+		return nil, err
+	}
+	return rt.TopK(logits, k, Labels), nil
+}
+
+// Layers describes the layer functions Forward runs, in order (rt.WithProfile times them).
+var Layers = func() []rt.Layer {
+	ls := make([]rt.Layer, len(layers))
+	for i := range layers {
+		ls[i] = layers[i].Layer
+	}
+	return ls
+}()
+
+// runner adapts Net to rt.ImageRunner without exporting RunImage.
+type runner Net
+
+// RunImage runs one image in the planned arena a: the input goes to its region, the layer
+// functions run in order (up to the classifier head's input for features), and the result is
+// copied out.
+func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
+	n := (*Net)(r)
+	copy(a.Region(inRegion), in)
+	last, result := len(layers), outRegion
+	if features {
+		last, result = featureLayers, featRegion
+	}
+	for i := range last {
+		layers[i].run(n, a)
+		a.Mark(i)
+	}
+	copy(out, a.Region(result))
+}
+
 // DefaultPreprocess is what Classify does to an image unless rt.WithPreprocess says otherwise.
-var DefaultPreprocess = rt.Preprocess{Channels: InputChannels, Height: InputHeight, Width: InputWidth, Resize: 256, Crop: 224, Interpolation: "bilinear", Mean: []float32{0.485, 0.456, 0.406}, Std: []float32{0.229, 0.224, 0.225}, Grayscale: false}
+var DefaultPreprocess = rt.Preprocess{
+	Channels:      InputChannels,
+	Height:        InputHeight,
+	Width:         InputWidth,
+	Resize:        256,
+	Crop:          224,
+	Interpolation: "bilinear",
+	Mean:          []float32{0.485, 0.456, 0.406},
+	Std:           []float32{0.229, 0.224, 0.225},
+}
 
 // expected are the tensors a weights file must hold (name, shape, optional).
 var expected = []rt.Expect{
@@ -146,256 +267,326 @@ var expected = []rt.Expect{
 	{Name: "fc.weight", Shape: []int{1000, 512}},
 	{Name: "fc.bias", Shape: []int{1000}},
 }
-var conv1Conv = kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
 
-// conv1: conv 7x7 stride [2 2] pad [3 3 3 3] dilation [1 1] groups 1 bias false
+// Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
+// share their input's buffer; tensors read only by a concatenation are written into its buffer.
+// 4.01 MB planned (4.01 MB live at most; 11.35 MB without reuse).
+const (
+	inputOff, inputLen                                 = 802816, 150528  // input [3 224 224]
+	conv1Off, conv1Len                                 = 0, 802816       // conv1 [64 112 112]
+	maxpoolOff, maxpoolLen                             = 802816, 200704  // maxpool [64 56 56]
+	layer1_0_conv1Off, layer1_0_conv1Len               = 0, 200704       // layer1.0.conv1 [64 56 56]
+	layer1_0_conv2Off, layer1_0_conv2Len               = 200704, 200704  // layer1.0.conv2 [64 56 56]
+	layer1_1_conv1Off, layer1_1_conv1Len               = 0, 200704       // layer1.1.conv1 [64 56 56]
+	layer1_1_conv2Off, layer1_1_conv2Len               = 401408, 200704  // layer1.1.conv2 [64 56 56]
+	layer2_0_conv1Off, layer2_0_conv1Len               = 0, 100352       // layer2.0.conv1 [128 28 28]
+	layer2_0_conv2Off, layer2_0_conv2Len               = 100352, 100352  // layer2.0.conv2 [128 28 28]
+	layer2_0_downsample_0Off, layer2_0_downsample_0Len = 0, 100352       // layer2.0.downsample.0 [128 28 28]
+	layer2_1_conv1Off, layer2_1_conv1Len               = 100352, 100352  // layer2.1.conv1 [128 28 28]
+	layer2_1_conv2Off, layer2_1_conv2Len               = 200704, 100352  // layer2.1.conv2 [128 28 28]
+	layer3_0_conv1Off, layer3_0_conv1Len               = 0, 50176        // layer3.0.conv1 [256 14 14]
+	layer3_0_conv2Off, layer3_0_conv2Len               = 50176, 50176    // layer3.0.conv2 [256 14 14]
+	layer3_0_downsample_0Off, layer3_0_downsample_0Len = 0, 50176        // layer3.0.downsample.0 [256 14 14]
+	layer3_1_conv1Off, layer3_1_conv1Len               = 50176, 50176    // layer3.1.conv1 [256 14 14]
+	layer3_1_conv2Off, layer3_1_conv2Len               = 100352, 50176   // layer3.1.conv2 [256 14 14]
+	layer4_0_conv1Off, layer4_0_conv1Len               = 0, 25088        // layer4.0.conv1 [512 7 7]
+	layer4_0_conv2Off, layer4_0_conv2Len               = 25088, 25088    // layer4.0.conv2 [512 7 7]
+	layer4_0_downsample_0Off, layer4_0_downsample_0Len = 0, 25088        // layer4.0.downsample.0 [512 7 7]
+	layer4_1_conv1Off, layer4_1_conv1Len               = 25088, 25088    // layer4.1.conv1 [512 7 7]
+	layer4_1_conv2Off, layer4_1_conv2Len               = 50176, 25088    // layer4.1.conv2 [512 7 7]
+	avgpoolOff, avgpoolLen                             = 1008, 512       // avgpool [512 1 1]
+	flatten_26Off, flatten_26Len                       = avgpoolOff, 512 // flatten#26 [512]
+	fcOff, fcLen                                       = 0, 1000         // fc [1000]
+)
+
+// The regions RunImage copies the input to and the logits or the features from.
+var (
+	inRegion   = rt.Region{Off: inputOff, Len: inputLen}
+	outRegion  = rt.Region{Off: fcOff, Len: fcLen}
+	featRegion = rt.Region{Off: flatten_26Off, Len: flatten_26Len}
+)
+
+// arenaSize float32s hold every activation of one image.
+const arenaSize = 1003520
+
+// conv1: conv out 64 kernel [7 7] stride [2 2] pad [3 3 3 3] bias false
 // input [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) conv1(a *rt.Arena) {
-	a.Conv(&conv1Conv, a.Buf[802816:953344], a.Buf[0:802816], n.w.conv1, nil)
+func (n *Net) conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(inputOff, inputLen), n.w.conv1, nil)
 }
 
-var maxpoolPool = kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, CountIncludePad: false}
-
-// maxpool: maxpool 3x3 stride [2 2] pad [1 1 1 1] ceil_mode false
+// maxpool: maxpool kernel [3 3] stride [2 2] pad [1 1 1 1]
 // conv1 [64 112 112] -> [64 56 56]
-func (n *Net) maxpool(a *rt.Arena) {
-	a.MaxPool(&maxpoolPool, a.Buf[0:802816], a.Buf[802816:1003520])
+func (n *Net) maxpoolLayer(a *rt.Arena) {
+	a.Pool(&cfg.maxpool, a.At(maxpoolOff, maxpoolLen), a.At(conv1Off, conv1Len))
 }
 
-var layer1_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.0.conv1: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer1.0.conv1: conv out 64 kernel [3 3] pad [1 1 1 1] bias false
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer1_0_conv1(a *rt.Arena) {
-	a.Conv(&layer1_0_conv1Conv, a.Buf[802816:1003520], a.Buf[0:200704], n.w.layer1_0_conv1, nil)
+func (n *Net) layer1_0_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_0_conv1, a.At(layer1_0_conv1Off, layer1_0_conv1Len), a.At(maxpoolOff, maxpoolLen), n.w.layer1_0_conv1, nil)
 }
 
-var layer1_0_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer1.0.conv2: conv out 64 kernel [3 3] pad [1 1 1 1] bias false
 // layer1.0.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // residual maxpool added
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer1_0_conv2(a *rt.Arena) {
-	a.Conv(&layer1_0_conv2Conv, a.Buf[0:200704], a.Buf[200704:401408], n.w.layer1_0_conv2, a.Buf[802816:1003520])
+func (n *Net) layer1_0_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_0_conv2, a.At(layer1_0_conv2Off, layer1_0_conv2Len), a.At(layer1_0_conv1Off, layer1_0_conv1Len), n.w.layer1_0_conv2, a.At(maxpoolOff, maxpoolLen))
 }
 
-var layer1_1_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.1.conv1: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer1.1.conv1: conv out 64 kernel [3 3] pad [1 1 1 1] bias false
 // layer1.0.conv2 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer1_1_conv1(a *rt.Arena) {
-	a.Conv(&layer1_1_conv1Conv, a.Buf[200704:401408], a.Buf[0:200704], n.w.layer1_1_conv1, nil)
+func (n *Net) layer1_1_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_1_conv1, a.At(layer1_1_conv1Off, layer1_1_conv1Len), a.At(layer1_0_conv2Off, layer1_0_conv2Len), n.w.layer1_1_conv1, nil)
 }
 
-var layer1_1_conv2Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer1.1.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer1.1.conv2: conv out 64 kernel [3 3] pad [1 1 1 1] bias false
 // layer1.1.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // residual layer1.0.conv2 added
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer1_1_conv2(a *rt.Arena) {
-	a.Conv(&layer1_1_conv2Conv, a.Buf[0:200704], a.Buf[401408:602112], n.w.layer1_1_conv2, a.Buf[200704:401408])
+func (n *Net) layer1_1_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer1_1_conv2, a.At(layer1_1_conv2Off, layer1_1_conv2Len), a.At(layer1_1_conv1Off, layer1_1_conv1Len), n.w.layer1_1_conv2, a.At(layer1_0_conv2Off, layer1_0_conv2Len))
 }
 
-var layer2_0_conv1Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.0.conv1: conv 3x3 stride [2 2] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.0.conv1: conv out 128 kernel [3 3] stride [2 2] pad [1 1 1 1] bias false
 // layer1.1.conv2 [64 56 56] -> [128 28 28]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) layer2_0_conv1(a *rt.Arena) {
-	a.Conv(&layer2_0_conv1Conv, a.Buf[401408:602112], a.Buf[0:100352], n.w.layer2_0_conv1, nil)
+func (n *Net) layer2_0_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_0_conv1, a.At(layer2_0_conv1Off, layer2_0_conv1Len), a.At(layer1_1_conv2Off, layer1_1_conv2Len), n.w.layer2_0_conv1, nil)
 }
 
-var layer2_0_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// layer2.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.0.conv2: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.0.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // lowered as winograd4x4
-func (n *Net) layer2_0_conv2(a *rt.Arena) {
-	a.Conv(&layer2_0_conv2Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_0_conv2, nil)
+func (n *Net) layer2_0_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_0_conv2, a.At(layer2_0_conv2Off, layer2_0_conv2Len), a.At(layer2_0_conv1Off, layer2_0_conv1Len), n.w.layer2_0_conv2, nil)
 }
 
-var layer2_0_downsample_0Conv = kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.0.downsample.0: conv 1x1 stride [2 2] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer2.0.downsample.0: conv out 128 kernel [1 1] stride [2 2] bias false
 // layer1.1.conv2 [64 56 56] -> [128 28 28]
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv2 added
 // then relu
 // lowered as im2col
-func (n *Net) layer2_0_downsample_0(a *rt.Arena) {
-	a.Conv(&layer2_0_downsample_0Conv, a.Buf[401408:602112], a.Buf[0:100352], n.w.layer2_0_downsample_0, a.Buf[100352:200704])
+func (n *Net) layer2_0_downsample_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_0_downsample_0, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), a.At(layer1_1_conv2Off, layer1_1_conv2Len), n.w.layer2_0_downsample_0, a.At(layer2_0_conv2Off, layer2_0_conv2Len))
 }
 
-var layer2_1_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.1.conv1: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.1.conv1: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.0.downsample.0 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer2_1_conv1(a *rt.Arena) {
-	a.Conv(&layer2_1_conv1Conv, a.Buf[0:100352], a.Buf[100352:200704], n.w.layer2_1_conv1, nil)
+func (n *Net) layer2_1_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_1_conv1, a.At(layer2_1_conv1Off, layer2_1_conv1Len), a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), n.w.layer2_1_conv1, nil)
 }
 
-var layer2_1_conv2Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer2.1.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer2.1.conv2: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.1.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
 // lowered as winograd4x4
-func (n *Net) layer2_1_conv2(a *rt.Arena) {
-	a.Conv(&layer2_1_conv2Conv, a.Buf[100352:200704], a.Buf[200704:301056], n.w.layer2_1_conv2, a.Buf[0:100352])
+func (n *Net) layer2_1_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer2_1_conv2, a.At(layer2_1_conv2Off, layer2_1_conv2Len), a.At(layer2_1_conv1Off, layer2_1_conv1Len), n.w.layer2_1_conv2, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len))
 }
 
-var layer3_0_conv1Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.0.conv1: conv 3x3 stride [2 2] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.0.conv1: conv out 256 kernel [3 3] stride [2 2] pad [1 1 1 1] bias false
 // layer2.1.conv2 [128 28 28] -> [256 14 14]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) layer3_0_conv1(a *rt.Arena) {
-	a.Conv(&layer3_0_conv1Conv, a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_conv1, nil)
+func (n *Net) layer3_0_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_0_conv1, a.At(layer3_0_conv1Off, layer3_0_conv1Len), a.At(layer2_1_conv2Off, layer2_1_conv2Len), n.w.layer3_0_conv1, nil)
 }
 
-var layer3_0_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// layer3.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.0.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.0.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // lowered as winograd2x2
-func (n *Net) layer3_0_conv2(a *rt.Arena) {
-	a.Conv(&layer3_0_conv2Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_0_conv2, nil)
+func (n *Net) layer3_0_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_0_conv2, a.At(layer3_0_conv2Off, layer3_0_conv2Len), a.At(layer3_0_conv1Off, layer3_0_conv1Len), n.w.layer3_0_conv2, nil)
 }
 
-var layer3_0_downsample_0Conv = kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.0.downsample.0: conv 1x1 stride [2 2] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer3.0.downsample.0: conv out 256 kernel [1 1] stride [2 2] bias false
 // layer2.1.conv2 [128 28 28] -> [256 14 14]
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv2 added
 // then relu
 // lowered as im2col
-func (n *Net) layer3_0_downsample_0(a *rt.Arena) {
-	a.Conv(&layer3_0_downsample_0Conv, a.Buf[200704:301056], a.Buf[0:50176], n.w.layer3_0_downsample_0, a.Buf[50176:100352])
+func (n *Net) layer3_0_downsample_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_0_downsample_0, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), a.At(layer2_1_conv2Off, layer2_1_conv2Len), n.w.layer3_0_downsample_0, a.At(layer3_0_conv2Off, layer3_0_conv2Len))
 }
 
-var layer3_1_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.1.conv1: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.1.conv1: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.0.downsample.0 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_1_conv1(a *rt.Arena) {
-	a.Conv(&layer3_1_conv1Conv, a.Buf[0:50176], a.Buf[50176:100352], n.w.layer3_1_conv1, nil)
+func (n *Net) layer3_1_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_1_conv1, a.At(layer3_1_conv1Off, layer3_1_conv1Len), a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), n.w.layer3_1_conv1, nil)
 }
 
-var layer3_1_conv2Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer3.1.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer3.1.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.1.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
 // lowered as winograd2x2
-func (n *Net) layer3_1_conv2(a *rt.Arena) {
-	a.Conv(&layer3_1_conv2Conv, a.Buf[50176:100352], a.Buf[100352:150528], n.w.layer3_1_conv2, a.Buf[0:50176])
+func (n *Net) layer3_1_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer3_1_conv2, a.At(layer3_1_conv2Off, layer3_1_conv2Len), a.At(layer3_1_conv1Off, layer3_1_conv1Len), n.w.layer3_1_conv2, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len))
 }
 
-var layer4_0_conv1Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.0.conv1: conv 3x3 stride [2 2] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer4.0.conv1: conv out 512 kernel [3 3] stride [2 2] pad [1 1 1 1] bias false
 // layer3.1.conv2 [256 14 14] -> [512 7 7]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) layer4_0_conv1(a *rt.Arena) {
-	a.Conv(&layer4_0_conv1Conv, a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_conv1, nil)
+func (n *Net) layer4_0_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_0_conv1, a.At(layer4_0_conv1Off, layer4_0_conv1Len), a.At(layer3_1_conv2Off, layer3_1_conv2Len), n.w.layer4_0_conv1, nil)
 }
 
-var layer4_0_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActNone}
-
-// layer4.0.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer4.0.conv2: conv out 512 kernel [3 3] pad [1 1 1 1] bias false
 // layer4.0.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // lowered as im2col
-func (n *Net) layer4_0_conv2(a *rt.Arena) {
-	a.Conv(&layer4_0_conv2Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_0_conv2, nil)
+func (n *Net) layer4_0_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_0_conv2, a.At(layer4_0_conv2Off, layer4_0_conv2Len), a.At(layer4_0_conv1Off, layer4_0_conv1Len), n.w.layer4_0_conv2, nil)
 }
 
-var layer4_0_downsample_0Conv = kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, PadT: 0, PadL: 0, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.0.downsample.0: conv 1x1 stride [2 2] pad [0 0 0 0] dilation [1 1] groups 1 bias false
+// layer4.0.downsample.0: conv out 512 kernel [1 1] stride [2 2] bias false
 // layer3.1.conv2 [256 14 14] -> [512 7 7]
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv2 added
 // then relu
 // lowered as im2col
-func (n *Net) layer4_0_downsample_0(a *rt.Arena) {
-	a.Conv(&layer4_0_downsample_0Conv, a.Buf[100352:150528], a.Buf[0:25088], n.w.layer4_0_downsample_0, a.Buf[25088:50176])
+func (n *Net) layer4_0_downsample_0Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_0_downsample_0, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), a.At(layer3_1_conv2Off, layer3_1_conv2Len), n.w.layer4_0_downsample_0, a.At(layer4_0_conv2Off, layer4_0_conv2Len))
 }
 
-var layer4_1_conv1Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.1.conv1: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer4.1.conv1: conv out 512 kernel [3 3] pad [1 1 1 1] bias false
 // layer4.0.downsample.0 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
 // lowered as im2col
-func (n *Net) layer4_1_conv1(a *rt.Arena) {
-	a.Conv(&layer4_1_conv1Conv, a.Buf[0:25088], a.Buf[25088:50176], n.w.layer4_1_conv1, nil)
+func (n *Net) layer4_1_conv1Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_1_conv1, a.At(layer4_1_conv1Off, layer4_1_conv1Len), a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), n.w.layer4_1_conv1, nil)
 }
 
-var layer4_1_conv2Conv = kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU}
-
-// layer4.1.conv2: conv 3x3 stride [1 1] pad [1 1 1 1] dilation [1 1] groups 1 bias false
+// layer4.1.conv2: conv out 512 kernel [3 3] pad [1 1 1 1] bias false
 // layer4.1.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
 // lowered as im2col
-func (n *Net) layer4_1_conv2(a *rt.Arena) {
-	a.Conv(&layer4_1_conv2Conv, a.Buf[25088:50176], a.Buf[50176:75264], n.w.layer4_1_conv2, a.Buf[0:25088])
+func (n *Net) layer4_1_conv2Layer(a *rt.Arena) {
+	a.Conv(&cfg.layer4_1_conv2, a.At(layer4_1_conv2Off, layer4_1_conv2Len), a.At(layer4_1_conv1Off, layer4_1_conv1Len), n.w.layer4_1_conv2, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len))
 }
 
 // avgpool: global_avgpool
 // layer4.1.conv2 [512 7 7] -> [512 1 1]
-func (n *Net) avgpool(a *rt.Arena) {
-	kernels.GlobalAvgPool(512, 49, a.Buf[50176:75264], a.Buf[1008:1520])
+func (n *Net) avgpoolLayer(a *rt.Arena) {
+	a.GlobalPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(layer4_1_conv2Off, layer4_1_conv2Len))
 }
 
-var fcLinear = kernels.Linear{In: 512, Out: 1000, Act: kernels.ActNone}
-
-// fc: linear 512 -> 1000 bias true
+// fc: linear out 1000
 // flatten#26 [512] -> [1000]
-func (n *Net) fc(a *rt.Arena) {
-	a.Linear(&fcLinear, a.Buf[1008:1520], a.Buf[0:1000], n.w.fc)
+func (n *Net) fcLayer(a *rt.Arena) {
+	a.Linear(&cfg.fc, a.At(fcOff, fcLen), a.At(flatten_26Off, flatten_26Len), n.w.fc)
+}
+
+// cfg holds every layer's kernel settings.
+var cfg = struct {
+	conv1                 kernels.Conv
+	maxpool               kernels.Pool
+	layer1_0_conv1        kernels.Conv
+	layer1_0_conv2        kernels.Conv
+	layer1_1_conv1        kernels.Conv
+	layer1_1_conv2        kernels.Conv
+	layer2_0_conv1        kernels.Conv
+	layer2_0_conv2        kernels.Conv
+	layer2_0_downsample_0 kernels.Conv
+	layer2_1_conv1        kernels.Conv
+	layer2_1_conv2        kernels.Conv
+	layer3_0_conv1        kernels.Conv
+	layer3_0_conv2        kernels.Conv
+	layer3_0_downsample_0 kernels.Conv
+	layer3_1_conv1        kernels.Conv
+	layer3_1_conv2        kernels.Conv
+	layer4_0_conv1        kernels.Conv
+	layer4_0_conv2        kernels.Conv
+	layer4_0_downsample_0 kernels.Conv
+	layer4_1_conv1        kernels.Conv
+	layer4_1_conv2        kernels.Conv
+	avgpool               kernels.GlobalPool
+	fc                    kernels.Linear
+}{
+	conv1:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	maxpool:               kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+	layer1_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_0_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_1_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer1_1_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_0_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1},
+	layer2_0_downsample_0: kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_1_conv1:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer2_1_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_0_conv1:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_0_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1},
+	layer3_0_downsample_0: kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_1_conv1:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer3_1_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_0_conv1:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_0_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1},
+	layer4_0_downsample_0: kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_1_conv1:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	layer4_1_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
+	avgpool:               kernels.GlobalPool{C: 512, HW: 49},
+	fc:                    kernels.Linear{In: 512, Out: 1000},
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
 // kernels chosen at run time (the CPU's vector width).
-var convs = []*kernels.Conv{&conv1Conv, &layer1_0_conv1Conv, &layer1_0_conv2Conv, &layer1_1_conv1Conv, &layer1_1_conv2Conv, &layer2_0_conv1Conv, &layer2_0_conv2Conv, &layer2_0_downsample_0Conv, &layer2_1_conv1Conv, &layer2_1_conv2Conv, &layer3_0_conv1Conv, &layer3_0_conv2Conv, &layer3_0_downsample_0Conv, &layer3_1_conv1Conv, &layer3_1_conv2Conv, &layer4_0_conv1Conv, &layer4_0_conv2Conv, &layer4_0_downsample_0Conv, &layer4_1_conv1Conv, &layer4_1_conv2Conv}
+var convs = []*kernels.Conv{
+	&cfg.conv1,
+	&cfg.layer1_0_conv1,
+	&cfg.layer1_0_conv2,
+	&cfg.layer1_1_conv1,
+	&cfg.layer1_1_conv2,
+	&cfg.layer2_0_conv1,
+	&cfg.layer2_0_conv2,
+	&cfg.layer2_0_downsample_0,
+	&cfg.layer2_1_conv1,
+	&cfg.layer2_1_conv2,
+	&cfg.layer3_0_conv1,
+	&cfg.layer3_0_conv2,
+	&cfg.layer3_0_downsample_0,
+	&cfg.layer3_1_conv1,
+	&cfg.layer3_1_conv2,
+	&cfg.layer4_0_conv1,
+	&cfg.layer4_0_conv2,
+	&cfg.layer4_0_downsample_0,
+	&cfg.layer4_1_conv1,
+	&cfg.layer4_1_conv2,
+}
 
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
@@ -422,263 +613,125 @@ type weights struct {
 	fc                    *kernels.LinearWeights
 }
 
-// load reads, folds and packs every layer's weights, up to threads layers at a time.
-func (w *weights) load(f *rt.File, threads int) error {
+// loadWeights reads, folds and packs every layer's weights into w, up to threads layers at a time.
+func loadWeights(w *weights, f *rt.File, threads int) error {
 	return rt.LoadParallel(threads, []func() error{
 		func() (err error) {
-			w.conv1, err = rt.LoadConv(f, &conv1Conv, "conv1.weight", "", &rt.BN{Weight: "bn1.weight", Bias: "bn1.bias", Mean: "bn1.running_mean", Var: "bn1.running_var", Eps: 1e-05})
+			w.conv1, err = rt.LoadConv(f, &cfg.conv1, "conv1.weight", "", &rt.BN{Weight: "bn1.weight", Bias: "bn1.bias", Mean: "bn1.running_mean", Var: "bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_0_conv1, err = rt.LoadConv(f, &layer1_0_conv1Conv, "layer1.0.conv1.weight", "", &rt.BN{Weight: "layer1.0.bn1.weight", Bias: "layer1.0.bn1.bias", Mean: "layer1.0.bn1.running_mean", Var: "layer1.0.bn1.running_var", Eps: 1e-05})
+			w.layer1_0_conv1, err = rt.LoadConv(f, &cfg.layer1_0_conv1, "layer1.0.conv1.weight", "", &rt.BN{Weight: "layer1.0.bn1.weight", Bias: "layer1.0.bn1.bias", Mean: "layer1.0.bn1.running_mean", Var: "layer1.0.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_0_conv2, err = rt.LoadConv(f, &layer1_0_conv2Conv, "layer1.0.conv2.weight", "", &rt.BN{Weight: "layer1.0.bn2.weight", Bias: "layer1.0.bn2.bias", Mean: "layer1.0.bn2.running_mean", Var: "layer1.0.bn2.running_var", Eps: 1e-05})
+			w.layer1_0_conv2, err = rt.LoadConv(f, &cfg.layer1_0_conv2, "layer1.0.conv2.weight", "", &rt.BN{Weight: "layer1.0.bn2.weight", Bias: "layer1.0.bn2.bias", Mean: "layer1.0.bn2.running_mean", Var: "layer1.0.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_1_conv1, err = rt.LoadConv(f, &layer1_1_conv1Conv, "layer1.1.conv1.weight", "", &rt.BN{Weight: "layer1.1.bn1.weight", Bias: "layer1.1.bn1.bias", Mean: "layer1.1.bn1.running_mean", Var: "layer1.1.bn1.running_var", Eps: 1e-05})
+			w.layer1_1_conv1, err = rt.LoadConv(f, &cfg.layer1_1_conv1, "layer1.1.conv1.weight", "", &rt.BN{Weight: "layer1.1.bn1.weight", Bias: "layer1.1.bn1.bias", Mean: "layer1.1.bn1.running_mean", Var: "layer1.1.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer1_1_conv2, err = rt.LoadConv(f, &layer1_1_conv2Conv, "layer1.1.conv2.weight", "", &rt.BN{Weight: "layer1.1.bn2.weight", Bias: "layer1.1.bn2.bias", Mean: "layer1.1.bn2.running_mean", Var: "layer1.1.bn2.running_var", Eps: 1e-05})
+			w.layer1_1_conv2, err = rt.LoadConv(f, &cfg.layer1_1_conv2, "layer1.1.conv2.weight", "", &rt.BN{Weight: "layer1.1.bn2.weight", Bias: "layer1.1.bn2.bias", Mean: "layer1.1.bn2.running_mean", Var: "layer1.1.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_0_conv1, err = rt.LoadConv(f, &layer2_0_conv1Conv, "layer2.0.conv1.weight", "", &rt.BN{Weight: "layer2.0.bn1.weight", Bias: "layer2.0.bn1.bias", Mean: "layer2.0.bn1.running_mean", Var: "layer2.0.bn1.running_var", Eps: 1e-05})
+			w.layer2_0_conv1, err = rt.LoadConv(f, &cfg.layer2_0_conv1, "layer2.0.conv1.weight", "", &rt.BN{Weight: "layer2.0.bn1.weight", Bias: "layer2.0.bn1.bias", Mean: "layer2.0.bn1.running_mean", Var: "layer2.0.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_0_conv2, err = rt.LoadConv(f, &layer2_0_conv2Conv, "layer2.0.conv2.weight", "", &rt.BN{Weight: "layer2.0.bn2.weight", Bias: "layer2.0.bn2.bias", Mean: "layer2.0.bn2.running_mean", Var: "layer2.0.bn2.running_var", Eps: 1e-05})
+			w.layer2_0_conv2, err = rt.LoadConv(f, &cfg.layer2_0_conv2, "layer2.0.conv2.weight", "", &rt.BN{Weight: "layer2.0.bn2.weight", Bias: "layer2.0.bn2.bias", Mean: "layer2.0.bn2.running_mean", Var: "layer2.0.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_0_downsample_0, err = rt.LoadConv(f, &layer2_0_downsample_0Conv, "layer2.0.downsample.0.weight", "", &rt.BN{Weight: "layer2.0.downsample.1.weight", Bias: "layer2.0.downsample.1.bias", Mean: "layer2.0.downsample.1.running_mean", Var: "layer2.0.downsample.1.running_var", Eps: 1e-05})
+			w.layer2_0_downsample_0, err = rt.LoadConv(f, &cfg.layer2_0_downsample_0, "layer2.0.downsample.0.weight", "", &rt.BN{Weight: "layer2.0.downsample.1.weight", Bias: "layer2.0.downsample.1.bias", Mean: "layer2.0.downsample.1.running_mean", Var: "layer2.0.downsample.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_1_conv1, err = rt.LoadConv(f, &layer2_1_conv1Conv, "layer2.1.conv1.weight", "", &rt.BN{Weight: "layer2.1.bn1.weight", Bias: "layer2.1.bn1.bias", Mean: "layer2.1.bn1.running_mean", Var: "layer2.1.bn1.running_var", Eps: 1e-05})
+			w.layer2_1_conv1, err = rt.LoadConv(f, &cfg.layer2_1_conv1, "layer2.1.conv1.weight", "", &rt.BN{Weight: "layer2.1.bn1.weight", Bias: "layer2.1.bn1.bias", Mean: "layer2.1.bn1.running_mean", Var: "layer2.1.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer2_1_conv2, err = rt.LoadConv(f, &layer2_1_conv2Conv, "layer2.1.conv2.weight", "", &rt.BN{Weight: "layer2.1.bn2.weight", Bias: "layer2.1.bn2.bias", Mean: "layer2.1.bn2.running_mean", Var: "layer2.1.bn2.running_var", Eps: 1e-05})
+			w.layer2_1_conv2, err = rt.LoadConv(f, &cfg.layer2_1_conv2, "layer2.1.conv2.weight", "", &rt.BN{Weight: "layer2.1.bn2.weight", Bias: "layer2.1.bn2.bias", Mean: "layer2.1.bn2.running_mean", Var: "layer2.1.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_0_conv1, err = rt.LoadConv(f, &layer3_0_conv1Conv, "layer3.0.conv1.weight", "", &rt.BN{Weight: "layer3.0.bn1.weight", Bias: "layer3.0.bn1.bias", Mean: "layer3.0.bn1.running_mean", Var: "layer3.0.bn1.running_var", Eps: 1e-05})
+			w.layer3_0_conv1, err = rt.LoadConv(f, &cfg.layer3_0_conv1, "layer3.0.conv1.weight", "", &rt.BN{Weight: "layer3.0.bn1.weight", Bias: "layer3.0.bn1.bias", Mean: "layer3.0.bn1.running_mean", Var: "layer3.0.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_0_conv2, err = rt.LoadConv(f, &layer3_0_conv2Conv, "layer3.0.conv2.weight", "", &rt.BN{Weight: "layer3.0.bn2.weight", Bias: "layer3.0.bn2.bias", Mean: "layer3.0.bn2.running_mean", Var: "layer3.0.bn2.running_var", Eps: 1e-05})
+			w.layer3_0_conv2, err = rt.LoadConv(f, &cfg.layer3_0_conv2, "layer3.0.conv2.weight", "", &rt.BN{Weight: "layer3.0.bn2.weight", Bias: "layer3.0.bn2.bias", Mean: "layer3.0.bn2.running_mean", Var: "layer3.0.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_0_downsample_0, err = rt.LoadConv(f, &layer3_0_downsample_0Conv, "layer3.0.downsample.0.weight", "", &rt.BN{Weight: "layer3.0.downsample.1.weight", Bias: "layer3.0.downsample.1.bias", Mean: "layer3.0.downsample.1.running_mean", Var: "layer3.0.downsample.1.running_var", Eps: 1e-05})
+			w.layer3_0_downsample_0, err = rt.LoadConv(f, &cfg.layer3_0_downsample_0, "layer3.0.downsample.0.weight", "", &rt.BN{Weight: "layer3.0.downsample.1.weight", Bias: "layer3.0.downsample.1.bias", Mean: "layer3.0.downsample.1.running_mean", Var: "layer3.0.downsample.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_1_conv1, err = rt.LoadConv(f, &layer3_1_conv1Conv, "layer3.1.conv1.weight", "", &rt.BN{Weight: "layer3.1.bn1.weight", Bias: "layer3.1.bn1.bias", Mean: "layer3.1.bn1.running_mean", Var: "layer3.1.bn1.running_var", Eps: 1e-05})
+			w.layer3_1_conv1, err = rt.LoadConv(f, &cfg.layer3_1_conv1, "layer3.1.conv1.weight", "", &rt.BN{Weight: "layer3.1.bn1.weight", Bias: "layer3.1.bn1.bias", Mean: "layer3.1.bn1.running_mean", Var: "layer3.1.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer3_1_conv2, err = rt.LoadConv(f, &layer3_1_conv2Conv, "layer3.1.conv2.weight", "", &rt.BN{Weight: "layer3.1.bn2.weight", Bias: "layer3.1.bn2.bias", Mean: "layer3.1.bn2.running_mean", Var: "layer3.1.bn2.running_var", Eps: 1e-05})
+			w.layer3_1_conv2, err = rt.LoadConv(f, &cfg.layer3_1_conv2, "layer3.1.conv2.weight", "", &rt.BN{Weight: "layer3.1.bn2.weight", Bias: "layer3.1.bn2.bias", Mean: "layer3.1.bn2.running_mean", Var: "layer3.1.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_0_conv1, err = rt.LoadConv(f, &layer4_0_conv1Conv, "layer4.0.conv1.weight", "", &rt.BN{Weight: "layer4.0.bn1.weight", Bias: "layer4.0.bn1.bias", Mean: "layer4.0.bn1.running_mean", Var: "layer4.0.bn1.running_var", Eps: 1e-05})
+			w.layer4_0_conv1, err = rt.LoadConv(f, &cfg.layer4_0_conv1, "layer4.0.conv1.weight", "", &rt.BN{Weight: "layer4.0.bn1.weight", Bias: "layer4.0.bn1.bias", Mean: "layer4.0.bn1.running_mean", Var: "layer4.0.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_0_conv2, err = rt.LoadConv(f, &layer4_0_conv2Conv, "layer4.0.conv2.weight", "", &rt.BN{Weight: "layer4.0.bn2.weight", Bias: "layer4.0.bn2.bias", Mean: "layer4.0.bn2.running_mean", Var: "layer4.0.bn2.running_var", Eps: 1e-05})
+			w.layer4_0_conv2, err = rt.LoadConv(f, &cfg.layer4_0_conv2, "layer4.0.conv2.weight", "", &rt.BN{Weight: "layer4.0.bn2.weight", Bias: "layer4.0.bn2.bias", Mean: "layer4.0.bn2.running_mean", Var: "layer4.0.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_0_downsample_0, err = rt.LoadConv(f, &layer4_0_downsample_0Conv, "layer4.0.downsample.0.weight", "", &rt.BN{Weight: "layer4.0.downsample.1.weight", Bias: "layer4.0.downsample.1.bias", Mean: "layer4.0.downsample.1.running_mean", Var: "layer4.0.downsample.1.running_var", Eps: 1e-05})
+			w.layer4_0_downsample_0, err = rt.LoadConv(f, &cfg.layer4_0_downsample_0, "layer4.0.downsample.0.weight", "", &rt.BN{Weight: "layer4.0.downsample.1.weight", Bias: "layer4.0.downsample.1.bias", Mean: "layer4.0.downsample.1.running_mean", Var: "layer4.0.downsample.1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_1_conv1, err = rt.LoadConv(f, &layer4_1_conv1Conv, "layer4.1.conv1.weight", "", &rt.BN{Weight: "layer4.1.bn1.weight", Bias: "layer4.1.bn1.bias", Mean: "layer4.1.bn1.running_mean", Var: "layer4.1.bn1.running_var", Eps: 1e-05})
+			w.layer4_1_conv1, err = rt.LoadConv(f, &cfg.layer4_1_conv1, "layer4.1.conv1.weight", "", &rt.BN{Weight: "layer4.1.bn1.weight", Bias: "layer4.1.bn1.bias", Mean: "layer4.1.bn1.running_mean", Var: "layer4.1.bn1.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.layer4_1_conv2, err = rt.LoadConv(f, &layer4_1_conv2Conv, "layer4.1.conv2.weight", "", &rt.BN{Weight: "layer4.1.bn2.weight", Bias: "layer4.1.bn2.bias", Mean: "layer4.1.bn2.running_mean", Var: "layer4.1.bn2.running_var", Eps: 1e-05})
+			w.layer4_1_conv2, err = rt.LoadConv(f, &cfg.layer4_1_conv2, "layer4.1.conv2.weight", "", &rt.BN{Weight: "layer4.1.bn2.weight", Bias: "layer4.1.bn2.bias", Mean: "layer4.1.bn2.running_mean", Var: "layer4.1.bn2.running_var", Eps: 1e-05})
 			return
 		},
 		func() (err error) {
-			w.fc, err = rt.LoadLinear(f, &fcLinear, "fc.weight", "fc.bias", nil)
+			w.fc, err = rt.LoadLinear(f, &cfg.fc, "fc.weight", "fc.bias", nil)
 			return
 		},
 	})
 }
 
-// Net is a loaded network. It is immutable and safe for concurrent use.
-type Net struct {
-	w      weights
-	runner *rt.Runner
-	pre    rt.Preprocess
+// layers are the layer functions RunImage runs, in order.
+var layers = [...]struct {
+	rt.Layer
+	run func(*Net, *rt.Arena)
+}{
+	{rt.Layer{Name: "conv1", Op: "conv", MACs: 118013952}, (*Net).conv1Layer},
+	{rt.Layer{Name: "maxpool", Op: "maxpool"}, (*Net).maxpoolLayer},
+	{rt.Layer{Name: "layer1.0.conv1", Op: "conv", MACs: 115605504}, (*Net).layer1_0_conv1Layer},
+	{rt.Layer{Name: "layer1.0.conv2", Op: "conv", MACs: 115605504}, (*Net).layer1_0_conv2Layer},
+	{rt.Layer{Name: "layer1.1.conv1", Op: "conv", MACs: 115605504}, (*Net).layer1_1_conv1Layer},
+	{rt.Layer{Name: "layer1.1.conv2", Op: "conv", MACs: 115605504}, (*Net).layer1_1_conv2Layer},
+	{rt.Layer{Name: "layer2.0.conv1", Op: "conv", MACs: 57802752}, (*Net).layer2_0_conv1Layer},
+	{rt.Layer{Name: "layer2.0.conv2", Op: "conv", MACs: 115605504}, (*Net).layer2_0_conv2Layer},
+	{rt.Layer{Name: "layer2.0.downsample.0", Op: "conv", MACs: 6422528}, (*Net).layer2_0_downsample_0Layer},
+	{rt.Layer{Name: "layer2.1.conv1", Op: "conv", MACs: 115605504}, (*Net).layer2_1_conv1Layer},
+	{rt.Layer{Name: "layer2.1.conv2", Op: "conv", MACs: 115605504}, (*Net).layer2_1_conv2Layer},
+	{rt.Layer{Name: "layer3.0.conv1", Op: "conv", MACs: 57802752}, (*Net).layer3_0_conv1Layer},
+	{rt.Layer{Name: "layer3.0.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_0_conv2Layer},
+	{rt.Layer{Name: "layer3.0.downsample.0", Op: "conv", MACs: 6422528}, (*Net).layer3_0_downsample_0Layer},
+	{rt.Layer{Name: "layer3.1.conv1", Op: "conv", MACs: 115605504}, (*Net).layer3_1_conv1Layer},
+	{rt.Layer{Name: "layer3.1.conv2", Op: "conv", MACs: 115605504}, (*Net).layer3_1_conv2Layer},
+	{rt.Layer{Name: "layer4.0.conv1", Op: "conv", MACs: 57802752}, (*Net).layer4_0_conv1Layer},
+	{rt.Layer{Name: "layer4.0.conv2", Op: "conv", MACs: 115605504}, (*Net).layer4_0_conv2Layer},
+	{rt.Layer{Name: "layer4.0.downsample.0", Op: "conv", MACs: 6422528}, (*Net).layer4_0_downsample_0Layer},
+	{rt.Layer{Name: "layer4.1.conv1", Op: "conv", MACs: 115605504}, (*Net).layer4_1_conv1Layer},
+	{rt.Layer{Name: "layer4.1.conv2", Op: "conv", MACs: 115605504}, (*Net).layer4_1_conv2Layer},
+	{rt.Layer{Name: "avgpool", Op: "global_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "fc", Op: "linear", MACs: 512000}, (*Net).fcLayer},
 }
 
-// Option configures loading, e.g. rt.WithThreads or rt.WithPreprocess.
-type Option = rt.Option
-
-// WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
-func WithThreads(n int) Option {
-	return rt.WithThreads(n)
-}
-
-// Load reads a safetensors weights file with the spec's tensor names (a PyTorch state_dict).
-func Load(path string, opts ...Option) (*Net, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("resnet18: %w", err)
-	}
-	defer file.Close()
-	return New(file, opts...)
-}
-
-// New reads safetensors weights from r. Every tensor's name, dtype and shape is checked
-// before any is used; batch norms are folded and weights packed for the kernels.
-func New(r io.ReaderAt, opts ...Option) (*Net, error) {
-	o, err := rt.ApplyOptions(opts)
-	if err != nil {
-		return nil, fmt.Errorf("resnet18: %w", err)
-	}
-	f, err := rt.OpenWeights(r)
-	if err != nil {
-		return nil, fmt.Errorf("resnet18: %w", err)
-	}
-	if err := f.Check(expected); err != nil {
-		return nil, fmt.Errorf("resnet18: weights do not fit: %w", err)
-	}
-	n := &Net{runner: rt.NewRunner(arenaLen, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
-	if o.Preprocess != nil {
-		n.pre = *o.Preprocess
-	}
-	if err := n.w.load(f, o.Threads); err != nil {
-		return nil, fmt.Errorf("resnet18: %w", err)
-	}
-	return n, nil
-}
-
-// Layers are the layer functions Forward runs, in order (rt.WithProfile times them).
-var Layers = []rt.Layer{
-	{Name: "conv1", Op: "conv", MACs: 118013952},
-	{Name: "maxpool", Op: "maxpool", MACs: 0},
-	{Name: "layer1.0.conv1", Op: "conv", MACs: 115605504},
-	{Name: "layer1.0.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer1.1.conv1", Op: "conv", MACs: 115605504},
-	{Name: "layer1.1.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer2.0.conv1", Op: "conv", MACs: 57802752},
-	{Name: "layer2.0.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer2.0.downsample.0", Op: "conv", MACs: 6422528},
-	{Name: "layer2.1.conv1", Op: "conv", MACs: 115605504},
-	{Name: "layer2.1.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.0.conv1", Op: "conv", MACs: 57802752},
-	{Name: "layer3.0.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer3.0.downsample.0", Op: "conv", MACs: 6422528},
-	{Name: "layer3.1.conv1", Op: "conv", MACs: 115605504},
-	{Name: "layer3.1.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer4.0.conv1", Op: "conv", MACs: 57802752},
-	{Name: "layer4.0.conv2", Op: "conv", MACs: 115605504},
-	{Name: "layer4.0.downsample.0", Op: "conv", MACs: 6422528},
-	{Name: "layer4.1.conv1", Op: "conv", MACs: 115605504},
-	{Name: "layer4.1.conv2", Op: "conv", MACs: 115605504},
-	{Name: "avgpool", Op: "global_avgpool", MACs: 0},
-	{Name: "fc", Op: "linear", MACs: 512000},
-}
-
-// runner adapts Net to rt.ImageRunner without exporting RunImage.
-type runner Net
-
-// RunImage runs one image through every layer, in the planned arena a.
-func (r *runner) RunImage(a *rt.Arena, in, out []float32, features bool) {
-	n := (*Net)(r)
-	copy(a.Buf[802816:953344], in)
-	n.conv1(a)
-	a.Mark(0)
-	n.maxpool(a)
-	a.Mark(1)
-	n.layer1_0_conv1(a)
-	a.Mark(2)
-	n.layer1_0_conv2(a)
-	a.Mark(3)
-	n.layer1_1_conv1(a)
-	a.Mark(4)
-	n.layer1_1_conv2(a)
-	a.Mark(5)
-	n.layer2_0_conv1(a)
-	a.Mark(6)
-	n.layer2_0_conv2(a)
-	a.Mark(7)
-	n.layer2_0_downsample_0(a)
-	a.Mark(8)
-	n.layer2_1_conv1(a)
-	a.Mark(9)
-	n.layer2_1_conv2(a)
-	a.Mark(10)
-	n.layer3_0_conv1(a)
-	a.Mark(11)
-	n.layer3_0_conv2(a)
-	a.Mark(12)
-	n.layer3_0_downsample_0(a)
-	a.Mark(13)
-	n.layer3_1_conv1(a)
-	a.Mark(14)
-	n.layer3_1_conv2(a)
-	a.Mark(15)
-	n.layer4_0_conv1(a)
-	a.Mark(16)
-	n.layer4_0_conv2(a)
-	a.Mark(17)
-	n.layer4_0_downsample_0(a)
-	a.Mark(18)
-	n.layer4_1_conv1(a)
-	a.Mark(19)
-	n.layer4_1_conv2(a)
-	a.Mark(20)
-	n.avgpool(a)
-	a.Mark(21)
-	if features {
-		copy(out, a.Buf[1008:1520])
-		return
-	}
-	n.fc(a)
-	a.Mark(22)
-	copy(out, a.Buf[0:1000])
-}
-
-// Forward computes the logits of a batch: in is NCHW float32 (any number of images of
-// InputChannels x InputHeight x InputWidth), out receives NumClasses logits per image.
-func (n *Net) Forward(in, out []float32) error {
-	if err := n.runner.Run((*runner)(n), in, out, inSize, NumClasses, false); err != nil {
-		return fmt.Errorf("resnet18: Forward: %w", err)
-	}
-	return nil
-}
-
-// Features computes the penultimate features of a batch (what the classifier head reads),
-// FeatureSize values per image, for similarity search and transfer learning.
-func (n *Net) Features(in, out []float32) error {
-	if err := n.runner.Run((*runner)(n), in, out, inSize, FeatureSize, true); err != nil {
-		return fmt.Errorf("resnet18: Features: %w", err)
-	}
-	return nil
-}
-
-// Classify resizes, crops and normalizes img as the weights expect (DefaultPreprocess unless
-// overridden), runs the network and returns the k most probable classes with softmax probabilities.
-func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
-	if k < 1 {
-		return nil, fmt.Errorf("resnet18: Classify: k must be at least 1, got %d", k)
-	}
-	in := make([]float32, inSize)
-	if err := n.pre.Image(img, in); err != nil {
-		return nil, fmt.Errorf("resnet18: Classify: %w", err)
-	}
-	logits := make([]float32, NumClasses)
-	if err := n.Forward(in, logits); err != nil {
-		return nil, err
-	}
-	return rt.TopK(logits, k, Labels), nil
-}
+// featureLayers is how many layers run before the features (the classifier head's input) are ready.
+const featureLayers = 22
