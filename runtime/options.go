@@ -10,6 +10,7 @@ import (
 // Options are the load-time settings of a generated network.
 type Options struct {
 	Threads    int         // goroutines a Forward call may use; default GOMAXPROCS
+	Arenas     int         // arenas (one image's activations each) a Net keeps for its calls; default Threads
 	Preprocess *Preprocess // overrides the spec's preprocessing in Classify
 	Profile    *Profile    // per-layer times, for benchmarks
 }
@@ -20,6 +21,12 @@ type Option func(*Options)
 // WithThreads sets how many goroutines one Forward call may use (images of a batch run in
 // parallel). n < 1 means GOMAXPROCS.
 func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }
+
+// WithArenas bounds the memory of a Net under concurrent calls: at most n arenas (the activations
+// of one image each) exist, a call takes one (a batch call one per thread it uses), and further
+// callers wait until one is free (ForwardContext gives up when its context ends). n < 1 means the
+// thread count, which keeps every thread busy.
+func WithArenas(n int) Option { return func(o *Options) { o.Arenas = n } }
 
 // WithPreprocess replaces the preprocessing Classify applies, for weights trained with other
 // resize, crop or normalization settings than the spec's defaults.

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	goruntime "runtime"
 	"sync"
@@ -9,8 +10,8 @@ import (
 )
 
 // Arena is the memory one image's forward pass works in: the planned activations and the kernels'
-// scratch (one share per part a layer may be split into). A generated network keeps a pool of
-// them, so concurrent calls never share one and steady-state calls allocate nothing.
+// scratch (one share per part a layer may be split into). A Runner keeps a bounded set of them,
+// so concurrent calls never share one and steady-state calls allocate nothing.
 type Arena struct {
 	Buf, Scratch []float32
 	shared       []float32 // B packed once for all parts of a row-split convolution
@@ -20,6 +21,9 @@ type Arena struct {
 	pending      atomic.Int32 // parts of the current split still running on workers
 	prof         *Profile
 	last         time.Time // when the previous layer ended (profiling only)
+
+	// helpers are the other arenas a batch call took with this one, for its other parts.
+	helpers []*Arena
 
 	// The layer being split, handed to the workers by pointer (no allocation per layer).
 	conv   convTask
@@ -35,29 +39,83 @@ type ImageRunner interface {
 }
 
 // Runner splits work over the shared workers: the images of a batch, or, for a single image, the
-// output of each large layer. Each call takes its own arena from the pool.
+// output of each large layer. It keeps at most Options.Arenas arenas: a call takes the arenas
+// it needs (one, or one per thread for a batch) all at once, and callers beyond wait their
+// turn, so a server's memory follows its thread count, not its request count.
 type Runner struct {
-	pool    sync.Pool
-	threads int
+	threads  int
+	free     chan *Arena   // the arenas not in use; nil entries are arenas not yet allocated
+	taking   chan struct{} // held while a call takes its arenas, so that no two calls hold part of what they need
+	newArena func() *Arena
 }
 
 // NewRunner makes a runner for a network whose arena and per-part scratch need the given float32
-// counts. prof, if not nil, receives per-layer times.
-func NewRunner(arenaLen, scratchLen, threads int, prof *Profile) *Runner {
-	r := &Runner{threads: max(threads, 1)}
-	r.pool.New = func() any {
-		return &Arena{Buf: make([]float32, arenaLen), Scratch: make([]float32, r.threads*scratchLen), scratchLen: scratchLen, prof: prof}
+// counts, with o's thread count, arena bound and profile.
+func NewRunner(arenaLen, scratchLen int, o Options) *Runner {
+	threads := max(o.Threads, 1)
+	arenas := o.Arenas
+	if arenas < 1 {
+		arenas = threads
 	}
-	if r.threads > 1 {
-		ensureWorkers(r.threads - 1)
+	r := &Runner{threads: threads, free: make(chan *Arena, arenas), taking: make(chan struct{}, 1)}
+	r.newArena = func() *Arena {
+		return &Arena{Buf: make([]float32, arenaLen), Scratch: make([]float32, threads*scratchLen),
+			scratchLen: scratchLen, prof: o.Profile, helpers: make([]*Arena, 0, threads-1)}
+	}
+	for range arenas {
+		r.free <- nil
+	}
+	if threads > 1 {
+		ensureWorkers(threads - 1)
 	}
 	return r
 }
 
-// Run checks the slice lengths and runs every image of the batch. A batch of several images is
-// split by image over the threads; a single image has its large layers split instead. Calls
-// allocate nothing once the pool is warm.
-func (r *Runner) Run(net ImageRunner, in, out []float32, inSize, outSize int, features bool) error {
+// take waits for k arenas, or until ctx ends. The first is returned with the others in its
+// helpers.
+func (r *Runner) take(ctx context.Context, k int) (*Arena, error) {
+	select {
+	case r.taking <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-r.taking }()
+	var lead *Arena
+	for i := 0; i < k; i++ {
+		var a *Arena
+		select {
+		case a = <-r.free:
+		case <-ctx.Done():
+			if lead != nil {
+				r.give(lead)
+			}
+			return nil, ctx.Err()
+		}
+		if a == nil {
+			a = r.newArena()
+		}
+		if lead == nil {
+			lead = a
+		} else {
+			lead.helpers = append(lead.helpers, a)
+		}
+	}
+	return lead, nil
+}
+
+// give returns a call's arenas.
+func (r *Runner) give(lead *Arena) {
+	for _, a := range lead.helpers {
+		r.free <- a
+	}
+	lead.helpers = lead.helpers[:0]
+	r.free <- lead
+}
+
+// Run checks the slice lengths and runs every image of the batch, waiting first for its arenas
+// while ctx allows. A batch of several images is split by image over the threads; a single image
+// has its large layers split instead. Calls allocate nothing once the arenas exist.
+func (r *Runner) Run(ctx context.Context, net ImageRunner, in, out []float32, inSize, outSize int, features bool) error {
 	if len(in) == 0 || len(in)%inSize != 0 {
 		return fmt.Errorf("input has %d values, not a whole number of images of %d values", len(in), inSize)
 	}
@@ -65,11 +123,15 @@ func (r *Runner) Run(net ImageRunner, in, out []float32, inSize, outSize int, fe
 	if len(out) != batch*outSize {
 		return fmt.Errorf("output has %d values, want %d (%d images x %d)", len(out), batch*outSize, batch, outSize)
 	}
-	a := r.pool.Get().(*Arena)
-	defer r.pool.Put(a)
-	if workers := min(r.threads, batch); workers > 1 {
-		// The images keep every thread busy: each runs whole on one thread.
-		a.batch = batchTask{a: a, r: r, net: net, in: in, out: out, inSize: inSize, outSize: outSize, features: features, n: int64(batch)}
+	workers := min(r.threads, batch, cap(r.free))
+	a, err := r.take(ctx, workers)
+	if err != nil {
+		return err
+	}
+	defer r.give(a)
+	if workers > 1 {
+		// The images keep every thread busy: each runs whole on one thread, in its own arena.
+		a.batch = batchTask{a: a, net: net, in: in, out: out, inSize: inSize, outSize: outSize, features: features, n: int64(batch)}
 		a.split(&a.batch, workers)
 		a.batch = batchTask{} // drop the references to the caller's slices
 		return nil
@@ -84,8 +146,7 @@ func (r *Runner) Run(net ImageRunner, in, out []float32, inSize, outSize int, fe
 
 // batchTask hands out a batch's images to whichever part asks next.
 type batchTask struct {
-	a               *Arena // the caller's, for part 0
-	r               *Runner
+	a               *Arena // the caller's, for part 0; its helpers for the others
 	net             ImageRunner
 	in, out         []float32
 	inSize, outSize int
@@ -97,8 +158,7 @@ type batchTask struct {
 func (t *batchTask) runPart(part, parts int) {
 	a := t.a
 	if part > 0 {
-		a = t.r.pool.Get().(*Arena)
-		defer t.r.pool.Put(a)
+		a = t.a.helpers[part-1]
 	}
 	a.parts = 1
 	for {

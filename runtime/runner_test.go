@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -27,13 +28,13 @@ func TestArenaConvSplitIsExact(t *testing.T) {
 	}
 	want := make([]float32, 64*28*28)
 	c.Run(want, in, pw, nil, make([]float32, c.ScratchLen()))
-	r := NewRunner(0, c.ScratchLen(), 3, nil)
+	r := NewRunner(0, c.ScratchLen(), Options{Threads: 3})
 	var wg sync.WaitGroup
 	for g := 0; g < 3; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a := r.pool.Get().(*Arena)
+			a, _ := r.take(context.Background(), 1)
 			a.parts = 3
 			out := make([]float32, len(want))
 			for rep := 0; rep < 3; rep++ {
@@ -45,7 +46,7 @@ func TestArenaConvSplitIsExact(t *testing.T) {
 					}
 				}
 			}
-			r.pool.Put(a)
+			r.give(a)
 		}()
 	}
 	wg.Wait()
@@ -64,14 +65,14 @@ func TestArenaPoolSplitIsExact(t *testing.T) {
 	avg := *p
 	avg.Avg = true
 	avg.Run(wantAvg, in)
-	r := NewRunner(0, 0, 3, nil)
+	r := NewRunner(0, 0, Options{Threads: 3})
 	var wg sync.WaitGroup
 	for g := 0; g < 3; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a := r.pool.Get().(*Arena)
-			defer r.pool.Put(a)
+			a, _ := r.take(context.Background(), 1)
+			defer r.give(a)
 			a.parts = 3
 			for rep := 0; rep < 3; rep++ {
 				gotMax, gotAvg := make([]float32, n+1), make([]float32, n+1)
@@ -114,14 +115,14 @@ func TestArenaLinearSplitIsExact(t *testing.T) {
 	}
 	want := make([]float32, l.Out)
 	l.Run(want, in, pw)
-	r := NewRunner(0, 0, 3, nil)
+	r := NewRunner(0, 0, Options{Threads: 3})
 	var wg sync.WaitGroup
 	for g := 0; g < 3; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a := r.pool.Get().(*Arena)
-			defer r.pool.Put(a)
+			a, _ := r.take(context.Background(), 1)
+			defer r.give(a)
 			a.parts = 3
 			for rep := 0; rep < 3; rep++ {
 				got := make([]float32, l.Out)

@@ -35,7 +35,7 @@ func (e *emitter) templateData() templateData {
 	if g.Description != "" {
 		doc += "\n\n" + strings.TrimSpace(g.Description)
 	}
-	doc += "\n\nThe Net is immutable after loading and safe for concurrent use; Forward allocates nothing\nonce warm (each call takes a planned arena from a pool)."
+	doc += "\n\nThe Net is immutable after loading and safe for concurrent use; Forward allocates nothing\nonce warm: each call takes one of a bounded set of planned arenas (see WithArenas)."
 	in := g.Input().Shape
 	dims := append(append([]int(nil), in...), 1, 1) // a flat input [F] is F x 1 x 1
 	d := templateData{

@@ -6,10 +6,11 @@
 // ResNet-18 (He et al. 2015) as in torchvision: BasicBlocks, [2, 2, 2, 2] per stage. Weight names and shapes are torchvision's.
 //
 // The Net is immutable after loading and safe for concurrent use; Forward allocates nothing
-// once warm (each call takes a planned arena from a pool).
+// once warm: each call takes one of a bounded set of planned arenas (see WithArenas).
 package resnet18
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"io"
@@ -30,6 +31,8 @@ const (
 	NumClasses = 1000
 	// FeatureSize is the length of one image's penultimate features (0: none).
 	FeatureSize = 512
+	// ArenaBytes is the memory of one arena: the planned activations of one image.
+	ArenaBytes = 4 * arenaSize
 
 	inSize = InputChannels * InputHeight * InputWidth
 )
@@ -50,6 +53,12 @@ type Option = rt.Option
 // WithThreads sets how many goroutines one Forward call may use (default GOMAXPROCS).
 func WithThreads(n int) Option {
 	return rt.WithThreads(n)
+}
+
+// WithArenas bounds the Net's memory under concurrent calls: at most n arenas (one image's
+// activations each, ArenaBytes) exist; further callers wait their turn (default: the thread count).
+func WithArenas(n int) Option {
+	return rt.WithArenas(n)
 }
 
 // Load reads a safetensors weights file with the spec's tensor names (a PyTorch state_dict).
@@ -76,7 +85,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("resnet18: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o.Threads, o.Profile), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -89,7 +98,13 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 // Forward computes the logits of a batch: in is NCHW float32 (any number of images of
 // InputChannels x InputHeight x InputWidth), out receives NumClasses logits per image.
 func (n *Net) Forward(in, out []float32) error {
-	if err := n.runner.Run((*runner)(n), in, out, inSize, NumClasses, false); err != nil {
+	return n.ForwardContext(context.Background(), in, out)
+}
+
+// ForwardContext is Forward, giving up with ctx's error if ctx ends while the call waits for an
+// arena (see WithArenas).
+func (n *Net) ForwardContext(ctx context.Context, in, out []float32) error {
+	if err := n.runner.Run(ctx, (*runner)(n), in, out, inSize, NumClasses, false); err != nil {
 		return fmt.Errorf("resnet18: Forward: %w", err)
 	}
 	return nil
@@ -98,7 +113,13 @@ func (n *Net) Forward(in, out []float32) error {
 // Features computes the penultimate features of a batch (what the classifier head reads),
 // FeatureSize values per image, for similarity search and transfer learning.
 func (n *Net) Features(in, out []float32) error {
-	if err := n.runner.Run((*runner)(n), in, out, inSize, FeatureSize, true); err != nil {
+	return n.FeaturesContext(context.Background(), in, out)
+}
+
+// FeaturesContext is Features, giving up with ctx's error if ctx ends while the call waits for
+// an arena (see WithArenas).
+func (n *Net) FeaturesContext(ctx context.Context, in, out []float32) error {
+	if err := n.runner.Run(ctx, (*runner)(n), in, out, inSize, FeatureSize, true); err != nil {
 		return fmt.Errorf("resnet18: Features: %w", err)
 	}
 	return nil
@@ -107,6 +128,12 @@ func (n *Net) Features(in, out []float32) error {
 // Classify resizes, crops and normalizes img as the weights expect (DefaultPreprocess unless
 // overridden), runs the network and returns the k most probable classes with softmax probabilities.
 func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
+	return n.ClassifyContext(context.Background(), img, k)
+}
+
+// ClassifyContext is Classify, giving up with ctx's error if ctx ends while the call waits for
+// an arena (see WithArenas).
+func (n *Net) ClassifyContext(ctx context.Context, img image.Image, k int) ([]rt.Prediction, error) {
 	if k < 1 {
 		return nil, fmt.Errorf("resnet18: Classify: k must be at least 1, got %d", k)
 	}
@@ -115,7 +142,7 @@ func (n *Net) Classify(img image.Image, k int) ([]rt.Prediction, error) {
 		return nil, fmt.Errorf("resnet18: Classify: %w", err)
 	}
 	logits := make([]float32, NumClasses)
-	if err := n.Forward(in, logits); err != nil {
+	if err := n.ForwardContext(ctx, in, logits); err != nil {
 		return nil, err
 	}
 	return rt.TopK(logits, k, Labels), nil
