@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -27,6 +28,7 @@ type benchResult struct {
 	Arch           string  `json:"arch"`
 	ISA            string  `json:"isa"`
 	Threads        int     `json:"threads"`
+	Callers        int     `json:"callers"`
 	Batch          int     `json:"batch"`
 	MsMedian       float64 `json:"ms_median"`
 	ImagesPerS     float64 `json:"images_per_s"`
@@ -59,14 +61,15 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 1, "images per Forward call")
 	isa := fs.String("isa", "auto", "kernel level: auto, avx512, avx2 or generic")
 	seconds := fs.Float64("seconds", 3, "time to spend timing (at least 5 runs)")
+	callers := fs.Int("callers", 1, "goroutines calling Forward at once (a server's concurrent requests)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	layers := fs.Bool("layers", false, "add each layer's time and GFLOP/s")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	if *arch == "" || *batch < 1 || fs.NArg() > 0 {
-		return usageError{"bench needs -arch (and -batch >= 1)\n" + usage}
+	if *arch == "" || *batch < 1 || *callers < 1 || fs.NArg() > 0 {
+		return usageError{"bench needs -arch (and -batch >= 1, -callers >= 1)\n" + usage}
 	}
 	level, err := selectISA(*isa)
 	if err != nil {
@@ -124,23 +127,19 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var times []float64
 	bar := progress.New("bench "+*arch, 0)
-	deadline := time.Now().Add(time.Duration(*seconds * float64(time.Second)))
-	for len(times) < 5 || time.Now().Before(deadline) {
-		t0 := time.Now()
-		if err := net.Forward(in, out); err != nil {
-			return err
-		}
-		times = append(times, float64(time.Since(t0).Nanoseconds())/1e6)
-		bar.Add(1)
-	}
+	times, wall, err := timeCalls(*callers, time.Duration(*seconds*float64(time.Second)), in, len(out), net.Forward, func() { bar.Add(1) })
 	bar.Done()
+	if err != nil {
+		return err
+	}
 	sort.Float64s(times)
 	med := times[len(times)/2]
 	flops := 2 * float64(g.Totals().MACs) * float64(*batch)
-	r := benchResult{Arch: *arch, ISA: level.name, Threads: *threads, Batch: *batch, MsMedian: med,
-		ImagesPerS: float64(*batch) * 1000 / med, GFLOPS: flops / med / 1e6, Runs: len(times),
+	// With several callers a call's time includes its wait for an arena: throughput is the
+	// images all callers finished per second of wall time.
+	r := benchResult{Arch: *arch, ISA: level.name, Threads: *threads, Callers: *callers, Batch: *batch, MsMedian: med,
+		ImagesPerS: float64(*batch*len(times)) * 1000 / wall, GFLOPS: flops * float64(len(times)) / wall / 1e6, Runs: len(times),
 		LoadMs: loadMs, PeakRSSMB: float64(peakRSS()) / 1e6}
 	r.PeakGFLOPS = level.peak(*threads)
 	if r.PeakGFLOPS > 0 {
@@ -162,8 +161,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if len(r.Layers) > 0 {
 		printLayers(stdout, r.Layers)
 	}
-	fmt.Fprintf(stdout, "%s  isa %s  threads %d  batch %d\n  median %.3f ms per batch (%d runs)  %.1f images/s  %.1f GFLOP/s",
-		r.Arch, r.ISA, r.Threads, r.Batch, r.MsMedian, r.Runs, r.ImagesPerS, r.GFLOPS)
+	fmt.Fprintf(stdout, "%s  isa %s  threads %d  callers %d  batch %d\n  median %.3f ms per batch (%d runs)  %.1f images/s  %.1f GFLOP/s",
+		r.Arch, r.ISA, r.Threads, r.Callers, r.Batch, r.MsMedian, r.Runs, r.ImagesPerS, r.GFLOPS)
 	if r.PeakGFLOPS > 0 {
 		fmt.Fprintf(stdout, "  (%.0f%% of the %.0f GFLOP/s FMA peak measured here)", 100*r.FractionOfPeak, r.PeakGFLOPS)
 	}
@@ -173,6 +172,44 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// timeCalls calls forward from callers goroutines at once, each with its own copy of in and its
+// own output, for at least d (and 5 calls), and returns every call's time and the wall time, in ms.
+func timeCalls(callers int, d time.Duration, in []float32, outLen int, forward func(in, out []float32) error, tick func()) ([]float64, float64, error) {
+	start := time.Now()
+	deadline := start.Add(d)
+	var (
+		mu    sync.Mutex
+		times []float64
+		first error
+		wg    sync.WaitGroup
+	)
+	for range callers {
+		in, out := append([]float32(nil), in...), make([]float32, outLen)
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				done := first != nil || len(times) >= 5 && !time.Now().Before(deadline)
+				mu.Unlock()
+				if done {
+					return
+				}
+				t0 := time.Now()
+				err := forward(in, out)
+				ms := float64(time.Since(t0).Nanoseconds()) / 1e6
+				mu.Lock()
+				times = append(times, ms)
+				if err != nil && first == nil {
+					first = err
+				}
+				tick() // under mu: the bar is not safe for concurrent use
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return times, float64(time.Since(start).Nanoseconds()) / 1e6, first
 }
 
 // seededWeightsFile writes g's seeded weights to a temporary safetensors file.
