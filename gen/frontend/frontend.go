@@ -1,9 +1,12 @@
-// Package frontend turns what a user names on the command line (a built-in architecture or a spec
-// file) into a graph. It is the one place that knows where graphs come from.
+// Package frontend turns what a user names on the command line (a built-in architecture, a spec
+// file or an ONNX model) into a graph. It is the one place that knows where graphs come from, and
+// every graph it returns has passed Graph.Check under the caller's limits.
 package frontend
 
 import (
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,32 +22,108 @@ func IsPath(arch string) bool {
 	return strings.HasSuffix(arch, ".yaml") || strings.HasSuffix(arch, ".yml") || strings.ContainsRune(arch, os.PathSeparator) || strings.Contains(arch, "/")
 }
 
-// Load reads a built-in architecture by name or a spec file by path.
-func Load(arch string) (*ir.Graph, error) {
+// Load is LoadLimits under ir.DefaultLimits.
+func Load(arch string) (*ir.Graph, error) { return LoadLimits(arch, ir.DefaultLimits) }
+
+// LoadLimits reads a built-in architecture by name or a spec file by path, within l (see
+// spec.ParseLimits). A spec file must be a regular file of at most spec.MaxBytes(l).
+func LoadLimits(arch string, l ir.Limits) (*ir.Graph, error) {
 	if arch == "" {
 		return nil, fmt.Errorf("no architecture given (-arch NAME or -arch path/to/spec.yaml; `cnngen -list` shows the built-in ones)")
 	}
+	var g *ir.Graph
 	if IsPath(arch) {
-		src, err := os.ReadFile(arch)
+		src, err := ReadSpec(arch, spec.MaxBytes(l))
 		if err != nil {
 			return nil, err
 		}
-		return spec.Parse(src, arch)
+		if g, err = spec.ParseLimits(src, arch, l); err != nil {
+			return nil, err
+		}
+	} else {
+		if len(arch) > maxNameBytes {
+			return nil, fmt.Errorf("no built-in architecture %.32q... (a name of %d bytes; `cnngen -list` shows the built-in ones)", arch, len(arch))
+		}
+		src, path, err := archspecs.Source(arch)
+		if err != nil {
+			return nil, err
+		}
+		if g, err = spec.ParseLimits(src, path, l); err != nil {
+			return nil, err
+		}
 	}
-	src, path, err := archspecs.Source(arch)
+	return checked(g, arch, l)
+}
+
+// maxNameBytes bounds a built-in architecture's name, so that a hostile one is not echoed whole.
+const maxNameBytes = 64
+
+// ReadSpec reads a spec file of at most max bytes. Anything but a regular file is refused before
+// it is opened: opening a FIFO blocks until a writer comes, and a device (/dev/zero) never ends.
+// The file is read through a limit, so a file that grows after the size check is refused too.
+func ReadSpec(path string, max int64) ([]byte, error) {
+	seen, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	return spec.Parse(src, path)
+	if !seen.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is %s, not a regular file (a spec is a YAML file)", path, describe(seen.Mode()))
+	}
+	if seen.Size() > max {
+		return nil, spec.TooLargeError(path, seen.Size(), max)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() || !os.SameFile(seen, st) {
+		return nil, fmt.Errorf("%s changed while it was opened", path)
+	}
+	src, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(src)) > max {
+		return nil, spec.TooLargeError(path, int64(len(src)), max)
+	}
+	return src, nil
 }
 
-// ONNX reads an ONNX model: its graph and its weights, keyed as the graph's Params name them (the
-// model's initializer names).
+// describe names a file type for messages.
+func describe(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
+}
+
+// ONNX is ONNXLimits under ir.DefaultLimits.
 func ONNX(path string) (*ir.Graph, map[string]onnx.Tensor, error) {
+	return ONNXLimits(path, ir.DefaultLimits)
+}
+
+// ONNXLimits reads an ONNX model within l: its graph and its weights, keyed as the graph's
+// Params name them (the model's initializer names).
+func ONNXLimits(path string, l ir.Limits) (*ir.Graph, map[string]onnx.Tensor, error) {
 	m, err := onnx.Load(path)
 	if err != nil {
 		return nil, nil, err
 	}
+	m.Limits = &l
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	name = strings.Map(func(r rune) rune {
 		switch {
@@ -58,7 +137,22 @@ func ONNX(path string) (*ir.Graph, map[string]onnx.Tensor, error) {
 	if name == "" || name[0] < 'a' || name[0] > 'z' {
 		name = "net_" + name
 	}
-	return m.Graph(name)
+	g, w, err := m.Graph(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if g, err = checked(g, path, l); err != nil {
+		return nil, nil, err
+	}
+	return g, w, nil
+}
+
+// checked is g once it has passed Graph.Check under l, whatever its front end checked already.
+func checked(g *ir.Graph, source string, l ir.Limits) (*ir.Graph, error) {
+	if err := g.Check(l); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return g, nil
 }
 
 // Weights serves an in-memory weight map to the interpreter.

@@ -19,6 +19,8 @@ type blockDef struct {
 	layers   *yaml.Node
 }
 
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 // readBlocks records the block definitions; their layers are checked when invoked, where the
 // arguments are known.
 func (b *builder) readBlocks(n *yaml.Node) error {
@@ -33,7 +35,7 @@ func (b *builder) readBlocks(n *yaml.Node) error {
 		if opOf(k.Value) != nil || keywords[k.Value] {
 			return b.errAt(k, "block name %q is already an op", k.Value)
 		}
-		if !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(k.Value) {
+		if !identifier.MatchString(k.Value) {
 			return b.errAt(k, "block name %q must be an identifier", k.Value)
 		}
 		a, err := b.attrs("block "+k.Value, v, v, nil)
@@ -84,6 +86,9 @@ func (b *builder) invoke(d *blockDef, key, body *yaml.Node, c ctx, x *ir.Node) (
 	if err != nil {
 		return nil, err
 	}
+	if err := b.charge(key, len(d.params)); err != nil {
+		return nil, err
+	}
 	allowed := append([]string{"name", "if", "from"}, d.params...)
 	if err := a.checkKnown(allowed...); err != nil {
 		return nil, err
@@ -131,7 +136,7 @@ func (b *builder) invoke(d *blockDef, key, body *yaml.Node, c ctx, x *ir.Node) (
 			sc.vars[k.Value] = v
 		}
 	}
-	inner := ctx{prefix: c.prefix, sc: sc, training: c.training,
+	inner := ctx{prefix: c.prefix, sc: sc, training: c.training, depth: c.depth,
 		block: fmt.Sprintf("in block %s used at %s", d.name, b.pos(key))}
 	if c.block != "" {
 		inner.block += ", " + strings.TrimPrefix(c.block, "in ")

@@ -56,16 +56,16 @@ func (b *builder) repeat(key, body *yaml.Node, c ctx, x *ir.Node) (*ir.Node, err
 	if err != nil {
 		return nil, err
 	}
-	if count > maxNodes {
-		return nil, b.errAt(a.raw("count"), "repeat: count %d is too large", count)
+	if count > b.caps.MaxNodes {
+		return nil, b.errAt(a.raw("count"), "repeat: count too large: %d > max %d (the node limit; raise it with -max-nodes)", count, b.caps.MaxNodes)
 	}
 	layers := a.raw("layers")
 	if layers == nil {
 		return nil, a.missing("layers", "the layers to repeat")
 	}
 	for i := 0; i < count; i++ {
-		if b.steps++; b.steps > maxSteps {
-			return nil, b.errAt(a.raw("count"), "repeat: the network expands to too many items")
+		if err := b.step(a.raw("count")); err != nil {
+			return nil, err
 		}
 		inner := c
 		inner.sc = &scope{vars: map[string]any{"i": int64(i)}, parent: c.sc}

@@ -6,18 +6,23 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Expressions are evaluated while parsing (precedence climbing, no AST): specs are small and an
 // expression is only ever evaluated where it is written. Values are int64, float64 or bool.
+// An expression is at most maxExprBytes long and nests at most maxExprDepth deep, so no
+// expression can exhaust the stack; integer arithmetic that overflows int64 is an error.
 
 type scope struct {
 	vars   map[string]any
 	parent *scope
 }
 
-func (s *scope) lookup(name string) (any, bool) {
+// lookup finds a name in s or its parents; walked counts the scopes searched.
+func (s *scope) lookup(name string, walked *int) (any, bool) {
 	for ; s != nil; s = s.parent {
+		*walked++
 		if v, ok := s.vars[name]; ok {
 			return v, true
 		}
@@ -41,27 +46,61 @@ func (s *scope) names() []string {
 }
 
 type exprParser struct {
-	src  string
-	pos  int
-	sc   *scope
-	tok  string // current token text
-	kind byte   // 'n' number, 'i' identifier, 'o' operator, 0 end
+	src    string
+	pos    int
+	sc     *scope
+	tok    string // current token text
+	kind   byte   // 'n' number, 'i' identifier, 'o' operator, 0 end
+	depth  int    // nesting of the production being parsed (maxExprDepth)
+	walked int    // scopes searched by name lookups, the expression's cost beyond its length
 }
 
 func evalExpr(src string, sc *scope) (any, error) {
+	v, _, err := evalExprCost(src, sc)
+	return v, err
+}
+
+// evalExprCost evaluates src and also returns the scopes its name lookups walked.
+func evalExprCost(src string, sc *scope) (any, int, error) {
+	if len(src) > maxExprBytes {
+		return nil, 0, fmt.Errorf("expression too long: %d bytes > max %d (%q)", len(src), maxExprBytes, short(src))
+	}
 	p := &exprParser{src: src, sc: sc}
 	if err := p.next(); err != nil {
-		return nil, err
+		return nil, p.walked, err
 	}
 	v, err := p.parse(0)
 	if err != nil {
-		return nil, err
+		return nil, p.walked, err
 	}
 	if p.kind != 0 {
-		return nil, fmt.Errorf("unexpected %q in expression %q", p.tok, src)
+		return nil, p.walked, fmt.Errorf("unexpected %q in expression %q", short(p.tok), short(src))
 	}
-	return v, nil
+	return v, p.walked, nil
 }
+
+// short is s for messages: at most 64 bytes of it, cut on a character boundary, and … where
+// cut, so that a long expression is not repeated whole in every message.
+func short(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	i := 60
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// enter counts one level of nesting, failing past maxExprDepth; leave undoes it.
+func (p *exprParser) enter() error {
+	if p.depth++; p.depth > maxExprDepth {
+		return fmt.Errorf("expression too deep: more than %d nested parentheses, unary operators, conditionals or calls in %q", maxExprDepth, short(p.src))
+	}
+	return nil
+}
+
+func (p *exprParser) leave() { p.depth-- }
 
 var twoCharOps = []string{"==", "!=", "<=", ">=", "&&", "||"}
 
@@ -97,7 +136,7 @@ func (p *exprParser) next() error {
 			}
 		}
 		if !strings.ContainsRune("+-*/%()<>!?:,", c) {
-			return fmt.Errorf("unexpected character %q in expression %q", c, p.src)
+			return fmt.Errorf("unexpected character %q in expression %q", c, short(p.src))
 		}
 		p.pos++
 	}
@@ -113,6 +152,10 @@ var binPrec = map[string]int{
 }
 
 func (p *exprParser) parse(minPrec int) (any, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	left, err := p.unary()
 	if err != nil {
 		return nil, err
@@ -127,7 +170,7 @@ func (p *exprParser) parse(minPrec int) (any, error) {
 				return nil, err
 			}
 			if p.tok != ":" {
-				return nil, fmt.Errorf("expected ':' in conditional expression %q", p.src)
+				return nil, fmt.Errorf("expected ':' in conditional expression %q", short(p.src))
 			}
 			if err := p.next(); err != nil {
 				return nil, err
@@ -138,7 +181,7 @@ func (p *exprParser) parse(minPrec int) (any, error) {
 			}
 			c, ok := left.(bool)
 			if !ok {
-				return nil, fmt.Errorf("condition before '?' must be a boolean in %q", p.src)
+				return nil, fmt.Errorf("condition before '?' must be a boolean in %q", short(p.src))
 			}
 			if c {
 				left = a
@@ -160,12 +203,16 @@ func (p *exprParser) parse(minPrec int) (any, error) {
 			return nil, err
 		}
 		if left, err = binary(op, left, right); err != nil {
-			return nil, fmt.Errorf("%v in %q", err, p.src)
+			return nil, fmt.Errorf("%v in %q", err, short(p.src))
 		}
 	}
 }
 
 func (p *exprParser) unary() (any, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
 	switch {
 	case p.kind == 'o' && (p.tok == "-" || p.tok == "!"):
 		op := p.tok
@@ -178,6 +225,9 @@ func (p *exprParser) unary() (any, error) {
 		}
 		switch x := v.(type) {
 		case int64:
+			if op == "-" && x == math.MinInt64 {
+				return nil, fmt.Errorf("too large: -(%d) > max %d in %q", x, int64(math.MaxInt64), short(p.src))
+			}
 			if op == "-" {
 				return -x, nil
 			}
@@ -190,7 +240,7 @@ func (p *exprParser) unary() (any, error) {
 				return !x, nil
 			}
 		}
-		return nil, fmt.Errorf("cannot apply %s to %v in %q", op, v, p.src)
+		return nil, fmt.Errorf("cannot apply %s to %v in %q", op, v, short(p.src))
 	case p.kind == 'o' && p.tok == "(":
 		if err := p.next(); err != nil {
 			return nil, err
@@ -200,7 +250,7 @@ func (p *exprParser) unary() (any, error) {
 			return nil, err
 		}
 		if p.tok != ")" {
-			return nil, fmt.Errorf("missing ')' in %q", p.src)
+			return nil, fmt.Errorf("missing ')' in %q", short(p.src))
 		}
 		return v, p.next()
 	case p.kind == 'n':
@@ -213,7 +263,7 @@ func (p *exprParser) unary() (any, error) {
 		}
 		f, err := strconv.ParseFloat(t, 64)
 		if err != nil {
-			return nil, fmt.Errorf("bad number %q in %q", t, p.src)
+			return nil, fmt.Errorf("bad number %q in %q", t, short(p.src))
 		}
 		return f, nil
 	case p.kind == 'i':
@@ -229,20 +279,20 @@ func (p *exprParser) unary() (any, error) {
 		case "min", "max":
 			return p.call(name)
 		}
-		v, ok := p.sc.lookup(name)
+		v, ok := p.sc.lookup(name, &p.walked)
 		if !ok {
 			return nil, fmt.Errorf("unknown name %q in %q (known: %s)", name, p.src, strings.Join(p.sc.names(), ", "))
 		}
 		return v, nil
 	case p.kind == 0:
-		return nil, fmt.Errorf("expression %q ends too early", p.src)
+		return nil, fmt.Errorf("expression %q ends too early", short(p.src))
 	}
-	return nil, fmt.Errorf("unexpected %q in expression %q", p.tok, p.src)
+	return nil, fmt.Errorf("unexpected %q in expression %q", p.tok, short(p.src))
 }
 
 func (p *exprParser) call(name string) (any, error) {
 	if p.tok != "(" {
-		return nil, fmt.Errorf("%s needs arguments in parentheses in %q", name, p.src)
+		return nil, fmt.Errorf("%s needs arguments in parentheses in %q", name, short(p.src))
 	}
 	var args []any
 	for {
@@ -258,7 +308,7 @@ func (p *exprParser) call(name string) (any, error) {
 			break
 		}
 		if p.tok != "," {
-			return nil, fmt.Errorf("expected ',' or ')' in %q", p.src)
+			return nil, fmt.Errorf("expected ',' or ')' in %q", short(p.src))
 		}
 	}
 	if err := p.next(); err != nil {
@@ -268,7 +318,7 @@ func (p *exprParser) call(name string) (any, error) {
 	for _, a := range args[1:] {
 		less, err := binary("<", a, best)
 		if err != nil {
-			return nil, fmt.Errorf("%v in %q", err, p.src)
+			return nil, fmt.Errorf("%v in %q", err, short(p.src))
 		}
 		if less.(bool) == (name == "min") {
 			best = a
@@ -299,15 +349,18 @@ func binary(op string, a, b any) (any, error) {
 	yi, bInt := b.(int64)
 	if aInt && bInt {
 		switch op {
-		case "+":
-			return xi + yi, nil
-		case "-":
-			return xi - yi, nil
-		case "*":
-			return xi * yi, nil
+		case "+", "-", "*":
+			r, ok := intOp(op, xi, yi)
+			if !ok {
+				return nil, fmt.Errorf("too large: %d %s %d is outside the integers' range [%d, %d]", xi, op, yi, int64(math.MinInt64), int64(math.MaxInt64))
+			}
+			return r, nil
 		case "/", "%":
 			if yi == 0 {
 				return nil, fmt.Errorf("division by zero")
+			}
+			if xi == math.MinInt64 && yi == -1 {
+				return nil, fmt.Errorf("too large: %d %s %d is outside the integers' range [%d, %d]", xi, op, yi, int64(math.MinInt64), int64(math.MaxInt64))
 			}
 			q := xi / yi
 			if (xi%yi != 0) && ((xi < 0) != (yi < 0)) {
@@ -349,6 +402,23 @@ func binary(op string, a, b any) (any, error) {
 		return x >= y, nil
 	}
 	return nil, fmt.Errorf("%s does not apply to numbers", op)
+}
+
+// intOp is x op y for + - *, and false when the result overflows int64.
+func intOp(op string, x, y int64) (int64, bool) {
+	switch op {
+	case "+":
+		r := x + y
+		return r, (r > x) == (y > 0)
+	case "-":
+		r := x - y
+		return r, (r < x) == (y > 0)
+	}
+	if x == 0 || y == 0 {
+		return 0, true
+	}
+	r := x * y
+	return r, r/y == x && !(x == -1 && y == math.MinInt64) && !(y == -1 && x == math.MinInt64)
 }
 
 func toFloat(v any) (float64, bool) {

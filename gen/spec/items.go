@@ -17,6 +17,7 @@ type ctx struct {
 	seq      *int // next index when inside a seq (nil otherwise)
 	training bool // inside an aux head
 	block    string
+	depth    int // layer lists entered, see maxNesting
 }
 
 func join(prefix, name string) string {
@@ -36,6 +37,12 @@ func (b *builder) items(list *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
 	if list.Kind != yaml.SequenceNode {
 		return nil, b.errAt(list, "expected a list of layers, found %s", nodeKind(list))
 	}
+	if c.depth++; c.depth > maxNesting {
+		return nil, b.errAt(list, "too deep: %d nested layer lists > max %d (containers, branches and block uses)", c.depth, maxNesting)
+	}
+	if len(c.prefix) > maxPathBytes {
+		return nil, b.errAt(list, "name too long: the layers' prefix %q is %d bytes > max %d", short(c.prefix), len(c.prefix), maxPathBytes)
+	}
 	for _, it := range list.Content {
 		var err error
 		if x, err = b.item(it, c, x); err != nil {
@@ -47,9 +54,8 @@ func (b *builder) items(list *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
 
 // item expands one list entry.
 func (b *builder) item(it *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
-	b.steps++
-	if len(b.g.Nodes) > maxNodes || b.steps > maxSteps {
-		return nil, b.errAt(it, "the network expands to more than %d layers", maxNodes)
+	if err := b.step(it); err != nil {
+		return nil, err
 	}
 	var key string
 	var body *yaml.Node
@@ -91,6 +97,16 @@ func (b *builder) item(it *yaml.Node, c ctx, x *ir.Node) (*ir.Node, error) {
 	return nil, b.errAt(keyNode, "unknown op or block %q (ops: %s; blocks: %s)", key, strings.Join(opNames(), ", "), strings.Join(b.blockNames(), ", "))
 }
 
+// step counts an item expanded (or a repetition), failing at it past caps.steps.
+func (b *builder) step(at *yaml.Node) error {
+	if b.steps++; b.steps > b.caps.steps {
+		return b.errAt(at, "too large: %d items expanded > max %d (%d per node of -max-nodes %d; repeats and blocks multiply their items)",
+			b.steps, b.caps.steps, stepsPerNode, b.caps.MaxNodes)
+	}
+	return nil
+}
+
+// blockNames lists the spec's blocks for messages, at most 20 of them.
 func (b *builder) blockNames() []string {
 	var ns []string
 	for k := range b.blocks {
@@ -99,6 +115,9 @@ func (b *builder) blockNames() []string {
 	sort.Strings(ns)
 	if len(ns) == 0 {
 		return []string{"none defined"}
+	}
+	if len(ns) > 20 {
+		ns = append(ns[:20], fmt.Sprintf("and %d more", len(ns)-20))
 	}
 	return ns
 }
@@ -121,6 +140,9 @@ func (b *builder) common(a *attrs) (skip bool, name string, err error) {
 	name, nn, err := a.str("name")
 	if err != nil {
 		return false, "", err
+	}
+	if len(name) > maxNameBytes {
+		return false, "", b.errAt(nn, "%s: name too long: %d bytes > max %d", a.owner, len(name), maxNameBytes)
 	}
 	if nn != nil && !namePattern.MatchString(name) {
 		return false, "", b.errAt(nn, "%s: name %q must match [A-Za-z0-9_.#]+", a.owner, name)
@@ -148,6 +170,9 @@ func (c ctx) fullName(name string) string {
 func (b *builder) place(n *ir.Node, c ctx) (*ir.Node, error) {
 	if prev := b.names[n.Name]; prev != nil {
 		return nil, &Error{Pos: n.Pos, Msg: fmt.Sprintf("%s: name %q is already used by the layer at %s", n.Op, n.Name, prev.Pos)}
+	}
+	if err := b.caps.CheckNodes(len(b.g.Nodes) + 1); err != nil {
+		return nil, &Error{Pos: n.Pos, Msg: err.Error(), Err: err}
 	}
 	if err := ir.InferNode(n); err != nil {
 		var ie *ir.Error

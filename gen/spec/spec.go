@@ -8,7 +8,9 @@
 package spec
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -17,56 +19,103 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Error is a spec problem at a source position.
+// Error is a spec problem at a source position. Err, when set, is the error it reports (an
+// *ir.LimitError says which flag raises the limit), for errors.As.
 type Error struct {
 	Pos ir.Pos
 	Msg string
+	Err error
 }
 
 func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
 
+func (e *Error) Unwrap() error { return e.Err }
+
 type builder struct {
 	file    string
+	caps    caps
 	g       *ir.Graph
 	blocks  map[string]*blockDef
 	names   map[string]*ir.Node
 	weights map[string]*ir.Node // weight key -> the layer reading it
 	auto    int
 	active  map[string]bool // blocks being expanded, to reject recursion
-	steps   int             // items expanded so far, see maxSteps
+	steps   int64           // items expanded so far (caps.steps)
+	work    int64           // work done so far (caps.work, see workPerByte)
 }
 
-// maxNodes and maxSteps bound expansion so a hostile spec (nested repeats of a billion, even of
-// nothing) fails fast instead of eating memory or time.
-const (
-	maxNodes = 10000
-	maxSteps = 50000
-	maxRank  = 8 // dimensions of a per-image shape (input, reshape)
-)
+// Parse reads a spec under ir.DefaultLimits and returns its graph with shapes inferred. file is
+// used in messages only.
+func Parse(src []byte, file string) (*ir.Graph, error) {
+	return ParseLimits(src, file, ir.DefaultLimits)
+}
 
-// Parse reads a spec and returns its graph with shapes inferred. file is used in messages only.
-func Parse(src []byte, file string) (g *ir.Graph, err error) {
-	b := &builder{file: file, blocks: map[string]*blockDef{}, names: map[string]*ir.Node{}, weights: map[string]*ir.Node{}, active: map[string]bool{}}
-	defer func() {
-		// yaml.v3 has panicked on malformed input in the past; a spec error must never crash cnngen.
-		if r := recover(); r != nil {
-			g, err = nil, &Error{Pos: ir.Pos{File: file}, Msg: fmt.Sprintf("cannot parse spec: %v", r)}
-		}
-	}()
-	if len(strings.TrimSpace(string(src))) == 0 {
+// ParseLimits reads a spec and returns its graph with shapes inferred, within l: at most
+// l.MaxNodes nodes (checked while expanding), and l's activation and weight bytes (Graph.Check).
+// Whatever src holds, the time and memory it takes are bounded (see limits.go): a spec larger
+// than MaxBytes(l), nested or repeated beyond the caps is an error naming the cap.
+func ParseLimits(src []byte, file string, l ir.Limits) (g *ir.Graph, err error) {
+	b := &builder{file: file, caps: newCaps(l), blocks: map[string]*blockDef{}, names: map[string]*ir.Node{}, weights: map[string]*ir.Node{}, active: map[string]bool{}}
+	if max := MaxBytes(l); int64(len(src)) > max {
+		return nil, TooLargeError(file, int64(len(src)), max)
+	}
+	if len(bytes.TrimSpace(src)) == 0 {
 		return nil, &Error{Pos: ir.Pos{File: file, Line: 1, Col: 1}, Msg: "empty spec (want a mapping with name, input and layers)"}
 	}
-	if !utf8.Valid(src) || strings.ContainsRune(string(src), 0) {
+	if !utf8.Valid(src) || bytes.IndexByte(src, 0) >= 0 {
 		return nil, &Error{Pos: ir.Pos{File: file, Line: 1, Col: 1}, Msg: "not a text file (a spec is UTF-8 YAML)"}
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
+	if err := b.checkSeparators(src); err != nil {
+		return nil, err
+	}
+	root, err := b.decode(src)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		// Hostile input must never crash cnngen; a panic here is a bug, reported as one (the
+		// fuzzers fail on "internal error").
+		if r := recover(); r != nil {
+			g, err = nil, &Error{Pos: ir.Pos{File: file}, Msg: fmt.Sprintf("internal error in the spec reader, please report it: %v", r)}
+		}
+	}()
+	if g, err = b.build(root); err != nil {
+		return nil, err
+	}
+	if err := g.Check(l); err != nil {
+		return nil, &Error{Pos: ir.Pos{File: file}, Msg: err.Error(), Err: err}
+	}
+	return g, nil
+}
+
+// decode parses src as one YAML document and returns its root node.
+func (b *builder) decode(src []byte) (root *yaml.Node, err error) {
+	defer func() {
+		// yaml.v3 has panicked on malformed input in the past.
+		if r := recover(); r != nil {
+			root, err = nil, &Error{Pos: ir.Pos{File: b.file}, Msg: fmt.Sprintf("YAML: cannot parse: %v", r)}
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var doc, next yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return nil, &Error{Pos: ir.Pos{File: b.file, Line: 1, Col: 1}, Msg: "empty spec (want a mapping with name, input and layers)"}
+		}
 		return nil, b.yamlError(err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, &Error{Pos: ir.Pos{File: file, Line: 1, Col: 1}, Msg: "empty spec (want a mapping with name, input and layers)"}
+		return nil, &Error{Pos: ir.Pos{File: b.file, Line: 1, Col: 1}, Msg: "empty spec (want a mapping with name, input and layers)"}
 	}
-	return b.build(doc.Content[0])
+	// A second document would be ignored: refuse it rather than read half a file.
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+	case err != nil:
+		return nil, b.yamlError(err)
+	default:
+		return nil, b.errAt(&next, "a second YAML document starts here; a spec is one document (remove this --- and what follows it)")
+	}
+	return doc.Content[0], nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -91,7 +140,15 @@ func (b *builder) pos(n *yaml.Node) ir.Pos {
 }
 
 func (b *builder) errAt(n *yaml.Node, format string, args ...any) error {
-	return &Error{Pos: b.pos(n), Msg: fmt.Sprintf(format, args...)}
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > maxMessageBytes {
+		i := maxMessageBytes
+		for i > 0 && !utf8.RuneStart(msg[i]) {
+			i--
+		}
+		msg = fmt.Sprintf("%s… (%d more bytes)", msg[:i], len(msg)-i)
+	}
+	return &Error{Pos: b.pos(n), Msg: msg}
 }
 
 var topFields = []string{"name", "description", "input", "classes", "labels", "preprocess", "blocks", "layers", "output"}
@@ -115,7 +172,7 @@ func (b *builder) build(root *yaml.Node) (*ir.Graph, error) {
 	if nn == nil {
 		return nil, top.missing("name", "the network's name, [a-z0-9_]+")
 	}
-	if !regexp.MustCompile(`^[a-z][a-z0-9_]*$`).MatchString(name) {
+	if !graphName.MatchString(name) {
 		return nil, b.errAt(nn, "name %q must match [a-z][a-z0-9_]* (it becomes a Go package name)", name)
 	}
 	b.g.Name = name
@@ -172,8 +229,17 @@ func (b *builder) build(root *yaml.Node) (*ir.Graph, error) {
 	if err := b.g.Infer(); err != nil {
 		return nil, err
 	}
+	if ln := top.raw("labels"); ln != nil {
+		if err := b.checkLabels(ln, top.raw("classes")); err != nil {
+			return nil, err
+		}
+	}
 	return b.g, nil
 }
+
+// maxInputElems bounds the values of one input image: 2^28, an RGB image of 9459x9459, far above
+// any CNN's input.
+const maxInputElems = 1 << 28
 
 // input reads the top-level `input`: a shape, or {name: N, shape: [...]}.
 func (b *builder) input(top *attrs) (*ir.Node, error) {
@@ -209,11 +275,12 @@ func (b *builder) input(top *attrs) (*ir.Node, error) {
 	if len(shape) > maxRank {
 		return nil, b.errAt(a.raw(field), "input has %d dimensions, at most %d are supported", len(shape), maxRank)
 	}
-	size := 1
+	size := int64(1)
 	for _, d := range shape {
-		if size *= d; size > 1<<28 {
-			return nil, b.errAt(a.raw(field), "input %v is unreasonably large", shape)
-		}
+		size = ir.SatMul(size, int64(d))
+	}
+	if size > maxInputElems {
+		return nil, b.errAt(a.raw(field), "input %v too large: %d values > max %d", shape, size, maxInputElems)
 	}
 	return &ir.Node{Name: name, Op: ir.OpInput, Shape: ir.Shape(shape), Pos: b.pos(a.raw(field))}, nil
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -20,7 +21,12 @@ var (
 )
 
 // value evaluates a YAML node to int64, float64, bool, string or []any, resolving expressions.
+// Integers beyond int64 are errors (no integer of a spec is above math.MaxInt32), integer
+// literals beyond uint64 are floats, as in YAML.
 func (b *builder) value(n *yaml.Node, sc *scope) (any, error) {
+	if err := b.charge(n, len(n.Value)+1); err != nil {
+		return nil, err
+	}
 	switch n.Kind {
 	case yaml.AliasNode:
 		// Aliases could multiply work exponentially (the "billion laughs"); specs have blocks instead.
@@ -49,6 +55,12 @@ func (b *builder) value(n *yaml.Node, sc *scope) (any, error) {
 		return v, nil
 	case "!!int":
 		v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			if strings.HasPrefix(n.Value, "-") {
+				return nil, b.errAt(n, "too small: %s < min %d", n.Value, int64(math.MinInt64))
+			}
+			return nil, b.errAt(n, "too large: %s > max %d", n.Value, math.MaxInt32)
+		}
 		if err != nil {
 			return nil, b.errAt(n, "bad integer %q", n.Value)
 		}
@@ -61,27 +73,32 @@ func (b *builder) value(n *yaml.Node, sc *scope) (any, error) {
 		return v, nil
 	}
 	s := n.Value
+	if !strings.Contains(s, "$") {
+		return s, nil
+	}
 	if m := wholeExpr.FindStringSubmatch(s); m != nil {
 		src := m[1] + m[2]
-		v, err := evalExpr(src, sc)
+		v, walked, err := evalExprCost(src, sc)
 		if err != nil {
 			return nil, b.errAt(n, "%v", err)
 		}
-		return v, nil
+		return v, b.charge(n, walked)
 	}
 	var evalErr error
 	s = innerExpr.ReplaceAllStringFunc(s, func(e string) string {
-		if e == "$$" {
+		if e == "$$" || evalErr != nil {
 			return "$"
 		}
-		v, err := evalExpr(e[2:len(e)-1], sc)
-		if err != nil && evalErr == nil {
-			evalErr = err
+		v, walked, err := evalExprCost(e[2:len(e)-1], sc)
+		if err != nil {
+			evalErr = b.errAt(n, "%v", err)
+		} else {
+			evalErr = b.charge(n, walked)
 		}
 		return fmt.Sprint(v)
 	})
 	if evalErr != nil {
-		return nil, b.errAt(n, "%v", evalErr)
+		return nil, evalErr
 	}
 	return s, nil
 }
@@ -124,6 +141,9 @@ func (b *builder) attrs(owner string, item, m *yaml.Node, sc *scope) (*attrs, er
 		return nil, b.errAt(m, "%s: expected a mapping of attributes, found %s", owner, nodeKind(m))
 	}
 	a.node = m
+	if err := b.charge(m, len(m.Content)/2); err != nil {
+		return nil, err
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k := m.Content[i]
 		if _, dup := a.keys[k.Value]; dup {
@@ -204,6 +224,9 @@ func (a *attrs) int(k string, def int64, required bool, min int64) (int, error) 
 	}
 	i, ok := v.(int64)
 	if !ok {
+		if err := a.checkBigFloat(n, k, v, min); err != nil {
+			return 0, err
+		}
 		return 0, a.b.errAt(n, "%s: %s must be an integer, found %s", a.owner, k, kindName(v))
 	}
 	if err := a.checkInt(n, k, i, min); err != nil {
@@ -218,9 +241,27 @@ func (a *attrs) checkInt(n *yaml.Node, what string, i, min int64) error {
 		return a.b.errAt(n, "%s: %s must be at least %d, found %d", a.owner, what, min, i)
 	}
 	if i > math.MaxInt32 {
-		return a.b.errAt(n, "%s: %s must be at most %d, found %d", a.owner, what, math.MaxInt32, i)
+		return a.b.errAt(n, "%s: %s too large: %d > max %d", a.owner, what, i, math.MaxInt32)
 	}
 	return nil
+}
+
+// checkBigFloat reports a whole number out of the integers' range given where an integer is
+// wanted (1e12, or a literal beyond uint64, which YAML reads as a float) as out of range, not as
+// the wrong kind; it returns nil for any other value.
+func (a *attrs) checkBigFloat(n *yaml.Node, what string, v any, min int64) error {
+	f, ok := v.(float64)
+	if !ok || f != math.Trunc(f) || f >= float64(min) && f <= math.MaxInt32 {
+		return nil
+	}
+	lit := n.Value
+	if n.Kind != yaml.ScalarNode || strings.Contains(lit, "$") {
+		lit = strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	if f < float64(min) {
+		return a.b.errAt(n, "%s: %s must be at least %d, found %s", a.owner, what, min, lit)
+	}
+	return a.b.errAt(n, "%s: %s too large: %s > max %d", a.owner, what, lit, math.MaxInt32)
 }
 
 // number reads a number; YAML's .inf and -.inf are numbers too, NaN is not.
@@ -308,6 +349,9 @@ func (a *attrs) ints(k string, def []int, required bool, min int64, lens ...int)
 	for i, e := range list {
 		iv, ok := e.(int64)
 		if !ok {
+			if err := a.checkBigFloat(elemNode(n, i), k+" values", e, min); err != nil {
+				return nil, err
+			}
 			return nil, a.b.errAt(n, "%s: %s must hold integers, found %s", a.owner, k, kindName(e))
 		}
 		if err := a.checkInt(n, k+" values", iv, min); err != nil {
@@ -316,6 +360,15 @@ func (a *attrs) ints(k string, def []int, required bool, min int64, lens ...int)
 		out[i] = int(iv)
 	}
 	return out, nil
+}
+
+// elemNode is the node of a list's i-th value, for messages: the list's own element when the
+// list is written out, else the list (or expression) itself.
+func elemNode(n *yaml.Node, i int) *yaml.Node {
+	if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+		return n.Content[i]
+	}
+	return n
 }
 
 func (a *attrs) pair(k string, def int, required bool, min int64) ([2]int, error) {

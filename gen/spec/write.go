@@ -120,6 +120,9 @@ func write(buf *bytes.Buffer, g *ir.Graph) error {
 	if lastMain == in {
 		return werr(nil, "no layers")
 	}
+	if err := checkLabelSet(g.Labels, out.Shape.Size()); err != nil {
+		return werr(nil, "labels: %v", err)
+	}
 
 	if g.Source != "" {
 		fmt.Fprintf(buf, "# Written by cnngen import from %s.\n", commentText(g.Source))

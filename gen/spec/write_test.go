@@ -166,7 +166,7 @@ func TestWriteOddities(t *testing.T) {
 	in := &ir.Node{Name: "input", Op: ir.OpInput, Shape: ir.Shape{1, 4, 4}}
 	fl := ir.NewNode(ir.OpFlatten, "0", in)
 	fc := ir.NewNode(ir.OpLinear, "true", fl)
-	ir.As[*ir.LinearAttrs](fc).Out = 3
+	ir.As[*ir.LinearAttrs](fc).Out = 10 // fashion-mnist's
 	fc.SetParamKeys("true")
 	weird := []string{"a$b ${x} $y", "ключ \"q\"\n\t\x01\u2028 #x: [y]"}
 	fc.Params[0].Key, fc.Params[1].Key = weird[0], weird[1]
@@ -183,7 +183,7 @@ func TestWriteOddities(t *testing.T) {
 	for _, want := range []string{
 		"preprocess: {resize: 30, crop: 28, interpolation: nearest, mean: [0.5], std: [0.25], grayscale: false}\n",
 		"output: bn\n",
-		`  - linear: {name: "true", out: 3, keys: {weight: "a$$b $${x} $$y", bias: "ключ \"q\"\n\t\x01\u2028 #x: [y]"}}` + "\n",
+		`  - linear: {name: "true", out: 10, keys: {weight: "a$$b $${x} $$y", bias: "ключ \"q\"\n\t\x01\u2028 #x: [y]"}}` + "\n",
 		`  - bn: {name: bn, keys: {weight: "-.inf", bias: bn.bias, running_mean: bn.running_mean, running_var: bn.running_var}}` + "\n",
 		"  - softmax: {name: sm, from: \"true\"}\n",
 	} {
@@ -238,6 +238,8 @@ func TestWriteErrors(t *testing.T) {
 			g.Nodes = append(g.Nodes, n)
 			g.Output = n
 		}, `node "fc": key "\xff": not valid UTF-8`},
+		{"unknown labels", func(g *ir.Graph) { g.Labels = "klingon" }, `labels: unknown label set "klingon" (known: fashion-mnist, imagenet)`},
+		{"labels size", func(g *ir.Graph) { g.Labels = "imagenet" }, `labels: label set imagenet has 1000 labels, but the network has 4 classes`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,123 @@
+package spec
+
+import (
+	"fmt"
+
+	"github.com/cnngen/cnngen/gen/ir"
+	"gopkg.in/yaml.v3"
+)
+
+// A spec is untrusted input: whatever it says, ParseLimits must answer in bounded time and
+// memory, with an error that names the limit. The graph it builds is bounded by ir.Limits (nodes
+// while expanding, activation and weight bytes once shaped); the caps below bound the work of
+// getting there. Those that grow with the graph scale with Limits.MaxNodes, so raising -max-nodes
+// for a large network raises them too.
+const (
+	// minSpecBytes is the least a spec may be: 8 MiB. A written spec (cnngen import) takes 50 to
+	// 250 bytes a layer, so 10,000 layers (the default node limit) are at most 2.5 MB; the rest
+	// is room for comments and descriptions.
+	minSpecBytes = 8 << 20
+	// specBytesPerNode raises the size cap above minSpecBytes when -max-nodes is raised.
+	specBytesPerNode = 512
+
+	// separatorsPerNode bounds the YAML nodes, the parse's cost, before parsing. yaml.v3 holds a
+	// YAML node in about 200 bytes and parses about a million a second, so the worst 8 MiB (a
+	// flow list `[1,1,1,...]`) is 4 million nodes, ~900 MB and several seconds. Every YAML node
+	// but the root follows one of the separators , : - ? [ { (at most 3 per separator, as in
+	// `[a: 1]`), so counting them bounds the nodes at a scan's cost. A written spec has about
+	// 20 a layer; 64 a layer of -max-nodes (640,000 by default) is ~2 million nodes at most:
+	// ~400 MB, ~1.5 s.
+	separatorsPerNode = 64
+
+	// stepsPerNode bounds the items expanded (each repeat iteration too): the items that make no
+	// node (containers, skipped items, empty repeats) cost time as well.
+	stepsPerNode = 5
+
+	// workPerByte bounds the re-evaluation of blocks: each use of a block evaluates its text
+	// anew, so 50,000 uses of a block of a few MB would run for hours. The work is counted in
+	// bytes of values evaluated, mapping entries read, block parameters bound and scopes walked
+	// by name lookups; it may be 8 times the size cap (64 Mi units by default, about a second at
+	// worst). The built-in specs use less than 0.1% of it.
+	workPerByte = 8
+
+	// maxNesting bounds the nesting of containers and block uses (the expansion's recursion and
+	// the scopes a name lookup walks). Real networks nest less than 10 deep.
+	maxNesting = 100
+
+	// maxExprBytes and maxExprDepth bound one expression: its length, and the nesting of its
+	// parentheses, unary operators, conditionals and calls (the parser's recursion). Real
+	// expressions are tens of bytes and nest 2 or 3 deep.
+	maxExprBytes = 4096
+	maxExprDepth = 64
+
+	// maxNameBytes bounds an item's name and maxPathBytes the prefix the names of nested items
+	// make (layer1.0.conv1), so node names stay small however deep or long: every node's name
+	// holds its prefix. Real names are tens of bytes.
+	maxNameBytes = 1024
+	maxPathBytes = 4096
+
+	// maxMessageBytes bounds an error message, which may quote what the spec says.
+	maxMessageBytes = 2048
+
+	maxRank = 8 // dimensions of a per-image shape (input, reshape)
+)
+
+// MaxBytes is the largest spec ParseLimits reads under l: 8 MiB, or 512 bytes per node of
+// l.MaxNodes when that is more. Readers of spec files cap their reads with it.
+func MaxBytes(l ir.Limits) int64 {
+	return max(minSpecBytes, ir.SatMul(int64(max(l.MaxNodes, 0)), specBytesPerNode))
+}
+
+// TooLargeError is the error of a spec file larger than MaxBytes.
+func TooLargeError(file string, size, max int64) error {
+	return &Error{Pos: ir.Pos{File: file}, Msg: fmt.Sprintf("too large: %d bytes > max %d bytes (a spec may be 8 MiB, or 512 bytes per node when -max-nodes is raised)", size, max)}
+}
+
+// caps are the bounds of one parse, from its ir.Limits.
+type caps struct {
+	ir.Limits
+	separators, steps, work int64
+}
+
+func newCaps(l ir.Limits) caps {
+	n := int64(max(l.MaxNodes, 0))
+	return caps{Limits: l,
+		separators: ir.SatMul(n, separatorsPerNode),
+		steps:      ir.SatMul(n, stepsPerNode),
+		work:       ir.SatMul(MaxBytes(l), workPerByte),
+	}
+}
+
+// checkSeparators refuses, before any parsing, a text with more YAML separators than the caps
+// allow (see separatorsPerNode), at the position where the count passes the cap.
+func (b *builder) checkSeparators(src []byte) error {
+	var count int64
+	line, col := 1, 0
+	at := ir.Pos{}
+	for _, c := range src {
+		col++
+		switch c {
+		case '\n':
+			line, col = line+1, 0
+		case ',', ':', '-', '?', '[', '{':
+			if count++; count == b.caps.separators+1 {
+				at = ir.Pos{File: b.file, Line: line, Col: col}
+			}
+		}
+	}
+	if count > b.caps.separators {
+		return &Error{Pos: at, Msg: fmt.Sprintf("too large: %d YAML separators (, : - ? [ {) > max %d (%d per node of -max-nodes %d; raise it with -max-nodes)",
+			count, b.caps.separators, separatorsPerNode, b.caps.MaxNodes)}
+	}
+	return nil
+}
+
+// charge counts units of work (see workPerByte) done for the item or value at n, and fails
+// there once the parse has done too much.
+func (b *builder) charge(n *yaml.Node, units int) error {
+	if b.work += int64(units); b.work > b.caps.work {
+		return b.errAt(n, "too large: %d units of expansion work > max %d (%d per byte of the size cap: bytes of values evaluated, mapping entries read, scopes searched; each use of a block evaluates it anew)",
+			b.work, b.caps.work, workPerByte)
+	}
+	return nil
+}
