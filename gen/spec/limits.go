@@ -20,14 +20,15 @@ const (
 	// specBytesPerNode raises the size cap above minSpecBytes when -max-nodes is raised.
 	specBytesPerNode = 512
 
-	// separatorsPerNode bounds the YAML nodes, the parse's cost, before parsing. yaml.v3 holds a
-	// YAML node in about 200 bytes and parses about a million a second, so the worst 8 MiB (a
-	// flow list `[1,1,1,...]`) is 4 million nodes, ~900 MB and several seconds. Every YAML node
-	// but the root follows one of the separators , : - ? [ { (at most 3 per separator, as in
-	// `[a: 1]`), so counting them bounds the nodes at a scan's cost. A written spec has about
-	// 20 a layer; 64 a layer of -max-nodes (640,000 by default) is ~2 million nodes at most:
-	// ~400 MB, ~1.5 s.
-	separatorsPerNode = 64
+	// separatorsPerNode bounds the YAML nodes, the parse's cost, before parsing. yaml.v3
+	// allocates 200 to 350 bytes for a node and parses about half a million a second, so the
+	// worst 8 MiB (a flow list `[1,1,1,...]`: 4 million nodes) would allocate 1 GB and take 8 s.
+	// Every YAML node but the root follows one of the separators , : - ? [ { (2 nodes at most
+	// a separator: `{a, b}` is 2 keys and 2 null values), so counting them, in comments and
+	// strings too, bounds the nodes at the cost of a scan. A written spec (cnngen import) has 7
+	// to 20 a layer, the built-in specs fewer; 32 a layer of -max-nodes (320,000 by default)
+	// is at most 640,000 nodes: ~200 MB allocated, about a second.
+	separatorsPerNode = 32
 
 	// stepsPerNode bounds the items expanded (each repeat iteration too): the items that make no
 	// node (containers, skipped items, empty repeats) cost time as well.

@@ -66,6 +66,13 @@ func (b *builder) value(n *yaml.Node, sc *scope) (any, error) {
 		}
 		return v, nil
 	case "!!float":
+		// Plain decimal numbers directly (Decode costs a decoder per value, which a list of
+		// hundreds of thousands of numbers would feel); YAML's other spellings through Decode.
+		if strings.Trim(n.Value, "0123456789.eE+-") == "" {
+			if v, err := strconv.ParseFloat(n.Value, 64); err == nil {
+				return v, nil
+			}
+		}
 		var v float64
 		if err := n.Decode(&v); err != nil {
 			return nil, b.errAt(n, "bad number %q", n.Value)
