@@ -68,8 +68,8 @@ func TestHostile(t *testing.T) {
 
 	cases := []struct {
 		name, src, want string
-		limits     *ir.Limits // nil: ir.DefaultLimits
-		limitError bool       // the error wraps an *ir.LimitError
+		limits          *ir.Limits // nil: ir.DefaultLimits
+		limitError      bool       // the error wraps an *ir.LimitError
 	}{
 		// 1. The expression parser's recursion (a stack overflow of 1 GB before).
 		{"3M parentheses", base + `  - conv: {name: c, out: "${` + repeatStr("(", 3_000_000) + "4" + repeatStr(")", 3_000_000) + `}", kernel: 1}` + "\n",
