@@ -34,12 +34,16 @@ const (
 	// node (containers, skipped items, empty repeats) cost time as well.
 	stepsPerNode = 5
 
-	// workPerByte bounds the re-evaluation of blocks: each use of a block evaluates its text
+	// workPerNode bounds the re-evaluation of blocks: each use of a block evaluates its text
 	// anew, so 50,000 uses of a block of a few MB would run for hours. The work is counted in
-	// bytes of values evaluated, mapping entries read, block parameters bound and scopes walked
-	// by name lookups; it may be 8 times the size cap (64 Mi units by default, about a second at
-	// worst). The built-in specs use less than 0.1% of it.
-	workPerByte = 8
+	// bytes of values evaluated, mapping entries read, block parameters bound and scopes searched
+	// by name lookups (scopeWork each). The built-in specs do about 25 a node; a parse may do 4096 a node of
+	// -max-nodes (40 million by default, about a second at worst), and at least MaxBytes, so
+	// that any spec can be read once.
+	workPerNode = 4096
+	// scopeWork is the work of searching one scope for a name: a map lookup, the cost of
+	// scanning a few bytes.
+	scopeWork = 4
 
 	// maxNesting bounds the nesting of containers and block uses (the expansion's recursion and
 	// the scopes a name lookup walks). Real networks nest less than 10 deep.
@@ -85,7 +89,7 @@ func newCaps(l ir.Limits) caps {
 	return caps{Limits: l,
 		separators: ir.SatMul(n, separatorsPerNode),
 		steps:      ir.SatMul(n, stepsPerNode),
-		work:       ir.SatMul(MaxBytes(l), workPerByte),
+		work:       max(MaxBytes(l), ir.SatMul(n, workPerNode)),
 	}
 }
 
@@ -113,12 +117,12 @@ func (b *builder) checkSeparators(src []byte) error {
 	return nil
 }
 
-// charge counts units of work (see workPerByte) done for the item or value at n, and fails
+// charge counts units of work (see workPerNode) done for the item or value at n, and fails
 // there once the parse has done too much.
 func (b *builder) charge(n *yaml.Node, units int) error {
 	if b.work += int64(units); b.work > b.caps.work {
-		return b.errAt(n, "too large: %d units of expansion work > max %d (%d per byte of the size cap: bytes of values evaluated, mapping entries read, scopes searched; each use of a block evaluates it anew)",
-			b.work, b.caps.work, workPerByte)
+		return b.errAt(n, "too large: %d units of expansion work > max %d (%d per node of -max-nodes %d: bytes of values evaluated, mapping entries read, scopes searched; each use of a block evaluates it anew)",
+			b.work, b.caps.work, workPerNode, b.caps.MaxNodes)
 	}
 	return nil
 }

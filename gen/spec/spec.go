@@ -41,7 +41,7 @@ type builder struct {
 	auto    int
 	active  map[string]bool // blocks being expanded, to reject recursion
 	steps   int64           // items expanded so far (caps.steps)
-	work    int64           // work done so far (caps.work, see workPerByte)
+	work    int64           // work done so far (caps.work, see workPerNode)
 }
 
 // Parse reads a spec under ir.DefaultLimits and returns its graph with shapes inferred. file is

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/gen/pipeline"
+	"github.com/cnngen/cnngen/gen/report"
 )
 
 func TestExampleFromDocs(t *testing.T) {
@@ -233,6 +235,13 @@ func TestAuxIsTrainingOnly(t *testing.T) {
 	}
 }
 
+// fuzzLimits are small, so that short inputs reach the limits and go past them.
+var fuzzLimits = ir.Limits{MaxNodes: 64, MaxActivationBytes: 1 << 20, MaxWeightBytes: 1 << 20}
+
+// FuzzParse takes spec text through what the CLI does with it: ParseLimits, Graph.Check,
+// report.Summarize and pipeline.Plan, under fuzzLimits. A panic, an internal error, a graph or a
+// plan over the limits, or a graph that does not round-trip through Write is a failure. For a
+// longer run than test.sh's: go test ./gen/spec -run '^$' -fuzz '^FuzzParse$' -fuzztime 2000000x
 func FuzzParse(f *testing.F) {
 	seed, _ := os.ReadFile("testdata/tinyres.yaml")
 	f.Add(seed)
@@ -243,30 +252,54 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("name: t\ninput: {name: x, shape: [2, 4, 4]}\nlayers:\n  - conv: {name: c, out: 2, kernel: 1, keys: {weight: \"a$$b\"}}\n" +
 		"  - relu: {from: x}\n  - add: {inputs: [c, \"relu#1\"]}\n  - pad: {pads: [1, 0, 0, 1], value: -1}\n  - reshape: {shape: [-1]}\n" +
 		"  - clip: {min: -.inf, max: 6}\n  - logsoftmax: {axis: 0}\noutput: \"relu#1\"\n"))
+	f.Add([]byte("name: t\ninput: [1, 8, 8]\nclasses: 10\nlabels: fashion-mnist\nlayers:\n  - pad: {pads: 100}\n  - seq: {name: s, layers: [repeat: {count: 3, layers: [conv: {out: 2, kernel: 3, stride: 2}]}]}\n  - relu\n  - sigmoid: {from: input}\n  - gap\n  - flatten\n  - linear: {name: fc, out: 10}\n"))
+	f.Add([]byte(base + "  - add: [[relu], [sigmoid], [tanh], [conv: {name: c, out: 3, kernel: 1}]]\n  - repeat: {count: \"${2 * 3 > 5 ? 4 : -(1)}\", layers: [{seq: {name: \"s${i}\", layers: [bn]}}]}\n"))
 	var written bytes.Buffer
 	if err := Write(&written, onnxLike(f)); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(written.Bytes())
-	// Whatever parses must be written, parse back and be the same graph.
 	f.Fuzz(func(t *testing.T, src []byte) {
-		g, err := Parse(src, "fuzz.yaml")
+		l := fuzzLimits
+		g, err := ParseLimits(src, "fuzz.yaml", l)
 		if err != nil {
+			if strings.Contains(err.Error(), "internal error") {
+				t.Fatal(err)
+			}
 			return
 		}
 		if g == nil || g.Output == nil {
 			t.Fatal("no error and no graph")
 		}
+		if err := g.Check(l); err != nil {
+			t.Fatalf("ParseLimits returned a graph over its limits: %v", err)
+		}
+		// Whatever parses must be written, parse back and be the same graph.
 		var buf bytes.Buffer
 		if err := Write(&buf, g); err != nil {
 			t.Fatalf("a parsed graph cannot be written: %v", err)
 		}
-		g2, err := Parse(buf.Bytes(), "written.yaml")
+		g2, err := ParseLimits(buf.Bytes(), "written.yaml", l)
 		if err != nil {
 			t.Fatalf("the written spec does not parse: %v\n%s", err, buf.String())
 		}
 		if err := Diff(g, g2); err != nil {
 			t.Fatalf("the written spec is another graph: %v\n%s", err, buf.String())
+		}
+		// Past parsing: what -summary and generation do with the graph.
+		s := report.Summarize(g)
+		if s.ActivationBytes > l.MaxActivationBytes || len(s.Layers) > l.MaxNodes {
+			t.Fatalf("summary over the limits: %d activation bytes, %d layers", s.ActivationBytes, len(s.Layers))
+		}
+		p, err := pipeline.Plan(g)
+		if err != nil {
+			t.Fatalf("a checked graph does not plan: %v\n%s", err, src)
+		}
+		if arena := 4 * int64(p.Plan.Arena); arena > l.MaxActivationBytes {
+			t.Fatalf("the plan's arena is %d bytes, over the activation limit %d that the graph passed\n%s", arena, l.MaxActivationBytes, src)
+		}
+		if err := Diff(g, g2); err != nil {
+			t.Fatalf("planning changed the parsed graph: %v", err)
 		}
 	})
 }

@@ -89,7 +89,7 @@ func (b *builder) value(n *yaml.Node, sc *scope) (any, error) {
 		if err != nil {
 			return nil, b.errAt(n, "%v", err)
 		}
-		return v, b.charge(n, walked)
+		return v, b.charge(n, scopeWork*walked)
 	}
 	var evalErr error
 	s = innerExpr.ReplaceAllStringFunc(s, func(e string) string {
@@ -100,7 +100,7 @@ func (b *builder) value(n *yaml.Node, sc *scope) (any, error) {
 		if err != nil {
 			evalErr = b.errAt(n, "%v", err)
 		} else {
-			evalErr = b.charge(n, walked)
+			evalErr = b.charge(n, scopeWork*walked)
 		}
 		return fmt.Sprint(v)
 	})
