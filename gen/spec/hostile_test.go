@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/gen/pipeline"
 )
 
 // hostileAlloc is what parsing one hostile spec may allocate in these tests (runtime.MemStats
@@ -252,5 +253,27 @@ func TestLabelSetsMatchRuntime(t *testing.T) {
 		if !found[name] {
 			t.Errorf("gen/spec's labelSets has %s, which runtime/labels does not", name)
 		}
+	}
+}
+
+// TestHostileArenaWithinActivationLimit: a graph that passes Graph.Check must not plan an arena
+// over the activation limit. Graph.Check counts the outputs of ops that write a new tensor
+// (ir.WritesNewTensor), which leaves out elementwise ops; but an elementwise op whose input is
+// read again needs a tensor of its own, so five activations of one conv's output, added, need
+// five tensors where Check counts two: 540 KB counted, 1.5 MB planned. FuzzParse checks the same.
+func TestHostileArenaWithinActivationLimit(t *testing.T) {
+	t.Skip("known: ir.Graph.Check undercounts elementwise outputs (reported); remove this skip with the fix")
+	src := "name: t\ninput: [1, 64, 64]\nlayers:\n  - conv: {name: a, out: 16, kernel: 1}\n  - add: [[relu], [sigmoid], [tanh], [hardswish], [silu], []]\n"
+	l := fuzzLimits
+	g, err := ParseLimits([]byte(src), "x.yaml", l)
+	if err != nil {
+		return // refused: the limit holds
+	}
+	p, err := pipeline.Plan(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arena := 4 * int64(p.Plan.Arena); arena > l.MaxActivationBytes {
+		t.Errorf("the graph passed Graph.Check under %d activation bytes, but its plan's arena is %d bytes", l.MaxActivationBytes, arena)
 	}
 }
