@@ -88,6 +88,13 @@ func (b *builder) initInts(name string, vals ...int64) string {
 	return name
 }
 
+// constInt adds a Constant node holding the INT64 scalar v as a value tensor (the form every
+// version of Constant has; value_int came with Constant-12).
+func (b *builder) constInt(v int64) string {
+	t := &onnxpb.TensorProto{Dims: []int64{}, DataType: proto.Int32(tInt64), Int64Data: []int64{v}}
+	return b.node("Constant", nil, aTensor("value", t))
+}
+
 // ramp is n small distinct values, different per seed.
 func ramp(n, seed int) []float32 {
 	v := make([]float32, n)

@@ -17,6 +17,7 @@ type call struct {
 	l     *lowerer
 	pb    *onnxpb.NodeProto
 	op    string
+	ver   int64    // the operator's version at the model's opset (opVersion), set before lowering
 	label string   // for messages: the node's name, or its first output's when unnamed
 	base  string   // the IR name derived from label
 	in    []string // resolved input value names, "" for an absent optional input

@@ -1,13 +1,17 @@
 package onnx
 
-import "math"
+import (
+	"math"
+
+	"github.com/cnngen/cnngen/gen/onnx/onnxpb"
+)
 
 // Cast: on constants it converts as ONNX does (truncating floats to integers, wrapping integers
 // like a C cast, rounding to FLOAT16/BFLOAT16 to nearest even); on the network's tensors only
 // the identity cast to FLOAT is supported, which vanishes.
 
 func lowerCast(c *call) {
-	to := int32(c.attrInt("to", 0))
+	to := c.castTo()
 	if !c.ok() {
 		return
 	}
@@ -23,7 +27,7 @@ func lowerCast(c *call) {
 }
 
 func foldCast(c *call) {
-	to := int32(c.attrInt("to", 0))
+	to := c.castTo()
 	if elemSize(to) == 0 {
 		c.fail("cast to %s is not supported", typeName(to))
 		return
@@ -72,6 +76,19 @@ func foldCast(c *call) {
 	}
 	out.fixEmpty()
 	c.setConst(0, out)
+}
+
+// castTo is Cast's target type: Cast-1 names it ("FLOAT"), later versions give its number.
+func (c *call) castTo() int32 {
+	if c.ver >= 6 {
+		return int32(c.attrInt("to", 0))
+	}
+	name := c.attrString("to", "")
+	t, ok := onnxpb.TensorProto_DataType_value[name]
+	if !ok {
+		c.fail("to %q is not a tensor type", name)
+	}
+	return t
 }
 
 // roundHalf rounds v to the nearest FLOAT16 or BFLOAT16 value (to nearest even).

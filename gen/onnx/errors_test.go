@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -11,8 +12,17 @@ func TestErrors(t *testing.T) {
 		build func() *builder
 		want  string
 	}{
-		{"opset too old", func() *builder { return newBuilder(6, "x", -1, 3).output("x") }, "opset 6 is not supported"},
-		{"opset too new", func() *builder { return newBuilder(18, "x", -1, 3).output("x") }, "opset 18 is not supported"},
+		{"opset too new", func() *builder { return newBuilder(MaxOpset+1, "x", -1, 3).output("x") }, fmt.Sprintf("opset %d is not supported", MaxOpset+1)},
+		{"operator newer than the opset", func() *builder {
+			b := newBuilder(13, "x", -1, 3)
+			b.nodeOut("HardSwish", []string{"x"}, []string{"y"})
+			return b.output("y")
+		}, "HardSwish does not exist at opset 13 (it was added at opset 14)"},
+		{"attribute of another version", func() *builder {
+			b := newBuilder(11, "x", -1, 3, 4, 4)
+			b.nodeOut("Pad", []string{"x", b.initInts("pads", 0, 0, 1, 1, 0, 0, 1, 1)}, []string{"y"}, aInts("pads", 0, 0, 1, 1, 0, 0, 1, 1))
+			return b.output("y")
+		}, "attribute pads is not part of Pad-11 (opset 11); it belongs to Pad-2"},
 		{"no opset", func() *builder {
 			b := newBuilder(13, "x", -1, 3).output("x")
 			b.m.OpsetImport = nil

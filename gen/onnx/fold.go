@@ -240,6 +240,14 @@ func foldGather(c *call) {
 	c.setConst(0, out)
 }
 
+// concatAxis is Concat's axis: required from Concat-4 on, 1 by default in Concat-1.
+func (c *call) concatAxis() int64 {
+	if !c.has("axis") && c.ver >= 4 {
+		c.fail("needs an axis")
+	}
+	return c.attrInt("axis", 1)
+}
+
 // idxNoBatch returns t unless it carries batch marks, which indices must not.
 func idxNoBatch(c *call, t *tensor) *tensor {
 	if t.hasBatch() {
@@ -250,10 +258,7 @@ func idxNoBatch(c *call, t *tensor) *tensor {
 }
 
 func foldConcat(c *call) {
-	if !c.has("axis") {
-		c.fail("needs an axis")
-	}
-	axis := c.attrInt("axis", 0)
+	axis := c.concatAxis()
 	if !c.ready() || len(c.whys) > 0 {
 		return
 	}
@@ -329,6 +334,13 @@ func foldArith(c *call) {
 	a, b := c.konst(0), c.konst(1)
 	if a == nil || b == nil {
 		return
+	}
+	if c.ver < 7 {
+		_, vb := c.legacyBroadcast(&value{c: a}, &value{c: b})
+		if vb == nil {
+			return
+		}
+		b = vb.c
 	}
 	if a.isFloat() != b.isFloat() {
 		c.fail("inputs of types %s and %s", typeName(a.dtype), typeName(b.dtype))

@@ -3,14 +3,11 @@ package onnx
 // Folding of the operators that only rearrange a constant (Squeeze, Unsqueeze, Flatten,
 // Reshape, Transpose, Slice), and the axis and shape rules lower_shape.go shares with them.
 
-// squeezeAxes returns the axes of Squeeze/Unsqueeze: an attribute before opset 13, an
-// optional input from 13 on.
+// squeezeAxes returns the axes of Squeeze/Unsqueeze: an attribute before version 13, an
+// optional input from 13 on (checkVersion refuses the attribute there).
 func (c *call) squeezeAxes() ([]int64, bool) {
-	if c.l.opset < 13 {
+	if c.ver < 13 {
 		return c.attrInts("axes"), c.has("axes")
-	}
-	if c.has("axes") {
-		c.fail("axes is an input from opset 13 on, not an attribute")
 	}
 	if !c.present(1) {
 		return nil, false
@@ -182,12 +179,26 @@ func (c *call) reshapeTarget(in []int, shape []int64, allowZero bool) []int {
 	return out
 }
 
+// reshapeShape is Reshape's target shape: the shape attribute of Reshape-1, the second input
+// from Reshape-5 on.
+func (c *call) reshapeShape() *tensor {
+	if c.ver >= 5 {
+		return c.konst(1)
+	}
+	if !c.has("shape") {
+		c.fail("shape is required in %s", c.versionName())
+		return nil
+	}
+	v := c.attrInts("shape")
+	return &tensor{dtype: tInt64, dims: []int{len(v)}, i: v}
+}
+
 func foldReshape(c *call) {
 	allowZero := c.attrInt("allowzero", 0) != 0
 	if !c.ready() {
 		return
 	}
-	t, s := c.konst(0), c.konst(1)
+	t, s := c.konst(0), c.reshapeShape()
 	shape := c.ints(s, "the target shape")
 	if t == nil || shape == nil && (s == nil || s.size() > 0) {
 		return
@@ -232,16 +243,12 @@ func foldTranspose(c *call) {
 	}
 }
 
-// foldSlice slices a constant: starts, ends, axes and steps are attributes before opset 10 and
-// inputs from 10 on.
+// foldSlice slices a constant: starts, ends and axes are attributes in Slice-1 and, with
+// steps, inputs from Slice-10 on.
 func foldSlice(c *call) {
 	var starts, ends, axes, steps []int64
-	if c.l.opset < 10 {
+	if c.ver < 10 {
 		starts, ends, axes = c.attrInts("starts"), c.attrInts("ends"), c.attrInts("axes")
-	} else {
-		if c.has("starts") || c.has("ends") || c.has("axes") {
-			c.fail("starts, ends and axes are inputs from opset 10 on, not attributes")
-		}
 	}
 	if !c.ready() || len(c.whys) > 0 {
 		return
@@ -250,7 +257,7 @@ func foldSlice(c *call) {
 	if t == nil {
 		return
 	}
-	if c.l.opset >= 10 {
+	if c.ver >= 10 {
 		starts, ends = c.ints(c.konst(1), "starts"), c.ints(c.konst(2), "ends")
 		if c.present(3) {
 			axes = c.ints(c.konst(3), "axes")

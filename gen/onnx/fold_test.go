@@ -20,7 +20,7 @@ func TestFlattenChain(t *testing.T) {
 			b := newBuilder(opset, "x", batch, 2, 3, 3)
 			r := b.node("Relu", []string{"x"})
 			shape := b.node("Shape", []string{r})
-			dim0 := b.node("Gather", []string{shape, b.node("Constant", nil, aInt("value_int", 0))}, aInt("axis", 0))
+			dim0 := b.node("Gather", []string{shape, b.constInt(0)}, aInt("axis", 0))
 			var u string
 			if opset < 13 {
 				u = b.node("Unsqueeze", []string{dim0}, aInts("axes", 0))
@@ -81,13 +81,13 @@ func TestSqueezeUnsqueeze(t *testing.T) {
 // Constants computed from Constant nodes, Cast, ConstantOfShape, Gather and arithmetic.
 func TestConstantFolding(t *testing.T) {
 	b := newBuilder(13, "x", -1, 4)
-	two := b.node("Constant", nil, aInt("value_int", 2))
+	two := b.constInt(2)
 	twoF := b.node("Cast", []string{two}, aInt("to", int64(tFloat)))
 	ones := b.node("ConstantOfShape", []string{b.initInts("s", 4)}, aTensor("value", floatTensor("", []int64{1}, []float32{1})))
 	scale := b.node("Mul", []string{ones, twoF}) // [2 2 2 2]
 	vals := b.node("Constant", nil, aTensor("value", floatTensor("", []int64{2, 4}, []float32{1, 2, 3, 4, 5, 6, 7, 8})))
-	row := b.node("Gather", []string{vals, b.node("Constant", nil, aInt("value_int", -1))}, aInt("axis", 0)) // [5 6 7 8]
-	shift := b.node("Sub", []string{row, scale})                                                             // [3 4 5 6]
+	row := b.node("Gather", []string{vals, b.constInt(-1)}, aInt("axis", 0)) // [5 6 7 8]
+	shift := b.node("Sub", []string{row, scale})                             // [3 4 5 6]
 	x := b.node("Mul", []string{"x", scale})
 	b.nodeOut("Add", []string{x, shift}, []string{"y"})
 	g, w := b.output("y").graph(t)

@@ -20,7 +20,7 @@ func seedModels(t testing.TB) [][]byte {
 
 	b = newBuilder(11, "x", -1, 2, 3, 3)
 	s := b.node("Shape", []string{"x"})
-	d := b.node("Gather", []string{s, b.node("Constant", nil, aInt("value_int", 0))})
+	d := b.node("Gather", []string{s, b.constInt(0)})
 	u := b.node("Unsqueeze", []string{d}, aInts("axes", 0))
 	c := b.node("Concat", []string{u, b.initInts("m1", -1)}, aInt("axis", 0))
 	r := b.node("Reshape", []string{"x", c})
@@ -46,7 +46,7 @@ func seedModels(t testing.TB) [][]byte {
 	b.nodeOut("Add", []string{x, b.init("mmb", []int64{3}, nil)}, []string{"y"})
 	out = append(out, b.output("y").bytes(t))
 
-	b = newBuilder(9, "x", 1, 3, 2, 2)
+	b = newBuilder(14, "x", 1, 3, 2, 2)
 	x = b.node("Dropout", []string{"x"})
 	x = b.node("Tanh", []string{x})
 	x = b.node("Add", []string{x, b.node("HardSwish", []string{x})})

@@ -36,7 +36,7 @@ func TestGenericOps(t *testing.T) {
 					}
 				}
 			}
-			b := newBuilder(13, "x", -1, int64(len(in)))
+			b := newBuilder(MaxOpset, "x", -1, int64(len(in)))
 			b.nodeOut(d.ONNX, []string{"x"}, []string{"y"})
 			g, w := b.output("y").graph(t)
 			n := g.Output

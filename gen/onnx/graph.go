@@ -381,11 +381,17 @@ func (l *lowerer) lower(c *call) {
 	var unknown []string
 	for _, a := range c.pb.GetAttribute() {
 		if !strings.Contains(" "+def.attrs+" ", " "+a.GetName()+" ") {
-			unknown = append(unknown, a.GetName())
+			if _, legacy := attrSpans[c.op][a.GetName()]; !legacy {
+				unknown = append(unknown, a.GetName())
+			}
 		}
 	}
 	if len(unknown) > 0 {
 		c.fail("attribute(s) %s not supported", strings.Join(unknown, ", "))
+	}
+	if !c.checkVersion() {
+		l.problems = append(l.problems, Problem{c.label, c.op, strings.Join(c.whys, "; ")})
+		return
 	}
 	allConst := true
 	for k := range c.in {

@@ -5,7 +5,7 @@
 //	m, err := onnx.Load("model.onnx")
 //	g, weights, err := m.Graph("mynet")
 //
-// Supported: ai.onnx opsets 7 to 17, image classifiers in NCHW with one input whose dimension 0
+// Supported: ai.onnx opsets 1 to 21, image classifiers in NCHW with one input whose dimension 0
 // is the batch (static or not). README.md lists the operators and the rules of the lowering.
 package onnx
 
@@ -31,10 +31,12 @@ const MaxModelBytes = 2<<30 - 1
 // maxElems caps the element count of any tensor, read or computed, before it is allocated.
 const maxElems = 1 << 31
 
-// MinOpset and MaxOpset bound the ai.onnx opset versions Graph lowers.
+// MinOpset and MaxOpset bound the ai.onnx opset versions Graph lowers: every opset ONNX had
+// when this front end's version tables (versions.go) were written. A later opset may redefine
+// an operator, which the tables cannot know, so it is refused.
 const (
-	MinOpset = 7
-	MaxOpset = 17
+	MinOpset = 1
+	MaxOpset = 21
 )
 
 // Model is a parsed ONNX model whose initializers have been read and validated.

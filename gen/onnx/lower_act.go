@@ -11,15 +11,16 @@ import (
 
 func lowerClip(c *call) {
 	lo, hi := math.Inf(-1), math.Inf(1)
-	if c.l.opset < 11 {
+	if c.ver < 11 { // attributes in Clip-1 and Clip-6, inputs from Clip-11 on
 		lo, hi = c.attrFloat("min", lo), c.attrFloat("max", hi)
-	} else if c.has("min") || c.has("max") {
-		c.fail("min and max are inputs from opset 11 on, not attributes")
+		if len(c.in) > 1 {
+			c.fail("%s takes one input (min and max are attributes)", c.versionName())
+		}
 	}
 	if !c.ok() {
 		return
 	}
-	if c.l.opset >= 11 {
+	if c.ver >= 11 {
 		if v, ok := c.scalar(c.konstOpt(1), "min"); ok {
 			lo = v
 		}
@@ -48,7 +49,7 @@ func lowerClip(c *call) {
 
 func lowerSoftmax(c *call) {
 	def := int64(-1)
-	if c.l.opset < 13 {
+	if c.ver < 13 {
 		def = 1
 	}
 	axis := c.attrInt("axis", def)
@@ -72,9 +73,9 @@ func lowerSoftmax(c *call) {
 		op = ir.OpLogSoftmax
 	}
 	n := c.newNode(op, x)
-	// Before opset 13 the input is coerced to 2-D at axis: one softmax over all dims from axis.
+	// Before version 13 the input is coerced to 2-D at axis: one softmax over all dims from axis.
 	sa := &ir.SoftmaxAttrs{Axis: a - 1, AxisEnd: len(x.Shape)}
-	if c.l.opset >= 13 {
+	if c.ver >= 13 {
 		sa.AxisEnd = a
 	}
 	n.Attrs = sa

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"math"
+	"slices"
 
 	"github.com/cnngen/cnngen/gen/ir"
 )
@@ -20,6 +21,11 @@ func lowerArith(c *call) {
 		return
 	}
 	va, vb := c.val(0), c.val(1)
+	if c.ver < 7 {
+		if va, vb = c.legacyBroadcast(va, vb); va == nil {
+			return
+		}
+	}
 	if va.n != nil && vb.n != nil {
 		lowerBinary(c, va.n, vb.n)
 		return
@@ -65,6 +71,44 @@ func lowerArith(c *call) {
 		scale, shift = vals, []float64{0}
 	}
 	c.affine(x, scale, shift)
+}
+
+// legacyBroadcast rewrites the operands of Add, Sub, Mul and Div before version 7 into NumPy's
+// broadcasting, which the later versions use: there B must have A's dims unless broadcast=1,
+// and then B's dims match A's starting at axis (by default, A's last ones), so B is given
+// trailing ones up to A's rank. It returns nil (after failing) when B cannot be rewritten.
+func (c *call) legacyBroadcast(va, vb *value) (*value, *value) {
+	dims := func(v *value) []int {
+		if v.n != nil {
+			return append([]int{-1}, v.n.Shape...) // -1: the batch
+		}
+		return v.c.dims
+	}
+	da, db := dims(va), dims(vb)
+	if c.attrInt("broadcast", 0) == 0 {
+		if !slices.Equal(da, db) {
+			c.fail("B of dims %v differs from A's %v; %s broadcasts only with broadcast=1", db, da, c.versionName())
+			return nil, nil
+		}
+		return va, vb
+	}
+	axis := c.attrInt("axis", int64(len(da)-len(db)))
+	if axis < 0 || int(axis)+len(db) > len(da) {
+		c.fail("B of dims %v does not fit A's %v at axis %d", db, da, axis)
+		return nil, nil
+	}
+	if vb.n != nil {
+		if trail := len(da) - int(axis) - len(db); trail != 0 {
+			c.fail("broadcasts a computed B along axis %d; only constants broadcast in %s", axis, c.versionName())
+			return nil, nil
+		}
+		return va, vb
+	}
+	padded := append(append([]int(nil), db...), make([]int, len(da)-int(axis)-len(db))...)
+	for k := len(db); k < len(padded); k++ {
+		padded[k] = 1
+	}
+	return va, &value{c: vb.c.view(padded)}
 }
 
 // channelValues returns a constant operand of elementwise arithmetic as one value (a scalar)

@@ -15,12 +15,16 @@ func lowerGemm(c *call) {
 		c.fail("transA=1 is not supported (the input must be [batch, features])")
 	}
 	transB := c.attrInt("transB", 0) != 0
-	c.attrInt("broadcast", 0) // opset < 7; broadcasting of C is handled below
 	if !c.ok() {
 		return
 	}
 	x, w, b := c.dyn(0), c.konst(1), c.konstOpt(2)
 	if x == nil || w == nil || c.present(2) && b == nil {
+		return
+	}
+	if c.ver < 7 && b != nil && c.attrInt("broadcast", 0) == 0 && !(c.l.batch == 1 && len(b.dims) == 2 && b.dims[0] == 1) {
+		// Without broadcast, Gemm-1 and Gemm-6 add a C of [M, N]: one row per image.
+		c.fail("C %q of dims %v is added row by row without broadcast=1 in %s", c.read[2], b.dims, c.versionName())
 		return
 	}
 	if len(x.Shape) != 1 {

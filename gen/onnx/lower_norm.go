@@ -44,6 +44,10 @@ func lowerBatchNorm(c *call) {
 	if c.attrInt("training_mode", 0) != 0 {
 		c.fail("training_mode=1 is not supported (inference only)")
 	}
+	if c.ver < 7 && c.attrInt("is_test", 0) == 0 {
+		// Before version 7, is_test=0 (the default) normalizes with the batch's statistics.
+		c.fail("is_test=0 is training mode in %s (inference only)", c.versionName())
+	}
 	if !c.ok() {
 		return
 	}

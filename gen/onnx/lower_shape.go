@@ -7,10 +7,7 @@ import (
 // Ops that move data or change its shape: Concat, Flatten, Reshape, Squeeze, Unsqueeze, Pad.
 
 func lowerConcat(c *call) {
-	axis := c.attrInt("axis", 0)
-	if !c.has("axis") {
-		c.fail("needs an axis")
-	}
+	axis := c.concatAxis()
 	if !c.ok() {
 		return
 	}
@@ -93,7 +90,7 @@ func lowerReshape(c *call) {
 	if !c.ok() {
 		return
 	}
-	x, s := c.dyn(0), c.konst(1)
+	x, s := c.dyn(0), c.reshapeShape()
 	if x == nil || s == nil {
 		return
 	}
@@ -160,63 +157,4 @@ func lowerSqueeze(c *call) {
 		return
 	}
 	c.view(x, out[1:])
-}
-
-func lowerPad(c *call) {
-	mode := c.attrString("mode", "constant")
-	if mode != "constant" {
-		c.fail("mode %q is not supported (only constant)", mode)
-	}
-	var pads []int64
-	value := 0.0
-	if c.l.opset < 11 {
-		if !c.has("pads") {
-			c.fail("pads is required")
-		}
-		pads, value = c.attrInts("pads"), c.attrFloat("value", 0)
-	} else if c.has("pads") || c.has("value") {
-		c.fail("pads and value are inputs from opset 11 on, not attributes")
-	}
-	if !c.ok() {
-		return
-	}
-	if c.l.opset >= 11 {
-		pads = c.ints(c.konst(1), "pads")
-		if v, ok := c.scalar(c.konstOpt(2), "constant_value"); ok {
-			value = v
-		}
-		if c.present(3) {
-			c.fail("the axes input is not supported")
-		}
-	}
-	x := c.dyn(0)
-	if x == nil || len(c.whys) > 0 {
-		return
-	}
-	if len(pads) != 8 || !c.needCHW(x) {
-		if len(pads) != 8 {
-			c.fail("pads %v: want 8 values for [N C H W]", pads)
-		}
-		return
-	}
-	for _, p := range pads {
-		if p < 0 || p > maxAttr {
-			c.fail("pads %v: negative pads (cropping) are not supported", pads)
-			return
-		}
-	}
-	if pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 {
-		c.fail("pads %v pad the batch or channel dimension; only H and W are supported", pads)
-		return
-	}
-	p := [4]int{int(pads[2]), int(pads[3]), int(pads[6]), int(pads[7])}
-	if p == [4]int{} {
-		c.rebind(x)
-		return
-	}
-	n := c.newNode(ir.OpPad, x)
-	n.Attrs = &ir.PadAttrs{Pads: p, Value: value}
-	if c.emit(n) {
-		c.setDyn(0, n)
-	}
 }

@@ -64,8 +64,7 @@ type nodeResult struct {
 // runNodeTest imports one test model with its graph inputs after the first turned into
 // initializers (holding test_data_set_0's values), runs it through the interpreter and compares
 // with output_0. It returns nil when the model uses operators gen/onnx does not support.
-// With upgrade, the model's ai.onnx opset is raised to MinOpset first (see unchangedSince).
-func runNodeTest(name, dir string, upgrade bool) (res *nodeResult) {
+func runNodeTest(name, dir string) (res *nodeResult) {
 	r := &nodeResult{name: name}
 	defer func() {
 		// gen/onnx promises errors, never panics; a panic is a failure of this test only.
@@ -85,9 +84,6 @@ func runNodeTest(name, dir string, upgrade bool) (res *nodeResult) {
 	for _, o := range mp.GetOpsetImport() {
 		if d := o.GetDomain(); d == "" || d == "ai.onnx" {
 			r.opset = o.GetVersion()
-			if upgrade {
-				o.Version = proto.Int64(onnx.MinOpset)
-			}
 		}
 	}
 	g := mp.GetGraph()
@@ -204,29 +200,6 @@ func runNodeTest(name, dir string, upgrade bool) (res *nodeResult) {
 	return r
 }
 
-// since7 is, for each supported operator, the opset that introduced the version opset 7 uses
-// (onnx.defs.get_schema(op, 7).since_version).
-var since7 = map[string]int64{
-	"Conv": 1, "MaxPool": 1, "AveragePool": 7, "GlobalAveragePool": 1, "GlobalMaxPool": 1, "LRN": 1,
-	"BatchNormalization": 7, "Gemm": 7, "MatMul": 1, "Add": 7, "Mul": 7, "Sub": 7, "Div": 7,
-	"Relu": 6, "Clip": 6, "Sigmoid": 6, "HardSigmoid": 6, "Tanh": 6, "Softmax": 1, "LogSoftmax": 1,
-	"Concat": 4, "Flatten": 1, "Reshape": 5, "Squeeze": 1, "Unsqueeze": 1, "Pad": 2, "Dropout": 7,
-	"Identity": 1, "Constant": 1, "Cast": 6, "Shape": 1, "Gather": 1, "Slice": 1, "Transpose": 1,
-}
-
-// unchangedSince reports whether every operator in ops has the same definition at opset 7 as
-// at opset, so that a model of that older opset (which gen/onnx refuses: MinOpset is 7) means
-// the same with its opset import raised to 7, as ONNX's version converter would do. Such tests
-// run a second time as "NAME@opset7".
-func unchangedSince(ops []string, opset int64) bool {
-	for _, op := range ops {
-		if v, ok := since7[op]; !ok || v > opset {
-			return false
-		}
-	}
-	return true
-}
-
 func shapeOf(dims []int64) ir.Shape {
 	s := make(ir.Shape, len(dims))
 	for k, d := range dims {
@@ -286,15 +259,12 @@ func TestNodeConformance(t *testing.T) {
 			if suite != "node" {
 				name = suite + "/" + name
 			}
-			r := runNodeTest(name, dir, false)
+			r := runNodeTest(name, dir)
 			if r == nil {
 				others[suite]++
 				continue
 			}
 			results = append(results, r)
-			if r.status == unsupported && r.opset < onnx.MinOpset && unchangedSince(r.ops, r.opset) {
-				results = append(results, runNodeTest(name+"@opset7", dir, true))
-			}
 		}
 	}
 	importTime := time.Since(start)

@@ -1,0 +1,256 @@
+package onnx
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestEveryOperatorHasVersions(t *testing.T) {
+	for op := range opTable {
+		vs := opVersions[op]
+		if len(vs) == 0 {
+			t.Errorf("%s has no version history in opVersions", op)
+			continue
+		}
+		if !slices.IsSorted(vs) || vs[0] < MinOpset || vs[len(vs)-1] > MaxOpset {
+			t.Errorf("%s: versions %v are not sorted within [%d, %d]", op, vs, MinOpset, MaxOpset)
+		}
+	}
+	for op, spans := range attrSpans {
+		for a, s := range spans {
+			if !slices.Contains(opVersions[op], s[0]) || s[1] != 0 && !slices.Contains(opVersions[op], s[1]) {
+				t.Errorf("%s's attribute %s spans %v, which are not versions of %s (%v)", op, a, s, op, opVersions[op])
+			}
+		}
+	}
+}
+
+func TestOpVersion(t *testing.T) {
+	for _, c := range []struct {
+		op    string
+		opset int64
+		want  int64
+	}{
+		{"Pad", 1, 1}, {"Pad", 10, 2}, {"Pad", 11, 11}, {"Pad", 17, 13}, {"Pad", 18, 18}, {"Pad", 21, 21},
+		{"HardSwish", 13, 0}, {"HardSwish", 14, 14}, {"GlobalAveragePool", 21, 1}, {"NoSuchOp", 13, 0},
+	} {
+		if got := opVersion(c.op, c.opset); got != c.want {
+			t.Errorf("opVersion(%s, %d) = %d, want %d", c.op, c.opset, got, c.want)
+		}
+	}
+}
+
+// form is one way of writing a computation at an opset: build adds its nodes reading x and
+// returns the output's name.
+type form struct {
+	opset int64
+	build func(b *builder, x string) string
+}
+
+// sameAcrossVersions builds each form on an input of dims (batch first, -1 dynamic), imports it,
+// and checks that all forms lower to the ops want ("": not checked) and compute the same values
+// as the first.
+func sameAcrossVersions(t *testing.T, dims []int64, want string, forms ...form) {
+	t.Helper()
+	var first []float32
+	for i, f := range forms {
+		b := newBuilder(f.opset, "x", dims...)
+		b.nodeOut("Identity", []string{f.build(b, "x")}, []string{"y"})
+		g, w := b.output("y").graph(t)
+		if got := ops(g); want != "" && got != want {
+			t.Errorf("opset %d: %s\nwant %s", f.opset, got, want)
+			continue
+		}
+		size := 1
+		for _, d := range g.Input().Shape {
+			size *= d
+		}
+		out := run(t, g, w, ramp(2*size, 5), 2)
+		if i == 0 {
+			first = out
+		} else if !slices.Equal(out, first) {
+			t.Errorf("opset %d computes %v, opset %d %v", f.opset, out, forms[0].opset, first)
+		}
+	}
+}
+
+// The boundaries where an operator's operands or meaning changed: each pair writes the same
+// computation in the version before and the version after the change.
+func TestVersionBoundaries(t *testing.T) {
+	chw := []int64{-1, 2, 3, 3}
+	t.Run("Clip-6/11", func(t *testing.T) {
+		sameAcrossVersions(t, chw, "input[2 3 3] clip[2 3 3]",
+			form{10, func(b *builder, x string) string {
+				return b.node("Clip", []string{x}, aFloat("min", -0.25), aFloat("max", 0.5))
+			}},
+			form{11, func(b *builder, x string) string {
+				return b.node("Clip", []string{x, b.init("lo", nil, []float32{-0.25}), b.init("hi", nil, []float32{0.5})})
+			}})
+	})
+	t.Run("Clip-1 consumed_inputs", func(t *testing.T) {
+		sameAcrossVersions(t, chw, "input[2 3 3] relu6[2 3 3]",
+			form{1, func(b *builder, x string) string {
+				return b.node("Clip", []string{x}, aFloat("min", 0), aFloat("max", 6), aInts("consumed_inputs", 0))
+			}},
+			form{6, func(b *builder, x string) string {
+				return b.node("Clip", []string{x}, aFloat("min", 0), aFloat("max", 6))
+			}})
+	})
+	t.Run("Squeeze-11/13", func(t *testing.T) {
+		sameAcrossVersions(t, []int64{-1, 4, 1, 1}, "input[4 1 1] flatten[4]",
+			form{12, func(b *builder, x string) string { return b.node("Squeeze", []string{x}, aInts("axes", 2, -1)) }},
+			form{13, func(b *builder, x string) string { return b.node("Squeeze", []string{x, b.initInts("axes", 2, -1)}) }},
+			form{21, func(b *builder, x string) string { return b.node("Squeeze", []string{x, b.initInts("axes", 2, -1)}) }})
+	})
+	t.Run("Unsqueeze-11/13", func(t *testing.T) {
+		sameAcrossVersions(t, []int64{-1, 6}, "input[6] reshape[6 1 1]",
+			form{12, func(b *builder, x string) string { return b.node("Unsqueeze", []string{x}, aInts("axes", 2, 3)) }},
+			form{13, func(b *builder, x string) string { return b.node("Unsqueeze", []string{x, b.initInts("axes", 2, 3)}) }})
+	})
+	pad := func(b *builder, x string, v float32) string {
+		return b.node("Pad", []string{x, b.initInts("pads", 0, 0, 1, 2, 0, 0, 0, 1), b.init("v", nil, []float32{v})})
+	}
+	t.Run("Pad-1/2/11/18", func(t *testing.T) {
+		sameAcrossVersions(t, chw, "input[2 3 3] pad[2 4 6]",
+			form{1, func(b *builder, x string) string {
+				return b.node("Pad", []string{x}, aInts("paddings", 0, 0, 1, 2, 0, 0, 0, 1), aFloat("value", 0.5))
+			}},
+			form{2, func(b *builder, x string) string {
+				return b.node("Pad", []string{x}, aInts("pads", 0, 0, 1, 2, 0, 0, 0, 1), aFloat("value", 0.5))
+			}},
+			form{11, func(b *builder, x string) string { return pad(b, x, 0.5) }},
+			form{18, func(b *builder, x string) string {
+				return b.node("Pad", []string{x, b.initInts("pads", 1, 2, 0, 1), b.init("v", nil, []float32{0.5}), b.initInts("axes", 2, -1)})
+			}},
+			form{21, func(b *builder, x string) string { return pad(b, x, 0.5) }})
+	})
+	t.Run("Reshape-1/5", func(t *testing.T) {
+		sameAcrossVersions(t, []int64{2, 2, 3, 3}, "input[2 3 3] reshape[6 3]",
+			form{4, func(b *builder, x string) string { return b.node("Reshape", []string{x}, aInts("shape", 2, 6, 3)) }},
+			form{5, func(b *builder, x string) string { return b.node("Reshape", []string{x, b.initInts("s", 2, 6, 3)}) }})
+	})
+	t.Run("Concat-1/4", func(t *testing.T) {
+		sameAcrossVersions(t, chw, "input[2 3 3] relu[2 3 3] concat[4 3 3]",
+			form{3, func(b *builder, x string) string {
+				r := b.node("Relu", []string{x})
+				return b.node("Concat", []string{x, r})
+			}},
+			form{4, func(b *builder, x string) string {
+				r := b.node("Relu", []string{x})
+				return b.node("Concat", []string{x, r}, aInt("axis", 1))
+			}})
+	})
+	t.Run("Cast-1/6", func(t *testing.T) {
+		sameAcrossVersions(t, chw, "input[2 3 3] relu[2 3 3]",
+			form{5, func(b *builder, x string) string {
+				return b.node("Relu", []string{b.node("Cast", []string{x}, aString("to", "FLOAT"))})
+			}},
+			form{6, func(b *builder, x string) string {
+				return b.node("Relu", []string{b.node("Cast", []string{x}, aInt("to", int64(tFloat)))})
+			}})
+	})
+	t.Run("Softmax-11/13", func(t *testing.T) {
+		// Before version 13 the input is coerced to 2-D at axis; from 13 axis is one dimension.
+		sameAcrossVersions(t, chw, "",
+			form{12, func(b *builder, x string) string { return b.node("Softmax", []string{x}, aInt("axis", 1)) }},
+			form{13, func(b *builder, x string) string {
+				r := b.node("Reshape", []string{x, b.initInts("flat", 0, -1)})
+				s := b.node("Softmax", []string{r}, aInt("axis", 1))
+				return b.node("Reshape", []string{s, b.initInts("back", 0, 2, 3, 3)})
+			}})
+	})
+	bnInputs := func(b *builder, x string) []string {
+		return []string{x, b.init("g", []int64{2}, nil), b.init("b", []int64{2}, nil), b.init("m", []int64{2}, nil), b.init("v", []int64{2}, []float32{1, 2})}
+	}
+	t.Run("BatchNormalization-6/7/9/14", func(t *testing.T) {
+		f := func(opset int64, attrs ...string) form {
+			return form{opset, func(b *builder, x string) string {
+				pb := b.nodeOut("BatchNormalization", bnInputs(b, x), []string{"bn"})
+				for _, a := range attrs {
+					pb.Attribute = append(pb.Attribute, aInt(a, 1))
+				}
+				return "bn"
+			}}
+		}
+		sameAcrossVersions(t, chw, "input[2 3 3] bn[2 3 3]",
+			f(1, "is_test", "spatial"), f(6, "is_test"), f(7, "spatial"), f(9), f(14), f(15))
+	})
+	t.Run("Gemm-6/7", func(t *testing.T) {
+		sameAcrossVersions(t, []int64{-1, 3}, "input[3] linear[4]",
+			form{6, func(b *builder, x string) string {
+				return b.node("Gemm", []string{x, b.init("w", []int64{4, 3}, nil), b.init("c", []int64{4}, nil)}, aInt("transB", 1), aInt("broadcast", 1))
+			}},
+			form{7, func(b *builder, x string) string {
+				return b.node("Gemm", []string{x, b.init("w", []int64{4, 3}, nil), b.init("c", []int64{4}, nil)}, aInt("transB", 1))
+			}})
+	})
+	t.Run("Add-6/7", func(t *testing.T) {
+		// Add-6 broadcasts B along axis 1 of A; Add-7 by NumPy's rules, where B needs trailing ones.
+		sameAcrossVersions(t, chw, "input[2 3 3] affine[2 3 3]",
+			form{1, func(b *builder, x string) string {
+				return b.node("Add", []string{x, b.init("c", []int64{2}, nil)}, aInt("broadcast", 1), aInt("axis", 1), aInts("consumed_inputs", 0))
+			}},
+			form{6, func(b *builder, x string) string {
+				return b.node("Add", []string{x, b.init("c", []int64{2}, nil)}, aInt("broadcast", 1), aInt("axis", 1))
+			}},
+			form{7, func(b *builder, x string) string {
+				return b.node("Add", []string{x, b.init("c", []int64{2, 1, 1}, nil)})
+			}})
+	})
+	t.Run("AveragePool-1/7", func(t *testing.T) {
+		// AveragePool-1 always excludes the padding from the count: count_include_pad=0.
+		sameAcrossVersions(t, chw, "input[2 3 3] avgpool[2 3 3]",
+			form{1, func(b *builder, x string) string {
+				return b.node("AveragePool", []string{x}, aInts("kernel_shape", 3, 3), aInts("pads", 1, 1, 1, 1))
+			}},
+			form{7, func(b *builder, x string) string {
+				return b.node("AveragePool", []string{x}, aInts("kernel_shape", 3, 3), aInts("pads", 1, 1, 1, 1), aInt("count_include_pad", 0))
+			}})
+	})
+	t.Run("Slice-1/10", func(t *testing.T) {
+		// Folded: a constant sliced by attributes, then by inputs.
+		sameAcrossVersions(t, chw, "input[2 3 3] affine[2 3 3]",
+			form{9, func(b *builder, x string) string {
+				s := b.node("Slice", []string{b.init("k", []int64{4}, nil)}, aInts("starts", 1), aInts("ends", 3), aInts("axes", 0))
+				return b.node("Add", []string{x, b.node("Reshape", []string{s, b.initInts("s", 2, 1, 1)})})
+			}},
+			form{10, func(b *builder, x string) string {
+				s := b.node("Slice", []string{b.init("k", []int64{4}, nil), b.initInts("st", 1), b.initInts("en", 3), b.initInts("ax", 0)})
+				return b.node("Add", []string{x, b.node("Reshape", []string{s, b.initInts("s", 2, 1, 1)})})
+			}})
+	})
+}
+
+// Operands of the wrong version are refused with the node, the version and why.
+func TestVersionErrors(t *testing.T) {
+	for _, c := range []struct {
+		opset int64
+		build func(b *builder, x string) string
+		want  string
+	}{
+		{10, func(b *builder, x string) string { return b.node("Clip", []string{x, b.init("lo", nil, []float32{0})}) },
+			"Clip-6 takes one input (min and max are attributes)"},
+		{11, func(b *builder, x string) string { return b.node("Clip", []string{x}, aFloat("min", 0)) },
+			"attribute min is not part of Clip-11 (opset 11); it belongs to Clip-1, Clip-6"},
+		{13, func(b *builder, x string) string { return b.node("Squeeze", []string{x}, aInts("axes", 0)) },
+			"attribute axes is not part of Squeeze-13 (opset 13); it belongs to Squeeze-1, Squeeze-11"},
+		{6, func(b *builder, x string) string { return b.node("Relu", []string{x}, aInts("consumed_inputs", 0)) },
+			"attribute consumed_inputs is not part of Relu-6 (opset 6); it belongs to Relu-1"},
+		{6, func(b *builder, x string) string {
+			return b.node("BatchNormalization", []string{x, b.init("g", []int64{2}, nil), b.init("b", []int64{2}, nil), b.init("m", []int64{2}, nil), b.init("v", []int64{2}, nil)})
+		}, "is_test=0 is training mode in BatchNormalization-6"},
+		{6, func(b *builder, x string) string { return b.node("Add", []string{x, b.init("c", []int64{2}, nil)}) },
+			"B of dims [2] differs from A's [-1 2 3 3]; Add-6 broadcasts only with broadcast=1"},
+		{8, func(b *builder, x string) string {
+			return b.node("MaxPool", []string{x}, aInts("kernel_shape", 2, 2), aInt("ceil_mode", 1))
+		}, "attribute ceil_mode is not part of MaxPool-8 (opset 8); it came with MaxPool-10"},
+	} {
+		b := newBuilder(c.opset, "x", -1, 2, 3, 3)
+		b.nodeOut("Identity", []string{c.build(b, "x")}, []string{"y"})
+		err := b.output("y").graphErr(t)
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("opset %d: %v\nwant %q", c.opset, err, c.want)
+		}
+	}
+}
