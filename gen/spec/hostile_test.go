@@ -121,6 +121,9 @@ func TestHostile(t *testing.T) {
 			`x.yaml:4:18: relu: name too long: 2000 bytes > max 1024`, nil, false},
 		{"long prefix", nested(5, "{seq: {name: "+repeatStr("p", 1000)+", layers: [", "relu", "]}}"),
 			`x.yaml:4:5124: name too long: the layers' prefix "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp…" is 5004 bytes > max 4096`, nil, false},
+		{"long network name", "name: " + repeatStr("n", 2000) + "\ninput: [3]\nlayers: [relu]\n", `x.yaml:1:7: name too long: 2000 bytes > max 1024`, nil, false},
+		{"long input name", "name: t\ninput: {name: " + repeatStr("n", 2000) + ", shape: [3]}\nlayers: [relu]\n", `x.yaml:2:15: input: name too long: 2000 bytes > max 1024`, nil, false},
+		{"long key", base + "  - bn: {name: b, keys: {weight: " + repeatStr("k", 5000) + "}}\n", `x.yaml:4:34: bn keys: the weight key is too long: 5000 bytes > max 4096`, nil, false},
 		{"long unknown op", base + "  - " + repeatStr("x", 100_000) + "\n", `x.yaml:4:5: unknown op or block "xxxx`, nil, false},
 
 		// 4. The graph's limits, as the ONNX path applies them.
@@ -148,6 +151,7 @@ func TestHostile(t *testing.T) {
 		{"overflowing negation", base + "  - repeat: {count: \"${-(-9223372036854775807 - 1)}\", layers: [relu]}\n", `x.yaml:4:21: too large: -(-9223372036854775808) > max 9223372036854775807`, nil, false},
 		{"overflowing division", base + "  - repeat: {count: \"${(-9223372036854775807 - 1) / -1}\", layers: [relu]}\n", `x.yaml:4:21: too large: -9223372036854775808 / -1 is outside`, nil, false},
 		{"negative beyond int64", base + "  - conv: {name: c, out: -99999999999999999999, kernel: 1}\n", `x.yaml:4:26: conv: out must be at least 0, found -99999999999999999999`, nil, false},
+		{"single value", base + "  - maxpool: {kernel: 1e12}\n", `x.yaml:4:23: maxpool: kernel too large: 1e12 > max 2147483647`, nil, false},
 		{"list value", base + "  - maxpool: {kernel: [3, 99999999999999999999]}\n", `x.yaml:4:27: maxpool: kernel values too large: 99999999999999999999 > max 2147483647`, nil, false},
 		{"input dimension", "name: t\ninput: [3, 1e10, 8]\nlayers: [relu]\n", `x.yaml:2:12: spec: input values too large: 1e10 > max 2147483647`, nil, false},
 		{"classes", "name: t\ninput: [3]\nclasses: 5000000000\nlayers: [relu]\n", `x.yaml:3:10: spec: classes too large: 5000000000 > max 2147483647`, nil, false},

@@ -55,9 +55,10 @@ const (
 	maxExprBytes = 4096
 	maxExprDepth = 64
 
-	// maxNameBytes bounds an item's name and maxPathBytes the prefix the names of nested items
-	// make (layer1.0.conv1), so node names stay small however deep or long: every node's name
-	// holds its prefix. Real names are tens of bytes.
+	// maxNameBytes bounds a name (the network's, the input's, an item's) and maxPathBytes the
+	// prefix the names of nested items make (layer1.0.conv1) and a weight key, so that node names
+	// stay small however deep or long: every node's name holds its prefix. Real names are tens of
+	// bytes.
 	maxNameBytes = 1024
 	maxPathBytes = 4096
 

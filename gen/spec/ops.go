@@ -234,6 +234,9 @@ func (b *builder) keys(a *attrs, n *ir.Node) (map[string]*yaml.Node, error) {
 		if k == "" {
 			return nil, b.errAt(vn, "%s: the %s key is empty", ka.owner, role)
 		}
+		if len(k) > maxPathBytes {
+			return nil, b.errAt(vn, "%s: the %s key is too long: %d bytes > max %d", ka.owner, role, len(k), maxPathBytes)
+		}
 		n.Params[i].Key = k
 		pos[k] = vn
 	}

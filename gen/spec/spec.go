@@ -172,6 +172,9 @@ func (b *builder) build(root *yaml.Node) (*ir.Graph, error) {
 	if nn == nil {
 		return nil, top.missing("name", "the network's name, [a-z0-9_]+")
 	}
+	if len(name) > maxNameBytes {
+		return nil, b.errAt(nn, "name too long: %d bytes > max %d", len(name), maxNameBytes)
+	}
 	if !graphName.MatchString(name) {
 		return nil, b.errAt(nn, "name %q must match [a-z][a-z0-9_]* (it becomes a Go package name)", name)
 	}
@@ -261,6 +264,9 @@ func (b *builder) input(top *attrs) (*ir.Node, error) {
 			return nil, err
 		}
 		if nn != nil {
+			if len(nm) > maxNameBytes {
+				return nil, b.errAt(nn, "input: name too long: %d bytes > max %d", len(nm), maxNameBytes)
+			}
 			if !namePattern.MatchString(nm) {
 				return nil, b.errAt(nn, "input: name %q must match [A-Za-z0-9_.#]+", nm)
 			}

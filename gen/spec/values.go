@@ -332,6 +332,9 @@ func (a *attrs) ints(k string, def []int, required bool, min int64, lens ...int)
 	case []any:
 		list = x
 	default:
+		if err := a.checkBigFloat(n, k, v, min); err != nil {
+			return nil, err
+		}
 		return nil, a.b.errAt(n, "%s: %s must be an integer or a list of integers, found %s", a.owner, k, kindName(v))
 	}
 	okLen := len(list) == 1
