@@ -36,10 +36,10 @@ const (
 
 	// workPerNode bounds the re-evaluation of blocks: each use of a block evaluates its text
 	// anew, so 50,000 uses of a block of a few MB would run for hours. The work is counted in
-	// bytes of values evaluated, mapping entries read, block parameters bound and scopes searched
-	// by name lookups (scopeWork each). The built-in specs do about 25 a node; a parse may do 4096 a node of
-	// -max-nodes (40 million by default, about a second at worst), and at least MaxBytes, so
-	// that any spec can be read once.
+	// bytes of values evaluated, mapping entries read, block parameters bound and scopes
+	// searched by name lookups (scopeWork each). The built-in specs do about 25 a node; a parse
+	// may do 4096 a node of -max-nodes (40 million by default, well under a second), and at
+	// least MaxBytes, so that any spec can be read once.
 	workPerNode = 4096
 	// scopeWork is the work of searching one scope for a name: a map lookup, the cost of
 	// scanning a few bytes.
@@ -101,7 +101,9 @@ func (b *builder) checkSeparators(src []byte) error {
 	line, col := 1, 0
 	at := ir.Pos{}
 	for _, c := range src {
-		col++
+		if c&0xc0 != 0x80 { // columns count characters, as yaml.v3's do
+			col++
+		}
 		switch c {
 		case '\n':
 			line, col = line+1, 0
