@@ -32,6 +32,9 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	if *arch == "" || *data == "" || fs.NArg() > 0 {
 		return usageError{"eval needs -arch and -data\n" + usage}
 	}
+	if *limit < 0 {
+		return usageError{fmt.Sprintf("-limit %d: want a number of images, or 0 for all", *limit)}
+	}
 	e, err := zoo.Get(*arch)
 	if err != nil {
 		return err
@@ -50,11 +53,14 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	var n int
 	var src evaluate.Source
-	if idx, err := dataset.FashionMNISTTest(*data); err == nil {
+	if hasIDX(*data) {
+		// An IDX folder's error is the one to report: the folder is not an image folder either.
+		idx, err := dataset.FashionMNISTTest(*data)
+		if err != nil {
+			return err
+		}
 		n = idx.Len()
 		src = func(i int) (image.Image, int, error) { return idx.Image(i), int(idx.Labels[i]), nil }
-	} else if _, statErr := os.Stat(filepath.Join(*data, "t10k-labels-idx1-ubyte.gz")); statErr == nil {
-		return err
 	} else {
 		_, items, err := dataset.Folder(*data)
 		if err != nil {
@@ -83,4 +89,16 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	r.Print(stdout, e.Labels)
 	return nil
+}
+
+// hasIDX reports whether dir holds (Fashion-)MNIST test files, compressed or not.
+func hasIDX(dir string) bool {
+	for _, name := range []string{"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"} {
+		for _, ext := range []string{"", ".gz"} {
+			if _, err := os.Stat(filepath.Join(dir, name+ext)); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -5,12 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/cnngen/cnngen/gen/frontend"
 	"github.com/cnngen/cnngen/gen/spec"
+	"github.com/cnngen/cnngen/internal/files"
 )
 
 // importCmd turns an ONNX model into a spec and a weights file: the spec is the editable,
@@ -20,6 +19,7 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write the spec (YAML) here")
 	wout := fs.String("weights-out", "", "write the model's weights (safetensors) here")
+	lf := addLimitFlags(fs)
 	// Accept the model before or after the flags: `cnngen import m.onnx -o x.yaml`.
 	var model string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -36,33 +36,37 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 	if model == "" || *out == "" {
 		return usageError{"import needs a model and -o spec.yaml\n" + usage}
 	}
-	g, w, err := frontend.ONNX(model)
+	if files.Same(*out, model) || *wout != "" && (files.Same(*wout, model) || files.Same(*wout, *out)) {
+		return usageError{"-o and -weights-out must differ from the model and from each other"}
+	}
+	g, w, err := loadGraph("", model, lf)
 	if err != nil {
 		return err
 	}
+	l, _ := lf.limits() // valid: loadGraph checked them
 	g.Source = model
 	var buf bytes.Buffer
 	if err := spec.Write(&buf, g); err != nil {
 		return err
 	}
 	// The written spec must describe the same network: parse it back before anyone relies on it.
-	back, err := spec.Parse(buf.Bytes(), *out)
+	back, err := spec.ParseLimits(buf.Bytes(), *out, l)
 	if err != nil {
 		return fmt.Errorf("internal error: the spec written for %s does not parse back: %w", model, err)
 	}
 	if err := spec.Diff(g, back); err != nil {
 		return fmt.Errorf("internal error: the spec written for %s describes another network: %w", model, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return err
-	}
-	if err := writeIfChanged(*out, buf.Bytes()); err != nil {
-		return err
-	}
+	outs := []output{{path: *out, data: buf.Bytes()}}
 	if *wout != "" {
-		if err := writeWeights(*wout, w); err != nil {
+		data, err := safetensors(w)
+		if err != nil {
 			return err
 		}
+		outs = append(outs, output{path: *wout, data: data})
+	}
+	if err := writeAll(filepath.Dir(*out), outs); err != nil {
+		return err
 	}
 	fmt.Fprintf(stderr, "cnngen: %s: %d layers, %d weight tensors -> %s", model, len(g.Nodes), len(w), *out)
 	if *wout != "" {

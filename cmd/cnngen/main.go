@@ -16,8 +16,6 @@ import (
 
 	"github.com/cnngen/cnngen/archspecs"
 	"github.com/cnngen/cnngen/gen/frontend"
-	"github.com/cnngen/cnngen/gen/ir"
-	"github.com/cnngen/cnngen/gen/onnx"
 	"github.com/cnngen/cnngen/gen/passes"
 	"github.com/cnngen/cnngen/gen/pipeline"
 	"github.com/cnngen/cnngen/gen/report"
@@ -48,6 +46,8 @@ const usage = `usage:
          (everywhere -arch is accepted, -onnx model.onnx works too; its weights come with it)
   cnngen -arch NAME|spec.yaml -o DIR/FILE.go [-pkg NAME] [-weights W.safetensors [-embed]]
          [-classes N] [-labels FILE]                write the network as a Go package
+         (everywhere a network is read: -max-nodes N, -max-activation-mb N, -max-weights-mb N
+         raise the limits that refuse networks too large to be real, see README)
   cnngen run -arch NAME|spec.yaml -weights W.safetensors -input IN.f32 -output OUT.f32
                                                     run the float64 reference interpreter on raw
                                                     little-endian float32 NCHW input (any batch size)
@@ -93,6 +93,7 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&gf.classes, "classes", 0, "replace the classifier head's class count (a fine-tuned network)")
 	fs.StringVar(&gf.labels, "labels", "", "a file of class labels, one per line, embedded in the package")
 	fs.StringVar(&gf.weightsOut, "weights-out", "", "with -onnx: write the model's weights as safetensors")
+	lf := addLimitFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -108,7 +109,7 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	if !*summary && gf.out == "" {
 		return usageError{"nothing to do\n" + usage}
 	}
-	g, onnxWeights, err := loadGraph(*arch, *onnxPath)
+	g, onnxWeights, err := loadGraph(*arch, *onnxPath, lf)
 	if err != nil {
 		return err
 	}
@@ -144,18 +145,6 @@ func cli(args []string, stdout, stderr io.Writer) error {
 		return report.WriteTable(stdout, s)
 	}
 	return nil
-}
-
-// loadGraph reads -arch or -onnx; ONNX models bring their weights.
-func loadGraph(arch, onnxPath string) (*ir.Graph, map[string]onnx.Tensor, error) {
-	switch {
-	case arch != "" && onnxPath != "":
-		return nil, nil, usageError{"give -arch or -onnx, not both"}
-	case onnxPath != "":
-		return frontend.ONNX(onnxPath)
-	}
-	g, err := frontend.Load(arch)
-	return g, nil, err
 }
 
 func listArchs(w io.Writer) error {

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"github.com/cnngen/cnngen/gen/frontend"
 	"github.com/cnngen/cnngen/gen/interp"
 	"github.com/cnngen/cnngen/gen/weights"
+	"github.com/cnngen/cnngen/internal/files"
 )
 
 // runCmd runs the reference interpreter: the oracle every generated network is checked against,
@@ -23,25 +23,39 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	wpath := fs.String("weights", "", "safetensors file with the network's weights (torchvision state_dict names)")
 	inPath := fs.String("input", "", "raw little-endian float32 NCHW input, any batch size")
 	outPath := fs.String("output", "", "where to write the raw float32 logits")
+	lf := addLimitFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
 	if *wpath == "" && *onnxPath == "" || *inPath == "" || *outPath == "" || fs.NArg() > 0 {
 		return usageError{"run needs -arch, -weights, -input and -output (or -onnx, -input and -output)\n" + usage}
 	}
-	g, onnxWeights, err := loadGraph(*arch, *onnxPath)
+	for _, in := range []string{*inPath, *wpath, *onnxPath, *arch} {
+		if in != "" && files.Same(*outPath, in) {
+			return usageError{fmt.Sprintf("-output %s is one of the inputs: it would be overwritten", *outPath)}
+		}
+	}
+	g, onnxWeights, err := loadGraph(*arch, *onnxPath, lf)
 	if err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(*inPath)
-	if err != nil {
-		return err
-	}
+	// The input is read only as far as the interpreter may run it: its size decides the batch.
 	per := g.Input().Shape.Size()
-	if len(raw) == 0 || len(raw)%4 != 0 || (len(raw)/4)%per != 0 {
-		return fmt.Errorf("%s: %d bytes is not a whole number of %v float32 images (%d bytes each)", *inPath, len(raw), g.Input().Shape, 4*per)
+	st, err := files.CheckRegular(*inPath)
+	if err != nil {
+		return err
 	}
-	batch := len(raw) / 4 / per
+	if st.Size() == 0 || st.Size()%int64(4*per) != 0 {
+		return fmt.Errorf("%s: %d bytes is not a whole number of %v float32 images (%d bytes each)", *inPath, st.Size(), g.Input().Shape, 4*per)
+	}
+	batch := int(min(st.Size()/int64(4*per), math.MaxInt32))
+	if err := checkBatch(g, batch, lf); err != nil {
+		return err
+	}
+	raw, err := files.Read(*inPath, int64(batch)*int64(4*per))
+	if err != nil {
+		return err
+	}
 	in := make([]float32, len(raw)/4)
 	for i := range in {
 		in[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
@@ -63,7 +77,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	for i, v := range out {
 		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
 	}
-	if err := os.WriteFile(*outPath, buf, 0o644); err != nil {
+	if err := files.Write(*outPath, buf); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "%s: batch %d, wrote %d logits to %s\n", g.Name, batch, len(out), *outPath)

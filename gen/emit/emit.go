@@ -42,10 +42,10 @@ type Result struct {
 // which cannot be referred to).
 func CheckPackage(name string) error {
 	switch {
-	case !token.IsIdentifier(name):
-		return fmt.Errorf("package name %q is not a Go identifier", name)
 	case token.IsKeyword(name):
 		return fmt.Errorf("package name %q is a Go keyword", name)
+	case !token.IsIdentifier(name):
+		return fmt.Errorf("package name %q is not a Go identifier", name)
 	case name == "_" || name == "main" || name == "init":
 		return fmt.Errorf("package name %q cannot be imported as a library", name)
 	}

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/cnngen/cnngen/internal/files"
 )
 
 // IDX is a set of 8-bit grayscale images with labels.
@@ -53,7 +55,7 @@ type idxFile struct {
 }
 
 func readIDXFile(path string, magic uint32, ndim int) (*idxFile, error) {
-	f, err := os.Open(path)
+	f, _, err := files.Open(path) // a FIFO or a device given as the data is refused, not waited on
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/cnngen/cnngen/gen/frontend"
+	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/gen/onnx"
+)
+
+// limitFlags are the -max-* flags that raise (or lower) ir.DefaultLimits.
+type limitFlags struct {
+	nodes             int
+	activationMB, wMB int64
+}
+
+const mb = 1 << 20
+
+func addLimitFlags(fs *flag.FlagSet) *limitFlags {
+	l := &limitFlags{}
+	d := ir.DefaultLimits
+	fs.IntVar(&l.nodes, "max-nodes", d.MaxNodes, "refuse networks of more layers (after lowering)")
+	fs.Int64Var(&l.activationMB, "max-activation-mb", d.MaxActivationBytes/mb, "refuse networks whose layers write more MiB per image")
+	fs.Int64Var(&l.wMB, "max-weights-mb", d.MaxWeightBytes/mb, "refuse networks that declare more MiB of weights")
+	return l
+}
+
+func (l *limitFlags) limits() (ir.Limits, error) {
+	if l.nodes < 1 || l.activationMB < 1 || l.wMB < 1 {
+		return ir.Limits{}, usageError{"-max-nodes, -max-activation-mb and -max-weights-mb must be at least 1"}
+	}
+	return ir.Limits{MaxNodes: l.nodes, MaxActivationBytes: ir.SatMul(l.activationMB, mb), MaxWeightBytes: ir.SatMul(l.wMB, mb)}, nil
+}
+
+// loadGraph reads -arch or -onnx within the limits; ONNX models bring their weights.
+func loadGraph(arch, onnxPath string, lf *limitFlags) (*ir.Graph, map[string]onnx.Tensor, error) {
+	l, err := lf.limits()
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case arch != "" && onnxPath != "":
+		return nil, nil, usageError{"give -arch or -onnx, not both"}
+	case onnxPath != "":
+		return frontend.ONNXLimits(onnxPath, l)
+	}
+	g, err := frontend.LoadLimits(arch, l)
+	return g, nil, err
+}
+
+// checkBatch bounds what the reference interpreter holds for a batch: every layer's output of
+// every image, in float64.
+func checkBatch(g *ir.Graph, batch int, lf *limitFlags) error {
+	l, err := lf.limits()
+	if err != nil {
+		return err
+	}
+	var perImage int64
+	for _, n := range g.Nodes {
+		if !ir.Def(n.Op).Is(ir.View) {
+			perImage = ir.SatAdd(perImage, ir.SatMul(8, int64(n.Shape.Size())))
+		}
+	}
+	if need := ir.SatMul(perImage, int64(batch)); need > l.MaxActivationBytes {
+		return fmt.Errorf("too large: a batch of %d needs %d bytes of float64 activations in the interpreter > max %d (run fewer images, or raise -max-activation-mb)",
+			batch, need, l.MaxActivationBytes)
+	}
+	return nil
+}
