@@ -64,6 +64,7 @@ fuzz() { go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "$(($3 * scale))x"; }
 fuzz ./gen/spec FuzzParse 100000
 fuzz ./runtime FuzzOpenSafetensors 200000
 fuzz ./gen/onnx FuzzParse 200000
+fuzz ./gen/onnx FuzzPlan 20000
 fuzz ./internal/dataset FuzzReadIDX 20000
 
 step "done"
