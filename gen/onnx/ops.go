@@ -43,6 +43,7 @@ func init() {
 		}
 	}
 	arith := opDef{fold: foldArith, lower: lowerArith}
+	reduce := opDef{attrs: "axes keepdims noop_with_empty_axes", lower: lowerReduce}
 	pool := "auto_pad ceil_mode kernel_shape pads strides"
 	for op, def := range map[string]opDef{
 		// folded
@@ -77,6 +78,10 @@ func init() {
 		"Softmax":            {attrs: "axis", lower: lowerSoftmax},
 		"LogSoftmax":         {attrs: "axis", lower: lowerSoftmax},
 		"Pad":                {attrs: "mode pads value", lower: lowerPad},
+		"ReduceMean":         reduce,
+		"ReduceMax":          reduce,
+		"ReduceSum":          reduce,
+		"ReduceL2":           reduce,
 		// Identity and Dropout are resolved before lowering; Dropout comes here only when its
 		// mask output is read.
 		"Identity": {lower: func(c *call) { c.fail("needs one input") }},

@@ -208,6 +208,32 @@ func TestVersionBoundaries(t *testing.T) {
 				return b.node("AveragePool", []string{x}, aInts("kernel_shape", 3, 3), aInts("pads", 1, 1, 1, 1), aInt("count_include_pad", 0))
 			}})
 	})
+	t.Run("ReduceMean-13/18", func(t *testing.T) {
+		sameAcrossVersions(t, chw, "input[2 3 3] reduce_mean[1 3 3]",
+			form{1, func(b *builder, x string) string { return b.node("ReduceMean", []string{x}, aInts("axes", 1)) }},
+			form{13, func(b *builder, x string) string { return b.node("ReduceMean", []string{x}, aInts("axes", 1)) }},
+			form{18, func(b *builder, x string) string { return b.node("ReduceMean", []string{x, b.initInts("axes", 1)}) }})
+	})
+	t.Run("ReduceSum-11/13", func(t *testing.T) {
+		sameAcrossVersions(t, chw, "input[2 3 3] reduce_sum[2 3]",
+			form{11, func(b *builder, x string) string {
+				return b.node("ReduceSum", []string{x}, aInts("axes", -1), aInt("keepdims", 0))
+			}},
+			form{13, func(b *builder, x string) string {
+				return b.node("ReduceSum", []string{x, b.initInts("axes", -1)}, aInt("keepdims", 0))
+			}})
+	})
+	t.Run("ReduceMax-13/18 noop", func(t *testing.T) {
+		// Empty axes with noop_with_empty_axes (from version 18) is the identity.
+		sameAcrossVersions(t, chw, "input[2 3 3] relu[2 3 3]",
+			form{13, func(b *builder, x string) string { return b.node("Relu", []string{x}) }},
+			form{18, func(b *builder, x string) string {
+				return b.node("Relu", []string{b.node("ReduceMax", []string{x}, aInt("noop_with_empty_axes", 1))})
+			}},
+			form{20, func(b *builder, x string) string {
+				return b.node("Relu", []string{b.node("ReduceMax", []string{x, b.initInts("none")}, aInt("noop_with_empty_axes", 1))})
+			}})
+	})
 	t.Run("Slice-1/10", func(t *testing.T) {
 		// Folded: a constant sliced by attributes, then by inputs.
 		sameAcrossVersions(t, chw, "input[2 3 3] affine[2 3 3]",
@@ -242,6 +268,10 @@ func TestVersionErrors(t *testing.T) {
 		}, "is_test=0 is training mode in BatchNormalization-6"},
 		{6, func(b *builder, x string) string { return b.node("Add", []string{x, b.init("c", []int64{2}, nil)}) },
 			"B of dims [2] differs from A's [-1 2 3 3]; Add-6 broadcasts only with broadcast=1"},
+		{18, func(b *builder, x string) string { return b.node("ReduceMean", []string{x}, aInts("axes", 1)) },
+			"attribute axes is not part of ReduceMean-18 (opset 18); it belongs to ReduceMean-1, ReduceMean-11, ReduceMean-13"},
+		{13, func(b *builder, x string) string { return b.node("ReduceSum", []string{x}, aInts("axes", 1)) },
+			"attribute axes is not part of ReduceSum-13 (opset 13); it belongs to ReduceSum-1, ReduceSum-11"},
 		{8, func(b *builder, x string) string {
 			return b.node("MaxPool", []string{x}, aInts("kernel_shape", 2, 2), aInt("ceil_mode", 1))
 		}, "attribute ceil_mode is not part of MaxPool-8 (opset 8); it came with MaxPool-10"},
