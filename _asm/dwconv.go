@@ -8,14 +8,14 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// The whole-plane depthwise kernels (set "dwconv"): one channel of a k x k depthwise convolution
-// (k = 3 or 5, stride 1 or 2) over an input plane already framed by its zero padding, so that
-// every output reads inside it:
+// The f32dwconv group: f32DWConv<k>x<k>s<s>, one channel of a k x k depthwise convolution (k = 3
+// or 5, stride s = 1 or 2) over an input plane already framed by its zero padding, so that every
+// output reads inside it:
 //
 //	dst[y*ldd+x] = bias + sum_{i,j} w[i*k+j]*src[(s*y+i)*ld + s*x+j]   for y < rows, x < cols
 //
 // Each output is one chain of FMAs from the bias, tap (0, 0) first, row by row of the kernel:
-// the pure-Go twin's order. The per-row kernels of set "dw" make each output row start from and
+// the pure-Go twin's order. The per-row kernels of f32dwconvrow make each output row start from and
 // return to memory once per kernel row, and make a short row (EfficientNet's 7 to 56 columns) a
 // call of its own; here a call is a whole plane, the accumulators stay in registers over all
 // k*k taps, and four output rows go side by side so that four FMA chains hide the FMA latency.
@@ -24,44 +24,50 @@ import (
 // The last vector of each output row is stored under a mask, so rows need not be multiples of
 // the vector length; the loads past a row's end read the next row or the caller's slack (the
 // values land in masked-off lanes only).
+//
+// Four rows side by side (dwconvRows): at AVX-512 3x3 stride 1 a pass then holds 4 accumulators
+// and 9 weights in registers and loads each of its 6 input rows once; on EfficientNet-B0's
+// depthwise layers 4 rows ran about a quarter faster than 2 (measured when the kernels were
+// written) and more rows leave too few registers for 5x5 at AVX2.
+//
+// f32CopyPlane copies a channel into the interior of that padded plane.
 func dwconvSet() {
-	dwconvUnpermute = GLOBL("dwconvUnpermute512", RODATA|NOPTR)
-	for i, v := range []uint64{0, 2, 4, 6, 1, 3, 5, 7} {
-		DATA(8*i, U64(v))
-	}
-	for _, l := range []vecLevel{lvl512, lvl256} {
+	for _, l := range levels {
 		for _, k := range []int{3, 5} {
 			for _, s := range []int{1, 2} {
 				dwconv(l, k, s)
 			}
 		}
-		dwPad(l)
+		copyPlane(l)
 	}
 }
 
-// dwPad generates dwPad<level>(dst, src *float32, rows, cols, ldd int, mask *int32, kmask
-// uint32): copies the rows x cols plane src (contiguous) into dst, rows ldd apart, the last vector
-// of each row through the mask (as dwconv's), so nothing outside the plane's rows is read or
-// written: the padded plane's frame stays zero. One call per channel replaces a copy per row,
-// which on EfficientNet's 7x7 to 28x28 planes cost as much as the convolution.
-func dwPad(l vecLevel) {
-	name := "dwPad" + l.name
-	TEXT(name, NOSPLIT, "func(dst, src *float32, rows, cols, ldd int, mask *int32, kmask uint32)")
+// copyPlane generates f32CopyPlane<level>: the last vector of each row through a mask, so
+// nothing outside the plane's rows is read or written: the padded plane's frame stays zero. One
+// call per channel replaces a copy per row, which on EfficientNet's 7x7 to 28x28 planes cost as
+// much as the convolution.
+func copyPlane(l *level) {
+	name := "f32CopyPlane" + l.name
+	TEXT(name, NOSPLIT, "func(dst, src []float32, rows, cols, ldd int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s copies rows rows of cols floats from src (contiguous) to dst, rows ldd floats apart;", name),
-		"kmask (AVX-512) or mask (AVX2) enables the columns of each row's last vector.")
+	Doc(fmt.Sprintf("%s is f32CopyPlaneGo with %s: it copies rows rows of cols floats from src (contiguous)", name, isaName(l)),
+		"to dst, rows ldd floats apart.")
 	r := l.regs
-	mask := l.columnMask()
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
+	dst := loadBase("dst")
+	src := loadBase("src")
 	rows := Load(Param("rows"), GP64())
 	cols := Load(Param("cols"), GP64())
 	ldd := Load(Param("ldd"), GP64())
+	TESTQ(rows, rows)
+	JE(LabelRef(name + "_done"))
+	TESTQ(cols, cols)
+	JE(LabelRef(name + "_done"))
+	mask := columnMask(l, cols)
 	SHLQ(U8(2), ldd)
 	vectors := GP64()
 	MOVQ(cols, vectors)
 	ADDQ(U8(l.vl-1), vectors)
-	SHRQ(U8(map[int]int{8: 3, 16: 4}[l.vl]), vectors)
+	SHRQ(U8(l.shift), vectors)
 	SHLQ(U8(2), cols) // bytes of a src row
 	d, sp, c := GP64(), GP64(), GP64()
 	Label(name + "_row")
@@ -77,36 +83,30 @@ func dwPad(l vecLevel) {
 	ADDQ(U8(4*l.vl), d)
 	JMP(LabelRef(name + "_vec"))
 	Label(name + "_last")
-	if l.vl == 16 {
-		VMOVUPS_Z(Mem{Base: sp}, mask, r[0])
-		VMOVUPS(r[0], mask, Mem{Base: d})
-	} else {
-		VMASKMOVPS(Mem{Base: sp}, mask, r[0])
-		VMASKMOVPS(r[0], mask, Mem{Base: d})
-	}
+	l.maskedLoad(Mem{Base: sp}, mask, r[0])
+	l.maskedStore(r[0], mask, Mem{Base: d})
 	ADDQ(cols, src)
 	ADDQ(ldd, dst)
 	DECQ(rows)
 	JNZ(LabelRef(name + "_row"))
+	Label(name + "_done")
 	VZEROUPPER()
 	RET()
 }
-
-var dwconvUnpermute Mem
 
 // dwconvRows is how many output rows one pass computes side by side.
 const dwconvRows = 4
 
 // dwconvGen holds one kernel's registers while it is generated.
 type dwconvGen struct {
-	l       vecLevel
+	l       *level
 	k, s    int
 	name    string
 	acc     []VecPhysical // dwconvRows accumulators
 	tmp     []VecPhysical // three temporaries
 	w       []VecPhysical // the k*k weights in registers (AVX-512), else nil
 	wp      Register      // the weights (AVX2: broadcast tap by tap)
-	mask    Op            // K1 (AVX-512) or the mask vector (AVX2)
+	mask    Op            // K1 (AVX-512) or the mask vector (AVX2) of a row's last vector
 	ld4     Register      // src row length in bytes
 	ldd4    Register      // dst row length in bytes
 	bases   []Register    // p, p+3*ld, p+6*ld, p+9*ld: the rows of the pass, three per base
@@ -119,39 +119,36 @@ type dwconvGen struct {
 	tmpGP   Register
 }
 
-// dwconv generates dwConv<k>S<s><level>(dst, src, w *float32, bias float32, rows, cols, ld,
-// ldd int, mask *int32, kmask uint32): the plane above. kmask (AVX-512: bit j enables column j of
-// a row's last vector) or mask (AVX2: 8 int32s, -1 for the enabled columns) selects the columns of
-// the last vector; cols > 0, rows > 0.
-func dwconv(l vecLevel, k, s int) {
-	g := &dwconvGen{l: l, k: k, s: s, name: fmt.Sprintf("dwConv%dS%d%s", k, s, l.name)}
-	TEXT(g.name, NOSPLIT, "func(dst, src, w *float32, bias float32, rows, cols, ld, ldd int, mask *int32, kmask uint32)")
+// dwconv generates f32DWConv<k>x<k>s<s><level>, the plane above; rows, cols > 0.
+func dwconv(l *level, k, s int) {
+	g := &dwconvGen{l: l, k: k, s: s, name: fmt.Sprintf("f32DWConv%dx%ds%d%s", k, k, s, l.name)}
+	TEXT(g.name, NOSPLIT, "func(dst, src, w []float32, bias float32, rows, cols, ld, ldd int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets dst[y*ldd+x] = bias + sum_{i,j<%d} w[i*%d+j]*src[(%d*y+i)*ld + %d*x+j] for y < rows,", g.name, k, k, s, s),
-		"x < cols; kmask (AVX-512) or mask (AVX2) enables the columns of each row's last vector.")
+	Doc(fmt.Sprintf("%s is f32DWConv%dx%ds%dGo with %s: dst[y*ldd+x] = bias + sum_{i,j<%d} w[i*%d+j]*src[(%d*y+i)*ld + %d*x+j]", g.name, k, k, s, isaName(l), k, k, s, s),
+		"(fused, in that order) for y < rows, x < cols; src holds a vector and k-1 floats past the last row it reads.")
 	r := l.regs
 	g.acc = r[0:dwconvRows]
 	g.tmp = r[4:7]
-	g.wp = Load(Param("w"), GP64())
+	cols := Load(Param("cols"), GP64())
+	g.mask = columnMask(l, cols)
+	g.wp = loadBase("w")
 	if l.vl == 16 {
 		g.w = r[7 : 7+k*k]
 		for t := range k * k {
 			VBROADCASTSS(Mem{Base: g.wp, Disp: 4 * t}, g.w[t])
 		}
 	}
-	g.mask = l.columnMask()
 	g.ld4 = Load(Param("ld"), GP64())
 	SHLQ(U8(2), g.ld4)
 	g.ld3 = GP64()
 	LEAQ(Mem{Base: g.ld4, Index: g.ld4, Scale: 2}, g.ld3)
 	g.ldd4 = Load(Param("ldd"), GP64())
 	SHLQ(U8(2), g.ldd4)
-	g.spass = Load(Param("src"), GP64())
-	g.dpass = Load(Param("dst"), GP64())
-	cols := Load(Param("cols"), GP64())
+	g.spass = loadBase("src")
+	g.dpass = loadBase("dst")
 	g.vectors = cols
 	ADDQ(U8(l.vl-1), g.vectors)
-	SHRQ(U8(map[int]int{8: 3, 16: 4}[l.vl]), g.vectors)
+	SHRQ(U8(l.shift), g.vectors)
 	rows := Load(Param("rows"), GP64())
 	g.p, g.dp, g.c, g.tmpGP = GP64(), GP64(), GP64(), GP64()
 	maxRow := (dwconvRows-1)*s + k - 1
@@ -224,7 +221,7 @@ func (g *dwconvGen) vector(u int, masked bool) {
 		LEAQ(Mem{Base: g.bases[b-1], Index: g.ld3, Scale: 1}, g.bases[b])
 	}
 	for r := range u {
-		VBROADCASTSS(NewParamAddr("bias", 24), g.acc[r])
+		VBROADCASTSS(scalarParam("bias"), g.acc[r])
 	}
 	// weight returns tap t in a register (AVX2: broadcast from memory into the 8th register).
 	weight := func(t int) VecPhysical {
@@ -290,7 +287,7 @@ func (g *dwconvGen) vector(u int, masked bool) {
 			if l.vl == 8 {
 				VPERMPD(U8(0xD8), g.acc[r], g.acc[r])
 			} else {
-				VMOVUPS(dwconvUnpermute, g.tmp[0])
+				VMOVUPS(unpermuteIdx(), g.tmp[0])
 				VPERMPD(g.acc[r], g.tmp[0], g.acc[r])
 			}
 		}
@@ -304,13 +301,10 @@ func (g *dwconvGen) vector(u int, masked bool) {
 			LEAQ(Mem{Base: g.dp, Index: g.ldd4, Scale: 2}, g.tmpGP)
 			d = Mem{Base: g.tmpGP, Index: g.ldd4, Scale: 1}
 		}
-		switch {
-		case !masked:
+		if masked {
+			l.maskedStore(g.acc[r], g.mask, d)
+		} else {
 			VMOVUPS(g.acc[r], d)
-		case l.vl == 16:
-			VMOVUPS(g.acc[r], g.mask, d)
-		default:
-			VMASKMOVPS(g.acc[r], g.mask, d)
 		}
 	}
 }

@@ -8,61 +8,59 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// The matrix-vector kernels of Linear (set "gemv"): dot products of rows rows of W (leading
-// dimension ld floats) with x over n columns, n a multiple of two vectors; the Go wrapper adds the
-// tail columns. Each row has two accumulators (even and odd vectors) whatever rows is, and the
-// same reduction, so a row's sum does not depend on which rows are computed with it: the Linear
-// is exact whatever row ranges it is split into.
+// gemvSet is the f32gemv group, the matrix-vector products of Linear (and of the 1x1
+// convolutions of a 1x1 image): the dot products of rows of W (leading dimension ld floats)
+// with x, four rows at a time (f32Gemv4) or one (f32Gemv1). Each row has two accumulators (even
+// and odd vectors; the rest into the first) whatever the number of rows, and the same
+// reduction, so a row's sum does not depend on which rows are computed with it: a Linear is
+// exact whatever row ranges it is split into.
 func gemvSet() {
-	for _, l := range []vecLevel{lvl512, lvl256} {
-		for _, rows := range []int{1, 4} {
-			gemv(l, rows)
-		}
+	for _, l := range levels {
+		gemv(l, 4)
+		gemv(l, 1)
 	}
 }
 
-// gemv generates gemv<rows><level>(w *float32, ld int, x *float32, n int, sums *float32).
-// Accumulators: row r in regs[2r], regs[2r+1]; x in regs[8], regs[9].
-func gemv(l vecLevel, rows int) {
-	name := fmt.Sprintf("gemv%d%s", rows, l.name)
-	TEXT(name, NOSPLIT, "func(w *float32, ld int, x *float32, n int, sums *float32)")
+func gemv(l *level, rows int) {
+	name := fmt.Sprintf("f32Gemv%d%s", rows, l.name)
+	TEXT(name, NOSPLIT, "func(w []float32, ld int, x, sums []float32)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets sums[r] to the dot product of row r of w (leading dimension ld) with x over n", name),
-		fmt.Sprintf("columns, for r < %d; n is a positive multiple of %d.", rows, 2*l.vl))
-	wp := Load(Param("w"), GP64())
+	Doc(fmt.Sprintf("%s is f32Gemv%dGo with %s: sums[r] = the dot product of w[r*ld:r*ld+len(x)] and x,", name, rows, isaName(l)),
+		fmt.Sprintf("for r < %d.", rows))
+	wp := loadBase("w")
 	ld := Load(Param("ld"), GP64())
 	SHLQ(U8(2), ld)
-	x := Load(Param("x"), GP64())
-	n := Load(Param("n"), GP64())
-	r := l.regs
-	ptrs := []Register{wp}
-	for i := 1; i < rows; i++ {
-		p := GP64()
-		LEAQ(Mem{Base: ptrs[i-1], Index: ld, Scale: 1}, p)
-		ptrs = append(ptrs, p)
+	x := in("x")
+	streams := []*stream{x}
+	for r := range rows {
+		s := in("w")
+		if r == 0 {
+			s.base = wp
+		} else {
+			s.base = GP64()
+			LEAQ(Mem{Base: streams[r].base, Index: ld, Scale: 1}, s.base)
+		}
+		streams = append(streams, s)
 	}
-	for _, a := range r[:2*rows] {
-		l.zero(a)
+	acc := make([][2]VecVirtual, rows)
+	for r := range acc {
+		for h := range 2 {
+			acc[r][h] = l.vec()
+			l.zero(acc[r][h])
+		}
 	}
-	i := GP64()
-	XORQ(i, i)
-	Label(name + "_loop")
-	VMOVUPS(Mem{Base: x, Index: i, Scale: 4}, r[8])
-	VMOVUPS(Mem{Base: x, Index: i, Scale: 4, Disp: 4 * l.vl}, r[9])
-	for k, p := range ptrs {
-		VFMADD231PS(Mem{Base: p, Index: i, Scale: 4}, r[8], r[2*k])
-		VFMADD231PS(Mem{Base: p, Index: i, Scale: 4, Disp: 4 * l.vl}, r[9], r[2*k+1])
-	}
-	ADDQ(U8(2*l.vl), i)
-	CMPQ(i, n)
-	JL(LabelRef(name + "_loop"))
-
+	e := newEwise(l, name, streams...)
+	e.loop(loadLen("x"), 2, func(e *ewise) {
+		xv := e.load(x, 0)
+		for r, s := range streams[1:] {
+			VFMADD231PS(e.src(s, 0), xv, acc[r][e.u])
+		}
+	})
 	Comment("reduce each row's accumulators to sums[r]")
-	s := Load(Param("sums"), GP64())
-	for k := range rows {
-		a := r[2*k]
-		reduce(l, a, r[2*k+1], r[10])
-		VMOVSS(a.AsX(), Mem{Base: s, Disp: 4 * k})
+	sp := loadBase("sums")
+	for r := range rows {
+		reduce(l, acc[r][0], acc[r][1])
+		VMOVSS(acc[r][0].AsX(), Mem{Base: sp, Disp: 4 * r})
 	}
 	VZEROUPPER()
 	RET()

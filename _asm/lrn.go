@@ -4,62 +4,57 @@ import (
 	"fmt"
 
 	. "github.com/mmcloughlin/avo/build"
-	. "github.com/mmcloughlin/avo/operand"
 )
 
-// The local-response-normalization kernels (set "lrn"), on whole vectors (n a positive multiple
-// of the vector length; the Go wrappers compute the tails): the sum of squares over the channel
-// window, one channel at a time, and the normalization for beta = 0.75 (AlexNet's and GoogLeNet's),
-// in float32: d^0.75 = sqrt(d)*sqrt(sqrt(d)), each square root correctly rounded, so the result is
-// within a few float32 ulps of the exact one.
+// lrnSet is the f32lrn group, local response normalization: the sum of squares over the channel
+// window, one channel at a time (f32LRNSqAcc), and the normalization for beta = 0.75 (AlexNet's
+// and GoogLeNet's, f32LRNNorm75), in float32: d^0.75 = sqrt(d)*sqrt(sqrt(d)), each square root
+// correctly rounded, so the result is within a few float32 ulps of the exact one.
 func lrnSet() {
-	for _, l := range []vecLevel{lvl512, lvl256} {
-		lrnSq(l)
+	for _, l := range levels {
+		lrnSqAcc(l)
 		lrnNorm75(l)
 	}
 }
 
-// lrnSq generates lrnSq<level>(dst, src *float32, n int): dst[i] += src[i]*src[i], fused.
-func lrnSq(l vecLevel) {
-	name := "lrnSq" + l.name
-	TEXT(name, NOSPLIT, "func(dst, src *float32, n int)")
+func lrnSqAcc(l *level) {
+	name := "f32LRNSqAcc" + l.name
+	TEXT(name, NOSPLIT, "func(dst, src []float32)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s adds src[i]*src[i] (fused) to dst[i] for i < n (a multiple of %d).", name, l.vl))
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	n := Load(Param("n"), GP64())
-	i := GP64()
-	r := l.regs
-	vecLoop(name, l, i, n, func(u int) {
-		VMOVUPS(Mem{Base: src, Index: i, Scale: 4, Disp: 4 * l.vl * u}, r[u])
-		VFMADD213PS(Mem{Base: dst, Index: i, Scale: 4, Disp: 4 * l.vl * u}, r[u], r[u])
-		VMOVUPS(r[u], Mem{Base: dst, Index: i, Scale: 4, Disp: 4 * l.vl * u})
+	Doc(fmt.Sprintf("%s is f32LRNSqAccGo with %s: dst[i] += src[i]*src[i] (fused) for i < len(dst).", name, isaName(l)))
+	d, src := in("dst"), in("src")
+	e := newEwise(l, name, d, src)
+	e.loop(loadLen("dst"), 4, func(e *ewise) {
+		v := e.load(src, 0)
+		VFMADD213PS(e.src(d, 0), v, v)
+		e.store(d, 0, v)
 	})
+	VZEROUPPER()
+	RET()
 }
 
-// lrnNorm75 generates lrnNorm75<level>(dst, src *float32, k, scale float32, n int): with d =
-// k + scale*dst[i] (fused), dst[i] = src[i] / (sqrt(d)*sqrt(sqrt(d))).
-func lrnNorm75(l vecLevel) {
-	name := "lrnNorm75" + l.name
-	TEXT(name, NOSPLIT, "func(dst, src *float32, k, scale float32, n int)")
+func lrnNorm75(l *level) {
+	name := "f32LRNNorm75" + l.name
+	TEXT(name, NOSPLIT, "func(dst, src []float32, k, scale float32)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets dst[i] = src[i] / d^0.75, d = k + scale*dst[i], for i < n (a multiple of %d).", name, l.vl))
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	r := l.regs
-	VBROADCASTSS(NewParamAddr("k", 16), r[14])
-	VBROADCASTSS(NewParamAddr("scale", 20), r[15])
-	n := Load(Param("n"), GP64())
-	i := GP64()
-	vecLoop(name, l, i, n, func(u int) {
-		d, q := r[u], r[4+u]
-		VMOVAPS(r[14], d)
-		VFMADD231PS(Mem{Base: dst, Index: i, Scale: 4, Disp: 4 * l.vl * u}, r[15], d)
-		VSQRTPS(d, d)
-		VSQRTPS(d, q)
-		VMULPS(q, d, d)
-		VMOVUPS(Mem{Base: src, Index: i, Scale: 4, Disp: 4 * l.vl * u}, q)
-		VDIVPS(d, q, q)
-		VMOVUPS(q, Mem{Base: dst, Index: i, Scale: 4, Disp: 4 * l.vl * u})
+	Doc(fmt.Sprintf("%s is f32LRNNorm75Go with %s: dst[i] = src[i] / d^0.75 with d = k + scale*dst[i]", name, isaName(l)),
+		"(fused), for i < len(dst).")
+	kv, sv := l.vec(), l.vec()
+	VBROADCASTSS(scalarParam("k"), kv)
+	VBROADCASTSS(scalarParam("scale"), sv)
+	d, src := in("dst"), in("src")
+	e := newEwise(l, name, d, src)
+	e.loop(loadLen("dst"), 4, func(e *ewise) {
+		v, q := l.vec(), l.vec()
+		VMOVAPS(kv, v)
+		VFMADD231PS(e.src(d, 0), sv, v)
+		VSQRTPS(v, v)
+		VSQRTPS(v, q)
+		VMULPS(q, v, v)
+		e.loadTo(src, 0, q)
+		VDIVPS(v, q, q)
+		e.store(d, 0, q)
 	})
+	VZEROUPPER()
+	RET()
 }

@@ -8,178 +8,158 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// The max-pooling kernels (set "pool"): the vertical and horizontal passes of a separable max
-// pool. Every kernel handles whole vectors only (n a multiple of the vector length, n > 0); the
-// Go wrappers in runtime/kernels compute the tails. The max propagates NaN as PyTorch does: any
-// NaN among the values gives a NaN.
-
-// vecLevel describes one SIMD level for the element-wise kernels: its name suffix, vector length
-// in floats, registers, and the bitwise or of its width (VPORD for zmm: VORPS zmm needs AVX-512 DQ).
-type vecLevel struct {
-	name string
-	vl   int
-	regs []VecPhysical
-	or   func(a, b, dst Op)
-	zero func(v Op) // VXORPS zmm needs AVX-512 DQ too
-}
-
-// columnMask loads the mask of a row's last vector, as the Go wrappers pass it: kmask into K1
-// (AVX-512), or the vector at mask into regs[8] (AVX2), which the caller must leave alone.
-func (l vecLevel) columnMask() Op {
-	if l.vl == 16 {
-		KMOVW(Load(Param("kmask"), GP32()), K1)
-		return K1
-	}
-	VMOVUPS(Mem{Base: Load(Param("mask"), GP64())}, l.regs[8])
-	return l.regs[8]
-}
-
-var (
-	lvl512 = vecLevel{"AVX512", 16, zmm, func(a, b, d Op) { VPORD(a, b, d) }, func(v Op) { VPXORD(v, v, v) }}
-	lvl256 = vecLevel{"AVX2", 8, ymm, func(a, b, d Op) { VORPS(a, b, d) }, func(v Op) { VXORPS(v, v, v) }}
-)
-
+// poolSet is the f32pool group: the passes of the separable max and average pools.
+//
+// Max pooling reduces the rows of a window element-wise (f32MaxPoolV2, V3), then each output is
+// the max of its window's columns in that row (f32MaxPoolH<k>s<s>: window width k, stride s).
+// The max propagates NaN as PyTorch does: any NaN among the values gives a NaN.
+//
+// Average pooling sums the rows of a window (f32VAdd), then each output sums its window's
+// columns in that row left to right and divides by its element count:
+// f32AvgPoolH<k>s<s>, dst[x] = (src[s*x] + ... + src[s*x+k-1]) / (rows*cols[x]) (rows*cols[x] is
+// an exact product of small integers), as the Go twin does.
+//
+// The stride-2 kernels split two vectors of src into their even and odd elements with VSHUFPS
+// (within each 128-bit lane), so the results come out with their 64-bit pairs permuted; one
+// VPERMPD per vector restores the order before the store.
 func poolSet() {
-	unpermute512 = GLOBL("poolUnpermute512", RODATA|NOPTR)
-	for i, v := range []uint64{0, 2, 4, 6, 1, 3, 5, 7} {
-		DATA(8*i, U64(v))
-	}
-	for _, l := range []vecLevel{lvl512, lvl256} {
-		poolMaxV(l, 2)
-		poolMaxV(l, 3)
-		poolMaxH3S1(l)
-		poolMaxHS2(l, 2)
-		poolMaxHS2(l, 3)
+	for _, l := range levels {
+		maxPoolV(l, 2)
+		maxPoolV(l, 3)
+		maxPoolH3s1(l)
+		maxPoolHs2(l, 2)
+		maxPoolHs2(l, 3)
+		for _, k := range []int{2, 3, 5} {
+			avgPoolH(l, k, 1)
+		}
+		for _, k := range []int{2, 3} {
+			avgPoolH(l, k, 2)
+		}
 	}
 }
 
-// maxNaN sets dst = max(a, b), NaN if either is: VMAXPS returns its second source when either
-// operand is NaN, so the two operand orders differ exactly when one is NaN, and or-ing them keeps
-// the NaN (its exponent bits are all ones and its mantissa non-zero). tmp must differ from a, b.
-func maxNaN(l vecLevel, a, b, dst, tmp VecPhysical) {
-	VMAXPS(a, b, tmp)
-	VMAXPS(b, a, dst)
-	l.or(tmp, dst, dst)
-}
-
-// poolMaxV generates poolMaxV<rows><level>(dst, a, b[, c] *float32, n int): the element-wise max
-// of rows rows of n floats.
-func poolMaxV(l vecLevel, rows int) {
-	name := fmt.Sprintf("poolMaxV%d%s", rows, l.name)
-	sig := "func(dst, a, b *float32, n int)"
+func maxPoolV(l *level, rows int) {
+	name := fmt.Sprintf("f32MaxPoolV%d%s", rows, l.name)
+	sig, expr := "func(dst, a, b []float32)", "max(a[i], b[i])"
 	params := []string{"a", "b"}
 	if rows == 3 {
-		sig = "func(dst, a, b, c *float32, n int)"
+		sig, expr = "func(dst, a, b, c []float32)", "max(a[i], b[i], c[i])"
 		params = append(params, "c")
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets dst[i] to the max (NaN wins) of the %d rows at i, for i < n (a multiple of %d).", name, rows, l.vl))
-	dst := Load(Param("dst"), GP64())
-	var src []Register
+	Doc(fmt.Sprintf("%s is f32MaxPoolV%dGo with %s: dst[i] = %s (NaN wins) for i < len(dst).", name, rows, isaName(l), expr))
+	d := in("dst")
+	streams := []*stream{d}
 	for _, p := range params {
-		src = append(src, Load(Param(p), GP64()))
+		streams = append(streams, in(p))
 	}
-	n := Load(Param("n"), GP64())
-	i := GP64()
-	XORQ(i, i)
-	r := l.regs
-	Label(name + "_loop")
-	for k, s := range src {
-		VMOVUPS(Mem{Base: s, Index: i, Scale: 4}, r[k])
-	}
-	maxNaN(l, r[0], r[1], r[4], r[5])
-	if rows == 3 {
-		maxNaN(l, r[4], r[2], r[4], r[5])
-	}
-	VMOVUPS(r[4], Mem{Base: dst, Index: i, Scale: 4})
-	ADDQ(U8(l.vl), i)
-	CMPQ(i, n)
-	JL(LabelRef(name + "_loop"))
+	e := newEwise(l, name, streams...)
+	e.loop(loadLen("dst"), 2, func(e *ewise) {
+		m, t := e.load(streams[1], 0), l.vec()
+		for _, s := range streams[2:] {
+			l.maxNaN(m, e.load(s, 0), m, t)
+		}
+		e.store(d, 0, m)
+	})
 	VZEROUPPER()
 	RET()
 }
 
-// poolMaxH3S1 generates poolMaxH3S1<level>(dst, src *float32, n int): dst[x] = max(src[x],
-// src[x+1], src[x+2]) for x < n; it reads src[0:n+2].
-func poolMaxH3S1(l vecLevel) {
-	name := "poolMaxH3S1" + l.name
-	TEXT(name, NOSPLIT, "func(dst, src *float32, n int)")
+func maxPoolH3s1(l *level) {
+	name := "f32MaxPoolH3s1" + l.name
+	TEXT(name, NOSPLIT, "func(dst, src []float32)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets dst[x] to the max (NaN wins) of src[x:x+3], for x < n (a multiple of %d).", name, l.vl))
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	n := Load(Param("n"), GP64())
-	i := GP64()
-	XORQ(i, i)
-	r := l.regs
-	Label(name + "_loop")
-	for k := range 3 {
-		VMOVUPS(Mem{Base: src, Index: i, Scale: 4, Disp: 4 * k}, r[k])
-	}
-	maxNaN(l, r[0], r[1], r[4], r[5])
-	maxNaN(l, r[4], r[2], r[4], r[5])
-	VMOVUPS(r[4], Mem{Base: dst, Index: i, Scale: 4})
-	ADDQ(U8(l.vl), i)
-	CMPQ(i, n)
-	JL(LabelRef(name + "_loop"))
+	Doc(fmt.Sprintf("%s is f32MaxPoolH3s1Go with %s: dst[x] = max(src[x:x+3]) (NaN wins) for x < len(dst);", name, isaName(l)),
+		"src holds len(dst)+2 values or more.")
+	d, src := in("dst"), &stream{param: "src", scale: 1, extra: 2}
+	e := newEwise(l, name, d, src)
+	e.loop(loadLen("dst"), 2, func(e *ewise) {
+		m, t := e.load(src, 0), l.vec()
+		l.maxNaN(m, e.load(src, 1), m, t)
+		l.maxNaN(m, e.load(src, 2), m, t)
+		e.store(d, 0, m)
+	})
 	VZEROUPPER()
 	RET()
 }
 
-// poolMaxHS2 generates poolMaxH<k>S2<level>(dst, src *float32, n int): dst[x] = max(src[2x:2x+k])
-// for x < n; it reads src[0:2n] (k = 2) or src[0:2n+2] (k = 3).
-//
-// VSHUFPS splits two vectors of src into their even and odd elements within each 128-bit lane,
-// so the maxima come out with their 64-bit pairs permuted; one VPERMPD per vector restores the
-// order before the store.
-func poolMaxHS2(l vecLevel, k int) {
-	name := fmt.Sprintf("poolMaxH%dS2%s", k, l.name)
-	TEXT(name, NOSPLIT, "func(dst, src *float32, n int)")
+// s2Pair loads the two vectors of src at offset off and splits them into their even and odd
+// elements (pairs permuted); odd is not computed if nil.
+func s2Pair(e *ewise, src *stream, off int, even, odd Register) {
+	a, b := e.load(src, off), e.load(src, off+e.l.vl)
+	VSHUFPS(U8(0x88), b, a, even)
+	if odd != nil {
+		VSHUFPS(U8(0xDD), b, a, odd)
+	}
+}
+
+func maxPoolHs2(l *level, k int) {
+	name := fmt.Sprintf("f32MaxPoolH%ds2%s", k, l.name)
+	TEXT(name, NOSPLIT, "func(dst, src []float32)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s sets dst[x] to the max (NaN wins) of src[2x:2x+%d], for x < n (a multiple of %d).", name, k, l.vl))
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	n := Load(Param("n"), GP64())
-	r := l.regs
-	perm := r[8]
-	if l.vl == 16 {
-		VMOVUPS(unpermute512, perm)
+	Doc(fmt.Sprintf("%s is f32MaxPoolH%ds2Go with %s: dst[x] = max(src[2*x:2*x+%d]) (NaN wins) for", name, k, isaName(l), k),
+		fmt.Sprintf("x < len(dst); src holds 2*len(dst)+%d values or more.", k-2))
+	var idx Register
+	if l.avx512() {
+		idx = l.vec()
+		VMOVUPS(unpermuteIdx(), idx)
 	}
-	i := GP64()
-	XORQ(i, i)
-	Label(name + "_loop")
-	VMOVUPS(Mem{Base: src}, r[0])
-	VMOVUPS(Mem{Base: src, Disp: 4 * l.vl}, r[1])
-	VSHUFPS(U8(0x88), r[1], r[0], r[2]) // evens
-	VSHUFPS(U8(0xDD), r[1], r[0], r[3]) // odds
-	maxNaN(l, r[2], r[3], r[4], r[5])
-	if k == 3 {
-		VMOVUPS(Mem{Base: src, Disp: 8}, r[0])
-		VMOVUPS(Mem{Base: src, Disp: 8 + 4*l.vl}, r[1])
-		VSHUFPS(U8(0x88), r[1], r[0], r[2]) // evens from 2x+2
-		maxNaN(l, r[4], r[2], r[4], r[5])
-	}
-	unpermute(l, r[4], perm)
-	VMOVUPS(r[4], Mem{Base: dst, Index: i, Scale: 4})
-	ADDQ(U32(8*l.vl), src)
-	ADDQ(U8(l.vl), i)
-	CMPQ(i, n)
-	JL(LabelRef(name + "_loop"))
+	d, src := in("dst"), &stream{param: "src", scale: 2, extra: k - 2}
+	e := newEwise(l, name, d, src)
+	e.loop(loadLen("dst"), 1, func(e *ewise) {
+		ev, od, t := l.vec(), l.vec(), l.vec()
+		s2Pair(e, src, 0, ev, od)
+		l.maxNaN(ev, od, ev, t)
+		if k == 3 {
+			s2Pair(e, src, 2, od, nil)
+			l.maxNaN(ev, od, ev, t)
+		}
+		l.unpermute(ev, idx)
+		e.store(d, 0, ev)
+	})
 	VZEROUPPER()
 	RET()
 }
 
-// unpermute puts the 64-bit pairs of v, as VSHUFPS of two vectors leaves them (per 128-bit lane:
-// the pair from the first vector, then the one from the second), back in order.
-func unpermute(l vecLevel, v, perm VecPhysical) {
-	if l.vl == 8 {
-		VPERMPD(U8(0xD8), v, v)
-		return
+func avgPoolH(l *level, k, s int) {
+	name := fmt.Sprintf("f32AvgPoolH%ds%d%s", k, s, l.name)
+	TEXT(name, NOSPLIT, "func(dst, src, cols []float32, rows float32)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is f32AvgPoolH%ds%dGo with %s: dst[x] = (src[%d*x] + ... + src[%d*x+%d]) / (rows*cols[x])", name, k, s, isaName(l), s, s, k-1),
+		fmt.Sprintf("for x < len(dst); src holds %d*len(dst)+%d values or more.", s, k-s))
+	rv := l.vec()
+	VBROADCASTSS(scalarParam("rows"), rv)
+	var idx Register
+	if s == 2 && l.avx512() {
+		idx = l.vec()
+		VMOVUPS(unpermuteIdx(), idx)
 	}
-	VPERMPD(v, perm, v)
+	d, cols := in("dst"), in("cols")
+	src := &stream{param: "src", scale: s, extra: k - s}
+	e := newEwise(l, name, d, src, cols)
+	e.loop(loadLen("dst"), 1, func(e *ewise) {
+		acc, t := l.vec(), l.vec()
+		if s == 1 {
+			e.loadTo(src, 0, acc)
+			for j := 1; j < k; j++ {
+				VADDPS(e.src(src, j), acc, acc)
+			}
+		} else {
+			// Taps 0 and 1 are the even and odd columns of the two vectors at offset 0, tap 2
+			// the even columns of those at offset 2.
+			s2Pair(e, src, 0, acc, t)
+			VADDPS(t, acc, acc)
+			if k == 3 {
+				s2Pair(e, src, 2, t, nil)
+				VADDPS(t, acc, acc)
+			}
+			l.unpermute(acc, idx)
+		}
+		VMULPS(e.src(cols, 0), rv, t)
+		VDIVPS(t, acc, acc)
+		e.store(d, 0, acc)
+	})
+	VZEROUPPER()
+	RET()
 }
-
-// unpermute512 is the VPERMPD index for zmm: the pairs of the first vector (0, 2, 4, 6), then
-// those of the second (1, 3, 5, 7).
-var unpermute512 Mem

@@ -9,8 +9,10 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// The Winograd F(4x4, 3x3) transforms of runtime/kernels/winograd.go, one tile per vector lane:
-// 16 tiles per call in zmm registers (AVX-512), 8 in ymm (AVX2; VEX only, Y0-Y15).
+// The f32winograd group: the Winograd transforms of runtime/kernels/winograd.go, one tile per
+// vector lane, 16 tiles per call in zmm registers (AVX-512), 8 in ymm (AVX2; VEX only, Y0-Y15):
+// f32WinoIn4x4 (V = B^T d B of F(4x4, 3x3)'s input tiles), f32WinoOutEpi4x4 (Y = A^T M A with the
+// epilogue: bias, residual, ReLU) and their F(2x2, 3x3) counterparts (winograd2x2.go).
 //
 // The tiles of a call are consecutive along a row of the image, tile k's input starting at
 // src[4k]: column j of the tiles is src[4k+j], a stride-4 gather. Four vector loads hold
@@ -18,8 +20,9 @@ import (
 // (unpack low/high, single then double) puts column j of four tiles in each lane; one VPERMPS
 // puts the tiles back in order. Columns 4 and 5 are columns 0 and 1 of loads one tile further.
 // The output transform runs the same network backwards (the lane transpose is an involution).
-// The arithmetic is that of the Go twins (winoIn4Go, winoOut4Go), operation for operation, with
-// no fused multiply-adds: rows of d first, through a stack buffer, then columns.
+// The arithmetic is that of the Go twins (f32WinoIn4x4Go, f32WinoOutEpi4x4Go), operation for
+// operation, with no fused multiply-adds: rows of d first, through a stack buffer, then columns.
+// Partial runs of tiles (n < lanes) and of output columns are stored under masks.
 
 // winoVec is the vector width of one level.
 type winoVec struct {
@@ -56,13 +59,6 @@ func winogradSet() {
 	winoConst("winoPerm16", func(k int) Constant { return U32(4*(k%4) + k/4) })
 	winoConst("winoPermIn8", func(k int) Constant { return U32(4*(k%2) + k/2) })
 	winoConst("winoPermOut8", func(k int) Constant { return U32(2*(k%4) + k/4) })
-	// winoMask8[8-n:] starts with n -1s: the VMASKMOVPS mask of n lanes.
-	winoConst("winoMask8", func(k int) Constant {
-		if k < 8 {
-			return U32(0xffffffff)
-		}
-		return U32(0)
-	})
 	// F(2x2): lane p = 4L+q of the even/odd shuffles holds tile 2L+q (q < 2) or lanes/2+2L+q-2.
 	winoConst("winoPerm2In16", func(k int) Constant { return U32(winoSigma2Inv(16, k)) })
 	winoConst("winoPerm2Out16", func(k int) Constant { return U32(winoSigma2(16, k)) })
@@ -120,7 +116,7 @@ func transpose4(a, o, t []VecPhysical, only2 bool) {
 	VUNPCKHPD(t[3], t[1], o[3])
 }
 
-// in4 computes B^T applied to d0..d5 (see winoIn4Go) with the temporaries t, calling put(r, x)
+// in4 computes B^T applied to d0..d5 (see f32WinoIn4x4Go) with the temporaries t, calling put(r, x)
 // with output r as soon as it is in x.
 func in4(d, t []VecPhysical, put func(r int, x VecPhysical)) {
 	c4, c5 := winoConsts["winoC4"], winoConsts["winoC5"]
@@ -153,7 +149,7 @@ func in4(d, t []VecPhysical, put func(r int, x VecPhysical)) {
 	put(5, t[0])
 }
 
-// out4 computes A^T applied to m0..m5 (see winoOut4Go) into o0..o3 with the temporaries t.
+// out4 computes A^T applied to m0..m5 (see f32WinoOutEpi4x4Go) into o0..o3 with the temporaries t.
 func out4(m, t, o []VecPhysical) {
 	c4, c8 := winoConsts["winoC4"], winoConsts["winoC8"]
 	VADDPS(m[2], m[1], t[0]) // s12
@@ -180,23 +176,24 @@ func stridePtrs(p, q, s6 Register) []Mem {
 		{Base: q}, {Base: q, Index: s6, Scale: 1}, {Base: q, Index: s6, Scale: 2}}
 }
 
-// winoIn4 generates winoIn4<level>: V = B^T d B of n tiles (see winoXform.in).
+// winoInSig and winoOutSig are the signatures of the transforms (and of their Go twins).
+const (
+	winoInSig  = "func(src []float32, ld int, dst []float32, ds, n int)"
+	winoOutSig = "func(src []float32, ss int, dst []float32, ldd int, res []float32, bias float32, relu bool, rows, cols int)"
+)
+
+// winoIn4 generates f32WinoIn4x4<level>: V = B^T d B of n tiles (see winoXform.in).
 func winoIn4(w winoVec) {
-	name := "winoIn4" + w.name
-	if w.lanes == 16 {
-		TEXT(name, 0, "func(src *float32, ld int, dst *float32, ds int, mask uint16)")
-		Doc(fmt.Sprintf("%s stores V = B^T d B of the F(4x4, 3x3) input tiles at src, src+4, ... (rows ld floats apart)", name),
-			"at dst + xi*ds (floats) + k for tile k of the 16 whose bit is set in mask (the first n).")
-	} else {
-		TEXT(name, 0, "func(src *float32, ld int, dst *float32, ds int, n int)")
-		Doc(fmt.Sprintf("%s stores V = B^T d B of the F(4x4, 3x3) input tiles at src, src+4, ... (rows ld floats apart)", name),
-			"at dst + xi*ds (floats) + k for tile k < n (n <= 8).")
-	}
+	name := "f32WinoIn4x4" + w.name
+	TEXT(name, 0, winoInSig)
 	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is f32WinoIn4x4Go with %s: it stores V = B^T d B of the F(4x4, 3x3) input tiles at", name, w.isa()),
+		fmt.Sprintf("src, src[4:], ... (rows ld floats apart) at dst[xi*ds+k] for tile k < n (n <= %d); it reads", w.lanes),
+		fmt.Sprintf("src[5*ld : 5*ld+%d] and every row up to there.", 4*w.lanes+4))
 	v := w.v
 	tmp := AllocLocal(36 * w.bytes)
 	slot := func(i int) Mem { return tmp.Offset(i * w.bytes) }
-	src := Load(Param("src"), GP64())
+	src := loadBase("src")
 	ld := Load(Param("ld"), GP64())
 	SHLQ(U8(2), ld)
 	idx := v[14]
@@ -223,7 +220,7 @@ func winoIn4(w winoVec) {
 			ADDQ(ld, src)
 		}
 	}
-	dst := Load(Param("dst"), GP64())
+	dst := loadBase("dst")
 	ds := Load(Param("ds"), GP64())
 	SHLQ(U8(2), ds)
 	s6 := GP64()
@@ -247,45 +244,50 @@ func winoIn4(w winoVec) {
 		RET()
 	}
 	Comment("columns: B^T down the columns, to dst")
+	w.columns(name, v[15], cols)
+}
+
+// columns emits cols(store) for the tiles below n: with a masked store (AVX-512: K1; AVX2: the
+// mask in m) or, at AVX2 with n = 8, a plain one.
+func (w winoVec) columns(name string, m VecPhysical, cols func(store func(x VecPhysical, a Mem))) {
+	n := Load(Param("n"), GP64())
 	if w.lanes == 16 {
-		m := Load(Param("mask"), GP32())
-		KMOVW(m, K1)
+		lvl512.broadcastInt(n.(GP), Z16)
+		lvl512.lanesBelow(Z16, 0, K1)
 		cols(func(x VecPhysical, a Mem) { VMOVUPS(x, K1, a) })
 		return
 	}
-	n := Load(Param("n"), GP64())
 	CMPQ(n, U8(8))
 	JNE(LabelRef(name + "_partial"))
 	cols(func(x VecPhysical, a Mem) { VMOVUPS(x, a) })
 	Label(name + "_partial")
-	mp := GP64()
-	LEAQ(winoConsts["winoMask8"].Offset(32), mp)
-	SHLQ(U8(2), n)
-	SUBQ(n, mp)
-	VMOVUPS(Mem{Base: mp}, v[15])
-	cols(func(x VecPhysical, a Mem) { VMASKMOVPS(x, v[15], a) })
+	lvl256.broadcastInt(n.(GP), m)
+	lvl256.lanesBelow(m, 0, m)
+	cols(func(x VecPhysical, a Mem) { VMASKMOVPS(x, m, a) })
 }
 
-// winoOut4 generates winoOut4<level>: Y = A^T M A of up to lanes tiles, plus bias and residual,
-// ReLU, rows x cols values stored (see winoXform.out).
-func winoOut4(w winoVec) {
-	name := "winoOut4" + w.name
+// isa is the level's instruction set as the docs spell it.
+func (w winoVec) isa() string {
 	if w.lanes == 16 {
-		TEXT(name, 0, "func(src *float32, ss int, dst *float32, ldd int, res *float32, bias float32, relu bool, rows int, mask uint64)")
-		Doc(fmt.Sprintf("%s stores Y = A^T M A + bias (+ res) (then ReLU if relu) of the 16 F(4x4, 3x3) tiles whose M", name),
-			"is at src + xi*ss (floats) + k: rows rows of the columns set in mask, ldd floats apart at dst (and res, if not nil).")
-	} else {
-		TEXT(name, 0, "func(src *float32, ss int, dst *float32, ldd int, res *float32, bias float32, relu bool, rows int, mask *int32)")
-		Doc(fmt.Sprintf("%s stores Y = A^T M A + bias (+ res) (then ReLU if relu) of the 8 F(4x4, 3x3) tiles whose M", name),
-			"is at src + xi*ss (floats) + k: rows rows of 32 columns, or of those where mask[0:32] is -1 if mask is not nil,",
-			"ldd floats apart at dst (and res, if not nil).")
+		return "AVX-512"
 	}
+	return "AVX2"
+}
+
+// winoOut4 generates f32WinoOutEpi4x4<level>: Y = A^T M A of up to lanes tiles, plus bias and
+// residual, ReLU, rows x cols values stored (see winoXform.out).
+func winoOut4(w winoVec) {
+	name := "f32WinoOutEpi4x4" + w.name
+	TEXT(name, 0, winoOutSig)
 	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is f32WinoOutEpi4x4Go with %s: it stores Y = A^T M A + bias (+ res) (then ReLU if", name, w.isa()),
+		fmt.Sprintf("relu) of the %d F(4x4, 3x3) tiles whose M is at src[xi*ss+k]: rows rows of cols columns, ldd", w.lanes),
+		"floats apart at dst (and res, unless nil).")
 	v := w.v
-	tmp := AllocLocal(24 * w.bytes)
+	tmp := AllocLocal(24*w.bytes + 4*w.bytes) // the columns' transforms, then the AVX2 masks
 	slot := func(i int) Mem { return tmp.Offset(i * w.bytes) }
 	Comment("columns: A^T down the columns, to the stack")
-	src := Load(Param("src"), GP64())
+	src := loadBase("src")
 	ss := Load(Param("ss"), GP64())
 	SHLQ(U8(2), ss)
 	s6 := GP64()
@@ -313,9 +315,9 @@ func winoOut4(w winoVec) {
 	} else {
 		VMOVUPS(winoConsts["winoPermOut8"], v[15])
 	}
-	dst := Load(Param("dst"), GP64())
-	res := Load(Param("res"), GP64())
-	resArg, _ := Param("res").Resolve() // res itself moves down the rows
+	dst := loadBase("dst")
+	res := loadBase("res")
+	resArg, _ := Param("res").Base().Resolve() // res itself moves down the rows
 	ldd := Load(Param("ldd"), GP64())
 	SHLQ(U8(2), ldd)
 	rows := Load(Param("rows"), GP64())
@@ -363,266 +365,44 @@ func winoOut4(w winoVec) {
 		VZEROUPPER()
 		RET()
 	}
+	w.outMasks(name, 4, tmp.Offset(24*w.bytes), &loadRes, &store, emitRows)
+}
+
+// outMasks emits the output transform's rows (emitRows) with loadRes and store set for chunks
+// of cols columns: under K1..K<chunks> (AVX-512), or at AVX2 plainly when every column is stored
+// and else under masks computed into the frame at slots (v[8], v[9] free).
+func (w winoVec) outMasks(name string, chunks int, slots Mem, loadRes *func(q int, a Mem, x VecPhysical),
+	store *func(q int, x VecPhysical, a Mem), emitRows func(tag string)) {
+	v := w.v
+	cols := Load(Param("cols"), GP64())
 	if w.lanes == 16 {
-		m := GP64()
-		Load(Param("mask"), m)
-		ks := []Register{K1, K2, K3, K4}
-		for c := range 4 {
-			KMOVW(m.As32(), ks[c])
-			if c < 3 {
-				SHRQ(U8(16), m)
-			}
+		ks := []Register{K1, K2, K3, K4}[:chunks]
+		lvl512.broadcastInt(cols.(GP), Z16)
+		for c, k := range ks {
+			lvl512.lanesBelow(Z16, 16*c, k)
 		}
-		loadRes = func(q int, a Mem, x VecPhysical) { VMOVUPS_Z(a, ks[q], x) }
-		store = func(q int, x VecPhysical, a Mem) { VMOVUPS(x, ks[q], a) }
+		*loadRes = func(q int, a Mem, x VecPhysical) { VMOVUPS_Z(a, ks[q], x) }
+		*store = func(q int, x VecPhysical, a Mem) { VMOVUPS(x, ks[q], a) }
 		emitRows("")
 		return
 	}
-	mp := Load(Param("mask"), GP64())
-	CMPQ(mp, U8(0))
+	CMPQ(cols, U8(8*chunks))
 	JNE(LabelRef(name + "_partial"))
-	loadRes = func(q int, a Mem, x VecPhysical) { VMOVUPS(a, x) }
-	store = func(q int, x VecPhysical, a Mem) { VMOVUPS(x, a) }
+	*loadRes = func(q int, a Mem, x VecPhysical) { VMOVUPS(a, x) }
+	*store = func(q int, x VecPhysical, a Mem) { VMOVUPS(x, a) }
 	emitRows("_full")
 	Label(name + "_partial")
-	loadRes = func(q int, a Mem, x VecPhysical) {
-		VMOVUPS(Mem{Base: mp, Disp: q * 32}, v[9])
+	lvl256.broadcastInt(cols.(GP), v[8])
+	for q := range chunks {
+		lvl256.lanesBelow(v[8], 8*q, v[9])
+		VMOVUPS(v[9], slots.Offset(32*q))
+	}
+	*loadRes = func(q int, a Mem, x VecPhysical) {
+		VMOVUPS(slots.Offset(32*q), v[9])
 		VMASKMOVPS(a, v[9], x)
 	}
-	store = func(q int, x VecPhysical, a Mem) {
-		VMOVUPS(Mem{Base: mp, Disp: q * 32}, v[9])
-		VMASKMOVPS(x, v[9], a)
-	}
-	emitRows("_part")
-}
-
-// winoIn2 generates winoIn2<level>: V = B^T d B of n F(2x2, 3x3) tiles, tile k's input at
-// src[2k] (see winoIn2Go). Columns 0 and 1 of the tiles are the even and odd floats of two
-// vectors (VSHUFPS), columns 2 and 3 those of two vectors one tile further.
-func winoIn2(w winoVec) {
-	name := "winoIn2" + w.name
-	if w.lanes == 16 {
-		TEXT(name, 0, "func(src *float32, ld int, dst *float32, ds int, mask uint16)")
-		Doc(fmt.Sprintf("%s stores V = B^T d B of the F(2x2, 3x3) input tiles at src, src+2, ... (rows ld floats apart)", name),
-			"at dst + xi*ds (floats) + k for tile k of the 16 whose bit is set in mask (the first n).")
-	} else {
-		TEXT(name, 0, "func(src *float32, ld int, dst *float32, ds int, n int)")
-		Doc(fmt.Sprintf("%s stores V = B^T d B of the F(2x2, 3x3) input tiles at src, src+2, ... (rows ld floats apart)", name),
-			"at dst + xi*ds (floats) + k for tile k < n (n <= 8).")
-	}
-	Pragma("noescape")
-	v := w.v
-	tmp := AllocLocal(16 * w.bytes)
-	slot := func(i int) Mem { return tmp.Offset(i * w.bytes) }
-	src := Load(Param("src"), GP64())
-	ld := Load(Param("ld"), GP64())
-	SHLQ(U8(2), ld)
-	idx := v[15]
-	if w.lanes == 16 {
-		VMOVUPS(winoConsts["winoPerm2In16"], idx)
-	} else {
-		VMOVUPS(winoConsts["winoPerm2In8"], idx)
-	}
-	in2 := func(d, t []VecPhysical, put func(r int, x VecPhysical)) {
-		VSUBPS(d[2], d[0], t[0])
-		put(0, t[0])
-		VADDPS(d[2], d[1], t[1])
-		put(1, t[1])
-		VSUBPS(d[1], d[2], t[2])
-		put(2, t[2])
-		VSUBPS(d[3], d[1], t[3])
-		put(3, t[3])
-	}
-	Comment("rows: deinterleave the four columns, B^T along the row, to the stack")
-	for i := range 4 {
-		VMOVUPS(Mem{Base: src}, v[0])
-		VMOVUPS(Mem{Base: src, Disp: w.bytes}, v[1])
-		VMOVUPS(Mem{Base: src, Disp: 8}, v[2])
-		VMOVUPS(Mem{Base: src, Disp: w.bytes + 8}, v[3])
-		VSHUFPS(U8(0x88), v[1], v[0], v[4])
-		VSHUFPS(U8(0xdd), v[1], v[0], v[5])
-		VSHUFPS(U8(0x88), v[3], v[2], v[6])
-		VSHUFPS(U8(0xdd), v[3], v[2], v[7])
-		for j := 4; j < 8; j++ {
-			VPERMPS(v[j], idx, v[j])
-		}
-		in2(v[4:8], v[8:12], func(r int, x VecPhysical) { VMOVUPS(x, slot(i*4+r)) })
-		if i < 3 {
-			ADDQ(ld, src)
-		}
-	}
-	dst := Load(Param("dst"), GP64())
-	ds := Load(Param("ds"), GP64())
-	SHLQ(U8(2), ds)
-	s4 := GP64()
-	LEAQ(Mem{Base: ds, Index: ds, Scale: 1}, s4)
-	SHLQ(U8(1), s4)
-	q := GP64()
-	cols := func(store func(x VecPhysical, m Mem)) {
-		p := GP64()
-		MOVQ(dst, p)
-		for j := range 4 {
-			for r := range 4 {
-				VMOVUPS(slot(r*4+j), v[r])
-			}
-			LEAQ(Mem{Base: p, Index: s4, Scale: 2}, q)
-			addr := []Mem{{Base: p}, {Base: p, Index: s4, Scale: 1}, {Base: q}, {Base: q, Index: s4, Scale: 1}}
-			in2(v[0:4], v[4:8], func(r int, x VecPhysical) { store(x, addr[r]) })
-			if j < 3 {
-				ADDQ(ds, p)
-			}
-		}
-		VZEROUPPER()
-		RET()
-	}
-	Comment("columns: B^T down the columns, to dst")
-	if w.lanes == 16 {
-		m := Load(Param("mask"), GP32())
-		KMOVW(m, K1)
-		cols(func(x VecPhysical, a Mem) { VMOVUPS(x, K1, a) })
-		return
-	}
-	n := Load(Param("n"), GP64())
-	CMPQ(n, U8(8))
-	JNE(LabelRef(name + "_partial"))
-	cols(func(x VecPhysical, a Mem) { VMOVUPS(x, a) })
-	Label(name + "_partial")
-	mp := GP64()
-	LEAQ(winoConsts["winoMask8"].Offset(32), mp)
-	SHLQ(U8(2), n)
-	SUBQ(n, mp)
-	VMOVUPS(Mem{Base: mp}, v[14])
-	cols(func(x VecPhysical, a Mem) { VMASKMOVPS(x, v[14], a) })
-}
-
-// winoOut2 generates winoOut2<level>: Y = A^T M A of up to lanes F(2x2, 3x3) tiles, plus bias
-// and residual, ReLU, rows x cols values stored (see winoOut2Go).
-func winoOut2(w winoVec) {
-	name := "winoOut2" + w.name
-	if w.lanes == 16 {
-		TEXT(name, 0, "func(src *float32, ss int, dst *float32, ldd int, res *float32, bias float32, relu bool, rows int, mask uint32)")
-		Doc(fmt.Sprintf("%s stores Y = A^T M A + bias (+ res) (then ReLU if relu) of the 16 F(2x2, 3x3) tiles whose M", name),
-			"is at src + xi*ss (floats) + k: rows rows of the columns set in mask, ldd floats apart at dst (and res, if not nil).")
-	} else {
-		TEXT(name, 0, "func(src *float32, ss int, dst *float32, ldd int, res *float32, bias float32, relu bool, rows int, mask *int32)")
-		Doc(fmt.Sprintf("%s stores Y = A^T M A + bias (+ res) (then ReLU if relu) of the 8 F(2x2, 3x3) tiles whose M", name),
-			"is at src + xi*ss (floats) + k: rows rows of 16 columns, or of those where mask[0:16] is -1 if mask is not nil,",
-			"ldd floats apart at dst (and res, if not nil).")
-	}
-	Pragma("noescape")
-	v := w.v
-	tmp := AllocLocal(8 * w.bytes)
-	slot := func(i int) Mem { return tmp.Offset(i * w.bytes) }
-	out2 := func(m []VecPhysical, o []VecPhysical) {
-		VADDPS(m[1], m[0], o[0])
-		VADDPS(m[2], o[0], o[0])
-		VSUBPS(m[2], m[1], o[1])
-		VSUBPS(m[3], o[1], o[1])
-	}
-	Comment("columns: A^T down the columns, to the stack")
-	src := Load(Param("src"), GP64())
-	ss := Load(Param("ss"), GP64())
-	SHLQ(U8(2), ss)
-	s4 := GP64()
-	LEAQ(Mem{Base: ss, Index: ss, Scale: 1}, s4)
-	SHLQ(U8(1), s4)
-	q := GP64()
-	for j := range 4 {
-		LEAQ(Mem{Base: src, Index: s4, Scale: 2}, q)
-		addr := []Mem{{Base: src}, {Base: src, Index: s4, Scale: 1}, {Base: q}, {Base: q, Index: s4, Scale: 1}}
-		for r := range 4 {
-			VMOVUPS(addr[r], v[r])
-		}
-		out2(v[0:4], v[4:6])
-		VMOVUPS(v[4], slot(j))
-		VMOVUPS(v[5], slot(4+j))
-		if j < 3 {
-			ADDQ(ss, src)
-		}
-	}
-	Comment("rows: A^T along the rows, bias, lanes back to columns, residual, ReLU, store")
-	b, _ := Param("bias").Resolve()
-	VBROADCASTSS(b.Addr, v[14])
-	if w.lanes == 16 {
-		VMOVUPS(winoConsts["winoPerm2Out16"], v[15])
-	} else {
-		VMOVUPS(winoConsts["winoPerm2Out8"], v[15])
-	}
-	dst := Load(Param("dst"), GP64())
-	res := Load(Param("res"), GP64())
-	resArg, _ := Param("res").Resolve()
-	ldd := Load(Param("ldd"), GP64())
-	SHLQ(U8(2), ldd)
-	rows := Load(Param("rows"), GP64())
-	relu := Load(Param("relu"), GP8())
-	var loadRes func(q int, a Mem, x VecPhysical)
-	var store func(q int, x VecPhysical, a Mem)
-	emitRows := func(tag string) {
-		for i := range 2 {
-			if i > 0 {
-				CMPQ(rows, U8(i))
-				JLE(LabelRef(name + tag + "_done"))
-				ADDQ(ldd, dst)
-				ADDQ(ldd, res)
-			}
-			for j := range 4 {
-				VMOVUPS(slot(i*4+j), v[j])
-			}
-			out2(v[0:4], v[4:6])
-			for c := range 2 {
-				VADDPS(v[14], v[4+c], v[4+c])
-				VPERMPS(v[4+c], v[15], v[4+c])
-			}
-			VUNPCKLPS(v[5], v[4], v[0])
-			VUNPCKHPS(v[5], v[4], v[1])
-			l := fmt.Sprintf("%s%s_%d", name, tag, i)
-			CMPQ(resArg.Addr, U8(0))
-			JE(LabelRef(l + "_nores"))
-			for c := range 2 {
-				loadRes(c, Mem{Base: res, Disp: c * w.bytes}, v[8])
-				VADDPS(v[8], v[c], v[c])
-			}
-			Label(l + "_nores")
-			CMPB(relu, U8(0))
-			JE(LabelRef(l + "_norelu"))
-			w.zero(v[8])
-			for c := range 2 {
-				VMAXPS(v[c], v[8], v[c])
-			}
-			Label(l + "_norelu")
-			for c := range 2 {
-				store(c, v[c], Mem{Base: dst, Disp: c * w.bytes})
-			}
-		}
-		Label(name + tag + "_done")
-		VZEROUPPER()
-		RET()
-	}
-	if w.lanes == 16 {
-		m := GP32()
-		Load(Param("mask"), m)
-		ks := []Register{K1, K2}
-		KMOVW(m, K1)
-		SHRL(U8(16), m)
-		KMOVW(m, K2)
-		loadRes = func(q int, a Mem, x VecPhysical) { VMOVUPS_Z(a, ks[q], x) }
-		store = func(q int, x VecPhysical, a Mem) { VMOVUPS(x, ks[q], a) }
-		emitRows("")
-		return
-	}
-	mp := Load(Param("mask"), GP64())
-	CMPQ(mp, U8(0))
-	JNE(LabelRef(name + "_partial"))
-	loadRes = func(q int, a Mem, x VecPhysical) { VMOVUPS(a, x) }
-	store = func(q int, x VecPhysical, a Mem) { VMOVUPS(x, a) }
-	emitRows("_full")
-	Label(name + "_partial")
-	loadRes = func(q int, a Mem, x VecPhysical) {
-		VMOVUPS(Mem{Base: mp, Disp: q * 32}, v[9])
-		VMASKMOVPS(a, v[9], x)
-	}
-	store = func(q int, x VecPhysical, a Mem) {
-		VMOVUPS(Mem{Base: mp, Disp: q * 32}, v[9])
+	*store = func(q int, x VecPhysical, a Mem) {
+		VMOVUPS(slots.Offset(32*q), v[9])
 		VMASKMOVPS(x, v[9], a)
 	}
 	emitRows("_part")

@@ -26,11 +26,11 @@ func actInputs(rng *rand.Rand, n int, scale float32) []float32 {
 	return x
 }
 
-// TestApplySIMD compares Apply at each level with its Go twin, applyGo, over every length up to
-// 70 (so every tail) and a few longer than one assembly call, with guards around the slice:
-// bit for bit for the clamps (a zero's sign aside), within a few ulps for sigmoid and SiLU,
-// NaN for NaN.
-func TestApplySIMD(t *testing.T) {
+// TestApplyChunks compares apply (the operators' path: the active level's routine a chunk of
+// actChunk values at a time) at each level with the Go twins over every length up to 70 and a
+// few longer than one chunk, with guards around the slice: bit for bit for the clamps (a zero's
+// sign aside), within a few ulps for sigmoid and SiLU, NaN for NaN.
+func TestApplyChunks(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(51, 52))
 		lengths := []int{}
@@ -44,8 +44,10 @@ func TestApplySIMD(t *testing.T) {
 					src := actInputs(rng, n, scale)
 					buf, x := guarded(n, func(i int) float32 { return src[i] })
 					want := append([]float32(nil), src...)
-					applyGo(a, want)
-					Apply(a, x)
+					if f := genericSet.act[a]; f != nil {
+						f(want)
+					}
+					apply(a, x)
 					name := fmt.Sprintf("%v n=%d scale=%v", a, n, scale)
 					checkGuards(t, name, buf)
 					for i := range x {
@@ -70,8 +72,8 @@ func TestApplySIMD(t *testing.T) {
 	})
 }
 
-// actChunkTest is longer than one assembly call of applySIMD where there is one.
-const actChunkTest = 4096
+// actChunkTest is the length of one activation call (apply's chunk).
+const actChunkTest = actChunk
 
 // TestLogisticAccuracy measures sigmoid and SiLU at each level against float64 over [-100, 100]
 // (where the result is a normal float32; below, 0 is within float32's precision): the relative

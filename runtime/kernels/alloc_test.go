@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"unsafe"
@@ -44,4 +45,60 @@ func TestAllocPacked(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestNoAllocs(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(13, 14))
+		for _, c := range []Conv{
+			convCase(16, 12, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),  // im2col
+			convCase(16, 12, 12, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU),  // gemm1x1
+			convCase(16, 12, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 16, ActSiLU), // depthwise
+			convCase(32, 28, 28, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),  // winograd4x4
+			convCase(16, 14, 14, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActSiLU),  // winograd2x2
+			convCase(16, 21, 21, 16, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 16, ActSiLU), // depthwise
+			convCase(96, 1, 1, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid), // gemv
+		} {
+			w, err := c.Pack(randSlice(rng, c.OutC*c.InC/c.Groups*c.KH*c.KW), randSlice(rng, c.OutC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := randSlice(rng, c.InC*c.InH*c.InW)
+			out := make([]float32, c.OutC*c.OutH*c.OutW)
+			res := randSlice(rng, len(out))
+			scr := make([]float32, c.ScratchLen())
+			if a := testing.AllocsPerRun(20, func() { c.Run(out, in, w, res, scr) }); a != 0 {
+				t.Errorf("Conv.Run (%v) allocates %v times", c.algo(), a)
+			}
+			if a := testing.AllocsPerRun(20, func() { c.Run(out, in, w, nil, scr) }); a != 0 {
+				t.Errorf("Conv.Run (%v) without residual allocates %v times", c.algo(), a)
+			}
+			if a := testing.AllocsPerRun(20, func() { c.RunPart(1, 3, out, in, w, res, scr) }); a != 0 {
+				t.Errorf("Conv.RunPart (%v) allocates %v times", c.algo(), a)
+			}
+		}
+		l := Linear{In: 100, Out: 10, Act: ActReLU}
+		w, _ := l.Pack(randSlice(rng, 1000), nil)
+		in, out := randSlice(rng, 100), make([]float32, 10)
+		if a := testing.AllocsPerRun(20, func() { l.Run(out, in, w) }); a != 0 {
+			t.Errorf("Linear.Run allocates %v times", a)
+		}
+		x, y := randSlice(rng, 64), make([]float32, 64)
+		p := Pool{C: 4, InH: 4, InW: 4, OutH: 2, OutW: 2, KH: 2, KW: 2, StrideH: 2, StrideW: 2}
+		pa := p
+		pa.Avg = true
+		if a := testing.AllocsPerRun(20, func() {
+			p.Run(y, x)
+			pa.Run(y, x)
+			Eltwise{Act: ActSiLU}.Run(y, y)
+			Eltwise{Act: ActHardSigmoid, Alpha: 0.2, Beta: 0.5}.Run(y, x)
+			Softmax{Outer: 1, Block: 16, Inner: 4}.Run(y, y)
+			LRN{C: 4, HW: 16, Size: 3, Lo: 1, Alpha: 1e-4, Beta: 0.75, K: 1}.Run(y, x)
+			Add{Act: ActSiLU}.Run(y, x, y)
+			ChannelAffine(4, 16, x, y, x, y, ActReLU)
+			MulChannel(4, 16, x, y, y)
+		}); a != 0 {
+			t.Errorf("pooling and elementwise kernels allocate %v times", a)
+		}
+	})
 }

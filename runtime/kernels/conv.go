@@ -330,18 +330,25 @@ func (c *Conv) runGemv(part, parts int, in, out []float32, w *ConvWeights, resid
 		lin := c.linear()
 		lin.RunRows(o0, o1, out, in, w.lin)
 	} else {
-		// RunRows's loop, adding the residual as each output is written (it may be out).
+		// RunRows's loop, adding the residual as each output is written (it may be out: its
+		// values are read before the sums overwrite them).
 		n := c.InC
 		x := in[:n]
-		var sums [4]float32
+		k := kern()
 		for o := o0; o < o1; {
 			r := 4
 			if o+4 > o1 {
 				r = 1
 			}
-			dotRows(w.lin.w[o*n:(o+r)*n], n, x, sums[:r])
-			for i, s := range sums[:r] {
-				out[o+i] = (s + w.lin.bias[o+i]) + residual[o+i]
+			var res [4]float32
+			copy(res[:r], residual[o:o+r])
+			if r == 4 {
+				k.gemv4(w.lin.w[o*n:(o+4)*n], n, x, out[o:o+4])
+			} else {
+				k.gemv1(w.lin.w[o*n:(o+1)*n], n, x, out[o:o+1])
+			}
+			for i := range r {
+				out[o+i] = (out[o+i] + w.lin.bias[o+i]) + res[i]
 			}
 			o += r
 		}

@@ -12,10 +12,11 @@ func (c *Conv) runDepthwise(ch0, ch1 int, in, out []float32, w *ConvWeights, res
 	H, W, OH, OW := c.InH, c.InW, c.OutH, c.OutW
 	KH, KW := c.KH, c.KW
 	r := dwRowOf(c)
-	var buf [dwFlatLen]float32
 	if (KW == 3 || KW == 5) && r.dil == 1 && r.stride == 1 && c.StrideH == 1 && c.DilH == 1 &&
-		(OH+KH-1)*(OW+KW-1)+OH*(OW+KW-1) <= len(buf) {
+		(OH+KH-1)*(OW+KW-1)+OH*(OW+KW-1) <= rowBufLen {
+		buf := getRowBuf()
 		c.runDepthwiseFlat(ch0, ch1, in, out, w, residual, buf[:])
+		putRowBuf(buf)
 		return
 	}
 	for ch := ch0; ch < ch1; ch++ {
@@ -91,49 +92,37 @@ func (c *Conv) runDepthwisePlane(ch0, ch1 int, in, out []float32, w *ConvWeights
 func (c *Conv) padPlane(pad, plane []float32, hp, wp int) {
 	W := c.InW
 	rows, cols := min(c.InH, hp-c.PadT), min(W, wp-c.PadL)
+	if rows <= 0 || cols <= 0 {
+		return
+	}
 	dst := pad[c.PadT*wp+c.PadL:]
-	if cols != W || !dwPadSIMD(dst, plane, rows, cols, wp) {
-		for y := range rows {
-			copy(dst[y*wp:y*wp+cols], plane[y*W:y*W+cols])
-		}
+	if cols == W { // the rows copied whole: one call for the plane
+		kern().copyPlane(dst[:(rows-1)*wp+cols], plane[:rows*cols], rows, cols, wp)
+		return
+	}
+	for y := range rows {
+		copy(dst[y*wp:y*wp+cols], plane[y*W:y*W+cols])
 	}
 }
 
-// dwPlaneRun runs the active level's whole-plane kernel, or its Go twin (see dwPlaneGo).
+// dwPlaneRun runs the active level's whole-plane kernel for k x k kernels of stride s (see
+// f32DWConv3x3s1Go): dst[y*ldd+x] = bias + the taps over src (ld floats a row) in kernel order.
 func dwPlaneRun(k, s int, dst, src, w []float32, bias float32, rows, cols, ld, ldd int) {
-	if !dwPlaneSIMD(k, s, dst, src, w, bias, rows, cols, ld, ldd) {
-		dwPlaneGo(k, s, dst, src, w, bias, rows, cols, ld, ldd)
-	}
+	// The assembly reads whole vectors: up to s*roundUp(cols, vl)+k-1+vl floats of the last row
+	// it reads (the caller's slack, dwPlaneSlack, holds them at the widest vl, 16), and writes
+	// exactly the outputs.
+	_ = src[(s*(rows-1)+k-1)*ld+s*roundUp(cols, 16)+k-1+16-1]
+	kern().dwConvFor(k, s)(dst[:(rows-1)*ldd+cols], src, w[:k*k], bias, rows, cols, ld, ldd)
 }
 
-// dwActBatch is about how many outputs runDepthwisePlane computes before activating them.
+// dwActBatch is about how many outputs runDepthwisePlane computes before activating them: 2048
+// floats, 8 KiB, stay in L1 (32-48 KiB) with the planes being computed, and are enough values
+// to make the activation call's overhead small.
 const dwActBatch = 2048
 
-// dwPlaneGo is the pure-Go twin of the whole-plane kernels: dst[y*ldd+x] = bias + sum_{i,j<k}
-// w[i*k+j]*src[(s*y+i)*ld + s*x+j], the taps added in kernel order.
-func dwPlaneGo(k, s int, dst, src, w []float32, bias float32, rows, cols, ld, ldd int) {
-	w = w[:k*k]
-	for y := range rows {
-		d := dst[y*ldd : y*ldd+cols]
-		for x := range d {
-			acc := bias
-			for i := range k {
-				r := src[(s*y+i)*ld+s*x:]
-				r = r[:k]
-				for j, v := range r {
-					acc += w[i*k+j] * v
-				}
-			}
-			d[x] = acc
-		}
-	}
-}
-
-// dwFlatLen is the size of runDepthwiseFlat's buffer on the stack, in floats.
-const dwFlatLen = 4096
-
 // runDepthwiseFlat is runDepthwise for stride 1 on small planes (EfficientNet's 28x28 down to
-// 7x7, whose rows are too short for the SIMD kernels): each channel is copied into a plane framed
+// 7x7, whose rows are short for the SIMD kernels) with a residual, through buf (rowBufLen
+// floats, from rowBufs): each channel is copied into a plane framed
 // by zeros, of width Wp = OutW+KW-1, and each kernel row is then one call of the row kernel over
 // the whole plane, as if it were a single row of OutH*Wp outputs (the last KW-1 columns of each
 // row are not outputs and are dropped). The padding adds exact zeros, so each output is the sum
@@ -143,6 +132,7 @@ func (c *Conv) runDepthwiseFlat(ch0, ch1 int, in, out []float32, w *ConvWeights,
 	KH, KW := c.KH, c.KW
 	hp, wp := OH+KH-1, OW+KW-1
 	pad, acc := buf[:hp*wp], buf[hp*wp:hp*wp+OH*wp]
+	row := kern().dwConvRowFor(KW, 1)
 	clear(pad) // the frame stays zero: every channel writes the same interior
 	n := (OH-1)*wp + OW
 	for ch := ch0; ch < ch1; ch++ {
@@ -170,12 +160,7 @@ func (c *Conv) runDepthwiseFlat(ch0, ch1 int, in, out []float32, w *ConvWeights,
 		}
 		wk := w.w[ch*KH*KW : (ch+1)*KH*KW]
 		for i := range KH {
-			// Direct calls: buf would escape through r.kernel.
-			if KW == 3 {
-				dwRow3s1(acc[:n], pad[i*wp:], wk[i*KW:(i+1)*KW])
-			} else {
-				dwRow5s1(acc[:n], pad[i*wp:], wk[i*KW:(i+1)*KW])
-			}
+			row(acc[:n], pad[i*wp:i*wp+n+KW-1], wk[i*KW:(i+1)*KW])
 		}
 		oplane := out[o : o+OH*OW]
 		for y := range OH {
@@ -203,16 +188,7 @@ func dwRowOf(c *Conv) dwRow {
 		r.hi = r.lo
 	}
 	if r.dil == 1 {
-		switch {
-		case r.kw == 3 && r.stride == 1:
-			r.kernel = dwRow3s1
-		case r.kw == 3 && r.stride == 2:
-			r.kernel = dwRow3s2
-		case r.kw == 5 && r.stride == 1:
-			r.kernel = dwRow5s1
-		case r.kw == 5 && r.stride == 2:
-			r.kernel = dwRow5s2
-		}
+		r.kernel = kern().dwConvRowFor(r.kw, r.stride)
 	}
 	return r
 }
@@ -223,7 +199,8 @@ func (r *dwRow) run(dst, src, w []float32) {
 		return
 	}
 	r.border(dst, 0, r.lo, src, w)
-	r.kernel(dst[r.lo:r.hi], src[r.lo*r.stride+r.off:], w)
+	s0 := r.lo*r.stride + r.off
+	r.kernel(dst[r.lo:r.hi], src[s0:s0+(r.hi-r.lo-1)*r.stride+r.kw], w[:r.kw])
 	r.border(dst, r.hi, len(dst), src, w)
 }
 
@@ -262,53 +239,5 @@ func (r *dwRow) taps(dst, src, w []float32) {
 				d[x] += wv * s[x*r.stride]
 			}
 		}
-	}
-}
-
-// The kernels: dst[x] += sum_j w[j]*src[x*stride+j], with src holding every value read. The SIMD
-// kernel of the active level computes the leading whole vectors of outputs, Go the rest; which
-// outputs that is depends only on the row's geometry, so RunPart stays exact.
-
-func dwRow3s1(dst, src, w []float32) {
-	i := dwRowSIMD(3, 1, dst, src, w)
-	w = w[:3]
-	w0, w1, w2 := w[0], w[1], w[2]
-	n := len(dst)
-	s0, s1, s2 := src[0:n], src[1:n+1], src[2:n+2]
-	for x := i; x < n; x++ {
-		dst[x] += w0*s0[x] + w1*s1[x] + w2*s2[x]
-	}
-}
-
-func dwRow5s1(dst, src, w []float32) {
-	i := dwRowSIMD(5, 1, dst, src, w)
-	w = w[:5]
-	w0, w1, w2, w3, w4 := w[0], w[1], w[2], w[3], w[4]
-	n := len(dst)
-	s0, s1, s2, s3, s4 := src[0:n], src[1:n+1], src[2:n+2], src[3:n+3], src[4:n+4]
-	for x := i; x < n; x++ {
-		dst[x] += w0*s0[x] + w1*s1[x] + w2*s2[x] + w3*s3[x] + w4*s4[x]
-	}
-}
-
-func dwRow3s2(dst, src, w []float32) {
-	i := dwRowSIMD(3, 2, dst, src, w)
-	w = w[:3]
-	w0, w1, w2 := w[0], w[1], w[2]
-	src = src[:2*len(dst)+1]
-	for x := i; x < len(dst); x++ {
-		s := src[2*x : 2*x+3]
-		dst[x] += w0*s[0] + w1*s[1] + w2*s[2]
-	}
-}
-
-func dwRow5s2(dst, src, w []float32) {
-	i := dwRowSIMD(5, 2, dst, src, w)
-	w = w[:5]
-	w0, w1, w2, w3, w4 := w[0], w[1], w[2], w[3], w[4]
-	src = src[:2*len(dst)+3]
-	for x := i; x < len(dst); x++ {
-		s := src[2*x : 2*x+5]
-		dst[x] += w0*s[0] + w1*s[1] + w2*s[2] + w3*s[3] + w4*s[4]
 	}
 }

@@ -16,18 +16,18 @@
 // (exp, tanh, pow) are evaluated in float64 and rounded, but for sigmoid and SiLU, which use a
 // float32 exp (relative error below 3e-7) because they run over whole networks' activations.
 // The SIMD kernels fuse each multiply-add (one rounding), so their results differ from the
-// pure-Go ones in the last bits.
+// pure-Go ones in the last bits (TestKernelTwins states each routine's bound).
 // Winograd convolutions (3x3, stride 1) trade about 4 bits (F(4x4)) or 1 bit (F(2x2)) of float32
 // accuracy for 2-4x fewer multiplies: see TestWinogradAccuracy for the measured error.
 //
 // # SGEMM and instruction sets
 //
 // Convolutions (1x1, im2col and Winograd's per-position products, see winograd.go) run on one
-// cache-blocked SGEMM (see sgemm.go): for each KC-row
-// block of B, A's matching block is packed into MR-row panels (conv weights are packed whole at
-// Pack), each KC x NC block of B into NR-column panels, and a micro-kernel computes one MR x NR
-// tile of C over one KC block per call. The micro-kernel and the blocking are chosen per ISA
-// level, as Go's crypto packages choose theirs:
+// cache-blocked SGEMM (see gemm.go): for each KC-row block of B, A's matching block is packed
+// into MR-row panels (conv weights are packed whole at Pack), each KC x NC block of B into
+// NR-column panels, and a micro-kernel computes one MR x NR tile of C over one KC block per call.
+// The micro-kernel and the blocking are chosen per ISA level, as Go's crypto packages choose
+// theirs:
 //
 //   - Generic: pure Go, 2x4 register tile (Go's amd64 code generator has 15 usable float
 //     registers and schedules loop-carried adds late, so larger Go tiles spill). The only level
@@ -36,33 +36,71 @@
 //   - AVX512 (AVX-512 F): 14x32 tile in zmm registers (28 accumulators), C columns masked with
 //     opmask registers.
 //
-// Each SIMD kernel exists for every row count 1..MR (a partial row tile costs what it computes)
-// and masks partial column tiles; one call is a few microseconds, so goroutines stay
+// Each SIMD micro-kernel has a body for every row count 1..MR (a partial row tile costs what it
+// computes) and masks partial column tiles; one call is a few microseconds, so goroutines stay
 // preemptible. A convolution's epilogue runs in the micro-kernels: the first KC block of a tile
 // starts from the bias (and residual) rather than from a pre-filled output, and the last applies
 // ReLU or ReLU6 before the store, so the output is written once; other activations run on each
-// block of MR rows right after its last tile, while it is in cache. Apply's activations (but
-// tanh) have SIMD kernels too, a few thousand elements per call.
+// block of MR rows right after its last tile, while it is in cache.
 //
 // Two kinds of convolution do not run on the SGEMM. Depthwise 3x3 and 5x5 convolutions of
 // stride 1 or 2 (EfficientNet's, MobileNet's) copy each channel into a plane framed by its zero
 // padding (in the scratch) and compute the whole output plane in one kernel call, four output
-// rows side by side with every tap accumulated in registers (dwconv group); the other depthwise
-// shapes, and those with a residual, go row by row. A 1x1 convolution of a 1x1 image
-// (squeeze-and-excitation) is a matrix-vector product and runs on Linear's kernels (gemv), where
-// the SGEMM would pad its single column to a whole NR-column panel.
+// rows side by side with every tap accumulated in registers (f32DWConv); the other depthwise
+// shapes, and those with a residual, go row by row (f32DWConvRow). A 1x1 convolution of a 1x1
+// image (squeeze-and-excitation) is a matrix-vector product and runs on Linear's kernels
+// (f32Gemv), where the SGEMM would pad its single column to a whole NR-column panel.
 //
-// The assembly is generated with avo by the separate module in ../../_asm, one group of kernels
-// per .s file:
+// # Kernel sets and twins
 //
-//	cd _asm && go run . -set gemm -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels
-//	cd _asm && go run . -set act -out ../runtime/kernels/act_amd64.s -stubs ../runtime/kernels/act_stub_amd64.go -pkg kernels
+// Each level's routines form one kernelSet (dispatch.go), a table of func values built once; the
+// operators load the active set once per call and call through it (an indirect call per row,
+// plane or micro-tile), so no wrapper asks which level is active. The SIMD sets hold the
+// assembly; the Generic set holds the pure-Go twins, which have the assembly's names with Go for
+// the instruction set, its signatures and its semantics (as Go crypto's sha256block.go beside
+// sha256block_amd64.s), in files built on every platform (f32gemm.go beside f32gemm_amd64.s).
+// The routines take slices cut to what they read and compute every element: the assembly runs
+// a partial last vector under masks, so a value's result does not depend on where it falls in a
+// slice, and the operators need no tail loops. TestKernelTwins walks the sets' fields and runs
+// every SIMD routine against its twin over swept lengths and start offsets, with guard bands;
+// TestKernelNames checks the names below against the generated files and the sets.
 //
-// (the go:generate lines below run the same commands; avo's output is deterministic, so
-// go generate reproduces the committed files byte for byte). Do not edit the .s or the stub files
-// by hand. tileGo and applyGo are the pure-Go twins of the SIMD kernels; the tests compare them
-// tile by tile, through the whole SGEMM and element by element, and check that the AVX2
-// functions use no EVEX encoding and no register beyond ymm15.
+// # Names
+//
+// The routines are named after XNNPACK's scheme, the parts in this order (f32GemmEpi14x32AVX512:
+// f32 GEMM with an epilogue, 14x32 tile, AVX-512):
+//
+//	part       meaning                            values
+//	datatype   element type                       f32
+//	operation  what it computes                   Gemm, Gemv, DWConv (a plane), DWConvRow (a
+//	                                              kernel row over an output row), WinoIn,
+//	                                              WinoOut (Winograd transforms), V<act> (VReLU,
+//	                                              VSigmoid, ...: element-wise activations), VAdd,
+//	                                              VMulAddC (x*s+b, s and b constants),
+//	                                              VMulChannels (x*s[channel]), VGatherS2
+//	                                              (stride-2 gather), RSum (reduce-sum),
+//	                                              LRNSqAcc, LRNNorm75, MaxPoolV (rows),
+//	                                              MaxPoolH, AvgPoolH (a row's windows),
+//	                                              PackB (B panels), CopyPlane, FMAPeak
+//	epilogue   fused after the operation          Epi (bias, residual, ReLU/ReLU6 by flags)
+//	tile       the block a call's loop computes   14x32, 6x16, 2x4 (GEMM rows x columns); 3x3s1
+//	                                              (kernel, stride); 3s2 (taps, stride); H3s2
+//	                                              (window width, stride); V3 (rows); 4 (GEMV
+//	                                              rows); 4x4 (Winograd output tile); 32 (PackB
+//	                                              columns)
+//	ISA        instruction set                    AVX512 (AVX-512 F), AVX2 (AVX2 + FMA, VEX, Y0-15),
+//	                                              AVX (AVX only: both levels), Go (the twin)
+//
+// A kernel group (-set) of the generator is one .s file, one stub file, one twin file, and one
+// file of ../../_asm: f32gemm (GEMM micro-kernels, B-panel copy, FMA peak), f32gemv, f32dwconv
+// (planes and their copy), f32dwconvrow, f32winograd, f32vact (activations), f32varith
+// (VAdd, VMulAddC, VMulChannels, VGatherS2, RSum), f32lrn and f32pool (max and average passes).
+//
+// The assembly is generated with avo by the separate module in ../../_asm; the go:generate
+// lines below run it, and the first line of each .s and stub file is the command that made it
+// (run from this directory). avo's output is deterministic, so go generate reproduces the
+// committed files byte for byte. Do not edit the .s or the stub files by hand. The tests also
+// check that the AVX2 routines use no EVEX encoding and no register beyond ymm15.
 //
 // The level is detected once at package initialization with github.com/klauspost/cpuid/v2 (which
 // includes the OS's support for the ymm and zmm state). The environment variable
@@ -70,7 +108,8 @@
 // lacks, or for an unknown one, never faults: the kernels run at the best supported level and
 // ISAError returns the error. Generated networks check ISAError in New (and so Load) and fail with
 // it, so that a setting that did not take effect is reported rather than ignored. Active, Best,
-// SetISA and PeakGFLOPS serve tests, benchmarks and cnngen bench.
+// SetISA (which swaps the active kernel set atomically) and PeakGFLOPS serve tests, benchmarks
+// and cnngen bench.
 //
 // Packed conv weights record the level they were packed for (its MR and KC shape the layout).
 // Run uses that level's kernel when it is at most the active level, and otherwise the Go twin on
@@ -79,14 +118,12 @@
 // needs, the same in every build, because code generators bake it into generated code.
 package kernels
 
-//go:generate go run -C ../../_asm . -set gemm -out ../runtime/kernels/sgemm_amd64.s -stubs ../runtime/kernels/sgemm_stub_amd64.go -pkg kernels
-//go:generate go run -C ../../_asm . -set pool -out ../runtime/kernels/pool_amd64.s -stubs ../runtime/kernels/pool_stub_amd64.go -pkg kernels
-//go:generate go run -C ../../_asm . -set gemv -out ../runtime/kernels/gemv_amd64.s -stubs ../runtime/kernels/gemv_stub_amd64.go -pkg kernels
-//go:generate go run -C ../../_asm . -set dw -out ../runtime/kernels/dw_amd64.s -stubs ../runtime/kernels/dw_stub_amd64.go -pkg kernels
-//go:generate go run -C ../../_asm . -set eltwise -out ../runtime/kernels/eltwise_amd64.s -stubs ../runtime/kernels/eltwise_stub_amd64.go -pkg kernels
-//go:generate go run -C ../../_asm . -set act -out ../runtime/kernels/act_amd64.s -stubs ../runtime/kernels/act_stub_amd64.go -pkg kernels
-//go:generate go run -C ../../_asm . -set winograd -out ../runtime/kernels/winograd_amd64.s -stubs ../runtime/kernels/winograd_stub_amd64.go -pkg kernels
-//go:generate go run -C ../../_asm . -set dwconv -out ../runtime/kernels/dwconv_amd64.s -stubs ../runtime/kernels/dwconv_stub_amd64.go -pkg kernels
-//go:generate go run -C ../../_asm . -set arith -out ../runtime/kernels/arith_amd64.s -stubs ../runtime/kernels/arith_stub_amd64.go -pkg kernels
-//go:generate go run -C ../../_asm . -set avgpool -out ../runtime/kernels/avgpool_amd64.s -stubs ../runtime/kernels/avgpool_stub_amd64.go -pkg kernels
-//go:generate go run -C ../../_asm . -set lrn -out ../runtime/kernels/lrn_amd64.s -stubs ../runtime/kernels/lrn_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32gemm -out ../runtime/kernels/f32gemm_amd64.s -stubs ../runtime/kernels/f32gemm_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32gemv -out ../runtime/kernels/f32gemv_amd64.s -stubs ../runtime/kernels/f32gemv_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32dwconv -out ../runtime/kernels/f32dwconv_amd64.s -stubs ../runtime/kernels/f32dwconv_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32dwconvrow -out ../runtime/kernels/f32dwconvrow_amd64.s -stubs ../runtime/kernels/f32dwconvrow_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32winograd -out ../runtime/kernels/f32winograd_amd64.s -stubs ../runtime/kernels/f32winograd_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32vact -out ../runtime/kernels/f32vact_amd64.s -stubs ../runtime/kernels/f32vact_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32varith -out ../runtime/kernels/f32varith_amd64.s -stubs ../runtime/kernels/f32varith_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32lrn -out ../runtime/kernels/f32lrn_amd64.s -stubs ../runtime/kernels/f32lrn_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32pool -out ../runtime/kernels/f32pool_amd64.s -stubs ../runtime/kernels/f32pool_stub_amd64.go -pkg kernels

@@ -1,7 +1,7 @@
 package kernels
 
 // maxIm2colKC bounds kcb in packIm2col (the largest KC of all shapes), so that its per-row tap
-// table lives on the stack.
+// table lives on the stack (three arrays of 256 ints, 6 KiB).
 const maxIm2colKC = 256
 
 // packIm2col packs rows [pc, pc+kcb), columns [col0+jc, col0+jc+ncb) of the im2col matrix of in
@@ -20,6 +20,7 @@ func (c *Conv) packIm2col(nr int, dst, in []float32, pc, kcb, col0, jc, ncb int)
 	}
 	H, W, OW := c.InH, c.InW, c.OutW
 	sh, sw := c.StrideH, c.StrideW
+	gather := kern().vgatherS2
 	// The taps of the block's rows: plane offset, and offsets of the kernel row and column.
 	var base, dy, dx [maxIm2colKC]int
 	for p := range kcb {
@@ -68,12 +69,10 @@ func (c *Conv) packIm2col(nr int, dst, in []float32, pc, kcb, col0, jc, ncb int)
 						for u := range seg {
 							seg[u] = row[x0+u]
 						}
+					case sw == 2: // the stems' stride-2 convolutions
+						gather(seg, row[x0:x0+2*sg.n-1])
 					default:
-						u := 0
-						if sw == 2 { // the stems' stride-2 convolutions
-							u = evenSIMD(seg, row[x0:])
-						}
-						for ; u < len(seg); u++ {
+						for u := range seg {
 							seg[u] = row[x0+u*sw]
 						}
 					}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 )
 
 // ISA is an instruction-set level of the GEMM micro-kernels. Higher levels are faster; each
@@ -42,11 +41,11 @@ func ParseISA(s string) (ISA, error) {
 }
 
 // The CPU is probed once, during package initialization: detectISA is build specific (cpuid on
-// amd64 without the purego tag, Generic elsewhere).
+// amd64 without the purego tag, Generic elsewhere). The active level is the kernel set in
+// active (dispatch.go): sets[startISA] at first, then what SetISA chooses.
 var (
 	bestISA          = detectISA()                                  // the highest level this CPU, OS and build support
 	startISA, isaErr = isaFromEnv(os.Getenv("CNNGEN_ISA"), bestISA) // the level at start, and a bad CNNGEN_ISA
-	activeISA        atomic.Int32                                   // 1 + the level set by SetISA; 0: startISA
 )
 
 // isaFromEnv applies the value of CNNGEN_ISA to the best supported level: empty keeps it, a
@@ -67,12 +66,7 @@ func isaFromEnv(env string, best ISA) (ISA, error) {
 }
 
 // Active returns the level the kernels use now.
-func Active() ISA {
-	if v := activeISA.Load(); v != 0 {
-		return ISA(v - 1)
-	}
-	return startISA
-}
+func Active() ISA { return kern().isa }
 
 // Best returns the highest level this CPU, OS and build support.
 func Best() ISA { return bestISA }
@@ -90,14 +84,16 @@ func Levels() []ISA {
 }
 
 // SetISA makes the kernels use level i from now on, for tests and benchmarks; it fails, changing
-// nothing, if i is not supported. Weights packed before keep working: Conv.Run runs them with the
-// kernel of the level they were packed for when that level is at most i, and otherwise with the
-// pure-Go twin of that kernel on the same layout (correct, slower: pack again for speed).
+// nothing, if i is not supported. It swaps the whole kernel set at once (one atomic store), so
+// a call that has started keeps the set it loaded. Weights packed before keep working: Conv.Run
+// runs them with the kernel of the level they were packed for when that level is at most i, and
+// otherwise with the pure-Go twin of that kernel on the same layout (correct, slower: pack again
+// for speed).
 func SetISA(i ISA) error {
 	if !Supported(i) {
 		return fmt.Errorf("kernels: SetISA(%v): not supported here (best: %v)", i, bestISA)
 	}
-	activeISA.Store(int32(i) + 1)
+	active.Store(sets[i])
 	return nil
 }
 

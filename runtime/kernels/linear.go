@@ -66,76 +66,17 @@ func (l *Linear) RunRows(o0, o1 int, out, in []float32, w *LinearWeights) {
 	}
 	n := l.In
 	x := in[:n]
-	var sums [4]float32
+	k := kern()
 	o := o0
 	for ; o+4 <= o1; o += 4 {
-		dotRows(w.w[o*n:(o+4)*n], n, x, sums[:4])
-		for r, s := range sums {
-			out[o+r] = s + w.bias[o+r]
+		k.gemv4(w.w[o*n:(o+4)*n], n, x, out[o:o+4])
+		for r := o; r < o+4; r++ {
+			out[r] += w.bias[r]
 		}
 	}
 	for ; o < o1; o++ {
-		dotRows(w.w[o*n:(o+1)*n], n, x, sums[:1])
-		out[o] = sums[0] + w.bias[o]
+		k.gemv1(w.w[o*n:(o+1)*n], n, x, out[o:o+1])
+		out[o] += w.bias[o]
 	}
 	apply(l.Act, out[o0:o1])
-}
-
-// dotRows sets sums[r] to the dot product of row r of w (len(sums) rows of ld floats) with x:
-// the SIMD kernel over the columns it covers and Go after them, or Go throughout.
-func dotRows(w []float32, ld int, x, sums []float32) {
-	i := gemvSIMD(w, ld, x, sums)
-	if i == 0 {
-		dotRowsGo(w, ld, x, sums)
-		return
-	}
-	for r := range sums {
-		row := w[r*ld+i : r*ld+len(x)]
-		s := sums[r]
-		for j, v := range x[i:] {
-			s += row[j] * v
-		}
-		sums[r] = s
-	}
-}
-
-// dotRowsGo is dotRows in Go for 4 rows or 1. Each row sums its even and its odd columns
-// separately (eight independent add chains for four rows), the same way for 4 rows and for 1.
-func dotRowsGo(w []float32, ld int, x, sums []float32) {
-	if len(sums) == 1 {
-		r0 := w[:len(x)]
-		var s0, t0 float32
-		i := 0
-		for ; i+1 < len(x); i += 2 {
-			s0 += r0[i] * x[i]
-			t0 += r0[i+1] * x[i+1]
-		}
-		if i < len(x) {
-			s0 += r0[i] * x[i]
-		}
-		sums[0] = s0 + t0
-		return
-	}
-	r0, r1, r2, r3 := w[:len(x)], w[ld:ld+len(x)], w[2*ld:2*ld+len(x)], w[3*ld:3*ld+len(x)]
-	var s0, s1, s2, s3, t0, t1, t2, t3 float32
-	i := 0
-	for ; i+1 < len(x); i += 2 {
-		x0, x1 := x[i], x[i+1]
-		s0 += r0[i] * x0
-		s1 += r1[i] * x0
-		s2 += r2[i] * x0
-		s3 += r3[i] * x0
-		t0 += r0[i+1] * x1
-		t1 += r1[i+1] * x1
-		t2 += r2[i+1] * x1
-		t3 += r3[i+1] * x1
-	}
-	if i < len(x) {
-		x0 := x[i]
-		s0 += r0[i] * x0
-		s1 += r1[i] * x0
-		s2 += r2[i] * x0
-		s3 += r3[i] * x0
-	}
-	sums[0], sums[1], sums[2], sums[3] = s0+t0, s1+t1, s2+t2, s3+t3
 }

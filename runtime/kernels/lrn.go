@@ -23,27 +23,18 @@ func (l LRN) Run(out, in []float32) {
 		panic("kernels: LRN: size must be positive")
 	}
 	scale := l.Alpha / float32(l.Size)
+	k := kern()
 	for ch := range c {
 		dst := out[ch*hw : (ch+1)*hw]
 		clear(dst)
 		for cc := max(0, ch-l.Lo); cc <= min(c-1, ch-l.Lo+l.Size-1); cc++ {
-			src := in[cc*hw : (cc+1)*hw]
-			src = src[:len(dst)]
-			for i := lrnSqSIMD(dst, src); i < len(dst); i++ {
-				v := src[i]
-				dst[i] += v * v
-			}
+			k.lrnSqAcc(dst, in[cc*hw:(cc+1)*hw])
 		}
 		src := in[ch*hw : (ch+1)*hw]
-		src = src[:len(dst)]
 		if l.Beta == 0.75 {
 			// AlexNet, GoogLeNet: d^0.75 = sqrt(d) * sqrt(sqrt(d)) in float32 (each square root
-			// correctly rounded), as the SIMD kernel computes it.
-			for i := lrnNorm75SIMD(dst, src, l.K, scale); i < len(dst); i++ {
-				d := l.K + scale*dst[i]
-				r := float32(math.Sqrt(float64(d)))
-				dst[i] = src[i] / (r * float32(math.Sqrt(float64(r))))
-			}
+			// correctly rounded), where math.Pow cost most of the layer.
+			k.lrnNorm75(dst, src, l.K, scale)
 			continue
 		}
 		for i, s := range dst {

@@ -16,17 +16,7 @@ func PeakGFLOPS(isa ISA) float64 {
 	if !Supported(isa) {
 		return 0
 	}
-	var flopsPerIter float64
-	run := func(iters int) { fmaPeak(isa, iters) }
-	switch isa {
-	case AVX512:
-		flopsPerIter = 24 * 16 * 2
-	case AVX2:
-		flopsPerIter = 12 * 8 * 2
-	default:
-		flopsPerIter = 12 * 2
-		run = peakGo
-	}
+	run, flopsPerIter := sets[isa].fmaPeak, sets[isa].peakFlops
 	const iters = 4096 // a few microseconds per call, so the goroutine stays preemptible
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -61,27 +51,3 @@ func cpuNow() time.Duration {
 }
 
 var wallOrigin = time.Now()
-
-var peakSink float32
-
-// peakGo runs iters iterations of twelve independent scalar multiply-add chains.
-func peakGo(iters int) {
-	x0, x1, x2, x3, x4, x5 := peakSink, peakSink, peakSink, peakSink, peakSink, peakSink
-	x6, x7, x8, x9, x10, x11 := peakSink, peakSink, peakSink, peakSink, peakSink, peakSink
-	m, a := peakSink+0.5, peakSink+0.25
-	for range iters {
-		x0 = x0*m + a
-		x1 = x1*m + a
-		x2 = x2*m + a
-		x3 = x3*m + a
-		x4 = x4*m + a
-		x5 = x5*m + a
-		x6 = x6*m + a
-		x7 = x7*m + a
-		x8 = x8*m + a
-		x9 = x9*m + a
-		x10 = x10*m + a
-		x11 = x11*m + a
-	}
-	peakSink = (x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11) * 0
-}

@@ -83,7 +83,9 @@ func (p *Pool) Max(in, out []float32) {
 // (GoogLeNet's inception branches, on planes as small as 7x7) does both passes over the whole
 // plane at once instead, fixing up the first and last column of each row.
 func (p *Pool) max(out, in []float32) {
-	var buf [poolBufLen]float32
+	b := getRowBuf()
+	defer putRowBuf(b)
+	buf := b[:poolBufLen]
 	H, W, OH, OW := p.InH, p.InW, p.OutH, p.OutW
 	switch {
 	case p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 && p.PadT == 1 && p.PadL == 1 &&
@@ -98,7 +100,10 @@ func (p *Pool) max(out, in []float32) {
 	}
 }
 
-// poolBufLen is the size of Max's buffer on the stack, in floats: a padded row, or a plane.
+// poolBufLen is the size of the pools' row buffers, in floats (from rowBufs): a padded row, or a
+// plane for the 3x3 stride-1 max pool. 2048 floats hold the rows of the widest layers of the
+// ImageNet networks (VGG's 224 + padding) and GoogLeNet's planes up to 28x28 (784) and more;
+// wider inputs run window by window.
 const poolBufLen = 2048
 
 // maxSeparable is Max through a row buffer of the padded width.
@@ -163,40 +168,27 @@ func maxPlane3x3s1(dst, src, tmp []float32, h, w int) {
 	}
 }
 
-// maxV sets dst[i] = max(a[i], b[i]), or max(a[i], b[i], c[i]) when c is not nil; Go's max
-// returns NaN when any argument is NaN, as the SIMD kernels do.
+// maxV sets dst[i] = max(a[i], b[i]), or max(a[i], b[i], c[i]) when c is not nil (NaN wins).
 func maxV(dst, a, b, c []float32) {
-	i := maxVSIMD(dst, a, b, c)
-	a, b = a[:len(dst)], b[:len(dst)]
+	n := len(dst)
 	if c == nil {
-		for ; i < len(dst); i++ {
-			dst[i] = max(a[i], b[i])
-		}
+		kern().maxPoolV2(dst, a[:n], b[:n])
 		return
 	}
-	c = c[:len(dst)]
-	for ; i < len(dst); i++ {
-		dst[i] = max(a[i], b[i], c[i])
-	}
+	kern().maxPoolV3(dst, a[:n], b[:n], c[:n])
 }
 
-// maxH sets dst[x] = max(src[x*stride : x*stride+k]).
+// maxH sets dst[x] = max(src[x*stride : x*stride+k]) (NaN wins).
 func maxH(dst, src []float32, k, stride int) {
-	i := 0
-	switch {
-	case k == 3 && stride == 1:
-		i = maxH3S1SIMD(dst, src)
-	case stride == 2 && (k == 2 || k == 3):
-		i = maxHS2SIMD(k, dst, src)
+	if len(dst) == 0 {
+		return
 	}
-	for x := i; x < len(dst); x++ {
-		s := src[x*stride : x*stride+k]
-		m := s[0]
-		for _, v := range s[1:] {
-			m = max(m, v)
-		}
-		dst[x] = m
+	src = src[:stride*(len(dst)-1)+k]
+	if f := kern().maxPoolHFor(k, stride); f != nil {
+		f(dst, src)
+		return
 	}
+	maxPoolHGo(dst, src, k, stride)
 }
 
 // maxDirect is Max window by window, for rows too wide for the buffer.
@@ -235,7 +227,9 @@ func (p *Pool) maxDirect(in, out []float32) {
 // neighbours in that buffer, left to right, and divides by its element count (a SIMD kernel for
 // the common widths and strides).
 func (p *Pool) avg(out, in []float32) {
-	var buf, cols [poolBufLen]float32
+	b := getRowBuf()
+	defer putRowBuf(b)
+	buf, cols := b[:poolBufLen], b[poolBufLen:2*poolBufLen]
 	wb := max((p.OutW-1)*p.StrideW+p.KW, p.PadL+p.InW)
 	if wb > len(buf) || p.OutW > len(cols) {
 		p.avgDirect(in, out)
@@ -290,15 +284,15 @@ func (p *Pool) avgSeparable(in, out, buf, cols []float32) {
 
 // avgH sets dst[x] = (src[x*stride] + ... + src[x*stride+k-1]) / (rows*cols[x]).
 func avgH(dst, src, cols []float32, k, stride int, rows float32) {
-	cols = cols[:len(dst)]
-	for x := avgHSIMD(k, stride, dst, src, cols, rows); x < len(dst); x++ {
-		s := src[x*stride : x*stride+k]
-		sum := s[0]
-		for _, v := range s[1:] {
-			sum += v
-		}
-		dst[x] = sum / (rows * cols[x])
+	if len(dst) == 0 {
+		return
 	}
+	src, cols = src[:stride*(len(dst)-1)+k], cols[:len(dst)]
+	if f := kern().avgPoolHFor(k, stride); f != nil {
+		f(dst, src, cols, rows)
+		return
+	}
+	avgPoolHGo(dst, src, cols, k, stride, rows)
 }
 
 // avgDirect is Avg window by window, for rows too wide for the buffers.
@@ -395,22 +389,9 @@ func (g GlobalPool) Run(out, in []float32) {
 		}
 		return
 	}
+	sum := kern().rsum
 	for ch := range c {
-		// Four partial sums: shorter dependency chains and less rounding drift on big planes.
-		// The SIMD level sums the leading whole vectors its way, Go the rest.
-		s := in[ch*hw : (ch+1)*hw]
-		a0, i := sumSIMD(s)
-		var a1, a2, a3 float32
-		for ; i+3 < len(s); i += 4 {
-			a0 += s[i]
-			a1 += s[i+1]
-			a2 += s[i+2]
-			a3 += s[i+3]
-		}
-		for ; i < len(s); i++ {
-			a0 += s[i]
-		}
-		out[ch] = ((a0 + a1) + (a2 + a3)) / float32(hw)
+		out[ch] = sum(in[ch*hw:(ch+1)*hw]) / float32(hw)
 	}
 }
 

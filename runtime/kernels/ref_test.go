@@ -9,6 +9,9 @@ import (
 	"testing"
 )
 
+// allActs are the epilogue activations.
+var allActs = []Act{ActNone, ActReLU, ActReLU6, ActSigmoid, ActSiLU, ActTanh, ActHardSigmoid, ActHardSwish}
+
 // refAct is the activation in float64.
 func refAct(a Act, x float64) float64 {
 	relu6 := func(v float64) float64 { return math.Min(math.Max(v, 0), 6) }

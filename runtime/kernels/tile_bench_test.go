@@ -18,7 +18,7 @@ func BenchmarkTile(b *testing.B) {
 					c := make([]float32, im.mr*im.nr)
 					cpu := startCPU(b)
 					for b.Loop() {
-						im.tile(kc, a, bb, c, im.nr, mrows, im.nr)
+						im.tile(kc, a, bb, c, im.nr, mrows, im.nr, 0, nil, nil)
 					}
 					reportGFLOPS(b, 2*float64(mrows*im.nr*kc), cpu)
 				})

@@ -207,11 +207,6 @@ type winoXform struct {
 	out func(src []float32, ss int, dst []float32, ldd int, res []float32, bias float32, relu bool, rows, cols int)
 }
 
-var (
-	winoGo4 = winoXform{g: winoGroup, in: winoIn4Go, out: winoOut4Go}
-	winoGo2 = winoXform{g: winoGroup, in: winoIn2Go, out: winoOut2Go}
-)
-
 // winoGroup is the most tiles of a transform call: the lanes of a zmm register.
 const winoGroup = 16
 
@@ -219,16 +214,22 @@ const winoGroup = 16
 // to when the run touches the padding or the end of the input.
 func winoStageLd(v *winoVariant) int { return winoGroup*v.m + 4 }
 
-// winoXformFor returns the transforms for variant v on panels of nr columns: the SIMD ones of
-// the active level if there are some and their vectors fit in a panel, else the Go ones.
+// winoXformFor returns the transforms for variant v on panels of nr columns: the active level's
+// if their runs of tiles fit in a panel (a panel packed for AVX2 has 16 columns, for AVX-512 32),
+// else the Go twins (the Generic level's).
 func winoXformFor(v *winoVariant, nr int) *winoXform {
-	if x := winoSIMD(v.m, nr); x != nil {
-		return x
-	}
+	k, x := kern(), &genericSet.wino4x4
 	if v.m == 4 {
-		return &winoGo4
+		if nr%k.wino4x4.g == 0 {
+			x = &k.wino4x4
+		}
+	} else {
+		x = &genericSet.wino2x2
+		if nr%k.wino2x2.g == 0 {
+			x = &k.wino2x2
+		}
 	}
-	return &winoGo2
+	return x
 }
 
 // winoInput writes V = B^T d B of tiles [t0, t0+nt) of every input channel into vbuf: for each
@@ -313,125 +314,6 @@ func (c *Conv) winoOutput(x *winoXform, v *winoVariant, mm, out, bias, residual 
 				}
 			}
 			tl += run
-		}
-	}
-}
-
-// winoIn4Go is winoXform.in for F(4x4, 3x3): B^T d B with
-//
-//	B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
-//
-// the rows of d first (B^T d), then its columns: the order of operations of the SIMD versions.
-func winoIn4Go(src []float32, ld int, dst []float32, ds, n int) {
-	for k := range n {
-		var t [36]float32
-		for i := range 6 {
-			r := src[i*ld+4*k : i*ld+4*k+6]
-			d0, d1, d2, d3, d4, d5 := r[0], r[1], r[2], r[3], r[4], r[5]
-			h := t[i*6 : i*6+6]
-			h[0] = 4*d0 - 5*d2 + d4
-			h[1] = (d3 + d4) - 4*(d1+d2)
-			h[2] = (d4 - d3) + 4*(d1-d2)
-			h[3] = (d4 - d2) + 2*(d3-d1)
-			h[4] = (d4 - d2) - 2*(d3-d1)
-			h[5] = 4*d1 - 5*d3 + d5
-		}
-		for j := range 6 {
-			d0, d1, d2, d3, d4, d5 := t[j], t[6+j], t[12+j], t[18+j], t[24+j], t[30+j]
-			dst[j*ds+k] = 4*d0 - 5*d2 + d4
-			dst[(6+j)*ds+k] = (d3 + d4) - 4*(d1+d2)
-			dst[(12+j)*ds+k] = (d4 - d3) + 4*(d1-d2)
-			dst[(18+j)*ds+k] = (d4 - d2) + 2*(d3-d1)
-			dst[(24+j)*ds+k] = (d4 - d2) - 2*(d3-d1)
-			dst[(30+j)*ds+k] = 4*d1 - 5*d3 + d5
-		}
-	}
-}
-
-// winoOut4Go is winoXform.out for F(4x4, 3x3): A^T M A with
-//
-//	A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1],
-//
-// the columns of M first (A^T M), then its rows.
-func winoOut4Go(src []float32, ss int, dst []float32, ldd int, res []float32, bias float32, relu bool, rows, cols int) {
-	for k := range (cols + 3) / 4 {
-		var t [24]float32 // 4x6
-		for j := range 6 {
-			m0, m1, m2, m3, m4, m5 := src[j*ss+k], src[(6+j)*ss+k], src[(12+j)*ss+k], src[(18+j)*ss+k], src[(24+j)*ss+k], src[(30+j)*ss+k]
-			s12, d12, s34, d34 := m1+m2, m1-m2, m3+m4, m3-m4
-			t[j] = m0 + s12 + s34
-			t[6+j] = d12 + 2*d34
-			t[12+j] = s12 + 4*s34
-			t[18+j] = d12 + 8*d34 + m5
-		}
-		w := min(4, cols-4*k)
-		for i := range rows {
-			r := t[i*6 : i*6+6]
-			m0, m1, m2, m3, m4, m5 := r[0], r[1], r[2], r[3], r[4], r[5]
-			s12, d12, s34, d34 := m1+m2, m1-m2, m3+m4, m3-m4
-			y := [4]float32{m0 + s12 + s34, d12 + 2*d34, s12 + 4*s34, d12 + 8*d34 + m5}
-			winoStore(dst[i*ldd+4*k:i*ldd+4*k+w], res, i*ldd+4*k, y[:w], bias, relu)
-		}
-	}
-}
-
-// winoStore stores y + bias (+ res[off:]) (then ReLU) at dst.
-func winoStore(dst, res []float32, off int, y []float32, bias float32, relu bool) {
-	y = y[:len(dst)]
-	if res != nil {
-		r := res[off : off+len(dst)]
-		for j := range dst {
-			dst[j] = y[j] + bias + r[j]
-		}
-	} else {
-		for j := range dst {
-			dst[j] = y[j] + bias
-		}
-	}
-	if relu {
-		for j, x := range dst {
-			dst[j] = max(x, 0)
-		}
-	}
-}
-
-// winoIn2Go is winoXform.in for F(2x2, 3x3): B^T d B with
-// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-func winoIn2Go(src []float32, ld int, dst []float32, ds, n int) {
-	for k := range n {
-		var t [16]float32
-		for i := range 4 {
-			r := src[i*ld+2*k : i*ld+2*k+4]
-			h := t[i*4 : i*4+4]
-			h[0] = r[0] - r[2]
-			h[1] = r[1] + r[2]
-			h[2] = r[2] - r[1]
-			h[3] = r[1] - r[3]
-		}
-		for j := range 4 {
-			d0, d1, d2, d3 := t[j], t[4+j], t[8+j], t[12+j]
-			dst[j*ds+k] = d0 - d2
-			dst[(4+j)*ds+k] = d1 + d2
-			dst[(8+j)*ds+k] = d2 - d1
-			dst[(12+j)*ds+k] = d1 - d3
-		}
-	}
-}
-
-// winoOut2Go is winoXform.out for F(2x2, 3x3): A^T M A with A^T = [1 1 1 0; 0 1 -1 -1].
-func winoOut2Go(src []float32, ss int, dst []float32, ldd int, res []float32, bias float32, relu bool, rows, cols int) {
-	for k := range (cols + 1) / 2 {
-		var t [8]float32
-		for j := range 4 {
-			m0, m1, m2, m3 := src[j*ss+k], src[(4+j)*ss+k], src[(8+j)*ss+k], src[(12+j)*ss+k]
-			t[j] = m0 + m1 + m2
-			t[4+j] = m1 - m2 - m3
-		}
-		w := min(2, cols-2*k)
-		for i := range rows {
-			r := t[i*4 : i*4+4]
-			y := [2]float32{r[0] + r[1] + r[2], r[1] - r[2] - r[3]}
-			winoStore(dst[i*ldd+2*k:i*ldd+2*k+w], res, i*ldd+2*k, y[:w], bias, relu)
 		}
 	}
 }

@@ -1,0 +1,190 @@
+package kernels
+
+import "sync/atomic"
+
+// kernelSet is one ISA level's kernels: the table of routines the operators call, chosen once
+// per level rather than per call. At the SIMD levels the entries are the level's assembly (the
+// *_amd64.s files, built by dispatch_amd64.go); at Generic they are the pure-Go twins, which
+// have the assembly's names with Go for the instruction set, the same signatures and the same
+// semantics (see doc.go). A level without a kernel for an entry uses the twin there too.
+//
+// The operators load the active set once per call (kern) and call through it: an indirect call
+// per row, plane or micro-tile. The routines take slices cut to what they read (the bounds are
+// checked by Go when they are cut) and compute every element they are given.
+type kernelSet struct {
+	isa  ISA
+	gemm *gemmImpl // the SGEMM's blocking, micro-kernel and B-panel copy
+
+	// Linear and the 1x1 convolutions of a 1x1 image: row dot products, four rows or one.
+	gemv4, gemv1 func(w []float32, ld int, x, sums []float32)
+
+	// Depthwise convolutions: whole planes (f32DWConv<k>x<k>s<s>), the copy of a channel into
+	// its zero frame, and kernel rows over output rows (f32DWConvRow<k>s<s>).
+	dwConv3x3s1, dwConv3x3s2, dwConv5x5s1, dwConv5x5s2              func(dst, src, w []float32, bias float32, rows, cols, ld, ldd int)
+	copyPlane                                                       func(dst, src []float32, rows, cols, ldd int)
+	dwConvRow3s1, dwConvRow3s2, dwConvRow5s1, dwConvRow5s2          func(dst, src, w []float32)
+	wino4x4, wino2x2                                                winoXform                  // the Winograd transforms
+	act                                                             [numActs]func(x []float32) // the epilogue activations, in place; nil for ActNone and ActClip
+	vadd                                                            func(dst, a, b []float32)
+	vmulAddC                                                        func(dst, src []float32, s, b float32)
+	vmulChannels                                                    func(dst, src, s []float32, hw int)
+	vgatherS2                                                       func(dst, src []float32)
+	rsum                                                            func(x []float32) float32
+	lrnSqAcc                                                        func(dst, src []float32)
+	lrnNorm75                                                       func(dst, src []float32, k, scale float32)
+	maxPoolV2                                                       func(dst, a, b []float32)
+	maxPoolV3                                                       func(dst, a, b, c []float32)
+	maxPoolH3s1, maxPoolH2s2, maxPoolH3s2                           func(dst, src []float32)
+	avgPoolH2s1, avgPoolH3s1, avgPoolH5s1, avgPoolH2s2, avgPoolH3s2 func(dst, src, cols []float32, rows float32)
+
+	fmaPeak   func(n int) // PeakGFLOPS's loop
+	peakFlops float64     // the flops of one fmaPeak iteration
+}
+
+// genericSet is the Generic level: the pure-Go twins.
+var genericSet = kernelSet{
+	isa:  Generic,
+	gemm: &gemmImpl{gemmShape: gemmShapes[Generic], isa: Generic, tile: f32GemmEpi2x4Go, packRow: f32PackB4Go},
+
+	gemv4: f32Gemv4Go,
+	gemv1: f32Gemv1Go,
+
+	dwConv3x3s1:  f32DWConv3x3s1Go,
+	dwConv3x3s2:  f32DWConv3x3s2Go,
+	dwConv5x5s1:  f32DWConv5x5s1Go,
+	dwConv5x5s2:  f32DWConv5x5s2Go,
+	copyPlane:    f32CopyPlaneGo,
+	dwConvRow3s1: f32DWConvRow3s1Go,
+	dwConvRow3s2: f32DWConvRow3s2Go,
+	dwConvRow5s1: f32DWConvRow5s1Go,
+	dwConvRow5s2: f32DWConvRow5s2Go,
+	wino4x4:      winoXform{g: winoGroup, in: f32WinoIn4x4Go, out: f32WinoOutEpi4x4Go},
+	wino2x2:      winoXform{g: winoGroup, in: f32WinoIn2x2Go, out: f32WinoOutEpi2x2Go},
+
+	act: [numActs]func(x []float32){
+		ActReLU:        f32VReLUGo,
+		ActReLU6:       f32VReLU6Go,
+		ActSigmoid:     f32VSigmoidGo,
+		ActSiLU:        f32VSiLUGo,
+		ActTanh:        f32VTanhGo,
+		ActHardSigmoid: f32VHardSigmoidGo,
+		ActHardSwish:   f32VHardSwishGo,
+	},
+	vadd:         f32VAddGo,
+	vmulAddC:     f32VMulAddCGo,
+	vmulChannels: f32VMulChannelsGo,
+	vgatherS2:    f32VGatherS2Go,
+	rsum:         f32RSumGo,
+	lrnSqAcc:     f32LRNSqAccGo,
+	lrnNorm75:    f32LRNNorm75Go,
+	maxPoolV2:    f32MaxPoolV2Go,
+	maxPoolV3:    f32MaxPoolV3Go,
+	maxPoolH3s1:  f32MaxPoolH3s1Go,
+	maxPoolH2s2:  f32MaxPoolH2s2Go,
+	maxPoolH3s2:  f32MaxPoolH3s2Go,
+	avgPoolH2s1:  f32AvgPoolH2s1Go,
+	avgPoolH3s1:  f32AvgPoolH3s1Go,
+	avgPoolH5s1:  f32AvgPoolH5s1Go,
+	avgPoolH2s2:  f32AvgPoolH2s2Go,
+	avgPoolH3s2:  f32AvgPoolH3s2Go,
+
+	fmaPeak:   f32FMAPeakGo,
+	peakFlops: 12 * 2,
+}
+
+var (
+	// sets[isa] is the kernel set of each level this build has (simdSets: the assembly's on
+	// amd64 without the purego tag), nil for the others.
+	sets = buildSets()
+	// active is the set the kernels use now: sets[startISA] from package initialization, then
+	// what SetISA stores. Swapping one pointer changes the level of every kernel at once.
+	active = newActive()
+	// gemmTwins[isa] is the pure-Go twin of sets[isa].gemm, with its blocking and packed
+	// layouts, for running weights packed for a level above the active one (after SetISA).
+	gemmTwins = [numISA]*gemmImpl{
+		Generic: genericSet.gemm,
+		AVX2:    {gemmShape: gemmShapes[AVX2], isa: AVX2, tile: f32GemmEpi6x16Go, packRow: f32PackB16Go},
+		AVX512:  {gemmShape: gemmShapes[AVX512], isa: AVX512, tile: f32GemmEpi14x32Go, packRow: f32PackB32Go},
+	}
+)
+
+// newActive is active at package initialization (a variable initializer, not init, so that the
+// other package variables, the tests' among them, can read the level).
+func newActive() *atomic.Pointer[kernelSet] {
+	p := new(atomic.Pointer[kernelSet])
+	p.Store(sets[startISA])
+	return p
+}
+
+func buildSets() [numISA]*kernelSet {
+	s := simdSets()
+	s[Generic] = &genericSet
+	return s
+}
+
+// kern returns the active kernel set.
+func kern() *kernelSet { return active.Load() }
+
+// dwConvFor returns the whole-plane depthwise kernel for k x k kernels of stride s (3 or 5; 1
+// or 2).
+func (k *kernelSet) dwConvFor(kk, s int) func(dst, src, w []float32, bias float32, rows, cols, ld, ldd int) {
+	switch {
+	case kk == 3 && s == 1:
+		return k.dwConv3x3s1
+	case kk == 3 && s == 2:
+		return k.dwConv3x3s2
+	case kk == 5 && s == 1:
+		return k.dwConv5x5s1
+	case kk == 5 && s == 2:
+		return k.dwConv5x5s2
+	}
+	panic("kernels: no whole-plane depthwise kernel for this shape")
+}
+
+// dwConvRowFor returns the depthwise row kernel for kw taps and stride s, or nil if there is
+// none (the other widths and strides run tap by tap).
+func (k *kernelSet) dwConvRowFor(kw, s int) func(dst, src, w []float32) {
+	switch {
+	case kw == 3 && s == 1:
+		return k.dwConvRow3s1
+	case kw == 3 && s == 2:
+		return k.dwConvRow3s2
+	case kw == 5 && s == 1:
+		return k.dwConvRow5s1
+	case kw == 5 && s == 2:
+		return k.dwConvRow5s2
+	}
+	return nil
+}
+
+// maxPoolHFor returns the horizontal max-pool pass for windows of width kw and stride s, or nil
+// if there is no kernel for them (maxPoolHGo then computes them).
+func (k *kernelSet) maxPoolHFor(kw, s int) func(dst, src []float32) {
+	switch {
+	case kw == 3 && s == 1:
+		return k.maxPoolH3s1
+	case kw == 2 && s == 2:
+		return k.maxPoolH2s2
+	case kw == 3 && s == 2:
+		return k.maxPoolH3s2
+	}
+	return nil
+}
+
+// avgPoolHFor returns the horizontal average-pool pass for windows of width kw and stride s, or
+// nil if there is no kernel for them (avgPoolHGo then computes them).
+func (k *kernelSet) avgPoolHFor(kw, s int) func(dst, src, cols []float32, rows float32) {
+	switch {
+	case kw == 2 && s == 1:
+		return k.avgPoolH2s1
+	case kw == 3 && s == 1:
+		return k.avgPoolH3s1
+	case kw == 5 && s == 1:
+		return k.avgPoolH5s1
+	case kw == 2 && s == 2:
+		return k.avgPoolH2s2
+	case kw == 3 && s == 2:
+		return k.avgPoolH3s2
+	}
+	return nil
+}

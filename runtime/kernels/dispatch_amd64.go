@@ -1,0 +1,70 @@
+//go:build !purego
+
+package kernels
+
+import "github.com/klauspost/cpuid/v2"
+
+// detectISA probes the CPU once. cpuid's feature flags include the OS's support (XCR0) for the
+// ymm and zmm/opmask state, so a level reported here is safe to run.
+func detectISA() ISA {
+	c := &cpuid.CPU
+	switch {
+	case c.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.AVX512F):
+		return AVX512
+	case c.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3):
+		return AVX2
+	}
+	return Generic
+}
+
+// simdSets returns the AVX2 and AVX-512 kernel sets: the Generic set with the entries that have
+// assembly replaced by it (tanh has none).
+func simdSets() [numISA]*kernelSet {
+	avx2 := genericSet
+	avx2.isa = AVX2
+	avx2.gemm = &gemmImpl{gemmShape: gemmShapes[AVX2], isa: AVX2, tile: f32GemmEpi6x16AVX2, packRow: f32PackB16AVX}
+	avx2.gemv4, avx2.gemv1 = f32Gemv4AVX2, f32Gemv1AVX2
+	avx2.dwConv3x3s1, avx2.dwConv3x3s2 = f32DWConv3x3s1AVX2, f32DWConv3x3s2AVX2
+	avx2.dwConv5x5s1, avx2.dwConv5x5s2 = f32DWConv5x5s1AVX2, f32DWConv5x5s2AVX2
+	avx2.copyPlane = f32CopyPlaneAVX2
+	avx2.dwConvRow3s1, avx2.dwConvRow3s2 = f32DWConvRow3s1AVX2, f32DWConvRow3s2AVX2
+	avx2.dwConvRow5s1, avx2.dwConvRow5s2 = f32DWConvRow5s1AVX2, f32DWConvRow5s2AVX2
+	avx2.wino4x4 = winoXform{g: 8, in: f32WinoIn4x4AVX2, out: f32WinoOutEpi4x4AVX2}
+	avx2.wino2x2 = winoXform{g: 8, in: f32WinoIn2x2AVX2, out: f32WinoOutEpi2x2AVX2}
+	avx2.act[ActReLU], avx2.act[ActReLU6] = f32VReLUAVX2, f32VReLU6AVX2
+	avx2.act[ActSigmoid], avx2.act[ActSiLU] = f32VSigmoidAVX2, f32VSiLUAVX2
+	avx2.act[ActHardSigmoid], avx2.act[ActHardSwish] = f32VHardSigmoidAVX2, f32VHardSwishAVX2
+	avx2.vadd, avx2.vmulAddC, avx2.vmulChannels = f32VAddAVX2, f32VMulAddCAVX2, f32VMulChannelsAVX2
+	avx2.vgatherS2, avx2.rsum = f32VGatherS2AVX2, f32RSumAVX2
+	avx2.lrnSqAcc, avx2.lrnNorm75 = f32LRNSqAccAVX2, f32LRNNorm75AVX2
+	avx2.maxPoolV2, avx2.maxPoolV3 = f32MaxPoolV2AVX2, f32MaxPoolV3AVX2
+	avx2.maxPoolH3s1, avx2.maxPoolH2s2, avx2.maxPoolH3s2 = f32MaxPoolH3s1AVX2, f32MaxPoolH2s2AVX2, f32MaxPoolH3s2AVX2
+	avx2.avgPoolH2s1, avx2.avgPoolH3s1, avx2.avgPoolH5s1 = f32AvgPoolH2s1AVX2, f32AvgPoolH3s1AVX2, f32AvgPoolH5s1AVX2
+	avx2.avgPoolH2s2, avx2.avgPoolH3s2 = f32AvgPoolH2s2AVX2, f32AvgPoolH3s2AVX2
+	avx2.fmaPeak, avx2.peakFlops = f32FMAPeakAVX2, 12*8*2
+
+	avx512 := genericSet
+	avx512.isa = AVX512
+	avx512.gemm = &gemmImpl{gemmShape: gemmShapes[AVX512], isa: AVX512, tile: f32GemmEpi14x32AVX512, packRow: f32PackB32AVX}
+	avx512.gemv4, avx512.gemv1 = f32Gemv4AVX512, f32Gemv1AVX512
+	avx512.dwConv3x3s1, avx512.dwConv3x3s2 = f32DWConv3x3s1AVX512, f32DWConv3x3s2AVX512
+	avx512.dwConv5x5s1, avx512.dwConv5x5s2 = f32DWConv5x5s1AVX512, f32DWConv5x5s2AVX512
+	avx512.copyPlane = f32CopyPlaneAVX512
+	avx512.dwConvRow3s1, avx512.dwConvRow3s2 = f32DWConvRow3s1AVX512, f32DWConvRow3s2AVX512
+	avx512.dwConvRow5s1, avx512.dwConvRow5s2 = f32DWConvRow5s1AVX512, f32DWConvRow5s2AVX512
+	avx512.wino4x4 = winoXform{g: 16, in: f32WinoIn4x4AVX512, out: f32WinoOutEpi4x4AVX512}
+	avx512.wino2x2 = winoXform{g: 16, in: f32WinoIn2x2AVX512, out: f32WinoOutEpi2x2AVX512}
+	avx512.act[ActReLU], avx512.act[ActReLU6] = f32VReLUAVX512, f32VReLU6AVX512
+	avx512.act[ActSigmoid], avx512.act[ActSiLU] = f32VSigmoidAVX512, f32VSiLUAVX512
+	avx512.act[ActHardSigmoid], avx512.act[ActHardSwish] = f32VHardSigmoidAVX512, f32VHardSwishAVX512
+	avx512.vadd, avx512.vmulAddC, avx512.vmulChannels = f32VAddAVX512, f32VMulAddCAVX512, f32VMulChannelsAVX512
+	avx512.vgatherS2, avx512.rsum = f32VGatherS2AVX512, f32RSumAVX512
+	avx512.lrnSqAcc, avx512.lrnNorm75 = f32LRNSqAccAVX512, f32LRNNorm75AVX512
+	avx512.maxPoolV2, avx512.maxPoolV3 = f32MaxPoolV2AVX512, f32MaxPoolV3AVX512
+	avx512.maxPoolH3s1, avx512.maxPoolH2s2, avx512.maxPoolH3s2 = f32MaxPoolH3s1AVX512, f32MaxPoolH2s2AVX512, f32MaxPoolH3s2AVX512
+	avx512.avgPoolH2s1, avx512.avgPoolH3s1, avx512.avgPoolH5s1 = f32AvgPoolH2s1AVX512, f32AvgPoolH3s1AVX512, f32AvgPoolH5s1AVX512
+	avx512.avgPoolH2s2, avx512.avgPoolH3s2 = f32AvgPoolH2s2AVX512, f32AvgPoolH3s2AVX512
+	avx512.fmaPeak, avx512.peakFlops = f32FMAPeakAVX512, 24*16*2
+
+	return [numISA]*kernelSet{AVX2: &avx2, AVX512: &avx512}
+}
