@@ -253,6 +253,12 @@ func TestLabelSetsMatchRuntime(t *testing.T) {
 			t.Errorf("label set %s has %d labels, gen/spec's labelSets says %d", name, n, size)
 		}
 	}
+	if n, ok := LabelSetSize("imagenet"); n != 1000 || !ok {
+		t.Errorf("LabelSetSize(imagenet) = %d, %v", n, ok)
+	}
+	if _, ok := LabelSetSize("klingon"); ok {
+		t.Error("LabelSetSize(klingon) is a set")
+	}
 	for name := range labelSets {
 		if !found[name] {
 			t.Errorf("gen/spec's labelSets has %s, which runtime/labels does not", name)

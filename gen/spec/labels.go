@@ -28,6 +28,13 @@ func LabelSets() []string {
 	return names
 }
 
+// LabelSetSize returns the number of labels of a built-in label set, and whether it is one. A
+// graph whose class count changes (cnngen -classes) must drop or replace a set of another size.
+func LabelSetSize(name string) (int, bool) {
+	n, ok := labelSets[name]
+	return n, ok
+}
+
 // checkLabels checks the spec's `labels` (at ln) against the built-in sets and the network's
 // output, once shapes are inferred; cn is the `classes` field, nil when absent.
 func (b *builder) checkLabels(ln, cn *yaml.Node) error {
