@@ -91,3 +91,15 @@ func TestRaisedLimits(t *testing.T) {
 		t.Fatalf("the same network under a raised limit: %v", err)
 	}
 }
+
+// TestClassesNeedLabels: a new head whose class count differs from the spec's label set needs
+// its own labels, instead of silently keeping labels for other classes.
+func TestClassesNeedLabels(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "p", "p.go")
+	if _, _, err := runCLI(t, "-arch", "lenet5", "-classes", "5", "-o", out); err == nil || !strings.Contains(err.Error(), "-labels") {
+		t.Errorf("-classes 5 with fashion-mnist's 10 labels: %v", err)
+	}
+	if _, _, err := runCLI(t, "-arch", "lenet5", "-classes", "10", "-o", out); err != nil {
+		t.Errorf("-classes 10 keeps fashion-mnist's labels: %v", err)
+	}
+}

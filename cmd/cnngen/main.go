@@ -19,6 +19,7 @@ import (
 	"github.com/cnngen/cnngen/gen/passes"
 	"github.com/cnngen/cnngen/gen/pipeline"
 	"github.com/cnngen/cnngen/gen/report"
+	"github.com/cnngen/cnngen/gen/spec"
 )
 
 func main() {
@@ -124,6 +125,19 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	}
 	if gf.classes != 0 {
 		if err := passes.SetClasses(g, gf.classes); err != nil {
+			return err
+		}
+		if n, ok := spec.LabelSetSize(g.Labels); ok && n != gf.classes {
+			if gf.labels == "" {
+				return usageError{fmt.Sprintf("-classes %d: %s's labels (%s) name %d classes: give the new classes' labels with -labels FILE", gf.classes, g.Name, g.Labels, n)}
+			}
+			g.Labels = "" // -labels replaces them
+		}
+		l, err := lf.limits()
+		if err != nil {
+			return err
+		}
+		if err := g.Check(l); err != nil { // a huge head adds weights nobody has checked yet
 			return err
 		}
 	}
