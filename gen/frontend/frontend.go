@@ -4,9 +4,8 @@
 package frontend
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/cnngen/cnngen/gen/onnx"
 	"github.com/cnngen/cnngen/gen/spec"
+	"github.com/cnngen/cnngen/internal/files"
 )
 
 // IsPath reports whether arch names a file rather than a built-in architecture.
@@ -58,57 +58,15 @@ func LoadLimits(arch string, l ir.Limits) (*ir.Graph, error) {
 // maxNameBytes bounds a built-in architecture's name, so that a hostile one is not echoed whole.
 const maxNameBytes = 64
 
-// ReadSpec reads a spec file of at most max bytes. Anything but a regular file is refused before
-// it is opened: opening a FIFO blocks until a writer comes, and a device (/dev/zero) never ends.
-// The file is read through a limit, so a file that grows after the size check is refused too.
+// ReadSpec reads a spec file of at most max bytes (see files.Read: anything but a regular file
+// is refused before it is opened).
 func ReadSpec(path string, max int64) ([]byte, error) {
-	seen, err := os.Stat(path)
-	if err != nil {
-		return nil, err
+	src, err := files.Read(path, max)
+	var tl *files.TooLargeError
+	if errors.As(err, &tl) {
+		return nil, spec.TooLargeError(path, tl.Size, max)
 	}
-	if !seen.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is %s, not a regular file (a spec is a YAML file)", path, describe(seen.Mode()))
-	}
-	if seen.Size() > max {
-		return nil, spec.TooLargeError(path, seen.Size(), max)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() || !os.SameFile(seen, st) {
-		return nil, fmt.Errorf("%s changed while it was opened", path)
-	}
-	src, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(src)) > max {
-		return nil, spec.TooLargeError(path, int64(len(src)), max)
-	}
-	return src, nil
-}
-
-// describe names a file type for messages.
-func describe(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "not a regular file"
+	return src, err
 }
 
 // ONNX is ONNXLimits under ir.DefaultLimits.
