@@ -10,7 +10,7 @@ import (
 
 // fuseBias folds x + k into the bias of a bias-less convolution or linear layer x that only
 // this node reads (MatMul + Add is a linear layer with bias).
-func (c *call) fuseBias(x *ir.Node, k *tensor, ki int) bool {
+func (c *call) fuseBias(x *ir.Node, perm []int, k *tensor, ki int) bool {
 	if !c.singleUse(x) {
 		return false
 	}
@@ -47,16 +47,21 @@ func (c *call) fuseBias(x *ir.Node, k *tensor, ki int) bool {
 		return true // the failure is recorded
 	}
 	c.l.pdata[x] = data
-	c.rebind(x)
+	c.rebindView(x, perm)
 	return true
 }
 
-// affine makes the output x*scale+shift, merged into x when x is an affine only this node
-// reads, and x itself when the affine is the identity.
-func (c *call) affine(x *ir.Node, scale, shift []float64) {
+// affine makes the output x*scale+shift (per channel of x, read through perm), merged into x
+// when x is an affine only this node reads, and x itself when the affine is the identity.
+func (c *call) affine(x *ir.Node, perm []int, scale, shift []float64) {
 	if x.Op == ir.OpAffine && c.singleUse(x) {
 		a := ir.As[*ir.AffineAttrs](x)
 		s, b := composeAffine(a.Scale, a.Shift, scale, shift)
+		if s != nil && isIdentity(s, b) {
+			// The two cancel (GELU's x*(1+erf)*0.5 after an x*2): the affine's input is the output.
+			c.rebindView(x.Inputs[0], perm)
+			return
+		}
 		if s != nil {
 			saved := *x
 			x.Attrs = &ir.AffineAttrs{Scale: s, Shift: b}
@@ -64,26 +69,34 @@ func (c *call) affine(x *ir.Node, scale, shift []float64) {
 				*x = saved
 				return
 			}
-			c.rebind(x)
+			c.rebindView(x, perm)
 			return
 		}
 	}
-	identity := true
-	for _, v := range scale {
-		identity = identity && v == 1
-	}
-	for _, v := range shift {
-		identity = identity && v == 0
-	}
-	if identity {
-		c.rebind(x)
+	if isIdentity(scale, shift) {
+		c.rebindView(x, perm)
 		return
 	}
 	n := c.newNode(ir.OpAffine, x)
 	n.Attrs = &ir.AffineAttrs{Scale: scale, Shift: shift}
 	if c.emit(n) {
-		c.setDyn(0, n)
+		c.setView(0, n, perm)
 	}
+}
+
+// isIdentity reports whether an affine map's scale is all ones and its shift all zeros.
+func isIdentity(scale, shift []float64) bool {
+	for _, v := range scale {
+		if v != 1 {
+			return false
+		}
+	}
+	for _, v := range shift {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // composeAffine returns (x*s1+b1)*s2+b2 as one scale and shift, nil when the lengths clash.

@@ -176,6 +176,8 @@ func (c *call) dyn(k int) *ir.Node {
 	case v == nil:
 	case v.n == nil:
 		c.fail("input %d (%q) is a constant where a tensor computed from the network input is needed", k, c.read[k])
+	case v.perm != nil && !identity(v.perm):
+		return c.plain(k, v)
 	default:
 		return v.n
 	}

@@ -157,9 +157,10 @@ func foldShape(c *call) {
 	var dims []int64
 	var batch []bool
 	if v.n != nil {
+		// Of a transposed tensor, the transposed dims; the batch stays dimension 0.
 		dims = append(dims, int64(max(c.l.batch, 1)))
 		batch = append(batch, true)
-		for _, d := range v.n.Shape {
+		for _, d := range v.dims()[1:] {
 			dims = append(dims, int64(d))
 			batch = append(batch, false)
 		}

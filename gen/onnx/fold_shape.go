@@ -243,97 +243,29 @@ func foldTranspose(c *call) {
 	}
 }
 
-// foldSlice slices a constant: starts, ends and axes are attributes in Slice-1 and, with
-// steps, inputs from Slice-10 on.
+// foldSlice slices a constant (sliceRanges reads the operands).
 func foldSlice(c *call) {
-	var starts, ends, axes, steps []int64
-	if c.ver < 10 {
-		starts, ends, axes = c.attrInts("starts"), c.attrInts("ends"), c.attrInts("axes")
-	}
-	if !c.ready() || len(c.whys) > 0 {
+	if !c.ready() {
 		return
 	}
 	t := c.konst(0)
 	if t == nil {
 		return
 	}
-	if c.ver >= 10 {
-		starts, ends = c.ints(c.konst(1), "starts"), c.ints(c.konst(2), "ends")
-		if c.present(3) {
-			axes = c.ints(c.konst(3), "axes")
-		}
-		if c.present(4) {
-			steps = c.ints(c.konst(4), "steps")
-		}
-		if len(c.whys) > 0 {
-			return
-		}
-	}
-	r := len(t.dims)
-	if axes == nil {
-		for k := range starts {
-			axes = append(axes, int64(k))
-		}
-	}
-	if steps == nil {
-		steps = make([]int64, len(starts))
-		for k := range steps {
-			steps[k] = 1
-		}
-	}
-	if len(ends) != len(starts) || len(axes) != len(starts) || len(steps) != len(starts) {
-		c.fail("starts %v, ends %v, axes %v and steps %v differ in length", starts, ends, axes, steps)
+	dims, first, step := c.sliceRanges(t.dims)
+	if dims == nil {
 		return
-	}
-	dims := append([]int(nil), t.dims...)
-	first := make([]int, r)
-	step := make([]int, r)
-	for k := range step {
-		step[k] = 1
-	}
-	done := make([]bool, r)
-	for k, ax := range axes {
-		a, ok := c.normAxis(ax, r, "axis")
-		if !ok {
-			return
-		}
-		if done[a] {
-			c.fail("axis %d sliced twice", ax)
-			return
-		}
-		done[a] = true
-		n := int64(t.dims[a])
-		s, e, st := starts[k], ends[k], steps[k]
-		if st == 0 || st < -maxElems || st > maxElems {
-			c.fail("step %d is not supported", st)
-			return
-		}
-		if s < 0 {
-			s = max(s, -n-1) + n
-		}
-		if e < 0 {
-			e = max(e, -n-1) + n
-		}
-		var count int64
-		if st > 0 {
-			s, e = min(max(s, 0), n), min(max(e, 0), n)
-			count = max(0, (e-s+st-1)/st)
-		} else {
-			s, e = min(max(s, 0), n-1), min(max(e, -1), n-1)
-			count = max(0, (s-e+(-st)-1)/(-st))
-		}
-		dims[a], first[a], step[a] = int(count), int(s), int(st)
 	}
 	stride := rowStrides(t.dims)
 	base := 0
-	steps2 := make([]int, r)
+	steps := make([]int, len(dims))
 	for a := range dims {
 		if dims[a] > 0 {
 			base += first[a] * stride[a]
 		}
-		steps2[a] = step[a] * stride[a]
+		steps[a] = step[a] * stride[a]
 	}
-	if out := c.strided(t, dims, base, steps2); out != nil {
+	if out := c.strided(t, dims, base, steps); out != nil {
 		c.setConst(0, out)
 	}
 }

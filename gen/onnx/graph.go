@@ -50,6 +50,11 @@ func (e *Error) Error() string {
 type value struct {
 	c *tensor
 	n *ir.Node
+	// perm is the permutation a computed value reads n through: its ONNX dim i is dim perm[i]
+	// of n's tensor, the batch being dim 0 (nil: n as it is); flat is n reshaped to the value's
+	// dims, made once for the readers that need them (layout.go).
+	perm []int
+	flat *ir.Node
 }
 
 type lowerer struct {
@@ -429,6 +434,10 @@ func (l *lowerer) finish(name string) (*ir.Graph, map[string]Tensor, error) {
 	v := l.vals[l.output]
 	if v == nil || v.n == nil {
 		l.graphProblem("the graph output %q is a constant, not computed from the input", l.output)
+		return nil, nil, l.err()
+	}
+	if v.perm != nil && !identity(v.perm) {
+		l.graphProblem("the graph output %q is a transposed tensor (perm %v of %s); only the network's own layout can be an output", l.output, v.perm, batchShape(v.n.Shape))
 		return nil, nil, l.err()
 	}
 	live := map[*ir.Node]bool{l.input: true}

@@ -28,7 +28,7 @@ func lowerClip(c *call) {
 			hi = v
 		}
 	}
-	x := c.dyn(0)
+	x, perm := c.dynView(0)
 	if x == nil || len(c.whys) > 0 {
 		return
 	}
@@ -43,7 +43,7 @@ func lowerClip(c *call) {
 		n.Attrs = &ir.ClipAttrs{Min: lo, Max: hi}
 	}
 	if c.emit(n) {
-		c.setDyn(0, n)
+		c.setView(0, n, perm)
 	}
 }
 

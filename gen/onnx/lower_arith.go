@@ -27,21 +27,36 @@ func lowerArith(c *call) {
 		}
 	}
 	if va.n != nil && vb.n != nil {
-		lowerBinary(c, va.n, vb.n)
+		a, pa := c.dynView(0)
+		b, pb := c.dynView(1)
+		if a == nil || b == nil {
+			return
+		}
+		if !slices.Equal(pa, pb) {
+			// Differently transposed operands: only their ONNX layouts can meet.
+			if a, b, pa = c.dyn(0), c.dyn(1), nil; a == nil || b == nil {
+				return
+			}
+		}
+		lowerBinary(c, a, b, pa)
 		return
 	}
-	x, k, ki := va.n, vb.c, 1
-	if x == nil {
-		x, k, ki = vb.n, va.c, 0
+	k, ki := vb.c, 1
+	if va.n == nil {
+		k, ki = va.c, 0
 	}
-	vals := c.channelValues(x, k, c.read[ki])
+	x, perm := c.dynView(1 - ki)
+	if x == nil {
+		return
+	}
+	vals := c.channelValues(x, perm, k, c.read[ki])
 	if vals == nil {
 		return
 	}
 	var scale, shift []float64
 	switch c.op {
 	case "Add":
-		if c.fuseBias(x, k, ki) {
+		if c.fuseBias(x, perm, k, ki) {
 			return
 		}
 		scale, shift = []float64{1}, vals
@@ -70,7 +85,7 @@ func lowerArith(c *call) {
 		}
 		scale, shift = vals, []float64{0}
 	}
-	c.affine(x, scale, shift)
+	c.affine(x, perm, scale, shift)
 }
 
 // legacyBroadcast rewrites the operands of Add, Sub, Mul and Div before version 7 into NumPy's
@@ -112,8 +127,10 @@ func (c *call) legacyBroadcast(va, vb *value) (*value, *value) {
 }
 
 // channelValues returns a constant operand of elementwise arithmetic as one value (a scalar)
-// or one per channel (dims broadcasting only along dimension 1: [C], [C 1 1], [1 C 1 1]).
-func (c *call) channelValues(x *ir.Node, k *tensor, name string) []float64 {
+// or one per channel: dims broadcasting only along the channels, dimension 1 of x ([C], [C 1 1],
+// [1 C 1 1]); of a tensor read through perm, along the dimension that is x's channels ([C] on
+// channels-last [N H W C]).
+func (c *call) channelValues(x *ir.Node, perm []int, k *tensor, name string) []float64 {
 	if !k.isFloat() {
 		c.fail("constant %q is %s; arithmetic with the network's tensors needs a float constant", name, typeName(k.dtype))
 		return nil
@@ -123,13 +140,13 @@ func (c *call) channelValues(x *ir.Node, k *tensor, name string) []float64 {
 	if !bad {
 		pd := padDims(k.dims, r)
 		for j, d := range pd {
-			if d != 1 && (j != 1 || d != x.Shape[0]) {
+			if d != 1 && (c.permAt(perm, j) != 1 || d != x.Shape[0]) {
 				bad = true
 			}
 		}
 	}
 	if bad {
-		c.fail("constant %q of dims %v on a tensor [N %v] is neither a scalar nor one value per channel; only those broadcasts are supported", name, k.dims, x.Shape)
+		c.fail("constant %q of dims %v on a tensor %s (%s) is neither a scalar nor one value per channel; only those broadcasts are supported", name, k.dims, batchShape(x.Shape), permName(perm))
 		return nil
 	}
 	vals := make([]float64, k.size())
@@ -139,8 +156,8 @@ func (c *call) channelValues(x *ir.Node, k *tensor, name string) []float64 {
 	return vals
 }
 
-// lowerBinary lowers Add and Mul of two computed tensors.
-func lowerBinary(c *call, a, b *ir.Node) {
+// lowerBinary lowers Add and Mul of two computed tensors, both read through perm.
+func lowerBinary(c *call, a, b *ir.Node, perm []int) {
 	var n *ir.Node
 	switch c.op {
 	case "Add":
@@ -171,7 +188,7 @@ func lowerBinary(c *call, a, b *ir.Node) {
 		return
 	}
 	if c.emit(n) {
-		c.setDyn(0, n)
+		c.setView(0, n, perm)
 	}
 }
 

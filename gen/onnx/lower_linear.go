@@ -61,8 +61,16 @@ func lowerMatMul(c *call) {
 	if !c.ok() {
 		return
 	}
-	x, w := c.dyn(0), c.konst(1)
+	x, perm := c.dynView(0)
+	w := c.konst(1)
 	if x == nil || w == nil {
+		return
+	}
+	if len(x.Shape) == 3 && len(w.dims) == 2 && c.permAt(perm, 3) == 1 {
+		c.pixelLinear(x, perm, w)
+		return
+	}
+	if x = c.dyn(0); x == nil {
 		return
 	}
 	if len(x.Shape) != 1 || len(w.dims) != 2 {
@@ -74,6 +82,33 @@ func lowerMatMul(c *call) {
 	n.Params = []ir.Param{{Key: c.read[1]}}
 	if c.emit(n, w) {
 		c.setDyn(0, n)
+	}
+}
+
+// pixelLinear lowers a MatMul over the channels of a feature map read channels-last (ONNX's
+// last axis is x's channels): a linear layer applied at every pixel, that is a 1x1 convolution
+// whose weight is the transposed matrix. The output is read channels-last too.
+func (c *call) pixelLinear(x *ir.Node, perm []int, w *tensor) {
+	in, out := w.dims[0], w.dims[1]
+	if in != x.Shape[0] {
+		c.fail("multiplies %s (%s) by %v: the channels do not match", batchShape(x.Shape), permName(perm), w.dims)
+		return
+	}
+	if !w.isFloat() {
+		c.fail("weight %q is %s, want a float type", c.read[1], typeName(w.dtype))
+		return
+	}
+	t := &tensor{name: w.name, dtype: tFloat, dims: []int{out, in, 1, 1}, f: make([]float32, in*out)}
+	for i := range in {
+		for o := range out {
+			t.f[o*in+i] = w.f[i*out+o]
+		}
+	}
+	n := c.newNode(ir.OpConv, x)
+	n.Attrs = &ir.ConvAttrs{Out: out, Kernel: [2]int{1, 1}, Stride: [2]int{1, 1}, Dilation: [2]int{1, 1}, Groups: 1}
+	n.Params = []ir.Param{{Key: c.read[1]}}
+	if c.emit(n, t) {
+		c.setView(0, n, perm)
 	}
 }
 

@@ -35,13 +35,13 @@ func lowerReduce(c *call) {
 	} else {
 		axes = c.attrInts("axes")
 	}
-	x := c.dyn(0)
+	x, perm := c.dynView(0)
 	if x == nil || len(c.whys) > 0 {
 		return
 	}
 	if len(axes) == 0 {
 		if noop {
-			c.rebind(x)
+			c.rebindView(x, perm)
 		} else {
 			c.fail("reduces every dimension, the batch too (no axes)")
 		}
@@ -60,26 +60,51 @@ func lowerReduce(c *call) {
 		}
 		norm = append(norm, k)
 	}
-	slices.Sort(norm)
-	if norm[0] == 0 {
+	// The axes of x's tensor: a transposed input is reduced over the dims its axes are.
+	red := irAxes(perm, norm)
+	slices.Sort(red)
+	if red[0] == 0 {
 		c.fail("axes %v reduce over the batch (dimension 0)", axes)
 		return
 	}
-	if norm[len(norm)-1]-norm[0] != len(norm)-1 {
-		c.fail("axes %v are not contiguous; only a range of dimensions is supported", axes)
+	if red[len(red)-1]-red[0] != len(red)-1 {
+		c.fail("axes %v are not contiguous (%s); only a range of dimensions is supported", axes, permName(perm))
 		return
 	}
-	axis, end := norm[0]-1, norm[len(norm)-1]
+	axis, end := red[0]-1, red[len(red)-1]
+	out := perm
+	if !keep && perm != nil {
+		out = dropAxes(perm, red)
+	}
 	op := reduceOps[c.op]
 	if (op == ir.OpReduceMean || op == ir.OpReduceMax) && len(x.Shape) == 3 && axis == 1 && end == 3 {
-		c.globalPool(op == ir.OpReduceMax, x, keep)
+		c.globalPool(op == ir.OpReduceMax, x, keep, out)
 		return
 	}
 	n := c.newNode(op, x)
 	n.Attrs = &ir.ReduceAttrs{Axis: axis, AxisEnd: end, KeepDims: keep}
 	if c.emit(n) {
-		c.setDyn(0, n)
+		c.setView(0, n, out)
 	}
+}
+
+// dropAxes is the permutation perm becomes when the dims red of its tensor are removed: their
+// positions go, and the dims after them move down.
+func dropAxes(perm, red []int) []int {
+	var out []int
+	for _, p := range perm {
+		if slices.Contains(red, p) {
+			continue
+		}
+		below := 0
+		for _, r := range red {
+			if r < p {
+				below++
+			}
+		}
+		out = append(out, p-below)
+	}
+	return out
 }
 
 // reduceAxesInput reports whether the node's axes are its second input: ReduceSum's from
@@ -91,8 +116,9 @@ func (c *call) reduceAxesInput() bool {
 	return c.ver >= 18
 }
 
-// globalPool makes the output a global pooling of x, flattened to [C] unless keep.
-func (c *call) globalPool(isMax bool, x *ir.Node, keep bool) {
+// globalPool makes the output a global pooling of x, flattened to [C] unless keep, read
+// through perm.
+func (c *call) globalPool(isMax bool, x *ir.Node, keep bool, perm []int) {
 	op := ir.OpGlobalAvgPool
 	if isMax {
 		op = ir.OpGlobalMaxPool
@@ -102,7 +128,7 @@ func (c *call) globalPool(isMax bool, x *ir.Node, keep bool) {
 		return
 	}
 	if keep {
-		c.setDyn(0, n)
+		c.setView(0, n, perm)
 		return
 	}
 	c.view(n, ir.Shape{x.Shape[0]})

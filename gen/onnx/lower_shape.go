@@ -90,7 +90,8 @@ func lowerReshape(c *call) {
 	if !c.ok() {
 		return
 	}
-	x, s := c.dyn(0), c.reshapeShape()
+	x, perm := c.dynView(0)
+	s := c.reshapeShape()
 	if x == nil || s == nil {
 		return
 	}
@@ -124,9 +125,51 @@ func lowerReshape(c *call) {
 		c.fail("shape %v leaves one value per image; per-image shapes need at least one dimension", shape)
 		return
 	}
-	if target := c.reshapeTarget(x.Shape, rest, allowZero); target != nil {
-		c.view(x, target)
+	target := c.reshapeTarget(c.val(0).dims()[1:], rest, allowZero)
+	if target == nil {
+		return
 	}
+	if g := shuffleGroups(x, perm, target); g > 0 {
+		n := c.newNode(ir.OpChannelShuffle, x.Inputs[0])
+		n.Attrs = &ir.ChannelShuffleAttrs{Groups: g}
+		if c.emit(n) {
+			c.setDyn(0, n)
+		}
+		return
+	}
+	if perm != nil {
+		if x = c.dyn(0); x == nil {
+			return
+		}
+	}
+	c.view(x, target)
+}
+
+// shuffleGroups recognises a channel shuffle, x.view(N, g, C/g, ...).transpose(1, 2) reshaped
+// back to x's shape, and returns g (0 for anything else): x is the reshape of a tensor
+// [C ...] to [g C/g ...], read with its dims 1 and 2 swapped, and target is [C ...].
+func shuffleGroups(x *ir.Node, perm []int, target ir.Shape) int {
+	if perm == nil || x.Op != ir.OpReshape || len(x.Shape) < 3 || len(perm) != len(x.Shape)+1 {
+		return 0
+	}
+	for i, p := range perm {
+		want := i
+		switch i {
+		case 1:
+			want = 2
+		case 2:
+			want = 1
+		}
+		if p != want {
+			return 0
+		}
+	}
+	src := x.Inputs[0].Shape
+	g := x.Shape[0]
+	if !target.Equal(src) || len(src) != len(x.Shape)-1 || src[0] != g*x.Shape[1] || !src[1:].Equal(x.Shape[2:]) {
+		return 0
+	}
+	return g
 }
 
 func lowerSqueeze(c *call) {

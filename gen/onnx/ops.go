@@ -51,8 +51,9 @@ func init() {
 		"ConstantOfShape": {attrs: "value", fold: foldConstantOfShape},
 		"Shape":           {attrs: "start end", fold: foldShape, alwaysFold: true},
 		"Gather":          {attrs: "axis", fold: foldGather},
-		"Slice":           {attrs: "starts ends axes", fold: foldSlice},
-		"Transpose":       {attrs: "perm", fold: foldTranspose},
+		"Slice":           {attrs: "starts ends axes", fold: foldSlice, lower: lowerSlice},
+		"Split":           {attrs: "axis split num_outputs", fold: foldSplit, lower: lowerSplit},
+		"Transpose":       {attrs: "perm", fold: foldTranspose, lower: lowerTranspose},
 		// folded or lowered
 		"Add":       arith,
 		"Sub":       arith,
@@ -125,14 +126,15 @@ func generic(d *ir.OpDef) opDef {
 			c.fail("takes one input, got %d", len(c.in))
 			return
 		}
-		x := c.dyn(0)
+		// Elementwise: a transposed input gives an output transposed the same way.
+		x, perm := c.dynView(0)
 		if x == nil {
 			return
 		}
 		n := c.newNode(d.Op, x)
 		n.Attrs = a
 		if c.emit(n) {
-			c.setDyn(0, n)
+			c.setView(0, n, perm)
 		}
 	}}
 }

@@ -1,9 +1,13 @@
 package onnx
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cnngen/cnngen/gen/onnx/onnxpb"
 )
 
 func TestEveryOperatorHasVersions(t *testing.T) {
@@ -234,6 +238,32 @@ func TestVersionBoundaries(t *testing.T) {
 				return b.node("Relu", []string{b.node("ReduceMax", []string{x, b.initInts("none")}, aInt("noop_with_empty_axes", 1))})
 			}})
 	})
+	split := func(b *builder, x string, attrs ...*onnxpb.AttributeProto) [2]string {
+		return split2(b, []string{x}, attrs...)
+	}
+	addHalves := func(b *builder, h [2]string) string { return b.node("Add", []string{h[0], b.node("Relu", []string{h[1]})}) }
+	t.Run("Split-2/13/18", func(t *testing.T) {
+		in4 := []int64{-1, 4, 2, 2}
+		sameAcrossVersions(t, in4, "input[4 2 2] narrow[2 2 2] narrow[2 2 2] relu[2 2 2] add[2 2 2]",
+			form{2, func(b *builder, x string) string { return addHalves(b, split(b, x, aInt("axis", 1), aInts("split", 2, 2))) }},
+			form{11, func(b *builder, x string) string { return addHalves(b, split(b, x, aInt("axis", 1))) }},
+			form{13, func(b *builder, x string) string {
+				return addHalves(b, split2(b, []string{x, b.initInts("split", 2, 2)}, aInt("axis", 1)))
+			}},
+			form{18, func(b *builder, x string) string { return addHalves(b, split(b, x, aInt("axis", 1), aInt("num_outputs", 2))) }})
+	})
+	t.Run("Slice-1/10 of a tensor", func(t *testing.T) {
+		sameAcrossVersions(t, chw, "input[2 3 3] narrow[1 3 3] narrow[1 2 3]",
+			form{9, func(b *builder, x string) string {
+				return b.node("Slice", []string{x}, aInts("starts", 1, 0), aInts("ends", 2, -1), aInts("axes", 1, 2))
+			}},
+			form{10, func(b *builder, x string) string {
+				return b.node("Slice", []string{x, b.initInts("st", 1, 0), b.initInts("en", 2, -1), b.initInts("ax", 1, 2)})
+			}},
+			form{13, func(b *builder, x string) string {
+				return b.node("Slice", []string{x, b.initInts("st", 0, 1, 0), b.initInts("en", math.MaxInt64, 2, -1), b.initInts("ax", 0, -3, -2), b.initInts("step", 1, 1, 1)})
+			}})
+	})
 	t.Run("Slice-1/10", func(t *testing.T) {
 		// Folded: a constant sliced by attributes, then by inputs.
 		sameAcrossVersions(t, chw, "input[2 3 3] affine[2 3 3]",
@@ -283,4 +313,12 @@ func TestVersionErrors(t *testing.T) {
 			t.Errorf("opset %d: %v\nwant %q", c.opset, err, c.want)
 		}
 	}
+}
+
+// split2 adds a Split of two outputs and returns them.
+func split2(b *builder, ins []string, attrs ...*onnxpb.AttributeProto) [2]string {
+	b.n++
+	o := [2]string{fmt.Sprintf("/Split_%d_0", b.n), fmt.Sprintf("/Split_%d_1", b.n)}
+	b.nodeOut("Split", ins, o[:], attrs...)
+	return o
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,13 +43,6 @@ func needTorch(t *testing.T) {
 	}
 }
 
-// defaultModels run always (lenet5 only with -short); allModels add the big ones with
-// CNNGEN_ONNX_ALL=1.
-var (
-	defaultModels = []string{"lenet5", "resnet18", "googlenet", "efficientnet_b0"}
-	allModels     = []string{"alexnet", "vgg16", "vgg19", "resnet34", "resnet50", "resnet152"}
-)
-
 var exportMu sync.Mutex
 
 // cacheDir is a folder of os.TempDir() named after what produces its files (the hash of
@@ -80,127 +74,25 @@ func runExport(t *testing.T, timeout time.Duration, args ...string) {
 	t.Logf("exported with %s in %s", filepath.Base(args[0]), time.Since(start).Round(time.Millisecond))
 }
 
-// anchorModels exports the named models with shared/anchors/export_models.py (beside the
-// repository) into a cache folder keyed by the script's hash, exporting only what the cache
-// lacks, and returns the folder: NAME.onnx, NAME.input.npy, NAME.output.npy.
-func anchorModels(t *testing.T, names ...string) string {
-	t.Helper()
-	needTorch(t)
-	script := findUp(filepath.Join("shared", "anchors", "export_models.py"))
-	if script == "" {
-		t.Skip("shared/anchors/export_models.py not found beside the repository (../shared from its root)")
+// compareLogits checks logits against want by goldens.Compare (1e-4*max(1, max|want|) and the
+// top-5 order of every image) and returns the largest difference.
+func compareLogits(got, want []float32, batch int) (float64, error) {
+	worst := 0.0
+	for i := range min(len(got), len(want)) {
+		worst = max(worst, math.Abs(float64(got[i])-float64(want[i])))
 	}
-	src, err := os.ReadFile(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exportMu.Lock()
-	defer exportMu.Unlock()
-	dir := cacheDir(t, "cnngen-onnx-anchors-", src)
-	files := func(name string) []string {
-		// output.npy last: its presence marks a complete export
-		return []string{name + ".onnx", name + ".input.npy", name + ".output.npy"}
-	}
-	var missing []string
-	for _, name := range names {
-		if _, err := os.Stat(filepath.Join(dir, name+".output.npy")); err != nil {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) == 0 {
-		return dir
-	}
-	tmp, err := os.MkdirTemp(dir, "export-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
-	runExport(t, 30*time.Minute, append([]string{script, tmp}, missing...)...)
-	for _, name := range missing {
-		for _, f := range files(name) {
-			if err := os.Rename(filepath.Join(tmp, f), filepath.Join(dir, f)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return dir
+	return worst, goldens.Compare(got, want, batch)
 }
 
-// check compares logits with want (goldens.Compare: 1e-4*max(1, max|want|) and the top-5
-// order of every image) and logs the largest difference.
+// check is compareLogits as a test step that logs the difference.
 func check(t *testing.T, what string, got, want []float32, batch int) {
 	t.Helper()
-	if err := goldens.Compare(got, want, batch); err != nil {
+	worst, err := compareLogits(got, want, batch)
+	if err != nil {
 		t.Errorf("%s: %v", what, err)
 		return
 	}
-	worst := 0.0
-	for i := range want {
-		if d := float64(got[i]) - float64(want[i]); d > worst {
-			worst = d
-		} else if -d > worst {
-			worst = -d
-		}
-	}
 	t.Logf("%s: max |diff| %.3g (tolerance %.3g), top-5 order equal", what, worst, goldens.Tolerance(want))
-}
-
-// TestModels imports torchvision's classic CNNs (and LeNet-5) as shared/anchors/export_models.py
-// exports them (opset 13, dynamic batch, seeded weights) and checks the logits of the
-// interpreter and of generated code against PyTorch's. CNNGEN_ONNX_ALL=1 adds alexnet, vgg16,
-// vgg19, resnet34, resnet50 and resnet152; -short keeps lenet5 only.
-func TestModels(t *testing.T) {
-	names := defaultModels
-	if testing.Short() {
-		names = names[:1]
-	}
-	if os.Getenv("CNNGEN_ONNX_ALL") == "1" {
-		names = append(append([]string(nil), names...), allModels...)
-	}
-	dir := anchorModels(t, names...)
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			base := filepath.Join(dir, name)
-			start := time.Now()
-			m, err := onnx.Load(base + ".onnx")
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, w, err := m.Graph(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tImport := time.Since(start)
-			in, inShape, err := readNpy(base + ".input.npy")
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, _, err := readNpy(base + ".output.npy")
-			if err != nil {
-				t.Fatal(err)
-			}
-			batch := inShape[0]
-			if fmt.Sprint(g.Input().Shape) != fmt.Sprint(inShape[1:]) {
-				t.Fatalf("imported input %v, torch's input is %v", g.Input().Shape, inShape)
-			}
-			start = time.Now()
-			got, err := interp.Run(g, weights(w), in, batch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tInterp := time.Since(start)
-			check(t, "interpreter vs torch", got, want, batch)
-			start = time.Now()
-			gen, err := gentest.Run(g, weights(w).flat(), in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tGen := time.Since(start)
-			check(t, "generated code vs torch", gen, want, batch)
-			t.Logf("%d IR nodes, %d weight tensors; import %s, interpreter %s, generate+build+run %s",
-				len(g.Nodes), len(w), tImport.Round(time.Millisecond), tInterp.Round(time.Millisecond), tGen.Round(time.Millisecond))
-		})
-	}
 }
 
 // TestTrainedLeNet5 exports this repository's trained LeNet-5 (generated/lenet5's weights,
