@@ -241,16 +241,22 @@ func TestVersionBoundaries(t *testing.T) {
 	split := func(b *builder, x string, attrs ...*onnxpb.AttributeProto) [2]string {
 		return split2(b, []string{x}, attrs...)
 	}
-	addHalves := func(b *builder, h [2]string) string { return b.node("Add", []string{h[0], b.node("Relu", []string{h[1]})}) }
+	addHalves := func(b *builder, h [2]string) string {
+		return b.node("Add", []string{h[0], b.node("Relu", []string{h[1]})})
+	}
 	t.Run("Split-2/13/18", func(t *testing.T) {
 		in4 := []int64{-1, 4, 2, 2}
 		sameAcrossVersions(t, in4, "input[4 2 2] narrow[2 2 2] narrow[2 2 2] relu[2 2 2] add[2 2 2]",
-			form{2, func(b *builder, x string) string { return addHalves(b, split(b, x, aInt("axis", 1), aInts("split", 2, 2))) }},
+			form{2, func(b *builder, x string) string {
+				return addHalves(b, split(b, x, aInt("axis", 1), aInts("split", 2, 2)))
+			}},
 			form{11, func(b *builder, x string) string { return addHalves(b, split(b, x, aInt("axis", 1))) }},
 			form{13, func(b *builder, x string) string {
 				return addHalves(b, split2(b, []string{x, b.initInts("split", 2, 2)}, aInt("axis", 1)))
 			}},
-			form{18, func(b *builder, x string) string { return addHalves(b, split(b, x, aInt("axis", 1), aInt("num_outputs", 2))) }})
+			form{18, func(b *builder, x string) string {
+				return addHalves(b, split(b, x, aInt("axis", 1), aInt("num_outputs", 2)))
+			}})
 	})
 	t.Run("Slice-1/10 of a tensor", func(t *testing.T) {
 		sameAcrossVersions(t, chw, "input[2 3 3] narrow[1 3 3] narrow[1 2 3]",
