@@ -174,6 +174,8 @@ func (c *call) dyn(k int) *ir.Node {
 	case !c.present(k):
 		c.fail("input %d is missing", k)
 	case v == nil:
+	case v.pend != nil:
+		c.failPending(c.vals()...)
 	case v.n == nil:
 		c.fail("input %d (%q) is a constant where a tensor computed from the network input is needed", k, c.read[k])
 	case v.perm != nil && !identity(v.perm):
@@ -184,6 +186,15 @@ func (c *call) dyn(k int) *ir.Node {
 	return nil
 }
 
+// vals are the values of the inputs (nil for absent ones).
+func (c *call) vals() []*value {
+	vs := make([]*value, len(c.in))
+	for k := range vs {
+		vs[k] = c.val(k)
+	}
+	return vs
+}
+
 // konst returns input k, which must be a constant (an initializer or a folded value).
 func (c *call) konst(k int) *tensor {
 	v := c.val(k)
@@ -191,6 +202,8 @@ func (c *call) konst(k int) *tensor {
 	case !c.present(k):
 		c.fail("input %d is missing", k)
 	case v == nil:
+	case v.pend != nil:
+		c.failPending(c.vals()...)
 	case v.c == nil:
 		c.fail("input %d (%q) must be a constant (an initializer or computable from initializers), not computed from the network input", k, c.read[k])
 	default:

@@ -156,7 +156,7 @@ func foldShape(c *call) {
 	}
 	var dims []int64
 	var batch []bool
-	if v.n != nil {
+	if v.c == nil {
 		// Of a transposed tensor, the transposed dims; the batch stays dimension 0.
 		dims = append(dims, int64(max(c.l.batch, 1)))
 		batch = append(batch, true)
@@ -327,7 +327,8 @@ func foldConcat(c *call) {
 	c.setConst(0, out)
 }
 
-// foldArith evaluates Add, Sub, Mul and Div of two constants with NumPy broadcasting.
+// foldArith evaluates Add, Sub, Mul, Div and Pow of two constants with NumPy broadcasting (Pow
+// of a float and an integer constant is not folded: both must be of one kind).
 func foldArith(c *call) {
 	if !c.ready() {
 		return
@@ -389,6 +390,8 @@ func foldArith(c *call) {
 				z = x * y
 			case "Div":
 				z = x / y
+			case "Pow":
+				z = float32(math.Pow(float64(x), float64(y)))
 			}
 			out.f[k] = z
 		} else {
@@ -411,6 +414,15 @@ func foldArith(c *call) {
 				} else {
 					z = x / y
 				}
+			case "Pow":
+				if y < 0 {
+					c.fail("integer power %d ** %d", x, y)
+					return
+				}
+				z = 1
+				for range min(y, 64) { // past 64 only 0, 1 and -1 do not overflow, and they repeat
+					z *= x
+				}
 			}
 			out.i[k] = wrapInt(dtype, z)
 		}
@@ -425,6 +437,29 @@ func foldArith(c *call) {
 			ib -= sb[d] * dims[d]
 			idx[d] = 0
 		}
+	}
+	c.setConst(0, out)
+}
+
+// foldSqrt evaluates Sqrt of a float constant.
+func foldSqrt(c *call) {
+	if !c.ready() {
+		return
+	}
+	t := c.konst(0)
+	if t == nil {
+		return
+	}
+	if !t.isFloat() {
+		c.fail("Sqrt of %s", typeName(t.dtype))
+		return
+	}
+	out := c.alloc(t.dtype, t.dims)
+	if out == nil {
+		return
+	}
+	for k, v := range t.f {
+		out.f[k] = float32(math.Sqrt(float64(v)))
 	}
 	c.setConst(0, out)
 }

@@ -55,6 +55,9 @@ type value struct {
 	// dims, made once for the readers that need them (layout.go).
 	perm []int
 	flat *ir.Node
+	// pend is a step of a decomposed LayerNorm, neither a constant nor an IR node
+	// (lower_layernorm.go).
+	pend *pendingNorm
 }
 
 type lowerer struct {
@@ -73,6 +76,7 @@ type lowerer struct {
 
 	nodes []*ir.Node
 	pdata map[*ir.Node][]*tensor // weight data per node, in Params order
+	norms map[*ir.Node]*normInfo // the layernorm nodes (lower_layernorm.go)
 	refs  map[*ir.Node]int       // uses of all values bound to a node
 	base  map[*ir.Node]string    // IR name before deduplication
 }
@@ -104,7 +108,7 @@ func (l *lowerer) bind(name string, n *ir.Node) {
 func (m *Model) Graph(name string) (*ir.Graph, map[string]Tensor, error) {
 	l := &lowerer{
 		m: m, opset: m.Opset, vals: map[string]*value{}, uses: map[string]int{},
-		pdata: map[*ir.Node][]*tensor{}, refs: map[*ir.Node]int{}, base: map[*ir.Node]string{},
+		pdata: map[*ir.Node][]*tensor{}, refs: map[*ir.Node]int{}, base: map[*ir.Node]string{}, norms: map[*ir.Node]*normInfo{},
 	}
 	if err := l.prepare(); err != nil {
 		return nil, nil, err

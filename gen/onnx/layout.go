@@ -22,7 +22,10 @@ import (
 
 // dims are the value's ONNX dims, -1 for the batch.
 func (v *value) dims() []int {
-	if v.n == nil {
+	switch {
+	case v.pend != nil:
+		return v.pend.dims
+	case v.n == nil:
 		return v.c.dims
 	}
 	d := append([]int{-1}, v.n.Shape...)

@@ -21,12 +21,19 @@ func lowerArith(c *call) {
 		return
 	}
 	va, vb := c.val(0), c.val(1)
+	if va.pend != nil || vb.pend != nil {
+		c.normArith(va, vb)
+		return
+	}
 	if c.ver < 7 {
 		if va, vb = c.legacyBroadcast(va, vb); va == nil {
 			return
 		}
 	}
 	if va.n != nil && vb.n != nil {
+		if c.normSub(va, vb) {
+			return
+		}
 		a, pa := c.dynView(0)
 		b, pb := c.dynView(1)
 		if a == nil || b == nil {
@@ -47,6 +54,9 @@ func lowerArith(c *call) {
 	}
 	x, perm := c.dynView(1 - ki)
 	if x == nil {
+		return
+	}
+	if (c.op == "Mul" || c.op == "Add") && c.foldNorm(x, perm, k, ki) {
 		return
 	}
 	vals := c.channelValues(x, perm, k, c.read[ki])

@@ -35,6 +35,10 @@ func lowerReduce(c *call) {
 	} else {
 		axes = c.attrInts("axes")
 	}
+	if v := c.val(0); v != nil && v.pend != nil {
+		c.reduceNorm(v.pend, axes, keep)
+		return
+	}
 	x, perm := c.dynView(0)
 	if x == nil || len(c.whys) > 0 {
 		return
