@@ -6,12 +6,16 @@ import (
 
 // Pad. Its operands moved between versions: Pad-1 reads the pads from an attribute called
 // paddings, Pad-2 from pads (with the value), Pad-11 from inputs, and Pad-18 adds an axes input
-// saying which dimensions the pads are for.
+// saying which dimensions the pads are for. Modes constant (pad), reflect (reflection_pad) and
+// edge (replication_pad); Pad-19's wrap is not supported.
+
+var padModes = map[string]ir.Op{"constant": ir.OpPad, "reflect": ir.OpReflectionPad, "edge": ir.OpReplicationPad}
 
 func lowerPad(c *call) {
 	mode := c.attrString("mode", "constant")
-	if mode != "constant" {
-		c.fail("mode %q is not supported (only constant)", mode)
+	op, ok := padModes[mode]
+	if !ok {
+		c.fail("mode %q is not supported (constant, reflect and edge are)", mode)
 	}
 	pads, value := c.padOperands()
 	if !c.ok() {
@@ -46,8 +50,12 @@ func lowerPad(c *call) {
 		c.rebind(x)
 		return
 	}
-	n := c.newNode(ir.OpPad, x)
-	n.Attrs = &ir.PadAttrs{Pads: p, Value: value}
+	n := c.newNode(op, x)
+	if op == ir.OpPad {
+		n.Attrs = &ir.PadAttrs{Pads: p, Value: value}
+	} else {
+		n.Attrs = &ir.BorderPadAttrs{Pads: p}
+	}
 	if c.emit(n) {
 		c.setDyn(0, n)
 	}

@@ -129,6 +129,27 @@ func TestVersionBoundaries(t *testing.T) {
 			}},
 			form{21, func(b *builder, x string) string { return pad(b, x, 0.5) }})
 	})
+	t.Run("Pad-2/11 reflect", func(t *testing.T) {
+		sameAcrossVersions(t, chw, "input[2 3 3] reflection_pad[2 4 6]",
+			form{2, func(b *builder, x string) string {
+				return b.node("Pad", []string{x}, aInts("pads", 0, 0, 1, 2, 0, 0, 0, 1), aString("mode", "reflect"))
+			}},
+			form{11, func(b *builder, x string) string {
+				return b.node("Pad", []string{x, b.initInts("pads", 0, 0, 1, 2, 0, 0, 0, 1)}, aString("mode", "reflect"))
+			}},
+			form{18, func(b *builder, x string) string {
+				return b.node("Pad", []string{x, b.initInts("pads", 1, 2, 0, 1), "", b.initInts("axes", -2, -1)}, aString("mode", "reflect"))
+			}})
+	})
+	t.Run("Pad-1/13 edge", func(t *testing.T) {
+		sameAcrossVersions(t, chw, "input[2 3 3] replication_pad[2 7 3]",
+			form{1, func(b *builder, x string) string {
+				return b.node("Pad", []string{x}, aInts("paddings", 0, 0, 4, 0, 0, 0, 0, 0), aString("mode", "edge"))
+			}},
+			form{13, func(b *builder, x string) string {
+				return b.node("Pad", []string{x, b.initInts("pads", 0, 0, 4, 0, 0, 0, 0, 0)}, aString("mode", "edge"))
+			}})
+	})
 	t.Run("Reshape-1/5", func(t *testing.T) {
 		sameAcrossVersions(t, []int64{2, 2, 3, 3}, "input[2 3 3] reshape[6 3]",
 			form{4, func(b *builder, x string) string { return b.node("Reshape", []string{x}, aInts("shape", 2, 6, 3)) }},

@@ -371,7 +371,9 @@ func TestNodeConformance(t *testing.T) {
 }
 
 // representatives picks, for each operator, the first passing must-pass test that uses it and
-// whose input is NCHW (what generated code takes), preferring tests of that operator alone.
+// whose input is NCHW (what generated code takes), preferring tests of that operator alone;
+// then, for each IR op the imported tests contain that those picks lack (an ONNX operator may
+// lower to several: Pad to pad, reflection_pad and replication_pad), the first such test.
 func representatives(order []string, byName map[string]*nodeResult) []*nodeResult {
 	var ops []string
 	for op := range supportedOps {
@@ -398,6 +400,30 @@ func representatives(order []string, byName map[string]*nodeResult) []*nodeResul
 		if best != nil {
 			picked[best] = true
 			out = append(out, best)
+		}
+	}
+	covered := map[ir.Op]bool{}
+	for _, r := range out {
+		for _, n := range r.g.Nodes {
+			covered[n.Op] = true
+		}
+	}
+	for _, name := range order {
+		r := byName[name]
+		if r == nil || r.status != pass || len(r.g.Input().Shape) != 3 || picked[r] {
+			continue
+		}
+		adds := false
+		for _, n := range r.g.Nodes {
+			adds = adds || !covered[n.Op]
+		}
+		if !adds {
+			continue
+		}
+		picked[r] = true
+		out = append(out, r)
+		for _, n := range r.g.Nodes {
+			covered[n.Op] = true
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
