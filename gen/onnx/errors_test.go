@@ -76,9 +76,13 @@ func TestErrors(t *testing.T) {
 			return b.output(b.node("Gemm", []string{"x", b.init("w", []int64{3, 3}, nil)}, aInt("transA", 1)))
 		}, "transA=1"},
 		{"pad mode", func() *builder {
+			b := newBuilder(19, "x", -1, 1, 3, 3)
+			return b.output(b.node("Pad", []string{"x", b.initInts("p", 0, 0, 1, 1, 0, 0, 1, 1)}, aString("mode", "wrap")))
+		}, `mode "wrap" is not supported`},
+		{"reflect pad too wide", func() *builder {
 			b := newBuilder(13, "x", -1, 1, 3, 3)
-			return b.output(b.node("Pad", []string{"x", b.initInts("p", 0, 0, 1, 1, 0, 0, 1, 1)}, aString("mode", "reflect")))
-		}, `mode "reflect"`},
+			return b.output(b.node("Pad", []string{"x", b.initInts("p", 0, 0, 3, 0, 0, 0, 0, 0)}, aString("mode", "reflect")))
+		}, "reflection padding 3 must be less than the dimension 3"},
 		{"negative pad", func() *builder {
 			b := newBuilder(13, "x", -1, 1, 3, 3)
 			return b.output(b.node("Pad", []string{"x", b.initInts("p", 0, 0, -1, 0, 0, 0, 0, 0)}))
@@ -131,10 +135,10 @@ func TestErrors(t *testing.T) {
 			b := newBuilder(13, "x", -1, 3, 2, 2)
 			return b.output(b.node("Concat", []string{"x", "x"}, aInt("axis", 2)))
 		}, "only channels"},
-		{"pool dilation", func() *builder {
+		{"pool dilation past the input", func() *builder {
 			b := newBuilder(13, "x", -1, 3, 4, 4)
-			return b.output(b.node("MaxPool", []string{"x"}, aInts("kernel_shape", 2, 2), aInts("dilations", 2, 2)))
-		}, "dilations [2 2]"},
+			return b.output(b.node("MaxPool", []string{"x"}, aInts("kernel_shape", 2, 2), aInts("dilations", 4, 4)))
+		}, "output shape [3 0 0] is empty"},
 		{"bn training", func() *builder {
 			b := newBuilder(14, "x", -1, 2)
 			p := b.init("p", []int64{2}, nil)

@@ -293,10 +293,52 @@ func TestPoolEndPadsAsCeilMode(t *testing.T) {
 	if p := ir.As[*ir.PoolAttrs](g.Nodes[1]); p.Pad != [4]int{0, 0, 1, 1} || !p.CeilMode || !g.Nodes[1].Shape.Equal(ir.Shape{1, 4, 4}) {
 		t.Errorf("pool %+v shape %v", *p, g.Nodes[1].Shape)
 	}
-	// Average pooling that counts the padding cannot be rewritten.
+	// Average pooling that counts the padding cannot be rewritten: it keeps its pads, as a
+	// dilated_avgpool, whose divisor counts the window up to the end of the padding.
 	b = newBuilder(9, "x", -1, 1, 8, 8)
 	b.nodeOut("AveragePool", []string{"x"}, []string{"y"}, aInts("kernel_shape", 3, 3), aInts("strides", 2, 2), aInts("pads", 0, 0, 2, 2), aInt("count_include_pad", 1))
-	if err := b.output("y").graphErr(t); !strings.Contains(err.Error(), "at most half the kernel") {
-		t.Errorf("avgpool: %v", err)
+	g, w := b.output("y").graph(t)
+	if got, want := ops(g), "input[1 8 8] dilated_avgpool[1 4 4]"; got != want {
+		t.Fatalf("%s\nwant %s", got, want)
+	}
+	in := ramp(64, 9)
+	out := run(t, g, w, in, 1)
+	want := make([]float64, 16)
+	for oy := range 4 {
+		for ox := range 4 {
+			for i := range 3 {
+				for j := range 3 {
+					if y, x := 2*oy+i, 2*ox+j; y < 8 && x < 8 {
+						want[oy*4+ox] += float64(in[y*8+x]) / 9 // every window ends within the padding
+					}
+				}
+			}
+		}
+	}
+	near(t, out, want, 1e-6)
+}
+
+// Dilated pooling and pads over half the kernel make dilated pools; the windows PyTorch has
+// stay maxpool and avgpool.
+func TestDilatedPool(t *testing.T) {
+	for _, c := range []struct {
+		attrs []*onnxpb.AttributeProto
+		want  string
+	}{
+		{[]*onnxpb.AttributeProto{aInts("kernel_shape", 2, 2), aInts("dilations", 2, 2), aInts("strides", 1, 1)}, "input[1 5 5] dilated_maxpool[1 3 3]"},
+		{[]*onnxpb.AttributeProto{aInts("kernel_shape", 3, 3), aInts("pads", 2, 2, 2, 2), aInts("strides", 1, 1)}, "input[1 5 5] dilated_maxpool[1 7 7]"},
+		{[]*onnxpb.AttributeProto{aInts("kernel_shape", 3, 3), aInts("pads", 1, 1, 1, 1), aInts("dilations", 1, 1)}, "input[1 5 5] maxpool[1 5 5]"},
+	} {
+		b := newBuilder(12, "x", -1, 1, 5, 5)
+		b.nodeOut("MaxPool", []string{"x"}, []string{"y"}, c.attrs...)
+		g, _ := b.output("y").graph(t)
+		if got := ops(g); got != c.want {
+			t.Errorf("%s, want %s", got, c.want)
+		}
+	}
+	b := newBuilder(19, "x", -1, 1, 5, 5)
+	b.nodeOut("AveragePool", []string{"x"}, []string{"y"}, aInts("kernel_shape", 2, 2), aInts("dilations", 3, 3), aInts("pads", 4, 4, 0, 0))
+	if err := b.output("y").graphErr(t); !strings.Contains(err.Error(), "reads no input value") {
+		t.Errorf("a window in the padding: %v", err)
 	}
 }

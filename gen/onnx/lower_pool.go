@@ -4,8 +4,10 @@ import (
 	"github.com/cnngen/cnngen/gen/ir"
 )
 
-// Pooling follows the IR's (PyTorch's) window rules; ONNX's padding allowances that PyTorch
-// lacks are rewritten where the windows come out the same (fitPoolPads) and refused otherwise.
+// Pooling follows the IR's (PyTorch's) window rules where they compute the same as ONNX's:
+// ONNX's padding allowances that PyTorch lacks are first rewritten where the windows come out
+// the same (fitPoolPads); dilations, and pads that remain over half the kernel, make
+// dilated_maxpool and dilated_avgpool, ONNX Runtime's windows.
 
 func lowerPool(c *call) {
 	isMax := c.op == "MaxPool"
@@ -20,11 +22,9 @@ func lowerPool(c *call) {
 	}
 	strides := c.pair("strides", 1, 1)
 	pads := c.pads4("pads")
+	dil := c.pair("dilations", 1, 1) // MaxPool from version 10, AveragePool from 19
 	inclPad := false
 	if isMax {
-		if d := c.pair("dilations", 1, 1); d != [2]int{1, 1} {
-			c.fail("dilations %v are not supported for pooling", d)
-		}
 		c.attrInt("storage_order", 0) // only matters for the Indices output
 	} else {
 		inclPad = c.attrInt("count_include_pad", 0) != 0
@@ -39,17 +39,31 @@ func lowerPool(c *call) {
 	a := ir.PoolAttrs{
 		Kernel:   kernel,
 		Stride:   strides,
-		Pad:      c.autoPads(autoPad, pads, x.Shape[1:], kernel, strides, [2]int{1, 1}),
+		Pad:      c.autoPads(autoPad, pads, x.Shape[1:], kernel, strides, dil),
 		CeilMode: ceil,
 	}
-	if isMax || !inclPad {
+	if (isMax || !inclPad) && dil == [2]int{1, 1} {
 		fitPoolPads(&a, x.Shape[1:])
 	}
+	wide := false
+	for i, p := range a.Pad {
+		wide = wide || 2*p > a.Kernel[i%2]
+	}
 	var n *ir.Node
-	if isMax {
+	switch {
+	case wide || dil != [2]int{1, 1}:
+		da := ir.DilatedPoolAttrs{PoolAttrs: a, Dilation: dil}
+		if isMax {
+			n = c.newNode(ir.OpDilatedMaxPool, x)
+			n.Attrs = &da
+		} else {
+			n = c.newNode(ir.OpDilatedAvgPool, x)
+			n.Attrs = &ir.DilatedAvgPoolAttrs{DilatedPoolAttrs: da, CountIncludePad: inclPad}
+		}
+	case isMax:
 		n = c.newNode(ir.OpMaxPool, x)
 		n.Attrs = &a
-	} else {
+	default:
 		n = c.newNode(ir.OpAvgPool, x)
 		n.Attrs = &ir.AvgPoolAttrs{PoolAttrs: a, CountIncludePad: inclPad}
 	}
