@@ -80,6 +80,7 @@ func init() {
 		"LogSoftmax":         {attrs: "axis", lower: lowerSoftmax},
 		"Pad":                {attrs: "mode pads value", lower: lowerPad},
 		"LayerNormalization": {attrs: "axis epsilon stash_type", lower: lowerLayerNorm},
+		"Gelu":               {attrs: "approximate", lower: lowerGelu},
 		"Pow":                {fold: foldArith, lower: lowerPow},
 		"Sqrt":               {fold: foldSqrt, lower: lowerSqrt},
 		"ReduceMean":         reduce,

@@ -291,6 +291,25 @@ func TestVersionBoundaries(t *testing.T) {
 				return b.node("Slice", []string{x, b.initInts("st", 0, 1, 0), b.initInts("en", math.MaxInt64, 2, -1), b.initInts("ax", 0, -3, -2), b.initInts("step", 1, 1, 1)})
 			}})
 	})
+	t.Run("Gelu-20", func(t *testing.T) {
+		// As torch.onnx writes torch.nn.GELU() before Gelu existed.
+		sameAcrossVersions(t, chw, "input[2 3 3] affine[2 3 3] erf[2 3 3] affine[2 3 3] mul[2 3 3] affine[2 3 3]",
+			form{13, func(b *builder, x string) string {
+				e := b.node("Erf", []string{b.node("Div", []string{x, b.init("r2", nil, []float32{float32(math.Sqrt2)})})})
+				m := b.node("Mul", []string{x, b.node("Add", []string{e, b.init("one", nil, []float32{1})})})
+				return b.node("Mul", []string{m, b.init("half", nil, []float32{0.5})})
+			}},
+			form{20, func(b *builder, x string) string { return b.node("Gelu", []string{x}) }})
+		sameAcrossVersions(t, chw, "input[2 3 3] mul[2 3 3] mul[2 3 3] affine[2 3 3] add[2 3 3] affine[2 3 3] tanh[2 3 3] affine[2 3 3] mul[2 3 3] affine[2 3 3]",
+			form{13, func(b *builder, x string) string {
+				cube := b.node("Mul", []string{x, b.node("Mul", []string{x, x})})
+				in := b.node("Add", []string{x, b.node("Mul", []string{b.init("k", nil, []float32{0.044715}), cube})})
+				th := b.node("Tanh", []string{b.node("Mul", []string{b.init("s", nil, []float32{float32(math.Sqrt(2 / math.Pi))}), in})})
+				m := b.node("Mul", []string{x, b.node("Add", []string{b.init("one", nil, []float32{1}), th})})
+				return b.node("Mul", []string{b.init("half", nil, []float32{0.5}), m})
+			}},
+			form{20, func(b *builder, x string) string { return b.node("Gelu", []string{x}, aString("approximate", "tanh")) }})
+	})
 	t.Run("Slice-1/10", func(t *testing.T) {
 		// Folded: a constant sliced by attributes, then by inputs.
 		sameAcrossVersions(t, chw, "input[2 3 3] affine[2 3 3]",
