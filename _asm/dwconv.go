@@ -26,9 +26,10 @@ import (
 // values land in masked-off lanes only).
 //
 // Four rows side by side (dwconvRows): at AVX-512 3x3 stride 1 a pass then holds 4 accumulators
-// and 9 weights in registers and loads each of its 6 input rows once; on EfficientNet-B0's
-// depthwise layers 4 rows ran about a quarter faster than 2 (measured when the kernels were
-// written) and more rows leave too few registers for 5x5 at AVX2.
+// and 9 weights in registers and loads each of its 6 input rows once. On EfficientNet-B0's
+// depthwise layers (BenchmarkDepthwise, AVX-512, median of 4 alternating runs) 2 rows took
+// 1.1-1.66x as long as 4 (5x5: 1.36-1.66x); more rows leave too few registers for 5x5 at AVX2
+// (4 accumulators, 3 temporaries and a weight of the 16 ymm, plus the mask).
 //
 // f32CopyPlane copies a channel into the interior of that padded plane.
 func dwconvSet() {

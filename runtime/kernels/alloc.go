@@ -8,6 +8,9 @@ import "sync"
 // measured here, so that page faults were most of a ResNet-50's load time), and huge pages also
 // spare the kernels TLB misses when they stream the weights. A chunk lives as long as any
 // buffer carved from it.
+//
+// Chunks of 8 MB (four huge pages; buffers of a quarter chunk or more get their own, so at most
+// 2 MB of a chunk's end is wasted) took ResNet-50's load from ~550 to ~300 ms (commit 487e0fd).
 const (
 	packChunk = 8 << 20 / 4 // floats per chunk: 8 MB
 	packAlign = 16          // floats: buffers start on 64-byte cache lines

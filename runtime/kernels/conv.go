@@ -285,10 +285,11 @@ func (c *Conv) gemmB(w *ConvWeights, gin []float32, j0 int) gemmB {
 
 // splitRows reports whether parts of a GEMM convolution split its output channels (rows) rather
 // than its output positions (columns): when the columns are too few to share out evenly (the
-// 7x7 and 14x14 layers of ImageNet networks) and the rows share out better, or when there is at
-// most a column panel per part (7x7), where every column part would stream all the weights for
-// a panel's work. Each row part packs the whole B, which costs little next to a layer with that
-// many rows.
+// 7x7 and 14x14 layers of ImageNet networks: fewer than 4 column panels a part) and the rows
+// share out better, or when there is at most a column panel per part (7x7) and at least 2 row
+// panels a part, where every column part would stream all the weights for a panel's work
+// (ResNet-50, 2 threads: ~37 -> ~35 ms, commit 2966591). Each row part packs the whole B, which
+// costs little next to a layer with that many rows (or they share it, see SharedLen).
 func (c *Conv) splitRows(im *gemmImpl, parts int) bool {
 	balance := func(panels int) float64 { // the share of the parts' time spent working
 		return float64(panels) / float64(parts*((panels+parts-1)/parts))
@@ -317,9 +318,11 @@ func validRange(out, in, stride, off int) (lo, hi int) {
 // applies after the residual.
 func (c *Conv) linear() Linear { return Linear{In: c.InC, Out: c.OutC} }
 
-// runGemv computes part part of a gemv Conv: output channels in blocks of 16 (the widest vector),
-// so that each output is computed by the same operations, activation included, whatever parts
-// is. out = act((W in + bias) + residual).
+// runGemv computes part part of a gemv Conv: output channels in blocks of 16 (the widest vector,
+// so that a part's activation calls cover whole vectors as Run's do), and four rows a time in
+// each (f32Gemv4: a row's sum does not depend on its neighbours), so that each output is computed
+// by the same operations, activation included, whatever parts is. out = act((W in + bias) +
+// residual).
 func (c *Conv) runGemv(part, parts int, in, out []float32, w *ConvWeights, residual []float32) {
 	blocks := (c.OutC + 15) / 16
 	o0, o1 := min(c.OutC, part*blocks/parts*16), min(c.OutC, (part+1)*blocks/parts*16)

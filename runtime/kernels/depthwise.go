@@ -60,7 +60,8 @@ func (c *Conv) dwPlane() (hp, wp int, ok bool) {
 }
 
 // dwPlaneSlack is the scratch past the padded plane that the kernels' whole-vector loads may
-// read: a vector and a kernel row's reach past the last row's end, at the widest level.
+// read: a vector (16) and a kernel row's reach (4) past the last row's end at the widest level,
+// rounded up to a few cache lines (64 floats).
 const dwPlaneSlack = 64
 
 // runDepthwisePlane computes channels [ch0, ch1) one plane at a time: the channel is copied

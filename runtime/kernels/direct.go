@@ -5,12 +5,27 @@ package kernels
 // 14: each output plane is the sum over input channels of one whole-plane kernel call (the
 // depthwise kernels of dwconv_amd64.s) on that channel's zero-framed copy.
 
-// directEligible reports whether c runs on the direct algorithm: one group, at most 128 channel
-// pairs, output planes of at most 32x32, and a kernel the whole-plane kernels have (square 3x3
-// or 5x5, stride 1 or 2, no dilation).
+// directEligible reports whether c runs on the direct algorithm: one group, a kernel the
+// whole-plane kernels have (square 3x3 or 5x5, stride 1 or 2, no dilation; 3x3 stride 1 goes to
+// Winograd first), output planes of at most 32x32 and few channel pairs (directPairs).
+//
+// Measured against im2col (best of 7 on this 2-core Zen 4 VM, AVX-512 / AVX2): 5x5 stride 1
+// wins 5.3x / 4.0x at 6 pairs (LeNet's first layer), 1.2-3.4x / 1.6x at 96-128 pairs (its second),
+// ties at 256-512 pairs; 5x5 stride 2 wins 1.1-1.6x to 128 pairs. 3x3 stride 2 wins 1.3-1.9x at 8-24
+// pairs and 1.05-1.1x at 32, but loses from 48-64 pairs (0.65-0.93x at 32x32 outputs) and at 128
+// (0.5-0.9x). Output planes: at 32x32 stride 2 with 48 pairs direct is at parity (0.95-1.15x).
 func (c *Conv) directEligible() bool {
 	_, _, ok := c.dwPlane()
-	return ok && c.Groups == 1 && c.InC*c.OutC <= 128 && c.OutH*c.OutW <= 1024
+	return ok && c.Groups == 1 && c.InC*c.OutC <= directPairs(c.KH) && c.OutH*c.OutW <= 1024
+}
+
+// directPairs is the most input-output channel pairs the direct algorithm takes for k x k
+// kernels (see directEligible's measurements): 128 for 5x5, 32 for 3x3.
+func directPairs(k int) int {
+	if k == 3 {
+		return 32
+	}
+	return 128
 }
 
 // directScratchLen is the zero-framed copies of every input channel, the kernels' slack after

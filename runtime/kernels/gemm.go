@@ -26,15 +26,21 @@ type gemmShape struct {
 	mc      int // jrOuter only: rows of A per sweep of B's panels, a multiple of mr
 }
 
+// The blocking of each level. MR x NR is the register tile: AVX-512's 14x32 keeps 28
+// accumulators, a B row (2) and A's broadcasts (2) in the 32 zmm; AVX2's 6x16 12 + 2 + 2 in the
+// 16 ymm; Go's 2x4 fits its 15 usable float registers (see f32GemmEpi2x4Go). KC and NC were
+// measured on ResNet-50's GEMMs on this 2-core Zen 4 VM (1 MiB L2; median of 5 alternating
+// runs, GFLOP/s): KC = 128 loses 8-14% on the deep 7x7 layers (512x49x4608: 59 against 64 at
+// AVX-512, 43 against 50 at AVX2) and KC = 512 is within 5% of 256 everywhere (it doubles the
+// packed A block); NC = 256, 512 and 1024 are within 5% of each other (128x784x1152,
+// 256x3136x64, 1024^3), and 512 keeps the KC x NC block of B (512 KiB) in half the L2. The Go
+// level loops over B's panels outside (jrOuter): a KC x NR panel (4 KiB) stays in L1 while MC
+// rows of A (128 KiB) stream from L2; MC = 64 to 256 are within 5% (an earlier measurement on
+// ResNet-50 layers found NC = 1024 or MC = 256 a quarter slower on another machine).
 var gemmShapes = [numISA]gemmShape{
-	// A KC x NR panel of B (4 KiB) stays in L1 while the MC x KC block of A (128 KiB) streams from
-	// L2; the KC x NC block of B (512 KiB) stays in L2 too and is reused by every row block of A.
-	// (Measured on ResNet-50 layers: NC = 1024 or MC = 256 cost about a quarter of the speed; KC =
-	// 128 to 512 made little difference.)
 	Generic: {mr: 2, nr: 4, kc: 256, nc: 512, jrOuter: true, mc: 128},
-	// The B block is 512 KiB (half the L2 of the machines measured); an A panel 6 or 14 KiB.
-	AVX2:   {mr: 6, nr: 16, kc: 256, nc: 512},
-	AVX512: {mr: 14, nr: 32, kc: 256, nc: 512},
+	AVX2:    {mr: 6, nr: 16, kc: 256, nc: 512},
+	AVX512:  {mr: 14, nr: 32, kc: 256, nc: 512},
 }
 
 // maxKCNC is the largest B block of all shapes.
@@ -119,7 +125,7 @@ func (a *gemmA) block(im *gemmImpl, m, pc, kcb int) []float32 {
 func packAPanels(dst, a []float32, lda, m, ic, mcb, pc, kcb, mr int) {
 	for ir := 0; ir < mcb; ir += mr {
 		d := dst[ir*kcb : ir*kcb+mr*kcb]
-		if mr <= 16 && ir+mr <= mcb && ic+ir+mr <= m {
+		if mr <= 16 && ir+mr <= mcb && ic+ir+mr <= m { // 16: rows' size, more than any MR
 			// A whole panel: read its mr rows side by side (mr sequential streams, which the
 			// hardware prefetches together), write the panel in order.
 			var rows [16][]float32
@@ -364,8 +370,9 @@ func Sgemm(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32,
 	}
 	im := activeImpl()
 	if !im.jrOuter && m <= 4*im.mr && k > im.kc {
-		// Few rows: each KC block of B is used by only a few A panels, and C is read and
-		// written once per KC block. Deeper, narrower B blocks (same size) halve C's passes.
+		// Few rows (at most 4 A panels): each KC block of B is used by only a few A panels, and C
+		// is read and written once per KC block. Deeper, narrower B blocks (same size) halve C's
+		// passes: M=49 K=512 N=2048 ran 10% faster at AVX-512 (commit a6bda5b).
 		short := *im
 		short.kc, short.nc = 2*im.kc, im.nc/2
 		im = &short

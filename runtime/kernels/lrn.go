@@ -33,7 +33,8 @@ func (l LRN) Run(out, in []float32) {
 		src := in[ch*hw : (ch+1)*hw]
 		if l.Beta == 0.75 {
 			// AlexNet, GoogLeNet: d^0.75 = sqrt(d) * sqrt(sqrt(d)) in float32 (each square root
-			// correctly rounded), where math.Pow cost most of the layer.
+			// correctly rounded) instead of math.Pow: AlexNet's 96x55x55 LRN took 2.4 ms with
+			// it, 0.17 ms with the AVX-512 kernels (commit fa62820).
 			k.lrnNorm75(dst, src, l.K, scale)
 			continue
 		}

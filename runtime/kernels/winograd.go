@@ -64,8 +64,12 @@ func (c *Conv) winoTiles(m int) (th, tw int) {
 var winoNRMax = maxShape(func(s gemmShape) int { return s.nr })
 
 // winoBlock is the number of tiles per block: the block's transformed input (alpha^2 x InC x
-// block) is kept near 1 MiB so that it stays in L2 while the GEMMs stream U past it; at least
-// one NR panel of the widest level, at most the whole image.
+// block floats) is kept near 1 MiB (2^18 floats, this machine's L2) so that it stays in L2 while
+// the GEMMs stream U past it; at least one NR panel of the widest level, at most 8 (256 tiles),
+// and at most the whole image. Measured on 3x3 layers (64x56, 128x28, 256x14, 256x56; median of
+// 3 alternating runs, both levels) against the alternatives: 2^19 floats lost 23-24% at AVX-512
+// on 64x56 and 256x56, 2^17 lost 45% on 128x28, 4 or 16 panels at most lost 21-25% on 256x56;
+// the others were within this VM's noise (10-15%).
 func (c *Conv) winoBlock(v *winoVariant) int {
 	th, tw := c.winoTiles(v.m)
 	b := (1 << 18) / (v.alpha * v.alpha * c.InC) / winoNRMax * winoNRMax
@@ -74,11 +78,13 @@ func (c *Conv) winoBlock(v *winoVariant) int {
 }
 
 // winoRows is the output-channel chunk of one M accumulation: a multiple of MR near 32 rows, so
-// that M (alpha^2 x rows x block) stays in L1/L2 between the GEMMs and the output transform.
+// that M (alpha^2 x rows x block: 36 x 32 x 32 floats = 144 KiB at F(4x4) and 32-tile blocks)
+// stays in L2 between the GEMMs and the output transform. (Measured with winoBlock's
+// alternatives: 64 rows lost 15-20% at AVX-512 on 64x56 and 256x14; 16 was within the noise.)
 func winoRows(s gemmShape) int { return roundUp(32, s.mr) }
 
 // winoVStride is the distance between the transformed inputs of two positions: InC x block plus a
-// cache line, so that the alpha^2 streams the input transform stores to (and the GEMMs read) do
+// cache line (16 floats), so that the alpha^2 streams the input transform stores to (and the GEMMs read) do
 // not all fall in one cache set when InC x block is a multiple of 4 KiB, as it mostly is.
 func (c *Conv) winoVStride(v *winoVariant) int { return c.InC*c.winoBlock(v) + 16 }
 
