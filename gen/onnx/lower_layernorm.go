@@ -81,9 +81,8 @@ func lowerLayerNorm(c *call) {
 	if n == nil {
 		return
 	}
-	block := n.Params[0].Shape.Size()
 	w := c.normParam(scale, n, "Scale")
-	b := &tensor{dtype: tFloat, dims: []int{block}, f: make([]float32, block)}
+	b := c.alloc(tFloat, append([]int(nil), n.Params[0].Shape...)) // zeros
 	if bias != nil {
 		b = c.normParam(bias, n, "B")
 	}
@@ -134,7 +133,13 @@ func (c *call) normParam(t *tensor, n *ir.Node, what string) *tensor {
 		return nil
 	}
 	if t.size() == 1 {
-		out := &tensor{name: t.name, dtype: tFloat, dims: append([]int(nil), shape...), f: make([]float32, shape.Size())}
+		// Spelled out like a folded constant, within the same bounds (a hostile model's
+		// normalized dims could be huge).
+		out := c.alloc(tFloat, append([]int(nil), shape...))
+		if out == nil {
+			return nil
+		}
+		out.name = t.name
 		for k := range out.f {
 			out.f[k] = t.f[0]
 		}
@@ -145,15 +150,6 @@ func (c *call) normParam(t *tensor, n *ir.Node, what string) *tensor {
 		return nil
 	}
 	return t.view(append([]int(nil), shape...))
-}
-
-// pendingDims are the ONNX dims of x read through perm with the axes reduced (kept as 1).
-func pendingDims(x *ir.Node, perm []int, axes []int) []int {
-	d := (&value{n: x, perm: perm}).dims()
-	for _, a := range axes {
-		d[a] = 1
-	}
-	return d
 }
 
 // normSub recognises x - ReduceMean(x, axes, keepdims=1), the first step of a decomposed
@@ -209,12 +205,14 @@ func (c *call) normArith(va, vb *value) {
 		if n == nil {
 			return
 		}
-		block := n.Params[0].Shape.Size()
-		ones := &tensor{dtype: tFloat, dims: append([]int(nil), n.Params[0].Shape...), f: make([]float32, block)}
+		ones := c.alloc(tFloat, append([]int(nil), n.Params[0].Shape...))
+		zeros := c.alloc(tFloat, append([]int(nil), n.Params[0].Shape...))
+		if ones == nil || zeros == nil {
+			return
+		}
 		for k := range ones.f {
 			ones.f[k] = 1
 		}
-		zeros := &tensor{dtype: tFloat, dims: append([]int(nil), n.Params[0].Shape...), f: make([]float32, block)}
 		if c.emit(n, ones, zeros) {
 			c.l.norms[n] = &normInfo{axes: p.axes, perm: p.perm, unitWeight: true, zeroBias: true}
 			c.setView(0, n, p.perm)
