@@ -12,12 +12,23 @@ import (
 	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
-// OpenWeights opens a safetensors file behind r, finding its size from r itself (Size or Stat,
-// as *bytes.Reader, *io.SectionReader and *os.File provide, or by probing with ReadAt).
+// OpenWeights opens the weights file behind r, finding its size from r itself (Size or Stat,
+// as *bytes.Reader, *io.SectionReader and *os.File provide, or by probing with ReadAt), and
+// its format from its first bytes: a PyTorch checkpoint (a zip, as torch.save writes since
+// torch 1.6, or the legacy format's magic pickle) is read by OpenPth, anything else by
+// OpenSafetensors. Either way every tensor is checked before any is read.
 func OpenWeights(r io.ReaderAt) (*File, error) {
 	size, err := sizeOf(r)
 	if err != nil {
 		return nil, err
+	}
+	// Neither prefix can begin a valid safetensors file (see isZip and isLegacyPth).
+	head := make([]byte, min(size, 32))
+	if err := readFullAt(r, head, 0); err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	if isZip(head) || isLegacyPth(head) {
+		return OpenPth(r, size)
 	}
 	return OpenSafetensors(r, size)
 }

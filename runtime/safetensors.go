@@ -60,6 +60,10 @@ var dtypeSizes = map[string]int64{
 	"F64":     8,
 }
 
+// floatDTypes names the dtypes weights may have, for errors: all are widened
+// (or, F64, narrowed) to float32 as they are read.
+const floatDTypes = "F32, F16, BF16 or F64"
+
 // isFloatDType reports whether ReadFloat32 can convert dtype to float32.
 func isFloatDType(dtype string) bool {
 	switch dtype {
@@ -69,7 +73,8 @@ func isFloatDType(dtype string) bool {
 	return false
 }
 
-// TensorInfo describes one tensor of a safetensors file. Begin and End are
+// TensorInfo describes one tensor of a weights file. DType is a safetensors
+// dtype name (a checkpoint's torch.HalfStorage is F16). Begin and End are
 // absolute byte offsets in the file (not relative to the data section).
 type TensorInfo struct {
 	Name, DType string
@@ -77,12 +82,13 @@ type TensorInfo struct {
 	Begin, End  int64
 }
 
-// File is an opened safetensors file whose header has been parsed and
-// validated. It reads tensor data lazily from the io.ReaderAt it was opened
-// with, so it is safe for concurrent use if that reader is (as *os.File and
-// *bytes.Reader are).
+// File is an opened weights file, safetensors (OpenSafetensors) or a PyTorch
+// checkpoint (OpenPth), whose tensor index has been parsed and validated. It
+// reads tensor data lazily from the io.ReaderAt it was opened with, so it is
+// safe for concurrent use if that reader is (as *os.File and *bytes.Reader are).
 type File struct {
 	r        io.ReaderAt
+	format   string // "safetensors" or "pth": errors say which file they are about
 	tensors  map[string]tensorEntry
 	names    []string // sorted
 	metadata map[string]string
@@ -91,6 +97,10 @@ type File struct {
 type tensorEntry struct {
 	info  TensorInfo
 	count int64 // number of elements
+	// stride is a checkpoint tensor's element strides when they are not row-major (a
+	// channels_last or transposed tensor); it then reads the span elements from info.Begin.
+	stride []int64
+	span   int64
 }
 
 // OpenSafetensors parses and validates the header of the safetensors file
@@ -124,6 +134,7 @@ func OpenSafetensors(r io.ReaderAt, size int64) (*File, error) {
 	dataSize := size - dataStart
 	f := &File{
 		r:        r,
+		format:   "safetensors",
 		tensors:  make(map[string]tensorEntry, len(entries)),
 		names:    make([]string, 0, len(entries)),
 		metadata: metadata,
@@ -160,7 +171,7 @@ func (f *File) Info(name string) (TensorInfo, bool) {
 }
 
 // Metadata returns a copy of the header's "__metadata__" map; it is empty,
-// not nil, when the file has none.
+// not nil, when the file has none (and for a checkpoint).
 func (f *File) Metadata() map[string]string {
 	m := make(map[string]string, len(f.metadata))
 	for k, v := range f.metadata {
@@ -176,31 +187,39 @@ func (f *File) Metadata() map[string]string {
 func (f *File) ReadFloat32(name string, dst []float32) error {
 	t, ok := f.tensors[name]
 	if !ok {
-		return fmt.Errorf("safetensors: no tensor %q in file", name)
+		return fmt.Errorf("%s: no tensor %q in file", f.format, name)
 	}
 	dtype := t.info.DType
 	if !isFloatDType(dtype) {
-		return fmt.Errorf("safetensors: tensor %q has dtype %s, which cannot be read as float32 (want F32, F16, BF16 or F64)", name, dtype)
+		return fmt.Errorf("%s: tensor %q has dtype %s, which cannot be read as float32 (want %s)", f.format, name, dtype, floatDTypes)
 	}
 	if int64(len(dst)) != t.count {
-		return fmt.Errorf("safetensors: tensor %q has %d elements (shape %v), destination has %d", name, t.count, t.info.Shape, len(dst))
+		return fmt.Errorf("%s: tensor %q has %d elements (shape %v), destination has %d", f.format, name, t.count, t.info.Shape, len(dst))
 	}
+	if t.stride != nil {
+		return f.readStrided(name, t, dst)
+	}
+	return f.readElems(name, t.info.Begin, dtype, dst)
+}
+
+// readElems reads len(dst) consecutive elements of dtype from file offset begin.
+func (f *File) readElems(name string, begin int64, dtype string, dst []float32) error {
 	if dtype == "F32" && littleEndianHost && len(dst) > 0 {
 		// The file's bytes are already dst's in-memory representation: read them in place,
 		// with no staging buffer or per-element decoding (most of Load's time otherwise).
 		b := unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst))
-		if err := readFullAt(f.r, b, t.info.Begin); err != nil {
-			return fmt.Errorf("safetensors: reading tensor %q: %w", name, err)
+		if err := readFullAt(f.r, b, begin); err != nil {
+			return fmt.Errorf("%s: reading tensor %q: %w", f.format, name, err)
 		}
 		return nil
 	}
 	elem := dtypeSizes[dtype]
-	buf := make([]byte, min(ioChunk, t.info.End-t.info.Begin))
-	off := t.info.Begin
+	buf := make([]byte, min(ioChunk, int64(len(dst))*elem))
+	off := begin
 	for len(dst) > 0 {
 		b := buf[:min(int64(len(buf)), int64(len(dst))*elem)]
 		if err := readFullAt(f.r, b, off); err != nil {
-			return fmt.Errorf("safetensors: reading tensor %q: %w", name, err)
+			return fmt.Errorf("%s: reading tensor %q: %w", f.format, name, err)
 		}
 		k := decodeFloats(dst, b, dtype)
 		dst = dst[k:]
@@ -214,14 +233,14 @@ func (f *File) ReadFloat32(name string, dst []float32) error {
 func (f *File) Float32(name string) ([]float32, error) {
 	t, ok := f.tensors[name]
 	if !ok {
-		return nil, fmt.Errorf("safetensors: no tensor %q in file", name)
+		return nil, fmt.Errorf("%s: no tensor %q in file", f.format, name)
 	}
 	if !isFloatDType(t.info.DType) {
 		// Checked here too so we do not allocate for a tensor we cannot read.
-		return nil, fmt.Errorf("safetensors: tensor %q has dtype %s, which cannot be read as float32 (want F32, F16, BF16 or F64)", name, t.info.DType)
+		return nil, fmt.Errorf("%s: tensor %q has dtype %s, which cannot be read as float32 (want %s)", f.format, name, t.info.DType, floatDTypes)
 	}
 	if t.count > math.MaxInt {
-		return nil, fmt.Errorf("safetensors: tensor %q has %d elements, too many for this platform", name, t.count)
+		return nil, fmt.Errorf("%s: tensor %q has %d elements, too many for this platform", f.format, name, t.count)
 	}
 	dst := make([]float32, t.count)
 	if err := f.ReadFloat32(name, dst); err != nil {

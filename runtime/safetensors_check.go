@@ -6,9 +6,12 @@ import (
 	"strings"
 )
 
-// Expect names a tensor the network needs and the shape it must have.
-// Optional tensors (training-only heads such as GoogLeNet's aux1.*) may be
-// absent from the file, but if present their shape is still checked.
+// Expect names a tensor the network needs and the shape it must have. Its
+// dtype may be any of F32, F16, BF16 and F64 (float32, float16, bfloat16 and
+// float64 in a PyTorch checkpoint): weights are converted to float32 as they
+// are loaded. Optional tensors (training-only heads such as GoogLeNet's
+// aux1.*) may be absent from the file, but if present their shape is still
+// checked.
 type Expect struct {
 	Name     string
 	Shape    []int
@@ -36,12 +39,18 @@ type MismatchError struct {
 	Unexpected []string        // in the file but not needed
 	Shapes     []ShapeMismatch // present with the wrong shape
 	DTypes     []DTypeMismatch // present with a non-float dtype
+
+	format string // the file's format, for the message ("" is safetensors)
 }
 
 func (e *MismatchError) Error() string {
 	var b strings.Builder
 	n := len(e.Missing) + len(e.Unexpected) + len(e.Shapes) + len(e.DTypes)
-	fmt.Fprintf(&b, "safetensors: weights do not match the network (%d problems):", n)
+	format := e.format
+	if format == "" {
+		format = "safetensors"
+	}
+	fmt.Fprintf(&b, "%s: weights do not match the network (%d problems):", format, n)
 	for _, name := range e.Missing {
 		fmt.Fprintf(&b, "\n%s: missing from file", name)
 	}
@@ -52,7 +61,7 @@ func (e *MismatchError) Error() string {
 		fmt.Fprintf(&b, "\n%s: shape %v in file, want %v", s.Name, s.Got, s.Want)
 	}
 	for _, d := range e.DTypes {
-		fmt.Fprintf(&b, "\n%s: dtype %s in file, want F32, F16, BF16 or F64", d.Name, d.DType)
+		fmt.Fprintf(&b, "\n%s: dtype %s in file, want %s", d.Name, d.DType, floatDTypes)
 	}
 	return b.String()
 }
@@ -62,12 +71,12 @@ func (e *MismatchError) Error() string {
 // named "...num_batches_tracked" (a BatchNorm training counter that PyTorch
 // exports) are ignored when found in the file but not expected.
 func (f *File) Check(expected []Expect) error {
-	var m MismatchError
+	m := MismatchError{format: f.format}
 	want := make(map[string]bool, len(expected))
 	for _, exp := range expected {
 		if want[exp.Name] {
 			// A bug in the caller, not in the file.
-			return fmt.Errorf("safetensors: Check: tensor %q expected twice", exp.Name)
+			return fmt.Errorf("%s: Check: tensor %q expected twice", f.format, exp.Name)
 		}
 		want[exp.Name] = true
 		t, ok := f.tensors[exp.Name]

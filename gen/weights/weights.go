@@ -1,5 +1,6 @@
-// Package weights connects a graph to a safetensors file: which tensors the graph needs, and
-// opening a file checked against that list before any tensor is read.
+// Package weights connects a graph to a weights file (safetensors, or a PyTorch checkpoint as
+// torch.save writes it): which tensors the graph needs, and opening a file checked against that
+// list before any tensor is read.
 package weights
 
 import (
@@ -29,18 +30,15 @@ type File struct {
 // Close releases the file.
 func (w *File) Close() error { return w.f.Close() }
 
-// Open opens path and checks it holds exactly the tensors g needs, with the right shapes.
+// Open opens path, a safetensors file or a PyTorch checkpoint (.pth, told apart by its first
+// bytes: runtime.OpenWeights), and checks it holds exactly the tensors g needs, with the right
+// shapes and float dtypes (F32, F16, BF16 or F64, read as float32).
 func Open(path string, g *ir.Graph) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	sf, err := runtime.OpenSafetensors(f, st.Size())
+	sf, err := runtime.OpenWeights(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
