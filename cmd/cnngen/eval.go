@@ -23,7 +23,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("cnngen eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	arch := fs.String("arch", "", "built-in architecture (its generated package runs)")
-	wpath := fs.String("weights", "", "safetensors weights (default: the package's embedded weights, if any)")
+	wpath := fs.String("weights", "", "safetensors or PyTorch checkpoint (.pth) weights (default: the package's embedded weights, if any)")
 	data := fs.String("data", "", "Fashion-MNIST/MNIST IDX folder, or an ImageNet-style folder of class subfolders")
 	limit := fs.Int("limit", 0, "evaluate only the first N images (0: all)")
 	if err := fs.Parse(args); err != nil {

@@ -3,7 +3,7 @@
 //
 //	cnngen -list
 //	cnngen -arch NAME|spec.yaml -summary [-json]
-//	cnngen run -arch NAME|spec.yaml -weights W.safetensors -input IN.f32 -output OUT.f32
+//	cnngen run -arch NAME|spec.yaml -weights W.safetensors|W.pth -input IN.f32 -output OUT.f32
 package main
 
 import (
@@ -45,16 +45,18 @@ const usage = `usage:
   cnngen -list                                      list the built-in architectures
   cnngen -arch NAME|spec.yaml -summary [-json]      per-layer table: shapes, params, MACs, activations
          (everywhere -arch is accepted, -onnx model.onnx works too; its weights come with it)
-  cnngen -arch NAME|spec.yaml -o DIR/FILE.go [-pkg NAME] [-weights W.safetensors [-embed]]
+  cnngen -arch NAME|spec.yaml -o DIR/FILE.go [-pkg NAME] [-weights W.safetensors|W.pth [-embed]]
          [-classes N] [-labels FILE]                write the network as a Go package
+         (-weights everywhere: a safetensors file or a PyTorch checkpoint as torch.save writes it,
+         float32, float16, bfloat16 or float64)
          (everywhere a network is read: -max-nodes N, -max-activation-mb N, -max-weights-mb N
          raise the limits that refuse networks too large to be real, see README)
-  cnngen run -arch NAME|spec.yaml -weights W.safetensors -input IN.f32 -output OUT.f32
+  cnngen run -arch NAME|spec.yaml -weights W.safetensors|W.pth -input IN.f32 -output OUT.f32
                                                     run the float64 reference interpreter on raw
                                                     little-endian float32 NCHW input (any batch size)
   cnngen import model.onnx -o spec.yaml [-weights-out weights.safetensors]
                                                     an ONNX model as a spec and its weights
-  cnngen eval -arch NAME [-weights W.safetensors] -data DIR [-limit N]
+  cnngen eval -arch NAME [-weights W.safetensors|W.pth] -data DIR [-limit N]
                                                     top-1/top-5 error of the generated code over
                                                     Fashion-MNIST IDX files or DIR/CLASS/*.jpg
   cnngen bench -arch NAME [-threads N] [-batch B] [-isa auto|avx512|avx2|generic] [-json]
@@ -89,7 +91,7 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	var gf genFlags
 	fs.StringVar(&gf.out, "o", "", "write the generated Go package to this file (DIR/FILE.go)")
 	fs.StringVar(&gf.pkg, "pkg", "", "package name (default: the architecture's name without underscores)")
-	fs.StringVar(&gf.weights, "weights", "", "safetensors weights to check at generation time (and to embed with -embed)")
+	fs.StringVar(&gf.weights, "weights", "", "weights to check at generation time (and to embed with -embed): safetensors or a PyTorch checkpoint (.pth)")
 	fs.BoolVar(&gf.embed, "embed", false, "with -weights: embed the weights in the package (LoadEmbedded)")
 	fs.IntVar(&gf.classes, "classes", 0, "replace the classifier head's class count (a fine-tuned network)")
 	fs.StringVar(&gf.labels, "labels", "", "a file of class labels, one per line, embedded in the package")

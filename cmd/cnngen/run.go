@@ -20,7 +20,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	arch := fs.String("arch", "", "built-in architecture name or path to a YAML spec")
 	onnxPath := fs.String("onnx", "", "an ONNX model instead of -arch (its own weights unless -weights)")
-	wpath := fs.String("weights", "", "safetensors file with the network's weights (torchvision state_dict names)")
+	wpath := fs.String("weights", "", "the network's weights, safetensors or a PyTorch checkpoint (.pth) with torchvision state_dict names")
 	inPath := fs.String("input", "", "raw little-endian float32 NCHW input, any batch size")
 	outPath := fs.String("output", "", "where to write the raw float32 logits")
 	lf := addLimitFlags(fs)

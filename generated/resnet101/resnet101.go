@@ -61,7 +61,8 @@ func WithArenas(n int) Option {
 	return rt.WithArenas(n)
 }
 
-// Load reads a safetensors weights file with the spec's tensor names (a PyTorch state_dict).
+// Load reads a weights file with the spec's tensor names (a PyTorch state_dict): safetensors, or
+// a PyTorch checkpoint (.pth) as torch.save writes it.
 func Load(path string, opts ...Option) (*Net, error) {
 	file, err := os.Open(path)
 	if err != nil {
@@ -71,8 +72,10 @@ func Load(path string, opts ...Option) (*Net, error) {
 	return New(file, opts...)
 }
 
-// New reads safetensors weights from r. Every tensor's name, dtype and shape is checked
-// before any is used; batch norms are folded and weights packed for the kernels.
+// New reads weights from r: safetensors or a PyTorch checkpoint, told apart by their first
+// bytes. Tensors may be float32, float16, bfloat16 or float64, and are converted to float32.
+// Every tensor's name, dtype and shape is checked before any is used; batch norms are folded
+// and weights packed for the kernels.
 func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	o, err := rt.ApplyOptions(opts)
 	if err != nil {
