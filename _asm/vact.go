@@ -49,6 +49,25 @@ var actConsts = map[string]uint32{
 	"ExpP3": math.Float32bits(4.1665795894e-2),
 	"ExpP4": math.Float32bits(1.6666665459e-1),
 	"ExpP5": math.Float32bits(5.0000001201e-1),
+	// GELU's: erfc(z) = t*exp(-z^2 - ErfcC0 + t*P(t)), t = 1/(1 + z/2), P's coefficients
+	// ErfcP0 (lowest degree) to ErfcP8 (Numerical Recipes in C, 2nd ed., 6.2, erfcc: fractional
+	// error below 1.2e-7); the tanh form's 2*sqrt(2/pi) and 2*sqrt(2/pi)*0.044715.
+	"AbsMask": 0x7fffffff,
+	"Half":    math.Float32bits(0.5),
+	"NegHalf": math.Float32bits(-0.5),
+	"Sqrt1_2": math.Float32bits(0.70710678118654752),
+	"ErfcC0":  math.Float32bits(1.26551223),
+	"ErfcP0":  math.Float32bits(1.00002368),
+	"ErfcP1":  math.Float32bits(0.37409196),
+	"ErfcP2":  math.Float32bits(0.09678418),
+	"ErfcP3":  math.Float32bits(-0.18628806),
+	"ErfcP4":  math.Float32bits(0.27886807),
+	"ErfcP5":  math.Float32bits(-1.13520398),
+	"ErfcP6":  math.Float32bits(1.48851587),
+	"ErfcP7":  math.Float32bits(-0.82215223),
+	"ErfcP8":  math.Float32bits(0.17087277),
+	"GeluK1":  math.Float32bits(1.5957691216057308),
+	"GeluK2":  math.Float32bits(1.5957691216057308 * 0.044715),
 }
 
 var constData = map[string]Mem{}
@@ -82,6 +101,28 @@ type actLevel struct {
 	ord, neg, geLo func(x Register) Op
 	blend          func(m Op, src, dst Register)
 	zeroMul        func(m Op, a, b, dst Register)
+}
+
+// and sets dst = a & b (VPANDD for zmm: VANDPS zmm needs AVX-512 DQ).
+func (l *actLevel) and(a Op, b, dst Register) {
+	if l.avx512() {
+		VPANDD(a, b, dst)
+	} else {
+		VANDPS(a, b, dst)
+	}
+}
+
+// fmadd213 sets dst = dst*b + constant name: from its register, or from memory (AVX-512 with an
+// embedded broadcast of the 4 bytes, so that not every constant of a long polynomial needs one
+// of the 32 registers).
+func (l *actLevel) fmadd213(name string, b, dst Register) {
+	if r, ok := l.regs[name]; ok {
+		VFMADD213PS(r, b, dst)
+	} else if l.avx512() {
+		VFMADD213PS_BCST(constant(name), b, dst)
+	} else {
+		VFMADD213PS(constant(name), b, dst)
+	}
 }
 
 // c returns constant name as an operand: its register if the function loaded it, else its
@@ -156,15 +197,28 @@ func vactSet() {
 		if l.width == 8 {
 			logistic = []string{"One"} // the rest from memory
 		}
-		// Unrolling: four vectors per iteration for the clamps (loads and stores dominate),
-		// two for the logistic functions, whose 30-odd instructions per vector fill the
-		// pipelines from two independent chains.
+		// Unrolling: four vectors per iteration for the clamps, two for the logistic functions
+		// (see stream.go: ReLU ran 1.76x / 1.72x slower with one at AVX-512 / AVX2, sigmoid
+		// 1.05x / 1.11x), and one for the exact GELU, whose 60-odd instructions per vector
+		// need many registers.
 		actFunc(l, "ReLU", "max(x, 0)", 4, []string{"Zero"}, l.relu)
 		actFunc(l, "ReLU6", "min(max(x, 0), 6)", 4, []string{"Zero", "Six"}, l.relu6)
 		actFunc(l, "Sigmoid", "1/(1+exp(-x))", 2, logistic, l.sigmoid)
 		actFunc(l, "SiLU", "x/(1+exp(-x))", 2, logistic, l.silu)
 		actFunc(l, "HardSigmoid", "relu6(x+3)/6", 4, []string{"Zero", "Three", "Six"}, l.hardSigmoid)
 		actFunc(l, "HardSwish", "x*relu6(x+3)/6", 4, []string{"Zero", "Three", "Six"}, l.hardSwish)
+		// GELU's polynomial coefficients stay in memory (embedded broadcasts at AVX-512): with
+		// them, its constants would take 28 of the 32 zmm.
+		gelu := append([]string{"Half", "NegHalf", "AbsMask", "Sqrt1_2", "ErfcC0"}, exp...)
+		if l.width == 8 {
+			gelu = []string{"One", "Half"}
+		}
+		actFunc(l, "GELU", "x*Phi(x) = 0.5*x*(1+erf(x/sqrt2))", 1, gelu, l.gelu)
+		geluTanh := logistic
+		if l.width == 16 {
+			geluTanh = append([]string{"GeluK1", "GeluK2"}, exp...)
+		}
+		actFunc(l, "GELUTanh", "0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x^3)))", 2, geluTanh, l.geluTanh)
 	}
 }
 
@@ -206,6 +260,33 @@ func (l *actLevel) exp(t Register) Register {
 	r := t
 	VFNMADD231PS(l.c("Ln2Hi"), fn, r) // r = t - fn*Ln2Hi
 	VFNMADD231PS(l.c("Ln2Lo"), fn, r)
+	return l.expPoly(keep, n, fn, r)
+}
+
+// expSplit returns exp(a + b), a + b <= ~0, in expNonPositive's steps but for the argument
+// reduction: r = ((a - fn*Ln2Hi) + b) - fn*Ln2Lo, where a - fn*Ln2Hi is exact, so that a large
+// exact a (GELU's -x^2/2) is never rounded against b. 0 below ExpLo (and for NaN). a is
+// clobbered.
+func (l *actLevel) expSplit(a, b Register) Register {
+	s := l.vec()
+	VADDPS(b, a, s)
+	keep := l.geLo(s)
+	VMAXPS(l.c("ExpLo"), s, s) // NaN becomes ExpLo: keep is clear there
+	n := l.vec()
+	VMULPS(l.c("Log2e"), s, n)
+	VCVTPS2DQ(n, n)
+	fn := s
+	VCVTDQ2PS(n, fn)
+	r := a
+	VFNMADD231PS(l.c("Ln2Hi"), fn, r) // exact
+	VADDPS(b, r, r)
+	VFNMADD231PS(l.c("Ln2Lo"), fn, r)
+	return l.expPoly(keep, n, fn, r)
+}
+
+// expPoly returns 2^n * exp(r) (|r| <= ln2/2: 1 + r + r^2*P(r)) where keep is set, else 0; fn
+// is clobbered.
+func (l *actLevel) expPoly(keep Op, n, fn, r Register) Register {
 	p := l.vec()
 	VMOVUPS(l.c("ExpP0"), p)
 	for i := 1; i <= 5; i++ {
@@ -252,6 +333,50 @@ func (l *actLevel) relu(x Register) { VMAXPS(x, l.r("Zero"), x) }
 func (l *actLevel) relu6(x Register) {
 	VMAXPS(x, l.r("Zero"), x)
 	VMINPS(x, l.r("Six"), x)
+}
+
+// gelu: x*Phi(x), Phi from erfc(z), z = |x|/sqrt2, as the Go twin (kernels' gelu) computes it:
+// Phi = 1 - erfc(z)/2 for x >= 0, erfc(z)/2 for x < 0, so the negative tail keeps its relative
+// precision; exp's argument -z^2 is -x*x/2, split exactly (hi = x*x, lo = fma(x, x, -hi)) into a
+// large exact part for the argument reduction and a small one.
+func (l *actLevel) gelu(x Register) {
+	z := l.vec()
+	l.and(l.c("AbsMask"), x, z)
+	VMULPS(l.c("Sqrt1_2"), z, z)
+	VFMADD213PS(l.r("One"), l.r("Half"), z) // 1 + z/2 (z/2 is exact: one rounding either way)
+	t := l.vec()
+	VDIVPS(z, l.r("One"), t) // t = 1/(1 + z/2)
+	p := l.vec()
+	VBROADCASTSS(constant("ErfcP8"), p)
+	for i := 7; i >= 0; i-- {
+		l.fmadd213(fmt.Sprintf("ErfcP%d", i), t, p) // p = p*t + P[i]
+	}
+	VMULPS(t, p, p)
+	VSUBPS(l.c("ErfcC0"), p, p) // b = t*P(t) - C0 ...
+	hi, lo := l.vec(), l.vec()
+	VMULPS(x, x, hi)
+	VMOVAPS(hi, lo)
+	VFMSUB231PS(x, x, lo)              // lo = x*x - hi, exactly
+	VFMADD231PS(l.c("NegHalf"), lo, p) // ... - lo/2
+	VMULPS(l.c("NegHalf"), hi, hi)     // a = -hi/2
+	e := l.expSplit(hi, p)             // exp(-z^2 - C0 + t*P(t))
+	VMULPS(t, e, e)                    // erfc(z)
+	VMULPS(l.r("Half"), e, e)          // erfc(z)/2
+	phi := l.vec()
+	VSUBPS(e, l.r("One"), phi) // 1 - erfc(z)/2
+	l.blend(l.neg(x), e, phi)
+	VMULPS(phi, x, x)
+}
+
+// geluTanh: x*sigmoid(2u), 2u = x*(K1 + K2*x^2), unfused as in the Go twin (kernels' geluTanh).
+func (l *actLevel) geluTanh(x Register) {
+	u := l.vec()
+	VMULPS(x, x, u)
+	VMULPS(l.c("GeluK2"), u, u)
+	VADDPS(l.c("GeluK1"), u, u)
+	VMULPS(x, u, u)
+	l.logistic(u, false)
+	VMULPS(u, x, x)
 }
 
 // hardSigmoid: relu6(x+3)/6.

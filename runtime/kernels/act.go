@@ -20,6 +20,8 @@ const (
 	ActHardSigmoid     // relu6(x+3) / 6; in Eltwise max(0, min(1, Alpha*x + Beta))
 	ActHardSwish       // x * relu6(x+3) / 6
 	ActClip            // Eltwise only: min(max(x, Alpha), Beta)
+	ActGELU            // x * Phi(x) = 0.5 * x * (1 + erf(x/sqrt2)), as torch.nn.GELU()
+	ActGELUTanh        // 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))), torch's approximate='tanh'
 	numActs
 )
 
@@ -39,6 +41,8 @@ var actInfo = [numActs]struct {
 	ActHardSigmoid: {"hardsigmoid", "ActHardSigmoid", true},
 	ActHardSwish:   {"hardswish", "ActHardSwish", true},
 	ActClip:        {"clip", "ActClip", false},
+	ActGELU:        {"gelu", "ActGELU", true},
+	ActGELUTanh:    {"gelu_tanh", "ActGELUTanh", true},
 }
 
 // String returns the activation's name, as ActByName takes it ("relu").
@@ -64,7 +68,7 @@ func (a Act) Ident() string {
 func (a Act) Epilogue() bool { return a < numActs && actInfo[a].epilogue }
 
 // ActByName returns the activation of the given name (String's: "none", "relu", "relu6",
-// "sigmoid", "silu", "tanh", "hardsigmoid", "hardswish", "clip").
+// "sigmoid", "silu", "tanh", "hardsigmoid", "hardswish", "clip", "gelu", "gelu_tanh").
 func ActByName(name string) (Act, error) {
 	for a := range numActs {
 		if actInfo[a].name == name {

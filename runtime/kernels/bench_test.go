@@ -172,7 +172,7 @@ func BenchmarkLinear(b *testing.B) {
 // x once.
 func BenchmarkApply(b *testing.B) {
 	benchEachISA(b, func(b *testing.B) {
-		for _, a := range []Act{ActSiLU, ActSigmoid, ActReLU, ActHardSwish} {
+		for _, a := range []Act{ActSiLU, ActSigmoid, ActReLU, ActHardSwish, ActGELU, ActGELUTanh} {
 			b.Run(a.String(), func(b *testing.B) {
 				x := randSlice(rand.New(rand.NewPCG(4, 4)), 1<<16)
 				for b.Loop() {

@@ -69,6 +69,8 @@ var genericSet = kernelSet{
 		ActTanh:        f32VTanhGo,
 		ActHardSigmoid: f32VHardSigmoidGo,
 		ActHardSwish:   f32VHardSwishGo,
+		ActGELU:        f32VGELUGo,
+		ActGELUTanh:    f32VGELUTanhGo,
 	},
 	vadd:         f32VAddGo,
 	vmulAddC:     f32VMulAddCGo,

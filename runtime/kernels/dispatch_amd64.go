@@ -34,6 +34,7 @@ func simdSets() [numISA]*kernelSet {
 	avx2.act[ActReLU], avx2.act[ActReLU6] = f32VReLUAVX2, f32VReLU6AVX2
 	avx2.act[ActSigmoid], avx2.act[ActSiLU] = f32VSigmoidAVX2, f32VSiLUAVX2
 	avx2.act[ActHardSigmoid], avx2.act[ActHardSwish] = f32VHardSigmoidAVX2, f32VHardSwishAVX2
+	avx2.act[ActGELU], avx2.act[ActGELUTanh] = f32VGELUAVX2, f32VGELUTanhAVX2
 	avx2.vadd, avx2.vmulAddC, avx2.vmulChannels = f32VAddAVX2, f32VMulAddCAVX2, f32VMulChannelsAVX2
 	avx2.vgatherS2, avx2.rsum = f32VGatherS2AVX2, f32RSumAVX2
 	avx2.lrnSqAcc, avx2.lrnNorm75 = f32LRNSqAccAVX2, f32LRNNorm75AVX2
@@ -57,6 +58,7 @@ func simdSets() [numISA]*kernelSet {
 	avx512.act[ActReLU], avx512.act[ActReLU6] = f32VReLUAVX512, f32VReLU6AVX512
 	avx512.act[ActSigmoid], avx512.act[ActSiLU] = f32VSigmoidAVX512, f32VSiLUAVX512
 	avx512.act[ActHardSigmoid], avx512.act[ActHardSwish] = f32VHardSigmoidAVX512, f32VHardSwishAVX512
+	avx512.act[ActGELU], avx512.act[ActGELUTanh] = f32VGELUAVX512, f32VGELUTanhAVX512
 	avx512.vadd, avx512.vmulAddC, avx512.vmulChannels = f32VAddAVX512, f32VMulAddCAVX512, f32VMulChannelsAVX512
 	avx512.vgatherS2, avx512.rsum = f32VGatherS2AVX512, f32RSumAVX512
 	avx512.lrnSqAcc, avx512.lrnNorm75 = f32LRNSqAccAVX512, f32LRNNorm75AVX512

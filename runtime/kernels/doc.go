@@ -13,8 +13,9 @@
 // own goroutine with its own scratch; the parts compute exactly what Run computes, bit for bit.
 //
 // Numerics: storage and accumulation are float32, as in PyTorch; the transcendental functions
-// (exp, tanh, pow) are evaluated in float64 and rounded, but for sigmoid and SiLU, which use a
-// float32 exp (relative error below 3e-7) because they run over whole networks' activations.
+// (exp, tanh, pow) are evaluated in float64 and rounded, but for sigmoid, SiLU and the GELUs,
+// which use a float32 exp (relative error below 3e-7; GELU's erf from Numerical Recipes' erfc,
+// 4.1e-7 measured, see TestGELUAccuracy) because they run over whole networks' activations.
 // The SIMD kernels fuse each multiply-add (one rounding), so their results differ from the
 // pure-Go ones in the last bits (TestKernelTwins states each routine's bound).
 // Winograd convolutions (3x3, stride 1) trade about 4 bits (F(4x4)) or 1 bit (F(2x2)) of float32

@@ -57,6 +57,99 @@ func f32VHardSwishGo(x []float32) {
 	}
 }
 
+// f32VGELUGo sets x[i] = x[i]*Phi(x[i]), the exact GELU (see gelu).
+func f32VGELUGo(x []float32) {
+	for i, v := range x {
+		x[i] = gelu(v)
+	}
+}
+
+// f32VGELUTanhGo sets x[i] to the tanh approximation of GELU (see geluTanh).
+func f32VGELUTanhGo(x []float32) {
+	for i, v := range x {
+		x[i] = geluTanh(v)
+	}
+}
+
+// The constants of gelu: erfc(z) = t*exp(-z^2 - erfcC0 + t*P(t)), t = 1/(1 + z/2) for z >= 0,
+// P's coefficients lowest degree first (Numerical Recipes in C, 2nd ed., section 6.2, erfcc: a
+// Chebyshev fit with fractional error below 1.2e-7 everywhere).
+var erfcP = [9]float32{1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277}
+
+const (
+	erfcC0  = 1.26551223
+	sqrt1_2 = 0.70710678118654752 // 1/sqrt2
+)
+
+// gelu is v*Phi(v) with Phi(v) = erfc(-v/sqrt2)/2, computed from erfc of z = |v|/sqrt2 >= 0 so
+// that no cancellation loses the negative tail: Phi = 1 - erfc(z)/2 for v >= 0, erfc(z)/2 for
+// v < 0. exp's argument -z^2 = -v^2/2 is split exactly into -hi/2 - lo/2 (hi = v*v rounded, lo
+// its rounding error, exact in float64 as v*v is), and the large exact part -hi/2 goes straight
+// into exp's argument reduction (expSplit), so it is not rounded against the small one: the
+// result keeps float32's relative precision down to where it leaves float32's normal range
+// (|v| > 13, where it is flushed to a zero of v's sign). NaN stays NaN; gelu(+Inf) = +Inf, and
+// gelu(-Inf) = -Inf*0 = NaN, as torch.nn.GELU() gives. The assembly computes the same
+// expressions with fused multiply-adds (see ../../_asm/vact.go).
+func gelu(v float32) float32 {
+	if v != v {
+		return v
+	}
+	z := float32(float32(math.Abs(float64(v))) * sqrt1_2)
+	t := 1 / (1 + float32(0.5*z))
+	p := erfcP[8]
+	for i := 7; i >= 0; i-- {
+		p = float32(p*t) + erfcP[i]
+	}
+	v2 := float64(v) * float64(v) // exact
+	hi := float32(v2)
+	lo := float32(v2 - float64(hi)) // exact
+	e := expSplit(-0.5*hi, float32(float32(p*t)-erfcC0)-0.5*lo)
+	half := float32(0.5 * float32(t*e)) // erfc(z)/2
+	phi := half
+	if v >= 0 {
+		phi = 1 - half
+	}
+	return v * phi
+}
+
+// expSplit is exp(a + b) for a + b <= ~0 with a large (-v^2/2, exact) and b small: the argument
+// reduction of expNonPositive, r = ((a - n*ln2Hi) + b) - n*ln2Lo, where a - n*ln2Hi is exact, so
+// the sum a + b is never rounded. Below -87 (and for NaN) it is 0.
+func expSplit(a, b float32) float32 {
+	s := a + b
+	if !(s >= -87) {
+		return 0
+	}
+	const (
+		log2e = 1.44269504
+		ln2Hi = 0.693359375
+		ln2Lo = -2.12194440e-4
+	)
+	n := int32(s*log2e - 0.5)
+	fn := float32(n)
+	r := float32(float32(a-float32(fn*ln2Hi))+b) - float32(fn*ln2Lo)
+	return expPoly(r) * math.Float32frombits(uint32(n+127)<<23)
+}
+
+// geluTanh is 0.5*v*(1 + tanh(u)) with u = sqrt(2/pi)*(v + 0.044715 v^3), torch's
+// approximate='tanh', computed as v*sigmoid(2u) (1 + tanh(u) = 2*sigmoid(2u)): no cancellation
+// in the negative tail, where torch's float32 formula returns rounding noise. 2u is
+// v*(geluK1 + geluK2*v^2); its rounding errors (a few ulps) scale sigmoid's relative error by
+// |2u| in the negative tail (TestGELUAccuracy measures it). NaN stays NaN; +Inf gives +Inf, -Inf
+// gives NaN (-Inf*0), as torch does.
+func geluTanh(v float32) float32 {
+	if v != v {
+		return v
+	}
+	u := v * float32(geluK1+float32(geluK2*float32(v*v)))
+	return v * sigmoid(u)
+}
+
+const (
+	geluK1 = 1.5957691216057308            // 2*sqrt(2/pi)
+	geluK2 = 1.5957691216057308 * 0.044715 // 2*sqrt(2/pi)*0.044715
+)
+
 // sigmoid is 1/(1+exp(-v)) in float32 with a few ulps of error: SiLU and sigmoid run over every
 // activation of EfficientNet-style networks, where float64 math.Exp dominated the whole run.
 // Only exp of a non-positive number is needed, so nothing overflows. The assembly computes the
@@ -101,14 +194,19 @@ func expNonPositive(t float32) float32 {
 	n := int32(t*log2e - 0.5) // round to nearest for t <= 0 (conversion truncates towards 0)
 	fn := float32(n)
 	r := t - fn*ln2Hi - fn*ln2Lo
+	return expPoly(r) * math.Float32frombits(uint32(n+127)<<23)
+}
+
+// expPoly is exp(r) for |r| <= ln2/2: 1 + r + r^2*P(r), P Cephes' degree-5 minimax polynomial
+// (expf.c).
+func expPoly(r float32) float32 {
 	p := float32(1.9875691500e-4)
 	p = p*r + 1.3981999507e-3
 	p = p*r + 8.3334519073e-3
 	p = p*r + 4.1665795894e-2
 	p = p*r + 1.6666665459e-1
 	p = p*r + 5.0000001201e-1
-	p = p*(r*r) + r + 1
-	return p * math.Float32frombits(uint32(n+127)<<23)
+	return p*(r*r) + r + 1
 }
 
 func relu6(v float32) float32 {

@@ -845,6 +845,501 @@ f32VHardSwishAVX512_done:
 	VZEROUPPER
 	RET
 
+// func f32VGELUAVX512(x []float32)
+// Requires: AVX, AVX512F
+TEXT ·f32VGELUAVX512(SB), NOSPLIT, $0-24
+	VBROADCASTSS actHalf<>+0(SB), Z0
+	VBROADCASTSS actNegHalf<>+0(SB), Z1
+	VBROADCASTSS actAbsMask<>+0(SB), Z2
+	VBROADCASTSS actSqrt1_2<>+0(SB), Z3
+	VBROADCASTSS actErfcC0<>+0(SB), Z4
+	VBROADCASTSS actOne<>+0(SB), Z5
+	VBROADCASTSS actExpLo<>+0(SB), Z6
+	VBROADCASTSS actLog2e<>+0(SB), Z7
+	VBROADCASTSS actLn2Hi<>+0(SB), Z8
+	VBROADCASTSS actLn2Lo<>+0(SB), Z9
+	VBROADCASTSS actBias127<>+0(SB), Z10
+	VBROADCASTSS actExpP0<>+0(SB), Z11
+	VBROADCASTSS actExpP1<>+0(SB), Z12
+	VBROADCASTSS actExpP2<>+0(SB), Z13
+	VBROADCASTSS actExpP3<>+0(SB), Z14
+	VBROADCASTSS actExpP4<>+0(SB), Z15
+	VBROADCASTSS actExpP5<>+0(SB), Z16
+	VBROADCASTSS actSign<>+0(SB), Z17
+	VBROADCASTSS actZero<>+0(SB), Z17
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
+
+f32VGELUAVX512_one:
+	MOVQ             CX, BX
+	SUBQ             DX, BX
+	CMPQ             BX, $0x10
+	JL               f32VGELUAVX512_tail
+	VMOVUPS          (AX)(DX*4), Z18
+	VPANDD           Z2, Z18, Z19
+	VMULPS           Z3, Z19, Z19
+	VFMADD213PS      Z5, Z0, Z19
+	VDIVPS           Z19, Z5, Z19
+	VBROADCASTSS     actErfcP8<>+0(SB), Z20
+	VFMADD213PS.BCST actErfcP7<>+0(SB), Z19, Z20
+	VFMADD213PS.BCST actErfcP6<>+0(SB), Z19, Z20
+	VFMADD213PS.BCST actErfcP5<>+0(SB), Z19, Z20
+	VFMADD213PS.BCST actErfcP4<>+0(SB), Z19, Z20
+	VFMADD213PS.BCST actErfcP3<>+0(SB), Z19, Z20
+	VFMADD213PS.BCST actErfcP2<>+0(SB), Z19, Z20
+	VFMADD213PS.BCST actErfcP1<>+0(SB), Z19, Z20
+	VFMADD213PS.BCST actErfcP0<>+0(SB), Z19, Z20
+	VMULPS           Z19, Z20, Z20
+	VSUBPS           Z4, Z20, Z20
+	VMULPS           Z18, Z18, Z21
+	VMOVAPS          Z21, Z22
+	VFMSUB231PS      Z18, Z18, Z22
+	VFMADD231PS      Z1, Z22, Z20
+	VMULPS           Z1, Z21, Z21
+	VADDPS           Z20, Z21, Z22
+	VCMPPS           $0x0d, Z6, Z22, K1
+	VMAXPS           Z6, Z22, Z22
+	VMULPS           Z7, Z22, Z23
+	VCVTPS2DQ        Z23, Z23
+	VCVTDQ2PS        Z23, Z22
+	VFNMADD231PS     Z8, Z22, Z21
+	VADDPS           Z20, Z21, Z21
+	VFNMADD231PS     Z9, Z22, Z21
+	VMOVUPS          Z11, Z20
+	VFMADD213PS      Z12, Z21, Z20
+	VFMADD213PS      Z13, Z21, Z20
+	VFMADD213PS      Z14, Z21, Z20
+	VFMADD213PS      Z15, Z21, Z20
+	VFMADD213PS      Z16, Z21, Z20
+	VMULPS           Z21, Z21, Z22
+	VFMADD213PS      Z21, Z22, Z20
+	VADDPS           Z5, Z20, Z20
+	VPADDD           Z10, Z23, Z23
+	VPSLLD           $0x17, Z23, Z23
+	VMULPS.Z         Z23, Z20, K1, Z20
+	VMULPS           Z19, Z20, Z20
+	VMULPS           Z0, Z20, Z20
+	VSUBPS           Z20, Z5, Z19
+	VCMPPS           $0x01, Z17, Z18, K2
+	VMOVAPS          Z20, K2, Z19
+	VMULPS           Z19, Z18, Z18
+	VMOVUPS          Z18, (AX)(DX*4)
+	ADDQ             $0x10, DX
+	JMP              f32VGELUAVX512_one
+
+f32VGELUAVX512_tail:
+	TESTQ BX, BX
+	JE    f32VGELUAVX512_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ             BX, CX
+	VPBROADCASTD     CX, Z18
+	VPCMPGTD         f32Iota<>+0(SB), Z18, K7
+	VMOVUPS.Z        (AX)(DX*4), K7, Z19
+	VPANDD           Z2, Z19, Z2
+	VMULPS           Z3, Z2, Z2
+	VFMADD213PS      Z5, Z0, Z2
+	VDIVPS           Z2, Z5, Z2
+	VBROADCASTSS     actErfcP8<>+0(SB), Z3
+	VFMADD213PS.BCST actErfcP7<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST actErfcP6<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST actErfcP5<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST actErfcP4<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST actErfcP3<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST actErfcP2<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST actErfcP1<>+0(SB), Z2, Z3
+	VFMADD213PS.BCST actErfcP0<>+0(SB), Z2, Z3
+	VMULPS           Z2, Z3, Z3
+	VSUBPS           Z4, Z3, Z3
+	VMULPS           Z19, Z19, Z4
+	VMOVAPS          Z4, Z20
+	VFMSUB231PS      Z19, Z19, Z20
+	VFMADD231PS      Z1, Z20, Z3
+	VMULPS           Z1, Z4, Z4
+	VADDPS           Z3, Z4, Z1
+	VCMPPS           $0x0d, Z6, Z1, K1
+	VMAXPS           Z6, Z1, Z1
+	VMULPS           Z7, Z1, Z6
+	VCVTPS2DQ        Z6, Z6
+	VCVTDQ2PS        Z6, Z1
+	VFNMADD231PS     Z8, Z1, Z4
+	VADDPS           Z3, Z4, Z4
+	VFNMADD231PS     Z9, Z1, Z4
+	VMOVUPS          Z11, Z3
+	VFMADD213PS      Z12, Z4, Z3
+	VFMADD213PS      Z13, Z4, Z3
+	VFMADD213PS      Z14, Z4, Z3
+	VFMADD213PS      Z15, Z4, Z3
+	VFMADD213PS      Z16, Z4, Z3
+	VMULPS           Z4, Z4, Z1
+	VFMADD213PS      Z4, Z1, Z3
+	VADDPS           Z5, Z3, Z3
+	VPADDD           Z10, Z6, Z6
+	VPSLLD           $0x17, Z6, Z6
+	VMULPS.Z         Z6, Z3, K1, Z3
+	VMULPS           Z2, Z3, Z3
+	VMULPS           Z0, Z3, Z3
+	VSUBPS           Z3, Z5, Z0
+	VCMPPS           $0x01, Z17, Z19, K2
+	VMOVAPS          Z3, K2, Z0
+	VMULPS           Z0, Z19, Z19
+	VPCMPGTD         f32Iota<>+0(SB), Z18, K7
+	VMOVUPS          Z19, K7, (AX)(DX*4)
+
+f32VGELUAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA actHalf<>+0(SB)/4, $0x3f000000
+DATA actHalf<>+4(SB)/4, $0x3f000000
+DATA actHalf<>+8(SB)/4, $0x3f000000
+DATA actHalf<>+12(SB)/4, $0x3f000000
+DATA actHalf<>+16(SB)/4, $0x3f000000
+DATA actHalf<>+20(SB)/4, $0x3f000000
+DATA actHalf<>+24(SB)/4, $0x3f000000
+DATA actHalf<>+28(SB)/4, $0x3f000000
+GLOBL actHalf<>(SB), RODATA|NOPTR, $32
+
+DATA actNegHalf<>+0(SB)/4, $0xbf000000
+DATA actNegHalf<>+4(SB)/4, $0xbf000000
+DATA actNegHalf<>+8(SB)/4, $0xbf000000
+DATA actNegHalf<>+12(SB)/4, $0xbf000000
+DATA actNegHalf<>+16(SB)/4, $0xbf000000
+DATA actNegHalf<>+20(SB)/4, $0xbf000000
+DATA actNegHalf<>+24(SB)/4, $0xbf000000
+DATA actNegHalf<>+28(SB)/4, $0xbf000000
+GLOBL actNegHalf<>(SB), RODATA|NOPTR, $32
+
+DATA actAbsMask<>+0(SB)/4, $0x7fffffff
+DATA actAbsMask<>+4(SB)/4, $0x7fffffff
+DATA actAbsMask<>+8(SB)/4, $0x7fffffff
+DATA actAbsMask<>+12(SB)/4, $0x7fffffff
+DATA actAbsMask<>+16(SB)/4, $0x7fffffff
+DATA actAbsMask<>+20(SB)/4, $0x7fffffff
+DATA actAbsMask<>+24(SB)/4, $0x7fffffff
+DATA actAbsMask<>+28(SB)/4, $0x7fffffff
+GLOBL actAbsMask<>(SB), RODATA|NOPTR, $32
+
+DATA actSqrt1_2<>+0(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+4(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+8(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+12(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+16(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+20(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+24(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+28(SB)/4, $0x3f3504f3
+GLOBL actSqrt1_2<>(SB), RODATA|NOPTR, $32
+
+DATA actErfcC0<>+0(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+4(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+8(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+12(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+16(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+20(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+24(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+28(SB)/4, $0x3fa1fc4e
+GLOBL actErfcC0<>(SB), RODATA|NOPTR, $32
+
+DATA actErfcP8<>+0(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+4(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+8(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+12(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+16(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+20(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+24(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+28(SB)/4, $0x3e2ef945
+GLOBL actErfcP8<>(SB), RODATA|NOPTR, $32
+
+DATA actErfcP7<>+0(SB)/4, $0xbf527892
+DATA actErfcP7<>+4(SB)/4, $0xbf527892
+DATA actErfcP7<>+8(SB)/4, $0xbf527892
+DATA actErfcP7<>+12(SB)/4, $0xbf527892
+DATA actErfcP7<>+16(SB)/4, $0xbf527892
+DATA actErfcP7<>+20(SB)/4, $0xbf527892
+DATA actErfcP7<>+24(SB)/4, $0xbf527892
+DATA actErfcP7<>+28(SB)/4, $0xbf527892
+GLOBL actErfcP7<>(SB), RODATA|NOPTR, $32
+
+DATA actErfcP6<>+0(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+4(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+8(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+12(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+16(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+20(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+24(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+28(SB)/4, $0x3fbe87b0
+GLOBL actErfcP6<>(SB), RODATA|NOPTR, $32
+
+DATA actErfcP5<>+0(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+4(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+8(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+12(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+16(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+20(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+24(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+28(SB)/4, $0xbf914e5d
+GLOBL actErfcP5<>(SB), RODATA|NOPTR, $32
+
+DATA actErfcP4<>+0(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+4(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+8(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+12(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+16(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+20(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+24(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+28(SB)/4, $0x3e8ec7cc
+GLOBL actErfcP4<>(SB), RODATA|NOPTR, $32
+
+DATA actErfcP3<>+0(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+4(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+8(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+12(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+16(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+20(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+24(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+28(SB)/4, $0xbe3ec24c
+GLOBL actErfcP3<>(SB), RODATA|NOPTR, $32
+
+DATA actErfcP2<>+0(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+4(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+8(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+12(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+16(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+20(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+24(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+28(SB)/4, $0x3dc636c9
+GLOBL actErfcP2<>(SB), RODATA|NOPTR, $32
+
+DATA actErfcP1<>+0(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+4(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+8(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+12(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+16(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+20(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+24(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+28(SB)/4, $0x3ebf88fb
+GLOBL actErfcP1<>(SB), RODATA|NOPTR, $32
+
+DATA actErfcP0<>+0(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+4(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+8(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+12(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+16(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+20(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+24(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+28(SB)/4, $0x3f8000c7
+GLOBL actErfcP0<>(SB), RODATA|NOPTR, $32
+
+// func f32VGELUTanhAVX512(x []float32)
+// Requires: AVX, AVX512F
+TEXT ·f32VGELUTanhAVX512(SB), NOSPLIT, $0-24
+	VBROADCASTSS actGeluK1<>+0(SB), Z0
+	VBROADCASTSS actGeluK2<>+0(SB), Z1
+	VBROADCASTSS actOne<>+0(SB), Z2
+	VBROADCASTSS actExpLo<>+0(SB), Z3
+	VBROADCASTSS actLog2e<>+0(SB), Z4
+	VBROADCASTSS actLn2Hi<>+0(SB), Z5
+	VBROADCASTSS actLn2Lo<>+0(SB), Z6
+	VBROADCASTSS actBias127<>+0(SB), Z7
+	VBROADCASTSS actExpP0<>+0(SB), Z8
+	VBROADCASTSS actExpP1<>+0(SB), Z9
+	VBROADCASTSS actExpP2<>+0(SB), Z10
+	VBROADCASTSS actExpP3<>+0(SB), Z11
+	VBROADCASTSS actExpP4<>+0(SB), Z12
+	VBROADCASTSS actExpP5<>+0(SB), Z13
+	VBROADCASTSS actSign<>+0(SB), Z14
+	VBROADCASTSS actZero<>+0(SB), Z15
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
+
+f32VGELUTanhAVX512_loop:
+	MOVQ         CX, BX
+	SUBQ         DX, BX
+	CMPQ         BX, $0x00000020
+	JL           f32VGELUTanhAVX512_one
+	VMOVUPS      (AX)(DX*4), Z16
+	VMULPS       Z16, Z16, Z17
+	VMULPS       Z1, Z17, Z17
+	VADDPS       Z0, Z17, Z17
+	VMULPS       Z16, Z17, Z17
+	VPORD        Z14, Z17, Z18
+	VCMPPS       $0x0d, Z3, Z18, K1
+	VMAXPS       Z3, Z18, Z18
+	VMULPS       Z4, Z18, Z19
+	VCVTPS2DQ    Z19, Z19
+	VCVTDQ2PS    Z19, Z20
+	VFNMADD231PS Z5, Z20, Z18
+	VFNMADD231PS Z6, Z20, Z18
+	VMOVUPS      Z8, Z21
+	VFMADD213PS  Z9, Z18, Z21
+	VFMADD213PS  Z10, Z18, Z21
+	VFMADD213PS  Z11, Z18, Z21
+	VFMADD213PS  Z12, Z18, Z21
+	VFMADD213PS  Z13, Z18, Z21
+	VMULPS       Z18, Z18, Z20
+	VFMADD213PS  Z18, Z20, Z21
+	VADDPS       Z2, Z21, Z21
+	VPADDD       Z7, Z19, Z19
+	VPSLLD       $0x17, Z19, Z19
+	VMULPS.Z     Z19, Z21, K1, Z21
+	VADDPS       Z2, Z21, Z18
+	VCMPPS       $0x01, Z15, Z17, K2
+	VMOVAPS      Z2, Z19
+	VMOVAPS      Z21, K2, Z19
+	VDIVPS       Z18, Z19, Z19
+	VCMPPS       $0x07, Z17, Z17, K3
+	VMOVAPS      Z19, K3, Z17
+	VMULPS       Z17, Z16, Z16
+	VMOVUPS      Z16, (AX)(DX*4)
+	VMOVUPS      64(AX)(DX*4), Z16
+	VMULPS       Z16, Z16, Z17
+	VMULPS       Z1, Z17, Z17
+	VADDPS       Z0, Z17, Z17
+	VMULPS       Z16, Z17, Z17
+	VPORD        Z14, Z17, Z18
+	VCMPPS       $0x0d, Z3, Z18, K1
+	VMAXPS       Z3, Z18, Z18
+	VMULPS       Z4, Z18, Z19
+	VCVTPS2DQ    Z19, Z19
+	VCVTDQ2PS    Z19, Z20
+	VFNMADD231PS Z5, Z20, Z18
+	VFNMADD231PS Z6, Z20, Z18
+	VMOVUPS      Z8, Z21
+	VFMADD213PS  Z9, Z18, Z21
+	VFMADD213PS  Z10, Z18, Z21
+	VFMADD213PS  Z11, Z18, Z21
+	VFMADD213PS  Z12, Z18, Z21
+	VFMADD213PS  Z13, Z18, Z21
+	VMULPS       Z18, Z18, Z20
+	VFMADD213PS  Z18, Z20, Z21
+	VADDPS       Z2, Z21, Z21
+	VPADDD       Z7, Z19, Z19
+	VPSLLD       $0x17, Z19, Z19
+	VMULPS.Z     Z19, Z21, K1, Z21
+	VADDPS       Z2, Z21, Z18
+	VCMPPS       $0x01, Z15, Z17, K2
+	VMOVAPS      Z2, Z19
+	VMOVAPS      Z21, K2, Z19
+	VDIVPS       Z18, Z19, Z19
+	VCMPPS       $0x07, Z17, Z17, K3
+	VMOVAPS      Z19, K3, Z17
+	VMULPS       Z17, Z16, Z16
+	VMOVUPS      Z16, 64(AX)(DX*4)
+	ADDQ         $0x00000020, DX
+	JMP          f32VGELUTanhAVX512_loop
+
+f32VGELUTanhAVX512_one:
+	MOVQ         CX, BX
+	SUBQ         DX, BX
+	CMPQ         BX, $0x10
+	JL           f32VGELUTanhAVX512_tail
+	VMOVUPS      (AX)(DX*4), Z16
+	VMULPS       Z16, Z16, Z17
+	VMULPS       Z1, Z17, Z17
+	VADDPS       Z0, Z17, Z17
+	VMULPS       Z16, Z17, Z17
+	VPORD        Z14, Z17, Z18
+	VCMPPS       $0x0d, Z3, Z18, K1
+	VMAXPS       Z3, Z18, Z18
+	VMULPS       Z4, Z18, Z19
+	VCVTPS2DQ    Z19, Z19
+	VCVTDQ2PS    Z19, Z20
+	VFNMADD231PS Z5, Z20, Z18
+	VFNMADD231PS Z6, Z20, Z18
+	VMOVUPS      Z8, Z21
+	VFMADD213PS  Z9, Z18, Z21
+	VFMADD213PS  Z10, Z18, Z21
+	VFMADD213PS  Z11, Z18, Z21
+	VFMADD213PS  Z12, Z18, Z21
+	VFMADD213PS  Z13, Z18, Z21
+	VMULPS       Z18, Z18, Z20
+	VFMADD213PS  Z18, Z20, Z21
+	VADDPS       Z2, Z21, Z21
+	VPADDD       Z7, Z19, Z19
+	VPSLLD       $0x17, Z19, Z19
+	VMULPS.Z     Z19, Z21, K1, Z21
+	VADDPS       Z2, Z21, Z18
+	VCMPPS       $0x01, Z15, Z17, K2
+	VMOVAPS      Z2, Z19
+	VMOVAPS      Z21, K2, Z19
+	VDIVPS       Z18, Z19, Z19
+	VCMPPS       $0x07, Z17, Z17, K3
+	VMOVAPS      Z19, K3, Z17
+	VMULPS       Z17, Z16, Z16
+	VMOVUPS      Z16, (AX)(DX*4)
+	ADDQ         $0x10, DX
+	JMP          f32VGELUTanhAVX512_one
+
+f32VGELUTanhAVX512_tail:
+	TESTQ BX, BX
+	JE    f32VGELUTanhAVX512_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ         BX, CX
+	VPBROADCASTD CX, Z16
+	VPCMPGTD     f32Iota<>+0(SB), Z16, K7
+	VMOVUPS.Z    (AX)(DX*4), K7, Z17
+	VMULPS       Z17, Z17, Z18
+	VMULPS       Z1, Z18, Z18
+	VADDPS       Z0, Z18, Z18
+	VMULPS       Z17, Z18, Z18
+	VPORD        Z14, Z18, Z0
+	VCMPPS       $0x0d, Z3, Z0, K1
+	VMAXPS       Z3, Z0, Z0
+	VMULPS       Z4, Z0, Z1
+	VCVTPS2DQ    Z1, Z1
+	VCVTDQ2PS    Z1, Z3
+	VFNMADD231PS Z5, Z3, Z0
+	VFNMADD231PS Z6, Z3, Z0
+	VMOVUPS      Z8, Z4
+	VFMADD213PS  Z9, Z0, Z4
+	VFMADD213PS  Z10, Z0, Z4
+	VFMADD213PS  Z11, Z0, Z4
+	VFMADD213PS  Z12, Z0, Z4
+	VFMADD213PS  Z13, Z0, Z4
+	VMULPS       Z0, Z0, Z3
+	VFMADD213PS  Z0, Z3, Z4
+	VADDPS       Z2, Z4, Z4
+	VPADDD       Z7, Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS.Z     Z1, Z4, K1, Z4
+	VADDPS       Z2, Z4, Z0
+	VCMPPS       $0x01, Z15, Z18, K2
+	VMOVAPS      Z2, Z1
+	VMOVAPS      Z4, K2, Z1
+	VDIVPS       Z0, Z1, Z1
+	VCMPPS       $0x07, Z18, Z18, K3
+	VMOVAPS      Z1, K3, Z18
+	VMULPS       Z18, Z17, Z17
+	VPCMPGTD     f32Iota<>+0(SB), Z16, K7
+	VMOVUPS      Z17, K7, (AX)(DX*4)
+
+f32VGELUTanhAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA actGeluK1<>+0(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+4(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+8(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+12(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+16(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+20(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+24(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+28(SB)/4, $0x3fcc422a
+GLOBL actGeluK1<>(SB), RODATA|NOPTR, $32
+
+DATA actGeluK2<>+0(SB)/4, $0x3d922279
+DATA actGeluK2<>+4(SB)/4, $0x3d922279
+DATA actGeluK2<>+8(SB)/4, $0x3d922279
+DATA actGeluK2<>+12(SB)/4, $0x3d922279
+DATA actGeluK2<>+16(SB)/4, $0x3d922279
+DATA actGeluK2<>+20(SB)/4, $0x3d922279
+DATA actGeluK2<>+24(SB)/4, $0x3d922279
+DATA actGeluK2<>+28(SB)/4, $0x3d922279
+GLOBL actGeluK2<>(SB), RODATA|NOPTR, $32
+
 // func f32VReLUAVX2(x []float32)
 // Requires: AVX, AVX2
 TEXT ·f32VReLUAVX2(SB), NOSPLIT, $0-24
@@ -1437,5 +1932,310 @@ f32VHardSwishAVX2_tail:
 	VMASKMOVPS   Y4, Y0, (AX)(DX*4)
 
 f32VHardSwishAVX2_done:
+	VZEROUPPER
+	RET
+
+// func f32VGELUAVX2(x []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·f32VGELUAVX2(SB), NOSPLIT, $0-24
+	VBROADCASTSS actOne<>+0(SB), Y0
+	VBROADCASTSS actHalf<>+0(SB), Y1
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
+
+f32VGELUAVX2_one:
+	MOVQ         CX, BX
+	SUBQ         DX, BX
+	CMPQ         BX, $0x08
+	JL           f32VGELUAVX2_tail
+	VMOVUPS      (AX)(DX*4), Y2
+	VANDPS       actAbsMask<>+0(SB), Y2, Y3
+	VMULPS       actSqrt1_2<>+0(SB), Y3, Y3
+	VFMADD213PS  Y0, Y1, Y3
+	VDIVPS       Y3, Y0, Y3
+	VBROADCASTSS actErfcP8<>+0(SB), Y4
+	VFMADD213PS  actErfcP7<>+0(SB), Y3, Y4
+	VFMADD213PS  actErfcP6<>+0(SB), Y3, Y4
+	VFMADD213PS  actErfcP5<>+0(SB), Y3, Y4
+	VFMADD213PS  actErfcP4<>+0(SB), Y3, Y4
+	VFMADD213PS  actErfcP3<>+0(SB), Y3, Y4
+	VFMADD213PS  actErfcP2<>+0(SB), Y3, Y4
+	VFMADD213PS  actErfcP1<>+0(SB), Y3, Y4
+	VFMADD213PS  actErfcP0<>+0(SB), Y3, Y4
+	VMULPS       Y3, Y4, Y4
+	VSUBPS       actErfcC0<>+0(SB), Y4, Y4
+	VMULPS       Y2, Y2, Y5
+	VMOVAPS      Y5, Y6
+	VFMSUB231PS  Y2, Y2, Y6
+	VFMADD231PS  actNegHalf<>+0(SB), Y6, Y4
+	VMULPS       actNegHalf<>+0(SB), Y5, Y5
+	VADDPS       Y4, Y5, Y6
+	VCMPPS       $0x0d, actExpLo<>+0(SB), Y6, Y7
+	VMAXPS       actExpLo<>+0(SB), Y6, Y6
+	VMULPS       actLog2e<>+0(SB), Y6, Y8
+	VCVTPS2DQ    Y8, Y8
+	VCVTDQ2PS    Y8, Y6
+	VFNMADD231PS actLn2Hi<>+0(SB), Y6, Y5
+	VADDPS       Y4, Y5, Y5
+	VFNMADD231PS actLn2Lo<>+0(SB), Y6, Y5
+	VMOVUPS      actExpP0<>+0(SB), Y4
+	VFMADD213PS  actExpP1<>+0(SB), Y5, Y4
+	VFMADD213PS  actExpP2<>+0(SB), Y5, Y4
+	VFMADD213PS  actExpP3<>+0(SB), Y5, Y4
+	VFMADD213PS  actExpP4<>+0(SB), Y5, Y4
+	VFMADD213PS  actExpP5<>+0(SB), Y5, Y4
+	VMULPS       Y5, Y5, Y6
+	VFMADD213PS  Y5, Y6, Y4
+	VADDPS       Y0, Y4, Y4
+	VPADDD       actBias127<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y8, Y4, Y4
+	VANDPS       Y7, Y4, Y4
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y1, Y4, Y4
+	VSUBPS       Y4, Y0, Y3
+	VBLENDVPS    Y2, Y4, Y3, Y3
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(DX*4)
+	ADDQ         $0x08, DX
+	JMP          f32VGELUAVX2_one
+
+f32VGELUAVX2_tail:
+	TESTQ BX, BX
+	JE    f32VGELUAVX2_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ         BX, CX
+	VMOVD        CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     f32Iota<>+0(SB), Y2, Y3
+	VMASKMOVPS   (AX)(DX*4), Y3, Y3
+	VANDPS       actAbsMask<>+0(SB), Y3, Y4
+	VMULPS       actSqrt1_2<>+0(SB), Y4, Y4
+	VFMADD213PS  Y0, Y1, Y4
+	VDIVPS       Y4, Y0, Y4
+	VBROADCASTSS actErfcP8<>+0(SB), Y5
+	VFMADD213PS  actErfcP7<>+0(SB), Y4, Y5
+	VFMADD213PS  actErfcP6<>+0(SB), Y4, Y5
+	VFMADD213PS  actErfcP5<>+0(SB), Y4, Y5
+	VFMADD213PS  actErfcP4<>+0(SB), Y4, Y5
+	VFMADD213PS  actErfcP3<>+0(SB), Y4, Y5
+	VFMADD213PS  actErfcP2<>+0(SB), Y4, Y5
+	VFMADD213PS  actErfcP1<>+0(SB), Y4, Y5
+	VFMADD213PS  actErfcP0<>+0(SB), Y4, Y5
+	VMULPS       Y4, Y5, Y5
+	VSUBPS       actErfcC0<>+0(SB), Y5, Y5
+	VMULPS       Y3, Y3, Y6
+	VMOVAPS      Y6, Y7
+	VFMSUB231PS  Y3, Y3, Y7
+	VFMADD231PS  actNegHalf<>+0(SB), Y7, Y5
+	VMULPS       actNegHalf<>+0(SB), Y6, Y6
+	VADDPS       Y5, Y6, Y7
+	VCMPPS       $0x0d, actExpLo<>+0(SB), Y7, Y8
+	VMAXPS       actExpLo<>+0(SB), Y7, Y7
+	VMULPS       actLog2e<>+0(SB), Y7, Y9
+	VCVTPS2DQ    Y9, Y9
+	VCVTDQ2PS    Y9, Y7
+	VFNMADD231PS actLn2Hi<>+0(SB), Y7, Y6
+	VADDPS       Y5, Y6, Y6
+	VFNMADD231PS actLn2Lo<>+0(SB), Y7, Y6
+	VMOVUPS      actExpP0<>+0(SB), Y5
+	VFMADD213PS  actExpP1<>+0(SB), Y6, Y5
+	VFMADD213PS  actExpP2<>+0(SB), Y6, Y5
+	VFMADD213PS  actExpP3<>+0(SB), Y6, Y5
+	VFMADD213PS  actExpP4<>+0(SB), Y6, Y5
+	VFMADD213PS  actExpP5<>+0(SB), Y6, Y5
+	VMULPS       Y6, Y6, Y7
+	VFMADD213PS  Y6, Y7, Y5
+	VADDPS       Y0, Y5, Y5
+	VPADDD       actBias127<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VMULPS       Y9, Y5, Y5
+	VANDPS       Y8, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VSUBPS       Y5, Y0, Y0
+	VBLENDVPS    Y3, Y5, Y0, Y0
+	VMULPS       Y0, Y3, Y3
+	VPCMPGTD     f32Iota<>+0(SB), Y2, Y0
+	VMASKMOVPS   Y3, Y0, (AX)(DX*4)
+
+f32VGELUAVX2_done:
+	VZEROUPPER
+	RET
+
+// func f32VGELUTanhAVX2(x []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·f32VGELUTanhAVX2(SB), NOSPLIT, $0-24
+	VBROADCASTSS actOne<>+0(SB), Y0
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
+
+f32VGELUTanhAVX2_loop:
+	MOVQ         CX, BX
+	SUBQ         DX, BX
+	CMPQ         BX, $0x00000010
+	JL           f32VGELUTanhAVX2_one
+	VMOVUPS      (AX)(DX*4), Y1
+	VMULPS       Y1, Y1, Y2
+	VMULPS       actGeluK2<>+0(SB), Y2, Y2
+	VADDPS       actGeluK1<>+0(SB), Y2, Y2
+	VMULPS       Y1, Y2, Y2
+	VORPS        actSign<>+0(SB), Y2, Y3
+	VCMPPS       $0x0d, actExpLo<>+0(SB), Y3, Y4
+	VMAXPS       actExpLo<>+0(SB), Y3, Y3
+	VMULPS       actLog2e<>+0(SB), Y3, Y5
+	VCVTPS2DQ    Y5, Y5
+	VCVTDQ2PS    Y5, Y6
+	VFNMADD231PS actLn2Hi<>+0(SB), Y6, Y3
+	VFNMADD231PS actLn2Lo<>+0(SB), Y6, Y3
+	VMOVUPS      actExpP0<>+0(SB), Y7
+	VFMADD213PS  actExpP1<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP2<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP3<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP4<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP5<>+0(SB), Y3, Y7
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y7
+	VADDPS       Y0, Y7, Y7
+	VPADDD       actBias127<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VANDPS       Y4, Y7, Y7
+	VADDPS       Y0, Y7, Y3
+	VMOVAPS      Y0, Y4
+	VBLENDVPS    Y2, Y7, Y4, Y4
+	VDIVPS       Y3, Y4, Y4
+	VCMPPS       $0x07, Y2, Y2, Y3
+	VBLENDVPS    Y3, Y4, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMOVUPS      Y1, (AX)(DX*4)
+	VMOVUPS      32(AX)(DX*4), Y1
+	VMULPS       Y1, Y1, Y2
+	VMULPS       actGeluK2<>+0(SB), Y2, Y2
+	VADDPS       actGeluK1<>+0(SB), Y2, Y2
+	VMULPS       Y1, Y2, Y2
+	VORPS        actSign<>+0(SB), Y2, Y3
+	VCMPPS       $0x0d, actExpLo<>+0(SB), Y3, Y4
+	VMAXPS       actExpLo<>+0(SB), Y3, Y3
+	VMULPS       actLog2e<>+0(SB), Y3, Y5
+	VCVTPS2DQ    Y5, Y5
+	VCVTDQ2PS    Y5, Y6
+	VFNMADD231PS actLn2Hi<>+0(SB), Y6, Y3
+	VFNMADD231PS actLn2Lo<>+0(SB), Y6, Y3
+	VMOVUPS      actExpP0<>+0(SB), Y7
+	VFMADD213PS  actExpP1<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP2<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP3<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP4<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP5<>+0(SB), Y3, Y7
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y7
+	VADDPS       Y0, Y7, Y7
+	VPADDD       actBias127<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VANDPS       Y4, Y7, Y7
+	VADDPS       Y0, Y7, Y3
+	VMOVAPS      Y0, Y4
+	VBLENDVPS    Y2, Y7, Y4, Y4
+	VDIVPS       Y3, Y4, Y4
+	VCMPPS       $0x07, Y2, Y2, Y3
+	VBLENDVPS    Y3, Y4, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMOVUPS      Y1, 32(AX)(DX*4)
+	ADDQ         $0x00000010, DX
+	JMP          f32VGELUTanhAVX2_loop
+
+f32VGELUTanhAVX2_one:
+	MOVQ         CX, BX
+	SUBQ         DX, BX
+	CMPQ         BX, $0x08
+	JL           f32VGELUTanhAVX2_tail
+	VMOVUPS      (AX)(DX*4), Y1
+	VMULPS       Y1, Y1, Y2
+	VMULPS       actGeluK2<>+0(SB), Y2, Y2
+	VADDPS       actGeluK1<>+0(SB), Y2, Y2
+	VMULPS       Y1, Y2, Y2
+	VORPS        actSign<>+0(SB), Y2, Y3
+	VCMPPS       $0x0d, actExpLo<>+0(SB), Y3, Y4
+	VMAXPS       actExpLo<>+0(SB), Y3, Y3
+	VMULPS       actLog2e<>+0(SB), Y3, Y5
+	VCVTPS2DQ    Y5, Y5
+	VCVTDQ2PS    Y5, Y6
+	VFNMADD231PS actLn2Hi<>+0(SB), Y6, Y3
+	VFNMADD231PS actLn2Lo<>+0(SB), Y6, Y3
+	VMOVUPS      actExpP0<>+0(SB), Y7
+	VFMADD213PS  actExpP1<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP2<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP3<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP4<>+0(SB), Y3, Y7
+	VFMADD213PS  actExpP5<>+0(SB), Y3, Y7
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y7
+	VADDPS       Y0, Y7, Y7
+	VPADDD       actBias127<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VANDPS       Y4, Y7, Y7
+	VADDPS       Y0, Y7, Y3
+	VMOVAPS      Y0, Y4
+	VBLENDVPS    Y2, Y7, Y4, Y4
+	VDIVPS       Y3, Y4, Y4
+	VCMPPS       $0x07, Y2, Y2, Y3
+	VBLENDVPS    Y3, Y4, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMOVUPS      Y1, (AX)(DX*4)
+	ADDQ         $0x08, DX
+	JMP          f32VGELUTanhAVX2_one
+
+f32VGELUTanhAVX2_tail:
+	TESTQ BX, BX
+	JE    f32VGELUTanhAVX2_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ         BX, CX
+	VMOVD        CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     f32Iota<>+0(SB), Y1, Y2
+	VMASKMOVPS   (AX)(DX*4), Y2, Y2
+	VMULPS       Y2, Y2, Y3
+	VMULPS       actGeluK2<>+0(SB), Y3, Y3
+	VADDPS       actGeluK1<>+0(SB), Y3, Y3
+	VMULPS       Y2, Y3, Y3
+	VORPS        actSign<>+0(SB), Y3, Y4
+	VCMPPS       $0x0d, actExpLo<>+0(SB), Y4, Y5
+	VMAXPS       actExpLo<>+0(SB), Y4, Y4
+	VMULPS       actLog2e<>+0(SB), Y4, Y6
+	VCVTPS2DQ    Y6, Y6
+	VCVTDQ2PS    Y6, Y7
+	VFNMADD231PS actLn2Hi<>+0(SB), Y7, Y4
+	VFNMADD231PS actLn2Lo<>+0(SB), Y7, Y4
+	VMOVUPS      actExpP0<>+0(SB), Y8
+	VFMADD213PS  actExpP1<>+0(SB), Y4, Y8
+	VFMADD213PS  actExpP2<>+0(SB), Y4, Y8
+	VFMADD213PS  actExpP3<>+0(SB), Y4, Y8
+	VFMADD213PS  actExpP4<>+0(SB), Y4, Y8
+	VFMADD213PS  actExpP5<>+0(SB), Y4, Y8
+	VMULPS       Y4, Y4, Y7
+	VFMADD213PS  Y4, Y7, Y8
+	VADDPS       Y0, Y8, Y8
+	VPADDD       actBias127<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y8, Y8
+	VANDPS       Y5, Y8, Y8
+	VADDPS       Y0, Y8, Y4
+	VMOVAPS      Y0, Y0
+	VBLENDVPS    Y3, Y8, Y0, Y0
+	VDIVPS       Y4, Y0, Y0
+	VCMPPS       $0x07, Y3, Y3, Y4
+	VBLENDVPS    Y4, Y0, Y3, Y3
+	VMULPS       Y3, Y2, Y2
+	VPCMPGTD     f32Iota<>+0(SB), Y1, Y0
+	VMASKMOVPS   Y2, Y0, (AX)(DX*4)
+
+f32VGELUTanhAVX2_done:
 	VZEROUPPER
 	RET

@@ -34,6 +34,16 @@ func f32VHardSigmoidAVX512(x []float32)
 //go:noescape
 func f32VHardSwishAVX512(x []float32)
 
+// f32VGELUAVX512 is f32VGELUGo with AVX-512: x[i] = x*Phi(x) = 0.5*x*(1+erf(x/sqrt2)) for every i.
+//
+//go:noescape
+func f32VGELUAVX512(x []float32)
+
+// f32VGELUTanhAVX512 is f32VGELUTanhGo with AVX-512: x[i] = 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x^3))) for every i.
+//
+//go:noescape
+func f32VGELUTanhAVX512(x []float32)
+
 // f32VReLUAVX2 is f32VReLUGo with AVX2: x[i] = max(x, 0) for every i.
 //
 //go:noescape
@@ -63,3 +73,13 @@ func f32VHardSigmoidAVX2(x []float32)
 //
 //go:noescape
 func f32VHardSwishAVX2(x []float32)
+
+// f32VGELUAVX2 is f32VGELUGo with AVX2: x[i] = x*Phi(x) = 0.5*x*(1+erf(x/sqrt2)) for every i.
+//
+//go:noescape
+func f32VGELUAVX2(x []float32)
+
+// f32VGELUTanhAVX2 is f32VGELUTanhGo with AVX2: x[i] = 0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x^3))) for every i.
+//
+//go:noescape
+func f32VGELUTanhAVX2(x []float32)

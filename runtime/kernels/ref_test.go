@@ -10,7 +10,7 @@ import (
 )
 
 // allActs are the epilogue activations.
-var allActs = []Act{ActNone, ActReLU, ActReLU6, ActSigmoid, ActSiLU, ActTanh, ActHardSigmoid, ActHardSwish}
+var allActs = []Act{ActNone, ActReLU, ActReLU6, ActSigmoid, ActSiLU, ActTanh, ActHardSigmoid, ActHardSwish, ActGELU, ActGELUTanh}
 
 // refAct is the activation in float64.
 func refAct(a Act, x float64) float64 {
@@ -32,8 +32,27 @@ func refAct(a Act, x float64) float64 {
 		return relu6(x+3) / 6
 	case ActHardSwish:
 		return x * relu6(x+3) / 6
+	case ActGELU:
+		return refGELU(x)
+	case ActGELUTanh:
+		return refGELUTanh(x)
 	}
 	panic("bad act")
+}
+
+// refGELU is x*Phi(x) = 0.5*x*(1 + erf(x/sqrt2)) in float64, as 0.5*x*erfc(-x/sqrt2): the
+// same value, without the cancellation of 1 + erf in the negative tail (where float64's own
+// 1 + math.Erf is noise below x = -8).
+func refGELU(x float64) float64 { return 0.5 * x * math.Erfc(-x/math.Sqrt2) }
+
+// refGELUTanh is 0.5*x*(1 + tanh(u)), u = sqrt(2/pi)*(x + 0.044715x^3), in float64, as
+// x/(1 + exp(-2u)): the same value without the cancellation in the negative tail.
+func refGELUTanh(x float64) float64 {
+	u := math.Sqrt(2/math.Pi) * (x + 0.044715*x*x*x)
+	if math.IsInf(x, -1) {
+		return math.NaN() // -Inf * 0, as torch
+	}
+	return x / (1 + math.Exp(-2*u))
 }
 
 // refConv returns the convolution (before and after the activation is applied by the caller) and,

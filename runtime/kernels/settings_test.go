@@ -12,7 +12,8 @@ import (
 
 func TestActNames(t *testing.T) {
 	idents := map[Act]string{ActNone: "ActNone", ActReLU: "ActReLU", ActReLU6: "ActReLU6", ActSigmoid: "ActSigmoid",
-		ActSiLU: "ActSiLU", ActTanh: "ActTanh", ActHardSigmoid: "ActHardSigmoid", ActHardSwish: "ActHardSwish", ActClip: "ActClip"}
+		ActSiLU: "ActSiLU", ActTanh: "ActTanh", ActHardSigmoid: "ActHardSigmoid", ActHardSwish: "ActHardSwish", ActClip: "ActClip",
+		ActGELU: "ActGELU", ActGELUTanh: "ActGELUTanh"}
 	for a := range numActs {
 		got, err := ActByName(a.String())
 		if err != nil || got != a {
