@@ -3,7 +3,9 @@
 //
 // Every kernel works on one image. Activations are float32 in NCHW order (per image [C][H][W],
 // contiguous) and live in an arena the caller preallocates, so no kernel allocates: the
-// convolution's packing panel is passed in as scratch (see Conv.ScratchLen). Weights are packed
+// convolution's packing panel is passed in as scratch (see Conv.ScratchLen), and Pool and the
+// row-by-row depthwise convolution take their few-KiB row buffers from a free list that grows,
+// at warm-up, to one buffer per goroutine running them at once (rowbuf.go). Weights are packed
 // once at load time (Conv.Pack, Linear.Pack) into an opaque layout chosen for the kernel that
 // will run them, so faster kernels can change the layout without changing the API.
 //
