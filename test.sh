@@ -63,6 +63,7 @@ scale=${FUZZ_SCALE:-1}
 fuzz() { go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "$(($3 * scale))x"; }
 fuzz ./gen/spec FuzzParse 100000
 fuzz ./runtime FuzzOpenSafetensors 200000
+fuzz ./runtime FuzzOpenPth 200000
 fuzz ./gen/onnx FuzzParse 200000
 fuzz ./gen/onnx FuzzPlan 20000
 fuzz ./internal/dataset FuzzReadIDX 20000
