@@ -44,8 +44,10 @@ type ImageRunner interface {
 // turn, so a server's memory follows its thread count, not its request count.
 type Runner struct {
 	threads  int
-	free     chan *Arena   // the arenas not in use; nil entries are arenas not yet allocated
-	taking   chan struct{} // held while a call takes its arenas, so that no two calls hold part of what they need
+	slots    chan struct{} // a token per arena that may exist; a call holds one per arena it uses
+	taking   chan struct{} // held while a call takes its tokens, so that no two calls hold part of what they need
+	mu       sync.Mutex
+	idle     []*Arena // arenas made and not in use, the most recently used last (its memory is warm)
 	newArena func() *Arena
 }
 
@@ -57,13 +59,13 @@ func NewRunner(arenaLen, scratchLen int, o Options) *Runner {
 	if arenas < 1 {
 		arenas = threads
 	}
-	r := &Runner{threads: threads, free: make(chan *Arena, arenas), taking: make(chan struct{}, 1)}
+	r := &Runner{threads: threads, slots: make(chan struct{}, arenas), taking: make(chan struct{}, 1), idle: make([]*Arena, 0, arenas)}
 	r.newArena = func() *Arena {
 		return &Arena{Buf: make([]float32, arenaLen), Scratch: make([]float32, threads*scratchLen),
 			scratchLen: scratchLen, prof: o.Profile, helpers: make([]*Arena, 0, threads-1)}
 	}
 	for range arenas {
-		r.free <- nil
+		r.slots <- struct{}{}
 	}
 	if threads > 1 {
 		ensureWorkers(threads - 1)
@@ -72,7 +74,8 @@ func NewRunner(arenaLen, scratchLen int, o Options) *Runner {
 }
 
 // take waits for k arenas, or until ctx ends. The first is returned with the others in its
-// helpers.
+// helpers. Arenas already made are reused before new ones are made, so a Net that never has
+// more than one call at a time keeps one arena.
 func (r *Runner) take(ctx context.Context, k int) (*Arena, error) {
 	select {
 	case r.taking <- struct{}{}:
@@ -80,36 +83,46 @@ func (r *Runner) take(ctx context.Context, k int) (*Arena, error) {
 		return nil, ctx.Err()
 	}
 	defer func() { <-r.taking }()
-	var lead *Arena
 	for i := 0; i < k; i++ {
-		var a *Arena
 		select {
-		case a = <-r.free:
+		case <-r.slots:
 		case <-ctx.Done():
-			if lead != nil {
-				r.give(lead)
+			for ; i > 0; i-- {
+				r.slots <- struct{}{}
 			}
 			return nil, ctx.Err()
 		}
-		if a == nil {
-			a = r.newArena()
-		}
-		if lead == nil {
-			lead = a
-		} else {
-			lead.helpers = append(lead.helpers, a)
-		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lead := r.pop()
+	for i := 1; i < k; i++ {
+		lead.helpers = append(lead.helpers, r.pop())
 	}
 	return lead, nil
 }
 
+// pop takes an idle arena, or makes one; r.mu is held.
+func (r *Runner) pop() *Arena {
+	if n := len(r.idle); n > 0 {
+		a := r.idle[n-1]
+		r.idle = r.idle[:n-1]
+		return a
+	}
+	return r.newArena()
+}
+
 // give returns a call's arenas.
 func (r *Runner) give(lead *Arena) {
-	for _, a := range lead.helpers {
-		r.free <- a
-	}
+	r.mu.Lock()
+	k := 1 + len(lead.helpers)
+	r.idle = append(r.idle, lead.helpers...)
 	lead.helpers = lead.helpers[:0]
-	r.free <- lead
+	r.idle = append(r.idle, lead)
+	r.mu.Unlock()
+	for range k {
+		r.slots <- struct{}{}
+	}
 }
 
 // Run checks the slice lengths and runs every image of the batch, waiting first for its arenas
@@ -123,7 +136,7 @@ func (r *Runner) Run(ctx context.Context, net ImageRunner, in, out []float32, in
 	if len(out) != batch*outSize {
 		return fmt.Errorf("output has %d values, want %d (%d images x %d)", len(out), batch*outSize, batch, outSize)
 	}
-	workers := min(r.threads, batch, cap(r.free))
+	workers := min(r.threads, batch, cap(r.slots))
 	a, err := r.take(ctx, workers)
 	if err != nil {
 		return err
