@@ -324,6 +324,63 @@ func TestVersionBoundaries(t *testing.T) {
 	})
 }
 
+// A small CNN written with each operator in its opset-13 form and in its newest form (opset 21:
+// Pad-21 with axes, Split-18's num_outputs, ReduceMean-18's axes input, LayerNormalization-17,
+// Gelu-20) imports to the same graph and values.
+func TestVersionNetwork(t *testing.T) {
+	// The weights do not depend on how many initializers come before them (ramp's seed).
+	fixed := func(b *builder, name string, seed int, dims ...int64) string {
+		n := 1
+		for _, d := range dims {
+			n *= int(d)
+		}
+		return b.init(name, dims, ramp(n, seed))
+	}
+	net := func(opset int64) form {
+		return form{opset, func(b *builder, x string) string {
+			x = b.node("Conv", []string{x, fixed(b, "w", 1, 4, 2, 3, 3), fixed(b, "b", 2, 4)})
+			x = b.node("Relu", []string{x})
+			if opset >= 18 {
+				x = b.node("Pad", []string{x, b.initInts("pads", 1, 1, 1, 1), "", b.initInts("axes", 2, 3)}, aString("mode", "reflect"))
+			} else {
+				x = b.node("Pad", []string{x, b.initInts("pads", 0, 0, 1, 1, 0, 0, 1, 1)}, aString("mode", "reflect"))
+			}
+			x = b.node("MaxPool", []string{x}, aInts("kernel_shape", 2, 2), aInts("strides", 2, 2), aInt("ceil_mode", 1))
+			var h [2]string
+			if opset >= 18 {
+				h = split2(b, []string{x}, aInt("axis", 1), aInt("num_outputs", 2))
+			} else {
+				h = split2(b, []string{x, b.initInts("split", 2, 2)}, aInt("axis", 1))
+			}
+			x = b.node("Concat", []string{h[1], h[0]}, aInt("axis", 1))
+			y := b.node("Transpose", []string{x}, aInts("perm", 0, 2, 3, 1))
+			if opset >= 17 {
+				y = b.node("LayerNormalization", []string{y, fixed(b, "lw", 3, 4), fixed(b, "lb", 4, 4)}, aFloat("epsilon", 1e-6))
+			} else {
+				y = decomposedNorm(b, y, []int64{-1}, fixed(b, "lw", 3, 4), fixed(b, "lb", 4, 4))
+			}
+			if opset >= 20 {
+				y = b.node("Gelu", []string{y})
+			} else {
+				e := b.node("Erf", []string{b.node("Div", []string{y, b.init("r2", nil, []float32{float32(math.Sqrt2)})})})
+				m := b.node("Mul", []string{y, b.node("Add", []string{e, b.init("one", nil, []float32{1})})})
+				y = b.node("Mul", []string{m, b.init("half", nil, []float32{0.5})})
+			}
+			x = b.node("Transpose", []string{y}, aInts("perm", 0, 3, 1, 2))
+			if opset >= 18 {
+				x = b.node("ReduceMean", []string{x, b.initInts("raxes", 2, 3)}, aInt("keepdims", 0))
+			} else {
+				x = b.node("ReduceMean", []string{x}, aInts("axes", 2, 3), aInt("keepdims", 0))
+			}
+			return b.node("Gemm", []string{x, fixed(b, "fc", 5, 3, 4), fixed(b, "fcb", 6, 3)}, aInt("transB", 1))
+		}}
+	}
+	sameAcrossVersions(t, []int64{-1, 2, 6, 6},
+		"input[2 6 6] conv[4 4 4] relu[4 4 4] reflection_pad[4 6 6] maxpool[4 3 3] narrow[2 3 3] narrow[2 3 3] concat[4 3 3] "+
+			"layernorm[4 3 3] affine[4 3 3] erf[4 3 3] affine[4 3 3] mul[4 3 3] affine[4 3 3] global_avgpool[4 1 1] flatten[4] linear[3]",
+		net(13), net(16), net(17), net(18), net(20), net(21))
+}
+
 // Operands of the wrong version are refused with the node, the version and why.
 func TestVersionErrors(t *testing.T) {
 	for _, c := range []struct {
