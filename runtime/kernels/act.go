@@ -78,12 +78,6 @@ func ActByName(name string) (Act, error) {
 	return 0, fmt.Errorf("kernels: unknown activation %q", name)
 }
 
-// Apply applies a to every element of x in place. NaN stays NaN, as in PyTorch. a must be an
-// epilogue activation (see Act.Epilogue).
-//
-// Deprecated: use Eltwise{Act: a}.Run(x, x).
-func Apply(a Act, x []float32) { apply(a, x) }
-
 // actChunk is the most elements one activation call processes (about 2 us for sigmoid at
 // AVX-512), so that the Go scheduler can preempt between calls (the assembly is not preemptible).
 const actChunk = 4096

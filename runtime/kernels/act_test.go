@@ -87,7 +87,7 @@ func TestLogisticAccuracy(t *testing.T) {
 		}
 		for _, a := range []Act{ActSigmoid, ActSiLU} {
 			y := append([]float32(nil), x...)
-			Apply(a, y)
+			apply(a, y)
 			worst, at := 0.0, float32(0)
 			for i, v := range x {
 				s := 1 / (1 + math.Exp(-float64(v)))
@@ -107,7 +107,7 @@ func TestLogisticAccuracy(t *testing.T) {
 				t.Errorf("%v: relative error %.3g at %v", a, worst, at)
 			}
 			inf := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
-			Apply(a, inf)
+			apply(a, inf)
 			if a == ActSigmoid && (inf[0] != 1 || inf[1] != 0) || a == ActSiLU && !math.IsInf(float64(inf[0]), 1) || inf[2] == inf[2] {
 				t.Errorf("%v(+Inf, -Inf, NaN) = %v", a, inf)
 			}

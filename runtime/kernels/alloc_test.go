@@ -95,8 +95,8 @@ func TestNoAllocs(t *testing.T) {
 			Softmax{Outer: 1, Block: 16, Inner: 4}.Run(y, y)
 			LRN{C: 4, HW: 16, Size: 3, Lo: 1, Alpha: 1e-4, Beta: 0.75, K: 1}.Run(y, x)
 			Add{Act: ActSiLU}.Run(y, x, y)
-			ChannelAffine(4, 16, x, y, x, y, ActReLU)
-			MulChannel(4, 16, x, y, y)
+			Affine{C: 4, HW: 16, Act: ActReLU}.Run(y, x, x, y)
+			Mul{C: 4, HW: 16, PerChannel: true}.Run(y, x, y)
 		}); a != 0 {
 			t.Errorf("pooling and elementwise kernels allocate %v times", a)
 		}

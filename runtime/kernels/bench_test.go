@@ -176,7 +176,7 @@ func BenchmarkApply(b *testing.B) {
 			b.Run(a.String(), func(b *testing.B) {
 				x := randSlice(rand.New(rand.NewPCG(4, 4)), 1<<16)
 				for b.Loop() {
-					Apply(a, x)
+					apply(a, x)
 				}
 				b.ReportMetric(float64(4*len(x)*b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 			})

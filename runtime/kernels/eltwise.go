@@ -202,36 +202,6 @@ func (s Softmax) Run(out, in []float32) {
 	}
 }
 
-// ChannelAffine computes out[ch][i] = act(in[ch][i]*scale[ch] + shift[ch]) for c planes of hw
-// values. in may be out.
-//
-// Deprecated: use Affine{C: c, HW: hw, Act: act}.Run(out, in, scale, shift).
-func ChannelAffine(c, hw int, scale, shift, in, out []float32, act Act) {
-	Affine{C: c, HW: hw, Act: act}.Run(out, in, scale, shift)
-}
-
-// MulChannel computes out[ch][i] = x[ch][i] * s[ch] for c planes of hw values. out may be x.
-//
-// Deprecated: use Mul{C: c, HW: hw, PerChannel: true}.Run(out, x, s).
-func MulChannel(c, hw int, x, s, out []float32) {
-	Mul{C: c, HW: hw, PerChannel: true}.Run(out, x, s)
-}
-
-// SoftmaxAxis normalizes x in place over blocks of block values spaced inner apart, for
-// outer*inner such blocks; log gives log-softmax.
-//
-// Deprecated: use Softmax{Outer: outer, Block: block, Inner: inner, Log: log}.Run(x, x).
-func SoftmaxAxis(outer, block, inner int, x []float32, log bool) {
-	Softmax{Outer: outer, Block: block, Inner: inner, Log: log}.Run(x, x)
-}
-
-// Clip clamps x in place to [lo, hi].
-//
-// Deprecated: use Eltwise{Act: ActClip, Alpha: lo, Beta: hi}.Run(x, x).
-func Clip(x []float32, lo, hi float32) {
-	Eltwise{Act: ActClip, Alpha: lo, Beta: hi}.Run(x, x)
-}
-
 // addRows sets dst[i] = a[i] + b[i] for i < len(dst); dst may be a or b.
 func addRows(dst, a, b []float32) { kern().vadd(dst, a[:len(dst)], b[:len(dst)]) }
 

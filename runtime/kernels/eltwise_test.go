@@ -15,7 +15,7 @@ func TestApply(t *testing.T) {
 	xs = append(xs, 0, -3, 3, 6, -6, float32(math.Inf(1)), float32(math.Inf(-1)), 100, -100)
 	for _, a := range allActs {
 		buf, x := guarded(len(xs), func(i int) float32 { return xs[i] })
-		Apply(a, x)
+		apply(a, x)
 		checkGuards(t, a.String(), buf)
 		for i, v := range xs {
 			want := refAct(a, float64(v))
@@ -27,7 +27,7 @@ func TestApply(t *testing.T) {
 			}
 		}
 		nan := []float32{float32(math.NaN())}
-		Apply(a, nan)
+		apply(a, nan)
 		if nan[0] == nan[0] {
 			t.Errorf("%v(NaN) = %v, want NaN", a, nan[0])
 		}
@@ -35,7 +35,7 @@ func TestApply(t *testing.T) {
 	if ActHardSwish.String() != "hardswish" || Act(200).String() != "Act(200)" {
 		t.Errorf("String: %q %q", ActHardSwish.String(), Act(200).String())
 	}
-	mustPanic(t, "bad act", func() { Apply(Act(200), xs) })
+	mustPanic(t, "bad act", func() { apply(Act(200), xs) })
 }
 
 func TestLRN(t *testing.T) {
@@ -79,14 +79,14 @@ func TestChannelKernels(t *testing.T) {
 				mag[i/hw] += math.Abs(float64(v)) / float64(hw)
 			}
 			outBuf, out := guarded(c*hw, nil)
-			MulChannel(c, hw, x, scale, out)
+			Mul{C: c, HW: hw, PerChannel: true}.Run(out, x, scale)
 			checkClose(t, fmt.Sprint("MulChannel hw=", hw), out, want, nil, 1)
 			checkGuards(t, "MulChannel", outBuf)
 			avgBuf, avg := guarded(c, nil)
-			GlobalAvgPool(c, hw, x, avg)
+			GlobalPool{C: c, HW: hw}.Run(avg, x)
 			checkClose(t, fmt.Sprint("GlobalAvgPool hw=", hw), avg, wantAvg, mag, hw)
 			checkGuards(t, "GlobalAvgPool", avgBuf)
-			MulChannel(c, hw, x, scale, x)
+			Mul{C: c, HW: hw, PerChannel: true}.Run(x, x, scale)
 			checkClose(t, fmt.Sprint("MulChannel in place hw=", hw), x, want, nil, 1)
 			checkGuards(t, "MulChannel in place", xBuf)
 		}
@@ -102,7 +102,7 @@ func TestElementwise(t *testing.T) {
 	scale, shift := randSlice(rng, c), randSlice(rng, c)
 	for _, act := range allActs {
 		outBuf, out := guarded(n, nil)
-		ChannelAffine(c, hw, scale, shift, a, out, act)
+		Affine{C: c, HW: hw, Act: act}.Run(out, a, scale, shift)
 		want := make([]float64, n)
 		for i := range want {
 			want[i] = refAct(act, float64(a[i])*float64(scale[i/hw])+float64(shift[i/hw]))
@@ -110,7 +110,7 @@ func TestElementwise(t *testing.T) {
 		checkClose(t, "ChannelAffine "+act.String(), out, want, nil, 2)
 		checkGuards(t, "ChannelAffine", outBuf)
 		inPlace := append([]float32(nil), a...)
-		ChannelAffine(c, hw, scale, shift, inPlace, inPlace, act)
+		Affine{C: c, HW: hw, Act: act}.Run(inPlace, inPlace, scale, shift)
 		checkClose(t, "ChannelAffine in place "+act.String(), inPlace, want, nil, 2)
 
 		outBuf, out = guarded(n, nil)
@@ -134,7 +134,7 @@ func TestElementwise(t *testing.T) {
 	checkGuards(t, "Mul", outBuf)
 
 	outBuf, out = guarded(n, nil)
-	MulChannel(c, hw, a, scale, out)
+	Mul{C: c, HW: hw, PerChannel: true}.Run(out, a, scale)
 	for i := range want {
 		want[i] = float64(a[i]) * float64(scale[i/hw])
 	}
@@ -171,7 +171,7 @@ func TestSoftmaxAxisClipPad(t *testing.T) {
 	}
 	for _, log := range []bool{false, true} {
 		y := append([]float32(nil), x...)
-		SoftmaxAxis(2, 3, 4, y, log)
+		Softmax{Outer: 2, Block: 3, Inner: 4, Log: log}.Run(y, y)
 		for o := 0; o < 2; o++ {
 			for j := 0; j < 4; j++ {
 				sum := 0.0
@@ -192,7 +192,7 @@ func TestSoftmaxAxisClipPad(t *testing.T) {
 		}
 	}
 	c := []float32{-2, -0.5, 0, 3, 7}
-	Clip(c, -1, 6)
+	Eltwise{Act: ActClip, Alpha: -1, Beta: 6}.Run(c, c)
 	if fmt.Sprint(c) != "[-1 -0.5 0 3 6]" {
 		t.Errorf("Clip: %v", c)
 	}
@@ -258,11 +258,11 @@ func TestArithSizes(t *testing.T) {
 				want[i] = refAct(act, float64(x[i])*float64(scale[i/hw])+float64(shift[i/hw]))
 			}
 			outBuf, out = guarded(c*hw, nil)
-			ChannelAffine(c, hw, scale, shift, x, out, act)
+			Affine{C: c, HW: hw, Act: act}.Run(out, x, scale, shift)
 			name = fmt.Sprintf("ChannelAffine hw=%d %v", hw, act)
 			checkClose(t, name, out, want, nil, 2)
 			checkGuards(t, name, outBuf)
-			ChannelAffine(c, hw, scale, shift, x, x, act)
+			Affine{C: c, HW: hw, Act: act}.Run(x, x, scale, shift)
 			checkClose(t, name+" in place", x, want, nil, 2)
 		}
 	})

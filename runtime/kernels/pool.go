@@ -65,15 +65,6 @@ func (p *Pool) check(out, in []float32) ([]float32, []float32) {
 	return in[:nIn], out[:nOut]
 }
 
-// Max computes max pooling whatever Avg says. out must not overlap in. (The average pooling
-// method that went with it gave way to the field Avg.)
-//
-// Deprecated: use Run with Avg false.
-func (p *Pool) Max(in, out []float32) {
-	in, out = p.check(out, in)
-	p.max(out, in)
-}
-
 // max computes max pooling: padding counts as -inf, windows are clipped to the input, NaN wins.
 //
 // Max pooling is separable: the max over a window is the max over its columns of the max over its rows.
@@ -394,13 +385,3 @@ func (g GlobalPool) Run(out, in []float32) {
 		out[ch] = sum(in[ch*hw:(ch+1)*hw]) / float32(hw)
 	}
 }
-
-// GlobalAvgPool averages each of the c planes of hw values: out[ch] = mean(in[ch]).
-//
-// Deprecated: use GlobalPool{C: c, HW: hw}.Run(out, in).
-func GlobalAvgPool(c, hw int, in, out []float32) { GlobalPool{C: c, HW: hw}.Run(out, in) }
-
-// GlobalMaxPool takes the maximum of each of the c planes of hw values (NaN wins).
-//
-// Deprecated: use GlobalPool{C: c, HW: hw, Max: true}.Run(out, in).
-func GlobalMaxPool(c, hw int, in, out []float32) { GlobalPool{C: c, HW: hw, Max: true}.Run(out, in) }

@@ -133,8 +133,8 @@ func TestGlobalPool(t *testing.T) {
 		inBuf, in := randGuarded(rng, 5*hw)
 		avgBuf, avg := guarded(5, nil)
 		maxBuf, mx := guarded(5, nil)
-		GlobalAvgPool(5, hw, in, avg)
-		GlobalMaxPool(5, hw, in, mx)
+		GlobalPool{C: 5, HW: hw}.Run(avg, in)
+		GlobalPool{C: 5, HW: hw, Max: true}.Run(mx, in)
 		wantAvg, wantMax, mag := make([]float64, 5), make([]float64, 5), make([]float64, 5)
 		for c := range 5 {
 			wantMax[c] = math.Inf(-1)
@@ -152,7 +152,7 @@ func TestGlobalPool(t *testing.T) {
 	}
 	x := []float32{1, float32(math.NaN()), 3}
 	y := []float32{0}
-	GlobalMaxPool(1, 3, x, y)
+	GlobalPool{C: 1, HW: 3, Max: true}.Run(y, x)
 	if y[0] == y[0] {
 		t.Errorf("GlobalMaxPool with NaN = %v", y[0])
 	}
