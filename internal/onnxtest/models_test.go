@@ -64,14 +64,22 @@ func cacheDir(t *testing.T, prefix string, keys ...[]byte) string {
 // runExport runs a Python script with a timeout and returns its combined output.
 func runExport(t *testing.T, timeout time.Duration, args ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	start := time.Now()
-	out, err := exec.CommandContext(ctx, python, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", python, strings.Join(args, " "), err, out)
+	if err := export(timeout, args...); err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("exported with %s in %s", filepath.Base(args[0]), time.Since(start).Round(time.Millisecond))
+}
+
+// export runs a Python script with a timeout; the error has its output.
+func export(timeout time.Duration, args ...string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", python, strings.Join(args, " "), err, out)
+	}
+	return nil
 }
 
 // compareLogits checks logits against want by goldens.Compare (1e-4*max(1, max|want|) and the

@@ -91,14 +91,8 @@ func TestModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := cacheDir(t, "cnngen-onnx-tv-", src)
-	var results []*modelResult
 	if os.Getenv("CNNGEN_ONNX_ALL") == "1" {
-		for _, f := range families {
-			for _, name := range f.names {
-				results = append(results, sweepModel(t, script, dir, name)...)
-			}
-		}
-		report(t, results)
+		sweep(t, script, dir)
 		return
 	}
 	var specs []string
@@ -123,12 +117,49 @@ func TestModels(t *testing.T) {
 	}
 }
 
-// sweepModel exports one model at every sweep opset and checks each export.
-func sweepModel(t *testing.T, script, dir, name string) []*modelResult {
+// exported is one model's exports, made by sweep's exporter.
+type exported struct {
+	name    string
+	err     error
+	elapsed time.Duration
+}
+
+// sweep exports every model of every family at the sweep opsets and checks them. Exporting
+// (Python, mostly one core) runs one model ahead of the checks (Go, every core), so that the two
+// overlap; at most three models' exports are on disk at once.
+func sweep(t *testing.T, script, dir string) {
+	var names []string
+	for _, f := range families {
+		names = append(names, f.names...)
+	}
+	ready := make(chan exported)
+	go func() {
+		defer close(ready)
+		for _, name := range names {
+			start := time.Now()
+			err := export(4*time.Hour, script, dir, name+"@"+sweepOpsets)
+			ready <- exported{name, err, time.Since(start)}
+		}
+	}()
+	var results []*modelResult
+	for e := range ready {
+		if e.err != nil {
+			t.Errorf("%s: %v", e.name, e.err)
+			results = append(results, &modelResult{name: e.name, status: fail, why: "export failed"})
+			continue
+		}
+		t.Logf("%s exported in %s", e.name, e.elapsed.Round(time.Second))
+		rs := sweepModel(t, dir, e.name)
+		rs[0].elapsed += e.elapsed // the model's time in the report includes its exports
+		results = append(results, rs...)
+	}
+	report(t, results)
+}
+
+// sweepModel checks one model's exports at every sweep opset, then deletes them (unless
+// CNNGEN_ONNX_KEEP=1).
+func sweepModel(t *testing.T, dir, name string) []*modelResult {
 	mdir := filepath.Join(dir, name)
-	exportMu.Lock()
-	runExport(t, 2*time.Hour, script, dir, name+"@"+sweepOpsets)
-	exportMu.Unlock()
 	if os.Getenv("CNNGEN_ONNX_KEEP") != "1" {
 		defer os.RemoveAll(mdir)
 	}
