@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
+	"strings"
 )
 
 // Error is a problem tied to a node, reported with its source position.
@@ -102,6 +104,11 @@ func InferNode(n *Node) error {
 	}
 	if d.New == nil && n.Attrs != nil || d.New != nil && reflect.TypeOf(n.Attrs) != reflect.TypeOf(d.New()) {
 		return Errf(n, "internal error: %s has attributes of type %T", n.Op, n.Attrs)
+	}
+	for _, f := range Fields(n.Attrs) {
+		if v := f.Value; f.Values != nil && !slices.Contains(f.Values, v.String()) {
+			return Errf(n, "%s: %s %q is not one of %s", n.Op, f.Name, v.String(), strings.Join(f.Values, ", "))
+		}
 	}
 	in := make([]Shape, len(n.Inputs))
 	for i, x := range n.Inputs {

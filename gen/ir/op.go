@@ -137,12 +137,14 @@ type Field struct {
 	Name     string // in specs and, unless ONNXName says otherwise, in ONNX
 	ONNXName string
 	Required bool          // no default: front ends must give it
+	Values   []string      // a string attribute's possible values (tag values:"a,b"), nil for any
 	Value    reflect.Value // settable: int, float64, bool, string, [2]int, [4]int, []float64 or Shape
 }
 
 // Fields lists the tagged fields of a (a pointer to an attribute struct) in declaration order,
 // embedded structs' fields in place. The tag is `attr:"name[,required]"`, with `onnx:"name"` when
-// ONNX names the attribute differently.
+// ONNX names the attribute differently and `values:"a,b"` for a string with a fixed set of values
+// (InferNode checks them).
 func Fields(a Attrs) []Field {
 	if a == nil {
 		return nil
@@ -167,6 +169,9 @@ func fieldsOf(v reflect.Value) []Field {
 		f := Field{Name: name, ONNXName: name, Required: opt == "required", Value: v.Field(i)}
 		if o, ok := sf.Tag.Lookup("onnx"); ok {
 			f.ONNXName = o
+		}
+		if vs, ok := sf.Tag.Lookup("values"); ok {
+			f.Values = strings.Split(vs, ",")
 		}
 		fs = append(fs, f)
 	}

@@ -36,6 +36,9 @@ func TestOpTable(t *testing.T) {
 				t.Errorf("%s: attribute %q twice", d.Op, f.Name)
 			}
 			seen[f.Name] = true
+			if f.Values != nil && (f.Value.Kind() != reflect.String || !slicesContains(f.Values, f.Value.String())) {
+				t.Errorf("%s: attribute %q lists values %v, but is not a string with one of them by default", d.Op, f.Name, f.Values)
+			}
 			if !kinds[f.Value.Type()] {
 				t.Errorf("%s: attribute %q has type %s, which front ends cannot read", d.Op, f.Name, f.Value.Type())
 			}
@@ -111,4 +114,13 @@ func mutate(v reflect.Value) {
 	case reflect.String:
 		v.SetString(v.String() + "x")
 	}
+}
+
+func slicesContains(vs []string, v string) bool {
+	for _, x := range vs {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

@@ -176,6 +176,12 @@ func candidates(t *testing.T, f ir.Field, in ir.Shape) []reflect.Value {
 		vs = []any{!f.Value.Bool()}
 	case string:
 		vs = []any{"a$b ${x}: \"é\"", "x"}
+		if f.Values != nil {
+			vs = nil
+			for _, v := range f.Values {
+				vs = append(vs, v)
+			}
+		}
 	case [2]int:
 		vs = []any{[2]int{3, 2}, [2]int{2, 1}, [2]int{1, 2}, [2]int{2, 2}, [2]int{1, 1}}
 	case [4]int:
