@@ -13,6 +13,7 @@ const (
 	OpHardSigmoid Op = "hardsigmoid"
 	OpHardSwish   Op = "hardswish"
 	OpClip        Op = "clip" // clamp to [Min, Max]
+	OpGELU        Op = "gelu"
 )
 
 // HardSigmoidAttrs: y = max(0, min(1, alpha*x + beta)).
@@ -30,6 +31,13 @@ type ClipAttrs struct {
 }
 
 func (a *ClipAttrs) Clone() Attrs { c := *a; return &c }
+
+// GELUAttrs choose GELU's form, as nn.GELU's approximate: "none" (exact) or "tanh".
+type GELUAttrs struct {
+	Approximate string `attr:"approximate" values:"none,tanh"`
+}
+
+func (a *GELUAttrs) Clone() Attrs { c := *a; return &c }
 
 func init() {
 	register(
@@ -62,6 +70,26 @@ func init() {
 				a := at.(*HardSigmoidAttrs)
 				// The epilogue kernel is PyTorch's relu6(x+3)/6.
 				return KernelAct{Name: "hardsigmoid", Alpha: a.Alpha, Beta: a.Beta, Epilogue: a.Alpha == 1.0/6 && a.Beta == 0.5}
+			},
+		},
+		&OpDef{
+			Op:     OpGELU,
+			Doc:    "x * Phi(x), Phi the standard normal CDF (nn.GELU); approximate tanh: PyTorch's tanh form",
+			New:    func() Attrs { return &GELUAttrs{Approximate: "none"} },
+			Inputs: 1,
+			Flags:  Elementwise,
+			Infer:  same,
+			Unary: func(at Attrs) func(float64) float64 {
+				if at.(*GELUAttrs).Approximate == "tanh" {
+					return func(v float64) float64 { return 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v))) }
+				}
+				return func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) }
+			},
+			Act: func(at Attrs) KernelAct {
+				if at.(*GELUAttrs).Approximate == "tanh" {
+					return KernelAct{Name: "gelu_tanh", Epilogue: true}
+				}
+				return KernelAct{Name: "gelu", Epilogue: true}
 			},
 		},
 		&OpDef{
