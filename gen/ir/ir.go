@@ -83,6 +83,8 @@ type Node struct {
 
 	// Attrs are the op's attributes: the type OpDef.New returns, nil for ops without.
 	Attrs Attrs
+	// Layout is the memory layout of the node's output, set by the layout pass (NCHW before).
+	Layout Layout
 
 	// Fused is set by the inference passes (gen/passes): work a back end does in this node's
 	// epilogue instead of in nodes of its own. Front ends leave it nil.

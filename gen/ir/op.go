@@ -82,6 +82,9 @@ type OpDef struct {
 	Unary func(a Attrs) func(float64) float64
 	// Act is the kernel activation an elementwise op runs as (nil: it has a kernel of its own).
 	Act func(a Attrs) KernelAct
+	// Blocked reports whether the node's kernel can read and write its feature maps in NCHW16c
+	// (see Layout and CanBlock); nil: only NCHW, unless the op is an activation (Act).
+	Blocked func(n *Node) bool
 }
 
 // KernelAct names the activation kernel an elementwise op runs as: the name kernels.ActByName

@@ -24,6 +24,11 @@ func init() {
 		Inputs: 1,
 		Params: func(a Attrs) []string { return weightAndBias(a.(*ConvAttrs).Bias) },
 		Infer:  inferConv,
+		// Blocked kernels exist for dense and depthwise convolutions; other groups stay NCHW.
+		Blocked: func(n *Node) bool {
+			a, c := As[*ConvAttrs](n), n.Inputs[0].Shape[0]
+			return a.Groups == 1 || a.Groups == c && a.Out == c
+		},
 		MACs: func(n *Node) int64 {
 			w := n.Params[0].Shape
 			// Each factor is at most MaxElems (checkShape): the product fits an int64.

@@ -95,6 +95,7 @@ func init() {
 			}
 			return in[0], nil, nil
 		},
+		Blocked: always,
 	}, &OpDef{
 		Op:     OpMul,
 		Doc:    "elementwise product; the second input may be [C 1 1], one factor per channel",
@@ -108,6 +109,7 @@ func init() {
 			}
 			return x, nil, nil
 		},
+		Blocked: always,
 	},
 		softmax(OpSoftmax, "exp(x) / sum(exp(x)) over the normalized dims"),
 		softmax(OpLogSoftmax, "log(softmax(x)) over the normalized dims"),

@@ -64,6 +64,7 @@ func init() {
 			c := Shape{x[0]}
 			return x, []Shape{c, c, c, c}, nil
 		},
+		Blocked: always,
 	}, &OpDef{
 		Op:     OpLRN,
 		Doc:    "local response normalization across channels (nn.LocalResponseNorm)",
@@ -85,6 +86,7 @@ func init() {
 			}
 			return in[0], nil, nil
 		},
+		Blocked: always,
 	}, &OpDef{
 		Op:     OpAffine,
 		Doc:    "x*scale[c] + shift[c] with constant per-channel values",
@@ -103,5 +105,6 @@ func init() {
 			}
 			return in[0], nil, nil
 		},
+		Blocked: always,
 	})
 }

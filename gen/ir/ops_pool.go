@@ -51,6 +51,7 @@ func init() {
 		Infer: func(n *Node, in []Shape) (Shape, []Shape, error) {
 			return inferPool(n, in[0], As[*PoolAttrs](n))
 		},
+		Blocked: always,
 	}, &OpDef{
 		Op:     OpAvgPool,
 		Doc:    "average pooling (nn.AvgPool2d)",
@@ -59,6 +60,7 @@ func init() {
 		Infer: func(n *Node, in []Shape) (Shape, []Shape, error) {
 			return inferPool(n, in[0], &As[*AvgPoolAttrs](n).PoolAttrs)
 		},
+		Blocked: always,
 	}, &OpDef{
 		Op:     OpAdaptiveAvgPool,
 		Doc:    "adaptive average pooling to a fixed output size (nn.AdaptiveAvgPool2d)",
@@ -74,16 +76,19 @@ func init() {
 			}
 			return Shape{in[0][0], o[0], o[1]}, nil, nil
 		},
+		Blocked: always,
 	}, &OpDef{
-		Op:     OpGlobalAvgPool,
-		Doc:    "mean over each channel's plane, [C H W] -> [C 1 1]",
-		Inputs: 1,
-		Infer:  inferGlobalPool,
+		Op:      OpGlobalAvgPool,
+		Doc:     "mean over each channel's plane, [C H W] -> [C 1 1]",
+		Inputs:  1,
+		Infer:   inferGlobalPool,
+		Blocked: always,
 	}, &OpDef{
-		Op:     OpGlobalMaxPool,
-		Doc:    "maximum over each channel's plane, [C H W] -> [C 1 1]",
-		Inputs: 1,
-		Infer:  inferGlobalPool,
+		Op:      OpGlobalMaxPool,
+		Doc:     "maximum over each channel's plane, [C H W] -> [C 1 1]",
+		Inputs:  1,
+		Infer:   inferGlobalPool,
+		Blocked: always,
 	})
 }
 

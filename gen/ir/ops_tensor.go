@@ -87,6 +87,7 @@ func init() {
 			}
 			return Shape{x[0], x[1] + a.Pads[0] + a.Pads[2], x[2] + a.Pads[1] + a.Pads[3]}, nil, nil
 		},
+		Blocked: always,
 	}, &OpDef{
 		Op:     OpConcat,
 		Doc:    "concatenation along channels",
@@ -102,6 +103,15 @@ func init() {
 				}
 			}
 			return append(Shape{c}, first[1:]...), nil, nil
+		},
+		// Blocked, each input's channels start on a block: all but the last fill whole blocks.
+		Blocked: func(n *Node) bool {
+			for _, x := range n.Inputs[:len(n.Inputs)-1] {
+				if x.Shape[0]%BlockC != 0 {
+					return false
+				}
+			}
+			return true
 		},
 	}, &OpDef{
 		Op:     OpDropout,

@@ -13,13 +13,19 @@ import (
 // Inference returns a copy of g ready for code generation: training-only heads and dropout
 // removed, batch norm folded into the preceding conv, residual adds and activations fused into the
 // epilogue of the layer that produces their input.
-func Inference(g *ir.Graph) (*ir.Graph, error) {
+func Inference(g *ir.Graph) (*ir.Graph, error) { return InferenceLayout(g, ir.NCHW) }
+
+// InferenceLayout is Inference, then, for NCHW16c, ChooseLayout.
+func InferenceLayout(g *ir.Graph, l ir.Layout) (*ir.Graph, error) {
 	c := g.Clone()
 	DropTrainingOnly(c)
 	DropIdentities(c)
 	FoldBatchNorm(c)
 	FuseResidualAdd(c)
 	FuseActivation(c)
+	if l == ir.NCHW16c {
+		ChooseLayout(c)
+	}
 	if err := c.Infer(); err != nil {
 		return nil, fmt.Errorf("after inference passes: %w", err)
 	}

@@ -46,7 +46,7 @@ type Plan struct {
 // Of returns the region holding n's output.
 func (p *Plan) Of(n *ir.Node) Region {
 	t := p.of[n]
-	return Region{Off: t.Off, Len: n.Shape.Size()}
+	return Region{Off: t.Off, Len: n.PhysicalSize()}
 }
 
 // InPlace reports whether n writes over its first input.
@@ -102,10 +102,10 @@ func Make(g *ir.Graph) (*Plan, error) {
 		switch {
 		case ir.IsView(n.Op):
 			t = p.of[n.Inputs[0]]
-		case inPlace(n.Op) && n.Inputs[0].Shape.Size() == n.Shape.Size() && p.of[n.Inputs[0]].Last == i && !p.readsTwice(n):
+		case inPlace(n.Op) && n.Inputs[0].PhysicalSize() == n.PhysicalSize() && n.Inputs[0].Layout == n.Layout && p.of[n.Inputs[0]].Last == i && !p.readsTwice(n):
 			t = p.of[n.Inputs[0]]
 		default:
-			t = &Tensor{Size: n.Shape.Size(), Def: i, Last: i}
+			t = &Tensor{Size: n.PhysicalSize(), Def: i, Last: i}
 			t.Len = (t.Size + Align - 1) / Align * Align
 			p.Tensors = append(p.Tensors, t)
 			p.Total += t.Size
@@ -158,7 +158,7 @@ func (p *Plan) concatInPlace(g *ir.Graph) {
 				p.Tensors = slices.DeleteFunc(p.Tensors, func(q *Tensor) bool { return q == t })
 				p.Total -= t.Size
 			}
-			rel += x.Shape.Size()
+			rel += x.PhysicalSize()
 		}
 	}
 }
@@ -167,7 +167,7 @@ func (p *Plan) concatInPlace(g *ir.Graph) {
 // is read by concat and nothing else reads any of its nodes outside t, it is not the graph's
 // input or a concat's buffer itself, and it is not already a slice.
 func (p *Plan) onlyFeeds(t *Tensor, concat, x *ir.Node, readers map[*ir.Node][]*ir.Node, g *ir.Graph) bool {
-	if t.parent != nil || t.Size != x.Shape.Size() || t.Nodes[len(t.Nodes)-1] != x {
+	if t.parent != nil || t.Size != x.PhysicalSize() || t.Nodes[len(t.Nodes)-1] != x {
 		return false
 	}
 	for _, n := range t.Nodes {
@@ -251,8 +251,8 @@ func (p *Plan) Validate(g *ir.Graph) error {
 		if t == nil {
 			return fmt.Errorf("plan: %s has no buffer", n.Name)
 		}
-		if t.Off < 0 || t.Off%Align != 0 || t.Off+n.Shape.Size() > p.Arena || n.Shape.Size() > t.Len {
-			return fmt.Errorf("plan: %s: region [%d,%d) does not hold %d elements inside an arena of %d", n.Name, t.Off, t.End(), n.Shape.Size(), p.Arena)
+		if t.Off < 0 || t.Off%Align != 0 || t.Off+n.PhysicalSize() > p.Arena || n.PhysicalSize() > t.Len {
+			return fmt.Errorf("plan: %s: region [%d,%d) does not hold %d elements inside an arena of %d", n.Name, t.Off, t.End(), n.PhysicalSize(), p.Arena)
 		}
 	}
 	for i, a := range p.slices {
