@@ -15,6 +15,8 @@ type Conv struct {
 	InC, InH, InW, OutC, OutH, OutW                          int
 	KH, KW, StrideH, StrideW, PadT, PadL, DilH, DilW, Groups int
 	Act                                                      Act
+	// Layout is the layout of the input, the output and the residual (see Layout).
+	Layout Layout
 }
 
 // convAlgo is how a Conv is computed; it follows from the shape alone.
@@ -68,6 +70,9 @@ func (c *Conv) Validate() error {
 		return fmt.Errorf("kernels: conv %v: groups %d must divide InC %d and OutC %d", *c, c.Groups, c.InC, c.OutC)
 	case !c.Act.Epilogue():
 		return fmt.Errorf("kernels: conv %v: activation %v cannot run in an epilogue", *c, c.Act)
+	}
+	if err := checkLayout("conv", c.Layout, false); err != nil {
+		return err
 	}
 	if err := checkConvAxis("height", c.InH, c.OutH, c.KH, c.StrideH, c.PadT, c.DilH); err != nil {
 		return fmt.Errorf("kernels: conv %v: %w", *c, err)

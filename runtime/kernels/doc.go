@@ -2,7 +2,8 @@
 // from their fixed-shape layer functions.
 //
 // Every kernel works on one image. Activations are float32 in NCHW order (per image [C][H][W],
-// contiguous) and live in an arena the caller preallocates, so no kernel allocates: the
+// contiguous), or for the settings types with a Layout field set to NCHW16c in blocks of 16
+// channels ([C/16][H][W][16], see Layout and Reorder), and live in an arena the caller preallocates, so no kernel allocates: the
 // convolution's packing panel is passed in as scratch (see Conv.ScratchLen), and Pool and the
 // row-by-row depthwise convolution take their few-KiB row buffers from a free list that grows,
 // at warm-up, to one buffer per goroutine running them at once (rowbuf.go). Weights are packed

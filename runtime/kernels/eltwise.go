@@ -51,12 +51,14 @@ func (e Eltwise) Run(out, in []float32) {
 // Affine computes out[ch][i] = Act(in[ch][i]*scale[ch] + shift[ch]) for C planes of HW values
 // (a standalone batch norm, GoogLeNet's transform_input). Act must be an epilogue activation.
 type Affine struct {
-	C, HW int
-	Act   Act
+	C, HW  int
+	Act    Act
+	Layout Layout
 }
 
 // Run computes the affine map of in into out; out may be in.
 func (f Affine) Run(out, in, scale, shift []float32) {
+	mustLayout("affine", f.Layout, false)
 	c, hw := f.C, f.HW
 	if len(in) < c*hw || len(out) < c*hw || len(scale) < c || len(shift) < c {
 		panic("kernels: Affine: slice too short")
@@ -93,10 +95,12 @@ func (d Add) Run(out, a, b []float32) {
 type Mul struct {
 	C, HW      int
 	PerChannel bool
+	Layout     Layout
 }
 
 // Run computes the product; out may be x (or, elementwise, s).
 func (m Mul) Run(out, x, s []float32) {
+	mustLayout("mul", m.Layout, false)
 	c, hw := m.C, m.HW
 	ns := c * hw
 	if m.PerChannel {
@@ -134,10 +138,12 @@ const mulChunk = 1 << 16
 type Pad struct {
 	C, H, W, Top, Left, Bottom, Right int
 	Value                             float32
+	Layout                            Layout
 }
 
 // Run pads in into out, which must not overlap it.
 func (p Pad) Run(out, in []float32) {
+	mustLayout("pad", p.Layout, false)
 	c, h, w := p.C, p.H, p.W
 	oh, ow := h+p.Top+p.Bottom, w+p.Left+p.Right
 	if len(in) < c*h*w || len(out) < c*oh*ow {

@@ -11,10 +11,12 @@ import "math"
 type LRN struct {
 	C, HW, Size, Lo int
 	Alpha, Beta, K  float32
+	Layout          Layout
 }
 
 // Run computes the normalization of in into out. out must not overlap in.
 func (l LRN) Run(out, in []float32) {
+	mustLayout("lrn", l.Layout, false)
 	c, hw := l.C, l.HW
 	if len(in) < c*hw || len(out) < c*hw {
 		panic("kernels: LRN: slice too short")

@@ -16,6 +16,7 @@ type Pool struct {
 	C, InH, InW, OutH, OutW, KH, KW, StrideH, StrideW, PadT, PadL, PadB, PadR int
 	CountIncludePad                                                           bool // Avg only
 	Avg                                                                       bool // average pooling; false: max pooling
+	Layout                                                                    Layout
 }
 
 // Validate reports whether the shape is usable: positive sizes, non-negative padding smaller than
@@ -31,7 +32,7 @@ func (p *Pool) Validate() error {
 	case (p.OutH-1)*p.StrideH-p.PadT >= p.InH || (p.OutW-1)*p.StrideW-p.PadL >= p.InW:
 		return fmt.Errorf("kernels: pool %v: the last window starts past the input", *p)
 	}
-	return nil
+	return checkLayout("pool", p.Layout, false)
 }
 
 // Run pools in into out (max or, with Avg, average pooling). out must not overlap in. Run does
@@ -45,6 +46,7 @@ func (p *Pool) RunChannels(c0, c1 int, out, in []float32) {
 	if c0 < 0 || c0 > c1 || c1 > p.C {
 		panic(fmt.Sprintf("kernels: Pool.RunChannels: channels [%d, %d) outside [0, %d)", c0, c1, p.C))
 	}
+	mustLayout("pool", p.Layout, false)
 	in, out = p.check(out, in)
 	q := *p
 	q.C = c1 - c0
@@ -327,10 +329,12 @@ func (p *Pool) avgDirect(in, out []float32) {
 // [C][OutH][OutW] averages rows [floor(i*InH/OutH), ceil((i+1)*InH/OutH)) and likewise columns.
 type AdaptiveAvgPool struct {
 	C, InH, InW, OutH, OutW int
+	Layout                  Layout
 }
 
 // Run pools in into out, which must not overlap it.
 func (a AdaptiveAvgPool) Run(out, in []float32) {
+	mustLayout("adaptive avg pool", a.Layout, false)
 	inH, inW, outH, outW := a.InH, a.InW, a.OutH, a.OutW
 	nIn, nOut := a.C*inH*inW, a.C*outH*outW
 	if len(in) < nIn || len(out) < nOut {
@@ -358,12 +362,14 @@ func (a AdaptiveAvgPool) Run(out, in []float32) {
 // GlobalPool reduces each of C planes of HW values to one: its mean, or with Max its maximum
 // (NaN wins).
 type GlobalPool struct {
-	C, HW int
-	Max   bool
+	C, HW  int
+	Max    bool
+	Layout Layout
 }
 
 // Run pools in ([C][HW]) into out ([C]).
 func (g GlobalPool) Run(out, in []float32) {
+	mustLayout("global pool", g.Layout, false)
 	c, hw := g.C, g.HW
 	if len(in) < c*hw || len(out) < c {
 		panic(fmt.Sprintf("kernels: GlobalPool: slice too short: in %d/%d out %d/%d", len(in), c*hw, len(out), c))
