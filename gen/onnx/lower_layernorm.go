@@ -256,20 +256,43 @@ func lowerPow(c *call) {
 	c.setPending(&next)
 }
 
-// lowerSqrt takes the square root of the variance + eps of a decomposed LayerNorm; Sqrt of
-// anything else is not supported.
+// lowerSqrt takes the square root of the variance + eps of a decomposed LayerNorm, or of a sum
+// of squares, the L2 norm torch.norm is written as (Sqrt(ReduceSum(x*x))); Sqrt of anything else
+// is not supported.
 func lowerSqrt(c *call) {
 	if !c.ok() {
 		return
 	}
 	v := c.val(0)
+	if v != nil && v.n != nil && c.l2Norm(v) {
+		return
+	}
 	if v == nil || v.pend == nil || v.pend.step != stepVarEps {
-		c.fail("Sqrt of a tensor is only supported in a LayerNorm written out (the standard deviation)")
+		c.fail("Sqrt of a tensor is only supported in a LayerNorm written out (the standard deviation) and as an L2 norm, Sqrt(ReduceSum(x*x))")
 		return
 	}
 	next := *v.pend
 	next.step = stepStd
 	c.setPending(&next)
+}
+
+// l2Norm makes Sqrt(ReduceSum(x*x)) a reduce_l2 of x over the same dims, reporting whether the
+// value is that sum of squares.
+func (c *call) l2Norm(v *value) bool {
+	s := v.n
+	if s.Op != ir.OpReduceSum || s.Inputs[0].Op != ir.OpMul || !c.singleUse(s) {
+		return false
+	}
+	m := s.Inputs[0]
+	if m.Inputs[0] != m.Inputs[1] {
+		return false
+	}
+	n := c.newNode(ir.OpReduceL2, m.Inputs[0])
+	n.Attrs = s.Attrs.Clone()
+	if c.emit(n) {
+		c.setView(0, n, v.perm)
+	}
+	return true
 }
 
 // reduceNorm is ReduceMean of the squared centered value: the variance.

@@ -74,6 +74,51 @@ class ChannelSoftmax(nn.Module):
         return torch.flatten(F.adaptive_max_pool2d(torch.softmax(self.conv(x), dim=1), 1), 1)
 
 
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block and LayerNorm2d: permute to channels-last, LayerNorm, Linear, GELU
+    (exact or tanh), Linear, permute back, layer scale, residual; LayerNorm is one operator
+    from opset 17 and written out before."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.norm = nn.LayerNorm(8, eps=1e-6)
+        self.fc1 = nn.Linear(8, 32)
+        self.fc2 = nn.Linear(32, 8)
+        self.gelu = nn.GELU(approximate=approximate)
+        self.scale = nn.Parameter(torch.rand(8, 1, 1) + 0.5)
+        self.norm2d = nn.LayerNorm(8)
+        with torch.no_grad():
+            for n in (self.norm, self.norm2d):
+                n.weight.copy_(torch.rand(8) + 0.5)
+                n.bias.copy_(torch.randn(8) * 0.1)
+
+    def forward(self, x):
+        y = self.dw(x).permute(0, 2, 3, 1)
+        y = self.fc2(self.gelu(self.fc1(self.norm(y)))).permute(0, 3, 1, 2)
+        x = x + self.scale * y
+        return self.norm2d(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ShuffleAndPools(nn.Module):
+    """ShuffleNet's chunk, concat and channel shuffle; reflection and replication padding;
+    dilated max pooling; reductions over the channels and over H and W."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)
+        x = torch.cat([a, torch.relu(self.conv(x))], 1)
+        n, c, h, w = x.shape
+        x = x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
+        x = F.pad(x, (1, 2, 2, 1), mode="reflect") + F.pad(x, (2, 1, 1, 2), mode="replicate")
+        x = F.max_pool2d(x, 3, stride=2, padding=1, dilation=2)
+        x = torch.cat([x, x.mean(dim=1, keepdim=True), x.sum(dim=1, keepdim=True), x.norm(dim=1, keepdim=True)], 1)
+        return x.amax(dim=(2, 3))
+
+
 def randomize_bn(m):
     g = torch.Generator().manual_seed(1)
     for mod in m.modules():
@@ -90,6 +135,10 @@ CASES = [
     ("viewflat_static", ViewFlat, (3, 8, 8), (13,), False),
     ("mix", Mix, (3, 12, 12), (11, 13, 14, 17), True),
     ("chansoftmax", ChannelSoftmax, (3, 9, 9), (13,), True),
+    ("convnext", ConvNeXtBlock, (8, 5, 5), (9, 13, 16, 17), True),
+    ("convnext_tanh", lambda: ConvNeXtBlock("tanh"), (8, 5, 5), (13, 17), True),
+    ("shuffle", ShuffleAndPools, (8, 9, 9), (10, 11, 13, 17), True),
+    ("shuffle_static", ShuffleAndPools, (8, 9, 9), (10, 12), False),  # dilated pooling needs opset 10
 ]
 
 
