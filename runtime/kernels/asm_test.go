@@ -146,8 +146,8 @@ func TestKernelNames(t *testing.T) {
 	name := regexp.MustCompile(`^f32[A-Z][A-Za-z0-9]*(AVX512|AVX2|AVX)$`)
 	seen := map[string]bool{}
 	for _, isa := range []ISA{AVX2, AVX512} {
-		twin := setRoutines(&genericSet, gemmTwins[isa])
-		for where, f := range setRoutines(sets[isa], sets[isa].gemm) {
+		twin := setRoutines(&genericSet, gemmTwins[isa], conv16cTwins[isa], dw16cTwins[isa])
+		for where, f := range setRoutines(sets[isa], sets[isa].gemm, sets[isa].conv16c, sets[isa].dw16c) {
 			n := funcName(f)
 			if !texts[n] {
 				if !strings.HasSuffix(n, "Go") || funcName(twin[where]) != n {
@@ -176,12 +176,14 @@ func TestKernelNames(t *testing.T) {
 // asmSuffix is the level's suffix in the assembly routines' names.
 func (i ISA) asmSuffix() string { return map[ISA]string{AVX2: "AVX2", AVX512: "AVX512"}[i] }
 
-// setRoutines returns the functions of a kernel set by where they sit (gemm's from im).
-func setRoutines(ks *kernelSet, im *gemmImpl) map[string]any {
-	m := map[string]any{"gemm.tile": im.tile, "gemm.packRow": im.packRow, "fmaPeak": ks.fmaPeak}
+// setRoutines returns the functions of a kernel set by where they sit (gemm's from im, the
+// blocked convolutions' from cv and dw).
+func setRoutines(ks *kernelSet, im *gemmImpl, cv *conv16cImpl, dw dw16cImpl) map[string]any {
+	m := map[string]any{"gemm.tile": im.tile, "gemm.packRow": im.packRow, "fmaPeak": ks.fmaPeak,
+		"conv16c.tile": cv.tile, "dw16c.tile": dw.tile}
 	for n, e := range twinChecks {
 		switch v := e.get(ks).(type) {
-		case *gemmImpl:
+		case *gemmImpl, *conv16cImpl, dw16cImpl:
 		case winoXform:
 			m[n+".in"], m[n+".out"] = v.in, v.out
 		default:

@@ -30,13 +30,18 @@ const (
 	algoWino2                     // 3x3 stride 1: Winograd F(2x2, 3x3)
 	algoGemv                      // 1x1 kernel on a 1x1 image, one group: a Linear (squeeze-excitation)
 	algoDirect                    // few channels, small planes (LeNet-5): whole-plane kernels per channel pair (direct.go)
+	algoDirect16c                 // NCHW16c, one group: the direct blocked kernel (conv16c.go)
+	algoDW16c                     // NCHW16c, depthwise: the blocked depthwise kernel (dwconv16c.go)
 )
 
 func (a convAlgo) String() string {
-	return [...]string{"im2col", "gemm1x1", "depthwise", "winograd4x4", "winograd2x2", "gemv", "direct"}[a]
+	return [...]string{"im2col", "gemm1x1", "depthwise", "winograd4x4", "winograd2x2", "gemv", "direct", "direct16c", "depthwise16c"}[a]
 }
 
 func (c *Conv) algo() convAlgo {
+	if c.Layout == NCHW16c {
+		return c.algo16c()
+	}
 	switch {
 	case c.Groups == c.InC && c.Groups == c.OutC:
 		return algoDepthwise
@@ -71,8 +76,13 @@ func (c *Conv) Validate() error {
 	case !c.Act.Epilogue():
 		return fmt.Errorf("kernels: conv %v: activation %v cannot run in an epilogue", *c, c.Act)
 	}
-	if err := checkLayout("conv", c.Layout, false); err != nil {
+	if err := checkLayout("conv", c.Layout, true); err != nil {
 		return err
+	}
+	if c.Layout == NCHW16c {
+		if err := c.validate16c(); err != nil {
+			return err
+		}
 	}
 	if err := checkConvAxis("height", c.InH, c.OutH, c.KH, c.StrideH, c.PadT, c.DilH); err != nil {
 		return fmt.Errorf("kernels: conv %v: %w", *c, err)
@@ -125,6 +135,10 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 	}
 	cw := &ConvWeights{conv: *c, algo: c.algo(), bias: make([]float32, c.OutC)}
 	copy(cw.bias, bias)
+	if cw.algo == algoDirect16c || cw.algo == algoDW16c {
+		cw.pack16c(w, bias)
+		return cw, nil
+	}
 	if cw.algo == algoDepthwise || cw.algo == algoDirect {
 		cw.w = append([]float32(nil), w...)
 		return cw, nil
@@ -158,6 +172,9 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 // runDepthwisePlane, or 0. It is the most any ISA level needs, the same in every build and on
 // every machine.
 func (c *Conv) ScratchLen() int {
+	if c.Layout == NCHW16c {
+		return c.scratch16c()
+	}
 	switch a := c.algo(); {
 	case a == algoDepthwise:
 		if hp, wp, ok := c.dwPlane(); ok {
@@ -196,6 +213,10 @@ func (c *Conv) Run(out, in []float32, w *ConvWeights, residual, scratch []float3
 // not allocate.
 func (c *Conv) RunPart(part, parts int, out, in []float32, w *ConvWeights, residual, scratch []float32) {
 	in, out, residual = c.checkRun(part, parts, in, out, w, residual, scratch)
+	if c.Layout == NCHW16c {
+		c.run16c(part, parts, in, out, w, residual, scratch)
+		return
+	}
 	if w.algo == algoDepthwise {
 		c.runDepthwise(part*c.OutC/parts, (part+1)*c.OutC/parts, in, out, w, residual, scratch)
 		return
@@ -225,7 +246,7 @@ func (c *Conv) checkRun(part, parts int, in, out []float32, w *ConvWeights, resi
 	if parts < 1 || part < 0 || part >= parts {
 		panic(fmt.Sprintf("kernels: Conv.RunPart: part %d of %d", part, parts))
 	}
-	nIn, nOut := c.InC*c.InH*c.InW, c.OutC*c.OutH*c.OutW
+	nIn, nOut := c.Layout.Len(c.InC, c.InH*c.InW), c.Layout.Len(c.OutC, c.OutH*c.OutW)
 	if len(in) < nIn || len(out) < nOut || residual != nil && len(residual) < nOut || scratch != nil && len(scratch) < c.ScratchLen() {
 		panic(fmt.Sprintf("kernels: Conv.Run: slice too short: in %d/%d out %d/%d residual %d/%d scratch %d/%d",
 			len(in), nIn, len(out), nOut, len(residual), nOut, len(scratch), c.ScratchLen()))

@@ -37,6 +37,15 @@ type kernelSet struct {
 	maxPoolH3s1, maxPoolH2s2, maxPoolH3s2                           func(dst, src []float32)
 	avgPoolH2s1, avgPoolH3s1, avgPoolH5s1, avgPoolH2s2, avgPoolH3s2 func(dst, src, cols []float32, rows float32)
 
+	// NCHW16c convolutions: the direct kernel (conv16c.go) and the depthwise one (dwconv16c.go).
+	conv16c *conv16cImpl
+	dw16c   dw16cImpl
+	// NCHW16c pooling (pool16c.go) and per-channel arithmetic (eltwise16c.go).
+	maxPool16c func(dst, src []float32, n, kh, kw, ldp, ldr int)
+	avgPool16c func(dst, src []float32, n, kh, kw, ldp, ldr int, div float32)
+	vmulAdd16c func(dst, src, s, b []float32)
+	vmul16c    func(dst, src, s []float32)
+
 	fmaPeak   func(n int) // PeakGFLOPS's loop
 	peakFlops float64     // the flops of one fmaPeak iteration
 }
@@ -90,6 +99,14 @@ var genericSet = kernelSet{
 	avgPoolH2s2:  f32AvgPoolH2s2Go,
 	avgPoolH3s2:  f32AvgPoolH3s2Go,
 
+	conv16c: &conv16cImpl{p: 8, f: 4, tile: f32Conv16cEpi8x64Go},
+	dw16c:   dw16cImpl{p: 8, tile: f32DWConv16cEpi8Go},
+
+	maxPool16c: f32MaxPool16cGo,
+	avgPool16c: f32AvgPool16cGo,
+	vmulAdd16c: f32VMulAdd16cGo,
+	vmul16c:    f32VMul16cGo,
+
 	fmaPeak:   f32FMAPeakGo,
 	peakFlops: 12 * 2,
 }
@@ -108,6 +125,14 @@ var (
 		AVX2:    {gemmShape: gemmShapes[AVX2], isa: AVX2, tile: f32GemmEpi6x16Go, packRow: f32PackB16Go},
 		AVX512:  {gemmShape: gemmShapes[AVX512], isa: AVX512, tile: f32GemmEpi14x32Go, packRow: f32PackB32Go},
 	}
+)
+
+// conv16cTwins and dw16cTwins are the pure-Go twins of each level's blocked convolution kernels
+// (their tiles), for TestKernelTwins and TestKernelNames: the kernels take the same packed
+// weights at every level, so no level runs another's.
+var (
+	conv16cTwins = [numISA]*conv16cImpl{Generic: genericSet.conv16c, AVX2: genericSet.conv16c, AVX512: genericSet.conv16c}
+	dw16cTwins   = [numISA]dw16cImpl{Generic: genericSet.dw16c, AVX2: genericSet.dw16c, AVX512: genericSet.dw16c}
 )
 
 // newActive is active at package initialization (a variable initializer, not init, so that the

@@ -85,13 +85,18 @@
 //	                                              (stride-2 gather), RSum (reduce-sum),
 //	                                              LRNSqAcc, LRNNorm75, MaxPoolV (rows),
 //	                                              MaxPoolH, AvgPoolH (a row's windows),
-//	                                              PackB (B panels), CopyPlane, FMAPeak
+//	                                              PackB (B panels), CopyPlane, FMAPeak;
+//	                                              on NCHW16c: Conv16c (direct convolution),
+//	                                              DWConv16c (depthwise), MaxPool16c,
+//	                                              AvgPool16c, VMulAdd16c (x*s+b, s and b
+//	                                              16-channel vectors), VMul16c
 //	epilogue   fused after the operation          Epi (bias, residual, ReLU/ReLU6 by flags)
 //	tile       the block a call's loop computes   14x32, 6x16, 2x4 (GEMM rows x columns); 3x3s1
 //	                                              (kernel, stride); 3s2 (taps, stride); H3s2
 //	                                              (window width, stride); V3 (rows); 4 (GEMV
 //	                                              rows); 4x4 (Winograd output tile); 32 (PackB
-//	                                              columns)
+//	                                              columns); 7x64 (Conv16c: pixels x output
+//	                                              channels); 14 (DWConv16c: pixels)
 //	ISA        instruction set                    AVX512 (AVX-512 F), AVX2 (AVX2 + FMA, VEX, Y0-15),
 //	                                              AVX (AVX only: both levels), Go (the twin)
 //

@@ -55,7 +55,11 @@ type Affine struct {
 
 // Run computes the affine map of in into out; out may be in.
 func (f Affine) Run(out, in, scale, shift []float32) {
-	mustLayout("affine", f.Layout, false)
+	if f.Layout == NCHW16c {
+		f.run16c(out, in, scale, shift)
+		return
+	}
+	mustLayout("affine", f.Layout, true)
 	c, hw := f.C, f.HW
 	if len(in) < c*hw || len(out) < c*hw || len(scale) < c || len(shift) < c {
 		panic("kernels: Affine: slice too short")
@@ -97,7 +101,11 @@ type Mul struct {
 
 // Run computes the product; out may be x (or, elementwise, s).
 func (m Mul) Run(out, x, s []float32) {
-	mustLayout("mul", m.Layout, false)
+	if m.Layout == NCHW16c {
+		m.run16c(out, x, s)
+		return
+	}
+	mustLayout("mul", m.Layout, true)
 	c, hw := m.C, m.HW
 	ns := c * hw
 	if m.PerChannel {
@@ -140,7 +148,11 @@ type Pad struct {
 
 // Run pads in into out, which must not overlap it.
 func (p Pad) Run(out, in []float32) {
-	mustLayout("pad", p.Layout, false)
+	if p.Layout == NCHW16c {
+		p.run16c(out, in)
+		return
+	}
+	mustLayout("pad", p.Layout, true)
 	c, h, w := p.C, p.H, p.W
 	oh, ow := h+p.Top+p.Bottom, w+p.Left+p.Right
 	if len(in) < c*h*w || len(out) < c*oh*ow {

@@ -96,4 +96,5 @@ func TestLayoutValidate(t *testing.T) {
 }
 
 // blockedOps are the settings types that support NCHW16c.
-var blockedOps = map[string]bool{"reorder": true}
+var blockedOps = map[string]bool{"reorder": true, "conv": true, "pool": true, "global pool": true, "adaptive avg pool": true,
+	"affine": true, "mul": true, "pad": true, "lrn": true}

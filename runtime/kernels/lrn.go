@@ -16,7 +16,11 @@ type LRN struct {
 
 // Run computes the normalization of in into out. out must not overlap in.
 func (l LRN) Run(out, in []float32) {
-	mustLayout("lrn", l.Layout, false)
+	if l.Layout == NCHW16c {
+		l.run16c(out, in)
+		return
+	}
+	mustLayout("lrn", l.Layout, true)
 	c, hw := l.C, l.HW
 	if len(in) < c*hw || len(out) < c*hw {
 		panic("kernels: LRN: slice too short")

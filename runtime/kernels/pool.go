@@ -32,7 +32,7 @@ func (p *Pool) Validate() error {
 	case (p.OutH-1)*p.StrideH-p.PadT >= p.InH || (p.OutW-1)*p.StrideW-p.PadL >= p.InW:
 		return fmt.Errorf("kernels: pool %v: the last window starts past the input", *p)
 	}
-	return checkLayout("pool", p.Layout, false)
+	return checkLayout("pool", p.Layout, true)
 }
 
 // Run pools in into out (max or, with Avg, average pooling). out must not overlap in. Run does
@@ -46,7 +46,11 @@ func (p *Pool) RunChannels(c0, c1 int, out, in []float32) {
 	if c0 < 0 || c0 > c1 || c1 > p.C {
 		panic(fmt.Sprintf("kernels: Pool.RunChannels: channels [%d, %d) outside [0, %d)", c0, c1, p.C))
 	}
-	mustLayout("pool", p.Layout, false)
+	if p.Layout == NCHW16c {
+		p.run16c(c0, c1, out, in)
+		return
+	}
+	mustLayout("pool", p.Layout, true)
 	in, out = p.check(out, in)
 	q := *p
 	q.C = c1 - c0
@@ -334,7 +338,11 @@ type AdaptiveAvgPool struct {
 
 // Run pools in into out, which must not overlap it.
 func (a AdaptiveAvgPool) Run(out, in []float32) {
-	mustLayout("adaptive avg pool", a.Layout, false)
+	if a.Layout == NCHW16c {
+		a.run16c(out, in)
+		return
+	}
+	mustLayout("adaptive avg pool", a.Layout, true)
 	inH, inW, outH, outW := a.InH, a.InW, a.OutH, a.OutW
 	nIn, nOut := a.C*inH*inW, a.C*outH*outW
 	if len(in) < nIn || len(out) < nOut {
@@ -369,7 +377,11 @@ type GlobalPool struct {
 
 // Run pools in ([C][HW]) into out ([C]).
 func (g GlobalPool) Run(out, in []float32) {
-	mustLayout("global pool", g.Layout, false)
+	if g.Layout == NCHW16c {
+		g.run16c(out, in)
+		return
+	}
+	mustLayout("global pool", g.Layout, true)
 	c, hw := g.C, g.HW
 	if len(in) < c*hw || len(out) < c {
 		panic(fmt.Sprintf("kernels: GlobalPool: slice too short: in %d/%d out %d/%d", len(in), c*hw, len(out), c))

@@ -94,6 +94,12 @@ var twinChecks = map[string]twinEntry{
 	"avgPoolH5s1":  {func(k *kernelSet) any { return k.avgPoolH5s1 }, checkPoolH(5, 1, true)},
 	"avgPoolH2s2":  {func(k *kernelSet) any { return k.avgPoolH2s2 }, checkPoolH(2, 2, true)},
 	"avgPoolH3s2":  {func(k *kernelSet) any { return k.avgPoolH3s2 }, checkPoolH(3, 2, true)},
+	"conv16c":      {func(k *kernelSet) any { return k.conv16c }, checkConv16c},
+	"dw16c":        {func(k *kernelSet) any { return k.dw16c }, checkDW16c},
+	"maxPool16c":   {func(k *kernelSet) any { return k.maxPool16c }, checkPool16c(false)},
+	"avgPool16c":   {func(k *kernelSet) any { return k.avgPool16c }, checkPool16c(true)},
+	"vmulAdd16c":   {func(k *kernelSet) any { return k.vmulAdd16c }, checkVMulAdd16c},
+	"vmul16c":      {func(k *kernelSet) any { return k.vmul16c }, checkVMul16c},
 }
 
 // vlOf is the level's vector length in floats.

@@ -10,7 +10,7 @@ func (g GlobalPool) Validate() error {
 	if g.C <= 0 || g.HW <= 0 {
 		return fmt.Errorf("kernels: global pool %+v: sizes must be positive", g)
 	}
-	return checkLayout("global pool", g.Layout, false)
+	return checkLayout("global pool", g.Layout, true)
 }
 
 // Validate reports whether the settings are usable.
@@ -18,7 +18,7 @@ func (a AdaptiveAvgPool) Validate() error {
 	if a.C <= 0 || a.InH <= 0 || a.InW <= 0 || a.OutH <= 0 || a.OutW <= 0 {
 		return fmt.Errorf("kernels: adaptive avg pool %+v: sizes must be positive", a)
 	}
-	return checkLayout("adaptive avg pool", a.Layout, false)
+	return checkLayout("adaptive avg pool", a.Layout, true)
 }
 
 // Validate reports whether the settings are usable: positive sizes, an epilogue activation.
@@ -29,7 +29,7 @@ func (f Affine) Validate() error {
 	case !f.Act.Epilogue():
 		return fmt.Errorf("kernels: affine %+v: activation %v needs Eltwise's parameters", f, f.Act)
 	}
-	return checkLayout("affine", f.Layout, false)
+	return checkLayout("affine", f.Layout, true)
 }
 
 // Validate reports whether the settings are usable.
@@ -37,7 +37,7 @@ func (m Mul) Validate() error {
 	if m.C <= 0 || m.HW <= 0 {
 		return fmt.Errorf("kernels: mul %+v: sizes must be positive", m)
 	}
-	return checkLayout("mul", m.Layout, false)
+	return checkLayout("mul", m.Layout, true)
 }
 
 // Validate reports whether the settings are usable: positive sizes, non-negative padding.
@@ -48,7 +48,7 @@ func (p Pad) Validate() error {
 	case p.Top < 0 || p.Left < 0 || p.Bottom < 0 || p.Right < 0:
 		return fmt.Errorf("kernels: pad %+v: negative padding", p)
 	}
-	return checkLayout("pad", p.Layout, false)
+	return checkLayout("pad", p.Layout, true)
 }
 
 // Validate reports whether the settings are usable: positive sizes and window.
@@ -56,7 +56,7 @@ func (l LRN) Validate() error {
 	if l.C <= 0 || l.HW <= 0 || l.Size <= 0 {
 		return fmt.Errorf("kernels: lrn %+v: sizes must be positive", l)
 	}
-	return checkLayout("lrn", l.Layout, false)
+	return checkLayout("lrn", l.Layout, true)
 }
 
 // mustLayout panics unless l is a layout the op's Run supports (Validate's check, for the

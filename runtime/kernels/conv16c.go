@@ -1,0 +1,339 @@
+package kernels
+
+import "fmt"
+
+// Convolutions of NCHW16c feature maps (Conv.Layout == NCHW16c), in the style of ONNX Runtime's
+// MLAS NCHWc kernels: no im2col and no packing of activations. The ungrouped convolutions of every
+// kernel size run on one direct micro-kernel (f32Conv16cEpi<p>x<16f><ISA>): for up to p output
+// pixels of one output row and up to f output channel blocks of 16, p*f vector accumulators sum,
+// over a chunk of input channel blocks, the kernel's taps and the 16 channels of each block, the
+// broadcast input value times the weight vector of the 16 output channels; each call adds its
+// chunk to the output (or starts it from the bias and residual, or ends it with ReLU), and the
+// output stays in cache between the chunks of one band of rows. The chunks keep a call's weights
+// (f*chunk*KH*KW*256 floats) within L1.
+//
+// A 1x1 stride-1 convolution without padding (pointwise) reads its input as one row of
+// OutH*OutW pixels. Vertical padding shortens the kernel rows a call sums; horizontal padding (or a
+// kernel running past the right edge) is read from a copy of the band's input rows framed by zero
+// columns, in the scratch, so that every call computes whole tiles of pixels: a row of 7 pixels of
+// a 3x3 layer is one call rather than a call for the 5 inner pixels and one for each edge.
+//
+// Depthwise convolutions (dwconv16c.go) run on a kernel of their own, 16 channels a vector; the
+// 1x1 convolutions of a 1x1 image on Linear's GEMV (the blocked [C 1 1] is the [C] vector, padded).
+//
+// Weights are packed [OutC/16][InC/16][KH][KW][16 in][16 out] with zeros for the padding channels,
+// the same at every level (the kernels' tiles differ, not the layout).
+
+// conv16cImpl is a level's direct blocked micro-kernel and its tile: tile computes up to p
+// pixels of up to f output channel blocks (f32Conv16cEpi<p>x<16f><ISA>, see f32Conv16cGo).
+type conv16cImpl struct {
+	p, f int
+	tile conv16cTile
+}
+
+type conv16cTile = func(dst, src, w []float32, n, nf, icb, kh, kw, cl, ldp, ldk, ldr, ldcb, ldf, ldwc, ldo int, flags uint, bias, res []float32)
+
+// conv16cChunk is the most input channel blocks one call of the direct kernel sums: its weights,
+// f*chunk*KH*KW*256 floats, within 8K floats (32 KiB, L1) for the widest tile of 4 blocks (at
+// least one block: a 3x3 chunk is 36 KiB).
+func (c *Conv) conv16cChunk() int { return max(1, 8192/(4*c.KH*c.KW*256)) }
+
+// conv16cBandFloats is about the most input floats one band of rows reads (its copy, when it has
+// one, is in the scratch): 32K floats, 128 KiB, so that the band stays in L2 while its tiles
+// are computed chunk after chunk, and the output band with it.
+const conv16cBandFloats = 32 << 10
+
+// geom16c is how a blocked convolution walks its output: rows of cols pixels (a pointwise
+// convolution is one row of OutH*OutW pixels), in bands of bandRows rows, reading the input
+// directly or (band) through a zero-framed copy of each band's input rows, wp pixels wide.
+type geom16c struct {
+	rows, cols int
+	flat       bool // pointwise: one row of all pixels
+	band       bool
+	wp         int // width of the band copy (band) or of the input
+	bandRows   int // output rows per band
+	inRows     int // the most input rows a band reads
+	planes     int // channel blocks the band copy holds (all of the input's, or 1 for depthwise)
+}
+
+func (c *Conv) geom16c() geom16c {
+	g := geom16c{rows: c.OutH, cols: c.OutW, planes: blocks(c.InC)}
+	if c.Groups != 1 {
+		g.planes = 1
+	}
+	if c.KH == 1 && c.KW == 1 && c.StrideH == 1 && c.StrideW == 1 && c.PadT == 0 && c.PadL == 0 &&
+		c.OutH == c.InH && c.OutW == c.InW {
+		g.rows, g.cols, g.flat = 1, c.OutH*c.OutW, true
+	}
+	reach := (c.OutW-1)*c.StrideW + (c.KW-1)*c.DilW + 1 // input columns the output rows' windows span
+	g.band = !g.flat && (c.PadL > 0 || reach > c.InW)
+	g.wp = c.InW
+	if g.band {
+		g.wp = reach
+	}
+	perRow := g.planes * c.StrideH * g.wp * BlockC
+	g.bandRows = min(g.rows, max(1, conv16cBandFloats/perRow))
+	g.inRows = min(c.InH, (g.bandRows-1)*c.StrideH+(c.KH-1)*c.DilH+1)
+	if g.flat {
+		g.inRows = 1
+	}
+	return g
+}
+
+// scratch16c is the scratch of a blocked convolution: the band copy, if it has one.
+func (c *Conv) scratch16c() int {
+	if c.algo() == algoGemv {
+		return 0
+	}
+	g := c.geom16c()
+	if !g.band {
+		return 0
+	}
+	return g.planes * g.inRows * g.wp * BlockC
+}
+
+// validate16c checks what NCHW16c adds to Validate: one group, or depthwise.
+func (c *Conv) validate16c() error {
+	if c.Groups != 1 && !(c.Groups == c.InC && c.Groups == c.OutC) {
+		return fmt.Errorf("kernels: conv %v: layout %v takes one group or depthwise convolutions", *c, c.Layout)
+	}
+	return nil
+}
+
+// algo16c chooses the algorithm of a blocked convolution.
+func (c *Conv) algo16c() convAlgo {
+	switch {
+	case c.Groups == c.InC && c.Groups == c.OutC && c.Groups > 1:
+		return algoDW16c
+	case c.KH == 1 && c.KW == 1 && c.InH == 1 && c.InW == 1 && c.OutH == 1 && c.OutW == 1 && c.PadT == 0 && c.PadL == 0:
+		return algoGemv
+	}
+	return algoDirect16c
+}
+
+// pack16c packs PyTorch's weights w for the blocked algorithms (see the file comment; depthwise:
+// [C/16][KH][KW][16]) and pads the bias to whole blocks.
+func (cw *ConvWeights) pack16c(w, bias []float32) {
+	c := &cw.conv
+	ob, ib, kk := blocks(c.OutC), blocks(c.InC), c.KH*c.KW
+	cw.bias = make([]float32, ob*BlockC)
+	copy(cw.bias, bias)
+	if cw.algo == algoDW16c {
+		cw.w = allocPacked(ob * kk * BlockC)
+		for ch := range c.OutC {
+			for t := range kk {
+				cw.w[((ch/BlockC)*kk+t)*BlockC+ch%BlockC] = w[ch*kk+t]
+			}
+		}
+		return
+	}
+	cw.w = allocPacked(ob * ib * kk * BlockC * BlockC)
+	for o := range c.OutC {
+		for i := range c.InC {
+			at := ((o/BlockC*ib+i/BlockC)*kk)*BlockC*BlockC + i%BlockC*BlockC + o%BlockC
+			for t, v := range w[(o*c.InC+i)*kk : (o*c.InC+i+1)*kk] {
+				cw.w[at+t*BlockC*BlockC] = v
+			}
+		}
+	}
+}
+
+// run16c is RunPart for the blocked layout.
+func (c *Conv) run16c(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
+	switch w.algo {
+	case algoGemv:
+		c.runGemv16c(part, parts, in, out, w, residual)
+	case algoDW16c:
+		c.runDW16c(part, parts, in, out, w, residual, scratch)
+	default:
+		c.runDirect16c(part, parts, in, out, w, residual, scratch)
+	}
+}
+
+// runGemv16c is runGemv on the blocked vectors (the [C] vector and its padding lanes), then the
+// output's padding lanes zeroed by the part that computes the last block.
+func (c *Conv) runGemv16c(part, parts int, in, out []float32, w *ConvWeights, residual []float32) {
+	c.runGemv(part, parts, in[:c.InC], out[:c.OutC], w, residual)
+	if blocks := (c.OutC + 15) / 16; (part+1)*blocks/parts == blocks {
+		clear(out[c.OutC:])
+	}
+}
+
+// split16c is a part's share of a blocked convolution's output: output channel blocks [b0, b1)
+// of rows [y0, y1), pixels [x0, x1) of each. The parts take whole tile groups of blocks when
+// there are enough to share out evenly (the deep layers), else runs of rows (of pixels, when
+// the output is one row), so that no part idles; every output value is computed by the same
+// operations whatever the split, so the parts' results are Run's bit for bit.
+func (g *geom16c) split(part, parts, ob, f, p int) (b0, b1, y0, y1, x0, x1 int) {
+	b0, b1, y0, y1, x0, x1 = 0, ob, 0, g.rows, 0, g.cols
+	if parts == 1 {
+		return
+	}
+	groups := (ob + f - 1) / f
+	switch {
+	case groups%parts == 0 || groups >= 4*parts:
+		b0, b1 = min(ob, part*groups/parts*f), min(ob, (part+1)*groups/parts*f)
+	case g.rows >= parts:
+		y0, y1 = part*g.rows/parts, (part+1)*g.rows/parts
+	default:
+		tiles := (g.cols + p - 1) / p
+		x0, x1 = min(g.cols, part*tiles/parts*p), min(g.cols, (part+1)*tiles/parts*p)
+	}
+	return
+}
+
+// src16c is where a blocked convolution reads its input: the input itself, or a band copy.
+type src16c struct {
+	buf      []float32
+	ldcb     int // floats from one channel block to the next
+	ldrow    int // floats from one input row to the next
+	row0     int // the input row at buf's row 0
+	colShift int // band: the copy's column of input column 0 (PadL)
+}
+
+// input16c returns the view of the input rows that output rows [ya, yb) read, copying them
+// into the scratch with their zero frame (planes [p0, p0+g.planes)) when the geometry has a band.
+func (c *Conv) input16c(g *geom16c, in, scratch []float32, p0, ya, yb int) src16c {
+	H, W := c.InH, c.InW
+	if !g.band {
+		return src16c{buf: in, ldcb: H * W * BlockC, ldrow: W * BlockC}
+	}
+	r0 := max(0, ya*c.StrideH-c.PadT)
+	r1 := min(H, (yb-1)*c.StrideH-c.PadT+(c.KH-1)*c.DilH+1)
+	s := src16c{buf: scratch, ldcb: g.inRows * g.wp * BlockC, ldrow: g.wp * BlockC, row0: r0, colShift: c.PadL}
+	if r0 >= r1 {
+		return s
+	}
+	lo, hi := c.PadL, min(g.wp, c.PadL+W) // the copy's columns that hold input
+	for b := range g.planes {
+		for r := r0; r < r1; r++ {
+			dst := scratch[b*s.ldcb+(r-r0)*s.ldrow : b*s.ldcb+(r-r0+1)*s.ldrow]
+			clear(dst[:lo*BlockC])
+			if hi > lo {
+				src := in[((p0+b)*H+r)*W*BlockC:]
+				copy(dst[lo*BlockC:hi*BlockC], src[:(hi-lo)*BlockC])
+			}
+			clear(dst[max(hi, lo)*BlockC:])
+		}
+	}
+	return s
+}
+
+// at is the offset in s.buf of input row iy, column ix, channel block cb (ix may be in the
+// zero frame).
+func (s *src16c) at(cb, iy, ix int) int {
+	return cb*s.ldcb + (iy-s.row0)*s.ldrow + (ix+s.colShift)*BlockC
+}
+
+// rowTaps returns the kernel rows [i0, i1) of output row y that read inside the input ([0, 0)
+// if none does).
+func (c *Conv) rowTaps(y int) (int, int) {
+	i0, i1 := taps(y*c.StrideH-c.PadT, c.KH, c.DilH, c.InH)
+	if i0 >= i1 {
+		return 0, 0
+	}
+	return i0, i1
+}
+
+// runDirect16c computes a part of a blocked convolution on the direct kernel: band after band,
+// tile group after tile group, chunk after chunk of input blocks, each chunk over the band's rows
+// and their tiles of pixels; then the activations that do not run in the kernel over the band.
+func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
+	k := kern().conv16c
+	g := c.geom16c()
+	ob, ib := blocks(c.OutC), blocks(c.InC)
+	b0, b1, y0, y1, x0, x1 := g.split(part, parts, ob, k.f, k.p)
+	if b0 >= b1 || y0 >= y1 || x0 >= x1 {
+		return
+	}
+	kk := c.KH * c.KW
+	opl := c.OutH * c.OutW * BlockC // an output block plane
+	ldwc := kk * BlockC * BlockC
+	ldf := ib * ldwc
+	chunk := c.conv16cChunk()
+	cl := c.InC - (ib-1)*BlockC // channels of the last input block
+	ldp, ldk := c.StrideW*BlockC, c.DilW*BlockC
+	if g.flat {
+		ldp, ldk = BlockC, BlockC
+	}
+	var epi uint
+	switch c.Act {
+	case ActReLU:
+		epi = epiReLU
+	case ActReLU6:
+		epi = epiReLU6
+	}
+	// A band is rows [ya, yb), pixels [xa, xb) of each: a pointwise convolution's one row goes
+	// in runs of whole tiles whose input fits the band's budget.
+	xstep := x1 - x0
+	if g.flat {
+		xstep = max(1, conv16cBandFloats/(ib*BlockC)/k.p) * k.p
+	}
+	for band := 0; ; band++ {
+		ya, yb, xa, xb := y0+band*g.bandRows, min(y1, y0+(band+1)*g.bandRows), x0, x1
+		if g.flat {
+			ya, yb, xa, xb = y0, y1, x0+band*xstep, min(x1, x0+(band+1)*xstep)
+		}
+		if ya >= y1 || xa >= x1 {
+			break
+		}
+		s := c.input16c(&g, in, scratch, 0, ya, yb)
+		ldr := c.DilH * s.ldrow
+		for fb := b0; fb < b1; fb += k.f {
+			nf := min(k.f, b1-fb)
+			for cb := 0; cb < ib; cb += chunk {
+				icb := min(chunk, ib-cb)
+				var flags uint
+				if cb == 0 {
+					flags = epiInit
+					if residual != nil {
+						flags |= epiRes
+					}
+				}
+				if cb+icb == ib {
+					flags |= epi
+				}
+				ccl := BlockC
+				if cb+icb == ib {
+					ccl = cl
+				}
+				for y := ya; y < yb; y++ {
+					i0, i1 := 0, 1
+					iy := 0
+					if !g.flat {
+						i0, i1 = c.rowTaps(y)
+						iy = y*c.StrideH - c.PadT + i0*c.DilH
+					}
+					wo := (fb*ib+cb)*ldwc + i0*c.KW*BlockC*BlockC
+					for x := xa; x < xb; x += k.p {
+						n := min(k.p, xb-x)
+						o := fb*opl + (y*g.cols+x)*BlockC
+						d := out[o : o+(nf-1)*opl+n*BlockC]
+						var res []float32
+						if flags&epiRes != 0 {
+							res = residual[o : o+len(d)]
+						}
+						var src []float32
+						if i1 > i0 {
+							so := s.at(cb, iy, x*ldp/BlockC-c.PadL)
+							if g.flat {
+								so = s.at(cb, 0, x)
+							}
+							src = s.buf[so:]
+						}
+						k.tile(d, src, w.w[wo:], n, nf, icb, i1-i0, c.KW, ccl, ldp, ldk, ldr, s.ldcb, ldf, ldwc, opl, flags,
+							w.bias[fb*BlockC:(fb+nf)*BlockC], res)
+					}
+				}
+			}
+			if epi == 0 && c.Act != ActNone {
+				for b := fb; b < fb+nf; b++ {
+					for y := ya; y < yb; y++ {
+						o := b*opl + y*g.cols*BlockC
+						apply(c.Act, out[o+xa*BlockC:o+xb*BlockC])
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// The per-channel operations on NCHW16c feature maps: a channel's factor is a lane of a 16-value
+// vector repeated over the block's pixels.
+
+// f32VMulAdd16cGo sets dst[i] = src[i]*s[i%16] + b[i%16] for i < len(dst) (unfused; the SIMD
+// kernels fuse).
+func f32VMulAdd16cGo(dst, src, s, b []float32) {
+	sv, bv := (*[BlockC]float32)(s), (*[BlockC]float32)(b)
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = float32(v*sv[i%BlockC]) + bv[i%BlockC]
+	}
+}
+
+// f32VMul16cGo sets dst[i] = src[i]*s[i%16] for i < len(dst).
+func f32VMul16cGo(dst, src, s []float32) {
+	sv := (*[BlockC]float32)(s)
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = v * sv[i%BlockC]
+	}
+}
+
+// run16c is Affine.Run on NCHW16c: the padding lanes become act(0).
+func (f Affine) run16c(out, in, scale, shift []float32) {
+	n := BlockedLen(f.C, f.HW)
+	if len(in) < n || len(out) < n || len(scale) < f.C || len(shift) < f.C {
+		panic("kernels: Affine: slice too short")
+	}
+	k := kern()
+	for b := range blocks(f.C) {
+		var s, t [BlockC]float32
+		copy(s[:], scale[b*BlockC:min(f.C, (b+1)*BlockC)])
+		copy(t[:], shift[b*BlockC:min(f.C, (b+1)*BlockC)])
+		d := out[b*f.HW*BlockC : (b+1)*f.HW*BlockC]
+		k.vmulAdd16c(d, in[b*f.HW*BlockC:(b+1)*f.HW*BlockC], s[:], t[:])
+		apply(f.Act, d)
+	}
+}
+
+// run16c is Mul.Run on NCHW16c: elementwise over the blocked tensors, or per channel with s the
+// blocked [C 1 1] (the [C] vector and its padding lanes).
+func (m Mul) run16c(out, x, s []float32) {
+	n := BlockedLen(m.C, m.HW)
+	ns := n
+	if m.PerChannel {
+		ns = BlockedLen(m.C, 1)
+	}
+	if len(x) < n || len(out) < n || len(s) < ns {
+		panic(fmt.Sprintf("kernels: Mul: slice too short: out %d x %d s %d for %d x %d blocked", len(out), len(x), len(s), m.C, m.HW))
+	}
+	if !m.PerChannel {
+		x, s = x[:n], s[:n]
+		for i := range out[:n] {
+			out[i] = x[i] * s[i]
+		}
+		return
+	}
+	k := kern()
+	for b := range blocks(m.C) {
+		// mulChunk values a call at most, so that the goroutine stays preemptible.
+		for p := 0; p < m.HW; p += mulChunk / BlockC {
+			q := min(m.HW, p+mulChunk/BlockC)
+			o0, o1 := (b*m.HW+p)*BlockC, (b*m.HW+q)*BlockC
+			k.vmul16c(out[o0:o1], x[o0:o1], s[b*BlockC:(b+1)*BlockC])
+		}
+	}
+}
+
+// run16c is Pad.Run on NCHW16c: the border holds Value in the channels and zero in the padding
+// lanes (Value may not be finite), the interior the input, padding lanes included.
+func (p Pad) run16c(out, in []float32) {
+	h, w := p.H, p.W
+	oh, ow := h+p.Top+p.Bottom, w+p.Left+p.Right
+	nIn, nOut := BlockedLen(p.C, h*w), BlockedLen(p.C, oh*ow)
+	if len(in) < nIn || len(out) < nOut {
+		panic("kernels: Pad: slice too short")
+	}
+	for b := range blocks(p.C) {
+		var v [BlockC]float32
+		for l := range min(BlockC, p.C-b*BlockC) {
+			v[l] = p.Value
+		}
+		dst := out[b*oh*ow*BlockC : (b+1)*oh*ow*BlockC]
+		fill := func(d []float32) {
+			for i := 0; i < len(d); i += BlockC {
+				copy(d[i:i+BlockC], v[:])
+			}
+		}
+		fill(dst[:(p.Top*ow+p.Left)*BlockC])
+		for y := range h {
+			row := dst[((y+p.Top)*ow+p.Left)*BlockC:]
+			copy(row[:w*BlockC], in[(b*h+y)*w*BlockC:(b*h+y+1)*w*BlockC])
+			end := len(dst)
+			if y < h-1 {
+				end = ((y+1+p.Top)*ow + p.Left) * BlockC
+			}
+			fill(dst[((y+p.Top)*ow+p.Left+w)*BlockC : end])
+		}
+		if h == 0 {
+			fill(dst)
+		}
+	}
+}
+
+// run16c is LRN.Run on NCHW16c: for each pixel of each block, the squares of the channels the
+// block's windows reach (up to Size-1 beyond each side, from the neighbouring blocks) are summed
+// over each channel's window into out, then normalized as LRN.Run does; the padding lanes
+// become zero.
+func (l LRN) run16c(out, in []float32) {
+	c, hw := l.C, l.HW
+	n := BlockedLen(c, hw)
+	if len(in) < n || len(out) < n {
+		panic("kernels: LRN: slice too short")
+	}
+	scale := l.Alpha / float32(l.Size)
+	k := kern()
+	nb := blocks(c)
+	for b := range nb {
+		dst := out[b*hw*BlockC : (b+1)*hw*BlockC]
+		lo := b*BlockC - l.Lo // the first channel lane 0's window reads
+		for p := range hw {
+			d := dst[p*BlockC : (p+1)*BlockC]
+			for lane := range d {
+				var s float32
+				for cc := max(0, lo+lane); cc <= min(c-1, lo+lane+l.Size-1); cc++ {
+					v := in[((cc/BlockC)*hw+p)*BlockC+cc%BlockC]
+					s += v * v
+				}
+				d[lane] = s
+			}
+		}
+		src := in[b*hw*BlockC : (b+1)*hw*BlockC]
+		if l.Beta == 0.75 {
+			k.lrnNorm75(dst, src, l.K, scale)
+		} else {
+			for i, s := range dst {
+				dst[i] = float32(float64(src[i]) / lrnPow(float64(l.K+scale*s), l.Beta))
+			}
+		}
+		if last := c - b*BlockC; last < BlockC {
+			for p := range hw {
+				clear(dst[p*BlockC+last : (p+1)*BlockC])
+			}
+		}
+	}
+}
+
+// lrnPow is d^beta as LRN.Run computes it.
+func lrnPow(d float64, beta float32) float64 {
+	switch beta {
+	case 0.5:
+		return math.Sqrt(d)
+	case 1:
+		return d
+	}
+	return math.Pow(d, float64(beta))
+}
