@@ -168,6 +168,9 @@ func (c *call) channelValues(x *ir.Node, perm []int, k *tensor, name string) []f
 
 // lowerBinary lowers Add and Mul of two computed tensors, both read through perm.
 func lowerBinary(c *call, a, b *ir.Node, perm []int) {
+	if c.op == "Mul" && (c.geluMul(a, b, perm) || c.geluMul(b, a, perm)) {
+		return
+	}
 	var n *ir.Node
 	switch c.op {
 	case "Add":
