@@ -57,4 +57,3 @@ func TestGeluPattern(t *testing.T) {
 		}
 	}
 }
-
