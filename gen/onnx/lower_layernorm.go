@@ -193,6 +193,9 @@ func (c *call) normArith(va, vb *value) {
 		if !ok {
 			return
 		}
+		// As epsilon attributes are read (widen): LayerNormalization-17 and its written-out
+		// form then give the same graph.
+		eps = widen(float32(eps))
 		if !(eps > 0) || math.IsInf(eps, 0) {
 			c.fail("eps %g of a decomposed LayerNorm must be positive", eps)
 			return
