@@ -12,7 +12,3 @@ import (
 func evalCmd(args []string, stdout, stderr io.Writer) error {
 	return errors.New("eval is not available in a cnngen_nozoo build")
 }
-
-func benchCmd(args []string, stdout, stderr io.Writer) error {
-	return errors.New("bench is not available in a cnngen_nozoo build")
-}

@@ -59,8 +59,12 @@ const usage = `usage:
   cnngen eval -arch NAME [-weights W.safetensors|W.pth] -data DIR [-limit N]
                                                     top-1/top-5 error of the generated code over
                                                     Fashion-MNIST IDX files or DIR/CLASS/*.jpg
-  cnngen bench -arch NAME [-threads N] [-batch B] [-isa auto|avx512|avx2|generic] [-json]
-                                                    time the generated code on seeded weights
+  cnngen bench -arch NAME|spec.yaml [-weights W] [-threads N] [-batch B] [-callers C]
+         [-isa auto|avx512|avx2|generic] [-seconds S] [-layers] [-cpuprofile F] [-json] [-keep DIR]
+                                                    time the generated code on seeded weights (or W,
+                                                    or an ONNX model's own with -onnx); a spec file
+                                                    or a model is built with the go command in a
+                                                    temporary module (kept in DIR with -keep)
 `
 
 func cli(args []string, stdout, stderr io.Writer) error {

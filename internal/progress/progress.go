@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Bar reports progress towards a known total.
+// Bar reports progress towards a known total, or counts when the total is unknown (0).
 type Bar struct {
 	w      io.Writer // nil when not a terminal
 	label  string
@@ -45,26 +45,28 @@ func (b *Bar) Add(n int) {
 	if b.w == nil {
 		return
 	}
-	if now := time.Now(); now.Sub(b.last) > 100*time.Millisecond || b.done >= b.total {
+	// A known total is drawn once it is reached; an unknown one (0) only at the redraw rate,
+	// as Add may be called in a timed loop (cnngen bench).
+	if now := time.Now(); now.Sub(b.last) > 100*time.Millisecond || b.total > 0 && b.done >= b.total {
 		b.last = now
 		b.draw()
 	}
 }
 
 func (b *Bar) draw() {
-	const width = 30
-	frac := 1.0
-	if b.total > 0 {
-		frac = float64(b.done) / float64(b.total)
-	}
-	fill := int(frac * width)
-	if fill > width {
-		fill = width
-	}
 	el := time.Since(b.start).Seconds()
 	rate := 0.0
 	if el > 0 {
 		rate = float64(b.done) / el
+	}
+	if b.total <= 0 { // no bar: a count and a rate
+		fmt.Fprintf(b.w, "\r%s %d %.0f/s\033[K", b.label, b.done, rate)
+		return
+	}
+	const width = 30
+	fill := int(float64(b.done) / float64(b.total) * width)
+	if fill > width {
+		fill = width
 	}
 	s := fmt.Sprintf("\r%s [%s%s] %d/%d %.0f/s", b.label, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), b.done, b.total, rate)
 	if b.suffix != nil {

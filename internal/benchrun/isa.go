@@ -1,8 +1,6 @@
-package main
+package benchrun
 
 import (
-	"fmt"
-
 	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
@@ -12,14 +10,14 @@ type isaLevel struct {
 	peak func(threads int) float64 // GFLOP/s of independent FMA chains, all threads
 }
 
-// selectISA applies -isa: auto keeps the level chosen at start (the best the CPU has, or
-// CNNGEN_ISA); a named level must be supported by this CPU.
+// selectISA applies -isa (already parsed by Options.Validate): auto keeps the level chosen at
+// start (the best the CPU has, or CNNGEN_ISA); a named level must be supported by this CPU.
 func selectISA(name string) (isaLevel, error) {
 	level := kernels.Active()
 	if name != "auto" {
 		l, err := kernels.ParseISA(name)
 		if err != nil {
-			return isaLevel{}, usageError{fmt.Sprintf("-isa: %v", err)}
+			return isaLevel{}, err
 		}
 		if err := kernels.SetISA(l); err != nil {
 			return isaLevel{}, err
