@@ -150,3 +150,6 @@ func (a *Arena) GlobalPool(c *kernels.GlobalPool, out, in []float32) { c.Run(out
 
 // AdaptiveAvgPool runs an adaptive average pooling.
 func (a *Arena) AdaptiveAvgPool(c *kernels.AdaptiveAvgPool, out, in []float32) { c.Run(out, in) }
+
+// Reorder converts a feature map between layouts.
+func (a *Arena) Reorder(c *kernels.Reorder, out, in []float32) { c.Run(out, in) }

@@ -29,6 +29,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	var o benchrun.Options
 	o.AddFlags(fs)
 	lf := addLimitFlags(fs)
+	layout := addLayoutFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -51,13 +52,13 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	var r benchrun.Result
 	m, inProcess := benchrun.Model{}, false
-	if *onnxPath == "" && !frontend.IsPath(*arch) && *keep == "" {
+	if *onnxPath == "" && !frontend.IsPath(*arch) && *keep == "" && layout.l == ir.NCHW {
 		m, inProcess = zooModel(g)
 	}
 	if inProcess {
 		r, err = benchInProcess(m, g, *wpath, o)
 	} else {
-		r, err = benchModule(benchJob{g: g, onnx: onnxWeights, weights: *wpath, keep: *keep, opts: o, args: args}, stderr)
+		r, err = benchModule(benchJob{g: g, onnx: onnxWeights, weights: *wpath, keep: *keep, opts: o, args: args, layout: layout.l}, stderr)
 	}
 	if err != nil {
 		return err

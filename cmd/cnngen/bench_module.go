@@ -65,6 +65,7 @@ type benchJob struct {
 	onnx    map[string]onnx.Tensor // an ONNX model's weights
 	weights string                 // -weights; "" for the ONNX model's own or seeded weights
 	keep    string                 // -keep: the module's folder, kept
+	layout  ir.Layout              // -layout
 	opts    benchrun.Options
 	args    []string // cnngen bench's arguments, for the generated file's header
 }
@@ -139,7 +140,7 @@ func writeBenchModule(dir string, j benchJob, src moduleSource) (string, error) 
 	if emit.CheckPackage(pkg) != nil {
 		pkg = "model" // the program imports it as model whatever its name
 	}
-	res, err := pipeline.Generate(j.g, emit.Options{Package: pkg, Command: "cnngen bench " + strings.Join(j.args, " ")})
+	res, err := pipeline.Generate(j.g, emit.Options{Package: pkg, Command: "cnngen bench " + strings.Join(j.args, " "), Layout: j.layout})
 	if err != nil {
 		return "", err
 	}

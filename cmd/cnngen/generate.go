@@ -24,6 +24,7 @@ type genFlags struct {
 	out, pkg, weights, labels, weightsOut string
 	embed                                 bool
 	classes                               int
+	layout                                ir.Layout
 	onnx                                  map[string]onnx.Tensor // an ONNX model's weights
 }
 
@@ -83,7 +84,7 @@ func generate(g *ir.Graph, f genFlags, args []string, stderr io.Writer) error {
 		}
 		return usageError{"-pkg: " + err.Error()}
 	}
-	opts := emit.Options{Package: pkg, Command: "cnngen " + strings.Join(args, " ")}
+	opts := emit.Options{Package: pkg, Command: "cnngen " + strings.Join(args, " "), Layout: f.layout}
 	var outs []output
 	if f.labels != "" {
 		text, err := files.Read(f.labels, maxLabelsBytes)

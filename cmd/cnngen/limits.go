@@ -68,3 +68,26 @@ func checkBatch(g *ir.Graph, batch int, lf *limitFlags) error {
 	}
 	return nil
 }
+
+// layoutFlag is -layout: the memory layout of the feature maps whose ops can run it.
+type layoutFlag struct{ l ir.Layout }
+
+func addLayoutFlag(fs *flag.FlagSet) *layoutFlag {
+	f := &layoutFlag{}
+	fs.Var(f, "layout", "feature maps' layout: nchw, or nchw16c (blocked channels) for the ops that can run it")
+	return f
+}
+
+func (f *layoutFlag) String() string { return f.l.String() }
+
+func (f *layoutFlag) Set(s string) error {
+	switch s {
+	case "nchw":
+		f.l = ir.NCHW
+	case "nchw16c":
+		f.l = ir.NCHW16c
+	default:
+		return fmt.Errorf("want nchw or nchw16c, got %q", s)
+	}
+	return nil
+}

@@ -101,6 +101,7 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&gf.labels, "labels", "", "a file of class labels, one per line, embedded in the package")
 	fs.StringVar(&gf.weightsOut, "weights-out", "", "with -onnx: write the model's weights as safetensors")
 	lf := addLimitFlags(fs)
+	layout := addLayoutFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -121,6 +122,7 @@ func cli(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	gf.onnx = onnxWeights
+	gf.layout = layout.l
 	if gf.weightsOut != "" {
 		if onnxWeights == nil {
 			return usageError{"-weights-out goes with -onnx"}

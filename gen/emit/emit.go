@@ -27,6 +27,9 @@ type Options struct {
 	Command string // the cnngen command line, recorded in the header
 	Embed   string // file name (in the package folder) of weights to //go:embed; "" for none
 	Labels  string // file name (in the package folder) of labels to //go:embed; "" to use the spec's built-in set
+	// Layout is the layout gen/pipeline lays the feature maps out in where their ops can run it
+	// (ir.NCHW16c), or ir.NCHW for all; emit itself follows each node's Layout.
+	Layout ir.Layout
 }
 
 // Result is the generated file and the numbers -summary reports about it.

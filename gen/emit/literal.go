@@ -10,7 +10,10 @@ import (
 	"github.com/dave/jennifer/jen"
 )
 
-var actType = reflect.TypeOf(kernels.Act(0))
+var (
+	actType    = reflect.TypeOf(kernels.Act(0))
+	layoutType = reflect.TypeOf(kernels.Layout(0))
+)
 
 // literal writes v, a struct value, as a keyed composite literal of its type without the
 // zero-valued fields: the settings of a kernel read as a call site would write them by hand.
@@ -29,8 +32,11 @@ func literal(v any) *jen.Statement {
 }
 
 func value(f reflect.Value) jen.Code {
-	if f.Type() == actType {
+	switch f.Type() {
+	case actType:
 		return jen.Qual(kPath, kernels.Act(f.Uint()).Ident())
+	case layoutType:
+		return jen.Qual(kPath, kernels.Layout(f.Uint()).Ident())
 	}
 	switch f.Kind() {
 	case reflect.Int:

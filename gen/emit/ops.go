@@ -27,6 +27,15 @@ var opEmitters = map[ir.Op]func(e *emitter, n *ir.Node) (layerCode, error){
 	ir.OpConcat:          (*emitter).concat,
 	ir.OpSoftmax:         (*emitter).softmax,
 	ir.OpLogSoftmax:      (*emitter).softmax,
+	ir.OpReorder:         (*emitter).reorder,
+}
+
+// layout is the kernels' name for n's layout.
+func layout(n *ir.Node) kernels.Layout {
+	if n.Layout == ir.NCHW16c {
+		return kernels.NCHW16c
+	}
+	return kernels.NCHW
 }
 
 // layer writes the code of one node.
@@ -106,7 +115,7 @@ func convSettings(n *ir.Node) (kernels.Conv, error) {
 	act, err := fusedAct(n)
 	return kernels.Conv{InC: in[0], InH: in[1], InW: in[2], OutC: n.Shape[0], OutH: n.Shape[1], OutW: n.Shape[2],
 		KH: c.Kernel[0], KW: c.Kernel[1], StrideH: c.Stride[0], StrideW: c.Stride[1], PadT: c.Pad[0], PadL: c.Pad[1],
-		DilH: c.Dilation[0], DilW: c.Dilation[1], Groups: c.Groups, Act: act}, err
+		DilH: c.Dilation[0], DilW: c.Dilation[1], Groups: c.Groups, Act: act, Layout: layout(n)}, err
 }
 
 func (e *emitter) conv(n *ir.Node) (layerCode, error) {
@@ -171,25 +180,25 @@ func (e *emitter) pool(n *ir.Node) (layerCode, error) {
 	s := n.Inputs[0].Shape
 	k := kernels.Pool{C: s[0], InH: s[1], InW: s[2], OutH: n.Shape[1], OutW: n.Shape[2], KH: p.Kernel[0], KW: p.Kernel[1],
 		StrideH: p.Stride[0], StrideW: p.Stride[1], PadT: p.Pad[0], PadL: p.Pad[1], PadB: p.Pad[2], PadR: p.Pad[3],
-		CountIncludePad: inclPad, Avg: avg}
+		CountIncludePad: inclPad, Avg: avg, Layout: layout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "Pool", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
 func (e *emitter) adaptivePool(n *ir.Node) (layerCode, error) {
 	s := n.Inputs[0].Shape
-	k := kernels.AdaptiveAvgPool{C: s[0], InH: s[1], InW: s[2], OutH: n.Shape[1], OutW: n.Shape[2]}
+	k := kernels.AdaptiveAvgPool{C: s[0], InH: s[1], InW: s[2], OutH: n.Shape[1], OutW: n.Shape[2], Layout: layout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "AdaptiveAvgPool", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
 func (e *emitter) globalPool(n *ir.Node) (layerCode, error) {
 	s := n.Inputs[0].Shape
-	k := kernels.GlobalPool{C: s[0], HW: s[1] * s[2], Max: n.Op == ir.OpGlobalMaxPool}
+	k := kernels.GlobalPool{C: s[0], HW: s[1] * s[2], Max: n.Op == ir.OpGlobalMaxPool, Layout: layout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "GlobalPool", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
 func (e *emitter) lrn(n *ir.Node) (layerCode, error) {
 	l, s := ir.As[*ir.LRNAttrs](n), n.Shape
-	k := kernels.LRN{C: s[0], HW: hw(s), Size: l.Size, Lo: l.Lo, Alpha: float32(l.Alpha), Beta: float32(l.Beta), K: float32(l.Bias)}
+	k := kernels.LRN{C: s[0], HW: hw(s), Size: l.Size, Lo: l.Lo, Alpha: float32(l.Alpha), Beta: float32(l.Beta), K: float32(l.Bias), Layout: layout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "LRN", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
@@ -199,7 +208,7 @@ func (e *emitter) batchNorm(n *ir.Node) (layerCode, error) {
 	bn := jen.Op("&").Qual(rtPath, "BN").Values(jen.Id("Weight").Op(":").Lit(n.Params[0].Key), jen.Id("Bias").Op(":").Lit(n.Params[1].Key),
 		jen.Id("Mean").Op(":").Lit(n.Params[2].Key), jen.Id("Var").Op(":").Lit(n.Params[3].Key), jen.Id("Eps").Op(":").Lit(ir.As[*ir.BatchNormAttrs](n).Eps))
 	return layerCode{
-		settings: kernels.Affine{C: n.Shape[0], HW: hw(n.Shape)},
+		settings: kernels.Affine{C: n.Shape[0], HW: hw(n.Shape), Layout: layout(n)},
 		weights:  jen.Qual(rtPath, "ChannelAffine"),
 		load:     jen.List(jen.Id("w").Dot(e.ids[n]), jen.Err()).Op("=").Qual(rtPath, "LoadBN").Call(jen.Id("f"), bn, jen.Lit(n.Shape[0])),
 		body:     []jen.Code{e.call(n, "Affine", e.at(n), e.at(n.Inputs[0]), jen.Op("&").Add(e.weightsOf(n)))},
@@ -217,7 +226,7 @@ func (e *emitter) affine(n *ir.Node) (layerCode, error) {
 		return v
 	}
 	return layerCode{
-		settings: kernels.Affine{C: c, HW: hw(n.Shape)},
+		settings: kernels.Affine{C: c, HW: hw(n.Shape), Layout: layout(n)},
 		weights:  jen.Qual(rtPath, "ChannelAffine"),
 		load: jen.Id("w").Dot(e.ids[n]).Op("=").Qual(rtPath, "ChannelAffine").Values(
 			jen.Id("Scale").Op(":").Add(floats(perChannel(a.Scale))), jen.Id("Shift").Op(":").Add(floats(perChannel(a.Shift)))),
@@ -249,13 +258,13 @@ func (e *emitter) add(n *ir.Node) (layerCode, error) {
 
 func (e *emitter) mul(n *ir.Node) (layerCode, error) {
 	x, s := n.Inputs[0], n.Inputs[1]
-	k := kernels.Mul{C: x.Shape[0], HW: x.Shape.Size() / x.Shape[0], PerChannel: !x.Shape.Equal(s.Shape)}
+	k := kernels.Mul{C: x.Shape[0], HW: x.Shape.Size() / x.Shape[0], PerChannel: !x.Shape.Equal(s.Shape), Layout: layout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "Mul", e.at(n), e.at(x), e.at(s))}}, nil
 }
 
 func (e *emitter) pad(n *ir.Node) (layerCode, error) {
 	s, p := n.Inputs[0].Shape, ir.As[*ir.PadAttrs](n)
-	k := kernels.Pad{C: s[0], H: s[1], W: s[2], Top: p.Pads[0], Left: p.Pads[1], Bottom: p.Pads[2], Right: p.Pads[3], Value: float32(p.Value)}
+	k := kernels.Pad{C: s[0], H: s[1], W: s[2], Top: p.Pads[0], Left: p.Pads[1], Bottom: p.Pads[2], Right: p.Pads[3], Value: float32(p.Value), Layout: layout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "Pad", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
@@ -276,12 +285,19 @@ func (e *emitter) concat(n *ir.Node) (layerCode, error) {
 			dst := jen.Id("a").Dot("At").Call(jen.Id(e.ids[n]+offSuffix).Op("+").Lit(rel), jen.Id(e.ids[x]+lenSuffix))
 			body = append(body, jen.Copy(dst, e.at(x)))
 		}
-		rel += x.Shape.Size()
+		rel += x.PhysicalSize() // blocked inputs but the last fill whole blocks (ir.OpConcat's Blocked)
 	}
 	if len(body) == 0 {
 		body = append(body, jen.Comment("every input was written here by its producer"))
 	}
 	return layerCode{body: body}, nil
+}
+
+// reorder converts a feature map between layouts.
+func (e *emitter) reorder(n *ir.Node) (layerCode, error) {
+	s := n.Shape
+	k := kernels.Reorder{C: s[0], HW: s[1] * s[2], To: layout(n)}
+	return layerCode{settings: k, body: []jen.Code{e.call(n, "Reorder", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
 func hw(s ir.Shape) int {

@@ -18,9 +18,13 @@ type Planned struct {
 	Plan      *plan.Plan // the inference graph's arena
 }
 
-// Plan runs the inference passes and the memory planner on g, which it does not modify.
-func Plan(g *ir.Graph) (*Planned, error) {
-	ig, err := passes.Inference(g)
+// Plan runs the inference passes and the memory planner on g, which it does not modify, with
+// every feature map in NCHW.
+func Plan(g *ir.Graph) (*Planned, error) { return PlanLayout(g, ir.NCHW) }
+
+// PlanLayout is Plan with the feature maps of the ops that can run it in layout l.
+func PlanLayout(g *ir.Graph, l ir.Layout) (*Planned, error) {
+	ig, err := passes.InferenceLayout(g, l)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +40,7 @@ func Generate(g *ir.Graph, o emit.Options) (*emit.Result, error) {
 	if err := emit.CheckPackage(o.Package); err != nil {
 		return nil, err
 	}
-	p, err := Plan(g)
+	p, err := PlanLayout(g, o.Layout)
 	if err != nil {
 		return nil, err
 	}

@@ -54,13 +54,18 @@ func main() {
 // Run generates g's package, builds it with a driver, and runs Forward on in. weights holds every
 // tensor g reads. The scratch folder is removed afterwards.
 func Run(g *ir.Graph, weights map[string][]float32, in []float32) ([]float32, error) {
+	return RunLayout(g, weights, in, ir.NCHW)
+}
+
+// RunLayout is Run with the feature maps in layout l where their ops can run it.
+func RunLayout(g *ir.Graph, weights map[string][]float32, in []float32, l ir.Layout) ([]float32, error) {
 	_, self, _, _ := goruntime.Caller(0)
 	dir, err := os.MkdirTemp(filepath.Dir(self), "tmp")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	res, err := pipeline.Generate(g, emit.Options{Package: "net"})
+	res, err := pipeline.Generate(g, emit.Options{Package: "net", Layout: l})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,92 @@
+package gentest
+
+import (
+	"os"
+	"testing"
+
+	"github.com/cnngen/cnngen/archspecs"
+	"github.com/cnngen/cnngen/gen/interp"
+	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/gen/spec"
+	"github.com/cnngen/cnngen/internal/goldens"
+	"github.com/cnngen/cnngen/internal/seedweights"
+)
+
+// blockedSpecs cover every op that runs blocked, at channel counts that are and are not
+// multiples of a block, with the reorders where blocked and plain ops meet.
+var blockedSpecs = map[string]string{
+	"branches": `name: branches
+input: [3, 15, 13]
+layers:
+  - conv: {name: stem, out: 20, kernel: 3, stride: 2, pad: 1}
+  - relu
+  - conv: {name: c1, out: 24, kernel: 3, pad: 1, bias: false}
+  - bn: {name: b1}
+  - relu6
+  - lrn: {size: 5}
+  - maxpool: {kernel: 3, stride: 2, pad: 1, ceil_mode: true}
+  - concat:
+      - [conv: {name: a, out: 32, kernel: 1}, relu]
+      - [conv: {name: b, out: 16, kernel: 5, pad: 2, dilation: 1}]
+      - [avgpool: {kernel: 3, stride: 1, pad: 1, count_include_pad: false}, conv: {name: d, out: 10, kernel: 1}]
+  - conv: {name: dw, out: 58, kernel: 3, pad: 1, groups: 58}
+  - silu
+  - seq:
+      name: se
+      layers:
+        - mul:
+            - []
+            - [gap, conv: {name: r, out: 8, kernel: 1}, relu, conv: {name: e, out: 58, kernel: 1}, sigmoid]
+  - pad: {pads: [1, 0, 2, 1], value: 0.5}
+  - conv: {name: g2, out: 58, kernel: 3, groups: 2}
+  - adaptive_avgpool: {out: [2, 3]}
+  - flatten
+  - linear: {name: fc, out: 7}
+`,
+}
+
+// TestBlockedLayout runs networks generated with NCHW16c feature maps against the interpreter.
+func TestBlockedLayout(t *testing.T) {
+	specs := map[string][]byte{}
+	for name, src := range blockedSpecs {
+		specs[name] = []byte(src)
+	}
+	tiny, err := os.ReadFile("../../gen/spec/testdata/tinyres.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs["tinyres"] = tiny
+	for _, arch := range []string{"googlenet", "resnet18", "efficientnet_b0", "alexnet2012"} {
+		src, _, err := archspecs.Source(arch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs[arch] = src
+	}
+	for name, src := range specs {
+		g, err := spec.Parse(src, name+".yaml")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		w := mapWeights{}
+		for _, p := range g.AllParams() {
+			w[p.Key] = seedweights.Values(p.Key, p.Shape)
+		}
+		batch := 2
+		if len(src) > 2000 { // the built-in networks: one image is enough, and the interpreter is slow
+			batch = 1
+		}
+		in := seedweights.Input(batch, g.Input().Shape)
+		want, err := interp.Run(g, w, in, batch)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := RunLayout(g, w, in, ir.NCHW16c)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := goldens.Compare(got, want, batch); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
