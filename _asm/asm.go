@@ -54,6 +54,7 @@ var sets = map[string]func(){
 	"f32varith":    varithSet,
 	"f32lrn":       lrnSet,
 	"f32pool":      poolSet,
+	"f32conv16c":   conv16cSet,
 }
 
 func main() {

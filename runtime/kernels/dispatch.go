@@ -99,7 +99,7 @@ var genericSet = kernelSet{
 	avgPoolH2s2:  f32AvgPoolH2s2Go,
 	avgPoolH3s2:  f32AvgPoolH3s2Go,
 
-	conv16c: &conv16cImpl{p: 8, f: 4, tile: f32Conv16cEpi8x64Go},
+	conv16c: &conv16cImpl{p: [5]int{0, 8, 8, 8, 8}, f: 4, tile: f32Conv16cEpi8x64Go},
 	dw16c:   dw16cImpl{p: 8, tile: f32DWConv16cEpi8Go},
 
 	maxPool16c: f32MaxPool16cGo,
@@ -131,7 +131,7 @@ var (
 // (their tiles), for TestKernelTwins and TestKernelNames: the kernels take the same packed
 // weights at every level, so no level runs another's.
 var (
-	conv16cTwins = [numISA]*conv16cImpl{Generic: genericSet.conv16c, AVX2: genericSet.conv16c, AVX512: genericSet.conv16c}
+	conv16cTwins = [numISA]*conv16cImpl{Generic: genericSet.conv16c, AVX2: genericSet.conv16c, AVX512: {p: [5]int{0, 14, 12, 8, 6}, f: 4, tile: f32Conv16cEpi6x64Go}}
 	dw16cTwins   = [numISA]dw16cImpl{Generic: genericSet.dw16c, AVX2: genericSet.dw16c, AVX512: genericSet.dw16c}
 )
 

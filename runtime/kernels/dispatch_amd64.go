@@ -68,5 +68,6 @@ func simdSets() [numISA]*kernelSet {
 	avx512.avgPoolH2s2, avx512.avgPoolH3s2 = f32AvgPoolH2s2AVX512, f32AvgPoolH3s2AVX512
 	avx512.fmaPeak, avx512.peakFlops = f32FMAPeakAVX512, 24*16*2
 
+	avx512.conv16c = &conv16cImpl{p: [5]int{0, 14, 12, 8, 6}, f: 4, tile: f32Conv16cEpi6x64AVX512}
 	return [numISA]*kernelSet{AVX2: &avx2, AVX512: &avx512}
 }

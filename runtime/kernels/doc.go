@@ -95,7 +95,7 @@
 //	                                              (kernel, stride); 3s2 (taps, stride); H3s2
 //	                                              (window width, stride); V3 (rows); 4 (GEMV
 //	                                              rows); 4x4 (Winograd output tile); 32 (PackB
-//	                                              columns); 7x64 (Conv16c: pixels x output
+//	                                              columns); 6x64 (Conv16c: pixels x output
 //	                                              channels); 14 (DWConv16c: pixels)
 //	ISA        instruction set                    AVX512 (AVX-512 F), AVX2 (AVX2 + FMA, VEX, Y0-15),
 //	                                              AVX (AVX only: both levels), Go (the twin)
@@ -136,3 +136,4 @@ package kernels
 //go:generate go run -C ../../_asm . -set f32varith -out ../runtime/kernels/f32varith_amd64.s -stubs ../runtime/kernels/f32varith_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32lrn -out ../runtime/kernels/f32lrn_amd64.s -stubs ../runtime/kernels/f32lrn_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32pool -out ../runtime/kernels/f32pool_amd64.s -stubs ../runtime/kernels/f32pool_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32conv16c -out ../runtime/kernels/f32conv16c_amd64.s -stubs ../runtime/kernels/f32conv16c_stub_amd64.go -pkg kernels

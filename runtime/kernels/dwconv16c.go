@@ -21,7 +21,7 @@ func (c *Conv) runDW16c(part, parts int, in, out []float32, w *ConvWeights, resi
 	k := kern().dw16c
 	g := c.geom16c()
 	nb := blocks(c.OutC)
-	b0, b1, y0, y1, x0, x1 := g.split(part, parts, nb, 1, k.p)
+	b0, b1, y0, y1, x0, x1 := g.split(part, parts, nb, k.p)
 	if b0 >= b1 || y0 >= y1 || x0 >= x1 {
 		return
 	}

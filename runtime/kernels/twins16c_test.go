@@ -15,13 +15,13 @@ import (
 func checkConv16c(t *testing.T, rng *rand.Rand, ks *kernelSet, _, _ any) {
 	im, tw := ks.conv16c, conv16cTwins[ks.isa]
 	if im.p != tw.p || im.f != tw.f {
-		t.Fatalf("%v: twin's tile %dx%d, kernel's %dx%d", ks.isa, tw.p, tw.f, im.p, im.f)
+		t.Fatalf("%v: twin's tiles %v x %d, kernel's %v x %d", ks.isa, tw.p, tw.f, im.p, im.f)
 	}
 	for _, flags := range epiFlagSets {
 		for _, shape := range [][4]int{{1, 1, 1, 16}, {2, 1, 3, 5}, {1, 2, 3, 1}, {2, 0, 1, 16}, {1, 1, 1, 7}} {
 			icb, kh, kw, cl := shape[0], shape[1], shape[2], shape[3]
-			for n := 1; n <= im.p; n++ {
-				for nf := 1; nf <= im.f; nf++ {
+			for nf := 1; nf <= im.f; nf++ {
+				for n := 1; n <= im.p[nf]; n++ {
 					ldp, ldk := 16*(1+n%2), 16*(1+nf%2) // stride or dilation 2 on some
 					ldr := ldk*kw + ldp*n + 16*3
 					ldcb := ldr*max(kh, 1) + 16*5

@@ -1,0 +1,351 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The f32conv16c group: the direct convolution micro-kernels of NCHW16c feature maps
+// (runtime/kernels/conv16c.go has the algorithm; f32Conv16cGo the semantics).
+//
+// f32Conv16cEpi6x64AVX512 computes up to 4 output channel blocks of 16 for up to 6 output pixels
+// of one row (up to 8 pixels of 3 blocks, 12 of 2, 14 of 1: conv16cTiles512), as the SGEMM's
+// micro-kernel computes its tile: one zmm accumulator per (pixel, block), at most 24; each input
+// channel step loads the blocks' weight vectors into zmm, then broadcasts each pixel's input value
+// into one of two zmm and issues its FMAs: 10 loads a step for 24 FMAs. (MLAS's order,
+// SconvKernelAvx512F, broadcasting the 6 pixels first and loading each weight vector before its
+// 6 FMAs, ran as fast: 78-84% of the FMA peak in L1. A 7x4 tile, 28 accumulators with the input
+// values broadcast from memory by the FMAs ({1to16}, no register for them), ran at 60%: the
+// broadcast operands cost more than the loads they save.) The 16 channels of a block are
+// unrolled, the kernel's columns, rows and the chunk's input blocks are loops. A body per (pixels, blocks) count, chosen by a chain of
+// compares, so a partial tile costs what it computes. The last block of a call may hold fewer
+// than 16 channels (cl: the input's last block, or a 3-channel image): a loop over them.
+
+const conv16cSig = "func(dst, src, w []float32, n, nf, icb, kh, kw, cl, ldp, ldk, ldr, ldcb, ldf, ldwc, ldo int, flags uint, bias, res []float32)"
+
+// conv16cSet is the f32conv16c group.
+func conv16cSet() {
+	conv16cAVX512()
+}
+
+// conv16cTiles512 is the most pixels a call computes for each count of blocks (1-4): 24
+// accumulators at most, and at least 14 (more than the 8 FMAs in flight) when a block is
+// alone, so that its bodies stay few.
+var conv16cTiles512 = []int{1: 14, 2: 12, 3: 8, 4: 6}
+
+const (
+	conv16cP512 = 6 // pixels of the AVX-512 tile of 4 blocks
+	conv16cF512 = 4 // output channel blocks of the AVX-512 tile
+)
+
+func conv16cAVX512() {
+	name := fmt.Sprintf("f32Conv16cEpi%dx%dAVX512", conv16cP512, 16*conv16cF512)
+	TEXT(name, NOSPLIT, conv16cSig)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is f32Conv16cGo with AVX-512 for nf <= %d output channel blocks and n <= %v[nf] pixels:", name, conv16cF512, conv16cTiles512[1:]),
+		"it sums the chunk's input blocks, kernel rows and columns and channels into one zmm per pixel",
+		"and block, and stores them with the epilogue flags selects.")
+	nf := Load(Param("nf"), GP64())
+	n := Load(Param("n"), GP64())
+	for f := conv16cF512; f >= 1; f-- {
+		for p := conv16cTiles512[f]; p >= 1; p-- {
+			CMPQ(nf, U8(f))
+			JNE(LabelRef(fmt.Sprintf("%s_not%dx%d", name, p, f)))
+			CMPQ(n, U8(p))
+			JEQ(LabelRef(fmt.Sprintf("%s_%dx%d", name, p, f)))
+			Label(fmt.Sprintf("%s_not%dx%d", name, p, f))
+		}
+	}
+	VZEROUPPER() // (no vector register is used yet)
+	RET()        // n or nf out of range: the Go callers never pass one
+	// Locals: the loop counters and the pointer steps that do not fit in registers.
+	local := AllocLocal(8 * 8)
+	for f := conv16cF512; f >= 1; f-- {
+		for p := conv16cTiles512[f]; p >= 1; p-- {
+			body := fmt.Sprintf("%s_%dx%d", name, p, f)
+			Label(body)
+			conv16cBody512(body, p, f, local)
+		}
+	}
+}
+
+// conv16cBody512 emits the body for p pixels and f blocks: accumulator (pixel q, block g) in
+// Z(q*f+g), the weight vectors in Z24-Z27, the broadcast input values in Z28 and Z29.
+func conv16cBody512(name string, p, f int, local Mem) {
+	acc := func(q, g int) VecPhysical { return zmm[q*f+g] }
+	fr, bc := zmm[24:28], zmm[28:30]
+	for i := range p * f {
+		VPXORD(zmm[i], zmm[i], zmm[i])
+	}
+	slot := func(i int) Mem { return local.Offset(8 * i) }
+	cbCnt, iCnt, jCnt, cCnt := slot(0), slot(1), slot(2), slot(3)
+	ldkB, rowAdv, cbAdv, wAdv := slot(4), slot(5), slot(6), slot(7)
+
+	kh := Load(Param("kh"), GP64())
+	TESTQ(kh, kh)
+	JE(LabelRef(name + "_epilogue"))
+	kw := Load(Param("kw"), GP64())
+	t := GP64()
+	// ldkB = 4*ldk; rowAdv = 4*(ldr - kw*ldk); cbAdv = 4*(ldcb - kh*ldr); wAdv = 4*(ldwc - kh*kw*256)
+	ldk := Load(Param("ldk"), GP64())
+	SHLQ(U8(2), ldk)
+	MOVQ(ldk, ldkB)
+	IMULQ(kw, ldk)
+	Load(Param("ldr"), t)
+	SHLQ(U8(2), t)
+	SUBQ(ldk, t)
+	MOVQ(t, rowAdv)
+	ldr := Load(Param("ldr"), GP64())
+	IMULQ(kh, ldr)
+	Load(Param("ldcb"), t)
+	SUBQ(ldr, t)
+	SHLQ(U8(2), t)
+	MOVQ(t, cbAdv)
+	IMULQ(kw, kh)
+	SHLQ(U8(10), kh) // kh*kw*256 floats, in bytes
+	Load(Param("ldwc"), t)
+	SHLQ(U8(2), t)
+	SUBQ(kh, t)
+	MOVQ(t, wAdv)
+
+	s := loadBase("src")
+	w := loadBase("w")
+	ldp := Load(Param("ldp"), GP64())
+	SHLQ(U8(2), ldp)
+	var ldp3, ldp5 GPVirtual
+	if p > 2 {
+		ldp3 = GP64()
+		LEAQ(Mem{Base: ldp, Index: ldp, Scale: 2}, ldp3)
+	}
+	if p > 5 {
+		ldp5 = GP64()
+		LEAQ(Mem{Base: ldp, Index: ldp, Scale: 4}, ldp5)
+	}
+	var ldf, ldf3 GPVirtual
+	if f > 1 {
+		ldf = GP64()
+		Load(Param("ldf"), ldf)
+		SHLQ(U8(2), ldf)
+	}
+	if f > 3 {
+		ldf3 = GP64()
+		LEAQ(Mem{Base: ldf, Index: ldf, Scale: 2}, ldf3)
+	}
+	// pix is the address of pixel q's input value, filt of block g's weight vector.
+	// Pixels 7 to 13 are addressed from s7 = s + 7*ldp as pixels 0 to 6 are from s.
+	var s7 GPVirtual
+	if p > 7 {
+		s7 = GP64()
+		LEAQ(Mem{Base: s, Index: ldp3, Scale: 2}, s7)
+		ADDQ(ldp, s7)
+	}
+	pix := func(q int, disp int) Mem {
+		b := s
+		if q >= 7 {
+			b, q = s7, q-7
+		}
+		switch q {
+		case 0:
+			return Mem{Base: b, Disp: disp}
+		case 1:
+			return Mem{Base: b, Index: ldp, Scale: 1, Disp: disp}
+		case 2:
+			return Mem{Base: b, Index: ldp, Scale: 2, Disp: disp}
+		case 3:
+			return Mem{Base: b, Index: ldp3, Scale: 1, Disp: disp}
+		case 4:
+			return Mem{Base: b, Index: ldp, Scale: 4, Disp: disp}
+		case 5:
+			return Mem{Base: b, Index: ldp5, Scale: 1, Disp: disp}
+		}
+		return Mem{Base: b, Index: ldp3, Scale: 2, Disp: disp}
+	}
+	// addS adds x to the input pointers.
+	addS := func(x Op) {
+		ADDQ(x, s)
+		if p > 7 {
+			ADDQ(x, s7)
+		}
+	}
+	filt := func(g int, disp int) Mem {
+		switch g {
+		case 0:
+			return Mem{Base: w, Disp: disp}
+		case 1:
+			return Mem{Base: w, Index: ldf, Scale: 1, Disp: disp}
+		case 2:
+			return Mem{Base: w, Index: ldf, Scale: 2, Disp: disp}
+		}
+		return Mem{Base: w, Index: ldf3, Scale: 1, Disp: disp}
+	}
+	// step emits input channel c of the current tap: the weight vectors, then the FMAs pixel by
+	// pixel.
+	step := func(c int) {
+		for g := range f {
+			VMOVUPS(filt(g, 64*c), fr[g])
+		}
+		for q := range p {
+			VBROADCASTSS(pix(q, 4*c), bc[q%2])
+			for g := range f {
+				VFMADD231PS(bc[q%2], fr[g], acc(q, g))
+			}
+		}
+	}
+
+	Load(Param("icb"), t)
+	MOVQ(t, cbCnt)
+	Label(name + "_cb")
+	// The last block of the call with fewer than 16 channels runs the channel loop.
+	CMPQ(cbCnt, U8(1))
+	JNE(LabelRef(name + "_full"))
+	cl := Load(Param("cl"), GP64())
+	CMPQ(cl, U8(16))
+	JNE(LabelRef(name + "_part"))
+
+	Label(name + "_full")
+	nest := func(label string, taps func()) {
+		Load(Param("kh"), t)
+		MOVQ(t, iCnt)
+		Label(label + "_i")
+		Load(Param("kw"), t)
+		MOVQ(t, jCnt)
+		Label(label + "_j")
+		taps()
+		addS(ldkB)
+		ADDQ(U32(1024), w)
+		DECQ(jCnt)
+		JNE(LabelRef(label + "_j"))
+		addS(rowAdv)
+		DECQ(iCnt)
+		JNE(LabelRef(label + "_i"))
+	}
+	nest(name+"_full", func() {
+		for c := range 16 {
+			step(c)
+		}
+	})
+	JMP(LabelRef(name + "_next"))
+
+	Label(name + "_part")
+	nest(name+"_part", func() {
+		Load(Param("cl"), t)
+		MOVQ(t, cCnt)
+		Label(name + "_c")
+		step(0)
+		addS(U8(4))
+		ADDQ(U8(64), w)
+		DECQ(cCnt)
+		JNE(LabelRef(name + "_c"))
+		Load(Param("cl"), t)
+		SHLQ(U8(2), t)
+		SUBQ(t, s)
+		if p > 7 {
+			SUBQ(t, s7)
+		}
+		SHLQ(U8(4), t)
+		SUBQ(t, w)
+	})
+
+	Label(name + "_next")
+	addS(cbAdv)
+	ADDQ(wAdv, w)
+	DECQ(cbCnt)
+	JNE(LabelRef(name + "_cb"))
+
+	Label(name + "_epilogue")
+	conv16cEpilogue(name, p, f, acc, Z28, Z29)
+	VZEROUPPER()
+	RET()
+}
+
+// conv16cEpilogue combines the accumulators with the output (flags 0), or the bias and the
+// residual (epiInit, epiRes), clamps them (epiReLU, epiReLU6) and stores them: the pure-Go
+// twin's order of operations, as the GEMM's epilogue. tb and tr are free registers.
+func conv16cEpilogue(name string, p, f int, acc func(q, g int) VecPhysical, tb, tr VecPhysical) {
+	ldo := Load(Param("ldo"), GP64())
+	SHLQ(U8(2), ldo)
+	var ldo3 GPVirtual
+	if f > 3 {
+		ldo3 = GP64()
+		LEAQ(Mem{Base: ldo, Index: ldo, Scale: 2}, ldo3)
+	}
+	at := func(base Register, q, g int) Mem {
+		m := Mem{Base: base, Disp: 64 * q}
+		switch g {
+		case 1:
+			m.Index, m.Scale = ldo, 1
+		case 2:
+			m.Index, m.Scale = ldo, 2
+		case 3:
+			m.Index, m.Scale = ldo3, 1
+		}
+		return m
+	}
+	flags := Load(Param("flags"), GP64())
+	d := loadBase("dst")
+	TESTQ(U32(epiInit), flags)
+	JNZ(LabelRef(name + "_init"))
+	Comment("output + accumulators")
+	for g := range f {
+		for q := range p {
+			VADDPS(at(d, q, g), acc(q, g), acc(q, g))
+		}
+	}
+	JMP(LabelRef(name + "_act"))
+
+	Label(name + "_init")
+	bias := loadBase("bias")
+	TESTQ(U32(epiRes), flags)
+	JNZ(LabelRef(name + "_res"))
+	Comment("bias + accumulators")
+	for g := range f {
+		VMOVUPS(Mem{Base: bias, Disp: 64 * g}, tb)
+		for q := range p {
+			VADDPS(tb, acc(q, g), acc(q, g))
+		}
+	}
+	JMP(LabelRef(name + "_act"))
+
+	Label(name + "_res")
+	Comment("(residual + bias) + accumulators")
+	res := loadBase("res")
+	for g := range f {
+		VMOVUPS(Mem{Base: bias, Disp: 64 * g}, tb)
+		for q := range p {
+			VADDPS(at(res, q, g), tb, tr)
+			VADDPS(tr, acc(q, g), acc(q, g))
+		}
+	}
+
+	Label(name + "_act")
+	TESTQ(U32(epiReLU|epiReLU6), flags)
+	JZ(LabelRef(name + "_store"))
+	Comment("ReLU: max(x, 0)")
+	VPXORD(tb, tb, tb)
+	for g := range f {
+		for q := range p {
+			VMAXPS(acc(q, g), tb, acc(q, g))
+		}
+	}
+	TESTQ(U32(epiReLU6), flags)
+	JZ(LabelRef(name + "_store"))
+	Comment("ReLU6: min(x, 6)")
+	sx := GP32()
+	MOVL(U32(six), sx)
+	VPBROADCASTD(sx, tr)
+	for g := range f {
+		for q := range p {
+			VMINPS(acc(q, g), tr, acc(q, g))
+		}
+	}
+
+	Label(name + "_store")
+	for g := range f {
+		for q := range p {
+			VMOVUPS(acc(q, g), at(d, q, g))
+		}
+	}
+}
