@@ -78,7 +78,7 @@ func TestErrors(t *testing.T) {
 		{"pad mode", func() *builder {
 			b := newBuilder(19, "x", -1, 1, 3, 3)
 			return b.output(b.node("Pad", []string{"x", b.initInts("p", 0, 0, 1, 1, 0, 0, 1, 1)}, aString("mode", "wrap")))
-		}, `mode "wrap" is not supported`},
+		}, `mode "wrap" of Pad-19 is not supported`},
 		{"reflect pad too wide", func() *builder {
 			b := newBuilder(13, "x", -1, 1, 3, 3)
 			return b.output(b.node("Pad", []string{"x", b.initInts("p", 0, 0, 3, 0, 0, 0, 0, 0)}, aString("mode", "reflect")))

@@ -15,7 +15,7 @@ func lowerPad(c *call) {
 	mode := c.attrString("mode", "constant")
 	op, ok := padModes[mode]
 	if !ok {
-		c.fail("mode %q is not supported (constant, reflect and edge are)", mode)
+		c.fail("mode %q of %s is not supported (constant, reflect and edge are)", mode, c.versionName())
 	}
 	pads, value := c.padOperands()
 	if !c.ok() {
