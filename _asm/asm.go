@@ -55,6 +55,7 @@ var sets = map[string]func(){
 	"f32lrn":       lrnSet,
 	"f32pool":      poolSet,
 	"f32conv16c":   conv16cSet,
+	"f32ops16c":    ops16cSet,
 }
 
 func main() {

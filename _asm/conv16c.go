@@ -29,6 +29,8 @@ const conv16cSig = "func(dst, src, w []float32, n, nf, icb, kh, kw, cl, ldp, ldk
 // conv16cSet is the f32conv16c group.
 func conv16cSet() {
 	conv16cAVX512()
+	dw16c(lvl512)
+	dw16c(lvl256)
 }
 
 // conv16cTiles512 is the most pixels a call computes for each count of blocks (1-4): 24
@@ -256,24 +258,29 @@ func conv16cBody512(name string, p, f int, local Mem) {
 	JNE(LabelRef(name + "_cb"))
 
 	Label(name + "_epilogue")
-	conv16cEpilogue(name, p, f, acc, Z28, Z29)
+	conv16cEpilogue(lvl512, name, p, f, func(q, g, _ int) VecPhysical { return acc(q, g) }, Z28, Z29)
 	VZEROUPPER()
 	RET()
 }
 
 // conv16cEpilogue combines the accumulators with the output (flags 0), or the bias and the
 // residual (epiInit, epiRes), clamps them (epiReLU, epiReLU6) and stores them: the pure-Go
-// twin's order of operations, as the GEMM's epilogue. tb and tr are free registers.
-func conv16cEpilogue(name string, p, f int, acc func(q, g int) VecPhysical, tb, tr VecPhysical) {
-	ldo := Load(Param("ldo"), GP64())
-	SHLQ(U8(2), ldo)
-	var ldo3 GPVirtual
+// twin's order of operations, as the GEMM's epilogue. The tile is p pixels of f blocks, each
+// block of a pixel in l's halves (1 zmm or 2 ymm): acc(q, g, h); tb and tr are free registers.
+func conv16cEpilogue(l *level, name string, p, f int, acc func(q, g, h int) VecPhysical, tb, tr VecPhysical) {
+	halves := 16 / l.vl
+	var ldo, ldo3 GPVirtual
+	if f > 1 {
+		ldo = GP64()
+		Load(Param("ldo"), ldo)
+		SHLQ(U8(2), ldo)
+	}
 	if f > 3 {
 		ldo3 = GP64()
 		LEAQ(Mem{Base: ldo, Index: ldo, Scale: 2}, ldo3)
 	}
-	at := func(base Register, q, g int) Mem {
-		m := Mem{Base: base, Disp: 64 * q}
+	at := func(base Register, q, g, h int) Mem {
+		m := Mem{Base: base, Disp: 64*q + 4*l.vl*h}
 		switch g {
 		case 1:
 			m.Index, m.Scale = ldo, 1
@@ -284,16 +291,21 @@ func conv16cEpilogue(name string, p, f int, acc func(q, g int) VecPhysical, tb, 
 		}
 		return m
 	}
+	each := func(f2 func(q, g, h int)) {
+		for g := range f {
+			for q := range p {
+				for h := range halves {
+					f2(q, g, h)
+				}
+			}
+		}
+	}
 	flags := Load(Param("flags"), GP64())
 	d := loadBase("dst")
 	TESTQ(U32(epiInit), flags)
 	JNZ(LabelRef(name + "_init"))
 	Comment("output + accumulators")
-	for g := range f {
-		for q := range p {
-			VADDPS(at(d, q, g), acc(q, g), acc(q, g))
-		}
-	}
+	each(func(q, g, h int) { VADDPS(at(d, q, g, h), acc(q, g, h), acc(q, g, h)) })
 	JMP(LabelRef(name + "_act"))
 
 	Label(name + "_init")
@@ -302,9 +314,11 @@ func conv16cEpilogue(name string, p, f int, acc func(q, g int) VecPhysical, tb, 
 	JNZ(LabelRef(name + "_res"))
 	Comment("bias + accumulators")
 	for g := range f {
-		VMOVUPS(Mem{Base: bias, Disp: 64 * g}, tb)
-		for q := range p {
-			VADDPS(tb, acc(q, g), acc(q, g))
+		for h := range halves {
+			VMOVUPS(Mem{Base: bias, Disp: 64*g + 4*l.vl*h}, tb)
+			for q := range p {
+				VADDPS(tb, acc(q, g, h), acc(q, g, h))
+			}
 		}
 	}
 	JMP(LabelRef(name + "_act"))
@@ -313,10 +327,12 @@ func conv16cEpilogue(name string, p, f int, acc func(q, g int) VecPhysical, tb, 
 	Comment("(residual + bias) + accumulators")
 	res := loadBase("res")
 	for g := range f {
-		VMOVUPS(Mem{Base: bias, Disp: 64 * g}, tb)
-		for q := range p {
-			VADDPS(at(res, q, g), tb, tr)
-			VADDPS(tr, acc(q, g), acc(q, g))
+		for h := range halves {
+			VMOVUPS(Mem{Base: bias, Disp: 64*g + 4*l.vl*h}, tb)
+			for q := range p {
+				VADDPS(at(res, q, g, h), tb, tr)
+				VADDPS(tr, acc(q, g, h), acc(q, g, h))
+			}
 		}
 	}
 
@@ -324,28 +340,59 @@ func conv16cEpilogue(name string, p, f int, acc func(q, g int) VecPhysical, tb, 
 	TESTQ(U32(epiReLU|epiReLU6), flags)
 	JZ(LabelRef(name + "_store"))
 	Comment("ReLU: max(x, 0)")
-	VPXORD(tb, tb, tb)
-	for g := range f {
-		for q := range p {
-			VMAXPS(acc(q, g), tb, acc(q, g))
-		}
-	}
+	l.zero(tb)
+	each(func(q, g, h int) { VMAXPS(acc(q, g, h), tb, acc(q, g, h)) })
 	TESTQ(U32(epiReLU6), flags)
 	JZ(LabelRef(name + "_store"))
 	Comment("ReLU6: min(x, 6)")
-	sx := GP32()
-	MOVL(U32(six), sx)
-	VPBROADCASTD(sx, tr)
-	for g := range f {
-		for q := range p {
-			VMINPS(acc(q, g), tr, acc(q, g))
-		}
-	}
+	sx := GP64()
+	MOVL(U32(six), sx.As32())
+	l.broadcastInt(sx, tr)
+	each(func(q, g, h int) { VMINPS(acc(q, g, h), tr, acc(q, g, h)) })
 
 	Label(name + "_store")
-	for g := range f {
-		for q := range p {
-			VMOVUPS(acc(q, g), at(d, q, g))
-		}
+	each(func(q, g, h int) { VMOVUPS(acc(q, g, h), at(d, q, g, h)) })
+}
+
+// pixels addresses the input values of a run of pixels ldp bytes apart (ldp in a register):
+// a base register every 4 pixels, and the index registers ldp and ldp3 = 3*ldp.
+type pixels struct {
+	bases     []GPVirtual
+	ldp, ldp3 GPVirtual
+}
+
+// newPixels makes the addressing of n pixels from s (which it takes as the first base).
+func newPixels(s GPVirtual, ldp GPVirtual, n int) *pixels {
+	px := &pixels{bases: []GPVirtual{s}, ldp: ldp}
+	if n > 2 {
+		px.ldp3 = GP64()
+		LEAQ(Mem{Base: ldp, Index: ldp, Scale: 2}, px.ldp3)
+	}
+	for k := 4; k < n; k += 4 {
+		b := GP64()
+		LEAQ(Mem{Base: px.bases[len(px.bases)-1], Index: ldp, Scale: 4}, b)
+		px.bases = append(px.bases, b)
+	}
+	return px
+}
+
+// at is the address of pixel q's value at byte offset disp.
+func (px *pixels) at(q, disp int) Mem {
+	m := Mem{Base: px.bases[q/4], Disp: disp}
+	switch q % 4 {
+	case 1:
+		m.Index, m.Scale = px.ldp, 1
+	case 2:
+		m.Index, m.Scale = px.ldp, 2
+	case 3:
+		m.Index, m.Scale = px.ldp3, 1
+	}
+	return m
+}
+
+// add adds x to every base.
+func (px *pixels) add(x Op) {
+	for _, b := range px.bases {
+		ADDQ(x, b)
 	}
 }

@@ -31,7 +31,7 @@ func TestAsmEncodings(t *testing.T) {
 	for _, file := range files {
 		checkAsmFile(t, file, funcs)
 	}
-	for _, g := range []string{"f32gemm", "f32gemv", "f32dwconv", "f32dwconvrow", "f32winograd", "f32vact", "f32varith", "f32lrn", "f32pool", "f32conv16c"} {
+	for _, g := range []string{"f32gemm", "f32gemv", "f32dwconv", "f32dwconvrow", "f32winograd", "f32vact", "f32varith", "f32lrn", "f32pool", "f32conv16c", "f32ops16c"} {
 		if !slices.Contains(files, g+"_amd64.s") {
 			t.Errorf("%s_amd64.s missing", g)
 		}

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -110,6 +111,55 @@ func BenchmarkConv16cTile(b *testing.B) {
 				}
 				reportGFLOPS(b, 2*float64(p*k.f*16*icb*16*kk*kk), cpu)
 			})
+		}
+	})
+}
+
+// BenchmarkPoolLayout runs max pools of ResNet-50, GoogLeNet and VGG in NCHW and NCHW16c side
+// by side, one image, per level.
+func BenchmarkPoolLayout(b *testing.B) {
+	benchEachISA(b, func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(5, 5))
+		for _, bc := range []struct {
+			name string
+			p    Pool
+		}{
+			{"resnet_64x112x112_3s2p1", poolCase(64, 112, 112, 3, 3, 2, 2, 1, 1, 1, 1, false, false)},
+			{"googlenet_256x28x28_3s1p1", poolCase(256, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1, true, false)},
+			{"vgg_128x112x112_2s2", poolCase(128, 112, 112, 2, 2, 2, 2, 0, 0, 0, 0, false, false)},
+		} {
+			for _, layout := range []Layout{NCHW, NCHW16c} {
+				p := bc.p
+				p.Layout = layout
+				in, out := randSlice(rng, layout.Len(p.C, p.InH*p.InW)), make([]float32, layout.Len(p.C, p.OutH*p.OutW))
+				b.Run(bc.name+"/"+layout.String(), func(b *testing.B) {
+					for b.Loop() {
+						p.Run(out, in)
+					}
+					b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms")
+				})
+			}
+		}
+	})
+}
+
+// BenchmarkReorder converts an image (3x224x224) and a ResNet-50 feature map (256x56x56) both
+// ways, per level.
+func BenchmarkReorder(b *testing.B) {
+	benchEachISA(b, func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, s := range [][2]int{{3, 224 * 224}, {256, 56 * 56}} {
+			for _, to := range []Layout{NCHW16c, NCHW} {
+				r := Reorder{C: s[0], HW: s[1], To: to}
+				from := map[Layout]Layout{NCHW: NCHW16c, NCHW16c: NCHW}[to]
+				in, out := randSlice(rng, from.Len(s[0], s[1])), make([]float32, to.Len(s[0], s[1]))
+				b.Run(fmt.Sprintf("%dx%d/to_%v", s[0], s[1], to), func(b *testing.B) {
+					for b.Loop() {
+						r.Run(out, in)
+					}
+					b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms")
+				})
+			}
 		}
 	})
 }

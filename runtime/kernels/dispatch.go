@@ -45,6 +45,8 @@ type kernelSet struct {
 	avgPool16c func(dst, src []float32, n, kh, kw, ldp, ldr int, div float32)
 	vmulAdd16c func(dst, src, s, b []float32)
 	vmul16c    func(dst, src, s []float32)
+	// Reorder's blocks (layout.go).
+	toBlocked16c, fromBlocked16c func(dst, src []float32, c, hw int)
 
 	fmaPeak   func(n int) // PeakGFLOPS's loop
 	peakFlops float64     // the flops of one fmaPeak iteration
@@ -107,6 +109,9 @@ var genericSet = kernelSet{
 	vmulAdd16c: f32VMulAdd16cGo,
 	vmul16c:    f32VMul16cGo,
 
+	toBlocked16c:   f32ToBlocked16cGo,
+	fromBlocked16c: f32FromBlocked16cGo,
+
 	fmaPeak:   f32FMAPeakGo,
 	peakFlops: 12 * 2,
 }
@@ -132,7 +137,7 @@ var (
 // weights at every level, so no level runs another's.
 var (
 	conv16cTwins = [numISA]*conv16cImpl{Generic: genericSet.conv16c, AVX2: genericSet.conv16c, AVX512: {p: [5]int{0, 14, 12, 8, 6}, f: 4, tile: f32Conv16cEpi6x64Go}}
-	dw16cTwins   = [numISA]dw16cImpl{Generic: genericSet.dw16c, AVX2: genericSet.dw16c, AVX512: genericSet.dw16c}
+	dw16cTwins   = [numISA]dw16cImpl{Generic: genericSet.dw16c, AVX2: {p: 6, tile: f32DWConv16cEpi6Go}, AVX512: {p: 16, tile: f32DWConv16cEpi16Go}}
 )
 
 // newActive is active at package initialization (a variable initializer, not init, so that the

@@ -89,14 +89,15 @@
 //	                                              on NCHW16c: Conv16c (direct convolution),
 //	                                              DWConv16c (depthwise), MaxPool16c,
 //	                                              AvgPool16c, VMulAdd16c (x*s+b, s and b
-//	                                              16-channel vectors), VMul16c
+//	                                              16-channel vectors), VMul16c, ToBlocked16c,
+//	                                              FromBlocked16c (Reorder's blocks)
 //	epilogue   fused after the operation          Epi (bias, residual, ReLU/ReLU6 by flags)
 //	tile       the block a call's loop computes   14x32, 6x16, 2x4 (GEMM rows x columns); 3x3s1
 //	                                              (kernel, stride); 3s2 (taps, stride); H3s2
 //	                                              (window width, stride); V3 (rows); 4 (GEMV
 //	                                              rows); 4x4 (Winograd output tile); 32 (PackB
 //	                                              columns); 6x64 (Conv16c: pixels x output
-//	                                              channels); 14 (DWConv16c: pixels)
+//	                                              channels); 16, 6 (DWConv16c: pixels)
 //	ISA        instruction set                    AVX512 (AVX-512 F), AVX2 (AVX2 + FMA, VEX, Y0-15),
 //	                                              AVX (AVX only: both levels), Go (the twin)
 //
@@ -104,6 +105,9 @@
 // file of ../../_asm: f32gemm (GEMM micro-kernels, B-panel copy, FMA peak), f32gemv, f32dwconv
 // (planes and their copy), f32dwconvrow, f32winograd, f32vact (activations), f32varith
 // (VAdd, VMulAddC, VMulChannels, VGatherS2, RSum), f32lrn and f32pool (max and average passes).
+//
+// The NCHW16c kernels are two more groups: f32conv16c (the direct and the depthwise
+// convolutions) and f32ops16c (pools, per-channel arithmetic and Reorder's blocks).
 //
 // The assembly is generated with avo by the separate module in ../../_asm; the go:generate
 // lines below run it, and the first line of each .s and stub file is the command that made it
@@ -137,3 +141,4 @@ package kernels
 //go:generate go run -C ../../_asm . -set f32lrn -out ../runtime/kernels/f32lrn_amd64.s -stubs ../runtime/kernels/f32lrn_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32pool -out ../runtime/kernels/f32pool_amd64.s -stubs ../runtime/kernels/f32pool_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32conv16c -out ../runtime/kernels/f32conv16c_amd64.s -stubs ../runtime/kernels/f32conv16c_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32ops16c -out ../runtime/kernels/f32ops16c_amd64.s -stubs ../runtime/kernels/f32ops16c_stub_amd64.go -pkg kernels

@@ -101,6 +101,17 @@ func f32DWConv16cEpi8Go(dst, src, w []float32, n, kh, kw, ldp, ldk, ldr int, fla
 	f32DWConv16cGo(dst, src, w, n, kh, kw, ldp, ldk, ldr, flags, bias, res)
 }
 
+// f32DWConv16cEpi16Go is the twin of the AVX-512 depthwise kernel: f32DWConv16cGo on up to 16
+// pixels.
+func f32DWConv16cEpi16Go(dst, src, w []float32, n, kh, kw, ldp, ldk, ldr int, flags uint, bias, res []float32) {
+	f32DWConv16cGo(dst, src, w, n, kh, kw, ldp, ldk, ldr, flags, bias, res)
+}
+
+// f32DWConv16cEpi6Go is the twin of the AVX2 depthwise kernel: f32DWConv16cGo on up to 6 pixels.
+func f32DWConv16cEpi6Go(dst, src, w []float32, n, kh, kw, ldp, ldk, ldr int, flags uint, bias, res []float32) {
+	f32DWConv16cGo(dst, src, w, n, kh, kw, ldp, ldk, ldr, flags, bias, res)
+}
+
 // f32DWConv16cGo computes, for pixels p < n, the sum over kernel rows i < kh and columns j < kw of
 //
 //	src[i*ldr + j*ldk + p*ldp + lane] * w[(i*kw+j)*16 + lane]

@@ -10,3 +10,15 @@ package kernels
 //
 //go:noescape
 func f32Conv16cEpi6x64AVX512(dst []float32, src []float32, w []float32, n int, nf int, icb int, kh int, kw int, cl int, ldp int, ldk int, ldr int, ldcb int, ldf int, ldwc int, ldo int, flags uint, bias []float32, res []float32)
+
+// f32DWConv16cEpi16AVX512 is f32DWConv16cGo with AVX-512 for n <= 16 pixels: one accumulator per pixel, the
+// taps' weight vectors times the pixels' input vectors, then the epilogue (epiInit implied).
+//
+//go:noescape
+func f32DWConv16cEpi16AVX512(dst []float32, src []float32, w []float32, n int, kh int, kw int, ldp int, ldk int, ldr int, flags uint, bias []float32, res []float32)
+
+// f32DWConv16cEpi6AVX2 is f32DWConv16cGo with AVX2 for n <= 6 pixels: one accumulator per pixel, the
+// taps' weight vectors times the pixels' input vectors, then the epilogue (epiInit implied).
+//
+//go:noescape
+func f32DWConv16cEpi6AVX2(dst []float32, src []float32, w []float32, n int, kh int, kw int, ldp int, ldk int, ldr int, flags uint, bias []float32, res []float32)

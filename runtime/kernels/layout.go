@@ -109,36 +109,46 @@ func (r Reorder) Run(out, in []float32) {
 	}
 }
 
-// toBlocked writes the NCHW in (c planes of hw) into out in NCHW16c, padding lanes zeroed.
+// toBlocked writes the NCHW in (c planes of hw) into out in NCHW16c, padding lanes zeroed, a
+// block a kernel call.
 func toBlocked(out, in []float32, c, hw int) {
+	k := kern()
 	for b := range blocks(c) {
 		n := min(BlockC, c-b*BlockC)
-		dst := out[b*BlockC*hw : (b+1)*BlockC*hw]
-		for l := range BlockC {
-			if l >= n {
-				for p := range hw {
-					dst[p*BlockC+l] = 0
-				}
-				continue
-			}
-			src := in[(b*BlockC+l)*hw : (b*BlockC+l+1)*hw]
-			for p, v := range src {
-				dst[p*BlockC+l] = v
-			}
-		}
+		k.toBlocked16c(out[b*BlockC*hw:(b+1)*BlockC*hw], in[b*BlockC*hw:(b*BlockC+n)*hw], n, hw)
 	}
 }
 
-// fromBlocked writes the NCHW16c in into out in NCHW (c planes of hw).
+// fromBlocked writes the NCHW16c in into out in NCHW (c planes of hw), a block a kernel call.
 func fromBlocked(out, in []float32, c, hw int) {
+	k := kern()
 	for b := range blocks(c) {
 		n := min(BlockC, c-b*BlockC)
-		src := in[b*BlockC*hw : (b+1)*BlockC*hw]
-		for l := range n {
-			dst := out[(b*BlockC+l)*hw : (b*BlockC+l+1)*hw]
-			for p := range dst {
-				dst[p] = src[p*BlockC+l]
-			}
+		k.fromBlocked16c(out[b*BlockC*hw:(b*BlockC+n)*hw], in[b*BlockC*hw:(b+1)*BlockC*hw], n, hw)
+	}
+}
+
+// f32ToBlocked16cGo sets dst[p*16+l] = src[l*hw+p] for l < c and 0 for c <= l < 16, p < hw: one
+// block of NCHW16c from c <= 16 NCHW planes.
+func f32ToBlocked16cGo(dst, src []float32, c, hw int) {
+	src = src[:c*hw]
+	for p := range hw {
+		d := (*[BlockC]float32)(dst[p*BlockC:])
+		for l := range c {
+			d[l] = src[l*hw+p]
+		}
+		clear(d[c:])
+	}
+}
+
+// f32FromBlocked16cGo sets dst[l*hw+p] = src[p*16+l] for l < c, p < hw: c <= 16 NCHW planes from
+// one block of NCHW16c.
+func f32FromBlocked16cGo(dst, src []float32, c, hw int) {
+	src = src[:hw*BlockC]
+	for l := range c {
+		d := dst[l*hw : (l+1)*hw]
+		for p := range d {
+			d[p] = src[p*BlockC+l]
 		}
 	}
 }

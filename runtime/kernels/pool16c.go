@@ -24,9 +24,7 @@ func f32MaxPool16cGo(dst, src []float32, n, kh, kw, ldp, ldr int) {
 			for j := range kw {
 				s := (*[BlockC]float32)(src[i*ldr+j*BlockC+p*ldp:])
 				for l, v := range s {
-					if v > acc[l] || v != v { // a NaN stays: nothing is greater
-						acc[l] = v
-					}
+					acc[l] = max(acc[l], v) // NaN wins
 				}
 			}
 		}
@@ -34,18 +32,14 @@ func f32MaxPool16cGo(dst, src []float32, n, kh, kw, ldp, ldr int) {
 	}
 }
 
-// f32AvgPool16cGo sets dst[p*16+l] to the sum over i < kh, j < kw (in that order, from the first
-// value) of src[i*ldr + j*16 + p*ldp + l], divided by div, for p < n.
+// f32AvgPool16cGo sets dst[p*16+l] to the sum over i < kh, j < kw (in that order, from zero) of
+// src[i*ldr + j*16 + p*ldp + l], divided by div, for p < n.
 func f32AvgPool16cGo(dst, src []float32, n, kh, kw, ldp, ldr int, div float32) {
 	for p := range n {
 		var acc [BlockC]float32
 		for i := range kh {
 			for j := range kw {
 				s := (*[BlockC]float32)(src[i*ldr+j*BlockC+p*ldp:])
-				if i == 0 && j == 0 {
-					acc = *s
-					continue
-				}
 				for l, v := range s {
 					acc[l] += v
 				}

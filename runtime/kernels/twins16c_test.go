@@ -134,3 +134,23 @@ func checkVMul16c(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
 		}
 	}
 }
+
+// checkReorder16c checks a reorder kernel over channel counts 0 to 16 and pixel counts across a
+// few vectors.
+func checkReorder16c(to bool) twinCheck {
+	return func(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+		for c := 0; c <= 16; c++ {
+			for _, hw := range []int{0, 1, 5, 8, 15, 16, 17, 33, 49} {
+				off := (c + hw) % 16
+				planes, blk := newOp(c*hw, off, uniform(rng, true)), newOp(16*hw, (off+5)%16, uniform(rng, true))
+				ops := []operand{blk, planes}
+				if !to {
+					ops = []operand{planes, blk}
+				}
+				compare(t, fmt.Sprintf("c=%d hw=%d", c, hw), ops, []int{0}, exact, false, func(f any, s [][]float32) {
+					f.(func(dst, src []float32, c, hw int))(s[0], s[1], c, hw)
+				}, simd, twin)
+			}
+		}
+	}
+}
