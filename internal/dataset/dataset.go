@@ -1,5 +1,6 @@
 // Package dataset reads labelled image collections for evaluation: Fashion-MNIST / MNIST IDX files
-// and ImageNet-style folders of class subfolders.
+// and ImageNet-style folders of class subfolders. For training, loader.go batches them
+// (seeded shuffling, held-out splits, parallel loading) and augment.go augments folders.
 package dataset
 
 import (
