@@ -1,0 +1,121 @@
+package gradreport
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"math"
+	"os"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// dpi sets the text and line sizes against the pixel size: 96 makes gonum's default 12 pt
+// text 16 pixels high, legible at 1000 pixels wide.
+const dpi = 96
+
+// WritePNG draws the gradient norm by depth, one line per epoch (the geometric mean of its
+// recorded steps), on a log scale, as a width x height PNG. Layers are named on the axis
+// when there are few enough to read.
+func (r *Report) WritePNG(w io.Writer, width, height int) error {
+	if width <= 0 || height <= 0 {
+		return fmt.Errorf("gradreport: plot size %dx%d", width, height)
+	}
+	p := plot.New()
+	p.Title.Text = "Gradient norm by depth (geometric mean of each epoch's steps)"
+	p.X.Label.Text = "layer, input to output"
+	// A short label: gonum keeps the data area within the vertical label's length.
+	p.Y.Label.Text = "gradient L2 norm"
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Add(plotter.NewGrid())
+
+	lines, legends := 0, 0
+	lo, hi := math.Inf(1), math.Inf(-1)
+	every := max(1, (len(r.epochs)+9)/10) // at most about ten legend entries
+	for k, e := range r.epochs {
+		var xys plotter.XYs
+		for d, n := range e.count {
+			if n > 0 {
+				xys = append(xys, plotter.XY{X: float64(d), Y: math.Exp(e.logSum[d] / float64(n))})
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		for _, xy := range xys {
+			lo, hi = min(lo, xy.Y), max(hi, xy.Y)
+		}
+		line, err := plotter.NewLine(xys)
+		if err != nil {
+			return fmt.Errorf("gradreport: epoch %d: %w", e.epoch, err)
+		}
+		line.Color = epochColor(k, len(r.epochs))
+		line.Width = vg.Points(1.5)
+		pts, err := plotter.NewScatter(xys)
+		if err != nil {
+			return fmt.Errorf("gradreport: epoch %d: %w", e.epoch, err)
+		}
+		pts.Color, pts.Radius = line.Color, vg.Points(1.5)
+		p.Add(line, pts)
+		if k%every == 0 || k == len(r.epochs)-1 {
+			p.Legend.Add(fmt.Sprintf("epoch %d", e.epoch), line)
+			legends++
+		}
+		lines++
+	}
+	if lines == 0 {
+		return errors.New("gradreport: no positive gradient norms to plot")
+	}
+	// Headroom for the legend, which gonum draws over the data area: about 16 pixels per
+	// entry (12 points at 96 dpi) of the roughly height-120 the data gets.
+	f := min(0.5, float64(16*legends+8)/float64(max(height-120, 1)))
+	if hi <= lo {
+		lo, hi = lo/10, hi*10
+	}
+	p.Y.Min, p.Y.Max = lo, math.Exp(math.Log(hi)+f/(1-f)*(math.Log(hi)-math.Log(lo)))
+	if len(r.layers) <= 24 {
+		var ticks plot.ConstantTicks
+		for d, name := range r.layers {
+			ticks = append(ticks, plot.Tick{Value: float64(d), Label: name})
+		}
+		p.X.Tick.Marker = ticks
+		if len(r.layers) > 8 { // slanted, so that long names do not overlap
+			p.X.Tick.Label.Rotation = math.Pi / 6
+			p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YTop
+		}
+	}
+	p.X.Min, p.X.Max = -0.5, float64(len(r.layers))-0.5
+
+	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, width, height))), vgimg.UseDPI(dpi))
+	p.Draw(draw.New(c))
+	_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(w)
+	return err
+}
+
+// SavePNG writes WritePNG's plot to path.
+func (r *Report) SavePNG(path string, width, height int) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, f.Close()) }()
+	return r.WritePNG(f, width, height)
+}
+
+// epochColor runs from blue (the first epoch) to red (the last), so the lines read in order.
+func epochColor(k, n int) color.Color {
+	t := 0.0
+	if n > 1 {
+		t = float64(k) / float64(n-1)
+	}
+	return color.RGBA{R: uint8(30 + 200*t), G: 60, B: uint8(230 - 200*t), A: 255}
+}
