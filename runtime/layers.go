@@ -109,10 +109,11 @@ type linearTask struct {
 	w       *kernels.LinearWeights
 }
 
-// runPart computes rows split at multiples of 16, where RunRows's results match Run's exactly.
+// runPart computes rows split where RunRows's results match Run's exactly.
 func (t *linearTask) runPart(part, parts int) {
-	rows := (t.l.Out + 15) / 16
-	o0, o1 := min(t.l.Out, rows*part/parts*16), min(t.l.Out, rows*(part+1)/parts*16)
+	const k = kernels.LinearSplitRows
+	rows := (t.l.Out + k - 1) / k
+	o0, o1 := min(t.l.Out, rows*part/parts*k), min(t.l.Out, rows*(part+1)/parts*k)
 	if o0 < o1 {
 		t.l.RunRows(o0, o1, t.out, t.in, t.w)
 	}

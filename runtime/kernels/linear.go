@@ -46,11 +46,16 @@ func (l *Linear) Run(out, in []float32, w *LinearWeights) {
 	l.RunRows(0, l.Out, out, in, w)
 }
 
+// LinearSplitRows is the granularity at which RunRows gives Run's results bit for bit: ranges
+// that start and end at multiples of it (or at Out) keep a vectorized activation's tails where
+// Run has them.
+const LinearSplitRows = 16
+
 // RunRows computes the outputs [o0, o1) of Run: out[o0:o1] = act(W[o0:o1] in + b[o0:o1]), leaving
 // the rest of out alone, so that the rows can be split among goroutines. Each output's sum is
 // computed by the same operations whatever the range, so the results are those of Run bit for
 // bit (provided the activation is computed element by element alike, as ReLU always is; split at
-// multiples of 16 rows to keep a vectorized activation's tails in place too).
+// multiples of LinearSplitRows to keep a vectorized activation's tails in place too).
 //
 // The matrix streams from memory once: four rows at a time, each with its own accumulators,
 // share each load of in.
