@@ -31,6 +31,7 @@ func conv16cSet() {
 	conv16cAVX512()
 	dw16c(lvl512)
 	dw16c(lvl256)
+	wino16cSet()
 }
 
 // conv16cTiles512 is the most pixels a call computes for each count of blocks (1-4): 24

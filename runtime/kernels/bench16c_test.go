@@ -61,17 +61,29 @@ func benchConvLayout(b *testing.B) {
 	for _, l := range layoutLayers {
 		k := l.c.InC / l.c.Groups * l.c.KH * l.c.KW
 		w, bias := randSlice(rng, l.c.OutC*k), randSlice(rng, l.c.OutC)
-		for _, layout := range []Layout{NCHW, NCHW16c} {
+		variants := []string{"nchw", "nchw16c"}
+		if c := l.c; c.wino16cEligible() {
+			variants = append(variants, "nchw16c-direct", "nchw16c-wino")
+		}
+		for _, v := range variants {
 			c := l.c
+			layout := map[bool]Layout{false: NCHW, true: NCHW16c}[v != "nchw"]
 			c.Layout = layout
-			b.Run(l.name+"/"+layout.String(), func(b *testing.B) {
+			b.Run(l.name+"/"+v, func(b *testing.B) {
 				pw, err := c.Pack(w, bias)
 				if err != nil {
 					b.Fatal(err)
 				}
+				scrLen := c.ScratchLen()
+				switch v {
+				case "nchw16c-direct":
+					pw, scrLen = packAs16c(&c, algoDirect16c, w, bias)
+				case "nchw16c-wino":
+					pw, scrLen = packAs16c(&c, algoWino16c, w, bias)
+				}
 				in := randSlice(rng, layout.Len(c.InC, c.InH*c.InW))
 				out := make([]float32, layout.Len(c.OutC, c.OutH*c.OutW))
-				scr := make([]float32, c.ScratchLen())
+				scr := make([]float32, max(scrLen, c.ScratchLen()))
 				c.Run(out, in, pw, nil, scr)
 				cpu := startCPU(b)
 				for b.Loop() {
@@ -162,4 +174,19 @@ func BenchmarkReorder(b *testing.B) {
 			}
 		}
 	})
+}
+
+// packAs16c packs w and bias for the blocked algorithm a, whatever c's own, and returns the
+// scratch length a needs.
+func packAs16c(c *Conv, a convAlgo, w, bias []float32) (*ConvWeights, int) {
+	cw := &ConvWeights{conv: *c, algo: a}
+	cw.pack16c(w, bias)
+	if a == algoWino16c {
+		return cw, c.wino16cScratch()
+	}
+	g := c.geom16c()
+	if !g.band {
+		return cw, 0
+	}
+	return cw, g.planes * g.inRows * g.wp * BlockC
 }

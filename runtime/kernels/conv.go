@@ -32,10 +32,11 @@ const (
 	algoDirect                    // few channels, small planes (LeNet-5): whole-plane kernels per channel pair (direct.go)
 	algoDirect16c                 // NCHW16c, one group: the direct blocked kernel (conv16c.go)
 	algoDW16c                     // NCHW16c, depthwise: the blocked depthwise kernel (dwconv16c.go)
+	algoWino16c                   // NCHW16c, 3x3 stride 1: Winograd F(4x4, 3x3) (winograd16c.go)
 )
 
 func (a convAlgo) String() string {
-	return [...]string{"im2col", "gemm1x1", "depthwise", "winograd4x4", "winograd2x2", "gemv", "direct", "direct16c", "depthwise16c"}[a]
+	return [...]string{"im2col", "gemm1x1", "depthwise", "winograd4x4", "winograd2x2", "gemv", "direct", "direct16c", "depthwise16c", "winograd16c"}[a]
 }
 
 func (c *Conv) algo() convAlgo {
@@ -135,7 +136,7 @@ func (c *Conv) Pack(w, bias []float32) (*ConvWeights, error) {
 	}
 	cw := &ConvWeights{conv: *c, algo: c.algo(), bias: make([]float32, c.OutC)}
 	copy(cw.bias, bias)
-	if cw.algo == algoDirect16c || cw.algo == algoDW16c {
+	if cw.algo == algoDirect16c || cw.algo == algoDW16c || cw.algo == algoWino16c {
 		cw.pack16c(w, bias)
 		return cw, nil
 	}

@@ -90,8 +90,11 @@ func (c *Conv) geom16c() geom16c {
 
 // scratch16c is the scratch of a blocked convolution: the band copy, if it has one.
 func (c *Conv) scratch16c() int {
-	if c.algo() == algoGemv {
+	switch c.algo() {
+	case algoGemv:
 		return 0
+	case algoWino16c:
+		return c.wino16cScratch()
 	}
 	g := c.geom16c()
 	if !g.band {
@@ -115,6 +118,8 @@ func (c *Conv) algo16c() convAlgo {
 		return algoDW16c
 	case c.KH == 1 && c.KW == 1 && c.InH == 1 && c.InW == 1 && c.OutH == 1 && c.OutW == 1 && c.PadT == 0 && c.PadL == 0:
 		return algoGemv
+	case c.wino16cEligible() && c.wino16cWins():
+		return algoWino16c
 	}
 	return algoDirect16c
 }
@@ -126,6 +131,10 @@ func (cw *ConvWeights) pack16c(w, bias []float32) {
 	ob, ib, kk := blocks(c.OutC), blocks(c.InC), c.KH*c.KW
 	cw.bias = make([]float32, ob*BlockC)
 	copy(cw.bias, bias)
+	if cw.algo == algoWino16c {
+		cw.packWino16c(w)
+		return
+	}
 	if cw.algo == algoDW16c {
 		cw.w = allocPacked(ob * kk * BlockC)
 		for ch := range c.OutC {
@@ -153,6 +162,8 @@ func (c *Conv) run16c(part, parts int, in, out []float32, w *ConvWeights, residu
 		c.runGemv16c(part, parts, in, out, w, residual)
 	case algoDW16c:
 		c.runDW16c(part, parts, in, out, w, residual, scratch)
+	case algoWino16c:
+		c.runWino16c(part, parts, in, out, w, residual, scratch)
 	default:
 		c.runDirect16c(part, parts, in, out, w, residual, scratch)
 	}

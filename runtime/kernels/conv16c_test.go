@@ -78,7 +78,7 @@ func TestConv16c(t *testing.T) {
 				testConv16c(t, rng, c, withRes, i%5 != 0)
 			}
 		}
-		for _, a := range []convAlgo{algoDirect16c, algoDW16c, algoGemv} {
+		for _, a := range []convAlgo{algoDirect16c, algoDW16c, algoGemv, algoWino16c} {
 			if algos[a] < 3 {
 				t.Errorf("only %d cases of %v", algos[a], a)
 			}

@@ -47,6 +47,9 @@ type kernelSet struct {
 	vmul16c    func(dst, src, s []float32)
 	// Reorder's blocks (layout.go).
 	toBlocked16c, fromBlocked16c func(dst, src []float32, c, hw int)
+	// The blocked Winograd transforms (winograd16c.go).
+	winoIn16c  func(dst, src []float32, n, ldr, ldd int)
+	winoOut16c func(dst, src []float32, n, ss, ldd int, flags uint, bias, res []float32)
 
 	fmaPeak   func(n int) // PeakGFLOPS's loop
 	peakFlops float64     // the flops of one fmaPeak iteration
@@ -111,6 +114,8 @@ var genericSet = kernelSet{
 
 	toBlocked16c:   f32ToBlocked16cGo,
 	fromBlocked16c: f32FromBlocked16cGo,
+	winoIn16c:      f32WinoIn16cGo,
+	winoOut16c:     f32WinoOutEpi16cGo,
 
 	fmaPeak:   f32FMAPeakGo,
 	peakFlops: 12 * 2,

@@ -22,3 +22,29 @@ func f32DWConv16cEpi16AVX512(dst []float32, src []float32, w []float32, n int, k
 //
 //go:noescape
 func f32DWConv16cEpi6AVX2(dst []float32, src []float32, w []float32, n int, kh int, kw int, ldp int, ldk int, ldr int, flags uint, bias []float32, res []float32)
+
+// f32WinoIn16cAVX512 is f32WinoIn16cGo with AVX-512: V = B^T d B of n tiles of one channel block, tile k's
+// input vectors at src[k*64 + i*ldr + j*16:], position xi of tile k at dst[xi*ldd + k*16:].
+//
+//go:noescape
+func f32WinoIn16cAVX512(dst []float32, src []float32, n int, ldr int, ldd int)
+
+// f32WinoOutEpi16cAVX512 is f32WinoOutEpi16cGo with AVX-512: Y = A^T M A of n tiles of one channel block,
+// position xi of tile k at src[xi*ss + k*16:], pixel (r, c) of tile k, (y + bias) (+ res), then
+// ReLU or ReLU6 as flags say, at dst[r*ldd + (4k+c)*16:].
+//
+//go:noescape
+func f32WinoOutEpi16cAVX512(dst []float32, src []float32, n int, ss int, ldd int, flags uint, bias []float32, res []float32)
+
+// f32WinoIn16cAVX2 is f32WinoIn16cGo with AVX2: V = B^T d B of n tiles of one channel block, tile k's
+// input vectors at src[k*64 + i*ldr + j*16:], position xi of tile k at dst[xi*ldd + k*16:].
+//
+//go:noescape
+func f32WinoIn16cAVX2(dst []float32, src []float32, n int, ldr int, ldd int)
+
+// f32WinoOutEpi16cAVX2 is f32WinoOutEpi16cGo with AVX2: Y = A^T M A of n tiles of one channel block,
+// position xi of tile k at src[xi*ss + k*16:], pixel (r, c) of tile k, (y + bias) (+ res), then
+// ReLU or ReLU6 as flags say, at dst[r*ldd + (4k+c)*16:].
+//
+//go:noescape
+func f32WinoOutEpi16cAVX2(dst []float32, src []float32, n int, ss int, ldd int, flags uint, bias []float32, res []float32)

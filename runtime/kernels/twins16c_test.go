@@ -154,3 +154,33 @@ func checkReorder16c(to bool) twinCheck {
 		}
 	}
 }
+
+// checkWinoIn16c checks the blocked Winograd input transform over runs of tiles, with gaps
+// between the rows and the positions: the same operations in the same order, so exactly.
+func checkWinoIn16c(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	for n := 1; n <= 5; n++ {
+		ldr, ldd := (4*n+2)*16+16*3, n*16+16*2
+		ops := []operand{newOp(35*ldd+n*16, n%16, uniform(rng, false)), newOp(5*ldr+(4*n+2)*16, (n+5)%16, uniform(rng, false))}
+		compare(t, fmt.Sprintf("n=%d", n), ops, []int{0}, exact, false, func(f any, s [][]float32) {
+			f.(func(dst, src []float32, n, ldr, ldd int))(s[0], s[1], n, ldr, ldd)
+		}, simd, twin)
+	}
+}
+
+// checkWinoOut16c checks the blocked Winograd output transform with every epilogue.
+func checkWinoOut16c(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	for _, flags := range []uint{0, epiRes, epiReLU, epiReLU6, epiRes | epiReLU, epiRes | epiReLU6} {
+		for n := 1; n <= 5; n++ {
+			ss, ldd := n*16+16*2, 4*n*16+16*3
+			c4 := func(int) float32 { return rng.Float32()*16 - 8 }
+			ops := []operand{newOp(3*ldd+4*n*16, n%16, c4), newOp(35*ss+n*16, (n+5)%16, c4),
+				newOp(16, n, c4), newOp(3*ldd+4*n*16, (n+9)%16, c4)}
+			tol := func(k, i int, w float32, mag [][]float32) float64 {
+				return 0
+			}
+			compare(t, fmt.Sprintf("flags=%b n=%d", flags, n), ops, []int{0}, tol, false, func(f any, s [][]float32) {
+				f.(func(dst, src []float32, n, ss, ldd int, flags uint, bias, res []float32))(s[0], s[1], n, ss, ldd, flags, s[2], s[3])
+			}, simd, twin)
+		}
+	}
+}

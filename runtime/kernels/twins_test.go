@@ -102,6 +102,8 @@ var twinChecks = map[string]twinEntry{
 	"vmul16c":        {func(k *kernelSet) any { return k.vmul16c }, checkVMul16c},
 	"toBlocked16c":   {func(k *kernelSet) any { return k.toBlocked16c }, checkReorder16c(true)},
 	"fromBlocked16c": {func(k *kernelSet) any { return k.fromBlocked16c }, checkReorder16c(false)},
+	"winoIn16c":      {func(k *kernelSet) any { return k.winoIn16c }, checkWinoIn16c},
+	"winoOut16c":     {func(k *kernelSet) any { return k.winoOut16c }, checkWinoOut16c},
 }
 
 // vlOf is the level's vector length in floats.
