@@ -28,7 +28,8 @@ const conv16cSig = "func(dst, src, w []float32, n, nf, icb, kh, kw, cl, ldp, ldk
 
 // conv16cSet is the f32conv16c group.
 func conv16cSet() {
-	conv16cAVX512()
+	conv16cLevel(lvl512, conv16cTiles512)
+	conv16cLevel(lvl256, conv16cTiles256)
 	dw16c(lvl512)
 	dw16c(lvl256)
 	wino16cSet()
@@ -39,22 +40,25 @@ func conv16cSet() {
 // alone, so that its bodies stay few.
 var conv16cTiles512 = []int{1: 14, 2: 12, 3: 8, 4: 6}
 
-const (
-	conv16cP512 = 6 // pixels of the AVX-512 tile of 4 blocks
-	conv16cF512 = 4 // output channel blocks of the AVX-512 tile
-)
+// conv16cTiles256 is AVX2's: one block (two ymm a pixel) of 6 pixels, 12 accumulators, the
+// block's weight vector in two ymm and the broadcasts in the last two of the 16. (Two blocks
+// would leave room for 2 pixels, 8 accumulators: a load a step for every 2 FMAs.)
+var conv16cTiles256 = []int{1: 6}
 
-func conv16cAVX512() {
-	name := fmt.Sprintf("f32Conv16cEpi%dx%dAVX512", conv16cP512, 16*conv16cF512)
+// conv16cLevel generates f32Conv16cEpi<p>x<16f><ISA> with tiles[nf] the most pixels of nf
+// blocks (f = len(tiles)-1 blocks at most, p = tiles[f]).
+func conv16cLevel(l *level, tiles []int) {
+	fmax := len(tiles) - 1
+	name := fmt.Sprintf("f32Conv16cEpi%dx%d%s", tiles[fmax], 16*fmax, l.name)
 	TEXT(name, NOSPLIT, conv16cSig)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s is f32Conv16cGo with AVX-512 for nf <= %d output channel blocks and n <= %v[nf] pixels:", name, conv16cF512, conv16cTiles512[1:]),
-		"it sums the chunk's input blocks, kernel rows and columns and channels into one zmm per pixel",
-		"and block, and stores them with the epilogue flags selects.")
+	Doc(fmt.Sprintf("%s is f32Conv16cGo with %s for nf <= %d output channel blocks and n <= %v[nf] pixels:", name, isaName(l), fmax, tiles[1:]),
+		"it sums the chunk's input blocks, kernel rows and columns and channels into one vector per pixel",
+		"and block half, and stores them with the epilogue flags selects.")
 	nf := Load(Param("nf"), GP64())
 	n := Load(Param("n"), GP64())
-	for f := conv16cF512; f >= 1; f-- {
-		for p := conv16cTiles512[f]; p >= 1; p-- {
+	for f := fmax; f >= 1; f-- {
+		for p := tiles[f]; p >= 1; p-- {
 			CMPQ(nf, U8(f))
 			JNE(LabelRef(fmt.Sprintf("%s_not%dx%d", name, p, f)))
 			CMPQ(n, U8(p))
@@ -66,22 +70,29 @@ func conv16cAVX512() {
 	RET()        // n or nf out of range: the Go callers never pass one
 	// Locals: the loop counters and the pointer steps that do not fit in registers.
 	local := AllocLocal(8 * 8)
-	for f := conv16cF512; f >= 1; f-- {
-		for p := conv16cTiles512[f]; p >= 1; p-- {
+	for f := fmax; f >= 1; f-- {
+		for p := tiles[f]; p >= 1; p-- {
 			body := fmt.Sprintf("%s_%dx%d", name, p, f)
 			Label(body)
-			conv16cBody512(body, p, f, local)
+			conv16cBody(l, body, p, f, local)
 		}
 	}
 }
 
-// conv16cBody512 emits the body for p pixels and f blocks: accumulator (pixel q, block g) in
-// Z(q*f+g), the weight vectors in Z24-Z27, the broadcast input values in Z28 and Z29.
-func conv16cBody512(name string, p, f int, local Mem) {
-	acc := func(q, g int) VecPhysical { return zmm[q*f+g] }
-	fr, bc := zmm[24:28], zmm[28:30]
-	for i := range p * f {
-		VPXORD(zmm[i], zmm[i], zmm[i])
+// conv16cBody emits the body for p pixels and f blocks: accumulator (pixel q, block g, half h)
+// in register (q*f+g)*halves+h, the weight vectors (block g, half h) in the f*halves registers
+// before the last two, the broadcast input values in the last two.
+func conv16cBody(l *level, name string, p, f int, local Mem) {
+	halves := 16 / l.vl
+	regs := l.regs
+	acc := func(q, g, h int) VecPhysical { return regs[(q*f+g)*halves+h] }
+	nr := len(regs)
+	fr, bc := regs[nr-2-f*halves:nr-2], regs[nr-2:]
+	if p*f*halves > nr-2-f*halves {
+		panic("conv16cBody: too many accumulators")
+	}
+	for i := range p * f * halves {
+		l.zero(regs[i])
 	}
 	slot := func(i int) Mem { return local.Offset(8 * i) }
 	cbCnt, iCnt, jCnt, cCnt := slot(0), slot(1), slot(2), slot(3)
@@ -188,12 +199,16 @@ func conv16cBody512(name string, p, f int, local Mem) {
 	// pixel.
 	step := func(c int) {
 		for g := range f {
-			VMOVUPS(filt(g, 64*c), fr[g])
+			for h := range halves {
+				VMOVUPS(filt(g, 64*c+4*l.vl*h), fr[g*halves+h])
+			}
 		}
 		for q := range p {
 			VBROADCASTSS(pix(q, 4*c), bc[q%2])
 			for g := range f {
-				VFMADD231PS(bc[q%2], fr[g], acc(q, g))
+				for h := range halves {
+					VFMADD231PS(bc[q%2], fr[g*halves+h], acc(q, g, h))
+				}
 			}
 		}
 	}
@@ -259,7 +274,7 @@ func conv16cBody512(name string, p, f int, local Mem) {
 	JNE(LabelRef(name + "_cb"))
 
 	Label(name + "_epilogue")
-	conv16cEpilogue(lvl512, name, p, f, func(q, g, _ int) VecPhysical { return acc(q, g) }, Z28, Z29)
+	conv16cEpilogue(l, name, p, f, acc, bc[0], bc[1])
 	VZEROUPPER()
 	RET()
 }

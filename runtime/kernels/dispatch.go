@@ -141,7 +141,7 @@ var (
 // (their tiles), for TestKernelTwins and TestKernelNames: the kernels take the same packed
 // weights at every level, so no level runs another's.
 var (
-	conv16cTwins = [numISA]*conv16cImpl{Generic: genericSet.conv16c, AVX2: genericSet.conv16c, AVX512: {p: [5]int{0, 14, 12, 8, 6}, f: 4, tile: f32Conv16cEpi6x64Go}}
+	conv16cTwins = [numISA]*conv16cImpl{Generic: genericSet.conv16c, AVX2: {p: [5]int{0, 6}, f: 1, tile: f32Conv16cEpi6x16Go}, AVX512: {p: [5]int{0, 14, 12, 8, 6}, f: 4, tile: f32Conv16cEpi6x64Go}}
 	dw16cTwins   = [numISA]dw16cImpl{Generic: genericSet.dw16c, AVX2: {p: 6, tile: f32DWConv16cEpi6Go}, AVX512: {p: 16, tile: f32DWConv16cEpi16Go}}
 )
 

@@ -46,6 +46,7 @@ func simdSets() [numISA]*kernelSet {
 	avx2.vmulAdd16c, avx2.vmul16c = f32VMulAdd16cAVX2, f32VMul16cAVX2
 	avx2.toBlocked16c, avx2.fromBlocked16c = f32ToBlocked16cAVX2, f32FromBlocked16cAVX2
 	avx2.winoIn16c, avx2.winoOut16c = f32WinoIn16cAVX2, f32WinoOutEpi16cAVX2
+	avx2.conv16c = &conv16cImpl{p: [5]int{0, 6}, f: 1, tile: f32Conv16cEpi6x16AVX2}
 	avx2.dw16c = dw16cImpl{p: 6, tile: f32DWConv16cEpi6AVX2}
 	avx2.fmaPeak, avx2.peakFlops = f32FMAPeakAVX2, 12*8*2
 

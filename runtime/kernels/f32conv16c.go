@@ -15,6 +15,12 @@ func f32Conv16cEpi6x64Go(dst, src, w []float32, n, nf, icb, kh, kw, cl, ldp, ldk
 	f32Conv16cGo(dst, src, w, n, nf, icb, kh, kw, cl, ldp, ldk, ldr, ldcb, ldf, ldwc, ldo, flags, bias, res)
 }
 
+// f32Conv16cEpi6x16Go is the twin of the AVX2 kernel: f32Conv16cGo on tiles of up to 6 pixels
+// of one output channel block.
+func f32Conv16cEpi6x16Go(dst, src, w []float32, n, nf, icb, kh, kw, cl, ldp, ldk, ldr, ldcb, ldf, ldwc, ldo int, flags uint, bias, res []float32) {
+	f32Conv16cGo(dst, src, w, n, nf, icb, kh, kw, cl, ldp, ldk, ldr, ldcb, ldf, ldwc, ldo, flags, bias, res)
+}
+
 // f32Conv16cGo computes, for output channel blocks f < nf and pixels p < n, the sum over input
 // blocks cb < icb, kernel rows i < kh, kernel columns j < kw and channels c < 16 (c < cl in the
 // last block) of

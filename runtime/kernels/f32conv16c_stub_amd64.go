@@ -5,11 +5,18 @@
 package kernels
 
 // f32Conv16cEpi6x64AVX512 is f32Conv16cGo with AVX-512 for nf <= 4 output channel blocks and n <= [14 12 8 6][nf] pixels:
-// it sums the chunk's input blocks, kernel rows and columns and channels into one zmm per pixel
-// and block, and stores them with the epilogue flags selects.
+// it sums the chunk's input blocks, kernel rows and columns and channels into one vector per pixel
+// and block half, and stores them with the epilogue flags selects.
 //
 //go:noescape
 func f32Conv16cEpi6x64AVX512(dst []float32, src []float32, w []float32, n int, nf int, icb int, kh int, kw int, cl int, ldp int, ldk int, ldr int, ldcb int, ldf int, ldwc int, ldo int, flags uint, bias []float32, res []float32)
+
+// f32Conv16cEpi6x16AVX2 is f32Conv16cGo with AVX2 for nf <= 1 output channel blocks and n <= [6][nf] pixels:
+// it sums the chunk's input blocks, kernel rows and columns and channels into one vector per pixel
+// and block half, and stores them with the epilogue flags selects.
+//
+//go:noescape
+func f32Conv16cEpi6x16AVX2(dst []float32, src []float32, w []float32, n int, nf int, icb int, kh int, kw int, cl int, ldp int, ldk int, ldr int, ldcb int, ldf int, ldwc int, ldo int, flags uint, bias []float32, res []float32)
 
 // f32DWConv16cEpi16AVX512 is f32DWConv16cGo with AVX-512 for n <= 16 pixels: one accumulator per pixel, the
 // taps' weight vectors times the pixels' input vectors, then the epilogue (epiInit implied).
