@@ -54,7 +54,10 @@ func twoSum(a, b float64) dd {
 }
 
 func twoProd(a, b float64) dd {
-	p := a * b
+	// The conversion rounds the product before its use, so that the compiler cannot fuse it
+	// into a following sum (arm64 and GOAMD64=v3 would), which would make the pair's
+	// TwoSum account for the exact product instead of the rounded one.
+	p := float64(a * b)
 	return dd{p, math.FMA(a, b, -p)}
 }
 
