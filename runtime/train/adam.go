@@ -45,7 +45,9 @@ type Adam struct {
 	decoupled bool
 	params    *Params
 	m, v, max [][]float32
-	step      float32 // torch keeps the step count in a float32 tensor
+	// steps counts each tensor's updates, as torch's state["step"] does (a float32 tensor);
+	// a tensor frozen for a while starts its bias correction when it starts training.
+	steps []float32
 }
 
 // NewAdam returns torch.optim.Adam over ps's trainable parameters.
@@ -70,7 +72,7 @@ func newAdam(ps *Params, cfg AdamConfig, decoupled bool) (*Adam, error) {
 	if err := ps.Check(); err != nil {
 		return nil, err
 	}
-	o := &Adam{cfg: cfg, decoupled: decoupled, params: ps}
+	o := &Adam{cfg: cfg, decoupled: decoupled, params: ps, steps: make([]float32, len(ps.Params))}
 	alloc := func() [][]float32 {
 		s := make([][]float32, len(ps.Params))
 		for i, p := range ps.Params {
@@ -92,8 +94,8 @@ func (o *Adam) SetLR(lr float64)      { o.cfg.LR = lr }
 func (o *Adam) Momentum() float64     { return o.cfg.Beta1 }
 func (o *Adam) SetMomentum(m float64) { o.cfg.Beta1 = m }
 
-// Steps returns how many steps have been taken.
-func (o *Adam) Steps() int { return int(o.step) }
+// Steps returns how many updates parameter i has had.
+func (o *Adam) Steps(i int) int { return int(o.steps[i]) }
 
 // State returns parameter i's first and second moment estimates, for checkpoints and tests.
 func (o *Adam) State(i int) (m, v []float32) { return o.m[i], o.v[i] }
@@ -101,12 +103,6 @@ func (o *Adam) State(i int) (m, v []float32) { return o.m[i], o.v[i] }
 // Step applies one Adam or AdamW update.
 func (o *Adam) Step() {
 	c := o.cfg
-	o.step++
-	t := float64(o.step)
-	bc1 := 1 - math.Pow(c.Beta1, t)
-	bc2 := 1 - math.Pow(c.Beta2, t)
-	stepSize := float32(-(c.LR / bc1))
-	bc2Sqrt := float32(math.Sqrt(bc2))
 	b1, b2 := float32(c.Beta1), float32(c.Beta2)
 	a1, a2 := float32(1-c.Beta1), float32(1-c.Beta2)
 	eps := float32(c.Eps)
@@ -116,6 +112,12 @@ func (o *Adam) Step() {
 			continue
 		}
 		w := p.Value
+		if o.m[i] == nil { // frozen when the optimizer was made: state on first use, as torch
+			o.m[i], o.v[i] = make([]float32, len(w)), make([]float32, len(w))
+			if c.AMSGrad {
+				o.max[i] = make([]float32, len(w))
+			}
+		}
 		g, m, v := p.Grad[:len(w)], o.m[i][:len(w)], o.v[i][:len(w)]
 		var vmax []float32
 		if c.AMSGrad {
@@ -125,6 +127,12 @@ func (o *Adam) Step() {
 		if c.WeightDecay != 0 && !p.NoDecay {
 			wd = float32(c.WeightDecay)
 		}
+		o.steps[i]++
+		t := float64(o.steps[i])
+		bc1 := 1 - math.Pow(c.Beta1, t)
+		bc2 := 1 - math.Pow(c.Beta2, t)
+		stepSize := float32(-(c.LR / bc1))
+		bc2Sqrt := float32(math.Sqrt(bc2))
 		adamTensor(w, g, m, v, vmax, wd, o.decoupled, decay, b1, b2, a1, a2, bc2Sqrt, eps, stepSize)
 	}
 }

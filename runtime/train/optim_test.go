@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -188,5 +189,50 @@ func TestStepAllocatesNothing(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations per step", name, allocs)
 		}
+	}
+}
+
+// TestUnfreezeStartsFreshState: a tensor frozen when the optimizer was made gets its state
+// when it first trains, as torch creates state["step"] and the moments lazily: its first
+// update is a first step, whatever the others' count.
+func TestUnfreezeStartsFreshState(t *testing.T) {
+	for _, adamW := range []bool{false, true} {
+		var ps Params
+		val, grad := []float32{1, -2, 3}, []float32{0.5, 0.25, -1}
+		a := ps.AddSlices("a.weight", slices.Clone(val), slices.Clone(grad), 3)
+		b := ps.Add("b.weight", 3)
+		a.Frozen = true
+		var opt *Adam
+		var err error
+		if adamW {
+			opt, err = NewAdamW(&ps, AdamWDefaults())
+		} else {
+			opt, err = NewAdam(&ps, AdamDefaults())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			copy(b.Grad, grad)
+			opt.Step()
+		}
+		a.Frozen = false
+		opt.Step()
+
+		var fresh Params
+		f := fresh.AddSlices("a.weight", slices.Clone(val), slices.Clone(grad), 3)
+		ref, _ := NewAdam(&fresh, AdamDefaults())
+		if adamW {
+			ref, _ = NewAdamW(&fresh, AdamWDefaults())
+		}
+		ref.Step()
+		if !equal(a.Value, f.Value) || opt.Steps(0) != 1 || opt.Steps(1) != 4 {
+			t.Errorf("AdamW %v: unfrozen tensor %v, fresh %v; steps %d, %d", adamW, a.Value, f.Value, opt.Steps(0), opt.Steps(1))
+		}
+	}
+	var ps Params
+	p := ps.AddSlices("w", make([]float32, 4), nil, 2, 2)
+	if !p.Frozen || ps.Check() != nil {
+		t.Errorf("AddSlices without a gradient: frozen %v, check %v", p.Frozen, ps.Check())
 	}
 }

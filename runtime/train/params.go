@@ -60,8 +60,22 @@ type Params struct {
 // the caller rather than conditions to handle.
 func (ps *Params) Add(name string, shape ...int) *Param {
 	n := ps.claim(name, shape)
-	p := &Param{Name: name, Shape: append([]int(nil), shape...), Value: make([]float32, n), Grad: make([]float32, n)}
-	layer := LayerOf(name)
+	return ps.add(&Param{Name: name, Shape: append([]int(nil), shape...), Value: make([]float32, n), Grad: make([]float32, n)})
+}
+
+// AddSlices registers a parameter whose value and gradient live where the caller keeps
+// them (a Trainer's own arena); grad may be nil for a parameter that stays frozen. It
+// panics when a slice's length does not match the shape.
+func (ps *Params) AddSlices(name string, value, grad []float32, shape ...int) *Param {
+	n := ps.claim(name, shape)
+	if len(value) != n || grad != nil && len(grad) != n {
+		panic(fmt.Sprintf("train: %s: shape %v has %d elements, value %d, grad %d", name, shape, n, len(value), len(grad)))
+	}
+	return ps.add(&Param{Name: name, Shape: append([]int(nil), shape...), Value: value, Grad: grad, Frozen: grad == nil})
+}
+
+func (ps *Params) add(p *Param) *Param {
+	layer := LayerOf(p.Name)
 	p.layer = len(ps.layers)
 	for i, l := range ps.layers {
 		if l == layer {

@@ -107,6 +107,9 @@ func (o *SGD) Step() {
 		var buf []float32
 		first := false
 		if c.Momentum != 0 {
+			if o.bufs[i] == nil { // frozen when the optimizer was made: state on first use, as torch
+				o.bufs[i] = make([]float32, len(w))
+			}
 			buf = o.bufs[i][:len(w)]
 			first = !o.start[i]
 			o.start[i] = true
