@@ -32,50 +32,249 @@ func f32Conv16cEpi6x16Go(dst, src, w []float32, n, nf, icb, kh, kw, cl, ldp, ldk
 // bias[f*16 + lane] instead of dst, and epiRes from res (laid out as dst) + bias; then epiReLU or
 // epiReLU6 clamp). The SIMD kernels fuse each multiply-add.
 //
-// Two pixels and four lanes a pass keep eight accumulators in registers, as kernel2x4 does.
+// Two pixels and four lanes a pass keep eight accumulators in registers, as kernel2x4 does, over
+// the taps' offsets computed once a call (conv16cTaps: the 16 channels of a tap unrolled).
 func f32Conv16cGo(dst, src, w []float32, n, nf, icb, kh, kw, cl, ldp, ldk, ldr, ldcb, ldf, ldwc, ldo int, flags uint, bias, res []float32) {
-	for f := range nf {
-		wf := w[f*ldf:]
-		for p := 0; p < n; p += 2 {
-			p1 := min(p+1, n-1) // at an odd end, the last pixel twice (stored once)
-			for lg := 0; lg < BlockC; lg += 4 {
-				var a0, a1, a2, a3, b0, b1, b2, b3 float32
-				for cb := range icb {
-					cn := BlockC
-					if cb == icb-1 {
-						cn = cl
-					}
-					for i := range kh {
-						for j := range kw {
-							so := cb*ldcb + i*ldr + j*ldk
-							s0 := src[so+p*ldp : so+p*ldp+cn]
-							s1 := src[so+p1*ldp : so+p1*ldp+cn]
-							s1 = s1[:len(s0)]
-							wt := wf[cb*ldwc+(i*kw+j)*BlockC*BlockC+lg:]
-							wt = wt[:(cn-1)*BlockC+4]
-							for c, x0 := range s0 {
-								x1 := s1[c]
-								q := wt[c*BlockC : c*BlockC+4 : c*BlockC+4]
-								a0 += x0 * q[0]
-								a1 += x0 * q[1]
-								a2 += x0 * q[2]
-								a3 += x0 * q[3]
-								b0 += x1 * q[0]
-								b1 += x1 * q[1]
-								b2 += x1 * q[2]
-								b3 += x1 * q[3]
-							}
-						}
-					}
-				}
-				o := f*ldo + p*BlockC + lg
-				store16c(flags, dst[o:o+4], [4]float32{a0, a1, a2, a3}, bias[f*BlockC+lg:], res, o)
-				if p1 > p {
-					store16c(flags, dst[o+BlockC:o+BlockC+4], [4]float32{b0, b1, b2, b3}, bias[f*BlockC+lg:], res, o+BlockC)
+	// The taps of the whole blocks, and those of a last block of cl < 16 channels.
+	var so, wo [conv16cMaxTaps]int
+	full, taps := icb, 0
+	if cl < BlockC {
+		full--
+	}
+	for cb := range icb {
+		for i := range kh {
+			for j := range kw {
+				so[taps], wo[taps] = cb*ldcb+i*ldr+j*ldk, cb*ldwc+(i*kw+j)*BlockC*BlockC
+				taps++
+				if taps == conv16cMaxTaps {
+					panic("kernels: f32Conv16cGo: too many taps")
 				}
 			}
 		}
 	}
+	split := full * kh * kw // taps [0, split) of whole blocks, the rest of the last block's cl channels
+	for f := range nf {
+		for p := 0; p < n; p += 2 {
+			p1 := min(p+1, n-1) // at an odd end, the last pixel twice (stored once)
+			for lg := 0; lg < BlockC; lg += 4 {
+				var acc [8]float32
+				if taps > 0 { // (with no taps, src may be nil)
+					s, ws := src[p*ldp:], w[f*ldf+lg:]
+					conv16cTaps(s, ws, so[:split], wo[:split], (p1-p)*ldp, &acc)
+					conv16cTapsPart(s, ws, so[split:taps], wo[split:taps], (p1-p)*ldp, cl, &acc)
+				}
+				o := f*ldo + p*BlockC + lg
+				store16c(flags, dst[o:o+4], [4]float32(acc[:4]), bias[f*BlockC+lg:], res, o)
+				if p1 > p {
+					store16c(flags, dst[o+BlockC:o+BlockC+4], [4]float32(acc[4:]), bias[f*BlockC+lg:], res, o+BlockC)
+				}
+			}
+		}
+	}
+}
+
+// conv16cMaxTaps bounds the taps of one call of f32Conv16cGo: chunks of input blocks times the
+// kernel's taps (a 7x7 kernel's 49, a chunk of 32 blocks of 1x1 taps; 11x11 is 121).
+const conv16cMaxTaps = 256
+
+// conv16cTaps adds to acc (lanes 0-3 of the first pixel, then of the second, d floats further)
+// the 16 channels of each tap t, at src[so[t]:] and w[wo[t]:] (lanes 16 apart), unrolled.
+func conv16cTaps(src, w []float32, so, wo []int, d int, acc *[8]float32) {
+	a0, a1, a2, a3, b0, b1, b2, b3 := acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
+	var x0, x1, w0, w1, w2, w3 float32
+	wo = wo[:len(so)]
+	for t, o := range so {
+		s0 := (*[BlockC]float32)(src[o:])
+		s1 := (*[BlockC]float32)(src[o+d:])
+		q := (*[15*BlockC + 4]float32)(w[wo[t]:])
+		x0, x1 = s0[0], s1[0]
+		w0, w1, w2, w3 = q[0], q[1], q[2], q[3]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[1], s1[1]
+		w0, w1, w2, w3 = q[16], q[17], q[18], q[19]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[2], s1[2]
+		w0, w1, w2, w3 = q[32], q[33], q[34], q[35]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[3], s1[3]
+		w0, w1, w2, w3 = q[48], q[49], q[50], q[51]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[4], s1[4]
+		w0, w1, w2, w3 = q[64], q[65], q[66], q[67]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[5], s1[5]
+		w0, w1, w2, w3 = q[80], q[81], q[82], q[83]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[6], s1[6]
+		w0, w1, w2, w3 = q[96], q[97], q[98], q[99]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[7], s1[7]
+		w0, w1, w2, w3 = q[112], q[113], q[114], q[115]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[8], s1[8]
+		w0, w1, w2, w3 = q[128], q[129], q[130], q[131]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[9], s1[9]
+		w0, w1, w2, w3 = q[144], q[145], q[146], q[147]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[10], s1[10]
+		w0, w1, w2, w3 = q[160], q[161], q[162], q[163]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[11], s1[11]
+		w0, w1, w2, w3 = q[176], q[177], q[178], q[179]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[12], s1[12]
+		w0, w1, w2, w3 = q[192], q[193], q[194], q[195]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[13], s1[13]
+		w0, w1, w2, w3 = q[208], q[209], q[210], q[211]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[14], s1[14]
+		w0, w1, w2, w3 = q[224], q[225], q[226], q[227]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+		x0, x1 = s0[15], s1[15]
+		w0, w1, w2, w3 = q[240], q[241], q[242], q[243]
+		a0 += x0 * w0
+		a1 += x0 * w1
+		a2 += x0 * w2
+		a3 += x0 * w3
+		b0 += x1 * w0
+		b1 += x1 * w1
+		b2 += x1 * w2
+		b3 += x1 * w3
+	}
+	acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7] = a0, a1, a2, a3, b0, b1, b2, b3
+}
+
+// conv16cTapsPart is conv16cTaps for the first cn channels of each tap.
+func conv16cTapsPart(src, w []float32, so, wo []int, d, cn int, acc *[8]float32) {
+	a0, a1, a2, a3, b0, b1, b2, b3 := acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]
+	wo = wo[:len(so)]
+	for t, o := range so {
+		s0 := src[o : o+cn]
+		s1 := src[o+d : o+d+cn]
+		s1 = s1[:len(s0)]
+		wt := w[wo[t]:]
+		wt = wt[:(cn-1)*BlockC+4]
+		for c, x0 := range s0 {
+			x1 := s1[c]
+			q := wt[c*BlockC : c*BlockC+4 : c*BlockC+4]
+			a0 += x0 * q[0]
+			a1 += x0 * q[1]
+			a2 += x0 * q[2]
+			a3 += x0 * q[3]
+			b0 += x1 * q[0]
+			b1 += x1 * q[1]
+			b2 += x1 * q[2]
+			b3 += x1 * q[3]
+		}
+	}
+	acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7] = a0, a1, a2, a3, b0, b1, b2, b3
 }
 
 // store16c combines the accumulators acc with the outputs d as flags say (see f32Conv16cGo): bias
