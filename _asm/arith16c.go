@@ -203,3 +203,100 @@ func reorder16c(l *level, to bool) {
 	VZEROUPPER()
 	RET()
 }
+
+// lrnSqSum16c generates f32LRNSqSum16c<ISA>: LRN's sums of squares across the channels of one
+// block (runtime/kernels/eltwise16c.go). The pixels go in groups of up to 8: each pixel's three
+// blocks (prev, cur, next, their lanes beyond np, nc, nn zeroed) are squared into a stack buffer
+// of 48 floats, then each pixel's window sums are the 16-float loads at offsets 16-lo ...
+// 16-lo+size-1 added in that order (unaligned loads of the squares just stored: the group's
+// stores have gone out before its first load, rather than stalling every load).
+func lrnSqSum16c(l *level) {
+	const group = 8
+	name := "f32LRNSqSum16c" + l.name
+	TEXT(name, 0, "func(dst, prev, cur, next []float32, n, lo, size, np, nc, nn int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is f32LRNSqSum16cGo with %s: dst[p*16+l] is the sum over d in [-lo, size-lo) of", name, isaName(l)),
+		"the square of channel l+d of pixel p, from prev (l+d < 0), cur or next (l+d >= 16), 0 past their",
+		"first np, nc, nn lanes.")
+	halves, bytes := 16/l.vl, 4*l.vl
+	buf := AllocLocal(group * 48 * 4)
+	r := l.regs
+	d, pr, cu, nx := loadBase("dst"), loadBase("prev"), loadBase("cur"), loadBase("next")
+	n := Load(Param("n"), GP64())
+	lo := Load(Param("lo"), GP64())
+	size := Load(Param("size"), GP64())
+	SHLQ(U8(2), lo)
+	cnt := r[len(r)-1]
+	// The masks of the three blocks' valid lanes, per half: K1-K3 (AVX-512) or vectors.
+	var masks [3][2]Op
+	for b, p := range []string{"np", "nc", "nn"} {
+		c := Load(Param(p), GP64())
+		l.broadcastInt(c.(GP), cnt)
+		for h := range halves {
+			if l.avx512() {
+				m := []Op{K1, K2, K3}[b]
+				l.lanesBelow(cnt, 0, m)
+				masks[b][h] = m
+				continue
+			}
+			m := r[8+2*b+h]
+			l.lanesBelow(cnt, l.vl*h, m)
+			masks[b][h] = m
+		}
+	}
+	sq, acc := r[0], r[1:1+halves]
+	g, k, t, pb := GP64(), GP64(), GP64(), GP64()
+	Label(name + "_group")
+	TESTQ(n, n)
+	JE(LabelRef(name + "_done"))
+	MOVQ(n, g)
+	CMPQ(g, U8(group))
+	JLE(LabelRef(name + "_sq"))
+	MOVQ(U32(group), g)
+	Label(name + "_sq")
+	SUBQ(g, n)
+	// Squares of the group's pixels into buf, pixel after pixel.
+	LEAQ(buf, pb)
+	MOVQ(g, k)
+	Label(name + "_sqp")
+	for b, base := range []Register{pr, cu, nx} {
+		for h := range halves {
+			l.maskedLoad(Mem{Base: base, Disp: bytes * h}, masks[b][h], sq)
+			VMULPS(sq, sq, sq)
+			VMOVUPS(sq, Mem{Base: pb, Disp: 64*b + bytes*h})
+		}
+	}
+	for _, p := range []Register{pr, cu, nx} {
+		ADDQ(U8(64), p)
+	}
+	ADDQ(U32(48*4), pb)
+	DECQ(k)
+	JNE(LabelRef(name + "_sqp"))
+	// The window sums, pixel after pixel.
+	LEAQ(buf.Offset(64), pb)
+	SUBQ(lo, pb)
+	Label(name + "_sum")
+	for h := range halves {
+		l.zero(acc[h])
+	}
+	MOVQ(pb, t)
+	MOVQ(size, k)
+	Label(name + "_d")
+	for h := range halves {
+		VADDPS(Mem{Base: t, Disp: bytes * h}, acc[h], acc[h])
+	}
+	ADDQ(U8(4), t)
+	DECQ(k)
+	JNE(LabelRef(name + "_d"))
+	for h := range halves {
+		VMOVUPS(acc[h], Mem{Base: d, Disp: bytes * h})
+	}
+	ADDQ(U8(64), d)
+	ADDQ(U32(48*4), pb)
+	DECQ(g)
+	JNE(LabelRef(name + "_sum"))
+	JMP(LabelRef(name + "_group"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}

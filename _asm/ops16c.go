@@ -30,6 +30,7 @@ func ops16cSet() {
 		vmul16c(l, false)
 		reorder16c(l, true)
 		reorder16c(l, false)
+		lrnSqSum16c(l)
 	}
 }
 

@@ -47,6 +47,7 @@ type kernelSet struct {
 	vmul16c    func(dst, src, s []float32)
 	// Reorder's blocks (layout.go).
 	toBlocked16c, fromBlocked16c func(dst, src []float32, c, hw int)
+	lrnSqSum16c                  func(dst, prev, cur, next []float32, n, lo, size, np, nc, nn int)
 	// The blocked Winograd transforms (winograd16c.go).
 	winoIn16c  func(dst, src []float32, n, ldr, ldd int)
 	winoOut16c func(dst, src []float32, n, ss, ldd int, flags uint, bias, res []float32)
@@ -114,6 +115,7 @@ var genericSet = kernelSet{
 
 	toBlocked16c:   f32ToBlocked16cGo,
 	fromBlocked16c: f32FromBlocked16cGo,
+	lrnSqSum16c:    f32LRNSqSum16cGo,
 	winoIn16c:      f32WinoIn16cGo,
 	winoOut16c:     f32WinoOutEpi16cGo,
 

@@ -47,6 +47,7 @@ func simdSets() [numISA]*kernelSet {
 	avx2.toBlocked16c, avx2.fromBlocked16c = f32ToBlocked16cAVX2, f32FromBlocked16cAVX2
 	avx2.winoIn16c, avx2.winoOut16c = f32WinoIn16cAVX2, f32WinoOutEpi16cAVX2
 	avx2.conv16c = &conv16cImpl{p: [5]int{0, 6}, f: 1, tile: f32Conv16cEpi6x16AVX2}
+	avx2.lrnSqSum16c = f32LRNSqSum16cAVX2
 	avx2.dw16c = dw16cImpl{p: 6, tile: f32DWConv16cEpi6AVX2}
 	avx2.fmaPeak, avx2.peakFlops = f32FMAPeakAVX2, 12*8*2
 
@@ -78,6 +79,7 @@ func simdSets() [numISA]*kernelSet {
 	avx512.vmulAdd16c, avx512.vmul16c = f32VMulAdd16cAVX512, f32VMul16cAVX512
 	avx512.toBlocked16c, avx512.fromBlocked16c = f32ToBlocked16cAVX512, f32FromBlocked16cAVX512
 	avx512.winoIn16c, avx512.winoOut16c = f32WinoIn16cAVX512, f32WinoOutEpi16cAVX512
+	avx512.lrnSqSum16c = f32LRNSqSum16cAVX512
 	avx512.dw16c = dw16cImpl{p: 16, tile: f32DWConv16cEpi16AVX512}
 	avx512.conv16c = &conv16cImpl{p: [5]int{0, 14, 12, 8, 6}, f: 4, tile: f32Conv16cEpi6x64AVX512}
 	return [numISA]*kernelSet{AVX2: &avx2, AVX512: &avx512}

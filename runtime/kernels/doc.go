@@ -55,6 +55,23 @@
 // image (squeeze-and-excitation) is a matrix-vector product and runs on Linear's kernels
 // (f32Gemv), where the SGEMM would pad its single column to a whole NR-column panel.
 //
+// # The blocked layout
+//
+// With Layout NCHW16c (layout.go) a feature map is [C/16][H][W][16]: a pixel's 16 channels of a
+// block are one zmm (two ymm), and no kernel packs activations. Convolutions (conv16c.go) run
+// on one direct micro-kernel, MLAS's NCHWc scheme: up to 24 vector accumulators for a few output
+// pixels of one row times up to 4 output channel blocks, each input value broadcast against the
+// 16-channel weight vectors, summed over a chunk of input channel blocks and the kernel's taps
+// (f32Conv16c: 6x64 at AVX-512, 6x16 at AVX2), with the GEMM's epilogue flags; a pointwise
+// convolution is one row of all the pixels, horizontal padding is read from a zero-framed copy
+// of a band of rows. 3x3 stride-1 layers of 14x14 outputs and more run Winograd F(4x4, 3x3)
+// (winograd16c.go): its transforms work on 16-channel vectors and its 36 products are pointwise
+// convolutions on the direct kernel. Depthwise convolutions have a vector kernel of their own
+// (dwconv16c.go), pools a window's vectors (pool16c.go), the per-channel operations 16-channel
+// factors (eltwise16c.go); Reorder converts at the edges of the blocked part of a graph. The
+// padding lanes of a last partial block are finite and ignored: zero weights, no reductions
+// over them, explicit zeros where a result would mix them in (GlobalPool, LRN, Pad).
+//
 // # Kernel sets and twins
 //
 // Each level's routines form one kernelSet (dispatch.go), a table of func values built once; the
@@ -90,7 +107,8 @@
 //	                                              DWConv16c (depthwise), MaxPool16c,
 //	                                              AvgPool16c, VMulAdd16c (x*s+b, s and b
 //	                                              16-channel vectors), VMul16c, ToBlocked16c,
-//	                                              FromBlocked16c (Reorder's blocks)
+//	                                              FromBlocked16c (Reorder's blocks),
+//	                                              LRNSqSum16c (LRN's sums across blocks)
 //	epilogue   fused after the operation          Epi (bias, residual, ReLU/ReLU6 by flags)
 //	tile       the block a call's loop computes   14x32, 6x16, 2x4 (GEMM rows x columns); 3x3s1
 //	                                              (kernel, stride); 3s2 (taps, stride); H3s2

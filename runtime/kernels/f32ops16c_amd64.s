@@ -729,6 +729,80 @@ f32FromBlocked16cAVX512_done:
 	VZEROUPPER
 	RET
 
+// func f32LRNSqSum16cAVX512(dst []float32, prev []float32, cur []float32, next []float32, n int, lo int, size int, np int, nc int, nn int)
+// Requires: AVX, AVX512F
+TEXT ·f32LRNSqSum16cAVX512(SB), $1536-144
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         prev_base+24(FP), CX
+	MOVQ         cur_base+48(FP), DX
+	MOVQ         next_base+72(FP), BX
+	MOVQ         n+96(FP), SI
+	MOVQ         lo+104(FP), DI
+	MOVQ         size+112(FP), R8
+	SHLQ         $0x02, DI
+	MOVQ         np+120(FP), R9
+	VPBROADCASTD R9, Z31
+	VPCMPGTD     f32Iota<>+0(SB), Z31, K1
+	MOVQ         nc+128(FP), R9
+	VPBROADCASTD R9, Z31
+	VPCMPGTD     f32Iota<>+0(SB), Z31, K2
+	MOVQ         nn+136(FP), R9
+	VPBROADCASTD R9, Z31
+	VPCMPGTD     f32Iota<>+0(SB), Z31, K3
+
+f32LRNSqSum16cAVX512_group:
+	TESTQ SI, SI
+	JE    f32LRNSqSum16cAVX512_done
+	MOVQ  SI, R9
+	CMPQ  R9, $0x08
+	JLE   f32LRNSqSum16cAVX512_sq
+	MOVQ  $0x00000008, R9
+
+f32LRNSqSum16cAVX512_sq:
+	SUBQ R9, SI
+	LEAQ (SP), R12
+	MOVQ R9, R10
+
+f32LRNSqSum16cAVX512_sqp:
+	VMOVUPS.Z (CX), K1, Z0
+	VMULPS    Z0, Z0, Z0
+	VMOVUPS   Z0, (R12)
+	VMOVUPS.Z (DX), K2, Z0
+	VMULPS    Z0, Z0, Z0
+	VMOVUPS   Z0, 64(R12)
+	VMOVUPS.Z (BX), K3, Z0
+	VMULPS    Z0, Z0, Z0
+	VMOVUPS   Z0, 128(R12)
+	ADDQ      $0x40, CX
+	ADDQ      $0x40, DX
+	ADDQ      $0x40, BX
+	ADDQ      $0x000000c0, R12
+	DECQ      R10
+	JNE       f32LRNSqSum16cAVX512_sqp
+	LEAQ      64(SP), R12
+	SUBQ      DI, R12
+
+f32LRNSqSum16cAVX512_sum:
+	VPXORD Z1, Z1, Z1
+	MOVQ   R12, R11
+	MOVQ   R8, R10
+
+f32LRNSqSum16cAVX512_d:
+	VADDPS  (R11), Z1, Z1
+	ADDQ    $0x04, R11
+	DECQ    R10
+	JNE     f32LRNSqSum16cAVX512_d
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x000000c0, R12
+	DECQ    R9
+	JNE     f32LRNSqSum16cAVX512_sum
+	JMP     f32LRNSqSum16cAVX512_group
+
+f32LRNSqSum16cAVX512_done:
+	VZEROUPPER
+	RET
+
 // func f32VMulAdd16cAVX2(dst []float32, src []float32, s []float32, b []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·f32VMulAdd16cAVX2(SB), NOSPLIT, $0-96
@@ -900,5 +974,97 @@ f32FromBlocked16cAVX2_c:
 	JMP        f32FromBlocked16cAVX2_run
 
 f32FromBlocked16cAVX2_done:
+	VZEROUPPER
+	RET
+
+// func f32LRNSqSum16cAVX2(dst []float32, prev []float32, cur []float32, next []float32, n int, lo int, size int, np int, nc int, nn int)
+// Requires: AVX, AVX2
+TEXT ·f32LRNSqSum16cAVX2(SB), $1536-144
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         prev_base+24(FP), CX
+	MOVQ         cur_base+48(FP), DX
+	MOVQ         next_base+72(FP), BX
+	MOVQ         n+96(FP), SI
+	MOVQ         lo+104(FP), DI
+	MOVQ         size+112(FP), R8
+	SHLQ         $0x02, DI
+	MOVQ         np+120(FP), R9
+	VMOVD        R9, X15
+	VPBROADCASTD X15, Y15
+	VPCMPGTD     f32Iota<>+0(SB), Y15, Y8
+	VPCMPGTD     f32Iota<>+32(SB), Y15, Y9
+	MOVQ         nc+128(FP), R9
+	VMOVD        R9, X15
+	VPBROADCASTD X15, Y15
+	VPCMPGTD     f32Iota<>+0(SB), Y15, Y10
+	VPCMPGTD     f32Iota<>+32(SB), Y15, Y11
+	MOVQ         nn+136(FP), R9
+	VMOVD        R9, X15
+	VPBROADCASTD X15, Y15
+	VPCMPGTD     f32Iota<>+0(SB), Y15, Y12
+	VPCMPGTD     f32Iota<>+32(SB), Y15, Y13
+
+f32LRNSqSum16cAVX2_group:
+	TESTQ SI, SI
+	JE    f32LRNSqSum16cAVX2_done
+	MOVQ  SI, R9
+	CMPQ  R9, $0x08
+	JLE   f32LRNSqSum16cAVX2_sq
+	MOVQ  $0x00000008, R9
+
+f32LRNSqSum16cAVX2_sq:
+	SUBQ R9, SI
+	LEAQ (SP), R12
+	MOVQ R9, R10
+
+f32LRNSqSum16cAVX2_sqp:
+	VMASKMOVPS (CX), Y8, Y0
+	VMULPS     Y0, Y0, Y0
+	VMOVUPS    Y0, (R12)
+	VMASKMOVPS 32(CX), Y9, Y0
+	VMULPS     Y0, Y0, Y0
+	VMOVUPS    Y0, 32(R12)
+	VMASKMOVPS (DX), Y10, Y0
+	VMULPS     Y0, Y0, Y0
+	VMOVUPS    Y0, 64(R12)
+	VMASKMOVPS 32(DX), Y11, Y0
+	VMULPS     Y0, Y0, Y0
+	VMOVUPS    Y0, 96(R12)
+	VMASKMOVPS (BX), Y12, Y0
+	VMULPS     Y0, Y0, Y0
+	VMOVUPS    Y0, 128(R12)
+	VMASKMOVPS 32(BX), Y13, Y0
+	VMULPS     Y0, Y0, Y0
+	VMOVUPS    Y0, 160(R12)
+	ADDQ       $0x40, CX
+	ADDQ       $0x40, DX
+	ADDQ       $0x40, BX
+	ADDQ       $0x000000c0, R12
+	DECQ       R10
+	JNE        f32LRNSqSum16cAVX2_sqp
+	LEAQ       64(SP), R12
+	SUBQ       DI, R12
+
+f32LRNSqSum16cAVX2_sum:
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	MOVQ   R12, R11
+	MOVQ   R8, R10
+
+f32LRNSqSum16cAVX2_d:
+	VADDPS  (R11), Y1, Y1
+	VADDPS  32(R11), Y2, Y2
+	ADDQ    $0x04, R11
+	DECQ    R10
+	JNE     f32LRNSqSum16cAVX2_d
+	VMOVUPS Y1, (AX)
+	VMOVUPS Y2, 32(AX)
+	ADDQ    $0x40, AX
+	ADDQ    $0x000000c0, R12
+	DECQ    R9
+	JNE     f32LRNSqSum16cAVX2_sum
+	JMP     f32LRNSqSum16cAVX2_group
+
+f32LRNSqSum16cAVX2_done:
 	VZEROUPPER
 	RET

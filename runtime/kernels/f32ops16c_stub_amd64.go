@@ -48,6 +48,13 @@ func f32ToBlocked16cAVX512(dst []float32, src []float32, c int, hw int)
 //go:noescape
 func f32FromBlocked16cAVX512(dst []float32, src []float32, c int, hw int)
 
+// f32LRNSqSum16cAVX512 is f32LRNSqSum16cGo with AVX-512: dst[p*16+l] is the sum over d in [-lo, size-lo) of
+// the square of channel l+d of pixel p, from prev (l+d < 0), cur or next (l+d >= 16), 0 past their
+// first np, nc, nn lanes.
+//
+//go:noescape
+func f32LRNSqSum16cAVX512(dst []float32, prev []float32, cur []float32, next []float32, n int, lo int, size int, np int, nc int, nn int)
+
 // f32VMulAdd16cAVX2 is f32VMulAdd16cGo with AVX2: dst[i] = src[i]*s[i%16] + b[i%16] (fused) for i < len(dst).
 //
 //go:noescape
@@ -67,3 +74,10 @@ func f32ToBlocked16cAVX2(dst []float32, src []float32, c int, hw int)
 //
 //go:noescape
 func f32FromBlocked16cAVX2(dst []float32, src []float32, c int, hw int)
+
+// f32LRNSqSum16cAVX2 is f32LRNSqSum16cGo with AVX2: dst[p*16+l] is the sum over d in [-lo, size-lo) of
+// the square of channel l+d of pixel p, from prev (l+d < 0), cur or next (l+d >= 16), 0 past their
+// first np, nc, nn lanes.
+//
+//go:noescape
+func f32LRNSqSum16cAVX2(dst []float32, prev []float32, cur []float32, next []float32, n int, lo int, size int, np int, nc int, nn int)

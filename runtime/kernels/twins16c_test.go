@@ -184,3 +184,21 @@ func checkWinoOut16c(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any
 		}
 	}
 }
+
+// checkLRNSqSum16c checks LRN's blocked sums of squares over windows and valid lane counts.
+func checkLRNSqSum16c(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	for _, w := range [][2]int{{2, 5}, {0, 1}, {1, 3}, {16, 17}, {0, 16}, {3, 4}} {
+		lo, size := w[0], w[1]
+		for _, cnt := range [][3]int{{0, 16, 16}, {16, 16, 0}, {16, 5, 0}, {0, 3, 0}, {16, 16, 7}} {
+			for _, n := range []int{1, 2, 7} {
+				ops := []operand{newOp(16*n, n, uniform(rng, true))}
+				for b := range 3 {
+					ops = append(ops, newOp(16*n, (n+3*b)%16, uniform(rng, false)))
+				}
+				compare(t, fmt.Sprintf("lo=%d size=%d counts=%v n=%d", lo, size, cnt, n), ops, []int{0}, exact, false, func(f any, s [][]float32) {
+					f.(func(dst, prev, cur, next []float32, n, lo, size, np, nc, nn int))(s[0], s[1], s[2], s[3], n, lo, size, cnt[0], cnt[1], cnt[2])
+				}, simd, twin)
+			}
+		}
+	}
+}

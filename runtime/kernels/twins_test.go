@@ -104,6 +104,7 @@ var twinChecks = map[string]twinEntry{
 	"fromBlocked16c": {func(k *kernelSet) any { return k.fromBlocked16c }, checkReorder16c(false)},
 	"winoIn16c":      {func(k *kernelSet) any { return k.winoIn16c }, checkWinoIn16c},
 	"winoOut16c":     {func(k *kernelSet) any { return k.winoOut16c }, checkWinoOut16c},
+	"lrnSqSum16c":    {func(k *kernelSet) any { return k.lrnSqSum16c }, checkLRNSqSum16c},
 }
 
 // vlOf is the level's vector length in floats.
