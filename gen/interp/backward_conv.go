@@ -5,7 +5,8 @@ import "github.com/cnngen/cnngen/gen/ir"
 // Convolution in training: the forward pass again, with float64 weights (so that tests can
 // perturb them by less than a float32 ulp), and its backward. The three passes walk the same list
 // of taps, each with the output rows and columns that read inside the input (conv.go's
-// validRange: padding, stride and dilation), so they share their index arithmetic.
+// validRange: padding, stride and dilation), so they share their index arithmetic; filters of
+// many weights go through im2col instead (backward_im2col.go), on the same taps.
 
 func init() {
 	trainEvals[ir.OpConv] = func(c *fctx) ([]float64, any, error) {
@@ -24,13 +25,21 @@ func init() {
 		if a.Bias {
 			bias = c.ws[1]
 		}
+		if g.useCols() {
+			return g.forwardCols(c.x(), c.ws[0], bias, c.batch), nil, nil
+		}
 		return g.forward(c.x(), c.ws[0], bias, c.batch), nil, nil
 	}
 	backwards[ir.OpConv] = func(c *bctx) error {
 		a := ir.As[*ir.ConvAttrs](c.Node)
 		g := newConvGeom(a, c.in)
-		g.backwardInput(c.dx(), c.dy, c.ws[0], c.batch)
-		g.backwardWeight(c.dws[0], c.x(), c.dy, c.batch)
+		if g.useCols() {
+			g.backwardInputCols(c.dx(), c.dy, c.ws[0], c.batch)
+			g.backwardWeightCols(c.dws[0], c.x(), c.dy, c.batch)
+		} else {
+			g.backwardInput(c.dx(), c.dy, c.ws[0], c.batch)
+			g.backwardWeight(c.dws[0], c.x(), c.dy, c.batch)
+		}
 		if a.Bias {
 			plane := g.OH * g.OW
 			db := c.dws[1]
@@ -187,8 +196,16 @@ func (g *convGeom) backwardWeight(dw, x, dy []float64, batch int) {
 func gather(d []float64, a float64, s []float64, stride int) {
 	if stride == 1 {
 		s = s[:len(d)]
-		for k, v := range s {
-			d[k] += a * v
+		k := 0
+		for ; k+4 <= len(d); k += 4 {
+			d4, s4 := d[k:k+4:k+4], s[k:k+4:k+4]
+			d4[0] += a * s4[0]
+			d4[1] += a * s4[1]
+			d4[2] += a * s4[2]
+			d4[3] += a * s4[3]
+		}
+		for ; k < len(d); k++ {
+			d[k] += a * s[k]
 		}
 		return
 	}
@@ -211,15 +228,25 @@ func scatter(d []float64, a float64, s []float64, stride int) {
 	}
 }
 
-// dot is the sum of g[k]*x[k*stride].
+// dot is the sum of g[k]*x[k*stride]; at unit stride in four partial sums (independent chains
+// of additions run four times as fast as one).
 func dot(g, x []float64, stride int) float64 {
 	s := 0.0
 	if stride == 1 {
 		x = x[:len(g)]
-		for k, v := range g {
-			s += v * x[k]
+		var s0, s1, s2, s3 float64
+		k := 0
+		for ; k+4 <= len(g); k += 4 {
+			g4, x4 := g[k:k+4:k+4], x[k:k+4:k+4]
+			s0 += g4[0] * x4[0]
+			s1 += g4[1] * x4[1]
+			s2 += g4[2] * x4[2]
+			s3 += g4[3] * x4[3]
 		}
-		return s
+		for ; k < len(g); k++ {
+			s += g[k] * x[k]
+		}
+		return s + (s0 + s1) + (s2 + s3)
 	}
 	for k, v := range g {
 		s += v * x[k*stride]

@@ -116,7 +116,24 @@ func randParams(g *ir.Graph, r *rand.Rand) Params {
 	return p
 }
 
+// convPaths runs f with the convolutions on each of their two paths, the tap loops and im2col
+// (colsMin), so that every case checks both.
+func convPaths(t *testing.T, f func(t *testing.T)) {
+	defer func(m int) { colsMin = m }(colsMin)
+	for _, p := range []struct {
+		name string
+		min  int
+	}{{"taps", math.MaxInt}, {"im2col", 1}} {
+		colsMin = p.min
+		t.Run(p.name, f)
+	}
+}
+
 func TestBackwardFiniteDifferences(t *testing.T) {
+	convPaths(t, testFiniteDifferences)
+}
+
+func testFiniteDifferences(t *testing.T) {
 	for _, c := range fdCases {
 		t.Run(c.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, uint64(len(c.name))))

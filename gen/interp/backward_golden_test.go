@@ -19,6 +19,10 @@ const goldenTol = 1e-10
 // TestBackwardGoldens compares every per-op case of tools/grad_cases.py with torch: the output,
 // the loss, the input's and every weight's gradient and the running statistics after the step.
 func TestBackwardGoldens(t *testing.T) {
+	convPaths(t, testBackwardGoldens)
+}
+
+func testBackwardGoldens(t *testing.T) {
 	cases, err := grad.OpCases()
 	if err != nil {
 		t.Fatal(err)
