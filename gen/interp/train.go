@@ -20,6 +20,18 @@ import (
 //
 // Graphs are trained as front ends build them: nodes the inference passes rewrote (ir.Fusion) are
 // refused, since a folded batch norm has no batch statistics.
+//
+// What generated training code is held to, op by op (each rule checked against torch 1.13):
+//   - loss: per image -(1-eps)*log p[label] - eps/K * sum_k log p[k], the mean over the batch;
+//     aux heads add AuxWeight times theirs; a final softmax is skipped (the loss takes logits);
+//   - batch norm: normalized by the batch mean and biased variance over batch*H*W values; running
+//     mean and variance become (1-m)*running + m*(mean, unbiased variance), m = 0.1 by default;
+//   - dropout: DropoutKeep's seeded mask, kept values times 1/(1-p);
+//   - kinks: backward_act.go (torch's choices: relu 0 at 0, relu6 0 at 0 and 6, clip 1 at its
+//     bounds, hardswish 1 at 3); maxima send the gradient to the first maximum of the window in
+//     row-major order (backward_pool.go);
+//   - every trainable weight of a node run has a gradient, zeros when the loss does not reach it;
+//   - the optimizer (train_sgd.go): clip_grad_norm_ then torch.optim.SGD, both as torch computes.
 
 // TrainOptions are the hyper-parameters a training step's gradients depend on. The zero value is
 // torch's defaults without auxiliary heads.
