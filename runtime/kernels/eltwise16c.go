@@ -35,11 +35,22 @@ func (f Affine) run16c(out, in, scale, shift []float32) {
 	}
 	k := kern()
 	for b := range blocks(f.C) {
-		var s, t [BlockC]float32
-		copy(s[:], scale[b*BlockC:min(f.C, (b+1)*BlockC)])
-		copy(t[:], shift[b*BlockC:min(f.C, (b+1)*BlockC)])
+		s, t := scale[b*BlockC:], shift[b*BlockC:]
+		var buf *[rowBufLen]float32
+		if (b+1)*BlockC > f.C {
+			// The last block's factors padded with zeros, in a row buffer: a stack array passed
+			// to the kernel (a func value) would escape, an allocation a call.
+			buf = getRowBuf()
+			s, t = buf[:BlockC], buf[BlockC:2*BlockC]
+			clear(buf[:2*BlockC])
+			copy(s, scale[b*BlockC:f.C])
+			copy(t, shift[b*BlockC:f.C])
+		}
 		d := out[b*f.HW*BlockC : (b+1)*f.HW*BlockC]
-		k.vmulAdd16c(d, in[b*f.HW*BlockC:(b+1)*f.HW*BlockC], s[:], t[:])
+		k.vmulAdd16c(d, in[b*f.HW*BlockC:(b+1)*f.HW*BlockC], s[:BlockC], t[:BlockC])
+		if buf != nil {
+			putRowBuf(buf)
+		}
 		apply(f.Act, d)
 	}
 }
