@@ -52,7 +52,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	var r benchrun.Result
 	m, inProcess := benchrun.Model{}, false
-	if *onnxPath == "" && !frontend.IsPath(*arch) && *keep == "" && layout.l == ir.NCHW {
+	if *onnxPath == "" && !frontend.IsPath(*arch) && *keep == "" && layout.l == defaultLayout {
 		m, inProcess = zooModel(g)
 	}
 	if inProcess {

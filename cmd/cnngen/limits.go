@@ -72,9 +72,13 @@ func checkBatch(g *ir.Graph, batch int, lf *limitFlags) error {
 // layoutFlag is -layout: the memory layout of the feature maps whose ops can run it.
 type layoutFlag struct{ l ir.Layout }
 
+// defaultLayout is NCHW16c: blocked feature maps ran every built-in network but LeNet-5 10-33%
+// faster than NCHW at AVX-512 and AVX2 (same runs), and no slower in pure Go.
+const defaultLayout = ir.NCHW16c
+
 func addLayoutFlag(fs *flag.FlagSet) *layoutFlag {
-	f := &layoutFlag{}
-	fs.Var(f, "layout", "feature maps' layout: nchw, or nchw16c (blocked channels) for the ops that can run it")
+	f := &layoutFlag{l: defaultLayout}
+	fs.Var(f, "layout", "feature maps' layout: nchw16c (blocked channels, for the ops that can run it) or nchw")
 	return f
 }
 

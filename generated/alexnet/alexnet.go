@@ -214,22 +214,24 @@ var expected = []rt.Expect{
 
 // Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
 // share their input's buffer; tensors read only by a concatenation are written into its buffer.
-// 1.38 MB planned (1.38 MB live at most; 2.97 MB without reuse).
+// 3.99 MB planned (3.99 MB live at most; 6.22 MB without reuse).
 const (
-	inputOff, inputLen               = 193600, 150528   // input [3 224 224]
-	features_0Off, features_0Len     = 0, 193600        // features.0 [64 55 55]
-	features_2Off, features_2Len     = 193600, 46656    // features.2 [64 27 27]
-	features_3Off, features_3Len     = 0, 139968        // features.3 [192 27 27]
-	features_5Off, features_5Len     = 139968, 32448    // features.5 [192 13 13]
-	features_6Off, features_6Len     = 0, 64896         // features.6 [384 13 13]
-	features_8Off, features_8Len     = 64896, 43264     // features.8 [256 13 13]
-	features_10Off, features_10Len   = 0, 43264         // features.10 [256 13 13]
-	features_12Off, features_12Len   = 43264, 9216      // features.12 [256 6 6]
-	avgpoolOff, avgpoolLen           = 0, 9216          // avgpool [256 6 6]
-	flatten_1Off, flatten_1Len       = avgpoolOff, 9216 // flatten#1 [9216]
-	classifier_1Off, classifier_1Len = 9216, 4096       // classifier.1 [4096]
-	classifier_4Off, classifier_4Len = 0, 4096          // classifier.4 [4096]
-	classifier_6Off, classifier_6Len = 4096, 1000       // classifier.6 [1000]
+	inputOff, inputLen                 = 802816, 150528        // input [3 224 224]
+	input_nchw16cOff, input_nchw16cLen = 0, 802816             // input.nchw16c [3 224 224]
+	features_0Off, features_0Len       = 802816, 193600        // features.0 [64 55 55]
+	features_2Off, features_2Len       = 139968, 46656         // features.2 [64 27 27]
+	features_3Off, features_3Len       = 0, 139968             // features.3 [192 27 27]
+	features_5Off, features_5Len       = 139968, 32448         // features.5 [192 13 13]
+	features_6Off, features_6Len       = 0, 64896              // features.6 [384 13 13]
+	features_8Off, features_8Len       = 64896, 43264          // features.8 [256 13 13]
+	features_10Off, features_10Len     = 0, 43264              // features.10 [256 13 13]
+	features_12Off, features_12Len     = 43264, 9216           // features.12 [256 6 6]
+	avgpoolOff, avgpoolLen             = 0, 9216               // avgpool [256 6 6]
+	avgpool_nchwOff, avgpool_nchwLen   = 9216, 9216            // avgpool.nchw [256 6 6]
+	flatten_1Off, flatten_1Len         = avgpool_nchwOff, 9216 // flatten#1 [9216]
+	classifier_1Off, classifier_1Len   = 0, 4096               // classifier.1 [4096]
+	classifier_4Off, classifier_4Len   = 4096, 4096            // classifier.4 [4096]
+	classifier_6Off, classifier_6Len   = 0, 1000               // classifier.6 [1000]
 )
 
 // The regions RunImage copies the input to and the logits or the features from.
@@ -240,14 +242,20 @@ var (
 )
 
 // arenaSize float32s hold every activation of one image.
-const arenaSize = 344128
+const arenaSize = 996416
+
+// input.nchw16c: reorder to nchw16c
+// input [3 224 224] -> [3 224 224]
+func (n *Net) input_nchw16cLayer(a *rt.Arena) {
+	a.Reorder(&cfg.input_nchw16c, a.At(input_nchw16cOff, input_nchw16cLen), a.At(inputOff, inputLen))
+}
 
 // features.0: conv out 64 kernel [11 11] stride [4 4] pad [2 2 2 2]
-// input [3 224 224] -> [64 55 55]
+// input.nchw16c [3 224 224] -> [64 55 55]
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) features_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_0, a.At(features_0Off, features_0Len), a.At(inputOff, inputLen), n.w.features_0, nil)
+	a.Conv(&cfg.features_0, a.At(features_0Off, features_0Len), a.At(input_nchw16cOff, input_nchw16cLen), n.w.features_0, nil)
 }
 
 // features.2: maxpool kernel [3 3] stride [2 2]
@@ -259,7 +267,7 @@ func (n *Net) features_2Layer(a *rt.Arena) {
 // features.3: conv out 192 kernel [5 5] pad [2 2 2 2]
 // features.2 [64 27 27] -> [192 27 27]
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) features_3Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_3, a.At(features_3Off, features_3Len), a.At(features_2Off, features_2Len), n.w.features_3, nil)
 }
@@ -273,7 +281,7 @@ func (n *Net) features_5Layer(a *rt.Arena) {
 // features.6: conv out 384 kernel [3 3] pad [1 1 1 1]
 // features.5 [192 13 13] -> [384 13 13]
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) features_6Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6, a.At(features_6Off, features_6Len), a.At(features_5Off, features_5Len), n.w.features_6, nil)
 }
@@ -281,7 +289,7 @@ func (n *Net) features_6Layer(a *rt.Arena) {
 // features.8: conv out 256 kernel [3 3] pad [1 1 1 1]
 // features.6 [384 13 13] -> [256 13 13]
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) features_8Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_8, a.At(features_8Off, features_8Len), a.At(features_6Off, features_6Len), n.w.features_8, nil)
 }
@@ -289,7 +297,7 @@ func (n *Net) features_8Layer(a *rt.Arena) {
 // features.10: conv out 256 kernel [3 3] pad [1 1 1 1]
 // features.8 [256 13 13] -> [256 13 13]
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) features_10Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_10, a.At(features_10Off, features_10Len), a.At(features_8Off, features_8Len), n.w.features_10, nil)
 }
@@ -304,6 +312,12 @@ func (n *Net) features_12Layer(a *rt.Arena) {
 // features.12 [256 6 6] -> [256 6 6]
 func (n *Net) avgpoolLayer(a *rt.Arena) {
 	a.AdaptiveAvgPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(features_12Off, features_12Len))
+}
+
+// avgpool.nchw: reorder
+// avgpool [256 6 6] -> [256 6 6]
+func (n *Net) avgpool_nchwLayer(a *rt.Arena) {
+	a.Reorder(&cfg.avgpool_nchw, a.At(avgpool_nchwOff, avgpool_nchwLen), a.At(avgpoolOff, avgpoolLen))
 }
 
 // classifier.1: linear out 4096
@@ -328,31 +342,35 @@ func (n *Net) classifier_6Layer(a *rt.Arena) {
 
 // cfg holds every layer's kernel settings.
 var cfg = struct {
-	features_0   kernels.Conv
-	features_2   kernels.Pool
-	features_3   kernels.Conv
-	features_5   kernels.Pool
-	features_6   kernels.Conv
-	features_8   kernels.Conv
-	features_10  kernels.Conv
-	features_12  kernels.Pool
-	avgpool      kernels.AdaptiveAvgPool
-	classifier_1 kernels.Linear
-	classifier_4 kernels.Linear
-	classifier_6 kernels.Linear
+	input_nchw16c kernels.Reorder
+	features_0    kernels.Conv
+	features_2    kernels.Pool
+	features_3    kernels.Conv
+	features_5    kernels.Pool
+	features_6    kernels.Conv
+	features_8    kernels.Conv
+	features_10   kernels.Conv
+	features_12   kernels.Pool
+	avgpool       kernels.AdaptiveAvgPool
+	avgpool_nchw  kernels.Reorder
+	classifier_1  kernels.Linear
+	classifier_4  kernels.Linear
+	classifier_6  kernels.Linear
 }{
-	features_0:   kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 55, OutW: 55, KH: 11, KW: 11, StrideH: 4, StrideW: 4, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_2:   kernels.Pool{C: 64, InH: 55, InW: 55, OutH: 27, OutW: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
-	features_3:   kernels.Conv{InC: 64, InH: 27, InW: 27, OutC: 192, OutH: 27, OutW: 27, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_5:   kernels.Pool{C: 192, InH: 27, InW: 27, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
-	features_6:   kernels.Conv{InC: 192, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_8:   kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_10:  kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_12:  kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
-	avgpool:      kernels.AdaptiveAvgPool{C: 256, InH: 6, InW: 6, OutH: 6, OutW: 6},
-	classifier_1: kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReLU},
-	classifier_4: kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU},
-	classifier_6: kernels.Linear{In: 4096, Out: 1000},
+	input_nchw16c: kernels.Reorder{C: 3, HW: 50176, To: kernels.NCHW16c},
+	features_0:    kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 55, OutW: 55, KH: 11, KW: 11, StrideH: 4, StrideW: 4, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_2:    kernels.Pool{C: 64, InH: 55, InW: 55, OutH: 27, OutW: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	features_3:    kernels.Conv{InC: 64, InH: 27, InW: 27, OutC: 192, OutH: 27, OutW: 27, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_5:    kernels.Pool{C: 192, InH: 27, InW: 27, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	features_6:    kernels.Conv{InC: 192, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_8:    kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_10:   kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_12:   kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	avgpool:       kernels.AdaptiveAvgPool{C: 256, InH: 6, InW: 6, OutH: 6, OutW: 6, Layout: kernels.NCHW16c},
+	avgpool_nchw:  kernels.Reorder{C: 256, HW: 36},
+	classifier_1:  kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReLU},
+	classifier_4:  kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU},
+	classifier_6:  kernels.Linear{In: 4096, Out: 1000},
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -420,6 +438,7 @@ var layers = [...]struct {
 	rt.Layer
 	run func(*Net, *rt.Arena)
 }{
+	{rt.Layer{Name: "input.nchw16c", Op: "reorder"}, (*Net).input_nchw16cLayer},
 	{rt.Layer{Name: "features.0", Op: "conv", MACs: 70276800}, (*Net).features_0Layer},
 	{rt.Layer{Name: "features.2", Op: "maxpool"}, (*Net).features_2Layer},
 	{rt.Layer{Name: "features.3", Op: "conv", MACs: 223948800}, (*Net).features_3Layer},
@@ -429,10 +448,11 @@ var layers = [...]struct {
 	{rt.Layer{Name: "features.10", Op: "conv", MACs: 99680256}, (*Net).features_10Layer},
 	{rt.Layer{Name: "features.12", Op: "maxpool"}, (*Net).features_12Layer},
 	{rt.Layer{Name: "avgpool", Op: "adaptive_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "avgpool.nchw", Op: "reorder"}, (*Net).avgpool_nchwLayer},
 	{rt.Layer{Name: "classifier.1", Op: "linear", MACs: 37748736}, (*Net).classifier_1Layer},
 	{rt.Layer{Name: "classifier.4", Op: "linear", MACs: 16777216}, (*Net).classifier_4Layer},
 	{rt.Layer{Name: "classifier.6", Op: "linear", MACs: 4096000}, (*Net).classifier_6Layer},
 }
 
 // featureLayers is how many layers run before the features (the classifier head's input) are ready.
-const featureLayers = 11
+const featureLayers = 13

@@ -509,90 +509,91 @@ var expected = []rt.Expect{
 
 // Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
 // share their input's buffer; tensors read only by a concatenation are written into its buffer.
-// 6.02 MB planned (6.02 MB live at most; 27.64 MB without reuse).
+// 6.02 MB planned (6.02 MB live at most; 31.10 MB without reuse).
 const (
-	inputOff, inputLen                                               = 401408, 150528                    // input [3 224 224]
-	features_0_0Off, features_0_0Len                                 = 0, 401408                         // features.0.0 [32 112 112]
-	features_1_0_block_0_0Off, features_1_0_block_0_0Len             = 401408, 401408                    // features.1.0.block.0.0 [32 112 112]
-	features_1_0_block_1_gap_3Off, features_1_0_block_1_gap_3Len     = 0, 32                             // features.1.0.block.1.gap#3 [32 1 1]
-	features_1_0_block_1_fc1Off, features_1_0_block_1_fc1Len         = 32, 8                             // features.1.0.block.1.fc1 [8 1 1]
-	features_1_0_block_1_fc2Off, features_1_0_block_1_fc2Len         = 0, 32                             // features.1.0.block.1.fc2 [32 1 1]
+	inputOff, inputLen                                               = 802816, 150528                    // input [3 224 224]
+	input_nchw16cOff, input_nchw16cLen                               = 0, 802816                         // input.nchw16c [3 224 224]
+	features_0_0Off, features_0_0Len                                 = 802816, 401408                    // features.0.0 [32 112 112]
+	features_1_0_block_0_0Off, features_1_0_block_0_0Len             = 0, 401408                         // features.1.0.block.0.0 [32 112 112]
+	features_1_0_block_1_gap_3Off, features_1_0_block_1_gap_3Len     = 401408, 32                        // features.1.0.block.1.gap#3 [32 1 1]
+	features_1_0_block_1_fc1Off, features_1_0_block_1_fc1Len         = 401440, 16                        // features.1.0.block.1.fc1 [8 1 1]
+	features_1_0_block_1_fc2Off, features_1_0_block_1_fc2Len         = 401408, 32                        // features.1.0.block.1.fc2 [32 1 1]
 	features_1_0_block_1_mul_6Off, features_1_0_block_1_mul_6Len     = features_1_0_block_0_0Off, 401408 // features.1.0.block.1.mul#6 [32 112 112]
 	features_1_0_block_2_0Off, features_1_0_block_2_0Len             = 1204224, 200704                   // features.1.0.block.2.0 [16 112 112]
 	features_2_0_block_0_0Off, features_2_0_block_0_0Len             = 0, 1204224                        // features.2.0.block.0.0 [96 112 112]
 	features_2_0_block_1_0Off, features_2_0_block_1_0Len             = 1204224, 301056                   // features.2.0.block.1.0 [96 56 56]
 	features_2_0_block_2_gap_9Off, features_2_0_block_2_gap_9Len     = 0, 96                             // features.2.0.block.2.gap#9 [96 1 1]
-	features_2_0_block_2_fc1Off, features_2_0_block_2_fc1Len         = 96, 4                             // features.2.0.block.2.fc1 [4 1 1]
+	features_2_0_block_2_fc1Off, features_2_0_block_2_fc1Len         = 96, 16                            // features.2.0.block.2.fc1 [4 1 1]
 	features_2_0_block_2_fc2Off, features_2_0_block_2_fc2Len         = 0, 96                             // features.2.0.block.2.fc2 [96 1 1]
 	features_2_0_block_2_mul_12Off, features_2_0_block_2_mul_12Len   = features_2_0_block_1_0Off, 301056 // features.2.0.block.2.mul#12 [96 56 56]
-	features_2_0_block_3_0Off, features_2_0_block_3_0Len             = 903168, 75264                     // features.2.0.block.3.0 [24 56 56]
+	features_2_0_block_3_0Off, features_2_0_block_3_0Len             = 903168, 100352                    // features.2.0.block.3.0 [24 56 56]
 	features_2_1_block_0_0Off, features_2_1_block_0_0Len             = 0, 451584                         // features.2.1.block.0.0 [144 56 56]
 	features_2_1_block_1_0Off, features_2_1_block_1_0Len             = 451584, 451584                    // features.2.1.block.1.0 [144 56 56]
 	features_2_1_block_2_gap_15Off, features_2_1_block_2_gap_15Len   = 0, 144                            // features.2.1.block.2.gap#15 [144 1 1]
-	features_2_1_block_2_fc1Off, features_2_1_block_2_fc1Len         = 144, 6                            // features.2.1.block.2.fc1 [6 1 1]
+	features_2_1_block_2_fc1Off, features_2_1_block_2_fc1Len         = 144, 16                           // features.2.1.block.2.fc1 [6 1 1]
 	features_2_1_block_2_fc2Off, features_2_1_block_2_fc2Len         = 0, 144                            // features.2.1.block.2.fc2 [144 1 1]
 	features_2_1_block_2_mul_18Off, features_2_1_block_2_mul_18Len   = features_2_1_block_1_0Off, 451584 // features.2.1.block.2.mul#18 [144 56 56]
-	features_2_1_block_3_0Off, features_2_1_block_3_0Len             = 978432, 75264                     // features.2.1.block.3.0 [24 56 56]
+	features_2_1_block_3_0Off, features_2_1_block_3_0Len             = 1003520, 100352                   // features.2.1.block.3.0 [24 56 56]
 	features_3_0_block_0_0Off, features_3_0_block_0_0Len             = 0, 451584                         // features.3.0.block.0.0 [144 56 56]
 	features_3_0_block_1_0Off, features_3_0_block_1_0Len             = 451584, 112896                    // features.3.0.block.1.0 [144 28 28]
 	features_3_0_block_2_gap_22Off, features_3_0_block_2_gap_22Len   = 0, 144                            // features.3.0.block.2.gap#22 [144 1 1]
-	features_3_0_block_2_fc1Off, features_3_0_block_2_fc1Len         = 144, 6                            // features.3.0.block.2.fc1 [6 1 1]
+	features_3_0_block_2_fc1Off, features_3_0_block_2_fc1Len         = 144, 16                           // features.3.0.block.2.fc1 [6 1 1]
 	features_3_0_block_2_fc2Off, features_3_0_block_2_fc2Len         = 0, 144                            // features.3.0.block.2.fc2 [144 1 1]
 	features_3_0_block_2_mul_25Off, features_3_0_block_2_mul_25Len   = features_3_0_block_1_0Off, 112896 // features.3.0.block.2.mul#25 [144 28 28]
-	features_3_0_block_3_0Off, features_3_0_block_3_0Len             = 376320, 31360                     // features.3.0.block.3.0 [40 28 28]
+	features_3_0_block_3_0Off, features_3_0_block_3_0Len             = 376320, 37632                     // features.3.0.block.3.0 [40 28 28]
 	features_3_1_block_0_0Off, features_3_1_block_0_0Len             = 0, 188160                         // features.3.1.block.0.0 [240 28 28]
 	features_3_1_block_1_0Off, features_3_1_block_1_0Len             = 188160, 188160                    // features.3.1.block.1.0 [240 28 28]
 	features_3_1_block_2_gap_28Off, features_3_1_block_2_gap_28Len   = 0, 240                            // features.3.1.block.2.gap#28 [240 1 1]
-	features_3_1_block_2_fc1Off, features_3_1_block_2_fc1Len         = 240, 10                           // features.3.1.block.2.fc1 [10 1 1]
+	features_3_1_block_2_fc1Off, features_3_1_block_2_fc1Len         = 240, 16                           // features.3.1.block.2.fc1 [10 1 1]
 	features_3_1_block_2_fc2Off, features_3_1_block_2_fc2Len         = 0, 240                            // features.3.1.block.2.fc2 [240 1 1]
 	features_3_1_block_2_mul_31Off, features_3_1_block_2_mul_31Len   = features_3_1_block_1_0Off, 188160 // features.3.1.block.2.mul#31 [240 28 28]
-	features_3_1_block_3_0Off, features_3_1_block_3_0Len             = 407680, 31360                     // features.3.1.block.3.0 [40 28 28]
+	features_3_1_block_3_0Off, features_3_1_block_3_0Len             = 413952, 37632                     // features.3.1.block.3.0 [40 28 28]
 	features_4_0_block_0_0Off, features_4_0_block_0_0Len             = 0, 188160                         // features.4.0.block.0.0 [240 28 28]
 	features_4_0_block_1_0Off, features_4_0_block_1_0Len             = 188160, 47040                     // features.4.0.block.1.0 [240 14 14]
 	features_4_0_block_2_gap_35Off, features_4_0_block_2_gap_35Len   = 0, 240                            // features.4.0.block.2.gap#35 [240 1 1]
-	features_4_0_block_2_fc1Off, features_4_0_block_2_fc1Len         = 240, 10                           // features.4.0.block.2.fc1 [10 1 1]
+	features_4_0_block_2_fc1Off, features_4_0_block_2_fc1Len         = 240, 16                           // features.4.0.block.2.fc1 [10 1 1]
 	features_4_0_block_2_fc2Off, features_4_0_block_2_fc2Len         = 0, 240                            // features.4.0.block.2.fc2 [240 1 1]
 	features_4_0_block_2_mul_38Off, features_4_0_block_2_mul_38Len   = features_4_0_block_1_0Off, 47040  // features.4.0.block.2.mul#38 [240 14 14]
 	features_4_0_block_3_0Off, features_4_0_block_3_0Len             = 235200, 15680                     // features.4.0.block.3.0 [80 14 14]
 	features_4_1_block_0_0Off, features_4_1_block_0_0Len             = 0, 94080                          // features.4.1.block.0.0 [480 14 14]
 	features_4_1_block_1_0Off, features_4_1_block_1_0Len             = 94080, 94080                      // features.4.1.block.1.0 [480 14 14]
 	features_4_1_block_2_gap_41Off, features_4_1_block_2_gap_41Len   = 0, 480                            // features.4.1.block.2.gap#41 [480 1 1]
-	features_4_1_block_2_fc1Off, features_4_1_block_2_fc1Len         = 480, 20                           // features.4.1.block.2.fc1 [20 1 1]
+	features_4_1_block_2_fc1Off, features_4_1_block_2_fc1Len         = 480, 32                           // features.4.1.block.2.fc1 [20 1 1]
 	features_4_1_block_2_fc2Off, features_4_1_block_2_fc2Len         = 0, 480                            // features.4.1.block.2.fc2 [480 1 1]
 	features_4_1_block_2_mul_44Off, features_4_1_block_2_mul_44Len   = features_4_1_block_1_0Off, 94080  // features.4.1.block.2.mul#44 [480 14 14]
 	features_4_1_block_3_0Off, features_4_1_block_3_0Len             = 188160, 15680                     // features.4.1.block.3.0 [80 14 14]
 	features_4_2_block_0_0Off, features_4_2_block_0_0Len             = 0, 94080                          // features.4.2.block.0.0 [480 14 14]
 	features_4_2_block_1_0Off, features_4_2_block_1_0Len             = 94080, 94080                      // features.4.2.block.1.0 [480 14 14]
 	features_4_2_block_2_gap_48Off, features_4_2_block_2_gap_48Len   = 0, 480                            // features.4.2.block.2.gap#48 [480 1 1]
-	features_4_2_block_2_fc1Off, features_4_2_block_2_fc1Len         = 480, 20                           // features.4.2.block.2.fc1 [20 1 1]
+	features_4_2_block_2_fc1Off, features_4_2_block_2_fc1Len         = 480, 32                           // features.4.2.block.2.fc1 [20 1 1]
 	features_4_2_block_2_fc2Off, features_4_2_block_2_fc2Len         = 0, 480                            // features.4.2.block.2.fc2 [480 1 1]
 	features_4_2_block_2_mul_51Off, features_4_2_block_2_mul_51Len   = features_4_2_block_1_0Off, 94080  // features.4.2.block.2.mul#51 [480 14 14]
 	features_4_2_block_3_0Off, features_4_2_block_3_0Len             = 203840, 15680                     // features.4.2.block.3.0 [80 14 14]
 	features_5_0_block_0_0Off, features_5_0_block_0_0Len             = 0, 94080                          // features.5.0.block.0.0 [480 14 14]
 	features_5_0_block_1_0Off, features_5_0_block_1_0Len             = 94080, 94080                      // features.5.0.block.1.0 [480 14 14]
 	features_5_0_block_2_gap_55Off, features_5_0_block_2_gap_55Len   = 0, 480                            // features.5.0.block.2.gap#55 [480 1 1]
-	features_5_0_block_2_fc1Off, features_5_0_block_2_fc1Len         = 480, 20                           // features.5.0.block.2.fc1 [20 1 1]
+	features_5_0_block_2_fc1Off, features_5_0_block_2_fc1Len         = 480, 32                           // features.5.0.block.2.fc1 [20 1 1]
 	features_5_0_block_2_fc2Off, features_5_0_block_2_fc2Len         = 0, 480                            // features.5.0.block.2.fc2 [480 1 1]
 	features_5_0_block_2_mul_58Off, features_5_0_block_2_mul_58Len   = features_5_0_block_1_0Off, 94080  // features.5.0.block.2.mul#58 [480 14 14]
 	features_5_0_block_3_0Off, features_5_0_block_3_0Len             = 263424, 21952                     // features.5.0.block.3.0 [112 14 14]
 	features_5_1_block_0_0Off, features_5_1_block_0_0Len             = 0, 131712                         // features.5.1.block.0.0 [672 14 14]
 	features_5_1_block_1_0Off, features_5_1_block_1_0Len             = 131712, 131712                    // features.5.1.block.1.0 [672 14 14]
 	features_5_1_block_2_gap_61Off, features_5_1_block_2_gap_61Len   = 0, 672                            // features.5.1.block.2.gap#61 [672 1 1]
-	features_5_1_block_2_fc1Off, features_5_1_block_2_fc1Len         = 672, 28                           // features.5.1.block.2.fc1 [28 1 1]
+	features_5_1_block_2_fc1Off, features_5_1_block_2_fc1Len         = 672, 32                           // features.5.1.block.2.fc1 [28 1 1]
 	features_5_1_block_2_fc2Off, features_5_1_block_2_fc2Len         = 0, 672                            // features.5.1.block.2.fc2 [672 1 1]
 	features_5_1_block_2_mul_64Off, features_5_1_block_2_mul_64Len   = features_5_1_block_1_0Off, 131712 // features.5.1.block.2.mul#64 [672 14 14]
 	features_5_1_block_3_0Off, features_5_1_block_3_0Len             = 285376, 21952                     // features.5.1.block.3.0 [112 14 14]
 	features_5_2_block_0_0Off, features_5_2_block_0_0Len             = 0, 131712                         // features.5.2.block.0.0 [672 14 14]
 	features_5_2_block_1_0Off, features_5_2_block_1_0Len             = 131712, 131712                    // features.5.2.block.1.0 [672 14 14]
 	features_5_2_block_2_gap_68Off, features_5_2_block_2_gap_68Len   = 0, 672                            // features.5.2.block.2.gap#68 [672 1 1]
-	features_5_2_block_2_fc1Off, features_5_2_block_2_fc1Len         = 672, 28                           // features.5.2.block.2.fc1 [28 1 1]
+	features_5_2_block_2_fc1Off, features_5_2_block_2_fc1Len         = 672, 32                           // features.5.2.block.2.fc1 [28 1 1]
 	features_5_2_block_2_fc2Off, features_5_2_block_2_fc2Len         = 0, 672                            // features.5.2.block.2.fc2 [672 1 1]
 	features_5_2_block_2_mul_71Off, features_5_2_block_2_mul_71Len   = features_5_2_block_1_0Off, 131712 // features.5.2.block.2.mul#71 [672 14 14]
 	features_5_2_block_3_0Off, features_5_2_block_3_0Len             = 263424, 21952                     // features.5.2.block.3.0 [112 14 14]
 	features_6_0_block_0_0Off, features_6_0_block_0_0Len             = 0, 131712                         // features.6.0.block.0.0 [672 14 14]
 	features_6_0_block_1_0Off, features_6_0_block_1_0Len             = 131712, 32928                     // features.6.0.block.1.0 [672 7 7]
 	features_6_0_block_2_gap_75Off, features_6_0_block_2_gap_75Len   = 0, 672                            // features.6.0.block.2.gap#75 [672 1 1]
-	features_6_0_block_2_fc1Off, features_6_0_block_2_fc1Len         = 672, 28                           // features.6.0.block.2.fc1 [28 1 1]
+	features_6_0_block_2_fc1Off, features_6_0_block_2_fc1Len         = 672, 32                           // features.6.0.block.2.fc1 [28 1 1]
 	features_6_0_block_2_fc2Off, features_6_0_block_2_fc2Len         = 0, 672                            // features.6.0.block.2.fc2 [672 1 1]
 	features_6_0_block_2_mul_78Off, features_6_0_block_2_mul_78Len   = features_6_0_block_1_0Off, 32928  // features.6.0.block.2.mul#78 [672 7 7]
 	features_6_0_block_3_0Off, features_6_0_block_3_0Len             = 112896, 9408                      // features.6.0.block.3.0 [192 7 7]
@@ -626,8 +627,9 @@ const (
 	features_7_0_block_3_0Off, features_7_0_block_3_0Len             = 112896, 15680                     // features.7.0.block.3.0 [320 7 7]
 	features_8_0Off, features_8_0Len                                 = 0, 62720                          // features.8.0 [1280 7 7]
 	avgpoolOff, avgpoolLen                                           = 62720, 1280                       // avgpool [1280 1 1]
-	flatten_107Off, flatten_107Len                                   = avgpoolOff, 1280                  // flatten#107 [1280]
-	classifier_1Off, classifier_1Len                                 = 0, 1000                           // classifier.1 [1000]
+	avgpool_nchwOff, avgpool_nchwLen                                 = 0, 1280                           // avgpool.nchw [1280 1 1]
+	flatten_107Off, flatten_107Len                                   = avgpool_nchwOff, 1280             // flatten#107 [1280]
+	classifier_1Off, classifier_1Len                                 = 1280, 1000                        // classifier.1 [1000]
 )
 
 // The regions RunImage copies the input to and the logits or the features from.
@@ -640,20 +642,26 @@ var (
 // arenaSize float32s hold every activation of one image.
 const arenaSize = 1505280
 
+// input.nchw16c: reorder to nchw16c
+// input [3 224 224] -> [3 224 224]
+func (n *Net) input_nchw16cLayer(a *rt.Arena) {
+	a.Reorder(&cfg.input_nchw16c, a.At(input_nchw16cOff, input_nchw16cLen), a.At(inputOff, inputLen))
+}
+
 // features.0.0: conv out 32 kernel [3 3] stride [2 2] pad [1 1 1 1] bias false
-// input [3 224 224] -> [32 112 112]
+// input.nchw16c [3 224 224] -> [32 112 112]
 // batch norm features.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) features_0_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_0_0, a.At(features_0_0Off, features_0_0Len), a.At(inputOff, inputLen), n.w.features_0_0, nil)
+	a.Conv(&cfg.features_0_0, a.At(features_0_0Off, features_0_0Len), a.At(input_nchw16cOff, input_nchw16cLen), n.w.features_0_0, nil)
 }
 
 // features.1.0.block.0.0: conv out 32 kernel [3 3] pad [1 1 1 1] groups 32 bias false
 // features.0.0 [32 112 112] -> [32 112 112]
 // batch norm features.1.0.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_1_0_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_1_0_block_0_0, a.At(features_1_0_block_0_0Off, features_1_0_block_0_0Len), a.At(features_0_0Off, features_0_0Len), n.w.features_1_0_block_0_0, nil)
 }
@@ -689,7 +697,7 @@ func (n *Net) features_1_0_block_1_mul_6Layer(a *rt.Arena) {
 // features.1.0.block.2.0: conv out 16 kernel [1 1] bias false
 // features.1.0.block.1.mul#6 [32 112 112] -> [16 112 112]
 // batch norm features.1.0.block.2.1 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_1_0_block_2_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_1_0_block_2_0, a.At(features_1_0_block_2_0Off, features_1_0_block_2_0Len), a.At(features_1_0_block_1_mul_6Off, features_1_0_block_1_mul_6Len), n.w.features_1_0_block_2_0, nil)
 }
@@ -698,7 +706,7 @@ func (n *Net) features_1_0_block_2_0Layer(a *rt.Arena) {
 // features.1.0.block.2.0 [16 112 112] -> [96 112 112]
 // batch norm features.2.0.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_2_0_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_2_0_block_0_0, a.At(features_2_0_block_0_0Off, features_2_0_block_0_0Len), a.At(features_1_0_block_2_0Off, features_1_0_block_2_0Len), n.w.features_2_0_block_0_0, nil)
 }
@@ -707,7 +715,7 @@ func (n *Net) features_2_0_block_0_0Layer(a *rt.Arena) {
 // features.2.0.block.0.0 [96 112 112] -> [96 56 56]
 // batch norm features.2.0.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_2_0_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_2_0_block_1_0, a.At(features_2_0_block_1_0Off, features_2_0_block_1_0Len), a.At(features_2_0_block_0_0Off, features_2_0_block_0_0Len), n.w.features_2_0_block_1_0, nil)
 }
@@ -743,7 +751,7 @@ func (n *Net) features_2_0_block_2_mul_12Layer(a *rt.Arena) {
 // features.2.0.block.3.0: conv out 24 kernel [1 1] bias false
 // features.2.0.block.2.mul#12 [96 56 56] -> [24 56 56]
 // batch norm features.2.0.block.3.1 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_2_0_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_2_0_block_3_0, a.At(features_2_0_block_3_0Off, features_2_0_block_3_0Len), a.At(features_2_0_block_2_mul_12Off, features_2_0_block_2_mul_12Len), n.w.features_2_0_block_3_0, nil)
 }
@@ -752,7 +760,7 @@ func (n *Net) features_2_0_block_3_0Layer(a *rt.Arena) {
 // features.2.0.block.3.0 [24 56 56] -> [144 56 56]
 // batch norm features.2.1.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_2_1_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_2_1_block_0_0, a.At(features_2_1_block_0_0Off, features_2_1_block_0_0Len), a.At(features_2_0_block_3_0Off, features_2_0_block_3_0Len), n.w.features_2_1_block_0_0, nil)
 }
@@ -761,7 +769,7 @@ func (n *Net) features_2_1_block_0_0Layer(a *rt.Arena) {
 // features.2.1.block.0.0 [144 56 56] -> [144 56 56]
 // batch norm features.2.1.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_2_1_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_2_1_block_1_0, a.At(features_2_1_block_1_0Off, features_2_1_block_1_0Len), a.At(features_2_1_block_0_0Off, features_2_1_block_0_0Len), n.w.features_2_1_block_1_0, nil)
 }
@@ -798,7 +806,7 @@ func (n *Net) features_2_1_block_2_mul_18Layer(a *rt.Arena) {
 // features.2.1.block.2.mul#18 [144 56 56] -> [24 56 56]
 // batch norm features.2.1.block.3.1 folded in (eps 1e-05)
 // residual features.2.0.block.3.0 added
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_2_1_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_2_1_block_3_0, a.At(features_2_1_block_3_0Off, features_2_1_block_3_0Len), a.At(features_2_1_block_2_mul_18Off, features_2_1_block_2_mul_18Len), n.w.features_2_1_block_3_0, a.At(features_2_0_block_3_0Off, features_2_0_block_3_0Len))
 }
@@ -807,7 +815,7 @@ func (n *Net) features_2_1_block_3_0Layer(a *rt.Arena) {
 // features.2.1.block.3.0 [24 56 56] -> [144 56 56]
 // batch norm features.3.0.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_3_0_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_3_0_block_0_0, a.At(features_3_0_block_0_0Off, features_3_0_block_0_0Len), a.At(features_2_1_block_3_0Off, features_2_1_block_3_0Len), n.w.features_3_0_block_0_0, nil)
 }
@@ -816,7 +824,7 @@ func (n *Net) features_3_0_block_0_0Layer(a *rt.Arena) {
 // features.3.0.block.0.0 [144 56 56] -> [144 28 28]
 // batch norm features.3.0.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_3_0_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_3_0_block_1_0, a.At(features_3_0_block_1_0Off, features_3_0_block_1_0Len), a.At(features_3_0_block_0_0Off, features_3_0_block_0_0Len), n.w.features_3_0_block_1_0, nil)
 }
@@ -852,7 +860,7 @@ func (n *Net) features_3_0_block_2_mul_25Layer(a *rt.Arena) {
 // features.3.0.block.3.0: conv out 40 kernel [1 1] bias false
 // features.3.0.block.2.mul#25 [144 28 28] -> [40 28 28]
 // batch norm features.3.0.block.3.1 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_3_0_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_3_0_block_3_0, a.At(features_3_0_block_3_0Off, features_3_0_block_3_0Len), a.At(features_3_0_block_2_mul_25Off, features_3_0_block_2_mul_25Len), n.w.features_3_0_block_3_0, nil)
 }
@@ -861,7 +869,7 @@ func (n *Net) features_3_0_block_3_0Layer(a *rt.Arena) {
 // features.3.0.block.3.0 [40 28 28] -> [240 28 28]
 // batch norm features.3.1.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_3_1_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_3_1_block_0_0, a.At(features_3_1_block_0_0Off, features_3_1_block_0_0Len), a.At(features_3_0_block_3_0Off, features_3_0_block_3_0Len), n.w.features_3_1_block_0_0, nil)
 }
@@ -870,7 +878,7 @@ func (n *Net) features_3_1_block_0_0Layer(a *rt.Arena) {
 // features.3.1.block.0.0 [240 28 28] -> [240 28 28]
 // batch norm features.3.1.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_3_1_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_3_1_block_1_0, a.At(features_3_1_block_1_0Off, features_3_1_block_1_0Len), a.At(features_3_1_block_0_0Off, features_3_1_block_0_0Len), n.w.features_3_1_block_1_0, nil)
 }
@@ -907,7 +915,7 @@ func (n *Net) features_3_1_block_2_mul_31Layer(a *rt.Arena) {
 // features.3.1.block.2.mul#31 [240 28 28] -> [40 28 28]
 // batch norm features.3.1.block.3.1 folded in (eps 1e-05)
 // residual features.3.0.block.3.0 added
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_3_1_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_3_1_block_3_0, a.At(features_3_1_block_3_0Off, features_3_1_block_3_0Len), a.At(features_3_1_block_2_mul_31Off, features_3_1_block_2_mul_31Len), n.w.features_3_1_block_3_0, a.At(features_3_0_block_3_0Off, features_3_0_block_3_0Len))
 }
@@ -916,7 +924,7 @@ func (n *Net) features_3_1_block_3_0Layer(a *rt.Arena) {
 // features.3.1.block.3.0 [40 28 28] -> [240 28 28]
 // batch norm features.4.0.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_4_0_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_4_0_block_0_0, a.At(features_4_0_block_0_0Off, features_4_0_block_0_0Len), a.At(features_3_1_block_3_0Off, features_3_1_block_3_0Len), n.w.features_4_0_block_0_0, nil)
 }
@@ -925,7 +933,7 @@ func (n *Net) features_4_0_block_0_0Layer(a *rt.Arena) {
 // features.4.0.block.0.0 [240 28 28] -> [240 14 14]
 // batch norm features.4.0.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_4_0_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_4_0_block_1_0, a.At(features_4_0_block_1_0Off, features_4_0_block_1_0Len), a.At(features_4_0_block_0_0Off, features_4_0_block_0_0Len), n.w.features_4_0_block_1_0, nil)
 }
@@ -961,7 +969,7 @@ func (n *Net) features_4_0_block_2_mul_38Layer(a *rt.Arena) {
 // features.4.0.block.3.0: conv out 80 kernel [1 1] bias false
 // features.4.0.block.2.mul#38 [240 14 14] -> [80 14 14]
 // batch norm features.4.0.block.3.1 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_4_0_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_4_0_block_3_0, a.At(features_4_0_block_3_0Off, features_4_0_block_3_0Len), a.At(features_4_0_block_2_mul_38Off, features_4_0_block_2_mul_38Len), n.w.features_4_0_block_3_0, nil)
 }
@@ -970,7 +978,7 @@ func (n *Net) features_4_0_block_3_0Layer(a *rt.Arena) {
 // features.4.0.block.3.0 [80 14 14] -> [480 14 14]
 // batch norm features.4.1.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_4_1_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_4_1_block_0_0, a.At(features_4_1_block_0_0Off, features_4_1_block_0_0Len), a.At(features_4_0_block_3_0Off, features_4_0_block_3_0Len), n.w.features_4_1_block_0_0, nil)
 }
@@ -979,7 +987,7 @@ func (n *Net) features_4_1_block_0_0Layer(a *rt.Arena) {
 // features.4.1.block.0.0 [480 14 14] -> [480 14 14]
 // batch norm features.4.1.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_4_1_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_4_1_block_1_0, a.At(features_4_1_block_1_0Off, features_4_1_block_1_0Len), a.At(features_4_1_block_0_0Off, features_4_1_block_0_0Len), n.w.features_4_1_block_1_0, nil)
 }
@@ -1016,7 +1024,7 @@ func (n *Net) features_4_1_block_2_mul_44Layer(a *rt.Arena) {
 // features.4.1.block.2.mul#44 [480 14 14] -> [80 14 14]
 // batch norm features.4.1.block.3.1 folded in (eps 1e-05)
 // residual features.4.0.block.3.0 added
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_4_1_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_4_1_block_3_0, a.At(features_4_1_block_3_0Off, features_4_1_block_3_0Len), a.At(features_4_1_block_2_mul_44Off, features_4_1_block_2_mul_44Len), n.w.features_4_1_block_3_0, a.At(features_4_0_block_3_0Off, features_4_0_block_3_0Len))
 }
@@ -1025,7 +1033,7 @@ func (n *Net) features_4_1_block_3_0Layer(a *rt.Arena) {
 // features.4.1.block.3.0 [80 14 14] -> [480 14 14]
 // batch norm features.4.2.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_4_2_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_4_2_block_0_0, a.At(features_4_2_block_0_0Off, features_4_2_block_0_0Len), a.At(features_4_1_block_3_0Off, features_4_1_block_3_0Len), n.w.features_4_2_block_0_0, nil)
 }
@@ -1034,7 +1042,7 @@ func (n *Net) features_4_2_block_0_0Layer(a *rt.Arena) {
 // features.4.2.block.0.0 [480 14 14] -> [480 14 14]
 // batch norm features.4.2.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_4_2_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_4_2_block_1_0, a.At(features_4_2_block_1_0Off, features_4_2_block_1_0Len), a.At(features_4_2_block_0_0Off, features_4_2_block_0_0Len), n.w.features_4_2_block_1_0, nil)
 }
@@ -1071,7 +1079,7 @@ func (n *Net) features_4_2_block_2_mul_51Layer(a *rt.Arena) {
 // features.4.2.block.2.mul#51 [480 14 14] -> [80 14 14]
 // batch norm features.4.2.block.3.1 folded in (eps 1e-05)
 // residual features.4.1.block.3.0 added
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_4_2_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_4_2_block_3_0, a.At(features_4_2_block_3_0Off, features_4_2_block_3_0Len), a.At(features_4_2_block_2_mul_51Off, features_4_2_block_2_mul_51Len), n.w.features_4_2_block_3_0, a.At(features_4_1_block_3_0Off, features_4_1_block_3_0Len))
 }
@@ -1080,7 +1088,7 @@ func (n *Net) features_4_2_block_3_0Layer(a *rt.Arena) {
 // features.4.2.block.3.0 [80 14 14] -> [480 14 14]
 // batch norm features.5.0.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_5_0_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_5_0_block_0_0, a.At(features_5_0_block_0_0Off, features_5_0_block_0_0Len), a.At(features_4_2_block_3_0Off, features_4_2_block_3_0Len), n.w.features_5_0_block_0_0, nil)
 }
@@ -1089,7 +1097,7 @@ func (n *Net) features_5_0_block_0_0Layer(a *rt.Arena) {
 // features.5.0.block.0.0 [480 14 14] -> [480 14 14]
 // batch norm features.5.0.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_5_0_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_5_0_block_1_0, a.At(features_5_0_block_1_0Off, features_5_0_block_1_0Len), a.At(features_5_0_block_0_0Off, features_5_0_block_0_0Len), n.w.features_5_0_block_1_0, nil)
 }
@@ -1125,7 +1133,7 @@ func (n *Net) features_5_0_block_2_mul_58Layer(a *rt.Arena) {
 // features.5.0.block.3.0: conv out 112 kernel [1 1] bias false
 // features.5.0.block.2.mul#58 [480 14 14] -> [112 14 14]
 // batch norm features.5.0.block.3.1 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_5_0_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_5_0_block_3_0, a.At(features_5_0_block_3_0Off, features_5_0_block_3_0Len), a.At(features_5_0_block_2_mul_58Off, features_5_0_block_2_mul_58Len), n.w.features_5_0_block_3_0, nil)
 }
@@ -1134,7 +1142,7 @@ func (n *Net) features_5_0_block_3_0Layer(a *rt.Arena) {
 // features.5.0.block.3.0 [112 14 14] -> [672 14 14]
 // batch norm features.5.1.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_5_1_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_5_1_block_0_0, a.At(features_5_1_block_0_0Off, features_5_1_block_0_0Len), a.At(features_5_0_block_3_0Off, features_5_0_block_3_0Len), n.w.features_5_1_block_0_0, nil)
 }
@@ -1143,7 +1151,7 @@ func (n *Net) features_5_1_block_0_0Layer(a *rt.Arena) {
 // features.5.1.block.0.0 [672 14 14] -> [672 14 14]
 // batch norm features.5.1.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_5_1_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_5_1_block_1_0, a.At(features_5_1_block_1_0Off, features_5_1_block_1_0Len), a.At(features_5_1_block_0_0Off, features_5_1_block_0_0Len), n.w.features_5_1_block_1_0, nil)
 }
@@ -1180,7 +1188,7 @@ func (n *Net) features_5_1_block_2_mul_64Layer(a *rt.Arena) {
 // features.5.1.block.2.mul#64 [672 14 14] -> [112 14 14]
 // batch norm features.5.1.block.3.1 folded in (eps 1e-05)
 // residual features.5.0.block.3.0 added
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_5_1_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_5_1_block_3_0, a.At(features_5_1_block_3_0Off, features_5_1_block_3_0Len), a.At(features_5_1_block_2_mul_64Off, features_5_1_block_2_mul_64Len), n.w.features_5_1_block_3_0, a.At(features_5_0_block_3_0Off, features_5_0_block_3_0Len))
 }
@@ -1189,7 +1197,7 @@ func (n *Net) features_5_1_block_3_0Layer(a *rt.Arena) {
 // features.5.1.block.3.0 [112 14 14] -> [672 14 14]
 // batch norm features.5.2.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_5_2_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_5_2_block_0_0, a.At(features_5_2_block_0_0Off, features_5_2_block_0_0Len), a.At(features_5_1_block_3_0Off, features_5_1_block_3_0Len), n.w.features_5_2_block_0_0, nil)
 }
@@ -1198,7 +1206,7 @@ func (n *Net) features_5_2_block_0_0Layer(a *rt.Arena) {
 // features.5.2.block.0.0 [672 14 14] -> [672 14 14]
 // batch norm features.5.2.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_5_2_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_5_2_block_1_0, a.At(features_5_2_block_1_0Off, features_5_2_block_1_0Len), a.At(features_5_2_block_0_0Off, features_5_2_block_0_0Len), n.w.features_5_2_block_1_0, nil)
 }
@@ -1235,7 +1243,7 @@ func (n *Net) features_5_2_block_2_mul_71Layer(a *rt.Arena) {
 // features.5.2.block.2.mul#71 [672 14 14] -> [112 14 14]
 // batch norm features.5.2.block.3.1 folded in (eps 1e-05)
 // residual features.5.1.block.3.0 added
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_5_2_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_5_2_block_3_0, a.At(features_5_2_block_3_0Off, features_5_2_block_3_0Len), a.At(features_5_2_block_2_mul_71Off, features_5_2_block_2_mul_71Len), n.w.features_5_2_block_3_0, a.At(features_5_1_block_3_0Off, features_5_1_block_3_0Len))
 }
@@ -1244,7 +1252,7 @@ func (n *Net) features_5_2_block_3_0Layer(a *rt.Arena) {
 // features.5.2.block.3.0 [112 14 14] -> [672 14 14]
 // batch norm features.6.0.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_6_0_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_0_block_0_0, a.At(features_6_0_block_0_0Off, features_6_0_block_0_0Len), a.At(features_5_2_block_3_0Off, features_5_2_block_3_0Len), n.w.features_6_0_block_0_0, nil)
 }
@@ -1253,7 +1261,7 @@ func (n *Net) features_6_0_block_0_0Layer(a *rt.Arena) {
 // features.6.0.block.0.0 [672 14 14] -> [672 7 7]
 // batch norm features.6.0.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_6_0_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_0_block_1_0, a.At(features_6_0_block_1_0Off, features_6_0_block_1_0Len), a.At(features_6_0_block_0_0Off, features_6_0_block_0_0Len), n.w.features_6_0_block_1_0, nil)
 }
@@ -1289,7 +1297,7 @@ func (n *Net) features_6_0_block_2_mul_78Layer(a *rt.Arena) {
 // features.6.0.block.3.0: conv out 192 kernel [1 1] bias false
 // features.6.0.block.2.mul#78 [672 7 7] -> [192 7 7]
 // batch norm features.6.0.block.3.1 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_6_0_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_0_block_3_0, a.At(features_6_0_block_3_0Off, features_6_0_block_3_0Len), a.At(features_6_0_block_2_mul_78Off, features_6_0_block_2_mul_78Len), n.w.features_6_0_block_3_0, nil)
 }
@@ -1298,7 +1306,7 @@ func (n *Net) features_6_0_block_3_0Layer(a *rt.Arena) {
 // features.6.0.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.6.1.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_6_1_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_1_block_0_0, a.At(features_6_1_block_0_0Off, features_6_1_block_0_0Len), a.At(features_6_0_block_3_0Off, features_6_0_block_3_0Len), n.w.features_6_1_block_0_0, nil)
 }
@@ -1307,7 +1315,7 @@ func (n *Net) features_6_1_block_0_0Layer(a *rt.Arena) {
 // features.6.1.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.6.1.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_6_1_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_1_block_1_0, a.At(features_6_1_block_1_0Off, features_6_1_block_1_0Len), a.At(features_6_1_block_0_0Off, features_6_1_block_0_0Len), n.w.features_6_1_block_1_0, nil)
 }
@@ -1344,7 +1352,7 @@ func (n *Net) features_6_1_block_2_mul_84Layer(a *rt.Arena) {
 // features.6.1.block.2.mul#84 [1152 7 7] -> [192 7 7]
 // batch norm features.6.1.block.3.1 folded in (eps 1e-05)
 // residual features.6.0.block.3.0 added
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_6_1_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_1_block_3_0, a.At(features_6_1_block_3_0Off, features_6_1_block_3_0Len), a.At(features_6_1_block_2_mul_84Off, features_6_1_block_2_mul_84Len), n.w.features_6_1_block_3_0, a.At(features_6_0_block_3_0Off, features_6_0_block_3_0Len))
 }
@@ -1353,7 +1361,7 @@ func (n *Net) features_6_1_block_3_0Layer(a *rt.Arena) {
 // features.6.1.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.6.2.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_6_2_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_2_block_0_0, a.At(features_6_2_block_0_0Off, features_6_2_block_0_0Len), a.At(features_6_1_block_3_0Off, features_6_1_block_3_0Len), n.w.features_6_2_block_0_0, nil)
 }
@@ -1362,7 +1370,7 @@ func (n *Net) features_6_2_block_0_0Layer(a *rt.Arena) {
 // features.6.2.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.6.2.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_6_2_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_2_block_1_0, a.At(features_6_2_block_1_0Off, features_6_2_block_1_0Len), a.At(features_6_2_block_0_0Off, features_6_2_block_0_0Len), n.w.features_6_2_block_1_0, nil)
 }
@@ -1399,7 +1407,7 @@ func (n *Net) features_6_2_block_2_mul_91Layer(a *rt.Arena) {
 // features.6.2.block.2.mul#91 [1152 7 7] -> [192 7 7]
 // batch norm features.6.2.block.3.1 folded in (eps 1e-05)
 // residual features.6.1.block.3.0 added
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_6_2_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_2_block_3_0, a.At(features_6_2_block_3_0Off, features_6_2_block_3_0Len), a.At(features_6_2_block_2_mul_91Off, features_6_2_block_2_mul_91Len), n.w.features_6_2_block_3_0, a.At(features_6_1_block_3_0Off, features_6_1_block_3_0Len))
 }
@@ -1408,7 +1416,7 @@ func (n *Net) features_6_2_block_3_0Layer(a *rt.Arena) {
 // features.6.2.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.6.3.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_6_3_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_3_block_0_0, a.At(features_6_3_block_0_0Off, features_6_3_block_0_0Len), a.At(features_6_2_block_3_0Off, features_6_2_block_3_0Len), n.w.features_6_3_block_0_0, nil)
 }
@@ -1417,7 +1425,7 @@ func (n *Net) features_6_3_block_0_0Layer(a *rt.Arena) {
 // features.6.3.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.6.3.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_6_3_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_3_block_1_0, a.At(features_6_3_block_1_0Off, features_6_3_block_1_0Len), a.At(features_6_3_block_0_0Off, features_6_3_block_0_0Len), n.w.features_6_3_block_1_0, nil)
 }
@@ -1454,7 +1462,7 @@ func (n *Net) features_6_3_block_2_mul_98Layer(a *rt.Arena) {
 // features.6.3.block.2.mul#98 [1152 7 7] -> [192 7 7]
 // batch norm features.6.3.block.3.1 folded in (eps 1e-05)
 // residual features.6.2.block.3.0 added
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_6_3_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_6_3_block_3_0, a.At(features_6_3_block_3_0Off, features_6_3_block_3_0Len), a.At(features_6_3_block_2_mul_98Off, features_6_3_block_2_mul_98Len), n.w.features_6_3_block_3_0, a.At(features_6_2_block_3_0Off, features_6_2_block_3_0Len))
 }
@@ -1463,7 +1471,7 @@ func (n *Net) features_6_3_block_3_0Layer(a *rt.Arena) {
 // features.6.3.block.3.0 [192 7 7] -> [1152 7 7]
 // batch norm features.7.0.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_7_0_block_0_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_7_0_block_0_0, a.At(features_7_0_block_0_0Off, features_7_0_block_0_0Len), a.At(features_6_3_block_3_0Off, features_6_3_block_3_0Len), n.w.features_7_0_block_0_0, nil)
 }
@@ -1472,7 +1480,7 @@ func (n *Net) features_7_0_block_0_0Layer(a *rt.Arena) {
 // features.7.0.block.0.0 [1152 7 7] -> [1152 7 7]
 // batch norm features.7.0.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise
+// lowered as depthwise16c
 func (n *Net) features_7_0_block_1_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_7_0_block_1_0, a.At(features_7_0_block_1_0Off, features_7_0_block_1_0Len), a.At(features_7_0_block_0_0Off, features_7_0_block_0_0Len), n.w.features_7_0_block_1_0, nil)
 }
@@ -1508,7 +1516,7 @@ func (n *Net) features_7_0_block_2_mul_105Layer(a *rt.Arena) {
 // features.7.0.block.3.0: conv out 320 kernel [1 1] bias false
 // features.7.0.block.2.mul#105 [1152 7 7] -> [320 7 7]
 // batch norm features.7.0.block.3.1 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_7_0_block_3_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_7_0_block_3_0, a.At(features_7_0_block_3_0Off, features_7_0_block_3_0Len), a.At(features_7_0_block_2_mul_105Off, features_7_0_block_2_mul_105Len), n.w.features_7_0_block_3_0, nil)
 }
@@ -1517,7 +1525,7 @@ func (n *Net) features_7_0_block_3_0Layer(a *rt.Arena) {
 // features.7.0.block.3.0 [320 7 7] -> [1280 7 7]
 // batch norm features.8.1 folded in (eps 1e-05)
 // then silu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) features_8_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_8_0, a.At(features_8_0Off, features_8_0Len), a.At(features_7_0_block_3_0Off, features_7_0_block_3_0Len), n.w.features_8_0, nil)
 }
@@ -1528,6 +1536,12 @@ func (n *Net) avgpoolLayer(a *rt.Arena) {
 	a.GlobalPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(features_8_0Off, features_8_0Len))
 }
 
+// avgpool.nchw: reorder
+// avgpool [1280 1 1] -> [1280 1 1]
+func (n *Net) avgpool_nchwLayer(a *rt.Arena) {
+	a.Reorder(&cfg.avgpool_nchw, a.At(avgpool_nchwOff, avgpool_nchwLen), a.At(avgpoolOff, avgpoolLen))
+}
+
 // classifier.1: linear out 1000
 // flatten#107 [1280] -> [1000]
 func (n *Net) classifier_1Layer(a *rt.Arena) {
@@ -1536,6 +1550,7 @@ func (n *Net) classifier_1Layer(a *rt.Arena) {
 
 // cfg holds every layer's kernel settings.
 var cfg = struct {
+	input_nchw16c                kernels.Reorder
 	features_0_0                 kernels.Conv
 	features_1_0_block_0_0       kernels.Conv
 	features_1_0_block_1_gap_3   kernels.GlobalPool
@@ -1650,122 +1665,125 @@ var cfg = struct {
 	features_7_0_block_3_0       kernels.Conv
 	features_8_0                 kernels.Conv
 	avgpool                      kernels.GlobalPool
+	avgpool_nchw                 kernels.Reorder
 	classifier_1                 kernels.Linear
 }{
-	features_0_0:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 32, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_1_0_block_0_0:       kernels.Conv{InC: 32, InH: 112, InW: 112, OutC: 32, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 32, Act: kernels.ActSiLU},
-	features_1_0_block_1_gap_3:   kernels.GlobalPool{C: 32, HW: 12544},
-	features_1_0_block_1_fc1:     kernels.Conv{InC: 32, InH: 1, InW: 1, OutC: 8, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_1_0_block_1_fc2:     kernels.Conv{InC: 8, InH: 1, InW: 1, OutC: 32, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_1_0_block_1_mul_6:   kernels.Mul{C: 32, HW: 12544, PerChannel: true},
-	features_1_0_block_2_0:       kernels.Conv{InC: 32, InH: 112, InW: 112, OutC: 16, OutH: 112, OutW: 112, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_2_0_block_0_0:       kernels.Conv{InC: 16, InH: 112, InW: 112, OutC: 96, OutH: 112, OutW: 112, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_2_0_block_1_0:       kernels.Conv{InC: 96, InH: 112, InW: 112, OutC: 96, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 96, Act: kernels.ActSiLU},
-	features_2_0_block_2_gap_9:   kernels.GlobalPool{C: 96, HW: 3136},
-	features_2_0_block_2_fc1:     kernels.Conv{InC: 96, InH: 1, InW: 1, OutC: 4, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_2_0_block_2_fc2:     kernels.Conv{InC: 4, InH: 1, InW: 1, OutC: 96, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_2_0_block_2_mul_12:  kernels.Mul{C: 96, HW: 3136, PerChannel: true},
-	features_2_0_block_3_0:       kernels.Conv{InC: 96, InH: 56, InW: 56, OutC: 24, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_2_1_block_0_0:       kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_2_1_block_1_0:       kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 144, Act: kernels.ActSiLU},
-	features_2_1_block_2_gap_15:  kernels.GlobalPool{C: 144, HW: 3136},
-	features_2_1_block_2_fc1:     kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 6, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_2_1_block_2_fc2:     kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 144, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_2_1_block_2_mul_18:  kernels.Mul{C: 144, HW: 3136, PerChannel: true},
-	features_2_1_block_3_0:       kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 24, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_3_0_block_0_0:       kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_3_0_block_1_0:       kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 144, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 144, Act: kernels.ActSiLU},
-	features_3_0_block_2_gap_22:  kernels.GlobalPool{C: 144, HW: 784},
-	features_3_0_block_2_fc1:     kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 6, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_3_0_block_2_fc2:     kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 144, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_3_0_block_2_mul_25:  kernels.Mul{C: 144, HW: 784, PerChannel: true},
-	features_3_0_block_3_0:       kernels.Conv{InC: 144, InH: 28, InW: 28, OutC: 40, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_3_1_block_0_0:       kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_3_1_block_1_0:       kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 240, Act: kernels.ActSiLU},
-	features_3_1_block_2_gap_28:  kernels.GlobalPool{C: 240, HW: 784},
-	features_3_1_block_2_fc1:     kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 10, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_3_1_block_2_fc2:     kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 240, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_3_1_block_2_mul_31:  kernels.Mul{C: 240, HW: 784, PerChannel: true},
-	features_3_1_block_3_0:       kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 40, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_4_0_block_0_0:       kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_4_0_block_1_0:       kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 240, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 240, Act: kernels.ActSiLU},
-	features_4_0_block_2_gap_35:  kernels.GlobalPool{C: 240, HW: 196},
-	features_4_0_block_2_fc1:     kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 10, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_4_0_block_2_fc2:     kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 240, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_4_0_block_2_mul_38:  kernels.Mul{C: 240, HW: 196, PerChannel: true},
-	features_4_0_block_3_0:       kernels.Conv{InC: 240, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_4_1_block_0_0:       kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_4_1_block_1_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU},
-	features_4_1_block_2_gap_41:  kernels.GlobalPool{C: 480, HW: 196},
-	features_4_1_block_2_fc1:     kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_4_1_block_2_fc2:     kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_4_1_block_2_mul_44:  kernels.Mul{C: 480, HW: 196, PerChannel: true},
-	features_4_1_block_3_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_4_2_block_0_0:       kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_4_2_block_1_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU},
-	features_4_2_block_2_gap_48:  kernels.GlobalPool{C: 480, HW: 196},
-	features_4_2_block_2_fc1:     kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_4_2_block_2_fc2:     kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_4_2_block_2_mul_51:  kernels.Mul{C: 480, HW: 196, PerChannel: true},
-	features_4_2_block_3_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_5_0_block_0_0:       kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_5_0_block_1_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU},
-	features_5_0_block_2_gap_55:  kernels.GlobalPool{C: 480, HW: 196},
-	features_5_0_block_2_fc1:     kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_5_0_block_2_fc2:     kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_5_0_block_2_mul_58:  kernels.Mul{C: 480, HW: 196, PerChannel: true},
-	features_5_0_block_3_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_5_1_block_0_0:       kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_5_1_block_1_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU},
-	features_5_1_block_2_gap_61:  kernels.GlobalPool{C: 672, HW: 196},
-	features_5_1_block_2_fc1:     kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_5_1_block_2_fc2:     kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_5_1_block_2_mul_64:  kernels.Mul{C: 672, HW: 196, PerChannel: true},
-	features_5_1_block_3_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_5_2_block_0_0:       kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_5_2_block_1_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU},
-	features_5_2_block_2_gap_68:  kernels.GlobalPool{C: 672, HW: 196},
-	features_5_2_block_2_fc1:     kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_5_2_block_2_fc2:     kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_5_2_block_2_mul_71:  kernels.Mul{C: 672, HW: 196, PerChannel: true},
-	features_5_2_block_3_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_6_0_block_0_0:       kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_6_0_block_1_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU},
-	features_6_0_block_2_gap_75:  kernels.GlobalPool{C: 672, HW: 49},
-	features_6_0_block_2_fc1:     kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_6_0_block_2_fc2:     kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_6_0_block_2_mul_78:  kernels.Mul{C: 672, HW: 49, PerChannel: true},
-	features_6_0_block_3_0:       kernels.Conv{InC: 672, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_6_1_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_6_1_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU},
-	features_6_1_block_2_gap_81:  kernels.GlobalPool{C: 1152, HW: 49},
-	features_6_1_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_6_1_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_6_1_block_2_mul_84:  kernels.Mul{C: 1152, HW: 49, PerChannel: true},
-	features_6_1_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_6_2_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_6_2_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU},
-	features_6_2_block_2_gap_88:  kernels.GlobalPool{C: 1152, HW: 49},
-	features_6_2_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_6_2_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_6_2_block_2_mul_91:  kernels.Mul{C: 1152, HW: 49, PerChannel: true},
-	features_6_2_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_6_3_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_6_3_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU},
-	features_6_3_block_2_gap_95:  kernels.GlobalPool{C: 1152, HW: 49},
-	features_6_3_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_6_3_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_6_3_block_2_mul_98:  kernels.Mul{C: 1152, HW: 49, PerChannel: true},
-	features_6_3_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_7_0_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_7_0_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU},
-	features_7_0_block_2_gap_102: kernels.GlobalPool{C: 1152, HW: 49},
-	features_7_0_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	features_7_0_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid},
-	features_7_0_block_2_mul_105: kernels.Mul{C: 1152, HW: 49, PerChannel: true},
-	features_7_0_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 320, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	features_8_0:                 kernels.Conv{InC: 320, InH: 7, InW: 7, OutC: 1280, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU},
-	avgpool:                      kernels.GlobalPool{C: 1280, HW: 49},
+	input_nchw16c:                kernels.Reorder{C: 3, HW: 50176, To: kernels.NCHW16c},
+	features_0_0:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 32, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_1_0_block_0_0:       kernels.Conv{InC: 32, InH: 112, InW: 112, OutC: 32, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 32, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_1_0_block_1_gap_3:   kernels.GlobalPool{C: 32, HW: 12544, Layout: kernels.NCHW16c},
+	features_1_0_block_1_fc1:     kernels.Conv{InC: 32, InH: 1, InW: 1, OutC: 8, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_1_0_block_1_fc2:     kernels.Conv{InC: 8, InH: 1, InW: 1, OutC: 32, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_1_0_block_1_mul_6:   kernels.Mul{C: 32, HW: 12544, PerChannel: true, Layout: kernels.NCHW16c},
+	features_1_0_block_2_0:       kernels.Conv{InC: 32, InH: 112, InW: 112, OutC: 16, OutH: 112, OutW: 112, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_2_0_block_0_0:       kernels.Conv{InC: 16, InH: 112, InW: 112, OutC: 96, OutH: 112, OutW: 112, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_2_0_block_1_0:       kernels.Conv{InC: 96, InH: 112, InW: 112, OutC: 96, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 96, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_2_0_block_2_gap_9:   kernels.GlobalPool{C: 96, HW: 3136, Layout: kernels.NCHW16c},
+	features_2_0_block_2_fc1:     kernels.Conv{InC: 96, InH: 1, InW: 1, OutC: 4, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_2_0_block_2_fc2:     kernels.Conv{InC: 4, InH: 1, InW: 1, OutC: 96, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_2_0_block_2_mul_12:  kernels.Mul{C: 96, HW: 3136, PerChannel: true, Layout: kernels.NCHW16c},
+	features_2_0_block_3_0:       kernels.Conv{InC: 96, InH: 56, InW: 56, OutC: 24, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_2_1_block_0_0:       kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_2_1_block_1_0:       kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 144, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_2_1_block_2_gap_15:  kernels.GlobalPool{C: 144, HW: 3136, Layout: kernels.NCHW16c},
+	features_2_1_block_2_fc1:     kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 6, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_2_1_block_2_fc2:     kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 144, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_2_1_block_2_mul_18:  kernels.Mul{C: 144, HW: 3136, PerChannel: true, Layout: kernels.NCHW16c},
+	features_2_1_block_3_0:       kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 24, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_3_0_block_0_0:       kernels.Conv{InC: 24, InH: 56, InW: 56, OutC: 144, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_3_0_block_1_0:       kernels.Conv{InC: 144, InH: 56, InW: 56, OutC: 144, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 144, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_3_0_block_2_gap_22:  kernels.GlobalPool{C: 144, HW: 784, Layout: kernels.NCHW16c},
+	features_3_0_block_2_fc1:     kernels.Conv{InC: 144, InH: 1, InW: 1, OutC: 6, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_3_0_block_2_fc2:     kernels.Conv{InC: 6, InH: 1, InW: 1, OutC: 144, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_3_0_block_2_mul_25:  kernels.Mul{C: 144, HW: 784, PerChannel: true, Layout: kernels.NCHW16c},
+	features_3_0_block_3_0:       kernels.Conv{InC: 144, InH: 28, InW: 28, OutC: 40, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_3_1_block_0_0:       kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_3_1_block_1_0:       kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 240, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_3_1_block_2_gap_28:  kernels.GlobalPool{C: 240, HW: 784, Layout: kernels.NCHW16c},
+	features_3_1_block_2_fc1:     kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 10, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_3_1_block_2_fc2:     kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 240, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_3_1_block_2_mul_31:  kernels.Mul{C: 240, HW: 784, PerChannel: true, Layout: kernels.NCHW16c},
+	features_3_1_block_3_0:       kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 40, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_4_0_block_0_0:       kernels.Conv{InC: 40, InH: 28, InW: 28, OutC: 240, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_4_0_block_1_0:       kernels.Conv{InC: 240, InH: 28, InW: 28, OutC: 240, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 240, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_4_0_block_2_gap_35:  kernels.GlobalPool{C: 240, HW: 196, Layout: kernels.NCHW16c},
+	features_4_0_block_2_fc1:     kernels.Conv{InC: 240, InH: 1, InW: 1, OutC: 10, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_4_0_block_2_fc2:     kernels.Conv{InC: 10, InH: 1, InW: 1, OutC: 240, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_4_0_block_2_mul_38:  kernels.Mul{C: 240, HW: 196, PerChannel: true, Layout: kernels.NCHW16c},
+	features_4_0_block_3_0:       kernels.Conv{InC: 240, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_4_1_block_0_0:       kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_4_1_block_1_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_4_1_block_2_gap_41:  kernels.GlobalPool{C: 480, HW: 196, Layout: kernels.NCHW16c},
+	features_4_1_block_2_fc1:     kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_4_1_block_2_fc2:     kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_4_1_block_2_mul_44:  kernels.Mul{C: 480, HW: 196, PerChannel: true, Layout: kernels.NCHW16c},
+	features_4_1_block_3_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_4_2_block_0_0:       kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_4_2_block_1_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_4_2_block_2_gap_48:  kernels.GlobalPool{C: 480, HW: 196, Layout: kernels.NCHW16c},
+	features_4_2_block_2_fc1:     kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_4_2_block_2_fc2:     kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_4_2_block_2_mul_51:  kernels.Mul{C: 480, HW: 196, PerChannel: true, Layout: kernels.NCHW16c},
+	features_4_2_block_3_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 80, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_5_0_block_0_0:       kernels.Conv{InC: 80, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_5_0_block_1_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 480, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 480, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_5_0_block_2_gap_55:  kernels.GlobalPool{C: 480, HW: 196, Layout: kernels.NCHW16c},
+	features_5_0_block_2_fc1:     kernels.Conv{InC: 480, InH: 1, InW: 1, OutC: 20, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_5_0_block_2_fc2:     kernels.Conv{InC: 20, InH: 1, InW: 1, OutC: 480, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_5_0_block_2_mul_58:  kernels.Mul{C: 480, HW: 196, PerChannel: true, Layout: kernels.NCHW16c},
+	features_5_0_block_3_0:       kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_5_1_block_0_0:       kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_5_1_block_1_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_5_1_block_2_gap_61:  kernels.GlobalPool{C: 672, HW: 196, Layout: kernels.NCHW16c},
+	features_5_1_block_2_fc1:     kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_5_1_block_2_fc2:     kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_5_1_block_2_mul_64:  kernels.Mul{C: 672, HW: 196, PerChannel: true, Layout: kernels.NCHW16c},
+	features_5_1_block_3_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_5_2_block_0_0:       kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_5_2_block_1_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_5_2_block_2_gap_68:  kernels.GlobalPool{C: 672, HW: 196, Layout: kernels.NCHW16c},
+	features_5_2_block_2_fc1:     kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_5_2_block_2_fc2:     kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_5_2_block_2_mul_71:  kernels.Mul{C: 672, HW: 196, PerChannel: true, Layout: kernels.NCHW16c},
+	features_5_2_block_3_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_6_0_block_0_0:       kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 672, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_0_block_1_0:       kernels.Conv{InC: 672, InH: 14, InW: 14, OutC: 672, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 2, StrideW: 2, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 672, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_0_block_2_gap_75:  kernels.GlobalPool{C: 672, HW: 49, Layout: kernels.NCHW16c},
+	features_6_0_block_2_fc1:     kernels.Conv{InC: 672, InH: 1, InW: 1, OutC: 28, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_0_block_2_fc2:     kernels.Conv{InC: 28, InH: 1, InW: 1, OutC: 672, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_6_0_block_2_mul_78:  kernels.Mul{C: 672, HW: 49, PerChannel: true, Layout: kernels.NCHW16c},
+	features_6_0_block_3_0:       kernels.Conv{InC: 672, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_6_1_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_1_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_1_block_2_gap_81:  kernels.GlobalPool{C: 1152, HW: 49, Layout: kernels.NCHW16c},
+	features_6_1_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_1_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_6_1_block_2_mul_84:  kernels.Mul{C: 1152, HW: 49, PerChannel: true, Layout: kernels.NCHW16c},
+	features_6_1_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_6_2_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_2_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_2_block_2_gap_88:  kernels.GlobalPool{C: 1152, HW: 49, Layout: kernels.NCHW16c},
+	features_6_2_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_2_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_6_2_block_2_mul_91:  kernels.Mul{C: 1152, HW: 49, PerChannel: true, Layout: kernels.NCHW16c},
+	features_6_2_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_6_3_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_3_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_3_block_2_gap_95:  kernels.GlobalPool{C: 1152, HW: 49, Layout: kernels.NCHW16c},
+	features_6_3_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_6_3_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_6_3_block_2_mul_98:  kernels.Mul{C: 1152, HW: 49, PerChannel: true, Layout: kernels.NCHW16c},
+	features_6_3_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_7_0_block_0_0:       kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_7_0_block_1_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 1152, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1152, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_7_0_block_2_gap_102: kernels.GlobalPool{C: 1152, HW: 49, Layout: kernels.NCHW16c},
+	features_7_0_block_2_fc1:     kernels.Conv{InC: 1152, InH: 1, InW: 1, OutC: 48, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	features_7_0_block_2_fc2:     kernels.Conv{InC: 48, InH: 1, InW: 1, OutC: 1152, OutH: 1, OutW: 1, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSigmoid, Layout: kernels.NCHW16c},
+	features_7_0_block_2_mul_105: kernels.Mul{C: 1152, HW: 49, PerChannel: true, Layout: kernels.NCHW16c},
+	features_7_0_block_3_0:       kernels.Conv{InC: 1152, InH: 7, InW: 7, OutC: 320, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	features_8_0:                 kernels.Conv{InC: 320, InH: 7, InW: 7, OutC: 1280, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c},
+	avgpool:                      kernels.GlobalPool{C: 1280, HW: 49, Layout: kernels.NCHW16c},
+	avgpool_nchw:                 kernels.Reorder{C: 1280, HW: 1},
 	classifier_1:                 kernels.Linear{In: 1280, Out: 1000},
 }
 
@@ -2280,6 +2298,7 @@ var layers = [...]struct {
 	rt.Layer
 	run func(*Net, *rt.Arena)
 }{
+	{rt.Layer{Name: "input.nchw16c", Op: "reorder"}, (*Net).input_nchw16cLayer},
 	{rt.Layer{Name: "features.0.0", Op: "conv", MACs: 10838016}, (*Net).features_0_0Layer},
 	{rt.Layer{Name: "features.1.0.block.0.0", Op: "conv", MACs: 3612672}, (*Net).features_1_0_block_0_0Layer},
 	{rt.Layer{Name: "features.1.0.block.1.gap#3", Op: "global_avgpool"}, (*Net).features_1_0_block_1_gap_3Layer},
@@ -2394,8 +2413,9 @@ var layers = [...]struct {
 	{rt.Layer{Name: "features.7.0.block.3.0", Op: "conv", MACs: 18063360}, (*Net).features_7_0_block_3_0Layer},
 	{rt.Layer{Name: "features.8.0", Op: "conv", MACs: 20070400}, (*Net).features_8_0Layer},
 	{rt.Layer{Name: "avgpool", Op: "global_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "avgpool.nchw", Op: "reorder"}, (*Net).avgpool_nchwLayer},
 	{rt.Layer{Name: "classifier.1", Op: "linear", MACs: 1280000}, (*Net).classifier_1Layer},
 }
 
 // featureLayers is how many layers run before the features (the classifier head's input) are ready.
-const featureLayers = 114
+const featureLayers = 116

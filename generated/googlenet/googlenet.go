@@ -503,12 +503,13 @@ var expected = []rt.Expect{
 
 // Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
 // share their input's buffer; tensors read only by a concatenation are written into its buffer.
-// 4.01 MB planned (4.01 MB live at most; 19.18 MB without reuse).
+// 6.42 MB planned (6.42 MB live at most; 22.41 MB without reuse).
 const (
 	inputOff, inputLen                                           = 802816, 150528                            // input [3 224 224]
 	affine_1Off, affine_1Len                                     = inputOff, 150528                          // affine#1 [3 224 224]
-	conv1_convOff, conv1_convLen                                 = 0, 802816                                 // conv1.conv [64 112 112]
-	maxpool1Off, maxpool1Len                                     = 802816, 200704                            // maxpool1 [64 56 56]
+	affine_1_nchw16cOff, affine_1_nchw16cLen                     = 0, 802816                                 // affine#1.nchw16c [3 224 224]
+	conv1_convOff, conv1_convLen                                 = 802816, 802816                            // conv1.conv [64 112 112]
+	maxpool1Off, maxpool1Len                                     = 0, 200704                                 // maxpool1 [64 56 56]
 	conv2_convOff, conv2_convLen                                 = 602112, 200704                            // conv2.conv [64 56 56]
 	conv3_convOff, conv3_convLen                                 = 0, 602112                                 // conv3.conv [192 56 56]
 	maxpool2Off, maxpool2Len                                     = 602112, 150528                            // maxpool2 [192 28 28]
@@ -540,7 +541,7 @@ const (
 	inception4b_branch1_convOff, inception4b_branch1_convLen     = inception4b_concat_37Off, 31360           // inception4b.branch1.conv [160 14 14]
 	inception4b_branch2_0_convOff, inception4b_branch2_0_convLen = 100352, 21952                             // inception4b.branch2.0.conv [112 14 14]
 	inception4b_branch2_1_convOff, inception4b_branch2_1_convLen = inception4b_concat_37Off + 31360, 43904   // inception4b.branch2.1.conv [224 14 14]
-	inception4b_branch3_0_convOff, inception4b_branch3_0_convLen = 100352, 4704                              // inception4b.branch3.0.conv [24 14 14]
+	inception4b_branch3_0_convOff, inception4b_branch3_0_convLen = 100352, 6272                              // inception4b.branch3.0.conv [24 14 14]
 	inception4b_branch3_1_convOff, inception4b_branch3_1_convLen = inception4b_concat_37Off + 75264, 12544   // inception4b.branch3.1.conv [64 14 14]
 	inception4b_branch4_0Off, inception4b_branch4_0Len           = 100352, 100352                            // inception4b.branch4.0 [512 14 14]
 	inception4b_branch4_1_convOff, inception4b_branch4_1_convLen = inception4b_concat_37Off + 87808, 12544   // inception4b.branch4.1.conv [64 14 14]
@@ -548,7 +549,7 @@ const (
 	inception4c_branch1_convOff, inception4c_branch1_convLen     = inception4c_concat_44Off, 25088           // inception4c.branch1.conv [128 14 14]
 	inception4c_branch2_0_convOff, inception4c_branch2_0_convLen = 0, 25088                                  // inception4c.branch2.0.conv [128 14 14]
 	inception4c_branch2_1_convOff, inception4c_branch2_1_convLen = inception4c_concat_44Off + 25088, 50176   // inception4c.branch2.1.conv [256 14 14]
-	inception4c_branch3_0_convOff, inception4c_branch3_0_convLen = 0, 4704                                   // inception4c.branch3.0.conv [24 14 14]
+	inception4c_branch3_0_convOff, inception4c_branch3_0_convLen = 0, 6272                                   // inception4c.branch3.0.conv [24 14 14]
 	inception4c_branch3_1_convOff, inception4c_branch3_1_convLen = inception4c_concat_44Off + 75264, 12544   // inception4c.branch3.1.conv [64 14 14]
 	inception4c_branch4_0Off, inception4c_branch4_0Len           = 0, 100352                                 // inception4c.branch4.0 [512 14 14]
 	inception4c_branch4_1_convOff, inception4c_branch4_1_convLen = inception4c_concat_44Off + 87808, 12544   // inception4c.branch4.1.conv [64 14 14]
@@ -587,8 +588,9 @@ const (
 	inception5b_branch4_1_convOff, inception5b_branch4_1_convLen = inception5b_concat_77Off + 43904, 6272    // inception5b.branch4.1.conv [128 7 7]
 	inception5b_concat_77Off, inception5b_concat_77Len           = 0, 50176                                  // inception5b.concat#77 [1024 7 7]
 	avgpoolOff, avgpoolLen                                       = 50176, 1024                               // avgpool [1024 1 1]
-	flatten_78Off, flatten_78Len                                 = avgpoolOff, 1024                          // flatten#78 [1024]
-	fcOff, fcLen                                                 = 0, 1000                                   // fc [1000]
+	avgpool_nchwOff, avgpool_nchwLen                             = 0, 1024                                   // avgpool.nchw [1024 1 1]
+	flatten_78Off, flatten_78Len                                 = avgpool_nchwOff, 1024                     // flatten#78 [1024]
+	fcOff, fcLen                                                 = 1024, 1000                                // fc [1000]
 )
 
 // The regions RunImage copies the input to and the logits or the features from.
@@ -599,7 +601,7 @@ var (
 )
 
 // arenaSize float32s hold every activation of one image.
-const arenaSize = 1003520
+const arenaSize = 1605632
 
 // affine#1: affine scale [0.458 0.448 0.45] shift [-0.03 -0.088 -0.188]
 // input [3 224 224] -> [3 224 224]
@@ -607,13 +609,19 @@ func (n *Net) affine_1Layer(a *rt.Arena) {
 	a.Affine(&cfg.affine_1, a.At(affine_1Off, affine_1Len), a.At(inputOff, inputLen), &n.w.affine_1)
 }
 
+// affine#1.nchw16c: reorder to nchw16c
+// affine#1 [3 224 224] -> [3 224 224]
+func (n *Net) affine_1_nchw16cLayer(a *rt.Arena) {
+	a.Reorder(&cfg.affine_1_nchw16c, a.At(affine_1_nchw16cOff, affine_1_nchw16cLen), a.At(affine_1Off, affine_1Len))
+}
+
 // conv1.conv: conv out 64 kernel [7 7] stride [2 2] pad [3 3 3 3] bias false
-// affine#1 [3 224 224] -> [64 112 112]
+// affine#1.nchw16c [3 224 224] -> [64 112 112]
 // batch norm conv1.bn folded in (eps 0.001)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) conv1_convLayer(a *rt.Arena) {
-	a.Conv(&cfg.conv1_conv, a.At(conv1_convOff, conv1_convLen), a.At(affine_1Off, affine_1Len), n.w.conv1_conv, nil)
+	a.Conv(&cfg.conv1_conv, a.At(conv1_convOff, conv1_convLen), a.At(affine_1_nchw16cOff, affine_1_nchw16cLen), n.w.conv1_conv, nil)
 }
 
 // maxpool1: maxpool kernel [3 3] stride [2 2] ceil_mode true
@@ -626,7 +634,7 @@ func (n *Net) maxpool1Layer(a *rt.Arena) {
 // maxpool1 [64 56 56] -> [64 56 56]
 // batch norm conv2.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) conv2_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.conv2_conv, a.At(conv2_convOff, conv2_convLen), a.At(maxpool1Off, maxpool1Len), n.w.conv2_conv, nil)
 }
@@ -635,7 +643,7 @@ func (n *Net) conv2_convLayer(a *rt.Arena) {
 // conv2.conv [64 56 56] -> [192 56 56]
 // batch norm conv3.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) conv3_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.conv3_conv, a.At(conv3_convOff, conv3_convLen), a.At(conv2_convOff, conv2_convLen), n.w.conv3_conv, nil)
 }
@@ -650,7 +658,7 @@ func (n *Net) maxpool2Layer(a *rt.Arena) {
 // maxpool2 [192 28 28] -> [64 28 28]
 // batch norm inception3a.branch1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception3a_branch1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3a_branch1_conv, a.At(inception3a_branch1_convOff, inception3a_branch1_convLen), a.At(maxpool2Off, maxpool2Len), n.w.inception3a_branch1_conv, nil)
 }
@@ -659,7 +667,7 @@ func (n *Net) inception3a_branch1_convLayer(a *rt.Arena) {
 // maxpool2 [192 28 28] -> [96 28 28]
 // batch norm inception3a.branch2.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception3a_branch2_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3a_branch2_0_conv, a.At(inception3a_branch2_0_convOff, inception3a_branch2_0_convLen), a.At(maxpool2Off, maxpool2Len), n.w.inception3a_branch2_0_conv, nil)
 }
@@ -668,7 +676,7 @@ func (n *Net) inception3a_branch2_0_convLayer(a *rt.Arena) {
 // inception3a.branch2.0.conv [96 28 28] -> [128 28 28]
 // batch norm inception3a.branch2.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) inception3a_branch2_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3a_branch2_1_conv, a.At(inception3a_branch2_1_convOff, inception3a_branch2_1_convLen), a.At(inception3a_branch2_0_convOff, inception3a_branch2_0_convLen), n.w.inception3a_branch2_1_conv, nil)
 }
@@ -677,7 +685,7 @@ func (n *Net) inception3a_branch2_1_convLayer(a *rt.Arena) {
 // maxpool2 [192 28 28] -> [16 28 28]
 // batch norm inception3a.branch3.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception3a_branch3_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3a_branch3_0_conv, a.At(inception3a_branch3_0_convOff, inception3a_branch3_0_convLen), a.At(maxpool2Off, maxpool2Len), n.w.inception3a_branch3_0_conv, nil)
 }
@@ -686,7 +694,7 @@ func (n *Net) inception3a_branch3_0_convLayer(a *rt.Arena) {
 // inception3a.branch3.0.conv [16 28 28] -> [32 28 28]
 // batch norm inception3a.branch3.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) inception3a_branch3_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3a_branch3_1_conv, a.At(inception3a_branch3_1_convOff, inception3a_branch3_1_convLen), a.At(inception3a_branch3_0_convOff, inception3a_branch3_0_convLen), n.w.inception3a_branch3_1_conv, nil)
 }
@@ -701,7 +709,7 @@ func (n *Net) inception3a_branch4_0Layer(a *rt.Arena) {
 // inception3a.branch4.0 [192 28 28] -> [32 28 28]
 // batch norm inception3a.branch4.1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception3a_branch4_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3a_branch4_1_conv, a.At(inception3a_branch4_1_convOff, inception3a_branch4_1_convLen), a.At(inception3a_branch4_0Off, inception3a_branch4_0Len), n.w.inception3a_branch4_1_conv, nil)
 }
@@ -716,7 +724,7 @@ func (n *Net) inception3a_concat_11Layer(a *rt.Arena) {
 // inception3a.concat#11 [256 28 28] -> [128 28 28]
 // batch norm inception3b.branch1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception3b_branch1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3b_branch1_conv, a.At(inception3b_branch1_convOff, inception3b_branch1_convLen), a.At(inception3a_concat_11Off, inception3a_concat_11Len), n.w.inception3b_branch1_conv, nil)
 }
@@ -725,7 +733,7 @@ func (n *Net) inception3b_branch1_convLayer(a *rt.Arena) {
 // inception3a.concat#11 [256 28 28] -> [128 28 28]
 // batch norm inception3b.branch2.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception3b_branch2_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3b_branch2_0_conv, a.At(inception3b_branch2_0_convOff, inception3b_branch2_0_convLen), a.At(inception3a_concat_11Off, inception3a_concat_11Len), n.w.inception3b_branch2_0_conv, nil)
 }
@@ -734,7 +742,7 @@ func (n *Net) inception3b_branch2_0_convLayer(a *rt.Arena) {
 // inception3b.branch2.0.conv [128 28 28] -> [192 28 28]
 // batch norm inception3b.branch2.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) inception3b_branch2_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3b_branch2_1_conv, a.At(inception3b_branch2_1_convOff, inception3b_branch2_1_convLen), a.At(inception3b_branch2_0_convOff, inception3b_branch2_0_convLen), n.w.inception3b_branch2_1_conv, nil)
 }
@@ -743,7 +751,7 @@ func (n *Net) inception3b_branch2_1_convLayer(a *rt.Arena) {
 // inception3a.concat#11 [256 28 28] -> [32 28 28]
 // batch norm inception3b.branch3.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception3b_branch3_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3b_branch3_0_conv, a.At(inception3b_branch3_0_convOff, inception3b_branch3_0_convLen), a.At(inception3a_concat_11Off, inception3a_concat_11Len), n.w.inception3b_branch3_0_conv, nil)
 }
@@ -752,7 +760,7 @@ func (n *Net) inception3b_branch3_0_convLayer(a *rt.Arena) {
 // inception3b.branch3.0.conv [32 28 28] -> [96 28 28]
 // batch norm inception3b.branch3.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) inception3b_branch3_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3b_branch3_1_conv, a.At(inception3b_branch3_1_convOff, inception3b_branch3_1_convLen), a.At(inception3b_branch3_0_convOff, inception3b_branch3_0_convLen), n.w.inception3b_branch3_1_conv, nil)
 }
@@ -767,7 +775,7 @@ func (n *Net) inception3b_branch4_0Layer(a *rt.Arena) {
 // inception3b.branch4.0 [256 28 28] -> [64 28 28]
 // batch norm inception3b.branch4.1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception3b_branch4_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception3b_branch4_1_conv, a.At(inception3b_branch4_1_convOff, inception3b_branch4_1_convLen), a.At(inception3b_branch4_0Off, inception3b_branch4_0Len), n.w.inception3b_branch4_1_conv, nil)
 }
@@ -788,7 +796,7 @@ func (n *Net) maxpool3Layer(a *rt.Arena) {
 // maxpool3 [480 14 14] -> [192 14 14]
 // batch norm inception4a.branch1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4a_branch1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4a_branch1_conv, a.At(inception4a_branch1_convOff, inception4a_branch1_convLen), a.At(maxpool3Off, maxpool3Len), n.w.inception4a_branch1_conv, nil)
 }
@@ -797,7 +805,7 @@ func (n *Net) inception4a_branch1_convLayer(a *rt.Arena) {
 // maxpool3 [480 14 14] -> [96 14 14]
 // batch norm inception4a.branch2.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4a_branch2_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4a_branch2_0_conv, a.At(inception4a_branch2_0_convOff, inception4a_branch2_0_convLen), a.At(maxpool3Off, maxpool3Len), n.w.inception4a_branch2_0_conv, nil)
 }
@@ -806,7 +814,7 @@ func (n *Net) inception4a_branch2_0_convLayer(a *rt.Arena) {
 // inception4a.branch2.0.conv [96 14 14] -> [208 14 14]
 // batch norm inception4a.branch2.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) inception4a_branch2_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4a_branch2_1_conv, a.At(inception4a_branch2_1_convOff, inception4a_branch2_1_convLen), a.At(inception4a_branch2_0_convOff, inception4a_branch2_0_convLen), n.w.inception4a_branch2_1_conv, nil)
 }
@@ -815,7 +823,7 @@ func (n *Net) inception4a_branch2_1_convLayer(a *rt.Arena) {
 // maxpool3 [480 14 14] -> [16 14 14]
 // batch norm inception4a.branch3.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4a_branch3_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4a_branch3_0_conv, a.At(inception4a_branch3_0_convOff, inception4a_branch3_0_convLen), a.At(maxpool3Off, maxpool3Len), n.w.inception4a_branch3_0_conv, nil)
 }
@@ -824,7 +832,7 @@ func (n *Net) inception4a_branch3_0_convLayer(a *rt.Arena) {
 // inception4a.branch3.0.conv [16 14 14] -> [48 14 14]
 // batch norm inception4a.branch3.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) inception4a_branch3_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4a_branch3_1_conv, a.At(inception4a_branch3_1_convOff, inception4a_branch3_1_convLen), a.At(inception4a_branch3_0_convOff, inception4a_branch3_0_convLen), n.w.inception4a_branch3_1_conv, nil)
 }
@@ -839,7 +847,7 @@ func (n *Net) inception4a_branch4_0Layer(a *rt.Arena) {
 // inception4a.branch4.0 [480 14 14] -> [64 14 14]
 // batch norm inception4a.branch4.1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4a_branch4_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4a_branch4_1_conv, a.At(inception4a_branch4_1_convOff, inception4a_branch4_1_convLen), a.At(inception4a_branch4_0Off, inception4a_branch4_0Len), n.w.inception4a_branch4_1_conv, nil)
 }
@@ -854,7 +862,7 @@ func (n *Net) inception4a_concat_25Layer(a *rt.Arena) {
 // inception4a.concat#25 [512 14 14] -> [160 14 14]
 // batch norm inception4b.branch1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4b_branch1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4b_branch1_conv, a.At(inception4b_branch1_convOff, inception4b_branch1_convLen), a.At(inception4a_concat_25Off, inception4a_concat_25Len), n.w.inception4b_branch1_conv, nil)
 }
@@ -863,7 +871,7 @@ func (n *Net) inception4b_branch1_convLayer(a *rt.Arena) {
 // inception4a.concat#25 [512 14 14] -> [112 14 14]
 // batch norm inception4b.branch2.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4b_branch2_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4b_branch2_0_conv, a.At(inception4b_branch2_0_convOff, inception4b_branch2_0_convLen), a.At(inception4a_concat_25Off, inception4a_concat_25Len), n.w.inception4b_branch2_0_conv, nil)
 }
@@ -872,7 +880,7 @@ func (n *Net) inception4b_branch2_0_convLayer(a *rt.Arena) {
 // inception4b.branch2.0.conv [112 14 14] -> [224 14 14]
 // batch norm inception4b.branch2.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) inception4b_branch2_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4b_branch2_1_conv, a.At(inception4b_branch2_1_convOff, inception4b_branch2_1_convLen), a.At(inception4b_branch2_0_convOff, inception4b_branch2_0_convLen), n.w.inception4b_branch2_1_conv, nil)
 }
@@ -881,7 +889,7 @@ func (n *Net) inception4b_branch2_1_convLayer(a *rt.Arena) {
 // inception4a.concat#25 [512 14 14] -> [24 14 14]
 // batch norm inception4b.branch3.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4b_branch3_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4b_branch3_0_conv, a.At(inception4b_branch3_0_convOff, inception4b_branch3_0_convLen), a.At(inception4a_concat_25Off, inception4a_concat_25Len), n.w.inception4b_branch3_0_conv, nil)
 }
@@ -890,7 +898,7 @@ func (n *Net) inception4b_branch3_0_convLayer(a *rt.Arena) {
 // inception4b.branch3.0.conv [24 14 14] -> [64 14 14]
 // batch norm inception4b.branch3.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) inception4b_branch3_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4b_branch3_1_conv, a.At(inception4b_branch3_1_convOff, inception4b_branch3_1_convLen), a.At(inception4b_branch3_0_convOff, inception4b_branch3_0_convLen), n.w.inception4b_branch3_1_conv, nil)
 }
@@ -905,7 +913,7 @@ func (n *Net) inception4b_branch4_0Layer(a *rt.Arena) {
 // inception4b.branch4.0 [512 14 14] -> [64 14 14]
 // batch norm inception4b.branch4.1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4b_branch4_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4b_branch4_1_conv, a.At(inception4b_branch4_1_convOff, inception4b_branch4_1_convLen), a.At(inception4b_branch4_0Off, inception4b_branch4_0Len), n.w.inception4b_branch4_1_conv, nil)
 }
@@ -920,7 +928,7 @@ func (n *Net) inception4b_concat_37Layer(a *rt.Arena) {
 // inception4b.concat#37 [512 14 14] -> [128 14 14]
 // batch norm inception4c.branch1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4c_branch1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4c_branch1_conv, a.At(inception4c_branch1_convOff, inception4c_branch1_convLen), a.At(inception4b_concat_37Off, inception4b_concat_37Len), n.w.inception4c_branch1_conv, nil)
 }
@@ -929,7 +937,7 @@ func (n *Net) inception4c_branch1_convLayer(a *rt.Arena) {
 // inception4b.concat#37 [512 14 14] -> [128 14 14]
 // batch norm inception4c.branch2.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4c_branch2_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4c_branch2_0_conv, a.At(inception4c_branch2_0_convOff, inception4c_branch2_0_convLen), a.At(inception4b_concat_37Off, inception4b_concat_37Len), n.w.inception4c_branch2_0_conv, nil)
 }
@@ -938,7 +946,7 @@ func (n *Net) inception4c_branch2_0_convLayer(a *rt.Arena) {
 // inception4c.branch2.0.conv [128 14 14] -> [256 14 14]
 // batch norm inception4c.branch2.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) inception4c_branch2_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4c_branch2_1_conv, a.At(inception4c_branch2_1_convOff, inception4c_branch2_1_convLen), a.At(inception4c_branch2_0_convOff, inception4c_branch2_0_convLen), n.w.inception4c_branch2_1_conv, nil)
 }
@@ -947,7 +955,7 @@ func (n *Net) inception4c_branch2_1_convLayer(a *rt.Arena) {
 // inception4b.concat#37 [512 14 14] -> [24 14 14]
 // batch norm inception4c.branch3.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4c_branch3_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4c_branch3_0_conv, a.At(inception4c_branch3_0_convOff, inception4c_branch3_0_convLen), a.At(inception4b_concat_37Off, inception4b_concat_37Len), n.w.inception4c_branch3_0_conv, nil)
 }
@@ -956,7 +964,7 @@ func (n *Net) inception4c_branch3_0_convLayer(a *rt.Arena) {
 // inception4c.branch3.0.conv [24 14 14] -> [64 14 14]
 // batch norm inception4c.branch3.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) inception4c_branch3_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4c_branch3_1_conv, a.At(inception4c_branch3_1_convOff, inception4c_branch3_1_convLen), a.At(inception4c_branch3_0_convOff, inception4c_branch3_0_convLen), n.w.inception4c_branch3_1_conv, nil)
 }
@@ -971,7 +979,7 @@ func (n *Net) inception4c_branch4_0Layer(a *rt.Arena) {
 // inception4c.branch4.0 [512 14 14] -> [64 14 14]
 // batch norm inception4c.branch4.1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4c_branch4_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4c_branch4_1_conv, a.At(inception4c_branch4_1_convOff, inception4c_branch4_1_convLen), a.At(inception4c_branch4_0Off, inception4c_branch4_0Len), n.w.inception4c_branch4_1_conv, nil)
 }
@@ -986,7 +994,7 @@ func (n *Net) inception4c_concat_44Layer(a *rt.Arena) {
 // inception4c.concat#44 [512 14 14] -> [112 14 14]
 // batch norm inception4d.branch1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4d_branch1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4d_branch1_conv, a.At(inception4d_branch1_convOff, inception4d_branch1_convLen), a.At(inception4c_concat_44Off, inception4c_concat_44Len), n.w.inception4d_branch1_conv, nil)
 }
@@ -995,7 +1003,7 @@ func (n *Net) inception4d_branch1_convLayer(a *rt.Arena) {
 // inception4c.concat#44 [512 14 14] -> [144 14 14]
 // batch norm inception4d.branch2.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4d_branch2_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4d_branch2_0_conv, a.At(inception4d_branch2_0_convOff, inception4d_branch2_0_convLen), a.At(inception4c_concat_44Off, inception4c_concat_44Len), n.w.inception4d_branch2_0_conv, nil)
 }
@@ -1004,7 +1012,7 @@ func (n *Net) inception4d_branch2_0_convLayer(a *rt.Arena) {
 // inception4d.branch2.0.conv [144 14 14] -> [288 14 14]
 // batch norm inception4d.branch2.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) inception4d_branch2_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4d_branch2_1_conv, a.At(inception4d_branch2_1_convOff, inception4d_branch2_1_convLen), a.At(inception4d_branch2_0_convOff, inception4d_branch2_0_convLen), n.w.inception4d_branch2_1_conv, nil)
 }
@@ -1013,7 +1021,7 @@ func (n *Net) inception4d_branch2_1_convLayer(a *rt.Arena) {
 // inception4c.concat#44 [512 14 14] -> [32 14 14]
 // batch norm inception4d.branch3.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4d_branch3_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4d_branch3_0_conv, a.At(inception4d_branch3_0_convOff, inception4d_branch3_0_convLen), a.At(inception4c_concat_44Off, inception4c_concat_44Len), n.w.inception4d_branch3_0_conv, nil)
 }
@@ -1022,7 +1030,7 @@ func (n *Net) inception4d_branch3_0_convLayer(a *rt.Arena) {
 // inception4d.branch3.0.conv [32 14 14] -> [64 14 14]
 // batch norm inception4d.branch3.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) inception4d_branch3_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4d_branch3_1_conv, a.At(inception4d_branch3_1_convOff, inception4d_branch3_1_convLen), a.At(inception4d_branch3_0_convOff, inception4d_branch3_0_convLen), n.w.inception4d_branch3_1_conv, nil)
 }
@@ -1037,7 +1045,7 @@ func (n *Net) inception4d_branch4_0Layer(a *rt.Arena) {
 // inception4d.branch4.0 [512 14 14] -> [64 14 14]
 // batch norm inception4d.branch4.1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4d_branch4_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4d_branch4_1_conv, a.At(inception4d_branch4_1_convOff, inception4d_branch4_1_convLen), a.At(inception4d_branch4_0Off, inception4d_branch4_0Len), n.w.inception4d_branch4_1_conv, nil)
 }
@@ -1052,7 +1060,7 @@ func (n *Net) inception4d_concat_51Layer(a *rt.Arena) {
 // inception4d.concat#51 [528 14 14] -> [256 14 14]
 // batch norm inception4e.branch1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4e_branch1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4e_branch1_conv, a.At(inception4e_branch1_convOff, inception4e_branch1_convLen), a.At(inception4d_concat_51Off, inception4d_concat_51Len), n.w.inception4e_branch1_conv, nil)
 }
@@ -1061,7 +1069,7 @@ func (n *Net) inception4e_branch1_convLayer(a *rt.Arena) {
 // inception4d.concat#51 [528 14 14] -> [160 14 14]
 // batch norm inception4e.branch2.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4e_branch2_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4e_branch2_0_conv, a.At(inception4e_branch2_0_convOff, inception4e_branch2_0_convLen), a.At(inception4d_concat_51Off, inception4d_concat_51Len), n.w.inception4e_branch2_0_conv, nil)
 }
@@ -1070,7 +1078,7 @@ func (n *Net) inception4e_branch2_0_convLayer(a *rt.Arena) {
 // inception4e.branch2.0.conv [160 14 14] -> [320 14 14]
 // batch norm inception4e.branch2.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) inception4e_branch2_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4e_branch2_1_conv, a.At(inception4e_branch2_1_convOff, inception4e_branch2_1_convLen), a.At(inception4e_branch2_0_convOff, inception4e_branch2_0_convLen), n.w.inception4e_branch2_1_conv, nil)
 }
@@ -1079,7 +1087,7 @@ func (n *Net) inception4e_branch2_1_convLayer(a *rt.Arena) {
 // inception4d.concat#51 [528 14 14] -> [32 14 14]
 // batch norm inception4e.branch3.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4e_branch3_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4e_branch3_0_conv, a.At(inception4e_branch3_0_convOff, inception4e_branch3_0_convLen), a.At(inception4d_concat_51Off, inception4d_concat_51Len), n.w.inception4e_branch3_0_conv, nil)
 }
@@ -1088,7 +1096,7 @@ func (n *Net) inception4e_branch3_0_convLayer(a *rt.Arena) {
 // inception4e.branch3.0.conv [32 14 14] -> [128 14 14]
 // batch norm inception4e.branch3.1.bn folded in (eps 0.001)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) inception4e_branch3_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4e_branch3_1_conv, a.At(inception4e_branch3_1_convOff, inception4e_branch3_1_convLen), a.At(inception4e_branch3_0_convOff, inception4e_branch3_0_convLen), n.w.inception4e_branch3_1_conv, nil)
 }
@@ -1103,7 +1111,7 @@ func (n *Net) inception4e_branch4_0Layer(a *rt.Arena) {
 // inception4e.branch4.0 [528 14 14] -> [128 14 14]
 // batch norm inception4e.branch4.1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception4e_branch4_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception4e_branch4_1_conv, a.At(inception4e_branch4_1_convOff, inception4e_branch4_1_convLen), a.At(inception4e_branch4_0Off, inception4e_branch4_0Len), n.w.inception4e_branch4_1_conv, nil)
 }
@@ -1124,7 +1132,7 @@ func (n *Net) maxpool4Layer(a *rt.Arena) {
 // maxpool4 [832 7 7] -> [256 7 7]
 // batch norm inception5a.branch1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception5a_branch1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5a_branch1_conv, a.At(inception5a_branch1_convOff, inception5a_branch1_convLen), a.At(maxpool4Off, maxpool4Len), n.w.inception5a_branch1_conv, nil)
 }
@@ -1133,7 +1141,7 @@ func (n *Net) inception5a_branch1_convLayer(a *rt.Arena) {
 // maxpool4 [832 7 7] -> [160 7 7]
 // batch norm inception5a.branch2.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception5a_branch2_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5a_branch2_0_conv, a.At(inception5a_branch2_0_convOff, inception5a_branch2_0_convLen), a.At(maxpool4Off, maxpool4Len), n.w.inception5a_branch2_0_conv, nil)
 }
@@ -1142,7 +1150,7 @@ func (n *Net) inception5a_branch2_0_convLayer(a *rt.Arena) {
 // inception5a.branch2.0.conv [160 7 7] -> [320 7 7]
 // batch norm inception5a.branch2.1.bn folded in (eps 0.001)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) inception5a_branch2_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5a_branch2_1_conv, a.At(inception5a_branch2_1_convOff, inception5a_branch2_1_convLen), a.At(inception5a_branch2_0_convOff, inception5a_branch2_0_convLen), n.w.inception5a_branch2_1_conv, nil)
 }
@@ -1151,7 +1159,7 @@ func (n *Net) inception5a_branch2_1_convLayer(a *rt.Arena) {
 // maxpool4 [832 7 7] -> [32 7 7]
 // batch norm inception5a.branch3.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception5a_branch3_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5a_branch3_0_conv, a.At(inception5a_branch3_0_convOff, inception5a_branch3_0_convLen), a.At(maxpool4Off, maxpool4Len), n.w.inception5a_branch3_0_conv, nil)
 }
@@ -1160,7 +1168,7 @@ func (n *Net) inception5a_branch3_0_convLayer(a *rt.Arena) {
 // inception5a.branch3.0.conv [32 7 7] -> [128 7 7]
 // batch norm inception5a.branch3.1.bn folded in (eps 0.001)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) inception5a_branch3_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5a_branch3_1_conv, a.At(inception5a_branch3_1_convOff, inception5a_branch3_1_convLen), a.At(inception5a_branch3_0_convOff, inception5a_branch3_0_convLen), n.w.inception5a_branch3_1_conv, nil)
 }
@@ -1175,7 +1183,7 @@ func (n *Net) inception5a_branch4_0Layer(a *rt.Arena) {
 // inception5a.branch4.0 [832 7 7] -> [128 7 7]
 // batch norm inception5a.branch4.1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception5a_branch4_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5a_branch4_1_conv, a.At(inception5a_branch4_1_convOff, inception5a_branch4_1_convLen), a.At(inception5a_branch4_0Off, inception5a_branch4_0Len), n.w.inception5a_branch4_1_conv, nil)
 }
@@ -1190,7 +1198,7 @@ func (n *Net) inception5a_concat_70Layer(a *rt.Arena) {
 // inception5a.concat#70 [832 7 7] -> [384 7 7]
 // batch norm inception5b.branch1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception5b_branch1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5b_branch1_conv, a.At(inception5b_branch1_convOff, inception5b_branch1_convLen), a.At(inception5a_concat_70Off, inception5a_concat_70Len), n.w.inception5b_branch1_conv, nil)
 }
@@ -1199,7 +1207,7 @@ func (n *Net) inception5b_branch1_convLayer(a *rt.Arena) {
 // inception5a.concat#70 [832 7 7] -> [192 7 7]
 // batch norm inception5b.branch2.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception5b_branch2_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5b_branch2_0_conv, a.At(inception5b_branch2_0_convOff, inception5b_branch2_0_convLen), a.At(inception5a_concat_70Off, inception5a_concat_70Len), n.w.inception5b_branch2_0_conv, nil)
 }
@@ -1208,7 +1216,7 @@ func (n *Net) inception5b_branch2_0_convLayer(a *rt.Arena) {
 // inception5b.branch2.0.conv [192 7 7] -> [384 7 7]
 // batch norm inception5b.branch2.1.bn folded in (eps 0.001)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) inception5b_branch2_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5b_branch2_1_conv, a.At(inception5b_branch2_1_convOff, inception5b_branch2_1_convLen), a.At(inception5b_branch2_0_convOff, inception5b_branch2_0_convLen), n.w.inception5b_branch2_1_conv, nil)
 }
@@ -1217,7 +1225,7 @@ func (n *Net) inception5b_branch2_1_convLayer(a *rt.Arena) {
 // inception5a.concat#70 [832 7 7] -> [48 7 7]
 // batch norm inception5b.branch3.0.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception5b_branch3_0_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5b_branch3_0_conv, a.At(inception5b_branch3_0_convOff, inception5b_branch3_0_convLen), a.At(inception5a_concat_70Off, inception5a_concat_70Len), n.w.inception5b_branch3_0_conv, nil)
 }
@@ -1226,7 +1234,7 @@ func (n *Net) inception5b_branch3_0_convLayer(a *rt.Arena) {
 // inception5b.branch3.0.conv [48 7 7] -> [128 7 7]
 // batch norm inception5b.branch3.1.bn folded in (eps 0.001)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) inception5b_branch3_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5b_branch3_1_conv, a.At(inception5b_branch3_1_convOff, inception5b_branch3_1_convLen), a.At(inception5b_branch3_0_convOff, inception5b_branch3_0_convLen), n.w.inception5b_branch3_1_conv, nil)
 }
@@ -1241,7 +1249,7 @@ func (n *Net) inception5b_branch4_0Layer(a *rt.Arena) {
 // inception5b.branch4.0 [832 7 7] -> [128 7 7]
 // batch norm inception5b.branch4.1.bn folded in (eps 0.001)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) inception5b_branch4_1_convLayer(a *rt.Arena) {
 	a.Conv(&cfg.inception5b_branch4_1_conv, a.At(inception5b_branch4_1_convOff, inception5b_branch4_1_convLen), a.At(inception5b_branch4_0Off, inception5b_branch4_0Len), n.w.inception5b_branch4_1_conv, nil)
 }
@@ -1258,6 +1266,12 @@ func (n *Net) avgpoolLayer(a *rt.Arena) {
 	a.GlobalPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(inception5b_concat_77Off, inception5b_concat_77Len))
 }
 
+// avgpool.nchw: reorder
+// avgpool [1024 1 1] -> [1024 1 1]
+func (n *Net) avgpool_nchwLayer(a *rt.Arena) {
+	a.Reorder(&cfg.avgpool_nchw, a.At(avgpool_nchwOff, avgpool_nchwLen), a.At(avgpoolOff, avgpoolLen))
+}
+
 // fc: linear out 1000
 // flatten#78 [1024] -> [1000]
 func (n *Net) fcLayer(a *rt.Arena) {
@@ -1267,6 +1281,7 @@ func (n *Net) fcLayer(a *rt.Arena) {
 // cfg holds every layer's kernel settings.
 var cfg = struct {
 	affine_1                   kernels.Affine
+	affine_1_nchw16c           kernels.Reorder
 	conv1_conv                 kernels.Conv
 	maxpool1                   kernels.Pool
 	conv2_conv                 kernels.Conv
@@ -1338,80 +1353,83 @@ var cfg = struct {
 	inception5b_branch4_0      kernels.Pool
 	inception5b_branch4_1_conv kernels.Conv
 	avgpool                    kernels.GlobalPool
+	avgpool_nchw               kernels.Reorder
 	fc                         kernels.Linear
 }{
 	affine_1:                   kernels.Affine{C: 3, HW: 50176},
-	conv1_conv:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	maxpool1:                   kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
-	conv2_conv:                 kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	conv3_conv:                 kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 192, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	maxpool2:                   kernels.Pool{C: 192, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
-	inception3a_branch1_conv:   kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3a_branch2_0_conv: kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 96, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3a_branch2_1_conv: kernels.Conv{InC: 96, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3a_branch3_0_conv: kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 16, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3a_branch3_1_conv: kernels.Conv{InC: 16, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3a_branch4_0:      kernels.Pool{C: 192, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	inception3a_branch4_1_conv: kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3b_branch1_conv:   kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3b_branch2_0_conv: kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3b_branch2_1_conv: kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 192, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3b_branch3_0_conv: kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3b_branch3_1_conv: kernels.Conv{InC: 32, InH: 28, InW: 28, OutC: 96, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception3b_branch4_0:      kernels.Pool{C: 256, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	inception3b_branch4_1_conv: kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	maxpool3:                   kernels.Pool{C: 480, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
-	inception4a_branch1_conv:   kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 192, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4a_branch2_0_conv: kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 96, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4a_branch2_1_conv: kernels.Conv{InC: 96, InH: 14, InW: 14, OutC: 208, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4a_branch3_0_conv: kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 16, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4a_branch3_1_conv: kernels.Conv{InC: 16, InH: 14, InW: 14, OutC: 48, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4a_branch4_0:      kernels.Pool{C: 480, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	inception4a_branch4_1_conv: kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4b_branch1_conv:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 160, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4b_branch2_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4b_branch2_1_conv: kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 224, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4b_branch3_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 24, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4b_branch3_1_conv: kernels.Conv{InC: 24, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4b_branch4_0:      kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	inception4b_branch4_1_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4c_branch1_conv:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4c_branch2_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4c_branch2_1_conv: kernels.Conv{InC: 128, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4c_branch3_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 24, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4c_branch3_1_conv: kernels.Conv{InC: 24, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4c_branch4_0:      kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	inception4c_branch4_1_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4d_branch1_conv:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4d_branch2_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 144, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4d_branch2_1_conv: kernels.Conv{InC: 144, InH: 14, InW: 14, OutC: 288, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4d_branch3_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 32, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4d_branch3_1_conv: kernels.Conv{InC: 32, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4d_branch4_0:      kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	inception4d_branch4_1_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4e_branch1_conv:   kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4e_branch2_0_conv: kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 160, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4e_branch2_1_conv: kernels.Conv{InC: 160, InH: 14, InW: 14, OutC: 320, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4e_branch3_0_conv: kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 32, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4e_branch3_1_conv: kernels.Conv{InC: 32, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception4e_branch4_0:      kernels.Pool{C: 528, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	inception4e_branch4_1_conv: kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	maxpool4:                   kernels.Pool{C: 832, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
-	inception5a_branch1_conv:   kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 256, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5a_branch2_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 160, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5a_branch2_1_conv: kernels.Conv{InC: 160, InH: 7, InW: 7, OutC: 320, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5a_branch3_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 32, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5a_branch3_1_conv: kernels.Conv{InC: 32, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5a_branch4_0:      kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	inception5a_branch4_1_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5b_branch1_conv:   kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 384, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5b_branch2_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5b_branch2_1_conv: kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 384, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5b_branch3_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 48, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5b_branch3_1_conv: kernels.Conv{InC: 48, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	inception5b_branch4_0:      kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	inception5b_branch4_1_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	avgpool:                    kernels.GlobalPool{C: 1024, HW: 49},
+	affine_1_nchw16c:           kernels.Reorder{C: 3, HW: 50176, To: kernels.NCHW16c},
+	conv1_conv:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	maxpool1:                   kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	conv2_conv:                 kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	conv3_conv:                 kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 192, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	maxpool2:                   kernels.Pool{C: 192, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	inception3a_branch1_conv:   kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3a_branch2_0_conv: kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 96, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3a_branch2_1_conv: kernels.Conv{InC: 96, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3a_branch3_0_conv: kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 16, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3a_branch3_1_conv: kernels.Conv{InC: 16, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3a_branch4_0:      kernels.Pool{C: 192, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	inception3a_branch4_1_conv: kernels.Conv{InC: 192, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3b_branch1_conv:   kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3b_branch2_0_conv: kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3b_branch2_1_conv: kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 192, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3b_branch3_0_conv: kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 32, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3b_branch3_1_conv: kernels.Conv{InC: 32, InH: 28, InW: 28, OutC: 96, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception3b_branch4_0:      kernels.Pool{C: 256, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	inception3b_branch4_1_conv: kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 64, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	maxpool3:                   kernels.Pool{C: 480, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	inception4a_branch1_conv:   kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 192, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4a_branch2_0_conv: kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 96, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4a_branch2_1_conv: kernels.Conv{InC: 96, InH: 14, InW: 14, OutC: 208, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4a_branch3_0_conv: kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 16, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4a_branch3_1_conv: kernels.Conv{InC: 16, InH: 14, InW: 14, OutC: 48, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4a_branch4_0:      kernels.Pool{C: 480, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	inception4a_branch4_1_conv: kernels.Conv{InC: 480, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4b_branch1_conv:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 160, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4b_branch2_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4b_branch2_1_conv: kernels.Conv{InC: 112, InH: 14, InW: 14, OutC: 224, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4b_branch3_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 24, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4b_branch3_1_conv: kernels.Conv{InC: 24, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4b_branch4_0:      kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	inception4b_branch4_1_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4c_branch1_conv:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4c_branch2_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4c_branch2_1_conv: kernels.Conv{InC: 128, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4c_branch3_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 24, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4c_branch3_1_conv: kernels.Conv{InC: 24, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4c_branch4_0:      kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	inception4c_branch4_1_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4d_branch1_conv:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 112, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4d_branch2_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 144, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4d_branch2_1_conv: kernels.Conv{InC: 144, InH: 14, InW: 14, OutC: 288, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4d_branch3_0_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 32, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4d_branch3_1_conv: kernels.Conv{InC: 32, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4d_branch4_0:      kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	inception4d_branch4_1_conv: kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 64, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4e_branch1_conv:   kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4e_branch2_0_conv: kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 160, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4e_branch2_1_conv: kernels.Conv{InC: 160, InH: 14, InW: 14, OutC: 320, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4e_branch3_0_conv: kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 32, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4e_branch3_1_conv: kernels.Conv{InC: 32, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception4e_branch4_0:      kernels.Pool{C: 528, InH: 14, InW: 14, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	inception4e_branch4_1_conv: kernels.Conv{InC: 528, InH: 14, InW: 14, OutC: 128, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	maxpool4:                   kernels.Pool{C: 832, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	inception5a_branch1_conv:   kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 256, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5a_branch2_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 160, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5a_branch2_1_conv: kernels.Conv{InC: 160, InH: 7, InW: 7, OutC: 320, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5a_branch3_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 32, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5a_branch3_1_conv: kernels.Conv{InC: 32, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5a_branch4_0:      kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	inception5a_branch4_1_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5b_branch1_conv:   kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 384, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5b_branch2_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 192, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5b_branch2_1_conv: kernels.Conv{InC: 192, InH: 7, InW: 7, OutC: 384, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5b_branch3_0_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 48, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5b_branch3_1_conv: kernels.Conv{InC: 48, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	inception5b_branch4_0:      kernels.Pool{C: 832, InH: 7, InW: 7, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	inception5b_branch4_1_conv: kernels.Conv{InC: 832, InH: 7, InW: 7, OutC: 128, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	avgpool:                    kernels.GlobalPool{C: 1024, HW: 49, Layout: kernels.NCHW16c},
+	avgpool_nchw:               kernels.Reorder{C: 1024, HW: 1},
 	fc:                         kernels.Linear{In: 1024, Out: 1000},
 }
 
@@ -1788,6 +1806,7 @@ var layers = [...]struct {
 	run func(*Net, *rt.Arena)
 }{
 	{rt.Layer{Name: "affine#1", Op: "affine"}, (*Net).affine_1Layer},
+	{rt.Layer{Name: "affine#1.nchw16c", Op: "reorder"}, (*Net).affine_1_nchw16cLayer},
 	{rt.Layer{Name: "conv1.conv", Op: "conv", MACs: 118013952}, (*Net).conv1_convLayer},
 	{rt.Layer{Name: "maxpool1", Op: "maxpool"}, (*Net).maxpool1Layer},
 	{rt.Layer{Name: "conv2.conv", Op: "conv", MACs: 12845056}, (*Net).conv2_convLayer},
@@ -1868,8 +1887,9 @@ var layers = [...]struct {
 	{rt.Layer{Name: "inception5b.branch4.1.conv", Op: "conv", MACs: 5218304}, (*Net).inception5b_branch4_1_convLayer},
 	{rt.Layer{Name: "inception5b.concat#77", Op: "concat"}, (*Net).inception5b_concat_77Layer},
 	{rt.Layer{Name: "avgpool", Op: "global_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "avgpool.nchw", Op: "reorder"}, (*Net).avgpool_nchwLayer},
 	{rt.Layer{Name: "fc", Op: "linear", MACs: 1024000}, (*Net).fcLayer},
 }
 
 // featureLayers is how many layers run before the features (the classifier head's input) are ready.
-const featureLayers = 81
+const featureLayers = 83

@@ -720,117 +720,119 @@ var expected = []rt.Expect{
 
 // Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
 // share their input's buffer; tensors read only by a concatenation are written into its buffer.
-// 7.23 MB planned (7.23 MB live at most; 66.34 MB without reuse).
+// 7.23 MB planned (7.23 MB live at most; 69.56 MB without reuse).
 const (
-	inputOff, inputLen                                 = 802816, 150528   // input [3 224 224]
-	conv1Off, conv1Len                                 = 0, 802816        // conv1 [64 112 112]
-	maxpoolOff, maxpoolLen                             = 1605632, 200704  // maxpool [64 56 56]
-	layer1_0_conv1Off, layer1_0_conv1Len               = 0, 200704        // layer1.0.conv1 [64 56 56]
-	layer1_0_conv2Off, layer1_0_conv2Len               = 802816, 200704   // layer1.0.conv2 [64 56 56]
-	layer1_0_conv3Off, layer1_0_conv3Len               = 0, 802816        // layer1.0.conv3 [256 56 56]
-	layer1_0_downsample_0Off, layer1_0_downsample_0Len = 802816, 802816   // layer1.0.downsample.0 [256 56 56]
-	layer1_1_conv1Off, layer1_1_conv1Len               = 0, 200704        // layer1.1.conv1 [64 56 56]
-	layer1_1_conv2Off, layer1_1_conv2Len               = 1605632, 200704  // layer1.1.conv2 [64 56 56]
-	layer1_1_conv3Off, layer1_1_conv3Len               = 0, 802816        // layer1.1.conv3 [256 56 56]
-	layer1_2_conv1Off, layer1_2_conv1Len               = 802816, 200704   // layer1.2.conv1 [64 56 56]
-	layer1_2_conv2Off, layer1_2_conv2Len               = 1605632, 200704  // layer1.2.conv2 [64 56 56]
-	layer1_2_conv3Off, layer1_2_conv3Len               = 802816, 802816   // layer1.2.conv3 [256 56 56]
-	layer2_0_conv1Off, layer2_0_conv1Len               = 0, 401408        // layer2.0.conv1 [128 56 56]
-	layer2_0_conv2Off, layer2_0_conv2Len               = 401408, 100352   // layer2.0.conv2 [128 28 28]
-	layer2_0_conv3Off, layer2_0_conv3Len               = 0, 401408        // layer2.0.conv3 [512 28 28]
-	layer2_0_downsample_0Off, layer2_0_downsample_0Len = 401408, 401408   // layer2.0.downsample.0 [512 28 28]
-	layer2_1_conv1Off, layer2_1_conv1Len               = 0, 100352        // layer2.1.conv1 [128 28 28]
-	layer2_1_conv2Off, layer2_1_conv2Len               = 802816, 100352   // layer2.1.conv2 [128 28 28]
-	layer2_1_conv3Off, layer2_1_conv3Len               = 0, 401408        // layer2.1.conv3 [512 28 28]
-	layer2_2_conv1Off, layer2_2_conv1Len               = 401408, 100352   // layer2.2.conv1 [128 28 28]
-	layer2_2_conv2Off, layer2_2_conv2Len               = 802816, 100352   // layer2.2.conv2 [128 28 28]
-	layer2_2_conv3Off, layer2_2_conv3Len               = 401408, 401408   // layer2.2.conv3 [512 28 28]
-	layer2_3_conv1Off, layer2_3_conv1Len               = 0, 100352        // layer2.3.conv1 [128 28 28]
-	layer2_3_conv2Off, layer2_3_conv2Len               = 802816, 100352   // layer2.3.conv2 [128 28 28]
-	layer2_3_conv3Off, layer2_3_conv3Len               = 0, 401408        // layer2.3.conv3 [512 28 28]
-	layer3_0_conv1Off, layer3_0_conv1Len               = 401408, 200704   // layer3.0.conv1 [256 28 28]
-	layer3_0_conv2Off, layer3_0_conv2Len               = 602112, 50176    // layer3.0.conv2 [256 14 14]
-	layer3_0_conv3Off, layer3_0_conv3Len               = 401408, 200704   // layer3.0.conv3 [1024 14 14]
-	layer3_0_downsample_0Off, layer3_0_downsample_0Len = 602112, 200704   // layer3.0.downsample.0 [1024 14 14]
-	layer3_1_conv1Off, layer3_1_conv1Len               = 0, 50176         // layer3.1.conv1 [256 14 14]
-	layer3_1_conv2Off, layer3_1_conv2Len               = 200704, 50176    // layer3.1.conv2 [256 14 14]
-	layer3_1_conv3Off, layer3_1_conv3Len               = 0, 200704        // layer3.1.conv3 [1024 14 14]
-	layer3_2_conv1Off, layer3_2_conv1Len               = 200704, 50176    // layer3.2.conv1 [256 14 14]
-	layer3_2_conv2Off, layer3_2_conv2Len               = 401408, 50176    // layer3.2.conv2 [256 14 14]
-	layer3_2_conv3Off, layer3_2_conv3Len               = 200704, 200704   // layer3.2.conv3 [1024 14 14]
-	layer3_3_conv1Off, layer3_3_conv1Len               = 0, 50176         // layer3.3.conv1 [256 14 14]
-	layer3_3_conv2Off, layer3_3_conv2Len               = 401408, 50176    // layer3.3.conv2 [256 14 14]
-	layer3_3_conv3Off, layer3_3_conv3Len               = 0, 200704        // layer3.3.conv3 [1024 14 14]
-	layer3_4_conv1Off, layer3_4_conv1Len               = 200704, 50176    // layer3.4.conv1 [256 14 14]
-	layer3_4_conv2Off, layer3_4_conv2Len               = 401408, 50176    // layer3.4.conv2 [256 14 14]
-	layer3_4_conv3Off, layer3_4_conv3Len               = 200704, 200704   // layer3.4.conv3 [1024 14 14]
-	layer3_5_conv1Off, layer3_5_conv1Len               = 0, 50176         // layer3.5.conv1 [256 14 14]
-	layer3_5_conv2Off, layer3_5_conv2Len               = 401408, 50176    // layer3.5.conv2 [256 14 14]
-	layer3_5_conv3Off, layer3_5_conv3Len               = 0, 200704        // layer3.5.conv3 [1024 14 14]
-	layer3_6_conv1Off, layer3_6_conv1Len               = 200704, 50176    // layer3.6.conv1 [256 14 14]
-	layer3_6_conv2Off, layer3_6_conv2Len               = 401408, 50176    // layer3.6.conv2 [256 14 14]
-	layer3_6_conv3Off, layer3_6_conv3Len               = 200704, 200704   // layer3.6.conv3 [1024 14 14]
-	layer3_7_conv1Off, layer3_7_conv1Len               = 0, 50176         // layer3.7.conv1 [256 14 14]
-	layer3_7_conv2Off, layer3_7_conv2Len               = 401408, 50176    // layer3.7.conv2 [256 14 14]
-	layer3_7_conv3Off, layer3_7_conv3Len               = 0, 200704        // layer3.7.conv3 [1024 14 14]
-	layer3_8_conv1Off, layer3_8_conv1Len               = 200704, 50176    // layer3.8.conv1 [256 14 14]
-	layer3_8_conv2Off, layer3_8_conv2Len               = 401408, 50176    // layer3.8.conv2 [256 14 14]
-	layer3_8_conv3Off, layer3_8_conv3Len               = 200704, 200704   // layer3.8.conv3 [1024 14 14]
-	layer3_9_conv1Off, layer3_9_conv1Len               = 0, 50176         // layer3.9.conv1 [256 14 14]
-	layer3_9_conv2Off, layer3_9_conv2Len               = 401408, 50176    // layer3.9.conv2 [256 14 14]
-	layer3_9_conv3Off, layer3_9_conv3Len               = 0, 200704        // layer3.9.conv3 [1024 14 14]
-	layer3_10_conv1Off, layer3_10_conv1Len             = 200704, 50176    // layer3.10.conv1 [256 14 14]
-	layer3_10_conv2Off, layer3_10_conv2Len             = 401408, 50176    // layer3.10.conv2 [256 14 14]
-	layer3_10_conv3Off, layer3_10_conv3Len             = 200704, 200704   // layer3.10.conv3 [1024 14 14]
-	layer3_11_conv1Off, layer3_11_conv1Len             = 0, 50176         // layer3.11.conv1 [256 14 14]
-	layer3_11_conv2Off, layer3_11_conv2Len             = 401408, 50176    // layer3.11.conv2 [256 14 14]
-	layer3_11_conv3Off, layer3_11_conv3Len             = 0, 200704        // layer3.11.conv3 [1024 14 14]
-	layer3_12_conv1Off, layer3_12_conv1Len             = 200704, 50176    // layer3.12.conv1 [256 14 14]
-	layer3_12_conv2Off, layer3_12_conv2Len             = 401408, 50176    // layer3.12.conv2 [256 14 14]
-	layer3_12_conv3Off, layer3_12_conv3Len             = 200704, 200704   // layer3.12.conv3 [1024 14 14]
-	layer3_13_conv1Off, layer3_13_conv1Len             = 0, 50176         // layer3.13.conv1 [256 14 14]
-	layer3_13_conv2Off, layer3_13_conv2Len             = 401408, 50176    // layer3.13.conv2 [256 14 14]
-	layer3_13_conv3Off, layer3_13_conv3Len             = 0, 200704        // layer3.13.conv3 [1024 14 14]
-	layer3_14_conv1Off, layer3_14_conv1Len             = 200704, 50176    // layer3.14.conv1 [256 14 14]
-	layer3_14_conv2Off, layer3_14_conv2Len             = 401408, 50176    // layer3.14.conv2 [256 14 14]
-	layer3_14_conv3Off, layer3_14_conv3Len             = 200704, 200704   // layer3.14.conv3 [1024 14 14]
-	layer3_15_conv1Off, layer3_15_conv1Len             = 0, 50176         // layer3.15.conv1 [256 14 14]
-	layer3_15_conv2Off, layer3_15_conv2Len             = 401408, 50176    // layer3.15.conv2 [256 14 14]
-	layer3_15_conv3Off, layer3_15_conv3Len             = 0, 200704        // layer3.15.conv3 [1024 14 14]
-	layer3_16_conv1Off, layer3_16_conv1Len             = 200704, 50176    // layer3.16.conv1 [256 14 14]
-	layer3_16_conv2Off, layer3_16_conv2Len             = 401408, 50176    // layer3.16.conv2 [256 14 14]
-	layer3_16_conv3Off, layer3_16_conv3Len             = 200704, 200704   // layer3.16.conv3 [1024 14 14]
-	layer3_17_conv1Off, layer3_17_conv1Len             = 0, 50176         // layer3.17.conv1 [256 14 14]
-	layer3_17_conv2Off, layer3_17_conv2Len             = 401408, 50176    // layer3.17.conv2 [256 14 14]
-	layer3_17_conv3Off, layer3_17_conv3Len             = 0, 200704        // layer3.17.conv3 [1024 14 14]
-	layer3_18_conv1Off, layer3_18_conv1Len             = 200704, 50176    // layer3.18.conv1 [256 14 14]
-	layer3_18_conv2Off, layer3_18_conv2Len             = 401408, 50176    // layer3.18.conv2 [256 14 14]
-	layer3_18_conv3Off, layer3_18_conv3Len             = 200704, 200704   // layer3.18.conv3 [1024 14 14]
-	layer3_19_conv1Off, layer3_19_conv1Len             = 0, 50176         // layer3.19.conv1 [256 14 14]
-	layer3_19_conv2Off, layer3_19_conv2Len             = 401408, 50176    // layer3.19.conv2 [256 14 14]
-	layer3_19_conv3Off, layer3_19_conv3Len             = 0, 200704        // layer3.19.conv3 [1024 14 14]
-	layer3_20_conv1Off, layer3_20_conv1Len             = 200704, 50176    // layer3.20.conv1 [256 14 14]
-	layer3_20_conv2Off, layer3_20_conv2Len             = 401408, 50176    // layer3.20.conv2 [256 14 14]
-	layer3_20_conv3Off, layer3_20_conv3Len             = 200704, 200704   // layer3.20.conv3 [1024 14 14]
-	layer3_21_conv1Off, layer3_21_conv1Len             = 0, 50176         // layer3.21.conv1 [256 14 14]
-	layer3_21_conv2Off, layer3_21_conv2Len             = 401408, 50176    // layer3.21.conv2 [256 14 14]
-	layer3_21_conv3Off, layer3_21_conv3Len             = 0, 200704        // layer3.21.conv3 [1024 14 14]
-	layer3_22_conv1Off, layer3_22_conv1Len             = 200704, 50176    // layer3.22.conv1 [256 14 14]
-	layer3_22_conv2Off, layer3_22_conv2Len             = 401408, 50176    // layer3.22.conv2 [256 14 14]
-	layer3_22_conv3Off, layer3_22_conv3Len             = 200704, 200704   // layer3.22.conv3 [1024 14 14]
-	layer4_0_conv1Off, layer4_0_conv1Len               = 0, 100352        // layer4.0.conv1 [512 14 14]
-	layer4_0_conv2Off, layer4_0_conv2Len               = 100352, 25088    // layer4.0.conv2 [512 7 7]
-	layer4_0_conv3Off, layer4_0_conv3Len               = 0, 100352        // layer4.0.conv3 [2048 7 7]
-	layer4_0_downsample_0Off, layer4_0_downsample_0Len = 100352, 100352   // layer4.0.downsample.0 [2048 7 7]
-	layer4_1_conv1Off, layer4_1_conv1Len               = 0, 25088         // layer4.1.conv1 [512 7 7]
-	layer4_1_conv2Off, layer4_1_conv2Len               = 200704, 25088    // layer4.1.conv2 [512 7 7]
-	layer4_1_conv3Off, layer4_1_conv3Len               = 0, 100352        // layer4.1.conv3 [2048 7 7]
-	layer4_2_conv1Off, layer4_2_conv1Len               = 100352, 25088    // layer4.2.conv1 [512 7 7]
-	layer4_2_conv2Off, layer4_2_conv2Len               = 200704, 25088    // layer4.2.conv2 [512 7 7]
-	layer4_2_conv3Off, layer4_2_conv3Len               = 100352, 100352   // layer4.2.conv3 [2048 7 7]
-	avgpoolOff, avgpoolLen                             = 0, 2048          // avgpool [2048 1 1]
-	flatten_134Off, flatten_134Len                     = avgpoolOff, 2048 // flatten#134 [2048]
-	fcOff, fcLen                                       = 2048, 1000       // fc [1000]
+	inputOff, inputLen                                 = 802816, 150528        // input [3 224 224]
+	input_nchw16cOff, input_nchw16cLen                 = 0, 802816             // input.nchw16c [3 224 224]
+	conv1Off, conv1Len                                 = 802816, 802816        // conv1 [64 112 112]
+	maxpoolOff, maxpoolLen                             = 1605632, 200704       // maxpool [64 56 56]
+	layer1_0_conv1Off, layer1_0_conv1Len               = 0, 200704             // layer1.0.conv1 [64 56 56]
+	layer1_0_conv2Off, layer1_0_conv2Len               = 802816, 200704        // layer1.0.conv2 [64 56 56]
+	layer1_0_conv3Off, layer1_0_conv3Len               = 0, 802816             // layer1.0.conv3 [256 56 56]
+	layer1_0_downsample_0Off, layer1_0_downsample_0Len = 802816, 802816        // layer1.0.downsample.0 [256 56 56]
+	layer1_1_conv1Off, layer1_1_conv1Len               = 0, 200704             // layer1.1.conv1 [64 56 56]
+	layer1_1_conv2Off, layer1_1_conv2Len               = 1605632, 200704       // layer1.1.conv2 [64 56 56]
+	layer1_1_conv3Off, layer1_1_conv3Len               = 0, 802816             // layer1.1.conv3 [256 56 56]
+	layer1_2_conv1Off, layer1_2_conv1Len               = 802816, 200704        // layer1.2.conv1 [64 56 56]
+	layer1_2_conv2Off, layer1_2_conv2Len               = 1605632, 200704       // layer1.2.conv2 [64 56 56]
+	layer1_2_conv3Off, layer1_2_conv3Len               = 802816, 802816        // layer1.2.conv3 [256 56 56]
+	layer2_0_conv1Off, layer2_0_conv1Len               = 0, 401408             // layer2.0.conv1 [128 56 56]
+	layer2_0_conv2Off, layer2_0_conv2Len               = 401408, 100352        // layer2.0.conv2 [128 28 28]
+	layer2_0_conv3Off, layer2_0_conv3Len               = 0, 401408             // layer2.0.conv3 [512 28 28]
+	layer2_0_downsample_0Off, layer2_0_downsample_0Len = 401408, 401408        // layer2.0.downsample.0 [512 28 28]
+	layer2_1_conv1Off, layer2_1_conv1Len               = 0, 100352             // layer2.1.conv1 [128 28 28]
+	layer2_1_conv2Off, layer2_1_conv2Len               = 802816, 100352        // layer2.1.conv2 [128 28 28]
+	layer2_1_conv3Off, layer2_1_conv3Len               = 0, 401408             // layer2.1.conv3 [512 28 28]
+	layer2_2_conv1Off, layer2_2_conv1Len               = 401408, 100352        // layer2.2.conv1 [128 28 28]
+	layer2_2_conv2Off, layer2_2_conv2Len               = 802816, 100352        // layer2.2.conv2 [128 28 28]
+	layer2_2_conv3Off, layer2_2_conv3Len               = 401408, 401408        // layer2.2.conv3 [512 28 28]
+	layer2_3_conv1Off, layer2_3_conv1Len               = 0, 100352             // layer2.3.conv1 [128 28 28]
+	layer2_3_conv2Off, layer2_3_conv2Len               = 802816, 100352        // layer2.3.conv2 [128 28 28]
+	layer2_3_conv3Off, layer2_3_conv3Len               = 0, 401408             // layer2.3.conv3 [512 28 28]
+	layer3_0_conv1Off, layer3_0_conv1Len               = 401408, 200704        // layer3.0.conv1 [256 28 28]
+	layer3_0_conv2Off, layer3_0_conv2Len               = 602112, 50176         // layer3.0.conv2 [256 14 14]
+	layer3_0_conv3Off, layer3_0_conv3Len               = 401408, 200704        // layer3.0.conv3 [1024 14 14]
+	layer3_0_downsample_0Off, layer3_0_downsample_0Len = 602112, 200704        // layer3.0.downsample.0 [1024 14 14]
+	layer3_1_conv1Off, layer3_1_conv1Len               = 0, 50176              // layer3.1.conv1 [256 14 14]
+	layer3_1_conv2Off, layer3_1_conv2Len               = 200704, 50176         // layer3.1.conv2 [256 14 14]
+	layer3_1_conv3Off, layer3_1_conv3Len               = 0, 200704             // layer3.1.conv3 [1024 14 14]
+	layer3_2_conv1Off, layer3_2_conv1Len               = 200704, 50176         // layer3.2.conv1 [256 14 14]
+	layer3_2_conv2Off, layer3_2_conv2Len               = 401408, 50176         // layer3.2.conv2 [256 14 14]
+	layer3_2_conv3Off, layer3_2_conv3Len               = 200704, 200704        // layer3.2.conv3 [1024 14 14]
+	layer3_3_conv1Off, layer3_3_conv1Len               = 0, 50176              // layer3.3.conv1 [256 14 14]
+	layer3_3_conv2Off, layer3_3_conv2Len               = 401408, 50176         // layer3.3.conv2 [256 14 14]
+	layer3_3_conv3Off, layer3_3_conv3Len               = 0, 200704             // layer3.3.conv3 [1024 14 14]
+	layer3_4_conv1Off, layer3_4_conv1Len               = 200704, 50176         // layer3.4.conv1 [256 14 14]
+	layer3_4_conv2Off, layer3_4_conv2Len               = 401408, 50176         // layer3.4.conv2 [256 14 14]
+	layer3_4_conv3Off, layer3_4_conv3Len               = 200704, 200704        // layer3.4.conv3 [1024 14 14]
+	layer3_5_conv1Off, layer3_5_conv1Len               = 0, 50176              // layer3.5.conv1 [256 14 14]
+	layer3_5_conv2Off, layer3_5_conv2Len               = 401408, 50176         // layer3.5.conv2 [256 14 14]
+	layer3_5_conv3Off, layer3_5_conv3Len               = 0, 200704             // layer3.5.conv3 [1024 14 14]
+	layer3_6_conv1Off, layer3_6_conv1Len               = 200704, 50176         // layer3.6.conv1 [256 14 14]
+	layer3_6_conv2Off, layer3_6_conv2Len               = 401408, 50176         // layer3.6.conv2 [256 14 14]
+	layer3_6_conv3Off, layer3_6_conv3Len               = 200704, 200704        // layer3.6.conv3 [1024 14 14]
+	layer3_7_conv1Off, layer3_7_conv1Len               = 0, 50176              // layer3.7.conv1 [256 14 14]
+	layer3_7_conv2Off, layer3_7_conv2Len               = 401408, 50176         // layer3.7.conv2 [256 14 14]
+	layer3_7_conv3Off, layer3_7_conv3Len               = 0, 200704             // layer3.7.conv3 [1024 14 14]
+	layer3_8_conv1Off, layer3_8_conv1Len               = 200704, 50176         // layer3.8.conv1 [256 14 14]
+	layer3_8_conv2Off, layer3_8_conv2Len               = 401408, 50176         // layer3.8.conv2 [256 14 14]
+	layer3_8_conv3Off, layer3_8_conv3Len               = 200704, 200704        // layer3.8.conv3 [1024 14 14]
+	layer3_9_conv1Off, layer3_9_conv1Len               = 0, 50176              // layer3.9.conv1 [256 14 14]
+	layer3_9_conv2Off, layer3_9_conv2Len               = 401408, 50176         // layer3.9.conv2 [256 14 14]
+	layer3_9_conv3Off, layer3_9_conv3Len               = 0, 200704             // layer3.9.conv3 [1024 14 14]
+	layer3_10_conv1Off, layer3_10_conv1Len             = 200704, 50176         // layer3.10.conv1 [256 14 14]
+	layer3_10_conv2Off, layer3_10_conv2Len             = 401408, 50176         // layer3.10.conv2 [256 14 14]
+	layer3_10_conv3Off, layer3_10_conv3Len             = 200704, 200704        // layer3.10.conv3 [1024 14 14]
+	layer3_11_conv1Off, layer3_11_conv1Len             = 0, 50176              // layer3.11.conv1 [256 14 14]
+	layer3_11_conv2Off, layer3_11_conv2Len             = 401408, 50176         // layer3.11.conv2 [256 14 14]
+	layer3_11_conv3Off, layer3_11_conv3Len             = 0, 200704             // layer3.11.conv3 [1024 14 14]
+	layer3_12_conv1Off, layer3_12_conv1Len             = 200704, 50176         // layer3.12.conv1 [256 14 14]
+	layer3_12_conv2Off, layer3_12_conv2Len             = 401408, 50176         // layer3.12.conv2 [256 14 14]
+	layer3_12_conv3Off, layer3_12_conv3Len             = 200704, 200704        // layer3.12.conv3 [1024 14 14]
+	layer3_13_conv1Off, layer3_13_conv1Len             = 0, 50176              // layer3.13.conv1 [256 14 14]
+	layer3_13_conv2Off, layer3_13_conv2Len             = 401408, 50176         // layer3.13.conv2 [256 14 14]
+	layer3_13_conv3Off, layer3_13_conv3Len             = 0, 200704             // layer3.13.conv3 [1024 14 14]
+	layer3_14_conv1Off, layer3_14_conv1Len             = 200704, 50176         // layer3.14.conv1 [256 14 14]
+	layer3_14_conv2Off, layer3_14_conv2Len             = 401408, 50176         // layer3.14.conv2 [256 14 14]
+	layer3_14_conv3Off, layer3_14_conv3Len             = 200704, 200704        // layer3.14.conv3 [1024 14 14]
+	layer3_15_conv1Off, layer3_15_conv1Len             = 0, 50176              // layer3.15.conv1 [256 14 14]
+	layer3_15_conv2Off, layer3_15_conv2Len             = 401408, 50176         // layer3.15.conv2 [256 14 14]
+	layer3_15_conv3Off, layer3_15_conv3Len             = 0, 200704             // layer3.15.conv3 [1024 14 14]
+	layer3_16_conv1Off, layer3_16_conv1Len             = 200704, 50176         // layer3.16.conv1 [256 14 14]
+	layer3_16_conv2Off, layer3_16_conv2Len             = 401408, 50176         // layer3.16.conv2 [256 14 14]
+	layer3_16_conv3Off, layer3_16_conv3Len             = 200704, 200704        // layer3.16.conv3 [1024 14 14]
+	layer3_17_conv1Off, layer3_17_conv1Len             = 0, 50176              // layer3.17.conv1 [256 14 14]
+	layer3_17_conv2Off, layer3_17_conv2Len             = 401408, 50176         // layer3.17.conv2 [256 14 14]
+	layer3_17_conv3Off, layer3_17_conv3Len             = 0, 200704             // layer3.17.conv3 [1024 14 14]
+	layer3_18_conv1Off, layer3_18_conv1Len             = 200704, 50176         // layer3.18.conv1 [256 14 14]
+	layer3_18_conv2Off, layer3_18_conv2Len             = 401408, 50176         // layer3.18.conv2 [256 14 14]
+	layer3_18_conv3Off, layer3_18_conv3Len             = 200704, 200704        // layer3.18.conv3 [1024 14 14]
+	layer3_19_conv1Off, layer3_19_conv1Len             = 0, 50176              // layer3.19.conv1 [256 14 14]
+	layer3_19_conv2Off, layer3_19_conv2Len             = 401408, 50176         // layer3.19.conv2 [256 14 14]
+	layer3_19_conv3Off, layer3_19_conv3Len             = 0, 200704             // layer3.19.conv3 [1024 14 14]
+	layer3_20_conv1Off, layer3_20_conv1Len             = 200704, 50176         // layer3.20.conv1 [256 14 14]
+	layer3_20_conv2Off, layer3_20_conv2Len             = 401408, 50176         // layer3.20.conv2 [256 14 14]
+	layer3_20_conv3Off, layer3_20_conv3Len             = 200704, 200704        // layer3.20.conv3 [1024 14 14]
+	layer3_21_conv1Off, layer3_21_conv1Len             = 0, 50176              // layer3.21.conv1 [256 14 14]
+	layer3_21_conv2Off, layer3_21_conv2Len             = 401408, 50176         // layer3.21.conv2 [256 14 14]
+	layer3_21_conv3Off, layer3_21_conv3Len             = 0, 200704             // layer3.21.conv3 [1024 14 14]
+	layer3_22_conv1Off, layer3_22_conv1Len             = 200704, 50176         // layer3.22.conv1 [256 14 14]
+	layer3_22_conv2Off, layer3_22_conv2Len             = 401408, 50176         // layer3.22.conv2 [256 14 14]
+	layer3_22_conv3Off, layer3_22_conv3Len             = 200704, 200704        // layer3.22.conv3 [1024 14 14]
+	layer4_0_conv1Off, layer4_0_conv1Len               = 0, 100352             // layer4.0.conv1 [512 14 14]
+	layer4_0_conv2Off, layer4_0_conv2Len               = 100352, 25088         // layer4.0.conv2 [512 7 7]
+	layer4_0_conv3Off, layer4_0_conv3Len               = 0, 100352             // layer4.0.conv3 [2048 7 7]
+	layer4_0_downsample_0Off, layer4_0_downsample_0Len = 100352, 100352        // layer4.0.downsample.0 [2048 7 7]
+	layer4_1_conv1Off, layer4_1_conv1Len               = 0, 25088              // layer4.1.conv1 [512 7 7]
+	layer4_1_conv2Off, layer4_1_conv2Len               = 200704, 25088         // layer4.1.conv2 [512 7 7]
+	layer4_1_conv3Off, layer4_1_conv3Len               = 0, 100352             // layer4.1.conv3 [2048 7 7]
+	layer4_2_conv1Off, layer4_2_conv1Len               = 100352, 25088         // layer4.2.conv1 [512 7 7]
+	layer4_2_conv2Off, layer4_2_conv2Len               = 200704, 25088         // layer4.2.conv2 [512 7 7]
+	layer4_2_conv3Off, layer4_2_conv3Len               = 100352, 100352        // layer4.2.conv3 [2048 7 7]
+	avgpoolOff, avgpoolLen                             = 0, 2048               // avgpool [2048 1 1]
+	avgpool_nchwOff, avgpool_nchwLen                   = 2048, 2048            // avgpool.nchw [2048 1 1]
+	flatten_134Off, flatten_134Len                     = avgpool_nchwOff, 2048 // flatten#134 [2048]
+	fcOff, fcLen                                       = 0, 1000               // fc [1000]
 )
 
 // The regions RunImage copies the input to and the logits or the features from.
@@ -843,13 +845,19 @@ var (
 // arenaSize float32s hold every activation of one image.
 const arenaSize = 1806336
 
+// input.nchw16c: reorder to nchw16c
+// input [3 224 224] -> [3 224 224]
+func (n *Net) input_nchw16cLayer(a *rt.Arena) {
+	a.Reorder(&cfg.input_nchw16c, a.At(input_nchw16cOff, input_nchw16cLen), a.At(inputOff, inputLen))
+}
+
 // conv1: conv out 64 kernel [7 7] stride [2 2] pad [3 3 3 3] bias false
-// input [3 224 224] -> [64 112 112]
+// input.nchw16c [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) conv1Layer(a *rt.Arena) {
-	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(inputOff, inputLen), n.w.conv1, nil)
+	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(input_nchw16cOff, input_nchw16cLen), n.w.conv1, nil)
 }
 
 // maxpool: maxpool kernel [3 3] stride [2 2] pad [1 1 1 1]
@@ -862,7 +870,7 @@ func (n *Net) maxpoolLayer(a *rt.Arena) {
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv1, a.At(layer1_0_conv1Off, layer1_0_conv1Len), a.At(maxpoolOff, maxpoolLen), n.w.layer1_0_conv1, nil)
 }
@@ -871,7 +879,7 @@ func (n *Net) layer1_0_conv1Layer(a *rt.Arena) {
 // layer1.0.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv2, a.At(layer1_0_conv2Off, layer1_0_conv2Len), a.At(layer1_0_conv1Off, layer1_0_conv1Len), n.w.layer1_0_conv2, nil)
 }
@@ -879,7 +887,7 @@ func (n *Net) layer1_0_conv2Layer(a *rt.Arena) {
 // layer1.0.conv3: conv out 256 kernel [1 1] bias false
 // layer1.0.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv3, a.At(layer1_0_conv3Off, layer1_0_conv3Len), a.At(layer1_0_conv2Off, layer1_0_conv2Len), n.w.layer1_0_conv3, nil)
 }
@@ -889,7 +897,7 @@ func (n *Net) layer1_0_conv3Layer(a *rt.Arena) {
 // batch norm layer1.0.downsample.1 folded in (eps 1e-05)
 // residual layer1.0.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_downsample_0, a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len), a.At(maxpoolOff, maxpoolLen), n.w.layer1_0_downsample_0, a.At(layer1_0_conv3Off, layer1_0_conv3Len))
 }
@@ -898,7 +906,7 @@ func (n *Net) layer1_0_downsample_0Layer(a *rt.Arena) {
 // layer1.0.downsample.0 [256 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv1, a.At(layer1_1_conv1Off, layer1_1_conv1Len), a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len), n.w.layer1_1_conv1, nil)
 }
@@ -907,7 +915,7 @@ func (n *Net) layer1_1_conv1Layer(a *rt.Arena) {
 // layer1.1.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv2, a.At(layer1_1_conv2Off, layer1_1_conv2Len), a.At(layer1_1_conv1Off, layer1_1_conv1Len), n.w.layer1_1_conv2, nil)
 }
@@ -917,7 +925,7 @@ func (n *Net) layer1_1_conv2Layer(a *rt.Arena) {
 // batch norm layer1.1.bn3 folded in (eps 1e-05)
 // residual layer1.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv3, a.At(layer1_1_conv3Off, layer1_1_conv3Len), a.At(layer1_1_conv2Off, layer1_1_conv2Len), n.w.layer1_1_conv3, a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len))
 }
@@ -926,7 +934,7 @@ func (n *Net) layer1_1_conv3Layer(a *rt.Arena) {
 // layer1.1.conv3 [256 56 56] -> [64 56 56]
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_2_conv1, a.At(layer1_2_conv1Off, layer1_2_conv1Len), a.At(layer1_1_conv3Off, layer1_1_conv3Len), n.w.layer1_2_conv1, nil)
 }
@@ -935,7 +943,7 @@ func (n *Net) layer1_2_conv1Layer(a *rt.Arena) {
 // layer1.2.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_2_conv2, a.At(layer1_2_conv2Off, layer1_2_conv2Len), a.At(layer1_2_conv1Off, layer1_2_conv1Len), n.w.layer1_2_conv2, nil)
 }
@@ -945,7 +953,7 @@ func (n *Net) layer1_2_conv2Layer(a *rt.Arena) {
 // batch norm layer1.2.bn3 folded in (eps 1e-05)
 // residual layer1.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_2_conv3, a.At(layer1_2_conv3Off, layer1_2_conv3Len), a.At(layer1_2_conv2Off, layer1_2_conv2Len), n.w.layer1_2_conv3, a.At(layer1_1_conv3Off, layer1_1_conv3Len))
 }
@@ -954,7 +962,7 @@ func (n *Net) layer1_2_conv3Layer(a *rt.Arena) {
 // layer1.2.conv3 [256 56 56] -> [128 56 56]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv1, a.At(layer2_0_conv1Off, layer2_0_conv1Len), a.At(layer1_2_conv3Off, layer1_2_conv3Len), n.w.layer2_0_conv1, nil)
 }
@@ -963,7 +971,7 @@ func (n *Net) layer2_0_conv1Layer(a *rt.Arena) {
 // layer2.0.conv1 [128 56 56] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer2_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv2, a.At(layer2_0_conv2Off, layer2_0_conv2Len), a.At(layer2_0_conv1Off, layer2_0_conv1Len), n.w.layer2_0_conv2, nil)
 }
@@ -971,7 +979,7 @@ func (n *Net) layer2_0_conv2Layer(a *rt.Arena) {
 // layer2.0.conv3: conv out 512 kernel [1 1] bias false
 // layer2.0.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv3, a.At(layer2_0_conv3Off, layer2_0_conv3Len), a.At(layer2_0_conv2Off, layer2_0_conv2Len), n.w.layer2_0_conv3, nil)
 }
@@ -981,7 +989,7 @@ func (n *Net) layer2_0_conv3Layer(a *rt.Arena) {
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv3 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer2_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_downsample_0, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), a.At(layer1_2_conv3Off, layer1_2_conv3Len), n.w.layer2_0_downsample_0, a.At(layer2_0_conv3Off, layer2_0_conv3Len))
 }
@@ -990,7 +998,7 @@ func (n *Net) layer2_0_downsample_0Layer(a *rt.Arena) {
 // layer2.0.downsample.0 [512 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv1, a.At(layer2_1_conv1Off, layer2_1_conv1Len), a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), n.w.layer2_1_conv1, nil)
 }
@@ -999,7 +1007,7 @@ func (n *Net) layer2_1_conv1Layer(a *rt.Arena) {
 // layer2.1.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv2, a.At(layer2_1_conv2Off, layer2_1_conv2Len), a.At(layer2_1_conv1Off, layer2_1_conv1Len), n.w.layer2_1_conv2, nil)
 }
@@ -1009,7 +1017,7 @@ func (n *Net) layer2_1_conv2Layer(a *rt.Arena) {
 // batch norm layer2.1.bn3 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv3, a.At(layer2_1_conv3Off, layer2_1_conv3Len), a.At(layer2_1_conv2Off, layer2_1_conv2Len), n.w.layer2_1_conv3, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len))
 }
@@ -1018,7 +1026,7 @@ func (n *Net) layer2_1_conv3Layer(a *rt.Arena) {
 // layer2.1.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_2_conv1, a.At(layer2_2_conv1Off, layer2_2_conv1Len), a.At(layer2_1_conv3Off, layer2_1_conv3Len), n.w.layer2_2_conv1, nil)
 }
@@ -1027,7 +1035,7 @@ func (n *Net) layer2_2_conv1Layer(a *rt.Arena) {
 // layer2.2.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_2_conv2, a.At(layer2_2_conv2Off, layer2_2_conv2Len), a.At(layer2_2_conv1Off, layer2_2_conv1Len), n.w.layer2_2_conv2, nil)
 }
@@ -1037,7 +1045,7 @@ func (n *Net) layer2_2_conv2Layer(a *rt.Arena) {
 // batch norm layer2.2.bn3 folded in (eps 1e-05)
 // residual layer2.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_2_conv3, a.At(layer2_2_conv3Off, layer2_2_conv3Len), a.At(layer2_2_conv2Off, layer2_2_conv2Len), n.w.layer2_2_conv3, a.At(layer2_1_conv3Off, layer2_1_conv3Len))
 }
@@ -1046,7 +1054,7 @@ func (n *Net) layer2_2_conv3Layer(a *rt.Arena) {
 // layer2.2.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_3_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_3_conv1, a.At(layer2_3_conv1Off, layer2_3_conv1Len), a.At(layer2_2_conv3Off, layer2_2_conv3Len), n.w.layer2_3_conv1, nil)
 }
@@ -1055,7 +1063,7 @@ func (n *Net) layer2_3_conv1Layer(a *rt.Arena) {
 // layer2.3.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_3_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_3_conv2, a.At(layer2_3_conv2Off, layer2_3_conv2Len), a.At(layer2_3_conv1Off, layer2_3_conv1Len), n.w.layer2_3_conv2, nil)
 }
@@ -1065,7 +1073,7 @@ func (n *Net) layer2_3_conv2Layer(a *rt.Arena) {
 // batch norm layer2.3.bn3 folded in (eps 1e-05)
 // residual layer2.2.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_3_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_3_conv3, a.At(layer2_3_conv3Off, layer2_3_conv3Len), a.At(layer2_3_conv2Off, layer2_3_conv2Len), n.w.layer2_3_conv3, a.At(layer2_2_conv3Off, layer2_2_conv3Len))
 }
@@ -1074,7 +1082,7 @@ func (n *Net) layer2_3_conv3Layer(a *rt.Arena) {
 // layer2.3.conv3 [512 28 28] -> [256 28 28]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv1, a.At(layer3_0_conv1Off, layer3_0_conv1Len), a.At(layer2_3_conv3Off, layer2_3_conv3Len), n.w.layer3_0_conv1, nil)
 }
@@ -1083,7 +1091,7 @@ func (n *Net) layer3_0_conv1Layer(a *rt.Arena) {
 // layer3.0.conv1 [256 28 28] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer3_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv2, a.At(layer3_0_conv2Off, layer3_0_conv2Len), a.At(layer3_0_conv1Off, layer3_0_conv1Len), n.w.layer3_0_conv2, nil)
 }
@@ -1091,7 +1099,7 @@ func (n *Net) layer3_0_conv2Layer(a *rt.Arena) {
 // layer3.0.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.0.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv3, a.At(layer3_0_conv3Off, layer3_0_conv3Len), a.At(layer3_0_conv2Off, layer3_0_conv2Len), n.w.layer3_0_conv3, nil)
 }
@@ -1101,7 +1109,7 @@ func (n *Net) layer3_0_conv3Layer(a *rt.Arena) {
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv3 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer3_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_downsample_0, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), a.At(layer2_3_conv3Off, layer2_3_conv3Len), n.w.layer3_0_downsample_0, a.At(layer3_0_conv3Off, layer3_0_conv3Len))
 }
@@ -1110,7 +1118,7 @@ func (n *Net) layer3_0_downsample_0Layer(a *rt.Arena) {
 // layer3.0.downsample.0 [1024 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv1, a.At(layer3_1_conv1Off, layer3_1_conv1Len), a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), n.w.layer3_1_conv1, nil)
 }
@@ -1119,7 +1127,7 @@ func (n *Net) layer3_1_conv1Layer(a *rt.Arena) {
 // layer3.1.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv2, a.At(layer3_1_conv2Off, layer3_1_conv2Len), a.At(layer3_1_conv1Off, layer3_1_conv1Len), n.w.layer3_1_conv2, nil)
 }
@@ -1129,7 +1137,7 @@ func (n *Net) layer3_1_conv2Layer(a *rt.Arena) {
 // batch norm layer3.1.bn3 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv3, a.At(layer3_1_conv3Off, layer3_1_conv3Len), a.At(layer3_1_conv2Off, layer3_1_conv2Len), n.w.layer3_1_conv3, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len))
 }
@@ -1138,7 +1146,7 @@ func (n *Net) layer3_1_conv3Layer(a *rt.Arena) {
 // layer3.1.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_2_conv1, a.At(layer3_2_conv1Off, layer3_2_conv1Len), a.At(layer3_1_conv3Off, layer3_1_conv3Len), n.w.layer3_2_conv1, nil)
 }
@@ -1147,7 +1155,7 @@ func (n *Net) layer3_2_conv1Layer(a *rt.Arena) {
 // layer3.2.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_2_conv2, a.At(layer3_2_conv2Off, layer3_2_conv2Len), a.At(layer3_2_conv1Off, layer3_2_conv1Len), n.w.layer3_2_conv2, nil)
 }
@@ -1157,7 +1165,7 @@ func (n *Net) layer3_2_conv2Layer(a *rt.Arena) {
 // batch norm layer3.2.bn3 folded in (eps 1e-05)
 // residual layer3.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_2_conv3, a.At(layer3_2_conv3Off, layer3_2_conv3Len), a.At(layer3_2_conv2Off, layer3_2_conv2Len), n.w.layer3_2_conv3, a.At(layer3_1_conv3Off, layer3_1_conv3Len))
 }
@@ -1166,7 +1174,7 @@ func (n *Net) layer3_2_conv3Layer(a *rt.Arena) {
 // layer3.2.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_3_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_3_conv1, a.At(layer3_3_conv1Off, layer3_3_conv1Len), a.At(layer3_2_conv3Off, layer3_2_conv3Len), n.w.layer3_3_conv1, nil)
 }
@@ -1175,7 +1183,7 @@ func (n *Net) layer3_3_conv1Layer(a *rt.Arena) {
 // layer3.3.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_3_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_3_conv2, a.At(layer3_3_conv2Off, layer3_3_conv2Len), a.At(layer3_3_conv1Off, layer3_3_conv1Len), n.w.layer3_3_conv2, nil)
 }
@@ -1185,7 +1193,7 @@ func (n *Net) layer3_3_conv2Layer(a *rt.Arena) {
 // batch norm layer3.3.bn3 folded in (eps 1e-05)
 // residual layer3.2.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_3_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_3_conv3, a.At(layer3_3_conv3Off, layer3_3_conv3Len), a.At(layer3_3_conv2Off, layer3_3_conv2Len), n.w.layer3_3_conv3, a.At(layer3_2_conv3Off, layer3_2_conv3Len))
 }
@@ -1194,7 +1202,7 @@ func (n *Net) layer3_3_conv3Layer(a *rt.Arena) {
 // layer3.3.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_4_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_4_conv1, a.At(layer3_4_conv1Off, layer3_4_conv1Len), a.At(layer3_3_conv3Off, layer3_3_conv3Len), n.w.layer3_4_conv1, nil)
 }
@@ -1203,7 +1211,7 @@ func (n *Net) layer3_4_conv1Layer(a *rt.Arena) {
 // layer3.4.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_4_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_4_conv2, a.At(layer3_4_conv2Off, layer3_4_conv2Len), a.At(layer3_4_conv1Off, layer3_4_conv1Len), n.w.layer3_4_conv2, nil)
 }
@@ -1213,7 +1221,7 @@ func (n *Net) layer3_4_conv2Layer(a *rt.Arena) {
 // batch norm layer3.4.bn3 folded in (eps 1e-05)
 // residual layer3.3.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_4_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_4_conv3, a.At(layer3_4_conv3Off, layer3_4_conv3Len), a.At(layer3_4_conv2Off, layer3_4_conv2Len), n.w.layer3_4_conv3, a.At(layer3_3_conv3Off, layer3_3_conv3Len))
 }
@@ -1222,7 +1230,7 @@ func (n *Net) layer3_4_conv3Layer(a *rt.Arena) {
 // layer3.4.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_5_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_5_conv1, a.At(layer3_5_conv1Off, layer3_5_conv1Len), a.At(layer3_4_conv3Off, layer3_4_conv3Len), n.w.layer3_5_conv1, nil)
 }
@@ -1231,7 +1239,7 @@ func (n *Net) layer3_5_conv1Layer(a *rt.Arena) {
 // layer3.5.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_5_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_5_conv2, a.At(layer3_5_conv2Off, layer3_5_conv2Len), a.At(layer3_5_conv1Off, layer3_5_conv1Len), n.w.layer3_5_conv2, nil)
 }
@@ -1241,7 +1249,7 @@ func (n *Net) layer3_5_conv2Layer(a *rt.Arena) {
 // batch norm layer3.5.bn3 folded in (eps 1e-05)
 // residual layer3.4.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_5_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_5_conv3, a.At(layer3_5_conv3Off, layer3_5_conv3Len), a.At(layer3_5_conv2Off, layer3_5_conv2Len), n.w.layer3_5_conv3, a.At(layer3_4_conv3Off, layer3_4_conv3Len))
 }
@@ -1250,7 +1258,7 @@ func (n *Net) layer3_5_conv3Layer(a *rt.Arena) {
 // layer3.5.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.6.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_6_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_6_conv1, a.At(layer3_6_conv1Off, layer3_6_conv1Len), a.At(layer3_5_conv3Off, layer3_5_conv3Len), n.w.layer3_6_conv1, nil)
 }
@@ -1259,7 +1267,7 @@ func (n *Net) layer3_6_conv1Layer(a *rt.Arena) {
 // layer3.6.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.6.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_6_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_6_conv2, a.At(layer3_6_conv2Off, layer3_6_conv2Len), a.At(layer3_6_conv1Off, layer3_6_conv1Len), n.w.layer3_6_conv2, nil)
 }
@@ -1269,7 +1277,7 @@ func (n *Net) layer3_6_conv2Layer(a *rt.Arena) {
 // batch norm layer3.6.bn3 folded in (eps 1e-05)
 // residual layer3.5.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_6_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_6_conv3, a.At(layer3_6_conv3Off, layer3_6_conv3Len), a.At(layer3_6_conv2Off, layer3_6_conv2Len), n.w.layer3_6_conv3, a.At(layer3_5_conv3Off, layer3_5_conv3Len))
 }
@@ -1278,7 +1286,7 @@ func (n *Net) layer3_6_conv3Layer(a *rt.Arena) {
 // layer3.6.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.7.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_7_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_7_conv1, a.At(layer3_7_conv1Off, layer3_7_conv1Len), a.At(layer3_6_conv3Off, layer3_6_conv3Len), n.w.layer3_7_conv1, nil)
 }
@@ -1287,7 +1295,7 @@ func (n *Net) layer3_7_conv1Layer(a *rt.Arena) {
 // layer3.7.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.7.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_7_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_7_conv2, a.At(layer3_7_conv2Off, layer3_7_conv2Len), a.At(layer3_7_conv1Off, layer3_7_conv1Len), n.w.layer3_7_conv2, nil)
 }
@@ -1297,7 +1305,7 @@ func (n *Net) layer3_7_conv2Layer(a *rt.Arena) {
 // batch norm layer3.7.bn3 folded in (eps 1e-05)
 // residual layer3.6.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_7_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_7_conv3, a.At(layer3_7_conv3Off, layer3_7_conv3Len), a.At(layer3_7_conv2Off, layer3_7_conv2Len), n.w.layer3_7_conv3, a.At(layer3_6_conv3Off, layer3_6_conv3Len))
 }
@@ -1306,7 +1314,7 @@ func (n *Net) layer3_7_conv3Layer(a *rt.Arena) {
 // layer3.7.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.8.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_8_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_8_conv1, a.At(layer3_8_conv1Off, layer3_8_conv1Len), a.At(layer3_7_conv3Off, layer3_7_conv3Len), n.w.layer3_8_conv1, nil)
 }
@@ -1315,7 +1323,7 @@ func (n *Net) layer3_8_conv1Layer(a *rt.Arena) {
 // layer3.8.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.8.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_8_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_8_conv2, a.At(layer3_8_conv2Off, layer3_8_conv2Len), a.At(layer3_8_conv1Off, layer3_8_conv1Len), n.w.layer3_8_conv2, nil)
 }
@@ -1325,7 +1333,7 @@ func (n *Net) layer3_8_conv2Layer(a *rt.Arena) {
 // batch norm layer3.8.bn3 folded in (eps 1e-05)
 // residual layer3.7.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_8_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_8_conv3, a.At(layer3_8_conv3Off, layer3_8_conv3Len), a.At(layer3_8_conv2Off, layer3_8_conv2Len), n.w.layer3_8_conv3, a.At(layer3_7_conv3Off, layer3_7_conv3Len))
 }
@@ -1334,7 +1342,7 @@ func (n *Net) layer3_8_conv3Layer(a *rt.Arena) {
 // layer3.8.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.9.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_9_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_9_conv1, a.At(layer3_9_conv1Off, layer3_9_conv1Len), a.At(layer3_8_conv3Off, layer3_8_conv3Len), n.w.layer3_9_conv1, nil)
 }
@@ -1343,7 +1351,7 @@ func (n *Net) layer3_9_conv1Layer(a *rt.Arena) {
 // layer3.9.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.9.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_9_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_9_conv2, a.At(layer3_9_conv2Off, layer3_9_conv2Len), a.At(layer3_9_conv1Off, layer3_9_conv1Len), n.w.layer3_9_conv2, nil)
 }
@@ -1353,7 +1361,7 @@ func (n *Net) layer3_9_conv2Layer(a *rt.Arena) {
 // batch norm layer3.9.bn3 folded in (eps 1e-05)
 // residual layer3.8.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_9_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_9_conv3, a.At(layer3_9_conv3Off, layer3_9_conv3Len), a.At(layer3_9_conv2Off, layer3_9_conv2Len), n.w.layer3_9_conv3, a.At(layer3_8_conv3Off, layer3_8_conv3Len))
 }
@@ -1362,7 +1370,7 @@ func (n *Net) layer3_9_conv3Layer(a *rt.Arena) {
 // layer3.9.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.10.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_10_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_10_conv1, a.At(layer3_10_conv1Off, layer3_10_conv1Len), a.At(layer3_9_conv3Off, layer3_9_conv3Len), n.w.layer3_10_conv1, nil)
 }
@@ -1371,7 +1379,7 @@ func (n *Net) layer3_10_conv1Layer(a *rt.Arena) {
 // layer3.10.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.10.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_10_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_10_conv2, a.At(layer3_10_conv2Off, layer3_10_conv2Len), a.At(layer3_10_conv1Off, layer3_10_conv1Len), n.w.layer3_10_conv2, nil)
 }
@@ -1381,7 +1389,7 @@ func (n *Net) layer3_10_conv2Layer(a *rt.Arena) {
 // batch norm layer3.10.bn3 folded in (eps 1e-05)
 // residual layer3.9.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_10_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_10_conv3, a.At(layer3_10_conv3Off, layer3_10_conv3Len), a.At(layer3_10_conv2Off, layer3_10_conv2Len), n.w.layer3_10_conv3, a.At(layer3_9_conv3Off, layer3_9_conv3Len))
 }
@@ -1390,7 +1398,7 @@ func (n *Net) layer3_10_conv3Layer(a *rt.Arena) {
 // layer3.10.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.11.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_11_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_11_conv1, a.At(layer3_11_conv1Off, layer3_11_conv1Len), a.At(layer3_10_conv3Off, layer3_10_conv3Len), n.w.layer3_11_conv1, nil)
 }
@@ -1399,7 +1407,7 @@ func (n *Net) layer3_11_conv1Layer(a *rt.Arena) {
 // layer3.11.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.11.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_11_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_11_conv2, a.At(layer3_11_conv2Off, layer3_11_conv2Len), a.At(layer3_11_conv1Off, layer3_11_conv1Len), n.w.layer3_11_conv2, nil)
 }
@@ -1409,7 +1417,7 @@ func (n *Net) layer3_11_conv2Layer(a *rt.Arena) {
 // batch norm layer3.11.bn3 folded in (eps 1e-05)
 // residual layer3.10.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_11_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_11_conv3, a.At(layer3_11_conv3Off, layer3_11_conv3Len), a.At(layer3_11_conv2Off, layer3_11_conv2Len), n.w.layer3_11_conv3, a.At(layer3_10_conv3Off, layer3_10_conv3Len))
 }
@@ -1418,7 +1426,7 @@ func (n *Net) layer3_11_conv3Layer(a *rt.Arena) {
 // layer3.11.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.12.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_12_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_12_conv1, a.At(layer3_12_conv1Off, layer3_12_conv1Len), a.At(layer3_11_conv3Off, layer3_11_conv3Len), n.w.layer3_12_conv1, nil)
 }
@@ -1427,7 +1435,7 @@ func (n *Net) layer3_12_conv1Layer(a *rt.Arena) {
 // layer3.12.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.12.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_12_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_12_conv2, a.At(layer3_12_conv2Off, layer3_12_conv2Len), a.At(layer3_12_conv1Off, layer3_12_conv1Len), n.w.layer3_12_conv2, nil)
 }
@@ -1437,7 +1445,7 @@ func (n *Net) layer3_12_conv2Layer(a *rt.Arena) {
 // batch norm layer3.12.bn3 folded in (eps 1e-05)
 // residual layer3.11.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_12_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_12_conv3, a.At(layer3_12_conv3Off, layer3_12_conv3Len), a.At(layer3_12_conv2Off, layer3_12_conv2Len), n.w.layer3_12_conv3, a.At(layer3_11_conv3Off, layer3_11_conv3Len))
 }
@@ -1446,7 +1454,7 @@ func (n *Net) layer3_12_conv3Layer(a *rt.Arena) {
 // layer3.12.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.13.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_13_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_13_conv1, a.At(layer3_13_conv1Off, layer3_13_conv1Len), a.At(layer3_12_conv3Off, layer3_12_conv3Len), n.w.layer3_13_conv1, nil)
 }
@@ -1455,7 +1463,7 @@ func (n *Net) layer3_13_conv1Layer(a *rt.Arena) {
 // layer3.13.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.13.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_13_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_13_conv2, a.At(layer3_13_conv2Off, layer3_13_conv2Len), a.At(layer3_13_conv1Off, layer3_13_conv1Len), n.w.layer3_13_conv2, nil)
 }
@@ -1465,7 +1473,7 @@ func (n *Net) layer3_13_conv2Layer(a *rt.Arena) {
 // batch norm layer3.13.bn3 folded in (eps 1e-05)
 // residual layer3.12.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_13_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_13_conv3, a.At(layer3_13_conv3Off, layer3_13_conv3Len), a.At(layer3_13_conv2Off, layer3_13_conv2Len), n.w.layer3_13_conv3, a.At(layer3_12_conv3Off, layer3_12_conv3Len))
 }
@@ -1474,7 +1482,7 @@ func (n *Net) layer3_13_conv3Layer(a *rt.Arena) {
 // layer3.13.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.14.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_14_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_14_conv1, a.At(layer3_14_conv1Off, layer3_14_conv1Len), a.At(layer3_13_conv3Off, layer3_13_conv3Len), n.w.layer3_14_conv1, nil)
 }
@@ -1483,7 +1491,7 @@ func (n *Net) layer3_14_conv1Layer(a *rt.Arena) {
 // layer3.14.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.14.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_14_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_14_conv2, a.At(layer3_14_conv2Off, layer3_14_conv2Len), a.At(layer3_14_conv1Off, layer3_14_conv1Len), n.w.layer3_14_conv2, nil)
 }
@@ -1493,7 +1501,7 @@ func (n *Net) layer3_14_conv2Layer(a *rt.Arena) {
 // batch norm layer3.14.bn3 folded in (eps 1e-05)
 // residual layer3.13.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_14_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_14_conv3, a.At(layer3_14_conv3Off, layer3_14_conv3Len), a.At(layer3_14_conv2Off, layer3_14_conv2Len), n.w.layer3_14_conv3, a.At(layer3_13_conv3Off, layer3_13_conv3Len))
 }
@@ -1502,7 +1510,7 @@ func (n *Net) layer3_14_conv3Layer(a *rt.Arena) {
 // layer3.14.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.15.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_15_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_15_conv1, a.At(layer3_15_conv1Off, layer3_15_conv1Len), a.At(layer3_14_conv3Off, layer3_14_conv3Len), n.w.layer3_15_conv1, nil)
 }
@@ -1511,7 +1519,7 @@ func (n *Net) layer3_15_conv1Layer(a *rt.Arena) {
 // layer3.15.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.15.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_15_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_15_conv2, a.At(layer3_15_conv2Off, layer3_15_conv2Len), a.At(layer3_15_conv1Off, layer3_15_conv1Len), n.w.layer3_15_conv2, nil)
 }
@@ -1521,7 +1529,7 @@ func (n *Net) layer3_15_conv2Layer(a *rt.Arena) {
 // batch norm layer3.15.bn3 folded in (eps 1e-05)
 // residual layer3.14.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_15_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_15_conv3, a.At(layer3_15_conv3Off, layer3_15_conv3Len), a.At(layer3_15_conv2Off, layer3_15_conv2Len), n.w.layer3_15_conv3, a.At(layer3_14_conv3Off, layer3_14_conv3Len))
 }
@@ -1530,7 +1538,7 @@ func (n *Net) layer3_15_conv3Layer(a *rt.Arena) {
 // layer3.15.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.16.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_16_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_16_conv1, a.At(layer3_16_conv1Off, layer3_16_conv1Len), a.At(layer3_15_conv3Off, layer3_15_conv3Len), n.w.layer3_16_conv1, nil)
 }
@@ -1539,7 +1547,7 @@ func (n *Net) layer3_16_conv1Layer(a *rt.Arena) {
 // layer3.16.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.16.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_16_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_16_conv2, a.At(layer3_16_conv2Off, layer3_16_conv2Len), a.At(layer3_16_conv1Off, layer3_16_conv1Len), n.w.layer3_16_conv2, nil)
 }
@@ -1549,7 +1557,7 @@ func (n *Net) layer3_16_conv2Layer(a *rt.Arena) {
 // batch norm layer3.16.bn3 folded in (eps 1e-05)
 // residual layer3.15.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_16_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_16_conv3, a.At(layer3_16_conv3Off, layer3_16_conv3Len), a.At(layer3_16_conv2Off, layer3_16_conv2Len), n.w.layer3_16_conv3, a.At(layer3_15_conv3Off, layer3_15_conv3Len))
 }
@@ -1558,7 +1566,7 @@ func (n *Net) layer3_16_conv3Layer(a *rt.Arena) {
 // layer3.16.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.17.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_17_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_17_conv1, a.At(layer3_17_conv1Off, layer3_17_conv1Len), a.At(layer3_16_conv3Off, layer3_16_conv3Len), n.w.layer3_17_conv1, nil)
 }
@@ -1567,7 +1575,7 @@ func (n *Net) layer3_17_conv1Layer(a *rt.Arena) {
 // layer3.17.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.17.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_17_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_17_conv2, a.At(layer3_17_conv2Off, layer3_17_conv2Len), a.At(layer3_17_conv1Off, layer3_17_conv1Len), n.w.layer3_17_conv2, nil)
 }
@@ -1577,7 +1585,7 @@ func (n *Net) layer3_17_conv2Layer(a *rt.Arena) {
 // batch norm layer3.17.bn3 folded in (eps 1e-05)
 // residual layer3.16.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_17_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_17_conv3, a.At(layer3_17_conv3Off, layer3_17_conv3Len), a.At(layer3_17_conv2Off, layer3_17_conv2Len), n.w.layer3_17_conv3, a.At(layer3_16_conv3Off, layer3_16_conv3Len))
 }
@@ -1586,7 +1594,7 @@ func (n *Net) layer3_17_conv3Layer(a *rt.Arena) {
 // layer3.17.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.18.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_18_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_18_conv1, a.At(layer3_18_conv1Off, layer3_18_conv1Len), a.At(layer3_17_conv3Off, layer3_17_conv3Len), n.w.layer3_18_conv1, nil)
 }
@@ -1595,7 +1603,7 @@ func (n *Net) layer3_18_conv1Layer(a *rt.Arena) {
 // layer3.18.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.18.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_18_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_18_conv2, a.At(layer3_18_conv2Off, layer3_18_conv2Len), a.At(layer3_18_conv1Off, layer3_18_conv1Len), n.w.layer3_18_conv2, nil)
 }
@@ -1605,7 +1613,7 @@ func (n *Net) layer3_18_conv2Layer(a *rt.Arena) {
 // batch norm layer3.18.bn3 folded in (eps 1e-05)
 // residual layer3.17.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_18_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_18_conv3, a.At(layer3_18_conv3Off, layer3_18_conv3Len), a.At(layer3_18_conv2Off, layer3_18_conv2Len), n.w.layer3_18_conv3, a.At(layer3_17_conv3Off, layer3_17_conv3Len))
 }
@@ -1614,7 +1622,7 @@ func (n *Net) layer3_18_conv3Layer(a *rt.Arena) {
 // layer3.18.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.19.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_19_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_19_conv1, a.At(layer3_19_conv1Off, layer3_19_conv1Len), a.At(layer3_18_conv3Off, layer3_18_conv3Len), n.w.layer3_19_conv1, nil)
 }
@@ -1623,7 +1631,7 @@ func (n *Net) layer3_19_conv1Layer(a *rt.Arena) {
 // layer3.19.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.19.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_19_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_19_conv2, a.At(layer3_19_conv2Off, layer3_19_conv2Len), a.At(layer3_19_conv1Off, layer3_19_conv1Len), n.w.layer3_19_conv2, nil)
 }
@@ -1633,7 +1641,7 @@ func (n *Net) layer3_19_conv2Layer(a *rt.Arena) {
 // batch norm layer3.19.bn3 folded in (eps 1e-05)
 // residual layer3.18.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_19_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_19_conv3, a.At(layer3_19_conv3Off, layer3_19_conv3Len), a.At(layer3_19_conv2Off, layer3_19_conv2Len), n.w.layer3_19_conv3, a.At(layer3_18_conv3Off, layer3_18_conv3Len))
 }
@@ -1642,7 +1650,7 @@ func (n *Net) layer3_19_conv3Layer(a *rt.Arena) {
 // layer3.19.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.20.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_20_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_20_conv1, a.At(layer3_20_conv1Off, layer3_20_conv1Len), a.At(layer3_19_conv3Off, layer3_19_conv3Len), n.w.layer3_20_conv1, nil)
 }
@@ -1651,7 +1659,7 @@ func (n *Net) layer3_20_conv1Layer(a *rt.Arena) {
 // layer3.20.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.20.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_20_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_20_conv2, a.At(layer3_20_conv2Off, layer3_20_conv2Len), a.At(layer3_20_conv1Off, layer3_20_conv1Len), n.w.layer3_20_conv2, nil)
 }
@@ -1661,7 +1669,7 @@ func (n *Net) layer3_20_conv2Layer(a *rt.Arena) {
 // batch norm layer3.20.bn3 folded in (eps 1e-05)
 // residual layer3.19.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_20_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_20_conv3, a.At(layer3_20_conv3Off, layer3_20_conv3Len), a.At(layer3_20_conv2Off, layer3_20_conv2Len), n.w.layer3_20_conv3, a.At(layer3_19_conv3Off, layer3_19_conv3Len))
 }
@@ -1670,7 +1678,7 @@ func (n *Net) layer3_20_conv3Layer(a *rt.Arena) {
 // layer3.20.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.21.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_21_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_21_conv1, a.At(layer3_21_conv1Off, layer3_21_conv1Len), a.At(layer3_20_conv3Off, layer3_20_conv3Len), n.w.layer3_21_conv1, nil)
 }
@@ -1679,7 +1687,7 @@ func (n *Net) layer3_21_conv1Layer(a *rt.Arena) {
 // layer3.21.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.21.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_21_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_21_conv2, a.At(layer3_21_conv2Off, layer3_21_conv2Len), a.At(layer3_21_conv1Off, layer3_21_conv1Len), n.w.layer3_21_conv2, nil)
 }
@@ -1689,7 +1697,7 @@ func (n *Net) layer3_21_conv2Layer(a *rt.Arena) {
 // batch norm layer3.21.bn3 folded in (eps 1e-05)
 // residual layer3.20.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_21_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_21_conv3, a.At(layer3_21_conv3Off, layer3_21_conv3Len), a.At(layer3_21_conv2Off, layer3_21_conv2Len), n.w.layer3_21_conv3, a.At(layer3_20_conv3Off, layer3_20_conv3Len))
 }
@@ -1698,7 +1706,7 @@ func (n *Net) layer3_21_conv3Layer(a *rt.Arena) {
 // layer3.21.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.22.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_22_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_22_conv1, a.At(layer3_22_conv1Off, layer3_22_conv1Len), a.At(layer3_21_conv3Off, layer3_21_conv3Len), n.w.layer3_22_conv1, nil)
 }
@@ -1707,7 +1715,7 @@ func (n *Net) layer3_22_conv1Layer(a *rt.Arena) {
 // layer3.22.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.22.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_22_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_22_conv2, a.At(layer3_22_conv2Off, layer3_22_conv2Len), a.At(layer3_22_conv1Off, layer3_22_conv1Len), n.w.layer3_22_conv2, nil)
 }
@@ -1717,7 +1725,7 @@ func (n *Net) layer3_22_conv2Layer(a *rt.Arena) {
 // batch norm layer3.22.bn3 folded in (eps 1e-05)
 // residual layer3.21.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_22_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_22_conv3, a.At(layer3_22_conv3Off, layer3_22_conv3Len), a.At(layer3_22_conv2Off, layer3_22_conv2Len), n.w.layer3_22_conv3, a.At(layer3_21_conv3Off, layer3_21_conv3Len))
 }
@@ -1726,7 +1734,7 @@ func (n *Net) layer3_22_conv3Layer(a *rt.Arena) {
 // layer3.22.conv3 [1024 14 14] -> [512 14 14]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv1, a.At(layer4_0_conv1Off, layer4_0_conv1Len), a.At(layer3_22_conv3Off, layer3_22_conv3Len), n.w.layer4_0_conv1, nil)
 }
@@ -1735,7 +1743,7 @@ func (n *Net) layer4_0_conv1Layer(a *rt.Arena) {
 // layer4.0.conv1 [512 14 14] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv2, a.At(layer4_0_conv2Off, layer4_0_conv2Len), a.At(layer4_0_conv1Off, layer4_0_conv1Len), n.w.layer4_0_conv2, nil)
 }
@@ -1743,7 +1751,7 @@ func (n *Net) layer4_0_conv2Layer(a *rt.Arena) {
 // layer4.0.conv3: conv out 2048 kernel [1 1] bias false
 // layer4.0.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv3, a.At(layer4_0_conv3Off, layer4_0_conv3Len), a.At(layer4_0_conv2Off, layer4_0_conv2Len), n.w.layer4_0_conv3, nil)
 }
@@ -1753,7 +1761,7 @@ func (n *Net) layer4_0_conv3Layer(a *rt.Arena) {
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv3 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_downsample_0, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), a.At(layer3_22_conv3Off, layer3_22_conv3Len), n.w.layer4_0_downsample_0, a.At(layer4_0_conv3Off, layer4_0_conv3Len))
 }
@@ -1762,7 +1770,7 @@ func (n *Net) layer4_0_downsample_0Layer(a *rt.Arena) {
 // layer4.0.downsample.0 [2048 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv1, a.At(layer4_1_conv1Off, layer4_1_conv1Len), a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), n.w.layer4_1_conv1, nil)
 }
@@ -1771,7 +1779,7 @@ func (n *Net) layer4_1_conv1Layer(a *rt.Arena) {
 // layer4.1.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv2, a.At(layer4_1_conv2Off, layer4_1_conv2Len), a.At(layer4_1_conv1Off, layer4_1_conv1Len), n.w.layer4_1_conv2, nil)
 }
@@ -1781,7 +1789,7 @@ func (n *Net) layer4_1_conv2Layer(a *rt.Arena) {
 // batch norm layer4.1.bn3 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv3, a.At(layer4_1_conv3Off, layer4_1_conv3Len), a.At(layer4_1_conv2Off, layer4_1_conv2Len), n.w.layer4_1_conv3, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len))
 }
@@ -1790,7 +1798,7 @@ func (n *Net) layer4_1_conv3Layer(a *rt.Arena) {
 // layer4.1.conv3 [2048 7 7] -> [512 7 7]
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_2_conv1, a.At(layer4_2_conv1Off, layer4_2_conv1Len), a.At(layer4_1_conv3Off, layer4_1_conv3Len), n.w.layer4_2_conv1, nil)
 }
@@ -1799,7 +1807,7 @@ func (n *Net) layer4_2_conv1Layer(a *rt.Arena) {
 // layer4.2.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_2_conv2, a.At(layer4_2_conv2Off, layer4_2_conv2Len), a.At(layer4_2_conv1Off, layer4_2_conv1Len), n.w.layer4_2_conv2, nil)
 }
@@ -1809,7 +1817,7 @@ func (n *Net) layer4_2_conv2Layer(a *rt.Arena) {
 // batch norm layer4.2.bn3 folded in (eps 1e-05)
 // residual layer4.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_2_conv3, a.At(layer4_2_conv3Off, layer4_2_conv3Len), a.At(layer4_2_conv2Off, layer4_2_conv2Len), n.w.layer4_2_conv3, a.At(layer4_1_conv3Off, layer4_1_conv3Len))
 }
@@ -1820,6 +1828,12 @@ func (n *Net) avgpoolLayer(a *rt.Arena) {
 	a.GlobalPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(layer4_2_conv3Off, layer4_2_conv3Len))
 }
 
+// avgpool.nchw: reorder
+// avgpool [2048 1 1] -> [2048 1 1]
+func (n *Net) avgpool_nchwLayer(a *rt.Arena) {
+	a.Reorder(&cfg.avgpool_nchw, a.At(avgpool_nchwOff, avgpool_nchwLen), a.At(avgpoolOff, avgpoolLen))
+}
+
 // fc: linear out 1000
 // flatten#134 [2048] -> [1000]
 func (n *Net) fcLayer(a *rt.Arena) {
@@ -1828,6 +1842,7 @@ func (n *Net) fcLayer(a *rt.Arena) {
 
 // cfg holds every layer's kernel settings.
 var cfg = struct {
+	input_nchw16c         kernels.Reorder
 	conv1                 kernels.Conv
 	maxpool               kernels.Pool
 	layer1_0_conv1        kernels.Conv
@@ -1934,114 +1949,117 @@ var cfg = struct {
 	layer4_2_conv2        kernels.Conv
 	layer4_2_conv3        kernels.Conv
 	avgpool               kernels.GlobalPool
+	avgpool_nchw          kernels.Reorder
 	fc                    kernels.Linear
 }{
-	conv1:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	maxpool:               kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	layer1_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_0_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_0_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer1_0_downsample_0: kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_2_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_2_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_2_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv2:        kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer2_0_downsample_0: kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_2_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_2_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_2_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_3_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_3_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_3_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv2:        kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer3_0_downsample_0: kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_2_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_2_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_2_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_3_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_3_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_3_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_4_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_4_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_4_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_5_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_5_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_5_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_6_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_6_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_6_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_7_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_7_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_7_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_8_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_8_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_8_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_9_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_9_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_9_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_10_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_10_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_10_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_11_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_11_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_11_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_12_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_12_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_12_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_13_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_13_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_13_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_14_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_14_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_14_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_15_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_15_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_15_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_16_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_16_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_16_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_17_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_17_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_17_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_18_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_18_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_18_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_19_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_19_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_19_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_20_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_20_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_20_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_21_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_21_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_21_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_22_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_22_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_22_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv2:        kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer4_0_downsample_0: kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_2_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_2_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_2_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	avgpool:               kernels.GlobalPool{C: 2048, HW: 49},
+	input_nchw16c:         kernels.Reorder{C: 3, HW: 50176, To: kernels.NCHW16c},
+	conv1:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	maxpool:               kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	layer1_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_0_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_0_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer1_0_downsample_0: kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_2_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_2_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_2_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv2:        kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer2_0_downsample_0: kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_2_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_2_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_2_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_3_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_3_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_3_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv2:        kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer3_0_downsample_0: kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_2_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_2_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_2_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_3_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_3_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_3_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_4_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_4_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_4_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_5_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_5_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_5_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_6_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_6_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_6_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_7_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_7_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_7_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_8_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_8_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_8_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_9_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_9_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_9_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_10_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_10_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_10_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_11_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_11_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_11_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_12_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_12_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_12_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_13_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_13_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_13_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_14_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_14_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_14_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_15_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_15_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_15_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_16_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_16_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_16_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_17_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_17_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_17_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_18_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_18_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_18_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_19_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_19_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_19_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_20_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_20_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_20_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_21_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_21_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_21_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_22_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_22_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_22_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv2:        kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer4_0_downsample_0: kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_2_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_2_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_2_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	avgpool:               kernels.GlobalPool{C: 2048, HW: 49, Layout: kernels.NCHW16c},
+	avgpool_nchw:          kernels.Reorder{C: 2048, HW: 1},
 	fc:                    kernels.Linear{In: 2048, Out: 1000},
 }
 
@@ -2694,6 +2712,7 @@ var layers = [...]struct {
 	rt.Layer
 	run func(*Net, *rt.Arena)
 }{
+	{rt.Layer{Name: "input.nchw16c", Op: "reorder"}, (*Net).input_nchw16cLayer},
 	{rt.Layer{Name: "conv1", Op: "conv", MACs: 118013952}, (*Net).conv1Layer},
 	{rt.Layer{Name: "maxpool", Op: "maxpool"}, (*Net).maxpoolLayer},
 	{rt.Layer{Name: "layer1.0.conv1", Op: "conv", MACs: 12845056}, (*Net).layer1_0_conv1Layer},
@@ -2800,8 +2819,9 @@ var layers = [...]struct {
 	{rt.Layer{Name: "layer4.2.conv2", Op: "conv", MACs: 115605504}, (*Net).layer4_2_conv2Layer},
 	{rt.Layer{Name: "layer4.2.conv3", Op: "conv", MACs: 51380224}, (*Net).layer4_2_conv3Layer},
 	{rt.Layer{Name: "avgpool", Op: "global_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "avgpool.nchw", Op: "reorder"}, (*Net).avgpool_nchwLayer},
 	{rt.Layer{Name: "fc", Op: "linear", MACs: 2048000}, (*Net).fcLayer},
 }
 
 // featureLayers is how many layers run before the features (the classifier head's input) are ready.
-const featureLayers = 106
+const featureLayers = 108

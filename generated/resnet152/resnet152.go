@@ -975,168 +975,170 @@ var expected = []rt.Expect{
 
 // Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
 // share their input's buffer; tensors read only by a concatenation are written into its buffer.
-// 7.23 MB planned (7.23 MB live at most; 91.63 MB without reuse).
+// 7.23 MB planned (7.23 MB live at most; 94.85 MB without reuse).
 const (
-	inputOff, inputLen                                 = 802816, 150528   // input [3 224 224]
-	conv1Off, conv1Len                                 = 0, 802816        // conv1 [64 112 112]
-	maxpoolOff, maxpoolLen                             = 1605632, 200704  // maxpool [64 56 56]
-	layer1_0_conv1Off, layer1_0_conv1Len               = 0, 200704        // layer1.0.conv1 [64 56 56]
-	layer1_0_conv2Off, layer1_0_conv2Len               = 802816, 200704   // layer1.0.conv2 [64 56 56]
-	layer1_0_conv3Off, layer1_0_conv3Len               = 0, 802816        // layer1.0.conv3 [256 56 56]
-	layer1_0_downsample_0Off, layer1_0_downsample_0Len = 802816, 802816   // layer1.0.downsample.0 [256 56 56]
-	layer1_1_conv1Off, layer1_1_conv1Len               = 0, 200704        // layer1.1.conv1 [64 56 56]
-	layer1_1_conv2Off, layer1_1_conv2Len               = 1605632, 200704  // layer1.1.conv2 [64 56 56]
-	layer1_1_conv3Off, layer1_1_conv3Len               = 0, 802816        // layer1.1.conv3 [256 56 56]
-	layer1_2_conv1Off, layer1_2_conv1Len               = 802816, 200704   // layer1.2.conv1 [64 56 56]
-	layer1_2_conv2Off, layer1_2_conv2Len               = 1605632, 200704  // layer1.2.conv2 [64 56 56]
-	layer1_2_conv3Off, layer1_2_conv3Len               = 802816, 802816   // layer1.2.conv3 [256 56 56]
-	layer2_0_conv1Off, layer2_0_conv1Len               = 0, 401408        // layer2.0.conv1 [128 56 56]
-	layer2_0_conv2Off, layer2_0_conv2Len               = 401408, 100352   // layer2.0.conv2 [128 28 28]
-	layer2_0_conv3Off, layer2_0_conv3Len               = 0, 401408        // layer2.0.conv3 [512 28 28]
-	layer2_0_downsample_0Off, layer2_0_downsample_0Len = 401408, 401408   // layer2.0.downsample.0 [512 28 28]
-	layer2_1_conv1Off, layer2_1_conv1Len               = 0, 100352        // layer2.1.conv1 [128 28 28]
-	layer2_1_conv2Off, layer2_1_conv2Len               = 802816, 100352   // layer2.1.conv2 [128 28 28]
-	layer2_1_conv3Off, layer2_1_conv3Len               = 0, 401408        // layer2.1.conv3 [512 28 28]
-	layer2_2_conv1Off, layer2_2_conv1Len               = 401408, 100352   // layer2.2.conv1 [128 28 28]
-	layer2_2_conv2Off, layer2_2_conv2Len               = 802816, 100352   // layer2.2.conv2 [128 28 28]
-	layer2_2_conv3Off, layer2_2_conv3Len               = 401408, 401408   // layer2.2.conv3 [512 28 28]
-	layer2_3_conv1Off, layer2_3_conv1Len               = 0, 100352        // layer2.3.conv1 [128 28 28]
-	layer2_3_conv2Off, layer2_3_conv2Len               = 802816, 100352   // layer2.3.conv2 [128 28 28]
-	layer2_3_conv3Off, layer2_3_conv3Len               = 0, 401408        // layer2.3.conv3 [512 28 28]
-	layer2_4_conv1Off, layer2_4_conv1Len               = 401408, 100352   // layer2.4.conv1 [128 28 28]
-	layer2_4_conv2Off, layer2_4_conv2Len               = 802816, 100352   // layer2.4.conv2 [128 28 28]
-	layer2_4_conv3Off, layer2_4_conv3Len               = 401408, 401408   // layer2.4.conv3 [512 28 28]
-	layer2_5_conv1Off, layer2_5_conv1Len               = 0, 100352        // layer2.5.conv1 [128 28 28]
-	layer2_5_conv2Off, layer2_5_conv2Len               = 802816, 100352   // layer2.5.conv2 [128 28 28]
-	layer2_5_conv3Off, layer2_5_conv3Len               = 0, 401408        // layer2.5.conv3 [512 28 28]
-	layer2_6_conv1Off, layer2_6_conv1Len               = 401408, 100352   // layer2.6.conv1 [128 28 28]
-	layer2_6_conv2Off, layer2_6_conv2Len               = 802816, 100352   // layer2.6.conv2 [128 28 28]
-	layer2_6_conv3Off, layer2_6_conv3Len               = 401408, 401408   // layer2.6.conv3 [512 28 28]
-	layer2_7_conv1Off, layer2_7_conv1Len               = 0, 100352        // layer2.7.conv1 [128 28 28]
-	layer2_7_conv2Off, layer2_7_conv2Len               = 802816, 100352   // layer2.7.conv2 [128 28 28]
-	layer2_7_conv3Off, layer2_7_conv3Len               = 0, 401408        // layer2.7.conv3 [512 28 28]
-	layer3_0_conv1Off, layer3_0_conv1Len               = 401408, 200704   // layer3.0.conv1 [256 28 28]
-	layer3_0_conv2Off, layer3_0_conv2Len               = 602112, 50176    // layer3.0.conv2 [256 14 14]
-	layer3_0_conv3Off, layer3_0_conv3Len               = 401408, 200704   // layer3.0.conv3 [1024 14 14]
-	layer3_0_downsample_0Off, layer3_0_downsample_0Len = 602112, 200704   // layer3.0.downsample.0 [1024 14 14]
-	layer3_1_conv1Off, layer3_1_conv1Len               = 0, 50176         // layer3.1.conv1 [256 14 14]
-	layer3_1_conv2Off, layer3_1_conv2Len               = 200704, 50176    // layer3.1.conv2 [256 14 14]
-	layer3_1_conv3Off, layer3_1_conv3Len               = 0, 200704        // layer3.1.conv3 [1024 14 14]
-	layer3_2_conv1Off, layer3_2_conv1Len               = 200704, 50176    // layer3.2.conv1 [256 14 14]
-	layer3_2_conv2Off, layer3_2_conv2Len               = 401408, 50176    // layer3.2.conv2 [256 14 14]
-	layer3_2_conv3Off, layer3_2_conv3Len               = 200704, 200704   // layer3.2.conv3 [1024 14 14]
-	layer3_3_conv1Off, layer3_3_conv1Len               = 0, 50176         // layer3.3.conv1 [256 14 14]
-	layer3_3_conv2Off, layer3_3_conv2Len               = 401408, 50176    // layer3.3.conv2 [256 14 14]
-	layer3_3_conv3Off, layer3_3_conv3Len               = 0, 200704        // layer3.3.conv3 [1024 14 14]
-	layer3_4_conv1Off, layer3_4_conv1Len               = 200704, 50176    // layer3.4.conv1 [256 14 14]
-	layer3_4_conv2Off, layer3_4_conv2Len               = 401408, 50176    // layer3.4.conv2 [256 14 14]
-	layer3_4_conv3Off, layer3_4_conv3Len               = 200704, 200704   // layer3.4.conv3 [1024 14 14]
-	layer3_5_conv1Off, layer3_5_conv1Len               = 0, 50176         // layer3.5.conv1 [256 14 14]
-	layer3_5_conv2Off, layer3_5_conv2Len               = 401408, 50176    // layer3.5.conv2 [256 14 14]
-	layer3_5_conv3Off, layer3_5_conv3Len               = 0, 200704        // layer3.5.conv3 [1024 14 14]
-	layer3_6_conv1Off, layer3_6_conv1Len               = 200704, 50176    // layer3.6.conv1 [256 14 14]
-	layer3_6_conv2Off, layer3_6_conv2Len               = 401408, 50176    // layer3.6.conv2 [256 14 14]
-	layer3_6_conv3Off, layer3_6_conv3Len               = 200704, 200704   // layer3.6.conv3 [1024 14 14]
-	layer3_7_conv1Off, layer3_7_conv1Len               = 0, 50176         // layer3.7.conv1 [256 14 14]
-	layer3_7_conv2Off, layer3_7_conv2Len               = 401408, 50176    // layer3.7.conv2 [256 14 14]
-	layer3_7_conv3Off, layer3_7_conv3Len               = 0, 200704        // layer3.7.conv3 [1024 14 14]
-	layer3_8_conv1Off, layer3_8_conv1Len               = 200704, 50176    // layer3.8.conv1 [256 14 14]
-	layer3_8_conv2Off, layer3_8_conv2Len               = 401408, 50176    // layer3.8.conv2 [256 14 14]
-	layer3_8_conv3Off, layer3_8_conv3Len               = 200704, 200704   // layer3.8.conv3 [1024 14 14]
-	layer3_9_conv1Off, layer3_9_conv1Len               = 0, 50176         // layer3.9.conv1 [256 14 14]
-	layer3_9_conv2Off, layer3_9_conv2Len               = 401408, 50176    // layer3.9.conv2 [256 14 14]
-	layer3_9_conv3Off, layer3_9_conv3Len               = 0, 200704        // layer3.9.conv3 [1024 14 14]
-	layer3_10_conv1Off, layer3_10_conv1Len             = 200704, 50176    // layer3.10.conv1 [256 14 14]
-	layer3_10_conv2Off, layer3_10_conv2Len             = 401408, 50176    // layer3.10.conv2 [256 14 14]
-	layer3_10_conv3Off, layer3_10_conv3Len             = 200704, 200704   // layer3.10.conv3 [1024 14 14]
-	layer3_11_conv1Off, layer3_11_conv1Len             = 0, 50176         // layer3.11.conv1 [256 14 14]
-	layer3_11_conv2Off, layer3_11_conv2Len             = 401408, 50176    // layer3.11.conv2 [256 14 14]
-	layer3_11_conv3Off, layer3_11_conv3Len             = 0, 200704        // layer3.11.conv3 [1024 14 14]
-	layer3_12_conv1Off, layer3_12_conv1Len             = 200704, 50176    // layer3.12.conv1 [256 14 14]
-	layer3_12_conv2Off, layer3_12_conv2Len             = 401408, 50176    // layer3.12.conv2 [256 14 14]
-	layer3_12_conv3Off, layer3_12_conv3Len             = 200704, 200704   // layer3.12.conv3 [1024 14 14]
-	layer3_13_conv1Off, layer3_13_conv1Len             = 0, 50176         // layer3.13.conv1 [256 14 14]
-	layer3_13_conv2Off, layer3_13_conv2Len             = 401408, 50176    // layer3.13.conv2 [256 14 14]
-	layer3_13_conv3Off, layer3_13_conv3Len             = 0, 200704        // layer3.13.conv3 [1024 14 14]
-	layer3_14_conv1Off, layer3_14_conv1Len             = 200704, 50176    // layer3.14.conv1 [256 14 14]
-	layer3_14_conv2Off, layer3_14_conv2Len             = 401408, 50176    // layer3.14.conv2 [256 14 14]
-	layer3_14_conv3Off, layer3_14_conv3Len             = 200704, 200704   // layer3.14.conv3 [1024 14 14]
-	layer3_15_conv1Off, layer3_15_conv1Len             = 0, 50176         // layer3.15.conv1 [256 14 14]
-	layer3_15_conv2Off, layer3_15_conv2Len             = 401408, 50176    // layer3.15.conv2 [256 14 14]
-	layer3_15_conv3Off, layer3_15_conv3Len             = 0, 200704        // layer3.15.conv3 [1024 14 14]
-	layer3_16_conv1Off, layer3_16_conv1Len             = 200704, 50176    // layer3.16.conv1 [256 14 14]
-	layer3_16_conv2Off, layer3_16_conv2Len             = 401408, 50176    // layer3.16.conv2 [256 14 14]
-	layer3_16_conv3Off, layer3_16_conv3Len             = 200704, 200704   // layer3.16.conv3 [1024 14 14]
-	layer3_17_conv1Off, layer3_17_conv1Len             = 0, 50176         // layer3.17.conv1 [256 14 14]
-	layer3_17_conv2Off, layer3_17_conv2Len             = 401408, 50176    // layer3.17.conv2 [256 14 14]
-	layer3_17_conv3Off, layer3_17_conv3Len             = 0, 200704        // layer3.17.conv3 [1024 14 14]
-	layer3_18_conv1Off, layer3_18_conv1Len             = 200704, 50176    // layer3.18.conv1 [256 14 14]
-	layer3_18_conv2Off, layer3_18_conv2Len             = 401408, 50176    // layer3.18.conv2 [256 14 14]
-	layer3_18_conv3Off, layer3_18_conv3Len             = 200704, 200704   // layer3.18.conv3 [1024 14 14]
-	layer3_19_conv1Off, layer3_19_conv1Len             = 0, 50176         // layer3.19.conv1 [256 14 14]
-	layer3_19_conv2Off, layer3_19_conv2Len             = 401408, 50176    // layer3.19.conv2 [256 14 14]
-	layer3_19_conv3Off, layer3_19_conv3Len             = 0, 200704        // layer3.19.conv3 [1024 14 14]
-	layer3_20_conv1Off, layer3_20_conv1Len             = 200704, 50176    // layer3.20.conv1 [256 14 14]
-	layer3_20_conv2Off, layer3_20_conv2Len             = 401408, 50176    // layer3.20.conv2 [256 14 14]
-	layer3_20_conv3Off, layer3_20_conv3Len             = 200704, 200704   // layer3.20.conv3 [1024 14 14]
-	layer3_21_conv1Off, layer3_21_conv1Len             = 0, 50176         // layer3.21.conv1 [256 14 14]
-	layer3_21_conv2Off, layer3_21_conv2Len             = 401408, 50176    // layer3.21.conv2 [256 14 14]
-	layer3_21_conv3Off, layer3_21_conv3Len             = 0, 200704        // layer3.21.conv3 [1024 14 14]
-	layer3_22_conv1Off, layer3_22_conv1Len             = 200704, 50176    // layer3.22.conv1 [256 14 14]
-	layer3_22_conv2Off, layer3_22_conv2Len             = 401408, 50176    // layer3.22.conv2 [256 14 14]
-	layer3_22_conv3Off, layer3_22_conv3Len             = 200704, 200704   // layer3.22.conv3 [1024 14 14]
-	layer3_23_conv1Off, layer3_23_conv1Len             = 0, 50176         // layer3.23.conv1 [256 14 14]
-	layer3_23_conv2Off, layer3_23_conv2Len             = 401408, 50176    // layer3.23.conv2 [256 14 14]
-	layer3_23_conv3Off, layer3_23_conv3Len             = 0, 200704        // layer3.23.conv3 [1024 14 14]
-	layer3_24_conv1Off, layer3_24_conv1Len             = 200704, 50176    // layer3.24.conv1 [256 14 14]
-	layer3_24_conv2Off, layer3_24_conv2Len             = 401408, 50176    // layer3.24.conv2 [256 14 14]
-	layer3_24_conv3Off, layer3_24_conv3Len             = 200704, 200704   // layer3.24.conv3 [1024 14 14]
-	layer3_25_conv1Off, layer3_25_conv1Len             = 0, 50176         // layer3.25.conv1 [256 14 14]
-	layer3_25_conv2Off, layer3_25_conv2Len             = 401408, 50176    // layer3.25.conv2 [256 14 14]
-	layer3_25_conv3Off, layer3_25_conv3Len             = 0, 200704        // layer3.25.conv3 [1024 14 14]
-	layer3_26_conv1Off, layer3_26_conv1Len             = 200704, 50176    // layer3.26.conv1 [256 14 14]
-	layer3_26_conv2Off, layer3_26_conv2Len             = 401408, 50176    // layer3.26.conv2 [256 14 14]
-	layer3_26_conv3Off, layer3_26_conv3Len             = 200704, 200704   // layer3.26.conv3 [1024 14 14]
-	layer3_27_conv1Off, layer3_27_conv1Len             = 0, 50176         // layer3.27.conv1 [256 14 14]
-	layer3_27_conv2Off, layer3_27_conv2Len             = 401408, 50176    // layer3.27.conv2 [256 14 14]
-	layer3_27_conv3Off, layer3_27_conv3Len             = 0, 200704        // layer3.27.conv3 [1024 14 14]
-	layer3_28_conv1Off, layer3_28_conv1Len             = 200704, 50176    // layer3.28.conv1 [256 14 14]
-	layer3_28_conv2Off, layer3_28_conv2Len             = 401408, 50176    // layer3.28.conv2 [256 14 14]
-	layer3_28_conv3Off, layer3_28_conv3Len             = 200704, 200704   // layer3.28.conv3 [1024 14 14]
-	layer3_29_conv1Off, layer3_29_conv1Len             = 0, 50176         // layer3.29.conv1 [256 14 14]
-	layer3_29_conv2Off, layer3_29_conv2Len             = 401408, 50176    // layer3.29.conv2 [256 14 14]
-	layer3_29_conv3Off, layer3_29_conv3Len             = 0, 200704        // layer3.29.conv3 [1024 14 14]
-	layer3_30_conv1Off, layer3_30_conv1Len             = 200704, 50176    // layer3.30.conv1 [256 14 14]
-	layer3_30_conv2Off, layer3_30_conv2Len             = 401408, 50176    // layer3.30.conv2 [256 14 14]
-	layer3_30_conv3Off, layer3_30_conv3Len             = 200704, 200704   // layer3.30.conv3 [1024 14 14]
-	layer3_31_conv1Off, layer3_31_conv1Len             = 0, 50176         // layer3.31.conv1 [256 14 14]
-	layer3_31_conv2Off, layer3_31_conv2Len             = 401408, 50176    // layer3.31.conv2 [256 14 14]
-	layer3_31_conv3Off, layer3_31_conv3Len             = 0, 200704        // layer3.31.conv3 [1024 14 14]
-	layer3_32_conv1Off, layer3_32_conv1Len             = 200704, 50176    // layer3.32.conv1 [256 14 14]
-	layer3_32_conv2Off, layer3_32_conv2Len             = 401408, 50176    // layer3.32.conv2 [256 14 14]
-	layer3_32_conv3Off, layer3_32_conv3Len             = 200704, 200704   // layer3.32.conv3 [1024 14 14]
-	layer3_33_conv1Off, layer3_33_conv1Len             = 0, 50176         // layer3.33.conv1 [256 14 14]
-	layer3_33_conv2Off, layer3_33_conv2Len             = 401408, 50176    // layer3.33.conv2 [256 14 14]
-	layer3_33_conv3Off, layer3_33_conv3Len             = 0, 200704        // layer3.33.conv3 [1024 14 14]
-	layer3_34_conv1Off, layer3_34_conv1Len             = 200704, 50176    // layer3.34.conv1 [256 14 14]
-	layer3_34_conv2Off, layer3_34_conv2Len             = 401408, 50176    // layer3.34.conv2 [256 14 14]
-	layer3_34_conv3Off, layer3_34_conv3Len             = 200704, 200704   // layer3.34.conv3 [1024 14 14]
-	layer3_35_conv1Off, layer3_35_conv1Len             = 0, 50176         // layer3.35.conv1 [256 14 14]
-	layer3_35_conv2Off, layer3_35_conv2Len             = 401408, 50176    // layer3.35.conv2 [256 14 14]
-	layer3_35_conv3Off, layer3_35_conv3Len             = 0, 200704        // layer3.35.conv3 [1024 14 14]
-	layer4_0_conv1Off, layer4_0_conv1Len               = 200704, 100352   // layer4.0.conv1 [512 14 14]
-	layer4_0_conv2Off, layer4_0_conv2Len               = 301056, 25088    // layer4.0.conv2 [512 7 7]
-	layer4_0_conv3Off, layer4_0_conv3Len               = 200704, 100352   // layer4.0.conv3 [2048 7 7]
-	layer4_0_downsample_0Off, layer4_0_downsample_0Len = 301056, 100352   // layer4.0.downsample.0 [2048 7 7]
-	layer4_1_conv1Off, layer4_1_conv1Len               = 0, 25088         // layer4.1.conv1 [512 7 7]
-	layer4_1_conv2Off, layer4_1_conv2Len               = 100352, 25088    // layer4.1.conv2 [512 7 7]
-	layer4_1_conv3Off, layer4_1_conv3Len               = 0, 100352        // layer4.1.conv3 [2048 7 7]
-	layer4_2_conv1Off, layer4_2_conv1Len               = 100352, 25088    // layer4.2.conv1 [512 7 7]
-	layer4_2_conv2Off, layer4_2_conv2Len               = 200704, 25088    // layer4.2.conv2 [512 7 7]
-	layer4_2_conv3Off, layer4_2_conv3Len               = 100352, 100352   // layer4.2.conv3 [2048 7 7]
-	avgpoolOff, avgpoolLen                             = 0, 2048          // avgpool [2048 1 1]
-	flatten_202Off, flatten_202Len                     = avgpoolOff, 2048 // flatten#202 [2048]
-	fcOff, fcLen                                       = 2048, 1000       // fc [1000]
+	inputOff, inputLen                                 = 802816, 150528        // input [3 224 224]
+	input_nchw16cOff, input_nchw16cLen                 = 0, 802816             // input.nchw16c [3 224 224]
+	conv1Off, conv1Len                                 = 802816, 802816        // conv1 [64 112 112]
+	maxpoolOff, maxpoolLen                             = 1605632, 200704       // maxpool [64 56 56]
+	layer1_0_conv1Off, layer1_0_conv1Len               = 0, 200704             // layer1.0.conv1 [64 56 56]
+	layer1_0_conv2Off, layer1_0_conv2Len               = 802816, 200704        // layer1.0.conv2 [64 56 56]
+	layer1_0_conv3Off, layer1_0_conv3Len               = 0, 802816             // layer1.0.conv3 [256 56 56]
+	layer1_0_downsample_0Off, layer1_0_downsample_0Len = 802816, 802816        // layer1.0.downsample.0 [256 56 56]
+	layer1_1_conv1Off, layer1_1_conv1Len               = 0, 200704             // layer1.1.conv1 [64 56 56]
+	layer1_1_conv2Off, layer1_1_conv2Len               = 1605632, 200704       // layer1.1.conv2 [64 56 56]
+	layer1_1_conv3Off, layer1_1_conv3Len               = 0, 802816             // layer1.1.conv3 [256 56 56]
+	layer1_2_conv1Off, layer1_2_conv1Len               = 802816, 200704        // layer1.2.conv1 [64 56 56]
+	layer1_2_conv2Off, layer1_2_conv2Len               = 1605632, 200704       // layer1.2.conv2 [64 56 56]
+	layer1_2_conv3Off, layer1_2_conv3Len               = 802816, 802816        // layer1.2.conv3 [256 56 56]
+	layer2_0_conv1Off, layer2_0_conv1Len               = 0, 401408             // layer2.0.conv1 [128 56 56]
+	layer2_0_conv2Off, layer2_0_conv2Len               = 401408, 100352        // layer2.0.conv2 [128 28 28]
+	layer2_0_conv3Off, layer2_0_conv3Len               = 0, 401408             // layer2.0.conv3 [512 28 28]
+	layer2_0_downsample_0Off, layer2_0_downsample_0Len = 401408, 401408        // layer2.0.downsample.0 [512 28 28]
+	layer2_1_conv1Off, layer2_1_conv1Len               = 0, 100352             // layer2.1.conv1 [128 28 28]
+	layer2_1_conv2Off, layer2_1_conv2Len               = 802816, 100352        // layer2.1.conv2 [128 28 28]
+	layer2_1_conv3Off, layer2_1_conv3Len               = 0, 401408             // layer2.1.conv3 [512 28 28]
+	layer2_2_conv1Off, layer2_2_conv1Len               = 401408, 100352        // layer2.2.conv1 [128 28 28]
+	layer2_2_conv2Off, layer2_2_conv2Len               = 802816, 100352        // layer2.2.conv2 [128 28 28]
+	layer2_2_conv3Off, layer2_2_conv3Len               = 401408, 401408        // layer2.2.conv3 [512 28 28]
+	layer2_3_conv1Off, layer2_3_conv1Len               = 0, 100352             // layer2.3.conv1 [128 28 28]
+	layer2_3_conv2Off, layer2_3_conv2Len               = 802816, 100352        // layer2.3.conv2 [128 28 28]
+	layer2_3_conv3Off, layer2_3_conv3Len               = 0, 401408             // layer2.3.conv3 [512 28 28]
+	layer2_4_conv1Off, layer2_4_conv1Len               = 401408, 100352        // layer2.4.conv1 [128 28 28]
+	layer2_4_conv2Off, layer2_4_conv2Len               = 802816, 100352        // layer2.4.conv2 [128 28 28]
+	layer2_4_conv3Off, layer2_4_conv3Len               = 401408, 401408        // layer2.4.conv3 [512 28 28]
+	layer2_5_conv1Off, layer2_5_conv1Len               = 0, 100352             // layer2.5.conv1 [128 28 28]
+	layer2_5_conv2Off, layer2_5_conv2Len               = 802816, 100352        // layer2.5.conv2 [128 28 28]
+	layer2_5_conv3Off, layer2_5_conv3Len               = 0, 401408             // layer2.5.conv3 [512 28 28]
+	layer2_6_conv1Off, layer2_6_conv1Len               = 401408, 100352        // layer2.6.conv1 [128 28 28]
+	layer2_6_conv2Off, layer2_6_conv2Len               = 802816, 100352        // layer2.6.conv2 [128 28 28]
+	layer2_6_conv3Off, layer2_6_conv3Len               = 401408, 401408        // layer2.6.conv3 [512 28 28]
+	layer2_7_conv1Off, layer2_7_conv1Len               = 0, 100352             // layer2.7.conv1 [128 28 28]
+	layer2_7_conv2Off, layer2_7_conv2Len               = 802816, 100352        // layer2.7.conv2 [128 28 28]
+	layer2_7_conv3Off, layer2_7_conv3Len               = 0, 401408             // layer2.7.conv3 [512 28 28]
+	layer3_0_conv1Off, layer3_0_conv1Len               = 401408, 200704        // layer3.0.conv1 [256 28 28]
+	layer3_0_conv2Off, layer3_0_conv2Len               = 602112, 50176         // layer3.0.conv2 [256 14 14]
+	layer3_0_conv3Off, layer3_0_conv3Len               = 401408, 200704        // layer3.0.conv3 [1024 14 14]
+	layer3_0_downsample_0Off, layer3_0_downsample_0Len = 602112, 200704        // layer3.0.downsample.0 [1024 14 14]
+	layer3_1_conv1Off, layer3_1_conv1Len               = 0, 50176              // layer3.1.conv1 [256 14 14]
+	layer3_1_conv2Off, layer3_1_conv2Len               = 200704, 50176         // layer3.1.conv2 [256 14 14]
+	layer3_1_conv3Off, layer3_1_conv3Len               = 0, 200704             // layer3.1.conv3 [1024 14 14]
+	layer3_2_conv1Off, layer3_2_conv1Len               = 200704, 50176         // layer3.2.conv1 [256 14 14]
+	layer3_2_conv2Off, layer3_2_conv2Len               = 401408, 50176         // layer3.2.conv2 [256 14 14]
+	layer3_2_conv3Off, layer3_2_conv3Len               = 200704, 200704        // layer3.2.conv3 [1024 14 14]
+	layer3_3_conv1Off, layer3_3_conv1Len               = 0, 50176              // layer3.3.conv1 [256 14 14]
+	layer3_3_conv2Off, layer3_3_conv2Len               = 401408, 50176         // layer3.3.conv2 [256 14 14]
+	layer3_3_conv3Off, layer3_3_conv3Len               = 0, 200704             // layer3.3.conv3 [1024 14 14]
+	layer3_4_conv1Off, layer3_4_conv1Len               = 200704, 50176         // layer3.4.conv1 [256 14 14]
+	layer3_4_conv2Off, layer3_4_conv2Len               = 401408, 50176         // layer3.4.conv2 [256 14 14]
+	layer3_4_conv3Off, layer3_4_conv3Len               = 200704, 200704        // layer3.4.conv3 [1024 14 14]
+	layer3_5_conv1Off, layer3_5_conv1Len               = 0, 50176              // layer3.5.conv1 [256 14 14]
+	layer3_5_conv2Off, layer3_5_conv2Len               = 401408, 50176         // layer3.5.conv2 [256 14 14]
+	layer3_5_conv3Off, layer3_5_conv3Len               = 0, 200704             // layer3.5.conv3 [1024 14 14]
+	layer3_6_conv1Off, layer3_6_conv1Len               = 200704, 50176         // layer3.6.conv1 [256 14 14]
+	layer3_6_conv2Off, layer3_6_conv2Len               = 401408, 50176         // layer3.6.conv2 [256 14 14]
+	layer3_6_conv3Off, layer3_6_conv3Len               = 200704, 200704        // layer3.6.conv3 [1024 14 14]
+	layer3_7_conv1Off, layer3_7_conv1Len               = 0, 50176              // layer3.7.conv1 [256 14 14]
+	layer3_7_conv2Off, layer3_7_conv2Len               = 401408, 50176         // layer3.7.conv2 [256 14 14]
+	layer3_7_conv3Off, layer3_7_conv3Len               = 0, 200704             // layer3.7.conv3 [1024 14 14]
+	layer3_8_conv1Off, layer3_8_conv1Len               = 200704, 50176         // layer3.8.conv1 [256 14 14]
+	layer3_8_conv2Off, layer3_8_conv2Len               = 401408, 50176         // layer3.8.conv2 [256 14 14]
+	layer3_8_conv3Off, layer3_8_conv3Len               = 200704, 200704        // layer3.8.conv3 [1024 14 14]
+	layer3_9_conv1Off, layer3_9_conv1Len               = 0, 50176              // layer3.9.conv1 [256 14 14]
+	layer3_9_conv2Off, layer3_9_conv2Len               = 401408, 50176         // layer3.9.conv2 [256 14 14]
+	layer3_9_conv3Off, layer3_9_conv3Len               = 0, 200704             // layer3.9.conv3 [1024 14 14]
+	layer3_10_conv1Off, layer3_10_conv1Len             = 200704, 50176         // layer3.10.conv1 [256 14 14]
+	layer3_10_conv2Off, layer3_10_conv2Len             = 401408, 50176         // layer3.10.conv2 [256 14 14]
+	layer3_10_conv3Off, layer3_10_conv3Len             = 200704, 200704        // layer3.10.conv3 [1024 14 14]
+	layer3_11_conv1Off, layer3_11_conv1Len             = 0, 50176              // layer3.11.conv1 [256 14 14]
+	layer3_11_conv2Off, layer3_11_conv2Len             = 401408, 50176         // layer3.11.conv2 [256 14 14]
+	layer3_11_conv3Off, layer3_11_conv3Len             = 0, 200704             // layer3.11.conv3 [1024 14 14]
+	layer3_12_conv1Off, layer3_12_conv1Len             = 200704, 50176         // layer3.12.conv1 [256 14 14]
+	layer3_12_conv2Off, layer3_12_conv2Len             = 401408, 50176         // layer3.12.conv2 [256 14 14]
+	layer3_12_conv3Off, layer3_12_conv3Len             = 200704, 200704        // layer3.12.conv3 [1024 14 14]
+	layer3_13_conv1Off, layer3_13_conv1Len             = 0, 50176              // layer3.13.conv1 [256 14 14]
+	layer3_13_conv2Off, layer3_13_conv2Len             = 401408, 50176         // layer3.13.conv2 [256 14 14]
+	layer3_13_conv3Off, layer3_13_conv3Len             = 0, 200704             // layer3.13.conv3 [1024 14 14]
+	layer3_14_conv1Off, layer3_14_conv1Len             = 200704, 50176         // layer3.14.conv1 [256 14 14]
+	layer3_14_conv2Off, layer3_14_conv2Len             = 401408, 50176         // layer3.14.conv2 [256 14 14]
+	layer3_14_conv3Off, layer3_14_conv3Len             = 200704, 200704        // layer3.14.conv3 [1024 14 14]
+	layer3_15_conv1Off, layer3_15_conv1Len             = 0, 50176              // layer3.15.conv1 [256 14 14]
+	layer3_15_conv2Off, layer3_15_conv2Len             = 401408, 50176         // layer3.15.conv2 [256 14 14]
+	layer3_15_conv3Off, layer3_15_conv3Len             = 0, 200704             // layer3.15.conv3 [1024 14 14]
+	layer3_16_conv1Off, layer3_16_conv1Len             = 200704, 50176         // layer3.16.conv1 [256 14 14]
+	layer3_16_conv2Off, layer3_16_conv2Len             = 401408, 50176         // layer3.16.conv2 [256 14 14]
+	layer3_16_conv3Off, layer3_16_conv3Len             = 200704, 200704        // layer3.16.conv3 [1024 14 14]
+	layer3_17_conv1Off, layer3_17_conv1Len             = 0, 50176              // layer3.17.conv1 [256 14 14]
+	layer3_17_conv2Off, layer3_17_conv2Len             = 401408, 50176         // layer3.17.conv2 [256 14 14]
+	layer3_17_conv3Off, layer3_17_conv3Len             = 0, 200704             // layer3.17.conv3 [1024 14 14]
+	layer3_18_conv1Off, layer3_18_conv1Len             = 200704, 50176         // layer3.18.conv1 [256 14 14]
+	layer3_18_conv2Off, layer3_18_conv2Len             = 401408, 50176         // layer3.18.conv2 [256 14 14]
+	layer3_18_conv3Off, layer3_18_conv3Len             = 200704, 200704        // layer3.18.conv3 [1024 14 14]
+	layer3_19_conv1Off, layer3_19_conv1Len             = 0, 50176              // layer3.19.conv1 [256 14 14]
+	layer3_19_conv2Off, layer3_19_conv2Len             = 401408, 50176         // layer3.19.conv2 [256 14 14]
+	layer3_19_conv3Off, layer3_19_conv3Len             = 0, 200704             // layer3.19.conv3 [1024 14 14]
+	layer3_20_conv1Off, layer3_20_conv1Len             = 200704, 50176         // layer3.20.conv1 [256 14 14]
+	layer3_20_conv2Off, layer3_20_conv2Len             = 401408, 50176         // layer3.20.conv2 [256 14 14]
+	layer3_20_conv3Off, layer3_20_conv3Len             = 200704, 200704        // layer3.20.conv3 [1024 14 14]
+	layer3_21_conv1Off, layer3_21_conv1Len             = 0, 50176              // layer3.21.conv1 [256 14 14]
+	layer3_21_conv2Off, layer3_21_conv2Len             = 401408, 50176         // layer3.21.conv2 [256 14 14]
+	layer3_21_conv3Off, layer3_21_conv3Len             = 0, 200704             // layer3.21.conv3 [1024 14 14]
+	layer3_22_conv1Off, layer3_22_conv1Len             = 200704, 50176         // layer3.22.conv1 [256 14 14]
+	layer3_22_conv2Off, layer3_22_conv2Len             = 401408, 50176         // layer3.22.conv2 [256 14 14]
+	layer3_22_conv3Off, layer3_22_conv3Len             = 200704, 200704        // layer3.22.conv3 [1024 14 14]
+	layer3_23_conv1Off, layer3_23_conv1Len             = 0, 50176              // layer3.23.conv1 [256 14 14]
+	layer3_23_conv2Off, layer3_23_conv2Len             = 401408, 50176         // layer3.23.conv2 [256 14 14]
+	layer3_23_conv3Off, layer3_23_conv3Len             = 0, 200704             // layer3.23.conv3 [1024 14 14]
+	layer3_24_conv1Off, layer3_24_conv1Len             = 200704, 50176         // layer3.24.conv1 [256 14 14]
+	layer3_24_conv2Off, layer3_24_conv2Len             = 401408, 50176         // layer3.24.conv2 [256 14 14]
+	layer3_24_conv3Off, layer3_24_conv3Len             = 200704, 200704        // layer3.24.conv3 [1024 14 14]
+	layer3_25_conv1Off, layer3_25_conv1Len             = 0, 50176              // layer3.25.conv1 [256 14 14]
+	layer3_25_conv2Off, layer3_25_conv2Len             = 401408, 50176         // layer3.25.conv2 [256 14 14]
+	layer3_25_conv3Off, layer3_25_conv3Len             = 0, 200704             // layer3.25.conv3 [1024 14 14]
+	layer3_26_conv1Off, layer3_26_conv1Len             = 200704, 50176         // layer3.26.conv1 [256 14 14]
+	layer3_26_conv2Off, layer3_26_conv2Len             = 401408, 50176         // layer3.26.conv2 [256 14 14]
+	layer3_26_conv3Off, layer3_26_conv3Len             = 200704, 200704        // layer3.26.conv3 [1024 14 14]
+	layer3_27_conv1Off, layer3_27_conv1Len             = 0, 50176              // layer3.27.conv1 [256 14 14]
+	layer3_27_conv2Off, layer3_27_conv2Len             = 401408, 50176         // layer3.27.conv2 [256 14 14]
+	layer3_27_conv3Off, layer3_27_conv3Len             = 0, 200704             // layer3.27.conv3 [1024 14 14]
+	layer3_28_conv1Off, layer3_28_conv1Len             = 200704, 50176         // layer3.28.conv1 [256 14 14]
+	layer3_28_conv2Off, layer3_28_conv2Len             = 401408, 50176         // layer3.28.conv2 [256 14 14]
+	layer3_28_conv3Off, layer3_28_conv3Len             = 200704, 200704        // layer3.28.conv3 [1024 14 14]
+	layer3_29_conv1Off, layer3_29_conv1Len             = 0, 50176              // layer3.29.conv1 [256 14 14]
+	layer3_29_conv2Off, layer3_29_conv2Len             = 401408, 50176         // layer3.29.conv2 [256 14 14]
+	layer3_29_conv3Off, layer3_29_conv3Len             = 0, 200704             // layer3.29.conv3 [1024 14 14]
+	layer3_30_conv1Off, layer3_30_conv1Len             = 200704, 50176         // layer3.30.conv1 [256 14 14]
+	layer3_30_conv2Off, layer3_30_conv2Len             = 401408, 50176         // layer3.30.conv2 [256 14 14]
+	layer3_30_conv3Off, layer3_30_conv3Len             = 200704, 200704        // layer3.30.conv3 [1024 14 14]
+	layer3_31_conv1Off, layer3_31_conv1Len             = 0, 50176              // layer3.31.conv1 [256 14 14]
+	layer3_31_conv2Off, layer3_31_conv2Len             = 401408, 50176         // layer3.31.conv2 [256 14 14]
+	layer3_31_conv3Off, layer3_31_conv3Len             = 0, 200704             // layer3.31.conv3 [1024 14 14]
+	layer3_32_conv1Off, layer3_32_conv1Len             = 200704, 50176         // layer3.32.conv1 [256 14 14]
+	layer3_32_conv2Off, layer3_32_conv2Len             = 401408, 50176         // layer3.32.conv2 [256 14 14]
+	layer3_32_conv3Off, layer3_32_conv3Len             = 200704, 200704        // layer3.32.conv3 [1024 14 14]
+	layer3_33_conv1Off, layer3_33_conv1Len             = 0, 50176              // layer3.33.conv1 [256 14 14]
+	layer3_33_conv2Off, layer3_33_conv2Len             = 401408, 50176         // layer3.33.conv2 [256 14 14]
+	layer3_33_conv3Off, layer3_33_conv3Len             = 0, 200704             // layer3.33.conv3 [1024 14 14]
+	layer3_34_conv1Off, layer3_34_conv1Len             = 200704, 50176         // layer3.34.conv1 [256 14 14]
+	layer3_34_conv2Off, layer3_34_conv2Len             = 401408, 50176         // layer3.34.conv2 [256 14 14]
+	layer3_34_conv3Off, layer3_34_conv3Len             = 200704, 200704        // layer3.34.conv3 [1024 14 14]
+	layer3_35_conv1Off, layer3_35_conv1Len             = 0, 50176              // layer3.35.conv1 [256 14 14]
+	layer3_35_conv2Off, layer3_35_conv2Len             = 401408, 50176         // layer3.35.conv2 [256 14 14]
+	layer3_35_conv3Off, layer3_35_conv3Len             = 0, 200704             // layer3.35.conv3 [1024 14 14]
+	layer4_0_conv1Off, layer4_0_conv1Len               = 200704, 100352        // layer4.0.conv1 [512 14 14]
+	layer4_0_conv2Off, layer4_0_conv2Len               = 301056, 25088         // layer4.0.conv2 [512 7 7]
+	layer4_0_conv3Off, layer4_0_conv3Len               = 200704, 100352        // layer4.0.conv3 [2048 7 7]
+	layer4_0_downsample_0Off, layer4_0_downsample_0Len = 301056, 100352        // layer4.0.downsample.0 [2048 7 7]
+	layer4_1_conv1Off, layer4_1_conv1Len               = 0, 25088              // layer4.1.conv1 [512 7 7]
+	layer4_1_conv2Off, layer4_1_conv2Len               = 100352, 25088         // layer4.1.conv2 [512 7 7]
+	layer4_1_conv3Off, layer4_1_conv3Len               = 0, 100352             // layer4.1.conv3 [2048 7 7]
+	layer4_2_conv1Off, layer4_2_conv1Len               = 100352, 25088         // layer4.2.conv1 [512 7 7]
+	layer4_2_conv2Off, layer4_2_conv2Len               = 200704, 25088         // layer4.2.conv2 [512 7 7]
+	layer4_2_conv3Off, layer4_2_conv3Len               = 100352, 100352        // layer4.2.conv3 [2048 7 7]
+	avgpoolOff, avgpoolLen                             = 0, 2048               // avgpool [2048 1 1]
+	avgpool_nchwOff, avgpool_nchwLen                   = 2048, 2048            // avgpool.nchw [2048 1 1]
+	flatten_202Off, flatten_202Len                     = avgpool_nchwOff, 2048 // flatten#202 [2048]
+	fcOff, fcLen                                       = 0, 1000               // fc [1000]
 )
 
 // The regions RunImage copies the input to and the logits or the features from.
@@ -1149,13 +1151,19 @@ var (
 // arenaSize float32s hold every activation of one image.
 const arenaSize = 1806336
 
+// input.nchw16c: reorder to nchw16c
+// input [3 224 224] -> [3 224 224]
+func (n *Net) input_nchw16cLayer(a *rt.Arena) {
+	a.Reorder(&cfg.input_nchw16c, a.At(input_nchw16cOff, input_nchw16cLen), a.At(inputOff, inputLen))
+}
+
 // conv1: conv out 64 kernel [7 7] stride [2 2] pad [3 3 3 3] bias false
-// input [3 224 224] -> [64 112 112]
+// input.nchw16c [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) conv1Layer(a *rt.Arena) {
-	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(inputOff, inputLen), n.w.conv1, nil)
+	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(input_nchw16cOff, input_nchw16cLen), n.w.conv1, nil)
 }
 
 // maxpool: maxpool kernel [3 3] stride [2 2] pad [1 1 1 1]
@@ -1168,7 +1176,7 @@ func (n *Net) maxpoolLayer(a *rt.Arena) {
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv1, a.At(layer1_0_conv1Off, layer1_0_conv1Len), a.At(maxpoolOff, maxpoolLen), n.w.layer1_0_conv1, nil)
 }
@@ -1177,7 +1185,7 @@ func (n *Net) layer1_0_conv1Layer(a *rt.Arena) {
 // layer1.0.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv2, a.At(layer1_0_conv2Off, layer1_0_conv2Len), a.At(layer1_0_conv1Off, layer1_0_conv1Len), n.w.layer1_0_conv2, nil)
 }
@@ -1185,7 +1193,7 @@ func (n *Net) layer1_0_conv2Layer(a *rt.Arena) {
 // layer1.0.conv3: conv out 256 kernel [1 1] bias false
 // layer1.0.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv3, a.At(layer1_0_conv3Off, layer1_0_conv3Len), a.At(layer1_0_conv2Off, layer1_0_conv2Len), n.w.layer1_0_conv3, nil)
 }
@@ -1195,7 +1203,7 @@ func (n *Net) layer1_0_conv3Layer(a *rt.Arena) {
 // batch norm layer1.0.downsample.1 folded in (eps 1e-05)
 // residual layer1.0.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_downsample_0, a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len), a.At(maxpoolOff, maxpoolLen), n.w.layer1_0_downsample_0, a.At(layer1_0_conv3Off, layer1_0_conv3Len))
 }
@@ -1204,7 +1212,7 @@ func (n *Net) layer1_0_downsample_0Layer(a *rt.Arena) {
 // layer1.0.downsample.0 [256 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv1, a.At(layer1_1_conv1Off, layer1_1_conv1Len), a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len), n.w.layer1_1_conv1, nil)
 }
@@ -1213,7 +1221,7 @@ func (n *Net) layer1_1_conv1Layer(a *rt.Arena) {
 // layer1.1.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv2, a.At(layer1_1_conv2Off, layer1_1_conv2Len), a.At(layer1_1_conv1Off, layer1_1_conv1Len), n.w.layer1_1_conv2, nil)
 }
@@ -1223,7 +1231,7 @@ func (n *Net) layer1_1_conv2Layer(a *rt.Arena) {
 // batch norm layer1.1.bn3 folded in (eps 1e-05)
 // residual layer1.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv3, a.At(layer1_1_conv3Off, layer1_1_conv3Len), a.At(layer1_1_conv2Off, layer1_1_conv2Len), n.w.layer1_1_conv3, a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len))
 }
@@ -1232,7 +1240,7 @@ func (n *Net) layer1_1_conv3Layer(a *rt.Arena) {
 // layer1.1.conv3 [256 56 56] -> [64 56 56]
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_2_conv1, a.At(layer1_2_conv1Off, layer1_2_conv1Len), a.At(layer1_1_conv3Off, layer1_1_conv3Len), n.w.layer1_2_conv1, nil)
 }
@@ -1241,7 +1249,7 @@ func (n *Net) layer1_2_conv1Layer(a *rt.Arena) {
 // layer1.2.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_2_conv2, a.At(layer1_2_conv2Off, layer1_2_conv2Len), a.At(layer1_2_conv1Off, layer1_2_conv1Len), n.w.layer1_2_conv2, nil)
 }
@@ -1251,7 +1259,7 @@ func (n *Net) layer1_2_conv2Layer(a *rt.Arena) {
 // batch norm layer1.2.bn3 folded in (eps 1e-05)
 // residual layer1.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_2_conv3, a.At(layer1_2_conv3Off, layer1_2_conv3Len), a.At(layer1_2_conv2Off, layer1_2_conv2Len), n.w.layer1_2_conv3, a.At(layer1_1_conv3Off, layer1_1_conv3Len))
 }
@@ -1260,7 +1268,7 @@ func (n *Net) layer1_2_conv3Layer(a *rt.Arena) {
 // layer1.2.conv3 [256 56 56] -> [128 56 56]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv1, a.At(layer2_0_conv1Off, layer2_0_conv1Len), a.At(layer1_2_conv3Off, layer1_2_conv3Len), n.w.layer2_0_conv1, nil)
 }
@@ -1269,7 +1277,7 @@ func (n *Net) layer2_0_conv1Layer(a *rt.Arena) {
 // layer2.0.conv1 [128 56 56] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer2_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv2, a.At(layer2_0_conv2Off, layer2_0_conv2Len), a.At(layer2_0_conv1Off, layer2_0_conv1Len), n.w.layer2_0_conv2, nil)
 }
@@ -1277,7 +1285,7 @@ func (n *Net) layer2_0_conv2Layer(a *rt.Arena) {
 // layer2.0.conv3: conv out 512 kernel [1 1] bias false
 // layer2.0.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv3, a.At(layer2_0_conv3Off, layer2_0_conv3Len), a.At(layer2_0_conv2Off, layer2_0_conv2Len), n.w.layer2_0_conv3, nil)
 }
@@ -1287,7 +1295,7 @@ func (n *Net) layer2_0_conv3Layer(a *rt.Arena) {
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv3 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer2_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_downsample_0, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), a.At(layer1_2_conv3Off, layer1_2_conv3Len), n.w.layer2_0_downsample_0, a.At(layer2_0_conv3Off, layer2_0_conv3Len))
 }
@@ -1296,7 +1304,7 @@ func (n *Net) layer2_0_downsample_0Layer(a *rt.Arena) {
 // layer2.0.downsample.0 [512 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv1, a.At(layer2_1_conv1Off, layer2_1_conv1Len), a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), n.w.layer2_1_conv1, nil)
 }
@@ -1305,7 +1313,7 @@ func (n *Net) layer2_1_conv1Layer(a *rt.Arena) {
 // layer2.1.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv2, a.At(layer2_1_conv2Off, layer2_1_conv2Len), a.At(layer2_1_conv1Off, layer2_1_conv1Len), n.w.layer2_1_conv2, nil)
 }
@@ -1315,7 +1323,7 @@ func (n *Net) layer2_1_conv2Layer(a *rt.Arena) {
 // batch norm layer2.1.bn3 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv3, a.At(layer2_1_conv3Off, layer2_1_conv3Len), a.At(layer2_1_conv2Off, layer2_1_conv2Len), n.w.layer2_1_conv3, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len))
 }
@@ -1324,7 +1332,7 @@ func (n *Net) layer2_1_conv3Layer(a *rt.Arena) {
 // layer2.1.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_2_conv1, a.At(layer2_2_conv1Off, layer2_2_conv1Len), a.At(layer2_1_conv3Off, layer2_1_conv3Len), n.w.layer2_2_conv1, nil)
 }
@@ -1333,7 +1341,7 @@ func (n *Net) layer2_2_conv1Layer(a *rt.Arena) {
 // layer2.2.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_2_conv2, a.At(layer2_2_conv2Off, layer2_2_conv2Len), a.At(layer2_2_conv1Off, layer2_2_conv1Len), n.w.layer2_2_conv2, nil)
 }
@@ -1343,7 +1351,7 @@ func (n *Net) layer2_2_conv2Layer(a *rt.Arena) {
 // batch norm layer2.2.bn3 folded in (eps 1e-05)
 // residual layer2.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_2_conv3, a.At(layer2_2_conv3Off, layer2_2_conv3Len), a.At(layer2_2_conv2Off, layer2_2_conv2Len), n.w.layer2_2_conv3, a.At(layer2_1_conv3Off, layer2_1_conv3Len))
 }
@@ -1352,7 +1360,7 @@ func (n *Net) layer2_2_conv3Layer(a *rt.Arena) {
 // layer2.2.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_3_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_3_conv1, a.At(layer2_3_conv1Off, layer2_3_conv1Len), a.At(layer2_2_conv3Off, layer2_2_conv3Len), n.w.layer2_3_conv1, nil)
 }
@@ -1361,7 +1369,7 @@ func (n *Net) layer2_3_conv1Layer(a *rt.Arena) {
 // layer2.3.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_3_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_3_conv2, a.At(layer2_3_conv2Off, layer2_3_conv2Len), a.At(layer2_3_conv1Off, layer2_3_conv1Len), n.w.layer2_3_conv2, nil)
 }
@@ -1371,7 +1379,7 @@ func (n *Net) layer2_3_conv2Layer(a *rt.Arena) {
 // batch norm layer2.3.bn3 folded in (eps 1e-05)
 // residual layer2.2.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_3_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_3_conv3, a.At(layer2_3_conv3Off, layer2_3_conv3Len), a.At(layer2_3_conv2Off, layer2_3_conv2Len), n.w.layer2_3_conv3, a.At(layer2_2_conv3Off, layer2_2_conv3Len))
 }
@@ -1380,7 +1388,7 @@ func (n *Net) layer2_3_conv3Layer(a *rt.Arena) {
 // layer2.3.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.4.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_4_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_4_conv1, a.At(layer2_4_conv1Off, layer2_4_conv1Len), a.At(layer2_3_conv3Off, layer2_3_conv3Len), n.w.layer2_4_conv1, nil)
 }
@@ -1389,7 +1397,7 @@ func (n *Net) layer2_4_conv1Layer(a *rt.Arena) {
 // layer2.4.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.4.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_4_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_4_conv2, a.At(layer2_4_conv2Off, layer2_4_conv2Len), a.At(layer2_4_conv1Off, layer2_4_conv1Len), n.w.layer2_4_conv2, nil)
 }
@@ -1399,7 +1407,7 @@ func (n *Net) layer2_4_conv2Layer(a *rt.Arena) {
 // batch norm layer2.4.bn3 folded in (eps 1e-05)
 // residual layer2.3.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_4_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_4_conv3, a.At(layer2_4_conv3Off, layer2_4_conv3Len), a.At(layer2_4_conv2Off, layer2_4_conv2Len), n.w.layer2_4_conv3, a.At(layer2_3_conv3Off, layer2_3_conv3Len))
 }
@@ -1408,7 +1416,7 @@ func (n *Net) layer2_4_conv3Layer(a *rt.Arena) {
 // layer2.4.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.5.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_5_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_5_conv1, a.At(layer2_5_conv1Off, layer2_5_conv1Len), a.At(layer2_4_conv3Off, layer2_4_conv3Len), n.w.layer2_5_conv1, nil)
 }
@@ -1417,7 +1425,7 @@ func (n *Net) layer2_5_conv1Layer(a *rt.Arena) {
 // layer2.5.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.5.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_5_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_5_conv2, a.At(layer2_5_conv2Off, layer2_5_conv2Len), a.At(layer2_5_conv1Off, layer2_5_conv1Len), n.w.layer2_5_conv2, nil)
 }
@@ -1427,7 +1435,7 @@ func (n *Net) layer2_5_conv2Layer(a *rt.Arena) {
 // batch norm layer2.5.bn3 folded in (eps 1e-05)
 // residual layer2.4.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_5_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_5_conv3, a.At(layer2_5_conv3Off, layer2_5_conv3Len), a.At(layer2_5_conv2Off, layer2_5_conv2Len), n.w.layer2_5_conv3, a.At(layer2_4_conv3Off, layer2_4_conv3Len))
 }
@@ -1436,7 +1444,7 @@ func (n *Net) layer2_5_conv3Layer(a *rt.Arena) {
 // layer2.5.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.6.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_6_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_6_conv1, a.At(layer2_6_conv1Off, layer2_6_conv1Len), a.At(layer2_5_conv3Off, layer2_5_conv3Len), n.w.layer2_6_conv1, nil)
 }
@@ -1445,7 +1453,7 @@ func (n *Net) layer2_6_conv1Layer(a *rt.Arena) {
 // layer2.6.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.6.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_6_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_6_conv2, a.At(layer2_6_conv2Off, layer2_6_conv2Len), a.At(layer2_6_conv1Off, layer2_6_conv1Len), n.w.layer2_6_conv2, nil)
 }
@@ -1455,7 +1463,7 @@ func (n *Net) layer2_6_conv2Layer(a *rt.Arena) {
 // batch norm layer2.6.bn3 folded in (eps 1e-05)
 // residual layer2.5.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_6_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_6_conv3, a.At(layer2_6_conv3Off, layer2_6_conv3Len), a.At(layer2_6_conv2Off, layer2_6_conv2Len), n.w.layer2_6_conv3, a.At(layer2_5_conv3Off, layer2_5_conv3Len))
 }
@@ -1464,7 +1472,7 @@ func (n *Net) layer2_6_conv3Layer(a *rt.Arena) {
 // layer2.6.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.7.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_7_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_7_conv1, a.At(layer2_7_conv1Off, layer2_7_conv1Len), a.At(layer2_6_conv3Off, layer2_6_conv3Len), n.w.layer2_7_conv1, nil)
 }
@@ -1473,7 +1481,7 @@ func (n *Net) layer2_7_conv1Layer(a *rt.Arena) {
 // layer2.7.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.7.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_7_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_7_conv2, a.At(layer2_7_conv2Off, layer2_7_conv2Len), a.At(layer2_7_conv1Off, layer2_7_conv1Len), n.w.layer2_7_conv2, nil)
 }
@@ -1483,7 +1491,7 @@ func (n *Net) layer2_7_conv2Layer(a *rt.Arena) {
 // batch norm layer2.7.bn3 folded in (eps 1e-05)
 // residual layer2.6.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_7_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_7_conv3, a.At(layer2_7_conv3Off, layer2_7_conv3Len), a.At(layer2_7_conv2Off, layer2_7_conv2Len), n.w.layer2_7_conv3, a.At(layer2_6_conv3Off, layer2_6_conv3Len))
 }
@@ -1492,7 +1500,7 @@ func (n *Net) layer2_7_conv3Layer(a *rt.Arena) {
 // layer2.7.conv3 [512 28 28] -> [256 28 28]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv1, a.At(layer3_0_conv1Off, layer3_0_conv1Len), a.At(layer2_7_conv3Off, layer2_7_conv3Len), n.w.layer3_0_conv1, nil)
 }
@@ -1501,7 +1509,7 @@ func (n *Net) layer3_0_conv1Layer(a *rt.Arena) {
 // layer3.0.conv1 [256 28 28] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer3_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv2, a.At(layer3_0_conv2Off, layer3_0_conv2Len), a.At(layer3_0_conv1Off, layer3_0_conv1Len), n.w.layer3_0_conv2, nil)
 }
@@ -1509,7 +1517,7 @@ func (n *Net) layer3_0_conv2Layer(a *rt.Arena) {
 // layer3.0.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.0.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv3, a.At(layer3_0_conv3Off, layer3_0_conv3Len), a.At(layer3_0_conv2Off, layer3_0_conv2Len), n.w.layer3_0_conv3, nil)
 }
@@ -1519,7 +1527,7 @@ func (n *Net) layer3_0_conv3Layer(a *rt.Arena) {
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv3 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer3_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_downsample_0, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), a.At(layer2_7_conv3Off, layer2_7_conv3Len), n.w.layer3_0_downsample_0, a.At(layer3_0_conv3Off, layer3_0_conv3Len))
 }
@@ -1528,7 +1536,7 @@ func (n *Net) layer3_0_downsample_0Layer(a *rt.Arena) {
 // layer3.0.downsample.0 [1024 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv1, a.At(layer3_1_conv1Off, layer3_1_conv1Len), a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), n.w.layer3_1_conv1, nil)
 }
@@ -1537,7 +1545,7 @@ func (n *Net) layer3_1_conv1Layer(a *rt.Arena) {
 // layer3.1.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv2, a.At(layer3_1_conv2Off, layer3_1_conv2Len), a.At(layer3_1_conv1Off, layer3_1_conv1Len), n.w.layer3_1_conv2, nil)
 }
@@ -1547,7 +1555,7 @@ func (n *Net) layer3_1_conv2Layer(a *rt.Arena) {
 // batch norm layer3.1.bn3 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv3, a.At(layer3_1_conv3Off, layer3_1_conv3Len), a.At(layer3_1_conv2Off, layer3_1_conv2Len), n.w.layer3_1_conv3, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len))
 }
@@ -1556,7 +1564,7 @@ func (n *Net) layer3_1_conv3Layer(a *rt.Arena) {
 // layer3.1.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_2_conv1, a.At(layer3_2_conv1Off, layer3_2_conv1Len), a.At(layer3_1_conv3Off, layer3_1_conv3Len), n.w.layer3_2_conv1, nil)
 }
@@ -1565,7 +1573,7 @@ func (n *Net) layer3_2_conv1Layer(a *rt.Arena) {
 // layer3.2.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_2_conv2, a.At(layer3_2_conv2Off, layer3_2_conv2Len), a.At(layer3_2_conv1Off, layer3_2_conv1Len), n.w.layer3_2_conv2, nil)
 }
@@ -1575,7 +1583,7 @@ func (n *Net) layer3_2_conv2Layer(a *rt.Arena) {
 // batch norm layer3.2.bn3 folded in (eps 1e-05)
 // residual layer3.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_2_conv3, a.At(layer3_2_conv3Off, layer3_2_conv3Len), a.At(layer3_2_conv2Off, layer3_2_conv2Len), n.w.layer3_2_conv3, a.At(layer3_1_conv3Off, layer3_1_conv3Len))
 }
@@ -1584,7 +1592,7 @@ func (n *Net) layer3_2_conv3Layer(a *rt.Arena) {
 // layer3.2.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_3_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_3_conv1, a.At(layer3_3_conv1Off, layer3_3_conv1Len), a.At(layer3_2_conv3Off, layer3_2_conv3Len), n.w.layer3_3_conv1, nil)
 }
@@ -1593,7 +1601,7 @@ func (n *Net) layer3_3_conv1Layer(a *rt.Arena) {
 // layer3.3.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_3_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_3_conv2, a.At(layer3_3_conv2Off, layer3_3_conv2Len), a.At(layer3_3_conv1Off, layer3_3_conv1Len), n.w.layer3_3_conv2, nil)
 }
@@ -1603,7 +1611,7 @@ func (n *Net) layer3_3_conv2Layer(a *rt.Arena) {
 // batch norm layer3.3.bn3 folded in (eps 1e-05)
 // residual layer3.2.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_3_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_3_conv3, a.At(layer3_3_conv3Off, layer3_3_conv3Len), a.At(layer3_3_conv2Off, layer3_3_conv2Len), n.w.layer3_3_conv3, a.At(layer3_2_conv3Off, layer3_2_conv3Len))
 }
@@ -1612,7 +1620,7 @@ func (n *Net) layer3_3_conv3Layer(a *rt.Arena) {
 // layer3.3.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_4_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_4_conv1, a.At(layer3_4_conv1Off, layer3_4_conv1Len), a.At(layer3_3_conv3Off, layer3_3_conv3Len), n.w.layer3_4_conv1, nil)
 }
@@ -1621,7 +1629,7 @@ func (n *Net) layer3_4_conv1Layer(a *rt.Arena) {
 // layer3.4.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_4_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_4_conv2, a.At(layer3_4_conv2Off, layer3_4_conv2Len), a.At(layer3_4_conv1Off, layer3_4_conv1Len), n.w.layer3_4_conv2, nil)
 }
@@ -1631,7 +1639,7 @@ func (n *Net) layer3_4_conv2Layer(a *rt.Arena) {
 // batch norm layer3.4.bn3 folded in (eps 1e-05)
 // residual layer3.3.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_4_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_4_conv3, a.At(layer3_4_conv3Off, layer3_4_conv3Len), a.At(layer3_4_conv2Off, layer3_4_conv2Len), n.w.layer3_4_conv3, a.At(layer3_3_conv3Off, layer3_3_conv3Len))
 }
@@ -1640,7 +1648,7 @@ func (n *Net) layer3_4_conv3Layer(a *rt.Arena) {
 // layer3.4.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_5_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_5_conv1, a.At(layer3_5_conv1Off, layer3_5_conv1Len), a.At(layer3_4_conv3Off, layer3_4_conv3Len), n.w.layer3_5_conv1, nil)
 }
@@ -1649,7 +1657,7 @@ func (n *Net) layer3_5_conv1Layer(a *rt.Arena) {
 // layer3.5.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_5_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_5_conv2, a.At(layer3_5_conv2Off, layer3_5_conv2Len), a.At(layer3_5_conv1Off, layer3_5_conv1Len), n.w.layer3_5_conv2, nil)
 }
@@ -1659,7 +1667,7 @@ func (n *Net) layer3_5_conv2Layer(a *rt.Arena) {
 // batch norm layer3.5.bn3 folded in (eps 1e-05)
 // residual layer3.4.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_5_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_5_conv3, a.At(layer3_5_conv3Off, layer3_5_conv3Len), a.At(layer3_5_conv2Off, layer3_5_conv2Len), n.w.layer3_5_conv3, a.At(layer3_4_conv3Off, layer3_4_conv3Len))
 }
@@ -1668,7 +1676,7 @@ func (n *Net) layer3_5_conv3Layer(a *rt.Arena) {
 // layer3.5.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.6.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_6_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_6_conv1, a.At(layer3_6_conv1Off, layer3_6_conv1Len), a.At(layer3_5_conv3Off, layer3_5_conv3Len), n.w.layer3_6_conv1, nil)
 }
@@ -1677,7 +1685,7 @@ func (n *Net) layer3_6_conv1Layer(a *rt.Arena) {
 // layer3.6.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.6.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_6_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_6_conv2, a.At(layer3_6_conv2Off, layer3_6_conv2Len), a.At(layer3_6_conv1Off, layer3_6_conv1Len), n.w.layer3_6_conv2, nil)
 }
@@ -1687,7 +1695,7 @@ func (n *Net) layer3_6_conv2Layer(a *rt.Arena) {
 // batch norm layer3.6.bn3 folded in (eps 1e-05)
 // residual layer3.5.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_6_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_6_conv3, a.At(layer3_6_conv3Off, layer3_6_conv3Len), a.At(layer3_6_conv2Off, layer3_6_conv2Len), n.w.layer3_6_conv3, a.At(layer3_5_conv3Off, layer3_5_conv3Len))
 }
@@ -1696,7 +1704,7 @@ func (n *Net) layer3_6_conv3Layer(a *rt.Arena) {
 // layer3.6.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.7.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_7_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_7_conv1, a.At(layer3_7_conv1Off, layer3_7_conv1Len), a.At(layer3_6_conv3Off, layer3_6_conv3Len), n.w.layer3_7_conv1, nil)
 }
@@ -1705,7 +1713,7 @@ func (n *Net) layer3_7_conv1Layer(a *rt.Arena) {
 // layer3.7.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.7.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_7_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_7_conv2, a.At(layer3_7_conv2Off, layer3_7_conv2Len), a.At(layer3_7_conv1Off, layer3_7_conv1Len), n.w.layer3_7_conv2, nil)
 }
@@ -1715,7 +1723,7 @@ func (n *Net) layer3_7_conv2Layer(a *rt.Arena) {
 // batch norm layer3.7.bn3 folded in (eps 1e-05)
 // residual layer3.6.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_7_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_7_conv3, a.At(layer3_7_conv3Off, layer3_7_conv3Len), a.At(layer3_7_conv2Off, layer3_7_conv2Len), n.w.layer3_7_conv3, a.At(layer3_6_conv3Off, layer3_6_conv3Len))
 }
@@ -1724,7 +1732,7 @@ func (n *Net) layer3_7_conv3Layer(a *rt.Arena) {
 // layer3.7.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.8.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_8_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_8_conv1, a.At(layer3_8_conv1Off, layer3_8_conv1Len), a.At(layer3_7_conv3Off, layer3_7_conv3Len), n.w.layer3_8_conv1, nil)
 }
@@ -1733,7 +1741,7 @@ func (n *Net) layer3_8_conv1Layer(a *rt.Arena) {
 // layer3.8.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.8.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_8_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_8_conv2, a.At(layer3_8_conv2Off, layer3_8_conv2Len), a.At(layer3_8_conv1Off, layer3_8_conv1Len), n.w.layer3_8_conv2, nil)
 }
@@ -1743,7 +1751,7 @@ func (n *Net) layer3_8_conv2Layer(a *rt.Arena) {
 // batch norm layer3.8.bn3 folded in (eps 1e-05)
 // residual layer3.7.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_8_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_8_conv3, a.At(layer3_8_conv3Off, layer3_8_conv3Len), a.At(layer3_8_conv2Off, layer3_8_conv2Len), n.w.layer3_8_conv3, a.At(layer3_7_conv3Off, layer3_7_conv3Len))
 }
@@ -1752,7 +1760,7 @@ func (n *Net) layer3_8_conv3Layer(a *rt.Arena) {
 // layer3.8.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.9.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_9_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_9_conv1, a.At(layer3_9_conv1Off, layer3_9_conv1Len), a.At(layer3_8_conv3Off, layer3_8_conv3Len), n.w.layer3_9_conv1, nil)
 }
@@ -1761,7 +1769,7 @@ func (n *Net) layer3_9_conv1Layer(a *rt.Arena) {
 // layer3.9.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.9.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_9_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_9_conv2, a.At(layer3_9_conv2Off, layer3_9_conv2Len), a.At(layer3_9_conv1Off, layer3_9_conv1Len), n.w.layer3_9_conv2, nil)
 }
@@ -1771,7 +1779,7 @@ func (n *Net) layer3_9_conv2Layer(a *rt.Arena) {
 // batch norm layer3.9.bn3 folded in (eps 1e-05)
 // residual layer3.8.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_9_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_9_conv3, a.At(layer3_9_conv3Off, layer3_9_conv3Len), a.At(layer3_9_conv2Off, layer3_9_conv2Len), n.w.layer3_9_conv3, a.At(layer3_8_conv3Off, layer3_8_conv3Len))
 }
@@ -1780,7 +1788,7 @@ func (n *Net) layer3_9_conv3Layer(a *rt.Arena) {
 // layer3.9.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.10.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_10_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_10_conv1, a.At(layer3_10_conv1Off, layer3_10_conv1Len), a.At(layer3_9_conv3Off, layer3_9_conv3Len), n.w.layer3_10_conv1, nil)
 }
@@ -1789,7 +1797,7 @@ func (n *Net) layer3_10_conv1Layer(a *rt.Arena) {
 // layer3.10.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.10.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_10_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_10_conv2, a.At(layer3_10_conv2Off, layer3_10_conv2Len), a.At(layer3_10_conv1Off, layer3_10_conv1Len), n.w.layer3_10_conv2, nil)
 }
@@ -1799,7 +1807,7 @@ func (n *Net) layer3_10_conv2Layer(a *rt.Arena) {
 // batch norm layer3.10.bn3 folded in (eps 1e-05)
 // residual layer3.9.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_10_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_10_conv3, a.At(layer3_10_conv3Off, layer3_10_conv3Len), a.At(layer3_10_conv2Off, layer3_10_conv2Len), n.w.layer3_10_conv3, a.At(layer3_9_conv3Off, layer3_9_conv3Len))
 }
@@ -1808,7 +1816,7 @@ func (n *Net) layer3_10_conv3Layer(a *rt.Arena) {
 // layer3.10.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.11.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_11_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_11_conv1, a.At(layer3_11_conv1Off, layer3_11_conv1Len), a.At(layer3_10_conv3Off, layer3_10_conv3Len), n.w.layer3_11_conv1, nil)
 }
@@ -1817,7 +1825,7 @@ func (n *Net) layer3_11_conv1Layer(a *rt.Arena) {
 // layer3.11.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.11.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_11_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_11_conv2, a.At(layer3_11_conv2Off, layer3_11_conv2Len), a.At(layer3_11_conv1Off, layer3_11_conv1Len), n.w.layer3_11_conv2, nil)
 }
@@ -1827,7 +1835,7 @@ func (n *Net) layer3_11_conv2Layer(a *rt.Arena) {
 // batch norm layer3.11.bn3 folded in (eps 1e-05)
 // residual layer3.10.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_11_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_11_conv3, a.At(layer3_11_conv3Off, layer3_11_conv3Len), a.At(layer3_11_conv2Off, layer3_11_conv2Len), n.w.layer3_11_conv3, a.At(layer3_10_conv3Off, layer3_10_conv3Len))
 }
@@ -1836,7 +1844,7 @@ func (n *Net) layer3_11_conv3Layer(a *rt.Arena) {
 // layer3.11.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.12.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_12_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_12_conv1, a.At(layer3_12_conv1Off, layer3_12_conv1Len), a.At(layer3_11_conv3Off, layer3_11_conv3Len), n.w.layer3_12_conv1, nil)
 }
@@ -1845,7 +1853,7 @@ func (n *Net) layer3_12_conv1Layer(a *rt.Arena) {
 // layer3.12.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.12.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_12_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_12_conv2, a.At(layer3_12_conv2Off, layer3_12_conv2Len), a.At(layer3_12_conv1Off, layer3_12_conv1Len), n.w.layer3_12_conv2, nil)
 }
@@ -1855,7 +1863,7 @@ func (n *Net) layer3_12_conv2Layer(a *rt.Arena) {
 // batch norm layer3.12.bn3 folded in (eps 1e-05)
 // residual layer3.11.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_12_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_12_conv3, a.At(layer3_12_conv3Off, layer3_12_conv3Len), a.At(layer3_12_conv2Off, layer3_12_conv2Len), n.w.layer3_12_conv3, a.At(layer3_11_conv3Off, layer3_11_conv3Len))
 }
@@ -1864,7 +1872,7 @@ func (n *Net) layer3_12_conv3Layer(a *rt.Arena) {
 // layer3.12.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.13.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_13_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_13_conv1, a.At(layer3_13_conv1Off, layer3_13_conv1Len), a.At(layer3_12_conv3Off, layer3_12_conv3Len), n.w.layer3_13_conv1, nil)
 }
@@ -1873,7 +1881,7 @@ func (n *Net) layer3_13_conv1Layer(a *rt.Arena) {
 // layer3.13.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.13.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_13_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_13_conv2, a.At(layer3_13_conv2Off, layer3_13_conv2Len), a.At(layer3_13_conv1Off, layer3_13_conv1Len), n.w.layer3_13_conv2, nil)
 }
@@ -1883,7 +1891,7 @@ func (n *Net) layer3_13_conv2Layer(a *rt.Arena) {
 // batch norm layer3.13.bn3 folded in (eps 1e-05)
 // residual layer3.12.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_13_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_13_conv3, a.At(layer3_13_conv3Off, layer3_13_conv3Len), a.At(layer3_13_conv2Off, layer3_13_conv2Len), n.w.layer3_13_conv3, a.At(layer3_12_conv3Off, layer3_12_conv3Len))
 }
@@ -1892,7 +1900,7 @@ func (n *Net) layer3_13_conv3Layer(a *rt.Arena) {
 // layer3.13.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.14.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_14_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_14_conv1, a.At(layer3_14_conv1Off, layer3_14_conv1Len), a.At(layer3_13_conv3Off, layer3_13_conv3Len), n.w.layer3_14_conv1, nil)
 }
@@ -1901,7 +1909,7 @@ func (n *Net) layer3_14_conv1Layer(a *rt.Arena) {
 // layer3.14.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.14.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_14_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_14_conv2, a.At(layer3_14_conv2Off, layer3_14_conv2Len), a.At(layer3_14_conv1Off, layer3_14_conv1Len), n.w.layer3_14_conv2, nil)
 }
@@ -1911,7 +1919,7 @@ func (n *Net) layer3_14_conv2Layer(a *rt.Arena) {
 // batch norm layer3.14.bn3 folded in (eps 1e-05)
 // residual layer3.13.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_14_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_14_conv3, a.At(layer3_14_conv3Off, layer3_14_conv3Len), a.At(layer3_14_conv2Off, layer3_14_conv2Len), n.w.layer3_14_conv3, a.At(layer3_13_conv3Off, layer3_13_conv3Len))
 }
@@ -1920,7 +1928,7 @@ func (n *Net) layer3_14_conv3Layer(a *rt.Arena) {
 // layer3.14.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.15.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_15_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_15_conv1, a.At(layer3_15_conv1Off, layer3_15_conv1Len), a.At(layer3_14_conv3Off, layer3_14_conv3Len), n.w.layer3_15_conv1, nil)
 }
@@ -1929,7 +1937,7 @@ func (n *Net) layer3_15_conv1Layer(a *rt.Arena) {
 // layer3.15.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.15.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_15_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_15_conv2, a.At(layer3_15_conv2Off, layer3_15_conv2Len), a.At(layer3_15_conv1Off, layer3_15_conv1Len), n.w.layer3_15_conv2, nil)
 }
@@ -1939,7 +1947,7 @@ func (n *Net) layer3_15_conv2Layer(a *rt.Arena) {
 // batch norm layer3.15.bn3 folded in (eps 1e-05)
 // residual layer3.14.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_15_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_15_conv3, a.At(layer3_15_conv3Off, layer3_15_conv3Len), a.At(layer3_15_conv2Off, layer3_15_conv2Len), n.w.layer3_15_conv3, a.At(layer3_14_conv3Off, layer3_14_conv3Len))
 }
@@ -1948,7 +1956,7 @@ func (n *Net) layer3_15_conv3Layer(a *rt.Arena) {
 // layer3.15.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.16.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_16_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_16_conv1, a.At(layer3_16_conv1Off, layer3_16_conv1Len), a.At(layer3_15_conv3Off, layer3_15_conv3Len), n.w.layer3_16_conv1, nil)
 }
@@ -1957,7 +1965,7 @@ func (n *Net) layer3_16_conv1Layer(a *rt.Arena) {
 // layer3.16.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.16.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_16_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_16_conv2, a.At(layer3_16_conv2Off, layer3_16_conv2Len), a.At(layer3_16_conv1Off, layer3_16_conv1Len), n.w.layer3_16_conv2, nil)
 }
@@ -1967,7 +1975,7 @@ func (n *Net) layer3_16_conv2Layer(a *rt.Arena) {
 // batch norm layer3.16.bn3 folded in (eps 1e-05)
 // residual layer3.15.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_16_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_16_conv3, a.At(layer3_16_conv3Off, layer3_16_conv3Len), a.At(layer3_16_conv2Off, layer3_16_conv2Len), n.w.layer3_16_conv3, a.At(layer3_15_conv3Off, layer3_15_conv3Len))
 }
@@ -1976,7 +1984,7 @@ func (n *Net) layer3_16_conv3Layer(a *rt.Arena) {
 // layer3.16.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.17.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_17_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_17_conv1, a.At(layer3_17_conv1Off, layer3_17_conv1Len), a.At(layer3_16_conv3Off, layer3_16_conv3Len), n.w.layer3_17_conv1, nil)
 }
@@ -1985,7 +1993,7 @@ func (n *Net) layer3_17_conv1Layer(a *rt.Arena) {
 // layer3.17.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.17.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_17_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_17_conv2, a.At(layer3_17_conv2Off, layer3_17_conv2Len), a.At(layer3_17_conv1Off, layer3_17_conv1Len), n.w.layer3_17_conv2, nil)
 }
@@ -1995,7 +2003,7 @@ func (n *Net) layer3_17_conv2Layer(a *rt.Arena) {
 // batch norm layer3.17.bn3 folded in (eps 1e-05)
 // residual layer3.16.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_17_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_17_conv3, a.At(layer3_17_conv3Off, layer3_17_conv3Len), a.At(layer3_17_conv2Off, layer3_17_conv2Len), n.w.layer3_17_conv3, a.At(layer3_16_conv3Off, layer3_16_conv3Len))
 }
@@ -2004,7 +2012,7 @@ func (n *Net) layer3_17_conv3Layer(a *rt.Arena) {
 // layer3.17.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.18.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_18_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_18_conv1, a.At(layer3_18_conv1Off, layer3_18_conv1Len), a.At(layer3_17_conv3Off, layer3_17_conv3Len), n.w.layer3_18_conv1, nil)
 }
@@ -2013,7 +2021,7 @@ func (n *Net) layer3_18_conv1Layer(a *rt.Arena) {
 // layer3.18.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.18.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_18_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_18_conv2, a.At(layer3_18_conv2Off, layer3_18_conv2Len), a.At(layer3_18_conv1Off, layer3_18_conv1Len), n.w.layer3_18_conv2, nil)
 }
@@ -2023,7 +2031,7 @@ func (n *Net) layer3_18_conv2Layer(a *rt.Arena) {
 // batch norm layer3.18.bn3 folded in (eps 1e-05)
 // residual layer3.17.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_18_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_18_conv3, a.At(layer3_18_conv3Off, layer3_18_conv3Len), a.At(layer3_18_conv2Off, layer3_18_conv2Len), n.w.layer3_18_conv3, a.At(layer3_17_conv3Off, layer3_17_conv3Len))
 }
@@ -2032,7 +2040,7 @@ func (n *Net) layer3_18_conv3Layer(a *rt.Arena) {
 // layer3.18.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.19.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_19_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_19_conv1, a.At(layer3_19_conv1Off, layer3_19_conv1Len), a.At(layer3_18_conv3Off, layer3_18_conv3Len), n.w.layer3_19_conv1, nil)
 }
@@ -2041,7 +2049,7 @@ func (n *Net) layer3_19_conv1Layer(a *rt.Arena) {
 // layer3.19.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.19.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_19_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_19_conv2, a.At(layer3_19_conv2Off, layer3_19_conv2Len), a.At(layer3_19_conv1Off, layer3_19_conv1Len), n.w.layer3_19_conv2, nil)
 }
@@ -2051,7 +2059,7 @@ func (n *Net) layer3_19_conv2Layer(a *rt.Arena) {
 // batch norm layer3.19.bn3 folded in (eps 1e-05)
 // residual layer3.18.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_19_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_19_conv3, a.At(layer3_19_conv3Off, layer3_19_conv3Len), a.At(layer3_19_conv2Off, layer3_19_conv2Len), n.w.layer3_19_conv3, a.At(layer3_18_conv3Off, layer3_18_conv3Len))
 }
@@ -2060,7 +2068,7 @@ func (n *Net) layer3_19_conv3Layer(a *rt.Arena) {
 // layer3.19.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.20.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_20_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_20_conv1, a.At(layer3_20_conv1Off, layer3_20_conv1Len), a.At(layer3_19_conv3Off, layer3_19_conv3Len), n.w.layer3_20_conv1, nil)
 }
@@ -2069,7 +2077,7 @@ func (n *Net) layer3_20_conv1Layer(a *rt.Arena) {
 // layer3.20.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.20.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_20_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_20_conv2, a.At(layer3_20_conv2Off, layer3_20_conv2Len), a.At(layer3_20_conv1Off, layer3_20_conv1Len), n.w.layer3_20_conv2, nil)
 }
@@ -2079,7 +2087,7 @@ func (n *Net) layer3_20_conv2Layer(a *rt.Arena) {
 // batch norm layer3.20.bn3 folded in (eps 1e-05)
 // residual layer3.19.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_20_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_20_conv3, a.At(layer3_20_conv3Off, layer3_20_conv3Len), a.At(layer3_20_conv2Off, layer3_20_conv2Len), n.w.layer3_20_conv3, a.At(layer3_19_conv3Off, layer3_19_conv3Len))
 }
@@ -2088,7 +2096,7 @@ func (n *Net) layer3_20_conv3Layer(a *rt.Arena) {
 // layer3.20.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.21.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_21_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_21_conv1, a.At(layer3_21_conv1Off, layer3_21_conv1Len), a.At(layer3_20_conv3Off, layer3_20_conv3Len), n.w.layer3_21_conv1, nil)
 }
@@ -2097,7 +2105,7 @@ func (n *Net) layer3_21_conv1Layer(a *rt.Arena) {
 // layer3.21.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.21.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_21_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_21_conv2, a.At(layer3_21_conv2Off, layer3_21_conv2Len), a.At(layer3_21_conv1Off, layer3_21_conv1Len), n.w.layer3_21_conv2, nil)
 }
@@ -2107,7 +2115,7 @@ func (n *Net) layer3_21_conv2Layer(a *rt.Arena) {
 // batch norm layer3.21.bn3 folded in (eps 1e-05)
 // residual layer3.20.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_21_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_21_conv3, a.At(layer3_21_conv3Off, layer3_21_conv3Len), a.At(layer3_21_conv2Off, layer3_21_conv2Len), n.w.layer3_21_conv3, a.At(layer3_20_conv3Off, layer3_20_conv3Len))
 }
@@ -2116,7 +2124,7 @@ func (n *Net) layer3_21_conv3Layer(a *rt.Arena) {
 // layer3.21.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.22.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_22_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_22_conv1, a.At(layer3_22_conv1Off, layer3_22_conv1Len), a.At(layer3_21_conv3Off, layer3_21_conv3Len), n.w.layer3_22_conv1, nil)
 }
@@ -2125,7 +2133,7 @@ func (n *Net) layer3_22_conv1Layer(a *rt.Arena) {
 // layer3.22.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.22.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_22_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_22_conv2, a.At(layer3_22_conv2Off, layer3_22_conv2Len), a.At(layer3_22_conv1Off, layer3_22_conv1Len), n.w.layer3_22_conv2, nil)
 }
@@ -2135,7 +2143,7 @@ func (n *Net) layer3_22_conv2Layer(a *rt.Arena) {
 // batch norm layer3.22.bn3 folded in (eps 1e-05)
 // residual layer3.21.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_22_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_22_conv3, a.At(layer3_22_conv3Off, layer3_22_conv3Len), a.At(layer3_22_conv2Off, layer3_22_conv2Len), n.w.layer3_22_conv3, a.At(layer3_21_conv3Off, layer3_21_conv3Len))
 }
@@ -2144,7 +2152,7 @@ func (n *Net) layer3_22_conv3Layer(a *rt.Arena) {
 // layer3.22.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.23.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_23_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_23_conv1, a.At(layer3_23_conv1Off, layer3_23_conv1Len), a.At(layer3_22_conv3Off, layer3_22_conv3Len), n.w.layer3_23_conv1, nil)
 }
@@ -2153,7 +2161,7 @@ func (n *Net) layer3_23_conv1Layer(a *rt.Arena) {
 // layer3.23.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.23.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_23_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_23_conv2, a.At(layer3_23_conv2Off, layer3_23_conv2Len), a.At(layer3_23_conv1Off, layer3_23_conv1Len), n.w.layer3_23_conv2, nil)
 }
@@ -2163,7 +2171,7 @@ func (n *Net) layer3_23_conv2Layer(a *rt.Arena) {
 // batch norm layer3.23.bn3 folded in (eps 1e-05)
 // residual layer3.22.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_23_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_23_conv3, a.At(layer3_23_conv3Off, layer3_23_conv3Len), a.At(layer3_23_conv2Off, layer3_23_conv2Len), n.w.layer3_23_conv3, a.At(layer3_22_conv3Off, layer3_22_conv3Len))
 }
@@ -2172,7 +2180,7 @@ func (n *Net) layer3_23_conv3Layer(a *rt.Arena) {
 // layer3.23.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.24.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_24_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_24_conv1, a.At(layer3_24_conv1Off, layer3_24_conv1Len), a.At(layer3_23_conv3Off, layer3_23_conv3Len), n.w.layer3_24_conv1, nil)
 }
@@ -2181,7 +2189,7 @@ func (n *Net) layer3_24_conv1Layer(a *rt.Arena) {
 // layer3.24.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.24.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_24_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_24_conv2, a.At(layer3_24_conv2Off, layer3_24_conv2Len), a.At(layer3_24_conv1Off, layer3_24_conv1Len), n.w.layer3_24_conv2, nil)
 }
@@ -2191,7 +2199,7 @@ func (n *Net) layer3_24_conv2Layer(a *rt.Arena) {
 // batch norm layer3.24.bn3 folded in (eps 1e-05)
 // residual layer3.23.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_24_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_24_conv3, a.At(layer3_24_conv3Off, layer3_24_conv3Len), a.At(layer3_24_conv2Off, layer3_24_conv2Len), n.w.layer3_24_conv3, a.At(layer3_23_conv3Off, layer3_23_conv3Len))
 }
@@ -2200,7 +2208,7 @@ func (n *Net) layer3_24_conv3Layer(a *rt.Arena) {
 // layer3.24.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.25.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_25_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_25_conv1, a.At(layer3_25_conv1Off, layer3_25_conv1Len), a.At(layer3_24_conv3Off, layer3_24_conv3Len), n.w.layer3_25_conv1, nil)
 }
@@ -2209,7 +2217,7 @@ func (n *Net) layer3_25_conv1Layer(a *rt.Arena) {
 // layer3.25.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.25.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_25_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_25_conv2, a.At(layer3_25_conv2Off, layer3_25_conv2Len), a.At(layer3_25_conv1Off, layer3_25_conv1Len), n.w.layer3_25_conv2, nil)
 }
@@ -2219,7 +2227,7 @@ func (n *Net) layer3_25_conv2Layer(a *rt.Arena) {
 // batch norm layer3.25.bn3 folded in (eps 1e-05)
 // residual layer3.24.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_25_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_25_conv3, a.At(layer3_25_conv3Off, layer3_25_conv3Len), a.At(layer3_25_conv2Off, layer3_25_conv2Len), n.w.layer3_25_conv3, a.At(layer3_24_conv3Off, layer3_24_conv3Len))
 }
@@ -2228,7 +2236,7 @@ func (n *Net) layer3_25_conv3Layer(a *rt.Arena) {
 // layer3.25.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.26.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_26_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_26_conv1, a.At(layer3_26_conv1Off, layer3_26_conv1Len), a.At(layer3_25_conv3Off, layer3_25_conv3Len), n.w.layer3_26_conv1, nil)
 }
@@ -2237,7 +2245,7 @@ func (n *Net) layer3_26_conv1Layer(a *rt.Arena) {
 // layer3.26.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.26.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_26_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_26_conv2, a.At(layer3_26_conv2Off, layer3_26_conv2Len), a.At(layer3_26_conv1Off, layer3_26_conv1Len), n.w.layer3_26_conv2, nil)
 }
@@ -2247,7 +2255,7 @@ func (n *Net) layer3_26_conv2Layer(a *rt.Arena) {
 // batch norm layer3.26.bn3 folded in (eps 1e-05)
 // residual layer3.25.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_26_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_26_conv3, a.At(layer3_26_conv3Off, layer3_26_conv3Len), a.At(layer3_26_conv2Off, layer3_26_conv2Len), n.w.layer3_26_conv3, a.At(layer3_25_conv3Off, layer3_25_conv3Len))
 }
@@ -2256,7 +2264,7 @@ func (n *Net) layer3_26_conv3Layer(a *rt.Arena) {
 // layer3.26.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.27.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_27_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_27_conv1, a.At(layer3_27_conv1Off, layer3_27_conv1Len), a.At(layer3_26_conv3Off, layer3_26_conv3Len), n.w.layer3_27_conv1, nil)
 }
@@ -2265,7 +2273,7 @@ func (n *Net) layer3_27_conv1Layer(a *rt.Arena) {
 // layer3.27.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.27.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_27_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_27_conv2, a.At(layer3_27_conv2Off, layer3_27_conv2Len), a.At(layer3_27_conv1Off, layer3_27_conv1Len), n.w.layer3_27_conv2, nil)
 }
@@ -2275,7 +2283,7 @@ func (n *Net) layer3_27_conv2Layer(a *rt.Arena) {
 // batch norm layer3.27.bn3 folded in (eps 1e-05)
 // residual layer3.26.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_27_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_27_conv3, a.At(layer3_27_conv3Off, layer3_27_conv3Len), a.At(layer3_27_conv2Off, layer3_27_conv2Len), n.w.layer3_27_conv3, a.At(layer3_26_conv3Off, layer3_26_conv3Len))
 }
@@ -2284,7 +2292,7 @@ func (n *Net) layer3_27_conv3Layer(a *rt.Arena) {
 // layer3.27.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.28.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_28_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_28_conv1, a.At(layer3_28_conv1Off, layer3_28_conv1Len), a.At(layer3_27_conv3Off, layer3_27_conv3Len), n.w.layer3_28_conv1, nil)
 }
@@ -2293,7 +2301,7 @@ func (n *Net) layer3_28_conv1Layer(a *rt.Arena) {
 // layer3.28.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.28.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_28_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_28_conv2, a.At(layer3_28_conv2Off, layer3_28_conv2Len), a.At(layer3_28_conv1Off, layer3_28_conv1Len), n.w.layer3_28_conv2, nil)
 }
@@ -2303,7 +2311,7 @@ func (n *Net) layer3_28_conv2Layer(a *rt.Arena) {
 // batch norm layer3.28.bn3 folded in (eps 1e-05)
 // residual layer3.27.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_28_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_28_conv3, a.At(layer3_28_conv3Off, layer3_28_conv3Len), a.At(layer3_28_conv2Off, layer3_28_conv2Len), n.w.layer3_28_conv3, a.At(layer3_27_conv3Off, layer3_27_conv3Len))
 }
@@ -2312,7 +2320,7 @@ func (n *Net) layer3_28_conv3Layer(a *rt.Arena) {
 // layer3.28.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.29.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_29_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_29_conv1, a.At(layer3_29_conv1Off, layer3_29_conv1Len), a.At(layer3_28_conv3Off, layer3_28_conv3Len), n.w.layer3_29_conv1, nil)
 }
@@ -2321,7 +2329,7 @@ func (n *Net) layer3_29_conv1Layer(a *rt.Arena) {
 // layer3.29.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.29.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_29_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_29_conv2, a.At(layer3_29_conv2Off, layer3_29_conv2Len), a.At(layer3_29_conv1Off, layer3_29_conv1Len), n.w.layer3_29_conv2, nil)
 }
@@ -2331,7 +2339,7 @@ func (n *Net) layer3_29_conv2Layer(a *rt.Arena) {
 // batch norm layer3.29.bn3 folded in (eps 1e-05)
 // residual layer3.28.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_29_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_29_conv3, a.At(layer3_29_conv3Off, layer3_29_conv3Len), a.At(layer3_29_conv2Off, layer3_29_conv2Len), n.w.layer3_29_conv3, a.At(layer3_28_conv3Off, layer3_28_conv3Len))
 }
@@ -2340,7 +2348,7 @@ func (n *Net) layer3_29_conv3Layer(a *rt.Arena) {
 // layer3.29.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.30.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_30_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_30_conv1, a.At(layer3_30_conv1Off, layer3_30_conv1Len), a.At(layer3_29_conv3Off, layer3_29_conv3Len), n.w.layer3_30_conv1, nil)
 }
@@ -2349,7 +2357,7 @@ func (n *Net) layer3_30_conv1Layer(a *rt.Arena) {
 // layer3.30.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.30.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_30_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_30_conv2, a.At(layer3_30_conv2Off, layer3_30_conv2Len), a.At(layer3_30_conv1Off, layer3_30_conv1Len), n.w.layer3_30_conv2, nil)
 }
@@ -2359,7 +2367,7 @@ func (n *Net) layer3_30_conv2Layer(a *rt.Arena) {
 // batch norm layer3.30.bn3 folded in (eps 1e-05)
 // residual layer3.29.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_30_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_30_conv3, a.At(layer3_30_conv3Off, layer3_30_conv3Len), a.At(layer3_30_conv2Off, layer3_30_conv2Len), n.w.layer3_30_conv3, a.At(layer3_29_conv3Off, layer3_29_conv3Len))
 }
@@ -2368,7 +2376,7 @@ func (n *Net) layer3_30_conv3Layer(a *rt.Arena) {
 // layer3.30.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.31.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_31_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_31_conv1, a.At(layer3_31_conv1Off, layer3_31_conv1Len), a.At(layer3_30_conv3Off, layer3_30_conv3Len), n.w.layer3_31_conv1, nil)
 }
@@ -2377,7 +2385,7 @@ func (n *Net) layer3_31_conv1Layer(a *rt.Arena) {
 // layer3.31.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.31.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_31_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_31_conv2, a.At(layer3_31_conv2Off, layer3_31_conv2Len), a.At(layer3_31_conv1Off, layer3_31_conv1Len), n.w.layer3_31_conv2, nil)
 }
@@ -2387,7 +2395,7 @@ func (n *Net) layer3_31_conv2Layer(a *rt.Arena) {
 // batch norm layer3.31.bn3 folded in (eps 1e-05)
 // residual layer3.30.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_31_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_31_conv3, a.At(layer3_31_conv3Off, layer3_31_conv3Len), a.At(layer3_31_conv2Off, layer3_31_conv2Len), n.w.layer3_31_conv3, a.At(layer3_30_conv3Off, layer3_30_conv3Len))
 }
@@ -2396,7 +2404,7 @@ func (n *Net) layer3_31_conv3Layer(a *rt.Arena) {
 // layer3.31.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.32.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_32_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_32_conv1, a.At(layer3_32_conv1Off, layer3_32_conv1Len), a.At(layer3_31_conv3Off, layer3_31_conv3Len), n.w.layer3_32_conv1, nil)
 }
@@ -2405,7 +2413,7 @@ func (n *Net) layer3_32_conv1Layer(a *rt.Arena) {
 // layer3.32.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.32.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_32_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_32_conv2, a.At(layer3_32_conv2Off, layer3_32_conv2Len), a.At(layer3_32_conv1Off, layer3_32_conv1Len), n.w.layer3_32_conv2, nil)
 }
@@ -2415,7 +2423,7 @@ func (n *Net) layer3_32_conv2Layer(a *rt.Arena) {
 // batch norm layer3.32.bn3 folded in (eps 1e-05)
 // residual layer3.31.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_32_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_32_conv3, a.At(layer3_32_conv3Off, layer3_32_conv3Len), a.At(layer3_32_conv2Off, layer3_32_conv2Len), n.w.layer3_32_conv3, a.At(layer3_31_conv3Off, layer3_31_conv3Len))
 }
@@ -2424,7 +2432,7 @@ func (n *Net) layer3_32_conv3Layer(a *rt.Arena) {
 // layer3.32.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.33.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_33_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_33_conv1, a.At(layer3_33_conv1Off, layer3_33_conv1Len), a.At(layer3_32_conv3Off, layer3_32_conv3Len), n.w.layer3_33_conv1, nil)
 }
@@ -2433,7 +2441,7 @@ func (n *Net) layer3_33_conv1Layer(a *rt.Arena) {
 // layer3.33.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.33.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_33_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_33_conv2, a.At(layer3_33_conv2Off, layer3_33_conv2Len), a.At(layer3_33_conv1Off, layer3_33_conv1Len), n.w.layer3_33_conv2, nil)
 }
@@ -2443,7 +2451,7 @@ func (n *Net) layer3_33_conv2Layer(a *rt.Arena) {
 // batch norm layer3.33.bn3 folded in (eps 1e-05)
 // residual layer3.32.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_33_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_33_conv3, a.At(layer3_33_conv3Off, layer3_33_conv3Len), a.At(layer3_33_conv2Off, layer3_33_conv2Len), n.w.layer3_33_conv3, a.At(layer3_32_conv3Off, layer3_32_conv3Len))
 }
@@ -2452,7 +2460,7 @@ func (n *Net) layer3_33_conv3Layer(a *rt.Arena) {
 // layer3.33.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.34.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_34_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_34_conv1, a.At(layer3_34_conv1Off, layer3_34_conv1Len), a.At(layer3_33_conv3Off, layer3_33_conv3Len), n.w.layer3_34_conv1, nil)
 }
@@ -2461,7 +2469,7 @@ func (n *Net) layer3_34_conv1Layer(a *rt.Arena) {
 // layer3.34.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.34.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_34_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_34_conv2, a.At(layer3_34_conv2Off, layer3_34_conv2Len), a.At(layer3_34_conv1Off, layer3_34_conv1Len), n.w.layer3_34_conv2, nil)
 }
@@ -2471,7 +2479,7 @@ func (n *Net) layer3_34_conv2Layer(a *rt.Arena) {
 // batch norm layer3.34.bn3 folded in (eps 1e-05)
 // residual layer3.33.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_34_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_34_conv3, a.At(layer3_34_conv3Off, layer3_34_conv3Len), a.At(layer3_34_conv2Off, layer3_34_conv2Len), n.w.layer3_34_conv3, a.At(layer3_33_conv3Off, layer3_33_conv3Len))
 }
@@ -2480,7 +2488,7 @@ func (n *Net) layer3_34_conv3Layer(a *rt.Arena) {
 // layer3.34.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.35.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_35_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_35_conv1, a.At(layer3_35_conv1Off, layer3_35_conv1Len), a.At(layer3_34_conv3Off, layer3_34_conv3Len), n.w.layer3_35_conv1, nil)
 }
@@ -2489,7 +2497,7 @@ func (n *Net) layer3_35_conv1Layer(a *rt.Arena) {
 // layer3.35.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.35.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_35_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_35_conv2, a.At(layer3_35_conv2Off, layer3_35_conv2Len), a.At(layer3_35_conv1Off, layer3_35_conv1Len), n.w.layer3_35_conv2, nil)
 }
@@ -2499,7 +2507,7 @@ func (n *Net) layer3_35_conv2Layer(a *rt.Arena) {
 // batch norm layer3.35.bn3 folded in (eps 1e-05)
 // residual layer3.34.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_35_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_35_conv3, a.At(layer3_35_conv3Off, layer3_35_conv3Len), a.At(layer3_35_conv2Off, layer3_35_conv2Len), n.w.layer3_35_conv3, a.At(layer3_34_conv3Off, layer3_34_conv3Len))
 }
@@ -2508,7 +2516,7 @@ func (n *Net) layer3_35_conv3Layer(a *rt.Arena) {
 // layer3.35.conv3 [1024 14 14] -> [512 14 14]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv1, a.At(layer4_0_conv1Off, layer4_0_conv1Len), a.At(layer3_35_conv3Off, layer3_35_conv3Len), n.w.layer4_0_conv1, nil)
 }
@@ -2517,7 +2525,7 @@ func (n *Net) layer4_0_conv1Layer(a *rt.Arena) {
 // layer4.0.conv1 [512 14 14] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv2, a.At(layer4_0_conv2Off, layer4_0_conv2Len), a.At(layer4_0_conv1Off, layer4_0_conv1Len), n.w.layer4_0_conv2, nil)
 }
@@ -2525,7 +2533,7 @@ func (n *Net) layer4_0_conv2Layer(a *rt.Arena) {
 // layer4.0.conv3: conv out 2048 kernel [1 1] bias false
 // layer4.0.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv3, a.At(layer4_0_conv3Off, layer4_0_conv3Len), a.At(layer4_0_conv2Off, layer4_0_conv2Len), n.w.layer4_0_conv3, nil)
 }
@@ -2535,7 +2543,7 @@ func (n *Net) layer4_0_conv3Layer(a *rt.Arena) {
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv3 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_downsample_0, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), a.At(layer3_35_conv3Off, layer3_35_conv3Len), n.w.layer4_0_downsample_0, a.At(layer4_0_conv3Off, layer4_0_conv3Len))
 }
@@ -2544,7 +2552,7 @@ func (n *Net) layer4_0_downsample_0Layer(a *rt.Arena) {
 // layer4.0.downsample.0 [2048 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv1, a.At(layer4_1_conv1Off, layer4_1_conv1Len), a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), n.w.layer4_1_conv1, nil)
 }
@@ -2553,7 +2561,7 @@ func (n *Net) layer4_1_conv1Layer(a *rt.Arena) {
 // layer4.1.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv2, a.At(layer4_1_conv2Off, layer4_1_conv2Len), a.At(layer4_1_conv1Off, layer4_1_conv1Len), n.w.layer4_1_conv2, nil)
 }
@@ -2563,7 +2571,7 @@ func (n *Net) layer4_1_conv2Layer(a *rt.Arena) {
 // batch norm layer4.1.bn3 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv3, a.At(layer4_1_conv3Off, layer4_1_conv3Len), a.At(layer4_1_conv2Off, layer4_1_conv2Len), n.w.layer4_1_conv3, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len))
 }
@@ -2572,7 +2580,7 @@ func (n *Net) layer4_1_conv3Layer(a *rt.Arena) {
 // layer4.1.conv3 [2048 7 7] -> [512 7 7]
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_2_conv1, a.At(layer4_2_conv1Off, layer4_2_conv1Len), a.At(layer4_1_conv3Off, layer4_1_conv3Len), n.w.layer4_2_conv1, nil)
 }
@@ -2581,7 +2589,7 @@ func (n *Net) layer4_2_conv1Layer(a *rt.Arena) {
 // layer4.2.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_2_conv2, a.At(layer4_2_conv2Off, layer4_2_conv2Len), a.At(layer4_2_conv1Off, layer4_2_conv1Len), n.w.layer4_2_conv2, nil)
 }
@@ -2591,7 +2599,7 @@ func (n *Net) layer4_2_conv2Layer(a *rt.Arena) {
 // batch norm layer4.2.bn3 folded in (eps 1e-05)
 // residual layer4.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_2_conv3, a.At(layer4_2_conv3Off, layer4_2_conv3Len), a.At(layer4_2_conv2Off, layer4_2_conv2Len), n.w.layer4_2_conv3, a.At(layer4_1_conv3Off, layer4_1_conv3Len))
 }
@@ -2602,6 +2610,12 @@ func (n *Net) avgpoolLayer(a *rt.Arena) {
 	a.GlobalPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(layer4_2_conv3Off, layer4_2_conv3Len))
 }
 
+// avgpool.nchw: reorder
+// avgpool [2048 1 1] -> [2048 1 1]
+func (n *Net) avgpool_nchwLayer(a *rt.Arena) {
+	a.Reorder(&cfg.avgpool_nchw, a.At(avgpool_nchwOff, avgpool_nchwLen), a.At(avgpoolOff, avgpoolLen))
+}
+
 // fc: linear out 1000
 // flatten#202 [2048] -> [1000]
 func (n *Net) fcLayer(a *rt.Arena) {
@@ -2610,6 +2624,7 @@ func (n *Net) fcLayer(a *rt.Arena) {
 
 // cfg holds every layer's kernel settings.
 var cfg = struct {
+	input_nchw16c         kernels.Reorder
 	conv1                 kernels.Conv
 	maxpool               kernels.Pool
 	layer1_0_conv1        kernels.Conv
@@ -2767,165 +2782,168 @@ var cfg = struct {
 	layer4_2_conv2        kernels.Conv
 	layer4_2_conv3        kernels.Conv
 	avgpool               kernels.GlobalPool
+	avgpool_nchw          kernels.Reorder
 	fc                    kernels.Linear
 }{
-	conv1:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	maxpool:               kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	layer1_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_0_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_0_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer1_0_downsample_0: kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_2_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_2_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_2_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv2:        kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer2_0_downsample_0: kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_2_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_2_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_2_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_3_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_3_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_3_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_4_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_4_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_4_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_5_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_5_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_5_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_6_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_6_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_6_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_7_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_7_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_7_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv2:        kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer3_0_downsample_0: kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_2_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_2_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_2_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_3_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_3_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_3_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_4_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_4_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_4_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_5_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_5_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_5_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_6_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_6_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_6_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_7_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_7_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_7_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_8_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_8_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_8_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_9_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_9_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_9_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_10_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_10_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_10_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_11_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_11_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_11_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_12_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_12_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_12_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_13_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_13_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_13_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_14_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_14_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_14_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_15_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_15_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_15_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_16_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_16_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_16_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_17_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_17_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_17_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_18_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_18_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_18_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_19_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_19_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_19_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_20_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_20_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_20_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_21_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_21_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_21_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_22_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_22_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_22_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_23_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_23_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_23_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_24_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_24_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_24_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_25_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_25_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_25_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_26_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_26_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_26_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_27_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_27_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_27_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_28_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_28_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_28_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_29_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_29_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_29_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_30_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_30_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_30_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_31_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_31_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_31_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_32_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_32_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_32_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_33_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_33_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_33_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_34_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_34_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_34_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_35_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_35_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_35_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv2:        kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer4_0_downsample_0: kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_2_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_2_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_2_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	avgpool:               kernels.GlobalPool{C: 2048, HW: 49},
+	input_nchw16c:         kernels.Reorder{C: 3, HW: 50176, To: kernels.NCHW16c},
+	conv1:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	maxpool:               kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	layer1_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_0_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_0_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer1_0_downsample_0: kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_2_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_2_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_2_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv2:        kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer2_0_downsample_0: kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_2_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_2_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_2_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_3_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_3_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_3_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_4_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_4_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_4_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_5_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_5_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_5_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_6_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_6_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_6_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_7_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_7_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_7_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv2:        kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer3_0_downsample_0: kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_2_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_2_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_2_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_3_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_3_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_3_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_4_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_4_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_4_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_5_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_5_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_5_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_6_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_6_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_6_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_7_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_7_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_7_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_8_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_8_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_8_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_9_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_9_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_9_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_10_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_10_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_10_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_11_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_11_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_11_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_12_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_12_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_12_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_13_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_13_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_13_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_14_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_14_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_14_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_15_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_15_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_15_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_16_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_16_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_16_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_17_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_17_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_17_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_18_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_18_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_18_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_19_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_19_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_19_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_20_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_20_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_20_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_21_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_21_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_21_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_22_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_22_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_22_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_23_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_23_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_23_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_24_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_24_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_24_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_25_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_25_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_25_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_26_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_26_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_26_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_27_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_27_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_27_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_28_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_28_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_28_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_29_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_29_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_29_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_30_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_30_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_30_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_31_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_31_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_31_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_32_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_32_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_32_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_33_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_33_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_33_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_34_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_34_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_34_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_35_conv1:       kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_35_conv2:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_35_conv3:       kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv2:        kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer4_0_downsample_0: kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_2_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_2_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_2_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	avgpool:               kernels.GlobalPool{C: 2048, HW: 49, Layout: kernels.NCHW16c},
+	avgpool_nchw:          kernels.Reorder{C: 2048, HW: 1},
 	fc:                    kernels.Linear{In: 2048, Out: 1000},
 }
 
@@ -3884,6 +3902,7 @@ var layers = [...]struct {
 	rt.Layer
 	run func(*Net, *rt.Arena)
 }{
+	{rt.Layer{Name: "input.nchw16c", Op: "reorder"}, (*Net).input_nchw16cLayer},
 	{rt.Layer{Name: "conv1", Op: "conv", MACs: 118013952}, (*Net).conv1Layer},
 	{rt.Layer{Name: "maxpool", Op: "maxpool"}, (*Net).maxpoolLayer},
 	{rt.Layer{Name: "layer1.0.conv1", Op: "conv", MACs: 12845056}, (*Net).layer1_0_conv1Layer},
@@ -4041,8 +4060,9 @@ var layers = [...]struct {
 	{rt.Layer{Name: "layer4.2.conv2", Op: "conv", MACs: 115605504}, (*Net).layer4_2_conv2Layer},
 	{rt.Layer{Name: "layer4.2.conv3", Op: "conv", MACs: 51380224}, (*Net).layer4_2_conv3Layer},
 	{rt.Layer{Name: "avgpool", Op: "global_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "avgpool.nchw", Op: "reorder"}, (*Net).avgpool_nchwLayer},
 	{rt.Layer{Name: "fc", Op: "linear", MACs: 2048000}, (*Net).fcLayer},
 }
 
 // featureLayers is how many layers run before the features (the classifier head's input) are ready.
-const featureLayers = 157
+const featureLayers = 159

@@ -465,66 +465,68 @@ var expected = []rt.Expect{
 
 // Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
 // share their input's buffer; tensors read only by a concatenation are written into its buffer.
-// 7.23 MB planned (7.23 MB live at most; 45.87 MB without reuse).
+// 7.23 MB planned (7.23 MB live at most; 49.09 MB without reuse).
 const (
-	inputOff, inputLen                                 = 802816, 150528   // input [3 224 224]
-	conv1Off, conv1Len                                 = 0, 802816        // conv1 [64 112 112]
-	maxpoolOff, maxpoolLen                             = 1605632, 200704  // maxpool [64 56 56]
-	layer1_0_conv1Off, layer1_0_conv1Len               = 0, 200704        // layer1.0.conv1 [64 56 56]
-	layer1_0_conv2Off, layer1_0_conv2Len               = 802816, 200704   // layer1.0.conv2 [64 56 56]
-	layer1_0_conv3Off, layer1_0_conv3Len               = 0, 802816        // layer1.0.conv3 [256 56 56]
-	layer1_0_downsample_0Off, layer1_0_downsample_0Len = 802816, 802816   // layer1.0.downsample.0 [256 56 56]
-	layer1_1_conv1Off, layer1_1_conv1Len               = 0, 200704        // layer1.1.conv1 [64 56 56]
-	layer1_1_conv2Off, layer1_1_conv2Len               = 1605632, 200704  // layer1.1.conv2 [64 56 56]
-	layer1_1_conv3Off, layer1_1_conv3Len               = 0, 802816        // layer1.1.conv3 [256 56 56]
-	layer1_2_conv1Off, layer1_2_conv1Len               = 802816, 200704   // layer1.2.conv1 [64 56 56]
-	layer1_2_conv2Off, layer1_2_conv2Len               = 1605632, 200704  // layer1.2.conv2 [64 56 56]
-	layer1_2_conv3Off, layer1_2_conv3Len               = 802816, 802816   // layer1.2.conv3 [256 56 56]
-	layer2_0_conv1Off, layer2_0_conv1Len               = 0, 401408        // layer2.0.conv1 [128 56 56]
-	layer2_0_conv2Off, layer2_0_conv2Len               = 401408, 100352   // layer2.0.conv2 [128 28 28]
-	layer2_0_conv3Off, layer2_0_conv3Len               = 0, 401408        // layer2.0.conv3 [512 28 28]
-	layer2_0_downsample_0Off, layer2_0_downsample_0Len = 401408, 401408   // layer2.0.downsample.0 [512 28 28]
-	layer2_1_conv1Off, layer2_1_conv1Len               = 0, 100352        // layer2.1.conv1 [128 28 28]
-	layer2_1_conv2Off, layer2_1_conv2Len               = 802816, 100352   // layer2.1.conv2 [128 28 28]
-	layer2_1_conv3Off, layer2_1_conv3Len               = 0, 401408        // layer2.1.conv3 [512 28 28]
-	layer2_2_conv1Off, layer2_2_conv1Len               = 401408, 100352   // layer2.2.conv1 [128 28 28]
-	layer2_2_conv2Off, layer2_2_conv2Len               = 802816, 100352   // layer2.2.conv2 [128 28 28]
-	layer2_2_conv3Off, layer2_2_conv3Len               = 401408, 401408   // layer2.2.conv3 [512 28 28]
-	layer2_3_conv1Off, layer2_3_conv1Len               = 0, 100352        // layer2.3.conv1 [128 28 28]
-	layer2_3_conv2Off, layer2_3_conv2Len               = 802816, 100352   // layer2.3.conv2 [128 28 28]
-	layer2_3_conv3Off, layer2_3_conv3Len               = 0, 401408        // layer2.3.conv3 [512 28 28]
-	layer3_0_conv1Off, layer3_0_conv1Len               = 401408, 200704   // layer3.0.conv1 [256 28 28]
-	layer3_0_conv2Off, layer3_0_conv2Len               = 602112, 50176    // layer3.0.conv2 [256 14 14]
-	layer3_0_conv3Off, layer3_0_conv3Len               = 401408, 200704   // layer3.0.conv3 [1024 14 14]
-	layer3_0_downsample_0Off, layer3_0_downsample_0Len = 602112, 200704   // layer3.0.downsample.0 [1024 14 14]
-	layer3_1_conv1Off, layer3_1_conv1Len               = 0, 50176         // layer3.1.conv1 [256 14 14]
-	layer3_1_conv2Off, layer3_1_conv2Len               = 200704, 50176    // layer3.1.conv2 [256 14 14]
-	layer3_1_conv3Off, layer3_1_conv3Len               = 0, 200704        // layer3.1.conv3 [1024 14 14]
-	layer3_2_conv1Off, layer3_2_conv1Len               = 200704, 50176    // layer3.2.conv1 [256 14 14]
-	layer3_2_conv2Off, layer3_2_conv2Len               = 401408, 50176    // layer3.2.conv2 [256 14 14]
-	layer3_2_conv3Off, layer3_2_conv3Len               = 200704, 200704   // layer3.2.conv3 [1024 14 14]
-	layer3_3_conv1Off, layer3_3_conv1Len               = 0, 50176         // layer3.3.conv1 [256 14 14]
-	layer3_3_conv2Off, layer3_3_conv2Len               = 401408, 50176    // layer3.3.conv2 [256 14 14]
-	layer3_3_conv3Off, layer3_3_conv3Len               = 0, 200704        // layer3.3.conv3 [1024 14 14]
-	layer3_4_conv1Off, layer3_4_conv1Len               = 200704, 50176    // layer3.4.conv1 [256 14 14]
-	layer3_4_conv2Off, layer3_4_conv2Len               = 401408, 50176    // layer3.4.conv2 [256 14 14]
-	layer3_4_conv3Off, layer3_4_conv3Len               = 200704, 200704   // layer3.4.conv3 [1024 14 14]
-	layer3_5_conv1Off, layer3_5_conv1Len               = 0, 50176         // layer3.5.conv1 [256 14 14]
-	layer3_5_conv2Off, layer3_5_conv2Len               = 401408, 50176    // layer3.5.conv2 [256 14 14]
-	layer3_5_conv3Off, layer3_5_conv3Len               = 0, 200704        // layer3.5.conv3 [1024 14 14]
-	layer4_0_conv1Off, layer4_0_conv1Len               = 200704, 100352   // layer4.0.conv1 [512 14 14]
-	layer4_0_conv2Off, layer4_0_conv2Len               = 301056, 25088    // layer4.0.conv2 [512 7 7]
-	layer4_0_conv3Off, layer4_0_conv3Len               = 200704, 100352   // layer4.0.conv3 [2048 7 7]
-	layer4_0_downsample_0Off, layer4_0_downsample_0Len = 301056, 100352   // layer4.0.downsample.0 [2048 7 7]
-	layer4_1_conv1Off, layer4_1_conv1Len               = 0, 25088         // layer4.1.conv1 [512 7 7]
-	layer4_1_conv2Off, layer4_1_conv2Len               = 100352, 25088    // layer4.1.conv2 [512 7 7]
-	layer4_1_conv3Off, layer4_1_conv3Len               = 0, 100352        // layer4.1.conv3 [2048 7 7]
-	layer4_2_conv1Off, layer4_2_conv1Len               = 100352, 25088    // layer4.2.conv1 [512 7 7]
-	layer4_2_conv2Off, layer4_2_conv2Len               = 200704, 25088    // layer4.2.conv2 [512 7 7]
-	layer4_2_conv3Off, layer4_2_conv3Len               = 100352, 100352   // layer4.2.conv3 [2048 7 7]
-	avgpoolOff, avgpoolLen                             = 0, 2048          // avgpool [2048 1 1]
-	flatten_66Off, flatten_66Len                       = avgpoolOff, 2048 // flatten#66 [2048]
-	fcOff, fcLen                                       = 2048, 1000       // fc [1000]
+	inputOff, inputLen                                 = 802816, 150528        // input [3 224 224]
+	input_nchw16cOff, input_nchw16cLen                 = 0, 802816             // input.nchw16c [3 224 224]
+	conv1Off, conv1Len                                 = 802816, 802816        // conv1 [64 112 112]
+	maxpoolOff, maxpoolLen                             = 1605632, 200704       // maxpool [64 56 56]
+	layer1_0_conv1Off, layer1_0_conv1Len               = 0, 200704             // layer1.0.conv1 [64 56 56]
+	layer1_0_conv2Off, layer1_0_conv2Len               = 802816, 200704        // layer1.0.conv2 [64 56 56]
+	layer1_0_conv3Off, layer1_0_conv3Len               = 0, 802816             // layer1.0.conv3 [256 56 56]
+	layer1_0_downsample_0Off, layer1_0_downsample_0Len = 802816, 802816        // layer1.0.downsample.0 [256 56 56]
+	layer1_1_conv1Off, layer1_1_conv1Len               = 0, 200704             // layer1.1.conv1 [64 56 56]
+	layer1_1_conv2Off, layer1_1_conv2Len               = 1605632, 200704       // layer1.1.conv2 [64 56 56]
+	layer1_1_conv3Off, layer1_1_conv3Len               = 0, 802816             // layer1.1.conv3 [256 56 56]
+	layer1_2_conv1Off, layer1_2_conv1Len               = 802816, 200704        // layer1.2.conv1 [64 56 56]
+	layer1_2_conv2Off, layer1_2_conv2Len               = 1605632, 200704       // layer1.2.conv2 [64 56 56]
+	layer1_2_conv3Off, layer1_2_conv3Len               = 802816, 802816        // layer1.2.conv3 [256 56 56]
+	layer2_0_conv1Off, layer2_0_conv1Len               = 0, 401408             // layer2.0.conv1 [128 56 56]
+	layer2_0_conv2Off, layer2_0_conv2Len               = 401408, 100352        // layer2.0.conv2 [128 28 28]
+	layer2_0_conv3Off, layer2_0_conv3Len               = 0, 401408             // layer2.0.conv3 [512 28 28]
+	layer2_0_downsample_0Off, layer2_0_downsample_0Len = 401408, 401408        // layer2.0.downsample.0 [512 28 28]
+	layer2_1_conv1Off, layer2_1_conv1Len               = 0, 100352             // layer2.1.conv1 [128 28 28]
+	layer2_1_conv2Off, layer2_1_conv2Len               = 802816, 100352        // layer2.1.conv2 [128 28 28]
+	layer2_1_conv3Off, layer2_1_conv3Len               = 0, 401408             // layer2.1.conv3 [512 28 28]
+	layer2_2_conv1Off, layer2_2_conv1Len               = 401408, 100352        // layer2.2.conv1 [128 28 28]
+	layer2_2_conv2Off, layer2_2_conv2Len               = 802816, 100352        // layer2.2.conv2 [128 28 28]
+	layer2_2_conv3Off, layer2_2_conv3Len               = 401408, 401408        // layer2.2.conv3 [512 28 28]
+	layer2_3_conv1Off, layer2_3_conv1Len               = 0, 100352             // layer2.3.conv1 [128 28 28]
+	layer2_3_conv2Off, layer2_3_conv2Len               = 802816, 100352        // layer2.3.conv2 [128 28 28]
+	layer2_3_conv3Off, layer2_3_conv3Len               = 0, 401408             // layer2.3.conv3 [512 28 28]
+	layer3_0_conv1Off, layer3_0_conv1Len               = 401408, 200704        // layer3.0.conv1 [256 28 28]
+	layer3_0_conv2Off, layer3_0_conv2Len               = 602112, 50176         // layer3.0.conv2 [256 14 14]
+	layer3_0_conv3Off, layer3_0_conv3Len               = 401408, 200704        // layer3.0.conv3 [1024 14 14]
+	layer3_0_downsample_0Off, layer3_0_downsample_0Len = 602112, 200704        // layer3.0.downsample.0 [1024 14 14]
+	layer3_1_conv1Off, layer3_1_conv1Len               = 0, 50176              // layer3.1.conv1 [256 14 14]
+	layer3_1_conv2Off, layer3_1_conv2Len               = 200704, 50176         // layer3.1.conv2 [256 14 14]
+	layer3_1_conv3Off, layer3_1_conv3Len               = 0, 200704             // layer3.1.conv3 [1024 14 14]
+	layer3_2_conv1Off, layer3_2_conv1Len               = 200704, 50176         // layer3.2.conv1 [256 14 14]
+	layer3_2_conv2Off, layer3_2_conv2Len               = 401408, 50176         // layer3.2.conv2 [256 14 14]
+	layer3_2_conv3Off, layer3_2_conv3Len               = 200704, 200704        // layer3.2.conv3 [1024 14 14]
+	layer3_3_conv1Off, layer3_3_conv1Len               = 0, 50176              // layer3.3.conv1 [256 14 14]
+	layer3_3_conv2Off, layer3_3_conv2Len               = 401408, 50176         // layer3.3.conv2 [256 14 14]
+	layer3_3_conv3Off, layer3_3_conv3Len               = 0, 200704             // layer3.3.conv3 [1024 14 14]
+	layer3_4_conv1Off, layer3_4_conv1Len               = 200704, 50176         // layer3.4.conv1 [256 14 14]
+	layer3_4_conv2Off, layer3_4_conv2Len               = 401408, 50176         // layer3.4.conv2 [256 14 14]
+	layer3_4_conv3Off, layer3_4_conv3Len               = 200704, 200704        // layer3.4.conv3 [1024 14 14]
+	layer3_5_conv1Off, layer3_5_conv1Len               = 0, 50176              // layer3.5.conv1 [256 14 14]
+	layer3_5_conv2Off, layer3_5_conv2Len               = 401408, 50176         // layer3.5.conv2 [256 14 14]
+	layer3_5_conv3Off, layer3_5_conv3Len               = 0, 200704             // layer3.5.conv3 [1024 14 14]
+	layer4_0_conv1Off, layer4_0_conv1Len               = 200704, 100352        // layer4.0.conv1 [512 14 14]
+	layer4_0_conv2Off, layer4_0_conv2Len               = 301056, 25088         // layer4.0.conv2 [512 7 7]
+	layer4_0_conv3Off, layer4_0_conv3Len               = 200704, 100352        // layer4.0.conv3 [2048 7 7]
+	layer4_0_downsample_0Off, layer4_0_downsample_0Len = 301056, 100352        // layer4.0.downsample.0 [2048 7 7]
+	layer4_1_conv1Off, layer4_1_conv1Len               = 0, 25088              // layer4.1.conv1 [512 7 7]
+	layer4_1_conv2Off, layer4_1_conv2Len               = 100352, 25088         // layer4.1.conv2 [512 7 7]
+	layer4_1_conv3Off, layer4_1_conv3Len               = 0, 100352             // layer4.1.conv3 [2048 7 7]
+	layer4_2_conv1Off, layer4_2_conv1Len               = 100352, 25088         // layer4.2.conv1 [512 7 7]
+	layer4_2_conv2Off, layer4_2_conv2Len               = 200704, 25088         // layer4.2.conv2 [512 7 7]
+	layer4_2_conv3Off, layer4_2_conv3Len               = 100352, 100352        // layer4.2.conv3 [2048 7 7]
+	avgpoolOff, avgpoolLen                             = 0, 2048               // avgpool [2048 1 1]
+	avgpool_nchwOff, avgpool_nchwLen                   = 2048, 2048            // avgpool.nchw [2048 1 1]
+	flatten_66Off, flatten_66Len                       = avgpool_nchwOff, 2048 // flatten#66 [2048]
+	fcOff, fcLen                                       = 0, 1000               // fc [1000]
 )
 
 // The regions RunImage copies the input to and the logits or the features from.
@@ -537,13 +539,19 @@ var (
 // arenaSize float32s hold every activation of one image.
 const arenaSize = 1806336
 
+// input.nchw16c: reorder to nchw16c
+// input [3 224 224] -> [3 224 224]
+func (n *Net) input_nchw16cLayer(a *rt.Arena) {
+	a.Reorder(&cfg.input_nchw16c, a.At(input_nchw16cOff, input_nchw16cLen), a.At(inputOff, inputLen))
+}
+
 // conv1: conv out 64 kernel [7 7] stride [2 2] pad [3 3 3 3] bias false
-// input [3 224 224] -> [64 112 112]
+// input.nchw16c [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) conv1Layer(a *rt.Arena) {
-	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(inputOff, inputLen), n.w.conv1, nil)
+	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(input_nchw16cOff, input_nchw16cLen), n.w.conv1, nil)
 }
 
 // maxpool: maxpool kernel [3 3] stride [2 2] pad [1 1 1 1]
@@ -556,7 +564,7 @@ func (n *Net) maxpoolLayer(a *rt.Arena) {
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv1, a.At(layer1_0_conv1Off, layer1_0_conv1Len), a.At(maxpoolOff, maxpoolLen), n.w.layer1_0_conv1, nil)
 }
@@ -565,7 +573,7 @@ func (n *Net) layer1_0_conv1Layer(a *rt.Arena) {
 // layer1.0.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv2, a.At(layer1_0_conv2Off, layer1_0_conv2Len), a.At(layer1_0_conv1Off, layer1_0_conv1Len), n.w.layer1_0_conv2, nil)
 }
@@ -573,7 +581,7 @@ func (n *Net) layer1_0_conv2Layer(a *rt.Arena) {
 // layer1.0.conv3: conv out 256 kernel [1 1] bias false
 // layer1.0.conv2 [64 56 56] -> [256 56 56]
 // batch norm layer1.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv3, a.At(layer1_0_conv3Off, layer1_0_conv3Len), a.At(layer1_0_conv2Off, layer1_0_conv2Len), n.w.layer1_0_conv3, nil)
 }
@@ -583,7 +591,7 @@ func (n *Net) layer1_0_conv3Layer(a *rt.Arena) {
 // batch norm layer1.0.downsample.1 folded in (eps 1e-05)
 // residual layer1.0.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_downsample_0, a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len), a.At(maxpoolOff, maxpoolLen), n.w.layer1_0_downsample_0, a.At(layer1_0_conv3Off, layer1_0_conv3Len))
 }
@@ -592,7 +600,7 @@ func (n *Net) layer1_0_downsample_0Layer(a *rt.Arena) {
 // layer1.0.downsample.0 [256 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv1, a.At(layer1_1_conv1Off, layer1_1_conv1Len), a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len), n.w.layer1_1_conv1, nil)
 }
@@ -601,7 +609,7 @@ func (n *Net) layer1_1_conv1Layer(a *rt.Arena) {
 // layer1.1.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv2, a.At(layer1_1_conv2Off, layer1_1_conv2Len), a.At(layer1_1_conv1Off, layer1_1_conv1Len), n.w.layer1_1_conv2, nil)
 }
@@ -611,7 +619,7 @@ func (n *Net) layer1_1_conv2Layer(a *rt.Arena) {
 // batch norm layer1.1.bn3 folded in (eps 1e-05)
 // residual layer1.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv3, a.At(layer1_1_conv3Off, layer1_1_conv3Len), a.At(layer1_1_conv2Off, layer1_1_conv2Len), n.w.layer1_1_conv3, a.At(layer1_0_downsample_0Off, layer1_0_downsample_0Len))
 }
@@ -620,7 +628,7 @@ func (n *Net) layer1_1_conv3Layer(a *rt.Arena) {
 // layer1.1.conv3 [256 56 56] -> [64 56 56]
 // batch norm layer1.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_2_conv1, a.At(layer1_2_conv1Off, layer1_2_conv1Len), a.At(layer1_1_conv3Off, layer1_1_conv3Len), n.w.layer1_2_conv1, nil)
 }
@@ -629,7 +637,7 @@ func (n *Net) layer1_2_conv1Layer(a *rt.Arena) {
 // layer1.2.conv1 [64 56 56] -> [64 56 56]
 // batch norm layer1.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_2_conv2, a.At(layer1_2_conv2Off, layer1_2_conv2Len), a.At(layer1_2_conv1Off, layer1_2_conv1Len), n.w.layer1_2_conv2, nil)
 }
@@ -639,7 +647,7 @@ func (n *Net) layer1_2_conv2Layer(a *rt.Arena) {
 // batch norm layer1.2.bn3 folded in (eps 1e-05)
 // residual layer1.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer1_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_2_conv3, a.At(layer1_2_conv3Off, layer1_2_conv3Len), a.At(layer1_2_conv2Off, layer1_2_conv2Len), n.w.layer1_2_conv3, a.At(layer1_1_conv3Off, layer1_1_conv3Len))
 }
@@ -648,7 +656,7 @@ func (n *Net) layer1_2_conv3Layer(a *rt.Arena) {
 // layer1.2.conv3 [256 56 56] -> [128 56 56]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv1, a.At(layer2_0_conv1Off, layer2_0_conv1Len), a.At(layer1_2_conv3Off, layer1_2_conv3Len), n.w.layer2_0_conv1, nil)
 }
@@ -657,7 +665,7 @@ func (n *Net) layer2_0_conv1Layer(a *rt.Arena) {
 // layer2.0.conv1 [128 56 56] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer2_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv2, a.At(layer2_0_conv2Off, layer2_0_conv2Len), a.At(layer2_0_conv1Off, layer2_0_conv1Len), n.w.layer2_0_conv2, nil)
 }
@@ -665,7 +673,7 @@ func (n *Net) layer2_0_conv2Layer(a *rt.Arena) {
 // layer2.0.conv3: conv out 512 kernel [1 1] bias false
 // layer2.0.conv2 [128 28 28] -> [512 28 28]
 // batch norm layer2.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv3, a.At(layer2_0_conv3Off, layer2_0_conv3Len), a.At(layer2_0_conv2Off, layer2_0_conv2Len), n.w.layer2_0_conv3, nil)
 }
@@ -675,7 +683,7 @@ func (n *Net) layer2_0_conv3Layer(a *rt.Arena) {
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv3 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer2_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_downsample_0, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), a.At(layer1_2_conv3Off, layer1_2_conv3Len), n.w.layer2_0_downsample_0, a.At(layer2_0_conv3Off, layer2_0_conv3Len))
 }
@@ -684,7 +692,7 @@ func (n *Net) layer2_0_downsample_0Layer(a *rt.Arena) {
 // layer2.0.downsample.0 [512 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv1, a.At(layer2_1_conv1Off, layer2_1_conv1Len), a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), n.w.layer2_1_conv1, nil)
 }
@@ -693,7 +701,7 @@ func (n *Net) layer2_1_conv1Layer(a *rt.Arena) {
 // layer2.1.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv2, a.At(layer2_1_conv2Off, layer2_1_conv2Len), a.At(layer2_1_conv1Off, layer2_1_conv1Len), n.w.layer2_1_conv2, nil)
 }
@@ -703,7 +711,7 @@ func (n *Net) layer2_1_conv2Layer(a *rt.Arena) {
 // batch norm layer2.1.bn3 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv3, a.At(layer2_1_conv3Off, layer2_1_conv3Len), a.At(layer2_1_conv2Off, layer2_1_conv2Len), n.w.layer2_1_conv3, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len))
 }
@@ -712,7 +720,7 @@ func (n *Net) layer2_1_conv3Layer(a *rt.Arena) {
 // layer2.1.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_2_conv1, a.At(layer2_2_conv1Off, layer2_2_conv1Len), a.At(layer2_1_conv3Off, layer2_1_conv3Len), n.w.layer2_2_conv1, nil)
 }
@@ -721,7 +729,7 @@ func (n *Net) layer2_2_conv1Layer(a *rt.Arena) {
 // layer2.2.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_2_conv2, a.At(layer2_2_conv2Off, layer2_2_conv2Len), a.At(layer2_2_conv1Off, layer2_2_conv1Len), n.w.layer2_2_conv2, nil)
 }
@@ -731,7 +739,7 @@ func (n *Net) layer2_2_conv2Layer(a *rt.Arena) {
 // batch norm layer2.2.bn3 folded in (eps 1e-05)
 // residual layer2.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_2_conv3, a.At(layer2_2_conv3Off, layer2_2_conv3Len), a.At(layer2_2_conv2Off, layer2_2_conv2Len), n.w.layer2_2_conv3, a.At(layer2_1_conv3Off, layer2_1_conv3Len))
 }
@@ -740,7 +748,7 @@ func (n *Net) layer2_2_conv3Layer(a *rt.Arena) {
 // layer2.2.conv3 [512 28 28] -> [128 28 28]
 // batch norm layer2.3.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_3_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_3_conv1, a.At(layer2_3_conv1Off, layer2_3_conv1Len), a.At(layer2_2_conv3Off, layer2_2_conv3Len), n.w.layer2_3_conv1, nil)
 }
@@ -749,7 +757,7 @@ func (n *Net) layer2_3_conv1Layer(a *rt.Arena) {
 // layer2.3.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.3.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_3_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_3_conv2, a.At(layer2_3_conv2Off, layer2_3_conv2Len), a.At(layer2_3_conv1Off, layer2_3_conv1Len), n.w.layer2_3_conv2, nil)
 }
@@ -759,7 +767,7 @@ func (n *Net) layer2_3_conv2Layer(a *rt.Arena) {
 // batch norm layer2.3.bn3 folded in (eps 1e-05)
 // residual layer2.2.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer2_3_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_3_conv3, a.At(layer2_3_conv3Off, layer2_3_conv3Len), a.At(layer2_3_conv2Off, layer2_3_conv2Len), n.w.layer2_3_conv3, a.At(layer2_2_conv3Off, layer2_2_conv3Len))
 }
@@ -768,7 +776,7 @@ func (n *Net) layer2_3_conv3Layer(a *rt.Arena) {
 // layer2.3.conv3 [512 28 28] -> [256 28 28]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv1, a.At(layer3_0_conv1Off, layer3_0_conv1Len), a.At(layer2_3_conv3Off, layer2_3_conv3Len), n.w.layer3_0_conv1, nil)
 }
@@ -777,7 +785,7 @@ func (n *Net) layer3_0_conv1Layer(a *rt.Arena) {
 // layer3.0.conv1 [256 28 28] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer3_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv2, a.At(layer3_0_conv2Off, layer3_0_conv2Len), a.At(layer3_0_conv1Off, layer3_0_conv1Len), n.w.layer3_0_conv2, nil)
 }
@@ -785,7 +793,7 @@ func (n *Net) layer3_0_conv2Layer(a *rt.Arena) {
 // layer3.0.conv3: conv out 1024 kernel [1 1] bias false
 // layer3.0.conv2 [256 14 14] -> [1024 14 14]
 // batch norm layer3.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv3, a.At(layer3_0_conv3Off, layer3_0_conv3Len), a.At(layer3_0_conv2Off, layer3_0_conv2Len), n.w.layer3_0_conv3, nil)
 }
@@ -795,7 +803,7 @@ func (n *Net) layer3_0_conv3Layer(a *rt.Arena) {
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv3 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer3_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_downsample_0, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), a.At(layer2_3_conv3Off, layer2_3_conv3Len), n.w.layer3_0_downsample_0, a.At(layer3_0_conv3Off, layer3_0_conv3Len))
 }
@@ -804,7 +812,7 @@ func (n *Net) layer3_0_downsample_0Layer(a *rt.Arena) {
 // layer3.0.downsample.0 [1024 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv1, a.At(layer3_1_conv1Off, layer3_1_conv1Len), a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), n.w.layer3_1_conv1, nil)
 }
@@ -813,7 +821,7 @@ func (n *Net) layer3_1_conv1Layer(a *rt.Arena) {
 // layer3.1.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv2, a.At(layer3_1_conv2Off, layer3_1_conv2Len), a.At(layer3_1_conv1Off, layer3_1_conv1Len), n.w.layer3_1_conv2, nil)
 }
@@ -823,7 +831,7 @@ func (n *Net) layer3_1_conv2Layer(a *rt.Arena) {
 // batch norm layer3.1.bn3 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv3, a.At(layer3_1_conv3Off, layer3_1_conv3Len), a.At(layer3_1_conv2Off, layer3_1_conv2Len), n.w.layer3_1_conv3, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len))
 }
@@ -832,7 +840,7 @@ func (n *Net) layer3_1_conv3Layer(a *rt.Arena) {
 // layer3.1.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_2_conv1, a.At(layer3_2_conv1Off, layer3_2_conv1Len), a.At(layer3_1_conv3Off, layer3_1_conv3Len), n.w.layer3_2_conv1, nil)
 }
@@ -841,7 +849,7 @@ func (n *Net) layer3_2_conv1Layer(a *rt.Arena) {
 // layer3.2.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_2_conv2, a.At(layer3_2_conv2Off, layer3_2_conv2Len), a.At(layer3_2_conv1Off, layer3_2_conv1Len), n.w.layer3_2_conv2, nil)
 }
@@ -851,7 +859,7 @@ func (n *Net) layer3_2_conv2Layer(a *rt.Arena) {
 // batch norm layer3.2.bn3 folded in (eps 1e-05)
 // residual layer3.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_2_conv3, a.At(layer3_2_conv3Off, layer3_2_conv3Len), a.At(layer3_2_conv2Off, layer3_2_conv2Len), n.w.layer3_2_conv3, a.At(layer3_1_conv3Off, layer3_1_conv3Len))
 }
@@ -860,7 +868,7 @@ func (n *Net) layer3_2_conv3Layer(a *rt.Arena) {
 // layer3.2.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.3.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_3_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_3_conv1, a.At(layer3_3_conv1Off, layer3_3_conv1Len), a.At(layer3_2_conv3Off, layer3_2_conv3Len), n.w.layer3_3_conv1, nil)
 }
@@ -869,7 +877,7 @@ func (n *Net) layer3_3_conv1Layer(a *rt.Arena) {
 // layer3.3.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.3.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_3_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_3_conv2, a.At(layer3_3_conv2Off, layer3_3_conv2Len), a.At(layer3_3_conv1Off, layer3_3_conv1Len), n.w.layer3_3_conv2, nil)
 }
@@ -879,7 +887,7 @@ func (n *Net) layer3_3_conv2Layer(a *rt.Arena) {
 // batch norm layer3.3.bn3 folded in (eps 1e-05)
 // residual layer3.2.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_3_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_3_conv3, a.At(layer3_3_conv3Off, layer3_3_conv3Len), a.At(layer3_3_conv2Off, layer3_3_conv2Len), n.w.layer3_3_conv3, a.At(layer3_2_conv3Off, layer3_2_conv3Len))
 }
@@ -888,7 +896,7 @@ func (n *Net) layer3_3_conv3Layer(a *rt.Arena) {
 // layer3.3.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.4.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_4_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_4_conv1, a.At(layer3_4_conv1Off, layer3_4_conv1Len), a.At(layer3_3_conv3Off, layer3_3_conv3Len), n.w.layer3_4_conv1, nil)
 }
@@ -897,7 +905,7 @@ func (n *Net) layer3_4_conv1Layer(a *rt.Arena) {
 // layer3.4.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.4.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_4_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_4_conv2, a.At(layer3_4_conv2Off, layer3_4_conv2Len), a.At(layer3_4_conv1Off, layer3_4_conv1Len), n.w.layer3_4_conv2, nil)
 }
@@ -907,7 +915,7 @@ func (n *Net) layer3_4_conv2Layer(a *rt.Arena) {
 // batch norm layer3.4.bn3 folded in (eps 1e-05)
 // residual layer3.3.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_4_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_4_conv3, a.At(layer3_4_conv3Off, layer3_4_conv3Len), a.At(layer3_4_conv2Off, layer3_4_conv2Len), n.w.layer3_4_conv3, a.At(layer3_3_conv3Off, layer3_3_conv3Len))
 }
@@ -916,7 +924,7 @@ func (n *Net) layer3_4_conv3Layer(a *rt.Arena) {
 // layer3.4.conv3 [1024 14 14] -> [256 14 14]
 // batch norm layer3.5.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_5_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_5_conv1, a.At(layer3_5_conv1Off, layer3_5_conv1Len), a.At(layer3_4_conv3Off, layer3_4_conv3Len), n.w.layer3_5_conv1, nil)
 }
@@ -925,7 +933,7 @@ func (n *Net) layer3_5_conv1Layer(a *rt.Arena) {
 // layer3.5.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.5.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_5_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_5_conv2, a.At(layer3_5_conv2Off, layer3_5_conv2Len), a.At(layer3_5_conv1Off, layer3_5_conv1Len), n.w.layer3_5_conv2, nil)
 }
@@ -935,7 +943,7 @@ func (n *Net) layer3_5_conv2Layer(a *rt.Arena) {
 // batch norm layer3.5.bn3 folded in (eps 1e-05)
 // residual layer3.4.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer3_5_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_5_conv3, a.At(layer3_5_conv3Off, layer3_5_conv3Len), a.At(layer3_5_conv2Off, layer3_5_conv2Len), n.w.layer3_5_conv3, a.At(layer3_4_conv3Off, layer3_4_conv3Len))
 }
@@ -944,7 +952,7 @@ func (n *Net) layer3_5_conv3Layer(a *rt.Arena) {
 // layer3.5.conv3 [1024 14 14] -> [512 14 14]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv1, a.At(layer4_0_conv1Off, layer4_0_conv1Len), a.At(layer3_5_conv3Off, layer3_5_conv3Len), n.w.layer4_0_conv1, nil)
 }
@@ -953,7 +961,7 @@ func (n *Net) layer4_0_conv1Layer(a *rt.Arena) {
 // layer4.0.conv1 [512 14 14] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv2, a.At(layer4_0_conv2Off, layer4_0_conv2Len), a.At(layer4_0_conv1Off, layer4_0_conv1Len), n.w.layer4_0_conv2, nil)
 }
@@ -961,7 +969,7 @@ func (n *Net) layer4_0_conv2Layer(a *rt.Arena) {
 // layer4.0.conv3: conv out 2048 kernel [1 1] bias false
 // layer4.0.conv2 [512 7 7] -> [2048 7 7]
 // batch norm layer4.0.bn3 folded in (eps 1e-05)
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_0_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv3, a.At(layer4_0_conv3Off, layer4_0_conv3Len), a.At(layer4_0_conv2Off, layer4_0_conv2Len), n.w.layer4_0_conv3, nil)
 }
@@ -971,7 +979,7 @@ func (n *Net) layer4_0_conv3Layer(a *rt.Arena) {
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv3 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_downsample_0, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), a.At(layer3_5_conv3Off, layer3_5_conv3Len), n.w.layer4_0_downsample_0, a.At(layer4_0_conv3Off, layer4_0_conv3Len))
 }
@@ -980,7 +988,7 @@ func (n *Net) layer4_0_downsample_0Layer(a *rt.Arena) {
 // layer4.0.downsample.0 [2048 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv1, a.At(layer4_1_conv1Off, layer4_1_conv1Len), a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), n.w.layer4_1_conv1, nil)
 }
@@ -989,7 +997,7 @@ func (n *Net) layer4_1_conv1Layer(a *rt.Arena) {
 // layer4.1.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv2, a.At(layer4_1_conv2Off, layer4_1_conv2Len), a.At(layer4_1_conv1Off, layer4_1_conv1Len), n.w.layer4_1_conv2, nil)
 }
@@ -999,7 +1007,7 @@ func (n *Net) layer4_1_conv2Layer(a *rt.Arena) {
 // batch norm layer4.1.bn3 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_1_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv3, a.At(layer4_1_conv3Off, layer4_1_conv3Len), a.At(layer4_1_conv2Off, layer4_1_conv2Len), n.w.layer4_1_conv3, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len))
 }
@@ -1008,7 +1016,7 @@ func (n *Net) layer4_1_conv3Layer(a *rt.Arena) {
 // layer4.1.conv3 [2048 7 7] -> [512 7 7]
 // batch norm layer4.2.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_2_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_2_conv1, a.At(layer4_2_conv1Off, layer4_2_conv1Len), a.At(layer4_1_conv3Off, layer4_1_conv3Len), n.w.layer4_2_conv1, nil)
 }
@@ -1017,7 +1025,7 @@ func (n *Net) layer4_2_conv1Layer(a *rt.Arena) {
 // layer4.2.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.2.bn2 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_2_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_2_conv2, a.At(layer4_2_conv2Off, layer4_2_conv2Len), a.At(layer4_2_conv1Off, layer4_2_conv1Len), n.w.layer4_2_conv2, nil)
 }
@@ -1027,7 +1035,7 @@ func (n *Net) layer4_2_conv2Layer(a *rt.Arena) {
 // batch norm layer4.2.bn3 folded in (eps 1e-05)
 // residual layer4.1.conv3 added
 // then relu
-// lowered as gemm1x1
+// lowered as direct16c
 func (n *Net) layer4_2_conv3Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_2_conv3, a.At(layer4_2_conv3Off, layer4_2_conv3Len), a.At(layer4_2_conv2Off, layer4_2_conv2Len), n.w.layer4_2_conv3, a.At(layer4_1_conv3Off, layer4_1_conv3Len))
 }
@@ -1038,6 +1046,12 @@ func (n *Net) avgpoolLayer(a *rt.Arena) {
 	a.GlobalPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(layer4_2_conv3Off, layer4_2_conv3Len))
 }
 
+// avgpool.nchw: reorder
+// avgpool [2048 1 1] -> [2048 1 1]
+func (n *Net) avgpool_nchwLayer(a *rt.Arena) {
+	a.Reorder(&cfg.avgpool_nchw, a.At(avgpool_nchwOff, avgpool_nchwLen), a.At(avgpoolOff, avgpoolLen))
+}
+
 // fc: linear out 1000
 // flatten#66 [2048] -> [1000]
 func (n *Net) fcLayer(a *rt.Arena) {
@@ -1046,6 +1060,7 @@ func (n *Net) fcLayer(a *rt.Arena) {
 
 // cfg holds every layer's kernel settings.
 var cfg = struct {
+	input_nchw16c         kernels.Reorder
 	conv1                 kernels.Conv
 	maxpool               kernels.Pool
 	layer1_0_conv1        kernels.Conv
@@ -1101,63 +1116,66 @@ var cfg = struct {
 	layer4_2_conv2        kernels.Conv
 	layer4_2_conv3        kernels.Conv
 	avgpool               kernels.GlobalPool
+	avgpool_nchw          kernels.Reorder
 	fc                    kernels.Linear
 }{
-	conv1:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	maxpool:               kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	layer1_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_0_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_0_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer1_0_downsample_0: kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_2_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_2_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_2_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv2:        kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer2_0_downsample_0: kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_2_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_2_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_2_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_3_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_3_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_3_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv2:        kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer3_0_downsample_0: kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_2_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_2_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_2_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_3_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_3_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_3_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_4_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_4_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_4_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_5_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_5_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_5_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv2:        kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer4_0_downsample_0: kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_2_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_2_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_2_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	avgpool:               kernels.GlobalPool{C: 2048, HW: 49},
+	input_nchw16c:         kernels.Reorder{C: 3, HW: 50176, To: kernels.NCHW16c},
+	conv1:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	maxpool:               kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	layer1_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_0_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_0_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer1_0_downsample_0: kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_2_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_2_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_2_conv3:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv1:        kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 128, OutH: 56, OutW: 56, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv2:        kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer2_0_downsample_0: kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_2_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_2_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_2_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_3_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_3_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_3_conv3:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv1:        kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 256, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv2:        kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer3_0_downsample_0: kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_2_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_2_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_2_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_3_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_3_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_3_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_4_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_4_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_4_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_5_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_5_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_5_conv3:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 1024, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv1:        kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv2:        kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer4_0_downsample_0: kernels.Conv{InC: 1024, InH: 14, InW: 14, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_2_conv1:        kernels.Conv{InC: 2048, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_2_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_2_conv3:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 2048, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	avgpool:               kernels.GlobalPool{C: 2048, HW: 49, Layout: kernels.NCHW16c},
+	avgpool_nchw:          kernels.Reorder{C: 2048, HW: 1},
 	fc:                    kernels.Linear{In: 2048, Out: 1000},
 }
 
@@ -1504,6 +1522,7 @@ var layers = [...]struct {
 	rt.Layer
 	run func(*Net, *rt.Arena)
 }{
+	{rt.Layer{Name: "input.nchw16c", Op: "reorder"}, (*Net).input_nchw16cLayer},
 	{rt.Layer{Name: "conv1", Op: "conv", MACs: 118013952}, (*Net).conv1Layer},
 	{rt.Layer{Name: "maxpool", Op: "maxpool"}, (*Net).maxpoolLayer},
 	{rt.Layer{Name: "layer1.0.conv1", Op: "conv", MACs: 12845056}, (*Net).layer1_0_conv1Layer},
@@ -1559,8 +1578,9 @@ var layers = [...]struct {
 	{rt.Layer{Name: "layer4.2.conv2", Op: "conv", MACs: 115605504}, (*Net).layer4_2_conv2Layer},
 	{rt.Layer{Name: "layer4.2.conv3", Op: "conv", MACs: 51380224}, (*Net).layer4_2_conv3Layer},
 	{rt.Layer{Name: "avgpool", Op: "global_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "avgpool.nchw", Op: "reorder"}, (*Net).avgpool_nchwLayer},
 	{rt.Layer{Name: "fc", Op: "linear", MACs: 2048000}, (*Net).fcLayer},
 }
 
 // featureLayers is how many layers run before the features (the classifier head's input) are ready.
-const featureLayers = 55
+const featureLayers = 57

@@ -230,32 +230,34 @@ var expected = []rt.Expect{
 
 // Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
 // share their input's buffer; tensors read only by a concatenation are written into its buffer.
-// 25.69 MB planned (25.69 MB live at most; 61.05 MB without reuse).
+// 25.69 MB planned (25.69 MB live at most; 64.36 MB without reuse).
 const (
-	inputOff, inputLen               = 3211264, 150528   // input [3 224 224]
-	features_0Off, features_0Len     = 0, 3211264        // features.0 [64 224 224]
-	features_2Off, features_2Len     = 3211264, 3211264  // features.2 [64 224 224]
-	features_4Off, features_4Len     = 1605632, 802816   // features.4 [64 112 112]
-	features_5Off, features_5Len     = 0, 1605632        // features.5 [128 112 112]
-	features_7Off, features_7Len     = 1605632, 1605632  // features.7 [128 112 112]
-	features_9Off, features_9Len     = 802816, 401408    // features.9 [128 56 56]
-	features_10Off, features_10Len   = 0, 802816         // features.10 [256 56 56]
-	features_12Off, features_12Len   = 802816, 802816    // features.12 [256 56 56]
-	features_14Off, features_14Len   = 0, 802816         // features.14 [256 56 56]
-	features_16Off, features_16Len   = 802816, 200704    // features.16 [256 28 28]
-	features_17Off, features_17Len   = 0, 401408         // features.17 [512 28 28]
-	features_19Off, features_19Len   = 401408, 401408    // features.19 [512 28 28]
-	features_21Off, features_21Len   = 0, 401408         // features.21 [512 28 28]
-	features_23Off, features_23Len   = 401408, 100352    // features.23 [512 14 14]
-	features_24Off, features_24Len   = 0, 100352         // features.24 [512 14 14]
-	features_26Off, features_26Len   = 100352, 100352    // features.26 [512 14 14]
-	features_28Off, features_28Len   = 0, 100352         // features.28 [512 14 14]
-	features_30Off, features_30Len   = 100352, 25088     // features.30 [512 7 7]
-	avgpoolOff, avgpoolLen           = 0, 25088          // avgpool [512 7 7]
-	flatten_1Off, flatten_1Len       = avgpoolOff, 25088 // flatten#1 [25088]
-	classifier_0Off, classifier_0Len = 25088, 4096       // classifier.0 [4096]
-	classifier_3Off, classifier_3Len = 0, 4096           // classifier.3 [4096]
-	classifier_6Off, classifier_6Len = 4096, 1000        // classifier.6 [1000]
+	inputOff, inputLen                 = 0, 150528              // input [3 224 224]
+	input_nchw16cOff, input_nchw16cLen = 3211264, 802816        // input.nchw16c [3 224 224]
+	features_0Off, features_0Len       = 0, 3211264             // features.0 [64 224 224]
+	features_2Off, features_2Len       = 3211264, 3211264       // features.2 [64 224 224]
+	features_4Off, features_4Len       = 1605632, 802816        // features.4 [64 112 112]
+	features_5Off, features_5Len       = 0, 1605632             // features.5 [128 112 112]
+	features_7Off, features_7Len       = 1605632, 1605632       // features.7 [128 112 112]
+	features_9Off, features_9Len       = 802816, 401408         // features.9 [128 56 56]
+	features_10Off, features_10Len     = 0, 802816              // features.10 [256 56 56]
+	features_12Off, features_12Len     = 802816, 802816         // features.12 [256 56 56]
+	features_14Off, features_14Len     = 0, 802816              // features.14 [256 56 56]
+	features_16Off, features_16Len     = 802816, 200704         // features.16 [256 28 28]
+	features_17Off, features_17Len     = 0, 401408              // features.17 [512 28 28]
+	features_19Off, features_19Len     = 401408, 401408         // features.19 [512 28 28]
+	features_21Off, features_21Len     = 0, 401408              // features.21 [512 28 28]
+	features_23Off, features_23Len     = 401408, 100352         // features.23 [512 14 14]
+	features_24Off, features_24Len     = 0, 100352              // features.24 [512 14 14]
+	features_26Off, features_26Len     = 100352, 100352         // features.26 [512 14 14]
+	features_28Off, features_28Len     = 0, 100352              // features.28 [512 14 14]
+	features_30Off, features_30Len     = 100352, 25088          // features.30 [512 7 7]
+	avgpoolOff, avgpoolLen             = 0, 25088               // avgpool [512 7 7]
+	avgpool_nchwOff, avgpool_nchwLen   = 25088, 25088           // avgpool.nchw [512 7 7]
+	flatten_1Off, flatten_1Len         = avgpool_nchwOff, 25088 // flatten#1 [25088]
+	classifier_0Off, classifier_0Len   = 0, 4096                // classifier.0 [4096]
+	classifier_3Off, classifier_3Len   = 4096, 4096             // classifier.3 [4096]
+	classifier_6Off, classifier_6Len   = 0, 1000                // classifier.6 [1000]
 )
 
 // The regions RunImage copies the input to and the logits or the features from.
@@ -268,18 +270,24 @@ var (
 // arenaSize float32s hold every activation of one image.
 const arenaSize = 6422528
 
+// input.nchw16c: reorder to nchw16c
+// input [3 224 224] -> [3 224 224]
+func (n *Net) input_nchw16cLayer(a *rt.Arena) {
+	a.Reorder(&cfg.input_nchw16c, a.At(input_nchw16cOff, input_nchw16cLen), a.At(inputOff, inputLen))
+}
+
 // features.0: conv out 64 kernel [3 3] pad [1 1 1 1]
-// input [3 224 224] -> [64 224 224]
+// input.nchw16c [3 224 224] -> [64 224 224]
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) features_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_0, a.At(features_0Off, features_0Len), a.At(inputOff, inputLen), n.w.features_0, nil)
+	a.Conv(&cfg.features_0, a.At(features_0Off, features_0Len), a.At(input_nchw16cOff, input_nchw16cLen), n.w.features_0, nil)
 }
 
 // features.2: conv out 64 kernel [3 3] pad [1 1 1 1]
 // features.0 [64 224 224] -> [64 224 224]
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) features_2Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_2, a.At(features_2Off, features_2Len), a.At(features_0Off, features_0Len), n.w.features_2, nil)
 }
@@ -293,7 +301,7 @@ func (n *Net) features_4Layer(a *rt.Arena) {
 // features.5: conv out 128 kernel [3 3] pad [1 1 1 1]
 // features.4 [64 112 112] -> [128 112 112]
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) features_5Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_5, a.At(features_5Off, features_5Len), a.At(features_4Off, features_4Len), n.w.features_5, nil)
 }
@@ -301,7 +309,7 @@ func (n *Net) features_5Layer(a *rt.Arena) {
 // features.7: conv out 128 kernel [3 3] pad [1 1 1 1]
 // features.5 [128 112 112] -> [128 112 112]
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) features_7Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_7, a.At(features_7Off, features_7Len), a.At(features_5Off, features_5Len), n.w.features_7, nil)
 }
@@ -315,7 +323,7 @@ func (n *Net) features_9Layer(a *rt.Arena) {
 // features.10: conv out 256 kernel [3 3] pad [1 1 1 1]
 // features.9 [128 56 56] -> [256 56 56]
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) features_10Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_10, a.At(features_10Off, features_10Len), a.At(features_9Off, features_9Len), n.w.features_10, nil)
 }
@@ -323,7 +331,7 @@ func (n *Net) features_10Layer(a *rt.Arena) {
 // features.12: conv out 256 kernel [3 3] pad [1 1 1 1]
 // features.10 [256 56 56] -> [256 56 56]
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) features_12Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_12, a.At(features_12Off, features_12Len), a.At(features_10Off, features_10Len), n.w.features_12, nil)
 }
@@ -331,7 +339,7 @@ func (n *Net) features_12Layer(a *rt.Arena) {
 // features.14: conv out 256 kernel [3 3] pad [1 1 1 1]
 // features.12 [256 56 56] -> [256 56 56]
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) features_14Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_14, a.At(features_14Off, features_14Len), a.At(features_12Off, features_12Len), n.w.features_14, nil)
 }
@@ -345,7 +353,7 @@ func (n *Net) features_16Layer(a *rt.Arena) {
 // features.17: conv out 512 kernel [3 3] pad [1 1 1 1]
 // features.16 [256 28 28] -> [512 28 28]
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) features_17Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_17, a.At(features_17Off, features_17Len), a.At(features_16Off, features_16Len), n.w.features_17, nil)
 }
@@ -353,7 +361,7 @@ func (n *Net) features_17Layer(a *rt.Arena) {
 // features.19: conv out 512 kernel [3 3] pad [1 1 1 1]
 // features.17 [512 28 28] -> [512 28 28]
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) features_19Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_19, a.At(features_19Off, features_19Len), a.At(features_17Off, features_17Len), n.w.features_19, nil)
 }
@@ -361,7 +369,7 @@ func (n *Net) features_19Layer(a *rt.Arena) {
 // features.21: conv out 512 kernel [3 3] pad [1 1 1 1]
 // features.19 [512 28 28] -> [512 28 28]
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) features_21Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_21, a.At(features_21Off, features_21Len), a.At(features_19Off, features_19Len), n.w.features_21, nil)
 }
@@ -375,7 +383,7 @@ func (n *Net) features_23Layer(a *rt.Arena) {
 // features.24: conv out 512 kernel [3 3] pad [1 1 1 1]
 // features.23 [512 14 14] -> [512 14 14]
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) features_24Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_24, a.At(features_24Off, features_24Len), a.At(features_23Off, features_23Len), n.w.features_24, nil)
 }
@@ -383,7 +391,7 @@ func (n *Net) features_24Layer(a *rt.Arena) {
 // features.26: conv out 512 kernel [3 3] pad [1 1 1 1]
 // features.24 [512 14 14] -> [512 14 14]
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) features_26Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_26, a.At(features_26Off, features_26Len), a.At(features_24Off, features_24Len), n.w.features_26, nil)
 }
@@ -391,7 +399,7 @@ func (n *Net) features_26Layer(a *rt.Arena) {
 // features.28: conv out 512 kernel [3 3] pad [1 1 1 1]
 // features.26 [512 14 14] -> [512 14 14]
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) features_28Layer(a *rt.Arena) {
 	a.Conv(&cfg.features_28, a.At(features_28Off, features_28Len), a.At(features_26Off, features_26Len), n.w.features_28, nil)
 }
@@ -406,6 +414,12 @@ func (n *Net) features_30Layer(a *rt.Arena) {
 // features.30 [512 7 7] -> [512 7 7]
 func (n *Net) avgpoolLayer(a *rt.Arena) {
 	a.AdaptiveAvgPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(features_30Off, features_30Len))
+}
+
+// avgpool.nchw: reorder
+// avgpool [512 7 7] -> [512 7 7]
+func (n *Net) avgpool_nchwLayer(a *rt.Arena) {
+	a.Reorder(&cfg.avgpool_nchw, a.At(avgpool_nchwOff, avgpool_nchwLen), a.At(avgpoolOff, avgpoolLen))
 }
 
 // classifier.0: linear out 4096
@@ -430,51 +444,55 @@ func (n *Net) classifier_6Layer(a *rt.Arena) {
 
 // cfg holds every layer's kernel settings.
 var cfg = struct {
-	features_0   kernels.Conv
-	features_2   kernels.Conv
-	features_4   kernels.Pool
-	features_5   kernels.Conv
-	features_7   kernels.Conv
-	features_9   kernels.Pool
-	features_10  kernels.Conv
-	features_12  kernels.Conv
-	features_14  kernels.Conv
-	features_16  kernels.Pool
-	features_17  kernels.Conv
-	features_19  kernels.Conv
-	features_21  kernels.Conv
-	features_23  kernels.Pool
-	features_24  kernels.Conv
-	features_26  kernels.Conv
-	features_28  kernels.Conv
-	features_30  kernels.Pool
-	avgpool      kernels.AdaptiveAvgPool
-	classifier_0 kernels.Linear
-	classifier_3 kernels.Linear
-	classifier_6 kernels.Linear
+	input_nchw16c kernels.Reorder
+	features_0    kernels.Conv
+	features_2    kernels.Conv
+	features_4    kernels.Pool
+	features_5    kernels.Conv
+	features_7    kernels.Conv
+	features_9    kernels.Pool
+	features_10   kernels.Conv
+	features_12   kernels.Conv
+	features_14   kernels.Conv
+	features_16   kernels.Pool
+	features_17   kernels.Conv
+	features_19   kernels.Conv
+	features_21   kernels.Conv
+	features_23   kernels.Pool
+	features_24   kernels.Conv
+	features_26   kernels.Conv
+	features_28   kernels.Conv
+	features_30   kernels.Pool
+	avgpool       kernels.AdaptiveAvgPool
+	avgpool_nchw  kernels.Reorder
+	classifier_0  kernels.Linear
+	classifier_3  kernels.Linear
+	classifier_6  kernels.Linear
 }{
-	features_0:   kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 224, OutW: 224, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_2:   kernels.Conv{InC: 64, InH: 224, InW: 224, OutC: 64, OutH: 224, OutW: 224, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_4:   kernels.Pool{C: 64, InH: 224, InW: 224, OutH: 112, OutW: 112, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
-	features_5:   kernels.Conv{InC: 64, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_7:   kernels.Conv{InC: 128, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_9:   kernels.Pool{C: 128, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
-	features_10:  kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_12:  kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_14:  kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_16:  kernels.Pool{C: 256, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
-	features_17:  kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_19:  kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_21:  kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_23:  kernels.Pool{C: 512, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
-	features_24:  kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_26:  kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_28:  kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	features_30:  kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
-	avgpool:      kernels.AdaptiveAvgPool{C: 512, InH: 7, InW: 7, OutH: 7, OutW: 7},
-	classifier_0: kernels.Linear{In: 25088, Out: 4096, Act: kernels.ActReLU},
-	classifier_3: kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU},
-	classifier_6: kernels.Linear{In: 4096, Out: 1000},
+	input_nchw16c: kernels.Reorder{C: 3, HW: 50176, To: kernels.NCHW16c},
+	features_0:    kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 224, OutW: 224, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_2:    kernels.Conv{InC: 64, InH: 224, InW: 224, OutC: 64, OutH: 224, OutW: 224, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_4:    kernels.Pool{C: 64, InH: 224, InW: 224, OutH: 112, OutW: 112, KH: 2, KW: 2, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	features_5:    kernels.Conv{InC: 64, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_7:    kernels.Conv{InC: 128, InH: 112, InW: 112, OutC: 128, OutH: 112, OutW: 112, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_9:    kernels.Pool{C: 128, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 2, KW: 2, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	features_10:   kernels.Conv{InC: 128, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_12:   kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_14:   kernels.Conv{InC: 256, InH: 56, InW: 56, OutC: 256, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_16:   kernels.Pool{C: 256, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 2, KW: 2, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	features_17:   kernels.Conv{InC: 256, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_19:   kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_21:   kernels.Conv{InC: 512, InH: 28, InW: 28, OutC: 512, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_23:   kernels.Pool{C: 512, InH: 28, InW: 28, OutH: 14, OutW: 14, KH: 2, KW: 2, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	features_24:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_26:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_28:   kernels.Conv{InC: 512, InH: 14, InW: 14, OutC: 512, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	features_30:   kernels.Pool{C: 512, InH: 14, InW: 14, OutH: 7, OutW: 7, KH: 2, KW: 2, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	avgpool:       kernels.AdaptiveAvgPool{C: 512, InH: 7, InW: 7, OutH: 7, OutW: 7, Layout: kernels.NCHW16c},
+	avgpool_nchw:  kernels.Reorder{C: 512, HW: 49},
+	classifier_0:  kernels.Linear{In: 25088, Out: 4096, Act: kernels.ActReLU},
+	classifier_3:  kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU},
+	classifier_6:  kernels.Linear{In: 4096, Out: 1000},
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -590,6 +608,7 @@ var layers = [...]struct {
 	rt.Layer
 	run func(*Net, *rt.Arena)
 }{
+	{rt.Layer{Name: "input.nchw16c", Op: "reorder"}, (*Net).input_nchw16cLayer},
 	{rt.Layer{Name: "features.0", Op: "conv", MACs: 86704128}, (*Net).features_0Layer},
 	{rt.Layer{Name: "features.2", Op: "conv", MACs: 1849688064}, (*Net).features_2Layer},
 	{rt.Layer{Name: "features.4", Op: "maxpool"}, (*Net).features_4Layer},
@@ -609,10 +628,11 @@ var layers = [...]struct {
 	{rt.Layer{Name: "features.28", Op: "conv", MACs: 462422016}, (*Net).features_28Layer},
 	{rt.Layer{Name: "features.30", Op: "maxpool"}, (*Net).features_30Layer},
 	{rt.Layer{Name: "avgpool", Op: "adaptive_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "avgpool.nchw", Op: "reorder"}, (*Net).avgpool_nchwLayer},
 	{rt.Layer{Name: "classifier.0", Op: "linear", MACs: 102760448}, (*Net).classifier_0Layer},
 	{rt.Layer{Name: "classifier.3", Op: "linear", MACs: 16777216}, (*Net).classifier_3Layer},
 	{rt.Layer{Name: "classifier.6", Op: "linear", MACs: 4096000}, (*Net).classifier_6Layer},
 }
 
 // featureLayers is how many layers run before the features (the classifier head's input) are ready.
-const featureLayers = 21
+const featureLayers = 23

@@ -45,8 +45,9 @@ layers:
 `,
 }
 
-// TestBlockedLayout runs networks generated with NCHW16c feature maps against the interpreter.
-func TestBlockedLayout(t *testing.T) {
+// TestLayouts runs networks generated with NCHW16c and with NCHW feature maps against the
+// interpreter.
+func TestLayouts(t *testing.T) {
 	specs := map[string][]byte{}
 	for name, src := range blockedSpecs {
 		specs[name] = []byte(src)
@@ -81,12 +82,14 @@ func TestBlockedLayout(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		got, err := RunLayout(g, w, in, ir.NCHW16c)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if err := goldens.Compare(got, want, batch); err != nil {
-			t.Errorf("%s: %v", name, err)
+		for _, l := range []ir.Layout{ir.NCHW16c, ir.NCHW} {
+			got, err := RunLayout(g, w, in, l)
+			if err != nil {
+				t.Fatalf("%s %v: %v", name, l, err)
+			}
+			if err := goldens.Compare(got, want, batch); err != nil {
+				t.Errorf("%s %v: %v", name, l, err)
+			}
 		}
 	}
 }

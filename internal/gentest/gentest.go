@@ -51,10 +51,10 @@ func main() {
 }
 `
 
-// Run generates g's package, builds it with a driver, and runs Forward on in. weights holds every
+// Run generates g's package (in the generator's default layout, NCHW16c), builds it with a driver, and runs Forward on in. weights holds every
 // tensor g reads. The scratch folder is removed afterwards.
 func Run(g *ir.Graph, weights map[string][]float32, in []float32) ([]float32, error) {
-	return RunLayout(g, weights, in, ir.NCHW)
+	return RunLayout(g, weights, in, ir.NCHW16c)
 }
 
 // RunLayout is Run with the feature maps in layout l where their ops can run it.

@@ -300,33 +300,35 @@ var expected = []rt.Expect{
 
 // Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
 // share their input's buffer; tensors read only by a concatenation are written into its buffer.
-// 4.01 MB planned (4.01 MB live at most; 11.35 MB without reuse).
+// 6.42 MB planned (6.42 MB live at most; 14.56 MB without reuse).
 const (
-	inputOff, inputLen                                 = 802816, 150528  // input [3 224 224]
-	conv1Off, conv1Len                                 = 0, 802816       // conv1 [64 112 112]
-	maxpoolOff, maxpoolLen                             = 802816, 200704  // maxpool [64 56 56]
-	layer1_0_conv1Off, layer1_0_conv1Len               = 0, 200704       // layer1.0.conv1 [64 56 56]
-	layer1_0_conv2Off, layer1_0_conv2Len               = 200704, 200704  // layer1.0.conv2 [64 56 56]
-	layer1_1_conv1Off, layer1_1_conv1Len               = 0, 200704       // layer1.1.conv1 [64 56 56]
-	layer1_1_conv2Off, layer1_1_conv2Len               = 401408, 200704  // layer1.1.conv2 [64 56 56]
-	layer2_0_conv1Off, layer2_0_conv1Len               = 0, 100352       // layer2.0.conv1 [128 28 28]
-	layer2_0_conv2Off, layer2_0_conv2Len               = 100352, 100352  // layer2.0.conv2 [128 28 28]
-	layer2_0_downsample_0Off, layer2_0_downsample_0Len = 0, 100352       // layer2.0.downsample.0 [128 28 28]
-	layer2_1_conv1Off, layer2_1_conv1Len               = 100352, 100352  // layer2.1.conv1 [128 28 28]
-	layer2_1_conv2Off, layer2_1_conv2Len               = 200704, 100352  // layer2.1.conv2 [128 28 28]
-	layer3_0_conv1Off, layer3_0_conv1Len               = 0, 50176        // layer3.0.conv1 [256 14 14]
-	layer3_0_conv2Off, layer3_0_conv2Len               = 50176, 50176    // layer3.0.conv2 [256 14 14]
-	layer3_0_downsample_0Off, layer3_0_downsample_0Len = 0, 50176        // layer3.0.downsample.0 [256 14 14]
-	layer3_1_conv1Off, layer3_1_conv1Len               = 50176, 50176    // layer3.1.conv1 [256 14 14]
-	layer3_1_conv2Off, layer3_1_conv2Len               = 100352, 50176   // layer3.1.conv2 [256 14 14]
-	layer4_0_conv1Off, layer4_0_conv1Len               = 0, 25088        // layer4.0.conv1 [512 7 7]
-	layer4_0_conv2Off, layer4_0_conv2Len               = 25088, 25088    // layer4.0.conv2 [512 7 7]
-	layer4_0_downsample_0Off, layer4_0_downsample_0Len = 0, 25088        // layer4.0.downsample.0 [512 7 7]
-	layer4_1_conv1Off, layer4_1_conv1Len               = 25088, 25088    // layer4.1.conv1 [512 7 7]
-	layer4_1_conv2Off, layer4_1_conv2Len               = 50176, 25088    // layer4.1.conv2 [512 7 7]
-	avgpoolOff, avgpoolLen                             = 1008, 512       // avgpool [512 1 1]
-	flatten_26Off, flatten_26Len                       = avgpoolOff, 512 // flatten#26 [512]
-	fcOff, fcLen                                       = 0, 1000         // fc [1000]
+	inputOff, inputLen                                 = 802816, 150528       // input [3 224 224]
+	input_nchw16cOff, input_nchw16cLen                 = 0, 802816            // input.nchw16c [3 224 224]
+	conv1Off, conv1Len                                 = 802816, 802816       // conv1 [64 112 112]
+	maxpoolOff, maxpoolLen                             = 0, 200704            // maxpool [64 56 56]
+	layer1_0_conv1Off, layer1_0_conv1Len               = 200704, 200704       // layer1.0.conv1 [64 56 56]
+	layer1_0_conv2Off, layer1_0_conv2Len               = 401408, 200704       // layer1.0.conv2 [64 56 56]
+	layer1_1_conv1Off, layer1_1_conv1Len               = 0, 200704            // layer1.1.conv1 [64 56 56]
+	layer1_1_conv2Off, layer1_1_conv2Len               = 200704, 200704       // layer1.1.conv2 [64 56 56]
+	layer2_0_conv1Off, layer2_0_conv1Len               = 0, 100352            // layer2.0.conv1 [128 28 28]
+	layer2_0_conv2Off, layer2_0_conv2Len               = 100352, 100352       // layer2.0.conv2 [128 28 28]
+	layer2_0_downsample_0Off, layer2_0_downsample_0Len = 0, 100352            // layer2.0.downsample.0 [128 28 28]
+	layer2_1_conv1Off, layer2_1_conv1Len               = 100352, 100352       // layer2.1.conv1 [128 28 28]
+	layer2_1_conv2Off, layer2_1_conv2Len               = 200704, 100352       // layer2.1.conv2 [128 28 28]
+	layer3_0_conv1Off, layer3_0_conv1Len               = 0, 50176             // layer3.0.conv1 [256 14 14]
+	layer3_0_conv2Off, layer3_0_conv2Len               = 50176, 50176         // layer3.0.conv2 [256 14 14]
+	layer3_0_downsample_0Off, layer3_0_downsample_0Len = 0, 50176             // layer3.0.downsample.0 [256 14 14]
+	layer3_1_conv1Off, layer3_1_conv1Len               = 50176, 50176         // layer3.1.conv1 [256 14 14]
+	layer3_1_conv2Off, layer3_1_conv2Len               = 100352, 50176        // layer3.1.conv2 [256 14 14]
+	layer4_0_conv1Off, layer4_0_conv1Len               = 0, 25088             // layer4.0.conv1 [512 7 7]
+	layer4_0_conv2Off, layer4_0_conv2Len               = 25088, 25088         // layer4.0.conv2 [512 7 7]
+	layer4_0_downsample_0Off, layer4_0_downsample_0Len = 0, 25088             // layer4.0.downsample.0 [512 7 7]
+	layer4_1_conv1Off, layer4_1_conv1Len               = 25088, 25088         // layer4.1.conv1 [512 7 7]
+	layer4_1_conv2Off, layer4_1_conv2Len               = 50176, 25088         // layer4.1.conv2 [512 7 7]
+	avgpoolOff, avgpoolLen                             = 0, 512               // avgpool [512 1 1]
+	avgpool_nchwOff, avgpool_nchwLen                   = 1008, 512            // avgpool.nchw [512 1 1]
+	flatten_26Off, flatten_26Len                       = avgpool_nchwOff, 512 // flatten#26 [512]
+	fcOff, fcLen                                       = 0, 1000              // fc [1000]
 )
 
 // The regions RunImage copies the input to and the logits or the features from.
@@ -337,15 +339,21 @@ var (
 )
 
 // arenaSize float32s hold every activation of one image.
-const arenaSize = 1003520
+const arenaSize = 1605632
+
+// input.nchw16c: reorder to nchw16c
+// input [3 224 224] -> [3 224 224]
+func (n *Net) input_nchw16cLayer(a *rt.Arena) {
+	a.Reorder(&cfg.input_nchw16c, a.At(input_nchw16cOff, input_nchw16cLen), a.At(inputOff, inputLen))
+}
 
 // conv1: conv out 64 kernel [7 7] stride [2 2] pad [3 3 3 3] bias false
-// input [3 224 224] -> [64 112 112]
+// input.nchw16c [3 224 224] -> [64 112 112]
 // batch norm bn1 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) conv1Layer(a *rt.Arena) {
-	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(inputOff, inputLen), n.w.conv1, nil)
+	a.Conv(&cfg.conv1, a.At(conv1Off, conv1Len), a.At(input_nchw16cOff, input_nchw16cLen), n.w.conv1, nil)
 }
 
 // maxpool: maxpool kernel [3 3] stride [2 2] pad [1 1 1 1]
@@ -358,7 +366,7 @@ func (n *Net) maxpoolLayer(a *rt.Arena) {
 // maxpool [64 56 56] -> [64 56 56]
 // batch norm layer1.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv1, a.At(layer1_0_conv1Off, layer1_0_conv1Len), a.At(maxpoolOff, maxpoolLen), n.w.layer1_0_conv1, nil)
 }
@@ -368,7 +376,7 @@ func (n *Net) layer1_0_conv1Layer(a *rt.Arena) {
 // batch norm layer1.0.bn2 folded in (eps 1e-05)
 // residual maxpool added
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_0_conv2, a.At(layer1_0_conv2Off, layer1_0_conv2Len), a.At(layer1_0_conv1Off, layer1_0_conv1Len), n.w.layer1_0_conv2, a.At(maxpoolOff, maxpoolLen))
 }
@@ -377,7 +385,7 @@ func (n *Net) layer1_0_conv2Layer(a *rt.Arena) {
 // layer1.0.conv2 [64 56 56] -> [64 56 56]
 // batch norm layer1.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv1, a.At(layer1_1_conv1Off, layer1_1_conv1Len), a.At(layer1_0_conv2Off, layer1_0_conv2Len), n.w.layer1_1_conv1, nil)
 }
@@ -387,7 +395,7 @@ func (n *Net) layer1_1_conv1Layer(a *rt.Arena) {
 // batch norm layer1.1.bn2 folded in (eps 1e-05)
 // residual layer1.0.conv2 added
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer1_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer1_1_conv2, a.At(layer1_1_conv2Off, layer1_1_conv2Len), a.At(layer1_1_conv1Off, layer1_1_conv1Len), n.w.layer1_1_conv2, a.At(layer1_0_conv2Off, layer1_0_conv2Len))
 }
@@ -396,7 +404,7 @@ func (n *Net) layer1_1_conv2Layer(a *rt.Arena) {
 // layer1.1.conv2 [64 56 56] -> [128 28 28]
 // batch norm layer2.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer2_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv1, a.At(layer2_0_conv1Off, layer2_0_conv1Len), a.At(layer1_1_conv2Off, layer1_1_conv2Len), n.w.layer2_0_conv1, nil)
 }
@@ -404,7 +412,7 @@ func (n *Net) layer2_0_conv1Layer(a *rt.Arena) {
 // layer2.0.conv2: conv out 128 kernel [3 3] pad [1 1 1 1] bias false
 // layer2.0.conv1 [128 28 28] -> [128 28 28]
 // batch norm layer2.0.bn2 folded in (eps 1e-05)
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_conv2, a.At(layer2_0_conv2Off, layer2_0_conv2Len), a.At(layer2_0_conv1Off, layer2_0_conv1Len), n.w.layer2_0_conv2, nil)
 }
@@ -414,7 +422,7 @@ func (n *Net) layer2_0_conv2Layer(a *rt.Arena) {
 // batch norm layer2.0.downsample.1 folded in (eps 1e-05)
 // residual layer2.0.conv2 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer2_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_0_downsample_0, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), a.At(layer1_1_conv2Off, layer1_1_conv2Len), n.w.layer2_0_downsample_0, a.At(layer2_0_conv2Off, layer2_0_conv2Len))
 }
@@ -423,7 +431,7 @@ func (n *Net) layer2_0_downsample_0Layer(a *rt.Arena) {
 // layer2.0.downsample.0 [128 28 28] -> [128 28 28]
 // batch norm layer2.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv1, a.At(layer2_1_conv1Off, layer2_1_conv1Len), a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len), n.w.layer2_1_conv1, nil)
 }
@@ -433,7 +441,7 @@ func (n *Net) layer2_1_conv1Layer(a *rt.Arena) {
 // batch norm layer2.1.bn2 folded in (eps 1e-05)
 // residual layer2.0.downsample.0 added
 // then relu
-// lowered as winograd4x4
+// lowered as winograd16c
 func (n *Net) layer2_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer2_1_conv2, a.At(layer2_1_conv2Off, layer2_1_conv2Len), a.At(layer2_1_conv1Off, layer2_1_conv1Len), n.w.layer2_1_conv2, a.At(layer2_0_downsample_0Off, layer2_0_downsample_0Len))
 }
@@ -442,7 +450,7 @@ func (n *Net) layer2_1_conv2Layer(a *rt.Arena) {
 // layer2.1.conv2 [128 28 28] -> [256 14 14]
 // batch norm layer3.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer3_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv1, a.At(layer3_0_conv1Off, layer3_0_conv1Len), a.At(layer2_1_conv2Off, layer2_1_conv2Len), n.w.layer3_0_conv1, nil)
 }
@@ -450,7 +458,7 @@ func (n *Net) layer3_0_conv1Layer(a *rt.Arena) {
 // layer3.0.conv2: conv out 256 kernel [3 3] pad [1 1 1 1] bias false
 // layer3.0.conv1 [256 14 14] -> [256 14 14]
 // batch norm layer3.0.bn2 folded in (eps 1e-05)
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_conv2, a.At(layer3_0_conv2Off, layer3_0_conv2Len), a.At(layer3_0_conv1Off, layer3_0_conv1Len), n.w.layer3_0_conv2, nil)
 }
@@ -460,7 +468,7 @@ func (n *Net) layer3_0_conv2Layer(a *rt.Arena) {
 // batch norm layer3.0.downsample.1 folded in (eps 1e-05)
 // residual layer3.0.conv2 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer3_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_0_downsample_0, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), a.At(layer2_1_conv2Off, layer2_1_conv2Len), n.w.layer3_0_downsample_0, a.At(layer3_0_conv2Off, layer3_0_conv2Len))
 }
@@ -469,7 +477,7 @@ func (n *Net) layer3_0_downsample_0Layer(a *rt.Arena) {
 // layer3.0.downsample.0 [256 14 14] -> [256 14 14]
 // batch norm layer3.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv1, a.At(layer3_1_conv1Off, layer3_1_conv1Len), a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len), n.w.layer3_1_conv1, nil)
 }
@@ -479,7 +487,7 @@ func (n *Net) layer3_1_conv1Layer(a *rt.Arena) {
 // batch norm layer3.1.bn2 folded in (eps 1e-05)
 // residual layer3.0.downsample.0 added
 // then relu
-// lowered as winograd2x2
+// lowered as winograd16c
 func (n *Net) layer3_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer3_1_conv2, a.At(layer3_1_conv2Off, layer3_1_conv2Len), a.At(layer3_1_conv1Off, layer3_1_conv1Len), n.w.layer3_1_conv2, a.At(layer3_0_downsample_0Off, layer3_0_downsample_0Len))
 }
@@ -488,7 +496,7 @@ func (n *Net) layer3_1_conv2Layer(a *rt.Arena) {
 // layer3.1.conv2 [256 14 14] -> [512 7 7]
 // batch norm layer4.0.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_0_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv1, a.At(layer4_0_conv1Off, layer4_0_conv1Len), a.At(layer3_1_conv2Off, layer3_1_conv2Len), n.w.layer4_0_conv1, nil)
 }
@@ -496,7 +504,7 @@ func (n *Net) layer4_0_conv1Layer(a *rt.Arena) {
 // layer4.0.conv2: conv out 512 kernel [3 3] pad [1 1 1 1] bias false
 // layer4.0.conv1 [512 7 7] -> [512 7 7]
 // batch norm layer4.0.bn2 folded in (eps 1e-05)
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_0_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_conv2, a.At(layer4_0_conv2Off, layer4_0_conv2Len), a.At(layer4_0_conv1Off, layer4_0_conv1Len), n.w.layer4_0_conv2, nil)
 }
@@ -506,7 +514,7 @@ func (n *Net) layer4_0_conv2Layer(a *rt.Arena) {
 // batch norm layer4.0.downsample.1 folded in (eps 1e-05)
 // residual layer4.0.conv2 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_0_downsample_0Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_0_downsample_0, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), a.At(layer3_1_conv2Off, layer3_1_conv2Len), n.w.layer4_0_downsample_0, a.At(layer4_0_conv2Off, layer4_0_conv2Len))
 }
@@ -515,7 +523,7 @@ func (n *Net) layer4_0_downsample_0Layer(a *rt.Arena) {
 // layer4.0.downsample.0 [512 7 7] -> [512 7 7]
 // batch norm layer4.1.bn1 folded in (eps 1e-05)
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_1_conv1Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv1, a.At(layer4_1_conv1Off, layer4_1_conv1Len), a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len), n.w.layer4_1_conv1, nil)
 }
@@ -525,7 +533,7 @@ func (n *Net) layer4_1_conv1Layer(a *rt.Arena) {
 // batch norm layer4.1.bn2 folded in (eps 1e-05)
 // residual layer4.0.downsample.0 added
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) layer4_1_conv2Layer(a *rt.Arena) {
 	a.Conv(&cfg.layer4_1_conv2, a.At(layer4_1_conv2Off, layer4_1_conv2Len), a.At(layer4_1_conv1Off, layer4_1_conv1Len), n.w.layer4_1_conv2, a.At(layer4_0_downsample_0Off, layer4_0_downsample_0Len))
 }
@@ -536,6 +544,12 @@ func (n *Net) avgpoolLayer(a *rt.Arena) {
 	a.GlobalPool(&cfg.avgpool, a.At(avgpoolOff, avgpoolLen), a.At(layer4_1_conv2Off, layer4_1_conv2Len))
 }
 
+// avgpool.nchw: reorder
+// avgpool [512 1 1] -> [512 1 1]
+func (n *Net) avgpool_nchwLayer(a *rt.Arena) {
+	a.Reorder(&cfg.avgpool_nchw, a.At(avgpool_nchwOff, avgpool_nchwLen), a.At(avgpoolOff, avgpoolLen))
+}
+
 // fc: linear out 1000
 // flatten#26 [512] -> [1000]
 func (n *Net) fcLayer(a *rt.Arena) {
@@ -544,6 +558,7 @@ func (n *Net) fcLayer(a *rt.Arena) {
 
 // cfg holds every layer's kernel settings.
 var cfg = struct {
+	input_nchw16c         kernels.Reorder
 	conv1                 kernels.Conv
 	maxpool               kernels.Pool
 	layer1_0_conv1        kernels.Conv
@@ -566,30 +581,33 @@ var cfg = struct {
 	layer4_1_conv1        kernels.Conv
 	layer4_1_conv2        kernels.Conv
 	avgpool               kernels.GlobalPool
+	avgpool_nchw          kernels.Reorder
 	fc                    kernels.Linear
 }{
-	conv1:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	maxpool:               kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
-	layer1_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_0_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer1_1_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_0_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer2_0_downsample_0: kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv1:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer2_1_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv1:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_0_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer3_0_downsample_0: kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv1:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer3_1_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv1:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_0_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1},
-	layer4_0_downsample_0: kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv1:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	layer4_1_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU},
-	avgpool:               kernels.GlobalPool{C: 512, HW: 49},
+	input_nchw16c:         kernels.Reorder{C: 3, HW: 50176, To: kernels.NCHW16c},
+	conv1:                 kernels.Conv{InC: 3, InH: 224, InW: 224, OutC: 64, OutH: 112, OutW: 112, KH: 7, KW: 7, StrideH: 2, StrideW: 2, PadT: 3, PadL: 3, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	maxpool:               kernels.Pool{C: 64, InH: 112, InW: 112, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Layout: kernels.NCHW16c},
+	layer1_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_0_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer1_1_conv2:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 64, OutH: 56, OutW: 56, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv1:        kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_0_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer2_0_downsample_0: kernels.Conv{InC: 64, InH: 56, InW: 56, OutC: 128, OutH: 28, OutW: 28, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv1:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer2_1_conv2:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 128, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv1:        kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_0_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer3_0_downsample_0: kernels.Conv{InC: 128, InH: 28, InW: 28, OutC: 256, OutH: 14, OutW: 14, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv1:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer3_1_conv2:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 256, OutH: 14, OutW: 14, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv1:        kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_0_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Layout: kernels.NCHW16c},
+	layer4_0_downsample_0: kernels.Conv{InC: 256, InH: 14, InW: 14, OutC: 512, OutH: 7, OutW: 7, KH: 1, KW: 1, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv1:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	layer4_1_conv2:        kernels.Conv{InC: 512, InH: 7, InW: 7, OutC: 512, OutH: 7, OutW: 7, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	avgpool:               kernels.GlobalPool{C: 512, HW: 49, Layout: kernels.NCHW16c},
+	avgpool_nchw:          kernels.Reorder{C: 512, HW: 1},
 	fc:                    kernels.Linear{In: 512, Out: 1000},
 }
 
@@ -738,6 +756,7 @@ var layers = [...]struct {
 	rt.Layer
 	run func(*Net, *rt.Arena)
 }{
+	{rt.Layer{Name: "input.nchw16c", Op: "reorder"}, (*Net).input_nchw16cLayer},
 	{rt.Layer{Name: "conv1", Op: "conv", MACs: 118013952}, (*Net).conv1Layer},
 	{rt.Layer{Name: "maxpool", Op: "maxpool"}, (*Net).maxpoolLayer},
 	{rt.Layer{Name: "layer1.0.conv1", Op: "conv", MACs: 115605504}, (*Net).layer1_0_conv1Layer},
@@ -760,8 +779,9 @@ var layers = [...]struct {
 	{rt.Layer{Name: "layer4.1.conv1", Op: "conv", MACs: 115605504}, (*Net).layer4_1_conv1Layer},
 	{rt.Layer{Name: "layer4.1.conv2", Op: "conv", MACs: 115605504}, (*Net).layer4_1_conv2Layer},
 	{rt.Layer{Name: "avgpool", Op: "global_avgpool"}, (*Net).avgpoolLayer},
+	{rt.Layer{Name: "avgpool.nchw", Op: "reorder"}, (*Net).avgpool_nchwLayer},
 	{rt.Layer{Name: "fc", Op: "linear", MACs: 512000}, (*Net).fcLayer},
 }
 
 // featureLayers is how many layers run before the features (the classifier head's input) are ready.
-const featureLayers = 22
+const featureLayers = 24
