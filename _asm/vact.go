@@ -7,15 +7,20 @@ package main
 // partial vector runs under masks, so every element is computed by the same instructions
 // whatever its position (a split of a convolution into parts gives the same bits).
 //
-// Sigmoid and SiLU compute e = exp(t), t = -|x|, as the Go twin (kernels' expNonPositive) does:
-// t = n*ln2 + r with n = round(t*log2e) and |r| <= ln2/2 (ln2 in two parts, so that n*Ln2Hi is
-// exact), exp(r) = 1 + r + r^2*P(r) with Cephes' degree-5 minimax P (Cephes expf.c; relative
-// error below 1.1e-9 on that interval, so float32 rounding dominates), times 2^n built in the
-// exponent bits; e = 0 for t < -87, where 2^n would leave float32's normal range. Then
-// sigmoid(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0, SiLU(x) = x/(1+e) or x*e/(1+e), divided
-// exactly (VDIVPS): the relative error is a few float32 ulps (below 3e-7; kernels' tests measure
-// it). A NaN input is returned as it is; +-Inf give the limits (SiLU(-Inf) is NaN, -Inf*0, as in
-// the Go twin).
+// Sigmoid and SiLU are 1/(1+e) and x/(1+e) with e = exp(-min(x, 20)) (vexp.go's expParts, its
+// product folded into 1+e; from x = 17.4 on, 1+e rounds to 1), the reciprocal VRCP14PS or
+// VRCPPS refined by Newton-Raphson (vexp.go's recip) and SiLU's product x*r: 16 arithmetic
+// instructions a vector at AVX-512 (0.66 cycle an element on a 2-port Intel core, where the
+// exact division and Cephes' degree-7 exp took 27, VDIVPS among them: 1.16), 19 at AVX2. Where
+// x < -87.33, 1/(1+e) is below float32's normal range (e > 2^126) and the reciprocal is zeroed
+// under a mask: sigmoid is +0 there, SiLU x*0 (-0; NaN for -Inf, as PyTorch's x/(1+exp(-x))).
+// NaN passes through (the clamp returns it). runtime/kernels/act.go states the measured error
+// bounds.
+//
+// Tanh is x + x^3*P(x^2) for |x| < 0.625 (Cephes tanhf.c's degree-4 P, relative error 4.4e-9
+// there) and sign(x)*(1-e)/(1+e), e = exp(-2*min(|x|, 9)), above (where 1-e >= 0.71 loses
+// nothing; tanh(9) rounds to 1), blended. GELUTanh is x*sigmoid(2u). The exact GELU computes
+// erfc's t = 1/(1+z/2) with recip and its exp with the split reduction of expSplit.
 //
 // The clamps of ReLU, ReLU6, HardSigmoid and HardSwish put x in VMAXPS/VMINPS's second source
 // (the first operand in Go's order), the one they return when either is NaN, so NaN stays NaN.
@@ -31,31 +36,31 @@ import (
 )
 
 // actConsts are the constants, by name (the DATA symbol is act<name>): float32 or int32 bits.
+// exp's are in expConsts (vexp.go).
 var actConsts = map[string]uint32{
 	"Zero":    0,
 	"One":     math.Float32bits(1),
 	"Three":   math.Float32bits(3),
 	"Six":     math.Float32bits(6),
 	"Sign":    0x80000000,
-	"Bias127": 127, // the exponent bias, added to n for 2^n
-	"ExpLo":   math.Float32bits(-87),
-	"Log2e":   math.Float32bits(1.44269504),
-	"Ln2Hi":   math.Float32bits(0.693359375),
-	"Ln2Lo":   math.Float32bits(-2.12194440e-4),
-	// P, highest degree first.
-	"ExpP0": math.Float32bits(1.9875691500e-4),
-	"ExpP1": math.Float32bits(1.3981999507e-3),
-	"ExpP2": math.Float32bits(8.3334519073e-3),
-	"ExpP3": math.Float32bits(4.1665795894e-2),
-	"ExpP4": math.Float32bits(1.6666665459e-1),
-	"ExpP5": math.Float32bits(5.0000001201e-1),
-	// GELU's: erfc(z) = t*exp(-z^2 - ErfcC0 + t*P(t)), t = 1/(1 + z/2), P's coefficients
-	// ErfcP0 (lowest degree) to ErfcP8 (Numerical Recipes in C, 2nd ed., 6.2, erfcc: fractional
-	// error below 1.2e-7); the tanh form's 2*sqrt(2/pi) and 2*sqrt(2/pi)*0.044715.
 	"AbsMask": 0x7fffffff,
+	"Log2e":   math.Float32bits(1.44269504),
+	"Ln2Hi":   math.Float32bits(0.693359375), // ln2 in two parts (Cephes expf.c)
+	"Ln2Lo":   math.Float32bits(-2.12194440e-4),
+	// The logistic functions' clamps: exp's argument -x is at least -20 (below, 1+e^-x rounds
+	// to 1) and, unmasked, at most 87.33 (1/(1+e^x) stays normal).
+	"ExpHi":  math.Float32bits(20),
+	"NegLim": math.Float32bits(-87.33),
+	// GELU's: exp's lower end (its Go twin's expSplit returns 0 below), erfc(z) = t*exp(-z^2 -
+	// ErfcC0 + t*P(t)), t = 1/(1 + z/2), P's coefficients ErfcP0 (lowest degree) to ErfcP8
+	// (Numerical Recipes in C, 2nd ed., 6.2, erfcc: fractional error below 1.2e-7), z clamped
+	// to 10 (erfc(10) = 2e-45: 0 in float32, and t stays finite for the reciprocal); the tanh
+	// form's 2*sqrt(2/pi) and 2*sqrt(2/pi)*0.044715.
+	"ExpLo":   math.Float32bits(-87),
 	"Half":    math.Float32bits(0.5),
 	"NegHalf": math.Float32bits(-0.5),
 	"Sqrt1_2": math.Float32bits(0.70710678118654752),
+	"ZMax":    math.Float32bits(10),
 	"ErfcC0":  math.Float32bits(1.26551223),
 	"ErfcP0":  math.Float32bits(1.00002368),
 	"ErfcP1":  math.Float32bits(0.37409196),
@@ -68,21 +73,43 @@ var actConsts = map[string]uint32{
 	"ErfcP8":  math.Float32bits(0.17087277),
 	"GeluK1":  math.Float32bits(1.5957691216057308),
 	"GeluK2":  math.Float32bits(1.5957691216057308 * 0.044715),
+	// Tanh's: the polynomial's end, exp's clamp of |x| and P (Cephes tanhf.c: relative error
+	// 4.4e-9 on |x| < 0.625 in exact arithmetic).
+	"TanhSmall": math.Float32bits(0.625),
+	"TanhHi":    math.Float32bits(9),
+	"TanhP0":    math.Float32bits(-3.33332819422e-1),
+	"TanhP1":    math.Float32bits(1.33314422036e-1),
+	"TanhP2":    math.Float32bits(-5.37397155531e-2),
+	"TanhP3":    math.Float32bits(2.06390887954e-2),
+	"TanhP4":    math.Float32bits(-5.70498872745e-3),
 }
 
 var constData = map[string]Mem{}
 
-// constant returns the 32-byte DATA of eight copies of actConsts[name], defining it once.
+// constBits returns the bits of constant name: from actConsts or expConsts, or the negation of
+// the one name ends in n for ("E8C1n" is -E8C1).
+func constBits(name string) uint32 {
+	if b, ok := actConsts[name]; ok {
+		return b
+	}
+	if b, ok := expConsts[name]; ok {
+		return b
+	}
+	if n := len(name) - 1; n > 0 && name[n] == 'n' {
+		return constBits(name[:n]) ^ 0x80000000
+	}
+	panic("act: no constant " + name)
+}
+
+// constant returns the 64-byte DATA of sixteen copies of constant name (a zmm's worth, so that
+// any instruction can read it from memory), defining it once.
 func constant(name string) Mem {
 	if m, ok := constData[name]; ok {
 		return m
 	}
-	bits, ok := actConsts[name]
-	if !ok {
-		panic("act: no constant " + name)
-	}
+	bits := constBits(name)
 	m := GLOBL("act"+name, RODATA|NOPTR)
-	for i := range 8 {
+	for i := range 16 {
 		DATA(4*i, U32(bits))
 	}
 	constData[name] = m
@@ -92,15 +119,33 @@ func constant(name string) Mem {
 // actLevel is what differs between the AVX-512 and the AVX2 code of the activations.
 type actLevel struct {
 	*level
-	width int // floats per vector
-	// regs are the constants a function keeps in registers, loaded before its loop.
+	// regs are the constants a function keeps in registers, loaded before its loop; tab is
+	// exp's AVX-512 table (two zmm), loaded by loadTable.
 	regs map[string]Register
-	// ord sets a mask (a K register or a vector) where x is not NaN, neg where x < 0, geLo where
-	// t >= ExpLo; blend sets dst = src where the mask m is set; zeroMul sets dst = a*b where m
-	// is set, else 0.
-	ord, neg, geLo func(x Register) Op
-	blend          func(m Op, src, dst Register)
-	zeroMul        func(m Op, a, b, dst Register)
+	tab  [2]Register
+	nk   int // the K registers cmp used
+}
+
+// The predicates of cmp (VCMPPS's immediate).
+const (
+	cmpLT  = 1  // a < b, false if either is NaN
+	cmpNLT = 5  // !(a < b): true if either is NaN
+	cmpGE  = 13 // a >= b, false if either is NaN
+	cmpORD = 7  // neither is NaN
+)
+
+// cmp returns the mask of the lanes where a pred b: a K register (K1 to K4, in turn) at
+// AVX-512, a vector at AVX2.
+func (l *actLevel) cmp(pred uint8, b Op, a Register) Op {
+	if l.avx512() {
+		k := []Register{K1, K2, K3, K4}[l.nk%4]
+		l.nk++
+		VCMPPS(U8(pred), b, a, k)
+		return k
+	}
+	m := l.vec()
+	VCMPPS(U8(pred), b, a, m)
+	return m
 }
 
 // and sets dst = a & b (VPANDD for zmm: VANDPS zmm needs AVX-512 DQ).
@@ -109,6 +154,39 @@ func (l *actLevel) and(a Op, b, dst Register) {
 		VPANDD(a, b, dst)
 	} else {
 		VANDPS(a, b, dst)
+	}
+}
+
+// minNaN sets dst = min(x, constant name), NaN where x is NaN: x is VMINPS's second source (the
+// first operand in Go's order), the one it returns when either is NaN; the constant must then
+// be in a register.
+func (l *actLevel) minNaN(x Register, name string, dst Register) {
+	if r, ok := l.regs[name]; ok {
+		VMINPS(x, r, dst)
+		return
+	}
+	if dst == x {
+		panic("act: minNaN in place needs " + name + " in a register")
+	}
+	VMOVUPS(constant(name), dst)
+	VMINPS(x, dst, dst)
+}
+
+// neg returns a mask of the lanes where x < 0: from cmp at AVX-512 (-0 and NaN are not), x
+// itself at AVX2 (VBLENDVPS reads the sign bit: -0 is; the callers give the same results).
+func (l *actLevel) neg(x Register) Op {
+	if l.avx512() {
+		return l.cmp(cmpLT, l.c("Zero"), x)
+	}
+	return x
+}
+
+// blend sets dst = src where the mask m (from cmp) is set.
+func (l *actLevel) blend(m Op, src, dst Register) {
+	if l.avx512() {
+		VMOVAPS(src, m, dst)
+	} else {
+		VBLENDVPS(m, src, dst, dst)
 	}
 }
 
@@ -125,15 +203,22 @@ func (l *actLevel) fmadd213(name string, b, dst Register) {
 	}
 }
 
+// fmadd213Reg sets dst = dst*constant mul + constant add, mul from its register.
+func (l *actLevel) fmadd213Reg(mul, add string, dst Register) {
+	if r, ok := l.regs[add]; ok {
+		VFMADD213PS(r, l.r(mul), dst)
+	} else if l.avx512() {
+		VFMADD213PS_BCST(constant(add), l.r(mul), dst)
+	} else {
+		VFMADD213PS(constant(add), l.r(mul), dst)
+	}
+}
+
 // c returns constant name as an operand: its register if the function loaded it, else its
-// memory (AVX2 only: VEX takes 32 bytes of memory as the r/m operand; with 16 registers, not
-// every constant fits in one).
+// memory (with AVX2's 16 registers, not every constant fits in one).
 func (l *actLevel) c(name string) Op {
 	if r, ok := l.regs[name]; ok {
 		return r
-	}
-	if l.width == 16 {
-		panic("act: AVX-512 constant " + name + " not in a register")
 	}
 	return constant(name)
 }
@@ -147,77 +232,44 @@ func (l *actLevel) r(name string) Register {
 	return r
 }
 
-func avx512Level() *actLevel {
-	l := &actLevel{level: lvl512, width: 16}
-	l.ord = func(x Register) Op {
-		VCMPPS(U8(7), x, x, K3) // ordered
-		return K3
+// keepRegs loads the constants names into registers.
+func (l *actLevel) keepRegs(names []string) {
+	for _, c := range names {
+		if _, ok := l.regs[c]; ok {
+			continue
+		}
+		r := l.vec()
+		VBROADCASTSS(constant(c), r)
+		l.regs[c] = r
 	}
-	// No VPMOVD2M (AVX512DQ): compare with 0, so -0 and NaN read as not negative, which gives
-	// the same results (exp(-0) = 1; NaN is restored after).
-	l.neg = func(x Register) Op {
-		VCMPPS(U8(1), l.r("Zero"), x, K2) // x < 0
-		return K2
-	}
-	l.geLo = func(t Register) Op {
-		VCMPPS(U8(13), l.r("ExpLo"), t, K1) // t >= ExpLo
-		return K1
-	}
-	l.blend = func(m Op, src, dst Register) { VMOVAPS(src, m, dst) }
-	l.zeroMul = func(m Op, a, b, dst Register) { VMULPS_Z(a, b, m, dst) }
-	return l
 }
 
-func avx2Level() *actLevel {
-	l := &actLevel{level: lvl256, width: 8}
-	l.ord = func(x Register) Op {
-		m := YMM()
-		VCMPPS(U8(7), x, x, m) // ordered
-		return m
-	}
-	l.neg = func(x Register) Op { return x } // VBLENDVPS reads the sign bit
-	l.geLo = func(t Register) Op {
-		m := YMM()
-		VCMPPS(U8(13), l.c("ExpLo"), t, m) // t >= ExpLo
-		return m
-	}
-	l.blend = func(m Op, src, dst Register) { VBLENDVPS(m, src, dst, dst) }
-	l.zeroMul = func(m Op, a, b, dst Register) {
-		VMULPS(a, b, dst)
-		VANDPS(m, dst, dst)
-	}
-	return l
-}
+func avx512Level() *actLevel { return &actLevel{level: lvl512} }
+func avx2Level() *actLevel   { return &actLevel{level: lvl256} }
 
 // vactSet is the f32vact group.
 func vactSet() {
-	exp := []string{"One", "ExpLo", "Log2e", "Ln2Hi", "Ln2Lo", "Bias127", "ExpP0", "ExpP1", "ExpP2", "ExpP3", "ExpP4", "ExpP5", "Sign", "Zero"}
 	for _, l := range []*actLevel{avx512Level(), avx2Level()} {
-		logistic := exp
-		if l.width == 8 {
-			logistic = []string{"One"} // the rest from memory
+		// The constants in registers at AVX2 (16 ymm): the ones used on every vector.
+		logistic := append([]string{"ExpHi", "NegLim"}, expRegs(true, true)...)
+		tanh := append([]string{"AbsMask", "TanhSmall", "TanhHi", "Sign"}, expRegs(true, true)...)
+		gelu := append([]string{"Half", "NegHalf", "AbsMask", "Sqrt1_2", "ErfcC0", "ExpLo", "Zero", "ZMax"}, expRegs(false, false)...)
+		geluTanh := append([]string{"GeluK1", "GeluK2"}, logistic...)
+		if !l.avx512() {
+			logistic, tanh, gelu, geluTanh = []string{"One"}, []string{"One", "AbsMask"}, []string{"One", "Half", "ZMax"}, []string{"One"}
 		}
 		// Unrolling: four vectors per iteration for the clamps, two for the logistic functions
 		// (see stream.go: ReLU ran 1.76x / 1.72x slower with one at AVX-512 / AVX2, sigmoid
-		// 1.05x / 1.11x), and one for the exact GELU, whose 60-odd instructions per vector
-		// need many registers.
+		// 1.05x / 1.11x), and one for tanh and the exact GELU, whose 30 and 60-odd
+		// instructions per vector need many registers.
 		actFunc(l, "ReLU", "max(x, 0)", 4, []string{"Zero"}, l.relu)
 		actFunc(l, "ReLU6", "min(max(x, 0), 6)", 4, []string{"Zero", "Six"}, l.relu6)
 		actFunc(l, "Sigmoid", "1/(1+exp(-x))", 2, logistic, l.sigmoid)
 		actFunc(l, "SiLU", "x/(1+exp(-x))", 2, logistic, l.silu)
+		actFunc(l, "Tanh", "tanh(x)", 1, tanh, l.tanh)
 		actFunc(l, "HardSigmoid", "relu6(x+3)/6", 4, []string{"Zero", "Three", "Six"}, l.hardSigmoid)
 		actFunc(l, "HardSwish", "x*relu6(x+3)/6", 4, []string{"Zero", "Three", "Six"}, l.hardSwish)
-		// GELU's polynomial coefficients stay in memory (embedded broadcasts at AVX-512): with
-		// them, its constants would take 28 of the 32 zmm.
-		gelu := append([]string{"Half", "NegHalf", "AbsMask", "Sqrt1_2", "ErfcC0"}, exp...)
-		if l.width == 8 {
-			gelu = []string{"One", "Half"}
-		}
 		actFunc(l, "GELU", "x*Phi(x) = 0.5*x*(1+erf(x/sqrt2))", 1, gelu, l.gelu)
-		geluTanh := logistic
-		if l.width == 16 {
-			geluTanh = append([]string{"GeluK1", "GeluK2"}, exp...)
-		}
 		actFunc(l, "GELUTanh", "0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x^3)))", 2, geluTanh, l.geluTanh)
 	}
 }
@@ -231,10 +283,10 @@ func actFunc(l *actLevel, op, formula string, unroll int, regs []string, body fu
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s is f32V%sGo with %s: x[i] = %s for every i.", name, op, isaName(l.level), formula))
 	l.regs = map[string]Register{}
-	for _, c := range regs {
-		r := l.vec()
-		VBROADCASTSS(constant(c), r)
-		l.regs[c] = r
+	l.tab = [2]Register{}
+	l.keepRegs(regs)
+	if _, ok := l.regs["Magic32"]; ok {
+		l.loadTable()
 	}
 	x := in("x")
 	e := newEwise(l.level, name, x)
@@ -247,92 +299,57 @@ func actFunc(l *actLevel, op, formula string, unroll int, regs []string, body fu
 	RET()
 }
 
-// exp returns e = exp(t) for t = -|x| <= 0, in the Go twin's order of operations (with each
-// multiply-add fused). t is clobbered.
-func (l *actLevel) exp(t Register) Register {
-	keep := l.geLo(t)
-	VMAXPS(l.c("ExpLo"), t, t) // NaN becomes ExpLo: the callers restore NaNs
-	n := l.vec()
-	VMULPS(l.c("Log2e"), t, n)
-	VCVTPS2DQ(n, n) // round to nearest (MXCSR's default, which Go keeps)
-	fn := l.vec()
-	VCVTDQ2PS(n, fn)
-	r := t
-	VFNMADD231PS(l.c("Ln2Hi"), fn, r) // r = t - fn*Ln2Hi
-	VFNMADD231PS(l.c("Ln2Lo"), fn, r)
-	return l.expPoly(keep, n, fn, r)
+// logistic returns 1/(1 + exp(-x)), 0 where x < -87.33.
+func (l *actLevel) logistic(x Register) Register {
+	keep := l.cmp(cmpNLT, l.c("NegLim"), x) // x >= -87.33, or NaN
+	v := l.vec()
+	l.minNaN(x, "ExpHi", v)
+	sc, q := l.expParts(v, true)
+	VFMADD213PS(l.c("One"), sc, q) // 1 + e
+	return l.recip(q, keep)
 }
 
-// expSplit returns exp(a + b), a + b <= ~0, in expNonPositive's steps but for the argument
-// reduction: r = ((a - fn*Ln2Hi) + b) - fn*Ln2Lo, where a - fn*Ln2Hi is exact, so that a large
-// exact a (GELU's -x^2/2) is never rounded against b. 0 below ExpLo (and for NaN). a is
-// clobbered.
-func (l *actLevel) expSplit(a, b Register) Register {
-	s := l.vec()
-	VADDPS(b, a, s)
-	keep := l.geLo(s)
-	VMAXPS(l.c("ExpLo"), s, s) // NaN becomes ExpLo: keep is clear there
-	n := l.vec()
-	VMULPS(l.c("Log2e"), s, n)
-	VCVTPS2DQ(n, n)
-	fn := s
-	VCVTDQ2PS(n, fn)
-	r := a
-	VFNMADD231PS(l.c("Ln2Hi"), fn, r) // exact
-	VADDPS(b, r, r)
-	VFNMADD231PS(l.c("Ln2Lo"), fn, r)
-	return l.expPoly(keep, n, fn, r)
-}
-
-// expPoly returns 2^n * exp(r) (|r| <= ln2/2: 1 + r + r^2*P(r)) where keep is set, else 0; fn
-// is clobbered.
-func (l *actLevel) expPoly(keep Op, n, fn, r Register) Register {
-	p := l.vec()
-	VMOVUPS(l.c("ExpP0"), p)
-	for i := 1; i <= 5; i++ {
-		VFMADD213PS(l.c(fmt.Sprintf("ExpP%d", i)), r, p) // p = p*r + P[i]
-	}
-	r2 := fn
-	VMULPS(r, r, r2)
-	VFMADD213PS(r, r2, p) // p = p*r^2 + r
-	VADDPS(l.c("One"), p, p)
-	VPADDD(l.c("Bias127"), n, n)
-	VPSLLD(U8(23), n, n) // 2^n
-	l.zeroMul(keep, n, p, p)
-	return p
-}
-
-// logistic sets x = sigmoid(x), or SiLU(x) if silu.
-func (l *actLevel) logistic(x Register, silu bool) {
-	t := l.vec()
-	l.or(l.c("Sign"), x, t) // -|x|
-	e := l.exp(t)
-	d := t
-	VADDPS(l.c("One"), e, d)
-	neg := l.neg(x)
-	num := l.vec()
-	if silu {
-		// num = x < 0 ? x*e : x
-		VMULPS(x, e, e)
-		VMOVAPS(x, num)
-		l.blend(neg, e, num)
-	} else {
-		// num = x < 0 ? e : 1
-		VMOVAPS(l.r("One"), num)
-		l.blend(neg, e, num)
-	}
-	VDIVPS(d, num, num)
-	l.blend(l.ord(x), num, x)
-}
-
-func (l *actLevel) sigmoid(x Register) { l.logistic(x, false) }
-func (l *actLevel) silu(x Register)    { l.logistic(x, true) }
+func (l *actLevel) sigmoid(x Register) { VMOVAPS(l.logistic(x), x) }
+func (l *actLevel) silu(x Register)    { VMULPS(l.logistic(x), x, x) }
 
 func (l *actLevel) relu(x Register) { VMAXPS(x, l.r("Zero"), x) }
 
 func (l *actLevel) relu6(x Register) {
 	VMAXPS(x, l.r("Zero"), x)
 	VMINPS(x, l.r("Six"), x)
+}
+
+// tanh: the polynomial below 0.625 in magnitude, (1-e)/(1+e) with x's sign above.
+func (l *actLevel) tanh(x Register) {
+	a := l.vec()
+	l.and(l.c("AbsMask"), x, a)
+	small := l.cmp(cmpLT, l.c("TanhSmall"), a)
+	v := l.vec()
+	l.minNaN(a, "TanhHi", v)
+	VADDPS(v, v, v) // 2|x|, exactly
+	sc, e := l.expParts(v, true)
+	d := l.vec()
+	VMOVAPS(e, d)
+	VFMADD213PS(l.c("One"), sc, d)  // 1 + e
+	VFNMADD213PS(l.c("One"), sc, e) // 1 - e
+	r := l.recip(d, nil)
+	VMULPS(r, e, e) // |tanh|
+	z, p := l.vec(), l.vec()
+	VMULPS(x, x, z)
+	VBROADCASTSS(constant("TanhP4"), p)
+	for i := 3; i >= 0; i-- {
+		l.fmadd213(fmt.Sprintf("TanhP%d", i), z, p) // p = p*z + P[i]
+	}
+	VMULPS(z, p, p)
+	VFMADD213PS(x, x, p) // x + x*z*P(z): x's sign, but +0 for -0
+	l.blend(small, p, e)
+	// x's sign bit, e's others (the polynomial's sign is x's already).
+	if l.avx512() {
+		VPTERNLOGD(U8(0xe4), l.c("Sign"), e, x)
+	} else {
+		VANDPS(l.c("Sign"), x, x)
+		VORPS(e, x, x)
+	}
 }
 
 // gelu: x*Phi(x), Phi from erfc(z), z = |x|/sqrt2, as the Go twin (kernels' gelu) computes it:
@@ -343,9 +360,9 @@ func (l *actLevel) gelu(x Register) {
 	z := l.vec()
 	l.and(l.c("AbsMask"), x, z)
 	VMULPS(l.c("Sqrt1_2"), z, z)
-	VFMADD213PS(l.r("One"), l.r("Half"), z) // 1 + z/2 (z/2 is exact: one rounding either way)
-	t := l.vec()
-	VDIVPS(z, l.r("One"), t) // t = 1/(1 + z/2)
+	l.minNaN(z, "ZMax", z)
+	VFMADD213PS(l.c("One"), l.r("Half"), z) // 1 + z/2 (z/2 is exact: one rounding either way)
+	t := l.recip(z, nil)                    // t = 1/(1 + z/2)
 	p := l.vec()
 	VBROADCASTSS(constant("ErfcP8"), p)
 	for i := 7; i >= 0; i-- {
@@ -363,9 +380,25 @@ func (l *actLevel) gelu(x Register) {
 	VMULPS(t, e, e)                    // erfc(z)
 	VMULPS(l.r("Half"), e, e)          // erfc(z)/2
 	phi := l.vec()
-	VSUBPS(e, l.r("One"), phi) // 1 - erfc(z)/2
+	VSUBPS(e, l.c("One"), phi) // 1 - erfc(z)/2
 	l.blend(l.neg(x), e, phi)
 	VMULPS(phi, x, x)
+}
+
+// expSplit returns exp(a + b), a + b <= ~0, in exp's steps but for the argument reduction: r =
+// ((a - (k/N)*Ln2Hi) + b) - (k/N)*Ln2Lo, where a - (k/N)*Ln2Hi is exact, so that a large exact
+// a (GELU's -x^2/2) is never rounded against b. 0 below ExpLo (and for NaN), as the Go twin's.
+// a is clobbered.
+func (l *actLevel) expSplit(a, b Register) Register {
+	s := l.vec()
+	VADDPS(b, a, s)
+	keep := l.cmp(cmpGE, l.c("ExpLo"), s)
+	p := l.expIndex(s, false)
+	r := a
+	VFNMADD231PS(l.c("Ln2Hi"), p.n, r) // exact
+	VADDPS(b, r, r)
+	VFNMADD231PS(l.c("Ln2Lo"), p.n, r)
+	return l.expValue(p, r, false, true, keep)
 }
 
 // geluTanh: x*sigmoid(2u), 2u = x*(K1 + K2*x^2), unfused as in the Go twin (kernels' geluTanh).
@@ -375,8 +408,7 @@ func (l *actLevel) geluTanh(x Register) {
 	VMULPS(l.c("GeluK2"), u, u)
 	VADDPS(l.c("GeluK1"), u, u)
 	VMULPS(x, u, u)
-	l.logistic(u, false)
-	VMULPS(u, x, x)
+	VMULPS(l.logistic(u), x, x)
 }
 
 // hardSigmoid: relu6(x+3)/6.

@@ -168,22 +168,6 @@ func BenchmarkLinear(b *testing.B) {
 	})
 }
 
-// BenchmarkApply: activations in place on 256 KiB (in L2), per level; GB/s counts the bytes of
-// x once.
-func BenchmarkApply(b *testing.B) {
-	benchEachISA(b, func(b *testing.B) {
-		for _, a := range []Act{ActSiLU, ActSigmoid, ActReLU, ActHardSwish, ActGELU, ActGELUTanh} {
-			b.Run(a.String(), func(b *testing.B) {
-				x := randSlice(rand.New(rand.NewPCG(4, 4)), 1<<16)
-				for b.Loop() {
-					apply(a, x)
-				}
-				b.ReportMetric(float64(4*len(x)*b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
-			})
-		}
-	})
-}
-
 // resnet50Convs lists the 53 convolutions of torchvision's ResNet-50 (v1.5: stride on the 3x3)
 // for a 224x224 image, with BN folded and ReLU fused where the network has them.
 func resnet50Convs() []Conv {

@@ -51,6 +51,10 @@ type kernelSet struct {
 	// The blocked Winograd transforms (winograd16c.go).
 	winoIn16c  func(dst, src []float32, n, ldr, ldd int)
 	winoOut16c func(dst, src []float32, n, ss, ldd int, flags uint, bias, res []float32)
+	// Softmax's exp(x - max) (softmax.go), stored and summed (a block along the last axis) or
+	// stored and added to per-pixel sums (a block along a middle one).
+	raddStoreExpMinusMax func(dst, src []float32, m float32) float32
+	vexpMinusMaxAcc      func(dst, src, m, acc []float32)
 
 	fmaPeak   func(n int) // PeakGFLOPS's loop
 	peakFlops float64     // the flops of one fmaPeak iteration
@@ -118,6 +122,9 @@ var genericSet = kernelSet{
 	lrnSqSum16c:    f32LRNSqSum16cGo,
 	winoIn16c:      f32WinoIn16cGo,
 	winoOut16c:     f32WinoOutEpi16cGo,
+
+	raddStoreExpMinusMax: f32RAddStoreExpMinusMaxGo,
+	vexpMinusMaxAcc:      f32VExpMinusMaxAccGo,
 
 	fmaPeak:   f32FMAPeakGo,
 	peakFlops: 12 * 2,

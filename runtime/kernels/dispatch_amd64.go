@@ -18,7 +18,7 @@ func detectISA() ISA {
 }
 
 // simdSets returns the AVX2 and AVX-512 kernel sets: the Generic set with the entries that have
-// assembly replaced by it (tanh has none).
+// assembly replaced by it.
 func simdSets() [numISA]*kernelSet {
 	avx2 := genericSet
 	avx2.isa = AVX2
@@ -32,9 +32,10 @@ func simdSets() [numISA]*kernelSet {
 	avx2.wino4x4 = winoXform{g: 8, in: f32WinoIn4x4AVX2, out: f32WinoOutEpi4x4AVX2}
 	avx2.wino2x2 = winoXform{g: 8, in: f32WinoIn2x2AVX2, out: f32WinoOutEpi2x2AVX2}
 	avx2.act[ActReLU], avx2.act[ActReLU6] = f32VReLUAVX2, f32VReLU6AVX2
-	avx2.act[ActSigmoid], avx2.act[ActSiLU] = f32VSigmoidAVX2, f32VSiLUAVX2
+	avx2.act[ActSigmoid], avx2.act[ActSiLU], avx2.act[ActTanh] = f32VSigmoidAVX2, f32VSiLUAVX2, f32VTanhAVX2
 	avx2.act[ActHardSigmoid], avx2.act[ActHardSwish] = f32VHardSigmoidAVX2, f32VHardSwishAVX2
 	avx2.act[ActGELU], avx2.act[ActGELUTanh] = f32VGELUAVX2, f32VGELUTanhAVX2
+	avx2.raddStoreExpMinusMax, avx2.vexpMinusMaxAcc = f32RAddStoreExpMinusMaxAVX2, f32VExpMinusMaxAccAVX2
 	avx2.vadd, avx2.vmulAddC, avx2.vmulChannels = f32VAddAVX2, f32VMulAddCAVX2, f32VMulChannelsAVX2
 	avx2.vgatherS2, avx2.rsum = f32VGatherS2AVX2, f32RSumAVX2
 	avx2.lrnSqAcc, avx2.lrnNorm75 = f32LRNSqAccAVX2, f32LRNNorm75AVX2
@@ -63,9 +64,10 @@ func simdSets() [numISA]*kernelSet {
 	avx512.wino4x4 = winoXform{g: 16, in: f32WinoIn4x4AVX512, out: f32WinoOutEpi4x4AVX512}
 	avx512.wino2x2 = winoXform{g: 16, in: f32WinoIn2x2AVX512, out: f32WinoOutEpi2x2AVX512}
 	avx512.act[ActReLU], avx512.act[ActReLU6] = f32VReLUAVX512, f32VReLU6AVX512
-	avx512.act[ActSigmoid], avx512.act[ActSiLU] = f32VSigmoidAVX512, f32VSiLUAVX512
+	avx512.act[ActSigmoid], avx512.act[ActSiLU], avx512.act[ActTanh] = f32VSigmoidAVX512, f32VSiLUAVX512, f32VTanhAVX512
 	avx512.act[ActHardSigmoid], avx512.act[ActHardSwish] = f32VHardSigmoidAVX512, f32VHardSwishAVX512
 	avx512.act[ActGELU], avx512.act[ActGELUTanh] = f32VGELUAVX512, f32VGELUTanhAVX512
+	avx512.raddStoreExpMinusMax, avx512.vexpMinusMaxAcc = f32RAddStoreExpMinusMaxAVX512, f32VExpMinusMaxAccAVX512
 	avx512.vadd, avx512.vmulAddC, avx512.vmulChannels = f32VAddAVX512, f32VMulAddCAVX512, f32VMulChannelsAVX512
 	avx512.vgatherS2, avx512.rsum = f32VGatherS2AVX512, f32RSumAVX512
 	avx512.lrnSqAcc, avx512.lrnNorm75 = f32LRNSqAccAVX512, f32LRNNorm75AVX512
@@ -73,8 +75,6 @@ func simdSets() [numISA]*kernelSet {
 	avx512.maxPoolH3s1, avx512.maxPoolH2s2, avx512.maxPoolH3s2 = f32MaxPoolH3s1AVX512, f32MaxPoolH2s2AVX512, f32MaxPoolH3s2AVX512
 	avx512.avgPoolH2s1, avx512.avgPoolH3s1, avx512.avgPoolH5s1 = f32AvgPoolH2s1AVX512, f32AvgPoolH3s1AVX512, f32AvgPoolH5s1AVX512
 	avx512.avgPoolH2s2, avx512.avgPoolH3s2 = f32AvgPoolH2s2AVX512, f32AvgPoolH3s2AVX512
-	avx512.fmaPeak, avx512.peakFlops = f32FMAPeakAVX512, 24*16*2
-
 	avx512.maxPool16c, avx512.avgPool16c = f32MaxPool16cAVX512, f32AvgPool16cAVX512
 	avx512.vmulAdd16c, avx512.vmul16c = f32VMulAdd16cAVX512, f32VMul16cAVX512
 	avx512.toBlocked16c, avx512.fromBlocked16c = f32ToBlocked16cAVX512, f32FromBlocked16cAVX512
@@ -82,5 +82,7 @@ func simdSets() [numISA]*kernelSet {
 	avx512.lrnSqSum16c = f32LRNSqSum16cAVX512
 	avx512.dw16c = dw16cImpl{p: 16, tile: f32DWConv16cEpi16AVX512}
 	avx512.conv16c = &conv16cImpl{p: [5]int{0, 14, 12, 8, 6}, f: 4, tile: f32Conv16cEpi6x64AVX512}
+	avx512.fmaPeak, avx512.peakFlops = f32FMAPeakAVX512, 24*16*2
+
 	return [numISA]*kernelSet{AVX2: &avx2, AVX512: &avx512}
 }

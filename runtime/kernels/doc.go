@@ -15,12 +15,15 @@
 // to spread one convolution over several cores, the caller runs Conv.RunPart for each part on its
 // own goroutine with its own scratch; the parts compute exactly what Run computes, bit for bit.
 //
-// Numerics: storage and accumulation are float32, as in PyTorch; the transcendental functions
-// (exp, tanh, pow) are evaluated in float64 and rounded, but for sigmoid, SiLU and the GELUs,
-// which use a float32 exp (relative error below 3e-7; GELU's erf from Numerical Recipes' erfc,
-// 4.1e-7 measured, see TestGELUAccuracy) because they run over whole networks' activations.
-// The SIMD kernels fuse each multiply-add (one rounding), so their results differ from the
-// pure-Go ones in the last bits (TestKernelTwins states each routine's bound).
+// Numerics: storage and accumulation are float32, as in PyTorch. The activations with an exp
+// (sigmoid, SiLU, tanh, the GELUs) and softmax run over whole networks' activations, so they
+// compute in float32: the SIMD kernels with a table and a degree-2 or 3 polynomial for exp and
+// a reciprocal estimate refined by Newton-Raphson for division (../../_asm/vexp.go), the Go
+// twins with Cephes' degree-7 polynomial and exact division (tanh in float64). act.go states
+// the error bounds against float64, the same at every level (relative: 3e-7 for sigmoid, SiLU
+// and tanh, 6e-7 for GELU; NaN stays NaN), and TestActAccuracy checks them over every float32
+// exponent. The SIMD kernels fuse each multiply-add (one rounding), so their results differ
+// from the pure-Go ones in the last bits (TestKernelTwins states each routine's bound).
 // Winograd convolutions (3x3, stride 1) trade about 4 bits (F(4x4)) or 1 bit (F(2x2)) of float32
 // accuracy for 2-4x fewer multiplies: see TestWinogradAccuracy for the measured error.
 //
@@ -100,6 +103,9 @@
 //	                                              VMulAddC (x*s+b, s and b constants),
 //	                                              VMulChannels (x*s[channel]), VGatherS2
 //	                                              (stride-2 gather), RSum (reduce-sum),
+//	                                              RAddStoreExpMinusMax (exp(x - max) stored
+//	                                              and summed), VExpMinusMaxAcc (stored and
+//	                                              added to sums),
 //	                                              LRNSqAcc, LRNNorm75, MaxPoolV (rows),
 //	                                              MaxPoolH, AvgPoolH (a row's windows),
 //	                                              PackB (B panels), CopyPlane, FMAPeak;
@@ -121,8 +127,9 @@
 //
 // A kernel group (-set) of the generator is one .s file, one stub file, one twin file, and one
 // file of ../../_asm: f32gemm (GEMM micro-kernels, B-panel copy, FMA peak), f32gemv, f32dwconv
-// (planes and their copy), f32dwconvrow, f32winograd, f32vact (activations), f32varith
-// (VAdd, VMulAddC, VMulChannels, VGatherS2, RSum), f32lrn and f32pool (max and average passes).
+// (planes and their copy), f32dwconvrow, f32winograd, f32vact (activations), f32vexp (softmax's
+// exps), f32varith (VAdd, VMulAddC, VMulChannels, VGatherS2, RSum), f32lrn and f32pool (max and
+// average passes).
 //
 // The NCHW16c kernels are two more groups: f32conv16c (the direct and the depthwise
 // convolutions) and f32ops16c (pools, per-channel arithmetic and Reorder's blocks).
@@ -155,6 +162,7 @@ package kernels
 //go:generate go run -C ../../_asm . -set f32dwconvrow -out ../runtime/kernels/f32dwconvrow_amd64.s -stubs ../runtime/kernels/f32dwconvrow_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32winograd -out ../runtime/kernels/f32winograd_amd64.s -stubs ../runtime/kernels/f32winograd_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32vact -out ../runtime/kernels/f32vact_amd64.s -stubs ../runtime/kernels/f32vact_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32vexp -out ../runtime/kernels/f32vexp_amd64.s -stubs ../runtime/kernels/f32vexp_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32varith -out ../runtime/kernels/f32varith_amd64.s -stubs ../runtime/kernels/f32varith_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32lrn -out ../runtime/kernels/f32lrn_amd64.s -stubs ../runtime/kernels/f32lrn_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32pool -out ../runtime/kernels/f32pool_amd64.s -stubs ../runtime/kernels/f32pool_stub_amd64.go -pkg kernels

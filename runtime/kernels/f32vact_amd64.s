@@ -68,7 +68,15 @@ DATA actZero<>+16(SB)/4, $0x00000000
 DATA actZero<>+20(SB)/4, $0x00000000
 DATA actZero<>+24(SB)/4, $0x00000000
 DATA actZero<>+28(SB)/4, $0x00000000
-GLOBL actZero<>(SB), RODATA|NOPTR, $32
+DATA actZero<>+32(SB)/4, $0x00000000
+DATA actZero<>+36(SB)/4, $0x00000000
+DATA actZero<>+40(SB)/4, $0x00000000
+DATA actZero<>+44(SB)/4, $0x00000000
+DATA actZero<>+48(SB)/4, $0x00000000
+DATA actZero<>+52(SB)/4, $0x00000000
+DATA actZero<>+56(SB)/4, $0x00000000
+DATA actZero<>+60(SB)/4, $0x00000000
+GLOBL actZero<>(SB), RODATA|NOPTR, $64
 
 DATA f32Iota<>+0(SB)/4, $0x00000000
 DATA f32Iota<>+4(SB)/4, $0x00000001
@@ -207,194 +215,201 @@ DATA actSix<>+16(SB)/4, $0x40c00000
 DATA actSix<>+20(SB)/4, $0x40c00000
 DATA actSix<>+24(SB)/4, $0x40c00000
 DATA actSix<>+28(SB)/4, $0x40c00000
-GLOBL actSix<>(SB), RODATA|NOPTR, $32
+DATA actSix<>+32(SB)/4, $0x40c00000
+DATA actSix<>+36(SB)/4, $0x40c00000
+DATA actSix<>+40(SB)/4, $0x40c00000
+DATA actSix<>+44(SB)/4, $0x40c00000
+DATA actSix<>+48(SB)/4, $0x40c00000
+DATA actSix<>+52(SB)/4, $0x40c00000
+DATA actSix<>+56(SB)/4, $0x40c00000
+DATA actSix<>+60(SB)/4, $0x40c00000
+GLOBL actSix<>(SB), RODATA|NOPTR, $64
 
 // func f32VSigmoidAVX512(x []float32)
 // Requires: AVX, AVX512F
 TEXT ·f32VSigmoidAVX512(SB), NOSPLIT, $0-24
-	VBROADCASTSS actOne<>+0(SB), Z0
-	VBROADCASTSS actExpLo<>+0(SB), Z1
-	VBROADCASTSS actLog2e<>+0(SB), Z2
-	VBROADCASTSS actLn2Hi<>+0(SB), Z3
-	VBROADCASTSS actLn2Lo<>+0(SB), Z4
-	VBROADCASTSS actBias127<>+0(SB), Z5
-	VBROADCASTSS actExpP0<>+0(SB), Z6
-	VBROADCASTSS actExpP1<>+0(SB), Z7
-	VBROADCASTSS actExpP2<>+0(SB), Z8
-	VBROADCASTSS actExpP3<>+0(SB), Z9
-	VBROADCASTSS actExpP4<>+0(SB), Z10
-	VBROADCASTSS actExpP5<>+0(SB), Z11
-	VBROADCASTSS actSign<>+0(SB), Z12
-	VBROADCASTSS actZero<>+0(SB), Z13
+	VBROADCASTSS actExpHi<>+0(SB), Z0
+	VBROADCASTSS actNegLim<>+0(SB), Z1
+	VBROADCASTSS actMagic32<>+0(SB), Z2
+	VBROADCASTSS actLog2e<>+0(SB), Z3
+	VBROADCASTSS actLn2Hi<>+0(SB), Z4
+	VBROADCASTSS actLn2Lo<>+0(SB), Z5
+	VBROADCASTSS actF32C1n<>+0(SB), Z6
+	VBROADCASTSS actF32C2<>+0(SB), Z7
+	VBROADCASTSS actOne<>+0(SB), Z8
+	VMOVUPS      expTab32<>+0(SB), Z9
+	VMOVUPS      expTab32<>+64(SB), Z10
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	XORQ         DX, DX
 
 f32VSigmoidAVX512_loop:
-	MOVQ         CX, BX
-	SUBQ         DX, BX
-	CMPQ         BX, $0x00000020
-	JL           f32VSigmoidAVX512_one
-	VMOVUPS      (AX)(DX*4), Z14
-	VPORD        Z12, Z14, Z15
-	VCMPPS       $0x0d, Z1, Z15, K1
-	VMAXPS       Z1, Z15, Z15
-	VMULPS       Z2, Z15, Z16
-	VCVTPS2DQ    Z16, Z16
-	VCVTDQ2PS    Z16, Z17
-	VFNMADD231PS Z3, Z17, Z15
-	VFNMADD231PS Z4, Z17, Z15
-	VMOVUPS      Z6, Z18
-	VFMADD213PS  Z7, Z15, Z18
-	VFMADD213PS  Z8, Z15, Z18
-	VFMADD213PS  Z9, Z15, Z18
-	VFMADD213PS  Z10, Z15, Z18
-	VFMADD213PS  Z11, Z15, Z18
-	VMULPS       Z15, Z15, Z17
-	VFMADD213PS  Z15, Z17, Z18
-	VADDPS       Z0, Z18, Z18
-	VPADDD       Z5, Z16, Z16
-	VPSLLD       $0x17, Z16, Z16
-	VMULPS.Z     Z16, Z18, K1, Z18
-	VADDPS       Z0, Z18, Z15
-	VCMPPS       $0x01, Z13, Z14, K2
-	VMOVAPS      Z0, Z16
-	VMOVAPS      Z18, K2, Z16
-	VDIVPS       Z15, Z16, Z16
-	VCMPPS       $0x07, Z14, Z14, K3
-	VMOVAPS      Z16, K3, Z14
-	VMOVUPS      Z14, (AX)(DX*4)
-	VMOVUPS      64(AX)(DX*4), Z14
-	VPORD        Z12, Z14, Z15
-	VCMPPS       $0x0d, Z1, Z15, K1
-	VMAXPS       Z1, Z15, Z15
-	VMULPS       Z2, Z15, Z16
-	VCVTPS2DQ    Z16, Z16
-	VCVTDQ2PS    Z16, Z17
-	VFNMADD231PS Z3, Z17, Z15
-	VFNMADD231PS Z4, Z17, Z15
-	VMOVUPS      Z6, Z18
-	VFMADD213PS  Z7, Z15, Z18
-	VFMADD213PS  Z8, Z15, Z18
-	VFMADD213PS  Z9, Z15, Z18
-	VFMADD213PS  Z10, Z15, Z18
-	VFMADD213PS  Z11, Z15, Z18
-	VMULPS       Z15, Z15, Z17
-	VFMADD213PS  Z15, Z17, Z18
-	VADDPS       Z0, Z18, Z18
-	VPADDD       Z5, Z16, Z16
-	VPSLLD       $0x17, Z16, Z16
-	VMULPS.Z     Z16, Z18, K1, Z18
-	VADDPS       Z0, Z18, Z15
-	VCMPPS       $0x01, Z13, Z14, K2
-	VMOVAPS      Z0, Z16
-	VMOVAPS      Z18, K2, Z16
-	VDIVPS       Z15, Z16, Z16
-	VCMPPS       $0x07, Z14, Z14, K3
-	VMOVAPS      Z16, K3, Z14
-	VMOVUPS      Z14, 64(AX)(DX*4)
-	ADDQ         $0x00000020, DX
-	JMP          f32VSigmoidAVX512_loop
+	MOVQ          CX, BX
+	SUBQ          DX, BX
+	CMPQ          BX, $0x00000020
+	JL            f32VSigmoidAVX512_one
+	VMOVUPS       (AX)(DX*4), Z11
+	VCMPPS        $0x05, Z1, Z11, K1
+	VMINPS        Z11, Z0, Z11
+	VMOVUPS       Z2, Z12
+	VFNMADD231PS  Z3, Z11, Z12
+	VMOVAPS       Z12, Z13
+	VPERMI2PS     Z10, Z9, Z13
+	VSUBPS        Z2, Z12, Z12
+	VFMADD231PS   Z4, Z12, Z11
+	VFMADD231PS   Z5, Z12, Z11
+	VSCALEFPS     Z12, Z13, Z13
+	VBROADCASTSS  actF32C3n<>+0(SB), Z12
+	VFMADD213PS   Z7, Z11, Z12
+	VFMADD213PS   Z6, Z11, Z12
+	VFMADD213PS   Z8, Z11, Z12
+	VFMADD213PS   Z8, Z13, Z12
+	VRCP14PS      Z12, Z11
+	VFNMADD213PS  Z8, Z11, Z12
+	VFMADD213PS.Z Z11, Z11, K1, Z12
+	VMOVAPS       Z12, Z11
+	VMOVUPS       Z11, (AX)(DX*4)
+	VMOVUPS       64(AX)(DX*4), Z11
+	VCMPPS        $0x05, Z1, Z11, K2
+	VMINPS        Z11, Z0, Z11
+	VMOVUPS       Z2, Z12
+	VFNMADD231PS  Z3, Z11, Z12
+	VMOVAPS       Z12, Z13
+	VPERMI2PS     Z10, Z9, Z13
+	VSUBPS        Z2, Z12, Z12
+	VFMADD231PS   Z4, Z12, Z11
+	VFMADD231PS   Z5, Z12, Z11
+	VSCALEFPS     Z12, Z13, Z13
+	VBROADCASTSS  actF32C3n<>+0(SB), Z12
+	VFMADD213PS   Z7, Z11, Z12
+	VFMADD213PS   Z6, Z11, Z12
+	VFMADD213PS   Z8, Z11, Z12
+	VFMADD213PS   Z8, Z13, Z12
+	VRCP14PS      Z12, Z11
+	VFNMADD213PS  Z8, Z11, Z12
+	VFMADD213PS.Z Z11, Z11, K2, Z12
+	VMOVAPS       Z12, Z11
+	VMOVUPS       Z11, 64(AX)(DX*4)
+	ADDQ          $0x00000020, DX
+	JMP           f32VSigmoidAVX512_loop
 
 f32VSigmoidAVX512_one:
-	MOVQ         CX, BX
-	SUBQ         DX, BX
-	CMPQ         BX, $0x10
-	JL           f32VSigmoidAVX512_tail
-	VMOVUPS      (AX)(DX*4), Z14
-	VPORD        Z12, Z14, Z15
-	VCMPPS       $0x0d, Z1, Z15, K1
-	VMAXPS       Z1, Z15, Z15
-	VMULPS       Z2, Z15, Z16
-	VCVTPS2DQ    Z16, Z16
-	VCVTDQ2PS    Z16, Z17
-	VFNMADD231PS Z3, Z17, Z15
-	VFNMADD231PS Z4, Z17, Z15
-	VMOVUPS      Z6, Z18
-	VFMADD213PS  Z7, Z15, Z18
-	VFMADD213PS  Z8, Z15, Z18
-	VFMADD213PS  Z9, Z15, Z18
-	VFMADD213PS  Z10, Z15, Z18
-	VFMADD213PS  Z11, Z15, Z18
-	VMULPS       Z15, Z15, Z17
-	VFMADD213PS  Z15, Z17, Z18
-	VADDPS       Z0, Z18, Z18
-	VPADDD       Z5, Z16, Z16
-	VPSLLD       $0x17, Z16, Z16
-	VMULPS.Z     Z16, Z18, K1, Z18
-	VADDPS       Z0, Z18, Z15
-	VCMPPS       $0x01, Z13, Z14, K2
-	VMOVAPS      Z0, Z16
-	VMOVAPS      Z18, K2, Z16
-	VDIVPS       Z15, Z16, Z16
-	VCMPPS       $0x07, Z14, Z14, K3
-	VMOVAPS      Z16, K3, Z14
-	VMOVUPS      Z14, (AX)(DX*4)
-	ADDQ         $0x10, DX
-	JMP          f32VSigmoidAVX512_one
+	MOVQ          CX, BX
+	SUBQ          DX, BX
+	CMPQ          BX, $0x10
+	JL            f32VSigmoidAVX512_tail
+	VMOVUPS       (AX)(DX*4), Z11
+	VCMPPS        $0x05, Z1, Z11, K3
+	VMINPS        Z11, Z0, Z11
+	VMOVUPS       Z2, Z12
+	VFNMADD231PS  Z3, Z11, Z12
+	VMOVAPS       Z12, Z13
+	VPERMI2PS     Z10, Z9, Z13
+	VSUBPS        Z2, Z12, Z12
+	VFMADD231PS   Z4, Z12, Z11
+	VFMADD231PS   Z5, Z12, Z11
+	VSCALEFPS     Z12, Z13, Z13
+	VBROADCASTSS  actF32C3n<>+0(SB), Z12
+	VFMADD213PS   Z7, Z11, Z12
+	VFMADD213PS   Z6, Z11, Z12
+	VFMADD213PS   Z8, Z11, Z12
+	VFMADD213PS   Z8, Z13, Z12
+	VRCP14PS      Z12, Z11
+	VFNMADD213PS  Z8, Z11, Z12
+	VFMADD213PS.Z Z11, Z11, K3, Z12
+	VMOVAPS       Z12, Z11
+	VMOVUPS       Z11, (AX)(DX*4)
+	ADDQ          $0x10, DX
+	JMP           f32VSigmoidAVX512_one
 
 f32VSigmoidAVX512_tail:
 	TESTQ BX, BX
 	JE    f32VSigmoidAVX512_done
 
 	// the last rest < vl outputs, under masks
-	MOVQ         BX, CX
-	VPBROADCASTD CX, Z14
-	VPCMPGTD     f32Iota<>+0(SB), Z14, K7
-	VMOVUPS.Z    (AX)(DX*4), K7, Z15
-	VPORD        Z12, Z15, Z12
-	VCMPPS       $0x0d, Z1, Z12, K1
-	VMAXPS       Z1, Z12, Z12
-	VMULPS       Z2, Z12, Z1
-	VCVTPS2DQ    Z1, Z1
-	VCVTDQ2PS    Z1, Z2
-	VFNMADD231PS Z3, Z2, Z12
-	VFNMADD231PS Z4, Z2, Z12
-	VMOVUPS      Z6, Z3
-	VFMADD213PS  Z7, Z12, Z3
-	VFMADD213PS  Z8, Z12, Z3
-	VFMADD213PS  Z9, Z12, Z3
-	VFMADD213PS  Z10, Z12, Z3
-	VFMADD213PS  Z11, Z12, Z3
-	VMULPS       Z12, Z12, Z2
-	VFMADD213PS  Z12, Z2, Z3
-	VADDPS       Z0, Z3, Z3
-	VPADDD       Z5, Z1, Z1
-	VPSLLD       $0x17, Z1, Z1
-	VMULPS.Z     Z1, Z3, K1, Z3
-	VADDPS       Z0, Z3, Z12
-	VCMPPS       $0x01, Z13, Z15, K2
-	VMOVAPS      Z0, Z0
-	VMOVAPS      Z3, K2, Z0
-	VDIVPS       Z12, Z0, Z0
-	VCMPPS       $0x07, Z15, Z15, K3
-	VMOVAPS      Z0, K3, Z15
-	VPCMPGTD     f32Iota<>+0(SB), Z14, K7
-	VMOVUPS      Z15, K7, (AX)(DX*4)
+	MOVQ          BX, CX
+	VPBROADCASTD  CX, Z11
+	VPCMPGTD      f32Iota<>+0(SB), Z11, K7
+	VMOVUPS.Z     (AX)(DX*4), K7, Z12
+	VCMPPS        $0x05, Z1, Z12, K4
+	VMINPS        Z12, Z0, Z0
+	VMOVUPS       Z2, Z1
+	VFNMADD231PS  Z3, Z0, Z1
+	VMOVAPS       Z1, Z3
+	VPERMI2PS     Z10, Z9, Z3
+	VSUBPS        Z2, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z0
+	VFMADD231PS   Z5, Z1, Z0
+	VSCALEFPS     Z1, Z3, Z3
+	VBROADCASTSS  actF32C3n<>+0(SB), Z1
+	VFMADD213PS   Z7, Z0, Z1
+	VFMADD213PS   Z6, Z0, Z1
+	VFMADD213PS   Z8, Z0, Z1
+	VFMADD213PS   Z8, Z3, Z1
+	VRCP14PS      Z1, Z0
+	VFNMADD213PS  Z8, Z0, Z1
+	VFMADD213PS.Z Z0, Z0, K4, Z1
+	VMOVAPS       Z1, Z12
+	VPCMPGTD      f32Iota<>+0(SB), Z11, K7
+	VMOVUPS       Z12, K7, (AX)(DX*4)
 
 f32VSigmoidAVX512_done:
 	VZEROUPPER
 	RET
 
-DATA actOne<>+0(SB)/4, $0x3f800000
-DATA actOne<>+4(SB)/4, $0x3f800000
-DATA actOne<>+8(SB)/4, $0x3f800000
-DATA actOne<>+12(SB)/4, $0x3f800000
-DATA actOne<>+16(SB)/4, $0x3f800000
-DATA actOne<>+20(SB)/4, $0x3f800000
-DATA actOne<>+24(SB)/4, $0x3f800000
-DATA actOne<>+28(SB)/4, $0x3f800000
-GLOBL actOne<>(SB), RODATA|NOPTR, $32
+DATA actExpHi<>+0(SB)/4, $0x41a00000
+DATA actExpHi<>+4(SB)/4, $0x41a00000
+DATA actExpHi<>+8(SB)/4, $0x41a00000
+DATA actExpHi<>+12(SB)/4, $0x41a00000
+DATA actExpHi<>+16(SB)/4, $0x41a00000
+DATA actExpHi<>+20(SB)/4, $0x41a00000
+DATA actExpHi<>+24(SB)/4, $0x41a00000
+DATA actExpHi<>+28(SB)/4, $0x41a00000
+DATA actExpHi<>+32(SB)/4, $0x41a00000
+DATA actExpHi<>+36(SB)/4, $0x41a00000
+DATA actExpHi<>+40(SB)/4, $0x41a00000
+DATA actExpHi<>+44(SB)/4, $0x41a00000
+DATA actExpHi<>+48(SB)/4, $0x41a00000
+DATA actExpHi<>+52(SB)/4, $0x41a00000
+DATA actExpHi<>+56(SB)/4, $0x41a00000
+DATA actExpHi<>+60(SB)/4, $0x41a00000
+GLOBL actExpHi<>(SB), RODATA|NOPTR, $64
 
-DATA actExpLo<>+0(SB)/4, $0xc2ae0000
-DATA actExpLo<>+4(SB)/4, $0xc2ae0000
-DATA actExpLo<>+8(SB)/4, $0xc2ae0000
-DATA actExpLo<>+12(SB)/4, $0xc2ae0000
-DATA actExpLo<>+16(SB)/4, $0xc2ae0000
-DATA actExpLo<>+20(SB)/4, $0xc2ae0000
-DATA actExpLo<>+24(SB)/4, $0xc2ae0000
-DATA actExpLo<>+28(SB)/4, $0xc2ae0000
-GLOBL actExpLo<>(SB), RODATA|NOPTR, $32
+DATA actNegLim<>+0(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+4(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+8(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+12(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+16(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+20(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+24(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+28(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+32(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+36(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+40(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+44(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+48(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+52(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+56(SB)/4, $0xc2aea8f6
+DATA actNegLim<>+60(SB)/4, $0xc2aea8f6
+GLOBL actNegLim<>(SB), RODATA|NOPTR, $64
+
+DATA actMagic32<>+0(SB)/4, $0x48c00000
+DATA actMagic32<>+4(SB)/4, $0x48c00000
+DATA actMagic32<>+8(SB)/4, $0x48c00000
+DATA actMagic32<>+12(SB)/4, $0x48c00000
+DATA actMagic32<>+16(SB)/4, $0x48c00000
+DATA actMagic32<>+20(SB)/4, $0x48c00000
+DATA actMagic32<>+24(SB)/4, $0x48c00000
+DATA actMagic32<>+28(SB)/4, $0x48c00000
+DATA actMagic32<>+32(SB)/4, $0x48c00000
+DATA actMagic32<>+36(SB)/4, $0x48c00000
+DATA actMagic32<>+40(SB)/4, $0x48c00000
+DATA actMagic32<>+44(SB)/4, $0x48c00000
+DATA actMagic32<>+48(SB)/4, $0x48c00000
+DATA actMagic32<>+52(SB)/4, $0x48c00000
+DATA actMagic32<>+56(SB)/4, $0x48c00000
+DATA actMagic32<>+60(SB)/4, $0x48c00000
+GLOBL actMagic32<>(SB), RODATA|NOPTR, $64
 
 DATA actLog2e<>+0(SB)/4, $0x3fb8aa3b
 DATA actLog2e<>+4(SB)/4, $0x3fb8aa3b
@@ -404,7 +419,15 @@ DATA actLog2e<>+16(SB)/4, $0x3fb8aa3b
 DATA actLog2e<>+20(SB)/4, $0x3fb8aa3b
 DATA actLog2e<>+24(SB)/4, $0x3fb8aa3b
 DATA actLog2e<>+28(SB)/4, $0x3fb8aa3b
-GLOBL actLog2e<>(SB), RODATA|NOPTR, $32
+DATA actLog2e<>+32(SB)/4, $0x3fb8aa3b
+DATA actLog2e<>+36(SB)/4, $0x3fb8aa3b
+DATA actLog2e<>+40(SB)/4, $0x3fb8aa3b
+DATA actLog2e<>+44(SB)/4, $0x3fb8aa3b
+DATA actLog2e<>+48(SB)/4, $0x3fb8aa3b
+DATA actLog2e<>+52(SB)/4, $0x3fb8aa3b
+DATA actLog2e<>+56(SB)/4, $0x3fb8aa3b
+DATA actLog2e<>+60(SB)/4, $0x3fb8aa3b
+GLOBL actLog2e<>(SB), RODATA|NOPTR, $64
 
 DATA actLn2Hi<>+0(SB)/4, $0x3f318000
 DATA actLn2Hi<>+4(SB)/4, $0x3f318000
@@ -414,7 +437,15 @@ DATA actLn2Hi<>+16(SB)/4, $0x3f318000
 DATA actLn2Hi<>+20(SB)/4, $0x3f318000
 DATA actLn2Hi<>+24(SB)/4, $0x3f318000
 DATA actLn2Hi<>+28(SB)/4, $0x3f318000
-GLOBL actLn2Hi<>(SB), RODATA|NOPTR, $32
+DATA actLn2Hi<>+32(SB)/4, $0x3f318000
+DATA actLn2Hi<>+36(SB)/4, $0x3f318000
+DATA actLn2Hi<>+40(SB)/4, $0x3f318000
+DATA actLn2Hi<>+44(SB)/4, $0x3f318000
+DATA actLn2Hi<>+48(SB)/4, $0x3f318000
+DATA actLn2Hi<>+52(SB)/4, $0x3f318000
+DATA actLn2Hi<>+56(SB)/4, $0x3f318000
+DATA actLn2Hi<>+60(SB)/4, $0x3f318000
+GLOBL actLn2Hi<>(SB), RODATA|NOPTR, $64
 
 DATA actLn2Lo<>+0(SB)/4, $0xb95e8083
 DATA actLn2Lo<>+4(SB)/4, $0xb95e8083
@@ -424,77 +455,419 @@ DATA actLn2Lo<>+16(SB)/4, $0xb95e8083
 DATA actLn2Lo<>+20(SB)/4, $0xb95e8083
 DATA actLn2Lo<>+24(SB)/4, $0xb95e8083
 DATA actLn2Lo<>+28(SB)/4, $0xb95e8083
-GLOBL actLn2Lo<>(SB), RODATA|NOPTR, $32
+DATA actLn2Lo<>+32(SB)/4, $0xb95e8083
+DATA actLn2Lo<>+36(SB)/4, $0xb95e8083
+DATA actLn2Lo<>+40(SB)/4, $0xb95e8083
+DATA actLn2Lo<>+44(SB)/4, $0xb95e8083
+DATA actLn2Lo<>+48(SB)/4, $0xb95e8083
+DATA actLn2Lo<>+52(SB)/4, $0xb95e8083
+DATA actLn2Lo<>+56(SB)/4, $0xb95e8083
+DATA actLn2Lo<>+60(SB)/4, $0xb95e8083
+GLOBL actLn2Lo<>(SB), RODATA|NOPTR, $64
 
-DATA actBias127<>+0(SB)/4, $0x0000007f
-DATA actBias127<>+4(SB)/4, $0x0000007f
-DATA actBias127<>+8(SB)/4, $0x0000007f
-DATA actBias127<>+12(SB)/4, $0x0000007f
-DATA actBias127<>+16(SB)/4, $0x0000007f
-DATA actBias127<>+20(SB)/4, $0x0000007f
-DATA actBias127<>+24(SB)/4, $0x0000007f
-DATA actBias127<>+28(SB)/4, $0x0000007f
-GLOBL actBias127<>(SB), RODATA|NOPTR, $32
+DATA actF32C1n<>+0(SB)/4, $0xbf800000
+DATA actF32C1n<>+4(SB)/4, $0xbf800000
+DATA actF32C1n<>+8(SB)/4, $0xbf800000
+DATA actF32C1n<>+12(SB)/4, $0xbf800000
+DATA actF32C1n<>+16(SB)/4, $0xbf800000
+DATA actF32C1n<>+20(SB)/4, $0xbf800000
+DATA actF32C1n<>+24(SB)/4, $0xbf800000
+DATA actF32C1n<>+28(SB)/4, $0xbf800000
+DATA actF32C1n<>+32(SB)/4, $0xbf800000
+DATA actF32C1n<>+36(SB)/4, $0xbf800000
+DATA actF32C1n<>+40(SB)/4, $0xbf800000
+DATA actF32C1n<>+44(SB)/4, $0xbf800000
+DATA actF32C1n<>+48(SB)/4, $0xbf800000
+DATA actF32C1n<>+52(SB)/4, $0xbf800000
+DATA actF32C1n<>+56(SB)/4, $0xbf800000
+DATA actF32C1n<>+60(SB)/4, $0xbf800000
+GLOBL actF32C1n<>(SB), RODATA|NOPTR, $64
 
-DATA actExpP0<>+0(SB)/4, $0x39506967
-DATA actExpP0<>+4(SB)/4, $0x39506967
-DATA actExpP0<>+8(SB)/4, $0x39506967
-DATA actExpP0<>+12(SB)/4, $0x39506967
-DATA actExpP0<>+16(SB)/4, $0x39506967
-DATA actExpP0<>+20(SB)/4, $0x39506967
-DATA actExpP0<>+24(SB)/4, $0x39506967
-DATA actExpP0<>+28(SB)/4, $0x39506967
-GLOBL actExpP0<>(SB), RODATA|NOPTR, $32
+DATA actF32C2<>+0(SB)/4, $0x3f000044
+DATA actF32C2<>+4(SB)/4, $0x3f000044
+DATA actF32C2<>+8(SB)/4, $0x3f000044
+DATA actF32C2<>+12(SB)/4, $0x3f000044
+DATA actF32C2<>+16(SB)/4, $0x3f000044
+DATA actF32C2<>+20(SB)/4, $0x3f000044
+DATA actF32C2<>+24(SB)/4, $0x3f000044
+DATA actF32C2<>+28(SB)/4, $0x3f000044
+DATA actF32C2<>+32(SB)/4, $0x3f000044
+DATA actF32C2<>+36(SB)/4, $0x3f000044
+DATA actF32C2<>+40(SB)/4, $0x3f000044
+DATA actF32C2<>+44(SB)/4, $0x3f000044
+DATA actF32C2<>+48(SB)/4, $0x3f000044
+DATA actF32C2<>+52(SB)/4, $0x3f000044
+DATA actF32C2<>+56(SB)/4, $0x3f000044
+DATA actF32C2<>+60(SB)/4, $0x3f000044
+GLOBL actF32C2<>(SB), RODATA|NOPTR, $64
 
-DATA actExpP1<>+0(SB)/4, $0x3ab743ce
-DATA actExpP1<>+4(SB)/4, $0x3ab743ce
-DATA actExpP1<>+8(SB)/4, $0x3ab743ce
-DATA actExpP1<>+12(SB)/4, $0x3ab743ce
-DATA actExpP1<>+16(SB)/4, $0x3ab743ce
-DATA actExpP1<>+20(SB)/4, $0x3ab743ce
-DATA actExpP1<>+24(SB)/4, $0x3ab743ce
-DATA actExpP1<>+28(SB)/4, $0x3ab743ce
-GLOBL actExpP1<>(SB), RODATA|NOPTR, $32
+DATA actOne<>+0(SB)/4, $0x3f800000
+DATA actOne<>+4(SB)/4, $0x3f800000
+DATA actOne<>+8(SB)/4, $0x3f800000
+DATA actOne<>+12(SB)/4, $0x3f800000
+DATA actOne<>+16(SB)/4, $0x3f800000
+DATA actOne<>+20(SB)/4, $0x3f800000
+DATA actOne<>+24(SB)/4, $0x3f800000
+DATA actOne<>+28(SB)/4, $0x3f800000
+DATA actOne<>+32(SB)/4, $0x3f800000
+DATA actOne<>+36(SB)/4, $0x3f800000
+DATA actOne<>+40(SB)/4, $0x3f800000
+DATA actOne<>+44(SB)/4, $0x3f800000
+DATA actOne<>+48(SB)/4, $0x3f800000
+DATA actOne<>+52(SB)/4, $0x3f800000
+DATA actOne<>+56(SB)/4, $0x3f800000
+DATA actOne<>+60(SB)/4, $0x3f800000
+GLOBL actOne<>(SB), RODATA|NOPTR, $64
 
-DATA actExpP2<>+0(SB)/4, $0x3c088908
-DATA actExpP2<>+4(SB)/4, $0x3c088908
-DATA actExpP2<>+8(SB)/4, $0x3c088908
-DATA actExpP2<>+12(SB)/4, $0x3c088908
-DATA actExpP2<>+16(SB)/4, $0x3c088908
-DATA actExpP2<>+20(SB)/4, $0x3c088908
-DATA actExpP2<>+24(SB)/4, $0x3c088908
-DATA actExpP2<>+28(SB)/4, $0x3c088908
-GLOBL actExpP2<>(SB), RODATA|NOPTR, $32
+DATA expTab32<>+0(SB)/4, $0x3f800000
+DATA expTab32<>+4(SB)/4, $0x3f82cd87
+DATA expTab32<>+8(SB)/4, $0x3f85aac3
+DATA expTab32<>+12(SB)/4, $0x3f88980f
+DATA expTab32<>+16(SB)/4, $0x3f8b95c2
+DATA expTab32<>+20(SB)/4, $0x3f8ea43a
+DATA expTab32<>+24(SB)/4, $0x3f91c3d3
+DATA expTab32<>+28(SB)/4, $0x3f94f4f0
+DATA expTab32<>+32(SB)/4, $0x3f9837f0
+DATA expTab32<>+36(SB)/4, $0x3f9b8d3a
+DATA expTab32<>+40(SB)/4, $0x3f9ef532
+DATA expTab32<>+44(SB)/4, $0x3fa27043
+DATA expTab32<>+48(SB)/4, $0x3fa5fed7
+DATA expTab32<>+52(SB)/4, $0x3fa9a15b
+DATA expTab32<>+56(SB)/4, $0x3fad583f
+DATA expTab32<>+60(SB)/4, $0x3fb123f6
+DATA expTab32<>+64(SB)/4, $0x3fb504f3
+DATA expTab32<>+68(SB)/4, $0x3fb8fbaf
+DATA expTab32<>+72(SB)/4, $0x3fbd08a4
+DATA expTab32<>+76(SB)/4, $0x3fc12c4d
+DATA expTab32<>+80(SB)/4, $0x3fc5672a
+DATA expTab32<>+84(SB)/4, $0x3fc9b9be
+DATA expTab32<>+88(SB)/4, $0x3fce248c
+DATA expTab32<>+92(SB)/4, $0x3fd2a81e
+DATA expTab32<>+96(SB)/4, $0x3fd744fd
+DATA expTab32<>+100(SB)/4, $0x3fdbfbb8
+DATA expTab32<>+104(SB)/4, $0x3fe0ccdf
+DATA expTab32<>+108(SB)/4, $0x3fe5b907
+DATA expTab32<>+112(SB)/4, $0x3feac0c7
+DATA expTab32<>+116(SB)/4, $0x3fefe4ba
+DATA expTab32<>+120(SB)/4, $0x3ff5257d
+DATA expTab32<>+124(SB)/4, $0x3ffa83b3
+GLOBL expTab32<>(SB), RODATA|NOPTR, $128
 
-DATA actExpP3<>+0(SB)/4, $0x3d2aa9c1
-DATA actExpP3<>+4(SB)/4, $0x3d2aa9c1
-DATA actExpP3<>+8(SB)/4, $0x3d2aa9c1
-DATA actExpP3<>+12(SB)/4, $0x3d2aa9c1
-DATA actExpP3<>+16(SB)/4, $0x3d2aa9c1
-DATA actExpP3<>+20(SB)/4, $0x3d2aa9c1
-DATA actExpP3<>+24(SB)/4, $0x3d2aa9c1
-DATA actExpP3<>+28(SB)/4, $0x3d2aa9c1
-GLOBL actExpP3<>(SB), RODATA|NOPTR, $32
+DATA actF32C3n<>+0(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+4(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+8(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+12(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+16(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+20(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+24(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+28(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+32(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+36(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+40(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+44(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+48(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+52(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+56(SB)/4, $0xbe2aaa47
+DATA actF32C3n<>+60(SB)/4, $0xbe2aaa47
+GLOBL actF32C3n<>(SB), RODATA|NOPTR, $64
 
-DATA actExpP4<>+0(SB)/4, $0x3e2aaaaa
-DATA actExpP4<>+4(SB)/4, $0x3e2aaaaa
-DATA actExpP4<>+8(SB)/4, $0x3e2aaaaa
-DATA actExpP4<>+12(SB)/4, $0x3e2aaaaa
-DATA actExpP4<>+16(SB)/4, $0x3e2aaaaa
-DATA actExpP4<>+20(SB)/4, $0x3e2aaaaa
-DATA actExpP4<>+24(SB)/4, $0x3e2aaaaa
-DATA actExpP4<>+28(SB)/4, $0x3e2aaaaa
-GLOBL actExpP4<>(SB), RODATA|NOPTR, $32
+// func f32VSiLUAVX512(x []float32)
+// Requires: AVX, AVX512F
+TEXT ·f32VSiLUAVX512(SB), NOSPLIT, $0-24
+	VBROADCASTSS actExpHi<>+0(SB), Z0
+	VBROADCASTSS actNegLim<>+0(SB), Z1
+	VBROADCASTSS actMagic32<>+0(SB), Z2
+	VBROADCASTSS actLog2e<>+0(SB), Z3
+	VBROADCASTSS actLn2Hi<>+0(SB), Z4
+	VBROADCASTSS actLn2Lo<>+0(SB), Z5
+	VBROADCASTSS actF32C1n<>+0(SB), Z6
+	VBROADCASTSS actF32C2<>+0(SB), Z7
+	VBROADCASTSS actOne<>+0(SB), Z8
+	VMOVUPS      expTab32<>+0(SB), Z9
+	VMOVUPS      expTab32<>+64(SB), Z10
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
 
-DATA actExpP5<>+0(SB)/4, $0x3f000000
-DATA actExpP5<>+4(SB)/4, $0x3f000000
-DATA actExpP5<>+8(SB)/4, $0x3f000000
-DATA actExpP5<>+12(SB)/4, $0x3f000000
-DATA actExpP5<>+16(SB)/4, $0x3f000000
-DATA actExpP5<>+20(SB)/4, $0x3f000000
-DATA actExpP5<>+24(SB)/4, $0x3f000000
-DATA actExpP5<>+28(SB)/4, $0x3f000000
-GLOBL actExpP5<>(SB), RODATA|NOPTR, $32
+f32VSiLUAVX512_loop:
+	MOVQ          CX, BX
+	SUBQ          DX, BX
+	CMPQ          BX, $0x00000020
+	JL            f32VSiLUAVX512_one
+	VMOVUPS       (AX)(DX*4), Z11
+	VCMPPS        $0x05, Z1, Z11, K1
+	VMINPS        Z11, Z0, Z12
+	VMOVUPS       Z2, Z13
+	VFNMADD231PS  Z3, Z12, Z13
+	VMOVAPS       Z13, Z14
+	VPERMI2PS     Z10, Z9, Z14
+	VSUBPS        Z2, Z13, Z13
+	VFMADD231PS   Z4, Z13, Z12
+	VFMADD231PS   Z5, Z13, Z12
+	VSCALEFPS     Z13, Z14, Z14
+	VBROADCASTSS  actF32C3n<>+0(SB), Z13
+	VFMADD213PS   Z7, Z12, Z13
+	VFMADD213PS   Z6, Z12, Z13
+	VFMADD213PS   Z8, Z12, Z13
+	VFMADD213PS   Z8, Z14, Z13
+	VRCP14PS      Z13, Z12
+	VFNMADD213PS  Z8, Z12, Z13
+	VFMADD213PS.Z Z12, Z12, K1, Z13
+	VMULPS        Z13, Z11, Z11
+	VMOVUPS       Z11, (AX)(DX*4)
+	VMOVUPS       64(AX)(DX*4), Z11
+	VCMPPS        $0x05, Z1, Z11, K2
+	VMINPS        Z11, Z0, Z12
+	VMOVUPS       Z2, Z13
+	VFNMADD231PS  Z3, Z12, Z13
+	VMOVAPS       Z13, Z14
+	VPERMI2PS     Z10, Z9, Z14
+	VSUBPS        Z2, Z13, Z13
+	VFMADD231PS   Z4, Z13, Z12
+	VFMADD231PS   Z5, Z13, Z12
+	VSCALEFPS     Z13, Z14, Z14
+	VBROADCASTSS  actF32C3n<>+0(SB), Z13
+	VFMADD213PS   Z7, Z12, Z13
+	VFMADD213PS   Z6, Z12, Z13
+	VFMADD213PS   Z8, Z12, Z13
+	VFMADD213PS   Z8, Z14, Z13
+	VRCP14PS      Z13, Z12
+	VFNMADD213PS  Z8, Z12, Z13
+	VFMADD213PS.Z Z12, Z12, K2, Z13
+	VMULPS        Z13, Z11, Z11
+	VMOVUPS       Z11, 64(AX)(DX*4)
+	ADDQ          $0x00000020, DX
+	JMP           f32VSiLUAVX512_loop
+
+f32VSiLUAVX512_one:
+	MOVQ          CX, BX
+	SUBQ          DX, BX
+	CMPQ          BX, $0x10
+	JL            f32VSiLUAVX512_tail
+	VMOVUPS       (AX)(DX*4), Z11
+	VCMPPS        $0x05, Z1, Z11, K3
+	VMINPS        Z11, Z0, Z12
+	VMOVUPS       Z2, Z13
+	VFNMADD231PS  Z3, Z12, Z13
+	VMOVAPS       Z13, Z14
+	VPERMI2PS     Z10, Z9, Z14
+	VSUBPS        Z2, Z13, Z13
+	VFMADD231PS   Z4, Z13, Z12
+	VFMADD231PS   Z5, Z13, Z12
+	VSCALEFPS     Z13, Z14, Z14
+	VBROADCASTSS  actF32C3n<>+0(SB), Z13
+	VFMADD213PS   Z7, Z12, Z13
+	VFMADD213PS   Z6, Z12, Z13
+	VFMADD213PS   Z8, Z12, Z13
+	VFMADD213PS   Z8, Z14, Z13
+	VRCP14PS      Z13, Z12
+	VFNMADD213PS  Z8, Z12, Z13
+	VFMADD213PS.Z Z12, Z12, K3, Z13
+	VMULPS        Z13, Z11, Z11
+	VMOVUPS       Z11, (AX)(DX*4)
+	ADDQ          $0x10, DX
+	JMP           f32VSiLUAVX512_one
+
+f32VSiLUAVX512_tail:
+	TESTQ BX, BX
+	JE    f32VSiLUAVX512_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ          BX, CX
+	VPBROADCASTD  CX, Z11
+	VPCMPGTD      f32Iota<>+0(SB), Z11, K7
+	VMOVUPS.Z     (AX)(DX*4), K7, Z12
+	VCMPPS        $0x05, Z1, Z12, K4
+	VMINPS        Z12, Z0, Z0
+	VMOVUPS       Z2, Z1
+	VFNMADD231PS  Z3, Z0, Z1
+	VMOVAPS       Z1, Z3
+	VPERMI2PS     Z10, Z9, Z3
+	VSUBPS        Z2, Z1, Z1
+	VFMADD231PS   Z4, Z1, Z0
+	VFMADD231PS   Z5, Z1, Z0
+	VSCALEFPS     Z1, Z3, Z3
+	VBROADCASTSS  actF32C3n<>+0(SB), Z1
+	VFMADD213PS   Z7, Z0, Z1
+	VFMADD213PS   Z6, Z0, Z1
+	VFMADD213PS   Z8, Z0, Z1
+	VFMADD213PS   Z8, Z3, Z1
+	VRCP14PS      Z1, Z0
+	VFNMADD213PS  Z8, Z0, Z1
+	VFMADD213PS.Z Z0, Z0, K4, Z1
+	VMULPS        Z1, Z12, Z12
+	VPCMPGTD      f32Iota<>+0(SB), Z11, K7
+	VMOVUPS       Z12, K7, (AX)(DX*4)
+
+f32VSiLUAVX512_done:
+	VZEROUPPER
+	RET
+
+// func f32VTanhAVX512(x []float32)
+// Requires: AVX, AVX512F
+TEXT ·f32VTanhAVX512(SB), NOSPLIT, $0-24
+	VBROADCASTSS actAbsMask<>+0(SB), Z0
+	VBROADCASTSS actTanhSmall<>+0(SB), Z1
+	VBROADCASTSS actTanhHi<>+0(SB), Z2
+	VBROADCASTSS actSign<>+0(SB), Z3
+	VBROADCASTSS actMagic32<>+0(SB), Z4
+	VBROADCASTSS actLog2e<>+0(SB), Z5
+	VBROADCASTSS actLn2Hi<>+0(SB), Z6
+	VBROADCASTSS actLn2Lo<>+0(SB), Z7
+	VBROADCASTSS actF32C1n<>+0(SB), Z8
+	VBROADCASTSS actF32C2<>+0(SB), Z9
+	VBROADCASTSS actOne<>+0(SB), Z10
+	VMOVUPS      expTab32<>+0(SB), Z11
+	VMOVUPS      expTab32<>+64(SB), Z12
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
+
+f32VTanhAVX512_one:
+	MOVQ             CX, BX
+	SUBQ             DX, BX
+	CMPQ             BX, $0x10
+	JL               f32VTanhAVX512_tail
+	VMOVUPS          (AX)(DX*4), Z13
+	VPANDD           Z0, Z13, Z14
+	VCMPPS           $0x01, Z1, Z14, K1
+	VMINPS           Z14, Z2, Z14
+	VADDPS           Z14, Z14, Z14
+	VMOVUPS          Z4, Z15
+	VFNMADD231PS     Z5, Z14, Z15
+	VMOVAPS          Z15, Z16
+	VPERMI2PS        Z12, Z11, Z16
+	VSUBPS           Z4, Z15, Z15
+	VFMADD231PS      Z6, Z15, Z14
+	VFMADD231PS      Z7, Z15, Z14
+	VSCALEFPS        Z15, Z16, Z16
+	VBROADCASTSS     actF32C3n<>+0(SB), Z15
+	VFMADD213PS      Z9, Z14, Z15
+	VFMADD213PS      Z8, Z14, Z15
+	VFMADD213PS      Z10, Z14, Z15
+	VMOVAPS          Z15, Z14
+	VFMADD213PS      Z10, Z16, Z14
+	VFNMADD213PS     Z10, Z16, Z15
+	VRCP14PS         Z14, Z16
+	VFNMADD213PS     Z10, Z16, Z14
+	VFMADD213PS      Z16, Z16, Z14
+	VMULPS           Z14, Z15, Z15
+	VMULPS           Z13, Z13, Z14
+	VBROADCASTSS     actTanhP4<>+0(SB), Z16
+	VFMADD213PS.BCST actTanhP3<>+0(SB), Z14, Z16
+	VFMADD213PS.BCST actTanhP2<>+0(SB), Z14, Z16
+	VFMADD213PS.BCST actTanhP1<>+0(SB), Z14, Z16
+	VFMADD213PS.BCST actTanhP0<>+0(SB), Z14, Z16
+	VMULPS           Z14, Z16, Z16
+	VFMADD213PS      Z13, Z13, Z16
+	VMOVAPS          Z16, K1, Z15
+	VPTERNLOGD       $0xe4, Z3, Z15, Z13
+	VMOVUPS          Z13, (AX)(DX*4)
+	ADDQ             $0x10, DX
+	JMP              f32VTanhAVX512_one
+
+f32VTanhAVX512_tail:
+	TESTQ BX, BX
+	JE    f32VTanhAVX512_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ             BX, CX
+	VPBROADCASTD     CX, Z13
+	VPCMPGTD         f32Iota<>+0(SB), Z13, K7
+	VMOVUPS.Z        (AX)(DX*4), K7, Z14
+	VPANDD           Z0, Z14, Z0
+	VCMPPS           $0x01, Z1, Z0, K2
+	VMINPS           Z0, Z2, Z0
+	VADDPS           Z0, Z0, Z0
+	VMOVUPS          Z4, Z1
+	VFNMADD231PS     Z5, Z0, Z1
+	VMOVAPS          Z1, Z2
+	VPERMI2PS        Z12, Z11, Z2
+	VSUBPS           Z4, Z1, Z1
+	VFMADD231PS      Z6, Z1, Z0
+	VFMADD231PS      Z7, Z1, Z0
+	VSCALEFPS        Z1, Z2, Z2
+	VBROADCASTSS     actF32C3n<>+0(SB), Z1
+	VFMADD213PS      Z9, Z0, Z1
+	VFMADD213PS      Z8, Z0, Z1
+	VFMADD213PS      Z10, Z0, Z1
+	VMOVAPS          Z1, Z0
+	VFMADD213PS      Z10, Z2, Z0
+	VFNMADD213PS     Z10, Z2, Z1
+	VRCP14PS         Z0, Z2
+	VFNMADD213PS     Z10, Z2, Z0
+	VFMADD213PS      Z2, Z2, Z0
+	VMULPS           Z0, Z1, Z1
+	VMULPS           Z14, Z14, Z0
+	VBROADCASTSS     actTanhP4<>+0(SB), Z2
+	VFMADD213PS.BCST actTanhP3<>+0(SB), Z0, Z2
+	VFMADD213PS.BCST actTanhP2<>+0(SB), Z0, Z2
+	VFMADD213PS.BCST actTanhP1<>+0(SB), Z0, Z2
+	VFMADD213PS.BCST actTanhP0<>+0(SB), Z0, Z2
+	VMULPS           Z0, Z2, Z2
+	VFMADD213PS      Z14, Z14, Z2
+	VMOVAPS          Z2, K2, Z1
+	VPTERNLOGD       $0xe4, Z3, Z1, Z14
+	VPCMPGTD         f32Iota<>+0(SB), Z13, K7
+	VMOVUPS          Z14, K7, (AX)(DX*4)
+
+f32VTanhAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA actAbsMask<>+0(SB)/4, $0x7fffffff
+DATA actAbsMask<>+4(SB)/4, $0x7fffffff
+DATA actAbsMask<>+8(SB)/4, $0x7fffffff
+DATA actAbsMask<>+12(SB)/4, $0x7fffffff
+DATA actAbsMask<>+16(SB)/4, $0x7fffffff
+DATA actAbsMask<>+20(SB)/4, $0x7fffffff
+DATA actAbsMask<>+24(SB)/4, $0x7fffffff
+DATA actAbsMask<>+28(SB)/4, $0x7fffffff
+DATA actAbsMask<>+32(SB)/4, $0x7fffffff
+DATA actAbsMask<>+36(SB)/4, $0x7fffffff
+DATA actAbsMask<>+40(SB)/4, $0x7fffffff
+DATA actAbsMask<>+44(SB)/4, $0x7fffffff
+DATA actAbsMask<>+48(SB)/4, $0x7fffffff
+DATA actAbsMask<>+52(SB)/4, $0x7fffffff
+DATA actAbsMask<>+56(SB)/4, $0x7fffffff
+DATA actAbsMask<>+60(SB)/4, $0x7fffffff
+GLOBL actAbsMask<>(SB), RODATA|NOPTR, $64
+
+DATA actTanhSmall<>+0(SB)/4, $0x3f200000
+DATA actTanhSmall<>+4(SB)/4, $0x3f200000
+DATA actTanhSmall<>+8(SB)/4, $0x3f200000
+DATA actTanhSmall<>+12(SB)/4, $0x3f200000
+DATA actTanhSmall<>+16(SB)/4, $0x3f200000
+DATA actTanhSmall<>+20(SB)/4, $0x3f200000
+DATA actTanhSmall<>+24(SB)/4, $0x3f200000
+DATA actTanhSmall<>+28(SB)/4, $0x3f200000
+DATA actTanhSmall<>+32(SB)/4, $0x3f200000
+DATA actTanhSmall<>+36(SB)/4, $0x3f200000
+DATA actTanhSmall<>+40(SB)/4, $0x3f200000
+DATA actTanhSmall<>+44(SB)/4, $0x3f200000
+DATA actTanhSmall<>+48(SB)/4, $0x3f200000
+DATA actTanhSmall<>+52(SB)/4, $0x3f200000
+DATA actTanhSmall<>+56(SB)/4, $0x3f200000
+DATA actTanhSmall<>+60(SB)/4, $0x3f200000
+GLOBL actTanhSmall<>(SB), RODATA|NOPTR, $64
+
+DATA actTanhHi<>+0(SB)/4, $0x41100000
+DATA actTanhHi<>+4(SB)/4, $0x41100000
+DATA actTanhHi<>+8(SB)/4, $0x41100000
+DATA actTanhHi<>+12(SB)/4, $0x41100000
+DATA actTanhHi<>+16(SB)/4, $0x41100000
+DATA actTanhHi<>+20(SB)/4, $0x41100000
+DATA actTanhHi<>+24(SB)/4, $0x41100000
+DATA actTanhHi<>+28(SB)/4, $0x41100000
+DATA actTanhHi<>+32(SB)/4, $0x41100000
+DATA actTanhHi<>+36(SB)/4, $0x41100000
+DATA actTanhHi<>+40(SB)/4, $0x41100000
+DATA actTanhHi<>+44(SB)/4, $0x41100000
+DATA actTanhHi<>+48(SB)/4, $0x41100000
+DATA actTanhHi<>+52(SB)/4, $0x41100000
+DATA actTanhHi<>+56(SB)/4, $0x41100000
+DATA actTanhHi<>+60(SB)/4, $0x41100000
+GLOBL actTanhHi<>(SB), RODATA|NOPTR, $64
 
 DATA actSign<>+0(SB)/4, $0x80000000
 DATA actSign<>+4(SB)/4, $0x80000000
@@ -504,178 +877,105 @@ DATA actSign<>+16(SB)/4, $0x80000000
 DATA actSign<>+20(SB)/4, $0x80000000
 DATA actSign<>+24(SB)/4, $0x80000000
 DATA actSign<>+28(SB)/4, $0x80000000
-GLOBL actSign<>(SB), RODATA|NOPTR, $32
+DATA actSign<>+32(SB)/4, $0x80000000
+DATA actSign<>+36(SB)/4, $0x80000000
+DATA actSign<>+40(SB)/4, $0x80000000
+DATA actSign<>+44(SB)/4, $0x80000000
+DATA actSign<>+48(SB)/4, $0x80000000
+DATA actSign<>+52(SB)/4, $0x80000000
+DATA actSign<>+56(SB)/4, $0x80000000
+DATA actSign<>+60(SB)/4, $0x80000000
+GLOBL actSign<>(SB), RODATA|NOPTR, $64
 
-// func f32VSiLUAVX512(x []float32)
-// Requires: AVX, AVX512F
-TEXT ·f32VSiLUAVX512(SB), NOSPLIT, $0-24
-	VBROADCASTSS actOne<>+0(SB), Z0
-	VBROADCASTSS actExpLo<>+0(SB), Z1
-	VBROADCASTSS actLog2e<>+0(SB), Z2
-	VBROADCASTSS actLn2Hi<>+0(SB), Z3
-	VBROADCASTSS actLn2Lo<>+0(SB), Z4
-	VBROADCASTSS actBias127<>+0(SB), Z5
-	VBROADCASTSS actExpP0<>+0(SB), Z6
-	VBROADCASTSS actExpP1<>+0(SB), Z7
-	VBROADCASTSS actExpP2<>+0(SB), Z8
-	VBROADCASTSS actExpP3<>+0(SB), Z9
-	VBROADCASTSS actExpP4<>+0(SB), Z10
-	VBROADCASTSS actExpP5<>+0(SB), Z11
-	VBROADCASTSS actSign<>+0(SB), Z12
-	VBROADCASTSS actZero<>+0(SB), Z13
-	MOVQ         x_base+0(FP), AX
-	MOVQ         x_len+8(FP), CX
-	XORQ         DX, DX
+DATA actTanhP4<>+0(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+4(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+8(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+12(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+16(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+20(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+24(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+28(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+32(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+36(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+40(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+44(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+48(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+52(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+56(SB)/4, $0xbbbaf0ea
+DATA actTanhP4<>+60(SB)/4, $0xbbbaf0ea
+GLOBL actTanhP4<>(SB), RODATA|NOPTR, $64
 
-f32VSiLUAVX512_loop:
-	MOVQ         CX, BX
-	SUBQ         DX, BX
-	CMPQ         BX, $0x00000020
-	JL           f32VSiLUAVX512_one
-	VMOVUPS      (AX)(DX*4), Z14
-	VPORD        Z12, Z14, Z15
-	VCMPPS       $0x0d, Z1, Z15, K1
-	VMAXPS       Z1, Z15, Z15
-	VMULPS       Z2, Z15, Z16
-	VCVTPS2DQ    Z16, Z16
-	VCVTDQ2PS    Z16, Z17
-	VFNMADD231PS Z3, Z17, Z15
-	VFNMADD231PS Z4, Z17, Z15
-	VMOVUPS      Z6, Z18
-	VFMADD213PS  Z7, Z15, Z18
-	VFMADD213PS  Z8, Z15, Z18
-	VFMADD213PS  Z9, Z15, Z18
-	VFMADD213PS  Z10, Z15, Z18
-	VFMADD213PS  Z11, Z15, Z18
-	VMULPS       Z15, Z15, Z17
-	VFMADD213PS  Z15, Z17, Z18
-	VADDPS       Z0, Z18, Z18
-	VPADDD       Z5, Z16, Z16
-	VPSLLD       $0x17, Z16, Z16
-	VMULPS.Z     Z16, Z18, K1, Z18
-	VADDPS       Z0, Z18, Z15
-	VCMPPS       $0x01, Z13, Z14, K2
-	VMULPS       Z14, Z18, Z18
-	VMOVAPS      Z14, Z16
-	VMOVAPS      Z18, K2, Z16
-	VDIVPS       Z15, Z16, Z16
-	VCMPPS       $0x07, Z14, Z14, K3
-	VMOVAPS      Z16, K3, Z14
-	VMOVUPS      Z14, (AX)(DX*4)
-	VMOVUPS      64(AX)(DX*4), Z14
-	VPORD        Z12, Z14, Z15
-	VCMPPS       $0x0d, Z1, Z15, K1
-	VMAXPS       Z1, Z15, Z15
-	VMULPS       Z2, Z15, Z16
-	VCVTPS2DQ    Z16, Z16
-	VCVTDQ2PS    Z16, Z17
-	VFNMADD231PS Z3, Z17, Z15
-	VFNMADD231PS Z4, Z17, Z15
-	VMOVUPS      Z6, Z18
-	VFMADD213PS  Z7, Z15, Z18
-	VFMADD213PS  Z8, Z15, Z18
-	VFMADD213PS  Z9, Z15, Z18
-	VFMADD213PS  Z10, Z15, Z18
-	VFMADD213PS  Z11, Z15, Z18
-	VMULPS       Z15, Z15, Z17
-	VFMADD213PS  Z15, Z17, Z18
-	VADDPS       Z0, Z18, Z18
-	VPADDD       Z5, Z16, Z16
-	VPSLLD       $0x17, Z16, Z16
-	VMULPS.Z     Z16, Z18, K1, Z18
-	VADDPS       Z0, Z18, Z15
-	VCMPPS       $0x01, Z13, Z14, K2
-	VMULPS       Z14, Z18, Z18
-	VMOVAPS      Z14, Z16
-	VMOVAPS      Z18, K2, Z16
-	VDIVPS       Z15, Z16, Z16
-	VCMPPS       $0x07, Z14, Z14, K3
-	VMOVAPS      Z16, K3, Z14
-	VMOVUPS      Z14, 64(AX)(DX*4)
-	ADDQ         $0x00000020, DX
-	JMP          f32VSiLUAVX512_loop
+DATA actTanhP3<>+0(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+4(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+8(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+12(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+16(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+20(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+24(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+28(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+32(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+36(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+40(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+44(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+48(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+52(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+56(SB)/4, $0x3ca9134e
+DATA actTanhP3<>+60(SB)/4, $0x3ca9134e
+GLOBL actTanhP3<>(SB), RODATA|NOPTR, $64
 
-f32VSiLUAVX512_one:
-	MOVQ         CX, BX
-	SUBQ         DX, BX
-	CMPQ         BX, $0x10
-	JL           f32VSiLUAVX512_tail
-	VMOVUPS      (AX)(DX*4), Z14
-	VPORD        Z12, Z14, Z15
-	VCMPPS       $0x0d, Z1, Z15, K1
-	VMAXPS       Z1, Z15, Z15
-	VMULPS       Z2, Z15, Z16
-	VCVTPS2DQ    Z16, Z16
-	VCVTDQ2PS    Z16, Z17
-	VFNMADD231PS Z3, Z17, Z15
-	VFNMADD231PS Z4, Z17, Z15
-	VMOVUPS      Z6, Z18
-	VFMADD213PS  Z7, Z15, Z18
-	VFMADD213PS  Z8, Z15, Z18
-	VFMADD213PS  Z9, Z15, Z18
-	VFMADD213PS  Z10, Z15, Z18
-	VFMADD213PS  Z11, Z15, Z18
-	VMULPS       Z15, Z15, Z17
-	VFMADD213PS  Z15, Z17, Z18
-	VADDPS       Z0, Z18, Z18
-	VPADDD       Z5, Z16, Z16
-	VPSLLD       $0x17, Z16, Z16
-	VMULPS.Z     Z16, Z18, K1, Z18
-	VADDPS       Z0, Z18, Z15
-	VCMPPS       $0x01, Z13, Z14, K2
-	VMULPS       Z14, Z18, Z18
-	VMOVAPS      Z14, Z16
-	VMOVAPS      Z18, K2, Z16
-	VDIVPS       Z15, Z16, Z16
-	VCMPPS       $0x07, Z14, Z14, K3
-	VMOVAPS      Z16, K3, Z14
-	VMOVUPS      Z14, (AX)(DX*4)
-	ADDQ         $0x10, DX
-	JMP          f32VSiLUAVX512_one
+DATA actTanhP2<>+0(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+4(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+8(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+12(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+16(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+20(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+24(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+28(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+32(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+36(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+40(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+44(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+48(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+52(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+56(SB)/4, $0xbd5c1e2d
+DATA actTanhP2<>+60(SB)/4, $0xbd5c1e2d
+GLOBL actTanhP2<>(SB), RODATA|NOPTR, $64
 
-f32VSiLUAVX512_tail:
-	TESTQ BX, BX
-	JE    f32VSiLUAVX512_done
+DATA actTanhP1<>+0(SB)/4, $0x3e088393
+DATA actTanhP1<>+4(SB)/4, $0x3e088393
+DATA actTanhP1<>+8(SB)/4, $0x3e088393
+DATA actTanhP1<>+12(SB)/4, $0x3e088393
+DATA actTanhP1<>+16(SB)/4, $0x3e088393
+DATA actTanhP1<>+20(SB)/4, $0x3e088393
+DATA actTanhP1<>+24(SB)/4, $0x3e088393
+DATA actTanhP1<>+28(SB)/4, $0x3e088393
+DATA actTanhP1<>+32(SB)/4, $0x3e088393
+DATA actTanhP1<>+36(SB)/4, $0x3e088393
+DATA actTanhP1<>+40(SB)/4, $0x3e088393
+DATA actTanhP1<>+44(SB)/4, $0x3e088393
+DATA actTanhP1<>+48(SB)/4, $0x3e088393
+DATA actTanhP1<>+52(SB)/4, $0x3e088393
+DATA actTanhP1<>+56(SB)/4, $0x3e088393
+DATA actTanhP1<>+60(SB)/4, $0x3e088393
+GLOBL actTanhP1<>(SB), RODATA|NOPTR, $64
 
-	// the last rest < vl outputs, under masks
-	MOVQ         BX, CX
-	VPBROADCASTD CX, Z14
-	VPCMPGTD     f32Iota<>+0(SB), Z14, K7
-	VMOVUPS.Z    (AX)(DX*4), K7, Z15
-	VPORD        Z12, Z15, Z12
-	VCMPPS       $0x0d, Z1, Z12, K1
-	VMAXPS       Z1, Z12, Z12
-	VMULPS       Z2, Z12, Z1
-	VCVTPS2DQ    Z1, Z1
-	VCVTDQ2PS    Z1, Z2
-	VFNMADD231PS Z3, Z2, Z12
-	VFNMADD231PS Z4, Z2, Z12
-	VMOVUPS      Z6, Z3
-	VFMADD213PS  Z7, Z12, Z3
-	VFMADD213PS  Z8, Z12, Z3
-	VFMADD213PS  Z9, Z12, Z3
-	VFMADD213PS  Z10, Z12, Z3
-	VFMADD213PS  Z11, Z12, Z3
-	VMULPS       Z12, Z12, Z2
-	VFMADD213PS  Z12, Z2, Z3
-	VADDPS       Z0, Z3, Z3
-	VPADDD       Z5, Z1, Z1
-	VPSLLD       $0x17, Z1, Z1
-	VMULPS.Z     Z1, Z3, K1, Z3
-	VADDPS       Z0, Z3, Z12
-	VCMPPS       $0x01, Z13, Z15, K2
-	VMULPS       Z15, Z3, Z3
-	VMOVAPS      Z15, Z0
-	VMOVAPS      Z3, K2, Z0
-	VDIVPS       Z12, Z0, Z0
-	VCMPPS       $0x07, Z15, Z15, K3
-	VMOVAPS      Z0, K3, Z15
-	VPCMPGTD     f32Iota<>+0(SB), Z14, K7
-	VMOVUPS      Z15, K7, (AX)(DX*4)
-
-f32VSiLUAVX512_done:
-	VZEROUPPER
-	RET
+DATA actTanhP0<>+0(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+4(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+8(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+12(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+16(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+20(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+24(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+28(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+32(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+36(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+40(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+44(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+48(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+52(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+56(SB)/4, $0xbeaaaa99
+DATA actTanhP0<>+60(SB)/4, $0xbeaaaa99
+GLOBL actTanhP0<>(SB), RODATA|NOPTR, $64
 
 // func f32VHardSigmoidAVX512(x []float32)
 // Requires: AVX, AVX512F
@@ -761,7 +1061,15 @@ DATA actThree<>+16(SB)/4, $0x40400000
 DATA actThree<>+20(SB)/4, $0x40400000
 DATA actThree<>+24(SB)/4, $0x40400000
 DATA actThree<>+28(SB)/4, $0x40400000
-GLOBL actThree<>(SB), RODATA|NOPTR, $32
+DATA actThree<>+32(SB)/4, $0x40400000
+DATA actThree<>+36(SB)/4, $0x40400000
+DATA actThree<>+40(SB)/4, $0x40400000
+DATA actThree<>+44(SB)/4, $0x40400000
+DATA actThree<>+48(SB)/4, $0x40400000
+DATA actThree<>+52(SB)/4, $0x40400000
+DATA actThree<>+56(SB)/4, $0x40400000
+DATA actThree<>+60(SB)/4, $0x40400000
+GLOBL actThree<>(SB), RODATA|NOPTR, $64
 
 // func f32VHardSwishAVX512(x []float32)
 // Requires: AVX, AVX512F
@@ -853,20 +1161,18 @@ TEXT ·f32VGELUAVX512(SB), NOSPLIT, $0-24
 	VBROADCASTSS actAbsMask<>+0(SB), Z2
 	VBROADCASTSS actSqrt1_2<>+0(SB), Z3
 	VBROADCASTSS actErfcC0<>+0(SB), Z4
-	VBROADCASTSS actOne<>+0(SB), Z5
-	VBROADCASTSS actExpLo<>+0(SB), Z6
-	VBROADCASTSS actLog2e<>+0(SB), Z7
-	VBROADCASTSS actLn2Hi<>+0(SB), Z8
-	VBROADCASTSS actLn2Lo<>+0(SB), Z9
-	VBROADCASTSS actBias127<>+0(SB), Z10
-	VBROADCASTSS actExpP0<>+0(SB), Z11
-	VBROADCASTSS actExpP1<>+0(SB), Z12
-	VBROADCASTSS actExpP2<>+0(SB), Z13
-	VBROADCASTSS actExpP3<>+0(SB), Z14
-	VBROADCASTSS actExpP4<>+0(SB), Z15
-	VBROADCASTSS actExpP5<>+0(SB), Z16
-	VBROADCASTSS actSign<>+0(SB), Z17
-	VBROADCASTSS actZero<>+0(SB), Z17
+	VBROADCASTSS actExpLo<>+0(SB), Z5
+	VBROADCASTSS actZero<>+0(SB), Z6
+	VBROADCASTSS actZMax<>+0(SB), Z7
+	VBROADCASTSS actMagic32<>+0(SB), Z8
+	VBROADCASTSS actLog2e<>+0(SB), Z9
+	VBROADCASTSS actLn2Hi<>+0(SB), Z10
+	VBROADCASTSS actLn2Lo<>+0(SB), Z11
+	VBROADCASTSS actE32C1<>+0(SB), Z12
+	VBROADCASTSS actE32C2<>+0(SB), Z12
+	VBROADCASTSS actOne<>+0(SB), Z12
+	VMOVUPS      expTab32<>+0(SB), Z13
+	VMOVUPS      expTab32<>+64(SB), Z14
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	XORQ         DX, DX
@@ -876,55 +1182,53 @@ f32VGELUAVX512_one:
 	SUBQ             DX, BX
 	CMPQ             BX, $0x10
 	JL               f32VGELUAVX512_tail
-	VMOVUPS          (AX)(DX*4), Z18
-	VPANDD           Z2, Z18, Z19
-	VMULPS           Z3, Z19, Z19
-	VFMADD213PS      Z5, Z0, Z19
-	VDIVPS           Z19, Z5, Z19
-	VBROADCASTSS     actErfcP8<>+0(SB), Z20
-	VFMADD213PS.BCST actErfcP7<>+0(SB), Z19, Z20
-	VFMADD213PS.BCST actErfcP6<>+0(SB), Z19, Z20
-	VFMADD213PS.BCST actErfcP5<>+0(SB), Z19, Z20
-	VFMADD213PS.BCST actErfcP4<>+0(SB), Z19, Z20
-	VFMADD213PS.BCST actErfcP3<>+0(SB), Z19, Z20
-	VFMADD213PS.BCST actErfcP2<>+0(SB), Z19, Z20
-	VFMADD213PS.BCST actErfcP1<>+0(SB), Z19, Z20
-	VFMADD213PS.BCST actErfcP0<>+0(SB), Z19, Z20
-	VMULPS           Z19, Z20, Z20
-	VSUBPS           Z4, Z20, Z20
-	VMULPS           Z18, Z18, Z21
-	VMOVAPS          Z21, Z22
-	VFMSUB231PS      Z18, Z18, Z22
-	VFMADD231PS      Z1, Z22, Z20
-	VMULPS           Z1, Z21, Z21
-	VADDPS           Z20, Z21, Z22
-	VCMPPS           $0x0d, Z6, Z22, K1
-	VMAXPS           Z6, Z22, Z22
-	VMULPS           Z7, Z22, Z23
-	VCVTPS2DQ        Z23, Z23
-	VCVTDQ2PS        Z23, Z22
-	VFNMADD231PS     Z8, Z22, Z21
-	VADDPS           Z20, Z21, Z21
-	VFNMADD231PS     Z9, Z22, Z21
-	VMOVUPS          Z11, Z20
-	VFMADD213PS      Z12, Z21, Z20
-	VFMADD213PS      Z13, Z21, Z20
-	VFMADD213PS      Z14, Z21, Z20
-	VFMADD213PS      Z15, Z21, Z20
-	VFMADD213PS      Z16, Z21, Z20
-	VMULPS           Z21, Z21, Z22
-	VFMADD213PS      Z21, Z22, Z20
-	VADDPS           Z5, Z20, Z20
-	VPADDD           Z10, Z23, Z23
-	VPSLLD           $0x17, Z23, Z23
-	VMULPS.Z         Z23, Z20, K1, Z20
-	VMULPS           Z19, Z20, Z20
-	VMULPS           Z0, Z20, Z20
-	VSUBPS           Z20, Z5, Z19
-	VCMPPS           $0x01, Z17, Z18, K2
-	VMOVAPS          Z20, K2, Z19
-	VMULPS           Z19, Z18, Z18
-	VMOVUPS          Z18, (AX)(DX*4)
+	VMOVUPS          (AX)(DX*4), Z15
+	VPANDD           Z2, Z15, Z16
+	VMULPS           Z3, Z16, Z16
+	VMINPS           Z16, Z7, Z16
+	VFMADD213PS      Z12, Z0, Z16
+	VRCP14PS         Z16, Z17
+	VFNMADD213PS     Z12, Z17, Z16
+	VFMADD213PS      Z17, Z17, Z16
+	VBROADCASTSS     actErfcP8<>+0(SB), Z17
+	VFMADD213PS.BCST actErfcP7<>+0(SB), Z16, Z17
+	VFMADD213PS.BCST actErfcP6<>+0(SB), Z16, Z17
+	VFMADD213PS.BCST actErfcP5<>+0(SB), Z16, Z17
+	VFMADD213PS.BCST actErfcP4<>+0(SB), Z16, Z17
+	VFMADD213PS.BCST actErfcP3<>+0(SB), Z16, Z17
+	VFMADD213PS.BCST actErfcP2<>+0(SB), Z16, Z17
+	VFMADD213PS.BCST actErfcP1<>+0(SB), Z16, Z17
+	VFMADD213PS.BCST actErfcP0<>+0(SB), Z16, Z17
+	VMULPS           Z16, Z17, Z17
+	VSUBPS           Z4, Z17, Z17
+	VMULPS           Z15, Z15, Z18
+	VMOVAPS          Z18, Z19
+	VFMSUB231PS      Z15, Z15, Z19
+	VFMADD231PS      Z1, Z19, Z17
+	VMULPS           Z1, Z18, Z18
+	VADDPS           Z17, Z18, Z19
+	VCMPPS           $0x0d, Z5, Z19, K3
+	VMOVUPS          Z8, Z20
+	VFMADD231PS      Z9, Z19, Z20
+	VMOVAPS          Z20, Z19
+	VPERMI2PS        Z14, Z13, Z19
+	VSUBPS           Z8, Z20, Z21
+	VFNMADD231PS     Z10, Z21, Z18
+	VADDPS           Z17, Z18, Z18
+	VFNMADD231PS     Z11, Z21, Z18
+	VMULPS           Z18, Z19, Z20
+	VBROADCASTSS     actF32C3<>+0(SB), Z17
+	VFMADD213PS.BCST actF32C2<>+0(SB), Z18, Z17
+	VFMADD213PS.BCST actF32C1<>+0(SB), Z18, Z17
+	VFMADD213PS      Z19, Z20, Z17
+	VSCALEFPS.Z      Z21, Z17, K3, Z17
+	VMULPS           Z16, Z17, Z17
+	VMULPS           Z0, Z17, Z17
+	VSUBPS           Z17, Z12, Z16
+	VCMPPS           $0x01, Z6, Z15, K4
+	VMOVAPS          Z17, K4, Z16
+	VMULPS           Z16, Z15, Z15
+	VMOVUPS          Z15, (AX)(DX*4)
 	ADDQ             $0x10, DX
 	JMP              f32VGELUAVX512_one
 
@@ -934,13 +1238,16 @@ f32VGELUAVX512_tail:
 
 	// the last rest < vl outputs, under masks
 	MOVQ             BX, CX
-	VPBROADCASTD     CX, Z18
-	VPCMPGTD         f32Iota<>+0(SB), Z18, K7
-	VMOVUPS.Z        (AX)(DX*4), K7, Z19
-	VPANDD           Z2, Z19, Z2
+	VPBROADCASTD     CX, Z15
+	VPCMPGTD         f32Iota<>+0(SB), Z15, K7
+	VMOVUPS.Z        (AX)(DX*4), K7, Z16
+	VPANDD           Z2, Z16, Z2
 	VMULPS           Z3, Z2, Z2
-	VFMADD213PS      Z5, Z0, Z2
-	VDIVPS           Z2, Z5, Z2
+	VMINPS           Z2, Z7, Z2
+	VFMADD213PS      Z12, Z0, Z2
+	VRCP14PS         Z2, Z3
+	VFNMADD213PS     Z12, Z3, Z2
+	VFMADD213PS      Z3, Z3, Z2
 	VBROADCASTSS     actErfcP8<>+0(SB), Z3
 	VFMADD213PS.BCST actErfcP7<>+0(SB), Z2, Z3
 	VFMADD213PS.BCST actErfcP6<>+0(SB), Z2, Z3
@@ -952,40 +1259,35 @@ f32VGELUAVX512_tail:
 	VFMADD213PS.BCST actErfcP0<>+0(SB), Z2, Z3
 	VMULPS           Z2, Z3, Z3
 	VSUBPS           Z4, Z3, Z3
-	VMULPS           Z19, Z19, Z4
-	VMOVAPS          Z4, Z20
-	VFMSUB231PS      Z19, Z19, Z20
-	VFMADD231PS      Z1, Z20, Z3
+	VMULPS           Z16, Z16, Z4
+	VMOVAPS          Z4, Z7
+	VFMSUB231PS      Z16, Z16, Z7
+	VFMADD231PS      Z1, Z7, Z3
 	VMULPS           Z1, Z4, Z4
 	VADDPS           Z3, Z4, Z1
-	VCMPPS           $0x0d, Z6, Z1, K1
-	VMAXPS           Z6, Z1, Z1
-	VMULPS           Z7, Z1, Z6
-	VCVTPS2DQ        Z6, Z6
-	VCVTDQ2PS        Z6, Z1
-	VFNMADD231PS     Z8, Z1, Z4
+	VCMPPS           $0x0d, Z5, Z1, K1
+	VMOVUPS          Z8, Z5
+	VFMADD231PS      Z9, Z1, Z5
+	VMOVAPS          Z5, Z1
+	VPERMI2PS        Z14, Z13, Z1
+	VSUBPS           Z8, Z5, Z7
+	VFNMADD231PS     Z10, Z7, Z4
 	VADDPS           Z3, Z4, Z4
-	VFNMADD231PS     Z9, Z1, Z4
-	VMOVUPS          Z11, Z3
-	VFMADD213PS      Z12, Z4, Z3
-	VFMADD213PS      Z13, Z4, Z3
-	VFMADD213PS      Z14, Z4, Z3
-	VFMADD213PS      Z15, Z4, Z3
-	VFMADD213PS      Z16, Z4, Z3
-	VMULPS           Z4, Z4, Z1
-	VFMADD213PS      Z4, Z1, Z3
-	VADDPS           Z5, Z3, Z3
-	VPADDD           Z10, Z6, Z6
-	VPSLLD           $0x17, Z6, Z6
-	VMULPS.Z         Z6, Z3, K1, Z3
+	VFNMADD231PS     Z11, Z7, Z4
+	VMULPS           Z4, Z1, Z5
+	VBROADCASTSS     actF32C3<>+0(SB), Z3
+	VFMADD213PS.BCST actF32C2<>+0(SB), Z4, Z3
+	VFMADD213PS.BCST actF32C1<>+0(SB), Z4, Z3
+	VFMADD213PS      Z1, Z5, Z3
+	VSCALEFPS.Z      Z7, Z3, K1, Z3
 	VMULPS           Z2, Z3, Z3
 	VMULPS           Z0, Z3, Z3
-	VSUBPS           Z3, Z5, Z0
-	VCMPPS           $0x01, Z17, Z19, K2
+	VSUBPS           Z3, Z12, Z0
+	VCMPPS           $0x01, Z6, Z16, K2
 	VMOVAPS          Z3, K2, Z0
-	VMULPS           Z0, Z19, Z19
-	VPCMPGTD         f32Iota<>+0(SB), Z18, K7
-	VMOVUPS          Z19, K7, (AX)(DX*4)
+	VMULPS           Z0, Z16, Z16
+	VPCMPGTD         f32Iota<>+0(SB), Z15, K7
+	VMOVUPS          Z16, K7, (AX)(DX*4)
 
 f32VGELUAVX512_done:
 	VZEROUPPER
@@ -999,7 +1301,15 @@ DATA actHalf<>+16(SB)/4, $0x3f000000
 DATA actHalf<>+20(SB)/4, $0x3f000000
 DATA actHalf<>+24(SB)/4, $0x3f000000
 DATA actHalf<>+28(SB)/4, $0x3f000000
-GLOBL actHalf<>(SB), RODATA|NOPTR, $32
+DATA actHalf<>+32(SB)/4, $0x3f000000
+DATA actHalf<>+36(SB)/4, $0x3f000000
+DATA actHalf<>+40(SB)/4, $0x3f000000
+DATA actHalf<>+44(SB)/4, $0x3f000000
+DATA actHalf<>+48(SB)/4, $0x3f000000
+DATA actHalf<>+52(SB)/4, $0x3f000000
+DATA actHalf<>+56(SB)/4, $0x3f000000
+DATA actHalf<>+60(SB)/4, $0x3f000000
+GLOBL actHalf<>(SB), RODATA|NOPTR, $64
 
 DATA actNegHalf<>+0(SB)/4, $0xbf000000
 DATA actNegHalf<>+4(SB)/4, $0xbf000000
@@ -1009,17 +1319,15 @@ DATA actNegHalf<>+16(SB)/4, $0xbf000000
 DATA actNegHalf<>+20(SB)/4, $0xbf000000
 DATA actNegHalf<>+24(SB)/4, $0xbf000000
 DATA actNegHalf<>+28(SB)/4, $0xbf000000
-GLOBL actNegHalf<>(SB), RODATA|NOPTR, $32
-
-DATA actAbsMask<>+0(SB)/4, $0x7fffffff
-DATA actAbsMask<>+4(SB)/4, $0x7fffffff
-DATA actAbsMask<>+8(SB)/4, $0x7fffffff
-DATA actAbsMask<>+12(SB)/4, $0x7fffffff
-DATA actAbsMask<>+16(SB)/4, $0x7fffffff
-DATA actAbsMask<>+20(SB)/4, $0x7fffffff
-DATA actAbsMask<>+24(SB)/4, $0x7fffffff
-DATA actAbsMask<>+28(SB)/4, $0x7fffffff
-GLOBL actAbsMask<>(SB), RODATA|NOPTR, $32
+DATA actNegHalf<>+32(SB)/4, $0xbf000000
+DATA actNegHalf<>+36(SB)/4, $0xbf000000
+DATA actNegHalf<>+40(SB)/4, $0xbf000000
+DATA actNegHalf<>+44(SB)/4, $0xbf000000
+DATA actNegHalf<>+48(SB)/4, $0xbf000000
+DATA actNegHalf<>+52(SB)/4, $0xbf000000
+DATA actNegHalf<>+56(SB)/4, $0xbf000000
+DATA actNegHalf<>+60(SB)/4, $0xbf000000
+GLOBL actNegHalf<>(SB), RODATA|NOPTR, $64
 
 DATA actSqrt1_2<>+0(SB)/4, $0x3f3504f3
 DATA actSqrt1_2<>+4(SB)/4, $0x3f3504f3
@@ -1029,7 +1337,15 @@ DATA actSqrt1_2<>+16(SB)/4, $0x3f3504f3
 DATA actSqrt1_2<>+20(SB)/4, $0x3f3504f3
 DATA actSqrt1_2<>+24(SB)/4, $0x3f3504f3
 DATA actSqrt1_2<>+28(SB)/4, $0x3f3504f3
-GLOBL actSqrt1_2<>(SB), RODATA|NOPTR, $32
+DATA actSqrt1_2<>+32(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+36(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+40(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+44(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+48(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+52(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+56(SB)/4, $0x3f3504f3
+DATA actSqrt1_2<>+60(SB)/4, $0x3f3504f3
+GLOBL actSqrt1_2<>(SB), RODATA|NOPTR, $64
 
 DATA actErfcC0<>+0(SB)/4, $0x3fa1fc4e
 DATA actErfcC0<>+4(SB)/4, $0x3fa1fc4e
@@ -1039,7 +1355,87 @@ DATA actErfcC0<>+16(SB)/4, $0x3fa1fc4e
 DATA actErfcC0<>+20(SB)/4, $0x3fa1fc4e
 DATA actErfcC0<>+24(SB)/4, $0x3fa1fc4e
 DATA actErfcC0<>+28(SB)/4, $0x3fa1fc4e
-GLOBL actErfcC0<>(SB), RODATA|NOPTR, $32
+DATA actErfcC0<>+32(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+36(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+40(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+44(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+48(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+52(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+56(SB)/4, $0x3fa1fc4e
+DATA actErfcC0<>+60(SB)/4, $0x3fa1fc4e
+GLOBL actErfcC0<>(SB), RODATA|NOPTR, $64
+
+DATA actExpLo<>+0(SB)/4, $0xc2ae0000
+DATA actExpLo<>+4(SB)/4, $0xc2ae0000
+DATA actExpLo<>+8(SB)/4, $0xc2ae0000
+DATA actExpLo<>+12(SB)/4, $0xc2ae0000
+DATA actExpLo<>+16(SB)/4, $0xc2ae0000
+DATA actExpLo<>+20(SB)/4, $0xc2ae0000
+DATA actExpLo<>+24(SB)/4, $0xc2ae0000
+DATA actExpLo<>+28(SB)/4, $0xc2ae0000
+DATA actExpLo<>+32(SB)/4, $0xc2ae0000
+DATA actExpLo<>+36(SB)/4, $0xc2ae0000
+DATA actExpLo<>+40(SB)/4, $0xc2ae0000
+DATA actExpLo<>+44(SB)/4, $0xc2ae0000
+DATA actExpLo<>+48(SB)/4, $0xc2ae0000
+DATA actExpLo<>+52(SB)/4, $0xc2ae0000
+DATA actExpLo<>+56(SB)/4, $0xc2ae0000
+DATA actExpLo<>+60(SB)/4, $0xc2ae0000
+GLOBL actExpLo<>(SB), RODATA|NOPTR, $64
+
+DATA actZMax<>+0(SB)/4, $0x41200000
+DATA actZMax<>+4(SB)/4, $0x41200000
+DATA actZMax<>+8(SB)/4, $0x41200000
+DATA actZMax<>+12(SB)/4, $0x41200000
+DATA actZMax<>+16(SB)/4, $0x41200000
+DATA actZMax<>+20(SB)/4, $0x41200000
+DATA actZMax<>+24(SB)/4, $0x41200000
+DATA actZMax<>+28(SB)/4, $0x41200000
+DATA actZMax<>+32(SB)/4, $0x41200000
+DATA actZMax<>+36(SB)/4, $0x41200000
+DATA actZMax<>+40(SB)/4, $0x41200000
+DATA actZMax<>+44(SB)/4, $0x41200000
+DATA actZMax<>+48(SB)/4, $0x41200000
+DATA actZMax<>+52(SB)/4, $0x41200000
+DATA actZMax<>+56(SB)/4, $0x41200000
+DATA actZMax<>+60(SB)/4, $0x41200000
+GLOBL actZMax<>(SB), RODATA|NOPTR, $64
+
+DATA actE32C1<>+0(SB)/4, $0x3f80007b
+DATA actE32C1<>+4(SB)/4, $0x3f80007b
+DATA actE32C1<>+8(SB)/4, $0x3f80007b
+DATA actE32C1<>+12(SB)/4, $0x3f80007b
+DATA actE32C1<>+16(SB)/4, $0x3f80007b
+DATA actE32C1<>+20(SB)/4, $0x3f80007b
+DATA actE32C1<>+24(SB)/4, $0x3f80007b
+DATA actE32C1<>+28(SB)/4, $0x3f80007b
+DATA actE32C1<>+32(SB)/4, $0x3f80007b
+DATA actE32C1<>+36(SB)/4, $0x3f80007b
+DATA actE32C1<>+40(SB)/4, $0x3f80007b
+DATA actE32C1<>+44(SB)/4, $0x3f80007b
+DATA actE32C1<>+48(SB)/4, $0x3f80007b
+DATA actE32C1<>+52(SB)/4, $0x3f80007b
+DATA actE32C1<>+56(SB)/4, $0x3f80007b
+DATA actE32C1<>+60(SB)/4, $0x3f80007b
+GLOBL actE32C1<>(SB), RODATA|NOPTR, $64
+
+DATA actE32C2<>+0(SB)/4, $0x3f000003
+DATA actE32C2<>+4(SB)/4, $0x3f000003
+DATA actE32C2<>+8(SB)/4, $0x3f000003
+DATA actE32C2<>+12(SB)/4, $0x3f000003
+DATA actE32C2<>+16(SB)/4, $0x3f000003
+DATA actE32C2<>+20(SB)/4, $0x3f000003
+DATA actE32C2<>+24(SB)/4, $0x3f000003
+DATA actE32C2<>+28(SB)/4, $0x3f000003
+DATA actE32C2<>+32(SB)/4, $0x3f000003
+DATA actE32C2<>+36(SB)/4, $0x3f000003
+DATA actE32C2<>+40(SB)/4, $0x3f000003
+DATA actE32C2<>+44(SB)/4, $0x3f000003
+DATA actE32C2<>+48(SB)/4, $0x3f000003
+DATA actE32C2<>+52(SB)/4, $0x3f000003
+DATA actE32C2<>+56(SB)/4, $0x3f000003
+DATA actE32C2<>+60(SB)/4, $0x3f000003
+GLOBL actE32C2<>(SB), RODATA|NOPTR, $64
 
 DATA actErfcP8<>+0(SB)/4, $0x3e2ef945
 DATA actErfcP8<>+4(SB)/4, $0x3e2ef945
@@ -1049,7 +1445,15 @@ DATA actErfcP8<>+16(SB)/4, $0x3e2ef945
 DATA actErfcP8<>+20(SB)/4, $0x3e2ef945
 DATA actErfcP8<>+24(SB)/4, $0x3e2ef945
 DATA actErfcP8<>+28(SB)/4, $0x3e2ef945
-GLOBL actErfcP8<>(SB), RODATA|NOPTR, $32
+DATA actErfcP8<>+32(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+36(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+40(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+44(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+48(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+52(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+56(SB)/4, $0x3e2ef945
+DATA actErfcP8<>+60(SB)/4, $0x3e2ef945
+GLOBL actErfcP8<>(SB), RODATA|NOPTR, $64
 
 DATA actErfcP7<>+0(SB)/4, $0xbf527892
 DATA actErfcP7<>+4(SB)/4, $0xbf527892
@@ -1059,7 +1463,15 @@ DATA actErfcP7<>+16(SB)/4, $0xbf527892
 DATA actErfcP7<>+20(SB)/4, $0xbf527892
 DATA actErfcP7<>+24(SB)/4, $0xbf527892
 DATA actErfcP7<>+28(SB)/4, $0xbf527892
-GLOBL actErfcP7<>(SB), RODATA|NOPTR, $32
+DATA actErfcP7<>+32(SB)/4, $0xbf527892
+DATA actErfcP7<>+36(SB)/4, $0xbf527892
+DATA actErfcP7<>+40(SB)/4, $0xbf527892
+DATA actErfcP7<>+44(SB)/4, $0xbf527892
+DATA actErfcP7<>+48(SB)/4, $0xbf527892
+DATA actErfcP7<>+52(SB)/4, $0xbf527892
+DATA actErfcP7<>+56(SB)/4, $0xbf527892
+DATA actErfcP7<>+60(SB)/4, $0xbf527892
+GLOBL actErfcP7<>(SB), RODATA|NOPTR, $64
 
 DATA actErfcP6<>+0(SB)/4, $0x3fbe87b0
 DATA actErfcP6<>+4(SB)/4, $0x3fbe87b0
@@ -1069,7 +1481,15 @@ DATA actErfcP6<>+16(SB)/4, $0x3fbe87b0
 DATA actErfcP6<>+20(SB)/4, $0x3fbe87b0
 DATA actErfcP6<>+24(SB)/4, $0x3fbe87b0
 DATA actErfcP6<>+28(SB)/4, $0x3fbe87b0
-GLOBL actErfcP6<>(SB), RODATA|NOPTR, $32
+DATA actErfcP6<>+32(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+36(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+40(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+44(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+48(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+52(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+56(SB)/4, $0x3fbe87b0
+DATA actErfcP6<>+60(SB)/4, $0x3fbe87b0
+GLOBL actErfcP6<>(SB), RODATA|NOPTR, $64
 
 DATA actErfcP5<>+0(SB)/4, $0xbf914e5d
 DATA actErfcP5<>+4(SB)/4, $0xbf914e5d
@@ -1079,7 +1499,15 @@ DATA actErfcP5<>+16(SB)/4, $0xbf914e5d
 DATA actErfcP5<>+20(SB)/4, $0xbf914e5d
 DATA actErfcP5<>+24(SB)/4, $0xbf914e5d
 DATA actErfcP5<>+28(SB)/4, $0xbf914e5d
-GLOBL actErfcP5<>(SB), RODATA|NOPTR, $32
+DATA actErfcP5<>+32(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+36(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+40(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+44(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+48(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+52(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+56(SB)/4, $0xbf914e5d
+DATA actErfcP5<>+60(SB)/4, $0xbf914e5d
+GLOBL actErfcP5<>(SB), RODATA|NOPTR, $64
 
 DATA actErfcP4<>+0(SB)/4, $0x3e8ec7cc
 DATA actErfcP4<>+4(SB)/4, $0x3e8ec7cc
@@ -1089,7 +1517,15 @@ DATA actErfcP4<>+16(SB)/4, $0x3e8ec7cc
 DATA actErfcP4<>+20(SB)/4, $0x3e8ec7cc
 DATA actErfcP4<>+24(SB)/4, $0x3e8ec7cc
 DATA actErfcP4<>+28(SB)/4, $0x3e8ec7cc
-GLOBL actErfcP4<>(SB), RODATA|NOPTR, $32
+DATA actErfcP4<>+32(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+36(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+40(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+44(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+48(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+52(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+56(SB)/4, $0x3e8ec7cc
+DATA actErfcP4<>+60(SB)/4, $0x3e8ec7cc
+GLOBL actErfcP4<>(SB), RODATA|NOPTR, $64
 
 DATA actErfcP3<>+0(SB)/4, $0xbe3ec24c
 DATA actErfcP3<>+4(SB)/4, $0xbe3ec24c
@@ -1099,7 +1535,15 @@ DATA actErfcP3<>+16(SB)/4, $0xbe3ec24c
 DATA actErfcP3<>+20(SB)/4, $0xbe3ec24c
 DATA actErfcP3<>+24(SB)/4, $0xbe3ec24c
 DATA actErfcP3<>+28(SB)/4, $0xbe3ec24c
-GLOBL actErfcP3<>(SB), RODATA|NOPTR, $32
+DATA actErfcP3<>+32(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+36(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+40(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+44(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+48(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+52(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+56(SB)/4, $0xbe3ec24c
+DATA actErfcP3<>+60(SB)/4, $0xbe3ec24c
+GLOBL actErfcP3<>(SB), RODATA|NOPTR, $64
 
 DATA actErfcP2<>+0(SB)/4, $0x3dc636c9
 DATA actErfcP2<>+4(SB)/4, $0x3dc636c9
@@ -1109,7 +1553,15 @@ DATA actErfcP2<>+16(SB)/4, $0x3dc636c9
 DATA actErfcP2<>+20(SB)/4, $0x3dc636c9
 DATA actErfcP2<>+24(SB)/4, $0x3dc636c9
 DATA actErfcP2<>+28(SB)/4, $0x3dc636c9
-GLOBL actErfcP2<>(SB), RODATA|NOPTR, $32
+DATA actErfcP2<>+32(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+36(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+40(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+44(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+48(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+52(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+56(SB)/4, $0x3dc636c9
+DATA actErfcP2<>+60(SB)/4, $0x3dc636c9
+GLOBL actErfcP2<>(SB), RODATA|NOPTR, $64
 
 DATA actErfcP1<>+0(SB)/4, $0x3ebf88fb
 DATA actErfcP1<>+4(SB)/4, $0x3ebf88fb
@@ -1119,7 +1571,15 @@ DATA actErfcP1<>+16(SB)/4, $0x3ebf88fb
 DATA actErfcP1<>+20(SB)/4, $0x3ebf88fb
 DATA actErfcP1<>+24(SB)/4, $0x3ebf88fb
 DATA actErfcP1<>+28(SB)/4, $0x3ebf88fb
-GLOBL actErfcP1<>(SB), RODATA|NOPTR, $32
+DATA actErfcP1<>+32(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+36(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+40(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+44(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+48(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+52(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+56(SB)/4, $0x3ebf88fb
+DATA actErfcP1<>+60(SB)/4, $0x3ebf88fb
+GLOBL actErfcP1<>(SB), RODATA|NOPTR, $64
 
 DATA actErfcP0<>+0(SB)/4, $0x3f8000c7
 DATA actErfcP0<>+4(SB)/4, $0x3f8000c7
@@ -1129,192 +1589,197 @@ DATA actErfcP0<>+16(SB)/4, $0x3f8000c7
 DATA actErfcP0<>+20(SB)/4, $0x3f8000c7
 DATA actErfcP0<>+24(SB)/4, $0x3f8000c7
 DATA actErfcP0<>+28(SB)/4, $0x3f8000c7
-GLOBL actErfcP0<>(SB), RODATA|NOPTR, $32
+DATA actErfcP0<>+32(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+36(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+40(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+44(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+48(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+52(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+56(SB)/4, $0x3f8000c7
+DATA actErfcP0<>+60(SB)/4, $0x3f8000c7
+GLOBL actErfcP0<>(SB), RODATA|NOPTR, $64
+
+DATA actF32C3<>+0(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+4(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+8(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+12(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+16(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+20(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+24(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+28(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+32(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+36(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+40(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+44(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+48(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+52(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+56(SB)/4, $0x3e2aaa47
+DATA actF32C3<>+60(SB)/4, $0x3e2aaa47
+GLOBL actF32C3<>(SB), RODATA|NOPTR, $64
+
+DATA actF32C1<>+0(SB)/4, $0x3f800000
+DATA actF32C1<>+4(SB)/4, $0x3f800000
+DATA actF32C1<>+8(SB)/4, $0x3f800000
+DATA actF32C1<>+12(SB)/4, $0x3f800000
+DATA actF32C1<>+16(SB)/4, $0x3f800000
+DATA actF32C1<>+20(SB)/4, $0x3f800000
+DATA actF32C1<>+24(SB)/4, $0x3f800000
+DATA actF32C1<>+28(SB)/4, $0x3f800000
+DATA actF32C1<>+32(SB)/4, $0x3f800000
+DATA actF32C1<>+36(SB)/4, $0x3f800000
+DATA actF32C1<>+40(SB)/4, $0x3f800000
+DATA actF32C1<>+44(SB)/4, $0x3f800000
+DATA actF32C1<>+48(SB)/4, $0x3f800000
+DATA actF32C1<>+52(SB)/4, $0x3f800000
+DATA actF32C1<>+56(SB)/4, $0x3f800000
+DATA actF32C1<>+60(SB)/4, $0x3f800000
+GLOBL actF32C1<>(SB), RODATA|NOPTR, $64
 
 // func f32VGELUTanhAVX512(x []float32)
 // Requires: AVX, AVX512F
 TEXT ·f32VGELUTanhAVX512(SB), NOSPLIT, $0-24
 	VBROADCASTSS actGeluK1<>+0(SB), Z0
 	VBROADCASTSS actGeluK2<>+0(SB), Z1
-	VBROADCASTSS actOne<>+0(SB), Z2
-	VBROADCASTSS actExpLo<>+0(SB), Z3
-	VBROADCASTSS actLog2e<>+0(SB), Z4
-	VBROADCASTSS actLn2Hi<>+0(SB), Z5
-	VBROADCASTSS actLn2Lo<>+0(SB), Z6
-	VBROADCASTSS actBias127<>+0(SB), Z7
-	VBROADCASTSS actExpP0<>+0(SB), Z8
-	VBROADCASTSS actExpP1<>+0(SB), Z9
-	VBROADCASTSS actExpP2<>+0(SB), Z10
-	VBROADCASTSS actExpP3<>+0(SB), Z11
-	VBROADCASTSS actExpP4<>+0(SB), Z12
-	VBROADCASTSS actExpP5<>+0(SB), Z13
-	VBROADCASTSS actSign<>+0(SB), Z14
-	VBROADCASTSS actZero<>+0(SB), Z15
+	VBROADCASTSS actExpHi<>+0(SB), Z2
+	VBROADCASTSS actNegLim<>+0(SB), Z3
+	VBROADCASTSS actMagic32<>+0(SB), Z4
+	VBROADCASTSS actLog2e<>+0(SB), Z5
+	VBROADCASTSS actLn2Hi<>+0(SB), Z6
+	VBROADCASTSS actLn2Lo<>+0(SB), Z7
+	VBROADCASTSS actF32C1n<>+0(SB), Z8
+	VBROADCASTSS actF32C2<>+0(SB), Z9
+	VBROADCASTSS actOne<>+0(SB), Z10
+	VMOVUPS      expTab32<>+0(SB), Z11
+	VMOVUPS      expTab32<>+64(SB), Z12
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	XORQ         DX, DX
 
 f32VGELUTanhAVX512_loop:
-	MOVQ         CX, BX
-	SUBQ         DX, BX
-	CMPQ         BX, $0x00000020
-	JL           f32VGELUTanhAVX512_one
-	VMOVUPS      (AX)(DX*4), Z16
-	VMULPS       Z16, Z16, Z17
-	VMULPS       Z1, Z17, Z17
-	VADDPS       Z0, Z17, Z17
-	VMULPS       Z16, Z17, Z17
-	VPORD        Z14, Z17, Z18
-	VCMPPS       $0x0d, Z3, Z18, K1
-	VMAXPS       Z3, Z18, Z18
-	VMULPS       Z4, Z18, Z19
-	VCVTPS2DQ    Z19, Z19
-	VCVTDQ2PS    Z19, Z20
-	VFNMADD231PS Z5, Z20, Z18
-	VFNMADD231PS Z6, Z20, Z18
-	VMOVUPS      Z8, Z21
-	VFMADD213PS  Z9, Z18, Z21
-	VFMADD213PS  Z10, Z18, Z21
-	VFMADD213PS  Z11, Z18, Z21
-	VFMADD213PS  Z12, Z18, Z21
-	VFMADD213PS  Z13, Z18, Z21
-	VMULPS       Z18, Z18, Z20
-	VFMADD213PS  Z18, Z20, Z21
-	VADDPS       Z2, Z21, Z21
-	VPADDD       Z7, Z19, Z19
-	VPSLLD       $0x17, Z19, Z19
-	VMULPS.Z     Z19, Z21, K1, Z21
-	VADDPS       Z2, Z21, Z18
-	VCMPPS       $0x01, Z15, Z17, K2
-	VMOVAPS      Z2, Z19
-	VMOVAPS      Z21, K2, Z19
-	VDIVPS       Z18, Z19, Z19
-	VCMPPS       $0x07, Z17, Z17, K3
-	VMOVAPS      Z19, K3, Z17
-	VMULPS       Z17, Z16, Z16
-	VMOVUPS      Z16, (AX)(DX*4)
-	VMOVUPS      64(AX)(DX*4), Z16
-	VMULPS       Z16, Z16, Z17
-	VMULPS       Z1, Z17, Z17
-	VADDPS       Z0, Z17, Z17
-	VMULPS       Z16, Z17, Z17
-	VPORD        Z14, Z17, Z18
-	VCMPPS       $0x0d, Z3, Z18, K1
-	VMAXPS       Z3, Z18, Z18
-	VMULPS       Z4, Z18, Z19
-	VCVTPS2DQ    Z19, Z19
-	VCVTDQ2PS    Z19, Z20
-	VFNMADD231PS Z5, Z20, Z18
-	VFNMADD231PS Z6, Z20, Z18
-	VMOVUPS      Z8, Z21
-	VFMADD213PS  Z9, Z18, Z21
-	VFMADD213PS  Z10, Z18, Z21
-	VFMADD213PS  Z11, Z18, Z21
-	VFMADD213PS  Z12, Z18, Z21
-	VFMADD213PS  Z13, Z18, Z21
-	VMULPS       Z18, Z18, Z20
-	VFMADD213PS  Z18, Z20, Z21
-	VADDPS       Z2, Z21, Z21
-	VPADDD       Z7, Z19, Z19
-	VPSLLD       $0x17, Z19, Z19
-	VMULPS.Z     Z19, Z21, K1, Z21
-	VADDPS       Z2, Z21, Z18
-	VCMPPS       $0x01, Z15, Z17, K2
-	VMOVAPS      Z2, Z19
-	VMOVAPS      Z21, K2, Z19
-	VDIVPS       Z18, Z19, Z19
-	VCMPPS       $0x07, Z17, Z17, K3
-	VMOVAPS      Z19, K3, Z17
-	VMULPS       Z17, Z16, Z16
-	VMOVUPS      Z16, 64(AX)(DX*4)
-	ADDQ         $0x00000020, DX
-	JMP          f32VGELUTanhAVX512_loop
+	MOVQ          CX, BX
+	SUBQ          DX, BX
+	CMPQ          BX, $0x00000020
+	JL            f32VGELUTanhAVX512_one
+	VMOVUPS       (AX)(DX*4), Z13
+	VMULPS        Z13, Z13, Z14
+	VMULPS        Z1, Z14, Z14
+	VADDPS        Z0, Z14, Z14
+	VMULPS        Z13, Z14, Z14
+	VCMPPS        $0x05, Z3, Z14, K3
+	VMINPS        Z14, Z2, Z14
+	VMOVUPS       Z4, Z15
+	VFNMADD231PS  Z5, Z14, Z15
+	VMOVAPS       Z15, Z16
+	VPERMI2PS     Z12, Z11, Z16
+	VSUBPS        Z4, Z15, Z15
+	VFMADD231PS   Z6, Z15, Z14
+	VFMADD231PS   Z7, Z15, Z14
+	VSCALEFPS     Z15, Z16, Z16
+	VBROADCASTSS  actF32C3n<>+0(SB), Z15
+	VFMADD213PS   Z9, Z14, Z15
+	VFMADD213PS   Z8, Z14, Z15
+	VFMADD213PS   Z10, Z14, Z15
+	VFMADD213PS   Z10, Z16, Z15
+	VRCP14PS      Z15, Z14
+	VFNMADD213PS  Z10, Z14, Z15
+	VFMADD213PS.Z Z14, Z14, K3, Z15
+	VMULPS        Z15, Z13, Z13
+	VMOVUPS       Z13, (AX)(DX*4)
+	VMOVUPS       64(AX)(DX*4), Z13
+	VMULPS        Z13, Z13, Z14
+	VMULPS        Z1, Z14, Z14
+	VADDPS        Z0, Z14, Z14
+	VMULPS        Z13, Z14, Z14
+	VCMPPS        $0x05, Z3, Z14, K4
+	VMINPS        Z14, Z2, Z14
+	VMOVUPS       Z4, Z15
+	VFNMADD231PS  Z5, Z14, Z15
+	VMOVAPS       Z15, Z16
+	VPERMI2PS     Z12, Z11, Z16
+	VSUBPS        Z4, Z15, Z15
+	VFMADD231PS   Z6, Z15, Z14
+	VFMADD231PS   Z7, Z15, Z14
+	VSCALEFPS     Z15, Z16, Z16
+	VBROADCASTSS  actF32C3n<>+0(SB), Z15
+	VFMADD213PS   Z9, Z14, Z15
+	VFMADD213PS   Z8, Z14, Z15
+	VFMADD213PS   Z10, Z14, Z15
+	VFMADD213PS   Z10, Z16, Z15
+	VRCP14PS      Z15, Z14
+	VFNMADD213PS  Z10, Z14, Z15
+	VFMADD213PS.Z Z14, Z14, K4, Z15
+	VMULPS        Z15, Z13, Z13
+	VMOVUPS       Z13, 64(AX)(DX*4)
+	ADDQ          $0x00000020, DX
+	JMP           f32VGELUTanhAVX512_loop
 
 f32VGELUTanhAVX512_one:
-	MOVQ         CX, BX
-	SUBQ         DX, BX
-	CMPQ         BX, $0x10
-	JL           f32VGELUTanhAVX512_tail
-	VMOVUPS      (AX)(DX*4), Z16
-	VMULPS       Z16, Z16, Z17
-	VMULPS       Z1, Z17, Z17
-	VADDPS       Z0, Z17, Z17
-	VMULPS       Z16, Z17, Z17
-	VPORD        Z14, Z17, Z18
-	VCMPPS       $0x0d, Z3, Z18, K1
-	VMAXPS       Z3, Z18, Z18
-	VMULPS       Z4, Z18, Z19
-	VCVTPS2DQ    Z19, Z19
-	VCVTDQ2PS    Z19, Z20
-	VFNMADD231PS Z5, Z20, Z18
-	VFNMADD231PS Z6, Z20, Z18
-	VMOVUPS      Z8, Z21
-	VFMADD213PS  Z9, Z18, Z21
-	VFMADD213PS  Z10, Z18, Z21
-	VFMADD213PS  Z11, Z18, Z21
-	VFMADD213PS  Z12, Z18, Z21
-	VFMADD213PS  Z13, Z18, Z21
-	VMULPS       Z18, Z18, Z20
-	VFMADD213PS  Z18, Z20, Z21
-	VADDPS       Z2, Z21, Z21
-	VPADDD       Z7, Z19, Z19
-	VPSLLD       $0x17, Z19, Z19
-	VMULPS.Z     Z19, Z21, K1, Z21
-	VADDPS       Z2, Z21, Z18
-	VCMPPS       $0x01, Z15, Z17, K2
-	VMOVAPS      Z2, Z19
-	VMOVAPS      Z21, K2, Z19
-	VDIVPS       Z18, Z19, Z19
-	VCMPPS       $0x07, Z17, Z17, K3
-	VMOVAPS      Z19, K3, Z17
-	VMULPS       Z17, Z16, Z16
-	VMOVUPS      Z16, (AX)(DX*4)
-	ADDQ         $0x10, DX
-	JMP          f32VGELUTanhAVX512_one
+	MOVQ          CX, BX
+	SUBQ          DX, BX
+	CMPQ          BX, $0x10
+	JL            f32VGELUTanhAVX512_tail
+	VMOVUPS       (AX)(DX*4), Z13
+	VMULPS        Z13, Z13, Z14
+	VMULPS        Z1, Z14, Z14
+	VADDPS        Z0, Z14, Z14
+	VMULPS        Z13, Z14, Z14
+	VCMPPS        $0x05, Z3, Z14, K1
+	VMINPS        Z14, Z2, Z14
+	VMOVUPS       Z4, Z15
+	VFNMADD231PS  Z5, Z14, Z15
+	VMOVAPS       Z15, Z16
+	VPERMI2PS     Z12, Z11, Z16
+	VSUBPS        Z4, Z15, Z15
+	VFMADD231PS   Z6, Z15, Z14
+	VFMADD231PS   Z7, Z15, Z14
+	VSCALEFPS     Z15, Z16, Z16
+	VBROADCASTSS  actF32C3n<>+0(SB), Z15
+	VFMADD213PS   Z9, Z14, Z15
+	VFMADD213PS   Z8, Z14, Z15
+	VFMADD213PS   Z10, Z14, Z15
+	VFMADD213PS   Z10, Z16, Z15
+	VRCP14PS      Z15, Z14
+	VFNMADD213PS  Z10, Z14, Z15
+	VFMADD213PS.Z Z14, Z14, K1, Z15
+	VMULPS        Z15, Z13, Z13
+	VMOVUPS       Z13, (AX)(DX*4)
+	ADDQ          $0x10, DX
+	JMP           f32VGELUTanhAVX512_one
 
 f32VGELUTanhAVX512_tail:
 	TESTQ BX, BX
 	JE    f32VGELUTanhAVX512_done
 
 	// the last rest < vl outputs, under masks
-	MOVQ         BX, CX
-	VPBROADCASTD CX, Z16
-	VPCMPGTD     f32Iota<>+0(SB), Z16, K7
-	VMOVUPS.Z    (AX)(DX*4), K7, Z17
-	VMULPS       Z17, Z17, Z18
-	VMULPS       Z1, Z18, Z18
-	VADDPS       Z0, Z18, Z18
-	VMULPS       Z17, Z18, Z18
-	VPORD        Z14, Z18, Z0
-	VCMPPS       $0x0d, Z3, Z0, K1
-	VMAXPS       Z3, Z0, Z0
-	VMULPS       Z4, Z0, Z1
-	VCVTPS2DQ    Z1, Z1
-	VCVTDQ2PS    Z1, Z3
-	VFNMADD231PS Z5, Z3, Z0
-	VFNMADD231PS Z6, Z3, Z0
-	VMOVUPS      Z8, Z4
-	VFMADD213PS  Z9, Z0, Z4
-	VFMADD213PS  Z10, Z0, Z4
-	VFMADD213PS  Z11, Z0, Z4
-	VFMADD213PS  Z12, Z0, Z4
-	VFMADD213PS  Z13, Z0, Z4
-	VMULPS       Z0, Z0, Z3
-	VFMADD213PS  Z0, Z3, Z4
-	VADDPS       Z2, Z4, Z4
-	VPADDD       Z7, Z1, Z1
-	VPSLLD       $0x17, Z1, Z1
-	VMULPS.Z     Z1, Z4, K1, Z4
-	VADDPS       Z2, Z4, Z0
-	VCMPPS       $0x01, Z15, Z18, K2
-	VMOVAPS      Z2, Z1
-	VMOVAPS      Z4, K2, Z1
-	VDIVPS       Z0, Z1, Z1
-	VCMPPS       $0x07, Z18, Z18, K3
-	VMOVAPS      Z1, K3, Z18
-	VMULPS       Z18, Z17, Z17
-	VPCMPGTD     f32Iota<>+0(SB), Z16, K7
-	VMOVUPS      Z17, K7, (AX)(DX*4)
+	MOVQ          BX, CX
+	VPBROADCASTD  CX, Z13
+	VPCMPGTD      f32Iota<>+0(SB), Z13, K7
+	VMOVUPS.Z     (AX)(DX*4), K7, Z14
+	VMULPS        Z14, Z14, Z15
+	VMULPS        Z1, Z15, Z15
+	VADDPS        Z0, Z15, Z15
+	VMULPS        Z14, Z15, Z15
+	VCMPPS        $0x05, Z3, Z15, K2
+	VMINPS        Z15, Z2, Z0
+	VMOVUPS       Z4, Z1
+	VFNMADD231PS  Z5, Z0, Z1
+	VMOVAPS       Z1, Z2
+	VPERMI2PS     Z12, Z11, Z2
+	VSUBPS        Z4, Z1, Z1
+	VFMADD231PS   Z6, Z1, Z0
+	VFMADD231PS   Z7, Z1, Z0
+	VSCALEFPS     Z1, Z2, Z2
+	VBROADCASTSS  actF32C3n<>+0(SB), Z1
+	VFMADD213PS   Z9, Z0, Z1
+	VFMADD213PS   Z8, Z0, Z1
+	VFMADD213PS   Z10, Z0, Z1
+	VFMADD213PS   Z10, Z2, Z1
+	VRCP14PS      Z1, Z0
+	VFNMADD213PS  Z10, Z0, Z1
+	VFMADD213PS.Z Z0, Z0, K2, Z1
+	VMULPS        Z1, Z14, Z14
+	VPCMPGTD      f32Iota<>+0(SB), Z13, K7
+	VMOVUPS       Z14, K7, (AX)(DX*4)
 
 f32VGELUTanhAVX512_done:
 	VZEROUPPER
@@ -1328,7 +1793,15 @@ DATA actGeluK1<>+16(SB)/4, $0x3fcc422a
 DATA actGeluK1<>+20(SB)/4, $0x3fcc422a
 DATA actGeluK1<>+24(SB)/4, $0x3fcc422a
 DATA actGeluK1<>+28(SB)/4, $0x3fcc422a
-GLOBL actGeluK1<>(SB), RODATA|NOPTR, $32
+DATA actGeluK1<>+32(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+36(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+40(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+44(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+48(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+52(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+56(SB)/4, $0x3fcc422a
+DATA actGeluK1<>+60(SB)/4, $0x3fcc422a
+GLOBL actGeluK1<>(SB), RODATA|NOPTR, $64
 
 DATA actGeluK2<>+0(SB)/4, $0x3d922279
 DATA actGeluK2<>+4(SB)/4, $0x3d922279
@@ -1338,7 +1811,15 @@ DATA actGeluK2<>+16(SB)/4, $0x3d922279
 DATA actGeluK2<>+20(SB)/4, $0x3d922279
 DATA actGeluK2<>+24(SB)/4, $0x3d922279
 DATA actGeluK2<>+28(SB)/4, $0x3d922279
-GLOBL actGeluK2<>(SB), RODATA|NOPTR, $32
+DATA actGeluK2<>+32(SB)/4, $0x3d922279
+DATA actGeluK2<>+36(SB)/4, $0x3d922279
+DATA actGeluK2<>+40(SB)/4, $0x3d922279
+DATA actGeluK2<>+44(SB)/4, $0x3d922279
+DATA actGeluK2<>+48(SB)/4, $0x3d922279
+DATA actGeluK2<>+52(SB)/4, $0x3d922279
+DATA actGeluK2<>+56(SB)/4, $0x3d922279
+DATA actGeluK2<>+60(SB)/4, $0x3d922279
+GLOBL actGeluK2<>(SB), RODATA|NOPTR, $64
 
 // func f32VReLUAVX2(x []float32)
 // Requires: AVX, AVX2
@@ -1475,62 +1956,52 @@ f32VSigmoidAVX2_loop:
 	CMPQ         BX, $0x00000010
 	JL           f32VSigmoidAVX2_one
 	VMOVUPS      (AX)(DX*4), Y1
-	VORPS        actSign<>+0(SB), Y1, Y2
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y2, Y3
-	VMAXPS       actExpLo<>+0(SB), Y2, Y2
-	VMULPS       actLog2e<>+0(SB), Y2, Y4
-	VCVTPS2DQ    Y4, Y4
-	VCVTDQ2PS    Y4, Y5
-	VFNMADD231PS actLn2Hi<>+0(SB), Y5, Y2
-	VFNMADD231PS actLn2Lo<>+0(SB), Y5, Y2
-	VMOVUPS      actExpP0<>+0(SB), Y6
-	VFMADD213PS  actExpP1<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP2<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP3<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP4<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP5<>+0(SB), Y2, Y6
-	VMULPS       Y2, Y2, Y5
-	VFMADD213PS  Y2, Y5, Y6
-	VADDPS       Y0, Y6, Y6
-	VPADDD       actBias127<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y0, Y6, Y2
-	VMOVAPS      Y0, Y3
-	VBLENDVPS    Y1, Y6, Y3, Y3
-	VDIVPS       Y2, Y3, Y3
-	VCMPPS       $0x07, Y1, Y1, Y2
-	VBLENDVPS    Y2, Y3, Y1, Y1
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y1, Y2
+	VMOVUPS      actExpHi<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y3
+	VMOVUPS      actMagic8<>+0(SB), Y1
+	VFNMADD231PS actLog2e<>+0(SB), Y3, Y1
+	VPERMPS      expTab8<>+0(SB), Y1, Y4
+	VSUBPS       actMagic8<>+0(SB), Y1, Y5
+	VFMADD231PS  actLn2Hi<>+0(SB), Y5, Y3
+	VFMADD231PS  actLn2Lo<>+0(SB), Y5, Y3
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y4, Y4
+	VMOVUPS      actE8C3n<>+0(SB), Y5
+	VFMADD213PS  actE8C2<>+0(SB), Y3, Y5
+	VFMADD213PS  actE8C1n<>+0(SB), Y3, Y5
+	VFMADD213PS  Y0, Y3, Y5
+	VFMADD213PS  Y0, Y4, Y5
+	VRCPPS       Y5, Y1
+	VFNMADD213PS Y0, Y1, Y5
+	VFMADD213PS  Y5, Y5, Y5
+	VFMADD213PS  Y1, Y1, Y5
+	VANDPS       Y2, Y5, Y5
+	VMOVAPS      Y5, Y1
 	VMOVUPS      Y1, (AX)(DX*4)
 	VMOVUPS      32(AX)(DX*4), Y1
-	VORPS        actSign<>+0(SB), Y1, Y2
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y2, Y3
-	VMAXPS       actExpLo<>+0(SB), Y2, Y2
-	VMULPS       actLog2e<>+0(SB), Y2, Y4
-	VCVTPS2DQ    Y4, Y4
-	VCVTDQ2PS    Y4, Y5
-	VFNMADD231PS actLn2Hi<>+0(SB), Y5, Y2
-	VFNMADD231PS actLn2Lo<>+0(SB), Y5, Y2
-	VMOVUPS      actExpP0<>+0(SB), Y6
-	VFMADD213PS  actExpP1<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP2<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP3<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP4<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP5<>+0(SB), Y2, Y6
-	VMULPS       Y2, Y2, Y5
-	VFMADD213PS  Y2, Y5, Y6
-	VADDPS       Y0, Y6, Y6
-	VPADDD       actBias127<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y0, Y6, Y2
-	VMOVAPS      Y0, Y3
-	VBLENDVPS    Y1, Y6, Y3, Y3
-	VDIVPS       Y2, Y3, Y3
-	VCMPPS       $0x07, Y1, Y1, Y2
-	VBLENDVPS    Y2, Y3, Y1, Y1
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y1, Y2
+	VMOVUPS      actExpHi<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y3
+	VMOVUPS      actMagic8<>+0(SB), Y1
+	VFNMADD231PS actLog2e<>+0(SB), Y3, Y1
+	VPERMPS      expTab8<>+0(SB), Y1, Y4
+	VSUBPS       actMagic8<>+0(SB), Y1, Y5
+	VFMADD231PS  actLn2Hi<>+0(SB), Y5, Y3
+	VFMADD231PS  actLn2Lo<>+0(SB), Y5, Y3
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y4, Y4
+	VMOVUPS      actE8C3n<>+0(SB), Y5
+	VFMADD213PS  actE8C2<>+0(SB), Y3, Y5
+	VFMADD213PS  actE8C1n<>+0(SB), Y3, Y5
+	VFMADD213PS  Y0, Y3, Y5
+	VFMADD213PS  Y0, Y4, Y5
+	VRCPPS       Y5, Y1
+	VFNMADD213PS Y0, Y1, Y5
+	VFMADD213PS  Y5, Y5, Y5
+	VFMADD213PS  Y1, Y1, Y5
+	VANDPS       Y2, Y5, Y5
+	VMOVAPS      Y5, Y1
 	VMOVUPS      Y1, 32(AX)(DX*4)
 	ADDQ         $0x00000010, DX
 	JMP          f32VSigmoidAVX2_loop
@@ -1541,33 +2012,28 @@ f32VSigmoidAVX2_one:
 	CMPQ         BX, $0x08
 	JL           f32VSigmoidAVX2_tail
 	VMOVUPS      (AX)(DX*4), Y1
-	VORPS        actSign<>+0(SB), Y1, Y2
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y2, Y3
-	VMAXPS       actExpLo<>+0(SB), Y2, Y2
-	VMULPS       actLog2e<>+0(SB), Y2, Y4
-	VCVTPS2DQ    Y4, Y4
-	VCVTDQ2PS    Y4, Y5
-	VFNMADD231PS actLn2Hi<>+0(SB), Y5, Y2
-	VFNMADD231PS actLn2Lo<>+0(SB), Y5, Y2
-	VMOVUPS      actExpP0<>+0(SB), Y6
-	VFMADD213PS  actExpP1<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP2<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP3<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP4<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP5<>+0(SB), Y2, Y6
-	VMULPS       Y2, Y2, Y5
-	VFMADD213PS  Y2, Y5, Y6
-	VADDPS       Y0, Y6, Y6
-	VPADDD       actBias127<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y0, Y6, Y2
-	VMOVAPS      Y0, Y3
-	VBLENDVPS    Y1, Y6, Y3, Y3
-	VDIVPS       Y2, Y3, Y3
-	VCMPPS       $0x07, Y1, Y1, Y2
-	VBLENDVPS    Y2, Y3, Y1, Y1
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y1, Y2
+	VMOVUPS      actExpHi<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y3
+	VMOVUPS      actMagic8<>+0(SB), Y1
+	VFNMADD231PS actLog2e<>+0(SB), Y3, Y1
+	VPERMPS      expTab8<>+0(SB), Y1, Y4
+	VSUBPS       actMagic8<>+0(SB), Y1, Y5
+	VFMADD231PS  actLn2Hi<>+0(SB), Y5, Y3
+	VFMADD231PS  actLn2Lo<>+0(SB), Y5, Y3
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y4, Y4
+	VMOVUPS      actE8C3n<>+0(SB), Y5
+	VFMADD213PS  actE8C2<>+0(SB), Y3, Y5
+	VFMADD213PS  actE8C1n<>+0(SB), Y3, Y5
+	VFMADD213PS  Y0, Y3, Y5
+	VFMADD213PS  Y0, Y4, Y5
+	VRCPPS       Y5, Y1
+	VFNMADD213PS Y0, Y1, Y5
+	VFMADD213PS  Y5, Y5, Y5
+	VFMADD213PS  Y1, Y1, Y5
+	VANDPS       Y2, Y5, Y5
+	VMOVAPS      Y5, Y1
 	VMOVUPS      Y1, (AX)(DX*4)
 	ADDQ         $0x08, DX
 	JMP          f32VSigmoidAVX2_one
@@ -1582,39 +2048,116 @@ f32VSigmoidAVX2_tail:
 	VPBROADCASTD X1, Y1
 	VPCMPGTD     f32Iota<>+0(SB), Y1, Y2
 	VMASKMOVPS   (AX)(DX*4), Y2, Y2
-	VORPS        actSign<>+0(SB), Y2, Y3
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y3, Y4
-	VMAXPS       actExpLo<>+0(SB), Y3, Y3
-	VMULPS       actLog2e<>+0(SB), Y3, Y5
-	VCVTPS2DQ    Y5, Y5
-	VCVTDQ2PS    Y5, Y6
-	VFNMADD231PS actLn2Hi<>+0(SB), Y6, Y3
-	VFNMADD231PS actLn2Lo<>+0(SB), Y6, Y3
-	VMOVUPS      actExpP0<>+0(SB), Y7
-	VFMADD213PS  actExpP1<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP2<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP3<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP4<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP5<>+0(SB), Y3, Y7
-	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y7
-	VADDPS       Y0, Y7, Y7
-	VPADDD       actBias127<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y7, Y7
-	VANDPS       Y4, Y7, Y7
-	VADDPS       Y0, Y7, Y3
-	VMOVAPS      Y0, Y0
-	VBLENDVPS    Y2, Y7, Y0, Y0
-	VDIVPS       Y3, Y0, Y0
-	VCMPPS       $0x07, Y2, Y2, Y3
-	VBLENDVPS    Y3, Y0, Y2, Y2
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y2, Y3
+	VMOVUPS      actExpHi<>+0(SB), Y4
+	VMINPS       Y2, Y4, Y4
+	VMOVUPS      actMagic8<>+0(SB), Y2
+	VFNMADD231PS actLog2e<>+0(SB), Y4, Y2
+	VPERMPS      expTab8<>+0(SB), Y2, Y5
+	VSUBPS       actMagic8<>+0(SB), Y2, Y6
+	VFMADD231PS  actLn2Hi<>+0(SB), Y6, Y4
+	VFMADD231PS  actLn2Lo<>+0(SB), Y6, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y5, Y5
+	VMOVUPS      actE8C3n<>+0(SB), Y6
+	VFMADD213PS  actE8C2<>+0(SB), Y4, Y6
+	VFMADD213PS  actE8C1n<>+0(SB), Y4, Y6
+	VFMADD213PS  Y0, Y4, Y6
+	VFMADD213PS  Y0, Y5, Y6
+	VRCPPS       Y6, Y2
+	VFNMADD213PS Y0, Y2, Y6
+	VFMADD213PS  Y6, Y6, Y6
+	VFMADD213PS  Y2, Y2, Y6
+	VANDPS       Y3, Y6, Y6
+	VMOVAPS      Y6, Y2
 	VPCMPGTD     f32Iota<>+0(SB), Y1, Y0
 	VMASKMOVPS   Y2, Y0, (AX)(DX*4)
 
 f32VSigmoidAVX2_done:
 	VZEROUPPER
 	RET
+
+DATA actMagic8<>+0(SB)/4, $0x49c00000
+DATA actMagic8<>+4(SB)/4, $0x49c00000
+DATA actMagic8<>+8(SB)/4, $0x49c00000
+DATA actMagic8<>+12(SB)/4, $0x49c00000
+DATA actMagic8<>+16(SB)/4, $0x49c00000
+DATA actMagic8<>+20(SB)/4, $0x49c00000
+DATA actMagic8<>+24(SB)/4, $0x49c00000
+DATA actMagic8<>+28(SB)/4, $0x49c00000
+DATA actMagic8<>+32(SB)/4, $0x49c00000
+DATA actMagic8<>+36(SB)/4, $0x49c00000
+DATA actMagic8<>+40(SB)/4, $0x49c00000
+DATA actMagic8<>+44(SB)/4, $0x49c00000
+DATA actMagic8<>+48(SB)/4, $0x49c00000
+DATA actMagic8<>+52(SB)/4, $0x49c00000
+DATA actMagic8<>+56(SB)/4, $0x49c00000
+DATA actMagic8<>+60(SB)/4, $0x49c00000
+GLOBL actMagic8<>(SB), RODATA|NOPTR, $64
+
+DATA expTab8<>+0(SB)/4, $0x3f800000
+DATA expTab8<>+4(SB)/4, $0x3f7b95c2
+DATA expTab8<>+8(SB)/4, $0x3f7837f0
+DATA expTab8<>+12(SB)/4, $0x3f75fed7
+DATA expTab8<>+16(SB)/4, $0x3f7504f3
+DATA expTab8<>+20(SB)/4, $0x3f75672a
+DATA expTab8<>+24(SB)/4, $0x3f7744fd
+DATA expTab8<>+28(SB)/4, $0x3f7ac0c7
+GLOBL expTab8<>(SB), RODATA|NOPTR, $32
+
+DATA actE8C3n<>+0(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+4(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+8(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+12(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+16(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+20(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+24(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+28(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+32(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+36(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+40(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+44(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+48(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+52(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+56(SB)/4, $0xbe2aa475
+DATA actE8C3n<>+60(SB)/4, $0xbe2aa475
+GLOBL actE8C3n<>(SB), RODATA|NOPTR, $64
+
+DATA actE8C2<>+0(SB)/4, $0x3f00043f
+DATA actE8C2<>+4(SB)/4, $0x3f00043f
+DATA actE8C2<>+8(SB)/4, $0x3f00043f
+DATA actE8C2<>+12(SB)/4, $0x3f00043f
+DATA actE8C2<>+16(SB)/4, $0x3f00043f
+DATA actE8C2<>+20(SB)/4, $0x3f00043f
+DATA actE8C2<>+24(SB)/4, $0x3f00043f
+DATA actE8C2<>+28(SB)/4, $0x3f00043f
+DATA actE8C2<>+32(SB)/4, $0x3f00043f
+DATA actE8C2<>+36(SB)/4, $0x3f00043f
+DATA actE8C2<>+40(SB)/4, $0x3f00043f
+DATA actE8C2<>+44(SB)/4, $0x3f00043f
+DATA actE8C2<>+48(SB)/4, $0x3f00043f
+DATA actE8C2<>+52(SB)/4, $0x3f00043f
+DATA actE8C2<>+56(SB)/4, $0x3f00043f
+DATA actE8C2<>+60(SB)/4, $0x3f00043f
+GLOBL actE8C2<>(SB), RODATA|NOPTR, $64
+
+DATA actE8C1n<>+0(SB)/4, $0xbf800000
+DATA actE8C1n<>+4(SB)/4, $0xbf800000
+DATA actE8C1n<>+8(SB)/4, $0xbf800000
+DATA actE8C1n<>+12(SB)/4, $0xbf800000
+DATA actE8C1n<>+16(SB)/4, $0xbf800000
+DATA actE8C1n<>+20(SB)/4, $0xbf800000
+DATA actE8C1n<>+24(SB)/4, $0xbf800000
+DATA actE8C1n<>+28(SB)/4, $0xbf800000
+DATA actE8C1n<>+32(SB)/4, $0xbf800000
+DATA actE8C1n<>+36(SB)/4, $0xbf800000
+DATA actE8C1n<>+40(SB)/4, $0xbf800000
+DATA actE8C1n<>+44(SB)/4, $0xbf800000
+DATA actE8C1n<>+48(SB)/4, $0xbf800000
+DATA actE8C1n<>+52(SB)/4, $0xbf800000
+DATA actE8C1n<>+56(SB)/4, $0xbf800000
+DATA actE8C1n<>+60(SB)/4, $0xbf800000
+GLOBL actE8C1n<>(SB), RODATA|NOPTR, $64
 
 // func f32VSiLUAVX2(x []float32)
 // Requires: AVX, AVX2, FMA3
@@ -1630,64 +2173,52 @@ f32VSiLUAVX2_loop:
 	CMPQ         BX, $0x00000010
 	JL           f32VSiLUAVX2_one
 	VMOVUPS      (AX)(DX*4), Y1
-	VORPS        actSign<>+0(SB), Y1, Y2
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y2, Y3
-	VMAXPS       actExpLo<>+0(SB), Y2, Y2
-	VMULPS       actLog2e<>+0(SB), Y2, Y4
-	VCVTPS2DQ    Y4, Y4
-	VCVTDQ2PS    Y4, Y5
-	VFNMADD231PS actLn2Hi<>+0(SB), Y5, Y2
-	VFNMADD231PS actLn2Lo<>+0(SB), Y5, Y2
-	VMOVUPS      actExpP0<>+0(SB), Y6
-	VFMADD213PS  actExpP1<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP2<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP3<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP4<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP5<>+0(SB), Y2, Y6
-	VMULPS       Y2, Y2, Y5
-	VFMADD213PS  Y2, Y5, Y6
-	VADDPS       Y0, Y6, Y6
-	VPADDD       actBias127<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y0, Y6, Y2
-	VMULPS       Y1, Y6, Y6
-	VMOVAPS      Y1, Y3
-	VBLENDVPS    Y1, Y6, Y3, Y3
-	VDIVPS       Y2, Y3, Y3
-	VCMPPS       $0x07, Y1, Y1, Y2
-	VBLENDVPS    Y2, Y3, Y1, Y1
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y1, Y2
+	VMOVUPS      actExpHi<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y3
+	VMOVUPS      actMagic8<>+0(SB), Y4
+	VFNMADD231PS actLog2e<>+0(SB), Y3, Y4
+	VPERMPS      expTab8<>+0(SB), Y4, Y5
+	VSUBPS       actMagic8<>+0(SB), Y4, Y6
+	VFMADD231PS  actLn2Hi<>+0(SB), Y6, Y3
+	VFMADD231PS  actLn2Lo<>+0(SB), Y6, Y3
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y5, Y5
+	VMOVUPS      actE8C3n<>+0(SB), Y6
+	VFMADD213PS  actE8C2<>+0(SB), Y3, Y6
+	VFMADD213PS  actE8C1n<>+0(SB), Y3, Y6
+	VFMADD213PS  Y0, Y3, Y6
+	VFMADD213PS  Y0, Y5, Y6
+	VRCPPS       Y6, Y3
+	VFNMADD213PS Y0, Y3, Y6
+	VFMADD213PS  Y6, Y6, Y6
+	VFMADD213PS  Y3, Y3, Y6
+	VANDPS       Y2, Y6, Y6
+	VMULPS       Y6, Y1, Y1
 	VMOVUPS      Y1, (AX)(DX*4)
 	VMOVUPS      32(AX)(DX*4), Y1
-	VORPS        actSign<>+0(SB), Y1, Y2
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y2, Y3
-	VMAXPS       actExpLo<>+0(SB), Y2, Y2
-	VMULPS       actLog2e<>+0(SB), Y2, Y4
-	VCVTPS2DQ    Y4, Y4
-	VCVTDQ2PS    Y4, Y5
-	VFNMADD231PS actLn2Hi<>+0(SB), Y5, Y2
-	VFNMADD231PS actLn2Lo<>+0(SB), Y5, Y2
-	VMOVUPS      actExpP0<>+0(SB), Y6
-	VFMADD213PS  actExpP1<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP2<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP3<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP4<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP5<>+0(SB), Y2, Y6
-	VMULPS       Y2, Y2, Y5
-	VFMADD213PS  Y2, Y5, Y6
-	VADDPS       Y0, Y6, Y6
-	VPADDD       actBias127<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y0, Y6, Y2
-	VMULPS       Y1, Y6, Y6
-	VMOVAPS      Y1, Y3
-	VBLENDVPS    Y1, Y6, Y3, Y3
-	VDIVPS       Y2, Y3, Y3
-	VCMPPS       $0x07, Y1, Y1, Y2
-	VBLENDVPS    Y2, Y3, Y1, Y1
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y1, Y2
+	VMOVUPS      actExpHi<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y3
+	VMOVUPS      actMagic8<>+0(SB), Y4
+	VFNMADD231PS actLog2e<>+0(SB), Y3, Y4
+	VPERMPS      expTab8<>+0(SB), Y4, Y5
+	VSUBPS       actMagic8<>+0(SB), Y4, Y6
+	VFMADD231PS  actLn2Hi<>+0(SB), Y6, Y3
+	VFMADD231PS  actLn2Lo<>+0(SB), Y6, Y3
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y5, Y5
+	VMOVUPS      actE8C3n<>+0(SB), Y6
+	VFMADD213PS  actE8C2<>+0(SB), Y3, Y6
+	VFMADD213PS  actE8C1n<>+0(SB), Y3, Y6
+	VFMADD213PS  Y0, Y3, Y6
+	VFMADD213PS  Y0, Y5, Y6
+	VRCPPS       Y6, Y3
+	VFNMADD213PS Y0, Y3, Y6
+	VFMADD213PS  Y6, Y6, Y6
+	VFMADD213PS  Y3, Y3, Y6
+	VANDPS       Y2, Y6, Y6
+	VMULPS       Y6, Y1, Y1
 	VMOVUPS      Y1, 32(AX)(DX*4)
 	ADDQ         $0x00000010, DX
 	JMP          f32VSiLUAVX2_loop
@@ -1698,34 +2229,28 @@ f32VSiLUAVX2_one:
 	CMPQ         BX, $0x08
 	JL           f32VSiLUAVX2_tail
 	VMOVUPS      (AX)(DX*4), Y1
-	VORPS        actSign<>+0(SB), Y1, Y2
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y2, Y3
-	VMAXPS       actExpLo<>+0(SB), Y2, Y2
-	VMULPS       actLog2e<>+0(SB), Y2, Y4
-	VCVTPS2DQ    Y4, Y4
-	VCVTDQ2PS    Y4, Y5
-	VFNMADD231PS actLn2Hi<>+0(SB), Y5, Y2
-	VFNMADD231PS actLn2Lo<>+0(SB), Y5, Y2
-	VMOVUPS      actExpP0<>+0(SB), Y6
-	VFMADD213PS  actExpP1<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP2<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP3<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP4<>+0(SB), Y2, Y6
-	VFMADD213PS  actExpP5<>+0(SB), Y2, Y6
-	VMULPS       Y2, Y2, Y5
-	VFMADD213PS  Y2, Y5, Y6
-	VADDPS       Y0, Y6, Y6
-	VPADDD       actBias127<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y6, Y6
-	VANDPS       Y3, Y6, Y6
-	VADDPS       Y0, Y6, Y2
-	VMULPS       Y1, Y6, Y6
-	VMOVAPS      Y1, Y3
-	VBLENDVPS    Y1, Y6, Y3, Y3
-	VDIVPS       Y2, Y3, Y3
-	VCMPPS       $0x07, Y1, Y1, Y2
-	VBLENDVPS    Y2, Y3, Y1, Y1
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y1, Y2
+	VMOVUPS      actExpHi<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y3
+	VMOVUPS      actMagic8<>+0(SB), Y4
+	VFNMADD231PS actLog2e<>+0(SB), Y3, Y4
+	VPERMPS      expTab8<>+0(SB), Y4, Y5
+	VSUBPS       actMagic8<>+0(SB), Y4, Y6
+	VFMADD231PS  actLn2Hi<>+0(SB), Y6, Y3
+	VFMADD231PS  actLn2Lo<>+0(SB), Y6, Y3
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y5, Y5
+	VMOVUPS      actE8C3n<>+0(SB), Y6
+	VFMADD213PS  actE8C2<>+0(SB), Y3, Y6
+	VFMADD213PS  actE8C1n<>+0(SB), Y3, Y6
+	VFMADD213PS  Y0, Y3, Y6
+	VFMADD213PS  Y0, Y5, Y6
+	VRCPPS       Y6, Y3
+	VFNMADD213PS Y0, Y3, Y6
+	VFMADD213PS  Y6, Y6, Y6
+	VFMADD213PS  Y3, Y3, Y6
+	VANDPS       Y2, Y6, Y6
+	VMULPS       Y6, Y1, Y1
 	VMOVUPS      Y1, (AX)(DX*4)
 	ADDQ         $0x08, DX
 	JMP          f32VSiLUAVX2_one
@@ -1740,38 +2265,140 @@ f32VSiLUAVX2_tail:
 	VPBROADCASTD X1, Y1
 	VPCMPGTD     f32Iota<>+0(SB), Y1, Y2
 	VMASKMOVPS   (AX)(DX*4), Y2, Y2
-	VORPS        actSign<>+0(SB), Y2, Y3
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y3, Y4
-	VMAXPS       actExpLo<>+0(SB), Y3, Y3
-	VMULPS       actLog2e<>+0(SB), Y3, Y5
-	VCVTPS2DQ    Y5, Y5
-	VCVTDQ2PS    Y5, Y6
-	VFNMADD231PS actLn2Hi<>+0(SB), Y6, Y3
-	VFNMADD231PS actLn2Lo<>+0(SB), Y6, Y3
-	VMOVUPS      actExpP0<>+0(SB), Y7
-	VFMADD213PS  actExpP1<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP2<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP3<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP4<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP5<>+0(SB), Y3, Y7
-	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y7
-	VADDPS       Y0, Y7, Y7
-	VPADDD       actBias127<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y7, Y7
-	VANDPS       Y4, Y7, Y7
-	VADDPS       Y0, Y7, Y3
-	VMULPS       Y2, Y7, Y7
-	VMOVAPS      Y2, Y0
-	VBLENDVPS    Y2, Y7, Y0, Y0
-	VDIVPS       Y3, Y0, Y0
-	VCMPPS       $0x07, Y2, Y2, Y3
-	VBLENDVPS    Y3, Y0, Y2, Y2
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y2, Y3
+	VMOVUPS      actExpHi<>+0(SB), Y4
+	VMINPS       Y2, Y4, Y4
+	VMOVUPS      actMagic8<>+0(SB), Y5
+	VFNMADD231PS actLog2e<>+0(SB), Y4, Y5
+	VPERMPS      expTab8<>+0(SB), Y5, Y6
+	VSUBPS       actMagic8<>+0(SB), Y5, Y7
+	VFMADD231PS  actLn2Hi<>+0(SB), Y7, Y4
+	VFMADD231PS  actLn2Lo<>+0(SB), Y7, Y4
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VMOVUPS      actE8C3n<>+0(SB), Y7
+	VFMADD213PS  actE8C2<>+0(SB), Y4, Y7
+	VFMADD213PS  actE8C1n<>+0(SB), Y4, Y7
+	VFMADD213PS  Y0, Y4, Y7
+	VFMADD213PS  Y0, Y6, Y7
+	VRCPPS       Y7, Y4
+	VFNMADD213PS Y0, Y4, Y7
+	VFMADD213PS  Y7, Y7, Y7
+	VFMADD213PS  Y4, Y4, Y7
+	VANDPS       Y3, Y7, Y7
+	VMULPS       Y7, Y2, Y2
 	VPCMPGTD     f32Iota<>+0(SB), Y1, Y0
 	VMASKMOVPS   Y2, Y0, (AX)(DX*4)
 
 f32VSiLUAVX2_done:
+	VZEROUPPER
+	RET
+
+// func f32VTanhAVX2(x []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·f32VTanhAVX2(SB), NOSPLIT, $0-24
+	VBROADCASTSS actOne<>+0(SB), Y0
+	VBROADCASTSS actAbsMask<>+0(SB), Y1
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
+
+f32VTanhAVX2_one:
+	MOVQ         CX, BX
+	SUBQ         DX, BX
+	CMPQ         BX, $0x08
+	JL           f32VTanhAVX2_tail
+	VMOVUPS      (AX)(DX*4), Y2
+	VANDPS       Y1, Y2, Y3
+	VCMPPS       $0x01, actTanhSmall<>+0(SB), Y3, Y4
+	VMOVUPS      actTanhHi<>+0(SB), Y5
+	VMINPS       Y3, Y5, Y5
+	VADDPS       Y5, Y5, Y5
+	VMOVUPS      actMagic8<>+0(SB), Y3
+	VFNMADD231PS actLog2e<>+0(SB), Y5, Y3
+	VPERMPS      expTab8<>+0(SB), Y3, Y6
+	VSUBPS       actMagic8<>+0(SB), Y3, Y7
+	VFMADD231PS  actLn2Hi<>+0(SB), Y7, Y5
+	VFMADD231PS  actLn2Lo<>+0(SB), Y7, Y5
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMOVUPS      actE8C3n<>+0(SB), Y7
+	VFMADD213PS  actE8C2<>+0(SB), Y5, Y7
+	VFMADD213PS  actE8C1n<>+0(SB), Y5, Y7
+	VFMADD213PS  Y0, Y5, Y7
+	VMOVAPS      Y7, Y3
+	VFMADD213PS  Y0, Y6, Y3
+	VFNMADD213PS Y0, Y6, Y7
+	VRCPPS       Y3, Y5
+	VFNMADD213PS Y0, Y5, Y3
+	VFMADD213PS  Y3, Y3, Y3
+	VFMADD213PS  Y5, Y5, Y3
+	VMULPS       Y3, Y7, Y7
+	VMULPS       Y2, Y2, Y3
+	VBROADCASTSS actTanhP4<>+0(SB), Y5
+	VFMADD213PS  actTanhP3<>+0(SB), Y3, Y5
+	VFMADD213PS  actTanhP2<>+0(SB), Y3, Y5
+	VFMADD213PS  actTanhP1<>+0(SB), Y3, Y5
+	VFMADD213PS  actTanhP0<>+0(SB), Y3, Y5
+	VMULPS       Y3, Y5, Y5
+	VFMADD213PS  Y2, Y2, Y5
+	VBLENDVPS    Y4, Y5, Y7, Y7
+	VANDPS       actSign<>+0(SB), Y2, Y2
+	VORPS        Y7, Y2, Y2
+	VMOVUPS      Y2, (AX)(DX*4)
+	ADDQ         $0x08, DX
+	JMP          f32VTanhAVX2_one
+
+f32VTanhAVX2_tail:
+	TESTQ BX, BX
+	JE    f32VTanhAVX2_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ         BX, CX
+	VMOVD        CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     f32Iota<>+0(SB), Y2, Y3
+	VMASKMOVPS   (AX)(DX*4), Y3, Y3
+	VANDPS       Y1, Y3, Y1
+	VCMPPS       $0x01, actTanhSmall<>+0(SB), Y1, Y4
+	VMOVUPS      actTanhHi<>+0(SB), Y5
+	VMINPS       Y1, Y5, Y5
+	VADDPS       Y5, Y5, Y5
+	VMOVUPS      actMagic8<>+0(SB), Y1
+	VFNMADD231PS actLog2e<>+0(SB), Y5, Y1
+	VPERMPS      expTab8<>+0(SB), Y1, Y6
+	VSUBPS       actMagic8<>+0(SB), Y1, Y7
+	VFMADD231PS  actLn2Hi<>+0(SB), Y7, Y5
+	VFMADD231PS  actLn2Lo<>+0(SB), Y7, Y5
+	VPSLLD       $0x14, Y1, Y1
+	VPADDD       Y1, Y6, Y6
+	VMOVUPS      actE8C3n<>+0(SB), Y7
+	VFMADD213PS  actE8C2<>+0(SB), Y5, Y7
+	VFMADD213PS  actE8C1n<>+0(SB), Y5, Y7
+	VFMADD213PS  Y0, Y5, Y7
+	VMOVAPS      Y7, Y1
+	VFMADD213PS  Y0, Y6, Y1
+	VFNMADD213PS Y0, Y6, Y7
+	VRCPPS       Y1, Y5
+	VFNMADD213PS Y0, Y5, Y1
+	VFMADD213PS  Y1, Y1, Y1
+	VFMADD213PS  Y5, Y5, Y1
+	VMULPS       Y1, Y7, Y7
+	VMULPS       Y3, Y3, Y0
+	VBROADCASTSS actTanhP4<>+0(SB), Y1
+	VFMADD213PS  actTanhP3<>+0(SB), Y0, Y1
+	VFMADD213PS  actTanhP2<>+0(SB), Y0, Y1
+	VFMADD213PS  actTanhP1<>+0(SB), Y0, Y1
+	VFMADD213PS  actTanhP0<>+0(SB), Y0, Y1
+	VMULPS       Y0, Y1, Y1
+	VFMADD213PS  Y3, Y3, Y1
+	VBLENDVPS    Y4, Y1, Y7, Y7
+	VANDPS       actSign<>+0(SB), Y3, Y3
+	VORPS        Y7, Y3, Y3
+	VPCMPGTD     f32Iota<>+0(SB), Y2, Y0
+	VMASKMOVPS   Y3, Y0, (AX)(DX*4)
+
+f32VTanhAVX2_done:
 	VZEROUPPER
 	RET
 
@@ -1940,6 +2567,7 @@ f32VHardSwishAVX2_done:
 TEXT ·f32VGELUAVX2(SB), NOSPLIT, $0-24
 	VBROADCASTSS actOne<>+0(SB), Y0
 	VBROADCASTSS actHalf<>+0(SB), Y1
+	VBROADCASTSS actZMax<>+0(SB), Y2
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	XORQ         DX, DX
@@ -1949,72 +2577,15 @@ f32VGELUAVX2_one:
 	SUBQ         DX, BX
 	CMPQ         BX, $0x08
 	JL           f32VGELUAVX2_tail
-	VMOVUPS      (AX)(DX*4), Y2
-	VANDPS       actAbsMask<>+0(SB), Y2, Y3
-	VMULPS       actSqrt1_2<>+0(SB), Y3, Y3
-	VFMADD213PS  Y0, Y1, Y3
-	VDIVPS       Y3, Y0, Y3
-	VBROADCASTSS actErfcP8<>+0(SB), Y4
-	VFMADD213PS  actErfcP7<>+0(SB), Y3, Y4
-	VFMADD213PS  actErfcP6<>+0(SB), Y3, Y4
-	VFMADD213PS  actErfcP5<>+0(SB), Y3, Y4
-	VFMADD213PS  actErfcP4<>+0(SB), Y3, Y4
-	VFMADD213PS  actErfcP3<>+0(SB), Y3, Y4
-	VFMADD213PS  actErfcP2<>+0(SB), Y3, Y4
-	VFMADD213PS  actErfcP1<>+0(SB), Y3, Y4
-	VFMADD213PS  actErfcP0<>+0(SB), Y3, Y4
-	VMULPS       Y3, Y4, Y4
-	VSUBPS       actErfcC0<>+0(SB), Y4, Y4
-	VMULPS       Y2, Y2, Y5
-	VMOVAPS      Y5, Y6
-	VFMSUB231PS  Y2, Y2, Y6
-	VFMADD231PS  actNegHalf<>+0(SB), Y6, Y4
-	VMULPS       actNegHalf<>+0(SB), Y5, Y5
-	VADDPS       Y4, Y5, Y6
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y6, Y7
-	VMAXPS       actExpLo<>+0(SB), Y6, Y6
-	VMULPS       actLog2e<>+0(SB), Y6, Y8
-	VCVTPS2DQ    Y8, Y8
-	VCVTDQ2PS    Y8, Y6
-	VFNMADD231PS actLn2Hi<>+0(SB), Y6, Y5
-	VADDPS       Y4, Y5, Y5
-	VFNMADD231PS actLn2Lo<>+0(SB), Y6, Y5
-	VMOVUPS      actExpP0<>+0(SB), Y4
-	VFMADD213PS  actExpP1<>+0(SB), Y5, Y4
-	VFMADD213PS  actExpP2<>+0(SB), Y5, Y4
-	VFMADD213PS  actExpP3<>+0(SB), Y5, Y4
-	VFMADD213PS  actExpP4<>+0(SB), Y5, Y4
-	VFMADD213PS  actExpP5<>+0(SB), Y5, Y4
-	VMULPS       Y5, Y5, Y6
-	VFMADD213PS  Y5, Y6, Y4
-	VADDPS       Y0, Y4, Y4
-	VPADDD       actBias127<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y8, Y4, Y4
-	VANDPS       Y7, Y4, Y4
-	VMULPS       Y3, Y4, Y4
-	VMULPS       Y1, Y4, Y4
-	VSUBPS       Y4, Y0, Y3
-	VBLENDVPS    Y2, Y4, Y3, Y3
-	VMULPS       Y3, Y2, Y2
-	VMOVUPS      Y2, (AX)(DX*4)
-	ADDQ         $0x08, DX
-	JMP          f32VGELUAVX2_one
-
-f32VGELUAVX2_tail:
-	TESTQ BX, BX
-	JE    f32VGELUAVX2_done
-
-	// the last rest < vl outputs, under masks
-	MOVQ         BX, CX
-	VMOVD        CX, X2
-	VPBROADCASTD X2, Y2
-	VPCMPGTD     f32Iota<>+0(SB), Y2, Y3
-	VMASKMOVPS   (AX)(DX*4), Y3, Y3
+	VMOVUPS      (AX)(DX*4), Y3
 	VANDPS       actAbsMask<>+0(SB), Y3, Y4
 	VMULPS       actSqrt1_2<>+0(SB), Y4, Y4
+	VMINPS       Y4, Y2, Y4
 	VFMADD213PS  Y0, Y1, Y4
-	VDIVPS       Y4, Y0, Y4
+	VRCPPS       Y4, Y5
+	VFNMADD213PS Y0, Y5, Y4
+	VFMADD213PS  Y4, Y4, Y4
+	VFMADD213PS  Y5, Y5, Y4
 	VBROADCASTSS actErfcP8<>+0(SB), Y5
 	VFMADD213PS  actErfcP7<>+0(SB), Y4, Y5
 	VFMADD213PS  actErfcP6<>+0(SB), Y4, Y5
@@ -2033,37 +2604,128 @@ f32VGELUAVX2_tail:
 	VMULPS       actNegHalf<>+0(SB), Y6, Y6
 	VADDPS       Y5, Y6, Y7
 	VCMPPS       $0x0d, actExpLo<>+0(SB), Y7, Y8
-	VMAXPS       actExpLo<>+0(SB), Y7, Y7
-	VMULPS       actLog2e<>+0(SB), Y7, Y9
-	VCVTPS2DQ    Y9, Y9
-	VCVTDQ2PS    Y9, Y7
-	VFNMADD231PS actLn2Hi<>+0(SB), Y7, Y6
+	VMOVUPS      actMagic8<>+0(SB), Y9
+	VFMADD231PS  actLog2e<>+0(SB), Y7, Y9
+	VPERMPS      expTab8<>+0(SB), Y9, Y7
+	VSUBPS       actMagic8<>+0(SB), Y9, Y10
+	VFNMADD231PS actLn2Hi<>+0(SB), Y10, Y6
 	VADDPS       Y5, Y6, Y6
-	VFNMADD231PS actLn2Lo<>+0(SB), Y7, Y6
-	VMOVUPS      actExpP0<>+0(SB), Y5
-	VFMADD213PS  actExpP1<>+0(SB), Y6, Y5
-	VFMADD213PS  actExpP2<>+0(SB), Y6, Y5
-	VFMADD213PS  actExpP3<>+0(SB), Y6, Y5
-	VFMADD213PS  actExpP4<>+0(SB), Y6, Y5
-	VFMADD213PS  actExpP5<>+0(SB), Y6, Y5
-	VMULPS       Y6, Y6, Y7
-	VFMADD213PS  Y6, Y7, Y5
-	VADDPS       Y0, Y5, Y5
-	VPADDD       actBias127<>+0(SB), Y9, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y5, Y5
-	VANDPS       Y8, Y5, Y5
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y1, Y5, Y5
-	VSUBPS       Y5, Y0, Y0
-	VBLENDVPS    Y3, Y5, Y0, Y0
-	VMULPS       Y0, Y3, Y3
-	VPCMPGTD     f32Iota<>+0(SB), Y2, Y0
-	VMASKMOVPS   Y3, Y0, (AX)(DX*4)
+	VFNMADD231PS actLn2Lo<>+0(SB), Y10, Y6
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVUPS      actE8C3<>+0(SB), Y10
+	VFMADD213PS  actE8C2<>+0(SB), Y6, Y10
+	VFMADD213PS  actE8C1<>+0(SB), Y6, Y10
+	VMULPS       Y6, Y10, Y10
+	VFMADD213PS  Y7, Y7, Y10
+	VANDPS       Y8, Y10, Y10
+	VMULPS       Y4, Y10, Y10
+	VMULPS       Y1, Y10, Y10
+	VSUBPS       Y10, Y0, Y4
+	VBLENDVPS    Y3, Y10, Y4, Y4
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(DX*4)
+	ADDQ         $0x08, DX
+	JMP          f32VGELUAVX2_one
+
+f32VGELUAVX2_tail:
+	TESTQ BX, BX
+	JE    f32VGELUAVX2_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ         BX, CX
+	VMOVD        CX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     f32Iota<>+0(SB), Y3, Y4
+	VMASKMOVPS   (AX)(DX*4), Y4, Y4
+	VANDPS       actAbsMask<>+0(SB), Y4, Y5
+	VMULPS       actSqrt1_2<>+0(SB), Y5, Y5
+	VMINPS       Y5, Y2, Y5
+	VFMADD213PS  Y0, Y1, Y5
+	VRCPPS       Y5, Y2
+	VFNMADD213PS Y0, Y2, Y5
+	VFMADD213PS  Y5, Y5, Y5
+	VFMADD213PS  Y2, Y2, Y5
+	VBROADCASTSS actErfcP8<>+0(SB), Y2
+	VFMADD213PS  actErfcP7<>+0(SB), Y5, Y2
+	VFMADD213PS  actErfcP6<>+0(SB), Y5, Y2
+	VFMADD213PS  actErfcP5<>+0(SB), Y5, Y2
+	VFMADD213PS  actErfcP4<>+0(SB), Y5, Y2
+	VFMADD213PS  actErfcP3<>+0(SB), Y5, Y2
+	VFMADD213PS  actErfcP2<>+0(SB), Y5, Y2
+	VFMADD213PS  actErfcP1<>+0(SB), Y5, Y2
+	VFMADD213PS  actErfcP0<>+0(SB), Y5, Y2
+	VMULPS       Y5, Y2, Y2
+	VSUBPS       actErfcC0<>+0(SB), Y2, Y2
+	VMULPS       Y4, Y4, Y6
+	VMOVAPS      Y6, Y7
+	VFMSUB231PS  Y4, Y4, Y7
+	VFMADD231PS  actNegHalf<>+0(SB), Y7, Y2
+	VMULPS       actNegHalf<>+0(SB), Y6, Y6
+	VADDPS       Y2, Y6, Y7
+	VCMPPS       $0x0d, actExpLo<>+0(SB), Y7, Y8
+	VMOVUPS      actMagic8<>+0(SB), Y9
+	VFMADD231PS  actLog2e<>+0(SB), Y7, Y9
+	VPERMPS      expTab8<>+0(SB), Y9, Y7
+	VSUBPS       actMagic8<>+0(SB), Y9, Y10
+	VFNMADD231PS actLn2Hi<>+0(SB), Y10, Y6
+	VADDPS       Y2, Y6, Y6
+	VFNMADD231PS actLn2Lo<>+0(SB), Y10, Y6
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VMOVUPS      actE8C3<>+0(SB), Y10
+	VFMADD213PS  actE8C2<>+0(SB), Y6, Y10
+	VFMADD213PS  actE8C1<>+0(SB), Y6, Y10
+	VMULPS       Y6, Y10, Y10
+	VFMADD213PS  Y7, Y7, Y10
+	VANDPS       Y8, Y10, Y10
+	VMULPS       Y5, Y10, Y10
+	VMULPS       Y1, Y10, Y10
+	VSUBPS       Y10, Y0, Y0
+	VBLENDVPS    Y4, Y10, Y0, Y0
+	VMULPS       Y0, Y4, Y4
+	VPCMPGTD     f32Iota<>+0(SB), Y3, Y0
+	VMASKMOVPS   Y4, Y0, (AX)(DX*4)
 
 f32VGELUAVX2_done:
 	VZEROUPPER
 	RET
+
+DATA actE8C3<>+0(SB)/4, $0x3e2aa475
+DATA actE8C3<>+4(SB)/4, $0x3e2aa475
+DATA actE8C3<>+8(SB)/4, $0x3e2aa475
+DATA actE8C3<>+12(SB)/4, $0x3e2aa475
+DATA actE8C3<>+16(SB)/4, $0x3e2aa475
+DATA actE8C3<>+20(SB)/4, $0x3e2aa475
+DATA actE8C3<>+24(SB)/4, $0x3e2aa475
+DATA actE8C3<>+28(SB)/4, $0x3e2aa475
+DATA actE8C3<>+32(SB)/4, $0x3e2aa475
+DATA actE8C3<>+36(SB)/4, $0x3e2aa475
+DATA actE8C3<>+40(SB)/4, $0x3e2aa475
+DATA actE8C3<>+44(SB)/4, $0x3e2aa475
+DATA actE8C3<>+48(SB)/4, $0x3e2aa475
+DATA actE8C3<>+52(SB)/4, $0x3e2aa475
+DATA actE8C3<>+56(SB)/4, $0x3e2aa475
+DATA actE8C3<>+60(SB)/4, $0x3e2aa475
+GLOBL actE8C3<>(SB), RODATA|NOPTR, $64
+
+DATA actE8C1<>+0(SB)/4, $0x3f800000
+DATA actE8C1<>+4(SB)/4, $0x3f800000
+DATA actE8C1<>+8(SB)/4, $0x3f800000
+DATA actE8C1<>+12(SB)/4, $0x3f800000
+DATA actE8C1<>+16(SB)/4, $0x3f800000
+DATA actE8C1<>+20(SB)/4, $0x3f800000
+DATA actE8C1<>+24(SB)/4, $0x3f800000
+DATA actE8C1<>+28(SB)/4, $0x3f800000
+DATA actE8C1<>+32(SB)/4, $0x3f800000
+DATA actE8C1<>+36(SB)/4, $0x3f800000
+DATA actE8C1<>+40(SB)/4, $0x3f800000
+DATA actE8C1<>+44(SB)/4, $0x3f800000
+DATA actE8C1<>+48(SB)/4, $0x3f800000
+DATA actE8C1<>+52(SB)/4, $0x3f800000
+DATA actE8C1<>+56(SB)/4, $0x3f800000
+DATA actE8C1<>+60(SB)/4, $0x3f800000
+GLOBL actE8C1<>(SB), RODATA|NOPTR, $64
 
 // func f32VGELUTanhAVX2(x []float32)
 // Requires: AVX, AVX2, FMA3
@@ -2083,68 +2745,56 @@ f32VGELUTanhAVX2_loop:
 	VMULPS       actGeluK2<>+0(SB), Y2, Y2
 	VADDPS       actGeluK1<>+0(SB), Y2, Y2
 	VMULPS       Y1, Y2, Y2
-	VORPS        actSign<>+0(SB), Y2, Y3
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y3, Y4
-	VMAXPS       actExpLo<>+0(SB), Y3, Y3
-	VMULPS       actLog2e<>+0(SB), Y3, Y5
-	VCVTPS2DQ    Y5, Y5
-	VCVTDQ2PS    Y5, Y6
-	VFNMADD231PS actLn2Hi<>+0(SB), Y6, Y3
-	VFNMADD231PS actLn2Lo<>+0(SB), Y6, Y3
-	VMOVUPS      actExpP0<>+0(SB), Y7
-	VFMADD213PS  actExpP1<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP2<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP3<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP4<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP5<>+0(SB), Y3, Y7
-	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y7
-	VADDPS       Y0, Y7, Y7
-	VPADDD       actBias127<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y7, Y7
-	VANDPS       Y4, Y7, Y7
-	VADDPS       Y0, Y7, Y3
-	VMOVAPS      Y0, Y4
-	VBLENDVPS    Y2, Y7, Y4, Y4
-	VDIVPS       Y3, Y4, Y4
-	VCMPPS       $0x07, Y2, Y2, Y3
-	VBLENDVPS    Y3, Y4, Y2, Y2
-	VMULPS       Y2, Y1, Y1
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y2, Y3
+	VMOVUPS      actExpHi<>+0(SB), Y4
+	VMINPS       Y2, Y4, Y4
+	VMOVUPS      actMagic8<>+0(SB), Y2
+	VFNMADD231PS actLog2e<>+0(SB), Y4, Y2
+	VPERMPS      expTab8<>+0(SB), Y2, Y5
+	VSUBPS       actMagic8<>+0(SB), Y2, Y6
+	VFMADD231PS  actLn2Hi<>+0(SB), Y6, Y4
+	VFMADD231PS  actLn2Lo<>+0(SB), Y6, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y5, Y5
+	VMOVUPS      actE8C3n<>+0(SB), Y6
+	VFMADD213PS  actE8C2<>+0(SB), Y4, Y6
+	VFMADD213PS  actE8C1n<>+0(SB), Y4, Y6
+	VFMADD213PS  Y0, Y4, Y6
+	VFMADD213PS  Y0, Y5, Y6
+	VRCPPS       Y6, Y2
+	VFNMADD213PS Y0, Y2, Y6
+	VFMADD213PS  Y6, Y6, Y6
+	VFMADD213PS  Y2, Y2, Y6
+	VANDPS       Y3, Y6, Y6
+	VMULPS       Y6, Y1, Y1
 	VMOVUPS      Y1, (AX)(DX*4)
 	VMOVUPS      32(AX)(DX*4), Y1
 	VMULPS       Y1, Y1, Y2
 	VMULPS       actGeluK2<>+0(SB), Y2, Y2
 	VADDPS       actGeluK1<>+0(SB), Y2, Y2
 	VMULPS       Y1, Y2, Y2
-	VORPS        actSign<>+0(SB), Y2, Y3
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y3, Y4
-	VMAXPS       actExpLo<>+0(SB), Y3, Y3
-	VMULPS       actLog2e<>+0(SB), Y3, Y5
-	VCVTPS2DQ    Y5, Y5
-	VCVTDQ2PS    Y5, Y6
-	VFNMADD231PS actLn2Hi<>+0(SB), Y6, Y3
-	VFNMADD231PS actLn2Lo<>+0(SB), Y6, Y3
-	VMOVUPS      actExpP0<>+0(SB), Y7
-	VFMADD213PS  actExpP1<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP2<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP3<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP4<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP5<>+0(SB), Y3, Y7
-	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y7
-	VADDPS       Y0, Y7, Y7
-	VPADDD       actBias127<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y7, Y7
-	VANDPS       Y4, Y7, Y7
-	VADDPS       Y0, Y7, Y3
-	VMOVAPS      Y0, Y4
-	VBLENDVPS    Y2, Y7, Y4, Y4
-	VDIVPS       Y3, Y4, Y4
-	VCMPPS       $0x07, Y2, Y2, Y3
-	VBLENDVPS    Y3, Y4, Y2, Y2
-	VMULPS       Y2, Y1, Y1
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y2, Y3
+	VMOVUPS      actExpHi<>+0(SB), Y4
+	VMINPS       Y2, Y4, Y4
+	VMOVUPS      actMagic8<>+0(SB), Y2
+	VFNMADD231PS actLog2e<>+0(SB), Y4, Y2
+	VPERMPS      expTab8<>+0(SB), Y2, Y5
+	VSUBPS       actMagic8<>+0(SB), Y2, Y6
+	VFMADD231PS  actLn2Hi<>+0(SB), Y6, Y4
+	VFMADD231PS  actLn2Lo<>+0(SB), Y6, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y5, Y5
+	VMOVUPS      actE8C3n<>+0(SB), Y6
+	VFMADD213PS  actE8C2<>+0(SB), Y4, Y6
+	VFMADD213PS  actE8C1n<>+0(SB), Y4, Y6
+	VFMADD213PS  Y0, Y4, Y6
+	VFMADD213PS  Y0, Y5, Y6
+	VRCPPS       Y6, Y2
+	VFNMADD213PS Y0, Y2, Y6
+	VFMADD213PS  Y6, Y6, Y6
+	VFMADD213PS  Y2, Y2, Y6
+	VANDPS       Y3, Y6, Y6
+	VMULPS       Y6, Y1, Y1
 	VMOVUPS      Y1, 32(AX)(DX*4)
 	ADDQ         $0x00000010, DX
 	JMP          f32VGELUTanhAVX2_loop
@@ -2159,34 +2809,28 @@ f32VGELUTanhAVX2_one:
 	VMULPS       actGeluK2<>+0(SB), Y2, Y2
 	VADDPS       actGeluK1<>+0(SB), Y2, Y2
 	VMULPS       Y1, Y2, Y2
-	VORPS        actSign<>+0(SB), Y2, Y3
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y3, Y4
-	VMAXPS       actExpLo<>+0(SB), Y3, Y3
-	VMULPS       actLog2e<>+0(SB), Y3, Y5
-	VCVTPS2DQ    Y5, Y5
-	VCVTDQ2PS    Y5, Y6
-	VFNMADD231PS actLn2Hi<>+0(SB), Y6, Y3
-	VFNMADD231PS actLn2Lo<>+0(SB), Y6, Y3
-	VMOVUPS      actExpP0<>+0(SB), Y7
-	VFMADD213PS  actExpP1<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP2<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP3<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP4<>+0(SB), Y3, Y7
-	VFMADD213PS  actExpP5<>+0(SB), Y3, Y7
-	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y7
-	VADDPS       Y0, Y7, Y7
-	VPADDD       actBias127<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y7, Y7
-	VANDPS       Y4, Y7, Y7
-	VADDPS       Y0, Y7, Y3
-	VMOVAPS      Y0, Y4
-	VBLENDVPS    Y2, Y7, Y4, Y4
-	VDIVPS       Y3, Y4, Y4
-	VCMPPS       $0x07, Y2, Y2, Y3
-	VBLENDVPS    Y3, Y4, Y2, Y2
-	VMULPS       Y2, Y1, Y1
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y2, Y3
+	VMOVUPS      actExpHi<>+0(SB), Y4
+	VMINPS       Y2, Y4, Y4
+	VMOVUPS      actMagic8<>+0(SB), Y2
+	VFNMADD231PS actLog2e<>+0(SB), Y4, Y2
+	VPERMPS      expTab8<>+0(SB), Y2, Y5
+	VSUBPS       actMagic8<>+0(SB), Y2, Y6
+	VFMADD231PS  actLn2Hi<>+0(SB), Y6, Y4
+	VFMADD231PS  actLn2Lo<>+0(SB), Y6, Y4
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y5, Y5
+	VMOVUPS      actE8C3n<>+0(SB), Y6
+	VFMADD213PS  actE8C2<>+0(SB), Y4, Y6
+	VFMADD213PS  actE8C1n<>+0(SB), Y4, Y6
+	VFMADD213PS  Y0, Y4, Y6
+	VFMADD213PS  Y0, Y5, Y6
+	VRCPPS       Y6, Y2
+	VFNMADD213PS Y0, Y2, Y6
+	VFMADD213PS  Y6, Y6, Y6
+	VFMADD213PS  Y2, Y2, Y6
+	VANDPS       Y3, Y6, Y6
+	VMULPS       Y6, Y1, Y1
 	VMOVUPS      Y1, (AX)(DX*4)
 	ADDQ         $0x08, DX
 	JMP          f32VGELUTanhAVX2_one
@@ -2205,34 +2849,28 @@ f32VGELUTanhAVX2_tail:
 	VMULPS       actGeluK2<>+0(SB), Y3, Y3
 	VADDPS       actGeluK1<>+0(SB), Y3, Y3
 	VMULPS       Y2, Y3, Y3
-	VORPS        actSign<>+0(SB), Y3, Y4
-	VCMPPS       $0x0d, actExpLo<>+0(SB), Y4, Y5
-	VMAXPS       actExpLo<>+0(SB), Y4, Y4
-	VMULPS       actLog2e<>+0(SB), Y4, Y6
-	VCVTPS2DQ    Y6, Y6
-	VCVTDQ2PS    Y6, Y7
-	VFNMADD231PS actLn2Hi<>+0(SB), Y7, Y4
-	VFNMADD231PS actLn2Lo<>+0(SB), Y7, Y4
-	VMOVUPS      actExpP0<>+0(SB), Y8
-	VFMADD213PS  actExpP1<>+0(SB), Y4, Y8
-	VFMADD213PS  actExpP2<>+0(SB), Y4, Y8
-	VFMADD213PS  actExpP3<>+0(SB), Y4, Y8
-	VFMADD213PS  actExpP4<>+0(SB), Y4, Y8
-	VFMADD213PS  actExpP5<>+0(SB), Y4, Y8
-	VMULPS       Y4, Y4, Y7
-	VFMADD213PS  Y4, Y7, Y8
-	VADDPS       Y0, Y8, Y8
-	VPADDD       actBias127<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y6, Y8, Y8
-	VANDPS       Y5, Y8, Y8
-	VADDPS       Y0, Y8, Y4
-	VMOVAPS      Y0, Y0
-	VBLENDVPS    Y3, Y8, Y0, Y0
-	VDIVPS       Y4, Y0, Y0
-	VCMPPS       $0x07, Y3, Y3, Y4
-	VBLENDVPS    Y4, Y0, Y3, Y3
-	VMULPS       Y3, Y2, Y2
+	VCMPPS       $0x05, actNegLim<>+0(SB), Y3, Y4
+	VMOVUPS      actExpHi<>+0(SB), Y5
+	VMINPS       Y3, Y5, Y5
+	VMOVUPS      actMagic8<>+0(SB), Y3
+	VFNMADD231PS actLog2e<>+0(SB), Y5, Y3
+	VPERMPS      expTab8<>+0(SB), Y3, Y6
+	VSUBPS       actMagic8<>+0(SB), Y3, Y7
+	VFMADD231PS  actLn2Hi<>+0(SB), Y7, Y5
+	VFMADD231PS  actLn2Lo<>+0(SB), Y7, Y5
+	VPSLLD       $0x14, Y3, Y3
+	VPADDD       Y3, Y6, Y6
+	VMOVUPS      actE8C3n<>+0(SB), Y7
+	VFMADD213PS  actE8C2<>+0(SB), Y5, Y7
+	VFMADD213PS  actE8C1n<>+0(SB), Y5, Y7
+	VFMADD213PS  Y0, Y5, Y7
+	VFMADD213PS  Y0, Y6, Y7
+	VRCPPS       Y7, Y3
+	VFNMADD213PS Y0, Y3, Y7
+	VFMADD213PS  Y7, Y7, Y7
+	VFMADD213PS  Y3, Y3, Y7
+	VANDPS       Y4, Y7, Y7
+	VMULPS       Y7, Y2, Y2
 	VPCMPGTD     f32Iota<>+0(SB), Y1, Y0
 	VMASKMOVPS   Y2, Y0, (AX)(DX*4)
 

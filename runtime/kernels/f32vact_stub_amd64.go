@@ -24,6 +24,11 @@ func f32VSigmoidAVX512(x []float32)
 //go:noescape
 func f32VSiLUAVX512(x []float32)
 
+// f32VTanhAVX512 is f32VTanhGo with AVX-512: x[i] = tanh(x) for every i.
+//
+//go:noescape
+func f32VTanhAVX512(x []float32)
+
 // f32VHardSigmoidAVX512 is f32VHardSigmoidGo with AVX-512: x[i] = relu6(x+3)/6 for every i.
 //
 //go:noescape
@@ -63,6 +68,11 @@ func f32VSigmoidAVX2(x []float32)
 //
 //go:noescape
 func f32VSiLUAVX2(x []float32)
+
+// f32VTanhAVX2 is f32VTanhGo with AVX2: x[i] = tanh(x) for every i.
+//
+//go:noescape
+func f32VTanhAVX2(x []float32)
 
 // f32VHardSigmoidAVX2 is f32VHardSigmoidGo with AVX2: x[i] = relu6(x+3)/6 for every i.
 //

@@ -41,12 +41,13 @@ func refSoftmax(s Softmax, in []float32) (out, dist []float64) {
 // does), an error of up to u*|x - max| that exp turns into a relative one of as much; on top,
 // the softmax has a relative 2e-6 (exp's few ulps, the normalization's roundings and a float32
 // sum of up to a few thousand terms), and the log-softmax, which subtracts log(sum) from x - max,
-// four roundings of those two magnitudes.
+// four roundings of those two magnitudes and the sum's relative error (log's absolute one).
+// Probabilities below 1.2e-38 (exp(-87.33), about float32's smallest normal) may be flushed to 0.
 func softmaxBound(log bool, want, dist float64) float64 {
 	if log {
-		return 4 * u * (dist + math.Abs(want-(-dist))) // |want + dist| = log(sum) >= 0
+		return 4*u*(dist+math.Abs(want-(-dist))) + 2e-6 // |want + dist| = log(sum) >= 0
 	}
-	return (2e-6+1.01*u*dist)*math.Abs(want) + 0x1p-140
+	return (2e-6+1.01*u*dist)*math.Abs(want) + 0x1p-125
 }
 
 // TestSoftmaxShapes runs Softmax at every level over blocks along the last axis (Inner = 1: the
@@ -134,6 +135,104 @@ func TestSoftmaxSpecial(t *testing.T) {
 					}
 				}
 			}
+		}
+	})
+}
+
+// The softmax kernels' twin checks, for TestKernelTwins.
+func init() {
+	twinChecks["raddStoreExpMinusMax"] = twinEntry{func(k *kernelSet) any { return k.raddStoreExpMinusMax }, checkRAddStoreExpMinusMax}
+	twinChecks["vexpMinusMaxAcc"] = twinEntry{func(k *kernelSet) any { return k.vexpMinusMaxAcc }, checkVExpMinusMaxAcc}
+}
+
+// logits returns n values below m (down to m - 100, and -Inf, NaN and m itself now and then).
+func logits(rng *rand.Rand, m float32) func(int) float32 {
+	return func(int) float32 {
+		switch rng.IntN(16) {
+		case 0:
+			return float32(math.Inf(-1))
+		case 1:
+			return float32(math.NaN())
+		case 2:
+			return m
+		}
+		return m - rng.Float32()*100
+	}
+}
+
+// expTwinTol is the bound of an exp(x - max) against the twin's: both within a few ulps of
+// exact (act.go's 3e-7 covers either), and 0 for both below -87.33.
+func expTwinTol(_, _ int, w float32, _ [][]float32) float64 { return 4e-7 * math.Abs(float64(w)) }
+
+func checkRAddStoreExpMinusMax(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	for _, n := range lengths(ks) {
+		for _, off := range offsets {
+			m := rng.Float32()*20 - 10
+			ops := []operand{newOp(1, 0, func(int) float32 { return 0 }), newOp(n, off, func(int) float32 { return 0 }), newOp(n, (off+5)%16, logits(rng, m))}
+			// The sum (operand 0): the twin's four partial sums against 2*vl, rounded in another
+			// order: n roundings of the sum, on top of the terms' own error.
+			tol := func(k, i int, w float32, mag [][]float32) float64 {
+				if k == 0 {
+					return (4e-7 + float64(n+2)*u) * math.Abs(float64(w))
+				}
+				return expTwinTol(k, i, w, mag)
+			}
+			compare(t, fmt.Sprintf("n=%d off=%d", n, off), ops, []int{0, 1}, tol, false,
+				func(f any, s [][]float32) { s[0][0] = f.(func(dst, src []float32, m float32) float32)(s[1], s[2], m) }, simd, twin)
+		}
+	}
+}
+
+func checkVExpMinusMaxAcc(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	for _, n := range lengths(ks) {
+		for _, off := range offsets {
+			ms := make([]float32, n)
+			for i := range ms {
+				ms[i] = rng.Float32()*20 - 10
+			}
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = logits(rng, ms[i])(i)
+			}
+			ops := []operand{newOp(n, off, func(int) float32 { return 0 }), newOp(n, (off+5)%16, func(i int) float32 { return src[i] }),
+				newOp(n, (off+7)%16, func(i int) float32 { return ms[i] }), newOp(n, (off+11)%16, func(int) float32 { return rng.Float32() * 3 })}
+			// acc (operand 3) gains an exp: within an ulp of the sum more.
+			tol := func(k, i int, w float32, mag [][]float32) float64 {
+				return expTwinTol(k, i, w, mag) + u*math.Abs(float64(w))
+			}
+			compare(t, fmt.Sprintf("n=%d off=%d", n, off), ops, []int{0, 3}, tol, false,
+				func(f any, s [][]float32) { f.(func(dst, src, m, acc []float32))(s[0], s[1], s[2], s[3]) }, simd, twin)
+		}
+	}
+}
+
+// TestExpAccuracy measures the softmax kernels' exp at each level against float64 over every
+// 64th float32 from -87.33 to 0 (17.5 million values): the relative error, below 3 float32 unit
+// roundoffs u = 2^-24 (over all of them, once: 1.86 u at AVX2, 2.76 u at AVX-512, see
+// ../../_asm/vexp.go).
+func TestExpAccuracy(t *testing.T) {
+	lo := math.Float32bits(-87.33)
+	var xs []float32
+	for b := uint32(0x80000000); b <= lo; b += 64 {
+		xs = append(xs, math.Float32frombits(b))
+	}
+	forEachISA(t, func(t *testing.T) {
+		k := kern()
+		e := make([]float32, len(xs))
+		for c := 0; c < len(xs); c += actChunk {
+			end := min(c+actChunk, len(xs))
+			k.raddStoreExpMinusMax(e[c:end], xs[c:end], 0)
+		}
+		worst, at := 0.0, float32(0)
+		for i, x := range xs {
+			want := math.Exp(float64(x))
+			if d := math.Abs(float64(e[i])-want) / want; d > worst {
+				worst, at = d, x
+			}
+		}
+		t.Logf("exp: worst relative error %.3g (%.2f u) at %v", worst, worst/u, at)
+		if worst > 3*u {
+			t.Errorf("exp: relative error %.3g (%.2f u) at %v", worst, worst/u, at)
 		}
 	})
 }
