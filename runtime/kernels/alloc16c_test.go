@@ -45,8 +45,10 @@ func TestNoAllocs16c(t *testing.T) {
 			"affine":   func() { Affine{C: ch, HW: hw, Act: ActReLU, Layout: NCHW16c}.Run(out, in, s, s) },
 			"mul":      func() { Mul{C: ch, HW: hw, PerChannel: true, Layout: NCHW16c}.Run(out, in, s) },
 			"pad":      func() { Pad{C: ch, H: 7, W: 7, Top: 1, Left: 1, Layout: NCHW16c}.Run(out, in) },
-			"lrn":      func() { LRN{C: ch, HW: hw, Size: 5, Lo: 2, Alpha: 1e-4, Beta: 0.75, K: 1, Layout: NCHW16c}.Run(out, in) },
-			"reorder":  func() { Reorder{C: ch, HW: hw, To: NCHW}.Run(out, in) },
+			"lrn": func() {
+				LRN{C: ch, HW: hw, Size: 5, Lo: 2, Alpha: 1e-4, Beta: 0.75, K: 1, Layout: NCHW16c}.Run(out, in)
+			},
+			"reorder": func() { Reorder{C: ch, HW: hw, To: NCHW}.Run(out, in) },
 		} {
 			f()
 			if a := testing.AllocsPerRun(10, f); a != 0 {
