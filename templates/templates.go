@@ -17,3 +17,8 @@ import _ "embed"
 //
 //go:embed net.go.tmpl
 var Net string
+
+// Train is the template of a generated training package's fixed API (cnngen -train).
+//
+//go:embed train.go.tmpl
+var Train string

@@ -47,6 +47,8 @@ const usage = `usage:
          (everywhere -arch is accepted, -onnx model.onnx works too; its weights come with it)
   cnngen -arch NAME|spec.yaml -o DIR/FILE.go [-pkg NAME] [-weights W.safetensors|W.pth [-embed]]
          [-classes N] [-labels FILE]                write the network as a Go package
+  cnngen -arch NAME|spec.yaml -train -batch B -o DIR/FILE.go [-pkg NAME] [-classes N] [-labels FILE]
+                                                    write its training package (docs/training.md)
          (-weights everywhere: a safetensors file or a PyTorch checkpoint as torch.save writes it,
          float32, float16, bfloat16 or float64)
          (everywhere a network is read: -max-nodes N, -max-activation-mb N, -max-weights-mb N
@@ -100,6 +102,8 @@ func cli(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&gf.classes, "classes", 0, "replace the classifier head's class count (a fine-tuned network)")
 	fs.StringVar(&gf.labels, "labels", "", "a file of class labels, one per line, embedded in the package")
 	fs.StringVar(&gf.weightsOut, "weights-out", "", "with -onnx: write the model's weights as safetensors")
+	trainPkg := fs.Bool("train", false, "with -o: write the training package (a Trainer) instead")
+	batch := fs.Int("batch", 32, "with -train: the most images a training step takes")
 	lf := addLimitFlags(fs)
 	layout := addLayoutFlag(fs)
 	if err := fs.Parse(args); err != nil {
@@ -149,7 +153,11 @@ func cli(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if gf.out != "" {
+	if gf.out != "" && *trainPkg {
+		if err := generateTrain(g, gf, *batch, args, stderr); err != nil {
+			return err
+		}
+	} else if gf.out != "" {
 		if err := generate(g, gf, args, stderr); err != nil {
 			return err
 		}

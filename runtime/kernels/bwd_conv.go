@@ -1,0 +1,380 @@
+package kernels
+
+import "fmt"
+
+// The gradients of a convolution over a batch, for training.
+//
+// Weight gradients are sums over the batch's output positions p: dW[o][t] = sum_p dY[o][p] *
+// X(p, t), X(p, t) the input value tap t reads at p. As a GEMM its sum runs along positions,
+// which are the contiguous dimension of NCHW activations; the micro-kernels read their operands
+// along the sum, so packing NCHW operands would transpose every value one by one (im2col's
+// matrix is K times larger than the input). Instead the input and dY are transposed once to
+// channels-last ([p][c]), where the operands' panels are runs of consecutive channels:
+// dW' (OG x K') = dYt^T (OG x P) * patches (P x K'), with the taps in (kernel row, kernel column,
+// channel) order (K' = KH*KW*CG), permuted back to PyTorch's [o][c][i][j] at the end.
+//
+// Input gradients of stride-1 convolutions are the convolution of dY by the flipped, transposed
+// kernel (TransposedConv): the forward kernels compute them (Winograd, the direct and
+// depthwise kernels), accumulating into dX through their residual. Strided convolutions take
+// dcolsT (P x K') = dY^T (P x OG) * W' (OG x K') by the GEMM, scattered back to a channels-last
+// dX (col2im: each position's patch gradient added to the inputs it read, runs of channels),
+// then transposed to NCHW.
+
+// ToChannelsLast writes the [c][hw] plane stack x as [hw][c] into dst.
+func ToChannelsLast(dst, x []float32, c, hw int) {
+	x, dst = x[:c*hw], dst[:c*hw]
+	// 8 x 8 blocks: each reads 8 runs of 8 values and writes 8 runs of 8, all within a few cache lines.
+	const b = 8
+	for c0 := 0; c0 < c; c0 += b {
+		c1 := min(c0+b, c)
+		for p0 := 0; p0 < hw; p0 += b {
+			p1 := min(p0+b, hw)
+			if c1-c0 == b && p1-p0 == b {
+				var rows [b]*[b]float32
+				for r := range b {
+					rows[r] = (*[b]float32)(x[(c0+r)*hw+p0:])
+				}
+				for p := range b {
+					d := (*[b]float32)(dst[(p0+p)*c+c0:])
+					d[0], d[1], d[2], d[3] = rows[0][p], rows[1][p], rows[2][p], rows[3][p]
+					d[4], d[5], d[6], d[7] = rows[4][p], rows[5][p], rows[6][p], rows[7][p]
+				}
+				continue
+			}
+			for ch := c0; ch < c1; ch++ {
+				for p := p0; p < p1; p++ {
+					dst[p*c+ch] = x[ch*hw+p]
+				}
+			}
+		}
+	}
+}
+
+// FromChannelsLast writes the [hw][c] stack src as [c][hw] into dst, or adds it to dst when acc.
+func FromChannelsLast(dst, src []float32, c, hw int, acc bool) {
+	src, dst = src[:c*hw], dst[:c*hw]
+	const b = 8
+	for c0 := 0; c0 < c; c0 += b {
+		c1 := min(c0+b, c)
+		for p0 := 0; p0 < hw; p0 += b {
+			p1 := min(p0+b, hw)
+			if c1-c0 == b && p1-p0 == b {
+				var rows [b]*[b]float32
+				for p := range b {
+					rows[p] = (*[b]float32)(src[(p0+p)*c+c0:])
+				}
+				for ch := range b {
+					d := (*[b]float32)(dst[(c0+ch)*hw+p0:])
+					if acc {
+						d[0], d[1], d[2], d[3] = d[0]+rows[0][ch], d[1]+rows[1][ch], d[2]+rows[2][ch], d[3]+rows[3][ch]
+						d[4], d[5], d[6], d[7] = d[4]+rows[4][ch], d[5]+rows[5][ch], d[6]+rows[6][ch], d[7]+rows[7][ch]
+					} else {
+						d[0], d[1], d[2], d[3] = rows[0][ch], rows[1][ch], rows[2][ch], rows[3][ch]
+						d[4], d[5], d[6], d[7] = rows[4][ch], rows[5][ch], rows[6][ch], rows[7][ch]
+					}
+				}
+				continue
+			}
+			for ch := c0; ch < c1; ch++ {
+				for p := p0; p < p1; p++ {
+					if acc {
+						dst[ch*hw+p] += src[p*c+ch]
+					} else {
+						dst[ch*hw+p] = src[p*c+ch]
+					}
+				}
+			}
+		}
+	}
+}
+
+// GradTaps is K' = KH*KW*InC/Groups: the columns of a group's weight gradient and of its input
+// gradient's patches, in (kernel row, kernel column, channel) order.
+func (c *Conv) GradTaps() int { return c.KH * c.KW * (c.InC / c.Groups) }
+
+// WeightGradGemm computes columns [j0, j1) of group g's weight gradient dwp (OG x GradTaps(),
+// taps in (row, column, channel) order; PermuteWeightGrad puts it in PyTorch's order) from n
+// images: dyt holds their output gradients channels-last ([n][OutH*OutW][OutC]) and xt their
+// inputs ([n][InH*InW][InC]). Parts split by columns compute what the whole does, bit for bit.
+// scratch holds GemmScratchLen values. It does not allocate.
+func (c *Conv) WeightGradGemm(g int, dwp, dyt, xt []float32, n, j0, j1 int, scratch []float32) {
+	cg, og := c.InC/c.Groups, c.OutC/c.Groups
+	kt, p := c.GradTaps(), n*c.OutH*c.OutW
+	if len(dyt) < p*c.OutC || len(xt) < n*c.InH*c.InW*c.InC || len(dwp) < og*kt || g < 0 || g >= c.Groups {
+		panic(fmt.Sprintf("kernels: Conv.WeightGradGemm: slice too short or group %d out of range", g))
+	}
+	src := patchSource{c: c, xt: xt, ch0: g * cg}
+	a := aOperand{kind: opTrans, data: dyt[g*og:], ld: c.OutC}
+	b := bOperand{kind: opPatches, patch: src}
+	gemmDrive(activeImpl(), og, kt, p, &a, &b, dwp, kt, false, j0, j1, scratch)
+}
+
+// PermuteWeightGrad writes group g's weight gradient dwp (WeightGradGemm's order) into dw,
+// PyTorch's [OutC][InC/Groups][KH][KW], or adds it when acc.
+func (c *Conv) PermuteWeightGrad(dw, dwp []float32, g int, acc bool) {
+	cg, og, kk := c.InC/c.Groups, c.OutC/c.Groups, c.KH*c.KW
+	kt := kk * cg
+	for o := range og {
+		src := dwp[o*kt : (o+1)*kt]
+		dst := dw[(g*og+o)*kt : (g*og+o+1)*kt]
+		for t := range kk {
+			for ch, v := range src[t*cg : (t+1)*cg] {
+				if acc {
+					dst[ch*kk+t] += v
+				} else {
+					dst[ch*kk+t] = v
+				}
+			}
+		}
+	}
+}
+
+// patchSource is the B operand of a weight gradient: row p is the output position p of the batch
+// (image p / (OutH*OutW)), column t the tap (i, j, channel ch0 + ch) of a group, the value the
+// input value the tap reads there (zero in the padding), from a channels-last input xt.
+type patchSource struct {
+	c   *Conv
+	xt  []float32
+	ch0 int
+}
+
+// patchRun is a run of a panel's columns that read consecutive channels of one tap.
+type patchRun struct{ u, n, dy, dx, ch int }
+
+// pack packs rows [pc, pc+kcb), columns [jc, jc+ncb) in nr-column panels: for each row, each
+// run of the panel is a copy of consecutive channels of one input pixel (or zeros).
+func (s *patchSource) pack(dst []float32, pc, kcb, jc, ncb, nr int) {
+	c := s.c
+	cg := c.InC / c.Groups
+	H, W, C, OW, P := c.InH, c.InW, c.InC, c.OutW, c.OutH*c.OutW
+	var runs [32]patchRun // 32: the widest NR, one channel a run at worst
+	for jr := 0; jr < ncb; jr += nr {
+		cols := min(nr, ncb-jr)
+		panel := dst[jr*kcb : jr*kcb+nr*kcb]
+		nruns := 0
+		for u := 0; u < cols; {
+			q := jc + jr + u
+			t, ch := q/cg, q%cg
+			k := min(cg-ch, cols-u)
+			runs[nruns] = patchRun{u: u, n: k, dy: t/c.KW*c.DilH - c.PadT, dx: t%c.KW*c.DilW - c.PadL, ch: s.ch0 + ch}
+			nruns++
+			u += k
+		}
+		rs := runs[:nruns]
+		b, pos := pc/P, pc%P
+		oy, ox := pos/OW, pos%OW
+		for q := range kcb {
+			d := panel[q*nr : q*nr+nr]
+			img := s.xt[b*H*W*C : (b+1)*H*W*C]
+			ys, xs := oy*c.StrideH, ox*c.StrideW
+			for _, r := range rs {
+				seg := d[r.u : r.u+r.n]
+				iy, ix := ys+r.dy, xs+r.dx
+				if iy < 0 || iy >= H || ix < 0 || ix >= W {
+					clear(seg)
+					continue
+				}
+				src := img[(iy*W+ix)*C+r.ch:]
+				switch r.n {
+				case 32:
+					*(*[32]float32)(seg) = [32]float32(src)
+				case 16:
+					*(*[16]float32)(seg) = [16]float32(src)
+				case 1:
+					seg[0] = src[0]
+				default:
+					copy(seg, src[:r.n])
+				}
+			}
+			clear(d[cols:])
+			if ox++; ox == OW {
+				ox = 0
+				if oy++; oy == c.OutH {
+					oy, b = 0, b+1
+				}
+			}
+		}
+	}
+}
+
+// BiasGrad sets db[o] to the sum of dY over the n images' planes of channel o (adds it when
+// acc): dy is [n][c][hw]. Each plane is summed in float32 by the active level's reduction, the
+// planes in float64.
+func BiasGrad(db, dy []float32, c, hw, n int, acc bool) {
+	f := kern().rsum
+	for o := range c {
+		s := 0.0
+		for b := range n {
+			s += float64(f(dy[(b*c+o)*hw : (b*c+o+1)*hw]))
+		}
+		if acc {
+			db[o] += float32(s)
+		} else {
+			db[o] = float32(s)
+		}
+	}
+}
+
+// TransposedConv returns the convolution that computes the input gradient of c from its output
+// gradient, when c has stride 1: dX = conv(dY, W') with W' the flipped kernel with input and
+// output channels swapped in each group (FlipWeights), padded by the kernel's extent less c's
+// padding. ok is false for strided convolutions, or padding beyond the kernel's extent.
+func (c *Conv) TransposedConv() (t Conv, ok bool) {
+	if c.StrideH != 1 || c.StrideW != 1 {
+		return Conv{}, false
+	}
+	eh, ew := c.DilH*(c.KH-1), c.DilW*(c.KW-1)
+	t = Conv{InC: c.OutC, InH: c.OutH, InW: c.OutW, OutC: c.InC, OutH: c.InH, OutW: c.InW,
+		KH: c.KH, KW: c.KW, StrideH: 1, StrideW: 1, PadT: eh - c.PadT, PadL: ew - c.PadL,
+		DilH: c.DilH, DilW: c.DilW, Groups: c.Groups}
+	if t.PadT < 0 || t.PadL < 0 || t.Validate() != nil {
+		return Conv{}, false
+	}
+	return t, true
+}
+
+// FlipWeights writes TransposedConv's weights into dst: W'[g*CG+c][o][i][j] =
+// W[g*OG+o][c][KH-1-i][KW-1-j].
+func (c *Conv) FlipWeights(dst, w []float32) {
+	cg, og, kk := c.InC/c.Groups, c.OutC/c.Groups, c.KH*c.KW
+	for g := range c.Groups {
+		for o := range og {
+			for ch := range cg {
+				src := w[((g*og+o)*cg+ch)*kk : ((g*og+o)*cg+ch+1)*kk]
+				d := dst[((g*cg+ch)*og+o)*kk : ((g*cg+ch)*og+o+1)*kk]
+				for t, v := range src {
+					d[kk-1-t] = v
+				}
+			}
+		}
+	}
+}
+
+// PackInputGradWeights packs group g's W' (OG x GradTaps(): W'[o][(i, j, ch)] = W[g*OG+o][ch][i][j])
+// into p for InputGradImage, through tmp (OG*GradTaps() values).
+func (c *Conv) PackInputGradWeights(p *PackedB, w, tmp []float32, g int) {
+	cg, og, kk := c.InC/c.Groups, c.OutC/c.Groups, c.KH*c.KW
+	kt := kk * cg
+	tmp = tmp[:og*kt]
+	for o := range og {
+		src := w[(g*og+o)*kt : (g*og+o+1)*kt]
+		d := tmp[o*kt : (o+1)*kt]
+		for ch := range cg {
+			for t := range kk {
+				d[t*cg+ch] = src[ch*kk+t]
+			}
+		}
+	}
+	p.Pack(og, kt, Matrix{Data: tmp, Ld: kt})
+}
+
+// inputGradRows is the output positions whose patch gradients InputGradImage computes at once.
+const inputGradRows = 256
+
+// InputGradScratchLen is the scratch InputGradImage needs: the GEMM's, a block of patch
+// gradients and a channels-last input gradient.
+func (c *Conv) InputGradScratchLen() int {
+	return GemmScratchLen() + inputGradRows*c.GradTaps() + c.InC*c.InH*c.InW
+}
+
+// InputGradImage computes one image's input gradient dx ([InC][InH][InW], set, or added to when
+// acc) from its output gradient dy ([OutC][OutH][OutW]) and the groups' weights packed by
+// PackInputGradWeights. It does not allocate.
+func (c *Conv) InputGradImage(dx, dy []float32, wp []PackedB, acc bool, scratch []float32) {
+	cg, og := c.InC/c.Groups, c.OutC/c.Groups
+	kt, P := c.GradTaps(), c.OutH*c.OutW
+	H, W, C := c.InH, c.InW, c.InC
+	gs := GemmScratchLen()
+	if len(scratch) < c.InputGradScratchLen() || len(wp) != c.Groups || len(dx) < C*H*W || len(dy) < c.OutC*P {
+		panic("kernels: Conv.InputGradImage: slice too short")
+	}
+	cols := scratch[gs : gs+inputGradRows*kt]
+	dxt := scratch[gs+inputGradRows*kt : gs+inputGradRows*kt+C*H*W]
+	clear(dxt)
+	vadd := kern().vadd
+	for g := range c.Groups {
+		for p0 := 0; p0 < P; p0 += inputGradRows {
+			rows := min(inputGradRows, P-p0)
+			GemmPackedB(rows, kt, og, Matrix{Data: dy[g*og*P+p0:], Ld: P, Trans: true}, &wp[g], cols, kt, false, 0, kt, scratch[:gs])
+			// col2im: each position's patch gradient, tap by tap, added to the channels it read.
+			for r := range rows {
+				pos := p0 + r
+				oy, ox := pos/c.OutW, pos%c.OutW
+				for t := range c.KH * c.KW {
+					iy := oy*c.StrideH + t/c.KW*c.DilH - c.PadT
+					ix := ox*c.StrideW + t%c.KW*c.DilW - c.PadL
+					if iy < 0 || iy >= H || ix < 0 || ix >= W {
+						continue
+					}
+					d := dxt[(iy*W+ix)*C+g*cg : (iy*W+ix)*C+(g+1)*cg]
+					vadd(d, d, cols[r*kt+t*cg:r*kt+(t+1)*cg])
+				}
+			}
+		}
+	}
+	FromChannelsLast(dx, dxt, C, H*W, acc)
+}
+
+// PackInto packs w and bias as Pack does, into cw's memory when cw was packed for c at the
+// active level (a training step's new weights), else into new memory. It returns the packed
+// weights: cw, or new ones.
+func (c *Conv) PackInto(cw *ConvWeights, w, bias []float32) (*ConvWeights, error) {
+	if cw == nil || cw.conv != *c || cw.algo != c.algo() || c.Layout != NCHW {
+		return c.Pack(w, bias)
+	}
+	cg, og := c.InC/c.Groups, c.OutC/c.Groups
+	k := cg * c.KH * c.KW
+	if len(w) != c.OutC*k || bias != nil && len(bias) != c.OutC {
+		return nil, fmt.Errorf("kernels: conv %v: weights have %d values, bias %d", *c, len(w), len(bias))
+	}
+	im := activeImpl()
+	switch {
+	case cw.algo == algoDepthwise || cw.algo == algoDirect:
+		copy(cw.w, w)
+	case cw.algo == algoGemv:
+		copy(cw.lin.w, w)
+		clear(cw.lin.bias)
+		copy(cw.lin.bias, bias)
+	case cw.isa != im.isa:
+		return c.Pack(w, bias) // SetISA changed the layout
+	case cw.algo.wino() != nil:
+		cw.repackWinograd(im, w)
+	default:
+		for g := range c.Groups {
+			packA(im, cw.w[g*cw.groupLen:(g+1)*cw.groupLen], w[g*og*k:(g+1)*og*k], k, og, k)
+		}
+	}
+	clear(cw.bias)
+	copy(cw.bias, bias)
+	return cw, nil
+}
+
+// repackWinograd is packWinograd into the memory cw already has (the padding rows of its panels
+// stay zero from the first packing).
+func (cw *ConvWeights) repackWinograd(im *gemmImpl, w []float32) {
+	c, v := &cw.conv, cw.algo.wino()
+	a := v.alpha
+	mr, mpad := im.mr, roundUp(c.OutC, im.mr)
+	for o0 := 0; o0 < c.OutC; o0 += mr {
+		for i := range c.InC {
+			pc := i / im.kc * im.kc
+			kcb := min(im.kc, c.InC-pc)
+			at := pc*mpad + o0*kcb + (i-pc)*mr
+			for o := o0; o < min(o0+mr, c.OutC); o++ {
+				g := w[(o*c.InC+i)*9 : (o*c.InC+i)*9+9]
+				var gg [8][3]float64
+				for r := range a {
+					for j := range 3 {
+						gg[r][j] = v.g[r][0]*float64(g[j]) + v.g[r][1]*float64(g[3+j]) + v.g[r][2]*float64(g[6+j])
+					}
+				}
+				for r := range a {
+					for s := range a {
+						x := gg[r][0]*v.g[s][0] + gg[r][1]*v.g[s][1] + gg[r][2]*v.g[s][2]
+						cw.w[(r*a+s)*cw.groupLen+at+o-o0] = float32(x)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,190 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// The poolings' gradients. Each takes a run of planes (a batch's images' channels one after the
+// other: planes are independent, so callers split the run over goroutines) and walks the windows
+// exactly as the forward pass does: an average sends dy/divisor to every input its window read, a
+// maximum sends dy to the first maximum of its window in row-major order (a later equal value
+// does not take it; a NaN does, the last NaN winning), which is the position torch's
+// max_pool2d_with_indices records, so ties (common after a ReLU) go where torch sends them.
+// dx is set, or added to when acc.
+
+// Backward computes the input gradient dx of planes planes ([planes][InH][InW]) from the output
+// gradient dy and, for max pooling, the input x. It does not allocate.
+func (p *Pool) Backward(dx, dy, x []float32, planes int, acc bool) {
+	H, W, OH, OW := p.InH, p.InW, p.OutH, p.OutW
+	if len(dx) < planes*H*W || len(dy) < planes*OH*OW || !p.Avg && len(x) < planes*H*W || p.Layout != NCHW {
+		panic(fmt.Sprintf("kernels: Pool.Backward: slice too short or layout %v for %d planes", p.Layout, planes))
+	}
+	if !acc {
+		clear(dx[:planes*H*W])
+	}
+	for t := range planes {
+		dst, g := dx[t*H*W:(t+1)*H*W], dy[t*OH*OW:(t+1)*OH*OW]
+		if p.Avg {
+			p.avgBackward(dst, g)
+			continue
+		}
+		src := x[t*H*W : (t+1)*H*W]
+		if p.KH == 2 && p.KW == 2 && p.StrideH == 2 && p.StrideW == 2 && p.PadT == 0 && p.PadL == 0 &&
+			2*OH <= H && 2*OW <= W {
+			maxBackward2x2(dst, g, src, W, OH, OW)
+			continue
+		}
+		for yo := range OH {
+			y0 := yo*p.StrideH - p.PadT
+			y1 := min(y0+p.KH, H)
+			y0 = max(y0, 0)
+			for xo := range OW {
+				x0 := xo*p.StrideW - p.PadL
+				x1 := min(x0+p.KW, W)
+				x0 = max(x0, 0)
+				if at := firstMax(src, W, y0, y1, x0, x1); at >= 0 {
+					dst[at] += g[yo*OW+xo]
+				}
+			}
+		}
+	}
+}
+
+// firstMax is the index of the window's first maximum (the last NaN if any), -1 if empty.
+func firstMax(src []float32, W, y0, y1, x0, x1 int) int {
+	at, m := -1, float32(math.Inf(-1))
+	for yi := y0; yi < y1; yi++ {
+		row := src[yi*W+x0 : yi*W+x1]
+		for k, v := range row {
+			if v > m || v != v || at < 0 {
+				at, m = yi*W+x0+k, v
+			}
+		}
+	}
+	return at
+}
+
+// maxBackward2x2 is the 2x2 stride-2 unpadded case (LeNet-5's, VGG's) without window bounds.
+func maxBackward2x2(dst, g, src []float32, W, OH, OW int) {
+	for yo := range OH {
+		r0, r1 := src[2*yo*W:], src[(2*yo+1)*W:]
+		d0, d1 := dst[2*yo*W:], dst[(2*yo+1)*W:]
+		for xo, v := range g[yo*OW : (yo+1)*OW] {
+			x := 2 * xo
+			a, b, c, d := r0[x], r0[x+1], r1[x], r1[x+1]
+			// The first maximum in row-major order: a, b, c, d; a NaN takes it from the values
+			// before it and keeps it from the values after (but a later NaN).
+			at, m := 0, a
+			if b > m || b != b {
+				at, m = 1, b
+			}
+			if c > m || c != c {
+				at, m = 2, c
+			}
+			if d > m || d != d {
+				at = 3
+			}
+			switch at {
+			case 0:
+				d0[x] += v
+			case 1:
+				d0[x+1] += v
+			case 2:
+				d1[x] += v
+			default:
+				d1[x+1] += v
+			}
+		}
+	}
+}
+
+// avgBackward adds one plane's average-pooling gradient to dst.
+func (p *Pool) avgBackward(dst, g []float32) {
+	H, W, OH, OW := p.InH, p.InW, p.OutH, p.OutW
+	for yo := range OH {
+		y0 := yo*p.StrideH - p.PadT
+		y1 := min(y0+p.KH, H+p.PadB)
+		padH := y1 - y0
+		y0, y1 = max(y0, 0), min(y1, H)
+		for xo := range OW {
+			x0 := xo*p.StrideW - p.PadL
+			x1 := min(x0+p.KW, W+p.PadR)
+			padW := x1 - x0
+			x0, x1 = max(x0, 0), min(x1, W)
+			if y0 >= y1 || x0 >= x1 {
+				continue
+			}
+			div := (y1 - y0) * (x1 - x0)
+			if p.CountIncludePad {
+				div = padH * padW
+			}
+			v := g[yo*OW+xo] / float32(div)
+			for yi := y0; yi < y1; yi++ {
+				row := dst[yi*W+x0 : yi*W+x1]
+				for k := range row {
+					row[k] += v
+				}
+			}
+		}
+	}
+}
+
+// Backward computes the input gradient of planes planes of adaptive average pooling.
+func (a AdaptiveAvgPool) Backward(dx, dy []float32, planes int, acc bool) {
+	H, W, OH, OW := a.InH, a.InW, a.OutH, a.OutW
+	if len(dx) < planes*H*W || len(dy) < planes*OH*OW {
+		panic("kernels: AdaptiveAvgPool.Backward: slice too short")
+	}
+	if !acc {
+		clear(dx[:planes*H*W])
+	}
+	for t := range planes {
+		dst, g := dx[t*H*W:(t+1)*H*W], dy[t*OH*OW:(t+1)*OH*OW]
+		for yo := range OH {
+			y0, y1 := yo*H/OH, ((yo+1)*H+OH-1)/OH
+			for xo := range OW {
+				x0, x1 := xo*W/OW, ((xo+1)*W+OW-1)/OW
+				v := g[yo*OW+xo] / float32((y1-y0)*(x1-x0))
+				for yi := y0; yi < y1; yi++ {
+					row := dst[yi*W+x0 : yi*W+x1]
+					for k := range row {
+						row[k] += v
+					}
+				}
+			}
+		}
+	}
+}
+
+// Backward computes the input gradient of planes planes ([planes][HW]) of global pooling: the
+// mean's spread evenly, the maximum's to the plane's first maximum (x is the input; unused for
+// the mean).
+func (g GlobalPool) Backward(dx, dy, x []float32, planes int, acc bool) {
+	hw := g.HW
+	if len(dx) < planes*hw || len(dy) < planes || g.Max && len(x) < planes*hw {
+		panic("kernels: GlobalPool.Backward: slice too short")
+	}
+	for t := range planes {
+		dst := dx[t*hw : (t+1)*hw]
+		if !g.Max {
+			v := dy[t] / float32(hw)
+			if acc {
+				for k := range dst {
+					dst[k] += v
+				}
+			} else {
+				for k := range dst {
+					dst[k] = v
+				}
+			}
+			continue
+		}
+		if !acc {
+			clear(dst)
+		}
+		if at := firstMax(x[t*hw:(t+1)*hw], hw, 0, 1, 0, hw); at >= 0 {
+			dst[at] += dy[t]
+		}
+	}
+}
