@@ -8,8 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -53,11 +51,6 @@ var families = []family{
 	{[]string{"convnext_tiny", "convnext_small", "convnext_base", "convnext_large"}, []string{"convnext_tiny@13", "convnext_tiny@17"}},
 }
 
-// sweepOpsets are the opsets CNNGEN_ONNX_ALL=1 exports every model at, up to 17, the newest
-// torch 1.13 writes. Older opsets' operators are covered by the conformance suite and the
-// version tests of gen/onnx.
-const sweepOpsets = "9-17"
-
 // modelResult is the outcome of one export of one model.
 type modelResult struct {
 	name    string
@@ -75,11 +68,9 @@ type modelResult struct {
 // a batch of 2 images, torch's logits computed in float64), imports them, and checks the logits
 // of the interpreter and of generated code against torch's by goldens.Compare. By default the
 // CI selection of families runs (-short: LeNet-5 only); CNNGEN_ONNX_ALL=1 runs every model of
-// every family at every opset of sweepOpsets, deleting each model's exports once checked
-// (CNNGEN_ONNX_KEEP=1 keeps them), and writes the table of results to the file named by
-// CNNGEN_ONNX_REPORT when it is set. An export whose imported graph equals one already checked
-// (same ops, attributes, shapes and weight values, in order; names aside) is not run again: it
-// computes the same values.
+// every family at every opset from 9 to 17 (sweep_test.go has the options). An export whose
+// imported graph equals one already checked (same ops, attributes, shapes and weight values, in
+// order; names aside) is not run again: it computes the same values.
 func TestModels(t *testing.T) {
 	needTorch(t)
 	script := findUp(filepath.Join("tools", "export_torchvision.py"))
@@ -115,69 +106,6 @@ func TestModels(t *testing.T) {
 			}
 		})
 	}
-}
-
-// exported is one model's exports, made by sweep's exporter.
-type exported struct {
-	name    string
-	err     error
-	elapsed time.Duration
-}
-
-// sweep exports every model of every family at the sweep opsets and checks them. Exporting
-// (Python, mostly one core) runs one model ahead of the checks (Go, every core), so that the two
-// overlap; at most three models' exports are on disk at once.
-func sweep(t *testing.T, script, dir string) {
-	var names []string
-	for _, f := range families {
-		names = append(names, f.names...)
-	}
-	ready := make(chan exported)
-	go func() {
-		defer close(ready)
-		for _, name := range names {
-			start := time.Now()
-			err := export(4*time.Hour, script, dir, name+"@"+sweepOpsets)
-			ready <- exported{name, err, time.Since(start)}
-		}
-	}()
-	var results []*modelResult
-	for e := range ready {
-		if e.err != nil {
-			t.Errorf("%s: %v", e.name, e.err)
-			results = append(results, &modelResult{name: e.name, status: fail, why: "export failed"})
-			continue
-		}
-		t.Logf("%s exported in %s", e.name, e.elapsed.Round(time.Second))
-		rs := sweepModel(t, dir, e.name)
-		rs[0].elapsed += e.elapsed // the model's time in the report includes its exports
-		results = append(results, rs...)
-	}
-	report(t, results)
-}
-
-// sweepModel checks one model's exports at every sweep opset, then deletes them (unless
-// CNNGEN_ONNX_KEEP=1).
-func sweepModel(t *testing.T, dir, name string) []*modelResult {
-	mdir := filepath.Join(dir, name)
-	if os.Getenv("CNNGEN_ONNX_KEEP") != "1" {
-		defer os.RemoveAll(mdir)
-	}
-	lo, hi, _ := strings.Cut(sweepOpsets, "-")
-	from, _ := strconv.Atoi(lo)
-	to, _ := strconv.Atoi(hi)
-	seen := map[string]*modelResult{}
-	var out []*modelResult
-	for opset := from; opset <= to; opset++ {
-		t.Run(fmt.Sprintf("%s@%d", name, opset), func(t *testing.T) {
-			r := checkModel(t, mdir, name, opset, seen)
-			out = append(out, r)
-			if r.status == fail {
-				t.Errorf("%s at opset %d: %s", name, opset, r.why)
-			}
-		})
-	}
-	return out
 }
 
 // checkModel imports mdir/opK/model.onnx and compares the interpreter's and generated code's
@@ -299,53 +227,4 @@ func toInt64(s []int) []int64 {
 		out[i] = int64(d)
 	}
 	return out
-}
-
-// report logs the sweep's table, one line per model, and writes it as Markdown to
-// CNNGEN_ONNX_REPORT when that is set.
-func report(t *testing.T, results []*modelResult) {
-	byModel := map[string][]*modelResult{}
-	var names []string
-	for _, r := range results {
-		if byModel[r.name] == nil {
-			names = append(names, r.name)
-		}
-		byModel[r.name] = append(byModel[r.name], r)
-	}
-	var b strings.Builder
-	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "Run %s on %s (%d CPUs), opsets %s, batch 2.\n\n", time.Now().UTC().Format("2006-01-02"), host, goruntime.NumCPU(), sweepOpsets)
-	b.WriteString("| model | passed opsets | failed | refused by torch.onnx | IR nodes | max \\|diff\\| interpreter | max \\|diff\\| generated | time |\n|---|---|---|---|---|---|---|---|\n")
-	total := map[string]int{}
-	for _, name := range names {
-		var ok, bad, skip []string
-		var di, dg float64
-		var nodes []int
-		var elapsed time.Duration
-		for _, r := range byModel[name] {
-			total[r.status]++
-			elapsed += r.elapsed
-			switch r.status {
-			case pass:
-				ok = append(ok, strconv.Itoa(r.opset))
-				di, dg = max(di, r.interp), max(dg, r.gen)
-				if !slices.Contains(nodes, r.nodes) {
-					nodes = append(nodes, r.nodes)
-				}
-			case "skipped":
-				skip = append(skip, strconv.Itoa(r.opset))
-			default:
-				bad = append(bad, fmt.Sprintf("%d (%s)", r.opset, r.why))
-			}
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2g | %.2g | %s |\n", name, strings.Join(ok, " "), strings.Join(bad, "; "),
-			strings.Join(skip, " "), strings.Trim(fmt.Sprint(nodes), "[]"), di, dg, elapsed.Round(time.Second))
-	}
-	fmt.Fprintf(&b, "\n%d exports pass, %d fail, %d refused by the exporter.\n", total[pass], total[fail], total["skipped"])
-	t.Log("\n" + b.String())
-	if path := os.Getenv("CNNGEN_ONNX_REPORT"); path != "" {
-		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-			t.Error(err)
-		}
-	}
 }
