@@ -164,7 +164,8 @@ func (l *lowerer) prepare() error {
 	// Identity and Dropout pass their input through (Dropout is the identity at inference).
 	alias := map[string]string{}
 	produced := map[string]bool{}
-	var all []*call
+	var all, dropouts []*call
+	consts := map[string]*onnxpb.NodeProto{}
 	for i, pb := range g.GetNode() {
 		c := &call{l: l, pb: pb, op: pb.GetOpType(), out: pb.GetOutput(), attrs: map[string]*onnxpb.AttributeProto{}}
 		c.label = pb.GetName()
@@ -188,13 +189,20 @@ func (l *lowerer) prepare() error {
 			}
 			produced[o] = true
 		}
-		if d := pb.GetDomain(); (d == "" || d == "ai.onnx") && (c.op == "Identity" || c.op == "Dropout") && len(pb.GetInput()) > 0 && len(c.out) > 0 && c.out[0] != "" {
-			if why := l.trainingDropout(pb); why != "" {
-				l.problems = append(l.problems, Problem{c.label, c.op, why})
-			}
+		onnxDomain := pb.GetDomain() == "" || pb.GetDomain() == "ai.onnx"
+		if onnxDomain && (c.op == "Identity" || c.op == "Dropout") && len(pb.GetInput()) > 0 && len(c.out) > 0 && c.out[0] != "" {
 			alias[c.out[0]] = pb.GetInput()[0]
+			dropouts = append(dropouts, c)
+		}
+		if onnxDomain && c.op == "Constant" && len(c.out) == 1 {
+			consts[c.out[0]] = pb
 		}
 		all = append(all, c)
+	}
+	for _, c := range dropouts { // after the loop: a Constant may follow its reader in the file
+		if why := l.trainingDropout(c.pb, consts); why != "" {
+			l.problems = append(l.problems, Problem{c.label, c.op, why})
+		}
 	}
 	if err := l.err(); err != nil {
 		return err

@@ -38,30 +38,50 @@ func resolver(alias map[string]string) func(string) string {
 }
 
 // trainingDropout explains why a Dropout is not the identity, or returns "": a training_mode
-// input (opset 12+) must be absent or a constant false, unless the ratio is a constant 0.
-// Older opsets' is_test attribute and mask outputs do not change the first output at inference.
-func (l *lowerer) trainingDropout(pb *onnxpb.NodeProto) string {
+// input (opset 12+) must be absent or a constant false, unless the ratio is a constant 0 (ONNX:
+// the output is then a copy of the input). Older opsets' is_test attribute and mask outputs do
+// not change the first output at inference. The constants are initializers or Constant nodes
+// (consts: each Constant node by its output), which torch.onnx writes for F.dropout(p=0.0,
+// training=True), as in torchvision's Swin attention; they are read here, before folding,
+// because a Dropout's output is resolved to its input before any node is lowered.
+func (l *lowerer) trainingDropout(pb *onnxpb.NodeProto, consts map[string]*onnxpb.NodeProto) string {
 	in := pb.GetInput()
 	if pb.GetOpType() != "Dropout" || len(in) < 3 || in[2] == "" {
 		return ""
 	}
-	konst := func(name string) (float64, bool) {
-		t := l.m.inits[name]
-		switch {
-		case t == nil || t.size() != 1:
-			return 0, false
-		case len(t.f) == 1:
-			return float64(t.f[0]), true
-		}
-		return float64(t.i[0]), true
-	}
-	if v, ok := konst(in[2]); ok && v == 0 {
+	if v, ok := l.scalarConst(in[2], consts); ok && v == 0 {
 		return ""
 	}
-	if len(in) > 1 && in[1] != "" {
-		if r, ok := konst(in[1]); ok && r == 0 {
+	if in[1] != "" {
+		if r, ok := l.scalarConst(in[1], consts); ok && r == 0 {
 			return ""
 		}
 	}
-	return "training_mode is not a constant false: dropout would be random"
+	return "training_mode is not a constant false and the ratio is not a constant 0: dropout would be random"
+}
+
+// scalarConst is the value of a one-element initializer or Constant node, if name is one.
+func (l *lowerer) scalarConst(name string, consts map[string]*onnxpb.NodeProto) (float64, bool) {
+	t := l.m.inits[name]
+	if c := consts[name]; t == nil && c != nil {
+		for _, a := range c.GetAttribute() {
+			switch a.GetName() {
+			case "value":
+				if a.GetType() == onnxpb.AttributeProto_TENSOR && a.GetT() != nil {
+					t, _ = decodeTensor(a.GetT(), &externalFiles{}) // inline only; nil when invalid
+				}
+			case "value_float":
+				return float64(a.GetF()), a.GetType() == onnxpb.AttributeProto_FLOAT
+			case "value_int":
+				return float64(a.GetI()), a.GetType() == onnxpb.AttributeProto_INT
+			}
+		}
+	}
+	switch {
+	case t == nil || t.size() != 1:
+		return 0, false
+	case len(t.f) == 1:
+		return float64(t.f[0]), true
+	}
+	return float64(t.i[0]), true
 }
