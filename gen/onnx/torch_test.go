@@ -3,6 +3,7 @@ package onnx
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -185,5 +186,52 @@ func TestTorchOps(t *testing.T) {
 	for _, p := range models {
 		name := strings.TrimSuffix(filepath.Base(p), ".onnx")
 		t.Run(name, func(t *testing.T) { checkAgainstTorch(t, dir, name) })
+	}
+}
+
+// TestTorchTransformersRefused: vision transformers (tiny ViT, Swin and MaxViT built from
+// torchvision's classes, testdata/export_transformers.py) are out of scope: they compute on
+// token sequences (attention multiplies two computed tensors; class tokens, position
+// embeddings, shifted and partitioned windows) that the IR's per-image feature-map ops do not
+// express. Importing them fails with an *Error whose every problem names its node and
+// operator, and says what is unsupported rather than something incidental (Swin's Dropout with
+// ratio 0 in training mode is the identity, not "random").
+func TestTorchTransformersRefused(t *testing.T) {
+	needTorch(t)
+	if testing.Short() {
+		t.Skip("exports models with PyTorch; skipped in -short mode")
+	}
+	dir := export(t, filepath.Join("testdata", "export_transformers.py"))
+	models, err := filepath.Glob(filepath.Join(dir, "*.onnx"))
+	if err != nil || len(models) < 4 {
+		t.Fatalf("export wrote %d models (%v)", len(models), err)
+	}
+	for _, p := range models {
+		name := strings.TrimSuffix(filepath.Base(p), ".onnx")
+		t.Run(name, func(t *testing.T) {
+			m, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = m.Graph(name)
+			var e *Error
+			if !errors.As(err, &e) || len(e.Problems) == 0 {
+				t.Fatalf("imported, or not an *Error: %v", err)
+			}
+			scope := false
+			for _, pr := range e.Problems {
+				if pr.Node == "" || pr.Op == "" || pr.Why == "" {
+					t.Errorf("problem without its node, op or reason: %+v", pr)
+				}
+				if strings.Contains(pr.Why, "dropout would be random") {
+					t.Errorf("%s (%s): %s", pr.Node, pr.Op, pr.Why)
+				}
+				scope = scope || pr.Why == "operator not supported" || strings.Contains(pr.Why, "transposed tensor")
+			}
+			if !scope {
+				t.Errorf("no problem says which operator or layout is unsupported: %v", err)
+			}
+			t.Logf("%d problems; first: %s (%s): %s", len(e.Problems), e.Problems[0].Node, e.Problems[0].Op, e.Problems[0].Why)
+		})
 	}
 }
