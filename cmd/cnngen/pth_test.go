@@ -3,8 +3,10 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -187,6 +189,81 @@ func TestPthResNet18(t *testing.T) {
 		}
 		if c.pth == "resnet18.pth" && !bytes.Equal(runLogits(t, "resnet18", pth, in[:len(in)/2]), runLogits(t, "resnet18", st, in[:len(in)/2])) {
 			t.Errorf("cnngen run gives different logits for %s and %s", c.pth, c.st)
+		}
+	}
+}
+
+// TestPthHostileEverywhere: the hostile checkpoints the reader refuses (an unknown global, a
+// storage shorter than its tensors, a truncated archive; runtime/pth_hostile_test.go has the
+// rest) are clear errors naming the file and the reason at every way in: `cnngen -weights`
+// (which then writes nothing), `cnngen run -weights` and a generated package's Load.
+func TestPthHostileEverywhere(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join(pthTestdata, "lenet5_f32.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// rewrite is lenet5_f32.pth with the entries named in repl replaced, stored uncompressed as
+	// torch.save stores them.
+	rewrite := func(repl map[string][]byte) []byte {
+		zr, err := zip.NewReader(bytes.NewReader(good), int64(len(good)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, f := range zr.File {
+			data, ok := repl[f.Name]
+			if !ok {
+				r, err := f.Open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, _ = io.ReadAll(r)
+			}
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(data)
+		}
+		zw.Close()
+		return buf.Bytes()
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"global.pth", rewrite(map[string][]byte{"lenet5_f32/data.pkl": []byte("\x80\x02cos\nsystem\nX\x02\x00\x00\x00idq\x00\x85R.")}), "global os.system is not allowed"},
+		{"short_storage.pth", rewrite(map[string][]byte{"lenet5_f32/data/4": make([]byte, 1000)}), `storage "4": 1000 bytes in lenet5_f32/data/4, but the pickle says 48000 elements`},
+		{"truncated.pth", good[:len(good)*2/3], "no end of central directory record (truncated, or not a zip)"},
+	} {
+		path := filepath.Join(dir, c.name)
+		if err := os.WriteFile(path, c.file, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "gen", "l.go")
+		_, _, err := runCLI(t, "-arch", "lenet5", "-weights", path, "-o", out)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("-weights %s: %v, want an error naming the file and %q", c.name, err, c.want)
+		} else {
+			t.Logf("-weights %s: %v", c.name, err)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("-weights %s: wrote %s", c.name, out)
+		}
+		in := filepath.Join(dir, "in.f32")
+		os.WriteFile(in, f32bytes(seedweights.Input(1, []int{1, 28, 28})), 0o644)
+		if _, _, err := runCLI(t, "run", "-arch", "lenet5", "-weights", path, "-input", in, "-output", filepath.Join(dir, "o.f32")); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run -weights %s: %v, want an error with %q", c.name, err, c.want)
+		}
+		e, err := zoo.Get("lenet5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Load(path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("lenet5.Load(%s): %v, want an error with %q", c.name, err, c.want)
 		}
 	}
 }
