@@ -174,19 +174,29 @@ func TestTorchLeNet5(t *testing.T) {
 
 // Small models over the supported ops at several opsets (testdata/export_ops.py).
 func TestTorchOps(t *testing.T) {
+	dir, names := exportAll(t, "export_ops.py", 10)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) { checkAgainstTorch(t, dir, name) })
+	}
+}
+
+// exportAll runs testdata/script (not in -short mode: exporting takes seconds), which writes
+// NAME.onnx files, and returns its folder and the names, at least atLeast of them.
+func exportAll(t *testing.T, script string, atLeast int) (string, []string) {
 	needTorch(t)
 	if testing.Short() {
 		t.Skip("exports models with PyTorch; skipped in -short mode")
 	}
-	dir := export(t, filepath.Join("testdata", "export_ops.py"))
+	dir := export(t, filepath.Join("testdata", script))
 	models, err := filepath.Glob(filepath.Join(dir, "*.onnx"))
-	if err != nil || len(models) < 10 {
-		t.Fatalf("export wrote %d models (%v)", len(models), err)
+	if err != nil || len(models) < atLeast {
+		t.Fatalf("%s wrote %d models (%v)", script, len(models), err)
 	}
-	for _, p := range models {
-		name := strings.TrimSuffix(filepath.Base(p), ".onnx")
-		t.Run(name, func(t *testing.T) { checkAgainstTorch(t, dir, name) })
+	names := make([]string, len(models))
+	for i, p := range models {
+		names[i] = strings.TrimSuffix(filepath.Base(p), ".onnx")
 	}
+	return dir, names
 }
 
 // TestTorchTransformersRefused: vision transformers (tiny ViT, Swin and MaxViT built from
@@ -197,19 +207,10 @@ func TestTorchOps(t *testing.T) {
 // operator, and says what is unsupported rather than something incidental (Swin's Dropout with
 // ratio 0 in training mode is the identity, not "random").
 func TestTorchTransformersRefused(t *testing.T) {
-	needTorch(t)
-	if testing.Short() {
-		t.Skip("exports models with PyTorch; skipped in -short mode")
-	}
-	dir := export(t, filepath.Join("testdata", "export_transformers.py"))
-	models, err := filepath.Glob(filepath.Join(dir, "*.onnx"))
-	if err != nil || len(models) < 4 {
-		t.Fatalf("export wrote %d models (%v)", len(models), err)
-	}
-	for _, p := range models {
-		name := strings.TrimSuffix(filepath.Base(p), ".onnx")
+	dir, names := exportAll(t, "export_transformers.py", 4)
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			m, err := Load(p)
+			m, err := Load(filepath.Join(dir, name+".onnx"))
 			if err != nil {
 				t.Fatal(err)
 			}
