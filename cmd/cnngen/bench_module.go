@@ -114,8 +114,15 @@ func benchModule(j benchJob, stderr io.Writer) (benchrun.Result, error) {
 // benchDir is -keep's folder, made if needed, or a new temporary folder. A kept folder must be
 // new, empty or an earlier benchmark module: nothing else of the user's is overwritten.
 func benchDir(keep string) (string, error) {
+	return programDir(keep, benchProgramModule, "cnngen-bench-*", "a benchmark module cnngen bench kept")
+}
+
+// programDir is keep, made if needed, or a new temporary folder named after pattern. A kept
+// folder must be new, empty or a module of the given path (an earlier run's, described by
+// what): nothing else of the user's is overwritten.
+func programDir(keep, module, pattern, what string) (string, error) {
 	if keep == "" {
-		return os.MkdirTemp("", "cnngen-bench-*")
+		return os.MkdirTemp("", pattern)
 	}
 	dir, err := filepath.Abs(keep)
 	if err != nil {
@@ -127,8 +134,8 @@ func benchDir(keep string) (string, error) {
 		return dir, os.MkdirAll(dir, 0o755)
 	case err != nil:
 		return "", fmt.Errorf("-keep %s: %w", keep, err)
-	case len(entries) > 0 && modulePath(filepath.Join(dir, "go.mod")) != benchProgramModule:
-		return "", usageError{fmt.Sprintf("-keep %s: the folder is neither empty nor a benchmark module cnngen bench kept: name a new or empty folder", keep)}
+	case len(entries) > 0 && modulePath(filepath.Join(dir, "go.mod")) != module:
+		return "", usageError{fmt.Sprintf("-keep %s: the folder is neither empty nor %s: name a new or empty folder", keep, what)}
 	}
 	return dir, nil
 }
@@ -177,7 +184,14 @@ func writeBenchModule(dir string, j benchJob, src moduleSource) (string, error) 
 // buildBench builds the module's program with the go command, showing that it does on a
 // terminal; a failure is the go command's output.
 func buildBench(ctx context.Context, goTool, dir, name string, stderr io.Writer) (string, error) {
-	bin := filepath.Join(dir, "bench")
+	return buildProgram(ctx, goTool, dir, "bench", "the benchmark program for "+name, stderr)
+}
+
+// buildProgram builds the program of the module in dir into dir/name with the go command,
+// showing that it does on a terminal; a failure is the go command's output. what names the
+// program in the messages.
+func buildProgram(ctx context.Context, goTool, dir, name, what string, stderr io.Writer) (string, error) {
+	bin := filepath.Join(dir, name)
 	if goruntime.GOOS == "windows" {
 		bin += ".exe"
 	}
@@ -205,7 +219,7 @@ func buildBench(ctx context.Context, goTool, dir, name string, stderr io.Writer)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	t0 := time.Now()
 	line := newStatusLine(stderr)
-	line.show("cnngen: building the benchmark program for %s (go build in %s)", name, dir)
+	line.show("cnngen: building %s (go build in %s)", what, dir)
 	done := make(chan struct{})
 	var ticking sync.WaitGroup
 	ticking.Go(func() { // the first build of the runtime takes a while: show that it is alive
@@ -216,7 +230,7 @@ func buildBench(ctx context.Context, goTool, dir, name string, stderr io.Writer)
 			case <-done:
 				return
 			case <-t.C:
-				line.show("cnngen: building the benchmark program for %s (go build in %s, %.0fs)", name, dir, time.Since(t0).Seconds())
+				line.show("cnngen: building %s (go build in %s, %.0fs)", what, dir, time.Since(t0).Seconds())
 			}
 		}
 	})
@@ -228,9 +242,9 @@ func buildBench(ctx context.Context, goTool, dir, name string, stderr io.Writer)
 		if ctx.Err() != nil {
 			return "", errors.New("interrupted")
 		}
-		return "", fmt.Errorf("building the benchmark program for %s failed (%v):\n%s", name, err, strings.TrimRight(out.String(), "\n"))
+		return "", fmt.Errorf("building %s failed (%v):\n%s", what, err, strings.TrimRight(out.String(), "\n"))
 	}
-	line.show("cnngen: built the benchmark program for %s in %.1fs\n", name, time.Since(t0).Seconds())
+	line.show("cnngen: built %s in %.1fs\n", what, time.Since(t0).Seconds())
 	return bin, nil
 }
 

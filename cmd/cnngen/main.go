@@ -16,6 +16,7 @@ import (
 
 	"github.com/cnngen/cnngen/archspecs"
 	"github.com/cnngen/cnngen/gen/frontend"
+	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/cnngen/cnngen/gen/passes"
 	"github.com/cnngen/cnngen/gen/pipeline"
 	"github.com/cnngen/cnngen/gen/report"
@@ -80,6 +81,8 @@ func cli(args []string, stdout, stderr io.Writer) error {
 			return benchCmd(args[1:], stdout, stderr)
 		case "import":
 			return importCmd(args[1:], stdout, stderr)
+		case "train":
+			return trainCmd(args[1:], stdout, stderr)
 		case "help":
 			fmt.Fprint(stdout, usage)
 			return nil
@@ -135,23 +138,8 @@ func cli(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if gf.classes != 0 {
-		if err := passes.SetClasses(g, gf.classes); err != nil {
-			return err
-		}
-		if n, ok := spec.LabelSetSize(g.Labels); ok && n != gf.classes {
-			if gf.labels == "" {
-				return usageError{fmt.Sprintf("-classes %d: %s's labels (%s) name %d classes: give the new classes' labels with -labels FILE", gf.classes, g.Name, g.Labels, n)}
-			}
-			g.Labels = "" // -labels replaces them
-		}
-		l, err := lf.limits()
-		if err != nil {
-			return err
-		}
-		if err := g.Check(l); err != nil { // a huge head adds weights nobody has checked yet
-			return err
-		}
+	if err := setClasses(g, gf.classes, gf.labels, lf); err != nil {
+		return err
 	}
 	if gf.out != "" && *trainPkg {
 		if err := generateTrain(g, gf, *batch, args, stderr); err != nil {
@@ -175,6 +163,28 @@ func cli(args []string, stdout, stderr io.Writer) error {
 		return report.WriteTable(stdout, s)
 	}
 	return nil
+}
+
+// setClasses gives g a head of classes classes (-classes; 0 leaves it), whose labels come from
+// a -labels file when the network's own label set names another number of classes.
+func setClasses(g *ir.Graph, classes int, labels string, lf *limitFlags) error {
+	if classes == 0 {
+		return nil
+	}
+	if err := passes.SetClasses(g, classes); err != nil {
+		return err
+	}
+	if n, ok := spec.LabelSetSize(g.Labels); ok && n != classes {
+		if labels == "" {
+			return usageError{fmt.Sprintf("-classes %d: %s's labels (%s) name %d classes: give the new classes' labels with -labels FILE", classes, g.Name, g.Labels, n)}
+		}
+		g.Labels = "" // -labels replaces them
+	}
+	l, err := lf.limits()
+	if err != nil {
+		return err
+	}
+	return g.Check(l) // a huge head adds weights nobody has checked yet
 }
 
 func listArchs(w io.Writer) error {

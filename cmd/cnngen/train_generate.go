@@ -39,27 +39,42 @@ func generateTrain(g *ir.Graph, f genFlags, batch int, args []string, stderr io.
 		}
 		return usageError{"-pkg: " + err.Error()}
 	}
-	o := emit.TrainOptions{Package: pkg, Command: "cnngen " + strings.Join(args, " "), Batch: batch}
-	var outs []output
-	if f.labels != "" {
-		text, err := files.Read(f.labels, maxLabelsBytes)
-		if err != nil {
-			return err
-		}
-		if n := len(runtime.SplitLabels(string(text))); n != g.Classes {
-			return fmt.Errorf("-labels %s has %d labels, the network has %d classes", f.labels, n, g.Classes)
-		}
-		o.Labels = "labels.txt"
-		outs = append(outs, output{path: filepath.Join(dir, o.Labels), data: text})
-	}
-	res, err := pipeline.GenerateTrain(g, o)
+	code, labels, err := trainPackage(g, pkg, batch, f.labels, "cnngen "+strings.Join(args, " "))
 	if err != nil {
 		return err
 	}
-	outs = append(outs, output{path: f.out, data: res.Code})
+	outs := []output{{path: f.out, data: code.Code}}
+	if labels != nil {
+		outs = append(outs, output{path: filepath.Join(dir, trainLabelsFile), data: labels})
+	}
 	if err := writeAll(dir, outs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "cnngen: wrote %s (package %s, training arena %.2f MB for %d images)\n", f.out, pkg, float64(res.ArenaBytes)/1e6, batch)
+	fmt.Fprintf(stderr, "cnngen: wrote %s (package %s, training arena %.2f MB for %d images)\n", f.out, pkg, float64(code.ArenaBytes)/1e6, batch)
 	return nil
+}
+
+// trainLabelsFile is the labels file a training package embeds, beside it.
+const trainLabelsFile = "labels.txt"
+
+// trainPackage is g's training package for batches of batch images, and the labels it embeds
+// (nil without a -labels file, which must name g's classes).
+func trainPackage(g *ir.Graph, pkg string, batch int, labelsPath, command string) (*emit.Result, []byte, error) {
+	o := emit.TrainOptions{Package: pkg, Command: command, Batch: batch}
+	var text []byte
+	if labelsPath != "" {
+		var err error
+		if text, err = files.Read(labelsPath, maxLabelsBytes); err != nil {
+			return nil, nil, err
+		}
+		if n := len(runtime.SplitLabels(string(text))); n != g.Classes {
+			return nil, nil, fmt.Errorf("-labels %s has %d labels, the network has %d classes", labelsPath, n, g.Classes)
+		}
+		o.Labels = trainLabelsFile
+	}
+	res, err := pipeline.GenerateTrain(g, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, text, nil
 }

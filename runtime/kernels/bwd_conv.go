@@ -138,60 +138,68 @@ type patchSource struct {
 	ch0 int
 }
 
-// patchRun is a run of a panel's columns that read consecutive channels of one tap.
-type patchRun struct{ u, n, dy, dx, ch int }
-
-// pack packs rows [pc, pc+kcb), columns [jc, jc+ncb) in nr-column panels: for each row, each
-// run of the panel is a copy of consecutive channels of one input pixel (or zeros).
+// pack packs rows [pc, pc+kcb), columns [jc, jc+ncb) in nr-column panels: each run of a panel
+// (consecutive channels of one tap) is copied row after row, a segment of rows at a time that
+// share an output row, so the bounds of the padding are worked out once per segment rather than
+// per value (a first layer's taps are runs of one channel: per-value checks made its weight
+// gradient a third of LeNet-5's training step).
 func (s *patchSource) pack(dst []float32, pc, kcb, jc, ncb, nr int) {
 	c := s.c
 	cg := c.InC / c.Groups
 	H, W, C, OW, P := c.InH, c.InW, c.InC, c.OutW, c.OutH*c.OutW
-	var runs [32]patchRun // 32: the widest NR, one channel a run at worst
 	for jr := 0; jr < ncb; jr += nr {
 		cols := min(nr, ncb-jr)
 		panel := dst[jr*kcb : jr*kcb+nr*kcb]
-		nruns := 0
+		if cols < nr {
+			for q := range kcb {
+				clear(panel[q*nr+cols : q*nr+nr])
+			}
+		}
 		for u := 0; u < cols; {
 			q := jc + jr + u
 			t, ch := q/cg, q%cg
 			k := min(cg-ch, cols-u)
-			runs[nruns] = patchRun{u: u, n: k, dy: t/c.KW*c.DilH - c.PadT, dx: t%c.KW*c.DilW - c.PadL, ch: s.ch0 + ch}
-			nruns++
+			s.packRun(panel, nr, u, k, t/c.KW*c.DilH-c.PadT, t%c.KW*c.DilW-c.PadL, s.ch0+ch, pc, kcb, H, W, C, OW, P)
 			u += k
 		}
-		rs := runs[:nruns]
-		b, pos := pc/P, pc%P
-		oy, ox := pos/OW, pos%OW
-		for q := range kcb {
-			d := panel[q*nr : q*nr+nr]
-			img := s.xt[b*H*W*C : (b+1)*H*W*C]
-			ys, xs := oy*c.StrideH, ox*c.StrideW
-			for _, r := range rs {
-				seg := d[r.u : r.u+r.n]
-				iy, ix := ys+r.dy, xs+r.dx
-				if iy < 0 || iy >= H || ix < 0 || ix >= W {
-					clear(seg)
-					continue
-				}
-				src := img[(iy*W+ix)*C+r.ch:]
-				switch r.n {
-				case 32:
-					*(*[32]float32)(seg) = [32]float32(src)
-				case 16:
-					*(*[16]float32)(seg) = [16]float32(src)
-				case 1:
-					seg[0] = src[0]
-				default:
-					copy(seg, src[:r.n])
-				}
+	}
+}
+
+// packRun writes column u..u+k of rows [pc, pc+kcb) of a panel: channels [ch, ch+k) of the
+// input pixel at offset (dy, dx) from each row's output position.
+func (s *patchSource) packRun(panel []float32, nr, u, k, dy, dx, ch, pc, kcb, H, W, C, OW, P int) {
+	c := s.c
+	b, pos := pc/P, pc%P
+	oy, ox := pos/OW, pos%OW
+	for q := 0; q < kcb; {
+		seg := min(OW-ox, kcb-q) // rows of this output row
+		iy := oy*c.StrideH + dy
+		if iy < 0 || iy >= H {
+			for i := range seg {
+				clear(panel[(q+i)*nr+u : (q+i)*nr+u+k])
 			}
-			clear(d[cols:])
-			if ox++; ox == OW {
-				ox = 0
-				if oy++; oy == c.OutH {
-					oy, b = 0, b+1
+		} else {
+			row := s.xt[(b*H+iy)*W*C : (b*H+iy+1)*W*C]
+			ix := ox*c.StrideW + dx
+			for i := range seg {
+				d := panel[(q+i)*nr+u : (q+i)*nr+u+k]
+				if uint(ix) < uint(W) {
+					if k == 1 {
+						d[0] = row[ix*C+ch]
+					} else {
+						copy(d, row[ix*C+ch:ix*C+ch+k])
+					}
+				} else {
+					clear(d)
 				}
+				ix += c.StrideW
+			}
+		}
+		q += seg
+		if ox += seg; ox == OW {
+			ox = 0
+			if oy++; oy == c.OutH {
+				oy, b = 0, b+1
 			}
 		}
 	}
