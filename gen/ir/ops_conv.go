@@ -24,10 +24,10 @@ func init() {
 		Inputs: 1,
 		Params: func(a Attrs) []string { return weightAndBias(a.(*ConvAttrs).Bias) },
 		Infer:  inferConv,
-		// Blocked kernels exist for dense and depthwise convolutions; other groups stay NCHW.
+		// Blocked kernels exist for the groups BlockedConvGroups takes; other groups stay NCHW.
 		Blocked: func(n *Node) bool {
-			a, c := As[*ConvAttrs](n), n.Inputs[0].Shape[0]
-			return a.Groups == 1 || a.Groups == c && a.Out == c
+			a := As[*ConvAttrs](n)
+			return BlockedConvGroups(n.Inputs[0].Shape[0], a.Out, a.Groups)
 		},
 		MACs: func(n *Node) int64 {
 			w := n.Params[0].Shape
@@ -35,6 +35,21 @@ func init() {
 			return int64(n.Shape.Size()) * int64(w[1]*w[2]*w[3])
 		},
 	})
+}
+
+// BlockedConvGroups reports whether a convolution of inC to outC channels in groups has a
+// blocked kernel: one group, depthwise, groups whose channels fill whole blocks of 16 in and
+// out, or groups of the same 1, 2, 4 or 8 channels in and out. It is kernels.BlockedGroups,
+// which ir cannot import (gen/emit's tests check that they agree).
+func BlockedConvGroups(inC, outC, groups int) bool {
+	if groups == 1 || groups == inC && groups == outC {
+		return true
+	}
+	if groups < 1 || inC%groups != 0 || outC%groups != 0 {
+		return false
+	}
+	cg, og := inC/groups, outC/groups
+	return cg%16 == 0 && og%16 == 0 || cg == og && 16%cg == 0
 }
 
 func weightAndBias(bias bool) []string {

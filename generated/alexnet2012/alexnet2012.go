@@ -214,27 +214,25 @@ var expected = []rt.Expect{
 
 // Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
 // share their input's buffer; tensors read only by a concatenation are written into its buffer.
-// 4.46 MB planned (4.46 MB live at most; 9.66 MB without reuse).
+// 4.46 MB planned (4.46 MB live at most; 8.99 MB without reuse).
 const (
-	inputOff, inputLen                         = 824464, 154587      // input [3 227 227]
-	input_nchw16cOff, input_nchw16cLen         = 0, 824464           // input.nchw16c [3 227 227]
-	conv1Off, conv1Len                         = 824464, 290400      // conv1 [96 55 55]
-	lrn_2Off, lrn_2Len                         = 0, 290400           // lrn#2 [96 55 55]
-	maxpool_3Off, maxpool_3Len                 = 290400, 69984       // maxpool#3 [96 27 27]
-	maxpool_3_nchwOff, maxpool_3_nchwLen       = 186624, 69984       // maxpool#3.nchw [96 27 27]
-	conv2Off, conv2Len                         = 0, 186624           // conv2 [256 27 27]
-	lrn_5Off, lrn_5Len                         = 186624, 186624      // lrn#5 [256 27 27]
-	maxpool_6Off, maxpool_6Len                 = 0, 43264            // maxpool#6 [256 13 13]
-	maxpool_6_nchw16cOff, maxpool_6_nchw16cLen = 64896, 43264        // maxpool#6.nchw16c [256 13 13]
-	conv3Off, conv3Len                         = 0, 64896            // conv3 [384 13 13]
-	conv3_nchwOff, conv3_nchwLen               = 64896, 64896        // conv3.nchw [384 13 13]
-	conv4Off, conv4Len                         = 0, 64896            // conv4 [384 13 13]
-	conv5Off, conv5Len                         = 64896, 43264        // conv5 [256 13 13]
-	maxpool_10Off, maxpool_10Len               = 0, 9216             // maxpool#10 [256 6 6]
-	flatten_11Off, flatten_11Len               = maxpool_10Off, 9216 // flatten#11 [9216]
-	fc6Off, fc6Len                             = 9216, 4096          // fc6 [4096]
-	fc7Off, fc7Len                             = 0, 4096             // fc7 [4096]
-	fc8Off, fc8Len                             = 4096, 1000          // fc8 [1000]
+	inputOff, inputLen                     = 824464, 154587           // input [3 227 227]
+	input_nchw16cOff, input_nchw16cLen     = 0, 824464                // input.nchw16c [3 227 227]
+	conv1Off, conv1Len                     = 824464, 290400           // conv1 [96 55 55]
+	lrn_2Off, lrn_2Len                     = 0, 290400                // lrn#2 [96 55 55]
+	maxpool_3Off, maxpool_3Len             = 290400, 69984            // maxpool#3 [96 27 27]
+	conv2Off, conv2Len                     = 0, 186624                // conv2 [256 27 27]
+	lrn_5Off, lrn_5Len                     = 186624, 186624           // lrn#5 [256 27 27]
+	maxpool_6Off, maxpool_6Len             = 64896, 43264             // maxpool#6 [256 13 13]
+	conv3Off, conv3Len                     = 0, 64896                 // conv3 [384 13 13]
+	conv4Off, conv4Len                     = 64896, 64896             // conv4 [384 13 13]
+	conv5Off, conv5Len                     = 0, 43264                 // conv5 [256 13 13]
+	maxpool_10Off, maxpool_10Len           = 43264, 9216              // maxpool#10 [256 6 6]
+	maxpool_10_nchwOff, maxpool_10_nchwLen = 0, 9216                  // maxpool#10.nchw [256 6 6]
+	flatten_11Off, flatten_11Len           = maxpool_10_nchwOff, 9216 // flatten#11 [9216]
+	fc6Off, fc6Len                         = 9216, 4096               // fc6 [4096]
+	fc7Off, fc7Len                         = 0, 4096                  // fc7 [4096]
+	fc8Off, fc8Len                         = 4096, 1000               // fc8 [1000]
 )
 
 // The regions RunImage copies the input to and the logits or the features from.
@@ -273,18 +271,12 @@ func (n *Net) maxpool_3Layer(a *rt.Arena) {
 	a.Pool(&cfg.maxpool_3, a.At(maxpool_3Off, maxpool_3Len), a.At(lrn_2Off, lrn_2Len))
 }
 
-// maxpool#3.nchw: reorder
-// maxpool#3 [96 27 27] -> [96 27 27]
-func (n *Net) maxpool_3_nchwLayer(a *rt.Arena) {
-	a.Reorder(&cfg.maxpool_3_nchw, a.At(maxpool_3_nchwOff, maxpool_3_nchwLen), a.At(maxpool_3Off, maxpool_3Len))
-}
-
 // conv2: conv out 256 kernel [5 5] pad [2 2 2 2] groups 2
-// maxpool#3.nchw [96 27 27] -> [256 27 27]
+// maxpool#3 [96 27 27] -> [256 27 27]
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) conv2Layer(a *rt.Arena) {
-	a.Conv(&cfg.conv2, a.At(conv2Off, conv2Len), a.At(maxpool_3_nchwOff, maxpool_3_nchwLen), n.w.conv2, nil)
+	a.Conv(&cfg.conv2, a.At(conv2Off, conv2Len), a.At(maxpool_3Off, maxpool_3Len), n.w.conv2, nil)
 }
 
 // lrn#5: lrn size 5 k 2
@@ -299,38 +291,26 @@ func (n *Net) maxpool_6Layer(a *rt.Arena) {
 	a.Pool(&cfg.maxpool_6, a.At(maxpool_6Off, maxpool_6Len), a.At(lrn_5Off, lrn_5Len))
 }
 
-// maxpool#6.nchw16c: reorder to nchw16c
-// maxpool#6 [256 13 13] -> [256 13 13]
-func (n *Net) maxpool_6_nchw16cLayer(a *rt.Arena) {
-	a.Reorder(&cfg.maxpool_6_nchw16c, a.At(maxpool_6_nchw16cOff, maxpool_6_nchw16cLen), a.At(maxpool_6Off, maxpool_6Len))
-}
-
 // conv3: conv out 384 kernel [3 3] pad [1 1 1 1]
-// maxpool#6.nchw16c [256 13 13] -> [384 13 13]
+// maxpool#6 [256 13 13] -> [384 13 13]
 // then relu
 // lowered as winograd16c
 func (n *Net) conv3Layer(a *rt.Arena) {
-	a.Conv(&cfg.conv3, a.At(conv3Off, conv3Len), a.At(maxpool_6_nchw16cOff, maxpool_6_nchw16cLen), n.w.conv3, nil)
-}
-
-// conv3.nchw: reorder
-// conv3 [384 13 13] -> [384 13 13]
-func (n *Net) conv3_nchwLayer(a *rt.Arena) {
-	a.Reorder(&cfg.conv3_nchw, a.At(conv3_nchwOff, conv3_nchwLen), a.At(conv3Off, conv3Len))
+	a.Conv(&cfg.conv3, a.At(conv3Off, conv3Len), a.At(maxpool_6Off, maxpool_6Len), n.w.conv3, nil)
 }
 
 // conv4: conv out 384 kernel [3 3] pad [1 1 1 1] groups 2
-// conv3.nchw [384 13 13] -> [384 13 13]
+// conv3 [384 13 13] -> [384 13 13]
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) conv4Layer(a *rt.Arena) {
-	a.Conv(&cfg.conv4, a.At(conv4Off, conv4Len), a.At(conv3_nchwOff, conv3_nchwLen), n.w.conv4, nil)
+	a.Conv(&cfg.conv4, a.At(conv4Off, conv4Len), a.At(conv3Off, conv3Len), n.w.conv4, nil)
 }
 
 // conv5: conv out 256 kernel [3 3] pad [1 1 1 1] groups 2
 // conv4 [384 13 13] -> [256 13 13]
 // then relu
-// lowered as im2col
+// lowered as direct16c
 func (n *Net) conv5Layer(a *rt.Arena) {
 	a.Conv(&cfg.conv5, a.At(conv5Off, conv5Len), a.At(conv4Off, conv4Len), n.w.conv5, nil)
 }
@@ -339,6 +319,12 @@ func (n *Net) conv5Layer(a *rt.Arena) {
 // conv5 [256 13 13] -> [256 6 6]
 func (n *Net) maxpool_10Layer(a *rt.Arena) {
 	a.Pool(&cfg.maxpool_10, a.At(maxpool_10Off, maxpool_10Len), a.At(conv5Off, conv5Len))
+}
+
+// maxpool#10.nchw: reorder
+// maxpool#10 [256 6 6] -> [256 6 6]
+func (n *Net) maxpool_10_nchwLayer(a *rt.Arena) {
+	a.Reorder(&cfg.maxpool_10_nchw, a.At(maxpool_10_nchwOff, maxpool_10_nchwLen), a.At(maxpool_10Off, maxpool_10Len))
 }
 
 // fc6: linear out 4096
@@ -363,41 +349,37 @@ func (n *Net) fc8Layer(a *rt.Arena) {
 
 // cfg holds every layer's kernel settings.
 var cfg = struct {
-	input_nchw16c     kernels.Reorder
-	conv1             kernels.Conv
-	lrn_2             kernels.LRN
-	maxpool_3         kernels.Pool
-	maxpool_3_nchw    kernels.Reorder
-	conv2             kernels.Conv
-	lrn_5             kernels.LRN
-	maxpool_6         kernels.Pool
-	maxpool_6_nchw16c kernels.Reorder
-	conv3             kernels.Conv
-	conv3_nchw        kernels.Reorder
-	conv4             kernels.Conv
-	conv5             kernels.Conv
-	maxpool_10        kernels.Pool
-	fc6               kernels.Linear
-	fc7               kernels.Linear
-	fc8               kernels.Linear
+	input_nchw16c   kernels.Reorder
+	conv1           kernels.Conv
+	lrn_2           kernels.LRN
+	maxpool_3       kernels.Pool
+	conv2           kernels.Conv
+	lrn_5           kernels.LRN
+	maxpool_6       kernels.Pool
+	conv3           kernels.Conv
+	conv4           kernels.Conv
+	conv5           kernels.Conv
+	maxpool_10      kernels.Pool
+	maxpool_10_nchw kernels.Reorder
+	fc6             kernels.Linear
+	fc7             kernels.Linear
+	fc8             kernels.Linear
 }{
-	input_nchw16c:     kernels.Reorder{C: 3, HW: 51529, To: kernels.NCHW16c},
-	conv1:             kernels.Conv{InC: 3, InH: 227, InW: 227, OutC: 96, OutH: 55, OutW: 55, KH: 11, KW: 11, StrideH: 4, StrideW: 4, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
-	lrn_2:             kernels.LRN{C: 96, HW: 3025, Size: 5, Lo: 2, Alpha: 0.0001, Beta: 0.75, K: 2, Layout: kernels.NCHW16c},
-	maxpool_3:         kernels.Pool{C: 96, InH: 55, InW: 55, OutH: 27, OutW: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
-	maxpool_3_nchw:    kernels.Reorder{C: 96, HW: 729},
-	conv2:             kernels.Conv{InC: 96, InH: 27, InW: 27, OutC: 256, OutH: 27, OutW: 27, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU},
-	lrn_5:             kernels.LRN{C: 256, HW: 729, Size: 5, Lo: 2, Alpha: 0.0001, Beta: 0.75, K: 2},
-	maxpool_6:         kernels.Pool{C: 256, InH: 27, InW: 27, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
-	maxpool_6_nchw16c: kernels.Reorder{C: 256, HW: 169, To: kernels.NCHW16c},
-	conv3:             kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
-	conv3_nchw:        kernels.Reorder{C: 384, HW: 169},
-	conv4:             kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU},
-	conv5:             kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU},
-	maxpool_10:        kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
-	fc6:               kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReLU},
-	fc7:               kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU},
-	fc8:               kernels.Linear{In: 4096, Out: 1000},
+	input_nchw16c:   kernels.Reorder{C: 3, HW: 51529, To: kernels.NCHW16c},
+	conv1:           kernels.Conv{InC: 3, InH: 227, InW: 227, OutC: 96, OutH: 55, OutW: 55, KH: 11, KW: 11, StrideH: 4, StrideW: 4, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	lrn_2:           kernels.LRN{C: 96, HW: 3025, Size: 5, Lo: 2, Alpha: 0.0001, Beta: 0.75, K: 2, Layout: kernels.NCHW16c},
+	maxpool_3:       kernels.Pool{C: 96, InH: 55, InW: 55, OutH: 27, OutW: 27, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	conv2:           kernels.Conv{InC: 96, InH: 27, InW: 27, OutC: 256, OutH: 27, OutW: 27, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	lrn_5:           kernels.LRN{C: 256, HW: 729, Size: 5, Lo: 2, Alpha: 0.0001, Beta: 0.75, K: 2, Layout: kernels.NCHW16c},
+	maxpool_6:       kernels.Pool{C: 256, InH: 27, InW: 27, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	conv3:           kernels.Conv{InC: 256, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	conv4:           kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 384, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	conv5:           kernels.Conv{InC: 384, InH: 13, InW: 13, OutC: 256, OutH: 13, OutW: 13, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 2, Act: kernels.ActReLU, Layout: kernels.NCHW16c},
+	maxpool_10:      kernels.Pool{C: 256, InH: 13, InW: 13, OutH: 6, OutW: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, Layout: kernels.NCHW16c},
+	maxpool_10_nchw: kernels.Reorder{C: 256, HW: 36},
+	fc6:             kernels.Linear{In: 9216, Out: 4096, Act: kernels.ActReLU},
+	fc7:             kernels.Linear{In: 4096, Out: 4096, Act: kernels.ActReLU},
+	fc8:             kernels.Linear{In: 4096, Out: 1000},
 }
 
 // convs lists every convolution's settings: the scratch their kernels need depends on the
@@ -469,20 +451,18 @@ var layers = [...]struct {
 	{rt.Layer{Name: "conv1", Op: "conv", MACs: 105415200}, (*Net).conv1Layer},
 	{rt.Layer{Name: "lrn#2", Op: "lrn"}, (*Net).lrn_2Layer},
 	{rt.Layer{Name: "maxpool#3", Op: "maxpool"}, (*Net).maxpool_3Layer},
-	{rt.Layer{Name: "maxpool#3.nchw", Op: "reorder"}, (*Net).maxpool_3_nchwLayer},
 	{rt.Layer{Name: "conv2", Op: "conv", MACs: 223948800}, (*Net).conv2Layer},
 	{rt.Layer{Name: "lrn#5", Op: "lrn"}, (*Net).lrn_5Layer},
 	{rt.Layer{Name: "maxpool#6", Op: "maxpool"}, (*Net).maxpool_6Layer},
-	{rt.Layer{Name: "maxpool#6.nchw16c", Op: "reorder"}, (*Net).maxpool_6_nchw16cLayer},
 	{rt.Layer{Name: "conv3", Op: "conv", MACs: 149520384}, (*Net).conv3Layer},
-	{rt.Layer{Name: "conv3.nchw", Op: "reorder"}, (*Net).conv3_nchwLayer},
 	{rt.Layer{Name: "conv4", Op: "conv", MACs: 112140288}, (*Net).conv4Layer},
 	{rt.Layer{Name: "conv5", Op: "conv", MACs: 74760192}, (*Net).conv5Layer},
 	{rt.Layer{Name: "maxpool#10", Op: "maxpool"}, (*Net).maxpool_10Layer},
+	{rt.Layer{Name: "maxpool#10.nchw", Op: "reorder"}, (*Net).maxpool_10_nchwLayer},
 	{rt.Layer{Name: "fc6", Op: "linear", MACs: 37748736}, (*Net).fc6Layer},
 	{rt.Layer{Name: "fc7", Op: "linear", MACs: 16777216}, (*Net).fc7Layer},
 	{rt.Layer{Name: "fc8", Op: "linear", MACs: 4096000}, (*Net).fc8Layer},
 }
 
 // featureLayers is how many layers run before the features (the classifier head's input) are ready.
-const featureLayers = 16
+const featureLayers = 14

@@ -13,7 +13,8 @@ import (
 )
 
 // blockedSpecs cover every op that runs blocked, at channel counts that are and are not
-// multiples of a block, with the reorders where blocked and plain ops meet.
+// multiples of a block, with the reorders where blocked and plain ops meet (g2's groups of 29
+// channels stay NCHW; g29's of 2 and g4's of 16 run blocked).
 var blockedSpecs = map[string]string{
 	"branches": `name: branches
 input: [3, 15, 13]
@@ -38,7 +39,11 @@ layers:
             - []
             - [gap, conv: {name: r, out: 8, kernel: 1}, relu, conv: {name: e, out: 58, kernel: 1}, sigmoid]
   - pad: {pads: [1, 0, 2, 1], value: 0.5}
+  - conv: {name: g29, out: 58, kernel: 3, pad: 1, groups: 29}
+  - relu
   - conv: {name: g2, out: 58, kernel: 3, groups: 2}
+  - conv: {name: p, out: 64, kernel: 1}
+  - conv: {name: g4, out: 64, kernel: 3, pad: 1, groups: 4}
   - adaptive_avgpool: {out: [2, 3]}
   - flatten
   - linear: {name: fc, out: 7}

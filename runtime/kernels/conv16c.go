@@ -20,9 +20,16 @@ import "fmt"
 //
 // Depthwise convolutions (dwconv16c.go) run on a kernel of their own, 16 channels a vector; the
 // 1x1 convolutions of a 1x1 image on Linear's GEMV (the blocked [C 1 1] is the [C] vector, padded).
+// Grouped convolutions (ResNeXt, RegNet, AlexNet 2012) run on the direct kernel as super-groups
+// (groups16c): a group whose channels fill whole blocks is a dense convolution of its blocks; groups
+// of 1, 2, 4 or 8 channels in and out share a block with their neighbours, each block a dense
+// 16->16 convolution whose weights are block-diagonal (zero between groups). That does 16/cpg times
+// the MACs, on a kernel near the FMA peak: NCHW's GEMM per group of 4 or 8 output channels filled a
+// 6- or 16-row tile as poorly, and paid two reorders.
 //
-// Weights are packed [OutC/16][InC/16][KH][KW][16 in][16 out] with zeros for the padding channels,
-// the same at every level (the kernels' tiles differ, not the layout).
+// Weights are packed [OutC/16][IBg][KH][KW][16 in][16 out], IBg = the super-group's input blocks
+// (InC/16 for one group), with zeros for the padding channels and between groups, the same at
+// every level (the kernels' tiles differ, not the layout).
 
 // conv16cImpl is a level's direct blocked micro-kernel and its tile: tile computes up to f
 // output channel blocks of up to p[nf] pixels when it computes nf blocks
@@ -66,7 +73,7 @@ type geom16c struct {
 
 func (c *Conv) geom16c() geom16c {
 	g := geom16c{rows: c.OutH, cols: c.OutW, planes: blocks(c.InC)}
-	if c.Groups != 1 {
+	if c.algo() == algoDW16c {
 		g.planes = 1
 	}
 	if c.KH == 1 && c.KW == 1 && c.StrideH == 1 && c.StrideW == 1 && c.PadT == 0 && c.PadL == 0 &&
@@ -103,12 +110,41 @@ func (c *Conv) scratch16c() int {
 	return g.planes * g.inRows * g.wp * BlockC
 }
 
-// validate16c checks what NCHW16c adds to Validate: one group, or depthwise.
+// validate16c checks what NCHW16c adds to Validate: groups BlockedGroups takes.
 func (c *Conv) validate16c() error {
-	if c.Groups != 1 && !(c.Groups == c.InC && c.Groups == c.OutC) {
-		return fmt.Errorf("kernels: conv %v: layout %v takes one group or depthwise convolutions", *c, c.Layout)
+	if !BlockedGroups(c.InC, c.OutC, c.Groups) {
+		return fmt.Errorf("kernels: conv %v: layout %v takes one group, depthwise convolutions, groups of whole blocks, or groups of 1, 2, 4 or 8 channels in and out", *c, c.Layout)
 	}
 	return nil
+}
+
+// BlockedGroups reports whether NCHW16c runs a convolution of inC to outC channels in groups:
+// one group, depthwise, groups whose input and output channels fill whole blocks, or groups of
+// the same 1, 2, 4 or 8 channels in and out (several to a block).
+func BlockedGroups(inC, outC, groups int) bool {
+	if groups == 1 || groups == inC && groups == outC {
+		return true
+	}
+	if groups < 1 || inC%groups != 0 || outC%groups != 0 {
+		return false
+	}
+	cg, og := inC/groups, outC/groups
+	return cg%BlockC == 0 && og%BlockC == 0 || cg == og && BlockC%cg == 0
+}
+
+// groups16c is how the direct kernel sees a blocked convolution's groups: sg super-groups, each
+// a dense convolution of ibg input blocks to obg output blocks (the input blocks of super-group
+// i are [i*ibg, (i+1)*ibg)). One group is one super-group; groups of whole blocks are theirs;
+// groups of fewer than 16 channels make one super-group per block.
+func (c *Conv) groups16c() (sg, ibg, obg int) {
+	cg, og := c.InC/c.Groups, c.OutC/c.Groups
+	switch {
+	case c.Groups == 1:
+		return 1, blocks(c.InC), blocks(c.OutC)
+	case cg%BlockC == 0 && og%BlockC == 0:
+		return c.Groups, cg / BlockC, og / BlockC
+	}
+	return blocks(c.OutC), 1, 1
 }
 
 // algo16c chooses the algorithm of a blocked convolution.
@@ -116,7 +152,7 @@ func (c *Conv) algo16c() convAlgo {
 	switch {
 	case c.Groups == c.InC && c.Groups == c.OutC && c.Groups > 1:
 		return algoDW16c
-	case c.KH == 1 && c.KW == 1 && c.InH == 1 && c.InW == 1 && c.OutH == 1 && c.OutW == 1 && c.PadT == 0 && c.PadL == 0:
+	case c.Groups == 1 && c.KH == 1 && c.KW == 1 && c.InH == 1 && c.InW == 1 && c.OutH == 1 && c.OutW == 1 && c.PadT == 0 && c.PadL == 0:
 		return algoGemv
 	case c.wino16cEligible() && c.wino16cWins():
 		return algoWino16c
@@ -128,7 +164,7 @@ func (c *Conv) algo16c() convAlgo {
 // [C/16][KH][KW][16]) and pads the bias to whole blocks.
 func (cw *ConvWeights) pack16c(w, bias []float32) {
 	c := &cw.conv
-	ob, ib, kk := blocks(c.OutC), blocks(c.InC), c.KH*c.KW
+	ob, kk := blocks(c.OutC), c.KH*c.KW
 	cw.bias = make([]float32, ob*BlockC)
 	copy(cw.bias, bias)
 	if cw.algo == algoWino16c {
@@ -144,11 +180,15 @@ func (cw *ConvWeights) pack16c(w, bias []float32) {
 		}
 		return
 	}
-	cw.w = allocPacked(ob * ib * kk * BlockC * BlockC)
+	_, ibg, obg := c.groups16c()
+	cg, og := c.InC/c.Groups, c.OutC/c.Groups
+	cw.w = allocPacked(ob * ibg * kk * BlockC * BlockC)
 	for o := range c.OutC {
-		for i := range c.InC {
-			at := ((o/BlockC*ib+i/BlockC)*kk)*BlockC*BlockC + i%BlockC*BlockC + o%BlockC
-			for t, v := range w[(o*c.InC+i)*kk : (o*c.InC+i+1)*kk] {
+		i0 := o / og * cg            // the group's first input channel
+		b0 := o / BlockC / obg * ibg // its super-group's first input block
+		for i := i0; i < i0+cg; i++ {
+			at := ((o/BlockC*ibg+i/BlockC-b0)*kk)*BlockC*BlockC + i%BlockC*BlockC + o%BlockC
+			for t, v := range w[(o*cg+i-i0)*kk : (o*cg+i-i0+1)*kk] {
 				cw.w[at+t*BlockC*BlockC] = v
 			}
 		}
@@ -268,8 +308,10 @@ func (c *Conv) rowTaps(y int) (int, int) {
 func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
 	k := kern().conv16c
 	g := c.geom16c()
-	ob, ib := blocks(c.OutC), blocks(c.InC)
-	groups := (ob + k.f - 1) / k.f
+	ib := blocks(c.InC)
+	sgs, ibg, obg := c.groups16c()
+	gps := (obg + k.f - 1) / k.f // tile groups per super-group
+	groups := sgs * gps
 	g0, g1, y0, y1, x0, x1 := g.split(part, parts, groups, k.p[k.f])
 	if g0 >= g1 || y0 >= y1 || x0 >= x1 {
 		return
@@ -277,7 +319,7 @@ func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, 
 	kk := c.KH * c.KW
 	opl := c.OutH * c.OutW * BlockC // an output block plane
 	ldwc := kk * BlockC * BlockC
-	ldf := ib * ldwc
+	ldf := ibg * ldwc
 	chunk := c.conv16cChunk()
 	cl := c.InC - (ib-1)*BlockC // channels of the last input block
 	ldp, ldk := c.StrideW*BlockC, c.DilW*BlockC
@@ -308,11 +350,14 @@ func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, 
 		s := c.input16c(&g, in, scratch, 0, ya, yb)
 		ldr := c.DilH * s.ldrow
 		for gi := g0; gi < g1; gi++ {
-			fb, nf := group(gi, groups, ob)
+			sg := gi / gps
+			fb, nf := group(gi%gps, gps, obg)
+			fb += sg * obg
+			ib0 := sg * ibg // the super-group's first input block
 			// The band's rows in balanced tiles of at most p[nf] pixels.
 			tiles := (xb - xa + k.p[nf] - 1) / k.p[nf]
-			for cb := 0; cb < ib; cb += chunk {
-				icb := min(chunk, ib-cb)
+			for cb := 0; cb < ibg; cb += chunk {
+				icb := min(chunk, ibg-cb)
 				var flags uint
 				if cb == 0 {
 					flags = epiInit
@@ -320,11 +365,11 @@ func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, 
 						flags |= epiRes
 					}
 				}
-				if cb+icb == ib {
+				if cb+icb == ibg {
 					flags |= epi
 				}
 				ccl := BlockC
-				if cb+icb == ib {
+				if ib0+cb+icb == ib {
 					ccl = cl
 				}
 				for y := ya; y < yb; y++ {
@@ -334,7 +379,7 @@ func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, 
 						i0, i1 = c.rowTaps(y)
 						iy = y*c.StrideH - c.PadT + i0*c.DilH
 					}
-					wo := (fb*ib+cb)*ldwc + i0*c.KW*BlockC*BlockC
+					wo := (fb*ibg+cb)*ldwc + i0*c.KW*BlockC*BlockC
 					for t := range tiles {
 						x, n := xa+t*(xb-xa)/tiles, xa+(t+1)*(xb-xa)/tiles
 						n -= x
@@ -346,9 +391,9 @@ func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, 
 						}
 						var src []float32
 						if i1 > i0 {
-							so := s.at(cb, iy, x*ldp/BlockC-c.PadL)
+							so := s.at(ib0+cb, iy, x*ldp/BlockC-c.PadL)
 							if g.flat {
-								so = s.at(cb, 0, x)
+								so = s.at(ib0+cb, 0, x)
 							}
 							src = s.buf[so:]
 						}

@@ -39,7 +39,7 @@ func fromBlockedCheck(t *testing.T, name string, b []float32, c, hw int) []float
 func conv16cCases() []Conv {
 	var cs []Conv
 	for _, c := range convCases() {
-		if c.Groups == 1 || c.Groups == c.InC && c.Groups == c.OutC {
+		if BlockedGroups(c.InC, c.OutC, c.Groups) {
 			c.Layout = NCHW16c
 			cs = append(cs, c)
 		}
@@ -58,6 +58,17 @@ func conv16cCases() []Conv {
 		convCase(70, 40, 37, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),   // several bands
 		convCase(4, 60, 90, 20, 3, 3, 1, 1, 0, 1, 0, 1, 1, 1, 1, ActReLU),   // bands, left pad only
 		convCase(48, 1, 1, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSigmoid), // 1x1 image: gemv
+		// Groups: of whole blocks (AlexNet 2012's 2, ResNeXt's deep layers), of 8 and 4 channels
+		// (RegNet's 13 groups of 8 in 104 channels: a half last block), several to a block.
+		convCase(96, 13, 13, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ActReLU),
+		convCase(64, 9, 11, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2, ActNone),     // 2 groups of 32: strided
+		convCase(160, 7, 7, 160, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, ActReLU),    // 32 a group, 5 super-groups
+		convCase(104, 9, 7, 104, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 13, ActReLU),   // 8 a group, last block half
+		convCase(104, 10, 10, 104, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 13, ActNone), // stride 2
+		convCase(36, 8, 9, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 9, ActSiLU),      // 4 a group
+		convCase(32, 7, 7, 32, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 8, ActNone),      // grouped pointwise
+		convCase(16, 1, 1, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2, ActReLU),      // grouped on a 1x1 image: not gemv
+		convCase(12, 6, 6, 12, 3, 3, 1, 1, 1, 1, 1, 1, 2, 2, 6, ActReLU6),     // 2 a group, dilated
 	} {
 		c.Layout = NCHW16c
 		cs = append(cs, c)
@@ -164,12 +175,18 @@ func testConv16c(t *testing.T, rng *rand.Rand, c Conv, withRes, withBias bool) {
 	}
 }
 
-// TestConv16cValidate checks the shapes NCHW16c refuses: groups other than 1 and depthwise.
+// TestConv16cValidate checks the shapes NCHW16c refuses: groups of more than 16 channels that do
+// not fill whole blocks, of different sizes in and out under 16, and depthwise multipliers.
 func TestConv16cValidate(t *testing.T) {
-	c := convCase(8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ActNone)
+	c := convCase(48, 9, 9, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ActNone)
 	c.Layout = NCHW16c
 	if c.Validate() == nil {
-		t.Error("NCHW16c accepts two groups")
+		t.Error("NCHW16c accepts two groups of 24")
+	}
+	c = convCase(8, 9, 9, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ActNone)
+	c.Layout = NCHW16c
+	if c.Validate() == nil {
+		t.Error("NCHW16c accepts groups of 4 in and 8 out")
 	}
 	c = convCase(4, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4, ActNone)
 	c.Layout = NCHW16c
