@@ -154,9 +154,11 @@ func writeBenchModule(dir string, j benchJob, src moduleSource) (string, error) 
 	wpath, wname := j.weights, j.weights
 	if wpath == "" {
 		wpath, wname = filepath.Join(dir, "weights.safetensors"), "weights.safetensors"
-		ts := seedweights.Tensors(j.g, "")
-		if j.onnx != nil {
-			ts = onnx.Tensors(j.onnx)
+		// An ONNX model's own weights; seeded ones only without them (the seed's rules know
+		// PyTorch's names, not an exporter's such as "onnx::Conv_656", and panic on them).
+		ts := onnx.Tensors(j.onnx)
+		if j.onnx == nil {
+			ts = seedweights.Tensors(j.g, "")
 		}
 		if err := writeTensors(wpath, ts); err != nil {
 			return "", err
