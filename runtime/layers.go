@@ -30,6 +30,11 @@ func (a *Arena) Conv(c *kernels.Conv, out, in []float32, w *kernels.ConvWeights,
 		c.Run(out, in, w, residual, a.Scratch[:a.scratchLen])
 		return
 	}
+	a.splitConv(c, out, in, w, residual)
+}
+
+// splitConv runs a convolution in a.parts parts over the shared workers.
+func (a *Arena) splitConv(c *kernels.Conv, out, in []float32, w *kernels.ConvWeights, residual []float32) {
 	a.conv = convTask{a: a, c: c, in: in, out: out, w: w, residual: residual}
 	if n := c.SharedLen(w, a.parts); n > 0 {
 		// The parts pack B once between them, then each computes its output channels from it.
@@ -73,6 +78,11 @@ func (a *Arena) Pool(p *kernels.Pool, out, in []float32) {
 		p.Run(out, in)
 		return
 	}
+	a.splitPool(p, out, in)
+}
+
+// splitPool runs a pooling in a.parts parts (at most one a channel) over the shared workers.
+func (a *Arena) splitPool(p *kernels.Pool, out, in []float32) {
 	a.pool = poolTask{p: p, in: in, out: out}
 	a.split(&a.pool, min(a.parts, p.C))
 	a.pool = poolTask{}
