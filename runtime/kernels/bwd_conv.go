@@ -174,21 +174,29 @@ func (s *patchSource) packRun(panel []float32, nr, u, k, dy, dx, ch, pc, kcb, H,
 	for q := 0; q < kcb; {
 		seg := min(OW-ox, kcb-q) // rows of this output row
 		iy := oy*c.StrideH + dy
-		if iy < 0 || iy >= H {
+		ix := ox*c.StrideW + dx
+		switch {
+		case iy < 0 || iy >= H:
 			for i := range seg {
 				clear(panel[(q+i)*nr+u : (q+i)*nr+u+k])
 			}
-		} else {
+		case k == 1: // a first layer's taps: one value a row, the panel's stride apart
 			row := s.xt[(b*H+iy)*W*C : (b*H+iy+1)*W*C]
-			ix := ox*c.StrideW + dx
+			col := panel[q*nr+u : (q+seg-1)*nr+u+1]
+			for i := range seg {
+				v := float32(0)
+				if uint(ix) < uint(W) {
+					v = row[ix*C+ch]
+				}
+				col[i*nr] = v
+				ix += c.StrideW
+			}
+		default:
+			row := s.xt[(b*H+iy)*W*C : (b*H+iy+1)*W*C]
 			for i := range seg {
 				d := panel[(q+i)*nr+u : (q+i)*nr+u+k]
 				if uint(ix) < uint(W) {
-					if k == 1 {
-						d[0] = row[ix*C+ch]
-					} else {
-						copy(d, row[ix*C+ch:ix*C+ch+k])
-					}
+					copy(d, row[ix*C+ch:ix*C+ch+k])
 				} else {
 					clear(d)
 				}

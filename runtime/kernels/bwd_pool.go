@@ -69,32 +69,37 @@ func firstMax(src []float32, W, y0, y1, x0, x1 int) int {
 func maxBackward2x2(dst, g, src []float32, W, OH, OW int) {
 	for yo := range OH {
 		r0, r1 := src[2*yo*W:], src[(2*yo+1)*W:]
-		d0, d1 := dst[2*yo*W:], dst[(2*yo+1)*W:]
 		for xo, v := range g[yo*OW : (yo+1)*OW] {
 			x := 2 * xo
 			a, b, c, d := r0[x], r0[x+1], r1[x], r1[x+1]
-			// The first maximum in row-major order: a, b, c, d; a NaN takes it from the values
-			// before it and keeps it from the values after (but a later NaN).
-			at, m := 0, a
-			if b > m || b != b {
-				at, m = 1, b
+			// The first maximum in row-major order, chosen by conditional moves (which of
+			// the four wins is as unpredictable as the data: a branch per window
+			// mispredicted every other time); a NaN takes it from the values before it and
+			// keeps it from the values after (but a later NaN), the rare case's branch.
+			m := max(a, b, c, d)
+			at := 3
+			if c == m {
+				at = 2
 			}
-			if c > m || c != c {
-				at, m = 2, c
+			if b == m {
+				at = 1
 			}
-			if d > m || d != d {
-				at = 3
+			if a == m {
+				at = 0
 			}
-			switch at {
-			case 0:
-				d0[x] += v
-			case 1:
-				d0[x+1] += v
-			case 2:
-				d1[x] += v
-			default:
-				d1[x+1] += v
+			if m != m {
+				at = 0
+				if b != b {
+					at = 1
+				}
+				if c != c {
+					at = 2
+				}
+				if d != d {
+					at = 3
+				}
 			}
+			(*[2]float32)(dst[(2*yo+at>>1)*W+x:])[at&1] += v
 		}
 	}
 }

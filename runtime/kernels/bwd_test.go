@@ -295,3 +295,21 @@ func TestPoolGrads(t *testing.T) {
 		checkClose(t, fmt.Sprintf("pool %+v", p), got, want, nil, p.KH*p.KW)
 	}
 }
+
+// TestMaxBackward2x2NaN: the 2x2 fast path picks the window's position as firstMax does with
+// NaNs and ties (the last NaN; else the first maximum).
+func TestMaxBackward2x2NaN(t *testing.T) {
+	nan := float32(math.NaN())
+	windows := [][4]float32{{1, 2, 3, 4}, {4, 3, 2, 1}, {2, 2, 2, 2}, {nan, 1, 2, 3}, {1, nan, 5, nan}, {0, 0, 1, nan},
+		{nan, nan, 0, 0}, {-1, 3, 3, -2}, {float32(math.Copysign(0, -1)), 0, 0, 0}}
+	for _, w := range windows {
+		src := []float32{w[0], w[1], w[2], w[3]}
+		got := make([]float32, 4)
+		maxBackward2x2(got, []float32{1}, src, 2, 1, 1)
+		want := make([]float32, 4)
+		want[firstMax(src, 2, 0, 2, 0, 2)] = 1
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("window %v: gradient %v, want %v", w, got, want)
+		}
+	}
+}
