@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	stddraw "image/draw"
+	"image/png"
 	"io"
 	"math"
 	"os"
+	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -33,7 +37,7 @@ func (r *Report) WritePNG(w io.Writer, width, height int) error {
 	// A short label: gonum keeps the data area within the vertical label's length.
 	p.Y.Label.Text = "gradient L2 norm"
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = decadeTicks{}
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
@@ -97,7 +101,14 @@ func (r *Report) WritePNG(w io.Writer, width, height int) error {
 
 	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, width, height))), vgimg.UseDPI(dpi))
 	p.Draw(draw.New(c))
-	_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(w)
+	img := image.NewRGBA(image.Rect(0, 0, width, height))
+	stddraw.Draw(img, img.Bounds(), c.Image(), image.Point{}, stddraw.Src)
+	// The 256 commonest colours, not dithered: a plot of a few lines loses only its
+	// anti-aliasing's rarest shades, and the file is a fraction of the RGBA one (plots are
+	// committed to docs/).
+	pal := image.NewPaletted(img.Bounds(), commonest(img, 256))
+	stddraw.Draw(pal, pal.Bounds(), img, image.Point{}, stddraw.Src)
+	err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(w, pal)
 	return err
 }
 
@@ -118,4 +129,48 @@ func epochColor(k, n int) color.Color {
 		t = float64(k) / float64(n-1)
 	}
 	return color.RGBA{R: uint8(30 + 200*t), G: 60, B: uint8(230 - 200*t), A: 255}
+}
+
+// decadeTicks marks the powers of ten of a log axis, labelled as %g prints them ("1e-17",
+// "0.001", "100"; gonum's LogTicks prints 1e-2 as 0.010000000000000002), every second or
+// third one when the axis spans too many to read.
+type decadeTicks struct{}
+
+func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
+	e0, e1 := int(math.Floor(math.Log10(lo))), int(math.Ceil(math.Log10(hi)))
+	step := max(1, (e1-e0+11)/12)
+	var ticks []plot.Tick
+	for e := e0; e <= e1; e++ {
+		v := math.Pow10(e)
+		t := plot.Tick{Value: v}
+		if (e-e0)%step == 0 {
+			t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
+}
+
+// commonest is the palette of img's n most frequent colours (all of them if fewer).
+func commonest(img *image.RGBA, n int) color.Palette {
+	count := map[color.RGBA]int{}
+	for i := 0; i+3 < len(img.Pix); i += 4 {
+		count[color.RGBA{img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3]}]++
+	}
+	cs := make([]color.RGBA, 0, len(count))
+	for c := range count {
+		cs = append(cs, c)
+	}
+	// By count, then by value: the same plot gives the same file.
+	slices.SortFunc(cs, func(a, b color.RGBA) int {
+		if d := count[b] - count[a]; d != 0 {
+			return d
+		}
+		return int(a.R)<<24 | int(a.G)<<16 | int(a.B)<<8 | int(a.A) - (int(b.R)<<24 | int(b.G)<<16 | int(b.B)<<8 | int(b.A))
+	})
+	pal := make(color.Palette, 0, n)
+	for _, c := range cs[:min(n, len(cs))] {
+		pal = append(pal, c)
+	}
+	return pal
 }
