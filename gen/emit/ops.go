@@ -205,10 +205,14 @@ func (e *emitter) lrn(n *ir.Node) (layerCode, error) {
 // batchNorm is a batch norm the passes could not fold into a conv: a per-channel affine map whose
 // scale and shift the loader computes.
 func (e *emitter) batchNorm(n *ir.Node) (layerCode, error) {
+	act, err := fusedAct(n)
+	if err != nil {
+		return layerCode{}, err
+	}
 	bn := jen.Op("&").Qual(rtPath, "BN").Values(jen.Id("Weight").Op(":").Lit(n.Params[0].Key), jen.Id("Bias").Op(":").Lit(n.Params[1].Key),
 		jen.Id("Mean").Op(":").Lit(n.Params[2].Key), jen.Id("Var").Op(":").Lit(n.Params[3].Key), jen.Id("Eps").Op(":").Lit(ir.As[*ir.BatchNormAttrs](n).Eps))
 	return layerCode{
-		settings: kernels.Affine{C: n.Shape[0], HW: hw(n.Shape), Layout: layout(n)},
+		settings: kernels.Affine{C: n.Shape[0], HW: hw(n.Shape), Act: act, Layout: layout(n)},
 		weights:  jen.Qual(rtPath, "ChannelAffine"),
 		load:     jen.List(jen.Id("w").Dot(e.ids[n]), jen.Err()).Op("=").Qual(rtPath, "LoadBN").Call(jen.Id("f"), bn, jen.Lit(n.Shape[0])),
 		body:     []jen.Code{e.call(n, "Affine", e.at(n), e.at(n.Inputs[0]), jen.Op("&").Add(e.weightsOf(n)))},
@@ -218,6 +222,10 @@ func (e *emitter) batchNorm(n *ir.Node) (layerCode, error) {
 // affine has constant scale and shift; they are "loaded" from the code like a batch norm's
 // (a single value applies to every channel, spelled out so the kernel stays per-channel).
 func (e *emitter) affine(n *ir.Node) (layerCode, error) {
+	act, err := fusedAct(n)
+	if err != nil {
+		return layerCode{}, err
+	}
 	a, c := ir.As[*ir.AffineAttrs](n), n.Shape[0]
 	perChannel := func(v []float64) []float64 {
 		for len(v) < c {
@@ -226,7 +234,7 @@ func (e *emitter) affine(n *ir.Node) (layerCode, error) {
 		return v
 	}
 	return layerCode{
-		settings: kernels.Affine{C: c, HW: hw(n.Shape), Layout: layout(n)},
+		settings: kernels.Affine{C: c, HW: hw(n.Shape), Act: act, Layout: layout(n)},
 		weights:  jen.Qual(rtPath, "ChannelAffine"),
 		load: jen.Id("w").Dot(e.ids[n]).Op("=").Qual(rtPath, "ChannelAffine").Values(
 			jen.Id("Scale").Op(":").Add(floats(perChannel(a.Scale))), jen.Id("Shift").Op(":").Add(floats(perChannel(a.Shift)))),

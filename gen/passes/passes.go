@@ -136,8 +136,13 @@ func FuseResidualAdd(g *ir.Graph) {
 	}
 }
 
+// actHosts are the ops whose kernels apply an activation to their output: a batch norm that
+// could not be folded (DenseNet's, after a concatenation) runs as an affine map whose kernel
+// applies its ReLU to each block while it is in cache, instead of another pass over the tensor.
+var actHosts = map[ir.Op]bool{ir.OpConv: true, ir.OpLinear: true, ir.OpAdd: true, ir.OpBatchNorm: true, ir.OpAffine: true}
+
 // FuseActivation moves an elementwise op that a kernel epilogue can apply (OpDef.Act) into the
-// conv, linear or add that feeds only it.
+// op of actHosts that feeds only it.
 func FuseActivation(g *ir.Graph) {
 	cons := g.Consumers()
 	for _, n := range append([]*ir.Node(nil), g.Nodes...) {
@@ -145,7 +150,7 @@ func FuseActivation(g *ir.Graph) {
 			continue
 		}
 		p := n.Inputs[0]
-		if p.Op != ir.OpConv && p.Op != ir.OpLinear && p.Op != ir.OpAdd || !soleReader(cons, g, p, n) || p.Fused != nil && p.Fused.Act != "" {
+		if !actHosts[p.Op] || !soleReader(cons, g, p, n) || p.Fused != nil && p.Fused.Act != "" {
 			continue
 		}
 		f := fusion(p)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/cnngen/cnngen/gen/frontend"
 	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/gen/spec"
 )
 
 func load(t *testing.T, arch string) (*ir.Graph, *ir.Graph) {
@@ -99,5 +100,33 @@ func TestEfficientNetSE(t *testing.T) {
 	}
 	if count(ig, ir.OpMul) != 16 {
 		t.Errorf("%d mul nodes, want 16 (one SE per MBConv)", count(ig, ir.OpMul))
+	}
+}
+
+func TestActivationFusedIntoUnfoldedBN(t *testing.T) {
+	// DenseNet's pre-activation: a batch norm after a concatenation cannot fold into a conv; its
+	// ReLU runs in the affine map's kernel.
+	g, err := spec.Parse([]byte(`name: pre
+input: [3, 8, 8]
+layers:
+  - concat:
+      - [conv: {name: a, out: 16, kernel: 1}]
+      - [conv: {name: b, out: 16, kernel: 1}]
+  - bn: {name: n}
+  - relu
+  - conv: {name: c, out: 4, kernel: 3}
+`), "pre.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ig, err := Inference(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := ig.Node("n"); n == nil || n.Fused == nil || n.Fused.Act != ir.OpReLU {
+		t.Fatalf("n: %+v", n)
+	}
+	if count(ig, ir.OpReLU) != 0 {
+		t.Error("unfused relu")
 	}
 }

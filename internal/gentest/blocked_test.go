@@ -14,7 +14,8 @@ import (
 
 // blockedSpecs cover every op that runs blocked, at channel counts that are and are not
 // multiples of a block, with the reorders where blocked and plain ops meet (g2's groups of 29
-// channels stay NCHW; g29's of 2 and g4's of 16 run blocked).
+// channels stay NCHW; g29's of 2 and g4's of 16 run blocked; b2, after a concatenation, is not
+// folded and applies the ReLU after it).
 var blockedSpecs = map[string]string{
 	"branches": `name: branches
 input: [3, 15, 13]
@@ -30,6 +31,8 @@ layers:
       - [conv: {name: a, out: 32, kernel: 1}, relu]
       - [conv: {name: b, out: 16, kernel: 5, pad: 2, dilation: 1}]
       - [avgpool: {kernel: 3, stride: 1, pad: 1, count_include_pad: false}, conv: {name: d, out: 10, kernel: 1}]
+  - bn: {name: b2}
+  - relu
   - conv: {name: dw, out: 58, kernel: 3, pad: 1, groups: 58}
   - silu
   - seq:
