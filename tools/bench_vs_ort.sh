@@ -18,7 +18,10 @@
 # (the anchors' script, with the input shape read from the model). Each tool runs R times per
 # network, each time reporting the median of at least 5 timed runs after warm-up over S seconds;
 # the table gives the median of those medians, in ms per Forward call of B images, and the
-# ratio of cnngen's time to ONNX Runtime's (at B > 1, the inverse of the images/s ratio).
+# ratio of cnngen's time to ONNX Runtime's (at B > 1, the inverse of the images/s ratio); then
+# the same for the process CPU time per image (each tool's whole process, every thread), which
+# leaves out the time other processes held the cores: on a loaded machine the one-thread CPU
+# ratio is the steadier one (with several threads it also counts idle workers' polling).
 # Progress goes to stderr, with the load average before each network.
 set -euo pipefail
 threads=1 batch=1 rounds=3 seconds=3
@@ -41,8 +44,8 @@ bin=$tmp/cnngen
 
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-echo "| net | threads | batch | ONNX Runtime ms | cnngen ms | cnngen / ORT | cnngen GFLOP/s | fraction of peak |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| net | threads | batch | ONNX Runtime ms | cnngen ms | cnngen / ORT | CPU ms/image ORT | cnngen | CPU cnngen / ORT | cnngen GFLOP/s | fraction of peak |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for net in "$@"; do
 	if [[ $net == *.onnx ]]; then
 		model=$(cd "$(dirname "$net")" && pwd)/$(basename "$net")
@@ -57,15 +60,18 @@ for net in "$@"; do
 		ours=("$bin" bench -arch "$net")
 	fi
 	echo "$name: load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-	ortms=() ourms=() gf=() fr=()
+	ortms=() ourms=() ortcpu=() ourcpu=() gf=() fr=()
 	for ((r = 1; r <= rounds; r++)); do
 		echo "$name: round $r/$rounds" >&2
-		ortms+=("$(cd "$ort" && node "$repo/tools/ort_bench.js" "$model" "$threads" "$batch" "$seconds" | jq .ms_median)")
+		o=$(cd "$ort" && node "$repo/tools/ort_bench.js" "$model" "$threads" "$batch" "$seconds")
+		ortms+=("$(jq .ms_median <<<"$o")") ortcpu+=("$(jq .cpu_ms_per_image <<<"$o")")
 		j=$("${ours[@]}" -threads "$threads" -batch "$batch" -seconds "$seconds" -json)
-		ourms+=("$(jq .ms_median <<<"$j")") gf+=("$(jq .gflops <<<"$j")") fr+=("$(jq .fraction_of_peak <<<"$j")")
+		ourms+=("$(jq .ms_median <<<"$j")") ourcpu+=("$(jq .cpu_ms_per_image <<<"$j")")
+		gf+=("$(jq .gflops <<<"$j")") fr+=("$(jq .fraction_of_peak <<<"$j")")
 	done
 	o=$(printf '%s\n' "${ortms[@]}" | median) c=$(printf '%s\n' "${ourms[@]}" | median)
+	oc=$(printf '%s\n' "${ortcpu[@]}" | median) cc=$(printf '%s\n' "${ourcpu[@]}" | median)
 	g=$(printf '%s\n' "${gf[@]}" | median) f=$(printf '%s\n' "${fr[@]}" | median)
-	awk -v n="$name" -v t="$threads" -v b="$batch" -v o="$o" -v c="$c" -v g="$g" -v f="$f" \
-		'BEGIN {printf "| %s | %d | %d | %.3f | %.3f | %.2fx | %.0f | %.0f%% |\n", n, t, b, o, c, c/o, g, 100*f}'
+	awk -v n="$name" -v t="$threads" -v b="$batch" -v o="$o" -v c="$c" -v oc="$oc" -v cc="$cc" -v g="$g" -v f="$f" \
+		'BEGIN {printf "| %s | %d | %d | %.3f | %.3f | %.2fx | %.3f | %.3f | %.2fx | %.0f | %.0f%% |\n", n, t, b, o, c, c/o, oc, cc, cc/oc, g, 100*f}'
 done

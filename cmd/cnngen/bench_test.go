@@ -36,7 +36,7 @@ layers:
 `
 
 // benchKeys are the keys of `cnngen bench -json` (with -layers), whichever way it ran.
-var benchKeys = []string{"arch", "isa", "threads", "callers", "batch", "ms_median", "images_per_s", "gflops", "peak_gflops",
+var benchKeys = []string{"arch", "isa", "threads", "callers", "batch", "ms_median", "images_per_s", "gflops", "peak_gflops", "cpu_ms_per_image",
 	"fraction_of_peak", "runs", "load_ms", "peak_rss_mb", "layers"}
 
 // needGo skips tests that build a benchmark program when there is no go command or -short.

@@ -110,7 +110,12 @@ type Result struct {
 	// PeakRSSMB is the process's peak resident memory from just before Load to the end of the
 	// timed runs (Linux; 0 elsewhere).
 	PeakRSSMB float64 `json:"peak_rss_mb"`
-	Layers    []Layer `json:"layers,omitempty"`
+	// CPUMsPerImage is the CPU time the whole process used during the timed runs per image
+	// (Linux; 0 elsewhere): unlike the wall time, it leaves out the time other processes had
+	// the cores, so that one-thread comparisons on a loaded machine hold. With several threads
+	// it counts the workers' polling too.
+	CPUMsPerImage float64 `json:"cpu_ms_per_image"`
+	Layers        []Layer `json:"layers,omitempty"`
 }
 
 // Layer is one layer's share of the timed runs (-layers).
@@ -169,7 +174,9 @@ func Run(m Model, weights string, o Options) (Result, error) {
 		defer pprof.StopCPUProfile()
 	}
 	bar := progress.New("bench "+m.Arch, 0)
+	cpu0 := processCPU()
 	times, wall, err := timeCalls(o.Callers, time.Duration(o.Seconds*float64(time.Second)), in, len(out), net.Forward, func() { bar.Add(1) })
+	cpu := processCPU() - cpu0
 	bar.Done()
 	if err != nil {
 		return Result{}, err
@@ -180,7 +187,7 @@ func Run(m Model, weights string, o Options) (Result, error) {
 	// images all callers finished per second of wall time.
 	r := Result{Arch: m.Arch, ISA: level.name, Threads: o.Threads, Callers: o.Callers, Batch: o.Batch, MsMedian: times[len(times)/2],
 		ImagesPerS: float64(o.Batch*len(times)) * 1000 / wall, GFLOPS: flops * float64(len(times)) / wall / 1e6, Runs: len(times),
-		LoadMs: loadMs, PeakRSSMB: float64(peakRSS()) / 1e6}
+		LoadMs: loadMs, PeakRSSMB: float64(peakRSS()) / 1e6, CPUMsPerImage: float64(cpu.Nanoseconds()) / 1e6 / float64(o.Batch*len(times))}
 	r.PeakGFLOPS = level.peak(o.Threads)
 	if r.PeakGFLOPS > 0 {
 		r.FractionOfPeak = r.GFLOPS / r.PeakGFLOPS

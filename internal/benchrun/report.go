@@ -25,6 +25,9 @@ func Write(w io.Writer, r Result, asJSON bool) error {
 	if r.PeakRSSMB > 0 {
 		fmt.Fprintf(w, "  peak RSS %.0f MB", r.PeakRSSMB)
 	}
+	if r.CPUMsPerImage > 0 {
+		fmt.Fprintf(w, "  CPU %.3f ms per image", r.CPUMsPerImage)
+	}
 	_, err := fmt.Fprintln(w)
 	return err
 }

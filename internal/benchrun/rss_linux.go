@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"syscall"
+	"time"
 )
 
 // resetPeakRSS restarts the kernel's peak-RSS count of this process (clear_refs 5).
@@ -25,4 +27,14 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// processCPU is the CPU time every thread of the process has used so far (user and system),
+// 0 if unknown.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
