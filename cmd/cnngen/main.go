@@ -62,6 +62,11 @@ const usage = `usage:
   cnngen eval -arch NAME [-weights W.safetensors|W.pth] -data DIR [-limit N]
                                                     top-1/top-5 error of the generated code over
                                                     Fashion-MNIST IDX files or DIR/CLASS/*.jpg
+  cnngen train -arch NAME|spec.yaml -data DIR [-epochs N] [-batch B] [-lr LR] [-threads N] [-out DIR]
+         [-weights W -classes N -labels FILE -freeze PREFIXES] [-grad-report G.csv] [-bench-steps N]
+                                                    train the generated training code on an IDX folder
+                                                    or DIR/CLASS/*.jpg (docs/training.md; -h: every
+                                                    flag); writes weights and labels for -embed
   cnngen bench -arch NAME|spec.yaml [-weights W] [-threads N] [-batch B] [-callers C]
          [-isa auto|avx512|avx2|generic] [-seconds S] [-layers] [-cpuprofile F] [-json] [-keep DIR]
                                                     time the generated code on seeded weights (or W,

@@ -211,7 +211,7 @@ func Run(m Model, o *Options, w io.Writer) error {
 	all, trainable := t.Params().Count()
 	fmt.Fprintf(w, "%s: %d training images (%s), %d held out (%s); %d of %d parameters train; %d epochs x %d steps of %d, %s, %d thread(s)\n",
 		m.Arch, d.trainCount, d.trainDesc, d.heldCount, d.heldDesc, trainable, all, o.Epochs, loader.Steps(), m.Batch, kernels.Active(), o.Threads)
-	l := &loop{t: t, o: o, report: report, norms: make([]train.LayerNorm, 0, len(t.Params().Layers()))}
+	l := &loop{t: t, o: o, report: report, norms: make([]train.LayerNorm, 0, len(t.Params().Layers())), depth: weightLayers(t.Params())}
 	start := time.Now()
 	for epoch := 1; epoch <= o.Epochs; epoch++ {
 		t0 := time.Now()
@@ -248,6 +248,7 @@ type loop struct {
 	o        *Options
 	report   *gradreport.Report
 	norms    []train.LayerNorm
+	depth    map[string]int // the report's layers and their depths
 	step     int // steps over all epochs
 	loss     float64
 	correct  int
@@ -275,7 +276,7 @@ func (l *loop) epoch(epoch int, loader *dataset.Loader) error {
 			// The norms before clipping and the update: what the gradients are, not what
 			// the optimizer was allowed to use.
 			if loss, err = l.t.Gradients(in, labels); err == nil {
-				err = l.report.Record(epoch, l.step, l.t.Params().LayerNorms(l.norms))
+				err = l.record(epoch)
 				l.t.Update()
 			}
 		} else {
@@ -292,6 +293,36 @@ func (l *loop) epoch(epoch int, loader *dataset.Loader) error {
 	}
 	bar.Done()
 	return nil
+}
+
+// record adds the step's norms of the weight layers to the report.
+func (l *loop) record(epoch int) error {
+	kept := l.norms[:0]
+	for _, n := range l.t.Params().LayerNorms(l.norms) {
+		if d, ok := l.depth[n.Layer]; ok {
+			n.Depth = d
+			kept = append(kept, n)
+		}
+	}
+	l.norms = kept
+	return l.report.Record(epoch, l.step, kept)
+}
+
+// weightLayers numbers the layers with a weight of two or more dimensions (convolutions,
+// linear layers) in network order: the report's depths. Normalisation layers are left out:
+// their few scale and shift values have gradients of another scale, and plotted between the
+// convolutions they turn the curve of gradient against depth into a zigzag.
+func weightLayers(ps *train.Params) map[string]int {
+	depth := map[string]int{}
+	for _, name := range ps.Layers() {
+		for _, p := range ps.Params {
+			if train.LayerOf(p.Name) == name && len(p.Shape) >= 2 {
+				depth[name] = len(depth)
+				break
+			}
+		}
+	}
+	return depth
 }
 
 // evaluate is the top-1 and top-5 accuracy over the held-out loader's samples, in
@@ -325,8 +356,9 @@ func evaluate(t Trainer, held *dataset.Loader, classes int, label string) (top1,
 	return float64(h1) / float64(max(n, 1)), float64(h5) / float64(max(n, 1)), nil
 }
 
-// hits counts the images whose class is among their k highest logits (a tie with the class's
-// logit counts against it, so a constant output scores nothing).
+// hits counts the images whose class is among their k highest logits. A tie with the class's
+// logit counts against it, so a constant output scores nothing, and so does a NaN anywhere in
+// the row: a diverged network (a NaN compares false with everything) must not look perfect.
 func hits(logits []float32, labels []int32, k int) int {
 	classes := len(logits) / max(len(labels), 1)
 	n := 0
@@ -334,11 +366,11 @@ func hits(logits []float32, labels []int32, k int) int {
 		row := logits[i*classes : (i+1)*classes]
 		above := 0
 		for j, v := range row {
-			if v > row[c] || v == row[c] && j != int(c) {
+			if !(v < row[c]) && j != int(c) {
 				above++
 			}
 		}
-		if above < k {
+		if above < k && row[c] == row[c] {
 			n++
 		}
 	}
