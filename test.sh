@@ -40,8 +40,8 @@ done
 step "kernels and goldens on arm64 under qemu-aarch64 (no assembly there: the pure-Go kernels are the only path)"
 # Unlike CNNGEN_ISA=generic above, this is the compiler arm64 users get, which fuses
 # multiply-adds into FMA instructions; about 5 minutes on 2 cores (kernels 1, goldens 4).
-GOARCH=arm64 go test -exec qemu-aarch64 -count=1 ./runtime/kernels
-GOARCH=arm64 go test -exec qemu-aarch64 -count=1 -run 'TestGoldens' ./internal/zoo
+GOARCH=arm64 go test -exec qemu-aarch64 -count=1 -timeout 25m ./runtime/kernels
+GOARCH=arm64 go test -exec qemu-aarch64 -count=1 -timeout 25m -run 'TestGoldens' ./internal/zoo
 
 step "race detector on concurrent Forward calls"
 go test -race -count=1 -run 'TestConcurrentForward' ./internal/zoo
