@@ -75,8 +75,10 @@ func TestTrainLeNet5(t *testing.T) {
 	if lines := strings.Count(string(csv), "\n"); lines != 1+8*5 || !strings.Contains(string(csv), ",conv1,0,") {
 		t.Errorf("gradient report: %d lines:\n%s", lines, csv)
 	}
-	if _, err := os.Stat(strings.TrimSuffix(report, ".csv") + ".png"); err != nil {
-		t.Error(err)
+	for _, png := range []string{".png", "-steps.png"} {
+		if _, err := os.Stat(strings.TrimSuffix(report, ".csv") + png); err != nil {
+			t.Error(err)
+		}
 	}
 	_, stderr, err = runCLI(t, "-arch", "lenet5", "-weights", filepath.Join(out, "weights.safetensors"), "-labels", filepath.Join(out, "labels.txt"),
 		"-o", filepath.Join(dir, "pkg", "lenet5.go"))

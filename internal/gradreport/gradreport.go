@@ -40,6 +40,7 @@ type Report struct {
 
 	layers []string // by depth, as recorded
 	epochs []epochNorms
+	steps  stepNorms
 }
 
 type epochNorms struct {
@@ -114,6 +115,7 @@ func (r *Report) Add(row Row) error {
 	if len(r.epochs) == 0 || r.epochs[len(r.epochs)-1].epoch != row.Epoch {
 		r.epochs = append(r.epochs, epochNorms{epoch: row.Epoch})
 	}
+	r.steps.add(row.Epoch, row.Step, row.GradNorm)
 	e := &r.epochs[len(r.epochs)-1]
 	for len(e.logSum) <= row.Depth {
 		e.logSum, e.count = append(e.logSum, 0), append(e.count, 0)

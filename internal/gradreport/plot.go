@@ -101,25 +101,37 @@ func (r *Report) WritePNG(w io.Writer, width, height int) error {
 
 	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, width, height))), vgimg.UseDPI(dpi))
 	p.Draw(draw.New(c))
-	img := image.NewRGBA(image.Rect(0, 0, width, height))
+	return writePaletted(w, c)
+}
+
+// writePaletted writes the canvas as a PNG of its 256 commonest colours, not dithered: a plot
+// of a few lines loses only its anti-aliasing's rarest shades, and the file is a fraction of
+// the RGBA one (plots are committed to docs/).
+func writePaletted(w io.Writer, c *vgimg.Canvas) error {
+	img := image.NewRGBA(c.Image().Bounds())
 	stddraw.Draw(img, img.Bounds(), c.Image(), image.Point{}, stddraw.Src)
-	// The 256 commonest colours, not dithered: a plot of a few lines loses only its
-	// anti-aliasing's rarest shades, and the file is a fraction of the RGBA one (plots are
-	// committed to docs/).
 	pal := image.NewPaletted(img.Bounds(), commonest(img, 256))
 	stddraw.Draw(pal, pal.Bounds(), img, image.Point{}, stddraw.Src)
-	err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(w, pal)
-	return err
+	return (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(w, pal)
 }
 
 // SavePNG writes WritePNG's plot to path.
-func (r *Report) SavePNG(path string, width, height int) (err error) {
+func (r *Report) SavePNG(path string, width, height int) error {
+	return save(path, func(w io.Writer) error { return r.WritePNG(w, width, height) })
+}
+
+// SaveStepsPNG writes WriteStepsPNG's plot to path.
+func (r *Report) SaveStepsPNG(path string, width, height int) error {
+	return save(path, func(w io.Writer) error { return r.WriteStepsPNG(w, width, height) })
+}
+
+func save(path string, write func(io.Writer) error) (err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, f.Close()) }()
-	return r.WritePNG(f, width, height)
+	return write(f)
 }
 
 // epochColor runs from blue (the first epoch) to red (the last), so the lines read in order.
@@ -133,7 +145,7 @@ func epochColor(k, n int) color.Color {
 
 // decadeTicks marks the powers of ten of a log axis, labelled as %g prints them ("1e-17",
 // "0.001", "100"; gonum's LogTicks prints 1e-2 as 0.010000000000000002), every second or
-// third one when the axis spans too many to read.
+// third one when the axis spans too many to read, and 2 and 5 times them on a narrow axis.
 type decadeTicks struct{}
 
 func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
@@ -141,12 +153,19 @@ func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
 	step := max(1, (e1-e0+11)/12)
 	var ticks []plot.Tick
 	for e := e0; e <= e1; e++ {
-		v := math.Pow10(e)
-		t := plot.Tick{Value: v}
-		if (e-e0)%step == 0 {
-			t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+		for _, m := range []float64{1, 2, 5} {
+			// 2 and 5 times the powers too when the axis spans three decades or less, so
+			// that a narrow range has labels.
+			if m != 1 && e1-e0 > 3 {
+				continue
+			}
+			v := m * math.Pow10(e)
+			t := plot.Tick{Value: v}
+			if m != 1 || (e-e0)%step == 0 {
+				t.Label = strconv.FormatFloat(v, 'g', 3, 64)
+			}
+			ticks = append(ticks, t)
 		}
-		ticks = append(ticks, t)
 	}
 	return ticks
 }

@@ -84,7 +84,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Threads, "threads", 1, "goroutines a training step uses")
 	fs.IntVar(&o.Workers, "workers", -1, "goroutines decoding images (-1: one per core)")
 	fs.StringVar(&o.ISA, "isa", "auto", "kernel level: auto, avx512, avx2 or generic")
-	fs.StringVar(&o.GradReport, "grad-report", "", "write per-layer gradient norms to this CSV, and their plot beside it (.png)")
+	fs.StringVar(&o.GradReport, "grad-report", "", "write per-layer gradient norms to this CSV, and plots beside it (.png by depth, -steps.png over steps)")
 	fs.IntVar(&o.GradEvery, "grad-every", 10, "with -grad-report: record every N steps")
 	fs.IntVar(&o.BenchSteps, "bench-steps", 0, "time N training steps on random data (after one warm-up) instead of training")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the training (or -bench-steps) to this file")

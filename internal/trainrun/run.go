@@ -233,11 +233,14 @@ func Run(m Model, o *Options, w io.Writer) error {
 		if err := report.Close(); err != nil {
 			return err
 		}
-		png := strings.TrimSuffix(o.GradReport, filepath.Ext(o.GradReport)) + ".png"
-		if err := report.SavePNG(png, 800, 500); err != nil {
+		base := strings.TrimSuffix(o.GradReport, filepath.Ext(o.GradReport))
+		if err := report.SavePNG(base+".png", 800, 500); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "gradient report: %s, plot %s\n", o.GradReport, png)
+		if err := report.SaveStepsPNG(base+"-steps.png", 800, 400); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "gradient report: %s, plots %s.png (by depth) and %s-steps.png (over steps)\n", o.GradReport, base, base)
 	}
 	return save(m, t, d.labels, out, time.Since(start), w)
 }
@@ -249,7 +252,7 @@ type loop struct {
 	report   *gradreport.Report
 	norms    []train.LayerNorm
 	depth    map[string]int // the report's layers and their depths
-	step     int // steps over all epochs
+	step     int            // steps over all epochs
 	loss     float64
 	correct  int
 	seen     int
