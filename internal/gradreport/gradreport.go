@@ -6,6 +6,7 @@ package gradreport
 
 import (
 	"bufio"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -160,4 +161,43 @@ func (r *Report) Close() error {
 		r.closer = nil
 	}
 	return err
+}
+
+// Read replays a report's CSV (as Report wrote it) into a new report that writes its rows to
+// w, for plotting a finished run again (at another size, say).
+func Read(csvData io.Reader, w io.Writer) (*Report, error) {
+	rd := csv.NewReader(csvData)
+	rd.FieldsPerRecord = 6
+	head, err := rd.Read()
+	if err != nil {
+		return nil, fmt.Errorf("gradreport: %w", err)
+	}
+	if strings.Join(head, ",") != Header {
+		return nil, fmt.Errorf("gradreport: header %q, want %q", strings.Join(head, ","), Header)
+	}
+	r := New(w)
+	for {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			return r, r.Flush()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gradreport: %w", err)
+		}
+		var row Row
+		var errs [5]error
+		row.Epoch, errs[0] = strconv.Atoi(rec[0])
+		row.Step, errs[1] = strconv.Atoi(rec[1])
+		row.Layer = rec[2]
+		row.Depth, errs[2] = strconv.Atoi(rec[3])
+		row.GradNorm, errs[3] = strconv.ParseFloat(rec[4], 64)
+		row.WeightNorm, errs[4] = strconv.ParseFloat(rec[5], 64)
+		if err := errors.Join(errs[:]...); err != nil {
+			line, _ := rd.FieldPos(0)
+			return nil, fmt.Errorf("gradreport: line %d: %w", line, err)
+		}
+		if err := r.Add(row); err != nil {
+			return nil, err
+		}
+	}
 }

@@ -85,6 +85,7 @@ func (r *Report) WritePNG(w io.Writer, width, height int) error {
 	if hi <= lo {
 		lo, hi = lo/10, hi*10
 	}
+	lo = niceFloor(lo)
 	p.Y.Min, p.Y.Max = lo, math.Exp(math.Log(hi)+f/(1-f)*(math.Log(hi)-math.Log(lo)))
 	if len(r.layers) <= 24 {
 		var ticks plot.ConstantTicks
@@ -192,4 +193,16 @@ func commonest(img *image.RGBA, n int) color.Palette {
 		pal = append(pal, c)
 	}
 	return pal
+}
+
+// niceFloor is the largest 1, 2 or 5 times a power of ten at most v: the bottom of a log axis
+// starts at a labelled tick, so that a range narrower than a decade has two labels or more.
+func niceFloor(v float64) float64 {
+	e := math.Pow10(int(math.Floor(math.Log10(v))))
+	for _, m := range []float64{5, 2, 1} {
+		if m*e <= v {
+			return m * e
+		}
+	}
+	return e
 }

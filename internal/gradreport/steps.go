@@ -6,6 +6,7 @@ import (
 	"image"
 	"io"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -86,7 +87,7 @@ func (s *stepNorms) close() {
 
 // WriteStepsPNG draws the global gradient norm of every recorded step (over the recorded
 // layers; the largest of a few steps per point in a long run) on a log scale, as a width x
-// height PNG. Where the norm overflowed or became NaN the line ends in a cross.
+// height PNG. Where the norm overflowed or became NaN the line ends in a red dot.
 func (r *Report) WriteStepsPNG(w io.Writer, width, height int) error {
 	if width <= 0 || height <= 0 {
 		return fmt.Errorf("gradreport: plot size %dx%d", width, height)
@@ -112,6 +113,7 @@ func (r *Report) WriteStepsPNG(w io.Writer, width, height int) error {
 	p := plot.New()
 	p.Title.Text = "Global gradient norm over training (before clipping)"
 	p.X.Label.Text = "recorded step"
+	p.X.Tick.Marker = wholeTicks{}
 	p.Y.Label.Text = "gradient L2 norm"
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = decadeTicks{}
@@ -119,7 +121,7 @@ func (r *Report) WriteStepsPNG(w io.Writer, width, height int) error {
 	if hi <= lo {
 		lo, hi = lo/10, hi*10
 	}
-	p.Y.Min, p.Y.Max = lo, hi*2
+	p.Y.Min, p.Y.Max = niceFloor(lo), hi*2
 	line, err := plotter.NewLine(xys)
 	if err != nil {
 		return err
@@ -132,7 +134,7 @@ func (r *Report) WriteStepsPNG(w io.Writer, width, height int) error {
 		if err != nil {
 			return err
 		}
-		pts.Shape, pts.Color, pts.Radius = draw.CrossGlyph{}, epochColor(1, 2), vg.Points(5)
+		pts.Shape, pts.Color, pts.Radius = draw.CircleGlyph{}, epochColor(1, 2), vg.Points(4)
 		p.Add(pts)
 		p.Legend.Add("overflow or NaN from here on", pts)
 		p.Legend.Top = true
@@ -140,4 +142,18 @@ func (r *Report) WriteStepsPNG(w io.Writer, width, height int) error {
 	c := vgimg.NewWith(vgimg.UseImage(image.NewRGBA(image.Rect(0, 0, width, height))), vgimg.UseDPI(dpi))
 	p.Draw(draw.New(c))
 	return writePaletted(w, c)
+}
+
+// wholeTicks are gonum's default ticks labelled without decimals ("25", not "25.00"): the
+// axis counts steps.
+type wholeTicks struct{}
+
+func (wholeTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+		}
+	}
+	return ts
 }

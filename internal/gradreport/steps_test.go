@@ -66,3 +66,29 @@ func TestStepsPNG(t *testing.T) {
 		t.Error("an empty report plotted")
 	}
 }
+
+// TestRead: a report's CSV replays into a report that writes the same CSV and plots.
+func TestRead(t *testing.T) {
+	var first bytes.Buffer
+	r := New(&first)
+	for _, row := range fed() {
+		r.Add(row)
+	}
+	r.Flush()
+	var second bytes.Buffer
+	back, err := Read(bytes.NewReader(first.Bytes()), &second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.String() != first.String() {
+		t.Errorf("replayed CSV:\n%s\nwant:\n%s", second.String(), first.String())
+	}
+	if err := back.WritePNG(io.Discard, 400, 300); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range []string{"", "a,b\n", Header + "\n1,2,x,3,0.5\n", Header + "\n1,x,c,3,0.5,1\n"} {
+		if _, err := Read(bytes.NewReader([]byte(bad)), io.Discard); err == nil {
+			t.Errorf("%q read", bad)
+		}
+	}
+}
