@@ -63,11 +63,17 @@ func (e *emitter) render() ([]byte, error) {
 	if err := e.f.Render(&graph); err != nil {
 		return nil, err
 	}
-	head, fixedImports, fixedBody, err := splitImports(fixed.Bytes())
+	return merge(fixed.Bytes(), graph.Bytes())
+}
+
+// merge joins a template's file and the graph part: one import block, then the template's
+// declarations, then the graph's, formatted.
+func merge(fixed, graph []byte) ([]byte, error) {
+	head, fixedImports, fixedBody, err := splitImports(fixed)
 	if err != nil {
 		return nil, fmt.Errorf("the template: %w", err)
 	}
-	_, graphImports, graphBody, err := splitImports(graph.Bytes())
+	_, graphImports, graphBody, err := splitImports(graph)
 	if err != nil {
 		return nil, fmt.Errorf("the graph part: %w", err)
 	}

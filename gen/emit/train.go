@@ -3,7 +3,6 @@ package emit
 import (
 	"bytes"
 	"fmt"
-	"go/format"
 	"strings"
 	"text/template"
 
@@ -197,7 +196,7 @@ func (e *trainEmitter) requires() {
 			continue
 		}
 		var terms []jen.Code
-		if len(trainableParams(n)) > 0 {
+		if len(plan.Trainable(n)) > 0 {
 			terms = append(terms, jen.Id("t").Dot("l").Dot(e.ids[n]).Dot("Trainable").Call())
 		}
 		for _, x := range inputsAndResidual(n) {
@@ -238,16 +237,6 @@ func (e *trainEmitter) headTable() {
 	).Custom(multiline, hs...)
 	e.f.Comment("headLayers are the classifiers' last layers, whose shapes a fine-tuned network changes.")
 	e.f.Var().Id("headLayers").Op("=").Index(jen.Op("...")).String().Custom(multiline, layers...)
-}
-
-func trainableParams(n *ir.Node) []ir.Param {
-	var ps []ir.Param
-	for _, p := range n.Params {
-		if !p.Buffer {
-			ps = append(ps, p)
-		}
-	}
-	return ps
 }
 
 func inputsAndResidual(n *ir.Node) []*ir.Node {
@@ -297,24 +286,4 @@ func (e *trainEmitter) render() ([]byte, error) {
 		return nil, err
 	}
 	return merge(fixed.Bytes(), graph.Bytes())
-}
-
-// merge joins the template's file and the graph part as render does: one import block, then the
-// template's declarations, then the graph's, formatted.
-func merge(fixed, graph []byte) ([]byte, error) {
-	head, fixedImports, fixedBody, err := splitImports(fixed)
-	if err != nil {
-		return nil, fmt.Errorf("the training template: %w", err)
-	}
-	_, graphImports, graphBody, err := splitImports(graph)
-	if err != nil {
-		return nil, fmt.Errorf("the graph part: %w", err)
-	}
-	var out bytes.Buffer
-	out.Write(head)
-	writeImports(&out, append(fixedImports, graphImports...))
-	out.Write(fixedBody)
-	out.WriteString("\n")
-	out.Write(graphBody)
-	return format.Source(out.Bytes())
 }

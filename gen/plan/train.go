@@ -99,7 +99,7 @@ func MakeTrain(g *ir.Graph, heads []*ir.Node, batch int, inputGrad bool) (*Train
 		for _, x := range inputsOf(n) {
 			readers[x] = append(readers[x], n)
 		}
-		req := len(trainable(n)) > 0
+		req := len(Trainable(n)) > 0
 		for _, x := range inputsOf(n) {
 			req = req || tp.Req[x]
 		}
@@ -229,8 +229,8 @@ func readsTwice(n *ir.Node) bool {
 	return false
 }
 
-// trainable lists the trainable weights of n (not its buffers).
-func trainable(n *ir.Node) []ir.Param {
+// Trainable lists the trainable weights of n (not its buffers: running statistics).
+func Trainable(n *ir.Node) []ir.Param {
 	var ps []ir.Param
 	for _, p := range n.Params {
 		if !p.Buffer {

@@ -21,66 +21,44 @@ import "fmt"
 // then transposed to NCHW.
 
 // ToChannelsLast writes the [c][hw] plane stack x as [hw][c] into dst.
-func ToChannelsLast(dst, x []float32, c, hw int) {
-	x, dst = x[:c*hw], dst[:c*hw]
-	// 8 x 8 blocks: each reads 8 runs of 8 values and writes 8 runs of 8, all within a few cache lines.
-	const b = 8
-	for c0 := 0; c0 < c; c0 += b {
-		c1 := min(c0+b, c)
-		for p0 := 0; p0 < hw; p0 += b {
-			p1 := min(p0+b, hw)
-			if c1-c0 == b && p1-p0 == b {
-				var rows [b]*[b]float32
-				for r := range b {
-					rows[r] = (*[b]float32)(x[(c0+r)*hw+p0:])
-				}
-				for p := range b {
-					d := (*[b]float32)(dst[(p0+p)*c+c0:])
-					d[0], d[1], d[2], d[3] = rows[0][p], rows[1][p], rows[2][p], rows[3][p]
-					d[4], d[5], d[6], d[7] = rows[4][p], rows[5][p], rows[6][p], rows[7][p]
-				}
-				continue
-			}
-			for ch := c0; ch < c1; ch++ {
-				for p := p0; p < p1; p++ {
-					dst[p*c+ch] = x[ch*hw+p]
-				}
-			}
-		}
-	}
-}
+func ToChannelsLast(dst, x []float32, c, hw int) { transpose(dst, x, c, hw, false) }
 
 // FromChannelsLast writes the [hw][c] stack src as [c][hw] into dst, or adds it to dst when acc.
-func FromChannelsLast(dst, src []float32, c, hw int, acc bool) {
-	src, dst = src[:c*hw], dst[:c*hw]
+func FromChannelsLast(dst, src []float32, c, hw int, acc bool) { transpose(dst, src, hw, c, acc) }
+
+// transpose writes the rows x cols matrix src transposed into dst, or adds it when acc, in
+// 8 x 8 blocks: each reads 8 runs of 8 values and writes 8 runs of 8, all within a few cache
+// lines.
+func transpose(dst, src []float32, rows, cols int, acc bool) {
+	src, dst = src[:rows*cols], dst[:rows*cols]
 	const b = 8
-	for c0 := 0; c0 < c; c0 += b {
-		c1 := min(c0+b, c)
-		for p0 := 0; p0 < hw; p0 += b {
-			p1 := min(p0+b, hw)
-			if c1-c0 == b && p1-p0 == b {
-				var rows [b]*[b]float32
-				for p := range b {
-					rows[p] = (*[b]float32)(src[(p0+p)*c+c0:])
+	for r0 := 0; r0 < rows; r0 += b {
+		r1 := min(r0+b, rows)
+		for c0 := 0; c0 < cols; c0 += b {
+			c1 := min(c0+b, cols)
+			if r1-r0 == b && c1-c0 == b {
+				var in [b]*[b]float32
+				for r := range b {
+					in[r] = (*[b]float32)(src[(r0+r)*cols+c0:])
 				}
-				for ch := range b {
-					d := (*[b]float32)(dst[(c0+ch)*hw+p0:])
+				for c := range b {
+					d := (*[b]float32)(dst[(c0+c)*rows+r0:])
 					if acc {
-						d[0], d[1], d[2], d[3] = d[0]+rows[0][ch], d[1]+rows[1][ch], d[2]+rows[2][ch], d[3]+rows[3][ch]
-						d[4], d[5], d[6], d[7] = d[4]+rows[4][ch], d[5]+rows[5][ch], d[6]+rows[6][ch], d[7]+rows[7][ch]
+						d[0], d[1], d[2], d[3] = d[0]+in[0][c], d[1]+in[1][c], d[2]+in[2][c], d[3]+in[3][c]
+						d[4], d[5], d[6], d[7] = d[4]+in[4][c], d[5]+in[5][c], d[6]+in[6][c], d[7]+in[7][c]
 					} else {
-						d[0], d[1], d[2], d[3] = rows[0][ch], rows[1][ch], rows[2][ch], rows[3][ch]
-						d[4], d[5], d[6], d[7] = rows[4][ch], rows[5][ch], rows[6][ch], rows[7][ch]
+						d[0], d[1], d[2], d[3] = in[0][c], in[1][c], in[2][c], in[3][c]
+						d[4], d[5], d[6], d[7] = in[4][c], in[5][c], in[6][c], in[7][c]
 					}
 				}
 				continue
 			}
-			for ch := c0; ch < c1; ch++ {
-				for p := p0; p < p1; p++ {
+			for r := r0; r < r1; r++ {
+				for c := c0; c < c1; c++ {
 					if acc {
-						dst[ch*hw+p] += src[p*c+ch]
+						dst[c*rows+r] += src[r*cols+c]
 					} else {
-						dst[ch*hw+p] = src[p*c+ch]
+						dst[c*rows+r] = src[r*cols+c]
 					}
 				}
 			}
@@ -354,7 +332,7 @@ func (c *Conv) PackInto(cw *ConvWeights, w, bias []float32) (*ConvWeights, error
 	case cw.isa != im.isa:
 		return c.Pack(w, bias) // SetISA changed the layout
 	case cw.algo.wino() != nil:
-		cw.repackWinograd(im, w)
+		cw.fillWinograd(im, w)
 	default:
 		for g := range c.Groups {
 			packA(im, cw.w[g*cw.groupLen:(g+1)*cw.groupLen], w[g*og*k:(g+1)*og*k], k, og, k)
@@ -363,34 +341,4 @@ func (c *Conv) PackInto(cw *ConvWeights, w, bias []float32) (*ConvWeights, error
 	clear(cw.bias)
 	copy(cw.bias, bias)
 	return cw, nil
-}
-
-// repackWinograd is packWinograd into the memory cw already has (the padding rows of its panels
-// stay zero from the first packing).
-func (cw *ConvWeights) repackWinograd(im *gemmImpl, w []float32) {
-	c, v := &cw.conv, cw.algo.wino()
-	a := v.alpha
-	mr, mpad := im.mr, roundUp(c.OutC, im.mr)
-	for o0 := 0; o0 < c.OutC; o0 += mr {
-		for i := range c.InC {
-			pc := i / im.kc * im.kc
-			kcb := min(im.kc, c.InC-pc)
-			at := pc*mpad + o0*kcb + (i-pc)*mr
-			for o := o0; o < min(o0+mr, c.OutC); o++ {
-				g := w[(o*c.InC+i)*9 : (o*c.InC+i)*9+9]
-				var gg [8][3]float64
-				for r := range a {
-					for j := range 3 {
-						gg[r][j] = v.g[r][0]*float64(g[j]) + v.g[r][1]*float64(g[3+j]) + v.g[r][2]*float64(g[6+j])
-					}
-				}
-				for r := range a {
-					for s := range a {
-						x := gg[r][0]*v.g[s][0] + gg[r][1]*v.g[s][1] + gg[r][2]*v.g[s][2]
-						cw.w[(r*a+s)*cw.groupLen+at+o-o0] = float32(x)
-					}
-				}
-			}
-		}
-	}
 }

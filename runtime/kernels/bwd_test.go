@@ -313,3 +313,37 @@ func TestMaxBackward2x2NaN(t *testing.T) {
 		}
 	}
 }
+
+// TestChannelsLast: the transposes both ways, whole 8 x 8 blocks and ragged edges, set and added.
+func TestChannelsLast(t *testing.T) {
+	for _, sz := range [][2]int{{8, 16}, {3, 5}, {13, 21}, {1, 9}} {
+		c, hw := sz[0], sz[1]
+		x := make([]float32, c*hw)
+		for i := range x {
+			x[i] = float32(i)
+		}
+		xt := make([]float32, c*hw)
+		ToChannelsLast(xt, x, c, hw)
+		for ch := range c {
+			for p := range hw {
+				if xt[p*c+ch] != x[ch*hw+p] {
+					t.Fatalf("%dx%d: [%d][%d] = %v, want %v", c, hw, p, ch, xt[p*c+ch], x[ch*hw+p])
+				}
+			}
+		}
+		back := make([]float32, c*hw)
+		for i := range back {
+			back[i] = 1
+		}
+		FromChannelsLast(back, xt, c, hw, true)
+		for i := range back {
+			if back[i] != x[i]+1 {
+				t.Fatalf("%dx%d: added back [%d] = %v, want %v", c, hw, i, back[i], x[i]+1)
+			}
+		}
+		FromChannelsLast(back, xt, c, hw, false)
+		if fmt.Sprint(back) != fmt.Sprint(x) {
+			t.Fatalf("%dx%d: set back %v", c, hw, back)
+		}
+	}
+}

@@ -107,6 +107,15 @@ func (cw *ConvWeights) packWinograd(im *gemmImpl, w []float32) {
 	cw.isa = im.isa
 	cw.groupLen = packedALen(im, c.OutC, c.InC)
 	cw.w = allocPacked(a2 * cw.groupLen)
+	cw.fillWinograd(im, w)
+}
+
+// fillWinograd writes the transformed weights into cw.w, packed as packWinograd laid it out
+// (a training step repacks updated weights in place with it: the padding rows of the panels
+// stay zero from the first packing).
+func (cw *ConvWeights) fillWinograd(im *gemmImpl, w []float32) {
+	c, v := &cw.conv, cw.algo.wino()
+	a := v.alpha
 	mr, mpad := im.mr, roundUp(c.OutC, im.mr)
 	for o0 := 0; o0 < c.OutC; o0 += mr {
 		for i := range c.InC {
