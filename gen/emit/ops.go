@@ -289,7 +289,7 @@ func (e *emitter) concat(n *ir.Node) (layerCode, error) {
 	var body []jen.Code
 	rel := 0
 	for _, x := range n.Inputs {
-		if !e.p.InConcat(x) {
+		if !e.p.InConcat(x, n) {
 			dst := jen.Id("a").Dot("At").Call(jen.Id(e.ids[n]+offSuffix).Op("+").Lit(rel), jen.Id(e.ids[x]+lenSuffix))
 			body = append(body, jen.Copy(dst, e.at(x)))
 		}

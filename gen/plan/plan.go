@@ -54,9 +54,13 @@ func (p *Plan) InPlace(n *ir.Node) bool {
 	return len(n.Inputs) > 0 && p.of[n] == p.of[n.Inputs[0]]
 }
 
-// InConcat reports whether n's output already lies in the buffer of the concatenation that
-// reads it, so that the concatenation need not copy it.
-func (p *Plan) InConcat(n *ir.Node) bool { return p.of[n].parent != nil }
+// InConcat reports whether x's output already lies where concat, which reads it, holds it, so
+// that the concatenation need not copy it: in concat's buffer, or, for a concatenation that is
+// the first part of a later one's buffer (DenseNet's chains), in that buffer.
+func (p *Plan) InConcat(x, concat *ir.Node) bool {
+	t, c := p.of[x], p.of[concat]
+	return t.parent != nil && (t.parent == c || t.parent == c.parent && c.rel == 0)
+}
 
 // Base tells where n's region comes from: the first node of the buffer n shares (a view's or an
 // in-place op's input, or n itself) at offset 0, or, for a tensor written into a concatenation's
@@ -93,6 +97,7 @@ func Make(g *ir.Graph) (*Plan, error) {
 		}
 	}
 	lastUse[g.Output] = len(g.Nodes) // read by the caller after the last layer
+	chain := concatChains(g)
 	p := &Plan{of: map[*ir.Node]*Tensor{}}
 	for i, n := range g.Nodes {
 		if n.TrainingOnly || ir.Def(n.Op).Is(ir.InferenceIdentity) {
@@ -102,7 +107,8 @@ func Make(g *ir.Graph) (*Plan, error) {
 		switch {
 		case ir.IsView(n.Op):
 			t = p.of[n.Inputs[0]]
-		case inPlace(n.Op) && n.Inputs[0].PhysicalSize() == n.PhysicalSize() && n.Inputs[0].Layout == n.Layout && p.of[n.Inputs[0]].Last == i && !p.readsTwice(n):
+		case inPlace(n.Op) && n.Inputs[0].PhysicalSize() == n.PhysicalSize() && n.Inputs[0].Layout == n.Layout && p.of[n.Inputs[0]].Last == i && !p.readsTwice(n) &&
+			chain[n.Inputs[0]] == nil: // a chained concatenation's buffer is kept by the chain's last
 			t = p.of[n.Inputs[0]]
 		default:
 			t = &Tensor{Size: n.PhysicalSize(), Def: i, Last: i}
@@ -121,7 +127,7 @@ func Make(g *ir.Graph) (*Plan, error) {
 			}
 		}
 	}
-	p.concatInPlace(g)
+	p.concatInPlace(g, chain)
 	p.place()
 	for _, t := range p.slices {
 		t.Off = t.parent.Off + t.rel
@@ -133,14 +139,13 @@ func Make(g *ir.Graph) (*Plan, error) {
 	return p, nil
 }
 
-// concatInPlace makes each input of a concatenation that nothing else reads a slice of the
-// concatenation's buffer (channels are the outermost per-image dimension, so each input is one
+// concatInPlace makes each input of a concatenation a slice of the concatenation's buffer when
+// it can (mayBeSlice; channels are the outermost per-image dimension, so each input is one
 // contiguous run), so that its producer writes there and the concatenation copies nothing.
 // The buffer is then live from the first of those producers on.
-func (p *Plan) concatInPlace(g *ir.Graph) {
-	readers := g.Consumers()
+func (p *Plan) concatInPlace(g *ir.Graph, chain map[*ir.Node]*ir.Node) {
 	for _, n := range g.Nodes {
-		if n.Op != ir.OpConcat {
+		if n.Op != ir.OpConcat || chain[n] != nil {
 			continue
 		}
 		parent := p.of[n]
@@ -151,7 +156,7 @@ func (p *Plan) concatInPlace(g *ir.Graph) {
 		rel := 0
 		for _, x := range n.Inputs {
 			t := p.of[x]
-			if seen[x] == 1 && rel%Align == 0 && p.onlyFeeds(t, n, x, readers, g) {
+			if seen[x] == 1 && rel%Align == 0 && p.mayBeSlice(t, n, x, g) {
 				t.parent, t.rel = parent, rel
 				parent.Def = min(parent.Def, t.Def)
 				p.slices = append(p.slices, t)
@@ -161,23 +166,69 @@ func (p *Plan) concatInPlace(g *ir.Graph) {
 			rel += x.PhysicalSize()
 		}
 	}
+	// A chained concatenation whose inputs all lie in its last's buffer is that buffer's first
+	// part: it copies nothing and has no buffer of its own.
+	for _, n := range g.Nodes {
+		last := chain[n]
+		if last == nil || !p.of[n].isOnly(n) {
+			continue
+		}
+		parent := p.of[last]
+		if !all(n.Inputs, func(x *ir.Node) bool { return p.of[x].parent == parent }) {
+			continue
+		}
+		t := p.of[n]
+		t.parent, t.rel = parent, 0
+		parent.Def = min(parent.Def, t.Def)
+		p.slices = append(p.slices, t)
+		p.Tensors = slices.DeleteFunc(p.Tensors, func(q *Tensor) bool { return q == t })
+		p.Total -= t.Size
+	}
 }
 
-// onlyFeeds reports whether tensor t may become a slice of concat's buffer: x, its last node,
-// is read by concat and nothing else reads any of its nodes outside t, it is not the graph's
-// input or a concat's buffer itself, and it is not already a slice.
-func (p *Plan) onlyFeeds(t *Tensor, concat, x *ir.Node, readers map[*ir.Node][]*ir.Node, g *ir.Graph) bool {
-	if t.parent != nil || t.Size != x.PhysicalSize() || t.Nodes[len(t.Nodes)-1] != x {
+// concatChains finds DenseNet's chains: a concatenation whose inputs are the first inputs of a
+// later concatenation maps to the last concatenation of its chain (the one with the most
+// inputs), whose buffer can hold them all.
+func concatChains(g *ir.Graph) map[*ir.Node]*ir.Node {
+	chain := map[*ir.Node]*ir.Node{}
+	for i := len(g.Nodes) - 1; i >= 0; i-- {
+		f := g.Nodes[i]
+		if f.Op != ir.OpConcat || chain[f] != nil {
+			continue
+		}
+		for _, c := range g.Nodes[:i] {
+			if c.Op == ir.OpConcat && chain[c] == nil && len(c.Inputs) < len(f.Inputs) && c.Layout == f.Layout &&
+				slices.Equal(c.Inputs, f.Inputs[:len(c.Inputs)]) {
+				chain[c] = f
+			}
+		}
+	}
+	return chain
+}
+
+// isOnly reports whether n is the only node of its buffer.
+func (t *Tensor) isOnly(n *ir.Node) bool { return len(t.Nodes) == 1 && t.Nodes[0] == n }
+
+func all(xs []*ir.Node, f func(*ir.Node) bool) bool {
+	for _, x := range xs {
+		if !f(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// mayBeSlice reports whether tensor t may become a slice of concat's buffer: x, its last node,
+// is read by concat, and its other readers (DenseNet's batch norms) read it before the buffer
+// dies; it is not the graph's input or output or a concat's buffer itself, and it is not
+// already a slice. Nothing writes over x: an op in place on it would be t's last node.
+func (p *Plan) mayBeSlice(t *Tensor, concat, x *ir.Node, g *ir.Graph) bool {
+	if t.parent != nil || t.Size != x.PhysicalSize() || t.Nodes[len(t.Nodes)-1] != x || t.Last > p.of[concat].Last {
 		return false
 	}
 	for _, n := range t.Nodes {
 		if n == g.Input() || n == g.Output || n.Op == ir.OpConcat {
 			return false
-		}
-		for _, r := range readers[n] {
-			if r != concat && p.of[r] != t {
-				return false
-			}
 		}
 	}
 	return true
@@ -190,6 +241,26 @@ func (p *Plan) readsTwice(n *ir.Node) bool {
 		if p.of[in] == p.of[n.Inputs[0]] {
 			return true
 		}
+	}
+	return false
+}
+
+// holds reports whether slice a is a chained concatenation with b's node among its inputs, at
+// b's offset in it, or with b's inputs as its first inputs (b is chained too).
+func (p *Plan) holds(a, b *Tensor) bool {
+	c := a.Nodes[0]
+	if c.Op != ir.OpConcat || a.rel != 0 {
+		return false
+	}
+	if d := b.Nodes[0]; d.Op == ir.OpConcat && b.rel == 0 && len(d.Inputs) <= len(c.Inputs) && slices.Equal(d.Inputs, c.Inputs[:len(d.Inputs)]) {
+		return true
+	}
+	rel := 0
+	for _, x := range c.Inputs {
+		if p.of[x] == b {
+			return b.rel == rel
+		}
+		rel += x.PhysicalSize()
 	}
 	return false
 }
@@ -261,7 +332,7 @@ func (p *Plan) Validate(g *ir.Graph) error {
 				a.Nodes[0].Name, a.Off, a.Off+a.Size, a.Def, a.Last, a.parent.Off, a.parent.Off+a.parent.Size, a.parent.Def, a.parent.Last)
 		}
 		for _, b := range p.slices[i+1:] {
-			if a.parent == b.parent && a.Off < b.Off+b.Size && b.Off < a.Off+a.Size {
+			if a.parent == b.parent && a.Off < b.Off+b.Size && b.Off < a.Off+a.Size && !p.holds(a, b) && !p.holds(b, a) {
 				return fmt.Errorf("plan: %s and %s overlap in their concat's buffer", a.Nodes[0].Name, b.Nodes[0].Name)
 			}
 		}

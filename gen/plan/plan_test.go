@@ -39,9 +39,9 @@ func TestBuiltinPlans(t *testing.T) {
 
 func mb(n int) float64 { return float64(4*n) / 1e6 }
 
-// Every inception branch of GoogLeNet writes straight into its slice of the concatenation; a
-// tensor that something else reads too (DenseNet-style, the concat's input also feeds a conv)
-// stays a buffer of its own and is copied.
+// Every inception branch of GoogLeNet writes straight into its slice of the concatenation; so
+// does a tensor that something else reads too (DenseNet-style, the concat's input also feeds a
+// conv), read there.
 func TestConcatInPlace(t *testing.T) {
 	p, ig := planOf(t, "googlenet")
 	concats := 0
@@ -52,8 +52,8 @@ func TestConcatInPlace(t *testing.T) {
 		concats++
 		off := p.Of(n).Off
 		for _, x := range n.Inputs {
-			if !p.InConcat(x) || p.Of(x).Off != off {
-				t.Errorf("%s: input %s at %d, in concat %v, want in place at %d", n.Name, x.Name, p.Of(x).Off, p.InConcat(x), off)
+			if !p.InConcat(x, n) || p.Of(x).Off != off {
+				t.Errorf("%s: input %s at %d, in concat %v, want in place at %d", n.Name, x.Name, p.Of(x).Off, p.InConcat(x, n), off)
 			}
 			off += x.Shape.Size()
 		}
@@ -84,8 +84,8 @@ layers:
 		if n.Op == ir.OpConcat {
 			found = true
 			a, b := n.Inputs[0], n.Inputs[1]
-			if p.InConcat(a) || !p.InConcat(b) || p.Of(b).Off != p.Of(n).Off+a.Shape.Size() {
-				t.Errorf("in concat: %s %v (read by conv b too), %s %v at %d; concat at %d", a.Name, p.InConcat(a), b.Name, p.InConcat(b), p.Of(b).Off, p.Of(n).Off)
+			if !p.InConcat(a, n) || !p.InConcat(b, n) || p.Of(a).Off != p.Of(n).Off || p.Of(b).Off != p.Of(n).Off+a.Shape.Size() {
+				t.Errorf("in concat: %s %v (read by conv b too), %s %v at %d; concat at %d", a.Name, p.InConcat(a, n), b.Name, p.InConcat(b, n), p.Of(b).Off, p.Of(n).Off)
 			}
 		}
 	}
@@ -109,4 +109,54 @@ func planOf(t *testing.T, arch string) (*Plan, *ir.Graph) {
 		t.Fatal(err)
 	}
 	return p, ig
+}
+
+// DenseNet as ONNX exports it: each layer reads the concatenation of the block's input and every
+// earlier layer's output. Every output is written once into the last concatenation's buffer, the
+// earlier concatenations are its first parts (no copies), and the batch norms that read them
+// write elsewhere, in both layouts.
+func TestConcatChain(t *testing.T) {
+	for _, l := range []ir.Layout{ir.NCHW, ir.NCHW16c} {
+		g, err := frontend.Load("testdata/dense.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var concats []*ir.Node
+		for _, n := range g.Nodes {
+			if n.Op == ir.OpConcat {
+				if n.Inputs[0].Op == ir.OpConcat { // the export's form: one list
+					n.Inputs = append(append([]*ir.Node(nil), n.Inputs[0].Inputs...), n.Inputs[1:]...)
+				}
+				concats = append(concats, n)
+			}
+		}
+		ig, err := passes.InferenceLayout(g, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Make(ig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := concats[len(concats)-1]
+		for _, c := range concats {
+			c = ig.Node(c.Name)
+			if base, rel := p.Base(c); base.Name != last.Name || rel != 0 {
+				t.Errorf("%v: %s lies in %s at %d, want %s at 0", l, c.Name, base.Name, rel, last.Name)
+			}
+			for _, x := range c.Inputs {
+				if !p.InConcat(x, c) {
+					t.Errorf("%v: %s's input %s is copied", l, c.Name, x.Name)
+				}
+			}
+		}
+		for _, bn := range []string{"n1", "n2", "n3"} {
+			if n := ig.Node(bn); p.InPlace(n) {
+				t.Errorf("%v: %s writes over the chain's buffer", l, bn)
+			}
+		}
+		if n := ig.Node("n4"); !p.InPlace(n) {
+			t.Errorf("%v: n4, the chain's last reader, is not in place", l)
+		}
+	}
 }

@@ -53,6 +53,16 @@ layers:
 `,
 }
 
+// flattenConcats rewrites concat(concat(a, b), c) as concat(a, b, c), the inner one still read by
+// its other readers: DenseNet as ONNX exports it.
+func flattenConcats(g *ir.Graph) {
+	for _, n := range g.Nodes {
+		if n.Op == ir.OpConcat && n.Inputs[0].Op == ir.OpConcat {
+			n.Inputs = append(append([]*ir.Node(nil), n.Inputs[0].Inputs...), n.Inputs[1:]...)
+		}
+	}
+}
+
 // TestLayouts runs networks generated with NCHW16c and with NCHW feature maps against the
 // interpreter.
 func TestLayouts(t *testing.T) {
@@ -65,6 +75,11 @@ func TestLayouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	specs["tinyres"] = tiny
+	dense, err := os.ReadFile("../../gen/plan/testdata/dense.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs["dense"] = dense
 	for _, arch := range []string{"googlenet", "resnet18", "efficientnet_b0", "alexnet2012"} {
 		src, _, err := archspecs.Source(arch)
 		if err != nil {
@@ -76,6 +91,9 @@ func TestLayouts(t *testing.T) {
 		g, err := spec.Parse(src, name+".yaml")
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
+		}
+		if name == "dense" {
+			flattenConcats(g)
 		}
 		w := mapWeights{}
 		for _, p := range g.AllParams() {
