@@ -17,6 +17,14 @@ func (a *Arena) Region(r Region) []float32 { return a.At(r.Off, r.Len) }
 // has several (exactly: results do not depend on the split); the others run the kernel directly.
 
 // Layers smaller than these stay on one thread: handing them out costs more than it saves.
+// They were set without a recorded measurement (commit cd32d58). BenchmarkSplit, 2026-12-05, on
+// this 2-core VM while other processes kept its load at 4-7 (one core busy elsewhere, so a part
+// waits for a core): splitting in two lost at every size measured, 1.5-2.7x the one-part time,
+// from 0.6M to 7.2M MACs (blocked 1x1 and 3x3 convolutions at 7x7 and 14x14: 7-41 us on one
+// part) and from 113K to 1.36M pool reads (5-54 us). On an idle machine splitting the layers
+// above these bounds took ResNet-50 from 52.2 to 35.3 ms (2026-11-27) and from 42.7 to 24.2 ms
+// (2026-12-04) on two threads. Re-measure idle before moving them: on a loaded machine no
+// split pays.
 const (
 	minParallelMACs  = 2 << 20
 	minParallelReads = 256 << 10 // pool inputs read (window reads)
