@@ -48,6 +48,10 @@ func conv16cCases() []Conv {
 		convCase(17, 9, 9, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),
 		convCase(33, 7, 7, 40, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActSiLU),
 		convCase(40, 8, 9, 17, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActNone),
+		convCase(70, 15, 13, 40, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActReLU),  // gathered: odd sizes
+		convCase(33, 11, 10, 24, 1, 1, 3, 2, 0, 0, 0, 0, 1, 1, 1, ActSiLU),  // strides 3 and 2
+		convCase(20, 9, 60, 24, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, ActReLU),   // rows of 30: not gathered
+		convCase(32, 10, 10, 32, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 32, ActNone), // depthwise strided 1x1
 		convCase(3, 23, 21, 20, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, ActReLU),   // a stem
 		convCase(32, 13, 12, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, ActReLU6), // stride 2
 		convCase(20, 11, 10, 24, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 1, ActNone),  // dilated
