@@ -230,6 +230,20 @@ func (c *Conv) runGemv16c(part, parts int, in, out []float32, w *ConvWeights, re
 	}
 }
 
+// tileBlocks is how many output blocks the tiles of rows of cols pixels compute: the kernel's
+// widest unless one block fewer fills over 10% more accumulators on average (rows of 7 and 14
+// at AVX-512: 3 blocks of 7 pixels, 21 accumulators, against tiles of 4 and 3 pixels of 4
+// blocks, 14 on average, or of 5 and 4, 18.7). Measured (BenchmarkConvLayout, GFLOP/cpu-s, 2
+// runs): ResNet-50's 3x3 512->512 at 7x7 154/153 -> 160/169, its stride-2 one to 7x7 152/141 ->
+// 163/155; its stem's rows of 112 (3 blocks of 8 fill 24 against 23.6) lost 5-9%, hence the margin.
+func (k *conv16cImpl) tileBlocks(cols int) int {
+	fill := func(nf int) int { return cols * nf * 100 / ((cols + k.p[nf] - 1) / k.p[nf]) }
+	if k.f > 1 && fill(k.f-1) > fill(k.f)*11/10 {
+		return k.f - 1
+	}
+	return k.f
+}
+
 // split is a part's share of a blocked convolution's output: groups [g0, g1) of output channel
 // blocks (groups of at most f blocks, their sizes balanced: see group) of rows [y0, y1), pixels
 // [x0, x1) of each. The parts take whole groups when there are enough to share out evenly (the
@@ -342,9 +356,10 @@ func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, 
 	g := c.geom16c()
 	ib := blocks(c.InC)
 	sgs, ibg, obg := c.groups16c()
-	gps := (obg + k.f - 1) / k.f // tile groups per super-group
+	f := k.tileBlocks(g.cols)
+	gps := (obg + f - 1) / f // tile groups per super-group
 	groups := sgs * gps
-	g0, g1, y0, y1, x0, x1 := g.split(part, parts, groups, k.p[k.f])
+	g0, g1, y0, y1, x0, x1 := g.split(part, parts, groups, k.p[f])
 	if g0 >= g1 || y0 >= y1 || x0 >= x1 {
 		return
 	}
@@ -369,7 +384,7 @@ func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, 
 	// in runs of whole tiles whose input fits the band's budget.
 	xstep := x1 - x0
 	if g.flat {
-		xstep = max(1, conv16cBandFloats/(ib*BlockC)/k.p[k.f]) * k.p[k.f]
+		xstep = max(1, conv16cBandFloats/(ib*BlockC)/k.p[f]) * k.p[f]
 	}
 	if g.gather {
 		in = c.gather16c(scratch, in)
