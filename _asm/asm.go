@@ -56,6 +56,7 @@ var sets = map[string]func(){
 	"f32pool":      poolSet,
 	"f32conv16c":   conv16cSet,
 	"f32ops16c":    ops16cSet,
+	"f32train":     trainSet,
 }
 
 func main() {

@@ -347,3 +347,69 @@ func TestChannelsLast(t *testing.T) {
 		}
 	}
 }
+
+// The optimizer's kernels in TestKernelTwins' sweep (lengths, offsets, guards): exact.
+func init() {
+	for _, name := range []string{"sgdMom", "sgdNesterov"} {
+		get := func(k *kernelSet) any { return k.sgdMom }
+		if name == "sgdNesterov" {
+			get = func(k *kernelSet) any { return k.sgdNesterov }
+		}
+		twinChecks[name] = twinEntry{get, checkSGD}
+	}
+}
+
+func checkSGD(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	for _, n := range lengths(ks) {
+		for _, off := range offsets {
+			ops := []operand{newOp(n, off, uniform(rng, true)), newOp(n, (off+5)%16, uniform(rng, true)), newOp(n, (off+11)%16, uniform(rng, true))}
+			compare(t, fmt.Sprintf("n=%d off=%d", n, off), ops, []int{0, 2}, exact, false,
+				func(f any, s [][]float32) {
+					f.(func(w, g, buf []float32, wd, mom, damp, lr float32))(s[0], s[1], s[2], 5e-4, 0.9, 1, -0.05)
+				}, simd, twin)
+		}
+	}
+}
+
+// TestSGDMomentum: the optimizer's update at every level is its twin's bit for bit (both are
+// float32 FMAs), over values that round in every way: ties, zeros of both signs, subnormals,
+// and lengths with tails.
+func TestSGDMomentum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	gen := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			switch i % 11 {
+			case 0:
+				v[i] = 0
+			case 1:
+				v[i] = float32(math.Copysign(0, -1))
+			case 2:
+				v[i] = math.Float32frombits(rng.Uint32() & 0x807fffff) // subnormal
+			case 3:
+				v[i] = float32(rng.IntN(64)) / 8 // exact: ties in the sums
+			default:
+				v[i] = float32(rng.NormFloat64() * math.Pow(2, float64(rng.IntN(20)-10)))
+			}
+		}
+		return v
+	}
+	for _, n := range []int{1, 7, 16, 33, 100, 1000} {
+		w, g, buf := gen(n), gen(n), gen(n)
+		for _, nesterov := range []bool{false, true} {
+			for _, sc := range [][4]float32{{5e-4, 0.9, 1, -0.05}, {1e-2, 0.5, 0.75, -0.3}, {0.25, 0.875, 1, -1}} {
+				wantW, wantB := append([]float32(nil), w...), append([]float32(nil), buf...)
+				sgdGo(wantW, g, wantB, sc[0], sc[1], sc[2], sc[3], nesterov)
+				forEachISA(t, func(t *testing.T) {
+					gotW, gotB := append([]float32(nil), w...), append([]float32(nil), buf...)
+					SGDMomentum(gotW, g, gotB, sc[0], sc[1], sc[2], sc[3], nesterov)
+					for i := range gotW {
+						if math.Float32bits(gotW[i]) != math.Float32bits(wantW[i]) || math.Float32bits(gotB[i]) != math.Float32bits(wantB[i]) {
+							t.Fatalf("n %d nesterov %v %v [%d]: w %g buf %g, twin %g %g", n, nesterov, sc, i, gotW[i], gotB[i], wantW[i], wantB[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}

@@ -28,6 +28,7 @@ type kernelSet struct {
 	vadd                                                            func(dst, a, b []float32)
 	vmulAddC                                                        func(dst, src []float32, s, b float32)
 	vmulChannels                                                    func(dst, src, s []float32, hw int)
+	sgdMom, sgdNesterov                                             func(w, g, buf []float32, wd, mom, damp, lr float32) // SGDMomentum
 	vgatherS2                                                       func(dst, src []float32)
 	rsum                                                            func(x []float32) float32
 	lrnSqAcc                                                        func(dst, src []float32)
@@ -93,6 +94,8 @@ var genericSet = kernelSet{
 	},
 	vadd:         f32VAddGo,
 	vmulAddC:     f32VMulAddCGo,
+	sgdMom:       f32SGDMomGo,
+	sgdNesterov:  f32SGDNesterovGo,
 	vmulChannels: f32VMulChannelsGo,
 	vgatherS2:    f32VGatherS2Go,
 	rsum:         f32RSumGo,

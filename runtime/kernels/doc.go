@@ -115,6 +115,7 @@
 //	                                              16-channel vectors), VMul16c, ToBlocked16c,
 //	                                              FromBlocked16c (Reorder's blocks),
 //	                                              LRNSqSum16c (LRN's sums across blocks)
+//	                                              SGDMom, SGDNesterov (an optimizer's update)
 //	epilogue   fused after the operation          Epi (bias, residual, ReLU/ReLU6 by flags)
 //	tile       the block a call's loop computes   14x32, 6x16, 2x4 (GEMM rows x columns); 3x3s1
 //	                                              (kernel, stride); 3s2 (taps, stride); H3s2
@@ -133,6 +134,9 @@
 //
 // The NCHW16c kernels are two more groups: f32conv16c (the direct and the depthwise
 // convolutions) and f32ops16c (pools, per-channel arithmetic and Reorder's blocks).
+//
+// f32train is training's: the SGD update of a tensor with momentum and weight decay, each of
+// torch's multiply-adds one float32 FMA, bit for bit torch's (its twins use the exact FMA32).
 //
 // The assembly is generated with avo by the separate module in ../../_asm; the go:generate
 // lines below run it, and the first line of each .s and stub file is the command that made it
@@ -168,3 +172,4 @@ package kernels
 //go:generate go run -C ../../_asm . -set f32pool -out ../runtime/kernels/f32pool_amd64.s -stubs ../runtime/kernels/f32pool_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32conv16c -out ../runtime/kernels/f32conv16c_amd64.s -stubs ../runtime/kernels/f32conv16c_stub_amd64.go -pkg kernels
 //go:generate go run -C ../../_asm . -set f32ops16c -out ../runtime/kernels/f32ops16c_amd64.s -stubs ../runtime/kernels/f32ops16c_stub_amd64.go -pkg kernels
+//go:generate go run -C ../../_asm . -set f32train -out ../runtime/kernels/f32train_amd64.s -stubs ../runtime/kernels/f32train_stub_amd64.go -pkg kernels
