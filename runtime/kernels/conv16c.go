@@ -48,7 +48,19 @@ type conv16cTile = func(dst, src, w []float32, n, nf, icb, kh, kw, cl, ldp, ldk,
 // output tile once more. Measured against 8K floats (a chunk in L1; 3 against 1 block of 3x3
 // layers, 32 against 8 of pointwise ones): 3-5% faster on ResNet-50's and VGG's layers; 64K
 // floats was no faster.
-func (c *Conv) conv16cChunk() int { return max(1, 32768/(4*c.KH*c.KW*256)) }
+//
+// Layers of at most 64 output pixels (7x7) take chunks of 8K floats (32 KiB, in L1): their few
+// tiles read a chunk's weights over and over, and L1 serves them faster than L2. Measured
+// (BenchmarkConvLayout, AVX-512, GFLOP/cpu-s, 2 runs, 32K -> 8K): ResNet-50's 2048->512
+// 129/147 -> 156/161, 512->2048 134/148 -> 153/155, 3x3 512 146/162 -> 172/159, GoogLeNet's
+// 832->384 152/168 -> 163/167, EfficientNet's 1152->320 160/163 -> 162/160; the 14x14 layers
+// within 5% either way, AVX2 within 5% at 7x7.
+func (c *Conv) conv16cChunk() int {
+	if c.OutH*c.OutW <= 64 {
+		return max(1, 8192/(4*c.KH*c.KW*256))
+	}
+	return max(1, 32768/(4*c.KH*c.KW*256))
+}
 
 // conv16cBandFloats is about the most input floats one band of rows reads (its copy, when it has
 // one, is in the scratch): 128K floats, 512 KiB, half this machine's L2, so that the band stays
