@@ -66,8 +66,10 @@
 // pixels of one row times up to 4 output channel blocks, each input value broadcast against the
 // 16-channel weight vectors, summed over a chunk of input channel blocks and the kernel's taps
 // (f32Conv16c: 6x64 at AVX-512, 6x16 at AVX2), with the GEMM's epilogue flags; a pointwise
-// convolution is one row of all the pixels, horizontal padding is read from a zero-framed copy
-// of a band of rows. 3x3 stride-1 layers of 14x14 outputs and more run Winograd F(4x4, 3x3)
+// convolution is one row of all the pixels (a strided one with short rows reads a gathered copy
+// of its pixels as one), horizontal padding is read from a zero-framed copy of a band of rows;
+// grouped convolutions run as super-groups of whole blocks (block-diagonal weights for groups
+// of fewer than 16 channels). 3x3 stride-1 layers of 14x14 outputs and more run Winograd F(4x4, 3x3)
 // (winograd16c.go): its transforms work on 16-channel vectors and its 36 products are pointwise
 // convolutions on the direct kernel. Depthwise convolutions have a vector kernel of their own
 // (dwconv16c.go), pools a window's vectors (pool16c.go), the per-channel operations 16-channel
