@@ -88,7 +88,13 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := setClasses(g, *classes, *labels, lf); err != nil {
+	// Without -labels, a new head's classes are named by the image folder's subfolders (the
+	// program writes them beside the weights), so the network's own label set need not fit.
+	named := *labels
+	if named == "" {
+		named = "the folder's subfolders"
+	}
+	if err := setClasses(g, *classes, named, lf); err != nil {
 		return err
 	}
 	gen := "cnngen -arch " + *arch

@@ -94,7 +94,7 @@ func openFolders(m Model, o *Options) (*data, error) {
 		return nil, err
 	}
 	if len(labels) != m.NumClasses {
-		return nil, fmt.Errorf("%s has %d classes, %s has %d: generate the network for them with -classes %d", o.Data, len(labels), m.Arch, m.NumClasses, len(labels))
+		return nil, fmt.Errorf("%s has %d classes, %s has %d: train a new head for them with -classes %d", o.Data, len(labels), m.Arch, m.NumClasses, len(labels))
 	}
 	relabel(items, index)
 	pre := preprocessOf(m)
