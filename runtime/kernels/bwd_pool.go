@@ -72,22 +72,19 @@ func maxBackward2x2(dst, g, src []float32, W, OH, OW int) {
 		for xo, v := range g[yo*OW : (yo+1)*OW] {
 			x := 2 * xo
 			a, b, c, d := r0[x], r0[x+1], r1[x], r1[x+1]
-			// The first maximum in row-major order, chosen by conditional moves (which of
-			// the four wins is as unpredictable as the data: a branch per window
-			// mispredicted every other time); a NaN takes it from the values before it and
+			// The first maximum in row-major order, chosen without branches (which of the
+			// four wins is as unpredictable as the data: a branch per window mispredicted
+			// every other time); a NaN takes it from the values before it and
 			// keeps it from the values after (but a later NaN), the rare case's branch.
-			m := max(a, b, c, d)
-			at := 3
-			if c == m {
-				at = 2
-			}
-			if b == m {
-				at = 1
-			}
-			if a == m {
-				at = 0
-			}
-			if m != m {
+			// Equality is tested on the bits (an integer compare that sets a register; the
+			// compiler keeps if-chains, float or integer, as branches here), of the values
+			// with -0 made +0 (x + 0), so that -0 and +0 tie as their float compare does.
+			a, b, c, d = a+0, b+0, c+0, d+0
+			mf := max(a, b, c, d)
+			m := math.Float32bits(mf)
+			ea, eb, ec := b2i(math.Float32bits(a) == m), b2i(math.Float32bits(b) == m), b2i(math.Float32bits(c) == m)
+			at := (1 - ea) * (1 + (1-eb)*(1+(1-ec))) // 0 if a is the max, else 1 if b, 2 if c, 3
+			if mf != mf {                            // a NaN: max is NaN
 				at = 0
 				if b != b {
 					at = 1
@@ -102,6 +99,15 @@ func maxBackward2x2(dst, g, src []float32, W, OH, OW int) {
 			(*[2]float32)(dst[(2*yo+at>>1)*W+x:])[at&1] += v
 		}
 	}
+}
+
+// b2i is 1 for true: the compiler makes it a SETcc, no branch.
+func b2i(b bool) int {
+	i := 0
+	if b {
+		i = 1
+	}
+	return i
 }
 
 // avgBackward adds one plane's average-pooling gradient to dst.
