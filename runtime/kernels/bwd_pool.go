@@ -43,12 +43,41 @@ func (p *Pool) Backward(dx, dy, x []float32, planes int, acc bool) {
 				x0 := xo*p.StrideW - p.PadL
 				x1 := min(x0+p.KW, W)
 				x0 = max(x0, 0)
-				if at := firstMax(src, W, y0, y1, x0, x1); at >= 0 {
+				at := -1
+				if y1-y0 == 3 && x1-x0 == 3 {
+					at = firstMax3x3(src, W, y0, x0)
+				}
+				if at < 0 {
+					at = firstMax(src, W, y0, y1, x0, x1)
+				}
+				if at >= 0 {
 					dst[at] += g[yo*OW+xo]
 				}
 			}
 		}
 	}
+}
+
+// firstMax3x3 is firstMax of a whole 3x3 window at (y0, x0) without branches on the data (the
+// stem pooling of the ResNets and GoogLeNet: firstMax's compares mispredicted every few values),
+// or -1 when the window holds a NaN (firstMax then decides).
+func firstMax3x3(src []float32, W, y0, x0 int) int {
+	r0 := (*[3]float32)(src[y0*W+x0:])
+	r1 := (*[3]float32)(src[(y0+1)*W+x0:])
+	r2 := (*[3]float32)(src[(y0+2)*W+x0:])
+	// -0 made +0 (x + 0) so that the bits of equal values are equal, as in maxBackward2x2.
+	v := [9]float32{r0[0] + 0, r0[1] + 0, r0[2] + 0, r1[0] + 0, r1[1] + 0, r1[2] + 0, r2[0] + 0, r2[1] + 0, r2[2] + 0}
+	mf := max(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8])
+	if mf != mf {
+		return -1
+	}
+	m := math.Float32bits(mf)
+	k := 8
+	for i := 7; i >= 0; i-- { // the first position equal to the maximum
+		e := b2i(math.Float32bits(v[i]) == m)
+		k += e * (i - k)
+	}
+	return (y0+k/3)*W + x0 + k%3
 }
 
 // firstMax is the index of the window's first maximum (the last NaN if any), -1 if empty.

@@ -413,3 +413,32 @@ func TestSGDMomentum(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstMax3x3: the branch-free 3x3 window scan agrees with firstMax (ties, -0 against +0,
+// the maximum anywhere), and leaves a window with a NaN to it.
+func TestFirstMax3x3(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	negZero := float32(math.Copysign(0, -1))
+	for trial := range 2000 {
+		src := make([]float32, 5*6)
+		for i := range src {
+			switch rng.IntN(4) {
+			case 0:
+				src[i] = 0
+			case 1:
+				src[i] = negZero
+			default:
+				src[i] = float32(rng.IntN(5) - 2)
+			}
+		}
+		y0, x0 := rng.IntN(3), rng.IntN(4)
+		nan := trial%10 == 0
+		if nan {
+			src[(y0+rng.IntN(3))*6+x0+rng.IntN(3)] = float32(math.NaN())
+		}
+		got, want := firstMax3x3(src, 6, y0, x0), firstMax(src, 6, y0, y0+3, x0, x0+3)
+		if nan && got != -1 || !nan && got != want {
+			t.Fatalf("window at (%d, %d) of %v: %d, firstMax %d", y0, x0, src, got, want)
+		}
+	}
+}
