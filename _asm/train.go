@@ -4,17 +4,117 @@ import (
 	"fmt"
 
 	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
 )
 
-// trainSet is the f32train group, the optimizers' updates: SGD with momentum and weight decay,
+// trainSet is the f32train group: the optimizers' updates, SGD with momentum and weight decay,
 // plain (f32SGDMom) or Nesterov (f32SGDNesterov), one pass over a tensor. Each "x + a*y" of
 // torch's update is one fused multiply-add in float32, as torch's own AVX2 kernels compute it,
-// so the result is torch's bit for bit; the twins compute the same FMAs exactly in Go.
+// so the result is torch's bit for bit; the twins compute the same FMAs exactly in Go. And the
+// direct weight gradient's block of shifted dot products (f32WGradDot3x4).
 func trainSet() {
 	for _, l := range levels {
 		sgd(l, false)
 		sgd(l, true)
+		wgradDot(l)
 	}
+}
+
+// wgradDot generates f32WGradDot3x4<level>: sums[r*ld+t] += the dot product of
+// dy[r*ldy:r*ldy+n] and x[ot:ot+n] (ot is o0, o1, o2 or o3), for r < 3 and t < 4, n a multiple
+// of 16 (the shifts are arguments, not a slice: a slice passed through the dispatch table's
+// function value would escape, an allocation per call). A
+// stride-1 convolution's weight gradient is these dot products of an output gradient plane (its
+// rows padded to the input's padded width) with the padded input shifted by each tap: 3 x 4
+// accumulators are the most that the three dY vectors and one x vector leave of AVX2's 16
+// registers, and the same block at both levels keeps one twin for both. Each step loads 3 + 4
+// vectors for 12 FMAs, from a few kilobytes that stay in L1.
+func wgradDot(l *level) {
+	const rows, taps = 3, 4
+	name := "f32WGradDot3x4" + l.name
+	TEXT(name, NOSPLIT, "func(sums []float32, ld int, dy []float32, ldy int, x []float32, o0, o1, o2, o3, n int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is f32WGradDot3x4Go with %s: sums[r*ld+t] += the dot product of", name, isaName(l)),
+		"dy[r*ldy:r*ldy+n] and x[ot:ot+n], for r < 3 and t < 4; n is a multiple of 16.")
+	ldy := Load(Param("ldy"), GP64())
+	SHLQ(U8(2), ldy)
+	dyp := make([]GPVirtual, rows)
+	dyp[0] = GP64()
+	Load(Param("dy").Base(), dyp[0])
+	for r := 1; r < rows; r++ {
+		dyp[r] = GP64()
+		LEAQ(Mem{Base: dyp[r-1], Index: ldy, Scale: 1}, dyp[r])
+	}
+	xb := loadBase("x")
+	xp := make([]GPVirtual, taps)
+	for t := range taps {
+		xp[t] = GP64()
+		Load(Param(fmt.Sprintf("o%d", t)), xp[t])
+		LEAQ(Mem{Base: xb, Index: xp[t], Scale: 4}, xp[t])
+	}
+	end := Load(Param("n"), GP64())
+	SHLQ(U8(2), end)
+	acc := make([][taps]VecVirtual, rows)
+	for r := range acc {
+		for t := range taps {
+			acc[r][t] = l.vec()
+			l.zero(acc[r][t])
+		}
+	}
+	i := GP64()
+	XORQ(i, i)
+	Label(name + "_loop")
+	CMPQ(i, end)
+	JAE(LabelRef(name + "_done"))
+	dv := make([]VecVirtual, rows)
+	for r := range rows {
+		dv[r] = l.vec()
+		VMOVUPS(Mem{Base: dyp[r], Index: i, Scale: 1}, dv[r])
+	}
+	for t := range taps {
+		xv := l.vec()
+		VMOVUPS(Mem{Base: xp[t], Index: i, Scale: 1}, xv)
+		for r := range rows {
+			VFMADD231PS(xv, dv[r], acc[r][t])
+		}
+	}
+	ADDQ(U32(4*l.vl), i)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	Comment("reduce each accumulator and add it to its sum")
+	sp := loadBase("sums")
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	for r := range rows {
+		for t := range taps {
+			a := acc[r][t]
+			hsum(l, a)
+			m := Mem{Base: sp, Disp: 4 * t}
+			VADDSS(m, a.AsX(), a.AsX())
+			VMOVSS(a.AsX(), m)
+		}
+		if r < rows-1 {
+			ADDQ(ld, sp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// hsum sums the lanes of a into its lowest.
+func hsum(l *level, a VecVirtual) {
+	t := l.vec()
+	if l.avx512() {
+		VEXTRACTF64X4(U8(1), a, t.AsY())
+		VADDPS(t.AsY(), a.AsY(), a.AsY())
+	}
+	VEXTRACTF128(U8(1), a.AsY(), t.AsX())
+	VADDPS(t.AsX(), a.AsX(), a.AsX())
+	VMOVHLPS(a.AsX(), a.AsX(), t.AsX())
+	VADDPS(t.AsX(), a.AsX(), a.AsX())
+	VMOVSHDUP(a.AsX(), t.AsX())
+	VADDSS(t.AsX(), a.AsX(), a.AsX())
 }
 
 // sgd generates f32SGDMom<level> or f32SGDNesterov<level>: for every element, with d the

@@ -89,6 +89,8 @@ var gradConvs = []Conv{
 	{InC: 3, InH: 5, InW: 5, OutC: 6, OutH: 5, OutW: 5, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 3},
 	{InC: 4, InH: 6, InW: 6, OutC: 4, OutH: 3, OutW: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 4},
 	{InC: 5, InH: 9, InW: 9, OutC: 5, OutH: 9, OutW: 9, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 5},
+	{InC: 2, InH: 7, InW: 6, OutC: 4, OutH: 6, OutW: 5, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, DilH: 1, DilW: 1, Groups: 1},
+	{InC: 3, InH: 20, InW: 21, OutC: 8, OutH: 22, OutW: 23, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 1},
 }
 
 // refConvGrads are a convolution's weight, bias and input gradients over n images in float64,
@@ -168,6 +170,15 @@ func TestConvGrads(t *testing.T) {
 				c.PermuteWeightGrad(gotDW, dwp, g, false)
 			}
 			checkClose(t, name+" weights", gotDW, dw, dwMag, terms)
+			if c.DirectWeightGrad() {
+				// In two parts, on scratch left dirty by the first.
+				clear(gotDW)
+				ds := make([]float32, c.WeightGradDirectScratchLen())
+				half := c.WeightGradDirectBlocks() / 2
+				c.WeightGradDirect(gotDW, dy, x, n, 0, half, ds)
+				c.WeightGradDirect(gotDW, dy, x, n, half, c.WeightGradDirectBlocks(), ds)
+				checkClose(t, name+" weights (direct)", gotDW, dw, dwMag, terms)
+			}
 
 			// Input gradients: the GEMM path for every shape, the transposed convolution where it applies.
 			wp := make([]PackedB, c.Groups)

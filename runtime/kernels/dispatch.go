@@ -56,6 +56,8 @@ type kernelSet struct {
 	// stored and added to per-pixel sums (a block along a middle one).
 	raddStoreExpMinusMax func(dst, src []float32, m float32) float32
 	vexpMinusMaxAcc      func(dst, src, m, acc []float32)
+	// The direct weight gradient's block of shifted dot products (Conv.WeightGradDirect).
+	wgradDot func(sums []float32, ld int, dy []float32, ldy int, x []float32, o0, o1, o2, o3, n int)
 
 	fmaPeak   func(n int) // PeakGFLOPS's loop
 	peakFlops float64     // the flops of one fmaPeak iteration
@@ -96,6 +98,7 @@ var genericSet = kernelSet{
 	vmulAddC:     f32VMulAddCGo,
 	sgdMom:       f32SGDMomGo,
 	sgdNesterov:  f32SGDNesterovGo,
+	wgradDot:     f32WGradDot3x4Go,
 	vmulChannels: f32VMulChannelsGo,
 	vgatherS2:    f32VGatherS2Go,
 	rsum:         f32RSumGo,

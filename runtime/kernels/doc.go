@@ -117,7 +117,9 @@
 //	                                              16-channel vectors), VMul16c, ToBlocked16c,
 //	                                              FromBlocked16c (Reorder's blocks),
 //	                                              LRNSqSum16c (LRN's sums across blocks)
-//	                                              SGDMom, SGDNesterov (an optimizer's update)
+//	                                              SGDMom, SGDNesterov (an optimizer's update),
+//	                                              WGradDot (a weight gradient's shifted dot
+//	                                              products)
 //	epilogue   fused after the operation          Epi (bias, residual, ReLU/ReLU6 by flags)
 //	tile       the block a call's loop computes   14x32, 6x16, 2x4 (GEMM rows x columns); 3x3s1
 //	                                              (kernel, stride); 3s2 (taps, stride); H3s2
@@ -138,7 +140,8 @@
 // convolutions) and f32ops16c (pools, per-channel arithmetic and Reorder's blocks).
 //
 // f32train is training's: the SGD update of a tensor with momentum and weight decay, each of
-// torch's multiply-adds one float32 FMA, bit for bit torch's (its twins use the exact FMA32).
+// torch's multiply-adds one float32 FMA, bit for bit torch's (its twins use the exact FMA32),
+// and the blocks of dot products of a few-channel layer's direct weight gradient (bwd_wgrad.go).
 //
 // The assembly is generated with avo by the separate module in ../../_asm; the go:generate
 // lines below run it, and the first line of each .s and stub file is the command that made it

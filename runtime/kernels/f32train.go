@@ -101,3 +101,23 @@ func fma32Slow(a, b, c float32) float32 {
 	}
 	return float32(s)
 }
+
+// f32WGradDot3x4Go sets sums[r*ld+t] += the dot product of dy[r*ldy:r*ldy+n] and x[ot:ot+n]
+// (ot is o0, o1, o2 or o3), for r < 3 and t < 4 (n a multiple of 16 for the assembly; any n
+// here): the block of Conv.WeightGradDirect. Each dot product is one float32 sum in order; the
+// assembly keeps a vector of partial sums per product instead, so the two differ by rounding.
+func f32WGradDot3x4Go(sums []float32, ld int, dy []float32, ldy int, x []float32, o0, o1, o2, o3, n int) {
+	d0, d1, d2 := dy[:n], dy[ldy:ldy+n], dy[2*ldy:2*ldy+n]
+	for t, o := range [4]int{o0, o1, o2, o3} {
+		xs := x[o : o+n]
+		var s0, s1, s2 float32
+		for q, v := range xs {
+			s0 += d0[q] * v
+			s1 += d1[q] * v
+			s2 += d2[q] * v
+		}
+		sums[t] += s0
+		sums[ld+t] += s1
+		sums[2*ld+t] += s2
+	}
+}

@@ -16,6 +16,12 @@ func f32SGDMomAVX512(w []float32, g []float32, buf []float32, wd float32, mom fl
 //go:noescape
 func f32SGDNesterovAVX512(w []float32, g []float32, buf []float32, wd float32, mom float32, damp float32, lr float32)
 
+// f32WGradDot3x4AVX512 is f32WGradDot3x4Go with AVX-512: sums[r*ld+t] += the dot product of
+// dy[r*ldy:r*ldy+n] and x[ot:ot+n], for r < 3 and t < 4; n is a multiple of 16.
+//
+//go:noescape
+func f32WGradDot3x4AVX512(sums []float32, ld int, dy []float32, ldy int, x []float32, o0 int, o1 int, o2 int, o3 int, n int)
+
 // f32SGDMomAVX2 is f32SGDMomGo with AVX2: SGD's update of w and its momentum buffer
 // from the gradient g, one fused multiply-add per step of torch's, for i < len(w).
 //
@@ -27,3 +33,9 @@ func f32SGDMomAVX2(w []float32, g []float32, buf []float32, wd float32, mom floa
 //
 //go:noescape
 func f32SGDNesterovAVX2(w []float32, g []float32, buf []float32, wd float32, mom float32, damp float32, lr float32)
+
+// f32WGradDot3x4AVX2 is f32WGradDot3x4Go with AVX2: sums[r*ld+t] += the dot product of
+// dy[r*ldy:r*ldy+n] and x[ot:ot+n], for r < 3 and t < 4; n is a multiple of 16.
+//
+//go:noescape
+func f32WGradDot3x4AVX2(sums []float32, ld int, dy []float32, ldy int, x []float32, o0 int, o1 int, o2 int, o3 int, n int)

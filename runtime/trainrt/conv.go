@@ -37,6 +37,9 @@ func (l *Conv) sizes() (in, out int) {
 func (l *Conv) Scratch(batch int) (perThread, shared int) {
 	in, out := l.sizes()
 	perThread = max(l.K.ScratchLen(), kernels.GemmScratchLen(), l.K.InputGradScratchLen())
+	if l.K.DirectWeightGrad() {
+		perThread = max(perThread, l.K.WeightGradDirectScratchLen())
+	}
 	if t, ok := l.K.TransposedConv(); ok {
 		perThread = max(perThread, t.ScratchLen())
 	}
@@ -119,6 +122,11 @@ func (x *Exec) ConvBackward(l *Conv, dIn Grad, dOut, in, out []float32) {
 			*t = dwTask{l: l, dw: l.W.Grad, dy: dOut, x: in, n: n}
 			x.run(t, k.InC)
 			*t = dwTask{}
+		} else if k.DirectWeightGrad() {
+			t := &x.tasks.direct
+			*t = directTask{x: x, l: l, dy: dOut, in: in}
+			x.run(t, k.WeightGradDirectBlocks())
+			*t = directTask{}
 		} else {
 			x.convWeightGrad(l, dOut, in, ni, no)
 		}
@@ -222,6 +230,19 @@ func (t *wgradTask) runPart(part, parts int) {
 	if j0 < j1 {
 		t.l.K.WeightGradGemm(t.g, t.dwp, t.dyt, t.xt, t.x.N, j0, j1, t.x.scratch[part])
 	}
+}
+
+// directTask is a few-channel stride-1 layer's weight gradient without im2col, split by blocks
+// of output channels (kernels.Conv.WeightGradDirect).
+type directTask struct {
+	x      *Exec
+	l      *Conv
+	dy, in []float32
+}
+
+func (t *directTask) runPart(part, parts int) {
+	b0, b1 := split(t.l.K.WeightGradDirectBlocks(), part, parts)
+	t.l.K.WeightGradDirect(t.l.W.Grad, t.dy, t.in, t.x.N, b0, b1, t.x.scratch[part])
 }
 
 type dwTask struct {

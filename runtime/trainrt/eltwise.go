@@ -12,6 +12,7 @@ type tasks struct {
 	dw        dwTask
 	transpose transposeTask
 	wgrad     wgradTask
+	direct    directTask
 	gemm      gemmTask
 	elt       eltTask
 	bn        bnTask
