@@ -82,39 +82,34 @@ func wgradDot(l *level) {
 	ADDQ(U32(4*l.vl), i)
 	JMP(LabelRef(name + "_loop"))
 	Label(name + "_done")
-	Comment("reduce each accumulator and add it to its sum")
+	Comment("reduce each row's four accumulators to four sums, added to the row's")
 	sp := loadBase("sums")
 	ld := Load(Param("ld"), GP64())
 	SHLQ(U8(2), ld)
 	for r := range rows {
-		for t := range taps {
-			a := acc[r][t]
-			hsum(l, a)
-			m := Mem{Base: sp, Disp: 4 * t}
-			VADDSS(m, a.AsX(), a.AsX())
-			VMOVSS(a.AsX(), m)
+		a := acc[r]
+		if l.avx512() {
+			for t := range taps {
+				h := l.vec()
+				VEXTRACTF64X4(U8(1), a[t], h.AsY())
+				VADDPS(h.AsY(), a[t].AsY(), a[t].AsY())
+			}
 		}
+		// Pairwise across the four: in each 128-bit half, lane t sums accumulator t's lanes.
+		VHADDPS(a[1].AsY(), a[0].AsY(), a[0].AsY())
+		VHADDPS(a[3].AsY(), a[2].AsY(), a[2].AsY())
+		VHADDPS(a[2].AsY(), a[0].AsY(), a[0].AsY())
+		h := l.vec()
+		VEXTRACTF128(U8(1), a[0].AsY(), h.AsX())
+		VADDPS(h.AsX(), a[0].AsX(), a[0].AsX())
+		VADDPS(Mem{Base: sp}, a[0].AsX(), a[0].AsX())
+		VMOVUPS(a[0].AsX(), Mem{Base: sp})
 		if r < rows-1 {
 			ADDQ(ld, sp)
 		}
 	}
 	VZEROUPPER()
 	RET()
-}
-
-// hsum sums the lanes of a into its lowest.
-func hsum(l *level, a VecVirtual) {
-	t := l.vec()
-	if l.avx512() {
-		VEXTRACTF64X4(U8(1), a, t.AsY())
-		VADDPS(t.AsY(), a.AsY(), a.AsY())
-	}
-	VEXTRACTF128(U8(1), a.AsY(), t.AsX())
-	VADDPS(t.AsX(), a.AsX(), a.AsX())
-	VMOVHLPS(a.AsX(), a.AsX(), t.AsX())
-	VADDPS(t.AsX(), a.AsX(), a.AsX())
-	VMOVSHDUP(a.AsX(), t.AsX())
-	VADDSS(t.AsX(), a.AsX(), a.AsX())
 }
 
 // sgd generates f32SGDMom<level> or f32SGDNesterov<level>: for every element, with d the

@@ -24,8 +24,13 @@ const wgradRows, wgradTaps = 3, 4
 // more than the dot products' 3 x 4 block does), NCHW.
 func (c *Conv) DirectWeightGrad() bool {
 	return c.StrideH == 1 && c.StrideW == 1 && c.Groups == 1 && c.InC <= 8 && c.Layout == NCHW &&
-		c.PadT >= 0 && c.PadL >= 0
+		c.PadT >= 0 && c.PadL >= 0 && c.GradTaps() <= wgradMaxTaps
 }
+
+// wgradMaxTaps bounds the taps (8 channels of up to 11x11) so that their shifts fit an array on
+// the stack: worked out once per call, not per image and block (their divisions were a sixth of
+// LeNet-5's second layer's weight gradient).
+const wgradMaxTaps = 1024
 
 // wgradGeom is the padded planes' geometry: the width Wp, the plane Hp*Wp, the dot products'
 // length n (OutH*Wp rounded up to 16, the assembly's step), the taps rounded up to the block and
@@ -79,7 +84,11 @@ func (c *Conv) WeightGradDirect(dw, dy, x []float32, n, blk0, blk1 int, scratch 
 	rowsIn := min(H, (plane/wp)-c.PadT) // input rows past the padded plane are never read
 	colsIn := max(0, min(W, wp-c.PadL))
 	dot := kern().wgradDot
-	var offs [wgradTaps]int
+	var offs [wgradMaxTaps]int // the taps past K' keep 0: discarded sums of an in-range shift
+	for t := range kt {
+		ch, ij := t/kk, t%kk
+		offs[t] = ch*plane + ij/c.KW*c.DilH*wp + ij%c.KW*c.DilW
+	}
 	for b := range n {
 		for ch := range C {
 			src := x[b*in+ch*H*W:]
@@ -99,15 +108,8 @@ func (c *Conv) WeightGradDirect(dw, dy, x []float32, n, blk0, blk1 int, scratch 
 			}
 			clear(dyp[rows*ln:]) // a last block's missing channels: rows of zeros
 			s := sums[(blk-blk0)*wgradRows*taps:]
-			for t0 := 0; t0 < taps; t0 += wgradTaps {
-				for u := range wgradTaps {
-					offs[u] = 0 // the taps past K': discarded sums of an in-range shift
-					if t := t0 + u; t < kt {
-						ch, ij := t/kk, t%kk
-						offs[u] = ch*plane + ij/c.KW*c.DilH*wp + ij%c.KW*c.DilW
-					}
-				}
-				dot(s[t0:], taps, dyp, ln, xp, offs[0], offs[1], offs[2], offs[3], ln)
+			for t := 0; t < taps; t += wgradTaps {
+				dot(s[t:], taps, dyp, ln, xp, offs[t], offs[t+1], offs[t+2], offs[t+3], ln)
 			}
 		}
 	}

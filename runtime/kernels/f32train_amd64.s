@@ -291,132 +291,57 @@ f32WGradDot3x4AVX512_loop:
 	JMP         f32WGradDot3x4AVX512_loop
 
 f32WGradDot3x4AVX512_done:
-	// reduce each accumulator and add it to its sum
+	// reduce each row's four accumulators to four sums, added to the row's
 	MOVQ          sums_base+0(FP), AX
 	MOVQ          ld+24(FP), CX
 	SHLQ          $0x02, CX
 	VEXTRACTF64X4 $0x01, Z0, Y12
 	VADDPS        Y12, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X12
-	VADDPS        X12, X0, X0
-	VMOVHLPS      X0, X0, X12
-	VADDPS        X12, X0, X0
-	VMOVSHDUP     X0, X12
-	VADDSS        X12, X0, X0
-	VADDSS        (AX), X0, X0
-	VMOVSS        X0, (AX)
-	VEXTRACTF64X4 $0x01, Z1, Y0
-	VADDPS        Y0, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X0
-	VADDPS        X0, X1, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDSS        X0, X1, X1
-	VADDSS        4(AX), X1, X1
-	VMOVSS        X1, 4(AX)
-	VEXTRACTF64X4 $0x01, Z2, Y0
-	VADDPS        Y0, Y2, Y2
-	VEXTRACTF128  $0x01, Y2, X0
-	VADDPS        X0, X2, X2
-	VMOVHLPS      X2, X2, X0
-	VADDPS        X0, X2, X2
-	VMOVSHDUP     X2, X0
-	VADDSS        X0, X2, X2
-	VADDSS        8(AX), X2, X2
-	VMOVSS        X2, 8(AX)
-	VEXTRACTF64X4 $0x01, Z3, Y0
-	VADDPS        Y0, Y3, Y3
-	VEXTRACTF128  $0x01, Y3, X0
-	VADDPS        X0, X3, X3
-	VMOVHLPS      X3, X3, X0
-	VADDPS        X0, X3, X3
-	VMOVSHDUP     X3, X0
-	VADDSS        X0, X3, X3
-	VADDSS        12(AX), X3, X3
-	VMOVSS        X3, 12(AX)
+	VEXTRACTF64X4 $0x01, Z1, Y12
+	VADDPS        Y12, Y1, Y1
+	VEXTRACTF64X4 $0x01, Z2, Y12
+	VADDPS        Y12, Y2, Y2
+	VEXTRACTF64X4 $0x01, Z3, Y12
+	VADDPS        Y12, Y3, Y3
+	VHADDPS       Y1, Y0, Y0
+	VHADDPS       Y3, Y2, Y2
+	VHADDPS       Y2, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VADDPS        (AX), X0, X0
+	VMOVUPS       X0, (AX)
 	ADDQ          CX, AX
 	VEXTRACTF64X4 $0x01, Z4, Y0
 	VADDPS        Y0, Y4, Y4
-	VEXTRACTF128  $0x01, Y4, X0
-	VADDPS        X0, X4, X4
-	VMOVHLPS      X4, X4, X0
-	VADDPS        X0, X4, X4
-	VMOVSHDUP     X4, X0
-	VADDSS        X0, X4, X4
-	VADDSS        (AX), X4, X4
-	VMOVSS        X4, (AX)
 	VEXTRACTF64X4 $0x01, Z5, Y0
 	VADDPS        Y0, Y5, Y5
-	VEXTRACTF128  $0x01, Y5, X0
-	VADDPS        X0, X5, X5
-	VMOVHLPS      X5, X5, X0
-	VADDPS        X0, X5, X5
-	VMOVSHDUP     X5, X0
-	VADDSS        X0, X5, X5
-	VADDSS        4(AX), X5, X5
-	VMOVSS        X5, 4(AX)
 	VEXTRACTF64X4 $0x01, Z6, Y0
 	VADDPS        Y0, Y6, Y6
-	VEXTRACTF128  $0x01, Y6, X0
-	VADDPS        X0, X6, X6
-	VMOVHLPS      X6, X6, X0
-	VADDPS        X0, X6, X6
-	VMOVSHDUP     X6, X0
-	VADDSS        X0, X6, X6
-	VADDSS        8(AX), X6, X6
-	VMOVSS        X6, 8(AX)
 	VEXTRACTF64X4 $0x01, Z7, Y0
 	VADDPS        Y0, Y7, Y7
-	VEXTRACTF128  $0x01, Y7, X0
-	VADDPS        X0, X7, X7
-	VMOVHLPS      X7, X7, X0
-	VADDPS        X0, X7, X7
-	VMOVSHDUP     X7, X0
-	VADDSS        X0, X7, X7
-	VADDSS        12(AX), X7, X7
-	VMOVSS        X7, 12(AX)
+	VHADDPS       Y5, Y4, Y4
+	VHADDPS       Y7, Y6, Y6
+	VHADDPS       Y6, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X0
+	VADDPS        X0, X4, X4
+	VADDPS        (AX), X4, X4
+	VMOVUPS       X4, (AX)
 	ADDQ          CX, AX
 	VEXTRACTF64X4 $0x01, Z8, Y0
 	VADDPS        Y0, Y8, Y8
-	VEXTRACTF128  $0x01, Y8, X0
-	VADDPS        X0, X8, X8
-	VMOVHLPS      X8, X8, X0
-	VADDPS        X0, X8, X8
-	VMOVSHDUP     X8, X0
-	VADDSS        X0, X8, X8
-	VADDSS        (AX), X8, X8
-	VMOVSS        X8, (AX)
 	VEXTRACTF64X4 $0x01, Z9, Y0
 	VADDPS        Y0, Y9, Y9
-	VEXTRACTF128  $0x01, Y9, X0
-	VADDPS        X0, X9, X9
-	VMOVHLPS      X9, X9, X0
-	VADDPS        X0, X9, X9
-	VMOVSHDUP     X9, X0
-	VADDSS        X0, X9, X9
-	VADDSS        4(AX), X9, X9
-	VMOVSS        X9, 4(AX)
 	VEXTRACTF64X4 $0x01, Z10, Y0
 	VADDPS        Y0, Y10, Y10
-	VEXTRACTF128  $0x01, Y10, X0
-	VADDPS        X0, X10, X10
-	VMOVHLPS      X10, X10, X0
-	VADDPS        X0, X10, X10
-	VMOVSHDUP     X10, X0
-	VADDSS        X0, X10, X10
-	VADDSS        8(AX), X10, X10
-	VMOVSS        X10, 8(AX)
 	VEXTRACTF64X4 $0x01, Z11, Y0
 	VADDPS        Y0, Y11, Y11
-	VEXTRACTF128  $0x01, Y11, X0
-	VADDPS        X0, X11, X11
-	VMOVHLPS      X11, X11, X0
-	VADDPS        X0, X11, X11
-	VMOVSHDUP     X11, X0
-	VADDSS        X0, X11, X11
-	VADDSS        12(AX), X11, X11
-	VMOVSS        X11, 12(AX)
+	VHADDPS       Y9, Y8, Y8
+	VHADDPS       Y11, Y10, Y10
+	VHADDPS       Y10, Y8, Y8
+	VEXTRACTF128  $0x01, Y8, X0
+	VADDPS        X0, X8, X8
+	VADDPS        (AX), X8, X8
+	VMOVUPS       X8, (AX)
 	VZEROUPPER
 	RET
 
@@ -643,107 +568,32 @@ f32WGradDot3x4AVX2_loop:
 	JMP         f32WGradDot3x4AVX2_loop
 
 f32WGradDot3x4AVX2_done:
-	// reduce each accumulator and add it to its sum
+	// reduce each row's four accumulators to four sums, added to the row's
 	MOVQ         sums_base+0(FP), AX
 	MOVQ         ld+24(FP), CX
 	SHLQ         $0x02, CX
-	VEXTRACTF128 $0x01, Y0, X12
-	VADDPS       X12, X0, X0
-	VMOVHLPS     X0, X0, X12
-	VADDPS       X12, X0, X0
-	VMOVSHDUP    X0, X12
-	VADDSS       X12, X0, X0
-	VADDSS       (AX), X0, X0
-	VMOVSS       X0, (AX)
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X1, X0
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X0, X1, X1
-	VADDSS       4(AX), X1, X1
-	VMOVSS       X1, 4(AX)
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X2
-	VMOVHLPS     X2, X2, X0
-	VADDPS       X0, X2, X2
-	VMOVSHDUP    X2, X0
-	VADDSS       X0, X2, X2
-	VADDSS       8(AX), X2, X2
-	VMOVSS       X2, 8(AX)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X0, X3, X3
-	VMOVHLPS     X3, X3, X0
-	VADDPS       X0, X3, X3
-	VMOVSHDUP    X3, X0
-	VADDSS       X0, X3, X3
-	VADDSS       12(AX), X3, X3
-	VMOVSS       X3, 12(AX)
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VADDPS       (AX), X0, X0
+	VMOVUPS      X0, (AX)
 	ADDQ         CX, AX
+	VHADDPS      Y5, Y4, Y4
+	VHADDPS      Y7, Y6, Y6
+	VHADDPS      Y6, Y4, Y4
 	VEXTRACTF128 $0x01, Y4, X0
 	VADDPS       X0, X4, X4
-	VMOVHLPS     X4, X4, X0
-	VADDPS       X0, X4, X4
-	VMOVSHDUP    X4, X0
-	VADDSS       X0, X4, X4
-	VADDSS       (AX), X4, X4
-	VMOVSS       X4, (AX)
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPS       X0, X5, X5
-	VMOVHLPS     X5, X5, X0
-	VADDPS       X0, X5, X5
-	VMOVSHDUP    X5, X0
-	VADDSS       X0, X5, X5
-	VADDSS       4(AX), X5, X5
-	VMOVSS       X5, 4(AX)
-	VEXTRACTF128 $0x01, Y6, X0
-	VADDPS       X0, X6, X6
-	VMOVHLPS     X6, X6, X0
-	VADDPS       X0, X6, X6
-	VMOVSHDUP    X6, X0
-	VADDSS       X0, X6, X6
-	VADDSS       8(AX), X6, X6
-	VMOVSS       X6, 8(AX)
-	VEXTRACTF128 $0x01, Y7, X0
-	VADDPS       X0, X7, X7
-	VMOVHLPS     X7, X7, X0
-	VADDPS       X0, X7, X7
-	VMOVSHDUP    X7, X0
-	VADDSS       X0, X7, X7
-	VADDSS       12(AX), X7, X7
-	VMOVSS       X7, 12(AX)
+	VADDPS       (AX), X4, X4
+	VMOVUPS      X4, (AX)
 	ADDQ         CX, AX
+	VHADDPS      Y9, Y8, Y8
+	VHADDPS      Y11, Y10, Y10
+	VHADDPS      Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y8, X0
 	VADDPS       X0, X8, X8
-	VMOVHLPS     X8, X8, X0
-	VADDPS       X0, X8, X8
-	VMOVSHDUP    X8, X0
-	VADDSS       X0, X8, X8
-	VADDSS       (AX), X8, X8
-	VMOVSS       X8, (AX)
-	VEXTRACTF128 $0x01, Y9, X0
-	VADDPS       X0, X9, X9
-	VMOVHLPS     X9, X9, X0
-	VADDPS       X0, X9, X9
-	VMOVSHDUP    X9, X0
-	VADDSS       X0, X9, X9
-	VADDSS       4(AX), X9, X9
-	VMOVSS       X9, 4(AX)
-	VEXTRACTF128 $0x01, Y10, X0
-	VADDPS       X0, X10, X10
-	VMOVHLPS     X10, X10, X0
-	VADDPS       X0, X10, X10
-	VMOVSHDUP    X10, X0
-	VADDSS       X0, X10, X10
-	VADDSS       8(AX), X10, X10
-	VMOVSS       X10, 8(AX)
-	VEXTRACTF128 $0x01, Y11, X0
-	VADDPS       X0, X11, X11
-	VMOVHLPS     X11, X11, X0
-	VADDPS       X0, X11, X11
-	VMOVSHDUP    X11, X0
-	VADDSS       X0, X11, X11
-	VADDSS       12(AX), X11, X11
-	VMOVSS       X11, 12(AX)
+	VADDPS       (AX), X8, X8
+	VMOVUPS      X8, (AX)
 	VZEROUPPER
 	RET
