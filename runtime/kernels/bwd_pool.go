@@ -94,38 +94,30 @@ func firstMax(src []float32, W, y0, y1, x0, x1 int) int {
 	return at
 }
 
-// maxBackward2x2 is the 2x2 stride-2 unpadded case (LeNet-5's, VGG's) without window bounds.
+// maxBackward2x2 is the 2x2 stride-2 unpadded case (LeNet-5's, VGG's) without window bounds:
+// the level's maxGrad2x2 a row of windows at a time, vl/2 windows a vector step. A window
+// holding a NaN gets nothing from it; the rare row with one is finished here: the last NaN
+// takes the gradient, as firstMax decides.
 func maxBackward2x2(dst, g, src []float32, W, OH, OW int) {
+	f := kern().maxGrad2x2
 	for yo := range OH {
-		r0, r1 := src[2*yo*W:], src[(2*yo+1)*W:]
-		for xo, v := range g[yo*OW : (yo+1)*OW] {
+		o0, o1 := 2*yo*W, (2*yo+1)*W
+		r0, r1 := src[o0:o0+2*OW], src[o1:o1+2*OW]
+		gr := g[yo*OW : (yo+1)*OW]
+		if f(dst[o0:o0+2*OW], dst[o1:o1+2*OW], gr, r0, r1) == 0 {
+			continue
+		}
+		for xo, v := range gr {
 			x := 2 * xo
-			a, b, c, d := r0[x], r0[x+1], r1[x], r1[x+1]
-			// The first maximum in row-major order, chosen without branches (which of the
-			// four wins is as unpredictable as the data: a branch per window mispredicted
-			// every other time); a NaN takes it from the values before it and
-			// keeps it from the values after (but a later NaN), the rare case's branch.
-			// Equality is tested on the bits (an integer compare that sets a register; the
-			// compiler keeps if-chains, float or integer, as branches here), of the values
-			// with -0 made +0 (x + 0), so that -0 and +0 tie as their float compare does.
-			a, b, c, d = a+0, b+0, c+0, d+0
-			mf := max(a, b, c, d)
-			m := math.Float32bits(mf)
-			ea, eb, ec := b2i(math.Float32bits(a) == m), b2i(math.Float32bits(b) == m), b2i(math.Float32bits(c) == m)
-			at := (1 - ea) * (1 + (1-eb)*(1+(1-ec))) // 0 if a is the max, else 1 if b, 2 if c, 3
-			if mf != mf {                            // a NaN: max is NaN
-				at = 0
-				if b != b {
-					at = 1
-				}
-				if c != c {
-					at = 2
-				}
-				if d != d {
-					at = 3
+			at := -1
+			for k, u := range [4]float32{r0[x], r0[x+1], r1[x], r1[x+1]} {
+				if u != u {
+					at = k
 				}
 			}
-			(*[2]float32)(dst[(2*yo+at>>1)*W+x:])[at&1] += v
+			if at >= 0 {
+				dst[(2*yo+at>>1)*W+x+at&1] += v
+			}
 		}
 	}
 }

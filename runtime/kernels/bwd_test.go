@@ -247,12 +247,21 @@ func TestPoolGrads(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	pools := []Pool{
 		{C: 2, InH: 8, InW: 8, OutH: 4, OutW: 4, KH: 2, KW: 2, StrideH: 2, StrideW: 2},
+		{C: 2, InH: 9, InW: 41, OutH: 4, OutW: 20, KH: 2, KW: 2, StrideH: 2, StrideW: 2}, // vectors and a tail, an odd row
 		{C: 2, InH: 7, InW: 7, OutH: 4, OutW: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
 		{C: 2, InH: 8, InW: 8, OutH: 4, OutW: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
 		{C: 3, InH: 7, InW: 6, OutH: 4, OutW: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Avg: true, CountIncludePad: true},
 		{C: 3, InH: 7, InW: 6, OutH: 4, OutW: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Avg: true},
 	}
-	for _, p := range pools {
+	forEachISA(t, func(t *testing.T) {
+		for _, p := range pools {
+			checkPoolGrad(t, rng, p)
+		}
+	})
+}
+
+func checkPoolGrad(t *testing.T, rng *rand.Rand, p Pool) {
+	{
 		const n = 2
 		planes := n * p.C
 		x := randSlice(rng, planes*p.InH*p.InW)
@@ -310,6 +319,10 @@ func TestPoolGrads(t *testing.T) {
 // TestMaxBackward2x2NaN: the 2x2 fast path picks the window's position as firstMax does with
 // NaNs and ties (the last NaN; else the first maximum).
 func TestMaxBackward2x2NaN(t *testing.T) {
+	forEachISA(t, checkMaxBackward2x2NaN)
+}
+
+func checkMaxBackward2x2NaN(t *testing.T) {
 	nan := float32(math.NaN())
 	windows := [][4]float32{{1, 2, 3, 4}, {4, 3, 2, 1}, {2, 2, 2, 2}, {nan, 1, 2, 3}, {1, nan, 5, nan}, {0, 0, 1, nan},
 		{nan, nan, 0, 0}, {-1, 3, 3, -2}, {float32(math.Copysign(0, -1)), 0, 0, 0}}

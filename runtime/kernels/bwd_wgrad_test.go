@@ -6,11 +6,45 @@ import (
 	"testing"
 )
 
-// The direct weight gradient's dot products in TestKernelTwins' sweep: lengths (multiples of
+// The training kernels' checks in TestKernelTwins' sweep. The direct weight gradient's dot products: lengths (multiples of
 // 16, the assembly's contract), leading dimensions, shifts and start offsets, in guarded
 // buffers, within the rounding of sums in another order.
 func init() {
 	twinChecks["wgradDot"] = twinEntry{func(k *kernelSet) any { return k.wgradDot }, checkWGradDot}
+	twinChecks["maxGrad2x2"] = twinEntry{func(k *kernelSet) any { return k.maxGrad2x2 }, checkMaxGrad2x2}
+}
+
+// checkMaxGrad2x2 sweeps window counts (every tail), offsets and guards over inputs with ties
+// (a ReLU's zeros, repeated values), signed zeros, infinities and NaNs: exact, the NaN report
+// too.
+func checkMaxGrad2x2(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	special := uniform(rng, true)
+	fill := func(int) float32 {
+		switch rng.IntN(4) {
+		case 0:
+			return 0
+		case 1:
+			return 0.5
+		}
+		return special(0)
+	}
+	for _, n := range lengths(ks) {
+		for _, off := range offsets {
+			ops := []operand{
+				newOp(2*n, off, uniform(rng, false)), newOp(2*n, (off+5)%16, uniform(rng, false)),
+				newOp(n, (off+9)%16, uniform(rng, false)),
+				newOp(2*n, (off+2)%16, fill), newOp(2*n, (off+13)%16, fill),
+			}
+			var nans []int
+			compare(t, fmt.Sprintf("n=%d off=%d", n, off), ops, []int{0, 1}, exact, false,
+				func(f any, s [][]float32) {
+					nans = append(nans, f.(func(dst0, dst1, g, r0, r1 []float32) int)(s[0], s[1], s[2], s[3], s[4]))
+				}, simd, twin)
+			if nans[0] != nans[1] {
+				t.Fatalf("n=%d off=%d: NaN report %d, twin %d", n, off, nans[0], nans[1])
+			}
+		}
+	}
 }
 
 func checkWGradDot(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {

@@ -121,3 +121,31 @@ func f32WGradDot3x4Go(sums []float32, ld int, dy []float32, ldy int, x []float32
 		sums[2*ld+t] += s2
 	}
 }
+
+// f32MaxGrad2x2Go adds g[k] to the first maximum, in row-major order, of the 2x2 window
+// r0[2k:2k+2], r1[2k:2k+2] of a stride-2 max pooling, in dst0[2k:2k+2], dst1[2k:2k+2], for
+// k < len(g), and returns 1 if a window held a NaN, else 0: such a window gets nothing (its
+// caller gives it its gradient). Equal values compare as floats (+0 equals -0). The choice has
+// no branch on the data, as in maxBackward2x2's earlier loop: a branch per window mispredicted
+// every other time.
+func f32MaxGrad2x2Go(dst0, dst1, g, r0, r1 []float32) int {
+	n := len(g)
+	r0, r1, dst0, dst1 = r0[:2*n], r1[:2*n], dst0[:2*n], dst1[:2*n]
+	nan := 0
+	for k, v := range g {
+		a, b, c, d := r0[2*k], r0[2*k+1], r1[2*k], r1[2*k+1]
+		m := max(a, b, c, d)
+		if m != m {
+			nan = 1
+			continue
+		}
+		ea, eb, ec := b2i(a == m), b2i(b == m), b2i(c == m)
+		at := (1 - ea) * (1 + (1-eb)*(1+(1-ec))) // 0 if a is the max, else 1 if b, 2 if c, 3
+		dst := dst0
+		if at >= 2 {
+			dst = dst1
+		}
+		dst[2*k+at&1] += v
+	}
+	return nan
+}

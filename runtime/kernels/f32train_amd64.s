@@ -345,6 +345,152 @@ f32WGradDot3x4AVX512_done:
 	VZEROUPPER
 	RET
 
+// func f32MaxGrad2x2AVX512(dst0 []float32, dst1 []float32, g []float32, r0 []float32, r1 []float32) int
+// Requires: AVX, AVX512F
+TEXT ·f32MaxGrad2x2AVX512(SB), NOSPLIT, $0-128
+	VMOVUPS      f32MaxGrad2x2Consts<>+0(SB), Z0
+	VMOVUPS      f32MaxGrad2x2Consts<>+64(SB), Z1
+	VBROADCASTSS f32MaxGrad2x2Consts<>+128(SB), Z2
+	MOVQ         dst0_base+0(FP), AX
+	MOVQ         dst1_base+24(FP), CX
+	MOVQ         g_base+48(FP), DX
+	MOVQ         r0_base+72(FP), BX
+	MOVQ         r1_base+96(FP), SI
+	MOVQ         g_len+56(FP), DI
+	KXORW        K1, K1, K1
+	XORQ         R8, R8
+	XORQ         R9, R9
+
+f32MaxGrad2x2AVX512_loop:
+	CMPQ        DI, $0x00000008
+	JB          f32MaxGrad2x2AVX512_tail
+	VMOVUPS     (BX)(R8*1), Z3
+	VMOVUPS     (SI)(R8*1), Z4
+	VMOVUPS     (DX)(R9*1), Y5
+	VPERMPS     Z5, Z0, Z5
+	VPERMILPS   $0xb1, Z3, Z6
+	VPERMILPS   $0xb1, Z4, Z7
+	VMAXPS      Z3, Z6, Z8
+	VMAXPS      Z6, Z3, Z6
+	VPORD       Z8, Z6, Z6
+	VMAXPS      Z4, Z7, Z8
+	VMAXPS      Z7, Z4, Z7
+	VPORD       Z8, Z7, Z7
+	VMAXPS      Z6, Z7, Z8
+	VMAXPS      Z7, Z6, Z6
+	VPORD       Z8, Z6, Z6
+	VCMPPS      $0x00, Z6, Z3, K2
+	VMOVAPS.Z   Z2, K2, Z3
+	VCMPPS      $0x00, Z6, Z4, K2
+	VMOVAPS.Z   Z2, K2, Z4
+	VPERMILPS   $0xb1, Z3, Z7
+	VPERMILPS   $0xb1, Z4, Z8
+	VADDPS      Z7, Z3, Z9
+	VMULPS      Z1, Z7, Z7
+	VFMADD213PS Z9, Z1, Z8
+	VMOVUPS     (AX)(R8*1), Z9
+	VCMPPS      $0x01, Z3, Z7, K2
+	VADDPS      Z5, Z9, K2, Z9
+	VMOVUPS     Z9, (AX)(R8*1)
+	VMOVUPS     (CX)(R8*1), Z3
+	VCMPPS      $0x01, Z4, Z8, K2
+	VADDPS      Z5, Z3, K2, Z3
+	VMOVUPS     Z3, (CX)(R8*1)
+	VCMPPS      $0x03, Z6, Z6, K2
+	KORW        K2, K1, K1
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000020, R9
+	SUBQ        $0x00000008, DI
+	JMP         f32MaxGrad2x2AVX512_loop
+
+f32MaxGrad2x2AVX512_tail:
+	TESTQ        DI, DI
+	JZ           f32MaxGrad2x2AVX512_done
+	VPBROADCASTD DI, Z3
+	VPCMPGTD     f32Iota<>+0(SB), Z3, K4
+	ADDQ         DI, DI
+	VPBROADCASTD DI, Z3
+	VPCMPGTD     f32Iota<>+0(SB), Z3, K3
+	VMOVUPS.Z    (BX)(R8*1), K3, Z3
+	VMOVUPS.Z    (SI)(R8*1), K3, Z4
+	VMOVUPS.Z    (DX)(R9*1), K4, Z5
+	VPERMPS      Z5, Z0, Z5
+	VPERMILPS    $0xb1, Z3, Z0
+	VPERMILPS    $0xb1, Z4, Z6
+	VMAXPS       Z3, Z0, Z7
+	VMAXPS       Z0, Z3, Z0
+	VPORD        Z7, Z0, Z0
+	VMAXPS       Z4, Z6, Z7
+	VMAXPS       Z6, Z4, Z6
+	VPORD        Z7, Z6, Z6
+	VMAXPS       Z0, Z6, Z7
+	VMAXPS       Z6, Z0, Z0
+	VPORD        Z7, Z0, Z0
+	VCMPPS       $0x00, Z0, Z3, K2
+	VMOVAPS.Z    Z2, K2, Z3
+	VCMPPS       $0x00, Z0, Z4, K2
+	VMOVAPS.Z    Z2, K2, Z2
+	VPERMILPS    $0xb1, Z3, Z4
+	VPERMILPS    $0xb1, Z2, Z6
+	VADDPS       Z4, Z3, Z7
+	VMULPS       Z1, Z4, Z4
+	VFMADD213PS  Z7, Z1, Z6
+	VMOVUPS.Z    (AX)(R8*1), K3, Z1
+	VCMPPS       $0x01, Z3, Z4, K2
+	VADDPS       Z5, Z1, K2, Z1
+	VMOVUPS      Z1, K3, (AX)(R8*1)
+	VMOVUPS.Z    (CX)(R8*1), K3, Z1
+	VCMPPS       $0x01, Z2, Z6, K2
+	VADDPS       Z5, Z1, K2, Z1
+	VMOVUPS      Z1, K3, (CX)(R8*1)
+	VCMPPS       $0x03, Z0, Z0, K2
+	KANDW        K3, K2, K2
+	KORW         K2, K1, K1
+
+f32MaxGrad2x2AVX512_done:
+	KMOVW K1, AX
+	XORQ  CX, CX
+	TESTL AX, AX
+	SETNE CL
+	MOVQ  CX, ret+120(FP)
+	VZEROUPPER
+	RET
+
+DATA f32MaxGrad2x2Consts<>+0(SB)/4, $0x00000000
+DATA f32MaxGrad2x2Consts<>+4(SB)/4, $0x00000000
+DATA f32MaxGrad2x2Consts<>+8(SB)/4, $0x00000001
+DATA f32MaxGrad2x2Consts<>+12(SB)/4, $0x00000001
+DATA f32MaxGrad2x2Consts<>+16(SB)/4, $0x00000002
+DATA f32MaxGrad2x2Consts<>+20(SB)/4, $0x00000002
+DATA f32MaxGrad2x2Consts<>+24(SB)/4, $0x00000003
+DATA f32MaxGrad2x2Consts<>+28(SB)/4, $0x00000003
+DATA f32MaxGrad2x2Consts<>+32(SB)/4, $0x00000004
+DATA f32MaxGrad2x2Consts<>+36(SB)/4, $0x00000004
+DATA f32MaxGrad2x2Consts<>+40(SB)/4, $0x00000005
+DATA f32MaxGrad2x2Consts<>+44(SB)/4, $0x00000005
+DATA f32MaxGrad2x2Consts<>+48(SB)/4, $0x00000006
+DATA f32MaxGrad2x2Consts<>+52(SB)/4, $0x00000006
+DATA f32MaxGrad2x2Consts<>+56(SB)/4, $0x00000007
+DATA f32MaxGrad2x2Consts<>+60(SB)/4, $0x00000007
+DATA f32MaxGrad2x2Consts<>+64(SB)/4, $0x00000000
+DATA f32MaxGrad2x2Consts<>+68(SB)/4, $0x3f800000
+DATA f32MaxGrad2x2Consts<>+72(SB)/4, $0x00000000
+DATA f32MaxGrad2x2Consts<>+76(SB)/4, $0x3f800000
+DATA f32MaxGrad2x2Consts<>+80(SB)/4, $0x00000000
+DATA f32MaxGrad2x2Consts<>+84(SB)/4, $0x3f800000
+DATA f32MaxGrad2x2Consts<>+88(SB)/4, $0x00000000
+DATA f32MaxGrad2x2Consts<>+92(SB)/4, $0x3f800000
+DATA f32MaxGrad2x2Consts<>+96(SB)/4, $0x00000000
+DATA f32MaxGrad2x2Consts<>+100(SB)/4, $0x3f800000
+DATA f32MaxGrad2x2Consts<>+104(SB)/4, $0x00000000
+DATA f32MaxGrad2x2Consts<>+108(SB)/4, $0x3f800000
+DATA f32MaxGrad2x2Consts<>+112(SB)/4, $0x00000000
+DATA f32MaxGrad2x2Consts<>+116(SB)/4, $0x3f800000
+DATA f32MaxGrad2x2Consts<>+120(SB)/4, $0x00000000
+DATA f32MaxGrad2x2Consts<>+124(SB)/4, $0x3f800000
+DATA f32MaxGrad2x2Consts<>+128(SB)/4, $0x3f800000
+GLOBL f32MaxGrad2x2Consts<>(SB), RODATA|NOPTR, $132
+
 // func f32SGDMomAVX2(w []float32, g []float32, buf []float32, wd float32, mom float32, damp float32, lr float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·f32SGDMomAVX2(SB), NOSPLIT, $0-88
@@ -595,5 +741,122 @@ f32WGradDot3x4AVX2_done:
 	VADDPS       X0, X8, X8
 	VADDPS       (AX), X8, X8
 	VMOVUPS      X8, (AX)
+	VZEROUPPER
+	RET
+
+// func f32MaxGrad2x2AVX2(dst0 []float32, dst1 []float32, g []float32, r0 []float32, r1 []float32) int
+// Requires: AVX, AVX2, FMA3
+TEXT ·f32MaxGrad2x2AVX2(SB), NOSPLIT, $0-128
+	VMOVUPS      f32MaxGrad2x2Consts<>+0(SB), Y0
+	VMOVUPS      f32MaxGrad2x2Consts<>+64(SB), Y1
+	VBROADCASTSS f32MaxGrad2x2Consts<>+128(SB), Y2
+	MOVQ         dst0_base+0(FP), AX
+	MOVQ         dst1_base+24(FP), CX
+	MOVQ         g_base+48(FP), DX
+	MOVQ         r0_base+72(FP), BX
+	MOVQ         r1_base+96(FP), SI
+	MOVQ         g_len+56(FP), DI
+	VXORPS       Y3, Y3, Y3
+	XORQ         R8, R8
+	XORQ         R9, R9
+
+f32MaxGrad2x2AVX2_loop:
+	CMPQ        DI, $0x00000004
+	JB          f32MaxGrad2x2AVX2_tail
+	VMOVUPS     (BX)(R8*1), Y4
+	VMOVUPS     (SI)(R8*1), Y5
+	VMOVUPS     (DX)(R9*1), X6
+	VPERMPS     Y6, Y0, Y6
+	VPERMILPS   $0xb1, Y4, Y7
+	VPERMILPS   $0xb1, Y5, Y8
+	VMAXPS      Y4, Y7, Y9
+	VMAXPS      Y7, Y4, Y7
+	VORPS       Y9, Y7, Y7
+	VMAXPS      Y5, Y8, Y9
+	VMAXPS      Y8, Y5, Y8
+	VORPS       Y9, Y8, Y8
+	VMAXPS      Y7, Y8, Y9
+	VMAXPS      Y8, Y7, Y7
+	VORPS       Y9, Y7, Y7
+	VCMPPS      $0x00, Y7, Y4, Y4
+	VANDPS      Y2, Y4, Y4
+	VCMPPS      $0x00, Y7, Y5, Y5
+	VANDPS      Y2, Y5, Y5
+	VPERMILPS   $0xb1, Y4, Y8
+	VPERMILPS   $0xb1, Y5, Y9
+	VADDPS      Y8, Y4, Y10
+	VMULPS      Y1, Y8, Y8
+	VFMADD213PS Y10, Y1, Y9
+	VMOVUPS     (AX)(R8*1), Y10
+	VCMPPS      $0x01, Y4, Y8, Y4
+	VANDPS      Y6, Y4, Y4
+	VADDPS      Y4, Y10, Y10
+	VMOVUPS     Y10, (AX)(R8*1)
+	VMOVUPS     (CX)(R8*1), Y4
+	VCMPPS      $0x01, Y5, Y9, Y5
+	VANDPS      Y6, Y5, Y5
+	VADDPS      Y5, Y4, Y4
+	VMOVUPS     Y4, (CX)(R8*1)
+	VCMPPS      $0x03, Y7, Y7, Y9
+	VORPS       Y9, Y3, Y3
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000010, R9
+	SUBQ        $0x00000004, DI
+	JMP         f32MaxGrad2x2AVX2_loop
+
+f32MaxGrad2x2AVX2_tail:
+	TESTQ        DI, DI
+	JZ           f32MaxGrad2x2AVX2_done
+	VMOVD        DI, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     f32Iota<>+0(SB), Y4, Y5
+	ADDQ         DI, DI
+	VMOVD        DI, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     f32Iota<>+0(SB), Y4, Y4
+	VMASKMOVPS   (BX)(R8*1), Y4, Y6
+	VMASKMOVPS   (SI)(R8*1), Y4, Y7
+	VMASKMOVPS   (DX)(R9*1), Y5, Y5
+	VPERMPS      Y5, Y0, Y5
+	VPERMILPS    $0xb1, Y6, Y0
+	VPERMILPS    $0xb1, Y7, Y8
+	VMAXPS       Y6, Y0, Y9
+	VMAXPS       Y0, Y6, Y0
+	VORPS        Y9, Y0, Y0
+	VMAXPS       Y7, Y8, Y9
+	VMAXPS       Y8, Y7, Y8
+	VORPS        Y9, Y8, Y8
+	VMAXPS       Y0, Y8, Y9
+	VMAXPS       Y8, Y0, Y0
+	VORPS        Y9, Y0, Y0
+	VCMPPS       $0x00, Y0, Y6, Y6
+	VANDPS       Y2, Y6, Y6
+	VCMPPS       $0x00, Y0, Y7, Y7
+	VANDPS       Y2, Y7, Y7
+	VPERMILPS    $0xb1, Y6, Y2
+	VPERMILPS    $0xb1, Y7, Y8
+	VADDPS       Y2, Y6, Y9
+	VMULPS       Y1, Y2, Y2
+	VFMADD213PS  Y9, Y1, Y8
+	VMASKMOVPS   (AX)(R8*1), Y4, Y1
+	VCMPPS       $0x01, Y6, Y2, Y2
+	VANDPS       Y5, Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y4, (AX)(R8*1)
+	VMASKMOVPS   (CX)(R8*1), Y4, Y1
+	VCMPPS       $0x01, Y7, Y8, Y2
+	VANDPS       Y5, Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y4, (CX)(R8*1)
+	VCMPPS       $0x03, Y0, Y0, Y9
+	VANDPS       Y4, Y9, Y9
+	VORPS        Y9, Y3, Y3
+
+f32MaxGrad2x2AVX2_done:
+	VMOVMSKPS Y3, AX
+	XORQ      CX, CX
+	TESTL     AX, AX
+	SETNE     CL
+	MOVQ      CX, ret+120(FP)
 	VZEROUPPER
 	RET

@@ -22,6 +22,13 @@ func f32SGDNesterovAVX512(w []float32, g []float32, buf []float32, wd float32, m
 //go:noescape
 func f32WGradDot3x4AVX512(sums []float32, ld int, dy []float32, ldy int, x []float32, o0 int, o1 int, o2 int, o3 int, n int)
 
+// f32MaxGrad2x2AVX512 is f32MaxGrad2x2Go with AVX-512: adds g[k] to the first maximum of the
+// window r0[2k:2k+2], r1[2k:2k+2] in dst0[2k:2k+2], dst1[2k:2k+2], for k < len(g), and returns
+// 1 if a window held a NaN (and got nothing), else 0.
+//
+//go:noescape
+func f32MaxGrad2x2AVX512(dst0 []float32, dst1 []float32, g []float32, r0 []float32, r1 []float32) int
+
 // f32SGDMomAVX2 is f32SGDMomGo with AVX2: SGD's update of w and its momentum buffer
 // from the gradient g, one fused multiply-add per step of torch's, for i < len(w).
 //
@@ -39,3 +46,10 @@ func f32SGDNesterovAVX2(w []float32, g []float32, buf []float32, wd float32, mom
 //
 //go:noescape
 func f32WGradDot3x4AVX2(sums []float32, ld int, dy []float32, ldy int, x []float32, o0 int, o1 int, o2 int, o3 int, n int)
+
+// f32MaxGrad2x2AVX2 is f32MaxGrad2x2Go with AVX2: adds g[k] to the first maximum of the
+// window r0[2k:2k+2], r1[2k:2k+2] in dst0[2k:2k+2], dst1[2k:2k+2], for k < len(g), and returns
+// 1 if a window held a NaN (and got nothing), else 0.
+//
+//go:noescape
+func f32MaxGrad2x2AVX2(dst0 []float32, dst1 []float32, g []float32, r0 []float32, r1 []float32) int

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// maxGrad2x2Data is the f32train group's constants of f32MaxGrad2x2: 16 int32 lane indices
+// 0, 0, 1, 1, ..., 7, 7 (spreading a window's gradient over its two columns), then 16 float32s
+// 0, 1, 0, 1, ... (the odd lanes: the window's second column) and 1.0.
+var maxGrad2x2Data Mem
+
+func maxGrad2x2Consts() Mem {
+	if maxGrad2x2Data.Symbol.Name == "" {
+		maxGrad2x2Data = GLOBL("f32MaxGrad2x2Consts", RODATA|NOPTR)
+		for i := range 16 { // in increasing offsets, as the Go assembler wants them
+			DATA(4*i, U32(uint32(i/2)))
+		}
+		for i := range 16 {
+			DATA(64+4*i, U32(math.Float32bits(float32(i%2))))
+		}
+		DATA(128, U32(math.Float32bits(1)))
+	}
+	return maxGrad2x2Data
+}
+
+// maxGrad2x2 generates f32MaxGrad2x2<level>: the gradient of one output row of a 2x2 stride-2
+// max pooling, vl/2 windows a step. Window k reads r0[2k], r0[2k+1], r1[2k], r1[2k+1]; the first
+// of them equal to its maximum in that order gets g[k] added (dst0 and dst1 are the rows of the
+// input gradient). The maximum is made NaN by a NaN in the window (maxNaN), which then equals
+// none of its values and gets nothing: the routine reports such windows and the caller gives
+// them their gradient (the last NaN's), a rare case not worth vector code.
+//
+// "First equal" is counted in floats without branches: z = 1 where a value equals the maximum;
+// a lane's earlier equal values are its row's left neighbour (odd lanes) and, in the second
+// row, the first row's pair; the lane wins when z exceeds that count.
+func maxGrad2x2(l *level) {
+	name := "f32MaxGrad2x2" + l.name
+	TEXT(name, NOSPLIT, "func(dst0, dst1, g, r0, r1 []float32) int")
+	Pragma("noescape")
+	Doc(name+" is f32MaxGrad2x2Go with "+isaName(l)+": adds g[k] to the first maximum of the",
+		"window r0[2k:2k+2], r1[2k:2k+2] in dst0[2k:2k+2], dst1[2k:2k+2], for k < len(g), and returns",
+		"1 if a window held a NaN (and got nothing), else 0.")
+	c := maxGrad2x2Consts()
+	idx, odd, one := l.vec(), l.vec(), l.vec()
+	VMOVUPS(c, idx)
+	VMOVUPS(c.Offset(64), odd)
+	VBROADCASTSS(c.Offset(128), one)
+	d0, d1, gp, p0, p1 := loadBase("dst0"), loadBase("dst1"), loadBase("g"), loadBase("r0"), loadBase("r1")
+	w := GP64() // windows left
+	Load(Param("g").Len(), w)
+	var nanAcc VecVirtual // NaN lanes of the maxima seen: K1 at AVX-512
+	if l.avx512() {
+		KXORW(K1, K1, K1)
+	} else {
+		nanAcc = l.vec()
+		l.zero(nanAcc)
+	}
+	half := l.vl / 2
+	i, j := GP64(), GP64() // byte offsets into the rows and into g
+	XORQ(i, i)
+	XORQ(j, j)
+
+	// step does vl/2 windows, under the masks mIn (inputs and dst) and mG (g) when masked.
+	step := func(masked bool, mIn, mG Op) {
+		a, b, gv := l.vec(), l.vec(), l.vec()
+		ma, mb := Mem{Base: p0, Index: i, Scale: 1}, Mem{Base: p1, Index: i, Scale: 1}
+		mgm := Mem{Base: gp, Index: j, Scale: 1}
+		if masked {
+			l.maskedLoad(ma, mIn, a)
+			l.maskedLoad(mb, mIn, b)
+			l.maskedLoad(mgm, mG, gv)
+		} else {
+			VMOVUPS(ma, a)
+			VMOVUPS(mb, b)
+			if l.avx512() {
+				VMOVUPS(mgm, gv.AsY())
+			} else {
+				VMOVUPS(mgm, gv.AsX())
+			}
+		}
+		VPERMPS(gv, idx, gv) // g[k] in lanes 2k and 2k+1
+		as, bs, m, t := l.vec(), l.vec(), l.vec(), l.vec()
+		VPERMILPS(U8(0xB1), a, as) // each lane's pair partner
+		VPERMILPS(U8(0xB1), b, bs)
+		l.maxNaN(a, as, as, t)
+		l.maxNaN(b, bs, bs, t)
+		l.maxNaN(as, bs, m, t)
+		z0, z1 := l.vec(), l.vec()
+		eqOne(l, a, m, one, z0)
+		eqOne(l, b, m, one, z1)
+		// The equal values before each lane: row 0, the left neighbour's; row 1, the left
+		// neighbour's and row 0's two.
+		s0, s1, r0c := l.vec(), l.vec(), l.vec()
+		VPERMILPS(U8(0xB1), z0, s0)
+		VPERMILPS(U8(0xB1), z1, s1)
+		VADDPS(s0, z0, r0c)
+		VMULPS(odd, s0, s0)
+		VFMADD213PS(r0c, odd, s1) // s1 = s1*odd + r0c
+		addWhereAbove(l, z0, s0, gv, Mem{Base: d0, Index: i, Scale: 1}, masked, mIn)
+		addWhereAbove(l, z1, s1, gv, Mem{Base: d1, Index: i, Scale: 1}, masked, mIn)
+		if l.avx512() {
+			VCMPPS(U8(3), m, m, K2) // unordered: a NaN in the window
+			if masked {
+				KANDW(mIn, K2, K2)
+			}
+			KORW(K2, K1, K1)
+		} else {
+			VCMPPS(U8(3), m, m, t)
+			if masked {
+				VANDPS(mIn, t, t)
+			}
+			VORPS(t, nanAcc, nanAcc)
+		}
+	}
+
+	Label(name + "_loop")
+	CMPQ(w, U32(half))
+	JB(LabelRef(name + "_tail"))
+	step(false, nil, nil)
+	ADDQ(U32(4*l.vl), i)
+	ADDQ(U32(4*half), j)
+	SUBQ(U32(half), w)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_tail")
+	TESTQ(w, w)
+	JZ(LabelRef(name + "_done"))
+	var mIn, mG Op = K3, K4
+	if !l.avx512() {
+		mIn, mG = l.vec(), l.vec()
+	}
+	e := l.vec()
+	l.broadcastInt(w, e)
+	l.lanesBelow(e, 0, mG)
+	ADDQ(w, w)
+	l.broadcastInt(w, e)
+	l.lanesBelow(e, 0, mIn)
+	step(true, mIn, mG)
+
+	Label(name + "_done")
+	r := GP32()
+	if l.avx512() {
+		KMOVW(K1, r)
+	} else {
+		VMOVMSKPS(nanAcc, r)
+	}
+	ret := GP64()
+	XORQ(ret, ret)
+	TESTL(r, r)
+	SETNE(ret.As8())
+	Store(ret, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// eqOne sets z to 1 where x == m, else 0.
+func eqOne(l *level, x, m, one, z VecVirtual) {
+	if l.avx512() {
+		VCMPPS(U8(0), m, x, K2)
+		VMOVAPS_Z(one, K2, z)
+		return
+	}
+	VCMPPS(U8(0), m, x, z)
+	VANDPS(one, z, z)
+}
+
+// addWhereAbove adds gv to the vector at mem in the lanes where z > s (masked: the lanes of mIn
+// only, read and written).
+func addWhereAbove(l *level, z, s, gv VecVirtual, mem Mem, masked bool, mIn Op) {
+	d := l.vec()
+	if masked {
+		l.maskedLoad(mem, mIn, d)
+	} else {
+		VMOVUPS(mem, d)
+	}
+	if l.avx512() {
+		VCMPPS(U8(1), z, s, K2) // s < z
+		VADDPS(gv, d, K2, d)
+	} else {
+		t := l.vec()
+		VCMPPS(U8(1), z, s, t)
+		VANDPS(gv, t, t)
+		VADDPS(t, d, d)
+	}
+	if masked {
+		l.maskedStore(d, mIn, mem)
+	} else {
+		VMOVUPS(d, mem)
+	}
+}
