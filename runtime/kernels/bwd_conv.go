@@ -93,17 +93,9 @@ func (c *Conv) PermuteWeightGrad(dw, dwp []float32, g int, acc bool) {
 	cg, og, kk := c.InC/c.Groups, c.OutC/c.Groups, c.KH*c.KW
 	kt := kk * cg
 	for o := range og {
-		src := dwp[o*kt : (o+1)*kt]
-		dst := dw[(g*og+o)*kt : (g*og+o+1)*kt]
-		for t := range kk {
-			for ch, v := range src[t*cg : (t+1)*cg] {
-				if acc {
-					dst[ch*kk+t] += v
-				} else {
-					dst[ch*kk+t] = v
-				}
-			}
-		}
+		// Each channel's [tap][channel] block is [channel][tap] transposed: in 8 x 8 blocks,
+		// not a value at a time with writes kk apart (2% of ResNet-18's step).
+		transpose(dw[(g*og+o)*kt:(g*og+o+1)*kt], dwp[o*kt:(o+1)*kt], kk, cg, acc)
 	}
 }
 
@@ -229,15 +221,24 @@ func (c *Conv) TransposedConv() (t Conv, ok bool) {
 
 // FlipWeights writes TransposedConv's weights into dst: W'[g*CG+c][o][i][j] =
 // W[g*OG+o][c][KH-1-i][KW-1-j].
+//
+// It walks 16 x 16 tiles of (o, ch): both the kernels it reads (consecutive ch) and the ones it
+// writes (consecutive o) are runs of 16*KH*KW values, where a whole row of either side would
+// stride across megabytes (ResNet's 512 x 512 x 3 x 3) and miss the cache every kernel.
 func (c *Conv) FlipWeights(dst, w []float32) {
 	cg, og, kk := c.InC/c.Groups, c.OutC/c.Groups, c.KH*c.KW
+	const tile = 16
 	for g := range c.Groups {
-		for o := range og {
-			for ch := range cg {
-				src := w[((g*og+o)*cg+ch)*kk : ((g*og+o)*cg+ch+1)*kk]
-				d := dst[((g*cg+ch)*og+o)*kk : ((g*cg+ch)*og+o+1)*kk]
-				for t, v := range src {
-					d[kk-1-t] = v
+		for o0 := 0; o0 < og; o0 += tile {
+			for c0 := 0; c0 < cg; c0 += tile {
+				for ch := c0; ch < min(c0+tile, cg); ch++ {
+					for o := o0; o < min(o0+tile, og); o++ {
+						src := w[((g*og+o)*cg+ch)*kk : ((g*og+o)*cg+ch+1)*kk]
+						d := dst[((g*cg+ch)*og+o)*kk : ((g*cg+ch)*og+o+1)*kk]
+						for t, v := range src {
+							d[kk-1-t] = v
+						}
+					}
 				}
 			}
 		}
