@@ -339,7 +339,9 @@ func checkMaxBackward2x2NaN(t *testing.T) {
 }
 
 // TestChannelsLast: the transposes both ways, whole 8 x 8 blocks and ragged edges, set and added.
-func TestChannelsLast(t *testing.T) {
+func TestChannelsLast(t *testing.T) { forEachISA(t, checkChannelsLast) }
+
+func checkChannelsLast(t *testing.T) {
 	for _, sz := range [][2]int{{8, 16}, {3, 5}, {13, 21}, {1, 9}} {
 		c, hw := sz[0], sz[1]
 		x := make([]float32, c*hw)

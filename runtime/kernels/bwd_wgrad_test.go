@@ -12,6 +12,34 @@ import (
 func init() {
 	twinChecks["wgradDot"] = twinEntry{func(k *kernelSet) any { return k.wgradDot }, checkWGradDot}
 	twinChecks["maxGrad2x2"] = twinEntry{func(k *kernelSet) any { return k.maxGrad2x2 }, checkMaxGrad2x2}
+	twinChecks["transpose8"] = twinEntry{func(k *kernelSet) any { return k.transpose8 }, checkTranspose8}
+}
+
+// checkTranspose8 sweeps block counts, both leading dimensions (the tight ones and wider),
+// the blocks' steps (along rows, along columns) and offsets: exact, the values between dst's
+// columns untouched.
+func checkTranspose8(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	for nb := range 6 {
+		for _, off := range offsets {
+			for _, down := range []bool{false, true} {
+				lds, ldd := 8*max(nb, 1)+off%3, 8+off%5
+				ss, ds := 8, 8*ldd // a strip of 8 rows
+				if down {
+					lds, ldd = 8+off%3, 8*max(nb, 1)+off%5
+					ss, ds = 8*lds, 8 // a column of blocks
+				}
+				dn, sn := 0, 0
+				if nb > 0 {
+					dn, sn = (nb-1)*ds+7*ldd+8, (nb-1)*ss+7*lds+8
+				}
+				ops := []operand{newOp(dn, off, uniform(rng, false)), newOp(sn, (off+5)%16, uniform(rng, true))}
+				compare(t, fmt.Sprintf("nb=%d off=%d down=%v", nb, off, down), ops, []int{0}, exact, false,
+					func(f any, s [][]float32) {
+						f.(func(dst, src []float32, lds, ldd, nb, ss, ds int))(s[0], s[1], lds, ldd, nb, ss, ds)
+					}, simd, twin)
+			}
+		}
+	}
 }
 
 // checkMaxGrad2x2 sweeps window counts (every tail), offsets and guards over inputs with ties

@@ -60,6 +60,8 @@ type kernelSet struct {
 	wgradDot func(sums []float32, ld int, dy []float32, ldy int, x []float32, o0, o1, o2, o3, n int)
 	// A 2x2 stride-2 max pooling's gradient, an output row at a time (maxBackward2x2).
 	maxGrad2x2 func(dst0, dst1, g, r0, r1 []float32) int
+	// nb 8 x 8 blocks transposed, ss and ds apart (transpose).
+	transpose8 func(dst, src []float32, lds, ldd, nb, ss, ds int)
 
 	fmaPeak   func(n int) // PeakGFLOPS's loop
 	peakFlops float64     // the flops of one fmaPeak iteration
@@ -102,6 +104,7 @@ var genericSet = kernelSet{
 	sgdNesterov:  f32SGDNesterovGo,
 	wgradDot:     f32WGradDot3x4Go,
 	maxGrad2x2:   f32MaxGrad2x2Go,
+	transpose8:   f32Transpose8x8Go,
 	vmulChannels: f32VMulChannelsGo,
 	vgatherS2:    f32VGatherS2Go,
 	rsum:         f32RSumGo,

@@ -120,7 +120,7 @@
 //	                                              SGDMom, SGDNesterov (an optimizer's update),
 //	                                              WGradDot (a weight gradient's shifted dot
 //	                                              products), MaxGrad2x2 (a 2x2 max pooling's
-//	                                              gradient, a row of windows)
+//	                                              gradient, a row of windows), Transpose8x8
 //	epilogue   fused after the operation          Epi (bias, residual, ReLU/ReLU6 by flags)
 //	tile       the block a call's loop computes   14x32, 6x16, 2x4 (GEMM rows x columns); 3x3s1
 //	                                              (kernel, stride); 3s2 (taps, stride); H3s2
@@ -143,7 +143,8 @@
 // f32train is training's: the SGD update of a tensor with momentum and weight decay, each of
 // torch's multiply-adds one float32 FMA, bit for bit torch's (its twins use the exact FMA32),
 // the blocks of dot products of a few-channel layer's direct weight gradient (bwd_wgrad.go) and
-// the 2x2 max pooling's gradient (bwd_pool.go).
+// the 2x2 max pooling's gradient (bwd_pool.go) and the 8 x 8 blocks of the channels-last
+// transposes (bwd_conv.go).
 //
 // The assembly is generated with avo by the separate module in ../../_asm; the go:generate
 // lines below run it, and the first line of each .s and stub file is the command that made it

@@ -149,3 +149,19 @@ func f32MaxGrad2x2Go(dst0, dst1, g, r0, r1 []float32) int {
 	}
 	return nan
 }
+
+// f32Transpose8x8Go sets dst[k*ds+c*ldd+r] = src[k*ss+r*lds+c] for r, c < 8 and k < nb: nb
+// 8 x 8 blocks transposed, ss and ds apart (transpose's whole blocks).
+func f32Transpose8x8Go(dst, src []float32, lds, ldd, nb, ss, ds int) {
+	for k := range nb {
+		var in [8]*[8]float32
+		for r := range 8 {
+			in[r] = (*[8]float32)(src[k*ss+r*lds:])
+		}
+		for c := range 8 {
+			d := (*[8]float32)(dst[k*ds+c*ldd:])
+			d[0], d[1], d[2], d[3] = in[0][c], in[1][c], in[2][c], in[3][c]
+			d[4], d[5], d[6], d[7] = in[4][c], in[5][c], in[6][c], in[7][c]
+		}
+	}
+}

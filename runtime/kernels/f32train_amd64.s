@@ -860,3 +860,74 @@ f32MaxGrad2x2AVX2_done:
 	MOVQ      CX, ret+120(FP)
 	VZEROUPPER
 	RET
+
+// func f32Transpose8x8AVX(dst []float32, src []float32, lds int, ldd int, nb int, ss int, ds int)
+// Requires: AVX
+TEXT ·f32Transpose8x8AVX(SB), NOSPLIT, $0-88
+	MOVQ src_base+24(FP), AX
+	MOVQ dst_base+0(FP), CX
+	MOVQ lds+48(FP), DX
+	MOVQ ldd+56(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ nb+64(FP), SI
+	MOVQ ss+72(FP), DI
+	MOVQ ds+80(FP), R8
+	SHLQ $0x02, DI
+	SHLQ $0x02, R8
+	LEAQ (DX)(DX*2), R9
+	LEAQ (BX)(BX*2), R10
+
+f32Transpose8x8AVX_loop:
+	TESTQ      SI, SI
+	JZ         f32Transpose8x8AVX_done
+	LEAQ       (AX)(DX*4), R11
+	LEAQ       (CX)(BX*4), R12
+	VMOVUPS    (AX), Y0
+	VMOVUPS    (AX)(DX*1), Y1
+	VMOVUPS    (AX)(DX*2), Y2
+	VMOVUPS    (AX)(R9*1), Y3
+	VMOVUPS    (R11), Y4
+	VMOVUPS    (R11)(DX*1), Y5
+	VMOVUPS    (R11)(DX*2), Y6
+	VMOVUPS    (R11)(R9*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VMOVUPS    Y6, (CX)
+	VPERM2F128 $0x20, Y3, Y1, Y6
+	VMOVUPS    Y6, (CX)(BX*1)
+	VPERM2F128 $0x20, Y5, Y8, Y6
+	VMOVUPS    Y6, (CX)(BX*2)
+	VPERM2F128 $0x20, Y4, Y0, Y6
+	VMOVUPS    Y6, (CX)(R10*1)
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VMOVUPS    Y2, (R12)
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMOVUPS    Y1, (R12)(BX*1)
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VMOVUPS    Y1, (R12)(BX*2)
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VMOVUPS    Y0, (R12)(R10*1)
+	ADDQ       DI, AX
+	ADDQ       R8, CX
+	DECQ       SI
+	JMP        f32Transpose8x8AVX_loop
+
+f32Transpose8x8AVX_done:
+	VZEROUPPER
+	RET

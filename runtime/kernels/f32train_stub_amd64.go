@@ -53,3 +53,9 @@ func f32WGradDot3x4AVX2(sums []float32, ld int, dy []float32, ldy int, x []float
 //
 //go:noescape
 func f32MaxGrad2x2AVX2(dst0 []float32, dst1 []float32, g []float32, r0 []float32, r1 []float32) int
+
+// f32Transpose8x8AVX is f32Transpose8x8Go with AVX: dst[k*ds+c*ldd+r] = src[k*ss+r*lds+c] for r, c < 8
+// and k < nb.
+//
+//go:noescape
+func f32Transpose8x8AVX(dst []float32, src []float32, lds int, ldd int, nb int, ss int, ds int)
