@@ -13,13 +13,15 @@ import (
 // torch's update is one fused multiply-add in float32, as torch's own AVX2 kernels compute it,
 // so the result is torch's bit for bit; the twins compute the same FMAs exactly in Go. And the
 // direct weight gradient's block of shifted dot products (f32WGradDot3x4), and the 2x2 max
-// pooling's gradient of an output row (f32MaxGrad2x2), and 8 x 8 transposes (f32Transpose8x8).
+// pooling's gradient of an output row (f32MaxGrad2x2), 8 x 8 transposes (f32Transpose8x8) and
+// batch norm's backward sums (f32DotDiff).
 func trainSet() {
 	for _, l := range levels {
 		sgd(l, false)
 		sgd(l, true)
 		wgradDot(l)
 		maxGrad2x2(l)
+		dotDiff(l)
 	}
 	transpose8()
 }

@@ -281,3 +281,29 @@ func transpose8() {
 	VZEROUPPER()
 	RET()
 }
+
+// dotDiff generates f32DotDiff<level>: the sum of g[i]*(x[i] - m), batch norm's backward sum
+// over a plane (the gradient's projection on the centred input), two vector accumulators as
+// RSum keeps. In the tail, g's masked-off lanes load as zeros, so their x - m adds nothing.
+func dotDiff(l *level) {
+	name := "f32DotDiff" + l.name
+	TEXT(name, NOSPLIT, "func(g, x []float32, m float32) float32")
+	Pragma("noescape")
+	Doc(name + " is f32DotDiffGo with " + isaName(l) + ": the sum of g[i]*(x[i] - m) for i < len(g).")
+	mv := l.vec()
+	VBROADCASTSS(scalarParam("m"), mv)
+	acc := []VecVirtual{l.vec(), l.vec()}
+	l.zero(acc[0])
+	l.zero(acc[1])
+	g, x := in("g"), in("x")
+	e := newEwise(l, name, g, x)
+	e.loop(loadLen("g"), 2, func(e *ewise) {
+		d := e.load(x, 0)
+		VSUBPS(mv, d, d)
+		VFMADD231PS(e.src(g, 0), d, acc[e.u])
+	})
+	reduce(l, acc[0], acc[1])
+	Store(acc[0].AsX(), ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}

@@ -86,7 +86,7 @@ func BNBackward(dx, dgamma, dbeta, dy, x, mean, invStd, gamma []float32, c, hw, 
 	if len(x) < n*c*hw || len(dy) < n*c*hw || dx != nil && len(dx) < n*c*hw {
 		panic("kernels: BNBackward: slice too short")
 	}
-	rsum := kern().rsum
+	rsum, dd := kern().rsum, kern().dotDiff
 	count := float64(n * hw)
 	for ch := c0; ch < c1; ch++ {
 		m, inv := mean[ch], invStd[ch]
@@ -94,7 +94,7 @@ func BNBackward(dx, dgamma, dbeta, dy, x, mean, invStd, gamma []float32, c, hw, 
 		for b := range n {
 			g := dy[(b*c+ch)*hw : (b*c+ch+1)*hw]
 			sdy += float64(rsum(g))
-			sdyx += float64(dotDiff(g, x[(b*c+ch)*hw:(b*c+ch+1)*hw], m))
+			sdyx += float64(dd(g, x[(b*c+ch)*hw:(b*c+ch+1)*hw], m))
 		}
 		sdyx *= float64(inv) // sum dy*xhat
 		if dgamma != nil {
@@ -130,8 +130,9 @@ func BNBackward(dx, dgamma, dbeta, dy, x, mean, invStd, gamma []float32, c, hw, 
 	}
 }
 
-// dotDiff is the sum of g[i]*(x[i] - m) in eight partial sums.
-func dotDiff(g, x []float32, m float32) float32 {
+// f32DotDiffGo is the sum of g[i]*(x[i] - m) for i < len(g), in eight partial sums (the
+// assembly keeps two vectors of them).
+func f32DotDiffGo(g, x []float32, m float32) float32 {
 	x = x[:len(g)]
 	var s [8]float32
 	i := 0

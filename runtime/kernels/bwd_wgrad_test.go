@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -13,6 +14,7 @@ func init() {
 	twinChecks["wgradDot"] = twinEntry{func(k *kernelSet) any { return k.wgradDot }, checkWGradDot}
 	twinChecks["maxGrad2x2"] = twinEntry{func(k *kernelSet) any { return k.maxGrad2x2 }, checkMaxGrad2x2}
 	twinChecks["transpose8"] = twinEntry{func(k *kernelSet) any { return k.transpose8 }, checkTranspose8}
+	twinChecks["dotDiff"] = twinEntry{func(k *kernelSet) any { return k.dotDiff }, checkDotDiff}
 }
 
 // checkTranspose8 sweeps block counts, both leading dimensions (the tight ones and wider),
@@ -91,6 +93,29 @@ func checkWGradDot(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) 
 				func(f any, s [][]float32) {
 					f.(func([]float32, int, []float32, int, []float32, int, int, int, int, int))(s[0], ld, s[1], ldy, s[2], offs[0], offs[1], offs[2], offs[3], n)
 				}, simd, twin)
+		}
+	}
+}
+
+// checkDotDiff: lengths with every tail, offsets, guards; within a sum's rounding in another
+// order.
+func checkDotDiff(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	for _, n := range lengths(ks) {
+		for _, off := range offsets {
+			ops := []operand{newOp(n, off, uniform(rng, false)), newOp(n, (off+7)%16, uniform(rng, false))}
+			const m = 0.25
+			var got []float32
+			compare(t, fmt.Sprintf("n=%d off=%d", n, off), ops, nil, exact, false,
+				func(f any, s [][]float32) {
+					got = append(got, f.(func(g, x []float32, m float32) float32)(s[0], s[1], m))
+				}, simd, twin)
+			var mag float64 // the sum of the terms' magnitudes
+			for i, g := range ops[0].v {
+				mag += math.Abs(float64(g) * (float64(ops[1].v[i]) - m))
+			}
+			if d := math.Abs(float64(got[0] - got[1])); d > 2*float64(n+2)*u*mag {
+				t.Fatalf("n=%d off=%d: %v, twin %v", n, off, got[0], got[1])
+			}
 		}
 	}
 }

@@ -62,6 +62,8 @@ type kernelSet struct {
 	maxGrad2x2 func(dst0, dst1, g, r0, r1 []float32) int
 	// nb 8 x 8 blocks transposed, ss and ds apart (transpose).
 	transpose8 func(dst, src []float32, lds, ldd, nb, ss, ds int)
+	// Batch norm's backward sum over a plane (BNBackward).
+	dotDiff func(g, x []float32, m float32) float32
 
 	fmaPeak   func(n int) // PeakGFLOPS's loop
 	peakFlops float64     // the flops of one fmaPeak iteration
@@ -105,6 +107,7 @@ var genericSet = kernelSet{
 	wgradDot:     f32WGradDot3x4Go,
 	maxGrad2x2:   f32MaxGrad2x2Go,
 	transpose8:   f32Transpose8x8Go,
+	dotDiff:      f32DotDiffGo,
 	vmulChannels: f32VMulChannelsGo,
 	vgatherS2:    f32VGatherS2Go,
 	rsum:         f32RSumGo,

@@ -491,6 +491,70 @@ DATA f32MaxGrad2x2Consts<>+124(SB)/4, $0x3f800000
 DATA f32MaxGrad2x2Consts<>+128(SB)/4, $0x3f800000
 GLOBL f32MaxGrad2x2Consts<>(SB), RODATA|NOPTR, $132
 
+// func f32DotDiffAVX512(g []float32, x []float32, m float32) float32
+// Requires: AVX, AVX512F, SSE
+TEXT ·f32DotDiffAVX512(SB), NOSPLIT, $0-60
+	VBROADCASTSS m+48(FP), Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	MOVQ         g_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	XORQ         BX, BX
+
+f32DotDiffAVX512_loop:
+	MOVQ        DX, SI
+	SUBQ        BX, SI
+	CMPQ        SI, $0x00000020
+	JL          f32DotDiffAVX512_one
+	VMOVUPS     (CX)(BX*4), Z3
+	VSUBPS      Z0, Z3, Z3
+	VFMADD231PS (AX)(BX*4), Z3, Z1
+	VMOVUPS     64(CX)(BX*4), Z3
+	VSUBPS      Z0, Z3, Z3
+	VFMADD231PS 64(AX)(BX*4), Z3, Z2
+	ADDQ        $0x00000020, BX
+	JMP         f32DotDiffAVX512_loop
+
+f32DotDiffAVX512_one:
+	MOVQ        DX, SI
+	SUBQ        BX, SI
+	CMPQ        SI, $0x10
+	JL          f32DotDiffAVX512_tail
+	VMOVUPS     (CX)(BX*4), Z3
+	VSUBPS      Z0, Z3, Z3
+	VFMADD231PS (AX)(BX*4), Z3, Z1
+	ADDQ        $0x10, BX
+	JMP         f32DotDiffAVX512_one
+
+f32DotDiffAVX512_tail:
+	TESTQ SI, SI
+	JE    f32DotDiffAVX512_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ         SI, DX
+	VPBROADCASTD DX, Z3
+	VPCMPGTD     f32Iota<>+0(SB), Z3, K7
+	VMOVUPS.Z    (CX)(BX*4), K7, Z4
+	VSUBPS       Z0, Z4, Z4
+	VPCMPGTD     f32Iota<>+0(SB), Z3, K7
+	VMOVUPS.Z    (AX)(BX*4), K7, Z0
+	VFMADD231PS  Z0, Z4, Z1
+
+f32DotDiffAVX512_done:
+	VADDPS        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	MOVSS         X1, ret+56(FP)
+	VZEROUPPER
+	RET
+
 // func f32SGDMomAVX2(w []float32, g []float32, buf []float32, wd float32, mom float32, damp float32, lr float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·f32SGDMomAVX2(SB), NOSPLIT, $0-88
@@ -858,6 +922,69 @@ f32MaxGrad2x2AVX2_done:
 	TESTL     AX, AX
 	SETNE     CL
 	MOVQ      CX, ret+120(FP)
+	VZEROUPPER
+	RET
+
+// func f32DotDiffAVX2(g []float32, x []float32, m float32) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·f32DotDiffAVX2(SB), NOSPLIT, $0-60
+	VBROADCASTSS m+48(FP), Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	MOVQ         g_base+0(FP), AX
+	MOVQ         x_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	XORQ         BX, BX
+
+f32DotDiffAVX2_loop:
+	MOVQ        DX, SI
+	SUBQ        BX, SI
+	CMPQ        SI, $0x00000010
+	JL          f32DotDiffAVX2_one
+	VMOVUPS     (CX)(BX*4), Y3
+	VSUBPS      Y0, Y3, Y3
+	VFMADD231PS (AX)(BX*4), Y3, Y1
+	VMOVUPS     32(CX)(BX*4), Y3
+	VSUBPS      Y0, Y3, Y3
+	VFMADD231PS 32(AX)(BX*4), Y3, Y2
+	ADDQ        $0x00000010, BX
+	JMP         f32DotDiffAVX2_loop
+
+f32DotDiffAVX2_one:
+	MOVQ        DX, SI
+	SUBQ        BX, SI
+	CMPQ        SI, $0x08
+	JL          f32DotDiffAVX2_tail
+	VMOVUPS     (CX)(BX*4), Y3
+	VSUBPS      Y0, Y3, Y3
+	VFMADD231PS (AX)(BX*4), Y3, Y1
+	ADDQ        $0x08, BX
+	JMP         f32DotDiffAVX2_one
+
+f32DotDiffAVX2_tail:
+	TESTQ SI, SI
+	JE    f32DotDiffAVX2_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ         SI, DX
+	VMOVD        DX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     f32Iota<>+0(SB), Y3, Y4
+	VMASKMOVPS   (CX)(BX*4), Y4, Y4
+	VSUBPS       Y0, Y4, Y4
+	VPCMPGTD     f32Iota<>+0(SB), Y3, Y0
+	VMASKMOVPS   (AX)(BX*4), Y0, Y0
+	VFMADD231PS  Y0, Y4, Y1
+
+f32DotDiffAVX2_done:
+	VADDPS       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+56(FP)
 	VZEROUPPER
 	RET
 

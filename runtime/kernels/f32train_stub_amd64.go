@@ -29,6 +29,11 @@ func f32WGradDot3x4AVX512(sums []float32, ld int, dy []float32, ldy int, x []flo
 //go:noescape
 func f32MaxGrad2x2AVX512(dst0 []float32, dst1 []float32, g []float32, r0 []float32, r1 []float32) int
 
+// f32DotDiffAVX512 is f32DotDiffGo with AVX-512: the sum of g[i]*(x[i] - m) for i < len(g).
+//
+//go:noescape
+func f32DotDiffAVX512(g []float32, x []float32, m float32) float32
+
 // f32SGDMomAVX2 is f32SGDMomGo with AVX2: SGD's update of w and its momentum buffer
 // from the gradient g, one fused multiply-add per step of torch's, for i < len(w).
 //
@@ -53,6 +58,11 @@ func f32WGradDot3x4AVX2(sums []float32, ld int, dy []float32, ldy int, x []float
 //
 //go:noescape
 func f32MaxGrad2x2AVX2(dst0 []float32, dst1 []float32, g []float32, r0 []float32, r1 []float32) int
+
+// f32DotDiffAVX2 is f32DotDiffGo with AVX2: the sum of g[i]*(x[i] - m) for i < len(g).
+//
+//go:noescape
+func f32DotDiffAVX2(g []float32, x []float32, m float32) float32
 
 // f32Transpose8x8AVX is f32Transpose8x8Go with AVX: dst[k*ds+c*ldd+r] = src[k*ss+r*lds+c] for r, c < 8
 // and k < nb.
