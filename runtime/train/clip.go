@@ -9,8 +9,9 @@ import "math"
 //
 // Like torch, the total is the norm of the per-tensor norms, each rounded to float32; the
 // coefficient is float32(1/(total+1e-6)) * max_norm (Python's max_norm / tensor is a
-// reciprocal and a product), clamped to 1, and every gradient is multiplied by it even when
-// it is 1. The sums are float64 where torch reduces in float32, so the total can differ
+// reciprocal and a product), clamped to 1. Torch multiplies every gradient by it even when it
+// is 1; x*1 is x for every float32 (zeros, infinities and NaNs included), so that pass is
+// skipped, the common case of a norm under its bound costing one read of the gradients. The sums are float64 where torch reduces in float32, so the total can differ
 // from torch's in its last bit. A non-finite total makes every gradient non-finite, as
 // torch does without error_if_nonfinite.
 func ClipGradNorm(ps *Params, maxNorm, normType float64) float32 {
@@ -44,6 +45,9 @@ func ClipGradNorm(ps *Params, maxNorm, normType float64) float32 {
 	t := float32(total)
 	coef := (1 / (t + 1e-6)) * float32(maxNorm)
 	coef = min(coef, 1) // torch.clamp(max=1); like it, min keeps a NaN coefficient NaN
+	if coef == 1 {
+		return t
+	}
 	for _, p := range ps.Params {
 		if p.Frozen {
 			continue
