@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/internal/splitmix"
 )
 
 // The backward of the elementwise ops: each activation's derivative, and dropout's seeded mask.
@@ -115,7 +116,7 @@ func unaryBackward(c *bctx) error {
 // dropped ones become 0; p = 1 drops everything. tools/make_grad_goldens.py implements the same
 // rule, so torch and the interpreter drop the same values.
 func DropoutKeep(name string, seed uint64, p float64, i int) bool {
-	return seedUniform(fnv1a(DropoutKey(name, seed)), i) >= p
+	return splitmix.Uniform(splitmix.Hash(DropoutKey(name, seed)), i) >= p
 }
 
 // DropoutKey is the name the dropout mask of node name at seed is seeded from.
@@ -137,12 +138,12 @@ func init() {
 		if p < 1 {
 			scale = 1 / (1 - p)
 		}
-		seed := fnv1a(DropoutKey(c.Name, c.t.opts.DropoutSeed))
+		seed := splitmix.Hash(DropoutKey(c.Name, c.t.opts.DropoutSeed))
 		x := c.x()
 		factor := make([]float64, len(x))
 		out := make([]float64, len(x))
 		for i, v := range x {
-			if seedUniform(seed, i) >= p {
+			if splitmix.Uniform(seed, i) >= p {
 				factor[i] = scale
 				out[i] = v * scale
 			}
@@ -156,27 +157,4 @@ func init() {
 		}
 		return nil
 	}
-}
-
-// fnv1a and seedUniform are internal/seedweights' Seed and uniform, the weight rule of
-// tools/README.md, repeated here so that the interpreter does not depend on test support (a test
-// checks that they agree).
-func fnv1a(name string) uint64 {
-	h := uint64(0xcbf29ce484222325)
-	for i := 0; i < len(name); i++ {
-		h ^= uint64(name[i])
-		h *= 0x100000001b3
-	}
-	return h
-}
-
-// seedUniform is u_i of the tensor whose name hashes to seed.
-func seedUniform(seed uint64, i int) float64 {
-	z := seed + uint64(i+1)*0x9e3779b97f4a7c15
-	z ^= z >> 30
-	z *= 0xbf58476d1ce4e5b9
-	z ^= z >> 27
-	z *= 0x94d049bb133111eb
-	z ^= z >> 31
-	return float64(z>>11) * 0x1p-53
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cnngen/cnngen/internal/goldens/grad"
 	"github.com/cnngen/cnngen/internal/seedweights"
+	"github.com/cnngen/cnngen/internal/splitmix"
 )
 
 // goldenTol is the agreement asked of the backward with torch autograd, both in float64: each
@@ -122,7 +123,7 @@ func compareTensor(t *testing.T, name string, got, want []float64, tol float64) 
 func TestDropoutRule(t *testing.T) {
 	for _, key := range []string{DropoutKey("classifier.0", 0), DropoutKey("aux1.dropout#30", 12345)} {
 		for _, i := range []int{0, 1, 999, 1 << 20} {
-			if got, want := seedUniform(fnv1a(key), i), seedweights.Uniform(key, i); got != want {
+			if got, want := splitmix.Uniform(splitmix.Hash(key), i), seedweights.Uniform(key, i); got != want {
 				t.Errorf("%s[%d]: %v, seedweights %v", key, i, got, want)
 			}
 		}

@@ -31,13 +31,8 @@ import (
 	"strings"
 
 	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/internal/splitmix"
 	"github.com/cnngen/cnngen/runtime"
-)
-
-const (
-	fnvOffset = 0xcbf29ce484222325
-	fnvPrime  = 0x100000001b3
-	gamma     = 0x9e3779b97f4a7c15
 )
 
 // Role is how a tensor's values are derived from its uniforms.
@@ -90,29 +85,12 @@ func RoleOf(name string, shape []int) (Role, error) {
 }
 
 // Seed is FNV-1a 64 of name.
-func Seed(name string) uint64 {
-	h := uint64(fnvOffset)
-	for i := 0; i < len(name); i++ {
-		h ^= uint64(name[i])
-		h *= fnvPrime
-	}
-	return h
-}
+func Seed(name string) uint64 { return splitmix.Hash(name) }
 
 // Uniform returns u_i in [0,1) for element i (row-major flat index) of tensor
 // name.
 func Uniform(name string, i int) float64 {
-	return uniform(Seed(name), i)
-}
-
-func uniform(seed uint64, i int) float64 {
-	z := seed + uint64(i+1)*gamma
-	z ^= z >> 30
-	z *= 0xbf58476d1ce4e5b9
-	z ^= z >> 27
-	z *= 0x94d049bb133111eb
-	z ^= z >> 31
-	return float64(z>>11) * 0x1p-53
+	return splitmix.Uniform(Seed(name), i)
 }
 
 // Values returns the seeded float32 values (row-major) of the tensor with
@@ -140,27 +118,27 @@ func Values(name string, shape []int) []float32 {
 	switch role {
 	case RoleInput:
 		for i := range out {
-			u := uniform(seed, i)
+			u := splitmix.Uniform(seed, i)
 			out[i] = float32(2.4 * float64(2*u-1))
 		}
 	case RoleRunningMean, RoleBias:
 		for i := range out {
-			u := uniform(seed, i)
+			u := splitmix.Uniform(seed, i)
 			out[i] = float32(0.15 * float64(u-0.5))
 		}
 	case RoleRunningVar:
 		for i := range out {
-			u := uniform(seed, i)
+			u := splitmix.Uniform(seed, i)
 			out[i] = float32(0.75 + float64(0.5*u))
 		}
 	case RoleScale:
 		for i := range out {
-			u := uniform(seed, i)
+			u := splitmix.Uniform(seed, i)
 			out[i] = float32(0.8 + float64(0.55*u))
 		}
 	case RoleResidualScale:
 		for i := range out {
-			u := uniform(seed, i)
+			u := splitmix.Uniform(seed, i)
 			out[i] = float32(0.24 + float64(0.165*u))
 		}
 	case RoleWeight:
@@ -170,7 +148,7 @@ func Values(name string, shape []int) []float32 {
 		}
 		s := math.Sqrt(6 / float64(fanIn))
 		for i := range out {
-			u := uniform(seed, i)
+			u := splitmix.Uniform(seed, i)
 			out[i] = float32(float64(2*u-1) * s)
 		}
 	}

@@ -3,6 +3,7 @@ package trainrt
 import (
 	"math"
 
+	"github.com/cnngen/cnngen/internal/splitmix"
 	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
@@ -178,14 +179,8 @@ func dropoutSeed(name string, seed uint64) uint64 {
 func dropout(dst, a []float32, seed uint64, p float64, scale float32, i0 int, acc bool) {
 	a = a[:len(dst)]
 	for i, v := range a {
-		z := seed + uint64(i0+i+1)*0x9e3779b97f4a7c15
-		z ^= z >> 30
-		z *= 0xbf58476d1ce4e5b9
-		z ^= z >> 27
-		z *= 0x94d049bb133111eb
-		z ^= z >> 31
 		var r float32
-		if float64(z>>11)*0x1p-53 >= p {
+		if splitmix.Uniform(seed, i0+i) >= p {
 			r = v * scale
 		}
 		if acc {
