@@ -52,21 +52,10 @@ func init() {
 			dst := dx[t*H*W : (t+1)*H*W]
 			g := c.dy[t*OH*OW : (t+1)*OH*OW]
 			for yo := range OH {
-				y0 := yo*a.Stride[0] - a.Pad[0]
-				y1 := min(y0+a.Kernel[0], H+a.Pad[2])
-				padH := y1 - y0
-				y0, y1 = max(y0, 0), min(y1, H)
 				for xo := range OW {
-					x0 := xo*a.Stride[1] - a.Pad[1]
-					x1 := min(x0+a.Kernel[1], W+a.Pad[3])
-					padW := x1 - x0
-					x0, x1 = max(x0, 0), min(x1, W)
-					if y0 >= y1 || x0 >= x1 {
+					y0, y1, x0, x1, div := avgWindow(a, yo, xo, H, W)
+					if div == 0 {
 						continue // a window entirely in padding read nothing
-					}
-					div := (y1 - y0) * (x1 - x0)
-					if a.CountIncludePad {
-						div = padH * padW
 					}
 					v := g[yo*OW+xo] / float64(div)
 					for yi := y0; yi < y1; yi++ {

@@ -98,16 +98,9 @@ func avgPool(a *ir.AvgPoolAttrs, x []float64, in ir.Shape, batch, OH, OW int) []
 		src := x[t*H*W : (t+1)*H*W]
 		dst := out[t*OH*OW : (t+1)*OH*OW]
 		for yo := range OH {
-			y0 := yo*a.Stride[0] - a.Pad[0]
-			y1 := min(y0+a.Kernel[0], H+a.Pad[2])
-			padH := y1 - y0
-			y0, y1 = max(y0, 0), min(y1, H)
 			for xo := range OW {
-				x0 := xo*a.Stride[1] - a.Pad[1]
-				x1 := min(x0+a.Kernel[1], W+a.Pad[3])
-				padW := x1 - x0
-				x0, x1 = max(x0, 0), min(x1, W)
-				if y0 >= y1 || x0 >= x1 {
+				y0, y1, x0, x1, div := avgWindow(a, yo, xo, H, W)
+				if div == 0 {
 					// A window entirely in padding: PyTorch writes 0. Shape inference and its
 					// pad <= kernel/2 rule make this unreachable.
 					dst[yo*OW+xo] = 0
@@ -119,15 +112,31 @@ func avgPool(a *ir.AvgPoolAttrs, x []float64, in ir.Shape, batch, OH, OW int) []
 						sum += v
 					}
 				}
-				div := (y1 - y0) * (x1 - x0)
-				if a.CountIncludePad {
-					div = padH * padW
-				}
 				dst[yo*OW+xo] = sum / float64(div)
 			}
 		}
 	})
 	return out
+}
+
+// avgWindow is output (yo, xo)'s window of an average pool over an H x W input: the input rows
+// [y0, y1) and columns [x0, x1) it reads, and its divisor, 0 for a window entirely in padding.
+func avgWindow(a *ir.AvgPoolAttrs, yo, xo, H, W int) (y0, y1, x0, x1, div int) {
+	y0 = yo*a.Stride[0] - a.Pad[0]
+	y1 = min(y0+a.Kernel[0], H+a.Pad[2])
+	padH := y1 - y0
+	y0, y1 = max(y0, 0), min(y1, H)
+	x0 = xo*a.Stride[1] - a.Pad[1]
+	x1 = min(x0+a.Kernel[1], W+a.Pad[3])
+	padW := x1 - x0
+	x0, x1 = max(x0, 0), min(x1, W)
+	switch {
+	case y0 >= y1 || x0 >= x1:
+		return y0, y1, x0, x1, 0
+	case a.CountIncludePad:
+		return y0, y1, x0, x1, padH * padW
+	}
+	return y0, y1, x0, x1, (y1 - y0) * (x1 - x0)
 }
 
 // adaptiveAvgPool is nn.AdaptiveAvgPool2d: output cell i averages input [floor(i*in/out),
