@@ -14,7 +14,7 @@ import (
 // so the result is torch's bit for bit; the twins compute the same FMAs exactly in Go. And the
 // direct weight gradient's block of shifted dot products (f32WGradDot3x4), and the 2x2 max
 // pooling's gradient of an output row (f32MaxGrad2x2), 8 x 8 transposes (f32Transpose8x8) and
-// batch norm's backward sums (f32DotDiff).
+// batch norm's backward sums (f32DotDiff) and gradient clipping's sums of squares (f32SumSq32).
 func trainSet() {
 	for _, l := range levels {
 		sgd(l, false)
@@ -22,6 +22,7 @@ func trainSet() {
 		wgradDot(l)
 		maxGrad2x2(l)
 		dotDiff(l)
+		sumSq(l)
 	}
 	transpose8()
 }

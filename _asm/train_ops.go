@@ -307,3 +307,60 @@ func dotDiff(l *level) {
 	VZEROUPPER()
 	RET()
 }
+
+// sumSq generates f32SumSq32<level>: the sum of x[i]*x[i] in float64 over whole blocks of 32,
+// gradient clipping's per-tensor sums. Lane k (i mod 32) of the blocks has its own sum, the 32
+// then added pairwise (k += k+16, k += k+8, ... k += k+1), which AVX-512 keeps as 4 vectors
+// and AVX2 as 8, so that both levels and the twin add in one order. A float32 square is exact
+// in float64 (24-bit significands), so the fused multiply-add rounds once as the twin's
+// multiply and add do: every level's result is the twin's bit for bit.
+func sumSq(l *level) {
+	name := "f32SumSq32" + l.name
+	TEXT(name, NOSPLIT, "func(x []float32) float64")
+	Pragma("noescape")
+	Doc(name+" is f32SumSq32Go with "+isaName(l)+": the sum of the squares of x in float64, in 32",
+		"lanes added pairwise; len(x) is a multiple of 32.")
+	xp := loadBase("x")
+	nb := loadLen("x")
+	SHRQ(U8(5), nb)
+	nacc, step := 8, 16 // AVX2: 4 float32 (a ymm of float64) per vector
+	if l.avx512() {
+		nacc, step = 4, 32
+	}
+	acc := make([]VecVirtual, nacc)
+	for k := range acc {
+		acc[k] = l.vec()
+		l.zero(acc[k])
+	}
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JZ(LabelRef(name + "_done"))
+	for k := range acc {
+		t := l.vec()
+		VCVTPS2PD(Mem{Base: xp, Disp: k * step}, t)
+		VFMADD231PD(t, t, acc[k])
+	}
+	ADDQ(U32(128), xp)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	Comment("lane k += lane k+w for w = 16, 8, ..., 1")
+	for n := nacc / 2; n >= 1; n /= 2 {
+		for k := range n {
+			VADDPD(acc[k+n], acc[k], acc[k])
+		}
+	}
+	a := acc[0]
+	t := l.vec()
+	if l.avx512() {
+		VEXTRACTF64X4(U8(1), a, t.AsY())
+		VADDPD(t.AsY(), a.AsY(), a.AsY())
+	}
+	VEXTRACTF128(U8(1), a.AsY(), t.AsX())
+	VADDPD(t.AsX(), a.AsX(), a.AsX())
+	VPERMILPD(U8(1), a.AsX(), t.AsX())
+	VADDSD(t.AsX(), a.AsX(), a.AsX())
+	Store(a.AsX(), ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}

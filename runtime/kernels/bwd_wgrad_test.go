@@ -119,3 +119,53 @@ func checkDotDiff(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
 		}
 	}
 }
+
+func init() {
+	twinChecks["sumSq32"] = twinEntry{func(k *kernelSet) any { return k.sumSq32 }, checkSumSq32}
+}
+
+// checkSumSq32: whole blocks of 32 at every offset, values of every magnitude float32 has
+// (tiny, huge, subnormal, and now and then an infinity or NaN): exact, since every level adds the same float64 squares in the same
+// order.
+func checkSumSq32(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	fill := func(int) float32 {
+		v := uniform(rng, true)(0)
+		switch rng.IntN(8) {
+		case 0:
+			v *= 1e30
+		case 1:
+			v *= 1e-30
+		case 2:
+			v = math.Float32frombits(rng.Uint32() & 0x807fffff) // subnormal
+		}
+		return v
+	}
+	for _, nb := range []int{0, 1, 2, 3, 5, 33} {
+		for _, off := range offsets {
+			n := 32 * nb
+			ops := []operand{newOp(n, off, fill)}
+			var got []float64
+			compare(t, fmt.Sprintf("n=%d off=%d", n, off), ops, nil, exact, false,
+				func(f any, s [][]float32) { got = append(got, f.(func([]float32) float64)(s[0])) }, simd, twin)
+			if got[0] != got[1] && !(math.IsNaN(got[0]) && math.IsNaN(got[1])) {
+				t.Fatalf("n=%d off=%d: %v, twin %v", n, off, got[0], got[1])
+			}
+		}
+	}
+}
+
+// TestSumSquares: within float64 rounding of a plain sum, every tail length.
+func TestSumSquares(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := range 100 {
+		x := make([]float32, n)
+		var want float64
+		for i := range x {
+			x[i] = uniform(rng, false)(0)
+			want += float64(x[i]) * float64(x[i])
+		}
+		if got := SumSquares(x); math.Abs(got-want) > 1e-14*want {
+			t.Fatalf("n=%d: %v, want %v", n, got, want)
+		}
+	}
+}

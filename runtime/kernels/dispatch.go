@@ -64,6 +64,8 @@ type kernelSet struct {
 	transpose8 func(dst, src []float32, lds, ldd, nb, ss, ds int)
 	// Batch norm's backward sum over a plane (BNBackward).
 	dotDiff func(g, x []float32, m float32) float32
+	// The sum of squares of whole blocks of 32 in float64 (SumSquares).
+	sumSq32 func(x []float32) float64
 
 	fmaPeak   func(n int) // PeakGFLOPS's loop
 	peakFlops float64     // the flops of one fmaPeak iteration
@@ -108,6 +110,7 @@ var genericSet = kernelSet{
 	maxGrad2x2:   f32MaxGrad2x2Go,
 	transpose8:   f32Transpose8x8Go,
 	dotDiff:      f32DotDiffGo,
+	sumSq32:      f32SumSq32Go,
 	vmulChannels: f32VMulChannelsGo,
 	vgatherS2:    f32VGatherS2Go,
 	rsum:         f32RSumGo,

@@ -121,7 +121,8 @@
 //	                                              WGradDot (a weight gradient's shifted dot
 //	                                              products), MaxGrad2x2 (a 2x2 max pooling's
 //	                                              gradient, a row of windows), Transpose8x8,
-//	                                              DotDiff (batch norm's backward sum)
+//	                                              DotDiff (batch norm's backward sum),
+//	                                              SumSq (clipping's sums of squares)
 //	epilogue   fused after the operation          Epi (bias, residual, ReLU/ReLU6 by flags)
 //	tile       the block a call's loop computes   14x32, 6x16, 2x4 (GEMM rows x columns); 3x3s1
 //	                                              (kernel, stride); 3s2 (taps, stride); H3s2

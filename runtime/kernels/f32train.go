@@ -165,3 +165,37 @@ func f32Transpose8x8Go(dst, src []float32, lds, ldd, nb, ss, ds int) {
 		}
 	}
 }
+
+// SumSquares is the sum of x[i]*x[i] in float64 (gradient clipping's tensor norms), the same
+// bits at every ISA level: the whole blocks of 32 in 32 lane sums added pairwise
+// (f32SumSq32), then the tail's squares in order.
+func SumSquares(x []float32) float64 {
+	n := len(x) &^ 31
+	var s float64
+	if n > 0 {
+		s = kern().sumSq32(x[:n:n])
+	}
+	for _, v := range x[n:] {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
+
+// f32SumSq32Go is the sum of the squares of x in float64, len(x) a multiple of 32: lane k has
+// the squares of x[k], x[k+32], ...; the lanes are added pairwise, k += k+16, k += k+8, ...,
+// k += k+1, as the assembly's vectors fold.
+func f32SumSq32Go(x []float32) float64 {
+	var s [32]float64
+	for ; len(x) >= 32; x = x[32:] {
+		v := (*[32]float32)(x)
+		for k := range 32 {
+			s[k] += float64(v[k]) * float64(v[k])
+		}
+	}
+	for w := 16; w >= 1; w /= 2 {
+		for k := range w {
+			s[k] += s[k+w]
+		}
+	}
+	return s[0]
+}

@@ -555,6 +555,47 @@ f32DotDiffAVX512_done:
 	VZEROUPPER
 	RET
 
+// func f32SumSq32AVX512(x []float32) float64
+// Requires: AVX, AVX512F, SSE2
+TEXT ·f32SumSq32AVX512(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	SHRQ   $0x05, CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+
+f32SumSq32AVX512_loop:
+	TESTQ       CX, CX
+	JZ          f32SumSq32AVX512_done
+	VCVTPS2PD   (AX), Z4
+	VFMADD231PD Z4, Z4, Z0
+	VCVTPS2PD   32(AX), Z4
+	VFMADD231PD Z4, Z4, Z1
+	VCVTPS2PD   64(AX), Z4
+	VFMADD231PD Z4, Z4, Z2
+	VCVTPS2PD   96(AX), Z4
+	VFMADD231PD Z4, Z4, Z3
+	ADDQ        $0x00000080, AX
+	DECQ        CX
+	JMP         f32SumSq32AVX512_loop
+
+f32SumSq32AVX512_done:
+	// lane k += lane k+w for w = 16, 8, ..., 1
+	VADDPD        Z2, Z0, Z0
+	VADDPD        Z3, Z1, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPERMILPD     $0x01, X0, X1
+	VADDSD        X1, X0, X0
+	MOVSD         X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func f32SGDMomAVX2(w []float32, g []float32, buf []float32, wd float32, mom float32, damp float32, lr float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·f32SGDMomAVX2(SB), NOSPLIT, $0-88
@@ -985,6 +1026,61 @@ f32DotDiffAVX2_done:
 	VMOVSHDUP    X1, X0
 	VADDSS       X0, X1, X1
 	MOVSS        X1, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func f32SumSq32AVX2(x []float32) float64
+// Requires: AVX, FMA3, SSE2
+TEXT ·f32SumSq32AVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	SHRQ   $0x05, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+f32SumSq32AVX2_loop:
+	TESTQ       CX, CX
+	JZ          f32SumSq32AVX2_done
+	VCVTPS2PD   (AX), Y8
+	VFMADD231PD Y8, Y8, Y0
+	VCVTPS2PD   16(AX), Y8
+	VFMADD231PD Y8, Y8, Y1
+	VCVTPS2PD   32(AX), Y8
+	VFMADD231PD Y8, Y8, Y2
+	VCVTPS2PD   48(AX), Y8
+	VFMADD231PD Y8, Y8, Y3
+	VCVTPS2PD   64(AX), Y8
+	VFMADD231PD Y8, Y8, Y4
+	VCVTPS2PD   80(AX), Y8
+	VFMADD231PD Y8, Y8, Y5
+	VCVTPS2PD   96(AX), Y8
+	VFMADD231PD Y8, Y8, Y6
+	VCVTPS2PD   112(AX), Y8
+	VFMADD231PD Y8, Y8, Y7
+	ADDQ        $0x00000080, AX
+	DECQ        CX
+	JMP         f32SumSq32AVX2_loop
+
+f32SumSq32AVX2_done:
+	// lane k += lane k+w for w = 16, 8, ..., 1
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y5, Y1, Y1
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y7, Y3, Y3
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPERMILPD    $0x01, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, ret+24(FP)
 	VZEROUPPER
 	RET
 

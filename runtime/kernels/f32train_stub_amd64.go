@@ -34,6 +34,12 @@ func f32MaxGrad2x2AVX512(dst0 []float32, dst1 []float32, g []float32, r0 []float
 //go:noescape
 func f32DotDiffAVX512(g []float32, x []float32, m float32) float32
 
+// f32SumSq32AVX512 is f32SumSq32Go with AVX-512: the sum of the squares of x in float64, in 32
+// lanes added pairwise; len(x) is a multiple of 32.
+//
+//go:noescape
+func f32SumSq32AVX512(x []float32) float64
+
 // f32SGDMomAVX2 is f32SGDMomGo with AVX2: SGD's update of w and its momentum buffer
 // from the gradient g, one fused multiply-add per step of torch's, for i < len(w).
 //
@@ -63,6 +69,12 @@ func f32MaxGrad2x2AVX2(dst0 []float32, dst1 []float32, g []float32, r0 []float32
 //
 //go:noescape
 func f32DotDiffAVX2(g []float32, x []float32, m float32) float32
+
+// f32SumSq32AVX2 is f32SumSq32Go with AVX2: the sum of the squares of x in float64, in 32
+// lanes added pairwise; len(x) is a multiple of 32.
+//
+//go:noescape
+func f32SumSq32AVX2(x []float32) float64
 
 // f32Transpose8x8AVX is f32Transpose8x8Go with AVX: dst[k*ds+c*ldd+r] = src[k*ss+r*lds+c] for r, c < 8
 // and k < nb.
