@@ -17,12 +17,23 @@ import "math"
 func ClipGradNorm(ps *Params, maxNorm, normType float64) float32 {
 	var total float64
 	found := false
-	for _, p := range ps.Params {
+	if normType == 2 {
+		if len(ps.norms) < len(ps.Params) {
+			ps.norms = make([]float64, len(ps.Params))
+		}
+		ps.gradSquares(ps.norms)
+	}
+	for i, p := range ps.Params {
 		if p.Frozen {
 			continue
 		}
 		found = true
-		n := float64(tensorNorm(p.Grad[:len(p.Value)], normType))
+		var n float64
+		if normType == 2 {
+			n = float64(float32(math.Sqrt(ps.norms[i])))
+		} else {
+			n = float64(tensorNorm(p.Grad[:len(p.Value)], normType))
+		}
 		switch {
 		case math.IsInf(normType, 1):
 			total = math.Max(total, n)

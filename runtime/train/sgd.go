@@ -50,6 +50,7 @@ type SGD struct {
 	params *Params
 	bufs   [][]float32 // momentum buffers, nil until momentum is first non-zero
 	start  []bool      // a tensor's buffer holds a value (torch: state["momentum_buffer"] set)
+	first  []bool      // the Step being taken is a tensor's first with momentum
 }
 
 // NewSGD returns an SGD optimizer over ps's trainable parameters; its checks are torch's.
@@ -90,30 +91,45 @@ func (o *SGD) SetMomentum(m float64) {
 	}
 }
 
-// Step applies one SGD update.
+// Step applies one SGD update: the buffers' bookkeeping here, the arithmetic in chunks split
+// over the Params' runner (element-wise, so the split changes nothing).
 func (o *SGD) Step() {
+	if o.first == nil {
+		o.first = make([]bool, len(o.params.Params))
+	}
+	for i, p := range o.params.Params {
+		if p.Frozen || o.cfg.Momentum == 0 {
+			continue
+		}
+		if o.bufs[i] == nil { // frozen when the optimizer was made: state on first use, as torch
+			o.bufs[i] = make([]float32, len(p.Value))
+		}
+		o.first[i] = !o.start[i]
+		o.start[i] = true
+	}
+	o.params.plan()
+	o.params.run(o)
+}
+
+// RunPart updates part part of parts of the chunks of the Params' last plan.
+func (o *SGD) RunPart(part, parts int) {
 	c := o.cfg
 	lr := float32(-c.LR)
 	mom := float32(c.Momentum)
 	damp := float32(1 - c.Dampening) // Python computes 1 - dampening in float64
-	for i, p := range o.params.Params {
-		if p.Frozen {
-			continue
-		}
+	ps := o.params
+	lo, hi := ps.partChunks(part, parts)
+	for _, ch := range ps.chunks[lo:hi] {
+		p := ps.Params[ch.p]
 		wd := float32(c.WeightDecay)
 		if p.NoDecay {
 			wd = 0
 		}
-		w, g := p.Value, p.Grad[:len(p.Value)]
+		w, g := p.Value[ch.lo:ch.hi], p.Grad[ch.lo:ch.hi]
 		var buf []float32
 		first := false
 		if c.Momentum != 0 {
-			if o.bufs[i] == nil { // frozen when the optimizer was made: state on first use, as torch
-				o.bufs[i] = make([]float32, len(w))
-			}
-			buf = o.bufs[i][:len(w)]
-			first = !o.start[i]
-			o.start[i] = true
+			buf, first = o.bufs[ch.p][ch.lo:ch.hi], o.first[ch.p]
 		}
 		if buf != nil && !first && wd != 0 {
 			// Every step but the first of a tensor that decays: the kernels' vector FMAs

@@ -5,6 +5,7 @@ import (
 
 	"github.com/cnngen/cnngen/internal/splitmix"
 	"github.com/cnngen/cnngen/runtime/kernels"
+	"github.com/cnngen/cnngen/runtime/train"
 )
 
 // tasks are the Exec's tasks, one of each kind: a layer fills one, splits it, and clears it.
@@ -18,7 +19,13 @@ type tasks struct {
 	elt       eltTask
 	bn        bnTask
 	planes    planeTask
+	ext       extTask
 }
+
+// extTask is a train.Task run by the Exec's workers (Exec.Run).
+type extTask struct{ t train.Task }
+
+func (e *extTask) runPart(part, parts int) { e.t.RunPart(part, parts) }
 
 // eltChunk is the granularity of elementwise parts: 64-byte lines of 16 values, whole.
 const eltChunk = 16

@@ -14,6 +14,8 @@ package trainrt
 
 import (
 	goruntime "runtime"
+
+	"github.com/cnngen/cnngen/runtime/train"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,6 +123,14 @@ func (x *Exec) momentum() float64 {
 		return 0.1
 	}
 	return x.BNMomentum
+}
+
+// Run runs t in parts on the Exec's goroutines (train.Runner: the clipping's sums and the
+// optimizer's update).
+func (x *Exec) Run(t train.Task, parts int) {
+	x.tasks.ext.t = t
+	x.run(&x.tasks.ext, parts)
+	x.tasks.ext.t = nil
 }
 
 // task is work split into parts that run concurrently, each computing a disjoint share.
