@@ -12,7 +12,9 @@ import (
 
 // vmul16c generates f32VMulAdd16c<ISA> (add) or f32VMul16c<ISA>: dst[i] = src[i]*s[i%16]
 // (+ b[i%16], fused) for i < len(dst): the 16-channel vectors s and b in registers (one zmm or
-// two ymm), blocks of 16 values a step, the last partial block under masks.
+// two ymm), blocks of 16 values a step, the last partial block under masks. The product alone
+// (a squeeze-and-excitation scale) flushes results below float32's normal range to +0 (see
+// f32VMul16cGo).
 func vmul16c(l *level, add bool) {
 	op, sig := "VMul16c", "func(dst, src, s []float32)"
 	if add {
@@ -24,7 +26,8 @@ func vmul16c(l *level, add bool) {
 	if add {
 		Doc(fmt.Sprintf("%s is f32VMulAdd16cGo with %s: dst[i] = src[i]*s[i%%16] + b[i%%16] (fused) for i < len(dst).", name, isaName(l)))
 	} else {
-		Doc(fmt.Sprintf("%s is f32VMul16cGo with %s: dst[i] = src[i]*s[i%%16] for i < len(dst).", name, isaName(l)))
+		Doc(fmt.Sprintf("%s is f32VMul16cGo with %s: dst[i] = src[i]*s[i%%16] for i < len(dst), +0 where", name, isaName(l)),
+			"its magnitude is below 2^-126.")
 	}
 	halves := 16 / l.vl
 	sv, bv := l.regs[0:halves], l.regs[halves:2*halves]
@@ -40,11 +43,30 @@ func vmul16c(l *level, add bool) {
 	}
 	d, s, n := loadBase("dst"), loadBase("src"), loadLen("dst")
 	x := l.regs[2*halves : 3*halves]
+	// The flush's constants (|.|'s mask, the smallest normal) and a temporary per half.
+	absM, minN, t := l.regs[3*halves], l.regs[3*halves+1], l.regs[3*halves+2:4*halves+2]
+	if !add {
+		g := GP64()
+		MOVL(U32(0x7fffffff), g.As32())
+		l.broadcastInt(g, absM)
+		MOVL(U32(0x00800000), g.As32())
+		l.broadcastInt(g, minN)
+	}
 	compute := func(h int) {
 		if add {
 			VFMADD213PS(bv[h], sv[h], x[h])
+			return
+		}
+		VMULPS(sv[h], x[h], x[h])
+		// Keep the lanes whose magnitude is not below the smallest normal (NaN included).
+		if l.avx512() {
+			VPANDD(absM, x[h], t[h])
+			VCMPPS(U8(5), minN, t[h], K6)
+			VMOVAPS_Z(x[h], K6, x[h])
 		} else {
-			VMULPS(sv[h], x[h], x[h])
+			VANDPS(absM, x[h], t[h])
+			VCMPPS(U8(5), minN, t[h], t[h])
+			VANDPS(t[h], x[h], x[h])
 		}
 	}
 	Label(name + "_loop")

@@ -92,7 +92,7 @@ func (d Add) Run(out, a, b []float32) {
 
 // Mul computes out = x * s for C planes of HW values: elementwise (s as long as x), or with
 // PerChannel each plane by its channel's factor, out[ch][i] = x[ch][i] * s[ch] (squeeze and
-// excitation).
+// excitation; on NCHW16c, products below float32's normal range become +0: see f32VMul16cGo).
 type Mul struct {
 	C, HW      int
 	PerChannel bool

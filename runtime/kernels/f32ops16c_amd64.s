@@ -625,22 +625,29 @@ GLOBL f32Iota<>(SB), RODATA|NOPTR, $256
 // func f32VMul16cAVX512(dst []float32, src []float32, s []float32)
 // Requires: AVX, AVX512F
 TEXT ·f32VMul16cAVX512(SB), NOSPLIT, $0-72
-	MOVQ    s_base+48(FP), AX
-	VMOVUPS (AX), Z0
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    src_base+24(FP), CX
-	MOVQ    dst_len+8(FP), DX
+	MOVQ         s_base+48(FP), AX
+	VMOVUPS      (AX), Z0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVL         $0x7fffffff, BX
+	VPBROADCASTD BX, Z3
+	MOVL         $0x00800000, BX
+	VPBROADCASTD BX, Z4
 
 f32VMul16cAVX512_loop:
-	CMPQ    DX, $0x10
-	JL      f32VMul16cAVX512_tail
-	VMOVUPS (CX), Z2
-	VMULPS  Z0, Z2, Z2
-	VMOVUPS Z2, (AX)
-	ADDQ    $0x40, CX
-	ADDQ    $0x40, AX
-	SUBQ    $0x10, DX
-	JMP     f32VMul16cAVX512_loop
+	CMPQ      DX, $0x10
+	JL        f32VMul16cAVX512_tail
+	VMOVUPS   (CX), Z2
+	VMULPS    Z0, Z2, Z2
+	VPANDD    Z3, Z2, Z5
+	VCMPPS    $0x05, Z4, Z5, K6
+	VMOVAPS.Z Z2, K6, Z2
+	VMOVUPS   Z2, (AX)
+	ADDQ      $0x40, CX
+	ADDQ      $0x40, AX
+	SUBQ      $0x10, DX
+	JMP       f32VMul16cAVX512_loop
 
 f32VMul16cAVX512_tail:
 	TESTQ        DX, DX
@@ -649,6 +656,9 @@ f32VMul16cAVX512_tail:
 	VPCMPGTD     f32Iota<>+0(SB), Z31, K7
 	VMOVUPS.Z    (CX), K7, Z2
 	VMULPS       Z0, Z2, Z2
+	VPANDD       Z3, Z2, Z5
+	VCMPPS       $0x05, Z4, Z5, K6
+	VMOVAPS.Z    Z2, K6, Z2
 	VMOVUPS      Z2, K7, (AX)
 
 f32VMul16cAVX512_done:
@@ -851,21 +861,33 @@ f32VMulAdd16cAVX2_done:
 // func f32VMul16cAVX2(dst []float32, src []float32, s []float32)
 // Requires: AVX, AVX2
 TEXT ·f32VMul16cAVX2(SB), NOSPLIT, $0-72
-	MOVQ    s_base+48(FP), AX
-	VMOVUPS (AX), Y0
-	VMOVUPS 32(AX), Y1
-	MOVQ    dst_base+0(FP), AX
-	MOVQ    src_base+24(FP), CX
-	MOVQ    dst_len+8(FP), DX
+	MOVQ         s_base+48(FP), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVL         $0x7fffffff, BX
+	VMOVD        BX, X6
+	VPBROADCASTD X6, Y6
+	MOVL         $0x00800000, BX
+	VMOVD        BX, X7
+	VPBROADCASTD X7, Y7
 
 f32VMul16cAVX2_loop:
 	CMPQ    DX, $0x10
 	JL      f32VMul16cAVX2_tail
 	VMOVUPS (CX), Y4
 	VMULPS  Y0, Y4, Y4
+	VANDPS  Y6, Y4, Y8
+	VCMPPS  $0x05, Y7, Y8, Y8
+	VANDPS  Y8, Y4, Y4
 	VMOVUPS Y4, (AX)
 	VMOVUPS 32(CX), Y5
 	VMULPS  Y1, Y5, Y5
+	VANDPS  Y6, Y5, Y9
+	VCMPPS  $0x05, Y7, Y9, Y9
+	VANDPS  Y9, Y5, Y5
 	VMOVUPS Y5, 32(AX)
 	ADDQ    $0x40, CX
 	ADDQ    $0x40, AX
@@ -880,10 +902,16 @@ f32VMul16cAVX2_tail:
 	VPCMPGTD     f32Iota<>+0(SB), Y15, Y2
 	VMASKMOVPS   (CX), Y2, Y4
 	VMULPS       Y0, Y4, Y4
+	VANDPS       Y6, Y4, Y8
+	VCMPPS       $0x05, Y7, Y8, Y8
+	VANDPS       Y8, Y4, Y4
 	VMASKMOVPS   Y4, Y2, (AX)
 	VPCMPGTD     f32Iota<>+32(SB), Y15, Y14
 	VMASKMOVPS   32(CX), Y14, Y5
 	VMULPS       Y1, Y5, Y5
+	VANDPS       Y6, Y5, Y9
+	VCMPPS       $0x05, Y7, Y9, Y9
+	VANDPS       Y9, Y5, Y5
 	VMASKMOVPS   Y5, Y14, 32(AX)
 
 f32VMul16cAVX2_done:

@@ -33,7 +33,8 @@ func f32AvgPool16cAVX2(dst []float32, src []float32, n int, kh int, kw int, ldp 
 //go:noescape
 func f32VMulAdd16cAVX512(dst []float32, src []float32, s []float32, b []float32)
 
-// f32VMul16cAVX512 is f32VMul16cGo with AVX-512: dst[i] = src[i]*s[i%16] for i < len(dst).
+// f32VMul16cAVX512 is f32VMul16cGo with AVX-512: dst[i] = src[i]*s[i%16] for i < len(dst), +0 where
+// its magnitude is below 2^-126.
 //
 //go:noescape
 func f32VMul16cAVX512(dst []float32, src []float32, s []float32)
@@ -60,7 +61,8 @@ func f32LRNSqSum16cAVX512(dst []float32, prev []float32, cur []float32, next []f
 //go:noescape
 func f32VMulAdd16cAVX2(dst []float32, src []float32, s []float32, b []float32)
 
-// f32VMul16cAVX2 is f32VMul16cGo with AVX2: dst[i] = src[i]*s[i%16] for i < len(dst).
+// f32VMul16cAVX2 is f32VMul16cGo with AVX2: dst[i] = src[i]*s[i%16] for i < len(dst), +0 where
+// its magnitude is below 2^-126.
 //
 //go:noescape
 func f32VMul16cAVX2(dst []float32, src []float32, s []float32)

@@ -131,6 +131,13 @@ func checkVMul16c(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
 			ops := []operand{newOp(n, off, uniform(rng, true)), newOp(n, (off+7)%16, uniform(rng, true)), newOp(16, off, uniform(rng, true))}
 			compare(t, fmt.Sprintf("n=%d off=%d", n, off), ops, []int{0}, exact, false,
 				func(f any, s [][]float32) { f.(func(dst, src, s []float32))(s[0], s[1], s[2]) }, simd, twin)
+			// Products around the smallest normal, 2^-126, both signs: the flush to +0.
+			tiny := func(int) float32 {
+				return float32(math.Ldexp(rng.Float64()+0.5, -60-rng.IntN(10))) * float32(1-2*rng.IntN(2))
+			}
+			ops = []operand{newOp(n, off, uniform(rng, true)), newOp(n, (off+3)%16, tiny), newOp(16, off, tiny)}
+			compare(t, fmt.Sprintf("tiny n=%d off=%d", n, off), ops, []int{0}, exact, false,
+				func(f any, s [][]float32) { f.(func(dst, src, s []float32))(s[0], s[1], s[2]) }, simd, twin)
 		}
 	}
 }
