@@ -364,3 +364,61 @@ func sumSq(l *level) {
 	VZEROUPPER()
 	RET()
 }
+
+// maxArg3x3s2 generates f32MaxArg3x3s2AVX, for both levels: the first maximum of 8 windows of a
+// 3x3 stride-2 max pooling (the ResNets' and GoogLeNet's stem), window k reading
+// ry[2k:2k+3] of its three rows. Each row's values at 2k, 2k+1 and 2k+2 are two stride-2
+// gathers (VSHUFPS of two vectors, as f32VGatherS2), the second one a value further on. The
+// maximum is NaN when a value is (maxNaN), and then equals none. Going back from the last
+// position to the first, a lane takes the position wherever its value equals the maximum, so
+// that the first equal one is left: no branch on the data. The 8 positions (0-8 in row-major
+// order, -1 for a window with a NaN) come back as the bytes of a uint64, so that the caller
+// needs no buffer (a slice passed through the dispatch table escapes: an allocation a call).
+// 8 windows at AVX-512 too: the scatter of the gradients is the caller's scalar loop.
+func maxArg3x3s2() {
+	name := "f32MaxArg3x3s2AVX"
+	TEXT(name, NOSPLIT, "func(r0, r1, r2 []float32) uint64")
+	Pragma("noescape")
+	Doc(name+" is f32MaxArg3x3s2Go with AVX2: byte k of the result is the first position (3*row",
+		"+ column) of the maximum of the window r0[2k:2k+3], r1[2k:2k+3], r2[2k:2k+3], -1 if the window",
+		"holds a NaN, for k < 8; the rows hold 18 values or more.")
+	l := lvl256
+	var v [9]VecVirtual
+	for y, p := range []string{"r0", "r1", "r2"} {
+		b := loadBase(p)
+		a0, a1, e0, o := YMM(), YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: b}, a0)
+		VMOVUPS(Mem{Base: b, Disp: 32}, a1)
+		VSHUFPS(U8(0x88), a1, a0, e0) // columns 2k
+		VSHUFPS(U8(0xDD), a1, a0, o)  // 2k+1
+		VPERMPD(U8(0xD8), e0, e0)
+		VPERMPD(U8(0xD8), o, o)
+		c0, c1, e1 := YMM(), YMM(), YMM()
+		VMOVUPS(Mem{Base: b, Disp: 8}, c0)
+		VMOVUPS(Mem{Base: b, Disp: 40}, c1)
+		VSHUFPS(U8(0x88), c1, c0, e1) // 2k+2
+		VPERMPD(U8(0xD8), e1, e1)
+		v[3*y], v[3*y+1], v[3*y+2] = e0, o, e1
+	}
+	m, t := YMM(), YMM()
+	l.maxNaN(v[0], v[1], m, t)
+	for i := 2; i < 9; i++ {
+		l.maxNaN(m, v[i], m, t)
+	}
+	k, eq, c := YMM(), YMM(), YMM()
+	VPCMPEQD(k, k, k) // -1
+	for i := 8; i >= 0; i-- {
+		VCMPPS(U8(0), m, v[i], eq)
+		VPBROADCASTD(iota().Offset(4*i), c)
+		VBLENDVPS(eq, c, k, k)
+	}
+	h := XMM()
+	VEXTRACTI128(U8(1), k, h)
+	VPACKSSDW(h, k.AsX(), h) // windows 0-3, then 4-7, as int16
+	VPACKSSWB(h, h, h)
+	r := GP64()
+	VMOVQ(h, r)
+	Store(r, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}

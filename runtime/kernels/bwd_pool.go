@@ -35,6 +35,10 @@ func (p *Pool) Backward(dx, dy, x []float32, planes int, acc bool) {
 			maxBackward2x2(dst, g, src, W, OH, OW)
 			continue
 		}
+		if p.KH == 3 && p.KW == 3 && p.StrideH == 2 && p.StrideW == 2 {
+			maxBackward3x3s2(dst, g, src, W, H, OH, OW, p.PadT, p.PadL)
+			continue
+		}
 		for yo := range OH {
 			y0 := yo*p.StrideH - p.PadT
 			y1 := min(y0+p.KH, H)
@@ -78,6 +82,74 @@ func firstMax3x3(src []float32, W, y0, x0 int) int {
 		k += e * (i - k)
 	}
 	return (y0+k/3)*W + x0 + k%3
+}
+
+// maxBackward3x3s2 is a 3x3 stride-2 max pooling's gradient (the ResNets' and GoogLeNet's
+// stem): 8 windows at a time by the level's maxArg3x3s2 where they lie whole in the plane
+// with the 18 values of their rows it reads, the rest (the borders, a window with a NaN)
+// window by window.
+func maxBackward3x3s2(dst, g, src []float32, W, H, OH, OW, padT, padL int) {
+	f := kern().maxArg3x3s2
+	off := [9]int{0, 1, 2, W, W + 1, W + 2, 2 * W, 2*W + 1, 2*W + 2}
+	for yo := range OH {
+		y0 := 2*yo - padT
+		y1 := min(y0+3, H)
+		y0c := max(y0, 0)
+		gr := g[yo*OW : (yo+1)*OW]
+		for xo := 0; xo < OW; xo++ {
+			x0 := 2*xo - padL
+			if y0 >= 0 && y1-y0 == 3 && x0 >= 0 && x0+18 <= W && xo+8 <= OW {
+				r := y0*W + x0
+				ks := f(src[r:r+18], src[r+W:r+W+18], src[r+2*W:r+2*W+18])
+				for j := range 8 {
+					at := r + 2*j
+					if k := int8(ks >> (8 * j)); k >= 0 {
+						at += off[k]
+					} else {
+						at = firstMax(src, W, y0, y0+3, x0+2*j, x0+2*j+3)
+					}
+					dst[at] += gr[xo+j]
+				}
+				xo += 7
+				continue
+			}
+			x1 := min(x0+3, W)
+			x0 = max(x0, 0)
+			at := -1
+			if y1-y0c == 3 && x1-x0 == 3 {
+				at = firstMax3x3(src, W, y0c, x0)
+			}
+			if at < 0 {
+				at = firstMax(src, W, y0c, y1, x0, x1)
+			}
+			if at >= 0 {
+				dst[at] += gr[xo]
+			}
+		}
+	}
+}
+
+// f32MaxArg3x3s2Go: byte k of the result is the first position (3*row + column) of the
+// maximum of the window r0[2k:2k+3], r1[2k:2k+3], r2[2k:2k+3], or -1 (0xff) if it holds a
+// NaN, for k < 8.
+func f32MaxArg3x3s2Go(r0, r1, r2 []float32) uint64 {
+	r0, r1, r2 = r0[:18], r1[:18], r2[:18]
+	var ks uint64
+	for k := range 8 {
+		v := [9]float32{r0[2*k], r0[2*k+1], r0[2*k+2], r1[2*k], r1[2*k+1], r1[2*k+2], r2[2*k], r2[2*k+1], r2[2*k+2]}
+		at := -1
+		for i, x := range v {
+			if x != x {
+				at = -1
+				break
+			}
+			if at < 0 || x > v[at] {
+				at = i
+			}
+		}
+		ks |= uint64(uint8(int8(at))) << (8 * k)
+	}
+	return ks
 }
 
 // firstMax is the index of the window's first maximum (the last NaN if any), -1 if empty.

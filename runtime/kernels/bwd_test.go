@@ -250,6 +250,9 @@ func TestPoolGrads(t *testing.T) {
 		{C: 2, InH: 9, InW: 41, OutH: 4, OutW: 20, KH: 2, KW: 2, StrideH: 2, StrideW: 2}, // vectors and a tail, an odd row
 		{C: 2, InH: 7, InW: 7, OutH: 4, OutW: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
 		{C: 2, InH: 8, InW: 8, OutH: 4, OutW: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+		// 3x3 stride 2 wide enough for maxArg3x3s2's 8 windows, with borders and a tail.
+		{C: 2, InH: 9, InW: 45, OutH: 5, OutW: 23, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},
+		{C: 2, InH: 10, InW: 40, OutH: 4, OutW: 19, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
 		{C: 3, InH: 7, InW: 6, OutH: 4, OutW: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Avg: true, CountIncludePad: true},
 		{C: 3, InH: 7, InW: 6, OutH: 4, OutW: 3, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Avg: true},
 	}

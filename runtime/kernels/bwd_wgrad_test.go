@@ -169,3 +169,29 @@ func TestSumSquares(t *testing.T) {
 		}
 	}
 }
+
+func init() {
+	twinChecks["maxArg3x3s2"] = twinEntry{func(k *kernelSet) any { return k.maxArg3x3s2 }, checkMaxArg3x3s2}
+}
+
+// checkMaxArg3x3s2: rows of few distinct values (ties everywhere, -0 beside +0), now and then
+// a NaN or an infinity, at every offset: exact.
+func checkMaxArg3x3s2(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	sp := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1)), 0}
+	fill := func(int) float32 {
+		if rng.IntN(12) == 0 {
+			return sp[rng.IntN(len(sp))]
+		}
+		return float32(rng.IntN(4) - 2)
+	}
+	for trial := range 200 {
+		off := offsets[trial%len(offsets)]
+		ops := []operand{newOp(18, off, fill), newOp(18, (off+5)%16, fill), newOp(18, (off+9)%16, fill)}
+		var got []uint64
+		compare(t, fmt.Sprintf("trial %d", trial), ops, nil, exact, false,
+			func(f any, s [][]float32) { got = append(got, f.(func(r0, r1, r2 []float32) uint64)(s[0], s[1], s[2])) }, simd, twin)
+		if got[0] != got[1] {
+			t.Fatalf("trial %d: %016x, twin %016x (rows %v %v %v)", trial, got[0], got[1], ops[0].v, ops[1].v, ops[2].v)
+		}
+	}
+}

@@ -66,6 +66,8 @@ type kernelSet struct {
 	dotDiff func(g, x []float32, m float32) float32
 	// The sum of squares of whole blocks of 32 in float64 (SumSquares).
 	sumSq32 func(x []float32) float64
+	// The first maxima of 8 windows of a 3x3 stride-2 max pooling (maxBackward3x3s2).
+	maxArg3x3s2 func(r0, r1, r2 []float32) uint64
 
 	fmaPeak   func(n int) // PeakGFLOPS's loop
 	peakFlops float64     // the flops of one fmaPeak iteration
@@ -111,6 +113,7 @@ var genericSet = kernelSet{
 	transpose8:   f32Transpose8x8Go,
 	dotDiff:      f32DotDiffGo,
 	sumSq32:      f32SumSq32Go,
+	maxArg3x3s2:  f32MaxArg3x3s2Go,
 	vmulChannels: f32VMulChannelsGo,
 	vgatherS2:    f32VGatherS2Go,
 	rsum:         f32RSumGo,

@@ -1154,3 +1154,99 @@ f32Transpose8x8AVX_loop:
 f32Transpose8x8AVX_done:
 	VZEROUPPER
 	RET
+
+// func f32MaxArg3x3s2AVX(r0 []float32, r1 []float32, r2 []float32) uint64
+// Requires: AVX, AVX2
+TEXT ·f32MaxArg3x3s2AVX(SB), NOSPLIT, $0-80
+	MOVQ         r0_base+0(FP), AX
+	VMOVUPS      (AX), Y0
+	VMOVUPS      32(AX), Y1
+	VSHUFPS      $0x88, Y1, Y0, Y2
+	VSHUFPS      $0xdd, Y1, Y0, Y0
+	VPERMPD      $0xd8, Y2, Y2
+	VPERMPD      $0xd8, Y0, Y0
+	VMOVUPS      8(AX), Y1
+	VMOVUPS      40(AX), Y3
+	VSHUFPS      $0x88, Y3, Y1, Y1
+	VPERMPD      $0xd8, Y1, Y1
+	MOVQ         r1_base+24(FP), AX
+	VMOVUPS      (AX), Y3
+	VMOVUPS      32(AX), Y4
+	VSHUFPS      $0x88, Y4, Y3, Y5
+	VSHUFPS      $0xdd, Y4, Y3, Y3
+	VPERMPD      $0xd8, Y5, Y5
+	VPERMPD      $0xd8, Y3, Y3
+	VMOVUPS      8(AX), Y4
+	VMOVUPS      40(AX), Y6
+	VSHUFPS      $0x88, Y6, Y4, Y4
+	VPERMPD      $0xd8, Y4, Y4
+	MOVQ         r2_base+48(FP), AX
+	VMOVUPS      (AX), Y6
+	VMOVUPS      32(AX), Y7
+	VSHUFPS      $0x88, Y7, Y6, Y8
+	VSHUFPS      $0xdd, Y7, Y6, Y6
+	VPERMPD      $0xd8, Y8, Y8
+	VPERMPD      $0xd8, Y6, Y6
+	VMOVUPS      8(AX), Y7
+	VMOVUPS      40(AX), Y9
+	VSHUFPS      $0x88, Y9, Y7, Y7
+	VPERMPD      $0xd8, Y7, Y7
+	VMAXPS       Y2, Y0, Y10
+	VMAXPS       Y0, Y2, Y9
+	VORPS        Y10, Y9, Y9
+	VMAXPS       Y9, Y1, Y10
+	VMAXPS       Y1, Y9, Y9
+	VORPS        Y10, Y9, Y9
+	VMAXPS       Y9, Y5, Y10
+	VMAXPS       Y5, Y9, Y9
+	VORPS        Y10, Y9, Y9
+	VMAXPS       Y9, Y3, Y10
+	VMAXPS       Y3, Y9, Y9
+	VORPS        Y10, Y9, Y9
+	VMAXPS       Y9, Y4, Y10
+	VMAXPS       Y4, Y9, Y9
+	VORPS        Y10, Y9, Y9
+	VMAXPS       Y9, Y8, Y10
+	VMAXPS       Y8, Y9, Y9
+	VORPS        Y10, Y9, Y9
+	VMAXPS       Y9, Y6, Y10
+	VMAXPS       Y6, Y9, Y9
+	VORPS        Y10, Y9, Y9
+	VMAXPS       Y9, Y7, Y10
+	VMAXPS       Y7, Y9, Y9
+	VORPS        Y10, Y9, Y9
+	VPCMPEQD     Y10, Y10, Y10
+	VCMPPS       $0x00, Y9, Y7, Y7
+	VPBROADCASTD f32Iota<>+32(SB), Y11
+	VBLENDVPS    Y7, Y11, Y10, Y10
+	VCMPPS       $0x00, Y9, Y6, Y7
+	VPBROADCASTD f32Iota<>+28(SB), Y11
+	VBLENDVPS    Y7, Y11, Y10, Y10
+	VCMPPS       $0x00, Y9, Y8, Y7
+	VPBROADCASTD f32Iota<>+24(SB), Y11
+	VBLENDVPS    Y7, Y11, Y10, Y10
+	VCMPPS       $0x00, Y9, Y4, Y7
+	VPBROADCASTD f32Iota<>+20(SB), Y11
+	VBLENDVPS    Y7, Y11, Y10, Y10
+	VCMPPS       $0x00, Y9, Y3, Y7
+	VPBROADCASTD f32Iota<>+16(SB), Y11
+	VBLENDVPS    Y7, Y11, Y10, Y10
+	VCMPPS       $0x00, Y9, Y5, Y7
+	VPBROADCASTD f32Iota<>+12(SB), Y11
+	VBLENDVPS    Y7, Y11, Y10, Y10
+	VCMPPS       $0x00, Y9, Y1, Y7
+	VPBROADCASTD f32Iota<>+8(SB), Y11
+	VBLENDVPS    Y7, Y11, Y10, Y10
+	VCMPPS       $0x00, Y9, Y0, Y7
+	VPBROADCASTD f32Iota<>+4(SB), Y11
+	VBLENDVPS    Y7, Y11, Y10, Y10
+	VCMPPS       $0x00, Y9, Y2, Y7
+	VPBROADCASTD f32Iota<>+0(SB), Y11
+	VBLENDVPS    Y7, Y11, Y10, Y10
+	VEXTRACTI128 $0x01, Y10, X0
+	VPACKSSDW    X0, X10, X0
+	VPACKSSWB    X0, X0, X0
+	VMOVQ        X0, AX
+	MOVQ         AX, ret+72(FP)
+	VZEROUPPER
+	RET

@@ -81,3 +81,10 @@ func f32SumSq32AVX2(x []float32) float64
 //
 //go:noescape
 func f32Transpose8x8AVX(dst []float32, src []float32, lds int, ldd int, nb int, ss int, ds int)
+
+// f32MaxArg3x3s2AVX is f32MaxArg3x3s2Go with AVX2: byte k of the result is the first position (3*row
+// + column) of the maximum of the window r0[2k:2k+3], r1[2k:2k+3], r2[2k:2k+3], -1 if the window
+// holds a NaN, for k < 8; the rows hold 18 values or more.
+//
+//go:noescape
+func f32MaxArg3x3s2AVX(r0 []float32, r1 []float32, r2 []float32) uint64
