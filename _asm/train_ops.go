@@ -422,3 +422,32 @@ func maxArg3x3s2() {
 	VZEROUPPER()
 	RET()
 }
+
+// reluGrad generates f32ReLUGrad<level>: dx = dy where y > 0, else +0 (a ReLU's gradient from
+// its output), a compare and a masked move or an AND: exact, NaN in y giving 0 as y > 0 does.
+func reluGrad(l *level) {
+	name := "f32ReLUGrad" + l.name
+	TEXT(name, NOSPLIT, "func(dx, dy, y []float32)")
+	Pragma("noescape")
+	Doc(name+" is f32ReLUGradGo with "+isaName(l)+": dx[i] = dy[i] where y[i] > 0, else 0, for",
+		"i < len(dx).")
+	zero := l.vec()
+	l.zero(zero)
+	dx, dy, y := in("dx"), in("dy"), in("y")
+	e := newEwise(l, name, dx, dy, y)
+	e.loop(loadLen("dx"), 4, func(e *ewise) {
+		yv := e.load(y, 0)
+		if l.avx512() {
+			VCMPPS(U8(0x1e), zero, yv, K2) // y > 0, ordered
+			d := l.vec()
+			VMOVUPS_Z(e.src(dy, 0), K2, d)
+			e.store(dx, 0, d)
+			return
+		}
+		VCMPPS(U8(0x1e), zero, yv, yv)
+		VANDPS(e.src(dy, 0), yv, yv)
+		e.store(dx, 0, yv)
+	})
+	VZEROUPPER()
+	RET()
+}

@@ -122,11 +122,16 @@ func ActGrad(a Act, alpha, beta float32, dx, dy, v []float32, acc bool) {
 	}
 }
 
-// reluGrad sets dx[i] = dy[i] where y[i] > 0, else 0: the mask a ReLU's output keeps. The
-// mask is a conditional move of bits, not a branch: half of a ReLU's outputs are zero in no
-// predictable order, and a mispredicted branch per value made this loop cost as much as the
-// layer's GEMM in LeNet-5's training step.
+// reluGrad sets dx[i] = dy[i] where y[i] > 0, else 0: the mask a ReLU's output keeps, with
+// the level's vectors. In Go (the twin) the mask is a conditional move of bits, not a branch:
+// half of a ReLU's outputs are zero in no predictable order, and a mispredicted branch per
+// value made this loop cost as much as the layer's GEMM in LeNet-5's training step.
 func reluGrad(dx, dy, y []float32) {
+	kern().reluGrad(dx, dy[:len(dx)], y[:len(dx)])
+}
+
+// f32ReLUGradGo is reluGrad's loop, the vector kernels' twin.
+func f32ReLUGradGo(dx, dy, y []float32) {
 	dy, y = dy[:len(dx)], y[:len(dx)]
 	for i, v := range y {
 		var m uint32

@@ -195,3 +195,19 @@ func checkMaxArg3x3s2(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin an
 		}
 	}
 }
+
+func init() {
+	twinChecks["reluGrad"] = twinEntry{func(k *kernelSet) any { return k.reluGrad }, checkReLUGrad}
+}
+
+// checkReLUGrad: lengths with every tail, offsets, guards, y with zeros of both signs, NaNs
+// and infinities: exact.
+func checkReLUGrad(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
+	for _, n := range lengths(ks) {
+		for _, off := range offsets {
+			ops := []operand{newOp(n, off, uniform(rng, false)), newOp(n, (off+5)%16, uniform(rng, true)), newOp(n, (off+11)%16, uniform(rng, true))}
+			compare(t, fmt.Sprintf("n=%d off=%d", n, off), ops, []int{0}, exact, false,
+				func(f any, s [][]float32) { f.(func(dx, dy, y []float32))(s[0], s[1], s[2]) }, simd, twin)
+		}
+	}
+}

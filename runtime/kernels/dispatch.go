@@ -68,6 +68,8 @@ type kernelSet struct {
 	sumSq32 func(x []float32) float64
 	// The first maxima of 8 windows of a 3x3 stride-2 max pooling (maxBackward3x3s2).
 	maxArg3x3s2 func(r0, r1, r2 []float32) uint64
+	// A ReLU's gradient from its output (reluGrad).
+	reluGrad func(dx, dy, y []float32)
 
 	fmaPeak   func(n int) // PeakGFLOPS's loop
 	peakFlops float64     // the flops of one fmaPeak iteration
@@ -114,6 +116,7 @@ var genericSet = kernelSet{
 	dotDiff:      f32DotDiffGo,
 	sumSq32:      f32SumSq32Go,
 	maxArg3x3s2:  f32MaxArg3x3s2Go,
+	reluGrad:     f32ReLUGradGo,
 	vmulChannels: f32VMulChannelsGo,
 	vgatherS2:    f32VGatherS2Go,
 	rsum:         f32RSumGo,

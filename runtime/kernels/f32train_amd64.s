@@ -596,6 +596,72 @@ f32SumSq32AVX512_done:
 	VZEROUPPER
 	RET
 
+// func f32ReLUGradAVX512(dx []float32, dy []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·f32ReLUGradAVX512(SB), NOSPLIT, $0-72
+	VPXORD Z0, Z0, Z0
+	MOVQ   dx_base+0(FP), AX
+	MOVQ   dy_base+24(FP), CX
+	MOVQ   y_base+48(FP), DX
+	MOVQ   dx_len+8(FP), BX
+	XORQ   SI, SI
+
+f32ReLUGradAVX512_loop:
+	MOVQ      BX, DI
+	SUBQ      SI, DI
+	CMPQ      DI, $0x00000040
+	JL        f32ReLUGradAVX512_one
+	VMOVUPS   (DX)(SI*4), Z1
+	VCMPPS    $0x1e, Z0, Z1, K2
+	VMOVUPS.Z (CX)(SI*4), K2, Z1
+	VMOVUPS   Z1, (AX)(SI*4)
+	VMOVUPS   64(DX)(SI*4), Z1
+	VCMPPS    $0x1e, Z0, Z1, K2
+	VMOVUPS.Z 64(CX)(SI*4), K2, Z1
+	VMOVUPS   Z1, 64(AX)(SI*4)
+	VMOVUPS   128(DX)(SI*4), Z1
+	VCMPPS    $0x1e, Z0, Z1, K2
+	VMOVUPS.Z 128(CX)(SI*4), K2, Z1
+	VMOVUPS   Z1, 128(AX)(SI*4)
+	VMOVUPS   192(DX)(SI*4), Z1
+	VCMPPS    $0x1e, Z0, Z1, K2
+	VMOVUPS.Z 192(CX)(SI*4), K2, Z1
+	VMOVUPS   Z1, 192(AX)(SI*4)
+	ADDQ      $0x00000040, SI
+	JMP       f32ReLUGradAVX512_loop
+
+f32ReLUGradAVX512_one:
+	MOVQ      BX, DI
+	SUBQ      SI, DI
+	CMPQ      DI, $0x10
+	JL        f32ReLUGradAVX512_tail
+	VMOVUPS   (DX)(SI*4), Z1
+	VCMPPS    $0x1e, Z0, Z1, K2
+	VMOVUPS.Z (CX)(SI*4), K2, Z1
+	VMOVUPS   Z1, (AX)(SI*4)
+	ADDQ      $0x10, SI
+	JMP       f32ReLUGradAVX512_one
+
+f32ReLUGradAVX512_tail:
+	TESTQ DI, DI
+	JE    f32ReLUGradAVX512_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ         DI, BX
+	VPBROADCASTD BX, Z1
+	VPCMPGTD     f32Iota<>+0(SB), Z1, K7
+	VMOVUPS.Z    (DX)(SI*4), K7, Z2
+	VCMPPS       $0x1e, Z0, Z2, K2
+	VPCMPGTD     f32Iota<>+0(SB), Z1, K7
+	VMOVUPS.Z    (CX)(SI*4), K7, Z0
+	VMOVUPS.Z    Z0, K2, Z0
+	VPCMPGTD     f32Iota<>+0(SB), Z1, K7
+	VMOVUPS      Z0, K7, (AX)(SI*4)
+
+f32ReLUGradAVX512_done:
+	VZEROUPPER
+	RET
+
 // func f32SGDMomAVX2(w []float32, g []float32, buf []float32, wd float32, mom float32, damp float32, lr float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·f32SGDMomAVX2(SB), NOSPLIT, $0-88
@@ -1081,6 +1147,73 @@ f32SumSq32AVX2_done:
 	VPERMILPD    $0x01, X0, X1
 	VADDSD       X1, X0, X0
 	MOVSD        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func f32ReLUGradAVX2(dx []float32, dy []float32, y []float32)
+// Requires: AVX, AVX2
+TEXT ·f32ReLUGradAVX2(SB), NOSPLIT, $0-72
+	VXORPS Y0, Y0, Y0
+	MOVQ   dx_base+0(FP), AX
+	MOVQ   dy_base+24(FP), CX
+	MOVQ   y_base+48(FP), DX
+	MOVQ   dx_len+8(FP), BX
+	XORQ   SI, SI
+
+f32ReLUGradAVX2_loop:
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	CMPQ    DI, $0x00000020
+	JL      f32ReLUGradAVX2_one
+	VMOVUPS (DX)(SI*4), Y1
+	VCMPPS  $0x1e, Y0, Y1, Y1
+	VANDPS  (CX)(SI*4), Y1, Y1
+	VMOVUPS Y1, (AX)(SI*4)
+	VMOVUPS 32(DX)(SI*4), Y1
+	VCMPPS  $0x1e, Y0, Y1, Y1
+	VANDPS  32(CX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 32(AX)(SI*4)
+	VMOVUPS 64(DX)(SI*4), Y1
+	VCMPPS  $0x1e, Y0, Y1, Y1
+	VANDPS  64(CX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 64(AX)(SI*4)
+	VMOVUPS 96(DX)(SI*4), Y1
+	VCMPPS  $0x1e, Y0, Y1, Y1
+	VANDPS  96(CX)(SI*4), Y1, Y1
+	VMOVUPS Y1, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	JMP     f32ReLUGradAVX2_loop
+
+f32ReLUGradAVX2_one:
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	CMPQ    DI, $0x08
+	JL      f32ReLUGradAVX2_tail
+	VMOVUPS (DX)(SI*4), Y1
+	VCMPPS  $0x1e, Y0, Y1, Y1
+	VANDPS  (CX)(SI*4), Y1, Y1
+	VMOVUPS Y1, (AX)(SI*4)
+	ADDQ    $0x08, SI
+	JMP     f32ReLUGradAVX2_one
+
+f32ReLUGradAVX2_tail:
+	TESTQ DI, DI
+	JE    f32ReLUGradAVX2_done
+
+	// the last rest < vl outputs, under masks
+	MOVQ         DI, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     f32Iota<>+0(SB), Y1, Y2
+	VMASKMOVPS   (DX)(SI*4), Y2, Y2
+	VCMPPS       $0x1e, Y0, Y2, Y2
+	VPCMPGTD     f32Iota<>+0(SB), Y1, Y0
+	VMASKMOVPS   (CX)(SI*4), Y0, Y0
+	VANDPS       Y0, Y2, Y2
+	VPCMPGTD     f32Iota<>+0(SB), Y1, Y0
+	VMASKMOVPS   Y2, Y0, (AX)(SI*4)
+
+f32ReLUGradAVX2_done:
 	VZEROUPPER
 	RET
 

@@ -40,6 +40,12 @@ func f32DotDiffAVX512(g []float32, x []float32, m float32) float32
 //go:noescape
 func f32SumSq32AVX512(x []float32) float64
 
+// f32ReLUGradAVX512 is f32ReLUGradGo with AVX-512: dx[i] = dy[i] where y[i] > 0, else 0, for
+// i < len(dx).
+//
+//go:noescape
+func f32ReLUGradAVX512(dx []float32, dy []float32, y []float32)
+
 // f32SGDMomAVX2 is f32SGDMomGo with AVX2: SGD's update of w and its momentum buffer
 // from the gradient g, one fused multiply-add per step of torch's, for i < len(w).
 //
@@ -75,6 +81,12 @@ func f32DotDiffAVX2(g []float32, x []float32, m float32) float32
 //
 //go:noescape
 func f32SumSq32AVX2(x []float32) float64
+
+// f32ReLUGradAVX2 is f32ReLUGradGo with AVX2: dx[i] = dy[i] where y[i] > 0, else 0, for
+// i < len(dx).
+//
+//go:noescape
+func f32ReLUGradAVX2(dx []float32, dy []float32, y []float32)
 
 // f32Transpose8x8AVX is f32Transpose8x8Go with AVX: dst[k*ds+c*ldd+r] = src[k*ss+r*lds+c] for r, c < 8
 // and k < nb.
