@@ -199,3 +199,10 @@ func f32SumSq32Go(x []float32) float64 {
 	}
 	return s[0]
 }
+
+// Scale multiplies x by c[0] in place (gradient clipping's coefficient): exactly x[i]*c[0],
+// with the vector multiply of VMulChannels. c is a slice, not a float32, for that routine's
+// signature; the caller keeps it off the stack (through the table it would escape).
+func Scale(x, c []float32) {
+	kern().vmulChannels(x, x, c[:1], len(x))
+}

@@ -59,15 +59,9 @@ func ClipGradNorm(ps *Params, maxNorm, normType float64) float32 {
 	if coef == 1 {
 		return t
 	}
-	for _, p := range ps.Params {
-		if p.Frozen {
-			continue
-		}
-		g := p.Grad[:len(p.Value)]
-		for k := range g {
-			g[k] *= coef
-		}
-	}
+	ps.plan()
+	ps.scale.ps, ps.scale.coef[0] = ps, coef
+	ps.run(&ps.scale)
 	return t
 }
 

@@ -129,3 +129,16 @@ func sumSquares(x []float32) float64 {
 	}
 	return s
 }
+
+// scaleTask multiplies every chunk by coef[0].
+type scaleTask struct {
+	ps   *Params
+	coef [1]float32
+}
+
+func (s *scaleTask) RunPart(part, parts int) {
+	lo, hi := s.ps.partChunks(part, parts)
+	for _, c := range s.ps.chunks[lo:hi] {
+		kernels.Scale(s.ps.Params[c.p].Grad[c.lo:c.hi], s.coef[:])
+	}
+}

@@ -59,6 +59,7 @@ type Params struct {
 	chunks []chunk
 	ends   []int
 	sq     sqTask
+	scale  scaleTask
 	norms  []float64 // per parameter: the sums of squares of ClipGradNorm
 }
 
