@@ -257,3 +257,58 @@ func (t *dwTask) runPart(part, parts int) {
 	c0, c1 := split(t.l.K.InC, part, parts)
 	t.l.K.DepthwiseGrad(c0, c1, t.dw, t.dx, t.dy, t.x, t.w, t.n, t.acc)
 }
+
+// Repack packs the convolutions among ls for the kernels after an update of the parameters
+// (Exec.Version moved), forward and, for a layer that has computed an input gradient before,
+// backward: what their first use in the next step would otherwise do one layer at a time on one
+// goroutine (a tenth of ResNet-18's step: Winograd transforms, flipped kernels), split here
+// over the threads by layers of about equal weight counts. One thread leaves it to that first
+// use.
+func (x *Exec) Repack(ls []Weighted) {
+	if x.threads <= 1 {
+		return
+	}
+	t := &x.tasks.repack
+	*t = repackTask{x: x, ls: ls}
+	x.run(t, x.threads)
+	*t = repackTask{}
+}
+
+type repackTask struct {
+	x  *Exec
+	ls []Weighted
+}
+
+// runPart packs the layers whose first weight lies in the part's share of all of them.
+func (t *repackTask) runPart(part, parts int) {
+	total := 0
+	for _, w := range t.ls {
+		if l, ok := w.(*Conv); ok {
+			total += len(l.W.Value)
+		}
+	}
+	lo, hi := split(total, part, parts)
+	at := 0
+	for _, w := range t.ls {
+		l, ok := w.(*Conv)
+		if !ok {
+			continue
+		}
+		start := at
+		at += len(l.W.Value)
+		if start < lo || start >= hi {
+			continue
+		}
+		if l.fwdVer != t.x.Version || l.fwd == nil {
+			p, err := l.K.PackInto(l.fwd, l.W.Value, l.bias())
+			if err != nil {
+				panic(fmt.Sprintf("trainrt: %s: %v", l.W.Name, err))
+			}
+			l.fwd, l.fwdVer = p, t.x.Version
+		}
+		if (l.tw != nil || l.gw != nil) && l.bwdVer != t.x.Version {
+			l.packBackward()
+			l.bwdVer = t.x.Version
+		}
+	}
+}

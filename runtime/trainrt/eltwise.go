@@ -20,6 +20,7 @@ type tasks struct {
 	bn        bnTask
 	planes    planeTask
 	ext       extTask
+	repack    repackTask
 }
 
 // extTask is a train.Task run by the Exec's workers (Exec.Run).
