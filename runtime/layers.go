@@ -17,24 +17,43 @@ func (a *Arena) Region(r Region) []float32 { return a.At(r.Off, r.Len) }
 // has several (exactly: results do not depend on the split); the others run the kernel directly.
 
 // Layers smaller than these stay on one thread: handing them out costs more than it saves.
-// They were set without a recorded measurement (commit cd32d58). BenchmarkSplit, 2026-12-05, on
-// this 2-core VM while other processes kept its load at 4-7 (one core busy elsewhere, so a part
-// waits for a core): splitting in two lost at every size measured, 1.5-2.7x the one-part time,
-// from 0.6M to 7.2M MACs (blocked 1x1 and 3x3 convolutions at 7x7 and 14x14: 7-41 us on one
-// part) and from 113K to 1.36M pool reads (5-54 us). On an idle machine splitting the layers
-// above these bounds took ResNet-50 from 52.2 to 35.3 ms (2026-11-27) and from 42.7 to 24.2 ms
-// (2026-12-04) on two threads. Re-measure idle before moving them: on a loaded machine no
-// split pays.
+// On an idle machine a split of two parts takes about its slower part plus the hand-off (a few
+// us with the workers polling): splitting the layers above these bounds took ResNet-50 from 52.2
+// to 35.3 ms (2026-11-27) and from 42.7 to 24.2 ms (2026-12-04) on two threads.
+//
+// BenchmarkSplit, 2026-12-05 (commit after 0f5fbc9), this 2-core VM at load 5.1-5.6 (an ONNX
+// sweep and another engineer's runs: a part waits for a core, so every split lost in wall time,
+// 1.5-15x). Its part-us, the thread CPU time of the slower part, is the split's cost on an idle
+// machine less the hand-off; one part -> the slower of two, us:
+//
+//	convolutions     0.6M MACs 7.4 -> 6.4, 0.8M 8.9 -> 6.0, 1.8M 19-22 -> 13-15, 3.2M 34 -> 20
+//	                 (Winograd 3x3 64->64 at 14x14, 7.2M: 39 -> 42, each part transforms all input)
+//	depthwise        0.85M MACs 44 -> 28, 1.2M 54 -> 27, 1.4M 49 -> 27, 4.1M 220 -> 130
+//	global pooling   56K values 2.3 -> 5, 94K 4.5 -> 6.6, 188K 11 -> 8, 452K 31 -> 19
+//	SE scale (Mul)   56K 4.5 -> 6.5, 94K 7.3 -> 7.6, 188K 14 -> 11, 452K 37 -> 35
+//	linear           262K weights 7.8 -> 4.6, 512K 26 -> 12, 1.28M 177 -> 68
+//	max pooling      113K reads 5 -> 7, 367K 20 -> 13, 452K 18 -> 14, 1.36M 49 -> 27
+//
+// So a split pays from ~1.5-2M MACs of a convolution, ~0.25M of a depthwise one (15-25 us), 0.25M
+// values of a per-channel layer, ~0.4M weights of a linear layer and 0.25M pool reads, where the
+// saving exceeds the hand-off. Re-measure idle (wall time) before moving them further.
 const (
-	minParallelMACs  = 2 << 20
-	minParallelReads = 256 << 10 // pool inputs read (window reads)
+	minParallelMACs    = 2 << 20
+	minParallelReads   = 256 << 10 // pool inputs read (window reads)
+	minParallelDWMACs  = 256 << 10 // depthwise convolutions: memory bound, ~0.05-0.1 ns a MAC
+	minParallelValues  = 256 << 10 // per-channel layers' values (global pooling, SE scale)
+	minParallelWeights = 384 << 10 // a linear layer's weights, streamed once at batch 1
 )
 
 // Conv runs one convolution of the image, split over the shared workers when the call has several
 // threads and the layer is large enough.
 func (a *Arena) Conv(c *kernels.Conv, out, in []float32, w *kernels.ConvWeights, residual []float32) {
 	macs := c.OutC * c.OutH * c.OutW * (c.InC / max(c.Groups, 1)) * c.KH * c.KW
-	if a.parts <= 1 || macs < minParallelMACs {
+	bound := minParallelMACs
+	if c.Groups > 1 && c.Groups == c.InC && c.OutC == c.InC {
+		bound = minParallelDWMACs
+	}
+	if a.parts <= 1 || macs < bound {
 		c.Run(out, in, w, residual, a.Scratch[:a.scratchLen])
 		return
 	}
@@ -112,7 +131,7 @@ func (t *poolTask) runPart(part, parts int) {
 // Linear runs a fully connected layer, its rows split over the workers when the layer is large
 // enough: at batch 1 it streams its weights once, so two cores give it twice the memory bandwidth.
 func (a *Arena) Linear(l *kernels.Linear, out, in []float32, w *kernels.LinearWeights) {
-	if a.parts <= 1 || l.In*l.Out < minParallelMACs {
+	if a.parts <= 1 || l.In*l.Out < minParallelWeights {
 		l.Run(out, in, w)
 		return
 	}
@@ -155,8 +174,25 @@ func (a *Arena) Eltwise(c *kernels.Eltwise, out, in []float32) { c.Run(out, in) 
 // Add runs an elementwise sum; out may be x or y.
 func (a *Arena) Add(c *kernels.Add, out, x, y []float32) { c.Run(out, x, y) }
 
-// Mul runs an elementwise or per-channel product; out may be x.
-func (a *Arena) Mul(c *kernels.Mul, out, x, s []float32) { c.Run(out, x, s) }
+// Mul runs an elementwise or per-channel product; out may be x. A large one is split by channel
+// blocks as a depthwise convolution before it splits (kernels.SplitBlocks): in a
+// squeeze-and-excitation block each part scales the blocks it computed.
+func (a *Arena) Mul(c *kernels.Mul, out, x, s []float32) {
+	if a.parts <= 1 || c.C*c.HW < minParallelValues || c.C < 2 {
+		c.Run(out, x, s)
+		return
+	}
+	a.mul = mulTask{m: c, out: out, x: x, s: s}
+	a.split(&a.mul, a.parts)
+	a.mul = mulTask{}
+}
+
+type mulTask struct {
+	m         *kernels.Mul
+	out, x, s []float32
+}
+
+func (t *mulTask) runPart(part, parts int) { t.m.RunPart(part, parts, t.out, t.x, t.s) }
 
 // Pad runs a constant padding.
 func (a *Arena) Pad(c *kernels.Pad, out, in []float32) { c.Run(out, in) }
@@ -164,8 +200,23 @@ func (a *Arena) Pad(c *kernels.Pad, out, in []float32) { c.Run(out, in) }
 // Softmax runs a softmax or log-softmax; out may be in.
 func (a *Arena) Softmax(c *kernels.Softmax, out, in []float32) { c.Run(out, in) }
 
-// GlobalPool runs a global average or max pooling.
-func (a *Arena) GlobalPool(c *kernels.GlobalPool, out, in []float32) { c.Run(out, in) }
+// GlobalPool runs a global average or max pooling, split by channel blocks as Mul when large.
+func (a *Arena) GlobalPool(c *kernels.GlobalPool, out, in []float32) {
+	if a.parts <= 1 || c.C*c.HW < minParallelValues || c.C < 2 {
+		c.Run(out, in)
+		return
+	}
+	a.gpool = gpoolTask{g: c, out: out, in: in}
+	a.split(&a.gpool, a.parts)
+	a.gpool = gpoolTask{}
+}
+
+type gpoolTask struct {
+	g       *kernels.GlobalPool
+	out, in []float32
+}
+
+func (t *gpoolTask) runPart(part, parts int) { t.g.RunPart(part, parts, t.out, t.in) }
 
 // AdaptiveAvgPool runs an adaptive average pooling.
 func (a *Arena) AdaptiveAvgPool(c *kernels.AdaptiveAvgPool, out, in []float32) { c.Run(out, in) }

@@ -29,6 +29,8 @@ type Arena struct {
 	conv   convTask
 	pool   poolTask
 	linear linearTask
+	mul    mulTask
+	gpool  gpoolTask
 	batch  batchTask
 }
 
@@ -190,6 +192,9 @@ type task interface{ runPart(part, parts int) }
 // split runs the parts of t: part 0 on the calling goroutine, the others on the shared workers,
 // and returns when all are done.
 func (a *Arena) split(t task, parts int) {
+	if splitWrap != nil {
+		t = splitWrap(t)
+	}
 	a.pending.Store(int32(parts - 1))
 	for p := 1; p < parts; p++ {
 		a.wg.Add(1)
@@ -203,6 +208,9 @@ func (a *Arena) split(t task, parts int) {
 	spin(func() bool { return a.pending.Load() == 0 })
 	a.wg.Wait()
 }
+
+// splitWrap, set only by BenchmarkSplit, wraps every split task (to time its parts).
+var splitWrap func(task) task
 
 // spinBudget bounds the polling of split and of idle workers: long enough that a worker does
 // not fall asleep between the layers of one image (a wake-up costs 50-200 us in a VM), short

@@ -139,6 +139,77 @@ func TestArenaLinearSplitIsExact(t *testing.T) {
 	wg.Wait()
 }
 
+// TestArenaSESplitIsExact splits a squeeze-and-excitation block's per-channel layers (a blocked
+// depthwise convolution, its global pooling and the scale) from several goroutines at once: the
+// results are one part's bit for bit, at sizes just above their bounds.
+func TestArenaSESplitIsExact(t *testing.T) {
+	const c, hw = 1149, 16 // 72 blocks, the last partial
+	dw := &kernels.Conv{InC: c, InH: hw, InW: hw, OutC: c, OutH: hw, OutW: hw, KH: 5, KW: 5, StrideH: 1, StrideW: 1,
+		PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: c, Act: kernels.ActSiLU, Layout: kernels.NCHW16c}
+	w := make([]float32, c*25)
+	for i := range w {
+		w[i] = float32((i*7919)%103)/103 - 0.5
+	}
+	pw, err := dw.Pack(w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, nc := kernels.BlockedLen(c, hw*hw), kernels.BlockedLen(c, 1)
+	in := make([]float32, n)
+	for i := range in {
+		if i%kernels.BlockC < c-i/(hw*hw*kernels.BlockC)*kernels.BlockC {
+			in[i] = float32((i*31)%17)/17 - 0.5
+		}
+	}
+	gp := &kernels.GlobalPool{C: c, HW: hw * hw, Layout: kernels.NCHW16c}
+	mul := &kernels.Mul{C: c, HW: hw * hw, PerChannel: true, Layout: kernels.NCHW16c}
+	if c*hw*hw < minParallelValues || dw.OutC*hw*hw*25 < minParallelDWMACs {
+		t.Fatal("the layers are too small to be split")
+	}
+	run := func(a *Arena) (y, pooled []float32) {
+		y, pooled = make([]float32, n+1), make([]float32, nc+1)
+		y[n], pooled[nc] = 12345, 12345
+		a.Conv(dw, y[:n], in, pw, nil)
+		a.GlobalPool(gp, pooled[:nc], y[:n])
+		a.Mul(mul, y[:n], y[:n], pooled[:nc])
+		if y[n] != 12345 || pooled[nc] != 12345 {
+			t.Error("a split layer wrote past its output")
+		}
+		return y[:n], pooled[:nc]
+	}
+	r := NewRunner(0, dw.ScratchLen(), Options{Threads: 3})
+	one, _ := r.take(context.Background(), 1)
+	one.parts = 1
+	wantY, wantP := run(one)
+	r.give(one)
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, _ := r.take(context.Background(), 1)
+			defer r.give(a)
+			for _, parts := range []int{2, 3} {
+				a.parts = parts
+				y, p := run(a)
+				for i := range wantY {
+					if y[i] != wantY[i] {
+						t.Errorf("%d parts: value %d: %g, want %g", parts, i, y[i], wantY[i])
+						return
+					}
+				}
+				for i := range wantP {
+					if p[i] != wantP[i] {
+						t.Errorf("%d parts: pooled %d: %g, want %g", parts, i, p[i], wantP[i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // TestLoadParallel returns the first failing loader's error, in order, whatever the threads.
 func TestLoadParallel(t *testing.T) {
 	for _, threads := range []int{1, 2, 5} {

@@ -2,14 +2,17 @@ package runtime
 
 import (
 	"fmt"
+	goruntime "runtime"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
-// BenchmarkSplit times blocked convolutions and poolings around minParallelMACs and
-// minParallelReads on one thread and split in two parts over the shared workers, which is what
-// those thresholds were chosen from:
+// BenchmarkSplit times blocked convolutions, depthwise convolutions, global poolings, SE scales,
+// linear layers and poolings around the minParallel bounds on one thread and split in two parts
+// over the shared workers, which is what those bounds were chosen from:
 //
 //	go test -run - -bench Split -count 5 ./runtime
 //
@@ -47,6 +50,60 @@ func BenchmarkSplit(b *testing.B) {
 			}
 		})
 	}
+	for _, c := range []struct{ c, hw, k, stride int }{
+		{1152, 7, 5, 1}, // 1.4M MACs (EfficientNet-B0's stage 7)
+		{480, 14, 3, 1}, // 0.85M
+		{240, 28, 5, 2}, // 0.29M (to 14x14)
+		{144, 56, 3, 1}, // 4.1M
+	} {
+		o := (c.hw+2*(c.k/2)-c.k)/c.stride + 1
+		dw := kernels.Conv{InC: c.c, InH: c.hw, InW: c.hw, OutC: c.c, OutH: o, OutW: o, KH: c.k, KW: c.k, StrideH: c.stride, StrideW: c.stride,
+			PadT: c.k / 2, PadL: c.k / 2, DilH: 1, DilW: 1, Groups: c.c, Act: kernels.ActSiLU, Layout: kernels.NCHW16c}
+		macs := c.c * o * o * c.k * c.k
+		w, err := dw.Pack(make([]float32, c.c*c.k*c.k), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in := make([]float32, kernels.BlockedLen(c.c, c.hw*c.hw))
+		out := make([]float32, kernels.BlockedLen(c.c, o*o))
+		name := fmt.Sprintf("dwconv%dx%ds%d_%d_%dx%d_%.2fM", c.k, c.k, c.stride, c.c, o, o, float64(macs)/1e6)
+		benchSplit(b, name, float64(2*macs), dw.ScratchLen(), func(a *Arena) {
+			if a.parts == 1 {
+				dw.Run(out, in, w, nil, a.Scratch[:a.scratchLen])
+			} else {
+				a.splitConv(&dw, out, in, w, nil)
+			}
+		})
+	}
+	for _, c := range []struct{ c, hw int }{{144, 56}, {240, 28}, {480, 14}, {1152, 7}} {
+		x := make([]float32, kernels.BlockedLen(c.c, c.hw*c.hw))
+		s := make([]float32, kernels.BlockedLen(c.c, 1))
+		for i := range x {
+			x[i] = 1
+		}
+		g := kernels.GlobalPool{C: c.c, HW: c.hw * c.hw, Layout: kernels.NCHW16c}
+		m := kernels.Mul{C: c.c, HW: c.hw * c.hw, PerChannel: true, Layout: kernels.NCHW16c}
+		vals := float64(c.c*c.hw*c.hw) / 1e3
+		benchSplit(b, fmt.Sprintf("globalpool_%d_%dx%d_%.0fK", c.c, c.hw, c.hw, vals), 0, 0, func(a *Arena) {
+			a.gpool = gpoolTask{g: &g, out: s, in: x}
+			a.split(&a.gpool, a.parts)
+		})
+		benchSplit(b, fmt.Sprintf("semul_%d_%dx%d_%.0fK", c.c, c.hw, c.hw, vals), 0, 0, func(a *Arena) {
+			a.mul = mulTask{m: &m, out: x, x: x, s: s}
+			a.split(&a.mul, a.parts)
+		})
+	}
+	for _, l := range []kernels.Linear{{In: 1280, Out: 1000}, {In: 512, Out: 1000}, {In: 1024, Out: 256}} {
+		w, err := l.Pack(make([]float32, l.In*l.Out), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in, out := make([]float32, l.In), make([]float32, l.Out)
+		benchSplit(b, fmt.Sprintf("linear_%dto%d_%.0fK", l.In, l.Out, float64(l.In*l.Out)/1e3), float64(2*l.In*l.Out), 0, func(a *Arena) {
+			a.linear = linearTask{l: &l, in: in, out: out, w: w}
+			a.split(&a.linear, a.parts)
+		})
+	}
 	for _, p := range []kernels.Pool{
 		{C: 64, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},  // 451K reads
 		{C: 192, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, // 1.35M
@@ -69,19 +126,57 @@ func BenchmarkSplit(b *testing.B) {
 	}
 }
 
-// benchSplit times run on one part and on two, reporting GFLOP/s when flops is set.
+// benchSplit times run on one part and on two, reporting GFLOP/s when flops is set, and the
+// thread CPU time of the slowest part (part-us): the work a part does, cache misses included,
+// without the time it waited for a core, which on a loaded machine swamps the wall time. On an
+// idle one a split takes about part-us plus the hand-off (the workers poll: a few us).
 func benchSplit(b *testing.B, name string, flops float64, scratch int, run func(a *Arena)) {
 	r := NewRunner(0, scratch, Options{Threads: 2})
 	a := r.newArena()
 	for _, parts := range []int{1, 2} {
 		b.Run(fmt.Sprintf("%s/parts=%d", name, parts), func(b *testing.B) {
 			a.parts = parts
-			for b.Loop() {
-				run(a)
+			// A thread's CPU clock is its own: keep part 0 (this goroutine) on one thread.
+			goruntime.LockOSThread()
+			defer goruntime.UnlockOSThread()
+			var cpu [2]atomic.Int64
+			if parts == 1 {
+				// The one-part runs call the kernels directly: time them as one part.
+				t := &timedTask{t: runTask(func() { run(a) }), cpu: &cpu}
+				for b.Loop() {
+					t.runPart(0, 1)
+				}
+			} else {
+				splitWrap = func(t task) task { return &timedTask{t: t, cpu: &cpu} }
+				defer func() { splitWrap = nil }()
+				for b.Loop() {
+					run(a)
+				}
 			}
 			if flops > 0 {
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			}
+			b.ReportMetric(float64(max(cpu[0].Load(), cpu[1].Load()))/float64(b.N)/1e3, "part-us")
 		})
+	}
+}
+
+// runTask is a function as a one-part task.
+type runTask func()
+
+func (f runTask) runPart(int, int) { f() }
+
+// timedTask adds the thread CPU time of each part of t to cpu (parts 0 and 1 only).
+type timedTask struct {
+	t   task
+	cpu *[2]atomic.Int64
+}
+
+func (t *timedTask) runPart(part, parts int) {
+	t0 := threadCPU()
+	t.t.runPart(part, parts)
+	// A worker moved to another thread mid-part (rare: preemption) reads another clock.
+	if d := threadCPU() - t0; part < 2 && d >= 0 && d < 10*time.Millisecond {
+		t.cpu[part].Add(int64(d))
 	}
 }

@@ -100,9 +100,17 @@ type Mul struct {
 }
 
 // Run computes the product; out may be x (or, elementwise, s).
-func (m Mul) Run(out, x, s []float32) {
+func (m Mul) Run(out, x, s []float32) { m.RunPart(0, 1, out, x, s) }
+
+// RunPart computes part of parts of the product, as Run would (each value is independent): on
+// NCHW16c the blocks of SplitBlocks, on NCHW channels [C*part/parts, C*(part+1)/parts).
+func (m Mul) RunPart(part, parts int, out, x, s []float32) {
+	if parts < 1 || part < 0 || part >= parts {
+		panic(fmt.Sprintf("kernels: Mul.RunPart: part %d of %d", part, parts))
+	}
 	if m.Layout == NCHW16c {
-		m.run16c(out, x, s)
+		b0, b1 := SplitBlocks(m.C, part, parts)
+		m.run16c(b0, b1, out, x, s)
 		return
 	}
 	mustLayout("mul", m.Layout, true)
@@ -114,10 +122,10 @@ func (m Mul) Run(out, x, s []float32) {
 	if len(x) < c*hw || len(out) < c*hw || len(s) < ns {
 		panic(fmt.Sprintf("kernels: Mul: slice too short: out %d x %d s %d for %d x %d", len(out), len(x), len(s), c, hw))
 	}
+	c0, c1 := c*part/parts, c*(part+1)/parts
 	if !m.PerChannel {
-		n := c * hw
-		x, s = x[:n], s[:n]
-		for i := range out[:n] {
+		x, s = x[:c*hw], s[:c*hw]
+		for i := c0 * hw; i < c1*hw; i++ {
 			out[i] = x[i] * s[i]
 		}
 		return
@@ -128,9 +136,9 @@ func (m Mul) Run(out, x, s []float32) {
 	// mulChunk values a call at most: tens of microseconds, so the goroutine stays preemptible.
 	f := kern().vmulChannels
 	step := max(1, mulChunk/hw)
-	for ch := 0; ch < c; ch += step {
-		c1 := min(c, ch+step)
-		f(out[ch*hw:c1*hw], x[ch*hw:c1*hw], s[ch:c1], hw)
+	for ch := c0; ch < c1; ch += step {
+		ce := min(c1, ch+step)
+		f(out[ch*hw:ce*hw], x[ch*hw:ce*hw], s[ch:ce], hw)
 	}
 }
 

@@ -63,9 +63,9 @@ func (f Affine) run16c(out, in, scale, shift []float32) {
 	}
 }
 
-// run16c is Mul.Run on NCHW16c: elementwise over the blocked tensors, or per channel with s the
-// blocked [C 1 1] (the [C] vector and its padding lanes).
-func (m Mul) run16c(out, x, s []float32) {
+// run16c is Mul.Run on NCHW16c for channel blocks [b0, b1): elementwise over the blocked
+// tensors, or per channel with s the blocked [C 1 1] (the [C] vector and its padding lanes).
+func (m Mul) run16c(b0, b1 int, out, x, s []float32) {
 	n := BlockedLen(m.C, m.HW)
 	ns := n
 	if m.PerChannel {
@@ -76,13 +76,13 @@ func (m Mul) run16c(out, x, s []float32) {
 	}
 	if !m.PerChannel {
 		x, s = x[:n], s[:n]
-		for i := range out[:n] {
+		for i := b0 * m.HW * BlockC; i < b1*m.HW*BlockC; i++ {
 			out[i] = x[i] * s[i]
 		}
 		return
 	}
 	k := kern()
-	for b := range blocks(m.C) {
+	for b := b0; b < b1; b++ {
 		// mulChunk values a call at most, so that the goroutine stays preemptible.
 		for p := 0; p < m.HW; p += mulChunk / BlockC {
 			q := min(m.HW, p+mulChunk/BlockC)

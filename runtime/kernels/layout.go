@@ -63,6 +63,15 @@ func BlockedLen(c, hw int) int { return blocks(c) * BlockC * hw }
 // blocks is the number of channel blocks of c channels.
 func blocks(c int) int { return (c + BlockC - 1) / BlockC }
 
+// SplitBlocks is part of parts of the channel blocks of c channels: [b0, b1), the share a
+// blocked depthwise convolution gives the part when it splits by blocks (geom16c.split), so that
+// the per-channel layers after it (global pooling, a squeeze-and-excitation scale) split the same
+// way read what the same part wrote, from its own core's cache.
+func SplitBlocks(c, part, parts int) (b0, b1 int) {
+	nb := blocks(c)
+	return part * nb / parts, (part + 1) * nb / parts
+}
+
 // checkLayout returns an error naming op unless l is a layout the op supports: NCHW always,
 // NCHW16c if blocked.
 func checkLayout(op string, l Layout, blocked bool) error {

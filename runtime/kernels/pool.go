@@ -376,9 +376,17 @@ type GlobalPool struct {
 }
 
 // Run pools in ([C][HW]) into out ([C]).
-func (g GlobalPool) Run(out, in []float32) {
+func (g GlobalPool) Run(out, in []float32) { g.RunPart(0, 1, out, in) }
+
+// RunPart pools part of parts of the channels, as Run would (each channel is independent): on
+// NCHW16c whole blocks, those of SplitBlocks, on NCHW channels [C*part/parts, C*(part+1)/parts).
+func (g GlobalPool) RunPart(part, parts int, out, in []float32) {
+	if parts < 1 || part < 0 || part >= parts {
+		panic(fmt.Sprintf("kernels: GlobalPool.RunPart: part %d of %d", part, parts))
+	}
 	if g.Layout == NCHW16c {
-		g.run16c(out, in)
+		b0, b1 := SplitBlocks(g.C, part, parts)
+		g.run16cBlocks(b0, b1, out, in)
 		return
 	}
 	mustLayout("global pool", g.Layout, true)
@@ -386,8 +394,9 @@ func (g GlobalPool) Run(out, in []float32) {
 	if len(in) < c*hw || len(out) < c {
 		panic(fmt.Sprintf("kernels: GlobalPool: slice too short: in %d/%d out %d/%d", len(in), c*hw, len(out), c))
 	}
+	c0, c1 := c*part/parts, c*(part+1)/parts
 	if g.Max {
-		for ch := range c {
+		for ch := c0; ch < c1; ch++ {
 			m := float32(math.Inf(-1))
 			for _, v := range in[ch*hw : (ch+1)*hw] {
 				if v > m || v != v {
@@ -399,7 +408,7 @@ func (g GlobalPool) Run(out, in []float32) {
 		return
 	}
 	sum := kern().rsum
-	for ch := range c {
+	for ch := c0; ch < c1; ch++ {
 		out[ch] = sum(in[ch*hw:(ch+1)*hw]) / float32(hw)
 	}
 }

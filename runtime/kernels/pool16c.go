@@ -114,13 +114,17 @@ func (p *Pool) run16c(c0, c1 int, out, in []float32) {
 
 // run16c is GlobalPool.Run on NCHW16c: out is the blocked [C 1 1], the [C] vector with its
 // padding lanes zero.
-func (g GlobalPool) run16c(out, in []float32) {
+func (g GlobalPool) run16c(out, in []float32) { g.run16cBlocks(0, blocks(g.C), out, in) }
+
+// run16cBlocks is run16c for channel blocks [b0, b1); the part with the last block clears the
+// padding lanes.
+func (g GlobalPool) run16cBlocks(b0, b1 int, out, in []float32) {
 	nIn, nOut := BlockedLen(g.C, g.HW), BlockedLen(g.C, 1)
 	if len(in) < nIn || len(out) < nOut {
 		panic(fmt.Sprintf("kernels: GlobalPool: slice too short: in %d/%d out %d/%d", len(in), nIn, len(out), nOut))
 	}
 	k := kern()
-	for b := range blocks(g.C) {
+	for b := b0; b < b1; b++ {
 		d, s := out[b*BlockC:(b+1)*BlockC], in[b*g.HW*BlockC:(b+1)*g.HW*BlockC]
 		if g.Max {
 			k.maxPool16c(d, s, 1, 1, g.HW, 0, 0)
@@ -128,7 +132,9 @@ func (g GlobalPool) run16c(out, in []float32) {
 			k.avgPool16c(d, s, 1, 1, g.HW, 0, 0, float32(g.HW))
 		}
 	}
-	clear(out[g.C:nOut])
+	if b1 == blocks(g.C) {
+		clear(out[g.C:nOut])
+	}
 }
 
 // run16c is AdaptiveAvgPool.Run on NCHW16c.

@@ -1,0 +1,89 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPerChannelRunPart checks that the parts of a global pooling and of a product, run one after
+// the other, write Run's values bit for bit and nothing past the output, over channel counts
+// that are not multiples of a block, in both layouts.
+func TestPerChannelRunPart(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 5))
+	for _, l := range []Layout{NCHW, NCHW16c} {
+		for _, c := range []int{1, 5, 16, 17, 40, 71} {
+			for _, hw := range []int{1, 7, 49} {
+				n, nc := l.Len(c, hw), l.Len(c, 1)
+				x, s, se := make([]float32, n), make([]float32, nc), make([]float32, n)
+				for i := range x {
+					x[i], se[i] = rng.Float32()*2-1, rng.Float32()*2-1
+				}
+				for i := range s {
+					s[i] = rng.Float32()
+				}
+				if l == NCHW16c { // padding lanes are zero in a blocked tensor
+					for b := 0; b < blocks(c); b++ {
+						for p := range hw {
+							for lane := c - b*BlockC; lane < BlockC; lane++ {
+								if lane >= 0 {
+									x[(b*hw+p)*BlockC+lane], se[(b*hw+p)*BlockC+lane] = 0, 0
+								}
+							}
+						}
+					}
+					for i := c; i < nc; i++ {
+						s[i] = 0
+					}
+				}
+				for _, max := range []bool{false, true} {
+					g := GlobalPool{C: c, HW: hw, Max: max, Layout: l}
+					want := make([]float32, nc)
+					g.Run(want, x)
+					for parts := 1; parts <= 4; parts++ {
+						got := make([]float32, nc+1)
+						for i := range got {
+							got[i] = 99
+						}
+						for p := range parts {
+							g.RunPart(p, parts, got[:nc], x)
+						}
+						checkParts(t, fmt.Sprintf("%v global c=%d hw=%d max=%v parts=%d", l, c, hw, max, parts), got, want)
+					}
+				}
+				for _, per := range []bool{false, true} {
+					m, sc := Mul{C: c, HW: hw, PerChannel: per, Layout: l}, se
+					if per {
+						sc = s
+					}
+					want := make([]float32, n)
+					m.Run(want, x, sc)
+					for parts := 1; parts <= 4; parts++ {
+						got := make([]float32, n+1)
+						for i := range got {
+							got[i] = 99
+						}
+						for p := range parts {
+							m.RunPart(p, parts, got[:n], x, sc)
+						}
+						checkParts(t, fmt.Sprintf("%v mul c=%d hw=%d per=%v parts=%d", l, c, hw, per, parts), got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// checkParts compares got[:len(want)] with want bit for bit and checks the guard after it.
+func checkParts(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("%s: value %d: %g, want %g", name, i, got[i], want[i])
+			return
+		}
+	}
+	if got[len(want)] != 99 {
+		t.Errorf("%s: wrote past the output", name)
+	}
+}
