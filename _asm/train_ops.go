@@ -451,3 +451,41 @@ func reluGrad(l *level) {
 	VZEROUPPER()
 	RET()
 }
+
+// sqDiff generates f32SqDiff<level>: the sum of (x[i] - m)^2, batch norm's variance over a
+// plane in training, two vector accumulators as dotDiff keeps. In the tail the masked-off
+// lanes load as zeros, whose (0 - m)^2 is not zero: x - m is zeroed there under the same mask
+// (a zeroing masked subtract at AVX-512, an AND at AVX2).
+func sqDiff(l *level) {
+	name := "f32SqDiff" + l.name
+	TEXT(name, NOSPLIT, "func(x []float32, m float32) float32")
+	Pragma("noescape")
+	Doc(name + " is f32SqDiffGo with " + isaName(l) + ": the sum of (x[i] - m)^2 for i < len(x).")
+	mv := l.vec()
+	VBROADCASTSS(scalarParam("m"), mv)
+	acc := []VecVirtual{l.vec(), l.vec()}
+	l.zero(acc[0])
+	l.zero(acc[1])
+	x := in("x")
+	e := newEwise(l, name, x)
+	e.loop(loadLen("x"), 2, func(e *ewise) {
+		d := e.load(x, 0)
+		if !e.tail {
+			VSUBPS(mv, d, d)
+		} else {
+			m := l.newMask()
+			l.lanesBelow(x.ext, 0, m)
+			if l.avx512() {
+				VSUBPS_Z(mv, d, m, d)
+			} else {
+				VSUBPS(mv, d, d)
+				VANDPS(m, d, d)
+			}
+		}
+		VFMADD231PS(d, d, acc[e.u])
+	})
+	reduce(l, acc[0], acc[1])
+	Store(acc[0].AsX(), ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
