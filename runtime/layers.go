@@ -27,7 +27,10 @@ func (a *Arena) Region(r Region) []float32 { return a.At(r.Off, r.Len) }
 // machine less the hand-off; one part -> the slower of two, us:
 //
 //	convolutions     0.6M MACs 7.4 -> 6.4, 0.8M 8.9 -> 6.0, 1.8M 19-22 -> 13-15, 3.2M 34 -> 20
-//	                 (Winograd 3x3 64->64 at 14x14, 7.2M: 39 -> 42, each part transforms all input)
+//	                 ResNet-50's 3x3 (116M) 490 -> 276 at 28x28, 696 -> 366 at 14x14, 1367 -> 792
+//	                 at 7x7; its 1x1 (51M) 600 -> 298 at 14x14, 628-656 -> 317-328 at 7x7
+//	                 (Winograd 3x3 64->64 at 14x14, 7.2M: 39 -> 42: one tile band and one channel
+//	                 group, which runWino16c gives whole to one part)
 //	depthwise        0.85M MACs 44 -> 28, 1.2M 54 -> 27, 1.4M 49 -> 27, 4.1M 220 -> 130
 //	global pooling   56K values 2.3 -> 5, 94K 4.5 -> 6.6, 188K 11 -> 8, 452K 31 -> 19
 //	SE scale (Mul)   56K 4.5 -> 6.5, 94K 7.3 -> 7.6, 188K 14 -> 11, 452K 37 -> 35

@@ -33,6 +33,13 @@ func BenchmarkSplit(b *testing.B) {
 		conv(64, 14, 64, 3, 1),   // 7.2M (Winograd)
 		conv(256, 14, 64, 1, 1),  // 3.2M
 		conv(32, 28, 32, 3, 2),   // 1.8M
+		// ResNet-50's large layers, which split on two threads: how evenly their work divides.
+		conv(128, 28, 128, 3, 1),  // 116M (Winograd)
+		conv(256, 14, 256, 3, 1),  // 116M (Winograd)
+		conv(512, 7, 512, 3, 1),   // 116M
+		conv(1024, 14, 256, 1, 1), // 51M
+		conv(2048, 7, 512, 1, 1),  // 51M
+		conv(512, 7, 2048, 1, 1),  // 51M
 	} {
 		macs := c.OutC * c.OutH * c.OutW * c.InC * c.KH * c.KW
 		w, err := c.Pack(make([]float32, c.OutC*c.InC*c.KH*c.KW), make([]float32, c.OutC))
