@@ -98,9 +98,15 @@ func (c *Conv) WeightGradGemm(g int, dwp, dyt, xt []float32, n, j0, j1 int, scra
 // PermuteWeightGrad writes group g's weight gradient dwp (WeightGradGemm's order) into dw,
 // PyTorch's [OutC][InC/Groups][KH][KW], or adds it when acc.
 func (c *Conv) PermuteWeightGrad(dw, dwp []float32, g int, acc bool) {
+	c.PermuteWeightGradRange(dw, dwp, g, acc, 0, c.OutC/c.Groups)
+}
+
+// PermuteWeightGradRange is PermuteWeightGrad for the group's output channels [o0, o1): parts
+// of a split.
+func (c *Conv) PermuteWeightGradRange(dw, dwp []float32, g int, acc bool, o0, o1 int) {
 	cg, og, kk := c.InC/c.Groups, c.OutC/c.Groups, c.KH*c.KW
 	kt := kk * cg
-	for o := range og {
+	for o := max(o0, 0); o < min(o1, og); o++ {
 		// Each channel's [tap][channel] block is [channel][tap] transposed: in 8 x 8 blocks,
 		// not a value at a time with writes kk apart (2% of ResNet-18's step).
 		transpose(dw[(g*og+o)*kt:(g*og+o+1)*kt], dwp[o*kt:(o+1)*kt], kk, cg, acc)

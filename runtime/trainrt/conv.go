@@ -195,7 +195,8 @@ func (x *Exec) convWeightGrad(l *Conv, dOut, in []float32, ni, no int) {
 	for g := range k.Groups {
 		*t = wgradTask{x: x, l: l, g: g, dwp: dwp, dyt: dyt, xt: xt}
 		x.run(t, (kt+panelCols-1)/panelCols)
-		k.PermuteWeightGrad(l.W.Grad, dwp, g, false)
+		t.permute = true
+		x.run(t, k.OutC/k.Groups)
 	}
 	*t = wgradTask{}
 }
@@ -221,9 +222,16 @@ type wgradTask struct {
 	l            *Conv
 	g            int
 	dwp, dyt, xt []float32
+	// permute: into the weights' order (PermuteWeightGrad), split by output channels.
+	permute bool
 }
 
 func (t *wgradTask) runPart(part, parts int) {
+	if t.permute {
+		o0, o1 := split(t.l.K.OutC/t.l.K.Groups, part, parts)
+		t.l.K.PermuteWeightGradRange(t.l.W.Grad, t.dwp, t.g, false, o0, o1)
+		return
+	}
 	kt := t.l.K.GradTaps()
 	p0, p1 := split((kt+panelCols-1)/panelCols, part, parts)
 	j0, j1 := min(kt, p0*panelCols), min(kt, p1*panelCols)
