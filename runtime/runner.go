@@ -22,16 +22,24 @@ type Arena struct {
 	prof         *Profile
 	last         time.Time // when the previous layer ended (profiling only)
 
+	// Profiling's CPU times (Profile.CPU), while timed: the calling thread's CPU time at the
+	// previous mark, what it spent polling for parts since, and what the splits' slowest parts
+	// took beyond part 0 since; partMax is the slowest worker part of the current split.
+	locked, timed             bool // the goroutine is locked to its thread; and its clock read
+	cpuMark, cpuWait, cpuMore time.Duration
+	partMax                   atomic.Int64
+
 	// helpers are the other arenas a batch call took with this one, for its other parts.
 	helpers []*Arena
 
 	// The layer being split, handed to the workers by pointer (no allocation per layer).
-	conv   convTask
-	pool   poolTask
-	linear linearTask
-	mul    mulTask
-	gpool  gpoolTask
-	batch  batchTask
+	conv    convTask
+	pool    poolTask
+	linear  linearTask
+	mul     mulTask
+	gpool   gpoolTask
+	reorder reorderTask
+	batch   batchTask
 }
 
 // ImageRunner runs one image through a network: in is one input image, out receives its logits
@@ -152,6 +160,16 @@ func (r *Runner) Run(ctx context.Context, net ImageRunner, in, out []float32, in
 		return nil
 	}
 	a.parts = r.threads
+	if a.prof != nil {
+		// The profile's CPU times read the calling thread's clock before and after each layer:
+		// the goroutine must not move to another thread (as it may when preempted) between them.
+		goruntime.LockOSThread()
+		a.locked = true
+		defer func() {
+			a.locked = false
+			goruntime.UnlockOSThread()
+		}()
+	}
 	for i := 0; i < batch; i++ {
 		a.begin()
 		net.RunImage(a, in[i*inSize:(i+1)*inSize], out[i*outSize:(i+1)*outSize], features)
@@ -195,18 +213,34 @@ func (a *Arena) split(t task, parts int) {
 	if splitWrap != nil {
 		t = splitWrap(t)
 	}
+	timed := a.timed
+	var c0, c1 time.Duration
+	if timed {
+		a.partMax.Store(0)
+		c0, _ = threadCPU()
+	}
 	a.pending.Store(int32(parts - 1))
 	for p := 1; p < parts; p++ {
 		a.wg.Add(1)
-		jobs <- job{t: t, part: p, parts: parts, a: a}
+		jobs <- job{t: t, part: p, parts: parts, a: a, timed: timed}
 	}
 	t.runPart(0, parts)
+	if timed {
+		c1, _ = threadCPU()
+	}
 	// The other parts usually finish within microseconds of this one: poll for them before
 	// sleeping, since a sleeping goroutine takes tens of microseconds to wake, which layers of a
 	// fraction of a millisecond would pay at every split, and waking puts this goroutine in the
 	// run queue of the worker's P, from where it may go on on the other core.
 	spin(func() bool { return a.pending.Load() == 0 })
 	a.wg.Wait()
+	if timed {
+		c2, _ := threadCPU()
+		a.cpuWait += c2 - c1
+		if m := time.Duration(a.partMax.Load()); m > c1-c0 {
+			a.cpuMore += m - (c1 - c0)
+		}
+	}
 }
 
 // splitWrap, set only by BenchmarkSplit, wraps every split task (to time its parts).
@@ -250,6 +284,7 @@ type job struct {
 	t           task
 	part, parts int
 	a           *Arena // the splitting arena: its pending count and WaitGroup
+	timed       bool   // add the part's thread CPU time to a.partMax (profiling)
 }
 
 // The workers are shared by every network in the process, so several Nets running at once do
@@ -288,7 +323,19 @@ func ensureWorkers(n int) {
 		go func() {
 			for {
 				j := nextJob()
-				j.t.runPart(j.part, j.parts)
+				if j.timed {
+					c0, _ := threadCPU()
+					j.t.runPart(j.part, j.parts)
+					c1, _ := threadCPU()
+					for d := int64(c1 - c0); ; {
+						m := j.a.partMax.Load()
+						if d <= m || j.a.partMax.CompareAndSwap(m, d) {
+							break
+						}
+					}
+				} else {
+					j.t.runPart(j.part, j.parts)
+				}
 				j.a.pending.Add(-1)
 				j.a.wg.Done()
 			}

@@ -210,6 +210,45 @@ func TestArenaSESplitIsExact(t *testing.T) {
 	wg.Wait()
 }
 
+// TestArenaReorderSplitIsExact splits the conversion of a network's input to NCHW16c by pixels
+// from several goroutines at once.
+func TestArenaReorderSplitIsExact(t *testing.T) {
+	rc := &kernels.Reorder{C: 3, HW: 301 * 299, To: kernels.NCHW16c}
+	in := make([]float32, rc.C*rc.HW)
+	for i := range in {
+		in[i] = float32((i*7919)%101) - 50
+	}
+	n := kernels.NCHW16c.Len(rc.C, rc.HW)
+	want := make([]float32, n)
+	rc.Run(want, in)
+	r := NewRunner(0, 1000, Options{Threads: 3})
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, _ := r.take(context.Background(), 1)
+			defer r.give(a)
+			for _, parts := range []int{2, 3} {
+				a.parts = parts
+				got := make([]float32, n+1)
+				got[n] = 12345
+				a.Reorder(rc, got[:n], in)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Errorf("%d parts: value %d: %g, want %g", parts, i, got[i], want[i])
+						return
+					}
+				}
+				if got[n] != 12345 {
+					t.Error("a split reorder wrote past its output")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // TestLoadParallel returns the first failing loader's error, in order, whatever the threads.
 func TestLoadParallel(t *testing.T) {
 	for _, threads := range []int{1, 2, 5} {

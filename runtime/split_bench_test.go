@@ -40,6 +40,11 @@ func BenchmarkSplit(b *testing.B) {
 		conv(1024, 14, 256, 1, 1), // 51M
 		conv(2048, 7, 512, 1, 1),  // 51M
 		conv(512, 7, 2048, 1, 1),  // 51M
+		// EfficientNet-B0's projections to few channels.
+		conv(144, 28, 40, 1, 1),  // 4.5M
+		conv(240, 28, 40, 1, 1),  // 7.5M
+		conv(480, 14, 80, 1, 1),  // 7.5M
+		conv(1152, 7, 192, 1, 1), // 10.8M
 	} {
 		macs := c.OutC * c.OutH * c.OutW * c.InC * c.KH * c.KW
 		w, err := c.Pack(make([]float32, c.OutC*c.InC*c.KH*c.KW), make([]float32, c.OutC))
@@ -111,6 +116,17 @@ func BenchmarkSplit(b *testing.B) {
 			a.split(&a.linear, a.parts)
 		})
 	}
+	{
+		rc := kernels.Reorder{C: 3, HW: 224 * 224, To: kernels.NCHW16c}
+		in, out := make([]float32, rc.C*rc.HW), make([]float32, kernels.NCHW16c.Len(rc.C, rc.HW))
+		benchSplit(b, "reorder_3_224x224_151K", 0, 4096, func(a *Arena) {
+			if a.parts == 1 {
+				rc.Run(out, in)
+			} else {
+				a.Reorder(&rc, out, in)
+			}
+		})
+	}
 	for _, p := range []kernels.Pool{
 		{C: 64, InH: 56, InW: 56, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1},  // 451K reads
 		{C: 192, InH: 28, InW: 28, OutH: 28, OutW: 28, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, // 1.35M
@@ -180,10 +196,11 @@ type timedTask struct {
 }
 
 func (t *timedTask) runPart(part, parts int) {
-	t0 := threadCPU()
+	t0, _ := threadCPU()
 	t.t.runPart(part, parts)
+	t1, _ := threadCPU()
 	// A worker moved to another thread mid-part (rare: preemption) reads another clock.
-	if d := threadCPU() - t0; part < 2 && d >= 0 && d < 10*time.Millisecond {
+	if d := t1 - t0; part < 2 && d >= 0 && d < 10*time.Millisecond {
 		t.cpu[part].Add(int64(d))
 	}
 }

@@ -118,6 +118,31 @@ func (r Reorder) Run(out, in []float32) {
 	}
 }
 
+// RunPart converts pixels [HW*part/parts, HW*(part+1)/parts) of every channel to NCHW16c (To
+// must be NCHW16c), as Run does: each part's pixels of a block's planes are copied in runs into
+// scratch (the kernel reads planes HW apart), so it needs len(scratch) >= 16*BlockC. A network's
+// input has 3 channels, one block, which no channel split would share out.
+func (r Reorder) RunPart(part, parts int, out, in, scratch []float32) {
+	nIn, nOut := NCHW.Len(r.C, r.HW), NCHW16c.Len(r.C, r.HW)
+	if r.To != NCHW16c || parts < 1 || part < 0 || part >= parts || len(in) < nIn || len(out) < nOut || len(scratch) < 16*BlockC {
+		panic(fmt.Sprintf("kernels: Reorder.RunPart %+v: part %d of %d, in %d/%d out %d/%d scratch %d", r, part, parts, len(in), nIn, len(out), nOut, len(scratch)))
+	}
+	hw := r.HW
+	p0, p1 := hw*part/parts, hw*(part+1)/parts
+	k := kern()
+	for b := range blocks(r.C) {
+		n := min(BlockC, r.C-b*BlockC)
+		run := len(scratch) / n
+		for q := p0; q < p1; q += run {
+			m := min(run, p1-q)
+			for l := range n {
+				copy(scratch[l*m:(l+1)*m], in[(b*BlockC+l)*hw+q:])
+			}
+			k.toBlocked16c(out[(b*hw+q)*BlockC:(b*hw+q+m)*BlockC], scratch[:n*m], n, m)
+		}
+	}
+}
+
 // toBlocked writes the NCHW in (c planes of hw) into out in NCHW16c, padding lanes zeroed, a
 // block a kernel call.
 func toBlocked(out, in []float32, c, hw int) {

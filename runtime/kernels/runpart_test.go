@@ -87,3 +87,33 @@ func checkParts(t *testing.T, name string, got, want []float32) {
 		t.Errorf("%s: wrote past the output", name)
 	}
 }
+
+// TestReorderRunPart checks that the parts of a conversion to NCHW16c, one after the other and
+// with scratch runs of several sizes, write Run's values and nothing past the output.
+func TestReorderRunPart(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 6))
+	for _, c := range []int{1, 3, 16, 17, 35} {
+		for _, hw := range []int{1, 17, 50, 301} {
+			r := Reorder{C: c, HW: hw, To: NCHW16c}
+			in := make([]float32, c*hw)
+			for i := range in {
+				in[i] = rng.Float32()*2 - 1
+			}
+			n := NCHW16c.Len(c, hw)
+			want := make([]float32, n)
+			r.Run(want, in)
+			for parts := 1; parts <= 3; parts++ {
+				for _, sl := range []int{16 * BlockC, 16*BlockC + 5, 4096} {
+					got := make([]float32, n+1)
+					for i := range got {
+						got[i] = 99
+					}
+					for p := range parts {
+						r.RunPart(p, parts, got[:n], in, make([]float32, sl))
+					}
+					checkParts(t, fmt.Sprintf("reorder c=%d hw=%d parts=%d scratch=%d", c, hw, parts, sl), got, want)
+				}
+			}
+		}
+	}
+}
