@@ -14,9 +14,9 @@ import (
 // so the result is torch's bit for bit; the twins compute the same FMAs exactly in Go. And the
 // direct weight gradient's block of shifted dot products (f32WGradDot3x4), the 2x2 max
 // pooling's gradient of an output row (f32MaxGrad2x2), 8 x 8 transposes (f32Transpose8x8),
-// batch norm's backward sums and variances (f32DotDiff, f32SqDiff), gradient clipping's sums
-// of squares (f32SumSq32), the first maxima of 3x3 stride-2 pooling windows (f32MaxArg3x3s2)
-// and a ReLU's gradient (f32ReLUGrad).
+// batch norm's backward sums (f32DotDiff), gradient clipping's sums of squares (f32SumSq32),
+// the first maxima of 3x3 stride-2 pooling windows (f32MaxArg3x3s2) and a ReLU's gradient
+// (f32ReLUGrad).
 func trainSet() {
 	for _, l := range levels {
 		sgd(l, false)
@@ -26,7 +26,6 @@ func trainSet() {
 		dotDiff(l)
 		sumSq(l)
 		reluGrad(l)
-		sqDiff(l)
 	}
 	transpose8()
 	maxArg3x3s2()

@@ -36,12 +36,8 @@ func BNStats(mean, varSum, x []float32, c, hw, n, c0, c1 int) {
 	}
 }
 
-// sumSqDiff is the sum of (x[i] - m)^2, with the level's vectors.
-func sumSqDiff(x []float32, m float32) float32 { return kern().sqDiff(x, m) }
-
-// f32SqDiffGo is the sum of (x[i] - m)^2 in eight partial sums (the assembly keeps two
-// vectors of them).
-func f32SqDiffGo(x []float32, m float32) float32 {
+// sumSqDiff is the sum of (x[i] - m)^2 in eight partial sums.
+func sumSqDiff(x []float32, m float32) float32 {
 	var s [8]float32
 	i := 0
 	for ; i+8 <= len(x); i += 8 {

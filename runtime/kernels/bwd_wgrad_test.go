@@ -211,28 +211,3 @@ func checkReLUGrad(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) 
 		}
 	}
 }
-
-func init() {
-	twinChecks["sqDiff"] = twinEntry{func(k *kernelSet) any { return k.sqDiff }, checkSqDiff}
-}
-
-// checkSqDiff: lengths with every tail, offsets, guards; within a sum's rounding in another
-// order (the terms are not negative: their sum is their magnitude).
-func checkSqDiff(t *testing.T, rng *rand.Rand, ks *kernelSet, simd, twin any) {
-	for _, n := range lengths(ks) {
-		for _, off := range offsets {
-			ops := []operand{newOp(n, off, uniform(rng, false))}
-			const m = 0.25
-			var got []float32
-			compare(t, fmt.Sprintf("n=%d off=%d", n, off), ops, nil, exact, false,
-				func(f any, s [][]float32) { got = append(got, f.(func(x []float32, m float32) float32)(s[0], m)) }, simd, twin)
-			var mag float64
-			for _, v := range ops[0].v {
-				mag += (float64(v) - m) * (float64(v) - m)
-			}
-			if d := math.Abs(float64(got[0] - got[1])); d > 2*float64(n+2)*u*mag {
-				t.Fatalf("n=%d off=%d: %v, twin %v", n, off, got[0], got[1])
-			}
-		}
-	}
-}

@@ -64,8 +64,6 @@ type kernelSet struct {
 	transpose8 func(dst, src []float32, lds, ldd, nb, ss, ds int)
 	// Batch norm's backward sum over a plane (BNBackward).
 	dotDiff func(g, x []float32, m float32) float32
-	// Batch norm's variance sum over a plane (BNStats).
-	sqDiff func(x []float32, m float32) float32
 	// The sum of squares of whole blocks of 32 in float64 (SumSquares).
 	sumSq32 func(x []float32) float64
 	// The first maxima of 8 windows of a 3x3 stride-2 max pooling (maxBackward3x3s2).
@@ -116,7 +114,6 @@ var genericSet = kernelSet{
 	maxGrad2x2:   f32MaxGrad2x2Go,
 	transpose8:   f32Transpose8x8Go,
 	dotDiff:      f32DotDiffGo,
-	sqDiff:       f32SqDiffGo,
 	sumSq32:      f32SumSq32Go,
 	maxArg3x3s2:  f32MaxArg3x3s2Go,
 	reluGrad:     f32ReLUGradGo,

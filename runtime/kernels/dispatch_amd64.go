@@ -40,7 +40,7 @@ func simdSets() [numISA]*kernelSet {
 	avx2.sgdMom, avx2.sgdNesterov = f32SGDMomAVX2, f32SGDNesterovAVX2
 	avx2.wgradDot, avx2.maxGrad2x2 = f32WGradDot3x4AVX2, f32MaxGrad2x2AVX2
 	avx2.transpose8, avx2.dotDiff, avx2.sumSq32 = f32Transpose8x8AVX, f32DotDiffAVX2, f32SumSq32AVX2
-	avx2.maxArg3x3s2, avx2.reluGrad, avx2.sqDiff = f32MaxArg3x3s2AVX, f32ReLUGradAVX2, f32SqDiffAVX2
+	avx2.maxArg3x3s2, avx2.reluGrad = f32MaxArg3x3s2AVX, f32ReLUGradAVX2
 	avx2.vgatherS2, avx2.rsum = f32VGatherS2AVX2, f32RSumAVX2
 	avx2.lrnSqAcc, avx2.lrnNorm75 = f32LRNSqAccAVX2, f32LRNNorm75AVX2
 	avx2.maxPoolV2, avx2.maxPoolV3 = f32MaxPoolV2AVX2, f32MaxPoolV3AVX2
@@ -76,7 +76,7 @@ func simdSets() [numISA]*kernelSet {
 	avx512.sgdMom, avx512.sgdNesterov = f32SGDMomAVX512, f32SGDNesterovAVX512
 	avx512.wgradDot, avx512.maxGrad2x2 = f32WGradDot3x4AVX512, f32MaxGrad2x2AVX512
 	avx512.transpose8, avx512.dotDiff, avx512.sumSq32 = f32Transpose8x8AVX, f32DotDiffAVX512, f32SumSq32AVX512
-	avx512.maxArg3x3s2, avx512.reluGrad, avx512.sqDiff = f32MaxArg3x3s2AVX, f32ReLUGradAVX512, f32SqDiffAVX512
+	avx512.maxArg3x3s2, avx512.reluGrad = f32MaxArg3x3s2AVX, f32ReLUGradAVX512
 	avx512.vgatherS2, avx512.rsum = f32VGatherS2AVX512, f32RSumAVX512
 	avx512.lrnSqAcc, avx512.lrnNorm75 = f32LRNSqAccAVX512, f32LRNNorm75AVX512
 	avx512.maxPoolV2, avx512.maxPoolV3 = f32MaxPoolV2AVX512, f32MaxPoolV3AVX512

@@ -662,68 +662,6 @@ f32ReLUGradAVX512_done:
 	VZEROUPPER
 	RET
 
-// func f32SqDiffAVX512(x []float32, m float32) float32
-// Requires: AVX, AVX512F, SSE
-TEXT ·f32SqDiffAVX512(SB), NOSPLIT, $0-36
-	VBROADCASTSS m+24(FP), Z0
-	VPXORD       Z1, Z1, Z1
-	VPXORD       Z2, Z2, Z2
-	MOVQ         x_base+0(FP), AX
-	MOVQ         x_len+8(FP), CX
-	XORQ         DX, DX
-
-f32SqDiffAVX512_loop:
-	MOVQ        CX, BX
-	SUBQ        DX, BX
-	CMPQ        BX, $0x00000020
-	JL          f32SqDiffAVX512_one
-	VMOVUPS     (AX)(DX*4), Z3
-	VSUBPS      Z0, Z3, Z3
-	VFMADD231PS Z3, Z3, Z1
-	VMOVUPS     64(AX)(DX*4), Z3
-	VSUBPS      Z0, Z3, Z3
-	VFMADD231PS Z3, Z3, Z2
-	ADDQ        $0x00000020, DX
-	JMP         f32SqDiffAVX512_loop
-
-f32SqDiffAVX512_one:
-	MOVQ        CX, BX
-	SUBQ        DX, BX
-	CMPQ        BX, $0x10
-	JL          f32SqDiffAVX512_tail
-	VMOVUPS     (AX)(DX*4), Z3
-	VSUBPS      Z0, Z3, Z3
-	VFMADD231PS Z3, Z3, Z1
-	ADDQ        $0x10, DX
-	JMP         f32SqDiffAVX512_one
-
-f32SqDiffAVX512_tail:
-	TESTQ BX, BX
-	JE    f32SqDiffAVX512_done
-
-	// the last rest < vl outputs, under masks
-	MOVQ         BX, CX
-	VPBROADCASTD CX, Z3
-	VPCMPGTD     f32Iota<>+0(SB), Z3, K7
-	VMOVUPS.Z    (AX)(DX*4), K7, Z4
-	VPCMPGTD     f32Iota<>+0(SB), Z3, K7
-	VSUBPS.Z     Z0, Z4, K7, Z4
-	VFMADD231PS  Z4, Z4, Z1
-
-f32SqDiffAVX512_done:
-	VADDPS        Z2, Z1, Z1
-	VEXTRACTF64X4 $0x01, Z1, Y0
-	VADDPS        Y0, Y1, Y1
-	VEXTRACTF128  $0x01, Y1, X0
-	VADDPS        X0, X1, X1
-	VMOVHLPS      X1, X1, X0
-	VADDPS        X0, X1, X1
-	VMOVSHDUP     X1, X0
-	VADDSS        X0, X1, X1
-	MOVSS         X1, ret+32(FP)
-	VZEROUPPER
-	RET
-
 // func f32SGDMomAVX2(w []float32, g []float32, buf []float32, wd float32, mom float32, damp float32, lr float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·f32SGDMomAVX2(SB), NOSPLIT, $0-88
@@ -1276,68 +1214,6 @@ f32ReLUGradAVX2_tail:
 	VMASKMOVPS   Y2, Y0, (AX)(SI*4)
 
 f32ReLUGradAVX2_done:
-	VZEROUPPER
-	RET
-
-// func f32SqDiffAVX2(x []float32, m float32) float32
-// Requires: AVX, AVX2, FMA3, SSE
-TEXT ·f32SqDiffAVX2(SB), NOSPLIT, $0-36
-	VBROADCASTSS m+24(FP), Y0
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y2, Y2, Y2
-	MOVQ         x_base+0(FP), AX
-	MOVQ         x_len+8(FP), CX
-	XORQ         DX, DX
-
-f32SqDiffAVX2_loop:
-	MOVQ        CX, BX
-	SUBQ        DX, BX
-	CMPQ        BX, $0x00000010
-	JL          f32SqDiffAVX2_one
-	VMOVUPS     (AX)(DX*4), Y3
-	VSUBPS      Y0, Y3, Y3
-	VFMADD231PS Y3, Y3, Y1
-	VMOVUPS     32(AX)(DX*4), Y3
-	VSUBPS      Y0, Y3, Y3
-	VFMADD231PS Y3, Y3, Y2
-	ADDQ        $0x00000010, DX
-	JMP         f32SqDiffAVX2_loop
-
-f32SqDiffAVX2_one:
-	MOVQ        CX, BX
-	SUBQ        DX, BX
-	CMPQ        BX, $0x08
-	JL          f32SqDiffAVX2_tail
-	VMOVUPS     (AX)(DX*4), Y3
-	VSUBPS      Y0, Y3, Y3
-	VFMADD231PS Y3, Y3, Y1
-	ADDQ        $0x08, DX
-	JMP         f32SqDiffAVX2_one
-
-f32SqDiffAVX2_tail:
-	TESTQ BX, BX
-	JE    f32SqDiffAVX2_done
-
-	// the last rest < vl outputs, under masks
-	MOVQ         BX, CX
-	VMOVD        CX, X3
-	VPBROADCASTD X3, Y3
-	VPCMPGTD     f32Iota<>+0(SB), Y3, Y4
-	VMASKMOVPS   (AX)(DX*4), Y4, Y4
-	VPCMPGTD     f32Iota<>+0(SB), Y3, Y3
-	VSUBPS       Y0, Y4, Y4
-	VANDPS       Y3, Y4, Y4
-	VFMADD231PS  Y4, Y4, Y1
-
-f32SqDiffAVX2_done:
-	VADDPS       Y2, Y1, Y1
-	VEXTRACTF128 $0x01, Y1, X0
-	VADDPS       X0, X1, X1
-	VMOVHLPS     X1, X1, X0
-	VADDPS       X0, X1, X1
-	VMOVSHDUP    X1, X0
-	VADDSS       X0, X1, X1
-	MOVSS        X1, ret+32(FP)
 	VZEROUPPER
 	RET
 

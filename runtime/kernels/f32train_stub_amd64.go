@@ -46,11 +46,6 @@ func f32SumSq32AVX512(x []float32) float64
 //go:noescape
 func f32ReLUGradAVX512(dx []float32, dy []float32, y []float32)
 
-// f32SqDiffAVX512 is f32SqDiffGo with AVX-512: the sum of (x[i] - m)^2 for i < len(x).
-//
-//go:noescape
-func f32SqDiffAVX512(x []float32, m float32) float32
-
 // f32SGDMomAVX2 is f32SGDMomGo with AVX2: SGD's update of w and its momentum buffer
 // from the gradient g, one fused multiply-add per step of torch's, for i < len(w).
 //
@@ -92,11 +87,6 @@ func f32SumSq32AVX2(x []float32) float64
 //
 //go:noescape
 func f32ReLUGradAVX2(dx []float32, dy []float32, y []float32)
-
-// f32SqDiffAVX2 is f32SqDiffGo with AVX2: the sum of (x[i] - m)^2 for i < len(x).
-//
-//go:noescape
-func f32SqDiffAVX2(x []float32, m float32) float32
 
 // f32Transpose8x8AVX is f32Transpose8x8Go with AVX: dst[k*ds+c*ldd+r] = src[k*ss+r*lds+c] for r, c < 8
 // and k < nb.
