@@ -13,7 +13,9 @@
 package trainrt
 
 import (
+	"os"
 	goruntime "runtime"
+	"slices"
 
 	"github.com/cnngen/cnngen/runtime/train"
 	"sync"
@@ -164,12 +166,34 @@ type pool struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	sleepers int
+
+	cpu []time.Duration // per part: its thread's CPU time in the current task (critOn)
 }
 
 const spinBudget = 2 * time.Millisecond
 
+// critOn (CNNGEN_TRAIN_CRITPATH set) has the pools time each part of a split in its thread's
+// CPU time, the workers locked to their threads: Crit then estimates the step on idle cores
+// from a loaded machine, where wall times measure the contention (see docs/training.md).
+var critOn = os.Getenv("CNNGEN_TRAIN_CRITPATH") != ""
+
+var crit struct {
+	path, inRun atomic.Int64 // ns: the splits' slowest parts; the calling thread's CPU in them
+}
+
+// Crit returns, since the last call, the sum over split tasks of their slowest part's CPU
+// time (path) and the calling goroutine's CPU time inside them (its part and its wait), for
+// CNNGEN_TRAIN_CRITPATH runs: a step's estimated time on idle cores is the calling thread's
+// CPU time for it, less inRun, plus path. Zero otherwise.
+func Crit() (path, inRun time.Duration) {
+	return time.Duration(crit.path.Swap(0)), time.Duration(crit.inRun.Swap(0))
+}
+
+// CritOn reports whether CNNGEN_TRAIN_CRITPATH is set.
+func CritOn() bool { return critOn }
+
 func newPool(workers int) *pool {
-	p := &pool{workers: workers}
+	p := &pool{workers: workers, cpu: make([]time.Duration, workers+1)}
 	p.cond = sync.NewCond(&p.mu)
 	for i := range workers {
 		go p.work(i + 1)
@@ -194,6 +218,9 @@ func spin(done func() bool) bool {
 }
 
 func (p *pool) work(part int) {
+	if critOn {
+		goruntime.LockOSThread()
+	}
 	var seen uint64
 	for {
 		for p.hot.Load() && p.gen.Load() == seen && !p.quit.Load() {
@@ -213,7 +240,14 @@ func (p *pool) work(part int) {
 		}
 		seen = p.gen.Load()
 		if part < p.parts {
-			p.t.runPart(part, p.parts)
+			if critOn {
+				c0, _ := ThreadCPU()
+				p.t.runPart(part, p.parts)
+				c1, _ := ThreadCPU()
+				p.cpu[part] = c1 - c0
+			} else {
+				p.t.runPart(part, p.parts)
+			}
 		}
 		p.pending.Add(-1)
 	}
@@ -228,8 +262,21 @@ func (p *pool) run(t task, parts int) {
 		p.cond.Broadcast()
 	}
 	p.mu.Unlock()
+	var c0 time.Duration
+	if critOn {
+		c0, _ = ThreadCPU()
+	}
 	t.runPart(0, parts)
+	if critOn {
+		c1, _ := ThreadCPU()
+		p.cpu[0] = c1 - c0
+	}
 	for !spin(func() bool { return p.pending.Load() == 0 }) {
+	}
+	if critOn {
+		c2, _ := ThreadCPU()
+		crit.path.Add(int64(slices.Max(p.cpu[:parts])))
+		crit.inRun.Add(int64(c2 - c0))
 	}
 	p.t = nil
 }
