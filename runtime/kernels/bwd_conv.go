@@ -249,6 +249,11 @@ func (c *Conv) FlipWeights(dst, w []float32) {
 					for o := o0; o < min(o0+tile, og); o++ {
 						src := w[((g*og+o)*cg+ch)*kk : ((g*og+o)*cg+ch+1)*kk]
 						d := dst[((g*cg+ch)*og+o)*kk : ((g*cg+ch)*og+o+1)*kk]
+						if kk == 9 { // 3x3: without a bounds check a value (a third of its time)
+							s, e := (*[9]float32)(src), (*[9]float32)(d)
+							e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8] = s[8], s[7], s[6], s[5], s[4], s[3], s[2], s[1], s[0]
+							continue
+						}
 						for t, v := range src {
 							d[kk-1-t] = v
 						}
@@ -268,11 +273,11 @@ func (c *Conv) PackInputGradWeights(p *PackedB, w, tmp []float32, g int) {
 	for o := range og {
 		src := w[(g*og+o)*kt : (g*og+o+1)*kt]
 		d := tmp[o*kt : (o+1)*kt]
-		for ch := range cg {
-			for t := range kk {
-				d[t*cg+ch] = src[ch*kk+t]
-			}
+		if kk == 1 {
+			copy(d, src)
+			continue
 		}
+		transpose(d, src, cg, kk, false) // [ch][t] to [t][ch], in 8 x 8 blocks
 	}
 	p.Pack(og, kt, Matrix{Data: tmp, Ld: kt})
 }
