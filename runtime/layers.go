@@ -1,6 +1,10 @@
 package runtime
 
-import "github.com/cnngen/cnngen/runtime/kernels"
+import (
+	"unsafe"
+
+	"github.com/cnngen/cnngen/runtime/kernels"
+)
 
 // Region is where a tensor of one image lies in the arena, in float32s.
 type Region struct{ Off, Len int }
@@ -66,6 +70,35 @@ func (a *Arena) Conv(c *kernels.Conv, out, in []float32, w *kernels.ConvWeights,
 	a.splitConv(c, out, in, w, residual)
 }
 
+// ConvPool runs a depthwise convolution that a global average pooling of its output follows
+// (a squeeze-and-excitation block): its parts also pool the channel blocks they compute, while
+// those are in their cache, and the GlobalPool call on out that comes next takes those values
+// (the same bits) instead of reading the whole output again, half of it from the other core's
+// cache when the convolution was split.
+func (a *Arena) ConvPool(c *kernels.Conv, out, in []float32, w *kernels.ConvWeights, residual []float32) {
+	macs := c.OutC * c.OutH * c.OutW * (c.InC / max(c.Groups, 1)) * c.KH * c.KW
+	parts := a.parts
+	if parts <= 1 || macs < minParallelDWMACs {
+		parts = 1
+	}
+	if !c.PoolsParts(parts) {
+		a.Conv(c, out, in, w, residual)
+		return
+	}
+	n := kernels.BlockedLen(c.OutC, 1)
+	if len(a.pooled) < n {
+		a.pooled = make([]float32, n) // during warm-up: the largest layer's size sticks
+	}
+	a.pooledOf, a.pooledKeep = out, true
+	if parts == 1 {
+		c.RunPartPool(0, 1, out, in, w, residual, a.Scratch[:a.scratchLen], a.pooled[:n])
+		return
+	}
+	a.conv = convTask{a: a, c: c, in: in, out: out, w: w, residual: residual, pooled: a.pooled[:n]}
+	a.split(&a.conv, parts)
+	a.conv = convTask{}
+}
+
 // splitConv runs a convolution in a.parts parts over the shared workers.
 func (a *Arena) splitConv(c *kernels.Conv, out, in []float32, w *kernels.ConvWeights, residual []float32) {
 	a.conv = convTask{a: a, c: c, in: in, out: out, w: w, residual: residual}
@@ -89,10 +122,14 @@ type convTask struct {
 	w                 *kernels.ConvWeights
 	shared            []float32 // B packed whole for all parts (Conv.SharedLen), or nil
 	packed            bool      // shared is filled: the parts compute
+	pooled            []float32 // the output's global average, for ConvPool, or nil
 }
 
 func (t *convTask) runPart(part, parts int) {
 	switch {
+	case t.pooled != nil:
+		sl := t.a.scratchLen
+		t.c.RunPartPool(part, parts, t.out, t.in, t.w, t.residual, t.a.Scratch[part*sl:(part+1)*sl], t.pooled)
 	case t.shared == nil:
 		sl := t.a.scratchLen
 		t.c.RunPart(part, parts, t.out, t.in, t.w, t.residual, t.a.Scratch[part*sl:(part+1)*sl])
@@ -206,8 +243,16 @@ func (a *Arena) Pad(c *kernels.Pad, out, in []float32) { c.Run(out, in) }
 // Softmax runs a softmax or log-softmax; out may be in.
 func (a *Arena) Softmax(c *kernels.Softmax, out, in []float32) { c.Run(out, in) }
 
-// GlobalPool runs a global average or max pooling, split by channel blocks as Mul when large.
+// GlobalPool runs a global average or max pooling, split by channel blocks as Mul when large;
+// an average of what ConvPool just computed is the values ConvPool pooled.
 func (a *Arena) GlobalPool(c *kernels.GlobalPool, out, in []float32) {
+	of := a.pooledOf
+	a.pooledOf = nil
+	if n := kernels.BlockedLen(c.C, 1); of != nil && !c.Max && c.Layout == kernels.NCHW16c && len(in) == len(of) &&
+		unsafe.SliceData(in) == unsafe.SliceData(of) && len(in) == kernels.BlockedLen(c.C, c.HW) {
+		copy(out[:n], a.pooled[:n])
+		return
+	}
 	if a.parts <= 1 || c.C*c.HW < minParallelValues || c.C < 2 {
 		c.Run(out, in)
 		return

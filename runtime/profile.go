@@ -52,8 +52,9 @@ func (p *Profile) CPU(i int) time.Duration { return time.Duration(p.cpu[i].Load(
 // WithProfile makes every Forward call add its per-layer times to p.
 func WithProfile(p *Profile) Option { return func(o *Options) { o.Profile = p } }
 
-// begin starts timing one image.
+// begin starts one image (and times it when profiling).
 func (a *Arena) begin() {
+	a.pooledOf, a.pooledKeep = nil, false
 	if a.prof != nil {
 		a.last = time.Now()
 		a.prof.images.Add(1)
@@ -65,6 +66,12 @@ func (a *Arena) begin() {
 
 // Mark ends layer i of the image being run: generated code calls it after each layer.
 func (a *Arena) Mark(i int) {
+	// ConvPool's pooled values serve the layer after it only.
+	if a.pooledKeep {
+		a.pooledKeep = false
+	} else {
+		a.pooledOf = nil
+	}
 	if a.prof == nil {
 		return
 	}

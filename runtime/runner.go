@@ -15,6 +15,9 @@ import (
 type Arena struct {
 	Buf, Scratch []float32
 	shared       []float32 // B packed once for all parts of a row-split convolution
+	pooled       []float32 // ConvPool's global average of its output
+	pooledOf     []float32 // that output, until the next GlobalPool takes pooled (or nil)
+	pooledKeep   bool      // pooledOf was set in the layer being run: the next Mark keeps it
 	scratchLen   int
 	parts        int // how many shares a large layer is split into for this call
 	wg           sync.WaitGroup

@@ -210,6 +210,74 @@ func TestArenaSESplitIsExact(t *testing.T) {
 	wg.Wait()
 }
 
+// TestArenaConvPoolIsExact runs squeeze-and-excitation blocks' depthwise convolutions with
+// ConvPool on one to three parts: the GlobalPool after each gives what it computes from the
+// output itself, bit for bit, and a GlobalPool that does not follow right after (another layer
+// marked in between) computes its own.
+func TestArenaConvPoolIsExact(t *testing.T) {
+	for _, s := range []struct{ c, hw, k, stride int }{{1149, 16, 5, 1}, {37, 9, 3, 1}, {96, 23, 3, 2}, {480, 14, 3, 1}} {
+		o := (s.hw+2*(s.k/2)-s.k)/s.stride + 1
+		dw := &kernels.Conv{InC: s.c, InH: s.hw, InW: s.hw, OutC: s.c, OutH: o, OutW: o, KH: s.k, KW: s.k, StrideH: s.stride, StrideW: s.stride,
+			PadT: s.k / 2, PadL: s.k / 2, DilH: 1, DilW: 1, Groups: s.c, Act: kernels.ActSiLU, Layout: kernels.NCHW16c}
+		w := make([]float32, s.c*s.k*s.k)
+		for i := range w {
+			w[i] = float32((i*7919)%103)/103 - 0.5
+		}
+		pw, err := dw.Pack(w, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, nc := kernels.BlockedLen(s.c, o*o), kernels.BlockedLen(s.c, 1)
+		in := make([]float32, kernels.BlockedLen(s.c, s.hw*s.hw))
+		for i := range in {
+			if b := i / (s.hw * s.hw * kernels.BlockC); b*kernels.BlockC+i%kernels.BlockC < s.c {
+				in[i] = float32((i*31)%17)/17 - 0.5
+			}
+		}
+		gp := &kernels.GlobalPool{C: s.c, HW: o * o, Layout: kernels.NCHW16c}
+		r := NewRunner(0, dw.ScratchLen(), Options{Threads: 3})
+		a, _ := r.take(context.Background(), 1)
+		a.parts = 1
+		wantY, wantP := make([]float32, n), make([]float32, nc)
+		a.Conv(dw, wantY, in, pw, nil)
+		gp.Run(wantP, wantY)
+		for parts := 1; parts <= 3; parts++ {
+			a.parts = parts
+			a.begin()
+			y, p := make([]float32, n), make([]float32, nc+1)
+			p[nc] = 12345
+			a.ConvPool(dw, y, in, pw, nil)
+			a.Mark(0)
+			a.GlobalPool(gp, p[:nc], y)
+			a.Mark(1)
+			for i := range wantY {
+				if y[i] != wantY[i] {
+					t.Fatalf("%v, %d parts: value %d: %g, want %g", s, parts, i, y[i], wantY[i])
+				}
+			}
+			for i := range wantP {
+				if p[i] != wantP[i] {
+					t.Fatalf("%v, %d parts: pooled %d: %g, want %g", s, parts, i, p[i], wantP[i])
+				}
+			}
+			if p[nc] != 12345 {
+				t.Fatalf("%v, %d parts: the pooling wrote past its output", s, parts)
+			}
+			// A layer in between changes the output: the pooling reads it again.
+			a.ConvPool(dw, y, in, pw, nil)
+			a.Mark(0)
+			y[0] += 1
+			a.Mark(1)
+			a.GlobalPool(gp, p[:nc], y)
+			a.Mark(2)
+			if p[0] == wantP[0] {
+				t.Fatalf("%v, %d parts: a pooling after another layer took ConvPool's values", s, parts)
+			}
+		}
+		r.give(a)
+	}
+}
+
 // TestArenaReorderSplitIsExact splits the conversion of a network's input to NCHW16c by pixels
 // from several goroutines at once.
 func TestArenaReorderSplitIsExact(t *testing.T) {

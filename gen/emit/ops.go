@@ -136,12 +136,19 @@ func (e *emitter) conv(n *ir.Node) (layerCode, error) {
 	if n.Fused != nil && n.Fused.Residual != nil {
 		res = e.at(n.Fused.Residual)
 	}
+	// A blocked depthwise convolution whose output a global average pooling reads next (a
+	// squeeze-and-excitation block) pools its blocks as it computes them (Arena.ConvPool).
+	method := "Conv"
+	if nx := e.nextLayer(n); nx != nil && nx.Op == ir.OpGlobalAvgPool && nx.Inputs[0] == n && k.Layout == kernels.NCHW16c &&
+		k.Groups > 1 && k.Groups == k.InC && k.Groups == k.OutC {
+		method = "ConvPool"
+	}
 	return layerCode{
 		settings: k,
 		weights:  jen.Op("*").Qual(kPath, "ConvWeights"),
 		load: jen.List(jen.Id("w").Dot(e.ids[n]), jen.Err()).Op("=").Qual(rtPath, "LoadConv").Call(jen.Id("f"),
 			jen.Op("&").Id("cfg").Dot(e.ids[n]), jen.Lit(paramKey(n, "weight")), jen.Lit(paramKey(n, "bias")), bn),
-		body: []jen.Code{e.call(n, "Conv", e.at(n), e.at(n.Inputs[0]), e.weightsOf(n), res)},
+		body: []jen.Code{e.call(n, method, e.at(n), e.at(n.Inputs[0]), e.weightsOf(n), res)},
 		// The lowering follows from the shape, so it is fixed here, at generation time.
 		note: "\nlowered as " + k.Algorithm(),
 	}, nil

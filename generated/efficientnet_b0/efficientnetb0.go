@@ -663,7 +663,7 @@ func (n *Net) features_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_1_0_block_0_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_1_0_block_0_0, a.At(features_1_0_block_0_0Off, features_1_0_block_0_0Len), a.At(features_0_0Off, features_0_0Len), n.w.features_1_0_block_0_0, nil)
+	a.ConvPool(&cfg.features_1_0_block_0_0, a.At(features_1_0_block_0_0Off, features_1_0_block_0_0Len), a.At(features_0_0Off, features_0_0Len), n.w.features_1_0_block_0_0, nil)
 }
 
 // features.1.0.block.1.gap#3: global_avgpool
@@ -717,7 +717,7 @@ func (n *Net) features_2_0_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_2_0_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_2_0_block_1_0, a.At(features_2_0_block_1_0Off, features_2_0_block_1_0Len), a.At(features_2_0_block_0_0Off, features_2_0_block_0_0Len), n.w.features_2_0_block_1_0, nil)
+	a.ConvPool(&cfg.features_2_0_block_1_0, a.At(features_2_0_block_1_0Off, features_2_0_block_1_0Len), a.At(features_2_0_block_0_0Off, features_2_0_block_0_0Len), n.w.features_2_0_block_1_0, nil)
 }
 
 // features.2.0.block.2.gap#9: global_avgpool
@@ -771,7 +771,7 @@ func (n *Net) features_2_1_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_2_1_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_2_1_block_1_0, a.At(features_2_1_block_1_0Off, features_2_1_block_1_0Len), a.At(features_2_1_block_0_0Off, features_2_1_block_0_0Len), n.w.features_2_1_block_1_0, nil)
+	a.ConvPool(&cfg.features_2_1_block_1_0, a.At(features_2_1_block_1_0Off, features_2_1_block_1_0Len), a.At(features_2_1_block_0_0Off, features_2_1_block_0_0Len), n.w.features_2_1_block_1_0, nil)
 }
 
 // features.2.1.block.2.gap#15: global_avgpool
@@ -826,7 +826,7 @@ func (n *Net) features_3_0_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_3_0_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_3_0_block_1_0, a.At(features_3_0_block_1_0Off, features_3_0_block_1_0Len), a.At(features_3_0_block_0_0Off, features_3_0_block_0_0Len), n.w.features_3_0_block_1_0, nil)
+	a.ConvPool(&cfg.features_3_0_block_1_0, a.At(features_3_0_block_1_0Off, features_3_0_block_1_0Len), a.At(features_3_0_block_0_0Off, features_3_0_block_0_0Len), n.w.features_3_0_block_1_0, nil)
 }
 
 // features.3.0.block.2.gap#22: global_avgpool
@@ -880,7 +880,7 @@ func (n *Net) features_3_1_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_3_1_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_3_1_block_1_0, a.At(features_3_1_block_1_0Off, features_3_1_block_1_0Len), a.At(features_3_1_block_0_0Off, features_3_1_block_0_0Len), n.w.features_3_1_block_1_0, nil)
+	a.ConvPool(&cfg.features_3_1_block_1_0, a.At(features_3_1_block_1_0Off, features_3_1_block_1_0Len), a.At(features_3_1_block_0_0Off, features_3_1_block_0_0Len), n.w.features_3_1_block_1_0, nil)
 }
 
 // features.3.1.block.2.gap#28: global_avgpool
@@ -935,7 +935,7 @@ func (n *Net) features_4_0_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_4_0_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_4_0_block_1_0, a.At(features_4_0_block_1_0Off, features_4_0_block_1_0Len), a.At(features_4_0_block_0_0Off, features_4_0_block_0_0Len), n.w.features_4_0_block_1_0, nil)
+	a.ConvPool(&cfg.features_4_0_block_1_0, a.At(features_4_0_block_1_0Off, features_4_0_block_1_0Len), a.At(features_4_0_block_0_0Off, features_4_0_block_0_0Len), n.w.features_4_0_block_1_0, nil)
 }
 
 // features.4.0.block.2.gap#35: global_avgpool
@@ -989,7 +989,7 @@ func (n *Net) features_4_1_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_4_1_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_4_1_block_1_0, a.At(features_4_1_block_1_0Off, features_4_1_block_1_0Len), a.At(features_4_1_block_0_0Off, features_4_1_block_0_0Len), n.w.features_4_1_block_1_0, nil)
+	a.ConvPool(&cfg.features_4_1_block_1_0, a.At(features_4_1_block_1_0Off, features_4_1_block_1_0Len), a.At(features_4_1_block_0_0Off, features_4_1_block_0_0Len), n.w.features_4_1_block_1_0, nil)
 }
 
 // features.4.1.block.2.gap#41: global_avgpool
@@ -1044,7 +1044,7 @@ func (n *Net) features_4_2_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_4_2_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_4_2_block_1_0, a.At(features_4_2_block_1_0Off, features_4_2_block_1_0Len), a.At(features_4_2_block_0_0Off, features_4_2_block_0_0Len), n.w.features_4_2_block_1_0, nil)
+	a.ConvPool(&cfg.features_4_2_block_1_0, a.At(features_4_2_block_1_0Off, features_4_2_block_1_0Len), a.At(features_4_2_block_0_0Off, features_4_2_block_0_0Len), n.w.features_4_2_block_1_0, nil)
 }
 
 // features.4.2.block.2.gap#48: global_avgpool
@@ -1099,7 +1099,7 @@ func (n *Net) features_5_0_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_5_0_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_5_0_block_1_0, a.At(features_5_0_block_1_0Off, features_5_0_block_1_0Len), a.At(features_5_0_block_0_0Off, features_5_0_block_0_0Len), n.w.features_5_0_block_1_0, nil)
+	a.ConvPool(&cfg.features_5_0_block_1_0, a.At(features_5_0_block_1_0Off, features_5_0_block_1_0Len), a.At(features_5_0_block_0_0Off, features_5_0_block_0_0Len), n.w.features_5_0_block_1_0, nil)
 }
 
 // features.5.0.block.2.gap#55: global_avgpool
@@ -1153,7 +1153,7 @@ func (n *Net) features_5_1_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_5_1_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_5_1_block_1_0, a.At(features_5_1_block_1_0Off, features_5_1_block_1_0Len), a.At(features_5_1_block_0_0Off, features_5_1_block_0_0Len), n.w.features_5_1_block_1_0, nil)
+	a.ConvPool(&cfg.features_5_1_block_1_0, a.At(features_5_1_block_1_0Off, features_5_1_block_1_0Len), a.At(features_5_1_block_0_0Off, features_5_1_block_0_0Len), n.w.features_5_1_block_1_0, nil)
 }
 
 // features.5.1.block.2.gap#61: global_avgpool
@@ -1208,7 +1208,7 @@ func (n *Net) features_5_2_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_5_2_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_5_2_block_1_0, a.At(features_5_2_block_1_0Off, features_5_2_block_1_0Len), a.At(features_5_2_block_0_0Off, features_5_2_block_0_0Len), n.w.features_5_2_block_1_0, nil)
+	a.ConvPool(&cfg.features_5_2_block_1_0, a.At(features_5_2_block_1_0Off, features_5_2_block_1_0Len), a.At(features_5_2_block_0_0Off, features_5_2_block_0_0Len), n.w.features_5_2_block_1_0, nil)
 }
 
 // features.5.2.block.2.gap#68: global_avgpool
@@ -1263,7 +1263,7 @@ func (n *Net) features_6_0_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_6_0_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_6_0_block_1_0, a.At(features_6_0_block_1_0Off, features_6_0_block_1_0Len), a.At(features_6_0_block_0_0Off, features_6_0_block_0_0Len), n.w.features_6_0_block_1_0, nil)
+	a.ConvPool(&cfg.features_6_0_block_1_0, a.At(features_6_0_block_1_0Off, features_6_0_block_1_0Len), a.At(features_6_0_block_0_0Off, features_6_0_block_0_0Len), n.w.features_6_0_block_1_0, nil)
 }
 
 // features.6.0.block.2.gap#75: global_avgpool
@@ -1317,7 +1317,7 @@ func (n *Net) features_6_1_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_6_1_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_6_1_block_1_0, a.At(features_6_1_block_1_0Off, features_6_1_block_1_0Len), a.At(features_6_1_block_0_0Off, features_6_1_block_0_0Len), n.w.features_6_1_block_1_0, nil)
+	a.ConvPool(&cfg.features_6_1_block_1_0, a.At(features_6_1_block_1_0Off, features_6_1_block_1_0Len), a.At(features_6_1_block_0_0Off, features_6_1_block_0_0Len), n.w.features_6_1_block_1_0, nil)
 }
 
 // features.6.1.block.2.gap#81: global_avgpool
@@ -1372,7 +1372,7 @@ func (n *Net) features_6_2_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_6_2_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_6_2_block_1_0, a.At(features_6_2_block_1_0Off, features_6_2_block_1_0Len), a.At(features_6_2_block_0_0Off, features_6_2_block_0_0Len), n.w.features_6_2_block_1_0, nil)
+	a.ConvPool(&cfg.features_6_2_block_1_0, a.At(features_6_2_block_1_0Off, features_6_2_block_1_0Len), a.At(features_6_2_block_0_0Off, features_6_2_block_0_0Len), n.w.features_6_2_block_1_0, nil)
 }
 
 // features.6.2.block.2.gap#88: global_avgpool
@@ -1427,7 +1427,7 @@ func (n *Net) features_6_3_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_6_3_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_6_3_block_1_0, a.At(features_6_3_block_1_0Off, features_6_3_block_1_0Len), a.At(features_6_3_block_0_0Off, features_6_3_block_0_0Len), n.w.features_6_3_block_1_0, nil)
+	a.ConvPool(&cfg.features_6_3_block_1_0, a.At(features_6_3_block_1_0Off, features_6_3_block_1_0Len), a.At(features_6_3_block_0_0Off, features_6_3_block_0_0Len), n.w.features_6_3_block_1_0, nil)
 }
 
 // features.6.3.block.2.gap#95: global_avgpool
@@ -1482,7 +1482,7 @@ func (n *Net) features_7_0_block_0_0Layer(a *rt.Arena) {
 // then silu
 // lowered as depthwise16c
 func (n *Net) features_7_0_block_1_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_7_0_block_1_0, a.At(features_7_0_block_1_0Off, features_7_0_block_1_0Len), a.At(features_7_0_block_0_0Off, features_7_0_block_0_0Len), n.w.features_7_0_block_1_0, nil)
+	a.ConvPool(&cfg.features_7_0_block_1_0, a.At(features_7_0_block_1_0Off, features_7_0_block_1_0Len), a.At(features_7_0_block_0_0Off, features_7_0_block_0_0Len), n.w.features_7_0_block_1_0, nil)
 }
 
 // features.7.0.block.2.gap#102: global_avgpool

@@ -225,7 +225,7 @@ func (c *Conv) run16c(part, parts int, in, out []float32, w *ConvWeights, residu
 	case algoGemv:
 		c.runGemv16c(part, parts, in, out, w, residual)
 	case algoDW16c:
-		c.runDW16c(part, parts, in, out, w, residual, scratch)
+		c.runDW16c(part, parts, in, out, w, residual, scratch, nil)
 	case algoWino16c:
 		c.runWino16c(part, parts, in, out, w, residual, scratch)
 	default:

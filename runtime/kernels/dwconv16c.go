@@ -1,5 +1,7 @@
 package kernels
 
+import "fmt"
+
 // Depthwise convolutions of NCHW16c feature maps (Groups == InC == OutC): each block of 16
 // channels is a plane of 16-channel vectors convolved with a 16-channel vector per tap, so the
 // kernel (f32DWConv16cEpi<p><ISA>, see f32DWConv16cGo) accumulates up to p output pixels of a
@@ -16,14 +18,19 @@ type dw16cImpl struct {
 type dw16cTile = func(dst, src, w []float32, n, kh, kw, ldp, ldk, ldr int, flags uint, bias, res []float32)
 
 // runDW16c computes a part of a blocked depthwise convolution: blocks [b0, b1), or rows or
-// pixels of all blocks (see geom16c.split), band by band.
-func (c *Conv) runDW16c(part, parts int, in, out []float32, w *ConvWeights, residual, scratch []float32) {
+// pixels of all blocks (see geom16c.split), band by band. With pooled (see RunPartPool), the part
+// also averages each block it computes whole into pooled, as GlobalPool does, while the block is
+// in its cache.
+func (c *Conv) runDW16c(part, parts int, in, out []float32, w *ConvWeights, residual, scratch, pooled []float32) {
 	k := kern().dw16c
 	g := c.geom16c()
 	nb := blocks(c.OutC)
 	b0, b1, y0, y1, x0, x1 := g.split(part, parts, nb, k.p)
 	if b0 >= b1 || y0 >= y1 || x0 >= x1 {
 		return
+	}
+	if pooled != nil && b1 == nb {
+		clear(pooled[c.OutC:BlockedLen(c.OutC, 1)])
 	}
 	kk := c.KH * c.KW
 	opl := c.OutH * c.OutW * BlockC
@@ -83,5 +90,44 @@ func (c *Conv) runDW16c(part, parts int, in, out []float32, w *ConvWeights, resi
 				}
 			}
 		}
+		if pooled != nil {
+			// GlobalPool.run16c's call on the same values: the same bits.
+			k := kern()
+			k.avgPool16c(pooled[b*BlockC:(b+1)*BlockC], out[b*opl:(b+1)*opl], 1, 1, c.OutH*c.OutW, 0, 0, float32(c.OutH*c.OutW))
+		}
 	}
+}
+
+// PoolsParts reports whether RunPartPool pools when the convolution runs in parts parts: a
+// blocked depthwise convolution whose parts compute whole channel blocks.
+func (c *Conv) PoolsParts(parts int) bool {
+	if c.Layout != NCHW16c || c.algo() != algoDW16c {
+		return false
+	}
+	g := c.geom16c()
+	nb := blocks(c.OutC)
+	for part := range parts {
+		_, _, y0, y1, x0, x1 := g.split(part, parts, nb, kern().dw16c.p)
+		if y0 != 0 || y1 != g.rows || x0 != 0 || x1 != g.cols {
+			return false
+		}
+	}
+	return true
+}
+
+// RunPartPool is RunPart that also writes into pooled (the blocked [OutC 1 1], BlockedLen(OutC,
+// 1) values) the global average of the output's channels that the part computes, bit for bit
+// what GlobalPool{C: OutC, HW: OutH*OutW, Layout: NCHW16c}.Run gives on the output, where
+// PoolsParts(parts) holds (a squeeze-and-excitation block's pooling, done while each block is in
+// cache rather than in a pass over the whole output after it). Elsewhere it is RunPart.
+func (c *Conv) RunPartPool(part, parts int, out, in []float32, w *ConvWeights, residual, scratch, pooled []float32) {
+	if !c.PoolsParts(parts) || w == nil || w.algo != algoDW16c {
+		c.RunPart(part, parts, out, in, w, residual, scratch)
+		return
+	}
+	in, out, residual = c.checkRun(part, parts, in, out, w, residual, scratch)
+	if len(pooled) < BlockedLen(c.OutC, 1) {
+		panic(fmt.Sprintf("kernels: Conv.RunPartPool: pooled %d of %d", len(pooled), BlockedLen(c.OutC, 1)))
+	}
+	c.runDW16c(part, parts, in, out, w, residual, scratch, pooled)
 }

@@ -117,3 +117,48 @@ func TestReorderRunPart(t *testing.T) {
 		}
 	}
 }
+
+// TestConvRunPartPool checks at every level that the parts of a blocked depthwise convolution
+// with pooling write RunPart's output and GlobalPool's averages of it bit for bit, over odd
+// channel counts, strides and kernels, and that PoolsParts says when they pool.
+func TestConvRunPartPool(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(12, 7))
+		for _, s := range []struct{ c, hw, k, stride int }{{5, 7, 3, 1}, {37, 9, 3, 1}, {96, 23, 3, 2}, {200, 14, 5, 2}, {1149, 7, 5, 1}} {
+			o := (s.hw+2*(s.k/2)-s.k)/s.stride + 1
+			c := Conv{InC: s.c, InH: s.hw, InW: s.hw, OutC: s.c, OutH: o, OutW: o, KH: s.k, KW: s.k, StrideH: s.stride, StrideW: s.stride,
+				PadT: s.k / 2, PadL: s.k / 2, DilH: 1, DilW: 1, Groups: s.c, Act: ActSiLU, Layout: NCHW16c}
+			w, bias := randSlice(rng, s.c*s.k*s.k), randSlice(rng, s.c)
+			pw, err := c.Pack(w, bias)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := make([]float32, BlockedLen(s.c, s.hw*s.hw))
+			for i := range in {
+				if i/(s.hw*s.hw*BlockC)*BlockC+i%BlockC < s.c {
+					in[i] = rng.Float32()*2 - 1
+				}
+			}
+			n, nc := BlockedLen(s.c, o*o), BlockedLen(s.c, 1)
+			want, wantP := make([]float32, n), make([]float32, nc)
+			c.Run(want, in, pw, nil, make([]float32, c.ScratchLen()))
+			GlobalPool{C: s.c, HW: o * o, Layout: NCHW16c}.Run(wantP, want)
+			for parts := 1; parts <= 3; parts++ {
+				got, pooled := make([]float32, n), make([]float32, nc+1)
+				for i := range pooled {
+					pooled[i] = 99
+				}
+				for p := range parts {
+					c.RunPartPool(p, parts, got, in, pw, nil, make([]float32, c.ScratchLen()), pooled[:nc])
+				}
+				name := fmt.Sprintf("%v parts=%d", s, parts)
+				checkParts(t, name+" output", append(got, 99), want)
+				if c.PoolsParts(parts) {
+					checkParts(t, name+" pooled", pooled, wantP)
+				} else if parts == 1 {
+					t.Errorf("%s: one part does not pool", name)
+				}
+			}
+		}
+	})
+}
