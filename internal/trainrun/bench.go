@@ -49,13 +49,13 @@ func Bench(m Model, o *Options, w io.Writer) error {
 	bar := progress.New(m.Arch+" steps", o.BenchSteps)
 	for i := range times {
 		t0 := time.Now()
-		c0, _ := trainrt.ThreadCPU()
+		c0, _ := kernels.ThreadCPU()
 		if _, err := t.Step(in, labels); err != nil {
 			return err
 		}
 		times[i] = time.Since(t0)
 		if crit {
-			c1, _ := trainrt.ThreadCPU()
+			c1, _ := kernels.ThreadCPU()
 			path, inRun := trainrt.Crit()
 			est, cpu = append(est, c1-c0-inRun+path), append(cpu, c1-c0)
 		}

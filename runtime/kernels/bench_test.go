@@ -36,12 +36,12 @@ func startCPU(b *testing.B) *cpuTimer {
 	b.Cleanup(runtime.UnlockOSThread)
 	peakOf(Active()) // measured before the timed loop
 	b.ResetTimer()
-	t, _ := threadCPUTime()
+	t, _ := ThreadCPU()
 	return &cpuTimer{t0: t}
 }
 
 func (c *cpuTimer) stop() time.Duration {
-	t, ok := threadCPUTime()
+	t, ok := ThreadCPU()
 	if !ok {
 		return 0
 	}

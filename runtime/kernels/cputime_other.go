@@ -4,5 +4,5 @@ package kernels
 
 import "time"
 
-// threadCPUTime: not available here; measurements use wall-clock time.
-func threadCPUTime() (time.Duration, bool) { return 0, false }
+// ThreadCPU: not available here; measurements use wall-clock time.
+func ThreadCPU() (time.Duration, bool) { return 0, false }

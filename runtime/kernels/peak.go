@@ -44,7 +44,7 @@ func PeakGFLOPS(isa ISA) float64 {
 // cpuNow is the calling thread's CPU time if the OS reports it, else the wall-clock time since
 // an arbitrary origin. The caller locks its goroutine to its thread.
 func cpuNow() time.Duration {
-	if t, ok := threadCPUTime(); ok {
+	if t, ok := ThreadCPU(); ok {
 		return t
 	}
 	return time.Since(wallOrigin)

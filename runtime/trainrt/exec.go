@@ -16,11 +16,12 @@ import (
 	"os"
 	goruntime "runtime"
 	"slices"
-
-	"github.com/cnngen/cnngen/runtime/train"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cnngen/cnngen/runtime/kernels"
+	"github.com/cnngen/cnngen/runtime/train"
 )
 
 // Region is where a tensor of a batch lies in a Trainer's arena: Size values per image, the
@@ -241,9 +242,9 @@ func (p *pool) work(part int) {
 		seen = p.gen.Load()
 		if part < p.parts {
 			if critOn {
-				c0, _ := ThreadCPU()
+				c0, _ := kernels.ThreadCPU()
 				p.t.runPart(part, p.parts)
-				c1, _ := ThreadCPU()
+				c1, _ := kernels.ThreadCPU()
 				p.cpu[part] = c1 - c0
 			} else {
 				p.t.runPart(part, p.parts)
@@ -264,17 +265,17 @@ func (p *pool) run(t task, parts int) {
 	p.mu.Unlock()
 	var c0 time.Duration
 	if critOn {
-		c0, _ = ThreadCPU()
+		c0, _ = kernels.ThreadCPU()
 	}
 	t.runPart(0, parts)
 	if critOn {
-		c1, _ := ThreadCPU()
+		c1, _ := kernels.ThreadCPU()
 		p.cpu[0] = c1 - c0
 	}
 	for !spin(func() bool { return p.pending.Load() == 0 }) {
 	}
 	if critOn {
-		c2, _ := ThreadCPU()
+		c2, _ := kernels.ThreadCPU()
 		crit.path.Add(int64(slices.Max(p.cpu[:parts])))
 		crit.inRun.Add(int64(c2 - c0))
 	}
