@@ -99,6 +99,35 @@ func (a *Arena) ConvPool(c *kernels.Conv, out, in []float32, w *kernels.ConvWeig
 	a.conv = convTask{}
 }
 
+// ExpandDW runs a pointwise convolution e and the depthwise convolution d that alone reads its
+// output, together, band by band of d's output rows (kernels.ExpandDW): e's output never goes
+// through memory. On several threads each part owns a run of d's output rows from e's input to
+// d's output, recomputing the few rows of e's output that its neighbour's first band also reads,
+// so that no part reads what another wrote in between.
+func (a *Arena) ExpandDW(e, d *kernels.Conv, out, in []float32, we, wd *kernels.ConvWeights) {
+	f := kernels.ExpandDW{E: e, D: d}
+	macs := e.OutC*e.OutH*e.OutW*e.InC + d.OutC*d.OutH*d.OutW*d.KH*d.KW
+	if a.parts <= 1 || macs < minParallelMACs {
+		f.RunPart(0, 1, out, in, we, wd, a.Scratch[:a.scratchLen])
+		return
+	}
+	a.edw = expandDWTask{a: a, f: f, out: out, in: in, we: we, wd: wd}
+	a.split(&a.edw, a.parts)
+	a.edw = expandDWTask{}
+}
+
+type expandDWTask struct {
+	a       *Arena
+	f       kernels.ExpandDW
+	out, in []float32
+	we, wd  *kernels.ConvWeights
+}
+
+func (t *expandDWTask) runPart(part, parts int) {
+	sl := t.a.scratchLen
+	t.f.RunPart(part, parts, t.out, t.in, t.we, t.wd, t.a.Scratch[part*sl:(part+1)*sl])
+}
+
 // splitConv runs a convolution in a.parts parts over the shared workers.
 func (a *Arena) splitConv(c *kernels.Conv, out, in []float32, w *kernels.ConvWeights, residual []float32) {
 	a.conv = convTask{a: a, c: c, in: in, out: out, w: w, residual: residual}

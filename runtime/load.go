@@ -217,12 +217,15 @@ func LoadLinear(f *File, l *kernels.Linear, weightKey, biasKey string, g *Gemm) 
 	return lw, nil
 }
 
-// ConvScratch is the scratch the given convolutions' kernels need at most: one arena's worth, as
-// layers run one after another.
-func ConvScratch(convs []*kernels.Conv) int {
+// ConvScratch is the scratch the given convolutions' kernels, and the fused pairs', need at most:
+// one arena's worth, as layers run one after another.
+func ConvScratch(convs []*kernels.Conv, fused ...kernels.ExpandDW) int {
 	n := 0
 	for _, c := range convs {
 		n = max(n, c.ScratchLen())
+	}
+	for _, f := range fused {
+		n = max(n, f.ScratchLen())
 	}
 	return n
 }

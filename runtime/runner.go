@@ -42,6 +42,7 @@ type Arena struct {
 	mul     mulTask
 	gpool   gpoolTask
 	reorder reorderTask
+	edw     expandDWTask
 	batch   batchTask
 }
 

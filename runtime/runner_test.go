@@ -344,3 +344,75 @@ func TestLoadParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestArenaExpandDWSplitIsExact runs an expansion and the depthwise convolution after it fused
+// (Arena.ExpandDW) on one thread and split by rows in 2 and 3 parts, from several goroutines at
+// once (run with -race), and requires the unfused layers' result bit for bit, without allocating.
+func TestArenaExpandDWSplitIsExact(t *testing.T) {
+	e := &kernels.Conv{InC: 21, InH: 57, InW: 57, OutC: 83, OutH: 57, OutW: 57, KH: 1, KW: 1, StrideH: 1, StrideW: 1,
+		DilH: 1, DilW: 1, Groups: 1, Act: kernels.ActSiLU, Layout: kernels.NCHW16c}
+	d := &kernels.Conv{InC: 83, InH: 57, InW: 57, OutC: 83, OutH: 29, OutW: 29, KH: 5, KW: 5, StrideH: 2, StrideW: 2,
+		PadT: 2, PadL: 2, DilH: 1, DilW: 1, Groups: 83, Act: kernels.ActSiLU, Layout: kernels.NCHW16c}
+	f := kernels.ExpandDW{E: e, D: d}
+	if !f.Fuses() {
+		t.Fatal("the pair does not fuse")
+	}
+	vals := func(n, m int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32((i*7919)%m)/float32(m) - 0.5
+		}
+		return x
+	}
+	we, err := e.Pack(vals(83*21, 97), vals(83, 13))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, err := d.Pack(vals(83*25, 31), vals(83, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make([]float32, kernels.BlockedLen(21, 57*57))
+	for i := range in {
+		if i/(57*57*16)*16+i%16 < 21 {
+			in[i] = float32((i*31)%17)/17 - 0.5
+		}
+	}
+	mid := make([]float32, kernels.BlockedLen(83, 57*57))
+	n := kernels.BlockedLen(83, 29*29)
+	want := make([]float32, n)
+	e.Run(mid, in, we, nil, make([]float32, e.ScratchLen()))
+	d.Run(want, mid, wd, nil, make([]float32, d.ScratchLen()))
+	r := NewRunner(0, ConvScratch([]*kernels.Conv{e, d}, f), Options{Threads: 3})
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, _ := r.take(context.Background(), 1)
+			defer r.give(a)
+			out := make([]float32, n+1)
+			for parts := 1; parts <= 3; parts++ {
+				a.parts = parts
+				out[n] = 12345
+				a.ExpandDW(e, d, out[:n], in, we, wd)
+				for i := range n {
+					if out[i] != want[i] {
+						t.Errorf("%d parts: value %d: %g, want %g", parts, i, out[i], want[i])
+						return
+					}
+				}
+				if out[n] != 12345 {
+					t.Errorf("%d parts: wrote past the output", parts)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	a, _ := r.take(context.Background(), 1)
+	defer r.give(a)
+	a.parts = 3
+	if allocs := testing.AllocsPerRun(3, func() { a.ExpandDW(e, d, want, in, we, wd) }); allocs != 0 {
+		t.Errorf("ExpandDW allocates %v times a call", allocs)
+	}
+}

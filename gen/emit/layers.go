@@ -22,7 +22,7 @@ type layerCode struct {
 // layers writes, for every layer that runs code, its settings, weights and function, then the
 // tables that tie them together: cfg, weights and its loader, convs and layers.
 func (e *emitter) layers() error {
-	var cfgTypes, cfgValues, wfields, loads, convs, table []jen.Code
+	var cfgTypes, cfgValues, wfields, loads, convs, fused, table []jen.Code
 	featureLayers := 0
 	feat := e.features()
 	for _, n := range e.g.Nodes {
@@ -39,6 +39,9 @@ func (e *emitter) layers() error {
 			cfgValues = append(cfgValues, jen.Id(id).Op(":").Add(literal(lc.settings)))
 			if _, ok := lc.settings.(kernels.Conv); ok {
 				convs = append(convs, jen.Op("&").Id("cfg").Dot(id))
+				if x, dw := e.expandDW(n); n == dw {
+					fused = append(fused, jen.Values(jen.Id("E").Op(":").Op("&").Id("cfg").Dot(e.ids[x]), jen.Id("D").Op(":").Op("&").Id("cfg").Dot(id)))
+				}
 			}
 		}
 		if lc.weights != nil {
@@ -65,6 +68,8 @@ func (e *emitter) layers() error {
 	e.f.Var().Id("cfg").Op("=").Struct(cfgTypes...).Custom(multiline, cfgValues...)
 	comment(e.f, "convs lists every convolution's settings: the scratch their kernels need depends on the\nkernels chosen at run time (the CPU's vector width).")
 	e.f.Var().Id("convs").Op("=").Index().Op("*").Qual(kPath, "Conv").Custom(multiline, convs...)
+	e.f.Comment("fused lists the expansions and depthwise convolutions that run together (Arena.ExpandDW).")
+	e.f.Var().Id("fused").Op("=").Index().Qual(kPath, "ExpandDW").Custom(multiline, fused...)
 
 	e.f.Comment("weights are the packed, BN-folded tensors of every layer.")
 	e.f.Type().Id("weights").Struct(wfields...)

@@ -143,14 +143,24 @@ func (e *emitter) conv(n *ir.Node) (layerCode, error) {
 		k.Groups > 1 && k.Groups == k.InC && k.Groups == k.OutC {
 		method = "ConvPool"
 	}
+	body := []jen.Code{e.call(n, method, e.at(n), e.at(n.Inputs[0]), e.weightsOf(n), res)}
+	// The lowering follows from the shape, so it is fixed here, at generation time.
+	note := "\nlowered as " + k.Algorithm()
+	switch x, dw := e.expandDW(n); n {
+	case x:
+		body, note = nil, note+", computed band by band by the next layer's call (Arena.ExpandDW)"
+	case dw:
+		body = []jen.Code{jen.Id("a").Dot("ExpandDW").Call(jen.Op("&").Id("cfg").Dot(e.ids[x]), jen.Op("&").Id("cfg").Dot(e.ids[n]),
+			e.at(n), e.at(x.Inputs[0]), e.weightsOf(x), e.weightsOf(n))}
+		note += ", with the expansion before it, band by band of its rows (Arena.ExpandDW)"
+	}
 	return layerCode{
 		settings: k,
 		weights:  jen.Op("*").Qual(kPath, "ConvWeights"),
 		load: jen.List(jen.Id("w").Dot(e.ids[n]), jen.Err()).Op("=").Qual(rtPath, "LoadConv").Call(jen.Id("f"),
 			jen.Op("&").Id("cfg").Dot(e.ids[n]), jen.Lit(paramKey(n, "weight")), jen.Lit(paramKey(n, "bias")), bn),
-		body: []jen.Code{e.call(n, method, e.at(n), e.at(n.Inputs[0]), e.weightsOf(n), res)},
-		// The lowering follows from the shape, so it is fixed here, at generation time.
-		note: "\nlowered as " + k.Algorithm(),
+		body: body,
+		note: note,
 	}, nil
 }
 

@@ -89,11 +89,21 @@ func Make(g *ir.Graph) (*Plan, error) {
 		pos[n] = i
 	}
 	lastUse := map[*ir.Node]int{}
-	for n, rs := range g.Consumers() {
+	cons := g.Consumers()
+	for n, rs := range cons {
 		for _, r := range rs {
 			if pos[r] > lastUse[n] {
 				lastUse[n] = pos[r]
 			}
+		}
+	}
+	for _, x := range g.Nodes {
+		// A convolution read only by a grouped one may run inside it (the code generator fuses
+		// an expansion with the depthwise convolution after it: runtime.Arena.ExpandDW), which
+		// then reads x's input: that input must outlive the grouped one's output being written.
+		if rs := cons[x]; x.Op == ir.OpConv && len(rs) == 1 && rs[0].Op == ir.OpConv && ir.As[*ir.ConvAttrs](rs[0]).Groups > 1 &&
+			pos[rs[0]] > lastUse[x.Inputs[0]] {
+			lastUse[x.Inputs[0]] = pos[rs[0]]
 		}
 	}
 	lastUse[g.Output] = len(g.Nodes) // read by the caller after the last layer

@@ -88,7 +88,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("efficientnet_b0: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs, fused...), o), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -509,17 +509,17 @@ var expected = []rt.Expect{
 
 // Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops
 // share their input's buffer; tensors read only by a concatenation are written into its buffer.
-// 6.02 MB planned (6.02 MB live at most; 31.10 MB without reuse).
+// 7.23 MB planned (6.82 MB live at most; 31.10 MB without reuse).
 const (
 	inputOff, inputLen                                               = 802816, 150528                    // input [3 224 224]
 	input_nchw16cOff, input_nchw16cLen                               = 0, 802816                         // input.nchw16c [3 224 224]
 	features_0_0Off, features_0_0Len                                 = 802816, 401408                    // features.0.0 [32 112 112]
-	features_1_0_block_0_0Off, features_1_0_block_0_0Len             = 0, 401408                         // features.1.0.block.0.0 [32 112 112]
-	features_1_0_block_1_gap_3Off, features_1_0_block_1_gap_3Len     = 401408, 32                        // features.1.0.block.1.gap#3 [32 1 1]
-	features_1_0_block_1_fc1Off, features_1_0_block_1_fc1Len         = 401440, 16                        // features.1.0.block.1.fc1 [8 1 1]
-	features_1_0_block_1_fc2Off, features_1_0_block_1_fc2Len         = 401408, 32                        // features.1.0.block.1.fc2 [32 1 1]
+	features_1_0_block_0_0Off, features_1_0_block_0_0Len             = 1204224, 401408                   // features.1.0.block.0.0 [32 112 112]
+	features_1_0_block_1_gap_3Off, features_1_0_block_1_gap_3Len     = 0, 32                             // features.1.0.block.1.gap#3 [32 1 1]
+	features_1_0_block_1_fc1Off, features_1_0_block_1_fc1Len         = 32, 16                            // features.1.0.block.1.fc1 [8 1 1]
+	features_1_0_block_1_fc2Off, features_1_0_block_1_fc2Len         = 0, 32                             // features.1.0.block.1.fc2 [32 1 1]
 	features_1_0_block_1_mul_6Off, features_1_0_block_1_mul_6Len     = features_1_0_block_0_0Off, 401408 // features.1.0.block.1.mul#6 [32 112 112]
-	features_1_0_block_2_0Off, features_1_0_block_2_0Len             = 1204224, 200704                   // features.1.0.block.2.0 [16 112 112]
+	features_1_0_block_2_0Off, features_1_0_block_2_0Len             = 1605632, 200704                   // features.1.0.block.2.0 [16 112 112]
 	features_2_0_block_0_0Off, features_2_0_block_0_0Len             = 0, 1204224                        // features.2.0.block.0.0 [96 112 112]
 	features_2_0_block_1_0Off, features_2_0_block_1_0Len             = 1204224, 301056                   // features.2.0.block.1.0 [96 56 56]
 	features_2_0_block_2_gap_9Off, features_2_0_block_2_gap_9Len     = 0, 96                             // features.2.0.block.2.gap#9 [96 1 1]
@@ -640,7 +640,7 @@ var (
 )
 
 // arenaSize float32s hold every activation of one image.
-const arenaSize = 1505280
+const arenaSize = 1806336
 
 // input.nchw16c: reorder to nchw16c
 // input [3 224 224] -> [3 224 224]
@@ -706,18 +706,16 @@ func (n *Net) features_1_0_block_2_0Layer(a *rt.Arena) {
 // features.1.0.block.2.0 [16 112 112] -> [96 112 112]
 // batch norm features.2.0.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as direct16c
-func (n *Net) features_2_0_block_0_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_2_0_block_0_0, a.At(features_2_0_block_0_0Off, features_2_0_block_0_0Len), a.At(features_1_0_block_2_0Off, features_1_0_block_2_0Len), n.w.features_2_0_block_0_0, nil)
-}
+// lowered as direct16c, computed band by band by the next layer's call (Arena.ExpandDW)
+func (n *Net) features_2_0_block_0_0Layer(a *rt.Arena) {}
 
 // features.2.0.block.1.0: conv out 96 kernel [3 3] stride [2 2] pad [1 1 1 1] groups 96 bias false
 // features.2.0.block.0.0 [96 112 112] -> [96 56 56]
 // batch norm features.2.0.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise16c
+// lowered as depthwise16c, with the expansion before it, band by band of its rows (Arena.ExpandDW)
 func (n *Net) features_2_0_block_1_0Layer(a *rt.Arena) {
-	a.ConvPool(&cfg.features_2_0_block_1_0, a.At(features_2_0_block_1_0Off, features_2_0_block_1_0Len), a.At(features_2_0_block_0_0Off, features_2_0_block_0_0Len), n.w.features_2_0_block_1_0, nil)
+	a.ExpandDW(&cfg.features_2_0_block_0_0, &cfg.features_2_0_block_1_0, a.At(features_2_0_block_1_0Off, features_2_0_block_1_0Len), a.At(features_1_0_block_2_0Off, features_1_0_block_2_0Len), n.w.features_2_0_block_0_0, n.w.features_2_0_block_1_0)
 }
 
 // features.2.0.block.2.gap#9: global_avgpool
@@ -760,18 +758,16 @@ func (n *Net) features_2_0_block_3_0Layer(a *rt.Arena) {
 // features.2.0.block.3.0 [24 56 56] -> [144 56 56]
 // batch norm features.2.1.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as direct16c
-func (n *Net) features_2_1_block_0_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_2_1_block_0_0, a.At(features_2_1_block_0_0Off, features_2_1_block_0_0Len), a.At(features_2_0_block_3_0Off, features_2_0_block_3_0Len), n.w.features_2_1_block_0_0, nil)
-}
+// lowered as direct16c, computed band by band by the next layer's call (Arena.ExpandDW)
+func (n *Net) features_2_1_block_0_0Layer(a *rt.Arena) {}
 
 // features.2.1.block.1.0: conv out 144 kernel [3 3] pad [1 1 1 1] groups 144 bias false
 // features.2.1.block.0.0 [144 56 56] -> [144 56 56]
 // batch norm features.2.1.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise16c
+// lowered as depthwise16c, with the expansion before it, band by band of its rows (Arena.ExpandDW)
 func (n *Net) features_2_1_block_1_0Layer(a *rt.Arena) {
-	a.ConvPool(&cfg.features_2_1_block_1_0, a.At(features_2_1_block_1_0Off, features_2_1_block_1_0Len), a.At(features_2_1_block_0_0Off, features_2_1_block_0_0Len), n.w.features_2_1_block_1_0, nil)
+	a.ExpandDW(&cfg.features_2_1_block_0_0, &cfg.features_2_1_block_1_0, a.At(features_2_1_block_1_0Off, features_2_1_block_1_0Len), a.At(features_2_0_block_3_0Off, features_2_0_block_3_0Len), n.w.features_2_1_block_0_0, n.w.features_2_1_block_1_0)
 }
 
 // features.2.1.block.2.gap#15: global_avgpool
@@ -815,18 +811,16 @@ func (n *Net) features_2_1_block_3_0Layer(a *rt.Arena) {
 // features.2.1.block.3.0 [24 56 56] -> [144 56 56]
 // batch norm features.3.0.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as direct16c
-func (n *Net) features_3_0_block_0_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_3_0_block_0_0, a.At(features_3_0_block_0_0Off, features_3_0_block_0_0Len), a.At(features_2_1_block_3_0Off, features_2_1_block_3_0Len), n.w.features_3_0_block_0_0, nil)
-}
+// lowered as direct16c, computed band by band by the next layer's call (Arena.ExpandDW)
+func (n *Net) features_3_0_block_0_0Layer(a *rt.Arena) {}
 
 // features.3.0.block.1.0: conv out 144 kernel [5 5] stride [2 2] pad [2 2 2 2] groups 144 bias false
 // features.3.0.block.0.0 [144 56 56] -> [144 28 28]
 // batch norm features.3.0.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise16c
+// lowered as depthwise16c, with the expansion before it, band by band of its rows (Arena.ExpandDW)
 func (n *Net) features_3_0_block_1_0Layer(a *rt.Arena) {
-	a.ConvPool(&cfg.features_3_0_block_1_0, a.At(features_3_0_block_1_0Off, features_3_0_block_1_0Len), a.At(features_3_0_block_0_0Off, features_3_0_block_0_0Len), n.w.features_3_0_block_1_0, nil)
+	a.ExpandDW(&cfg.features_3_0_block_0_0, &cfg.features_3_0_block_1_0, a.At(features_3_0_block_1_0Off, features_3_0_block_1_0Len), a.At(features_2_1_block_3_0Off, features_2_1_block_3_0Len), n.w.features_3_0_block_0_0, n.w.features_3_0_block_1_0)
 }
 
 // features.3.0.block.2.gap#22: global_avgpool
@@ -869,18 +863,16 @@ func (n *Net) features_3_0_block_3_0Layer(a *rt.Arena) {
 // features.3.0.block.3.0 [40 28 28] -> [240 28 28]
 // batch norm features.3.1.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as direct16c
-func (n *Net) features_3_1_block_0_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_3_1_block_0_0, a.At(features_3_1_block_0_0Off, features_3_1_block_0_0Len), a.At(features_3_0_block_3_0Off, features_3_0_block_3_0Len), n.w.features_3_1_block_0_0, nil)
-}
+// lowered as direct16c, computed band by band by the next layer's call (Arena.ExpandDW)
+func (n *Net) features_3_1_block_0_0Layer(a *rt.Arena) {}
 
 // features.3.1.block.1.0: conv out 240 kernel [5 5] pad [2 2 2 2] groups 240 bias false
 // features.3.1.block.0.0 [240 28 28] -> [240 28 28]
 // batch norm features.3.1.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise16c
+// lowered as depthwise16c, with the expansion before it, band by band of its rows (Arena.ExpandDW)
 func (n *Net) features_3_1_block_1_0Layer(a *rt.Arena) {
-	a.ConvPool(&cfg.features_3_1_block_1_0, a.At(features_3_1_block_1_0Off, features_3_1_block_1_0Len), a.At(features_3_1_block_0_0Off, features_3_1_block_0_0Len), n.w.features_3_1_block_1_0, nil)
+	a.ExpandDW(&cfg.features_3_1_block_0_0, &cfg.features_3_1_block_1_0, a.At(features_3_1_block_1_0Off, features_3_1_block_1_0Len), a.At(features_3_0_block_3_0Off, features_3_0_block_3_0Len), n.w.features_3_1_block_0_0, n.w.features_3_1_block_1_0)
 }
 
 // features.3.1.block.2.gap#28: global_avgpool
@@ -924,18 +916,16 @@ func (n *Net) features_3_1_block_3_0Layer(a *rt.Arena) {
 // features.3.1.block.3.0 [40 28 28] -> [240 28 28]
 // batch norm features.4.0.block.0.1 folded in (eps 1e-05)
 // then silu
-// lowered as direct16c
-func (n *Net) features_4_0_block_0_0Layer(a *rt.Arena) {
-	a.Conv(&cfg.features_4_0_block_0_0, a.At(features_4_0_block_0_0Off, features_4_0_block_0_0Len), a.At(features_3_1_block_3_0Off, features_3_1_block_3_0Len), n.w.features_4_0_block_0_0, nil)
-}
+// lowered as direct16c, computed band by band by the next layer's call (Arena.ExpandDW)
+func (n *Net) features_4_0_block_0_0Layer(a *rt.Arena) {}
 
 // features.4.0.block.1.0: conv out 240 kernel [3 3] stride [2 2] pad [1 1 1 1] groups 240 bias false
 // features.4.0.block.0.0 [240 28 28] -> [240 14 14]
 // batch norm features.4.0.block.1.1 folded in (eps 1e-05)
 // then silu
-// lowered as depthwise16c
+// lowered as depthwise16c, with the expansion before it, band by band of its rows (Arena.ExpandDW)
 func (n *Net) features_4_0_block_1_0Layer(a *rt.Arena) {
-	a.ConvPool(&cfg.features_4_0_block_1_0, a.At(features_4_0_block_1_0Off, features_4_0_block_1_0Len), a.At(features_4_0_block_0_0Off, features_4_0_block_0_0Len), n.w.features_4_0_block_1_0, nil)
+	a.ExpandDW(&cfg.features_4_0_block_0_0, &cfg.features_4_0_block_1_0, a.At(features_4_0_block_1_0Off, features_4_0_block_1_0Len), a.At(features_3_1_block_3_0Off, features_3_1_block_3_0Len), n.w.features_4_0_block_0_0, n.w.features_4_0_block_1_0)
 }
 
 // features.4.0.block.2.gap#35: global_avgpool
@@ -1871,6 +1861,15 @@ var convs = []*kernels.Conv{
 	&cfg.features_7_0_block_2_fc2,
 	&cfg.features_7_0_block_3_0,
 	&cfg.features_8_0,
+}
+
+// fused lists the expansions and depthwise convolutions that run together (Arena.ExpandDW).
+var fused = []kernels.ExpandDW{
+	{E: &cfg.features_2_0_block_0_0, D: &cfg.features_2_0_block_1_0},
+	{E: &cfg.features_2_1_block_0_0, D: &cfg.features_2_1_block_1_0},
+	{E: &cfg.features_3_0_block_0_0, D: &cfg.features_3_0_block_1_0},
+	{E: &cfg.features_3_1_block_0_0, D: &cfg.features_3_1_block_1_0},
+	{E: &cfg.features_4_0_block_0_0, D: &cfg.features_4_0_block_1_0},
 }
 
 // weights are the packed, BN-folded tensors of every layer.

@@ -88,7 +88,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("googlenet: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs, fused...), o), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -1494,6 +1494,9 @@ var convs = []*kernels.Conv{
 	&cfg.inception5b_branch3_1_conv,
 	&cfg.inception5b_branch4_1_conv,
 }
+
+// fused lists the expansions and depthwise convolutions that run together (Arena.ExpandDW).
+var fused = []kernels.ExpandDW{}
 
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {

@@ -88,7 +88,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("resnet101: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs, fused...), o), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -2171,6 +2171,9 @@ var convs = []*kernels.Conv{
 	&cfg.layer4_2_conv2,
 	&cfg.layer4_2_conv3,
 }
+
+// fused lists the expansions and depthwise convolutions that run together (Arena.ExpandDW).
+var fused = []kernels.ExpandDW{}
 
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {

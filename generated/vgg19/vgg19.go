@@ -88,7 +88,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("vgg19: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs, fused...), o), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -554,6 +554,9 @@ var convs = []*kernels.Conv{
 	&cfg.features_32,
 	&cfg.features_34,
 }
+
+// fused lists the expansions and depthwise convolutions that run together (Arena.ExpandDW).
+var fused = []kernels.ExpandDW{}
 
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {

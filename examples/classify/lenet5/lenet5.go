@@ -90,7 +90,7 @@ func New(r io.ReaderAt, opts ...Option) (*Net, error) {
 	if err := f.Check(expected); err != nil {
 		return nil, fmt.Errorf("lenet5: weights do not fit: %w", err)
 	}
-	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs), o), pre: DefaultPreprocess}
+	n := &Net{runner: rt.NewRunner(arenaSize, rt.ConvScratch(convs, fused...), o), pre: DefaultPreprocess}
 	if o.Preprocess != nil {
 		n.pre = *o.Preprocess
 	}
@@ -333,6 +333,9 @@ var convs = []*kernels.Conv{
 	&cfg.conv1,
 	&cfg.conv2,
 }
+
+// fused lists the expansions and depthwise convolutions that run together (Arena.ExpandDW).
+var fused = []kernels.ExpandDW{}
 
 // weights are the packed, BN-folded tensors of every layer.
 type weights struct {
