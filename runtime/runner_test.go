@@ -9,6 +9,49 @@ import (
 	"github.com/cnngen/cnngen/runtime/kernels"
 )
 
+// checkSplits calls run from three goroutines at once (run with -race), each on its own arena
+// split in 1, 2 and 3 parts, twice, and requires the outputs run writes to be want bit for bit,
+// with nothing written past them.
+func checkSplits(t *testing.T, r *Runner, want [][]float32, run func(a *Arena, out [][]float32)) {
+	t.Helper()
+	const guard = 12345
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, _ := r.take(context.Background(), 1)
+			defer r.give(a)
+			out := make([][]float32, len(want))
+			for k, w := range want {
+				out[k] = make([]float32, len(w)+1)[:len(w)]
+			}
+			for rep := 0; rep < 2; rep++ {
+				for parts := 1; parts <= 3; parts++ {
+					a.parts = parts
+					for _, o := range out {
+						o[:len(o)+1][len(o)] = guard
+					}
+					run(a, out)
+					for k, o := range out {
+						for i := range o {
+							if o[i] != want[k][i] {
+								t.Errorf("%d parts: output %d, value %d: %g, want %g", parts, k, i, o[i], want[k][i])
+								return
+							}
+						}
+						if o[:len(o)+1][len(o)] != guard {
+							t.Errorf("%d parts: output %d: written past its end", parts, k)
+							return
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // TestArenaConvSplitIsExact runs a layer large enough to be split over the shared workers, from
 // several goroutines at once (run with -race), and requires the single-threaded result bit for bit.
 func TestArenaConvSplitIsExact(t *testing.T) {
@@ -29,27 +72,7 @@ func TestArenaConvSplitIsExact(t *testing.T) {
 	want := make([]float32, 64*28*28)
 	c.Run(want, in, pw, nil, make([]float32, c.ScratchLen()))
 	r := NewRunner(0, c.ScratchLen(), Options{Threads: 3})
-	var wg sync.WaitGroup
-	for g := 0; g < 3; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a, _ := r.take(context.Background(), 1)
-			a.parts = 3
-			out := make([]float32, len(want))
-			for rep := 0; rep < 3; rep++ {
-				a.Conv(c, out, in, pw, nil)
-				for i := range out {
-					if out[i] != want[i] {
-						t.Errorf("split result %d: %g, want %g", i, out[i], want[i])
-						return
-					}
-				}
-			}
-			r.give(a)
-		}()
-	}
-	wg.Wait()
+	checkSplits(t, r, [][]float32{want}, func(a *Arena, out [][]float32) { a.Conv(c, out[0], in, pw, nil) })
 }
 
 // TestArenaPoolSplitIsExact splits large pools by channel, from several goroutines at once.
@@ -66,32 +89,10 @@ func TestArenaPoolSplitIsExact(t *testing.T) {
 	avg.Avg = true
 	avg.Run(wantAvg, in)
 	r := NewRunner(0, 0, Options{Threads: 3})
-	var wg sync.WaitGroup
-	for g := 0; g < 3; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a, _ := r.take(context.Background(), 1)
-			defer r.give(a)
-			a.parts = 3
-			for rep := 0; rep < 3; rep++ {
-				gotMax, gotAvg := make([]float32, n+1), make([]float32, n+1)
-				gotMax[n], gotAvg[n] = 12345, 12345
-				a.Pool(p, gotMax[:n], in)
-				a.Pool(&avg, gotAvg[:n], in)
-				for i := range n {
-					if gotMax[i] != wantMax[i] || gotAvg[i] != wantAvg[i] {
-						t.Errorf("split pool value %d: max %g avg %g, want %g %g", i, gotMax[i], gotAvg[i], wantMax[i], wantAvg[i])
-						return
-					}
-				}
-				if gotMax[n] != 12345 || gotAvg[n] != 12345 {
-					t.Error("split pool wrote past its output")
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	checkSplits(t, r, [][]float32{wantMax, wantAvg}, func(a *Arena, out [][]float32) {
+		a.Pool(p, out[0], in)
+		a.Pool(&avg, out[1], in)
+	})
 }
 
 // TestArenaLinearSplitIsExact splits a large linear layer by rows, from several goroutines.
@@ -116,27 +117,7 @@ func TestArenaLinearSplitIsExact(t *testing.T) {
 	want := make([]float32, l.Out)
 	l.Run(want, in, pw)
 	r := NewRunner(0, 0, Options{Threads: 3})
-	var wg sync.WaitGroup
-	for g := 0; g < 3; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a, _ := r.take(context.Background(), 1)
-			defer r.give(a)
-			a.parts = 3
-			for rep := 0; rep < 3; rep++ {
-				got := make([]float32, l.Out)
-				a.Linear(l, got, in, pw)
-				for i := range got {
-					if got[i] != want[i] {
-						t.Errorf("split linear output %d: %g, want %g", i, got[i], want[i])
-						return
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	checkSplits(t, r, [][]float32{want}, func(a *Arena, out [][]float32) { a.Linear(l, out[0], in, pw) })
 }
 
 // TestArenaSESplitIsExact splits a squeeze-and-excitation block's per-channel layers (a blocked
@@ -166,48 +147,18 @@ func TestArenaSESplitIsExact(t *testing.T) {
 	if c*hw*hw < minParallelValues || dw.OutC*hw*hw*25 < minParallelDWMACs {
 		t.Fatal("the layers are too small to be split")
 	}
-	run := func(a *Arena) (y, pooled []float32) {
-		y, pooled = make([]float32, n+1), make([]float32, nc+1)
-		y[n], pooled[nc] = 12345, 12345
-		a.Conv(dw, y[:n], in, pw, nil)
-		a.GlobalPool(gp, pooled[:nc], y[:n])
-		a.Mul(mul, y[:n], y[:n], pooled[:nc])
-		if y[n] != 12345 || pooled[nc] != 12345 {
-			t.Error("a split layer wrote past its output")
-		}
-		return y[:n], pooled[:nc]
+	run := func(a *Arena, out [][]float32) {
+		a.Conv(dw, out[0], in, pw, nil)
+		a.GlobalPool(gp, out[1], out[0])
+		a.Mul(mul, out[0], out[0], out[1])
 	}
 	r := NewRunner(0, dw.ScratchLen(), Options{Threads: 3})
 	one, _ := r.take(context.Background(), 1)
 	one.parts = 1
-	wantY, wantP := run(one)
+	want := [][]float32{make([]float32, n), make([]float32, nc)}
+	run(one, want)
 	r.give(one)
-	var wg sync.WaitGroup
-	for g := 0; g < 3; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a, _ := r.take(context.Background(), 1)
-			defer r.give(a)
-			for _, parts := range []int{2, 3} {
-				a.parts = parts
-				y, p := run(a)
-				for i := range wantY {
-					if y[i] != wantY[i] {
-						t.Errorf("%d parts: value %d: %g, want %g", parts, i, y[i], wantY[i])
-						return
-					}
-				}
-				for i := range wantP {
-					if p[i] != wantP[i] {
-						t.Errorf("%d parts: pooled %d: %g, want %g", parts, i, p[i], wantP[i])
-						return
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	checkSplits(t, r, want, run)
 }
 
 // TestArenaConvPoolIsExact runs squeeze-and-excitation blocks' depthwise convolutions with
@@ -290,31 +241,7 @@ func TestArenaReorderSplitIsExact(t *testing.T) {
 	want := make([]float32, n)
 	rc.Run(want, in)
 	r := NewRunner(0, 1000, Options{Threads: 3})
-	var wg sync.WaitGroup
-	for g := 0; g < 3; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a, _ := r.take(context.Background(), 1)
-			defer r.give(a)
-			for _, parts := range []int{2, 3} {
-				a.parts = parts
-				got := make([]float32, n+1)
-				got[n] = 12345
-				a.Reorder(rc, got[:n], in)
-				for i := range want {
-					if got[i] != want[i] {
-						t.Errorf("%d parts: value %d: %g, want %g", parts, i, got[i], want[i])
-						return
-					}
-				}
-				if got[n] != 12345 {
-					t.Error("a split reorder wrote past its output")
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	checkSplits(t, r, [][]float32{want}, func(a *Arena, out [][]float32) { a.Reorder(rc, out[0], in) })
 }
 
 // TestLoadParallel returns the first failing loader's error, in order, whatever the threads.
@@ -384,31 +311,7 @@ func TestArenaExpandDWSplitIsExact(t *testing.T) {
 	e.Run(mid, in, we, nil, make([]float32, e.ScratchLen()))
 	d.Run(want, mid, wd, nil, make([]float32, d.ScratchLen()))
 	r := NewRunner(0, ConvScratch([]*kernels.Conv{e, d}, f), Options{Threads: 3})
-	var wg sync.WaitGroup
-	for g := 0; g < 3; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a, _ := r.take(context.Background(), 1)
-			defer r.give(a)
-			out := make([]float32, n+1)
-			for parts := 1; parts <= 3; parts++ {
-				a.parts = parts
-				out[n] = 12345
-				a.ExpandDW(e, d, out[:n], in, we, wd)
-				for i := range n {
-					if out[i] != want[i] {
-						t.Errorf("%d parts: value %d: %g, want %g", parts, i, out[i], want[i])
-						return
-					}
-				}
-				if out[n] != 12345 {
-					t.Errorf("%d parts: wrote past the output", parts)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	checkSplits(t, r, [][]float32{want}, func(a *Arena, out [][]float32) { a.ExpandDW(e, d, out[0], in, we, wd) })
 	a, _ := r.take(context.Background(), 1)
 	defer r.give(a)
 	a.parts = 3
