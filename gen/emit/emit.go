@@ -13,7 +13,6 @@ import (
 
 	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/cnngen/cnngen/gen/plan"
-	"github.com/cnngen/cnngen/runtime/kernels"
 	"github.com/dave/jennifer/jen"
 )
 
@@ -84,41 +83,6 @@ type emitter struct {
 	f       *jen.File // the graph part
 	ids     map[*ir.Node]string
 	next    map[*ir.Node]*ir.Node // the layer that runs after each (nextLayer)
-	// expandDW's pairs: the depthwise convolution of each fused expansion, and the reverse
-	// (nil until computed).
-	fusedDW, fusedExp map[*ir.Node]*ir.Node
-}
-
-// expandDW reports the pair a pointwise convolution and the depthwise convolution after it form
-// when they run fused (kernels.ExpandDW, Arena.ExpandDW): the expansion n's output read by that
-// one layer only, which runs right after it; given either node, it returns the expansion and the
-// depthwise convolution, or nils.
-func (e *emitter) expandDW(n *ir.Node) (exp, dw *ir.Node) {
-	if e.fusedDW == nil {
-		e.fusedDW, e.fusedExp = map[*ir.Node]*ir.Node{}, map[*ir.Node]*ir.Node{}
-		cons := e.g.Consumers()
-		for _, x := range e.g.Nodes {
-			m := e.nextLayer(x)
-			if x.Op != ir.OpConv || m == nil || m.Op != ir.OpConv || len(cons[x]) != 1 || cons[x][0] != m ||
-				m.Inputs[0] != x || x == e.g.Output || x == e.features() ||
-				x.Fused != nil && x.Fused.Residual != nil || m.Fused != nil && m.Fused.Residual != nil {
-				continue
-			}
-			kx, err1 := convSettings(x)
-			km, err2 := convSettings(m)
-			if err1 != nil || err2 != nil || !(kernels.ExpandDW{E: &kx, D: &km}).Fuses() {
-				continue
-			}
-			e.fusedDW[x], e.fusedExp[m] = m, x
-		}
-	}
-	if m := e.fusedDW[n]; m != nil {
-		return n, m
-	}
-	if x := e.fusedExp[n]; x != nil {
-		return x, n
-	}
-	return nil, nil
 }
 
 // nextLayer is the node whose layer function runs right after n's, or nil.

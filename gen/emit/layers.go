@@ -39,7 +39,7 @@ func (e *emitter) layers() error {
 			cfgValues = append(cfgValues, jen.Id(id).Op(":").Add(literal(lc.settings)))
 			if _, ok := lc.settings.(kernels.Conv); ok {
 				convs = append(convs, jen.Op("&").Id("cfg").Dot(id))
-				if x, dw := e.expandDW(n); n == dw {
+				if x, dw := e.p.ExpandDW(n); n == dw {
 					fused = append(fused, jen.Values(jen.Id("E").Op(":").Op("&").Id("cfg").Dot(e.ids[x]), jen.Id("D").Op(":").Op("&").Id("cfg").Dot(id)))
 				}
 			}

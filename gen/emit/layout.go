@@ -9,8 +9,8 @@ import (
 
 // layout writes the arena layout: a pair of constants per tensor (idOff, idLen: where its
 // float32s lie in the arena), spelled in terms of the buffer it shares (a view or an in-place op
-// starts where its input does; a concat's input lies inside the concat's buffer), then the regions
-// the template reads and the arena's size.
+// starts where its input does; a concat's input lies inside the concat's buffer; a fused
+// expansion has an empty region), then the regions the template reads and the arena's size.
 func (e *emitter) layout() {
 	p := e.p
 	var defs []jen.Code
@@ -27,10 +27,17 @@ func (e *emitter) layout() {
 		defs = append(defs, jen.List(jen.Id(id+offSuffix), jen.Id(id+lenSuffix)).Op("=").List(off, jen.Lit(r.Len)).
 			Comment(fmt.Sprintf("%s %v", n.Name, n.Shape)))
 	}
+	fused := ""
+	for _, n := range e.g.Nodes {
+		if x, _ := p.ExpandDW(n); x == n {
+			fused = "\nAn expansion the next layer computes band by band (Arena.ExpandDW) has none (length 0)."
+			break
+		}
+	}
 	comment(e.f, fmt.Sprintf("Arena layout of one image, in float32s: where each tensor lives. Views and in-place ops\n"+
-		"share their input's buffer; tensors read only by a concatenation are written into its buffer.\n"+
+		"share their input's buffer; tensors read only by a concatenation are written into its buffer.%s\n"+
 		"%.2f MB planned (%.2f MB live at most; %.2f MB without reuse).",
-		float64(4*p.Arena)/1e6, float64(4*p.MaxLive)/1e6, float64(4*p.Total)/1e6))
+		fused, float64(4*p.Arena)/1e6, float64(4*p.MaxLive)/1e6, float64(4*p.Total)/1e6))
 	e.f.Const().Defs(defs...)
 	e.f.Line()
 

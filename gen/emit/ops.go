@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cnngen/cnngen/gen/ir"
+	"github.com/cnngen/cnngen/gen/plan"
 	"github.com/cnngen/cnngen/runtime/kernels"
 	"github.com/dave/jennifer/jen"
 )
@@ -28,14 +29,6 @@ var opEmitters = map[ir.Op]func(e *emitter, n *ir.Node) (layerCode, error){
 	ir.OpSoftmax:         (*emitter).softmax,
 	ir.OpLogSoftmax:      (*emitter).softmax,
 	ir.OpReorder:         (*emitter).reorder,
-}
-
-// layout is the kernels' name for n's layout.
-func layout(n *ir.Node) kernels.Layout {
-	if n.Layout == ir.NCHW16c {
-		return kernels.NCHW16c
-	}
-	return kernels.NCHW
 }
 
 // layer writes the code of one node.
@@ -63,34 +56,8 @@ func (e *emitter) call(n *ir.Node, method string, args ...jen.Code) jen.Code {
 // weightsOf is the layer's field of the loaded weights.
 func (e *emitter) weightsOf(n *ir.Node) *jen.Statement { return jen.Id("n").Dot("w").Dot(e.ids[n]) }
 
-// kernelAct is the kernel activation of an elementwise op with attributes a.
-func kernelAct(n *ir.Node, op ir.Op, a ir.Attrs) (kernels.Act, ir.KernelAct, error) {
-	d := ir.Def(op)
-	if d == nil || d.Act == nil {
-		return 0, ir.KernelAct{}, fmt.Errorf("%s: %s has no activation kernel", n.Name, op)
-	}
-	ka := d.Act(a)
-	act, err := kernels.ActByName(ka.Name)
-	if err != nil {
-		return 0, ka, fmt.Errorf("%s: %w", n.Name, err)
-	}
-	return act, ka, nil
-}
-
-// fusedAct is the activation the passes fused into n's epilogue (ActNone for none).
-func fusedAct(n *ir.Node) (kernels.Act, error) {
-	if n.Fused == nil || n.Fused.Act == "" {
-		return kernels.ActNone, nil
-	}
-	act, ka, err := kernelAct(n, n.Fused.Act, n.Fused.ActAttrs)
-	if err == nil && !ka.Epilogue {
-		err = fmt.Errorf("%s: %s cannot run in an epilogue", n.Name, n.Fused.Act)
-	}
-	return act, err
-}
-
 func (e *emitter) eltwise(n *ir.Node) (layerCode, error) {
-	act, ka, err := kernelAct(n, n.Op, n.Attrs)
+	act, ka, err := plan.KernelAct(n, n.Op, n.Attrs)
 	if err != nil {
 		return layerCode{}, err
 	}
@@ -109,17 +76,8 @@ func paramKey(n *ir.Node, role string) string {
 	return ""
 }
 
-// convSettings are n's kernel settings.
-func convSettings(n *ir.Node) (kernels.Conv, error) {
-	c, in := ir.As[*ir.ConvAttrs](n), n.Inputs[0].Shape
-	act, err := fusedAct(n)
-	return kernels.Conv{InC: in[0], InH: in[1], InW: in[2], OutC: n.Shape[0], OutH: n.Shape[1], OutW: n.Shape[2],
-		KH: c.Kernel[0], KW: c.Kernel[1], StrideH: c.Stride[0], StrideW: c.Stride[1], PadT: c.Pad[0], PadL: c.Pad[1],
-		DilH: c.Dilation[0], DilW: c.Dilation[1], Groups: c.Groups, Act: act, Layout: layout(n)}, err
-}
-
 func (e *emitter) conv(n *ir.Node) (layerCode, error) {
-	k, err := convSettings(n)
+	k, err := plan.ConvSettings(n)
 	if err != nil {
 		return layerCode{}, err
 	}
@@ -146,7 +104,7 @@ func (e *emitter) conv(n *ir.Node) (layerCode, error) {
 	body := []jen.Code{e.call(n, method, e.at(n), e.at(n.Inputs[0]), e.weightsOf(n), res)}
 	// The lowering follows from the shape, so it is fixed here, at generation time.
 	note := "\nlowered as " + k.Algorithm()
-	switch x, dw := e.expandDW(n); n {
+	switch x, dw := e.p.ExpandDW(n); n {
 	case x:
 		body, note = nil, note+", computed band by band by the next layer's call (Arena.ExpandDW)"
 	case dw:
@@ -166,7 +124,7 @@ func (e *emitter) conv(n *ir.Node) (layerCode, error) {
 
 func (e *emitter) linear(n *ir.Node) (layerCode, error) {
 	l := ir.As[*ir.LinearAttrs](n)
-	act, err := fusedAct(n)
+	act, err := plan.FusedAct(n)
 	if err != nil {
 		return layerCode{}, err
 	}
@@ -197,39 +155,39 @@ func (e *emitter) pool(n *ir.Node) (layerCode, error) {
 	s := n.Inputs[0].Shape
 	k := kernels.Pool{C: s[0], InH: s[1], InW: s[2], OutH: n.Shape[1], OutW: n.Shape[2], KH: p.Kernel[0], KW: p.Kernel[1],
 		StrideH: p.Stride[0], StrideW: p.Stride[1], PadT: p.Pad[0], PadL: p.Pad[1], PadB: p.Pad[2], PadR: p.Pad[3],
-		CountIncludePad: inclPad, Avg: avg, Layout: layout(n)}
+		CountIncludePad: inclPad, Avg: avg, Layout: plan.KernelLayout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "Pool", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
 func (e *emitter) adaptivePool(n *ir.Node) (layerCode, error) {
 	s := n.Inputs[0].Shape
-	k := kernels.AdaptiveAvgPool{C: s[0], InH: s[1], InW: s[2], OutH: n.Shape[1], OutW: n.Shape[2], Layout: layout(n)}
+	k := kernels.AdaptiveAvgPool{C: s[0], InH: s[1], InW: s[2], OutH: n.Shape[1], OutW: n.Shape[2], Layout: plan.KernelLayout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "AdaptiveAvgPool", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
 func (e *emitter) globalPool(n *ir.Node) (layerCode, error) {
 	s := n.Inputs[0].Shape
-	k := kernels.GlobalPool{C: s[0], HW: s[1] * s[2], Max: n.Op == ir.OpGlobalMaxPool, Layout: layout(n)}
+	k := kernels.GlobalPool{C: s[0], HW: s[1] * s[2], Max: n.Op == ir.OpGlobalMaxPool, Layout: plan.KernelLayout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "GlobalPool", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
 func (e *emitter) lrn(n *ir.Node) (layerCode, error) {
 	l, s := ir.As[*ir.LRNAttrs](n), n.Shape
-	k := kernels.LRN{C: s[0], HW: hw(s), Size: l.Size, Lo: l.Lo, Alpha: float32(l.Alpha), Beta: float32(l.Beta), K: float32(l.Bias), Layout: layout(n)}
+	k := kernels.LRN{C: s[0], HW: hw(s), Size: l.Size, Lo: l.Lo, Alpha: float32(l.Alpha), Beta: float32(l.Beta), K: float32(l.Bias), Layout: plan.KernelLayout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "LRN", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
 // batchNorm is a batch norm the passes could not fold into a conv: a per-channel affine map whose
 // scale and shift the loader computes.
 func (e *emitter) batchNorm(n *ir.Node) (layerCode, error) {
-	act, err := fusedAct(n)
+	act, err := plan.FusedAct(n)
 	if err != nil {
 		return layerCode{}, err
 	}
 	bn := jen.Op("&").Qual(rtPath, "BN").Values(jen.Id("Weight").Op(":").Lit(n.Params[0].Key), jen.Id("Bias").Op(":").Lit(n.Params[1].Key),
 		jen.Id("Mean").Op(":").Lit(n.Params[2].Key), jen.Id("Var").Op(":").Lit(n.Params[3].Key), jen.Id("Eps").Op(":").Lit(ir.As[*ir.BatchNormAttrs](n).Eps))
 	return layerCode{
-		settings: kernels.Affine{C: n.Shape[0], HW: hw(n.Shape), Act: act, Layout: layout(n)},
+		settings: kernels.Affine{C: n.Shape[0], HW: hw(n.Shape), Act: act, Layout: plan.KernelLayout(n)},
 		weights:  jen.Qual(rtPath, "ChannelAffine"),
 		load:     jen.List(jen.Id("w").Dot(e.ids[n]), jen.Err()).Op("=").Qual(rtPath, "LoadBN").Call(jen.Id("f"), bn, jen.Lit(n.Shape[0])),
 		body:     []jen.Code{e.call(n, "Affine", e.at(n), e.at(n.Inputs[0]), jen.Op("&").Add(e.weightsOf(n)))},
@@ -239,7 +197,7 @@ func (e *emitter) batchNorm(n *ir.Node) (layerCode, error) {
 // affine has constant scale and shift; they are "loaded" from the code like a batch norm's
 // (a single value applies to every channel, spelled out so the kernel stays per-channel).
 func (e *emitter) affine(n *ir.Node) (layerCode, error) {
-	act, err := fusedAct(n)
+	act, err := plan.FusedAct(n)
 	if err != nil {
 		return layerCode{}, err
 	}
@@ -251,7 +209,7 @@ func (e *emitter) affine(n *ir.Node) (layerCode, error) {
 		return v
 	}
 	return layerCode{
-		settings: kernels.Affine{C: c, HW: hw(n.Shape), Act: act, Layout: layout(n)},
+		settings: kernels.Affine{C: c, HW: hw(n.Shape), Act: act, Layout: plan.KernelLayout(n)},
 		weights:  jen.Qual(rtPath, "ChannelAffine"),
 		load: jen.Id("w").Dot(e.ids[n]).Op("=").Qual(rtPath, "ChannelAffine").Values(
 			jen.Id("Scale").Op(":").Add(floats(perChannel(a.Scale))), jen.Id("Shift").Op(":").Add(floats(perChannel(a.Shift)))),
@@ -261,7 +219,7 @@ func (e *emitter) affine(n *ir.Node) (layerCode, error) {
 
 // add sums its inputs pairwise into the output; the fused activation applies to the last sum.
 func (e *emitter) add(n *ir.Node) (layerCode, error) {
-	act, err := fusedAct(n)
+	act, err := plan.FusedAct(n)
 	if err != nil {
 		return layerCode{}, err
 	}
@@ -283,13 +241,13 @@ func (e *emitter) add(n *ir.Node) (layerCode, error) {
 
 func (e *emitter) mul(n *ir.Node) (layerCode, error) {
 	x, s := n.Inputs[0], n.Inputs[1]
-	k := kernels.Mul{C: x.Shape[0], HW: x.Shape.Size() / x.Shape[0], PerChannel: !x.Shape.Equal(s.Shape), Layout: layout(n)}
+	k := kernels.Mul{C: x.Shape[0], HW: x.Shape.Size() / x.Shape[0], PerChannel: !x.Shape.Equal(s.Shape), Layout: plan.KernelLayout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "Mul", e.at(n), e.at(x), e.at(s))}}, nil
 }
 
 func (e *emitter) pad(n *ir.Node) (layerCode, error) {
 	s, p := n.Inputs[0].Shape, ir.As[*ir.PadAttrs](n)
-	k := kernels.Pad{C: s[0], H: s[1], W: s[2], Top: p.Pads[0], Left: p.Pads[1], Bottom: p.Pads[2], Right: p.Pads[3], Value: float32(p.Value), Layout: layout(n)}
+	k := kernels.Pad{C: s[0], H: s[1], W: s[2], Top: p.Pads[0], Left: p.Pads[1], Bottom: p.Pads[2], Right: p.Pads[3], Value: float32(p.Value), Layout: plan.KernelLayout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "Pad", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 
@@ -321,7 +279,7 @@ func (e *emitter) concat(n *ir.Node) (layerCode, error) {
 // reorder converts a feature map between layouts.
 func (e *emitter) reorder(n *ir.Node) (layerCode, error) {
 	s := n.Shape
-	k := kernels.Reorder{C: s[0], HW: s[1] * s[2], To: layout(n)}
+	k := kernels.Reorder{C: s[0], HW: s[1] * s[2], To: plan.KernelLayout(n)}
 	return layerCode{settings: k, body: []jen.Code{e.call(n, "Reorder", e.at(n), e.at(n.Inputs[0]))}}, nil
 }
 

@@ -76,7 +76,7 @@ func (e *trainEmitter) layer(n *ir.Node) (*trainLayer, error) {
 	}
 	switch n.Op {
 	case ir.OpConv:
-		k, err := convSettings(n)
+		k, err := plan.ConvSettings(n)
 		if err != nil {
 			return nil, err
 		}
@@ -93,7 +93,7 @@ func (e *trainEmitter) layer(n *ir.Node) (*trainLayer, error) {
 		tl.backward = []jen.Code{xcall("ConvBackward", st, e.dx(in), e.gr(n), e.vIf(in, ins[0]), e.vIf(n, out))}
 	case ir.OpLinear:
 		a := ir.As[*ir.LinearAttrs](n)
-		act, err := fusedAct(n)
+		act, err := plan.FusedAct(n)
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +206,7 @@ func (e *trainEmitter) layer(n *ir.Node) (*trainLayer, error) {
 		if d == nil || d.Act == nil {
 			return nil, fmt.Errorf("%s: training code does not support %s", n.Name, n.Op)
 		}
-		act, ka, err := kernelAct(n, n.Op, n.Attrs)
+		act, ka, err := plan.KernelAct(n, n.Op, n.Attrs)
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +226,7 @@ func (e *trainEmitter) layer(n *ir.Node) (*trainLayer, error) {
 // batchNorm is a training batch norm, with its fused residual and activation.
 func (e *trainEmitter) batchNorm(n *ir.Node, tl *trainLayer, ins []bool, out bool) (*trainLayer, error) {
 	in := n.Inputs[0]
-	act, err := fusedAct(n)
+	act, err := plan.FusedAct(n)
 	if err != nil {
 		return nil, err
 	}

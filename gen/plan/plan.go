@@ -41,11 +41,17 @@ type Plan struct {
 	Tensors []*Tensor // the placed buffers
 	slices  []*Tensor // tensors inside a concat's buffer
 	of      map[*ir.Node]*Tensor
+	// The fused pairs (ExpandDW): each expansion's depthwise convolution, and the reverse.
+	fusedDW, fusedExp map[*ir.Node]*ir.Node
 }
 
 // Of returns the region holding n's output.
+// A fused expansion's is empty: its output never reaches the arena.
 func (p *Plan) Of(n *ir.Node) Region {
 	t := p.of[n]
+	if p.fusedDW[n] != nil {
+		return Region{Off: t.Off}
+	}
 	return Region{Off: t.Off, Len: n.PhysicalSize()}
 }
 
@@ -97,24 +103,23 @@ func Make(g *ir.Graph) (*Plan, error) {
 			}
 		}
 	}
-	for _, x := range g.Nodes {
-		// A convolution read only by a grouped one may run inside it (the code generator fuses
-		// an expansion with the depthwise convolution after it: runtime.Arena.ExpandDW), which
-		// then reads x's input: that input must outlive the grouped one's output being written.
-		if rs := cons[x]; x.Op == ir.OpConv && len(rs) == 1 && rs[0].Op == ir.OpConv && ir.As[*ir.ConvAttrs](rs[0]).Groups > 1 &&
-			pos[rs[0]] > lastUse[x.Inputs[0]] {
-			lastUse[x.Inputs[0]] = pos[rs[0]]
-		}
+	p := &Plan{of: map[*ir.Node]*Tensor{}, fusedDW: expandDWPairs(g, cons), fusedExp: map[*ir.Node]*ir.Node{}}
+	for x, m := range p.fusedDW {
+		p.fusedExp[m] = x
+		// The depthwise layer computes x from x's input as it goes: that input must outlive the
+		// depthwise output being written.
+		lastUse[x.Inputs[0]] = max(lastUse[x.Inputs[0]], pos[m])
 	}
 	lastUse[g.Output] = len(g.Nodes) // read by the caller after the last layer
 	chain := concatChains(g)
-	p := &Plan{of: map[*ir.Node]*Tensor{}}
 	for i, n := range g.Nodes {
 		if n.TrainingOnly || ir.Def(n.Op).Is(ir.InferenceIdentity) {
 			return nil, fmt.Errorf("plan: %s: run the inference passes first", n.Name)
 		}
 		var t *Tensor
 		switch {
+		case p.fusedDW[n] != nil:
+			t = &Tensor{Def: i, Last: i} // placed nowhere: not in p.Tensors
 		case ir.IsView(n.Op):
 			t = p.of[n.Inputs[0]]
 		case inPlace(n.Op) && n.Inputs[0].PhysicalSize() == n.PhysicalSize() && n.Inputs[0].Layout == n.Layout && p.of[n.Inputs[0]].Last == i && !p.readsTwice(n) &&
@@ -325,12 +330,26 @@ func maxLive(ts []*Tensor, steps int) int {
 }
 
 // Validate proves the layout: every node has a region inside the arena that holds its output,
-// and no two tensors live at the same time share memory.
+// but a fused expansion, which has none and whose input stays live while the depthwise
+// convolution that computes it runs; and no two tensors live at the same time share memory.
 func (p *Plan) Validate(g *ir.Graph) error {
+	pos := map[*ir.Node]int{}
+	for i, n := range g.Nodes {
+		pos[n] = i
+	}
 	for _, n := range g.Nodes {
 		t := p.of[n]
 		if t == nil {
 			return fmt.Errorf("plan: %s has no buffer", n.Name)
+		}
+		if m := p.fusedDW[n]; m != nil {
+			if t.Len != 0 || slices.Contains(p.Tensors, t) || t.parent != nil || len(t.Nodes) != 1 {
+				return fmt.Errorf("plan: %s runs inside %s but has a buffer", n.Name, m.Name)
+			}
+			if in := p.of[n.Inputs[0]]; in.Last < pos[m] {
+				return fmt.Errorf("plan: %s's input %s dies at step %d, before %s (step %d) reads it", n.Name, n.Inputs[0].Name, in.Last, m.Name, pos[m])
+			}
+			continue
 		}
 		if t.Off < 0 || t.Off%Align != 0 || t.Off+n.PhysicalSize() > p.Arena || n.PhysicalSize() > t.Len {
 			return fmt.Errorf("plan: %s: region [%d,%d) does not hold %d elements inside an arena of %d", n.Name, t.Off, t.End(), n.PhysicalSize(), p.Arena)

@@ -1,8 +1,10 @@
 package plan
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/cnngen/cnngen/archspecs"
@@ -157,6 +159,75 @@ func TestConcatChain(t *testing.T) {
 		}
 		if n := ig.Node("n4"); !p.InPlace(n) {
 			t.Errorf("%v: n4, the chain's last reader, is not in place", l)
+		}
+	}
+}
+
+// An inverted-residual block's expansion and depthwise convolution run fused when the kernels
+// fuse them (rows of at least 28 pixels, a depthwise second layer): the expansion then has no
+// region, and its input stays live until the depthwise layer has run, since that layer reads it.
+// A grouped convolution that is not depthwise, or rows of 14 pixels, keep the unfused lifetimes.
+func TestExpandDW(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		size, group int
+		fused       bool
+	}{
+		{"depthwise 32x32", 32, 32, true},
+		{"groups 2", 32, 2, false},
+		{"depthwise 14x14", 14, 32, false},
+	} {
+		spec := fmt.Sprintf(`name: block
+input: [16, %d, %d]
+layers:
+  - conv: {name: e, out: 32, kernel: 1}
+  - relu
+  - conv: {name: d, out: 32, kernel: 3, pad: 1, groups: %d}
+  - relu
+  - conv: {name: p, out: 16, kernel: 1}
+  - global_avgpool
+  - flatten
+  - linear: {name: fc, out: 5}
+`, c.size, c.size, c.group)
+		path := filepath.Join(t.TempDir(), "block.yaml")
+		if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		g, err := frontend.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ig, err := passes.InferenceLayout(g, ir.NCHW16c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Make(ig)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		e, d := ig.Node("e"), ig.Node("d")
+		pos := slices.Index(ig.Nodes, d)
+		if x, dw := p.ExpandDW(e); (x == e && dw == d) != c.fused {
+			t.Errorf("%s: ExpandDW(e) = %v, %v; fused %v", c.name, x, dw, c.fused)
+		}
+		if x, dw := p.ExpandDW(d); (x == e && dw == d) != c.fused {
+			t.Errorf("%s: ExpandDW(d) = %v, %v; fused %v", c.name, x, dw, c.fused)
+		}
+		in := p.of[e.Inputs[0]]
+		if c.fused {
+			if r := p.Of(e); r.Len != 0 || slices.Contains(p.Tensors, p.of[e]) {
+				t.Errorf("%s: the fused expansion has region %+v", c.name, r)
+			}
+			if in.Last < pos {
+				t.Errorf("%s: the expansion's input dies at step %d, before the depthwise layer (%d)", c.name, in.Last, pos)
+			}
+			continue
+		}
+		if r := p.Of(e); r.Len != e.PhysicalSize() {
+			t.Errorf("%s: the unfused expansion has region %+v, want %d elements", c.name, r, e.PhysicalSize())
+		}
+		if in.Last != slices.Index(ig.Nodes, e) {
+			t.Errorf("%s: the expansion's input lives until step %d, want its last reader's %d", c.name, in.Last, slices.Index(ig.Nodes, e))
 		}
 	}
 }

@@ -223,16 +223,16 @@ const (
 	maxpool_3Off, maxpool_3Len             = 290400, 69984            // maxpool#3 [96 27 27]
 	conv2Off, conv2Len                     = 0, 186624                // conv2 [256 27 27]
 	lrn_5Off, lrn_5Len                     = 186624, 186624           // lrn#5 [256 27 27]
-	maxpool_6Off, maxpool_6Len             = 129792, 43264            // maxpool#6 [256 13 13]
+	maxpool_6Off, maxpool_6Len             = 64896, 43264             // maxpool#6 [256 13 13]
 	conv3Off, conv3Len                     = 0, 64896                 // conv3 [384 13 13]
 	conv4Off, conv4Len                     = 64896, 64896             // conv4 [384 13 13]
-	conv5Off, conv5Len                     = 129792, 43264            // conv5 [256 13 13]
-	maxpool_10Off, maxpool_10Len           = 0, 9216                  // maxpool#10 [256 6 6]
-	maxpool_10_nchwOff, maxpool_10_nchwLen = 9216, 9216               // maxpool#10.nchw [256 6 6]
+	conv5Off, conv5Len                     = 0, 43264                 // conv5 [256 13 13]
+	maxpool_10Off, maxpool_10Len           = 43264, 9216              // maxpool#10 [256 6 6]
+	maxpool_10_nchwOff, maxpool_10_nchwLen = 0, 9216                  // maxpool#10.nchw [256 6 6]
 	flatten_11Off, flatten_11Len           = maxpool_10_nchwOff, 9216 // flatten#11 [9216]
-	fc6Off, fc6Len                         = 0, 4096                  // fc6 [4096]
-	fc7Off, fc7Len                         = 4096, 4096               // fc7 [4096]
-	fc8Off, fc8Len                         = 0, 1000                  // fc8 [1000]
+	fc6Off, fc6Len                         = 9216, 4096               // fc6 [4096]
+	fc7Off, fc7Len                         = 0, 4096                  // fc7 [4096]
+	fc8Off, fc8Len                         = 4096, 1000               // fc8 [1000]
 )
 
 // The regions RunImage copies the input to and the logits or the features from.
