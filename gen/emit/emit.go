@@ -82,25 +82,6 @@ type emitter struct {
 	o       Options
 	f       *jen.File // the graph part
 	ids     map[*ir.Node]string
-	next    map[*ir.Node]*ir.Node // the layer that runs after each (nextLayer)
-}
-
-// nextLayer is the node whose layer function runs right after n's, or nil.
-func (e *emitter) nextLayer(n *ir.Node) *ir.Node {
-	if e.next == nil {
-		e.next = map[*ir.Node]*ir.Node{}
-		var prev *ir.Node
-		for _, m := range e.g.Nodes {
-			if m.Op == ir.OpInput || ir.IsView(m.Op) {
-				continue
-			}
-			if prev != nil {
-				e.next[prev] = m
-			}
-			prev = m
-		}
-	}
-	return e.next[n]
 }
 
 // features is the input of the last linear layer: what a classifier head reads.

@@ -97,7 +97,7 @@ func (e *emitter) conv(n *ir.Node) (layerCode, error) {
 	// A blocked depthwise convolution whose output a global average pooling reads next (a
 	// squeeze-and-excitation block) pools its blocks as it computes them (Arena.ConvPool).
 	method := "Conv"
-	if nx := e.nextLayer(n); nx != nil && nx.Op == ir.OpGlobalAvgPool && nx.Inputs[0] == n && k.Layout == kernels.NCHW16c &&
+	if nx := e.p.Next(n); nx != nil && nx.Op == ir.OpGlobalAvgPool && nx.Inputs[0] == n && k.Layout == kernels.NCHW16c &&
 		k.Groups > 1 && k.Groups == k.InC && k.Groups == k.OutC {
 		method = "ConvPool"
 	}

@@ -68,23 +68,37 @@ func (p *Plan) ExpandDW(n *ir.Node) (exp, dw *ir.Node) {
 	return nil, nil
 }
 
+// nextLayers maps each node that runs code to the one whose layer function runs right after it:
+// the input and views run none.
+func nextLayers(g *ir.Graph) map[*ir.Node]*ir.Node {
+	next := map[*ir.Node]*ir.Node{}
+	var prev *ir.Node
+	for _, m := range g.Nodes {
+		if m.Op == ir.OpInput || ir.IsView(m.Op) {
+			continue
+		}
+		if prev != nil {
+			next[prev] = m
+		}
+		prev = m
+	}
+	return next
+}
+
+// Next is the node whose layer function runs right after n's, or nil.
+func (p *Plan) Next(n *ir.Node) *ir.Node { return p.next[n] }
+
 // expandDWPairs finds the pairs that fuse: an expansion x whose output only the layer that runs
 // right after it reads, as its input, on settings kernels.ExpandDW.Fuses accepts. x must not be
 // a tensor anyone else sees (the output, the features the head reads, a residual).
-func expandDWPairs(g *ir.Graph, cons map[*ir.Node][]*ir.Node) map[*ir.Node]*ir.Node {
+func expandDWPairs(g *ir.Graph, next map[*ir.Node]*ir.Node, cons map[*ir.Node][]*ir.Node) map[*ir.Node]*ir.Node {
 	pairs := map[*ir.Node]*ir.Node{}
 	var feat *ir.Node
 	if h := g.Head(); h != nil {
 		feat = h.Inputs[0]
 	}
-	var x *ir.Node // the layer that ran last: views and the input run no code
-	for _, m := range g.Nodes {
-		if m.Op == ir.OpInput || ir.IsView(m.Op) {
-			continue
-		}
-		prev := x
-		x = m
-		if prev == nil || prev.Op != ir.OpConv || m.Op != ir.OpConv || len(cons[prev]) != 1 || cons[prev][0] != m ||
+	for prev, m := range next {
+		if prev.Op != ir.OpConv || m.Op != ir.OpConv || len(cons[prev]) != 1 || cons[prev][0] != m ||
 			m.Inputs[0] != prev || prev == g.Output || prev == feat ||
 			prev.Fused != nil && prev.Fused.Residual != nil || m.Fused != nil && m.Fused.Residual != nil {
 			continue

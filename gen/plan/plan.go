@@ -43,6 +43,7 @@ type Plan struct {
 	of      map[*ir.Node]*Tensor
 	// The fused pairs (ExpandDW): each expansion's depthwise convolution, and the reverse.
 	fusedDW, fusedExp map[*ir.Node]*ir.Node
+	next              map[*ir.Node]*ir.Node // the layer that runs after each (Next)
 }
 
 // Of returns the region holding n's output.
@@ -103,7 +104,8 @@ func Make(g *ir.Graph) (*Plan, error) {
 			}
 		}
 	}
-	p := &Plan{of: map[*ir.Node]*Tensor{}, fusedDW: expandDWPairs(g, cons), fusedExp: map[*ir.Node]*ir.Node{}}
+	next := nextLayers(g)
+	p := &Plan{of: map[*ir.Node]*Tensor{}, next: next, fusedDW: expandDWPairs(g, next, cons), fusedExp: map[*ir.Node]*ir.Node{}}
 	for x, m := range p.fusedDW {
 		p.fusedExp[m] = x
 		// The depthwise layer computes x from x's input as it goes: that input must outlive the
