@@ -372,6 +372,14 @@ func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, 
 	gps := (obg + f - 1) / f // tile groups per super-group
 	groups := sgs * gps
 	g0, g1, y0, y1, x0, x1 := g.split(part, parts, groups, k.p[f])
+	if parts > 1 && g.flat && !g.gather && sgs == 1 && obg*BlockC < g.cols {
+		// A pointwise convolution whose weights are smaller than its input: runs of pixels, so
+		// that each part reads half of the input (half of which the other core wrote) and all
+		// the weights, rather than all of the input and half the weights.
+		p := k.p[f]
+		tiles := (g.cols + p - 1) / p
+		g0, g1, x0, x1 = 0, groups, min(g.cols, part*tiles/parts*p), min(g.cols, (part+1)*tiles/parts*p)
+	}
 	if g0 >= g1 || y0 >= y1 || x0 >= x1 {
 		return
 	}

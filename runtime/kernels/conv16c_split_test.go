@@ -1,0 +1,50 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+// TestConv16cPixelSplitIsExact splits pointwise convolutions whose weights are smaller than
+// their input, which runDirect16c cuts into runs of pixels rather than output channel groups,
+// and requires Run's bits.
+func TestConv16cPixelSplitIsExact(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, c := range []Conv{
+			convCase(256, 28, 28, 128, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU), // ResNet's layer2.x.conv1
+			convCase(64, 56, 56, 256, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActNone),  // its layer1.x.conv3
+			convCase(40, 23, 19, 36, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, ActReLU6),  // partial blocks and tiles
+		} {
+			c.Layout = NCHW16c
+			name := fmt.Sprintf("%dto%d@%dx%d", c.InC, c.OutC, c.OutH, c.OutW)
+			pw, err := c.Pack(randSlice(rng, c.OutC*c.InC), randSlice(rng, c.OutC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := c.geom16c(); !g.flat || g.gather || blocks(c.OutC)*BlockC >= g.cols {
+				t.Fatalf("%s: not split by pixels", name)
+			}
+			_, in := toBlockedGuarded(rng, randSlice(rng, c.InC*c.InH*c.InW), c.InC, c.InH*c.InW)
+			_, res := toBlockedGuarded(rng, randSlice(rng, c.OutC*c.OutH*c.OutW), c.OutC, c.OutH*c.OutW)
+			n := BlockedLen(c.OutC, c.OutH*c.OutW)
+			want := make([]float32, n)
+			c.Run(want, in, pw, res, make([]float32, c.ScratchLen()))
+			for _, parts := range []int{2, 3, 4} {
+				got := make([]float32, n)
+				var wg sync.WaitGroup
+				for part := range parts {
+					wg.Go(func() { c.RunPart(part, parts, got, in, pw, res, make([]float32, c.ScratchLen())) })
+				}
+				wg.Wait()
+				for i := range want {
+					if !sameBits(got[i], want[i]) {
+						t.Fatalf("%s, %d parts: value %d is %v, want %v", name, parts, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
