@@ -380,6 +380,13 @@ func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, 
 		tiles := (g.cols + p - 1) / p
 		g0, g1, x0, x1 = 0, groups, min(g.cols, part*tiles/parts*p), min(g.cols, (part+1)*tiles/parts*p)
 	}
+	// Groups split unevenly between the parts (11 groups of 3 blocks or 2 for ResNet's 512
+	// channels at 7x7: 15 and 17 blocks) share the blocks instead, each part grouping its own.
+	pb0, pn := 0, 0
+	if parts > 1 && sgs == 1 && groups%parts != 0 && groups >= 4*parts && g1-g0 < groups {
+		pb0, pn = part*obg/parts, (part+1)*obg/parts-part*obg/parts
+		g0, g1 = 0, (pn+f-1)/f
+	}
 	if g0 >= g1 || y0 >= y1 || x0 >= x1 {
 		return
 	}
@@ -423,6 +430,10 @@ func (c *Conv) runDirect16c(part, parts int, in, out []float32, w *ConvWeights, 
 			sg := gi / gps
 			fb, nf := group(gi%gps, gps, obg)
 			fb += sg * obg
+			if pn > 0 {
+				fb, nf = group(gi, g1, pn)
+				fb += pb0
+			}
 			ib0 := sg * ibg // the super-group's first input block
 			// The band's rows in balanced tiles of at most p[nf] pixels.
 			tiles := (xb - xa + k.p[nf] - 1) / k.p[nf]

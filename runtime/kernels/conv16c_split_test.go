@@ -10,6 +10,9 @@ import (
 // TestConv16cPixelSplitIsExact splits pointwise convolutions whose weights are smaller than
 // their input, which runDirect16c cuts into runs of pixels rather than output channel groups,
 // and requires Run's bits.
+//
+// TestConv16cBlockSplitIsExact does the same for convolutions whose groups of output channel
+// blocks do not divide evenly between the parts, which share the blocks instead.
 func TestConv16cPixelSplitIsExact(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
@@ -45,6 +48,50 @@ func TestConv16cPixelSplitIsExact(t *testing.T) {
 					}
 				}
 			}
+		}
+	})
+}
+
+func TestConv16cBlockSplitIsExact(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		remapped := 0
+		for _, c := range []Conv{
+			convCase(64, 7, 7, 512, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActReLU),  // ResNet's layer4: 11 groups of 3 or 2
+			convCase(40, 9, 5, 1030, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone), // partial blocks
+		} {
+			c.Layout = NCHW16c
+			name := fmt.Sprintf("%dto%d@%dx%d", c.InC, c.OutC, c.OutH, c.OutW)
+			pw, err := c.Pack(randSlice(rng, c.OutC*c.InC*9), randSlice(rng, c.OutC))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, in := toBlockedGuarded(rng, randSlice(rng, c.InC*c.InH*c.InW), c.InC, c.InH*c.InW)
+			_, res := toBlockedGuarded(rng, randSlice(rng, c.OutC*c.OutH*c.OutW), c.OutC, c.OutH*c.OutW)
+			n := BlockedLen(c.OutC, c.OutH*c.OutW)
+			want := make([]float32, n)
+			c.Run(want, in, pw, res, make([]float32, c.ScratchLen()))
+			k := kern().conv16c
+			groups := (blocks(c.OutC) + k.tileBlocks(c.OutW) - 1) / k.tileBlocks(c.OutW)
+			for _, parts := range []int{2, 3, 4} {
+				if groups%parts != 0 && groups >= 4*parts {
+					remapped++
+				}
+				got := make([]float32, n)
+				var wg sync.WaitGroup
+				for part := range parts {
+					wg.Go(func() { c.RunPart(part, parts, got, in, pw, res, make([]float32, c.ScratchLen())) })
+				}
+				wg.Wait()
+				for i := range want {
+					if !sameBits(got[i], want[i]) {
+						t.Fatalf("%s, %d parts: value %d is %v, want %v", name, parts, i, got[i], want[i])
+					}
+				}
+			}
+		}
+		if remapped == 0 {
+			t.Error("no split shared blocks")
 		}
 	})
 }
