@@ -30,24 +30,7 @@ func TestConv16cPixelSplitIsExact(t *testing.T) {
 			if g := c.geom16c(); !g.flat || g.gather || blocks(c.OutC)*BlockC >= g.cols {
 				t.Fatalf("%s: not split by pixels", name)
 			}
-			_, in := toBlockedGuarded(rng, randSlice(rng, c.InC*c.InH*c.InW), c.InC, c.InH*c.InW)
-			_, res := toBlockedGuarded(rng, randSlice(rng, c.OutC*c.OutH*c.OutW), c.OutC, c.OutH*c.OutW)
-			n := BlockedLen(c.OutC, c.OutH*c.OutW)
-			want := make([]float32, n)
-			c.Run(want, in, pw, res, make([]float32, c.ScratchLen()))
-			for _, parts := range []int{2, 3, 4} {
-				got := make([]float32, n)
-				var wg sync.WaitGroup
-				for part := range parts {
-					wg.Go(func() { c.RunPart(part, parts, got, in, pw, res, make([]float32, c.ScratchLen())) })
-				}
-				wg.Wait()
-				for i := range want {
-					if !sameBits(got[i], want[i]) {
-						t.Fatalf("%s, %d parts: value %d is %v, want %v", name, parts, i, got[i], want[i])
-					}
-				}
-			}
+			checkConv16cSplits(t, rng, &c, pw, c.ScratchLen(), 2, 3, 4)
 		}
 	})
 }
@@ -61,37 +44,47 @@ func TestConv16cBlockSplitIsExact(t *testing.T) {
 			convCase(40, 9, 5, 1030, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ActNone), // partial blocks
 		} {
 			c.Layout = NCHW16c
-			name := fmt.Sprintf("%dto%d@%dx%d", c.InC, c.OutC, c.OutH, c.OutW)
 			pw, err := c.Pack(randSlice(rng, c.OutC*c.InC*9), randSlice(rng, c.OutC))
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, in := toBlockedGuarded(rng, randSlice(rng, c.InC*c.InH*c.InW), c.InC, c.InH*c.InW)
-			_, res := toBlockedGuarded(rng, randSlice(rng, c.OutC*c.OutH*c.OutW), c.OutC, c.OutH*c.OutW)
-			n := BlockedLen(c.OutC, c.OutH*c.OutW)
-			want := make([]float32, n)
-			c.Run(want, in, pw, res, make([]float32, c.ScratchLen()))
 			k := kern().conv16c
 			groups := (blocks(c.OutC) + k.tileBlocks(c.OutW) - 1) / k.tileBlocks(c.OutW)
 			for _, parts := range []int{2, 3, 4} {
 				if groups%parts != 0 && groups >= 4*parts {
 					remapped++
 				}
-				got := make([]float32, n)
-				var wg sync.WaitGroup
-				for part := range parts {
-					wg.Go(func() { c.RunPart(part, parts, got, in, pw, res, make([]float32, c.ScratchLen())) })
-				}
-				wg.Wait()
-				for i := range want {
-					if !sameBits(got[i], want[i]) {
-						t.Fatalf("%s, %d parts: value %d is %v, want %v", name, parts, i, got[i], want[i])
-					}
-				}
 			}
+			checkConv16cSplits(t, rng, &c, pw, c.ScratchLen(), 2, 3, 4)
 		}
 		if remapped == 0 {
 			t.Error("no split shared blocks")
 		}
 	})
+}
+
+// checkConv16cSplits runs the blocked convolution c (weights pw, scratch of scrLen floats) on a
+// random input and residual with guards after them, in one part and then split into each of
+// parts run concurrently, and requires the same bits.
+func checkConv16cSplits(t *testing.T, rng *rand.Rand, c *Conv, pw *ConvWeights, scrLen int, parts ...int) {
+	t.Helper()
+	name := fmt.Sprintf("%dto%d@%dx%d", c.InC, c.OutC, c.OutH, c.OutW)
+	_, in := toBlockedGuarded(rng, randSlice(rng, c.InC*c.InH*c.InW), c.InC, c.InH*c.InW)
+	_, res := toBlockedGuarded(rng, randSlice(rng, c.OutC*c.OutH*c.OutW), c.OutC, c.OutH*c.OutW)
+	n := BlockedLen(c.OutC, c.OutH*c.OutW)
+	want := make([]float32, n)
+	c.RunPart(0, 1, want, in, pw, res, make([]float32, scrLen))
+	for _, np := range parts {
+		got := make([]float32, n)
+		var wg sync.WaitGroup
+		for part := range np {
+			wg.Go(func() { c.RunPart(part, np, got, in, pw, res, make([]float32, scrLen)) })
+		}
+		wg.Wait()
+		for i := range want {
+			if !sameBits(got[i], want[i]) {
+				t.Fatalf("%s, %d parts: value %d is %v, want %v", name, np, i, got[i], want[i])
+			}
+		}
+	}
 }
