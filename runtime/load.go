@@ -30,7 +30,29 @@ func OpenWeights(r io.ReaderAt) (*File, error) {
 	if isZip(head) || isLegacyPth(head) {
 		return OpenPth(r, size)
 	}
+	if !jsonHeaderStart(head) {
+		// Any other file (an ONNX model, an image) would otherwise be reported by the length its
+		// first 8 bytes happen to spell.
+		return nil, fmt.Errorf("weights: neither safetensors (an 8-byte length, then a JSON header) nor a PyTorch checkpoint (a zip or a legacy pickle); its first bytes are % x", head[:min(len(head), 16)])
+	}
 	return OpenSafetensors(r, size)
+}
+
+// jsonHeaderStart reports whether head, a file's first bytes, can begin a safetensors file: its
+// JSON header, after the 8-byte length, opens with '{' (after any whitespace). Files too short
+// to tell are left to OpenSafetensors.
+func jsonHeaderStart(head []byte) bool {
+	if len(head) <= 8 {
+		return true
+	}
+	for _, b := range head[8:] {
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return b == '{'
+	}
+	return true
 }
 
 func sizeOf(r io.ReaderAt) (int64, error) {

@@ -126,3 +126,27 @@ func TestOpenRejectsHugeHeaderBeforeAllocating(t *testing.T) {
 		t.Fatal("accepted header length 2^64-1")
 	}
 }
+
+// TestOpenWeightsNamesOtherFormats gives OpenWeights files of neither format, whose first bytes
+// would read as an absurd safetensors header length, and a safetensors file whose JSON header
+// starts after whitespace, which is valid.
+func TestOpenWeightsNamesOtherFormats(t *testing.T) {
+	for name, file := range map[string][]byte{
+		"onnx":  append([]byte{0x08, 0x07, 0x12, 0x07, 'p', 'y', 't', 'o', 'r', 'c', 'h'}, make([]byte, 64)...),
+		"png":   append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...),
+		"text":  []byte("this is a text file, not weights\n"),
+		"array": rawFile(`[{"w":1}]`, nil),
+	} {
+		_, err := OpenWeights(bytes.NewReader(file))
+		if err == nil || !strings.Contains(err.Error(), "neither safetensors") || !strings.Contains(err.Error(), "PyTorch checkpoint") {
+			t.Errorf("%s: err = %v, want it to name both formats", name, err)
+		}
+	}
+	f, err := OpenWeights(bytes.NewReader(rawFile(" \n{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", make([]byte, 4))))
+	if err != nil {
+		t.Fatalf("leading whitespace: %v", err)
+	}
+	if names := f.Names(); len(names) != 1 || names[0] != "w" {
+		t.Fatalf("names %v, want [w]", names)
+	}
+}
