@@ -70,7 +70,66 @@ func (e *MismatchError) Error() string {
 // *MismatchError listing all differences, or nil if there are none. Tensors
 // named "...num_batches_tracked" (a BatchNorm training counter that PyTorch
 // exports) are ignored when found in the file but not expected.
+//
+// A file saved from a wrapped model, every name behind the same prefix ending in
+// '.' (torch.nn.DataParallel's "module.", a training framework's "model."), is
+// read as if saved from the model itself when the prefix is all that differs:
+// every needed tensor is there behind it. Check then renames the file's tensors.
 func (f *File) Check(expected []Expect) error {
+	err := f.check(expected)
+	if err == nil {
+		return nil
+	}
+	if p := f.wrapperPrefix(expected); p != "" {
+		f.stripPrefix(p)
+		return f.check(expected)
+	}
+	return err
+}
+
+// wrapperPrefix returns the prefix, ending in '.' and shared by every tensor of f, behind which
+// f holds every tensor expected needs, or "" if there is none. Of nested wrappers
+// ("model.module."), the longest that fits.
+func (f *File) wrapperPrefix(expected []Expect) string {
+	if len(f.names) == 0 {
+		return ""
+	}
+	common := f.names[0]
+	for _, n := range f.names[1:] {
+		i := 0
+		for i < len(common) && i < len(n) && common[i] == n[i] {
+			i++
+		}
+		common = common[:i]
+	}
+	for p := common[:strings.LastIndexByte(common, '.')+1]; p != ""; p = p[:strings.LastIndexByte(p[:len(p)-1], '.')+1] {
+		found := 0
+		for _, e := range expected {
+			if _, ok := f.tensors[p+e.Name]; ok {
+				found++
+			} else if !e.Optional {
+				found = -1
+				break
+			}
+		}
+		if found > 0 {
+			return p
+		}
+	}
+	return ""
+}
+
+// stripPrefix renames every tensor of f, all named behind p, to the name after p.
+func (f *File) stripPrefix(p string) {
+	tensors := make(map[string]tensorEntry, len(f.tensors))
+	for i, n := range f.names {
+		tensors[n[len(p):]] = f.tensors[n]
+		f.names[i] = n[len(p):]
+	}
+	f.tensors = tensors
+}
+
+func (f *File) check(expected []Expect) error {
 	m := MismatchError{format: f.format}
 	want := make(map[string]bool, len(expected))
 	for _, exp := range expected {

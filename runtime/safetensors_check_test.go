@@ -130,3 +130,60 @@ func TestCheckMismatches(t *testing.T) {
 		t.Errorf("Check with duplicate expectation = %v", err)
 	}
 }
+
+// TestCheckStripsWrapperPrefix loads state_dicts saved from wrapped models (DataParallel's
+// "module.", nested wrappers) as the model's own, and keeps reporting files where a prefix is not
+// all that differs, by the names the file has.
+func TestCheckStripsWrapperPrefix(t *testing.T) {
+	i64 := func(v int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(v)) }
+	// wrapped is stateDict's tensors behind p, fc.weight of shape fc (the network's: [3 2]).
+	wrapped := func(p string, fc []int, extra ...rawTensor) []byte {
+		ts := []rawTensor{
+			{p + "conv1.weight", "F32", []int{2, 1, 3, 3}, f32Bytes(make([]float32, 18)...)},
+			{p + "bn1.weight", "F32", []int{2}, f32Bytes(1, 1)},
+			{p + "bn1.bias", "F32", []int{2}, f32Bytes(0, 0)},
+			{p + "bn1.running_mean", "F32", []int{2}, f32Bytes(0.5, -0.5)},
+			{p + "bn1.running_var", "F32", []int{2}, f32Bytes(1, 2)},
+			{p + "bn1.num_batches_tracked", "I64", nil, i64(1)},
+			{p + "layer1.0.conv1.weight", "F32", []int{2, 2, 1, 1}, f32Bytes(1, 2, 3, 4)},
+			{p + "fc.weight", "F32", fc, f32Bytes(1, 2, 3, 4, 5, 6)},
+			{p + "fc.bias", "F32", []int{3}, f32Bytes(1, 0, -1)},
+		}
+		return buildFile(append(ts, extra...), "")
+	}
+	for _, p := range []string{"module.", "model.module.", "model."} {
+		f := open(t, wrapped(p, []int{3, 2}))
+		if err := f.Check(stateDictExpect()); err != nil {
+			t.Fatalf("%q: Check: %v", p, err)
+		}
+		if got, err := f.Float32("fc.bias"); err != nil || !slices.Equal(got, []float32{1, 0, -1}) {
+			t.Errorf("%q: fc.bias = %v, %v", p, got, err)
+		}
+		if names := f.Names(); names[0] != "bn1.bias" {
+			t.Errorf("%q: names %v, want them without the prefix", p, names)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		file []byte
+		ok   func(m *MismatchError) bool
+	}{
+		{"extra tensor", wrapped("module.", []int{3, 2}, rawTensor{"module.head.weight", "F32", []int{1}, f32Bytes(1)}),
+			func(m *MismatchError) bool {
+				return slices.Equal(m.Unexpected, []string{"head.weight"}) && len(m.Missing) == 0
+			}},
+		{"wrong shape", wrapped("module.", []int{2, 3}),
+			func(m *MismatchError) bool {
+				return len(m.Shapes) == 1 && m.Shapes[0].Name == "fc.weight" && len(m.Missing) == 0
+			}},
+		{"missing tensors", buildFile([]rawTensor{{"module.fc.bias", "F32", []int{3}, f32Bytes(1, 0, -1)}}, ""),
+			func(m *MismatchError) bool {
+				return len(m.Missing) == 8 && slices.Equal(m.Unexpected, []string{"module.fc.bias"})
+			}},
+	} {
+		var m *MismatchError
+		if err := open(t, tc.file).Check(stateDictExpect()); !errors.As(err, &m) || !tc.ok(m) {
+			t.Errorf("%s: err = %v", tc.name, err)
+		}
+	}
+}
