@@ -180,6 +180,10 @@ func pthFile(r io.ReaderAt, top any, locate func(*pyStorage) (int64, error)) (*F
 	if !ok {
 		return nil, fmt.Errorf("pth: the checkpoint holds %s, not a state_dict (a dict of tensors)", typeName(top))
 	}
+	d, err := stateDictIn(d)
+	if err != nil {
+		return nil, err
+	}
 	f := &File{r: r, format: "pth", tensors: make(map[string]tensorEntry, len(d.keys)), metadata: map[string]string{}}
 	bases := map[string]int64{}
 	for i, k := range d.keys {
@@ -213,6 +217,56 @@ func pthFile(r io.ReaderAt, top any, locate func(*pyStorage) (int64, error)) (*F
 	// Tensors may share a storage (tied weights, views): unlike in safetensors, overlapping
 	// tensors are allowed, as nothing is ever written through them.
 	return f, nil
+}
+
+// stateDictKeys are the keys under which training code saves a model's state_dict beside other
+// things (epoch, optimizer state): torchvision's reference scripts' "model", PyTorch Lightning's
+// "state_dict", the PyTorch tutorials' "model_state_dict"; in this order when several hold one
+// (the model, then an EMA copy's "model_ema").
+var stateDictKeys = []string{"model", "state_dict", "model_state_dict", "net", "network"}
+
+// stateDictIn returns the state_dict d holds: d itself, when it maps names to tensors, or else
+// the one entry of d (a training checkpoint) that does; of several, the first of
+// stateDictKeys.
+func stateDictIn(d *pyDict) (*pyDict, error) {
+	if isStateDict(d) || len(d.keys) == 0 {
+		return d, nil
+	}
+	var found []string
+	sub := map[string]*pyDict{}
+	for i, k := range d.keys {
+		name, ok := k.(string)
+		v, isDict := d.values[i].(*pyDict)
+		if ok && isDict && isStateDict(v) && len(v.keys) > 0 && sub[name] == nil {
+			found = append(found, name)
+			sub[name] = v
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return sub[found[0]], nil
+	case len(found) > 1:
+		for _, k := range stateDictKeys {
+			if sub[k] != nil {
+				return sub[k], nil
+			}
+		}
+		return nil, fmt.Errorf("pth: the checkpoint holds several state_dicts (%q): save the one to load with torch.save(model.state_dict(), path)", found)
+	}
+	return d, nil // not a checkpoint of a state_dict: pthFile names the first value that is no tensor
+}
+
+// isStateDict reports whether d maps names to tensors.
+func isStateDict(d *pyDict) bool {
+	for i, k := range d.keys {
+		if _, ok := k.(string); !ok {
+			return false
+		}
+		if _, ok := d.values[i].(*pyTensor); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // entry checks a tensor against its storage, whose first element is at file offset base.

@@ -74,12 +74,23 @@ func (p *pkl) tensor(t fakeTensor, legacy bool) *pkl {
 }
 
 // stateDict writes an OrderedDict of the tensors, as torch.save pickles a state_dict.
-func stateDictPickle(ts []fakeTensor, legacy bool) []byte {
-	p := (&pkl{}).op(0x80, 2).global("collections", "OrderedDict").op(')', 'R', '(')
+func (p *pkl) stateDict(ts []fakeTensor, legacy bool) *pkl {
+	p.global("collections", "OrderedDict").op(')', 'R', '(')
 	for _, t := range ts {
 		p.str(t.name).tensor(t, legacy)
 	}
-	return p.op('u', '.').b
+	return p.op('u')
+}
+
+// stateDictPickle is a whole pickle of the state_dict of ts.
+func stateDictPickle(ts []fakeTensor, legacy bool) []byte {
+	return (&pkl{}).op(0x80, 2).stateDict(ts, legacy).op('.').b
+}
+
+// float writes a BINFLOAT.
+func (p *pkl) float(v float64) *pkl {
+	p.op('G').b = binary.BigEndian.AppendUint64(p.b, math.Float64bits(v))
+	return p
 }
 
 // zipFile is an archive entry; method is zip.Store unless set.

@@ -144,6 +144,8 @@ func typeName(v any) string {
 		return "a bool"
 	case int64:
 		return fmt.Sprintf("the int %d", v)
+	case float64:
+		return fmt.Sprintf("the float %g", v)
 	case pyLong:
 		return "a long int"
 	case string:

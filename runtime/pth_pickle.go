@@ -3,6 +3,8 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -144,6 +146,12 @@ func (u *unpickler) step(op byte) error {
 			return err
 		}
 		return u.push(int64(int32(uint32(n))), 0)
+	case 'G': // BINFLOAT: a training checkpoint's epoch, loss or learning rate beside its state_dict
+		n, err := u.uint(8)
+		if err != nil {
+			return err
+		}
+		return u.push(math.Float64frombits(bits.ReverseBytes64(n)), 0)
 	case 'K', 'M': // BININT1, BININT2
 		n, err := u.uint(operandSize(op))
 		if err != nil {

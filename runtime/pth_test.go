@@ -153,3 +153,66 @@ func TestPthTiny(t *testing.T) {
 		}
 	}
 }
+
+// TestPthTrainingCheckpoint reads the model's state_dict out of training checkpoints torch
+// saved: torchvision's reference layout ("model" beside "model_ema", optimizer and scheduler
+// state, ints and floats) in both formats, and PyTorch Lightning's ("state_dict", its names
+// behind "model.", which Check strips).
+func TestPthTrainingCheckpoint(t *testing.T) {
+	want := openPath(t, filepath.Join("testdata", "pth", "checkpoint.safetensors"))
+	ref := readAll(t, want)
+	var expect []Expect
+	for _, name := range want.Names() {
+		info, _ := want.Info(name)
+		expect = append(expect, Expect{Name: name, Shape: info.Shape})
+	}
+	for _, file := range []string{"checkpoint.pth", "checkpoint_legacy.pth", "lightning.pth"} {
+		f := openPath(t, filepath.Join("testdata", "pth", file))
+		if err := f.Check(expect); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		got := readAll(t, f)
+		for name, w := range ref {
+			if !slices.Equal(got[name], w) {
+				t.Errorf("%s: %s = %v, want %v (the model's, not the EMA's)", file, name, got[name], w)
+			}
+		}
+		if !slices.Contains(f.Names(), "bn.num_batches_tracked") {
+			t.Errorf("%s: names %v lack the model's other tensors", file, f.Names())
+		}
+	}
+}
+
+// TestPthCheckpointChoice builds checkpoints holding state_dicts beside other values: the only
+// one is taken, of several the first of the known keys, and several unknown ones are an error
+// naming them.
+func TestPthCheckpointChoice(t *testing.T) {
+	a, b := []fakeTensor{f32Tensor("w", "0", 2)}, []fakeTensor{f32Tensor("w", "1", 3)}
+	pick := func(k1, k2 string) []byte {
+		p := (&pkl{}).op(0x80, 2, '}', '(').str("epoch").int(3).str("lr").float(0.1)
+		p.str(k1).stateDict(a, false).str(k2).stateDict(b, false)
+		return zipPth(t, p.op('u', '.').b, append(a, b...))
+	}
+	only := (&pkl{}).op(0x80, 2, '}', '(').str("epoch").int(3).str("weights").stateDict(b, false).str("loss").float(1e-3)
+	for _, c := range []struct {
+		name string
+		file []byte
+		want int // elements of w: 2 from a, 3 from b
+	}{
+		{"model, not model_ema", pick("model_ema", "model"), 3},
+		{"model first", pick("model", "model_ema"), 2},
+		{"state_dict", pick("teacher", "state_dict"), 3},
+		{"the only one", zipPth(t, only.op('u', '.').b, b), 3},
+	} {
+		f, err := openBytes(c.file)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if info, _ := f.Info("w"); len(info.Shape) != 1 || info.Shape[0] != c.want {
+			t.Errorf("%s: w has shape %v, want [%d]", c.name, info.Shape, c.want)
+		}
+	}
+	if _, err := openBytes(pick("teacher", "student")); err == nil || !strings.Contains(err.Error(), `several state_dicts (["teacher" "student"])`) {
+		t.Errorf("two unknown state_dicts: err = %v", err)
+	}
+}

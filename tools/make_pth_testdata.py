@@ -15,6 +15,14 @@ The committed files (Debian's torch 1.13; remake them only if the format or the 
                                     BatchNorm's num_batches_tracked (int64), float16/bfloat16 edge values
   tiny.safetensors                  every float tensor of tiny.pth as torch's .float() of it (F32),
                                     so the tests check Go's widening bit for bit against torch's
+  checkpoint.pth, checkpoint_legacy.pth
+                                    a training checkpoint as torchvision's reference scripts save one
+                                    (the model's state_dict under "model" beside "model_ema", the
+                                    optimizer's and scheduler's state, the epoch and a float), without
+                                    their argparse "args"; checkpoint.safetensors holds its "model"
+  lightning.pth                     PyTorch Lightning's layout: the state_dict under "state_dict", its
+                                    names behind the LightningModule's attribute ("model."), beside
+                                    the epoch, the step and a version string
 
 --resnet18 DIR writes a seeded torchvision ResNet-18 (random BatchNorm statistics too) as
 resnet18.pth, resnet18_legacy.pth, resnet18_channels_last.pth (the model in channels_last
@@ -79,6 +87,32 @@ def tiny(out):
             {k: v.float().contiguous() for k, v in sd.items() if v.is_floating_point()})
 
 
+def checkpoints(out):
+    g = torch.Generator().manual_seed(2)
+    model = torch.nn.Sequential(OrderedDict(conv=torch.nn.Conv2d(2, 3, 3), bn=torch.nn.BatchNorm2d(3),
+                                            fc=torch.nn.Linear(3, 2)))
+    for p in model.parameters():
+        p.data.normal_(generator=g)
+    model.bn.running_mean.normal_(generator=g)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.1)
+    x = torch.randn(4, 2, 5, 5, generator=g)
+    model.fc(model.bn(model.conv(x)).mean(dim=(2, 3))).sum().backward()
+    opt.step()
+    sched.step()
+    ema = copy.deepcopy(model)
+    for p in ema.parameters():
+        p.data.mul_(0.5)
+    ck = {"model": model.state_dict(), "model_ema": ema.state_dict(), "optimizer": opt.state_dict(),
+          "lr_scheduler": sched.state_dict(), "epoch": 3, "best_acc1": 0.75}
+    save_both(ck, out, "checkpoint")
+    st.save(os.path.join(out, "checkpoint.safetensors"),
+            {k: v.float() for k, v in model.state_dict().items() if v.is_floating_point()})
+    lightning = {"epoch": 3, "global_step": 120, "pytorch-lightning_version": "1.9.0",
+                 "state_dict": OrderedDict(("model." + k, v) for k, v in model.state_dict().items())}
+    torch.save(lightning, os.path.join(out, "lightning.pth"))
+
+
 def resnet18(out):
     import torchvision
 
@@ -116,6 +150,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     lenet5(args.out)
     tiny(args.out)
+    checkpoints(args.out)
 
 
 if __name__ == "__main__":
