@@ -1,10 +1,12 @@
 package runtime
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
+	"io"
 	"math"
 
 	"golang.org/x/image/draw"
@@ -359,4 +361,34 @@ func eachNRGBA(img image.Image, f func(x, y int, r, g, b uint8)) {
 			}
 		}
 	}
+}
+
+// MaxImagePixels is the most pixels DecodeImage accepts: Pillow's MAX_IMAGE_PIXELS (89,478,485,
+// ~9459 x 9459), above which PIL warns of a decompression bomb. A decoded image holds 4 to 8
+// bytes a pixel, so this bounds one to 358-716 MB.
+const MaxImagePixels = 89_478_485
+
+// MaxImageFileBytes is the largest image file DecodeImage reads.
+const MaxImageFileBytes = 256 << 20
+
+// DecodeImage decodes an image as image.Decode does (in the formats the program registers, e.g.
+// by importing image/jpeg and image/png), after reading its header's size: an image of more than
+// MaxImagePixels pixels, or a file over MaxImageFileBytes, is an error, not an allocation of
+// whatever a few hostile bytes declare (a 100-byte PNG can declare 10^9 pixels).
+func DecodeImage(r io.Reader) (image.Image, string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxImageFileBytes+1))
+	if err != nil {
+		return nil, "", err
+	}
+	if len(data) > MaxImageFileBytes {
+		return nil, "", fmt.Errorf("image: file larger than %d bytes", MaxImageFileBytes)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxImagePixels/cfg.Height {
+		return nil, "", fmt.Errorf("image: %s of %dx%d pixels: empty, or more than %d pixels", format, cfg.Width, cfg.Height, MaxImagePixels)
+	}
+	return image.Decode(bytes.NewReader(data))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/cnngen/cnngen/internal/dataset"
 	"github.com/cnngen/cnngen/internal/evaluate"
 	"github.com/cnngen/cnngen/internal/zoo"
+	rt "github.com/cnngen/cnngen/runtime"
 )
 
 // evalCmd reports top-1/top-5 error of a built-in network's generated code over a labelled set.
@@ -73,7 +74,7 @@ func evalCmd(args []string, stdout, stderr io.Writer) error {
 				return nil, 0, err
 			}
 			defer f.Close()
-			img, _, err := image.Decode(f)
+			img, _, err := rt.DecodeImage(f)
 			if err != nil {
 				return nil, 0, fmt.Errorf("%s: %w", items[i].Path, err)
 			}

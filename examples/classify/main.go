@@ -65,7 +65,7 @@ func run(arch, weights, path string, k int) error {
 		return err
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, _, err := rt.DecodeImage(f) // image.Decode, refusing decompression bombs
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

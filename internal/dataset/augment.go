@@ -94,7 +94,7 @@ func (s *FolderSource) Load(i int, dst []float32, r *Rand) error {
 	if err != nil {
 		return err
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
+	img, _, err := rt.DecodeImage(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Items[i].Path, err)
 	}
