@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 //go:embed *.yaml
@@ -26,12 +27,37 @@ func Names() []string {
 	return names
 }
 
-// Source returns the spec text of a built-in architecture and the path to report in errors.
+// Source returns the spec text of a built-in architecture and the path to report in errors. The
+// name may be spelled as Canonical allows.
 func Source(name string) ([]byte, string, error) {
-	path := name + ".yaml"
+	c := Canonical(name)
+	if c == "" {
+		return nil, "", fmt.Errorf("no built-in architecture %q (built-in: %s; any other CNN: a spec file, or an ONNX export with -onnx)", name, strings.Join(Names(), ", "))
+	}
+	path := c + ".yaml"
 	b, err := files.ReadFile(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("no built-in architecture %q (built-in: %s)", name, strings.Join(Names(), ", "))
+		return nil, "", err
 	}
 	return b, "archspecs/" + path, nil
+}
+
+// Canonical returns the built-in architecture name means, or "" if none: its own name, or that
+// name in other case and with '-' or '_' between its parts as papers and libraries write them
+// ("ResNet-50", "resnet_50", "EfficientNet-B0", "LeNet-5", "VGG16").
+func Canonical(name string) string {
+	fold := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r == '-' || r == '_' {
+				return -1
+			}
+			return unicode.ToLower(r)
+		}, s)
+	}
+	for _, n := range Names() {
+		if n == name || fold(n) == fold(name) {
+			return n
+		}
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 
+	"github.com/cnngen/cnngen/archspecs"
 	rt "github.com/cnngen/cnngen/runtime"
 
 	"github.com/cnngen/cnngen/generated/alexnet"
@@ -83,10 +84,11 @@ var Entries = []Entry{
 		New:  func(r io.ReaderAt, o ...rt.Option) (Net, error) { return efficientnetb0.New(r, o...) }},
 }
 
-// Get returns the entry of arch.
+// Get returns the entry of arch, a built-in architecture's name as archspecs.Canonical reads it.
 func Get(arch string) (Entry, error) {
+	c := archspecs.Canonical(arch)
 	for _, e := range Entries {
-		if e.Arch == arch {
+		if e.Arch == c {
 			return e, nil
 		}
 	}
