@@ -3,16 +3,20 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/cnngen/cnngen/gen/frontend"
 	"github.com/cnngen/cnngen/gen/ir"
 	"github.com/cnngen/cnngen/gen/onnx"
 )
 
-// limitFlags are the -max-* flags that raise (or lower) ir.DefaultLimits.
+// limitFlags are the -max-* flags that raise (or lower) ir.DefaultLimits, and -input-shape, which
+// every command that reads a graph shares with them.
 type limitFlags struct {
 	nodes             int
 	activationMB, wMB int64
+	inputShape        string // -input-shape: an ONNX model's image shape, for its dynamic dimensions
 }
 
 const mb = 1 << 20
@@ -23,7 +27,24 @@ func addLimitFlags(fs *flag.FlagSet) *limitFlags {
 	fs.IntVar(&l.nodes, "max-nodes", d.MaxNodes, "refuse networks of more layers (after lowering)")
 	fs.Int64Var(&l.activationMB, "max-activation-mb", d.MaxActivationBytes/mb, "refuse networks whose layers write more MiB per image")
 	fs.Int64Var(&l.wMB, "max-weights-mb", d.MaxWeightBytes/mb, "refuse networks that declare more MiB of weights")
+	fs.StringVar(&l.inputShape, "input-shape", "", "with -onnx: one image's shape C,H,W (e.g. 3,224,224) for a model exported with a dynamic height and width")
 	return l
+}
+
+// shape parses -input-shape: nil if not given.
+func (l *limitFlags) shape() ([]int, error) {
+	if l.inputShape == "" {
+		return nil, nil
+	}
+	var dims []int
+	for _, f := range strings.Split(l.inputShape, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 1 || v > 1<<20 {
+			return nil, usageError{fmt.Sprintf("-input-shape %q: want positive sizes separated by commas, e.g. 3,224,224", l.inputShape)}
+		}
+		dims = append(dims, v)
+	}
+	return dims, nil
 }
 
 func (l *limitFlags) limits() (ir.Limits, error) {
@@ -39,11 +60,17 @@ func loadGraph(arch, onnxPath string, lf *limitFlags) (*ir.Graph, map[string]onn
 	if err != nil {
 		return nil, nil, err
 	}
+	shape, err := lf.shape()
+	if err != nil {
+		return nil, nil, err
+	}
 	switch {
 	case arch != "" && onnxPath != "":
 		return nil, nil, usageError{"give -arch or -onnx, not both"}
 	case onnxPath != "":
-		return frontend.ONNXLimits(onnxPath, l)
+		return frontend.ONNXShaped(onnxPath, l, shape)
+	case shape != nil:
+		return nil, nil, usageError{"-input-shape is for -onnx models (a spec gives its input)"}
 	}
 	g, err := frontend.LoadLimits(arch, l)
 	return g, nil, err

@@ -134,6 +134,9 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"-arch", "lenet5"}, "nothing to do", true},
 		{[]string{"run", "-arch", "lenet5"}, "run needs -arch, -weights, -input and -output", true},
 		{[]string{"run", "-arch", "lenet5", "-weights", "w", "-input", short, "-output", "o"}, "is not a whole number of [1 28 28] float32 images", false},
+		{[]string{"-arch", "lenet5", "-input-shape", "1,28,28", "-summary"}, "-input-shape is for -onnx models", true},
+		{[]string{"-onnx", "m.onnx", "-input-shape", "3,x,224", "-summary"}, `-input-shape "3,x,224": want positive sizes`, true},
+		{[]string{"bench", "-onnx", "m.onnx", "-input-shape", "3,0,224"}, `-input-shape "3,0,224"`, true},
 	}
 	for _, c := range cases {
 		_, _, err := runCLI(t, c.args...)

@@ -77,11 +77,18 @@ func ONNX(path string) (*ir.Graph, map[string]onnx.Tensor, error) {
 // ONNXLimits reads an ONNX model within l: its graph and its weights, keyed as the graph's
 // Params name them (the model's initializer names).
 func ONNXLimits(path string, l ir.Limits) (*ir.Graph, map[string]onnx.Tensor, error) {
+	return ONNXShaped(path, l, nil)
+}
+
+// ONNXShaped is ONNXLimits with one image's input shape for the dimensions the model leaves
+// dynamic (see onnx.Model.InputShape; nil: every dimension but the batch must be static).
+func ONNXShaped(path string, l ir.Limits, inputShape []int) (*ir.Graph, map[string]onnx.Tensor, error) {
 	m, err := onnx.Load(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	m.Limits = &l
+	m.InputShape = inputShape
 	name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	name = strings.Map(func(r rune) rune {
 		switch {

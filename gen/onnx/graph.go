@@ -359,20 +359,38 @@ func (l *lowerer) makeInput() {
 			l.batch = int(v)
 		}
 	}
+	want := l.m.InputShape
+	if want != nil && len(want) != len(dims)-1 {
+		l.graphProblem("input %q has %d dimensions after the batch; the input shape given has %d (%v)", l.inName, len(dims)-1, len(want), want)
+		return
+	}
 	shape := ir.Shape{}
 	size := int64(1)
 	for k, d := range dims[1:] {
-		v, ok := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue)
-		if !ok || v.DimValue <= 0 || v.DimValue > maxAttr {
-			l.graphProblem("input %q: dimension %d must be a static positive size (only the batch, dimension 0, may be dynamic)", l.inName, k+1)
+		dv := int64(-1) // dynamic
+		if v, ok := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); ok {
+			dv = v.DimValue
+		}
+		switch {
+		case want != nil && dv >= 0 && dv != int64(want[k]):
+			l.graphProblem("input %q: dimension %d is %d in the model; the input shape given says %d", l.inName, k+1, dv, want[k])
+			return
+		case want != nil:
+			dv = int64(want[k])
+		case dv < 0:
+			l.graphProblem("input %q: dimension %d is dynamic (%q): give one image's size (cnngen -input-shape C,H,W); only the batch, dimension 0, may stay dynamic", l.inName, k+1, d.GetDimParam())
 			return
 		}
-		size *= v.DimValue
+		if dv <= 0 || dv > maxAttr {
+			l.graphProblem("input %q: dimension %d is %d, not a positive size", l.inName, k+1, dv)
+			return
+		}
+		size *= dv
 		if size > maxElems {
 			l.graphProblem("input %q: one image has more than %d values", l.inName, int64(maxElems))
 			return
 		}
-		shape = append(shape, int(v.DimValue))
+		shape = append(shape, int(dv))
 	}
 	n := &ir.Node{Name: sanitize(l.inName), Op: ir.OpInput, Shape: shape, Pos: ir.Pos{File: l.m.Source}}
 	if err := ir.InferNode(n); err != nil {

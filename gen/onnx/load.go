@@ -50,6 +50,11 @@ type Model struct {
 	// so that a model of millions of nodes stops early, and ir.Graph.Check once it is shaped.
 	Limits *ir.Limits
 
+	// InputShape, if not nil, is one image's shape (the input's dimensions after the batch, e.g.
+	// 3, 224, 224): it sizes the dimensions the model leaves dynamic (an export with a dynamic
+	// height and width), and a static dimension must equal it.
+	InputShape []int
+
 	graph *onnxpb.GraphProto
 	inits map[string]*tensor // decoded initializers by name
 }
