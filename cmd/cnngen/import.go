@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/cnngen/cnngen/gen/spec"
 	"github.com/cnngen/cnngen/internal/files"
@@ -20,18 +19,19 @@ func importCmd(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "write the spec (YAML) here")
 	wout := fs.String("weights-out", "", "write the model's weights (safetensors) here")
 	lf := addLimitFlags(fs)
-	// Accept the model before or after the flags: `cnngen import m.onnx -o x.yaml`.
+	// Accept the model before, between or after the flags: `cnngen import m.onnx -o x.yaml`.
 	var model string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		model, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if model == "" && fs.NArg() == 1 {
-		model = fs.Arg(0)
-	} else if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	for {
+		if err := fs.Parse(args); err != nil {
+			return usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if model != "" {
+			return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+		}
+		model, args = fs.Arg(0), fs.Args()[1:]
 	}
 	if model == "" || *out == "" {
 		return usageError{"import needs a model and -o spec.yaml\n" + usage}
