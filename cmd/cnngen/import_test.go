@@ -51,6 +51,14 @@ func TestImportRoundTrip(t *testing.T) {
 	if !strings.HasPrefix(string(spec), "# Written by cnngen import from") {
 		t.Errorf("spec header: %.80s", spec)
 	}
+	// The model between flags, and an -input-shape that agrees with the model's static one.
+	yaml2 := filepath.Join(dir, "again.yaml")
+	if _, stderr, err := runCLI(t, "import", "-input-shape", "1,28,28", model, "-o", yaml2); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if spec2, _ := os.ReadFile(yaml2); !bytes.Equal(spec2, spec) {
+		t.Errorf("the same import with the model between flags wrote another spec")
+	}
 	out, _, err := runCLI(t, "-onnx", model, "-summary", "-json")
 	if err != nil || !strings.Contains(out, `"params": 61706`) {
 		t.Errorf("summary of the ONNX model: %v\n%.300s", err, out)
