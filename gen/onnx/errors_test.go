@@ -28,7 +28,7 @@ func TestErrors(t *testing.T) {
 			b.m.OpsetImport = nil
 			return b
 		}, "imports no ai.onnx"},
-		{"dynamic spatial dim", func() *builder { return newBuilder(13, "x", -1, 3, -1, 8).output("x") }, "dimension 2 must be a static"},
+		{"dynamic spatial dim", func() *builder { return newBuilder(13, "x", -1, 3, -1, 8).output("x") }, "dimension 2 is dynamic (\"N\"): give one image's size (cnngen -input-shape C,H,W)"},
 		{"input not float", func() *builder {
 			b := newBuilder(13, "", 0)
 			b.g.Input = append(b.g.Input, valueInfo("x", 7, -1, 3))
