@@ -132,7 +132,7 @@ func TestCheckMismatches(t *testing.T) {
 }
 
 // TestCheckStripsWrapperPrefix loads state_dicts saved from wrapped models (DataParallel's
-// "module.", nested wrappers) as the model's own, and keeps reporting files where a prefix is not
+// "module.", torch.compile's "_orig_mod.", nested wrappers) as the model's own, and keeps reporting files where a prefix is not
 // all that differs, by the names the file has.
 func TestCheckStripsWrapperPrefix(t *testing.T) {
 	i64 := func(v int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(v)) }
@@ -151,7 +151,7 @@ func TestCheckStripsWrapperPrefix(t *testing.T) {
 		}
 		return buildFile(append(ts, extra...), "")
 	}
-	for _, p := range []string{"module.", "model.module.", "model."} {
+	for _, p := range []string{"module.", "model.module.", "model.", "_orig_mod.", "module._orig_mod."} {
 		f := open(t, wrapped(p, []int{3, 2}))
 		if err := f.Check(stateDictExpect()); err != nil {
 			t.Fatalf("%q: Check: %v", p, err)
