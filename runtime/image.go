@@ -380,6 +380,11 @@ func DecodeImage(r io.Reader) (image.Image, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	return DecodeImageBytes(data)
+}
+
+// DecodeImageBytes is DecodeImage on a file already in memory (no copy of it is made).
+func DecodeImageBytes(data []byte) (image.Image, string, error) {
 	if len(data) > MaxImageFileBytes {
 		return nil, "", fmt.Errorf("image: file larger than %d bytes", MaxImageFileBytes)
 	}

@@ -50,4 +50,7 @@ func TestDecodeImage(t *testing.T) {
 	if _, _, err := DecodeImage(strings.NewReader("not an image")); err == nil {
 		t.Error("text decoded")
 	}
+	if _, _, err := DecodeImageBytes(make([]byte, MaxImageFileBytes+1)); err == nil || !strings.Contains(err.Error(), "file larger than") {
+		t.Errorf("oversize file: err = %v", err)
+	}
 }

@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"bytes"
 	"fmt"
 	"image"
 	_ "image/gif" // the folder formats Folder lists
@@ -94,7 +93,7 @@ func (s *FolderSource) Load(i int, dst []float32, r *Rand) error {
 	if err != nil {
 		return err
 	}
-	img, _, err := rt.DecodeImage(bytes.NewReader(data))
+	img, _, err := rt.DecodeImageBytes(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Items[i].Path, err)
 	}
